@@ -1,0 +1,232 @@
+/**
+ * The EC2 adapter: small verbs over the SDK. Pagination and waiters live here
+ * so that stages read as intent. Every call's failure is wrapped with what was
+ * being done, keeping the SDK error as `cause`.
+ */
+import {
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EnableImageDeprecationCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  paginateDescribeImages,
+  paginateDescribeInstances,
+  paginateDescribeLaunchTemplates,
+  type EC2Client,
+  type Filter,
+  type Image,
+  type Instance,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { catalogue } from '../errors.ts';
+
+export interface ImageSummary {
+  readonly amiId: string;
+  readonly name: string;
+  readonly state: string;
+  readonly createdAt: string;
+  readonly deprecated: boolean;
+  readonly snapshotIds: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export function tagsToRecord(tags: readonly Tag[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).filter((tag) => tag.Key !== undefined).map((tag) => [tag.Key!, tag.Value ?? '']));
+}
+
+export function recordToTags(tags: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function toSummary(image: Image): ImageSummary {
+  return {
+    amiId: image.ImageId ?? '',
+    name: image.Name ?? '',
+    state: image.State ?? 'unknown',
+    createdAt: image.CreationDate ?? '',
+    deprecated: image.DeprecationTime !== undefined && Date.parse(image.DeprecationTime) <= Date.now(),
+    snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [])),
+    tags: tagsToRecord(image.Tags),
+  };
+}
+
+async function attempt<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw catalogue.EAWS(action, resource, error);
+  }
+}
+
+export async function describeImages(
+  ec2: EC2Client,
+  query: { imageIds?: readonly string[]; owners?: readonly string[]; filters?: readonly Filter[]; includeDeprecated?: boolean },
+): Promise<ImageSummary[]> {
+  return attempt('describe images', query.imageIds?.join(', ') ?? JSON.stringify(query.filters ?? []), async () => {
+    const images: ImageSummary[] = [];
+    // NOTE: DescribeImages with explicit ImageIds must not be paginated (AWS rejects MaxResults with ImageIds).
+    if (query.imageIds) {
+      const output = await ec2.send(new DescribeImagesCommand({ ImageIds: [...query.imageIds], IncludeDeprecated: query.includeDeprecated ?? true }));
+      return (output.Images ?? []).map(toSummary);
+    }
+    const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, {
+      ...(query.owners ? { Owners: [...query.owners] } : {}),
+      ...(query.filters ? { Filters: [...query.filters] } : {}),
+      IncludeDeprecated: query.includeDeprecated ?? false,
+    });
+    for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
+    return images;
+  });
+}
+
+/** The images gild made for an image name, in a region, found by tag. */
+export function describeGildImages(ec2: EC2Client, imageName: string): Promise<ImageSummary[]> {
+  return describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:image', Values: [imageName] }], includeDeprecated: true });
+}
+
+export async function createTags(ec2: EC2Client, resourceIds: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
+  if (resourceIds.length === 0) return;
+  await attempt('tag', resourceIds.join(', '), () => ec2.send(new CreateTagsCommand({ Resources: [...resourceIds], Tags: recordToTags(tags) })));
+}
+
+export async function deregisterImage(ec2: EC2Client, amiId: string): Promise<void> {
+  await attempt('deregister', amiId, () => ec2.send(new DeregisterImageCommand({ ImageId: amiId })));
+}
+
+export async function deleteSnapshot(ec2: EC2Client, snapshotId: string): Promise<void> {
+  await attempt('delete snapshot', snapshotId, async () => {
+    try {
+      await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+    } catch (error) {
+      // Already gone is the outcome we wanted.
+      if ((error as { name?: string }).name === 'InvalidSnapshot.NotFound') return;
+      throw error;
+    }
+  });
+}
+
+export async function enableImageDeprecation(ec2: EC2Client, amiId: string, deprecateAt: Date): Promise<void> {
+  await attempt('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: deprecateAt })));
+}
+
+export interface LaunchRequest {
+  readonly amiId: string;
+  readonly instanceType: string;
+  readonly subnetId: string | undefined;
+  readonly securityGroupIds: readonly string[];
+  readonly instanceProfile: string | undefined;
+  readonly userData: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export async function runInstance(ec2: EC2Client, request: LaunchRequest): Promise<string> {
+  return attempt('launch an instance from', request.amiId, async () => {
+    const output = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: request.amiId,
+        InstanceType: request.instanceType as never,
+        MinCount: 1,
+        MaxCount: 1,
+        ...(request.subnetId ? { SubnetId: request.subnetId } : {}),
+        ...(request.securityGroupIds.length ? { SecurityGroupIds: [...request.securityGroupIds] } : {}),
+        ...(request.instanceProfile ? { IamInstanceProfile: request.instanceProfile.startsWith('arn:') ? { Arn: request.instanceProfile } : { Name: request.instanceProfile } } : {}),
+        ...(request.userData ? { UserData: Buffer.from(request.userData).toString('base64') } : {}),
+        MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: recordToTags(request.tags) },
+          { ResourceType: 'volume', Tags: recordToTags(request.tags) },
+        ],
+      }),
+    );
+    const instanceId = output.Instances?.[0]?.InstanceId;
+    if (!instanceId) throw new Error('RunInstances returned no instance');
+    return instanceId;
+  });
+}
+
+export interface InstanceSummary {
+  readonly instanceId: string;
+  readonly state: string;
+  readonly launchedAt: Date | undefined;
+  readonly imageId: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+function toInstanceSummary(instance: Instance): InstanceSummary {
+  return {
+    instanceId: instance.InstanceId ?? '',
+    state: instance.State?.Name ?? 'unknown',
+    launchedAt: instance.LaunchTime,
+    imageId: instance.ImageId ?? '',
+    tags: tagsToRecord(instance.Tags),
+  };
+}
+
+export async function describeInstances(ec2: EC2Client, filters: readonly Filter[]): Promise<InstanceSummary[]> {
+  return attempt('describe instances', JSON.stringify(filters), async () => {
+    const instances: InstanceSummary[] = [];
+    for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 1000 }, { Filters: [...filters] })) {
+      for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []).map(toInstanceSummary));
+    }
+    return instances;
+  });
+}
+
+const liveStates = ['pending', 'running', 'stopping', 'stopped'];
+
+/** Instances that still use an AMI: a reason not to retire it. */
+export function describeInstancesUsingImage(ec2: EC2Client, amiId: string): Promise<InstanceSummary[]> {
+  return describeInstances(ec2, [
+    { Name: 'image-id', Values: [amiId] },
+    { Name: 'instance-state-name', Values: liveStates },
+  ]);
+}
+
+/**
+ * Launch templates whose latest or default version names an AMI directly.
+ * Templates that use `resolve:ssm:` follow the parameter and never pin an old AMI.
+ */
+export async function describeLaunchTemplatesUsingImage(ec2: EC2Client, amiId: string): Promise<string[]> {
+  return attempt('describe launch templates using', amiId, async () => {
+    const users: string[] = [];
+    for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
+      for (const template of page.LaunchTemplates ?? []) {
+        const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: template.LaunchTemplateId, Versions: ['$Latest', '$Default'] }));
+        for (const version of versions.LaunchTemplateVersions ?? []) {
+          if (version.LaunchTemplateData?.ImageId === amiId) users.push(`launch template ${template.LaunchTemplateName ?? template.LaunchTemplateId} v${version.VersionNumber}`);
+        }
+      }
+    }
+    return [...new Set(users)];
+  });
+}
+
+export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string, options: { timeoutMs: number; pollMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<'running' | 'timed-out' | { failed: string }> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const deadline = Date.now() + options.timeoutMs;
+  const pollMs = options.pollMs ?? 5000;
+  while (Date.now() < deadline) {
+    const [instance] = await describeInstances(ec2, [{ Name: 'instance-id', Values: [instanceId] }]);
+    if (instance?.state === 'running') {
+      const status = await attempt('read the status checks of', instanceId, () => ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [instanceId], IncludeAllInstances: true })));
+      const checks = status.InstanceStatuses?.[0];
+      const ok = (value: string | undefined) => value === undefined || value === 'ok' || value === 'not-applicable';
+      if (!checks || (ok(checks.InstanceStatus?.Status) && ok(checks.SystemStatus?.Status))) return 'running';
+      if (checks.InstanceStatus?.Status === 'impaired' || checks.SystemStatus?.Status === 'impaired') return { failed: `status checks report impaired for ${instanceId}` };
+    } else if (instance && ['shutting-down', 'terminated', 'stopped', 'stopping'].includes(instance.state)) {
+      return { failed: `instance ${instanceId} went to "${instance.state}" before it was running` };
+    }
+    await sleep(pollMs);
+  }
+  return 'timed-out';
+}
+
+export async function terminateInstances(ec2: EC2Client, instanceIds: readonly string[]): Promise<void> {
+  if (instanceIds.length === 0) return;
+  await attempt('terminate', instanceIds.join(', '), () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [...instanceIds] })));
+}

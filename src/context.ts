@@ -1,0 +1,63 @@
+/**
+ * The context carries the world. It is built once, at the entry point, and
+ * nothing below it reads `process.env`, `process.cwd()` or constructs an SDK
+ * client.
+ */
+import type { Logger } from './logger.ts';
+import type { PipelineSettings } from './settings/schema.ts';
+import { createAwsClients, type AwsClients } from './adapters/aws-clients.ts';
+
+export interface RunOptions {
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  /** Image names given on the command line; empty means all. */
+  readonly only: readonly string[];
+  /** Rendering for the local emulator (see src/local/). */
+  readonly emulator: { readonly endpoint: string } | undefined;
+}
+
+export interface Context {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+  readonly clients: AwsClients;
+  readonly settings: PipelineSettings;
+  readonly options: RunOptions;
+  /** Unique per `gild run`; tags every resource the run creates. */
+  readonly runId: string;
+  /** Where build folders and logs go: `<cwd>/.gild`. */
+  readonly workDir: string;
+  /** The clock, so that plans and tests agree on "now". */
+  readonly now: () => Date;
+}
+
+export interface CreateContextInput {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  settings: PipelineSettings;
+  options?: Partial<RunOptions>;
+  runId?: string;
+  clients?: AwsClients;
+  now?: () => Date;
+}
+
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function createContext(input: CreateContextInput): Context {
+  const now = input.now ?? (() => new Date());
+  return {
+    cwd: input.cwd,
+    env: input.env,
+    logger: input.logger,
+    clients: input.clients ?? createAwsClients(input.env),
+    settings: input.settings,
+    options: { dryRun: false, force: false, only: [], emulator: undefined, ...input.options },
+    runId: input.runId ?? newRunId(now()),
+    workDir: `${input.cwd}/.gild`,
+    now,
+  };
+}

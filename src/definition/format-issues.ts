@@ -1,0 +1,48 @@
+import type { z } from 'zod';
+
+/** `launchPermissions.accounts[1]` from a zod issue path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'missing';
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+}
+
+/**
+ * Turns zod issues into gild messages: `file: path: "value" what is wrong. How to fix.`
+ * Unions report the closest branch, so authors get one useful line rather than
+ * every alternative.
+ */
+export function formatIssues(file: string, input: unknown, issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue): string[] => {
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const closest = [...issue.errors].sort((a, b) => a.length - b.length || countKnownKeys(b) - countKnownKeys(a))[0]!;
+      const nested = closest.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+      return formatIssues(file, input, nested as z.core.$ZodIssue[]);
+    }
+    const path = formatPath(issue.path);
+    const where = path ? `${file}: ${path}:` : `${file}:`;
+    const value = valueAt(input, issue.path);
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        return issue.keys.map((key) => `${file}: ${path ? `${path}.` : ''}${key}: is not a known field. Remove it, or check the spelling against the README's field reference.`);
+      case 'invalid_type':
+        return [value === undefined ? `${where} is required (${issue.expected}).` : `${where} ${describeValue(value)} should be ${issue.expected}.`];
+      case 'invalid_value':
+        return [`${where} ${describeValue(value)} is not allowed. Use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`];
+      default:
+        return [`${where} ${describeValue(value)} ${issue.message.replace(/^Invalid input: /, '')}${/[.)]$/.test(issue.message) ? '' : '.'}`];
+    }
+  });
+}
+
+function countKnownKeys(issues: readonly z.core.$ZodIssue[]): number {
+  return -issues.filter((issue) => issue.code === 'unrecognized_keys').length;
+}

@@ -1,0 +1,93 @@
+/**
+ * Turns a parsed definition into a ResolvedImage: applies the pipeline
+ * settings' defaults, expands OS presets, and makes paths absolute.
+ */
+import path from 'node:path';
+import type { PipelineSettings } from '../settings/schema.ts';
+import { findPreset } from './presets.ts';
+import type { BaseSource, LaunchPermissions, ProvisionStep, ResolvedImage } from './resolved-image.ts';
+import type { ParsedImageDefinition } from './schema.ts';
+
+const asList = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
+
+function resolveBase(base: ParsedImageDefinition['base'], architecture: 'x86_64' | 'arm64'): { base: BaseSource; preset: string | undefined } {
+  if ('ssmParameter' in base) return { base: { kind: 'ssm', parameter: base.ssmParameter }, preset: undefined };
+  if ('filter' in base) return { base: { kind: 'filter', ...base.filter }, preset: undefined };
+  if ('ami' in base) return { base: { kind: 'ami', amis: typeof base.ami === 'string' ? { '*': base.ami } : base.ami }, preset: undefined };
+  if ('image' in base) return { base: { kind: 'image', image: base.image, range: base.range }, preset: undefined };
+  // Unknown presets and missing architectures are reported by the rules pass; keep a placeholder here.
+  const preset = findPreset(base.preset);
+  return { base: preset?.base[architecture] ?? { kind: 'ssm', parameter: `/unknown-preset/${base.preset}` }, preset: base.preset };
+}
+
+function resolveLaunchPermissions(permissions: ParsedImageDefinition['launchPermissions']): LaunchPermissions {
+  if ('public' in permissions) return { kind: 'public', reason: permissions.reason };
+  const { accounts, organizationArns, organizationalUnitArns } = permissions;
+  return accounts.length + organizationArns.length + organizationalUnitArns.length === 0 ? { kind: 'implicit' } : { kind: 'explicit', accounts, organizationArns, organizationalUnitArns };
+}
+
+function resolveProvisionStep(step: ParsedImageDefinition['provision'][number], dir: string): ProvisionStep {
+  if ('shell' in step) return { kind: 'shell', inline: asList(step.shell), env: step.env ?? {}, expectDisconnect: step.expectDisconnect ?? false, pauseBefore: step.pauseBefore };
+  if ('script' in step) return { kind: 'script', path: path.resolve(dir, step.script), env: step.env ?? {}, expectDisconnect: step.expectDisconnect ?? false, pauseBefore: step.pauseBefore };
+  if ('upload' in step) return { kind: 'upload', source: path.resolve(dir, step.upload.source), destination: step.upload.destination };
+  if ('powershell' in step) return { kind: 'powershell', inline: asList(step.powershell), env: step.env ?? {}, pauseBefore: step.pauseBefore };
+  return { kind: 'restart', timeout: step.restart === true ? undefined : step.restart.timeout };
+}
+
+export function resolveImage(parsed: ParsedImageDefinition, source: { file: string; absolutePath: string; cwd: string }, settings: PipelineSettings): ResolvedImage {
+  const dir = path.dirname(source.absolutePath);
+  const { base, preset } = resolveBase(parsed.base, parsed.architecture);
+  const smokeDefaults = settings.smoke;
+  const windows = parsed.platform === 'windows';
+  return {
+    name: parsed.name,
+    file: source.file,
+    dir,
+    description: parsed.description,
+    version: parsed.version,
+    platform: parsed.platform,
+    architecture: parsed.architecture,
+    base,
+    preset,
+    instanceType: parsed.instanceType,
+    buildRegion: parsed.regions.build,
+    copyRegions: parsed.regions.copies,
+    regions: [parsed.regions.build, ...parsed.regions.copies.filter((region) => region !== parsed.regions.build)],
+    provision: parsed.provision.map((step) => resolveProvisionStep(step, dir)),
+    smoke: {
+      instanceTypes: parsed.smoke.instanceTypes ?? smokeDefaults.instanceTypes ?? [parsed.instanceType],
+      subnetId: parsed.smoke.subnetId ?? smokeDefaults.subnetId,
+      securityGroupIds: parsed.smoke.securityGroupIds ?? smokeDefaults.securityGroupIds ?? [],
+      instanceProfile: parsed.smoke.instanceProfile ?? smokeDefaults.instanceProfile,
+      userData: parsed.smoke.userData ?? smokeDefaults.userData,
+      checkTimeoutSeconds: parsed.smoke.checkTimeoutSeconds ?? smokeDefaults.checkTimeoutSeconds,
+      timeoutSeconds: parsed.smoke.timeoutSeconds ?? smokeDefaults.timeoutSeconds,
+      checks: parsed.smoke.checks,
+      onFailure: parsed.smoke.onFailure,
+      packageManifest: parsed.smoke.packageManifest,
+      documentName: windows ? 'AWS-RunPowerShellScript' : 'AWS-RunShellScript',
+    },
+    tags: parsed.tags,
+    launchPermissions: resolveLaunchPermissions(parsed.launchPermissions),
+    launchBlockDevices: parsed.blockDevices.launch,
+    amiBlockDevices: parsed.blockDevices.ami,
+    encryption: parsed.encryption,
+    deprecateAfterDays: parsed.deprecateAfterDays,
+    buildInfrastructure: {
+      subnetId: parsed.buildInfrastructure.subnetId,
+      vpcId: parsed.buildInfrastructure.vpcId,
+      subnetFilter: parsed.buildInfrastructure.subnetFilter,
+      securityGroupIds: parsed.buildInfrastructure.securityGroupIds ?? [],
+      instanceProfile: parsed.buildInfrastructure.instanceProfile,
+      temporaryInstanceProfile: parsed.buildInfrastructure.temporaryInstanceProfile ?? parsed.buildInfrastructure.instanceProfile === undefined,
+      sessionManager: parsed.buildInfrastructure.sessionManager,
+      requireImdsV2: parsed.buildInfrastructure.requireImdsV2,
+      sshUsername: parsed.buildInfrastructure.sshUsername ?? (preset ? findPreset(preset)?.sshUsername : undefined) ?? (windows ? 'Administrator' : 'ec2-user'),
+    },
+    retention: parsed.retention ?? settings.retention,
+    template: parsed.template ? path.resolve(source.cwd, 'templates', parsed.template) : undefined,
+    partial: parsed.partial,
+    packerSource: parsed.packerSource ?? {},
+    dependsOn: 'image' in parsed.base ? [parsed.base.image] : [],
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The two validation passes over every definition: shape (the schema), then
+ * cross-field and cross-image rules. Returns every problem at once.
+ */
+import type { PipelineSettings } from '../settings/schema.ts';
+import { formatIssues } from './format-issues.ts';
+import type { LoadedDefinition } from './load-definitions.ts';
+import type { ResolvedImage } from './resolved-image.ts';
+import { resolveImage } from './resolve-image.ts';
+import { applyRules } from './rules.ts';
+import { imageDefinitionSchema } from './schema.ts';
+
+export interface ValidationResult {
+  readonly images: readonly ResolvedImage[];
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+export function validateDefinitions(definitions: readonly LoadedDefinition[], settings: PipelineSettings, cwd: string): ValidationResult {
+  const errors: string[] = [];
+  const images: ResolvedImage[] = [];
+  const presetNames = new Map<string, string | undefined>();
+  for (const definition of definitions) {
+    const parsed = imageDefinitionSchema.safeParse(definition.exported);
+    if (!parsed.success) {
+      errors.push(...formatIssues(definition.file, definition.exported, parsed.error.issues));
+      continue;
+    }
+    const image = resolveImage(parsed.data, { file: definition.file, absolutePath: definition.absolutePath, cwd }, settings);
+    presetNames.set(image.name, 'preset' in parsed.data.base ? parsed.data.base.preset : undefined);
+    images.push(image);
+  }
+  const findings = applyRules(images, { images, settings, presetNames });
+  return { images, errors: [...errors, ...findings.errors], warnings: findings.warnings };
+}

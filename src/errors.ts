@@ -1,0 +1,107 @@
+/**
+ * The catalogue of user-facing failures. Every message says where, what and how
+ * to fix. `kind` decides the exit code in the CLI: `usage` and `definition`
+ * exit 2, `pipeline` exits 1. Anything that is not a GildError is an internal
+ * bug and the CLI prints its stack.
+ */
+export type ErrorKind = 'usage' | 'definition' | 'pipeline';
+export type ErrorCode =
+  | 'EDEFINITIONS'
+  | 'ESETTINGS'
+  | 'EUNKNOWNIMAGE'
+  | 'EUSAGE'
+  | 'ENOPACKER'
+  | 'ENOMOTO'
+  | 'ENOENDPOINT'
+  | 'EAWS'
+  | 'ENOTPUBLISHED'
+  | 'EPIPELINE';
+
+export class GildError extends Error {
+  override readonly name = 'GildError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type Entry = (...args: never[]) => GildError;
+
+export const catalogue = {
+  EDEFINITIONS: (problems: readonly string[]) =>
+    new GildError(
+      'EDEFINITIONS',
+      'definition',
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in the image definitions. Fix them and run \`gild validate\` again.`,
+      problems,
+    ),
+  ESETTINGS: (problems: readonly string[]) =>
+    new GildError('ESETTINGS', 'definition', 'The pipeline settings are invalid. Fix pipeline/settings.ts.', problems),
+  EUNKNOWNIMAGE: (names: readonly string[], known: readonly string[]) =>
+    new GildError(
+      'EUNKNOWNIMAGE',
+      'usage',
+      `Unknown image${names.length === 1 ? '' : 's'}: ${names.map((n) => `"${n}"`).join(', ')}. Known images: ${known.join(', ') || '(none)'}.`,
+    ),
+  EUSAGE: (message: string) => new GildError('EUSAGE', 'usage', message),
+  ENOPACKER: (cause?: unknown) =>
+    new GildError(
+      'ENOPACKER',
+      'usage',
+      'Packer is not installed or not on PATH. Install it (Debian/Ubuntu: `apt-get install -y packer`; elsewhere see https://developer.hashicorp.com/packer/install) and try again.',
+      [],
+      { cause },
+    ),
+  ENOMOTO: (cause?: unknown) =>
+    new GildError(
+      'ENOMOTO',
+      'usage',
+      '`--local` needs the moto AWS emulator, and `moto_server` is not on PATH. Install it with `pip install "moto[server]"` and try again.',
+      [],
+      { cause },
+    ),
+  ENOENDPOINT: () =>
+    new GildError(
+      'ENOENDPOINT',
+      'usage',
+      'No AWS region is configured. Set AWS_REGION (or AWS_DEFAULT_REGION), or pass --local to run against a local emulator.',
+    ),
+  EAWS: (action: string, resource: string, cause: unknown) =>
+    new GildError(
+      'EAWS',
+      'pipeline',
+      `AWS refused to ${action} ${resource}: ${describeAwsError(cause)}`,
+      [],
+      { cause },
+    ),
+  ENOTPUBLISHED: (imageName: string, parameterName: string, region: string) =>
+    new GildError(
+      'ENOTPUBLISHED',
+      'pipeline',
+      `Image "${imageName}" has no published AMI in ${region}: parameter ${parameterName} does not exist. Run \`gild run ${imageName}\` first.`,
+    ),
+  EPIPELINE: (failed: readonly string[]) =>
+    new GildError(
+      'EPIPELINE',
+      'pipeline',
+      `${failed.length} image${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}. Nothing was published for ${failed.length === 1 ? 'it' : 'them'}; see the logs above.`,
+    ),
+} satisfies Record<ErrorCode, Entry>;
+
+/** AWS SDK errors carry `name` (the AWS error code) and a message; show both. */
+export function describeAwsError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { name?: string }).name;
+    return code && code !== 'Error' && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+export function isGildError(error: unknown): error is GildError {
+  return error instanceof GildError;
+}

@@ -1,0 +1,38 @@
+/**
+ * The organisation's pipeline settings (`pipeline/settings.ts`). Like image
+ * definitions, authors write `PipelineSettingsInput` and the engine only ever
+ * sees the resolved, defaulted `PipelineSettings`.
+ */
+import { z } from 'zod';
+import { smokeSettingsSchema } from '../definition/schema.ts';
+
+export const pipelineSettingsSchema = z.strictObject({
+  ssmPrefix: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an SSM path such as "/golden" (no trailing slash)')
+    .refine((prefix) => !/^\/(aws|ssm)(\/|$)/i.test(prefix), 'must not start with /aws or /ssm, which AWS reserves')
+    .default('/golden'),
+  retention: z.strictObject({ keep: z.number().int().min(1) }).default({ keep: 3 }),
+  concurrency: z.number().int().min(1).max(32).default(2),
+  requiredTags: z.array(z.string().min(1)).default([]),
+  allowPublicImages: z.boolean().default(false),
+  smoke: smokeSettingsSchema
+    .extend({
+      instanceTypes: z.array(z.string()).min(1).default(['t3.micro']),
+      checkTimeoutSeconds: z.number().int().positive().default(300),
+      timeoutSeconds: z.number().int().positive().default(1800),
+    })
+    .default({ instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }),
+  /** gild-tagged build and smoke instances older than this are terminated at the start of a run. */
+  sweepAfterMinutes: z.number().int().positive().default(120),
+  /** Rebuild an unchanged image anyway once its newest version is this old (the nightly patch rebuild). */
+  rebuildAfterDays: z.number().int().positive().optional(),
+});
+
+export type PipelineSettingsInput = z.input<typeof pipelineSettingsSchema>;
+export type PipelineSettings = Readonly<z.output<typeof pipelineSettingsSchema>>;
+
+/** A typed identity function, like vite's `defineConfig`. */
+export function defineSettings(settings: PipelineSettingsInput): PipelineSettingsInput {
+  return settings;
+}
