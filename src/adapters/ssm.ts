@@ -4,6 +4,7 @@
  * throttling and 5xx with backoff.
  */
 import {
+  CancelCommandCommand,
   DeleteParameterCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
@@ -156,3 +157,11 @@ export async function getCommandInvocation(ssm: SSMClient, commandId: string, in
 }
 
 export const terminalCommandStatuses = new Set(['Success', 'Cancelled', 'TimedOut', 'Failed']);
+
+/**
+ * Asks Run Command to stop a command gild has stopped waiting for. Best effort:
+ * the caller has already decided the outcome, so a refusal is only reported.
+ */
+export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
+  await attempt('cancel command', `${commandId} on ${instanceId}`, () => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })));
+}

@@ -1,0 +1,376 @@
+/**
+ * Smoke test: launch the built AMI once per smoke instance type, run the
+ * image's checks through SSM Run Command, collect the package manifest, and
+ * always terminate what was launched. The outcome is a value in
+ * `run.state.smoke`; a failed AMI is marked, and deregistered unless the image
+ * keeps failures.
+ */
+import { join } from 'node:path';
+import { writeFile, mkdir } from 'node:fs/promises';
+import type { Context } from '../context.ts';
+import { runInstance, terminateInstances, waitForInstanceRunning } from '../adapters/ec2.ts';
+import type { SmokeCheck } from '../definition/schema.ts';
+import { describeAwsError } from '../errors.ts';
+import { abortableSleep, InterruptedError, throwIfAborted } from '../smoke/abortable-sleep.ts';
+import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
+import { evaluateCheck } from '../smoke/evaluate-check.ts';
+import { failImage } from '../smoke/fail-image.ts';
+import { packageManifestCommand, readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
+import { runCommand, type PollSettings } from '../smoke/run-check.ts';
+import { defaultOutputLimitBytes, truncateOutput } from '../smoke/truncate-output.ts';
+import { appendEvidence, writeSmokeReport, type SmokeReport } from '../smoke/write-smoke-report.ts';
+import type { CheckResult, ImageRun, SmokeResult, Stage, StageOutcome } from './stage.ts';
+
+export interface SmokeTestOptions {
+  /** Between GetCommandInvocation calls; default 3 s (or GILD_SMOKE_POLL_MS in the context's env). */
+  readonly pollMs?: number;
+  /** Between DescribeInstances calls while waiting for running; default 5 s. */
+  readonly instancePollMs?: number;
+  /** SendCommand retries while the SSM agent registers; default 10 attempts, 2 s doubling to 30 s. */
+  readonly registration?: PollSettings['registration'];
+  /** Per stream, per check; default 24 KiB. */
+  readonly outputLimitBytes?: number;
+}
+
+interface LaunchedInstance {
+  readonly instanceType: string;
+  readonly instanceId: string;
+  readonly undoDefer: () => void;
+  terminated: boolean;
+}
+
+/** Something that stopped a whole instance from being tested (launch, status checks, agent). */
+interface InstanceProblem {
+  readonly outcome: 'failed' | 'timed-out';
+  readonly reason: string;
+}
+
+interface Collected {
+  readonly checks: CheckResult[];
+  readonly problems: InstanceProblem[];
+  manifest: string | undefined;
+}
+
+interface Settings {
+  readonly poll: PollSettings;
+  readonly instancePollMs: number;
+  readonly outputLimitBytes: number;
+}
+
+const noChecksReason = 'no smoke checks defined';
+
+function positiveInt(value: string | undefined): number | undefined {
+  const parsed = Number(value);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : undefined;
+}
+
+export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
+  const settingsFor = (context: Context): Settings => ({
+    poll: {
+      pollMs: options.pollMs ?? positiveInt(context.env.GILD_SMOKE_POLL_MS) ?? 3000,
+      registration: options.registration ?? { attempts: 10, baseDelayMs: 2000, maxDelayMs: 30_000 },
+    } satisfies PollSettings,
+    instancePollMs: options.instancePollMs ?? positiveInt(context.env.GILD_SMOKE_POLL_MS) ?? 5000,
+    outputLimitBytes: options.outputLimitBytes ?? defaultOutputLimitBytes,
+  });
+
+  return {
+    name: 'smoke-test',
+    title: 'Smoke test',
+    mutates: true,
+    skip(_context, run) {
+      if (run.image.smoke.checks.length > 0 || run.image.smoke.packageManifest) return false;
+      // NOTE: the runner does not call run() for a skipped stage, so the outcome is recorded here.
+      run.state.smoke = { result: 'skipped', reason: noChecksReason };
+      return noChecksReason;
+    },
+    async run(context, run) {
+      const { image } = run;
+      if (image.smoke.checks.length === 0 && !image.smoke.packageManifest) {
+        run.state.smoke = { result: 'skipped', reason: noChecksReason };
+        return { status: 'done' };
+      }
+      const region = image.buildRegion;
+      const amiId = run.state.amis?.[region];
+      if (!amiId) return { status: 'failed', reason: `smoke test: the build produced no AMI in the build region ${region}` };
+
+      const settings = settingsFor(context);
+      const startedAt = context.now();
+      const overallDeadline = Date.now() + image.smoke.timeoutSeconds * 1000;
+      const launched: LaunchedInstance[] = [];
+      const collected: Collected = { checks: [], problems: [], manifest: undefined };
+
+      try {
+        await testOnInstances(context, run, amiId, overallDeadline, settings, launched, collected);
+      } catch (error) {
+        if (error instanceof InterruptedError || run.signal.aborted) {
+          collected.problems.push({ outcome: 'failed', reason: 'interrupted by SIGINT/SIGTERM before the smoke test finished' });
+        } else {
+          collected.problems.push({ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(error)}` });
+          run.logger.warn(`smoke test stopped by an error: ${describeAwsError(error)}`);
+        }
+      } finally {
+        await terminateLaunched(context, run, launched);
+      }
+
+      const smoke = decide(collected, image.smoke.timeoutSeconds);
+      run.state.smoke = smoke;
+      const manifestInfo = await keepManifest(context, run, collected.manifest, smoke.result === 'passed');
+
+      let failureActions: string[] = [];
+      const interrupted = run.signal.aborted;
+      if (smoke.result !== 'passed' && smoke.result !== 'skipped') {
+        run.logger.warn(`smoke test ${smoke.result}: ${smoke.reason}`);
+        run.state.summary.push(`smoke test ${smoke.result}: ${smoke.reason}`);
+        if (interrupted) {
+          // NOTE: on an interrupt only the instances are cleaned up; marking and
+          // deregistering AMIs is left to a run that is allowed to finish.
+          run.logger.warn(`left ${Object.values(run.state.amis ?? {}).join(', ')} untouched because the run was interrupted; it was never published`);
+        } else {
+          failureActions = await failImage(context, run, `smoke test ${smoke.result}: ${smoke.reason}`);
+          for (const action of failureActions) run.logger.info(`because the smoke test ${smoke.result}: ${action}`);
+          run.state.summary.push(...failureActions);
+        }
+      } else {
+        run.logger.info(`smoke test passed: ${collected.checks.length} check${collected.checks.length === 1 ? '' : 's'} on ${launched.map((instance) => instance.instanceType).join(', ')}`);
+      }
+
+      const report: SmokeReport = {
+        image: image.name,
+        version: run.plan.nextVersion,
+        runId: context.runId,
+        region,
+        amiId,
+        instances: launched.map(({ instanceType, instanceId, terminated }) => ({ instanceType, instanceId, terminated })),
+        checks: collected.checks,
+        result: smoke.result,
+        reason: smoke.result === 'passed' ? undefined : smoke.reason,
+        packageManifest: manifestInfo,
+        failureActions,
+        startedAt: startedAt.toISOString(),
+        finishedAt: context.now().toISOString(),
+      };
+      const reportFile = await writeSmokeReport(run.logDir, report);
+      run.logger.debug(`smoke report written to ${reportFile}`);
+
+      return smoke.result === 'passed' ? { status: 'done' } : ({ status: 'failed', reason: `smoke test ${smoke.result}: ${smoke.reason}` } satisfies StageOutcome);
+    },
+  };
+}
+
+export const smokeTestStage: Stage = createSmokeTestStage();
+
+async function testOnInstances(
+  context: Context,
+  run: ImageRun,
+  amiId: string,
+  overallDeadline: number,
+  settings: Settings,
+  launched: LaunchedInstance[],
+  collected: Collected,
+): Promise<void> {
+  const { image } = run;
+  const region = image.buildRegion;
+  const ec2 = context.clients.ec2(region);
+  const tags = {
+    'gild:run-id': context.runId,
+    'gild:image': image.name,
+    'gild:role': 'smoke',
+    Name: `gild-smoke-${image.name}-${run.plan.nextVersion}`,
+  };
+
+  // NOTE: allSettled, not all: a launch that fails must not hide one still in
+  // flight, or that instance would never be terminated.
+  const launches = await Promise.allSettled(
+    image.smoke.instanceTypes.map(async (instanceType) => {
+      const instanceId = await runInstance(ec2, {
+        amiId,
+        instanceType,
+        subnetId: image.smoke.subnetId,
+        securityGroupIds: image.smoke.securityGroupIds,
+        instanceProfile: image.smoke.instanceProfile,
+        userData: image.smoke.userData,
+        tags,
+      });
+      // Registered before anything else can throw or wait, so SIGINT/SIGTERM terminates it.
+      const undoDefer = run.defer(`terminate smoke instance ${instanceId} (${instanceType}) in ${region}`, () => terminateInstances(ec2, [instanceId]));
+      launched.push({ instanceType, instanceId, undoDefer, terminated: false });
+      run.logger.info(`launched smoke instance ${instanceId} (${instanceType}) from ${amiId} in ${region}`);
+      return instanceId;
+    }),
+  );
+  const launchFailure = launches.find((launch): launch is PromiseRejectedResult => launch.status === 'rejected');
+  if (launchFailure) throw launchFailure.reason;
+  throwIfAborted(run.signal);
+
+  const ssm = context.clients.ssm(region);
+  const instances = [...launched];
+  const results = await Promise.allSettled(
+    instances.map((instance, index) => testOneInstance(context, run, ssm, instance, overallDeadline, settings, collected, index === 0)),
+  );
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+async function testOneInstance(
+  context: Context,
+  run: ImageRun,
+  ssm: ReturnType<Context['clients']['ssm']>,
+  instance: LaunchedInstance,
+  overallDeadline: number,
+  settings: Settings,
+  collected: Collected,
+  collectManifest: boolean,
+): Promise<void> {
+  const { image } = run;
+  const ec2 = context.clients.ec2(image.buildRegion);
+  const where = `${instance.instanceType} (${instance.instanceId})`;
+  const ready = await waitForInstanceRunning(ec2, instance.instanceId, {
+    timeoutMs: Math.max(0, overallDeadline - Date.now()),
+    pollMs: settings.instancePollMs,
+    sleep: (ms) => abortableSleep(ms, run.signal),
+  });
+  if (ready === 'timed-out') {
+    collected.problems.push({ outcome: 'timed-out', reason: `${where} was not running with passing status checks before the overall smoke timeout` });
+    return;
+  }
+  if (ready !== 'running') {
+    collected.problems.push({ outcome: 'failed', reason: `${where}: ${ready.failed}` });
+    return;
+  }
+  run.logger.info(`smoke instance ${where} is running and its status checks pass`);
+
+  for (const check of image.smoke.checks) {
+    const result = await runOneCheck(run, ssm, instance, check, overallDeadline, settings);
+    collected.checks.push(result);
+    const line = `check "${check.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
+    if (result.outcome === 'passed') run.logger.info(line);
+    else run.logger.warn(line);
+    if (result.stdout) run.logger.debug(`check "${check.name}" stdout:\n${result.stdout}`);
+    if (result.stderr) run.logger.debug(`check "${check.name}" stderr:\n${result.stderr}`);
+    await appendEvidence(run.logFile, [result]);
+  }
+
+  if (collectManifest && image.smoke.packageManifest && Date.now() < overallDeadline) {
+    const outcome = await runCommand(
+      ssm,
+      {
+        instanceId: instance.instanceId,
+        document: image.smoke.documentName,
+        commands: [packageManifestCommand(image)],
+        timeoutSeconds: image.smoke.checkTimeoutSeconds,
+        comment: `gild package manifest ${image.name} ${run.plan.nextVersion}`,
+        overallDeadline,
+      },
+      settings.poll,
+      run.signal,
+      run.logger,
+    );
+    if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
+    else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
+    else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
+  }
+}
+
+async function runOneCheck(
+  run: ImageRun,
+  ssm: ReturnType<Context['clients']['ssm']>,
+  instance: LaunchedInstance,
+  check: Readonly<SmokeCheck>,
+  overallDeadline: number,
+  settings: Settings,
+): Promise<CheckResult> {
+  const started = Date.now();
+  const base = { name: check.name, instanceType: instance.instanceType, instanceId: instance.instanceId };
+  const finish = (fields: Pick<CheckResult, 'outcome' | 'reason' | 'status' | 'exitCode' | 'stdout' | 'stderr'>): CheckResult => ({
+    ...base,
+    ...fields,
+    stdout: truncateOutput(fields.stdout, settings.outputLimitBytes),
+    stderr: truncateOutput(fields.stderr, settings.outputLimitBytes),
+    durationMs: Date.now() - started,
+  });
+  if (Date.now() >= overallDeadline) {
+    return finish({ outcome: 'timed-out', reason: `not run: the overall smoke timeout (${run.image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', exitCode: -1, stdout: '', stderr: '' });
+  }
+  const outcome = await runCommand(
+    ssm,
+    {
+      instanceId: instance.instanceId,
+      document: run.image.smoke.documentName,
+      commands: typeof check.run === 'string' ? [check.run] : check.run,
+      timeoutSeconds: check.timeoutSeconds ?? run.image.smoke.checkTimeoutSeconds,
+      comment: `gild smoke ${run.image.name} ${check.name}`,
+      overallDeadline,
+    },
+    settings.poll,
+    run.signal,
+    run.logger,
+  );
+  switch (outcome.kind) {
+    case 'not-registered':
+      return finish({ outcome: 'failed', reason: outcome.reason, status: 'NotSent', exitCode: -1, stdout: '', stderr: '' });
+    case 'timed-out':
+      return finish({ outcome: 'timed-out', reason: outcome.reason, status: outcome.status, exitCode: -1, stdout: outcome.stdout, stderr: outcome.stderr });
+    case 'finished': {
+      const evaluation = evaluateCheck(check, outcome);
+      return finish({
+        outcome: evaluation.outcome,
+        reason: evaluation.outcome === 'failed' ? evaluation.reason : undefined,
+        status: outcome.status,
+        exitCode: outcome.exitCode,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+      });
+    }
+  }
+}
+
+/** A failure outranks a timeout; the first one found is the reason. */
+function decide(collected: Collected, timeoutSeconds: number): SmokeResult {
+  const checks = collected.checks;
+  const failures = [
+    ...collected.problems,
+    ...checks.filter((check) => check.outcome !== 'passed').map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
+  ];
+  if (failures.length === 0) return { result: 'passed', checks };
+  const failed = failures.filter((failure) => failure.outcome === 'failed');
+  const chosen = failed[0] ?? failures[0]!;
+  const more = failures.length - 1;
+  const reason = `${chosen.reason}${more ? ` (and ${more} more)` : ''}`;
+  if (failed.length > 0) return { result: 'failed', reason, checks };
+  return { result: 'timed-out', reason: reason || `the smoke test did not finish within ${timeoutSeconds}s`, checks };
+}
+
+async function terminateLaunched(context: Context, run: ImageRun, launched: LaunchedInstance[]): Promise<void> {
+  const pending = launched.filter((instance) => !instance.terminated);
+  if (pending.length === 0) return;
+  const instanceIds = pending.map((instance) => instance.instanceId);
+  await terminateInstances(context.clients.ec2(run.image.buildRegion), instanceIds);
+  for (const instance of pending) {
+    instance.terminated = true;
+    instance.undoDefer();
+  }
+  run.logger.info(`terminated smoke instance${instanceIds.length === 1 ? '' : 's'} ${instanceIds.join(', ')} (TerminateInstances accepted)`);
+}
+
+async function keepManifest(context: Context, run: ImageRun, manifest: string | undefined, passed: boolean): Promise<SmokeReport['packageManifest']> {
+  if (manifest === undefined) return undefined;
+  const { image, plan } = run;
+  run.state.packageManifest = manifest;
+  await mkdir(run.logDir, { recursive: true });
+  const file = join(run.logDir, `${image.name}.packages.txt`);
+  await writeFile(file, manifest);
+  const packages = manifest.split(/\r?\n/).filter((line) => line.trim()).length;
+  run.logger.info(`package manifest: ${packages} packages, saved to ${file}`);
+  const previous = await readPreviousManifest(context.workDir, image.name, plan.currentVersion, plan.nextVersion);
+  if (previous) {
+    const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
+    run.state.summary.push(...lines);
+    for (const line of lines) run.logger.info(line);
+  } else {
+    run.state.summary.push(`packages: ${packages} (no earlier manifest to compare with)`);
+  }
+  // NOTE: only a passing image's manifest is kept as the baseline for the next version.
+  if (passed) await writeManifest(context.workDir, image.name, plan.nextVersion, manifest);
+  return { file, packages, comparedWith: previous?.version };
+}
