@@ -1,0 +1,202 @@
+/**
+ * The only place gild runs Packer. Every call is `execa('packer', [...args])`
+ * with an argument array, and the build's results come from Packer's
+ * structured output (the manifest file, or `-machine-readable` artifact
+ * lines), never from its prose.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { catalogue } from '../errors.ts';
+
+export interface PackerVersionInfo {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  /** What `packer version` printed first, e.g. `Packer v1.6.6`. */
+  readonly raw: string;
+}
+
+export type PackerCheck = { readonly ok: true } | { readonly ok: false; readonly output: string };
+
+export type PackerBuildResult = { readonly ok: true; readonly amis: Record<string, string> } | { readonly ok: false; readonly reason: string };
+
+export interface PackerBuildOptions {
+  /** The rendered folder. */
+  readonly dir: string;
+  /** All of Packer's output is appended here. */
+  readonly logFile: string;
+  /** The whole environment Packer runs with (AWS credentials, PATH, HOME). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** On abort Packer gets SIGINT, so it terminates its instance, then SIGTERM after `graceMs`. */
+  readonly signal?: AbortSignal;
+  readonly graceMs?: number;
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+const isMissingBinary = (error: unknown): boolean => (error as { code?: string }).code === 'ENOENT';
+
+async function runChecked(args: readonly string[], dir: string, env?: Environment): Promise<PackerCheck> {
+  try {
+    const result = await execa('packer', args, { cwd: dir, reject: false, all: true, ...(env ? { env, extendEnv: false } : {}) });
+    if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
+    return result.exitCode === 0 ? { ok: true } : { ok: false, output: result.all ?? '' };
+  } catch (error) {
+    if (isMissingBinary(error)) throw catalogue.ENOPACKER(error);
+    throw error;
+  }
+}
+
+export async function packerVersion(): Promise<PackerVersionInfo> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execa('packer', ['version']));
+  } catch (error) {
+    throw catalogue.ENOPACKER(error);
+  }
+  const raw = stdout.split('\n')[0]?.trim() ?? '';
+  const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(raw);
+  if (!match) throw catalogue.ENOPACKER(new Error(`\`packer version\` printed "${raw}", which has no version number`));
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]), raw };
+}
+
+/** Installs the plugins `required_plugins` names; Packer >= 1.7 only. */
+export function packerInit(dir: string, env?: Environment): Promise<PackerCheck> {
+  return runChecked(['init', '.'], dir, env);
+}
+
+export function packerValidate(dir: string, env?: Environment): Promise<PackerCheck> {
+  return runChecked(['validate', '.'], dir, env);
+}
+
+export function packerFmtCheck(dir: string): Promise<PackerCheck> {
+  return runChecked(['fmt', '-check', '-diff', '.'], dir);
+}
+
+/** Machine-readable output escapes commas and newlines inside a field. */
+function decodeField(field: string): string {
+  return field.replaceAll('%!(PACKER_COMMA)', ',').replaceAll('\\n', '\n').replaceAll('\\r', '\r');
+}
+
+/** `us-east-1:ami-1,us-west-2:ami-2` → { 'us-east-1': 'ami-1', 'us-west-2': 'ami-2' } */
+function parseArtifactId(artifactId: string): Record<string, string> {
+  const amis: Record<string, string> = {};
+  for (const pair of artifactId.split(',')) {
+    const [region, amiId] = pair.trim().split(':');
+    if (region && amiId) amis[region] = amiId;
+  }
+  return amis;
+}
+
+/** The region → AMI map from `-machine-readable` lines like `…,amazon-ebs.web,artifact,0,id,us-east-1:ami-…`. */
+export function parseArtifactLines(text: string): Record<string, string> {
+  const amis: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const fields = line.split(',');
+    if (fields[2] === 'artifact' && fields[4] === 'id') Object.assign(amis, parseArtifactId(decodeField(fields.slice(5).join(','))));
+  }
+  return amis;
+}
+
+/** The manifest post-processor appends one entry per build; only this run's entries count. */
+export function parseManifest(text: string): Record<string, string> {
+  const manifest = JSON.parse(text) as { builds?: { artifact_id?: string; packer_run_uuid?: string }[]; last_run_uuid?: string };
+  const builds = (manifest.builds ?? []).filter((build) => manifest.last_run_uuid === undefined || build.packer_run_uuid === manifest.last_run_uuid);
+  return Object.assign({}, ...builds.map((build) => parseArtifactId(build.artifact_id ?? '')));
+}
+
+/**
+ * Why a build failed, from the last error Packer reported: a build's own
+ * `<target>,error,<message>` line, else the last `ui,error` line.
+ */
+export function failureReason(text: string, exitCode: number | undefined): string {
+  let buildError: string | undefined;
+  let uiError: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const fields = line.split(',');
+    if (fields[2] === 'error' && fields[1]) buildError = decodeField(fields.slice(3).join(','));
+    if (fields[2] === 'ui' && fields[3] === 'error') {
+      const message = decodeField(fields.slice(4).join(',')).trim();
+      if (message && !message.startsWith('==> Some builds')) uiError = message;
+    }
+  }
+  const message = buildError ?? uiError ?? text.trim().split('\n').at(-1) ?? '';
+  const oneLine = message.split('\n').map((part) => part.trim()).filter(Boolean).join('; ');
+  return oneLine || `packer exited with code ${exitCode ?? 'unknown'}`;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function openLog(logFile: string): Promise<WriteStream> {
+  await mkdir(path.dirname(logFile), { recursive: true });
+  return createWriteStream(logFile, { flags: 'a' });
+}
+
+function closeLog(log: WriteStream): Promise<void> {
+  return new Promise((resolve) => log.end(resolve));
+}
+
+/** Runs Packer, copying everything it prints into the log, and returns what it printed on stdout. */
+async function runLogged(args: readonly string[], options: PackerBuildOptions, log: WriteStream): Promise<{ stdout: string; exitCode: number | undefined; aborted: boolean }> {
+  log.write(`\n$ packer ${args.join(' ')}\n`);
+  let child: ResultPromise;
+  try {
+    child = execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, buffer: false, stdin: 'ignore' });
+  } catch (error) {
+    throw catalogue.ENOPACKER(error);
+  }
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    log.write(chunk);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+
+  let forceKill: NodeJS.Timeout | undefined;
+  const abort = () => {
+    // NOTE: SIGINT first: Packer then terminates its build instance and deletes its temporary key pair and group.
+    child.kill('SIGINT');
+    forceKill = setTimeout(() => child.kill('SIGTERM'), options.graceMs ?? 60_000);
+  };
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const result = await child;
+    if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
+    return { stdout, exitCode: result.exitCode, aborted: options.signal?.aborted ?? false };
+  } finally {
+    clearTimeout(forceKill);
+    options.signal?.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * `packer build -machine-readable -color=false .` in the rendered folder
+ * (after `packer init .` when it has a plugins file). A failed build is a
+ * value with the reason, not an exception.
+ */
+export async function packerBuild(options: PackerBuildOptions): Promise<PackerBuildResult> {
+  const log = await openLog(options.logFile);
+  try {
+    if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
+      const init = await runLogged(['init', '.'], options, log);
+      if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(init.stdout, init.exitCode)}` };
+    }
+    const build = await runLogged(['build', '-machine-readable', '-color=false', '.'], options, log);
+    if (build.aborted) return { ok: false, reason: 'the build was interrupted' };
+    if (build.exitCode !== 0) return { ok: false, reason: failureReason(build.stdout, build.exitCode) };
+    const manifestFile = path.join(options.dir, 'manifest.json');
+    const amis = (await exists(manifestFile)) ? parseManifest(await readFile(manifestFile, 'utf8')) : parseArtifactLines(build.stdout);
+    if (Object.keys(amis).length === 0) return { ok: false, reason: 'Packer finished without reporting an AMI' };
+    return { ok: true, amis };
+  } finally {
+    await closeLog(log);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Renders a ResolvedImage into a folder Packer can build:
+ *
+ *   <outDir>/image.pkr.hcl    source "amazon-ebs" "<image>", build, manifest post-processor
+ *   <outDir>/plugins.pkr.hcl  required_plugins, only for Packer >= 1.7
+ *
+ * Rendering needs no Packer: the version comes in from the caller and the
+ * output is laid out by formatHcl so it passes `packer fmt -check`.
+ */
+import Handlebars from 'handlebars';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { catalogue } from '../errors.ts';
+import { formatHcl } from './format-hcl.ts';
+import { gateSettings } from './gate-settings.ts';
+import { registerHclHelpers } from './hcl.ts';
+import { mergePackerSource } from './merge-packer-source.ts';
+import { supportsRequiredPlugins, type PackerVersion } from './packer-capabilities.ts';
+import { buildProvisioners } from './provisioners.ts';
+import { buildSourceSettings } from './source-settings.ts';
+
+export interface RenderInput {
+  /** e.g. `<cwd>/.gild/build/<image>/`; wiped and recreated. */
+  readonly outDir: string;
+  /** `<cwd>/templates` */
+  readonly templatesDir: string;
+  /** The source AMI in the build region, resolved by the planner. */
+  readonly baseAmiId: string;
+  /** `<image>-<version>-<timestamp>` */
+  readonly amiName: string;
+  /** The full AMI tag set (definition tags and gild:* tags), for the AMI and its snapshots in every region. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Tags for temporary build resources; include gild:run-id and gild:role=build. */
+  readonly runTags: Readonly<Record<string, string>>;
+  readonly packer: PackerVersion;
+  /** Set only by the local harness. */
+  readonly emulator?: { readonly endpoint: string };
+  readonly logger?: { info(message: string): void; warn(message: string): void };
+  /** The clock deprecate_at counts from; defaults to now. */
+  readonly now?: Date;
+}
+
+export interface RenderedImage {
+  readonly dir: string;
+  /** Absolute paths of the files written. */
+  readonly files: string[];
+}
+
+export const imageFileName = 'image.pkr.hcl';
+export const pluginsFileName = 'plugins.pkr.hcl';
+export const manifestFileName = 'manifest.json';
+
+const defaultTemplate = 'amazon-ebs.pkr.hcl.hbs';
+const pluginsTemplate = 'plugins.pkr.hcl.hbs';
+const partialSuffix = '.pkr.hcl.hbs';
+const windowsUserDataFile = path.join('user-data', 'enable-winrm.ps1');
+
+async function readOrNull(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** A Handlebars environment of its own per render, so partials and helpers never leak between images. */
+async function createEnvironment(templatesDir: string): Promise<typeof Handlebars> {
+  const handlebars = Handlebars.create();
+  registerHclHelpers(handlebars);
+  const partialsDir = path.join(templatesDir, 'partials');
+  const names = (await readdir(partialsDir).catch(() => [] as string[])).filter((name) => name.endsWith(partialSuffix));
+  for (const name of names) handlebars.registerPartial(name.slice(0, -partialSuffix.length), await readFile(path.join(partialsDir, name), 'utf8'));
+  return handlebars;
+}
+
+function compile(handlebars: typeof Handlebars, source: string): HandlebarsTemplateDelegate {
+  // NOTE: noEscape, because HTML escaping would corrupt HCL; every value is escaped for HCL by the helpers instead.
+  return handlebars.compile(source, { noEscape: true, strict: false });
+}
+
+async function loadImageTemplate(image: ResolvedImage, templatesDir: string): Promise<string> {
+  const templateFile = image.template ?? path.join(templatesDir, defaultTemplate);
+  const source = await readOrNull(templateFile);
+  if (source !== null) return source;
+  const problem = image.template
+    ? `${image.file}: template: ${templateFile} does not exist. Put the template in templates/ or remove the field to use templates/${defaultTemplate}.`
+    : `${image.file}: the default template ${templateFile} does not exist. Restore templates/${defaultTemplate}.`;
+  throw catalogue.EDEFINITIONS([problem]);
+}
+
+function checkPartial(image: ResolvedImage, handlebars: typeof Handlebars): void {
+  if (image.partial === undefined || handlebars.partials[image.partial] !== undefined) return;
+  const known = Object.keys(handlebars.partials).join(', ') || '(none)';
+  throw catalogue.EDEFINITIONS([`${image.file}: partial: there is no templates/partials/${image.partial}${partialSuffix}. Known partials: ${known}.`]);
+}
+
+export async function renderImage(image: ResolvedImage, input: RenderInput): Promise<RenderedImage> {
+  const handlebars = await createEnvironment(input.templatesDir);
+  checkPartial(image, handlebars);
+  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(path.join(input.templatesDir, windowsUserDataFile))) ?? '') : '';
+
+  const settings = buildSourceSettings(image, {
+    baseAmiId: input.baseAmiId,
+    amiName: input.amiName,
+    tags: input.tags,
+    runTags: input.runTags,
+    emulatorEndpoint: input.emulator?.endpoint,
+    windowsUserData,
+    now: input.now ?? new Date(),
+  });
+  const merged = mergePackerSource(image, settings);
+  if (merged.problems.length > 0) throw catalogue.EDEFINITIONS(merged.problems);
+  const gated = gateSettings(image, merged.body, input.packer);
+  if (gated.refusals.length > 0) throw catalogue.EUSAGE([`Image "${image.name}" cannot be built with Packer ${input.packer.major}.${input.packer.minor}.${input.packer.patch}:`, ...gated.refusals].join('\n'));
+  for (const warning of gated.warnings) input.logger?.warn(warning);
+
+  const provisioners = input.emulator ? [] : buildProvisioners(image);
+  if (input.emulator && image.provision.length > 0) {
+    input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on.`);
+  }
+
+  const outDir = path.resolve(input.outDir);
+  const imageHcl = compile(handlebars, await loadImageTemplate(image, input.templatesDir))({
+    image,
+    source: gated.body,
+    provisioners,
+    partial: image.partial,
+    sourceRef: `source.amazon-ebs.${image.name}`,
+    manifestFile: path.join(outDir, manifestFileName),
+  });
+
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const files = [path.join(outDir, imageFileName)];
+  await writeFile(files[0] as string, formatHcl(imageHcl));
+  if (supportsRequiredPlugins(input.packer)) {
+    const pluginsFile = path.join(outDir, pluginsFileName);
+    await writeFile(pluginsFile, formatHcl(compile(handlebars, await readFile(path.join(input.templatesDir, pluginsTemplate), 'utf8'))({})));
+    files.push(pluginsFile);
+  }
+  return { dir: outDir, files };
+}

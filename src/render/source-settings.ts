@@ -1,0 +1,197 @@
+/**
+ * The settings of the `amazon-ebs` source block, as data, in the order a
+ * reader looks for them: where and from what, the AMI, tags, sharing,
+ * encryption, network, access, and disks. Pure: everything comes from the
+ * ResolvedImage and the planner's inputs.
+ */
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { BlockDevice } from '../definition/schema.ts';
+import { attribute, block, type HclBody, type HclEntry } from './hcl.ts';
+
+export interface SourceInput {
+  readonly baseAmiId: string;
+  readonly amiName: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly runTags: Readonly<Record<string, string>>;
+  readonly emulatorEndpoint: string | undefined;
+  /** The user data that turns WinRM on, for Windows images. */
+  readonly windowsUserData: string;
+  readonly now: Date;
+}
+
+/** What AmazonSSMManagedInstanceCore allows: enough for Session Manager and Run Command. */
+export const sessionManagerActions: readonly string[] = [
+  'ssm:DescribeAssociation',
+  'ssm:GetDeployablePatchSnapshotForInstance',
+  'ssm:GetDocument',
+  'ssm:DescribeDocument',
+  'ssm:GetManifest',
+  'ssm:GetParameter',
+  'ssm:GetParameters',
+  'ssm:ListAssociations',
+  'ssm:ListInstanceAssociations',
+  'ssm:PutInventory',
+  'ssm:PutComplianceItems',
+  'ssm:PutConfigurePackageResult',
+  'ssm:UpdateAssociationStatus',
+  'ssm:UpdateInstanceAssociationStatus',
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+  'ec2messages:AcknowledgeMessage',
+  'ec2messages:DeleteMessage',
+  'ec2messages:FailMessage',
+  'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages',
+  'ec2messages:SendReply',
+];
+
+const gp3Defaults = { iops: 3000, throughput: 125 } as const;
+
+const when = (condition: boolean, ...entries: HclEntry[]): HclEntry[] => (condition ? entries : []);
+
+/** RFC 3339 without fractional seconds, which is what EC2 stores. */
+export function deprecationTime(now: Date, days: number): string {
+  return new Date(now.getTime() + days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function location(image: ResolvedImage, input: SourceInput): HclEntry[] {
+  return [
+    attribute('region', image.buildRegion),
+    attribute('source_ami', input.baseAmiId),
+    attribute('instance_type', image.instanceType),
+    ...when(input.emulatorEndpoint !== undefined, attribute('custom_endpoint_ec2', input.emulatorEndpoint ?? ''), attribute('skip_region_validation', true)),
+  ];
+}
+
+function amiIdentity(image: ResolvedImage, input: SourceInput): HclEntry[] {
+  const copyRegions = image.regions.filter((region) => region !== image.buildRegion);
+  return [
+    attribute('ami_name', input.amiName),
+    attribute('ami_description', image.description),
+    attribute('ami_virtualization_type', 'hvm'),
+    ...when(copyRegions.length > 0, attribute('ami_regions', copyRegions)),
+    ...when(image.deprecateAfterDays !== undefined, attribute('deprecate_at', deprecationTime(input.now, image.deprecateAfterDays ?? 0))),
+  ];
+}
+
+function tagging(input: SourceInput): HclEntry[] {
+  return [attribute('tags', input.tags), attribute('snapshot_tags', input.tags), attribute('run_tags', input.runTags), attribute('run_volume_tags', input.runTags)];
+}
+
+/** Snapshot sharing follows AMI sharing, so an account that may launch the AMI can also read its disks. */
+function sharing(image: ResolvedImage): HclEntry[] {
+  const permissions = image.launchPermissions;
+  if (permissions.kind === 'public') return [attribute('ami_groups', ['all']), attribute('snapshot_groups', ['all'])];
+  if (permissions.kind === 'implicit') return [];
+  return [
+    ...when(permissions.accounts.length > 0, attribute('ami_users', permissions.accounts), attribute('snapshot_users', permissions.accounts)),
+    ...when(permissions.organizationArns.length > 0, attribute('ami_org_arns', permissions.organizationArns)),
+    ...when(permissions.organizationalUnitArns.length > 0, attribute('ami_ou_arns', permissions.organizationalUnitArns)),
+  ];
+}
+
+/** Packer 1.6.6 insists that region_kms_key_ids names every copy region once it is set. */
+function encryption(image: ResolvedImage): HclEntry[] {
+  if (!image.encryption) return [];
+  const { kmsKeyId, regionKmsKeyIds } = image.encryption;
+  const copyRegions = image.regions.filter((region) => region !== image.buildRegion);
+  const keysByRegion = Object.fromEntries(copyRegions.map((region) => [region, regionKmsKeyIds[region] ?? kmsKeyId]));
+  return [attribute('encrypt_boot', true), attribute('kms_key_id', regionKmsKeyIds[image.buildRegion] ?? kmsKeyId), ...when(copyRegions.length > 0, attribute('region_kms_key_ids', keysByRegion))];
+}
+
+function network(image: ResolvedImage): HclEntry[] {
+  const infrastructure = image.buildInfrastructure;
+  return [
+    ...when(infrastructure.vpcId !== undefined, attribute('vpc_id', infrastructure.vpcId ?? '')),
+    ...when(infrastructure.subnetId !== undefined, attribute('subnet_id', infrastructure.subnetId ?? '')),
+    ...when(
+      infrastructure.subnetId === undefined && infrastructure.subnetFilter !== undefined,
+      block('subnet_filter', [attribute('filters', infrastructure.subnetFilter ?? {}), attribute('most_free', true)]),
+    ),
+    ...when(infrastructure.securityGroupIds.length > 0, attribute('security_group_ids', infrastructure.securityGroupIds)),
+  ];
+}
+
+/** The emulator has no IAM of its own behind custom_endpoint_ec2: a temporary profile would be created in real AWS. */
+function instanceProfile(image: ResolvedImage, input: SourceInput): HclEntry[] {
+  const infrastructure = image.buildInfrastructure;
+  if (infrastructure.instanceProfile !== undefined) return [attribute('iam_instance_profile', infrastructure.instanceProfile)];
+  if (!infrastructure.temporaryInstanceProfile || input.emulatorEndpoint !== undefined) return [];
+  return [
+    block('temporary_iam_instance_profile_policy_document', [
+      attribute('Version', '2012-10-17'),
+      block('Statement', [attribute('Effect', 'Allow'), attribute('Action', sessionManagerActions), attribute('Resource', ['*'])]),
+    ]),
+  ];
+}
+
+function communicator(image: ResolvedImage, input: SourceInput): HclEntry[] {
+  const infrastructure = image.buildInfrastructure;
+  if (input.emulatorEndpoint !== undefined) return [attribute('communicator', 'none')];
+  if (image.platform === 'windows') {
+    return [
+      attribute('communicator', 'winrm'),
+      attribute('winrm_username', infrastructure.sshUsername),
+      attribute('winrm_use_ssl', true),
+      // NOTE: the certificate is the self-signed one the user data creates; the connection is still encrypted.
+      attribute('winrm_insecure', true),
+      attribute('winrm_timeout', '30m'),
+      attribute('user_data', input.windowsUserData),
+    ];
+  }
+  return [
+    attribute('communicator', 'ssh'),
+    attribute('ssh_username', infrastructure.sshUsername),
+    ...when(infrastructure.sessionManager, attribute('ssh_interface', 'session_manager')),
+  ];
+}
+
+function instanceMetadata(image: ResolvedImage): HclEntry[] {
+  if (!image.buildInfrastructure.requireImdsV2) return [];
+  return [
+    block('metadata_options', [attribute('http_endpoint', 'enabled'), attribute('http_tokens', 'required'), attribute('http_put_response_hop_limit', 1)]),
+    attribute('imds_support', 'v2.0'),
+  ];
+}
+
+export function blockDeviceBody(device: Readonly<BlockDevice>): HclBody {
+  const gp3 = device.type === 'gp3';
+  const iops = device.iops ?? (gp3 ? gp3Defaults.iops : undefined);
+  const throughput = device.throughput ?? (gp3 ? gp3Defaults.throughput : undefined);
+  return [
+    attribute('device_name', device.deviceName),
+    ...when(device.sizeGiB !== undefined, attribute('volume_size', device.sizeGiB ?? 0)),
+    attribute('volume_type', device.type),
+    ...when(iops !== undefined, attribute('iops', iops ?? 0)),
+    ...when(throughput !== undefined, attribute('throughput', throughput ?? 0)),
+    ...when(device.encrypted !== undefined, attribute('encrypted', device.encrypted ?? false)),
+    ...when(device.kmsKeyId !== undefined, attribute('kms_key_id', device.kmsKeyId ?? '')),
+    attribute('delete_on_termination', device.deleteOnTermination),
+    ...when(device.snapshotId !== undefined, attribute('snapshot_id', device.snapshotId ?? '')),
+  ];
+}
+
+function disks(image: ResolvedImage): HclEntry[] {
+  return [
+    ...image.launchBlockDevices.map((device) => block('launch_block_device_mappings', blockDeviceBody(device))),
+    ...image.amiBlockDevices.map((device) => block('ami_block_device_mappings', blockDeviceBody(device))),
+  ];
+}
+
+export function buildSourceSettings(image: ResolvedImage, input: SourceInput): HclBody {
+  return [
+    ...location(image, input),
+    ...amiIdentity(image, input),
+    ...tagging(input),
+    ...sharing(image),
+    ...encryption(image),
+    ...network(image),
+    ...instanceProfile(image, input),
+    ...communicator(image, input),
+    ...instanceMetadata(image),
+    ...disks(image),
+  ];
+}

@@ -1,0 +1,67 @@
+/**
+ * A complete ResolvedImage with sensible defaults, for tests: pass only the
+ * fields a test is about.
+ */
+import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
+
+type Overrides = Omit<Partial<ResolvedImage>, 'buildInfrastructure'> & { buildInfrastructure?: Partial<ResolvedImage['buildInfrastructure']> };
+
+export function resolvedImageFixture(overrides: Overrides = {}): ResolvedImage {
+  const { buildInfrastructure, ...rest } = overrides;
+  const buildRegion = rest.buildRegion ?? 'us-east-1';
+  const copyRegions = rest.copyRegions ?? [];
+  return {
+    name: 'web',
+    file: 'images/web.ts',
+    dir: '/project/images',
+    description: 'Web server base image',
+    version: '1.0.0',
+    platform: 'linux',
+    architecture: 'x86_64',
+    base: { kind: 'ssm', parameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' },
+    preset: undefined,
+    packageManifestCommand: 'rpm -qa --queryformat "%{NAME} %{VERSION}-%{RELEASE}\\n"',
+    instanceType: 't3.micro',
+    buildRegion,
+    copyRegions,
+    regions: [buildRegion, ...copyRegions.filter((region) => region !== buildRegion)],
+    provision: [],
+    smoke: {
+      instanceTypes: ['t3.micro'],
+      subnetId: undefined,
+      securityGroupIds: [],
+      instanceProfile: undefined,
+      userData: undefined,
+      checkTimeoutSeconds: 300,
+      timeoutSeconds: 900,
+      checks: [],
+      onFailure: 'deregister',
+      packageManifest: true,
+      documentName: 'AWS-RunShellScript',
+    },
+    tags: {},
+    launchPermissions: { kind: 'implicit' },
+    launchBlockDevices: [],
+    amiBlockDevices: [],
+    encryption: undefined,
+    deprecateAfterDays: undefined,
+    retention: { keep: 3 },
+    template: undefined,
+    partial: undefined,
+    packerSource: {},
+    dependsOn: [],
+    ...rest,
+    buildInfrastructure: {
+      subnetId: undefined,
+      vpcId: undefined,
+      subnetFilter: undefined,
+      securityGroupIds: [],
+      instanceProfile: undefined,
+      temporaryInstanceProfile: true,
+      sessionManager: false,
+      requireImdsV2: true,
+      sshUsername: 'ec2-user',
+      ...buildInfrastructure,
+    },
+  };
+}
