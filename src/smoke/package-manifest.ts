@@ -13,7 +13,8 @@ const linuxFallback =
   "if command -v rpm >/dev/null 2>&1; then rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort; else dpkg-query -W -f='${Package} ${Version}\\n' | sort; fi";
 const windowsFallback = 'Get-Package | Sort-Object Name | ForEach-Object { "$($_.Name) $($_.Version)" }';
 
-export function packageManifestCommand(image: Pick<ResolvedImage, 'preset' | 'platform'>): string {
+export function packageManifestCommand(image: Pick<ResolvedImage, 'preset' | 'platform'> & { readonly packageManifestCommand?: string }): string {
+  if (image.packageManifestCommand) return image.packageManifestCommand;
   const preset = image.preset ? findPreset(image.preset) : undefined;
   if (preset) return preset.packageManifestCommand;
   return image.platform === 'windows' ? windowsFallback : linuxFallback;

@@ -1,0 +1,216 @@
+/**
+ * The smoke stage against real moto, with the fault proxy in between to make
+ * commands fail, hang, meet an unregistered agent and be throttled, which
+ * moto alone never does.
+ */
+import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeInstances } from '../../src/adapters/ec2.ts';
+import { createContext, type Context } from '../../src/context.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
+import { createSmokeTestStage } from '../../src/stages/smoke-test.ts';
+import type { ResolvedSmoke } from '../../src/definition/resolved-image.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+import { registerBuiltAmi, smokeImage, smokeRun, type CheckInput } from '../support/smoke-fixture.ts';
+
+const region = 'us-east-1';
+const stage = createSmokeTestStage({ pollMs: 25, instancePollMs: 25, registration: { attempts: 6, baseDelayMs: 20, maxDelayMs: 100 } });
+
+let moto: MotoServer;
+let proxy: FaultProxy;
+let cwd: string;
+let context: Context;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  proxy = await startFaultProxy(moto.endpoint);
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  proxy.reset();
+  cwd = await mkdtemp(join(tmpdir(), 'gild-smoke-'));
+  context = createContext({ cwd, env: proxy.env(moto.env), logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}) });
+});
+
+afterEach(async () => {
+  // In every case: no instance gild tagged is left pending or running.
+  const live = await describeInstances(context.clients.ec2(region), [
+    { Name: 'tag-key', Values: ['gild:run-id'] },
+    { Name: 'instance-state-name', Values: ['pending', 'running'] },
+  ]);
+  context.clients.destroy();
+  await rm(cwd, { recursive: true, force: true });
+  expect(live.map((instance) => instance.instanceId)).toEqual([]);
+});
+
+async function smokeTest(checks: CheckInput[], smoke: Partial<ResolvedSmoke> = {}) {
+  const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+  const run = smokeRun(smokeImage({ checks, smoke }), { logDir: join(cwd, '.gild', 'logs', context.runId), amis: { [region]: amiId } });
+  proxy.calls.length = 0;
+  const outcome = await stage.run(context, run);
+  return { amiId, run, outcome };
+}
+
+async function amiState(amiId: string) {
+  const images = await context.clients.ec2(region).send(new DescribeImagesCommand({ ImageIds: [amiId] })).catch(() => ({ Images: [] }));
+  const image = images.Images?.[0];
+  return image ? { state: image.State, tags: Object.fromEntries((image.Tags ?? []).map((tag) => [tag.Key, tag.Value])) } : undefined;
+}
+
+describe('smoke test against moto', () => {
+  it('passes when every check passes, terminates the instance and writes the report', async () => {
+    const { amiId, run, outcome } = await smokeTest([{ name: 'nginx answers', run: 'curl -fsS localhost' }, { name: 'disk', run: ['df -h /'] }], { instanceTypes: ['t3.micro', 't3.small'] });
+
+    expect(outcome).toEqual({ status: 'done' });
+    expect(run.state.smoke?.result).toBe('passed');
+    expect(run.state.smoke && 'checks' in run.state.smoke ? run.state.smoke.checks.map((check) => [check.name, check.instanceType, check.outcome]) : []).toEqual(
+      expect.arrayContaining([
+        ['nginx answers', 't3.micro', 'passed'],
+        ['disk', 't3.micro', 'passed'],
+        ['nginx answers', 't3.small', 'passed'],
+        ['disk', 't3.small', 'passed'],
+      ]),
+    );
+    expect(run.pendingCleanups.size).toBe(0);
+    expect(proxy.actions('ssm')).not.toContain('DescribeInstanceInformation');
+    expect(proxy.actions('ec2')).toContain('TerminateInstances');
+
+    const smokeInstances = await describeInstances(context.clients.ec2(region), [{ Name: 'tag:gild:role', Values: ['smoke'] }]);
+    expect(smokeInstances).toHaveLength(2);
+    expect(smokeInstances.map((instance) => instance.state)).toEqual(['terminated', 'terminated']);
+    expect(smokeInstances[0]!.tags).toMatchObject({ 'gild:run-id': context.runId, 'gild:image': 'web', 'gild:role': 'smoke', Name: 'gild-smoke-web-1.0.0' });
+
+    const report = JSON.parse(await readFile(join(run.logDir, 'web.smoke.json'), 'utf8'));
+    expect(report).toMatchObject({ image: 'web', version: '1.0.0', amiId, result: 'passed' });
+    expect(report.instances).toHaveLength(2);
+    expect(await readFile(run.logFile, 'utf8')).toContain('--- smoke check "nginx answers"');
+    expect((await amiState(amiId))?.state).toBe('available');
+  });
+
+  it('fails a check whose command fails, tags the AMI failed and deregisters it with its snapshots', async () => {
+    proxy.setRules({ commands: [{ marker: 'systemctl is-active nginx', status: 'Failed', exitCode: 3, stdout: 'inactive', stderr: 'nginx.service: not running' }] });
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+    const ec2 = context.clients.ec2(region);
+    const snapshotIds = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images![0]!.BlockDeviceMappings!.flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+    const run = smokeRun(smokeImage({ checks: [{ name: 'nginx running', run: 'systemctl is-active nginx' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
+
+    const outcome = await stage.run(context, run);
+
+    expect(outcome.status).toBe('failed');
+    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 3, expected 0') });
+    expect(await amiState(amiId)).toBeUndefined();
+    if (snapshotIds.length) {
+      const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+      expect(snapshots.Snapshots?.map((snapshot) => snapshot.SnapshotId)).not.toEqual(expect.arrayContaining(snapshotIds));
+    }
+    expect(proxy.actions('ec2')).toEqual(expect.arrayContaining(['CreateTags', 'DeregisterImage']));
+    const evidence = await readFile(run.logFile, 'utf8');
+    expect(evidence).toContain('nginx.service: not running');
+    expect(run.state.summary.join('\n')).toContain('deregistered');
+  });
+
+  it('keeps a failed AMI, tagged failed, when onFailure is keep', async () => {
+    proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
+    const { amiId, run, outcome } = await smokeTest([{ name: 'fails', run: 'exit 1' }], { onFailure: 'keep' });
+
+    expect(outcome.status).toBe('failed');
+    expect(await amiState(amiId)).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"') } });
+    expect(proxy.actions('ec2')).not.toContain('DeregisterImage');
+    expect(run.state.summary.join('\n')).toContain('kept');
+  });
+
+  it('fails a check that exits with an unexpected code even when Run Command reports Success', async () => {
+    proxy.setRules({ commands: [{ marker: 'weird', status: 'Success', exitCode: 2 }] });
+    const { run } = await smokeTest([{ name: 'weird exit', run: 'weird' }]);
+
+    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 2, expected 0') });
+  });
+
+  it('fails a check whose stdout does not match', async () => {
+    proxy.setRules({ commands: [{ marker: 'nginx -v', status: 'Success', stdout: 'nginx version: 1.18' }] });
+    const { run } = await smokeTest([{ name: 'nginx version', run: 'nginx -v', stdoutMatches: ['nginx/1\\.2\\d'] }]);
+
+    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('stdout does not match /nginx/1\\.2\\d/') });
+  });
+
+  it('times out a check that never finishes, by gild\'s own per-check deadline', async () => {
+    proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
+    const started = Date.now();
+    const { amiId, run, outcome } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
+
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(outcome.status).toBe('failed');
+    expect(run.state.smoke).toMatchObject({ result: 'timed-out', reason: expect.stringContaining('within its 1s timeout') });
+    expect(proxy.actions('ssm')).toContain('CancelCommand');
+    expect(await amiState(amiId)).toBeUndefined();
+  });
+
+  it('stops at the overall timeout even when per-check timeouts are longer', async () => {
+    proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
+    const { run } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
+
+    expect(run.state.smoke).toMatchObject({ result: 'timed-out' });
+    const checks = run.state.smoke && 'checks' in run.state.smoke ? run.state.smoke.checks : [];
+    expect(checks.map((check) => [check.name, check.outcome])).toEqual([
+      ['hangs', 'timed-out'],
+      ['never runs', 'timed-out'],
+    ]);
+    expect(checks[0]!.reason).toContain('overall smoke timeout');
+  });
+
+  it('waits for the SSM agent: InvalidInstanceId a few times, then passes', async () => {
+    proxy.setRules({ invalidInstanceIdTimes: 3 });
+    const { run } = await smokeTest([{ name: 'ok', run: 'true' }]);
+
+    expect(run.state.smoke?.result).toBe('passed');
+    expect(proxy.calls.filter((call) => call.fault === 'invalid-instance-id')).toHaveLength(3);
+  });
+
+  it('fails with a clear reason when the SSM agent never registers', async () => {
+    proxy.setRules({ invalidInstanceIdTimes: 1000 });
+    const { run } = await smokeTest([{ name: 'ok', run: 'true' }]);
+
+    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('did not register after 6 SendCommand attempts') });
+  });
+
+  it('still passes when 30% of EC2 and SSM calls are throttled', async () => {
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+    proxy.setRules({ throttle: { ec2: { share: 0.3 }, ssm: { share: 0.3 } }, seed: 7 });
+    const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }, { name: 'b', run: 'true' }, { name: 'c', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
+
+    const outcome = await stage.run(context, run);
+
+    expect(outcome).toEqual({ status: 'done' });
+    expect(run.state.smoke?.result).toBe('passed');
+    const throttled = proxy.calls.filter((call) => call.fault === 'throttled');
+    expect(new Set(throttled.map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
+  });
+
+  it('collects the package manifest and diffs it against the previous version', async () => {
+    const { writeManifest } = await import('../../src/smoke/package-manifest.ts');
+    await writeManifest(context.workDir, 'web', '1.0.0', 'nginx 1.18\nopenssl 3.0.1\ncurl 7.0\n');
+    proxy.setRules({ commands: [{ marker: 'dpkg-query', status: 'Success', stdout: 'nginx 1.24\nopenssl 3.0.1\njq 1.7\n' }] });
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+    const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: true } }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId }, currentVersion: '1.0.0', nextVersion: '1.1.0' });
+
+    expect(stage.skip?.(context, run)).toBe(false);
+    await stage.run(context, run);
+
+    expect(run.state.smoke?.result).toBe('passed');
+    expect(run.state.packageManifest).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
+    expect(await readFile(join(run.logDir, 'web.packages.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
+    expect(await readFile(join(context.workDir, 'manifests', 'web', '1.1.0.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
+    expect(run.state.summary).toEqual(['packages since 1.0.0: 1 added, 1 removed, 1 changed', '  + jq 1.7', '  - curl 7.0', '  ~ nginx 1.18 → 1.24']);
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * A fault-injecting HTTP proxy between the AWS SDK and moto. moto runs no
+ * commands (every invocation is Success with empty output), never throttles
+ * and knows no agent registration delay; this proxy adds those, answering
+ * exactly as AWS does so the SDK's own retry classification applies:
+ * - EC2 (query protocol): XML `<Response><Errors><Error><Code>…` bodies,
+ *   RequestLimitExceeded with status 503;
+ * - SSM (JSON 1.1): `{"__type": "…", "message": "…"}` bodies with status 400
+ *   and the `x-amzn-ErrorType` header.
+ * Everything else is forwarded unchanged.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+
+export interface CommandFault {
+  /** Applies to commands whose SendCommand `commands` contain this string. */
+  readonly marker: string;
+  /** The invocation's status; `InProgress` makes the command hang forever. Default `Failed`. */
+  readonly status?: 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'InProgress';
+  /** Default 1 for Failed, 0 for Success, -1 otherwise. */
+  readonly exitCode?: number;
+  readonly stdout?: string;
+  readonly stderr?: string;
+}
+
+export interface ThrottleRule {
+  /** Throttle the first N calls. */
+  readonly first?: number;
+  /** Then throttle this share (0..1) of calls, chosen by a seeded generator. */
+  readonly share?: number;
+  /** Only these actions (e.g. `RunInstances`, `SendCommand`); default all. */
+  readonly actions?: readonly string[];
+}
+
+export interface FaultRules {
+  readonly commands?: readonly CommandFault[];
+  /** SendCommand answers InvalidInstanceId this many times before it is forwarded. */
+  readonly invalidInstanceIdTimes?: number;
+  readonly throttle?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
+  /** DescribeInstances answers report these launch times (to age instances for the sweep). */
+  readonly launchTimes?: Readonly<Record<string, Date>>;
+  /** Seed for the throttle share; default 1. */
+  readonly seed?: number;
+}
+
+export interface ProxyCall {
+  readonly service: 'ec2' | 'ssm' | 'other';
+  readonly action: string;
+  /** What the proxy did: forwarded, or which fault it injected. */
+  readonly fault: 'none' | 'throttled' | 'invalid-instance-id' | 'rewritten' | 'answered';
+}
+
+export interface FaultProxy {
+  readonly endpoint: string;
+  /** `base` with AWS_ENDPOINT_URL pointing at the proxy. */
+  env(base: Readonly<Record<string, string>>): Record<string, string>;
+  setRules(rules: FaultRules): void;
+  readonly calls: ProxyCall[];
+  /** Action names seen, in order (optionally for one service). */
+  actions(service?: ProxyCall['service']): string[];
+  /** Clears calls, rules and remembered commands. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+interface RememberedCommand {
+  readonly fault: CommandFault;
+  cancelled: boolean;
+}
+
+/** A small deterministic generator (mulberry32), so throttling is repeatable. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function identify(request: IncomingMessage, body: Buffer): { service: ProxyCall['service']; action: string } {
+  const target = request.headers['x-amz-target'];
+  if (typeof target === 'string' && target.startsWith('AmazonSSM.')) return { service: 'ssm', action: target.slice('AmazonSSM.'.length) };
+  const contentType = String(request.headers['content-type'] ?? '');
+  if (contentType.includes('x-www-form-urlencoded')) {
+    const action = new URLSearchParams(body.toString('utf8')).get('Action');
+    // Only EC2 speaks the query protocol among the services gild uses.
+    if (action) return { service: 'ec2', action };
+  }
+  return { service: 'other', action: `${request.method} ${request.url}` };
+}
+
+function ec2Error(response: ServerResponse, status: number, code: string, message: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`;
+  response.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': randomUUID() });
+  response.end(body);
+}
+
+function ssmError(response: ServerResponse, code: string, message: string): void {
+  const body = JSON.stringify({ __type: code, message });
+  response.writeHead(400, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-errortype': `${code}:`,
+    'x-amzn-requestid': randomUUID(),
+  });
+  response.end(body);
+}
+
+function ssmAnswer(response: ServerResponse, payload: unknown): void {
+  const body = JSON.stringify(payload);
+  response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': randomUUID() });
+  response.end(body);
+}
+
+function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest(
+      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...request.headers, host: target.host, 'content-length': String(body.length) } },
+      (answer) => {
+        readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject);
+      },
+    );
+    upstream.on('error', reject);
+    upstream.end(body);
+  });
+}
+
+function send(response: ServerResponse, status: number, headers: IncomingMessage['headers'], body: Buffer | string): void {
+  const { 'content-length': _length, 'transfer-encoding': _encoding, connection: _connection, ...rest } = headers;
+  response.writeHead(status, { ...rest, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+function ageInstances(xml: string, launchTimes: Readonly<Record<string, Date>>): string {
+  let result = xml;
+  for (const [instanceId, launchTime] of Object.entries(launchTimes)) {
+    const at = result.indexOf(`<instanceId>${instanceId}</instanceId>`);
+    if (at < 0) continue;
+    const itemStart = result.lastIndexOf('<item>', at);
+    const itemEnd = result.indexOf('</instancesSet>', at);
+    const section = result.slice(itemStart, itemEnd < 0 ? undefined : itemEnd);
+    const aged = section.replace(/<launchTime>[^<]*<\/launchTime>/, `<launchTime>${launchTime.toISOString()}</launchTime>`);
+    result = result.slice(0, itemStart) + aged + result.slice(itemStart + section.length);
+  }
+  return result;
+}
+
+export async function startFaultProxy(targetEndpoint: string): Promise<FaultProxy> {
+  const target = new URL(targetEndpoint);
+  const calls: ProxyCall[] = [];
+  const commands = new Map<string, RememberedCommand>();
+  let rules: FaultRules = {};
+  let random = seeded(1);
+  const counters = { ec2: 0, ssm: 0, invalidInstanceId: 0 };
+
+  const shouldThrottle = (service: 'ec2' | 'ssm', action: string): boolean => {
+    const rule = rules.throttle?.[service];
+    if (!rule || (rule.actions && !rule.actions.includes(action))) return false;
+    const index = counters[service]++;
+    if (rule.first !== undefined && index < rule.first) return true;
+    return rule.share !== undefined && random() < rule.share;
+  };
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const { service, action } = identify(request, body);
+    const record = (fault: ProxyCall['fault']) => calls.push({ service, action, fault });
+
+    if (service === 'ec2' && shouldThrottle('ec2', action)) {
+      record('throttled');
+      return ec2Error(response, 503, 'RequestLimitExceeded', 'Request limit exceeded.');
+    }
+    if (service === 'ssm' && shouldThrottle('ssm', action)) {
+      record('throttled');
+      return ssmError(response, 'ThrottlingException', 'Rate exceeded');
+    }
+
+    if (service === 'ssm' && action === 'SendCommand' && counters.invalidInstanceId < (rules.invalidInstanceIdTimes ?? 0)) {
+      counters.invalidInstanceId++;
+      record('invalid-instance-id');
+      return ssmError(response, 'InvalidInstanceId', 'Instances [[i-0]] not in a valid state for account 123456789012');
+    }
+
+    if (service === 'ssm' && action === 'CancelCommand') {
+      // moto lacks CancelCommand; answer it here, as AWS does, with an empty object.
+      const { CommandId } = JSON.parse(body.toString('utf8')) as { CommandId?: string };
+      const remembered = CommandId ? commands.get(CommandId) : undefined;
+      if (remembered) remembered.cancelled = true;
+      record('answered');
+      return ssmAnswer(response, {});
+    }
+
+    const upstream = await forward(target, request, body);
+
+    if (service === 'ssm' && action === 'SendCommand' && upstream.status === 200) {
+      const sent = JSON.parse(body.toString('utf8')) as { Parameters?: { commands?: string[] } };
+      const script = (sent.Parameters?.commands ?? []).join('\n');
+      const fault = (rules.commands ?? []).find((candidate) => script.includes(candidate.marker));
+      const commandId = (JSON.parse(upstream.body.toString('utf8')) as { Command?: { CommandId?: string } }).Command?.CommandId;
+      if (fault && commandId) commands.set(commandId, { fault, cancelled: false });
+    }
+
+    if (service === 'ssm' && action === 'GetCommandInvocation' && upstream.status === 200) {
+      const { CommandId } = JSON.parse(body.toString('utf8')) as { CommandId?: string };
+      const remembered = CommandId ? commands.get(CommandId) : undefined;
+      if (remembered) {
+        const invocation = JSON.parse(upstream.body.toString('utf8')) as Record<string, unknown>;
+        const status = remembered.cancelled ? 'Cancelled' : (remembered.fault.status ?? 'Failed');
+        const exitCode = remembered.fault.exitCode ?? (status === 'Failed' ? 1 : status === 'Success' ? 0 : -1);
+        Object.assign(invocation, {
+          Status: status,
+          StatusDetails: status,
+          ResponseCode: exitCode,
+          StandardOutputContent: remembered.fault.stdout ?? '',
+          StandardErrorContent: remembered.fault.stderr ?? '',
+        });
+        record('rewritten');
+        return send(response, 200, upstream.headers, JSON.stringify(invocation));
+      }
+    }
+
+    if (service === 'ec2' && action === 'DescribeInstances' && upstream.status === 200 && rules.launchTimes) {
+      record('rewritten');
+      return send(response, 200, upstream.headers, ageInstances(upstream.body.toString('utf8'), rules.launchTimes));
+    }
+
+    record('none');
+    send(response, upstream.status, upstream.headers, upstream.body);
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+      response.end(`fault proxy: ${String(error)}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('fault proxy did not bind');
+  const endpoint = `http://127.0.0.1:${address.port}`;
+
+  const setRules = (next: FaultRules) => {
+    rules = next;
+    random = seeded(next.seed ?? 1);
+    counters.ec2 = 0;
+    counters.ssm = 0;
+    counters.invalidInstanceId = 0;
+  };
+
+  return {
+    endpoint,
+    env: (base) => ({ ...base, AWS_ENDPOINT_URL: endpoint }),
+    setRules,
+    calls,
+    actions: (service) => calls.filter((call) => !service || call.service === service).map((call) => call.action),
+    reset() {
+      calls.length = 0;
+      commands.clear();
+      setRules({});
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Fixtures for the smoke stage's tests: a ResolvedImage with a smoke section,
+ * an ImageRun whose deferred cleanups can be inspected, and an AMI registered
+ * in moto as gild's build would leave it.
+ */
+import { CreateImageCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from '../../src/context.ts';
+import type { ResolvedImage, ResolvedSmoke } from '../../src/definition/resolved-image.ts';
+import type { SmokeCheck } from '../../src/definition/schema.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import type { ImagePlan } from '../../src/plan/types.ts';
+import type { ImageRun } from '../../src/stages/stage.ts';
+
+export type CheckInput = Partial<SmokeCheck> & { name: string; run: string | string[] };
+
+export function smokeCheck(input: CheckInput): SmokeCheck {
+  return { expectExitCode: 0, ...input } as SmokeCheck;
+}
+
+export function smokeImage(options: { name?: string; region?: string; checks?: CheckInput[]; smoke?: Partial<ResolvedSmoke> } = {}): ResolvedImage {
+  const region = options.region ?? 'us-east-1';
+  const smoke: ResolvedSmoke = {
+    instanceTypes: ['t3.micro'],
+    subnetId: undefined,
+    securityGroupIds: [],
+    instanceProfile: undefined,
+    userData: undefined,
+    checkTimeoutSeconds: 30,
+    timeoutSeconds: 120,
+    checks: (options.checks ?? [{ name: 'nginx answers', run: 'curl -fsS localhost' }]).map(smokeCheck),
+    onFailure: 'deregister',
+    packageManifest: false,
+    documentName: 'AWS-RunShellScript',
+    ...options.smoke,
+  };
+  // NOTE: a type assertion, not an annotation, so that fields other engineers
+  // add to ResolvedImage do not break these fixtures.
+  return {
+    name: options.name ?? 'web',
+    file: 'images/web.ts',
+    dir: '/tmp/images',
+    description: 'web server',
+    version: '1.0',
+    platform: 'linux',
+    architecture: 'x86_64',
+    base: { kind: 'ami', amis: { [region]: 'ami-1e749f67' } },
+    preset: 'ubuntu-24.04',
+    packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n' | sort",
+    instanceType: 't3.micro',
+    buildRegion: region,
+    copyRegions: [],
+    regions: [region],
+    provision: [],
+    smoke,
+    tags: {},
+    launchPermissions: { kind: 'implicit' },
+    launchBlockDevices: [],
+    amiBlockDevices: [],
+    encryption: undefined,
+    deprecateAfterDays: undefined,
+    buildInfrastructure: {
+      subnetId: undefined,
+      vpcId: undefined,
+      subnetFilter: undefined,
+      securityGroupIds: [],
+      instanceProfile: undefined,
+      temporaryInstanceProfile: false,
+      sessionManager: false,
+      requireImdsV2: true,
+      sshUsername: 'ubuntu',
+    },
+    retention: { keep: 3 },
+    template: undefined,
+    partial: undefined,
+    packerSource: {},
+    dependsOn: [],
+  } as ResolvedImage;
+}
+
+export interface TestRun extends ImageRun {
+  readonly logger: ReturnType<typeof createMemoryLogger>;
+  /** Cleanups registered and not undone: what a SIGINT would run. */
+  readonly pendingCleanups: Map<number, { description: string; cleanup: () => Promise<void> }>;
+  readonly abort: AbortController;
+}
+
+export function smokeRun(image: ResolvedImage, options: { logDir: string; amis: Record<string, string>; currentVersion?: string; nextVersion?: string }): TestRun {
+  const pendingCleanups = new Map<number, { description: string; cleanup: () => Promise<void> }>();
+  let nextId = 0;
+  const abort = new AbortController();
+  const plan: Extract<ImagePlan, { action: 'build' }> = {
+    image: image.name,
+    action: 'build',
+    reason: 'test',
+    base: { kind: 'resolved', amiId: 'ami-1e749f67', source: 'test' },
+    fingerprint: 'f'.repeat(16),
+    currentVersion: options.currentVersion,
+    nextVersion: options.nextVersion ?? '1.0.0',
+    parameters: [],
+    retirements: [],
+  };
+  return {
+    image,
+    plan,
+    logger: createMemoryLogger(),
+    logFile: join(options.logDir, `${image.name}.log`),
+    logDir: options.logDir,
+    signal: abort.signal,
+    abort,
+    defer(description, cleanup) {
+      const id = nextId++;
+      pendingCleanups.set(id, { description, cleanup });
+      return () => pendingCleanups.delete(id);
+    },
+    pendingCleanups,
+    state: { amis: options.amis, summary: [] },
+  };
+}
+
+/** An AMI as gild's build leaves it: made by this run, tagged with its run id. */
+export async function registerBuiltAmi(ec2: EC2Client, context: Pick<Context, 'runId'>, imageName: string): Promise<string> {
+  const launched = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+  const instanceId = launched.Instances![0]!.InstanceId!;
+  const created = await ec2.send(
+    new CreateImageCommand({
+      InstanceId: instanceId,
+      Name: `${imageName}-${Date.now()}`,
+      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:run-id', Value: context.runId }, { Key: 'gild:image', Value: imageName }] }],
+    }),
+  );
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+  return created.ImageId!;
+}
+
+export async function withTempDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'gild-smoke-'));
+  try {
+    return await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
