@@ -1,0 +1,10 @@
+/** The git adapter: only the commit that images are built from, for the gild:git-commit tag. */
+import { execa } from 'execa';
+
+/** The HEAD commit (with `-dirty` when the tree has changes), or undefined outside a checkout. */
+export async function gitCommit(cwd: string): Promise<string | undefined> {
+  const head = await execa('git', ['rev-parse', 'HEAD'], { cwd, reject: false });
+  if (head.exitCode !== 0 || !head.stdout) return undefined;
+  const status = await execa('git', ['status', '--porcelain', '--', 'images', 'templates', 'pipeline'], { cwd, reject: false });
+  return `${head.stdout.trim()}${status.stdout.trim() ? '-dirty' : ''}`;
+}
