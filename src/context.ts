@@ -14,6 +14,8 @@ export interface RunOptions {
   readonly only: readonly string[];
   /** Rendering for the local emulator (see src/local/). */
   readonly emulator: { readonly endpoint: string } | undefined;
+  /** Base AMIs to use instead of resolving an image's base, by image name (`--base-ami image=ami-…`). */
+  readonly baseOverrides: Readonly<Record<string, string>>;
 }
 
 export interface Context {
@@ -55,7 +57,7 @@ export function createContext(input: CreateContextInput): Context {
     logger: input.logger,
     clients: input.clients ?? createAwsClients(input.env),
     settings: input.settings,
-    options: { dryRun: false, force: false, only: [], emulator: undefined, ...input.options },
+    options: { dryRun: false, force: false, only: [], emulator: undefined, baseOverrides: {}, ...input.options },
     runId: input.runId ?? newRunId(now()),
     workDir: `${input.cwd}/.gild`,
     now,
