@@ -1,0 +1,321 @@
+/**
+ * gild's command line. The only module that exits: it maps catalogue errors to
+ * exit codes (2 for usage and definition errors, 1 for pipeline failures),
+ * prints them plainly, and prints the stack of anything unexpected.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { packerValidate, packerVersion } from './adapters/packer.ts';
+import { getParameter, getParametersByPath } from './adapters/ssm.ts';
+import { createCleanupRegistry } from './cleanup.ts';
+import { loadProject, selectImages } from './commands/load-project.ts';
+import { createContext, type Context, type RunOptions } from './context.ts';
+import { catalogue, isGildError, type GildError } from './errors.ts';
+import { createLogger, maskSecrets, type Logger } from './logger.ts';
+import { isMoto, startMotoServer, type MotoServer } from './local/moto-server.ts';
+import { prepareEmulator } from './local/prepare-emulator.ts';
+import { createPlan } from './plan/create-plan.ts';
+import { formatPlan } from './plan/format-plan.ts';
+import { latestParameterName, versionParameterName } from './plan/parameter-names.ts';
+import { renderImage } from './render/render-template.ts';
+import { runPipeline, type RunResult } from './run-pipeline.ts';
+import type { PipelineSettings } from './settings/schema.ts';
+import { sweepLeftovers } from './stages/sweep-leftovers.ts';
+
+interface Io {
+  readonly cwd: string;
+  readonly env: Record<string, string | undefined>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly isTTY: boolean;
+}
+
+const defaultIo = (): Io => ({
+  cwd: process.cwd(),
+  env: { ...process.env },
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  isTTY: Boolean(process.stdout.isTTY),
+});
+
+const exitCodes = { usage: 2, definition: 2, pipeline: 1 } as const;
+
+/** Placeholder base for `render` and `validate`, which must work without AWS. */
+const placeholderAmi = 'ami-00000000000000000';
+
+export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<never> {
+  const code = await runCli(argv, io);
+  process.exit(code);
+}
+
+/** Runs a gild command and returns the exit code (tests call this directly). */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  const logger = createLogger((level, line) => io.stderr(`${level === 'warn' ? 'warning: ' : ''}${line}\n`));
+  let exitCode = 0;
+  const program = new Command('gild')
+    .description('Golden-image pipeline: images as code → Packer → smoke test → semver → SSM Parameter Store → retire')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('validate')
+    .description('check every image definition and the pipeline settings; runs `packer validate` when Packer is installed')
+    .action(async () => {
+      exitCode = await validateCommand(io, logger);
+    });
+
+  program
+    .command('plan')
+    .description('show what `gild run` would do, and why (reads AWS, changes nothing)')
+    .argument('[images...]', 'image names (default: all)')
+    .option('--force', 'plan rebuilds even for unchanged images', false)
+    .option('--local', 'plan against a fresh local emulator', false)
+    .action(async (names: string[], flags: { force: boolean; local: boolean }) => {
+      exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: true, baseAmi: [] }, async (context, images) => {
+        const plan = await createPlan(context, images);
+        io.stdout(`${formatPlan(plan)}\n`);
+        return plan.images.some((image) => image.action === 'error') ? 1 : 0;
+      });
+    });
+
+  program
+    .command('render')
+    .description('write the Packer folder for one image (accepted by `packer validate`)')
+    .argument('<image>', 'image name')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--base-ami <ami>', 'source AMI to render (default: a placeholder)')
+    .option('--local-endpoint <url>', 'render for the emulator at this endpoint')
+    .action(async (name: string, flags: { out: string; baseAmi?: string; localEndpoint?: string }) => {
+      const project = await loadProject(io.cwd);
+      const [image] = selectImages(project.images, [name]);
+      const packer = await packerVersion();
+      const rendered = await renderImage(image!, {
+        outDir: path.resolve(io.cwd, flags.out),
+        templatesDir: path.join(io.cwd, 'templates'),
+        baseAmiId: flags.baseAmi ?? placeholderAmi,
+        amiName: `${image!.name}-${image!.version}-{{timestamp}}`.replace('{{timestamp}}', 'rendered'),
+        tags: { ...image!.tags, 'gild:image': image!.name, 'gild:version': image!.version },
+        runTags: { 'gild:image': image!.name, 'gild:role': 'build' },
+        packer,
+        ...(flags.localEndpoint ? { emulator: { endpoint: flags.localEndpoint } } : {}),
+        logger,
+      });
+      io.stdout(`${rendered.files.map((file) => path.relative(io.cwd, file)).join('\n')}\n`);
+    });
+
+  program
+    .command('run')
+    .description('build, smoke test, version, publish and retire images')
+    .argument('[images...]', 'image names (default: all)')
+    .option('--force', 'rebuild even when nothing changed', false)
+    .option('--dry-run', 'print the plan and stop before changing anything', false)
+    .option('--local', 'run against a moto emulator started for this run', false)
+    .option('--show-parameters', 'print the published SSM parameters at the end', false)
+    .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser((value: string, previous: string[] = []) => [...previous, value]).default([]))
+    .action(async (names: string[], flags: { force: boolean; dryRun: boolean; local: boolean; showParameters: boolean; baseAmi: string[] }) => {
+      exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: flags.dryRun, baseAmi: flags.baseAmi }, async (context, images, cleanups, signal) => {
+        const plan = await createPlan(context, images);
+        io.stdout(`Plan for run ${context.runId}:\n${formatPlan(plan)}\n\n`);
+        if (context.options.dryRun) {
+          io.stdout('Dry run: nothing was changed.\n');
+          return 0;
+        }
+        await packerVersion();
+        await sweepLeftovers(context, [...new Set(images.flatMap((image) => image.regions))]);
+        const result = await runPipeline(context, images, plan, { renderer: io.isTTY ? 'default' : 'simple', signal, cleanups });
+        io.stdout(formatOutcomes(result, context));
+        if (flags.showParameters) io.stdout(await formatParameters(context, images));
+        const failed = result.outcomes.filter((outcome) => outcome.result === 'failed').map((outcome) => outcome.image);
+        if (failed.length > 0) throw catalogue.EPIPELINE(failed);
+        return 0;
+      });
+    });
+
+  program
+    .command('resolve')
+    .description('print the AMI ID an image resolves to, from SSM Parameter Store')
+    .argument('<image>', 'image name')
+    .option('--region <region>', 'region (default: the image\'s build region)')
+    .option('--version <version>', 'a published version instead of latest')
+    .action(async (name: string, flags: { region?: string; version?: string }) => {
+      const project = await loadProject(io.cwd);
+      const [image] = selectImages(project.images, [name]);
+      const region = flags.region ?? image!.buildRegion;
+      const context = createContext({ cwd: io.cwd, env: io.env, logger, settings: project.settings });
+      const parameterName = flags.version ? versionParameterName(project.settings.ssmPrefix, name, flags.version) : latestParameterName(project.settings.ssmPrefix, name);
+      const parameter = await getParameter(context.clients.ssm(region), parameterName);
+      if (!parameter) throw catalogue.ENOTPUBLISHED(name, parameterName, region);
+      io.stdout(`${parameter.value}\n`);
+    });
+
+  try {
+    await program.parseAsync(['node', 'gild', ...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      return 2;
+    }
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: Io): number {
+  if (isGildError(error)) {
+    io.stderr(`${maskSecrets(formatGildError(error))}\n`);
+    return exitCodes[error.kind];
+  }
+  io.stderr(`gild: internal error (please report it):\n${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+  return 1;
+}
+
+function formatGildError(error: GildError): string {
+  return [`gild: ${error.message}`, ...error.details.map((detail) => `  - ${detail}`)].join('\n');
+}
+
+interface ContextRequest {
+  readonly names: readonly string[];
+  readonly force: boolean;
+  readonly local: boolean;
+  readonly dryRun: boolean;
+  readonly baseAmi: readonly string[];
+}
+
+/**
+ * Builds the context once for `plan` and `run`: settings, definitions, the
+ * emulator when asked for or detected, signal handling, and teardown.
+ */
+async function withContext(
+  io: Io,
+  logger: Logger,
+  request: ContextRequest,
+  body: (context: Context, images: ReturnType<typeof selectImages>, cleanups: ReturnType<typeof createCleanupRegistry>, signal: AbortSignal) => Promise<number>,
+): Promise<number> {
+  const project = await loadProject(io.cwd);
+  for (const warning of project.warnings) logger.warn(warning);
+  const images = selectImages(project.images, request.names);
+  const baseOverrides = parseBaseOverrides(request.baseAmi, project.images.map((image) => image.name));
+
+  let moto: MotoServer | undefined;
+  const env = { ...io.env };
+  if (request.local) {
+    moto = await startMotoServer();
+    Object.assign(env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: env.AWS_REGION ?? 'us-east-1' });
+    delete env.AWS_ENDPOINT_URL_EC2;
+    delete env.AWS_ENDPOINT_URL_SSM;
+    delete env.AWS_PROFILE;
+    logger.info(`local: started moto at ${moto.endpoint} for this run; it stops when gild exits`);
+  }
+  const controller = new AbortController();
+  const cleanups = createCleanupRegistry();
+  let context: Context | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    logger.warn(`received ${signal}: stopping and cleaning up (send it again to exit at once)`);
+    controller.abort();
+    void cleanups.runAll(logger).finally(async () => {
+      await moto?.stop();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
+    const emulated = endpoint !== undefined && (moto !== undefined || (await isMoto(endpoint)));
+    if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
+    if (emulated && !moto) logger.info(`${endpoint} is a moto emulator: rendering for it (no provisioners, communicator none)`);
+    const options: Partial<RunOptions> = { force: request.force, dryRun: request.dryRun, only: request.names, baseOverrides, ...(emulated ? { emulator: { endpoint: endpoint! } } : {}) };
+    context = createContext({ cwd: io.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger, settings: project.settings, options });
+    if (emulated) {
+      const standIns = await prepareEmulator(endpoint!, context.clients, images, logger);
+      context = { ...context, options: { ...context.options, baseOverrides: { ...standIns, ...baseOverrides } } };
+    }
+    await mkdir(context.workDir, { recursive: true });
+    return await body(context, images, cleanups, controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanups.runAll(logger);
+    context?.clients.destroy();
+    await moto?.stop();
+  }
+}
+
+function parseBaseOverrides(values: readonly string[], known: readonly string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^([a-z][a-z0-9-]*)=(ami-[0-9a-f]{8,17})$/.exec(value);
+    if (!match) throw catalogue.EUSAGE(`--base-ami "${value}" is not of the form <image>=<ami-id>, e.g. --base-ami web=ami-0123456789abcdef0.`);
+    if (!known.includes(match[1]!)) throw catalogue.EUNKNOWNIMAGE([match[1]!], known);
+    overrides[match[1]!] = match[2]!;
+  }
+  return overrides;
+}
+
+async function validateCommand(io: Io, logger: Logger): Promise<number> {
+  const project = await loadProject(io.cwd);
+  for (const warning of project.warnings) logger.warn(warning);
+  let packer;
+  try {
+    packer = await packerVersion();
+  } catch {
+    io.stdout(`${project.images.length} image definitions are valid. Packer is not installed, so the rendered templates were not checked with \`packer validate\`.\n`);
+    return 0;
+  }
+  const problems: string[] = [];
+  const scratch = path.join(io.cwd, '.gild', 'validate');
+  for (const image of project.images) {
+    const rendered = await renderImage(image, {
+      outDir: path.join(scratch, image.name),
+      templatesDir: path.join(io.cwd, 'templates'),
+      baseAmiId: placeholderAmi,
+      amiName: `${image.name}-${image.version}-validate`,
+      tags: { ...image.tags, 'gild:image': image.name },
+      runTags: { 'gild:image': image.name, 'gild:role': 'build' },
+      packer,
+    });
+    const result = await packerValidate(rendered.dir);
+    if (!result.ok) problems.push(`${image.file}: packer validate (Packer ${packer.major}.${packer.minor}.${packer.patch}) rejected the rendered template: ${result.output.trim().split("\n").slice(-3).join(" ")}`);
+  }
+  if (problems.length > 0) throw catalogue.EDEFINITIONS(problems);
+  io.stdout(`${project.images.length} image definitions are valid, and Packer ${packer.major}.${packer.minor}.${packer.patch} accepts every rendered template.\n`);
+  return 0;
+}
+
+function formatOutcomes(result: RunResult, context: Context): string {
+  const lines = [`\nRun ${result.runId} (logs: ${path.relative(context.cwd, result.logDir)}/):`];
+  for (const outcome of result.outcomes) {
+    switch (outcome.result) {
+      case 'published':
+        lines.push(`  ✔ ${outcome.image} ${outcome.version} published`);
+        for (const line of outcome.summary) lines.push(`      ${line}`);
+        break;
+      case 'unchanged':
+        lines.push(`  = ${outcome.image} ${outcome.version ?? ''} unchanged: ${outcome.reason}`);
+        break;
+      case 'skipped':
+        lines.push(`  - ${outcome.image} skipped: ${outcome.reason}`);
+        break;
+      case 'failed':
+        lines.push(`  ✖ ${outcome.image} failed in ${outcome.stage}: ${outcome.reason}${outcome.logFile ? ` (log: ${path.relative(context.cwd, outcome.logFile)})` : ''}`);
+        break;
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function formatParameters(context: Context, images: readonly { name: string; regions: readonly string[] }[]): Promise<string> {
+  const lines = ['\nSSM parameters:'];
+  for (const image of images) {
+    for (const region of image.regions) {
+      const parameters = await getParametersByPath(context.clients.ssm(region), `${context.settings.ssmPrefix}/${image.name}`);
+      for (const parameter of parameters.sort((a, b) => a.name.localeCompare(b.name))) lines.push(`  ${region}  ${parameter.name} = ${parameter.value}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export type { PipelineSettings };

@@ -1,0 +1,35 @@
+/**
+ * Loads settings and every image definition and validates them in two passes.
+ * Throws one catalogue error carrying every problem, or returns the images.
+ */
+import { catalogue } from '../errors.ts';
+import { loadDefinitions } from '../definition/load-definitions.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { validateDefinitions } from '../definition/validate-definitions.ts';
+import { loadSettings } from '../settings/load-settings.ts';
+import type { PipelineSettings } from '../settings/schema.ts';
+
+export interface Project {
+  readonly settings: PipelineSettings;
+  readonly images: readonly ResolvedImage[];
+  readonly warnings: readonly string[];
+}
+
+export async function loadProject(cwd: string): Promise<Project> {
+  const settings = await loadSettings(cwd);
+  const loaded = await loadDefinitions(cwd);
+  const validated = validateDefinitions(loaded.definitions, settings, cwd);
+  const errors = [...loaded.errors, ...validated.errors];
+  if (errors.length > 0) throw catalogue.EDEFINITIONS(errors);
+  if (validated.images.length === 0) throw catalogue.EDEFINITIONS(['images/: no image definitions found. Add one file per image, e.g. images/web.ts (see the README).']);
+  return { settings, images: validated.images, warnings: validated.warnings };
+}
+
+/** The images named on the command line plus the gild images they are built on. */
+export function selectImages(images: readonly ResolvedImage[], names: readonly string[]): ResolvedImage[] {
+  if (names.length === 0) return [...images];
+  const known = images.map((image) => image.name);
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw catalogue.EUNKNOWNIMAGE(unknown, known);
+  return images.filter((image) => names.includes(image.name));
+}
