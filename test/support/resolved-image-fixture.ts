@@ -65,3 +65,17 @@ export function resolvedImageFixture(overrides: Overrides = {}): ResolvedImage {
     },
   };
 }
+
+/** The planner's inputs to renderImage, with a fixed clock so deprecate_at is predictable. */
+export function renderInputFixture(outDir: string) {
+  return {
+    outDir,
+    templatesDir: new URL('../../templates', import.meta.url).pathname,
+    baseAmiId: 'ami-1e749f67',
+    amiName: 'web-1.0.0-20261128T120000Z',
+    tags: { team: 'platform', 'gild:image': 'web', 'gild:version': '1.0.0' },
+    runTags: { 'gild:run-id': 'run-1', 'gild:role': 'build' },
+    packer: { major: 1, minor: 6, patch: 6 },
+    now: new Date('2026-11-28T12:00:00Z'),
+  };
+}

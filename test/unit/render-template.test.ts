@@ -1,0 +1,273 @@
+import { parse } from '@cdktf/hcl2json';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
+import { isGildError } from '../../src/errors.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import { renderImage, type RenderInput } from '../../src/render/render-template.ts';
+import { renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+
+let workDir: string;
+beforeEach(async () => {
+  workDir = await mkdtemp(path.join(tmpdir(), 'gild-render-'));
+});
+afterEach(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+type Settings = Record<string, any>;
+
+async function render(image: ResolvedImage, input: Partial<RenderInput> = {}) {
+  const logger = createMemoryLogger();
+  const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'out')), logger, ...input });
+  const text = await readFile(path.join(rendered.dir, 'image.pkr.hcl'), 'utf8');
+  const parsed = (await parse('image.pkr.hcl', text)) as Settings;
+  const source: Settings = parsed.source['amazon-ebs'][image.name][0];
+  const build: Settings = parsed.build[0];
+  return { rendered, text, source, build, logger };
+}
+
+async function renderError(image: ResolvedImage, input: Partial<RenderInput> = {}) {
+  const error = await render(image, input).then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  if (!isGildError(error)) throw new Error(`expected a GildError, got ${String(error)}`);
+  return error;
+}
+
+describe('renderImage', () => {
+  it('writes image.pkr.hcl with the source, the AMI name and a manifest in the output folder', async () => {
+    const { rendered, source, build } = await render(resolvedImageFixture());
+    expect(rendered.files).toEqual([path.join(workDir, 'out', 'image.pkr.hcl')]);
+    expect(source).toMatchObject({ region: 'us-east-1', source_ami: 'ami-1e749f67', instance_type: 't3.micro', ami_name: 'web-1.0.0-20261128T120000Z', ami_description: 'Web server base image' });
+    expect(build.sources).toEqual(['source.amazon-ebs.web']);
+    expect(build['post-processor'].manifest[0].output).toBe(path.join(workDir, 'out', 'manifest.json'));
+  });
+
+  it('wipes whatever an earlier render left in the output folder', async () => {
+    const outDir = path.join(workDir, 'out');
+    await render(resolvedImageFixture());
+    await writeFile(path.join(outDir, 'stale.pkr.hcl'), 'garbage');
+    await render(resolvedImageFixture());
+    await expect(readFile(path.join(outDir, 'stale.pkr.hcl'))).rejects.toThrow();
+  });
+
+  it('writes plugins.pkr.hcl requiring the amazon plugin only for Packer 1.7 and later', async () => {
+    const old = await render(resolvedImageFixture());
+    expect(old.rendered.files.map((file) => path.basename(file))).toEqual(['image.pkr.hcl']);
+    const modern = await render(resolvedImageFixture(), { packer: { major: 1, minor: 11, patch: 2 } });
+    expect(modern.rendered.files.map((file) => path.basename(file))).toEqual(['image.pkr.hcl', 'plugins.pkr.hcl']);
+    const plugins = (await parse('plugins.pkr.hcl', await readFile(modern.rendered.files[1] as string, 'utf8'))) as Settings;
+    expect(plugins.packer[0].required_plugins[0].amazon).toEqual({ source: 'github.com/hashicorp/amazon', version: '>= 1.2.0' });
+  });
+
+  it('copies to the copy regions and tags the AMI, its snapshots and the build resources', async () => {
+    const { source } = await render(resolvedImageFixture({ copyRegions: ['us-west-2', 'eu-west-1'] }));
+    expect(source.ami_regions).toEqual(['us-west-2', 'eu-west-1']);
+    const amiTags = { team: 'platform', 'gild:image': 'web', 'gild:version': '1.0.0' };
+    expect(source.tags).toEqual(amiTags);
+    expect(source.snapshot_tags).toEqual(amiTags);
+    expect(source.run_tags).toEqual({ 'gild:run-id': 'run-1', 'gild:role': 'build' });
+    expect(source.run_volume_tags).toEqual({ 'gild:run-id': 'run-1', 'gild:role': 'build' });
+  });
+
+  it('shares nothing when launch permissions are implicit', async () => {
+    const { source } = await render(resolvedImageFixture());
+    for (const name of ['ami_users', 'snapshot_users', 'ami_groups', 'snapshot_groups', 'ami_org_arns', 'ami_ou_arns']) expect(source).not.toHaveProperty(name);
+  });
+
+  it('shares the AMI and its snapshots with the accounts listed', async () => {
+    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: ['111122223333'], organizationArns: [], organizationalUnitArns: [] } }));
+    expect(source.ami_users).toEqual(['111122223333']);
+    expect(source.snapshot_users).toEqual(['111122223333']);
+  });
+
+  it('shares with organizations and organizational units on Packer 1.7 and later', async () => {
+    const org = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
+    const ou = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';
+    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: [], organizationArns: [org], organizationalUnitArns: [ou] } }), { packer: { major: 1, minor: 9, patch: 0 } });
+    expect(source.ami_org_arns).toEqual([org]);
+    expect(source.ami_ou_arns).toEqual([ou]);
+  });
+
+  it('refuses organization sharing on Packer 1.6, which would silently not share', async () => {
+    const org = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
+    const error = await renderError(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: [], organizationArns: [org], organizationalUnitArns: [] } }));
+    expect(error.message).toContain('images/web.ts: launchPermissions.organizationArns: needs "ami_org_arns", which Packer 1.6.6 does not support');
+    expect(error.message).toContain('Use Packer >= 1.7.0 with the amazon plugin');
+  });
+
+  it('makes a public image launchable by all, snapshots included', async () => {
+    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'public', reason: 'community image' } }));
+    expect(source.ami_groups).toEqual(['all']);
+    expect(source.snapshot_groups).toEqual(['all']);
+  });
+
+  it('encrypts the boot volume with a key for every copy region', async () => {
+    const { source } = await render(
+      resolvedImageFixture({ copyRegions: ['us-west-2', 'eu-west-1'], encryption: { kmsKeyId: 'alias/gild', regionKmsKeyIds: { 'eu-west-1': 'alias/gild-eu' } } }),
+    );
+    expect(source).toMatchObject({ encrypt_boot: true, kms_key_id: 'alias/gild', region_kms_key_ids: { 'us-west-2': 'alias/gild', 'eu-west-1': 'alias/gild-eu' } });
+  });
+
+  it('renders block devices, with gp3 always carrying its iops and throughput', async () => {
+    const { source } = await render(
+      resolvedImageFixture({
+        launchBlockDevices: [{ deviceName: '/dev/xvda', sizeGiB: 30, type: 'gp3', deleteOnTermination: true }],
+        amiBlockDevices: [{ deviceName: '/dev/xvdb', sizeGiB: 100, type: 'io2', iops: 8000, encrypted: true, kmsKeyId: 'alias/data', deleteOnTermination: false, snapshotId: 'snap-0123456789abcdef0' }],
+      }),
+    );
+    expect(source.launch_block_device_mappings).toEqual([{ device_name: '/dev/xvda', volume_size: 30, volume_type: 'gp3', iops: 3000, throughput: 125, delete_on_termination: true }]);
+    expect(source.ami_block_device_mappings).toEqual([
+      { device_name: '/dev/xvdb', volume_size: 100, volume_type: 'io2', iops: 8000, encrypted: true, kms_key_id: 'alias/data', delete_on_termination: false, snapshot_id: 'snap-0123456789abcdef0' },
+    ]);
+  });
+
+  it('sets deprecate_at the configured number of days ahead on Packer 1.7 and later', async () => {
+    const { source } = await render(resolvedImageFixture({ deprecateAfterDays: 30 }), { packer: { major: 1, minor: 8, patch: 0 } });
+    expect(source.deprecate_at).toBe('2026-12-28T12:00:00Z');
+  });
+
+  it('requires IMDSv2 on Packer 1.7 and later', async () => {
+    const { source } = await render(resolvedImageFixture(), { packer: { major: 1, minor: 8, patch: 0 } });
+    expect(source.metadata_options).toEqual([{ http_endpoint: 'enabled', http_tokens: 'required', http_put_response_hop_limit: 1 }]);
+    expect(source.imds_support).toBe('v2.0');
+  });
+
+  it('leaves out IMDSv2 and deprecation on Packer 1.6 and says which Packer adds them', async () => {
+    const { source, logger } = await render(resolvedImageFixture({ deprecateAfterDays: 30 }));
+    expect(source).not.toHaveProperty('metadata_options');
+    expect(source).not.toHaveProperty('imds_support');
+    expect(source).not.toHaveProperty('deprecate_at');
+    expect(logger.lines.filter((line) => line.startsWith('warn:'))).toEqual([
+      expect.stringContaining('left out "metadata_options" because Packer 1.6.6 does not support it (Packer 1.7.0'),
+      expect.stringContaining('left out "imds_support"'),
+      expect.stringContaining('left out "deprecate_at"'),
+    ]);
+  });
+
+  it('places the build in the given network', async () => {
+    const { source } = await render(resolvedImageFixture({ buildInfrastructure: { vpcId: 'vpc-1', subnetId: 'subnet-1', securityGroupIds: ['sg-1', 'sg-2'] } }));
+    expect(source).toMatchObject({ vpc_id: 'vpc-1', subnet_id: 'subnet-1', security_group_ids: ['sg-1', 'sg-2'] });
+  });
+
+  it('picks the subnet by filter when no subnet is named', async () => {
+    const { source } = await render(resolvedImageFixture({ buildInfrastructure: { subnetFilter: { 'tag:Role': 'build' } } }));
+    expect(source.subnet_filter).toEqual([{ filters: { 'tag:Role': 'build' }, most_free: true }]);
+  });
+
+  it('gives the build instance a temporary Session Manager profile unless one is named', async () => {
+    const temporary = await render(resolvedImageFixture({ buildInfrastructure: { sessionManager: true } }));
+    const policy = temporary.source.temporary_iam_instance_profile_policy_document[0];
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement[0].Action).toEqual(expect.arrayContaining(['ssm:UpdateInstanceInformation', 'ssmmessages:OpenDataChannel', 'ec2messages:GetMessages']));
+    expect(temporary.source.ssh_interface).toBe('session_manager');
+    const named = await render(resolvedImageFixture({ buildInfrastructure: { instanceProfile: 'packer-build', temporaryInstanceProfile: false } }));
+    expect(named.source.iam_instance_profile).toBe('packer-build');
+    expect(named.source).not.toHaveProperty('temporary_iam_instance_profile_policy_document');
+  });
+
+  it('connects to Linux over SSH as the image user', async () => {
+    const { source } = await render(resolvedImageFixture({ buildInfrastructure: { sshUsername: 'ubuntu' } }));
+    expect(source).toMatchObject({ communicator: 'ssh', ssh_username: 'ubuntu' });
+    expect(source).not.toHaveProperty('ssh_interface');
+  });
+
+  it('connects to Windows over WinRM with HTTPS that the user data turns on', async () => {
+    const { source } = await render(resolvedImageFixture({ platform: 'windows', buildInfrastructure: { sshUsername: 'Administrator' } }));
+    expect(source).toMatchObject({ communicator: 'winrm', winrm_username: 'Administrator', winrm_use_ssl: true, winrm_insecure: true });
+    expect(source.user_data).toContain('<powershell>');
+    expect(source.user_data).toContain('-Transport HTTPS');
+  });
+
+  it('turns each provision step into a provisioner, in order', async () => {
+    const { build, text } = await render(
+      resolvedImageFixture({
+        provision: [
+          { kind: 'shell', inline: ['dnf -y update'], env: { STAGE: 'base' }, expectDisconnect: true, pauseBefore: '5s' },
+          { kind: 'script', path: '/project/images/scripts/harden.sh', env: {}, expectDisconnect: false, pauseBefore: undefined },
+          { kind: 'upload', source: '/project/images/files/motd', destination: '/etc/motd', pauseBefore: undefined },
+        ],
+      }),
+    );
+    expect(build.provisioner.shell).toEqual([
+      { inline: ['dnf -y update'], environment_vars: ['STAGE=base'], expect_disconnect: true, pause_before: '5s' },
+      { script: '/project/images/scripts/harden.sh' },
+    ]);
+    expect(build.provisioner.file).toEqual([{ source: '/project/images/files/motd', destination: '/etc/motd' }]);
+    expect(text.indexOf('provisioner "file"')).toBeGreaterThan(text.lastIndexOf('provisioner "shell"'));
+  });
+
+  it('renders PowerShell and Windows restarts for Windows images', async () => {
+    const { build } = await render(
+      resolvedImageFixture({
+        platform: 'windows',
+        provision: [
+          { kind: 'powershell', inline: ['Install-WindowsFeature Web-Server'], env: { SITE: 'default' }, pauseBefore: undefined },
+          { kind: 'restart', timeout: '15m', pauseBefore: undefined },
+        ],
+      }),
+    );
+    expect(build.provisioner.powershell).toEqual([{ inline: ['Install-WindowsFeature Web-Server'], environment_vars: ['SITE=default'] }]);
+    expect(build.provisioner['windows-restart']).toEqual([{ restart_timeout: '15m' }]);
+  });
+
+  it('renders for the emulator with its endpoint, no communicator, no provisioners and no temporary profile, and says so', async () => {
+    const image = resolvedImageFixture({ provision: [{ kind: 'shell', inline: ['true'], env: {}, expectDisconnect: false, pauseBefore: undefined }] });
+    const real = await render(image);
+    const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' } });
+    expect(emulated.source).toMatchObject({ custom_endpoint_ec2: 'http://127.0.0.1:5000', skip_region_validation: true, communicator: 'none' });
+    expect(emulated.build).not.toHaveProperty('provisioner');
+    expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on.');
+    const { custom_endpoint_ec2, skip_region_validation, communicator, ...emulatedRest } = emulated.source;
+    const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ...realRest } = real.source;
+    expect(emulatedRest).toEqual(realRest);
+  });
+
+  it('merges packerSource settings into the source block with the same escaping', async () => {
+    const { source } = await render(resolvedImageFixture({ packerSource: { shutdown_behavior: 'terminate', fleet_tags: { note: '${not-a-reference}' }, placement: [{ tenancy: 'dedicated' }] } }));
+    expect(source.shutdown_behavior).toBe('terminate');
+    expect(source.fleet_tags).toEqual({ note: '$${not-a-reference}' });
+    expect(source.placement).toEqual([{ tenancy: 'dedicated' }]);
+  });
+
+  it('refuses a packerSource that would make the AMI public without public launch permissions', async () => {
+    const error = await renderError(resolvedImageFixture({ packerSource: { ami_groups: ['all'] } }));
+    expect(error.code).toBe('EDEFINITIONS');
+    expect(error.details).toEqual([expect.stringMatching(/^images\/web\.ts: packerSource\.ami_groups: "all" would make the AMI public/)]);
+  });
+
+  it('refuses packerSource settings gild renders from the definition, naming the field to use', async () => {
+    const error = await renderError(resolvedImageFixture({ packerSource: { encrypt_boot: false, ami_users: ['999999999999'] } }));
+    expect(error.details).toEqual([
+      'images/web.ts: packerSource.encrypt_boot: gild renders "encrypt_boot" from the definition and checks it there. Set encryption instead.',
+      'images/web.ts: packerSource.ami_users: gild renders "ami_users" from the definition and checks it there. Set launchPermissions.accounts instead.',
+    ]);
+  });
+
+  it('includes the named partial inside the source block', async () => {
+    const { source } = await render(resolvedImageFixture({ partial: 'spot-instances' }));
+    expect(source.spot_price).toBe('auto');
+  });
+
+  it('refuses a partial that does not exist, listing the ones that do', async () => {
+    const error = await renderError(resolvedImageFixture({ partial: 'nope' }));
+    expect(error.details[0]).toMatch(/images\/web\.ts: partial: there is no templates\/partials\/nope\.pkr\.hcl\.hbs\. Known partials: .*spot-instances/);
+  });
+
+  it("renders with the definition's own template when it names one", async () => {
+    const template = path.join(workDir, 'custom.pkr.hcl.hbs');
+    await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n  ami_name_note = {{{hclString image.description}}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n');
+    const { source } = await render(resolvedImageFixture({ template, description: '<b>&"quoted"</b>' }));
+    expect(source.ami_name_note).toBe('<b>&"quoted"</b>');
+  });
+
+  it('never HTML-escapes values', async () => {
+    const { source, text } = await render(resolvedImageFixture({ description: 'Tom & Jerry <web> \'quoted\'' }));
+    expect(source.ami_description).toBe("Tom & Jerry <web> 'quoted'");
+    expect(text).not.toContain('&amp;');
+  });
+});
