@@ -1,28 +1,52 @@
 /**
  * OS presets: a short name for the base image of each OS that EC2 supports.
- * Where AWS publishes a public SSM parameter, the preset uses it (AWS keeps it
- * pointing at the newest patched AMI); otherwise the vendor's owner account
- * and a name pattern, newest first.
+ * Where AWS (or the vendor, through AWS) publishes a public SSM parameter, the
+ * preset uses it: it always points at the newest patched AMI and resolves the
+ * same way in every region. Otherwise the preset names the vendor's owner
+ * account and an AMI name pattern, and the newest non-deprecated match wins.
+ *
+ * NOTE: owner accounts are the vendors' own publishing accounts, not
+ * aws-marketplace, so no subscription is needed. Name patterns pin the major
+ * version and architecture and exclude variants (BYOS, container hosts, HA).
  */
 import type { BaseSource } from './resolved-image.ts';
 
+export type Architecture = 'x86_64' | 'arm64';
+export type Platform = 'linux' | 'windows';
+
 export interface OsPreset {
   readonly description: string;
-  readonly platform: 'linux' | 'windows';
-  /** The base for each architecture the OS ships for. */
-  readonly base: Partial<Record<'x86_64' | 'arm64', BaseSource>>;
-  /** The login user Packer's SSH communicator uses. */
+  readonly platform: Platform;
+  /** The base for each architecture the OS ships for on EC2. */
+  readonly base: Partial<Record<Architecture, BaseSource>>;
+  /** The login user Packer's SSH communicator uses (Windows: the WinRM user). */
   readonly sshUsername: string;
-  /** The command that lists installed packages, for the smoke manifest. */
+  /** The command that lists installed packages, one `name version` a line, for the smoke manifest. */
   readonly packageManifestCommand: string;
 }
 
 const ssm = (parameter: string): BaseSource => ({ kind: 'ssm', parameter });
 const filter = (owner: string, name: string): BaseSource => ({ kind: 'filter', owners: [owner], name, includeDeprecated: false });
 
-const rpm = "rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort";
-const dpkg = "dpkg-query -W -f='${Package} ${Version}\\n' | sort";
-const windowsPackages = 'Get-Package | Sort-Object Name | ForEach-Object { "$($_.Name) $($_.Version)" }';
+export const rpmManifest = "rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort";
+export const dpkgManifest = "dpkg-query -W -f='${Package} ${Version}\\n' | sort";
+export const windowsManifest = 'Get-Package | Sort-Object Name | ForEach-Object { "$($_.Name) $($_.Version)" }';
+export const freebsdManifest = "pkg query '%n %v' | sort";
+
+/** Vendor publishing accounts (owner IDs) used by filter presets. */
+export const vendorAccounts = {
+  canonical: '099720109477',
+  debian: '136693071363',
+  redHat: '309956199498',
+  suse: '013907871322',
+  fedora: '125523088429',
+  oracle: '131827586825',
+  freebsd: '782442783595',
+} as const;
+
+const canonical = (release: string, volume: 'ebs-gp2' | 'ebs-gp3', arch: 'amd64' | 'arm64') =>
+  ssm(`/aws/service/canonical/ubuntu/server/${release}/stable/current/${arch}/hvm/${volume}/ami-id`);
+const windows = (name: string) => ssm(`/aws/service/ami-windows-latest/${name}`);
 
 export const osPresets = {
   'amazon-linux-2023': {
@@ -33,7 +57,7 @@ export const osPresets = {
       arm64: ssm('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64'),
     },
     sshUsername: 'ec2-user',
-    packageManifestCommand: rpm,
+    packageManifestCommand: rpmManifest,
   },
   'amazon-linux-2': {
     description: 'Amazon Linux 2',
@@ -43,22 +67,112 @@ export const osPresets = {
       arm64: ssm('/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-arm64-gp2'),
     },
     sshUsername: 'ec2-user',
-    packageManifestCommand: rpm,
+    packageManifestCommand: rpmManifest,
+  },
+  'ubuntu-22.04': {
+    description: 'Ubuntu 22.04 LTS (Jammy)',
+    platform: 'linux',
+    // Canonical publishes 22.04 on gp2 volumes and 24.04 onwards on gp3.
+    base: { x86_64: canonical('22.04', 'ebs-gp2', 'amd64'), arm64: canonical('22.04', 'ebs-gp2', 'arm64') },
+    sshUsername: 'ubuntu',
+    packageManifestCommand: dpkgManifest,
   },
   'ubuntu-24.04': {
     description: 'Ubuntu 24.04 LTS (Noble)',
     platform: 'linux',
-    base: {
-      x86_64: ssm('/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id'),
-      arm64: ssm('/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id'),
-    },
+    base: { x86_64: canonical('24.04', 'ebs-gp3', 'amd64'), arm64: canonical('24.04', 'ebs-gp3', 'arm64') },
     sshUsername: 'ubuntu',
-    packageManifestCommand: dpkg,
+    packageManifestCommand: dpkgManifest,
+  },
+  'debian-12': {
+    description: 'Debian 12 (Bookworm)',
+    platform: 'linux',
+    base: { x86_64: ssm('/aws/service/debian/release/12/latest/amd64'), arm64: ssm('/aws/service/debian/release/12/latest/arm64') },
+    sshUsername: 'admin',
+    packageManifestCommand: dpkgManifest,
+  },
+  'rhel-9': {
+    description: 'Red Hat Enterprise Linux 9 (pay-as-you-go, gp3)',
+    platform: 'linux',
+    base: {
+      x86_64: filter(vendorAccounts.redHat, 'RHEL-9.*_HVM-*-x86_64-*-Hourly2-GP3'),
+      arm64: filter(vendorAccounts.redHat, 'RHEL-9.*_HVM-*-arm64-*-Hourly2-GP3'),
+    },
+    sshUsername: 'ec2-user',
+    packageManifestCommand: rpmManifest,
+  },
+  'sles-15': {
+    description: 'SUSE Linux Enterprise Server 15 (newest service pack, pay-as-you-go)',
+    platform: 'linux',
+    base: {
+      x86_64: filter(vendorAccounts.suse, 'suse-sles-15-sp*-v*-hvm-ssd-x86_64'),
+      arm64: filter(vendorAccounts.suse, 'suse-sles-15-sp*-v*-hvm-ssd-arm64'),
+    },
+    sshUsername: 'ec2-user',
+    packageManifestCommand: rpmManifest,
+  },
+  'windows-server-2019': {
+    description: 'Windows Server 2019 Datacenter, English, full desktop',
+    platform: 'windows',
+    base: { x86_64: windows('Windows_Server-2019-English-Full-Base') },
+    sshUsername: 'Administrator',
+    packageManifestCommand: windowsManifest,
+  },
+  'windows-server-2022': {
+    description: 'Windows Server 2022 Datacenter, English, full desktop',
+    platform: 'windows',
+    base: { x86_64: windows('Windows_Server-2022-English-Full-Base') },
+    sshUsername: 'Administrator',
+    packageManifestCommand: windowsManifest,
+  },
+  'windows-server-2025': {
+    description: 'Windows Server 2025 Datacenter, English, full desktop',
+    platform: 'windows',
+    base: { x86_64: windows('Windows_Server-2025-English-Full-Base') },
+    sshUsername: 'Administrator',
+    packageManifestCommand: windowsManifest,
+  },
+  fedora: {
+    description: 'Fedora Cloud Base (newest release)',
+    platform: 'linux',
+    base: {
+      x86_64: filter(vendorAccounts.fedora, 'Fedora-Cloud-Base-*.x86_64-hvm-*-gp3-*'),
+      arm64: filter(vendorAccounts.fedora, 'Fedora-Cloud-Base-*.aarch64-hvm-*-gp3-*'),
+    },
+    sshUsername: 'fedora',
+    packageManifestCommand: rpmManifest,
+  },
+  'oracle-linux-9': {
+    description: 'Oracle Linux 9',
+    platform: 'linux',
+    base: {
+      x86_64: filter(vendorAccounts.oracle, 'OL9.*-x86_64-HVM-*'),
+      arm64: filter(vendorAccounts.oracle, 'OL9.*-aarch64-HVM-*'),
+    },
+    sshUsername: 'ec2-user',
+    packageManifestCommand: rpmManifest,
+  },
+  'freebsd-14': {
+    description: 'FreeBSD 14 (newest RELEASE, UFS)',
+    platform: 'linux',
+    base: {
+      x86_64: filter(vendorAccounts.freebsd, 'FreeBSD 14.*-RELEASE-amd64*UFS*'),
+      arm64: filter(vendorAccounts.freebsd, 'FreeBSD 14.*-RELEASE-arm64*UFS*'),
+    },
+    sshUsername: 'ec2-user',
+    packageManifestCommand: freebsdManifest,
   },
 } satisfies Record<string, OsPreset>;
 
 export type OsPresetName = keyof typeof osPresets;
 
+export const osPresetNames = Object.keys(osPresets) as OsPresetName[];
+
 export function findPreset(name: string): OsPreset | undefined {
-  return (osPresets as Record<string, OsPreset>)[name];
+  return Object.hasOwn(osPresets, name) ? (osPresets as Record<string, OsPreset>)[name] : undefined;
+}
+
+/** The manifest command when no preset says otherwise. */
+export function defaultPackageManifestCommand(platform: Platform): string {
+  return platform === 'windows' ? windowsManifest : rpmManifest;
 }

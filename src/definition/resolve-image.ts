@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import type { PipelineSettings } from '../settings/schema.ts';
-import { findPreset } from './presets.ts';
+import { architectureOf } from './instance-architecture.ts';
+import { defaultPackageManifestCommand, findPreset } from './presets.ts';
 import type { BaseSource, LaunchPermissions, ProvisionStep, ResolvedImage } from './resolved-image.ts';
 import type { ParsedImageDefinition } from './schema.ts';
 
@@ -21,7 +22,7 @@ function resolveBase(base: ParsedImageDefinition['base'], architecture: 'x86_64'
 }
 
 function resolveLaunchPermissions(permissions: ParsedImageDefinition['launchPermissions']): LaunchPermissions {
-  if ('public' in permissions) return { kind: 'public', reason: permissions.reason };
+  if ('public' in permissions) return { kind: 'public', reason: permissions.reason?.trim() ?? '' };
   const { accounts, organizationArns, organizationalUnitArns } = permissions;
   return accounts.length + organizationArns.length + organizationalUnitArns.length === 0 ? { kind: 'implicit' } : { kind: 'explicit', accounts, organizationArns, organizationalUnitArns };
 }
@@ -29,33 +30,42 @@ function resolveLaunchPermissions(permissions: ParsedImageDefinition['launchPerm
 function resolveProvisionStep(step: ParsedImageDefinition['provision'][number], dir: string): ProvisionStep {
   if ('shell' in step) return { kind: 'shell', inline: asList(step.shell), env: step.env ?? {}, expectDisconnect: step.expectDisconnect ?? false, pauseBefore: step.pauseBefore };
   if ('script' in step) return { kind: 'script', path: path.resolve(dir, step.script), env: step.env ?? {}, expectDisconnect: step.expectDisconnect ?? false, pauseBefore: step.pauseBefore };
-  if ('upload' in step) return { kind: 'upload', source: path.resolve(dir, step.upload.source), destination: step.upload.destination };
+  if ('upload' in step) return { kind: 'upload', source: path.resolve(dir, step.upload.source), destination: step.upload.destination, pauseBefore: step.pauseBefore };
   if ('powershell' in step) return { kind: 'powershell', inline: asList(step.powershell), env: step.env ?? {}, pauseBefore: step.pauseBefore };
-  return { kind: 'restart', timeout: step.restart === true ? undefined : step.restart.timeout };
+  return { kind: 'restart', timeout: step.restart === true ? undefined : step.restart.timeout, pauseBefore: step.pauseBefore };
+}
+
+/** The settings' smoke instance types that fit the architecture; if none do (an arm64 image, x86 defaults), the build's own type. */
+function smokeInstanceTypeDefaults(defaults: readonly string[] | undefined, instanceType: string, architecture: 'x86_64' | 'arm64'): readonly string[] {
+  const fitting = (defaults ?? []).filter((candidate) => architectureOf(candidate) === architecture);
+  return fitting.length > 0 ? fitting : [instanceType];
 }
 
 export function resolveImage(parsed: ParsedImageDefinition, source: { file: string; absolutePath: string; cwd: string }, settings: PipelineSettings): ResolvedImage {
   const dir = path.dirname(source.absolutePath);
   const { base, preset } = resolveBase(parsed.base, parsed.architecture);
   const smokeDefaults = settings.smoke;
-  const windows = parsed.platform === 'windows';
+  const presetDetails = preset ? findPreset(preset) : undefined;
+  const platform = parsed.platform ?? presetDetails?.platform ?? 'linux';
+  const windows = platform === 'windows';
   return {
     name: parsed.name,
     file: source.file,
     dir,
     description: parsed.description,
     version: parsed.version,
-    platform: parsed.platform,
+    platform,
     architecture: parsed.architecture,
     base,
     preset,
+    packageManifestCommand: presetDetails?.packageManifestCommand ?? defaultPackageManifestCommand(platform),
     instanceType: parsed.instanceType,
     buildRegion: parsed.regions.build,
     copyRegions: parsed.regions.copies,
     regions: [parsed.regions.build, ...parsed.regions.copies.filter((region) => region !== parsed.regions.build)],
     provision: parsed.provision.map((step) => resolveProvisionStep(step, dir)),
     smoke: {
-      instanceTypes: parsed.smoke.instanceTypes ?? smokeDefaults.instanceTypes ?? [parsed.instanceType],
+      instanceTypes: parsed.smoke.instanceTypes ?? smokeInstanceTypeDefaults(smokeDefaults.instanceTypes, parsed.instanceType, parsed.architecture),
       subnetId: parsed.smoke.subnetId ?? smokeDefaults.subnetId,
       securityGroupIds: parsed.smoke.securityGroupIds ?? smokeDefaults.securityGroupIds ?? [],
       instanceProfile: parsed.smoke.instanceProfile ?? smokeDefaults.instanceProfile,
@@ -82,7 +92,7 @@ export function resolveImage(parsed: ParsedImageDefinition, source: { file: stri
       temporaryInstanceProfile: parsed.buildInfrastructure.temporaryInstanceProfile ?? parsed.buildInfrastructure.instanceProfile === undefined,
       sessionManager: parsed.buildInfrastructure.sessionManager,
       requireImdsV2: parsed.buildInfrastructure.requireImdsV2,
-      sshUsername: parsed.buildInfrastructure.sshUsername ?? (preset ? findPreset(preset)?.sshUsername : undefined) ?? (windows ? 'Administrator' : 'ec2-user'),
+      sshUsername: parsed.buildInfrastructure.sshUsername ?? presetDetails?.sshUsername ?? (windows ? 'Administrator' : 'ec2-user'),
     },
     retention: parsed.retention ?? settings.retention,
     template: parsed.template ? path.resolve(source.cwd, 'templates', parsed.template) : undefined,

@@ -14,9 +14,9 @@ export type BaseSource =
 export type ProvisionStep =
   | { readonly kind: 'shell'; readonly inline: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly expectDisconnect: boolean; readonly pauseBefore: string | undefined }
   | { readonly kind: 'script'; readonly path: string; readonly env: Readonly<Record<string, string>>; readonly expectDisconnect: boolean; readonly pauseBefore: string | undefined }
-  | { readonly kind: 'upload'; readonly source: string; readonly destination: string }
+  | { readonly kind: 'upload'; readonly source: string; readonly destination: string; readonly pauseBefore: string | undefined }
   | { readonly kind: 'powershell'; readonly inline: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly pauseBefore: string | undefined }
-  | { readonly kind: 'restart'; readonly timeout: string | undefined };
+  | { readonly kind: 'restart'; readonly timeout: string | undefined; readonly pauseBefore: string | undefined };
 
 export type LaunchPermissions =
   | { readonly kind: 'implicit' }
@@ -51,6 +51,8 @@ export interface ResolvedImage {
   readonly base: BaseSource;
   /** The OS preset the base came from, when it came from one. */
   readonly preset: string | undefined;
+  /** Lists installed packages, one `name version` a line: from the preset, else by platform (rpm / Get-Package). */
+  readonly packageManifestCommand: string;
   readonly instanceType: string;
   readonly buildRegion: string;
   readonly copyRegions: readonly string[];

@@ -3,8 +3,14 @@
  * image, the pipeline settings or the file system. Each rule returns its
  * problems; the caller reports them all together.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { PipelineSettings } from '../settings/schema.ts';
+import { closestMatch, partitionOf } from './aws-regions.ts';
+import { checkBlockDevice, checkDeviceNames } from './block-device-rules.ts';
+import { architectureOf } from './instance-architecture.ts';
+import { checkPackerSource } from './packer-source-rules.ts';
+import { findPreset } from './presets.ts';
 import type { ResolvedImage } from './resolved-image.ts';
 
 export interface RuleContext {
@@ -12,6 +18,10 @@ export interface RuleContext {
   readonly settings: PipelineSettings;
   /** Raw base definitions by image name, for messages about presets. */
   readonly presetNames: ReadonlyMap<string, string | undefined>;
+  /** The project root: templates/ and templates/partials/ are under it. */
+  readonly cwd?: string;
+  /** Names of images whose definitions failed pass one: other images may still name them. */
+  readonly unparsedNames?: ReadonlySet<string>;
 }
 
 export interface RuleFinding {
@@ -26,12 +36,15 @@ const uniqueNames: Rule = (image, { images }) => {
   if (first && first !== image) return { errors: [`${image.file}: name: "${image.name}" is already used by ${first.file}. Image names must be unique; rename one of them.`] };
 };
 
-const baseImageExists: Rule = (image, { images }) => {
+const baseImageExists: Rule = (image, { images, unparsedNames }) => {
   if (image.base.kind !== 'image') return;
   const { image: baseName } = image.base;
   if (baseName === image.name) return { errors: [`${image.file}: base.image: "${baseName}" is this image itself. Build on another image or an AMI.`] };
   if (!images.some((other) => other.name === baseName)) {
-    return { errors: [`${image.file}: base.image: "${baseName}" is not a gild image. Known images: ${images.map((other) => other.name).join(', ')}.`] };
+    // The base exists but has problems of its own, already reported.
+    if (unparsedNames?.has(baseName)) return;
+    const suggestion = closestMatch(baseName, images.map((other) => other.name));
+    return { errors: [`${image.file}: base.image: "${baseName}" is not a gild image.${suggestion ? ` Did you mean "${suggestion}"?` : ''} Known images: ${images.map((other) => other.name).join(', ')}.`] };
   }
 };
 
@@ -39,7 +52,11 @@ const scriptsExist: Rule = (image) => {
   const errors: string[] = [];
   image.provision.forEach((step, index) => {
     const file = step.kind === 'script' ? step.path : step.kind === 'upload' ? step.source : undefined;
-    if (file && !existsSync(file)) errors.push(`${image.file}: provision[${index}].${step.kind === 'script' ? 'script' : 'upload.source'}: "${file}" does not exist. Paths are relative to the definition's folder.`);
+    if (!file) return;
+    const field = `${image.file}: provision[${index}].${step.kind === 'script' ? 'script' : 'upload.source'}:`;
+    const shown = path.relative(image.dir, file).split(path.sep).join('/') || '.';
+    if (!existsSync(file)) errors.push(`${field} "${shown}" does not exist (looked for ${file}). Paths are relative to the definition's folder.`);
+    else if (step.kind === 'script' && statSync(file).isDirectory()) errors.push(`${field} "${shown}" is a folder. Name a script file, or upload the folder with { upload: { source, destination } }.`);
   });
   return { errors };
 };
@@ -67,7 +84,188 @@ const copyRegionsDistinct: Rule = (image) => {
   return { errors };
 };
 
-export const rules: readonly Rule[] = [uniqueNames, baseImageExists, scriptsExist, requiredTagsPresent, reservedTagsUntouched, copyRegionsDistinct];
+
+const presetFitsImage: Rule = (image) => {
+  if (!image.preset) return;
+  const preset = findPreset(image.preset);
+  if (!preset) return; // pass one reports unknown presets
+  const errors: string[] = [];
+  if (preset.platform !== image.platform) {
+    errors.push(`${image.file}: platform: "${image.platform}" does not match base.preset "${image.preset}", which is ${preset.platform}. Remove platform (the preset sets it) or choose a ${image.platform} preset.`);
+  }
+  if (!preset.base[image.architecture]) {
+    const available = Object.keys(preset.base).join(', ');
+    errors.push(`${image.file}: base.preset: "${image.preset}" (${preset.description}) is not published for ${image.architecture} on EC2; it has ${available}. Set architecture to ${available}, or choose another preset.`);
+  }
+  return { errors };
+};
+
+const instanceTypesMatchArchitecture: Rule = (image) => {
+  const errors: string[] = [];
+  const check = (instanceType: string, field: string) => {
+    const actual = architectureOf(instanceType);
+    if (actual === image.architecture) return;
+    const hint = image.architecture === 'arm64' ? 'a Graviton type such as "t4g.micro" or "m7g.large"' : 'an Intel or AMD type such as "t3.micro" or "m7i.large"';
+    errors.push(`${image.file}: ${field}: "${instanceType}" is an ${actual} instance type, but the image is ${image.architecture}. Use ${hint}, or set architecture: "${actual}".`);
+  };
+  check(image.instanceType, 'instanceType');
+  image.smoke.instanceTypes.forEach((instanceType, index) => check(instanceType, `smoke.instanceTypes[${index}]`));
+  return { errors };
+};
+
+const stepsFitPlatform: Rule = (image) => {
+  const errors: string[] = [];
+  if (image.platform === 'windows' && image.architecture === 'arm64') {
+    errors.push(`${image.file}: architecture: "arm64" is not available for Windows on EC2. Use architecture: "x86_64".`);
+  }
+  image.provision.forEach((step, index) => {
+    const where = `${image.file}: provision[${index}].${step.kind}:`;
+    if (image.platform === 'windows' && (step.kind === 'shell' || step.kind === 'script')) {
+      errors.push(`${where} runs bash, which Windows images do not have. Use { powershell: [...] } instead.`);
+    }
+    if (image.platform === 'linux' && (step.kind === 'powershell' || step.kind === 'restart')) {
+      errors.push(`${where} is for Windows images only. On Linux use { shell: [...] }, with expectDisconnect: true for a step that reboots.`);
+    }
+  });
+  return { errors };
+};
+
+const regionsAllowed: Rule = (image, { settings }) => {
+  const errors: string[] = [];
+  const fields: [string, string][] = [['regions.build', image.buildRegion], ...image.copyRegions.map((region, index): [string, string] => [`regions.copies[${index}]`, region])];
+  const buildPartition = partitionOf(image.buildRegion);
+  for (const [field, region] of fields) {
+    if (settings.regions && !settings.regions.includes(region)) {
+      errors.push(`${image.file}: ${field}: "${region}" is not one of the regions pipeline/settings.ts allows (${settings.regions.join(', ')}). Use one of those, or add it to settings.regions.`);
+    } else if (partitionOf(region) !== buildPartition) {
+      errors.push(`${image.file}: ${field}: "${region}" is in the ${partitionOf(region)} partition but the build region "${image.buildRegion}" is in ${buildPartition}. AMIs cannot be copied across partitions; define a separate image for it.`);
+    }
+  }
+  if (image.base.kind === 'ami' && !('*' in image.base.amis) && !(image.buildRegion in image.base.amis)) {
+    errors.push(`${image.file}: base.ami: has no AMI for the build region "${image.buildRegion}". Add "${image.buildRegion}": "ami-…".`);
+  }
+  return { errors };
+};
+
+const encryptionKeysCoverCopies: Rule = (image) => {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const { encryption } = image;
+  if (!encryption) return;
+  const keyRegion = (key: string) => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(key)?.[1];
+  const buildKeyRegion = keyRegion(encryption.kmsKeyId);
+  if (buildKeyRegion && buildKeyRegion !== image.buildRegion) {
+    errors.push(`${image.file}: encryption.kmsKeyId: the key is in ${buildKeyRegion} but the image is built in ${image.buildRegion}. KMS keys are regional; use a key in ${image.buildRegion}.`);
+  }
+  for (const region of image.copyRegions) {
+    const key = encryption.regionKmsKeyIds[region];
+    if (key === undefined) {
+      errors.push(`${image.file}: encryption.regionKmsKeyIds: has no key for copy region "${region}". An encrypted image needs a KMS key in every region it is copied to; add "${region}": "arn:aws:kms:${region}:…".`);
+    } else if (keyRegion(key) && keyRegion(key) !== region) {
+      errors.push(`${image.file}: encryption.regionKmsKeyIds.${region}: the key is in ${keyRegion(key)}, not ${region}. KMS keys are regional; use a key in ${region}.`);
+    }
+  }
+  for (const region of Object.keys(encryption.regionKmsKeyIds)) {
+    if (!image.copyRegions.includes(region)) {
+      const why = region === image.buildRegion ? 'is the build region, which uses encryption.kmsKeyId' : 'is not a copy region';
+      warnings.push(`${image.file}: encryption.regionKmsKeyIds.${region}: "${region}" ${why}, so this key is unused. Remove it, or add "${region}" to regions.copies.`);
+    }
+  }
+  image.amiBlockDevices.forEach((device, index) => {
+    if (device.encrypted === false) errors.push(`${image.file}: blockDevices.ami[${index}].encrypted: false contradicts encryption, which encrypts every volume of the image. Remove encrypted: false.`);
+  });
+  if (image.launchPermissions.kind === 'public') {
+    errors.push(`${image.file}: launchPermissions.public: an encrypted image cannot be made public (AWS refuses to share encrypted snapshots publicly). Share with accounts or organizations, or remove encryption.`);
+  }
+  return { errors, warnings };
+};
+
+const blockDevicesValid: Rule = (image) => {
+  const errors: string[] = [];
+  for (const [list, devices] of [['launch', image.launchBlockDevices], ['ami', image.amiBlockDevices]] as const) {
+    const where = `${image.file}: blockDevices.${list}`;
+    devices.forEach((device, index) => errors.push(...checkBlockDevice(device, `${where}[${index}]`)));
+    errors.push(...checkDeviceNames(devices, where));
+  }
+  return { errors };
+};
+
+const minimumPublicReason = 20;
+
+const launchPermissionsLeastPrivilege: Rule = (image, { settings }) => {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const permissions = image.launchPermissions;
+  if (permissions.kind === 'public') {
+    if (!settings.allowPublicImages) {
+      errors.push(`${image.file}: launchPermissions.public: pipeline/settings.ts does not allow public images (allowPublicImages is false), and an image is private unless it must not be (least privilege). Share with accounts, organizationArns or organizationalUnitArns instead.`);
+    }
+    if (permissions.reason.length < minimumPublicReason) {
+      errors.push(`${image.file}: launchPermissions.reason: ${permissions.reason ? `${JSON.stringify(permissions.reason)} is too short` : 'is missing'}. A public image needs a written reason of at least ${minimumPublicReason} characters saying why anyone on AWS must be able to launch it.`);
+    }
+  }
+  if (permissions.kind === 'explicit') {
+    const seen = new Set<string>();
+    permissions.accounts.forEach((account, index) => {
+      if (settings.accountId && account === settings.accountId) {
+        warnings.push(`${image.file}: launchPermissions.accounts[${index}]: "${account}" is the publishing account, which owns the image and can always launch it. Remove it.`);
+      } else if (seen.has(account)) {
+        warnings.push(`${image.file}: launchPermissions.accounts[${index}]: "${account}" is listed twice. Remove the duplicate.`);
+      }
+      seen.add(account);
+    });
+  }
+  return { errors, warnings };
+};
+
+const buildInfrastructureConsistent: Rule = (image) => {
+  const errors: string[] = [];
+  const infrastructure = image.buildInfrastructure;
+  const where = `${image.file}: buildInfrastructure`;
+  if (infrastructure.subnetId && infrastructure.subnetFilter) {
+    errors.push(`${where}: give subnetId or subnetFilter, not both. subnetId names one subnet; subnetFilter lets Packer pick one.`);
+  }
+  if (infrastructure.instanceProfile && infrastructure.temporaryInstanceProfile) {
+    errors.push(`${where}: give instanceProfile or temporaryInstanceProfile: true, not both. Use a named profile, or let Packer create a temporary one.`);
+  }
+  if (infrastructure.sessionManager && !infrastructure.instanceProfile && !infrastructure.temporaryInstanceProfile) {
+    errors.push(`${where}.sessionManager: needs an instance profile with the AmazonSSMManagedInstanceCore policy. Set instanceProfile, or leave temporaryInstanceProfile on.`);
+  }
+  if (infrastructure.vpcId && !infrastructure.subnetId && !infrastructure.subnetFilter) {
+    errors.push(`${where}.vpcId: "${infrastructure.vpcId}" is set without subnetId or subnetFilter. Packer needs a subnet in that VPC; add one.`);
+  }
+  return { errors };
+};
+
+const escapeHatchesExist: Rule = (image, { cwd }) => {
+  const errors: string[] = [];
+  if (image.template && !existsSync(image.template)) {
+    errors.push(`${image.file}: template: "${path.basename(image.template)}" does not exist in templates/ (looked for ${image.template}). Add the file, or remove template to use gild's own.`);
+  }
+  if (image.partial && cwd) {
+    const partialPath = path.join(cwd, 'templates', 'partials', `${image.partial}.hbs`);
+    if (!existsSync(partialPath)) errors.push(`${image.file}: partial: "${image.partial}" does not exist (looked for templates/partials/${image.partial}.hbs). Add the file, or remove partial.`);
+  }
+  return { errors: [...errors, ...checkPackerSource(image)] };
+};
+
+export const rules: readonly Rule[] = [
+  uniqueNames,
+  baseImageExists,
+  presetFitsImage,
+  instanceTypesMatchArchitecture,
+  stepsFitPlatform,
+  scriptsExist,
+  regionsAllowed,
+  copyRegionsDistinct,
+  encryptionKeysCoverCopies,
+  blockDevicesValid,
+  launchPermissionsLeastPrivilege,
+  buildInfrastructureConsistent,
+  requiredTagsPresent,
+  reservedTagsUntouched,
+  escapeHatchesExist,
+];
 
 /** Dependency cycles among images, each reported once with its path. */
 export function findCycles(images: readonly ResolvedImage[]): string[][] {

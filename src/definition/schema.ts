@@ -6,50 +6,107 @@
  * NOTE: the schema is the single source of the `ImageDefinition` type that
  * authors write, so the type and the run-time check can never drift apart.
  */
+import semver from 'semver';
 import { z } from 'zod';
+import { describeUnknownRegion, isKnownRegion, closestMatch } from './aws-regions.ts';
+import { findPreset, osPresetNames } from './presets.ts';
 
 export const imageNamePattern = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const semverPattern = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 const amiIdPattern = /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
-const accountIdPattern = /^\d{12}$/;
+export const accountIdPattern = /^\d{12}$/;
+/** A Go duration as Packer reads it: "30s", "5m", "1h30m". */
+export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+/** AWS tag charset: letters, digits and spaces in UTF-8, and + - = . _ : / @ */
+export const tagCharsetPattern = /^[\p{L}\p{N}\p{Z}+\-=._:/@]*$/u;
+/** gild adds its own tags (gild:image, gild:version, …); AWS allows 50 per resource. */
+export const maxUserTags = 42;
+const kmsKeyPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})|alias\/[A-Za-z0-9/_-]+))$/;
 
 const imageName = z
   .string()
   .regex(imageNamePattern, 'must be kebab-case: lower-case letters, digits and single hyphens, starting with a letter (e.g. "web-base")')
   .max(64, 'must be at most 64 characters');
 
-const region = z.string().regex(/^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'is not an AWS region name (e.g. "us-east-1")');
+/** A known AWS region; an unknown one gets a "did you mean" from the list in aws-regions.ts. */
+export const region = z.string().superRefine((value, context) => {
+  if (!isKnownRegion(value)) context.addIssue({ code: 'custom', message: describeUnknownRegion(value) });
+});
 
 export const amiId = z.string().regex(amiIdPattern, 'is not an AMI ID (e.g. "ami-0123456789abcdef0")');
 
-const tagMap = z.record(
-  z.string().min(1, 'tag keys must not be empty').max(128, 'tag keys are at most 128 characters').refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS'),
-  z.string().max(256, 'tag values are at most 256 characters'),
-);
+const duration = z.string().regex(durationPattern, 'is not a duration. Write a number with a unit: "30s", "5m" or "1h30m"');
+
+const idOf = (prefix: string, example: string) =>
+  z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8}(?:[0-9a-f]{9})?$`), `is not a ${prefix === 'sg' ? 'security group' : prefix === 'vpc' ? 'VPC' : 'subnet'} ID (e.g. "${example}")`);
+const subnetId = idOf('subnet', 'subnet-0123456789abcdef0');
+const vpcId = idOf('vpc', 'vpc-0123456789abcdef0');
+const securityGroupId = idOf('sg', 'sg-0123456789abcdef0');
+
+export const kmsKeyId = z.string().regex(kmsKeyPattern, 'is not a KMS key (a key ID, "alias/name", or a key or alias ARN)');
+
+const tagMap = z
+  .record(
+    z
+      .string()
+      .min(1, 'tag keys must not be empty')
+      .max(128, 'tag keys are at most 128 characters')
+      .refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS')
+      .regex(tagCharsetPattern, 'has a character AWS does not allow in tag keys. Use letters, digits, spaces and + - = . _ : / @'),
+    z
+      .string()
+      .max(256, 'tag values are at most 256 characters')
+      .regex(tagCharsetPattern, 'has a character AWS does not allow in tag values. Use letters, digits, spaces and + - = . _ : / @'),
+  )
+  .refine((tags) => Object.keys(tags).length <= maxUserTags, {
+    message: `has too many tags: AWS allows 50 per image and gild adds up to 8, so an image can carry at most ${maxUserTags}. Remove some, or combine them`,
+  });
 
 const environment = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not a valid environment variable name'), z.string());
 
+const presetName = z.string().superRefine((value, context) => {
+  if (findPreset(value)) return;
+  const suggestion = closestMatch(value, osPresetNames);
+  context.addIssue({ code: 'custom', message: `is not an OS preset.${suggestion ? ` Did you mean "${suggestion}"?` : ''} Presets: ${osPresetNames.join(', ')}` });
+});
+
+const semverRange = z.string().refine((range) => semver.validRange(range) !== null, 'is not a semver range. Use one such as "^1", "~1.4" or ">=1.2.0 <2"');
+
 export const baseSchema = z.union([
-  z.strictObject({ ssmParameter: z.string().regex(/^\//, 'must be an SSM parameter path starting with "/"') }),
+  z.strictObject({ ssmParameter: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter path starting with "/" (e.g. "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")') }),
   z.strictObject({
     filter: z.strictObject({
-      owners: z.array(z.string().min(1)).min(1, 'needs at least one owner (an account ID, "amazon", "self" or "aws-marketplace")'),
-      name: z.string().min(1),
+      owners: z.array(z.string().regex(/^(?:\d{12}|amazon|self|aws-marketplace)$/, 'is not an owner. Use a 12-digit account ID, "amazon", "self" or "aws-marketplace"')).min(1, 'needs at least one owner (an account ID, "amazon", "self" or "aws-marketplace")'),
+      name: z.string().min(1, 'must not be empty: give an AMI name pattern such as "my-base-*"'),
       includeDeprecated: z.boolean().default(false),
     }),
   }),
   z.strictObject({ ami: z.union([amiId, z.record(region, amiId)]) }),
-  z.strictObject({ image: imageName, range: z.string().optional() }),
-  z.strictObject({ preset: z.string() }),
+  z.strictObject({ image: imageName, range: semverRange.optional() }),
+  z.strictObject({ preset: presetName }),
 ]);
 
-const provisionStep = z.union([
-  z.strictObject({ shell: z.union([z.string(), z.array(z.string()).min(1)]), env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: z.string().optional() }),
-  z.strictObject({ script: z.string().min(1), env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: z.string().optional() }),
-  z.strictObject({ upload: z.strictObject({ source: z.string().min(1), destination: z.string().min(1) }) }),
-  z.strictObject({ powershell: z.union([z.string(), z.array(z.string()).min(1)]), env: environment.optional(), pauseBefore: z.string().optional() }),
-  z.strictObject({ restart: z.union([z.literal(true), z.strictObject({ timeout: z.string().optional() })]) }),
+const inlineCommands = z.union([z.string().min(1, 'must not be empty'), z.array(z.string()).min(1, 'needs at least one command')]);
+
+export const provisionStepSchema = z.union([
+  z.strictObject({ shell: inlineCommands, env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: duration.optional() }),
+  z.strictObject({ script: z.string().min(1), env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: duration.optional() }),
+  z.strictObject({ upload: z.strictObject({ source: z.string().min(1), destination: z.string().min(1) }), pauseBefore: duration.optional() }),
+  z.strictObject({ powershell: inlineCommands, env: environment.optional(), pauseBefore: duration.optional() }),
+  z.strictObject({ restart: z.union([z.literal(true), z.strictObject({ timeout: duration.optional() })]), pauseBefore: duration.optional() }),
 ]);
+const provisionStep = provisionStepSchema;
+
+/**
+ * Unions whose branches are told apart by which key is present. format-issues
+ * uses this to say "give exactly one of …; found … and …" instead of guessing
+ * a branch. `branches` are in the same order as the union's options.
+ */
+export const keyedUnions: readonly { readonly path: RegExp; readonly branches: readonly (readonly string[])[] }[] = [
+  { path: /^base$/, branches: [['ssmParameter'], ['filter'], ['ami'], ['image', 'range'], ['preset']] },
+  { path: /^provision\[\d+\]$/, branches: [['shell'], ['script'], ['upload'], ['powershell'], ['restart']] },
+  { path: /^launchPermissions$/, branches: [['public', 'reason'], ['accounts', 'organizationArns', 'organizationalUnitArns']] },
+];
 
 const pattern = z.union([z.string(), z.instanceof(RegExp)]);
 
@@ -64,10 +121,12 @@ export const smokeCheckSchema = z.strictObject({
   timeoutSeconds: z.number().int().positive().optional(),
 });
 
+const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'is not an EC2 instance type (e.g. "t3.micro")');
+
 export const smokeSettingsSchema = z.strictObject({
-  instanceTypes: z.array(z.string()).min(1).optional(),
-  subnetId: z.string().optional(),
-  securityGroupIds: z.array(z.string()).optional(),
+  instanceTypes: z.array(instanceType).min(1).optional(),
+  subnetId: subnetId.optional(),
+  securityGroupIds: z.array(securityGroupId).optional(),
   instanceProfile: z.string().optional(),
   userData: z.string().optional(),
   checkTimeoutSeconds: z.number().int().positive().optional(),
@@ -89,13 +148,13 @@ export const blockDeviceSchema = z.strictObject({
   iops: z.number().int().positive().optional(),
   throughput: z.number().int().positive().optional(),
   encrypted: z.boolean().optional(),
-  kmsKeyId: z.string().optional(),
+  kmsKeyId: kmsKeyId.optional(),
   deleteOnTermination: z.boolean().default(true),
   snapshotId: z.string().optional(),
 });
 
 const launchPermissionsSchema = z.union([
-  z.strictObject({ public: z.literal(true), reason: z.string() }),
+  z.strictObject({ public: z.literal(true), reason: z.string().optional() }),
   z.strictObject({
     accounts: z.array(z.string().regex(accountIdPattern, 'is not a 12-digit AWS account ID. Use the account\'s 12-digit ID')).default([]),
     organizationArns: z.array(z.string().regex(/^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/, 'is not an organization ARN (arn:aws:organizations::123456789012:organization/o-abcdefghij)')).default([]),
@@ -107,24 +166,25 @@ export const imageDefinitionSchema = z.strictObject({
   name: imageName,
   description: z.string().min(1, 'must not be empty: say what the image is for'),
   version: z.string().regex(semverPattern, 'must be a semantic version x.y.z (e.g. "1.0.0")'),
-  platform: z.enum(['linux', 'windows']).default('linux'),
+  /** Defaults to the preset's platform, else linux. */
+  platform: z.enum(['linux', 'windows']).optional(),
   architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
   base: baseSchema,
-  instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'is not an EC2 instance type (e.g. "t3.micro")'),
+  instanceType,
   regions: z.strictObject({ build: region, copies: z.array(region).default([]) }),
   provision: z.array(provisionStep).default([]),
   smoke: smokeSchema.default({ checks: [], onFailure: 'deregister', packageManifest: true }),
   tags: tagMap.default({}),
   launchPermissions: launchPermissionsSchema.default({ accounts: [], organizationArns: [], organizationalUnitArns: [] }),
   blockDevices: z.strictObject({ launch: z.array(blockDeviceSchema).default([]), ami: z.array(blockDeviceSchema).default([]) }).default({ launch: [], ami: [] }),
-  encryption: z.strictObject({ kmsKeyId: z.string().min(1), regionKmsKeyIds: z.record(region, z.string().min(1)).default({}) }).optional(),
+  encryption: z.strictObject({ kmsKeyId, regionKmsKeyIds: z.record(region, kmsKeyId).default({}) }).optional(),
   deprecateAfterDays: z.number().int().positive().optional(),
   buildInfrastructure: z
     .strictObject({
-      subnetId: z.string().optional(),
-      vpcId: z.string().optional(),
-      subnetFilter: z.record(z.string(), z.string()).optional(),
-      securityGroupIds: z.array(z.string()).optional(),
+      subnetId: subnetId.optional(),
+      vpcId: vpcId.optional(),
+      subnetFilter: z.record(z.string().min(1), z.string().min(1)).optional(),
+      securityGroupIds: z.array(securityGroupId).optional(),
       instanceProfile: z.string().optional(),
       temporaryInstanceProfile: z.boolean().optional(),
       sessionManager: z.boolean().default(false),
@@ -133,8 +193,10 @@ export const imageDefinitionSchema = z.strictObject({
     })
     .default({ sessionManager: false, requireImdsV2: true }),
   retention: z.strictObject({ keep: z.number().int().min(1, 'must keep at least 1 version') }).optional(),
-  template: z.string().optional(),
-  partial: z.string().optional(),
+  /** A file in templates/ that replaces gild's Packer template. */
+  template: z.string().regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside templates/ (e.g. "hardened.pkr.hcl.hbs"), without ".." or a leading "/"').refine((name) => !name.split('/').includes('..'), 'must stay inside templates/').optional(),
+  /** templates/partials/<partial>.hbs, rendered inside gild's template. */
+  partial: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.hbs, without the extension').optional(),
   packerSource: z.record(z.string(), z.unknown()).optional(),
 });
 

@@ -4,7 +4,7 @@
  * sees the resolved, defaulted `PipelineSettings`.
  */
 import { z } from 'zod';
-import { smokeSettingsSchema } from '../definition/schema.ts';
+import { accountIdPattern, region, smokeSettingsSchema } from '../definition/schema.ts';
 
 export const pipelineSettingsSchema = z.strictObject({
   ssmPrefix: z
@@ -15,7 +15,12 @@ export const pipelineSettingsSchema = z.strictObject({
   retention: z.strictObject({ keep: z.number().int().min(1) }).default({ keep: 3 }),
   concurrency: z.number().int().min(1).max(32).default(2),
   requiredTags: z.array(z.string().min(1)).default([]),
+  /** Public images also need a written reason in the definition; see launchPermissions. */
   allowPublicImages: z.boolean().default(false),
+  /** The publishing account. Lets validation warn when an image shares with its own account. */
+  accountId: z.string().regex(accountIdPattern, "is not a 12-digit AWS account ID. Use the publishing account's 12-digit ID").optional(),
+  /** Regions images may be built in or copied to. Unset: any AWS region. */
+  regions: z.array(region).min(1, 'must list at least one region, or leave `regions` out to allow any').optional(),
   smoke: smokeSettingsSchema
     .extend({
       instanceTypes: z.array(z.string()).min(1).default(['t3.micro']),
