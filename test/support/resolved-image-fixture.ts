@@ -79,3 +79,25 @@ export function renderInputFixture(outDir: string) {
     now: new Date('2026-11-28T12:00:00Z'),
   };
 }
+
+/**
+ * What an HCL string's template text means: hcl2json hands back `$${` and
+ * `%%{` as written, so undo those, and fail on a real interpolation, which
+ * rendered values must never contain.
+ */
+export function decodeTemplateText(text: string): string {
+  let decoded = '';
+  for (let index = 0; index < text.length; ) {
+    const rest = text.slice(index, index + 3);
+    if (rest === '$${' || rest === '%%{') {
+      decoded += rest.slice(1);
+      index += 3;
+    } else if (rest.startsWith('${') || rest.startsWith('%{')) {
+      throw new Error(`live template sequence at ${index} in ${JSON.stringify(text)}`);
+    } else {
+      decoded += text[index];
+      index += 1;
+    }
+  }
+  return decoded;
+}
