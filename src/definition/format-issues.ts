@@ -26,7 +26,9 @@ export function formatIssues(file: string, input: unknown, issues: readonly z.co
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const keyed = formatKeyedUnion(file, input, issue);
       if (keyed) return keyed;
-      const closest = [...issue.errors].sort((a, b) => a.length - b.length || countKnownKeys(b) - countKnownKeys(a))[0]!;
+      // A branch whose type did not even match (string vs object) is the least likely intent.
+      const typeMismatch = (branch: readonly z.core.$ZodIssue[]) => (branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0) ? 1 : 0);
+      const closest = [...issue.errors].sort((a, b) => typeMismatch(a) - typeMismatch(b) || a.length - b.length || countKnownKeys(b) - countKnownKeys(a))[0]!;
       const nested = closest.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
       return formatIssues(file, input, nested as z.core.$ZodIssue[]);
     }
