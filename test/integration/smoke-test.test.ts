@@ -186,8 +186,8 @@ describe('smoke test against moto', () => {
 
   it('still passes when 30% of EC2 and SSM calls are throttled', async () => {
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
-    proxy.setRules({ throttle: { ec2: { share: 0.3 }, ssm: { share: 0.3 } }, seed: 7 });
-    const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }, { name: 'b', run: 'true' }, { name: 'c', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
+    proxy.setRules({ throttle: { ec2: { first: 1, share: 0.3, maxConsecutive: 1 }, ssm: { first: 1, share: 0.3, maxConsecutive: 1 } }, seed: 7 });
+    const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
 
     const outcome = await stage.run(context, run);
 
@@ -195,6 +195,15 @@ describe('smoke test against moto', () => {
     expect(run.state.smoke?.result).toBe('passed');
     const throttled = proxy.calls.filter((call) => call.fault === 'throttled');
     expect(new Set(throttled.map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
+  });
+
+  it('still passes when EC2 and SSM answer transient 500s', async () => {
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+    proxy.setRules({ serverErrors: { ec2: { first: 1, share: 0.2 }, ssm: { first: 1, share: 0.2 } }, seed: 3 });
+    const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
+
+    expect(await stage.run(context, run)).toEqual({ status: 'done' });
+    expect(new Set(proxy.calls.filter((call) => call.fault === 'server-error').map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
   });
 
   it('collects the package manifest and diffs it against the previous version', async () => {

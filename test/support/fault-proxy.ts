@@ -30,13 +30,18 @@ export interface ThrottleRule {
   readonly share?: number;
   /** Only these actions (e.g. `RunInstances`, `SendCommand`); default all. */
   readonly actions?: readonly string[];
+  /** Never fail the same action more than this many times in a row (default 3), so a test's retry delays stay bounded. */
+  readonly maxConsecutive?: number;
 }
 
 export interface FaultRules {
   readonly commands?: readonly CommandFault[];
   /** SendCommand answers InvalidInstanceId this many times before it is forwarded. */
   readonly invalidInstanceIdTimes?: number;
+  /** Answer RequestLimitExceeded (EC2, 503) or ThrottlingException (SSM, 400). */
   readonly throttle?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
+  /** Answer a transient 500: InternalError (EC2) or InternalServerError (SSM). */
+  readonly serverErrors?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
   /** DescribeInstances answers report these launch times (to age instances for the sweep). */
   readonly launchTimes?: Readonly<Record<string, Date>>;
   /** Seed for the throttle share; default 1. */
@@ -47,7 +52,9 @@ export interface ProxyCall {
   readonly service: 'ec2' | 'ssm' | 'other';
   readonly action: string;
   /** What the proxy did: forwarded, or which fault it injected. */
-  readonly fault: 'none' | 'throttled' | 'invalid-instance-id' | 'rewritten' | 'answered';
+  readonly fault: 'none' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered';
+  /** When the proxy saw the call (epoch ms). */
+  readonly at: number;
 }
 
 export interface FaultProxy {
@@ -107,9 +114,9 @@ function ec2Error(response: ServerResponse, status: number, code: string, messag
   response.end(body);
 }
 
-function ssmError(response: ServerResponse, code: string, message: string): void {
+function ssmError(response: ServerResponse, code: string, message: string, status = 400): void {
   const body = JSON.stringify({ __type: code, message });
-  response.writeHead(400, {
+  response.writeHead(status, {
     'content-type': 'application/x-amz-json-1.1',
     'content-length': Buffer.byteLength(body),
     'x-amzn-errortype': `${code}:`,
@@ -163,28 +170,43 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
   const commands = new Map<string, RememberedCommand>();
   let rules: FaultRules = {};
   let random = seeded(1);
-  const counters = { ec2: 0, ssm: 0, invalidInstanceId: 0 };
+  const counters = { invalidInstanceId: 0 };
+  const seen = new Map<string, number>();
+  const consecutive = new Map<string, number>();
 
-  const shouldThrottle = (service: 'ec2' | 'ssm', action: string): boolean => {
-    const rule = rules.throttle?.[service];
+  const shouldFail = (kind: 'throttle' | 'serverErrors', service: 'ec2' | 'ssm', action: string): boolean => {
+    const rule = rules[kind]?.[service];
     if (!rule || (rule.actions && !rule.actions.includes(action))) return false;
-    const index = counters[service]++;
-    if (rule.first !== undefined && index < rule.first) return true;
-    return rule.share !== undefined && random() < rule.share;
+    const key = `${kind}:${service}`;
+    const index = seen.get(key) ?? 0;
+    seen.set(key, index + 1);
+    const streakKey = `${key}:${action}`;
+    const streak = consecutive.get(streakKey) ?? 0;
+    const fail = streak < (rule.maxConsecutive ?? 3) && ((rule.first !== undefined && index < rule.first) || (rule.share !== undefined && random() < rule.share));
+    consecutive.set(streakKey, fail ? streak + 1 : 0);
+    return fail;
   };
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const { service, action } = identify(request, body);
-    const record = (fault: ProxyCall['fault']) => calls.push({ service, action, fault });
+    const record = (fault: ProxyCall['fault']) => calls.push({ service, action, fault, at: Date.now() });
 
-    if (service === 'ec2' && shouldThrottle('ec2', action)) {
+    if (service === 'ec2' && shouldFail('throttle', 'ec2', action)) {
       record('throttled');
       return ec2Error(response, 503, 'RequestLimitExceeded', 'Request limit exceeded.');
     }
-    if (service === 'ssm' && shouldThrottle('ssm', action)) {
+    if (service === 'ssm' && shouldFail('throttle', 'ssm', action)) {
       record('throttled');
-      return ssmError(response, 'ThrottlingException', 'Rate exceeded');
+      return ssmError(response, 'ThrottlingException', 'Rate exceeded', 400);
+    }
+    if (service === 'ec2' && shouldFail('serverErrors', 'ec2', action)) {
+      record('server-error');
+      return ec2Error(response, 500, 'InternalError', 'An internal error has occurred');
+    }
+    if (service === 'ssm' && shouldFail('serverErrors', 'ssm', action)) {
+      record('server-error');
+      return ssmError(response, 'InternalServerError', 'An error occurred on the server side.', 500);
     }
 
     if (service === 'ssm' && action === 'SendCommand' && counters.invalidInstanceId < (rules.invalidInstanceIdTimes ?? 0)) {
@@ -254,9 +276,9 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
   const setRules = (next: FaultRules) => {
     rules = next;
     random = seeded(next.seed ?? 1);
-    counters.ec2 = 0;
-    counters.ssm = 0;
     counters.invalidInstanceId = 0;
+    seen.clear();
+    consecutive.clear();
   };
 
   return {
