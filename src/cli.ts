@@ -227,11 +227,14 @@ async function withContext(
     const emulated = endpoint !== undefined && (moto !== undefined || (await isMoto(endpoint)));
     if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
     if (emulated && !moto) logger.info(`${endpoint} is a moto emulator: rendering for it (no provisioners, communicator none)`);
-    const options: Partial<RunOptions> = { force: request.force, dryRun: request.dryRun, only: request.names, baseOverrides, ...(emulated ? { emulator: { endpoint: endpoint! } } : {}) };
+    const options: Partial<RunOptions> = { force: request.force, dryRun: request.dryRun, only: request.names, baseOverrides };
     context = createContext({ cwd: io.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger, settings: project.settings, options });
     if (emulated) {
-      const standIns = await prepareEmulator(endpoint!, context.clients, images, logger);
-      context = { ...context, options: { ...context.options, baseOverrides: { ...standIns, ...baseOverrides } } };
+      const preparation = await prepareEmulator(endpoint!, context.clients, images, logger);
+      context = {
+        ...context,
+        options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources } },
+      };
     }
     await mkdir(context.workDir, { recursive: true });
     return await body(context, images, cleanups, controller.signal);

@@ -7,13 +7,24 @@ import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
 import { createAwsClients, type AwsClients } from './adapters/aws-clients.ts';
 
+/** Set only by the local harness (src/local/), when the endpoint is an emulator. */
+export interface EmulatorOptions {
+  readonly endpoint: string;
+  /**
+   * Source AMIs Packer should use instead of a gild-built base, by image name:
+   * moto registers every AMI it makes with root device type "standard", which
+   * Packer refuses as a source. The dependency is still resolved and tagged.
+   */
+  readonly standInSources: Readonly<Record<string, string>>;
+}
+
 export interface RunOptions {
   readonly dryRun: boolean;
   readonly force: boolean;
   /** Image names given on the command line; empty means all. */
   readonly only: readonly string[];
   /** Rendering for the local emulator (see src/local/). */
-  readonly emulator: { readonly endpoint: string } | undefined;
+  readonly emulator: EmulatorOptions | undefined;
   /** Base AMIs to use instead of resolving an image's base, by image name (`--base-ami image=ami-…`). */
   readonly baseOverrides: Readonly<Record<string, string>>;
 }

@@ -49,9 +49,22 @@ async function createInstanceProfile(endpoint: string, name: string): Promise<vo
   });
 }
 
-export async function prepareEmulator(endpoint: string, clients: AwsClients, images: readonly ResolvedImage[], logger: Logger): Promise<Record<string, string>> {
+export interface EmulatorPreparation {
+  /** Stand-ins for bases moto cannot resolve at all. */
+  readonly baseOverrides: Record<string, string>;
+  /** Stand-in Packer sources for images built on other gild images. */
+  readonly standInSources: Record<string, string>;
+}
+
+export async function prepareEmulator(endpoint: string, clients: AwsClients, images: readonly ResolvedImage[], logger: Logger): Promise<EmulatorPreparation> {
   const overrides: Record<string, string> = {};
+  const standInSources: Record<string, string> = {};
   for (const image of images) {
+    if (image.base.kind === 'image') {
+      const substitute = await standIn(clients, image);
+      if (substitute) standInSources[image.name] = substitute.amiId;
+      continue;
+    }
     if (await baseResolves(clients, image)) continue;
     const substitute = await standIn(clients, image);
     if (!substitute) continue;
@@ -61,5 +74,5 @@ export async function prepareEmulator(endpoint: string, clients: AwsClients, ima
   }
   const profiles = new Set(images.flatMap((image) => [image.smoke.instanceProfile, image.buildInfrastructure.instanceProfile].filter((name): name is string => !!name && !name.startsWith('arn:'))));
   for (const profile of profiles) await createInstanceProfile(endpoint, profile);
-  return overrides;
+  return { baseOverrides: overrides, standInSources };
 }

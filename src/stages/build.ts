@@ -32,15 +32,17 @@ export const buildStage: Stage = {
     const builtAt = context.now();
     const packer = await packerVersion();
     const tags = gildTags({ image, version: plan.nextVersion, runId: context.runId, baseAmiId, builtAt, gitCommit: await gitCommit(context.cwd), fingerprint: plan.fingerprint });
+    const standIn = context.options.emulator?.standInSources[image.name];
+    if (standIn) run.logger.info(`emulator: Packer cannot build from moto-made ${baseAmiId}; using stand-in ${standIn} as the source (tags still record ${baseAmiId})`);
     const rendered = await renderImage(image, {
       outDir: path.join(context.workDir, 'build', image.name),
       templatesDir: path.join(context.cwd, 'templates'),
-      baseAmiId,
+      baseAmiId: standIn ?? baseAmiId,
       amiName: amiName(image.name, plan.nextVersion, builtAt),
       tags,
       runTags: { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${plan.nextVersion}` },
       packer,
-      ...(context.options.emulator ? { emulator: context.options.emulator } : {}),
+      ...(context.options.emulator ? { emulator: { endpoint: context.options.emulator.endpoint } } : {}),
       logger: run.logger,
     });
     run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${plan.base.source})`);
