@@ -9,7 +9,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 function describeValue(value: unknown): string {
   if (value === undefined) return 'missing';
   const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return text === undefined ? String(value) : text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
