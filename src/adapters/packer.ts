@@ -36,7 +36,7 @@ export interface PackerBuildOptions {
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
-const isMissingBinary = (error: unknown): boolean => (error as { code?: string }).code === 'ENOENT';
+const isMissingBinary = (error: unknown): boolean => (error as { code?: string } | undefined)?.code === 'ENOENT';
 
 async function runChecked(args: readonly string[], dir: string, env?: Environment): Promise<PackerCheck> {
   try {
