@@ -1,0 +1,117 @@
+/**
+ * The leftover sweep against moto. moto stamps every instance with the
+ * current time, so the fault proxy ages chosen instances in DescribeInstances
+ * answers.
+ */
+import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeInstances, recordToTags } from '../../src/adapters/ec2.ts';
+import { createContext, type Context } from '../../src/context.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
+import { sweepLeftovers } from '../../src/stages/sweep-leftovers.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+
+const region = 'us-east-1';
+let moto: MotoServer;
+let proxy: FaultProxy;
+let cwd: string;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  proxy = await startFaultProxy(moto.endpoint);
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  proxy.reset();
+  cwd = await mkdtemp(join(tmpdir(), 'gild-sweep-'));
+});
+
+afterEach(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+function newContext(options: { dryRun?: boolean } = {}) {
+  const logger = createMemoryLogger();
+  const context = createContext({ cwd, env: proxy.env(moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }), options: { dryRun: options.dryRun ?? false } });
+  return { context, logger };
+}
+
+async function launch(context: Context, tags: Record<string, string>): Promise<string> {
+  const output = await context.clients.ec2(region).send(
+    new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: recordToTags(tags) }] } : {}) }),
+  );
+  return output.Instances![0]!.InstanceId!;
+}
+
+async function expectNoLiveGildInstances(context: Context) {
+  const live = await describeInstances(context.clients.ec2(region), [
+    { Name: 'tag-key', Values: ['gild:run-id'] },
+    { Name: 'instance-state-name', Values: ['pending', 'running'] },
+  ]);
+  expect(live).toEqual([]);
+}
+
+async function states(context: Context): Promise<Record<string, string>> {
+  const instances = await describeInstances(context.clients.ec2(region), []);
+  return Object.fromEntries(instances.map((instance) => [instance.instanceId, instance.state]));
+}
+
+describe('sweepLeftovers against moto', () => {
+  async function scene(context: Context) {
+    const threeHoursAgo = new Date(Date.now() - 3 * 60 * 60_000);
+    const oldSmoke = await launch(context, { 'gild:role': 'smoke', 'gild:run-id': 'old-run', 'gild:image': 'web' });
+    const oldBuild = await launch(context, { 'gild:role': 'build', 'gild:run-id': 'old-run' });
+    const fresh = await launch(context, { 'gild:role': 'smoke', 'gild:run-id': 'other-run' });
+    const untagged = await launch(context, {});
+    const current = await launch(context, { 'gild:role': 'smoke', 'gild:run-id': context.runId });
+    proxy.setRules({ launchTimes: { [oldSmoke]: threeHoursAgo, [oldBuild]: threeHoursAgo, [untagged]: threeHoursAgo, [current]: threeHoursAgo } });
+    return { oldSmoke, oldBuild, fresh, untagged, current };
+  }
+
+  it('terminates old gild build and smoke instances, but not fresh, untagged or current-run ones', async () => {
+    const { context, logger } = newContext();
+    const ids = await scene(context);
+
+    const swept = await sweepLeftovers(context, [region]);
+
+    expect(swept.map((leftover) => leftover.instanceId).sort()).toEqual([ids.oldSmoke, ids.oldBuild].sort());
+    const after = await states(context);
+    expect(after[ids.oldSmoke]).toBe('terminated');
+    expect(after[ids.oldBuild]).toBe('terminated');
+    expect(after[ids.fresh]).toBe('running');
+    expect(after[ids.untagged]).toBe('running');
+    expect(after[ids.current]).toBe('running');
+    expect(logger.lines.join('\n')).toMatch(new RegExp(`terminating leftover ${ids.oldSmoke} in us-east-1: gild:role=smoke instance from run old-run, running for 18\\d min`));
+
+    await context.clients.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: [ids.fresh, ids.untagged, ids.current] }));
+    await expectNoLiveGildInstances(context);
+    context.clients.destroy();
+  });
+
+  it('only says what it would terminate in a dry run', async () => {
+    const { context, logger } = newContext({ dryRun: true });
+    const ids = await scene(context);
+
+    const swept = await sweepLeftovers(context, [region]);
+
+    expect(swept).toHaveLength(2);
+    expect(proxy.actions('ec2')).not.toContain('TerminateInstances');
+    expect(logger.lines.join('\n')).toContain(`would terminate leftover ${ids.oldSmoke}`);
+    expect((await states(context))[ids.oldSmoke]).toBe('running');
+
+    await context.clients.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: Object.values(ids) }));
+    await expectNoLiveGildInstances(context);
+    context.clients.destroy();
+  });
+});
