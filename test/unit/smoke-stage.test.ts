@@ -1,0 +1,148 @@
+/**
+ * The smoke stage at the adapter seam, for what moto cannot show: an
+ * interrupt in the middle of a check, AWS errors after launch, a launch that
+ * half fails, and AMIs this run did not make.
+ */
+import {
+  CreateTagsCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContext, type Context } from '../../src/context.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
+import { createSmokeTestStage } from '../../src/stages/smoke-test.ts';
+import { smokeImage, smokeRun } from '../support/smoke-fixture.ts';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const stage = createSmokeTestStage({ pollMs: 10, instancePollMs: 10, registration: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+const amiId = 'ami-0123456789abcdef0';
+let cwd: string;
+let context: Context;
+
+beforeEach(async () => {
+  ec2Mock.reset();
+  ssmMock.reset();
+  cwd = await mkdtemp(join(tmpdir(), 'gild-smoke-unit-'));
+  context = createContext({ cwd, env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), runId: 'run-1' });
+  let next = 0;
+  ec2Mock.on(RunInstancesCommand).callsFake(async () => ({ Instances: [{ InstanceId: `i-${++next}` }] }));
+  ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { Filters?: { Values?: string[] }[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.Filters?.[0]?.Values?.[0], State: { Name: 'running' } }] }] }));
+  ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
+  ec2Mock.on(TerminateInstancesCommand).resolves({});
+  ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'run-1' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
+  ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+  ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: '', StandardErrorContent: '' });
+});
+
+afterEach(async () => {
+  context.clients.destroy();
+  await rm(cwd, { recursive: true, force: true });
+});
+
+const terminated = () => ec2Mock.commandCalls(TerminateInstancesCommand).flatMap((call) => call.args[0].input.InstanceIds ?? []);
+
+describe('smoke-test stage', () => {
+  it('launches with IMDSv2 required and the gild tags', async () => {
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+    await stage.run(context, run);
+    const input = ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input;
+    expect(input.MetadataOptions).toMatchObject({ HttpTokens: 'required' });
+    expect(input.TagSpecifications?.[0]?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'gild:run-id', Value: 'run-1' },
+        { Key: 'gild:image', Value: 'web' },
+        { Key: 'gild:role', Value: 'smoke' },
+        { Key: 'Name', Value: 'gild-smoke-web-1.0.0' },
+      ]),
+    );
+  });
+
+  it('registers termination with run.defer right after launch and stops waiting on SIGINT', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const run = smokeRun(smokeImage({ smoke: { checkTimeoutSeconds: 600 } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
+    const running = stage.run(context, run);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual(['terminate smoke instance i-1 (t3.micro) in us-east-1']);
+
+    // What the runner does on SIGINT: abort, then run the pending cleanups.
+    run.abort.abort();
+    await Promise.all([...run.pendingCleanups.values()].map((entry) => entry.cleanup()));
+    const outcome = await running;
+
+    expect(outcome).toEqual({ status: 'failed', reason: expect.stringContaining('interrupted') });
+    expect(terminated()).toContain('i-1');
+    expect(run.pendingCleanups.size).toBe(0);
+    // An interrupted run leaves the AMI for a run that may finish.
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+  });
+
+  it('terminates the instance and fails the image when AWS refuses a call after launch', async () => {
+    ec2Mock.on(DescribeInstanceStatusCommand).rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    const outcome = await stage.run(context, run);
+
+    expect(outcome).toEqual({ status: 'failed', reason: expect.stringContaining('UnauthorizedOperation') });
+    expect(terminated()).toEqual(['i-1']);
+    expect(run.pendingCleanups.size).toBe(0);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+  });
+
+  it('terminates the instance that launched when another instance type fails to launch', async () => {
+    ec2Mock
+      .on(RunInstancesCommand, { InstanceType: 't3.micro' })
+      .resolves({ Instances: [{ InstanceId: 'i-ok' }] })
+      .on(RunInstancesCommand, { InstanceType: 'm7g.large' })
+      .rejects(Object.assign(new Error('no capacity'), { name: 'InsufficientInstanceCapacity' }));
+    const run = smokeRun(smokeImage({ smoke: { instanceTypes: ['t3.micro', 'm7g.large'] } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    const outcome = await stage.run(context, run);
+
+    expect(outcome).toEqual({ status: 'failed', reason: expect.stringContaining('InsufficientInstanceCapacity') });
+    expect(terminated()).toEqual(['i-ok']);
+  });
+
+  it('tags but never deregisters an AMI that another run made', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'someone-else' }] }] });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    await stage.run(context, run);
+
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(run.state.summary.join('\n')).toContain('not tagged gild:run-id=run-1');
+  });
+
+  it('tags the AMI and its snapshots failed with a reason of at most 256 characters', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
+    const run = smokeRun(smokeImage({ checks: [{ name: 'x'.repeat(400), run: 'false' }] }), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    await stage.run(context, run);
+
+    const tagging = ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input;
+    expect(tagging.Resources).toEqual([amiId, 'snap-1']);
+    const failure = tagging.Tags?.find((tag) => tag.Key === 'gild:failure')?.Value ?? '';
+    expect(failure.length).toBeLessThanOrEqual(256);
+    expect(tagging.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
+  });
+
+  it('is skipped, and records it, when there are no checks and no package manifest', () => {
+    const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: false } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
+    expect(stage.skip?.(context, run)).toBe('no smoke checks defined');
+    expect(run.state.smoke).toEqual({ result: 'skipped', reason: 'no smoke checks defined' });
+  });
+});
