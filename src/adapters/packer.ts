@@ -143,8 +143,8 @@ function closeLog(log: WriteStream): Promise<void> {
   return new Promise((resolve) => log.end(resolve));
 }
 
-/** Runs Packer, copying everything it prints into the log, and returns what it printed on stdout. */
-async function runLogged(args: readonly string[], options: PackerBuildOptions, log: WriteStream): Promise<{ stdout: string; exitCode: number | undefined; aborted: boolean }> {
+/** Runs Packer, copying everything it prints into the log, and returns what it printed. */
+async function runLogged(args: readonly string[], options: PackerBuildOptions, log: WriteStream): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
   log.write(`\n$ packer ${args.join(' ')}\n`);
   let child: ResultPromise;
   try {
@@ -153,11 +153,15 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions, l
     throw catalogue.ENOPACKER(error);
   }
   let stdout = '';
+  let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     stdout += chunk.toString('utf8');
     log.write(chunk);
   });
-  child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    log.write(chunk);
+  });
 
   let forceKill: NodeJS.Timeout | undefined;
   const abort = () => {
@@ -170,7 +174,7 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions, l
   try {
     const result = await child;
     if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
-    return { stdout, exitCode: result.exitCode, aborted: options.signal?.aborted ?? false };
+    return { stdout, stderr, exitCode: result.exitCode, aborted: options.signal?.aborted ?? false };
   } finally {
     clearTimeout(forceKill);
     options.signal?.removeEventListener('abort', abort);
@@ -187,11 +191,12 @@ export async function packerBuild(options: PackerBuildOptions): Promise<PackerBu
   try {
     if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
       const init = await runLogged(['init', '.'], options, log);
-      if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(init.stdout, init.exitCode)}` };
+      // NOTE: init has no machine-readable mode; its errors are prose on stderr.
+      if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(`${init.stdout}\n${init.stderr}`, init.exitCode)}` };
     }
     const build = await runLogged(['build', '-machine-readable', '-color=false', '.'], options, log);
     if (build.aborted) return { ok: false, reason: 'the build was interrupted' };
-    if (build.exitCode !== 0) return { ok: false, reason: failureReason(build.stdout, build.exitCode) };
+    if (build.exitCode !== 0) return { ok: false, reason: failureReason(`${build.stdout}\n${build.stderr}`, build.exitCode) };
     const manifestFile = path.join(options.dir, 'manifest.json');
     const amis = (await exists(manifestFile)) ? parseManifest(await readFile(manifestFile, 'utf8')) : parseArtifactLines(build.stdout);
     if (Object.keys(amis).length === 0) return { ok: false, reason: 'Packer finished without reporting an AMI' };

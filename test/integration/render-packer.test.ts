@@ -40,7 +40,7 @@ function fullyFeaturedImages(files: { script: string; upload: string }): Record<
     linux: resolvedImageFixture({
       name: 'linux',
       description: awkward,
-      tags: { note: awkward },
+      tags: { note: awkward, café: 'accented', 東京: 'wide', '👩‍🚀 crew': 'emoji' },
       provision: [
         { kind: 'shell', inline: [awkward, 'sudo dnf -y update'], env: { STAGE: awkward }, expectDisconnect: true, pauseBefore: '5s' },
         { kind: 'script', path: files.script, env: {}, expectDisconnect: false, pauseBefore: undefined },
@@ -78,7 +78,9 @@ function fullyFeaturedImages(files: { script: string; upload: string }): Record<
 describe('rendered folders with the installed Packer', () => {
   it.each(['linux', 'arm64', 'windows', 'encrypted', 'shared', 'public'])('renders a %s image that packer validate accepts and packer fmt leaves unchanged', async (kind) => {
     const image = fullyFeaturedImages(await definitionFiles())[kind] as ResolvedImage;
-    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'build', kind)), packer });
+    const input = renderInputFixture(path.join(workDir, 'build', kind));
+    // The planner hands renderImage the definition's tags merged with gild's own.
+    const rendered = await renderImage(image, { ...input, tags: { ...input.tags, ...image.tags }, packer });
     expect(await packerFmtCheck(rendered.dir)).toEqual({ ok: true });
     // Packer >= 1.7 would need `packer init` and network access for the plugin; CI runs 1.6.6.
     if (packer.minor < 7 && packer.major === 1) expect(await packerValidate(rendered.dir)).toEqual({ ok: true });

@@ -47,6 +47,64 @@ describe('renderImage', () => {
     expect(build['post-processor'].manifest[0].output).toBe(path.join(workDir, 'out', 'manifest.json'));
   });
 
+  it('renders a minimal Linux image for Packer 1.6 like this', async () => {
+    const { text } = await render(resolvedImageFixture({ provision: [{ kind: 'shell', inline: ['sudo dnf -y update'], env: {}, expectDisconnect: false, pauseBefore: undefined }] }));
+    expect(text.replaceAll(workDir, '<work>')).toMatchInlineSnapshot(`
+      "# Rendered by gild for image "web". Do not edit: change the image definition and run gild again.
+
+      source "amazon-ebs" "web" {
+        region                  = "us-east-1"
+        source_ami              = "ami-1e749f67"
+        instance_type           = "t3.micro"
+        ami_name                = "web-1.0.0-20261128T120000Z"
+        ami_description         = "Web server base image"
+        ami_virtualization_type = "hvm"
+        tags = {
+          "team"         = "platform"
+          "gild:image"   = "web"
+          "gild:version" = "1.0.0"
+        }
+        snapshot_tags = {
+          "team"         = "platform"
+          "gild:image"   = "web"
+          "gild:version" = "1.0.0"
+        }
+        run_tags = {
+          "gild:run-id" = "run-1"
+          "gild:role"   = "build"
+        }
+        run_volume_tags = {
+          "gild:run-id" = "run-1"
+          "gild:role"   = "build"
+        }
+        temporary_iam_instance_profile_policy_document {
+          Version = "2012-10-17"
+          Statement {
+            Effect   = "Allow"
+            Action   = ["ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters", "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"]
+            Resource = ["*"]
+          }
+        }
+        communicator = "ssh"
+        ssh_username = "ec2-user"
+      }
+
+      build {
+        sources = ["source.amazon-ebs.web"]
+
+        provisioner "shell" {
+          inline = ["sudo dnf -y update"]
+        }
+
+        post-processor "manifest" {
+          output     = "<work>/out/manifest.json"
+          strip_path = true
+        }
+      }
+      "
+    `);
+  });
+
   it('wipes whatever an earlier render left in the output folder', async () => {
     const outDir = path.join(workDir, 'out');
     await render(resolvedImageFixture());
