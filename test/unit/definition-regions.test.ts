@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { awsRegions, closestMatch } from '../../src/definition/aws-regions.ts';
+import { formatIssues } from '../../src/definition/format-issues.ts';
+import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { validateOne } from '../fixtures/definitions/validate-one.ts';
 
 describe('regions and copies', () => {
@@ -51,5 +53,17 @@ describe('regions and copies', () => {
   it('accepts deprecateAfterDays as a positive whole number of days', () => {
     expect(validateOne({ deprecateAfterDays: 90 }).images[0]!.deprecateAfterDays).toBe(90);
     expect(validateOne({ deprecateAfterDays: 0 }).errors).toHaveLength(1);
+  });
+});
+
+describe('pipeline settings for regions and the publishing account', () => {
+  it('checks the settings region allow-list and account ID like the definitions', () => {
+    const input = { regions: ['us-east-1', 'eu-wset-1'], accountId: '1234' };
+    const parsed = pipelineSettingsSchema.safeParse(input);
+    expect(parsed.success).toBe(false);
+    expect(formatIssues('pipeline/settings.ts', input, parsed.error!.issues)).toEqual([
+      'pipeline/settings.ts: accountId: "1234" is not a 12-digit AWS account ID. Use the publishing account\'s 12-digit ID.',
+      'pipeline/settings.ts: regions[1]: "eu-wset-1" is not an AWS region. Did you mean "eu-west-1"?',
+    ]);
   });
 });
