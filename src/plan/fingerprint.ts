@@ -1,15 +1,16 @@
 /**
- * What makes two builds the same: the resolved definition, the templates it
- * renders with, the files it uploads or runs, and the base AMI. The digest is
- * tagged on every AMI (`gild:fingerprint`) so the planner can skip images
- * that have not changed.
+ * What makes two builds the same, besides the base AMI: the resolved
+ * definition, the templates it renders with, and the files it uploads or
+ * runs. The digest is tagged on every AMI (`gild:fingerprint`) so the planner
+ * can skip images that have not changed. The base AMI is compared on its own
+ * (`gild:base-ami`), because for an image built on another gild image it is
+ * only known once that image has published.
  */
 import { createHash } from 'node:crypto';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 
 export function fingerprint(input: {
   readonly image: ResolvedImage;
-  readonly baseAmiId: string;
   /** Absolute paths under it are hashed relative to it. */
   readonly projectRoot: string;
   /** Contents of every template and referenced file, by path relative to the project. */
@@ -17,7 +18,7 @@ export function fingerprint(input: {
 }): string {
   const { dir: _dir, file: _file, ...definition } = input.image;
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ definition: stripAbsolutePaths(definition, input.projectRoot), baseAmiId: input.baseAmiId }, replaceRegExp));
+  hash.update(JSON.stringify({ definition: stripAbsolutePaths(definition, input.projectRoot) }, replaceRegExp));
   for (const path of Object.keys(input.files).sort()) hash.update(`\0${path}\0${input.files[path]}`);
   return hash.digest('hex').slice(0, 16);
 }

@@ -35,7 +35,7 @@ export function planImage(input: PlanImageInput): Exclude<ImagePlan, { action: '
     observation.base.kind === 'resolved'
       ? ({ kind: 'resolved', amiId: observation.base.amiId, source: observation.base.source } as const)
       : ({ kind: 'after-dependency', image: observation.base.image, source: observation.base.source } as const);
-  const digest = fingerprint({ image, baseAmiId: base.kind === 'resolved' ? base.amiId : `after:${base.image}`, projectRoot: input.projectRoot, files: observation.files });
+  const digest = fingerprint({ image, projectRoot: input.projectRoot, files: observation.files });
 
   const reason = buildReason(input, digest, base);
   if (reason === undefined) {
