@@ -127,7 +127,12 @@ export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
           // deregistering AMIs is left to a run that is allowed to finish.
           run.logger.warn(`left ${Object.values(run.state.amis ?? {}).join(', ')} untouched because the run was interrupted; it was never published`);
         } else {
-          failureActions = await failImage(context, run, `smoke test ${smoke.result}: ${smoke.reason}`);
+          try {
+            failureActions = await failImage(context, run, `smoke test ${smoke.result}: ${smoke.reason}`);
+          } catch (error) {
+            // NOTE: the image has already failed; not being able to mark it must not hide why.
+            failureActions = [`could not mark or deregister the failed AMI: ${describeAwsError(error)}. It is unpublished; remove it by hand or rerun.`];
+          }
           for (const action of failureActions) run.logger.info(`because the smoke test ${smoke.result}: ${action}`);
           run.state.summary.push(...failureActions);
         }
@@ -179,6 +184,7 @@ async function testOnInstances(
     Name: `gild-smoke-${image.name}-${run.plan.nextVersion}`,
   };
 
+  throwIfAborted(run.signal);
   // NOTE: allSettled, not all: a launch that fails must not hide one still in
   // flight, or that instance would never be terminated.
   const launches = await Promise.allSettled(
