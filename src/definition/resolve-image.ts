@@ -30,7 +30,11 @@ function resolveLaunchPermissions(permissions: ParsedImageDefinition['launchPerm
 function resolveProvisionStep(step: ParsedImageDefinition['provision'][number], dir: string): ProvisionStep {
   if ('shell' in step) return { kind: 'shell', inline: asList(step.shell), env: step.env ?? {}, expectDisconnect: step.expectDisconnect ?? false, pauseBefore: step.pauseBefore };
   if ('script' in step) return { kind: 'script', path: path.resolve(dir, step.script), env: step.env ?? {}, expectDisconnect: step.expectDisconnect ?? false, pauseBefore: step.pauseBefore };
-  if ('upload' in step) return { kind: 'upload', source: path.resolve(dir, step.upload.source), destination: step.upload.destination, pauseBefore: step.pauseBefore };
+  if ('upload' in step) {
+    // NOTE: a trailing slash is meaningful to Packer's file provisioner (upload the folder's contents, not the folder), so keep it.
+    const source = path.resolve(dir, step.upload.source) + (/[\\/]$/.test(step.upload.source) ? path.sep : '');
+    return { kind: 'upload', source, destination: step.upload.destination, pauseBefore: step.pauseBefore };
+  }
   if ('powershell' in step) return { kind: 'powershell', inline: asList(step.powershell), env: step.env ?? {}, pauseBefore: step.pauseBefore };
   return { kind: 'restart', timeout: step.restart === true ? undefined : step.restart.timeout, pauseBefore: step.pauseBefore };
 }

@@ -19,7 +19,8 @@ describe('provisioning steps', () => {
       { kind: 'shell', inline: ['sudo dnf -y update'], env: { HTTP_PROXY: 'http://proxy:3128' }, expectDisconnect: false, pauseBefore: undefined },
       { kind: 'script', path: path.join(imagesDir, 'scripts/harden.sh'), env: {}, expectDisconnect: true, pauseBefore: '30s' },
       { kind: 'upload', source: path.join(imagesDir, 'files/nginx.conf'), destination: '/tmp/nginx.conf', pauseBefore: undefined },
-      { kind: 'upload', source: path.join(imagesDir, 'files/site'), destination: '/usr/share/nginx/html', pauseBefore: '1m30s' },
+      // The trailing slash is kept: Packer uploads the folder's contents.
+      { kind: 'upload', source: `${path.join(imagesDir, 'files/site')}/`, destination: '/usr/share/nginx/html', pauseBefore: '1m30s' },
     ]);
   });
 
