@@ -95,6 +95,8 @@ export async function runPipeline(context: Context, images: readonly ResolvedIma
   const list = new Listr(tasks, {
     concurrent: context.settings.concurrency,
     exitOnError: false,
+    // NOTE: listr2's own SIGINT handler exits at once (code 127); the CLI's handler must run the cleanups first.
+    registerSignalListeners: false,
     renderer: options.renderer,
     fallbackRenderer: 'simple',
     rendererOptions: { collapseErrors: false, showErrorMessage: true },
