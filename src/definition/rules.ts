@@ -3,7 +3,7 @@
  * image, the pipeline settings or the file system. Each rule returns its
  * problems; the caller reports them all together.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { PipelineSettings } from '../settings/schema.ts';
 import { closestMatch, partitionOf } from './aws-regions.ts';
@@ -238,14 +238,20 @@ const buildInfrastructureConsistent: Rule = (image) => {
   return { errors };
 };
 
+const partialSuffix = '.pkr.hcl.hbs';
+
 const escapeHatchesExist: Rule = (image, { cwd }) => {
   const errors: string[] = [];
   if (image.template && !existsSync(image.template)) {
     errors.push(`${image.file}: template: "${path.basename(image.template)}" does not exist in templates/ (looked for ${image.template}). Add the file, or remove template to use gild's own.`);
   }
   if (image.partial && cwd) {
-    const partialPath = path.join(cwd, 'templates', 'partials', `${image.partial}.hbs`);
-    if (!existsSync(partialPath)) errors.push(`${image.file}: partial: "${image.partial}" does not exist (looked for templates/partials/${image.partial}.hbs). Add the file, or remove partial.`);
+    // NOTE: the suffix matches what src/render/render-template.ts registers as partials.
+    const partialsDir = path.join(cwd, 'templates', 'partials');
+    if (!existsSync(path.join(partialsDir, `${image.partial}${partialSuffix}`))) {
+      const known = existsSync(partialsDir) ? readdirSync(partialsDir).filter((name) => name.endsWith(partialSuffix)).map((name) => name.slice(0, -partialSuffix.length)) : [];
+      errors.push(`${image.file}: partial: "${image.partial}" does not exist (looked for templates/partials/${image.partial}${partialSuffix}). Add the file, or use one of: ${known.join(', ') || '(none)'}.`);
+    }
   }
   return { errors: [...errors, ...checkPackerSource(image)] };
 };

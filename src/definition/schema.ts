@@ -195,8 +195,8 @@ export const imageDefinitionSchema = z.strictObject({
   retention: z.strictObject({ keep: z.number().int().min(1, 'must keep at least 1 version') }).optional(),
   /** A file in templates/ that replaces gild's Packer template. */
   template: z.string().regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside templates/ (e.g. "hardened.pkr.hcl.hbs"), without ".." or a leading "/"').refine((name) => !name.split('/').includes('..'), 'must stay inside templates/').optional(),
-  /** templates/partials/<partial>.hbs, rendered inside gild's template. */
-  partial: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.hbs, without the extension').optional(),
+  /** templates/partials/<partial>.pkr.hcl.hbs, rendered inside gild's template. */
+  partial: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.pkr.hcl.hbs, without the extension').optional(),
   packerSource: z.record(z.string(), z.unknown()).optional(),
 });
 

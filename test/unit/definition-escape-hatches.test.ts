@@ -13,7 +13,7 @@ describe('escape hatches', () => {
     const { errors } = validateOne({ template: 'absent.pkr.hcl.hbs', partial: 'absent' });
     expect(errors).toEqual([
       `images/web.ts: template: "absent.pkr.hcl.hbs" does not exist in templates/ (looked for ${projectDir}templates/absent.pkr.hcl.hbs). Add the file, or remove template to use gild's own.`,
-      'images/web.ts: partial: "absent" does not exist (looked for templates/partials/absent.hbs). Add the file, or remove partial.',
+      'images/web.ts: partial: "absent" does not exist (looked for templates/partials/absent.pkr.hcl.hbs). Add the file, or use one of: extra.',
     ]);
   });
 
