@@ -1,24 +1,12 @@
 /**
- * The package manifest a smoke test collects: which command lists packages,
- * and where manifests are kept so the next version can be diffed against this
- * one.
+ * Where the package manifests a smoke test collects are kept, so that the
+ * next version can be diffed against this one. The command that lists
+ * packages is resolved with the image (`image.packageManifestCommand`: from
+ * the preset, else by platform).
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
-import { findPreset } from '../definition/presets.ts';
-import type { ResolvedImage } from '../definition/resolved-image.ts';
-
-const linuxFallback =
-  "if command -v rpm >/dev/null 2>&1; then rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort; else dpkg-query -W -f='${Package} ${Version}\\n' | sort; fi";
-const windowsFallback = 'Get-Package | Sort-Object Name | ForEach-Object { "$($_.Name) $($_.Version)" }';
-
-export function packageManifestCommand(image: Pick<ResolvedImage, 'preset' | 'platform'> & { readonly packageManifestCommand?: string }): string {
-  if (image.packageManifestCommand) return image.packageManifestCommand;
-  const preset = image.preset ? findPreset(image.preset) : undefined;
-  if (preset) return preset.packageManifestCommand;
-  return image.platform === 'windows' ? windowsFallback : linuxFallback;
-}
 
 export function manifestDir(workDir: string, imageName: string): string {
   return join(workDir, 'manifests', imageName);

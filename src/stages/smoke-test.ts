@@ -15,7 +15,7 @@ import { abortableSleep, InterruptedError, throwIfAborted } from '../smoke/abort
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
-import { packageManifestCommand, readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
+import { readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
 import { runCommand, type PollSettings } from '../smoke/run-check.ts';
 import { defaultOutputLimitBytes, truncateOutput } from '../smoke/truncate-output.ts';
 import { appendEvidence, writeSmokeReport, type SmokeReport } from '../smoke/write-smoke-report.ts';
@@ -263,7 +263,7 @@ async function testOneInstance(
       {
         instanceId: instance.instanceId,
         document: image.smoke.documentName,
-        commands: [packageManifestCommand(image)],
+        commands: [image.packageManifestCommand],
         timeoutSeconds: image.smoke.checkTimeoutSeconds,
         comment: `gild package manifest ${image.name} ${run.plan.nextVersion}`,
         overallDeadline,

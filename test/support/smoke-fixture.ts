@@ -1,7 +1,7 @@
 /**
- * Fixtures for the smoke stage's tests: a ResolvedImage with a smoke section,
- * an ImageRun whose deferred cleanups can be inspected, and an AMI registered
- * in moto as gild's build would leave it.
+ * Fixtures for the smoke stage's tests: a ResolvedImage (the shared fixture)
+ * with a smoke section, an ImageRun whose deferred cleanups can be inspected,
+ * and an AMI registered in moto as gild's build would leave it.
  */
 import { CreateImageCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../../src/context.ts';
 import type { ResolvedImage, ResolvedSmoke } from '../../src/definition/resolved-image.ts';
+import { resolvedImageFixture } from './resolved-image-fixture.ts';
 import type { SmokeCheck } from '../../src/definition/schema.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { ImagePlan } from '../../src/plan/types.ts';
@@ -22,62 +23,18 @@ export function smokeCheck(input: CheckInput): SmokeCheck {
 
 export function smokeImage(options: { name?: string; region?: string; checks?: CheckInput[]; smoke?: Partial<ResolvedSmoke> } = {}): ResolvedImage {
   const region = options.region ?? 'us-east-1';
-  const smoke: ResolvedSmoke = {
-    instanceTypes: ['t3.micro'],
-    subnetId: undefined,
-    securityGroupIds: [],
-    instanceProfile: undefined,
-    userData: undefined,
-    checkTimeoutSeconds: 30,
-    timeoutSeconds: 120,
-    checks: (options.checks ?? [{ name: 'nginx answers', run: 'curl -fsS localhost' }]).map(smokeCheck),
-    onFailure: 'deregister',
-    packageManifest: false,
-    documentName: 'AWS-RunShellScript',
-    ...options.smoke,
-  };
-  // NOTE: a type assertion, not an annotation, so that fields other engineers
-  // add to ResolvedImage do not break these fixtures.
+  const base = resolvedImageFixture({ name: options.name ?? 'web', buildRegion: region, base: { kind: 'ami', amis: { [region]: 'ami-1e749f67' } }, preset: 'ubuntu-24.04', packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n' | sort" });
   return {
-    name: options.name ?? 'web',
-    file: 'images/web.ts',
-    dir: '/tmp/images',
-    description: 'web server',
-    version: '1.0',
-    platform: 'linux',
-    architecture: 'x86_64',
-    base: { kind: 'ami', amis: { [region]: 'ami-1e749f67' } },
-    preset: 'ubuntu-24.04',
-    packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n' | sort",
-    instanceType: 't3.micro',
-    buildRegion: region,
-    copyRegions: [],
-    regions: [region],
-    provision: [],
-    smoke,
-    tags: {},
-    launchPermissions: { kind: 'implicit' },
-    launchBlockDevices: [],
-    amiBlockDevices: [],
-    encryption: undefined,
-    deprecateAfterDays: undefined,
-    buildInfrastructure: {
-      subnetId: undefined,
-      vpcId: undefined,
-      subnetFilter: undefined,
-      securityGroupIds: [],
-      instanceProfile: undefined,
-      temporaryInstanceProfile: false,
-      sessionManager: false,
-      requireImdsV2: true,
-      sshUsername: 'ubuntu',
+    ...base,
+    smoke: {
+      ...base.smoke,
+      checkTimeoutSeconds: 30,
+      timeoutSeconds: 120,
+      checks: (options.checks ?? [{ name: 'nginx answers', run: 'curl -fsS localhost' }]).map(smokeCheck),
+      packageManifest: false,
+      ...options.smoke,
     },
-    retention: { keep: 3 },
-    template: undefined,
-    partial: undefined,
-    packerSource: {},
-    dependsOn: [],
-  } as ResolvedImage;
+  };
 }
 
 export interface TestRun extends ImageRun {
