@@ -17,10 +17,12 @@ const amiIdPattern = /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
 export const accountIdPattern = /^\d{12}$/;
 /** A Go duration as Packer reads it: "30s", "5m", "1h30m". */
 export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
-/** AWS tag charset: letters, digits and spaces in UTF-8, and + - = . _ : / @ */
-export const tagCharsetPattern = /^[\p{L}\p{N}\p{Z}+\-=._:/@]*$/u;
-/** gild adds its own tags (gild:image, gild:version, …); AWS allows 50 per resource. */
-export const maxUserTags = 42;
+/**
+ * gild adds up to 11 tags of its own (Name, gild:image, gild:version,
+ * gild:run-id, gild:base-ami, gild:built-at, gild:fingerprint, gild:status,
+ * gild:git-commit, gild:published-at, gild:failure); AWS allows 50 per resource.
+ */
+export const maxUserTags = 39;
 const kmsKeyPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})|alias\/[A-Za-z0-9/_-]+))$/;
 
 const imageName = z
@@ -51,15 +53,13 @@ const tagMap = z
       .string()
       .min(1, 'tag keys must not be empty')
       .max(128, 'tag keys are at most 128 characters')
-      .refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS')
-      .regex(tagCharsetPattern, 'has a character AWS does not allow in tag keys. Use letters, digits, spaces and + - = . _ : / @'),
-    z
-      .string()
-      .max(256, 'tag values are at most 256 characters')
-      .regex(tagCharsetPattern, 'has a character AWS does not allow in tag values. Use letters, digits, spaces and + - = . _ : / @'),
+      .refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS'),
+    // NOTE: EC2 allows any character in tags (other services restrict the charset),
+    // so values with quotes, newlines or `${` are legal and the renderer escapes them.
+    z.string().max(256, 'tag values are at most 256 characters'),
   )
   .refine((tags) => Object.keys(tags).length <= maxUserTags, {
-    message: `has too many tags: AWS allows 50 per image and gild adds up to 8, so an image can carry at most ${maxUserTags}. Remove some, or combine them`,
+    message: `has too many tags: AWS allows 50 per image and gild adds up to 11, so an image can carry at most ${maxUserTags}. Remove some, or combine them`,
   });
 
 const environment = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not a valid environment variable name'), z.string());
