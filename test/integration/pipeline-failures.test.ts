@@ -4,27 +4,13 @@
  * during the smoke stage. Nothing may be published and no instance left running.
  */
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { startMoto, type MotoServer } from '../support/moto.ts';
+import { describe, expect, it } from 'vitest';
+import { useMotoBehindFaultProxy } from '../support/moto.ts';
 import { createTempProject, imageSource } from '../support/project.ts';
 import { awsClients, liveGildInstances, parametersUnder } from '../support/aws-state.ts';
 
 describe('a failing image is never published', () => {
-  let moto: MotoServer;
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    moto = await startMoto();
-    proxy = await startFaultProxy(moto.endpoint);
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await moto?.stop();
-  });
-  beforeEach(async () => {
-    proxy.reset();
-    await moto.reset();
-  });
+  const emulator = useMotoBehindFaultProxy();
 
   it('reports a failed Packer build with its log, publishes nothing, and still publishes the other images', async () => {
     const project = await createTempProject({
@@ -34,14 +20,14 @@ describe('a failing image is never published', () => {
       },
     });
     try {
-      const result = await project.gild(['run'], moto.env);
+      const result = await project.gild(['run'], emulator.moto.env);
       expect(result.exitCode).toBe(1);
       expect(result.stdout).toMatch(/broken failed in build: Packer build failed for image "broken": .+ Full log: \.gild\/logs\/.+\/broken\.log/);
       expect(result.stdout).toMatch(/fine 1\.0\.0 published/);
       expect(result.stderr).toContain('gild: 1 image failed: broken.');
-      expect(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/broken')).toEqual({});
-      expect(Object.keys(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/fine'))).toContain('/golden/fine/latest');
-      expect(await liveGildInstances(moto.endpoint)).toEqual([]);
+      expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden/broken')).toEqual({});
+      expect(Object.keys(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden/fine'))).toContain('/golden/fine/latest');
+      expect(await liveGildInstances(emulator.moto.endpoint)).toEqual([]);
     } finally {
       await project.remove();
     }
@@ -54,15 +40,15 @@ describe('a failing image is never published', () => {
         'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }),
       },
     });
-    proxy.setRules({ commands: [{ marker: 'FAIL-ME', status: 'Failed', exitCode: 3, stderr: 'kernel 5.10 is vulnerable' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'FAIL-ME', status: 'Failed', exitCode: 3, stderr: 'kernel 5.10 is vulnerable' }] });
     try {
-      const result = await project.gild(['run'], proxy.env(moto.env));
+      const result = await project.gild(['run'], emulator.proxy.env(emulator.moto.env));
       expect(result.exitCode).toBe(1);
       expect(result.stdout).toMatch(/base failed in smoke-test: .*kernel is patched/);
       expect(result.stdout).toMatch(/app skipped: its base image "base" failed/);
-      expect(await parametersUnder(moto.endpoint, 'us-east-1', '/golden')).toEqual({});
-      expect(await parametersUnder(moto.endpoint, 'us-west-2', '/golden')).toEqual({});
-      expect(await liveGildInstances(moto.endpoint)).toEqual([]);
+      expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden')).toEqual({});
+      expect(await parametersUnder(emulator.moto.endpoint, 'us-west-2', '/golden')).toEqual({});
+      expect(await liveGildInstances(emulator.moto.endpoint)).toEqual([]);
     } finally {
       await project.remove();
     }
@@ -72,10 +58,10 @@ describe('a failing image is never published', () => {
     const project = await createTempProject({
       images: { 'slow.ts': imageSource({ name: 'slow', regions: "{ build: 'us-east-1' }", extra: "smoke: { checks: [{ name: 'never ends', run: 'sleep infinity HANG-ME' }] }," }) },
     });
-    proxy.setRules({ commands: [{ marker: 'HANG-ME', status: 'InProgress' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'HANG-ME', status: 'InProgress' }] });
     try {
-      const child = project.spawn(['run'], proxy.env(moto.env));
-      const { ec2 } = awsClients(moto.endpoint);
+      const child = project.spawn(['run'], emulator.proxy.env(emulator.moto.env));
+      const { ec2 } = awsClients(emulator.moto.endpoint);
       let smokeInstance: string | undefined;
       for (let attempt = 0; attempt < 200 && !smokeInstance; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -90,8 +76,8 @@ describe('a failing image is never published', () => {
       expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(130);
       const after = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [smokeInstance!] }));
       expect(after.Reservations?.[0]?.Instances?.[0]?.State?.Name).toBe('terminated');
-      expect(await liveGildInstances(moto.endpoint)).toEqual([]);
-      expect(await parametersUnder(moto.endpoint, 'us-east-1', '/golden')).toEqual({});
+      expect(await liveGildInstances(emulator.moto.endpoint)).toEqual([]);
+      expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden')).toEqual({});
     } finally {
       await project.remove();
     }

@@ -7,33 +7,19 @@ import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeInstances, recordToTags } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { sweepLeftovers } from '../../src/stages/sweep-leftovers.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { startMoto, type MotoServer } from '../support/moto.ts';
+import { useMotoBehindFaultProxy } from '../support/moto.ts';
 
 const region = 'us-east-1';
-let moto: MotoServer;
-let proxy: FaultProxy;
+const emulator = useMotoBehindFaultProxy();
 let cwd: string;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await moto?.stop();
-});
-
 beforeEach(async () => {
-  await moto.reset();
-  proxy.reset();
   cwd = await mkdtemp(join(tmpdir(), 'gild-sweep-'));
 });
 
@@ -43,7 +29,7 @@ afterEach(async () => {
 
 function newContext(options: { dryRun?: boolean } = {}) {
   const logger = createMemoryLogger();
-  const context = createContext({ cwd, env: proxy.env(moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }), options: { dryRun: options.dryRun ?? false } });
+  const context = createContext({ cwd, env: emulator.proxy.env(emulator.moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }), options: { dryRun: options.dryRun ?? false } });
   return { context, logger };
 }
 
@@ -75,7 +61,7 @@ describe('sweepLeftovers against moto', () => {
     const fresh = await launch(context, { 'gild:role': 'smoke', 'gild:run-id': 'other-run' });
     const untagged = await launch(context, {});
     const current = await launch(context, { 'gild:role': 'smoke', 'gild:run-id': context.runId });
-    proxy.setRules({ launchTimes: { [oldSmoke]: threeHoursAgo, [oldBuild]: threeHoursAgo, [untagged]: threeHoursAgo, [current]: threeHoursAgo } });
+    emulator.proxy.setRules({ launchTimes: { [oldSmoke]: threeHoursAgo, [oldBuild]: threeHoursAgo, [untagged]: threeHoursAgo, [current]: threeHoursAgo } });
     return { oldSmoke, oldBuild, fresh, untagged, current };
   }
 
@@ -106,7 +92,7 @@ describe('sweepLeftovers against moto', () => {
     const swept = await sweepLeftovers(context, [region]);
 
     expect(swept).toHaveLength(2);
-    expect(proxy.actions('ec2')).not.toContain('TerminateInstances');
+    expect(emulator.proxy.actions('ec2')).not.toContain('TerminateInstances');
     expect(logger.lines.join('\n')).toContain(`would terminate leftover ${ids.oldSmoke}`);
     expect((await states(context))[ids.oldSmoke]).toBe('running');
 

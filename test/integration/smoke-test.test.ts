@@ -7,40 +7,26 @@ import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeInstances } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { createSmokeTestStage } from '../../src/stages/smoke-test.ts';
 import type { ResolvedSmoke } from '../../src/definition/resolved-image.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { startMoto, type MotoServer } from '../support/moto.ts';
+import { useMotoBehindFaultProxy } from '../support/moto.ts';
 import { registerBuiltAmi, smokeImage, smokeRun, type CheckInput } from '../support/smoke-fixture.ts';
 
 const region = 'us-east-1';
 const stage = createSmokeTestStage({ pollMs: 25, instancePollMs: 25, registration: { attempts: 6, baseDelayMs: 20, maxDelayMs: 100 } });
 
-let moto: MotoServer;
-let proxy: FaultProxy;
+const emulator = useMotoBehindFaultProxy();
 let cwd: string;
 let context: Context;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startFaultProxy(moto.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await moto?.stop();
-});
-
 beforeEach(async () => {
-  await moto.reset();
-  proxy.reset();
   cwd = await mkdtemp(join(tmpdir(), 'gild-smoke-'));
-  context = createContext({ cwd, env: proxy.env(moto.env), logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}) });
+  context = createContext({ cwd, env: emulator.proxy.env(emulator.moto.env), logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}) });
 });
 
 afterEach(async () => {
@@ -57,7 +43,7 @@ afterEach(async () => {
 async function smokeTest(checks: CheckInput[], smoke: Partial<ResolvedSmoke> = {}) {
   const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
   const run = smokeRun(smokeImage({ checks, smoke }), { logDir: join(cwd, '.gild', 'logs', context.runId), amis: { [region]: amiId } });
-  proxy.calls.length = 0;
+  emulator.proxy.calls.length = 0;
   const outcome = await stage.run(context, run);
   return { amiId, run, outcome };
 }
@@ -83,8 +69,8 @@ describe('smoke test against moto', () => {
       ]),
     );
     expect(run.pendingCleanups.size).toBe(0);
-    expect(proxy.actions('ssm')).not.toContain('DescribeInstanceInformation');
-    expect(proxy.actions('ec2')).toContain('TerminateInstances');
+    expect(emulator.proxy.actions('ssm')).not.toContain('DescribeInstanceInformation');
+    expect(emulator.proxy.actions('ec2')).toContain('TerminateInstances');
 
     const smokeInstances = await describeInstances(context.clients.ec2(region), [{ Name: 'tag:gild:role', Values: ['smoke'] }]);
     expect(smokeInstances).toHaveLength(2);
@@ -99,7 +85,7 @@ describe('smoke test against moto', () => {
   });
 
   it('fails a check whose command fails, tags the AMI failed and deregisters it with its snapshots', async () => {
-    proxy.setRules({ commands: [{ marker: 'systemctl is-active nginx', status: 'Failed', exitCode: 3, stdout: 'inactive', stderr: 'nginx.service: not running' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'systemctl is-active nginx', status: 'Failed', exitCode: 3, stdout: 'inactive', stderr: 'nginx.service: not running' }] });
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
     const ec2 = context.clients.ec2(region);
     const snapshotIds = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images![0]!.BlockDeviceMappings!.flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
@@ -114,50 +100,50 @@ describe('smoke test against moto', () => {
       const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
       expect(snapshots.Snapshots?.map((snapshot) => snapshot.SnapshotId)).not.toEqual(expect.arrayContaining(snapshotIds));
     }
-    expect(proxy.actions('ec2')).toEqual(expect.arrayContaining(['CreateTags', 'DeregisterImage']));
+    expect(emulator.proxy.actions('ec2')).toEqual(expect.arrayContaining(['CreateTags', 'DeregisterImage']));
     const evidence = await readFile(run.logFile, 'utf8');
     expect(evidence).toContain('nginx.service: not running');
     expect(run.state.summary.join('\n')).toContain('deregistered');
   });
 
   it('keeps a failed AMI, tagged failed, when onFailure is keep', async () => {
-    proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
     const { amiId, run, outcome } = await smokeTest([{ name: 'fails', run: 'exit 1' }], { onFailure: 'keep' });
 
     expect(outcome.status).toBe('failed');
     expect(await amiState(amiId)).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"') } });
-    expect(proxy.actions('ec2')).not.toContain('DeregisterImage');
+    expect(emulator.proxy.actions('ec2')).not.toContain('DeregisterImage');
     expect(run.state.summary.join('\n')).toContain('kept');
   });
 
   it('fails a check that exits with an unexpected code even when Run Command reports Success', async () => {
-    proxy.setRules({ commands: [{ marker: 'weird', status: 'Success', exitCode: 2 }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'weird', status: 'Success', exitCode: 2 }] });
     const { run } = await smokeTest([{ name: 'weird exit', run: 'weird' }]);
 
     expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 2, expected 0') });
   });
 
   it('fails a check whose stdout does not match', async () => {
-    proxy.setRules({ commands: [{ marker: 'nginx -v', status: 'Success', stdout: 'nginx version: 1.18' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'nginx -v', status: 'Success', stdout: 'nginx version: 1.18' }] });
     const { run } = await smokeTest([{ name: 'nginx version', run: 'nginx -v', stdoutMatches: ['nginx/1\\.2\\d'] }]);
 
     expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('stdout does not match /nginx/1\\.2\\d/') });
   });
 
   it('times out a check that never finishes, by gild\'s own per-check deadline', async () => {
-    proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
     const started = Date.now();
     const { amiId, run, outcome } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
 
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(outcome.status).toBe('failed');
     expect(run.state.smoke).toMatchObject({ result: 'timed-out', reason: expect.stringContaining('within its 1s timeout') });
-    expect(proxy.actions('ssm')).toContain('CancelCommand');
+    expect(emulator.proxy.actions('ssm')).toContain('CancelCommand');
     expect(await amiState(amiId)).toBeUndefined();
   });
 
   it('stops at the overall timeout even when per-check timeouts are longer', async () => {
-    proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
     const { run } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
 
     expect(run.state.smoke).toMatchObject({ result: 'timed-out' });
@@ -170,15 +156,15 @@ describe('smoke test against moto', () => {
   });
 
   it('waits for the SSM agent: InvalidInstanceId a few times, then passes', async () => {
-    proxy.setRules({ invalidInstanceIdTimes: 3 });
+    emulator.proxy.setRules({ invalidInstanceIdTimes: 3 });
     const { run } = await smokeTest([{ name: 'ok', run: 'true' }]);
 
     expect(run.state.smoke?.result).toBe('passed');
-    expect(proxy.calls.filter((call) => call.fault === 'invalid-instance-id')).toHaveLength(3);
+    expect(emulator.proxy.calls.filter((call) => call.fault === 'invalid-instance-id')).toHaveLength(3);
   });
 
   it('fails with a clear reason when the SSM agent never registers', async () => {
-    proxy.setRules({ invalidInstanceIdTimes: 1000 });
+    emulator.proxy.setRules({ invalidInstanceIdTimes: 1000 });
     const { run } = await smokeTest([{ name: 'ok', run: 'true' }]);
 
     expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('did not register after 6 SendCommand attempts') });
@@ -186,30 +172,30 @@ describe('smoke test against moto', () => {
 
   it('still passes when 30% of EC2 and SSM calls are throttled', async () => {
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
-    proxy.setRules({ throttle: { ec2: { first: 1, share: 0.3, maxConsecutive: 1 }, ssm: { first: 1, share: 0.3, maxConsecutive: 1 } }, seed: 7 });
+    emulator.proxy.setRules({ throttle: { ec2: { first: 1, share: 0.3, maxConsecutive: 1 }, ssm: { first: 1, share: 0.3, maxConsecutive: 1 } }, seed: 7 });
     const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
 
     const outcome = await stage.run(context, run);
 
     expect(outcome).toEqual({ status: 'done' });
     expect(run.state.smoke?.result).toBe('passed');
-    const throttled = proxy.calls.filter((call) => call.fault === 'throttled');
+    const throttled = emulator.proxy.calls.filter((call) => call.fault === 'throttled');
     expect(new Set(throttled.map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
   });
 
   it('still passes when EC2 and SSM answer transient 500s', async () => {
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
-    proxy.setRules({ serverErrors: { ec2: { first: 1, share: 0.2 }, ssm: { first: 1, share: 0.2 } }, seed: 3 });
+    emulator.proxy.setRules({ serverErrors: { ec2: { first: 1, share: 0.2 }, ssm: { first: 1, share: 0.2 } }, seed: 3 });
     const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
 
     expect(await stage.run(context, run)).toEqual({ status: 'done' });
-    expect(new Set(proxy.calls.filter((call) => call.fault === 'server-error').map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
+    expect(new Set(emulator.proxy.calls.filter((call) => call.fault === 'server-error').map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
   });
 
   it('collects the package manifest and diffs it against the previous version', async () => {
     const { writeManifest } = await import('../../src/smoke/package-manifest.ts');
     await writeManifest(context.workDir, 'web', '1.0.0', 'nginx 1.18\nopenssl 3.0.1\ncurl 7.0\n');
-    proxy.setRules({ commands: [{ marker: 'dpkg-query', status: 'Success', stdout: 'nginx 1.24\nopenssl 3.0.1\njq 1.7\n' }] });
+    emulator.proxy.setRules({ commands: [{ marker: 'dpkg-query', status: 'Success', stdout: 'nginx 1.24\nopenssl 3.0.1\njq 1.7\n' }] });
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
     const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: true } }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId }, currentVersion: '1.0.0', nextVersion: '1.1.0' });
 

@@ -1,66 +1,62 @@
 /**
- * Starts a private moto server on a free loopback port for a test file.
- * moto's state is reset between tests with POST /moto-api/reset.
+ * A private moto server for a test file, started the same way `gild run
+ * --local` starts one (src/local/moto-server.ts), plus what tests need:
+ * environment for the SDK and the CLI, and a state reset between tests.
  */
-import { execa, type ResultPromise } from 'execa';
-import { createServer } from 'node:net';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startMotoServer } from '../../src/local/moto-server.ts';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 
 export interface MotoServer {
   readonly endpoint: string;
-  readonly port: number;
   /** Environment for the AWS SDK and the gild CLI. */
   readonly env: Record<string, string>;
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function waitUntilUp(endpoint: string, process: ResultPromise, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (process.exitCode !== null) throw new Error(`moto_server exited with ${process.exitCode}`);
-    try {
-      const response = await fetch(`${endpoint}/moto-api/data.json`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms`);
-}
-
 export async function startMoto(): Promise<MotoServer> {
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const child = execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', reject: false, cleanup: true });
-  await waitUntilUp(endpoint, child);
+  const server = await startMotoServer();
   return {
-    endpoint,
-    port,
+    endpoint: server.endpoint,
     env: {
-      AWS_ENDPOINT_URL: endpoint,
+      AWS_ENDPOINT_URL: server.endpoint,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     async reset() {
-      await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      await fetch(`${server.endpoint}/moto-api/reset`, { method: 'POST' });
     },
-    async stop() {
-      child.kill('SIGTERM');
-      await child;
+    stop: () => server.stop(),
+  };
+}
+
+/**
+ * Registers hooks for a test file that talks to moto through the fault proxy:
+ * one server and proxy for the file, fresh state and no fault rules per test.
+ */
+export function useMotoBehindFaultProxy(): { readonly moto: MotoServer; readonly proxy: FaultProxy } {
+  const handles: { moto?: MotoServer; proxy?: FaultProxy } = {};
+  beforeAll(async () => {
+    handles.moto = await startMoto();
+    handles.proxy = await startFaultProxy(handles.moto.endpoint);
+  });
+  afterAll(async () => {
+    await handles.proxy?.stop();
+    await handles.moto?.stop();
+  });
+  beforeEach(async () => {
+    await handles.moto!.reset();
+    handles.proxy!.reset();
+  });
+  return {
+    get moto() {
+      return handles.moto!;
+    },
+    get proxy() {
+      return handles.proxy!;
     },
   };
 }
