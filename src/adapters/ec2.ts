@@ -24,6 +24,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { catalogue } from '../errors.ts';
+import { awsCall, awsErrorName } from './aws-call.ts';
 
 export interface ImageSummary {
   readonly amiId: string;
@@ -55,19 +56,11 @@ function toSummary(image: Image): ImageSummary {
   };
 }
 
-async function attempt<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw catalogue.EAWS(action, resource, error);
-  }
-}
-
 export async function describeImages(
   ec2: EC2Client,
   query: { imageIds?: readonly string[]; owners?: readonly string[]; filters?: readonly Filter[]; includeDeprecated?: boolean },
 ): Promise<ImageSummary[]> {
-  return attempt('describe images', query.imageIds?.join(', ') ?? JSON.stringify(query.filters ?? []), async () => {
+  return awsCall('describe images', query.imageIds?.join(', ') ?? JSON.stringify(query.filters ?? []), async () => {
     const images: ImageSummary[] = [];
     // NOTE: DescribeImages with explicit ImageIds must not be paginated (AWS rejects MaxResults with ImageIds).
     if (query.imageIds) {
@@ -91,27 +84,27 @@ export function describeGildImages(ec2: EC2Client, imageName: string): Promise<I
 
 export async function createTags(ec2: EC2Client, resourceIds: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
   if (resourceIds.length === 0) return;
-  await attempt('tag', resourceIds.join(', '), () => ec2.send(new CreateTagsCommand({ Resources: [...resourceIds], Tags: recordToTags(tags) })));
+  await awsCall('tag', resourceIds.join(', '), () => ec2.send(new CreateTagsCommand({ Resources: [...resourceIds], Tags: recordToTags(tags) })));
 }
 
 export async function deregisterImage(ec2: EC2Client, amiId: string): Promise<void> {
-  await attempt('deregister', amiId, () => ec2.send(new DeregisterImageCommand({ ImageId: amiId })));
+  await awsCall('deregister', amiId, () => ec2.send(new DeregisterImageCommand({ ImageId: amiId })));
 }
 
 export async function deleteSnapshot(ec2: EC2Client, snapshotId: string): Promise<void> {
-  await attempt('delete snapshot', snapshotId, async () => {
+  await awsCall('delete snapshot', snapshotId, async () => {
     try {
       await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
     } catch (error) {
       // Already gone is the outcome we wanted.
-      if ((error as { name?: string }).name === 'InvalidSnapshot.NotFound') return;
+      if (awsErrorName(error) === 'InvalidSnapshot.NotFound') return;
       throw error;
     }
   });
 }
 
 export async function enableImageDeprecation(ec2: EC2Client, amiId: string, deprecateAt: Date): Promise<void> {
-  await attempt('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: deprecateAt })));
+  await awsCall('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: deprecateAt })));
 }
 
 export interface LaunchRequest {
@@ -125,7 +118,7 @@ export interface LaunchRequest {
 }
 
 export async function runInstance(ec2: EC2Client, request: LaunchRequest): Promise<string> {
-  return attempt('launch an instance from', request.amiId, async () => {
+  return awsCall('launch an instance from', request.amiId, async () => {
     const output = await ec2.send(
       new RunInstancesCommand({
         ImageId: request.amiId,
@@ -168,7 +161,7 @@ function toInstanceSummary(instance: Instance): InstanceSummary {
 }
 
 export async function describeInstances(ec2: EC2Client, filters: readonly Filter[]): Promise<InstanceSummary[]> {
-  return attempt('describe instances', JSON.stringify(filters), async () => {
+  return awsCall('describe instances', JSON.stringify(filters), async () => {
     const instances: InstanceSummary[] = [];
     for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 1000 }, { Filters: [...filters] })) {
       for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []).map(toInstanceSummary));
@@ -192,7 +185,7 @@ export function describeInstancesUsingImage(ec2: EC2Client, amiId: string): Prom
  * Templates that use `resolve:ssm:` follow the parameter and never pin an old AMI.
  */
 export async function describeLaunchTemplatesUsingImage(ec2: EC2Client, amiId: string): Promise<string[]> {
-  return attempt('describe launch templates using', amiId, async () => {
+  return awsCall('describe launch templates using', amiId, async () => {
     const users: string[] = [];
     for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
       for (const template of page.LaunchTemplates ?? []) {
@@ -213,7 +206,7 @@ export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string,
   while (Date.now() < deadline) {
     const [instance] = await describeInstances(ec2, [{ Name: 'instance-id', Values: [instanceId] }]);
     if (instance?.state === 'running') {
-      const status = await attempt('read the status checks of', instanceId, () => ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [instanceId], IncludeAllInstances: true })));
+      const status = await awsCall('read the status checks of', instanceId, () => ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [instanceId], IncludeAllInstances: true })));
       const checks = status.InstanceStatuses?.[0];
       const ok = (value: string | undefined) => value === undefined || value === 'ok' || value === 'not-applicable';
       if (!checks || (ok(checks.InstanceStatus?.Status) && ok(checks.SystemStatus?.Status))) return 'running';
@@ -228,5 +221,5 @@ export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string,
 
 export async function terminateInstances(ec2: EC2Client, instanceIds: readonly string[]): Promise<void> {
   if (instanceIds.length === 0) return;
-  await attempt('terminate', instanceIds.join(', '), () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [...instanceIds] })));
+  await awsCall('terminate', instanceIds.join(', '), () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [...instanceIds] })));
 }

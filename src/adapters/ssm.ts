@@ -14,16 +14,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { catalogue } from '../errors.ts';
-
-async function attempt<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw catalogue.EAWS(action, resource, error);
-  }
-}
-
-const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
+import { awsCall, awsErrorName } from './aws-call.ts';
 
 export interface ParameterValue {
   readonly name: string;
@@ -37,13 +28,13 @@ export async function getParameter(ssm: SSMClient, name: string): Promise<Parame
     const output = await ssm.send(new GetParameterCommand({ Name: name }));
     return { name, value: output.Parameter?.Value ?? '', version: Number(output.Parameter?.Version ?? 0) };
   } catch (error) {
-    if (errorName(error) === 'ParameterNotFound') return undefined;
+    if (awsErrorName(error) === 'ParameterNotFound') return undefined;
     throw catalogue.EAWS('read parameter', name, error);
   }
 }
 
 export async function getParametersByPath(ssm: SSMClient, path: string): Promise<ParameterValue[]> {
-  return attempt('list parameters under', path, async () => {
+  return awsCall('list parameters under', path, async () => {
     const parameters: ParameterValue[] = [];
     for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 10 }, { Path: path, Recursive: true })) {
       for (const parameter of page.Parameters ?? []) parameters.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0) });
@@ -57,7 +48,7 @@ export async function getParametersByPath(ssm: SSMClient, path: string): Promise
  * and `resolve:ssm:` works in launch templates.
  */
 export async function putImageParameter(ssm: SSMClient, name: string, amiId: string, options: { overwrite: boolean; tags?: Readonly<Record<string, string>>; description?: string }): Promise<void> {
-  await attempt('write parameter', name, () =>
+  await awsCall('write parameter', name, () =>
     ssm.send(
       new PutParameterCommand({
         Name: name,
@@ -82,7 +73,7 @@ export async function createParameterIfAbsent(ssm: SSMClient, name: string, valu
     await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: false }));
     return 'created';
   } catch (error) {
-    if (errorName(error) === 'ParameterAlreadyExists') return 'exists';
+    if (awsErrorName(error) === 'ParameterAlreadyExists') return 'exists';
     throw catalogue.EAWS('create parameter', name, error);
   }
 }
@@ -91,7 +82,7 @@ export async function deleteParameter(ssm: SSMClient, name: string): Promise<voi
   try {
     await ssm.send(new DeleteParameterCommand({ Name: name }));
   } catch (error) {
-    if (errorName(error) === 'ParameterNotFound') return;
+    if (awsErrorName(error) === 'ParameterNotFound') return;
     throw catalogue.EAWS('delete parameter', name, error);
   }
 }
@@ -125,7 +116,7 @@ export async function sendCommand(
       if (!commandId) throw new Error('SendCommand returned no command ID');
       return { commandId };
     } catch (error) {
-      if (errorName(error) !== 'InvalidInstanceId') throw catalogue.EAWS('send a command to', request.instanceId, error);
+      if (awsErrorName(error) !== 'InvalidInstanceId') throw catalogue.EAWS('send a command to', request.instanceId, error);
       if (attemptNumber >= retry.attempts) return { notRegistered: true };
       await sleep(Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attemptNumber - 1)));
     }
@@ -151,7 +142,7 @@ export async function getCommandInvocation(ssm: SSMClient, commandId: string, in
     };
   } catch (error) {
     // Right after SendCommand the invocation may not exist yet.
-    if (errorName(error) === 'InvocationDoesNotExist') return undefined;
+    if (awsErrorName(error) === 'InvocationDoesNotExist') return undefined;
     throw catalogue.EAWS('read the result of command', `${commandId} on ${instanceId}`, error);
   }
 }
@@ -163,5 +154,5 @@ export const terminalCommandStatuses = new Set(['Success', 'Cancelled', 'TimedOu
  * the caller has already decided the outcome, so a refusal is only reported.
  */
 export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
-  await attempt('cancel command', `${commandId} on ${instanceId}`, () => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })));
+  await awsCall('cancel command', `${commandId} on ${instanceId}`, () => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })));
 }
