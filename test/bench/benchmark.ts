@@ -1,0 +1,18 @@
+/** What every benchmark hands to the report: its variants side by side and one target ratio. */
+import type { VariantResult } from './measure.ts';
+
+export interface BenchmarkResult {
+  readonly name: string;
+  readonly title: string;
+  readonly variants: readonly VariantResult[];
+  /** How each variant's median is shown, e.g. ms per definition; defaults to the median in ms. */
+  readonly unit?: { readonly label: string; readonly per: (variant: VariantResult) => number };
+  readonly ratio: {
+    readonly label: string;
+    readonly value: number;
+    /** Human-readable target, e.g. "≥ 1.5×". */
+    readonly target: string;
+    readonly met: boolean;
+  };
+  readonly notes?: readonly string[];
+}

@@ -1,0 +1,76 @@
+/**
+ * What jiti's filesystem cache saves when `gild` starts: loadDefinitions +
+ * validateDefinitions over 40 definitions, each in a fresh process (as every
+ * `gild` invocation is), with jiti's cache empty (cold, e.g. first run on a CI
+ * runner) or filled by an earlier process (warm, every later run).
+ *
+ * load-definitions.ts does not expose jiti's options, so the cache is steered
+ * from outside: jiti keeps it in `$TMPDIR/jiti` when no node_modules sits next
+ * to the loader, and each variant's child gets its own TMPDIR.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { BenchmarkResult } from './benchmark.ts';
+import { createBenchProject } from './bench-project.ts';
+import type { ChildLoad } from './load-definitions-child.ts';
+import { interleave } from './measure.ts';
+
+const definitionCount = 40;
+const rounds = 5;
+const childEntry = fileURLToPath(new URL('./load-definitions-child.js', import.meta.url));
+
+async function loadInChild(cwd: string, cacheRoot: string): Promise<ChildLoad> {
+  const child = await execa('node', [childEntry, cwd], { env: { TMPDIR: cacheRoot }, extendEnv: true });
+  const load = JSON.parse(child.stdout) as ChildLoad;
+  if (load.errors.length > 0 || load.images !== definitionCount) throw new Error(`the generated definitions did not all load: ${load.images} images, ${load.errors.join('; ')}`);
+  return load;
+}
+
+async function cacheEntries(cacheRoot: string): Promise<number> {
+  return (await readdir(path.join(cacheRoot, 'jiti')).catch(() => [])).length;
+}
+
+export async function benchmarkDefinitionLoading(defer: (cleanup: () => Promise<void>) => void): Promise<BenchmarkResult> {
+  const project = await createBenchProject('def', definitionCount);
+  defer(() => project.remove());
+  const scratch = await mkdtemp(path.join(tmpdir(), 'gild-bench-jiti-'));
+  defer(() => rm(scratch, { recursive: true, force: true }));
+  const warmRoot = path.join(scratch, 'warm');
+  let coldRound = 0;
+
+  const [cold, warm] = await interleave<string>(
+    [
+      {
+        name: 'cold jiti cache',
+        // A new, empty cache folder per trial.
+        prepare: async () => mkdtemp(path.join(scratch, `cold-${coldRound++}-`)),
+        run: (cacheRoot) => loadInChild(project.dir, cacheRoot),
+      },
+      {
+        name: 'warm jiti cache',
+        // The warm-up round fills this folder; every measured trial reads it.
+        prepare: async () => warmRoot,
+        run: (cacheRoot) => loadInChild(project.dir, cacheRoot),
+      },
+    ],
+    rounds,
+    { warmup: true },
+  );
+  const cached = await cacheEntries(warmRoot);
+  if (cached === 0) throw new Error(`jiti wrote no cache under ${warmRoot}: the warm variant would measure a cold load`);
+
+  const perDefinition = (ms: number) => ms / definitionCount;
+  const saving = cold!.medianMs / warm!.medianMs;
+  return {
+    name: 'definition-loading',
+    title: `Definition loading + validation, ${definitionCount} files, fresh process each (${rounds} rounds)`,
+    variants: [cold!, warm!],
+    unit: { label: 'ms / definition', per: (variant) => perDefinition(variant.medianMs) },
+    // NOTE: no speed target was set for the cache; 1× means it saves nothing, which is worth a warning.
+    ratio: { label: 'cold / warm', value: saving, target: '> 1×', met: saving > 1 },
+    notes: [`Timed inside the child: loadDefinitions + validateDefinitions only. The warm cache held ${cached} transpiled files. Peak RSS is the child's.`],
+  };
+}

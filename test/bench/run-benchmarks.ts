@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: gild's speed and memory targets, measured side by side on
+ * whatever machine runs them (see measure.ts). Targets only print PASS or
+ * WARN: a shared, noisy machine must not fail a build on a slow minute.
+ * Timed assertions do not belong in the test suite; they live here.
+ */
+import { repoRoot } from '../support/project.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+import type { BenchmarkResult } from './benchmark.ts';
+import { benchmarkDefinitionLoading } from './definition-loading.ts';
+import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
+import { benchmarkPlanScaling } from './plan-scaling.ts';
+import { formatTable, writeResults } from './report.ts';
+
+/** Returns the exit code: 1 only when a benchmark could not run at all. */
+export async function main(): Promise<number> {
+  const startedAt = new Date();
+  // Cleanup is declared as resources are made, and runs on failure and on Ctrl-C too.
+  const cleanups: (() => Promise<void>)[] = [];
+  const defer = (cleanup: () => Promise<void>) => void cleanups.push(cleanup);
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => console.error(`bench: cleanup failed: ${String(error)}`));
+  };
+  const onSignal = (signal: NodeJS.Signals) => void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const moto: MotoServer = await startMoto();
+    defer(() => moto.stop());
+    const results: BenchmarkResult[] = [];
+    const steps: [string, () => Promise<BenchmarkResult>][] = [
+      ['pipeline concurrency', () => benchmarkPipelineConcurrency(moto, defer)],
+      ['definition loading', () => benchmarkDefinitionLoading(defer)],
+      ['plan scaling', () => benchmarkPlanScaling(moto, defer)],
+    ];
+    for (const [title, step] of steps) {
+      const started = performance.now();
+      console.error(`bench: ${title}…`);
+      results.push(await step());
+      console.error(`bench: ${title} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+    console.log(formatTable(results));
+    console.log(`\nResults: ${await writeResults(repoRoot, startedAt, results)}`);
+    return 0;
+  } catch (error) {
+    console.error(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanUp();
+  }
+}
