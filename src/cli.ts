@@ -17,6 +17,7 @@ import { isMoto, startMotoServer, type MotoServer } from './local/moto-server.ts
 import { prepareEmulator } from './local/prepare-emulator.ts';
 import { createPlan } from './plan/create-plan.ts';
 import { formatPlan } from './plan/format-plan.ts';
+import type { RunPlan } from './plan/types.ts';
 import { latestParameterName, versionParameterName } from './plan/parameter-names.ts';
 import { renderImage } from './render/render-template.ts';
 import { runPipeline, type RunResult } from './run-pipeline.ts';
@@ -76,6 +77,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: true, baseAmi: [] }, async (context, images) => {
         const plan = await createPlan(context, images);
         io.stdout(`${formatPlan(plan)}\n`);
+        throwDefinitionErrors(plan);
         return plan.images.some((image) => image.action === 'error') ? 1 : 0;
       });
     });
@@ -118,9 +120,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: flags.dryRun, baseAmi: flags.baseAmi }, async (context, images, cleanups, signal) => {
         const plan = await createPlan(context, images);
         io.stdout(`Plan for run ${context.runId}:\n${formatPlan(plan)}\n\n`);
+        // A definition the published state contradicts stops the run before anything is built.
+        throwDefinitionErrors(plan);
         if (context.options.dryRun) {
           io.stdout('Dry run: nothing was changed.\n');
-          return 0;
+          return plan.images.some((image) => image.action === 'error') ? 1 : 0;
         }
         await packerVersion();
         await sweepLeftovers(context, [...new Set(images.flatMap((image) => image.regions))]);
@@ -211,14 +215,23 @@ async function withContext(
   const controller = new AbortController();
   const cleanups = createCleanupRegistry();
   let context: Context | undefined;
+  let interruptedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    logger.warn(`received ${signal}: stopping and cleaning up (send it again to exit at once)`);
+    if (interruptedBy) {
+      // A second signal: clean up what is registered, then go, without waiting for stages.
+      logger.warn(`received ${signal} again: terminating what gild launched and exiting now`);
+      void cleanups.runAll(logger).finally(async () => {
+        await moto?.stop();
+        process.exit(130);
+      });
+      return;
+    }
+    interruptedBy = signal;
+    // NOTE: the run unwinds by itself: waits stop, Packer is interrupted and removes its instance,
+    // smoke instances are terminated, and a publish in progress finishes or rolls back. Exiting
+    // here instead could leave `latest` updated in some regions only.
+    logger.warn(`received ${signal}: stopping after cleanup (send it again to exit at once)`);
     controller.abort();
-    void cleanups.runAll(logger).finally(async () => {
-      await moto?.stop();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -237,7 +250,16 @@ async function withContext(
       };
     }
     await mkdir(context.workDir, { recursive: true });
-    return await body(context, images, cleanups, controller.signal);
+    try {
+      const code = await body(context, images, cleanups, controller.signal);
+      return interruptedBy ? signalExitCode(interruptedBy) : code;
+    } catch (error) {
+      if (interruptedBy) {
+        logger.warn(describeInterruption(error));
+        return signalExitCode(interruptedBy);
+      }
+      throw error;
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -245,6 +267,17 @@ async function withContext(
     context?.clients.destroy();
     await moto?.stop();
   }
+}
+
+function throwDefinitionErrors(plan: RunPlan): void {
+  const problems = plan.images.flatMap((image) => (image.action === 'error' && image.kind === 'definition' ? [image.reason] : []));
+  if (problems.length > 0) throw catalogue.EDEFINITIONS(problems);
+}
+
+const signalExitCode = (signal: NodeJS.Signals) => (signal === 'SIGTERM' ? 143 : 130);
+
+function describeInterruption(error: unknown): string {
+  return `interrupted: ${isGildError(error) ? error.message : error instanceof Error ? error.message : String(error)}`;
 }
 
 function parseBaseOverrides(values: readonly string[], known: readonly string[]): Record<string, string> {

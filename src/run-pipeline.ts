@@ -10,6 +10,7 @@ import { Listr, type ListrTask } from 'listr2';
 import { createCleanupRegistry, type CleanupRegistry } from './cleanup.ts';
 import type { Context } from './context.ts';
 import type { ResolvedImage } from './definition/resolved-image.ts';
+import { isGildError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import type { ImagePlan, RunPlan } from './plan/types.ts';
 import { createTags } from './adapters/ec2.ts';
@@ -152,6 +153,8 @@ async function runImage(context: Context, image: ResolvedImage, plan: Extract<Im
       }
       options.setTitle(`${image.name}: ${stage.title.toLowerCase()}`);
       const outcome = await stage.run(context, run).catch((error: unknown) => {
+        // An unexpected error keeps its stack in the image's log, for whoever has to fix it.
+        if (!isGildError(error) && error instanceof Error) logger.debug(error.stack ?? error.message);
         throw new StageFailed(stage.name, error instanceof Error ? error.message : String(error));
       });
       if (outcome.status === 'failed') throw new StageFailed(stage.name, outcome.reason);

@@ -189,7 +189,12 @@ export async function describeLaunchTemplatesUsingImage(ec2: EC2Client, amiId: s
     const users: string[] = [];
     for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
       for (const template of page.LaunchTemplates ?? []) {
-        const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: template.LaunchTemplateId, Versions: ['$Latest', '$Default'] }));
+        const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({
+            LaunchTemplateId: template.LaunchTemplateId,
+            Versions: ['$Latest', '$Default'],
+            // NOTE: a template that pins `resolve:ssm:<prefix>/<image>/versions/<v>` only shows the AMI with this.
+            ResolveAlias: true,
+          }));
         for (const version of versions.LaunchTemplateVersions ?? []) {
           if (version.LaunchTemplateData?.ImageId === amiId) users.push(`launch template ${template.LaunchTemplateName ?? template.LaunchTemplateId} v${version.VersionNumber}`);
         }

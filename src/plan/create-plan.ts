@@ -65,7 +65,7 @@ export async function createPlan(context: Context, images: readonly ResolvedImag
     if (image.base.kind === 'image' && dependency) {
       if (dependency.action === 'build') observation = { ...observation, base: { kind: 'dependency', image: image.base.image, source: `image:${image.base.image}${image.base.range ? `@${image.base.range}` : ''}` } };
       if (dependency.action === 'error') {
-        plans.set(image.name, { image: image.name, action: 'error', reason: `its base image "${image.base.image}" cannot be planned` });
+        plans.set(image.name, { image: image.name, action: 'error', kind: 'pipeline', reason: `its base image "${image.base.image}" cannot be planned` });
         continue;
       }
     }

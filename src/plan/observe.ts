@@ -10,6 +10,7 @@ import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeGildImages, describeImages, describeInstancesUsingImage, describeLaunchTemplatesUsingImage } from '../adapters/ec2.ts';
 import { getParameter, getParametersByPath } from '../adapters/ssm.ts';
+import { awsErrorName } from '../adapters/aws-call.ts';
 import { imageParameterPath, latestParameterName, versionFromParameterName } from './parameter-names.ts';
 import type { PublishedVersion } from './types.ts';
 
@@ -144,8 +145,18 @@ export async function observeImage(context: Context, image: ResolvedImage, build
     readImageFiles(context, image),
   ]);
   const latestAmi = published.latest[image.buildRegion];
-  const latestTags = latestAmi ? (await describeImages(context.clients.ec2(image.buildRegion), { imageIds: [latestAmi] }).catch(() => []))[0]?.tags : undefined;
+  const latestTags = latestAmi ? (await describeLatestImage(context, image.buildRegion, latestAmi))?.tags : undefined;
   return { published, latestTags, base, files };
+}
+
+/** The AMI `latest` points to, or undefined when it no longer exists; any other failure is raised. */
+async function describeLatestImage(context: Context, region: string, amiId: string) {
+  try {
+    return (await describeImages(context.clients.ec2(region), { imageIds: [amiId] }))[0];
+  } catch (error) {
+    if (awsErrorName((error as Error).cause) === 'InvalidAMIID.NotFound' || awsErrorName((error as Error).cause) === 'InvalidAMIID.Unavailable') return undefined;
+    throw error;
+  }
 }
 
 /** AMIs gild tagged for an image per region (amiId → snapshots), and why each candidate is still in use. */

@@ -26,10 +26,10 @@ const DAY_MS = 86_400_000;
 export function planImage(input: PlanImageInput): Exclude<ImagePlan, { action: 'build' }> | Omit<Extract<ImagePlan, { action: 'build' }>, 'retirements'> {
   const { image, observation } = input;
   const currentVersion = observation.published.versions[0]?.version;
-  if (observation.base.kind === 'unresolved') return { image: image.name, action: 'error', reason: observation.base.reason };
+  if (observation.base.kind === 'unresolved') return { image: image.name, action: 'error', kind: 'pipeline', reason: observation.base.reason };
 
   const version = nextVersion(image.version, observation.published.versions.map((published) => published.version));
-  if (!version.ok) return { image: image.name, action: 'error', reason: `${image.file}: version: ${version.reason}` };
+  if (!version.ok) return { image: image.name, action: 'error', kind: 'definition', reason: `${image.file}: version: ${version.reason}` };
 
   const base =
     observation.base.kind === 'resolved'
@@ -64,6 +64,8 @@ function buildReason(input: PlanImageInput, digest: string, base: { kind: 'resol
   if (input.force) return 'rebuild forced with --force';
   const missingRegions = image.regions.filter((region) => !newest.amis[region]);
   if (missingRegions.length > 0) return `version ${newest.version} is not published in ${missingRegions.join(', ')}`;
+  const strayLatest = image.regions.filter((region) => observation.published.latest[region] !== newest.amis[region]);
+  if (strayLatest.length > 0) return `latest in ${strayLatest.join(', ')} does not point to the newest version ${newest.version}`;
   if (base.kind === 'after-dependency' && input.rebuiltDependencies.has(base.image)) return `its base image "${base.image}" is rebuilt in this run`;
   const tags = observation.latestTags;
   if (!tags) return `the AMI that latest points to in ${image.buildRegion} is gone or unreadable`;

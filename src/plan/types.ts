@@ -28,7 +28,8 @@ export type ImagePlan =
       readonly retirements: readonly RetirementAction[];
     }
   | { readonly image: string; readonly action: 'skip'; readonly reason: string; readonly currentVersion: string | undefined }
-  | { readonly image: string; readonly action: 'error'; readonly reason: string };
+  /** `definition` errors (e.g. a version older than published) stop the run with exit code 2; others fail the image. */
+  | { readonly image: string; readonly action: 'error'; readonly kind: 'definition' | 'pipeline'; readonly reason: string };
 
 export type RetirementAction =
   | {

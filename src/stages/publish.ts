@@ -28,13 +28,17 @@ export const publishStage: Stage = {
       const previousLatest = Object.fromEntries(
         await Promise.all(image.regions.map(async (region) => [region, (await getParameter(context.clients.ssm(region), latestName))?.value] as const)),
       );
-      await Promise.all(
+      // NOTE: every write settles before rollback starts, and its undo is registered before it is sent,
+      // so a region that answers late cannot be left behind by a rollback.
+      const writes = await Promise.allSettled(
         image.regions.map(async (region) => {
           const ssm = context.clients.ssm(region);
-          await putImageParameter(ssm, versionName, amis[region]!, { overwrite: false, tags, description: `${image.name} ${version}: ${image.description}` });
           undo.push({ description: `delete ${versionName} in ${region}`, action: () => deleteParameter(ssm, versionName) });
+          await putImageParameter(ssm, versionName, amis[region]!, { overwrite: false, tags, description: `${image.name} ${version}: ${image.description}` });
         }),
       );
+      const failedWrite = writes.find((write): write is PromiseRejectedResult => write.status === 'rejected');
+      if (failedWrite) throw failedWrite.reason;
       // NOTE: latest is written last so that a failed run never points at an untested or half-published AMI.
       for (const region of image.regions) {
         const ssm = context.clients.ssm(region);

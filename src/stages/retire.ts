@@ -17,8 +17,16 @@ export const retireStage: Stage = {
   mutates: true,
   async run(context, run) {
     const { image } = run;
-    const published = await observePublished(context, image.name, image.regions);
-    const actions = await planRetirementsFor(context, image, published.versions, published.latest);
+    let actions;
+    try {
+      const published = await observePublished(context, image.name, image.regions);
+      actions = await planRetirementsFor(context, image, published.versions, published.latest);
+    } catch (error) {
+      // The image is already published: failing to plan retirement must not report it as failed.
+      run.logger.warn(`could not plan retirement (${describeAwsError(error)}); old versions stay until the next run`);
+      run.state.summary.push('retirement skipped: see the log');
+      return { status: 'done' };
+    }
     const failures: string[] = [];
     for (const action of actions) {
       if (action.action === 'keep') {

@@ -34,11 +34,16 @@ export const versionStage: Stage = {
       outcome = await createParameterIfAbsent(ssm, lockName, lockValue);
       if (outcome === 'exists') return { status: 'failed', reason: `another run took the publish lock for "${image.name}" first (${lockName}).` };
     }
-    run.defer(`release the publish lock ${lockName}`, () => deleteParameter(ssm, lockName));
+    // Two runs that both took over a stale lock: only the one whose value stuck goes on.
+    if ((await getParameter(ssm, lockName))?.value !== lockValue) return { status: 'failed', reason: `another run took the publish lock for "${image.name}" first (${lockName}).` };
+    // Release only a lock that is still ours: a run whose stale lock was taken over must not free the new holder's.
+    run.defer(`release the publish lock ${lockName}`, async () => {
+      if ((await getParameter(ssm, lockName))?.value === lockValue) await deleteParameter(ssm, lockName);
+    });
 
-    const published = await observePublished(context, image.name, [image.buildRegion]);
+    const published = await observePublished(context, image.name, image.regions);
     const confirmed = nextVersion(image.version, published.versions.map((entry) => entry.version));
-    if (!confirmed.ok) return { status: 'failed', reason: confirmed.reason };
+    if (!confirmed.ok) return { status: 'failed', reason: `${image.file}: version: ${confirmed.reason}` };
     if (confirmed.version !== plan.nextVersion) {
       return { status: 'failed', reason: `version ${plan.nextVersion} was planned, but another run published ${published.versions[0]?.version} meanwhile. Run again to build ${confirmed.version}.` };
     }
