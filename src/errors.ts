@@ -95,6 +95,7 @@ export const catalogue = {
 
 /** AWS SDK errors carry `name` (the AWS error code) and a message; show both. */
 export function describeAwsError(error: unknown): string {
+  if (error instanceof GildError) return error.message;
   if (error instanceof Error) {
     const code = (error as { name?: string }).name;
     return code && code !== 'Error' && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
