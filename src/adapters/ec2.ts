@@ -170,13 +170,14 @@ export async function describeInstances(ec2: EC2Client, filters: readonly Filter
   });
 }
 
-const liveStates = ['pending', 'running', 'stopping', 'stopped'];
+/** Instance states that still hold an AMI in use (and that a sweep must look at). */
+export const liveInstanceStates = ['pending', 'running', 'stopping', 'stopped'];
 
 /** Instances that still use an AMI: a reason not to retire it. */
 export function describeInstancesUsingImage(ec2: EC2Client, amiId: string): Promise<InstanceSummary[]> {
   return describeInstances(ec2, [
     { Name: 'image-id', Values: [amiId] },
-    { Name: 'instance-state-name', Values: liveStates },
+    { Name: 'instance-state-name', Values: liveInstanceStates },
   ]);
 }
 

@@ -25,7 +25,7 @@ export async function loadProject(cwd: string): Promise<Project> {
   return { settings, images: validated.images, warnings: validated.warnings };
 }
 
-/** The images named on the command line plus the gild images they are built on. */
+/** The images named on the command line (all when none). Images they are built on are not added: their published AMI is used. */
 export function selectImages(images: readonly ResolvedImage[], names: readonly string[]): ResolvedImage[] {
   if (names.length === 0) return [...images];
   const known = images.map((image) => image.name);

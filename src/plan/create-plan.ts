@@ -56,7 +56,7 @@ export async function planRetirementsFor(
 export async function createPlan(context: Context, images: readonly ResolvedImage[]): Promise<RunPlan> {
   const ordered = orderByDependency(images);
   const observations = new Map<string, ImageObservation>(
-    await Promise.all(ordered.map(async (image) => [image.name, await observeImage(context, image, new Set())] as const)),
+    await Promise.all(ordered.map(async (image) => [image.name, await observeImage(context, image)] as const)),
   );
   const plans = new Map<string, ImagePlan>();
   for (const image of ordered) {

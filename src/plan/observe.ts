@@ -52,7 +52,11 @@ export async function observePublished(context: Context, imageName: string, regi
   return { versions, latest };
 }
 
-async function resolveBase(context: Context, image: ResolvedImage, buildingInThisRun: ReadonlySet<string>): Promise<BaseObservation> {
+/**
+ * The base AMI as published now. An image built on another gild image that
+ * this run rebuilds is switched to "after dependency" by the planner.
+ */
+async function resolveBase(context: Context, image: ResolvedImage): Promise<BaseObservation> {
   const { base, buildRegion } = image;
   const override = context.options.baseOverrides[image.name];
   if (override) return { kind: 'resolved', amiId: override, source: `override:${override}` };
@@ -86,7 +90,6 @@ async function resolveBase(context: Context, image: ResolvedImage, buildingInThi
     }
     case 'image': {
       const source = `image:${base.image}${base.range ? `@${base.range}` : ''}`;
-      if (buildingInThisRun.has(base.image)) return { kind: 'dependency', image: base.image, source };
       return resolvePublishedImage(context, base.image, base.range, buildRegion, source);
     }
   }
@@ -138,10 +141,10 @@ export async function readImageFiles(context: Context, image: ResolvedImage): Pr
   return files;
 }
 
-export async function observeImage(context: Context, image: ResolvedImage, buildingInThisRun: ReadonlySet<string>): Promise<ImageObservation> {
+export async function observeImage(context: Context, image: ResolvedImage): Promise<ImageObservation> {
   const [published, base, files] = await Promise.all([
     observePublished(context, image.name, image.regions),
-    resolveBase(context, image, buildingInThisRun),
+    resolveBase(context, image),
     readImageFiles(context, image),
   ]);
   const latestAmi = published.latest[image.buildRegion];

@@ -4,7 +4,7 @@
  * by the tags every temporary instance carries.
  */
 import type { Context } from '../context.ts';
-import { describeInstances, terminateInstances, type InstanceSummary } from '../adapters/ec2.ts';
+import { describeInstances, liveInstanceStates, terminateInstances, type InstanceSummary } from '../adapters/ec2.ts';
 
 export interface SweptInstance {
   readonly region: string;
@@ -16,7 +16,6 @@ export interface SweptInstance {
 }
 
 const sweptRoles = ['build', 'smoke'];
-const liveStates = ['pending', 'running', 'stopping', 'stopped'];
 
 /** Pure: which of these instances are leftovers, and why. */
 export function selectLeftovers(instances: readonly InstanceSummary[], region: string, currentRunId: string, now: Date, sweepAfterMinutes: number): SweptInstance[] {
@@ -24,7 +23,7 @@ export function selectLeftovers(instances: readonly InstanceSummary[], region: s
   for (const instance of instances) {
     const role = instance.tags['gild:role'];
     const runId = instance.tags['gild:run-id'];
-    if (!role || !sweptRoles.includes(role) || !liveStates.includes(instance.state)) continue;
+    if (!role || !sweptRoles.includes(role) || !liveInstanceStates.includes(instance.state)) continue;
     if (runId === currentRunId || !instance.launchedAt) continue;
     const ageMinutes = Math.floor((now.getTime() - instance.launchedAt.getTime()) / 60_000);
     if (ageMinutes < sweepAfterMinutes) continue;
@@ -46,7 +45,7 @@ export async function sweepLeftovers(context: Context, regions: readonly string[
     const ec2 = context.clients.ec2(region);
     const instances = await describeInstances(ec2, [
       { Name: 'tag:gild:role', Values: sweptRoles },
-      { Name: 'instance-state-name', Values: liveStates },
+      { Name: 'instance-state-name', Values: liveInstanceStates },
     ]);
     const leftovers = selectLeftovers(instances, region, context.runId, context.now(), context.settings.sweepAfterMinutes);
     if (leftovers.length === 0) continue;
