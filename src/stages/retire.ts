@@ -44,8 +44,9 @@ export const retireStage: Stage = {
         failures.push(`${action.version} in ${action.region}: ${describeAwsError(error)}`);
       }
     }
-    // A retirement that fails does not undo a good publish; it is reported and retried by the next run.
-    for (const failure of failures) run.logger.warn(`could not retire ${failure}; the next run will try again`);
+    // A retirement that fails does not undo a good publish. If the parameter was already deleted, the next
+    // run no longer sees that version: the AMI keeps its gild tags, so it can be found and retired by hand.
+    for (const failure of failures) run.logger.warn(`could not retire ${failure}. Find what is left with the tag gild:image=${image.name} and retire it by hand.`);
     return { status: 'done' };
   },
 };
