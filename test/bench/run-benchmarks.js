@@ -1,15 +1,7 @@
 #!/usr/bin/env node
 // NOTE: like src/bin/gild.js, the benchmarks are TypeScript loaded through
 // jiti, so `npm run bench` needs no build step.
-import { createJiti } from 'jiti';
+import { importTypeScript } from '../../src/bin/load-typescript.js';
 
-// The AWS SDK's Node 20 support notice is noise in a benchmark table.
-const emitWarning = process.emitWarning;
-process.emitWarning = (warning, ...rest) => {
-  if (String(warning).startsWith('NodeVersionSupportWarning')) return;
-  return emitWarning.call(process, warning, ...rest);
-};
-
-const jiti = createJiti(import.meta.url);
-const { main } = await jiti.import('./run-benchmarks.ts');
+const { main } = await importTypeScript(import.meta.url, './run-benchmarks.ts');
 process.exitCode = await main();
