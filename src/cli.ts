@@ -97,7 +97,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         outDir: path.resolve(io.cwd, flags.out),
         templatesDir: path.join(io.cwd, 'templates'),
         baseAmiId: flags.baseAmi ?? placeholderAmi,
-        amiName: `${image!.name}-${image!.version}-{{timestamp}}`.replace('{{timestamp}}', 'rendered'),
+        amiName: `${image!.name}-${image!.version}-rendered`,
         tags: { ...image!.tags, 'gild:image': image!.name, 'gild:version': image!.version },
         runTags: { 'gild:image': image!.name, 'gild:role': 'build' },
         packer,
