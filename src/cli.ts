@@ -18,7 +18,8 @@ import { prepareEmulator } from './local/prepare-emulator.ts';
 import { createPlan } from './plan/create-plan.ts';
 import { formatPlan } from './plan/format-plan.ts';
 import type { RunPlan } from './plan/types.ts';
-import { latestParameterName, versionParameterName } from './plan/parameter-names.ts';
+import type { ResolvedImage } from './definition/resolved-image.ts';
+import { imageParameterPath, latestParameterName, versionParameterName } from './plan/parameter-names.ts';
 import { renderImage } from './render/render-template.ts';
 import { runPipeline, type RunResult } from './run-pipeline.ts';
 import type { PipelineSettings } from './settings/schema.ts';
@@ -92,16 +93,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .action(async (name: string, flags: { out: string; baseAmi?: string; localEndpoint?: string }) => {
       const project = await loadProject(io.cwd);
       const [image] = selectImages(project.images, [name]);
-      const packer = await packerVersion();
-      const rendered = await renderImage(image!, {
-        outDir: path.resolve(io.cwd, flags.out),
-        templatesDir: path.join(io.cwd, 'templates'),
-        baseAmiId: flags.baseAmi ?? placeholderAmi,
-        amiName: `${image!.name}-${image!.version}-rendered`,
-        tags: { ...image!.tags, 'gild:image': image!.name, 'gild:version': image!.version },
-        runTags: { 'gild:image': image!.name, 'gild:role': 'build' },
-        packer,
-        ...(flags.localEndpoint ? { emulator: { endpoint: flags.localEndpoint } } : {}),
+      const rendered = await renderOffline(io.cwd, image!, path.resolve(io.cwd, flags.out), await packerVersion(), {
+        baseAmiId: flags.baseAmi,
+        emulatorEndpoint: flags.localEndpoint,
         logger,
       });
       io.stdout(`${rendered.files.map((file) => path.relative(io.cwd, file)).join('\n')}\n`);
@@ -291,6 +285,31 @@ function parseBaseOverrides(values: readonly string[], known: readonly string[])
   return overrides;
 }
 
+/**
+ * Renders an image without AWS, for `render` and `validate`: the base AMI is a
+ * placeholder unless given, and the tags are the definition's plus gild's name
+ * and version, since there is no run to tag.
+ */
+function renderOffline(
+  cwd: string,
+  image: ResolvedImage,
+  outDir: string,
+  packer: Awaited<ReturnType<typeof packerVersion>>,
+  options: { baseAmiId?: string | undefined; emulatorEndpoint?: string | undefined; logger?: Logger },
+) {
+  return renderImage(image, {
+    outDir,
+    templatesDir: path.join(cwd, 'templates'),
+    baseAmiId: options.baseAmiId ?? placeholderAmi,
+    amiName: `${image.name}-${image.version}-rendered`,
+    tags: { ...image.tags, 'gild:image': image.name, 'gild:version': image.version },
+    runTags: { 'gild:image': image.name, 'gild:role': 'build' },
+    packer,
+    ...(options.emulatorEndpoint ? { emulator: { endpoint: options.emulatorEndpoint } } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}
+
 async function validateCommand(io: Io, logger: Logger): Promise<number> {
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
@@ -304,15 +323,7 @@ async function validateCommand(io: Io, logger: Logger): Promise<number> {
   const problems: string[] = [];
   const scratch = path.join(io.cwd, '.gild', 'validate');
   for (const image of project.images) {
-    const rendered = await renderImage(image, {
-      outDir: path.join(scratch, image.name),
-      templatesDir: path.join(io.cwd, 'templates'),
-      baseAmiId: placeholderAmi,
-      amiName: `${image.name}-${image.version}-validate`,
-      tags: { ...image.tags, 'gild:image': image.name },
-      runTags: { 'gild:image': image.name, 'gild:role': 'build' },
-      packer,
-    });
+    const rendered = await renderOffline(io.cwd, image, path.join(scratch, image.name), packer, {});
     const result = await packerValidate(rendered.dir);
     if (!result.ok) problems.push(`${image.file}: packer validate (Packer ${packer.major}.${packer.minor}.${packer.patch}) rejected the rendered template: ${result.output.trim().split("\n").slice(-3).join(" ")}`);
   }
@@ -347,7 +358,7 @@ async function formatParameters(context: Context, images: readonly { name: strin
   const lines = ['\nSSM parameters:'];
   for (const image of images) {
     for (const region of image.regions) {
-      const parameters = await getParametersByPath(context.clients.ssm(region), `${context.settings.ssmPrefix}/${image.name}`);
+      const parameters = await getParametersByPath(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, image.name));
       for (const parameter of parameters.sort((a, b) => a.name.localeCompare(b.name))) lines.push(`  ${region}  ${parameter.name} = ${parameter.value}`);
     }
   }
