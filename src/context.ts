@@ -3,6 +3,7 @@
  * nothing below it reads `process.env`, `process.cwd()` or constructs an SDK
  * client.
  */
+import { compactTimestamp } from './compact-timestamp.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
 import { createAwsClients, type AwsClients } from './adapters/aws-clients.ts';
@@ -56,8 +57,7 @@ export interface CreateContextInput {
 }
 
 export function newRunId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${compactTimestamp(now)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 export function createContext(input: CreateContextInput): Context {

@@ -7,7 +7,6 @@ import semver from 'semver';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { observeImage, observeRetirementFacts, type ImageObservation } from './observe.ts';
-import { imageParameterPath } from './parameter-names.ts';
 import { planImage } from './plan-image.ts';
 import { planRetirement } from './plan-retirement.ts';
 import type { ImagePlan, PublishedVersion, RetirementAction, RunPlan } from './types.ts';
@@ -46,7 +45,7 @@ export async function planRetirementsFor(
   return planRetirement({
     image: image.name,
     keep,
-    parameterPrefix: imageParameterPath(context.settings.ssmPrefix, image.name),
+    ssmPrefix: context.settings.ssmPrefix,
     versions: sorted,
     latest,
     ...facts,

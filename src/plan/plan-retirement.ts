@@ -3,12 +3,13 @@
  * holds comes in as data.
  */
 import semver from 'semver';
+import { versionParameterName } from './parameter-names.ts';
 import type { PublishedVersion, RetirementAction } from './types.ts';
 
 export interface RetirementInput {
   readonly image: string;
   readonly keep: number;
-  readonly parameterPrefix: string;
+  readonly ssmPrefix: string;
   /** Every version with a `versions/<v>` parameter, including the one about to publish. */
   readonly versions: readonly PublishedVersion[];
   /** What `latest` points to per region (after this run's publish, when planning ahead). */
@@ -39,7 +40,7 @@ export function planRetirement(input: RetirementInput): RetirementAction[] {
           action: 'retire',
           ...base,
           snapshotIds: owned,
-          parameterName: `${input.parameterPrefix}/versions/${published.version}`,
+          parameterName: versionParameterName(input.ssmPrefix, input.image, published.version),
           reason: `older than the newest ${input.keep} version${input.keep === 1 ? '' : 's'} (retention keeps ${input.keep})`,
         });
       }

@@ -7,7 +7,7 @@ function input(overrides: Partial<RetirementInput> = {}): RetirementInput {
   return {
     image: 'web',
     keep: 3,
-    parameterPrefix: '/golden/web',
+    ssmPrefix: '/golden',
     versions,
     latest: { 'us-east-1': 'ami-103', 'eu-west-1': 'ami-eu103' },
     ownedAmis: { 'us-east-1': { 'ami-100': ['snap-a'] }, 'eu-west-1': { 'ami-eu100': ['snap-b'] } },
