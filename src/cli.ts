@@ -234,7 +234,7 @@ async function withContext(
     const emulated = endpoint !== undefined && (moto !== undefined || (await isMoto(endpoint)));
     if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
     if (emulated && !moto) logger.info(`${endpoint} is a moto emulator: rendering for it (no provisioners, communicator none)`);
-    const options: Partial<RunOptions> = { force: request.force, dryRun: request.dryRun, only: request.names, baseOverrides };
+    const options: Partial<RunOptions> = { force: request.force, dryRun: request.dryRun, baseOverrides };
     context = createContext({ cwd: io.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger, settings: project.settings, options });
     if (emulated) {
       const preparation = await prepareEmulator(endpoint!, context.clients, images, logger);

@@ -22,8 +22,6 @@ export interface EmulatorOptions {
 export interface RunOptions {
   readonly dryRun: boolean;
   readonly force: boolean;
-  /** Image names given on the command line; empty means all. */
-  readonly only: readonly string[];
   /** Rendering for the local emulator (see src/local/). */
   readonly emulator: EmulatorOptions | undefined;
   /** Base AMIs to use instead of resolving an image's base, by image name (`--base-ami image=ami-…`). */
@@ -68,7 +66,7 @@ export function createContext(input: CreateContextInput): Context {
     logger: input.logger,
     clients: input.clients ?? createAwsClients(input.env),
     settings: input.settings,
-    options: { dryRun: false, force: false, only: [], emulator: undefined, baseOverrides: {}, ...input.options },
+    options: { dryRun: false, force: false, emulator: undefined, baseOverrides: {}, ...input.options },
     runId: input.runId ?? newRunId(now()),
     workDir: `${input.cwd}/.gild`,
     now,

@@ -11,7 +11,6 @@ import {
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
-  EnableImageDeprecationCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeImages,
@@ -103,10 +102,6 @@ export async function deleteSnapshot(ec2: EC2Client, snapshotId: string): Promis
   });
 }
 
-export async function enableImageDeprecation(ec2: EC2Client, amiId: string, deprecateAt: Date): Promise<void> {
-  await awsCall('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: deprecateAt })));
-}
-
 export interface LaunchRequest {
   readonly amiId: string;
   readonly instanceType: string;
@@ -173,36 +168,39 @@ export async function describeInstances(ec2: EC2Client, filters: readonly Filter
 /** Instance states that still hold an AMI in use (and that a sweep must look at). */
 export const liveInstanceStates = ['pending', 'running', 'stopping', 'stopped'];
 
-/** Instances that still use an AMI: a reason not to retire it. */
-export function describeInstancesUsingImage(ec2: EC2Client, amiId: string): Promise<InstanceSummary[]> {
-  return describeInstances(ec2, [
-    { Name: 'image-id', Values: [amiId] },
+/**
+ * Who still uses each of the given AMIs in one region: live instances, and
+ * launch templates whose latest or default version names the AMI. One scan per
+ * region, however many AMIs are asked about.
+ */
+export async function describeImageUsers(ec2: EC2Client, amiIds: readonly string[]): Promise<Map<string, string[]>> {
+  const users = new Map<string, string[]>(amiIds.map((amiId) => [amiId, []]));
+  if (amiIds.length === 0) return users;
+  const instances = await describeInstances(ec2, [
+    { Name: 'image-id', Values: [...amiIds] },
     { Name: 'instance-state-name', Values: liveInstanceStates },
   ]);
-}
-
-/**
- * Launch templates whose latest or default version names an AMI directly.
- * Templates that use `resolve:ssm:` follow the parameter and never pin an old AMI.
- */
-export async function describeLaunchTemplatesUsingImage(ec2: EC2Client, amiId: string): Promise<string[]> {
-  return awsCall('describe launch templates using', amiId, async () => {
-    const users: string[] = [];
+  for (const instance of instances) users.get(instance.imageId)?.push(`instance ${instance.instanceId} (${instance.state})`);
+  await awsCall('describe launch templates using', amiIds.join(', '), async () => {
     for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
       for (const template of page.LaunchTemplates ?? []) {
-        const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({
+        const versions = await ec2.send(
+          new DescribeLaunchTemplateVersionsCommand({
             LaunchTemplateId: template.LaunchTemplateId,
             Versions: ['$Latest', '$Default'],
             // NOTE: a template that pins `resolve:ssm:<prefix>/<image>/versions/<v>` only shows the AMI with this.
             ResolveAlias: true,
-          }));
+          }),
+        );
         for (const version of versions.LaunchTemplateVersions ?? []) {
-          if (version.LaunchTemplateData?.ImageId === amiId) users.push(`launch template ${template.LaunchTemplateName ?? template.LaunchTemplateId} v${version.VersionNumber}`);
+          const user = `launch template ${template.LaunchTemplateName ?? template.LaunchTemplateId} v${version.VersionNumber}`;
+          const list = users.get(version.LaunchTemplateData?.ImageId ?? '');
+          if (list && !list.includes(user)) list.push(user);
         }
       }
     }
-    return [...new Set(users)];
   });
+  return users;
 }
 
 export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string, options: { timeoutMs: number; pollMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<'running' | 'timed-out' | { failed: string }> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import semver from 'semver';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
-import { describeGildImages, describeImages, describeInstancesUsingImage, describeLaunchTemplatesUsingImage } from '../adapters/ec2.ts';
+import { describeGildImages, describeImageUsers, describeImages } from '../adapters/ec2.ts';
 import { getParameter, getParametersByPath } from '../adapters/ssm.ts';
 import { awsErrorName } from '../adapters/aws-call.ts';
 import { imageParameterPath, latestParameterName, versionFromParameterName } from './parameter-names.ts';
@@ -170,13 +170,9 @@ export async function observeRetirementFacts(context: Context, imageName: string
     Object.entries(candidates).map(async ([region, amiIds]) => {
       if (amiIds.length === 0) return;
       const ec2 = context.clients.ec2(region);
-      const owned = await describeGildImages(ec2, imageName);
+      const [owned, users] = await Promise.all([describeGildImages(ec2, imageName), describeImageUsers(ec2, amiIds)]);
       ownedAmis[region] = Object.fromEntries(owned.map((ami) => [ami.amiId, ami.snapshotIds]));
-      for (const amiId of amiIds) {
-        const [instances, templates] = await Promise.all([describeInstancesUsingImage(ec2, amiId), describeLaunchTemplatesUsingImage(ec2, amiId)]);
-        const users = [...instances.map((instance) => `instance ${instance.instanceId} (${instance.state})`), ...templates];
-        if (users.length > 0) usage[amiId] = users;
-      }
+      for (const [amiId, amiUsers] of users) if (amiUsers.length > 0) usage[amiId] = amiUsers;
     }),
   );
   return { ownedAmis, usage };
