@@ -1,0 +1,98 @@
+/**
+ * What one run observed of the world, read once, before any decision. The
+ * assembler (`src/plan/assemble-plan.ts`) decides from this alone; nothing in
+ * it is a client or a promise, so a plan can be made again from a saved
+ * inventory and get the same answer.
+ */
+
+/** A publish lock, stored as JSON in `<prefix>/<image>/lock` in the image's build region. */
+export interface Lease {
+  readonly runId: string;
+  readonly host: string;
+  readonly pid: number;
+  /** ISO time the lease was first taken. */
+  readonly takenAt: string;
+  /** ISO time after which anyone may take it over; renewed while the run works. */
+  readonly expiresAt: string;
+}
+
+export type LeaseState =
+  | { readonly kind: 'free' }
+  /** A parameter exists but does not parse as a lease (written by hand, or by an older gild). */
+  | { readonly kind: 'unreadable'; readonly raw: string }
+  | {
+      readonly kind: 'held';
+      readonly lease: Lease;
+      readonly raw: string;
+      /**
+       * Whether the owner still runs: `false` when the owner is this host and its pid is gone, `true` when it is this
+       * host and alive, `undefined` when it is another host (only the expiry tells).
+       */
+      readonly ownerAlive: boolean | undefined;
+    };
+
+export interface ObservedParameter {
+  readonly name: string;
+  readonly value: string;
+  readonly version: number;
+  readonly lastModified: string | undefined;
+}
+
+export interface ObservedAmi {
+  readonly amiId: string;
+  readonly name: string;
+  /** pending, available, failed, disabled, … */
+  readonly state: string;
+  readonly createdAt: string;
+  readonly deprecationTime: string | undefined;
+  readonly snapshotIds: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface ObservedInstance {
+  readonly instanceId: string;
+  readonly state: string;
+  readonly launchedAt: string | undefined;
+  readonly imageId: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** A key pair or security group gild (or Packer, on gild's behalf) created for one build. */
+export interface ObservedTemporaryResource {
+  readonly kind: 'key-pair' | 'security-group';
+  readonly id: string;
+  readonly name: string;
+  /** The run that made it, from its tag or its name (`gild_<runId>_<image>`). */
+  readonly runId: string | undefined;
+  readonly image: string | undefined;
+  readonly createdAt: string | undefined;
+}
+
+export interface RegionInventory {
+  readonly region: string;
+  /** Every parameter under the SSM prefix in this region (all images), from one paginated read. */
+  readonly parameters: readonly ObservedParameter[];
+  /** Every AMI this account owns that carries `gild:image`, in any state (deprecated and disabled included). */
+  readonly amis: readonly ObservedAmi[];
+  /** Instances tagged `gild:role` (build or smoke) that are not terminated. */
+  readonly instances: readonly ObservedInstance[];
+  readonly temporaryResources: readonly ObservedTemporaryResource[];
+  /** Who uses an AMI (only AMIs the assembler may want to delete are looked up), by AMI ID. */
+  readonly references: Readonly<Record<string, readonly string[]>>;
+}
+
+export type ObservedBase =
+  | { readonly kind: 'resolved'; readonly amiId: string; readonly source: string }
+  | { readonly kind: 'unresolved'; readonly reason: string }
+  /** Built on another gild image: the assembler resolves it from that image's published versions or its plan. */
+  | { readonly kind: 'image'; readonly image: string; readonly range: string | undefined };
+
+export interface Inventory {
+  readonly observedAt: string;
+  readonly ssmPrefix: string;
+  readonly regions: Readonly<Record<string, RegionInventory>>;
+  /** The base each image would build from now, by image name. */
+  readonly bases: Readonly<Record<string, ObservedBase>>;
+  /** Publish locks by image name (read from the build region's parameters). */
+  readonly leases: Readonly<Record<string, LeaseState>>;
+}

@@ -1,0 +1,136 @@
+/**
+ * The plan is the contract: every effect a run has on AWS is one step here,
+ * with its reason, before anything happens. `gild plan` prints it,
+ * `gild plan --json` saves it, `gild run` applies exactly it (and
+ * `gild run --plan file` applies a saved one). The runner never decides
+ * again; it only checks, right before each destructive step, that what the
+ * step's precondition says still holds.
+ *
+ * JSON-serialisable by construction: strings, numbers, arrays and plain
+ * objects only.
+ */
+import type { Lease } from '../observe/inventory.ts';
+
+export const planSchemaVersion = 1;
+
+/** Where a step's AMIs come from: an earlier step's output ("known after apply"), or already known. */
+export type AmiSource = { readonly from: string } | { readonly amis: Readonly<Record<string, string>> };
+
+/** The base AMI a build starts from. */
+export type BuildBase =
+  | { readonly kind: 'ami'; readonly amiId: string; readonly source: string }
+  /** Another image's version published earlier in this run (its `publish` step), in the build region. */
+  | { readonly kind: 'published-in-run'; readonly from: string; readonly image: string; readonly version: string; readonly source: string };
+
+interface StepCommon {
+  /** Unique in the plan, e.g. `build:web`, `retire:web:1.2.0:us-east-1`. */
+  readonly id: string;
+  /** Steps that must have succeeded first. */
+  readonly after: readonly string[];
+  /** Why this step exists, in words for the operator. */
+  readonly reason: string;
+  /** What must still be true when the step runs; checked against live state right before it. */
+  readonly precondition: string;
+}
+
+export type SweptResource =
+  | { readonly kind: 'instance'; readonly id: string }
+  | { readonly kind: 'key-pair'; readonly id: string; readonly name: string }
+  | { readonly kind: 'security-group'; readonly id: string; readonly name: string };
+
+export type PlanStep =
+  | (StepCommon & { readonly kind: 'sweep'; readonly region: string; readonly resource: SweptResource; readonly runId: string | undefined })
+  /** Remove a lock whose owner is gone (expired lease, or a dead pid on this host). */
+  | (StepCommon & { readonly kind: 'unlock'; readonly image: string; readonly region: string; readonly parameterName: string; readonly observedValue: string; readonly lease: Lease | undefined })
+  | (StepCommon & { readonly kind: 'lock'; readonly image: string; readonly region: string; readonly parameterName: string })
+  | (StepCommon & { readonly kind: 'release'; readonly image: string; readonly region: string; readonly parameterName: string })
+  /** Deregister an AMI gild made that will never be published, and delete its snapshots. */
+  | (StepCommon & { readonly kind: 'cleanup'; readonly image: string; readonly region: string; readonly amiId: string; readonly snapshotIds: readonly string[]; readonly status: string })
+  | (StepCommon & {
+      readonly kind: 'build';
+      readonly image: string;
+      readonly version: string;
+      readonly regions: readonly string[];
+      readonly base: BuildBase;
+      readonly fingerprint: string;
+      /** Unique per run: `<image>-<version>-<runId>`. */
+      readonly amiName: string;
+    })
+  /** Carry on with AMIs an earlier run built for this same version and fingerprint. */
+  | (StepCommon & {
+      readonly kind: 'resume';
+      readonly image: string;
+      readonly version: string;
+      readonly amis: Readonly<Record<string, string>>;
+      readonly snapshots: Readonly<Record<string, readonly string[]>>;
+      readonly fromRunId: string;
+      readonly baseAmiId: string;
+    })
+  | (StepCommon & { readonly kind: 'smoke'; readonly image: string; readonly version: string; readonly amis: AmiSource })
+  | (StepCommon & {
+      readonly kind: 'publish';
+      readonly image: string;
+      readonly version: string;
+      readonly amis: AmiSource;
+      /** In order: every `versions/<v>` first, then the pointers (`latest`, …). */
+      readonly writes: readonly ParameterWrite[];
+    })
+  | (StepCommon & {
+      readonly kind: 'retire';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      /**
+       * Retirement goes in phases with a grace period between them, each stamped on the AMI: `deprecate` (hidden from
+       * casual lists, launches keep working), `disable`, then `deregister` (the AMI, its snapshots and its
+       * `versions/<v>` parameter go; the record stays in tags and parameter history).
+       */
+      readonly phase: 'deprecate' | 'disable' | 'deregister';
+      readonly snapshotIds: readonly string[];
+      /** `versions/<v>` in this region, removed in the deregister phase. */
+      readonly parameterName: string | undefined;
+    });
+
+export type PlanStepKind = PlanStep['kind'];
+export type StepOfKind<K extends PlanStepKind> = Extract<PlanStep, { kind: K }>;
+
+export interface ParameterWrite {
+  readonly region: string;
+  readonly name: string;
+  readonly pointer: 'version' | 'latest';
+  /** The value observed before this run (undefined: the parameter does not exist). A write re-checks it. */
+  readonly previous: string | undefined;
+}
+
+/** One line per image for people: what happens to it and why. */
+export type ImageDecision =
+  | { readonly image: string; readonly action: 'build'; readonly reason: string; readonly currentVersion: string | undefined; readonly nextVersion: string }
+  | { readonly image: string; readonly action: 'resume'; readonly reason: string; readonly currentVersion: string | undefined; readonly nextVersion: string; readonly fromRunId: string }
+  | { readonly image: string; readonly action: 'unchanged'; readonly reason: string; readonly currentVersion: string | undefined }
+  /** Another live run holds the image's lock: this run does nothing to it. */
+  | { readonly image: string; readonly action: 'locked'; readonly reason: string; readonly currentVersion: string | undefined; readonly lease: Lease }
+  /** `definition` errors stop the run with exit 2; `pipeline` errors fail the image (exit 1). */
+  | { readonly image: string; readonly action: 'error'; readonly kind: 'definition' | 'pipeline'; readonly reason: string };
+
+/** Something the plan looked at and deliberately leaves alone, with the reason (shown, never acted on). */
+export interface KeptResource {
+  readonly image: string;
+  readonly region: string;
+  readonly amiId: string;
+  readonly version: string | undefined;
+  readonly reason: string;
+}
+
+export interface RunPlan {
+  readonly schema: typeof planSchemaVersion;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly ssmPrefix: string;
+  readonly options: { readonly force: boolean; readonly images: readonly string[] };
+  /** A digest of what was observed per image, so a saved plan can tell whether the world moved. */
+  readonly observed: { readonly at: string; readonly digests: Readonly<Record<string, string>> };
+  readonly images: readonly ImageDecision[];
+  readonly steps: readonly PlanStep[];
+  readonly kept: readonly KeptResource[];
+}
