@@ -15,15 +15,15 @@ import { catalogue, isGildError, type GildError } from './errors.ts';
 import { createLogger, maskSecrets, type Logger } from './logger.ts';
 import { isMoto, startMotoServer, type MotoServer } from './local/moto-server.ts';
 import { prepareEmulator } from './local/prepare-emulator.ts';
-import { createPlan } from './plan/create-plan.ts';
-import { formatPlan } from './plan/format-plan.ts';
-import type { RunPlan } from './plan/types.ts';
+import { formatRunPlan } from './plan/format-run-plan.ts';
+import type { RunPlan } from './plan/run-plan.ts';
 import type { ResolvedImage } from './definition/resolved-image.ts';
 import { imageParameterPath, latestParameterName, versionParameterName } from './plan/parameter-names.ts';
 import { renderImage } from './render/render-template.ts';
-import { runPipeline, type RunResult } from './run-pipeline.ts';
+import { applyRun, checkSavedPlan, planRun, type ImageOutcome } from './apply/run-trip.ts';
+import { createLifecycle } from './stages/lifecycle.ts';
+import { readFile } from 'node:fs/promises';
 import type { PipelineSettings } from './settings/schema.ts';
-import { sweepLeftovers } from './stages/sweep-leftovers.ts';
 
 interface Io {
   readonly cwd: string;
@@ -70,14 +70,15 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
 
   program
     .command('plan')
-    .description('show what `gild run` would do, and why (reads AWS, changes nothing)')
+    .description('show what `gild run` would do, step by step, and why (reads AWS, changes nothing)')
     .argument('[images...]', 'image names (default: all)')
     .option('--force', 'plan rebuilds even for unchanged images', false)
     .option('--local', 'plan against a fresh local emulator', false)
-    .action(async (names: string[], flags: { force: boolean; local: boolean }) => {
+    .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
+    .action(async (names: string[], flags: { force: boolean; local: boolean; json: boolean }) => {
       exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: true, baseAmi: [] }, async (context, images) => {
-        const plan = await createPlan(context, images);
-        io.stdout(`${formatPlan(plan)}\n`);
+        const { plan } = await planRun(context, images, { force: context.options.force, baseOverrides: context.options.baseOverrides });
+        io.stdout(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatRunPlan(plan)}\n`);
         throwDefinitionErrors(plan);
         return plan.images.some((image) => image.action === 'error') ? 1 : 0;
       });
@@ -103,30 +104,51 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
 
   program
     .command('run')
-    .description('build, smoke test, version, publish and retire images')
+    .description('build, smoke test, version, publish and retire images, exactly as the plan says')
     .argument('[images...]', 'image names (default: all)')
     .option('--force', 'rebuild even when nothing changed', false)
     .option('--dry-run', 'print the plan and stop before changing anything', false)
     .option('--local', 'run against a moto emulator started for this run', false)
+    .option('--plan <file>', 'apply a plan saved with `gild plan --json` instead of making one (refused if the world moved since)')
     .option('--show-parameters', 'print the published SSM parameters at the end', false)
     .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser((value: string, previous: string[] = []) => [...previous, value]).default([]))
-    .action(async (names: string[], flags: { force: boolean; dryRun: boolean; local: boolean; showParameters: boolean; baseAmi: string[] }) => {
-      exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: flags.dryRun, baseAmi: flags.baseAmi }, async (context, images, cleanups, signal) => {
-        const plan = await createPlan(context, images);
-        io.stdout(`Plan for run ${context.runId}:\n${formatPlan(plan)}\n\n`);
+    .action(async (names: string[], flags: { force: boolean; dryRun: boolean; local: boolean; plan?: string; showParameters: boolean; baseAmi: string[] }) => {
+      exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: flags.dryRun, baseAmi: flags.baseAmi, runId: flags.plan ? await savedPlanRunId(io.cwd, flags.plan) : undefined }, async (context, images, cleanups, signal) => {
+        const planOptions = { force: context.options.force, baseOverrides: context.options.baseOverrides };
+        const plan = flags.plan ? await checkSavedPlan(context, await readSavedPlan(io.cwd, flags.plan), images, planOptions) : (await planRun(context, images, planOptions)).plan;
+        io.stdout(`Plan for run ${plan.runId}:\n${formatRunPlan(plan)}\n\n`);
         // A definition the published state contradicts stops the run before anything is built.
         throwDefinitionErrors(plan);
         if (context.options.dryRun) {
           io.stdout('Dry run: nothing was changed.\n');
           return plan.images.some((image) => image.action === 'error') ? 1 : 0;
         }
-        await packerVersion();
-        await sweepLeftovers(context, [...new Set(images.flatMap((image) => image.regions))]);
-        const result = await runPipeline(context, images, plan, { renderer: io.isTTY ? 'default' : 'simple', signal, cleanups });
-        io.stdout(formatOutcomes(result, context));
+        const { applied, outcomes } = await applyRun(context, plan, images, {
+          stages: createLifecycle(context),
+          signal,
+          cleanups,
+          onProgress: (image, line) => logger.info(`${image ?? 'run'}: ${line}`),
+          ...(flags.plan && names.length > 0 ? { only: names } : {}),
+        });
+        io.stdout(formatOutcomes(plan.runId, applied.runDir, outcomes, context));
         if (flags.showParameters) io.stdout(await formatParameters(context, images));
-        const failed = result.outcomes.filter((outcome) => outcome.result === 'failed').map((outcome) => outcome.image);
+        const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (flags.plan && outcome.result === 'yielded')).map((outcome) => outcome.image);
         if (failed.length > 0) throw catalogue.EPIPELINE(failed);
+        return 0;
+      });
+    });
+
+  program
+    .command('unlock')
+    .description("remove an image's lock, after checking that no live run holds it (or with --force, whoever holds it)")
+    .argument('<image>', 'image name')
+    .option('--yes', 'confirm: remove it', false)
+    .option('--force', 'remove it even if its owner looks alive', false)
+    .action(async (name: string, flags: { yes: boolean; force: boolean }) => {
+      exitCode = await withContext(io, logger, { names: [name], force: false, local: false, dryRun: false, baseAmi: [] }, async (context, images) => {
+        const { unlockImage } = await import('./apply/unlock-image.ts');
+        const line = await unlockImage(context, images[0]!, { confirmed: flags.yes, force: flags.force });
+        io.stdout(`${line}\n`);
         return 0;
       });
     });
@@ -179,6 +201,8 @@ interface ContextRequest {
   readonly local: boolean;
   readonly dryRun: boolean;
   readonly baseAmi: readonly string[];
+  /** The run ID of a saved plan being applied, so everything it makes carries that run's ID. */
+  readonly runId?: string | undefined;
 }
 
 /**
@@ -235,7 +259,7 @@ async function withContext(
     if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
     if (emulated && !moto) logger.info(`${endpoint} is a moto emulator: rendering for it (no provisioners, communicator none)`);
     const options: Partial<RunOptions> = { force: request.force, dryRun: request.dryRun, baseOverrides };
-    context = createContext({ cwd: io.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger, settings: project.settings, options });
+    context = createContext({ cwd: io.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger, settings: project.settings, options, ...(request.runId ? { runId: request.runId } : {}) });
     if (emulated) {
       const preparation = await prepareEmulator(endpoint!, context.clients, images, logger);
       context = {
@@ -332,26 +356,53 @@ async function validateCommand(io: Io, logger: Logger): Promise<number> {
   return 0;
 }
 
-function formatOutcomes(result: RunResult, context: Context): string {
-  const lines = [`\nRun ${result.runId} (logs: ${path.relative(context.cwd, result.logDir)}/):`];
-  for (const outcome of result.outcomes) {
+function formatOutcomes(runId: string, runDir: string, outcomes: readonly ImageOutcome[], context: Context): string {
+  const lines = [`\nRun ${runId} (logs: ${path.relative(context.cwd, runDir)}/):`];
+  for (const outcome of outcomes) {
     switch (outcome.result) {
       case 'published':
         lines.push(`  ✔ ${outcome.image} ${outcome.version} published`);
-        for (const line of outcome.summary) lines.push(`      ${line}`);
         break;
       case 'unchanged':
         lines.push(`  = ${outcome.image} ${outcome.version ?? ''} unchanged: ${outcome.reason}`);
         break;
+      case 'yielded':
+        lines.push(`  # ${outcome.image} left alone: ${outcome.reason}`);
+        break;
       case 'skipped':
         lines.push(`  - ${outcome.image} skipped: ${outcome.reason}`);
         break;
+      case 'interrupted':
+        lines.push(`  ! ${outcome.image} interrupted: ${outcome.reason}`);
+        break;
       case 'failed':
         lines.push(`  ✖ ${outcome.image} failed in ${outcome.stage}: ${outcome.reason}${outcome.logFile ? ` (log: ${path.relative(context.cwd, outcome.logFile)})` : ''}`);
+        for (const detail of outcome.details) lines.push(`      - ${detail}`);
         break;
     }
+    if (outcome.result !== 'skipped') for (const line of outcome.summary) lines.push(`      ${line}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The run ID inside a saved plan (read early: the run's context carries it). */
+async function savedPlanRunId(cwd: string, file: string): Promise<string | undefined> {
+  const plan = await readSavedPlan(cwd, file);
+  return typeof (plan as { runId?: unknown })?.runId === 'string' ? (plan as { runId: string }).runId : undefined;
+}
+
+async function readSavedPlan(cwd: string, file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    throw catalogue.EUSAGE(`--plan ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Save a plan with \`gild plan --json > ${file}\`.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw catalogue.EUSAGE(`--plan ${file}: it is not JSON. Save a plan with \`gild plan --json > ${file}\`.`);
+  }
 }
 
 async function formatParameters(context: Context, images: readonly { name: string; regions: readonly string[] }[]): Promise<string> {

@@ -3,6 +3,7 @@
  * nothing below it reads `process.env`, `process.cwd()` or constructs an SDK
  * client.
  */
+import { hostname } from 'node:os';
 import { compactTimestamp } from './compact-timestamp.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
@@ -41,6 +42,31 @@ export interface Context {
   readonly workDir: string;
   /** The clock, so that plans and tests agree on "now". */
   readonly now: () => Date;
+  /** Who this process is, for lock leases: a lease whose owner is this host and a dead pid is taken over. */
+  readonly processInfo: ProcessInfo;
+}
+
+export interface ProcessInfo {
+  readonly host: string;
+  readonly pid: number;
+  isPidAlive(pid: number): boolean;
+}
+
+/** The real process, made once at the entry point. */
+export function currentProcessInfo(): ProcessInfo {
+  return {
+    host: hostname(),
+    pid: process.pid,
+    isPidAlive(pid) {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        // EPERM: the process exists but belongs to someone else.
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    },
+  };
 }
 
 export interface CreateContextInput {
@@ -52,6 +78,7 @@ export interface CreateContextInput {
   runId?: string;
   clients?: AwsClients;
   now?: () => Date;
+  processInfo?: ProcessInfo;
 }
 
 export function newRunId(now: Date): string {
@@ -70,5 +97,6 @@ export function createContext(input: CreateContextInput): Context {
     runId: input.runId ?? newRunId(now()),
     workDir: `${input.cwd}/.gild`,
     now,
+    processInfo: input.processInfo ?? currentProcessInfo(),
   };
 }

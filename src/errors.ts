@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'ENOENDPOINT'
   | 'EAWS'
   | 'ENOTPUBLISHED'
-  | 'EPIPELINE';
+  | 'EPIPELINE'
+  | 'EPLANMOVED';
 
 export class GildError extends Error {
   override readonly name = 'GildError';
@@ -90,6 +91,13 @@ export const catalogue = {
       'EPIPELINE',
       'pipeline',
       `${failed.length} image${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}. Nothing was published for ${failed.length === 1 ? 'it' : 'them'}; see the logs above.`,
+    ),
+  EPLANMOVED: (moved: readonly string[]) =>
+    new GildError(
+      'EPLANMOVED',
+      'pipeline',
+      'The world moved since the plan was made, so it was not applied. Make a new plan (`gild plan --json > plan.json`), review it, and apply that one.',
+      moved,
     ),
 } satisfies Record<ErrorCode, Entry>;
 

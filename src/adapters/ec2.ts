@@ -4,7 +4,19 @@
  * being done, keeping the SDK error as `cause`.
  */
 import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
   CreateTagsCommand,
+  DeleteKeyPairCommand,
+  DeleteSecurityGroupCommand,
+  DisableImageCommand,
+  EnableImageDeprecationCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  paginateDescribeSecurityGroups,
+  paginateDescribeSnapshots,
+  type SecurityGroup,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
@@ -31,6 +43,7 @@ export interface ImageSummary {
   readonly state: string;
   readonly createdAt: string;
   readonly deprecated: boolean;
+  readonly deprecationTime: string | undefined;
   readonly snapshotIds: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -50,6 +63,7 @@ function toSummary(image: Image): ImageSummary {
     state: image.State ?? 'unknown',
     createdAt: image.CreationDate ?? '',
     deprecated: image.DeprecationTime !== undefined && Date.parse(image.DeprecationTime) <= Date.now(),
+    deprecationTime: image.DeprecationTime,
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [])),
     tags: tagsToRecord(image.Tags),
   };
@@ -226,4 +240,160 @@ export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string,
 export async function terminateInstances(ec2: EC2Client, instanceIds: readonly string[]): Promise<void> {
   if (instanceIds.length === 0) return;
   await awsCall('terminate', instanceIds.join(', '), () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [...instanceIds] })));
+}
+
+/**
+ * Every AMI this account owns that carries `gild:image`, in any state, for all
+ * images at once: one paginated read per region, so the cost of observing grows
+ * with pages, not with images.
+ */
+export async function describeAllGildImages(ec2: EC2Client): Promise<ImageSummary[]> {
+  return awsCall('describe gild AMIs', '(tag-key gild:image)', async () => {
+    const images: ImageSummary[] = [];
+    const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, {
+      Owners: ['self'],
+      Filters: [{ Name: 'tag-key', Values: ['gild:image'] }],
+      IncludeDeprecated: true,
+      IncludeDisabled: true,
+    });
+    for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
+    return images;
+  });
+}
+
+/** The deprecation time an AMI carries, if any (ImageSummary only says whether it has passed). */
+export async function describeImagesRaw(ec2: EC2Client, imageIds: readonly string[]): Promise<Image[]> {
+  if (imageIds.length === 0) return [];
+  return awsCall('describe images', imageIds.join(', '), async () => {
+    try {
+      const output = await ec2.send(new DescribeImagesCommand({ ImageIds: [...imageIds], IncludeDeprecated: true, IncludeDisabled: true }));
+      return output.Images ?? [];
+    } catch (error) {
+      // A deregistered AMI is an answer ("it is gone"), not a failure.
+      if (awsErrorName(error) === 'InvalidAMIID.NotFound' || awsErrorName(error) === 'InvalidAMIID.Unavailable') return [];
+      throw error;
+    }
+  });
+}
+
+export interface TemporaryResourceSummary {
+  readonly kind: 'key-pair' | 'security-group';
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Key pairs named `gild_*` (Packer's temporary key pair, named by gild) and security groups gild created and tagged. */
+export async function describeTemporaryResources(ec2: EC2Client): Promise<TemporaryResourceSummary[]> {
+  const [keyPairs, groups] = await Promise.all([
+    awsCall('describe key pairs', 'gild_*', () => ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: ['gild_*'] }] }))),
+    awsCall('describe security groups', '(tag-key gild:run-id)', async () => {
+      const found: SecurityGroup[] = [];
+      for await (const page of paginateDescribeSecurityGroups({ client: ec2, pageSize: 1000 }, { Filters: [{ Name: 'tag-key', Values: ['gild:run-id'] }] })) found.push(...(page.SecurityGroups ?? []));
+      return found;
+    }),
+  ]);
+  return [
+    ...(keyPairs.KeyPairs ?? [])
+      // NOTE: not every emulator honours the key-name wildcard filter; the name decides.
+      .filter((keyPair) => keyPair.KeyName?.startsWith('gild_'))
+      .map((keyPair) => ({ kind: 'key-pair' as const, id: keyPair.KeyPairId ?? keyPair.KeyName ?? '', name: keyPair.KeyName ?? '', createdAt: keyPair.CreateTime?.toISOString(), tags: tagsToRecord(keyPair.Tags) })),
+    ...groups.map((group) => ({ kind: 'security-group' as const, id: group.GroupId ?? '', name: group.GroupName ?? '', createdAt: undefined, tags: tagsToRecord(group.Tags) })),
+  ];
+}
+
+/**
+ * A security group for one build, created and tagged by gild so that Packer
+ * creates none of its own (Packer's `packer_<uuid>` groups carry no tags, so a
+ * crashed build's group could never be told apart from someone else's).
+ */
+export async function createBuildSecurityGroup(
+  ec2: EC2Client,
+  request: { name: string; description: string; vpcId: string | undefined; ingressPorts: readonly number[]; sourceCidrs: readonly string[]; tags: Readonly<Record<string, string>> },
+): Promise<string> {
+  return awsCall('create security group', request.name, async () => {
+    let groupId: string | undefined;
+    try {
+      const created = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: request.name,
+          Description: request.description,
+          ...(request.vpcId ? { VpcId: request.vpcId } : {}),
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: recordToTags(request.tags) }],
+        }),
+      );
+      groupId = created.GroupId;
+    } catch (error) {
+      // A lost answer to an applied create: the group is ours if its name and run tag say so.
+      if (awsErrorName(error) !== 'InvalidGroup.Duplicate') throw error;
+      const existing = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [request.name] }, ...(request.vpcId ? [{ Name: 'vpc-id', Values: [request.vpcId] }] : [])] }));
+      const group = existing.SecurityGroups?.find((candidate) => tagsToRecord(candidate.Tags)['gild:run-id'] === request.tags['gild:run-id']);
+      if (!group?.GroupId) throw error;
+      groupId = group.GroupId;
+    }
+    if (!groupId) throw new Error('CreateSecurityGroup returned no group ID');
+    if (request.ingressPorts.length > 0) {
+      try {
+        await ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: groupId,
+            IpPermissions: request.ingressPorts.map((port) => ({ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: request.sourceCidrs.map((CidrIp) => ({ CidrIp })) })),
+          }),
+        );
+      } catch (error) {
+        if (awsErrorName(error) !== 'InvalidPermission.Duplicate') throw error;
+      }
+    }
+    return groupId;
+  });
+}
+
+/** Deletes a security group; gone already is the outcome wanted. */
+export async function deleteSecurityGroup(ec2: EC2Client, groupId: string): Promise<void> {
+  await awsCall('delete security group', groupId, async () => {
+    try {
+      await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+    } catch (error) {
+      if (awsErrorName(error) === 'InvalidGroup.NotFound') return;
+      throw error;
+    }
+  });
+}
+
+export async function deleteKeyPair(ec2: EC2Client, keyName: string): Promise<void> {
+  await awsCall('delete key pair', keyName, () => ec2.send(new DeleteKeyPairCommand({ KeyName: keyName })));
+}
+
+/** The VPC of a subnet (a build security group must live in the build subnet's VPC). */
+export async function subnetVpc(ec2: EC2Client, subnetId: string): Promise<string | undefined> {
+  const output = await awsCall('describe subnet', subnetId, () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })));
+  return output.Subnets?.[0]?.VpcId;
+}
+
+export interface SnapshotSummary {
+  readonly snapshotId: string;
+  readonly startTime: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Snapshots this account owns that carry `gild:image`: one paginated read per region. */
+export async function describeGildSnapshots(ec2: EC2Client): Promise<SnapshotSummary[]> {
+  return awsCall('describe gild snapshots', '(tag-key gild:image)', async () => {
+    const snapshots: SnapshotSummary[] = [];
+    for await (const page of paginateDescribeSnapshots({ client: ec2, pageSize: 1000 }, { OwnerIds: ['self'], Filters: [{ Name: 'tag-key', Values: ['gild:image'] }] })) {
+      for (const snapshot of page.Snapshots ?? []) snapshots.push({ snapshotId: snapshot.SnapshotId ?? '', startTime: snapshot.StartTime?.toISOString(), tags: tagsToRecord(snapshot.Tags) });
+    }
+    return snapshots;
+  });
+}
+
+/** Deprecates an AMI now: it leaves casual listings, and launches by ID keep working. */
+export async function enableImageDeprecation(ec2: EC2Client, amiId: string, at: Date): Promise<void> {
+  await awsCall('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: at })));
+}
+
+/** Disables an AMI: nobody can launch it any more until it is enabled again. */
+export async function disableImage(ec2: EC2Client, amiId: string): Promise<void> {
+  await awsCall('disable', amiId, () => ec2.send(new DisableImageCommand({ ImageId: amiId })));
 }

@@ -8,6 +8,7 @@ import {
   DeleteParameterCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
+  GetParametersCommand,
   PutParameterCommand,
   SendCommandCommand,
   paginateGetParametersByPath,
@@ -155,4 +156,29 @@ export const terminalCommandStatuses = new Set(['Success', 'Cancelled', 'TimedOu
  */
 export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
   await awsCall('cancel command', `${commandId} on ${instanceId}`, () => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })));
+}
+
+/** Every parameter under a path, recursively, with when it was last written: one paginated read. */
+export async function listParametersUnder(ssm: SSMClient, path: string): Promise<{ name: string; value: string; version: number; lastModified: string | undefined }[]> {
+  return awsCall('list parameters under', path, async () => {
+    const parameters: { name: string; value: string; version: number; lastModified: string | undefined }[] = [];
+    for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 10 }, { Path: path, Recursive: true })) {
+      for (const parameter of page.Parameters ?? []) {
+        parameters.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), lastModified: parameter.LastModifiedDate?.toISOString() });
+      }
+    }
+    return parameters;
+  });
+}
+
+/** Values of many parameters, 10 names a call (GetParameters' limit); absent names are left out. */
+export async function getParameterValues(ssm: SSMClient, names: readonly string[]): Promise<Map<string, string>> {
+  const values = new Map<string, string>();
+  const unique = [...new Set(names)];
+  for (let start = 0; start < unique.length; start += 10) {
+    const batch = unique.slice(start, start + 10);
+    const output = await awsCall('read parameters', batch.join(', '), () => ssm.send(new GetParametersCommand({ Names: batch })));
+    for (const parameter of output.Parameters ?? []) if (parameter.Name) values.set(parameter.Name, parameter.Value ?? '');
+  }
+  return values;
 }

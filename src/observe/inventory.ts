@@ -57,6 +57,12 @@ export interface ObservedInstance {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+export interface ObservedSnapshot {
+  readonly snapshotId: string;
+  readonly startTime: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
 /** A key pair or security group gild (or Packer, on gild's behalf) created for one build. */
 export interface ObservedTemporaryResource {
   readonly kind: 'key-pair' | 'security-group';
@@ -77,6 +83,8 @@ export interface RegionInventory {
   /** Instances tagged `gild:role` (build or smoke) that are not terminated. */
   readonly instances: readonly ObservedInstance[];
   readonly temporaryResources: readonly ObservedTemporaryResource[];
+  /** Snapshots tagged `gild:image`: those of no existing AMI are leftovers of a removal that stopped halfway. */
+  readonly snapshots: readonly ObservedSnapshot[];
   /** Who uses an AMI (only AMIs the assembler may want to delete are looked up), by AMI ID. */
   readonly references: Readonly<Record<string, readonly string[]>>;
 }

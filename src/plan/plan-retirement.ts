@@ -4,7 +4,16 @@
  */
 import semver from 'semver';
 import { versionParameterName } from './parameter-names.ts';
-import type { PublishedVersion, RetirementAction } from './types.ts';
+
+export interface PublishedVersion {
+  readonly version: string;
+  /** AMI per region, from `<prefix>/<image>/versions/<version>`. */
+  readonly amis: Readonly<Record<string, string>>;
+}
+
+export type RetirementAction =
+  | { readonly action: 'retire'; readonly image: string; readonly version: string; readonly region: string; readonly amiId: string; readonly snapshotIds: readonly string[]; readonly parameterName: string; readonly reason: string }
+  | { readonly action: 'keep'; readonly image: string; readonly version: string; readonly region: string; readonly amiId: string; readonly reason: string };
 
 export interface RetirementInput {
   readonly image: string;

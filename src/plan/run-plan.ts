@@ -44,8 +44,11 @@ export type PlanStep =
   | (StepCommon & { readonly kind: 'unlock'; readonly image: string; readonly region: string; readonly parameterName: string; readonly observedValue: string; readonly lease: Lease | undefined })
   | (StepCommon & { readonly kind: 'lock'; readonly image: string; readonly region: string; readonly parameterName: string })
   | (StepCommon & { readonly kind: 'release'; readonly image: string; readonly region: string; readonly parameterName: string })
-  /** Deregister an AMI gild made that will never be published, and delete its snapshots. */
-  | (StepCommon & { readonly kind: 'cleanup'; readonly image: string; readonly region: string; readonly amiId: string; readonly snapshotIds: readonly string[]; readonly status: string })
+  /**
+   * Deregister an AMI gild made that will never be published, and delete its snapshots; or (no `amiId`) delete
+   * snapshots whose AMI is already gone.
+   */
+  | (StepCommon & { readonly kind: 'cleanup'; readonly image: string; readonly region: string; readonly amiId: string | undefined; readonly snapshotIds: readonly string[]; readonly status: string })
   | (StepCommon & {
       readonly kind: 'build';
       readonly image: string;
@@ -66,7 +69,14 @@ export type PlanStep =
       readonly fromRunId: string;
       readonly baseAmiId: string;
     })
-  | (StepCommon & { readonly kind: 'smoke'; readonly image: string; readonly version: string; readonly amis: AmiSource })
+  | (StepCommon & {
+      readonly kind: 'smoke';
+      readonly image: string;
+      readonly version: string;
+      readonly amis: AmiSource;
+      /** The newest published version before this one, whose package manifest the new one is compared with. */
+      readonly previousVersion: string | undefined;
+    })
   | (StepCommon & {
       readonly kind: 'publish';
       readonly image: string;

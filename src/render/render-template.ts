@@ -39,6 +39,10 @@ export interface RenderInput {
   readonly logger?: { info(message: string): void; warn(message: string): void };
   /** The clock deprecate_at counts from; defaults to now. */
   readonly now?: Date;
+  /** Packer's temporary key pair name, so a crashed build's key pair can be found: `gild_<runId>_<image>`. */
+  readonly keyPairName?: string;
+  /** A security group gild created for this build, so that Packer creates none of its own. */
+  readonly securityGroupId?: string;
 }
 
 export interface RenderedImage {

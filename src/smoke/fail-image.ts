@@ -17,7 +17,7 @@ export function shortReason(reason: string): string {
 export async function failImage(context: Context, run: ImageRun, reason: string): Promise<string[]> {
   const actions: string[] = [];
   const failureTags = { 'gild:status': 'failed', 'gild:failure': shortReason(reason) };
-  for (const [region, amiId] of Object.entries(run.state.amis ?? {})) {
+  for (const [region, amiId] of Object.entries(run.amis)) {
     const ec2 = context.clients.ec2(region);
     const [image] = await describeImages(ec2, { imageIds: [amiId] });
     if (!image) {
@@ -29,10 +29,12 @@ export async function failImage(context: Context, run: ImageRun, reason: string)
       continue;
     }
     // NOTE: snapshot IDs are read before deregistering; afterwards the AMI is gone and so is the mapping.
-    const snapshotIds = [...new Set([...image.snapshotIds, ...(run.state.snapshots?.[region] ?? [])])];
+    const snapshotIds = [...new Set([...image.snapshotIds, ...(run.snapshots[region] ?? [])])];
     await createTags(ec2, [amiId, ...snapshotIds], failureTags);
     actions.push(`${region}: tagged ${[amiId, ...snapshotIds].join(', ')} gild:status=failed`);
     if (run.image.smoke.onFailure === 'keep') {
+      // The next run's plan keeps an AMI that says why; without it, an unpublished AMI is cleaned up.
+      await createTags(ec2, [amiId], { 'gild:keep-reason': shortReason(`smoke.onFailure is "keep": ${reason}`) });
       actions.push(`${region}: kept ${amiId} unpublished (smoke.onFailure is "keep")`);
       continue;
     }

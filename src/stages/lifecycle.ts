@@ -1,12 +1,40 @@
 /**
- * The lifecycle of one image, in order. The runner reads this table top to
- * bottom; a stage that fails stops the image, and nothing after it runs.
+ * The lifecycle table: which stage carries out each kind of plan step. The
+ * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
+ * whether, each stage runs. In the order an image lives through them:
+ * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → release.
  */
-import { buildStage } from './build.ts';
+import { packerVersion } from '../adapters/packer.ts';
+import { gitCommit } from '../adapters/git.ts';
+import type { StageTable } from '../apply/step-stage.ts';
+import type { Context } from '../context.ts';
+import { createBuildStage } from './build.ts';
+import { cleanupStage } from './cleanup.ts';
+import { createLockStages } from './lock.ts';
 import { publishStage } from './publish.ts';
+import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
-import { smokeTestStage } from './smoke-test.ts';
-import type { Stage } from './stage.ts';
-import { versionStage } from './version.ts';
+import { createSmokeStage } from './smoke.ts';
+import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
+import { sweepStage } from './sweep.ts';
 
-export const lifecycle: readonly Stage[] = [buildStage, smokeTestStage, versionStage, publishStage, retireStage];
+/** One per run: the tools' versions and the git commit are read once, not once per image. */
+export function createLifecycle(context: Context, options: { smoke?: SmokeTestOptions } = {}): StageTable {
+  const once = <T>(read: () => Promise<T>) => {
+    let value: Promise<T> | undefined;
+    return () => (value ??= read());
+  };
+  const locks = createLockStages();
+  return {
+    sweep: sweepStage,
+    unlock: locks.unlock,
+    lock: locks.lock,
+    cleanup: cleanupStage,
+    build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
+    resume: resumeStage,
+    smoke: createSmokeStage(createSmokeTest(options.smoke)),
+    publish: publishStage,
+    retire: retireStage,
+    release: locks.release,
+  };
+}

@@ -1,76 +1,88 @@
 /**
- * Publish: write `versions/<v>` in every region, then `latest` in every
- * region, then mark the AMIs published. Either everything is published or
- * nothing is: a failure rolls back what this stage wrote.
+ * Publish: write `versions/<v>` in every region, then move the pointers
+ * (`latest`) in every region, then mark the AMIs published. All or nothing:
+ * a failure undoes exactly what this step wrote, and nothing else. Every
+ * write is idempotent: a lost answer is recognised by reading back, and a
+ * value someone else wrote is never taken for ours nor undone.
  */
-import { createTags } from '../adapters/ec2.ts';
-import { deleteParameter, getParameter, putImageParameter } from '../adapters/ssm.ts';
+import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
+import { createParameterIfAbsent, deleteParameterIfValue, putParameterExpecting } from '../adapters/ssm-pending.ts';
+import { StepFailure, WorldMoved, type PublishedAmis, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
-import { latestParameterName, versionParameterName } from '../plan/parameter-names.ts';
-import type { Stage } from './stage.ts';
+import type { ParameterWrite } from '../plan/run-plan.ts';
+import { amisOf } from './amis-of.ts';
+import { imageOf } from './build.ts';
 
-export const publishStage: Stage = {
-  name: 'publish',
-  title: 'Publish to SSM Parameter Store',
+interface Undo {
+  readonly description: string;
+  readonly action: () => Promise<unknown>;
+}
+
+export const publishStage: StepStage<'publish'> = {
+  kind: 'publish',
+  title: (step) => `publish ${step.image} ${step.version}`,
   mutates: true,
-  async run(context, run) {
-    const { image } = run;
-    const version = run.state.version!;
-    const amis = run.state.amis!;
-    const prefix = context.settings.ssmPrefix;
-    const versionName = versionParameterName(prefix, image.name, version);
-    const latestName = latestParameterName(prefix, image.name);
-    const tags = { 'gild:image': image.name, 'gild:version': version, 'gild:run-id': context.runId };
-    const undo: { description: string; action: () => Promise<void> }[] = [];
+  heavy: false,
+  async check(context, step, run) {
+    const { amis } = amisOf(run, step.amis);
+    for (const [region, amiId] of Object.entries(amis)) {
+      const [ami] = await describeImagesRaw(context.clients.ec2(region), [amiId]);
+      if (!ami || ami.State !== 'available') return `${amiId} in ${region} is ${ami ? ami.State : 'gone'}`;
+    }
+    return false;
+  },
+  async run(context, step, run) {
+    const image = imageOf(run);
+    const { amis, snapshots } = amisOf(run, step.amis);
+    const undo: Undo[] = [];
+    const tags = { 'gild:image': image.name, 'gild:version': step.version, 'gild:run-id': context.runId };
+    const write = async (entry: ParameterWrite): Promise<void> => {
+      const ssm = context.clients.ssm(entry.region);
+      const amiId = amis[entry.region];
+      if (!amiId) throw new StepFailure(`there is no AMI for ${entry.region} to publish as ${entry.name}`);
+      const description = `${image.name} ${entry.pointer === 'version' ? step.version : entry.pointer}: ${image.description}`;
+      if (entry.previous === undefined) {
+        const created = await createParameterIfAbsent(ssm, entry.name, amiId, { dataType: 'aws:ec2:image', tags, description });
+        if (created !== 'created') throw new WorldMoved(`${entry.name} in ${entry.region} already names ${created.exists.value}: another run published it since this plan was made`);
+        undo.push({ description: `delete ${entry.name} in ${entry.region}`, action: () => deleteParameterIfValue(ssm, entry.name, amiId) });
+        return;
+      }
+      const moved = await putParameterExpecting(ssm, entry.name, amiId, { expected: entry.previous, dataType: 'aws:ec2:image', description });
+      if (moved !== 'written') throw new WorldMoved(`${entry.name} in ${entry.region} was moved to ${moved.moved ?? '(deleted)'} since this plan was made (it held ${entry.previous})`);
+      const previous = entry.previous;
+      undo.push({ description: `restore ${entry.name} in ${entry.region} to ${previous}`, action: () => putParameterExpecting(ssm, entry.name, previous, { expected: amiId, dataType: 'aws:ec2:image' }) });
+    };
 
     try {
-      // Nothing is written until every region's previous `latest` is known, so rollback can restore it.
-      const previousLatest = Object.fromEntries(
-        await Promise.all(image.regions.map(async (region) => [region, (await getParameter(context.clients.ssm(region), latestName))?.value] as const)),
-      );
-      // NOTE: every write settles before rollback starts, and its undo is registered before it is sent,
-      // so a region that answers late cannot be left behind by a rollback.
-      const writes = await Promise.allSettled(
-        image.regions.map(async (region) => {
-          const ssm = context.clients.ssm(region);
-          undo.push({ description: `delete ${versionName} in ${region}`, action: () => deleteParameter(ssm, versionName) });
-          await putImageParameter(ssm, versionName, amis[region]!, { overwrite: false, tags, description: `${image.name} ${version}: ${image.description}` });
-        }),
-      );
-      const failedWrite = writes.find((write): write is PromiseRejectedResult => write.status === 'rejected');
-      if (failedWrite) throw failedWrite.reason;
-      // NOTE: latest is written last so that a failed run never points at an untested or half-published AMI.
-      for (const region of image.regions) {
-        const ssm = context.clients.ssm(region);
-        const previous = previousLatest[region];
-        await putImageParameter(ssm, latestName, amis[region]!, { overwrite: previous !== undefined, tags, description: `${image.name} latest: ${image.description}` });
-        undo.push({
-          description: previous ? `restore ${latestName} in ${region} to ${previous}` : `delete ${latestName} in ${region}`,
-          action: () => (previous ? putImageParameter(ssm, latestName, previous, { overwrite: true }) : deleteParameter(ssm, latestName)),
-        });
-      }
+      // Versions first, together; pointers only once every region has its version.
+      const versionWrites = await Promise.allSettled(step.writes.filter((entry) => entry.pointer === 'version').map(write));
+      const failed = versionWrites.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      // NOTE: pointers move last, one region after another, so a failure never leaves one pointing at an unpublished version.
+      for (const entry of step.writes.filter((candidate) => candidate.pointer !== 'version')) await write(entry);
     } catch (error) {
-      run.logger.warn(`publishing failed (${describeAwsError(error)}); rolling back`);
-      for (const step of undo.reverse()) {
+      run.logger.warn(`publishing ${step.version} failed (${describeAwsError(error)}); undoing what this step wrote`);
+      const undoFailures: string[] = [];
+      for (const entry of undo.reverse()) {
         try {
-          await step.action();
-          run.logger.info(`rolled back: ${step.description}`);
-        } catch (rollbackError) {
-          run.logger.warn(`rollback failed: ${step.description}: ${describeAwsError(rollbackError)}. Fix it by hand.`);
+          await entry.action();
+          run.logger.info(`undone: ${entry.description}`);
+        } catch (undoError) {
+          undoFailures.push(`${entry.description}: ${describeAwsError(undoError)}`);
         }
       }
-      return { status: 'failed', reason: `publishing ${image.name} ${version} failed and was rolled back: ${describeAwsError(error)}` };
+      if (error instanceof WorldMoved && undoFailures.length === 0) throw error;
+      throw new StepFailure(`publishing ${image.name} ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`, undoFailures.map((line) => `not undone (the next run's plan repairs it): ${line}`), { cause: error });
     }
 
-    run.state.published = true;
     await Promise.all(
-      image.regions.map((region) =>
-        createTags(context.clients.ec2(region), [amis[region]!, ...(run.state.snapshots?.[region] ?? [])], { 'gild:status': 'published', 'gild:published-at': context.now().toISOString() }).catch((error: unknown) =>
-          run.logger.warn(`could not tag ${amis[region]} in ${region} as published: ${describeAwsError(error)}`),
+      Object.entries(amis).map(([region, amiId]) =>
+        createTags(context.clients.ec2(region), [amiId, ...(snapshots[region] ?? [])], { 'gild:status': 'published', 'gild:published-at': context.now().toISOString() }).catch((error: unknown) =>
+          run.logger.warn(`could not tag ${amiId} in ${region} as published (its parameters say it is): ${describeAwsError(error)}`),
         ),
       ),
     );
-    run.state.summary.push(`published ${version}: ${image.regions.map((region) => `${region} ${amis[region]}`).join(', ')}`);
-    return { status: 'done' };
+    run.summary.push(`published ${step.version}: ${Object.entries(amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`);
+    return { version: step.version, amis } satisfies PublishedAmis;
   },
 };

@@ -19,7 +19,7 @@ import { readPreviousManifest, writeManifest } from '../smoke/package-manifest.t
 import { runCommand, type PollSettings } from '../smoke/run-check.ts';
 import { defaultOutputLimitBytes, truncateOutput } from '../smoke/truncate-output.ts';
 import { appendEvidence, writeSmokeReport, type SmokeReport } from '../smoke/write-smoke-report.ts';
-import type { CheckResult, ImageRun, SmokeResult, Stage, StageOutcome } from './stage.ts';
+import type { CheckResult, ImageRun, SmokeResult } from './stage.ts';
 
 export interface SmokeTestOptions {
   /** Between GetCommandInvocation calls; default 3 s (or GILD_SMOKE_POLL_MS in the context's env). */
@@ -64,7 +64,10 @@ function positiveInt(value: string | undefined): number | undefined {
   return Number.isInteger(parsed) && parsed > 0 ? parsed : undefined;
 }
 
-export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
+/** Smoke-tests one image's AMIs: a value says how it went; the caller decides what a failure means. */
+export type SmokeTest = (context: Context, run: ImageRun) => Promise<SmokeResult>;
+
+export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
   const settingsFor = (context: Context): Settings => ({
     poll: {
       pollMs: options.pollMs ?? positiveInt(context.env.GILD_SMOKE_POLL_MS) ?? 3000,
@@ -74,22 +77,12 @@ export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
     outputLimitBytes: options.outputLimitBytes ?? defaultOutputLimitBytes,
   });
 
-  return {
-    name: 'smoke-test',
-    title: 'Smoke test',
-    mutates: true,
-    skip(_context, run) {
-      if (run.image.smoke.checks.length > 0 || run.image.smoke.packageManifest) return false;
-      // NOTE: the runner does not call run() for a skipped stage, so the outcome is recorded here.
-      run.state.smoke = { result: 'skipped', reason: noChecksReason };
-      return noChecksReason;
-    },
-    async run(context, run) {
-      // The runner asks skip() first, so an image without checks never gets here.
+  return async (context, run) => {
       const { image } = run;
+      if (image.smoke.checks.length === 0 && !image.smoke.packageManifest) return { result: 'skipped', reason: noChecksReason };
       const region = image.buildRegion;
-      const amiId = run.state.amis?.[region];
-      if (!amiId) return { status: 'failed', reason: `smoke test: the build produced no AMI in the build region ${region}` };
+      const amiId = run.amis[region];
+      if (!amiId) return { result: 'failed', reason: `the build produced no AMI in the build region ${region}`, checks: [] };
 
       const settings = settingsFor(context);
       const startedAt = context.now();
@@ -111,18 +104,17 @@ export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
       }
 
       const smoke = decide(collected, image.smoke.timeoutSeconds);
-      run.state.smoke = smoke;
       const manifestInfo = await keepManifest(context, run, collected.manifest, smoke.result === 'passed');
 
       let failureActions: string[] = [];
       const interrupted = run.signal.aborted;
       if (smoke.result !== 'passed' && smoke.result !== 'skipped') {
         run.logger.warn(`smoke test ${smoke.result}: ${smoke.reason}`);
-        run.state.summary.push(`smoke test ${smoke.result}: ${smoke.reason}`);
+        run.summary.push(`smoke test ${smoke.result}: ${smoke.reason}`);
         if (interrupted) {
           // NOTE: on an interrupt only the instances are cleaned up; marking and
           // deregistering AMIs is left to a run that is allowed to finish.
-          run.logger.warn(`left ${Object.values(run.state.amis ?? {}).join(', ')} untouched because the run was interrupted; it was never published`);
+          run.logger.warn(`left ${Object.values(run.amis).join(', ')} untouched because the run was interrupted; it was never published`);
         } else {
           try {
             failureActions = await failImage(context, run, `smoke test ${smoke.result}: ${smoke.reason}`);
@@ -131,7 +123,7 @@ export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
             failureActions = [`could not mark or deregister the failed AMI: ${describeAwsError(error)}. It is unpublished; remove it by hand or rerun.`];
           }
           for (const action of failureActions) run.logger.info(`because the smoke test ${smoke.result}: ${action}`);
-          run.state.summary.push(...failureActions);
+          run.summary.push(...failureActions);
         }
       } else {
         run.logger.info(`smoke test passed: ${collected.checks.length} check${collected.checks.length === 1 ? '' : 's'} on ${launched.map((instance) => instance.instanceType).join(', ')}`);
@@ -139,7 +131,7 @@ export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
 
       const report: SmokeReport = {
         image: image.name,
-        version: run.plan.nextVersion,
+        version: run.version,
         runId: context.runId,
         region,
         amiId,
@@ -155,12 +147,9 @@ export function createSmokeTestStage(options: SmokeTestOptions = {}): Stage {
       const reportFile = await writeSmokeReport(run.logDir, report);
       run.logger.debug(`smoke report written to ${reportFile}`);
 
-      return smoke.result === 'passed' ? { status: 'done' } : ({ status: 'failed', reason: `smoke test ${smoke.result}: ${smoke.reason}` } satisfies StageOutcome);
-    },
+      return smoke;
   };
 }
-
-export const smokeTestStage: Stage = createSmokeTestStage();
 
 async function testOnInstances(
   context: Context,
@@ -178,7 +167,7 @@ async function testOnInstances(
     'gild:run-id': context.runId,
     'gild:image': image.name,
     'gild:role': 'smoke',
-    Name: `gild-smoke-${image.name}-${run.plan.nextVersion}`,
+    Name: `gild-smoke-${image.name}-${run.version}`,
   };
 
   throwIfAborted(run.signal);
@@ -262,7 +251,7 @@ async function testOneInstance(
         document: image.smoke.documentName,
         commands: [image.packageManifestCommand],
         timeoutSeconds: image.smoke.checkTimeoutSeconds,
-        comment: `gild package manifest ${image.name} ${run.plan.nextVersion}`,
+        comment: `gild package manifest ${image.name} ${run.version}`,
         overallDeadline,
       },
       settings.poll,
@@ -358,22 +347,21 @@ async function terminateLaunched(context: Context, run: ImageRun, launched: Laun
 
 async function keepManifest(context: Context, run: ImageRun, manifest: string | undefined, passed: boolean): Promise<SmokeReport['packageManifest']> {
   if (manifest === undefined) return undefined;
-  const { image, plan } = run;
-  run.state.packageManifest = manifest;
+  const { image } = run;
   await mkdir(run.logDir, { recursive: true });
   const file = join(run.logDir, `${image.name}.packages.txt`);
   await writeFile(file, manifest);
   const packages = manifest.split(/\r?\n/).filter((line) => line.trim()).length;
   run.logger.info(`package manifest: ${packages} packages, saved to ${file}`);
-  const previous = await readPreviousManifest(context.workDir, image.name, plan.currentVersion, plan.nextVersion);
+  const previous = await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
   if (previous) {
     const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
-    run.state.summary.push(...lines);
+    run.summary.push(...lines);
     for (const line of lines) run.logger.info(line);
   } else {
-    run.state.summary.push(`packages: ${packages} (no earlier manifest to compare with)`);
+    run.summary.push(`packages: ${packages} (no earlier manifest to compare with)`);
   }
   // NOTE: only a passing image's manifest is kept as the baseline for the next version.
-  if (passed) await writeManifest(context.workDir, image.name, plan.nextVersion, manifest);
+  if (passed) await writeManifest(context.workDir, image.name, run.version, manifest);
   return { file, packages, comparedWith: previous?.version };
 }

@@ -1,0 +1,223 @@
+/**
+ * Applies a plan, exactly: every step runs once its `after` steps succeeded,
+ * through the stage the lifecycle table names for its kind. The runner alone
+ * decides whether a stage runs: a failed or skipped dependency skips it (with
+ * that reason), a dry run skips every mutating stage, an interrupt skips what
+ * has not started, and a precondition that no longer holds skips it as
+ * "moved". A stage that throws has failed, with its error kept whole; nothing
+ * is ever reported as skipped that was not.
+ *
+ * Steps of different images run concurrently; builds and smoke tests take one
+ * of `concurrency` slots while they work, and waiting for a base image takes
+ * none. An image's `release` step runs whatever happened to its other steps.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createCleanupRegistry, type CleanupRegistry } from '../cleanup.ts';
+import type { Context } from '../context.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { describeAwsError, isGildError } from '../errors.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import type { PlanStep, PlanStepKind, RunPlan } from '../plan/run-plan.ts';
+import { StepFailure, WorldMoved, type StageTable, type StepOutputs, type StepResult, type StepRun } from './step-stage.ts';
+
+export interface ApplyOptions {
+  readonly stages: StageTable;
+  readonly images: readonly ResolvedImage[];
+  readonly signal: AbortSignal;
+  readonly dryRun: boolean;
+  readonly concurrency: number;
+  /** Shared with the CLI so that a second SIGINT can run every pending cleanup. */
+  readonly cleanups?: CleanupRegistry;
+  /** Progress lines for people (a listr2 task's output, or stderr). */
+  readonly onProgress?: (image: string | undefined, line: string) => void;
+  /** Apply only these images' steps (and the plan's sweeps): one CI job per image applying a shared plan. */
+  readonly only?: readonly string[];
+}
+
+export interface AppliedPlan {
+  readonly plan: RunPlan;
+  readonly results: ReadonlyMap<string, StepResult>;
+  readonly summaries: ReadonlyMap<string, readonly string[]>;
+  readonly runDir: string;
+  readonly logFiles: ReadonlyMap<string, string>;
+}
+
+export async function applyPlan(context: Context, plan: RunPlan, options: ApplyOptions): Promise<AppliedPlan> {
+  const runDir = path.join(context.workDir, 'runs', plan.runId);
+  mkdirSync(runDir, { recursive: true });
+  const cleanups = options.cleanups ?? createCleanupRegistry();
+  const images = new Map(options.images.map((image) => [image.name, image]));
+  const steps = plan.steps.filter((step) => !options.only || !('image' in step) || options.only.includes(step.image));
+  const byId = new Map(steps.map((step) => [step.id, step]));
+  const results = new Map<string, StepResult>();
+  const running = new Map<string, Promise<StepResult>>();
+  const summaries = new Map<string, string[]>();
+  const logFiles = new Map<string, string>();
+  const imageAborts = new Map<string, AbortController>();
+  const slots = createSlots(options.concurrency);
+
+  const loggerFor = (image: string | undefined): { logger: Logger; logFile: string } => {
+    const logFile = path.join(runDir, `${image ?? 'run'}.log`);
+    logFiles.set(image ?? '(run)', logFile);
+    const logger = createLogger((level, line) => {
+      appendFileSync(logFile, `${new Date().toISOString()} ${level} ${line}\n`);
+      if (level !== 'debug') options.onProgress?.(image, line);
+    });
+    return { logger, logFile };
+  };
+  const loggers = new Map<string, { logger: Logger; logFile: string }>();
+  const logging = (image: string | undefined) => {
+    const key = image ?? '(run)';
+    if (!loggers.has(key)) loggers.set(key, loggerFor(image));
+    return loggers.get(key)!;
+  };
+
+  const signalFor = (image: string | undefined): AbortSignal => {
+    if (!image) return options.signal;
+    if (!imageAborts.has(image)) imageAborts.set(image, new AbortController());
+    return AbortSignal.any([options.signal, imageAborts.get(image)!.signal]);
+  };
+
+  const stepRunFor = (step: PlanStep): StepRun => {
+    const imageName = 'image' in step ? step.image : undefined;
+    const { logger, logFile } = logging(imageName);
+    const summary = summaries.get(imageName ?? '(run)') ?? [];
+    summaries.set(imageName ?? '(run)', summary);
+    return {
+      image: imageName ? images.get(imageName) : undefined,
+      logger,
+      runDir,
+      logFile,
+      signal: signalFor(imageName),
+      defer: (description, cleanup) => cleanups.defer(`${imageName ?? 'run'}: ${description}`, cleanup),
+      output<K extends PlanStepKind>(stepId: string, kind: K): StepOutputs[K] | undefined {
+        const source = byId.get(stepId);
+        if (!source) return undefined;
+        const result = results.get(stepId);
+        if (!result || result.status !== 'done' || source.kind !== kind) throw new Error(`step ${step.id} needs the output of ${stepId} (${kind}), which has none`);
+        return result.output as StepOutputs[K];
+      },
+      summary,
+      onLeaseLost: (reason) => {
+        logger.warn(`lost the lock: ${reason}; stopping work on this image`);
+        if (imageName) imageAborts.get(imageName)?.abort(new WorldMoved(reason));
+      },
+    };
+  };
+
+  const execute = async (step: PlanStep): Promise<StepResult> => {
+    const dependencies = await Promise.all(step.after.filter((id) => byId.has(id)).map(async (id) => [id, await start(byId.get(id)!)] as const));
+    const stage = options.stages[step.kind] as unknown as StageTable[PlanStepKind];
+    const run = stepRunFor(step);
+    const blocked = dependencies.find(([, result]) => result.status !== 'done');
+    // NOTE: the lock is given back whatever happened to the image's other steps; only a lock never taken is not.
+    if (step.kind === 'release') {
+      const lock = dependencies.find(([id]) => byId.get(id)?.kind === 'lock');
+      if (lock && lock[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
+    } else if (blocked) {
+      return { status: 'skipped', reason: `${blocked[0]} ${blocked[1].status === 'failed' ? 'failed' : blocked[1].status === 'moved' ? 'found the world moved' : 'did not run'}${'reason' in blocked[1] ? `: ${blocked[1].reason}` : ''}` };
+    } else if (run.signal.aborted) {
+      return { status: 'skipped', reason: run.signal.reason instanceof WorldMoved ? `the image's lock was lost: ${run.signal.reason.message}` : 'interrupted before it started' };
+    }
+    if (options.dryRun && stage.mutates) return { status: 'skipped', reason: 'dry run: changes nothing' };
+
+    const release = stage.heavy ? await slots.take(run.signal) : () => {};
+    const startedAt = Date.now();
+    try {
+      if (stage.heavy && run.signal.aborted && step.kind !== 'release') return { status: 'skipped', reason: 'interrupted before it started' };
+      const moved = stage.check ? await stage.check(context, step as never, run) : false;
+      if (moved) {
+        run.logger.warn(`${step.id}: not done, the world moved: ${moved}`);
+        return { status: 'moved', reason: moved };
+      }
+      run.logger.info(`${step.id}: ${stage.title(step as never)} — ${step.reason}`);
+      const output = await stage.run(context, step as never, run);
+      return { status: 'done', output, durationMs: Date.now() - startedAt };
+    } catch (error) {
+      if (error instanceof WorldMoved) {
+        run.logger.warn(`${step.id}: the world moved: ${error.message}`);
+        return { status: 'moved', reason: error.message };
+      }
+      const reason = failureReason(error);
+      // An unexpected error keeps its stack in the log, for whoever has to fix it.
+      if (!(error instanceof StepFailure) && !isGildError(error) && error instanceof Error) run.logger.debug(error.stack ?? error.message);
+      run.logger.warn(`${step.id} failed: ${reason}`);
+      for (const detail of detailsOf(error)) run.logger.warn(`  - ${detail}`);
+      return { status: 'failed', reason, error, durationMs: Date.now() - startedAt };
+    } finally {
+      release();
+    }
+  };
+
+  const start = (step: PlanStep): Promise<StepResult> => {
+    let promise = running.get(step.id);
+    if (!promise) {
+      promise = execute(step).then((result) => {
+        results.set(step.id, result);
+        return result;
+      });
+      running.set(step.id, promise);
+    }
+    return promise;
+  };
+
+  await Promise.all(steps.map(start));
+  return { plan, results, summaries, runDir, logFiles };
+}
+
+function failureReason(error: unknown): string {
+  if (error instanceof StepFailure) return error.message;
+  return describeAwsError(error);
+}
+
+/** Details a failure carries (a catalogue error's list, a step failure's), then its causes' messages. */
+export function detailsOf(error: unknown): string[] {
+  const details: string[] = [];
+  if (error instanceof StepFailure || isGildError(error)) details.push(...error.details);
+  let cause = (error as { cause?: unknown } | undefined)?.cause;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    const message = cause instanceof Error ? `${cause.name !== 'Error' ? `${cause.name}: ` : ''}${cause.message}` : String(cause);
+    if (!details.includes(message)) details.push(`caused by ${message}`);
+    if (isGildError(cause) || cause instanceof StepFailure) details.push(...cause.details);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return details;
+}
+
+/** A counting semaphore; a waiter whose signal aborts stops waiting and holds nothing. */
+function createSlots(size: number) {
+  let free = Math.max(1, size);
+  const waiting: (() => void)[] = [];
+  const noop = () => {};
+  return {
+    async take(signal: AbortSignal): Promise<() => void> {
+      if (free > 0) {
+        free--;
+      } else {
+        const granted = await new Promise<boolean>((resolve) => {
+          const grant = () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(true);
+          };
+          const onAbort = () => {
+            waiting.splice(waiting.indexOf(grant), 1);
+            resolve(false);
+          };
+          waiting.push(grant);
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+        if (!granted) return noop;
+      }
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      };
+    },
+  };
+}
+

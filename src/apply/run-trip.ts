@@ -1,0 +1,142 @@
+/**
+ * The one trip every changing command takes: observe the world once, assemble
+ * the plan purely, and (unless asked only for the plan) apply exactly it, then
+ * say per image what happened. `gild plan` stops after `planRun`; `gild run`
+ * applies; `gild run --plan file` applies a saved plan after checking that
+ * the world has not moved since it was made.
+ */
+import type { CleanupRegistry } from '../cleanup.ts';
+import type { Context } from '../context.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { catalogue } from '../errors.ts';
+import type { Inventory } from '../observe/inventory.ts';
+import { fingerprintImages } from '../observe/local-inputs.ts';
+import { observeInventory, observeReferences, withReferences } from '../observe/observe-inventory.ts';
+import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
+import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
+import { applyPlan, detailsOf, type AppliedPlan } from './apply-plan.ts';
+import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
+
+export interface PlanRunOptions {
+  readonly force: boolean;
+  readonly baseOverrides: Readonly<Record<string, string>>;
+}
+
+export interface PlannedRun {
+  readonly plan: RunPlan;
+  readonly inventory: Inventory;
+}
+
+/** Observe, then assemble; who uses the AMIs the plan would remove is observed only for those AMIs. */
+export async function planRun(context: Context, images: readonly ResolvedImage[], options: PlanRunOptions): Promise<PlannedRun> {
+  const [observed, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context.cwd, images)]);
+  const assemble = (inventory: Inventory) =>
+    assemblePlan({
+      runId: context.runId,
+      now: context.now(),
+      images,
+      fingerprints,
+      inventory,
+      force: options.force,
+      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays },
+    });
+  const draft = assemble(observed);
+  const candidates = deletionCandidates(draft);
+  if (Object.keys(candidates).length === 0) return { plan: draft, inventory: observed };
+  const inventory = withReferences(observed, await observeReferences(context, candidates));
+  return { plan: assemble(inventory), inventory };
+}
+
+/**
+ * A saved plan may be applied only while what it observed still holds: per
+ * image, the same parameters, AMIs and lock, and the same fingerprint.
+ */
+export async function checkSavedPlan(context: Context, saved: unknown, images: readonly ResolvedImage[], options: PlanRunOptions): Promise<RunPlan> {
+  const plan = saved as Partial<RunPlan> | undefined;
+  if (!plan || typeof plan !== 'object' || plan.schema !== planSchemaVersion || !Array.isArray(plan.steps) || !Array.isArray(plan.images) || typeof plan.runId !== 'string') {
+    throw catalogue.EUSAGE(`--plan: the file is not a gild plan (schema ${planSchemaVersion}). Make one with \`gild plan --json > plan.json\`.`);
+  }
+  const full = plan as RunPlan;
+  if (full.ssmPrefix !== context.settings.ssmPrefix) throw catalogue.EUSAGE(`--plan: the plan was made for the SSM prefix ${full.ssmPrefix}, but the settings say ${context.settings.ssmPrefix}.`);
+  const [inventory, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context.cwd, images)]);
+  const moved: string[] = [];
+  for (const image of images) {
+    const digest = full.observed.digests[image.name];
+    if (digest === undefined) {
+      moved.push(`${image.name}: the plan does not cover this image; make a new plan that includes it`);
+      continue;
+    }
+    if (digest !== imageDigest(inventory, image)) moved.push(`${image.name}: its parameters, AMIs or lock changed since the plan was made at ${full.observed.at}`);
+    const build = full.steps.find((step) => step.kind === 'build' && step.image === image.name);
+    if (build?.kind === 'build' && build.fingerprint !== fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
+  }
+  if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
+  return full;
+}
+
+export type ImageOutcome =
+  | { readonly image: string; readonly result: 'published'; readonly version: string; readonly amis: Readonly<Record<string, string>>; readonly summary: readonly string[] }
+  | { readonly image: string; readonly result: 'unchanged'; readonly reason: string; readonly version: string | undefined; readonly summary: readonly string[] }
+  /** Another run has the image, or the world moved under this run: nothing was done to it, on purpose. */
+  | { readonly image: string; readonly result: 'yielded'; readonly reason: string; readonly summary: readonly string[] }
+  | { readonly image: string; readonly result: 'skipped'; readonly reason: string }
+  | { readonly image: string; readonly result: 'interrupted'; readonly reason: string; readonly summary: readonly string[] }
+  | {
+      readonly image: string;
+      readonly result: 'failed';
+      readonly stage: string;
+      readonly reason: string;
+      readonly details: readonly string[];
+      readonly error: unknown;
+      readonly logFile: string | undefined;
+      readonly summary: readonly string[];
+    };
+
+export interface ApplyRunOptions {
+  readonly stages: StageTable;
+  readonly signal: AbortSignal;
+  readonly cleanups?: CleanupRegistry;
+  readonly onProgress?: (image: string | undefined, line: string) => void;
+  readonly only?: readonly string[];
+}
+
+export async function applyRun(context: Context, plan: RunPlan, images: readonly ResolvedImage[], options: ApplyRunOptions): Promise<{ applied: AppliedPlan; outcomes: ImageOutcome[] }> {
+  const applied = await applyPlan(context, plan, {
+    stages: options.stages,
+    images,
+    signal: options.signal,
+    dryRun: context.options.dryRun,
+    concurrency: context.settings.concurrency,
+    ...(options.cleanups ? { cleanups: options.cleanups } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.only ? { only: options.only } : {}),
+  });
+  const outcomes = plan.images.filter((decision) => !options.only || options.only.includes(decision.image)).map((decision) => outcomeOf(applied, decision.image, options.signal.aborted));
+  return { applied, outcomes };
+}
+
+/** What happened to one image, read from its steps' results. */
+export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: boolean): ImageOutcome {
+  const decision = applied.plan.images.find((candidate) => candidate.image === imageName)!;
+  const summary = applied.summaries.get(imageName) ?? [];
+  const steps = applied.plan.steps.filter((step) => 'image' in step && step.image === imageName && step.kind !== 'release');
+  const results = steps.map((step) => [step, applied.results.get(step.id)] as const);
+  const failed = results.find(([, result]) => result?.status === 'failed');
+  if (failed) {
+    const result = failed[1] as Extract<StepResult, { status: 'failed' }>;
+    return { image: imageName, result: 'failed', stage: failed[0].kind, reason: result.reason, details: detailsOf(result.error), error: result.error, logFile: applied.logFiles.get(imageName), summary };
+  }
+  if (decision.action === 'error') return { image: imageName, result: 'failed', stage: 'plan', reason: decision.reason, details: [], error: undefined, logFile: undefined, summary };
+  if (decision.action === 'locked') return { image: imageName, result: 'yielded', reason: decision.reason, summary };
+  const moved = results.find(([step, result]) => result?.status === 'moved' && (step.kind === 'lock' || step.kind === 'build' || step.kind === 'resume' || step.kind === 'publish'));
+  if (moved) return { image: imageName, result: 'yielded', reason: (moved[1] as { reason: string }).reason, summary };
+  const publish = results.find(([step]) => step.kind === 'publish');
+  if (publish?.[1]?.status === 'done') {
+    const published = publish[1].output as StepOutputs['publish'];
+    return { image: imageName, result: 'published', version: published.version, amis: published.amis, summary };
+  }
+  if (interrupted) return { image: imageName, result: 'interrupted', reason: 'interrupted before it finished; the next run resumes or cleans up what it left', summary };
+  if (decision.action === 'unchanged') return { image: imageName, result: 'unchanged', reason: decision.reason, version: decision.currentVersion, summary };
+  const blocked = results.find(([, result]) => result?.status === 'skipped');
+  return { image: imageName, result: 'skipped', reason: blocked ? (blocked[1] as { reason: string }).reason : 'not run' };
+}

@@ -1,0 +1,102 @@
+/**
+ * A stage carries out one kind of plan step. The lifecycle table
+ * (`src/stages/lifecycle.ts`) maps every step kind to its stage; the runner
+ * (`apply-plan.ts`) is the only caller and the only place that decides
+ * whether a stage runs at all (dependencies, dry run, interrupts, its
+ * precondition).
+ */
+import type { Context } from '../context.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { Logger } from '../logger.ts';
+import type { Lease } from '../observe/inventory.ts';
+import type { PlanStepKind, StepOfKind } from '../plan/run-plan.ts';
+import type { SmokeResult } from '../stages/stage.ts';
+
+/** AMIs of one build, per region: what `build` and `resume` hand to `smoke` and `publish`. */
+export interface BuiltAmis {
+  readonly amis: Readonly<Record<string, string>>;
+  readonly snapshots: Readonly<Record<string, readonly string[]>>;
+  readonly baseAmiId: string;
+}
+
+export interface PublishedAmis {
+  readonly version: string;
+  readonly amis: Readonly<Record<string, string>>;
+}
+
+/** What each kind of step gives the steps after it. */
+export interface StepOutputs {
+  sweep: { readonly done: string };
+  unlock: { readonly removed: string };
+  lock: { readonly lease: Lease };
+  release: { readonly released: boolean };
+  cleanup: { readonly removed: readonly string[] };
+  build: BuiltAmis;
+  resume: BuiltAmis;
+  smoke: SmokeResult;
+  publish: PublishedAmis;
+  retire: { readonly removed: readonly string[] };
+}
+
+export type StepResult<K extends PlanStepKind = PlanStepKind> =
+  | { readonly status: 'done'; readonly output: StepOutputs[K]; readonly durationMs: number }
+  /** The stage ran and failed; the error keeps its cause and details. */
+  | { readonly status: 'failed'; readonly reason: string; readonly error: unknown; readonly durationMs: number }
+  /** Not run: a dependency did not succeed, the run was interrupted, or it is a dry run. */
+  | { readonly status: 'skipped'; readonly reason: string }
+  /** Not run: the live state no longer matches the plan's precondition. */
+  | { readonly status: 'moved'; readonly reason: string };
+
+/** What a stage gets besides its step: the image, a logger, the way to its inputs and to cleanup. */
+export interface StepRun {
+  readonly image: ResolvedImage | undefined;
+  readonly logger: Logger;
+  /** `.gild/runs/<run-id>/` */
+  readonly runDir: string;
+  /** The image's log file (or the run's, for steps of no image). */
+  readonly logFile: string;
+  /** Aborted on SIGINT/SIGTERM, and for an image whose lock was lost. */
+  readonly signal: AbortSignal;
+  /** Registers cleanup that must run even if the process is interrupted; the result unregisters it. */
+  readonly defer: (description: string, cleanup: () => Promise<void>) => () => void;
+  /**
+   * The output of an earlier step this step depends on (by step id), or undefined when that step is not part of
+   * what this process applies (one CI job per image applying a shared plan reads it from AWS instead).
+   */
+  output<K extends PlanStepKind>(stepId: string, kind: K): StepOutputs[K] | undefined;
+  /** Lines for the end-of-run summary. */
+  readonly summary: string[];
+  /** Called by the lock stage: the runner stops the image's work when its lease is lost. */
+  readonly onLeaseLost: (reason: string) => void;
+}
+
+/** A stage failure that is an expected outcome (smoke failed, Packer failed): message plus details, no stack. */
+export class StepFailure extends Error {
+  override readonly name = 'StepFailure';
+  constructor(
+    message: string,
+    readonly details: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The world moved under a step that had started (a lock taken first, a version published meanwhile). */
+export class WorldMoved extends Error {
+  override readonly name = 'WorldMoved';
+}
+
+export interface StepStage<K extends PlanStepKind> {
+  readonly kind: K;
+  readonly title: (step: StepOfKind<K>) => string;
+  /** Whether it changes anything in AWS: a dry run never runs it (enforced by the runner). */
+  readonly mutates: boolean;
+  /** Holds one of the run's concurrency slots while it runs (builds and smoke tests); waiting never does. */
+  readonly heavy: boolean;
+  /** Re-checks the step's precondition against live state right before it runs: a string says what moved. */
+  check?(context: Context, step: StepOfKind<K>, run: StepRun): Promise<false | string>;
+  run(context: Context, step: StepOfKind<K>, run: StepRun): Promise<StepOutputs[K]>;
+}
+
+export type StageTable = { readonly [K in PlanStepKind]: StepStage<K> };

@@ -1,0 +1,451 @@
+/**
+ * The run's plan, decided purely from what was observed: no clients, no
+ * files, no clock but the one passed in. Same input, same plan.
+ *
+ * Per image, in dependency order: is its lock free (or stale), what version
+ * comes next, is there a reason to build, can an earlier run's unpublished
+ * build be resumed instead, what unpublished AMIs to clean up, what to
+ * publish, what to retire. Then, across regions, which temporary resources of
+ * dead runs to sweep.
+ */
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { Inventory, LeaseState, ObservedAmi } from '../observe/inventory.ts';
+import { staleLeaseReason } from '../observe/parse-lease.ts';
+import { imageState, unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
+import { nextVersion } from './next-version.ts';
+import { imageParameterPath, latestParameterName, lockParameterName, versionParameterName } from './parameter-names.ts';
+import { planRetirement } from './plan-retirement.ts';
+import { planSweep } from './plan-sweep.ts';
+import { planSchemaVersion, type BuildBase, type ImageDecision, type KeptResource, type PlanStep, type RunPlan } from './run-plan.ts';
+
+export interface AssembleInput {
+  readonly runId: string;
+  readonly now: Date;
+  /** The images this run covers (selected on the command line, or all). */
+  readonly images: readonly ResolvedImage[];
+  /** What each image's build would be made of, by image name (`gild:fingerprint`). */
+  readonly fingerprints: Readonly<Record<string, string>>;
+  readonly inventory: Inventory;
+  readonly force: boolean;
+  readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined };
+}
+
+const DAY_MS = 86_400_000;
+
+export function assemblePlan(input: AssembleInput): RunPlan {
+  const { inventory, now } = input;
+  const ordered = orderByDependency(input.images);
+  const decisions = new Map<string, ImageDecision>();
+  const steps: PlanStep[] = [];
+  const kept: KeptResource[] = [];
+
+  const sweep = planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes });
+  steps.push(...sweep);
+  const sweepIds = sweep.map((step) => step.id);
+
+  for (const image of ordered) {
+    const planned = planImageSteps(input, image, decisions, sweepIds);
+    decisions.set(image.name, planned.decision);
+    steps.push(...planned.steps);
+    kept.push(...planned.kept);
+  }
+
+  return {
+    schema: planSchemaVersion,
+    runId: input.runId,
+    createdAt: now.toISOString(),
+    ssmPrefix: inventory.ssmPrefix,
+    options: { force: input.force, images: ordered.map((image) => image.name) },
+    observed: { at: inventory.observedAt, digests: Object.fromEntries(ordered.map((image) => [image.name, imageDigest(inventory, image)])) },
+    images: ordered.map((image) => decisions.get(image.name)!),
+    steps,
+    kept,
+  };
+}
+
+/** Dependencies before dependants; input order otherwise. Cycles were rejected by validation. */
+export function orderByDependency(images: readonly ResolvedImage[]): ResolvedImage[] {
+  const byName = new Map(images.map((image) => [image.name, image]));
+  const ordered: ResolvedImage[] = [];
+  const seen = new Set<string>();
+  const visit = (image: ResolvedImage) => {
+    if (seen.has(image.name)) return;
+    seen.add(image.name);
+    for (const dependency of image.dependsOn) {
+      const dependencyImage = byName.get(dependency);
+      if (dependencyImage) visit(dependencyImage);
+    }
+    ordered.push(image);
+  };
+  images.forEach(visit);
+  return ordered;
+}
+
+/**
+ * What an image's observed state hashes to: its parameters (lock included) and
+ * its AMIs' states. A saved plan is refused for an image whose digest moved.
+ */
+export function imageDigest(inventory: Inventory, image: ResolvedImage): string {
+  const path = `${imageParameterPath(inventory.ssmPrefix, image.name)}/`;
+  const facts: string[] = [];
+  for (const region of image.regions) {
+    const regionInventory = inventory.regions[region];
+    for (const parameter of regionInventory?.parameters ?? []) if (parameter.name.startsWith(path)) facts.push(`p ${region} ${parameter.name}=${parameter.value}`);
+    for (const ami of regionInventory?.amis ?? []) if (ami.tags['gild:image'] === image.name) facts.push(`a ${region} ${ami.amiId} ${ami.state} ${ami.tags['gild:status'] ?? ''}`);
+  }
+  return createHash('sha256').update(facts.sort().join('\n')).digest('hex').slice(0, 16);
+}
+
+interface PlannedImage {
+  readonly decision: ImageDecision;
+  readonly steps: PlanStep[];
+  readonly kept: KeptResource[];
+}
+
+function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: ReadonlyMap<string, ImageDecision>, sweepIds: readonly string[]): PlannedImage {
+  const { inventory, now } = input;
+  const state = imageState(inventory, image.name, image.regions);
+  const currentVersion = state.versions[0]?.version;
+  const lease = inventory.leases[image.name] ?? { kind: 'free' };
+  const lockName = lockParameterName(inventory.ssmPrefix, image.name);
+
+  // A lock held by a run that may still be working: do nothing at all to this image, so nothing can leak.
+  const locked = liveLock(lease, now, lockName);
+  if (locked) return { decision: { image: image.name, action: 'locked', reason: locked.reason, currentVersion, lease: locked.lease }, steps: [], kept: [] };
+  if (lease.kind === 'unreadable') {
+    return {
+      decision: { image: image.name, action: 'error', kind: 'pipeline', reason: `its lock ${lockName} in ${image.buildRegion} holds "${lease.raw.slice(0, 80)}", which is not a gild lease. If no run is working on it, remove it with \`gild unlock ${image.name} --yes\`.` },
+      steps: [],
+      kept: [],
+    };
+  }
+
+  const version = nextVersion(image.version, state.versions.map((published) => published.version));
+  if (!version.ok) return { decision: { image: image.name, action: 'error', kind: 'definition', reason: `${image.file}: version: ${version.reason}` }, steps: [], kept: [] };
+
+  const base = resolveBase(input, image, decided);
+  if ('error' in base) return { decision: { image: image.name, action: 'error', kind: 'pipeline', reason: base.error }, steps: [], kept: [] };
+
+  const fingerprint = input.fingerprints[image.name] ?? '';
+  const buildReason = reasonToBuild(input, image, state, base, fingerprint);
+  const resumable = buildReason === undefined ? undefined : findResumable(unpublishedBuilds(state), image, version.version, fingerprint, base);
+
+  const steps: PlanStep[] = [];
+  const kept: KeptResource[] = [];
+  const lockStepId = `lock:${image.name}`;
+  const lockAfter = [...sweepIds];
+  if (lease.kind === 'held') {
+    steps.push({
+      id: `unlock:${image.name}`,
+      kind: 'unlock',
+      image: image.name,
+      region: image.buildRegion,
+      parameterName: lockName,
+      observedValue: lease.raw,
+      lease: lease.lease,
+      after: [...sweepIds],
+      reason: `take over the stale lock: ${staleLeaseReason(lease, now)}`,
+      precondition: `${lockName} still holds the stale lease of run ${lease.lease.runId}`,
+    });
+    lockAfter.push(`unlock:${image.name}`);
+  }
+
+  // Unpublished AMIs of earlier runs that this run will not resume: nothing will ever publish them.
+  for (const build of unpublishedBuilds(state)) {
+    if (resumable && build.runId === resumable.runId) continue;
+    for (const [region, ami] of Object.entries(build.amis)) {
+      const keepReason = ami.tags['gild:keep-reason'];
+      if (keepReason) {
+        kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
+        continue;
+      }
+      steps.push({
+        id: `cleanup:${image.name}:${region}:${ami.amiId}`,
+        kind: 'cleanup',
+        image: image.name,
+        region,
+        amiId: ami.amiId,
+        snapshotIds: ami.snapshotIds,
+        status: build.status ?? '(none)',
+        after: [lockStepId],
+        reason: cleanupReason(build, version.version, fingerprint, resumable !== undefined || buildReason !== undefined),
+        precondition: `${ami.amiId} is still tagged gild:image=${image.name}, no parameter names it and nothing uses it`,
+      });
+    }
+  }
+
+  for (const region of image.regions) {
+    const orphans = orphanSnapshots(inventory, image.name, region);
+    if (orphans.length === 0) continue;
+    steps.push({
+      id: `cleanup:${image.name}:${region}:snapshots`,
+      kind: 'cleanup',
+      image: image.name,
+      region,
+      amiId: undefined,
+      snapshotIds: orphans,
+      status: '(snapshots only)',
+      after: [lockStepId],
+      reason: `snapshots tagged gild:image=${image.name} whose AMI no longer exists (a removal that stopped halfway)`,
+      precondition: 'no AMI uses them',
+    });
+  }
+
+  let decision: ImageDecision;
+  let publishStepId: string | undefined;
+  if (buildReason === undefined) {
+    decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild`, currentVersion };
+  } else {
+    const producerId = resumable ? `resume:${image.name}` : `build:${image.name}`;
+    if (resumable) {
+      steps.push({
+        id: producerId,
+        kind: 'resume',
+        image: image.name,
+        version: version.version,
+        amis: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.amiId])),
+        snapshots: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.snapshotIds])),
+        fromRunId: resumable.runId,
+        baseAmiId: resumable.baseAmiId ?? '',
+        after: [lockStepId],
+        reason: `resume ${version.version} from run ${resumable.runId}: built (${resumable.status}), not published, same fingerprint and base`,
+        precondition: `the AMIs of run ${resumable.runId} still exist, unpublished, in every region`,
+      });
+      decision = { image: image.name, action: 'resume', reason: buildReason, currentVersion, nextVersion: version.version, fromRunId: resumable.runId };
+    } else {
+      steps.push({
+        id: producerId,
+        kind: 'build',
+        image: image.name,
+        version: version.version,
+        regions: image.regions,
+        base: base.base,
+        fingerprint,
+        amiName: `${image.name}-${version.version}-${input.runId}`,
+        after: [lockStepId, ...(base.base.kind === 'published-in-run' ? [base.base.from] : [])],
+        reason: buildReason,
+        precondition: `no version of ${image.name} was published since this plan was made, and the lock is ours`,
+      });
+      decision = { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: version.version };
+    }
+    steps.push({
+      id: `smoke:${image.name}`,
+      kind: 'smoke',
+      image: image.name,
+      version: version.version,
+      amis: { from: producerId },
+      previousVersion: currentVersion,
+      after: [producerId],
+      reason: image.smoke.checks.length > 0 || image.smoke.packageManifest ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}` : 'no smoke checks are defined: only tag the AMIs tested',
+      precondition: 'the AMIs still exist',
+    });
+    publishStepId = `publish:${image.name}`;
+    steps.push({
+      id: publishStepId,
+      kind: 'publish',
+      image: image.name,
+      version: version.version,
+      amis: { from: producerId },
+      writes: [
+        ...image.regions.map((region) => ({ region, name: versionParameterName(inventory.ssmPrefix, image.name, version.version), pointer: 'version' as const, previous: undefined })),
+        // NOTE: latest is written last so that a failed run never points at an untested or half-published AMI.
+        ...image.regions.map((region) => ({ region, name: latestParameterName(inventory.ssmPrefix, image.name), pointer: 'latest' as const, previous: state.latest[region] })),
+      ],
+      after: [`smoke:${image.name}`],
+      reason: `the smoke test passed: publish ${version.version} in ${image.regions.join(', ')}`,
+      precondition: `versions/${version.version} does not exist yet and latest still holds what was observed`,
+    });
+  }
+
+  const retirement = planImageRetirement(input, image, state, publishStepId ? version.version : undefined);
+  kept.push(...retirement.kept);
+  for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
+
+  if (steps.length === 0) return { decision, steps, kept };
+  // Every change to an image happens under its lock, and the lock is always given back.
+  steps.unshift({
+    id: lockStepId,
+    kind: 'lock',
+    image: image.name,
+    region: image.buildRegion,
+    parameterName: lockName,
+    after: lockAfter,
+    reason: `every change to ${image.name} happens under its lock, so two runs never build, publish or retire it at once`,
+    precondition: `${lockName} is free${lease.kind === 'held' ? ' once the stale lease is removed' : ''}`,
+  });
+  const releaseAfter = steps.filter((step) => step.id !== lockStepId && 'image' in step && step.image === image.name).map((step) => step.id);
+  steps.push({
+    id: `release:${image.name}`,
+    kind: 'release',
+    image: image.name,
+    region: image.buildRegion,
+    parameterName: lockName,
+    after: [lockStepId, ...releaseAfter],
+    reason: 'give the lock back when the image is done, whatever happened',
+    precondition: 'the lock is still ours',
+  });
+  return { decision, steps: steps.sort(byLockFirst(lockStepId)), kept };
+}
+
+/** The unlock step (if any) first, then the lock, then the rest in the order planned. */
+function byLockFirst(lockStepId: string) {
+  const rank = (step: PlanStep) => (step.kind === 'unlock' ? 0 : step.id === lockStepId ? 1 : 2);
+  return (a: PlanStep, b: PlanStep) => rank(a) - rank(b);
+}
+
+function liveLock(lease: LeaseState, now: Date, lockName: string): { reason: string; lease: Extract<LeaseState, { kind: 'held' }>['lease'] } | undefined {
+  if (lease.kind !== 'held' || staleLeaseReason(lease, now) !== undefined) return undefined;
+  const { runId, host, pid, takenAt, expiresAt } = lease.lease;
+  return {
+    lease: lease.lease,
+    reason: `run ${runId} (pid ${pid} on ${host}) holds its lock ${lockName} since ${takenAt}; it expires at ${expiresAt} unless renewed. Wait for that run to finish, or if it is gone, run \`gild unlock <image> --yes\``,
+  };
+}
+
+type ResolvedBase = { readonly base: BuildBase } | { readonly error: string };
+
+function resolveBase(input: AssembleInput, image: ResolvedImage, decided: ReadonlyMap<string, ImageDecision>): ResolvedBase {
+  const observed = input.inventory.bases[image.name];
+  if (!observed) return { error: `its base was not observed` };
+  if (observed.kind === 'unresolved') return { error: observed.reason };
+  if (observed.kind === 'resolved') return { base: { kind: 'ami', amiId: observed.amiId, source: observed.source } };
+  const source = `image:${observed.image}${observed.range ? `@${observed.range}` : ''}`;
+  const dependency = decided.get(observed.image);
+  if (dependency?.action === 'error') return { error: `its base image "${observed.image}" cannot be planned: ${dependency.reason}` };
+  if ((dependency?.action === 'build' || dependency?.action === 'resume') && (!observed.range || semver.satisfies(dependency.nextVersion, observed.range))) {
+    return { base: { kind: 'published-in-run', from: `publish:${observed.image}`, image: observed.image, version: dependency.nextVersion, source: `${source} → ${dependency.nextVersion} (published earlier in this run)` } };
+  }
+  const dependencyImage = input.images.find((candidate) => candidate.name === observed.image);
+  const dependencyState = imageState(input.inventory, observed.image, [image.buildRegion, ...(dependencyImage?.regions ?? [])]);
+  const match = dependencyState.versions.find((published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion]);
+  if (!match) return { error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.` };
+  return { base: { kind: 'ami', amiId: match.amis[image.buildRegion]!, source: `${source} → ${match.version}` } };
+}
+
+function reasonToBuild(input: AssembleInput, image: ResolvedImage, state: ImageState, base: { base: BuildBase }, fingerprint: string): string | undefined {
+  const newest = state.versions[0];
+  if (!newest) return 'first build: no version is published yet';
+  if (input.force) return 'rebuild forced with --force';
+  const missingRegions = image.regions.filter((region) => !newest.amis[region]);
+  if (missingRegions.length > 0) return `version ${newest.version} is not published in ${missingRegions.join(', ')}`;
+  const strayLatest = image.regions.filter((region) => state.latest[region] !== newest.amis[region]);
+  if (strayLatest.length > 0) return `latest in ${strayLatest.join(', ')} does not point to the newest version ${newest.version}`;
+  if (base.base.kind === 'published-in-run') return `its base image "${base.base.image}" is rebuilt in this run`;
+  const latestAmi = findAmi(state, image.buildRegion, state.latest[image.buildRegion]);
+  if (!latestAmi) return `the AMI that latest points to in ${image.buildRegion} is gone or not tagged by gild`;
+  const tags = latestAmi.tags;
+  const own = semver.parse(image.version)!;
+  if (semver.major(newest.version) !== own.major || semver.minor(newest.version) !== own.minor) return `the definition moved to ${own.major}.${own.minor}`;
+  if (tags['gild:base-ami'] && tags['gild:base-ami'] !== base.base.amiId) return `the base AMI changed from ${tags['gild:base-ami']} to ${base.base.amiId}`;
+  if (tags['gild:fingerprint'] !== fingerprint) return 'what goes into the image changed (the rendered template or the files it uses)';
+  const builtAt = Date.parse(tags['gild:built-at'] ?? '');
+  const days = input.settings.rebuildAfterDays;
+  if (days !== undefined && Number.isFinite(builtAt) && input.now.getTime() - builtAt >= days * DAY_MS) {
+    return `version ${newest.version} is ${Math.floor((input.now.getTime() - builtAt) / DAY_MS)} days old (rebuildAfterDays is ${days})`;
+  }
+  return undefined;
+}
+
+function findAmi(state: ImageState, region: string, amiId: string | undefined): ObservedAmi | undefined {
+  return amiId === undefined ? undefined : state.amis[region]?.find((ami) => ami.amiId === amiId);
+}
+
+/** An earlier run's build of exactly what would be built now, in every region, that nothing published. */
+function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage, version: string, fingerprint: string, base: { base: BuildBase }): UnpublishedBuild | undefined {
+  if (base.base.kind !== 'ami') return undefined;
+  const baseAmiId = base.base.amiId;
+  return builds
+    .filter(
+      (build) =>
+        build.version === version &&
+        build.fingerprint === fingerprint &&
+        build.baseAmiId === baseAmiId &&
+        (build.status === 'candidate' || build.status === 'tested') &&
+        image.regions.every((region) => build.amis[region]?.state === 'available') &&
+        Object.keys(build.amis).length === image.regions.length,
+    )
+    .sort((a, b) => b.runId.localeCompare(a.runId))[0];
+}
+
+function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint: string, building: boolean): string {
+  const what = `built by run ${build.runId} (gild:status=${build.status ?? 'none'}${build.version ? `, version ${build.version}` : ''}) and never published`;
+  if (build.status === 'failed') return `${what}: it failed (${Object.values(build.amis)[0]?.tags['gild:failure'] ?? 'no reason recorded'})`;
+  if (build.version !== nextVersion) return `${what}: the next version is ${nextVersion} now, so it can never be published`;
+  if (build.fingerprint !== fingerprint) return `${what}: what goes into the image changed since, so it can never be published`;
+  if (!building) return `${what}: the published version is unchanged, so nothing will publish it`;
+  return `${what}: it is incomplete or built from another base, so it cannot be resumed`;
+}
+
+function planImageRetirement(input: AssembleInput, image: ResolvedImage, state: ImageState, publishing: string | undefined): { steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[]; kept: KeptResource[] } {
+  const newAmi = '(the AMI this run publishes)';
+  const versions = publishing ? [{ version: publishing, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions] : state.versions;
+  const latest = publishing ? Object.fromEntries(image.regions.map((region) => [region, newAmi])) : state.latest;
+  const ownedAmis = Object.fromEntries(Object.entries(state.amis).map(([region, amis]) => [region, Object.fromEntries(amis.map((ami) => [ami.amiId, ami.snapshotIds]))]));
+  const usage: Record<string, readonly string[]> = {};
+  for (const region of image.regions) Object.assign(usage, input.inventory.regions[region]?.references);
+  const actions = planRetirement({ image: image.name, keep: image.retention.keep, ssmPrefix: input.inventory.ssmPrefix, versions, latest, ownedAmis, usage });
+  const steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[] = [];
+  const kept: KeptResource[] = [];
+  for (const action of actions) {
+    const otherPointer = Object.entries(state.pointers[action.region] ?? {}).find(([name, amiId]) => amiId === action.amiId && name !== latestParameterName(input.inventory.ssmPrefix, image.name));
+    if (action.action === 'keep' || otherPointer) {
+      kept.push({ image: image.name, region: action.region, amiId: action.amiId, version: action.version, reason: otherPointer ? `${otherPointer[0]} still names it` : action.reason });
+      continue;
+    }
+    steps.push({
+      id: `retire:${image.name}:${action.version}:${action.region}`,
+      kind: 'retire',
+      image: image.name,
+      version: action.version,
+      region: action.region,
+      amiId: action.amiId,
+      phase: 'deregister',
+      snapshotIds: action.snapshotIds,
+      parameterName: action.parameterName,
+      reason: action.reason,
+      precondition: `${action.amiId} is still tagged gild:image=${image.name}, no pointer names it and nothing uses it`,
+    });
+  }
+  // A retirement that stopped halfway: the parameter is gone, the AMI (still gild's, once published) is not.
+  for (const [region, amis] of Object.entries(state.amis)) {
+    for (const ami of amis) {
+      if (ami.tags['gild:status'] !== 'published' || state.namedAmis[region]?.has(ami.amiId)) continue;
+      if (steps.some((step) => step.amiId === ami.amiId)) continue;
+      if ((input.inventory.regions[region]?.references[ami.amiId] ?? []).length > 0) {
+        kept.push({ image: image.name, region, amiId: ami.amiId, version: ami.tags['gild:version'], reason: `in use by ${input.inventory.regions[region]!.references[ami.amiId]!.join(', ')}` });
+        continue;
+      }
+      steps.push({
+        id: `retire:${image.name}:${ami.tags['gild:version'] ?? ami.amiId}:${region}`,
+        kind: 'retire',
+        image: image.name,
+        version: ami.tags['gild:version'] ?? '(unknown)',
+        region,
+        amiId: ami.amiId,
+        phase: 'deregister',
+        snapshotIds: ami.snapshotIds,
+        parameterName: undefined,
+        reason: 'it was published, but no parameter names it any more (a retirement that stopped halfway)',
+        precondition: `${ami.amiId} is still tagged gild:image=${image.name}, no pointer names it and nothing uses it`,
+      });
+    }
+  }
+  return { steps, kept };
+}
+
+/** Snapshots of an image that no AMI in the region (of any status) uses any more. */
+function orphanSnapshots(inventory: Inventory, imageName: string, region: string): string[] {
+  const regionInventory = inventory.regions[region];
+  if (!regionInventory) return [];
+  const used = new Set(regionInventory.amis.flatMap((ami) => ami.snapshotIds));
+  return regionInventory.snapshots.filter((snapshot) => snapshot.tags['gild:image'] === imageName && !used.has(snapshot.snapshotId)).map((snapshot) => snapshot.snapshotId);
+}
+
+/** AMIs the plan may delete, per region: who uses them is observed before the final plan is assembled. */
+export function deletionCandidates(plan: RunPlan): Record<string, string[]> {
+  const candidates: Record<string, string[]> = {};
+  for (const step of plan.steps) if ((step.kind === 'retire' || step.kind === 'cleanup') && step.amiId) (candidates[step.region] ??= []).push(step.amiId);
+  return candidates;
+}

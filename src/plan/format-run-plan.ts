@@ -1,0 +1,60 @@
+/** The plan as a person reads it: per image, what happens and why, then every step with its reason. */
+import type { PlanStep, RunPlan } from './run-plan.ts';
+
+const describeStep = (step: PlanStep): string => {
+  switch (step.kind) {
+    case 'sweep':
+      return `sweep ${step.region} ${step.resource.kind} ${step.resource.kind === 'instance' ? step.resource.id : `${step.resource.name} (${step.resource.id})`}`;
+    case 'unlock':
+      return `unlock ${step.parameterName} (stale lease of run ${step.lease?.runId ?? '?'})`;
+    case 'lock':
+      return `lock ${step.parameterName}`;
+    case 'release':
+      return `release ${step.parameterName}`;
+    case 'cleanup':
+      return step.amiId ? `clean up ${step.region} ${step.amiId}${step.snapshotIds.length ? ` + ${step.snapshotIds.join(', ')}` : ''}` : `delete ${step.region} snapshots ${step.snapshotIds.join(', ')}`;
+    case 'build':
+      return `build ${step.version} in ${step.regions.join(', ')} from ${step.base.kind === 'ami' ? `${step.base.amiId} (${step.base.source})` : `${step.base.image} ${step.base.version}, known after ${step.base.from}`}`;
+    case 'resume':
+      return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
+    case 'smoke':
+      return `smoke test ${step.version}`;
+    case 'publish':
+      return `publish ${step.version}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
+    case 'retire':
+      return `retire (${step.phase}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
+  }
+};
+
+export function formatRunPlan(plan: RunPlan): string {
+  const lines: string[] = [];
+  for (const decision of plan.images) {
+    switch (decision.action) {
+      case 'build':
+        lines.push(`+ ${decision.image}: build ${decision.nextVersion}${decision.currentVersion ? ` (after ${decision.currentVersion})` : ''} — ${decision.reason}`);
+        break;
+      case 'resume':
+        lines.push(`~ ${decision.image}: resume ${decision.nextVersion} from run ${decision.fromRunId} — ${decision.reason}`);
+        break;
+      case 'unchanged':
+        lines.push(`= ${decision.image}: unchanged at ${decision.currentVersion ?? '(none)'} — ${decision.reason}`);
+        break;
+      case 'locked':
+        lines.push(`# ${decision.image}: left alone — ${decision.reason}`);
+        break;
+      case 'error':
+        lines.push(`! ${decision.image}: cannot build — ${decision.reason}`);
+        break;
+    }
+    for (const step of plan.steps) if ('image' in step && step.image === decision.image && step.kind !== 'lock' && step.kind !== 'release') lines.push(`    ${describeStep(step)} — ${step.reason}`);
+    for (const kept of plan.kept) if (kept.image === decision.image) lines.push(`    keep ${kept.version ?? ''} in ${kept.region} (${kept.amiId}) — ${kept.reason}`);
+  }
+  const sweeps = plan.steps.filter((step) => step.kind === 'sweep');
+  if (sweeps.length > 0) {
+    lines.push('Leftovers of runs that are gone:');
+    for (const step of sweeps) lines.push(`    ${describeStep(step)} — ${step.reason}`);
+  }
+  return lines.join('\n');
+}
+
+export { describeStep };

@@ -1,0 +1,85 @@
+/**
+ * One image's slice of the inventory, read into the shapes decisions need:
+ * published versions per region, pointers, and the AMIs gild made for it.
+ * Pure.
+ */
+import semver from 'semver';
+import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
+import { imageParameterPath, latestParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
+
+export interface PublishedVersionState {
+  readonly version: string;
+  /** AMI per region, from `versions/<version>`. */
+  readonly amis: Readonly<Record<string, string>>;
+}
+
+export interface ImageState {
+  /** Newest first. */
+  readonly versions: readonly PublishedVersionState[];
+  /** `latest` per region. */
+  readonly latest: Readonly<Record<string, string | undefined>>;
+  /** Every parameter under the image's path except versions and the lock (latest, major lines, channels), per region: name → AMI. */
+  readonly pointers: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** AMIs tagged `gild:image=<image>`, per region. */
+  readonly amis: Readonly<Record<string, readonly ObservedAmi[]>>;
+  /** Every AMI ID any parameter of this image names, per region: these are published, whatever their tags say. */
+  readonly namedAmis: Readonly<Record<string, ReadonlySet<string>>>;
+}
+
+export function imageState(inventory: Inventory, imageName: string, regions: readonly string[]): ImageState {
+  const prefix = inventory.ssmPrefix;
+  const path = `${imageParameterPath(prefix, imageName)}/`;
+  const byVersion = new Map<string, Record<string, string>>();
+  const latest: Record<string, string | undefined> = {};
+  const pointers: Record<string, Record<string, string>> = {};
+  const amis: Record<string, ObservedAmi[]> = {};
+  const namedAmis: Record<string, Set<string>> = {};
+  for (const region of regions) {
+    const regionInventory = inventory.regions[region];
+    pointers[region] = {};
+    namedAmis[region] = new Set();
+    amis[region] = (regionInventory?.amis ?? []).filter((ami) => ami.tags['gild:image'] === imageName);
+    for (const parameter of regionInventory?.parameters ?? []) {
+      if (!parameter.name.startsWith(path) || parameter.name === lockParameterName(prefix, imageName)) continue;
+      // Names below another image's path (`/golden/web-api/…` is not `/golden/web/…`) never match `path` above.
+      namedAmis[region]!.add(parameter.value);
+      const version = versionFromParameterName(prefix, imageName, parameter.name);
+      if (version !== undefined) {
+        if (semver.valid(version)) byVersion.set(version, { ...byVersion.get(version), [region]: parameter.value });
+        continue;
+      }
+      pointers[region]![parameter.name] = parameter.value;
+      if (parameter.name === latestParameterName(prefix, imageName)) latest[region] = parameter.value;
+    }
+  }
+  const versions = [...byVersion.entries()].map(([version, versionAmis]) => ({ version, amis: versionAmis })).sort((a, b) => semver.rcompare(a.version, b.version));
+  return { versions, latest, pointers, amis, namedAmis };
+}
+
+/** AMIs an earlier run built for one image and did not publish, grouped by that run. */
+export interface UnpublishedBuild {
+  readonly runId: string;
+  readonly version: string | undefined;
+  readonly fingerprint: string | undefined;
+  readonly baseAmiId: string | undefined;
+  readonly status: string | undefined;
+  readonly amis: Readonly<Record<string, ObservedAmi>>;
+}
+
+export function unpublishedBuilds(state: ImageState): UnpublishedBuild[] {
+  const byRun = new Map<string, Record<string, ObservedAmi>>();
+  for (const [region, regionAmis] of Object.entries(state.amis)) {
+    for (const ami of regionAmis) {
+      if (state.namedAmis[region]?.has(ami.amiId)) continue;
+      const status = ami.tags['gild:status'];
+      // Published once and no longer named by any parameter: retirement's business, not a failed build's.
+      if (status === 'published' || status === 'revoked' || status === 'retiring') continue;
+      const runId = ami.tags['gild:run-id'] ?? `(no run id: ${ami.amiId})`;
+      byRun.set(runId, { ...byRun.get(runId), [region]: ami });
+    }
+  }
+  return [...byRun.entries()].map(([runId, amis]) => {
+    const first = Object.values(amis)[0]!;
+    return { runId, version: first.tags['gild:version'], fingerprint: first.tags['gild:fingerprint'], baseAmiId: first.tags['gild:base-ami'], status: first.tags['gild:status'], amis };
+  });
+}

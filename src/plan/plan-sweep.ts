@@ -1,0 +1,90 @@
+/**
+ * Which of gild's temporary resources are leftovers of runs that are gone:
+ * build and smoke instances, Packer's key pairs (named `gild_<runId>_<image>`)
+ * and the security groups gild makes for builds. Pure.
+ *
+ * A resource belongs to a run. That run is gone when its lease on the image is
+ * stale (expired, or its pid on this host is dead): then its leftovers go at
+ * once, whatever their age. A run that holds no lease at all has finished (or
+ * never got its lock); its leftovers go once they are older than
+ * `sweepAfterMinutes`, which also keeps a run that is just taking its lock safe.
+ * A run that holds a live lease is never touched.
+ */
+import type { Inventory } from '../observe/inventory.ts';
+import { staleLeaseReason } from '../observe/parse-lease.ts';
+import type { PlanStep, SweptResource } from './run-plan.ts';
+
+export interface SweepInput {
+  readonly inventory: Inventory;
+  readonly runId: string;
+  readonly now: Date;
+  readonly sweepAfterMinutes: number;
+}
+
+type SweepStep = Extract<PlanStep, { kind: 'sweep' }>;
+
+/** `20261128T221500Z-abc123` → that time; undefined for anything else. */
+export function runStartedAt(runId: string | undefined): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(runId ?? '');
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second] = match;
+  const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export function planSweep(input: SweepInput): SweepStep[] {
+  const { inventory, now } = input;
+  const liveRuns = new Set<string>();
+  const deadRuns = new Map<string, string>();
+  for (const lease of Object.values(inventory.leases)) {
+    if (lease.kind !== 'held') continue;
+    const stale = staleLeaseReason(lease, now);
+    if (stale) deadRuns.set(lease.lease.runId, stale);
+    else liveRuns.add(lease.lease.runId);
+  }
+  const verdict = (runId: string | undefined, since: Date | undefined): string | undefined => {
+    if (runId === input.runId || (runId !== undefined && liveRuns.has(runId))) return undefined;
+    const dead = runId === undefined ? undefined : deadRuns.get(runId);
+    if (dead) return `its run ${runId} is gone: the lock it held is stale (${dead})`;
+    if (!since) return undefined;
+    const ageMinutes = Math.floor((now.getTime() - since.getTime()) / 60_000);
+    if (ageMinutes < input.sweepAfterMinutes) return undefined;
+    return `its run ${runId ?? '(unknown)'} holds no lock and it is ${ageMinutes} min old (sweepAfterMinutes is ${input.sweepAfterMinutes})`;
+  };
+
+  const steps: SweepStep[] = [];
+  for (const [region, regionInventory] of Object.entries(inventory.regions)) {
+    const instanceSteps: string[] = [];
+    for (const instance of regionInventory.instances) {
+      const runId = instance.tags['gild:run-id'];
+      const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
+      if (!why) continue;
+      const id = `sweep:${region}:${instance.instanceId}`;
+      instanceSteps.push(id);
+      steps.push(sweepStep(id, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover ${instance.tags['gild:role']} instance ${instance.instanceId} (${instance.state}): ${why}`, []));
+    }
+    for (const resource of regionInventory.temporaryResources) {
+      const since = resource.createdAt ? new Date(resource.createdAt) : runStartedAt(resource.runId);
+      const why = verdict(resource.runId, since);
+      if (!why) continue;
+      const swept: SweptResource = { kind: resource.kind, id: resource.id, name: resource.name };
+      // NOTE: a security group cannot go while an instance still uses it, so groups wait for the region's instances.
+      steps.push(sweepStep(`sweep:${region}:${resource.id}`, region, swept, resource.runId, `delete leftover ${resource.kind} ${resource.name}: ${why}`, resource.kind === 'security-group' ? instanceSteps : []));
+    }
+  }
+  return steps;
+}
+
+function sweepStep(id: string, region: string, resource: SweptResource, runId: string | undefined, reason: string, after: readonly string[]): SweepStep {
+  return {
+    id,
+    kind: 'sweep',
+    region,
+    resource,
+    runId,
+    after,
+    reason,
+    precondition: `${resource.kind} ${resource.id} still exists and its run ${runId ?? '(unknown)'} holds no live lock`,
+  };
+}
+

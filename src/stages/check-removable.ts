@@ -1,0 +1,24 @@
+/**
+ * The last look before gild removes an AMI: right before the step, against
+ * live state, because the plan may be minutes (or a saved file) old.
+ */
+import { describeImageUsers, describeImagesRaw } from '../adapters/ec2.ts';
+import { listParametersUnder } from '../adapters/ssm.ts';
+import type { Context } from '../context.ts';
+import { imageParameterPath } from '../plan/parameter-names.ts';
+
+/** `false` when the AMI may go now; otherwise why not. `ownParameter` is the one parameter the step itself removes. */
+export async function whyNotRemovable(context: Context, region: string, imageName: string, amiId: string, ownParameter?: string): Promise<false | string> {
+  const ec2 = context.clients.ec2(region);
+  const [ami] = await describeImagesRaw(ec2, [amiId]);
+  if (!ami) return `${amiId} in ${region} no longer exists`;
+  const tags = Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
+  if (tags['gild:image'] !== imageName) return `${amiId} in ${region} is no longer tagged gild:image=${imageName}`;
+  if (tags['gild:retain']) return `${amiId} in ${region} is tagged gild:retain=${tags['gild:retain']}`;
+  const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));
+  const naming = parameters.filter((parameter) => parameter.value === amiId && parameter.name !== ownParameter).map((parameter) => parameter.name);
+  if (naming.length > 0) return `${naming.join(', ')} now name${naming.length === 1 ? 's' : ''} ${amiId}`;
+  const users = (await describeImageUsers(ec2, [amiId])).get(amiId) ?? [];
+  if (users.length > 0) return `${amiId} is in use by ${users.join(', ')}`;
+  return false;
+}

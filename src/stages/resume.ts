@@ -1,0 +1,30 @@
+/**
+ * Resume: carry on with the AMIs an earlier run built for exactly this
+ * version, fingerprint and base, and never published (it crashed or was
+ * stopped after the build). They are smoke-tested again and published like a
+ * fresh build; the tags keep who built them and record who resumed them.
+ */
+import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
+import type { BuiltAmis, StepStage } from '../apply/step-stage.ts';
+
+export const resumeStage: StepStage<'resume'> = {
+  kind: 'resume',
+  title: (step) => `resume ${step.image} ${step.version} from run ${step.fromRunId}`,
+  mutates: true,
+  heavy: false,
+  async check(context, step) {
+    for (const [region, amiId] of Object.entries(step.amis)) {
+      const [ami] = await describeImagesRaw(context.clients.ec2(region), [amiId]);
+      if (!ami) return `${amiId} in ${region} no longer exists`;
+      if (ami.State !== 'available') return `${amiId} in ${region} is ${ami.State}, not available`;
+      const status = ami.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
+      if (status !== 'candidate' && status !== 'tested') return `${amiId} in ${region} is now gild:status=${status ?? '(none)'}`;
+    }
+    return false;
+  },
+  async run(context, step, run) {
+    await Promise.all(Object.entries(step.amis).map(([region, amiId]) => createTags(context.clients.ec2(region), [amiId], { 'gild:resumed-by': context.runId })));
+    run.logger.info(`resuming ${Object.entries(step.amis).map(([region, amiId]) => `${region}:${amiId}`).join(', ')} built by run ${step.fromRunId}`);
+    return { amis: step.amis, snapshots: step.snapshots, baseAmiId: step.baseAmiId } satisfies BuiltAmis;
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * Sweep: remove what a run that is gone left behind — build and smoke
+ * instances, Packer's key pairs, gild's build security groups — as the plan
+ * lists them. Right before each, it checks that the resource still exists and
+ * that its run has not (again) got a live lock.
+ */
+import { waitUntilInstanceTerminated } from '@aws-sdk/client-ec2';
+import { deleteKeyPair, deleteSecurityGroup, describeInstances, terminateInstances } from '../adapters/ec2.ts';
+import { getParameter } from '../adapters/ssm.ts';
+import type { StepStage } from '../apply/step-stage.ts';
+import { parseLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
+import { lockParameterName } from '../plan/parameter-names.ts';
+
+export const sweepStage: StepStage<'sweep'> = {
+  kind: 'sweep',
+  title: (step) => `sweep ${step.resource.kind} ${step.resource.id} in ${step.region}`,
+  mutates: true,
+  heavy: false,
+  async check(context, step) {
+    if (step.resource.kind !== 'instance') return false;
+    const [instance] = await describeInstances(context.clients.ec2(step.region), [{ Name: 'instance-id', Values: [step.resource.id] }]);
+    if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down') return `${step.resource.id} is already ${instance?.state ?? 'gone'}`;
+    const image = instance.tags['gild:image'];
+    if (!image || !step.runId) return false;
+    // NOTE: the lock lives in the image's build region; an instance runs there too (builds and smoke tests do).
+    const lock = await getParameter(context.clients.ssm(step.region), lockParameterName(context.settings.ssmPrefix, image));
+    if (!lock) return false;
+    const state = parseLeaseState(lock.value, context.processInfo);
+    if (state.kind === 'held' && state.lease.runId === step.runId && !staleLeaseReason(state, context.now())) return `run ${step.runId} holds a live lock on ${image} again`;
+    return false;
+  },
+  async run(context, step, run) {
+    const ec2 = context.clients.ec2(step.region);
+    switch (step.resource.kind) {
+      case 'instance':
+        await terminateInstances(ec2, [step.resource.id]);
+        // Its security group can only go once it is terminated (the SDK's waiter, bounded).
+        await waitUntilInstanceTerminated({ client: ec2, maxWaitTime: 600, minDelay: 5, maxDelay: 30, abortSignal: run.signal }, { InstanceIds: [step.resource.id] });
+        break;
+      case 'key-pair':
+        await deleteKeyPair(ec2, step.resource.name);
+        break;
+      case 'security-group':
+        await deleteSecurityGroup(ec2, step.resource.id);
+        break;
+    }
+    run.summary.push(`swept ${step.resource.kind} ${step.resource.id} in ${step.region}: ${step.reason}`);
+    return { done: step.resource.id };
+  },
+};
