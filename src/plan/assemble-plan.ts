@@ -129,7 +129,9 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   if ('error' in base) return { decision: { image: image.name, action: 'error', kind: 'pipeline', reason: base.error }, steps: [], kept: [] };
 
   const fingerprint = input.fingerprints[image.name] ?? '';
-  const buildReason = reasonToBuild(input, image, state, base, fingerprint);
+  // A run that stopped halfway through publishing is finished first; building again would waste a version.
+  const unfinished = unfinishedPublish(state, image, inventory.ssmPrefix);
+  const buildReason = unfinished ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   const resumable = buildReason === undefined ? undefined : findResumable(unpublishedBuilds(state), image, version.version, fingerprint, base);
 
   const steps: PlanStep[] = [];
@@ -195,7 +197,11 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
 
   let decision: ImageDecision;
   let publishStepId: string | undefined;
-  if (buildReason === undefined) {
+  if (unfinished) {
+    publishStepId = `publish:${image.name}`;
+    steps.push({ ...unfinished.step, id: publishStepId, after: [lockStepId] });
+    decision = { image: image.name, action: 'finish', reason: unfinished.step.reason, currentVersion, version: unfinished.step.version };
+  } else if (buildReason === undefined) {
     decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild`, currentVersion };
   } else {
     const producerId = resumable ? `resume:${image.name}` : `build:${image.name}`;
@@ -259,7 +265,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     });
   }
 
-  const retirement = planImageRetirement(input, image, state, publishStepId ? version.version : undefined);
+  const retirement = planImageRetirement(input, image, state, publishStepId && !unfinished ? version.version : undefined);
   kept.push(...retirement.kept);
   for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
 
@@ -352,6 +358,47 @@ function findAmi(state: ImageState, region: string, amiId: string | undefined): 
   return amiId === undefined ? undefined : state.amis[region]?.find((ami) => ami.amiId === amiId);
 }
 
+/**
+ * A publish that stopped halfway: the newest version has `versions/<v>` in some regions and the same run's
+ * tested AMIs in the others, or `latest` still names an older version somewhere. Finishing it writes exactly
+ * what is missing.
+ */
+function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: string): { step: Omit<Extract<PlanStep, { kind: 'publish' }>, 'id' | 'after'> } | undefined {
+  const newest = state.versions[0];
+  if (!newest) return undefined;
+  const publishedIn = Object.keys(newest.amis);
+  const runIds = new Set(publishedIn.map((region) => findAmi(state, region, newest.amis[region])?.tags['gild:run-id']).filter((runId): runId is string => runId !== undefined));
+  if (runIds.size !== 1) return undefined;
+  const [runId] = [...runIds];
+  const amis: Record<string, string> = {};
+  for (const region of image.regions) {
+    const named = newest.amis[region];
+    const tagged = (state.amis[region] ?? []).find(
+      (ami) => ami.tags['gild:run-id'] === runId && ami.tags['gild:version'] === newest.version && ami.state === 'available' && ['tested', 'published'].includes(ami.tags['gild:status'] ?? ''),
+    );
+    const amiId = named ?? tagged?.amiId;
+    if (!amiId) return undefined;
+    amis[region] = amiId;
+  }
+  const writes = [
+    ...image.regions.filter((region) => !newest.amis[region]).map((region) => ({ region, name: versionParameterName(prefix, image.name, newest.version), pointer: 'version' as const, previous: undefined })),
+    ...image.regions.filter((region) => state.latest[region] !== amis[region]).map((region) => ({ region, name: latestParameterName(prefix, image.name), pointer: 'latest' as const, previous: state.latest[region] })),
+  ];
+  if (writes.length === 0) return undefined;
+  const missing = [...new Set(writes.map((write) => `${write.pointer === 'version' ? `versions/${newest.version}` : 'latest'} in ${write.region}`))];
+  return {
+    step: {
+      kind: 'publish',
+      image: image.name,
+      version: newest.version,
+      amis: { amis },
+      writes,
+      reason: `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`,
+      precondition: 'the parameters still hold what was observed',
+    },
+  };
+}
+
 /** An earlier run's build of exactly what would be built now, in every region, that nothing published. */
 function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage, version: string, fingerprint: string, base: { base: BuildBase }): UnpublishedBuild | undefined {
   if (base.base.kind !== 'ami') return undefined;
@@ -411,7 +458,7 @@ function planImageRetirement(input: AssembleInput, image: ResolvedImage, state: 
   // A retirement that stopped halfway: the parameter is gone, the AMI (still gild's, once published) is not.
   for (const [region, amis] of Object.entries(state.amis)) {
     for (const ami of amis) {
-      if (ami.tags['gild:status'] !== 'published' || state.namedAmis[region]?.has(ami.amiId)) continue;
+      if (!['published', 'retiring'].includes(ami.tags['gild:status'] ?? '') || state.namedAmis[region]?.has(ami.amiId)) continue;
       if (steps.some((step) => step.amiId === ami.amiId)) continue;
       if ((input.inventory.regions[region]?.references[ami.amiId] ?? []).length > 0) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: ami.tags['gild:version'], reason: `in use by ${input.inventory.regions[region]!.references[ami.amiId]!.join(', ')}` });

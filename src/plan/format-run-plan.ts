@@ -36,6 +36,9 @@ export function formatRunPlan(plan: RunPlan): string {
       case 'resume':
         lines.push(`~ ${decision.image}: resume ${decision.nextVersion} from run ${decision.fromRunId} — ${decision.reason}`);
         break;
+      case 'finish':
+        lines.push(`~ ${decision.image}: finish publishing ${decision.version} — ${decision.reason}`);
+        break;
       case 'unchanged':
         lines.push(`= ${decision.image}: unchanged at ${decision.currentVersion ?? '(none)'} — ${decision.reason}`);
         break;

@@ -118,6 +118,8 @@ export type ImageDecision =
   | { readonly image: string; readonly action: 'build'; readonly reason: string; readonly currentVersion: string | undefined; readonly nextVersion: string }
   | { readonly image: string; readonly action: 'resume'; readonly reason: string; readonly currentVersion: string | undefined; readonly nextVersion: string; readonly fromRunId: string }
   | { readonly image: string; readonly action: 'unchanged'; readonly reason: string; readonly currentVersion: string | undefined }
+  /** A publish that stopped halfway is completed: no build, only the missing parameters. */
+  | { readonly image: string; readonly action: 'finish'; readonly reason: string; readonly currentVersion: string | undefined; readonly version: string }
   /** Another live run holds the image's lock: this run does nothing to it. */
   | { readonly image: string; readonly action: 'locked'; readonly reason: string; readonly currentVersion: string | undefined; readonly lease: Lease }
   /** `definition` errors stop the run with exit 2; `pipeline` errors fail the image (exit 1). */
