@@ -23,7 +23,7 @@ export const versionStage: Stage = {
     const lockValue = JSON.stringify({ runId: context.runId, since: context.now().toISOString() });
 
     let outcome = await createParameterIfAbsent(ssm, lockName, lockValue);
-    if (outcome === 'exists') {
+    if (outcome !== 'created') {
       const holder = await getParameter(ssm, lockName);
       const since = Date.parse((JSON.parse(holder?.value ?? '{}') as { since?: string }).since ?? '');
       if (Number.isFinite(since) && context.now().getTime() - since < staleLockMs) {
@@ -32,7 +32,7 @@ export const versionStage: Stage = {
       run.logger.warn(`taking over a stale publish lock ${lockName} (${holder?.value})`);
       await deleteParameter(ssm, lockName);
       outcome = await createParameterIfAbsent(ssm, lockName, lockValue);
-      if (outcome === 'exists') return { status: 'failed', reason: `another run took the publish lock for "${image.name}" first (${lockName}).` };
+      if (outcome !== 'created') return { status: 'failed', reason: `another run took the publish lock for "${image.name}" first (${lockName}).` };
     }
     // Two runs that both took over a stale lock: only the one whose value stuck goes on.
     if ((await getParameter(ssm, lockName))?.value !== lockValue) return { status: 'failed', reason: `another run took the publish lock for "${image.name}" first (${lockName}).` };
