@@ -1,0 +1,178 @@
+/**
+ * Publish locks as leases: `{ runId, host, pid, takenAt, expiresAt }` stored
+ * as JSON in `<prefix>/<image>/lock` (a plain String parameter) in the image's
+ * build region. Taken atomically (PutParameter without Overwrite), renewed
+ * while the run works, released only by its holder, and taken over only when
+ * the plan found it stale (expired, or owned by a dead pid on this host).
+ *
+ * Host, pid, the clock and the pid check come from the caller: nothing here
+ * reads process globals.
+ */
+import { createHash } from 'node:crypto';
+import { setInterval } from 'node:timers/promises';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting } from '../adapters/ssm.ts';
+import { describeAwsError } from '../errors.ts';
+import type { Lease } from '../observe/inventory.ts';
+import { formatLease, isLeaseOwnedBy, observeLeaseState, parseLease, staleLeaseReason, type LeaseOwner } from '../observe/parse-lease.ts';
+
+export interface LeaseTiming {
+  readonly now: () => Date;
+  /** How long a lease stays valid without renewal. */
+  readonly ttlMs: number;
+}
+
+/** `heldBy` is the holder's lease, or the raw value when it is not a lease; `raw` is what the parameter held. */
+export type AcquireOutcome = { readonly acquired: Lease } | { readonly heldBy: Lease | string; readonly raw: string };
+
+/** The same taking of a lease: same owner and same `takenAt` (a run that released and took again holds a new one). */
+const isSameLease = (a: Lease, b: Lease) => isLeaseOwnedBy(a, b) && a.takenAt === b.takenAt;
+
+function newLease(owner: LeaseOwner, timing: LeaseTiming): Lease {
+  const now = timing.now();
+  return { runId: owner.runId, host: owner.host, pid: owner.pid, takenAt: now.toISOString(), expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
+}
+
+/**
+ * Takes the lease if no one holds it. A write whose answer was lost is
+ * recognised by reading back (the SDK's retry meets ParameterAlreadyExists on
+ * our own value), and so is a lease naming this run from an earlier attempt
+ * the caller retried: both are ours, never "another run".
+ */
+export async function acquireLease(ssm: SSMClient, name: string, owner: LeaseOwner, timing: LeaseTiming): Promise<AcquireOutcome> {
+  const lease = newLease(owner, timing);
+  const created = await createParameterIfAbsent(ssm, name, formatLease(lease));
+  if (created === 'created') return { acquired: lease };
+  const raw = created.exists.value;
+  const held = parseLease(raw);
+  if (held && isLeaseOwnedBy(held, owner)) return { acquired: held };
+  return { heldBy: held ?? raw, raw };
+}
+
+/** A take-over claim lives only for one delete and one create, retries included. */
+export const takeoverClaimTtlMs = 2 * 60 * 1000;
+/** Claims on claims exist only after crashes in the middle of a take-over; more than a few means something else is wrong. */
+const maxClaimDepth = 3;
+
+/** The claim on taking over one particular stale value of `name`. */
+export const takeoverClaimName = (name: string, staleRaw: string) => `${name}.takeover-${createHash('sha256').update(staleRaw).digest('hex').slice(0, 16)}`;
+
+/**
+ * Takes over a lease the plan found stale, `observedRaw` being the value it
+ * saw. Exactly one of any number of concurrent take-overs wins.
+ *
+ * Why not just "delete if still `observedRaw`, then create": SSM's delete is
+ * unconditional, so the compare and the delete are two calls. A and B both
+ * read the stale X; A deletes X, creates its lease and even reads it back;
+ * then B deletes A's lease and creates its own. Both believe they hold it,
+ * and reading back after creating does not help, since A's check can come
+ * before B's delete.
+ *
+ * So the delete is serialised by a claim: a lease-shaped parameter
+ * `<lock>.takeover-<digest of X>`, created atomically. Only its holder deletes
+ * X and creates its lease; the others are told who is taking over. After the
+ * holder releases the claim, a late taker can claim X again, but X is no
+ * longer in the lock and can never come back (every lease value names its run
+ * and times), so its conditional delete finds someone else's lease and keeps
+ * it, and its create meets ParameterAlreadyExists. A taker that dies holding
+ * a claim leaves the claim stale: it is taken over by the same procedure one
+ * level up (a claim on the claim), so nothing wedges.
+ *
+ * What remains, stated honestly: the compare-then-delete of X itself is two
+ * calls. If, between them, X's own owner (alive, but past its expiry) releases
+ * X and a third run acquires the free lock, the claim holder deletes the third
+ * run's lease. The third run learns it at its next renewal (`lost`), before
+ * its lease would have expired; the runner stops that image. Leases are also
+ * only as good as the hosts' clocks: expiry compares the taker's clock with
+ * the owner's.
+ */
+export async function takeOverLease(
+  ssm: SSMClient,
+  name: string,
+  observedRaw: string,
+  owner: LeaseOwner,
+  timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean },
+  depth = 0,
+): Promise<AcquireOutcome> {
+  const claimName = takeoverClaimName(name, observedRaw);
+  const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs };
+  let claim = await acquireLease(ssm, claimName, owner, claimTiming);
+  if ('heldBy' in claim) {
+    const claimState = observeLeaseState(claim.raw, { host: owner.host, isPidAlive: timing.isPidAlive });
+    // A claim is only ever written by gild as a lease; an unreadable one was put there by hand and is respected.
+    if (depth >= maxClaimDepth || staleLeaseReason(claimState, timing.now()) === undefined) return claim;
+    claim = await takeOverLease(ssm, claimName, claim.raw, owner, claimTiming, depth + 1);
+    if ('heldBy' in claim) return claim;
+  }
+  const claimRaw = formatLease(claim.acquired);
+  try {
+    // `kept` means the lock moved since the plan saw it: the create below then reports who holds it now.
+    await deleteParameterIfValue(ssm, name, observedRaw);
+    return await acquireLease(ssm, name, owner, timing);
+  } finally {
+    // NOTE: a claim left behind names a value that is no longer in the lock, so it blocks nothing; it expires and
+    // a failure to remove it must not hide the outcome of the take-over.
+    await deleteParameterIfValue(ssm, claimName, claimRaw).catch(() => undefined);
+  }
+}
+
+/**
+ * Extends the lease's expiry, only while it is still ours and not yet
+ * expired. An expired lease is not renewed even if it still reads as ours:
+ * another run may be taking it over at this moment, and writing over it would
+ * leave two holders.
+ */
+export async function renewLease(ssm: SSMClient, name: string, lease: Lease, timing: LeaseTiming): Promise<{ readonly renewed: Lease } | { readonly lost: string }> {
+  const current = await getParameter(ssm, name);
+  if (!current) return { lost: `the lock ${name} was removed` };
+  const held = parseLease(current.value);
+  if (!held || !isSameLease(held, lease)) return { lost: `the lock ${name} is now held by ${held ? `run ${held.runId} on ${held.host}` : `"${current.value}"`}` };
+  const now = timing.now();
+  if (Date.parse(held.expiresAt) <= now.getTime()) return { lost: `the lease on ${name} expired at ${held.expiresAt} before it could be renewed` };
+  const renewed: Lease = { ...held, expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
+  const written = await putParameterExpecting(ssm, name, formatLease(renewed), { expected: current.value });
+  if (written === 'written') return { renewed };
+  return { lost: `the lock ${name} changed while it was being renewed (now ${written.moved === undefined ? 'absent' : `"${written.moved}"`})` };
+}
+
+/**
+ * Renews the lease every `everyMs` until `signal` aborts. When the lease is no
+ * longer ours, or could not be renewed before it expired, calls `onLost` once
+ * with the reason and stops, so the runner can stop that image. A failed
+ * renewal is tried again at the next tick while the lease is still valid.
+ * Abort it and await it before `releaseLease`, so no renewal races the release.
+ */
+export async function keepLeaseAlive(
+  ssm: SSMClient,
+  name: string,
+  lease: Lease,
+  options: LeaseTiming & { readonly everyMs: number; readonly signal: AbortSignal; readonly onLost: (reason: string) => void },
+): Promise<void> {
+  let current = lease;
+  try {
+    for await (const _tick of setInterval(options.everyMs, undefined, { signal: options.signal })) {
+      try {
+        const outcome = await renewLease(ssm, name, current, options);
+        if ('lost' in outcome) return options.onLost(outcome.lost);
+        current = outcome.renewed;
+      } catch (error) {
+        if (Date.parse(current.expiresAt) <= options.now().getTime()) {
+          return options.onLost(`the lease on ${name} expired at ${current.expiresAt} and could not be renewed: ${describeAwsError(error)}`);
+        }
+      }
+    }
+  } catch (error) {
+    if (options.signal.aborted) return;
+    throw error;
+  }
+}
+
+/** Deletes the lease only if it is still this taking of it; someone else's lease is never released. */
+export async function releaseLease(ssm: SSMClient, name: string, lease: Lease): Promise<'released' | 'absent' | 'not-ours'> {
+  const current = await getParameter(ssm, name);
+  if (!current) return 'absent';
+  const held = parseLease(current.value);
+  if (!held || !isSameLease(held, lease)) return 'not-ours';
+  const deleted = await deleteParameterIfValue(ssm, name, current.value);
+  return deleted === 'deleted' ? 'released' : deleted === 'absent' ? 'absent' : 'not-ours';
+}
