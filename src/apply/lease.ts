@@ -8,13 +8,12 @@
  * Host, pid, the clock and the pid check come from the caller: nothing here
  * reads process globals.
  */
-import { createHash } from 'node:crypto';
 import { setInterval } from 'node:timers/promises';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting } from '../adapters/ssm.ts';
 import { describeAwsError } from '../errors.ts';
 import type { Lease } from '../observe/inventory.ts';
-import { formatLease, isLeaseOwnedBy, observeLeaseState, parseLease, staleLeaseReason, type LeaseOwner } from '../observe/parse-lease.ts';
+import { formatLease, isLeaseOwnedBy, observeLeaseState, parseLease, staleLeaseReason, takeoverClaimName, type LeaseOwner } from '../observe/parse-lease.ts';
 
 export interface LeaseTiming {
   readonly now: () => Date;
@@ -53,9 +52,6 @@ export async function acquireLease(ssm: SSMClient, name: string, owner: LeaseOwn
 export const takeoverClaimTtlMs = 2 * 60 * 1000;
 /** Claims on claims exist only after crashes in the middle of a take-over; more than a few means something else is wrong. */
 const maxClaimDepth = 3;
-
-/** The claim on taking over one particular stale value of `name`. */
-export const takeoverClaimName = (name: string, staleRaw: string) => `${name}.takeover-${createHash('sha256').update(staleRaw).digest('hex').slice(0, 16)}`;
 
 /**
  * Takes over a lease the plan found stale, `observedRaw` being the value it

@@ -3,6 +3,7 @@
  * runs is asked of a function the caller passes (the runner passes a
  * `process.kill(pid, 0)` check), so observing stays pure and testable.
  */
+import { createHash } from 'node:crypto';
 import type { Lease, LeaseState } from './inventory.ts';
 
 /** Who holds a lease: unique per run, since the run ID is. */
@@ -62,3 +63,19 @@ export function staleLeaseReason(state: LeaseState, now: Date): string | undefin
   if (Date.parse(lease.expiresAt) <= now.getTime()) return `it expired at ${lease.expiresAt} (run ${lease.runId} on ${lease.host} stopped renewing it)`;
   return undefined;
 }
+
+const claimMarker = '.takeover-';
+
+/**
+ * The claim a take-over holds while it replaces one particular stale value of
+ * the lock `name` (see `takeOverLease` in src/apply/lease.ts): a lease-shaped
+ * parameter beside the lock, e.g. `/golden/web/lock.takeover-3f9a…`.
+ */
+export const takeoverClaimName = (name: string, staleRaw: string) => `${name}${claimMarker}${createHash('sha256').update(staleRaw).digest('hex').slice(0, 16)}`;
+
+/**
+ * Whether a parameter is a take-over claim on the lock `name`. An observer
+ * lists these under the image's path: they are neither versions nor pointers,
+ * and one whose lease is stale is a leftover of a take-over that crashed.
+ */
+export const isTakeoverClaimOf = (name: string, parameterName: string) => parameterName.startsWith(`${name}${claimMarker}`);

@@ -8,9 +8,9 @@
 import { GetParameterCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { createParameterIfAbsent, deleteParameterIfValue, getParameter, getParametersByPath, putParameterExpecting } from '../../src/adapters/ssm.ts';
-import { acquireLease, keepLeaseAlive, releaseLease, renewLease, takeOverLease, takeoverClaimName } from '../../src/apply/lease.ts';
+import { acquireLease, keepLeaseAlive, releaseLease, renewLease, takeOverLease } from '../../src/apply/lease.ts';
 import type { Lease } from '../../src/observe/inventory.ts';
-import { formatLease, parseLease } from '../../src/observe/parse-lease.ts';
+import { formatLease, parseLease, takeoverClaimName } from '../../src/observe/parse-lease.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 
 const emulator = useMotoBehindFaultProxy();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/observe/inventory.ts';
-import { formatLease, observeLeaseState, parseLease, staleLeaseReason } from '../../src/observe/parse-lease.ts';
+import { formatLease, isTakeoverClaimOf, observeLeaseState, parseLease, staleLeaseReason, takeoverClaimName } from '../../src/observe/parse-lease.ts';
 
 const lease: Lease = { runId: '20261129T030000Z-ab12', host: 'ci-1', pid: 4242, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2026-11-29T03:10:00.000Z' };
 const here = (alive: readonly number[] = []) => ({ host: 'ci-1', isPidAlive: (pid: number) => alive.includes(pid) });
@@ -73,5 +73,16 @@ describe('staleLeaseReason', () => {
   it('never finds a free or unreadable lock stale', () => {
     expect(staleLeaseReason({ kind: 'free' }, after)).toBeUndefined();
     expect(staleLeaseReason({ kind: 'unreadable', raw: 'locked by alice' }, after)).toBeUndefined();
+  });
+});
+
+describe('take-over claims', () => {
+  it('names one claim per stale value, beside the lock, recognisable as a claim', () => {
+    const claim = takeoverClaimName('/golden/web/lock', formatLease(lease));
+    expect(claim).toMatch(/^\/golden\/web\/lock\.takeover-[0-9a-f]{16}$/);
+    expect(takeoverClaimName('/golden/web/lock', formatLease({ ...lease, expiresAt: '2026-11-29T03:20:00.000Z' }))).not.toBe(claim);
+    expect(isTakeoverClaimOf('/golden/web/lock', claim)).toBe(true);
+    expect(isTakeoverClaimOf('/golden/web/lock', '/golden/web/latest')).toBe(false);
+    expect(isTakeoverClaimOf('/golden/web/lock', '/golden/web-2/lock.takeover-0123456789abcdef')).toBe(false);
   });
 });
