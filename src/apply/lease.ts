@@ -113,10 +113,20 @@ export async function takeOverLease(
 }
 
 /**
- * Extends the lease's expiry, only while it is still ours and not yet
- * expired. An expired lease is not renewed even if it still reads as ours:
- * another run may be taking it over at this moment, and writing over it would
- * leave two holders.
+ * A holder stops renewing this long before its lease expires by its own
+ * clock, and a taker starts only after expiry by its clock: as long as two
+ * hosts' clocks differ by less than this, the holder never writes over a
+ * take-over. Short leases (tests) get a quarter of their length.
+ */
+export const clockSkewAllowanceMs = (ttlMs: number) => Math.min(30_000, ttlMs / 4);
+
+const isPastRenewal = (lease: Lease, now: Date, ttlMs: number) => Date.parse(lease.expiresAt) - clockSkewAllowanceMs(ttlMs) <= now.getTime();
+
+/**
+ * Extends the lease's expiry, only while it is still ours and not about to
+ * expire. A lease that is expired, or nearly, is not renewed even if it still
+ * reads as ours: another run may be taking it over at this moment, and
+ * writing over it would leave two holders.
  */
 export async function renewLease(ssm: SSMClient, name: string, lease: Lease, timing: LeaseTiming): Promise<{ readonly renewed: Lease } | { readonly lost: string }> {
   const current = await getParameter(ssm, name);
@@ -124,7 +134,7 @@ export async function renewLease(ssm: SSMClient, name: string, lease: Lease, tim
   const held = parseLease(current.value);
   if (!held || !isSameLease(held, lease)) return { lost: `the lock ${name} is now held by ${held ? `run ${held.runId} on ${held.host}` : `"${current.value}"`}` };
   const now = timing.now();
-  if (Date.parse(held.expiresAt) <= now.getTime()) return { lost: `the lease on ${name} expired at ${held.expiresAt} before it could be renewed` };
+  if (isPastRenewal(held, now, timing.ttlMs)) return { lost: `the lease on ${name} expires at ${held.expiresAt}, too soon to renew it safely` };
   const renewed: Lease = { ...held, expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
   const written = await putParameterExpecting(ssm, name, formatLease(renewed), { expected: current.value });
   if (written === 'written') return { renewed };
@@ -132,10 +142,11 @@ export async function renewLease(ssm: SSMClient, name: string, lease: Lease, tim
 }
 
 /**
- * Renews the lease every `everyMs` until `signal` aborts. When the lease is no
- * longer ours, or could not be renewed before it expired, calls `onLost` once
+ * Renews the lease every `everyMs` (a third of `ttlMs` leaves room for two
+ * failed tries) until `signal` aborts. When the lease is no longer ours, or
+ * could not be renewed before it was about to expire, calls `onLost` once
  * with the reason and stops, so the runner can stop that image. A failed
- * renewal is tried again at the next tick while the lease is still valid.
+ * renewal is tried again at the next tick while there is still time.
  * Abort it and await it before `releaseLease`, so no renewal races the release.
  */
 export async function keepLeaseAlive(
@@ -152,8 +163,8 @@ export async function keepLeaseAlive(
         if ('lost' in outcome) return options.onLost(outcome.lost);
         current = outcome.renewed;
       } catch (error) {
-        if (Date.parse(current.expiresAt) <= options.now().getTime()) {
-          return options.onLost(`the lease on ${name} expired at ${current.expiresAt} and could not be renewed: ${describeAwsError(error)}`);
+        if (isPastRenewal(current, options.now(), options.ttlMs)) {
+          return options.onLost(`the lease on ${name} expires at ${current.expiresAt} and could not be renewed: ${describeAwsError(error)}`);
         }
       }
     }

@@ -165,6 +165,6 @@ describe('keepLeaseAlive', () => {
       onLost: (reason) => lost.push(reason),
     });
     expect(mock.commandCalls(GetParameterCommand)).toHaveLength(3);
-    expect(lost).toEqual([expect.stringMatching(/^the lease on \/golden\/web\/lock expired at 2026-11-29T03:10:00.000Z and could not be renewed: AWS refused to read parameter/)]);
+    expect(lost).toEqual([expect.stringMatching(/^the lease on \/golden\/web\/lock expires at 2026-11-29T03:10:00.000Z and could not be renewed: AWS refused to read parameter/)]);
   });
 });
