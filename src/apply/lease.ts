@@ -21,8 +21,15 @@ export interface LeaseTiming {
   readonly ttlMs: number;
 }
 
-/** `heldBy` is the holder's lease, or the raw value when it is not a lease; `raw` is what the parameter held. */
+/** `heldBy` is the holder's lease, or the raw value when it is not a lease; `raw` is what the lock parameter held. */
 export type AcquireOutcome = { readonly acquired: Lease } | { readonly heldBy: Lease | string; readonly raw: string };
+
+/**
+ * A take-over can also find another run in the middle of taking over the
+ * same stale lease: `takingOver` is that run's claim (see `takeOverLease`).
+ * Its value is not the lock's, so it must not be taken over as the lock.
+ */
+export type TakeOverOutcome = AcquireOutcome | { readonly takingOver: Lease | string; readonly claim: string };
 
 /** The same taking of a lease: same owner and same `takenAt` (a run that released and took again holds a new one). */
 const isSameLease = (a: Lease, b: Lease) => isLeaseOwnedBy(a, b) && a.takenAt === b.takenAt;
@@ -89,25 +96,30 @@ export async function takeOverLease(
   owner: LeaseOwner,
   timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean },
   depth = 0,
-): Promise<AcquireOutcome> {
+): Promise<TakeOverOutcome> {
   const claimName = takeoverClaimName(name, observedRaw);
   const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs };
-  let claim = await acquireLease(ssm, claimName, owner, claimTiming);
-  if ('heldBy' in claim) {
-    const claimState = observeLeaseState(claim.raw, { host: owner.host, isPidAlive: timing.isPidAlive });
+  const claimed = await acquireLease(ssm, claimName, owner, claimTiming);
+  let claim: Lease;
+  if ('acquired' in claimed) claim = claimed.acquired;
+  else {
+    const takingOver = { takingOver: claimed.heldBy, claim: claimName };
+    const claimState = observeLeaseState(claimed.raw, { host: owner.host, isPidAlive: timing.isPidAlive });
     // A claim is only ever written by gild as a lease; an unreadable one was put there by hand and is respected.
-    if (depth >= maxClaimDepth || staleLeaseReason(claimState, timing.now()) === undefined) return claim;
-    claim = await takeOverLease(ssm, claimName, claim.raw, owner, claimTiming, depth + 1);
-    if ('heldBy' in claim) return claim;
+    if (depth >= maxClaimDepth || staleLeaseReason(claimState, timing.now()) === undefined) return takingOver;
+    const reclaimed = await takeOverLease(ssm, claimName, claimed.raw, owner, claimTiming, depth + 1);
+    if (!('acquired' in reclaimed)) return takingOver;
+    claim = reclaimed.acquired;
   }
-  const claimRaw = formatLease(claim.acquired);
+  const claimRaw = formatLease(claim);
   try {
     // `kept` means the lock moved since the plan saw it: the create below then reports who holds it now.
     await deleteParameterIfValue(ssm, name, observedRaw);
     return await acquireLease(ssm, name, owner, timing);
   } finally {
-    // NOTE: a claim left behind names a value that is no longer in the lock, so it blocks nothing; it expires and
-    // a failure to remove it must not hide the outcome of the take-over.
+    // NOTE: a failure to remove the claim must not hide the outcome of the take-over. A claim left behind blocks
+    // nothing once its value is gone from the lock; if it is not (the delete above failed), it holds other takers
+    // off until it goes stale, and is then taken over like any lease.
     await deleteParameterIfValue(ssm, claimName, claimRaw).catch(() => undefined);
   }
 }

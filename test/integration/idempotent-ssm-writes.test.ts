@@ -166,6 +166,18 @@ describe('leases', () => {
     await keepLeaseAlive(ssm, lockName, outcome.acquired, { ...timing, everyMs: 5, signal: aborted.signal, onLost: (reason) => lost.push(reason) });
     expect(lost).toEqual([]);
 
+    // Renewed: each renewal reads the clock once; the third read stops the loop after that renewal.
+    const renewing = new AbortController();
+    const readings = ['2026-11-29T03:01:00.000Z', '2026-11-29T03:02:00.000Z', '2026-11-29T03:03:00.000Z'];
+    const now = () => {
+      const reading = readings.shift()!;
+      if (readings.length === 0) renewing.abort();
+      return new Date(reading);
+    };
+    await keepLeaseAlive(ssm, lockName, outcome.acquired, { now, ttlMs: timing.ttlMs, everyMs: 5, signal: renewing.signal, onLost: (reason) => lost.push(reason) });
+    expect(lost).toEqual([]);
+    expect(parseLease((await valueOf(ssm, lockName))!)).toEqual({ ...outcome.acquired, expiresAt: '2026-11-29T03:13:00.000Z' });
+
     // Taken: another run's lease replaces ours; the next renewal reports it and stops.
     await releaseLease(ssm, lockName, outcome.acquired);
     await acquireLease(ssm, lockName, owner('run-b', 7), timing);
@@ -210,11 +222,21 @@ describe('leases', () => {
     await createParameterIfAbsent(ssm, takeoverClaimName(lockName, formatLease(stale)), formatLease(claim));
 
     const whileAlive = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive: (pid) => pid === 2 });
-    expect(whileAlive).toEqual({ heldBy: claim, raw: formatLease(claim) });
+    expect(whileAlive).toEqual({ takingOver: claim, claim: takeoverClaimName(lockName, formatLease(stale)) });
     expect(await valueOf(ssm, lockName)).toBe(formatLease(stale));
 
     const afterItDied = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive: () => false });
     expect(afterItDied).toMatchObject({ acquired: { runId: 'run-a' } });
+    expect((await getParametersByPath(ssm, '/golden')).map((parameter) => parameter.name)).toEqual([lockName]);
+  });
+
+  it('leaves a lock that moved since the plan saw it to its new holder', async () => {
+    const ssm = ssmClient();
+    const stale: Lease = { ...owner('run-dead', 1), takenAt: '2026-11-28T20:00:00.000Z', expiresAt: '2026-11-28T20:10:00.000Z' };
+    const fresh = await acquireLease(ssm, lockName, owner('run-fresh', 9), timing);
+    const outcome = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive: () => false });
+    expect(outcome).toEqual({ heldBy: 'acquired' in fresh && fresh.acquired, raw: await valueOf(ssm, lockName) });
+    expect(parseLease((await valueOf(ssm, lockName))!)?.runId).toBe('run-fresh');
     expect((await getParametersByPath(ssm, '/golden')).map((parameter) => parameter.name)).toEqual([lockName]);
   });
 
