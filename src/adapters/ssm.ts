@@ -3,6 +3,7 @@
  * (how smoke checks run). Pagination lives here; the SDK client retries
  * throttling and 5xx with backoff.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CancelCommandCommand,
   DeleteParameterCommand,
@@ -48,20 +49,7 @@ export async function getParametersByPath(ssm: SSMClient, path: string): Promise
  * and `resolve:ssm:` works in launch templates.
  */
 export async function putImageParameter(ssm: SSMClient, name: string, amiId: string, options: { overwrite: boolean; tags?: Readonly<Record<string, string>>; description?: string }): Promise<void> {
-  await awsCall('write parameter', name, () =>
-    ssm.send(
-      new PutParameterCommand({
-        Name: name,
-        Value: amiId,
-        Type: 'String',
-        DataType: 'aws:ec2:image',
-        Overwrite: options.overwrite,
-        ...(options.description ? { Description: options.description.slice(0, 1024) } : {}),
-        // NOTE: AWS refuses Tags together with Overwrite; tags are set on creation only.
-        ...(!options.overwrite && options.tags ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
-      }),
-    ),
-  );
+  await awsCall('write parameter', name, () => ssm.send(putRequest(name, amiId, options.overwrite, { ...options, dataType: 'aws:ec2:image' })));
 }
 
 export interface ParameterWriteOptions {
@@ -93,9 +81,11 @@ async function readBackAfter(ssm: SSMClient, name: string, action: string, write
   }
 }
 
-// NOTE: a parameter that is created, found to exist, then found absent again is being deleted by someone else as we
-// look; a few attempts settle it, more would hide a fight between runs.
+// NOTE: a create that meets ParameterAlreadyExists and then reads the parameter back as absent is either racing a
+// delete, or meeting an `aws:ec2:image` write that AWS is still validating (it validates asynchronously and the
+// parameter appears only once valid). A few spaced attempts settle both; more would hide a fight between runs.
 const createAttempts = 3;
+const createRetryDelayMs = 250;
 
 /**
  * Creates a parameter only if it does not exist. PutParameter without
@@ -124,6 +114,7 @@ export async function createParameterIfAbsent(
       if (current) return { exists: current };
       // Absent: either the write was not applied (rethrow), or it existed and was deleted while we looked (try again).
       if (!alreadyExists || attempt >= createAttempts) throw catalogue.EAWS('create parameter', name, error);
+      await delay(createRetryDelayMs * attempt);
     }
   }
 }
