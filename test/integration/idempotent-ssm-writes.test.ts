@@ -28,6 +28,8 @@ const valueOf = async (ssm: SSMClient, name: string) => (await getParameter(ssm,
 const lostAnswers = () => emulator.proxy.calls.filter((call) => call.fault === 'applied-then-lost').length;
 
 const clock = (iso: string) => () => new Date(iso);
+/** The contenders (pids 7 and up) run on this host; the owners of stale leases (pids 1 and 2) are gone. */
+const isPidAlive = (pid: number) => pid >= 7;
 const owner = (runId: string, pid = 4242) => ({ runId, host: 'build-host', pid });
 
 describe('createParameterIfAbsent', () => {
@@ -187,7 +189,7 @@ describe('leases', () => {
 
   it('lets exactly one of three concurrent take-overs of a stale lease win, many times over', async () => {
     const stale: Lease = { ...owner('run-dead', 1), takenAt: '2026-11-28T20:00:00.000Z', expiresAt: '2026-11-28T20:10:00.000Z' };
-    const takeoverTiming = { ...timing, isPidAlive: () => false };
+    const takeoverTiming = { ...timing, isPidAlive };
     for (let iteration = 0; iteration < 40; iteration++) {
       await emulator.moto.reset();
       const ssm = ssmClient();
@@ -205,7 +207,7 @@ describe('leases', () => {
   it('lets a late take-over of a value already taken over do nothing', async () => {
     const ssm = ssmClient();
     const stale: Lease = { ...owner('run-dead', 1), takenAt: '2026-11-28T20:00:00.000Z', expiresAt: '2026-11-28T20:10:00.000Z' };
-    const takeoverTiming = { ...timing, isPidAlive: () => false };
+    const takeoverTiming = { ...timing, isPidAlive };
     await createParameterIfAbsent(ssm, lockName, formatLease(stale));
     const first = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), takeoverTiming);
     if (!('acquired' in first)) throw new Error('expected the first take-over to win');
@@ -225,7 +227,7 @@ describe('leases', () => {
     expect(whileAlive).toEqual({ takingOver: claim, claim: takeoverClaimName(lockName, formatLease(stale)) });
     expect(await valueOf(ssm, lockName)).toBe(formatLease(stale));
 
-    const afterItDied = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive: () => false });
+    const afterItDied = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive });
     expect(afterItDied).toMatchObject({ acquired: { runId: 'run-a' } });
     expect((await getParametersByPath(ssm, '/golden')).map((parameter) => parameter.name)).toEqual([lockName]);
   });
@@ -234,7 +236,7 @@ describe('leases', () => {
     const ssm = ssmClient();
     const stale: Lease = { ...owner('run-dead', 1), takenAt: '2026-11-28T20:00:00.000Z', expiresAt: '2026-11-28T20:10:00.000Z' };
     const fresh = await acquireLease(ssm, lockName, owner('run-fresh', 9), timing);
-    const outcome = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive: () => false });
+    const outcome = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive });
     expect(outcome).toEqual({ heldBy: 'acquired' in fresh && fresh.acquired, raw: await valueOf(ssm, lockName) });
     expect(parseLease((await valueOf(ssm, lockName))!)?.runId).toBe('run-fresh');
     expect((await getParametersByPath(ssm, '/golden')).map((parameter) => parameter.name)).toEqual([lockName]);
@@ -245,7 +247,7 @@ describe('leases', () => {
     const stale: Lease = { ...owner('run-dead', 1), takenAt: '2026-11-28T20:00:00.000Z', expiresAt: '2026-11-28T20:10:00.000Z' };
     await createParameterIfAbsent(ssm, lockName, formatLease(stale));
     emulator.proxy.setRules({ lostAnswers: [{ action: 'PutParameter', name: lockName }, { action: 'DeleteParameter', times: 2 }] });
-    const outcome = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive: () => false });
+    const outcome = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive });
     expect(outcome).toMatchObject({ acquired: { runId: 'run-a' } });
     expect(lostAnswers()).toBe(3);
     expect((await getParametersByPath(ssm, '/golden')).map((parameter) => parameter.name)).toEqual([lockName]);
