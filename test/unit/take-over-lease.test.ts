@@ -66,7 +66,7 @@ describe('takeOverLease under any interleaving', () => {
         expect(parseLease(store.get(lockName)!)).toEqual(winners[0]);
         expect([...store.keys()]).toEqual([lockName]);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 });
