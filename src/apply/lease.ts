@@ -55,14 +55,20 @@ export async function acquireLease(ssm: SSMClient, name: string, owner: LeaseOwn
   return { heldBy: held ?? raw, raw };
 }
 
-/** A take-over claim lives only for one delete and one create, retries included. */
+/**
+ * A take-over claim lives only for one delete and one create, retries
+ * included (8 attempts stay well under this). A taker slower than this could
+ * have its claim taken over while it works.
+ */
 export const takeoverClaimTtlMs = 2 * 60 * 1000;
 /** Claims on claims exist only after crashes in the middle of a take-over; more than a few means something else is wrong. */
 const maxClaimDepth = 3;
 
 /**
  * Takes over a lease the plan found stale, `observedRaw` being the value it
- * saw. Exactly one of any number of concurrent take-overs wins.
+ * saw; a value that is not stale now (a live owner, or not a lease at all) is
+ * left alone and reported as held. Exactly one of any number of concurrent
+ * take-overs wins.
  *
  * Why not just "delete if still `observedRaw`, then create": SSM's delete is
  * unconditional, so the compare and the delete are two calls. A and B both
@@ -97,6 +103,8 @@ export async function takeOverLease(
   timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean },
   depth = 0,
 ): Promise<TakeOverOutcome> {
+  const observed = observeLeaseState(observedRaw, { host: owner.host, isPidAlive: timing.isPidAlive });
+  if (staleLeaseReason(observed, timing.now()) === undefined) return { heldBy: parseLease(observedRaw) ?? observedRaw, raw: observedRaw };
   const claimName = takeoverClaimName(name, observedRaw);
   const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs };
   const claimed = await acquireLease(ssm, claimName, owner, claimTiming);
@@ -104,9 +112,8 @@ export async function takeOverLease(
   if ('acquired' in claimed) claim = claimed.acquired;
   else {
     const takingOver = { takingOver: claimed.heldBy, claim: claimName };
-    const claimState = observeLeaseState(claimed.raw, { host: owner.host, isPidAlive: timing.isPidAlive });
-    // A claim is only ever written by gild as a lease; an unreadable one was put there by hand and is respected.
-    if (depth >= maxClaimDepth || staleLeaseReason(claimState, timing.now()) === undefined) return takingOver;
+    // The recursive call decides, as for any lease, whether the claim is stale: a live or hand-written one is respected.
+    if (depth >= maxClaimDepth) return takingOver;
     const reclaimed = await takeOverLease(ssm, claimName, claimed.raw, owner, claimTiming, depth + 1);
     if (!('acquired' in reclaimed)) return takingOver;
     claim = reclaimed.acquired;

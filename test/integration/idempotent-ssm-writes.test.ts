@@ -131,13 +131,18 @@ describe('leases', () => {
 
   it('reports who holds a live lock and leaves it alone', async () => {
     const ssm = ssmClient();
-    const held = await acquireLease(ssm, lockName, owner('run-earlier', 1), timing);
+    const held = await acquireLease(ssm, lockName, owner('run-earlier', 8), timing);
     const raw = await valueOf(ssm, lockName);
     expect(await acquireLease(ssm, lockName, owner('run-b'), timing)).toEqual({ heldBy: 'acquired' in held && held.acquired, raw });
     expect(await releaseLease(ssm, lockName, { ...owner('run-b'), takenAt: timing.now().toISOString(), expiresAt: '2026-11-29T03:10:00.000Z' })).toBe('not-ours');
     expect(await valueOf(ssm, lockName)).toBe(raw);
     await createParameterIfAbsent(ssm, '/golden/db/lock', 'written by hand');
     expect(await acquireLease(ssm, '/golden/db/lock', owner('run-b'), timing)).toEqual({ heldBy: 'written by hand', raw: 'written by hand' });
+    // A take-over refuses what is not stale now: a live owner, or a value that is not a lease.
+    expect(await takeOverLease(ssm, lockName, raw!, owner('run-b'), { ...timing, isPidAlive })).toEqual({ heldBy: 'acquired' in held && held.acquired, raw });
+    expect(await takeOverLease(ssm, '/golden/db/lock', 'written by hand', owner('run-b'), { ...timing, isPidAlive })).toEqual({ heldBy: 'written by hand', raw: 'written by hand' });
+    expect(await valueOf(ssm, lockName)).toBe(raw);
+    expect(await valueOf(ssm, '/golden/db/lock')).toBe('written by hand');
   });
 
   it('renews only while the lease is ours, and releases only its own', async () => {
