@@ -4,6 +4,7 @@
  * client.
  */
 import { hostname } from 'node:os';
+import { isPidAlive } from './apply/check-process.ts';
 import { compactTimestamp } from './compact-timestamp.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
@@ -57,15 +58,7 @@ export function currentProcessInfo(): ProcessInfo {
   return {
     host: hostname(),
     pid: process.pid,
-    isPidAlive(pid) {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (error) {
-        // EPERM: the process exists but belongs to someone else.
-        return (error as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    },
+    isPidAlive,
   };
 }
 

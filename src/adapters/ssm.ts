@@ -3,6 +3,7 @@
  * (how smoke checks run). Pagination lives here; the SDK client retries
  * throttling and 5xx with backoff.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CancelCommandCommand,
   DeleteParameterCommand,
@@ -49,33 +50,135 @@ export async function getParametersByPath(ssm: SSMClient, path: string): Promise
  * and `resolve:ssm:` works in launch templates.
  */
 export async function putImageParameter(ssm: SSMClient, name: string, amiId: string, options: { overwrite: boolean; tags?: Readonly<Record<string, string>>; description?: string }): Promise<void> {
-  await awsCall('write parameter', name, () =>
-    ssm.send(
-      new PutParameterCommand({
-        Name: name,
-        Value: amiId,
-        Type: 'String',
-        DataType: 'aws:ec2:image',
-        Overwrite: options.overwrite,
-        ...(options.description ? { Description: options.description.slice(0, 1024) } : {}),
-        // NOTE: AWS refuses Tags together with Overwrite; tags are set on creation only.
-        ...(!options.overwrite && options.tags ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
-      }),
-    ),
-  );
+  await awsCall('write parameter', name, () => ssm.send(putRequest(name, amiId, options.overwrite, { ...options, dataType: 'aws:ec2:image' })));
 }
+
+export interface ParameterWriteOptions {
+  /** `aws:ec2:image` makes AWS check the value is an AMI and lets `resolve:ssm:` use it. Default `text`. */
+  readonly dataType?: 'text' | 'aws:ec2:image';
+  readonly description?: string;
+  /** Set on creation only: AWS refuses Tags together with Overwrite. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+function putRequest(name: string, value: string, overwrite: boolean, options: ParameterWriteOptions) {
+  return new PutParameterCommand({
+    Name: name,
+    Value: value,
+    Type: 'String',
+    Overwrite: overwrite,
+    ...(options.dataType ? { DataType: options.dataType } : {}),
+    ...(options.description ? { Description: options.description.slice(0, 1024) } : {}),
+    ...(!overwrite && options.tags ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
+  });
+}
+
+/** Reads a parameter back after a write whose answer was unclear; a failed read keeps the write's error as the reason. */
+async function readBackAfter(ssm: SSMClient, name: string, action: string, writeError: unknown): Promise<ParameterValue | undefined> {
+  try {
+    return await getParameter(ssm, name);
+  } catch (readError) {
+    throw catalogue.EAWS(action, name, new AggregateError([writeError, readError], 'the write failed and reading it back failed too'));
+  }
+}
+
+// NOTE: a create that meets ParameterAlreadyExists and then reads the parameter back as absent is either racing a
+// delete, or meeting an `aws:ec2:image` write that AWS is still validating (it validates asynchronously and the
+// parameter appears only once valid). A few spaced attempts settle both; more would hide a fight between runs.
+const createAttempts = 3;
+const createRetryDelayMs = 250;
 
 /**
  * Creates a parameter only if it does not exist. PutParameter without
- * Overwrite is atomic, which is what a lock needs.
+ * Overwrite is atomic, which is what locks and `versions/<v>` need.
+ *
+ * A lost answer is recognised by reading back, never blamed on another run:
+ * the SDK retries a 500 whose write was applied, and that retry meets
+ * ParameterAlreadyExists on our own parameter. If the value there is ours, the
+ * write is ours. So callers must write values no other writer could write
+ * (an AMI ID, a lease naming the run ID).
  */
-export async function createParameterIfAbsent(ssm: SSMClient, name: string, value: string): Promise<'created' | 'exists'> {
+export async function createParameterIfAbsent(
+  ssm: SSMClient,
+  name: string,
+  value: string,
+  options: ParameterWriteOptions = {},
+): Promise<'created' | { readonly exists: ParameterValue }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ssm.send(putRequest(name, value, false, options));
+      return 'created';
+    } catch (error) {
+      const alreadyExists = awsErrorName(error) === 'ParameterAlreadyExists';
+      const current = await readBackAfter(ssm, name, 'create parameter', error);
+      if (current?.value === value) return 'created';
+      if (current) return { exists: current };
+      // Absent: either the write was not applied (rethrow), or it existed and was deleted while we looked (try again).
+      if (!alreadyExists || attempt >= createAttempts) throw catalogue.EAWS('create parameter', name, error);
+      await delay(createRetryDelayMs * attempt);
+    }
+  }
+}
+
+/**
+ * Moves a pointer (such as `latest`) from the value this run planned on to
+ * ours: re-reads it first and writes only if it still holds `expected`
+ * (`undefined` = absent, which is then an atomic create).
+ *
+ * NOTE: SSM has no conditional overwrite, so between the re-read and the
+ * PutParameter another writer can move the pointer and we overwrite it. The
+ * window is one round trip; the image's lease is what keeps two gild runs
+ * from moving the same pointer, and this re-check is what stops a run from
+ * undoing a move made since it planned (a promote, a rollback, a person).
+ */
+export async function putParameterExpecting(
+  ssm: SSMClient,
+  name: string,
+  value: string,
+  options: ParameterWriteOptions & { readonly expected: string | undefined },
+): Promise<'written' | { readonly moved: string | undefined }> {
+  const current = await getParameter(ssm, name);
+  if (current?.value === value) return 'written';
+  if (current?.value !== options.expected) return { moved: current?.value };
+  if (options.expected === undefined) {
+    const created = await createParameterIfAbsent(ssm, name, value, options);
+    return created === 'created' ? 'written' : { moved: created.exists.value };
+  }
   try {
-    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: false }));
-    return 'created';
+    await ssm.send(putRequest(name, value, true, options));
+    return 'written';
   } catch (error) {
-    if (awsErrorName(error) === 'ParameterAlreadyExists') return 'exists';
-    throw catalogue.EAWS('create parameter', name, error);
+    const after = await readBackAfter(ssm, name, 'write parameter', error);
+    if (after?.value === value) return 'written';
+    if (after?.value === options.expected) throw catalogue.EAWS('write parameter', name, error);
+    return { moved: after?.value };
+  }
+}
+
+/**
+ * Deletes a parameter only while it still holds `value`: undo deletes only
+ * what this run wrote, and a lease is released only by its holder. Absent is
+ * fine. The same one-round-trip window as `putParameterExpecting` applies
+ * between the re-read and the delete.
+ */
+export async function deleteParameterIfValue(
+  ssm: SSMClient,
+  name: string,
+  value: string,
+): Promise<'deleted' | 'absent' | { readonly kept: string }> {
+  const current = await getParameter(ssm, name);
+  if (!current) return 'absent';
+  if (current.value !== value) return { kept: current.value };
+  try {
+    await ssm.send(new DeleteParameterCommand({ Name: name }));
+    return 'deleted';
+  } catch (error) {
+    // ParameterNotFound here is our own delete, retried by the SDK after its answer was lost, or someone else's.
+    if (awsErrorName(error) === 'ParameterNotFound') return 'deleted';
+    const after = await readBackAfter(ssm, name, 'delete parameter', error);
+    if (!after) return 'deleted';
+    if (after.value === value) throw catalogue.EAWS('delete parameter', name, error);
+    return { kept: after.value };
   }
 }
 

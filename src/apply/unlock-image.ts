@@ -5,11 +5,11 @@
  * exact lease it read, so a run that takes the lock meanwhile keeps it.
  */
 import { getParameter } from '../adapters/ssm.ts';
-import { deleteParameterIfValue } from '../adapters/ssm-pending.ts';
+import { deleteParameterIfValue } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
-import { parseLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
+import { observeLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 
 export async function unlockImage(context: Context, image: ResolvedImage, options: { confirmed: boolean; force: boolean }): Promise<string> {
@@ -17,7 +17,7 @@ export async function unlockImage(context: Context, image: ResolvedImage, option
   const ssm = context.clients.ssm(image.buildRegion);
   const current = await getParameter(ssm, name);
   if (!current) return `${image.name} is not locked (${name} does not exist in ${image.buildRegion}).`;
-  const state = parseLeaseState(current.value, context.processInfo);
+  const state = observeLeaseState(current.value, context.processInfo);
   const holder = state.kind === 'held' ? `run ${state.lease.runId} (pid ${state.lease.pid} on ${state.lease.host}, since ${state.lease.takenAt}, expires ${state.lease.expiresAt})` : `"${current.value}"`;
   const stale = state.kind === 'held' ? staleLeaseReason(state, context.now()) : 'it is not a gild lease';
   if (!stale && !options.force) {
@@ -25,6 +25,6 @@ export async function unlockImage(context: Context, image: ResolvedImage, option
   }
   if (!options.confirmed) throw catalogue.EUSAGE(`${name} is held by ${holder}${stale ? ` (${stale})` : ''}. Run \`gild unlock ${image.name} --yes\` to remove it.`);
   const removed = await deleteParameterIfValue(ssm, name, current.value);
-  if (typeof removed === 'object') throw catalogue.EUSAGE(`${name} changed while unlocking: it now holds ${removed.moved}. Nothing was removed; look again.`);
+  if (typeof removed === 'object') throw catalogue.EUSAGE(`${name} changed while unlocking: it now holds ${removed.kept}. Nothing was removed; look again.`);
   return `removed ${name} in ${image.buildRegion}, held by ${holder}.`;
 }

@@ -11,7 +11,7 @@ import { describeAllGildImages, describeGildSnapshots, describeImages, describeI
 import { getParameterValues, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 import type { Inventory, LeaseState, ObservedBase, ObservedTemporaryResource, RegionInventory } from './inventory.ts';
-import { parseLeaseState } from './parse-lease.ts';
+import { observeLeaseState } from './parse-lease.ts';
 
 /** Instance states that still cost money or hold an AMI: what a sweep looks at. */
 const liveStates = ['pending', 'running', 'stopping', 'stopped'];
@@ -34,7 +34,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
   for (const image of images) {
     const lockName = lockParameterName(prefix, image.name);
     const parameter = byRegion[image.buildRegion]?.parameters.find((candidate) => candidate.name === lockName);
-    leases[image.name] = parameter ? parseLeaseState(parameter.value, context.processInfo) : { kind: 'free' };
+    leases[image.name] = parameter ? observeLeaseState(parameter.value, context.processInfo) : { kind: 'free' };
   }
   return { observedAt, ssmPrefix: prefix, regions: byRegion, bases, leases };
 }

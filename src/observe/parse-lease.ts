@@ -1,35 +1,81 @@
 /**
- * Reads a lock parameter's value as a lease. Pure, given how to ask whether a
- * pid is alive: a lease whose owner is this host and a dead pid is stale at
- * once; another host's lease is judged by its expiry alone.
+ * Reading a lease parameter's value, with no I/O: whether the owner still
+ * runs is asked of a function the caller passes (the runner passes a
+ * `process.kill(pid, 0)` check), so observing stays pure and testable.
  */
-import type { ProcessInfo } from '../context.ts';
+import { createHash } from 'node:crypto';
 import type { Lease, LeaseState } from './inventory.ts';
 
+/** Who holds a lease: unique per run, since the run ID is. */
+export interface LeaseOwner {
+  readonly runId: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+const isIsoTime = (value: unknown): value is string => typeof value === 'string' && Number.isFinite(Date.parse(value));
+
+/** The lease a parameter holds, or `undefined` when it is not one (written by hand, or by an older gild). */
 export function parseLease(raw: string): Lease | undefined {
-  let value: unknown;
+  let parsed: unknown;
   try {
-    value = JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { runId, host, pid, takenAt, expiresAt } = value as Record<string, unknown>;
-  if (typeof runId !== 'string' || typeof host !== 'string' || typeof pid !== 'number' || typeof takenAt !== 'string' || typeof expiresAt !== 'string') return undefined;
-  if (!Number.isFinite(Date.parse(takenAt)) || !Number.isFinite(Date.parse(expiresAt))) return undefined;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const { runId, host, pid, takenAt, expiresAt } = parsed as Record<string, unknown>;
+  if (typeof runId !== 'string' || runId === '' || typeof host !== 'string' || host === '') return undefined;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  if (!isIsoTime(takenAt) || !isIsoTime(expiresAt)) return undefined;
   return { runId, host, pid, takenAt, expiresAt };
 }
 
-export function parseLeaseState(raw: string, processInfo: Pick<ProcessInfo, 'host' | 'isPidAlive'>): LeaseState {
-  const lease = parseLease(raw);
-  if (!lease) return { kind: 'unreadable', raw };
-  const ownerAlive = lease.host === processInfo.host ? processInfo.isPidAlive(lease.pid) : undefined;
-  return { kind: 'held', lease, raw, ownerAlive };
+/** The stored form. Field order is fixed so that the same lease always serialises to the same string. */
+export function formatLease(lease: Lease): string {
+  return JSON.stringify({ runId: lease.runId, host: lease.host, pid: lease.pid, takenAt: lease.takenAt, expiresAt: lease.expiresAt });
 }
 
-/** Why a held lease may be taken over, or undefined while its owner may still be working. */
-export function staleLeaseReason(state: Extract<LeaseState, { kind: 'held' }>, now: Date): string | undefined {
-  if (state.ownerAlive === false) return `its owner, pid ${state.lease.pid} on ${state.lease.host} (run ${state.lease.runId}), is no longer running`;
-  if (Date.parse(state.lease.expiresAt) <= now.getTime()) return `its lease expired at ${state.lease.expiresAt} (run ${state.lease.runId} on ${state.lease.host} stopped renewing it)`;
+export function isLeaseOwnedBy(lease: Lease, owner: LeaseOwner): boolean {
+  return lease.runId === owner.runId && lease.host === owner.host && lease.pid === owner.pid;
+}
+
+/**
+ * What a lock parameter means to a run on `host`. A pid is only meaningful
+ * on its own host: on another host only the expiry tells.
+ */
+export function observeLeaseState(raw: string | undefined, here: { readonly host: string; readonly isPidAlive: (pid: number) => boolean }): LeaseState {
+  if (raw === undefined) return { kind: 'free' };
+  const lease = parseLease(raw);
+  if (!lease) return { kind: 'unreadable', raw };
+  return { kind: 'held', lease, raw, ownerAlive: lease.host === here.host ? here.isPidAlive(lease.pid) : undefined };
+}
+
+/**
+ * Why a held lease may be taken over now, or `undefined` while it must be
+ * respected. An unreadable lock is never taken over by itself: someone wrote
+ * it on purpose, and `gild unlock` is the way to break it.
+ */
+export function staleLeaseReason(state: LeaseState, now: Date): string | undefined {
+  if (state.kind !== 'held') return undefined;
+  const { lease } = state;
+  if (state.ownerAlive === false) return `its owner, run ${lease.runId} (pid ${lease.pid} on ${lease.host}), is no longer running`;
+  if (Date.parse(lease.expiresAt) <= now.getTime()) return `it expired at ${lease.expiresAt} (run ${lease.runId} on ${lease.host} stopped renewing it)`;
   return undefined;
 }
+
+const claimMarker = '.takeover-';
+
+/**
+ * The claim a take-over holds while it replaces one particular stale value of
+ * the lock `name` (see `takeOverLease` in src/apply/lease.ts): a lease-shaped
+ * parameter beside the lock, e.g. `/golden/web/lock.takeover-3f9a…`.
+ */
+export const takeoverClaimName = (name: string, staleRaw: string) => `${name}${claimMarker}${createHash('sha256').update(staleRaw).digest('hex').slice(0, 16)}`;
+
+/**
+ * Whether a parameter is a take-over claim on the lock `name`. An observer
+ * lists these under the image's path: they are neither versions nor pointers,
+ * and one whose lease is stale is a leftover of a take-over that crashed.
+ */
+export const isTakeoverClaimOf = (name: string, parameterName: string) => parameterName.startsWith(`${name}${claimMarker}`);

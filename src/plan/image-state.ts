@@ -5,6 +5,7 @@
  */
 import semver from 'semver';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
+import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
 
 export interface PublishedVersionState {
@@ -40,7 +41,9 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
     namedAmis[region] = new Set();
     amis[region] = (regionInventory?.amis ?? []).filter((ami) => ami.tags['gild:image'] === imageName);
     for (const parameter of regionInventory?.parameters ?? []) {
-      if (!parameter.name.startsWith(path) || parameter.name === lockParameterName(prefix, imageName)) continue;
+      const lockName = lockParameterName(prefix, imageName);
+      // The lock and a take-over's claim on it are neither versions nor pointers.
+      if (!parameter.name.startsWith(path) || parameter.name === lockName || isTakeoverClaimOf(lockName, parameter.name)) continue;
       // Names below another image's path (`/golden/web-api/…` is not `/golden/web/…`) never match `path` above.
       namedAmis[region]!.add(parameter.value);
       const version = versionFromParameterName(prefix, imageName, parameter.name);

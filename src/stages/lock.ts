@@ -1,21 +1,42 @@
 /**
- * The image's lock, as a lease: taken atomically before anything changes
- * the image, renewed while the run works, given back at the end. A run that
- * finds it taken does nothing to the image; a lost renewal stops the image's
- * remaining work.
+ * The image's lock, as a lease (src/apply/lease.ts): taken atomically before
+ * anything changes the image, renewed while the run works, given back at the
+ * end. A run that finds it taken does nothing to the image; a lost renewal
+ * stops the image's remaining work. A stale lease (expired, or a dead pid on
+ * this host) is taken over by the `unlock` step, which leaves this run
+ * holding the lock.
  */
-import { acquireLease, keepLeaseAlive, releaseLease, takeOverLease } from '../apply/lease-pending.ts';
-import { WorldMoved, type StepStage } from '../apply/step-stage.ts';
-import { describeAwsError } from '../errors.ts';
+import { acquireLease, keepLeaseAlive, releaseLease, takeOverLease } from '../apply/lease.ts';
+import { WorldMoved, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import { getParameter } from '../adapters/ssm.ts';
+import type { Context } from '../context.ts';
 import type { Lease } from '../observe/inventory.ts';
 
-/** Long enough to ride out a slow renewal, short enough that a crashed CI runner's lock frees itself soon. */
+/** Long enough to ride out slow renewals, short enough that a crashed CI runner's lock frees itself soon. */
 const leaseTtlMs = 15 * 60_000;
-const renewEveryMs = 4 * 60_000;
+/** A third of the lease: two renewals may fail before it is at risk. */
+const renewEveryMs = 5 * 60_000;
+
+const describeHolder = (holder: Lease | string) => (typeof holder === 'string' ? `"${holder}"` : `run ${holder.runId} (pid ${holder.pid} on ${holder.host}) since ${holder.takenAt}`);
 
 export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage<'unlock'>; release: StepStage<'release'> } {
-  const held = new Map<string, { lease: Lease; stop: AbortController; forget: () => void }>();
+  const held = new Map<string, { lease: Lease; stop: AbortController; renewing: Promise<void>; forget: () => void }>();
+  const owner = (context: Context) => ({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid });
+
+  /** Keeps the lease alive until the release step (or an exit) gives it back. */
+  const hold = (context: Context, image: string, region: string, parameterName: string, lease: Lease, run: StepRun) => {
+    const ssm = context.clients.ssm(region);
+    const stop = new AbortController();
+    const renewing = keepLeaseAlive(ssm, parameterName, lease, { now: context.now, ttlMs: leaseTtlMs, everyMs: renewEveryMs, signal: stop.signal, onLost: run.onLeaseLost });
+    // A second signal exits without waiting for the release step: the lease is given back then too, if it can be.
+    const forget = run.defer(`release the lock ${parameterName}`, async () => {
+      stop.abort();
+      await renewing;
+      await releaseLease(ssm, parameterName, lease);
+    });
+    held.set(image, { lease, stop, renewing, forget });
+  };
+
   return {
     unlock: {
       kind: 'unlock',
@@ -24,13 +45,16 @@ export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage
       heavy: false,
       async check(context, step) {
         const current = await getParameter(context.clients.ssm(step.region), step.parameterName);
-        if (!current) return false;
-        return current.value === step.observedValue ? false : `${step.parameterName} changed since the plan: it now holds ${current.value}`;
+        if (!current || current.value === step.observedValue) return false;
+        return `${step.parameterName} changed since the plan: it now holds ${current.value}`;
       },
       async run(context, step, run) {
-        const removed = await takeOverLease(context.clients.ssm(step.region), step.parameterName, step.observedValue);
-        if (removed !== 'removed') throw new WorldMoved(`${step.parameterName} changed since the plan: it now holds ${removed.moved}`);
+        const ssm = context.clients.ssm(step.region);
+        const taken = await takeOverLease(ssm, step.parameterName, step.observedValue, owner(context), { now: context.now, ttlMs: leaseTtlMs, isPidAlive: context.processInfo.isPidAlive });
+        if ('takingOver' in taken) throw new WorldMoved(`another run is taking over the stale lock of ${step.image} (${describeHolder(taken.takingOver)}); this run leaves ${step.image} to it`);
+        if ('heldBy' in taken) throw new WorldMoved(`the lock of ${step.image} is held by ${describeHolder(taken.heldBy)}; this run leaves ${step.image} to it`);
         run.logger.warn(`took over the stale lock ${step.parameterName}: ${step.reason}`);
+        hold(context, step.image, step.region, step.parameterName, taken.acquired, run);
         return { removed: step.observedValue };
       },
     },
@@ -40,28 +64,11 @@ export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage
       mutates: true,
       heavy: false,
       async run(context, step, run) {
-        const ssm = context.clients.ssm(step.region);
-        const owner = { runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid };
-        const taken = await acquireLease(ssm, step.parameterName, owner, { now: context.now(), ttlMs: leaseTtlMs });
-        if ('heldBy' in taken) {
-          const holder = typeof taken.heldBy === 'string' ? taken.heldBy : `run ${taken.heldBy.runId} (pid ${taken.heldBy.pid} on ${taken.heldBy.host}) since ${taken.heldBy.takenAt}`;
-          throw new WorldMoved(`another run took the lock of ${step.image} first: ${holder}. This run leaves ${step.image} to it.`);
-        }
-        const stop = new AbortController();
-        // A second signal exits without waiting for the release step: the lease is given back then too, if it can be.
-        const forget = run.defer(`release the lock ${step.parameterName}`, async () => {
-          stop.abort();
-          await releaseLease(ssm, step.parameterName, taken.acquired);
-        });
-        held.set(step.image, { lease: taken.acquired, stop, forget });
-        keepLeaseAlive(ssm, step.parameterName, taken.acquired, {
-          everyMs: renewEveryMs,
-          ttlMs: leaseTtlMs,
-          now: context.now,
-          signal: stop.signal,
-          onLost: run.onLeaseLost,
-          onError: (error) => run.logger.warn(`could not renew the lock ${step.parameterName} (will retry): ${describeAwsError(error)}`),
-        });
+        const already = held.get(step.image);
+        if (already) return { lease: already.lease };
+        const taken = await acquireLease(context.clients.ssm(step.region), step.parameterName, owner(context), { now: context.now, ttlMs: leaseTtlMs });
+        if ('heldBy' in taken) throw new WorldMoved(`another run took the lock of ${step.image} first: ${describeHolder(taken.heldBy)}. This run leaves ${step.image} to it.`);
+        hold(context, step.image, step.region, step.parameterName, taken.acquired, run);
         return { lease: taken.acquired };
       },
     },
@@ -73,12 +80,13 @@ export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage
       async run(context, step, run) {
         const entry = held.get(step.image);
         if (!entry) return { released: false };
-        entry.stop.abort();
-        entry.forget();
         held.delete(step.image);
+        entry.stop.abort();
+        await entry.renewing;
+        entry.forget();
         const released = await releaseLease(context.clients.ssm(step.region), step.parameterName, entry.lease);
-        if (!released) run.logger.warn(`the lock ${step.parameterName} was no longer ours to release`);
-        return { released };
+        if (released === 'not-ours') run.logger.warn(`the lock ${step.parameterName} was no longer ours to release`);
+        return { released: released === 'released' };
       },
     },
   };

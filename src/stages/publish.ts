@@ -6,7 +6,7 @@
  * value someone else wrote is never taken for ours nor undone.
  */
 import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
-import { createParameterIfAbsent, deleteParameterIfValue, putParameterExpecting } from '../adapters/ssm-pending.ts';
+import { createParameterIfAbsent, deleteParameterIfValue, putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, WorldMoved, type PublishedAmis, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
 import type { ParameterWrite } from '../plan/run-plan.ts';

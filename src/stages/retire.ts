@@ -6,7 +6,7 @@
  * parameter history.
  */
 import { createTags, enableImageDeprecation, disableImage } from '../adapters/ec2.ts';
-import { deleteParameterIfValue } from '../adapters/ssm-pending.ts';
+import { deleteParameterIfValue } from '../adapters/ssm.ts';
 import type { StepStage } from '../apply/step-stage.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';

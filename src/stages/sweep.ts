@@ -8,7 +8,7 @@ import { waitUntilInstanceTerminated } from '@aws-sdk/client-ec2';
 import { deleteKeyPair, deleteSecurityGroup, describeInstances, terminateInstances } from '../adapters/ec2.ts';
 import { getParameter } from '../adapters/ssm.ts';
 import type { StepStage } from '../apply/step-stage.ts';
-import { parseLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
+import { observeLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 
 export const sweepStage: StepStage<'sweep'> = {
@@ -25,7 +25,7 @@ export const sweepStage: StepStage<'sweep'> = {
     // NOTE: the lock lives in the image's build region; an instance runs there too (builds and smoke tests do).
     const lock = await getParameter(context.clients.ssm(step.region), lockParameterName(context.settings.ssmPrefix, image));
     if (!lock) return false;
-    const state = parseLeaseState(lock.value, context.processInfo);
+    const state = observeLeaseState(lock.value, context.processInfo);
     if (state.kind === 'held' && state.lease.runId === step.runId && !staleLeaseReason(state, context.now())) return `run ${step.runId} holds a live lock on ${image} again`;
     return false;
   },

@@ -7,6 +7,8 @@
  *   RequestLimitExceeded with status 503;
  * - SSM (JSON 1.1): `{"__type": "…", "message": "…"}` bodies with status 400
  *   and the `x-amzn-ErrorType` header.
+ * It can also apply a write and then lose its answer (forward to moto, then
+ * answer 500), which is how a write meets its own earlier success on retry.
  * Everything else is forwarded unchanged.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -34,6 +36,16 @@ export interface ThrottleRule {
   readonly maxConsecutive?: number;
 }
 
+/** Forward a matching SSM call to moto (so it is applied), then answer the client 500 InternalServerError. */
+export interface LostAnswerRule {
+  /** The SSM action, e.g. `PutParameter` or `DeleteParameter`. */
+  readonly action: string;
+  /** Only calls whose `Name` is this (a string matches exactly); default any. */
+  readonly name?: string | RegExp;
+  /** Lose this many answers of matching calls that moto applied (default 1). */
+  readonly times?: number;
+}
+
 export interface FaultRules {
   readonly commands?: readonly CommandFault[];
   /** SendCommand answers InvalidInstanceId this many times before it is forwarded. */
@@ -42,6 +54,8 @@ export interface FaultRules {
   readonly throttle?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
   /** Answer a transient 500: InternalError (EC2) or InternalServerError (SSM). */
   readonly serverErrors?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
+  /** Applied, then lost: see `LostAnswerRule`. */
+  readonly lostAnswers?: readonly LostAnswerRule[];
   /** DescribeInstances answers report these launch times (to age instances for the sweep). */
   readonly launchTimes?: Readonly<Record<string, Date>>;
   /** Seed for the throttle share; default 1. */
@@ -52,7 +66,7 @@ export interface ProxyCall {
   readonly service: 'ec2' | 'ssm' | 'other';
   readonly action: string;
   /** What the proxy did: forwarded, or which fault it injected. */
-  readonly fault: 'none' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered';
+  readonly fault: 'none' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered' | 'applied-then-lost';
   /** When the proxy saw the call (epoch ms). */
   readonly at: number;
 }
@@ -187,6 +201,18 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     return fail;
   };
 
+  const lostAnswers = new Map<LostAnswerRule, number>();
+  const loseAnswer = (action: string, body: Buffer): boolean => {
+    const rule = (rules.lostAnswers ?? []).find((candidate) => {
+      if (candidate.action !== action || (lostAnswers.get(candidate) ?? 0) >= (candidate.times ?? 1)) return false;
+      if (candidate.name === undefined) return true;
+      const { Name } = JSON.parse(body.toString('utf8')) as { Name?: string };
+      return typeof candidate.name === 'string' ? Name === candidate.name : Name !== undefined && candidate.name.test(Name);
+    });
+    if (rule) lostAnswers.set(rule, (lostAnswers.get(rule) ?? 0) + 1);
+    return rule !== undefined;
+  };
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const { service, action } = identify(request, body);
@@ -225,6 +251,11 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     }
 
     const upstream = await forward(target, request, body);
+
+    if (service === 'ssm' && upstream.status === 200 && loseAnswer(action, body)) {
+      record('applied-then-lost');
+      return ssmError(response, 'InternalServerError', 'An error occurred on the server side.', 500);
+    }
 
     if (service === 'ssm' && action === 'SendCommand' && upstream.status === 200) {
       const sent = JSON.parse(body.toString('utf8')) as { Parameters?: { commands?: string[] } };
@@ -277,6 +308,7 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     rules = next;
     random = seeded(next.seed ?? 1);
     counters.invalidInstanceId = 0;
+    lostAnswers.clear();
     seen.clear();
     consecutive.clear();
   };

@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Lease } from '../../src/observe/inventory.ts';
+import { formatLease, isTakeoverClaimOf, observeLeaseState, parseLease, staleLeaseReason, takeoverClaimName } from '../../src/observe/parse-lease.ts';
+
+const lease: Lease = { runId: '20261129T030000Z-ab12', host: 'ci-1', pid: 4242, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2026-11-29T03:10:00.000Z' };
+const here = (alive: readonly number[] = []) => ({ host: 'ci-1', isPidAlive: (pid: number) => alive.includes(pid) });
+
+describe('parseLease', () => {
+  it('reads back every lease it formats', () => {
+    const isoTime = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString());
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.integer({ min: 1, max: 2 ** 31 }), isoTime, isoTime, (runId, host, pid, takenAt, expiresAt) => {
+        const original = { runId, host, pid, takenAt, expiresAt };
+        expect(parseLease(formatLease(original))).toEqual(original);
+      }),
+    );
+  });
+
+  it.each([
+    ['not JSON', 'locked by alice'],
+    ['the lock of an older gild', JSON.stringify({ runId: 'r1', since: '2026-11-29T03:00:00Z' })],
+    ['an array', '[]'],
+    ['null', 'null'],
+    ['an empty run ID', formatLease({ ...lease, runId: '' })],
+    ['a pid that is not a positive integer', JSON.stringify({ ...lease, pid: 1.5 })],
+    ['a pid given as a string', JSON.stringify({ ...lease, pid: '4242' })],
+    ['an expiry that is not a time', JSON.stringify({ ...lease, expiresAt: 'tomorrow' })],
+  ])('refuses %s', (_case, raw) => {
+    expect(parseLease(raw)).toBeUndefined();
+  });
+});
+
+describe('observeLeaseState', () => {
+  it('is free when there is no lock parameter', () => {
+    expect(observeLeaseState(undefined, here())).toEqual({ kind: 'free' });
+  });
+
+  it('keeps a value that is not a lease as unreadable, with its text', () => {
+    expect(observeLeaseState('locked by alice', here())).toEqual({ kind: 'unreadable', raw: 'locked by alice' });
+  });
+
+  it('asks about the pid only on the owner’s own host', () => {
+    const raw = formatLease(lease);
+    expect(observeLeaseState(raw, here([4242]))).toEqual({ kind: 'held', lease, raw, ownerAlive: true });
+    expect(observeLeaseState(raw, here([]))).toEqual({ kind: 'held', lease, raw, ownerAlive: false });
+    const asked: number[] = [];
+    const elsewhere = observeLeaseState(raw, { host: 'ci-2', isPidAlive: (pid) => (asked.push(pid), true) });
+    expect(elsewhere).toEqual({ kind: 'held', lease, raw, ownerAlive: undefined });
+    expect(asked).toEqual([]);
+  });
+});
+
+describe('staleLeaseReason', () => {
+  const before = new Date('2026-11-29T03:05:00.000Z');
+  const after = new Date('2026-11-29T03:10:00.000Z');
+
+  it('respects a live lease until it expires, whatever host holds it', () => {
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([4242])), before)).toBeUndefined();
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), { host: 'ci-2', isPidAlive: () => false }), before)).toBeUndefined();
+  });
+
+  it('finds a lease stale at its expiry, naming the run', () => {
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([4242])), after)).toBe(
+      'it expired at 2026-11-29T03:10:00.000Z (run 20261129T030000Z-ab12 on ci-1 stopped renewing it)',
+    );
+  });
+
+  it('finds a lease stale before its expiry when its owner on this host is gone', () => {
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([])), before)).toBe('its owner, run 20261129T030000Z-ab12 (pid 4242 on ci-1), is no longer running');
+  });
+
+  it('never finds a free or unreadable lock stale', () => {
+    expect(staleLeaseReason({ kind: 'free' }, after)).toBeUndefined();
+    expect(staleLeaseReason({ kind: 'unreadable', raw: 'locked by alice' }, after)).toBeUndefined();
+  });
+});
+
+describe('take-over claims', () => {
+  it('names one claim per stale value, beside the lock, recognisable as a claim', () => {
+    const claim = takeoverClaimName('/golden/web/lock', formatLease(lease));
+    expect(claim).toMatch(/^\/golden\/web\/lock\.takeover-[0-9a-f]{16}$/);
+    expect(takeoverClaimName('/golden/web/lock', formatLease({ ...lease, expiresAt: '2026-11-29T03:20:00.000Z' }))).not.toBe(claim);
+    expect(isTakeoverClaimOf('/golden/web/lock', claim)).toBe(true);
+    expect(isTakeoverClaimOf('/golden/web/lock', '/golden/web/latest')).toBe(false);
+    expect(isTakeoverClaimOf('/golden/web/lock', '/golden/web-2/lock.takeover-0123456789abcdef')).toBe(false);
+  });
+});
