@@ -265,7 +265,14 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     });
   }
 
-  const retirement = planImageRetirement(input, image, state, publishStepId && !unfinished ? version.version : undefined);
+  // Plan ahead as if this run's publish happens: `latest` moves to the new AMIs, so the old ones become candidates.
+  const newAmi = '(the AMI this run publishes)';
+  const afterPublish = unfinished
+    ? { versions: state.versions, latest: { ...state.latest, ...('amis' in unfinished.step.amis ? unfinished.step.amis.amis : {}) } }
+    : publishStepId
+      ? { versions: [{ version: version.version, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], latest: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }
+      : { versions: state.versions, latest: state.latest };
+  const retirement = planImageRetirement(input, image, state, afterPublish);
   kept.push(...retirement.kept);
   for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
 
@@ -425,10 +432,13 @@ function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint
   return `${what}: it is incomplete or built from another base, so it cannot be resumed`;
 }
 
-function planImageRetirement(input: AssembleInput, image: ResolvedImage, state: ImageState, publishing: string | undefined): { steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[]; kept: KeptResource[] } {
-  const newAmi = '(the AMI this run publishes)';
-  const versions = publishing ? [{ version: publishing, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions] : state.versions;
-  const latest = publishing ? Object.fromEntries(image.regions.map((region) => [region, newAmi])) : state.latest;
+function planImageRetirement(
+  input: AssembleInput,
+  image: ResolvedImage,
+  state: ImageState,
+  after: { readonly versions: readonly { readonly version: string; readonly amis: Readonly<Record<string, string>> }[]; readonly latest: Readonly<Record<string, string | undefined>> },
+): { steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[]; kept: KeptResource[] } {
+  const { versions, latest } = after;
   const ownedAmis = Object.fromEntries(Object.entries(state.amis).map(([region, amis]) => [region, Object.fromEntries(amis.map((ami) => [ami.amiId, ami.snapshotIds]))]));
   const usage: Record<string, readonly string[]> = {};
   for (const region of image.regions) Object.assign(usage, input.inventory.regions[region]?.references);

@@ -60,13 +60,29 @@ export interface FaultRules {
   readonly launchTimes?: Readonly<Record<string, Date>>;
   /** Seed for the throttle share; default 1. */
   readonly seed?: number;
+  /**
+   * Hold matching calls unanswered: `onHeld` fires when one arrives (a test kills gild there, at an exact point of
+   * its work), and the call goes on to moto once `release` settles (never, without it).
+   */
+  readonly holds?: readonly HoldRule[];
+  /** Called for every call the proxy sees, after it is recorded: tests wait on these events, not on time. */
+  readonly onCall?: (call: ProxyCall, body: string) => void;
+}
+
+export interface HoldRule {
+  readonly service: 'ec2' | 'ssm';
+  readonly action: string;
+  /** Only calls whose (form-decoded) body contains this. */
+  readonly bodyIncludes?: string;
+  readonly onHeld?: (call: ProxyCall) => void;
+  readonly release?: Promise<unknown>;
 }
 
 export interface ProxyCall {
   readonly service: 'ec2' | 'ssm' | 'other';
   readonly action: string;
   /** What the proxy did: forwarded, or which fault it injected. */
-  readonly fault: 'none' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered' | 'applied-then-lost';
+  readonly fault: 'none' | 'held' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered' | 'applied-then-lost';
   /** When the proxy saw the call (epoch ms). */
   readonly at: number;
 }
@@ -99,6 +115,15 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** EC2's form bodies decoded, so rules can match `Value=smoke`; anything that is not form-encoded stays as it is. */
+function decodeForm(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return text;
+  }
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -216,7 +241,20 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const { service, action } = identify(request, body);
-    const record = (fault: ProxyCall['fault']) => calls.push({ service, action, fault, at: Date.now() });
+    const decodedBody = decodeForm(body.toString('utf8'));
+    const record = (fault: ProxyCall['fault']) => {
+      const call = { service, action, fault, at: Date.now() };
+      calls.push(call);
+      rules.onCall?.(call, decodedBody);
+      return call;
+    };
+    const hold = (rules.holds ?? []).find((rule) => rule.service === service && rule.action === action && (!rule.bodyIncludes || decodedBody.includes(rule.bodyIncludes)));
+    if (hold) {
+      const call = record('held');
+      hold.onHeld?.(call);
+      if (!hold.release) return new Promise<void>(() => {});
+      await hold.release;
+    }
 
     if (service === 'ec2' && shouldFail('throttle', 'ec2', action)) {
       record('throttled');
