@@ -116,7 +116,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
       const lock = dependencies.find(([id]) => byId.get(id)?.kind === 'lock');
       if (lock && lock[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
     } else if (blocked) {
-      return { status: 'skipped', reason: `${blocked[0]} ${blocked[1].status === 'failed' ? 'failed' : blocked[1].status === 'moved' ? 'found the world moved' : 'did not run'}${'reason' in blocked[1] ? `: ${blocked[1].reason}` : ''}` };
+      return { status: 'skipped', reason: blockedReason(step, byId.get(blocked[0])!, blocked[1]) };
     } else if (run.signal.aborted) {
       return { status: 'skipped', reason: run.signal.reason instanceof WorldMoved ? `the image's lock was lost: ${run.signal.reason.message}` : 'interrupted before it started' };
     }
@@ -164,6 +164,15 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
 
   await Promise.all(steps.map(start));
   return { plan, results, summaries, runDir, logFiles };
+}
+
+/** Why a step cannot run, in the words of the step it waited for; another image's step is that image's fate. */
+function blockedReason(step: PlanStep, blocker: PlanStep, result: StepResult): string {
+  const what = result.status === 'failed' ? 'failed' : result.status === 'moved' ? 'found the world moved' : 'did not run';
+  const why = 'reason' in result ? `: ${result.reason}` : '';
+  const blockerImage = 'image' in blocker ? blocker.image : undefined;
+  if (blockerImage && 'image' in step && step.image !== blockerImage) return `its base image "${blockerImage}" was not published (${blocker.id} ${what}${why})`;
+  return `${blocker.id} ${what}${why}`;
 }
 
 function failureReason(error: unknown): string {

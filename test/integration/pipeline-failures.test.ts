@@ -22,7 +22,8 @@ describe('a failing image is never published', () => {
     try {
       const result = await project.gild(['run'], emulator.moto.env);
       expect(result.exitCode).toBe(1);
-      expect(result.stdout).toMatch(/broken failed in build: Packer build failed for image "broken": .+ Full log: \.gild\/logs\/.+\/broken\.log/);
+      expect(result.stdout).toMatch(/broken failed in build: Packer build failed for image "broken": .+/);
+      expect(result.stdout).toMatch(/- full log: \.gild\/runs\/.+\/broken\.log/);
       expect(result.stdout).toMatch(/fine 1\.0\.0 published/);
       expect(result.stderr).toContain('gild: 1 image failed: broken.');
       expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden/broken')).toEqual({});
@@ -44,8 +45,8 @@ describe('a failing image is never published', () => {
     try {
       const result = await project.gild(['run'], emulator.proxy.env(emulator.moto.env));
       expect(result.exitCode).toBe(1);
-      expect(result.stdout).toMatch(/base failed in smoke-test: .*kernel is patched/);
-      expect(result.stdout).toMatch(/app skipped: its base image "base" failed/);
+      expect(result.stdout).toMatch(/base failed in smoke: smoke test failed: .*kernel is patched/);
+      expect(result.stdout).toMatch(/app skipped: its base image "base" was not published/);
       expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden')).toEqual({});
       expect(await parametersUnder(emulator.moto.endpoint, 'us-west-2', '/golden')).toEqual({});
       expect(await liveGildInstances(emulator.moto.endpoint)).toEqual([]);
@@ -58,19 +59,17 @@ describe('a failing image is never published', () => {
     const project = await createTempProject({
       images: { 'slow.ts': imageSource({ name: 'slow', regions: "{ build: 'us-east-1' }", extra: "smoke: { checks: [{ name: 'never ends', run: 'sleep infinity HANG-ME' }] }," }) },
     });
-    emulator.proxy.setRules({ commands: [{ marker: 'HANG-ME', status: 'InProgress' }] });
     try {
-      const child = project.spawn(['run'], emulator.proxy.env(emulator.moto.env));
+      // Interrupt once the check is running: the proxy reports the first poll of its result.
+      let checkRunning!: () => void;
+      const polled = new Promise<void>((resolve) => (checkRunning = resolve));
+      emulator.proxy.setRules({ commands: [{ marker: 'HANG-ME', status: 'InProgress' }], onCall: (call) => call.action === 'GetCommandInvocation' && checkRunning() });
+      const child = project.spawn(['run'], { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100' });
+      await polled;
       const { ec2 } = awsClients(emulator.moto.endpoint);
-      let smokeInstance: string | undefined;
-      for (let attempt = 0; attempt < 200 && !smokeInstance; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const found = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
-        smokeInstance = found.Reservations?.[0]?.Instances?.[0]?.InstanceId;
-      }
+      const found = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
+      const smokeInstance = found.Reservations?.[0]?.Instances?.[0]?.InstanceId;
       expect(smokeInstance, 'a smoke instance was launched').toBeDefined();
-      // Let the check start, then interrupt.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
       child.kill('SIGINT');
       const result = await child;
       expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(130);
