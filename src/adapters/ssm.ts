@@ -13,8 +13,7 @@ import {
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { catalogue } from '../errors.ts';
-import { awsCall, awsErrorName } from './aws-call.ts';
+import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 
 export interface ParameterValue {
   readonly name: string;
@@ -29,7 +28,7 @@ export async function getParameter(ssm: SSMClient, name: string): Promise<Parame
     return { name, value: output.Parameter?.Value ?? '', version: Number(output.Parameter?.Version ?? 0) };
   } catch (error) {
     if (awsErrorName(error) === 'ParameterNotFound') return undefined;
-    throw catalogue.EAWS('read parameter', name, error);
+    throw awsError('read parameter', name, error);
   }
 }
 
@@ -74,7 +73,7 @@ export async function createParameterIfAbsent(ssm: SSMClient, name: string, valu
     return 'created';
   } catch (error) {
     if (awsErrorName(error) === 'ParameterAlreadyExists') return 'exists';
-    throw catalogue.EAWS('create parameter', name, error);
+    throw awsError('create parameter', name, error);
   }
 }
 
@@ -83,7 +82,7 @@ export async function deleteParameter(ssm: SSMClient, name: string): Promise<voi
     await ssm.send(new DeleteParameterCommand({ Name: name }));
   } catch (error) {
     if (awsErrorName(error) === 'ParameterNotFound') return;
-    throw catalogue.EAWS('delete parameter', name, error);
+    throw awsError('delete parameter', name, error);
   }
 }
 
@@ -116,7 +115,7 @@ export async function sendCommand(
       if (!commandId) throw new Error('SendCommand returned no command ID');
       return { commandId };
     } catch (error) {
-      if (awsErrorName(error) !== 'InvalidInstanceId') throw catalogue.EAWS('send a command to', request.instanceId, error);
+      if (awsErrorName(error) !== 'InvalidInstanceId') throw awsError('send a command to', request.instanceId, error);
       if (attemptNumber >= retry.attempts) return { notRegistered: true };
       await sleep(Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attemptNumber - 1)));
     }
@@ -143,7 +142,7 @@ export async function getCommandInvocation(ssm: SSMClient, commandId: string, in
   } catch (error) {
     // Right after SendCommand the invocation may not exist yet.
     if (awsErrorName(error) === 'InvocationDoesNotExist') return undefined;
-    throw catalogue.EAWS('read the result of command', `${commandId} on ${instanceId}`, error);
+    throw awsError('read the result of command', `${commandId} on ${instanceId}`, error);
   }
 }
 
