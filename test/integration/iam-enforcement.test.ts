@@ -44,6 +44,14 @@ function recordedActions(recording: string, accessKeyId: string): string[] {
   return [...actions].sort();
 }
 
+/** The policy without one action (and without statements left empty, which IAM refuses). */
+function withoutAction(policy: PolicyDocument, removed: string): PolicyDocument {
+  return {
+    ...policy,
+    Statement: policy.Statement.map((statement) => ({ ...statement, Action: statement.Action.filter((action) => action !== removed) })).filter((statement) => statement.Action.length > 0),
+  };
+}
+
 const allowedActions = (policy: PolicyDocument) => new Set(policy.Statement.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => statement.Action));
 
 describe('the generated IAM policy, enforced by moto', () => {
@@ -113,12 +121,17 @@ describe('the generated IAM policy, enforced by moto', () => {
     expect(made).toEqual(expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:PutParameter', 'ssm:SendCommand', 'ssm:DeleteParameter']));
   }, 300_000);
 
+  it('fails the build, naming the denied action, when Packer is refused', async () => {
+    const env = await runAs(widenForEmulator(withoutAction(policy, 'ec2:CreateImage')), 'gild-pipeline-without-create-image');
+
+    const run = await project.gild(['run', 'al2023-base'], env);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout + run.stderr).not.toMatch(/internal error/);
+    expect(run.stdout + run.stderr).toMatch(/failed in build: Packer build failed for image "al2023-base": the pipeline's credentials are not allowed to call ec2:CreateImage/);
+  }, 300_000);
+
   it('fails the run, naming the denied action, when the policy lacks one', async () => {
-    const withoutPutParameter: PolicyDocument = {
-      ...policy,
-      Statement: policy.Statement.map((statement) => ({ ...statement, Action: statement.Action.filter((action) => action !== 'ssm:PutParameter') })),
-    };
-    const env = await runAs(widenForEmulator(withoutPutParameter), 'gild-pipeline-without-put');
+    const env = await runAs(widenForEmulator(withoutAction(policy, 'ssm:PutParameter')), 'gild-pipeline-without-put');
 
     const run = await project.gild(['run', 'al2023-base'], env);
     expect(run.exitCode).toBe(1);
