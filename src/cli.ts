@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packerValidate, packerVersion } from './adapters/packer.ts';
 import { getParameter, getParametersByPath } from './adapters/ssm.ts';
 import { createCleanupRegistry } from './cleanup.ts';
+import { iamPolicyCommand } from './commands/iam-policy.ts';
 import { loadProject, selectImages } from './commands/load-project.ts';
 import { createContext, type Context, type RunOptions } from './context.ts';
 import { catalogue, isGildError, type GildError } from './errors.ts';
@@ -168,6 +169,15 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       const parameter = await getParameter(context.clients.ssm(region), parameterName);
       if (!parameter) throw catalogue.ENOTPUBLISHED(name, parameterName, region);
       io.stdout(`${parameter.value}\n`);
+    });
+
+  program
+    .command('iam-policy')
+    .description('print the least-privilege IAM policy for the pipeline role (reads no AWS)')
+    .option('--json', 'print only the policy document', false)
+    .addOption(new Option('--assume-role <arn>', 'a distribution-account role gild assumes (repeatable)').argParser((value: string, previous: string[] = []) => [...previous, value]).default([]))
+    .action(async (flags: { json: boolean; assumeRole: string[] }) => {
+      exitCode = await iamPolicyCommand(flags, io);
     });
 
   try {

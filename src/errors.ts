@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'ENOMOTO'
   | 'ENOENDPOINT'
   | 'EAWS'
+  | 'EDENIED'
   | 'ENOTPUBLISHED'
   | 'EPIPELINE'
   | 'EPLANMOVED';
@@ -77,6 +78,14 @@ export const catalogue = {
       'EAWS',
       'pipeline',
       `AWS refused to ${action} ${resource}: ${describeAwsError(cause)}`,
+      [],
+      { cause },
+    ),
+  EDENIED: (action: string, resource: string, iamAction: string, cause: unknown) =>
+    new GildError(
+      'EDENIED',
+      'pipeline',
+      `AWS refused to ${action} ${resource}: the pipeline's credentials are not allowed to call ${iamAction}. Attach the policy \`gild iam-policy\` prints (pipeline/iam-policy.json) to the pipeline role; it grants ${iamAction}.`,
       [],
       { cause },
     ),

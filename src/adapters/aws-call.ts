@@ -1,13 +1,43 @@
 /** Shared by the AWS adapters: what failed is said once, with the SDK error kept as `cause`. */
-import { catalogue } from '../errors.ts';
+import { catalogue, type GildError } from '../errors.ts';
 
-/** Runs one AWS call; a failure becomes `EAWS` naming the action and the resource. */
+/** Runs one AWS call; a failure becomes `EAWS` (or `EDENIED`) naming the action and the resource. */
 export async function awsCall<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw catalogue.EAWS(action, resource, error);
+    throw awsError(action, resource, error);
   }
+}
+
+/**
+ * The catalogue error for a failed AWS call. A permission refusal names the
+ * IAM action the role lacks, so that the fix (grant it) is obvious.
+ */
+export function awsError(action: string, resource: string, error: unknown): GildError {
+  const denied = deniedAction(error);
+  return denied ? catalogue.EDENIED(action, resource, denied, error) : catalogue.EAWS(action, resource, error);
+}
+
+const deniedPattern = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)/;
+const denialCodes = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnauthorizedAccess']);
+/** 403 answers that are about the credentials, not about a missing permission. */
+const credentialFailureCodes = new Set(['SignatureDoesNotMatch', 'InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'AuthFailure', 'UnrecognizedClientException', 'IncompleteSignature']);
+
+/**
+ * The IAM action a permission refusal is about (`ssm:PutParameter`), or
+ * undefined when the error is not one. AWS names the action in the message;
+ * when it does not, or when the SDK could not parse the answer at all (moto
+ * answers an SSM denial in XML where the SDK expects JSON), the action is the
+ * call's own, which the clients mark on every error (aws-clients.ts).
+ */
+export function deniedAction(error: unknown): string | undefined {
+  const failure = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; $iamAction?: unknown } | undefined;
+  const named = typeof failure?.message === 'string' ? deniedPattern.exec(failure.message)?.[1] : undefined;
+  if (named) return named;
+  const code = typeof failure?.name === 'string' ? failure.name : '';
+  const refused = denialCodes.has(code) || (failure?.$metadata?.httpStatusCode === 403 && !credentialFailureCodes.has(code));
+  return refused && typeof failure?.$iamAction === 'string' ? failure.$iamAction : undefined;
 }
 
 /** The AWS error code of an SDK error (`ParameterNotFound`, `InvalidInstanceId`, …). */

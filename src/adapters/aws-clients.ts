@@ -21,6 +21,27 @@ export interface AwsClients {
 // and SSM API budgets. Throttling and 5xx answers are retried; nothing else is.
 const maxAttempts = 8;
 
+/**
+ * Marks every error a client throws with the IAM action of the call
+ * (`ssm:PutParameter`), so that a refusal can name what the role lacks even
+ * when the answer could not be parsed (see deniedAction in aws-call.ts).
+ */
+function nameActionOnErrors<Client extends EC2Client | SSMClient>(client: Client, service: string): Client {
+  const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    try {
+      return await next(args);
+    } catch (error) {
+      if (error && typeof error === 'object' && context.commandName) {
+        Object.defineProperty(error, '$iamAction', { value: `${service}:${context.commandName.replace(/Command$/, '')}`, enumerable: false, configurable: true });
+      }
+      throw error;
+    }
+  };
+  // NOTE: the cast only bridges the two clients' differently typed stacks; the middleware touches neither input nor output.
+  (client.middlewareStack as SSMClient['middlewareStack']).add(middleware as never, { step: 'initialize', name: 'gildNameActionOnErrors' });
+  return client;
+}
+
 export function createAwsClients(env: Readonly<Record<string, string | undefined>>): AwsClients {
   const ec2Endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
   const ssmEndpoint = env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL;
@@ -36,12 +57,12 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     ec2(region) {
       let client = ec2Clients.get(region);
-      if (!client) ec2Clients.set(region, (client = new EC2Client({ ...common(region), ...(ec2Endpoint ? { endpoint: ec2Endpoint } : {}) })));
+      if (!client) ec2Clients.set(region, (client = nameActionOnErrors(new EC2Client({ ...common(region), ...(ec2Endpoint ? { endpoint: ec2Endpoint } : {}) }), 'ec2')));
       return client;
     },
     ssm(region) {
       let client = ssmClients.get(region);
-      if (!client) ssmClients.set(region, (client = new SSMClient({ ...common(region), ...(ssmEndpoint ? { endpoint: ssmEndpoint } : {}) })));
+      if (!client) ssmClients.set(region, (client = nameActionOnErrors(new SSMClient({ ...common(region), ...(ssmEndpoint ? { endpoint: ssmEndpoint } : {}) }), 'ssm')));
       return client;
     },
     destroy() {

@@ -124,7 +124,24 @@ export function failureReason(text: string, exitCode: number | undefined): strin
   }
   const message = buildError ?? uiError ?? text.trim().split('\n').at(-1) ?? '';
   const oneLine = message.split('\n').map((part) => part.trim()).filter(Boolean).join('; ');
+  const denied = deniedActionInPackerError(message);
+  if (denied) return `the pipeline's credentials are not allowed to call ${denied}; attach the policy \`gild iam-policy\` prints. Packer said: ${oneLine}`;
   return oneLine || `packer exited with code ${exitCode ?? 'unknown'}`;
+}
+
+const deniedPattern = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)/;
+
+/**
+ * The IAM action an AWS refusal in Packer's error names. AWS writes it in the
+ * message; when Packer's SDK could not parse the refusal (moto answers EC2
+ * denials in a shape the Go SDK does not expect) it prints the body as a hex
+ * dump, whose text column still holds the message.
+ */
+export function deniedActionInPackerError(message: string): string | undefined {
+  const plain = deniedPattern.exec(message)?.[1];
+  if (plain) return plain;
+  const dumped = [...message.matchAll(/^\s*[0-9a-f]{8}\s+(?:[0-9a-f]{2}\s+)+\|(.{1,16})\|/gm)].map((match) => match[1]).join('');
+  return deniedPattern.exec(dumped)?.[1];
 }
 
 async function exists(file: string): Promise<boolean> {

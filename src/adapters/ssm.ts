@@ -15,8 +15,7 @@ import {
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { catalogue } from '../errors.ts';
-import { awsCall, awsErrorName } from './aws-call.ts';
+import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 
 export interface ParameterValue {
   readonly name: string;
@@ -31,7 +30,7 @@ export async function getParameter(ssm: SSMClient, name: string): Promise<Parame
     return { name, value: output.Parameter?.Value ?? '', version: Number(output.Parameter?.Version ?? 0) };
   } catch (error) {
     if (awsErrorName(error) === 'ParameterNotFound') return undefined;
-    throw catalogue.EAWS('read parameter', name, error);
+    throw awsError('read parameter', name, error);
   }
 }
 
@@ -78,7 +77,7 @@ async function readBackAfter(ssm: SSMClient, name: string, action: string, write
   try {
     return await getParameter(ssm, name);
   } catch (readError) {
-    throw catalogue.EAWS(action, name, new AggregateError([writeError, readError], 'the write failed and reading it back failed too'));
+    throw awsError(action, name, new AggregateError([writeError, readError], 'the write failed and reading it back failed too'));
   }
 }
 
@@ -114,7 +113,7 @@ export async function createParameterIfAbsent(
       if (current?.value === value) return 'created';
       if (current) return { exists: current };
       // Absent: either the write was not applied (rethrow), or it existed and was deleted while we looked (try again).
-      if (!alreadyExists || attempt >= createAttempts) throw catalogue.EAWS('create parameter', name, error);
+      if (!alreadyExists || attempt >= createAttempts) throw awsError('create parameter', name, error);
       await delay(createRetryDelayMs * attempt);
     }
   }
@@ -150,7 +149,7 @@ export async function putParameterExpecting(
   } catch (error) {
     const after = await readBackAfter(ssm, name, 'write parameter', error);
     if (after?.value === value) return 'written';
-    if (after?.value === options.expected) throw catalogue.EAWS('write parameter', name, error);
+    if (after?.value === options.expected) throw awsError('write parameter', name, error);
     return { moved: after?.value };
   }
 }
@@ -177,7 +176,7 @@ export async function deleteParameterIfValue(
     if (awsErrorName(error) === 'ParameterNotFound') return 'deleted';
     const after = await readBackAfter(ssm, name, 'delete parameter', error);
     if (!after) return 'deleted';
-    if (after.value === value) throw catalogue.EAWS('delete parameter', name, error);
+    if (after.value === value) throw awsError('delete parameter', name, error);
     return { kept: after.value };
   }
 }
@@ -187,7 +186,7 @@ export async function deleteParameter(ssm: SSMClient, name: string): Promise<voi
     await ssm.send(new DeleteParameterCommand({ Name: name }));
   } catch (error) {
     if (awsErrorName(error) === 'ParameterNotFound') return;
-    throw catalogue.EAWS('delete parameter', name, error);
+    throw awsError('delete parameter', name, error);
   }
 }
 
@@ -220,7 +219,7 @@ export async function sendCommand(
       if (!commandId) throw new Error('SendCommand returned no command ID');
       return { commandId };
     } catch (error) {
-      if (awsErrorName(error) !== 'InvalidInstanceId') throw catalogue.EAWS('send a command to', request.instanceId, error);
+      if (awsErrorName(error) !== 'InvalidInstanceId') throw awsError('send a command to', request.instanceId, error);
       if (attemptNumber >= retry.attempts) return { notRegistered: true };
       await sleep(Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attemptNumber - 1)));
     }
@@ -247,7 +246,7 @@ export async function getCommandInvocation(ssm: SSMClient, commandId: string, in
   } catch (error) {
     // Right after SendCommand the invocation may not exist yet.
     if (awsErrorName(error) === 'InvocationDoesNotExist') return undefined;
-    throw catalogue.EAWS('read the result of command', `${commandId} on ${instanceId}`, error);
+    throw awsError('read the result of command', `${commandId} on ${instanceId}`, error);
   }
 }
 

@@ -23,13 +23,16 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** Starts `moto_server` on a free loopback port and waits until it answers. */
-export async function startMotoServer(): Promise<MotoServer> {
+/**
+ * Starts `moto_server` on a free loopback port and waits until it answers.
+ * `env` adds to moto's environment (e.g. MOTO_RECORDER_FILEPATH for tests).
+ */
+export async function startMotoServer(options: { env?: Readonly<Record<string, string>> } = {}): Promise<MotoServer> {
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
   let child: ResultPromise;
   try {
-    child = execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', reject: false, cleanup: true });
+    child = execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', reject: false, cleanup: true, ...(options.env ? { env: options.env } : {}) });
   } catch (error) {
     throw catalogue.ENOMOTO(error);
   }

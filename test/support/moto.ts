@@ -15,8 +15,8 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export async function startMoto(): Promise<MotoServer> {
-  const server = await startMotoServer();
+export async function startMoto(options: { env?: Readonly<Record<string, string>> } = {}): Promise<MotoServer> {
+  const server = await startMotoServer(options);
   return {
     endpoint: server.endpoint,
     env: {

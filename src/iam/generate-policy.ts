@@ -1,0 +1,443 @@
+/**
+ * The least-privilege IAM policy for the role gild (and the Packer it runs)
+ * works as. Pure: a `PolicyScope` (what the settings and images need) goes in,
+ * a policy document comes out. `pipeline/iam-policy.json` is this function's
+ * output for the shipped project, and a test fails when they differ.
+ *
+ * The grants are a table: to support a new AWS call, add its action to the
+ * grant whose resources and conditions fit it (or add a grant). Every grant
+ * says why it exists; a grant with `when` is only emitted when the scope
+ * needs it (no KMS statement without KMS keys, and so on).
+ */
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { PipelineSettings } from '../settings/schema.ts';
+
+/** What the policy must cover, derived from the settings and image definitions. */
+export interface PolicyScope {
+  /** The SSM prefix gild publishes under, e.g. `/golden`. */
+  readonly ssmPrefix: string;
+  /** Regions gild may act in; empty means any (no `aws:RequestedRegion` condition). */
+  readonly regions: readonly string[];
+  /** The publishing account, or `*` when the settings do not name it. */
+  readonly accountId: string;
+  /** KMS keys images encrypt with (key IDs, aliases or ARNs). */
+  readonly kmsKeys: readonly string[];
+  /** Instance profiles passed to build and smoke instances (names or ARNs). */
+  readonly instanceProfiles: readonly string[];
+  /** Some image lets Packer create a temporary instance profile. */
+  readonly temporaryInstanceProfile: boolean;
+  /** Some image connects through Session Manager. */
+  readonly sessionManager: boolean;
+  /** Some image is built on spot capacity. */
+  readonly spot: boolean;
+  /** Some image is Windows (Packer reads the administrator password). */
+  readonly windows: boolean;
+  /** SSM parameters outside the prefix that bases resolve from (besides `/aws/service/`). */
+  readonly baseParameters: readonly string[];
+  /** Roles in distribution accounts gild assumes to copy and share there. */
+  readonly distributionRoleArns: readonly string[];
+}
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: readonly string[];
+  readonly Resource: readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** The `gild:role` tag values of the instances gild and Packer launch. */
+export const gildInstanceRoles = ['build', 'smoke'] as const;
+
+/** Run Command documents the smoke test sends (ResolvedSmoke.documentName). */
+export const smokeDocuments = ['AWS-RunShellScript', 'AWS-RunPowerShellScript'] as const;
+
+/** Actions that create a resource and can tag it in the same call (the `ec2:CreateAction` values). */
+export const taggedCreateActions = ['RunInstances', 'CreateImage', 'CopyImage', 'CreateSnapshot', 'CreateVolume', 'CreateSecurityGroup', 'CreateKeyPair', 'CreateLaunchTemplate', 'CreateFleet'] as const;
+
+interface Grant {
+  readonly sid: string;
+  readonly effect?: 'Deny';
+  /** Why the grant exists; kept next to it, not emitted (IAM has no comment field). */
+  readonly why: string;
+  readonly when?: (scope: PolicyScope) => boolean;
+  readonly actions: readonly string[] | ((scope: PolicyScope) => readonly string[]);
+  readonly resources: (arn: Arns, scope: PolicyScope) => readonly string[];
+  readonly condition?: (scope: PolicyScope) => NonNullable<PolicyStatement['Condition']>;
+  /** IAM and STS are global: a region condition would never match their calls. */
+  readonly global?: boolean;
+}
+
+interface Arns {
+  ec2(resource: string, options?: { accountless?: boolean }): string;
+  ssm(resource: string, options?: { accountless?: boolean }): string;
+  iam(resource: string): string;
+}
+
+function arnsFor(scope: PolicyScope): Arns {
+  return {
+    ec2: (resource, options) => `arn:aws:ec2:*:${options?.accountless ? '' : scope.accountId}:${resource}`,
+    ssm: (resource, options) => `arn:aws:ssm:*:${options?.accountless ? '' : scope.accountId}:${resource}`,
+    iam: (resource) => `arn:aws:iam::${scope.accountId}:${resource}`,
+  };
+}
+
+const taggedByGild = { StringLike: { 'aws:ResourceTag/gild:image': '?*' } };
+const instanceOfGild = { StringEquals: { 'aws:ResourceTag/gild:role': [...gildInstanceRoles] } };
+
+/** A profile's role is assumed to share the profile's name, which is how the console and most IaC create them. */
+const roleNameOfProfile = (profile: string) => profile.replace(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\//, '').split('/').pop() ?? profile;
+
+const grants: readonly Grant[] = [
+  {
+    sid: 'ReadInventory',
+    why: 'Observing AWS (images, snapshots and their sharing, instances, launch templates, Auto Scaling groups, parameters) and Packer\'s lookups. AWS supports no resource-level scoping for these reads.',
+    actions: (scope) => [
+      'ec2:DescribeImages',
+      'ec2:DescribeImageAttribute',
+      'ec2:DescribeImageReferences',
+      'ec2:DescribeInstances',
+      'ec2:DescribeInstanceStatus',
+      'ec2:DescribeSnapshots',
+      'ec2:DescribeSnapshotAttribute',
+      'ec2:DescribeVolumes',
+      'ec2:DescribeRegions',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeVpcs',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeKeyPairs',
+      'ec2:DescribeLaunchTemplates',
+      'ec2:DescribeLaunchTemplateVersions',
+      'autoscaling:DescribeAutoScalingGroups',
+      'autoscaling:DescribeLaunchConfigurations',
+      'ssm:DescribeParameters',
+      'ssm:GetCommandInvocation',
+      ...(scope.spot ? ['ec2:DescribeSpotPriceHistory', 'ec2:DescribeSpotInstanceRequests', 'ec2:DescribeFleets', 'ec2:DescribeFleetInstances'] : []),
+      ...(scope.sessionManager ? ['ssm:DescribeSessions'] : []),
+    ],
+    resources: () => ['*'],
+  },
+  {
+    sid: 'LaunchTaggedInstances',
+    why: 'Build and smoke instances and their volumes must be tagged gild:role when they are created, so that everything below can be scoped to them.',
+    actions: ['ec2:RunInstances'],
+    resources: (arn) => [arn.ec2('instance/*'), arn.ec2('volume/*')],
+    condition: () => ({ StringEquals: { 'aws:RequestTag/gild:role': [...gildInstanceRoles] } }),
+  },
+  {
+    sid: 'LaunchFromAnyImageInItsNetwork',
+    why: 'RunInstances also needs the AMI (public bases included), subnet, security group, key pair and network interface it uses.',
+    actions: ['ec2:RunInstances'],
+    resources: (arn) => [
+      arn.ec2('image/*', { accountless: true }),
+      arn.ec2('snapshot/*', { accountless: true }),
+      arn.ec2('subnet/*'),
+      arn.ec2('network-interface/*'),
+      arn.ec2('security-group/*'),
+      arn.ec2('key-pair/*'),
+      arn.ec2('launch-template/*'),
+    ],
+  },
+  {
+    sid: 'TagWhatGildCreates',
+    why: 'CreateTags as part of a create call (TagSpecifications): only ever on the resource being created.',
+    actions: ['ec2:CreateTags'],
+    resources: (arn) => [arn.ec2('*/*'), arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
+    condition: () => ({ StringEquals: { 'ec2:CreateAction': [...taggedCreateActions] } }),
+  },
+  {
+    sid: 'RetagGildResources',
+    why: "Status tags (gild:status, gild:version) on AMIs, snapshots and instances gild already tagged; the Deny below stops the tag that marks ownership from being moved.",
+    actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
+    resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true }), arn.ec2('instance/*'), arn.ec2('volume/*')],
+    condition: () => taggedByGild,
+  },
+  {
+    sid: 'TagImagesPackerJustMade',
+    why: 'Packer 1.6.6 creates the AMI and its snapshots first and tags them in a separate call; only untagged AMIs and snapshots of this account, and only with a gild:image tag.',
+    actions: ['ec2:CreateTags'],
+    resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
+    condition: () => ({ Null: { 'aws:ResourceTag/gild:image': 'true' }, StringLike: { 'aws:RequestTag/gild:image': '?*' } }),
+  },
+  {
+    sid: 'NeverMoveOwnership',
+    effect: 'Deny',
+    why: 'A role that could rewrite gild:image could make any AMI "gild\'s" and then retire it, or hand one image\'s AMI to another.',
+    actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
+    resources: () => ['*'],
+    condition: () => ({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['gild:image'] }, Null: { 'aws:ResourceTag/gild:image': 'false' } }),
+  },
+  {
+    sid: 'BuildImagesFromGildInstances',
+    why: "Packer stops its build instance and images it; CreateImage needs the instance (tagged gild:role) and the new AMI and snapshots.",
+    actions: ['ec2:CreateImage'],
+    resources: (arn) => [arn.ec2('instance/*')],
+    condition: () => instanceOfGild,
+  },
+  {
+    sid: 'CreateAndCopyImages',
+    why: 'The AMI and snapshots CreateImage and CopyImage make do not exist yet, so they cannot carry a tag to scope by.',
+    actions: ['ec2:CreateImage', 'ec2:CopyImage'],
+    resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
+  },
+  {
+    sid: 'ControlGildInstances',
+    why: 'Stop, modify, terminate (and read the Windows password of) only instances gild or Packer launched.',
+    actions: (scope) => ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', ...(scope.windows ? ['ec2:GetPasswordData'] : [])],
+    resources: (arn) => [arn.ec2('instance/*')],
+    condition: () => instanceOfGild,
+  },
+  {
+    sid: 'DeleteGildVolumes',
+    why: 'Packer deletes volumes it launched with the build instance (run_volume_tags carry gild:role).',
+    actions: ['ec2:DeleteVolume'],
+    resources: (arn) => [arn.ec2('volume/*')],
+    condition: () => instanceOfGild,
+  },
+  {
+    sid: 'TemporaryKeyPairs',
+    why: 'Packer names its key pairs packer_<uuid>; gild names its own gild_<runId>_<image> and sweeps leftovers by that name.',
+    actions: ['ec2:CreateKeyPair', 'ec2:DeleteKeyPair'],
+    resources: (arn) => [arn.ec2('key-pair/packer_*'), arn.ec2('key-pair/gild_*')],
+  },
+  {
+    sid: 'CreateTemporarySecurityGroups',
+    why: 'Packer and gild create a security group per build; creating one needs the VPC it goes in.',
+    actions: ['ec2:CreateSecurityGroup'],
+    resources: (arn) => [arn.ec2('security-group/*'), arn.ec2('vpc/*')],
+  },
+  {
+    sid: 'ChangeTemporarySecurityGroups',
+    why: "Packer 1.6.6 cannot tag its security group, so ingress and deletion are scoped to this account's groups only; gild's own groups (gild-<runId>-<image>) carry gild:role.",
+    actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
+    resources: (arn) => [arn.ec2('security-group/*')],
+  },
+  {
+    sid: 'ShareAndRetireOnlyGildImages',
+    why: "Launch permissions, deprecation, disabling, deregistration and snapshot deletion only on AMIs and snapshots tagged gild:image.",
+    actions: [
+      'ec2:ModifyImageAttribute',
+      'ec2:ModifySnapshotAttribute',
+      'ec2:ResetImageAttribute',
+      'ec2:EnableImageDeprecation',
+      'ec2:DisableImageDeprecation',
+      'ec2:DisableImage',
+      'ec2:EnableImage',
+      'ec2:DeregisterImage',
+      'ec2:DeleteSnapshot',
+    ],
+    resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
+    condition: () => taggedByGild,
+  },
+  {
+    sid: 'SpotBuilds',
+    why: 'Packer builds on spot capacity through a temporary launch template and a fleet.',
+    when: (scope) => scope.spot,
+    actions: ['ec2:CreateLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:CreateFleet', 'ec2:RequestSpotInstances', 'ec2:CancelSpotInstanceRequests'],
+    resources: () => ['*'],
+  },
+  {
+    sid: 'SmokeTestGildInstances',
+    why: 'Run Command only on instances tagged gild:role, and only the two shell documents the smoke test uses.',
+    actions: ['ssm:SendCommand'],
+    resources: (arn) => [arn.ec2('instance/*')],
+    condition: () => ({ StringEquals: { 'ssm:resourceTag/gild:role': [...gildInstanceRoles] } }),
+  },
+  {
+    sid: 'SmokeTestDocuments',
+    why: 'The documents half of SendCommand: AWS-owned documents have no account in their ARN.',
+    actions: ['ssm:SendCommand'],
+    resources: (arn) => smokeDocuments.map((document) => arn.ssm(`document/${document}`, { accountless: true })),
+  },
+  {
+    sid: 'CancelSmokeCommands',
+    why: 'A check that times out is cancelled; CancelCommand supports no resource-level scoping.',
+    actions: ['ssm:CancelCommand'],
+    resources: () => ['*'],
+  },
+  {
+    sid: 'PublishUnderThePrefix',
+    why: 'Version parameters, latest, channels and locks live only under the prefix.',
+    actions: [
+      'ssm:GetParameter',
+      'ssm:GetParameters',
+      'ssm:GetParametersByPath',
+      'ssm:GetParameterHistory',
+      'ssm:PutParameter',
+      'ssm:LabelParameterVersion',
+      'ssm:UnlabelParameterVersion',
+      'ssm:DeleteParameter',
+      'ssm:DeleteParameters',
+      'ssm:AddTagsToResource',
+      'ssm:ListTagsForResource',
+    ],
+    resources: (arn, scope) => [arn.ssm(`parameter${scope.ssmPrefix}`), arn.ssm(`parameter${scope.ssmPrefix}/*`)],
+  },
+  {
+    sid: 'ResolveBaseImages',
+    why: 'Bases resolve from AWS public parameters (and any other parameter an image names); read only.',
+    actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+    resources: (arn, scope) => [arn.ssm('parameter/aws/service/*', { accountless: true }), ...scope.baseParameters.map((name) => arn.ssm(`parameter${name}`))],
+  },
+  {
+    sid: 'PassInstanceProfiles',
+    why: 'Build and smoke instances run with these profiles; their roles may be passed to EC2 and nowhere else.',
+    when: (scope) => scope.instanceProfiles.length > 0,
+    global: true,
+    actions: ['iam:PassRole'],
+    resources: (arn, scope) => scope.instanceProfiles.map((profile) => arn.iam(`role/${roleNameOfProfile(profile)}`)),
+    condition: () => ({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } }),
+  },
+  {
+    sid: 'ReadInstanceProfiles',
+    why: 'Packer looks a named instance profile up before launching with it.',
+    when: (scope) => scope.instanceProfiles.length > 0,
+    global: true,
+    actions: ['iam:GetInstanceProfile'],
+    resources: (arn, scope) => scope.instanceProfiles.map((profile) => arn.iam(`instance-profile/${roleNameOfProfile(profile)}`)),
+  },
+  {
+    sid: 'PackerTemporaryInstanceProfile',
+    why: 'temporary_iam_instance_profile_policy_document: Packer creates role and profile packer-<uuid>, passes it, and deletes both.',
+    when: (scope) => scope.temporaryInstanceProfile,
+    global: true,
+    actions: [
+      'iam:CreateRole',
+      'iam:DeleteRole',
+      'iam:PutRolePolicy',
+      'iam:DeleteRolePolicy',
+      'iam:GetRole',
+      'iam:PassRole',
+      'iam:CreateInstanceProfile',
+      'iam:DeleteInstanceProfile',
+      'iam:GetInstanceProfile',
+      'iam:AddRoleToInstanceProfile',
+      'iam:RemoveRoleFromInstanceProfile',
+    ],
+    resources: (arn) => [arn.iam('role/packer-*'), arn.iam('instance-profile/packer-*')],
+  },
+  {
+    sid: 'SessionManagerToBuildInstances',
+    why: 'ssh_interface = "session_manager": Packer tunnels SSH through a port-forwarding session to its build instance.',
+    when: (scope) => scope.sessionManager,
+    actions: ['ssm:StartSession'],
+    resources: (arn) => [arn.ec2('instance/*')],
+    condition: () => ({ StringEquals: { 'ssm:resourceTag/gild:role': 'build' } }),
+  },
+  {
+    sid: 'SessionManagerDocument',
+    why: 'The port-forwarding document Packer starts its session with.',
+    when: (scope) => scope.sessionManager,
+    actions: ['ssm:StartSession'],
+    resources: (arn) => [arn.ssm('document/AWS-StartPortForwardingSession', { accountless: true })],
+  },
+  {
+    sid: 'SessionManagerOwnSessions',
+    why: 'Resume and end only sessions this role started (their IDs start with the caller name).',
+    when: (scope) => scope.sessionManager,
+    actions: ['ssm:TerminateSession', 'ssm:ResumeSession'],
+    resources: (arn) => [arn.ssm('session/${aws:userid}-*')],
+  },
+  {
+    sid: 'EncryptWithImageKeys',
+    why: 'Encrypted AMIs and copies: EC2 uses the keys on the role\'s behalf, and only through EC2.',
+    when: (scope) => scope.kmsKeys.length > 0,
+    actions: ['kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:CreateGrant'],
+    // Aliases and bare key IDs cannot name a key in a Resource; only full key ARNs can.
+    resources: (_arn, scope) => (scope.kmsKeys.every((key) => /^arn:aws[a-z-]*:kms:[^:]+:\d{12}:key\//.test(key)) ? [...scope.kmsKeys] : ['*']),
+    condition: (scope) => ({
+      StringLike: { 'kms:ViaService': scope.regions.length > 0 ? scope.regions.map((region) => `ec2.${region}.amazonaws.com`) : ['ec2.*.amazonaws.com'] },
+    }),
+  },
+  {
+    sid: 'AssumeDistributionRoles',
+    why: 'Copying and sharing in distribution accounts happens as a role there.',
+    when: (scope) => scope.distributionRoleArns.length > 0,
+    global: true,
+    actions: ['sts:AssumeRole'],
+    resources: (_arn, scope) => [...scope.distributionRoleArns],
+  },
+];
+
+function mergeConditions(
+  left: PolicyStatement['Condition'] | undefined,
+  right: PolicyStatement['Condition'] | undefined,
+): PolicyStatement['Condition'] | undefined {
+  if (!left) return right;
+  if (!right) return left;
+  const merged: Record<string, Record<string, string | readonly string[]>> = {};
+  for (const condition of [left, right]) {
+    for (const [operator, keys] of Object.entries(condition)) merged[operator] = { ...merged[operator], ...keys };
+  }
+  return merged;
+}
+
+export function generatePolicy(scope: PolicyScope): PolicyDocument {
+  const arns = arnsFor(scope);
+  const regionCondition = scope.regions.length > 0 ? { StringEquals: { 'aws:RequestedRegion': [...scope.regions] } } : undefined;
+  const statements: PolicyStatement[] = [];
+  for (const grant of grants) {
+    if (grant.when && !grant.when(scope)) continue;
+    const actions = typeof grant.actions === 'function' ? grant.actions(scope) : grant.actions;
+    // NOTE: a Deny stays unconditional on region: it must hold everywhere.
+    const condition = mergeConditions(grant.condition?.(scope), grant.global || grant.effect === 'Deny' ? undefined : regionCondition);
+    statements.push({
+      Sid: grant.sid,
+      Effect: grant.effect ?? 'Allow',
+      Action: [...actions],
+      Resource: [...new Set(grant.resources(arns, scope))],
+      ...(condition ? { Condition: condition } : {}),
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Why each statement exists, by Sid, for `gild iam-policy` and the README. */
+export function describeGrants(): ReadonlyArray<{ sid: string; why: string }> {
+  return grants.map((grant) => ({ sid: grant.sid, why: grant.why }));
+}
+
+function isSpot(image: ResolvedImage): boolean {
+  return ['spot_price', 'spot_instance_types', 'spot_tags'].some((key) => key in image.packerSource);
+}
+
+/** The scope the project's settings and images need. */
+export function scopeFromProject(settings: PipelineSettings, images: readonly ResolvedImage[], extra: { distributionRoleArns?: readonly string[] } = {}): PolicyScope {
+  const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+  return {
+    ssmPrefix: settings.ssmPrefix,
+    regions: sorted(settings.regions ?? images.flatMap((image) => image.regions)),
+    accountId: settings.accountId ?? '*',
+    kmsKeys: sorted(
+      images.flatMap((image) => [
+        ...(image.encryption ? [image.encryption.kmsKeyId, ...Object.values(image.encryption.regionKmsKeyIds)] : []),
+        ...[...image.launchBlockDevices, ...image.amiBlockDevices].flatMap((device) => (device.kmsKeyId ? [device.kmsKeyId] : [])),
+      ]),
+    ),
+    instanceProfiles: sorted(images.flatMap((image) => [image.smoke.instanceProfile, image.buildInfrastructure.instanceProfile].filter((name): name is string => !!name))),
+    temporaryInstanceProfile: images.some((image) => image.buildInfrastructure.temporaryInstanceProfile),
+    sessionManager: images.some((image) => image.buildInfrastructure.sessionManager),
+    spot: images.some(isSpot),
+    windows: images.some((image) => image.platform === 'windows'),
+    baseParameters: sorted(images.flatMap((image) => (image.base.kind === 'ssm' && !image.base.parameter.startsWith('/aws/service/') ? [image.base.parameter] : []))),
+    distributionRoleArns: sorted(extra.distributionRoleArns ?? []),
+  };
+}
+
+/**
+ * The policy with each Allow widened to every resource and no conditions, and
+ * no Denies: what moto's IAM enforcement can check (it matches EC2 and SSM
+ * actions against `*` only and ignores conditions). Proves the actions suffice,
+ * never the scoping.
+ */
+export function widenForEmulator(policy: PolicyDocument): PolicyDocument {
+  return {
+    Version: policy.Version,
+    Statement: policy.Statement.filter((statement) => statement.Effect === 'Allow').map((statement) => ({ Sid: statement.Sid, Effect: 'Allow', Action: statement.Action, Resource: ['*'] })),
+  };
+}
