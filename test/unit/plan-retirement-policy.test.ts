@@ -19,7 +19,10 @@ function ami(amiId: string, version: string, options: { ageDays?: number; tags?:
 }
 
 /** Versions 1.0.0 … 1.3.0 in us-east-1 (ami-10 … ami-13), `latest` on the newest. */
-function fleet(overrides: Partial<RetirementPolicyInput> = {}): RetirementPolicyInput {
+/** Tests change one AMI of a fleet in place. */
+type EditableInput = RetirementPolicyInput & { readonly ownedAmis: Record<string, Record<string, OwnedAmi>> };
+
+function fleet(overrides: Partial<RetirementPolicyInput> = {}): EditableInput {
   const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0'];
   const amiOf = (version: string) => `ami-1${version.split('.')[1]}`;
   return {
@@ -34,7 +37,7 @@ function fleet(overrides: Partial<RetirementPolicyInput> = {}): RetirementPolicy
     ownedAmis: { 'us-east-1': Object.fromEntries(versions.map((version, index) => [amiOf(version), ami(amiOf(version), version, { ageDays: 40 - index * 10 })])) },
     references: {},
     ...overrides,
-  };
+  } as EditableInput;
 }
 
 const retired = (input: RetirementPolicyInput) => planRetirementPolicy(input).steps.map((step) => `${step.version} ${step.region} ${step.phase}`);
@@ -104,7 +107,7 @@ describe('planRetirementPolicy', () => {
 
   it('never touches an AMI that is not tagged as this image’s', () => {
     const input = fleet();
-    delete (input.ownedAmis['us-east-1'] as Record<string, OwnedAmi>)['ami-10'];
+    delete input.ownedAmis['us-east-1']!['ami-10'];
     expect(retired(input)).toEqual(['1.1.0 us-east-1 deregister']);
     expect(keptReasons(input)['1.0.0 us-east-1']).toMatch(/^kept: it is not tagged gild:image=web \(or no longer exists\), so gild did not make it and will not delete it/);
   });
