@@ -8,8 +8,10 @@ import {
   DeleteParameterCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
+  GetParametersCommand,
   PutParameterCommand,
   SendCommandCommand,
+  paginateDescribeParameters,
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -155,4 +157,30 @@ export const terminalCommandStatuses = new Set(['Success', 'Cancelled', 'TimedOu
  */
 export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
   await awsCall('cancel command', `${commandId} on ${instanceId}`, () => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })));
+}
+
+/**
+ * Names of the parameters in the region, optionally only those of DataType `aws:ec2:image` (a filter real AWS
+ * takes and the emulator refuses; the caller decides which to use).
+ */
+export async function describeParameterNames(ssm: SSMClient, options: { imagesOnly: boolean }): Promise<string[]> {
+  return awsCall('list parameters', options.imagesOnly ? 'of data type aws:ec2:image' : 'in the region', async () => {
+    const names: string[] = [];
+    const filters = options.imagesOnly ? { ParameterFilters: [{ Key: 'DataType', Option: 'Equals', Values: ['aws:ec2:image'] }] } : {};
+    for await (const page of paginateDescribeParameters({ client: ssm, pageSize: 50 }, filters)) {
+      for (const parameter of page.Parameters ?? []) if (parameter.Name) names.push(parameter.Name);
+    }
+    return names;
+  });
+}
+
+/** Values of the named parameters, 10 a call (GetParameters' limit); names that do not exist are left out. */
+export async function getParameters(ssm: SSMClient, names: readonly string[]): Promise<ParameterValue[]> {
+  const values: ParameterValue[] = [];
+  for (let start = 0; start < names.length; start += 10) {
+    const batch = names.slice(start, start + 10);
+    const output = await awsCall('read parameters', batch.join(', '), () => ssm.send(new GetParametersCommand({ Names: batch })));
+    for (const parameter of output.Parameters ?? []) values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0) });
+  }
+  return values;
 }
