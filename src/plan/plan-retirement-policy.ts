@@ -11,9 +11,12 @@
  * something uses it, or it is not gild's. Phases run one per AMI per run;
  * each waits for the previous phase's stamp to be older than its grace.
  *
- * NOTE: the deregister phase should remove `versions/<v>` before the AMI, so a
- * crash in between leaves a gild-tagged AMI without its parameter, which this
- * planner finds among the owned AMIs and finishes ("half-done retirement").
+ * NOTE: the deregister phase should remove the AMI and its snapshots before
+ * `versions/<v>`: candidates are found from the parameters (cheap however many
+ * AMIs the image has), so a crash in between leaves a parameter naming a gone
+ * AMI, which the next plan finishes (`goneAmis`). A gild-tagged AMI whose
+ * parameter is already gone (another order, or a hand-deleted parameter) is
+ * finished too when the owned AMIs passed in include it.
  */
 import semver from 'semver';
 import type { RetentionPolicy } from '../definition/schema.ts';
@@ -42,6 +45,8 @@ export interface RetirementPolicyInput {
   readonly ownedAmis: Readonly<Record<string, Readonly<Record<string, OwnedAmi>>>>;
   /** AMI ID → who uses it (from observeReferences). */
   readonly references: Readonly<Record<string, readonly string[]>>;
+  /** region → AMI IDs a `versions/<v>` names that no longer exist (asked by ID, not found): a deregistration that stopped before removing the parameter. */
+  readonly goneAmis?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RetirementPolicyPlan {
@@ -198,6 +203,12 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     if (dueReasons.length === 0) continue;
 
     const blockers = [...(protections.get(version) ?? [])];
+    const gone = !owned && candidate.published && (input.goneAmis?.[region] ?? []).includes(amiId);
+    if (gone) {
+      if (blockers.length > 0) keep(`kept: ${blockers.join('; ')} (its AMI is gone; due: ${dueReasons.join('; ')})`);
+      else steps.push(retireStep(input, candidate, 'deregister', [], [...dueReasons, `its AMI is already gone, so only ${versionParameterName(input.ssmPrefix, input.image, version)} is left to remove`]));
+      continue;
+    }
     if (!owned) blockers.unshift(`it is not tagged gild:image=${input.image} (or no longer exists), so gild did not make it and will not delete it`);
     if (policy.minAgeDays > 0 && (publishedAt === undefined || ageDays < policy.minAgeDays)) blockers.push(`only ${plural(ageDays, 'day')} old (minAgeDays ${policy.minAgeDays})`);
     // The same AMI ID could sit under two versions (written by hand); a pointer naming it protects it either way.
@@ -219,23 +230,27 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
       keep(`retiring: ${next.waiting} (due: ${dueReasons.join('; ')})`);
       continue;
     }
-    const parameterName = candidate.published ? versionParameterName(input.ssmPrefix, input.image, version) : undefined;
-    steps.push({
-      id: `retire:${input.image}:${version}:${region}:${next.phase}`,
-      after: [],
-      kind: 'retire',
-      image: input.image,
-      version,
-      region,
-      amiId,
-      phase: next.phase,
-      snapshotIds: owned.snapshotIds,
-      parameterName,
-      reason: [...dueReasons, ...(next.progress ? [next.progress] : [])].join('; '),
-      precondition: `${amiId} in ${region} is still tagged gild:image=${input.image}, no pointer under ${imageParameterPath(input.ssmPrefix, input.image)}/ names it, and nothing uses it`,
-    });
+    steps.push(retireStep(input, candidate, next.phase, owned.snapshotIds, [...dueReasons, ...(next.progress ? [next.progress] : [])]));
   }
   return { steps, kept };
+}
+
+function retireStep(input: RetirementPolicyInput, candidate: Candidate, phase: RetirePhase, snapshotIds: readonly string[], reasons: readonly string[]): StepOfKind<'retire'> {
+  const { version, region, amiId } = candidate;
+  return {
+    id: `retire:${input.image}:${version}:${region}:${phase}`,
+    after: [],
+    kind: 'retire',
+    image: input.image,
+    version,
+    region,
+    amiId,
+    phase,
+    snapshotIds,
+    parameterName: candidate.published ? versionParameterName(input.ssmPrefix, input.image, version) : undefined,
+    reason: reasons.join('; '),
+    precondition: `${amiId} in ${region} is still tagged gild:image=${input.image} (or already gone), no pointer under ${imageParameterPath(input.ssmPrefix, input.image)}/ names it, and nothing uses it`,
+  };
 }
 
 /** `versions/<v>` parameters of one image in one region → version → AMI ID. */
