@@ -148,7 +148,9 @@ function nextPhase(ami: OwnedAmi, policy: RetentionPolicy, now: number): NextPha
   if (policy.phases.disable) stamps.push({ phase: 'disable', tag: disabledAtTag, graceDays: policy.phases.disable.graceDays });
   let previous: { readonly phase: string; readonly at: string; readonly graceDays: number } | undefined;
   for (const stamp of [...stamps, undefined]) {
-    const stampedAt = stamp ? ami.tags[stamp.tag] : undefined;
+    // AWS's own deprecation time counts as the deprecate stamp once it has passed (a revoke deprecates at once).
+    const awsDeprecatedAt = stamp?.phase === 'deprecate' && ami.deprecationTime !== undefined && Date.parse(ami.deprecationTime) <= now ? ami.deprecationTime : undefined;
+    const stampedAt = stamp ? (ami.tags[stamp.tag] ?? awsDeprecatedAt) : undefined;
     if (stamp && stampedAt !== undefined && !Number.isNaN(Date.parse(stampedAt))) {
       previous = { phase: stamp.phase === 'deprecate' ? 'deprecated' : 'disabled', at: stampedAt, graceDays: stamp.graceDays };
       continue;

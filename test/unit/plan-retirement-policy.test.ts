@@ -135,6 +135,15 @@ describe('planRetirementPolicy', () => {
     expect(retired(stamped({ 'gild:deprecated-at': daysAgo(30), 'gild:disabled-at': daysAgo(8) }))).toEqual(['1.0.0 us-east-1 deregister']);
   });
 
+  it('counts AWS’s own deprecation time, once passed, as the deprecate stamp', () => {
+    const policy: RetentionPolicy = { ...noGrace, keep: 3, phases: { deprecate: { graceDays: 7 } } };
+    const input = fleet({ policy });
+    input.ownedAmis['us-east-1']!['ami-10'] = { ...ami('ami-10', '1.0.0', { ageDays: 40 }), deprecationTime: daysAgo(10) };
+    expect(retired(input)).toEqual(['1.0.0 us-east-1 deregister']);
+    input.ownedAmis['us-east-1']!['ami-10'] = { ...ami('ami-10', '1.0.0', { ageDays: 40 }), deprecationTime: daysAgo(-30) };
+    expect(retired(input)).toEqual(['1.0.0 us-east-1 deprecate']);
+  });
+
   it('skips phases that are not configured, and plans a phase again when its stamp is missing', () => {
     const disableOnly: RetentionPolicy = { ...noGrace, keep: 3, phases: { disable: { graceDays: 0 } } };
     const input = fleet({ policy: disableOnly });
