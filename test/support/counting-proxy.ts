@@ -16,6 +16,8 @@ const pagedSets: Readonly<Record<string, string>> = { DescribeImages: 'imagesSet
 export interface CountedCall {
   readonly service: 'ec2' | 'ssm' | 'other';
   readonly action: string;
+  /** How long the answer took, from the request's arrival to the answer's end (the emulator's time, mostly). */
+  ms: number;
 }
 
 export interface CountingProxy {
@@ -38,7 +40,7 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function identify(request: IncomingMessage, body: Buffer): CountedCall & { form?: URLSearchParams } {
+function identify(request: IncomingMessage, body: Buffer): Omit<CountedCall, 'ms'> & { form?: URLSearchParams } {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('AmazonSSM.')) return { service: 'ssm', action: target.slice('AmazonSSM.'.length) };
   if (String(request.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) {
@@ -112,7 +114,10 @@ export async function startCountingProxy(targetEndpoint: string): Promise<Counti
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const call = identify(request, body);
-    calls.push({ service: call.service, action: call.action });
+    const counted: CountedCall = { service: call.service, action: call.action, ms: 0 };
+    calls.push(counted);
+    const started = performance.now();
+    response.once('finish', () => (counted.ms = performance.now() - started));
     const setName = pagedSets[call.action];
     const maxResults = Number(call.form?.get('MaxResults') ?? 0);
     if (setName && call.form && maxResults > 0) {
