@@ -181,7 +181,8 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     if (candidate.owned?.tags['gild:status'] === 'revoked') revoked.set(candidate.version, candidate.owned.tags['gild:revoked-reason'] ?? 'revoked');
   }
   const versionsNewestFirst = [...new Set(candidates.map((candidate) => candidate.version))].filter((version) => semver.valid(version)).sort(semver.rcompare);
-  const goodVersionsNewestFirst = versionsNewestFirst.filter((version) => !revoked.has(version));
+  // A version published nowhere any more is being retired: it holds no place in `keep`.
+  const goodVersionsNewestFirst = versionsNewestFirst.filter((version) => !revoked.has(version) && version in input.published);
   const retained = new Set(goodVersionsNewestFirst.slice(0, policy.keep));
   const times = versionTimes(input);
   const protections = versionProtections(input, candidates, goodVersionsNewestFirst);
@@ -198,9 +199,12 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
 
     // Why the policy wants it gone; empty: the policy keeps it and there is nothing to say.
     const dueReasons: string[] = [];
-    if (!candidate.published) dueReasons.push(`its retirement already began (${versionParameterName(input.ssmPrefix, input.image, version)} is gone in ${region})`);
+    // Without its parameter, a copy whose version is still published elsewhere (a publish that stopped part-way) follows
+    // its version; one whose version is published nowhere, or that carries a phase stamp, was being retired.
+    const retirementBegan = !candidate.published && (!(version in input.published) || owned?.tags[deprecatedAtTag] !== undefined || owned?.tags[disabledAtTag] !== undefined);
+    if (retirementBegan) dueReasons.push(`its retirement already began (${versionParameterName(input.ssmPrefix, input.image, version)} is gone in ${region})`);
     if (revoked.has(version)) dueReasons.push(`revoked (${revoked.get(version)})`);
-    else if (!retained.has(version)) dueReasons.push(`older than the newest ${plural(policy.keep, 'version')} (retention keeps ${policy.keep})`);
+    else if (!retained.has(version) && version in input.published) dueReasons.push(`older than the newest ${plural(policy.keep, 'version')} (retention keeps ${policy.keep})`);
     if (policy.maxAgeDays !== undefined && ageDays > policy.maxAgeDays) dueReasons.push(`${plural(ageDays, 'day')} old, beyond maxAgeDays ${policy.maxAgeDays}`);
     if (dueReasons.length === 0) continue;
 

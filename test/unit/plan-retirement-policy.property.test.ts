@@ -14,13 +14,15 @@ const now = Date.parse('2026-11-29T00:00:00.000Z');
 const daysAgo = (days: number) => new Date(now - days * 86_400_000).toISOString();
 const allRegions = ['us-east-1', 'eu-west-1', 'ap-south-1'];
 
+type Presence = 'absent' | 'owned' | 'foreign' | 'unlisted';
+
 interface GeneratedVersion {
   readonly version: string;
   readonly ageDays: number;
   readonly revoked: boolean;
   readonly retainTagged: boolean;
-  /** Per region: absent, present and gild's, or present but not tagged gild's. */
-  readonly presence: readonly ('absent' | 'owned' | 'foreign')[];
+  /** Per region: absent, present and gild's, present but not tagged gild's, or gild's with its `versions/<v>` gone. */
+  readonly presence: readonly Presence[];
   readonly referenced: readonly boolean[];
   readonly deprecatedDaysAgo: number | undefined;
 }
@@ -29,7 +31,7 @@ const versionArbitrary = fc.record({
   ageDays: fc.integer({ min: 0, max: 200 }),
   revoked: fc.integer({ min: 0, max: 6 }).map((roll) => roll === 0),
   retainTagged: fc.integer({ min: 0, max: 9 }).map((roll) => roll === 0),
-  presence: fc.array(fc.constantFrom('owned', 'owned', 'owned', 'absent', 'foreign') as fc.Arbitrary<'absent' | 'owned' | 'foreign'>, { minLength: 3, maxLength: 3 }),
+  presence: fc.array(fc.constantFrom<Presence>('owned', 'owned', 'owned', 'absent', 'foreign', 'unlisted'), { minLength: 3, maxLength: 3 }),
   referenced: fc.array(fc.integer({ min: 0, max: 5 }).map((roll) => roll === 0), { minLength: 3, maxLength: 3 }),
   deprecatedDaysAgo: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
 });
@@ -80,7 +82,7 @@ function buildInput({ regions, versions, generated }: Fleet): RetirementPolicyIn
       const presence = entry.presence[regionIndex]!;
       if (presence === 'absent') return;
       const id = amiId(entry.version, region);
-      (published[entry.version] ??= {})[region] = id;
+      if (presence !== 'unlisted') (published[entry.version] ??= {})[region] = id;
       if (entry.referenced[regionIndex]) references[id] = [`instance i-${id.slice(4)} (running)`];
       if (presence === 'foreign') return;
       ownedAmis[region]![id] = {
@@ -135,7 +137,7 @@ function buildInput({ regions, versions, generated }: Fleet): RetirementPolicyIn
 
 /** An independent statement of what must stay, per version and per AMI. */
 function mustStay(input: RetirementPolicyInput, version: string, region: string, amiId: string): string | undefined {
-  const amisOfVersion = new Set(Object.values(input.published[version] ?? {}));
+  const amisOfVersion = new Set([...Object.values(input.published[version] ?? {}), ...Object.values(input.ownedAmis).flatMap((amis) => Object.values(amis).filter((ami) => ami.tags['gild:version'] === version).map((ami) => ami.amiId))]);
   const owned = input.ownedAmis[region]?.[amiId];
   if (!owned) return 'not gild’s';
   if ((input.references[amiId] ?? []).length > 0) return 'referenced';

@@ -172,6 +172,13 @@ describe('planRetirementPolicy', () => {
     expect(named.kept[0]!.reason).toBe('kept: channels/stable points to it in us-east-1 (its AMI is gone; due: older than the newest 2 versions (retention keeps 2))');
   });
 
+  it('treats a copy without its parameter like its version while the version is published elsewhere', () => {
+    const input = fleet({ policy: { ...noGrace, keep: 4 } });
+    input.ownedAmis['eu-west-1'] = { 'ami-e13': ami('ami-e13', '1.3.0', { ageDays: 10 }), 'ami-e10': ami('ami-e10', '1.0.0', { ageDays: 40 }) };
+    expect(retired(input)).toEqual([]);
+    expect(retired({ ...input, policy: { ...noGrace, keep: 3 } })).toEqual(['1.0.0 eu-west-1 deregister', '1.0.0 us-east-1 deregister']);
+  });
+
   it('leaves never-published candidates to cleanup', () => {
     const input = fleet();
     input.ownedAmis['us-east-1']!['ami-99'] = { ...ami('ami-99', '0.9.0', { ageDays: 90 }), tags: { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:status': 'candidate' } };
