@@ -94,15 +94,18 @@ function wasPublished(ami: OwnedAmi): boolean {
 
 function collectCandidates(input: RetirementPolicyInput): Candidate[] {
   const candidates = new Map<string, Candidate>();
+  // Checked here too, whatever the caller passed: only an AMI tagged as this image's is gild's to retire.
+  const isThisImages = (ami: OwnedAmi | undefined): ami is OwnedAmi => ami?.tags['gild:image'] === input.image;
   for (const [version, amis] of Object.entries(input.published)) {
     for (const [region, amiId] of Object.entries(amis)) {
-      candidates.set(`${region}/${amiId}`, { version, region, amiId, owned: input.ownedAmis[region]?.[amiId], published: true });
+      const ami = input.ownedAmis[region]?.[amiId];
+      candidates.set(`${region}/${amiId}`, { version, region, amiId, owned: isThisImages(ami) ? ami : undefined, published: true });
     }
   }
   for (const [region, amis] of Object.entries(input.ownedAmis)) {
     for (const ami of Object.values(amis)) {
       const version = ami.tags['gild:version'];
-      if (!version || candidates.has(`${region}/${ami.amiId}`) || !wasPublished(ami)) continue;
+      if (!version || !isThisImages(ami) || candidates.has(`${region}/${ami.amiId}`) || !wasPublished(ami)) continue;
       candidates.set(`${region}/${ami.amiId}`, { version, region, amiId: ami.amiId, owned: ami, published: false });
     }
   }

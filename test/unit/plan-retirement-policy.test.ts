@@ -112,6 +112,12 @@ describe('planRetirementPolicy', () => {
     expect(keptReasons(input)['1.0.0 us-east-1']).toMatch(/^kept: it is not tagged gild:image=web \(or no longer exists\), so gild did not make it and will not delete it/);
   });
 
+  it('never touches an AMI tagged as another image’s, even when passed among the owned ones', () => {
+    const input = fleet();
+    input.ownedAmis['us-east-1']!['ami-10'] = { ...ami('ami-10', '1.0.0', { ageDays: 40 }), tags: { ...ami('ami-10', '1.0.0').tags, 'gild:image': 'api' } };
+    expect(retired(input)).toEqual(['1.1.0 us-east-1 deregister']);
+  });
+
   it('does not count revoked versions towards keep, and retires them', () => {
     const input = fleet();
     input.ownedAmis['us-east-1']!['ami-12'] = ami('ami-12', '1.2.0', { ageDays: 20, tags: { 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-1' } });
