@@ -10,8 +10,10 @@ import { CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVe
 import { describe, expect, it } from 'vitest';
 import { createAutoScalingClients } from '../../src/adapters/autoscaling.ts';
 import { createAwsClients } from '../../src/adapters/aws-clients.ts';
-import { putImageParameter } from '../../src/adapters/ssm.ts';
+import { createTags, describeImagesById } from '../../src/adapters/ec2.ts';
+import { getParametersByPath, putImageParameter } from '../../src/adapters/ssm.ts';
 import { observeReferences, type ReferenceClients } from '../../src/observe/observe-references.ts';
+import { planRetirementPolicy, pointersIn, publishedVersionsIn, type OwnedAmi } from '../../src/plan/plan-retirement-policy.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 
 const region = 'us-east-1';
@@ -103,6 +105,60 @@ describe('observeReferences against moto', () => {
       const few = await callsFor(amiIds);
       expect(await callsFor([...amiIds, ...fakeIds])).toEqual(few);
       expect(few).toEqual(['DescribeAutoScalingGroups', 'DescribeInstances', 'DescribeLaunchConfigurations', 'DescribeLaunchTemplates', 'DescribeParameters']);
+    } finally {
+      clients.destroy();
+    }
+  });
+
+  it('keeps each used AMI with who uses it while the unused older versions are retired', async () => {
+    const clients = clientsFor(emulator.proxy.env(emulator.moto.env));
+    try {
+      const ec2 = clients.ec2(region);
+      const ssm = clients.ssm(region);
+      const autoscaling = clients.autoscaling(region);
+      const amiIds = await createAmis(ec2, 8);
+      for (const [index, amiId] of amiIds.entries()) {
+        await createTags(ec2, [amiId], { 'gild:image': 'web', 'gild:version': `1.${index}.0`, 'gild:status': 'published', 'gild:published-at': new Date(Date.UTC(2026, 0, 1 + index)).toISOString() });
+        await putImageParameter(ssm, `/golden/web/versions/1.${index}.0`, amiId, { overwrite: false });
+      }
+      await putImageParameter(ssm, '/golden/web/latest', amiIds[7]!, { overwrite: false });
+      await autoscaling.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'web-lc', ImageId: amiIds[0]!, InstanceType: 't3.micro' }));
+      await autoscaling.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'web-asg', LaunchConfigurationName: 'web-lc', MinSize: 0, MaxSize: 0, AvailabilityZones: ['us-east-1a'] }));
+      await putImageParameter(ssm, '/apps/web/ami', amiIds[1]!, { overwrite: false });
+      const template = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'web', LaunchTemplateData: { ImageId: publicAmi } }));
+      await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: template.LaunchTemplate!.LaunchTemplateId!, LaunchTemplateData: { ImageId: amiIds[2]! } }));
+      await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: template.LaunchTemplate!.LaunchTemplateId!, LaunchTemplateData: { ImageId: publicAmi } }));
+      const stoppedId = await launch(ec2, amiIds[3]!);
+      await ec2.send(new StopInstancesCommand({ InstanceIds: [stoppedId] }));
+
+      // What an engine does for one image: parameters, the AMIs they name, a draft plan, then who uses its candidates.
+      const parameters = await getParametersByPath(ssm, '/golden/web');
+      const published = publishedVersionsIn('/golden', 'web', parameters);
+      const described = await describeImagesById(ec2, Object.values(published));
+      const input = {
+        image: 'web',
+        ssmPrefix: '/golden',
+        policy: { keep: 2, maxAgeDays: undefined, minAgeDays: 0, phases: {} },
+        now: '2026-11-29T00:00:00.000Z',
+        published: Object.fromEntries(Object.entries(published).map(([version, amiId]) => [version, { [region]: amiId }])),
+        pointers: { [region]: pointersIn('/golden', 'web', parameters) },
+        held: {},
+        pinned: {},
+        ownedAmis: { [region]: Object.fromEntries(described.map((ami): [string, OwnedAmi] => [ami.amiId, ami])) },
+        references: {},
+      };
+      const draft = planRetirementPolicy(input);
+      const references = await observeReferences(clients, region, draft.steps.map((step) => step.amiId), { ssmPrefix: '/golden', capabilities: motoCapabilities });
+      const plan = planRetirementPolicy({ ...input, references });
+
+      expect(plan.steps.map((step) => `${step.version} ${step.phase}`)).toEqual(['1.4.0 deregister', '1.5.0 deregister']);
+      const due = ' (due: older than the newest 2 versions (retention keeps 2))';
+      expect(plan.kept.map((entry) => `${entry.version}: ${entry.reason}`)).toEqual([
+        `1.0.0: kept: in use by auto scaling group web-asg (launch configuration web-lc), launch configuration web-lc${due}`,
+        `1.1.0: kept: in use by parameter /apps/web/ami${due}`,
+        `1.2.0: kept: in use by launch template web v2${due}`,
+        `1.3.0: kept: in use by instance ${stoppedId} (stopped)${due}`,
+      ]);
     } finally {
       clients.destroy();
     }
