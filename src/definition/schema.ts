@@ -130,13 +130,8 @@ export const retentionSettingsSchema = z
 export type ImageRetention = z.output<typeof imageRetentionSchema>;
 export type RetentionSettings = z.output<typeof retentionSettingsSchema>;
 
-/** What one image retires by: the image's own fields over the settings' defaults. */
-export interface RetentionPolicy {
-  readonly keep: number;
-  readonly maxAgeDays: number | undefined;
-  readonly minAgeDays: number;
-  readonly phases: { readonly deprecate?: { readonly graceDays: number }; readonly disable?: { readonly graceDays: number } };
-}
+/** What one image retires by: the image's own fields over the settings' defaults (the settings' shape, resolved). */
+export type RetentionPolicy = Readonly<RetentionSettings>;
 
 export function resolveRetention(image: ImageRetention | undefined, defaults: RetentionSettings): RetentionPolicy {
   return {
