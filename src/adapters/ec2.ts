@@ -25,8 +25,10 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  paginateDescribeImageReferences,
   paginateDescribeImages,
   paginateDescribeInstances,
+  paginateDescribeLaunchTemplateVersions,
   paginateDescribeLaunchTemplates,
   type EC2Client,
   type Filter,
@@ -396,4 +398,104 @@ export async function enableImageDeprecation(ec2: EC2Client, amiId: string, at: 
 /** Disables an AMI: nobody can launch it any more until it is enabled again. */
 export async function disableImage(ec2: EC2Client, amiId: string): Promise<void> {
   await awsCall('disable', amiId, () => ec2.send(new DisableImageCommand({ ImageId: amiId })));
+}
+
+/** AWS takes at most 200 values in one filter. */
+const maxFilterValues = 200;
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+export interface OwnedImageSummary extends ImageSummary {
+  /** When the AMI is (or was) deprecated, as AWS reports it. */
+  readonly deprecationTime: string | undefined;
+}
+
+/**
+ * The given AMIs, by ID, in any state (deprecated and disabled too). An AMI that no longer exists is simply absent:
+ * asked by `image-id` filter rather than `ImageIds`, which fails the whole call for one unknown ID.
+ */
+export async function describeImagesById(ec2: EC2Client, amiIds: readonly string[]): Promise<OwnedImageSummary[]> {
+  const images: OwnedImageSummary[] = [];
+  for (const ids of chunk([...new Set(amiIds)], maxFilterValues)) {
+    await awsCall('describe images', ids.join(', '), async () => {
+      const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { Filters: [{ Name: 'image-id', Values: ids }], IncludeDeprecated: true, IncludeDisabled: true });
+      for await (const page of pages) images.push(...(page.Images ?? []).map((image) => ({ ...toSummary(image), deprecationTime: image.DeprecationTime })));
+    });
+  }
+  return images;
+}
+
+/** Every instance state but `terminated` still holds its AMI in use (a stopped instance starts again from it). */
+export const nonTerminatedInstanceStates = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+
+/** Instances in any state but terminated launched from any of the given AMIs; one filter per 200 AMIs. */
+export async function describeInstancesUsingImages(ec2: EC2Client, amiIds: readonly string[]): Promise<InstanceSummary[]> {
+  const instances: InstanceSummary[] = [];
+  for (const ids of chunk([...new Set(amiIds)], maxFilterValues)) {
+    instances.push(...(await describeInstances(ec2, [{ Name: 'image-id', Values: ids }, { Name: 'instance-state-name', Values: nonTerminatedInstanceStates }])));
+  }
+  return instances;
+}
+
+export interface LaunchTemplateVersionSummary {
+  readonly templateId: string;
+  readonly templateName: string;
+  readonly versionNumber: number;
+  /** The AMI with `resolve:ssm:` aliases resolved where AWS resolves them; a literal `resolve:ssm:…` where it does not. */
+  readonly imageId: string | undefined;
+  readonly isDefault: boolean;
+  readonly isLatest: boolean;
+}
+
+/**
+ * Every version of every launch template in the region, not only `$Latest`
+ * and `$Default`: an Auto Scaling group or a team's script may launch any
+ * version by number.
+ */
+export async function describeAllLaunchTemplateVersions(ec2: EC2Client): Promise<LaunchTemplateVersionSummary[]> {
+  return awsCall('describe', 'launch template versions', async () => {
+    const summaries: LaunchTemplateVersionSummary[] = [];
+    for await (const page of paginateDescribeLaunchTemplates({ client: ec2, pageSize: 200 }, {})) {
+      for (const template of page.LaunchTemplates ?? []) {
+        const versions = paginateDescribeLaunchTemplateVersions({ client: ec2, pageSize: 200 }, { LaunchTemplateId: template.LaunchTemplateId, ResolveAlias: true });
+        for await (const versionPage of versions) {
+          for (const version of versionPage.LaunchTemplateVersions ?? []) {
+            summaries.push({
+              templateId: template.LaunchTemplateId ?? '',
+              templateName: template.LaunchTemplateName ?? template.LaunchTemplateId ?? '',
+              versionNumber: version.VersionNumber ?? 0,
+              imageId: version.LaunchTemplateData?.ImageId,
+              isDefault: version.DefaultVersion ?? version.VersionNumber === template.DefaultVersionNumber,
+              isLatest: version.VersionNumber === template.LatestVersionNumber,
+            });
+          }
+        }
+      }
+    }
+    return summaries;
+  });
+}
+
+export interface ImageReferenceSummary {
+  readonly amiId: string;
+  /** ec2:Instance, ec2:LaunchTemplate, ssm:Parameter, imagebuilder:ImageRecipe, … */
+  readonly resourceType: string;
+  readonly arn: string;
+}
+
+/** What AWS itself knows uses each AMI (DescribeImageReferences, all resource types). */
+export async function describeImageReferences(ec2: EC2Client, amiIds: readonly string[]): Promise<ImageReferenceSummary[]> {
+  const references: ImageReferenceSummary[] = [];
+  for (const ids of chunk([...new Set(amiIds)], maxFilterValues)) {
+    await awsCall('describe image references of', ids.join(', '), async () => {
+      for await (const page of paginateDescribeImageReferences({ client: ec2, pageSize: 1000 }, { ImageIds: ids, IncludeAllResourceTypes: true })) {
+        for (const reference of page.ImageReferences ?? []) references.push({ amiId: reference.ImageId ?? '', resourceType: reference.ResourceType ?? 'unknown', arn: reference.Arn ?? '' });
+      }
+    });
+  }
+  return references;
 }

@@ -12,6 +12,7 @@ import {
   GetParametersCommand,
   PutParameterCommand,
   SendCommandCommand,
+  paginateDescribeParameters,
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -273,14 +274,28 @@ export async function listParametersUnder(ssm: SSMClient, path: string): Promise
   });
 }
 
-/** Values of many parameters, 10 names a call (GetParameters' limit); absent names are left out. */
-export async function getParameterValues(ssm: SSMClient, names: readonly string[]): Promise<Map<string, string>> {
-  const values = new Map<string, string>();
-  const unique = [...new Set(names)];
-  for (let start = 0; start < unique.length; start += 10) {
-    const batch = unique.slice(start, start + 10);
+/**
+ * Names of the parameters in the region, optionally only those of DataType `aws:ec2:image` (a filter real AWS
+ * takes and the emulator refuses; the caller decides which to use).
+ */
+export async function describeParameterNames(ssm: SSMClient, options: { imagesOnly: boolean }): Promise<string[]> {
+  return awsCall('list parameters', options.imagesOnly ? 'of data type aws:ec2:image' : 'in the region', async () => {
+    const names: string[] = [];
+    const filters = options.imagesOnly ? { ParameterFilters: [{ Key: 'DataType', Option: 'Equals', Values: ['aws:ec2:image'] }] } : {};
+    for await (const page of paginateDescribeParameters({ client: ssm, pageSize: 50 }, filters)) {
+      for (const parameter of page.Parameters ?? []) if (parameter.Name) names.push(parameter.Name);
+    }
+    return names;
+  });
+}
+
+/** Values of the named parameters, 10 a call (GetParameters' limit); names that do not exist are left out. */
+export async function getParameters(ssm: SSMClient, names: readonly string[]): Promise<ParameterValue[]> {
+  const values: ParameterValue[] = [];
+  for (let start = 0; start < names.length; start += 10) {
+    const batch = names.slice(start, start + 10);
     const output = await awsCall('read parameters', batch.join(', '), () => ssm.send(new GetParametersCommand({ Names: batch })));
-    for (const parameter of output.Parameters ?? []) if (parameter.Name) values.set(parameter.Name, parameter.Value ?? '');
+    for (const parameter of output.Parameters ?? []) values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0) });
   }
   return values;
 }

@@ -7,7 +7,7 @@ import type { PipelineSettings } from '../settings/schema.ts';
 import { architectureOf } from './instance-architecture.ts';
 import { defaultPackageManifestCommand, findPreset } from './presets.ts';
 import type { BaseSource, LaunchPermissions, ProvisionStep, ResolvedImage } from './resolved-image.ts';
-import type { ParsedImageDefinition } from './schema.ts';
+import { resolveRetention, type ParsedImageDefinition } from './schema.ts';
 
 const asList = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
 
@@ -98,7 +98,7 @@ export function resolveImage(parsed: ParsedImageDefinition, source: { file: stri
       requireImdsV2: parsed.buildInfrastructure.requireImdsV2,
       sshUsername: parsed.buildInfrastructure.sshUsername ?? presetDetails?.sshUsername ?? (windows ? 'Administrator' : 'ec2-user'),
     },
-    retention: parsed.retention ?? settings.retention,
+    retention: resolveRetention(parsed.retention, settings.retention),
     template: parsed.template ? path.resolve(source.cwd, 'templates', parsed.template) : undefined,
     partial: parsed.partial,
     packerSource: parsed.packerSource ?? {},

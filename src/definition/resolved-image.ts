@@ -3,7 +3,7 @@
  * validated, defaults applied (from the definition and then the pipeline
  * settings), paths made absolute, and deeply read-only.
  */
-import type { BlockDevice, SmokeCheck } from './schema.ts';
+import type { BlockDevice, RetentionPolicy, SmokeCheck } from './schema.ts';
 
 export type BaseSource =
   | { readonly kind: 'ssm'; readonly parameter: string }
@@ -77,7 +77,7 @@ export interface ResolvedImage {
     readonly requireImdsV2: boolean;
     readonly sshUsername: string;
   };
-  readonly retention: { readonly keep: number };
+  readonly retention: RetentionPolicy;
   /** Absolute path of the template the image renders with. */
   readonly template: string | undefined;
   readonly partial: string | undefined;

@@ -70,6 +70,78 @@ const presetName = z.string().superRefine((value, context) => {
   context.addIssue({ code: 'custom', message: `is not an OS preset.${suggestion ? ` Did you mean "${suggestion}"?` : ''} Presets: ${osPresetNames.join(', ')}` });
 });
 
+/**
+ * How long a retiring version stays in one phase before the next. A phase that is left out is skipped: with no
+ * phases at all (the default), an unreferenced version beyond retention is deregistered in the run that retires it.
+ */
+// NOTE: zod reports `.int()` as an invalid type ("should be int"); a refinement says it in the author's words.
+const wholeNumber = (unit: string) => z.number().refine(Number.isInteger, `must be a whole number of ${unit}`);
+
+const retirementPhase = z.strictObject({
+  graceDays: wholeNumber('days').min(0, 'must be 0 or more days. Use 0 to move on at the next run'),
+});
+
+/**
+ * Which published versions to keep, per image with defaults in the pipeline settings. Retirement goes deprecate →
+ * disable → deregister; each phase is stamped on the AMI and the next waits for its grace period.
+ */
+export const retentionFields = {
+  /** The newest N versions are kept. */
+  keep: wholeNumber('versions').min(1, 'must keep at least 1 version'),
+  /** Older versions are retired even within `keep`. */
+  maxAgeDays: wholeNumber('days').positive('must be 1 or more days. Leave it out to retire by count only'),
+  /** Younger versions are never retired, whatever `keep` and `maxAgeDays` say. */
+  minAgeDays: wholeNumber('days').min(0, 'must be 0 or more days'),
+  phases: z.strictObject({ deprecate: retirementPhase.optional(), disable: retirementPhase.optional() }),
+};
+
+/** A `minAgeDays` above `maxAgeDays` would keep what `maxAgeDays` asks to retire: say so where both are written. */
+function checkRetentionAges(retention: { minAgeDays?: number | undefined; maxAgeDays?: number | undefined }, context: z.core.$RefinementCtx): void {
+  const { minAgeDays, maxAgeDays } = retention;
+  if (minAgeDays === undefined || maxAgeDays === undefined || minAgeDays <= maxAgeDays) return;
+  context.addIssue({
+    code: 'custom',
+    path: ['minAgeDays'],
+    input: minAgeDays,
+    message: `is more than maxAgeDays (${maxAgeDays}), so versions between ${maxAgeDays} and ${minAgeDays} days old would be both too old and too young. Lower minAgeDays or raise maxAgeDays`,
+  });
+}
+
+/** Per image: every field optional; what is left out comes from the settings' `retention` (`phases` as a whole). */
+export const imageRetentionSchema = z
+  .strictObject({
+    keep: retentionFields.keep.optional(),
+    maxAgeDays: retentionFields.maxAgeDays.optional(),
+    minAgeDays: retentionFields.minAgeDays.optional(),
+    phases: retentionFields.phases.optional(),
+  })
+  .superRefine(checkRetentionAges);
+
+/** The organisation's defaults (`pipeline/settings.ts`). Shipped: keep 3, no age limits, no grace periods. */
+export const retentionSettingsSchema = z
+  .strictObject({
+    keep: retentionFields.keep.default(3),
+    maxAgeDays: retentionFields.maxAgeDays.optional(),
+    minAgeDays: retentionFields.minAgeDays.default(0),
+    phases: retentionFields.phases.default({}),
+  })
+  .superRefine(checkRetentionAges);
+
+export type ImageRetention = z.output<typeof imageRetentionSchema>;
+export type RetentionSettings = z.output<typeof retentionSettingsSchema>;
+
+/** What one image retires by: the image's own fields over the settings' defaults (the settings' shape, resolved). */
+export type RetentionPolicy = Readonly<RetentionSettings>;
+
+export function resolveRetention(image: ImageRetention | undefined, defaults: RetentionSettings): RetentionPolicy {
+  return {
+    keep: image?.keep ?? defaults.keep,
+    maxAgeDays: image?.maxAgeDays ?? defaults.maxAgeDays,
+    minAgeDays: image?.minAgeDays ?? defaults.minAgeDays,
+    phases: image?.phases ?? defaults.phases,
+  };
+}
+
 const semverRange = z.string().refine((range) => semver.validRange(range) !== null, 'is not a semver range. Use one such as "^1", "~1.4" or ">=1.2.0 <2"');
 
 export const baseSchema = z.union([
@@ -192,7 +264,7 @@ export const imageDefinitionSchema = z.strictObject({
       sshUsername: z.string().optional(),
     })
     .default({ sessionManager: false, requireImdsV2: true }),
-  retention: z.strictObject({ keep: z.number().int().min(1, 'must keep at least 1 version') }).optional(),
+  retention: imageRetentionSchema.optional(),
   /** A file in templates/ that replaces gild's Packer template. */
   template: z.string().regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside templates/ (e.g. "hardened.pkr.hcl.hbs"), without ".." or a leading "/"').refine((name) => !name.split('/').includes('..'), 'must stay inside templates/').optional(),
   /** templates/partials/<partial>.pkr.hcl.hbs, rendered inside gild's template. */

@@ -8,7 +8,7 @@
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources, describeImageUsers } from '../adapters/ec2.ts';
-import { getParameterValues, listParametersUnder } from '../adapters/ssm.ts';
+import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 import type { Inventory, LeaseState, ObservedBase, ObservedTemporaryResource, RegionInventory } from './inventory.ts';
 import { observeLeaseState } from './parse-lease.ts';
@@ -105,7 +105,7 @@ async function observeBases(context: Context, images: readonly ResolvedImage[], 
     ssmNames.set(image.buildRegion, [...(ssmNames.get(image.buildRegion) ?? []), image.base.parameter]);
   }
   const ssmValues = new Map<string, Map<string, string>>(
-    await Promise.all([...ssmNames].map(async ([region, names]) => [region, await getParameterValues(context.clients.ssm(region), names)] as const)),
+    await Promise.all([...ssmNames].map(async ([region, names]) => [region, new Map((await getParameters(context.clients.ssm(region), [...new Set(names)])).map((parameter) => [parameter.name, parameter.value]))] as const)),
   );
   await Promise.all(
     images.map(async (image) => {

@@ -4,7 +4,7 @@
  * sees the resolved, defaulted `PipelineSettings`.
  */
 import { z } from 'zod';
-import { accountIdPattern, region, smokeSettingsSchema } from '../definition/schema.ts';
+import { accountIdPattern, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
 
 export const pipelineSettingsSchema = z.strictObject({
   ssmPrefix: z
@@ -12,7 +12,8 @@ export const pipelineSettingsSchema = z.strictObject({
     .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an SSM path such as "/golden" (no trailing slash)')
     .refine((prefix) => !/^\/(aws|ssm)(\/|$)/i.test(prefix), 'must not start with /aws or /ssm, which AWS reserves')
     .default('/golden'),
-  retention: z.strictObject({ keep: z.number().int().min(1) }).default({ keep: 3 }),
+  /** Defaults for every image's `retention`; see retentionSettingsSchema. */
+  retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {} }),
   concurrency: z.number().int().min(1).max(32).default(2),
   requiredTags: z.array(z.string().min(1)).default([]),
   /** Public images also need a written reason in the definition; see launchPermissions. */

@@ -11,6 +11,7 @@ import { benchmarkDefinitionLoading } from './definition-loading.ts';
 import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
 import { benchmarkPlanScaling } from './plan-scaling.ts';
 import { formatTable, writeResults } from './report.ts';
+import { benchmarkRetirementScaling } from './retirement-scaling.ts';
 
 /** Returns the exit code: 1 only when a benchmark could not run at all. */
 export async function main(): Promise<number> {
@@ -33,6 +34,7 @@ export async function main(): Promise<number> {
       ['pipeline concurrency', () => benchmarkPipelineConcurrency(moto, defer)],
       ['definition loading', () => benchmarkDefinitionLoading(defer)],
       ['plan scaling', () => benchmarkPlanScaling(moto, defer)],
+      ['retirement scaling', () => benchmarkRetirementScaling(moto, defer)],
     ];
     for (const [title, step] of steps) {
       const started = performance.now();

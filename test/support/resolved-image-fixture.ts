@@ -45,7 +45,7 @@ export function resolvedImageFixture(overrides: Overrides = {}): ResolvedImage {
     amiBlockDevices: [],
     encryption: undefined,
     deprecateAfterDays: undefined,
-    retention: { keep: 3 },
+    retention: { keep: 3, maxAgeDays: undefined, minAgeDays: 0, phases: {} },
     template: undefined,
     partial: undefined,
     packerSource: {},
