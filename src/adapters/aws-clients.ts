@@ -6,10 +6,13 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { createAutoScalingClients } from './autoscaling.ts';
 
 export interface AwsClients {
   ec2(region: string): EC2Client;
   ssm(region: string): SSMClient;
+  autoscaling(region: string): AutoScalingClient;
   /** The EC2 endpoint override, if any: Packer needs it passed explicitly. */
   readonly ec2Endpoint: string | undefined;
   readonly defaultRegion: string | undefined;
@@ -51,6 +54,7 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
       : undefined;
   const ec2Clients = new Map<string, EC2Client>();
   const ssmClients = new Map<string, SSMClient>();
+  const autoscalingClients = createAutoScalingClients(env);
   const common = (region: string) => ({ region, maxAttempts, retryMode: 'adaptive' as const, ...(credentials ? { credentials } : {}) });
   return {
     ec2Endpoint,
@@ -65,8 +69,10 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
       if (!client) ssmClients.set(region, (client = nameActionOnErrors(new SSMClient({ ...common(region), ...(ssmEndpoint ? { endpoint: ssmEndpoint } : {}) }), 'ssm')));
       return client;
     },
+    autoscaling: (region) => autoscalingClients.autoscaling(region),
     destroy() {
       for (const client of [...ec2Clients.values(), ...ssmClients.values()]) client.destroy();
+      autoscalingClients.destroy();
     },
   };
 }

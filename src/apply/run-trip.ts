@@ -11,7 +11,7 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { fingerprintImages } from '../observe/local-inputs.ts';
-import { observeInventory, observeReferences, withReferences } from '../observe/observe-inventory.ts';
+import { observeAllReferences, observeInventory, withReferences } from '../observe/observe-inventory.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
 import { applyPlan, detailsOf, type AppliedPlan } from './apply-plan.ts';
@@ -43,7 +43,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);
   if (Object.keys(candidates).length === 0) return { plan: draft, inventory: observed };
-  const inventory = withReferences(observed, await observeReferences(context, candidates));
+  const inventory = withReferences(observed, await observeAllReferences(context, candidates));
   return { plan: assemble(inventory), inventory };
 }
 

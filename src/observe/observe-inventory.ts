@@ -7,7 +7,9 @@
  */
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
-import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources, describeImageUsers } from '../adapters/ec2.ts';
+import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources } from '../adapters/ec2.ts';
+import { targetCapabilities } from '../target/capabilities.ts';
+import { observeReferences } from './observe-references.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 import type { Inventory, LeaseState, ObservedBase, ObservedTemporaryResource, RegionInventory } from './inventory.ts';
@@ -76,13 +78,14 @@ async function observeRegion(context: Context, region: string, prefix: string): 
  * Who uses the AMIs the assembler may delete. Run after a first assembly has
  * named its candidates, so the cost is one scan per region that has any.
  */
-export async function observeReferences(context: Context, candidates: Readonly<Record<string, readonly string[]>>): Promise<Record<string, Record<string, string[]>>> {
+export async function observeAllReferences(context: Context, candidates: Readonly<Record<string, readonly string[]>>): Promise<Record<string, Record<string, string[]>>> {
   const references: Record<string, Record<string, string[]>> = {};
+  const options = { ssmPrefix: context.settings.ssmPrefix, capabilities: targetCapabilities(context).references };
   await Promise.all(
     Object.entries(candidates).map(async ([region, amiIds]) => {
       if (amiIds.length === 0) return;
-      const users = await describeImageUsers(context.clients.ec2(region), amiIds);
-      references[region] = Object.fromEntries([...users].filter(([, list]) => list.length > 0));
+      const users = await observeReferences(context.clients, region, [...new Set(amiIds)], options);
+      references[region] = Object.fromEntries(Object.entries(users).filter(([, list]) => list.length > 0));
     }),
   );
   return references;

@@ -16,7 +16,7 @@ import { staleLeaseReason } from '../observe/parse-lease.ts';
 import { imageState, unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, versionParameterName } from './parameter-names.ts';
-import { planRetirement } from './plan-retirement.ts';
+import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { planSweep } from './plan-sweep.ts';
 import { planSchemaVersion, type BuildBase, type ImageDecision, type KeptResource, type PlanStep, type RunPlan } from './run-plan.ts';
 
@@ -438,58 +438,33 @@ function planImageRetirement(
   state: ImageState,
   after: { readonly versions: readonly { readonly version: string; readonly amis: Readonly<Record<string, string>> }[]; readonly latest: Readonly<Record<string, string | undefined>> },
 ): { steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[]; kept: KeptResource[] } {
-  const { versions, latest } = after;
-  const ownedAmis = Object.fromEntries(Object.entries(state.amis).map(([region, amis]) => [region, Object.fromEntries(amis.map((ami) => [ami.amiId, ami.snapshotIds]))]));
-  const usage: Record<string, readonly string[]> = {};
-  for (const region of image.regions) Object.assign(usage, input.inventory.regions[region]?.references);
-  const actions = planRetirement({ image: image.name, keep: image.retention.keep, ssmPrefix: input.inventory.ssmPrefix, versions, latest, ownedAmis, usage });
-  const steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[] = [];
-  const kept: KeptResource[] = [];
-  for (const action of actions) {
-    const otherPointer = Object.entries(state.pointers[action.region] ?? {}).find(([name, amiId]) => amiId === action.amiId && name !== latestParameterName(input.inventory.ssmPrefix, image.name));
-    if (action.action === 'keep' || otherPointer) {
-      kept.push({ image: image.name, region: action.region, amiId: action.amiId, version: action.version, reason: otherPointer ? `${otherPointer[0]} still names it` : action.reason });
-      continue;
-    }
-    steps.push({
-      id: `retire:${image.name}:${action.version}:${action.region}`,
-      kind: 'retire',
-      image: image.name,
-      version: action.version,
-      region: action.region,
-      amiId: action.amiId,
-      phase: 'deregister',
-      snapshotIds: action.snapshotIds,
-      parameterName: action.parameterName,
-      reason: action.reason,
-      precondition: `${action.amiId} is still tagged gild:image=${image.name}, no pointer names it and nothing uses it`,
-    });
+  const path = `${imageParameterPath(input.inventory.ssmPrefix, image.name)}/`;
+  const latestName = latestParameterName(input.inventory.ssmPrefix, image.name);
+  const pointers: Record<string, Record<string, string>> = {};
+  const ownedAmis: Record<string, Record<string, ObservedAmi>> = {};
+  const references: Record<string, readonly string[]> = {};
+  for (const region of image.regions) {
+    const regionPointers: Record<string, string> = {};
+    for (const [name, amiId] of Object.entries(state.pointers[region] ?? {})) if (name !== latestName) regionPointers[name.slice(path.length)] = amiId;
+    const latest = after.latest[region];
+    if (latest) regionPointers['latest'] = latest;
+    pointers[region] = regionPointers;
+    ownedAmis[region] = Object.fromEntries((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
+    Object.assign(references, input.inventory.regions[region]?.references);
   }
-  // A retirement that stopped halfway: the parameter is gone, the AMI (still gild's, once published) is not.
-  for (const [region, amis] of Object.entries(state.amis)) {
-    for (const ami of amis) {
-      if (!['published', 'retiring'].includes(ami.tags['gild:status'] ?? '') || state.namedAmis[region]?.has(ami.amiId)) continue;
-      if (steps.some((step) => step.amiId === ami.amiId)) continue;
-      if ((input.inventory.regions[region]?.references[ami.amiId] ?? []).length > 0) {
-        kept.push({ image: image.name, region, amiId: ami.amiId, version: ami.tags['gild:version'], reason: `in use by ${input.inventory.regions[region]!.references[ami.amiId]!.join(', ')}` });
-        continue;
-      }
-      steps.push({
-        id: `retire:${image.name}:${ami.tags['gild:version'] ?? ami.amiId}:${region}`,
-        kind: 'retire',
-        image: image.name,
-        version: ami.tags['gild:version'] ?? '(unknown)',
-        region,
-        amiId: ami.amiId,
-        phase: 'deregister',
-        snapshotIds: ami.snapshotIds,
-        parameterName: undefined,
-        reason: 'it was published, but no parameter names it any more (a retirement that stopped halfway)',
-        precondition: `${ami.amiId} is still tagged gild:image=${image.name}, no pointer names it and nothing uses it`,
-      });
-    }
-  }
-  return { steps, kept };
+  const { steps, kept } = planRetirementPolicy({
+    image: image.name,
+    ssmPrefix: input.inventory.ssmPrefix,
+    policy: image.retention,
+    now: input.now.toISOString(),
+    published: Object.fromEntries(after.versions.map((published) => [published.version, published.amis])),
+    pointers,
+    held: {},
+    pinned: {},
+    ownedAmis,
+    references,
+  });
+  return { steps: steps.map(({ after: _after, ...step }) => step), kept };
 }
 
 /** Snapshots of an image that no AMI in the region (of any status) uses any more. */

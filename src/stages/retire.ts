@@ -8,6 +8,7 @@
 import { createTags, enableImageDeprecation, disableImage } from '../adapters/ec2.ts';
 import { deleteParameterIfValue } from '../adapters/ssm.ts';
 import type { StepStage } from '../apply/step-stage.ts';
+import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
 
@@ -20,14 +21,16 @@ export const retireStage: StepStage<'retire'> = {
   async run(context, step, run) {
     const ec2 = context.clients.ec2(step.region);
     const now = context.now().toISOString();
+    const canDeprecate = targetCapabilities(context).imageDeprecation;
+    if (!canDeprecate && step.phase !== 'deregister') run.logger.warn(`the emulator has no ${step.phase === 'deprecate' ? 'EnableImageDeprecation' : 'DisableImage'}: ${step.amiId} is only tagged ${step.phase === 'deprecate' ? 'deprecated' : 'disabled'}`);
     if (step.phase === 'deprecate') {
-      await enableImageDeprecation(ec2, step.amiId, context.now());
+      if (canDeprecate) await enableImageDeprecation(ec2, step.amiId, context.now());
       await createTags(ec2, [step.amiId], { 'gild:deprecated-at': now });
       run.summary.push(`deprecated ${step.version} in ${step.region} (${step.amiId}): ${step.reason}`);
       return { removed: [] };
     }
     if (step.phase === 'disable') {
-      await disableImage(ec2, step.amiId);
+      if (canDeprecate) await disableImage(ec2, step.amiId);
       await createTags(ec2, [step.amiId], { 'gild:disabled-at': now });
       run.summary.push(`disabled ${step.version} in ${step.region} (${step.amiId}): ${step.reason}`);
       return { removed: [] };
