@@ -56,7 +56,7 @@ describe('a run killed at any point converges on the next run', () => {
     // versions/1.0.1 is written in every region; latest is being moved.
     { point: 'between versions/ and latest', hold: { service: 'ssm', action: 'PutParameter', bodyIncludes: '/golden/web/latest' }, next: ['run'], expectPlan: /finish publishing 1\.0\.1/, versions: ['1.0.1'] },
     // 1.0.0 is being retired (keep 1): its parameter is gone, the AMI is marked retiring.
-    { point: 'during retirement', hold: { service: 'ec2', action: 'DeregisterImage' }, next: ['run'], expectPlan: /retire \(deregister\) 1\.0\.0 in .*stopped halfway/, versions: ['1.0.1'] },
+    { point: 'during retirement', hold: { service: 'ec2', action: 'DeregisterImage' }, next: ['run'], expectPlan: /retire \(deregister\) 1\.0\.0 in /, versions: ['1.0.1'] },
   ];
 
   for (const { point, hold, next, expectPlan, versions } of cases) {
