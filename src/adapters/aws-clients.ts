@@ -5,7 +5,9 @@
  * emulator.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { awsClientConfig, ec2Endpoint as ec2EndpointOf } from './aws-client-config.ts';
+import { createSsmClient } from './ssm.ts';
 
 export interface AwsClients {
   ec2(region: string): EC2Client;
@@ -16,32 +18,21 @@ export interface AwsClients {
   destroy(): void;
 }
 
-// NOTE: adaptive retry adds client-side rate limiting on top of exponential
-// backoff, which is what keeps a nightly run of many images inside the EC2
-// and SSM API budgets. Throttling and 5xx answers are retried; nothing else is.
-const maxAttempts = 8;
-
 export function createAwsClients(env: Readonly<Record<string, string | undefined>>): AwsClients {
-  const ec2Endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
-  const ssmEndpoint = env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL;
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-      : undefined;
+  const ec2Endpoint = ec2EndpointOf(env);
   const ec2Clients = new Map<string, EC2Client>();
   const ssmClients = new Map<string, SSMClient>();
-  const common = (region: string) => ({ region, maxAttempts, retryMode: 'adaptive' as const, ...(credentials ? { credentials } : {}) });
   return {
     ec2Endpoint,
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     ec2(region) {
       let client = ec2Clients.get(region);
-      if (!client) ec2Clients.set(region, (client = new EC2Client({ ...common(region), ...(ec2Endpoint ? { endpoint: ec2Endpoint } : {}) })));
+      if (!client) ec2Clients.set(region, (client = new EC2Client(awsClientConfig(region, ec2Endpoint, env))));
       return client;
     },
     ssm(region) {
       let client = ssmClients.get(region);
-      if (!client) ssmClients.set(region, (client = new SSMClient({ ...common(region), ...(ssmEndpoint ? { endpoint: ssmEndpoint } : {}) })));
+      if (!client) ssmClients.set(region, (client = createSsmClient(region, env)));
       return client;
     },
     destroy() {
