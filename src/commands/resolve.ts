@@ -90,7 +90,7 @@ async function resolveRange(client: SSMClient, request: ResolveRequest, prefix: 
     return version ? [[version, parameter] as const] : [];
   }));
   const version = semver.maxSatisfying([...byVersion.keys()], range);
-  if (!version) throw catalogue.ENOMATCHINGVERSION(request.image, range, versionsPath, request.region, [...byVersion.keys()]);
+  if (!version) throw catalogue.ENOMATCHINGVERSION(request.image, range, versionsPath, request.region, semver.sort([...byVersion.keys()]));
   const parameter = byVersion.get(version)!;
   return { amiId: parameter.value, parameterName: parameter.name, region: request.region, version };
 }
