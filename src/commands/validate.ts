@@ -1,10 +1,8 @@
 /** `gild validate`: every definition and the settings, then `packer validate` on each rendered template. */
 import path from 'node:path';
-import { packerValidate, packerVersion } from '../adapters/packer.ts';
 import { catalogue } from '../errors.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject } from './load-project.ts';
-import { renderOffline } from './render-offline.ts';
 
 export type ValidateOptions = Record<string, never>;
 
@@ -12,6 +10,8 @@ export async function validate(_options: ValidateOptions, io: Io): Promise<numbe
   const logger = createIoLogger(io);
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
+  // NOTE: Packer and the renderer (execa, handlebars) load only once the definitions are valid.
+  const [{ packerValidate, packerVersion }, { renderOffline }] = await Promise.all([import('../adapters/packer.ts'), import('./render-offline.ts')]);
   let packer;
   try {
     packer = await packerVersion();
