@@ -4,7 +4,8 @@
  * - `gild --help` to its first output (target < 200 ms);
  * - `gild resolve web`, cold, to its exit, against moto holding one published
  *   parameter (target < 250 ms); also with a `pipeline/settings.ts` to load
- *   and, for comparison, from the TypeScript sources with an empty jiti cache;
+ *   and, for comparison, from the TypeScript sources with an empty jiti cache,
+ *   and a bare Node process reading the same parameter with the SDK (the floor);
  * - `gild validate` to its first output in a project with no images
  *   (start-up, before any work; target < 200 ms).
  *
@@ -15,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { execa } from 'execa';
 import { compiledEngineIsCurrent } from '../../src/bin/compiled-engine.js';
@@ -25,6 +27,7 @@ import { interleave, type Trial, type VariantResult } from './measure.ts';
 
 const rounds = 9;
 const gildBin = path.join(repoRoot, 'src/bin/gild.js');
+const getParameterChild = fileURLToPath(new URL('./get-parameter-child.js', import.meta.url));
 const amiId = 'ami-0123456789abcdef0';
 
 /**
@@ -73,10 +76,14 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
   const warmCache = path.join(scratch, 'jiti-warm');
   let coldCaches = 0;
   const resolveExpect = new RegExp(`^${amiId}\\n$`);
-  const [node, help, resolveBare, resolveSettings, resolveSource, validate] = await interleave<void>(
+  const [node, help, floor, resolveBare, resolveSettings, resolveSource, validate] = await interleave<void>(
     [
       { name: 'node -e 0', run: () => timeProcess(['-e', '0'], { cwd: bare, env: {}, until: 'exit' }) },
       { name: 'gild --help, to first output', run: () => timeProcess([gildBin, '--help'], { cwd: bare, env: {}, until: 'output', expect: /^Usage: gild/ }) },
+      {
+        name: '  … a bare SSM GetParameter in node (the floor)',
+        run: () => timeProcess([getParameterChild, '/golden/web/latest'], { cwd: bare, env: moto.env, until: 'exit', expect: resolveExpect }),
+      },
       { name: 'gild resolve web, to exit', run: () => timeProcess([gildBin, 'resolve', 'web'], { cwd: bare, env: moto.env, until: 'exit', expect: resolveExpect }) },
       {
         name: '  … with pipeline/settings.ts (warm jiti cache)',
@@ -108,10 +115,10 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
     target('startup-help', '`gild --help` against `node -e 0`', help!, 200, [`--help: ${overNode(help!)} (commander and cli.ts only; no command module is loaded).`]),
     {
       ...target('startup-resolve', '`gild resolve <image>` cold against `node -e 0`, moto holding one parameter', resolveBare!, 250, [
-        `resolve: ${overNode(resolveBare!)}; most of it is loading the SSM client (~145 ms on an idle machine) and one HTTP round trip.`,
+        `resolve: ${overNode(resolveBare!)}. A bare Node process that loads the SSM client and reads the same parameter takes ${floor!.medianMs.toFixed(0)} ms: gild's own share is ${(resolveBare!.medianMs - floor!.medianMs).toFixed(0)} ms, the rest is the SDK (loading and setting up the client) and the round trip.`,
         `With pipeline/settings.ts to load: ${resolveSettings!.medianMs.toFixed(0)} ms (jiti and the settings schema). From the .ts sources with a cold jiti cache: ${resolveSource!.medianMs.toFixed(0)} ms.`,
       ]),
-      variants: [node!, resolveBare!, resolveSettings!, resolveSource!],
+      variants: [node!, floor!, resolveBare!, resolveSettings!, resolveSource!],
     },
     target('startup-validate', '`gild validate` start-up against `node -e 0`', validate!, 200, [
       `validate: ${overNode(validate!)} to its first output, which comes after loading jiti, zod and the definition rules (it has definitions to check).`,
