@@ -5,7 +5,7 @@ import { createPlan } from '../plan/create-plan.ts';
 import { formatPlan } from '../plan/format-plan.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
-import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, parseBaseOverrides, startEmulatorIfAsked, throwDefinitionErrors } from './run-steps.ts';
+import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, startEmulatorIfAsked, throwDefinitionErrors } from './run-steps.ts';
 
 export interface PlanOptions {
   /** Image names; all images when empty. */
@@ -19,7 +19,6 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
   const images = selectImages(project.images, options.images);
-  const baseOverrides = parseBaseOverrides([], project.images.map((image) => image.name));
   const emulator = await startEmulatorIfAsked(options.local, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting.
@@ -29,7 +28,7 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
   }));
   let context: Context | undefined;
   try {
-    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: options.force, dryRun: true, baseOverrides } });
+    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: options.force, dryRun: true, baseOverrides: {} } });
     const runContext = context;
     return await exitCodeUnlessInterrupted(handlers, logger, async () => {
       const runPlan = await createPlan(runContext, images);
