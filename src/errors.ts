@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'EAWS'
   | 'EDENIED'
   | 'ENOTPUBLISHED'
+  | 'ENOMATCHINGVERSION'
   | 'EPIPELINE'
   | 'EPLANMOVED';
 
@@ -94,6 +95,12 @@ export const catalogue = {
       'ENOTPUBLISHED',
       'pipeline',
       `Image "${imageName}" has no published AMI in ${region}: parameter ${parameterName} does not exist. Run \`gild run ${imageName}\` first.`,
+    ),
+  ENOMATCHINGVERSION: (imageName: string, range: string, path: string, region: string, published: readonly string[]) =>
+    new GildError(
+      'ENOMATCHINGVERSION',
+      'pipeline',
+      `Image "${imageName}" has no published version in ${region} that satisfies "${range}" (under ${path}: ${published.length > 0 ? published.join(', ') : 'none'}). Widen the range, or publish a matching version with \`gild run ${imageName}\`.`,
     ),
   EPIPELINE: (failed: readonly string[]) =>
     new GildError(

@@ -5,9 +5,11 @@
  * emulator.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { awsClientConfig, ec2Endpoint as ec2EndpointOf, nameActionOnErrors } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
+import { createSsmClient } from './ssm.ts';
 
 export interface AwsClients {
   ec2(region: string): EC2Client;
@@ -19,54 +21,22 @@ export interface AwsClients {
   destroy(): void;
 }
 
-// NOTE: adaptive retry adds client-side rate limiting on top of exponential
-// backoff, which is what keeps a nightly run of many images inside the EC2
-// and SSM API budgets. Throttling and 5xx answers are retried; nothing else is.
-const maxAttempts = 8;
-
-/**
- * Marks every error a client throws with the IAM action of the call
- * (`ssm:PutParameter`), so that a refusal can name what the role lacks even
- * when the answer could not be parsed (see deniedAction in aws-call.ts).
- */
-function nameActionOnErrors<Client extends EC2Client | SSMClient>(client: Client, service: string): Client {
-  const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-    try {
-      return await next(args);
-    } catch (error) {
-      if (error && typeof error === 'object' && context.commandName) {
-        Object.defineProperty(error, '$iamAction', { value: `${service}:${context.commandName.replace(/Command$/, '')}`, enumerable: false, configurable: true });
-      }
-      throw error;
-    }
-  };
-  // NOTE: the cast only bridges the two clients' differently typed stacks; the middleware touches neither input nor output.
-  (client.middlewareStack as SSMClient['middlewareStack']).add(middleware as never, { step: 'initialize', name: 'gildNameActionOnErrors' });
-  return client;
-}
-
 export function createAwsClients(env: Readonly<Record<string, string | undefined>>): AwsClients {
-  const ec2Endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
-  const ssmEndpoint = env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL;
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-      : undefined;
+  const ec2Endpoint = ec2EndpointOf(env);
   const ec2Clients = new Map<string, EC2Client>();
   const ssmClients = new Map<string, SSMClient>();
   const autoscalingClients = createAutoScalingClients(env);
-  const common = (region: string) => ({ region, maxAttempts, retryMode: 'adaptive' as const, ...(credentials ? { credentials } : {}) });
   return {
     ec2Endpoint,
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     ec2(region) {
       let client = ec2Clients.get(region);
-      if (!client) ec2Clients.set(region, (client = nameActionOnErrors(new EC2Client({ ...common(region), ...(ec2Endpoint ? { endpoint: ec2Endpoint } : {}) }), 'ec2')));
+      if (!client) ec2Clients.set(region, (client = nameActionOnErrors(new EC2Client(awsClientConfig(region, ec2Endpoint, env)), 'ec2')));
       return client;
     },
     ssm(region) {
       let client = ssmClients.get(region);
-      if (!client) ssmClients.set(region, (client = nameActionOnErrors(new SSMClient({ ...common(region), ...(ssmEndpoint ? { endpoint: ssmEndpoint } : {}) }), 'ssm')));
+      if (!client) ssmClients.set(region, (client = createSsmClient(region, env)));
       return client;
     },
     autoscaling: (region) => autoscalingClients.autoscaling(region),

@@ -3,20 +3,33 @@
  * (how smoke checks run). Pagination lives here; the SDK client retries
  * throttling and 5xx with backoff.
  */
+import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
+import type * as SsmSdk from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { awsCall, awsError, awsErrorName } from './aws-call.ts';
+import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
+
+// NOTE: require() rather than import: the SDK's entry point is a 2 MB CommonJS
+// bundle, and importing it as ESM makes Node lex it for named exports first,
+// ~110 ms more on every start of `gild resolve` (measured: 262 vs 145 ms).
+const {
   CancelCommandCommand,
   DeleteParameterCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
   GetParametersCommand,
   PutParameterCommand,
+  SSMClient: SsmClient,
   SendCommandCommand,
   paginateDescribeParameters,
   paginateGetParametersByPath,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
-import { awsCall, awsError, awsErrorName } from './aws-call.ts';
+} = createRequire(import.meta.url)('@aws-sdk/client-ssm') as typeof SsmSdk;
+
+/** An SSM client for one region, configured from the context's environment. */
+export function createSsmClient(region: string, env: Readonly<Record<string, string | undefined>>): SSMClient {
+  return nameActionOnErrors(new SsmClient(awsClientConfig(region, ssmEndpoint(env), env)), 'ssm');
+}
 
 export interface ParameterValue {
   readonly name: string;

@@ -1,8 +1,22 @@
 #!/usr/bin/env node
-// NOTE: gild's engine and the organisation's images are both TypeScript. jiti
-// transpiles them on load (with an on-disk cache), so `npx gild` works straight
-// after `npm ci` with no build step and no dist/ folder to keep in sync.
-import { importTypeScript } from './load-typescript.js';
+// gild's entry point. It runs the engine compiled to dist/ by `npm ci` (the
+// `prepare` script) when that build is current (see compiled-engine.js), and
+// the TypeScript sources through jiti otherwise, so that a checkout runs as
+// edited without a rebuild. GILD_ENGINE=source or GILD_ENGINE=dist forces one.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { compiledEngineIsCurrent, packageRoot } from './compiled-engine.js';
+
+function useCompiledEngine() {
+  switch (process.env.GILD_ENGINE) {
+    case 'source':
+      return false;
+    case 'dist':
+      return existsSync(path.join(packageRoot, 'dist', 'cli.js'));
+    default:
+      return compiledEngineIsCurrent();
+  }
+}
 
 // NOTE: the AWS SDK warns on every command under Node 20 that its releases from
 // January 2027 need Node 22. gild supports Node 20, 22 and 24 (package.json
@@ -10,6 +24,7 @@ import { importTypeScript } from './load-typescript.js';
 // reports. This is the SDK's documented switch for it; a user who sets the
 // variable keeps their choice. Other warnings are left alone.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-const { main } = await importTypeScript(import.meta.url, '../cli.ts');
+const { main } = useCompiledEngine()
+  ? await import('../../dist/cli.js')
+  : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
 await main(process.argv.slice(2));

@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createJiti } from 'jiti';
+import { createTypeScriptLoader } from '../create-typescript-loader.ts';
 
 export interface LoadedDefinition {
   /** Relative to the project root, for messages: `images/web.ts`. */
@@ -30,7 +30,7 @@ export async function loadDefinitions(cwd: string, imagesDir = 'images'): Promis
     return { definitions: [], errors: [`${imagesDir}/: the folder does not exist. Create it and add one image definition per file (see the README).`] };
   }
   // NOTE: moduleCache off so that a long-lived process (tests, watch) sees edits.
-  const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: false });
+  const jiti = createTypeScriptLoader(import.meta.url, { moduleCache: false, interopDefault: false });
   const definitions: LoadedDefinition[] = [];
   const errors: string[] = [];
   await Promise.all(

@@ -9,9 +9,11 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { describeUnknownRegion, isKnownRegion, closestMatch } from './aws-regions.ts';
+import { imageNamePattern } from './image-name.ts';
 import { findPreset, osPresetNames } from './presets.ts';
 
-export const imageNamePattern = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+export { imageNamePattern };
+
 const semverPattern = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 const amiIdPattern = /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
 export const accountIdPattern = /^\d{12}$/;

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { createJiti } from 'jiti';
+import { createTypeScriptLoader } from '../create-typescript-loader.ts';
 import { catalogue } from '../errors.ts';
 import { formatIssues } from '../definition/format-issues.ts';
 import { pipelineSettingsSchema, type PipelineSettings } from './schema.ts';
@@ -13,7 +13,7 @@ export async function loadSettings(cwd: string): Promise<PipelineSettings> {
   let exported: unknown = {};
   try {
     await access(absolutePath);
-    const jiti = createJiti(import.meta.url, { moduleCache: false });
+    const jiti = createTypeScriptLoader(import.meta.url, { moduleCache: false });
     exported = ((await jiti.import(absolutePath)) as { default?: unknown }).default ?? {};
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {

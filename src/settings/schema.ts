@@ -38,7 +38,4 @@ export const pipelineSettingsSchema = z.strictObject({
 export type PipelineSettingsInput = z.input<typeof pipelineSettingsSchema>;
 export type PipelineSettings = Readonly<z.output<typeof pipelineSettingsSchema>>;
 
-/** A typed identity function, like vite's `defineConfig`. */
-export function defineSettings(settings: PipelineSettingsInput): PipelineSettingsInput {
-  return settings;
-}
+export { defineSettings } from './define-settings.ts';

@@ -13,6 +13,8 @@ export interface BenchmarkResult {
     /** Human-readable target, e.g. "≥ 1.5×". */
     readonly target: string;
     readonly met: boolean;
+    /** How the figure is printed when it is not a plain ratio, e.g. "163 ms, 1.31×". */
+    readonly shown?: string;
   };
   readonly notes?: readonly string[];
 }

@@ -5,8 +5,7 @@
  * runner) or filled by an earlier process (warm, every later run).
  *
  * load-definitions.ts does not expose jiti's options, so the cache is steered
- * from outside: jiti keeps it in `$TMPDIR/jiti` when no node_modules sits next
- * to the loader, and each variant's child gets its own TMPDIR.
+ * from outside: each variant's child gets its own GILD_TYPESCRIPT_CACHE.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +22,7 @@ const rounds = 5;
 const childEntry = fileURLToPath(new URL('./load-definitions-child.js', import.meta.url));
 
 async function loadInChild(cwd: string, cacheRoot: string): Promise<ChildLoad> {
-  const child = await execa('node', [childEntry, cwd], { env: { TMPDIR: cacheRoot }, extendEnv: true });
+  const child = await execa('node', [childEntry, cwd], { env: { GILD_TYPESCRIPT_CACHE: path.join(cacheRoot, 'jiti') }, extendEnv: true });
   const load = JSON.parse(child.stdout) as ChildLoad;
   if (load.errors.length > 0 || load.images !== definitionCount) throw new Error(`the generated definitions did not all load: ${load.images} images, ${load.errors.join('; ')}`);
   return load;

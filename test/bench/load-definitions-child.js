@@ -1,6 +1,6 @@
 // A fresh process for one definition load (see definition-loading.ts).
 // NOTE: this bootstrap transpiles in memory only (fsCache off), so the
-// measured load is the first thing to read or fill jiti's cache in $TMPDIR.
+// measured load is the first thing to read or fill the cache the benchmark chose.
 import { createJiti } from 'jiti';
 
 process.emitWarning = () => {};

@@ -9,6 +9,8 @@ export interface Trial {
   readonly ms: number;
   /** Highest resident set size sampled while the trial ran, in bytes. */
   readonly peakRss: number;
+  /** CPU time of the measured process, when it reports one. */
+  readonly cpuMs?: number;
 }
 
 export interface VariantResult {

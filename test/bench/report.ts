@@ -21,9 +21,9 @@ export function formatTable(results: readonly BenchmarkResult[]): string {
         megabytes(variant.peakRss),
       ]);
     }
-    const { label, value, target, met } = result.ratio;
-    rows.push([`  ${label}`, `${value.toFixed(2)}×`, `target ${target}`, met ? 'PASS' : 'WARN', '']);
-    verdicts.push(`${met ? 'PASS' : 'WARN'} ${result.name}: ${label} ${value.toFixed(2)}× (target ${target})`);
+    const { label, value, target, met, shown = `${value.toFixed(2)}×` } = result.ratio;
+    rows.push([`  ${label}`, shown, `target ${target}`, met ? 'PASS' : 'WARN', '']);
+    verdicts.push(`${met ? 'PASS' : 'WARN'} ${result.name}: ${label} ${shown} (target ${target})`);
     for (const note of result.notes ?? []) verdicts.push(`     note: ${note}`);
   }
   // Title rows span the table, so only measurement rows set the column widths.

@@ -4,4 +4,4 @@
 import { importTypeScript } from '../../src/bin/load-typescript.js';
 
 const { main } = await importTypeScript(import.meta.url, './run-benchmarks.ts');
-process.exitCode = await main();
+process.exitCode = await main(process.argv.slice(2));

@@ -10,11 +10,29 @@ import type { BenchmarkResult } from './benchmark.ts';
 import { benchmarkDefinitionLoading } from './definition-loading.ts';
 import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
 import { benchmarkPlanScaling } from './plan-scaling.ts';
+import { benchmarkStartup } from './startup.ts';
 import { formatTable, writeResults } from './report.ts';
 import { benchmarkRetirementScaling } from './retirement-scaling.ts';
 
-/** Returns the exit code: 1 only when a benchmark could not run at all. */
-export async function main(): Promise<number> {
+/**
+ * Returns the exit code: 1 only when a benchmark could not run at all, or 2
+ * for an unknown benchmark name. `npm run bench -- startup plan` runs only
+ * the benchmarks named; with no names, all of them.
+ */
+export async function main(names: readonly string[] = []): Promise<number> {
+  const moto: { server?: MotoServer } = {};
+  const steps: [string, string, () => Promise<BenchmarkResult | BenchmarkResult[]>][] = [
+    ['startup', 'start-up', () => benchmarkStartup(moto.server!, defer)],
+    ['concurrency', 'pipeline concurrency', () => benchmarkPipelineConcurrency(moto.server!, defer)],
+    ['definitions', 'definition loading', () => benchmarkDefinitionLoading(defer)],
+    ['plan', 'plan scaling', () => benchmarkPlanScaling(moto.server!, defer)],
+    ['retirement', 'retirement scaling', () => benchmarkRetirementScaling(moto.server!, defer)],
+  ];
+  const unknown = names.filter((name) => !steps.some(([key]) => key === name));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown benchmark${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}. Choose from: ${steps.map(([key]) => key).join(', ')}.`);
+    return 2;
+  }
   const startedAt = new Date();
   // Cleanup is declared as resources are made, and runs on failure and on Ctrl-C too.
   const cleanups: (() => Promise<void>)[] = [];
@@ -27,19 +45,14 @@ export async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const moto: MotoServer = await startMoto();
-    defer(() => moto.stop());
+    moto.server = await startMoto();
+    defer(() => moto.server!.stop());
     const results: BenchmarkResult[] = [];
-    const steps: [string, () => Promise<BenchmarkResult>][] = [
-      ['pipeline concurrency', () => benchmarkPipelineConcurrency(moto, defer)],
-      ['definition loading', () => benchmarkDefinitionLoading(defer)],
-      ['plan scaling', () => benchmarkPlanScaling(moto, defer)],
-      ['retirement scaling', () => benchmarkRetirementScaling(moto, defer)],
-    ];
-    for (const [title, step] of steps) {
+    for (const [key, title, step] of steps) {
+      if (names.length > 0 && !names.includes(key)) continue;
       const started = performance.now();
       console.error(`bench: ${title}…`);
-      results.push(await step());
+      results.push(...[await step()].flat());
       console.error(`bench: ${title} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
     console.log(formatTable(results));

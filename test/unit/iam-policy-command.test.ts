@@ -6,7 +6,7 @@ import { repoRoot } from '../support/project.ts';
 async function gild(argv: readonly string[]) {
   let stdout = '';
   let stderr = '';
-  const exitCode = await runCli(argv, { cwd: repoRoot, env: {}, stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), isTTY: false });
+  const exitCode = await runCli(argv, { cwd: repoRoot, env: {}, stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), isTTY: false, exit: () => undefined as never });
   return { exitCode, stdout, stderr };
 }
 

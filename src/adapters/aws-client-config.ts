@@ -1,0 +1,42 @@
+/**
+ * What every gild SDK client is configured with, kept apart from the clients
+ * so that a command needing one service (`resolve`: SSM) loads only that
+ * service's SDK. The SDK reads nothing else from the environment here: the
+ * context's environment is passed in.
+ */
+
+// NOTE: adaptive retry adds client-side rate limiting on top of exponential
+// backoff, which is what keeps a nightly run of many images inside the EC2
+// and SSM API budgets. Throttling and 5xx answers are retried; nothing else is.
+const maxAttempts = 8;
+
+export function awsClientConfig(region: string, endpoint: string | undefined, env: Readonly<Record<string, string | undefined>>) {
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      : undefined;
+  return { region, maxAttempts, retryMode: 'adaptive' as const, ...(credentials ? { credentials } : {}), ...(endpoint ? { endpoint } : {}) };
+}
+
+export const ssmEndpoint = (env: Readonly<Record<string, string | undefined>>) => env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL;
+export const ec2Endpoint = (env: Readonly<Record<string, string | undefined>>) => env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
+
+/**
+ * Marks every error a client throws with the IAM action of the call
+ * (`ssm:PutParameter`), so that a refusal can name what the role lacks even
+ * when the answer could not be parsed (see deniedAction in aws-call.ts).
+ */
+export function nameActionOnErrors<Client extends { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }>(client: Client, service: string): Client {
+  const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    try {
+      return await next(args);
+    } catch (error) {
+      if (error && typeof error === 'object' && context.commandName) {
+        Object.defineProperty(error, '$iamAction', { value: `${service}:${context.commandName.replace(/Command$/, '')}`, enumerable: false, configurable: true });
+      }
+      throw error;
+    }
+  };
+  client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'gildNameActionOnErrors' });
+  return client;
+}

@@ -1,0 +1,4 @@
+/** The package root: the folder holding package.json, src/ and dist/. */
+export const packageRoot: string;
+/** True when dist/ was built from the sources as they are now. */
+export function compiledEngineIsCurrent(): boolean;

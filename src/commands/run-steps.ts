@@ -1,0 +1,146 @@
+/**
+ * The steps `plan` and `run` take before and after their work, each a plain
+ * function: read the `--base-ami` flags, start the emulator when asked for,
+ * catch Ctrl-C, build the context, and turn an interruption into its exit code.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { CleanupRegistry } from '../cleanup.ts';
+import { createContext, type Context, type RunOptions } from '../context.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { catalogue, isGildError } from '../errors.ts';
+import { isMoto, startMotoServer, type MotoServer } from '../local/moto-server.ts';
+import { prepareEmulator } from '../local/prepare-emulator.ts';
+import type { Logger } from '../logger.ts';
+import type { RunPlan } from '../plan/run-plan.ts';
+import type { PipelineSettings } from '../settings/schema.ts';
+
+export function parseBaseOverrides(values: readonly string[], known: readonly string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^([a-z][a-z0-9-]*)=(ami-[0-9a-f]{8,17})$/.exec(value);
+    if (!match) throw catalogue.EUSAGE(`--base-ami "${value}" is not of the form <image>=<ami-id>, e.g. --base-ami web=ami-0123456789abcdef0.`);
+    if (!known.includes(match[1]!)) throw catalogue.EUNKNOWNIMAGE([match[1]!], known);
+    overrides[match[1]!] = match[2]!;
+  }
+  return overrides;
+}
+
+export interface Emulator {
+  /** The environment the run's clients use: pointed at moto when one was started. */
+  readonly env: Record<string, string | undefined>;
+  readonly moto: MotoServer | undefined;
+}
+
+/** `--local`: a moto server for this run only, and the environment that points the SDK at it. */
+export async function startEmulatorIfAsked(local: boolean, processEnv: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<Emulator> {
+  const env = { ...processEnv };
+  if (!local) return { env, moto: undefined };
+  const moto = await startMotoServer();
+  Object.assign(env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: env.AWS_REGION ?? 'us-east-1' });
+  delete env.AWS_ENDPOINT_URL_EC2;
+  delete env.AWS_ENDPOINT_URL_SSM;
+  delete env.AWS_PROFILE;
+  logger.info(`local: started moto at ${moto.endpoint} for this run; it stops when gild exits`);
+  return { env, moto };
+}
+
+export interface SignalHandlers {
+  /** Aborted on the first SIGINT or SIGTERM. */
+  readonly signal: AbortSignal;
+  interruptedBy(): NodeJS.Signals | undefined;
+  remove(): void;
+}
+
+/**
+ * The first SIGINT or SIGTERM aborts the run, which unwinds by itself; a
+ * second one calls `exitNow`, which should clean up and leave at once.
+ */
+export function installSignalHandlers(logger: Logger, exitNow: () => void): SignalHandlers {
+  const controller = new AbortController();
+  let interruptedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interruptedBy) {
+      logger.warn(`received ${signal} again: terminating what gild launched and exiting now`);
+      exitNow();
+      return;
+    }
+    interruptedBy = signal;
+    // NOTE: the run unwinds by itself: waits stop, Packer is interrupted and removes its instance,
+    // smoke instances are terminated, and a publish in progress finishes or rolls back. Exiting
+    // here instead could leave `latest` updated in some regions only.
+    logger.warn(`received ${signal}: stopping after cleanup (send it again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    interruptedBy: () => interruptedBy,
+    remove() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
+ * The run's context: a region must be configured unless the endpoint is an
+ * emulator, in which case the emulator is prepared for the images first.
+ */
+export async function createRunContext(input: {
+  cwd: string;
+  emulator: Emulator;
+  logger: Logger;
+  settings: PipelineSettings;
+  images: readonly ResolvedImage[];
+  options: Partial<RunOptions> & { baseOverrides: Readonly<Record<string, string>> };
+  /** A saved plan's run ID: everything the run makes carries it. */
+  runId?: string | undefined;
+}): Promise<Context> {
+  const { env, moto } = input.emulator;
+  const endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
+  const emulated = endpoint !== undefined && (moto !== undefined || (await isMoto(endpoint)));
+  if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
+  if (emulated && !moto) input.logger.info(`${endpoint} is a moto emulator: rendering for it (no provisioners, communicator none)`);
+  let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, ...(input.runId ? { runId: input.runId } : {}) });
+  if (emulated) {
+    const preparation = await prepareEmulator(endpoint!, context.clients, input.images, input.logger);
+    context = {
+      ...context,
+      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources } },
+    };
+  }
+  await mkdir(context.workDir, { recursive: true });
+  return context;
+}
+
+/** Ends a run: cleanups first (they need the clients), then the clients and the emulator. */
+export async function finishRun(logger: Logger, cleanups: CleanupRegistry, context: Context | undefined, emulator: Emulator, handlers: SignalHandlers): Promise<void> {
+  handlers.remove();
+  await cleanups.runAll(logger);
+  context?.clients.destroy();
+  await emulator.moto?.stop();
+}
+
+/** An interrupted run exits 130 (SIGINT) or 143 (SIGTERM), whatever its work returned or threw. */
+export async function exitCodeUnlessInterrupted(handlers: SignalHandlers, logger: Logger, work: () => Promise<number>): Promise<number> {
+  try {
+    const code = await work();
+    const signal = handlers.interruptedBy();
+    return signal ? signalExitCode(signal) : code;
+  } catch (error) {
+    const signal = handlers.interruptedBy();
+    if (signal) {
+      logger.warn(`interrupted: ${isGildError(error) ? error.message : error instanceof Error ? error.message : String(error)}`);
+      return signalExitCode(signal);
+    }
+    throw error;
+  }
+}
+
+const signalExitCode = (signal: NodeJS.Signals) => (signal === 'SIGTERM' ? 143 : 130);
+
+export function throwDefinitionErrors(plan: RunPlan): void {
+  const problems = plan.images.flatMap((image) => (image.action === 'error' && image.kind === 'definition' ? [image.reason] : []));
+  if (problems.length > 0) throw catalogue.EDEFINITIONS(problems);
+}

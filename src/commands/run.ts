@@ -1,0 +1,137 @@
+/** `gild run`: build, smoke test, version, publish and retire images, exactly as the plan says. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { getParametersByPath } from '../adapters/ssm.ts';
+import { applyRun, checkSavedPlan, planRun, type ImageOutcome } from '../apply/run-trip.ts';
+import { createCleanupRegistry } from '../cleanup.ts';
+import type { Context } from '../context.ts';
+import { catalogue } from '../errors.ts';
+import { formatRunPlan } from '../plan/format-run-plan.ts';
+import { imageParameterPath } from '../plan/parameter-names.ts';
+import { createLifecycle } from '../stages/lifecycle.ts';
+import { createIoLogger, type Io } from './io.ts';
+import { loadProject, selectImages } from './load-project.ts';
+import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, parseBaseOverrides, startEmulatorIfAsked, throwDefinitionErrors } from './run-steps.ts';
+
+export interface RunCommandOptions {
+  /** Image names; all images when empty. */
+  readonly images: readonly string[];
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly local: boolean;
+  /** A plan saved with `gild plan --json`, applied instead of a new one. */
+  readonly plan?: string | undefined;
+  readonly showParameters: boolean;
+  /** `--base-ami <image>=<ami>`, as given. */
+  readonly baseAmi: readonly string[];
+}
+
+export async function run(options: RunCommandOptions, io: Io): Promise<number> {
+  const logger = createIoLogger(io);
+  const project = await loadProject(io.cwd);
+  for (const warning of project.warnings) logger.warn(warning);
+  const images = selectImages(project.images, options.images);
+  const baseOverrides = parseBaseOverrides(options.baseAmi, project.images.map((image) => image.name));
+  const saved = options.plan ? await readSavedPlan(io.cwd, options.plan) : undefined;
+  const emulator = await startEmulatorIfAsked(options.local, io.env, logger);
+  const cleanups = createCleanupRegistry();
+  // A second signal: clean up what is registered, then go, without waiting for stages.
+  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
+    await emulator.moto?.stop();
+    io.exit(130);
+  }));
+  let context: Context | undefined;
+  try {
+    context = await createRunContext({
+      cwd: io.cwd,
+      emulator,
+      logger,
+      settings: project.settings,
+      images,
+      options: { force: options.force, dryRun: options.dryRun, baseOverrides },
+      runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' ? (saved as { runId: string }).runId : undefined,
+    });
+    const runContext = context;
+    return await exitCodeUnlessInterrupted(handlers, logger, async () => {
+      const planOptions = { force: options.force, baseOverrides: runContext.options.baseOverrides };
+      const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, planOptions) : (await planRun(runContext, images, planOptions)).plan;
+      io.stdout(`Plan for run ${runPlan.runId}:\n${formatRunPlan(runPlan)}\n\n`);
+      // A definition the published state contradicts stops the run before anything is built.
+      throwDefinitionErrors(runPlan);
+      if (runContext.options.dryRun) {
+        io.stdout('Dry run: nothing was changed.\n');
+        return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
+      }
+      const { applied, outcomes } = await applyRun(runContext, runPlan, images, {
+        stages: createLifecycle(runContext),
+        signal: handlers.signal,
+        cleanups,
+        onProgress: (image, line) => logger.info(`${image ?? 'run'}: ${line}`),
+        // One CI job per image applies its slice of a shared plan.
+        ...(saved !== undefined && options.images.length > 0 ? { only: options.images } : {}),
+      });
+      io.stdout(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext));
+      if (options.showParameters) io.stdout(await formatParameters(runContext, images));
+      // Applying a reviewed plan, an image that yielded did not do what was reviewed: that fails the job.
+      const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && outcome.result === 'yielded')).map((outcome) => outcome.image);
+      if (failed.length > 0) throw catalogue.EPIPELINE(failed);
+      return 0;
+    });
+  } finally {
+    await finishRun(logger, cleanups, context, emulator, handlers);
+  }
+}
+
+function formatOutcomes(runId: string, runDir: string, outcomes: readonly ImageOutcome[], context: Context): string {
+  const lines = [`\nRun ${runId} (logs: ${path.relative(context.cwd, runDir)}/):`];
+  for (const outcome of outcomes) {
+    switch (outcome.result) {
+      case 'published':
+        lines.push(`  ✔ ${outcome.image} ${outcome.version} published`);
+        break;
+      case 'unchanged':
+        lines.push(`  = ${outcome.image} ${outcome.version ?? ''} unchanged: ${outcome.reason}`);
+        break;
+      case 'yielded':
+        lines.push(`  # ${outcome.image} left alone: ${outcome.reason}`);
+        break;
+      case 'skipped':
+        lines.push(`  - ${outcome.image} skipped: ${outcome.reason}`);
+        break;
+      case 'interrupted':
+        lines.push(`  ! ${outcome.image} interrupted: ${outcome.reason}`);
+        break;
+      case 'failed':
+        lines.push(`  ✖ ${outcome.image} failed in ${outcome.stage}: ${outcome.reason}${outcome.logFile ? ` (log: ${path.relative(context.cwd, outcome.logFile)})` : ''}`);
+        for (const detail of outcome.details) lines.push(`      - ${detail}`);
+        break;
+    }
+    if (outcome.result !== 'skipped') for (const line of outcome.summary) lines.push(`      ${line}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function readSavedPlan(cwd: string, file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    throw catalogue.EUSAGE(`--plan ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Save a plan with \`gild plan --json > ${file}\`.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw catalogue.EUSAGE(`--plan ${file}: it is not JSON. Save a plan with \`gild plan --json > ${file}\`.`);
+  }
+}
+
+async function formatParameters(context: Context, images: readonly { name: string; regions: readonly string[] }[]): Promise<string> {
+  const lines = ['\nSSM parameters:'];
+  for (const image of images) {
+    for (const region of image.regions) {
+      const parameters = await getParametersByPath(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, image.name));
+      for (const parameter of parameters.sort((a, b) => a.name.localeCompare(b.name))) lines.push(`  ${region}  ${parameter.name} = ${parameter.value}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
