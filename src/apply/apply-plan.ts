@@ -33,7 +33,11 @@ export interface ApplyOptions {
   readonly onProgress?: (image: string | undefined, line: string) => void;
   /** Apply only these images' steps (and the plan's sweeps): one CI job per image applying a shared plan. */
   readonly only?: readonly string[];
+  /** Told when each step starts and how it ended, for a live view (listr2 on a terminal). */
+  readonly onStep?: (event: StepEvent) => void;
 }
+
+export type StepEvent = { readonly step: PlanStep; readonly phase: 'started' } | { readonly step: PlanStep; readonly phase: 'ended'; readonly result: StepResult };
 
 export interface AppliedPlan {
   readonly plan: RunPlan;
@@ -132,6 +136,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
         return { status: 'moved', reason: moved };
       }
       run.logger.info(`${step.id}: ${stage.title(step as never)} — ${step.reason}`);
+      options.onStep?.({ step, phase: 'started' });
       const output = await stage.run(context, step as never, run);
       return { status: 'done', output, durationMs: Date.now() - startedAt };
     } catch (error) {
@@ -155,6 +160,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
     if (!promise) {
       promise = execute(step).then((result) => {
         results.set(step.id, result);
+        options.onStep?.({ step, phase: 'ended', result });
         return result;
       });
       running.set(step.id, promise);

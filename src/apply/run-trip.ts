@@ -14,7 +14,7 @@ import { fingerprintImages } from '../observe/local-inputs.ts';
 import { observeAllReferences, observeInventory, withReferences } from '../observe/observe-inventory.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
-import { applyPlan, detailsOf, type AppliedPlan } from './apply-plan.ts';
+import { applyPlan, detailsOf, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
 import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 
 export interface PlanRunOptions {
@@ -97,6 +97,7 @@ export interface ApplyRunOptions {
   readonly signal: AbortSignal;
   readonly cleanups?: CleanupRegistry;
   readonly onProgress?: (image: string | undefined, line: string) => void;
+  readonly onStep?: ApplyOptions['onStep'];
   readonly only?: readonly string[];
 }
 
@@ -110,6 +111,7 @@ export async function applyRun(context: Context, plan: RunPlan, images: readonly
     ...(options.cleanups ? { cleanups: options.cleanups } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.only ? { only: options.only } : {}),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
   });
   const outcomes = plan.images.filter((decision) => !options.only || options.only.includes(decision.image)).map((decision) => outcomeOf(applied, decision.image, options.signal.aborted));
   return { applied, outcomes };

@@ -62,14 +62,18 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
         io.stdout('Dry run: nothing was changed.\n');
         return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
       }
+      // One CI job per image applies its slice of a shared plan.
+      const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
+      // On a terminal, listr2 shows each image's steps live; elsewhere (CI, pipes) the log lines are the view.
+      const view = io.isTTY ? (await import('../apply/listr-view.ts')).startListrView(runPlan, only) : undefined;
       const { applied, outcomes } = await applyRun(runContext, runPlan, images, {
         stages: createLifecycle(runContext),
         signal: handlers.signal,
         cleanups,
-        onProgress: (image, line) => logger.info(`${image ?? 'run'}: ${line}`),
-        // One CI job per image applies its slice of a shared plan.
-        ...(saved !== undefined && options.images.length > 0 ? { only: options.images } : {}),
+        ...(view ? { onStep: view.onStep } : { onProgress: (image: string | undefined, line: string) => logger.info(`${image ?? 'run'}: ${line}`) }),
+        ...(only ? { only } : {}),
       });
+      await view?.done;
       io.stdout(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext));
       if (options.showParameters) io.stdout(await formatParameters(runContext, images));
       // Applying a reviewed plan, an image that yielded did not do what was reviewed: that fails the job.
