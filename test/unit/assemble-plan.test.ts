@@ -187,7 +187,7 @@ describe('assemblePlan', () => {
       expect(plan.steps).toEqual([]);
       expect(plan.images[0]).toMatchObject({ action: 'locked', lease: { runId: '20261129T115000Z-other0', host: 'ci-runner-7', pid: 4242 } });
       expect(formatRunPlan(plan)).toMatchInlineSnapshot(
-        `"# web: left alone — run 20261129T115000Z-other0 (pid 4242 on ci-runner-7) holds its lock /golden/web/lock since 2026-11-29T11:00:00.000Z; it expires at 2026-11-29T12:30:00.000Z unless renewed. Wait for that run to finish, or if it is gone, run \`gild unlock <image> --yes\`"`,
+        `"# web: left alone — run 20261129T115000Z-other0 (pid 4242 on ci-runner-7) holds its lock /golden/web/lock since 2026-11-29T11:00:00.000Z; it expires at 2026-11-29T12:30:00.000Z unless renewed. Wait for that run to finish, or if it is gone, run \`gild unlock web --yes\`"`,
       );
     });
 
