@@ -71,10 +71,16 @@ describe('smoke test', () => {
   });
 
   it('registers termination with run.defer right after launch and stops waiting on SIGINT', async () => {
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    // The first poll of the check's command: by then the instance is launched and its termination registered.
+    let polling!: () => void;
+    const polled = new Promise<void>((resolve) => (polling = resolve));
+    ssmMock.on(GetCommandInvocationCommand).callsFake(async () => {
+      polling();
+      return { Status: 'InProgress' };
+    });
     const run = smokeRun(smokeImage({ smoke: { checkTimeoutSeconds: 600 } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
     const running = smokeTest(context, run);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await polled;
     expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual(['terminate smoke instance i-1 (t3.micro) in us-east-1']);
 
     // What the runner does on SIGINT: abort, then run the pending cleanups.
