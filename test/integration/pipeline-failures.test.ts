@@ -22,7 +22,7 @@ describe('a failing image is never published', () => {
     try {
       const result = await project.gild(['run'], emulator.moto.env);
       expect(result.exitCode).toBe(1);
-      expect(result.stdout).toMatch(/broken failed in build: Packer build failed for image "broken": .+ Full log: \.gild\/logs\/.+\/broken\.log/);
+      expect(result.stdout).toMatch(/broken failed in build: Packer build failed for image "broken": .+ \(log: \.gild\/runs\/.+\/broken\.log\)/);
       expect(result.stdout).toMatch(/fine 1\.0\.0 published/);
       expect(result.stderr).toContain('gild: 1 image failed: broken.');
       expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden/broken')).toEqual({});
@@ -44,8 +44,8 @@ describe('a failing image is never published', () => {
     try {
       const result = await project.gild(['run'], emulator.proxy.env(emulator.moto.env));
       expect(result.exitCode).toBe(1);
-      expect(result.stdout).toMatch(/base failed in smoke-test: .*kernel is patched/);
-      expect(result.stdout).toMatch(/app skipped: its base image "base" failed/);
+      expect(result.stdout).toMatch(/base failed in smoke: .*kernel is patched/);
+      expect(result.stdout).toMatch(/app skipped: publish:base did not run: smoke:base failed: smoke test failed: check "kernel is patched"/);
       expect(await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden')).toEqual({});
       expect(await parametersUnder(emulator.moto.endpoint, 'us-west-2', '/golden')).toEqual({});
       expect(await liveGildInstances(emulator.moto.endpoint)).toEqual([]);
