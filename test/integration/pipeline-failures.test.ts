@@ -58,19 +58,16 @@ describe('a failing image is never published', () => {
     const project = await createTempProject({
       images: { 'slow.ts': imageSource({ name: 'slow', regions: "{ build: 'us-east-1' }", extra: "smoke: { checks: [{ name: 'never ends', run: 'sleep infinity HANG-ME' }] }," }) },
     });
-    emulator.proxy.setRules({ commands: [{ marker: 'HANG-ME', status: 'InProgress' }] });
     try {
+      emulator.proxy.reset();
+      emulator.proxy.setRules({ commands: [{ marker: 'HANG-ME', status: 'InProgress' }] });
       const child = project.spawn(['run'], emulator.proxy.env(emulator.moto.env));
       const { ec2 } = awsClients(emulator.moto.endpoint);
-      let smokeInstance: string | undefined;
-      for (let attempt = 0; attempt < 200 && !smokeInstance; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const found = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
-        smokeInstance = found.Reservations?.[0]?.Instances?.[0]?.InstanceId;
-      }
+      // The check's command is being polled: the smoke instance runs and the check has started. Then interrupt.
+      await Promise.race([emulator.proxy.waitForCall('ssm', 'GetCommandInvocation'), child.then(() => {})]);
+      const found = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
+      const smokeInstance = found.Reservations?.[0]?.Instances?.[0]?.InstanceId;
       expect(smokeInstance, 'a smoke instance was launched').toBeDefined();
-      // Let the check start, then interrupt.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
       child.kill('SIGINT');
       const result = await child;
       expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(130);

@@ -65,6 +65,8 @@ export interface FaultProxy {
   readonly calls: ProxyCall[];
   /** Action names seen, in order (optionally for one service). */
   actions(service?: ProxyCall['service']): string[];
+  /** Resolves once the proxy has seen this call (at once if it already has): a test waits for the event, not a delay. */
+  waitForCall(service: ProxyCall['service'], action: string): Promise<void>;
   /** Clears calls, rules and remembered commands. */
   reset(): void;
   stop(): Promise<void>;
@@ -167,6 +169,7 @@ function ageInstances(xml: string, launchTimes: Readonly<Record<string, Date>>):
 export async function startFaultProxy(targetEndpoint: string): Promise<FaultProxy> {
   const target = new URL(targetEndpoint);
   const calls: ProxyCall[] = [];
+  const callWaiters: { service: ProxyCall['service']; action: string; resolve: () => void }[] = [];
   const commands = new Map<string, RememberedCommand>();
   let rules: FaultRules = {};
   let random = seeded(1);
@@ -190,7 +193,13 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const { service, action } = identify(request, body);
-    const record = (fault: ProxyCall['fault']) => calls.push({ service, action, fault, at: Date.now() });
+    const record = (fault: ProxyCall['fault']) => {
+      calls.push({ service, action, fault, at: Date.now() });
+      for (const waiter of callWaiters.filter((candidate) => candidate.service === service && candidate.action === action)) {
+        callWaiters.splice(callWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    };
 
     if (service === 'ec2' && shouldFail('throttle', 'ec2', action)) {
       record('throttled');
@@ -287,6 +296,8 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     setRules,
     calls,
     actions: (service) => calls.filter((call) => !service || call.service === service).map((call) => call.action),
+    waitForCall: (service, action) =>
+      calls.some((call) => call.service === service && call.action === action) ? Promise.resolve() : new Promise<void>((resolve) => callWaiters.push({ service, action, resolve })),
     reset() {
       calls.length = 0;
       commands.clear();
