@@ -243,6 +243,26 @@ describe('applyPlan', () => {
     expect(statuses(applied)).toMatchObject({ 'smoke:bad': 'failed', 'publish:bad': 'skipped', 'release:bad': 'done', 'smoke:good': 'done', 'publish:good': 'done', 'release:good': 'done' });
   });
 
+  it('lets images go on when a sweep of leftovers fails, after it has run', async () => {
+    const fakes = fakeStages({
+      sweep: {
+        run: async (planned) => {
+          if (planned.id === 'sweep:us-east-1:i-1') throw new StepFailure('AWS refused to terminate i-1: UnauthorizedOperation');
+        },
+      },
+    });
+    const sweeps = [step('sweep:us-east-1:i-1'), step('sweep:us-east-1:sg-1', ['sweep:us-east-1:i-1'])];
+    const [lock, ...rest] = imageSteps('web');
+
+    const applied = await apply([...sweeps, { ...lock!, after: sweeps.map((sweep) => sweep.id) }, ...rest], fakes);
+
+    expect(resultOf(applied, 'sweep:us-east-1:i-1').status).toBe('failed');
+    // A sweep after a failed sweep is still skipped: a group cannot go while its instance lives.
+    expect(resultOf(applied, 'sweep:us-east-1:sg-1')).toEqual({ status: 'skipped', reason: 'sweep:us-east-1:i-1 failed: AWS refused to terminate i-1: UnauthorizedOperation' });
+    expect(fakes.ran.indexOf('lock:web')).toBeGreaterThan(fakes.ran.indexOf('sweep:us-east-1:i-1'));
+    expect(resultOf(applied, 'publish:web').status).toBe('done');
+  });
+
   it('skips every mutating stage in a dry run without calling it, its check included, and still runs the others', async () => {
     const fakes = fakeStages({
       sweep: { mutates: true, check: async () => false },
