@@ -418,7 +418,8 @@ function planImageRetirement(input: AssembleInput, image: ResolvedImage, state: 
         continue;
       }
       steps.push({
-        id: `retire:${image.name}:${ami.tags['gild:version'] ?? ami.amiId}:${region}`,
+        // NOTE: the AMI ID makes the id unique: two racing runs of an older gild could publish two AMIs under one version.
+        id: `retire:${image.name}:${ami.tags['gild:version'] ?? '(unknown)'}:${region}:${ami.amiId}`,
         kind: 'retire',
         image: image.name,
         version: ami.tags['gild:version'] ?? '(unknown)',

@@ -300,8 +300,8 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, orphan] } }));
 
     expect(plan.images[0]).toMatchObject({ action: 'unchanged' });
-    expect(ids(plan)).toEqual(['lock:web', `retire:web:1.0.0:${region}`, 'release:web']);
-    expect(stepById(plan, `retire:web:1.0.0:${region}`, 'retire')).toMatchObject({
+    expect(ids(plan)).toEqual(['lock:web', `retire:web:1.0.0:${region}:ami-web-100`, 'release:web']);
+    expect(stepById(plan, `retire:web:1.0.0:${region}:ami-web-100`, 'retire')).toMatchObject({
       amiId: 'ami-web-100',
       parameterName: undefined,
       snapshotIds: ['snap-web-100'],

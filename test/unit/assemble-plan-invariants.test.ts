@@ -1,0 +1,102 @@
+/**
+ * What holds for every plan, whatever was observed: the runner can apply it
+ * (step ids are unique, every `after` names a step of the plan, the lock comes
+ * first and the release last), an image another run holds gets no step, and
+ * the same input gives the same plan.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ObservedAmi } from '../../src/observe/inventory.ts';
+import { parseLeaseState } from '../../src/observe/parse-lease.ts';
+import { assemblePlan, type AssembleInput } from '../../src/plan/assemble-plan.ts';
+import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
+import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+
+const now = new Date('2026-11-29T12:00:00.000Z');
+const versions = ['1.0.0', '1.0.1', '1.0.2', '1.0.3'];
+
+const extraAmi = fc.record({
+  version: fc.constantFrom(...versions),
+  status: fc.constantFrom('candidate', 'tested', 'failed', 'published', 'retiring'),
+  fingerprint: fc.constantFrom('fp-current', 'fp-old'),
+  runId: fc.constantFrom('20261129T100000Z-aaaaaa', '20261129T110000Z-bbbbbb', '20261128T100000Z-cccccc'),
+  keep: fc.boolean(),
+});
+
+const world = fc.record({
+  published: fc.subarray(versions, { minLength: 0 }),
+  extra: fc.array(extraAmi, { maxLength: 5 }),
+  keep: fc.integer({ min: 1, max: 3 }),
+  force: fc.boolean(),
+  fingerprint: fc.constantFrom('fp-current', 'fp-old'),
+  lease: fc.constantFrom('free', 'live', 'expired'),
+});
+
+type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
+
+function inputOf(generated: World): AssembleInput {
+  const image = resolvedImageFixture({ name: 'web', version: '1.0.0', retention: { keep: generated.keep } });
+  const amis: ObservedAmi[] = [];
+  const parameters = generated.published.map((version) => parameter(`/golden/web/versions/${version}`, `ami-pub-${version.replaceAll('.', '')}`));
+  if (generated.published.length > 0) parameters.push(parameter('/golden/web/latest', `ami-pub-${generated.published.at(-1)!.replaceAll('.', '')}`));
+  for (const version of generated.published) {
+    amis.push(ami(`ami-pub-${version.replaceAll('.', '')}`, { 'gild:image': 'web', 'gild:status': 'published', 'gild:version': version, 'gild:fingerprint': 'fp-current', 'gild:base-ami': 'ami-base1' }));
+  }
+  generated.extra.forEach((extra, index) => {
+    amis.push(
+      ami(`ami-extra${index}`, {
+        'gild:image': 'web',
+        'gild:status': extra.status,
+        'gild:version': extra.version,
+        'gild:fingerprint': extra.fingerprint,
+        'gild:base-ami': 'ami-base1',
+        'gild:run-id': extra.runId,
+        ...(extra.keep ? { 'gild:keep-reason': 'kept for a test' } : {}),
+      }),
+    );
+  });
+  const expiresAt = generated.lease === 'live' ? '2026-11-29T12:30:00.000Z' : '2026-11-29T11:00:00.000Z';
+  const raw = JSON.stringify({ runId: '20261129T090000Z-other0', host: 'ci-2', pid: 7, takenAt: '2026-11-29T09:00:00.000Z', expiresAt });
+  return {
+    runId: '20261129T120000Z-run000',
+    now,
+    images: [image],
+    fingerprints: { web: generated.fingerprint },
+    inventory: inventoryFixture({
+      regions: { 'us-east-1': { parameters, amis } },
+      bases: { web: { kind: 'resolved', amiId: 'ami-base1', source: 'ssm:/aws/service/al2023' } },
+      leases: generated.lease === 'free' ? {} : { web: parseLeaseState(raw, { host: 'this-host', isPidAlive: () => true }) },
+    }),
+    force: generated.force,
+    settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined },
+  };
+}
+
+describe('assemblePlan, for any observed world', () => {
+  it('gives a plan the runner can apply, the same one every time', () => {
+    fc.assert(
+      fc.property(world, (generated) => {
+        const input = inputOf(generated);
+        const plan = assemblePlan(input);
+        const ids = plan.steps.map((step) => step.id);
+
+        expect(assemblePlan(input)).toEqual(plan);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const step of plan.steps) for (const dependency of step.after) expect(ids).toContain(dependency);
+        if (generated.lease === 'live') expect(plan.steps).toEqual([]);
+        if (plan.steps.length > 0) {
+          expect(plan.steps.filter((step) => step.kind !== 'unlock')[0]!.kind).toBe('lock');
+          expect(plan.steps.at(-1)!.kind).toBe('release');
+        }
+        // Nothing is both deleted and kept, and no AMI a parameter names is deleted.
+        const deleted = plan.steps.flatMap((step) => (step.kind === 'cleanup' || step.kind === 'retire') && step.amiId ? [step.amiId] : []);
+        expect(new Set(deleted).size).toBe(deleted.length);
+        for (const kept of plan.kept) expect(deleted).not.toContain(kept.amiId);
+        const cleaned = plan.steps.flatMap((step) => (step.kind === 'cleanup' && step.amiId ? [step.amiId] : []));
+        const named = new Set(input.inventory.regions['us-east-1']!.parameters.map((named) => named.value));
+        for (const amiId of cleaned) expect(named.has(amiId)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
