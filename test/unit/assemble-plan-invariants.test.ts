@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ObservedAmi } from '../../src/observe/inventory.ts';
+import type { ObservedAmi, ObservedParameter } from '../../src/observe/inventory.ts';
 import { parseLeaseState } from '../../src/observe/parse-lease.ts';
 import { assemblePlan, type AssembleInput } from '../../src/plan/assemble-plan.ts';
 import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
@@ -21,6 +21,7 @@ const extraAmi = fc.record({
   fingerprint: fc.constantFrom('fp-current', 'fp-old'),
   runId: fc.constantFrom('20261129T100000Z-aaaaaa', '20261129T110000Z-bbbbbb', '20261128T100000Z-cccccc'),
   keep: fc.boolean(),
+  region: fc.constantFrom('us-east-1', 'us-west-2'),
 });
 
 const world = fc.record({
@@ -30,20 +31,26 @@ const world = fc.record({
   force: fc.boolean(),
   fingerprint: fc.constantFrom('fp-current', 'fp-old'),
   lease: fc.constantFrom('free', 'live', 'expired'),
+  copied: fc.boolean(),
 });
 
 type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
 
 function inputOf(generated: World): AssembleInput {
-  const image = resolvedImageFixture({ name: 'web', version: '1.0.0', retention: { keep: generated.keep } });
-  const amis: ObservedAmi[] = [];
-  const parameters = generated.published.map((version) => parameter(`/golden/web/versions/${version}`, `ami-pub-${version.replaceAll('.', '')}`));
-  if (generated.published.length > 0) parameters.push(parameter('/golden/web/latest', `ami-pub-${generated.published.at(-1)!.replaceAll('.', '')}`));
-  for (const version of generated.published) {
-    amis.push(ami(`ami-pub-${version.replaceAll('.', '')}`, { 'gild:image': 'web', 'gild:status': 'published', 'gild:version': version, 'gild:fingerprint': 'fp-current', 'gild:base-ami': 'ami-base1' }));
+  const regions = generated.copied ? ['us-east-1', 'us-west-2'] : ['us-east-1'];
+  const image = resolvedImageFixture({ name: 'web', version: '1.0.0', retention: { keep: generated.keep }, copyRegions: generated.copied ? ['us-west-2'] : [] });
+  const amiIdOf = (version: string, region: string) => `ami-pub-${version.replaceAll('.', '')}-${region}`;
+  const byRegion = Object.fromEntries(regions.map((region) => [region, { parameters: [] as ObservedParameter[], amis: [] as ObservedAmi[] }]));
+  for (const region of regions) {
+    const regionInventory = byRegion[region]!;
+    for (const version of generated.published) {
+      regionInventory.parameters.push(parameter(`/golden/web/versions/${version}`, amiIdOf(version, region)));
+      regionInventory.amis.push(ami(amiIdOf(version, region), { 'gild:image': 'web', 'gild:status': 'published', 'gild:version': version, 'gild:fingerprint': 'fp-current', 'gild:base-ami': 'ami-base1' }));
+    }
+    if (generated.published.length > 0) regionInventory.parameters.push(parameter('/golden/web/latest', amiIdOf(generated.published.at(-1)!, region)));
   }
   generated.extra.forEach((extra, index) => {
-    amis.push(
+    byRegion[regions.includes(extra.region) ? extra.region : 'us-east-1']!.amis.push(
       ami(`ami-extra${index}`, {
         'gild:image': 'web',
         'gild:status': extra.status,
@@ -63,7 +70,7 @@ function inputOf(generated: World): AssembleInput {
     images: [image],
     fingerprints: { web: generated.fingerprint },
     inventory: inventoryFixture({
-      regions: { 'us-east-1': { parameters, amis } },
+      regions: byRegion,
       bases: { web: { kind: 'resolved', amiId: 'ami-base1', source: 'ssm:/aws/service/al2023' } },
       leases: generated.lease === 'free' ? {} : { web: parseLeaseState(raw, { host: 'this-host', isPidAlive: () => true }) },
     }),
@@ -93,7 +100,7 @@ describe('assemblePlan, for any observed world', () => {
         expect(new Set(deleted).size).toBe(deleted.length);
         for (const kept of plan.kept) expect(deleted).not.toContain(kept.amiId);
         const cleaned = plan.steps.flatMap((step) => (step.kind === 'cleanup' && step.amiId ? [step.amiId] : []));
-        const named = new Set(input.inventory.regions['us-east-1']!.parameters.map((named) => named.value));
+        const named = new Set(Object.values(input.inventory.regions).flatMap((regionInventory) => regionInventory.parameters.map((named) => named.value)));
         for (const amiId of cleaned) expect(named.has(amiId)).toBe(false);
       }),
       { numRuns: 300 },
