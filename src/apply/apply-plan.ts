@@ -114,7 +114,9 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
     const dependencies = await Promise.all(step.after.filter((id) => byId.has(id)).map(async (id) => [id, await start(byId.get(id)!)] as const));
     const stage = options.stages[step.kind] as unknown as StageTable[PlanStepKind];
     const run = stepRunFor(step);
-    const blocked = dependencies.find(([, result]) => result.status !== 'done');
+    // NOTE: an image's lock waits for the sweep of dead runs' leftovers, but a leftover that cannot go (a group still
+    // in use, a key pair already gone) must not stop every image: a sweep orders the steps after it, it never gates them.
+    const blocked = dependencies.find(([id, result]) => result.status !== 'done' && (step.kind === 'sweep' || byId.get(id)?.kind !== 'sweep'));
     // NOTE: the lock is given back whatever happened to the image's other steps; only a lock never taken is not.
     if (step.kind === 'release') {
       const lock = dependencies.find(([id]) => byId.get(id)?.kind === 'lock');

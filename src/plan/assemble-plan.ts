@@ -112,7 +112,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   const lockName = lockParameterName(inventory.ssmPrefix, image.name);
 
   // A lock held by a run that may still be working: do nothing at all to this image, so nothing can leak.
-  const locked = liveLock(lease, now, lockName);
+  const locked = liveLock(lease, now, lockName, image.name);
   if (locked) return { decision: { image: image.name, action: 'locked', reason: locked.reason, currentVersion, lease: locked.lease }, steps: [], kept: [] };
   if (lease.kind === 'unreadable') {
     return {
@@ -308,12 +308,12 @@ function byLockFirst(lockStepId: string) {
   return (a: PlanStep, b: PlanStep) => rank(a) - rank(b);
 }
 
-function liveLock(lease: LeaseState, now: Date, lockName: string): { reason: string; lease: Extract<LeaseState, { kind: 'held' }>['lease'] } | undefined {
+function liveLock(lease: LeaseState, now: Date, lockName: string, imageName: string): { reason: string; lease: Extract<LeaseState, { kind: 'held' }>['lease'] } | undefined {
   if (lease.kind !== 'held' || staleLeaseReason(lease, now) !== undefined) return undefined;
   const { runId, host, pid, takenAt, expiresAt } = lease.lease;
   return {
     lease: lease.lease,
-    reason: `run ${runId} (pid ${pid} on ${host}) holds its lock ${lockName} since ${takenAt}; it expires at ${expiresAt} unless renewed. Wait for that run to finish, or if it is gone, run \`gild unlock <image> --yes\``,
+    reason: `run ${runId} (pid ${pid} on ${host}) holds its lock ${lockName} since ${takenAt}; it expires at ${expiresAt} unless renewed. Wait for that run to finish, or if it is gone, run \`gild unlock ${imageName} --yes\``,
   };
 }
 

@@ -23,6 +23,11 @@ export interface SweepInput {
 
 type SweepStep = Extract<PlanStep, { kind: 'sweep' }>;
 
+/** Only gild's own temporary instances go: an instance tagged with another role is someone's on purpose. */
+const sweptRoles = ['build', 'smoke'];
+/** Instances already on their way out need nothing more. */
+const liveStates = ['pending', 'running', 'stopping', 'stopped'];
+
 /** `20261128T221500Z-abc123` → that time; undefined for anything else. */
 export function runStartedAt(runId: string | undefined): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(runId ?? '');
@@ -56,6 +61,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
   for (const [region, regionInventory] of Object.entries(inventory.regions)) {
     const instanceSteps: string[] = [];
     for (const instance of regionInventory.instances) {
+      if (!sweptRoles.includes(instance.tags['gild:role'] ?? '') || !liveStates.includes(instance.state)) continue;
       const runId = instance.tags['gild:run-id'];
       const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
       if (!why) continue;

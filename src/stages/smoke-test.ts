@@ -1,9 +1,9 @@
 /**
  * Smoke test: launch the built AMI once per smoke instance type, run the
  * image's checks through SSM Run Command, collect the package manifest, and
- * always terminate what was launched. The outcome is a value in
- * `run.state.smoke`; a failed AMI is marked, and deregistered unless the image
- * keeps failures.
+ * always terminate what was launched. The outcome is the SmokeResult it
+ * returns (smoke.ts turns a failure into the step's failure); a failed AMI is
+ * marked, and deregistered unless the image keeps failures.
  */
 import { join } from 'node:path';
 import { writeFile, mkdir } from 'node:fs/promises';

@@ -1,12 +1,12 @@
 /**
- * Does planning scale linearly with the number of images? createPlan reads
- * AWS per image (published versions, base AMI, the latest AMI's tags), so its
- * cost per image should stay flat: planning 20 published images should cost
- * at most 1.5× per image what planning 5 does.
+ * Does planning scale linearly with the number of images? planRun observes
+ * AWS once per region (parameters, AMIs, instances, temporary resources) and
+ * assembles the plan purely, so its cost per image should stay flat: planning
+ * 20 published images should cost at most 1.5× per image what planning 5 does.
  */
 import { getParameter, putImageParameter } from '../../src/adapters/ssm.ts';
 import { latestParameterName, versionParameterName } from '../../src/plan/parameter-names.ts';
-import { createPlan } from '../../src/plan/create-plan.ts';
+import { planRun } from '../../src/apply/run-trip.ts';
 import type { MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
 import { createBenchProject, createEmulatorContext, loadProject } from './bench-project.ts';
@@ -40,7 +40,7 @@ export async function benchmarkPlanScaling(moto: MotoServer, defer: (cleanup: ()
   const planFor = (count: number) => ({
     name: `${count} images`,
     async run() {
-      const plan = await createPlan(context, loaded.images.slice(0, count));
+      const { plan } = await planRun(context, loaded.images.slice(0, count), { force: false, baseOverrides: {} });
       if (plan.images.length !== count || plan.images.some((image) => image.action === 'error')) throw new Error(`planning ${count} images went wrong: ${JSON.stringify(plan.images)}`);
     },
   });

@@ -1,10 +1,11 @@
 /**
- * The leftover sweep against moto. moto stamps every instance with the
+ * The leftover sweep against moto: observed, planned and applied as a run
+ * does it. moto stamps every instance with the
  * current time, so the fault proxy ages chosen instances in DescribeInstances
  * answers.
  */
 import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +13,13 @@ import { describeInstances, recordToTags } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { sweepLeftovers } from '../../src/stages/sweep-leftovers.ts';
+import { applyPlan } from '../../src/apply/apply-plan.ts';
+import { observeInventory } from '../../src/observe/observe-inventory.ts';
+import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
+import { planSweep } from '../../src/plan/plan-sweep.ts';
+import { planSchemaVersion, type RunPlan } from '../../src/plan/run-plan.ts';
+import { createLifecycle } from '../../src/stages/lifecycle.ts';
+import { smokeImage } from '../support/smoke-fixture.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 
 const region = 'us-east-1';
@@ -30,7 +37,7 @@ afterEach(async () => {
 function newContext(options: { dryRun?: boolean } = {}) {
   const logger = createMemoryLogger();
   const context = createContext({ cwd, env: emulator.proxy.env(emulator.moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }), options: { dryRun: options.dryRun ?? false } });
-  return { context, logger };
+  return { context };
 }
 
 async function launch(context: Context, tags: Record<string, string>): Promise<string> {
@@ -53,7 +60,16 @@ async function states(context: Context): Promise<Record<string, string>> {
   return Object.fromEntries(instances.map((instance) => [instance.instanceId, instance.state]));
 }
 
-describe('sweepLeftovers against moto', () => {
+/** Observe, plan the sweep, apply it: the sweep's part of a run's trip. */
+async function sweepLeftovers(context: Context) {
+  const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
+  const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: context.settings.sweepAfterMinutes });
+  const plan: RunPlan = { schema: planSchemaVersion, runId: context.runId, createdAt: context.now().toISOString(), ssmPrefix: inventory.ssmPrefix, options: { force: false, images: [] }, observed: { at: inventory.observedAt, digests: {} }, images: [], steps, kept: [] };
+  const applied = await applyPlan(context, plan, { stages: createLifecycle(context), images: [], signal: new AbortController().signal, dryRun: context.options.dryRun, concurrency: 2 });
+  return { plan, steps, results: applied.results, runLog: applied.logFiles.get('(run)') };
+}
+
+describe('the leftover sweep against moto', () => {
   async function scene(context: Context) {
     const threeHoursAgo = new Date(Date.now() - 3 * 60 * 60_000);
     const oldSmoke = await launch(context, { 'gild:role': 'smoke', 'gild:run-id': 'old-run', 'gild:image': 'web' });
@@ -66,19 +82,21 @@ describe('sweepLeftovers against moto', () => {
   }
 
   it('terminates old gild build and smoke instances, but not fresh, untagged or current-run ones', async () => {
-    const { context, logger } = newContext();
+    const { context } = newContext();
     const ids = await scene(context);
 
-    const swept = await sweepLeftovers(context, [region]);
+    const { steps, results, runLog } = await sweepLeftovers(context);
 
-    expect(swept.map((leftover) => leftover.instanceId).sort()).toEqual([ids.oldSmoke, ids.oldBuild].sort());
+    expect(steps.map((step) => step.resource.id).sort()).toEqual([ids.oldSmoke, ids.oldBuild].sort());
+    expect([...results.values()].map((result) => result.status)).toEqual(['done', 'done']);
     const after = await states(context);
     expect(after[ids.oldSmoke]).toBe('terminated');
     expect(after[ids.oldBuild]).toBe('terminated');
     expect(after[ids.fresh]).toBe('running');
     expect(after[ids.untagged]).toBe('running');
     expect(after[ids.current]).toBe('running');
-    expect(logger.lines.join('\n')).toMatch(new RegExp(`terminating leftover ${ids.oldSmoke} in us-east-1: gild:role=smoke instance from run old-run, running for 18\\d min`));
+    expect(steps.find((step) => step.resource.id === ids.oldSmoke)!.reason).toMatch(new RegExp(`terminate leftover smoke instance ${ids.oldSmoke} \\(running\\): its run old-run holds no lock and it is 18\\d min old`));
+    expect(await readFile(runLog!, 'utf8')).toContain(`sweep:us-east-1:${ids.oldSmoke}: sweep instance ${ids.oldSmoke} in us-east-1 — terminate leftover smoke instance`);
 
     await context.clients.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: [ids.fresh, ids.untagged, ids.current] }));
     await expectNoLiveGildInstances(context);
@@ -86,14 +104,15 @@ describe('sweepLeftovers against moto', () => {
   });
 
   it('only says what it would terminate in a dry run', async () => {
-    const { context, logger } = newContext({ dryRun: true });
+    const { context } = newContext({ dryRun: true });
     const ids = await scene(context);
 
-    const swept = await sweepLeftovers(context, [region]);
+    const { plan, steps, results } = await sweepLeftovers(context);
 
-    expect(swept).toHaveLength(2);
+    expect(steps).toHaveLength(2);
+    expect([...results.values()]).toEqual([{ status: 'skipped', reason: 'dry run: changes nothing' }, { status: 'skipped', reason: 'dry run: changes nothing' }]);
     expect(emulator.proxy.actions('ec2')).not.toContain('TerminateInstances');
-    expect(logger.lines.join('\n')).toContain(`would terminate leftover ${ids.oldSmoke}`);
+    expect(formatRunPlan(plan)).toContain(`sweep us-east-1 instance ${ids.oldSmoke} — terminate leftover smoke instance`);
     expect((await states(context))[ids.oldSmoke]).toBe('running');
 
     await context.clients.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: Object.values(ids) }));

@@ -12,13 +12,13 @@ import { describeInstances } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { createSmokeTestStage } from '../../src/stages/smoke-test.ts';
+import { createSmokeTest } from '../../src/stages/smoke-test.ts';
 import type { ResolvedSmoke } from '../../src/definition/resolved-image.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 import { registerBuiltAmi, smokeImage, smokeRun, type CheckInput } from '../support/smoke-fixture.ts';
 
 const region = 'us-east-1';
-const stage = createSmokeTestStage({ pollMs: 25, instancePollMs: 25, registration: { attempts: 6, baseDelayMs: 20, maxDelayMs: 100 } });
+const runSmokeTest = createSmokeTest({ pollMs: 25, instancePollMs: 25, registration: { attempts: 6, baseDelayMs: 20, maxDelayMs: 100 } });
 
 const emulator = useMotoBehindFaultProxy();
 let cwd: string;
@@ -40,12 +40,12 @@ afterEach(async () => {
   expect(live.map((instance) => instance.instanceId)).toEqual([]);
 });
 
-async function smokeTest(checks: CheckInput[], smoke: Partial<ResolvedSmoke> = {}) {
+async function smokeTest(checks: CheckInput[], settings: Partial<ResolvedSmoke> = {}) {
   const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
-  const run = smokeRun(smokeImage({ checks, smoke }), { logDir: join(cwd, '.gild', 'logs', context.runId), amis: { [region]: amiId } });
+  const run = smokeRun(smokeImage({ checks, smoke: settings }), { logDir: join(cwd, '.gild', 'logs', context.runId), amis: { [region]: amiId } });
   emulator.proxy.calls.length = 0;
-  const outcome = await stage.run(context, run);
-  return { amiId, run, outcome };
+  const smoke = await runSmokeTest(context, run);
+  return { amiId, run, smoke };
 }
 
 async function amiState(amiId: string) {
@@ -56,11 +56,10 @@ async function amiState(amiId: string) {
 
 describe('smoke test against moto', () => {
   it('passes when every check passes, terminates the instance and writes the report', async () => {
-    const { amiId, run, outcome } = await smokeTest([{ name: 'nginx answers', run: 'curl -fsS localhost' }, { name: 'disk', run: ['df -h /'] }], { instanceTypes: ['t3.micro', 't3.small'] });
+    const { amiId, run, smoke } = await smokeTest([{ name: 'nginx answers', run: 'curl -fsS localhost' }, { name: 'disk', run: ['df -h /'] }], { instanceTypes: ['t3.micro', 't3.small'] });
 
-    expect(outcome).toEqual({ status: 'done' });
-    expect(run.state.smoke?.result).toBe('passed');
-    expect(run.state.smoke && 'checks' in run.state.smoke ? run.state.smoke.checks.map((check) => [check.name, check.instanceType, check.outcome]) : []).toEqual(
+    expect(smoke.result).toBe('passed');
+    expect('checks' in smoke ? smoke.checks.map((check) => [check.name, check.instanceType, check.outcome]) : []).toEqual(
       expect.arrayContaining([
         ['nginx answers', 't3.micro', 'passed'],
         ['disk', 't3.micro', 'passed'],
@@ -91,10 +90,9 @@ describe('smoke test against moto', () => {
     const snapshotIds = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images![0]!.BlockDeviceMappings!.flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
     const run = smokeRun(smokeImage({ checks: [{ name: 'nginx running', run: 'systemctl is-active nginx' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
 
-    const outcome = await stage.run(context, run);
+    const smoke = await runSmokeTest(context, run);
 
-    expect(outcome.status).toBe('failed');
-    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 3, expected 0') });
+    expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 3, expected 0') });
     expect(await amiState(amiId)).toBeUndefined();
     if (snapshotIds.length) {
       const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
@@ -103,51 +101,50 @@ describe('smoke test against moto', () => {
     expect(emulator.proxy.actions('ec2')).toEqual(expect.arrayContaining(['CreateTags', 'DeregisterImage']));
     const evidence = await readFile(run.logFile, 'utf8');
     expect(evidence).toContain('nginx.service: not running');
-    expect(run.state.summary.join('\n')).toContain('deregistered');
+    expect(run.summary.join('\n')).toContain('deregistered');
   });
 
   it('keeps a failed AMI, tagged failed, when onFailure is keep', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
-    const { amiId, run, outcome } = await smokeTest([{ name: 'fails', run: 'exit 1' }], { onFailure: 'keep' });
+    const { amiId, run, smoke } = await smokeTest([{ name: 'fails', run: 'exit 1' }], { onFailure: 'keep' });
 
-    expect(outcome.status).toBe('failed');
+    expect(smoke.result).toBe('failed');
     expect(await amiState(amiId)).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"') } });
     expect(emulator.proxy.actions('ec2')).not.toContain('DeregisterImage');
-    expect(run.state.summary.join('\n')).toContain('kept');
+    expect(run.summary.join('\n')).toContain('kept');
   });
 
   it('fails a check that exits with an unexpected code even when Run Command reports Success', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'weird', status: 'Success', exitCode: 2 }] });
-    const { run } = await smokeTest([{ name: 'weird exit', run: 'weird' }]);
+    const { run, smoke } = await smokeTest([{ name: 'weird exit', run: 'weird' }]);
 
-    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 2, expected 0') });
+    expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 2, expected 0') });
   });
 
   it('fails a check whose stdout does not match', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'nginx -v', status: 'Success', stdout: 'nginx version: 1.18' }] });
-    const { run } = await smokeTest([{ name: 'nginx version', run: 'nginx -v', stdoutMatches: ['nginx/1\\.2\\d'] }]);
+    const { run, smoke } = await smokeTest([{ name: 'nginx version', run: 'nginx -v', stdoutMatches: ['nginx/1\\.2\\d'] }]);
 
-    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('stdout does not match /nginx/1\\.2\\d/') });
+    expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('stdout does not match /nginx/1\\.2\\d/') });
   });
 
   it('times out a check that never finishes, by gild\'s own per-check deadline', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
     const started = Date.now();
-    const { amiId, run, outcome } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
+    const { amiId, run, smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
 
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(outcome.status).toBe('failed');
-    expect(run.state.smoke).toMatchObject({ result: 'timed-out', reason: expect.stringContaining('within its 1s timeout') });
+    expect(smoke).toMatchObject({ result: 'timed-out', reason: expect.stringContaining('within its 1s timeout') });
     expect(emulator.proxy.actions('ssm')).toContain('CancelCommand');
     expect(await amiState(amiId)).toBeUndefined();
   });
 
   it('stops at the overall timeout even when per-check timeouts are longer', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
-    const { run } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
+    const { run, smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
 
-    expect(run.state.smoke).toMatchObject({ result: 'timed-out' });
-    const checks = run.state.smoke && 'checks' in run.state.smoke ? run.state.smoke.checks : [];
+    expect(smoke).toMatchObject({ result: 'timed-out' });
+    const checks = 'checks' in smoke ? smoke.checks : [];
     expect(checks.map((check) => [check.name, check.outcome])).toEqual([
       ['hangs', 'timed-out'],
       ['never runs', 'timed-out'],
@@ -157,17 +154,17 @@ describe('smoke test against moto', () => {
 
   it('waits for the SSM agent: InvalidInstanceId a few times, then passes', async () => {
     emulator.proxy.setRules({ invalidInstanceIdTimes: 3 });
-    const { run } = await smokeTest([{ name: 'ok', run: 'true' }]);
+    const { run, smoke } = await smokeTest([{ name: 'ok', run: 'true' }]);
 
-    expect(run.state.smoke?.result).toBe('passed');
+    expect(smoke.result).toBe('passed');
     expect(emulator.proxy.calls.filter((call) => call.fault === 'invalid-instance-id')).toHaveLength(3);
   });
 
   it('fails with a clear reason when the SSM agent never registers', async () => {
     emulator.proxy.setRules({ invalidInstanceIdTimes: 1000 });
-    const { run } = await smokeTest([{ name: 'ok', run: 'true' }]);
+    const { run, smoke } = await smokeTest([{ name: 'ok', run: 'true' }]);
 
-    expect(run.state.smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('did not register after 6 SendCommand attempts') });
+    expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('did not register after 6 SendCommand attempts') });
   });
 
   it('still passes when 30% of EC2 and SSM calls are throttled', async () => {
@@ -175,10 +172,9 @@ describe('smoke test against moto', () => {
     emulator.proxy.setRules({ throttle: { ec2: { first: 1, share: 0.3, maxConsecutive: 1 }, ssm: { first: 1, share: 0.3, maxConsecutive: 1 } }, seed: 7 });
     const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
 
-    const outcome = await stage.run(context, run);
+    const smoke = await runSmokeTest(context, run);
 
-    expect(outcome).toEqual({ status: 'done' });
-    expect(run.state.smoke?.result).toBe('passed');
+    expect(smoke.result).toBe('passed');
     const throttled = emulator.proxy.calls.filter((call) => call.fault === 'throttled');
     expect(new Set(throttled.map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
   });
@@ -188,7 +184,7 @@ describe('smoke test against moto', () => {
     emulator.proxy.setRules({ serverErrors: { ec2: { first: 1, share: 0.2 }, ssm: { first: 1, share: 0.2 } }, seed: 3 });
     const run = smokeRun(smokeImage({ checks: [{ name: 'a', run: 'true' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
 
-    expect(await stage.run(context, run)).toEqual({ status: 'done' });
+    expect((await runSmokeTest(context, run)).result).toBe('passed');
     expect(new Set(emulator.proxy.calls.filter((call) => call.fault === 'server-error').map((call) => call.service))).toEqual(new Set(['ec2', 'ssm']));
   });
 
@@ -199,13 +195,11 @@ describe('smoke test against moto', () => {
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
     const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: true } }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId }, currentVersion: '1.0.0', nextVersion: '1.1.0' });
 
-    expect(stage.skip?.(context, run)).toBe(false);
-    await stage.run(context, run);
+    const smoke = await runSmokeTest(context, run);
 
-    expect(run.state.smoke?.result).toBe('passed');
-    expect(run.state.packageManifest).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
+    expect(smoke.result).toBe('passed');
     expect(await readFile(join(run.logDir, 'web.packages.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
     expect(await readFile(join(context.workDir, 'manifests', 'web', '1.1.0.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
-    expect(run.state.summary).toEqual(['packages since 1.0.0: 1 added, 1 removed, 1 changed', '  + jq 1.7', '  - curl 7.0', '  ~ nginx 1.18 → 1.24']);
+    expect(run.summary).toEqual(['packages since 1.0.0: 1 added, 1 removed, 1 changed', '  + jq 1.7', '  - curl 7.0', '  ~ nginx 1.18 → 1.24']);
   });
 });

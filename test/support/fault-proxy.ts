@@ -95,6 +95,8 @@ export interface FaultProxy {
   readonly calls: ProxyCall[];
   /** Action names seen, in order (optionally for one service). */
   actions(service?: ProxyCall['service']): string[];
+  /** Resolves once the proxy has seen this call (at once if it already has): a test waits for the event, not a delay. */
+  waitForCall(service: ProxyCall['service'], action: string): Promise<void>;
   /** Clears calls, rules and remembered commands. */
   reset(): void;
   stop(): Promise<void>;
@@ -206,6 +208,7 @@ function ageInstances(xml: string, launchTimes: Readonly<Record<string, Date>>):
 export async function startFaultProxy(targetEndpoint: string): Promise<FaultProxy> {
   const target = new URL(targetEndpoint);
   const calls: ProxyCall[] = [];
+  const callWaiters: { service: ProxyCall['service']; action: string; resolve: () => void }[] = [];
   const commands = new Map<string, RememberedCommand>();
   let rules: FaultRules = {};
   let random = seeded(1);
@@ -246,6 +249,10 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
       const call = { service, action, fault, at: Date.now() };
       calls.push(call);
       rules.onCall?.(call, decodedBody);
+      for (const waiter of callWaiters.filter((candidate) => candidate.service === service && candidate.action === action)) {
+        callWaiters.splice(callWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
       return call;
     };
     const hold = (rules.holds ?? []).find((rule) => rule.service === service && rule.action === action && (!rule.bodyIncludes || decodedBody.includes(rule.bodyIncludes)));
@@ -357,6 +364,8 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     setRules,
     calls,
     actions: (service) => calls.filter((call) => !service || call.service === service).map((call) => call.action),
+    waitForCall: (service, action) =>
+      calls.some((call) => call.service === service && call.action === action) ? Promise.resolve() : new Promise<void>((resolve) => callWaiters.push({ service, action, resolve })),
     reset() {
       calls.length = 0;
       commands.clear();

@@ -12,7 +12,6 @@ import type { ResolvedImage, ResolvedSmoke } from '../../src/definition/resolved
 import { resolvedImageFixture } from './resolved-image-fixture.ts';
 import type { SmokeCheck } from '../../src/definition/schema.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
-import type { ImagePlan } from '../../src/plan/types.ts';
 import type { ImageRun } from '../../src/stages/stage.ts';
 
 export type CheckInput = Partial<SmokeCheck> & { name: string; run: string | string[] };
@@ -48,20 +47,12 @@ export function smokeRun(image: ResolvedImage, options: { logDir: string; amis: 
   const pendingCleanups = new Map<number, { description: string; cleanup: () => Promise<void> }>();
   let nextId = 0;
   const abort = new AbortController();
-  const plan: Extract<ImagePlan, { action: 'build' }> = {
-    image: image.name,
-    action: 'build',
-    reason: 'test',
-    base: { kind: 'resolved', amiId: 'ami-1e749f67', source: 'test' },
-    fingerprint: 'f'.repeat(16),
-    currentVersion: options.currentVersion,
-    nextVersion: options.nextVersion ?? '1.0.0',
-    parameters: [],
-    retirements: [],
-  };
   return {
     image,
-    plan,
+    version: options.nextVersion ?? '1.0.0',
+    currentVersion: options.currentVersion,
+    amis: options.amis,
+    snapshots: {},
     logger: createMemoryLogger(),
     logFile: join(options.logDir, `${image.name}.log`),
     logDir: options.logDir,
@@ -73,7 +64,7 @@ export function smokeRun(image: ResolvedImage, options: { logDir: string; amis: 
       return () => pendingCleanups.delete(id);
     },
     pendingCleanups,
-    state: { amis: options.amis, summary: [] },
+    summary: [],
   };
 }
 

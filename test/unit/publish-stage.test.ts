@@ -1,63 +1,111 @@
 /**
  * Publish at the adapter seam: moto never fails a PutParameter halfway, so the
- * rollback is proven with stubbed SSM clients, one per region.
+ * undo is proven with stubbed SSM clients, one per region, each backed by a
+ * small parameter store so that the stage's read-backs see its own writes.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { StepFailure, WorldMoved } from '../../src/apply/step-stage.ts';
 import { createContext } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
+import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { publishStage } from '../../src/stages/publish.ts';
-import { smokeRun } from '../support/smoke-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { stepRunFixture } from '../support/step-run-fixture.ts';
 
-function setup() {
-  const regions = ['us-east-1', 'eu-west-1'];
+const regions = ['us-east-1', 'eu-west-1'];
+const amis = { 'us-east-1': 'ami-new1', 'eu-west-1': 'ami-new2' };
+
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+function setup(latest: Record<string, string>) {
   const ssmClients = Object.fromEntries(regions.map((region) => [region, new SSMClient({ region })]));
   const ec2 = new EC2Client({ region: 'us-east-1' });
   mockClient(ec2).onAnyCommand().resolves({});
-  const mocks = Object.fromEntries(regions.map((region) => [region, mockClient(ssmClients[region]!)]));
-  const clients = { ec2: () => ec2, ssm: (region: string) => ssmClients[region]!, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+  const stores = Object.fromEntries(regions.map((region) => [region, new Map(latest[region] ? [['/golden/web/latest', latest[region]!]] : [])]));
+  const order: string[] = [];
+  const mocks = Object.fromEntries(
+    regions.map((region) => {
+      const store = stores[region]!;
+      const mock = mockClient(ssmClients[region]!);
+      mock.on(GetParameterCommand).callsFake(async ({ Name }: { Name: string }) => {
+        if (!store.has(Name)) throw awsError('ParameterNotFound', Name);
+        return { Parameter: { Name, Value: store.get(Name), Version: 1 } };
+      });
+      mock.on(PutParameterCommand).callsFake(async ({ Name, Value, Overwrite }: { Name: string; Value: string; Overwrite?: boolean }) => {
+        if (!Overwrite && store.has(Name)) throw awsError('ParameterAlreadyExists', Name);
+        store.set(Name, Value);
+        order.push(`${region} ${Name}=${Value}`);
+        return { Version: 1 };
+      });
+      mock.on(DeleteParameterCommand).callsFake(async ({ Name }: { Name: string }) => {
+        store.delete(Name);
+        order.push(`${region} delete ${Name}`);
+        return {};
+      });
+      return [region, mock] as const;
+    }),
+  );
+  const clients = { ec2: () => ec2, ssm: (region: string) => ssmClients[region]!, autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
   const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients });
   const image = resolvedImageFixture({ name: 'web', buildRegion: 'us-east-1', copyRegions: ['eu-west-1'], regions });
-  const run = smokeRun(image, { logDir: '/tmp', amis: { 'us-east-1': 'ami-new1', 'eu-west-1': 'ami-new2' } });
-  run.state.version = '1.0.5';
-  return { context, run, mocks };
+  const run = stepRunFixture(image, { outputs: { 'build:web': { kind: 'build', output: { amis, snapshots: {}, baseAmiId: 'ami-base' } } } });
+  const step: StepOfKind<'publish'> = {
+    id: 'publish:web',
+    kind: 'publish',
+    image: 'web',
+    version: '1.0.5',
+    amis: { from: 'build:web' },
+    writes: [
+      ...regions.map((region) => ({ region, name: '/golden/web/versions/1.0.5', pointer: 'version' as const, previous: undefined })),
+      ...regions.map((region) => ({ region, name: '/golden/web/latest', pointer: 'latest' as const, previous: latest[region] })),
+    ],
+    after: ['smoke:web'],
+    reason: 'test',
+    precondition: 'test',
+  };
+  return { context, run, step, mocks, stores, order };
 }
 
 describe('publish', () => {
   it('writes versions/<v> in every region before latest in any region', async () => {
-    const { context, run, mocks } = setup();
-    const order: string[] = [];
-    for (const [region, mock] of Object.entries(mocks)) {
-      mock.on(GetParameterCommand).resolves({ Parameter: { Value: `ami-prev-${region}` } });
-      mock.on(PutParameterCommand).callsFake((input) => void order.push(`${region} ${input.Name}`));
-    }
-    expect(await publishStage.run(context, run)).toEqual({ status: 'done' });
+    const { context, run, step, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+
     expect(order.slice(0, 2).every((entry) => entry.includes('/versions/1.0.5'))).toBe(true);
-    expect(order.slice(2)).toEqual(['us-east-1 /golden/web/latest', 'eu-west-1 /golden/web/latest']);
+    expect(order.slice(2)).toEqual(['us-east-1 /golden/web/latest=ami-new1', 'eu-west-1 /golden/web/latest=ami-new2']);
   });
 
-  it('rolls back every write when latest fails in the second region, restoring the previous latest', async () => {
-    const { context, run, mocks } = setup();
-    const east = mocks['us-east-1']!;
-    const west = mocks['eu-west-1']!;
-    east.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-prev-east' } });
-    west.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-prev-west' } });
-    east.on(PutParameterCommand).resolves({});
-    west.on(PutParameterCommand, { Name: '/golden/web/versions/1.0.5' }).resolves({});
-    west.on(PutParameterCommand, { Name: '/golden/web/latest' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+  it('undoes every write when latest fails in the second region, restoring the previous latest', async () => {
+    const { context, run, step, mocks, stores } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    mocks['eu-west-1']!.on(PutParameterCommand, { Name: '/golden/web/latest' }).rejects(awsError('ThrottlingException', 'Rate exceeded'));
 
-    const outcome = await publishStage.run(context, run);
-    expect(outcome).toMatchObject({ status: 'failed' });
-    expect((outcome as { reason: string }).reason).toMatch(/publishing web 1\.0\.5 failed and was rolled back: AWS refused to write parameter \/golden\/web\/latest: ThrottlingException: Rate exceeded/);
+    const failure = await publishStage.run(context, step, run).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect((failure as StepFailure).message).toMatch(/^publishing web 1\.0\.5 failed and was undone: .*ThrottlingException: Rate exceeded/);
+    expect((failure as StepFailure).cause).toMatchObject({ name: 'ThrottlingException' });
     // us-east-1's latest went back to what it was; both versions/1.0.5 were deleted.
-    const eastPuts = east.commandCalls(PutParameterCommand).map((call) => [call.args[0].input.Name, call.args[0].input.Value]);
-    expect(eastPuts.at(-1)).toEqual(['/golden/web/latest', 'ami-prev-east']);
-    expect(east.commandCalls(DeleteParameterCommand).map((call) => call.args[0].input.Name)).toEqual(['/golden/web/versions/1.0.5']);
-    expect(west.commandCalls(DeleteParameterCommand).map((call) => call.args[0].input.Name)).toEqual(['/golden/web/versions/1.0.5']);
-    expect(run.state.published).toBeUndefined();
+    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east' });
+    expect(Object.fromEntries(stores['eu-west-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-west' });
+    expect(run.summary).toEqual([]);
+  });
+
+  it('stops as "moved", writing nothing, when another run published the version since the plan was made', async () => {
+    const { context, run, step, stores, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    stores['eu-west-1']!.set('/golden/web/versions/1.0.5', 'ami-theirs');
+
+    const failure = await publishStage.run(context, step, run).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(WorldMoved);
+    expect((failure as Error).message).toContain('/golden/web/versions/1.0.5 in eu-west-1 already names ami-theirs');
+    // Our own versions/1.0.5 in us-east-1 was undone; theirs stays; latest never moved.
+    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east' });
+    expect(stores['eu-west-1']!.get('/golden/web/versions/1.0.5')).toBe('ami-theirs');
+    expect(order.some((entry) => entry.includes('latest'))).toBe(false);
   });
 });

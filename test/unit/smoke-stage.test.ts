@@ -22,12 +22,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { createSmokeTestStage } from '../../src/stages/smoke-test.ts';
+import { createSmokeTest } from '../../src/stages/smoke-test.ts';
 import { smokeImage, smokeRun } from '../support/smoke-fixture.ts';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
-const stage = createSmokeTestStage({ pollMs: 10, instancePollMs: 10, registration: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+const smokeTest = createSmokeTest({ pollMs: 10, instancePollMs: 10, registration: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
 const amiId = 'ami-0123456789abcdef0';
 let cwd: string;
 let context: Context;
@@ -54,10 +54,10 @@ afterEach(async () => {
 
 const terminated = () => ec2Mock.commandCalls(TerminateInstancesCommand).flatMap((call) => call.args[0].input.InstanceIds ?? []);
 
-describe('smoke-test stage', () => {
+describe('smoke test', () => {
   it('launches with IMDSv2 required and the gild tags', async () => {
     const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
-    await stage.run(context, run);
+    await smokeTest(context, run);
     const input = ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input;
     expect(input.MetadataOptions).toMatchObject({ HttpTokens: 'required' });
     expect(input.TagSpecifications?.[0]?.Tags).toEqual(
@@ -71,10 +71,16 @@ describe('smoke-test stage', () => {
   });
 
   it('registers termination with run.defer right after launch and stops waiting on SIGINT', async () => {
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    // The first poll of the check's command: by then the instance is launched and its termination registered.
+    let polling!: () => void;
+    const polled = new Promise<void>((resolve) => (polling = resolve));
+    ssmMock.on(GetCommandInvocationCommand).callsFake(async () => {
+      polling();
+      return { Status: 'InProgress' };
+    });
     const run = smokeRun(smokeImage({ smoke: { checkTimeoutSeconds: 600 } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
-    const running = stage.run(context, run);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const running = smokeTest(context, run);
+    await polled;
     expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual(['terminate smoke instance i-1 (t3.micro) in us-east-1']);
 
     // What the runner does on SIGINT: abort, then run the pending cleanups.
@@ -82,7 +88,7 @@ describe('smoke-test stage', () => {
     await Promise.all([...run.pendingCleanups.values()].map((entry) => entry.cleanup()));
     const outcome = await running;
 
-    expect(outcome).toEqual({ status: 'failed', reason: expect.stringContaining('interrupted') });
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('interrupted') });
     expect(terminated()).toContain('i-1');
     expect(run.pendingCleanups.size).toBe(0);
     // An interrupted run leaves the AMI for a run that may finish.
@@ -93,9 +99,9 @@ describe('smoke-test stage', () => {
     ec2Mock.on(DescribeInstanceStatusCommand).rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
     const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
-    const outcome = await stage.run(context, run);
+    const outcome = await smokeTest(context, run);
 
-    expect(outcome).toEqual({ status: 'failed', reason: expect.stringContaining('UnauthorizedOperation') });
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('UnauthorizedOperation') });
     expect(terminated()).toEqual(['i-1']);
     expect(run.pendingCleanups.size).toBe(0);
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
@@ -109,9 +115,9 @@ describe('smoke-test stage', () => {
       .rejects(Object.assign(new Error('no capacity'), { name: 'InsufficientInstanceCapacity' }));
     const run = smokeRun(smokeImage({ smoke: { instanceTypes: ['t3.micro', 'm7g.large'] } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
-    const outcome = await stage.run(context, run);
+    const outcome = await smokeTest(context, run);
 
-    expect(outcome).toEqual({ status: 'failed', reason: expect.stringContaining('InsufficientInstanceCapacity') });
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('InsufficientInstanceCapacity') });
     expect(terminated()).toEqual(['i-ok']);
   });
 
@@ -120,18 +126,18 @@ describe('smoke-test stage', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
     const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
-    await stage.run(context, run);
+    await smokeTest(context, run);
 
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
-    expect(run.state.summary.join('\n')).toContain('not tagged gild:run-id=run-1');
+    expect(run.summary.join('\n')).toContain('not tagged gild:run-id=run-1');
   });
 
   it('tags the AMI and its snapshots failed with a reason of at most 256 characters', async () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
     const run = smokeRun(smokeImage({ checks: [{ name: 'x'.repeat(400), run: 'false' }] }), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
-    await stage.run(context, run);
+    await smokeTest(context, run);
 
     const tagging = ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input;
     expect(tagging.Resources).toEqual([amiId, 'snap-1']);
@@ -140,9 +146,9 @@ describe('smoke-test stage', () => {
     expect(tagging.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
   });
 
-  it('is skipped, and records it, when there are no checks and no package manifest', () => {
+  it('is skipped, and says so, when there are no checks and no package manifest', async () => {
     const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: false } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
-    expect(stage.skip?.(context, run)).toBe('no smoke checks defined');
-    expect(run.state.smoke).toEqual({ result: 'skipped', reason: 'no smoke checks defined' });
+    expect(await smokeTest(context, run)).toEqual({ result: 'skipped', reason: 'no smoke checks defined' });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
   });
 });

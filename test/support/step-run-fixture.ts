@@ -1,0 +1,38 @@
+/**
+ * A StepRun for calling one stage directly, as the runner would: the outputs
+ * of the steps it depends on are given, deferred cleanups can be inspected.
+ */
+import type { StepOutputs, StepRun } from '../../src/apply/step-stage.ts';
+import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import type { PlanStepKind } from '../../src/plan/run-plan.ts';
+
+export interface TestStepRun extends StepRun {
+  readonly logger: ReturnType<typeof createMemoryLogger>;
+  readonly abort: AbortController;
+  readonly lostLease: string[];
+}
+
+export function stepRunFixture(image: ResolvedImage | undefined, options: { runDir?: string; outputs?: Record<string, { kind: PlanStepKind; output: unknown }> } = {}): TestStepRun {
+  const abort = new AbortController();
+  const lostLease: string[] = [];
+  const runDir = options.runDir ?? '/tmp/gild-test-run';
+  return {
+    image,
+    logger: createMemoryLogger(),
+    runDir,
+    logFile: `${runDir}/${image?.name ?? 'run'}.log`,
+    signal: abort.signal,
+    abort,
+    defer: () => () => {},
+    output<K extends PlanStepKind>(stepId: string, kind: K): StepOutputs[K] | undefined {
+      const given = options.outputs?.[stepId];
+      if (!given) return undefined;
+      if (given.kind !== kind) throw new Error(`${stepId} is a ${given.kind} step, not ${kind}`);
+      return given.output as StepOutputs[K];
+    },
+    summary: [],
+    onLeaseLost: (reason) => void lostLease.push(reason),
+    lostLease,
+  };
+}
