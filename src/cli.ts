@@ -3,7 +3,7 @@
  * exit codes (2 for usage and definition errors, 1 for pipeline failures),
  * prints them plainly, and prints the stack of anything unexpected.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packerValidate, packerVersion } from './adapters/packer.ts';
@@ -18,6 +18,7 @@ import { prepareEmulator } from './local/prepare-emulator.ts';
 import { createPlan } from './plan/create-plan.ts';
 import { formatPlan } from './plan/format-plan.ts';
 import type { RunPlan } from './plan/types.ts';
+import { describeUnknownRegion, isKnownRegion } from './definition/aws-regions.ts';
 import type { ResolvedImage } from './definition/resolved-image.ts';
 import { imageParameterPath, latestParameterName, versionParameterName } from './plan/parameter-names.ts';
 import { renderImage } from './render/render-template.ts';
@@ -91,9 +92,12 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option('--base-ami <ami>', 'source AMI to render (default: a placeholder)')
     .option('--local-endpoint <url>', 'render for the emulator at this endpoint')
     .action(async (name: string, flags: { out: string; baseAmi?: string; localEndpoint?: string }) => {
+      const outDir = path.resolve(io.cwd, flags.out);
+      // NOTE: the project and the folders above it are never an output folder, marker or not.
+      if (!path.relative(outDir, io.cwd).startsWith('..')) throw catalogue.EUSAGE(`--out ${flags.out}: ${outDir} is the project folder or contains it. Give a new or empty folder inside the project, e.g. --out build/${name}.`);
       const project = await loadProject(io.cwd);
       const [image] = selectImages(project.images, [name]);
-      const rendered = await renderOffline(io.cwd, image!, path.resolve(io.cwd, flags.out), await packerVersion(), {
+      const rendered = await renderOffline(io.cwd, image!, outDir, await packerVersion(), {
         baseAmiId: flags.baseAmi,
         emulatorEndpoint: flags.localEndpoint,
         logger,
@@ -140,6 +144,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .action(async (name: string, flags: { region?: string; version?: string }) => {
       const project = await loadProject(io.cwd);
       const [image] = selectImages(project.images, [name]);
+      if (flags.region !== undefined && !isKnownRegion(flags.region)) throw catalogue.EUSAGE(`--region ${JSON.stringify(flags.region)}: ${describeUnknownRegion(flags.region)}`);
       const region = flags.region ?? image!.buildRegion;
       const context = createContext({ cwd: io.cwd, env: io.env, logger, settings: project.settings });
       const parameterName = flags.version ? versionParameterName(project.settings.ssmPrefix, name, flags.version) : latestParameterName(project.settings.ssmPrefix, name);
@@ -323,6 +328,8 @@ async function validateCommand(io: Io, logger: Logger): Promise<number> {
   const problems: string[] = [];
   const scratch = path.join(io.cwd, '.gild', 'validate');
   for (const image of project.images) {
+    // NOTE: .gild/validate/ is gild's own scratch space, so clearing it removes nothing of the user's.
+    await rm(path.join(scratch, image.name), { recursive: true, force: true });
     const rendered = await renderOffline(io.cwd, image, path.join(scratch, image.name), packer, {});
     const result = await packerValidate(rendered.dir);
     if (!result.ok) problems.push(`${image.file}: packer validate (Packer ${packer.major}.${packer.minor}.${packer.patch}) rejected the rendered template: ${result.output.trim().split("\n").slice(-3).join(" ")}`);

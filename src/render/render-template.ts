@@ -112,12 +112,21 @@ function checkPartial(image: ResolvedImage, handlebars: typeof Handlebars): void
   throw catalogue.EDEFINITIONS([`${image.file}: partial: there is no templates/partials/${image.partial}${partialSuffix}. Known partials: ${known}.`]);
 }
 
-export async function renderImage(image: ResolvedImage, input: RenderInput): Promise<RenderedImage> {
+/** The rendered folder's files, in memory: what renderImage writes, and what fingerprintImage hashes. */
+export interface RenderedFiles {
+  readonly dir: string;
+  readonly files: readonly { readonly name: string; readonly content: string; readonly executable?: boolean }[];
+  /** Files outside the folder that the rendering read or that the build reads: template, partial, user data, scripts, uploads. */
+  readonly inputs: readonly string[];
+}
+
+export async function renderImageFiles(image: ResolvedImage, input: RenderInput): Promise<RenderedFiles> {
   const nameProblem = amiNameProblem(input.amiName);
   if (nameProblem) throw catalogue.EDEFINITIONS([`${image.file}: name and version make the AMI name ${nameProblem}. Shorten the image name.`]);
   const handlebars = await createEnvironment(input.templatesDir);
   checkPartial(image, handlebars);
-  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(path.join(input.templatesDir, windowsUserDataFile))) ?? '') : '';
+  const userDataFile = path.join(input.templatesDir, windowsUserDataFile);
+  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(userDataFile)) ?? '') : '';
 
   const settings = buildSourceSettings(image, {
     baseAmiId: input.baseAmiId,
@@ -147,6 +156,7 @@ export async function renderImage(image: ResolvedImage, input: RenderInput): Pro
     ...provisioners.flatMap((provisioner, index) => packerTemplateProblems(provisioner.body, `provisioner[${index}] (${provisioner.type}).`)),
   ];
   if (templateProblems.length > 0) throw catalogue.EDEFINITIONS(templateProblems.map((problem) => `${image.file}: rendered ${problem}.`));
+  const templateFile = templateFileOf(image, input.templatesDir);
   const imageHcl = compile(handlebars, await loadImageTemplate(image, input.templatesDir))({
     image,
     source: packerTemplateBody(gated.body),
@@ -156,14 +166,23 @@ export async function renderImage(image: ResolvedImage, input: RenderInput): Pro
     manifestFile: path.join(outDir, manifestFileName),
   });
 
-  await claimOutputFolder(outDir, [...renderedFileNames, ...scripts.map((script) => script.name)]);
-  for (const script of scripts) await writeFile(path.join(outDir, script.name), script.content, { mode: 0o755 });
-  const files = [path.join(outDir, imageFileName)];
-  await writeFile(files[0] as string, formatHcl(imageHcl));
+  const files: { name: string; content: string; executable?: boolean }[] = [{ name: imageFileName, content: formatHcl(imageHcl) }];
+  const inputs = [templateFile];
+  if (image.partial !== undefined) inputs.push(path.join(input.templatesDir, 'partials', `${image.partial}${partialSuffix}`));
+  if (image.platform === 'windows' && !input.emulator) inputs.push(userDataFile);
   if (supportsRequiredPlugins(input.packer)) {
-    const pluginsFile = path.join(outDir, pluginsFileName);
-    await writeFile(pluginsFile, formatHcl(compile(handlebars, await readFile(path.join(input.templatesDir, pluginsTemplate), 'utf8'))({})));
-    files.push(pluginsFile);
+    const pluginsTemplateFile = path.join(input.templatesDir, pluginsTemplate);
+    files.push({ name: pluginsFileName, content: formatHcl(compile(handlebars, await readFile(pluginsTemplateFile, 'utf8'))({})) });
+    inputs.push(pluginsTemplateFile);
   }
-  return { dir: outDir, files };
+  files.push(...scripts.map((script) => ({ name: script.name, content: script.content, executable: true })));
+  if (!input.emulator) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
+  return { dir: outDir, files, inputs };
+}
+
+export async function renderImage(image: ResolvedImage, input: RenderInput): Promise<RenderedImage> {
+  const rendered = await renderImageFiles(image, input);
+  await claimOutputFolder(rendered.dir, [...renderedFileNames, ...rendered.files.map((file) => file.name)]);
+  for (const file of rendered.files) await writeFile(path.join(rendered.dir, file.name), file.content, file.executable ? { mode: 0o755 } : {});
+  return { dir: rendered.dir, files: rendered.files.filter((file) => !file.executable).map((file) => path.join(rendered.dir, file.name)) };
 }
