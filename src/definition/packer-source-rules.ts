@@ -94,7 +94,7 @@ export function checkPackerSource(image: ResolvedImage): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(image.packerSource)) {
     const where = `${image.file}: packerSource.${key}:`;
-    if (!identifier.test(key)) {
+    if (!identifier.test(key) || key in Object.prototype) {
       problems.push(`${image.file}: packerSource: key ${JSON.stringify(key)} is not a Packer setting name. Keys are identifiers such as "ena_support".`);
       continue;
     }
@@ -106,7 +106,7 @@ export function checkPackerSource(image: ResolvedImage): string[] {
       problems.push(`${where} false contradicts encryption, which encrypts the boot volume. Remove packerSource.encrypt_boot, or remove encryption.`);
       continue;
     }
-    const instead = ownedPackerKeys[key];
+    const instead = Object.hasOwn(ownedPackerKeys, key) ? ownedPackerKeys[key] : undefined;
     if (instead) {
       problems.push(`${where} is set by gild from the definition, so it cannot be overridden here. Use ${instead} instead.`);
       continue;

@@ -28,7 +28,9 @@ const kmsKeyPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 const imageName = z
   .string()
   .regex(imageNamePattern, 'must be kebab-case: lower-case letters, digits and single hyphens, starting with a letter (e.g. "web-base")')
-  .max(64, 'must be at most 64 characters');
+  .max(64, 'must be at most 64 characters')
+  // NOTE: gild keeps images in maps by name; a name JavaScript objects already have would collide.
+  .refine((name) => !(name in Object.prototype), 'is a name JavaScript reserves on every object (like "constructor"). Choose another name');
 
 /** A known AWS region; an unknown one gets a "did you mean" from the list in aws-regions.ts. */
 export const region = z.string().superRefine((value, context) => {
@@ -171,7 +173,7 @@ export const imageDefinitionSchema = z.strictObject({
   version: z
     .string()
     .regex(semverPattern, 'must be a semantic version x.y.z (e.g. "1.0.0")')
-    .refine((version) => version.split('.').every((part) => Number(part) <= Number.MAX_SAFE_INTEGER), `has a number above ${Number.MAX_SAFE_INTEGER}, which versions cannot be compared or bumped past exactly. Use smaller numbers`),
+    .refine((version) => !semverPattern.test(version) || version.split('.').every((part) => Number(part) <= Number.MAX_SAFE_INTEGER), `has a number above ${Number.MAX_SAFE_INTEGER}, which versions cannot be compared or bumped past exactly. Use smaller numbers`),
   /** Defaults to the preset's platform, else linux. */
   platform: z.enum(['linux', 'windows']).optional(),
   architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),

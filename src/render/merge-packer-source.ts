@@ -95,7 +95,7 @@ export function mergePackerSource(image: ResolvedImage, body: HclBody): { body: 
       problems.push(publicProblem);
       continue;
     }
-    const owner = ownedSettings[name];
+    const owner = Object.hasOwn(ownedSettings, name) ? ownedSettings[name] : undefined;
     if (owner !== undefined) {
       problems.push(`${image.file}: ${field}: gild renders "${name}" from the definition and checks it there. Set ${owner} instead.`);
       continue;
