@@ -4,12 +4,17 @@
  * read-plain-data.ts), so that a file that never finishes loading can be
  * stopped by terminating this thread, without stopping gild.
  */
+import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import { createJiti } from 'jiti';
 
 // NOTE: each load starts a fresh worker, so its module cache never hides an edit, and files
 // share what they import (gild itself, zod) instead of evaluating it once each.
-const jiti = createJiti(import.meta.url, { interopDefault: false });
+const jiti = createJiti(import.meta.url, {
+  interopDefault: false,
+  // NOTE: definitions only need gild's identity functions at load time; see definition-runtime.ts.
+  alias: { gild: fileURLToPath(new URL('./definition-runtime.ts', import.meta.url)) },
+});
 const { readPlainData } = await jiti.import('./read-plain-data.ts');
 
 const firstLine = (error) =>
