@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import { createJiti } from 'jiti';
 
-// NOTE: each load starts a fresh worker, so its module cache never hides an edit, and files
-// share what they import (gild itself, zod) instead of evaluating it once each.
+// NOTE: moduleCache off so that a long-lived process (tests, watch) sees edits; cheap, since
+// definitions import only definition-runtime.ts from gild.
 const jiti = createJiti(import.meta.url, {
+  moduleCache: false,
   interopDefault: false,
   // NOTE: definitions only need gild's identity functions at load time; see definition-runtime.ts.
   alias: { gild: fileURLToPath(new URL('./definition-runtime.ts', import.meta.url)) },

@@ -25,8 +25,6 @@ interface LoaderThread {
 
 function startThread(): LoaderThread {
   const worker = new Worker(workerUrl);
-  // NOTE: an unref'd worker never keeps gild alive by itself.
-  worker.unref();
   const queue: ((message: { kind: string } & Record<string, unknown>) => void)[] = [];
   const pending: ({ kind: string } & Record<string, unknown>)[] = [];
   const deliver = (message: { kind: string } & Record<string, unknown>) => {
@@ -36,7 +34,12 @@ function startThread(): LoaderThread {
   };
   worker.on('message', deliver);
   worker.on('error', (error) => deliver({ kind: 'threw', message: error.message.split('\n')[0] ?? 'unknown error' }));
-  worker.on('exit', () => deliver({ kind: 'threw', message: 'the loader stopped unexpectedly' }));
+  worker.on('exit', () => {
+    if (sharedThread?.worker === worker) sharedThread = undefined;
+    deliver({ kind: 'threw', message: 'the loader stopped unexpectedly' });
+  });
+  // NOTE: unref'd after the listeners are attached, so an idle warm worker never keeps gild alive.
+  worker.unref();
   return {
     worker,
     next: () => new Promise((resolve) => (pending.length > 0 ? resolve(pending.shift()!) : queue.push(resolve))),
@@ -51,28 +54,41 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'ti
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * One warm worker for the process, so that settings and definitions share a
+ * start-up; calls take turns. It is unref'd, so it never keeps gild alive.
+ */
+let sharedThread: LoaderThread | undefined;
+let turn: Promise<unknown> = Promise.resolve();
+
 /** The outcome for each path, in order. */
-export async function importIsolated(absolutePaths: readonly string[], options: { timeoutMs?: number } = {}): Promise<ImportOutcome[]> {
-  const timeoutMs = options.timeoutMs ?? defaultImportTimeoutMs;
+export function importIsolated(absolutePaths: readonly string[], options: { timeoutMs?: number } = {}): Promise<ImportOutcome[]> {
+  const result = turn.then(() => importInTurn(absolutePaths, options.timeoutMs ?? defaultImportTimeoutMs));
+  turn = result.catch(() => undefined);
+  return result;
+}
+
+async function importInTurn(absolutePaths: readonly string[], timeoutMs: number): Promise<ImportOutcome[]> {
   const outcomes: ImportOutcome[] = [];
-  let thread: LoaderThread | undefined;
-  try {
-    for (const absolutePath of absolutePaths) {
-      if (!thread) {
-        thread = startThread();
-        const ready = await withTimeout(thread.next(), timeoutMs);
-        if (ready === 'timed-out' || ready.kind !== 'ready') throw new Error(`the definition loader did not start: ${ready === 'timed-out' ? 'timed out' : String(ready.message)}`);
-      }
-      thread.worker.postMessage({ absolutePath });
-      const answer = await withTimeout(thread.next(), timeoutMs);
-      if (answer === 'timed-out') {
+  for (const absolutePath of absolutePaths) {
+    if (!sharedThread) {
+      const thread = startThread();
+      const ready = await withTimeout(thread.next(), timeoutMs);
+      if (ready === 'timed-out' || ready.kind !== 'ready') {
         await thread.worker.terminate();
-        thread = undefined;
-        outcomes.push({ kind: 'timed-out', timeoutMs });
-      } else outcomes.push(answer as unknown as ImportOutcome);
+        throw new Error(`the definition loader did not start: ${ready === 'timed-out' ? 'timed out' : String(ready.message)}`);
+      }
+      sharedThread = thread;
     }
-  } finally {
-    await thread?.worker.terminate();
+    const thread = sharedThread;
+    thread.worker.postMessage({ absolutePath });
+    const answer = await withTimeout(thread.next(), timeoutMs);
+    if (answer === 'timed-out') {
+      // NOTE: terminate() stops even a synchronous endless loop; the next file gets a fresh worker.
+      sharedThread = undefined;
+      await thread.worker.terminate();
+      outcomes.push({ kind: 'timed-out', timeoutMs });
+    } else outcomes.push(answer as unknown as ImportOutcome);
   }
   return outcomes;
 }
