@@ -29,9 +29,18 @@ export interface PackerBuildOptions {
   readonly logFile: string;
   /** The whole environment Packer runs with (AWS credentials, PATH, HOME). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** On abort Packer gets SIGINT, so it terminates its instance, then SIGTERM after `graceMs`. */
+  /**
+   * On abort Packer's whole process group gets SIGINT, so it terminates its
+   * instance and deletes its key pair and security group; SIGTERM follows
+   * after `graceMs`, and SIGKILL `graceMs` after that.
+   */
   readonly signal?: AbortSignal;
   readonly graceMs?: number;
+  /** Aborted on a second interrupt: SIGTERM to the group at once, SIGKILL `killAfterMs` later. */
+  readonly escalate?: AbortSignal;
+  readonly killAfterMs?: number;
+  /** Called with the process group's ID once Packer has started (for tests and logs). */
+  readonly onStart?: (processGroup: number) => void;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -165,7 +174,7 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions, l
   log.write(`\n$ packer ${args.join(' ')}\n`);
   let child: ResultPromise;
   try {
-    child = execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, buffer: false, stdin: 'ignore' });
+    child = execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, buffer: false, stdin: 'ignore', detached: true });
   } catch (error) {
     throw catalogue.ENOPACKER(error);
   }
@@ -180,23 +189,65 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions, l
     log.write(chunk);
   });
 
-  let forceKill: NodeJS.Timeout | undefined;
+  const processGroup = child.pid;
+  if (processGroup !== undefined) {
+    liveProcessGroups.add(processGroup);
+    options.onStart?.(processGroup);
+  }
+  const timers: NodeJS.Timeout[] = [];
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (processGroup === undefined) return;
+    try {
+      process.kill(-processGroup, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  };
+  // NOTE: signals go to the whole group: Packer 1.6.6 is a wrapper plus a child, and the wrapper alone
+  // swallows SIGINT. execa's cancelSignal/forceKillAfterDelay signal only the pid, hence this by hand.
   const abort = () => {
-    // NOTE: SIGINT first: Packer then terminates its build instance and deletes its temporary key pair and group.
-    child.kill('SIGINT');
-    forceKill = setTimeout(() => child.kill('SIGTERM'), options.graceMs ?? 60_000);
+    signalGroup('SIGINT');
+    const graceMs = options.graceMs ?? 60_000;
+    timers.push(setTimeout(() => signalGroup('SIGTERM'), graceMs), setTimeout(() => signalGroup('SIGKILL'), 2 * graceMs));
+  };
+  const escalate = () => {
+    signalGroup('SIGTERM');
+    timers.push(setTimeout(() => signalGroup('SIGKILL'), options.killAfterMs ?? 10_000));
   };
   if (options.signal?.aborted) abort();
   else options.signal?.addEventListener('abort', abort, { once: true });
+  if (options.escalate?.aborted) escalate();
+  else options.escalate?.addEventListener('abort', escalate, { once: true });
   try {
     const result = await child;
     if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
     return { stdout, stderr, exitCode: result.exitCode, aborted: options.signal?.aborted ?? false };
   } finally {
-    clearTimeout(forceKill);
+    // An interrupted wrapper has exited; anything it left in its group (a plugin, a shell) goes with it.
+    if (options.signal?.aborted || options.escalate?.aborted) signalGroup('SIGKILL');
+    if (processGroup !== undefined) liveProcessGroups.delete(processGroup);
+    for (const timer of timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', abort);
+    options.escalate?.removeEventListener('abort', escalate);
   }
 }
+
+/**
+ * Packer runs in process groups of its own (so a terminal's Ctrl-C does not
+ * reach it behind gild's back); if gild exits while one is alive, for
+ * instance on a second interrupt, the group is killed so that no Packer
+ * process outlives gild.
+ */
+const liveProcessGroups = new Set<number>();
+process.on('exit', () => {
+  for (const processGroup of liveProcessGroups) {
+    try {
+      process.kill(-processGroup, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
 
 /**
  * `packer build -machine-readable -color=false .` in the rendered folder

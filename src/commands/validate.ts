@@ -1,4 +1,5 @@
 /** `gild validate`: every definition and the settings, then `packer validate` on each rendered template. */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { catalogue } from '../errors.ts';
 import { createIoLogger, type Io } from './io.ts';
@@ -22,6 +23,8 @@ export async function validate(_options: ValidateOptions, io: Io): Promise<numbe
   const problems: string[] = [];
   const scratch = path.join(io.cwd, '.gild', 'validate');
   for (const image of project.images) {
+    // NOTE: .gild/validate/ is gild's own scratch space, so clearing it removes nothing of the user's.
+    await rm(path.join(scratch, image.name), { recursive: true, force: true });
     const rendered = await renderOffline(io.cwd, image, path.join(scratch, image.name), packer, {});
     const result = await packerValidate(rendered.dir);
     if (!result.ok) problems.push(`${image.file}: packer validate (Packer ${packer.major}.${packer.minor}.${packer.patch}) rejected the rendered template: ${result.output.trim().split("\n").slice(-3).join(" ")}`);

@@ -1,11 +1,12 @@
 /**
- * Loads `images/*.ts`. A file that fails to load, has no default export, or
- * duplicates another image's name is a definition problem naming the file;
- * every problem is collected before anything is reported.
+ * Loads `images/*.ts`, each in a worker under a time limit (import-isolated.ts).
+ * A file that fails to load, hangs, has no default export, or exports
+ * something other than plain data is a definition problem naming the file
+ * and field; every problem is collected before anything is reported.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createTypeScriptLoader } from '../create-typescript-loader.ts';
+import { importIsolated } from './import-isolated.ts';
 
 export interface LoadedDefinition {
   /** Relative to the project root, for messages: `images/web.ts`. */
@@ -21,7 +22,7 @@ export interface LoadResult {
 
 const definitionFilePattern = /^[^.].*\.(?:ts|mts)$/;
 
-export async function loadDefinitions(cwd: string, imagesDir = 'images'): Promise<LoadResult> {
+export async function loadDefinitions(cwd: string, imagesDir = 'images', options: { timeoutMs?: number } = {}): Promise<LoadResult> {
   const folder = path.resolve(cwd, imagesDir);
   let entries: string[];
   try {
@@ -29,31 +30,27 @@ export async function loadDefinitions(cwd: string, imagesDir = 'images'): Promis
   } catch {
     return { definitions: [], errors: [`${imagesDir}/: the folder does not exist. Create it and add one image definition per file (see the README).`] };
   }
-  // NOTE: moduleCache off so that a long-lived process (tests, watch) sees edits.
-  const jiti = createTypeScriptLoader(import.meta.url, { moduleCache: false, interopDefault: false });
+  const absolutePaths = entries.map((entry) => path.join(folder, entry));
+  const outcomes = await importIsolated(absolutePaths, options);
   const definitions: LoadedDefinition[] = [];
   const errors: string[] = [];
-  await Promise.all(
-    entries.map(async (entry) => {
-      const absolutePath = path.join(folder, entry);
-      const file = path.relative(cwd, absolutePath).split(path.sep).join('/');
-      try {
-        const module = (await jiti.import(absolutePath)) as { default?: unknown };
-        if (module.default === undefined) {
-          errors.push(`${file}: has no default export. End the file with \`export default defineImage({ ... })\`.`);
-          return;
-        }
-        definitions.push({ file, absolutePath, exported: module.default });
-      } catch (error) {
-        errors.push(`${file}: could not be loaded: ${firstLine(error)}. Fix the file so that it compiles and runs.`);
-      }
-    }),
-  );
-  definitions.sort((a, b) => a.file.localeCompare(b.file));
-  return { definitions, errors: errors.sort() };
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n').find((line) => line.trim() !== '')?.trim().replace(/\.$/, '') ?? 'unknown error';
+  outcomes.forEach((outcome, index) => {
+    const absolutePath = absolutePaths[index] as string;
+    const file = path.relative(cwd, absolutePath).split(path.sep).join('/');
+    switch (outcome.kind) {
+      case 'no-default':
+        errors.push(`${file}: has no default export. End the file with \`export default defineImage({ ... })\`.`);
+        return;
+      case 'threw':
+        errors.push(`${file}: could not be loaded: ${outcome.message}. Fix the file so that it compiles and runs.`);
+        return;
+      case 'timed-out':
+        errors.push(`${file}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles? A definition must evaluate to its data at once.`);
+        return;
+      case 'loaded':
+        if (outcome.problems.length > 0) errors.push(...outcome.problems.map((problem) => `${file}: ${problem}`));
+        else definitions.push({ file, absolutePath, exported: outcome.value });
+    }
+  });
+  return { definitions, errors };
 }

@@ -3,7 +3,7 @@
  * image, the pipeline settings or the file system. Each rule returns its
  * problems; the caller reports them all together.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { PipelineSettings } from '../settings/schema.ts';
 import { closestMatch, partitionOf } from './aws-regions.ts';
@@ -48,8 +48,9 @@ const baseImageExists: Rule = (image, { images, unparsedNames }) => {
   }
 };
 
-const scriptsExist: Rule = (image) => {
+const scriptsExist: Rule = (image, { settings, cwd }) => {
   const errors: string[] = [];
+  const allowedFolders = (settings.provisionPaths ?? []).map((folder) => path.resolve(cwd ?? image.dir, folder));
   image.provision.forEach((step, index) => {
     const file = step.kind === 'script' ? step.path : step.kind === 'upload' ? step.source : undefined;
     if (!file) return;
@@ -57,9 +58,29 @@ const scriptsExist: Rule = (image) => {
     const shown = path.relative(image.dir, file).split(path.sep).join('/') || '.';
     if (!existsSync(file)) errors.push(`${field} "${shown}" does not exist (looked for ${file}). Paths are relative to the definition's folder.`);
     else if (step.kind === 'script' && statSync(file).isDirectory()) errors.push(`${field} "${shown}" is a folder. Name a script file, or upload the folder with { upload: { source, destination } }.`);
+    else {
+      const outside = escapesAllowedFolders(file, image.dir, allowedFolders);
+      if (outside) errors.push(`${field} "${shown}" ${outside}, so a file of the build host would go into the image. Keep scripts and uploads inside ${path.relative(cwd ?? image.dir, image.dir) || '.'}/${allowedFolders.length > 0 ? ` or the folders settings.provisionPaths allows (${allowedFolders.join(', ')})` : ', or allow a folder with provisionPaths in pipeline/settings.ts'}.`);
+    }
   });
   return { errors };
 };
+
+const isInside = (file: string, folder: string): boolean => {
+  const relative = path.relative(folder, file);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+};
+
+/**
+ * Why a script or upload leaves the folders it may come from, with symlinks
+ * resolved (a link inside the folder that points out is refused), or undefined.
+ */
+function escapesAllowedFolders(file: string, imageDir: string, allowedFolders: readonly string[]): string | undefined {
+  const real = realpathSync(file);
+  const folders = [imageDir, ...allowedFolders].map((folder) => (existsSync(folder) ? realpathSync(folder) : folder));
+  if (folders.some((folder) => isInside(real, folder))) return undefined;
+  return real === path.resolve(file) ? `is outside the image's folder (${real})` : `leads outside the image's folder through a symbolic link (to ${real})`;
+}
 
 const requiredTagsPresent: Rule = (image, { settings }) => {
   const missing = settings.requiredTags.filter((tag) => !(tag in image.tags) || image.tags[tag] === '');

@@ -30,7 +30,9 @@ const kmsKeyPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 const imageName = z
   .string()
   .regex(imageNamePattern, 'must be kebab-case: lower-case letters, digits and single hyphens, starting with a letter (e.g. "web-base")')
-  .max(64, 'must be at most 64 characters');
+  .max(64, 'must be at most 64 characters')
+  // NOTE: gild keeps images in maps by name; a name JavaScript objects already have would collide.
+  .refine((name) => !(name in Object.prototype), 'is a name JavaScript reserves on every object (like "constructor"). Choose another name');
 
 /** A known AWS region; an unknown one gets a "did you mean" from the list in aws-regions.ts. */
 export const region = z.string().superRefine((value, context) => {
@@ -160,12 +162,15 @@ export const baseSchema = z.union([
   z.strictObject({ preset: presetName }),
 ]);
 
+/** Relative to the definition's folder: an absolute path would take a file of whichever host builds. */
+const relativePath = z.string().min(1).refine((value) => !value.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(value) && !value.startsWith('\\'), 'must be a path relative to the definition\'s folder, not an absolute path');
+
 const inlineCommands = z.union([z.string().min(1, 'must not be empty'), z.array(z.string()).min(1, 'needs at least one command')]);
 
 export const provisionStepSchema = z.union([
   z.strictObject({ shell: inlineCommands, env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: duration.optional() }),
-  z.strictObject({ script: z.string().min(1), env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: duration.optional() }),
-  z.strictObject({ upload: z.strictObject({ source: z.string().min(1), destination: z.string().min(1) }), pauseBefore: duration.optional() }),
+  z.strictObject({ script: relativePath, env: environment.optional(), expectDisconnect: z.boolean().optional(), pauseBefore: duration.optional() }),
+  z.strictObject({ upload: z.strictObject({ source: relativePath, destination: z.string().min(1) }), pauseBefore: duration.optional() }),
   z.strictObject({ powershell: inlineCommands, env: environment.optional(), pauseBefore: duration.optional() }),
   z.strictObject({ restart: z.union([z.literal(true), z.strictObject({ timeout: duration.optional() })]), pauseBefore: duration.optional() }),
 ]);
@@ -238,8 +243,11 @@ const launchPermissionsSchema = z.union([
 
 export const imageDefinitionSchema = z.strictObject({
   name: imageName,
-  description: z.string().min(1, 'must not be empty: say what the image is for'),
-  version: z.string().regex(semverPattern, 'must be a semantic version x.y.z (e.g. "1.0.0")'),
+  description: z.string().min(1, 'must not be empty: say what the image is for').max(255, 'is longer than the 255 characters AWS allows for an AMI description. Shorten it'),
+  version: z
+    .string()
+    .regex(semverPattern, 'must be a semantic version x.y.z (e.g. "1.0.0")')
+    .refine((version) => !semverPattern.test(version) || version.split('.').every((part) => Number(part) <= Number.MAX_SAFE_INTEGER), `has a number above ${Number.MAX_SAFE_INTEGER}, which versions cannot be compared or bumped past exactly. Use smaller numbers`),
   /** Defaults to the preset's platform, else linux. */
   platform: z.enum(['linux', 'windows']).optional(),
   architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
@@ -252,7 +260,8 @@ export const imageDefinitionSchema = z.strictObject({
   launchPermissions: launchPermissionsSchema.default({ accounts: [], organizationArns: [], organizationalUnitArns: [] }),
   blockDevices: z.strictObject({ launch: z.array(blockDeviceSchema).default([]), ami: z.array(blockDeviceSchema).default([]) }).default({ launch: [], ami: [] }),
   encryption: z.strictObject({ kmsKeyId, regionKmsKeyIds: z.record(region, kmsKeyId).default({}) }).optional(),
-  deprecateAfterDays: z.number().int().positive().optional(),
+  /** AWS accepts a deprecation date at most 10 years ahead. */
+  deprecateAfterDays: z.number().int().positive().max(3650, 'must be at most 3650 (10 years): AWS refuses a deprecation date further ahead').optional(),
   buildInfrastructure: z
     .strictObject({
       subnetId: subnetId.optional(),

@@ -39,6 +39,8 @@ const ownedSettings: Readonly<Record<string, string>> = {
   imds_support: 'buildInfrastructure.requireImdsV2',
   communicator: 'platform',
   custom_endpoint_ec2: 'nothing: gild sets it only against the local emulator',
+  temporary_key_pair_name: 'nothing: gild names the key pair with the run ID so that leftovers can be found',
+  security_group_id: 'buildInfrastructure.securityGroupIds',
   skip_region_validation: 'nothing: gild sets it only against the local emulator',
 };
 
@@ -93,7 +95,7 @@ export function mergePackerSource(image: ResolvedImage, body: HclBody): { body: 
       problems.push(publicProblem);
       continue;
     }
-    const owner = ownedSettings[name];
+    const owner = Object.hasOwn(ownedSettings, name) ? ownedSettings[name] : undefined;
     if (owner !== undefined) {
       problems.push(`${image.file}: ${field}: gild renders "${name}" from the definition and checks it there. Set ${owner} instead.`);
       continue;

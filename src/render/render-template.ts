@@ -8,10 +8,12 @@
  * output is laid out by formatHcl so it passes `packer fmt -check`.
  */
 import Handlebars from 'handlebars';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
+import { claimOutputFolder } from './claim-output-folder.ts';
+import { amiNameProblem, packerTemplateBody, packerTemplateProblems } from './escape.ts';
 import { formatHcl } from './format-hcl.ts';
 import { gateSettings } from './gate-settings.ts';
 import { registerHclHelpers } from './hcl.ts';
@@ -21,7 +23,7 @@ import { buildProvisioners } from './provisioners.ts';
 import { buildSourceSettings } from './source-settings.ts';
 
 export interface RenderInput {
-  /** e.g. `<cwd>/.gild/build/<image>/`; wiped and recreated. */
+  /** e.g. `<cwd>/.gild/build/<image>/`: new, empty, or made by an earlier render (see claim-output-folder.ts). */
   readonly outDir: string;
   /** `<cwd>/templates` */
   readonly templatesDir: string;
@@ -39,9 +41,9 @@ export interface RenderInput {
   readonly logger?: { info(message: string): void; warn(message: string): void };
   /** The clock deprecate_at counts from; defaults to now. */
   readonly now?: Date;
-  /** Packer's temporary key pair name, so a crashed build's key pair can be found: `gild_<runId>_<image>`. */
+  /** Packer's temporary key pair, named so that a sweep can find a leftover one: `gild_<runId>_<image>`. */
   readonly keyPairName?: string;
-  /** A security group gild created for this build, so that Packer creates none of its own. */
+  /** A security group gild made for this build, so that Packer creates none. */
   readonly securityGroupId?: string;
 }
 
@@ -54,11 +56,13 @@ export interface RenderedImage {
 export const imageFileName = 'image.pkr.hcl';
 export const pluginsFileName = 'plugins.pkr.hcl';
 export const manifestFileName = 'manifest.json';
+/** What a render may replace in its folder: its own files and the manifest Packer writes there. */
+const renderedFileNames = [imageFileName, pluginsFileName, manifestFileName];
 
 const defaultTemplate = 'amazon-ebs.pkr.hcl.hbs';
 const pluginsTemplate = 'plugins.pkr.hcl.hbs';
-const partialSuffix = '.pkr.hcl.hbs';
-const windowsUserDataFile = path.join('user-data', 'enable-winrm.ps1');
+export const partialSuffix = '.pkr.hcl.hbs';
+export const windowsUserDataFile = path.join('user-data', 'enable-winrm.ps1');
 
 async function readOrNull(file: string): Promise<string | null> {
   try {
@@ -84,8 +88,16 @@ function compile(handlebars: typeof Handlebars, source: string): HandlebarsTempl
   return handlebars.compile(source, { noEscape: true, strict: false });
 }
 
+/** The template file an image renders with: its own, else templates/amazon-ebs.pkr.hcl.hbs. */
+export function templateFileOf(image: ResolvedImage, templatesDir: string): string {
+  return image.template ?? path.join(templatesDir, defaultTemplate);
+}
+
 async function loadImageTemplate(image: ResolvedImage, templatesDir: string): Promise<string> {
-  const templateFile = image.template ?? path.join(templatesDir, defaultTemplate);
+  const templateFile = templateFileOf(image, templatesDir);
+  if ((await stat(templateFile).catch(() => undefined))?.isDirectory()) {
+    throw catalogue.EDEFINITIONS([`${image.file}: template: ${templateFile} is a folder. Name a template file inside templates/, e.g. "hardened.pkr.hcl.hbs".`]);
+  }
   const source = await readOrNull(templateFile);
   if (source !== null) return source;
   const problem = image.template
@@ -100,10 +112,21 @@ function checkPartial(image: ResolvedImage, handlebars: typeof Handlebars): void
   throw catalogue.EDEFINITIONS([`${image.file}: partial: there is no templates/partials/${image.partial}${partialSuffix}. Known partials: ${known}.`]);
 }
 
-export async function renderImage(image: ResolvedImage, input: RenderInput): Promise<RenderedImage> {
+/** The rendered folder's files, in memory: what renderImage writes, and what fingerprintImage hashes. */
+export interface RenderedFiles {
+  readonly dir: string;
+  readonly files: readonly { readonly name: string; readonly content: string; readonly executable?: boolean }[];
+  /** Files outside the folder that the rendering read or that the build reads: template, partial, user data, scripts, uploads. */
+  readonly inputs: readonly string[];
+}
+
+export async function renderImageFiles(image: ResolvedImage, input: RenderInput): Promise<RenderedFiles> {
+  const nameProblem = amiNameProblem(input.amiName);
+  if (nameProblem) throw catalogue.EDEFINITIONS([`${image.file}: name and version make the AMI name ${nameProblem}. Shorten the image name.`]);
   const handlebars = await createEnvironment(input.templatesDir);
   checkPartial(image, handlebars);
-  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(path.join(input.templatesDir, windowsUserDataFile))) ?? '') : '';
+  const userDataFile = path.join(input.templatesDir, windowsUserDataFile);
+  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(userDataFile)) ?? '') : '';
 
   const settings = buildSourceSettings(image, {
     baseAmiId: input.baseAmiId,
@@ -113,6 +136,8 @@ export async function renderImage(image: ResolvedImage, input: RenderInput): Pro
     emulatorEndpoint: input.emulator?.endpoint,
     windowsUserData,
     now: input.now ?? new Date(),
+    keyPairName: input.keyPairName,
+    securityGroupId: input.securityGroupId,
   });
   const merged = mergePackerSource(image, settings);
   if (merged.problems.length > 0) throw catalogue.EDEFINITIONS(merged.problems);
@@ -120,29 +145,44 @@ export async function renderImage(image: ResolvedImage, input: RenderInput): Pro
   if (gated.refusals.length > 0) throw catalogue.EUSAGE([`Image "${image.name}" cannot be built with Packer ${input.packer.major}.${input.packer.minor}.${input.packer.patch}:`, ...gated.refusals].join('\n'));
   for (const warning of gated.warnings) input.logger?.warn(warning);
 
-  const provisioners = input.emulator ? [] : buildProvisioners(image);
+  const outDir = path.resolve(input.outDir);
+  const { provisioners, scripts } = input.emulator ? { provisioners: [], scripts: [] } : buildProvisioners(image, outDir);
   if (input.emulator && image.provision.length > 0) {
     input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on.`);
   }
-
-  const outDir = path.resolve(input.outDir);
+  // NOTE: Packer evaluates every string of the source and the provisioners as a Go template; see escape.ts.
+  const templateProblems = [
+    ...packerTemplateProblems(gated.body, 'source.'),
+    ...provisioners.flatMap((provisioner, index) => packerTemplateProblems(provisioner.body, `provisioner[${index}] (${provisioner.type}).`)),
+  ];
+  if (templateProblems.length > 0) throw catalogue.EDEFINITIONS(templateProblems.map((problem) => `${image.file}: rendered ${problem}.`));
+  const templateFile = templateFileOf(image, input.templatesDir);
   const imageHcl = compile(handlebars, await loadImageTemplate(image, input.templatesDir))({
     image,
-    source: gated.body,
-    provisioners,
+    source: packerTemplateBody(gated.body),
+    provisioners: provisioners.map((provisioner) => ({ ...provisioner, body: packerTemplateBody(provisioner.body) })),
     partial: image.partial,
     sourceRef: `source.amazon-ebs.${image.name}`,
     manifestFile: path.join(outDir, manifestFileName),
   });
 
-  await rm(outDir, { recursive: true, force: true });
-  await mkdir(outDir, { recursive: true });
-  const files = [path.join(outDir, imageFileName)];
-  await writeFile(files[0] as string, formatHcl(imageHcl));
+  const files: { name: string; content: string; executable?: boolean }[] = [{ name: imageFileName, content: formatHcl(imageHcl) }];
+  const inputs = [templateFile];
+  if (image.partial !== undefined) inputs.push(path.join(input.templatesDir, 'partials', `${image.partial}${partialSuffix}`));
+  if (image.platform === 'windows' && !input.emulator) inputs.push(userDataFile);
   if (supportsRequiredPlugins(input.packer)) {
-    const pluginsFile = path.join(outDir, pluginsFileName);
-    await writeFile(pluginsFile, formatHcl(compile(handlebars, await readFile(path.join(input.templatesDir, pluginsTemplate), 'utf8'))({})));
-    files.push(pluginsFile);
+    const pluginsTemplateFile = path.join(input.templatesDir, pluginsTemplate);
+    files.push({ name: pluginsFileName, content: formatHcl(compile(handlebars, await readFile(pluginsTemplateFile, 'utf8'))({})) });
+    inputs.push(pluginsTemplateFile);
   }
-  return { dir: outDir, files };
+  files.push(...scripts.map((script) => ({ name: script.name, content: script.content, executable: true })));
+  if (!input.emulator) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
+  return { dir: outDir, files, inputs };
+}
+
+export async function renderImage(image: ResolvedImage, input: RenderInput): Promise<RenderedImage> {
+  const rendered = await renderImageFiles(image, input);
+  await claimOutputFolder(rendered.dir, [...renderedFileNames, ...rendered.files.map((file) => file.name)]);
+  for (const file of rendered.files) await writeFile(path.join(rendered.dir, file.name), file.content, file.executable ? { mode: 0o755 } : {});
+  return { dir: rendered.dir, files: rendered.files.filter((file) => !file.executable).map((file) => path.join(rendered.dir, file.name)) };
 }

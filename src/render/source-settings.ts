@@ -17,6 +17,8 @@ export interface SourceInput {
   /** The user data that turns WinRM on, for Windows images. */
   readonly windowsUserData: string;
   readonly now: Date;
+  readonly keyPairName?: string | undefined;
+  readonly securityGroupId?: string | undefined;
 }
 
 /** What AmazonSSMManagedInstanceCore allows: enough for Session Manager and Run Command. */
@@ -102,7 +104,7 @@ function encryption(image: ResolvedImage): HclEntry[] {
   return [attribute('encrypt_boot', true), attribute('kms_key_id', regionKmsKeyIds[image.buildRegion] ?? kmsKeyId), ...when(copyRegions.length > 0, attribute('region_kms_key_ids', keysByRegion))];
 }
 
-function network(image: ResolvedImage): HclEntry[] {
+function network(image: ResolvedImage, input: SourceInput): HclEntry[] {
   const infrastructure = image.buildInfrastructure;
   return [
     ...when(infrastructure.vpcId !== undefined, attribute('vpc_id', infrastructure.vpcId ?? '')),
@@ -112,6 +114,8 @@ function network(image: ResolvedImage): HclEntry[] {
       block('subnet_filter', [attribute('filters', infrastructure.subnetFilter ?? {}), attribute('most_free', true)]),
     ),
     ...when(infrastructure.securityGroupIds.length > 0, attribute('security_group_ids', infrastructure.securityGroupIds)),
+    // The engine's tagged group for this build, so Packer creates no temporary one; the definition's own groups win.
+    ...when(infrastructure.securityGroupIds.length === 0 && input.securityGroupId !== undefined, attribute('security_group_id', input.securityGroupId ?? '')),
   ];
 }
 
@@ -174,10 +178,22 @@ export function blockDeviceBody(device: Readonly<BlockDevice>): HclBody {
   ];
 }
 
+/**
+ * An encrypted image encrypts every volume, not only the boot volume that
+ * encrypt_boot covers: each device without a key of its own gets the build
+ * region's key. Copies are re-encrypted with each region's key by
+ * region_kms_key_ids, which applies to every snapshot of the AMI.
+ */
+function withImageEncryption(image: ResolvedImage, device: Readonly<BlockDevice>): Readonly<BlockDevice> {
+  if (!image.encryption) return device;
+  const kmsKeyId = image.encryption.regionKmsKeyIds[image.buildRegion] ?? image.encryption.kmsKeyId;
+  return { ...device, encrypted: true, kmsKeyId: device.kmsKeyId ?? kmsKeyId };
+}
+
 function disks(image: ResolvedImage): HclEntry[] {
   return [
-    ...image.launchBlockDevices.map((device) => block('launch_block_device_mappings', blockDeviceBody(device))),
-    ...image.amiBlockDevices.map((device) => block('ami_block_device_mappings', blockDeviceBody(device))),
+    ...image.launchBlockDevices.map((device) => block('launch_block_device_mappings', blockDeviceBody(withImageEncryption(image, device)))),
+    ...image.amiBlockDevices.map((device) => block('ami_block_device_mappings', blockDeviceBody(withImageEncryption(image, device)))),
   ];
 }
 
@@ -188,9 +204,11 @@ export function buildSourceSettings(image: ResolvedImage, input: SourceInput): H
     ...tagging(input),
     ...sharing(image),
     ...encryption(image),
-    ...network(image),
+    ...network(image, input),
     ...instanceProfile(image, input),
     ...communicator(image, input),
+    // NOTE: named with the run ID so that a sweep can find the key pair if Packer is killed before it deletes it.
+    ...when(input.keyPairName !== undefined, attribute('temporary_key_pair_name', input.keyPairName ?? '')),
     ...instanceMetadata(image),
     ...disks(image),
   ];

@@ -1,23 +1,30 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { createTypeScriptLoader } from '../create-typescript-loader.ts';
+import { importIsolated } from '../definition/import-isolated.ts';
 import { catalogue } from '../errors.ts';
 import { formatIssues } from '../definition/format-issues.ts';
 import { pipelineSettingsSchema, type PipelineSettings } from './schema.ts';
 
 export const settingsFile = 'pipeline/settings.ts';
 
-/** Reads `pipeline/settings.ts`; without one, the defaults apply. */
-export async function loadSettings(cwd: string): Promise<PipelineSettings> {
+/**
+ * Reads `pipeline/settings.ts` (in the definition loader's worker, under its
+ * time limit, as plain data); without one, the defaults apply.
+ */
+export async function loadSettings(cwd: string, options: { timeoutMs?: number } = {}): Promise<PipelineSettings> {
   const absolutePath = path.join(cwd, settingsFile);
   let exported: unknown = {};
-  try {
-    await access(absolutePath);
-    const jiti = createTypeScriptLoader(import.meta.url, { moduleCache: false });
-    exported = ((await jiti.import(absolutePath)) as { default?: unknown }).default ?? {};
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw catalogue.ESETTINGS([`${settingsFile}: could not be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]);
+  const present = await access(absolutePath).then(
+    () => true,
+    () => false,
+  );
+  if (present) {
+    const [outcome] = await importIsolated([absolutePath], options);
+    if (outcome?.kind === 'threw') throw catalogue.ESETTINGS([`${settingsFile}: could not be loaded: ${outcome.message}. Fix the file so that it compiles and runs.`]);
+    if (outcome?.kind === 'timed-out') throw catalogue.ESETTINGS([`${settingsFile}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles?`]);
+    if (outcome?.kind === 'loaded') {
+      if (outcome.problems.length > 0) throw catalogue.ESETTINGS(outcome.problems.map((problem) => `${settingsFile}: ${problem}`));
+      exported = outcome.value;
     }
   }
   const parsed = pipelineSettingsSchema.safeParse(exported);

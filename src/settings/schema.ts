@@ -31,6 +31,12 @@ export const pipelineSettingsSchema = z.strictObject({
     .default({ instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }),
   /** gild-tagged build and smoke instances older than this are terminated at the start of a run. */
   sweepAfterMinutes: z.number().int().positive().default(120),
+  /**
+   * Folders, relative to the project root, that scripts and uploads may also
+   * come from (besides the image definition's own folder), e.g. ["shared/scripts"].
+   * Paths are resolved with symbolic links before they are checked.
+   */
+  provisionPaths: z.array(z.string().min(1).refine((folder) => !folder.startsWith('/') && !folder.split(/[\\/]/).includes('..'), 'must be a folder inside the project, without ".." or a leading "/"')).optional(),
   /** Rebuild an unchanged image anyway once its newest version is this old (the nightly patch rebuild). */
   rebuildAfterDays: z.number().int().positive().optional(),
 });

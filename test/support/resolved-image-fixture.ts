@@ -101,3 +101,25 @@ export function decodeTemplateText(text: string): string {
   }
   return decoded;
 }
+
+/**
+ * What Packer makes of a string it evaluates as a Go template, for the only
+ * actions gild renders (`{{"…"}}`, a Go string literal); any other action is
+ * a live template and fails the test.
+ */
+export function evaluatePackerText(text: string): string {
+  let evaluated = '';
+  let index = 0;
+  while (index < text.length) {
+    const open = text.indexOf('{{', index);
+    if (open === -1) return evaluated + text.slice(index);
+    evaluated += text.slice(index, open);
+    const literal = /^\{\{"((?:[^"\\]|\\.)*)"\}\}/.exec(text.slice(open));
+    if (!literal) throw new Error(`live Go template at ${open} in ${JSON.stringify(text)}`);
+    evaluated += (literal[1] as string).replace(/\\(?:u([0-9a-f]{4})|U([0-9a-f]{8})|(["\\]))/g, (_all, u4: string | undefined, u8: string | undefined, plain: string | undefined) =>
+      plain ?? String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)),
+    );
+    index = open + literal[0].length;
+  }
+  return evaluated;
+}

@@ -105,12 +105,13 @@ describe('renderImage', () => {
     `);
   });
 
-  it('wipes whatever an earlier render left in the output folder', async () => {
+  it('replaces what an earlier render wrote and keeps a file it did not write', async () => {
     const outDir = path.join(workDir, 'out');
     await render(resolvedImageFixture());
-    await writeFile(path.join(outDir, 'stale.pkr.hcl'), 'garbage');
-    await render(resolvedImageFixture());
-    await expect(readFile(path.join(outDir, 'stale.pkr.hcl'))).rejects.toThrow();
+    await writeFile(path.join(outDir, 'notes.txt'), 'mine');
+    await render(resolvedImageFixture({ description: 'second render' }));
+    expect(await readFile(path.join(outDir, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(path.join(outDir, 'image.pkr.hcl'), 'utf8')).toContain('second render');
   });
 
   it('writes plugins.pkr.hcl requiring the amazon plugin only for Packer 1.7 and later', async () => {

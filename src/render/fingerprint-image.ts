@@ -1,0 +1,124 @@
+/**
+ * The fingerprint of what makes an image: the rendered Packer folder (with
+ * run-independent placeholders for everything that changes per run), the
+ * content of every file it reads (template, partials it uses, Windows user
+ * data for Windows images, scripts, upload trees) and the renderer's version.
+ * Settings that do not change the AMI (retention, smoke, concurrency, sweep)
+ * never reach the rendering, so they cannot change it.
+ *
+ * Files are streamed into the hash, never read whole, under a size limit.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { PackerVersionInfo } from '../adapters/packer.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { catalogue } from '../errors.ts';
+import { renderImageFiles } from './render-template.ts';
+
+/** Bump when a change to gild's rendering changes what gets built. */
+export const rendererVersion = 'gild-renderer-3';
+
+/** The most bytes of referenced files gild hashes for one image. */
+export const fingerprintSizeLimit = 2 * 1024 ** 3;
+
+export interface FingerprintInput {
+  readonly templatesDir: string;
+  readonly packer: PackerVersionInfo;
+  /** Rendering for the emulator drops provisioners, so it fingerprints differently. */
+  readonly emulator?: { readonly endpoint: string };
+  /** For tests; default fingerprintSizeLimit. */
+  readonly sizeLimit?: number;
+}
+
+/** Stand-ins for what differs between runs of the same image; fixed so that equal images hash equal. */
+const placeholders = {
+  outDir: '/gild/fingerprint',
+  baseAmiId: 'ami-00000000',
+  runId: 'run-id',
+  securityGroupId: 'sg-00000000',
+  now: new Date(0),
+  emulatorEndpoint: 'http://emulator',
+} as const;
+
+interface FileEntry {
+  readonly file: string;
+  readonly size: number;
+}
+
+/** Every regular file under `file` (itself, if it is one), in a stable order; symbolic links are hashed as their target path. */
+async function listFiles(file: string, links: string[]): Promise<FileEntry[]> {
+  const info = await lstat(file);
+  if (info.isSymbolicLink()) {
+    const target = await stat(file).catch(() => undefined);
+    if (target?.isFile()) return [{ file, size: target.size }];
+    links.push(`${file} -> ${await readlink(file)}`);
+    return [];
+  }
+  if (info.isFile()) return [{ file, size: info.size }];
+  if (!info.isDirectory()) return [];
+  const names = (await readdir(file)).sort();
+  const nested = [];
+  for (const name of names) nested.push(...(await listFiles(path.join(file, name), links)));
+  return nested;
+}
+
+function hashFile(hash: Hash, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve());
+  });
+}
+
+/** Partials the template names itself (`{{> name}}`), besides the image's own `partial`. */
+async function partialsNamedBy(templateFile: string, templatesDir: string): Promise<string[]> {
+  const source = await readFile(templateFile, 'utf8').catch(() => '');
+  return [...source.matchAll(/\{\{~?>\s*([A-Za-z0-9_-]+)/g)].map((match) => path.join(templatesDir, 'partials', `${match[1]}.pkr.hcl.hbs`));
+}
+
+export async function fingerprintImage(image: ResolvedImage, input: FingerprintInput): Promise<{ fingerprint: string; files: string[] }> {
+  const rendered = await renderImageFiles(image, {
+    outDir: placeholders.outDir,
+    templatesDir: input.templatesDir,
+    baseAmiId: placeholders.baseAmiId,
+    amiName: `${image.name}-fingerprint`,
+    tags: { ...image.tags, 'gild:image': image.name },
+    runTags: { 'gild:image': image.name, 'gild:role': 'build', 'gild:run-id': placeholders.runId },
+    packer: input.packer,
+    now: placeholders.now,
+    keyPairName: `gild_${placeholders.runId}_${image.name}`,
+    securityGroupId: placeholders.securityGroupId,
+    ...(input.emulator ? { emulator: { endpoint: placeholders.emulatorEndpoint } } : {}),
+  });
+  // NOTE: paths are hashed relative to the project, so that two checkouts in different folders agree.
+  const projectDir = path.dirname(path.resolve(input.templatesDir));
+  const portable = (text: string): string => text.replaceAll(projectDir, '<project>');
+  const hash = createHash('sha256');
+  hash.update(`${rendererVersion}\0`);
+  for (const file of rendered.files) {
+    const content = portable(file.content);
+    hash.update(`rendered\0${file.name}\0${content.length}\0${content}\0`);
+  }
+
+  const inputs = [...new Set([...rendered.inputs, ...(await partialsNamedBy(rendered.inputs[0] as string, input.templatesDir))])];
+  const links: string[] = [];
+  const entries: FileEntry[] = [];
+  for (const file of inputs) entries.push(...(await listFiles(file, links)));
+  const total = entries.reduce((sum, entry) => sum + entry.size, 0);
+  const limit = input.sizeLimit ?? fingerprintSizeLimit;
+  if (total > limit) {
+    const largest = [...entries].sort((a, b) => b.size - a.size).slice(0, 3).map((entry) => `${path.relative(image.dir, entry.file)} (${entry.size} bytes)`);
+    throw catalogue.EDEFINITIONS([
+      `${image.file}: provision: the scripts and uploads add up to ${total} bytes, more than the ${limit} bytes gild fingerprints per image (largest: ${largest.join(', ')}). Upload large artifacts from S3 or a package repository in a script instead.`,
+    ]);
+  }
+  for (const entry of entries) {
+    hash.update(`file\0${portable(entry.file)}\0${entry.size}\0`);
+    await hashFile(hash, entry.file);
+  }
+  for (const link of links) hash.update(`link\0${portable(link)}\0`);
+  return { fingerprint: hash.digest('hex'), files: entries.map((entry) => entry.file) };
+}

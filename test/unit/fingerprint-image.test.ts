@@ -1,0 +1,108 @@
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
+import { fingerprintImage } from '../../src/render/fingerprint-image.ts';
+import { repoRoot } from '../support/project.ts';
+import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+
+const packer = { major: 1, minor: 6, patch: 6, raw: 'Packer v1.6.6' };
+let project: string;
+let templatesDir: string;
+
+beforeEach(async () => {
+  project = await mkdtemp(path.join(tmpdir(), 'gild-fingerprint-'));
+  templatesDir = path.join(project, 'templates');
+  await cp(path.join(repoRoot, 'templates'), templatesDir, { recursive: true });
+  await mkdir(path.join(project, 'images', 'files', 'tree'), { recursive: true });
+  await writeFile(path.join(project, 'images', 'harden.sh'), '#!/bin/sh\necho hardened\n');
+  await writeFile(path.join(project, 'images', 'files', 'tree', 'a.conf'), 'a\n');
+});
+afterEach(async () => {
+  await rm(project, { recursive: true, force: true });
+});
+
+function linuxImage(overrides: Partial<ResolvedImage> = {}): ResolvedImage {
+  const dir = path.join(project, 'images');
+  return resolvedImageFixture({
+    dir,
+    provision: [
+      { kind: 'script', path: path.join(dir, 'harden.sh'), env: {}, expectDisconnect: false, pauseBefore: undefined },
+      { kind: 'upload', source: path.join(dir, 'files', 'tree'), destination: '/etc/app', pauseBefore: undefined },
+    ],
+    ...overrides,
+  });
+}
+const windowsImage = (): ResolvedImage => resolvedImageFixture({ name: 'win', platform: 'windows', instanceType: 't3.large', dir: path.join(project, 'images') });
+const fingerprint = async (image: ResolvedImage) => (await fingerprintImage(image, { templatesDir, packer })).fingerprint;
+
+describe('fingerprintImage', () => {
+  it('is the same for the same image, and names every file it read', async () => {
+    const result = await fingerprintImage(linuxImage(), { templatesDir, packer });
+    expect(result.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(await fingerprint(linuxImage())).toBe(result.fingerprint);
+    expect(result.files).toEqual([path.join(templatesDir, 'amazon-ebs.pkr.hcl.hbs'), path.join(project, 'images', 'harden.sh'), path.join(project, 'images', 'files', 'tree', 'a.conf')]);
+  });
+
+  it('does not change with retention, smoke checks or the version being built', async () => {
+    const before = await fingerprint(linuxImage());
+    expect(await fingerprint(linuxImage({ retention: { keep: 9, minAgeDays: 0, phases: {} } }))).toBe(before);
+    const smoke = { ...linuxImage().smoke, checks: [{ name: 'nginx', run: 'systemctl is-active nginx', expectExitCode: 0 }], timeoutSeconds: 60 };
+    expect(await fingerprint(linuxImage({ smoke }))).toBe(before);
+    expect(await fingerprint(linuxImage({ version: '9.9.9' }))).toBe(before);
+  });
+
+  it('changes when a referenced script, a file in an uploaded tree, the template or a tag changes', async () => {
+    const before = await fingerprint(linuxImage());
+    await writeFile(path.join(project, 'images', 'harden.sh'), '#!/bin/sh\necho hardened twice\n');
+    const afterScript = await fingerprint(linuxImage());
+    expect(afterScript).not.toBe(before);
+    await writeFile(path.join(project, 'images', 'files', 'tree', 'b.conf'), 'b\n');
+    const afterTree = await fingerprint(linuxImage());
+    expect(afterTree).not.toBe(afterScript);
+    await writeFile(path.join(templatesDir, 'amazon-ebs.pkr.hcl.hbs'), `# edited\n${'x'}`, { flag: 'a' });
+    expect(await fingerprint(linuxImage())).not.toBe(afterTree);
+    expect(await fingerprint(linuxImage({ tags: { team: 'other' } }))).not.toBe(await fingerprint(linuxImage()));
+  });
+
+  it('changes only Windows images when the Windows user data changes', async () => {
+    const [linuxBefore, windowsBefore] = [await fingerprint(linuxImage()), await fingerprint(windowsImage())];
+    await writeFile(path.join(templatesDir, 'user-data', 'enable-winrm.ps1'), '# edited\n', { flag: 'a' });
+    expect(await fingerprint(linuxImage())).toBe(linuxBefore);
+    expect(await fingerprint(windowsImage())).not.toBe(windowsBefore);
+  });
+
+  it('is the same for a copy of the project in another folder', async () => {
+    const before = await fingerprint(linuxImage());
+    const copy = `${project}-copy`;
+    await cp(project, copy, { recursive: true });
+    try {
+      const dir = path.join(copy, 'images');
+      const moved = linuxImage({
+        dir,
+        provision: [
+          { kind: 'script', path: path.join(dir, 'harden.sh'), env: {}, expectDisconnect: false, pauseBefore: undefined },
+          { kind: 'upload', source: path.join(dir, 'files', 'tree'), destination: '/etc/app', pauseBefore: undefined },
+        ],
+      });
+      expect((await fingerprintImage(moved, { templatesDir: path.join(copy, 'templates'), packer })).fingerprint).toBe(before);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses, naming the largest files, uploads beyond the size limit', async () => {
+    await writeFile(path.join(project, 'images', 'files', 'tree', 'big.bin'), Buffer.alloc(4096));
+    await expect(fingerprintImage(linuxImage(), { templatesDir, packer, sizeLimit: 1024 })).rejects.toMatchObject({
+      code: 'EDEFINITIONS',
+      details: [expect.stringMatching(/more than the 1024 bytes gild fingerprints per image \(largest: files\/tree\/big\.bin \(4096 bytes\)/)],
+    });
+  });
+
+  it('hashes a symbolic link to a folder as its target path, without following it', async () => {
+    await symlink('/etc', path.join(project, 'images', 'files', 'tree', 'etc-link'));
+    const result = await fingerprintImage(linuxImage(), { templatesDir, packer });
+    expect(result.files.some((file) => file.includes('etc-link'))).toBe(false);
+  });
+});
