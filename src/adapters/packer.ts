@@ -58,7 +58,17 @@ async function runChecked(args: readonly string[], dir: string, env?: Environmen
   }
 }
 
-export async function packerVersion(): Promise<PackerVersionInfo> {
+/** Packer's version cannot change while gild runs: asked once per process, not once per image. */
+let knownVersion: Promise<PackerVersionInfo> | undefined;
+
+export function packerVersion(): Promise<PackerVersionInfo> {
+  knownVersion ??= readPackerVersion();
+  // A failure (Packer missing) is not remembered: the caller reports it, and a later call may find it installed.
+  knownVersion.catch(() => (knownVersion = undefined));
+  return knownVersion;
+}
+
+async function readPackerVersion(): Promise<PackerVersionInfo> {
   let stdout: string;
   try {
     ({ stdout } = await execa('packer', ['version']));

@@ -29,7 +29,7 @@ export interface PlannedRun {
 
 /** Observe, then assemble; who uses the AMIs the plan would remove is observed only for those AMIs. */
 export async function planRun(context: Context, images: readonly ResolvedImage[], options: PlanRunOptions): Promise<PlannedRun> {
-  const [observed, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context.cwd, images)]);
+  const [observed, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context, images)]);
   const assemble = (inventory: Inventory) =>
     assemblePlan({
       runId: context.runId,
@@ -58,7 +58,7 @@ export async function checkSavedPlan(context: Context, saved: unknown, images: r
   }
   const full = plan as RunPlan;
   if (full.ssmPrefix !== context.settings.ssmPrefix) throw catalogue.EUSAGE(`--plan: the plan was made for the SSM prefix ${full.ssmPrefix}, but the settings say ${context.settings.ssmPrefix}.`);
-  const [inventory, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context.cwd, images)]);
+  const [inventory, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context, images)]);
   const moved: string[] = [];
   for (const image of images) {
     const digest = full.observed.digests[image.name];

@@ -1,45 +1,19 @@
 /**
- * What a plan needs from the local disk: each image's fingerprint (what goes
- * into the image). Read before assembling, so the assembler stays pure.
+ * What a plan needs from the local disk: each image's fingerprint, the hash of
+ * what goes into the image (the rendered template and the files it uses; see
+ * src/render/fingerprint-image.ts). Read before assembling, so the assembler
+ * stays pure.
  */
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { packerVersion } from '../adapters/packer.ts';
+import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
-import { fingerprint } from '../plan/fingerprint.ts';
+import { fingerprintImage } from '../render/fingerprint-image.ts';
 
-async function readTree(root: string, folder: string, into: Record<string, string>): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const full = path.join(folder, entry.name);
-    if (entry.isDirectory()) await readTree(root, full, into);
-    else if (entry.isFile()) into[path.relative(root, full)] = await readFile(full, 'utf8');
-  }
-}
-
-/** Templates plus every script and upload the image references. */
-async function readImageFiles(cwd: string, image: ResolvedImage): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  await readTree(cwd, path.join(cwd, 'templates'), files);
-  for (const step of image.provision) {
-    const file = step.kind === 'script' ? step.path : step.kind === 'upload' ? step.source : undefined;
-    if (file) await readTree(cwd, file, files).catch(() => undefined);
-    if (file && !(path.relative(cwd, file) in files)) {
-      try {
-        files[path.relative(cwd, file)] = await readFile(file, 'utf8');
-      } catch {
-        // A folder upload was read above; a missing file is a definition error reported by validation.
-      }
-    }
-  }
-  return files;
-}
-
-export async function fingerprintImages(cwd: string, images: readonly ResolvedImage[]): Promise<Record<string, string>> {
-  const entries = await Promise.all(images.map(async (image) => [image.name, fingerprint({ image, projectRoot: cwd, files: await readImageFiles(cwd, image) })] as const));
+export async function fingerprintImages(context: Context, images: readonly ResolvedImage[]): Promise<Record<string, string>> {
+  const packer = await packerVersion();
+  const templatesDir = path.join(context.cwd, 'templates');
+  const emulator = context.options.emulator ? { emulator: { endpoint: context.options.emulator.endpoint } } : {};
+  const entries = await Promise.all(images.map(async (image) => [image.name, (await fingerprintImage(image, { templatesDir, packer, ...emulator })).fingerprint] as const));
   return Object.fromEntries(entries);
 }
