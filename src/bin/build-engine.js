@@ -4,7 +4,7 @@
 // Without TypeScript (`npm ci --omit=dev`) it builds nothing and says so:
 // gild then runs its .ts sources through jiti, slower to start but the same.
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot } from './compiled-engine.js';
@@ -20,4 +20,6 @@ const dist = path.join(packageRoot, 'dist');
 rmSync(dist, { recursive: true, force: true });
 const build = spawnSync(process.execPath, [tsc, '-p', path.join(packageRoot, 'tsconfig.build.json'), '--noCheck'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+// The definition loader's worker is plain JavaScript that tsc does not copy.
+copyFileSync(path.join(packageRoot, 'src', 'definition', 'import-definition-worker.js'), path.join(dist, 'definition', 'import-definition-worker.js'));
 writeFileSync(path.join(dist, '.built'), `${new Date().toISOString()}\n`);

@@ -4,20 +4,23 @@
  * read-plain-data.ts), so that a file that never finishes loading can be
  * stopped by terminating this thread, without stopping gild.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createJiti } from 'jiti';
 
 // NOTE: moduleCache off so that a long-lived process (tests, watch) sees edits; cheap, since
 // definitions import only definition-runtime.ts from gild.
+// Beside the TypeScript sources the helpers are .ts; in the compiled engine (dist/) they are .js.
+const extension = existsSync(fileURLToPath(new URL('./read-plain-data.ts', import.meta.url))) ? '.ts' : '.js';
 const jiti = createJiti(import.meta.url, {
   moduleCache: false,
   interopDefault: false,
   ...(workerData?.cacheDir ? { fsCache: workerData.cacheDir } : {}),
   // NOTE: definitions only need gild's identity functions at load time; see definition-runtime.ts.
-  alias: { gild: fileURLToPath(new URL('./definition-runtime.ts', import.meta.url)) },
+  alias: { gild: fileURLToPath(new URL(`./definition-runtime${extension}`, import.meta.url)) },
 });
-const { readPlainData } = await jiti.import('./read-plain-data.ts');
+const { readPlainData } = await jiti.import(`./read-plain-data${extension}`);
 
 const firstLine = (error) =>
   (error instanceof Error ? error.message : String(error))

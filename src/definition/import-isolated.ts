@@ -17,9 +17,8 @@ export type ImportOutcome =
 /** Long enough for a cold jiti transform of a large file on a busy CI runner. */
 export const defaultImportTimeoutMs = 15_000;
 
-// NOTE: the worker loads the definition helpers as TypeScript through jiti, so the compiled engine (dist/) starts
-// the worker kept beside the sources; the jiti cache is the project's, as for every TypeScript gild loads.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './import-definition-worker.js' : '../../src/definition/import-definition-worker.js', import.meta.url);
+// NOTE: a plain .js file, copied into dist/ by the build, so the same worker serves the sources and the compiled engine.
+const workerUrl = new URL('./import-definition-worker.js', import.meta.url);
 
 interface LoaderThread {
   readonly worker: Worker;

@@ -464,7 +464,10 @@ function planImageRetirement(
     ownedAmis,
     references,
   });
-  return { steps: steps.map(({ after: _after, ...step }) => step), kept };
+  // NOTE: two AMIs of one version in one region (left by a gild older than its locks) need two steps: the AMI tells them apart.
+  const counts = new Map<string, number>();
+  for (const step of steps) counts.set(step.id, (counts.get(step.id) ?? 0) + 1);
+  return { steps: steps.map(({ after: _after, ...step }) => ((counts.get(step.id) ?? 0) > 1 ? { ...step, id: `${step.id}:${step.amiId}` } : step)), kept };
 }
 
 /** Snapshots of an image that no AMI in the region (of any status) uses any more. */

@@ -81,8 +81,8 @@ export const hostileCases: readonly HostileCase[] = [
   { name: 'a description over 255 characters', item: 9, source: webImage().replace("description: 'hostile case'", `description: '${'d'.repeat(256)}'`), args: ['validate'], exitCode: 2, words: ['description', '255 characters'] },
   { name: 'an ssmPrefix under /AWS', item: 9, settings: `export default { ssmPrefix: '/AWS/golden' };`, args: ['validate'], exitCode: 2, words: ['ssmPrefix', 'must not start with /aws or /ssm'] },
   { name: 'a version beyond Number.MAX_SAFE_INTEGER', item: 9, source: webImage().replace("version: '1.0.0'", "version: '9007199254740993.0.0'"), args: ['validate'], exitCode: 2, words: ['version', 'above 9007199254740991'] },
-  { name: 'resolve --region with a shell injection', item: 10, args: ['resolve', 'web', '--region', 'us-east-1; x'], exitCode: 2, words: ['--region "us-east-1; x"', 'is not an AWS region'] },
-  { name: 'resolve --region with a typo', item: 10, args: ['resolve', 'web', '--region', 'us-est-1'], exitCode: 2, words: ['--region "us-est-1"', 'Did you mean "us-east-1"?'] },
+  { name: 'resolve --region with a shell injection', item: 10, args: ['resolve', 'web', '--region', 'us-east-1; x'], exitCode: 2, words: ['region "us-east-1; x"', 'is not an AWS region'] },
+  { name: 'resolve --region with a typo', item: 10, args: ['resolve', 'web', '--region', 'us-est-1'], exitCode: 2, words: ['region "us-est-1"', 'Did you mean "us-east-1"?'] },
   {
     name: 'shape errors and rule errors of one file, in one pass',
     item: 13,

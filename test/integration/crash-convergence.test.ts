@@ -59,8 +59,10 @@ describe('a run killed at any point converges on the next run', () => {
     { point: 'during retirement', hold: { service: 'ec2', action: 'DeregisterImage' }, next: ['run'], expectPlan: /retire \(deregister\) 1\.0\.0 in /, versions: ['1.0.1'] },
   ];
 
+  // NOTE: each case runs gild four times with real Packer builds: minutes on a busy 2-core machine.
+  const caseTimeoutMs = 300_000;
   for (const { point, hold, next, expectPlan, versions } of cases) {
-    it(`converges after SIGKILL ${point}`, async () => {
+    it(`converges after SIGKILL ${point}`, { timeout: caseTimeoutMs }, async () => {
       const project = await createTempProject({ settings, images: { 'web.ts': webImage } });
       try {
         await runAndCheck(project, ['run']);
@@ -75,7 +77,7 @@ describe('a run killed at any point converges on the next run', () => {
     });
   }
 
-  it('two runs started together publish one set of versions, and the one that yields says why', async () => {
+  it('two runs started together publish one set of versions, and the one that yields says why', { timeout: caseTimeoutMs }, async () => {
     const project = await createTempProject({ settings, images: { 'web.ts': webImage } });
     try {
       await runAndCheck(project, ['run']);

@@ -198,7 +198,7 @@ describe('assemblePlan', () => {
       expect(ids(plan).slice(0, 2)).toEqual(['unlock:web', 'lock:web']);
       expect(stepById(plan, 'unlock:web', 'unlock')).toMatchObject({
         observedValue: raw,
-        reason: 'take over the stale lock: its lease expired at 2026-11-29T11:59:59.000Z (run 20261129T080000Z-gone00 on ci-runner-7 stopped renewing it)',
+        reason: 'take over the stale lock: it expired at 2026-11-29T11:59:59.000Z (run 20261129T080000Z-gone00 on ci-runner-7 stopped renewing it)',
       });
       expect(stepById(plan, 'lock:web', 'lock').after).toEqual(['unlock:web']);
     });
@@ -209,7 +209,7 @@ describe('assemblePlan', () => {
       const plan = assemblePlan(input({ leases: { web: state } }));
 
       expect(state).toMatchObject({ kind: 'held', ownerAlive: false });
-      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, pid 999999 on this-host (run 20261129T115000Z-dead00), is no longer running');
+      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host), is no longer running');
       expect(plan.images[0]).toMatchObject({ action: 'build' });
     });
   });
@@ -244,9 +244,9 @@ describe('assemblePlan', () => {
     expect(stepById(plan, 'lock:web', 'lock').after).toEqual([...sweeps.map((planned) => planned.id), 'unlock:web']);
     expect(plan.images.map((decision) => decision.action)).toEqual(['build', 'locked']);
     expect(formatRunPlan(plan).split('Leftovers of runs that are gone:\n')[1]).toMatchInlineSnapshot(`
-      "    sweep us-east-1 instance i-dead — terminate leftover build instance i-dead (running): its run 20261129T080000Z-dead00 is gone: the lock it held is stale (its lease expired at 2026-11-29T09:00:00.000Z (run 20261129T080000Z-dead00 on ci-runner-7 stopped renewing it))
-          sweep us-east-1 key-pair gild_20261129T080000Z-dead00_web (key-dead) — delete leftover key-pair gild_20261129T080000Z-dead00_web: its run 20261129T080000Z-dead00 is gone: the lock it held is stale (its lease expired at 2026-11-29T09:00:00.000Z (run 20261129T080000Z-dead00 on ci-runner-7 stopped renewing it))
-          sweep us-east-1 security-group gild-build-20261129T080000Z-dead00-web (sg-dead) — delete leftover security-group gild-build-20261129T080000Z-dead00-web: its run 20261129T080000Z-dead00 is gone: the lock it held is stale (its lease expired at 2026-11-29T09:00:00.000Z (run 20261129T080000Z-dead00 on ci-runner-7 stopped renewing it))"
+      "    sweep us-east-1 instance i-dead — terminate leftover build instance i-dead (running): its run 20261129T080000Z-dead00 is gone: the lock it held is stale (it expired at 2026-11-29T09:00:00.000Z (run 20261129T080000Z-dead00 on ci-runner-7 stopped renewing it))
+          sweep us-east-1 key-pair gild_20261129T080000Z-dead00_web (key-dead) — delete leftover key-pair gild_20261129T080000Z-dead00_web: its run 20261129T080000Z-dead00 is gone: the lock it held is stale (it expired at 2026-11-29T09:00:00.000Z (run 20261129T080000Z-dead00 on ci-runner-7 stopped renewing it))
+          sweep us-east-1 security-group gild-build-20261129T080000Z-dead00-web (sg-dead) — delete leftover security-group gild-build-20261129T080000Z-dead00-web: its run 20261129T080000Z-dead00 is gone: the lock it held is stale (it expired at 2026-11-29T09:00:00.000Z (run 20261129T080000Z-dead00 on ci-runner-7 stopped renewing it))"
     `);
   });
 
@@ -273,8 +273,8 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input({ images: [keepTwo], regionInventory: publishedVersions('web', ['1.0.0', '1.0.1', '1.0.2']), force: true }));
 
     const retirements = plan.steps.filter((planned) => planned.kind === 'retire');
-    expect(retirements.map((planned) => planned.id)).toEqual([`retire:web:1.0.1:${region}`, `retire:web:1.0.0:${region}`]);
-    expect(stepById(plan, `retire:web:1.0.0:${region}`, 'retire')).toMatchObject({
+    expect(retirements.map((planned) => planned.id)).toEqual([`retire:web:1.0.0:${region}:deregister`, `retire:web:1.0.1:${region}:deregister`]);
+    expect(stepById(plan, `retire:web:1.0.0:${region}:deregister`, 'retire')).toMatchObject({
       amiId: 'ami-web-100',
       phase: 'deregister',
       snapshotIds: ['snap-web-100'],
@@ -291,7 +291,7 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input({ images: [keepOne], regionInventory: { ...published, references: { 'ami-web-100': ['instance i-prod1'] } } }));
 
     expect(plan.steps.filter((planned) => planned.kind === 'retire')).toEqual([]);
-    expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-web-100', version: '1.0.0', reason: 'still in use by instance i-prod1' }]);
+    expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-web-100', version: '1.0.0', reason: 'kept: in use by instance i-prod1 (due: older than the newest 1 version (retention keeps 1))' }]);
   });
 
   it('finishes a retirement that stopped halfway: a published AMI no parameter names any more', () => {
@@ -300,13 +300,13 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, orphan] } }));
 
     expect(plan.images[0]).toMatchObject({ action: 'unchanged' });
-    expect(ids(plan)).toEqual(['lock:web', `retire:web:1.0.0:${region}:ami-web-100`, 'release:web']);
-    expect(stepById(plan, `retire:web:1.0.0:${region}:ami-web-100`, 'retire')).toMatchObject({
+    expect(ids(plan)).toEqual(['lock:web', `retire:web:1.0.0:${region}:deregister`, 'release:web']);
+    expect(stepById(plan, `retire:web:1.0.0:${region}:deregister`, 'retire')).toMatchObject({
       amiId: 'ami-web-100',
       parameterName: undefined,
       snapshotIds: ['snap-web-100'],
       after: ['lock:web'],
-      reason: 'it was published, but no parameter names it any more (a retirement that stopped halfway)',
+      reason: 'its retirement already began (/golden/web/versions/1.0.0 is gone in us-east-1)',
     });
   });
 });

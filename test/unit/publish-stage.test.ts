@@ -88,7 +88,7 @@ describe('publish', () => {
 
     expect(failure).toBeInstanceOf(StepFailure);
     expect((failure as StepFailure).message).toMatch(/^publishing web 1\.0\.5 failed and was undone: .*ThrottlingException: Rate exceeded/);
-    expect((failure as StepFailure).cause).toMatchObject({ name: 'ThrottlingException' });
+    expect(((failure as StepFailure).cause as { cause?: unknown }).cause).toMatchObject({ name: 'ThrottlingException' });
     // us-east-1's latest went back to what it was; both versions/1.0.5 were deleted.
     expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east' });
     expect(Object.fromEntries(stores['eu-west-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-west' });
