@@ -8,7 +8,8 @@ import type { CleanupRegistry } from '../cleanup.ts';
 import { createContext, type Context, type RunOptions } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue, isGildError } from '../errors.ts';
-import { isMoto, startMotoServer, type MotoServer } from '../local/moto-server.ts';
+import { startMotoServer, type MotoServer } from '../local/moto-server.ts';
+import { chooseTarget } from '../target/choose-target.ts';
 import { prepareEmulator } from '../local/prepare-emulator.ts';
 import type { Logger } from '../logger.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
@@ -98,10 +99,12 @@ export async function createRunContext(input: {
   runId?: string | undefined;
 }): Promise<Context> {
   const { env, moto } = input.emulator;
-  const endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
-  const emulated = endpoint !== undefined && (moto !== undefined || (await isMoto(endpoint)));
+  const target = chooseTarget({ startedEmulator: moto?.endpoint, env });
+  const emulated = target.kind === 'emulator';
+  const endpoint = emulated ? target.endpoint : undefined;
   if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
-  if (emulated && !moto) input.logger.info(`${endpoint} is a moto emulator: rendering for it (no provisioners, communicator none)`);
+  // NOTE: said every run, so nobody mistakes an emulator run for a real one, or the other way round.
+  input.logger.info(emulated ? `target: the emulator at ${endpoint} (${target.why}): no provisioners, communicator "none", stand-ins for what it lacks` : 'target: AWS');
   let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, ...(input.runId ? { runId: input.runId } : {}) });
   if (emulated) {
     const preparation = await prepareEmulator(endpoint!, context.clients, input.images, input.logger);

@@ -21,6 +21,8 @@ export async function startMoto(options: { env?: Readonly<Record<string, string>
     endpoint: server.endpoint,
     env: {
       AWS_ENDPOINT_URL: server.endpoint,
+      // The CLI renders for the emulator only when told so; it never probes the endpoint.
+      GILD_TARGET: 'emulator',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
