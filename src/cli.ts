@@ -23,6 +23,7 @@ import { imageParameterPath, latestParameterName, versionParameterName } from '.
 import { renderImage } from './render/render-template.ts';
 import { applyRun, checkSavedPlan, planRun, type ImageOutcome } from './apply/run-trip.ts';
 import { createLifecycle } from './stages/lifecycle.ts';
+import { writeRunReport } from './report/write-run-report.ts';
 import { readFile } from 'node:fs/promises';
 import type { PipelineSettings } from './settings/schema.ts';
 
@@ -112,16 +113,20 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option('--local', 'run against a moto emulator started for this run', false)
     .option('--plan <file>', 'apply a plan saved with `gild plan --json` instead of making one (refused if the world moved since)')
     .option('--show-parameters', 'print the published SSM parameters at the end', false)
+    .option('--json', 'print the run report (report.json) on stdout; everything else goes to stderr', false)
     .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser((value: string, previous: string[] = []) => [...previous, value]).default([]))
-    .action(async (names: string[], flags: { force: boolean; dryRun: boolean; local: boolean; plan?: string; showParameters: boolean; baseAmi: string[] }) => {
+    .action(async (names: string[], flags: { force: boolean; dryRun: boolean; local: boolean; plan?: string; showParameters: boolean; baseAmi: string[]; json: boolean }) => {
+      // With --json, stdout carries only the report, so that `gild run --json > report.json` works.
+      const say = flags.json ? io.stderr : io.stdout;
+      const startedAt = new Date();
       exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: flags.dryRun, baseAmi: flags.baseAmi, runId: flags.plan ? await savedPlanRunId(io.cwd, flags.plan) : undefined }, async (context, images, cleanups, signal) => {
         const planOptions = { force: context.options.force, baseOverrides: context.options.baseOverrides };
         const plan = flags.plan ? await checkSavedPlan(context, await readSavedPlan(io.cwd, flags.plan), images, planOptions) : (await planRun(context, images, planOptions)).plan;
-        io.stdout(`Plan for run ${plan.runId}:\n${formatRunPlan(plan)}\n\n`);
+        say(`Plan for run ${plan.runId}:\n${formatRunPlan(plan)}\n\n`);
         // A definition the published state contradicts stops the run before anything is built.
         throwDefinitionErrors(plan);
         if (context.options.dryRun) {
-          io.stdout('Dry run: nothing was changed.\n');
+          say('Dry run: nothing was changed.\n');
           return plan.images.some((image) => image.action === 'error') ? 1 : 0;
         }
         const { applied, outcomes } = await applyRun(context, plan, images, {
@@ -131,8 +136,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
           onProgress: (image, line) => logger.info(`${image ?? 'run'}: ${line}`),
           ...(flags.plan && names.length > 0 ? { only: names } : {}),
         });
-        io.stdout(formatOutcomes(plan.runId, applied.runDir, outcomes, context));
-        if (flags.showParameters) io.stdout(await formatParameters(context, images));
+        say(formatOutcomes(plan.runId, applied.runDir, outcomes, context));
+        const written = await writeRunReport({ applied, outcomes, command: ['gild', ...argv].join(' '), startedAt, finishedAt: context.now(), cwd: context.cwd, env: context.env });
+        say(`Report: ${path.relative(context.cwd, written.markdownFile)} (JSON: ${path.relative(context.cwd, written.jsonFile)})\n`);
+        if (flags.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
+        if (flags.showParameters) say(await formatParameters(context, images));
         const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (flags.plan && outcome.result === 'yielded')).map((outcome) => outcome.image);
         if (failed.length > 0) throw catalogue.EPIPELINE(failed);
         return 0;
