@@ -38,7 +38,7 @@ export function renderReportMarkdown(report: RunReport): string {
 function imageSection(image: ImageReport): string[] {
   const lines = [`### ${resultMarks[image.result]}: ${image.image}${image.version ? ` ${image.version}` : ''}`, ''];
   lines.push(`Plan: ${image.action}, ${image.reason}`);
-  if (image.resultReason) lines.push(`Result: ${image.resultReason}`);
+  if (image.resultReason && image.resultReason !== image.reason) lines.push(`Result: ${image.resultReason}`);
   if (image.failure) {
     const { failure } = image;
     lines.push('', `**Failed in ${failure.stage}:** ${failure.message}`);
@@ -49,7 +49,7 @@ function imageSection(image: ImageReport): string[] {
     lines.push('', `Reproduce locally (against a moto emulator gild starts): \`${failure.reproduce}\``);
   }
   const amis = Object.entries(image.amis);
-  if (amis.length > 0) lines.push('', `AMIs: ${amis.map(([region, amiId]) => `${region} \`${amiId}\``).join(', ')}`);
+  if (amis.length > 0) lines.push('', `${image.result === 'published' ? 'AMIs' : 'Candidate AMIs (not published)'}: ${amis.map(([region, amiId]) => `${region} \`${amiId}\``).join(', ')}`);
   if (image.smoke) {
     const { smoke } = image;
     lines.push('', `Smoke test in ${smoke.region} (\`${smoke.amiId}\`): ${smoke.result}${smoke.reason ? `, ${smoke.reason}` : ''}`);
