@@ -18,6 +18,7 @@ import { isMoto, startMotoServer, type MotoServer } from './local/moto-server.ts
 import { prepareEmulator } from './local/prepare-emulator.ts';
 import { formatRunPlan } from './plan/format-run-plan.ts';
 import type { RunPlan } from './plan/run-plan.ts';
+import { planMatrix } from './plan/plan-waves.ts';
 import type { ResolvedImage } from './definition/resolved-image.ts';
 import { imageParameterPath, latestParameterName, versionParameterName } from './plan/parameter-names.ts';
 import { renderImage } from './render/render-template.ts';
@@ -77,10 +78,12 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option('--force', 'plan rebuilds even for unchanged images', false)
     .option('--local', 'plan against a fresh local emulator', false)
     .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
-    .action(async (names: string[], flags: { force: boolean; local: boolean; json: boolean }) => {
+    .option('--matrix', 'print the images to build in dependency waves, each a GitHub Actions matrix: {"waves":[{"include":[{"image":…}]},…]}', false)
+    .action(async (names: string[], flags: { force: boolean; local: boolean; json: boolean; matrix: boolean }) => {
+      if (flags.json && flags.matrix) throw catalogue.EUSAGE('--json and --matrix each print one document on stdout; pass one of them (save the plan and the matrix with two `gild plan` calls).');
       exitCode = await withContext(io, logger, { names, force: flags.force, local: flags.local, dryRun: true, baseAmi: [] }, async (context, images) => {
         const { plan } = await planRun(context, images, { force: context.options.force, baseOverrides: context.options.baseOverrides });
-        io.stdout(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatRunPlan(plan)}\n`);
+        io.stdout(flags.matrix ? `${JSON.stringify(planMatrix(plan))}\n` : flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatRunPlan(plan)}\n`);
         throwDefinitionErrors(plan);
         return plan.images.some((image) => image.action === 'error') ? 1 : 0;
       });
