@@ -11,6 +11,7 @@ import { getParameter, getParametersByPath } from './adapters/ssm.ts';
 import { createCleanupRegistry } from './cleanup.ts';
 import { iamPolicyCommand } from './commands/iam-policy.ts';
 import { loadProject, selectImages } from './commands/load-project.ts';
+import { checkStatusOptions, statusCommand } from './commands/status.ts';
 import { createContext, type Context, type RunOptions } from './context.ts';
 import { catalogue, isGildError, type GildError } from './errors.ts';
 import { createLogger, maskSecrets, type Logger } from './logger.ts';
@@ -163,6 +164,17 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         io.stdout(`${line}\n`);
         return 0;
       });
+    });
+
+  program
+    .command('status')
+    .description('show what each pointer names and who runs which version: instances, Auto Scaling groups, launch templates (reads AWS, changes nothing)')
+    .argument('[images...]', 'image names (default: all)')
+    .option('--json', 'print the status as JSON on stdout', false)
+    .option('--fail-on <what>', 'exit 1 when a revoked version is in use (revoked), or also one 30 or more days old (old)')
+    .action(async (names: string[], flags: { json: boolean; failOn?: string }) => {
+      checkStatusOptions(flags);
+      exitCode = await withContext(io, logger, { names, force: false, local: false, dryRun: true, baseAmi: [] }, (context, images) => statusCommand(context, images, flags, io));
     });
 
   program
