@@ -12,6 +12,7 @@ import { createCleanupRegistry } from './cleanup.ts';
 import { iamPolicyCommand } from './commands/iam-policy.ts';
 import { loadProject, selectImages } from './commands/load-project.ts';
 import { checkStatusOptions, statusCommand } from './commands/status.ts';
+import { verifyCommand } from './commands/verify.ts';
 import { createContext, type Context, type RunOptions } from './context.ts';
 import { catalogue, isGildError, type GildError } from './errors.ts';
 import { createLogger, maskSecrets, type Logger } from './logger.ts';
@@ -175,6 +176,16 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .action(async (names: string[], flags: { json: boolean; failOn?: string }) => {
       checkStatusOptions(flags);
       exitCode = await withContext(io, logger, { names, force: false, local: false, dryRun: true, baseAmi: [] }, (context, images) => statusCommand(context, images, flags, io));
+    });
+
+  program
+    .command('verify')
+    .description('audit pointers, AMIs and sharing against the definitions in every region (changes nothing unless --repair)')
+    .argument('[images...]', 'image names (default: all)')
+    .option('--json', 'print the findings as JSON on stdout; everything else goes to stderr', false)
+    .option('--repair', 'print the repairs as a plan, then apply them and audit again', false)
+    .action(async (names: string[], flags: { json: boolean; repair: boolean }) => {
+      exitCode = await withContext(io, logger, { names, force: false, local: false, dryRun: !flags.repair, baseAmi: [] }, (context, images) => verifyCommand(context, images, flags, io));
     });
 
   program
