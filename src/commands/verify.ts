@@ -4,7 +4,7 @@
  * changes (a pointer is moved only while it still names what was observed),
  * and audits again to show what is left.
  */
-import { describeCreateVolumePermissions, describeImagesById, describeLaunchPermissions, modifyCreateVolumePermissions, modifyLaunchPermissions } from '../adapters/ec2.ts';
+import { describeCreateVolumePermissions, describeImagesById, describeImagesRaw, describeLaunchPermissions, modifyCreateVolumePermissions, modifyLaunchPermissions } from '../adapters/ec2.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -71,7 +71,15 @@ async function auditNow(context: Context, images: readonly ResolvedImage[]): Pro
           for (const snapshotId of gildAmis.get(amiId)?.snapshotIds ?? []) volumes[snapshotId] = await describeCreateVolumePermissions(ec2, snapshotId);
         }),
       );
-      sharing[region] = { launch, volumes, otherAmis: Object.fromEntries(others.map((ami) => [ami.amiId, { state: ami.state }])) };
+      const volumeEncryption = Object.fromEntries(
+        (await describeImagesRaw(ec2, [...own])).map((ami) => [
+          ami.ImageId!,
+          (ami.BlockDeviceMappings ?? []).flatMap((mapping) =>
+            mapping.Ebs ? [{ device: mapping.DeviceName ?? '?', snapshotId: mapping.Ebs.SnapshotId, encrypted: mapping.Ebs.Encrypted === true, kmsKeyId: mapping.Ebs.KmsKeyId }] : [],
+          ),
+        ]),
+      );
+      sharing[region] = { launch, volumes, otherAmis: Object.fromEntries(others.map((ami) => [ami.amiId, { state: ami.state }])), volumeEncryption };
     }),
   );
   return auditImages({ inventory, images, sharing });

@@ -9,7 +9,8 @@
  * available AMI tagged with the image (and, for `versions/<v>`, with that
  * version); every AMI a parameter names is shared exactly as the definition
  * says (launch permissions: accounts, organisations, OUs, public), and so are
- * its snapshots (create-volume permissions).
+ * its snapshots (create-volume permissions); and, where the definition asks
+ * for encryption, every EBS volume of those AMIs is encrypted with its key.
  */
 import semver from 'semver';
 import type { SharingPermissions } from '../adapters/ec2.ts';
@@ -28,6 +29,15 @@ export interface ObservedSharing {
   readonly volumes: Readonly<Record<string, VolumePermissions>>;
   /** AMIs a parameter names that are not gild AMIs: those that exist, by ID (the rest do not exist). */
   readonly otherAmis: Readonly<Record<string, { readonly state: string }>>;
+  /** AMI → its EBS volumes' encryption (the same AMIs as `launch`). */
+  readonly volumeEncryption?: Readonly<Record<string, readonly VolumeEncryption[]>>;
+}
+
+export interface VolumeEncryption {
+  readonly device: string;
+  readonly snapshotId: string | undefined;
+  readonly encrypted: boolean;
+  readonly kmsKeyId: string | undefined;
 }
 
 export type RepairStep =
@@ -123,7 +133,7 @@ export function auditImages(input: {
         const ami = amis.get(amiId);
         return ami && ami.tags['gild:image'] === image.name ? [ami] : [];
       });
-      for (const ami of named) findings.push(...sharingFindings(image, region, ami, sharing));
+      for (const ami of named) findings.push(...sharingFindings(image, region, ami, sharing), ...encryptionFindings(image, region, ami, sharing));
     }
   }
   return { schema: verifySchemaVersion, observedAt: input.inventory.observedAt, images: input.images.map((image) => image.name), findings };
@@ -163,6 +173,31 @@ function sharingFindings(image: ResolvedImage, region: string, ami: ObservedAmi,
   }
   return findings;
 }
+
+/**
+ * An AMI's volumes cannot be re-encrypted in place: the repair is a new
+ * version built as defined. Keys are compared only where both name a key the
+ * same way (an alias and a key ID cannot be matched without KMS).
+ */
+function encryptionFindings(image: ResolvedImage, region: string, ami: ObservedAmi, sharing: ObservedSharing): Finding[] {
+  const volumes = sharing.volumeEncryption?.[ami.amiId];
+  if (!image.encryption || !volumes) return [];
+  const key = image.encryption.regionKmsKeyIds[region] ?? image.encryption.kmsKeyId;
+  const repairCommand = `gild run ${image.name} --force`;
+  return volumes.flatMap((volume): Finding[] => {
+    const resource = `${ami.amiId} ${volume.device}${volume.snapshotId ? ` (${volume.snapshotId})` : ''}`;
+    if (!volume.encrypted) return [{ image: image.name, region, resource, difference: `not encrypted, but the definition says encrypted with ${key}`, repairCommand, repair: undefined }];
+    if (volume.kmsKeyId && comparableKeys(volume.kmsKeyId, key) && keyId(volume.kmsKeyId) !== keyId(key)) {
+      return [{ image: image.name, region, resource, difference: `encrypted with ${volume.kmsKeyId}, but the definition says ${key}`, repairCommand, repair: undefined }];
+    }
+    return [];
+  });
+}
+
+const isAlias = (key: string) => key.startsWith('alias/') || key.includes(':alias/');
+const comparableKeys = (a: string, b: string) => isAlias(a) === isAlias(b);
+/** `arn:aws:kms:…:key/1234…` and `1234…` name the same key. */
+const keyId = (key: string) => key.replace(/^arn:aws[a-z-]*:kms:[^:]*:\d*:/, '').replace(/^key\//, '');
 
 /** What `from` grants that `to` does not. */
 function diffPermissions(from: SharingPermissions, to: SharingPermissions): SharingPermissions {
