@@ -22,7 +22,7 @@ interface CommandEntry {
   /** Description, arguments and options, in commander's terms. */
   readonly declare: (command: Command) => Command;
   /** Loads the command's module and runs it with the parsed arguments (positional first, then the options). */
-  readonly run: (io: Io, args: readonly unknown[], flags: Record<string, unknown>) => Promise<number>;
+  readonly run: (io: Io, args: readonly unknown[], flags: Record<string, unknown>, argv: readonly string[]) => Promise<number>;
 }
 
 const repeatable = (value: string, previous: string[] = []) => [...previous, value];
@@ -42,9 +42,10 @@ const commandTable: readonly CommandEntry[] = [
         .argument('[images...]', 'image names (default: all)')
         .option('--force', 'plan rebuilds even for unchanged images', false)
         .option('--local', 'plan against a fresh local emulator', false)
-        .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false),
+        .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
+        .option('--matrix', 'print the images to build in dependency waves, each a GitHub Actions matrix: {"waves":[{"include":[{"image":…}]},…]}', false),
     run: async (io, [images], flags) =>
-      (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean }, io),
+      (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean, matrix: flags.matrix as boolean }, io),
   },
   {
     name: 'render',
@@ -69,8 +70,9 @@ const commandTable: readonly CommandEntry[] = [
         .option('--local', 'run against a moto emulator started for this run', false)
         .option('--plan <file>', 'apply a plan saved with `gild plan --json` instead of making one (refused if the world moved since)')
         .option('--show-parameters', 'print the published SSM parameters at the end', false)
+        .option('--json', 'print the run report (report.json) on stdout; everything else goes to stderr', false)
         .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser(repeatable).default([])),
-    run: async (io, [images], flags) =>
+    run: async (io, [images], flags, argv) =>
       (await import('./commands/run.ts')).run(
         {
           images: images as string[],
@@ -79,7 +81,9 @@ const commandTable: readonly CommandEntry[] = [
           local: flags.local as boolean,
           plan: flags.plan as string | undefined,
           showParameters: flags.showParameters as boolean,
+          json: flags.json as boolean,
           baseAmi: flags.baseAmi as string[],
+          argv,
         },
         io,
       ),
@@ -97,6 +101,26 @@ const commandTable: readonly CommandEntry[] = [
         .option('--major <n>', 'the newest AMI of a major version (<prefix>/<image>/v<n>)')
         .option('--prefix <path>', 'the SSM prefix (default: GILD_SSM_PREFIX, else ssmPrefix in pipeline/settings.ts, else /golden)'),
     run: async (io, [image], flags) => (await import('./commands/resolve.ts')).resolve({ image: image as string, ...flags }, io),
+  },
+  {
+    name: 'status',
+    declare: (command) =>
+      command
+        .description('show what each pointer names and who runs which version: instances, Auto Scaling groups, launch templates (reads AWS, changes nothing)')
+        .argument('[images...]', 'image names (default: all)')
+        .option('--json', 'print the status as JSON on stdout', false)
+        .option('--fail-on <what>', 'exit 1 when a revoked version is in use (revoked), or also one 30 or more days old (old)'),
+    run: async (io, [images], flags) => (await import('./commands/status.ts')).status({ images: images as string[], json: flags.json as boolean, ...(flags.failOn !== undefined ? { failOn: flags.failOn as string } : {}) } as never, io),
+  },
+  {
+    name: 'verify',
+    declare: (command) =>
+      command
+        .description('audit pointers, AMIs and sharing against the definitions in every region (changes nothing unless --repair)')
+        .argument('[images...]', 'image names (default: all)')
+        .option('--json', 'print the findings as JSON on stdout; everything else goes to stderr', false)
+        .option('--repair', 'print the repairs as a plan, then apply them and audit again', false),
+    run: async (io, [images], flags) => (await import('./commands/verify.ts')).verify({ images: images as string[], json: flags.json as boolean, repair: flags.repair as boolean }, io),
   },
   {
     name: 'unlock',
@@ -148,7 +172,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       // commander passes the positional arguments, then the options, then the command.
       const args = parsed.slice(0, -2);
       const flags = parsed.at(-2) as Record<string, unknown>;
-      exitCode = await entry.run(io, args, flags);
+      exitCode = await entry.run(io, args, flags, argv);
     });
   }
 

@@ -20,6 +20,10 @@ import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  DescribeImageAttributeCommand,
+  DescribeSnapshotAttributeCommand,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -498,4 +502,73 @@ export async function describeImageReferences(ec2: EC2Client, amiIds: readonly s
     });
   }
   return references;
+}
+
+/** Who may launch an AMI, or create volumes from a snapshot: accounts, groups (`all` = public), organisations and OUs. */
+export interface SharingPermissions {
+  readonly accounts: readonly string[];
+  readonly groups: readonly string[];
+  readonly organizationArns: readonly string[];
+  readonly organizationalUnitArns: readonly string[];
+}
+
+export async function describeLaunchPermissions(ec2: EC2Client, amiId: string): Promise<SharingPermissions> {
+  return awsCall('describe launch permissions of', amiId, async () => {
+    const output = await ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }));
+    const permissions = output.LaunchPermissions ?? [];
+    return {
+      accounts: permissions.flatMap((permission) => (permission.UserId ? [permission.UserId] : [])),
+      groups: permissions.flatMap((permission) => (permission.Group ? [permission.Group] : [])),
+      organizationArns: permissions.flatMap((permission) => (permission.OrganizationArn ? [permission.OrganizationArn] : [])),
+      organizationalUnitArns: permissions.flatMap((permission) => (permission.OrganizationalUnitArn ? [permission.OrganizationalUnitArn] : [])),
+    };
+  });
+}
+
+/** Adding what is already there and removing what is not are both no-ops in EC2, so a retry is harmless. */
+export async function modifyLaunchPermissions(ec2: EC2Client, amiId: string, change: { readonly add: SharingPermissions; readonly remove: SharingPermissions }): Promise<void> {
+  const entries = (permissions: SharingPermissions) => [
+    ...permissions.accounts.map((UserId) => ({ UserId })),
+    ...permissions.groups.map((Group) => ({ Group: Group as 'all' })),
+    ...permissions.organizationArns.map((OrganizationArn) => ({ OrganizationArn })),
+    ...permissions.organizationalUnitArns.map((OrganizationalUnitArn) => ({ OrganizationalUnitArn })),
+  ];
+  const [add, remove] = [entries(change.add), entries(change.remove)];
+  if (add.length + remove.length === 0) return;
+  await awsCall('change launch permissions of', amiId, () =>
+    ec2.send(new ModifyImageAttributeCommand({ ImageId: amiId, LaunchPermission: { ...(add.length > 0 ? { Add: add } : {}), ...(remove.length > 0 ? { Remove: remove } : {}) } })),
+  );
+}
+
+export async function describeCreateVolumePermissions(ec2: EC2Client, snapshotId: string): Promise<Pick<SharingPermissions, 'accounts' | 'groups'>> {
+  return awsCall('describe create-volume permissions of', snapshotId, async () => {
+    const output = await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' }));
+    const permissions = output.CreateVolumePermissions ?? [];
+    return {
+      accounts: permissions.flatMap((permission) => (permission.UserId ? [permission.UserId] : [])),
+      groups: permissions.flatMap((permission) => (permission.Group ? [permission.Group] : [])),
+    };
+  });
+}
+
+export async function modifyCreateVolumePermissions(
+  ec2: EC2Client,
+  snapshotId: string,
+  change: { readonly add: Pick<SharingPermissions, 'accounts' | 'groups'>; readonly remove: Pick<SharingPermissions, 'accounts' | 'groups'> },
+): Promise<void> {
+  // NOTE: the OperationType form (which AWS accepts too) because moto ignores the CreateVolumePermission structure.
+  for (const [operation, permissions] of [['remove', change.remove], ['add', change.add]] as const) {
+    if (permissions.accounts.length + permissions.groups.length === 0) continue;
+    await awsCall(`${operation === 'add' ? 'grant' : 'revoke'} create-volume permissions of`, snapshotId, () =>
+      ec2.send(
+        new ModifySnapshotAttributeCommand({
+          SnapshotId: snapshotId,
+          Attribute: 'createVolumePermission',
+          OperationType: operation,
+          ...(permissions.accounts.length > 0 ? { UserIds: [...permissions.accounts] } : {}),
+          ...(permissions.groups.length > 0 ? { GroupNames: [...permissions.groups] } : {}),
+        }),
+      ),
+    );
+  }
 }

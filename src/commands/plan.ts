@@ -2,7 +2,9 @@
 import { planRun } from '../apply/run-trip.ts';
 import { createCleanupRegistry } from '../cleanup.ts';
 import type { Context } from '../context.ts';
+import { catalogue } from '../errors.ts';
 import { formatRunPlan } from '../plan/format-run-plan.ts';
+import { planMatrix } from '../plan/plan-waves.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
 import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, startEmulatorIfAsked, throwDefinitionErrors } from './run-steps.ts';
@@ -14,9 +16,12 @@ export interface PlanOptions {
   readonly local: boolean;
   /** The plan as JSON on stdout (what `gild run --plan` applies). */
   readonly json: boolean;
+  /** The images to build in dependency waves, as GitHub Actions matrices. */
+  readonly matrix?: boolean;
 }
 
 export async function plan(options: PlanOptions, io: Io): Promise<number> {
+  if (options.json && options.matrix) throw catalogue.EUSAGE('--json and --matrix each print one document on stdout; pass one of them (save the plan and the matrix with two `gild plan` calls).');
   const logger = createIoLogger(io);
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
@@ -33,7 +38,7 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
     const runContext = context;
     return await exitCodeUnlessInterrupted(handlers, logger, async () => {
       const { plan: runPlan } = await planRun(runContext, images, { force: options.force, baseOverrides: runContext.options.baseOverrides });
-      io.stdout(options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);
+      io.stdout(options.matrix ? `${JSON.stringify(planMatrix(runPlan))}\n` : options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);
       throwDefinitionErrors(runPlan);
       return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
     });

@@ -13,6 +13,7 @@ import { chooseTarget } from '../target/choose-target.ts';
 import { prepareEmulator } from '../local/prepare-emulator.ts';
 import type { Logger } from '../logger.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
+import type { Io } from './io.ts';
 import type { PipelineSettings } from '../settings/schema.ts';
 
 export function parseBaseOverrides(values: readonly string[], known: readonly string[]): Record<string, string> {
@@ -146,4 +147,32 @@ const signalExitCode = (signal: NodeJS.Signals) => (signal === 'SIGTERM' ? 143 :
 export function throwDefinitionErrors(plan: RunPlan): void {
   const problems = plan.images.flatMap((image) => (image.action === 'error' && image.kind === 'definition' ? [image.reason] : []));
   if (problems.length > 0) throw catalogue.EDEFINITIONS(problems);
+}
+
+/**
+ * The plain trip of a command that works on some images in AWS without the run's extras: load the project, build
+ * the context (target chosen and said), handle signals, and always finish (cleanups, clients).
+ */
+export async function withImagesInContext(
+  io: Pick<Io, 'cwd' | 'env' | 'exit'>,
+  logger: Logger,
+  request: { readonly images: readonly string[]; readonly dryRun: boolean },
+  body: (context: Context, images: readonly ResolvedImage[], signal: AbortSignal) => Promise<number>,
+): Promise<number> {
+  const { loadProject, selectImages } = await import('./load-project.ts');
+  const { createCleanupRegistry } = await import('../cleanup.ts');
+  const project = await loadProject(io.cwd);
+  for (const warning of project.warnings) logger.warn(warning);
+  const images = selectImages(project.images, request.images);
+  const emulator = await startEmulatorIfAsked(false, io.env, logger);
+  const cleanups = createCleanupRegistry();
+  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(() => io.exit(130)));
+  let context: Context | undefined;
+  try {
+    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { dryRun: request.dryRun, baseOverrides: {} } });
+    const ready = context;
+    return await exitCodeUnlessInterrupted(handlers, logger, () => body(ready, images, handlers.signal));
+  } finally {
+    await finishRun(logger, cleanups, context, emulator, handlers);
+  }
 }

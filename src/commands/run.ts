@@ -24,10 +24,17 @@ export interface RunCommandOptions {
   readonly showParameters: boolean;
   /** `--base-ami <image>=<ami>`, as given. */
   readonly baseAmi: readonly string[];
+  /** The run report on stdout, everything else on stderr. */
+  readonly json?: boolean;
+  /** The command line, for the report. */
+  readonly argv?: readonly string[];
 }
 
 export async function run(options: RunCommandOptions, io: Io): Promise<number> {
   const logger = createIoLogger(io);
+  // With --json, stdout carries only the report, so that `gild run --json > report.json` works.
+  const say = options.json ? io.stderr : io.stdout;
+  const startedAt = new Date();
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
   const images = selectImages(project.images, options.images);
@@ -55,11 +62,11 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
     return await exitCodeUnlessInterrupted(handlers, logger, async () => {
       const planOptions = { force: options.force, baseOverrides: runContext.options.baseOverrides };
       const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, planOptions) : (await planRun(runContext, images, planOptions)).plan;
-      io.stdout(`Plan for run ${runPlan.runId}:\n${formatRunPlan(runPlan)}\n\n`);
+      say(`Plan for run ${runPlan.runId}:\n${formatRunPlan(runPlan)}\n\n`);
       // A definition the published state contradicts stops the run before anything is built.
       throwDefinitionErrors(runPlan);
       if (runContext.options.dryRun) {
-        io.stdout('Dry run: nothing was changed.\n');
+        say('Dry run: nothing was changed.\n');
         return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
       }
       // One CI job per image applies its slice of a shared plan.
@@ -74,8 +81,12 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
         ...(only ? { only } : {}),
       });
       await view?.done;
-      io.stdout(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext));
-      if (options.showParameters) io.stdout(await formatParameters(runContext, images));
+      say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext));
+      const { writeRunReport } = await import('../report/write-run-report.ts');
+      const written = await writeRunReport({ applied, outcomes, command: ['gild', ...(options.argv ?? ['run'])].join(' '), startedAt, finishedAt: runContext.now(), cwd: runContext.cwd, env: runContext.env });
+      say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
+      if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
+      if (options.showParameters) say(await formatParameters(runContext, images));
       // Applying a reviewed plan, an image that yielded did not do what was reviewed: that fails the job.
       const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && outcome.result === 'yielded')).map((outcome) => outcome.image);
       if (failed.length > 0) throw catalogue.EPIPELINE(failed);

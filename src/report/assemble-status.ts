@@ -1,0 +1,152 @@
+/**
+ * `gild status` as data: per image and region, what each pointer names, and
+ * every use of a gild AMI with how far behind `latest` it is and how old it
+ * is. Revoked versions in use come first, because someone must act on them.
+ * Pure: the command observes, this decides.
+ */
+import semver from 'semver';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
+import { imageState } from '../plan/image-state.ts';
+
+export const statusSchemaVersion = 1;
+
+/** fresh < 14 days, turning < 30 days, old after: how long since the version was published. */
+export type AgeBand = 'fresh' | 'turning' | 'old';
+
+export interface PointerStatus {
+  readonly name: string;
+  readonly amiId: string;
+  readonly version: string | undefined;
+}
+
+export interface AmiInUse {
+  readonly image: string;
+  readonly region: string;
+  readonly amiId: string;
+  readonly version: string | undefined;
+  readonly revoked: boolean;
+  readonly revokedReason: string | undefined;
+  /** Published versions newer than this one in the region. */
+  readonly versionsBehind: number;
+  /** Days between this version's publication and `latest`'s. */
+  readonly daysBehind: number;
+  readonly ageDays: number;
+  readonly ageBand: AgeBand;
+  /** Who uses it, in words (`instance i-0123 (running)`, `launch template web v3`, `auto scaling group …`). */
+  readonly users: readonly string[];
+}
+
+export interface RegionStatus {
+  readonly region: string;
+  readonly latest: PointerStatus | undefined;
+  /** Every other pointer (channels, major lines), by parameter name. */
+  readonly pointers: readonly PointerStatus[];
+  readonly inUse: readonly AmiInUse[];
+}
+
+export interface ImageStatus {
+  readonly image: string;
+  readonly regions: readonly RegionStatus[];
+}
+
+export interface FleetStatus {
+  readonly schema: typeof statusSchemaVersion;
+  readonly observedAt: string;
+  /** Every revoked version still in use, across images: act on these first. */
+  readonly revokedInUse: readonly AmiInUse[];
+  readonly images: readonly ImageStatus[];
+}
+
+const dayMs = 86_400_000;
+
+export function ageBand(ageDays: number): AgeBand {
+  return ageDays < 14 ? 'fresh' : ageDays < 30 ? 'turning' : 'old';
+}
+
+/** When a version went out: the publish stamp, or the AMI's creation for AMIs published before gild stamped it. */
+const publishedAt = (ami: ObservedAmi): number => Date.parse(ami.tags['gild:published-at'] ?? ami.createdAt);
+
+export function assembleStatus(input: {
+  readonly inventory: Inventory;
+  readonly images: readonly ResolvedImage[];
+  /** Per region: AMI ID → who uses it. */
+  readonly references: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  readonly now: Date;
+}): FleetStatus {
+  const images = input.images.map((image): ImageStatus => {
+    const state = imageState(input.inventory, image.name, image.regions);
+    return {
+      image: image.name,
+      regions: image.regions.map((region): RegionStatus => {
+        const amis = new Map((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
+        const versionOf = (amiId: string) => amis.get(amiId)?.tags['gild:version'] ?? state.versions.find((version) => version.amis[region] === amiId)?.version;
+        const pointer = (name: string, amiId: string): PointerStatus => ({ name, amiId, version: versionOf(amiId) });
+        const latestAmiId = state.latest[region];
+        const latestAmi = latestAmiId ? amis.get(latestAmiId) : undefined;
+        const latestVersion = latestAmiId ? versionOf(latestAmiId) : undefined;
+        const published = state.versions.filter((version) => version.amis[region]).map((version) => version.version);
+        const users = input.references[region] ?? {};
+        const inUse = [...amis.values()]
+          .filter((ami) => (users[ami.amiId] ?? []).length > 0)
+          .map((ami): AmiInUse => {
+            const version = ami.tags['gild:version'];
+            const ageDays = Math.max(0, Math.floor((input.now.getTime() - publishedAt(ami)) / dayMs));
+            return {
+              image: image.name,
+              region,
+              amiId: ami.amiId,
+              version,
+              revoked: ami.tags['gild:status'] === 'revoked',
+              revokedReason: ami.tags['gild:revoked-reason'],
+              versionsBehind: version && semver.valid(version) ? published.filter((other) => semver.gt(other, version)).length : 0,
+              daysBehind: latestAmi && latestAmi.amiId !== ami.amiId ? Math.max(0, Math.floor((publishedAt(latestAmi) - publishedAt(ami)) / dayMs)) : 0,
+              ageDays,
+              ageBand: ageBand(ageDays),
+              users: [...(users[ami.amiId] ?? [])].sort(),
+            };
+          })
+          .sort((a, b) => Number(b.revoked) - Number(a.revoked) || b.versionsBehind - a.versionsBehind || a.amiId.localeCompare(b.amiId));
+        return {
+          region,
+          latest: latestAmiId ? { name: 'latest', amiId: latestAmiId, version: latestVersion } : undefined,
+          pointers: Object.entries(state.pointers[region] ?? {})
+            .filter(([name]) => !name.endsWith('/latest'))
+            .map(([name, amiId]) => pointer(name, amiId))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+          inUse,
+        };
+      }),
+    };
+  });
+  return {
+    schema: statusSchemaVersion,
+    observedAt: input.inventory.observedAt,
+    revokedInUse: images.flatMap((image) => image.regions.flatMap((region) => region.inUse.filter((use) => use.revoked))),
+    images,
+  };
+}
+
+export function formatStatus(status: FleetStatus): string {
+  const lines: string[] = [];
+  if (status.revokedInUse.length > 0) {
+    lines.push(`REVOKED VERSIONS IN USE (${status.revokedInUse.length}):`);
+    for (const use of status.revokedInUse) lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
+    lines.push('');
+  }
+  for (const image of status.images) {
+    lines.push(image.image);
+    for (const region of image.regions) {
+      const pointers = [region.latest ? `latest → ${describePointer(region.latest)}` : 'latest → (not published)', ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`)];
+      lines.push(`  ${region.region}: ${pointers.join('; ')}`);
+      if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
+      for (const use of region.inUse) {
+        const mark = use.revoked ? '✖ REVOKED' : use.versionsBehind === 0 ? '✔ current' : `${use.versionsBehind} version${use.versionsBehind === 1 ? '' : 's'} behind (${use.daysBehind} days)`;
+        lines.push(`    ${use.version ?? '?'} ${use.amiId}: ${mark}; ${use.ageBand}, published ${use.ageDays} days ago; used by ${use.users.join(', ')}`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const describePointer = (pointer: PointerStatus) => `${pointer.version ?? 'not a gild AMI of this image'} (${pointer.amiId})`;

@@ -1,0 +1,193 @@
+/**
+ * Builds the run report from what the run already knows: the applied plan
+ * (every step's result and duration), each image's outcome, and the smoke
+ * evidence the smoke stage wrote. Pure: the writer reads the files.
+ */
+import path from 'node:path';
+import type { AppliedPlan } from '../apply/apply-plan.ts';
+import type { ImageOutcome } from '../apply/run-trip.ts';
+import type { StepOutputs } from '../apply/step-stage.ts';
+import type { PlanStep } from '../plan/run-plan.ts';
+import type { SmokeReport } from '../smoke/write-smoke-report.ts';
+import { reportSchemaVersion, type ImageReport, type RunReport, type SmokeEvidence, type StepReport } from './report-schema.ts';
+
+export interface RunReportInput {
+  readonly applied: AppliedPlan;
+  readonly outcomes: readonly ImageOutcome[];
+  /** The command line as typed, e.g. `gild run web`. */
+  readonly command: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  /** Paths in the report are relative to this folder (the project). */
+  readonly cwd: string;
+  /** `<image>.smoke.json` per image, where the smoke stage wrote one. */
+  readonly smokeReports: Readonly<Record<string, SmokeReport>>;
+  /** The last lines of each image's log. */
+  readonly logTails: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Enough of a check's output to see why it failed; the whole output is in the image's log. */
+const excerptChars = 2000;
+
+/** Kinds in the order an image goes through them: the furthest one done is the stage it reached. */
+const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'publish', 'retire'] as const;
+
+export function buildRunReport(input: RunReportInput): RunReport {
+  const { applied } = input;
+  const images = input.outcomes.map((outcome) => imageReport(input, outcome));
+  const counts: Record<string, number> = {};
+  for (const image of images) counts[image.result] = (counts[image.result] ?? 0) + 1;
+  const result = images.some((image) => image.result === 'failed') ? 'failed' : images.some((image) => image.result === 'interrupted') ? 'interrupted' : 'succeeded';
+  return {
+    schema: reportSchemaVersion,
+    runId: applied.plan.runId,
+    command: input.command,
+    startedAt: input.startedAt.toISOString(),
+    finishedAt: input.finishedAt.toISOString(),
+    ssmPrefix: applied.plan.ssmPrefix,
+    result,
+    counts,
+    images,
+    runSteps: applied.plan.steps.filter((step) => !('image' in step)).map((step) => stepReport(applied, step)),
+  };
+}
+
+function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport {
+  const { applied } = input;
+  const decision = applied.plan.images.find((candidate) => candidate.image === outcome.image);
+  const planSteps = applied.plan.steps.filter((step) => 'image' in step && step.image === outcome.image);
+  const steps = planSteps.map((step) => stepReport(applied, step));
+  const done = (kind: string) => steps.some((step) => step.kind === kind && step.status === 'done');
+  const reached = [...lifecycleOrder].reverse().find(done);
+  const publish = planSteps.find((step) => step.kind === 'publish');
+  const published = publish && applied.results.get(publish.id)?.status === 'done' ? (applied.results.get(publish.id) as { output: StepOutputs['publish'] }).output : undefined;
+  const built = builtAmis(applied, planSteps);
+  const smoke = input.smokeReports[outcome.image];
+  const logFile = applied.logFiles.get(outcome.image);
+  return {
+    image: outcome.image,
+    action: decision?.action ?? 'unknown',
+    reason: decision?.reason ?? '',
+    result: outcome.result,
+    ...('reason' in outcome && outcome.result !== 'failed' ? { resultReason: outcome.reason } : {}),
+    ...(reached ? { stageReached: reached } : {}),
+    ...(decision && 'currentVersion' in decision && decision.currentVersion ? { previousVersion: decision.currentVersion } : {}),
+    ...optionalVersion(outcome, decision),
+    amis: published?.amis ?? built ?? {},
+    durationMs: steps.reduce((total, step) => total + (step.durationMs ?? 0), 0),
+    steps,
+    ...(smoke ? { smoke: smokeEvidence(smoke, input) } : {}),
+    parametersWritten:
+      publish?.kind === 'publish' && published
+        ? publish.writes.map((write) => ({ region: write.region, name: write.name, ...(published.amis[write.region] ? { value: published.amis[write.region] } : {}), ...(write.previous ? { previous: write.previous } : {}) }))
+        : [],
+    retired: planSteps.flatMap((step) =>
+      step.kind === 'retire' && applied.results.get(step.id)?.status === 'done' ? [{ region: step.region, amiId: step.amiId, version: step.version, phase: step.phase, reason: step.reason }] : [],
+    ),
+    kept: applied.plan.kept
+      .filter((kept) => kept.image === outcome.image)
+      .map((kept) => ({ region: kept.region, amiId: kept.amiId, ...(kept.version ? { version: kept.version } : {}), reason: kept.reason })),
+    summary: outcome.result === 'skipped' ? [] : [...outcome.summary],
+    ...(outcome.result === 'failed'
+      ? {
+          failure: {
+            stage: outcome.stage,
+            message: outcome.reason,
+            details: [...outcome.details],
+            causes: causesOf(outcome.error),
+            ...(logFile ? { logFile: relative(input.cwd, logFile) } : {}),
+            logTail: [...(input.logTails[outcome.image] ?? [])],
+            reproduce: reproduceCommand(outcome.image),
+          },
+        }
+      : {}),
+  };
+}
+
+function optionalVersion(outcome: ImageOutcome, decision: AppliedPlan['plan']['images'][number] | undefined): { version?: string } {
+  if (outcome.result === 'published') return { version: outcome.version };
+  if (outcome.result === 'unchanged') return outcome.version ? { version: outcome.version } : {};
+  if (decision && 'nextVersion' in decision) return { version: decision.nextVersion };
+  if (decision?.action === 'finish') return { version: decision.version };
+  return {};
+}
+
+/** The candidate AMIs a build or resume produced, for an image that did not get as far as publishing. */
+function builtAmis(applied: AppliedPlan, steps: readonly PlanStep[]): Record<string, string> | undefined {
+  for (const step of steps) {
+    const result = applied.results.get(step.id);
+    if ((step.kind === 'build' || step.kind === 'resume') && result?.status === 'done') return { ...(result.output as StepOutputs['build']).amis };
+  }
+  return undefined;
+}
+
+function stepReport(applied: AppliedPlan, step: PlanStep): StepReport {
+  const result = applied.results.get(step.id);
+  const region = 'region' in step ? step.region : undefined;
+  const base = { id: step.id, kind: step.kind, ...(region ? { region } : {}), reason: step.reason };
+  if (!result) return { ...base, status: 'not-run' };
+  switch (result.status) {
+    case 'done':
+      return { ...base, status: 'done', durationMs: Math.round(result.durationMs) };
+    case 'failed':
+      return { ...base, status: 'failed', outcome: result.reason, durationMs: Math.round(result.durationMs) };
+    default:
+      return { ...base, status: result.status, outcome: result.reason };
+  }
+}
+
+function smokeEvidence(smoke: SmokeReport, input: RunReportInput): SmokeEvidence {
+  return {
+    result: smoke.result,
+    ...(smoke.reason ? { reason: smoke.reason } : {}),
+    region: smoke.region,
+    amiId: smoke.amiId,
+    checks: smoke.checks.map((check) => ({
+      name: check.name,
+      instanceType: check.instanceType,
+      instanceId: check.instanceId,
+      outcome: check.outcome,
+      ...(check.reason ? { reason: check.reason } : {}),
+      status: check.status,
+      exitCode: check.exitCode,
+      stdoutExcerpt: check.stdout.slice(-excerptChars),
+      stderrExcerpt: check.stderr.slice(-excerptChars),
+      durationMs: check.durationMs,
+    })),
+    ...(smoke.packageManifest
+      ? {
+          packageManifest: {
+            file: relative(input.cwd, smoke.packageManifest.file),
+            packages: smoke.packageManifest.packages,
+            ...(smoke.packageManifest.comparedWith ? { comparedWith: smoke.packageManifest.comparedWith } : {}),
+          },
+        }
+      : {}),
+    file: relative(input.cwd, path.join(input.applied.runDir, `${smoke.image}.smoke.json`)),
+  };
+}
+
+/** The error and its causes, outermost first, as name and message (stacks stay in the log). */
+export function causesOf(error: unknown): { name: string; message: string }[] {
+  const causes: { name: string; message: string }[] = [];
+  let current = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
+    causes.push(current instanceof Error ? { name: current.name, message: current.message } : { name: typeof current, message: String(current) });
+    current = (current as { cause?: unknown }).cause;
+  }
+  return causes;
+}
+
+/**
+ * A fresh emulator gild starts and stops itself, the image alone (a base built
+ * by gild gets a stand-in), rebuilt whatever is published: the build, render
+ * and publish path the failure took, without AWS. Smoke checks always pass in
+ * the emulator, so a failed check is reproduced by its command in the log.
+ */
+export function reproduceCommand(image: string): string {
+  return `npx gild run ${image} --local --force`;
+}
+
+function relative(cwd: string, file: string): string {
+  return path.isAbsolute(file) ? path.relative(cwd, file) : file;
+}

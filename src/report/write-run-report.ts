@@ -1,0 +1,68 @@
+/**
+ * Writes a run's report: `.gild/runs/<run-id>/report.json` and `report.md`,
+ * and appends the Markdown to `$GITHUB_STEP_SUMMARY` when it is set. Reads the
+ * smoke evidence and the end of each image's log that the run left behind.
+ */
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AppliedPlan } from '../apply/apply-plan.ts';
+import type { ImageOutcome } from '../apply/run-trip.ts';
+import type { SmokeReport } from '../smoke/write-smoke-report.ts';
+import { buildRunReport } from './build-run-report.ts';
+import { renderReportMarkdown } from './render-report-markdown.ts';
+import type { RunReport } from './report-schema.ts';
+
+/** Enough of a log to see the failure; the whole log is one path away. */
+const logTailLines = 30;
+
+export interface WriteRunReportInput {
+  readonly applied: AppliedPlan;
+  readonly outcomes: readonly ImageOutcome[];
+  readonly command: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface WrittenRunReport {
+  readonly report: RunReport;
+  readonly jsonFile: string;
+  readonly markdownFile: string;
+}
+
+export async function writeRunReport(input: WriteRunReportInput): Promise<WrittenRunReport> {
+  const { runDir } = input.applied;
+  const smokeReports: Record<string, SmokeReport> = {};
+  const logTails: Record<string, string[]> = {};
+  for (const outcome of input.outcomes) {
+    const smoke = await readOptional(path.join(runDir, `${outcome.image}.smoke.json`));
+    if (smoke !== undefined) smokeReports[outcome.image] = JSON.parse(smoke) as SmokeReport;
+    const logFile = input.applied.logFiles.get(outcome.image);
+    if (outcome.result === 'failed' && logFile) logTails[outcome.image] = tailOf((await readOptional(logFile)) ?? '', logTailLines);
+  }
+  const report = buildRunReport({ ...input, smokeReports, logTails });
+  const markdown = renderReportMarkdown(report);
+  const jsonFile = path.join(runDir, 'report.json');
+  const markdownFile = path.join(runDir, 'report.md');
+  await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(markdownFile, markdown);
+  const stepSummary = input.env.GITHUB_STEP_SUMMARY;
+  // NOTE: appended, never written: earlier steps of the same job may have put their own summary there.
+  if (stepSummary) await appendFile(stepSummary, `${markdown}\n`);
+  return { report, jsonFile, markdownFile };
+}
+
+export function tailOf(text: string, count: number): string[] {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  return text.trim() === '' ? [] : lines.slice(-count);
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The run report through the real CLI against moto and real Packer: a run
+ * with a published, an unchanged, a failed (smoke check failed, injected by
+ * the fault proxy since moto runs nothing) and a skipped image writes a
+ * report.json that matches its schema, report.md, and appends the Markdown to
+ * the GitHub step summary; `--json` puts only the report on stdout.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runReportSchema } from '../../src/report/report-schema.ts';
+import { useMotoBehindFaultProxy } from '../support/moto.ts';
+import { createTempProject, imageSource } from '../support/project.ts';
+
+describe('gild run writes a run report', () => {
+  const emulator = useMotoBehindFaultProxy();
+
+  it('reports a published, an unchanged, a failed and a skipped image, in report.json, report.md and the step summary', async () => {
+    const project = await createTempProject({
+      images: {
+        'steady.ts': imageSource({ name: 'steady' }),
+        'fresh.ts': imageSource({ name: 'fresh', extra: "smoke: { checks: [{ name: 'nginx answers', run: 'curl -fsS localhost' }] }," }),
+        'base.ts': imageSource({ name: 'base', extra: "smoke: { checks: [{ name: 'kernel is patched', run: 'check-kernel FAIL-ME' }] }," }),
+        'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }),
+      },
+    });
+    const summaryDir = await mkdtemp(path.join(tmpdir(), 'gild-summary-'));
+    const stepSummary = path.join(summaryDir, 'summary.md');
+    await writeFile(stepSummary, '## an earlier step\n');
+    try {
+      const env = emulator.proxy.env(emulator.moto.env);
+      expect((await project.gild(['run', 'steady'], env)).exitCode).toBe(0);
+      emulator.proxy.setRules({ commands: [{ marker: 'FAIL-ME', status: 'Failed', exitCode: 3, stderr: 'kernel 5.10 is vulnerable' }] });
+
+      const result = await project.gild(['run', '--json'], { ...env, GILD_SMOKE_POLL_MS: '100', GITHUB_STEP_SUMMARY: stepSummary });
+
+      expect(result.exitCode).toBe(1);
+      const printed = runReportSchema.parse(JSON.parse(result.stdout));
+      expect(result.stderr).toMatch(/Report: \.gild\/runs\/.+\/report\.md/);
+      const runDir = path.join(project.dir, '.gild/runs', printed.runId);
+      const report = runReportSchema.parse(JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')));
+      expect(report).toEqual(printed);
+      expect(report.result).toBe('failed');
+      expect(report.counts).toEqual({ published: 1, unchanged: 1, failed: 1, skipped: 1 });
+      const byImage = Object.fromEntries(report.images.map((image) => [image.image, image]));
+
+      const fresh = byImage.fresh!;
+      expect(fresh).toMatchObject({ result: 'published', action: 'build', version: '1.0.0', stageReached: 'publish' });
+      expect(Object.keys(fresh.amis).sort()).toEqual(['us-east-1', 'us-west-2']);
+      expect(fresh.smoke).toMatchObject({ result: 'passed', region: 'us-east-1', checks: [{ name: 'nginx answers', outcome: 'passed', exitCode: 0 }] });
+      expect(fresh.parametersWritten.map((write) => `${write.region} ${write.name}`).sort()).toEqual([
+        'us-east-1 /golden/fresh/latest',
+        'us-east-1 /golden/fresh/versions/1.0.0',
+        'us-west-2 /golden/fresh/latest',
+        'us-west-2 /golden/fresh/versions/1.0.0',
+      ]);
+      expect(fresh.parametersWritten.every((write) => write.value === fresh.amis[write.region])).toBe(true);
+      expect(fresh.steps.filter((step) => step.status === 'done').every((step) => typeof step.durationMs === 'number')).toBe(true);
+
+      expect(byImage.steady).toMatchObject({ result: 'unchanged', action: 'unchanged', version: '1.0.0' });
+
+      const failure = byImage.base!.failure!;
+      expect(byImage.base).toMatchObject({ result: 'failed', stageReached: 'build', version: '1.0.0' });
+      expect(failure.stage).toBe('smoke');
+      expect(failure.message).toMatch(/kernel is patched/);
+      expect(failure.reproduce).toBe('npx gild run base --local --force');
+      expect(failure.logFile).toMatch(/^\.gild\/runs\/.+\/base\.log$/);
+      expect(failure.logTail.join('\n')).toContain('kernel 5.10 is vulnerable');
+      expect(byImage.base!.smoke!.checks[0]).toMatchObject({ outcome: 'failed', exitCode: 3, stderrExcerpt: 'kernel 5.10 is vulnerable' });
+
+      expect(byImage.app).toMatchObject({ result: 'skipped', resultReason: expect.stringMatching(/its base image "base" was not published/) });
+
+      const markdown = await readFile(path.join(runDir, 'report.md'), 'utf8');
+      expect(markdown).toContain(`## gild run \`${report.runId}\`: failed`);
+      expect(markdown).toContain('Reproduce locally (against a moto emulator gild starts): `npx gild run base --local --force`');
+      expect(await readFile(stepSummary, 'utf8')).toBe(`## an earlier step\n${markdown}\n`);
+    } finally {
+      await project.remove();
+      await rm(summaryDir, { recursive: true, force: true });
+    }
+  });
+});
