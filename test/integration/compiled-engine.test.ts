@@ -37,6 +37,8 @@ beforeAll(async () => {
   await symlink(path.join(repoRoot, 'node_modules'), path.join(packageDir, 'node_modules'), 'dir');
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   await execa(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--noCheck', '--outDir', path.join(packageDir, 'dist')]);
+  // As src/bin/build-engine.js does: the definition loader's worker is plain JavaScript that tsc does not copy.
+  await cp(path.join(repoRoot, 'src/definition/import-definition-worker.js'), path.join(packageDir, 'dist/definition/import-definition-worker.js'));
   await writeFile(path.join(packageDir, 'dist/.built'), '');
   // An organisation's project that installed it.
   await mkdir(path.join(projectDir, 'node_modules'), { recursive: true });
