@@ -24,7 +24,7 @@ import type { CheckResult, ImageRun, SmokeResult } from './stage.ts';
 export interface SmokeTestOptions {
   /** Between GetCommandInvocation calls; default 3 s (or GILD_SMOKE_POLL_MS in the context's env). */
   readonly pollMs?: number;
-  /** Between DescribeInstances calls while waiting for running; default 5 s. */
+  /** Between the waiters' DescribeInstances/DescribeInstanceStatus calls, rounded to whole seconds (at least 1); default 5 s. */
   readonly instancePollMs?: number;
   /** SendCommand retries while the SSM agent registers; default 10 attempts, 2 s doubling to 30 s. */
   readonly registration?: PollSettings['registration'];
@@ -220,8 +220,9 @@ async function testOneInstance(
   const ready = await waitForInstanceRunning(ec2, instance.instanceId, {
     timeoutMs: Math.max(0, overallDeadline - Date.now()),
     pollMs: settings.instancePollMs,
-    sleep: (ms) => abortableSleep(ms, run.signal),
+    signal: run.signal,
   });
+  if (ready === 'interrupted') throw new InterruptedError();
   if (ready === 'timed-out') {
     collected.problems.push({ outcome: 'timed-out', reason: `${where} was not running with passing status checks before the overall smoke timeout` });
     return;
