@@ -69,6 +69,11 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
   const checkDeadline = Date.now() + request.timeoutSeconds * 1000;
   const deadline = Math.min(checkDeadline, request.overallDeadline);
   let last = { status: 'Pending', stdout: '', stderr: '' };
+  // NOTE: not the SDK's waitUntilCommandExecuted: it retries every error but
+  // InvocationDoesNotExist as "keep waiting" (a denied GetCommandInvocation would
+  // wait out the deadline), it reports Failed/TimedOut/Cancelled only as a
+  // thrown JSON blob, and on gild's own deadline it drops the last status and
+  // output that a timed-out check must report, so each would need a read back.
   for (;;) {
     const invocation = await getCommandInvocation(ssm, sent.commandId, request.instanceId);
     if (invocation) {
