@@ -6,8 +6,6 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   debug(message: string): void;
-  /** A logger whose lines carry a prefix, e.g. the image name. */
-  child(prefix: string): Logger;
 }
 
 const secretPatterns: readonly RegExp[] = [
@@ -19,13 +17,12 @@ export function maskSecrets(text: string): string {
   return secretPatterns.reduce((masked, pattern) => masked.replace(pattern, (match, ...groups) => (groups.length > 3 && typeof groups[1] === 'string' ? `${groups[0]}${groups[1]}****` : '****')), text);
 }
 
-export function createLogger(write: (level: 'info' | 'warn' | 'debug', line: string) => void, prefix = ''): Logger {
-  const emit = (level: 'info' | 'warn' | 'debug') => (message: string) => write(level, maskSecrets(prefix ? `${prefix} ${message}` : message));
+export function createLogger(write: (level: 'info' | 'warn' | 'debug', line: string) => void): Logger {
+  const emit = (level: 'info' | 'warn' | 'debug') => (message: string) => write(level, maskSecrets(message));
   return {
     info: emit('info'),
     warn: emit('warn'),
     debug: emit('debug'),
-    child: (childPrefix) => createLogger(write, prefix ? `${prefix} ${childPrefix}` : childPrefix),
   };
 }
 

@@ -24,8 +24,9 @@ import {
   DescribeSnapshotAttributeCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
-  DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
+  type DescribeInstanceStatusCommandOutput,
+  type DescribeInstancesCommandOutput,
   DescribeLaunchTemplateVersionsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -39,9 +40,12 @@ import {
   type Image,
   type Instance,
   type Tag,
+  waitUntilInstanceRunning,
+  waitUntilInstanceStatusOk,
+  waitUntilSystemStatusOk,
 } from '@aws-sdk/client-ec2';
 import { catalogue } from '../errors.ts';
-import { awsCall, awsErrorName } from './aws-call.ts';
+import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 
 export interface ImageSummary {
   readonly amiId: string;
@@ -223,24 +227,98 @@ export async function describeImageUsers(ec2: EC2Client, amiIds: readonly string
   return users;
 }
 
-export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string, options: { timeoutMs: number; pollMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<'running' | 'timed-out' | { failed: string }> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+type WaiterConfiguration = Parameters<typeof waitUntilInstanceRunning>[0];
+
+export type InstanceReadiness = 'running' | 'timed-out' | 'interrupted' | { failed: string };
+
+/** States from which an instance never becomes running on its own. */
+const lostInstanceStates = new Set(['shutting-down', 'terminated', 'stopped', 'stopping']);
+
+/**
+ * Waits until the instance is running and both its status checks pass, with
+ * the SDK's waiters doing the polling, backoff, deadline and abort. The waiters
+ * treat some answers as "keep waiting" that gild knows are final (the instance
+ * stopped, a status check impaired, AWS refusing the call); those are watched on
+ * the way through and end the wait at once, as a value or the wrapped error.
+ */
+export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string, options: { timeoutMs: number; pollMs?: number; signal: AbortSignal }): Promise<InstanceReadiness> {
   const deadline = Date.now() + options.timeoutMs;
-  const pollMs = options.pollMs ?? 5000;
-  while (Date.now() < deadline) {
-    const [instance] = await describeInstances(ec2, [{ Name: 'instance-id', Values: [instanceId] }]);
-    if (instance?.state === 'running') {
-      const status = await awsCall('read the status checks of', instanceId, () => ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [instanceId], IncludeAllInstances: true })));
-      const checks = status.InstanceStatuses?.[0];
-      const ok = (value: string | undefined) => value === undefined || value === 'ok' || value === 'not-applicable';
-      if (!checks || (ok(checks.InstanceStatus?.Status) && ok(checks.SystemStatus?.Status))) return 'running';
-      if (checks.InstanceStatus?.Status === 'impaired' || checks.SystemStatus?.Status === 'impaired') return { failed: `status checks report impaired for ${instanceId}` };
-    } else if (instance && ['shutting-down', 'terminated', 'stopped', 'stopping'].includes(instance.state)) {
-      return { failed: `instance ${instanceId} went to "${instance.state}" before it was running` };
+  const stop = new AbortController();
+  let final: { failed: string } | { error: unknown } | undefined;
+  const end = (outcome: NonNullable<typeof final>) => {
+    final ??= outcome;
+    stop.abort();
+  };
+  const watched = watchInstanceAnswers(ec2, (answer) => {
+    const lost = instanceStatesIn(answer).find((state) => lostInstanceStates.has(state));
+    if (lost) end({ failed: `instance ${instanceId} went to "${lost}" before it was running` });
+    else if (impairedIn(answer)) end({ failed: `status checks report impaired for ${instanceId}` });
+  }, (error) => end({ error }));
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  const input = { InstanceIds: [instanceId] };
+  const waits = [
+    (config: WaiterConfiguration) => waitUntilInstanceRunning(config, input),
+    (config: WaiterConfiguration) => waitUntilInstanceStatusOk(config, { ...input, IncludeAllInstances: true }),
+    (config: WaiterConfiguration) => waitUntilSystemStatusOk(config, { ...input, IncludeAllInstances: true }),
+  ];
+  for (const wait of waits) {
+    const seconds = (deadline - Date.now()) / 1000;
+    if (seconds <= 0) return 'timed-out';
+    try {
+      await wait({ client: watched, abortSignal: signal, maxWaitTime: seconds, ...waiterDelays(options.pollMs ?? 5000, seconds) });
+    } catch (error) {
+      if (final && 'error' in final) throw awsError('wait for running and passing status checks of', instanceId, final.error);
+      if (final) return final;
+      if (options.signal.aborted) return 'interrupted';
+      if ((error as Error).name === 'TimeoutError') return 'timed-out';
+      throw awsError('wait for running and passing status checks of', instanceId, error);
     }
-    await sleep(pollMs);
   }
-  return 'timed-out';
+  return 'running';
+}
+
+/**
+ * The waiters count in whole seconds (at least one); gild's poll interval is in
+ * ms (GILD_SMOKE_POLL_MS). A constant delay, as before; the SDK needs it below
+ * the time left.
+ */
+function waiterDelays(pollMs: number, secondsLeft: number): { minDelay: number; maxDelay: number } {
+  const delay = Math.min(Math.max(1, Math.round(pollMs / 1000)), secondsLeft / 2);
+  return { minDelay: delay, maxDelay: delay };
+}
+
+/**
+ * The same client, except that every answer is shown to `onAnswer` and every
+ * error other than "not visible yet" to `onError` before the waiter sees it.
+ */
+function watchInstanceAnswers(ec2: EC2Client, onAnswer: (answer: unknown) => void, onError: (error: unknown) => void): EC2Client {
+  const watched = Object.create(ec2) as EC2Client;
+  const send = (async (command: Parameters<EC2Client['send']>[0]) => {
+    try {
+      const answer: unknown = await ec2.send(command);
+      onAnswer(answer);
+      return answer;
+    } catch (error) {
+      // NOTE: right after RunInstances, AWS may not know the ID yet; the waiters retry that, and so do we.
+      if (awsErrorName(error) !== 'InvalidInstanceID.NotFound') onError(error);
+      throw error;
+    }
+  }) as unknown as EC2Client['send'];
+  watched.send = send;
+  return watched;
+}
+
+function instanceStatesIn(answer: unknown): string[] {
+  const { Reservations, InstanceStatuses } = answer as DescribeInstancesCommandOutput & DescribeInstanceStatusCommandOutput;
+  return [
+    ...(Reservations ?? []).flatMap((reservation) => (reservation.Instances ?? []).map((instance) => instance.State?.Name ?? '')),
+    ...(InstanceStatuses ?? []).map((status) => status.InstanceState?.Name ?? ''),
+  ];
+}
+
+function impairedIn(answer: unknown): boolean {
+  const { InstanceStatuses } = answer as DescribeInstanceStatusCommandOutput;
+  return (InstanceStatuses ?? []).some((status) => status.InstanceStatus?.Status === 'impaired' || status.SystemStatus?.Status === 'impaired');
 }
 
 export async function terminateInstances(ec2: EC2Client, instanceIds: readonly string[]): Promise<void> {

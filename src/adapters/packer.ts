@@ -81,11 +81,6 @@ async function readPackerVersion(): Promise<PackerVersionInfo> {
   return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]), raw };
 }
 
-/** Installs the plugins `required_plugins` names; Packer >= 1.7 only. */
-export function packerInit(dir: string, env?: Environment): Promise<PackerCheck> {
-  return runChecked(['init', '.'], dir, env);
-}
-
 export function packerValidate(dir: string, env?: Environment): Promise<PackerCheck> {
   return runChecked(['validate', '.'], dir, env);
 }

@@ -73,7 +73,13 @@ export function hclBody(body: HclBody): string {
  * with `noEscape`, so Handlebars never HTML-escapes a value.
  */
 export function registerHclHelpers(handlebars: typeof Handlebars): void {
-  handlebars.registerHelper('hclString', (value: unknown) => hclString(String(value)));
-  handlebars.registerHelper('hclValue', (value: HclValue) => hclValue(value));
-  handlebars.registerHelper('hclBody', (body: HclBody) => hclBody(body));
+  // NOTE: strict mode does not check a helper's arguments, so the helpers refuse
+  // a missing one themselves rather than render "undefined" into the HCL.
+  const given = <T>(helper: string, value: T | undefined, options: Handlebars.HelperOptions): T => {
+    if (value === undefined) throw new handlebars.Exception(`${helper} was given a field that is not defined`, options as unknown as ConstructorParameters<typeof handlebars.Exception>[1]);
+    return value;
+  };
+  handlebars.registerHelper('hclString', (value: unknown, options: Handlebars.HelperOptions) => hclString(String(given('hclString', value, options))));
+  handlebars.registerHelper('hclValue', (value: HclValue | undefined, options: Handlebars.HelperOptions) => hclValue(given('hclValue', value, options)));
+  handlebars.registerHelper('hclBody', (body: HclBody | undefined, options: Handlebars.HelperOptions) => hclBody(given('hclBody', body, options)));
 }

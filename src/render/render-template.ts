@@ -83,9 +83,28 @@ async function createEnvironment(templatesDir: string): Promise<typeof Handlebar
   return handlebars;
 }
 
-function compile(handlebars: typeof Handlebars, source: string): HandlebarsTemplateDelegate {
+/** What every template is given; a template that names anything else fails with this list. */
+const templateFields = ['image', 'source', 'provisioners', 'partial', 'sourceRef', 'manifestFile'];
+
+/**
+ * Renders one template. Strict, so a misspelt or missing field fails the render
+ * naming the template and the line instead of rendering an empty string into HCL;
+ * `{{#if field}}` still guards a field that may be absent.
+ */
+function renderTemplate(handlebars: typeof Handlebars, source: string, where: { imageFile: string; templateFile: string }, values: object): string {
   // NOTE: noEscape, because HTML escaping would corrupt HCL; every value is escaped for HCL by the helpers instead.
-  return handlebars.compile(source, { noEscape: true, strict: false });
+  const template = handlebars.compile(source, { noEscape: true, strict: true });
+  try {
+    return template(values);
+  } catch (error) {
+    if (!(error instanceof handlebars.Exception)) throw error;
+    const { lineNumber, column } = error as { lineNumber?: number; column?: number };
+    const what = error.message.replace(/ not defined in \[object Object\]/, ' is not defined').replace(/ - \d+:\d+$/, '');
+    const problem = lineNumber === undefined ? what : `line ${lineNumber}, column ${(column ?? 0) + 1}: ${what}`;
+    throw catalogue.EDEFINITIONS([
+      `${where.imageFile}: template ${where.templateFile} (or a partial it includes): ${problem}. A template is given ${templateFields.join(', ')}; fix the name, or guard a field that may be absent with {{#if …}}.`,
+    ]);
+  }
 }
 
 /** The template file an image renders with: its own, else templates/amazon-ebs.pkr.hcl.hbs. */
@@ -157,7 +176,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   ];
   if (templateProblems.length > 0) throw catalogue.EDEFINITIONS(templateProblems.map((problem) => `${image.file}: rendered ${problem}.`));
   const templateFile = templateFileOf(image, input.templatesDir);
-  const imageHcl = compile(handlebars, await loadImageTemplate(image, input.templatesDir))({
+  const imageHcl = renderTemplate(handlebars, await loadImageTemplate(image, input.templatesDir), { imageFile: image.file, templateFile }, {
     image,
     source: packerTemplateBody(gated.body),
     provisioners: provisioners.map((provisioner) => ({ ...provisioner, body: packerTemplateBody(provisioner.body) })),
@@ -172,7 +191,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   if (image.platform === 'windows' && !input.emulator) inputs.push(userDataFile);
   if (supportsRequiredPlugins(input.packer)) {
     const pluginsTemplateFile = path.join(input.templatesDir, pluginsTemplate);
-    files.push({ name: pluginsFileName, content: formatHcl(compile(handlebars, await readFile(pluginsTemplateFile, 'utf8'))({})) });
+    files.push({ name: pluginsFileName, content: formatHcl(renderTemplate(handlebars, await readFile(pluginsTemplateFile, 'utf8'), { imageFile: image.file, templateFile: pluginsTemplateFile }, {})) });
     inputs.push(pluginsTemplateFile);
   }
   files.push(...scripts.map((script) => ({ name: script.name, content: script.content, executable: true })));

@@ -4,9 +4,9 @@
  * back must not hold the pipeline.
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cancelCommand, getCommandInvocation, sendCommand, terminalCommandStatuses, type RunDocument } from '../adapters/ssm.ts';
 import type { Logger } from '../logger.ts';
-import { abortableSleep, throwIfAborted } from './abortable-sleep.ts';
 
 export interface PollSettings {
   /** Between GetCommandInvocation calls. */
@@ -39,13 +39,13 @@ function sleepBefore(deadline: number, signal: AbortSignal) {
   return async (ms: number) => {
     const left = deadline - Date.now();
     if (left <= 0) throw new DeadlineReached();
-    await abortableSleep(Math.min(ms, left), signal);
+    await sleep(Math.min(ms, left), undefined, { signal });
     if (Date.now() >= deadline) throw new DeadlineReached();
   };
 }
 
 export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: PollSettings, signal: AbortSignal, logger: Logger): Promise<CommandOutcome> {
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   let sent: Awaited<ReturnType<typeof sendCommand>>;
   try {
     sent = await sendCommand(
@@ -69,6 +69,11 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
   const checkDeadline = Date.now() + request.timeoutSeconds * 1000;
   const deadline = Math.min(checkDeadline, request.overallDeadline);
   let last = { status: 'Pending', stdout: '', stderr: '' };
+  // NOTE: not the SDK's waitUntilCommandExecuted: it retries every error but
+  // InvocationDoesNotExist as "keep waiting" (a denied GetCommandInvocation would
+  // wait out the deadline), it reports Failed/TimedOut/Cancelled only as a
+  // thrown JSON blob, and on gild's own deadline it drops the last status and
+  // output that a timed-out check must report, so each would need a read back.
   for (;;) {
     const invocation = await getCommandInvocation(ssm, sent.commandId, request.instanceId);
     if (invocation) {
@@ -84,6 +89,6 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
       }
       return { kind: 'timed-out', reason: `did not finish within ${which} (last status ${last.status}); gild stopped waiting and cancelled command ${sent.commandId}`, ...last };
     }
-    await abortableSleep(Math.min(poll.pollMs, Math.max(0, deadline - Date.now())), signal);
+    await sleep(Math.min(poll.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal });
   }
 }

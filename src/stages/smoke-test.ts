@@ -11,7 +11,6 @@ import type { Context } from '../context.ts';
 import { runInstance, terminateInstances, waitForInstanceRunning } from '../adapters/ec2.ts';
 import type { SmokeCheck } from '../definition/schema.ts';
 import { describeAwsError } from '../errors.ts';
-import { abortableSleep, InterruptedError, throwIfAborted } from '../smoke/abortable-sleep.ts';
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
@@ -24,7 +23,7 @@ import type { CheckResult, ImageRun, SmokeResult } from './stage.ts';
 export interface SmokeTestOptions {
   /** Between GetCommandInvocation calls; default 3 s (or GILD_SMOKE_POLL_MS in the context's env). */
   readonly pollMs?: number;
-  /** Between DescribeInstances calls while waiting for running; default 5 s. */
+  /** Between the waiters' DescribeInstances/DescribeInstanceStatus calls, rounded to whole seconds (at least 1); default 5 s. */
   readonly instancePollMs?: number;
   /** SendCommand retries while the SSM agent registers; default 10 attempts, 2 s doubling to 30 s. */
   readonly registration?: PollSettings['registration'];
@@ -93,7 +92,7 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
       try {
         await testOnInstances(context, run, amiId, overallDeadline, settings, launched, collected);
       } catch (error) {
-        if (error instanceof InterruptedError || run.signal.aborted) {
+        if (run.signal.aborted) {
           collected.problems.push({ outcome: 'failed', reason: 'interrupted by SIGINT/SIGTERM before the smoke test finished' });
         } else {
           collected.problems.push({ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(error)}` });
@@ -170,7 +169,7 @@ async function testOnInstances(
     Name: `gild-smoke-${image.name}-${run.version}`,
   };
 
-  throwIfAborted(run.signal);
+  run.signal.throwIfAborted();
   // NOTE: allSettled, not all: a launch that fails must not hide one still in
   // flight, or that instance would never be terminated.
   const launches = await Promise.allSettled(
@@ -193,7 +192,7 @@ async function testOnInstances(
   );
   const launchFailure = launches.find((launch): launch is PromiseRejectedResult => launch.status === 'rejected');
   if (launchFailure) throw launchFailure.reason;
-  throwIfAborted(run.signal);
+  run.signal.throwIfAborted();
 
   const ssm = context.clients.ssm(region);
   const instances = [...launched];
@@ -220,8 +219,10 @@ async function testOneInstance(
   const ready = await waitForInstanceRunning(ec2, instance.instanceId, {
     timeoutMs: Math.max(0, overallDeadline - Date.now()),
     pollMs: settings.instancePollMs,
-    sleep: (ms) => abortableSleep(ms, run.signal),
+    signal: run.signal,
   });
+  // NOTE: whatever is thrown after an abort is reported as the interrupt by the catch in the stage.
+  if (ready === 'interrupted') throw run.signal.reason;
   if (ready === 'timed-out') {
     collected.problems.push({ outcome: 'timed-out', reason: `${where} was not running with passing status checks before the overall smoke timeout` });
     return;

@@ -4,8 +4,6 @@
  * and an AMI registered in moto as gild's build would leave it.
  */
 import { CreateImageCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../../src/context.ts';
 import type { ResolvedImage, ResolvedSmoke } from '../../src/definition/resolved-image.ts';
@@ -81,13 +79,4 @@ export async function registerBuiltAmi(ec2: EC2Client, context: Pick<Context, 'r
   );
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
   return created.ImageId!;
-}
-
-export async function withTempDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'gild-smoke-'));
-  try {
-    return await use(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }

@@ -324,6 +324,29 @@ describe('renderImage', () => {
     expect(source.ami_name_note).toBe('<b>&"quoted"</b>');
   });
 
+  it('refuses a template that names a field it is not given, with the template, the line and the fields it has', async () => {
+    const template = path.join(workDir, 'typo.pkr.hcl.hbs');
+    await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n}\n# {{sourceRf}}\n');
+    const error = await renderError(resolvedImageFixture({ template }));
+    expect(error.details).toEqual([
+      `images/web.ts: template ${template} (or a partial it includes): line 4, column 5: "sourceRf" is not defined. A template is given image, source, provisioners, partial, sourceRef, manifestFile; fix the name, or guard a field that may be absent with {{#if …}}.`,
+    ]);
+  });
+
+  it('refuses a missing field passed to an HCL helper instead of rendering "undefined"', async () => {
+    const template = path.join(workDir, 'typo.pkr.hcl.hbs');
+    await writeFile(template, 'source "amazon-ebs" {{{hclString image.nmae}}} {\n{{{hclBody source}}}\n}\n');
+    const error = await renderError(resolvedImageFixture({ template }));
+    expect(error.details[0]).toContain('line 1, column 21: hclString was given a field that is not defined');
+  });
+
+  it('lets a template guard an absent field with {{#if}}', async () => {
+    const template = path.join(workDir, 'guarded.pkr.hcl.hbs');
+    await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n{{#if image.nothing}}broken{{/if}}{{#if partial}}{{> (lookup . "partial")}}{{/if}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n');
+    const { source } = await render(resolvedImageFixture({ template }));
+    expect(source.ami_name).toBe('web-1.0.0-20261128T120000Z');
+  });
+
   it('never HTML-escapes values', async () => {
     const { source, text } = await render(resolvedImageFixture({ description: 'Tom & Jerry <web> \'quoted\'' }));
     expect(source.ami_description).toBe("Tom & Jerry <web> 'quoted'");

@@ -39,7 +39,7 @@ beforeEach(async () => {
   context = createContext({ cwd, env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), runId: 'run-1' });
   let next = 0;
   ec2Mock.on(RunInstancesCommand).callsFake(async () => ({ Instances: [{ InstanceId: `i-${++next}` }] }));
-  ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { Filters?: { Values?: string[] }[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.Filters?.[0]?.Values?.[0], State: { Name: 'running' } }] }] }));
+  ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' } }] }] }));
   ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
   ec2Mock.on(TerminateInstancesCommand).resolves({});
   ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'run-1' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
@@ -105,6 +105,40 @@ describe('smoke test', () => {
     expect(terminated()).toEqual(['i-1']);
     expect(run.pendingCleanups.size).toBe(0);
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+  });
+
+  it('fails the image at once when the instance stops before it is running', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'stopped' } }] }] });
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    const outcome = await smokeTest(context, run);
+
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('went to "stopped" before it was running') });
+    expect(terminated()).toEqual(['i-1']);
+  });
+
+  it('fails the image at once when a status check reports impaired', async () => {
+    ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'initializing' }, SystemStatus: { Status: 'impaired' } }] });
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    const outcome = await smokeTest(context, run);
+
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('status checks report impaired for i-1') });
+    expect(terminated()).toEqual(['i-1']);
+  });
+
+  it('stops waiting for status checks on SIGINT', async () => {
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+    ec2Mock.on(DescribeInstanceStatusCommand).callsFake(async () => {
+      run.abort.abort();
+      return { InstanceStatuses: [{ InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'initializing' }, SystemStatus: { Status: 'initializing' } }] };
+    });
+
+    const outcome = await smokeTest(context, run);
+
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('interrupted') });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(terminated()).toEqual(['i-1']);
   });
 
   it('terminates the instance that launched when another instance type fails to launch', async () => {
