@@ -108,7 +108,8 @@ export type StepOfKind<K extends PlanStepKind> = Extract<PlanStep, { kind: K }>;
 export interface ParameterWrite {
   readonly region: string;
   readonly name: string;
-  readonly pointer: 'version' | 'latest';
+  /** `major` is `v<major>`; `channel` is `channels/<name>`. */
+  readonly pointer: 'version' | 'latest' | 'major' | 'channel';
   /** The value observed before this run (undefined: the parameter does not exist). A write re-checks it. */
   readonly previous: string | undefined;
 }
