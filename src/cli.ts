@@ -155,6 +155,17 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     });
 
   program
+    .command('retire')
+    .description('retire old versions now, as the retention policy says, without building anything')
+    .argument('[images...]', 'image names (default: all)')
+    .option('--dry-run', 'print the plan and stop before changing anything', false)
+    .action(async (names: string[], flags: { dryRun: boolean }) => {
+      exitCode = await withContext(io, logger, { names, force: false, local: false, dryRun: flags.dryRun, baseAmi: [] }, async (context, images, _cleanups, signal) =>
+        (await import('./commands/retire.ts')).retireCommand(context, images, signal, { stdout: io.stdout, progress: (image, line) => logger.info(`${image ?? 'retire'}: ${line}`) }),
+      );
+    });
+
+  program
     .command('resolve')
     .description('print the AMI ID an image resolves to, from SSM Parameter Store')
     .argument('<image>', 'image name')

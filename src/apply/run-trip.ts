@@ -20,6 +20,8 @@ import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 export interface PlanRunOptions {
   readonly force: boolean;
   readonly baseOverrides: Readonly<Record<string, string>>;
+  /** `retire`: plan only lock, cleanup, retire and release (`gild retire`). */
+  readonly mode?: 'run' | 'retire';
 }
 
 export interface PlannedRun {
@@ -38,6 +40,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
       fingerprints,
       inventory,
       force: options.force,
+      ...(options.mode ? { mode: options.mode } : {}),
       settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays },
     });
   const draft = assemble(observed);
