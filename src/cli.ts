@@ -165,6 +165,45 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       );
     });
 
+  const changePointer = (name: string, dryRun: boolean, change: import('./plan/plan-pointer-change.ts').PointerChange) =>
+    withContext(io, logger, { names: [name], force: false, local: false, dryRun, baseAmi: [] }, async (context, images, _cleanups, signal) =>
+      (await import('./commands/change-pointer.ts')).changePointerCommand(context, images[0]!, change, signal, { stdout: io.stdout, progress: (image, line) => logger.info(`${image ?? name}: ${line}`) }),
+    );
+  const pointerOf = (channel: string | undefined) => (channel === undefined || channel === 'latest' ? 'latest' : `channels/${channel}`);
+
+  program
+    .command('promote')
+    .description('move a channel to a published version (default: the one latest points to)')
+    .argument('<image>', 'image name')
+    .requiredOption('--to <channel>', 'the channel, as declared in pipeline/settings.ts')
+    .option('--version <version>', 'the version to promote (default: the one latest points to)')
+    .option('--dry-run', 'print the plan and stop before changing anything', false)
+    .action(async (name: string, flags: { to: string; version?: string; dryRun: boolean }) => {
+      exitCode = await changePointer(name, flags.dryRun, { kind: 'promote', channel: flags.to, version: flags.version });
+    });
+
+  program
+    .command('rollback')
+    .description('move latest (or a channel) back to the previous good version, or the one given, and hold it there')
+    .argument('<image>', 'image name')
+    .option('--channel <channel>', 'latest or a channel', 'latest')
+    .option('--to <version>', 'the version to roll back to (default: the newest good one older than now)')
+    .requiredOption('--reason <text>', 'why: shown in every plan while the hold lasts')
+    .option('--dry-run', 'print the plan and stop before changing anything', false)
+    .action(async (name: string, flags: { channel: string; to?: string; reason: string; dryRun: boolean }) => {
+      exitCode = await changePointer(name, flags.dryRun, { kind: 'rollback', pointer: pointerOf(flags.channel), to: flags.to, reason: flags.reason });
+    });
+
+  program
+    .command('release')
+    .description('remove the hold a rollback put on latest (or a channel), so runs move it again')
+    .argument('<image>', 'image name')
+    .option('--channel <channel>', 'latest or a channel', 'latest')
+    .option('--dry-run', 'print the plan and stop before changing anything', false)
+    .action(async (name: string, flags: { channel: string; dryRun: boolean }) => {
+      exitCode = await changePointer(name, flags.dryRun, { kind: 'release', pointer: pointerOf(flags.channel) });
+    });
+
   program
     .command('resolve')
     .description('print the AMI ID an image resolves to, from SSM Parameter Store')

@@ -139,7 +139,7 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
     return { image: imageName, result: 'published', version: published.version, amis: published.amis, summary };
   }
   if (interrupted) return { image: imageName, result: 'interrupted', reason: 'interrupted before it finished; the next run resumes or cleans up what it left', summary };
-  if (decision.action === 'unchanged') return { image: imageName, result: 'unchanged', reason: decision.reason, version: decision.currentVersion, summary };
+  if (decision.action === 'unchanged' || decision.action === 'change') return { image: imageName, result: 'unchanged', reason: decision.reason, version: decision.currentVersion, summary };
   const blocked = results.find(([, result]) => result?.status === 'skipped');
   return { image: imageName, result: 'skipped', reason: blocked ? (blocked[1] as { reason: string }).reason : 'not run' };
 }

@@ -76,3 +76,82 @@ describe('major lines, channels and gild retire', () => {
     expect(again.stdout).toContain('Nothing to retire.');
   });
 });
+
+describe('promote, rollback and release', () => {
+  let moto: MotoServer;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    project = await createTempProject({ images: { 'api.ts': imageSource({ name: 'api' }) } });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await moto?.stop();
+  });
+
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, { ...moto.env, GILD_SMOKE_POLL_MS: '100' });
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const parameters = (region: string) => parametersUnder(moto.endpoint, region, '/golden/api');
+  const pointsTo = async (pointer: string, version: string) => {
+    for (const region of regions) {
+      const found = await parameters(region);
+      expect(found[`/golden/api/${pointer}`], `${pointer} in ${region}`).toBe(found[`/golden/api/versions/${version}`]);
+    }
+  };
+
+  it('promotes to a declared channel, and refuses what is not published or not a channel', async () => {
+    expect((await gild(['run'])).exitCode).toBe(0);
+    expect((await gild(['run', '--force'])).exitCode).toBe(0);
+
+    const unknownVersion = await gild(['promote', 'api', '--version', '9.9.9', '--to', 'stable']);
+    expect(unknownVersion.exitCode).toBe(2);
+    expect(unknownVersion.stderr).toMatch(/api 9\.9\.9 is not published \(published: 1\.0\.1, 1\.0\.0\)/);
+    const unknownChannel = await gild(['promote', 'api', '--to', 'beta']);
+    expect(unknownChannel.exitCode).toBe(2);
+    expect(unknownChannel.stderr).toMatch(/"beta" is not a channel in pipeline\/settings\.ts \(declared: stable\)/);
+
+    const promoted = await gild(['promote', 'api', '--to', 'stable']);
+    expect(promoted.exitCode, promoted.stdout + promoted.stderr).toBe(0);
+    await pointsTo('channels/stable', '1.0.1');
+    const older = await gild(['promote', 'api', '--version', '1.0.0', '--to', 'stable']);
+    expect(older.exitCode, older.stdout + older.stderr).toBe(0);
+    await pointsTo('channels/stable', '1.0.0');
+  });
+
+  it('holds a rollback across two nightly runs until release', async () => {
+    const dryRun = await gild(['rollback', 'api', '--reason', 'kernel panic on boot', '--dry-run']);
+    expect(dryRun.exitCode).toBe(0);
+    expect(dryRun.stdout).toMatch(/move latest to 1\.0\.0/);
+    await pointsTo('latest', '1.0.1');
+
+    const rolledBack = await gild(['rollback', 'api', '--reason', 'kernel panic on boot']);
+    expect(rolledBack.exitCode, rolledBack.stdout + rolledBack.stderr).toBe(0);
+    await pointsTo('latest', '1.0.0');
+    const hold = JSON.parse((await parameters('us-east-1'))['/golden/api/holds/latest']!);
+    expect(hold).toMatchObject({ version: '1.0.0', reason: 'kernel panic on boot' });
+
+    const plan = await gild(['plan']);
+    expect(plan.stdout).toMatch(/= api: unchanged at 1\.0\.1 .*latest held at 1\.0\.0 by rollback on \d{4}-\d\d-\d\d: kernel panic on boot/);
+    for (let night = 1; night <= 2; night++) {
+      const nightly = await gild(['run']);
+      expect(nightly.exitCode, nightly.stdout + nightly.stderr).toBe(0);
+      expect(nightly.stdout).not.toMatch(/api 1\.0\.2 published/);
+      await pointsTo('latest', '1.0.0');
+      await pointsTo('v1', '1.0.1');
+    }
+
+    const released = await gild(['release', 'api']);
+    expect(released.exitCode, released.stdout + released.stderr).toBe(0);
+    expect(await parameters('us-east-1')).not.toHaveProperty('/golden/api/holds/latest');
+    const again = await gild(['release', 'api']);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/latest of api is not held; nothing to release/);
+
+    expect((await gild(['run'])).exitCode).toBe(0);
+    await pointsTo('latest', '1.0.1');
+  });
+});
