@@ -205,6 +205,18 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     });
 
   program
+    .command('revoke')
+    .description('pull a version everywhere: every pointer naming it moves to the newest good version, and its AMIs are marked revoked and deprecated')
+    .argument('<image>', 'image name')
+    .argument('<version>', 'the version to revoke')
+    .requiredOption('--reason <text>', 'why: recorded on the AMIs and shown in plans and history')
+    .option('--disable', 'also disable the AMIs (launches fail until re-enabled)', false)
+    .option('--dry-run', 'print the plan and stop before changing anything', false)
+    .action(async (name: string, version: string, flags: { reason: string; disable: boolean; dryRun: boolean }) => {
+      exitCode = await changePointer(name, flags.dryRun, { kind: 'revoke', version, reason: flags.reason, disable: flags.disable });
+    });
+
+  program
     .command('resolve')
     .description('print the AMI ID an image resolves to, from SSM Parameter Store')
     .argument('<image>', 'image name')

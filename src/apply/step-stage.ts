@@ -38,6 +38,7 @@ export interface StepOutputs {
   retire: { readonly removed: readonly string[] };
   repoint: { readonly moved: readonly string[] };
   hold: { readonly written: boolean };
+  revoke: { readonly amiId: string };
 }
 
 export type StepResult<K extends PlanStepKind = PlanStepKind> =

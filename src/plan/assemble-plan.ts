@@ -352,13 +352,30 @@ function resolveBase(input: AssembleInput, image: ResolvedImage, decided: Readon
   }
   const dependencyImage = input.images.find((candidate) => candidate.name === observed.image);
   const dependencyState = imageState(input.inventory, observed.image, [image.buildRegion, ...(dependencyImage?.regions ?? [])]);
-  const match = dependencyState.versions.find((published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion]);
+  // A revoked version is never built on, even while its parameters remain.
+  const match = dependencyState.versions.find(
+    (published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion] && revocation(dependencyState, published.version) === undefined,
+  );
   if (!match) return { error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.` };
   return { base: { kind: 'ami', amiId: match.amis[image.buildRegion]!, source: `${source} → ${match.version}` } };
 }
 
+/** Why a version was revoked (`gild revoke` tags its AMIs), or undefined. */
+function revocation(state: ImageState, version: string): string | undefined {
+  for (const amis of Object.values(state.amis)) for (const ami of amis) if (ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked') return ami.tags['gild:revoked-reason'] ?? 'no reason recorded';
+  return undefined;
+}
+
+/** The base AMI an image's newest version was built on, if that AMI was revoked: who made it, which version, why. */
+function revokedBase(inventory: Inventory, region: string, amiId: string | undefined): string | undefined {
+  const ami = amiId === undefined ? undefined : inventory.regions[region]?.amis.find((candidate) => candidate.amiId === amiId);
+  if (ami?.tags['gild:status'] !== 'revoked') return undefined;
+  return `its base ${ami.tags['gild:image'] ?? ''} ${ami.tags['gild:version'] ?? ami.amiId} was revoked (${ami.tags['gild:revoked-reason'] ?? 'no reason recorded'})`;
+}
+
 function reasonToBuild(input: AssembleInput, image: ResolvedImage, state: ImageState, base: { base: BuildBase }, fingerprint: string): string | undefined {
-  const newest = state.versions[0];
+  // A revoked version is not what latest should follow: the newest good one is.
+  const newest = state.versions.find((published) => revocation(state, published.version) === undefined) ?? state.versions[0];
   if (!newest) return 'first build: no version is published yet';
   if (input.force) return 'rebuild forced with --force';
   const missingRegions = image.regions.filter((region) => !newest.amis[region]);
@@ -372,6 +389,8 @@ function reasonToBuild(input: AssembleInput, image: ResolvedImage, state: ImageS
   const tags = latestAmi.tags;
   const own = semver.parse(image.version)!;
   if (semver.major(newest.version) !== own.major || semver.minor(newest.version) !== own.minor) return `the definition moved to ${own.major}.${own.minor}`;
+  const revoked = revokedBase(input.inventory, image.buildRegion, tags['gild:base-ami']);
+  if (revoked) return revoked;
   if (tags['gild:base-ami'] && tags['gild:base-ami'] !== base.base.amiId) return `the base AMI changed from ${tags['gild:base-ami']} to ${base.base.amiId}`;
   if (tags['gild:fingerprint'] !== fingerprint) return 'what goes into the image changed (the rendered template or the files it uses)';
   const builtAt = Date.parse(tags['gild:built-at'] ?? '');
@@ -393,7 +412,8 @@ function findAmi(state: ImageState, region: string, amiId: string | undefined): 
  */
 function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: string): { step: Omit<Extract<PlanStep, { kind: 'publish' }>, 'id' | 'after'> } | undefined {
   const newest = state.versions[0];
-  if (!newest) return undefined;
+  // A revoked newest version is not half-published: its pointers were moved away on purpose.
+  if (!newest || revocation(state, newest.version) !== undefined) return undefined;
   const publishedIn = Object.keys(newest.amis);
   const runIds = new Set(publishedIn.map((region) => findAmi(state, region, newest.amis[region])?.tags['gild:run-id']).filter((runId): runId is string => runId !== undefined));
   if (runIds.size !== 1) return undefined;

@@ -23,6 +23,8 @@ const describeStep = (step: PlanStep): string => {
       return `publish ${step.version}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
     case 'repoint':
       return `move ${step.pointer} to ${step.version}: ${step.moves.map((move) => `${move.region} ${move.amiId}`).join(', ')}`;
+    case 'revoke':
+      return `revoke ${step.version} in ${step.region}: tag ${step.amiId} gild:status=revoked, deprecate${step.disable ? ', disable' : ''}`;
     case 'hold':
       return step.value === undefined ? `remove the hold ${step.parameterName}` : `hold ${step.parameterName}`;
     case 'retire':

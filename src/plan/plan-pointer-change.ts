@@ -15,7 +15,8 @@ import { planSchemaVersion, type PlanStep, type PointerMove, type RunPlan } from
 export type PointerChange =
   | { readonly kind: 'promote'; readonly channel: string; readonly version: string | undefined }
   | { readonly kind: 'rollback'; readonly pointer: string; readonly to: string | undefined; readonly reason: string }
-  | { readonly kind: 'release'; readonly pointer: string };
+  | { readonly kind: 'release'; readonly pointer: string }
+  | { readonly kind: 'revoke'; readonly version: string; readonly reason: string; readonly disable: boolean };
 
 export interface PointerChangeInput {
   readonly runId: string;
@@ -44,7 +45,12 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
 
   let reason: string;
   const changes: PlanStep[] = [];
-  if (change.kind === 'release') {
+  if (change.kind === 'revoke') {
+    const planned = planRevocation(input, state, change);
+    if ('refused' in planned) return planned;
+    reason = `revoke ${change.version}: ${change.reason}`;
+    changes.push(...planned.steps);
+  } else if (change.kind === 'release') {
     const hold = state.holds[change.pointer];
     if (!hold) return { refused: `${change.pointer} of ${image.name} is not held; nothing to release` };
     const raw = inventory.regions[image.buildRegion]?.parameters.find((parameter) => parameter.name === holdParameterName(prefix, image.name, change.pointer))?.value;
@@ -113,6 +119,77 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       kept: [],
     },
   };
+}
+
+/**
+ * Every pointer naming the version, in every region, moves to the newest good version (of the same major, for a
+ * `v<major>` line); then each region's AMI is marked revoked. A pointer with nowhere to go is refused, not emptied.
+ */
+function planRevocation(input: PointerChangeInput, state: ImageState, change: Extract<PointerChange, { kind: 'revoke' }>): { steps: PlanStep[] } | { refused: string } {
+  const { image, inventory } = input;
+  const prefix = inventory.ssmPrefix;
+  if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
+  const amis: Record<string, string> = {};
+  for (const region of image.regions) {
+    const published = state.versions.find((candidate) => candidate.version === change.version)?.amis[region];
+    const tagged = state.amis[region]?.find((ami) => ami.tags['gild:version'] === change.version && ami.state !== 'deregistered');
+    const amiId = published ?? tagged?.amiId;
+    if (amiId) amis[region] = amiId;
+  }
+  if (Object.keys(amis).length === 0) return { refused: `${image.name} ${change.version} has no AMI in ${image.regions.join(', ')} (published: ${state.versions.map((candidate) => candidate.version).join(', ') || 'none'})` };
+  const path = `${imageParameterPath(prefix, image.name)}/`;
+  const good = state.versions.filter((candidate) => candidate.version !== change.version && revokedReason(state, candidate.version) === undefined && image.regions.every((region) => candidate.amis[region]));
+  const moves = new Map<string, { version: string; moves: PointerMove[] }>();
+  const problems: string[] = [];
+  for (const region of image.regions) {
+    for (const [name, amiId] of Object.entries(state.pointers[region] ?? {})) {
+      if (amiId !== amis[region]) continue;
+      const pointer = name.slice(path.length);
+      const hold = state.holds[pointer];
+      if (hold) {
+        problems.push(`${describeHold(pointer, hold)}; release it first`);
+        continue;
+      }
+      const major = /^v(\d+)$/.exec(pointer)?.[1];
+      const replacement = good.find((candidate) => major === undefined || semver.major(candidate.version) === Number(major));
+      if (!replacement) {
+        problems.push(`${pointer} in ${region} names it and there is no good version${major === undefined ? '' : ` of ${major}.x`} to move it to; publish one first`);
+        continue;
+      }
+      const entry = moves.get(pointer) ?? { version: replacement.version, moves: [] };
+      entry.moves.push({ region, name, amiId: replacement.amis[region]!, previous: amiId });
+      moves.set(pointer, entry);
+    }
+  }
+  if (problems.length > 0) return { refused: [...new Set(problems)].join('; ') };
+  const steps: PlanStep[] = [...moves.entries()].map(([pointer, entry]) => ({
+    id: `repoint:${image.name}:${pointer}`,
+    kind: 'repoint' as const,
+    image: image.name,
+    version: entry.version,
+    pointer,
+    moves: entry.moves,
+    after: [`lock:${image.name}`],
+    reason: `it names the revoked ${change.version}: move it to the newest good version ${entry.version}`,
+    precondition: `${pointer} still names ${change.version} in ${entry.moves.map((move) => move.region).join(', ')}`,
+  }));
+  const repointIds = steps.map((step) => step.id);
+  for (const [region, amiId] of Object.entries(amis)) {
+    steps.push({
+      id: `revoke:${image.name}:${change.version}:${region}`,
+      kind: 'revoke',
+      image: image.name,
+      version: change.version,
+      region,
+      amiId,
+      revokedReason: change.reason,
+      disable: change.disable,
+      after: [`lock:${image.name}`, ...repointIds],
+      reason: `${change.reason}: no pointer names it any more; its tags keep the record, and base resolution skips it`,
+      precondition: `${amiId} still exists`,
+    });
+  }
+  return { steps };
 }
 
 function holdStep(input: PointerChangeInput, pointer: string, value: string | undefined, previous: string | undefined, reason: string, after: readonly string[]): PlanStep {

@@ -103,6 +103,8 @@ export type PlanStep =
     })
   /** Move one pointer (`latest`, `v<major>`, `channels/<name>`) to `version` in every region, all or nothing. */
   | (StepCommon & { readonly kind: 'repoint'; readonly image: string; readonly version: string; readonly pointer: string; readonly moves: readonly PointerMove[] })
+  /** Mark a revoked version's AMI in one region: tags (`gild:status=revoked`, reason, time), deprecated now, optionally disabled. */
+  | (StepCommon & { readonly kind: 'revoke'; readonly image: string; readonly version: string; readonly region: string; readonly amiId: string; readonly revokedReason: string; readonly disable: boolean })
   /** Write (`value`) or remove (no `value`) the hold a rollback puts on a pointer. */
   | (StepCommon & { readonly kind: 'hold'; readonly image: string; readonly region: string; readonly parameterName: string; readonly value: string | undefined; readonly previous: string | undefined });
 

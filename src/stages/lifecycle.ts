@@ -3,7 +3,7 @@
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → release; the lifecycle commands
- * (promote, rollback, release) take lock → repoint | hold → release.
+ * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
@@ -17,6 +17,7 @@ import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
+import { revokeStage } from './revoke.ts';
 import { createSmokeStage } from './smoke.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
@@ -40,6 +41,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     retire: retireStage,
     repoint: repointStage,
     hold: holdStage,
+    revoke: revokeStage,
     release: locks.release,
   };
 }

@@ -155,3 +155,53 @@ describe('promote, rollback and release', () => {
     await pointsTo('latest', '1.0.1');
   });
 });
+
+describe('revoke', () => {
+  let moto: MotoServer;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    project = await createTempProject({
+      images: { 'api.ts': imageSource({ name: 'api' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'api', range: '^1' }", regions: "{ build: 'us-east-1' }" }) },
+    });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await moto?.stop();
+  });
+
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, { ...moto.env, GILD_SMOKE_POLL_MS: '100' });
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const parameters = (region: string) => parametersUnder(moto.endpoint, region, '/golden/api');
+
+  it('moves latest, a channel and the major line off the revoked version in both regions, tags it, and rebuilds what was built on it', async () => {
+    expect((await gild(['run', 'api'])).exitCode).toBe(0);
+    expect((await gild(['run', 'api', '--force'])).exitCode).toBe(0);
+    expect((await gild(['promote', 'api', '--to', 'stable'])).exitCode).toBe(0);
+    expect((await gild(['run', 'app'])).exitCode).toBe(0);
+    const revokedAmis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parameters(region))['/golden/api/versions/1.0.1']!] as const)));
+
+    const revoked = await gild(['revoke', 'api', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
+    expect(revoked.exitCode, revoked.stdout + revoked.stderr).toBe(0);
+    expect(revoked.stderr).toMatch(/the emulator has no EnableImageDeprecation: .* is only tagged revoked/);
+    for (const region of regions) {
+      const found = await parameters(region);
+      const good = found['/golden/api/versions/1.0.0'];
+      for (const pointer of ['latest', 'v1', 'channels/stable']) expect(found[`/golden/api/${pointer}`], `${pointer} in ${region}`).toBe(good);
+      expect((await imageState(moto.endpoint, region, revokedAmis[region]!))?.tags).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl' });
+    }
+
+    const refused = await gild(['promote', 'api', '--version', '1.0.1', '--to', 'stable']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/api 1\.0\.1 is revoked \(CVE-2026-0001 in openssl\)/);
+
+    const plan = await gild(['plan']);
+    expect(plan.stdout).toMatch(/= api: unchanged at/);
+    expect(plan.stdout).toMatch(/\+ app: build 1\.0\.1 .*its base api 1\.0\.1 was revoked \(CVE-2026-0001 in openssl\)/);
+    expect(plan.stdout).toMatch(/build 1\.0\.1 in us-east-1 from ami-\w+ \(image:api@\^1 → 1\.0\.0\)/);
+  });
+});
