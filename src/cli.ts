@@ -217,6 +217,17 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     });
 
   program
+    .command('history')
+    .description('every version ever published: AMIs per region, build facts, smoke verdict, promotions, rollbacks, revocations, retirement')
+    .argument('<image>', 'image name')
+    .option('--json', 'print it as JSON', false)
+    .action(async (name: string, flags: { json: boolean }) => {
+      exitCode = await withContext(io, logger, { names: [name], force: false, local: false, dryRun: true, baseAmi: [] }, async (context, images) =>
+        (await import('./commands/history.ts')).historyCommand(context, images[0]!, flags, io),
+      );
+    });
+
+  program
     .command('resolve')
     .description('print the AMI ID an image resolves to, from SSM Parameter Store')
     .argument('<image>', 'image name')

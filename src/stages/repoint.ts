@@ -27,7 +27,7 @@ export const repointStage: StepStage<'repoint'> = {
       // NOTE: one region after another, so a failure leaves at most the regions already moved to undo.
       for (const move of step.moves) {
         const ssm = context.clients.ssm(move.region);
-        const result = await putParameterExpecting(ssm, move.name, move.amiId, { expected: move.previous, dataType: 'aws:ec2:image', description: `${step.image} ${step.pointer}` });
+        const result = await putParameterExpecting(ssm, move.name, move.amiId, { expected: move.previous, dataType: 'aws:ec2:image', description: `${step.image} ${step.pointer}: version ${step.version}. ${step.reason}`.slice(0, 1024) });
         if (result !== 'written') throw new WorldMoved(`${move.name} in ${move.region} was moved to ${result.moved ?? '(deleted)'} since this plan was made (it held ${move.previous ?? 'nothing'})`);
         if (move.previous !== undefined) moved.push({ region: move.region, name: move.name, amiId: move.amiId, previous: move.previous });
       }

@@ -75,6 +75,23 @@ describe('major lines, channels and gild retire', () => {
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toContain('Nothing to retire.');
   });
+
+  it('gild history still shows the retired version, from AMI tags and parameter history', async () => {
+    const shown = await gild(['history', 'web', '--json']);
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    const { versions } = JSON.parse(shown.stdout) as { versions: { version: string; status: string; amis: Record<string, string>; smoke: string; gitCommit?: string; events: { what: string }[] }[] };
+    expect(versions.map((version) => [version.version, version.status])).toEqual([
+      ['1.0.1', 'published'],
+      ['1.0.0', 'retired'],
+    ]);
+    const [newest, retired] = versions;
+    expect(newest!.smoke).toBe('passed');
+    expect(Object.keys(newest!.amis).sort()).toEqual([...regions]);
+    expect(Object.keys(retired!.amis).sort()).toEqual([...regions]);
+    expect(retired!.events.map((event) => event.what)).toEqual(expect.arrayContaining(['latest → 1.0.0 in us-east-1', 'latest → 1.0.0 in us-west-2', 'v1 → 1.0.0 in us-west-2']));
+    const text = await gild(['history', 'web']);
+    expect(text.stdout).toMatch(/1\.0\.0 {2}retired/);
+  });
 });
 
 describe('promote, rollback and release', () => {
@@ -153,6 +170,12 @@ describe('promote, rollback and release', () => {
 
     expect((await gild(['run'])).exitCode).toBe(0);
     await pointsTo('latest', '1.0.1');
+
+    const history = JSON.parse((await gild(['history', 'api', '--json'])).stdout) as { versions: { version: string; events: { what: string }[] }[] };
+    const events = (version: string) => history.versions.find((candidate) => candidate.version === version)!.events.map((event) => event.what);
+    expect(events('1.0.1')).toEqual(expect.arrayContaining(['channels/stable → 1.0.1 in us-east-1', 'latest → 1.0.1 in us-west-2']));
+    expect(events('1.0.0')).toEqual(expect.arrayContaining(['channels/stable → 1.0.0 in us-west-2', 'latest → 1.0.0 in us-east-1']));
+    expect(events('1.0.0').filter((what) => what === 'latest → 1.0.0 in us-east-1')).toHaveLength(2);
   });
 });
 
