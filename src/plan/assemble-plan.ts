@@ -441,7 +441,10 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
       version: newest.version,
       amis: { amis },
       writes,
-      reason: `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`,
+      // Only pointers missing: a run stopped before moving them, or they were added since (`v<major>` after an upgrade).
+      reason: writes.some((write) => write.pointer === 'version' || write.pointer === 'latest')
+        ? `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`
+        : `point ${missing.join(', ')} at ${newest.version}, the newest published version`,
       precondition: 'the parameters still hold what was observed',
     },
   };
