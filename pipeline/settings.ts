@@ -9,6 +9,9 @@ export default defineSettings({
   ssmPrefix: '/golden',
   // Keep the newest 3 versions of every image in every region; older ones are retired.
   retention: { keep: 3 },
+  // Channels app teams can follow (/golden/<image>/channels/<name>); they move only with `gild promote`.
+  // soakDays: how long a version must have been published before it may be promoted there.
+  channels: { stable: { soakDays: 0 } },
   // Images built at once. Each build holds an EC2 instance and a Packer process.
   concurrency: 2,
   // The seed's tagging best practice: who owns it, what it is for, where it runs.

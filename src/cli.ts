@@ -103,6 +103,34 @@ const commandTable: readonly CommandEntry[] = [
     run: async (io, [image], flags) => (await import('./commands/resolve.ts')).resolve({ image: image as string, ...flags }, io),
   },
   {
+    name: 'retire',
+    declare: (command) =>
+      command
+        .description('retire old versions now, as the retention policy says, without building anything')
+        .argument('[images...]', 'image names (default: all)')
+        .option('--dry-run', 'print the plan and stop before changing anything', false),
+    run: async (io, [images], flags) => {
+      const [{ withImagesInContext }, { createIoLogger }, { retireCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/retire.ts')]);
+      const logger = createIoLogger(io);
+      return withImagesInContext(io, logger, { images: images as string[], dryRun: flags.dryRun as boolean }, (context, selected, signal) =>
+        retireCommand(context, selected, signal, { stdout: io.stdout, progress: (image, line) => logger.info(`${image ?? 'retire'}: ${line}`) }),
+      );
+    },
+  },
+  ...pointerCommands(),
+  {
+    name: 'history',
+    declare: (command) =>
+      command
+        .description('every version ever published: AMIs per region, build facts, smoke verdict, promotions, rollbacks, revocations, retirement')
+        .argument('<image>', 'image name')
+        .option('--json', 'print it as JSON', false),
+    run: async (io, [image], flags) => {
+      const [{ withImagesInContext }, { createIoLogger }, { historyCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/history.ts')]);
+      return withImagesInContext(io, createIoLogger(io), { images: [image as string], dryRun: true }, (context, selected) => historyCommand(context, selected[0]!, { json: flags.json as boolean }, io));
+    },
+  },
+  {
     name: 'status',
     declare: (command) =>
       command
@@ -142,6 +170,67 @@ const commandTable: readonly CommandEntry[] = [
     run: async (io, _args, flags) => (await import('./commands/iam-policy.ts')).iamPolicyCommand({ json: flags.json as boolean, assumeRole: flags.assumeRole as string[] }, io),
   },
 ];
+
+/** promote, rollback, release and revoke: each a plan that moves pointers, applied by the runner. */
+function pointerCommands(): CommandEntry[] {
+  type PointerChange = import('./plan/plan-pointer-change.ts').PointerChange;
+  const change = async (io: Io, image: string, dryRun: boolean, pointerChange: PointerChange) => {
+    const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/change-pointer.ts')]);
+    const logger = createIoLogger(io);
+    return withImagesInContext(io, logger, { images: [image], dryRun }, (context, selected, signal) =>
+      changePointerCommand(context, selected[0]!, pointerChange, signal, { stdout: io.stdout, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
+    );
+  };
+  const pointerOf = (channel: unknown) => (channel === undefined || channel === 'latest' ? 'latest' : `channels/${String(channel)}`);
+  return [
+    {
+      name: 'promote',
+      declare: (command) =>
+        command
+          .description('move a channel to a published version (default: the one latest points to)')
+          .argument('<image>', 'image name')
+          .requiredOption('--to <channel>', 'the channel, as declared in pipeline/settings.ts')
+          .option('--version <version>', 'the version to promote (default: the one latest points to)')
+          .option('--dry-run', 'print the plan and stop before changing anything', false),
+      run: (io, [image], flags) => change(io, image as string, flags.dryRun as boolean, { kind: 'promote', channel: flags.to as string, version: flags.version as string | undefined }),
+    },
+    {
+      name: 'rollback',
+      declare: (command) =>
+        command
+          .description('move latest (or a channel) back to the previous good version, or the one given, and hold it there')
+          .argument('<image>', 'image name')
+          .option('--channel <channel>', 'latest or a channel', 'latest')
+          .option('--to <version>', 'the version to roll back to (default: the newest good one older than now)')
+          .requiredOption('--reason <text>', 'why: shown in every plan while the hold lasts')
+          .option('--dry-run', 'print the plan and stop before changing anything', false),
+      run: (io, [image], flags) => change(io, image as string, flags.dryRun as boolean, { kind: 'rollback', pointer: pointerOf(flags.channel), to: flags.to as string | undefined, reason: flags.reason as string }),
+    },
+    {
+      name: 'release',
+      declare: (command) =>
+        command
+          .description('remove the hold a rollback put on latest (or a channel), so runs move it again')
+          .argument('<image>', 'image name')
+          .option('--channel <channel>', 'latest or a channel', 'latest')
+          .option('--dry-run', 'print the plan and stop before changing anything', false),
+      run: (io, [image], flags) => change(io, image as string, flags.dryRun as boolean, { kind: 'release', pointer: pointerOf(flags.channel) }),
+    },
+    {
+      name: 'revoke',
+      declare: (command) =>
+        command
+          .description('pull a version everywhere: every pointer naming it moves to the newest good version, and its AMIs are marked revoked and deprecated')
+          .argument('<image>', 'image name')
+          .argument('<version>', 'the version to revoke')
+          .requiredOption('--reason <text>', 'why: recorded on the AMIs and shown in plans and history')
+          .option('--disable', 'also disable the AMIs (launches fail until re-enabled)', false)
+          .option('--dry-run', 'print the plan and stop before changing anything', false),
+      run: (io, [image, version], flags) =>
+        change(io, image as string, flags.dryRun as boolean, { kind: 'revoke', version: version as string, reason: flags.reason as string, disable: flags.disable as boolean }),
+    },
+  ];
+}
 
 function defaultIo(): Io {
   return {

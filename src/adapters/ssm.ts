@@ -23,6 +23,7 @@ const {
   SSMClient: SsmClient,
   SendCommandCommand,
   paginateDescribeParameters,
+  paginateGetParameterHistory,
   paginateGetParametersByPath,
 } = createRequire(import.meta.url)('@aws-sdk/client-ssm') as typeof SsmSdk;
 
@@ -311,4 +312,27 @@ export async function getParameters(ssm: SSMClient, names: readonly string[]): P
     for (const parameter of output.Parameters ?? []) values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0) });
   }
   return values;
+}
+
+export interface ParameterHistoryEntry {
+  readonly value: string;
+  readonly version: number;
+  readonly lastModified: string | undefined;
+  readonly description: string | undefined;
+}
+
+/** Every value a parameter has held, oldest first; a parameter that does not exist has none. */
+export async function getParameterHistory(ssm: SSMClient, name: string): Promise<ParameterHistoryEntry[]> {
+  const entries: ParameterHistoryEntry[] = [];
+  try {
+    for await (const page of paginateGetParameterHistory({ client: ssm, pageSize: 50 }, { Name: name })) {
+      for (const entry of page.Parameters ?? []) {
+        entries.push({ value: entry.Value ?? '', version: Number(entry.Version ?? 0), lastModified: entry.LastModifiedDate?.toISOString(), description: entry.Description });
+      }
+    }
+  } catch (error) {
+    if (awsErrorName(error) === 'ParameterNotFound') return [];
+    throw awsError('read the history of parameter', name, error);
+  }
+  return entries.sort((a, b) => a.version - b.version);
 }

@@ -20,6 +20,8 @@ import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 export interface PlanRunOptions {
   readonly force: boolean;
   readonly baseOverrides: Readonly<Record<string, string>>;
+  /** `retire`: plan only lock, cleanup, retire and release (`gild retire`). */
+  readonly mode?: 'run' | 'retire';
 }
 
 export interface PlannedRun {
@@ -38,6 +40,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
       fingerprints,
       inventory,
       force: options.force,
+      ...(options.mode ? { mode: options.mode } : {}),
       settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays },
     });
   const draft = assemble(observed);
@@ -138,7 +141,7 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
     return { image: imageName, result: 'published', version: published.version, amis: published.amis, summary };
   }
   if (interrupted) return { image: imageName, result: 'interrupted', reason: 'interrupted before it finished; the next run resumes or cleans up what it left', summary };
-  if (decision.action === 'unchanged') return { image: imageName, result: 'unchanged', reason: decision.reason, version: decision.currentVersion, summary };
+  if (decision.action === 'unchanged' || decision.action === 'change') return { image: imageName, result: 'unchanged', reason: decision.reason, version: decision.currentVersion, summary };
   const blocked = results.find(([, result]) => result?.status === 'skipped');
   return { image: imageName, result: 'skipped', reason: blocked ? (blocked[1] as { reason: string }).reason : 'not run' };
 }

@@ -36,6 +36,9 @@ export interface StepOutputs {
   smoke: SmokeResult;
   publish: PublishedAmis;
   retire: { readonly removed: readonly string[] };
+  repoint: { readonly moved: readonly string[] };
+  hold: { readonly written: boolean };
+  revoke: { readonly amiId: string };
 }
 
 export type StepResult<K extends PlanStepKind = PlanStepKind> =

@@ -13,12 +13,12 @@ import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, LeaseState, ObservedAmi } from '../observe/inventory.ts';
 import { staleLeaseReason } from '../observe/parse-lease.ts';
-import { imageState, unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
+import { describeHold, imageState, unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { nextVersion } from './next-version.ts';
-import { imageParameterPath, latestParameterName, lockParameterName, versionParameterName } from './parameter-names.ts';
+import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { planSweep } from './plan-sweep.ts';
-import { planSchemaVersion, type BuildBase, type ImageDecision, type KeptResource, type PlanStep, type RunPlan } from './run-plan.ts';
+import { planSchemaVersion, type BuildBase, type ImageDecision, type KeptResource, type ParameterWrite, type PlanStep, type RunPlan } from './run-plan.ts';
 
 export interface AssembleInput {
   readonly runId: string;
@@ -30,6 +30,11 @@ export interface AssembleInput {
   readonly inventory: Inventory;
   readonly force: boolean;
   readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined };
+  /**
+   * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
+   * unpublished AMIs, retire, release): `gild retire`, which works on unchanged images without building them.
+   */
+  readonly mode?: 'run' | 'retire';
 }
 
 const DAY_MS = 86_400_000;
@@ -41,7 +46,7 @@ export function assemblePlan(input: AssembleInput): RunPlan {
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
 
-  const sweep = planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes });
+  const sweep = input.mode === 'retire' ? [] : planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes });
   steps.push(...sweep);
   const sweepIds = sweep.map((step) => step.id);
 
@@ -122,17 +127,20 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     };
   }
 
+  // `gild retire` neither builds nor publishes: what the next version or the base would be does not matter to it.
+  const retireOnly = input.mode === 'retire';
   const version = nextVersion(image.version, state.versions.map((published) => published.version));
-  if (!version.ok) return { decision: { image: image.name, action: 'error', kind: 'definition', reason: `${image.file}: version: ${version.reason}` }, steps: [], kept: [] };
+  if (!version.ok && !retireOnly) return { decision: { image: image.name, action: 'error', kind: 'definition', reason: `${image.file}: version: ${version.reason}` }, steps: [], kept: [] };
+  const next: string = version.ok ? version.version : '(none)';
 
-  const base = resolveBase(input, image, decided);
-  if ('error' in base) return { decision: { image: image.name, action: 'error', kind: 'pipeline', reason: base.error }, steps: [], kept: [] };
+  const base = retireOnly ? undefined : resolveBase(input, image, decided);
+  if (base && 'error' in base) return { decision: { image: image.name, action: 'error', kind: 'pipeline', reason: base.error }, steps: [], kept: [] };
 
   const fingerprint = input.fingerprints[image.name] ?? '';
   // A run that stopped halfway through publishing is finished first; building again would waste a version.
-  const unfinished = unfinishedPublish(state, image, inventory.ssmPrefix);
-  const buildReason = unfinished ? undefined : reasonToBuild(input, image, state, base, fingerprint);
-  const resumable = buildReason === undefined ? undefined : findResumable(unpublishedBuilds(state), image, version.version, fingerprint, base);
+  const unfinished = base ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
+  const buildReason = !base || unfinished ? undefined : reasonToBuild(input, image, state, base, fingerprint);
+  const resumable = !base || buildReason === undefined ? undefined : findResumable(unpublishedBuilds(state), image, next, fingerprint, base);
 
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
@@ -157,8 +165,9 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   // Unpublished AMIs of earlier runs that this run will not resume: nothing will ever publish them.
   for (const build of unpublishedBuilds(state)) {
     if (resumable && build.runId === resumable.runId) continue;
+    const resumableLater = retireOnly && build.version === next && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
     for (const [region, ami] of Object.entries(build.amis)) {
-      const keepReason = ami.tags['gild:keep-reason'];
+      const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : ami.tags['gild:keep-reason'];
       if (keepReason) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
         continue;
@@ -172,7 +181,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
         snapshotIds: ami.snapshotIds,
         status: build.status ?? '(none)',
         after: [lockStepId],
-        reason: cleanupReason(build, version.version, fingerprint, resumable !== undefined || buildReason !== undefined),
+        reason: cleanupReason(build, next, fingerprint, resumable !== undefined || buildReason !== undefined),
         precondition: `${ami.amiId} is still tagged gild:image=${image.name}, no parameter names it and nothing uses it`,
       });
     }
@@ -201,8 +210,10 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     publishStepId = `publish:${image.name}`;
     steps.push({ ...unfinished.step, id: publishStepId, after: [lockStepId] });
     decision = { image: image.name, action: 'finish', reason: unfinished.step.reason, currentVersion, version: unfinished.step.version };
+  } else if (!base) {
+    decision = { image: image.name, action: 'unchanged', reason: 'only retirement is planned: `gild retire` builds and publishes nothing', currentVersion };
   } else if (buildReason === undefined) {
-    decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild`, currentVersion };
+    decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild${heldNote(state)}`, currentVersion };
   } else {
     const producerId = resumable ? `resume:${image.name}` : `build:${image.name}`;
     if (resumable) {
@@ -210,37 +221,37 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
         id: producerId,
         kind: 'resume',
         image: image.name,
-        version: version.version,
+        version: next,
         amis: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.amiId])),
         snapshots: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.snapshotIds])),
         fromRunId: resumable.runId,
         baseAmiId: resumable.baseAmiId ?? '',
         after: [lockStepId],
-        reason: `resume ${version.version} from run ${resumable.runId}: built (${resumable.status}), not published, same fingerprint and base`,
+        reason: `resume ${next} from run ${resumable.runId}: built (${resumable.status}), not published, same fingerprint and base`,
         precondition: `the AMIs of run ${resumable.runId} still exist, unpublished, in every region`,
       });
-      decision = { image: image.name, action: 'resume', reason: buildReason, currentVersion, nextVersion: version.version, fromRunId: resumable.runId };
+      decision = { image: image.name, action: 'resume', reason: buildReason, currentVersion, nextVersion: next, fromRunId: resumable.runId };
     } else {
       steps.push({
         id: producerId,
         kind: 'build',
         image: image.name,
-        version: version.version,
+        version: next,
         regions: image.regions,
         base: base.base,
         fingerprint,
-        amiName: `${image.name}-${version.version}-${input.runId}`,
+        amiName: `${image.name}-${next}-${input.runId}`,
         after: [lockStepId, ...(base.base.kind === 'published-in-run' ? [base.base.from] : [])],
         reason: buildReason,
         precondition: `no version of ${image.name} was published since this plan was made, and the lock is ours`,
       });
-      decision = { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: version.version };
+      decision = { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: next };
     }
     steps.push({
       id: `smoke:${image.name}`,
       kind: 'smoke',
       image: image.name,
-      version: version.version,
+      version: next,
       amis: { from: producerId },
       previousVersion: currentVersion,
       after: [producerId],
@@ -252,26 +263,35 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
       id: publishStepId,
       kind: 'publish',
       image: image.name,
-      version: version.version,
+      version: next,
       amis: { from: producerId },
       writes: [
-        ...image.regions.map((region) => ({ region, name: versionParameterName(inventory.ssmPrefix, image.name, version.version), pointer: 'version' as const, previous: undefined })),
+        ...image.regions.map((region) => ({ region, name: versionParameterName(inventory.ssmPrefix, image.name, next), pointer: 'version' as const, previous: undefined })),
         // NOTE: latest is written last so that a failed run never points at an untested or half-published AMI.
-        ...image.regions.map((region) => ({ region, name: latestParameterName(inventory.ssmPrefix, image.name), pointer: 'latest' as const, previous: state.latest[region] })),
+        ...pointerWrites(inventory.ssmPrefix, image, state, next, image.regions),
       ],
       after: [`smoke:${image.name}`],
-      reason: `the smoke test passed: publish ${version.version} in ${image.regions.join(', ')}`,
-      precondition: `versions/${version.version} does not exist yet and latest still holds what was observed`,
+      reason: `the smoke test passed: publish ${next} in ${image.regions.join(', ')}${heldNote(state)}`,
+      precondition: `versions/${next} does not exist yet and latest still holds what was observed`,
     });
   }
 
   // Plan ahead as if this run's publish happens: `latest` moves to the new AMIs, so the old ones become candidates.
   const newAmi = '(the AMI this run publishes)';
+  const publishStep = steps.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish');
+  const moved: Record<string, Record<string, string>> = {};
+  if (publishStep) {
+    for (const write of publishStep.writes) {
+      if (write.pointer === 'version') continue;
+      const amiId = 'amis' in publishStep.amis ? (publishStep.amis.amis[write.region] ?? newAmi) : newAmi;
+      (moved[write.region] ??= {})[write.name] = amiId;
+    }
+  }
   const afterPublish = unfinished
-    ? { versions: state.versions, latest: { ...state.latest, ...('amis' in unfinished.step.amis ? unfinished.step.amis.amis : {}) } }
+    ? { versions: state.versions, moved }
     : publishStepId
-      ? { versions: [{ version: version.version, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], latest: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }
-      : { versions: state.versions, latest: state.latest };
+      ? { versions: [{ version: next, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], moved }
+      : { versions: state.versions, moved };
   const retirement = planImageRetirement(input, image, state, afterPublish);
   kept.push(...retirement.kept);
   for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
@@ -332,25 +352,45 @@ function resolveBase(input: AssembleInput, image: ResolvedImage, decided: Readon
   }
   const dependencyImage = input.images.find((candidate) => candidate.name === observed.image);
   const dependencyState = imageState(input.inventory, observed.image, [image.buildRegion, ...(dependencyImage?.regions ?? [])]);
-  const match = dependencyState.versions.find((published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion]);
+  // A revoked version is never built on, even while its parameters remain.
+  const match = dependencyState.versions.find(
+    (published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion] && revocation(dependencyState, published.version) === undefined,
+  );
   if (!match) return { error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.` };
   return { base: { kind: 'ami', amiId: match.amis[image.buildRegion]!, source: `${source} → ${match.version}` } };
 }
 
+/** Why a version was revoked (`gild revoke` tags its AMIs), or undefined. */
+function revocation(state: ImageState, version: string): string | undefined {
+  for (const amis of Object.values(state.amis)) for (const ami of amis) if (ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked') return ami.tags['gild:revoked-reason'] ?? 'no reason recorded';
+  return undefined;
+}
+
+/** The base AMI an image's newest version was built on, if that AMI was revoked: who made it, which version, why. */
+function revokedBase(inventory: Inventory, region: string, amiId: string | undefined): string | undefined {
+  const ami = amiId === undefined ? undefined : inventory.regions[region]?.amis.find((candidate) => candidate.amiId === amiId);
+  if (ami?.tags['gild:status'] !== 'revoked') return undefined;
+  return `its base ${ami.tags['gild:image'] ?? ''} ${ami.tags['gild:version'] ?? ami.amiId} was revoked (${ami.tags['gild:revoked-reason'] ?? 'no reason recorded'})`;
+}
+
 function reasonToBuild(input: AssembleInput, image: ResolvedImage, state: ImageState, base: { base: BuildBase }, fingerprint: string): string | undefined {
-  const newest = state.versions[0];
+  // A revoked version is not what latest should follow: the newest good one is.
+  const newest = state.versions.find((published) => revocation(state, published.version) === undefined) ?? state.versions[0];
   if (!newest) return 'first build: no version is published yet';
   if (input.force) return 'rebuild forced with --force';
   const missingRegions = image.regions.filter((region) => !newest.amis[region]);
   if (missingRegions.length > 0) return `version ${newest.version} is not published in ${missingRegions.join(', ')}`;
-  const strayLatest = image.regions.filter((region) => state.latest[region] !== newest.amis[region]);
+  // A rollback holds latest on an older version on purpose: that is no reason to build.
+  const strayLatest = state.holds['latest'] ? [] : image.regions.filter((region) => state.latest[region] !== newest.amis[region]);
   if (strayLatest.length > 0) return `latest in ${strayLatest.join(', ')} does not point to the newest version ${newest.version}`;
   if (base.base.kind === 'published-in-run') return `its base image "${base.base.image}" is rebuilt in this run`;
-  const latestAmi = findAmi(state, image.buildRegion, state.latest[image.buildRegion]);
+  const latestAmi = findAmi(state, image.buildRegion, state.holds['latest'] ? newest.amis[image.buildRegion] : state.latest[image.buildRegion]);
   if (!latestAmi) return `the AMI that latest points to in ${image.buildRegion} is gone or not tagged by gild`;
   const tags = latestAmi.tags;
   const own = semver.parse(image.version)!;
   if (semver.major(newest.version) !== own.major || semver.minor(newest.version) !== own.minor) return `the definition moved to ${own.major}.${own.minor}`;
+  const revoked = revokedBase(input.inventory, image.buildRegion, tags['gild:base-ami']);
+  if (revoked) return revoked;
   if (tags['gild:base-ami'] && tags['gild:base-ami'] !== base.base.amiId) return `the base AMI changed from ${tags['gild:base-ami']} to ${base.base.amiId}`;
   if (tags['gild:fingerprint'] !== fingerprint) return 'what goes into the image changed (the rendered template or the files it uses)';
   const builtAt = Date.parse(tags['gild:built-at'] ?? '');
@@ -372,7 +412,8 @@ function findAmi(state: ImageState, region: string, amiId: string | undefined): 
  */
 function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: string): { step: Omit<Extract<PlanStep, { kind: 'publish' }>, 'id' | 'after'> } | undefined {
   const newest = state.versions[0];
-  if (!newest) return undefined;
+  // A revoked newest version is not half-published: its pointers were moved away on purpose.
+  if (!newest || revocation(state, newest.version) !== undefined) return undefined;
   const publishedIn = Object.keys(newest.amis);
   const runIds = new Set(publishedIn.map((region) => findAmi(state, region, newest.amis[region])?.tags['gild:run-id']).filter((runId): runId is string => runId !== undefined));
   if (runIds.size !== 1) return undefined;
@@ -389,10 +430,10 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
   }
   const writes = [
     ...image.regions.filter((region) => !newest.amis[region]).map((region) => ({ region, name: versionParameterName(prefix, image.name, newest.version), pointer: 'version' as const, previous: undefined })),
-    ...image.regions.filter((region) => state.latest[region] !== amis[region]).map((region) => ({ region, name: latestParameterName(prefix, image.name), pointer: 'latest' as const, previous: state.latest[region] })),
+    ...pointerWrites(prefix, image, state, newest.version, image.regions, amis),
   ];
   if (writes.length === 0) return undefined;
-  const missing = [...new Set(writes.map((write) => `${write.pointer === 'version' ? `versions/${newest.version}` : 'latest'} in ${write.region}`))];
+  const missing = [...new Set(writes.map((write) => `${write.name.slice(imageParameterPath(prefix, image.name).length + 1)} in ${write.region}`))];
   return {
     step: {
       kind: 'publish',
@@ -400,7 +441,10 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
       version: newest.version,
       amis: { amis },
       writes,
-      reason: `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`,
+      // Only pointers missing: a run stopped before moving them, or they were added since (`v<major>` after an upgrade).
+      reason: writes.some((write) => write.pointer === 'version' || write.pointer === 'latest')
+        ? `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`
+        : `point ${missing.join(', ')} at ${newest.version}, the newest published version`,
       precondition: 'the parameters still hold what was observed',
     },
   };
@@ -432,22 +476,45 @@ function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint
   return `${what}: it is incomplete or built from another base, so it cannot be resumed`;
 }
 
+/**
+ * The pointers a publish of `version` moves, per region: `v<major>` when it is the newest of its major, then
+ * `latest`; a held pointer stays where the rollback put it. Channels never move on publish.
+ */
+function pointerWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, regions: readonly string[], amis?: Readonly<Record<string, string>>): ParameterWrite[] {
+  const major = semver.major(version);
+  const newestOfMajor = !state.versions.some((published) => semver.major(published.version) === major && semver.gt(published.version, version));
+  const writes: ParameterWrite[] = [];
+  const add = (pointer: 'major' | 'latest', relative: string, name: string) => {
+    if (state.holds[relative]) return;
+    for (const region of regions) {
+      const previous = state.pointers[region]?.[name];
+      if (amis && previous === amis[region]) continue;
+      writes.push({ region, name, pointer, previous });
+    }
+  };
+  if (newestOfMajor) add('major', `v${major}`, majorParameterName(prefix, image.name, major));
+  add('latest', 'latest', latestParameterName(prefix, image.name));
+  return writes;
+}
+
+const heldNote = (state: ImageState) => {
+  const held = Object.entries(state.holds);
+  return held.length === 0 ? '' : ` (${held.map(([pointer, hold]) => describeHold(pointer, hold)).join('; ')}: not moved)`;
+};
+
 function planImageRetirement(
   input: AssembleInput,
   image: ResolvedImage,
   state: ImageState,
-  after: { readonly versions: readonly { readonly version: string; readonly amis: Readonly<Record<string, string>> }[]; readonly latest: Readonly<Record<string, string | undefined>> },
+  after: { readonly versions: readonly { readonly version: string; readonly amis: Readonly<Record<string, string>> }[]; readonly moved: Readonly<Record<string, Readonly<Record<string, string>>>> },
 ): { steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[]; kept: KeptResource[] } {
   const path = `${imageParameterPath(input.inventory.ssmPrefix, image.name)}/`;
-  const latestName = latestParameterName(input.inventory.ssmPrefix, image.name);
   const pointers: Record<string, Record<string, string>> = {};
   const ownedAmis: Record<string, Record<string, ObservedAmi>> = {};
   const references: Record<string, readonly string[]> = {};
   for (const region of image.regions) {
     const regionPointers: Record<string, string> = {};
-    for (const [name, amiId] of Object.entries(state.pointers[region] ?? {})) if (name !== latestName) regionPointers[name.slice(path.length)] = amiId;
-    const latest = after.latest[region];
-    if (latest) regionPointers['latest'] = latest;
+    for (const [name, amiId] of Object.entries({ ...state.pointers[region], ...after.moved[region] })) regionPointers[name.slice(path.length)] = amiId;
     pointers[region] = regionPointers;
     ownedAmis[region] = Object.fromEntries((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
     Object.assign(references, input.inventory.regions[region]?.references);
@@ -459,7 +526,7 @@ function planImageRetirement(
     now: input.now.toISOString(),
     published: Object.fromEntries(after.versions.map((published) => [published.version, published.amis])),
     pointers,
-    held: {},
+    held: Object.fromEntries(Object.entries(state.holds).map(([pointer, hold]) => [hold.version, describeHold(pointer, hold)])),
     pinned: {},
     ownedAmis,
     references,

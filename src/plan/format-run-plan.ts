@@ -21,6 +21,12 @@ const describeStep = (step: PlanStep): string => {
       return `smoke test ${step.version}`;
     case 'publish':
       return `publish ${step.version}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
+    case 'repoint':
+      return `move ${step.pointer} to ${step.version}: ${step.moves.map((move) => `${move.region} ${move.amiId}`).join(', ')}`;
+    case 'revoke':
+      return `revoke ${step.version} in ${step.region}: tag ${step.amiId} gild:status=revoked, deprecate${step.disable ? ', disable' : ''}`;
+    case 'hold':
+      return step.value === undefined ? `remove the hold ${step.parameterName}` : `hold ${step.parameterName}`;
     case 'retire':
       return `retire (${step.phase}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
   }
@@ -41,6 +47,9 @@ export function formatRunPlan(plan: RunPlan): string {
         break;
       case 'unchanged':
         lines.push(`= ${decision.image}: unchanged at ${decision.currentVersion ?? '(none)'} — ${decision.reason}`);
+        break;
+      case 'change':
+        lines.push(`~ ${decision.image}: ${decision.reason}`);
         break;
       case 'locked':
         lines.push(`# ${decision.image}: left alone — ${decision.reason}`);

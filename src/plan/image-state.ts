@@ -6,13 +6,35 @@
 import semver from 'semver';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
-import { imageParameterPath, latestParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
+import { holdsPath, imageParameterPath, latestParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
 
 export interface PublishedVersionState {
   readonly version: string;
   /** AMI per region, from `versions/<version>`. */
   readonly amis: Readonly<Record<string, string>>;
 }
+
+/** `<prefix>/<image>/holds/<pointer>`, written by `gild rollback`, removed by `gild release`. */
+export interface PointerHold {
+  readonly version: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly by: string;
+}
+
+/** A hold someone wrote by hand or broke still holds: an unreadable one keeps the pointer where it is. */
+export function parseHold(raw: string): PointerHold {
+  try {
+    const parsed = JSON.parse(raw) as Partial<PointerHold>;
+    const text = (value: unknown) => (typeof value === 'string' ? value : '?');
+    return { version: text(parsed.version), reason: text(parsed.reason), at: text(parsed.at), by: text(parsed.by) };
+  } catch {
+    return { version: '?', reason: `unreadable hold "${raw.slice(0, 60)}"`, at: '?', by: '?' };
+  }
+}
+
+/** The plan's words for a hold. */
+export const describeHold = (pointer: string, hold: PointerHold) => `${pointer} held at ${hold.version} by rollback on ${hold.at.slice(0, 10)}: ${hold.reason}`;
 
 export interface ImageState {
   /** Newest first. */
@@ -21,6 +43,8 @@ export interface ImageState {
   readonly latest: Readonly<Record<string, string | undefined>>;
   /** Every parameter under the image's path except versions and the lock (latest, major lines, channels), per region: name → AMI. */
   readonly pointers: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Pointers a rollback holds (relative name such as `latest` or `channels/stable` → the hold): no run moves them. */
+  readonly holds: Readonly<Record<string, PointerHold>>;
   /** AMIs tagged `gild:image=<image>`, per region. */
   readonly amis: Readonly<Record<string, readonly ObservedAmi[]>>;
   /** Every AMI ID any parameter of this image names, per region: these are published, whatever their tags say. */
@@ -35,6 +59,8 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
   const pointers: Record<string, Record<string, string>> = {};
   const amis: Record<string, ObservedAmi[]> = {};
   const namedAmis: Record<string, Set<string>> = {};
+  const holds: Record<string, PointerHold> = {};
+  const holdsHead = holdsPath(prefix, imageName);
   for (const region of regions) {
     const regionInventory = inventory.regions[region];
     pointers[region] = {};
@@ -44,6 +70,10 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
       const lockName = lockParameterName(prefix, imageName);
       // The lock and a take-over's claim on it are neither versions nor pointers.
       if (!parameter.name.startsWith(path) || parameter.name === lockName || isTakeoverClaimOf(lockName, parameter.name)) continue;
+      if (parameter.name.startsWith(holdsHead)) {
+        holds[parameter.name.slice(holdsHead.length)] = parseHold(parameter.value);
+        continue;
+      }
       // Names below another image's path (`/golden/web-api/…` is not `/golden/web/…`) never match `path` above.
       namedAmis[region]!.add(parameter.value);
       const version = versionFromParameterName(prefix, imageName, parameter.name);
@@ -56,7 +86,7 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
     }
   }
   const versions = [...byVersion.entries()].map(([version, versionAmis]) => ({ version, amis: versionAmis })).sort((a, b) => semver.rcompare(a.version, b.version));
-  return { versions, latest, pointers, amis, namedAmis };
+  return { versions, latest, pointers, holds, amis, namedAmis };
 }
 
 /** AMIs an earlier run built for one image and did not publish, grouped by that run. */

@@ -3,6 +3,13 @@ export const imageParameterPath = (prefix: string, image: string) => `${prefix}/
 export const latestParameterName = (prefix: string, image: string) => `${prefix}/${image}/latest`;
 export const versionParameterName = (prefix: string, image: string, version: string) => `${prefix}/${image}/versions/${version}`;
 export const lockParameterName = (prefix: string, image: string) => `${prefix}/${image}/lock`;
+/** The newest good version of one major: app teams take patches and minors without a new major. */
+export const majorParameterName = (prefix: string, image: string, major: number) => `${prefix}/${image}/v${major}`;
+/** A channel moves only when told (`gild promote`, `gild rollback`, `gild revoke`), never on publish. */
+export const channelParameterName = (prefix: string, image: string, channel: string) => `${prefix}/${image}/channels/${channel}`;
+/** Why a pointer is held where a rollback put it: JSON {version, reason, at, by}. Not a pointer itself. */
+export const holdParameterName = (prefix: string, image: string, pointer: string) => `${prefix}/${image}/holds/${pointer}`;
+export const holdsPath = (prefix: string, image: string) => `${prefix}/${image}/holds/`;
 
 /** `/golden/web/versions/1.2.3` → `1.2.3`; anything else → undefined. */
 export function versionFromParameterName(prefix: string, image: string, name: string): string | undefined {

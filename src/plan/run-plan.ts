@@ -100,7 +100,21 @@ export type PlanStep =
       readonly snapshotIds: readonly string[];
       /** `versions/<v>` in this region, removed in the deregister phase. */
       readonly parameterName: string | undefined;
-    });
+    })
+  /** Move one pointer (`latest`, `v<major>`, `channels/<name>`) to `version` in every region, all or nothing. */
+  | (StepCommon & { readonly kind: 'repoint'; readonly image: string; readonly version: string; readonly pointer: string; readonly moves: readonly PointerMove[] })
+  /** Mark a revoked version's AMI in one region: tags (`gild:status=revoked`, reason, time), deprecated now, optionally disabled. */
+  | (StepCommon & { readonly kind: 'revoke'; readonly image: string; readonly version: string; readonly region: string; readonly amiId: string; readonly revokedReason: string; readonly disable: boolean })
+  /** Write (`value`) or remove (no `value`) the hold a rollback puts on a pointer. */
+  | (StepCommon & { readonly kind: 'hold'; readonly image: string; readonly region: string; readonly parameterName: string; readonly value: string | undefined; readonly previous: string | undefined });
+
+export interface PointerMove {
+  readonly region: string;
+  readonly name: string;
+  readonly amiId: string;
+  /** The value observed when planning; the move re-checks it. */
+  readonly previous: string | undefined;
+}
 
 export type PlanStepKind = PlanStep['kind'];
 export type StepOfKind<K extends PlanStepKind> = Extract<PlanStep, { kind: K }>;
@@ -108,7 +122,8 @@ export type StepOfKind<K extends PlanStepKind> = Extract<PlanStep, { kind: K }>;
 export interface ParameterWrite {
   readonly region: string;
   readonly name: string;
-  readonly pointer: 'version' | 'latest';
+  /** `major` is `v<major>`; `channel` is `channels/<name>`. */
+  readonly pointer: 'version' | 'latest' | 'major' | 'channel';
   /** The value observed before this run (undefined: the parameter does not exist). A write re-checks it. */
   readonly previous: string | undefined;
 }
@@ -118,6 +133,8 @@ export type ImageDecision =
   | { readonly image: string; readonly action: 'build'; readonly reason: string; readonly currentVersion: string | undefined; readonly nextVersion: string }
   | { readonly image: string; readonly action: 'resume'; readonly reason: string; readonly currentVersion: string | undefined; readonly nextVersion: string; readonly fromRunId: string }
   | { readonly image: string; readonly action: 'unchanged'; readonly reason: string; readonly currentVersion: string | undefined }
+  /** A lifecycle command (promote, rollback, release) moves pointers or holds; nothing is built. */
+  | { readonly image: string; readonly action: 'change'; readonly reason: string; readonly currentVersion: string | undefined }
   /** A publish that stopped halfway is completed: no build, only the missing parameters. */
   | { readonly image: string; readonly action: 'finish'; readonly reason: string; readonly currentVersion: string | undefined; readonly version: string }
   /** Another live run holds the image's lock: this run does nothing to it. */

@@ -29,6 +29,13 @@ export const pipelineSettingsSchema = z.strictObject({
       timeoutSeconds: z.number().int().positive().default(1800),
     })
     .default({ instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }),
+  /**
+   * Channels app teams follow (`<prefix>/<image>/channels/<name>`). A channel never moves on publish, only when told
+   * (`gild promote`); `soakDays` is how long a version must have been published before it can be promoted there.
+   */
+  channels: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes, such as "stable"'), z.strictObject({ soakDays: z.number().int().min(0).default(0) }))
+    .default({ stable: { soakDays: 0 } }),
   /** gild-tagged build and smoke instances older than this are terminated at the start of a run. */
   sweepAfterMinutes: z.number().int().positive().default(120),
   /**

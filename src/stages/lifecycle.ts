@@ -2,7 +2,8 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → release.
+ * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → release; the lifecycle commands
+ * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
@@ -10,10 +11,13 @@ import type { StageTable } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { createBuildStage } from './build.ts';
 import { cleanupStage } from './cleanup.ts';
+import { holdStage } from './hold.ts';
 import { createLockStages } from './lock.ts';
 import { publishStage } from './publish.ts';
+import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
+import { revokeStage } from './revoke.ts';
 import { createSmokeStage } from './smoke.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
@@ -35,6 +39,9 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
     publish: publishStage,
     retire: retireStage,
+    repoint: repointStage,
+    hold: holdStage,
+    revoke: revokeStage,
     release: locks.release,
   };
 }

@@ -40,7 +40,8 @@ export const publishStage: StepStage<'publish'> = {
       const ssm = context.clients.ssm(entry.region);
       const amiId = amis[entry.region];
       if (!amiId) throw new StepFailure(`there is no AMI for ${entry.region} to publish as ${entry.name}`);
-      const description = `${image.name} ${entry.pointer === 'version' ? step.version : entry.pointer}: ${image.description}`;
+      // The version is in every description: a pointer's parameter history then says what it named, even after retirement.
+      const description = `${image.name} ${entry.pointer === 'version' ? step.version : entry.name.slice(entry.name.lastIndexOf('/') + 1)}: version ${step.version}. ${image.description}`;
       if (entry.previous === undefined) {
         const created = await createParameterIfAbsent(ssm, entry.name, amiId, { dataType: 'aws:ec2:image', tags, description });
         if (created !== 'created') throw new WorldMoved(`${entry.name} in ${entry.region} already names ${created.exists.value}: another run published it since this plan was made`);
