@@ -22,9 +22,8 @@ async function readTree(root: string, folder: string, into: Record<string, strin
 }
 
 /** Templates plus every script and upload the image references. */
-async function readImageFiles(cwd: string, image: ResolvedImage): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  await readTree(cwd, path.join(cwd, 'templates'), files);
+async function readImageFiles(cwd: string, image: ResolvedImage, templates: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  const files: Record<string, string> = { ...templates };
   for (const step of image.provision) {
     const file = step.kind === 'script' ? step.path : step.kind === 'upload' ? step.source : undefined;
     if (file) await readTree(cwd, file, files).catch(() => undefined);
@@ -40,6 +39,9 @@ async function readImageFiles(cwd: string, image: ResolvedImage): Promise<Record
 }
 
 export async function fingerprintImages(cwd: string, images: readonly ResolvedImage[]): Promise<Record<string, string>> {
-  const entries = await Promise.all(images.map(async (image) => [image.name, fingerprint({ image, projectRoot: cwd, files: await readImageFiles(cwd, image) })] as const));
+  // Every image renders with the same templates: read them once per run, not once per image.
+  const templates: Record<string, string> = {};
+  await readTree(cwd, path.join(cwd, 'templates'), templates);
+  const entries = await Promise.all(images.map(async (image) => [image.name, fingerprint({ image, projectRoot: cwd, files: await readImageFiles(cwd, image, templates) })] as const));
   return Object.fromEntries(entries);
 }
