@@ -3,9 +3,8 @@
  * Packer, smoke test, version, publish, retire) runs in-process against moto
  * over six independent images, at concurrency 1 and at concurrency 3.
  */
-import { createPlan } from '../../src/plan/create-plan.ts';
-import { runPipeline } from '../../src/run-pipeline.ts';
-import { sweepLeftovers } from '../../src/stages/sweep-leftovers.ts';
+import { applyRun, planRun } from '../../src/apply/run-trip.ts';
+import { createLifecycle } from '../../src/stages/lifecycle.ts';
 import type { MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
 import { createBenchProject, createEmulatorContext, loadProject } from './bench-project.ts';
@@ -29,9 +28,8 @@ export async function benchmarkPipelineConcurrency(moto: MotoServer, defer: (cle
     },
     async run(context) {
       try {
-        const plan = await createPlan(context, loaded.images);
-        await sweepLeftovers(context, ['us-east-1']);
-        const result = await runPipeline(context, loaded.images, plan, { renderer: 'silent', signal: new AbortController().signal });
+        const { plan } = await planRun(context, loaded.images, { force: true, baseOverrides: context.options.baseOverrides });
+        const result = await applyRun(context, plan, loaded.images, { stages: createLifecycle(context), signal: new AbortController().signal });
         const unpublished = result.outcomes.filter((outcome) => outcome.result !== 'published');
         // A failed image finishes early and would flatter the variant it failed in.
         if (unpublished.length > 0) throw new Error(`pipeline run at concurrency ${concurrency} did not publish every image: ${JSON.stringify(unpublished)}`);

@@ -9,12 +9,15 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
 import { benchmarkDefinitionLoading } from './definition-loading.ts';
 import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
-import { benchmarkPlanScaling } from './plan-scaling.ts';
+import { benchmarkNoOpRun } from './no-op-run.ts';
 import { formatTable, writeResults } from './report.ts';
 import { benchmarkRetirementScaling } from './retirement-scaling.ts';
 
-/** Returns the exit code: 1 only when a benchmark could not run at all. */
-export async function main(): Promise<number> {
+/**
+ * Returns the exit code: 1 only when a benchmark could not run at all.
+ * `names` (from `npm run bench -- <name>…`) picks benchmarks by name; none runs all.
+ */
+export async function main(names: readonly string[] = process.argv.slice(2)): Promise<number> {
   const startedAt = new Date();
   // Cleanup is declared as resources are made, and runs on failure and on Ctrl-C too.
   const cleanups: (() => Promise<void>)[] = [];
@@ -30,16 +33,21 @@ export async function main(): Promise<number> {
     const moto: MotoServer = await startMoto();
     defer(() => moto.stop());
     const results: BenchmarkResult[] = [];
-    const steps: [string, () => Promise<BenchmarkResult>][] = [
-      ['pipeline concurrency', () => benchmarkPipelineConcurrency(moto, defer)],
-      ['definition loading', () => benchmarkDefinitionLoading(defer)],
-      ['plan scaling', () => benchmarkPlanScaling(moto, defer)],
-      ['retirement scaling', () => benchmarkRetirementScaling(moto, defer)],
+    const steps: [string, () => Promise<BenchmarkResult | BenchmarkResult[]>][] = [
+      ['pipeline-concurrency', () => benchmarkPipelineConcurrency(moto, defer)],
+      ['definition-loading', () => benchmarkDefinitionLoading(defer)],
+      ['no-op-run', () => benchmarkNoOpRun(moto, defer)],
+      ['retirement-scaling', () => benchmarkRetirementScaling(moto, defer)],
     ];
-    for (const [title, step] of steps) {
+    const unknown = names.filter((name) => !steps.some(([title]) => title === name));
+    if (unknown.length > 0) {
+      console.error(`bench: no benchmark named ${unknown.join(', ')}; there are ${steps.map(([title]) => title).join(', ')}`);
+      return 2;
+    }
+    for (const [title, step] of steps.filter(([title]) => names.length === 0 || names.includes(title))) {
       const started = performance.now();
       console.error(`bench: ${title}…`);
-      results.push(await step());
+      results.push(...[await step()].flat());
       console.error(`bench: ${title} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
     console.log(formatTable(results));
