@@ -9,6 +9,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
 import { benchmarkDefinitionLoading } from './definition-loading.ts';
 import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
+import { benchmarkFleetVsPacker } from './fleet-vs-packer.ts';
 import { benchmarkNoOpRun } from './no-op-run.ts';
 import { formatTable, writeResults } from './report.ts';
 import { benchmarkRetirementScaling } from './retirement-scaling.ts';
@@ -37,6 +38,7 @@ export async function main(names: readonly string[] = process.argv.slice(2)): Pr
       ['pipeline-concurrency', () => benchmarkPipelineConcurrency(moto, defer)],
       ['definition-loading', () => benchmarkDefinitionLoading(defer)],
       ['no-op-run', () => benchmarkNoOpRun(moto, defer)],
+      ['fleet-vs-packer', () => benchmarkFleetVsPacker(moto, defer)],
       ['retirement-scaling', () => benchmarkRetirementScaling(moto, defer)],
     ];
     const unknown = names.filter((name) => !steps.some(([title]) => title === name));
