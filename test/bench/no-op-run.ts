@@ -51,7 +51,7 @@ async function seedInstance(ec2: EC2Client, amiId: string): Promise<string> {
  * One project of `size` images and a moto in which every one of them is published and unchanged: the AMIs carry
  * the fingerprint and base this project's run computes, so the plan finds nothing to do.
  */
-export async function createFleet(size: number): Promise<Fleet> {
+async function createFleet(size: number): Promise<Fleet> {
   const images: Record<string, string> = {};
   for (let index = 1; index <= size; index++) {
     const name = `noop-${String(index).padStart(3, '0')}`;
