@@ -8,7 +8,7 @@
  */
 import type { AwsClients } from '../adapters/aws-clients.ts';
 import { describeImages } from '../adapters/ec2.ts';
-import { getParameter } from '../adapters/ssm.ts';
+import { getParameter, getParameters } from '../adapters/ssm.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 
@@ -17,24 +17,59 @@ const standInParameters = {
   arm64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
 } as const;
 
-async function baseResolves(clients: AwsClients, image: ResolvedImage): Promise<boolean> {
-  const { base, buildRegion } = image;
-  if (base.kind === 'ssm') return (await getParameter(clients.ssm(buildRegion), base.parameter)) !== undefined;
-  if (base.kind === 'filter') {
-    const found = await describeImages(clients.ec2(buildRegion), { owners: base.owners, filters: [{ Name: 'name', Values: [base.name] }, { Name: 'architecture', Values: [image.architecture] }] });
-    return found.length > 0;
-  }
-  return true;
+/**
+ * Which images' bases moto can resolve. Read once per run, not once per image: the bases' SSM parameters ten
+ * names a call per region, and each distinct filter once.
+ */
+async function resolvableBases(clients: AwsClients, images: readonly ResolvedImage[]): Promise<Set<string>> {
+  const parameterNames = new Map<string, Set<string>>();
+  for (const image of images) if (image.base.kind === 'ssm') parameterNames.set(image.buildRegion, (parameterNames.get(image.buildRegion) ?? new Set()).add(image.base.parameter));
+  const found = new Set<string>();
+  await Promise.all(
+    [...parameterNames].map(async ([region, names]) => {
+      for (const parameter of await getParameters(clients.ssm(region), [...names])) found.add(`${region} ${parameter.name}`);
+    }),
+  );
+  const filters = memoise((image: ResolvedImage & { base: { kind: 'filter' } }) => `${image.buildRegion} ${image.architecture} ${image.base.owners.join(',')} ${image.base.name}`, async (image) => {
+    const matches = await describeImages(clients.ec2(image.buildRegion), { owners: image.base.owners, filters: [{ Name: 'name', Values: [image.base.name] }, { Name: 'architecture', Values: [image.architecture] }] });
+    return matches.length > 0;
+  });
+  const resolvable = new Set<string>();
+  await Promise.all(
+    images.map(async (image) => {
+      const { base } = image;
+      const resolves = base.kind === 'ssm' ? found.has(`${image.buildRegion} ${base.parameter}`) : base.kind === 'filter' ? await filters({ ...image, base }) : true;
+      if (resolves) resolvable.add(image.name);
+    }),
+  );
+  return resolvable;
 }
 
-async function standIn(clients: AwsClients, image: ResolvedImage): Promise<{ amiId: string; name: string } | undefined> {
-  const ec2 = clients.ec2(image.buildRegion);
-  if (image.platform === 'windows') {
-    const [windows] = await describeImages(ec2, { filters: [{ Name: 'platform', Values: ['windows'] }, { Name: 'architecture', Values: [image.architecture] }] });
-    return windows ? { amiId: windows.amiId, name: windows.name } : undefined;
-  }
-  const parameter = await getParameter(clients.ssm(image.buildRegion), standInParameters[image.architecture]);
-  return parameter ? { amiId: parameter.value, name: standInParameters[image.architecture] } : undefined;
+/** One call per key, however many images share it. */
+function memoise<Input, Output>(keyOf: (input: Input) => string, compute: (input: Input) => Promise<Output>): (input: Input) => Promise<Output> {
+  const answers = new Map<string, Promise<Output>>();
+  return (input) => {
+    const key = keyOf(input);
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = compute(input)));
+    return answer;
+  };
+}
+
+/** A stand-in of the same platform and architecture, looked up once per build region, platform and architecture. */
+function standInFinder(clients: AwsClients): (image: ResolvedImage) => Promise<{ amiId: string; name: string } | undefined> {
+  return memoise(
+    (image) => `${image.buildRegion} ${image.platform === 'windows' ? 'windows' : 'linux'} ${image.architecture}`,
+    async (image) => {
+      const ec2 = clients.ec2(image.buildRegion);
+      if (image.platform === 'windows') {
+        const [windows] = await describeImages(ec2, { filters: [{ Name: 'platform', Values: ['windows'] }, { Name: 'architecture', Values: [image.architecture] }] });
+        return windows ? { amiId: windows.amiId, name: windows.name } : undefined;
+      }
+      const parameter = await getParameter(clients.ssm(image.buildRegion), standInParameters[image.architecture]);
+      return parameter ? { amiId: parameter.value, name: standInParameters[image.architecture] } : undefined;
+    },
+  );
 }
 
 /** Creates an instance profile in moto's IAM (moto does not check signatures). */
@@ -59,20 +94,22 @@ export interface EmulatorPreparation {
 export async function prepareEmulator(endpoint: string, clients: AwsClients, images: readonly ResolvedImage[], logger: Logger): Promise<EmulatorPreparation> {
   const overrides: Record<string, string> = {};
   const standInSources: Record<string, string> = {};
-  for (const image of images) {
+  const standIn = standInFinder(clients);
+  const resolvable = await resolvableBases(clients, images.filter((image) => image.base.kind !== 'image'));
+  // Images are prepared together, but logged and recorded in definition order.
+  const substitutes = await Promise.all(images.map((image) => (image.base.kind === 'image' || !resolvable.has(image.name) ? standIn(image) : undefined)));
+  for (const [index, image] of images.entries()) {
+    const substitute = substitutes[index];
+    if (!substitute) continue;
     if (image.base.kind === 'image') {
-      const substitute = await standIn(clients, image);
-      if (substitute) standInSources[image.name] = substitute.amiId;
+      standInSources[image.name] = substitute.amiId;
       continue;
     }
-    if (await baseResolves(clients, image)) continue;
-    const substitute = await standIn(clients, image);
-    if (!substitute) continue;
     overrides[image.name] = substitute.amiId;
     const wanted = image.base.kind === 'ssm' ? image.base.parameter : image.base.kind === 'filter' ? `${image.base.owners.join(',')}/${image.base.name}` : image.base.kind;
     logger.info(`emulator: ${image.name}'s base ${wanted} does not exist in moto; standing in ${substitute.amiId} (${substitute.name})`);
   }
   const profiles = new Set(images.flatMap((image) => [image.smoke.instanceProfile, image.buildInfrastructure.instanceProfile].filter((name): name is string => !!name && !name.startsWith('arn:'))));
-  for (const profile of profiles) await createInstanceProfile(endpoint, profile);
+  await Promise.all([...profiles].map((profile) => createInstanceProfile(endpoint, profile)));
   return { baseOverrides: overrides, standInSources };
 }

@@ -25,11 +25,10 @@ export const publishStage: StepStage<'publish'> = {
   heavy: false,
   async check(context, step, run) {
     const { amis } = amisOf(run, step.amis);
-    for (const [region, amiId] of Object.entries(amis)) {
-      const [ami] = await describeImagesRaw(context.clients.ec2(region), [amiId]);
-      if (!ami || ami.State !== 'available') return `${amiId} in ${region} is ${ami ? ami.State : 'gone'}`;
-    }
-    return false;
+    // The regions are read together: this check sits on the critical path of every image built on this one.
+    const states = await Promise.all(Object.entries(amis).map(async ([region, amiId]) => ({ region, amiId, ami: (await describeImagesRaw(context.clients.ec2(region), [amiId]))[0] })));
+    const unavailable = states.find(({ ami }) => !ami || ami.State !== 'available');
+    return unavailable ? `${unavailable.amiId} in ${unavailable.region} is ${unavailable.ami ? unavailable.ami.State : 'gone'}` : false;
   },
   async run(context, step, run) {
     const image = imageOf(run);

@@ -28,7 +28,7 @@ export async function benchmarkPipelineConcurrency(moto: MotoServer, defer: (cle
     },
     async run(context) {
       try {
-        const { plan } = await planRun(context, loaded.images, { force: context.options.force, baseOverrides: context.options.baseOverrides });
+        const { plan } = await planRun(context, loaded.images, { force: true, baseOverrides: context.options.baseOverrides });
         const result = await applyRun(context, plan, loaded.images, { stages: createLifecycle(context), signal: new AbortController().signal });
         const unpublished = result.outcomes.filter((outcome) => outcome.result !== 'published');
         // A failed image finishes early and would flatter the variant it failed in.

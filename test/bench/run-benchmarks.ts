@@ -9,14 +9,15 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
 import { benchmarkDefinitionLoading } from './definition-loading.ts';
 import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
-import { benchmarkPlanScaling } from './plan-scaling.ts';
+import { benchmarkFleetVsPacker } from './fleet-vs-packer.ts';
+import { benchmarkNoOpRun } from './no-op-run.ts';
 import { benchmarkStartup } from './startup.ts';
 import { formatTable, writeResults } from './report.ts';
 import { benchmarkRetirementScaling } from './retirement-scaling.ts';
 
 /**
  * Returns the exit code: 1 only when a benchmark could not run at all, or 2
- * for an unknown benchmark name. `npm run bench -- startup plan` runs only
+ * for an unknown benchmark name. `npm run bench -- startup no-op-run` runs only
  * the benchmarks named; with no names, all of them.
  */
 export async function main(names: readonly string[] = []): Promise<number> {
@@ -25,7 +26,8 @@ export async function main(names: readonly string[] = []): Promise<number> {
     ['startup', 'start-up', () => benchmarkStartup(moto.server!, defer)],
     ['concurrency', 'pipeline concurrency', () => benchmarkPipelineConcurrency(moto.server!, defer)],
     ['definitions', 'definition loading', () => benchmarkDefinitionLoading(defer)],
-    ['plan', 'plan scaling', () => benchmarkPlanScaling(moto.server!, defer)],
+    ['no-op-run', 'no-op run', () => benchmarkNoOpRun(moto.server!, defer)],
+    ['fleet-vs-packer', 'fleet against Packer alone', () => benchmarkFleetVsPacker(moto.server!, defer)],
     ['retirement', 'retirement scaling', () => benchmarkRetirementScaling(moto.server!, defer)],
   ];
   const unknown = names.filter((name) => !steps.some(([key]) => key === name));
