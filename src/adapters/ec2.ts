@@ -111,7 +111,15 @@ export async function createTags(ec2: EC2Client, resourceIds: readonly string[],
 }
 
 export async function deregisterImage(ec2: EC2Client, amiId: string): Promise<void> {
-  await awsCall('deregister', amiId, () => ec2.send(new DeregisterImageCommand({ ImageId: amiId })));
+  await awsCall('deregister', amiId, async () => {
+    try {
+      await ec2.send(new DeregisterImageCommand({ ImageId: amiId }));
+    } catch (error) {
+      // A retry of a deregistration whose answer was lost meets the AMI gone: the outcome we wanted.
+      if (awsErrorName(error) === 'InvalidAMIID.NotFound' || awsErrorName(error) === 'InvalidAMIID.Unavailable') return;
+      throw error;
+    }
+  });
 }
 
 export async function deleteSnapshot(ec2: EC2Client, snapshotId: string): Promise<void> {

@@ -52,7 +52,9 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   mkdirSync(runDir, { recursive: true });
   const cleanups = options.cleanups ?? createCleanupRegistry();
   const images = new Map(options.images.map((image) => [image.name, image]));
-  const steps = plan.steps.filter((step) => !options.only || !('image' in step) || options.only.includes(step.image));
+  // NOTE: one CI job per image applies only that image's steps; the run-wide sweeps belong to a run of the whole plan,
+  // not to every job of a fleet (each would repeat them, hours after they were planned).
+  const steps = plan.steps.filter((step) => !options.only || ('image' in step && options.only.includes(step.image)));
   const byId = new Map(steps.map((step) => [step.id, step]));
   const results = new Map<string, StepResult>();
   const running = new Map<string, Promise<StepResult>>();

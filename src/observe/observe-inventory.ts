@@ -33,6 +33,15 @@ export async function observeInventory(context: Context, images: readonly Resolv
   ]);
   const byRegion = Object.fromEntries(regionInventories.map((inventory) => [inventory.region, inventory]));
   const leases: Record<string, LeaseState> = {};
+  // Every lock under the prefix, in every region read: the sweep must know the live runs of images this run did not
+  // select too, or it would take their build resources for leftovers.
+  const lockPattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/lock$`);
+  for (const regionInventory of regionInventories) {
+    for (const parameter of regionInventory.parameters) {
+      const imageName = lockPattern.exec(parameter.name)?.[1];
+      if (imageName && !(imageName in leases)) leases[imageName] = observeLeaseState(parameter.value, context.processInfo);
+    }
+  }
   for (const image of images) {
     const lockName = lockParameterName(prefix, image.name);
     const parameter = byRegion[image.buildRegion]?.parameters.find((candidate) => candidate.name === lockName);

@@ -163,8 +163,11 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   }
 
   // Unpublished AMIs of earlier runs that this run will not resume: nothing will ever publish them.
+  // The AMIs a half-done publish is about to finish are not leftovers, though no parameter names them yet.
+  const finishing = new Set(unfinished && 'amis' in unfinished.step.amis ? Object.values(unfinished.step.amis.amis) : []);
   for (const build of unpublishedBuilds(state)) {
     if (resumable && build.runId === resumable.runId) continue;
+    if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
     const resumableLater = retireOnly && build.version === next && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
     for (const [region, ami] of Object.entries(build.amis)) {
       const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : ami.tags['gild:keep-reason'];

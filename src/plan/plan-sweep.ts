@@ -70,6 +70,9 @@ export function planSweep(input: SweepInput): SweepStep[] {
       steps.push(sweepStep(id, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover ${instance.tags['gild:role']} instance ${instance.instanceId} (${instance.state}): ${why}`, []));
     }
     for (const resource of regionInventory.temporaryResources) {
+      // NOTE: only what names its run and image the way gild does (`gild_<runId>_<image>`, or gild's tags) is gild's;
+      // someone's own `gild_ci` key pair never is.
+      if (resource.runId === undefined || resource.image === undefined || runStartedAt(resource.runId) === undefined) continue;
       const since = resource.createdAt ? new Date(resource.createdAt) : runStartedAt(resource.runId);
       const why = verdict(resource.runId, since);
       if (!why) continue;

@@ -90,6 +90,7 @@ describe('assemblePlan', () => {
     expect(stepById(plan, 'build:web', 'build')).toMatchObject({ base: { kind: 'ami', amiId: baseAmi }, fingerprint, amiName: `web-1.0.0-${runId}`, after: ['lock:web'] });
     expect(stepById(plan, 'publish:web', 'publish').writes).toEqual([
       { region, name: '/golden/web/versions/1.0.0', pointer: 'version', previous: undefined },
+      { region, name: '/golden/web/v1', pointer: 'major', previous: undefined },
       { region, name: '/golden/web/latest', pointer: 'latest', previous: undefined },
     ]);
     expect(stepById(plan, 'release:web', 'release').after).toEqual(['lock:web', 'build:web', 'smoke:web', 'publish:web']);
@@ -140,7 +141,7 @@ describe('assemblePlan', () => {
         "~ web: resume 1.0.1 from run 20261129T100000Z-crash0 — what goes into the image changed (the rendered template or the files it uses)
             resume 1.0.1 from run 20261129T100000Z-crash0: us-east-1 ami-cand — resume 1.0.1 from run 20261129T100000Z-crash0: built (candidate), not published, same fingerprint and base
             smoke test 1.0.1 — a failing image is never published: 0 checks on t3.micro
-            publish 1.0.1: us-east-1 /golden/web/versions/1.0.1, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.1 in us-east-1"
+            publish 1.0.1: us-east-1 /golden/web/versions/1.0.1, us-east-1 /golden/web/v1, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.1 in us-east-1"
       `);
     });
 
