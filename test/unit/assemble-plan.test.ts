@@ -98,7 +98,7 @@ describe('assemblePlan', () => {
       "+ web: build 1.0.0 — first build: no version is published yet
           build 1.0.0 in us-east-1 from ami-base1 (ssm:/aws/service/al2023) — first build: no version is published yet
           smoke test 1.0.0 — a failing image is never published: 0 checks on t3.micro
-          publish 1.0.0: us-east-1 /golden/web/versions/1.0.0, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.0 in us-east-1"
+          publish 1.0.0: us-east-1 /golden/web/versions/1.0.0, us-east-1 /golden/web/v1, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.0 in us-east-1"
     `);
   });
 
