@@ -51,8 +51,10 @@ describe('gild run writes a run report', () => {
       expect(fresh.smoke).toMatchObject({ result: 'passed', region: 'us-east-1', checks: [{ name: 'nginx answers', outcome: 'passed', exitCode: 0 }] });
       expect(fresh.parametersWritten.map((write) => `${write.region} ${write.name}`).sort()).toEqual([
         'us-east-1 /golden/fresh/latest',
+        'us-east-1 /golden/fresh/v1',
         'us-east-1 /golden/fresh/versions/1.0.0',
         'us-west-2 /golden/fresh/latest',
+        'us-west-2 /golden/fresh/v1',
         'us-west-2 /golden/fresh/versions/1.0.0',
       ]);
       expect(fresh.parametersWritten.every((write) => write.value === fresh.amis[write.region])).toBe(true);
