@@ -17,10 +17,15 @@ export const sweepStage: StepStage<'sweep'> = {
   mutates: true,
   heavy: false,
   async check(context, step) {
-    if (step.resource.kind !== 'instance') return false;
-    const [instance] = await describeInstances(context.clients.ec2(step.region), [{ Name: 'instance-id', Values: [step.resource.id] }]);
-    if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down') return `${step.resource.id} is already ${instance?.state ?? 'gone'}`;
-    const image = instance.tags['gild:image'];
+    let image: string | undefined;
+    if (step.resource.kind === 'instance') {
+      const [instance] = await describeInstances(context.clients.ec2(step.region), [{ Name: 'instance-id', Values: [step.resource.id] }]);
+      if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down') return `${step.resource.id} is already ${instance?.state ?? 'gone'}`;
+      image = instance.tags['gild:image'];
+    } else {
+      // Key pairs and build security groups are named `gild_<runId>_<image>`: their run may have taken its lock again too.
+      image = /^gild_.+?_([a-z][a-z0-9-]*)$/.exec(step.resource.name)?.[1];
+    }
     if (!image || !step.runId) return false;
     // NOTE: the lock lives in the image's build region; an instance runs there too (builds and smoke tests do).
     const lock = await getParameter(context.clients.ssm(step.region), lockParameterName(context.settings.ssmPrefix, image));
