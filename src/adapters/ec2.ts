@@ -24,10 +24,8 @@ import {
   DescribeSnapshotAttributeCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
-  DescribeInstancesCommand,
   type DescribeInstanceStatusCommandOutput,
   type DescribeInstancesCommandOutput,
-  DescribeLaunchTemplateVersionsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeImageReferences,
@@ -44,7 +42,6 @@ import {
   waitUntilInstanceStatusOk,
   waitUntilSystemStatusOk,
 } from '@aws-sdk/client-ec2';
-import { catalogue } from '../errors.ts';
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 
 export interface ImageSummary {
@@ -98,11 +95,6 @@ export async function describeImages(
     for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
     return images;
   });
-}
-
-/** The images gild made for an image name, in a region, found by tag. */
-export function describeGildImages(ec2: EC2Client, imageName: string): Promise<ImageSummary[]> {
-  return describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:image', Values: [imageName] }], includeDeprecated: true });
 }
 
 export async function createTags(ec2: EC2Client, resourceIds: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
@@ -199,41 +191,6 @@ export async function describeInstances(ec2: EC2Client, filters: readonly Filter
 
 /** Instance states that still hold an AMI in use (and that a sweep must look at). */
 export const liveInstanceStates = ['pending', 'running', 'stopping', 'stopped'];
-
-/**
- * Who still uses each of the given AMIs in one region: live instances, and
- * launch templates whose latest or default version names the AMI. One scan per
- * region, however many AMIs are asked about.
- */
-export async function describeImageUsers(ec2: EC2Client, amiIds: readonly string[]): Promise<Map<string, string[]>> {
-  const users = new Map<string, string[]>(amiIds.map((amiId) => [amiId, []]));
-  if (amiIds.length === 0) return users;
-  const instances = await describeInstances(ec2, [
-    { Name: 'image-id', Values: [...amiIds] },
-    { Name: 'instance-state-name', Values: liveInstanceStates },
-  ]);
-  for (const instance of instances) users.get(instance.imageId)?.push(`instance ${instance.instanceId} (${instance.state})`);
-  await awsCall('describe launch templates using', amiIds.join(', '), async () => {
-    for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
-      for (const template of page.LaunchTemplates ?? []) {
-        const versions = await ec2.send(
-          new DescribeLaunchTemplateVersionsCommand({
-            LaunchTemplateId: template.LaunchTemplateId,
-            Versions: ['$Latest', '$Default'],
-            // NOTE: a template that pins `resolve:ssm:<prefix>/<image>/versions/<v>` only shows the AMI with this.
-            ResolveAlias: true,
-          }),
-        );
-        for (const version of versions.LaunchTemplateVersions ?? []) {
-          const user = `launch template ${template.LaunchTemplateName ?? template.LaunchTemplateId} v${version.VersionNumber}`;
-          const list = users.get(version.LaunchTemplateData?.ImageId ?? '');
-          if (list && !list.includes(user)) list.push(user);
-        }
-      }
-    }
-  });
-  return users;
-}
 
 type WaiterConfiguration = Parameters<typeof waitUntilInstanceRunning>[0];
 

@@ -196,15 +196,6 @@ export async function deleteParameterIfValue(
   }
 }
 
-export async function deleteParameter(ssm: SSMClient, name: string): Promise<void> {
-  try {
-    await ssm.send(new DeleteParameterCommand({ Name: name }));
-  } catch (error) {
-    if (awsErrorName(error) === 'ParameterNotFound') return;
-    throw awsError('delete parameter', name, error);
-  }
-}
-
 export type RunDocument = 'AWS-RunShellScript' | 'AWS-RunPowerShellScript';
 
 /**

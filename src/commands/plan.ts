@@ -1,13 +1,10 @@
 /** `gild plan`: what `gild run` would do, step by step, and why. Reads AWS, changes nothing. */
 import { planRun } from '../apply/run-trip.ts';
-import { createCleanupRegistry } from '../cleanup.ts';
-import type { Context } from '../context.ts';
 import { catalogue } from '../errors.ts';
 import { formatRunPlan } from '../plan/format-run-plan.ts';
 import { planMatrix } from '../plan/plan-waves.ts';
 import { createIoLogger, type Io } from './io.ts';
-import { loadProject, selectImages } from './load-project.ts';
-import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, startEmulatorIfAsked, throwDefinitionErrors } from './run-steps.ts';
+import { throwDefinitionErrors, withImagesInContext } from './run-steps.ts';
 
 export interface PlanOptions {
   /** Image names; all images when empty. */
@@ -22,27 +19,10 @@ export interface PlanOptions {
 
 export async function plan(options: PlanOptions, io: Io): Promise<number> {
   if (options.json && options.matrix) throw catalogue.EUSAGE('--json and --matrix each print one document on stdout; pass one of them (save the plan and the matrix with two `gild plan` calls).');
-  const logger = createIoLogger(io);
-  const project = await loadProject(io.cwd);
-  for (const warning of project.warnings) logger.warn(warning);
-  const images = selectImages(project.images, options.images);
-  const emulator = await startEmulatorIfAsked(options.local, io.env, logger);
-  const cleanups = createCleanupRegistry();
-  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
-    await emulator.moto?.stop();
-    io.exit(130);
-  }));
-  let context: Context | undefined;
-  try {
-    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: options.force, dryRun: true, baseOverrides: {} } });
-    const runContext = context;
-    return await exitCodeUnlessInterrupted(handlers, logger, async () => {
-      const { plan: runPlan } = await planRun(runContext, images, { force: options.force, baseOverrides: runContext.options.baseOverrides });
-      io.stdout(options.matrix ? `${JSON.stringify(planMatrix(runPlan))}\n` : options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);
-      throwDefinitionErrors(runPlan);
-      return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
-    });
-  } finally {
-    await finishRun(logger, cleanups, context, emulator, handlers);
-  }
+  return withImagesInContext(io, createIoLogger(io), { images: options.images, dryRun: true, local: options.local, force: options.force }, async (context, images) => {
+    const { plan: runPlan } = await planRun(context, images, { force: options.force, baseOverrides: context.options.baseOverrides });
+    io.stdout(options.matrix ? `${JSON.stringify(planMatrix(runPlan))}\n` : options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);
+    throwDefinitionErrors(runPlan);
+    return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
+  });
 }

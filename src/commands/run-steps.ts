@@ -156,7 +156,7 @@ export function throwDefinitionErrors(plan: RunPlan): void {
 export async function withImagesInContext(
   io: Pick<Io, 'cwd' | 'env' | 'exit'>,
   logger: Logger,
-  request: { readonly images: readonly string[]; readonly dryRun: boolean },
+  request: { readonly images: readonly string[]; readonly dryRun: boolean; readonly local?: boolean; readonly force?: boolean },
   body: (context: Context, images: readonly ResolvedImage[], signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
   const { loadProject, selectImages } = await import('./load-project.ts');
@@ -164,12 +164,16 @@ export async function withImagesInContext(
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
   const images = selectImages(project.images, request.images);
-  const emulator = await startEmulatorIfAsked(false, io.env, logger);
+  const emulator = await startEmulatorIfAsked(request.local ?? false, io.env, logger);
   const cleanups = createCleanupRegistry();
-  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(() => io.exit(130)));
+  // A second signal: clean up what is registered, then go, without waiting.
+  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
+    await emulator.moto?.stop();
+    io.exit(130);
+  }));
   let context: Context | undefined;
   try {
-    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { dryRun: request.dryRun, baseOverrides: {} } });
+    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { dryRun: request.dryRun, force: request.force ?? false, baseOverrides: {} } });
     const ready = context;
     return await exitCodeUnlessInterrupted(handlers, logger, () => body(ready, images, handlers.signal));
   } finally {

@@ -9,7 +9,7 @@ import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { describeHold, imageState, type ImageState } from './image-state.ts';
-import { channelParameterName, holdParameterName, imageParameterPath, latestParameterName, lockParameterName } from './parameter-names.ts';
+import { holdParameterName, imageParameterPath, lockParameterName } from './parameter-names.ts';
 import { planSchemaVersion, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
 
 export type PointerChange =

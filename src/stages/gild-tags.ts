@@ -2,7 +2,6 @@
  * The tags gild puts on every AMI and snapshot it makes. `gild:image` is what
  * marks an AMI as gild's own: retirement only ever touches AMIs that carry it.
  */
-import { compactTimestamp } from '../compact-timestamp.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 
 export interface GildTagInput {
@@ -30,7 +29,3 @@ export function gildTags(input: GildTagInput): Record<string, string> {
   };
 }
 
-/** `web-1.2.3-20261128T221500Z`: unique per region because of the timestamp. */
-export function amiName(imageName: string, version: string, builtAt: Date): string {
-  return `${imageName}-${version}-${compactTimestamp(builtAt)}`;
-}

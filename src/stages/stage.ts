@@ -3,7 +3,6 @@
  * the image's own run state. The lifecycle is the ordered table in
  * `lifecycle.ts`; the runner reads it top to bottom.
  */
-import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 
