@@ -27,6 +27,10 @@ interface CommandEntry {
 
 const repeatable = (value: string, previous: string[] = []) => [...previous, value];
 
+const reportJsonHelp = 'print the report (report.json) on stdout; everything else goes to stderr';
+/** A changing command's text goes to stdout, or to stderr under `--json`, where stdout carries only the report. */
+const reportIo = (io: Io, flags: Record<string, unknown>, argv: readonly string[]) => ({ stdout: flags.json ? io.stderr : io.stdout, argv, printReport: flags.json ? io.stdout : undefined });
+
 // NOTE: one row per command, so that adding a command is adding a row.
 const commandTable: readonly CommandEntry[] = [
   {
@@ -108,12 +112,13 @@ const commandTable: readonly CommandEntry[] = [
       command
         .description('retire old versions now, as the retention policy says, without building anything')
         .argument('[images...]', 'image names (default: all)')
-        .option('--dry-run', 'print the plan and stop before changing anything', false),
-    run: async (io, [images], flags) => {
+        .option('--dry-run', 'print the plan and stop before changing anything', false)
+        .option('--json', reportJsonHelp, false),
+    run: async (io, [images], flags, argv) => {
       const [{ withImagesInContext }, { createIoLogger }, { retireCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/retire.ts')]);
       const logger = createIoLogger(io);
       return withImagesInContext(io, logger, { images: images as string[], dryRun: flags.dryRun as boolean }, (context, selected, signal) =>
-        retireCommand(context, selected, signal, { stdout: io.stdout, progress: (image, line) => logger.info(`${image ?? 'retire'}: ${line}`) }),
+        retireCommand(context, selected, signal, { ...reportIo(io, flags, argv), progress: (image, line) => logger.info(`${image ?? 'retire'}: ${line}`) }),
       );
     },
   },
@@ -151,6 +156,20 @@ const commandTable: readonly CommandEntry[] = [
     run: async (io, [images], flags) => (await import('./commands/verify.ts')).verify({ images: images as string[], json: flags.json as boolean, repair: flags.repair as boolean }, io),
   },
   {
+    name: 'report',
+    declare: (command) =>
+      command
+        .description('work with reports (report.json)')
+        .command('merge')
+        .description("merge a fleet's per-image reports into one report.json and report.md (and the step summary); reads no AWS")
+        .argument('[reports...]', 'report.json files, or folders to search for them')
+        .option('--plan <file>', 'the plan the jobs applied (`gild plan --json`): names the images whose job left no report')
+        .option('--out <dir>', 'where to write report.json and report.md (default: .gild/runs/<run-id>/fleet)')
+        .option('--json', reportJsonHelp, false),
+    run: async (io, [reports], flags, argv) =>
+      (await import('./commands/merge-reports.ts')).mergeReports({ reports: reports as string[], plan: flags.plan as string | undefined, out: flags.out as string | undefined, json: flags.json as boolean, argv }, io),
+  },
+  {
     name: 'unlock',
     declare: (command) =>
       command
@@ -174,11 +193,11 @@ const commandTable: readonly CommandEntry[] = [
 /** promote, rollback, release and revoke: each a plan that moves pointers, applied by the runner. */
 function pointerCommands(): CommandEntry[] {
   type PointerChange = import('./plan/plan-pointer-change.ts').PointerChange;
-  const change = async (io: Io, image: string, dryRun: boolean, pointerChange: PointerChange) => {
+  const change = async (io: Io, image: string, flags: Record<string, unknown>, argv: readonly string[], pointerChange: PointerChange) => {
     const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/change-pointer.ts')]);
     const logger = createIoLogger(io);
-    return withImagesInContext(io, logger, { images: [image], dryRun }, (context, selected, signal) =>
-      changePointerCommand(context, selected[0]!, pointerChange, signal, { stdout: io.stdout, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
+    return withImagesInContext(io, logger, { images: [image], dryRun: flags.dryRun as boolean }, (context, selected, signal) =>
+      changePointerCommand(context, selected[0]!, pointerChange, signal, { ...reportIo(io, flags, argv), progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
     );
   };
   const pointerOf = (channel: unknown) => (channel === undefined || channel === 'latest' ? 'latest' : `channels/${String(channel)}`);
@@ -191,8 +210,9 @@ function pointerCommands(): CommandEntry[] {
           .argument('<image>', 'image name')
           .requiredOption('--to <channel>', 'the channel, as declared in pipeline/settings.ts')
           .option('--version <version>', 'the version to promote (default: the one latest points to)')
-          .option('--dry-run', 'print the plan and stop before changing anything', false),
-      run: (io, [image], flags) => change(io, image as string, flags.dryRun as boolean, { kind: 'promote', channel: flags.to as string, version: flags.version as string | undefined }),
+          .option('--dry-run', 'print the plan and stop before changing anything', false)
+          .option('--json', reportJsonHelp, false),
+      run: (io, [image], flags, argv) => change(io, image as string, flags, argv, { kind: 'promote', channel: flags.to as string, version: flags.version as string | undefined }),
     },
     {
       name: 'rollback',
@@ -203,8 +223,9 @@ function pointerCommands(): CommandEntry[] {
           .option('--channel <channel>', 'latest or a channel', 'latest')
           .option('--to <version>', 'the version to roll back to (default: the newest good one older than now)')
           .requiredOption('--reason <text>', 'why: shown in every plan while the hold lasts')
-          .option('--dry-run', 'print the plan and stop before changing anything', false),
-      run: (io, [image], flags) => change(io, image as string, flags.dryRun as boolean, { kind: 'rollback', pointer: pointerOf(flags.channel), to: flags.to as string | undefined, reason: flags.reason as string }),
+          .option('--dry-run', 'print the plan and stop before changing anything', false)
+          .option('--json', reportJsonHelp, false),
+      run: (io, [image], flags, argv) => change(io, image as string, flags, argv, { kind: 'rollback', pointer: pointerOf(flags.channel), to: flags.to as string | undefined, reason: flags.reason as string }),
     },
     {
       name: 'release',
@@ -213,8 +234,9 @@ function pointerCommands(): CommandEntry[] {
           .description('remove the hold a rollback put on latest (or a channel), so runs move it again')
           .argument('<image>', 'image name')
           .option('--channel <channel>', 'latest or a channel', 'latest')
-          .option('--dry-run', 'print the plan and stop before changing anything', false),
-      run: (io, [image], flags) => change(io, image as string, flags.dryRun as boolean, { kind: 'release', pointer: pointerOf(flags.channel) }),
+          .option('--dry-run', 'print the plan and stop before changing anything', false)
+          .option('--json', reportJsonHelp, false),
+      run: (io, [image], flags, argv) => change(io, image as string, flags, argv, { kind: 'release', pointer: pointerOf(flags.channel) }),
     },
     {
       name: 'revoke',
@@ -225,9 +247,10 @@ function pointerCommands(): CommandEntry[] {
           .argument('<version>', 'the version to revoke')
           .requiredOption('--reason <text>', 'why: recorded on the AMIs and shown in plans and history')
           .option('--disable', 'also disable the AMIs (launches fail until re-enabled)', false)
-          .option('--dry-run', 'print the plan and stop before changing anything', false),
-      run: (io, [image, version], flags) =>
-        change(io, image as string, flags.dryRun as boolean, { kind: 'revoke', version: version as string, reason: flags.reason as string, disable: flags.disable as boolean }),
+          .option('--dry-run', 'print the plan and stop before changing anything', false)
+          .option('--json', reportJsonHelp, false),
+      run: (io, [image, version], flags, argv) =>
+        change(io, image as string, flags, argv, { kind: 'revoke', version: version as string, reason: flags.reason as string, disable: flags.disable as boolean }),
     },
   ];
 }

@@ -3,32 +3,55 @@
  * retirement needs (lock, clean up what will never be published, retire,
  * release). Nothing is built, so a lowered `retention.keep` or an image that
  * has not changed in months is retired today, not after its next build.
+ * Like every command that changes AWS, it leaves a report (report.json,
+ * report.md, the step summary).
  */
+import path from 'node:path';
 import { applyRun, planRun, type ImageOutcome } from '../apply/run-trip.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { formatRunPlan } from '../plan/format-run-plan.ts';
+import { commandLine } from '../report/build-run-report.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
 
 export interface RetireIo {
+  /** What people read (stderr under `--json`). */
   readonly stdout: (text: string) => void;
   readonly progress: (image: string | undefined, line: string) => void;
+  /** The arguments as typed after `gild`, for the report. */
+  readonly argv: readonly string[];
+  /** `--json`: receives the report as JSON, for stdout. */
+  readonly printReport?: ((json: string) => void) | undefined;
 }
 
 export async function retireCommand(context: Context, images: readonly ResolvedImage[], signal: AbortSignal, io: RetireIo): Promise<number> {
+  const startedAt = context.now();
   const { plan } = await planRun(context, images, { force: false, baseOverrides: {}, mode: 'retire' });
   io.stdout(`Retirement plan ${plan.runId}:\n${formatRunPlan(plan)}\n\n`);
   if (context.options.dryRun) {
     io.stdout('Dry run: nothing was changed.\n');
     return 0;
   }
-  if (plan.steps.length === 0) {
-    io.stdout('Nothing to retire.\n');
-    return 0;
-  }
-  const { outcomes } = await applyRun(context, plan, images, { stages: createLifecycle(context), signal, onProgress: io.progress });
-  io.stdout(`${formatRetired(outcomes)}\n`);
+  // NOTE: an empty plan is still applied (it does nothing) so that a nightly `gild retire` always leaves a report.
+  if (plan.steps.length === 0) io.stdout('Nothing to retire.\n');
+  const { applied, outcomes } = await applyRun(context, plan, images, { stages: createLifecycle(context), signal, onProgress: io.progress });
+  if (plan.steps.length > 0) io.stdout(`${formatRetired(outcomes)}\n`);
+  const { writeRunReport } = await import('../report/write-run-report.ts');
+  const written = await writeRunReport({
+    applied,
+    outcomes,
+    command: commandLine(io.argv),
+    commandName: 'retire',
+    // Retirement re-plans from what AWS holds: the same command again is the way to retry it.
+    reproduce: (image) => `npx ${commandLine(['retire', image])}`,
+    startedAt,
+    finishedAt: context.now(),
+    cwd: context.cwd,
+    env: context.env,
+  });
+  io.stdout(`Report: ${path.relative(context.cwd, written.markdownFile)} (JSON: ${path.relative(context.cwd, written.jsonFile)})\n`);
+  io.printReport?.(`${JSON.stringify(written.report, null, 2)}\n`);
   const failed = outcomes.filter((outcome) => outcome.result === 'failed').map((outcome) => outcome.image);
   if (failed.length > 0) throw catalogue.EPIPELINE(failed);
   return 0;

@@ -1,7 +1,8 @@
 /**
- * Builds the run report from what the run already knows: the applied plan
- * (every step's result and duration), each image's outcome, and the smoke
- * evidence the smoke stage wrote. Pure: the writer reads the files.
+ * Builds the report of a command that changed AWS (`run`, `retire`,
+ * `promote`, `rollback`, `release`, `revoke`) from what it already knows: the
+ * applied plan (every step's result and duration), each image's outcome, and
+ * the smoke evidence the smoke stage wrote. Pure: the writer reads the files.
  */
 import path from 'node:path';
 import type { AppliedPlan } from '../apply/apply-plan.ts';
@@ -9,7 +10,7 @@ import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { StepOutputs } from '../apply/step-stage.ts';
 import type { PlanStep } from '../plan/run-plan.ts';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
-import { reportSchemaVersion, type ImageReport, type RunReport, type SmokeEvidence, type StepReport } from './report-schema.ts';
+import { reportSchemaVersion, type ImageReport, type ReportCommandName, type RunReport, type SmokeEvidence, type StepReport } from './report-schema.ts';
 
 export interface RunReportInput {
   readonly applied: AppliedPlan;
@@ -24,13 +25,22 @@ export interface RunReportInput {
   readonly smokeReports: Readonly<Record<string, SmokeReport>>;
   /** The last lines of each image's log. */
   readonly logTails: Readonly<Record<string, readonly string[]>>;
+  /** Which command this is (default `run`). */
+  readonly commandName?: ReportCommandName;
+  /** The command that reproduces an image's failure (default: `run` it locally against the emulator). */
+  readonly reproduce?: (image: string) => string;
+  /** The published version an AMI is, where known (to say which version a pointer moved from). */
+  readonly versionOfAmi?: (image: string, region: string, amiId: string) => string | undefined;
 }
 
 /** Enough of a check's output to see why it failed; the whole output is in the image's log. */
 const excerptChars = 2000;
 
 /** Kinds in the order an image goes through them: the furthest one done is the stage it reached. */
-const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'publish', 'retire'] as const;
+const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'publish', 'repoint', 'hold', 'revoke', 'retire'] as const;
+
+/** Step kinds that change something: a lifecycle command that did one of them for an image `changed` it. */
+const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'retire']);
 
 export function buildRunReport(input: RunReportInput): RunReport {
   const { applied } = input;
@@ -42,6 +52,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
     schema: reportSchemaVersion,
     runId: applied.plan.runId,
     command: input.command,
+    commandName: input.commandName ?? 'run',
     startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     ssmPrefix: applied.plan.ssmPrefix,
@@ -64,11 +75,22 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
   const built = builtAmis(applied, planSteps);
   const smoke = input.smokeReports[outcome.image];
   const logFile = applied.logFiles.get(outcome.image);
+  const doneSteps = planSteps.filter((step) => applied.results.get(step.id)?.status === 'done');
+  const changed = (input.commandName ?? 'run') !== 'run' && outcome.result === 'unchanged' && doneSteps.some((step) => changingKinds.has(step.kind));
+  const pointersMoved = doneSteps.flatMap((step) =>
+    step.kind === 'repoint'
+      ? step.moves.map((move) => {
+          const fromVersion = move.previous === undefined ? undefined : input.versionOfAmi?.(outcome.image, move.region, move.previous);
+          return { pointer: step.pointer, region: move.region, name: move.name, ...(move.previous ? { from: move.previous } : {}), ...(fromVersion ? { fromVersion } : {}), to: move.amiId, toVersion: step.version };
+        })
+      : [],
+  );
+  const holds = doneSteps.flatMap((step) => (step.kind === 'hold' ? [holdReport(step)] : []));
   return {
     image: outcome.image,
     action: decision?.action ?? 'unknown',
     reason: decision?.reason ?? '',
-    result: outcome.result,
+    result: changed ? 'changed' : outcome.result,
     ...('reason' in outcome && outcome.result !== 'failed' ? { resultReason: outcome.reason } : {}),
     ...(reached ? { stageReached: reached } : {}),
     ...(decision && 'currentVersion' in decision && decision.currentVersion ? { previousVersion: decision.currentVersion } : {}),
@@ -77,13 +99,19 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
     durationMs: steps.reduce((total, step) => total + (step.durationMs ?? 0), 0),
     steps,
     ...(smoke ? { smoke: smokeEvidence(smoke, input) } : {}),
-    parametersWritten:
-      publish?.kind === 'publish' && published
+    parametersWritten: [
+      ...(publish?.kind === 'publish' && published
         ? publish.writes.map((write) => ({ region: write.region, name: write.name, ...(published.amis[write.region] ? { value: published.amis[write.region] } : {}), ...(write.previous ? { previous: write.previous } : {}) }))
-        : [],
+        : []),
+      ...pointersMoved.map((move) => ({ region: move.region, name: move.name, value: move.to, ...(move.from ? { previous: move.from } : {}) })),
+      ...doneSteps.flatMap((step) => (step.kind === 'hold' && step.value !== undefined ? [{ region: step.region, name: step.parameterName, value: step.value, ...(step.previous ? { previous: step.previous } : {}) }] : [])),
+    ],
     retired: planSteps.flatMap((step) =>
       step.kind === 'retire' && applied.results.get(step.id)?.status === 'done' ? [{ region: step.region, amiId: step.amiId, version: step.version, phase: step.phase, reason: step.reason }] : [],
     ),
+    pointersMoved,
+    holds,
+    revoked: doneSteps.flatMap((step) => (step.kind === 'revoke' ? [{ region: step.region, amiId: step.amiId, version: step.version, reason: step.revokedReason, disable: step.disable }] : [])),
     kept: applied.plan.kept
       .filter((kept) => kept.image === outcome.image)
       .map((kept) => ({ region: kept.region, amiId: kept.amiId, ...(kept.version ? { version: kept.version } : {}), reason: kept.reason })),
@@ -97,11 +125,30 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
             causes: causesOf(outcome.error),
             ...(logFile ? { logFile: relative(input.cwd, logFile) } : {}),
             logTail: [...(input.logTails[outcome.image] ?? [])],
-            reproduce: reproduceCommand(outcome.image),
+            reproduce: (input.reproduce ?? reproduceCommand)(outcome.image),
           },
         }
       : {}),
   };
+}
+
+/** A hold placed (its record is the value written) or removed (its record is the value it held). */
+function holdReport(step: Extract<PlanStep, { kind: 'hold' }>): NonNullable<ImageReport['holds']>[number] {
+  const pointer = step.parameterName.slice(step.parameterName.lastIndexOf('/holds/') + '/holds/'.length);
+  const record = parseHold(step.value ?? step.previous);
+  return { pointer, region: step.region, parameterName: step.parameterName, change: step.value === undefined ? 'removed' : 'placed', ...record };
+}
+
+function parseHold(raw: string | undefined): { version?: string; reason?: string; at?: string; by?: string } {
+  if (raw === undefined) return {};
+  try {
+    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    const text = (key: string) => (typeof parsed[key] === 'string' ? { [key]: parsed[key] as string } : {});
+    return { ...text('version'), ...text('reason'), ...text('at'), ...text('by') };
+  } catch {
+    // NOTE: a hold written by hand need not be JSON; the report still says it was placed or removed.
+    return {};
+  }
 }
 
 function optionalVersion(outcome: ImageOutcome, decision: AppliedPlan['plan']['images'][number] | undefined): { version?: string } {
@@ -186,6 +233,11 @@ export function causesOf(error: unknown): { name: string; message: string }[] {
  */
 export function reproduceCommand(image: string): string {
   return `npx gild run ${image} --local --force`;
+}
+
+/** `gild` and the arguments as typed, each quoted for a POSIX shell where it needs to be, so it can be pasted back. */
+export function commandLine(argv: readonly string[]): string {
+  return ['gild', ...argv].map((argument) => (/^[\w@%+=:,./^-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
 function relative(cwd: string, file: string): string {

@@ -1,5 +1,5 @@
 /**
- * The run report for people: `report.md` and the GitHub step summary. Failures
+ * The report for people (every changing command, and a fleet's merged report): `report.md` and the GitHub step summary. Failures
  * come first, with everything needed to act on them without opening the logs.
  */
 import type { ImageReport, RunReport, StepReport } from './report-schema.ts';
@@ -10,28 +10,41 @@ const resultMarks: Record<ImageReport['result'], string> = {
   yielded: '# left alone',
   skipped: '- skipped',
   published: '✔ published',
+  changed: '✔ changed',
   unchanged: '= unchanged',
 };
 
 /** Failures first, then what else needs a look, then the rest. */
-const resultOrder: readonly ImageReport['result'][] = ['failed', 'interrupted', 'yielded', 'skipped', 'published', 'unchanged'];
+const resultOrder: readonly ImageReport['result'][] = ['failed', 'interrupted', 'yielded', 'skipped', 'published', 'changed', 'unchanged'];
+
+const noReport = '✖ no report';
 
 export function renderReportMarkdown(report: RunReport): string {
   const images = [...report.images].sort((a, b) => resultOrder.indexOf(a.result) - resultOrder.indexOf(b.result) || a.image.localeCompare(b.image));
-  const counts = resultOrder.filter((result) => report.counts[result]).map((result) => `${report.counts[result]} ${result}`);
+  const counts = [...resultOrder, 'missing'].filter((result) => report.counts[result]).map((result) => `${report.counts[result]} ${result === 'missing' ? 'without a report' : result}`);
+  const missing = report.missing ?? [];
   const lines = [
-    `## gild run \`${report.runId}\`: ${report.result}`,
+    `## gild ${report.commandName === 'merge' ? 'fleet' : (report.commandName ?? 'run')} \`${report.runId}\`: ${report.result}`,
     '',
     `\`${report.command}\` · ${counts.join(', ') || 'no images'} · ${formatDuration(Date.parse(report.finishedAt) - Date.parse(report.startedAt))} · prefix \`${report.ssmPrefix}\``,
     '',
     '| image | result | version | stage reached | duration |',
     '| --- | --- | --- | --- | --- |',
+    ...missing.map((entry) => `| ${cell(entry.image)} | ${noReport} | — | — | — |`),
     ...images.map(
       (image) =>
         `| ${cell(image.image)} | ${resultMarks[image.result]} | ${cell(versionText(image))} | ${image.stageReached ?? '—'} | ${image.durationMs > 0 ? formatDuration(image.durationMs) : '—'} |`,
     ),
   ];
+  if (missing.length > 0) {
+    lines.push('', `### ${noReport}`, '');
+    for (const entry of missing) lines.push(`- ${entry.image}: ${entry.reason}`);
+  }
   for (const image of images) lines.push('', ...imageSection(image));
+  if (report.jobs && report.jobs.length > 0) {
+    lines.push('', '### Jobs', '');
+    for (const job of report.jobs) lines.push(`- \`${job.file}\`: ${job.result}, ${job.images.join(', ') || 'no images'} (\`${job.command}\`, ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt))})`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -59,9 +72,27 @@ function imageSection(image: ImageReport): string[] {
     }
   }
   if (image.summary.length > 0) lines.push('', ...fenced(image.summary.join('\n')));
-  if (image.parametersWritten.length > 0) {
+  const pointersMoved = image.pointersMoved ?? [];
+  if (pointersMoved.length > 0) {
+    lines.push('', 'Pointers moved:');
+    for (const move of pointersMoved) {
+      lines.push(`- ${move.region} \`${move.pointer}\`: ${move.fromVersion ?? (move.from ? '?' : 'nothing')} → ${move.toVersion} (${move.from ? `\`${move.from}\`` : 'new'} → \`${move.to}\`)`);
+    }
+  }
+  for (const hold of image.holds ?? []) {
+    const record = [hold.version ? `at ${hold.version}` : '', hold.reason ?? '', hold.by ? `by ${hold.by}` : ''].filter(Boolean).join(', ');
+    lines.push('', `${hold.change === 'placed' ? 'Hold placed on' : 'Hold removed from'} \`${hold.pointer}\`${record ? ` (${record})` : ''}: \`${hold.parameterName}\``);
+  }
+  if ((image.revoked ?? []).length > 0) {
+    lines.push('', 'Revoked:');
+    for (const revoked of image.revoked ?? []) lines.push(`- ${revoked.version} ${revoked.region} \`${revoked.amiId}\`: ${revoked.reason}${revoked.disable ? ' (with --disable)' : ''}`);
+  }
+  // NOTE: pointer moves and holds are parameters written too; they are listed once, above, with their versions.
+  const shown = new Set([...pointersMoved.map((move) => `${move.region} ${move.name}`), ...(image.holds ?? []).map((hold) => `${hold.region} ${hold.parameterName}`)]);
+  const written = image.parametersWritten.filter((write) => !shown.has(`${write.region} ${write.name}`));
+  if (written.length > 0) {
     lines.push('', 'Parameters written:');
-    for (const write of image.parametersWritten) lines.push(`- ${write.region} \`${write.name}\` = \`${write.value ?? '?'}\`${write.previous ? ` (was \`${write.previous}\`)` : ''}`);
+    for (const write of written) lines.push(`- ${write.region} \`${write.name}\` = \`${write.value ?? '?'}\`${write.previous ? ` (was \`${write.previous}\`)` : ''}`);
   }
   if (image.retired.length > 0) {
     lines.push('', 'Retired:');

@@ -1,8 +1,11 @@
 /**
- * The run report's schema (`.gild/runs/<run-id>/report.json`), versioned:
- * a change that removes or renames a field bumps `schema`; adding optional
- * fields does not. CI jobs and dashboards read it, so it is checked in the
- * tests against what a real run writes.
+ * The report's schema (`.gild/runs/<run-id>/report.json`), versioned: a change
+ * that removes or renames a field bumps `schema`; adding optional fields or a
+ * new value of an enum does not. Every command that changes AWS writes one
+ * (`run`, `retire`, `promote`, `rollback`, `release`, `revoke`), and
+ * `gild report merge` folds a fleet's per-image reports into one of the same
+ * shape. CI jobs and dashboards read it, so it is checked in the tests against
+ * what real commands write.
  */
 import { z } from 'zod';
 
@@ -52,8 +55,43 @@ const failureSchema = z.object({
   causes: z.array(z.object({ name: z.string(), message: z.string() })),
   logFile: z.string().optional(),
   logTail: z.array(z.string()),
-  /** One command that reproduces the failure locally, against a moto emulator gild starts. */
+  /**
+   * One command that reproduces the failure: for `run`, locally against a moto emulator gild starts; for a lifecycle
+   * command, the same command again (it plans afresh from what AWS holds, so it is safe to repeat).
+   */
   reproduce: z.string(),
+});
+
+const pointerMoveSchema = z.object({
+  /** Relative to the image's path: `latest`, `v1`, `channels/stable`. */
+  pointer: z.string(),
+  region: z.string(),
+  name: z.string(),
+  from: z.string().optional(),
+  fromVersion: z.string().optional(),
+  to: z.string(),
+  toVersion: z.string(),
+});
+
+const holdSchema = z.object({
+  pointer: z.string(),
+  region: z.string(),
+  parameterName: z.string(),
+  change: z.enum(['placed', 'removed']),
+  /** The version the pointer is held at, why, when and by whom (from the hold record). */
+  version: z.string().optional(),
+  reason: z.string().optional(),
+  at: z.string().optional(),
+  by: z.string().optional(),
+});
+
+const revokedSchema = z.object({
+  region: z.string(),
+  amiId: z.string(),
+  version: z.string(),
+  reason: z.string(),
+  /** `--disable` was asked for. */
+  disable: z.boolean(),
 });
 
 const imageSchema = z.object({
@@ -62,7 +100,8 @@ const imageSchema = z.object({
   action: z.string(),
   reason: z.string(),
   /** What happened. */
-  result: z.enum(['published', 'unchanged', 'yielded', 'skipped', 'interrupted', 'failed']),
+  /** `changed`: a lifecycle command (retire, promote, rollback, release, revoke) did everything it planned for the image. */
+  result: z.enum(['published', 'changed', 'unchanged', 'yielded', 'skipped', 'interrupted', 'failed']),
   resultReason: z.string().optional(),
   /** The last step kind that finished (e.g. `publish`), or none. */
   stageReached: z.string().optional(),
@@ -75,15 +114,34 @@ const imageSchema = z.object({
   parametersWritten: z.array(z.object({ region: z.string(), name: z.string(), value: z.string().optional(), previous: z.string().optional() })),
   retired: z.array(z.object({ region: z.string(), amiId: z.string(), version: z.string(), phase: z.string(), reason: z.string() })),
   kept: z.array(z.object({ region: z.string(), amiId: z.string(), version: z.string().optional(), reason: z.string() })),
+  /** Pointers (`latest`, `v<major>`, `channels/<name>`) a lifecycle command moved, per region, from → to. */
+  pointersMoved: z.array(pointerMoveSchema).optional(),
+  /** Holds a rollback placed or a release removed. */
+  holds: z.array(holdSchema).optional(),
+  /** AMIs `gild revoke` marked revoked (and deprecated; disabled when asked). */
+  revoked: z.array(revokedSchema).optional(),
   /** The lines the run printed for this image (package diff, retirement, …). */
   summary: z.array(z.string()),
   failure: failureSchema.optional(),
 });
 
+const jobSchema = z.object({
+  /** The report file, as given to `gild report merge`. */
+  file: z.string(),
+  command: z.string(),
+  result: z.enum(['succeeded', 'failed', 'interrupted']),
+  images: z.array(z.string()),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+});
+
 export const runReportSchema = z.object({
   schema: z.literal(reportSchemaVersion),
   runId: z.string(),
+  /** The command line as typed, e.g. `gild promote web --to stable`. */
   command: z.string(),
+  /** Which command wrote the report; `merge` for a fleet's merged report (absent in reports of gild before it). */
+  commandName: z.enum(['run', 'retire', 'promote', 'rollback', 'release', 'revoke', 'merge']).optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   ssmPrefix: z.string(),
@@ -92,9 +150,14 @@ export const runReportSchema = z.object({
   images: z.array(imageSchema),
   /** Steps of no image (sweeps of leftovers from earlier runs). */
   runSteps: z.array(stepSchema),
+  /** A merged report: the report each job of the fleet uploaded, and what it covered. */
+  jobs: z.array(jobSchema).optional(),
+  /** A merged report: images the plan gave a job that left no report. */
+  missing: z.array(z.object({ image: z.string(), reason: z.string() })).optional(),
 });
 
 export type RunReport = z.infer<typeof runReportSchema>;
 export type ImageReport = RunReport['images'][number];
 export type StepReport = z.infer<typeof stepSchema>;
 export type SmokeEvidence = z.infer<typeof smokeSchema>;
+export type ReportCommandName = NonNullable<RunReport['commandName']>;

@@ -1,5 +1,5 @@
 /**
- * Writes a run's report: `.gild/runs/<run-id>/report.json` and `report.md`,
+ * Writes the report of a command that changed AWS: `.gild/runs/<run-id>/report.json` and `report.md`,
  * and appends the Markdown to `$GITHUB_STEP_SUMMARY` when it is set. Reads the
  * smoke evidence and the end of each image's log that the run left behind.
  */
@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AppliedPlan } from '../apply/apply-plan.ts';
 import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
-import { buildRunReport } from './build-run-report.ts';
+import { buildRunReport, type RunReportInput } from './build-run-report.ts';
 import { renderReportMarkdown } from './render-report-markdown.ts';
 import type { RunReport } from './report-schema.ts';
 
@@ -23,6 +23,9 @@ export interface WriteRunReportInput {
   readonly finishedAt: Date;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  readonly commandName?: RunReportInput['commandName'];
+  readonly reproduce?: RunReportInput['reproduce'];
+  readonly versionOfAmi?: RunReportInput['versionOfAmi'];
 }
 
 export interface WrittenRunReport {
@@ -42,12 +45,17 @@ export async function writeRunReport(input: WriteRunReportInput): Promise<Writte
     if (outcome.result === 'failed' && logFile) logTails[outcome.image] = tailOf((await readOptional(logFile)) ?? '', logTailLines);
   }
   const report = buildRunReport({ ...input, smokeReports, logTails });
+  return saveReport(report, runDir, input.env);
+}
+
+/** report.json and report.md in `dir`, and the Markdown appended to the GitHub step summary when there is one. */
+export async function saveReport(report: RunReport, dir: string, env: Readonly<Record<string, string | undefined>>): Promise<WrittenRunReport> {
   const markdown = renderReportMarkdown(report);
-  const jsonFile = path.join(runDir, 'report.json');
-  const markdownFile = path.join(runDir, 'report.md');
+  const jsonFile = path.join(dir, 'report.json');
+  const markdownFile = path.join(dir, 'report.md');
   await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(markdownFile, markdown);
-  const stepSummary = input.env.GITHUB_STEP_SUMMARY;
+  const stepSummary = env.GITHUB_STEP_SUMMARY;
   // NOTE: appended, never written: earlier steps of the same job may have put their own summary there.
   if (stepSummary) await appendFile(stepSummary, `${markdown}\n`);
   return { report, jsonFile, markdownFile };
