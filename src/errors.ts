@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'ENOTPUBLISHED'
   | 'ENOMATCHINGVERSION'
   | 'EPIPELINE'
-  | 'EPLANMOVED';
+  | 'EPLANMOVED'
+  | 'EREPORTMERGE';
 
 export class GildError extends Error {
   override readonly name = 'GildError';
@@ -114,6 +115,13 @@ export const catalogue = {
       'pipeline',
       'The world moved since the plan was made, so it was not applied. Make a new plan (`gild plan --json > plan.json`), review it, and apply that one.',
       moved,
+    ),
+  EREPORTMERGE: (problems: readonly string[]) =>
+    new GildError(
+      'EREPORTMERGE',
+      'usage',
+      'The reports cannot be merged into one. Merge only the report.json files of one fleet run (one plan), written by one gild version, and pass the plan with --plan.',
+      problems,
     ),
 } satisfies Record<ErrorCode, Entry>;
 
