@@ -2,16 +2,32 @@
  * The lifecycle after publish, through the real CLI on moto: the `v<major>`
  * line moves with every publish in every region, channels do not, and
  * `gild retire` retires what the policy says without building anything.
+ * Each changing command's report (`--json` on stdout, and report.json beside
+ * it) matches the report schema and says what it did.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReportSchema, type ImageReport, type RunReport } from '../../src/report/report-schema.ts';
 import { awsClients, imageState, parametersUnder } from '../support/aws-state.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, type TempProject } from '../support/project.ts';
 
 const regions = ['us-east-1', 'us-west-2'] as const;
+
+/** The report `--json` printed, checked against the schema and against the report.json and report.md the command wrote. */
+async function reportOf(project: TempProject, result: { stdout: string }): Promise<RunReport & { images: [ImageReport] }> {
+  const printed = runReportSchema.parse(JSON.parse(result.stdout));
+  const runDir = path.join(project.dir, '.gild/runs', printed.runId);
+  expect(runReportSchema.parse(JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')))).toEqual(printed);
+  expect(await readFile(path.join(runDir, 'report.md'), 'utf8')).toContain(`## gild ${printed.commandName} \`${printed.runId}\`: ${printed.result}`);
+  expect(printed.images).toHaveLength(1);
+  return printed as RunReport & { images: [ImageReport] };
+}
+
+/** `<region> <pointer>: <from version> → <to version>`, sorted. */
+const movesOf = (image: ImageReport) => (image.pointersMoved ?? []).map((move) => `${move.region} ${move.pointer}: ${move.fromVersion ?? '-'} → ${move.toVersion}`).sort();
 
 describe('major lines, channels and gild retire', () => {
   let moto: MotoServer;
@@ -61,8 +77,16 @@ describe('major lines, channels and gild retire', () => {
     expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
     expect(await pointers('us-west-2')).toEqual(before);
 
-    const retired = await gild(['retire', 'web']);
+    const retired = await gild(['retire', 'web', '--json']);
     expect(retired.exitCode, retired.stdout + retired.stderr).toBe(0);
+    const report = await reportOf(project, retired);
+    expect(report).toMatchObject({ commandName: 'retire', command: 'gild retire web --json', result: 'succeeded', counts: { changed: 1 } });
+    const [web] = report.images;
+    expect(web).toMatchObject({ image: 'web', result: 'changed', stageReached: 'retire', pointersMoved: [], holds: [], revoked: [] });
+    expect(web.retired.map((entry) => `${entry.version} ${entry.region} ${entry.phase}`).sort()).toEqual(['1.0.0 us-east-1 deregister', '1.0.0 us-west-2 deregister']);
+    expect(web.retired.find((entry) => entry.region === 'us-west-2')?.amiId).toBe(oldAmi);
+    expect(web.retired.every((entry) => entry.reason.length > 0)).toBe(true);
+    expect(retired.stderr).toMatch(/Report: \.gild\/runs\/.+\/report\.md/);
     for (const region of regions) {
       const parameters = await pointers(region);
       expect(parameters, region).not.toHaveProperty('/golden/web/versions/1.0.0');
@@ -74,6 +98,8 @@ describe('major lines, channels and gild retire', () => {
     const again = await gild(['retire']);
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toContain('Nothing to retire.');
+    const nothing = await readFile(path.join(project.dir, /Report: (\S+report\.md)/.exec(again.stdout)![1]!), 'utf8');
+    expect(nothing).toMatch(/^## gild retire `.+`: succeeded\n\n`gild retire` · 1 unchanged/);
   });
 
   it('gild history still shows the retired version, from AMI tags and parameter history', async () => {
@@ -131,12 +157,20 @@ describe('promote, rollback and release', () => {
     expect(unknownChannel.exitCode).toBe(2);
     expect(unknownChannel.stderr).toMatch(/"beta" is not a channel in pipeline\/settings\.ts \(declared: stable\)/);
 
-    const promoted = await gild(['promote', 'api', '--to', 'stable']);
+    const promoted = await gild(['promote', 'api', '--to', 'stable', '--json']);
     expect(promoted.exitCode, promoted.stdout + promoted.stderr).toBe(0);
     await pointsTo('channels/stable', '1.0.1');
-    const older = await gild(['promote', 'api', '--version', '1.0.0', '--to', 'stable']);
+    const promotion = await reportOf(project, promoted);
+    expect(promotion).toMatchObject({ commandName: 'promote', result: 'succeeded', images: [{ image: 'api', action: 'change', result: 'changed', stageReached: 'repoint' }] });
+    expect(movesOf(promotion.images[0])).toEqual(['us-east-1 channels/stable: - → 1.0.1', 'us-west-2 channels/stable: - → 1.0.1']);
+    const stable = await parameters('us-west-2');
+    expect(promotion.images[0].parametersWritten).toContainEqual({ region: 'us-west-2', name: '/golden/api/channels/stable', value: stable['/golden/api/channels/stable'] });
+    const older = await gild(['promote', 'api', '--version', '1.0.0', '--to', 'stable', '--json']);
     expect(older.exitCode, older.stdout + older.stderr).toBe(0);
     await pointsTo('channels/stable', '1.0.0');
+    const demotion = (await reportOf(project, older)).images[0];
+    expect(movesOf(demotion)).toEqual(['us-east-1 channels/stable: 1.0.1 → 1.0.0', 'us-west-2 channels/stable: 1.0.1 → 1.0.0']);
+    expect(demotion.pointersMoved!.find((move) => move.region === 'us-west-2')).toMatchObject({ from: stable['/golden/api/channels/stable'], to: stable['/golden/api/versions/1.0.0'] });
   });
 
   it('holds a rollback across two nightly runs until release', async () => {
@@ -145,9 +179,13 @@ describe('promote, rollback and release', () => {
     expect(dryRun.stdout).toMatch(/move latest to 1\.0\.0/);
     await pointsTo('latest', '1.0.1');
 
-    const rolledBack = await gild(['rollback', 'api', '--reason', 'kernel panic on boot']);
+    const rolledBack = await gild(['rollback', 'api', '--reason', 'kernel panic on boot', '--json']);
     expect(rolledBack.exitCode, rolledBack.stdout + rolledBack.stderr).toBe(0);
     await pointsTo('latest', '1.0.0');
+    const rollback = await reportOf(project, rolledBack);
+    expect(rollback).toMatchObject({ commandName: 'rollback', command: "gild rollback api --reason 'kernel panic on boot' --json", result: 'succeeded' });
+    expect(movesOf(rollback.images[0])).toEqual(['us-east-1 latest: 1.0.1 → 1.0.0', 'us-west-2 latest: 1.0.1 → 1.0.0']);
+    expect(rollback.images[0]).toMatchObject({ result: 'changed', holds: [{ pointer: 'latest', region: 'us-east-1', parameterName: '/golden/api/holds/latest', change: 'placed', version: '1.0.0', reason: 'kernel panic on boot' }] });
     const hold = JSON.parse((await parameters('us-east-1'))['/golden/api/holds/latest']!);
     expect(hold).toMatchObject({ version: '1.0.0', reason: 'kernel panic on boot' });
 
@@ -161,8 +199,11 @@ describe('promote, rollback and release', () => {
       await pointsTo('v1', '1.0.1');
     }
 
-    const released = await gild(['release', 'api']);
+    const released = await gild(['release', 'api', '--json']);
     expect(released.exitCode, released.stdout + released.stderr).toBe(0);
+    const release = await reportOf(project, released);
+    expect(release).toMatchObject({ commandName: 'release', result: 'succeeded' });
+    expect(release.images[0]).toMatchObject({ result: 'changed', pointersMoved: [], holds: [{ pointer: 'latest', change: 'removed', version: '1.0.0', reason: 'kernel panic on boot' }] });
     expect(await parameters('us-east-1')).not.toHaveProperty('/golden/api/holds/latest');
     const again = await gild(['release', 'api']);
     expect(again.exitCode).toBe(2);
@@ -208,8 +249,13 @@ describe('revoke', () => {
     expect((await gild(['run', 'app'])).exitCode).toBe(0);
     const revokedAmis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parameters(region))['/golden/api/versions/1.0.1']!] as const)));
 
-    const revoked = await gild(['revoke', 'api', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
+    const revoked = await gild(['revoke', 'api', '1.0.1', '--reason', 'CVE-2026-0001 in openssl', '--json']);
     expect(revoked.exitCode, revoked.stdout + revoked.stderr).toBe(0);
+    const revocation = await reportOf(project, revoked);
+    expect(revocation).toMatchObject({ commandName: 'revoke', result: 'succeeded', images: [{ image: 'api', result: 'changed', stageReached: 'revoke' }] });
+    expect(movesOf(revocation.images[0])).toEqual(regions.flatMap((region) => ['channels/stable', 'latest', 'v1'].map((pointer) => `${region} ${pointer}: 1.0.1 → 1.0.0`)).sort());
+    expect(revocation.images[0].revoked).toEqual(expect.arrayContaining(regions.map((region) => ({ region, amiId: revokedAmis[region], version: '1.0.1', reason: 'CVE-2026-0001 in openssl', disable: false }))));
+    expect(revocation.images[0].revoked).toHaveLength(2);
     expect(revoked.stderr).toMatch(/the emulator has no EnableImageDeprecation: .* is only tagged revoked/);
     for (const region of regions) {
       const found = await parameters(region);
