@@ -48,7 +48,7 @@ export async function changePointerCommand(context: Context, image: ResolvedImag
     command: commandLine(io.argv),
     commandName: change.kind,
     // It plans afresh from what AWS holds, so the same command again is how a failure is retried (or seen, with --dry-run).
-    reproduce: () => `npx ${commandLine(io.argv)}`,
+    reproduce: () => `npx ${commandLine(io.argv.filter((argument) => argument !== '--json'))}`,
     versionOfAmi: (_image, region, amiId) => published.find((candidate) => candidate.amis[region] === amiId)?.version,
     startedAt,
     finishedAt: context.now(),

@@ -82,4 +82,38 @@ describe('gild run writes a run report', () => {
       await rm(summaryDir, { recursive: true, force: true });
     }
   });
+
+  it('reports a lifecycle command that failed: the stage, the whole error with its causes, and the command that retries it', async () => {
+    const project = await createTempProject({ images: { 'api.ts': imageSource({ name: 'api' }) } });
+    const summaryDir = await mkdtemp(path.join(tmpdir(), 'gild-summary-'));
+    const stepSummary = path.join(summaryDir, 'summary.md');
+    try {
+      const env = emulator.proxy.env(emulator.moto.env);
+      expect((await project.gild(['run'], { ...env, GILD_SMOKE_POLL_MS: '100' })).exitCode).toBe(0);
+      // Every SSM write fails as AWS fails when it is down: the lock cannot be taken, so nothing moves.
+      emulator.proxy.setRules({ serverErrors: { ssm: { first: 1000, maxConsecutive: 1000, actions: ['PutParameter'] } } });
+
+      const result = await project.gild(['promote', 'api', '--to', 'stable', '--json'], { ...env, GITHUB_STEP_SUMMARY: stepSummary });
+
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).not.toMatch(/internal error/);
+      const report = runReportSchema.parse(JSON.parse(result.stdout));
+      expect(report).toMatchObject({ commandName: 'promote', command: 'gild promote api --to stable --json', result: 'failed', counts: { failed: 1 } });
+      const [api] = report.images;
+      expect(api).toMatchObject({ image: 'api', action: 'change', result: 'failed', pointersMoved: [], holds: [] });
+      expect(api!.steps.map((step) => `${step.kind} ${step.status}`)).toEqual(['lock failed', 'repoint skipped', 'release skipped']);
+      const failure = api!.failure!;
+      expect(failure).toMatchObject({ stage: 'lock', reproduce: 'npx gild promote api --to stable' });
+      expect(failure.message).toMatch(/\/golden\/api\/lock/);
+      expect(failure.causes.map((cause) => cause.name)).toContain('InternalServerError');
+      expect(failure.logTail.length).toBeGreaterThan(0);
+      const markdown = await readFile(path.join(project.dir, '.gild/runs', report.runId, 'report.md'), 'utf8');
+      expect(markdown).toContain(`## gild promote \`${report.runId}\`: failed`);
+      expect(markdown).toContain('`npx gild promote api --to stable`');
+      expect(await readFile(stepSummary, 'utf8')).toBe(`${markdown}\n`);
+    } finally {
+      await project.remove();
+      await rm(summaryDir, { recursive: true, force: true });
+    }
+  });
 });
