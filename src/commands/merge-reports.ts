@@ -37,9 +37,10 @@ export async function mergeReports(options: MergeReportsOptions, io: Pick<Io, 'c
     const report = await readReport(io.cwd, file, problems);
     if (report) reports.push({ file, report });
   }
-  if (problems.length > 0) throw catalogue.EREPORTMERGE(problems);
   const merged = mergeRunReports({ reports, plan, command: commandLine(options.argv), now: new Date() });
-  if ('refused' in merged) throw catalogue.EREPORTMERGE(merged.refused);
+  // Every problem at once: the files that could not be read, and those that belong to another run.
+  const refused = 'refused' in merged && !(problems.length > 0 && reports.length === 0) ? merged.refused : [];
+  if (problems.length > 0 || 'refused' in merged) throw catalogue.EREPORTMERGE([...problems, ...refused]);
   const report = merged.merged;
   const outDir = path.resolve(io.cwd, options.out ?? path.join('.gild', 'runs', report.runId, 'fleet'));
   await mkdir(outDir, { recursive: true });
