@@ -143,4 +143,67 @@ describe('renderReportMarkdown', () => {
       "
     `);
   });
+
+  it('names the lifecycle command and says which pointer moved from what to what, the hold and the revocation', () => {
+    const revoke: RunReport = {
+      schema: 1,
+      runId: '20261129T091500Z-def456',
+      command: "gild revoke api 1.0.1 --reason 'CVE-2026-0001 in openssl'",
+      commandName: 'revoke',
+      startedAt: '2026-11-29T09:15:00.000Z',
+      finishedAt: '2026-11-29T09:15:02.500Z',
+      ssmPrefix: '/golden',
+      result: 'succeeded',
+      counts: { changed: 1 },
+      images: [
+        {
+          ...none,
+          image: 'api',
+          action: 'change',
+          reason: 'revoke 1.0.1: CVE-2026-0001 in openssl',
+          result: 'changed',
+          resultReason: 'revoke 1.0.1: CVE-2026-0001 in openssl',
+          stageReached: 'revoke',
+          previousVersion: '1.0.1',
+          version: '1.0.1',
+          durationMs: 2100,
+          pointersMoved: [
+            { pointer: 'latest', region: 'us-east-1', name: '/golden/api/latest', from: 'ami-0new', fromVersion: '1.0.1', to: 'ami-0old', toVersion: '1.0.0' },
+            { pointer: 'channels/stable', region: 'us-east-1', name: '/golden/api/channels/stable', to: 'ami-0old', toVersion: '1.0.0' },
+          ],
+          parametersWritten: [
+            { region: 'us-east-1', name: '/golden/api/latest', value: 'ami-0old', previous: 'ami-0new' },
+            { region: 'us-east-1', name: '/golden/api/channels/stable', value: 'ami-0old' },
+          ],
+          holds: [{ pointer: 'latest', region: 'us-east-1', parameterName: '/golden/api/holds/latest', change: 'removed', version: '1.0.0', reason: 'kernel panic on boot', by: 'ops@ci' }],
+          revoked: [{ region: 'us-east-1', amiId: 'ami-0new', version: '1.0.1', reason: 'CVE-2026-0001 in openssl', disable: true }],
+        },
+      ],
+      runSteps: [],
+    };
+    expect(runReportSchema.parse(revoke)).toEqual(revoke);
+    expect(renderReportMarkdown(revoke)).toMatchInlineSnapshot(`
+      "## gild revoke \`20261129T091500Z-def456\`: succeeded
+
+      \`gild revoke api 1.0.1 --reason 'CVE-2026-0001 in openssl'\` · 1 changed · 2.5 s · prefix \`/golden\`
+
+      | image | result | version | stage reached | duration |
+      | --- | --- | --- | --- | --- |
+      | api | ✔ changed | 1.0.1 | revoke | 2.1 s |
+
+      ### ✔ changed: api 1.0.1
+
+      Plan: change, revoke 1.0.1: CVE-2026-0001 in openssl
+
+      Pointers moved:
+      - us-east-1 \`latest\`: 1.0.1 → 1.0.0 (\`ami-0new\` → \`ami-0old\`)
+      - us-east-1 \`channels/stable\`: nothing → 1.0.0 (new → \`ami-0old\`)
+
+      Hold removed from \`latest\` (at 1.0.0, kernel panic on boot, by ops@ci): \`/golden/api/holds/latest\`
+
+      Revoked:
+      - 1.0.1 us-east-1 \`ami-0new\`: CVE-2026-0001 in openssl (with --disable)
+      "
+    `);
+  });
 });
