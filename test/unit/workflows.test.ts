@@ -41,7 +41,7 @@ describe('shipped workflows', () => {
 });
 
 describe('pipeline/fleet.yml', () => {
-  it('plans once, then runs each wave after the one before, each image applying the plan, then merges the reports', async () => {
+  it('plans once, then runs each wave after the one before, each image applying the plan, then merges the reports with gild report merge', async () => {
     const fleet = await read('fleet.yml');
     expect(fleet).toContain('npx gild plan --json > plan.json');
     expect(fleet).toContain('npx gild plan --matrix > matrix.json');
@@ -53,8 +53,11 @@ describe('pipeline/fleet.yml', () => {
       ['wave-4', '[plan, wave-3]'],
     ]);
     expect(fleet.match(/npx gild run "\$\{\{ matrix\.image \}\}" --plan plan\.json/g)).toHaveLength(4);
-    expect(fleet).toMatch(/^ {2}report:\n {4}needs: \[plan, wave-1, wave-2, wave-3, wave-4\]\n {4}if: \$\{\{ always\(\) \}\}/m);
-    expect(fleet).toContain('report.json');
+    expect(fleet).toMatch(/^ {2}report:\n {4}needs: \[plan, wave-1, wave-2, wave-3, wave-4\]\n {4}if: \$\{\{ always\(\) && needs\.plan\.result == 'success' \}\}/m);
+    const reportJob = fleet.slice(fleet.indexOf('\n  report:\n'));
+    expect(reportJob).toContain("with: { name: gild-plan }");
+    expect(reportJob).toContain("with: { pattern: 'gild-report-*', path: reports }");
+    expect(reportJob).toContain('npx gild report merge reports --plan plan.json --out fleet-report');
   });
 });
 
