@@ -3,9 +3,11 @@
  * with a published, an unchanged, a failed (smoke check failed, injected by
  * the fault proxy since moto runs nothing) and a skipped image writes a
  * report.json that matches its schema, report.md, and appends the Markdown to
- * the GitHub step summary; `--json` puts only the report on stdout.
+ * the GitHub step summary; `--json` puts only the report on stdout. A
+ * lifecycle command's failure is reported the same way, and a fleet's jobs'
+ * reports merge into one (`gild report merge`).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +116,43 @@ describe('gild run writes a run report', () => {
     } finally {
       await project.remove();
       await rm(summaryDir, { recursive: true, force: true });
+    }
+  });
+
+  it("merges a fleet's job reports into one report of the plan's run, naming the image whose job left none", async () => {
+    const project = await createTempProject({
+      images: { 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }), 'tool.ts': imageSource({ name: 'tool' }) },
+    });
+    try {
+      const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100' };
+      const planned = await project.gild(['plan', '--json'], env);
+      expect(planned.exitCode, planned.stderr).toBe(0);
+      await writeFile(path.join(project.dir, 'plan.json'), planned.stdout);
+      const { runId } = JSON.parse(planned.stdout) as { runId: string };
+      const matrix = JSON.parse((await project.gild(['plan', '--matrix'], env)).stdout) as { waves: { include: { image: string }[] }[] };
+      expect(matrix.waves.map((wave) => wave.include.map((entry) => entry.image))).toEqual([['base', 'tool'], ['app']]);
+      // Each CI job has its own workspace and uploads its .gild/runs/; here the jobs share one, so each report is
+      // copied away as its artifact before the next job writes its own. tool's job never finishes.
+      for (const image of ['base', 'app']) {
+        const job = await project.gild(['run', image, '--plan', 'plan.json'], env);
+        expect(job.exitCode, job.stdout + job.stderr).toBe(0);
+        await cp(path.join(project.dir, '.gild/runs', runId, 'report.json'), path.join(project.dir, 'reports', `gild-report-${image}`, runId, 'report.json'));
+      }
+
+      const merged = await project.gild(['report', 'merge', 'reports', '--plan', 'plan.json', '--out', 'fleet-report', '--json'], env);
+
+      expect(merged.exitCode, merged.stderr).toBe(1);
+      const report = runReportSchema.parse(JSON.parse(merged.stdout));
+      expect(report).toMatchObject({ runId, commandName: 'merge', result: 'failed', counts: { published: 2, missing: 1 }, missing: [{ image: 'tool', reason: 'no report: job did not finish' }] });
+      expect(report.images.map((image) => `${image.image} ${image.result} ${image.version}`)).toEqual(['app published 1.0.0', 'base published 1.0.0']);
+      expect(report.jobs!.map((job) => [job.file, job.images])).toEqual([
+        [`reports/gild-report-app/${runId}/report.json`, ['app']],
+        [`reports/gild-report-base/${runId}/report.json`, ['base']],
+      ]);
+      expect(await readFile(path.join(project.dir, 'fleet-report/report.md'), 'utf8')).toContain('- tool: no report: job did not finish');
+      expect(merged.stderr).toContain('gild: the fleet run failed: tool (no report); see fleet-report/report.md');
+    } finally {
+      await project.remove();
     }
   });
 });
