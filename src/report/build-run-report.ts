@@ -30,7 +30,7 @@ export interface RunReportInput {
 const excerptChars = 2000;
 
 /** Kinds in the order an image goes through them: the furthest one done is the stage it reached. */
-const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'publish', 'retire'] as const;
+const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'retire'] as const;
 
 export function buildRunReport(input: RunReportInput): RunReport {
   const { applied } = input;
