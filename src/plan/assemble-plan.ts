@@ -465,9 +465,8 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
  */
 function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, after: readonly string[]): Extract<PlanStep, { kind: 'share' }>[] {
   const launchPermissions = expectedLaunchPermissions(image);
-  const grantees = describeGrantees(launchPermissions);
+  const grantees = image.launchPermissions.kind === 'public' ? [`everyone (public: ${image.launchPermissions.reason})`] : describeGrantees(launchPermissions);
   if (grantees.length === 0) return [];
-  const publicReason = image.launchPermissions.kind === 'public' ? ` (public because: ${image.launchPermissions.reason})` : '';
   return image.regions.map((region) => ({
     id: `share:${image.name}:${region}`,
     kind: 'share',
@@ -478,7 +477,7 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
     launchPermissions,
     volumePermissions: expectedVolumePermissions(image),
     after: [...after],
-    reason: `share with ${grantees.join(', ')}${publicReason}, after the smoke test; any other grant on the AMI or its snapshots is removed`,
+    reason: `share with ${grantees.join(', ')}, after the smoke test; any other grant on the AMI or its snapshots is removed`,
     precondition: `the AMI in ${region} is still tagged gild:image=${image.name} and gild:version=${version}, and available`,
   }));
 }
