@@ -133,7 +133,7 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
   }
   if (decision.action === 'error') return { image: imageName, result: 'failed', stage: 'plan', reason: decision.reason, details: [], error: undefined, logFile: undefined, summary };
   if (decision.action === 'locked') return { image: imageName, result: 'yielded', reason: decision.reason, summary };
-  const moved = results.find(([step, result]) => result?.status === 'moved' && (step.kind === 'unlock' || step.kind === 'lock' || step.kind === 'build' || step.kind === 'resume' || step.kind === 'publish'));
+  const moved = results.find(([step, result]) => result?.status === 'moved' && (step.kind === 'unlock' || step.kind === 'lock' || step.kind === 'build' || step.kind === 'resume' || step.kind === 'share' || step.kind === 'publish'));
   if (moved) return { image: imageName, result: 'yielded', reason: (moved[1] as { reason: string }).reason, summary };
   const publish = results.find(([step]) => step.kind === 'publish');
   if (publish?.[1]?.status === 'done') {

@@ -34,6 +34,7 @@ export interface StepOutputs {
   build: BuiltAmis;
   resume: BuiltAmis;
   smoke: SmokeResult;
+  share: { readonly amiId: string; readonly snapshotIds: readonly string[] };
   publish: PublishedAmis;
   retire: { readonly removed: readonly string[] };
   repoint: { readonly moved: readonly string[] };

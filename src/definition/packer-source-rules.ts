@@ -8,16 +8,31 @@ import { maxUserTags } from './schema.ts';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Packer's sharing settings, and the definition field to use instead. Packer would share the AMI before gild tags
+ * it and before its smoke test; gild applies launchPermissions itself, after both (the `share` step).
+ */
+export const sharingPackerKeys: Readonly<Record<string, string>> = {
+  ami_users: 'launchPermissions.accounts',
+  snapshot_users: 'launchPermissions.accounts (gild shares the snapshots with the same accounts)',
+  ami_org_arns: 'launchPermissions.organizationArns',
+  ami_ou_arns: 'launchPermissions.organizationalUnitArns',
+  ami_groups: 'launchPermissions ({ public: true, reason: "…" })',
+  snapshot_groups: 'launchPermissions ({ public: true, reason: "…" })',
+};
+
+/** The message for a sharing setting in packerSource, where `where` is `<file>: packerSource.<key>:`. */
+export function sharingKeyProblem(where: string, key: string): string | undefined {
+  const instead = Object.hasOwn(sharingPackerKeys, key) ? sharingPackerKeys[key] : undefined;
+  return instead
+    ? `${where} Packer would share the AMI before gild tags it and before its smoke test; gild applies launchPermissions itself, after the smoke test. Use ${instead} instead.`
+    : undefined;
+}
+
 /** Keys gild owns, and the definition field that sets each. */
 export const ownedPackerKeys: Readonly<Record<string, string>> = {
   ami_name: 'name and version (gild names AMIs itself)',
   ami_description: 'description',
-  ami_users: 'launchPermissions.accounts',
-  snapshot_users: 'launchPermissions.accounts (gild shares snapshots with the same accounts)',
-  ami_org_arns: 'launchPermissions.organizationArns',
-  ami_ou_arns: 'launchPermissions.organizationalUnitArns',
-  ami_groups: 'launchPermissions',
-  snapshot_groups: 'launchPermissions',
   tags: 'tags',
   snapshot_tags: 'tags',
   run_tags: 'tags (gild tags build instances with the run ID so that a sweep finds leftovers)',
@@ -104,6 +119,11 @@ export function checkPackerSource(image: ResolvedImage): string[] {
     }
     if (key === 'encrypt_boot' && value === false && image.encryption) {
       problems.push(`${where} false contradicts encryption, which encrypts the boot volume. Remove packerSource.encrypt_boot, or remove encryption.`);
+      continue;
+    }
+    const sharing = sharingKeyProblem(where, key);
+    if (sharing) {
+      problems.push(sharing);
       continue;
     }
     const instead = Object.hasOwn(ownedPackerKeys, key) ? ownedPackerKeys[key] : undefined;

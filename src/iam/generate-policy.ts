@@ -219,7 +219,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'ShareAndRetireOnlyGildImages',
-    why: "Launch permissions, deprecation, disabling, deregistration and snapshot deletion only on AMIs and snapshots tagged gild:image.",
+    why: "Launch permissions, deprecation, disabling, deregistration and snapshot deletion only on AMIs and snapshots tagged gild:image. gild shares an AMI itself, after tagging it and after its smoke test; Packer is never asked to share.",
     actions: [
       'ec2:ModifyImageAttribute',
       'ec2:ModifySnapshotAttribute',

@@ -17,8 +17,9 @@ import { describeHold, imageState, unpublishedBuilds, type ImageState, type Unpu
 import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
+import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSweep } from './plan-sweep.ts';
-import { planSchemaVersion, type BuildBase, type ImageDecision, type KeptResource, type ParameterWrite, type PlanStep, type RunPlan } from './run-plan.ts';
+import { planSchemaVersion, type AmiSource, type BuildBase, type ImageDecision, type KeptResource, type ParameterWrite, type PlanStep, type RunPlan } from './run-plan.ts';
 
 export interface AssembleInput {
   readonly runId: string;
@@ -211,7 +212,9 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   let publishStepId: string | undefined;
   if (unfinished) {
     publishStepId = `publish:${image.name}`;
-    steps.push({ ...unfinished.step, id: publishStepId, after: [lockStepId] });
+    // NOTE: shared again before the pointers move: idempotent, and a definition that changed since is honoured.
+    const shares = shareSteps(image, unfinished.step.version, unfinished.step.amis, [lockStepId]);
+    steps.push(...shares, { ...unfinished.step, id: publishStepId, after: [lockStepId, ...shares.map((share) => share.id)] });
     decision = { image: image.name, action: 'finish', reason: unfinished.step.reason, currentVersion, version: unfinished.step.version };
   } else if (!base) {
     decision = { image: image.name, action: 'unchanged', reason: 'only retirement is planned: `gild retire` builds and publishes nothing', currentVersion };
@@ -261,6 +264,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
       reason: image.smoke.checks.length > 0 || image.smoke.packageManifest ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}` : 'no smoke checks are defined: only tag the AMIs tested',
       precondition: 'the AMIs still exist',
     });
+    const shares = shareSteps(image, next, { from: producerId }, [`smoke:${image.name}`]);
+    steps.push(...shares);
     publishStepId = `publish:${image.name}`;
     steps.push({
       id: publishStepId,
@@ -273,7 +278,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
         // NOTE: latest is written last so that a failed run never points at an untested or half-published AMI.
         ...pointerWrites(inventory.ssmPrefix, image, state, next, image.regions),
       ],
-      after: [`smoke:${image.name}`],
+      after: [`smoke:${image.name}`, ...shares.map((share) => share.id)],
       reason: `the smoke test passed: publish ${next} in ${image.regions.join(', ')}${heldNote(state)}`,
       precondition: `versions/${next} does not exist yet and latest still holds what was observed`,
     });
@@ -451,6 +456,30 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
       precondition: 'the parameters still hold what was observed',
     },
   };
+}
+
+/**
+ * One step per region that shares the AMI and its snapshots as the definition says, only once its smoke test
+ * passed (so a failing image is never visible outside the account) and before publishing (so whoever a pointer
+ * tells about it can launch it). None for a private image: nothing to grant.
+ */
+function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, after: readonly string[]): Extract<PlanStep, { kind: 'share' }>[] {
+  const launchPermissions = expectedLaunchPermissions(image);
+  const grantees = image.launchPermissions.kind === 'public' ? [`everyone (public: ${image.launchPermissions.reason})`] : describeGrantees(launchPermissions);
+  if (grantees.length === 0) return [];
+  return image.regions.map((region) => ({
+    id: `share:${image.name}:${region}`,
+    kind: 'share',
+    image: image.name,
+    version,
+    region,
+    amis,
+    launchPermissions,
+    volumePermissions: expectedVolumePermissions(image),
+    after: [...after],
+    reason: `share with ${grantees.join(', ')}, after the smoke test; any other grant on the AMI or its snapshots is removed`,
+    precondition: `the AMI in ${region} is still tagged gild:image=${image.name} and gild:version=${version}, and available`,
+  }));
 }
 
 /** An earlier run's build of exactly what would be built now, in every region, that nothing published. */

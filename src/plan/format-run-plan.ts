@@ -19,6 +19,8 @@ const describeStep = (step: PlanStep): string => {
       return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
     case 'smoke':
       return `smoke test ${step.version}`;
+    case 'share':
+      return `share ${step.version} in ${step.region}`;
     case 'publish':
       return `publish ${step.version}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
     case 'repoint':

@@ -9,6 +9,7 @@
  * JSON-serialisable by construction: strings, numbers, arrays and plain
  * objects only.
  */
+import type { SharingPermissions } from '../adapters/ec2.ts';
 import type { Lease } from '../observe/inventory.ts';
 
 export const planSchemaVersion = 1;
@@ -76,6 +77,21 @@ export type PlanStep =
       readonly amis: AmiSource;
       /** The newest published version before this one, whose package manifest the new one is compared with. */
       readonly previousVersion: string | undefined;
+    })
+  /**
+   * Make one region's AMI and its snapshots shared with exactly whom the definition says, once the smoke test
+   * passed and before anything publishes it: a failing image is never visible outside the account.
+   */
+  | (StepCommon & {
+      readonly kind: 'share';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amis: AmiSource;
+      /** Who may launch the AMI afterwards: these and no one else. */
+      readonly launchPermissions: SharingPermissions;
+      /** Who may create volumes from each of its snapshots afterwards (snapshots know no organisations). */
+      readonly volumePermissions: Pick<SharingPermissions, 'accounts' | 'groups'>;
     })
   | (StepCommon & {
       readonly kind: 'publish';

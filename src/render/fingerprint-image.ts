@@ -102,6 +102,9 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
     const content = portable(file.content);
     hash.update(`rendered\0${file.name}\0${content.length}\0${content}\0`);
   }
+  // NOTE: sharing is no longer rendered (gild shares after the smoke test), but who may launch an image is still part
+  // of what a version is: changing launchPermissions builds a version shared as now defined. Private images add nothing.
+  if (image.launchPermissions.kind !== 'implicit') hash.update(`launch-permissions\0${JSON.stringify(image.launchPermissions)}\0`);
 
   const inputs = [...new Set([...rendered.inputs, ...(await partialsNamedBy(rendered.inputs[0] as string, input.templatesDir))])];
   const links: string[] = [];

@@ -1,10 +1,12 @@
 /**
  * Merges a definition's raw `packerSource` settings into the source block.
  * It is an escape hatch for builder settings gild does not model, never a way
- * around gild's checks: settings gild renders from the definition (sharing,
- * encryption, tags, naming, the emulator's endpoint) are refused here, so the
- * rules that check the definition still hold for what Packer receives.
+ * around gild's checks: settings gild sets from the definition (sharing, which
+ * gild applies itself after the smoke test, encryption, tags, naming, the
+ * emulator's endpoint) are refused here, so the rules that check the
+ * definition still hold for what Packer receives.
  */
+import { sharingKeyProblem } from '../definition/packer-source-rules.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { attribute, block, isHclIdentifier, type HclBody, type HclEntry, type HclValue } from './hcl.ts';
 
@@ -21,12 +23,6 @@ const ownedSettings: Readonly<Record<string, string>> = {
   snapshot_tags: 'tags',
   run_tags: 'tags',
   run_volume_tags: 'tags',
-  ami_users: 'launchPermissions.accounts',
-  snapshot_users: 'launchPermissions.accounts',
-  ami_org_arns: 'launchPermissions.organizationArns',
-  ami_ou_arns: 'launchPermissions.organizationalUnitArns',
-  ami_groups: 'launchPermissions (public: true, with a reason)',
-  snapshot_groups: 'launchPermissions (public: true, with a reason)',
   encrypt_boot: 'encryption',
   kms_key_id: 'encryption.kmsKeyId',
   region_kms_key_ids: 'encryption.regionKmsKeyIds',
@@ -93,6 +89,11 @@ export function mergePackerSource(image: ResolvedImage, body: HclBody): { body: 
     const publicProblem = name === 'ami_groups' || name === 'snapshot_groups' ? publicGroupProblem(image, name, value) : undefined;
     if (publicProblem) {
       problems.push(publicProblem);
+      continue;
+    }
+    const sharing = sharingKeyProblem(`${image.file}: ${field}:`, name);
+    if (sharing) {
+      problems.push(sharing);
       continue;
     }
     const owner = Object.hasOwn(ownedSettings, name) ? ownedSettings[name] : undefined;

@@ -11,12 +11,14 @@
  * | `metadata_options { http_tokens = "required" }`| rejected | dropped with a warning (build instance only)   |
  * | `imds_support = "v2.0"`                        | rejected | dropped with a warning (AMI default only)      |
  * | `deprecate_at`                                 | rejected | dropped with a warning (retire still runs)     |
- * | `ami_org_arns`                                 | rejected | refused: would change who can launch the AMI   |
- * | `ami_ou_arns`                                  | rejected | refused: would change who can launch the AMI   |
  * | `temporary_iam_instance_profile_policy_document` | accepted | -                                            |
  * | `ssh_interface = "session_manager"`            | accepted | -                                              |
  * | `region_kms_key_ids`                           | accepted | - (must name every `ami_regions` region)       |
- * | `run_volume_tags`, `snapshot_users`, `snapshot_groups`, gp3 `throughput` | accepted | -   |
+ * | `run_volume_tags`, gp3 `throughput`            | accepted | -                                              |
+ *
+ * Sharing (`ami_users`, `ami_org_arns`, `ami_ou_arns`, …) is not rendered at
+ * all: gild shares through the SDK after the smoke test (src/stages/share.ts),
+ * so organisations and OUs work with any Packer.
  *
  * All of the rejected settings are understood by Packer >= 1.7 with the amazon
  * plugin >= 1.2.0, which gild requires there through `required_plugins`.
@@ -46,8 +48,6 @@ export const gatedSettings: readonly GatedSetting[] = [
   { name: 'metadata_options', since: pluginEra, whenMissing: 'drop', field: 'buildInfrastructure.requireImdsV2', consequence: 'the build instance will also answer IMDSv1 requests while it is being built' },
   { name: 'imds_support', since: pluginEra, whenMissing: 'drop', field: 'buildInfrastructure.requireImdsV2', consequence: 'instances launched from the AMI will not default to IMDSv2' },
   { name: 'deprecate_at', since: pluginEra, whenMissing: 'drop', field: 'deprecateAfterDays', consequence: 'the AMI gets no deprecation date; gild still retires old versions' },
-  { name: 'ami_org_arns', since: pluginEra, whenMissing: 'refuse', field: 'launchPermissions.organizationArns', consequence: 'the AMI would not be shared with the organizations listed' },
-  { name: 'ami_ou_arns', since: pluginEra, whenMissing: 'refuse', field: 'launchPermissions.organizationalUnitArns', consequence: 'the AMI would not be shared with the organizational units listed' },
 ];
 
 export function formatPackerVersion(version: PackerVersion): string {

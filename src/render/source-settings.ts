@@ -1,8 +1,12 @@
 /**
  * The settings of the `amazon-ebs` source block, as data, in the order a
- * reader looks for them: where and from what, the AMI, tags, sharing,
- * encryption, network, access, and disks. Pure: everything comes from the
- * ResolvedImage and the planner's inputs.
+ * reader looks for them: where and from what, the AMI, tags, encryption,
+ * network, access, and disks. Pure: everything comes from the ResolvedImage
+ * and the planner's inputs.
+ *
+ * NOTE: no sharing (`ami_users`, `snapshot_users`, `ami_org_arns`, …): Packer
+ * shares an AMI before it tags it and before the smoke test, so gild applies
+ * launchPermissions itself in the `share` step (src/stages/share.ts), after both.
  */
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { BlockDevice } from '../definition/schema.ts';
@@ -81,18 +85,6 @@ function amiIdentity(image: ResolvedImage, input: SourceInput): HclEntry[] {
 
 function tagging(input: SourceInput): HclEntry[] {
   return [attribute('tags', input.tags), attribute('snapshot_tags', input.tags), attribute('run_tags', input.runTags), attribute('run_volume_tags', input.runTags)];
-}
-
-/** Snapshot sharing follows AMI sharing, so an account that may launch the AMI can also read its disks. */
-function sharing(image: ResolvedImage): HclEntry[] {
-  const permissions = image.launchPermissions;
-  if (permissions.kind === 'public') return [attribute('ami_groups', ['all']), attribute('snapshot_groups', ['all'])];
-  if (permissions.kind === 'implicit') return [];
-  return [
-    ...when(permissions.accounts.length > 0, attribute('ami_users', permissions.accounts), attribute('snapshot_users', permissions.accounts)),
-    ...when(permissions.organizationArns.length > 0, attribute('ami_org_arns', permissions.organizationArns)),
-    ...when(permissions.organizationalUnitArns.length > 0, attribute('ami_ou_arns', permissions.organizationalUnitArns)),
-  ];
 }
 
 /** Packer 1.6.6 insists that region_kms_key_ids names every copy region once it is set. */
@@ -202,7 +194,6 @@ export function buildSourceSettings(image: ResolvedImage, input: SourceInput): H
     ...location(image, input),
     ...amiIdentity(image, input),
     ...tagging(input),
-    ...sharing(image),
     ...encryption(image),
     ...network(image, input),
     ...instanceProfile(image, input),

@@ -18,8 +18,9 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { imageState } from '../plan/image-state.ts';
 import { latestParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
+import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions, launchSharingChange, noSharing as none, volumeSharingChange, type VolumePermissions } from '../plan/plan-sharing.ts';
 
-export type VolumePermissions = Pick<SharingPermissions, 'accounts' | 'groups'>;
+export type { VolumePermissions };
 
 /** What the command read besides the inventory, per region. */
 export interface ObservedSharing {
@@ -64,23 +65,6 @@ export interface AuditResult {
   readonly observedAt: string;
   readonly images: readonly string[];
   readonly findings: readonly Finding[];
-}
-
-const none: SharingPermissions = { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] };
-
-export function expectedLaunchPermissions(image: ResolvedImage): SharingPermissions {
-  const permissions = image.launchPermissions;
-  if (permissions.kind === 'public') return { ...none, groups: ['all'] };
-  if (permissions.kind === 'explicit') return { accounts: permissions.accounts, groups: [], organizationArns: permissions.organizationArns, organizationalUnitArns: permissions.organizationalUnitArns };
-  return none;
-}
-
-/** Snapshots take accounts and `all` only (no organisations): what Packer's `snapshot_users`/`snapshot_groups` set. */
-export function expectedVolumePermissions(image: ResolvedImage): VolumePermissions {
-  const permissions = image.launchPermissions;
-  if (permissions.kind === 'public') return { accounts: [], groups: ['all'] };
-  if (permissions.kind === 'explicit') return { accounts: permissions.accounts, groups: [] };
-  return { accounts: [], groups: [] };
 }
 
 export function auditImages(input: {
@@ -155,19 +139,14 @@ function sharingFindings(image: ResolvedImage, region: string, ami: ObservedAmi,
   const findings: Finding[] = [];
   const launch = sharing.launch[ami.amiId];
   if (launch) {
-    const expected = expectedLaunchPermissions(image);
-    const change = {
-      add: diffPermissions(expected, launch),
-      remove: diffPermissions(launch, expected),
-    };
+    const change = launchSharingChange(expectedLaunchPermissions(image), launch);
     const differences = describeChange(change, 'launch');
     if (differences) findings.push({ image: image.name, region, resource: ami.amiId, difference: differences, repairCommand: 'gild verify --repair', repair: { kind: 'launch-permissions', region, amiId: ami.amiId, ...change } });
   }
   for (const snapshotId of ami.snapshotIds) {
     const volumes = sharing.volumes[snapshotId];
     if (!volumes) continue;
-    const expected = expectedVolumePermissions(image);
-    const change = { add: diffVolume(expected, volumes), remove: diffVolume(volumes, expected) };
+    const change = volumeSharingChange(expectedVolumePermissions(image), volumes);
     const differences = describeChange({ add: { ...none, ...change.add }, remove: { ...none, ...change.remove } }, 'create volumes from');
     if (differences) findings.push({ image: image.name, region, resource: `${snapshotId} (snapshot of ${ami.amiId})`, difference: differences, repairCommand: 'gild verify --repair', repair: { kind: 'volume-permissions', region, snapshotId, ...change } });
   }
@@ -199,29 +178,9 @@ const comparableKeys = (a: string, b: string) => isAlias(a) === isAlias(b);
 /** `arn:aws:kms:…:key/1234…` and `1234…` name the same key. */
 const keyId = (key: string) => key.replace(/^arn:aws[a-z-]*:kms:[^:]*:\d*:/, '').replace(/^key\//, '');
 
-/** What `from` grants that `to` does not. */
-function diffPermissions(from: SharingPermissions, to: SharingPermissions): SharingPermissions {
-  return {
-    accounts: from.accounts.filter((account) => !to.accounts.includes(account)),
-    groups: from.groups.filter((group) => !to.groups.includes(group)),
-    organizationArns: from.organizationArns.filter((arn) => !to.organizationArns.includes(arn)),
-    organizationalUnitArns: from.organizationalUnitArns.filter((arn) => !to.organizationalUnitArns.includes(arn)),
-  };
-}
-
-function diffVolume(from: VolumePermissions, to: VolumePermissions): VolumePermissions {
-  return { accounts: from.accounts.filter((account) => !to.accounts.includes(account)), groups: from.groups.filter((group) => !to.groups.includes(group)) };
-}
-
 function describeChange(change: { add: SharingPermissions; remove: SharingPermissions }, what: string): string | undefined {
-  const grantees = (permissions: SharingPermissions) => [
-    ...permissions.groups.map((group) => (group === 'all' ? 'everyone (public)' : `group ${group}`)),
-    ...permissions.accounts.map((account) => `account ${account}`),
-    ...permissions.organizationArns.map((arn) => `organisation ${arn}`),
-    ...permissions.organizationalUnitArns.map((arn) => `OU ${arn}`),
-  ];
-  const extra = grantees(change.remove);
-  const missing = grantees(change.add);
+  const extra = describeGrantees(change.remove);
+  const missing = describeGrantees(change.add);
   const parts = [
     ...(extra.length > 0 ? [`${extra.join(', ')} may ${what} it, but the definition does not say so`] : []),
     ...(missing.length > 0 ? [`${missing.join(', ')} may not ${what} it, but the definition says so`] : []),

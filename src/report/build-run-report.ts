@@ -37,7 +37,7 @@ export interface RunReportInput {
 const excerptChars = 2000;
 
 /** Kinds in the order an image goes through them: the furthest one done is the stage it reached. */
-const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'publish', 'repoint', 'hold', 'revoke', 'retire'] as const;
+const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'repoint', 'hold', 'revoke', 'retire'] as const;
 
 /** Step kinds that change something: a lifecycle command that did one of them for an image `changed` it. */
 const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'retire']);

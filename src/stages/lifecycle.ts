@@ -2,7 +2,7 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → release; the lifecycle commands
+ * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
@@ -18,6 +18,7 @@ import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
 import { revokeStage } from './revoke.ts';
+import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
@@ -37,6 +38,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
     resume: resumeStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
+    share: shareStage,
     publish: publishStage,
     retire: retireStage,
     repoint: repointStage,

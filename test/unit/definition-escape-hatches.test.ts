@@ -30,7 +30,7 @@ describe('escape hatches', () => {
   it('refuses keys gild owns and names what to use instead', () => {
     const { errors } = validateOne({ packerSource: { ami_users: ['111122223333'], tags: { a: 'b' }, 'bad-key': 1 } });
     expect(errors).toEqual([
-      'images/web.ts: packerSource.ami_users: is set by gild from the definition, so it cannot be overridden here. Use launchPermissions.accounts instead.',
+      'images/web.ts: packerSource.ami_users: Packer would share the AMI before gild tags it and before its smoke test; gild applies launchPermissions itself, after the smoke test. Use launchPermissions.accounts instead.',
       'images/web.ts: packerSource.tags: is set by gild from the definition, so it cannot be overridden here. Use tags instead.',
       'images/web.ts: packerSource: key "bad-key" is not a Packer setting name. Keys are identifiers such as "ena_support".',
     ]);

@@ -53,6 +53,15 @@ describe('fingerprintImage', () => {
     expect(await fingerprint(linuxImage({ version: '9.9.9' }))).toBe(before);
   });
 
+  it('changes with who may launch the image, though gild shares after the build and Packer is never told', async () => {
+    const accounts = (list: string[]) => linuxImage({ launchPermissions: { kind: 'explicit', accounts: list, organizationArns: [], organizationalUnitArns: [] } });
+    const unshared = await fingerprint(linuxImage());
+    const shared = await fingerprint(accounts(['111122223333']));
+    expect(shared).not.toBe(unshared);
+    expect(await fingerprint(accounts(['111122223333', '444455556666']))).not.toBe(shared);
+    expect(await fingerprint(accounts(['111122223333']))).toBe(shared);
+  });
+
   it('changes when a referenced script, a file in an uploaded tree, the template or a tag changes', async () => {
     const before = await fingerprint(linuxImage());
     await writeFile(path.join(project, 'images', 'harden.sh'), '#!/bin/sh\necho hardened twice\n');

@@ -61,7 +61,8 @@ describe('packer capabilities', () => {
     expect(supportsRequiredPlugins({ major: 1, minor: 7, patch: 0 })).toBe(true);
   });
 
-  it('refuses to drop only the settings that decide who can launch the image', () => {
-    expect(gatedSettings.filter((setting) => setting.whenMissing === 'refuse').map((setting) => setting.name)).toEqual(['ami_org_arns', 'ami_ou_arns']);
+  it('gates nothing that decides who can launch the image: gild shares itself, with any Packer', () => {
+    expect(gatedSettings.filter((setting) => setting.whenMissing === 'refuse').map((setting) => setting.name)).toEqual([]);
+    expect(gatedSettings.map((setting) => setting.name)).not.toContain('ami_org_arns');
   });
 });

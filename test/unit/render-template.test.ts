@@ -133,36 +133,22 @@ describe('renderImage', () => {
     expect(source.run_volume_tags).toEqual({ 'gild:run-id': 'run-1', 'gild:role': 'build' });
   });
 
-  it('shares nothing when launch permissions are implicit', async () => {
-    const { source } = await render(resolvedImageFixture());
+  // gild shares after the smoke test itself (the share step): Packer would share before tagging and testing the AMI.
+  const org = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
+  const ou = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';
+  it.each([
+    ['implicit', { kind: 'implicit' }],
+    ['accounts', { kind: 'explicit', accounts: ['111122223333'], organizationArns: [], organizationalUnitArns: [] }],
+    ['organizations and OUs', { kind: 'explicit', accounts: [], organizationArns: [org], organizationalUnitArns: [ou] }],
+    ['public', { kind: 'public', reason: 'community image' }],
+  ] as const)('renders no sharing into Packer for %s launch permissions', async (_kind, launchPermissions) => {
+    const { source } = await render(resolvedImageFixture({ launchPermissions }));
     for (const name of ['ami_users', 'snapshot_users', 'ami_groups', 'snapshot_groups', 'ami_org_arns', 'ami_ou_arns']) expect(source).not.toHaveProperty(name);
   });
 
-  it('shares the AMI and its snapshots with the accounts listed', async () => {
-    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: ['111122223333'], organizationArns: [], organizationalUnitArns: [] } }));
-    expect(source.ami_users).toEqual(['111122223333']);
-    expect(source.snapshot_users).toEqual(['111122223333']);
-  });
-
-  it('shares with organizations and organizational units on Packer 1.7 and later', async () => {
-    const org = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
-    const ou = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';
-    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: [], organizationArns: [org], organizationalUnitArns: [ou] } }), { packer: { major: 1, minor: 9, patch: 0 } });
-    expect(source.ami_org_arns).toEqual([org]);
-    expect(source.ami_ou_arns).toEqual([ou]);
-  });
-
-  it('refuses organization sharing on Packer 1.6, which would silently not share', async () => {
-    const org = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
-    const error = await renderError(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: [], organizationArns: [org], organizationalUnitArns: [] } }));
-    expect(error.message).toContain('images/web.ts: launchPermissions.organizationArns: needs "ami_org_arns", which Packer 1.6.6 does not support');
-    expect(error.message).toContain('Use Packer >= 1.7.0 with the amazon plugin');
-  });
-
-  it('makes a public image launchable by all, snapshots included', async () => {
-    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'public', reason: 'community image' } }));
-    expect(source.ami_groups).toEqual(['all']);
-    expect(source.snapshot_groups).toEqual(['all']);
+  it('renders organisation sharing with Packer 1.6 too: gild shares it, not Packer', async () => {
+    const { source } = await render(resolvedImageFixture({ launchPermissions: { kind: 'explicit', accounts: [], organizationArns: [org], organizationalUnitArns: [ou] } }));
+    expect(source).not.toHaveProperty('ami_org_arns');
   });
 
   it('encrypts the boot volume with a key for every copy region', async () => {
@@ -303,7 +289,7 @@ describe('renderImage', () => {
     const error = await renderError(resolvedImageFixture({ packerSource: { encrypt_boot: false, ami_users: ['999999999999'] } }));
     expect(error.details).toEqual([
       'images/web.ts: packerSource.encrypt_boot: gild renders "encrypt_boot" from the definition and checks it there. Set encryption instead.',
-      'images/web.ts: packerSource.ami_users: gild renders "ami_users" from the definition and checks it there. Set launchPermissions.accounts instead.',
+      'images/web.ts: packerSource.ami_users: Packer would share the AMI before gild tags it and before its smoke test; gild applies launchPermissions itself, after the smoke test. Use launchPermissions.accounts instead.',
     ]);
   });
 
