@@ -583,6 +583,11 @@ export async function modifyLaunchPermissions(ec2: EC2Client, amiId: string, cha
   );
 }
 
+/** Setting the same description again changes nothing, so a retry after a lost answer is harmless. */
+export async function setImageDescription(ec2: EC2Client, amiId: string, description: string): Promise<void> {
+  await awsCall('set the description of', amiId, () => ec2.send(new ModifyImageAttributeCommand({ ImageId: amiId, Description: { Value: description } })));
+}
+
 export async function describeCreateVolumePermissions(ec2: EC2Client, snapshotId: string): Promise<Pick<SharingPermissions, 'accounts' | 'groups'>> {
   return awsCall('describe create-volume permissions of', snapshotId, async () => {
     const output = await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' }));

@@ -466,7 +466,10 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
 function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, after: readonly string[]): Extract<PlanStep, { kind: 'share' }>[] {
   const launchPermissions = expectedLaunchPermissions(image);
   const grantees = image.launchPermissions.kind === 'public' ? [`everyone (public: ${image.launchPermissions.reason})`] : describeGrantees(launchPermissions);
-  if (grantees.length === 0) return [];
+  const sharing =
+    grantees.length === 0
+      ? 'the image stays private: any grant on the AMI or its snapshots is removed'
+      : `share with ${grantees.join(', ')}; any other grant on the AMI or its snapshots is removed`;
   return image.regions.map((region) => ({
     id: `share:${image.name}:${region}`,
     kind: 'share',
@@ -476,8 +479,9 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
     amis,
     launchPermissions,
     volumePermissions: expectedVolumePermissions(image),
+    description: image.description,
     after: [...after],
-    reason: `share with ${grantees.join(', ')}, after the smoke test; any other grant on the AMI or its snapshots is removed`,
+    reason: `after the smoke test, set the description and ${sharing}`,
     precondition: `the AMI in ${region} is still tagged gild:image=${image.name} and gild:version=${version}, and available`,
   }));
 }

@@ -19,8 +19,11 @@ const describeStep = (step: PlanStep): string => {
       return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
     case 'smoke':
       return `smoke test ${step.version}`;
-    case 'share':
-      return `share ${step.version} in ${step.region}`;
+    case 'share': {
+      const { accounts, groups, organizationArns, organizationalUnitArns } = step.launchPermissions;
+      const shared = accounts.length + groups.length + organizationArns.length + organizationalUnitArns.length > 0;
+      return shared ? `share ${step.version} in ${step.region}` : `describe ${step.version} in ${step.region}, private`;
+    }
     case 'publish':
       return `publish ${step.version}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
     case 'repoint':

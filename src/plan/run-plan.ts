@@ -92,6 +92,11 @@ export type PlanStep =
       readonly launchPermissions: SharingPermissions;
       /** Who may create volumes from each of its snapshots afterwards (snapshots know no organisations). */
       readonly volumePermissions: Pick<SharingPermissions, 'accounts' | 'groups'>;
+      /**
+       * The AMI's description, set here rather than by Packer: Packer sets it with ModifyImageAttribute before it
+       * tags the AMI, which the pipeline role's tag-scoped ModifyImageAttribute refuses.
+       */
+      readonly description: string;
     })
   | (StepCommon & {
       readonly kind: 'publish';

@@ -105,6 +105,8 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
   // NOTE: sharing is no longer rendered (gild shares after the smoke test), but who may launch an image is still part
   // of what a version is: changing launchPermissions builds a version shared as now defined. Private images add nothing.
   if (image.launchPermissions.kind !== 'implicit') hash.update(`launch-permissions\0${JSON.stringify(image.launchPermissions)}\0`);
+  // NOTE: the description is set by the share step too (Packer would set it before tagging), and is still part of a version.
+  hash.update(`description\0${image.description}\0`);
 
   const inputs = [...new Set([...rendered.inputs, ...(await partialsNamedBy(rendered.inputs[0] as string, input.templatesDir))])];
   const links: string[] = [];

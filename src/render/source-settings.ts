@@ -76,7 +76,6 @@ function amiIdentity(image: ResolvedImage, input: SourceInput): HclEntry[] {
   const copyRegions = image.regions.filter((region) => region !== image.buildRegion);
   return [
     attribute('ami_name', input.amiName),
-    attribute('ami_description', image.description),
     attribute('ami_virtualization_type', 'hvm'),
     ...when(copyRegions.length > 0, attribute('ami_regions', copyRegions)),
     ...when(image.deprecateAfterDays !== undefined, attribute('deprecate_at', deprecationTime(input.now, image.deprecateAfterDays ?? 0))),

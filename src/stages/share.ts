@@ -1,10 +1,14 @@
 /**
- * Share: grant launch permission on one region's AMI, and create-volume
- * permission on each of its snapshots, to exactly whom the definition says.
+ * Share: set one region's AMI's description, and grant launch permission on
+ * it and create-volume permission on each of its snapshots to exactly whom
+ * the definition says (nobody, for a private image).
  * It runs after the smoke test passed and before publish, so a failing image
  * is never visible outside the account, and only on an AMI gild has already
  * tagged (which is what the pipeline role's tag-scoped `ModifyImageAttribute`
- * and `ModifySnapshotAttribute` allow).
+ * and `ModifySnapshotAttribute` allow). The description is set here for the
+ * same reason: Packer sets `ami_description` with ModifyImageAttribute before
+ * it tags the AMI, so gild does not hand it to Packer; and it reaches the AMI
+ * as written, never through Packer's template engine.
  *
  * Exactly, not at least: a grant the definition does not list is removed.
  * Only gild ever shares these AMIs (the Packer settings that share are refused
@@ -25,6 +29,7 @@ import {
   describeLaunchPermissions,
   modifyCreateVolumePermissions,
   modifyLaunchPermissions,
+  setImageDescription,
   type SharingPermissions,
 } from '../adapters/ec2.ts';
 import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
@@ -58,6 +63,7 @@ async function readAmi(context: Context, step: StepOfKind<'share'>, amiId: strin
   if (!ami) return undefined;
   return {
     state: ami.State,
+    description: ami.Description ?? '',
     tags: Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
     snapshotIds: (ami.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [])),
   };
@@ -107,6 +113,9 @@ export const shareStage: StepStage<'share'> = {
     const refused = shareRefusal(step, amiId, ami);
     if (refused || !ami) throw new StepFailure(`not shared: ${refused || `${amiId} is gone`}`);
 
+    // NOTE: idempotent, so no read-back is needed after a lost answer; moto accepts the call but never stores the
+    // description, so on the emulator it is sent on every share.
+    if (ami.description !== step.description) await setImageDescription(ec2, amiId, step.description);
     const launch = await converge<SharingPermissions>(
       `${amiId} in ${step.region}`,
       () => describeLaunchPermissions(ec2, amiId),
@@ -125,7 +134,12 @@ export const shareStage: StepStage<'share'> = {
     );
     const removed = [...describeGrantees(launch?.remove ?? {}), ...volumes.flatMap((change) => describeGrantees(change?.remove ?? {}))];
     if (removed.length > 0) run.logger.warn(`removed grants the definition does not list from ${amiId} in ${step.region} or its snapshots: ${[...new Set(removed)].join(', ')}`);
-    run.summary.push(`shared ${step.version} in ${step.region} (${amiId} and ${ami.snapshotIds.length} snapshot${ami.snapshotIds.length === 1 ? '' : 's'}) with ${describeGrantees(step.launchPermissions).join(', ')}`);
+    const grantees = describeGrantees(step.launchPermissions);
+    run.summary.push(
+      grantees.length === 0
+        ? `${step.version} in ${step.region} (${amiId}): description set, private`
+        : `shared ${step.version} in ${step.region} (${amiId} and ${ami.snapshotIds.length} snapshot${ami.snapshotIds.length === 1 ? '' : 's'}) with ${grantees.join(', ')}`,
+    );
     return { amiId, snapshotIds: ami.snapshotIds };
   },
 };

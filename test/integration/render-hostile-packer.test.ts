@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setImageDescription } from '../../src/adapters/ec2.ts';
 import { packerBuild, packerValidate, packerVersion, type PackerVersionInfo } from '../../src/adapters/packer.ts';
 import { hclString, packerTemplateBody, packerTemplateText } from '../../src/render/escape.ts';
 import { attribute, hclBody } from '../../src/render/hcl.ts';
@@ -34,8 +35,8 @@ const hostile = `{ .SourceAMI }}|{ {timestamp }}|}} \${HOME} %{ if x } $\${y} "q
 
 /**
  * Forwards to moto and keeps every EC2 request's parameters: moto ignores the
- * Description of ModifyImageAttribute, which is how Packer 1.6.6 sets
- * ami_description, so the test reads the description from the request.
+ * Description of ModifyImageAttribute, which is how gild's share step sets the
+ * description, so the test reads the description from the request.
  */
 async function startRecordingProxy(target: string): Promise<{ endpoint: string; requests: URLSearchParams[]; stop(): Promise<void> }> {
   const requests: URLSearchParams[] = [];
@@ -73,7 +74,7 @@ describe('hostile strings with the installed Packer', () => {
   it('render to templates that packer validate accepts and that parse back to exactly the input', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(carriableText, carriableText, carriableText, hostileText, async (tagKey, tagValue, description, command) => {
+      fc.asyncProperty(carriableText, carriableText, hostileText, hostileText, async (tagKey, tagValue, description, command) => {
         run += 1;
         const image = resolvedImageFixture({
           description,
@@ -88,7 +89,8 @@ describe('hostile strings with the installed Packer', () => {
         const seen = (text: string) => evaluatePackerText(decodeTemplateText(text));
         const source = parsed.source['amazon-ebs'].web[0];
         expect(Object.entries(source.tags).map(([key, value]) => [seen(key), seen(value as string)])).toEqual([[`k ${tagKey}`, tagValue]]);
-        expect(seen(source.ami_description)).toBe(description);
+        // NOTE: the description never reaches Packer (the share step sets it), so it may hold "{{" too.
+        expect(source.ami_description).toBeUndefined();
         const [shell, upload] = [parsed.build[0].provisioner.shell[0], parsed.build[0].provisioner.file[0]];
         if (command.includes('{{')) expect(await readFile(seen(shell.script), 'utf8')).toBe(`#!/bin/sh -e\n${command}\n`);
         else expect(seen(shell.inline[0])).toBe(command);
@@ -105,14 +107,13 @@ describe('hostile strings with the installed Packer', () => {
     await expect(rendering).rejects.toMatchObject({
       code: 'EDEFINITIONS',
       details: [
-        expect.stringMatching(/^images\/web\.ts: rendered source\.ami_description: "built from \{\{ \.SourceAMI \}\}" contains "\{\{"/),
         expect.stringMatching(/^images\/web\.ts: rendered source\.tags\.note: /),
         expect.stringMatching(/^images\/web\.ts: rendered source\.snapshot_tags\.note: /),
       ],
     });
   });
 
-  it('reach the AMI exactly as written: a tag key and value, the description and the AMI name, built on moto', async () => {
+  it('reach the AMI exactly as written: a tag key and value and the AMI name, built on moto; the description, set by gild after Packer tagged the AMI', async () => {
     await moto.reset();
     const amiName = "web (1.0.0) [x] 'q' @a_b/c.d-20261128T120000Z";
     const description = `${hostile} ${'d'.repeat(255 - hostile.length - 1)}`;
@@ -122,13 +123,19 @@ describe('hostile strings with the installed Packer', () => {
     const proxy = await startRecordingProxy(moto.endpoint);
     const rendered = await renderImage(image, { ...input, amiName, tags, packer, emulator: { endpoint: proxy.endpoint } });
 
-    const result = await packerBuild({ dir: rendered.dir, logFile: path.join(workDir, 'build.log'), env: { ...process.env, ...moto.env } }).finally(() => proxy.stop());
+    const result = await packerBuild({ dir: rendered.dir, logFile: path.join(workDir, 'build.log'), env: { ...process.env, ...moto.env } });
+    // NOTE: Packer changes no image attribute: its ModifyImageAttribute comes before its CreateTags, which the
+    // pipeline role's tag-scoped policy refuses on AWS. The description is set by the share step, as here.
+    const packerModified = proxy.requests.filter((request) => request.get('Action') === 'ModifyImageAttribute');
+    const builtAmi = result.ok ? (result.amis['us-east-1'] as string) : '';
+    await setImageDescription(awsClients(proxy.endpoint).ec2, builtAmi, description).finally(() => proxy.stop());
 
     expect(result, await readFile(path.join(workDir, 'build.log'), 'utf8')).toMatchObject({ ok: true });
     const amiId = result.ok ? (result.amis['us-east-1'] as string) : '';
     const { ec2 } = awsClients(moto.endpoint);
     const [ami] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images ?? [];
     expect(ami?.Name).toBe(amiName);
+    expect(packerModified).toEqual([]);
     const describing = proxy.requests.filter((request) => request.get('Action') === 'ModifyImageAttribute' && request.has('Description.Value'));
     expect(describing.map((request) => request.get('Description.Value'))).toEqual([description]);
     expect(Object.fromEntries((ami?.Tags ?? []).map((tag) => [tag.Key, tag.Value]))).toEqual(tags);

@@ -113,15 +113,17 @@ describe('gild shares an image itself, after its smoke test', () => {
 
       const plan = await project.gild(['plan'], env());
       expect(plan.stdout).toMatch(/resume 1\.0\.0 from run/);
-      expect(plan.stdout).toContain('share 1.0.0 in us-west-2 — share with account 111122223333, account 444455556666, after the smoke test');
+      expect(plan.stdout).toContain('share 1.0.0 in us-west-2 — after the smoke test, set the description and share with account 111122223333, account 444455556666');
 
-      const calls: ProxyCall[] = [];
-      emulator.proxy.setRules({ onCall: (call) => calls.push(call) });
+      const calls: (ProxyCall & { body: string })[] = [];
+      emulator.proxy.setRules({ onCall: (call, body) => calls.push({ ...call, body }) });
       const result = await project.gild(['run'], env());
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
-      // Shared already: the share steps read, found nothing to change, and changed nothing.
+      // Shared already: the share steps read, found nothing to change, and changed no grant. (The description is
+      // set again: moto accepts it but never stores it, so the AMI never reads back as described.)
       expect(calls.filter((call) => call.action === 'DescribeImageAttribute').length).toBeGreaterThanOrEqual(regions.length);
-      expect(calls.filter((call) => call.action === 'ModifySnapshotAttribute' || (call.action === 'ModifyImageAttribute' && call.service === 'ec2'))).toEqual([]);
+      const grants = calls.filter((call) => call.action === 'ModifySnapshotAttribute' || (call.action === 'ModifyImageAttribute' && call.service === 'ec2' && !call.body.includes('Description.Value')));
+      expect(grants).toEqual([]);
       expect(await convergenceViolations(emulator.moto.endpoint, { web: regions })).toEqual([]);
       for (const region of regions) expect((await sharingOf(emulator.moto.endpoint, region)).map((ami) => ({ status: ami.status, launch: ami.launch }))).toEqual([{ status: 'published', launch: accounts }]);
       expect((await project.gild(['verify'], env())).exitCode).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * Sharing in the plan: an image with launch permissions gets one `share` step
  * per region, after its smoke test and before its publish, so a failing image
- * is never visible outside the account; a private image gets none. A publish
+ * is never visible outside the account; a private image gets one too, which
+ * sets the description and grants nobody. A publish
  * that stopped halfway is shared again before it is finished.
  */
 import { describe, expect, it } from 'vitest';
@@ -59,23 +60,29 @@ describe('assemblePlan: sharing', () => {
       amis: { from: 'build:web' },
       launchPermissions: { accounts: ['111122223333', '444455556666'], groups: [], organizationArns: [], organizationalUnitArns: [] },
       volumePermissions: { accounts: ['111122223333', '444455556666'], groups: [] },
+      description: 'Web server base image',
       after: ['smoke:web'],
-      reason: 'share with account 111122223333, account 444455556666, after the smoke test; any other grant on the AMI or its snapshots is removed',
+      reason: 'after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
       precondition: 'the AMI in us-west-2 is still tagged gild:image=web and gild:version=1.0.0, and available',
     });
     expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2']);
     expect(step(planned, 'release:web', 'release').after).toContain('share:web:us-west-2');
     expect(formatRunPlan(planned).split('\n').filter((line) => line.includes('share'))).toEqual([
-      '    share 1.0.0 in us-east-1 — share with account 111122223333, account 444455556666, after the smoke test; any other grant on the AMI or its snapshots is removed',
-      '    share 1.0.0 in us-west-2 — share with account 111122223333, account 444455556666, after the smoke test; any other grant on the AMI or its snapshots is removed',
+      '    share 1.0.0 in us-east-1 — after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
+      '    share 1.0.0 in us-west-2 — after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
     ]);
   });
 
-  it('plans no share step for a private image: publish follows the smoke test alone', () => {
+  it('plans a share step for a private image too: it sets the description (Packer would before tagging) and grants nobody', () => {
     const planned = plan(web({ kind: 'implicit' }));
 
-    expect(planned.steps.filter((planned) => planned.kind === 'share')).toEqual([]);
-    expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web']);
+    expect(step(planned, 'share:web:us-east-1', 'share')).toMatchObject({
+      launchPermissions: { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] },
+      volumePermissions: { accounts: [], groups: [] },
+      description: 'Web server base image',
+      reason: 'after the smoke test, set the description and the image stays private: any grant on the AMI or its snapshots is removed',
+    });
+    expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2']);
   });
 
   it('shares with organisations and OUs, whose snapshots take no organisations', () => {
@@ -85,7 +92,7 @@ describe('assemblePlan: sharing', () => {
 
     expect(share.launchPermissions).toEqual({ accounts: [], groups: [], organizationArns: [org], organizationalUnitArns: [ou] });
     expect(share.volumePermissions).toEqual({ accounts: [], groups: [] });
-    expect(share.reason).toBe(`share with organisation ${org}, OU ${ou}, after the smoke test; any other grant on the AMI or its snapshots is removed`);
+    expect(share.reason).toBe(`after the smoke test, set the description and share with organisation ${org}, OU ${ou}; any other grant on the AMI or its snapshots is removed`);
   });
 
   it('makes a public image public only as its definition says, and gives the reason', () => {
@@ -93,7 +100,7 @@ describe('assemblePlan: sharing', () => {
 
     expect(share.launchPermissions.groups).toEqual(['all']);
     expect(share.volumePermissions).toEqual({ accounts: [], groups: ['all'] });
-    expect(share.reason).toBe('share with everyone (public: Published for customers of our open-source agent.), after the smoke test; any other grant on the AMI or its snapshots is removed');
+    expect(share.reason).toBe('after the smoke test, set the description and share with everyone (public: Published for customers of our open-source agent.); any other grant on the AMI or its snapshots is removed');
   });
 
   it('shares a resumed build again, from the resume step, before publishing it', () => {

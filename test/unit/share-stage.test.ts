@@ -42,13 +42,14 @@ const step = (overrides: Partial<StepOfKind<'share'>> = {}): StepOfKind<'share'>
   amis: { from: 'build:web' },
   launchPermissions: { accounts: ['111122223333'], groups: [], organizationArns: [], organizationalUnitArns: [] },
   volumePermissions: { accounts: ['111122223333'], groups: [] },
+  description: 'Web server: {{ .SourceAMI }} stays as written',
   after: ['smoke:web'],
   reason: 'test',
   precondition: 'test',
   ...overrides,
 });
 
-function setup(options: { tags?: Record<string, string>; state?: string; launch?: LaunchPermission[]; volumes?: { UserId?: string; Group?: 'all' }[]; launchPermissions?: LaunchPermissions } = {}) {
+function setup(options: { description?: string; tags?: Record<string, string>; state?: string; launch?: LaunchPermission[]; volumes?: { UserId?: string; Group?: 'all' }[]; launchPermissions?: LaunchPermissions } = {}) {
   const ec2 = new EC2Client({ region: 'us-east-1' });
   const mock = mockClient(ec2);
   const launch: LaunchPermission[] = [...(options.launch ?? [])];
@@ -56,10 +57,14 @@ function setup(options: { tags?: Record<string, string>; state?: string; launch?
   const modifications: string[] = [];
   const key = (permission: LaunchPermission) => JSON.stringify(permission);
   mock.on(DescribeImagesCommand).resolves({
-    Images: [{ ImageId: amiId, State: (options.state ?? 'available') as 'available', Tags: Object.entries(options.tags ?? gildTags).map(([Key, Value]) => ({ Key, Value })), BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }] }],
+    Images: [{ ImageId: amiId, Description: options.description ?? step().description, State: (options.state ?? 'available') as 'available', Tags: Object.entries(options.tags ?? gildTags).map(([Key, Value]) => ({ Key, Value })), BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }] }],
   });
   mock.on(DescribeImageAttributeCommand).callsFake(async () => ({ LaunchPermissions: [...launch] }));
-  mock.on(ModifyImageAttributeCommand).callsFake(async ({ LaunchPermission: change }: { LaunchPermission: { Add?: LaunchPermission[]; Remove?: LaunchPermission[] } }) => {
+  mock.on(ModifyImageAttributeCommand).callsFake(async ({ LaunchPermission: change, Description }: { LaunchPermission?: { Add?: LaunchPermission[]; Remove?: LaunchPermission[] }; Description?: { Value?: string } }) => {
+    if (!change) {
+      modifications.push(`description ${JSON.stringify(Description?.Value)}`);
+      return {};
+    }
     for (const removed of change.Remove ?? []) launch.splice(launch.findIndex((permission) => key(permission) === key(removed)), 1);
     for (const added of change.Add ?? []) if (!launch.some((permission) => key(permission) === key(added))) launch.push(added);
     modifications.push(`image ${JSON.stringify(change)}`);
@@ -123,6 +128,19 @@ describe('share', () => {
     await shareStage.run(context, step(), run);
 
     expect(modifications).toEqual([]);
+  });
+
+  it('sets the description, exactly as written, only when the AMI does not already carry it; a private image is granted to nobody', async () => {
+    const { context, run, modifications } = setup({ description: '', launchPermissions: { kind: 'implicit' } as LaunchPermissions, launch: [{ UserId: '999988887777' }] });
+    const privateStep = step({ launchPermissions: { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] }, volumePermissions: { accounts: [], groups: [] } });
+
+    await shareStage.run(context, privateStep, run);
+
+    expect(modifications).toEqual(['description "Web server: {{ .SourceAMI }} stays as written"', 'image {"Remove":[{"UserId":"999988887777"}]}']);
+    expect(run.summary).toEqual(['1.0.5 in us-east-1 (ami-new1): description set, private']);
+    const again = setup({ launch: [{ UserId: '111122223333' }], volumes: [{ UserId: '111122223333' }] });
+    await shareStage.run(again.context, step(), again.run);
+    expect(again.modifications).toEqual([]);
   });
 
   it('recognises a lost answer by reading back: the change landed, so the step is done', async () => {
