@@ -31,6 +31,11 @@ export function renderReportMarkdown(report: RunReport): string {
         `| ${cell(image.image)} | ${resultMarks[image.result]} | ${cell(versionText(image))} | ${image.stageReached ?? '—'} | ${image.durationMs > 0 ? formatDuration(image.durationMs) : '—'} |`,
     ),
   ];
+  const failedRunSteps = report.runSteps.filter((step) => step.status === 'failed');
+  if (failedRunSteps.length > 0) {
+    lines.push('', '### ✖ failed: run-wide steps', '');
+    for (const step of failedRunSteps) lines.push(`- \`${step.id}\` (${step.reason}): ${step.outcome ?? 'failed'}`, ...(step.details ?? []).map((detail) => `  - ${detail}`));
+  }
   for (const image of images) lines.push('', ...imageSection(image));
   return `${lines.join('\n')}\n`;
 }
