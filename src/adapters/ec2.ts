@@ -437,6 +437,24 @@ export async function describeGildSnapshots(ec2: EC2Client): Promise<SnapshotSum
   });
 }
 
+/**
+ * The AMIs this account owns (any state) that still use any of these snapshots. AWS filters on
+ * `block-device-mapping.snapshot-id`; without that filter (the emulator) every owned AMI is read and matched here.
+ * Matched here in both cases, so only the snapshots asked about count.
+ */
+export async function describeImagesUsingSnapshots(ec2: EC2Client, snapshotIds: readonly string[], options: { readonly snapshotFilter: boolean }): Promise<ImageSummary[]> {
+  const wanted = new Set(snapshotIds);
+  if (wanted.size === 0) return [];
+  const images: ImageSummary[] = [];
+  for (const ids of options.snapshotFilter ? chunk([...wanted], maxFilterValues) : [undefined]) {
+    await awsCall('describe images using snapshots', [...wanted].join(', '), async () => {
+      const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { Owners: ['self'], ...(ids ? { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: ids }] } : {}), IncludeDeprecated: true, IncludeDisabled: true });
+      for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary).filter((image) => image.snapshotIds.some((snapshotId) => wanted.has(snapshotId))));
+    });
+  }
+  return images;
+}
+
 /** Deprecates an AMI now: it leaves casual listings, and launches by ID keep working. */
 export async function enableImageDeprecation(ec2: EC2Client, amiId: string, at: Date): Promise<void> {
   await awsCall('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: at })));

@@ -1,0 +1,106 @@
+/**
+ * The cleanup stage's last look before it deletes, against moto: snapshots
+ * planned as leftovers ("their AMI is gone") stay while any AMI this account
+ * owns still uses them. moto lacks DescribeImages' `block-device-mapping.
+ * snapshot-id` filter, so the emulator's capabilities read every owned AMI
+ * instead; the filter real AWS gets is proven at the adapter seam in
+ * test/unit/cleanup-snapshot-check.test.ts.
+ */
+import { CreateImageCommand, CreateTagsCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createContext, type Context } from '../../src/context.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import type { StepOfKind } from '../../src/plan/run-plan.ts';
+import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
+import { cleanupStage } from '../../src/stages/cleanup.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { stepRunFixture } from '../support/step-run-fixture.ts';
+
+const region = 'us-east-1';
+let moto: MotoServer;
+let cwd: string;
+let context: Context;
+
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+  cwd = await mkdtemp(join(tmpdir(), 'gild-cleanup-'));
+  context = createContext({
+    cwd,
+    env: moto.env,
+    logger: createMemoryLogger(),
+    settings: pipelineSettingsSchema.parse({}),
+    options: { emulator: { endpoint: moto.endpoint, standInSources: {} } },
+  });
+});
+afterEach(async () => {
+  context.clients.destroy();
+  await rm(cwd, { recursive: true, force: true });
+});
+
+/** An AMI made from an instance, as Packer makes one: moto gives it a snapshot. */
+async function createAmi(tags: Record<string, string>): Promise<{ amiId: string; snapshotIds: string[] }> {
+  const ec2 = context.clients.ec2(region);
+  const launched = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+  const instanceId = launched.Instances![0]!.InstanceId!;
+  const created = await ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: `web-1.0.0-${Date.now()}`, TagSpecifications: [{ ResourceType: 'image', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }));
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+  const [image] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [created.ImageId!] }))).Images ?? [];
+  const snapshotIds = (image?.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+  expect(snapshotIds.length).toBeGreaterThan(0);
+  return { amiId: created.ImageId!, snapshotIds };
+}
+
+function snapshotsStep(snapshotIds: readonly string[]): StepOfKind<'cleanup'> {
+  return {
+    id: `cleanup:web:${region}:snapshots`,
+    kind: 'cleanup',
+    image: 'web',
+    region,
+    amiId: undefined,
+    snapshotIds,
+    status: '(snapshots only)',
+    after: [],
+    reason: 'snapshots tagged gild:image=web whose AMI no longer exists',
+    precondition: 'no AMI uses them',
+  };
+}
+
+async function snapshotExists(snapshotId: string): Promise<boolean> {
+  const snapshots = (await context.clients.ec2(region).send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [];
+  return snapshots.some((snapshot) => snapshot.SnapshotId === snapshotId);
+}
+
+describe('snapshot-only cleanup', () => {
+  it('leaves snapshots an AMI still uses, even one without gild tags, as moved', async () => {
+    // Not gild-tagged: an AMI someone registered from gild's snapshot, which the plan (reading gild's AMIs) never saw.
+    const { amiId, snapshotIds } = await createAmi({ owner: 'someone' });
+    await context.clients.ec2(region).send(new CreateTagsCommand({ Resources: snapshotIds, Tags: [{ Key: 'gild:image', Value: 'web' }] }));
+    const step = snapshotsStep(snapshotIds);
+
+    const moved = await cleanupStage.check!(context, step, stepRunFixture(resolvedImageFixture({ name: 'web' })));
+
+    expect(moved).toBe(`${snapshotIds.join(', ')} in ${region} ${snapshotIds.length === 1 ? 'is' : 'are'} still used by ${amiId}`);
+    for (const snapshotId of snapshotIds) expect(await snapshotExists(snapshotId)).toBe(true);
+  });
+
+  it('deletes them once no AMI uses them', async () => {
+    const { amiId, snapshotIds } = await createAmi({ 'gild:image': 'web' });
+    await context.clients.ec2(region).send(new DeregisterImageCommand({ ImageId: amiId }));
+    const step = snapshotsStep(snapshotIds);
+    const run = stepRunFixture(resolvedImageFixture({ name: 'web' }));
+
+    expect(await cleanupStage.check!(context, step, run)).toBe(false);
+    expect(await cleanupStage.run(context, step, run)).toEqual({ removed: snapshotIds });
+    for (const snapshotId of snapshotIds) expect(await snapshotExists(snapshotId)).toBe(false);
+  });
+});
