@@ -18,6 +18,7 @@ import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { planSweep } from './plan-sweep.ts';
+import { defaultKeepFailedDays } from '../settings/schema.ts';
 import { planSchemaVersion, type BuildBase, type ImageDecision, type KeptResource, type ParameterWrite, type PlanStep, type RunPlan } from './run-plan.ts';
 
 export interface AssembleInput {
@@ -29,7 +30,7 @@ export interface AssembleInput {
   readonly fingerprints: Readonly<Record<string, string>>;
   readonly inventory: Inventory;
   readonly force: boolean;
-  readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined };
+  readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined; readonly keepFailedDays?: number };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
    * unpublished AMIs, retire, release): `gild retire`, which works on unchanged images without building them.
@@ -170,7 +171,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
     const resumableLater = retireOnly && build.version === next && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
     for (const [region, ami] of Object.entries(build.amis)) {
-      const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : ami.tags['gild:keep-reason'];
+      const keptOnPurpose = keepPeriod(ami, input.now, input.settings.keepFailedDays ?? defaultKeepFailedDays);
+      const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
       if (keepReason) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
         continue;
@@ -184,7 +186,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
         snapshotIds: ami.snapshotIds,
         status: build.status ?? '(none)',
         after: [lockStepId],
-        reason: cleanupReason(build, next, fingerprint, resumable !== undefined || buildReason !== undefined),
+        reason: `${cleanupReason(build, next, fingerprint, resumable !== undefined || buildReason !== undefined)}${keptOnPurpose ? `; ${keptOnPurpose.reason}` : ''}`,
         precondition: `${ami.amiId} is still tagged gild:image=${image.name}, no parameter names it and nothing uses it`,
       });
     }
@@ -468,6 +470,23 @@ function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage
         Object.keys(build.amis).length === image.regions.length,
     )
     .sort((a, b) => b.runId.localeCompare(a.runId))[0];
+}
+
+/**
+ * An AMI tagged `gild:keep-reason` is kept until its `gild:keep-until`, then cleaned up like any unpublished AMI.
+ * One kept by a gild that stamped no end is kept `keepFailedDays` from its build (or creation).
+ */
+function keepPeriod(ami: ObservedAmi, now: Date, keepFailedDays: number): { kept: boolean; reason: string } | undefined {
+  const keepReason = ami.tags['gild:keep-reason'];
+  if (!keepReason) return undefined;
+  const stamped = Date.parse(ami.tags['gild:keep-until'] ?? '');
+  const since = Date.parse(ami.tags['gild:built-at'] ?? ami.createdAt);
+  const until = Number.isFinite(stamped) ? stamped : Number.isFinite(since) ? since + keepFailedDays * DAY_MS : Number.POSITIVE_INFINITY;
+  if (until === Number.POSITIVE_INFINITY) return { kept: true, reason: `${keepReason} (no keep period can be read from its tags)` };
+  const untilText = new Date(until).toISOString();
+  const how = Number.isFinite(stamped) ? 'gild:keep-until' : `keepFailedDays ${keepFailedDays} from its build`;
+  if (now.getTime() < until) return { kept: true, reason: `${keepReason} (until ${untilText}, ${how})` };
+  return { kept: false, reason: `it was kept on purpose (${keepReason}) until ${untilText} (${how}), and that has passed` };
 }
 
 function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint: string, building: boolean): string {

@@ -171,12 +171,34 @@ describe('assemblePlan', () => {
       `);
     });
 
-    it('is kept, and shown, when it is tagged gild:keep-reason', () => {
+    it('is kept, and shown, when it is tagged gild:keep-reason until its gild:keep-until', () => {
       const current = publishedVersions('web', ['1.0.0']);
-      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-123 forensics' })] } }));
+      const keptAmi = candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-123 forensics', 'gild:keep-until': '2026-12-01T00:00:00.000Z' });
+      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, keptAmi] } }));
 
       expect(plan.steps).toEqual([]);
-      expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-cand', version: '1.0.1', reason: 'kept on purpose: INC-123 forensics' }]);
+      expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-cand', version: '1.0.1', reason: 'kept on purpose: INC-123 forensics (until 2026-12-01T00:00:00.000Z, gild:keep-until)' }]);
+    });
+
+    it('is cleaned up, saying so, once its gild:keep-until has passed', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const keptAmi = candidate({ 'gild:status': 'failed', 'gild:failure': 'smoke failed', 'gild:keep-reason': 'INC-123 forensics', 'gild:keep-until': '2026-11-29T11:00:00.000Z' });
+      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, keptAmi] } }));
+
+      expect(plan.kept).toEqual([]);
+      expect(stepById(plan, `cleanup:web:${region}:ami-cand`, 'cleanup').reason).toBe(
+        'built by run 20261129T100000Z-crash0 (gild:status=failed, version 1.0.1) and never published: it failed (smoke failed); it was kept on purpose (INC-123 forensics) until 2026-11-29T11:00:00.000Z (gild:keep-until), and that has passed',
+      );
+    });
+
+    it('counts the keep period from the build when an older gild stamped no gild:keep-until', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const legacy = candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-99', 'gild:built-at': '2026-11-20T00:00:00.000Z' });
+      const recent = assemblePlan({ ...input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }), settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, keepFailedDays: 10 } });
+      const expired = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }));
+
+      expect(recent.kept.map((kept) => kept.reason)).toEqual(['kept on purpose: INC-99 (until 2026-11-30T00:00:00.000Z, keepFailedDays 10 from its build)']);
+      expect(stepById(expired, `cleanup:web:${region}:ami-cand`, 'cleanup').reason).toMatch(/; it was kept on purpose \(INC-99\) until 2026-11-27T00:00:00\.000Z \(keepFailedDays 7 from its build\), and that has passed$/);
     });
   });
 
