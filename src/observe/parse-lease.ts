@@ -80,6 +80,12 @@ export function staleLeaseReason(state: LeaseState, now: Date): string | undefin
   return undefined;
 }
 
+/**
+ * How long a lock's lease stays valid without renewal (src/stages/lock.ts): long enough to ride out slow renewals,
+ * short enough that a crashed CI runner's lock frees itself soon.
+ */
+export const leaseTtlMs = 15 * 60_000;
+
 const claimMarker = '.takeover-';
 
 /**

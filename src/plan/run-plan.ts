@@ -36,7 +36,9 @@ interface StepCommon {
 export type SweptResource =
   | { readonly kind: 'instance'; readonly id: string }
   | { readonly kind: 'key-pair'; readonly id: string; readonly name: string }
-  | { readonly kind: 'security-group'; readonly id: string; readonly name: string };
+  | { readonly kind: 'security-group'; readonly id: string; readonly name: string }
+  /** A take-over claim parameter (`<lock>.takeover-<digest>`) its taker left; removed only while it still holds `value`. */
+  | { readonly kind: 'takeover-claim'; readonly id: string; readonly name: string; readonly value: string };
 
 export type PlanStep =
   | (StepCommon & { readonly kind: 'sweep'; readonly region: string; readonly resource: SweptResource; readonly runId: string | undefined })

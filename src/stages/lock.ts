@@ -11,9 +11,8 @@ import { WorldMoved, type StepRun, type StepStage } from '../apply/step-stage.ts
 import { getParameter } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { Lease } from '../observe/inventory.ts';
+import { leaseTtlMs } from '../observe/parse-lease.ts';
 
-/** Long enough to ride out slow renewals, short enough that a crashed CI runner's lock frees itself soon. */
-const leaseTtlMs = 15 * 60_000;
 /** A third of the lease: two renewals may fail before it is at risk. */
 const renewEveryMs = 5 * 60_000;
 

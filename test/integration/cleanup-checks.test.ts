@@ -4,7 +4,8 @@
  * owns still uses them. moto lacks DescribeImages' `block-device-mapping.
  * snapshot-id` filter, so the emulator's capabilities read every owned AMI
  * instead; the filter real AWS gets is proven at the adapter seam in
- * test/unit/cleanup-snapshot-check.test.ts.
+ * test/unit/cleanup-snapshot-check.test.ts. And the sweep of a take-over
+ * claim a dead taker left: removed only while it holds what was planned.
  */
 import { CreateImageCommand, CreateTagsCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,9 @@ import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
+import { createParameterIfAbsent, getParameter, putParameterExpecting } from '../../src/adapters/ssm.ts';
 import { cleanupStage } from '../../src/stages/cleanup.ts';
+import { sweepStage } from '../../src/stages/sweep.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
@@ -102,5 +105,40 @@ describe('snapshot-only cleanup', () => {
     expect(await cleanupStage.check!(context, step, run)).toBe(false);
     expect(await cleanupStage.run(context, step, run)).toEqual({ removed: snapshotIds });
     for (const snapshotId of snapshotIds) expect(await snapshotExists(snapshotId)).toBe(false);
+  });
+});
+
+describe('sweeping a take-over claim left behind', () => {
+  const claimName = '/golden/web/lock.takeover-0123456789abcdef';
+  const claim = JSON.stringify({ runId: '20261129T010000Z-taker0', host: 'ci-3', pid: 31, takenAt: '2026-11-29T01:00:00.000Z', expiresAt: '2026-11-29T01:02:00.000Z' });
+  const step: StepOfKind<'sweep'> = {
+    id: `sweep:${region}:${claimName}`,
+    kind: 'sweep',
+    region,
+    resource: { kind: 'takeover-claim', id: claimName, name: claimName, value: claim },
+    runId: '20261129T010000Z-taker0',
+    after: [],
+    reason: 'test',
+    precondition: `${claimName} still holds the value observed`,
+  };
+
+  it('removes it while it holds what the plan saw', async () => {
+    const ssm = context.clients.ssm(region);
+    await createParameterIfAbsent(ssm, claimName, claim);
+    const run = stepRunFixture(undefined);
+
+    expect(await sweepStage.check!(context, step, run)).toBe(false);
+    await sweepStage.run(context, step, run);
+    expect(await getParameter(ssm, claimName)).toBeUndefined();
+  });
+
+  it('leaves it, as moved, when someone wrote it again since', async () => {
+    const ssm = context.clients.ssm(region);
+    await createParameterIfAbsent(ssm, claimName, claim);
+    const fresh = claim.replace('taker0', 'taker1');
+    await putParameterExpecting(ssm, claimName, fresh, { expected: claim });
+
+    expect(await sweepStage.check!(context, step, stepRunFixture(undefined))).toBe(`${claimName} changed since the plan: it now holds ${fresh}`);
+    expect((await getParameter(ssm, claimName))?.value).toBe(fresh);
   });
 });
