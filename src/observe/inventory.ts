@@ -90,6 +90,11 @@ export interface RegionInventory {
   readonly temporaryResources: readonly ObservedTemporaryResource[];
   /** Snapshots tagged `gild:image`: those of no existing AMI are leftovers of a removal that stopped halfway. */
   readonly snapshots: readonly ObservedSnapshot[];
+  /**
+   * AMIs this account owns named like a build of an image of this region (`<image>-…`) that carry no `gild:image`:
+   * gild stopped between Packer's CreateImage and its tagging. Absent in inventories made without this read.
+   */
+  readonly untaggedAmis?: readonly ObservedAmi[];
   /** Who uses an AMI (only AMIs the assembler may want to delete are looked up), by AMI ID. */
   readonly references: Readonly<Record<string, readonly string[]>>;
 }

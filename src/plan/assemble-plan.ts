@@ -192,6 +192,26 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     }
   }
 
+  // NOTE: no live run holds this image's lock (checked above), so no run is between Packer's CreateImage and tagging.
+  for (const region of image.regions) {
+    for (const found of untaggedBuilds(inventory, image.name, region, input.runId)) {
+      const gone = lease.kind === 'held' && lease.lease.runId === found.runId ? `its lock is stale (${staleLeaseReason(lease, now)})` : `it holds no lock on ${image.name}`;
+      steps.push({
+        id: `cleanup:${image.name}:${region}:${found.ami.amiId}`,
+        kind: 'cleanup',
+        image: image.name,
+        region,
+        amiId: found.ami.amiId,
+        snapshotIds: found.ami.snapshotIds,
+        status: '(untagged)',
+        untagged: { runId: found.runId, version: found.version, name: found.ami.name },
+        after: [lockStepId],
+        reason: `${found.ami.amiId} carries no gild tags, but its name ${found.ami.name} is the build step's for ${image.name} ${found.version} in run ${found.runId}, which is gone (${gone}): gild stopped between Packer's CreateImage and its tagging. Tag it as gild's, then deregister it with its snapshots`,
+        precondition: `${found.ami.amiId} still has no gild:image tag other than ${image.name}, no parameter names it and nothing uses it`,
+      });
+    }
+  }
+
   for (const region of image.regions) {
     const orphans = orphanSnapshots(inventory, image.name, region);
     if (orphans.length === 0) continue;
@@ -557,6 +577,19 @@ function planImageRetirement(
   const counts = new Map<string, number>();
   for (const step of steps) counts.set(step.id, (counts.get(step.id) ?? 0) + 1);
   return { steps: steps.map(({ after: _after, ...step }) => ((counts.get(step.id) ?? 0) > 1 ? { ...step, id: `${step.id}:${step.amiId}` } : step)), kept };
+}
+
+/**
+ * Owned AMIs without gild tags named exactly as the build step names an image's build (`<image>-<version>-<runId>`,
+ * see `amiName`), of another run than this one. `web-api-1.0.0-…` is not `web`'s: its version would not parse.
+ */
+function untaggedBuilds(inventory: Inventory, imageName: string, region: string, runId: string): { ami: ObservedAmi; version: string; runId: string }[] {
+  const pattern = new RegExp(`^${imageName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(.+)-(\\d{8}T\\d{6}Z-[a-z0-9]+)$`);
+  return (inventory.regions[region]?.untaggedAmis ?? []).flatMap((ami) => {
+    const match = pattern.exec(ami.name);
+    if (!match || ami.tags['gild:image'] !== undefined || !semver.valid(match[1]!) || match[2] === runId) return [];
+    return [{ ami, version: match[1]!, runId: match[2]! }];
+  });
 }
 
 /** Snapshots of an image that no AMI in the region (of any status) uses any more. */

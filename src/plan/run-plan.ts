@@ -50,7 +50,19 @@ export type PlanStep =
    * Deregister an AMI gild made that will never be published, and delete its snapshots; or (no `amiId`) delete
    * snapshots whose AMI is already gone.
    */
-  | (StepCommon & { readonly kind: 'cleanup'; readonly image: string; readonly region: string; readonly amiId: string | undefined; readonly snapshotIds: readonly string[]; readonly status: string })
+  | (StepCommon & {
+      readonly kind: 'cleanup';
+      readonly image: string;
+      readonly region: string;
+      readonly amiId: string | undefined;
+      readonly snapshotIds: readonly string[];
+      readonly status: string;
+      /**
+       * An AMI recognised by its name alone (`<image>-<version>-<runId>`, the build step's), with no gild tags: Packer
+       * created it and gild stopped before tagging it. It is tagged as gild's first, then removed like any other.
+       */
+      readonly untagged?: { readonly runId: string; readonly version: string; readonly name: string };
+    })
   | (StepCommon & {
       readonly kind: 'build';
       readonly image: string;

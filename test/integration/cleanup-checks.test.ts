@@ -6,6 +6,8 @@
  * instead; the filter real AWS gets is proven at the adapter seam in
  * test/unit/cleanup-snapshot-check.test.ts. And the sweep of a take-over
  * claim a dead taker left: removed only while it holds what was planned.
+ * And an AMI Packer created that gild never tagged: observed by its name,
+ * planned, tagged as gild's, then removed with its snapshots.
  */
 import { CreateImageCommand, CreateTagsCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,6 +19,8 @@ import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { createParameterIfAbsent, getParameter, putParameterExpecting } from '../../src/adapters/ssm.ts';
+import { observeInventory } from '../../src/observe/observe-inventory.ts';
+import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { cleanupStage } from '../../src/stages/cleanup.ts';
 import { sweepStage } from '../../src/stages/sweep.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
@@ -51,11 +55,12 @@ afterEach(async () => {
 });
 
 /** An AMI made from an instance, as Packer makes one: moto gives it a snapshot. */
-async function createAmi(tags: Record<string, string>): Promise<{ amiId: string; snapshotIds: string[] }> {
+async function createAmi(tags: Record<string, string>, name = `web-1.0.0-${Date.now()}`): Promise<{ amiId: string; snapshotIds: string[] }> {
   const ec2 = context.clients.ec2(region);
   const launched = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
   const instanceId = launched.Instances![0]!.InstanceId!;
-  const created = await ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: `web-1.0.0-${Date.now()}`, TagSpecifications: [{ ResourceType: 'image', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }));
+  const tagSpecifications = Object.keys(tags).length > 0 ? { TagSpecifications: [{ ResourceType: 'image' as const, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] } : {};
+  const created = await ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: name, ...tagSpecifications }));
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
   const [image] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [created.ImageId!] }))).Images ?? [];
   const snapshotIds = (image?.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
@@ -140,5 +145,48 @@ describe('sweeping a take-over claim left behind', () => {
 
     expect(await sweepStage.check!(context, step, stepRunFixture(undefined))).toBe(`${claimName} changed since the plan: it now holds ${fresh}`);
     expect((await getParameter(ssm, claimName))?.value).toBe(fresh);
+  });
+});
+
+describe('an AMI Packer created that gild never tagged', () => {
+  it('is found by the build step\'s name, tagged as gild\'s, then deregistered with its snapshots', async () => {
+    const image = resolvedImageFixture({ name: 'web' });
+    const leaked = await createAmi({}, 'web-1.0.1-20261129T100000Z-crash0');
+    const decoy = await createAmi({}, 'web-api-1.0.1-20261129T100000Z-crash0');
+
+    const inventory = await observeInventory(context, [image], { baseOverrides: { web: 'ami-1e749f67' } });
+    expect(inventory.regions[region]!.untaggedAmis!.map((ami) => ami.amiId).sort()).toEqual([leaked.amiId, decoy.amiId].sort());
+    const plan = assemblePlan({ runId: context.runId, now: context.now(), images: [image], fingerprints: { web: 'fp' }, inventory, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+    const cleanups = plan.steps.filter((step): step is StepOfKind<'cleanup'> => step.kind === 'cleanup');
+    expect(cleanups.map((step) => [step.amiId, step.untagged, step.snapshotIds])).toEqual([[leaked.amiId, { runId: '20261129T100000Z-crash0', version: '1.0.1', name: 'web-1.0.1-20261129T100000Z-crash0' }, leaked.snapshotIds]]);
+
+    const run = stepRunFixture(image);
+    expect(await cleanupStage.check!(context, cleanups[0]!, run)).toBe(false);
+    expect(await cleanupStage.run(context, cleanups[0]!, run)).toEqual({ removed: [leaked.amiId, ...leaked.snapshotIds] });
+
+    const ec2 = context.clients.ec2(region);
+    const left = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    expect(left.map((ami) => ami.ImageId)).toEqual([decoy.amiId]);
+    for (const snapshotId of leaked.snapshotIds) expect(await snapshotExists(snapshotId)).toBe(false);
+  });
+
+  it('is left alone, as moved, once a parameter names it', async () => {
+    const leaked = await createAmi({}, 'web-1.0.1-20261129T100000Z-crash0');
+    await createParameterIfAbsent(context.clients.ssm(region), '/golden/web/channels/hand', leaked.amiId);
+    const step: StepOfKind<'cleanup'> = {
+      id: `cleanup:web:${region}:${leaked.amiId}`,
+      kind: 'cleanup',
+      image: 'web',
+      region,
+      amiId: leaked.amiId,
+      snapshotIds: leaked.snapshotIds,
+      status: '(untagged)',
+      untagged: { runId: '20261129T100000Z-crash0', version: '1.0.1', name: 'web-1.0.1-20261129T100000Z-crash0' },
+      after: [],
+      reason: 'test',
+      precondition: 'test',
+    };
+
+    expect(await cleanupStage.check!(context, step, stepRunFixture(resolvedImageFixture({ name: 'web' })))).toBe(`/golden/web/channels/hand now names ${leaked.amiId}`);
   });
 });

@@ -202,6 +202,47 @@ describe('assemblePlan', () => {
     });
   });
 
+  describe('an AMI Packer created that gild never tagged', () => {
+    const untagged = (name: string, tags: Record<string, string> = {}) => ami(`ami-${name.length}x`, tags, { name, snapshotIds: ['snap-untagged'] });
+
+    it('is recognised by the build step\'s name, then tagged and cleaned up with its snapshots, once its run is gone', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const leaked = untagged('web-1.0.1-20261129T100000Z-crash0');
+      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: current.amis, untaggedAmis: [leaked] } }));
+
+      expect(stepById(plan, `cleanup:web:${region}:${leaked.amiId}`, 'cleanup')).toEqual({
+        id: `cleanup:web:${region}:${leaked.amiId}`,
+        kind: 'cleanup',
+        image: 'web',
+        region,
+        amiId: leaked.amiId,
+        snapshotIds: ['snap-untagged'],
+        status: '(untagged)',
+        untagged: { runId: '20261129T100000Z-crash0', version: '1.0.1', name: 'web-1.0.1-20261129T100000Z-crash0' },
+        after: ['lock:web'],
+        reason: `${leaked.amiId} carries no gild tags, but its name web-1.0.1-20261129T100000Z-crash0 is the build step's for web 1.0.1 in run 20261129T100000Z-crash0, which is gone (it holds no lock on web): gild stopped between Packer's CreateImage and its tagging. Tag it as gild's, then deregister it with its snapshots`,
+        precondition: `${leaked.amiId} still has no gild:image tag other than web, no parameter names it and nothing uses it`,
+      });
+      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:${leaked.amiId}`, 'release:web']);
+    });
+
+    it('leaves what is not an untagged build of this image by another run, and everything while a live run holds the lock', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const others = [
+        untagged('web-api-1.0.1-20261129T100000Z-crash0'),
+        untagged(`web-1.0.1-${runId}`),
+        untagged('web-golden-copy'),
+        untagged('web-1.0.1-20261129T100000Z-crash0', { 'gild:image': 'api' }),
+      ];
+      expect(assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: current.amis, untaggedAmis: others } })).steps).toEqual([]);
+
+      const raw = lease('20261129T100000Z-crash0', { expiresAt: '2026-11-29T12:30:00.000Z' });
+      const leaked = untagged('web-1.0.1-20261129T100000Z-crash0');
+      const locked = assemblePlan(input({ regionInventory: { parameters: [...current.parameters, parameter('/golden/web/lock', raw)], amis: current.amis, untaggedAmis: [leaked] }, leases: { web: observeLeaseState(raw, otherHost) } }));
+      expect(locked.steps).toEqual([]);
+    });
+  });
+
   describe('locks', () => {
     it('does nothing at all to an image whose lock a live run holds, and says who holds it', () => {
       const raw = lease('20261129T115000Z-other0', { expiresAt: '2026-11-29T12:30:00.000Z' });
