@@ -2,6 +2,8 @@
  * Cleanup: an AMI gild built that will never be published (a failed smoke
  * test, a crash before publishing, a build this run does not resume) is
  * deregistered with its snapshots, so nothing gild made is left to cost money.
+ * So are snapshots whose AMI is gone, once no AMI uses them, and an AMI
+ * Packer made that gild never tagged (recognised by its name), once tagged.
  */
 import { createTags, describeImagesRaw, describeImagesUsingSnapshots } from '../adapters/ec2.ts';
 import { WorldMoved, type StepStage } from '../apply/step-stage.ts';
