@@ -4,7 +4,7 @@
  * client.
  */
 import { hostname } from 'node:os';
-import { isPidAlive } from './apply/check-process.ts';
+import { isPidAlive, readBootId } from './apply/check-process.ts';
 import { compactTimestamp } from './compact-timestamp.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
@@ -50,6 +50,8 @@ export interface Context {
 export interface ProcessInfo {
   readonly host: string;
   readonly pid: number;
+  /** The kernel's boot ID (Linux), or undefined: a pid is compared only within one boot of one host. */
+  readonly bootId?: string | undefined;
   isPidAlive(pid: number): boolean;
 }
 
@@ -58,6 +60,7 @@ export function currentProcessInfo(): ProcessInfo {
   return {
     host: hostname(),
     pid: process.pid,
+    bootId: readBootId(),
     isPidAlive,
   };
 }

@@ -103,11 +103,16 @@ export const catalogue = {
       'pipeline',
       `Image "${imageName}" has no published version in ${region} that satisfies "${range}" (under ${path}: ${published.length > 0 ? published.join(', ') : 'none'}). Widen the range, or publish a matching version with \`gild run ${imageName}\`.`,
     ),
-  EPIPELINE: (failed: readonly string[]) =>
+  EPIPELINE: (failed: readonly string[], failedRunSteps: readonly string[] = []) =>
     new GildError(
       'EPIPELINE',
       'pipeline',
-      `${failed.length} image${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}. Nothing was published for ${failed.length === 1 ? 'it' : 'them'}; see the logs above.`,
+      [
+        ...(failed.length > 0 ? [`${failed.length} image${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}. Nothing was published for ${failed.length === 1 ? 'it' : 'them'}; see the logs above.`] : []),
+        ...(failedRunSteps.length > 0
+          ? [`${failedRunSteps.length} run-wide step${failedRunSteps.length === 1 ? '' : 's'} failed: ${failedRunSteps.join(', ')}. The images' own steps went on; the next run plans ${failedRunSteps.length === 1 ? 'it' : 'them'} again (see the run log).`]
+          : []),
+      ].join(' '),
     ),
   EPLANMOVED: (moved: readonly string[]) =>
     new GildError(

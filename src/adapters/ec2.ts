@@ -310,6 +310,22 @@ export async function describeAllGildImages(ec2: EC2Client): Promise<ImageSummar
   });
 }
 
+/**
+ * AMIs this account owns whose name matches any of these patterns (`web-*`), in any state, tagged or not: the
+ * build step names each AMI `<image>-<version>-<runId>`, so one Packer made but never got to tag is found by name.
+ */
+export async function describeOwnedImagesNamed(ec2: EC2Client, namePatterns: readonly string[]): Promise<ImageSummary[]> {
+  if (namePatterns.length === 0) return [];
+  return awsCall('describe owned AMIs named', namePatterns.join(', '), async () => {
+    const images: ImageSummary[] = [];
+    for (const patterns of chunk([...new Set(namePatterns)], maxFilterValues)) {
+      const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { Owners: ['self'], Filters: [{ Name: 'name', Values: patterns }], IncludeDeprecated: true, IncludeDisabled: true });
+      for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
+    }
+    return images;
+  });
+}
+
 /** The deprecation time an AMI carries, if any (ImageSummary only says whether it has passed). */
 export async function describeImagesRaw(ec2: EC2Client, imageIds: readonly string[]): Promise<Image[]> {
   if (imageIds.length === 0) return [];
@@ -435,6 +451,24 @@ export async function describeGildSnapshots(ec2: EC2Client): Promise<SnapshotSum
     }
     return snapshots;
   });
+}
+
+/**
+ * The AMIs this account owns (any state) that still use any of these snapshots. AWS filters on
+ * `block-device-mapping.snapshot-id`; without that filter (the emulator) every owned AMI is read and matched here.
+ * Matched here in both cases, so only the snapshots asked about count.
+ */
+export async function describeImagesUsingSnapshots(ec2: EC2Client, snapshotIds: readonly string[], options: { readonly snapshotFilter: boolean }): Promise<ImageSummary[]> {
+  const wanted = new Set(snapshotIds);
+  if (wanted.size === 0) return [];
+  const images: ImageSummary[] = [];
+  for (const ids of options.snapshotFilter ? chunk([...wanted], maxFilterValues) : [undefined]) {
+    await awsCall('describe images using snapshots', [...wanted].join(', '), async () => {
+      const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { Owners: ['self'], ...(ids ? { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: ids }] } : {}), IncludeDeprecated: true, IncludeDisabled: true });
+      for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary).filter((image) => image.snapshotIds.some((snapshotId) => wanted.has(snapshotId))));
+    });
+  }
+  return images;
 }
 
 /** Deprecates an AMI now: it leaves casual listings, and launches by ID keep working. */

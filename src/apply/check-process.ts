@@ -2,11 +2,27 @@
  * What a lease needs to know about processes, read here once so that the
  * lease code and the observer stay pure: the runner passes these in.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { LeaseOwner } from '../observe/parse-lease.ts';
 
 /** This process as the owner of the leases a run takes. */
-export const leaseOwnerOfThisProcess = (runId: string): LeaseOwner => ({ runId, host: hostname(), pid: process.pid });
+export const leaseOwnerOfThisProcess = (runId: string): LeaseOwner => ({ runId, host: hostname(), pid: process.pid, ...optionalBootId(readBootId()) });
+
+const optionalBootId = (bootId: string | undefined) => (bootId === undefined ? {} : { bootId });
+
+/**
+ * The kernel's boot ID (Linux; a new one every boot), or undefined where there is none: then a lease's pid is never
+ * trusted, only its expiry. Read once per process by the caller.
+ */
+export function readBootId(file = '/proc/sys/kernel/random/boot_id'): string | undefined {
+  try {
+    const bootId = readFileSync(file, 'utf8').trim();
+    return bootId === '' ? undefined : bootId;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Whether a process with this pid runs on this host. Signal 0 checks without

@@ -3,7 +3,7 @@
  * as JSON in `<prefix>/<image>/lock` (a plain String parameter) in the image's
  * build region. Taken atomically (PutParameter without Overwrite), renewed
  * while the run works, released only by its holder, and taken over only when
- * the plan found it stale (expired, or owned by a dead pid on this host).
+ * the plan found it stale (expired, or owned by a dead pid on this host in this boot).
  *
  * Host, pid, the clock and the pid check come from the caller: nothing here
  * reads process globals.
@@ -36,7 +36,7 @@ const isSameLease = (a: Lease, b: Lease) => isLeaseOwnedBy(a, b) && a.takenAt ==
 
 function newLease(owner: LeaseOwner, timing: LeaseTiming): Lease {
   const now = timing.now();
-  return { runId: owner.runId, host: owner.host, pid: owner.pid, takenAt: now.toISOString(), expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
+  return { runId: owner.runId, host: owner.host, pid: owner.pid, ...(owner.bootId !== undefined ? { bootId: owner.bootId } : {}), takenAt: now.toISOString(), expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
 }
 
 /**
@@ -103,7 +103,7 @@ export async function takeOverLease(
   timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean },
   depth = 0,
 ): Promise<TakeOverOutcome> {
-  const observed = observeLeaseState(observedRaw, { host: owner.host, isPidAlive: timing.isPidAlive });
+  const observed = observeLeaseState(observedRaw, { host: owner.host, bootId: owner.bootId, isPidAlive: timing.isPidAlive });
   if (staleLeaseReason(observed, timing.now()) === undefined) return { heldBy: parseLease(observedRaw) ?? observedRaw, raw: observedRaw };
   const claimName = takeoverClaimName(name, observedRaw);
   const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs };

@@ -41,7 +41,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
       inventory,
       force: options.force,
       ...(options.mode ? { mode: options.mode } : {}),
-      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays },
+      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays },
     });
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);
@@ -104,7 +104,23 @@ export interface ApplyRunOptions {
   readonly only?: readonly string[];
 }
 
-export async function applyRun(context: Context, plan: RunPlan, images: readonly ResolvedImage[], options: ApplyRunOptions): Promise<{ applied: AppliedPlan; outcomes: ImageOutcome[] }> {
+/** A run-wide step (a sweep of an earlier run's leftovers) that failed: no image's outcome shows it, so the run reports it itself. */
+export interface RunStepFailure {
+  readonly stepId: string;
+  readonly reason: string;
+  readonly details: readonly string[];
+}
+
+/** The failed steps of no image: they fail the run (exit 1) though every image's own steps went on. */
+export function failedRunSteps(applied: AppliedPlan): RunStepFailure[] {
+  return applied.plan.steps.flatMap((step) => {
+    const result = applied.results.get(step.id);
+    if ('image' in step || result?.status !== 'failed') return [];
+    return [{ stepId: step.id, reason: result.reason, details: detailsOf(result.error) }];
+  });
+}
+
+export async function applyRun(context: Context, plan: RunPlan, images: readonly ResolvedImage[], options: ApplyRunOptions): Promise<{ applied: AppliedPlan; outcomes: ImageOutcome[]; runFailures: RunStepFailure[] }> {
   const applied = await applyPlan(context, plan, {
     stages: options.stages,
     images,
@@ -117,7 +133,7 @@ export async function applyRun(context: Context, plan: RunPlan, images: readonly
     ...(options.onStep ? { onStep: options.onStep } : {}),
   });
   const outcomes = plan.images.filter((decision) => !options.only || options.only.includes(decision.image)).map((decision) => outcomeOf(applied, decision.image, options.signal.aborted));
-  return { applied, outcomes };
+  return { applied, outcomes, runFailures: failedRunSteps(applied) };
 }
 
 /** What happened to one image, read from its steps' results. */

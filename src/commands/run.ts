@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getParametersByPath } from '../adapters/ssm.ts';
-import { applyRun, checkSavedPlan, planRun, type ImageOutcome } from '../apply/run-trip.ts';
+import { applyRun, checkSavedPlan, planRun, type ImageOutcome, type RunStepFailure } from '../apply/run-trip.ts';
 import { createCleanupRegistry } from '../cleanup.ts';
 import type { Context } from '../context.ts';
 import { catalogue } from '../errors.ts';
@@ -73,7 +73,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
       // On a terminal, listr2 shows each image's steps live; elsewhere (CI, pipes) the log lines are the view.
       const view = io.isTTY ? (await import('../apply/listr-view.ts')).startListrView(runPlan, only) : undefined;
-      const { applied, outcomes } = await applyRun(runContext, runPlan, images, {
+      const { applied, outcomes, runFailures } = await applyRun(runContext, runPlan, images, {
         stages: createLifecycle(runContext),
         signal: handlers.signal,
         cleanups,
@@ -81,7 +81,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
         ...(only ? { only } : {}),
       });
       await view?.done;
-      say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext));
+      say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
       const { writeRunReport } = await import('../report/write-run-report.ts');
       const written = await writeRunReport({ applied, outcomes, command: ['gild', ...(options.argv ?? ['run'])].join(' '), startedAt, finishedAt: runContext.now(), cwd: runContext.cwd, env: runContext.env });
       say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
@@ -89,7 +89,8 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       if (options.showParameters) say(await formatParameters(runContext, images));
       // Applying a reviewed plan, an image that yielded did not do what was reviewed: that fails the job.
       const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && outcome.result === 'yielded')).map((outcome) => outcome.image);
-      if (failed.length > 0) throw catalogue.EPIPELINE(failed);
+      // NOTE: a failed sweep stopped no image, but what it should have removed is still there (and costing): the run failed.
+      if (failed.length > 0 || runFailures.length > 0) throw catalogue.EPIPELINE(failed, runFailures.map((failure) => failure.stepId));
       return 0;
     });
   } finally {
@@ -97,8 +98,12 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
   }
 }
 
-function formatOutcomes(runId: string, runDir: string, outcomes: readonly ImageOutcome[], context: Context): string {
+export function formatOutcomes(runId: string, runDir: string, outcomes: readonly ImageOutcome[], context: Pick<Context, 'cwd'>, runFailures: readonly RunStepFailure[] = []): string {
   const lines = [`\nRun ${runId} (logs: ${path.relative(context.cwd, runDir)}/):`];
+  for (const failure of runFailures) {
+    lines.push(`  ✖ ${failure.stepId} failed: ${failure.reason} (log: ${path.relative(context.cwd, path.join(runDir, 'run.log'))})`);
+    for (const detail of failure.details) lines.push(`      - ${detail}`);
+  }
   for (const outcome of outcomes) {
     switch (outcome.result) {
       case 'published':

@@ -10,6 +10,11 @@ export interface Lease {
   readonly runId: string;
   readonly host: string;
   readonly pid: number;
+  /**
+   * The owner's kernel boot ID (Linux), when it has one: a pid means something only on the same host in the same boot.
+   * Leases of an older gild, or taken where there is no boot ID, have none: only their expiry tells.
+   */
+  readonly bootId?: string;
   /** ISO time the lease was first taken. */
   readonly takenAt: string;
   /** ISO time after which anyone may take it over; renewed while the run works. */
@@ -25,8 +30,8 @@ export type LeaseState =
       readonly lease: Lease;
       readonly raw: string;
       /**
-       * Whether the owner still runs: `false` when the owner is this host and its pid is gone, `true` when it is this
-       * host and alive, `undefined` when it is another host (only the expiry tells).
+       * Whether the owner still runs: `false` when the owner is this host in this boot and its pid is gone, `true` when
+       * it is and alive, `undefined` otherwise (another host, another boot, or no boot ID to tell: only the expiry tells).
        */
       readonly ownerAlive: boolean | undefined;
     };
@@ -85,6 +90,11 @@ export interface RegionInventory {
   readonly temporaryResources: readonly ObservedTemporaryResource[];
   /** Snapshots tagged `gild:image`: those of no existing AMI are leftovers of a removal that stopped halfway. */
   readonly snapshots: readonly ObservedSnapshot[];
+  /**
+   * AMIs this account owns named like a build of an image of this region (`<image>-…`) that carry no `gild:image`:
+   * gild stopped between Packer's CreateImage and its tagging. Absent in inventories made without this read.
+   */
+  readonly untaggedAmis?: readonly ObservedAmi[];
   /** Who uses an AMI (only AMIs the assembler may want to delete are looked up), by AMI ID. */
   readonly references: Readonly<Record<string, readonly string[]>>;
 }

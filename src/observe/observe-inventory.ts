@@ -7,7 +7,7 @@
  */
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
-import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources } from '../adapters/ec2.ts';
+import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeOwnedImagesNamed, describeTemporaryResources } from '../adapters/ec2.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
 import { observeReferences } from './observe-references.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
@@ -28,7 +28,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
   const prefix = context.settings.ssmPrefix;
   const regions = [...new Set(images.flatMap((image) => image.regions))];
   const [regionInventories, bases] = await Promise.all([
-    Promise.all(regions.map((region) => observeRegion(context, region, prefix))),
+    Promise.all(regions.map((region) => observeRegion(context, region, prefix, images.filter((image) => image.regions.includes(region)).map((image) => image.name)))),
     observeBases(context, images, options.baseOverrides),
   ]);
   const byRegion = Object.fromEntries(regionInventories.map((inventory) => [inventory.region, inventory]));
@@ -50,9 +50,9 @@ export async function observeInventory(context: Context, images: readonly Resolv
   return { observedAt, ssmPrefix: prefix, regions: byRegion, bases, leases };
 }
 
-async function observeRegion(context: Context, region: string, prefix: string): Promise<RegionInventory> {
+async function observeRegion(context: Context, region: string, prefix: string, imageNames: readonly string[]): Promise<RegionInventory> {
   const ec2 = context.clients.ec2(region);
-  const [parameters, amis, instances, temporary, snapshots] = await Promise.all([
+  const [parameters, amis, instances, temporary, snapshots, named] = await Promise.all([
     listParametersUnder(context.clients.ssm(region), prefix),
     describeAllGildImages(ec2),
     describeInstances(ec2, [
@@ -61,11 +61,14 @@ async function observeRegion(context: Context, region: string, prefix: string): 
     ]),
     describeTemporaryResources(ec2),
     describeGildSnapshots(ec2),
+    // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
+    describeOwnedImagesNamed(ec2, imageNames.map((imageName) => `${imageName}-*`)),
   ]);
+  const toObserved = (ami: (typeof amis)[number]) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags });
   return {
     region,
     parameters,
-    amis: amis.map((ami) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags })),
+    amis: amis.map(toObserved),
     instances: instances.map((instance) => ({ instanceId: instance.instanceId, state: instance.state, launchedAt: instance.launchedAt?.toISOString(), imageId: instance.imageId, tags: instance.tags })),
     temporaryResources: temporary.map((resource): ObservedTemporaryResource => {
       const fromName = /^gild_(.+?)_([a-z][a-z0-9-]*)$/.exec(resource.name);
@@ -80,6 +83,7 @@ async function observeRegion(context: Context, region: string, prefix: string): 
     }),
     snapshots,
     references: {},
+    untaggedAmis: named.filter((ami) => ami.tags['gild:image'] === undefined).map(toObserved),
   };
 }
 

@@ -11,6 +11,15 @@ export interface LeaseOwner {
   readonly runId: string;
   readonly host: string;
   readonly pid: number;
+  /** The kernel's boot ID, where there is one (Linux): see `Lease.bootId`. */
+  readonly bootId?: string | undefined;
+}
+
+/** Where a lease is observed from: this host, this boot, and a way to ask whether a pid runs here. */
+export interface LeaseObserver {
+  readonly host: string;
+  readonly bootId?: string | undefined;
+  readonly isPidAlive: (pid: number) => boolean;
 }
 
 const isIsoTime = (value: unknown): value is string => typeof value === 'string' && Number.isFinite(Date.parse(value));
@@ -24,16 +33,18 @@ export function parseLease(raw: string): Lease | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { runId, host, pid, takenAt, expiresAt } = parsed as Record<string, unknown>;
+  const { runId, host, pid, bootId, takenAt, expiresAt } = parsed as Record<string, unknown>;
   if (typeof runId !== 'string' || runId === '' || typeof host !== 'string' || host === '') return undefined;
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
   if (!isIsoTime(takenAt) || !isIsoTime(expiresAt)) return undefined;
-  return { runId, host, pid, takenAt, expiresAt };
+  // NOTE: a lease without a boot ID (an older gild's, or one taken where there is none) is still a lease.
+  if (bootId !== undefined && (typeof bootId !== 'string' || bootId === '')) return undefined;
+  return { runId, host, pid, ...(bootId !== undefined ? { bootId } : {}), takenAt, expiresAt };
 }
 
 /** The stored form. Field order is fixed so that the same lease always serialises to the same string. */
 export function formatLease(lease: Lease): string {
-  return JSON.stringify({ runId: lease.runId, host: lease.host, pid: lease.pid, takenAt: lease.takenAt, expiresAt: lease.expiresAt });
+  return JSON.stringify({ runId: lease.runId, host: lease.host, pid: lease.pid, ...(lease.bootId !== undefined ? { bootId: lease.bootId } : {}), takenAt: lease.takenAt, expiresAt: lease.expiresAt });
 }
 
 export function isLeaseOwnedBy(lease: Lease, owner: LeaseOwner): boolean {
@@ -42,14 +53,19 @@ export function isLeaseOwnedBy(lease: Lease, owner: LeaseOwner): boolean {
 
 /**
  * What a lock parameter means to a run on `host`. A pid is only meaningful
- * on its own host: on another host only the expiry tells.
+ * on its own host in the same boot: the host name alone does not say so (a
+ * machine rebooted since, or a container on another machine with the same
+ * host name), so the boot IDs must match too. Anywhere else, or without a
+ * boot ID on either side, only the expiry tells.
  */
-export function observeLeaseState(raw: string | undefined, here: { readonly host: string; readonly isPidAlive: (pid: number) => boolean }): LeaseState {
+export function observeLeaseState(raw: string | undefined, here: LeaseObserver): LeaseState {
   if (raw === undefined) return { kind: 'free' };
   const lease = parseLease(raw);
   if (!lease) return { kind: 'unreadable', raw };
-  return { kind: 'held', lease, raw, ownerAlive: lease.host === here.host ? here.isPidAlive(lease.pid) : undefined };
+  return { kind: 'held', lease, raw, ownerAlive: isSameBoot(lease, here) ? here.isPidAlive(lease.pid) : undefined };
 }
+
+const isSameBoot = (lease: Lease, here: LeaseObserver) => lease.host === here.host && lease.bootId !== undefined && here.bootId !== undefined && lease.bootId === here.bootId;
 
 /**
  * Why a held lease may be taken over now, or `undefined` while it must be
@@ -59,10 +75,16 @@ export function observeLeaseState(raw: string | undefined, here: { readonly host
 export function staleLeaseReason(state: LeaseState, now: Date): string | undefined {
   if (state.kind !== 'held') return undefined;
   const { lease } = state;
-  if (state.ownerAlive === false) return `its owner, run ${lease.runId} (pid ${lease.pid} on ${lease.host}), is no longer running`;
+  if (state.ownerAlive === false) return `its owner, run ${lease.runId} (pid ${lease.pid} on ${lease.host}, same boot), is no longer running`;
   if (Date.parse(lease.expiresAt) <= now.getTime()) return `it expired at ${lease.expiresAt} (run ${lease.runId} on ${lease.host} stopped renewing it)`;
   return undefined;
 }
+
+/**
+ * How long a lock's lease stays valid without renewal (src/stages/lock.ts): long enough to ride out slow renewals,
+ * short enough that a crashed CI runner's lock frees itself soon.
+ */
+export const leaseTtlMs = 15 * 60_000;
 
 const claimMarker = '.takeover-';
 

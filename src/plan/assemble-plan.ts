@@ -19,6 +19,7 @@ import { imageParameterPath, latestParameterName, lockParameterName, majorParame
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSweep } from './plan-sweep.ts';
+import { defaultKeepFailedDays } from '../settings/schema.ts';
 import { planSchemaVersion, type AmiSource, type BuildBase, type ImageDecision, type KeptResource, type ParameterWrite, type PlanStep, type RunPlan } from './run-plan.ts';
 
 export interface AssembleInput {
@@ -30,7 +31,7 @@ export interface AssembleInput {
   readonly fingerprints: Readonly<Record<string, string>>;
   readonly inventory: Inventory;
   readonly force: boolean;
-  readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined };
+  readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined; readonly keepFailedDays?: number };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
    * unpublished AMIs, retire, release): `gild retire`, which works on unchanged images without building them.
@@ -171,7 +172,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
     if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
     const resumableLater = retireOnly && build.version === next && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
     for (const [region, ami] of Object.entries(build.amis)) {
-      const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : ami.tags['gild:keep-reason'];
+      const keptOnPurpose = keepPeriod(ami, input.now, input.settings.keepFailedDays ?? defaultKeepFailedDays);
+      const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
       if (keepReason) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
         continue;
@@ -185,8 +187,28 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
         snapshotIds: ami.snapshotIds,
         status: build.status ?? '(none)',
         after: [lockStepId],
-        reason: cleanupReason(build, next, fingerprint, resumable !== undefined || buildReason !== undefined),
+        reason: `${cleanupReason(build, next, fingerprint, resumable !== undefined || buildReason !== undefined)}${keptOnPurpose ? `; ${keptOnPurpose.reason}` : ''}`,
         precondition: `${ami.amiId} is still tagged gild:image=${image.name}, no parameter names it and nothing uses it`,
+      });
+    }
+  }
+
+  // NOTE: no live run holds this image's lock (checked above), so no run is between Packer's CreateImage and tagging.
+  for (const region of image.regions) {
+    for (const found of untaggedBuilds(inventory, image.name, region, input.runId)) {
+      const gone = lease.kind === 'held' && lease.lease.runId === found.runId ? `its lock is stale (${staleLeaseReason(lease, now)})` : `it holds no lock on ${image.name}`;
+      steps.push({
+        id: `cleanup:${image.name}:${region}:${found.ami.amiId}`,
+        kind: 'cleanup',
+        image: image.name,
+        region,
+        amiId: found.ami.amiId,
+        snapshotIds: found.ami.snapshotIds,
+        status: '(untagged)',
+        untagged: { runId: found.runId, version: found.version, name: found.ami.name },
+        after: [lockStepId],
+        reason: `${found.ami.amiId} carries no gild tags, but its name ${found.ami.name} is the build step's for ${image.name} ${found.version} in run ${found.runId}, which is gone (${gone}): gild stopped between Packer's CreateImage and its tagging. Tag it as gild's, then deregister it with its snapshots`,
+        precondition: `${found.ami.amiId} still has no gild:image tag other than ${image.name}, no parameter names it and nothing uses it`,
       });
     }
   }
@@ -503,6 +525,23 @@ function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage
     .sort((a, b) => b.runId.localeCompare(a.runId))[0];
 }
 
+/**
+ * An AMI tagged `gild:keep-reason` is kept until its `gild:keep-until`, then cleaned up like any unpublished AMI.
+ * One kept by a gild that stamped no end is kept `keepFailedDays` from its build (or creation).
+ */
+function keepPeriod(ami: ObservedAmi, now: Date, keepFailedDays: number): { kept: boolean; reason: string } | undefined {
+  const keepReason = ami.tags['gild:keep-reason'];
+  if (!keepReason) return undefined;
+  const stamped = Date.parse(ami.tags['gild:keep-until'] ?? '');
+  const since = Date.parse(ami.tags['gild:built-at'] ?? ami.createdAt);
+  const until = Number.isFinite(stamped) ? stamped : Number.isFinite(since) ? since + keepFailedDays * DAY_MS : Number.POSITIVE_INFINITY;
+  if (until === Number.POSITIVE_INFINITY) return { kept: true, reason: `${keepReason} (no keep period can be read from its tags)` };
+  const untilText = new Date(until).toISOString();
+  const how = Number.isFinite(stamped) ? 'gild:keep-until' : `keepFailedDays ${keepFailedDays} from its build`;
+  if (now.getTime() < until) return { kept: true, reason: `${keepReason} (until ${untilText}, ${how})` };
+  return { kept: false, reason: `it was kept on purpose (${keepReason}) until ${untilText} (${how}), and that has passed` };
+}
+
 function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint: string, building: boolean): string {
   const what = `built by run ${build.runId} (gild:status=${build.status ?? 'none'}${build.version ? `, version ${build.version}` : ''}) and never published`;
   if (build.status === 'failed') return `${what}: it failed (${Object.values(build.amis)[0]?.tags['gild:failure'] ?? 'no reason recorded'})`;
@@ -571,6 +610,19 @@ function planImageRetirement(
   const counts = new Map<string, number>();
   for (const step of steps) counts.set(step.id, (counts.get(step.id) ?? 0) + 1);
   return { steps: steps.map(({ after: _after, ...step }) => ((counts.get(step.id) ?? 0) > 1 ? { ...step, id: `${step.id}:${step.amiId}` } : step)), kept };
+}
+
+/**
+ * Owned AMIs without gild tags named exactly as the build step names an image's build (`<image>-<version>-<runId>`,
+ * see `amiName`), of another run than this one. `web-api-1.0.0-…` is not `web`'s: its version would not parse.
+ */
+function untaggedBuilds(inventory: Inventory, imageName: string, region: string, runId: string): { ami: ObservedAmi; version: string; runId: string }[] {
+  const pattern = new RegExp(`^${imageName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(.+)-(\\d{8}T\\d{6}Z-[a-z0-9]+)$`);
+  return (inventory.regions[region]?.untaggedAmis ?? []).flatMap((ami) => {
+    const match = pattern.exec(ami.name);
+    if (!match || ami.tags['gild:image'] !== undefined || !semver.valid(match[1]!) || match[2] === runId) return [];
+    return [{ ami, version: match[1]!, runId: match[2]! }];
+  });
 }
 
 /** Snapshots of an image that no AMI in the region (of any status) uses any more. */

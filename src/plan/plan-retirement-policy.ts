@@ -11,12 +11,12 @@
  * something uses it, or it is not gild's. Phases run one per AMI per run;
  * each waits for the previous phase's stamp to be older than its grace.
  *
- * NOTE: the deregister phase should remove the AMI and its snapshots before
- * `versions/<v>`: candidates are found from the parameters (cheap however many
- * AMIs the image has), so a crash in between leaves a parameter naming a gone
- * AMI, which the next plan finishes (`goneAmis`). A gild-tagged AMI whose
- * parameter is already gone (another order, or a hand-deleted parameter) is
- * finished too when the owned AMIs passed in include it.
+ * NOTE: the deregister phase marks the AMI `retiring`, removes `versions/<v>`,
+ * then the AMI and its snapshots (src/stages/retire.ts): a crash in between
+ * leaves a gild-tagged AMI whose parameter is gone, which the next plan
+ * finishes from the owned AMIs passed in. A parameter naming an AMI that no
+ * longer exists (deregistered by hand) is never gild's doing: it is kept and
+ * shown, like any AMI gild cannot prove it made.
  */
 import semver from 'semver';
 import type { RetentionPolicy } from '../definition/schema.ts';
@@ -45,8 +45,6 @@ export interface RetirementPolicyInput {
   readonly ownedAmis: Readonly<Record<string, Readonly<Record<string, OwnedAmi>>>>;
   /** AMI ID → who uses it (from observeReferences). */
   readonly references: Readonly<Record<string, readonly string[]>>;
-  /** region → AMI IDs a `versions/<v>` names that no longer exist (asked by ID, not found): a deregistration that stopped before removing the parameter. */
-  readonly goneAmis?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RetirementPolicyPlan {
@@ -212,12 +210,6 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     if (dueReasons.length === 0) continue;
 
     const blockers = [...(protections.get(version) ?? [])];
-    const gone = !owned && candidate.published && (input.goneAmis?.[region] ?? []).includes(amiId);
-    if (gone) {
-      if (blockers.length > 0) keep(`kept: ${blockers.join('; ')} (its AMI is gone; due: ${dueReasons.join('; ')})`);
-      else steps.push(retireStep(input, candidate, 'deregister', [], [...dueReasons, `its AMI is already gone, so only ${versionParameterName(input.ssmPrefix, input.image, version)} is left to remove`]));
-      continue;
-    }
     if (!owned) blockers.unshift(`it is not tagged gild:image=${input.image} (or no longer exists), so gild did not make it and will not delete it`);
     if (policy.minAgeDays > 0 && (publishedAt === undefined || ageDays < policy.minAgeDays)) blockers.push(`only ${plural(ageDays, 'day')} old (minAgeDays ${policy.minAgeDays})`);
     // The same AMI ID could sit under two versions (written by hand); a pointer naming it protects it either way.

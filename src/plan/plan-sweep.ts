@@ -10,8 +10,9 @@
  * `sweepAfterMinutes`, which also keeps a run that is just taking its lock safe.
  * A run that holds a live lease is never touched.
  */
-import type { Inventory } from '../observe/inventory.ts';
-import { staleLeaseReason } from '../observe/parse-lease.ts';
+import type { Inventory, RegionInventory } from '../observe/inventory.ts';
+import { isTakeoverClaimOf, leaseTtlMs, parseLease, staleLeaseReason } from '../observe/parse-lease.ts';
+import { lockParameterName } from './parameter-names.ts';
 import type { PlanStep, SweptResource } from './run-plan.ts';
 
 export interface SweepInput {
@@ -80,6 +81,32 @@ export function planSweep(input: SweepInput): SweepStep[] {
       // NOTE: a security group cannot go while an instance still uses it, so groups wait for the region's instances.
       steps.push(sweepStep(`sweep:${region}:${resource.id}`, region, swept, resource.runId, `delete leftover ${resource.kind} ${resource.name}: ${why}`, resource.kind === 'security-group' ? instanceSteps : []));
     }
+    steps.push(...staleClaimSteps(inventory.ssmPrefix, regionInventory, now));
+  }
+  return steps;
+}
+
+/**
+ * Take-over claims (`<lock>.takeover-<digest>`, see takeOverLease in src/apply/lease.ts) live for one delete and one
+ * create, and their taker removes them; one left by a taker that died is harmless but never goes by itself. Once it
+ * was taken longer ago than a whole lease period, its take-over ended long since: it is removed, if still unchanged.
+ */
+function staleClaimSteps(ssmPrefix: string, regionInventory: RegionInventory, now: Date): SweepStep[] {
+  const lockPattern = new RegExp(`^${ssmPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/lock\\.takeover-`);
+  const steps: SweepStep[] = [];
+  for (const parameter of regionInventory.parameters) {
+    const image = lockPattern.exec(parameter.name)?.[1];
+    if (!image || !isTakeoverClaimOf(lockParameterName(ssmPrefix, image), parameter.name)) continue;
+    const claim = parseLease(parameter.value);
+    const takenAt = Date.parse(claim?.takenAt ?? parameter.lastModified ?? '');
+    if (!Number.isFinite(takenAt) || now.getTime() - takenAt <= leaseTtlMs) continue;
+    const ageMinutes = Math.floor((now.getTime() - takenAt) / 60_000);
+    const resource: SweptResource = { kind: 'takeover-claim', id: parameter.name, name: parameter.name, value: parameter.value };
+    const by = claim ? `run ${claim.runId} (pid ${claim.pid} on ${claim.host})` : 'an unknown taker';
+    steps.push({
+      ...sweepStep(`sweep:${regionInventory.region}:${parameter.name}`, regionInventory.region, resource, claim?.runId, `remove the take-over claim ${parameter.name} left by ${by}: taken ${ageMinutes} min ago, longer than a lease period (${leaseTtlMs / 60_000} min), so its take-over ended long ago`, []),
+      precondition: `${parameter.name} still holds the value observed`,
+    });
   }
   return steps;
 }

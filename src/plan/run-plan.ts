@@ -37,7 +37,9 @@ interface StepCommon {
 export type SweptResource =
   | { readonly kind: 'instance'; readonly id: string }
   | { readonly kind: 'key-pair'; readonly id: string; readonly name: string }
-  | { readonly kind: 'security-group'; readonly id: string; readonly name: string };
+  | { readonly kind: 'security-group'; readonly id: string; readonly name: string }
+  /** A take-over claim parameter (`<lock>.takeover-<digest>`) its taker left; removed only while it still holds `value`. */
+  | { readonly kind: 'takeover-claim'; readonly id: string; readonly name: string; readonly value: string };
 
 export type PlanStep =
   | (StepCommon & { readonly kind: 'sweep'; readonly region: string; readonly resource: SweptResource; readonly runId: string | undefined })
@@ -49,7 +51,19 @@ export type PlanStep =
    * Deregister an AMI gild made that will never be published, and delete its snapshots; or (no `amiId`) delete
    * snapshots whose AMI is already gone.
    */
-  | (StepCommon & { readonly kind: 'cleanup'; readonly image: string; readonly region: string; readonly amiId: string | undefined; readonly snapshotIds: readonly string[]; readonly status: string })
+  | (StepCommon & {
+      readonly kind: 'cleanup';
+      readonly image: string;
+      readonly region: string;
+      readonly amiId: string | undefined;
+      readonly snapshotIds: readonly string[];
+      readonly status: string;
+      /**
+       * An AMI recognised by its name alone (`<image>-<version>-<runId>`, the build step's), with no gild tags: Packer
+       * created it and gild stopped before tagging it. It is tagged as gild's first, then removed like any other.
+       */
+      readonly untagged?: { readonly runId: string; readonly version: string; readonly name: string };
+    })
   | (StepCommon & {
       readonly kind: 'build';
       readonly image: string;

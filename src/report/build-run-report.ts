@@ -5,7 +5,7 @@
  * the smoke evidence the smoke stage wrote. Pure: the writer reads the files.
  */
 import path from 'node:path';
-import type { AppliedPlan } from '../apply/apply-plan.ts';
+import { detailsOf, type AppliedPlan } from '../apply/apply-plan.ts';
 import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { StepOutputs } from '../apply/step-stage.ts';
 import type { PlanStep } from '../plan/run-plan.ts';
@@ -47,7 +47,10 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const images = input.outcomes.map((outcome) => imageReport(input, outcome));
   const counts: Record<string, number> = {};
   for (const image of images) counts[image.result] = (counts[image.result] ?? 0) + 1;
-  const result = images.some((image) => image.result === 'failed') ? 'failed' : images.some((image) => image.result === 'interrupted') ? 'interrupted' : 'succeeded';
+  const runSteps = applied.plan.steps.filter((step) => !('image' in step)).map((step) => stepReport(applied, step));
+  // A failed sweep stops no image, but the run did not do all it planned: it failed.
+  const failed = images.some((image) => image.result === 'failed') || runSteps.some((step) => step.status === 'failed');
+  const result = failed ? 'failed' : images.some((image) => image.result === 'interrupted') ? 'interrupted' : 'succeeded';
   return {
     schema: reportSchemaVersion,
     runId: applied.plan.runId,
@@ -59,7 +62,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
     result,
     counts,
     images,
-    runSteps: applied.plan.steps.filter((step) => !('image' in step)).map((step) => stepReport(applied, step)),
+    runSteps,
   };
 }
 
@@ -176,8 +179,10 @@ function stepReport(applied: AppliedPlan, step: PlanStep): StepReport {
   switch (result.status) {
     case 'done':
       return { ...base, status: 'done', durationMs: Math.round(result.durationMs) };
-    case 'failed':
-      return { ...base, status: 'failed', outcome: result.reason, durationMs: Math.round(result.durationMs) };
+    case 'failed': {
+      const details = detailsOf(result.error);
+      return { ...base, status: 'failed', outcome: result.reason, ...(details.length > 0 ? { details } : {}), durationMs: Math.round(result.durationMs) };
+    }
     default:
       return { ...base, status: result.status, outcome: result.reason };
   }

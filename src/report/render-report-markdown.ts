@@ -40,6 +40,11 @@ export function renderReportMarkdown(report: RunReport): string {
     lines.push('', `### ${noReport}`, '');
     for (const entry of missing) lines.push(`- ${entry.image}: ${entry.reason}`);
   }
+  const failedRunSteps = report.runSteps.filter((step) => step.status === 'failed');
+  if (failedRunSteps.length > 0) {
+    lines.push('', '### ✖ failed: run-wide steps', '');
+    for (const step of failedRunSteps) lines.push(`- \`${step.id}\` (${step.reason}): ${step.outcome ?? 'failed'}`, ...(step.details ?? []).map((detail) => `  - ${detail}`));
+  }
   for (const image of images) lines.push('', ...imageSection(image));
   if (report.jobs && report.jobs.length > 0) {
     lines.push('', '### Jobs', '');

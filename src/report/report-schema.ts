@@ -20,6 +20,8 @@ const stepSchema = z.object({
   reason: z.string(),
   /** Why it was skipped, moved or failed. */
   outcome: z.string().optional(),
+  /** A failure's details and causes, outermost first. */
+  details: z.array(z.string()).optional(),
   durationMs: z.number().int().nonnegative().optional(),
 });
 

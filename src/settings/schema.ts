@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { accountIdPattern, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
 
+/** A failed AMI kept for inspection is cleaned up after a week unless the settings say otherwise. */
+export const defaultKeepFailedDays = 7;
+
 export const pipelineSettingsSchema = z.strictObject({
   ssmPrefix: z
     .string()
@@ -36,6 +39,11 @@ export const pipelineSettingsSchema = z.strictObject({
   channels: z
     .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes, such as "stable"'), z.strictObject({ soakDays: z.number().int().min(0).default(0) }))
     .default({ stable: { soakDays: 0 } }),
+  /**
+   * How long an AMI kept on purpose (`smoke.onFailure: 'keep'`) stays for inspection: stamped on it as
+   * `gild:keep-until` when it is kept; once that passes, the next run cleans it up.
+   */
+  keepFailedDays: z.number().int().positive().default(defaultKeepFailedDays),
   /** gild-tagged build and smoke instances older than this are terminated at the start of a run. */
   sweepAfterMinutes: z.number().int().positive().default(120),
   /**

@@ -34,8 +34,10 @@ export async function failImage(context: Context, run: ImageRun, reason: string)
     actions.push(`${region}: tagged ${[amiId, ...snapshotIds].join(', ')} gild:status=failed`);
     if (run.image.smoke.onFailure === 'keep') {
       // The next run's plan keeps an AMI that says why; without it, an unpublished AMI is cleaned up.
-      await createTags(ec2, [amiId], { 'gild:keep-reason': shortReason(`smoke.onFailure is "keep": ${reason}`) });
-      actions.push(`${region}: kept ${amiId} unpublished (smoke.onFailure is "keep")`);
+      // Kept for a while, not forever: once `gild:keep-until` passes, the next run's plan cleans it up.
+      const keepUntil = new Date(context.now().getTime() + context.settings.keepFailedDays * 86_400_000).toISOString();
+      await createTags(ec2, [amiId], { 'gild:keep-reason': shortReason(`smoke.onFailure is "keep": ${reason}`), 'gild:keep-until': keepUntil });
+      actions.push(`${region}: kept ${amiId} unpublished until ${keepUntil} (smoke.onFailure is "keep", keepFailedDays is ${context.settings.keepFailedDays})`);
       continue;
     }
     await deregisterImage(ec2, amiId);

@@ -9,13 +9,16 @@ import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import { imageParameterPath } from '../plan/parameter-names.ts';
 
-/** `false` when the AMI may go now; otherwise why not. `ownParameter` is the one parameter the step itself removes. */
-export async function whyNotRemovable(context: Context, region: string, imageName: string, amiId: string, ownParameter?: string): Promise<false | string> {
+/**
+ * `false` when the AMI may go now; otherwise why not. `ownParameter` is the one parameter the step itself removes.
+ * `untaggedOk`: an AMI gild is about to tag as its own (recognised by name) may still lack `gild:image`.
+ */
+export async function whyNotRemovable(context: Context, region: string, imageName: string, amiId: string, ownParameter?: string, untaggedOk = false): Promise<false | string> {
   const ec2 = context.clients.ec2(region);
   const [ami] = await describeImagesRaw(ec2, [amiId]);
   if (!ami) return `${amiId} in ${region} no longer exists`;
   const tags = Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
-  if (tags['gild:image'] !== imageName) return `${amiId} in ${region} is no longer tagged gild:image=${imageName}`;
+  if (tags['gild:image'] !== imageName && !(untaggedOk && tags['gild:image'] === undefined)) return `${amiId} in ${region} is no longer tagged gild:image=${imageName}`;
   if (tags['gild:retain']) return `${amiId} in ${region} is tagged gild:retain=${tags['gild:retain']}`;
   const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));
   const naming = parameters.filter((parameter) => parameter.value === amiId && parameter.name !== ownParameter).map((parameter) => parameter.name);

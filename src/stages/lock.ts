@@ -11,9 +11,8 @@ import { WorldMoved, type StepRun, type StepStage } from '../apply/step-stage.ts
 import { getParameter } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { Lease } from '../observe/inventory.ts';
+import { leaseTtlMs } from '../observe/parse-lease.ts';
 
-/** Long enough to ride out slow renewals, short enough that a crashed CI runner's lock frees itself soon. */
-const leaseTtlMs = 15 * 60_000;
 /** A third of the lease: two renewals may fail before it is at risk. */
 const renewEveryMs = 5 * 60_000;
 
@@ -21,7 +20,7 @@ const describeHolder = (holder: Lease | string) => (typeof holder === 'string' ?
 
 export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage<'unlock'>; release: StepStage<'release'> } {
   const held = new Map<string, { lease: Lease; stop: AbortController; renewing: Promise<void>; forget: () => void }>();
-  const owner = (context: Context) => ({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid });
+  const owner = (context: Context) => ({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, bootId: context.processInfo.bootId });
 
   /** Keeps the lease alive until the release step (or an exit) gives it back. */
   const hold = (context: Context, image: string, region: string, parameterName: string, lease: Lease, run: StepRun) => {

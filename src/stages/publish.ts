@@ -6,9 +6,12 @@
  * value someone else wrote is never taken for ours nor undone.
  */
 import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
-import { createParameterIfAbsent, deleteParameterIfValue, putParameterExpecting } from '../adapters/ssm.ts';
+import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, WorldMoved, type PublishedAmis, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
+import type { Context } from '../context.ts';
+import { isLeaseOwnedBy, parseLease } from '../observe/parse-lease.ts';
+import { lockParameterName } from '../plan/parameter-names.ts';
 import type { ParameterWrite } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
 import { imageOf } from './build.ts';
@@ -33,6 +36,8 @@ export const publishStage: StepStage<'publish'> = {
   async run(context, step, run) {
     const image = imageOf(run);
     const { amis, snapshots } = amisOf(run, step.amis);
+    // NOTE: the lease is renewed only every few minutes; a take-over since the last renewal would let two runs publish.
+    await assertLockStillOurs(context, image.name, image.buildRegion, step.version);
     const undo: Undo[] = [];
     const tags = { 'gild:image': image.name, 'gild:version': step.version, 'gild:run-id': context.runId };
     const write = async (entry: ParameterWrite): Promise<void> => {
@@ -86,3 +91,20 @@ export const publishStage: StepStage<'publish'> = {
     return { version: step.version, amis } satisfies PublishedAmis;
   },
 };
+
+/**
+ * Right before the first write: this run must still hold the image's lock, read now from SSM, and its lease must not
+ * have expired by this host's clock (a taker may then be taking it over). Otherwise nothing is written.
+ */
+async function assertLockStillOurs(context: Context, imageName: string, region: string, version: string): Promise<void> {
+  const lockName = lockParameterName(context.settings.ssmPrefix, imageName);
+  const current = await getParameter(context.clients.ssm(region), lockName);
+  const held = current ? parseLease(current.value) : undefined;
+  const nothingWritten = `nothing of ${imageName} ${version} was written`;
+  if (!current) throw new StepFailure(`lock lost: ${lockName} in ${region} was removed; ${nothingWritten}`);
+  if (!held) throw new StepFailure(`lock lost to "${current.value.slice(0, 80)}" (${lockName} in ${region}); ${nothingWritten}`);
+  if (!isLeaseOwnedBy(held, { runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid })) {
+    throw new StepFailure(`lock lost to run ${held.runId} (pid ${held.pid} on ${held.host}, since ${held.takenAt}); ${nothingWritten}`, [`${lockName} in ${region} names run ${held.runId}, not this run ${context.runId}`]);
+  }
+  if (Date.parse(held.expiresAt) <= context.now().getTime()) throw new StepFailure(`lock lost: this run's lease on ${lockName} expired at ${held.expiresAt}; ${nothingWritten}`);
+}

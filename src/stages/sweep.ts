@@ -1,12 +1,13 @@
 /**
  * Sweep: remove what a run that is gone left behind — build and smoke
- * instances, Packer's key pairs, gild's build security groups — as the plan
+ * instances, Packer's key pairs, gild's build security groups, take-over
+ * claims on locks — as the plan
  * lists them. Right before each, it checks that the resource still exists and
  * that its run has not (again) got a live lock.
  */
 import { waitUntilInstanceTerminated } from '@aws-sdk/client-ec2';
 import { deleteKeyPair, deleteSecurityGroup, describeInstances, terminateInstances } from '../adapters/ec2.ts';
-import { getParameter } from '../adapters/ssm.ts';
+import { deleteParameterIfValue, getParameter } from '../adapters/ssm.ts';
 import type { StepStage } from '../apply/step-stage.ts';
 import { observeLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
@@ -18,6 +19,11 @@ export const sweepStage: StepStage<'sweep'> = {
   heavy: false,
   async check(context, step) {
     let image: string | undefined;
+    if (step.resource.kind === 'takeover-claim') {
+      const current = await getParameter(context.clients.ssm(step.region), step.resource.name);
+      if (!current) return `${step.resource.name} is already gone`;
+      return current.value === step.resource.value ? false : `${step.resource.name} changed since the plan: it now holds ${current.value}`;
+    }
     if (step.resource.kind === 'instance') {
       const [instance] = await describeInstances(context.clients.ec2(step.region), [{ Name: 'instance-id', Values: [step.resource.id] }]);
       if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down') return `${step.resource.id} is already ${instance?.state ?? 'gone'}`;
@@ -47,6 +53,10 @@ export const sweepStage: StepStage<'sweep'> = {
         break;
       case 'security-group':
         await deleteSecurityGroup(ec2, step.resource.id);
+        break;
+      case 'takeover-claim':
+        // Conditional: a claim someone wrote again since the check is theirs.
+        await deleteParameterIfValue(context.clients.ssm(step.region), step.resource.name, step.resource.value);
         break;
     }
     run.summary.push(`swept ${step.resource.kind} ${step.resource.id} in ${step.region}: ${step.reason}`);

@@ -11,10 +11,15 @@ export interface TargetCapabilities {
   readonly references: ReferenceCapabilities;
   /** EnableImageDeprecation and DisableImage exist (moto answers 500). */
   readonly imageDeprecation: boolean;
+  /** DescribeImages filters on `block-device-mapping.snapshot-id` (moto does not implement that filter). */
+  readonly snapshotImageFilter: boolean;
 }
 
-const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true };
-/** moto refuses DescribeParameters' DataType filter and lacks DescribeImageReferences, EnableImageDeprecation and DisableImage. */
-const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false };
+const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true };
+/**
+ * moto refuses DescribeParameters' DataType filter, lacks DescribeImageReferences, EnableImageDeprecation and
+ * DisableImage, and does not implement DescribeImages' `block-device-mapping.snapshot-id` filter.
+ */
+const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false };
 
 export const targetCapabilities = (context: Context): TargetCapabilities => (context.options.emulator ? emulator : realAws);

@@ -106,7 +106,6 @@ export async function observeAndPlanRetirement(clients: ReferenceClients, now: s
   const named = [...new Set([...Object.values(published), ...Object.values(pointers)])];
   const described = await describeImagesById(clients.ec2(region), named);
   const owned: Record<string, OwnedAmi> = Object.fromEntries(described.filter((ami) => ami.tags['gild:image'] === image).map((ami) => [ami.amiId, ami]));
-  const found = new Set(described.map((ami) => ami.amiId));
   const input = {
     image,
     ssmPrefix,
@@ -117,7 +116,6 @@ export async function observeAndPlanRetirement(clients: ReferenceClients, now: s
     held: {},
     pinned: {},
     ownedAmis: { [region]: owned },
-    goneAmis: { [region]: Object.values(published).filter((amiId) => !found.has(amiId)) },
     references: {},
   };
   const draft = planRetirementPolicy(input);

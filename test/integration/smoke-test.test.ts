@@ -104,14 +104,21 @@ describe('smoke test against moto', () => {
     expect(run.summary.join('\n')).toContain('deregistered');
   });
 
-  it('keeps a failed AMI, tagged failed, when onFailure is keep', async () => {
+  it('keeps a failed AMI, tagged failed, when onFailure is keep, until keepFailedDays have passed', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
+    const before = Date.now();
     const { amiId, run, smoke } = await smokeTest([{ name: 'fails', run: 'exit 1' }], { onFailure: 'keep' });
+    const after = Date.now();
 
     expect(smoke.result).toBe('failed');
-    expect(await amiState(amiId)).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"') } });
+    const ami = await amiState(amiId);
+    expect(ami).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"'), 'gild:keep-reason': expect.stringContaining('smoke.onFailure is "keep"') } });
+    // Stamped when kept: the default keep period (7 days) from then.
+    const keepUntil = Date.parse(ami!.tags['gild:keep-until']!);
+    expect(keepUntil).toBeGreaterThanOrEqual(before + 7 * 86_400_000);
+    expect(keepUntil).toBeLessThanOrEqual(after + 7 * 86_400_000);
     expect(emulator.proxy.actions('ec2')).not.toContain('DeregisterImage');
-    expect(run.summary.join('\n')).toContain('kept');
+    expect(run.summary.join('\n')).toContain(`kept ${amiId} unpublished until ${ami!.tags['gild:keep-until']}`);
   });
 
   it('fails a check that exits with an unexpected code even when Run Command reports Success', async () => {

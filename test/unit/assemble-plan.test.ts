@@ -173,12 +173,75 @@ describe('assemblePlan', () => {
       `);
     });
 
-    it('is kept, and shown, when it is tagged gild:keep-reason', () => {
+    it('is kept, and shown, when it is tagged gild:keep-reason until its gild:keep-until', () => {
       const current = publishedVersions('web', ['1.0.0']);
-      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-123 forensics' })] } }));
+      const keptAmi = candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-123 forensics', 'gild:keep-until': '2026-12-01T00:00:00.000Z' });
+      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, keptAmi] } }));
 
       expect(plan.steps).toEqual([]);
-      expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-cand', version: '1.0.1', reason: 'kept on purpose: INC-123 forensics' }]);
+      expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-cand', version: '1.0.1', reason: 'kept on purpose: INC-123 forensics (until 2026-12-01T00:00:00.000Z, gild:keep-until)' }]);
+    });
+
+    it('is cleaned up, saying so, once its gild:keep-until has passed', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const keptAmi = candidate({ 'gild:status': 'failed', 'gild:failure': 'smoke failed', 'gild:keep-reason': 'INC-123 forensics', 'gild:keep-until': '2026-11-29T11:00:00.000Z' });
+      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, keptAmi] } }));
+
+      expect(plan.kept).toEqual([]);
+      expect(stepById(plan, `cleanup:web:${region}:ami-cand`, 'cleanup').reason).toBe(
+        'built by run 20261129T100000Z-crash0 (gild:status=failed, version 1.0.1) and never published: it failed (smoke failed); it was kept on purpose (INC-123 forensics) until 2026-11-29T11:00:00.000Z (gild:keep-until), and that has passed',
+      );
+    });
+
+    it('counts the keep period from the build when an older gild stamped no gild:keep-until', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const legacy = candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-99', 'gild:built-at': '2026-11-20T00:00:00.000Z' });
+      const recent = assemblePlan({ ...input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }), settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, keepFailedDays: 10 } });
+      const expired = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }));
+
+      expect(recent.kept.map((kept) => kept.reason)).toEqual(['kept on purpose: INC-99 (until 2026-11-30T00:00:00.000Z, keepFailedDays 10 from its build)']);
+      expect(stepById(expired, `cleanup:web:${region}:ami-cand`, 'cleanup').reason).toMatch(/; it was kept on purpose \(INC-99\) until 2026-11-27T00:00:00\.000Z \(keepFailedDays 7 from its build\), and that has passed$/);
+    });
+  });
+
+  describe('an AMI Packer created that gild never tagged', () => {
+    const untagged = (name: string, tags: Record<string, string> = {}) => ami(`ami-${name.length}x`, tags, { name, snapshotIds: ['snap-untagged'] });
+
+    it('is recognised by the build step\'s name, then tagged and cleaned up with its snapshots, once its run is gone', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const leaked = untagged('web-1.0.1-20261129T100000Z-crash0');
+      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: current.amis, untaggedAmis: [leaked] } }));
+
+      expect(stepById(plan, `cleanup:web:${region}:${leaked.amiId}`, 'cleanup')).toEqual({
+        id: `cleanup:web:${region}:${leaked.amiId}`,
+        kind: 'cleanup',
+        image: 'web',
+        region,
+        amiId: leaked.amiId,
+        snapshotIds: ['snap-untagged'],
+        status: '(untagged)',
+        untagged: { runId: '20261129T100000Z-crash0', version: '1.0.1', name: 'web-1.0.1-20261129T100000Z-crash0' },
+        after: ['lock:web'],
+        reason: `${leaked.amiId} carries no gild tags, but its name web-1.0.1-20261129T100000Z-crash0 is the build step's for web 1.0.1 in run 20261129T100000Z-crash0, which is gone (it holds no lock on web): gild stopped between Packer's CreateImage and its tagging. Tag it as gild's, then deregister it with its snapshots`,
+        precondition: `${leaked.amiId} still has no gild:image tag other than web, no parameter names it and nothing uses it`,
+      });
+      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:${leaked.amiId}`, 'release:web']);
+    });
+
+    it('leaves what is not an untagged build of this image by another run, and everything while a live run holds the lock', () => {
+      const current = publishedVersions('web', ['1.0.0']);
+      const others = [
+        untagged('web-api-1.0.1-20261129T100000Z-crash0'),
+        untagged(`web-1.0.1-${runId}`),
+        untagged('web-golden-copy'),
+        untagged('web-1.0.1-20261129T100000Z-crash0', { 'gild:image': 'api' }),
+      ];
+      expect(assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: current.amis, untaggedAmis: others } })).steps).toEqual([]);
+
+      const raw = lease('20261129T100000Z-crash0', { expiresAt: '2026-11-29T12:30:00.000Z' });
+      const leaked = untagged('web-1.0.1-20261129T100000Z-crash0');
+      const locked = assemblePlan(input({ regionInventory: { parameters: [...current.parameters, parameter('/golden/web/lock', raw)], amis: current.amis, untaggedAmis: [leaked] }, leases: { web: observeLeaseState(raw, otherHost) } }));
+      expect(locked.steps).toEqual([]);
     });
   });
 
@@ -207,12 +270,12 @@ describe('assemblePlan', () => {
     });
 
     it('takes over an unexpired lease whose owner is a dead pid on this host', () => {
-      const raw = lease('20261129T115000Z-dead00', { host: 'this-host', pid: 999_999, expiresAt: '2026-11-29T12:30:00.000Z' });
-      const state = observeLeaseState(raw, { host: 'this-host', isPidAlive: (pid) => pid !== 999_999 });
+      const raw = JSON.stringify({ ...JSON.parse(lease('20261129T115000Z-dead00', { host: 'this-host', pid: 999_999, expiresAt: '2026-11-29T12:30:00.000Z' })), bootId: 'boot-1' });
+      const state = observeLeaseState(raw, { host: 'this-host', bootId: 'boot-1', isPidAlive: (pid) => pid !== 999_999 });
       const plan = assemblePlan(input({ leases: { web: state } }));
 
       expect(state).toMatchObject({ kind: 'held', ownerAlive: false });
-      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host), is no longer running');
+      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host, same boot), is no longer running');
       expect(plan.images[0]).toMatchObject({ action: 'build' });
     });
   });

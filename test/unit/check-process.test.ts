@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isPidAlive, leaseOwnerOfThisProcess } from '../../src/apply/check-process.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPidAlive, leaseOwnerOfThisProcess, readBootId } from '../../src/apply/check-process.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -25,6 +28,20 @@ describe('isPidAlive', () => {
   });
 });
 
-it('names this process as the owner of a run’s leases', () => {
-  expect(leaseOwnerOfThisProcess('run-1')).toEqual({ runId: 'run-1', host: hostname(), pid: process.pid });
+it('names this process as the owner of a run’s leases, with the boot ID where there is one', () => {
+  const bootId = readBootId();
+  expect(leaseOwnerOfThisProcess('run-1')).toEqual({ runId: 'run-1', host: hostname(), pid: process.pid, ...(bootId ? { bootId } : {}) });
+});
+
+describe('readBootId', () => {
+  it('reads the kernel boot ID, and has none where the file does not exist (not Linux)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gild-boot-'));
+    try {
+      await writeFile(join(dir, 'boot_id'), '0f4d5c2e-6b1a-4c3e-9a8b-1d2e3f4a5b6c\n');
+      expect(readBootId(join(dir, 'boot_id'))).toBe('0f4d5c2e-6b1a-4c3e-9a8b-1d2e3f4a5b6c');
+      expect(readBootId(join(dir, 'missing'))).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

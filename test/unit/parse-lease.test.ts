@@ -3,15 +3,16 @@ import { describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/observe/inventory.ts';
 import { formatLease, isTakeoverClaimOf, observeLeaseState, parseLease, staleLeaseReason, takeoverClaimName } from '../../src/observe/parse-lease.ts';
 
-const lease: Lease = { runId: '20261129T030000Z-ab12', host: 'ci-1', pid: 4242, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2026-11-29T03:10:00.000Z' };
-const here = (alive: readonly number[] = []) => ({ host: 'ci-1', isPidAlive: (pid: number) => alive.includes(pid) });
+const bootId = '0f4d5c2e-6b1a-4c3e-9a8b-1d2e3f4a5b6c';
+const lease: Lease = { runId: '20261129T030000Z-ab12', host: 'ci-1', pid: 4242, bootId, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2026-11-29T03:10:00.000Z' };
+const here = (alive: readonly number[] = []) => ({ host: 'ci-1', bootId, isPidAlive: (pid: number) => alive.includes(pid) });
 
 describe('parseLease', () => {
   it('reads back every lease it formats', () => {
     const isoTime = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString());
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.integer({ min: 1, max: 2 ** 31 }), isoTime, isoTime, (runId, host, pid, takenAt, expiresAt) => {
-        const original = { runId, host, pid, takenAt, expiresAt };
+      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.integer({ min: 1, max: 2 ** 31 }), fc.option(fc.string({ minLength: 1 }), { nil: undefined }), isoTime, isoTime, (runId, host, pid, bootId, takenAt, expiresAt) => {
+        const original = { runId, host, pid, ...(bootId !== undefined ? { bootId } : {}), takenAt, expiresAt };
         expect(parseLease(formatLease(original))).toEqual(original);
       }),
     );
@@ -26,6 +27,7 @@ describe('parseLease', () => {
     ['a pid that is not a positive integer', JSON.stringify({ ...lease, pid: 1.5 })],
     ['a pid given as a string', JSON.stringify({ ...lease, pid: '4242' })],
     ['an expiry that is not a time', JSON.stringify({ ...lease, expiresAt: 'tomorrow' })],
+    ['a boot ID that is not a string', JSON.stringify({ ...lease, bootId: 7 })],
   ])('refuses %s', (_case, raw) => {
     expect(parseLease(raw)).toBeUndefined();
   });
@@ -49,6 +51,27 @@ describe('observeLeaseState', () => {
     expect(elsewhere).toEqual({ kind: 'held', lease, raw, ownerAlive: undefined });
     expect(asked).toEqual([]);
   });
+
+  it('does not ask about a pid from another boot of this host name: a reboot since, or a container elsewhere named alike', () => {
+    const raw = formatLease(lease);
+    const asked: number[] = [];
+    const otherBoot = observeLeaseState(raw, { host: 'ci-1', bootId: '9a8b7c6d-0000-4000-8000-000000000000', isPidAlive: (pid) => (asked.push(pid), false) });
+    expect(otherBoot).toEqual({ kind: 'held', lease, raw, ownerAlive: undefined });
+    expect(asked).toEqual([]);
+    expect(staleLeaseReason(otherBoot, new Date('2026-11-29T03:05:00.000Z'))).toBeUndefined();
+  });
+
+  it('reads an older lease without a boot ID, and trusts only its expiry', () => {
+    const { bootId: _bootId, ...older } = lease;
+    const raw = JSON.stringify({ runId: older.runId, host: older.host, pid: older.pid, takenAt: older.takenAt, expiresAt: older.expiresAt });
+    expect(parseLease(raw)).toEqual(older);
+    expect(observeLeaseState(raw, here([]))).toEqual({ kind: 'held', lease: older, raw, ownerAlive: undefined });
+  });
+
+  it('trusts only the expiry where this host has no boot ID to compare', () => {
+    const raw = formatLease(lease);
+    expect(observeLeaseState(raw, { host: 'ci-1', isPidAlive: () => false })).toEqual({ kind: 'held', lease, raw, ownerAlive: undefined });
+  });
 });
 
 describe('staleLeaseReason', () => {
@@ -67,7 +90,7 @@ describe('staleLeaseReason', () => {
   });
 
   it('finds a lease stale before its expiry when its owner on this host is gone', () => {
-    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([])), before)).toBe('its owner, run 20261129T030000Z-ab12 (pid 4242 on ci-1), is no longer running');
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([])), before)).toBe('its owner, run 20261129T030000Z-ab12 (pid 4242 on ci-1, same boot), is no longer running');
   });
 
   it('never finds a free or unreadable lock stale', () => {

@@ -168,14 +168,12 @@ describe('planRetirementPolicy', () => {
     expect(steps).toEqual([expect.objectContaining({ version: '1.0.0', amiId: 'ami-10', phase: 'deregister', parameterName: undefined, reason: 'its retirement already began (/golden/web/versions/1.0.0 is gone in us-east-1)' })]);
   });
 
-  it('finishes a deregistration that stopped before removing versions/<v>, unless a pointer still names the version', () => {
+  it('keeps, and shows, a versions/<v> whose AMI is not among the owned ones: deregistration removes the parameter first, so gild never left it', () => {
     const input = fleet();
     delete input.ownedAmis['us-east-1']!['ami-10'];
-    const { steps } = planRetirementPolicy({ ...input, goneAmis: { 'us-east-1': ['ami-10'] } });
-    expect(steps[0]).toEqual(expect.objectContaining({ version: '1.0.0', amiId: 'ami-10', phase: 'deregister', snapshotIds: [], parameterName: '/golden/web/versions/1.0.0', reason: 'older than the newest 2 versions (retention keeps 2); its AMI is already gone, so only /golden/web/versions/1.0.0 is left to remove' }));
-    const named = planRetirementPolicy({ ...input, goneAmis: { 'us-east-1': ['ami-10'] }, pointers: { 'us-east-1': { latest: 'ami-13', 'channels/stable': 'ami-10' } } });
-    expect(named.steps.map((step) => step.version)).toEqual(['1.1.0']);
-    expect(named.kept[0]!.reason).toBe('kept: channels/stable points to it in us-east-1 (its AMI is gone; due: older than the newest 2 versions (retention keeps 2))');
+    const { steps, kept } = planRetirementPolicy(input);
+    expect(steps.map((step) => step.version)).toEqual(['1.1.0']);
+    expect(kept).toContainEqual(expect.objectContaining({ version: '1.0.0', amiId: 'ami-10', reason: expect.stringMatching(/^kept: it is not tagged gild:image=web \(or no longer exists\), so gild did not make it and will not delete it/) }));
   });
 
   it('treats a copy without its parameter like its version while the version is published elsewhere', () => {

@@ -8,7 +8,8 @@ import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMCl
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { StepFailure, WorldMoved } from '../../src/apply/step-stage.ts';
-import { createContext } from '../../src/context.ts';
+import { createContext, type Context } from '../../src/context.ts';
+import { formatLease } from '../../src/observe/parse-lease.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
@@ -21,7 +22,10 @@ const amis = { 'us-east-1': 'ami-new1', 'eu-west-1': 'ami-new2' };
 
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
-function setup(latest: Record<string, string>) {
+const lockName = '/golden/web/lock';
+
+/** The image's lock in its build region: this run's live lease unless a test says otherwise. */
+function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((context: Context) => string) = 'ours') {
   const ssmClients = Object.fromEntries(regions.map((region) => [region, new SSMClient({ region })]));
   const ec2 = new EC2Client({ region: 'us-east-1' });
   mockClient(ec2).onAnyCommand().resolves({});
@@ -51,6 +55,8 @@ function setup(latest: Record<string, string>) {
   );
   const clients = { ec2: () => ec2, ssm: (region: string) => ssmClients[region]!, autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
   const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients });
+  const ours = formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2999-01-01T00:00:00.000Z' });
+  if (lock !== 'absent') stores['us-east-1']!.set(lockName, lock === 'ours' ? ours : lock(context));
   const image = resolvedImageFixture({ name: 'web', buildRegion: 'us-east-1', copyRegions: ['eu-west-1'], regions });
   const run = stepRunFixture(image, { outputs: { 'build:web': { kind: 'build', output: { amis, snapshots: {}, baseAmiId: 'ami-base' } } } });
   const step: StepOfKind<'publish'> = {
@@ -90,7 +96,7 @@ describe('publish', () => {
     expect((failure as StepFailure).message).toMatch(/^publishing web 1\.0\.5 failed and was undone: .*ThrottlingException: Rate exceeded/);
     expect(((failure as StepFailure).cause as { cause?: unknown }).cause).toMatchObject({ name: 'ThrottlingException' });
     // us-east-1's latest went back to what it was; both versions/1.0.5 were deleted.
-    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east' });
+    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east', [lockName]: expect.any(String) });
     expect(Object.fromEntries(stores['eu-west-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-west' });
     expect(run.summary).toEqual([]);
   });
@@ -104,8 +110,31 @@ describe('publish', () => {
     expect(failure).toBeInstanceOf(WorldMoved);
     expect((failure as Error).message).toContain('/golden/web/versions/1.0.5 in eu-west-1 already names ami-theirs');
     // Our own versions/1.0.5 in us-east-1 was undone; theirs stays; latest never moved.
-    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east' });
+    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east', [lockName]: expect.any(String) });
     expect(stores['eu-west-1']!.get('/golden/web/versions/1.0.5')).toBe('ami-theirs');
     expect(order.some((entry) => entry.includes('latest'))).toBe(false);
+  });
+
+  it('fails as "lock lost to <run>", writing nothing, when another run took the lock since the last renewal', async () => {
+    const theirs = formatLease({ runId: '20261129T040000Z-other0', host: 'ci-9', pid: 77, takenAt: '2026-11-29T04:00:00.000Z', expiresAt: '2999-01-01T00:00:00.000Z' });
+    const { context, run, step, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, () => theirs);
+
+    const failure = await publishStage.run(context, step, run).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect((failure as StepFailure).message).toBe('lock lost to run 20261129T040000Z-other0 (pid 77 on ci-9, since 2026-11-29T04:00:00.000Z); nothing of web 1.0.5 was written');
+    expect(order).toEqual([]);
+  });
+
+  it('fails, writing nothing, when the lock is gone or this run’s lease has expired', async () => {
+    const gone = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, 'absent');
+    await expect(publishStage.run(gone.context, gone.step, gone.run)).rejects.toThrow(`lock lost: ${lockName} in us-east-1 was removed; nothing of web 1.0.5 was written`);
+    expect(gone.order).toEqual([]);
+
+    const expired = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, (context) =>
+      formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2026-11-29T03:15:00.000Z' }),
+    );
+    await expect(publishStage.run(expired.context, expired.step, expired.run)).rejects.toThrow(`lock lost: this run's lease on ${lockName} expired at 2026-11-29T03:15:00.000Z; nothing of web 1.0.5 was written`);
+    expect(expired.order).toEqual([]);
   });
 });
