@@ -44,7 +44,7 @@ function fleetImages(): Record<string, string> {
   return images;
 }
 
-async function createFleetProject(): Promise<TempProject> {
+export async function createFleetProject(): Promise<TempProject> {
   const settings = (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace(/concurrency: \d+/, `concurrency: ${width}`);
   if (!settings.includes(`concurrency: ${width}`)) throw new Error('pipeline/settings.ts has no concurrency line for the fleet bench to set');
   return createTempProject({ images: fleetImages(), settings });
