@@ -241,20 +241,27 @@ export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string,
     (config: WaiterConfiguration) => waitUntilInstanceStatusOk(config, { ...input, IncludeAllInstances: true }),
     (config: WaiterConfiguration) => waitUntilSystemStatusOk(config, { ...input, IncludeAllInstances: true }),
   ];
-  for (const wait of waits) {
-    const seconds = (deadline - Date.now()) / 1000;
-    if (seconds <= 0) return 'timed-out';
-    try {
-      await wait({ client: watched, abortSignal: signal, maxWaitTime: seconds, ...waiterDelays(options.pollMs ?? 5000, seconds) });
-    } catch (error) {
-      if (final && 'error' in final) throw awsError('wait for running and passing status checks of', instanceId, final.error);
-      if (final) return final;
-      if (options.signal.aborted) return 'interrupted';
-      if ((error as Error).name === 'TimeoutError') return 'timed-out';
-      throw awsError('wait for running and passing status checks of', instanceId, error);
-    }
-  }
-  return 'running';
+  const seconds = (deadline - Date.now()) / 1000;
+  if (seconds <= 0) return 'timed-out';
+  // NOTE: the three waits run together, not one after another: on AWS the status checks pass minutes after the
+  // instance runs either way, and against an emulator that answers at once each wait in turn cost a round trip before
+  // the first check could start. The first to fail stops the others and is the one reported.
+  let firstError: unknown;
+  const outcomes = await Promise.allSettled(
+    waits.map((wait) =>
+      wait({ client: watched, abortSignal: signal, maxWaitTime: seconds, ...waiterDelays(options.pollMs ?? 5000, seconds) }).catch((error: unknown) => {
+        firstError ??= error;
+        stop.abort();
+        throw error;
+      }),
+    ),
+  );
+  if (outcomes.every((outcome) => outcome.status === 'fulfilled')) return 'running';
+  if (final && 'error' in final) throw awsError('wait for running and passing status checks of', instanceId, final.error);
+  if (final) return final;
+  if (options.signal.aborted) return 'interrupted';
+  if ((firstError as Error).name === 'TimeoutError') return 'timed-out';
+  throw awsError('wait for running and passing status checks of', instanceId, firstError);
 }
 
 /**
