@@ -8,10 +8,16 @@
  * small modules only; each command is `import()`ed when it runs, so `--help`
  * and argument errors load no AWS SDK, listr2, handlebars, execa or zod.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import type * as CommanderModule from 'commander';
 import type { Io } from './commands/io.ts';
 import { isGildError, type GildError } from './errors.ts';
 import { maskSecrets } from './logger.ts';
+
+// NOTE: required, not imported: commander is CommonJS, and importing it as ESM makes Node detect its format and lex it
+// for named exports before `--help` can print anything.
+const { Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
+type Command = CommanderModule.Command;
 
 export type { Io };
 

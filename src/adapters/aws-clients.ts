@@ -4,11 +4,12 @@
  * environment the context carries, so the same code talks to AWS or an
  * emulator.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { awsClientConfig, ec2Endpoint as ec2EndpointOf, nameActionOnErrors } from './aws-client-config.ts';
+import { ec2Endpoint as ec2EndpointOf } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
+import { createEc2Client } from './ec2.ts';
 import { createSsmClient } from './ssm.ts';
 
 export interface AwsClients {
@@ -31,7 +32,7 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     ec2(region) {
       let client = ec2Clients.get(region);
-      if (!client) ec2Clients.set(region, (client = nameActionOnErrors(new EC2Client(awsClientConfig(region, ec2Endpoint, env)), 'ec2')));
+      if (!client) ec2Clients.set(region, (client = createEc2Client(region, ec2Endpoint, env)));
       return client;
     },
     ssm(region) {

@@ -62,6 +62,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   const logFiles = new Map<string, string>();
   const imageAborts = new Map<string, AbortController>();
   const slots = createSlots(options.concurrency);
+  const settling: Promise<void>[] = [];
 
   const loggerFor = (image: string | undefined): { logger: Logger; logFile: string } => {
     const logFile = path.join(runDir, `${image ?? 'run'}.log`);
@@ -105,6 +106,13 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
         return result.output as StepOutputs[K];
       },
       summary,
+      settleLater: (description, work) =>
+        void settling.push(
+          work.then(
+            () => undefined,
+            (error: unknown) => logger.warn(`${description} failed: ${describeAwsError(error)}`),
+          ),
+        ),
       onLeaseLost: (reason) => {
         logger.warn(`lost the lock: ${reason}; stopping work on this image`);
         if (imageName) imageAborts.get(imageName)?.abort(new WorldMoved(reason));
@@ -173,6 +181,9 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   };
 
   await Promise.all(steps.map(start));
+  // NOTE: what steps left to settle (a smoke instance's termination, a build's security group) ends before the run
+  // does, so that a run that returned has cleaned up, and its report sees what the stages wrote.
+  await Promise.all(settling);
   return { plan, results, summaries, runDir, logFiles };
 }
 

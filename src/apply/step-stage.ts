@@ -70,6 +70,12 @@ export interface StepRun {
   output<K extends PlanStepKind>(stepId: string, kind: K): StepOutputs[K] | undefined;
   /** Lines for the end-of-run summary. */
   readonly summary: string[];
+  /**
+   * Hands the runner work this step started that nothing after it waits for (confirming that a smoke instance is
+   * terminated, deleting a build's security group): the step's dependants go on, and the runner awaits the work
+   * before the run ends, logging a failure. Whatever must happen even on an interrupt is also `defer`red.
+   */
+  readonly settleLater: (description: string, work: Promise<unknown>) => void;
   /** Called by the lock stage: the runner stops the image's work when its lease is lost. */
   readonly onLeaseLost: (reason: string) => void;
 }

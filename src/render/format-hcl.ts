@@ -145,7 +145,11 @@ function indentLines(lines: readonly string[]): FormattedLine[] {
   return formatted;
 }
 
-const columnsOf = (text: string): number => [...new Intl.Segmenter().segment(text)].length;
+// NOTE: one segmenter for every line: making one costs far more than segmenting a line with it, and a fleet renders
+// every image's template to fingerprint it. Printable ASCII is one column a character, so it needs none.
+const segmenter = new Intl.Segmenter();
+const printableAscii = /^[\x20-\x7e]*$/;
+const columnsOf = (text: string): number => (printableAscii.test(text) ? text.length : [...segmenter.segment(text)].length);
 
 function alignAssignments(lines: readonly FormattedLine[]): string[] {
   const aligned = lines.map((line) => line.text);

@@ -83,7 +83,12 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         run.logger.info(`built ${Object.entries(amis).map(([region, amiId]) => `${region}:${amiId}`).join(', ')}`);
         return { amis, snapshots, baseAmiId } satisfies BuiltAmis;
       } finally {
-        if (securityGroup && (await removeSecurityGroup(context, image.buildRegion, securityGroup.groupId, run))) securityGroup.forget();
+        // NOTE: the group goes once Packer's instance has let go of it, which on AWS can take a while after Packer
+        // returns; the AMIs go on to their smoke test meanwhile (deferred until then, so an interrupt still removes it).
+        if (securityGroup) {
+          const removal = removeSecurityGroup(context, image.buildRegion, securityGroup.groupId, run).then((removed) => removed && securityGroup.forget());
+          run.settleLater(`deleting build security group ${securityGroup.groupId}`, removal);
+        }
       }
     },
   };
@@ -141,7 +146,8 @@ async function removeSecurityGroup(context: Context, region: string, groupId: st
         run.logger.warn(`could not delete build security group ${groupId}: ${describeAwsError(error)}; the next run's sweep removes it`);
         return false;
       }
-      await delay(waitMs, undefined, { ref: false });
+      // NOTE: a timer that holds the process open: the runner awaits this before the run ends.
+      await delay(waitMs);
     }
   }
   run.logger.warn(`build security group ${groupId} is still in use; the next run's sweep removes it`);

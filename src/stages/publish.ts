@@ -58,13 +58,18 @@ export const publishStage: StepStage<'publish'> = {
       undo.push({ description: `restore ${entry.name} in ${entry.region} to ${previous}`, action: () => putParameterExpecting(ssm, entry.name, previous, { expected: amiId, dataType: 'aws:ec2:image' }) });
     };
 
-    try {
-      // Versions first, together; pointers only once every region has its version.
-      const versionWrites = await Promise.allSettled(step.writes.filter((entry) => entry.pointer === 'version').map(write));
-      const failed = versionWrites.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    // Every write of a group is awaited, failed or not, before the next group or the undo: nothing is left in flight.
+    const writeAll = async (entries: readonly ParameterWrite[]) => {
+      const results = await Promise.allSettled(entries.map(write));
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
-      // NOTE: pointers move last, one region after another, so a failure never leaves one pointing at an unpublished version.
-      for (const entry of step.writes.filter((candidate) => candidate.pointer !== 'version')) await write(entry);
+    };
+    try {
+      // NOTE: versions first, together; the pointers only once every region has its version, so that a failure never
+      // leaves one pointing at an unpublished version. The pointers move together too: the images built on this one
+      // wait for the whole step, and a failure undoes every pointer it moved, wherever it was.
+      await writeAll(step.writes.filter((entry) => entry.pointer === 'version'));
+      await writeAll(step.writes.filter((entry) => entry.pointer !== 'version'));
     } catch (error) {
       run.logger.warn(`publishing ${step.version} failed (${describeAwsError(error)}); undoing what this step wrote`);
       const undoFailures: string[] = [];
@@ -80,13 +85,15 @@ export const publishStage: StepStage<'publish'> = {
       throw new StepFailure(`publishing ${image.name} ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`, undoFailures.map((line) => `not undone (the next run's plan repairs it): ${line}`), { cause: error });
     }
 
-    await Promise.all(
+    // NOTE: the tag only records what the parameters already say, so the images built on this one need not wait for it.
+    const tagging = Promise.all(
       Object.entries(amis).map(([region, amiId]) =>
         createTags(context.clients.ec2(region), [amiId, ...(snapshots[region] ?? [])], { 'gild:status': 'published', 'gild:published-at': context.now().toISOString() }).catch((error: unknown) =>
           run.logger.warn(`could not tag ${amiId} in ${region} as published (its parameters say it is): ${describeAwsError(error)}`),
         ),
       ),
     );
+    run.settleLater(`tagging ${image.name} ${step.version} published`, tagging);
     run.summary.push(`published ${step.version}: ${Object.entries(amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`);
     return { version: step.version, amis } satisfies PublishedAmis;
   },

@@ -98,9 +98,10 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
           collected.problems.push({ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(error)}` });
           run.logger.warn(`smoke test stopped by an error: ${describeAwsError(error)}`);
         }
-      } finally {
-        await terminateLaunched(context, run, launched);
       }
+      // NOTE: always terminated: the request is made now, and until AWS accepts it the instances stay registered for
+      // cleanup on an interrupt (and at the end of the run); a crash leaves them tagged for the next run's sweep.
+      const termination = Promise.allSettled([terminateLaunched(context, run, launched)]);
 
       const smoke = decide(collected, image.smoke.timeoutSeconds);
       const manifestInfo = await keepManifest(context, run, collected.manifest, smoke.result === 'passed');
@@ -128,7 +129,8 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
         run.logger.info(`smoke test passed: ${collected.checks.length} check${collected.checks.length === 1 ? '' : 's'} on ${launched.map((instance) => instance.instanceType).join(', ')}`);
       }
 
-      const report: SmokeReport = {
+      const writeReport = async () => {
+        const report: SmokeReport = {
         image: image.name,
         version: run.version,
         runId: context.runId,
@@ -142,9 +144,17 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
         failureActions,
         startedAt: startedAt.toISOString(),
         finishedAt: context.now().toISOString(),
+        };
+        const reportFile = await writeSmokeReport(run.logDir, report);
+        run.logger.debug(`smoke report written to ${reportFile}`);
       };
-      const reportFile = await writeSmokeReport(run.logDir, report);
-      run.logger.debug(`smoke report written to ${reportFile}`);
+      // The report says whether each instance was terminated, so it is written once that is known.
+      const settled = termination.then(async ([terminated]) => {
+        await writeReport();
+        if (terminated.status === 'rejected') throw terminated.reason;
+      });
+      if (run.settleLater) run.settleLater(`terminating the smoke instances of ${image.name}`, settled);
+      else await settled;
 
       return smoke;
   };
@@ -233,36 +243,54 @@ async function testOneInstance(
   }
   run.logger.info(`smoke instance ${where} is running and its status checks pass`);
 
-  for (const check of image.smoke.checks) {
-    const result = await runOneCheck(run, ssm, instance, check, overallDeadline, settings);
-    collected.checks.push(result);
-    const line = `check "${check.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
-    if (result.outcome === 'passed') run.logger.info(line);
-    else run.logger.warn(line);
-    if (result.stdout) run.logger.debug(`check "${check.name}" stdout:\n${result.stdout}`);
-    if (result.stderr) run.logger.debug(`check "${check.name}" stderr:\n${result.stderr}`);
-    await appendEvidence(run.logFile, [result]);
-  }
+  // NOTE: the package manifest is listed while the checks run, not after them: it reads the package database and
+  // changes nothing, and the agent runs commands side by side, so the smoke test takes as long as its checks alone.
+  const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
+  const checks = (async () => {
+    for (const check of image.smoke.checks) {
+      const result = await runOneCheck(run, ssm, instance, check, overallDeadline, settings);
+      collected.checks.push(result);
+      const line = `check "${check.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
+      if (result.outcome === 'passed') run.logger.info(line);
+      else run.logger.warn(line);
+      if (result.stdout) run.logger.debug(`check "${check.name}" stdout:\n${result.stdout}`);
+      if (result.stderr) run.logger.debug(`check "${check.name}" stderr:\n${result.stderr}`);
+      await appendEvidence(run.logFile, [result]);
+    }
+  })();
+  const [checked, listed] = await Promise.allSettled([checks, manifest]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (listed.status === 'rejected') throw listed.reason;
+}
 
-  if (collectManifest && image.smoke.packageManifest && Date.now() < overallDeadline) {
-    const outcome = await runCommand(
-      ssm,
-      {
-        instanceId: instance.instanceId,
-        document: image.smoke.documentName,
-        commands: [image.packageManifestCommand],
-        timeoutSeconds: image.smoke.checkTimeoutSeconds,
-        comment: `gild package manifest ${image.name} ${run.version}`,
-        overallDeadline,
-      },
-      settings.poll,
-      run.signal,
-      run.logger,
-    );
-    if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
-    else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
-    else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
-  }
+async function collectPackageManifest(
+  run: ImageRun,
+  ssm: ReturnType<Context['clients']['ssm']>,
+  instance: LaunchedInstance,
+  where: string,
+  overallDeadline: number,
+  settings: Settings,
+  collected: Collected,
+): Promise<void> {
+  const { image } = run;
+  if (Date.now() >= overallDeadline) return;
+  const outcome = await runCommand(
+    ssm,
+    {
+      instanceId: instance.instanceId,
+      document: image.smoke.documentName,
+      commands: [image.packageManifestCommand],
+      timeoutSeconds: image.smoke.checkTimeoutSeconds,
+      comment: `gild package manifest ${image.name} ${run.version}`,
+      overallDeadline,
+    },
+    settings.poll,
+    run.signal,
+    run.logger,
+  );
+  if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
+  else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
+  else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
 }
 
 async function runOneCheck(

@@ -39,6 +39,7 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
         signal: run.signal,
         defer: run.defer,
         summary: run.summary,
+        settleLater: run.settleLater,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
         const failing = result.checks.filter((check) => check.outcome !== 'passed').map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);

@@ -43,4 +43,9 @@ export interface ImageRun {
   readonly defer: (description: string, cleanup: () => Promise<void>) => () => void;
   /** Summary lines for the end-of-run report. */
   readonly summary: string[];
+  /**
+   * When given, the smoke test hands it the confirmation that its instances are terminated (and the report written
+   * after it) and returns without waiting for them, so that publish goes on meanwhile (see StepRun.settleLater).
+   */
+  readonly settleLater?: (description: string, work: Promise<unknown>) => void;
 }

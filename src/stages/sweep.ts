@@ -5,8 +5,7 @@
  * lists them. Right before each, it checks that the resource still exists and
  * that its run has not (again) got a live lock.
  */
-import { waitUntilInstanceTerminated } from '@aws-sdk/client-ec2';
-import { deleteKeyPair, deleteSecurityGroup, describeInstances, terminateInstances } from '../adapters/ec2.ts';
+import { deleteKeyPair, deleteSecurityGroup, describeInstances, terminateInstances, waitForInstanceTerminated } from '../adapters/ec2.ts';
 import { deleteParameterIfValue, getParameter } from '../adapters/ssm.ts';
 import type { StepStage } from '../apply/step-stage.ts';
 import { observeLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
@@ -46,7 +45,7 @@ export const sweepStage: StepStage<'sweep'> = {
       case 'instance':
         await terminateInstances(ec2, [step.resource.id]);
         // Its security group can only go once it is terminated (the SDK's waiter, bounded).
-        await waitUntilInstanceTerminated({ client: ec2, maxWaitTime: 600, minDelay: 5, maxDelay: 30, abortSignal: run.signal }, { InstanceIds: [step.resource.id] });
+        await waitForInstanceTerminated(ec2, step.resource.id, run.signal);
         break;
       case 'key-pair':
         await deleteKeyPair(ec2, step.resource.name);

@@ -44,7 +44,7 @@ function fleetImages(): Record<string, string> {
   return images;
 }
 
-async function createFleetProject(): Promise<TempProject> {
+export async function createFleetProject(): Promise<TempProject> {
   const settings = (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace(/concurrency: \d+/, `concurrency: ${width}`);
   if (!settings.includes(`concurrency: ${width}`)) throw new Error('pipeline/settings.ts has no concurrency line for the fleet bench to set');
   return createTempProject({ images: fleetImages(), settings });
@@ -113,6 +113,7 @@ export async function benchmarkFleetVsPacker(moto: MotoServer, defer: (cleanup: 
     notes: [
       `gild (last round): ${phases.gild}`,
       'gild also smoke-tests (launch, one check, the package manifest, terminate) and publishes each image before the images built on it start; Packer alone does neither',
+      "where the rest goes, per dependency level on the critical path: the smoke test's launch, readiness, check and manifest (together), then the tag `tested` and publish's check of the AMIs, then the versions and the pointers (each group together); the termination, the build's security group and the tag `published` settle off the path. Before the first step, once: start-up, loading the definitions, the emulator's preparation and observation (the part that grows most with the machine's load)",
     ],
   };
 }

@@ -209,4 +209,43 @@ describe('smoke test against moto', () => {
     expect(await readFile(join(context.workDir, 'manifests', 'web', '1.1.0.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
     expect(run.summary).toEqual(['packages since 1.0.0: 1 added, 1 removed, 1 changed', '  + jq 1.7', '  - curl 7.0', '  ~ nginx 1.18 → 1.24']);
   });
+
+  it('lists the package manifest while the checks run, not after them', async () => {
+    // The check's command is answered only once the manifest's has been sent: one after the other would never finish.
+    let manifestSent!: () => void;
+    const manifestArrived = new Promise<void>((resolve) => (manifestSent = resolve));
+    emulator.proxy.setRules({
+      commands: [{ marker: 'dpkg-query', status: 'Success', stdout: 'nginx 1.24\n' }],
+      holds: [{ service: 'ssm', action: 'SendCommand', bodyIncludes: 'df -h /', release: manifestArrived }],
+      onCall: (call, body) => {
+        if (call.action === 'SendCommand' && body.includes('dpkg-query')) manifestSent();
+      },
+    });
+
+    const { run, smoke } = await smokeTest([{ name: 'disk', run: 'df -h /' }], { packageManifest: true });
+
+    expect(smoke.result).toBe('passed');
+    expect(await readFile(join(run.logDir, 'web.packages.txt'), 'utf8')).toBe('nginx 1.24\n');
+  });
+
+  it('returns its result while the termination is unanswered when it may settle it later, and writes the report once it is answered', async () => {
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+    let answerTermination!: () => void;
+    emulator.proxy.setRules({ holds: [{ service: 'ec2', action: 'TerminateInstances', release: new Promise<void>((resolve) => (answerTermination = resolve)) }] });
+    const settling: Promise<unknown>[] = [];
+    const run = { ...smokeRun(smokeImage({ checks: [{ name: 'disk', run: 'df -h /' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
+
+    const smoke = await runSmokeTest(context, run);
+
+    expect(smoke.result).toBe('passed');
+    // Until AWS accepts the termination, an interrupt would still terminate the instance.
+    expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual([expect.stringMatching(/^terminate smoke instance i-/)]);
+    await expect(readFile(join(run.logDir, 'web.smoke.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+
+    answerTermination();
+    await Promise.all(settling);
+    expect(run.pendingCleanups.size).toBe(0);
+    const report = JSON.parse(await readFile(join(run.logDir, 'web.smoke.json'), 'utf8'));
+    expect(report).toMatchObject({ result: 'passed', instances: [{ instanceType: 't3.micro', terminated: true }] });
+  });
 });

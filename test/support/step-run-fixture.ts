@@ -9,6 +9,8 @@ import type { PlanStepKind } from '../../src/plan/run-plan.ts';
 
 export interface TestStepRun extends StepRun {
   readonly logger: ReturnType<typeof createMemoryLogger>;
+  /** What the stage handed over with `settleLater`, for the test to await. */
+  readonly settling: Promise<unknown>[];
   readonly abort: AbortController;
   readonly lostLease: string[];
 }
@@ -16,6 +18,7 @@ export interface TestStepRun extends StepRun {
 export function stepRunFixture(image: ResolvedImage | undefined, options: { runDir?: string; outputs?: Record<string, { kind: PlanStepKind; output: unknown }> } = {}): TestStepRun {
   const abort = new AbortController();
   const lostLease: string[] = [];
+  const settling: Promise<unknown>[] = [];
   const runDir = options.runDir ?? '/tmp/gild-test-run';
   return {
     image,
@@ -32,6 +35,8 @@ export function stepRunFixture(image: ResolvedImage | undefined, options: { runD
       return given.output as StepOutputs[K];
     },
     summary: [],
+    settleLater: (_description, work) => void settling.push(work),
+    settling,
     onLeaseLost: (reason) => void lostLease.push(reason),
     lostLease,
   };

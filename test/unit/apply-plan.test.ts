@@ -4,7 +4,7 @@
  * about wait on promises the test resolves, so every assertion follows an
  * event, never a delay.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -365,5 +365,35 @@ describe('applyPlan', () => {
     expect(resultOf(applied, 'build:web').status).toBe('done');
     expect(resultOf(applied, 'smoke:web')).toEqual({ status: 'skipped', reason: 'interrupted before it started' });
     expect(resultOf(applied, 'release:web').status).toBe('done');
+  });
+
+  it('lets the steps after a step go on while what it left to settle finishes, and returns only once that has', async () => {
+    const termination = deferred();
+    const released = deferred();
+    const fakes = fakeStages({
+      smoke: { run: async (_step, run) => void run.settleLater('terminating the smoke instance', termination.promise) },
+      release: { run: async () => released.resolve() },
+    });
+    let returned = false;
+
+    const applying = apply(imageSteps('web'), fakes).finally(() => (returned = true));
+    await released.promise;
+    // Every step ran while the termination was pending; one turn of the event loop later, the run still waits for it.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fakes.ran).toEqual(['lock:web', 'build:web', 'smoke:web', 'publish:web', 'release:web']);
+    expect(returned).toBe(false);
+
+    termination.resolve();
+    const applied = await applying;
+    expect(Object.values(statuses(applied)).every((status) => status === 'done')).toBe(true);
+  });
+
+  it('logs what failed to settle, without failing the step that left it', async () => {
+    const fakes = fakeStages({ smoke: { run: async (_step, run) => void run.settleLater('terminating the smoke instance', Promise.reject(new Error('TerminateInstances refused'))) } });
+
+    const applied = await apply(imageSteps('web'), fakes);
+
+    expect(resultOf(applied, 'smoke:web').status).toBe('done');
+    expect(await readFile(applied.logFiles.get('web')!, 'utf8')).toContain('terminating the smoke instance failed: TerminateInstances refused');
   });
 });

@@ -72,6 +72,10 @@ describe('formatHcl', () => {
     expect(formatHcl('a {\n\n  x = 1\n\n\n  y = 2\n\n}\n\n')).toBe('a {\n  x = 1\n\n  y = 2\n}\n');
   });
 
+  it('counts a key with combining characters by its characters, not its code units', () => {
+    expect(formatHcl('tags = {\n"cafe\u0301" = 1\n"東京" = 2\n"abcdefg" = 3\n}')).toBe('tags = {\n  "cafe\u0301"    = 1\n  "東京"      = 2\n  "abcdefg" = 3\n}\n');
+  });
+
   it('leaves heredoc bodies alone', () => {
     expect(formatHcl('a {\nx = <<EOT\n  keep   = me\nEOT\ny = 1\n}')).toBe('a {\n  x = <<EOT\n  keep   = me\nEOT\n  y = 1\n}\n');
   });

@@ -83,7 +83,25 @@ describe('publish', () => {
     expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
 
     expect(order.slice(0, 2).every((entry) => entry.includes('/versions/1.0.5'))).toBe(true);
-    expect(order.slice(2)).toEqual(['us-east-1 /golden/web/latest=ami-new1', 'eu-west-1 /golden/web/latest=ami-new2']);
+    expect([...order.slice(2)].sort()).toEqual(['eu-west-1 /golden/web/latest=ami-new2', 'us-east-1 /golden/web/latest=ami-new1']);
+  });
+
+  it('moves the pointers of every region together, not one region after another', async () => {
+    const { context, run, step, mocks, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    // us-east-1's latest is answered only once eu-west-1's has been asked for: one after the other would never finish.
+    let westAsked!: () => void;
+    const westLatestAsked = new Promise<void>((resolve) => (westAsked = resolve));
+    const answer = (region: string) => async ({ Name, Value }: { Name: string; Value: string }) => {
+      if (region === 'us-east-1') await westLatestAsked;
+      else westAsked();
+      order.push(`${region} ${Name}=${Value}`);
+      return { Version: 2 };
+    };
+    for (const region of regions) mocks[region]!.on(PutParameterCommand, { Name: '/golden/web/latest' }).callsFake(answer(region));
+
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+    expect(order.slice(2)).toEqual(['eu-west-1 /golden/web/latest=ami-new2', 'us-east-1 /golden/web/latest=ami-new1']);
+    await Promise.all(run.settling);
   });
 
   it('undoes every write when latest fails in the second region, restoring the previous latest', async () => {

@@ -1,5 +1,5 @@
 import { parse } from '@cdktf/hcl2json';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -332,6 +332,18 @@ describe('renderImage', () => {
     await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n{{#if image.nothing}}broken{{/if}}{{#if partial}}{{> (lookup . "partial")}}{{/if}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n');
     const { source } = await render(resolvedImageFixture({ template }));
     expect(source.ami_name).toBe('web-1.0.0-20261128T120000Z');
+  });
+
+  it('renders with a partial as it is now, also after an earlier render in the same process used it', async () => {
+    const templatesDir = path.join(workDir, 'templates');
+    await mkdir(path.join(templatesDir, 'partials'), { recursive: true });
+    const template = path.join(templatesDir, 'with-partial.pkr.hcl.hbs');
+    await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n{{> price}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n');
+    const partial = path.join(templatesDir, 'partials', 'price.pkr.hcl.hbs');
+    await writeFile(partial, 'spot_price = "0.01"\n');
+    expect((await render(resolvedImageFixture({ template }), { templatesDir })).source.spot_price).toBe('0.01');
+    await writeFile(partial, 'spot_price = "0.02"\n');
+    expect((await render(resolvedImageFixture({ template }), { templatesDir })).source.spot_price).toBe('0.02');
   });
 
   it('never HTML-escapes values', async () => {
