@@ -39,6 +39,8 @@ export interface StepOutputs {
   repoint: { readonly moved: readonly string[] };
   hold: { readonly written: boolean };
   revoke: { readonly amiId: string };
+  distribute: { readonly account: string; readonly region: string; readonly amiId: string };
+  'account-publish': PublishedAmis & { readonly account: string };
 }
 
 export type StepResult<K extends PlanStepKind = PlanStepKind> =

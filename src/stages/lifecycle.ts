@@ -2,7 +2,8 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → release; the lifecycle commands
+ * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → distribute → account-publish →
+ * release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
@@ -10,6 +11,7 @@ import { gitCommit } from '../adapters/git.ts';
 import type { StageTable } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { createBuildStage } from './build.ts';
+import { accountPublishStage } from './account-publish.ts';
 import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { createLockStages } from './lock.ts';
@@ -19,6 +21,7 @@ import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
 import { revokeStage } from './revoke.ts';
 import { createSmokeStage } from './smoke.ts';
+import { distributeStage } from './distribute.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
 
@@ -42,6 +45,8 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     repoint: repointStage,
     hold: holdStage,
     revoke: revokeStage,
+    distribute: distributeStage,
+    'account-publish': accountPublishStage,
     release: locks.release,
   };
 }

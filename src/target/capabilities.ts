@@ -11,10 +11,19 @@ export interface TargetCapabilities {
   readonly references: ReferenceCapabilities;
   /** EnableImageDeprecation and DisableImage exist (moto answers 500). */
   readonly imageDeprecation: boolean;
+  /**
+   * CopyImage in one account of an AMI another account shared with it. moto keeps each account's AMIs apart and
+   * answers InvalidAMIID.NotFound, so on the emulator the copy is stood in for by a RegisterImage in the target
+   * account (see copyImageIntoAccount in src/adapters/ec2.ts): a real AMI that account owns, without the source's disks.
+   */
+  readonly crossAccountCopyImage: boolean;
 }
 
-const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true };
-/** moto refuses DescribeParameters' DataType filter and lacks DescribeImageReferences, EnableImageDeprecation and DisableImage. */
-const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false };
+const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, crossAccountCopyImage: true };
+/**
+ * moto refuses DescribeParameters' DataType filter, lacks DescribeImageReferences, EnableImageDeprecation and
+ * DisableImage, and cannot CopyImage an AMI shared from another account.
+ */
+const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, crossAccountCopyImage: false };
 
 export const targetCapabilities = (context: Context): TargetCapabilities => (context.options.emulator ? emulator : realAws);

@@ -1,0 +1,127 @@
+/**
+ * Owned copies in other accounts (`distribution.accounts`), planned purely from what was observed there. After the
+ * building account publishes a version (in this run, or earlier), each account gets, per region, its own copy of
+ * the AMI (`distribute`), then the same parameters as the building account (`account-publish`: `versions/<v>`,
+ * `v<major>`, `latest`), naming its copies. What is already there is not planned again: a rerun after a crash
+ * finishes what is missing, and a run with nothing missing plans nothing for the account.
+ *
+ * NOTE: copies are not retired with their source yet: a version retired in the building account keeps its copies
+ * and parameters in the other accounts until they are removed there.
+ */
+import semver from 'semver';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { AccountInventory, Inventory, ObservedAmi } from '../observe/inventory.ts';
+import type { ImageState } from './image-state.ts';
+import { imageParameterPath, latestParameterName, majorParameterName, versionFromParameterName, versionParameterName } from './parameter-names.ts';
+import type { ParameterWrite, PlanStep, StepOfKind } from './run-plan.ts';
+
+export interface DistributionInput {
+  readonly inventory: Inventory;
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  /** The image's publish step in this run, if any: its AMIs are known only after it. */
+  readonly publish: StepOfKind<'publish'> | undefined;
+  /** What the steps wait for when nothing is published in this run. */
+  readonly lockStepId: string;
+}
+
+/** A copy in another account is this version's copy of this source when its tags say so. */
+export function isCopyOf(ami: ObservedAmi, image: string, version: string, sourceAmiId: string): boolean {
+  return ami.tags['gild:image'] === image && ami.tags['gild:version'] === version && ami.tags['gild:source-ami'] === sourceAmiId;
+}
+
+export function planDistribution(input: DistributionInput): PlanStep[] {
+  const { image, state, publish, inventory } = input;
+  if (image.distribution.length === 0) return [];
+  const newest = state.versions[0];
+  const version = publish?.version ?? newest?.version;
+  // A revoked version is pulled everywhere: it is never handed to another account.
+  if (!version || (!publish && isRevoked(state, version))) return [];
+  const sourceOf = (region: string): { from: string } | { amiId: string } | undefined => (publish ? { from: publish.id } : newest?.amis[region] ? { amiId: newest.amis[region]! } : undefined);
+
+  const steps: PlanStep[] = [];
+  for (const target of image.distribution) {
+    const observed: AccountInventory | undefined = inventory.accounts?.[target.roleArn];
+    const unreadable = observed?.kind === 'unreachable' ? observed.reason : observed ? undefined : 'it was not observed';
+    const regions = observed?.kind === 'observed' ? observed.regions : {};
+    const copies: Record<string, { from: string } | { amiId: string }> = {};
+    const distributeIds: string[] = [];
+    const writes: ParameterWrite[] = [];
+    for (const region of target.regions) {
+      const source = sourceOf(region);
+      // The building account has no AMI of this version here (yet): its own plan finishes that first.
+      if (!source) continue;
+      const existing = 'amiId' in source ? regions[region]?.amis.find((ami) => isCopyOf(ami, image.name, version, source.amiId)) : undefined;
+      if (existing?.state === 'available') {
+        copies[region] = { amiId: existing.amiId };
+      } else {
+        const id = `distribute:${image.name}:${target.account}:${region}`;
+        const why = publish
+          ? `${version} is published in this run`
+          : unreadable
+            ? `what the account holds could not be read (${unreadable}); the copy is tried, and fails with the reason if the role still cannot be assumed`
+            : existing
+              ? `its copy ${existing.amiId} is ${existing.state}: wait for it`
+              : `it has no copy of ${version} there yet`;
+        steps.push({
+          id,
+          kind: 'distribute',
+          image: image.name,
+          version,
+          account: target.account,
+          roleArn: target.roleArn,
+          region,
+          source,
+          kmsKeyId: target.kmsKeyId,
+          after: [publish?.id ?? input.lockStepId],
+          reason: `account ${target.account} gets its own copy of ${image.name} ${version} in ${region}, which it owns and keeps whatever happens to the building account's AMI: ${why}`,
+          precondition: `the source AMI is still available in ${region}`,
+        });
+        copies[region] = { from: id };
+        distributeIds.push(id);
+      }
+      writes.push(...parameterWrites(inventory.ssmPrefix, image, state, version, region, regions[region]?.parameters ?? [], 'amiId' in copies[region]! ? copies[region].amiId : undefined));
+    }
+    if (distributeIds.length === 0 && writes.length === 0) continue;
+    const ordered = [...writes.filter((write) => write.pointer === 'version'), ...writes.filter((write) => write.pointer !== 'version')];
+    steps.push({
+      id: `account-publish:${image.name}:${target.account}`,
+      kind: 'account-publish',
+      image: image.name,
+      version,
+      account: target.account,
+      roleArn: target.roleArn,
+      copies,
+      writes: ordered,
+      after: distributeIds.length > 0 ? distributeIds : [input.lockStepId],
+      reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}`,
+      precondition: 'the copies are available and the parameters there still hold what was observed',
+    });
+  }
+  return steps;
+}
+
+/**
+ * What a publish of `version` writes in the other account in one region: `versions/<v>`, then `v<major>` when it is
+ * the newest of its major there, then `latest` when it is the newest there. A pointer the building account holds
+ * (a rollback) is not moved in the other accounts either. What already names the copy is not written again.
+ */
+function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined): ParameterWrite[] {
+  const valueOf = (name: string) => parameters.find((parameter) => parameter.name === name)?.value;
+  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null);
+  const writes: ParameterWrite[] = [];
+  const add = (name: string, pointer: ParameterWrite['pointer']) => {
+    const previous = valueOf(name);
+    if (copyAmiId !== undefined && previous === copyAmiId) return;
+    writes.push({ region, name, pointer, previous });
+  };
+  add(versionParameterName(prefix, image.name, version), 'version');
+  const major = semver.major(version);
+  if (!state.holds[`v${major}`] && !versions.some((other) => semver.major(other) === major && semver.gt(other, version))) add(majorParameterName(prefix, image.name, major), 'major');
+  if (!state.holds['latest'] && !versions.some((other) => semver.gt(other, version))) add(latestParameterName(prefix, image.name), 'latest');
+  return writes;
+}
+
+function isRevoked(state: ImageState, version: string): boolean {
+  return Object.values(state.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked'));
+}
