@@ -44,7 +44,7 @@ export const distributeStage: StepStage<'distribute'> = {
     const sourceTags = Object.fromEntries(Object.entries(tagsToRecord(source.Tags)).filter(([key]) => !sourceOnlyTags.has(key)));
     const capabilities = targetCapabilities(context);
     if (!capabilities.crossAccountCopyImage) {
-      run.logger.warn(`emulator: moto cannot CopyImage an AMI shared from another account, so the copy into ${step.account} is stood in for by RegisterImage there (an AMI that account owns, named and tagged as the copy, without the source's disks); sharing, tags and parameters are real`);
+      run.logger.info(`emulator: moto cannot CopyImage an AMI shared from another account, so the copy into ${step.account} is stood in for by RegisterImage there (an AMI that account owns, named and tagged as the copy, without the source's disks); sharing, tags and parameters are real`);
     }
     const copy = await copyImageIntoAccount({
       source: { ec2: context.clients.ec2(step.region), region: step.region, amiId: sourceAmiId },

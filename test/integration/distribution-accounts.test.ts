@@ -104,6 +104,37 @@ describe('distribution.accounts', () => {
     }
   });
 
+  it('a run killed after the copy, before it is tagged, converges on the next run without copying again', { timeout: 300_000 }, async () => {
+    const created = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) } });
+    const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
+    try {
+      // The kill point is exact: the proxy holds the copy's CreateTags (the copy exists, untagged), and the test kills gild there.
+      let held!: () => void;
+      const reached = new Promise<void>((resolve) => (held = resolve));
+      harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-ami', onHeld: () => held() }] });
+      const child = created.spawn(['run'], env);
+      const ended = child.then((result) => result);
+      await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
+      child.kill('SIGKILL');
+      expect((await ended).signal).toBe('SIGKILL');
+      harness.proxy.reset();
+
+      const plan = await created.gild(['plan'], env);
+      expect(plan.stdout, plan.stderr).toMatch(/copy 1\.0\.0 into account 111111111111 in us-east-1/);
+      const run = await created.gild(['run'], env);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(run.stdout + run.stderr).toMatch(/finished the copy an earlier attempt made/);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        expect(copies, region).toHaveLength(1);
+        expect(await account.parameters(), region).toMatchObject({ '/golden/web/versions/1.0.0': copies[0]!.amiId, '/golden/web/latest': copies[0]!.amiId });
+      }
+    } finally {
+      await created.remove();
+    }
+  });
+
   it('a role that cannot be assumed fails that distribution with the role and account named; other accounts and images go on', async () => {
     const deniedRole = 'arn:aws:iam::222222222222:role/gild-denied';
     const { gild, remove } = await project({
