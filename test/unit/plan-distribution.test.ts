@@ -42,7 +42,7 @@ const accountHolding = (regions: Record<string, { amis?: ObservedAmi[]; pointers
   ),
 });
 
-function plan(options: { regions?: Parameters<typeof inventoryFixture>[0]['regions']; accounts?: Record<string, AccountInventory> }): RunPlan {
+function plan(options: { regions?: NonNullable<Parameters<typeof inventoryFixture>[0]>['regions']; accounts?: Record<string, AccountInventory> }): RunPlan {
   const inventory = inventoryFixture({ regions: options.regions ?? { 'us-east-1': {}, 'us-west-2': {} }, bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
   return assemblePlan({
     runId: 'run-2',
