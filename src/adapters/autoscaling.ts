@@ -4,7 +4,7 @@
  * policy's overrides) and launch configurations (their AMI). Pagination lives
  * here.
  */
-import { AutoScalingClient, paginateDescribeAutoScalingGroups, paginateDescribeLaunchConfigurations, type LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, type AutoScalingClientConfig, paginateDescribeAutoScalingGroups, paginateDescribeLaunchConfigurations, type LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
 import { awsCall } from './aws-call.ts';
 
 // NOTE: the same retry policy as createAwsClients (adaptive, 8 attempts).
@@ -18,12 +18,13 @@ export interface AutoScalingClients {
 }
 
 /** One Auto Scaling client per region, with the same credentials and endpoint override as the EC2 and SSM clients. */
-export function createAutoScalingClients(env: Readonly<Record<string, string | undefined>>): AutoScalingClients {
+export function createAutoScalingClients(env: Readonly<Record<string, string | undefined>>, assumed?: AutoScalingClientConfig['credentials']): AutoScalingClients {
   const endpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING ?? env.AWS_ENDPOINT_URL;
-  const credentials =
+  // `assumed`: another account's role (sts.ts) instead of the environment's credentials.
+  const credentials = assumed ?? (
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-      : undefined;
+      : undefined);
   const clients = new Map<string, AutoScalingClient>();
   return {
     autoscaling(region) {

@@ -633,6 +633,11 @@ export interface AccountCopyRequest {
   /** Put on the copy and its snapshots: a copy carries none of its source's tags. */
   readonly tags: Readonly<Record<string, string>>;
   /**
+   * Leave the source shared with the account once the copy is available (its launch permissions grant the account
+   * anyway). Otherwise the share, needed only while copying, is withdrawn: the account has its own AMI now.
+   */
+  readonly keepSharing: boolean;
+  /**
    * `copy-image`: CopyImage in the target account (real AWS). `register-stand-in`: RegisterImage of an empty image
    * with the source's name and description, for an emulator that cannot copy an AMI shared from another account.
    */
@@ -655,7 +660,7 @@ const copyAttempts = 4;
 /**
  * Gives another account its own copy of an AMI: shares the AMI and its snapshots with the account (in the source
  * region), has the account copy it (the copy is the account's, and outlives the source), waits until it is
- * available, then tags it. Idempotent, and safe under a lost answer:
+ * available, tags it, and withdraws the share (unless `keepSharing`). Idempotent, and safe under a lost answer:
  * - the copy keeps the source's name, which is unique per run and per account and region, so a copy made by an
  *   earlier attempt (whose answer was lost, or whose run stopped before tagging) is found by name and finished,
  *   never made twice;
@@ -680,6 +685,11 @@ export async function copyImageIntoAccount(request: AccountCopyRequest): Promise
   const copy = await waitForImageAvailable(target.ec2, copyId, request);
   const snapshotIds = (copy.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
   await createTags(target.ec2, [copyId, ...snapshotIds], request.tags);
+  if (!request.keepSharing) {
+    // Removing a permission that is not there changes nothing, so this is safe to repeat.
+    await modifyLaunchPermissions(source.ec2, source.amiId, { add: noSharing, remove: { ...noSharing, accounts: [target.account] } });
+    for (const snapshotId of sourceSnapshots) await modifyCreateVolumePermissions(source.ec2, snapshotId, { add: { accounts: [], groups: [] }, remove: { accounts: [target.account], groups: [] } });
+  }
   return { amiId: copyId, snapshotIds, outcome };
 }
 

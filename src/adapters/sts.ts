@@ -7,9 +7,11 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { catalogue } from '../errors.ts';
 import { awsClientConfig, ec2Endpoint, nameActionOnErrors } from './aws-client-config.ts';
+import { createAutoScalingClients } from './autoscaling.ts';
 import { createSsmClient } from './ssm.ts';
 
 export interface AccountTarget {
@@ -26,6 +28,8 @@ export interface AccountClients extends AccountTarget {
    */
   ec2SingleAttempt(region: string): EC2Client;
   ssm(region: string): SSMClient;
+  /** For the reference check before a copy there is removed. */
+  autoscaling(region: string): AutoScalingClient;
   /** Assumes the role now: a refusal is a clear error naming the role and the account (`EASSUMEROLE`), not a failed call later. */
   confirmAccess(): Promise<void>;
   destroy(): void;
@@ -58,6 +62,7 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
   const ec2Clients = new Map<string, EC2Client>();
   const singleAttemptClients = new Map<string, EC2Client>();
   const ssmClients = new Map<string, SSMClient>();
+  const autoscalingClients = createAutoScalingClients(env, credentials);
   const ec2For = (clients: Map<string, EC2Client>, region: string, maxAttempts?: number) => {
     let client = clients.get(region);
     if (!client) clients.set(region, (client = nameActionOnErrors(new EC2Client({ ...awsClientConfig(region, ec2Endpoint(env), env), credentials, ...(maxAttempts ? { maxAttempts } : {}) }), 'ec2')));
@@ -73,6 +78,7 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
       if (!client) ssmClients.set(region, (client = createSsmClient(region, env, credentials)));
       return client;
     },
+    autoscaling: (region) => autoscalingClients.autoscaling(region),
     async confirmAccess() {
       try {
         await credentials();
@@ -82,6 +88,7 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
     },
     destroy() {
       for (const client of [...ec2Clients.values(), ...singleAttemptClients.values(), ...ssmClients.values()]) client.destroy();
+      autoscalingClients.destroy();
     },
   };
 }

@@ -41,6 +41,7 @@ export interface StepOutputs {
   revoke: { readonly amiId: string };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };
   'account-publish': PublishedAmis & { readonly account: string };
+  'retire-copy': { readonly removed: readonly string[] };
 }
 
 export type StepResult<K extends PlanStepKind = PlanStepKind> =

@@ -299,7 +299,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   const retirement = planImageRetirement(input, image, state, afterPublish);
   kept.push(...retirement.kept);
   for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
-  if (!retireOnly) steps.push(...planDistribution({ inventory, image, state, publish: publishStep, lockStepId }));
+  steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publishStep, lockStepId, planned: steps, copiesOnly: retireOnly }));
 
   if (steps.length === 0) return { decision, steps, kept };
   // Every change to an image happens under its lock, and the lock is always given back.

@@ -31,6 +31,8 @@ const describeStep = (step: PlanStep): string => {
       return `copy ${step.version} into account ${step.account} in ${step.region} (as ${step.roleArn}${step.kmsKeyId ? `, encrypted with ${step.kmsKeyId}` : ''})`;
     case 'account-publish':
       return `publish ${step.version} in account ${step.account}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
+    case 'retire-copy':
+      return `retire the copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
     case 'retire':
       return `retire (${step.phase}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
   }

@@ -5,8 +5,8 @@
  * `v<major>`, `latest`), naming its copies. What is already there is not planned again: a rerun after a crash
  * finishes what is missing, and a run with nothing missing plans nothing for the account.
  *
- * NOTE: copies are not retired with their source yet: a version retired in the building account keeps its copies
- * and parameters in the other accounts until they are removed there.
+ * Copies follow their source out: once the building account deregisters a version (in this run, or before), its
+ * copies in the other accounts are removed too, unless a pointer there still names them.
  */
 import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -23,6 +23,10 @@ export interface DistributionInput {
   readonly publish: StepOfKind<'publish'> | undefined;
   /** What the steps wait for when nothing is published in this run. */
   readonly lockStepId: string;
+  /** The image's steps planned so far: a copy goes after its source's `retire` (deregister) step. */
+  readonly planned: readonly PlanStep[];
+  /** `gild retire`: only the copies of retired versions, no distribution. */
+  readonly copiesOnly?: boolean;
 }
 
 /** A copy in another account is this version's copy of this source when its tags say so. */
@@ -31,8 +35,17 @@ export function isCopyOf(ami: ObservedAmi, image: string, version: string, sourc
 }
 
 export function planDistribution(input: DistributionInput): PlanStep[] {
+  if (input.image.distribution.length === 0) return [];
+  const steps = input.copiesOnly ? [] : planCopies(input);
+  // Pointers there move before an old copy goes; a pointer this run moves off a copy no longer keeps it.
+  const publishes = steps.filter((step): step is StepOfKind<'account-publish'> => step.kind === 'account-publish');
+  const moving = new Set(publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)));
+  const retirements = planCopyRetirement(input, moving).map((step) => ({ ...step, after: [...step.after, ...publishes.filter((other) => other.account === step.account).map((other) => other.id)] }));
+  return [...steps, ...retirements];
+}
+
+function planCopies(input: DistributionInput): PlanStep[] {
   const { image, state, publish, inventory } = input;
-  if (image.distribution.length === 0) return [];
   const newest = state.versions[0];
   const version = publish?.version ?? newest?.version;
   // A revoked version is pulled everywhere: it is never handed to another account.
@@ -97,6 +110,50 @@ export function planDistribution(input: DistributionInput): PlanStep[] {
       reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}`,
       precondition: 'the copies are available and the parameters there still hold what was observed',
     });
+  }
+  return steps;
+}
+
+/**
+ * Copies in the other accounts whose source the building account has deregistered, or deregisters in this run (its
+ * `retire` step, phase deregister): they go too, after it. A copy a pointer there still names (other than its own
+ * `versions/<v>`) is left for a later run, once that pointer has moved.
+ */
+function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string>): StepOfKind<'retire-copy'>[] {
+  const { image, state, inventory } = input;
+  const steps: StepOfKind<'retire-copy'>[] = [];
+  const path = `${imageParameterPath(inventory.ssmPrefix, image.name)}/`;
+  for (const target of image.distribution) {
+    const observed = inventory.accounts?.[target.roleArn];
+    if (observed?.kind !== 'observed') continue;
+    for (const [region, held] of Object.entries(observed.regions)) {
+      for (const copy of held.amis) {
+        const version = copy.tags['gild:version'];
+        const sourceAmiId = copy.tags['gild:source-ami'];
+        if (copy.tags['gild:image'] !== image.name || !version || !sourceAmiId || copy.tags['gild:retain']) continue;
+        const retiring = input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === 'deregister' && step.amiId === sourceAmiId);
+        const sourceGone = !retiring && !(state.amis[region] ?? []).some((ami) => ami.amiId === sourceAmiId) && !state.versions.some((published) => published.version === version);
+        if (!retiring && !sourceGone) continue;
+        const ownParameter = versionParameterName(inventory.ssmPrefix, image.name, version);
+        const naming = held.parameters.filter((parameter) => parameter.value === copy.amiId && parameter.name.startsWith(path) && parameter.name !== ownParameter && !moving.has(`${target.account} ${region} ${parameter.name}`));
+        if (naming.length > 0) continue;
+        steps.push({
+          id: `retire-copy:${image.name}:${target.account}:${version}:${region}`,
+          kind: 'retire-copy',
+          image: image.name,
+          version,
+          account: target.account,
+          roleArn: target.roleArn,
+          region,
+          amiId: copy.amiId,
+          snapshotIds: copy.snapshotIds,
+          parameterName: held.parameters.some((parameter) => parameter.name === ownParameter && parameter.value === copy.amiId) ? ownParameter : undefined,
+          after: [retiring?.id ?? input.lockStepId],
+          reason: `${version} ${retiring ? 'is retired in the building account in this run' : 'was retired in the building account'} (its source ${sourceAmiId} ${retiring ? 'is deregistered' : 'is gone'}): its copy in account ${target.account} goes too`,
+          precondition: `${copy.amiId} is still tagged gild:image=${image.name}, no parameter there but ${ownParameter} names it and nothing uses it`,
+        });
+      }
+    }
   }
   return steps;
 }

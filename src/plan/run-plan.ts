@@ -131,6 +131,22 @@ export type PlanStep =
       readonly copies: Readonly<Record<string, { readonly from: string } | { readonly amiId: string }>>;
       readonly writes: readonly ParameterWrite[];
     })
+  /**
+   * Remove a copy in another account whose source version the building account retired: its `versions/<v>` there,
+   * the copy and its snapshots, as the account's role. The copy is gild's (tagged `gild:image`, `gild:source-ami`).
+   */
+  | (StepCommon & {
+      readonly kind: 'retire-copy';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly snapshotIds: readonly string[];
+      /** `versions/<v>` in that account and region, when it names the copy. */
+      readonly parameterName: string | undefined;
+    })
   /** Write (`value`) or remove (no `value`) the hold a rollback puts on a pointer. */
   | (StepCommon & { readonly kind: 'hold'; readonly image: string; readonly region: string; readonly parameterName: string; readonly value: string | undefined; readonly previous: string | undefined });
 

@@ -52,6 +52,8 @@ export const distributeStage: StepStage<'distribute'> = {
       kmsKeyId: step.kmsKeyId,
       // NOTE: gild:source-ami is what finds this copy again (the plan, a rerun, retirement); it must be on every copy.
       tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.OwnerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
+      // NOTE: `gild verify` holds the source to exactly the launch permissions the definition gives.
+      keepSharing: run.image?.launchPermissions.kind === 'public' || (run.image?.launchPermissions.kind === 'explicit' && run.image.launchPermissions.accounts.includes(step.account)),
       method: capabilities.crossAccountCopyImage ? 'copy-image' : 'register-stand-in',
       signal: run.signal,
       ...(context.options.emulator ? { pollMs: 200 } : {}),
@@ -81,9 +83,7 @@ export function asAwsClients(context: Context, target: AccountClients): AwsClien
   return {
     ec2: (region) => target.ec2(region),
     ssm: (region) => target.ssm(region),
-    autoscaling: () => {
-      throw new Error(`gild reads no Auto Scaling groups in account ${target.account}`);
-    },
+    autoscaling: (region) => target.autoscaling(region),
     ec2Endpoint: context.clients.ec2Endpoint,
     defaultRegion: context.clients.defaultRegion,
     // The account's clients belong to the run's (see clientsInAccount); they are destroyed with them.

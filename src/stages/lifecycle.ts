@@ -3,7 +3,7 @@
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → distribute → account-publish →
- * release; the lifecycle commands
+ * retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
@@ -19,6 +19,7 @@ import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
+import { retireCopyStage } from './retire-copy.ts';
 import { revokeStage } from './revoke.ts';
 import { createSmokeStage } from './smoke.ts';
 import { distributeStage } from './distribute.ts';
@@ -47,6 +48,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     revoke: revokeStage,
     distribute: distributeStage,
     'account-publish': accountPublishStage,
+    'retire-copy': retireCopyStage,
     release: locks.release,
   };
 }

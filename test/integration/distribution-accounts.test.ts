@@ -74,6 +74,10 @@ describe('distribution.accounts', () => {
         expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.0': copy!.amiId, '/golden/web/v1': copy!.amiId, '/golden/web/latest': copy!.amiId });
       }
 
+      // The share was only for the copy: the source is back to exactly the launch permissions its definition gives.
+      const verify = await gild(['verify']);
+      expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+
       harness.proxy.reset();
       const again = await gild(['run']);
       expect(again.exitCode, again.stderr + again.stdout).toBe(0);
@@ -98,6 +102,27 @@ describe('distribution.accounts', () => {
         const copies = await account.amis();
         expect(copies, region).toHaveLength(1);
         expect((await account.parameters())['/golden/web/latest'], region).toBe(copies[0]!.amiId);
+      }
+    } finally {
+      await remove();
+    }
+  });
+
+  it('retires the copies of a version the building account retires, after moving the pointers there', { timeout: 300_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: `retention: { keep: 1 }, ${distributed(target, roleArn)}` }) });
+    try {
+      expect((await gild(['run'])).exitCode).toBe(0);
+      const firstCopies = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await inAccount(roleArn, region).amis())[0]!.amiId] as const)));
+      const plan = await gild(['plan', '--force']);
+      for (const region of regions) expect(plan.stdout).toContain(`retire the copy of 1.0.0 in account ${target} in ${region}: ${firstCopies[region]}, /golden/web/versions/1.0.0`);
+
+      const run = await gild(['run', '--force']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        expect(copies.map((copy) => copy.tags['gild:version']), region).toEqual(['1.0.1']);
+        expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.1': copies[0]!.amiId, '/golden/web/v1': copies[0]!.amiId, '/golden/web/latest': copies[0]!.amiId });
       }
     } finally {
       await remove();

@@ -43,11 +43,16 @@ const accountHolding = (regions: Record<string, { amis?: ObservedAmi[]; pointers
 });
 
 function plan(options: { regions?: NonNullable<Parameters<typeof inventoryFixture>[0]>['regions']; accounts?: Record<string, AccountInventory> }): RunPlan {
+  return assembleWith(options);
+}
+
+function assembleWith(options: { regions?: NonNullable<Parameters<typeof inventoryFixture>[0]>['regions']; accounts?: Record<string, AccountInventory>; keep?: number }): RunPlan {
+  const image = options.keep ? { ...web, retention: { ...web.retention, keep: options.keep } } : web;
   const inventory = inventoryFixture({ regions: options.regions ?? { 'us-east-1': {}, 'us-west-2': {} }, bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
   return assemblePlan({
     runId: 'run-2',
     now,
-    images: [web],
+    images: [image],
     fingerprints: { web: fingerprint },
     inventory: options.accounts ? { ...inventory, accounts: options.accounts } : inventory,
     force: false,
@@ -126,6 +131,30 @@ describe('distribution in the plan', () => {
   it('never hands a revoked version to another account', () => {
     const runPlan = plan({ regions: published({ 'gild:status': 'revoked' }), accounts: { [roleArn]: accountHolding({ 'us-east-1': { amis: [], pointers: [] }, 'us-west-2': { amis: [], pointers: [] } }) } });
     expect(runPlan.steps.filter((planned) => planned.kind === 'distribute' || planned.kind === 'account-publish')).toEqual([]);
+  });
+
+  it('retires the copies of a version the building account deregisters in this run, after its retire step', () => {
+    const regions = published();
+    const east = regions['us-east-1']!;
+    east.parameters.push(parameter('/golden/web/versions/0.9.0', 'ami-us-east-1-090'));
+    east.amis.push(ami('ami-us-east-1-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:status': 'published', 'gild:run-id': 'run-0' }, { createdAt: '2026-10-01T00:00:00.000Z' }));
+    const oldCopy = ami('ami-copy-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:source-ami': 'ami-us-east-1-090', 'gild:status': 'published' });
+    const runPlan = assembleWith({ regions, keep: 1, accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': { amis: [copyOf('us-east-1'), oldCopy], parameters: [parameter('/golden/web/versions/1.0.0', 'ami-copy-us-east-1'), parameter('/golden/web/versions/0.9.0', 'ami-copy-090'), parameter('/golden/web/latest', 'ami-copy-us-east-1'), parameter('/golden/web/v1', 'ami-copy-us-east-1')] }, 'us-west-2': { amis: [copyOf('us-west-2')], parameters: ['versions/1.0.0', 'v1', 'latest'].map((pointer) => parameter(`/golden/web/${pointer}`, 'ami-copy-us-west-2')) } } } } });
+    const retire = step(runPlan, `retire-copy:web:${account}:0.9.0:us-east-1`, 'retire-copy');
+    expect(retire).toMatchObject({ amiId: 'ami-copy-090', parameterName: '/golden/web/versions/0.9.0', after: ['retire:web:0.9.0:us-east-1:deregister'] });
+    expect(retire.reason).toBe(`0.9.0 is retired in the building account in this run (its source ami-us-east-1-090 is deregistered): its copy in account ${account} goes too`);
+    expect(formatRunPlan(runPlan)).toContain(`retire the copy of 0.9.0 in account ${account} in us-east-1: ami-copy-090, /golden/web/versions/0.9.0`);
+  });
+
+  it('retires a copy whose source is already gone, but keeps one a pointer there still names', () => {
+    const orphan = ami('ami-copy-080', { 'gild:image': 'web', 'gild:version': '0.8.0', 'gild:source-ami': 'ami-us-east-1-080' });
+    const pinned = ami('ami-copy-070', { 'gild:image': 'web', 'gild:version': '0.7.0', 'gild:source-ami': 'ami-us-east-1-070' });
+    const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
+    if (held.kind !== 'observed') throw new Error('observed');
+    const east = held.regions['us-east-1']!;
+    const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-east-1': { amis: [...east.amis, orphan, pinned], parameters: [...east.parameters, parameter('/golden/web/channels/stable', 'ami-copy-070')] } } } } });
+    expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `retire-copy:web:${account}:0.8.0:us-east-1`, 'release:web']);
+    expect(step(runPlan, `retire-copy:web:${account}:0.8.0:us-east-1`, 'retire-copy')).toMatchObject({ after: ['lock:web'], parameterName: undefined });
   });
 
   it('does not move a pointer the building account holds by rollback', () => {
