@@ -255,6 +255,14 @@ export const distributionAccountSchema = z.strictObject({
   regions: z.array(region).min(1, 'needs at least one region to copy the AMI into (the build region or one of regions.copies)'),
   /** The target account's key: the copies are encrypted with it. Left out, a copy is encrypted as its source is. */
   kmsKeyId: kmsKeyId.optional(),
+  /**
+   * Smoke-test the copy in that account (in its first region) before its parameters are written there, with the
+   * image's checks: `true`, or where to launch the test instance in that account (the building account's subnet,
+   * groups and instance profile do not exist there).
+   */
+  smoke: z
+    .union([z.boolean(), z.strictObject({ subnetId: subnetId.optional(), securityGroupIds: z.array(securityGroupId).optional(), instanceProfile: z.string().min(1).optional() })])
+    .default(false),
 });
 
 export const imageDefinitionSchema = z.strictObject({

@@ -96,6 +96,27 @@ function planCopies(input: DistributionInput): PlanStep[] {
       writes.push(...parameterWrites(inventory.ssmPrefix, image, state, version, region, regions[region]?.parameters ?? [], 'amiId' in copies[region]! ? copies[region].amiId : undefined));
     }
     if (distributeIds.length === 0 && writes.length === 0) continue;
+    // A copy is smoke-tested once: a new one, or one a run copied but did not get to test (`gild:status=copied`).
+    const untested = target.regions.some((region) => regions[region]?.amis.some((ami) => 'amiId' in copies[region]! && ami.amiId === copies[region].amiId && ami.tags['gild:status'] === 'copied'));
+    const smokeId = `account-smoke:${image.name}:${target.account}`;
+    const smoke = target.smoke && (distributeIds.length > 0 || untested) ? (typeof target.smoke === 'object' ? target.smoke : {}) : undefined;
+    if (smoke) {
+      const region = target.regions.find((candidate) => copies[candidate]) ?? target.regions[0]!;
+      steps.push({
+        id: smokeId,
+        kind: 'account-smoke',
+        image: image.name,
+        version,
+        account: target.account,
+        roleArn: target.roleArn,
+        region,
+        copies,
+        launch: { subnetId: smoke.subnetId, securityGroupIds: smoke.securityGroupIds ?? [], instanceProfile: smoke.instanceProfile },
+        after: distributeIds.length > 0 ? distributeIds : [input.lockStepId],
+        reason: `smoke is set for account ${target.account}: the copy is tested there, with the image's ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'}, before that account's parameters name it`,
+        precondition: 'the copy still exists',
+      });
+    }
     const ordered = [...writes.filter((write) => write.pointer === 'version'), ...writes.filter((write) => write.pointer !== 'version')];
     steps.push({
       id: `account-publish:${image.name}:${target.account}`,
@@ -106,7 +127,7 @@ function planCopies(input: DistributionInput): PlanStep[] {
       roleArn: target.roleArn,
       copies,
       writes: ordered,
-      after: distributeIds.length > 0 ? distributeIds : [input.lockStepId],
+      after: smoke ? [smokeId] : distributeIds.length > 0 ? distributeIds : [input.lockStepId],
       reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}`,
       precondition: 'the copies are available and the parameters there still hold what was observed',
     });

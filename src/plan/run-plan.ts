@@ -120,6 +120,19 @@ export type PlanStep =
       readonly source: { readonly from: string } | { readonly amiId: string };
       readonly kmsKeyId: string | undefined;
     })
+  /** Smoke-test the copy in another account (`smoke` on its `distribution.accounts` entry) before it is published there. */
+  | (StepCommon & {
+      readonly kind: 'account-smoke';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      /** Where the test instance runs: the account's first region. */
+      readonly region: string;
+      readonly copies: Readonly<Record<string, { readonly from: string } | { readonly amiId: string }>>;
+      /** Where to launch in that account; left out, its default VPC and no instance profile. */
+      readonly launch: { readonly subnetId: string | undefined; readonly securityGroupIds: readonly string[]; readonly instanceProfile: string | undefined };
+    })
   /** Write a version's parameters in another account, naming that account's copies; all or nothing, like `publish`. */
   | (StepCommon & {
       readonly kind: 'account-publish';

@@ -3,8 +3,8 @@
  * a distribution account and naming that account's own copies. It is the publish stage, run as the account's role:
  * the same order (versions first, pointers last), the same idempotent writes and the same all-or-nothing undo.
  */
-import { StepFailure, type StepStage } from '../apply/step-stage.ts';
-import { accountClientsFor, asAwsClients } from './distribute.ts';
+import type { StepStage } from '../apply/step-stage.ts';
+import { accountClientsFor, asAwsClients, copiesOf } from './distribute.ts';
 import { publishStage } from './publish.ts';
 
 export const accountPublishStage: StepStage<'account-publish'> = {
@@ -13,12 +13,7 @@ export const accountPublishStage: StepStage<'account-publish'> = {
   mutates: true,
   heavy: false,
   async run(context, step, run) {
-    const amis: Record<string, string> = {};
-    for (const [region, copy] of Object.entries(step.copies)) {
-      const amiId = 'amiId' in copy ? copy.amiId : run.output(copy.from, 'distribute')?.amiId;
-      if (!amiId) throw new StepFailure(`the copy in ${region} is not known to this process`, ['apply the plan for this image in one process: its distribute and account-publish steps run together']);
-      amis[region] = amiId;
-    }
+    const amis = copiesOf(step.copies, run);
     const target = accountClientsFor(context, step);
     await target.confirmAccess();
     const summary: string[] = [];

@@ -90,3 +90,14 @@ export function asAwsClients(context: Context, target: AccountClients): AwsClien
     destroy() {},
   };
 }
+
+/** The copies a step works on, per region: known in the plan, or the output of the distribute step that made them. */
+export function copiesOf(copies: Readonly<Record<string, { readonly from: string } | { readonly amiId: string }>>, run: StepRun): Record<string, string> {
+  const amis: Record<string, string> = {};
+  for (const [region, copy] of Object.entries(copies)) {
+    const amiId = 'amiId' in copy ? copy.amiId : run.output(copy.from, 'distribute')?.amiId;
+    if (!amiId) throw new StepFailure(`the copy in ${region} is not known to this process`, ['apply the plan for this image in one process: its distribute and account steps run together']);
+    amis[region] = amiId;
+  }
+  return amis;
+}

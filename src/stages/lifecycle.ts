@@ -2,8 +2,8 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → distribute → account-publish →
- * retire-copy → release; the lifecycle commands
+ * sweep → unlock → lock → cleanup → build | resume → smoke → publish → retire → distribute → account-smoke →
+ * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
@@ -12,6 +12,7 @@ import type { StageTable } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { createBuildStage } from './build.ts';
 import { accountPublishStage } from './account-publish.ts';
+import { createAccountSmokeStage } from './account-smoke.ts';
 import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { createLockStages } from './lock.ts';
@@ -41,6 +42,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
     resume: resumeStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
+    'account-smoke': createAccountSmokeStage(createSmokeTest(options.smoke)),
     publish: publishStage,
     retire: retireStage,
     repoint: repointStage,

@@ -5,7 +5,7 @@
  * parameters there. moto's AssumeRole needs no role to exist in the target account (its STS says so); the
  * credentials it returns act in the account the role ARN names, which is what these tests read back.
  */
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,10 @@ describe('distribution.accounts', () => {
         const output = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag:gild:image', Values: ['web'] }] }));
         return (output.Images ?? []).map((image) => ({ amiId: image.ImageId!, owner: image.OwnerId, tags: Object.fromEntries((image.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? ''])) }));
       },
+      async smokeInstances() {
+        const output = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }] }));
+        return (output.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ imageId: instance.ImageId, state: instance.State?.Name }));
+      },
       async parameters() {
         const output = await ssm.send(new GetParametersByPathCommand({ Path: '/golden/web', Recursive: true }));
         return Object.fromEntries((output.Parameters ?? []).map((parameter) => [parameter.Name!, parameter.Value!]));
@@ -49,7 +53,7 @@ describe('distribution.accounts', () => {
     return { gild, remove: () => created.remove() };
   };
 
-  it('copies each published version into the account, tagged like its source, publishes it there, and a second run does nothing', async () => {
+  it('copies each published version into the account, tagged like its source, publishes it there, and a second run does nothing', { timeout: 300_000 }, async () => {
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
     try {
       const plan = await gild(['plan']);
@@ -90,7 +94,27 @@ describe('distribution.accounts', () => {
     }
   });
 
-  it('a lost answer to the copy does not make a second copy', async () => {
+  it('smoke-tests the copy in the account before publishing it there, when asked', { timeout: 300_000 }, async () => {
+    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'], smoke: true }] },`;
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra }) });
+    try {
+      const plan = await gild(['plan']);
+      expect(plan.stdout).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1`);
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(run.stdout + run.stderr).toContain(`smoke test in account ${target} passed`);
+      const account = inAccount(roleArn, 'us-east-1');
+      const [copy] = await account.amis();
+      // The test instance ran in the account, from its copy, and is gone.
+      expect(await account.smokeInstances()).toEqual([{ imageId: copy!.amiId, state: 'terminated' }]);
+      expect(copy!.tags['gild:tested-at']).toBeDefined();
+      expect((await account.parameters())['/golden/web/latest']).toBe(copy!.amiId);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('a lost answer to the copy does not make a second copy', { timeout: 300_000 }, async () => {
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
     try {
       harness.proxy.setRules({ lostAnswers: [{ action: 'RegisterImage', times: 2 }] });
@@ -160,7 +184,7 @@ describe('distribution.accounts', () => {
     }
   });
 
-  it('a role that cannot be assumed fails that distribution with the role and account named; other accounts and images go on', async () => {
+  it('a role that cannot be assumed fails that distribution with the role and account named; other accounts and images go on', { timeout: 300_000 }, async () => {
     const deniedRole = 'arn:aws:iam::222222222222:role/gild-denied';
     const { gild, remove } = await project({
       'web.ts': imageSource({ name: 'web', extra: `distribution: { accounts: [{ account: '222222222222', roleArn: '${deniedRole}', regions: ['us-east-1'] }, { account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'] }] },` }),

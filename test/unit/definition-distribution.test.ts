@@ -12,7 +12,7 @@ describe('distribution.accounts', () => {
   it('takes an account, its role, regions of the image and an optional key', () => {
     const { errors, images } = validateOne({ regions: { build: 'us-east-1', copies: ['eu-west-1'] }, distribution: { accounts: [{ ...target, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: 'alias/golden' }] } });
     expect(errors).toEqual([]);
-    expect(images[0]!.distribution).toEqual([{ account: '210987654321', roleArn, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: 'alias/golden' }]);
+    expect(images[0]!.distribution).toEqual([{ account: '210987654321', roleArn, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: 'alias/golden', smoke: false }]);
   });
 
   it('says what is wrong with the shape of an entry, all at once', () => {
@@ -23,6 +23,13 @@ describe('distribution.accounts', () => {
       'images/web.ts: distribution.accounts[0].regions[0]: "us-east-9" is not an AWS region. Did you mean "us-east-1"?',
       'images/web.ts: distribution.accounts[0].kmsKey: is not a known field. Remove it, or check the spelling against the README\'s field reference.',
     ]);
+  });
+
+  it('takes smoke as true or as where to launch in that account', () => {
+    const { errors, images } = validateOne({ distribution: { accounts: [{ ...target, smoke: { subnetId: 'subnet-0123456789abcdef0', instanceProfile: 'gild-smoke' } }, { ...target, account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/gild', smoke: true }] } });
+    expect(errors).toEqual([]);
+    expect(images[0]!.distribution.map((entry) => entry.smoke)).toEqual([{ subnetId: 'subnet-0123456789abcdef0', instanceProfile: 'gild-smoke' }, true]);
+    expect(validateOne({ distribution: { accounts: [{ ...target, smoke: { subnetId: 'sub-1' } }] } }).errors).toEqual([expect.stringMatching(/^images\/web\.ts: distribution\.accounts\[0\]\.smoke/)]);
   });
 
   it('needs at least one region', () => {

@@ -16,7 +16,7 @@ const account = '210987654321';
 const roleArn = `arn:aws:iam::${account}:role/gild-distribution`;
 const fingerprint = 'fp-current';
 const baseAmi = 'ami-base1';
-const web = resolvedImageFixture({ name: 'web', version: '1.0.0', copyRegions: ['us-west-2'], distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined }] });
+const web = resolvedImageFixture({ name: 'web', version: '1.0.0', copyRegions: ['us-west-2'], distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined, smoke: false }] });
 
 /** The building account with 1.0.0 published in both regions (`ami-<region>-100`). */
 const published = (extraTags: Record<string, string> = {}) =>
@@ -155,6 +155,24 @@ describe('distribution in the plan', () => {
     const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-east-1': { amis: [...east.amis, orphan, pinned], parameters: [...east.parameters, parameter('/golden/web/channels/stable', 'ami-copy-070')] } } } } });
     expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `retire-copy:web:${account}:0.8.0:us-east-1`, 'release:web']);
     expect(step(runPlan, `retire-copy:web:${account}:0.8.0:us-east-1`, 'retire-copy')).toMatchObject({ after: ['lock:web'], parameterName: undefined });
+  });
+
+  it('smoke-tests the copy in the account, where the entry says, before publishing it there; once', () => {
+    const smoked = { ...web, distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined, smoke: { subnetId: 'subnet-0123456789abcdef0' } }] };
+    const inventory = inventoryFixture({ regions: published(), bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
+    const assemble = (accounts: Record<string, AccountInventory>) =>
+      assemblePlan({ runId: 'run-2', now, images: [smoked], fingerprints: { web: fingerprint }, inventory: { ...inventory, accounts }, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+
+    const fresh = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [], pointers: [] }, 'us-west-2': { amis: [], pointers: [] } }) });
+    const smoke = step(fresh, `account-smoke:web:${account}`, 'account-smoke');
+    expect(smoke).toMatchObject({ region: 'us-east-1', launch: { subnetId: 'subnet-0123456789abcdef0', securityGroupIds: [], instanceProfile: undefined }, after: [`distribute:web:${account}:us-east-1`, `distribute:web:${account}:us-west-2`] });
+    expect(step(fresh, `account-publish:web:${account}`, 'account-publish').after).toEqual([smoke.id]);
+
+    // A copy made but never tested (the run stopped) is tested before it is published; a tested one is not tested again.
+    const copied = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'copied' })], pointers: [] }, 'us-west-2': {} }) });
+    expect(copied.steps.map((planned) => planned.id)).toEqual(['lock:web', `account-smoke:web:${account}`, `account-publish:web:${account}`, 'release:web']);
+    const tested = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'tested' })], pointers: [] }, 'us-west-2': {} }) });
+    expect(tested.steps.map((planned) => planned.id)).toEqual(['lock:web', `account-publish:web:${account}`, 'release:web']);
   });
 
   it('does not move a pointer the building account holds by rollback', () => {
