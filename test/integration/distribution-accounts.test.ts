@@ -121,6 +121,8 @@ describe('distribution.accounts', () => {
       const run = await gild(['run']);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
       expect(harness.proxy.calls.filter((call) => call.fault === 'applied-then-lost').map((call) => call.action)).toEqual(['RegisterImage', 'RegisterImage']);
+      // One assumed-role session serves the whole run in that account: observing, copying in two regions, publishing.
+      expect(harness.proxy.actions().filter((action) => action === 'AssumeRole')).toHaveLength(1);
       for (const region of regions) {
         const account = inAccount(roleArn, region);
         const copies = await account.amis();
