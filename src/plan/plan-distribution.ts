@@ -96,8 +96,9 @@ function planCopies(input: DistributionInput): PlanStep[] {
       writes.push(...parameterWrites(inventory.ssmPrefix, image, state, version, region, regions[region]?.parameters ?? [], 'amiId' in copies[region]! ? copies[region].amiId : undefined));
     }
     if (distributeIds.length === 0 && writes.length === 0) continue;
-    // A copy is smoke-tested once: a new one, or one a run copied but did not get to test (`gild:status=copied`).
-    const untested = target.regions.some((region) => regions[region]?.amis.some((ami) => 'amiId' in copies[region]! && ami.amiId === copies[region].amiId && ami.tags['gild:status'] === 'copied'));
+    // A copy is smoke-tested until it passes: a new one, one a run copied but did not get to test (`gild:status=copied`),
+    // or one that failed (it is never published there untested).
+    const untested = target.regions.some((region) => regions[region]?.amis.some((ami) => 'amiId' in copies[region]! && ami.amiId === copies[region].amiId && ['copied', 'failed'].includes(ami.tags['gild:status'] ?? '')));
     const smokeId = `account-smoke:${image.name}:${target.account}`;
     const smoke = target.smoke && (distributeIds.length > 0 || untested) ? (typeof target.smoke === 'object' ? target.smoke : {}) : undefined;
     if (smoke) {

@@ -171,6 +171,8 @@ describe('distribution in the plan', () => {
     // A copy made but never tested (the run stopped) is tested before it is published; a tested one is not tested again.
     const copied = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'copied' })], pointers: [] }, 'us-west-2': {} }) });
     expect(copied.steps.map((planned) => planned.id)).toEqual(['lock:web', `account-smoke:web:${account}`, `account-publish:web:${account}`, 'release:web']);
+    const failed = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'failed' })], pointers: [] }, 'us-west-2': {} }) });
+    expect(failed.steps.map((planned) => planned.id)).toEqual(['lock:web', `account-smoke:web:${account}`, `account-publish:web:${account}`, 'release:web']);
     const tested = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'tested' })], pointers: [] }, 'us-west-2': {} }) });
     expect(tested.steps.map((planned) => planned.id)).toEqual(['lock:web', `account-publish:web:${account}`, 'release:web']);
   });
