@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ENOENDPOINT'
   | 'EAWS'
   | 'EDENIED'
+  | 'EASSUMEROLE'
   | 'ENOTPUBLISHED'
   | 'ENOMATCHINGVERSION'
   | 'EPIPELINE'
@@ -88,6 +89,14 @@ export const catalogue = {
       'EDENIED',
       'pipeline',
       `AWS refused to ${action} ${resource}: the pipeline's credentials are not allowed to call ${iamAction}. Attach the policy \`gild iam-policy\` prints (pipeline/iam-policy.json) to the pipeline role; it grants ${iamAction}.`,
+      [],
+      { cause },
+    ),
+  EASSUMEROLE: (roleArn: string, account: string, cause: unknown) =>
+    new GildError(
+      'EASSUMEROLE',
+      'pipeline',
+      `gild could not assume ${roleArn} to work in account ${account}: ${describeAwsError(cause)}. The pipeline's role needs sts:AssumeRole on it (\`gild iam-policy\` grants it), and the role's trust policy must trust the pipeline's role (README: "Owned copies in other accounts").`,
       [],
       { cause },
     ),

@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as AutoScalingSdk from '@aws-sdk/client-auto-scaling';
-import type { AutoScalingClient, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient, AutoScalingClientConfig, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
 import { awsCall } from './aws-call.ts';
 
 // NOTE: required on first use, not imported: only the reference check asks Auto Scaling anything, and loading the
@@ -25,12 +25,13 @@ export interface AutoScalingClients {
 }
 
 /** One Auto Scaling client per region, with the same credentials and endpoint override as the EC2 and SSM clients. */
-export function createAutoScalingClients(env: Readonly<Record<string, string | undefined>>): AutoScalingClients {
+export function createAutoScalingClients(env: Readonly<Record<string, string | undefined>>, assumed?: AutoScalingClientConfig['credentials']): AutoScalingClients {
   const endpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING ?? env.AWS_ENDPOINT_URL;
-  const credentials =
+  // `assumed`: another account's role (sts.ts) instead of the environment's credentials.
+  const credentials = assumed ?? (
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-      : undefined;
+      : undefined);
   const clients = new Map<string, AutoScalingClient>();
   return {
     autoscaling(region) {

@@ -11,6 +11,7 @@ import { ec2Endpoint as ec2EndpointOf } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
 import { createEc2Client } from './ec2.ts';
 import { createSsmClient } from './ssm.ts';
+import { createAccountClients, type AccountClients, type AccountTarget } from './sts.ts';
 
 export interface AwsClients {
   ec2(region: string): EC2Client;
@@ -27,7 +28,7 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
   const ec2Clients = new Map<string, EC2Client>();
   const ssmClients = new Map<string, SSMClient>();
   const autoscalingClients = createAutoScalingClients(env);
-  return {
+  const awsClients: AwsClients = {
     ec2Endpoint,
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     ec2(region) {
@@ -43,7 +44,23 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
     autoscaling: (region) => autoscalingClients.autoscaling(region),
     destroy() {
       for (const client of [...ec2Clients.values(), ...ssmClients.values()]) client.destroy();
+      for (const clients of accountClientsOf.get(awsClients)?.values() ?? []) clients.destroy();
       autoscalingClients.destroy();
     },
   };
+  return awsClients;
+}
+
+// NOTE: kept beside the clients rather than in them, so that every AwsClients (tests make their own) can reach other
+// accounts; the clients of an account live as long as the AwsClients they were made for.
+const accountClientsOf = new WeakMap<AwsClients, Map<string, AccountClients>>();
+
+/** EC2 and SSM in another account, through its role: one session per account and run, named `sessionName`. */
+export function clientsInAccount(clients: AwsClients, env: Readonly<Record<string, string | undefined>>, target: AccountTarget, sessionName: string): AccountClients {
+  let byAccount = accountClientsOf.get(clients);
+  if (!byAccount) accountClientsOf.set(clients, (byAccount = new Map()));
+  const key = `${target.account} ${target.roleArn}`;
+  let inAccount = byAccount.get(key);
+  if (!inAccount) byAccount.set(key, (inAccount = createAccountClients(env, { ...target, sessionName, region: clients.defaultRegion })));
+  return inAccount;
 }

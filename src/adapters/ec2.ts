@@ -3,7 +3,9 @@
  * so that stages read as intent. Every call's failure is wrapped with what was
  * being done, keeping the SDK error as `cause`.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { setTimeout as delay } from 'node:timers/promises';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import type {
   SecurityGroup,
@@ -23,7 +25,9 @@ import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 const {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CopyImageCommand,
   CreateTagsCommand,
+  RegisterImageCommand,
   DeleteKeyPairCommand,
   DeleteSecurityGroupCommand,
   DeleteSnapshotCommand,
@@ -54,9 +58,17 @@ const {
   waitUntilSystemStatusOk,
 } = createRequire(import.meta.url)('@aws-sdk/client-ec2') as typeof Ec2Sdk;
 
-/** An EC2 client for one region, talking to `endpoint` when one is set (an emulator). */
-export function createEc2Client(region: string, endpoint: string | undefined, env: Readonly<Record<string, string | undefined>>): EC2Client {
-  return nameActionOnErrors(new Ec2Client(awsClientConfig(region, endpoint, env)), 'ec2');
+/**
+ * An EC2 client for one region, talking to `endpoint` when one is set (an emulator); `overrides` give another
+ * account's credentials (sts.ts) or fewer attempts.
+ */
+export function createEc2Client(
+  region: string,
+  endpoint: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Pick<Ec2Sdk.EC2ClientConfig, 'credentials' | 'maxAttempts'> = {},
+): EC2Client {
+  return nameActionOnErrors(new Ec2Client({ ...awsClientConfig(region, endpoint, env), ...overrides }), 'ec2');
 }
 
 export interface ImageSummary {
@@ -679,5 +691,133 @@ export async function modifyCreateVolumePermissions(
         }),
       ),
     );
+  }
+}
+
+export interface AccountCopyRequest {
+  /** The building account's AMI, in the region the copy is made in. */
+  readonly source: { readonly ec2: EC2Client; readonly region: string; readonly amiId: string };
+  /**
+   * The target account's EC2 in the same region. `singleAttemptEc2` sends the copy call once (no SDK retry), so that
+   * gild itself reads back before it tries again.
+   */
+  readonly target: { readonly account: string; readonly ec2: EC2Client; readonly singleAttemptEc2: EC2Client };
+  /** The target account's key to encrypt the copy with; left out, the copy is encrypted as its source is. */
+  readonly kmsKeyId: string | undefined;
+  /** Put on the copy and its snapshots: a copy carries none of its source's tags. */
+  readonly tags: Readonly<Record<string, string>>;
+  /**
+   * Leave the source shared with the account once the copy is available (its launch permissions grant the account
+   * anyway). Otherwise the share, needed only while copying, is withdrawn: the account has its own AMI now.
+   */
+  readonly keepSharing: boolean;
+  /**
+   * `copy-image`: CopyImage in the target account (real AWS). `register-stand-in`: RegisterImage of an empty image
+   * with the source's name and description, for an emulator that cannot copy an AMI shared from another account.
+   */
+  readonly method: 'copy-image' | 'register-stand-in';
+  readonly signal: AbortSignal;
+  /** How long to wait for the copy to become available (CopyImage takes minutes); default 60 minutes. */
+  readonly timeoutMs?: number;
+  readonly pollMs?: number;
+}
+
+export interface AccountCopy {
+  readonly amiId: string;
+  readonly snapshotIds: readonly string[];
+  /** `found`: a copy of this source already existed there (a lost answer, or a run that stopped before tagging it). */
+  readonly outcome: 'copied' | 'found';
+}
+
+const copyAttempts = 4;
+
+/**
+ * Gives another account its own copy of an AMI: shares the AMI and its snapshots with the account (in the source
+ * region), has the account copy it (the copy is the account's, and outlives the source), waits until it is
+ * available, tags it, and withdraws the share (unless `keepSharing`). Idempotent, and safe under a lost answer:
+ * - the copy keeps the source's name, which is unique per run and per account and region, so a copy made by an
+ *   earlier attempt (whose answer was lost, or whose run stopped before tagging) is found by name and finished,
+ *   never made twice;
+ * - CopyImage carries a ClientToken derived from the source AMI, the account and the region, so AWS itself returns
+ *   the same copy to a retry;
+ * - sharing an AMI or snapshot with an account it is already shared with changes nothing.
+ */
+export async function copyImageIntoAccount(request: AccountCopyRequest): Promise<AccountCopy> {
+  const { source, target } = request;
+  const [sourceImage] = await describeImagesRaw(source.ec2, [source.amiId]);
+  if (!sourceImage?.Name) throw awsError('copy', `${source.amiId} into account ${target.account}`, new Error(`${source.amiId} does not exist in ${source.region}`));
+  const name = sourceImage.Name;
+  const sourceSnapshots = (sourceImage.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+
+  let copyId = await findOwnImageByName(target.ec2, name);
+  const outcome = copyId ? 'found' : 'copied';
+  if (!copyId) {
+    await modifyLaunchPermissions(source.ec2, source.amiId, { add: { accounts: [target.account], groups: [], organizationArns: [], organizationalUnitArns: [] }, remove: noSharing });
+    for (const snapshotId of sourceSnapshots) await modifyCreateVolumePermissions(source.ec2, snapshotId, { add: { accounts: [target.account], groups: [] }, remove: { accounts: [], groups: [] } });
+    copyId = await createCopy(request, name, sourceImage.Description);
+  }
+  const copy = await waitForImageAvailable(target.ec2, copyId, request);
+  const snapshotIds = (copy.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+  await createTags(target.ec2, [copyId, ...snapshotIds], request.tags);
+  if (!request.keepSharing) {
+    // Removing a permission that is not there changes nothing, so this is safe to repeat.
+    await modifyLaunchPermissions(source.ec2, source.amiId, { add: noSharing, remove: { ...noSharing, accounts: [target.account] } });
+    for (const snapshotId of sourceSnapshots) await modifyCreateVolumePermissions(source.ec2, snapshotId, { add: { accounts: [], groups: [] }, remove: { accounts: [target.account], groups: [] } });
+  }
+  return { amiId: copyId, snapshotIds, outcome };
+}
+
+const noSharing: SharingPermissions = { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] };
+
+/** The account's own AMI of that name (AMI names are unique per account and region), if any. */
+async function findOwnImageByName(ec2: EC2Client, name: string): Promise<string | undefined> {
+  const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'name', Values: [name] }], includeDeprecated: true });
+  return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.amiId;
+}
+
+async function createCopy(request: AccountCopyRequest, name: string, description: string | undefined): Promise<string> {
+  const { source, target } = request;
+  // NOTE: deterministic, so that AWS answers a retried CopyImage with the copy the first attempt started.
+  const clientToken = createHash('sha256').update(`${source.amiId} ${target.account} ${source.region}`).digest('hex').slice(0, 64);
+  const send = async () =>
+    request.method === 'copy-image'
+      ? (
+          await target.singleAttemptEc2.send(
+            new CopyImageCommand({
+              SourceRegion: source.region,
+              SourceImageId: source.amiId,
+              Name: name,
+              ...(description ? { Description: description } : {}),
+              ClientToken: clientToken,
+              ...(request.kmsKeyId ? { Encrypted: true, KmsKeyId: request.kmsKeyId } : {}),
+            }),
+          )
+        ).ImageId
+      : (await target.singleAttemptEc2.send(new RegisterImageCommand({ Name: name, ...(description ? { Description: description } : {}) }))).ImageId;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const amiId = await send();
+      if (!amiId) throw new Error('the answer named no AMI');
+      return amiId;
+    } catch (error) {
+      // A lost answer: the copy may exist although the call failed. Read back before anything else.
+      const found = await findOwnImageByName(target.ec2, name).catch(() => undefined);
+      if (found) return found;
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+      const transient = status >= 500 || ['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable'].includes(awsErrorName(error) ?? '');
+      if (!transient || attempt >= copyAttempts || request.signal.aborted) throw awsError(request.method === 'copy-image' ? 'copy' : 'register a stand-in copy of', `${source.amiId} (${source.region}) into account ${target.account}`, error);
+      await delay(500 * 2 ** attempt, undefined, { signal: request.signal });
+    }
+  }
+}
+
+async function waitForImageAvailable(ec2: EC2Client, amiId: string, request: AccountCopyRequest): Promise<Image> {
+  const deadline = Date.now() + (request.timeoutMs ?? 60 * 60_000);
+  for (;;) {
+    const [image] = await describeImagesRaw(ec2, [amiId]);
+    if (image?.State === 'available') return image;
+    if (image && image.State !== 'pending') throw awsError('copy', `${request.source.amiId} into account ${request.target.account}`, new Error(`the copy ${amiId} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`));
+    if (Date.now() > deadline) throw awsError('copy', `${request.source.amiId} into account ${request.target.account}`, new Error(`the copy ${amiId} was not available after ${Math.round((request.timeoutMs ?? 3_600_000) / 60_000)} minutes; the next run waits for it again`));
+    await delay(request.pollMs ?? 15_000, undefined, { signal: request.signal });
   }
 }

@@ -27,9 +27,12 @@ const {
   paginateGetParametersByPath,
 } = createRequire(import.meta.url)('@aws-sdk/client-ssm') as typeof SsmSdk;
 
-/** An SSM client for one region, configured from the context's environment. */
-export function createSsmClient(region: string, env: Readonly<Record<string, string | undefined>>): SSMClient {
-  return nameActionOnErrors(new SsmClient(awsClientConfig(region, ssmEndpoint(env), env)), 'ssm');
+/**
+ * An SSM client for one region, configured from the context's environment; `credentials` replaces the
+ * environment's (another account's role, see sts.ts).
+ */
+export function createSsmClient(region: string, env: Readonly<Record<string, string | undefined>>, credentials?: SsmSdk.SSMClientConfig['credentials']): SSMClient {
+  return nameActionOnErrors(new SsmClient({ ...awsClientConfig(region, ssmEndpoint(env), env), ...(credentials ? { credentials } : {}) }), 'ssm');
 }
 
 export interface ParameterValue {

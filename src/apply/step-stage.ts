@@ -40,6 +40,10 @@ export interface StepOutputs {
   repoint: { readonly moved: readonly string[] };
   hold: { readonly written: boolean };
   revoke: { readonly amiId: string };
+  distribute: { readonly account: string; readonly region: string; readonly amiId: string };
+  'account-smoke': SmokeResult;
+  'account-publish': PublishedAmis & { readonly account: string };
+  'retire-copy': { readonly removed: readonly string[] };
 }
 
 export type StepResult<K extends PlanStepKind = PlanStepKind> =

@@ -99,6 +99,7 @@ export function resolveImage(parsed: ParsedImageDefinition, source: { file: stri
       sshUsername: parsed.buildInfrastructure.sshUsername ?? presetDetails?.sshUsername ?? (windows ? 'Administrator' : 'ec2-user'),
     },
     retention: resolveRetention(parsed.retention, settings.retention),
+    distribution: parsed.distribution.accounts,
     template: parsed.template ? path.resolve(source.cwd, 'templates', parsed.template) : undefined,
     partial: parsed.partial,
     packerSource: parsed.packerSource ?? {},

@@ -3,7 +3,7 @@
  * validated, defaults applied (from the definition and then the pipeline
  * settings), paths made absolute, and deeply read-only.
  */
-import type { BlockDevice, RetentionPolicy, SmokeCheck } from './schema.ts';
+import type { BlockDevice, DistributionAccount, RetentionPolicy, SmokeCheck } from './schema.ts';
 
 export type BaseSource =
   | { readonly kind: 'ssm'; readonly parameter: string }
@@ -78,6 +78,8 @@ export interface ResolvedImage {
     readonly sshUsername: string;
   };
   readonly retention: RetentionPolicy;
+  /** Accounts that get their own copy of every published version (`distribution.accounts`). */
+  readonly distribution: readonly Readonly<DistributionAccount>[];
   /** Absolute path of the template the image renders with. */
   readonly template: string | undefined;
   readonly partial: string | undefined;

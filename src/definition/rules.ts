@@ -12,6 +12,7 @@ import { architectureOf } from './instance-architecture.ts';
 import { checkPackerSource } from './packer-source-rules.ts';
 import { findPreset } from './presets.ts';
 import type { ResolvedImage } from './resolved-image.ts';
+import { roleArnPattern } from './schema.ts';
 
 export interface RuleContext {
   readonly images: readonly ResolvedImage[];
@@ -212,6 +213,45 @@ const blockDevicesValid: Rule = (image) => {
   return { errors };
 };
 
+/**
+ * Distribution accounts: the role must be in the account it serves (gild checks the credentials it gets against it),
+ * every region must already hold the image (a copy into an account is made from the building account's AMI in the
+ * same region), and an account is listed once.
+ */
+const distributionAccountsValid: Rule = (image, { settings }) => {
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  image.distribution.forEach((target, index) => {
+    const where = `${image.file}: distribution.accounts[${index}]`;
+    const roleAccount = roleArnPattern.exec(target.roleArn)?.[1];
+    if (roleAccount && roleAccount !== target.account) {
+      errors.push(`${where}.roleArn: the role is in account ${roleAccount}, not ${target.account}. Use a role in ${target.account} (the copies belong to the account whose role makes them).`);
+    }
+    if (settings.accountId && target.account === settings.accountId) {
+      errors.push(`${where}.account: "${target.account}" is the building account, which already owns the image. Remove it; list only other accounts.`);
+    }
+    const first = seen.get(target.account);
+    if (first !== undefined) errors.push(`${where}.account: "${target.account}" is already listed at distribution.accounts[${first}]. List each account once, with all its regions.`);
+    else seen.set(target.account, index);
+    const regions = new Set<string>();
+    target.regions.forEach((region, regionIndex) => {
+      if (regions.has(region)) errors.push(`${where}.regions[${regionIndex}]: "${region}" is listed twice. Remove the duplicate.`);
+      else if (!image.regions.includes(region)) {
+        errors.push(`${where}.regions[${regionIndex}]: "${region}" is not one of the image's regions (${image.regions.join(', ')}). A copy is made from the image's AMI in the same region; add "${region}" to regions.copies, or remove it here.`);
+      }
+      regions.add(region);
+    });
+    const keyRegion = target.kmsKeyId ? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):/.exec(target.kmsKeyId) : null;
+    if (keyRegion && (target.regions.length > 1 || keyRegion[1] !== target.regions[0])) {
+      errors.push(`${where}.kmsKeyId: the key ARN names ${keyRegion[1]}, but KMS keys are regional and the copies go to ${target.regions.join(', ')}. Use an alias ("alias/name"), which each region resolves to that account's key there, or one account entry per region.`);
+    }
+    if (keyRegion && keyRegion[2] !== target.account) {
+      errors.push(`${where}.kmsKeyId: the key is in account ${keyRegion[2]}, not ${target.account}. Encrypt the copies with a key of the account that owns them.`);
+    }
+  });
+  return { errors };
+};
+
 const minimumPublicReason = 20;
 
 const launchPermissionsLeastPrivilege: Rule = (image, { settings }) => {
@@ -290,6 +330,7 @@ export const rules: readonly Rule[] = [
   blockDevicesValid,
   launchPermissionsLeastPrivilege,
   buildInfrastructureConsistent,
+  distributionAccountsValid,
   requiredTagsPresent,
   reservedTagsUntouched,
   escapeHatchesExist,

@@ -241,6 +241,30 @@ const launchPermissionsSchema = z.union([
   }),
 ]);
 
+/** `arn:aws:iam::<account>:role/<path/name>`: the role gild assumes in a distribution account. */
+export const roleArnPattern = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * One account that gets its own copy of every published version: gild assumes `roleArn`, copies the AMI into the
+ * account in each of `regions` (so the account owns it, independent of the building account), and writes the same
+ * parameters there. Cross-field rules (role in the account, regions of the image, duplicates) are in rules.ts.
+ */
+export const distributionAccountSchema = z.strictObject({
+  account: z.string().regex(accountIdPattern, "is not a 12-digit AWS account ID. Use the target account's 12-digit ID"),
+  roleArn: z.string().regex(roleArnPattern, 'is not an IAM role ARN. Use the role gild assumes in that account, e.g. "arn:aws:iam::210987654321:role/gild-distribution"'),
+  regions: z.array(region).min(1, 'needs at least one region to copy the AMI into (the build region or one of regions.copies)'),
+  /** The target account's key: the copies are encrypted with it. Left out, a copy is encrypted as its source is. */
+  kmsKeyId: kmsKeyId.optional(),
+  /**
+   * Smoke-test the copy in that account (in its first region) before its parameters are written there, with the
+   * image's checks: `true`, or where to launch the test instance in that account (the building account's subnet,
+   * groups and instance profile do not exist there).
+   */
+  smoke: z
+    .union([z.boolean(), z.strictObject({ subnetId: subnetId.optional(), securityGroupIds: z.array(securityGroupId).optional(), instanceProfile: z.string().min(1).optional() })])
+    .default(false),
+});
+
 export const imageDefinitionSchema = z.strictObject({
   name: imageName,
   description: z.string().min(1, 'must not be empty: say what the image is for').max(255, 'is longer than the 255 characters AWS allows for an AMI description. Shorten it'),
@@ -276,6 +300,8 @@ export const imageDefinitionSchema = z.strictObject({
     })
     .default({ sessionManager: false, requireImdsV2: true }),
   retention: imageRetentionSchema.optional(),
+  /** Owned copies in other accounts, made after every publish in the building account. */
+  distribution: z.strictObject({ accounts: z.array(distributionAccountSchema).default([]) }).default({ accounts: [] }),
   /** A file in templates/ that replaces gild's Packer template. */
   template: z.string().regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside templates/ (e.g. "hardened.pkr.hcl.hbs"), without ".." or a leading "/"').refine((name) => !name.split('/').includes('..'), 'must stay inside templates/').optional(),
   /** templates/partials/<partial>.pkr.hcl.hbs, rendered inside gild's template. */
@@ -288,5 +314,6 @@ export type ImageDefinition = z.input<typeof imageDefinitionSchema>;
 /** The shape after pass one, defaults applied, before resolution. */
 export type ParsedImageDefinition = z.output<typeof imageDefinitionSchema>;
 export type SmokeCheck = z.output<typeof smokeCheckSchema>;
+export type DistributionAccount = z.output<typeof distributionAccountSchema>;
 export type BlockDevice = z.output<typeof blockDeviceSchema>;
 export type ProvisionStepDefinition = z.output<typeof provisionStep>;

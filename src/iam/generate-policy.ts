@@ -425,7 +425,8 @@ export function scopeFromProject(settings: PipelineSettings, images: readonly Re
     spot: images.some(isSpot),
     windows: images.some((image) => image.platform === 'windows'),
     baseParameters: sorted(images.flatMap((image) => (image.base.kind === 'ssm' && !image.base.parameter.startsWith('/aws/service/') ? [image.base.parameter] : []))),
-    distributionRoleArns: sorted(extra.distributionRoleArns ?? []),
+    // The definitions name their distribution roles; `--assume-role` adds roles gild is not yet told about.
+    distributionRoleArns: sorted([...images.flatMap((image) => image.distribution.map((target) => target.roleArn)), ...(extra.distributionRoleArns ?? [])]),
   };
 }
 

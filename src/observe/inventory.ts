@@ -105,6 +105,17 @@ export type ObservedBase =
   /** Built on another gild image: the assembler resolves it from that image's published versions or its plan. */
   | { readonly kind: 'image'; readonly image: string; readonly range: string | undefined };
 
+/** What another account holds of gild's in one region: its parameters under the prefix and its gild AMIs. */
+export interface AccountRegionInventory {
+  readonly parameters: readonly ObservedParameter[];
+  readonly amis: readonly ObservedAmi[];
+}
+
+/** A distribution account, read through its role: by region, or why it could not be read. */
+export type AccountInventory =
+  | { readonly kind: 'observed'; readonly account: string; readonly regions: Readonly<Record<string, AccountRegionInventory>> }
+  | { readonly kind: 'unreachable'; readonly account: string; readonly reason: string };
+
 export interface Inventory {
   readonly observedAt: string;
   readonly ssmPrefix: string;
@@ -113,4 +124,6 @@ export interface Inventory {
   readonly bases: Readonly<Record<string, ObservedBase>>;
   /** Publish locks by image name (read from the build region's parameters). */
   readonly leases: Readonly<Record<string, LeaseState>>;
+  /** Distribution accounts (`distribution.accounts`), by the role ARN gild reads them through; absent when none. */
+  readonly accounts?: Readonly<Record<string, AccountInventory>>;
 }

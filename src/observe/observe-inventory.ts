@@ -9,6 +9,7 @@ import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeOwnedImagesNamed, describeTemporaryResources } from '../adapters/ec2.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
+import { observeAccounts } from './observe-accounts.ts';
 import { observeReferences } from './observe-references.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
@@ -27,9 +28,10 @@ export async function observeInventory(context: Context, images: readonly Resolv
   const observedAt = context.now().toISOString();
   const prefix = context.settings.ssmPrefix;
   const regions = [...new Set(images.flatMap((image) => image.regions))];
-  const [regionInventories, bases] = await Promise.all([
+  const [regionInventories, bases, accounts] = await Promise.all([
     Promise.all(regions.map((region) => observeRegion(context, region, prefix, images.filter((image) => image.regions.includes(region)).map((image) => image.name)))),
     observeBases(context, images, options.baseOverrides),
+    observeAccounts(context, images),
   ]);
   const byRegion = Object.fromEntries(regionInventories.map((inventory) => [inventory.region, inventory]));
   const leases: Record<string, LeaseState> = {};
@@ -47,7 +49,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
     const parameter = byRegion[image.buildRegion]?.parameters.find((candidate) => candidate.name === lockName);
     leases[image.name] = parameter ? observeLeaseState(parameter.value, context.processInfo) : { kind: 'free' };
   }
-  return { observedAt, ssmPrefix: prefix, regions: byRegion, bases, leases };
+  return { observedAt, ssmPrefix: prefix, regions: byRegion, bases, leases, ...(Object.keys(accounts).length > 0 ? { accounts } : {}) };
 }
 
 async function observeRegion(context: Context, region: string, prefix: string, imageNames: readonly string[]): Promise<RegionInventory> {

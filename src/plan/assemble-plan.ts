@@ -16,6 +16,7 @@ import { staleLeaseReason } from '../observe/parse-lease.ts';
 import { describeHold, imageState, unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
+import { planDistribution } from './plan-distribution.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSweep } from './plan-sweep.ts';
@@ -325,6 +326,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   const retirement = planImageRetirement(input, image, state, afterPublish);
   kept.push(...retirement.kept);
   for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
+  steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publishStep, lockStepId, planned: steps, copiesOnly: retireOnly }));
 
   if (steps.length === 0) return { decision, steps, kept };
   // Every change to an image happens under its lock, and the lock is always given back.

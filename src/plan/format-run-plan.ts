@@ -32,6 +32,14 @@ const describeStep = (step: PlanStep): string => {
       return `revoke ${step.version} in ${step.region}: tag ${step.amiId} gild:status=revoked, deprecate${step.disable ? ', disable' : ''}`;
     case 'hold':
       return step.value === undefined ? `remove the hold ${step.parameterName}` : `hold ${step.parameterName}`;
+    case 'distribute':
+      return `copy ${step.version} into account ${step.account} in ${step.region} (as ${step.roleArn}${step.kmsKeyId ? `, encrypted with ${step.kmsKeyId}` : ''})`;
+    case 'account-smoke':
+      return `smoke test the copy of ${step.version} in account ${step.account} in ${step.region}`;
+    case 'account-publish':
+      return `publish ${step.version} in account ${step.account}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
+    case 'retire-copy':
+      return `retire the copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
     case 'retire':
       return `retire (${step.phase}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
   }

@@ -140,6 +140,61 @@ export type PlanStep =
   | (StepCommon & { readonly kind: 'repoint'; readonly image: string; readonly version: string; readonly pointer: string; readonly moves: readonly PointerMove[] })
   /** Mark a revoked version's AMI in one region: tags (`gild:status=revoked`, reason, time), deprecated now, optionally disabled. */
   | (StepCommon & { readonly kind: 'revoke'; readonly image: string; readonly version: string; readonly region: string; readonly amiId: string; readonly revokedReason: string; readonly disable: boolean })
+  /**
+   * Give another account (`distribution.accounts`) its own copy of a published version in one region: share the
+   * building account's AMI there, copy it as the account's role, tag the copy. `source` is that AMI: the publish
+   * step's output, or already known.
+   */
+  | (StepCommon & {
+      readonly kind: 'distribute';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      readonly region: string;
+      readonly source: { readonly from: string } | { readonly amiId: string };
+      readonly kmsKeyId: string | undefined;
+    })
+  /** Smoke-test the copy in another account (`smoke` on its `distribution.accounts` entry) before it is published there. */
+  | (StepCommon & {
+      readonly kind: 'account-smoke';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      /** Where the test instance runs: the account's first region. */
+      readonly region: string;
+      readonly copies: Readonly<Record<string, { readonly from: string } | { readonly amiId: string }>>;
+      /** Where to launch in that account; left out, its default VPC and no instance profile. */
+      readonly launch: { readonly subnetId: string | undefined; readonly securityGroupIds: readonly string[]; readonly instanceProfile: string | undefined };
+    })
+  /** Write a version's parameters in another account, naming that account's copies; all or nothing, like `publish`. */
+  | (StepCommon & {
+      readonly kind: 'account-publish';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      /** Per region: the `distribute` step whose copy it is, or a copy already there. */
+      readonly copies: Readonly<Record<string, { readonly from: string } | { readonly amiId: string }>>;
+      readonly writes: readonly ParameterWrite[];
+    })
+  /**
+   * Remove a copy in another account whose source version the building account retired: its `versions/<v>` there,
+   * the copy and its snapshots, as the account's role. The copy is gild's (tagged `gild:image`, `gild:source-ami`).
+   */
+  | (StepCommon & {
+      readonly kind: 'retire-copy';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly snapshotIds: readonly string[];
+      /** `versions/<v>` in that account and region, when it names the copy. */
+      readonly parameterName: string | undefined;
+    })
   /** Write (`value`) or remove (no `value`) the hold a rollback puts on a pointer. */
   | (StepCommon & { readonly kind: 'hold'; readonly image: string; readonly region: string; readonly parameterName: string; readonly value: string | undefined; readonly previous: string | undefined });
 

@@ -2,7 +2,8 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → release; the lifecycle commands
+ * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
+ * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
@@ -10,6 +11,8 @@ import { gitCommit } from '../adapters/git.ts';
 import type { StageTable } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { createBuildStage } from './build.ts';
+import { accountPublishStage } from './account-publish.ts';
+import { createAccountSmokeStage } from './account-smoke.ts';
 import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { createLockStages } from './lock.ts';
@@ -17,9 +20,11 @@ import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
+import { retireCopyStage } from './retire-copy.ts';
 import { revokeStage } from './revoke.ts';
 import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
+import { distributeStage } from './distribute.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
 
@@ -39,11 +44,15 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     resume: resumeStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
     share: shareStage,
+    'account-smoke': createAccountSmokeStage(createSmokeTest(options.smoke)),
     publish: publishStage,
     retire: retireStage,
     repoint: repointStage,
     hold: holdStage,
     revoke: revokeStage,
+    distribute: distributeStage,
+    'account-publish': accountPublishStage,
+    'retire-copy': retireCopyStage,
     release: locks.release,
   };
 }

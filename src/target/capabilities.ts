@@ -13,13 +13,20 @@ export interface TargetCapabilities {
   readonly imageDeprecation: boolean;
   /** DescribeImages filters on `block-device-mapping.snapshot-id` (moto does not implement that filter). */
   readonly snapshotImageFilter: boolean;
+  /**
+   * CopyImage in one account of an AMI another account shared with it. moto keeps each account's AMIs apart and
+   * answers InvalidAMIID.NotFound, so on the emulator the copy is stood in for by a RegisterImage in the target
+   * account (see copyImageIntoAccount in src/adapters/ec2.ts): a real AMI that account owns, without the source's disks.
+   */
+  readonly crossAccountCopyImage: boolean;
 }
 
-const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true };
+const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true, crossAccountCopyImage: true };
 /**
  * moto refuses DescribeParameters' DataType filter, lacks DescribeImageReferences, EnableImageDeprecation and
- * DisableImage, and does not implement DescribeImages' `block-device-mapping.snapshot-id` filter.
+ * DisableImage, does not implement DescribeImages' `block-device-mapping.snapshot-id` filter, and cannot CopyImage an
+ * AMI shared from another account.
  */
-const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false };
+const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false, crossAccountCopyImage: false };
 
 export const targetCapabilities = (context: Context): TargetCapabilities => (context.options.emulator ? emulator : realAws);

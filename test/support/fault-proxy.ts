@@ -36,9 +36,9 @@ export interface ThrottleRule {
   readonly maxConsecutive?: number;
 }
 
-/** Forward a matching SSM call to moto (so it is applied), then answer the client 500 InternalServerError. */
+/** Forward a matching SSM or EC2 call to moto (so it is applied), then answer the client 500 (InternalServerError / InternalError). */
 export interface LostAnswerRule {
-  /** The SSM action, e.g. `PutParameter` or `DeleteParameter`. */
+  /** The SSM or EC2 action, e.g. `PutParameter`, `DeleteParameter` or `RegisterImage`. */
   readonly action: string;
   /** Only calls whose `Name` is this (a string matches exactly); default any. */
   readonly name?: string | RegExp;
@@ -54,6 +54,8 @@ export interface FaultRules {
   readonly throttle?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
   /** Answer a transient 500: InternalError (EC2) or InternalServerError (SSM). */
   readonly serverErrors?: { readonly ec2?: ThrottleRule; readonly ssm?: ThrottleRule };
+  /** STS AssumeRole calls whose body names one of these role ARNs are refused with AccessDenied, as AWS refuses them. */
+  readonly deniedRoles?: readonly string[];
   /** Applied, then lost: see `LostAnswerRule`. */
   readonly lostAnswers?: readonly LostAnswerRule[];
   /** DescribeInstances answers report these launch times (to age instances for the sweep). */
@@ -234,6 +236,7 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     const rule = (rules.lostAnswers ?? []).find((candidate) => {
       if (candidate.action !== action || (lostAnswers.get(candidate) ?? 0) >= (candidate.times ?? 1)) return false;
       if (candidate.name === undefined) return true;
+      if (body[0] !== 0x7b) return false;
       const { Name } = JSON.parse(body.toString('utf8')) as { Name?: string };
       return typeof candidate.name === 'string' ? Name === candidate.name : Name !== undefined && candidate.name.test(Name);
     });
@@ -286,6 +289,16 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
       return ssmError(response, 'InvalidInstanceId', 'Instances [[i-0]] not in a valid state for account 123456789012');
     }
 
+    const deniedRole = action === 'AssumeRole' ? (rules.deniedRoles ?? []).find((roleArn) => decodedBody.includes(roleArn)) : undefined;
+    if (deniedRole) {
+      record('answered');
+      // STS speaks the AWS query protocol, whose errors are an ErrorResponse (EC2's differ).
+      const denial = `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole on resource: ${deniedRole}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+      response.writeHead(403, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(denial), 'x-amzn-requestid': randomUUID() });
+      response.end(denial);
+      return;
+    }
+
     if (service === 'ssm' && action === 'CancelCommand') {
       // moto lacks CancelCommand; answer it here, as AWS does, with an empty object.
       const { CommandId } = JSON.parse(body.toString('utf8')) as { CommandId?: string };
@@ -300,6 +313,10 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     if (service === 'ssm' && upstream.status === 200 && loseAnswer(action, body)) {
       record('applied-then-lost');
       return ssmError(response, 'InternalServerError', 'An error occurred on the server side.', 500);
+    }
+    if (service === 'ec2' && upstream.status === 200 && loseAnswer(action, body)) {
+      record('applied-then-lost');
+      return ec2Error(response, 500, 'InternalError', 'An internal error has occurred');
     }
 
     if (service === 'ssm' && action === 'SendCommand' && upstream.status === 200) {

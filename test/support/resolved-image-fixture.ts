@@ -46,6 +46,7 @@ export function resolvedImageFixture(overrides: Overrides = {}): ResolvedImage {
     encryption: undefined,
     deprecateAfterDays: undefined,
     retention: { keep: 3, maxAgeDays: undefined, minAgeDays: 0, phases: {} },
+    distribution: [],
     template: undefined,
     partial: undefined,
     packerSource: {},

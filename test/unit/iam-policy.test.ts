@@ -236,6 +236,19 @@ describe('scopeFromProject', () => {
   });
 });
 
+describe('scopeFromProject: distribution roles', () => {
+  it('takes the roles from distribution.accounts, adds --assume-role ones, and grants sts:AssumeRole on exactly those', () => {
+    const role = (account: string) => `arn:aws:iam::${account}:role/gild-distribution`;
+    const web = resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role('210987654321'), regions: ['us-east-1'], kmsKeyId: undefined, smoke: false }] });
+    const api = resolvedImageFixture({ name: 'api', distribution: [{ account: '210987654321', roleArn: role('210987654321'), regions: ['us-east-1'], kmsKeyId: undefined, smoke: false }] });
+    const settings = { ssmPrefix: '/golden', retention: { keep: 3 }, concurrency: 2, requiredTags: [], allowPublicImages: false, smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }, sweepAfterMinutes: 120 } as never;
+    const scope = scopeFromProject(settings, [web, api], { distributionRoleArns: [role('111111111111')] });
+    expect(scope.distributionRoleArns).toEqual([role('111111111111'), role('210987654321')]);
+    const assume = generatePolicy(scope).Statement.find((statement) => statement.Sid === 'AssumeDistributionRoles');
+    expect(assume).toEqual({ Sid: 'AssumeDistributionRoles', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: [role('111111111111'), role('210987654321')] });
+  });
+});
+
 describe('widenForEmulator', () => {
   it('keeps every Allowed action, on every resource, with no conditions and no Denies', () => {
     const widened = widenForEmulator(policy);

@@ -1,0 +1,206 @@
+/**
+ * Owned copies in other accounts (`distribution.accounts`), planned purely from what was observed there. After the
+ * building account publishes a version (in this run, or earlier), each account gets, per region, its own copy of
+ * the AMI (`distribute`), then the same parameters as the building account (`account-publish`: `versions/<v>`,
+ * `v<major>`, `latest`), naming its copies. What is already there is not planned again: a rerun after a crash
+ * finishes what is missing, and a run with nothing missing plans nothing for the account.
+ *
+ * Copies follow their source out: once the building account deregisters a version (in this run, or before), its
+ * copies in the other accounts are removed too, unless a pointer there still names them.
+ */
+import semver from 'semver';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { AccountInventory, Inventory, ObservedAmi } from '../observe/inventory.ts';
+import type { ImageState } from './image-state.ts';
+import { imageParameterPath, latestParameterName, majorParameterName, versionFromParameterName, versionParameterName } from './parameter-names.ts';
+import type { ParameterWrite, PlanStep, StepOfKind } from './run-plan.ts';
+
+export interface DistributionInput {
+  readonly inventory: Inventory;
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  /** The image's publish step in this run, if any: its AMIs are known only after it. */
+  readonly publish: StepOfKind<'publish'> | undefined;
+  /** What the steps wait for when nothing is published in this run. */
+  readonly lockStepId: string;
+  /** The image's steps planned so far: a copy goes after its source's `retire` (deregister) step. */
+  readonly planned: readonly PlanStep[];
+  /** `gild retire`: only the copies of retired versions, no distribution. */
+  readonly copiesOnly?: boolean;
+}
+
+/** A copy in another account is this version's copy of this source when its tags say so. */
+export function isCopyOf(ami: ObservedAmi, image: string, version: string, sourceAmiId: string): boolean {
+  return ami.tags['gild:image'] === image && ami.tags['gild:version'] === version && ami.tags['gild:source-ami'] === sourceAmiId;
+}
+
+export function planDistribution(input: DistributionInput): PlanStep[] {
+  if (input.image.distribution.length === 0) return [];
+  const steps = input.copiesOnly ? [] : planCopies(input);
+  // Pointers there move before an old copy goes; a pointer this run moves off a copy no longer keeps it.
+  const publishes = steps.filter((step): step is StepOfKind<'account-publish'> => step.kind === 'account-publish');
+  const moving = new Set(publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)));
+  const retirements = planCopyRetirement(input, moving).map((step) => ({ ...step, after: [...step.after, ...publishes.filter((other) => other.account === step.account).map((other) => other.id)] }));
+  return [...steps, ...retirements];
+}
+
+function planCopies(input: DistributionInput): PlanStep[] {
+  const { image, state, publish, inventory } = input;
+  const newest = state.versions[0];
+  const version = publish?.version ?? newest?.version;
+  // A revoked version is pulled everywhere: it is never handed to another account.
+  if (!version || (!publish && isRevoked(state, version))) return [];
+  const sourceOf = (region: string): { from: string } | { amiId: string } | undefined => (publish ? { from: publish.id } : newest?.amis[region] ? { amiId: newest.amis[region]! } : undefined);
+
+  const steps: PlanStep[] = [];
+  for (const target of image.distribution) {
+    const observed: AccountInventory | undefined = inventory.accounts?.[target.roleArn];
+    const unreadable = observed?.kind === 'unreachable' ? observed.reason : observed ? undefined : 'it was not observed';
+    const regions = observed?.kind === 'observed' ? observed.regions : {};
+    const copies: Record<string, { from: string } | { amiId: string }> = {};
+    const distributeIds: string[] = [];
+    const writes: ParameterWrite[] = [];
+    for (const region of target.regions) {
+      const source = sourceOf(region);
+      // The building account has no AMI of this version here (yet): its own plan finishes that first.
+      if (!source) continue;
+      const existing = 'amiId' in source ? regions[region]?.amis.find((ami) => isCopyOf(ami, image.name, version, source.amiId)) : undefined;
+      if (existing?.state === 'available') {
+        copies[region] = { amiId: existing.amiId };
+      } else {
+        const id = `distribute:${image.name}:${target.account}:${region}`;
+        const why = publish
+          ? `${version} is published in this run`
+          : unreadable
+            ? `what the account holds could not be read (${unreadable}); the copy is tried, and fails with the reason if the role still cannot be assumed`
+            : existing
+              ? `its copy ${existing.amiId} is ${existing.state}: wait for it`
+              : `it has no copy of ${version} there yet`;
+        steps.push({
+          id,
+          kind: 'distribute',
+          image: image.name,
+          version,
+          account: target.account,
+          roleArn: target.roleArn,
+          region,
+          source,
+          kmsKeyId: target.kmsKeyId,
+          after: [publish?.id ?? input.lockStepId],
+          reason: `account ${target.account} gets its own copy of ${image.name} ${version} in ${region}, which it owns and keeps whatever happens to the building account's AMI: ${why}`,
+          precondition: `the source AMI is still available in ${region}`,
+        });
+        copies[region] = { from: id };
+        distributeIds.push(id);
+      }
+      writes.push(...parameterWrites(inventory.ssmPrefix, image, state, version, region, regions[region]?.parameters ?? [], 'amiId' in copies[region]! ? copies[region].amiId : undefined));
+    }
+    if (distributeIds.length === 0 && writes.length === 0) continue;
+    // A copy is smoke-tested until it passes: a new one, one a run copied but did not get to test (`gild:status=copied`),
+    // or one that failed (it is never published there untested).
+    const untested = target.regions.some((region) => regions[region]?.amis.some((ami) => 'amiId' in copies[region]! && ami.amiId === copies[region].amiId && ['copied', 'failed'].includes(ami.tags['gild:status'] ?? '')));
+    const smokeId = `account-smoke:${image.name}:${target.account}`;
+    const smoke = target.smoke && (distributeIds.length > 0 || untested) ? (typeof target.smoke === 'object' ? target.smoke : {}) : undefined;
+    if (smoke) {
+      const region = target.regions.find((candidate) => copies[candidate]) ?? target.regions[0]!;
+      steps.push({
+        id: smokeId,
+        kind: 'account-smoke',
+        image: image.name,
+        version,
+        account: target.account,
+        roleArn: target.roleArn,
+        region,
+        copies,
+        launch: { subnetId: smoke.subnetId, securityGroupIds: smoke.securityGroupIds ?? [], instanceProfile: smoke.instanceProfile },
+        after: distributeIds.length > 0 ? distributeIds : [input.lockStepId],
+        reason: `smoke is set for account ${target.account}: the copy is tested there, with the image's ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'}, before that account's parameters name it`,
+        precondition: 'the copy still exists',
+      });
+    }
+    const ordered = [...writes.filter((write) => write.pointer === 'version'), ...writes.filter((write) => write.pointer !== 'version')];
+    steps.push({
+      id: `account-publish:${image.name}:${target.account}`,
+      kind: 'account-publish',
+      image: image.name,
+      version,
+      account: target.account,
+      roleArn: target.roleArn,
+      copies,
+      writes: ordered,
+      after: smoke ? [smokeId] : distributeIds.length > 0 ? distributeIds : [input.lockStepId],
+      reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}`,
+      precondition: 'the copies are available and the parameters there still hold what was observed',
+    });
+  }
+  return steps;
+}
+
+/**
+ * Copies in the other accounts whose source the building account has deregistered, or deregisters in this run (its
+ * `retire` step, phase deregister): they go too, after it. A copy a pointer there still names (other than its own
+ * `versions/<v>`) is left for a later run, once that pointer has moved.
+ */
+function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string>): StepOfKind<'retire-copy'>[] {
+  const { image, state, inventory } = input;
+  const steps: StepOfKind<'retire-copy'>[] = [];
+  const path = `${imageParameterPath(inventory.ssmPrefix, image.name)}/`;
+  for (const target of image.distribution) {
+    const observed = inventory.accounts?.[target.roleArn];
+    if (observed?.kind !== 'observed') continue;
+    for (const [region, held] of Object.entries(observed.regions)) {
+      for (const copy of held.amis) {
+        const version = copy.tags['gild:version'];
+        const sourceAmiId = copy.tags['gild:source-ami'];
+        if (copy.tags['gild:image'] !== image.name || !version || !sourceAmiId || copy.tags['gild:retain']) continue;
+        const retiring = input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === 'deregister' && step.amiId === sourceAmiId);
+        const sourceGone = !retiring && !(state.amis[region] ?? []).some((ami) => ami.amiId === sourceAmiId) && !state.versions.some((published) => published.version === version);
+        if (!retiring && !sourceGone) continue;
+        const ownParameter = versionParameterName(inventory.ssmPrefix, image.name, version);
+        const naming = held.parameters.filter((parameter) => parameter.value === copy.amiId && parameter.name.startsWith(path) && parameter.name !== ownParameter && !moving.has(`${target.account} ${region} ${parameter.name}`));
+        if (naming.length > 0) continue;
+        steps.push({
+          id: `retire-copy:${image.name}:${target.account}:${version}:${region}`,
+          kind: 'retire-copy',
+          image: image.name,
+          version,
+          account: target.account,
+          roleArn: target.roleArn,
+          region,
+          amiId: copy.amiId,
+          snapshotIds: copy.snapshotIds,
+          parameterName: held.parameters.some((parameter) => parameter.name === ownParameter && parameter.value === copy.amiId) ? ownParameter : undefined,
+          after: [retiring?.id ?? input.lockStepId],
+          reason: `${version} ${retiring ? 'is retired in the building account in this run' : 'was retired in the building account'} (its source ${sourceAmiId} ${retiring ? 'is deregistered' : 'is gone'}): its copy in account ${target.account} goes too`,
+          precondition: `${copy.amiId} is still tagged gild:image=${image.name}, no parameter there but ${ownParameter} names it and nothing uses it`,
+        });
+      }
+    }
+  }
+  return steps;
+}
+
+/**
+ * What a publish of `version` writes in the other account in one region: `versions/<v>`, then `v<major>` when it is
+ * the newest of its major there, then `latest` when it is the newest there. A pointer the building account holds
+ * (a rollback) is not moved in the other accounts either. What already names the copy is not written again.
+ */
+function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined): ParameterWrite[] {
+  const valueOf = (name: string) => parameters.find((parameter) => parameter.name === name)?.value;
+  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null);
+  const writes: ParameterWrite[] = [];
+  const add = (name: string, pointer: ParameterWrite['pointer']) => {
+    const previous = valueOf(name);
+    if (copyAmiId !== undefined && previous === copyAmiId) return;
+    writes.push({ region, name, pointer, previous });
+  };
+  add(versionParameterName(prefix, image.name, version), 'version');
+  const major = semver.major(version);
+  if (!state.holds[`v${major}`] && !versions.some((other) => semver.major(other) === major && semver.gt(other, version))) add(majorParameterName(prefix, image.name, major), 'major');
+  if (!state.holds['latest'] && !versions.some((other) => semver.gt(other, version))) add(latestParameterName(prefix, image.name), 'latest');
+  return writes;
+}
+
+function isRevoked(state: ImageState, version: string): boolean {
+  return Object.values(state.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked'));
+}

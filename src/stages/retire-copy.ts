@@ -1,0 +1,44 @@
+/**
+ * Retire copy: a copy in another account goes once the building account has retired its source. It is the retire
+ * stage's deregister phase, run as the account's role: the same last look against live state there (still gild's,
+ * named by no other parameter, used by no instance, launch template or Auto Scaling group), then `versions/<v>`,
+ * the copy and its snapshots.
+ */
+import type { StepStage } from '../apply/step-stage.ts';
+import type { Context } from '../context.ts';
+import type { StepOfKind } from '../plan/run-plan.ts';
+import { accountClientsFor, asAwsClients } from './distribute.ts';
+import { retireStage } from './retire.ts';
+
+const inAccount = (context: Context, step: StepOfKind<'retire-copy'>): Context => ({ ...context, clients: asAwsClients(context, accountClientsFor(context, step)) });
+
+const asRetire = (step: StepOfKind<'retire-copy'>): StepOfKind<'retire'> => ({
+  id: step.id,
+  kind: 'retire',
+  image: step.image,
+  version: step.version,
+  region: step.region,
+  amiId: step.amiId,
+  phase: 'deregister',
+  snapshotIds: step.snapshotIds,
+  parameterName: step.parameterName,
+  after: step.after,
+  reason: step.reason,
+  precondition: step.precondition,
+});
+
+export const retireCopyStage: StepStage<'retire-copy'> = {
+  kind: 'retire-copy',
+  title: (step) => `retire the copy of ${step.image} ${step.version} in account ${step.account} in ${step.region}`,
+  mutates: true,
+  heavy: false,
+  async check(context, step, run) {
+    await accountClientsFor(context, step).confirmAccess();
+    return retireStage.check!(inAccount(context, step), asRetire(step), run);
+  },
+  async run(context, step, run) {
+    const { removed } = await retireStage.run(inAccount(context, step), asRetire(step), { ...run, summary: [] });
+    run.summary.push(`retired the copy of ${step.version} in account ${step.account} (${step.region}): deregistered ${removed.join(', ')}`);
+    return { removed };
+  },
+};

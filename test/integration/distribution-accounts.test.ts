@@ -1,0 +1,216 @@
+/**
+ * Owned copies in other accounts, through the real CLI and Packer on moto: after publish in the building account,
+ * gild assumes each distribution role, copies the AMI into that account (on moto, RegisterImage stands in for the
+ * CopyImage of a shared AMI, which moto cannot do: EMULATOR.md), tags the copy like its source and writes the same
+ * parameters there. moto's AssumeRole needs no role to exist in the target account (its STS says so); the
+ * credentials it returns act in the account the role ARN names, which is what these tests read back.
+ */
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { describe, expect, it } from 'vitest';
+import { parametersUnder } from '../support/aws-state.ts';
+import { useMotoBehindFaultProxy } from '../support/moto.ts';
+import { createTempProject, imageSource } from '../support/project.ts';
+
+const target = '111111111111';
+const roleArn = `arn:aws:iam::${target}:role/gild-distribution`;
+const regions = ['us-east-1', 'us-west-2'] as const;
+
+const distributed = (account: string, role: string) => `distribution: { accounts: [{ account: '${account}', roleArn: '${role}', regions: ['us-east-1', 'us-west-2'] }] },`;
+
+describe('distribution.accounts', () => {
+  const harness = useMotoBehindFaultProxy();
+
+  /** What an account holds, read as its role (straight from moto, not through the proxy). */
+  const inAccount = (role: string, region: string) => {
+    const credentials = fromTemporaryCredentials({ params: { RoleArn: role, RoleSessionName: 'test' }, masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' }, clientConfig: { region, endpoint: harness.moto.endpoint } });
+    const ec2 = new EC2Client({ region, endpoint: harness.moto.endpoint, credentials });
+    const ssm = new SSMClient({ region, endpoint: harness.moto.endpoint, credentials });
+    return {
+      async amis() {
+        const output = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag:gild:image', Values: ['web'] }] }));
+        return (output.Images ?? []).map((image) => ({ amiId: image.ImageId!, owner: image.OwnerId, tags: Object.fromEntries((image.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? ''])) }));
+      },
+      async smokeInstances() {
+        const output = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }] }));
+        return (output.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ imageId: instance.ImageId, state: instance.State?.Name }));
+      },
+      async parameters() {
+        const output = await ssm.send(new GetParametersByPathCommand({ Path: '/golden/web', Recursive: true }));
+        return Object.fromEntries((output.Parameters ?? []).map((parameter) => [parameter.Name!, parameter.Value!]));
+      },
+    };
+  };
+
+  const project = async (images: Record<string, string>) => {
+    const created = await createTempProject({ images });
+    const gild = async (args: string[]) => {
+      const result = await created.gild(args, { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' });
+      expect(result.stderr + result.stdout).not.toMatch(/internal error|\n\s+at /);
+      return result;
+    };
+    return { gild, remove: () => created.remove() };
+  };
+
+  it('copies each published version into the account, tagged like its source, publishes it there, and a second run does nothing', { timeout: 300_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
+    try {
+      const plan = await gild(['plan']);
+      expect(plan.exitCode, plan.stderr).toBe(0);
+      for (const region of regions) expect(plan.stdout).toContain(`copy 1.0.0 into account ${target} in ${region} (as ${roleArn})`);
+      expect(plan.stdout).toMatch(/publish 1\.0\.0 in account 111111111111: us-east-1 \/golden\/web\/versions\/1\.0\.0/);
+
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(run.stderr + run.stdout).toMatch(/stood in for by RegisterImage/);
+
+      for (const region of regions) {
+        const source = await parametersUnder(harness.moto.endpoint, region, '/golden/web');
+        const sourceAmi = source['/golden/web/versions/1.0.0']!;
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        expect(copies, region).toHaveLength(1);
+        const [copy] = copies;
+        expect(copy!.owner, region).toBe(target);
+        expect(copy!.amiId).not.toBe(sourceAmi);
+        expect(copy!.tags, region).toMatchObject({ 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:source-ami': sourceAmi, 'gild:source-account': '123456789012', 'gild:status': 'published', owner: 'test', app: 'web', environment: 'test' });
+        expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.0': copy!.amiId, '/golden/web/v1': copy!.amiId, '/golden/web/latest': copy!.amiId });
+      }
+
+      // The share was only for the copy: the source is back to exactly the launch permissions its definition gives.
+      const verify = await gild(['verify']);
+      expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+
+      harness.proxy.reset();
+      const again = await gild(['run']);
+      expect(again.exitCode, again.stderr + again.stdout).toBe(0);
+      expect(harness.proxy.actions('ec2').filter((action) => ['RegisterImage', 'CopyImage', 'ModifyImageAttribute', 'CreateTags'].includes(action))).toEqual([]);
+      expect(harness.proxy.actions('ssm').filter((action) => action === 'PutParameter')).toEqual([]);
+      const planAgain = await gild(['plan']);
+      expect(planAgain.stdout).not.toMatch(/into account|in account/);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('smoke-tests the copy in the account before publishing it there, when asked', { timeout: 300_000 }, async () => {
+    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'], smoke: true }] },`;
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra }) });
+    try {
+      const plan = await gild(['plan']);
+      expect(plan.stdout).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1`);
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(run.stdout + run.stderr).toContain(`smoke test in account ${target} passed`);
+      const account = inAccount(roleArn, 'us-east-1');
+      const [copy] = await account.amis();
+      // The test instance ran in the account, from its copy, and is gone.
+      expect(await account.smokeInstances()).toEqual([{ imageId: copy!.amiId, state: 'terminated' }]);
+      expect(copy!.tags['gild:tested-at']).toBeDefined();
+      expect((await account.parameters())['/golden/web/latest']).toBe(copy!.amiId);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('a lost answer to the copy does not make a second copy', { timeout: 300_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
+    try {
+      harness.proxy.setRules({ lostAnswers: [{ action: 'RegisterImage', times: 2 }] });
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(harness.proxy.calls.filter((call) => call.fault === 'applied-then-lost').map((call) => call.action)).toEqual(['RegisterImage', 'RegisterImage']);
+      // One assumed-role session serves the whole run in that account: observing, copying in two regions, publishing.
+      expect(harness.proxy.actions().filter((action) => action === 'AssumeRole')).toHaveLength(1);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        expect(copies, region).toHaveLength(1);
+        expect((await account.parameters())['/golden/web/latest'], region).toBe(copies[0]!.amiId);
+      }
+    } finally {
+      await remove();
+    }
+  });
+
+  it('retires the copies of a version the building account retires, after moving the pointers there', { timeout: 300_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: `retention: { keep: 1 }, ${distributed(target, roleArn)}` }) });
+    try {
+      expect((await gild(['run'])).exitCode).toBe(0);
+      const firstCopies = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await inAccount(roleArn, region).amis())[0]!.amiId] as const)));
+      const plan = await gild(['plan', '--force']);
+      for (const region of regions) expect(plan.stdout).toContain(`retire the copy of 1.0.0 in account ${target} in ${region}: ${firstCopies[region]}, /golden/web/versions/1.0.0`);
+
+      const run = await gild(['run', '--force']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        expect(copies.map((copy) => copy.tags['gild:version']), region).toEqual(['1.0.1']);
+        expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.1': copies[0]!.amiId, '/golden/web/v1': copies[0]!.amiId, '/golden/web/latest': copies[0]!.amiId });
+      }
+    } finally {
+      await remove();
+    }
+  });
+
+  it('a run killed after the copy, before it is tagged, converges on the next run without copying again', { timeout: 300_000 }, async () => {
+    const created = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) } });
+    const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
+    try {
+      // The kill point is exact: the proxy holds the copy's CreateTags (the copy exists, untagged), and the test kills gild there.
+      let held!: () => void;
+      const reached = new Promise<void>((resolve) => (held = resolve));
+      harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-ami', onHeld: () => held() }] });
+      const child = created.spawn(['run'], env);
+      const ended = child.then((result) => result);
+      await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
+      child.kill('SIGKILL');
+      expect((await ended).signal).toBe('SIGKILL');
+      harness.proxy.reset();
+
+      const plan = await created.gild(['plan'], env);
+      expect(plan.stdout, plan.stderr).toMatch(/copy 1\.0\.0 into account 111111111111 in us-east-1/);
+      const run = await created.gild(['run'], env);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(run.stdout + run.stderr).toMatch(/finished the copy an earlier attempt made/);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        expect(copies, region).toHaveLength(1);
+        expect(await account.parameters(), region).toMatchObject({ '/golden/web/versions/1.0.0': copies[0]!.amiId, '/golden/web/latest': copies[0]!.amiId });
+      }
+    } finally {
+      await created.remove();
+    }
+  });
+
+  it('a role that cannot be assumed fails that distribution with the role and account named; other accounts and images go on', { timeout: 300_000 }, async () => {
+    const deniedRole = 'arn:aws:iam::222222222222:role/gild-denied';
+    const { gild, remove } = await project({
+      'web.ts': imageSource({ name: 'web', extra: `distribution: { accounts: [{ account: '222222222222', roleArn: '${deniedRole}', regions: ['us-east-1'] }, { account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'] }] },` }),
+      'api.ts': imageSource({ name: 'api' }),
+    });
+    try {
+      harness.proxy.setRules({ deniedRoles: [deniedRole] });
+      const plan = await gild(['plan']);
+      expect(plan.exitCode, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain('copy 1.0.0 into account 222222222222 in us-east-1');
+
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(1);
+      const output = run.stderr + run.stdout;
+      expect(output).toContain(`gild could not assume ${deniedRole} to work in account 222222222222`);
+      expect(output).toMatch(/AccessDenied/);
+      // The building account published both images; the account whose role works has its copy.
+      expect((await parametersUnder(harness.moto.endpoint, 'us-east-1', '/golden/web'))['/golden/web/latest']).toMatch(/^ami-/);
+      expect((await parametersUnder(harness.moto.endpoint, 'us-east-1', '/golden/api'))['/golden/api/latest']).toMatch(/^ami-/);
+      const copies = await inAccount(roleArn, 'us-east-1').amis();
+      expect(copies).toHaveLength(1);
+      expect((await inAccount(roleArn, 'us-east-1').parameters())['/golden/web/latest']).toBe(copies[0]!.amiId);
+    } finally {
+      await remove();
+    }
+  });
+});
