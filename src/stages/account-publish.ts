@@ -5,7 +5,8 @@
  */
 import type { StepStage } from '../apply/step-stage.ts';
 import { accountClientsFor, asAwsClients, copiesOf } from './distribute.ts';
-import { publishStage } from './publish.ts';
+import { imageOf } from './build.ts';
+import { assertLockStillOurs, writePublishedParameters } from './publish.ts';
 
 export const accountPublishStage: StepStage<'account-publish'> = {
   kind: 'account-publish',
@@ -17,7 +18,9 @@ export const accountPublishStage: StepStage<'account-publish'> = {
     const target = accountClientsFor(context, step);
     await target.confirmAccess();
     const summary: string[] = [];
-    const published = await publishStage.run(
+    // NOTE: the lock lives in the building account only; it is checked there, with the building account's clients.
+    await assertLockStillOurs(context, step.image, imageOf(run).buildRegion, step.version);
+    const published = await writePublishedParameters(
       { ...context, clients: asAwsClients(context, target) },
       { id: step.id, kind: 'publish', image: step.image, version: step.version, amis: { amis }, writes: step.writes, after: step.after, reason: step.reason, precondition: step.precondition },
       { ...run, summary },

@@ -7,12 +7,12 @@
  */
 import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
 import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting } from '../adapters/ssm.ts';
-import { StepFailure, WorldMoved, type PublishedAmis, type StepStage } from '../apply/step-stage.ts';
+import { StepFailure, WorldMoved, type PublishedAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
 import type { Context } from '../context.ts';
 import { isLeaseOwnedBy, parseLease } from '../observe/parse-lease.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
-import type { ParameterWrite } from '../plan/run-plan.ts';
+import type { ParameterWrite, StepOfKind } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
 import { imageOf } from './build.ts';
 
@@ -35,75 +35,85 @@ export const publishStage: StepStage<'publish'> = {
   },
   async run(context, step, run) {
     const image = imageOf(run);
-    const { amis, snapshots } = amisOf(run, step.amis);
     // NOTE: the lease is renewed only every few minutes; a take-over since the last renewal would let two runs publish.
     await assertLockStillOurs(context, image.name, image.buildRegion, step.version);
-    const undo: Undo[] = [];
-    const tags = { 'gild:image': image.name, 'gild:version': step.version, 'gild:run-id': context.runId };
-    const write = async (entry: ParameterWrite): Promise<void> => {
-      const ssm = context.clients.ssm(entry.region);
-      const amiId = amis[entry.region];
-      if (!amiId) throw new StepFailure(`there is no AMI for ${entry.region} to publish as ${entry.name}`);
-      // The version is in every description: a pointer's parameter history then says what it named, even after retirement.
-      const description = `${image.name} ${entry.pointer === 'version' ? step.version : entry.name.slice(entry.name.lastIndexOf('/') + 1)}: version ${step.version}. ${image.description}`;
-      if (entry.previous === undefined) {
-        const created = await createParameterIfAbsent(ssm, entry.name, amiId, { dataType: 'aws:ec2:image', tags, description });
-        if (created !== 'created') throw new WorldMoved(`${entry.name} in ${entry.region} already names ${created.exists.value}: another run published it since this plan was made`);
-        undo.push({ description: `delete ${entry.name} in ${entry.region}`, action: () => deleteParameterIfValue(ssm, entry.name, amiId) });
-        return;
-      }
-      const moved = await putParameterExpecting(ssm, entry.name, amiId, { expected: entry.previous, dataType: 'aws:ec2:image', description });
-      if (moved !== 'written') throw new WorldMoved(`${entry.name} in ${entry.region} was moved to ${moved.moved ?? '(deleted)'} since this plan was made (it held ${entry.previous})`);
-      const previous = entry.previous;
-      undo.push({ description: `restore ${entry.name} in ${entry.region} to ${previous}`, action: () => putParameterExpecting(ssm, entry.name, previous, { expected: amiId, dataType: 'aws:ec2:image' }) });
-    };
-
-    // Every write of a group is awaited, failed or not, before the next group or the undo: nothing is left in flight.
-    const writeAll = async (entries: readonly ParameterWrite[]) => {
-      const results = await Promise.allSettled(entries.map(write));
-      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-    };
-    try {
-      // NOTE: versions first, together; the pointers only once every region has its version, so that a failure never
-      // leaves one pointing at an unpublished version. The pointers move together too: the images built on this one
-      // wait for the whole step, and a failure undoes every pointer it moved, wherever it was.
-      await writeAll(step.writes.filter((entry) => entry.pointer === 'version'));
-      await writeAll(step.writes.filter((entry) => entry.pointer !== 'version'));
-    } catch (error) {
-      run.logger.warn(`publishing ${step.version} failed (${describeAwsError(error)}); undoing what this step wrote`);
-      const undoFailures: string[] = [];
-      for (const entry of undo.reverse()) {
-        try {
-          await entry.action();
-          run.logger.info(`undone: ${entry.description}`);
-        } catch (undoError) {
-          undoFailures.push(`${entry.description}: ${describeAwsError(undoError)}`);
-        }
-      }
-      if (error instanceof WorldMoved && undoFailures.length === 0) throw error;
-      throw new StepFailure(`publishing ${image.name} ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`, undoFailures.map((line) => `not undone (the next run's plan repairs it): ${line}`), { cause: error });
-    }
-
-    // NOTE: the tag only records what the parameters already say, so the images built on this one need not wait for it.
-    const tagging = Promise.all(
-      Object.entries(amis).map(([region, amiId]) =>
-        createTags(context.clients.ec2(region), [amiId, ...(snapshots[region] ?? [])], { 'gild:status': 'published', 'gild:published-at': context.now().toISOString() }).catch((error: unknown) =>
-          run.logger.warn(`could not tag ${amiId} in ${region} as published (its parameters say it is): ${describeAwsError(error)}`),
-        ),
-      ),
-    );
-    run.settleLater(`tagging ${image.name} ${step.version} published`, tagging);
-    run.summary.push(`published ${step.version}: ${Object.entries(amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`);
-    return { version: step.version, amis } satisfies PublishedAmis;
+    return writePublishedParameters(context, step, run);
   },
 };
+
+/**
+ * The publish itself, once the caller has made sure this run still holds the image's lock: in the building account
+ * (the publish stage) or, with that account's clients, in a distribution account (account-publish), whose SSM holds
+ * no lock of its own.
+ */
+export async function writePublishedParameters(context: Context, step: StepOfKind<'publish'>, run: StepRun): Promise<PublishedAmis> {
+  const image = imageOf(run);
+  const { amis, snapshots } = amisOf(run, step.amis);
+  const undo: Undo[] = [];
+  const tags = { 'gild:image': image.name, 'gild:version': step.version, 'gild:run-id': context.runId };
+  const write = async (entry: ParameterWrite): Promise<void> => {
+    const ssm = context.clients.ssm(entry.region);
+    const amiId = amis[entry.region];
+    if (!amiId) throw new StepFailure(`there is no AMI for ${entry.region} to publish as ${entry.name}`);
+    // The version is in every description: a pointer's parameter history then says what it named, even after retirement.
+    const description = `${image.name} ${entry.pointer === 'version' ? step.version : entry.name.slice(entry.name.lastIndexOf('/') + 1)}: version ${step.version}. ${image.description}`;
+    if (entry.previous === undefined) {
+      const created = await createParameterIfAbsent(ssm, entry.name, amiId, { dataType: 'aws:ec2:image', tags, description });
+      if (created !== 'created') throw new WorldMoved(`${entry.name} in ${entry.region} already names ${created.exists.value}: another run published it since this plan was made`);
+      undo.push({ description: `delete ${entry.name} in ${entry.region}`, action: () => deleteParameterIfValue(ssm, entry.name, amiId) });
+      return;
+    }
+    const moved = await putParameterExpecting(ssm, entry.name, amiId, { expected: entry.previous, dataType: 'aws:ec2:image', description });
+    if (moved !== 'written') throw new WorldMoved(`${entry.name} in ${entry.region} was moved to ${moved.moved ?? '(deleted)'} since this plan was made (it held ${entry.previous})`);
+    const previous = entry.previous;
+    undo.push({ description: `restore ${entry.name} in ${entry.region} to ${previous}`, action: () => putParameterExpecting(ssm, entry.name, previous, { expected: amiId, dataType: 'aws:ec2:image' }) });
+  };
+
+  // Every write of a group is awaited, failed or not, before the next group or the undo: nothing is left in flight.
+  const writeAll = async (entries: readonly ParameterWrite[]) => {
+    const results = await Promise.allSettled(entries.map(write));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  try {
+    // NOTE: versions first, together; the pointers only once every region has its version, so that a failure never
+    // leaves one pointing at an unpublished version. The pointers move together too: the images built on this one
+    // wait for the whole step, and a failure undoes every pointer it moved, wherever it was.
+    await writeAll(step.writes.filter((entry) => entry.pointer === 'version'));
+    await writeAll(step.writes.filter((entry) => entry.pointer !== 'version'));
+  } catch (error) {
+    run.logger.warn(`publishing ${step.version} failed (${describeAwsError(error)}); undoing what this step wrote`);
+    const undoFailures: string[] = [];
+    for (const entry of undo.reverse()) {
+      try {
+        await entry.action();
+        run.logger.info(`undone: ${entry.description}`);
+      } catch (undoError) {
+        undoFailures.push(`${entry.description}: ${describeAwsError(undoError)}`);
+      }
+    }
+    if (error instanceof WorldMoved && undoFailures.length === 0) throw error;
+    throw new StepFailure(`publishing ${image.name} ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`, undoFailures.map((line) => `not undone (the next run's plan repairs it): ${line}`), { cause: error });
+  }
+
+  // NOTE: the tag only records what the parameters already say, so the images built on this one need not wait for it.
+  const tagging = Promise.all(
+    Object.entries(amis).map(([region, amiId]) =>
+      createTags(context.clients.ec2(region), [amiId, ...(snapshots[region] ?? [])], { 'gild:status': 'published', 'gild:published-at': context.now().toISOString() }).catch((error: unknown) =>
+        run.logger.warn(`could not tag ${amiId} in ${region} as published (its parameters say it is): ${describeAwsError(error)}`),
+      ),
+    ),
+  );
+  run.settleLater(`tagging ${image.name} ${step.version} published`, tagging);
+  run.summary.push(`published ${step.version}: ${Object.entries(amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`);
+  return { version: step.version, amis } satisfies PublishedAmis;
+}
 
 /**
  * Right before the first write: this run must still hold the image's lock, read now from SSM, and its lease must not
  * have expired by this host's clock (a taker may then be taking it over). Otherwise nothing is written.
  */
-async function assertLockStillOurs(context: Context, imageName: string, region: string, version: string): Promise<void> {
+export async function assertLockStillOurs(context: Context, imageName: string, region: string, version: string): Promise<void> {
   const lockName = lockParameterName(context.settings.ssmPrefix, imageName);
   const current = await getParameter(context.clients.ssm(region), lockName);
   const held = current ? parseLease(current.value) : undefined;
