@@ -4,22 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.ts';
-import type { Io } from '../../src/commands/io.ts';
+import { fakeIo as fakeIoWith } from '../support/fake-io.ts';
 
-function fakeIo(env: Record<string, string | undefined> = {}) {
-  const written = { stdout: '', stderr: '' };
-  const io: Io = {
-    cwd: '/nonexistent-gild-project',
-    env,
-    stdout: (text) => void (written.stdout += text),
-    stderr: (text) => void (written.stderr += text),
-    isTTY: false,
-    exit: (code) => {
-      throw new Error(`a command asked to exit with ${code}`);
-    },
-  };
-  return { io, written };
-}
+const fakeIo = (env: Record<string, string | undefined> = {}) => fakeIoWith({ env });
 
 describe('runCli', () => {
   it('prints the help with every command and exits 0', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.ts';
-import type { Io } from '../../src/commands/io.ts';
+import { fakeIo } from '../support/fake-io.ts';
 import type { ImageDecision, PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
 import { mergeRunReports, type ReportFile } from '../../src/report/merge-run-reports.ts';
 import { renderReportMarkdown } from '../../src/report/render-report-markdown.ts';
@@ -138,20 +138,7 @@ describe('gild report merge', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function io(env: Record<string, string> = {}) {
-    const written = { stdout: '', stderr: '' };
-    const handle: Io = {
-      cwd: dir,
-      env,
-      stdout: (text) => void (written.stdout += text),
-      stderr: (text) => void (written.stderr += text),
-      isTTY: false,
-      exit: (code) => {
-        throw new Error(`a command asked to exit with ${code}`);
-      },
-    };
-    return { io: handle, written };
-  }
+  const io = (env: Record<string, string> = {}) => fakeIo({ cwd: dir, env });
 
   const save = async (file: string, content: unknown) => {
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
