@@ -82,8 +82,12 @@ const commandTable: readonly CommandEntry[] = [
         .option('--show-parameters', 'print the published SSM parameters at the end', false)
         .option('--json', 'print the run report (report.json) on stdout; everything else goes to stderr', false)
         .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser(repeatable).default([])),
-    run: async (io, [images], flags, argv) =>
-      (await import('./commands/run.ts')).run(
+    run: async (io, [images], flags, argv) => {
+      // NOTE: the definitions' loader thread and `packer version` (every run fingerprints) start before the engine's
+      // modules load, and proceed beside them instead of after them.
+      (await import('./definition/import-isolated.ts')).warmDefinitionLoader();
+      (await import('./adapters/packer.ts')).packerVersion().catch(() => undefined);
+      return (await import('./commands/run.ts')).run(
         {
           images: images as string[],
           force: flags.force as boolean,
@@ -96,7 +100,8 @@ const commandTable: readonly CommandEntry[] = [
           argv,
         },
         io,
-      ),
+      );
+    },
   },
   {
     name: 'resolve',

@@ -62,6 +62,17 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'ti
  */
 let sharedThread: LoaderThread | undefined;
 let turn: Promise<unknown> = Promise.resolve();
+/** A thread started ahead of the first import (see `warmDefinitionLoader`), not yet known to be ready. */
+let warmThread: LoaderThread | undefined;
+
+/**
+ * Starts the loader's thread now, so that it loads its TypeScript loader while the main thread loads the engine's
+ * modules: on a run's path to its first build the two were one after the other. The first import waits for it to be
+ * ready (under its time limit) as it would for a thread it started itself; unused, it never keeps gild alive.
+ */
+export function warmDefinitionLoader(): void {
+  if (!sharedThread && !warmThread) warmThread = startThread();
+}
 
 /** The outcome for each path, in order. */
 export function importIsolated(absolutePaths: readonly string[], options: { timeoutMs?: number } = {}): Promise<ImportOutcome[]> {
@@ -74,7 +85,8 @@ async function importInTurn(absolutePaths: readonly string[], timeoutMs: number)
   const outcomes: ImportOutcome[] = [];
   for (const absolutePath of absolutePaths) {
     if (!sharedThread) {
-      const thread = startThread();
+      const thread = warmThread ?? startThread();
+      warmThread = undefined;
       const ready = await withTimeout(thread.next(), timeoutMs);
       if (ready === 'timed-out' || ready.kind !== 'ready') {
         await thread.worker.terminate();

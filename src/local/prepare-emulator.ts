@@ -95,7 +95,14 @@ export async function prepareEmulator(endpoint: string, clients: AwsClients, ima
   const overrides: Record<string, string> = {};
   const standInSources: Record<string, string> = {};
   const standIn = standInFinder(clients);
-  const resolvable = await resolvableBases(clients, images.filter((image) => image.base.kind !== 'image'));
+  const profiles = new Set(images.flatMap((image) => [image.smoke.instanceProfile, image.buildInfrastructure.instanceProfile].filter((name): name is string => !!name && !name.startsWith('arn:'))));
+  // NOTE: what does not depend on which bases moto resolves is asked at the same time, not after: the profiles, and
+  // the stand-ins of images built on other gild images (which always need one). This sits before the run's first step.
+  const [resolvable] = await Promise.all([
+    resolvableBases(clients, images.filter((image) => image.base.kind !== 'image')),
+    Promise.all(images.filter((image) => image.base.kind === 'image').map((image) => standIn(image))),
+    Promise.all([...profiles].map((profile) => createInstanceProfile(endpoint, profile))),
+  ]);
   // Images are prepared together, but logged and recorded in definition order.
   const substitutes = await Promise.all(images.map((image) => (image.base.kind === 'image' || !resolvable.has(image.name) ? standIn(image) : undefined)));
   for (const [index, image] of images.entries()) {
@@ -109,7 +116,5 @@ export async function prepareEmulator(endpoint: string, clients: AwsClients, ima
     const wanted = image.base.kind === 'ssm' ? image.base.parameter : image.base.kind === 'filter' ? `${image.base.owners.join(',')}/${image.base.name}` : image.base.kind;
     logger.info(`emulator: ${image.name}'s base ${wanted} does not exist in moto; standing in ${substitute.amiId} (${substitute.name})`);
   }
-  const profiles = new Set(images.flatMap((image) => [image.smoke.instanceProfile, image.buildInfrastructure.instanceProfile].filter((name): name is string => !!name && !name.startsWith('arn:'))));
-  await Promise.all([...profiles].map((profile) => createInstanceProfile(endpoint, profile)));
   return { baseOverrides: overrides, standInSources };
 }

@@ -21,6 +21,13 @@ interface Undo {
   readonly action: () => Promise<unknown>;
 }
 
+/**
+ * The lock's read, started by the check alongside its read of the AMIs and awaited by the run that follows it at
+ * once: both are reads right before the first write, and one after the other they were two round trips on the path
+ * of every image built on this one.
+ */
+const lockReads = new WeakMap<StepRun, Promise<void>>();
+
 export const publishStage: StepStage<'publish'> = {
   kind: 'publish',
   title: (step) => `publish ${step.image} ${step.version}`,
@@ -28,6 +35,11 @@ export const publishStage: StepStage<'publish'> = {
   heavy: false,
   async check(context, step, run) {
     const { amis } = amisOf(run, step.amis);
+    const image = imageOf(run);
+    const lockRead = assertLockStillOurs(context, image.name, image.buildRegion, step.version);
+    // NOTE: handled here so that a check that finds the world moved (and no run to await it) leaves no rejection unseen.
+    lockRead.catch(() => {});
+    lockReads.set(run, lockRead);
     // The regions are read together: this check sits on the critical path of every image built on this one.
     const states = await Promise.all(Object.entries(amis).map(async ([region, amiId]) => ({ region, amiId, ami: (await describeImagesRaw(context.clients.ec2(region), [amiId]))[0] })));
     const unavailable = states.find(({ ami }) => !ami || ami.State !== 'available');
@@ -36,7 +48,9 @@ export const publishStage: StepStage<'publish'> = {
   async run(context, step, run) {
     const image = imageOf(run);
     // NOTE: the lease is renewed only every few minutes; a take-over since the last renewal would let two runs publish.
-    await assertLockStillOurs(context, image.name, image.buildRegion, step.version);
+    const lockRead = lockReads.get(run);
+    lockReads.delete(run);
+    await (lockRead ?? assertLockStillOurs(context, image.name, image.buildRegion, step.version));
     return writePublishedParameters(context, step, run);
   },
 };

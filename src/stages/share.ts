@@ -58,6 +58,14 @@ export function shareRefusal(step: StepOfKind<'share'>, amiId: string, ami: Shar
   return false;
 }
 
+type ReadAmi = Awaited<ReturnType<typeof readAmi>>;
+
+/**
+ * The check's read, handed to the run that follows it at once: the runner calls `check` right before `run`, so a
+ * second DescribeImages would only repeat it, one round trip longer on the path of every image built on this one.
+ */
+const checkedAmis = new WeakMap<StepRun, Promise<ReadAmi>>();
+
 async function readAmi(context: Context, step: StepOfKind<'share'>, amiId: string) {
   const [ami] = await describeImagesRaw(context.clients.ec2(step.region), [amiId]);
   if (!ami) return undefined;
@@ -99,7 +107,9 @@ export const shareStage: StepStage<'share'> = {
   async check(context, step, run) {
     const amiId = amisOf(run, step.amis).amis[step.region];
     if (!amiId) return `there is no AMI of ${step.image} ${step.version} in ${step.region}`;
-    return shareRefusal(step, amiId, await readAmi(context, step, amiId));
+    const read = readAmi(context, step, amiId);
+    checkedAmis.set(run, read);
+    return shareRefusal(step, amiId, await read);
   },
   async run(context, step, run) {
     const image = imageOf(run);
@@ -109,21 +119,26 @@ export const shareStage: StepStage<'share'> = {
       throw new StepFailure(`the plan would make ${amiId} in ${step.region} public, but ${image.file} does not say launchPermissions: { public: true, reason }`, ['plan again with `gild plan` from the current definitions']);
     }
     const ec2 = context.clients.ec2(step.region);
-    const ami = await readAmi(context, step, amiId);
+    const checked = checkedAmis.get(run);
+    checkedAmis.delete(run);
+    const ami = await (checked ?? readAmi(context, step, amiId));
     const refused = shareRefusal(step, amiId, ami);
     if (refused || !ami) throw new StepFailure(`not shared: ${refused || `${amiId} is gone`}`);
 
-    // NOTE: idempotent, so no read-back is needed after a lost answer; moto accepts the call but never stores the
-    // description, so on the emulator it is sent on every share.
-    if (ami.description !== step.description) await setImageDescription(ec2, amiId, step.description);
-    const launch = await converge<SharingPermissions>(
-      `${amiId} in ${step.region}`,
-      () => describeLaunchPermissions(ec2, amiId),
-      (current) => launchSharingChange(step.launchPermissions, current),
-      (change) => modifyLaunchPermissions(ec2, amiId, change),
-    );
-    const volumes = await Promise.all(
-      ami.snapshotIds.map((snapshotId) =>
+    // NOTE: the description, the AMI's grants and each snapshot's are independent, so they converge together: the
+    // images built on this one wait for the slowest, not for the sum. Each is awaited, failed or not, before the step
+    // ends, so that nothing is left in flight behind a failure.
+    // The description is idempotent, so no read-back is needed after a lost answer; moto accepts the call but never
+    // stores the description, so on the emulator it is sent on every share.
+    const [described, launched, ...snapshotted] = await Promise.allSettled([
+      ami.description !== step.description ? setImageDescription(ec2, amiId, step.description) : Promise.resolve(),
+      converge<SharingPermissions>(
+        `${amiId} in ${step.region}`,
+        () => describeLaunchPermissions(ec2, amiId),
+        (current) => launchSharingChange(step.launchPermissions, current),
+        (change) => modifyLaunchPermissions(ec2, amiId, change),
+      ),
+      ...ami.snapshotIds.map((snapshotId) =>
         converge<VolumePermissions>(
           `snapshot ${snapshotId} of ${amiId} in ${step.region}`,
           () => describeCreateVolumePermissions(ec2, snapshotId),
@@ -131,7 +146,11 @@ export const shareStage: StepStage<'share'> = {
           (change) => modifyCreateVolumePermissions(ec2, snapshotId, change),
         ),
       ),
-    );
+    ]);
+    const failed = [described, launched, ...snapshotted].find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const launch = (launched as PromiseFulfilledResult<SharingChange<SharingPermissions> | undefined>).value;
+    const volumes = snapshotted.map((outcome) => (outcome as PromiseFulfilledResult<SharingChange<VolumePermissions> | undefined>).value);
     const removed = [...describeGrantees(launch?.remove ?? {}), ...volumes.flatMap((change) => describeGrantees(change?.remove ?? {}))];
     if (removed.length > 0) run.logger.warn(`removed grants the definition does not list from ${amiId} in ${step.region} or its snapshots: ${[...new Set(removed)].join(', ')}`);
     const grantees = describeGrantees(step.launchPermissions);

@@ -113,7 +113,7 @@ export async function benchmarkFleetVsPacker(moto: MotoServer, defer: (cleanup: 
     notes: [
       `gild (last round): ${phases.gild}`,
       'gild also smoke-tests (launch, one check, the package manifest, terminate) and publishes each image before the images built on it start; Packer alone does neither',
-      "where the rest goes, per dependency level on the critical path: the smoke test's launch, readiness, check and manifest (together), then the tag `tested` and publish's check of the AMIs, then the versions and the pointers (each group together); the termination, the build's security group and the tag `published` settle off the path. Before the first step, once: start-up, loading the definitions, the emulator's preparation and observation (the part that grows most with the machine's load)",
+      "where the rest goes, per dependency level on the critical path: the smoke test's check of the AMI, its launch, readiness, check and manifest (together), then the tag `tested`; share's check of the AMI, then its description and grants (together, every region at once); publish's check of the AMIs and of the lock (together), then the versions and the pointers (each group together); then the dependant's check of its versions and its security group. The termination, the build's security group and the tag `published` settle off the path. Before the first step, once: start-up (the engine's modules, with the definitions' loader and `packer version` beside them), the emulator's preparation, and observation beside the fingerprints (the part that grows most with the machine's load)",
     ],
   };
 }

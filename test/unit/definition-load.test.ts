@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { warmDefinitionLoader } from '../../src/definition/import-isolated.ts';
 import { loadAndValidateDefinitions } from '../../src/definition/validate-definitions.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { projectDir } from '../fixtures/definitions/validate-one.ts';
@@ -27,6 +28,15 @@ async function brokenProject(): Promise<string> {
 }
 
 describe('loading and validating a folder of definitions', () => {
+  // First in the file: the loader's thread is one per process, and this test starts it ahead of the first import.
+  it('loads through a loader thread warmed before the first import, as `gild run` starts it beside the engine', async () => {
+    warmDefinitionLoader();
+    warmDefinitionLoader();
+    const { errors, images } = await loadAndValidateDefinitions(projectDir, settings);
+    expect(errors).toEqual([]);
+    expect(images.map((image) => image.name).sort()).toEqual(['base', 'web']);
+  });
+
   it('reports every problem in every file at once', async () => {
     const cwd = await brokenProject();
     const { errors, images } = await loadAndValidateDefinitions(cwd, settings);

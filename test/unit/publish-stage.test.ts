@@ -3,7 +3,7 @@
  * undo is proven with stubbed SSM clients, one per region, each backed by a
  * small parameter store so that the stage's read-backs see its own writes.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +28,8 @@ const lockName = '/golden/web/lock';
 function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((context: Context) => string) = 'ours') {
   const ssmClients = Object.fromEntries(regions.map((region) => [region, new SSMClient({ region })]));
   const ec2 = new EC2Client({ region: 'us-east-1' });
-  mockClient(ec2).onAnyCommand().resolves({});
+  const ec2Mock = mockClient(ec2);
+  ec2Mock.onAnyCommand().resolves({});
   const stores = Object.fromEntries(regions.map((region) => [region, new Map(latest[region] ? [['/golden/web/latest', latest[region]!]] : [])]));
   const order: string[] = [];
   const mocks = Object.fromEntries(
@@ -73,7 +74,14 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
     reason: 'test',
     precondition: 'test',
   };
-  return { context, run, step, mocks, stores, order };
+  return { context, run, step, mocks, stores, order, ec2Mock };
+}
+
+/** The AMIs as the check reads them: each available, unless a region is named gone. */
+function answerImages(ec2Mock: ReturnType<typeof setup>['ec2Mock'], gone: readonly string[] = []) {
+  ec2Mock.on(DescribeImagesCommand).callsFake(async ({ ImageIds = [] }: { ImageIds?: string[] }) => ({
+    Images: ImageIds.filter((id) => !gone.includes(id)).map((ImageId) => ({ ImageId, State: 'available' })),
+  }));
 }
 
 describe('publish', () => {
@@ -141,6 +149,39 @@ describe('publish', () => {
 
     expect(failure).toBeInstanceOf(StepFailure);
     expect((failure as StepFailure).message).toBe('lock lost to run 20261129T040000Z-other0 (pid 77 on ci-9, since 2026-11-29T04:00:00.000Z); nothing of web 1.0.5 was written');
+    expect(order).toEqual([]);
+  });
+
+  it('reads the lock once, while its check reads the AMIs, and the run that follows writes on that read', async () => {
+    const { context, run, step, mocks, ec2Mock, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    answerImages(ec2Mock);
+
+    expect(await publishStage.check!(context, step, run)).toBe(false);
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+
+    expect(mocks['us-east-1']!.commandCalls(GetParameterCommand, { Name: lockName })).toHaveLength(1);
+    expect(order.filter((entry) => entry.includes('latest'))).toHaveLength(2);
+    await Promise.all(run.settling);
+  });
+
+  it('fails, writing nothing, when the lock its check read was taken by another run', async () => {
+    const theirs = formatLease({ runId: '20261129T040000Z-other0', host: 'ci-9', pid: 77, takenAt: '2026-11-29T04:00:00.000Z', expiresAt: '2999-01-01T00:00:00.000Z' });
+    const { context, run, step, ec2Mock, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, () => theirs);
+    answerImages(ec2Mock);
+
+    expect(await publishStage.check!(context, step, run)).toBe(false);
+    await expect(publishStage.run(context, step, run)).rejects.toThrow('lock lost to run 20261129T040000Z-other0');
+    expect(order).toEqual([]);
+  });
+
+  it('says the world moved when an AMI is gone, and the lock read it started leaves no unhandled rejection', async () => {
+    const { context, run, step, ec2Mock, mocks, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, 'absent');
+    answerImages(ec2Mock, ['ami-new2']);
+
+    expect(await publishStage.check!(context, step, run)).toBe('ami-new2 in eu-west-1 is gone');
+    // The lock read (absent: it rejects) was made; no run awaits it, and no unhandled rejection fails this test.
+    expect(mocks['us-east-1']!.commandCalls(GetParameterCommand, { Name: lockName })).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual([]);
   });
 

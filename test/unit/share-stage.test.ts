@@ -122,6 +122,16 @@ describe('share', () => {
     expect(run.summary).toEqual(['shared 1.0.5 in us-east-1 (ami-new1 and 1 snapshot) with account 111122223333']);
   });
 
+  it('reads the AMI once: the run that follows its check shares on the check’s read', async () => {
+    const { context, run, mock, launch } = setup();
+
+    expect(await shareStage.check!(context, step(), run)).toBe(false);
+    await shareStage.run(context, step(), run);
+
+    expect(mock.commandCalls(DescribeImagesCommand)).toHaveLength(1);
+    expect(launch).toEqual([{ UserId: '111122223333' }]);
+  });
+
   it('changes nothing when the grants already are as defined: a retry is harmless', async () => {
     const { context, run, modifications } = setup({ launch: [{ UserId: '111122223333' }], volumes: [{ UserId: '111122223333' }] });
 
