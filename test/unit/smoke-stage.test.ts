@@ -215,6 +215,32 @@ describe('smoke test', () => {
     expect(tagging.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
   });
 
+  it('tries the termination once more when AWS refuses it, and settles once it is accepted', async () => {
+    ec2Mock.on(TerminateInstancesCommand).rejectsOnce(Object.assign(new Error('try later'), { name: 'IncorrectInstanceState' })).resolves({});
+    const settling: Promise<unknown>[] = [];
+    const run = { ...smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
+
+    expect((await smokeTest(context, run)).result).toBe('passed');
+    await Promise.all(settling);
+
+    expect(terminated()).toEqual(['i-1', 'i-1']);
+    expect(run.pendingCleanups.size).toBe(0);
+  });
+
+  it('hands a termination refused twice to the runner as failed settle work, keeping the instance registered for cleanup', async () => {
+    const refused = Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' });
+    ec2Mock.on(TerminateInstancesCommand).rejects(refused);
+    const settling: Promise<unknown>[] = [];
+    const run = { ...smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
+
+    expect((await smokeTest(context, run)).result).toBe('passed');
+    const [settled] = await Promise.allSettled(settling);
+
+    expect(settled).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringContaining('UnauthorizedOperation') }) });
+    expect(terminated()).toEqual(['i-1', 'i-1']);
+    expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual(['terminate smoke instance i-1 (t3.micro) in us-east-1']);
+  });
+
   it('is skipped, and says so, when there are no checks and no package manifest', async () => {
     const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: false } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
     expect(await smokeTest(context, run)).toEqual({ result: 'skipped', reason: 'no smoke checks defined' });
