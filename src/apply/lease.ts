@@ -157,6 +157,10 @@ export async function renewLease(ssm: SSMClient, name: string, lease: Lease, tim
   const renewed: Lease = { ...held, expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
   const written = await putParameterExpecting(ssm, name, formatLease(renewed), { expected: current.value });
   if (written === 'written') return { renewed };
+  // NOTE: a run renews from two places (the lock's keep-alive, and publish right before it writes): the other's
+  // renewal of this same taking, landed in between, is not a loss.
+  const movedTo = written.moved === undefined ? undefined : parseLease(written.moved);
+  if (movedTo && isSameLease(movedTo, lease) && !isPastRenewal(movedTo, now, timing.ttlMs)) return { renewed: movedTo };
   return { lost: `the lock ${name} changed while it was being renewed (now ${written.moved === undefined ? 'absent' : `"${written.moved}"`})` };
 }
 

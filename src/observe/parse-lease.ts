@@ -86,6 +86,12 @@ export function staleLeaseReason(state: LeaseState, now: Date): string | undefin
  */
 export const leaseTtlMs = 15 * 60_000;
 
+/**
+ * Publish writes only with at least this long left on its lease, renewed just before: its writes, and their undo
+ * should one fail, fit well within it (retries included), so no take-over can start while they are made.
+ */
+export const publishLeaseMarginMs = 2 * 60_000;
+
 const claimMarker = '.takeover-';
 
 /**

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { StepFailure, WorldMoved } from '../../src/apply/step-stage.ts';
 import { createContext, type Context } from '../../src/context.ts';
-import { formatLease } from '../../src/observe/parse-lease.ts';
+import { formatLease, leaseTtlMs, parseLease } from '../../src/observe/parse-lease.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
@@ -42,7 +42,8 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
       mock.on(PutParameterCommand).callsFake(async ({ Name, Value, Overwrite }: { Name: string; Value: string; Overwrite?: boolean }) => {
         if (!Overwrite && store.has(Name)) throw awsError('ParameterAlreadyExists', Name);
         store.set(Name, Value);
-        order.push(`${region} ${Name}=${Value}`);
+        // The lease's renewal before the first write is not one of the publish's writes.
+        if (Name !== lockName) order.push(`${region} ${Name}=${Value}`);
         return { Version: 1 };
       });
       mock.on(DeleteParameterCommand).callsFake(async ({ Name }: { Name: string }) => {
@@ -142,6 +143,43 @@ describe('publish', () => {
     expect(failure).toBeInstanceOf(StepFailure);
     expect((failure as StepFailure).message).toBe('lock lost to run 20261129T040000Z-other0 (pid 77 on ci-9, since 2026-11-29T04:00:00.000Z); nothing of web 1.0.5 was written');
     expect(order).toEqual([]);
+  });
+
+  it('renews this run’s lease before the first write, and then writes', async () => {
+    const ending = (context: Context) => formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: new Date(Date.now() + 5 * 60_000).toISOString() });
+    const { context, run, step, stores, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, ending);
+    const before = Date.now();
+
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+
+    const renewed = parseLease(stores['us-east-1']!.get(lockName)!)!;
+    expect(renewed).toMatchObject({ runId: context.runId, takenAt: '2026-11-29T03:00:00.000Z' });
+    expect(Date.parse(renewed.expiresAt)).toBeGreaterThanOrEqual(before + leaseTtlMs);
+    expect(order).toHaveLength(4);
+  });
+
+  it('fails, writing nothing, when this run’s lease has seconds left: too late to renew it safely', async () => {
+    const { context, run, step, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, (context) =>
+      formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: new Date(Date.now() + 1000).toISOString() }),
+    );
+
+    await expect(publishStage.run(context, step, run)).rejects.toThrow(/^lock lost: the lease on \/golden\/web\/lock expires at .*, too soon to renew it safely; nothing of web 1\.0\.5 was written$/);
+    expect(order).toEqual([]);
+  });
+
+  it('publishes when the lock’s own keep-alive renewed the same lease while publish was renewing it', async () => {
+    const { context, run, step, mocks, stores } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    const store = stores['us-east-1']!;
+    let lockReads = 0;
+    mocks['us-east-1']!.on(GetParameterCommand, { Name: lockName }).callsFake(async () => {
+      // Publish's renewal reads the lock, then reads it again just before writing: the keep-alive renews in between
+      // (a moment earlier, so its value differs from the one publish is about to write).
+      if (++lockReads === 3) store.set(lockName, formatLease({ ...parseLease(store.get(lockName)!)!, expiresAt: new Date(Date.now() + leaseTtlMs - 1000).toISOString() }));
+      return { Parameter: { Name: lockName, Value: store.get(lockName), Version: 1 } };
+    });
+
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+    expect(lockReads).toBe(3);
   });
 
   it('fails, writing nothing, when the lock is gone or this run’s lease has expired', async () => {
