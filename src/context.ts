@@ -4,7 +4,7 @@
  * client.
  */
 import { hostname } from 'node:os';
-import { isPidAlive, readBootId } from './apply/check-process.ts';
+import { isPidAlive, readBootId, readPidNamespace } from './apply/check-process.ts';
 import { compactTimestamp } from './compact-timestamp.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
@@ -52,6 +52,8 @@ export interface ProcessInfo {
   readonly pid: number;
   /** The kernel's boot ID (Linux), or undefined: a pid is compared only within one boot of one host. */
   readonly bootId?: string | undefined;
+  /** The PID namespace (Linux), or undefined: sibling containers share a host name and boot, not their pids. */
+  readonly pidNamespace?: string | undefined;
   isPidAlive(pid: number): boolean;
 }
 
@@ -61,6 +63,7 @@ export function currentProcessInfo(): ProcessInfo {
     host: hostname(),
     pid: process.pid,
     bootId: readBootId(),
+    pidNamespace: readPidNamespace(),
     isPidAlive,
   };
 }

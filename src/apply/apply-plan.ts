@@ -45,6 +45,16 @@ export interface AppliedPlan {
   readonly summaries: ReadonlyMap<string, readonly string[]>;
   readonly runDir: string;
   readonly logFiles: ReadonlyMap<string, string>;
+  /** Work steps left to settle (`settleLater`) that failed: the steps are done, but the run did not finish what they began. */
+  readonly settleFailures: readonly SettleFailure[];
+}
+
+export interface SettleFailure {
+  /** The step that left the work, and what the work was. */
+  readonly stepId: string;
+  readonly description: string;
+  readonly reason: string;
+  readonly error: unknown;
 }
 
 export async function applyPlan(context: Context, plan: RunPlan, options: ApplyOptions): Promise<AppliedPlan> {
@@ -63,6 +73,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   const imageAborts = new Map<string, AbortController>();
   const slots = createSlots(options.concurrency);
   const settling: Promise<void>[] = [];
+  const settleFailures: SettleFailure[] = [];
 
   const loggerFor = (image: string | undefined): { logger: Logger; logFile: string } => {
     const logFile = path.join(runDir, `${image ?? 'run'}.log`);
@@ -110,7 +121,13 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
         void settling.push(
           work.then(
             () => undefined,
-            (error: unknown) => logger.warn(`${description} failed: ${describeAwsError(error)}`),
+            // NOTE: the step that left it stays done (what it did holds), but the run fails: something it began, such as
+            // terminating a smoke instance, is still there and costing until a later sweep.
+            (error: unknown) => {
+              const reason = failureReason(error);
+              logger.warn(`${description} failed: ${reason}`);
+              settleFailures.push({ stepId: step.id, description, reason, error });
+            },
           ),
         ),
       onLeaseLost: (reason) => {
@@ -184,7 +201,12 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   // NOTE: what steps left to settle (a smoke instance's termination, a build's security group) ends before the run
   // does, so that a run that returned has cleaned up, and its report sees what the stages wrote.
   await Promise.all(settling);
-  return { plan, results, summaries, runDir, logFiles };
+  return { plan, results, summaries, runDir, logFiles, settleFailures };
+}
+
+/** How a failed piece of settle work is named where run-wide steps are: after the step that left it. */
+export function settleStepId(failure: Pick<SettleFailure, 'stepId'>): string {
+  return `${failure.stepId} (settling)`;
 }
 
 /** Why a step cannot run, in the words of the step it waited for; another image's step is that image's fate. */

@@ -1,9 +1,9 @@
 /**
- * Publish locks as leases: `{ runId, host, pid, takenAt, expiresAt }` stored
+ * Publish locks as leases: `{ runId, host, pid, bootId, pidNamespace, takenAt, expiresAt }` stored
  * as JSON in `<prefix>/<image>/lock` (a plain String parameter) in the image's
  * build region. Taken atomically (PutParameter without Overwrite), renewed
  * while the run works, released only by its holder, and taken over only when
- * the plan found it stale (expired, or owned by a dead pid on this host in this boot).
+ * the plan found it stale (expired, or owned by a dead pid on this host, in this boot and PID namespace).
  *
  * Host, pid, the clock and the pid check come from the caller: nothing here
  * reads process globals.
@@ -36,7 +36,15 @@ const isSameLease = (a: Lease, b: Lease) => isLeaseOwnedBy(a, b) && a.takenAt ==
 
 function newLease(owner: LeaseOwner, timing: LeaseTiming): Lease {
   const now = timing.now();
-  return { runId: owner.runId, host: owner.host, pid: owner.pid, ...(owner.bootId !== undefined ? { bootId: owner.bootId } : {}), takenAt: now.toISOString(), expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
+  return {
+    runId: owner.runId,
+    host: owner.host,
+    pid: owner.pid,
+    ...(owner.bootId !== undefined ? { bootId: owner.bootId } : {}),
+    ...(owner.pidNamespace !== undefined ? { pidNamespace: owner.pidNamespace } : {}),
+    takenAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString(),
+  };
 }
 
 /**
@@ -103,7 +111,7 @@ export async function takeOverLease(
   timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean },
   depth = 0,
 ): Promise<TakeOverOutcome> {
-  const observed = observeLeaseState(observedRaw, { host: owner.host, bootId: owner.bootId, isPidAlive: timing.isPidAlive });
+  const observed = observeLeaseState(observedRaw, { host: owner.host, bootId: owner.bootId, pidNamespace: owner.pidNamespace, isPidAlive: timing.isPidAlive });
   if (staleLeaseReason(observed, timing.now()) === undefined) return { heldBy: parseLease(observedRaw) ?? observedRaw, raw: observedRaw };
   const claimName = takeoverClaimName(name, observedRaw);
   const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs };
@@ -157,6 +165,10 @@ export async function renewLease(ssm: SSMClient, name: string, lease: Lease, tim
   const renewed: Lease = { ...held, expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
   const written = await putParameterExpecting(ssm, name, formatLease(renewed), { expected: current.value });
   if (written === 'written') return { renewed };
+  // NOTE: a run renews from two places (the lock's keep-alive, and publish right before it writes): the other's
+  // renewal of this same taking, landed in between, is not a loss.
+  const movedTo = written.moved === undefined ? undefined : parseLease(written.moved);
+  if (movedTo && isSameLease(movedTo, lease) && !isPastRenewal(movedTo, now, timing.ttlMs)) return { renewed: movedTo };
   return { lost: `the lock ${name} changed while it was being renewed (now ${written.moved === undefined ? 'absent' : `"${written.moved}"`})` };
 }
 

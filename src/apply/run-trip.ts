@@ -14,7 +14,7 @@ import { fingerprintImages } from '../observe/local-inputs.ts';
 import { observeAllReferences, observeInventory, withReferences } from '../observe/observe-inventory.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
-import { applyPlan, detailsOf, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
+import { applyPlan, detailsOf, settleStepId, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
 import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 
 export interface PlanRunOptions {
@@ -111,13 +111,17 @@ export interface RunStepFailure {
   readonly details: readonly string[];
 }
 
-/** The failed steps of no image: they fail the run (exit 1) though every image's own steps went on. */
+/**
+ * The failed steps of no image, and the work any step left to settle that failed: they fail the run (exit 1) though
+ * every image's own steps went on.
+ */
 export function failedRunSteps(applied: AppliedPlan): RunStepFailure[] {
-  return applied.plan.steps.flatMap((step) => {
+  const steps = applied.plan.steps.flatMap((step) => {
     const result = applied.results.get(step.id);
     if ('image' in step || result?.status !== 'failed') return [];
     return [{ stepId: step.id, reason: result.reason, details: detailsOf(result.error) }];
   });
+  return [...steps, ...applied.settleFailures.map((failure) => ({ stepId: settleStepId(failure), reason: `${failure.description}: ${failure.reason}`, details: detailsOf(failure.error) }))];
 }
 
 export async function applyRun(context: Context, plan: RunPlan, images: readonly ResolvedImage[], options: ApplyRunOptions): Promise<{ applied: AppliedPlan; outcomes: ImageOutcome[]; runFailures: RunStepFailure[] }> {

@@ -15,6 +15,11 @@ export interface Lease {
    * Leases of an older gild, or taken where there is no boot ID, have none: only their expiry tells.
    */
   readonly bootId?: string;
+  /**
+   * The owner's PID namespace (Linux: `readlink /proc/self/ns/pid`, e.g. `pid:[4026531836]`), when it has one: sibling
+   * containers on one machine share the host name and boot ID, but not their pids. Older leases have none.
+   */
+  readonly pidNamespace?: string;
   /** ISO time the lease was first taken. */
   readonly takenAt: string;
   /** ISO time after which anyone may take it over; renewed while the run works. */

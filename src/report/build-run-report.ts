@@ -5,7 +5,7 @@
  * the smoke evidence the smoke stage wrote. Pure: the writer reads the files.
  */
 import path from 'node:path';
-import { detailsOf, type AppliedPlan } from '../apply/apply-plan.ts';
+import { detailsOf, settleStepId, type AppliedPlan, type SettleFailure } from '../apply/apply-plan.ts';
 import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { StepOutputs } from '../apply/step-stage.ts';
 import type { PlanStep } from '../plan/run-plan.ts';
@@ -47,8 +47,8 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const images = input.outcomes.map((outcome) => imageReport(input, outcome));
   const counts: Record<string, number> = {};
   for (const image of images) counts[image.result] = (counts[image.result] ?? 0) + 1;
-  const runSteps = applied.plan.steps.filter((step) => !('image' in step)).map((step) => stepReport(applied, step));
-  // A failed sweep stops no image, but the run did not do all it planned: it failed.
+  const runSteps = [...applied.plan.steps.filter((step) => !('image' in step)).map((step) => stepReport(applied, step)), ...applied.settleFailures.map(settleReport)];
+  // A failed sweep (or a smoke instance left running) stops no image, but the run did not do all it planned: it failed.
   const failed = images.some((image) => image.result === 'failed') || runSteps.some((step) => step.status === 'failed');
   const result = failed ? 'failed' : images.some((image) => image.result === 'interrupted') ? 'interrupted' : 'succeeded';
   return {
@@ -186,6 +186,12 @@ function stepReport(applied: AppliedPlan, step: PlanStep): StepReport {
     default:
       return { ...base, status: result.status, outcome: result.reason };
   }
+}
+
+/** Work a step left to settle that failed, reported where a failed run-wide step is. */
+function settleReport(failure: SettleFailure): StepReport {
+  const details = detailsOf(failure.error);
+  return { id: settleStepId(failure), kind: 'settle', status: 'failed', reason: failure.description, outcome: failure.reason, ...(details.length > 0 ? { details } : {}) };
 }
 
 function smokeEvidence(smoke: SmokeReport, input: RunReportInput): SmokeEvidence {

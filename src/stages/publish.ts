@@ -10,7 +10,8 @@ import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParam
 import { StepFailure, WorldMoved, type PublishedAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
 import type { Context } from '../context.ts';
-import { isLeaseOwnedBy, parseLease } from '../observe/parse-lease.ts';
+import { renewLease } from '../apply/lease.ts';
+import { isLeaseOwnedBy, leaseTtlMs, parseLease, publishLeaseMarginMs } from '../observe/parse-lease.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 import type { ParameterWrite, StepOfKind } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
@@ -125,11 +126,13 @@ export async function writePublishedParameters(context: Context, step: StepOfKin
 
 /**
  * Right before the first write: this run must still hold the image's lock, read now from SSM, and its lease must not
- * have expired by this host's clock (a taker may then be taking it over). Otherwise nothing is written.
+ * have expired by this host's clock (a taker may then be taking it over); it is then renewed, and must have at least
+ * `publishLeaseMarginMs` left. Otherwise nothing is written.
  */
 export async function assertLockStillOurs(context: Context, imageName: string, region: string, version: string): Promise<void> {
   const lockName = lockParameterName(context.settings.ssmPrefix, imageName);
-  const current = await getParameter(context.clients.ssm(region), lockName);
+  const ssm = context.clients.ssm(region);
+  const current = await getParameter(ssm, lockName);
   const held = current ? parseLease(current.value) : undefined;
   const nothingWritten = `nothing of ${imageName} ${version} was written`;
   if (!current) throw new StepFailure(`lock lost: ${lockName} in ${region} was removed; ${nothingWritten}`);
@@ -138,4 +141,14 @@ export async function assertLockStillOurs(context: Context, imageName: string, r
     throw new StepFailure(`lock lost to run ${held.runId} (pid ${held.pid} on ${held.host}, since ${held.takenAt}); ${nothingWritten}`, [`${lockName} in ${region} names run ${held.runId}, not this run ${context.runId}`]);
   }
   if (Date.parse(held.expiresAt) <= context.now().getTime()) throw new StepFailure(`lock lost: this run's lease on ${lockName} expired at ${held.expiresAt}; ${nothingWritten}`);
+  // NOTE: renewed, then checked: a lease that passed the read above with seconds left could expire, and be taken
+  // over, while the parameters are written.
+  const renewal = await renewLease(ssm, lockName, held, { now: context.now, ttlMs: leaseTtlMs }).catch((error: unknown) => {
+    throw new StepFailure(`could not renew this run's lease on ${lockName} in ${region} before publishing: ${describeAwsError(error)}; ${nothingWritten}`, [], { cause: error });
+  });
+  if ('lost' in renewal) throw new StepFailure(`lock lost: ${renewal.lost}; ${nothingWritten}`);
+  const leftMs = Date.parse(renewal.renewed.expiresAt) - context.now().getTime();
+  if (leftMs < publishLeaseMarginMs) {
+    throw new StepFailure(`lock at risk: this run's lease on ${lockName} has ${Math.max(0, Math.round(leftMs / 1000))}s left, less than the ${publishLeaseMarginMs / 1000}s a publish needs; ${nothingWritten}`);
+  }
 }

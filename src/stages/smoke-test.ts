@@ -366,7 +366,15 @@ async function terminateLaunched(context: Context, run: ImageRun, launched: Laun
   const pending = launched.filter((instance) => !instance.terminated);
   if (pending.length === 0) return;
   const instanceIds = pending.map((instance) => instance.instanceId);
-  await terminateInstances(context.clients.ec2(run.image.buildRegion), instanceIds);
+  const ec2 = context.clients.ec2(run.image.buildRegion);
+  try {
+    await terminateInstances(ec2, instanceIds);
+  } catch (error) {
+    // NOTE: the SDK has retried what it deems transient; one more try, then the failure fails the run (settleLater):
+    // an instance left running costs until a later sweep, so it must not pass as a warning.
+    run.logger.warn(`could not terminate ${instanceIds.join(', ')}: ${describeAwsError(error)}; trying once more`);
+    await terminateInstances(ec2, instanceIds);
+  }
   for (const instance of pending) {
     instance.terminated = true;
     instance.undoDefer();

@@ -30,7 +30,7 @@ const lostAnswers = () => emulator.proxy.calls.filter((call) => call.fault === '
 const clock = (iso: string) => () => new Date(iso);
 /** The contenders (pids 7 and up) run on this host; the owners of stale leases (pids 1 and 2) are gone. */
 const isPidAlive = (pid: number) => pid >= 7;
-const owner = (runId: string, pid = 4242) => ({ runId, host: 'build-host', pid, bootId: 'boot-1' });
+const owner = (runId: string, pid = 4242) => ({ runId, host: 'build-host', pid, bootId: 'boot-1', pidNamespace: 'pid:[4026531836]' });
 
 describe('createParameterIfAbsent', () => {
   it('takes its own applied-then-lost write, met again by the SDK retry, for created', async () => {

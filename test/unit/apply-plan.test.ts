@@ -388,12 +388,23 @@ describe('applyPlan', () => {
     expect(Object.values(statuses(applied)).every((status) => status === 'done')).toBe(true);
   });
 
-  it('logs what failed to settle, without failing the step that left it', async () => {
-    const fakes = fakeStages({ smoke: { run: async (_step, run) => void run.settleLater('terminating the smoke instance', Promise.reject(new Error('TerminateInstances refused'))) } });
+  it('records what failed to settle as a failure of the run, with its error, while the step that left it stays done', async () => {
+    const refused = new Error('TerminateInstances refused');
+    const fakes = fakeStages({ smoke: { run: async (_step, run) => void run.settleLater('terminating the smoke instance', Promise.reject(refused)) } });
 
     const applied = await apply(imageSteps('web'), fakes);
 
     expect(resultOf(applied, 'smoke:web').status).toBe('done');
+    expect(resultOf(applied, 'publish:web').status).toBe('done');
+    expect(applied.settleFailures).toEqual([{ stepId: 'smoke:web', description: 'terminating the smoke instance', reason: 'TerminateInstances refused', error: refused }]);
     expect(await readFile(applied.logFiles.get('web')!, 'utf8')).toContain('terminating the smoke instance failed: TerminateInstances refused');
+  });
+
+  it('records nothing to settle as failed when the settle work succeeds', async () => {
+    const fakes = fakeStages({ smoke: { run: async (_step, run) => void run.settleLater('terminating the smoke instance', Promise.resolve()) } });
+
+    const applied = await apply(imageSteps('web'), fakes);
+
+    expect(applied.settleFailures).toEqual([]);
   });
 });

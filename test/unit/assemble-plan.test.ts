@@ -270,12 +270,12 @@ describe('assemblePlan', () => {
     });
 
     it('takes over an unexpired lease whose owner is a dead pid on this host', () => {
-      const raw = JSON.stringify({ ...JSON.parse(lease('20261129T115000Z-dead00', { host: 'this-host', pid: 999_999, expiresAt: '2026-11-29T12:30:00.000Z' })), bootId: 'boot-1' });
-      const state = observeLeaseState(raw, { host: 'this-host', bootId: 'boot-1', isPidAlive: (pid) => pid !== 999_999 });
+      const raw = JSON.stringify({ ...JSON.parse(lease('20261129T115000Z-dead00', { host: 'this-host', pid: 999_999, expiresAt: '2026-11-29T12:30:00.000Z' })), bootId: 'boot-1', pidNamespace: 'pid:[4026531836]' });
+      const state = observeLeaseState(raw, { host: 'this-host', bootId: 'boot-1', pidNamespace: 'pid:[4026531836]', isPidAlive: (pid) => pid !== 999_999 });
       const plan = assemblePlan(input({ leases: { web: state } }));
 
       expect(state).toMatchObject({ kind: 'held', ownerAlive: false });
-      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host, same boot), is no longer running');
+      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host, same boot and PID namespace), is no longer running');
       expect(plan.images[0]).toMatchObject({ action: 'build' });
     });
   });

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPidAlive, leaseOwnerOfThisProcess, readBootId } from '../../src/apply/check-process.ts';
+import { isPidAlive, leaseOwnerOfThisProcess, readBootId, readPidNamespace } from '../../src/apply/check-process.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -28,9 +28,23 @@ describe('isPidAlive', () => {
   });
 });
 
-it('names this process as the owner of a run’s leases, with the boot ID where there is one', () => {
+it('names this process as the owner of a run’s leases, with the boot ID and PID namespace where there are ones', () => {
   const bootId = readBootId();
-  expect(leaseOwnerOfThisProcess('run-1')).toEqual({ runId: 'run-1', host: hostname(), pid: process.pid, ...(bootId ? { bootId } : {}) });
+  const pidNamespace = readPidNamespace();
+  expect(leaseOwnerOfThisProcess('run-1')).toEqual({ runId: 'run-1', host: hostname(), pid: process.pid, ...(bootId ? { bootId } : {}), ...(pidNamespace ? { pidNamespace } : {}) });
+});
+
+describe('readPidNamespace', () => {
+  it('reads the PID namespace link, and has none where the link does not exist (not Linux)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gild-pidns-'));
+    try {
+      await symlink('pid:[4026531836]', join(dir, 'pid'));
+      expect(readPidNamespace(join(dir, 'pid'))).toBe('pid:[4026531836]');
+      expect(readPidNamespace(join(dir, 'missing'))).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('readBootId', () => {

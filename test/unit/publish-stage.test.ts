@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { StepFailure, WorldMoved } from '../../src/apply/step-stage.ts';
 import { createContext, type Context } from '../../src/context.ts';
-import { formatLease } from '../../src/observe/parse-lease.ts';
+import { formatLease, leaseTtlMs, parseLease } from '../../src/observe/parse-lease.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
@@ -43,7 +43,8 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
       mock.on(PutParameterCommand).callsFake(async ({ Name, Value, Overwrite }: { Name: string; Value: string; Overwrite?: boolean }) => {
         if (!Overwrite && store.has(Name)) throw awsError('ParameterAlreadyExists', Name);
         store.set(Name, Value);
-        order.push(`${region} ${Name}=${Value}`);
+        // The lease's renewal before the first write is not one of the publish's writes.
+        if (Name !== lockName) order.push(`${region} ${Name}=${Value}`);
         return { Version: 1 };
       });
       mock.on(DeleteParameterCommand).callsFake(async ({ Name }: { Name: string }) => {
@@ -152,14 +153,16 @@ describe('publish', () => {
     expect(order).toEqual([]);
   });
 
-  it('reads the lock once, while its check reads the AMIs, and the run that follows writes on that read', async () => {
+  it('checks (and renews) the lock while its check reads the AMIs, and the run that follows writes on that check', async () => {
     const { context, run, step, mocks, ec2Mock, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
     answerImages(ec2Mock);
 
     expect(await publishStage.check!(context, step, run)).toBe(false);
+    const lockReadsByCheck = mocks['us-east-1']!.commandCalls(GetParameterCommand, { Name: lockName }).length;
     expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
 
-    expect(mocks['us-east-1']!.commandCalls(GetParameterCommand, { Name: lockName })).toHaveLength(1);
+    expect(lockReadsByCheck).toBeGreaterThan(0);
+    expect(mocks['us-east-1']!.commandCalls(GetParameterCommand, { Name: lockName })).toHaveLength(lockReadsByCheck);
     expect(order.filter((entry) => entry.includes('latest'))).toHaveLength(2);
     await Promise.all(run.settling);
   });
@@ -183,6 +186,43 @@ describe('publish', () => {
     expect(mocks['us-east-1']!.commandCalls(GetParameterCommand, { Name: lockName })).toHaveLength(1);
     await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual([]);
+  });
+
+  it('renews this run’s lease before the first write, and then writes', async () => {
+    const ending = (context: Context) => formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: new Date(Date.now() + 5 * 60_000).toISOString() });
+    const { context, run, step, stores, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, ending);
+    const before = Date.now();
+
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+
+    const renewed = parseLease(stores['us-east-1']!.get(lockName)!)!;
+    expect(renewed).toMatchObject({ runId: context.runId, takenAt: '2026-11-29T03:00:00.000Z' });
+    expect(Date.parse(renewed.expiresAt)).toBeGreaterThanOrEqual(before + leaseTtlMs);
+    expect(order).toHaveLength(4);
+  });
+
+  it('fails, writing nothing, when this run’s lease has seconds left: too late to renew it safely', async () => {
+    const { context, run, step, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, (context) =>
+      formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: new Date(Date.now() + 1000).toISOString() }),
+    );
+
+    await expect(publishStage.run(context, step, run)).rejects.toThrow(/^lock lost: the lease on \/golden\/web\/lock expires at .*, too soon to renew it safely; nothing of web 1\.0\.5 was written$/);
+    expect(order).toEqual([]);
+  });
+
+  it('publishes when the lock’s own keep-alive renewed the same lease while publish was renewing it', async () => {
+    const { context, run, step, mocks, stores } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    const store = stores['us-east-1']!;
+    let lockReads = 0;
+    mocks['us-east-1']!.on(GetParameterCommand, { Name: lockName }).callsFake(async () => {
+      // Publish's renewal reads the lock, then reads it again just before writing: the keep-alive renews in between
+      // (a moment earlier, so its value differs from the one publish is about to write).
+      if (++lockReads === 3) store.set(lockName, formatLease({ ...parseLease(store.get(lockName)!)!, expiresAt: new Date(Date.now() + leaseTtlMs - 1000).toISOString() }));
+      return { Parameter: { Name: lockName, Value: store.get(lockName), Version: 1 } };
+    });
+
+    expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
+    expect(lockReads).toBe(3);
   });
 
   it('fails, writing nothing, when the lock is gone or this run’s lease has expired', async () => {

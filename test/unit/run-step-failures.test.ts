@@ -104,6 +104,31 @@ describe('a failed run-wide sweep step', () => {
     expect(renderReportMarkdown(report)).toContain(`- \`${sweepId}\` (planned ${sweepId}): could not terminate i-0dead\n  - UnauthorizedOperation: not allowed`);
   });
 
+  it('fails the run, naming it with its error in the summary and the report, when a smoke instance could not be terminated', async () => {
+    const refused = Object.assign(new Error('You are not authorized to perform this operation.'), { name: 'UnauthorizedOperation' });
+    const smoke: StageTable['smoke'] = {
+      ...stages().smoke,
+      async run(_context, _step, run) {
+        run.settleLater('terminating the smoke instances of web', Promise.reject(refused));
+        return { result: 'passed', checks: [] };
+      },
+    };
+    const terminating: StageTable = { ...stages(), smoke };
+    const { applied, outcomes, runFailures } = await applyRun(context, plan, [resolvedImageFixture({ name: 'web' })], { stages: terminating, signal: new AbortController().signal });
+
+    expect(outcomes.map((outcome) => outcome.result)).toEqual(['published']);
+    const settling = runFailures.find((failure) => failure.stepId === 'smoke:web (settling)');
+    expect(settling).toMatchObject({ reason: expect.stringContaining('terminating the smoke instances of web: UnauthorizedOperation') });
+
+    expect(formatOutcomes(plan.runId, applied.runDir, outcomes, context, runFailures)).toContain('✖ smoke:web (settling) failed: terminating the smoke instances of web: UnauthorizedOperation');
+    expect(catalogue.EPIPELINE([], runFailures.map((failure) => failure.stepId)).message).toContain('smoke:web (settling)');
+
+    const report = runReportSchema.parse(buildRunReport({ applied, outcomes, command: 'gild run', startedAt: new Date(0), finishedAt: new Date(1000), cwd, smokeReports: {}, logTails: {} }));
+    expect(report.result).toBe('failed');
+    expect(report.runSteps).toContainEqual(expect.objectContaining({ id: 'smoke:web (settling)', kind: 'settle', status: 'failed', reason: 'terminating the smoke instances of web', outcome: expect.stringContaining('UnauthorizedOperation') }));
+    expect(renderReportMarkdown(report)).toContain('- `smoke:web (settling)` (terminating the smoke instances of web): UnauthorizedOperation');
+  });
+
   it('names a failed image and a failed run-wide step together', () => {
     expect(catalogue.EPIPELINE(['web'], ['sweep:us-east-1:sg-1']).message).toBe(
       "1 image failed: web. Nothing was published for it; see the logs above. 1 run-wide step failed: sweep:us-east-1:sg-1. The images' own steps went on; the next run plans it again (see the run log).",

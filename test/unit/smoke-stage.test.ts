@@ -1,15 +1,19 @@
 /**
  * The smoke stage at the adapter seam, for what moto cannot show: an
  * interrupt in the middle of a check, AWS errors after launch, a launch that
- * half fails, and AMIs this run did not make.
+ * half fails, AMIs this run did not make, and a resumed AMI that was shared.
  */
 import {
   CreateTagsCommand,
   DeregisterImageCommand,
+  DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
+  DescribeSnapshotAttributeCommand,
   EC2Client,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -43,6 +47,8 @@ beforeEach(async () => {
   ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
   ec2Mock.on(TerminateInstancesCommand).resolves({});
   ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'run-1' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
+  ec2Mock.on(DescribeImageAttributeCommand).resolves({ LaunchPermissions: [] });
+  ec2Mock.on(DescribeSnapshotAttributeCommand).resolves({ CreateVolumePermissions: [] });
   ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
   ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: '', StandardErrorContent: '' });
 });
@@ -167,6 +173,35 @@ describe('smoke test', () => {
     expect(run.summary.join('\n')).toContain('not tagged gild:run-id=run-1');
   });
 
+  it('withdraws every grant from a resumed AMI that an earlier run shared, marks it failed and cleans it up', async () => {
+    // Run "earlier" passed its smoke test and shared the AMI, then stopped before publishing; this run resumed it.
+    const resumedTags = [
+      { Key: 'gild:run-id', Value: 'earlier' },
+      { Key: 'gild:image', Value: 'web' },
+      { Key: 'gild:version', Value: '1.0.0' },
+      { Key: 'gild:status', Value: 'tested' },
+      { Key: 'gild:resumed-by', Value: 'run-1' },
+    ];
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: resumedTags, BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
+    ec2Mock.on(DescribeImageAttributeCommand).resolves({ LaunchPermissions: [{ UserId: '111122223333' }, { OrganizationArn: 'arn:aws:organizations::123456789012:organization/o-abc' }] });
+    ec2Mock.on(DescribeSnapshotAttributeCommand).resolves({ CreateVolumePermissions: [{ UserId: '111122223333' }] });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
+    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+
+    const outcome = await smokeTest(context, run);
+
+    expect(outcome.result).toBe('failed');
+    expect(ec2Mock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input)).toEqual([
+      { ImageId: amiId, LaunchPermission: { Remove: [{ UserId: '111122223333' }, { OrganizationArn: 'arn:aws:organizations::123456789012:organization/o-abc' }] } },
+    ]);
+    expect(ec2Mock.commandCalls(ModifySnapshotAttributeCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({ SnapshotId: 'snap-1', Attribute: 'createVolumePermission', OperationType: 'remove', UserIds: ['111122223333'] }),
+    ]);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
+    expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)).toEqual([amiId]);
+    expect(run.summary.join('\n')).toContain('withdrew account 111122223333');
+  });
+
   it('tags the AMI and its snapshots failed with a reason of at most 256 characters', async () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
     const run = smokeRun(smokeImage({ checks: [{ name: 'x'.repeat(400), run: 'false' }] }), { logDir: cwd, amis: { 'us-east-1': amiId } });
@@ -178,6 +213,32 @@ describe('smoke test', () => {
     const failure = tagging.Tags?.find((tag) => tag.Key === 'gild:failure')?.Value ?? '';
     expect(failure.length).toBeLessThanOrEqual(256);
     expect(tagging.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
+  });
+
+  it('tries the termination once more when AWS refuses it, and settles once it is accepted', async () => {
+    ec2Mock.on(TerminateInstancesCommand).rejectsOnce(Object.assign(new Error('try later'), { name: 'IncorrectInstanceState' })).resolves({});
+    const settling: Promise<unknown>[] = [];
+    const run = { ...smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
+
+    expect((await smokeTest(context, run)).result).toBe('passed');
+    await Promise.all(settling);
+
+    expect(terminated()).toEqual(['i-1', 'i-1']);
+    expect(run.pendingCleanups.size).toBe(0);
+  });
+
+  it('hands a termination refused twice to the runner as failed settle work, keeping the instance registered for cleanup', async () => {
+    const refused = Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' });
+    ec2Mock.on(TerminateInstancesCommand).rejects(refused);
+    const settling: Promise<unknown>[] = [];
+    const run = { ...smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
+
+    expect((await smokeTest(context, run)).result).toBe('passed');
+    const [settled] = await Promise.allSettled(settling);
+
+    expect(settled).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringContaining('UnauthorizedOperation') }) });
+    expect(terminated()).toEqual(['i-1', 'i-1']);
+    expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual(['terminate smoke instance i-1 (t3.micro) in us-east-1']);
   });
 
   it('is skipped, and says so, when there are no checks and no package manifest', async () => {
