@@ -46,10 +46,12 @@ export function planDistribution(input: DistributionInput): PlanStep[] {
 
 function planCopies(input: DistributionInput): PlanStep[] {
   const { image, state, publish, inventory } = input;
-  const newest = state.versions[0];
+  // A revoked version is pulled everywhere: it is never handed to another account, and the accounts follow the
+  // building account's pointers back to the newest good version.
+  const revoked = new Set(state.versions.map((published) => published.version).filter((candidate) => isRevoked(state, candidate)));
+  const newest = state.versions.find((published) => !revoked.has(published.version));
   const version = publish?.version ?? newest?.version;
-  // A revoked version is pulled everywhere: it is never handed to another account.
-  if (!version || (!publish && isRevoked(state, version))) return [];
+  if (!version) return [];
   const sourceOf = (region: string): { from: string } | { amiId: string } | undefined => (publish ? { from: publish.id } : newest?.amis[region] ? { amiId: newest.amis[region]! } : undefined);
 
   const steps: PlanStep[] = [];
@@ -60,6 +62,7 @@ function planCopies(input: DistributionInput): PlanStep[] {
     const copies: Record<string, { from: string } | { amiId: string }> = {};
     const distributeIds: string[] = [];
     const writes: ParameterWrite[] = [];
+    const repointed: string[] = [];
     for (const region of target.regions) {
       const source = sourceOf(region);
       // The building account has no AMI of this version here (yet): its own plan finishes that first.
@@ -93,7 +96,13 @@ function planCopies(input: DistributionInput): PlanStep[] {
         copies[region] = { from: id };
         distributeIds.push(id);
       }
-      writes.push(...parameterWrites(inventory.ssmPrefix, image, state, version, region, regions[region]?.parameters ?? [], 'amiId' in copies[region]! ? copies[region].amiId : undefined));
+      const parameters = regions[region]?.parameters ?? [];
+      const regionWrites = parameterWrites(inventory.ssmPrefix, image, state, version, region, parameters, 'amiId' in copies[region]! ? copies[region].amiId : undefined, revoked);
+      writes.push(...regionWrites);
+      for (const write of regionWrites) {
+        const named = regions[region]?.amis.find((ami) => write.previous !== undefined && ami.amiId === write.previous)?.tags['gild:version'];
+        if (write.pointer !== 'version' && named !== undefined && revoked.has(named)) repointed.push(`${write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)} in ${region} (${named})`);
+      }
     }
     if (distributeIds.length === 0 && writes.length === 0) continue;
     // A copy is smoke-tested until it passes: a new one, one a run copied but did not get to test (`gild:status=copied`),
@@ -129,7 +138,7 @@ function planCopies(input: DistributionInput): PlanStep[] {
       copies,
       writes: ordered,
       after: smoke ? [smokeId] : distributeIds.length > 0 ? distributeIds : [input.lockStepId],
-      reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}`,
+      reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}${repointed.length > 0 ? `; ${repointed.join(', ')} named a version revoked in the building account: back to ${version}` : ''}`,
       precondition: 'the copies are available and the parameters there still hold what was observed',
     });
   }
@@ -185,9 +194,10 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
  * the newest of its major there, then `latest` when it is the newest there. A pointer the building account holds
  * (a rollback) is not moved in the other accounts either. What already names the copy is not written again.
  */
-function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined): ParameterWrite[] {
+function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined, revoked: ReadonlySet<string>): ParameterWrite[] {
   const valueOf = (name: string) => parameters.find((parameter) => parameter.name === name)?.value;
-  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null);
+  // A revoked version there is no reason to leave a pointer where it is: the pointer comes back from it.
+  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null && !revoked.has(found));
   const writes: ParameterWrite[] = [];
   const add = (name: string, pointer: ParameterWrite['pointer']) => {
     const previous = valueOf(name);

@@ -133,6 +133,32 @@ describe('distribution in the plan', () => {
     expect(runPlan.steps.filter((planned) => planned.kind === 'distribute' || planned.kind === 'account-publish')).toEqual([]);
   });
 
+  it('moves the account back off a version revoked in the building account, to the newest good one', () => {
+    // The building account: 1.0.1 published, then revoked (its pointers moved back to 1.0.0 by `gild revoke`).
+    const regions = published();
+    for (const region of web.regions) {
+      regions[region]!.parameters.push(parameter('/golden/web/versions/1.0.1', `ami-${region}-101`));
+      regions[region]!.amis.push(ami(`ami-${region}-101`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:status': 'revoked', 'gild:fingerprint': fingerprint, 'gild:base-ami': baseAmi, 'gild:run-id': 'run-2' }));
+    }
+    // The account got 1.0.1 before the revoke: its latest and v1 name that copy.
+    const holding = (region: string) => ({
+      amis: [copyOf(region), ami(`ami-copy101-${region}`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:source-ami': `ami-${region}-101`, 'gild:status': 'published' })],
+      parameters: [parameter('/golden/web/versions/1.0.0', `ami-copy-${region}`), parameter('/golden/web/versions/1.0.1', `ami-copy101-${region}`), parameter('/golden/web/v1', `ami-copy101-${region}`), parameter('/golden/web/latest', `ami-copy101-${region}`)],
+    });
+    const runPlan = plan({ regions, accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': holding('us-east-1'), 'us-west-2': holding('us-west-2') } } } });
+    expect(runPlan.steps.filter((planned) => planned.kind === 'distribute')).toEqual([]);
+    const publish = step(runPlan, `account-publish:web:${account}`, 'account-publish');
+    expect(publish.version).toBe('1.0.0');
+    expect(publish.copies).toEqual({ 'us-east-1': { amiId: 'ami-copy-us-east-1' }, 'us-west-2': { amiId: 'ami-copy-us-west-2' } });
+    expect(publish.writes.map((write) => `${write.region} ${write.name} ${write.previous}`)).toEqual([
+      'us-east-1 /golden/web/v1 ami-copy101-us-east-1',
+      'us-east-1 /golden/web/latest ami-copy101-us-east-1',
+      'us-west-2 /golden/web/v1 ami-copy101-us-west-2',
+      'us-west-2 /golden/web/latest ami-copy101-us-west-2',
+    ]);
+    expect(publish.reason).toContain('v1 in us-east-1 (1.0.1), latest in us-east-1 (1.0.1), v1 in us-west-2 (1.0.1), latest in us-west-2 (1.0.1) named a version revoked in the building account: back to 1.0.0');
+  });
+
   it('retires the copies of a version the building account deregisters in this run, after its retire step', () => {
     const regions = published();
     const east = regions['us-east-1']!;
