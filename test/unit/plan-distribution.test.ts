@@ -8,7 +8,7 @@ import type { AccountInventory, ObservedAmi } from '../../src/observe/inventory.
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import type { PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
-import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
+import { ami, instance, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const now = new Date('2026-11-29T12:00:00.000Z');
@@ -157,6 +157,20 @@ describe('distribution in the plan', () => {
       'us-west-2 /golden/web/latest ami-copy101-us-west-2',
     ]);
     expect(publish.reason).toContain('v1 in us-east-1 (1.0.1), latest in us-east-1 (1.0.1), v1 in us-west-2 (1.0.1), latest in us-west-2 (1.0.1) named a version revoked in the building account: back to 1.0.0');
+  });
+
+  it("terminates, as the account's role, an account smoke instance a run that is gone left running there", () => {
+    const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
+    if (held.kind !== 'observed') throw new Error('observed');
+    const smokeInstance = (instanceId: string, runId: string, launchedAt: string) => instance(instanceId, launchedAt, { 'gild:role': 'smoke', 'gild:image': 'web', 'gild:run-id': runId });
+    const instances = [smokeInstance('i-0dead', '20261129T080000Z-dead', '2026-11-29T08:01:00.000Z'), smokeInstance('i-0young', '20261129T113000Z-young', '2026-11-29T11:31:00.000Z'), smokeInstance('i-0ours', 'run-2', '2026-11-29T08:01:00.000Z')];
+    const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-west-2': { ...held.regions['us-west-2']!, instances } } } } });
+    const sweeps = runPlan.steps.filter((planned) => planned.kind === 'sweep');
+    expect(sweeps.map((planned) => planned.id)).toEqual([`sweep:${account}:us-west-2:i-0dead`]);
+    const sweep = step(runPlan, `sweep:${account}:us-west-2:i-0dead`, 'sweep');
+    expect(sweep).toMatchObject({ region: 'us-west-2', resource: { kind: 'instance', id: 'i-0dead' }, runId: '20261129T080000Z-dead', account: { account, roleArn, image: 'web', lockRegion: 'us-east-1' } });
+    expect(sweep.reason).toBe(`terminate leftover account smoke instance i-0dead (running) in account ${account}: its run 20261129T080000Z-dead holds no lock and it is 239 min old (sweepAfterMinutes is 120)`);
+    expect(formatRunPlan(runPlan)).toContain(`sweep account ${account} (as ${roleArn}) us-west-2 instance i-0dead`);
   });
 
   it('retires the copies of a version the building account deregisters in this run, after its retire step', () => {
