@@ -734,7 +734,7 @@ const copyAttempts = 4;
 /**
  * Gives another account its own copy of an AMI: shares the AMI and its snapshots with the account (in the source
  * region), has the account copy it (the copy is the account's, and outlives the source), waits until it is
- * available, tags it, and withdraws the share (unless `keepSharing`). Idempotent, and safe under a lost answer:
+ * available, withdraws the share (unless `keepSharing`), and tags it. Idempotent, and safe under a lost answer:
  * - the copy keeps the source's name, which is unique per run and per account and region, so a copy made by an
  *   earlier attempt (whose answer was lost, or whose run stopped before tagging) is found by name and finished,
  *   never made twice;
@@ -758,13 +758,21 @@ export async function copyImageIntoAccount(request: AccountCopyRequest): Promise
   }
   const copy = await waitForImageAvailable(target.ec2, copyId, request);
   const snapshotIds = (copy.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+  // NOTE: the share goes before the tags: until tagged, a rerun finds this copy by name and comes back here, so a
+  // crash between the two still ends with the share withdrawn; once tagged, nothing would come back for it.
+  if (!request.keepSharing) await withdrawShareFromAccount(source.ec2, source.amiId, target.account, sourceSnapshots);
   await createTags(target.ec2, [copyId, ...snapshotIds], request.tags);
-  if (!request.keepSharing) {
-    // Removing a permission that is not there changes nothing, so this is safe to repeat.
-    await modifyLaunchPermissions(source.ec2, source.amiId, { add: noSharing, remove: { ...noSharing, accounts: [target.account] } });
-    for (const snapshotId of sourceSnapshots) await modifyCreateVolumePermissions(source.ec2, snapshotId, { add: { accounts: [], groups: [] }, remove: { accounts: [target.account], groups: [] } });
-  }
   return { amiId: copyId, snapshotIds, outcome };
+}
+
+/**
+ * Withdraws the share of an AMI and its snapshots from an account (the temporary share a copy into it needed).
+ * Removing a permission that is not there changes nothing, so this is safe to repeat.
+ */
+export async function withdrawShareFromAccount(ec2: EC2Client, amiId: string, account: string, snapshotIds?: readonly string[]): Promise<void> {
+  const snapshots = snapshotIds ?? ((await describeImagesRaw(ec2, [amiId]))[0]?.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+  await modifyLaunchPermissions(ec2, amiId, { add: noSharing, remove: { ...noSharing, accounts: [account] } });
+  for (const snapshotId of snapshots) await modifyCreateVolumePermissions(ec2, snapshotId, { add: { accounts: [], groups: [] }, remove: { accounts: [account], groups: [] } });
 }
 
 const noSharing: SharingPermissions = { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] };

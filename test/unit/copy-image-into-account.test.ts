@@ -6,7 +6,7 @@
 import { CopyImageCommand, CreateTagsCommand, DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { copyImageIntoAccount } from '../../src/adapters/ec2.ts';
+import { copyImageIntoAccount, withdrawShareFromAccount } from '../../src/adapters/ec2.ts';
 
 const account = '210987654321';
 const sourceImage = { ImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', State: 'available' as const, OwnerId: '123456789012', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }] };
@@ -95,5 +95,20 @@ describe('copyImageIntoAccount (real AWS)', () => {
     expect(clients.copyMock.commandCalls(CopyImageCommand)).toHaveLength(0);
     expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand)).toHaveLength(0);
     expect(clients.targetMock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+  });
+
+  it('withdraws the share before tagging the copy: a crash before the tags (a rerun finds the copy by name) leaves no share behind', async () => {
+    const clients = setup();
+    clients.targetMock.on(CreateTagsCommand).rejects(Object.assign(new Error('connection reset'), { name: 'TimeoutError' }));
+    await expect(copyImageIntoAccount(request(clients))).rejects.toThrow();
+    expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Add: [{ UserId: account }] }, { Remove: [{ UserId: account }] }]);
+    expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => call.args[0].input.OperationType)).toEqual(['add', 'remove']);
+  });
+
+  it('withdraws a share left behind from the AMI and the snapshots it reads from the AMI (distribute, when the copy is already there)', async () => {
+    const clients = setup();
+    await withdrawShareFromAccount(clients.source, 'ami-source', account);
+    expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Remove: [{ UserId: account }] }]);
+    expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => `${call.args[0].input.SnapshotId} ${call.args[0].input.OperationType} ${call.args[0].input.UserIds?.join(',')}`)).toEqual([`snap-source remove ${account}`]);
   });
 });
