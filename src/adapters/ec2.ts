@@ -787,6 +787,13 @@ async function createCopy(request: AccountCopyRequest, name: string, description
   const { source, target } = request;
   // NOTE: deterministic, so that AWS answers a retried CopyImage with the copy the first attempt started.
   const clientToken = createHash('sha256').update(`${source.amiId} ${target.account} ${source.region}`).digest('hex').slice(0, 64);
+  // NOTE: tagged from the moment it exists, so that a copy a run never got to finish is gild's and seen as such by the
+  // next run's plan (retired with its version), even once a newer version is distributed. Tagged again when available.
+  const tagList = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+  const tagSpecifications = [
+    { ResourceType: 'image' as const, Tags: tagList },
+    { ResourceType: 'snapshot' as const, Tags: tagList },
+  ];
   const send = async () =>
     request.method === 'copy-image'
       ? (
@@ -797,11 +804,13 @@ async function createCopy(request: AccountCopyRequest, name: string, description
               Name: name,
               ...(description ? { Description: description } : {}),
               ClientToken: clientToken,
+              TagSpecifications: tagSpecifications,
               ...(request.kmsKeyId ? { Encrypted: true, KmsKeyId: request.kmsKeyId } : {}),
             }),
           )
         ).ImageId
-      : (await target.singleAttemptEc2.send(new RegisterImageCommand({ Name: name, ...(description ? { Description: description } : {}) }))).ImageId;
+      : // NOTE: moto (5.2.1) ignores RegisterImage's TagSpecifications; on it, the tags after the wait are the only ones.
+        (await target.singleAttemptEc2.send(new RegisterImageCommand({ Name: name, ...(description ? { Description: description } : {}), TagSpecifications: tagSpecifications.slice(0, 1) }))).ImageId;
   for (let attempt = 1; ; attempt++) {
     try {
       const amiId = await send();

@@ -49,7 +49,7 @@ const request = (clients: ReturnType<typeof setup>, overrides: { kmsKeyId?: stri
 });
 
 describe('copyImageIntoAccount (real AWS)', () => {
-  it('shares the source, copies it in the account with a ClientToken and its key, tags the copy, then withdraws the share', async () => {
+  it('shares the source, copies it in the account with a ClientToken and its key, withdraws the share, then tags the copy', async () => {
     const clients = setup();
     const copy = await copyImageIntoAccount(request(clients, { kmsKeyId: 'alias/golden' }));
     expect(copy).toEqual({ amiId: 'ami-copy', snapshotIds: ['snap-copy'], outcome: 'copied' });
@@ -59,6 +59,9 @@ describe('copyImageIntoAccount (real AWS)', () => {
     const input = copyCalls[0]!.args[0].input;
     expect(input).toMatchObject({ SourceRegion: 'us-east-1', SourceImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', Encrypted: true, KmsKeyId: 'alias/golden' });
     expect(input.ClientToken).toMatch(/^[0-9a-f]{64}$/);
+    // Tagged from the start: a copy a crash leaves pending or untagged is still gild's, and the next plan sees it.
+    const tags = [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }];
+    expect(input.TagSpecifications).toEqual([{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }]);
     expect(clients.singleAttempt).not.toBe(clients.target);
     expect(clients.copyMock.commandCalls(RegisterImageCommand)).toHaveLength(0);
 
