@@ -107,7 +107,11 @@ function planCopies(input: DistributionInput): PlanStep[] {
     if (distributeIds.length === 0 && writes.length === 0) continue;
     // A copy is smoke-tested until it passes: a new one, one a run copied but did not get to test (`gild:status=copied`),
     // or one that failed (it is never published there untested).
-    const untested = target.regions.some((region) => regions[region]?.amis.some((ami) => 'amiId' in copies[region]! && ami.amiId === copies[region].amiId && ['copied', 'failed'].includes(ami.tags['gild:status'] ?? '')));
+    // NOTE: a region skipped above (no source there yet) has no entry in `copies`.
+    const untested = target.regions.some((region) => {
+      const copy = copies[region];
+      return copy !== undefined && 'amiId' in copy && regions[region]?.amis.some((ami) => ami.amiId === copy.amiId && ['copied', 'failed'].includes(ami.tags['gild:status'] ?? ''));
+    });
     const smokeId = `account-smoke:${image.name}:${target.account}`;
     const smoke = target.smoke && (distributeIds.length > 0 || untested) ? (typeof target.smoke === 'object' ? target.smoke : {}) : undefined;
     if (smoke) {

@@ -173,6 +173,15 @@ describe('distribution in the plan', () => {
     expect(formatRunPlan(runPlan)).toContain(`sweep account ${account} (as ${roleArn}) us-west-2 instance i-0dead`);
   });
 
+  it('plans around a region the building account has no AMI in yet, instead of crashing', () => {
+    const wider = { ...web, distribution: [{ account, roleArn, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: undefined, smoke: false as const }] };
+    const inventory = inventoryFixture({ regions: published(), bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
+    const accounts = { [roleArn]: { kind: 'observed' as const, account, regions: { 'us-east-1': { amis: [], parameters: [] }, 'eu-west-1': { amis: [ami('ami-api', { 'gild:image': 'api' })], parameters: [] } } } };
+    const runPlan = assemblePlan({ runId: 'run-2', now, images: [wider], fingerprints: { web: fingerprint }, inventory: { ...inventory, accounts }, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+    expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `distribute:web:${account}:us-east-1`, `account-publish:web:${account}`, 'release:web']);
+    expect(step(runPlan, `account-publish:web:${account}`, 'account-publish').copies).toEqual({ 'us-east-1': { from: `distribute:web:${account}:us-east-1` } });
+  });
+
   it('retires the copies of a version the building account deregisters in this run, after its retire step', () => {
     const regions = published();
     const east = regions['us-east-1']!;
