@@ -777,10 +777,13 @@ export async function withdrawShareFromAccount(ec2: EC2Client, amiId: string, ac
 
 const noSharing: SharingPermissions = { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] };
 
-/** The account's own AMI of that name (AMI names are unique per account and region), if any. */
+/**
+ * The account's own AMI of that name (AMI names are unique per account and region), if any. A failed copy is not
+ * one to finish: waiting on it would fail every run (the plan deregisters it before copying again).
+ */
 async function findOwnImageByName(ec2: EC2Client, name: string): Promise<string | undefined> {
   const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'name', Values: [name] }], includeDeprecated: true });
-  return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.amiId;
+  return found.filter((image) => image.state !== 'failed').sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.amiId;
 }
 
 async function createCopy(request: AccountCopyRequest, name: string, description: string | undefined): Promise<string> {

@@ -67,7 +67,29 @@ function planCopies(input: DistributionInput): PlanStep[] {
       const source = sourceOf(region);
       // The building account has no AMI of this version here (yet): its own plan finishes that first.
       if (!source) continue;
-      const existing = 'amiId' in source ? regions[region]?.amis.find((ami) => isCopyOf(ami, image.name, version, source.amiId)) : undefined;
+      const ofSource = 'amiId' in source ? (regions[region]?.amis ?? []).filter((ami) => isCopyOf(ami, image.name, version, source.amiId)) : [];
+      const existing = ofSource.find((ami) => ami.state !== 'failed');
+      // NOTE: a failed copy keeps its name, which a new copy needs (AMI names are unique per account and region): it goes first.
+      const failedIds: string[] = [];
+      for (const failed of existing ? [] : ofSource.filter((ami) => ami.state === 'failed')) {
+        const id = `retire-copy:${image.name}:${target.account}:${version}:${region}:${failed.amiId}`;
+        failedIds.push(id);
+        steps.push({
+          id,
+          kind: 'retire-copy',
+          image: image.name,
+          version,
+          account: target.account,
+          roleArn: target.roleArn,
+          region,
+          amiId: failed.amiId,
+          snapshotIds: failed.snapshotIds,
+          parameterName: undefined,
+          after: [input.lockStepId],
+          reason: `its copy ${failed.amiId} of ${version} in account ${target.account} failed (${failed.name}): it is deregistered so that the copy can be made again`,
+          precondition: `${failed.amiId} is still tagged gild:image=${image.name}, no parameter there names it and nothing uses it`,
+        });
+      }
       if (existing?.state === 'available') {
         copies[region] = { amiId: existing.amiId };
       } else {
@@ -78,7 +100,9 @@ function planCopies(input: DistributionInput): PlanStep[] {
             ? `what the account holds could not be read (${unreadable}); the copy is tried, and fails with the reason if the role still cannot be assumed`
             : existing
               ? `its copy ${existing.amiId} is ${existing.state}: wait for it`
-              : `it has no copy of ${version} there yet`;
+              : failedIds.length > 0
+                ? `its copy of ${version} there failed: copy it again`
+                : `it has no copy of ${version} there yet`;
         steps.push({
           id,
           kind: 'distribute',
@@ -89,7 +113,7 @@ function planCopies(input: DistributionInput): PlanStep[] {
           region,
           source,
           kmsKeyId: target.kmsKeyId,
-          after: [publish?.id ?? input.lockStepId],
+          after: [publish?.id ?? input.lockStepId, ...failedIds],
           reason: `account ${target.account} gets its own copy of ${image.name} ${version} in ${region}, which it owns and keeps whatever happens to the building account's AMI: ${why}`,
           precondition: `the source AMI is still available in ${region}`,
         });

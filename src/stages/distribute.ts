@@ -34,7 +34,8 @@ export const distributeStage: StepStage<'distribute'> = {
     await target.confirmAccess();
     const ec2 = target.ec2(step.region);
     // The copy this version's plan did not see (made since, or still pending then) is the one to finish.
-    const [existing] = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:source-ami', Values: [sourceAmiId] }, { Name: 'tag:gild:image', Values: [step.image] }], includeDeprecated: true });
+    const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:source-ami', Values: [sourceAmiId] }, { Name: 'tag:gild:image', Values: [step.image] }], includeDeprecated: true });
+    const existing = found.find((ami) => ami.state === 'available');
     // NOTE: `gild verify` holds the source to exactly the launch permissions the definition gives.
     const keepSharing = run.image?.launchPermissions.kind === 'public' || (run.image?.launchPermissions.kind === 'explicit' && run.image.launchPermissions.accounts.includes(step.account));
     if (existing?.state === 'available') {

@@ -12,7 +12,7 @@ const account = '210987654321';
 const sourceImage = { ImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', State: 'available' as const, OwnerId: '123456789012', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }] };
 const copyImage = { ImageId: 'ami-copy', Name: 'web-1.0.0-run1', State: 'available' as const, OwnerId: account, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-copy' } }] };
 
-function setup(options: { existing?: boolean; loseCopyAnswer?: boolean } = {}) {
+function setup(options: { existing?: boolean; loseCopyAnswer?: boolean; failedCopy?: boolean } = {}) {
   const source = new EC2Client({ region: 'us-east-1' });
   const target = new EC2Client({ region: 'us-east-1' });
   const singleAttempt = new EC2Client({ region: 'us-east-1' });
@@ -22,7 +22,11 @@ function setup(options: { existing?: boolean; loseCopyAnswer?: boolean } = {}) {
   sourceMock.on(ModifySnapshotAttributeCommand).resolves({});
   let copied = options.existing ?? false;
   const targetMock = mockClient(target);
-  targetMock.on(DescribeImagesCommand).callsFake(async () => ({ Images: copied ? [copyImage] : [] }));
+  const failed = { ...copyImage, ImageId: 'ami-failed', State: 'failed' as const, CreationDate: '2026-11-01T00:00:00.000Z' };
+  targetMock.on(DescribeImagesCommand).callsFake(async (input: { ImageIds?: string[] }) => {
+    const images = [...(options.failedCopy ? [failed] : []), ...(copied ? [{ ...copyImage, CreationDate: '2026-11-02T00:00:00.000Z' }] : [])];
+    return { Images: input.ImageIds ? images.filter((image) => input.ImageIds!.includes(image.ImageId)) : images };
+  });
   targetMock.on(CreateTagsCommand).resolves({});
   const copyMock = mockClient(singleAttempt);
   let lost = options.loseCopyAnswer ?? false;
@@ -113,5 +117,12 @@ describe('copyImageIntoAccount (real AWS)', () => {
     await withdrawShareFromAccount(clients.source, 'ami-source', account);
     expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Remove: [{ UserId: account }] }]);
     expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => `${call.args[0].input.SnapshotId} ${call.args[0].input.OperationType} ${call.args[0].input.UserIds?.join(',')}`)).toEqual([`snap-source remove ${account}`]);
+  });
+
+  it('does not take a failed copy of the same name for one to finish: it copies again', async () => {
+    const clients = setup({ failedCopy: true });
+    const copy = await copyImageIntoAccount(request(clients));
+    expect(copy).toMatchObject({ amiId: 'ami-copy', outcome: 'copied' });
+    expect(clients.copyMock.commandCalls(CopyImageCommand)).toHaveLength(1);
   });
 });

@@ -122,6 +122,17 @@ describe('distribution in the plan', () => {
     expect(step(runPlan, `distribute:web:${account}:us-east-1`, 'distribute').reason).toMatch(/its copy ami-copy-us-east-1 is pending: wait for it$/);
   });
 
+  it('deregisters a failed copy before copying again, instead of waiting on it forever', () => {
+    const runPlan = plan({ regions: published(), accounts: { [roleArn]: accountHolding({ 'us-east-1': {}, 'us-west-2': { amis: [copyOf('us-west-2', { 'gild:status': 'copied' }, { state: 'failed' })], pointers: [] } }) } });
+    const retireId = `retire-copy:web:${account}:1.0.0:us-west-2:ami-copy-us-west-2`;
+    expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', retireId, `distribute:web:${account}:us-west-2`, `account-publish:web:${account}`, 'release:web']);
+    expect(step(runPlan, retireId, 'retire-copy')).toMatchObject({ amiId: 'ami-copy-us-west-2', parameterName: undefined, after: ['lock:web'] });
+    expect(step(runPlan, retireId, 'retire-copy').reason).toMatch(/failed .*: it is deregistered so that the copy can be made again$/);
+    const distribute = step(runPlan, `distribute:web:${account}:us-west-2`, 'distribute');
+    expect(distribute.after).toEqual(['lock:web', retireId]);
+    expect(distribute.reason).toMatch(/its copy of 1\.0\.0 there failed: copy it again$/);
+  });
+
   it('still plans the copy for an account that could not be read, saying why, so that the run fails it with the reason', () => {
     const runPlan = plan({ regions: published(), accounts: { [roleArn]: { kind: 'unreachable', account, reason: 'AccessDenied: not authorized to perform: sts:AssumeRole' } } });
     const distribute = step(runPlan, `distribute:web:${account}:us-east-1`, 'distribute');
