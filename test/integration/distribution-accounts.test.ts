@@ -166,6 +166,29 @@ describe('distribution.accounts', () => {
     }
   });
 
+  it('moves the account back off a version revoked in the building account on the next run', { timeout: 300_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
+    try {
+      expect((await gild(['run'])).exitCode).toBe(0);
+      expect((await gild(['run', '--force'])).exitCode).toBe(0);
+      const revoke = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
+      expect(revoke.exitCode, revoke.stderr + revoke.stdout).toBe(0);
+      const plan = await gild(['plan']);
+      expect(plan.stdout).toContain('named a version revoked in the building account: back to 1.0.0');
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const good = (await account.amis()).find((copy) => copy.tags['gild:version'] === '1.0.0')!;
+        const parameters = await account.parameters();
+        expect(parameters['/golden/web/latest'], region).toBe(good.amiId);
+        expect(parameters['/golden/web/v1'], region).toBe(good.amiId);
+      }
+    } finally {
+      await remove();
+    }
+  });
+
   it('a run killed after the copy, before it is tagged, converges on the next run without copying again', { timeout: 300_000 }, async () => {
     const created = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) } });
     const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
