@@ -37,6 +37,9 @@ export class GildError extends Error {
 
 type Entry = (...args: never[]) => GildError;
 
+/** The steps that work in a distribution account, after the building account's publish. */
+const distributionStages = new Set(['distribute', 'account-smoke', 'account-publish']);
+
 export const catalogue = {
   EDEFINITIONS: (problems: readonly string[]) =>
     new GildError(
@@ -112,17 +115,27 @@ export const catalogue = {
       'pipeline',
       `Image "${imageName}" has no published version in ${region} that satisfies "${range}" (under ${path}: ${published.length > 0 ? published.join(', ') : 'none'}). Widen the range, or publish a matching version with \`gild run ${imageName}\`.`,
     ),
-  EPIPELINE: (failed: readonly string[], failedRunSteps: readonly string[] = []) =>
-    new GildError(
+  EPIPELINE: (failed: readonly (string | { readonly image: string; readonly stage: string })[], failedRunSteps: readonly string[] = []) => {
+    // NOTE: a failure in a distribution account comes after the building account published: saying nothing was
+    // published would send people looking for a failed build.
+    const inAccounts = failed.flatMap((entry) => (typeof entry !== 'string' && distributionStages.has(entry.stage) ? [entry] : []));
+    const others = failed.filter((entry) => typeof entry === 'string' || !distributionStages.has(entry.stage)).map((entry) => (typeof entry === 'string' ? entry : entry.image));
+    return new GildError(
       'EPIPELINE',
       'pipeline',
       [
-        ...(failed.length > 0 ? [`${failed.length} image${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}. Nothing was published for ${failed.length === 1 ? 'it' : 'them'}; see the logs above.`] : []),
+        ...(others.length > 0 ? [`${others.length} image${others.length === 1 ? '' : 's'} failed: ${others.join(', ')}. Nothing was published for ${others.length === 1 ? 'it' : 'them'}; see the logs above.`] : []),
+        ...(inAccounts.length > 0
+          ? [
+              `${inAccounts.length} image${inAccounts.length === 1 ? '' : 's'} failed in a distribution account: ${inAccounts.map((entry) => `${entry.image} (${entry.stage})`).join(', ')}. The building account published ${inAccounts.length === 1 ? 'it' : 'them'}; the next run finishes the distribution (see the logs above).`,
+            ]
+          : []),
         ...(failedRunSteps.length > 0
           ? [`${failedRunSteps.length} run-wide step${failedRunSteps.length === 1 ? '' : 's'} failed: ${failedRunSteps.join(', ')}. The images' own steps went on; the next run plans ${failedRunSteps.length === 1 ? 'it' : 'them'} again (see the run log).`]
           : []),
       ].join(' '),
-    ),
+    );
+  },
   EPLANMOVED: (moved: readonly string[]) =>
     new GildError(
       'EPLANMOVED',

@@ -734,7 +734,7 @@ const copyAttempts = 4;
 /**
  * Gives another account its own copy of an AMI: shares the AMI and its snapshots with the account (in the source
  * region), has the account copy it (the copy is the account's, and outlives the source), waits until it is
- * available, tags it, and withdraws the share (unless `keepSharing`). Idempotent, and safe under a lost answer:
+ * available, withdraws the share (unless `keepSharing`), and tags it. Idempotent, and safe under a lost answer:
  * - the copy keeps the source's name, which is unique per run and per account and region, so a copy made by an
  *   earlier attempt (whose answer was lost, or whose run stopped before tagging) is found by name and finished,
  *   never made twice;
@@ -758,27 +758,45 @@ export async function copyImageIntoAccount(request: AccountCopyRequest): Promise
   }
   const copy = await waitForImageAvailable(target.ec2, copyId, request);
   const snapshotIds = (copy.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+  // NOTE: the share goes before the tags: until tagged, a rerun finds this copy by name and comes back here, so a
+  // crash between the two still ends with the share withdrawn; once tagged, nothing would come back for it.
+  if (!request.keepSharing) await withdrawShareFromAccount(source.ec2, source.amiId, target.account, sourceSnapshots);
   await createTags(target.ec2, [copyId, ...snapshotIds], request.tags);
-  if (!request.keepSharing) {
-    // Removing a permission that is not there changes nothing, so this is safe to repeat.
-    await modifyLaunchPermissions(source.ec2, source.amiId, { add: noSharing, remove: { ...noSharing, accounts: [target.account] } });
-    for (const snapshotId of sourceSnapshots) await modifyCreateVolumePermissions(source.ec2, snapshotId, { add: { accounts: [], groups: [] }, remove: { accounts: [target.account], groups: [] } });
-  }
   return { amiId: copyId, snapshotIds, outcome };
+}
+
+/**
+ * Withdraws the share of an AMI and its snapshots from an account (the temporary share a copy into it needed).
+ * Removing a permission that is not there changes nothing, so this is safe to repeat.
+ */
+export async function withdrawShareFromAccount(ec2: EC2Client, amiId: string, account: string, snapshotIds?: readonly string[]): Promise<void> {
+  const snapshots = snapshotIds ?? ((await describeImagesRaw(ec2, [amiId]))[0]?.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+  await modifyLaunchPermissions(ec2, amiId, { add: noSharing, remove: { ...noSharing, accounts: [account] } });
+  for (const snapshotId of snapshots) await modifyCreateVolumePermissions(ec2, snapshotId, { add: { accounts: [], groups: [] }, remove: { accounts: [account], groups: [] } });
 }
 
 const noSharing: SharingPermissions = { accounts: [], groups: [], organizationArns: [], organizationalUnitArns: [] };
 
-/** The account's own AMI of that name (AMI names are unique per account and region), if any. */
+/**
+ * The account's own AMI of that name (AMI names are unique per account and region), if any. A failed copy is not
+ * one to finish: waiting on it would fail every run (the plan deregisters it before copying again).
+ */
 async function findOwnImageByName(ec2: EC2Client, name: string): Promise<string | undefined> {
   const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'name', Values: [name] }], includeDeprecated: true });
-  return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.amiId;
+  return found.filter((image) => image.state !== 'failed').sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.amiId;
 }
 
 async function createCopy(request: AccountCopyRequest, name: string, description: string | undefined): Promise<string> {
   const { source, target } = request;
   // NOTE: deterministic, so that AWS answers a retried CopyImage with the copy the first attempt started.
   const clientToken = createHash('sha256').update(`${source.amiId} ${target.account} ${source.region}`).digest('hex').slice(0, 64);
+  // NOTE: tagged from the moment it exists, so that a copy a run never got to finish is gild's and seen as such by the
+  // next run's plan (retired with its version), even once a newer version is distributed. Tagged again when available.
+  const tagList = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+  const tagSpecifications = [
+    { ResourceType: 'image' as const, Tags: tagList },
+    { ResourceType: 'snapshot' as const, Tags: tagList },
+  ];
   const send = async () =>
     request.method === 'copy-image'
       ? (
@@ -789,11 +807,13 @@ async function createCopy(request: AccountCopyRequest, name: string, description
               Name: name,
               ...(description ? { Description: description } : {}),
               ClientToken: clientToken,
+              TagSpecifications: tagSpecifications,
               ...(request.kmsKeyId ? { Encrypted: true, KmsKeyId: request.kmsKeyId } : {}),
             }),
           )
         ).ImageId
-      : (await target.singleAttemptEc2.send(new RegisterImageCommand({ Name: name, ...(description ? { Description: description } : {}) }))).ImageId;
+      : // NOTE: moto (5.2.1) ignores RegisterImage's TagSpecifications; on it, the tags after the wait are the only ones.
+        (await target.singleAttemptEc2.send(new RegisterImageCommand({ Name: name, ...(description ? { Description: description } : {}), TagSpecifications: tagSpecifications.slice(0, 1) }))).ImageId;
   for (let attempt = 1; ; attempt++) {
     try {
       const amiId = await send();

@@ -88,7 +88,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
       if (options.showParameters) say(await formatParameters(runContext, images));
       // Applying a reviewed plan, an image that yielded did not do what was reviewed: that fails the job.
-      const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && outcome.result === 'yielded')).map((outcome) => outcome.image);
+      const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && outcome.result === 'yielded')).map((outcome) => (outcome.result === 'failed' ? { image: outcome.image, stage: outcome.stage } : outcome.image));
       // NOTE: a failed sweep stopped no image, but what it should have removed is still there (and costing): the run failed.
       if (failed.length > 0 || runFailures.length > 0) throw catalogue.EPIPELINE(failed, runFailures.map((failure) => failure.stepId));
       return 0;

@@ -248,6 +248,11 @@ const distributionAccountsValid: Rule = (image, { settings }) => {
     if (keyRegion && keyRegion[2] !== target.account) {
       errors.push(`${where}.kmsKeyId: the key is in account ${keyRegion[2]}, not ${target.account}. Encrypt the copies with a key of the account that owns them.`);
     }
+    // NOTE: the smoke test runs its checks through SSM Run Command, which reaches no instance without a profile that
+    // allows it; the building account's profile does not exist in that account.
+    if (target.smoke && (target.smoke === true || !target.smoke.instanceProfile)) {
+      errors.push(`${where}.smoke: the smoke test there needs an instance profile in account ${target.account} (SSM Run Command reaches no instance without one, and the building account's does not exist there). Give smoke: { instanceProfile: "<a profile in ${target.account} with AmazonSSMManagedInstanceCore>" }.`);
+    }
   });
   return { errors };
 };

@@ -114,6 +114,8 @@ export type ObservedBase =
 export interface AccountRegionInventory {
   readonly parameters: readonly ObservedParameter[];
   readonly amis: readonly ObservedAmi[];
+  /** gild's instances there (`gild:role`, not terminated): an account smoke test's, if its run stopped before ending them. */
+  readonly instances?: readonly ObservedInstance[];
 }
 
 /** A distribution account, read through its role: by region, or why it could not be read. */

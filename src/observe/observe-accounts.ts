@@ -1,13 +1,13 @@
 /**
  * What the distribution accounts hold of gild's: for every role some image distributes through, in every region it
- * copies into, the parameters under the prefix and the AMIs tagged `gild:image`, read as that role. The plan decides
+ * copies into, the parameters under the prefix, the AMIs tagged `gild:image` and gild's instances, read as that role. The plan decides
  * from these whether a copy or a parameter is missing there, so a rerun after a crash finishes the distribution and
  * a run with nothing missing does nothing. An account that cannot be read is recorded with the reason, never thrown:
  * its image's distribution fails, with that reason, and everything else goes on.
  */
 import { clientsInAccount } from '../adapters/aws-clients.ts';
 import { sessionNameFor } from '../adapters/sts.ts';
-import { describeAllGildImages } from '../adapters/ec2.ts';
+import { describeAllGildImages, describeInstances } from '../adapters/ec2.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -30,8 +30,23 @@ export async function observeAccounts(context: Context, images: readonly Resolve
         await clients.confirmAccess();
         const byRegion = await Promise.all(
           [...regions].map(async (region): Promise<[string, AccountRegionInventory]> => {
-            const [parameters, amis] = await Promise.all([listParametersUnder(clients.ssm(region), context.settings.ssmPrefix), describeAllGildImages(clients.ec2(region))]);
-            return [region, { parameters, amis: amis.map((ami) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags })) }];
+            const [parameters, amis, instances] = await Promise.all([
+              listParametersUnder(clients.ssm(region), context.settings.ssmPrefix),
+              describeAllGildImages(clients.ec2(region)),
+              // An account smoke test whose run died leaves its instance running there: the sweep needs to see it.
+              describeInstances(clients.ec2(region), [
+                { Name: 'tag-key', Values: ['gild:role'] },
+                { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+              ]),
+            ]);
+            return [
+              region,
+              {
+                parameters,
+                amis: amis.map((ami) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags })),
+                instances: instances.map((instance) => ({ instanceId: instance.instanceId, state: instance.state, launchedAt: instance.launchedAt?.toISOString(), imageId: instance.imageId, tags: instance.tags })),
+              },
+            ];
           }),
         );
         return [roleArn, { kind: 'observed', account, regions: Object.fromEntries(byRegion) }];

@@ -49,7 +49,7 @@ export function assemblePlan(input: AssembleInput): RunPlan {
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
 
-  const sweep = input.mode === 'retire' ? [] : planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes });
+  const sweep = input.mode === 'retire' ? [] : planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes, buildRegions: Object.fromEntries(input.images.map((image) => [image.name, image.buildRegion])) });
   steps.push(...sweep);
   const sweepIds = sweep.map((step) => step.id);
 

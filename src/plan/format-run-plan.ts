@@ -4,7 +4,7 @@ import type { PlanStep, RunPlan } from './run-plan.ts';
 const describeStep = (step: PlanStep): string => {
   switch (step.kind) {
     case 'sweep':
-      return `sweep ${step.region} ${step.resource.kind} ${step.resource.kind === 'instance' || step.resource.kind === 'takeover-claim' ? step.resource.id : `${step.resource.name} (${step.resource.id})`}`;
+      return `sweep ${step.account ? `account ${step.account.account} (as ${step.account.roleArn}) ` : ''}${step.region} ${step.resource.kind} ${step.resource.kind === 'instance' || step.resource.kind === 'takeover-claim' ? step.resource.id : `${step.resource.name} (${step.resource.id})`}`;
     case 'unlock':
       return `unlock ${step.parameterName} (stale lease of run ${step.lease?.runId ?? '?'})`;
     case 'lock':

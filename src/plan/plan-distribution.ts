@@ -46,10 +46,12 @@ export function planDistribution(input: DistributionInput): PlanStep[] {
 
 function planCopies(input: DistributionInput): PlanStep[] {
   const { image, state, publish, inventory } = input;
-  const newest = state.versions[0];
+  // A revoked version is pulled everywhere: it is never handed to another account, and the accounts follow the
+  // building account's pointers back to the newest good version.
+  const revoked = new Set(state.versions.map((published) => published.version).filter((candidate) => isRevoked(state, candidate)));
+  const newest = state.versions.find((published) => !revoked.has(published.version));
   const version = publish?.version ?? newest?.version;
-  // A revoked version is pulled everywhere: it is never handed to another account.
-  if (!version || (!publish && isRevoked(state, version))) return [];
+  if (!version) return [];
   const sourceOf = (region: string): { from: string } | { amiId: string } | undefined => (publish ? { from: publish.id } : newest?.amis[region] ? { amiId: newest.amis[region]! } : undefined);
 
   const steps: PlanStep[] = [];
@@ -60,11 +62,34 @@ function planCopies(input: DistributionInput): PlanStep[] {
     const copies: Record<string, { from: string } | { amiId: string }> = {};
     const distributeIds: string[] = [];
     const writes: ParameterWrite[] = [];
+    const repointed: string[] = [];
     for (const region of target.regions) {
       const source = sourceOf(region);
       // The building account has no AMI of this version here (yet): its own plan finishes that first.
       if (!source) continue;
-      const existing = 'amiId' in source ? regions[region]?.amis.find((ami) => isCopyOf(ami, image.name, version, source.amiId)) : undefined;
+      const ofSource = 'amiId' in source ? (regions[region]?.amis ?? []).filter((ami) => isCopyOf(ami, image.name, version, source.amiId)) : [];
+      const existing = ofSource.find((ami) => ami.state !== 'failed');
+      // NOTE: a failed copy keeps its name, which a new copy needs (AMI names are unique per account and region): it goes first.
+      const failedIds: string[] = [];
+      for (const failed of existing ? [] : ofSource.filter((ami) => ami.state === 'failed')) {
+        const id = `retire-copy:${image.name}:${target.account}:${version}:${region}:${failed.amiId}`;
+        failedIds.push(id);
+        steps.push({
+          id,
+          kind: 'retire-copy',
+          image: image.name,
+          version,
+          account: target.account,
+          roleArn: target.roleArn,
+          region,
+          amiId: failed.amiId,
+          snapshotIds: failed.snapshotIds,
+          parameterName: undefined,
+          after: [input.lockStepId],
+          reason: `its copy ${failed.amiId} of ${version} in account ${target.account} failed (${failed.name}): it is deregistered so that the copy can be made again`,
+          precondition: `${failed.amiId} is still tagged gild:image=${image.name}, no parameter there names it and nothing uses it`,
+        });
+      }
       if (existing?.state === 'available') {
         copies[region] = { amiId: existing.amiId };
       } else {
@@ -75,7 +100,9 @@ function planCopies(input: DistributionInput): PlanStep[] {
             ? `what the account holds could not be read (${unreadable}); the copy is tried, and fails with the reason if the role still cannot be assumed`
             : existing
               ? `its copy ${existing.amiId} is ${existing.state}: wait for it`
-              : `it has no copy of ${version} there yet`;
+              : failedIds.length > 0
+                ? `its copy of ${version} there failed: copy it again`
+                : `it has no copy of ${version} there yet`;
         steps.push({
           id,
           kind: 'distribute',
@@ -86,19 +113,29 @@ function planCopies(input: DistributionInput): PlanStep[] {
           region,
           source,
           kmsKeyId: target.kmsKeyId,
-          after: [publish?.id ?? input.lockStepId],
+          after: [publish?.id ?? input.lockStepId, ...failedIds],
           reason: `account ${target.account} gets its own copy of ${image.name} ${version} in ${region}, which it owns and keeps whatever happens to the building account's AMI: ${why}`,
           precondition: `the source AMI is still available in ${region}`,
         });
         copies[region] = { from: id };
         distributeIds.push(id);
       }
-      writes.push(...parameterWrites(inventory.ssmPrefix, image, state, version, region, regions[region]?.parameters ?? [], 'amiId' in copies[region]! ? copies[region].amiId : undefined));
+      const parameters = regions[region]?.parameters ?? [];
+      const regionWrites = parameterWrites(inventory.ssmPrefix, image, state, version, region, parameters, 'amiId' in copies[region]! ? copies[region].amiId : undefined, revoked);
+      writes.push(...regionWrites);
+      for (const write of regionWrites) {
+        const named = regions[region]?.amis.find((ami) => write.previous !== undefined && ami.amiId === write.previous)?.tags['gild:version'];
+        if (write.pointer !== 'version' && named !== undefined && revoked.has(named)) repointed.push(`${write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)} in ${region} (${named})`);
+      }
     }
     if (distributeIds.length === 0 && writes.length === 0) continue;
     // A copy is smoke-tested until it passes: a new one, one a run copied but did not get to test (`gild:status=copied`),
     // or one that failed (it is never published there untested).
-    const untested = target.regions.some((region) => regions[region]?.amis.some((ami) => 'amiId' in copies[region]! && ami.amiId === copies[region].amiId && ['copied', 'failed'].includes(ami.tags['gild:status'] ?? '')));
+    // NOTE: a region skipped above (no source there yet) has no entry in `copies`.
+    const untested = target.regions.some((region) => {
+      const copy = copies[region];
+      return copy !== undefined && 'amiId' in copy && regions[region]?.amis.some((ami) => ami.amiId === copy.amiId && ['copied', 'failed'].includes(ami.tags['gild:status'] ?? ''));
+    });
     const smokeId = `account-smoke:${image.name}:${target.account}`;
     const smoke = target.smoke && (distributeIds.length > 0 || untested) ? (typeof target.smoke === 'object' ? target.smoke : {}) : undefined;
     if (smoke) {
@@ -129,7 +166,7 @@ function planCopies(input: DistributionInput): PlanStep[] {
       copies,
       writes: ordered,
       after: smoke ? [smokeId] : distributeIds.length > 0 ? distributeIds : [input.lockStepId],
-      reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}`,
+      reason: `account ${target.account} resolves ${image.name} from its own parameters, as the building account does: write ${[...new Set(ordered.map((write) => write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)))].join(', ')} in ${target.regions.join(', ')}${repointed.length > 0 ? `; ${repointed.join(', ')} named a version revoked in the building account: back to ${version}` : ''}`,
       precondition: 'the copies are available and the parameters there still hold what was observed',
     });
   }
@@ -185,9 +222,10 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
  * the newest of its major there, then `latest` when it is the newest there. A pointer the building account holds
  * (a rollback) is not moved in the other accounts either. What already names the copy is not written again.
  */
-function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined): ParameterWrite[] {
+function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined, revoked: ReadonlySet<string>): ParameterWrite[] {
   const valueOf = (name: string) => parameters.find((parameter) => parameter.name === name)?.value;
-  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null);
+  // A revoked version there is no reason to leave a pointer where it is: the pointer comes back from it.
+  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null && !revoked.has(found));
   const writes: ParameterWrite[] = [];
   const add = (name: string, pointer: ParameterWrite['pointer']) => {
     const previous = valueOf(name);

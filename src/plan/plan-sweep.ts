@@ -20,6 +20,8 @@ export interface SweepInput {
   readonly runId: string;
   readonly now: Date;
   readonly sweepAfterMinutes: number;
+  /** Each image's build region, where its lock lives: an instance in another account is checked against it. */
+  readonly buildRegions?: Readonly<Record<string, string>>;
 }
 
 type SweepStep = Extract<PlanStep, { kind: 'sweep' }>;
@@ -82,6 +84,24 @@ export function planSweep(input: SweepInput): SweepStep[] {
       steps.push(sweepStep(`sweep:${region}:${resource.id}`, region, swept, resource.runId, `delete leftover ${resource.kind} ${resource.name}: ${why}`, resource.kind === 'security-group' ? instanceSteps : []));
     }
     steps.push(...staleClaimSteps(inventory.ssmPrefix, regionInventory, now));
+  }
+  // An account smoke test runs its instance in the distribution account, under the building account's lock.
+  for (const [roleArn, observed] of Object.entries(inventory.accounts ?? {})) {
+    if (observed.kind !== 'observed') continue;
+    for (const [region, held] of Object.entries(observed.regions)) {
+      for (const instance of held.instances ?? []) {
+        const image = instance.tags['gild:image'];
+        const lockRegion = image === undefined ? undefined : input.buildRegions?.[image];
+        if (instance.tags['gild:role'] !== 'smoke' || !liveStates.includes(instance.state) || !image || !lockRegion) continue;
+        const runId = instance.tags['gild:run-id'];
+        const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
+        if (!why) continue;
+        steps.push({
+          ...sweepStep(`sweep:${observed.account}:${region}:${instance.instanceId}`, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover account smoke instance ${instance.instanceId} (${instance.state}) in account ${observed.account}: ${why}`, []),
+          account: { account: observed.account, roleArn, image, lockRegion },
+        });
+      }
+    }
   }
   return steps;
 }

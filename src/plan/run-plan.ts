@@ -42,7 +42,14 @@ export type SweptResource =
   | { readonly kind: 'takeover-claim'; readonly id: string; readonly name: string; readonly value: string };
 
 export type PlanStep =
-  | (StepCommon & { readonly kind: 'sweep'; readonly region: string; readonly resource: SweptResource; readonly runId: string | undefined })
+  | (StepCommon & {
+      readonly kind: 'sweep';
+      readonly region: string;
+      readonly resource: SweptResource;
+      readonly runId: string | undefined;
+      /** A leftover in a distribution account (an account smoke test's instance): swept as its role; the lock it checks is the building account's. */
+      readonly account?: { readonly account: string; readonly roleArn: string; readonly image: string; readonly lockRegion: string };
+    })
   /** Remove a lock whose owner is gone (expired lease, or a dead pid on this host). */
   | (StepCommon & { readonly kind: 'unlock'; readonly image: string; readonly region: string; readonly parameterName: string; readonly observedValue: string; readonly lease: Lease | undefined })
   | (StepCommon & { readonly kind: 'lock'; readonly image: string; readonly region: string; readonly parameterName: string })

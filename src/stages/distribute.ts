@@ -8,7 +8,7 @@
  * RegisterImage in the target account: sharing, finding, tagging and publishing are what runs on AWS.
  */
 import { clientsInAccount, type AwsClients } from '../adapters/aws-clients.ts';
-import { copyImageIntoAccount, describeImages, describeImagesRaw, tagsToRecord } from '../adapters/ec2.ts';
+import { copyImageIntoAccount, describeImages, describeImagesRaw, tagsToRecord, withdrawShareFromAccount } from '../adapters/ec2.ts';
 import { sessionNameFor, type AccountClients } from '../adapters/sts.ts';
 import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
@@ -34,8 +34,13 @@ export const distributeStage: StepStage<'distribute'> = {
     await target.confirmAccess();
     const ec2 = target.ec2(step.region);
     // The copy this version's plan did not see (made since, or still pending then) is the one to finish.
-    const [existing] = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:source-ami', Values: [sourceAmiId] }, { Name: 'tag:gild:image', Values: [step.image] }], includeDeprecated: true });
+    const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:source-ami', Values: [sourceAmiId] }, { Name: 'tag:gild:image', Values: [step.image] }], includeDeprecated: true });
+    const existing = found.find((ami) => ami.state === 'available');
+    // NOTE: `gild verify` holds the source to exactly the launch permissions the definition gives.
+    const keepSharing = run.image?.launchPermissions.kind === 'public' || (run.image?.launchPermissions.kind === 'explicit' && run.image.launchPermissions.accounts.includes(step.account));
     if (existing?.state === 'available') {
+      // A run that stopped after tagging the copy may have left the temporary share behind.
+      if (!keepSharing) await withdrawShareFromAccount(context.clients.ec2(step.region), sourceAmiId, step.account);
       run.logger.info(`account ${step.account} already has ${existing.amiId}, its copy of ${sourceAmiId} in ${step.region}`);
       return { account: step.account, region: step.region, amiId: existing.amiId };
     }
@@ -52,8 +57,7 @@ export const distributeStage: StepStage<'distribute'> = {
       kmsKeyId: step.kmsKeyId,
       // NOTE: gild:source-ami is what finds this copy again (the plan, a rerun, retirement); it must be on every copy.
       tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.OwnerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
-      // NOTE: `gild verify` holds the source to exactly the launch permissions the definition gives.
-      keepSharing: run.image?.launchPermissions.kind === 'public' || (run.image?.launchPermissions.kind === 'explicit' && run.image.launchPermissions.accounts.includes(step.account)),
+      keepSharing,
       method: capabilities.crossAccountCopyImage ? 'copy-image' : 'register-stand-in',
       signal: run.signal,
       ...(context.options.emulator ? { pollMs: 200 } : {}),

@@ -10,6 +10,12 @@ import { deleteParameterIfValue, getParameter } from '../adapters/ssm.ts';
 import type { StepStage } from '../apply/step-stage.ts';
 import { observeLeaseState, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
+import type { Context } from '../context.ts';
+import type { StepOfKind } from '../plan/run-plan.ts';
+import { accountClientsFor } from './distribute.ts';
+
+/** The building account's EC2, or the distribution account's (as its role) for a leftover there. */
+const ec2Of = (context: Context, step: StepOfKind<'sweep'>) => (step.account ? accountClientsFor(context, step.account).ec2(step.region) : context.clients.ec2(step.region));
 
 export const sweepStage: StepStage<'sweep'> = {
   kind: 'sweep',
@@ -24,7 +30,7 @@ export const sweepStage: StepStage<'sweep'> = {
       return current.value === step.resource.value ? false : `${step.resource.name} changed since the plan: it now holds ${current.value}`;
     }
     if (step.resource.kind === 'instance') {
-      const [instance] = await describeInstances(context.clients.ec2(step.region), [{ Name: 'instance-id', Values: [step.resource.id] }]);
+      const [instance] = await describeInstances(ec2Of(context, step), [{ Name: 'instance-id', Values: [step.resource.id] }]);
       if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down') return `${step.resource.id} is already ${instance?.state ?? 'gone'}`;
       image = instance.tags['gild:image'];
     } else {
@@ -32,15 +38,16 @@ export const sweepStage: StepStage<'sweep'> = {
       image = /^gild_.+?_([a-z][a-z0-9-]*)$/.exec(step.resource.name)?.[1];
     }
     if (!image || !step.runId) return false;
-    // NOTE: the lock lives in the image's build region; an instance runs there too (builds and smoke tests do).
-    const lock = await getParameter(context.clients.ssm(step.region), lockParameterName(context.settings.ssmPrefix, image));
+    // NOTE: the lock lives in the image's build region; an instance runs there too (builds and smoke tests do), except
+    // an account smoke test's, whose lock is the building account's.
+    const lock = await getParameter(context.clients.ssm(step.account?.lockRegion ?? step.region), lockParameterName(context.settings.ssmPrefix, image));
     if (!lock) return false;
     const state = observeLeaseState(lock.value, context.processInfo);
     if (state.kind === 'held' && state.lease.runId === step.runId && !staleLeaseReason(state, context.now())) return `run ${step.runId} holds a live lock on ${image} again`;
     return false;
   },
   async run(context, step, run) {
-    const ec2 = context.clients.ec2(step.region);
+    const ec2 = ec2Of(context, step);
     switch (step.resource.kind) {
       case 'instance':
         await terminateInstances(ec2, [step.resource.id]);

@@ -36,6 +36,16 @@ describe('distribution.accounts', () => {
         const output = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }] }));
         return (output.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ imageId: instance.ImageId, state: instance.State?.Name }));
       },
+      /** An instance profile in the account (moto's RunInstances wants it to exist there): IAM, signed as the role. */
+      async createInstanceProfile(name: string) {
+        const { accessKeyId } = await credentials();
+        const response = await fetch(harness.moto.endpoint, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup` },
+          body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
+        });
+        if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
+      },
       async parameters() {
         const output = await ssm.send(new GetParametersByPathCommand({ Path: '/golden/web', Recursive: true }));
         return Object.fromEntries((output.Parameters ?? []).map((parameter) => [parameter.Name!, parameter.Value!]));
@@ -95,8 +105,9 @@ describe('distribution.accounts', () => {
   });
 
   it('smoke-tests the copy in the account before publishing it there, when asked', { timeout: 300_000 }, async () => {
-    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'], smoke: true }] },`;
+    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'], smoke: { instanceProfile: 'gild-smoke' } }] },`;
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra }) });
+    await inAccount(roleArn, 'us-east-1').createInstanceProfile('gild-smoke');
     try {
       const plan = await gild(['plan']);
       expect(plan.stdout).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1`);
@@ -149,6 +160,29 @@ describe('distribution.accounts', () => {
         const copies = await account.amis();
         expect(copies.map((copy) => copy.tags['gild:version']), region).toEqual(['1.0.1']);
         expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.1': copies[0]!.amiId, '/golden/web/v1': copies[0]!.amiId, '/golden/web/latest': copies[0]!.amiId });
+      }
+    } finally {
+      await remove();
+    }
+  });
+
+  it('moves the account back off a version revoked in the building account on the next run', { timeout: 300_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
+    try {
+      expect((await gild(['run'])).exitCode).toBe(0);
+      expect((await gild(['run', '--force'])).exitCode).toBe(0);
+      const revoke = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
+      expect(revoke.exitCode, revoke.stderr + revoke.stdout).toBe(0);
+      const plan = await gild(['plan']);
+      expect(plan.stdout).toContain('named a version revoked in the building account: back to 1.0.0');
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const good = (await account.amis()).find((copy) => copy.tags['gild:version'] === '1.0.0')!;
+        const parameters = await account.parameters();
+        expect(parameters['/golden/web/latest'], region).toBe(good.amiId);
+        expect(parameters['/golden/web/v1'], region).toBe(good.amiId);
       }
     } finally {
       await remove();

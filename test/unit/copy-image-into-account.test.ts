@@ -6,13 +6,13 @@
 import { CopyImageCommand, CreateTagsCommand, DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { copyImageIntoAccount } from '../../src/adapters/ec2.ts';
+import { copyImageIntoAccount, withdrawShareFromAccount } from '../../src/adapters/ec2.ts';
 
 const account = '210987654321';
 const sourceImage = { ImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', State: 'available' as const, OwnerId: '123456789012', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }] };
 const copyImage = { ImageId: 'ami-copy', Name: 'web-1.0.0-run1', State: 'available' as const, OwnerId: account, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-copy' } }] };
 
-function setup(options: { existing?: boolean; loseCopyAnswer?: boolean } = {}) {
+function setup(options: { existing?: boolean; loseCopyAnswer?: boolean; failedCopy?: boolean } = {}) {
   const source = new EC2Client({ region: 'us-east-1' });
   const target = new EC2Client({ region: 'us-east-1' });
   const singleAttempt = new EC2Client({ region: 'us-east-1' });
@@ -22,7 +22,11 @@ function setup(options: { existing?: boolean; loseCopyAnswer?: boolean } = {}) {
   sourceMock.on(ModifySnapshotAttributeCommand).resolves({});
   let copied = options.existing ?? false;
   const targetMock = mockClient(target);
-  targetMock.on(DescribeImagesCommand).callsFake(async () => ({ Images: copied ? [copyImage] : [] }));
+  const failed = { ...copyImage, ImageId: 'ami-failed', State: 'failed' as const, CreationDate: '2026-11-01T00:00:00.000Z' };
+  targetMock.on(DescribeImagesCommand).callsFake(async (input: { ImageIds?: string[] }) => {
+    const images = [...(options.failedCopy ? [failed] : []), ...(copied ? [{ ...copyImage, CreationDate: '2026-11-02T00:00:00.000Z' }] : [])];
+    return { Images: input.ImageIds ? images.filter((image) => input.ImageIds!.includes(image.ImageId)) : images };
+  });
   targetMock.on(CreateTagsCommand).resolves({});
   const copyMock = mockClient(singleAttempt);
   let lost = options.loseCopyAnswer ?? false;
@@ -49,7 +53,7 @@ const request = (clients: ReturnType<typeof setup>, overrides: { kmsKeyId?: stri
 });
 
 describe('copyImageIntoAccount (real AWS)', () => {
-  it('shares the source, copies it in the account with a ClientToken and its key, tags the copy, then withdraws the share', async () => {
+  it('shares the source, copies it in the account with a ClientToken and its key, withdraws the share, then tags the copy', async () => {
     const clients = setup();
     const copy = await copyImageIntoAccount(request(clients, { kmsKeyId: 'alias/golden' }));
     expect(copy).toEqual({ amiId: 'ami-copy', snapshotIds: ['snap-copy'], outcome: 'copied' });
@@ -59,6 +63,9 @@ describe('copyImageIntoAccount (real AWS)', () => {
     const input = copyCalls[0]!.args[0].input;
     expect(input).toMatchObject({ SourceRegion: 'us-east-1', SourceImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', Encrypted: true, KmsKeyId: 'alias/golden' });
     expect(input.ClientToken).toMatch(/^[0-9a-f]{64}$/);
+    // Tagged from the start: a copy a crash leaves pending or untagged is still gild's, and the next plan sees it.
+    const tags = [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }];
+    expect(input.TagSpecifications).toEqual([{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }]);
     expect(clients.singleAttempt).not.toBe(clients.target);
     expect(clients.copyMock.commandCalls(RegisterImageCommand)).toHaveLength(0);
 
@@ -95,5 +102,27 @@ describe('copyImageIntoAccount (real AWS)', () => {
     expect(clients.copyMock.commandCalls(CopyImageCommand)).toHaveLength(0);
     expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand)).toHaveLength(0);
     expect(clients.targetMock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+  });
+
+  it('withdraws the share before tagging the copy: a crash before the tags (a rerun finds the copy by name) leaves no share behind', async () => {
+    const clients = setup();
+    clients.targetMock.on(CreateTagsCommand).rejects(Object.assign(new Error('connection reset'), { name: 'TimeoutError' }));
+    await expect(copyImageIntoAccount(request(clients))).rejects.toThrow();
+    expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Add: [{ UserId: account }] }, { Remove: [{ UserId: account }] }]);
+    expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => call.args[0].input.OperationType)).toEqual(['add', 'remove']);
+  });
+
+  it('withdraws a share left behind from the AMI and the snapshots it reads from the AMI (distribute, when the copy is already there)', async () => {
+    const clients = setup();
+    await withdrawShareFromAccount(clients.source, 'ami-source', account);
+    expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Remove: [{ UserId: account }] }]);
+    expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => `${call.args[0].input.SnapshotId} ${call.args[0].input.OperationType} ${call.args[0].input.UserIds?.join(',')}`)).toEqual([`snap-source remove ${account}`]);
+  });
+
+  it('does not take a failed copy of the same name for one to finish: it copies again', async () => {
+    const clients = setup({ failedCopy: true });
+    const copy = await copyImageIntoAccount(request(clients));
+    expect(copy).toMatchObject({ amiId: 'ami-copy', outcome: 'copied' });
+    expect(clients.copyMock.commandCalls(CopyImageCommand)).toHaveLength(1);
   });
 });

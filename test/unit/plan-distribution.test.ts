@@ -8,7 +8,7 @@ import type { AccountInventory, ObservedAmi } from '../../src/observe/inventory.
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import type { PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
-import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
+import { ami, instance, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const now = new Date('2026-11-29T12:00:00.000Z');
@@ -122,6 +122,17 @@ describe('distribution in the plan', () => {
     expect(step(runPlan, `distribute:web:${account}:us-east-1`, 'distribute').reason).toMatch(/its copy ami-copy-us-east-1 is pending: wait for it$/);
   });
 
+  it('deregisters a failed copy before copying again, instead of waiting on it forever', () => {
+    const runPlan = plan({ regions: published(), accounts: { [roleArn]: accountHolding({ 'us-east-1': {}, 'us-west-2': { amis: [copyOf('us-west-2', { 'gild:status': 'copied' }, { state: 'failed' })], pointers: [] } }) } });
+    const retireId = `retire-copy:web:${account}:1.0.0:us-west-2:ami-copy-us-west-2`;
+    expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', retireId, `distribute:web:${account}:us-west-2`, `account-publish:web:${account}`, 'release:web']);
+    expect(step(runPlan, retireId, 'retire-copy')).toMatchObject({ amiId: 'ami-copy-us-west-2', parameterName: undefined, after: ['lock:web'] });
+    expect(step(runPlan, retireId, 'retire-copy').reason).toMatch(/failed .*: it is deregistered so that the copy can be made again$/);
+    const distribute = step(runPlan, `distribute:web:${account}:us-west-2`, 'distribute');
+    expect(distribute.after).toEqual(['lock:web', retireId]);
+    expect(distribute.reason).toMatch(/its copy of 1\.0\.0 there failed: copy it again$/);
+  });
+
   it('still plans the copy for an account that could not be read, saying why, so that the run fails it with the reason', () => {
     const runPlan = plan({ regions: published(), accounts: { [roleArn]: { kind: 'unreachable', account, reason: 'AccessDenied: not authorized to perform: sts:AssumeRole' } } });
     const distribute = step(runPlan, `distribute:web:${account}:us-east-1`, 'distribute');
@@ -131,6 +142,55 @@ describe('distribution in the plan', () => {
   it('never hands a revoked version to another account', () => {
     const runPlan = plan({ regions: published({ 'gild:status': 'revoked' }), accounts: { [roleArn]: accountHolding({ 'us-east-1': { amis: [], pointers: [] }, 'us-west-2': { amis: [], pointers: [] } }) } });
     expect(runPlan.steps.filter((planned) => planned.kind === 'distribute' || planned.kind === 'account-publish')).toEqual([]);
+  });
+
+  it('moves the account back off a version revoked in the building account, to the newest good one', () => {
+    // The building account: 1.0.1 published, then revoked (its pointers moved back to 1.0.0 by `gild revoke`).
+    const regions = published();
+    for (const region of web.regions) {
+      regions[region]!.parameters.push(parameter('/golden/web/versions/1.0.1', `ami-${region}-101`));
+      regions[region]!.amis.push(ami(`ami-${region}-101`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:status': 'revoked', 'gild:fingerprint': fingerprint, 'gild:base-ami': baseAmi, 'gild:run-id': 'run-2' }));
+    }
+    // The account got 1.0.1 before the revoke: its latest and v1 name that copy.
+    const holding = (region: string) => ({
+      amis: [copyOf(region), ami(`ami-copy101-${region}`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:source-ami': `ami-${region}-101`, 'gild:status': 'published' })],
+      parameters: [parameter('/golden/web/versions/1.0.0', `ami-copy-${region}`), parameter('/golden/web/versions/1.0.1', `ami-copy101-${region}`), parameter('/golden/web/v1', `ami-copy101-${region}`), parameter('/golden/web/latest', `ami-copy101-${region}`)],
+    });
+    const runPlan = plan({ regions, accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': holding('us-east-1'), 'us-west-2': holding('us-west-2') } } } });
+    expect(runPlan.steps.filter((planned) => planned.kind === 'distribute')).toEqual([]);
+    const publish = step(runPlan, `account-publish:web:${account}`, 'account-publish');
+    expect(publish.version).toBe('1.0.0');
+    expect(publish.copies).toEqual({ 'us-east-1': { amiId: 'ami-copy-us-east-1' }, 'us-west-2': { amiId: 'ami-copy-us-west-2' } });
+    expect(publish.writes.map((write) => `${write.region} ${write.name} ${write.previous}`)).toEqual([
+      'us-east-1 /golden/web/v1 ami-copy101-us-east-1',
+      'us-east-1 /golden/web/latest ami-copy101-us-east-1',
+      'us-west-2 /golden/web/v1 ami-copy101-us-west-2',
+      'us-west-2 /golden/web/latest ami-copy101-us-west-2',
+    ]);
+    expect(publish.reason).toContain('v1 in us-east-1 (1.0.1), latest in us-east-1 (1.0.1), v1 in us-west-2 (1.0.1), latest in us-west-2 (1.0.1) named a version revoked in the building account: back to 1.0.0');
+  });
+
+  it("terminates, as the account's role, an account smoke instance a run that is gone left running there", () => {
+    const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
+    if (held.kind !== 'observed') throw new Error('observed');
+    const smokeInstance = (instanceId: string, runId: string, launchedAt: string) => instance(instanceId, launchedAt, { 'gild:role': 'smoke', 'gild:image': 'web', 'gild:run-id': runId });
+    const instances = [smokeInstance('i-0dead', '20261129T080000Z-dead', '2026-11-29T08:01:00.000Z'), smokeInstance('i-0young', '20261129T113000Z-young', '2026-11-29T11:31:00.000Z'), smokeInstance('i-0ours', 'run-2', '2026-11-29T08:01:00.000Z')];
+    const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-west-2': { ...held.regions['us-west-2']!, instances } } } } });
+    const sweeps = runPlan.steps.filter((planned) => planned.kind === 'sweep');
+    expect(sweeps.map((planned) => planned.id)).toEqual([`sweep:${account}:us-west-2:i-0dead`]);
+    const sweep = step(runPlan, `sweep:${account}:us-west-2:i-0dead`, 'sweep');
+    expect(sweep).toMatchObject({ region: 'us-west-2', resource: { kind: 'instance', id: 'i-0dead' }, runId: '20261129T080000Z-dead', account: { account, roleArn, image: 'web', lockRegion: 'us-east-1' } });
+    expect(sweep.reason).toBe(`terminate leftover account smoke instance i-0dead (running) in account ${account}: its run 20261129T080000Z-dead holds no lock and it is 239 min old (sweepAfterMinutes is 120)`);
+    expect(formatRunPlan(runPlan)).toContain(`sweep account ${account} (as ${roleArn}) us-west-2 instance i-0dead`);
+  });
+
+  it('plans around a region the building account has no AMI in yet, instead of crashing', () => {
+    const wider = { ...web, distribution: [{ account, roleArn, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: undefined, smoke: false as const }] };
+    const inventory = inventoryFixture({ regions: published(), bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
+    const accounts = { [roleArn]: { kind: 'observed' as const, account, regions: { 'us-east-1': { amis: [], parameters: [] }, 'eu-west-1': { amis: [ami('ami-api', { 'gild:image': 'api' })], parameters: [] } } } };
+    const runPlan = assemblePlan({ runId: 'run-2', now, images: [wider], fingerprints: { web: fingerprint }, inventory: { ...inventory, accounts }, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+    expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `distribute:web:${account}:us-east-1`, `account-publish:web:${account}`, 'release:web']);
+    expect(step(runPlan, `account-publish:web:${account}`, 'account-publish').copies).toEqual({ 'us-east-1': { from: `distribute:web:${account}:us-east-1` } });
   });
 
   it('retires the copies of a version the building account deregisters in this run, after its retire step', () => {
