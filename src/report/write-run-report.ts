@@ -15,17 +15,9 @@ import type { RunReport } from './report-schema.ts';
 /** Enough of a log to see the failure; the whole log is one path away. */
 const logTailLines = 30;
 
-export interface WriteRunReportInput {
-  readonly applied: AppliedPlan;
-  readonly outcomes: readonly ImageOutcome[];
-  readonly command: string;
-  readonly startedAt: Date;
-  readonly finishedAt: Date;
-  readonly cwd: string;
+/** What the report is built from, less what the writer reads from the run's folder itself (smoke reports, log tails). */
+export interface WriteRunReportInput extends Omit<RunReportInput, 'smokeReports' | 'logTails'> {
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly commandName?: RunReportInput['commandName'];
-  readonly reproduce?: RunReportInput['reproduce'];
-  readonly versionOfAmi?: RunReportInput['versionOfAmi'];
 }
 
 export interface WrittenRunReport {
