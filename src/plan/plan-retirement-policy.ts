@@ -85,9 +85,13 @@ function versionTimes(input: RetirementPolicyInput): Map<string, number> {
   return times;
 }
 
-/** A retirement already under way: the AMI was published (or stamped), but its `versions/<v>` is gone. */
+/**
+ * A retirement already under way: the AMI was published (or stamped), but its `versions/<v>` is gone. `retiring` counts
+ * on its own: the `published` tag settles off the critical path, so a run killed before it landed leaves an AMI whose
+ * only sign of having been published is the mark retirement puts on it before removing its parameter.
+ */
 function wasPublished(ami: OwnedAmi): boolean {
-  return ami.tags['gild:published-at'] !== undefined || ami.tags[deprecatedAtTag] !== undefined || ami.tags[disabledAtTag] !== undefined || ['published', 'revoked'].includes(ami.tags['gild:status'] ?? '');
+  return ami.tags['gild:published-at'] !== undefined || ami.tags[deprecatedAtTag] !== undefined || ami.tags[disabledAtTag] !== undefined || ['published', 'revoked', 'retiring'].includes(ami.tags['gild:status'] ?? '');
 }
 
 function collectCandidates(input: RetirementPolicyInput): Candidate[] {

@@ -54,6 +54,18 @@ describe('planRetirementPolicy', () => {
     expect(steps[0]!.precondition).toContain('still tagged gild:image=web');
   });
 
+  it('finishes a deregistration that stopped after versions/<v> went, even when the AMI never got its published tag', () => {
+    // The `published` tag settles off the critical path: a run killed before it landed leaves the AMI `tested`; a later
+    // retirement marks it `retiring` and removes versions/<v>; killed there, only that mark says it was published.
+    const input = fleet();
+    const { ['1.0.0']: _removed, ...published } = input.published;
+    const stopped = ami('ami-10', '1.0.0', { ageDays: 40, tags: { 'gild:status': 'retiring', 'gild:retired-at': daysAgo(0) } });
+    const { ['gild:published-at']: _neverTagged, ...tags } = stopped.tags;
+    input.ownedAmis['us-east-1']!['ami-10'] = { ...stopped, tags };
+
+    expect(retired({ ...input, published })).toContain('1.0.0 us-east-1 deregister');
+  });
+
   it('retires anything older than maxAgeDays, even within keep', () => {
     expect(retired(fleet({ policy: { ...noGrace, keep: 4, maxAgeDays: 25 } }))).toEqual(['1.0.0 us-east-1 deregister', '1.1.0 us-east-1 deregister']);
     expect(planRetirementPolicy(fleet({ policy: { ...noGrace, keep: 4, maxAgeDays: 25 } })).steps[0]!.reason).toBe('40 days old, beyond maxAgeDays 25');
