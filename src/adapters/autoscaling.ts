@@ -4,15 +4,9 @@
  * policy's overrides) and launch configurations (their AMI). Pagination lives
  * here.
  */
-import { createRequire } from 'node:module';
-import type * as AutoScalingSdk from '@aws-sdk/client-auto-scaling';
 import type { AutoScalingClient, AutoScalingClientConfig, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
 import { awsCall } from './aws-call.ts';
-
-// NOTE: required on first use, not imported: only the reference check asks Auto Scaling anything, and loading the
-// SDK (a CommonJS bundle, lexed first when imported as ESM) is start-up time every other command would pay.
-let sdk: typeof AutoScalingSdk | undefined;
-const autoScalingSdk = () => (sdk ??= createRequire(import.meta.url)('@aws-sdk/client-auto-scaling') as typeof AutoScalingSdk);
+import { AutoScalingClient as AutoScalingSdkClient, paginateDescribeAutoScalingGroups, paginateDescribeLaunchConfigurations } from './aws-sdk/auto-scaling.ts';
 
 // NOTE: the same retry policy as createAwsClients (adaptive, 8 attempts).
 // These clients are made apart from it so that commands which never ask who
@@ -36,7 +30,7 @@ export function createAutoScalingClients(env: Readonly<Record<string, string | u
   return {
     autoscaling(region) {
       let client = clients.get(region);
-      if (!client) clients.set(region, (client = new (autoScalingSdk().AutoScalingClient)({ region, maxAttempts, retryMode: 'adaptive', ...(credentials ? { credentials } : {}), ...(endpoint ? { endpoint } : {}) })));
+      if (!client) clients.set(region, (client = new AutoScalingSdkClient({ region, maxAttempts, retryMode: 'adaptive', ...(credentials ? { credentials } : {}), ...(endpoint ? { endpoint } : {}) })));
       return client;
     },
     destroy() {
@@ -68,7 +62,7 @@ function toUse(specification: LaunchTemplateSpecification | undefined, via: stri
 export async function describeAutoScalingGroups(autoscaling: AutoScalingClient): Promise<AutoScalingGroupSummary[]> {
   return awsCall('describe', 'auto scaling groups', async () => {
     const groups: AutoScalingGroupSummary[] = [];
-    for await (const page of autoScalingSdk().paginateDescribeAutoScalingGroups({ client: autoscaling, pageSize: 100 }, {})) {
+    for await (const page of paginateDescribeAutoScalingGroups({ client: autoscaling, pageSize: 100 }, {})) {
       for (const group of page.AutoScalingGroups ?? []) {
         const mixed = group.MixedInstancesPolicy?.LaunchTemplate;
         groups.push({
@@ -94,7 +88,7 @@ export interface LaunchConfigurationSummary {
 export async function describeLaunchConfigurations(autoscaling: AutoScalingClient): Promise<LaunchConfigurationSummary[]> {
   return awsCall('describe', 'launch configurations', async () => {
     const configurations: LaunchConfigurationSummary[] = [];
-    for await (const page of autoScalingSdk().paginateDescribeLaunchConfigurations({ client: autoscaling, pageSize: 100 }, {})) {
+    for await (const page of paginateDescribeLaunchConfigurations({ client: autoscaling, pageSize: 100 }, {})) {
       for (const configuration of page.LaunchConfigurations ?? []) configurations.push({ name: configuration.LaunchConfigurationName ?? '', imageId: configuration.ImageId ?? '' });
     }
     return configurations;

@@ -3,29 +3,25 @@
  * (how smoke checks run). Pagination lives here; the SDK client retries
  * throttling and 5xx with backoff.
  */
-import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
 
-// NOTE: require() rather than import: the SDK's entry point is a 2 MB CommonJS
-// bundle, and importing it as ESM makes Node lex it for named exports first,
-// ~110 ms more on every start of `gild resolve` (measured: 262 vs 145 ms).
-const {
+import {
   CancelCommandCommand,
   DeleteParameterCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
   GetParametersCommand,
   PutParameterCommand,
-  SSMClient: SsmClient,
+  SSMClient as SsmClient,
   SendCommandCommand,
   paginateDescribeParameters,
   paginateGetParameterHistory,
   paginateGetParametersByPath,
-} = createRequire(import.meta.url)('@aws-sdk/client-ssm') as typeof SsmSdk;
+} from './aws-sdk/ssm.ts';
 
 /**
  * An SSM client for one region, configured from the context's environment; `credentials` replaces the

@@ -5,11 +5,10 @@
  * what. One AssumeRole serves every client of the account; the credentials are renewed before they expire, so a
  * long copy or smoke test outlives the first session.
  */
-import { createRequire } from 'node:module';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import type * as CredentialProviders from '@aws-sdk/credential-providers';
+import { fromTemporaryCredentials } from './aws-sdk/credential-providers.ts';
 import { catalogue } from '../errors.ts';
 import { awsClientConfig, ec2Endpoint } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
@@ -46,8 +45,6 @@ export const sessionNameFor = (runId: string) => `gild-${runId}`.replace(/[^\w+=
 
 export function createAccountClients(env: Readonly<Record<string, string | undefined>>, target: AccountTarget & { readonly sessionName: string; readonly region: string | undefined }): AccountClients {
   const base = awsClientConfig(target.region ?? 'us-east-1', env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL, env);
-  // NOTE: required when an account is first used, as the SDK clients are (ec2.ts): most runs distribute nowhere.
-  const { fromTemporaryCredentials } = createRequire(import.meta.url)('@aws-sdk/credential-providers') as typeof CredentialProviders;
   const assume = fromTemporaryCredentials({
     params: { RoleArn: target.roleArn, RoleSessionName: target.sessionName, DurationSeconds: sessionSeconds },
     ...(base.credentials ? { masterCredentials: base.credentials } : {}),

@@ -9,7 +9,6 @@
  * listr2, handlebars, execa or zod; `resolve` loads the SSM client only.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -35,11 +34,7 @@ beforeAll(async () => {
   await cp(path.join(repoRoot, 'package.json'), path.join(packageDir, 'package.json'));
   await cp(path.join(repoRoot, 'src/bin'), path.join(packageDir, 'src/bin'), { recursive: true });
   await symlink(path.join(repoRoot, 'node_modules'), path.join(packageDir, 'node_modules'), 'dir');
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  await execa(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--noCheck', '--outDir', path.join(packageDir, 'dist')]);
-  // As src/bin/build-engine.js does: the definition loader's worker is plain JavaScript that tsc does not copy.
-  await cp(path.join(repoRoot, 'src/definition/import-definition-worker.js'), path.join(packageDir, 'dist/definition/import-definition-worker.js'));
-  await writeFile(path.join(packageDir, 'dist/.built'), '');
+  await execa(process.execPath, [path.join(repoRoot, 'src/bin/build-engine.js'), '--out-dir', path.join(packageDir, 'dist')]);
   // An organisation's project that installed it.
   await mkdir(path.join(projectDir, 'node_modules'), { recursive: true });
   await symlink(packageDir, path.join(projectDir, 'node_modules/gild'), 'dir');
@@ -69,7 +64,7 @@ describe('the compiled engine', () => {
     expect(result.stdout).toContain('resolve [options] <image>');
     expect(result.loaded).toContainEqual(expect.stringContaining('/gild/dist/cli.js'));
     expect(result.loaded).toContainEqual(expect.stringMatching(/\/node_modules\/commander\//));
-    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/'))).toEqual([]);
+    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/') || module.includes('/dist/adapters/aws-sdk/'))).toEqual([]);
   });
 
   it('refuses an unknown flag with exit code 2, loading nothing heavy either', async () => {
@@ -79,14 +74,15 @@ describe('the compiled engine', () => {
     expect(result.loaded.filter((module) => heavyModules.test(module))).toEqual([]);
   });
 
-  it('resolves an image loading the SSM client and nothing else heavy', async () => {
+  it('resolves an image loading the bundled SSM client and nothing else heavy', async () => {
     const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-0123456789abcdef0', Type: 'String', Overwrite: true }));
     ssm.destroy();
     const result = await runRecorded(compiledBin(), ['resolve', 'web'], moto.env);
     expect(result).toMatchObject({ exitCode: 0, stdout: 'ami-0123456789abcdef0', stderr: '' });
-    expect(result.loaded).toContainEqual(expect.stringContaining('/node_modules/@aws-sdk/client-ssm/'));
-    expect(result.loaded.filter((module) => /\/node_modules\/(@aws-sdk\/client-ec2|listr2|handlebars|execa|zod|jiti)\//.test(module))).toEqual([]);
+    // The build's bundle of the SSM commands gild uses, not the package's entry point with every command.
+    expect(result.loaded).toContainEqual(expect.stringContaining('/gild/dist/adapters/aws-sdk/ssm.js'));
+    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/') || module.includes('/dist/adapters/aws-sdk/ec2.js'))).toEqual([]);
   });
 
   it("gives plain Node `import { resolveImage } from 'gild'`", async () => {

@@ -1,0 +1,40 @@
+// The part of @aws-sdk/client-ec2 that the EC2 adapter (../ec2.ts) uses, and the only module that imports it as a value.
+// NOTE: `npm run build` replaces the compiled copy of this file in dist/ with a bundle of just these exports, tree-shaken
+// from the SDK's ES modules by rolldown (src/bin/build-engine.js): the package's entry point is one CommonJS file with
+// every command of the service, and loading it was most of gild's start-up. The sources (tests, jiti) re-export the
+// package as it is.
+export {
+  AuthorizeSecurityGroupIngressCommand,
+  CopyImageCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteKeyPairCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotAttributeCommand,
+  DescribeSubnetsCommand,
+  DisableImageCommand,
+  EC2Client,
+  EnableImageDeprecationCommand,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
+  paginateDescribeImageReferences,
+  paginateDescribeImages,
+  paginateDescribeInstances,
+  paginateDescribeLaunchTemplates,
+  paginateDescribeLaunchTemplateVersions,
+  paginateDescribeSecurityGroups,
+  paginateDescribeSnapshots,
+  RegisterImageCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  waitUntilInstanceRunning,
+  waitUntilInstanceStatusOk,
+  waitUntilInstanceTerminated,
+  waitUntilSystemStatusOk,
+} from '@aws-sdk/client-ec2';
