@@ -54,8 +54,10 @@ const commandTable: readonly CommandEntry[] = [
         .option('--local', 'plan against a fresh local emulator', false)
         .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
         .option('--matrix', 'print the images to build in dependency waves, each a GitHub Actions matrix: {"waves":[{"include":[{"image":…}]},…]}', false),
-    run: async (io, [images], flags) =>
-      (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean, matrix: flags.matrix as boolean }, io),
+    run: async (io, [images], flags) => {
+      (await import('./definition/load-definitions.ts')).prefetchDefinitions(process.cwd());
+      return (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean, matrix: flags.matrix as boolean }, io);
+    },
   },
   {
     name: 'render',
@@ -83,9 +85,9 @@ const commandTable: readonly CommandEntry[] = [
         .option('--json', 'print the run report (report.json) on stdout; everything else goes to stderr', false)
         .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser(repeatable).default([])),
     run: async (io, [images], flags, argv) => {
-      // NOTE: the definitions' loader thread and `packer version` (every run fingerprints) start before the engine's
-      // modules load, and proceed beside them instead of after them.
-      (await import('./definition/import-isolated.ts')).warmDefinitionLoader();
+      // NOTE: the definitions' loader thread (importing images/*.ts) and `packer version` (every run fingerprints)
+      // start before the engine's modules load, and proceed beside them instead of after them.
+      (await import('./definition/load-definitions.ts')).prefetchDefinitions(process.cwd());
       (await import('./adapters/packer.ts')).packerVersion().catch(() => undefined);
       return (await import('./commands/run.ts')).run(
         {

@@ -8,9 +8,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti, type JitiOptions } from 'jiti';
+import { packageRoot } from './engine-location.ts';
 
-// NOTE: this file runs from src/ (TypeScript) or dist/ (compiled); both sit one level below the package root.
-const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+// NOTE: the entry point beside this module (src/index.ts, dist/index.js, or the bundle's index.js beside its chunks),
+// so that a settings file's `gild` is the very engine loading it.
 const engineEntry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './index.ts' : './index.js', import.meta.url));
 
 /**

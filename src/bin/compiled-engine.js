@@ -24,3 +24,9 @@ export function compiledEngineIsCurrent() {
   }
   return true;
 }
+
+/** `node_modules/.cache/<name>` of the project gild is installed in, or of this checkout. */
+export function projectCacheDir(name) {
+  const installed = packageRoot.indexOf(`${path.sep}node_modules${path.sep}`);
+  return path.join(installed === -1 ? packageRoot : packageRoot.slice(0, installed), 'node_modules', '.cache', name);
+}

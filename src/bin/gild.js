@@ -1,18 +1,19 @@
 #!/usr/bin/env node
-// gild's entry point. It runs the engine compiled to dist/ by `npm ci` (the
-// `prepare` script) when that build is current (see compiled-engine.js), and
+// gild's entry point. It runs the engine bundled into dist/bundle/ by `npm ci`
+// (the `prepare` script, build-engine.js) when that build is current (see compiled-engine.js), and
 // the TypeScript sources through jiti otherwise, so that a checkout runs as
 // edited without a rebuild. GILD_ENGINE=source or GILD_ENGINE=dist forces one.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import path from 'node:path';
-import { compiledEngineIsCurrent, packageRoot } from './compiled-engine.js';
+import { compiledEngineIsCurrent, packageRoot, projectCacheDir } from './compiled-engine.js';
 
 function useCompiledEngine() {
   switch (process.env.GILD_ENGINE) {
     case 'source':
       return false;
     case 'dist':
-      return existsSync(path.join(packageRoot, 'dist', 'cli.js'));
+      return existsSync(path.join(packageRoot, 'dist', 'bundle', 'cli.js'));
     default:
       return compiledEngineIsCurrent();
   }
@@ -24,7 +25,11 @@ function useCompiledEngine() {
 // reports. This is the SDK's documented switch for it; a user who sets the
 // variable keeps their choice. Other warnings are left alone.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// NOTE: Node 22.1 and later keep V8's compiled code of the modules between runs, so that the next start compiles
+// nothing it compiled before; Node 20 lacks the API and starts cold. The cache sits with jiti's under the project's
+// node_modules/.cache, not in the shared temp folder that CI runners and cleaned machines start empty.
+module.enableCompileCache?.(projectCacheDir('node-compile-cache'));
 const { main } = useCompiledEngine()
-  ? await import('../../dist/cli.js')
+  ? await import('../../dist/bundle/cli.js')
   : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
 await main(process.argv.slice(2));

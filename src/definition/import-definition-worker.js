@@ -1,6 +1,6 @@
 /**
  * Worker thread for import-isolated.ts: imports one TypeScript file at a
- * time with jiti and answers with its default export as plain data (see
+ * time with jiti (those named in workerData.prefetch from the start) and answers with its default export as plain data (see
  * read-plain-data.ts), so that a file that never finishes loading can be
  * stopped by terminating this thread, without stopping gild.
  */
@@ -29,15 +29,25 @@ const firstLine = (error) =>
     ?.trim()
     .replace(/\.$/, '') ?? 'unknown error';
 
-parentPort.on('message', async ({ absolutePath }) => {
-  let answer;
+async function importOne(absolutePath) {
   try {
     const module = await jiti.import(absolutePath);
-    if (module === null || typeof module !== 'object' || !('default' in module) || module.default === undefined) answer = { kind: 'no-default' };
-    else answer = { kind: 'loaded', ...readPlainData(module.default) };
+    if (module === null || typeof module !== 'object' || !('default' in module) || module.default === undefined) return { kind: 'no-default' };
+    return { kind: 'loaded', ...readPlainData(module.default) };
   } catch (error) {
-    answer = { kind: 'threw', message: firstLine(error) };
+    return { kind: 'threw', message: firstLine(error) };
   }
+}
+
+// Files the main thread will ask for (workerData.prefetch), imported one after another from the start; each outcome
+// is kept until asked for, once. Files not fetched ahead are imported when asked.
+const prefetched = new Map();
+let previous = Promise.resolve();
+
+parentPort.on('message', async ({ absolutePath }) => {
+  const ahead = prefetched.get(absolutePath);
+  prefetched.delete(absolutePath);
+  const answer = await (ahead ?? importOne(absolutePath));
   try {
     parentPort.postMessage(answer);
   } catch (error) {
@@ -45,3 +55,7 @@ parentPort.on('message', async ({ absolutePath }) => {
   }
 });
 parentPort.postMessage({ kind: 'ready' });
+for (const absolutePath of workerData?.prefetch ?? []) {
+  previous = previous.then(() => importOne(absolutePath));
+  prefetched.set(absolutePath, previous);
+}

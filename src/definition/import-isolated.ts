@@ -5,8 +5,10 @@
  * and a fresh one carries on with the other files) and reported by name,
  * instead of hanging gild or making Node exit with code 13.
  */
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { typeScriptCacheDir } from '../create-typescript-loader.ts';
+import { engineFolder, packageRoot } from '../engine-location.ts';
 
 export type ImportOutcome =
   | { readonly kind: 'loaded'; readonly value: unknown; readonly problems: readonly string[] }
@@ -17,16 +19,18 @@ export type ImportOutcome =
 /** Long enough for a cold jiti transform of a large file on a busy CI runner. */
 export const defaultImportTimeoutMs = 15_000;
 
-// NOTE: a plain .js file, copied into dist/ by the build, so the same worker serves the sources and the compiled engine.
-const workerUrl = new URL('./import-definition-worker.js', import.meta.url);
+// NOTE: a plain .js file, copied into dist/definition/ by the build, so the same worker serves the sources and the
+// compiled engine; found from the package root because the bundled engine runs from dist/bundle/.
+const workerPath = path.join(packageRoot, engineFolder, 'definition', 'import-definition-worker.js');
 
 interface LoaderThread {
   readonly worker: Worker;
   next(): Promise<{ kind: string } & Record<string, unknown>>;
 }
 
-function startThread(): LoaderThread {
-  const worker = new Worker(workerUrl, { workerData: { cacheDir: typeScriptCacheDir() } });
+/** `prefetch`: files the thread imports as soon as it is ready, keeping each outcome until it is asked for. */
+function startThread(prefetch: readonly string[] = []): LoaderThread {
+  const worker = new Worker(workerPath, { workerData: { cacheDir: typeScriptCacheDir(), prefetch } });
   const queue: ((message: { kind: string } & Record<string, unknown>) => void)[] = [];
   const pending: ({ kind: string } & Record<string, unknown>)[] = [];
   const deliver = (message: { kind: string } & Record<string, unknown>) => {
@@ -66,12 +70,13 @@ let turn: Promise<unknown> = Promise.resolve();
 let warmThread: LoaderThread | undefined;
 
 /**
- * Starts the loader's thread now, so that it loads its TypeScript loader while the main thread loads the engine's
- * modules: on a run's path to its first build the two were one after the other. The first import waits for it to be
- * ready (under its time limit) as it would for a thread it started itself; unused, it never keeps gild alive.
+ * Starts the loader's thread now, so that it loads its TypeScript loader (and imports `prefetch`) while the main
+ * thread loads the engine's modules: on a run's path to its first build the two were one after the other. The first
+ * import waits for it to be ready (under its time limit) as it would for a thread it started itself; unused, it never
+ * keeps gild alive. A prefetched file that hangs times out when it is asked for, as any other.
  */
-export function warmDefinitionLoader(): void {
-  if (!sharedThread && !warmThread) warmThread = startThread();
+export function warmDefinitionLoader(prefetch: readonly string[] = []): void {
+  if (!sharedThread && !warmThread) warmThread = startThread(prefetch);
 }
 
 /** The outcome for each path, in order. */

@@ -62,9 +62,9 @@ describe('the compiled engine', () => {
     const result = await runRecorded(compiledBin(), ['--help']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('resolve [options] <image>');
-    expect(result.loaded).toContainEqual(expect.stringContaining('/gild/dist/cli.js'));
+    expect(result.loaded).toContainEqual(expect.stringContaining('/gild/dist/bundle/cli.js'));
     expect(result.loaded).toContainEqual(expect.stringMatching(/\/node_modules\/commander\//));
-    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/') || module.includes('/dist/adapters/aws-sdk/'))).toEqual([]);
+    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/') || /\/dist\/bundle\/(aws-clients|ssm|execa|schemas|render-template)-/.test(module))).toEqual([]);
   });
 
   it('refuses an unknown flag with exit code 2, loading nothing heavy either', async () => {
@@ -80,9 +80,9 @@ describe('the compiled engine', () => {
     ssm.destroy();
     const result = await runRecorded(compiledBin(), ['resolve', 'web'], moto.env);
     expect(result).toMatchObject({ exitCode: 0, stdout: 'ami-0123456789abcdef0', stderr: '' });
-    // The build's bundle of the SSM commands gild uses, not the package's entry point with every command.
-    expect(result.loaded).toContainEqual(expect.stringContaining('/gild/dist/adapters/aws-sdk/ssm.js'));
-    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/') || module.includes('/dist/adapters/aws-sdk/ec2.js'))).toEqual([]);
+    // The bundle's chunk of the SSM commands gild uses, not the package's entry point with every command, and no EC2.
+    expect(result.loaded).toContainEqual(expect.stringMatching(/\/gild\/dist\/bundle\/ssm-\w+\.js$/));
+    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/') || /\/dist\/bundle\/(aws-clients|execa|schemas|render-template)-/.test(module))).toEqual([]);
   });
 
   it("gives plain Node `import { resolveImage } from 'gild'`", async () => {

@@ -1,8 +1,7 @@
 // The part of @aws-sdk/client-ssm that the SSM adapter (../ssm.ts) uses, and the only module that imports it as a value.
-// NOTE: `npm run build` replaces the compiled copy of this file in dist/ with a bundle of just these exports, tree-shaken
-// from the SDK's ES modules by rolldown (src/bin/build-engine.js): the package's entry point is one CommonJS file with
-// every command of the service, and loading it was most of gild's start-up. The sources (tests, jiti) re-export the
-// package as it is.
+// NOTE: the bundle `gild` runs (src/bin/build-engine.js) holds just these exports, tree-shaken from the SDK's ES
+// modules: the package's entry point is one CommonJS file with every command of the service, and loading it was most
+// of gild's start-up. The sources (tests, jiti) re-export the package as it is.
 export {
   CancelCommandCommand,
   DeleteParameterCommand,
