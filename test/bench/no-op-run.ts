@@ -15,7 +15,7 @@ import { loadProject } from '../../src/commands/load-project.ts';
 import type { Context } from '../../src/context.ts';
 import { fingerprintImages } from '../../src/observe/local-inputs.ts';
 import { latestParameterName, majorParameterName, versionParameterName } from '../../src/plan/parameter-names.ts';
-import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import { startCountingProxy, timeAwaitingAnswers, type CountingProxy } from '../support/counting-proxy.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, type TempProject } from '../support/project.ts';
 import type { BenchmarkResult } from './benchmark.ts';
@@ -114,12 +114,14 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
   }
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
-  const counts = new Map<number, { calls: number; byAction: string }>();
+  const counts = new Map<number, { calls: number; byAction: string; wallMs: number; awaitingMs: number }>();
   const variants: Variant<void>[] = fleets.map((fleet) => ({
     name: `${fleet.size} images`,
     prepare: async () => fleet.proxy.reset(),
     async run() {
+      const started = performance.now();
       const result = await fleet.project.gild(['run'], fleet.proxy.env(fleet.moto.env));
+      const wallMs = performance.now() - started;
       const unchanged = (result.stdout.match(/unchanged/g) ?? []).length;
       if (result.exitCode !== 0 || unchanged < fleet.size) throw new Error(`the no-op run over ${fleet.size} images was not a no-op (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
       const byAction = new Map<string, { count: number; ms: number }>();
@@ -128,7 +130,7 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
         byAction.set(call.action, { count: sum.count + 1, ms: sum.ms + call.ms });
       }
       const listed = [...byAction].sort((a, b) => b[1].ms - a[1].ms).map(([action, { count, ms }]) => `${action} ${count} (${ms.toFixed(0)} ms)`);
-      counts.set(fleet.size, { calls: fleet.proxy.calls.filter((call) => call.service !== 'other').length, byAction: listed.join(', ') });
+      counts.set(fleet.size, { calls: fleet.proxy.calls.filter((call) => call.service !== 'other').length, byAction: listed.join(', '), wallMs, awaitingMs: timeAwaitingAnswers(fleet.proxy.calls) });
     },
   }));
   const results = await interleave(variants, rounds, { warmup: true });
@@ -156,6 +158,10 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
       ratio: { label: `${largest} images, median / ${maxLargestMs} ms`, value: largestMs / maxLargestMs, target: '< 1×', met: largestMs < maxLargestMs },
       notes: [
         'wall time of the whole CLI process: Node and jiti start-up, loading the SDK and the definitions count, as they do for a user',
+        ...sizes.map((size) => {
+          const { wallMs, awaitingMs } = counts.get(size)!;
+          return `${size} images (last round): ${wallMs.toFixed(0)} ms, of which ${awaitingMs.toFixed(0)} ms with at least one AWS answer outstanding (the emulator's part) and ${(wallMs - awaitingMs).toFixed(0)} ms with none (gild alone: start-up, definitions, fingerprints, plan, report)`;
+        }),
         "the AWS answers' own times (summed, most run side by side) are in the calls note: moto's DescribeSnapshots and DescribeImages walk every snapshot and AMI it holds, and GetParametersByPath pages (10 a call) follow one another",
         "where the rest goes (profiled with --cpu-prof at 100 images, load ~10): gild's own part is start-up (Node, the SDK and the engine's modules, ~1.5-2 s under that load), loading the definitions, fingerprinting (rendering every image's template, ~0.1 s CPU) and assembling the plan (~0.1 s)",
         "moto's part: it holds ~1,280 snapshots per region, all owned by the account (one per built-in AMI), and its DescribeSnapshots filters every one of them by tag (0.6-1.7 s for no match), its DescribeImages walks every AMI (~1 s); while they run they hold moto's lock, so the 31 parameter pages per region (300 parameters: versions/1.0.0, latest and v1 of each image; 10 a page is AWS's maximum, each page needs the last one's token) take 0.2-1 s each instead of 20-40 ms",

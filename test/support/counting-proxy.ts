@@ -16,8 +16,28 @@ const pagedSets: Readonly<Record<string, string>> = { DescribeImages: 'imagesSet
 export interface CountedCall {
   readonly service: 'ec2' | 'ssm' | 'other';
   readonly action: string;
+  /** When the request arrived (performance.now() of this process). */
+  readonly startedAt: number;
   /** How long the answer took, from the request's arrival to the answer's end (the emulator's time, mostly). */
   ms: number;
+}
+
+/**
+ * How long at least one answer was outstanding: the part of a client's wall time spent waiting for AWS (here the
+ * emulator), however many calls ran side by side. The rest of the wall time is the client's own.
+ */
+export function timeAwaitingAnswers(calls: readonly CountedCall[]): number {
+  const spans = calls.map((call) => [call.startedAt, call.startedAt + call.ms] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let [openFrom, openTo] = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const [from, to] of spans) {
+    if (from > openTo) {
+      if (openTo > openFrom) total += openTo - openFrom;
+      [openFrom, openTo] = [from, to];
+    } else openTo = Math.max(openTo, to);
+  }
+  if (openTo > openFrom) total += openTo - openFrom;
+  return total;
 }
 
 export interface CountingProxy {
@@ -40,7 +60,7 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function identify(request: IncomingMessage, body: Buffer): Omit<CountedCall, 'ms'> & { form?: URLSearchParams } {
+function identify(request: IncomingMessage, body: Buffer): Pick<CountedCall, 'service' | 'action'> & { form?: URLSearchParams } {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('AmazonSSM.')) return { service: 'ssm', action: target.slice('AmazonSSM.'.length) };
   if (String(request.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) {
@@ -114,9 +134,9 @@ export async function startCountingProxy(targetEndpoint: string): Promise<Counti
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const call = identify(request, body);
-    const counted: CountedCall = { service: call.service, action: call.action, ms: 0 };
-    calls.push(counted);
     const started = performance.now();
+    const counted: CountedCall = { service: call.service, action: call.action, startedAt: started, ms: 0 };
+    calls.push(counted);
     response.once('finish', () => (counted.ms = performance.now() - started));
     const setName = pagedSets[call.action];
     const maxResults = Number(call.form?.get('MaxResults') ?? 0);
