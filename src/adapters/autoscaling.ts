@@ -6,7 +6,7 @@
  */
 import type { AutoScalingClient, AutoScalingClientConfig, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
 import { awsCall } from './aws-call.ts';
-import { AutoScalingClient as AutoScalingSdkClient, paginateDescribeAutoScalingGroups, paginateDescribeLaunchConfigurations } from './aws-sdk/auto-scaling.ts';
+import { AutoScalingClient as AutoScalingSdkClient, paginateDescribeAutoScalingGroups, paginateDescribeLaunchConfigurations } from '@aws-sdk/client-auto-scaling';
 
 // NOTE: the same retry policy as createAwsClients (adaptive, 8 attempts).
 // These clients are made apart from it so that commands which never ask who

@@ -16,9 +16,9 @@ import type {
   Instance,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { awsCall, awsError, awsErrorName } from './aws-call.ts';
-import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
-
+// NOTE: imported by name, so that the bundle gild runs (src/bin/build-engine.js) holds only these commands, tree-shaken
+// from the SDK's ES modules; the package's entry point, one CommonJS file with every command of the service, was most
+// of gild's start-up.
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
@@ -53,7 +53,9 @@ import {
   waitUntilInstanceStatusOk,
   waitUntilInstanceTerminated,
   waitUntilSystemStatusOk,
-} from './aws-sdk/ec2.ts';
+} from '@aws-sdk/client-ec2';
+import { awsCall, awsError, awsErrorName } from './aws-call.ts';
+import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 
 /**
  * An EC2 client for one region, talking to `endpoint` when one is set (an emulator); `overrides` give another

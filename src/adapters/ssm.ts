@@ -6,9 +6,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { awsCall, awsError, awsErrorName } from './aws-call.ts';
-import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
-
+// NOTE: imported by name, so that the bundle gild runs (src/bin/build-engine.js) holds only these commands, tree-shaken
+// from the SDK's ES modules; the package's entry point, one CommonJS file with every command of the service, was most
+// of gild's start-up.
 import {
   CancelCommandCommand,
   DeleteParameterCommand,
@@ -21,7 +21,9 @@ import {
   paginateDescribeParameters,
   paginateGetParameterHistory,
   paginateGetParametersByPath,
-} from './aws-sdk/ssm.ts';
+} from '@aws-sdk/client-ssm';
+import { awsCall, awsError, awsErrorName } from './aws-call.ts';
+import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
 
 /**
  * An SSM client for one region, configured from the context's environment; `credentials` replaces the

@@ -8,7 +8,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { fromTemporaryCredentials } from './aws-sdk/credential-providers.ts';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { catalogue } from '../errors.ts';
 import { awsClientConfig, ec2Endpoint } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';

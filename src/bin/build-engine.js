@@ -31,7 +31,7 @@ copyFileSync(path.join(packageRoot, 'src', 'definition', 'import-definition-work
 // dependencies, made by rolldown (vite's bundler, a devDependency), in dist/bundle/: Node then reads, resolves and
 // compiles a few dozen files instead of about 500 (tsc's output, zod, execa, listr2, handlebars, and each AWS SDK
 // package's entry point, one CommonJS file with every command of its service: 2.7 MB for EC2). The SDK is bundled
-// from its ES modules, tree-shaken to what src/adapters/aws-sdk/ names. Each command stays its own chunk, loaded when
+// from its ES modules, tree-shaken to the commands the adapters import. Each command stays its own chunk, loaded when
 // it runs. jiti stays outside: it loads the organisation's TypeScript at run time. tsc's output beside it serves the
 // definition loader's worker thread. Measured side by side (5 interleaved rounds, medians, load ~1 on the 2-core
 // machine), a no-op `gild run` over 100 images against moto made its first AWS call 781 ms after starting instead of
