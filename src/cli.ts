@@ -55,7 +55,7 @@ const commandTable: readonly CommandEntry[] = [
         .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
         .option('--matrix', 'print the images to build in dependency waves, each a GitHub Actions matrix: {"waves":[{"include":[{"image":…}]},…]}', false),
     run: async (io, [images], flags) => {
-      (await import('./definition/load-definitions.ts')).prefetchDefinitions(process.cwd());
+      (await import('./definition/load-definitions.ts')).prefetchDefinitions(io.cwd);
       return (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean, matrix: flags.matrix as boolean }, io);
     },
   },
@@ -87,7 +87,7 @@ const commandTable: readonly CommandEntry[] = [
     run: async (io, [images], flags, argv) => {
       // NOTE: the definitions' loader thread (importing images/*.ts) and `packer version` (every run fingerprints)
       // start before the engine's modules load, and proceed beside them instead of after them.
-      (await import('./definition/load-definitions.ts')).prefetchDefinitions(process.cwd());
+      (await import('./definition/load-definitions.ts')).prefetchDefinitions(io.cwd);
       (await import('./adapters/packer.ts')).packerVersion().catch(() => undefined);
       return (await import('./commands/run.ts')).run(
         {

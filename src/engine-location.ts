@@ -1,7 +1,7 @@
 /**
- * Where the running engine's files are. This module runs from src/ (the TypeScript sources, in tests and through
- * jiti), from dist/ (tsc's output) or from a chunk of dist/bundle/ (the bundle `gild` runs, see
- * src/bin/build-engine.js), so files are found from the package root rather than from this module's folder.
+ * Where gild's package is. This module runs from src/ (the TypeScript sources, in tests and through jiti), from dist/
+ * (tsc's output) or from a chunk of dist/bundle/ (the bundle `gild` runs, see src/bin/build-engine.js), each a
+ * different depth below the package root, so the root is found by its package.json.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +16,3 @@ function nearestPackageRoot(from: string): string {
 
 /** The folder with gild's package.json: this checkout, or node_modules/gild where a project installed it. */
 export const packageRoot = nearestPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
-
-/** `src` when the engine runs as TypeScript, else `dist`: where the definition loader's worker and its modules are. */
-export const engineFolder = import.meta.url.endsWith('.ts') ? 'src' : 'dist';

@@ -8,7 +8,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type * as CredentialProviders from '@aws-sdk/credential-providers';
 import { catalogue } from '../errors.ts';
 import { awsClientConfig, ec2Endpoint } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
@@ -45,17 +45,25 @@ export const sessionNameFor = (runId: string) => `gild-${runId}`.replace(/[^\w+=
 
 export function createAccountClients(env: Readonly<Record<string, string | undefined>>, target: AccountTarget & { readonly sessionName: string; readonly region: string | undefined }): AccountClients {
   const base = awsClientConfig(target.region ?? 'us-east-1', env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL, env);
-  const assume = fromTemporaryCredentials({
-    params: { RoleArn: target.roleArn, RoleSessionName: target.sessionName, DurationSeconds: sessionSeconds },
-    ...(base.credentials ? { masterCredentials: base.credentials } : {}),
-    clientConfig: { region: base.region, maxAttempts: base.maxAttempts, ...(base.endpoint ? { endpoint: base.endpoint } : {}) },
-  });
+  // NOTE: the credential providers (and the STS client they bring) are loaded when an account's credentials are first
+  // needed, not at start-up: most runs distribute to no other account.
+  let assume: Promise<ReturnType<typeof CredentialProviders.fromTemporaryCredentials>> | undefined;
+  const assumeRole = async () => {
+    assume ??= import('@aws-sdk/credential-providers').then(({ fromTemporaryCredentials }) =>
+      fromTemporaryCredentials({
+        params: { RoleArn: target.roleArn, RoleSessionName: target.sessionName, DurationSeconds: sessionSeconds },
+        ...(base.credentials ? { masterCredentials: base.credentials } : {}),
+        clientConfig: { region: base.region, maxAttempts: base.maxAttempts, ...(base.endpoint ? { endpoint: base.endpoint } : {}) },
+      }),
+    );
+    return (await assume)();
+  };
   // NOTE: every client would otherwise assume the role on its own; one session, renewed when near expiry, serves all.
-  let current: Awaited<ReturnType<typeof assume>> | undefined;
-  let pending: Promise<Awaited<ReturnType<typeof assume>>> | undefined;
+  let current: Awaited<ReturnType<typeof assumeRole>> | undefined;
+  let pending: Promise<Awaited<ReturnType<typeof assumeRole>>> | undefined;
   const credentials = async () => {
     if (current && (!current.expiration || current.expiration.getTime() - Date.now() > renewBeforeMs)) return current;
-    pending ??= assume()
+    pending ??= assumeRole()
       .then((fresh) => (current = fresh))
       .finally(() => (pending = undefined));
     return pending;

@@ -6,7 +6,7 @@
 // gild then runs its .ts sources through jiti, slower to start but the same.
 // `--out-dir DIR` builds elsewhere (the compiled-engine test builds a copy).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,12 +15,18 @@ import { packageRoot } from './compiled-engine.js';
 let tsc;
 try {
   tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  createRequire(import.meta.url).resolve('rolldown');
 } catch {
-  console.error('gild: TypeScript is not installed, so dist/ was not built; gild will run its .ts sources through jiti.');
+  console.error('gild: TypeScript or rolldown is not installed (npm ci --omit=dev?), so dist/ was not built; gild will run its .ts sources through jiti.');
   process.exit(0);
 }
 const { values: flags } = parseArgs({ options: { 'out-dir': { type: 'string' } } });
 const dist = path.resolve(flags['out-dir'] ?? path.join(packageRoot, 'dist'));
+// NOTE: the folder is emptied first; only ever one that a build made (it has the stamp), or none.
+if (existsSync(dist) && !existsSync(path.join(dist, '.built')) && readdirSync(dist).length > 0) {
+  console.error(`gild: ${dist} exists and is not an earlier build (it has no .built stamp), so the build does not empty it. Remove it yourself or build into another folder.`);
+  process.exit(2);
+}
 rmSync(dist, { recursive: true, force: true });
 const build = spawnSync(process.execPath, [tsc, '-p', path.join(packageRoot, 'tsconfig.build.json'), '--noCheck', '--outDir', dist], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);

@@ -25,10 +25,11 @@ function useCompiledEngine() {
 // reports. This is the SDK's documented switch for it; a user who sets the
 // variable keeps their choice. Other warnings are left alone.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// NOTE: Node 22.1 and later keep V8's compiled code of the modules between runs, so that the next start compiles
-// nothing it compiled before; Node 20 lacks the API and starts cold. The cache sits with jiti's under the project's
-// node_modules/.cache, not in the shared temp folder that CI runners and cleaned machines start empty.
-module.enableCompileCache?.(projectCacheDir('node-compile-cache'));
+// NOTE: Node 22.8 and later keep V8's compiled code of the modules between runs (module.enableCompileCache), so that
+// the next start compiles nothing it compiled before; Node 20 lacks the API and starts cold. The cache sits with
+// jiti's under the project's node_modules/.cache, not in the shared temp folder that CI runners and cleaned machines
+// start empty, unless NODE_COMPILE_CACHE names one (NODE_DISABLE_COMPILE_CACHE turns it off).
+module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ? undefined : projectCacheDir('node-compile-cache'));
 const { main } = useCompiledEngine()
   ? await import('../../dist/bundle/cli.js')
   : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');

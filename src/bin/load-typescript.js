@@ -8,7 +8,7 @@ silenceNodeVersionNotice();
 
 /**
  * `node_modules/.cache/jiti` of the project gild is installed in, or of this
- * checkout, or GILD_TYPESCRIPT_CACHE. NOTE: the same rule as src/create-typescript-loader.ts, which
+ * checkout, or GILD_TYPESCRIPT_CACHE. NOTE: the same rule as src/typescript-cache.ts, which
  * cannot be imported from here before TypeScript can be loaded.
  */
 export function typeScriptCacheDir() {

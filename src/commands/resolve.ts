@@ -9,6 +9,7 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { settingsFile } from '../settings/settings-file.ts';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { createSsmClient, getParameter, getParametersByPath } from '../adapters/ssm.ts';
 import { describeUnknownRegion, isKnownRegion } from '../definition/aws-regions.ts';
@@ -137,9 +138,8 @@ export async function resolve(options: ResolveOptions, io: Io): Promise<number> 
  * means loading TypeScript, so it is imported only here.
  */
 async function prefixFromSettings(cwd: string): Promise<string | undefined> {
-  // NOTE: the same path as load-settings.ts's `settingsFile`, spelled here so that a project without one loads nothing.
   try {
-    await access(path.join(cwd, 'pipeline', 'settings.ts'));
+    await access(path.join(cwd, settingsFile));
   } catch {
     return undefined;
   }

@@ -71,6 +71,10 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       }
       // One CI job per image applies its slice of a shared plan.
       const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
+      // NOTE: the report's module is loaded now, not after the builds: a rebuild of dist/ during a long run (npm ci in
+      // the same checkout) replaces the engine's chunks, and the run would then publish and fail to write its report.
+      const reportWriter = import('../report/write-run-report.ts');
+      reportWriter.catch(() => undefined);
       // On a terminal, listr2 shows each image's steps live; elsewhere (CI, pipes) the log lines are the view.
       const view = io.isTTY ? (await import('../apply/listr-view.ts')).startListrView(runPlan, only) : undefined;
       const { applied, outcomes, runFailures } = await applyRun(runContext, runPlan, images, {
@@ -82,7 +86,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       });
       await view?.done;
       say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
-      const { writeRunReport } = await import('../report/write-run-report.ts');
+      const { writeRunReport } = await reportWriter;
       const written = await writeRunReport({ applied, outcomes, command: ['gild', ...(options.argv ?? ['run'])].join(' '), startedAt, finishedAt: runContext.now(), cwd: runContext.cwd, env: runContext.env });
       say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
       if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);

@@ -39,23 +39,18 @@ async function importOne(absolutePath) {
   }
 }
 
-// Files the main thread will ask for (workerData.prefetch), imported one after another from the start; each outcome
-// is kept until asked for, once. Files not fetched ahead are imported when asked.
-const prefetched = new Map();
-let previous = Promise.resolve();
-
-parentPort.on('message', async ({ absolutePath }) => {
-  const ahead = prefetched.get(absolutePath);
-  prefetched.delete(absolutePath);
-  const answer = await (ahead ?? importOne(absolutePath));
+/** Answers with the file's outcome; a default export that cannot be sent is a problem of the file. */
+function post(absolutePath, outcome) {
   try {
-    parentPort.postMessage(answer);
+    parentPort.postMessage({ kind: 'outcome', absolutePath, outcome });
   } catch (error) {
-    parentPort.postMessage({ kind: 'threw', message: `its default export cannot be read: ${firstLine(error)}` });
+    parentPort.postMessage({ kind: 'outcome', absolutePath, outcome: { kind: 'threw', message: `its default export cannot be read: ${firstLine(error)}` } });
   }
-});
-parentPort.postMessage({ kind: 'ready' });
-for (const absolutePath of workerData?.prefetch ?? []) {
-  previous = previous.then(() => importOne(absolutePath));
-  prefetched.set(absolutePath, previous);
 }
+
+parentPort.on('message', async ({ absolutePath }) => post(absolutePath, await importOne(absolutePath)));
+parentPort.postMessage({ kind: 'ready' });
+// Files fetched ahead (workerData.prefetch), one after another from the start, each outcome posted as it comes: the
+// main thread keeps them until it asks (import-isolated.ts).
+let previous = Promise.resolve();
+for (const absolutePath of workerData?.prefetch ?? []) previous = previous.then(async () => post(absolutePath, await importOne(absolutePath)));

@@ -1,14 +1,14 @@
 /**
- * Imports definition and settings files in a worker thread, one at a time,
- * each under a time limit: a file that loops forever at import time or
+ * Imports definition and settings files in a worker thread, one at a time
+ * (or, for `gild run` and `gild plan`, fetched ahead in the order they are
+ * asked for, see `warmDefinitionLoader`), each under a time limit: a file that loops forever at import time or
  * awaits something that never settles is stopped (the worker is terminated
  * and a fresh one carries on with the other files) and reported by name,
  * instead of hanging gild or making Node exit with code 13.
  */
-import path from 'node:path';
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { typeScriptCacheDir } from '../create-typescript-loader.ts';
-import { engineFolder, packageRoot } from '../engine-location.ts';
+import { typeScriptCacheDir } from '../typescript-cache.ts';
 
 export type ImportOutcome =
   | { readonly kind: 'loaded'; readonly value: unknown; readonly problems: readonly string[] }
@@ -20,35 +20,87 @@ export type ImportOutcome =
 export const defaultImportTimeoutMs = 15_000;
 
 // NOTE: a plain .js file, copied into dist/definition/ by the build, so the same worker serves the sources and the
-// compiled engine; found from the package root because the bundled engine runs from dist/bundle/.
-const workerPath = path.join(packageRoot, engineFolder, 'definition', 'import-definition-worker.js');
+// compiled engine. The URL holds from src/definition/, from dist/definition/ and from a chunk of dist/bundle/.
+const workerUrl = new URL('../definition/import-definition-worker.js', import.meta.url);
+
+type WorkerMessage = { readonly kind: string } & Record<string, unknown>;
 
 interface LoaderThread {
   readonly worker: Worker;
-  next(): Promise<{ kind: string } & Record<string, unknown>>;
+  /** The thread's first message: `ready`, or why it could not start. */
+  readonly ready: Promise<WorkerMessage>;
+  /** The outcome of one file: fetched ahead (if its file is unchanged since), or asked for now. */
+  outcome(absolutePath: string): Promise<WorkerMessage>;
 }
 
-/** `prefetch`: files the thread imports as soon as it is ready, keeping each outcome until it is asked for. */
+/** What a file looked like when it was fetched ahead, to tell an edit since. */
+const stampOf = (absolutePath: string) => {
+  try {
+    const { mtimeMs, size } = statSync(absolutePath);
+    return `${mtimeMs} ${size}`;
+  } catch {
+    return 'absent';
+  }
+};
+
+/**
+ * `prefetch`: files the thread imports one after another as soon as it is ready, posting each outcome as it comes,
+ * so that a file asked for later is answered at once. NOTE: posted rather than kept in the thread until asked for: a
+ * prefetched file that blocks the thread (an endless loop) must not stop the outcomes of the files before it from
+ * arriving, or they would time out in its place. Files are asked for in the order they are fetched ahead, so the file
+ * being waited for when the time runs out is the one that hangs.
+ */
 function startThread(prefetch: readonly string[] = []): LoaderThread {
-  const worker = new Worker(workerPath, { workerData: { cacheDir: typeScriptCacheDir(), prefetch } });
-  const queue: ((message: { kind: string } & Record<string, unknown>) => void)[] = [];
-  const pending: ({ kind: string } & Record<string, unknown>)[] = [];
-  const deliver = (message: { kind: string } & Record<string, unknown>) => {
-    const waiter = queue.shift();
-    if (waiter) waiter(message);
-    else pending.push(message);
+  const stamps = new Map(prefetch.map((absolutePath) => [absolutePath, stampOf(absolutePath)]));
+  const worker = new Worker(workerUrl, { workerData: { cacheDir: typeScriptCacheDir(), prefetch } });
+  const arrived = new Map<string, WorkerMessage>();
+  let waiting: { readonly absolutePath: string; readonly resolve: (message: WorkerMessage) => void } | undefined;
+  let started: ((message: WorkerMessage) => void) | undefined;
+  const ready = new Promise<WorkerMessage>((resolve) => (started = resolve));
+  /** A failure of the thread itself answers whoever waits: the start, or the file being loaded. */
+  const fail = (message: string) => {
+    started?.({ kind: 'threw', message });
+    started = undefined;
+    const waiter = waiting;
+    waiting = undefined;
+    waiter?.resolve({ kind: 'threw', message });
   };
-  worker.on('message', deliver);
-  worker.on('error', (error) => deliver({ kind: 'threw', message: error.message.split('\n')[0] ?? 'unknown error' }));
+  worker.on('message', (message: WorkerMessage & { absolutePath?: string; outcome?: WorkerMessage }) => {
+    if (message.kind === 'ready') {
+      started?.(message);
+      started = undefined;
+    } else if (message.absolutePath !== undefined && message.outcome !== undefined) {
+      if (waiting?.absolutePath === message.absolutePath) {
+        const waiter = waiting;
+        waiting = undefined;
+        waiter.resolve(message.outcome);
+      } else arrived.set(message.absolutePath, message.outcome);
+    }
+  });
+  worker.on('error', (error) => fail(error.message.split('\n')[0] ?? 'unknown error'));
   worker.on('exit', () => {
     if (sharedThread?.worker === worker) sharedThread = undefined;
-    deliver({ kind: 'threw', message: 'the loader stopped unexpectedly' });
+    fail('the loader stopped unexpectedly');
   });
   // NOTE: unref'd after the listeners are attached, so an idle warm worker never keeps gild alive.
   worker.unref();
   return {
     worker,
-    next: () => new Promise((resolve) => (pending.length > 0 ? resolve(pending.shift()!) : queue.push(resolve))),
+    ready,
+    outcome(absolutePath) {
+      const early = arrived.get(absolutePath);
+      arrived.delete(absolutePath);
+      // NOTE: a file edited since it was fetched ahead (a long-lived process: tests, watch) is imported again.
+      const fresh = early !== undefined && stamps.get(absolutePath) === stampOf(absolutePath);
+      if (fresh) return Promise.resolve(early);
+      const refetch = early !== undefined || !stamps.has(absolutePath);
+      stamps.delete(absolutePath);
+      return new Promise((resolve) => {
+        waiting = { absolutePath, resolve };
+        // A file being fetched ahead arrives by itself; any other is asked for.
+        if (refetch) worker.postMessage({ absolutePath });
+      });
+    },
   };
 }
 
@@ -92,7 +144,7 @@ async function importInTurn(absolutePaths: readonly string[], timeoutMs: number)
     if (!sharedThread) {
       const thread = warmThread ?? startThread();
       warmThread = undefined;
-      const ready = await withTimeout(thread.next(), timeoutMs);
+      const ready = await withTimeout(thread.ready, timeoutMs);
       if (ready === 'timed-out' || ready.kind !== 'ready') {
         await thread.worker.terminate();
         throw new Error(`the definition loader did not start: ${ready === 'timed-out' ? 'timed out' : String(ready.message)}`);
@@ -100,8 +152,7 @@ async function importInTurn(absolutePaths: readonly string[], timeoutMs: number)
       sharedThread = thread;
     }
     const thread = sharedThread;
-    thread.worker.postMessage({ absolutePath });
-    const answer = await withTimeout(thread.next(), timeoutMs);
+    const answer = await withTimeout(thread.outcome(absolutePath), timeoutMs);
     if (answer === 'timed-out') {
       // NOTE: terminate() stops even a synchronous endless loop; the next file gets a fresh worker.
       sharedThread = undefined;

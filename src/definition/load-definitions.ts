@@ -4,9 +4,10 @@
  * something other than plain data is a definition problem naming the file
  * and field; every problem is collected before anything is reported.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { settingsFile } from '../settings/settings-file.ts';
 import { importIsolated, warmDefinitionLoader } from './import-isolated.ts';
 
 export interface LoadedDefinition {
@@ -26,11 +27,13 @@ const definitionFilePattern = /^[^.].*\.(?:ts|mts)$/;
 const definitionFiles = (entries: readonly string[]) => entries.filter((entry) => definitionFilePattern.test(entry) && !entry.endsWith('.d.ts') && !/\.test\.m?ts$/.test(entry)).sort();
 
 /**
- * Starts the loader's thread and has it import `images/*.ts` at once, beside the engine's modules loading on this
- * thread; `loadDefinitions` then takes each file's outcome, under the same time limit, instead of asking for them one
- * after another once the engine is ready (about 2 ms a definition, 100 of them after the modules on a run's path).
+ * Starts the loader's thread and has it import `pipeline/settings.ts` and `images/*.ts` at once, in the order they are
+ * loaded, beside the engine's modules loading on this thread; `loadSettings` and `loadDefinitions` then take each
+ * file's outcome, under the same time limit, instead of asking for them one after another once the engine is ready
+ * (about 2 ms a definition, 100 of them after the modules on a run's path).
  */
 export function prefetchDefinitions(cwd: string, imagesDir = 'images'): void {
+  const settings = path.join(cwd, settingsFile);
   const folder = path.resolve(cwd, imagesDir);
   let entries: string[] = [];
   try {
@@ -38,7 +41,7 @@ export function prefetchDefinitions(cwd: string, imagesDir = 'images'): void {
   } catch {
     // NOTE: no folder, nothing to fetch ahead: loadDefinitions says what is wrong.
   }
-  warmDefinitionLoader(entries.map((entry) => path.join(folder, entry)));
+  warmDefinitionLoader([...(existsSync(settings) ? [settings] : []), ...entries.map((entry) => path.join(folder, entry))]);
 }
 
 export async function loadDefinitions(cwd: string, imagesDir = 'images', options: { timeoutMs?: number } = {}): Promise<LoadResult> {

@@ -5,7 +5,9 @@ import { catalogue } from '../errors.ts';
 import { formatIssues } from '../definition/format-issues.ts';
 import { pipelineSettingsSchema, type PipelineSettings } from './schema.ts';
 
-export const settingsFile = 'pipeline/settings.ts';
+import { settingsFile } from './settings-file.ts';
+
+export { settingsFile };
 
 /**
  * Reads `pipeline/settings.ts` (in the definition loader's worker, under its

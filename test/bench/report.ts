@@ -16,7 +16,7 @@ export function formatTable(results: readonly BenchmarkResult[]): string {
       rows.push([
         `  ${variant.name}`,
         `${variant.medianMs.toFixed(0)} ms`,
-        result.unit ? `${result.unit.per(variant).toFixed(1)} ${result.unit.label}` : '',
+        result.unit && Number.isFinite(result.unit.per(variant)) ? `${result.unit.per(variant).toFixed(1)} ${result.unit.label}` : '',
         `${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)} ms`,
         megabytes(variant.peakRss),
       ]);

@@ -1,6 +1,8 @@
 /**
  * How fast gild starts, each command in a fresh process as a user runs it,
- * side by side with `node -e 0` (what any Node program pays):
+ * side by side with `node -e 0` (what any Node program pays). The targets are
+ * milliseconds measured where `node -e 0` took 57 ms; each is judged as the
+ * ratio to a bare `node -e 0` it stands for (200 ms: < 3.51×):
  * - `gild --help` to its first output (target < 200 ms);
  * - `gild resolve web`, cold, to its exit, against moto holding one published
  *   parameter (target < 250 ms); also with a `pipeline/settings.ts` to load
@@ -9,8 +11,8 @@
  * - `gild validate` to its first output in a project with no images
  *   (start-up, before any work; target < 200 ms).
  *
- * It measures the engine as `npm ci` leaves it, compiled in dist/, and builds
- * dist/ first when the sources are newer.
+ * It measures the engine as `npm ci` leaves it, bundled in dist/bundle/, and
+ * builds it first when the sources are newer.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,13 +38,13 @@ const issueNodeMs = 57;
  * Runs a process and times it from spawn to its first byte of output
  * (`until: 'output'`) or to its exit. Fails the benchmark if it fails.
  */
-function timeProcess(args: readonly string[], options: { cwd: string; env: Record<string, string>; until: 'output' | 'exit'; expect?: RegExp }): Promise<Trial> {
+function timeProcess(args: readonly string[], options: { cwd: string; env: Record<string, string>; until: 'output' | 'exit'; expect?: RegExp; bare?: boolean }): Promise<Trial> {
   const cpuFile = path.join(tmpdir(), `gild-bench-cpu-${process.pid}-${trialNumber++}`);
   return new Promise<Trial>((resolve, reject) => {
     const started = performance.now();
     let firstOutputAt: number | undefined;
     let output = '';
-    const child = spawn(process.execPath, ['--import', cpuReporter, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env, GILD_BENCH_CPU_FILE: cpuFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.bare ? [] : ['--import', cpuReporter]), ...args], { cwd: options.cwd, env: { ...process.env, ...options.env, GILD_BENCH_CPU_FILE: cpuFile }, stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (chunk: Buffer) => {
       firstOutputAt ??= performance.now();
       output += chunk.toString();
@@ -57,6 +59,7 @@ function timeProcess(args: readonly string[], options: { cwd: string; env: Recor
       else resolve({ ms: endedAt - started, peakRss: 0 });
     });
   }).then(async (trial) => {
+    if (options.bare) return trial;
     const cpuMs = Number(await readFile(cpuFile, 'utf8'));
     await rm(cpuFile, { force: true });
     return { ...trial, cpuMs };
@@ -87,9 +90,12 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
   const warmCache = path.join(scratch, 'jiti-warm');
   let coldCaches = 0;
   const resolveExpect = new RegExp(`^${amiId}\\n$`);
-  const [node, help, floor, resolveBare, resolveSettings, resolveSource, validate] = await interleave<void>(
+  const [bareNode, node, help, floor, resolveBare, resolveSettings, resolveSource, validate] = await interleave<void>(
     [
-      { name: 'node -e 0', run: () => timeProcess(['-e', '0'], { cwd: bare, env: {}, until: 'exit' }) },
+      // NOTE: the targets' reference, as the issue measured it; every other process carries the CPU reporter (a few
+      // ms), which so counts against gild.
+      { name: 'node -e 0, bare', run: () => timeProcess(['-e', '0'], { cwd: bare, env: {}, until: 'exit', bare: true }) },
+      { name: 'node -e 0, with the CPU reporter', run: () => timeProcess(['-e', '0'], { cwd: bare, env: {}, until: 'exit' }) },
       { name: 'gild --help, to first output', run: () => timeProcess([gildBin, '--help'], { cwd: bare, env: {}, until: 'output', expect: /^Usage: gild/ }) },
       {
         name: '  … a bare SSM GetParameter in node (the floor)',
@@ -115,16 +121,16 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
   // node alone takes 2 to 7 times that with the load, so each is judged as the ratio it stands for (200 ms is 3.5×
   // node -e 0), side by side in one run, and the milliseconds are shown beside it.
   const target = (name: string, title: string, variant: VariantResult, limitMs: number, notes: string[]): BenchmarkResult => {
-    const ratio = variant.medianMs / node!.medianMs;
+    const ratio = variant.medianMs / bareNode!.medianMs;
     const limitRatio = limitMs / issueNodeMs;
-    notes.push(`Target: < ${limitMs} ms where node -e 0 took ${issueNodeMs} ms, so ≤ ${limitRatio.toFixed(1)}× node -e 0; ${ratio.toFixed(2)}× of ${issueNodeMs} ms is ${(ratio * issueNodeMs).toFixed(0)} ms.`);
+    notes.push(`Target: < ${limitMs} ms where node -e 0 took ${issueNodeMs} ms, judged as the ratio it stands for: < ${limitRatio.toFixed(2)}× a bare node -e 0 here (${bareNode!.medianMs.toFixed(0)} ms); ${ratio.toFixed(2)}× of ${issueNodeMs} ms is ${(ratio * issueNodeMs).toFixed(0)} ms.`);
     return {
       name,
       title: `${title} (${rounds} rounds, each a fresh process)`,
-      variants: [node!, variant],
+      variants: [bareNode!, node!, variant],
       // NOTE: CPU time is the child's whole life (to its exit), also where wall time stops at the first output.
       unit: { label: 'ms CPU', per: medianCpuMs },
-      ratio: { label: `${variant.name.replace(/,.*$/, '')}: median, × node -e 0`, value: ratio, shown: `${variant.medianMs.toFixed(0)} ms, ${ratio.toFixed(2)}×`, target: `≤ ${limitRatio.toFixed(1)}× (${limitMs} ms at ${issueNodeMs} ms)`, met: ratio <= limitRatio },
+      ratio: { label: `${variant.name.replace(/,.*$/, '')}: median, × bare node -e 0`, value: ratio, shown: `${variant.medianMs.toFixed(0)} ms, ${ratio.toFixed(2)}×`, target: `< ${limitRatio.toFixed(2)}× (${limitMs} ms at ${issueNodeMs} ms)`, met: ratio < limitRatio },
       notes,
     };
   };
@@ -135,13 +141,17 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
     target('startup-help', '`gild --help` against `node -e 0`', help!, 200, [`--help: ${overNode(help!)} (commander and cli.ts only; no command module is loaded).`, loadNote]),
     {
       ...target('startup-resolve', '`gild resolve <image>` cold against `node -e 0`, moto holding one parameter', resolveBare!, 250, [
-        `resolve: ${overNode(resolveBare!)}. A bare Node process that loads the SSM client and reads the same parameter takes ${floor!.medianMs.toFixed(0)} ms: gild's own share is ${(resolveBare!.medianMs - floor!.medianMs).toFixed(0)} ms, the rest is the SDK (loading and setting up the client) and the round trip.`,
+        `resolve: ${overNode(resolveBare!)}. A bare Node process that loads the SSM package and reads the same parameter takes ${floor!.medianMs.toFixed(0)} ms: ${
+          resolveBare!.medianMs >= floor!.medianMs
+            ? `gild's own share is ${(resolveBare!.medianMs - floor!.medianMs).toFixed(0)} ms, the rest is the SDK (loading and setting up the client) and the round trip.`
+            : `gild takes ${(floor!.medianMs - resolveBare!.medianMs).toFixed(0)} ms less, its bundle holding only the SSM commands it uses where the package's entry point holds all of them.`
+        }`,
         `With pipeline/settings.ts to load: ${resolveSettings!.medianMs.toFixed(0)} ms (jiti and the settings schema). From the .ts sources with a cold jiti cache: ${resolveSource!.medianMs.toFixed(0)} ms.`,
       ]),
-      variants: [node!, floor!, resolveBare!, resolveSettings!, resolveSource!],
+      variants: [bareNode!, node!, floor!, resolveBare!, resolveSettings!, resolveSource!],
     },
     target('startup-validate', '`gild validate` start-up against `node -e 0`', validate!, 200, [
-      `validate: ${overNode(validate!)} to its first output, which comes after loading jiti, zod and the definition rules (it has definitions to check).`,
+      `validate: ${overNode(validate!)} to its first output, which comes after loading zod and the definition rules and starting the definition loader's thread (it has definitions to check).`,
     ]),
   ];
 }
