@@ -6,7 +6,7 @@
 // gild then runs its .ts sources through jiti, slower to start but the same.
 // `--out-dir DIR` builds elsewhere (the compiled-engine test builds a copy).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,12 +22,17 @@ try {
 }
 const { values: flags } = parseArgs({ options: { 'out-dir': { type: 'string' } } });
 const dist = path.resolve(flags['out-dir'] ?? path.join(packageRoot, 'dist'));
-// NOTE: the folder is emptied first; only ever one that a build made (it has the stamp), or none.
-if (existsSync(dist) && !existsSync(path.join(dist, '.built')) && readdirSync(dist).length > 0) {
-  console.error(`gild: ${dist} exists and is not an earlier build (it has no .built stamp), so the build does not empty it. Remove it yourself or build into another folder.`);
+const bundleDir = path.join(dist, 'bundle');
+// NOTE: a folder named by --out-dir is emptied only when it is empty or a finished build (its stamp); dist/ itself
+// always is, also after a build that failed halfway.
+if (flags['out-dir'] !== undefined && existsSync(dist) && readdirSync(dist).length > 0 && !existsSync(path.join(dist, '.built'))) {
+  console.error(`gild: ${dist} exists and is not a finished build (it has no .built stamp), so the build does not empty it. Remove it yourself or build into another folder.`);
   process.exit(2);
 }
-rmSync(dist, { recursive: true, force: true });
+// The stamp goes first, so that a gild started during the build runs the sources rather than a half-written bundle.
+rmSync(path.join(dist, '.built'), { force: true });
+// NOTE: tsc's output is replaced whole; the bundle's folder is not emptied (see the pruning below).
+for (const entry of existsSync(dist) ? readdirSync(dist) : []) if (entry !== 'bundle') rmSync(path.join(dist, entry), { recursive: true, force: true });
 const build = spawnSync(process.execPath, [tsc, '-p', path.join(packageRoot, 'tsconfig.build.json'), '--noCheck', '--outDir', dist], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 // The definition loader's worker is plain JavaScript that tsc does not copy.
@@ -43,13 +48,22 @@ copyFileSync(path.join(packageRoot, 'src', 'definition', 'import-definition-work
 // machine), a no-op `gild run` over 100 images against moto made its first AWS call 781 ms after starting instead of
 // 1,448 ms with tsc's output and the SDK packages as they are (with the definitions fetched ahead, load-definitions.ts).
 const { build: bundle } = await import('rolldown');
-await bundle({
+const bundled = await bundle({
   input: { cli: path.join(packageRoot, 'src', 'cli.ts'), index: path.join(packageRoot, 'src', 'index.ts') },
   cwd: packageRoot,
   platform: 'node',
   external: ['jiti'],
   resolve: { mainFields: ['module', 'main'] },
   logLevel: 'warn',
-  output: { dir: path.join(dist, 'bundle'), format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+  output: { dir: bundleDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
 });
+// NOTE: a gild already running loads some chunks late (a command's report writer, the STS credentials when it first
+// works in another account), by their content-hashed names: a rebuild during a long run (npm ci in the same checkout)
+// must not take them away. Chunks this build did not write are removed once a day old, longer than any run.
+const written = new Set(bundled.output.map((file) => file.fileName));
+const dayAgo = Date.now() - 24 * 3600_000;
+for (const entry of readdirSync(bundleDir, { withFileTypes: true })) {
+  const file = path.join(bundleDir, entry.name);
+  if (entry.isFile() && !written.has(entry.name) && statSync(file).mtimeMs < dayAgo) rmSync(file);
+}
 writeFileSync(path.join(dist, '.built'), `${new Date().toISOString()}\n`);

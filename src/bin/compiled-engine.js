@@ -3,7 +3,7 @@
 //
 // NOTE: decided by modification times, which costs one stat per source file
 // (~1 ms): dist/.built, written when a build succeeds, must be no older than
-// every .ts and .js file under src/ and the lock file. A build that failed halfway writes no stamp. npm's
+// every .ts and .js file under src/ and npm's record of the last install. A build that failed halfway writes no stamp. npm's
 // tarballs give every file the same time, so an installed package is current.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -18,12 +18,12 @@ export function compiledEngineIsCurrent() {
   } catch {
     return false;
   }
-  // NOTE: the bundle also holds the dependencies, so a changed lock file (an `npm install <pkg>`, which does not
-  // rebuild) makes it stale too; an installed package has no lock file.
+  // NOTE: the bundle also holds the dependencies, so an install since the build (`npm install <pkg>` does not rebuild)
+  // makes it stale too: npm rewrites node_modules/.package-lock.json on every install. An installed gild has none.
   try {
-    if (statSync(path.join(packageRoot, 'package-lock.json')).mtimeMs > builtAt) return false;
+    if (statSync(path.join(packageRoot, 'node_modules', '.package-lock.json')).mtimeMs > builtAt) return false;
   } catch {
-    // no lock file: nothing installed since the build
+    // nothing installed here since the build
   }
   const sources = path.join(packageRoot, 'src');
   for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {

@@ -6,7 +6,8 @@
  * and a fresh one carries on with the other files) and reported by name,
  * instead of hanging gild or making Node exit with code 13.
  */
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { typeScriptCacheDir } from '../typescript-cache.ts';
 
@@ -33,11 +34,10 @@ interface LoaderThread {
   outcome(absolutePath: string): Promise<WorkerMessage>;
 }
 
-/** What a file looked like when it was fetched ahead, to tell an edit since. */
+/** What a file holds, to tell an edit since it was fetched ahead (definitions are small: read whole, hashed). */
 const stampOf = (absolutePath: string) => {
   try {
-    const { mtimeMs, size } = statSync(absolutePath);
-    return `${mtimeMs} ${size}`;
+    return createHash('sha256').update(readFileSync(absolutePath)).digest('base64');
   } catch {
     return 'absent';
   }
@@ -48,7 +48,9 @@ const stampOf = (absolutePath: string) => {
  * so that a file asked for later is answered at once. NOTE: posted rather than kept in the thread until asked for: a
  * prefetched file that blocks the thread (an endless loop) must not stop the outcomes of the files before it from
  * arriving, or they would time out in its place. Files are asked for in the order they are fetched ahead, so the file
- * being waited for when the time runs out is the one that hangs.
+ * being waited for when the time runs out is the one that hangs. A file whose contents changed since it was fetched
+ * ahead (an edit in a long-lived process: tests, a watch) is imported again, whether its outcome came before or after
+ * it was asked for; what the file imports in turn is not compared.
  */
 function startThread(prefetch: readonly string[] = []): LoaderThread {
   const stamps = new Map(prefetch.map((absolutePath) => [absolutePath, stampOf(absolutePath)]));
@@ -57,48 +59,59 @@ function startThread(prefetch: readonly string[] = []): LoaderThread {
   let waiting: { readonly absolutePath: string; readonly resolve: (message: WorkerMessage) => void } | undefined;
   let started: ((message: WorkerMessage) => void) | undefined;
   const ready = new Promise<WorkerMessage>((resolve) => (started = resolve));
-  /** A failure of the thread itself answers whoever waits: the start, or the file being loaded. */
+  let dead: WorkerMessage | undefined;
+  /** The outcome fetched ahead for `absolutePath` is what its file holds now: never asked for again. */
+  const unchangedSinceFetched = (absolutePath: string) => {
+    const stamp = stamps.get(absolutePath);
+    stamps.delete(absolutePath);
+    return stamp === undefined || stamp === stampOf(absolutePath);
+  };
+  const ask = (absolutePath: string) => worker.postMessage({ absolutePath });
+  /**
+   * The thread failed (it threw outside an import, or exited): whoever waits is answered, and the thread is no
+   * longer anyone's, so that the next file gets a fresh one instead of waiting out its time on a dead one.
+   */
   const fail = (message: string) => {
-    started?.({ kind: 'threw', message });
+    dead ??= { kind: 'threw', message };
+    if (sharedThread?.worker === worker) sharedThread = undefined;
+    if (warmThread?.worker === worker) warmThread = undefined;
+    started?.(dead);
     started = undefined;
     const waiter = waiting;
     waiting = undefined;
-    waiter?.resolve({ kind: 'threw', message });
+    waiter?.resolve(dead);
   };
   worker.on('message', (message: WorkerMessage & { absolutePath?: string; outcome?: WorkerMessage }) => {
     if (message.kind === 'ready') {
       started?.(message);
       started = undefined;
     } else if (message.absolutePath !== undefined && message.outcome !== undefined) {
-      if (waiting?.absolutePath === message.absolutePath) {
+      if (waiting?.absolutePath !== message.absolutePath) arrived.set(message.absolutePath, message.outcome);
+      else if (!unchangedSinceFetched(message.absolutePath)) ask(message.absolutePath);
+      else {
         const waiter = waiting;
         waiting = undefined;
         waiter.resolve(message.outcome);
-      } else arrived.set(message.absolutePath, message.outcome);
+      }
     }
   });
   worker.on('error', (error) => fail(error.message.split('\n')[0] ?? 'unknown error'));
-  worker.on('exit', () => {
-    if (sharedThread?.worker === worker) sharedThread = undefined;
-    fail('the loader stopped unexpectedly');
-  });
+  worker.on('exit', () => fail('the loader stopped unexpectedly'));
   // NOTE: unref'd after the listeners are attached, so an idle warm worker never keeps gild alive.
   worker.unref();
   return {
     worker,
     ready,
     outcome(absolutePath) {
+      if (dead) return Promise.resolve(dead);
       const early = arrived.get(absolutePath);
       arrived.delete(absolutePath);
-      // NOTE: a file edited since it was fetched ahead (a long-lived process: tests, watch) is imported again.
-      const fresh = early !== undefined && stamps.get(absolutePath) === stampOf(absolutePath);
-      if (fresh) return Promise.resolve(early);
-      const refetch = early !== undefined || !stamps.has(absolutePath);
-      stamps.delete(absolutePath);
+      const beingFetched = early === undefined && stamps.has(absolutePath);
+      if (early !== undefined && unchangedSinceFetched(absolutePath)) return Promise.resolve(early);
       return new Promise((resolve) => {
         waiting = { absolutePath, resolve };
-        // A file being fetched ahead arrives by itself; any other is asked for.
-        if (refetch) worker.postMessage({ absolutePath });
+        // A file being fetched ahead arrives by itself (and is compared then); any other is asked for.
+        if (!beingFetched) ask(absolutePath);
       });
     },
   };
@@ -128,7 +141,17 @@ let warmThread: LoaderThread | undefined;
  * keeps gild alive. A prefetched file that hangs times out when it is asked for, as any other.
  */
 export function warmDefinitionLoader(prefetch: readonly string[] = []): void {
-  if (!sharedThread && !warmThread) warmThread = startThread(prefetch);
+  if (prefetch.length === 0) {
+    if (!sharedThread && !warmThread) warmThread = startThread();
+    return;
+  }
+  // NOTE: what is fetched ahead belongs to the command that asked (its folder, its files as they are now), so a new
+  // prefetch starts a thread of its own; one left from an earlier command in this process (a test, a watch) goes.
+  void warmThread?.worker.terminate();
+  const earlier = sharedThread;
+  sharedThread = undefined;
+  warmThread = startThread(prefetch);
+  void turn.then(() => earlier?.worker.terminate());
 }
 
 /** The outcome for each path, in order. */

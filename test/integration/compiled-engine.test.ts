@@ -19,7 +19,7 @@ import { imageSource, repoRoot } from '../support/project.ts';
 
 const recorder = path.join(repoRoot, 'test/support/record-loaded-modules.mjs');
 const heavyModules = /\/node_modules\/(@aws-sdk\/[^/]+|listr2|handlebars|execa|zod)\//;
-const heavyPackages = ['@aws-sdk/client-ec2', '@aws-sdk/client-auto-scaling', 'listr2', 'handlebars', 'execa', 'zod', 'jiti'];
+const heavyPackages = ['@aws-sdk/client-ec2', '@aws-sdk/client-auto-scaling', 'listr2', 'handlebars', 'execa', 'zod'];
 
 /**
  * The packages whose code the loaded files of the bundle hold: rolldown heads each module it bundles with a
@@ -81,6 +81,10 @@ describe('the compiled engine', () => {
     expect(result.loaded).toContainEqual(expect.stringMatching(/\/node_modules\/commander\//));
     expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/node_modules/jiti/'))).toEqual([]);
     expect([...(await bundledPackages(result.loaded))]).toEqual([]);
+    // Nor any of gild's own command modules: the bundle files loaded are cli.js and what it imports statically.
+    const cli = path.join(packageDir, 'dist/bundle/cli.js');
+    const staticImports = [...(await readFile(cli, 'utf8')).matchAll(/^import .* from "\.\/([^"]+)";$/gm)].map(([, file]) => path.join(packageDir, 'dist/bundle', file!));
+    expect([...new Set(result.loaded.filter((module) => module.includes('/dist/bundle/')).map((module) => module.replace(/^file:\/\//, '')))].sort()).toEqual([cli, ...staticImports].sort());
   });
 
   it('refuses an unknown flag with exit code 2, loading nothing heavy either', async () => {
