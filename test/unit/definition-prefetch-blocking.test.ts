@@ -3,14 +3,12 @@
  * the settings and the definitions fetched before it arrive anyway, and the ones after it load in a fresh thread.
  * Its own file: the loader's thread is one per process, and prefetching happens only on a thread started for it.
  */
-import { once } from 'node:events';
-import { watch } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDefinitions, prefetchDefinitions } from '../../src/definition/load-definitions.ts';
 import { loadSettings } from '../../src/settings/load-settings.ts';
+import { countingDefinition, importOf, prefetchProject } from '../support/prefetch-fixtures.ts';
 
 let cwd: string;
 
@@ -18,32 +16,20 @@ afterAll(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-const counting = (name: string, marker: string) =>
-  `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marker)}, 'imported\\n');\nexport default { name: '${name}' };\n`;
-
 describe('a definition fetched ahead that blocks the thread', () => {
   it('is the one reported, and the settings and every other definition load', async () => {
-    cwd = await mkdtemp(path.join(os.tmpdir(), 'gild-prefetch-blocking-'));
-    const markers = path.join(cwd, 'markers');
-    await mkdir(markers);
-    await mkdir(path.join(cwd, 'images'));
+    const project = await prefetchProject('gild-prefetch-blocking-');
+    cwd = project.cwd;
     await mkdir(path.join(cwd, 'pipeline'));
     await writeFile(path.join(cwd, 'pipeline', 'settings.ts'), "export default { ssmPrefix: '/prefetched' };\n");
-    await writeFile(path.join(cwd, 'images', 'a.ts'), counting('a', path.join(markers, 'a')));
-    await writeFile(path.join(cwd, 'images', 'b.ts'), 'for (;;) {}\nexport default {};\n');
-    await writeFile(path.join(cwd, 'images', 'c.ts'), counting('c', path.join(markers, 'c')));
+    await writeFile(path.join(project.images, 'a.ts'), countingDefinition('a', path.join(project.markers, 'a')));
+    await writeFile(path.join(project.images, 'b.ts'), 'for (;;) {}\nexport default {};\n');
+    await writeFile(path.join(project.images, 'c.ts'), countingDefinition('c', path.join(project.markers, 'c')));
 
-    const watcher = watch(markers);
-    const aImported = (async () => {
-      for (;;) {
-        const [, file] = (await once(watcher, 'change')) as [string, string];
-        if (file === 'a') return;
-      }
-    })();
+    const aImported = importOf(project.markers, 'a');
     prefetchDefinitions(cwd);
     // The event, not a time: a is imported ahead, so the thread goes on to b and blocks there.
     await aImported;
-    watcher.close();
 
     expect((await loadSettings(cwd, { timeoutMs: 2_000 })).ssmPrefix).toBe('/prefetched');
     const { definitions, errors } = await loadDefinitions(cwd, 'images', { timeoutMs: 2_000 });
@@ -52,6 +38,6 @@ describe('a definition fetched ahead that blocks the thread', () => {
       ['images/c.ts', { name: 'c' }],
     ]);
     expect(errors).toEqual([expect.stringMatching(/^images\/b\.ts: did not finish loading within 2 seconds/)]);
-    for (const name of ['a', 'c']) expect(await readFile(path.join(markers, name), 'utf8')).toBe('imported\n');
+    for (const name of ['a', 'c']) expect(await readFile(path.join(project.markers, name), 'utf8')).toBe('imported\n');
   });
 });

@@ -2,13 +2,11 @@
  * A definition edited after it was fetched ahead (a long-lived process: tests, a watch) is imported again, not
  * answered from what was fetched. Its own file: the loader's thread is one per process.
  */
-import { once } from 'node:events';
-import { watch } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDefinitions, prefetchDefinitions } from '../../src/definition/load-definitions.ts';
+import { countingDefinition, importOf, prefetchProject } from '../support/prefetch-fixtures.ts';
 
 let cwd: string;
 
@@ -18,22 +16,20 @@ afterAll(async () => {
 
 describe('a definition edited after it was fetched ahead', () => {
   it('is loaded as it is now', async () => {
-    cwd = await mkdtemp(path.join(os.tmpdir(), 'gild-prefetch-edited-'));
-    const markers = path.join(cwd, 'markers');
-    await mkdir(markers);
-    await mkdir(path.join(cwd, 'images'));
-    const source = (name: string) => `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(path.join(markers, 'web'))}, 'imported\\n');\nexport default { name: '${name}' };\n`;
-    await writeFile(path.join(cwd, 'images', 'web.ts'), source('before'));
+    const project = await prefetchProject('gild-prefetch-edited-');
+    cwd = project.cwd;
+    const marker = path.join(project.markers, 'web');
+    // Same length before and after: the contents, not the size or the time, tell the edit.
+    const source = (name: string) => countingDefinition(name, marker);
+    await writeFile(path.join(project.images, 'web.ts'), source('before'));
 
-    const watcher = watch(markers);
-    const imported = once(watcher, 'change');
+    const imported = importOf(project.markers, 'web');
     prefetchDefinitions(cwd);
     await imported;
-    watcher.close();
-    await writeFile(path.join(cwd, 'images', 'web.ts'), source('after the edit'));
+    await writeFile(path.join(project.images, 'web.ts'), source('edited'));
 
     const { definitions, errors } = await loadDefinitions(cwd);
     expect(errors).toEqual([]);
-    expect(definitions.map((definition) => definition.exported)).toEqual([{ name: 'after the edit' }]);
+    expect(definitions.map((definition) => definition.exported)).toEqual([{ name: 'edited' }]);
   });
 });
