@@ -3,8 +3,7 @@
  * (image definitions and `pipeline/settings.ts`): the project's `node_modules/.cache/jiti`, rather than the shared
  * temp folder, where a CI runner or a cleaned machine starts cold every time.
  */
-import path from 'node:path';
-import { packageRoot } from './engine-location.ts';
+import { projectCacheDir } from './engine-location.ts';
 
 /**
  * The same rule as src/bin/load-typescript.js: the project gild is installed
@@ -12,7 +11,5 @@ import { packageRoot } from './engine-location.ts';
  * benchmarks use it to start cold).
  */
 export function typeScriptCacheDir(): string {
-  if (process.env.GILD_TYPESCRIPT_CACHE) return process.env.GILD_TYPESCRIPT_CACHE;
-  const installed = packageRoot.indexOf(`${path.sep}node_modules${path.sep}`);
-  return path.join(installed === -1 ? packageRoot : packageRoot.slice(0, installed), 'node_modules', '.cache', 'jiti');
+  return process.env.GILD_TYPESCRIPT_CACHE || projectCacheDir('jiti');
 }
