@@ -17,7 +17,10 @@ function nearestPackageRoot(from: string): string {
 /** The folder with gild's package.json: this checkout, or node_modules/gild where a project installed it. */
 export const packageRoot = nearestPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
 
-/** `node_modules/.cache/<name>` of the project gild is installed in, or of this checkout. */
+/**
+ * `node_modules/.cache/<name>` of the project gild is installed in, or of this checkout. NOTE: src/bin/compiled-engine.js
+ * states the same rule for the entry point, which runs before any TypeScript can be loaded and cannot import this.
+ */
 export function projectCacheDir(name: string): string {
   const installed = packageRoot.indexOf(`${path.sep}node_modules${path.sep}`);
   return path.join(installed === -1 ? packageRoot : packageRoot.slice(0, installed), 'node_modules', '.cache', name);

@@ -76,14 +76,7 @@ function planCopies(input: DistributionInput): PlanStep[] {
         failedIds.push(id);
         steps.push({
           id,
-          kind: 'retire-copy',
-          image: image.name,
-          version,
-          account: target.account,
-          roleArn: target.roleArn,
-          region,
-          amiId: failed.amiId,
-          snapshotIds: failed.snapshotIds,
+          ...copyRemoval(image, version, target, region, failed),
           parameterName: undefined,
           after: [input.lockStepId],
           reason: `its copy ${failed.amiId} of ${version} in account ${target.account} failed (${failed.name}): it is deregistered so that the copy can be made again`,
@@ -178,6 +171,11 @@ function planCopies(input: DistributionInput): PlanStep[] {
  * `retire` step, phase deregister): they go too, after it. A copy a pointer there still names (other than its own
  * `versions/<v>`) is left for a later run, once that pointer has moved.
  */
+/** What every removal of a copy names: the copy, its snapshots, where it is, and whose role removes it. */
+function copyRemoval(image: ResolvedImage, version: string, target: { readonly account: string; readonly roleArn: string }, region: string, copy: Pick<ObservedAmi, 'amiId' | 'snapshotIds'>) {
+  return { kind: 'retire-copy', image: image.name, version, account: target.account, roleArn: target.roleArn, region, amiId: copy.amiId, snapshotIds: copy.snapshotIds } as const;
+}
+
 function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string>): StepOfKind<'retire-copy'>[] {
   const { image, state, inventory } = input;
   const steps: StepOfKind<'retire-copy'>[] = [];
@@ -198,14 +196,7 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
         if (naming.length > 0) continue;
         steps.push({
           id: `retire-copy:${image.name}:${target.account}:${version}:${region}`,
-          kind: 'retire-copy',
-          image: image.name,
-          version,
-          account: target.account,
-          roleArn: target.roleArn,
-          region,
-          amiId: copy.amiId,
-          snapshotIds: copy.snapshotIds,
+          ...copyRemoval(image, version, target, region, copy),
           parameterName: held.parameters.some((parameter) => parameter.name === ownParameter && parameter.value === copy.amiId) ? ownParameter : undefined,
           after: [retiring?.id ?? input.lockStepId],
           reason: `${version} ${retiring ? 'is retired in the building account in this run' : 'was retired in the building account'} (its source ${sourceAmiId} ${retiring ? 'is deregistered' : 'is gone'}): its copy in account ${target.account} goes too`,
