@@ -38,7 +38,6 @@ describe('rendered values', () => {
         const parsed = (await parse('image.pkr.hcl', await readFile(path.join(rendered.dir, 'image.pkr.hcl'), 'utf8'))) as any;
         const source = parsed.source['amazon-ebs'].web[0];
         expect(asPackerSeesIt(source.tags.note)).toBe(tagValue);
-        expect(asPackerSeesIt(source.snapshot_tags.note)).toBe(tagValue);
         expect(source.ami_description).toBeUndefined();
         expect(asPackerSeesIt(parsed.build[0].provisioner.shell[0].inline[0])).toBe(command);
       }),
