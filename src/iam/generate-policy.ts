@@ -36,6 +36,15 @@ export interface PolicyScope {
   readonly baseParameters: readonly string[];
   /** Roles in distribution accounts gild assumes to copy and share there. */
   readonly distributionRoleArns: readonly string[];
+  /** settings.allowPublicImages; absent means false: no snapshot may be made public. */
+  readonly allowPublicImages?: boolean;
+  /**
+   * Whose policy: the pipeline role's (default), or the role gild assumes in a distribution account (`gild iam-policy
+   * --account-role`), which copies, tags, smoke-tests, publishes and retires there and builds nothing.
+   */
+  readonly role?: 'pipeline' | 'account';
+  /** For the account role: some account smoke-tests its copies (`distribution.accounts[].smoke`). */
+  readonly accountSmoke?: boolean;
 }
 
 export interface PolicyStatement {
@@ -57,6 +66,12 @@ export const gildInstanceRoles = ['build', 'smoke'] as const;
 /** Run Command documents the smoke test sends (ResolvedSmoke.documentName). */
 export const smokeDocuments = ['AWS-RunShellScript', 'AWS-RunPowerShellScript'] as const;
 
+/**
+ * The resource types the create calls below tag at creation. A Resource must name a type: IAM's reference calls
+ * `arn:aws:ec2:*:*:*\/*` invalid, and read literally it matches no resource, so tagging at creation would be denied.
+ */
+export const taggedAtCreation = ['instance', 'volume', 'network-interface', 'security-group', 'key-pair', 'launch-template', 'fleet', 'spot-instances-request'] as const;
+
 /** Actions that create a resource and can tag it in the same call (the `ec2:CreateAction` values). */
 export const taggedCreateActions = ['RunInstances', 'CreateImage', 'CopyImage', 'CreateSnapshot', 'CreateVolume', 'CreateSecurityGroup', 'CreateKeyPair', 'CreateLaunchTemplate', 'CreateFleet'] as const;
 
@@ -71,6 +86,11 @@ interface Grant {
   readonly condition?: (scope: PolicyScope) => NonNullable<PolicyStatement['Condition']>;
   /** IAM and STS are global: a region condition would never match their calls. */
   readonly global?: boolean;
+  /**
+   * What of this grant the distribution-account role needs: `all`, only these actions, or (`smoke`) all of it only
+   * when some account smoke-tests its copies. Absent: the pipeline role's alone.
+   */
+  readonly accountRole?: 'all' | 'smoke' | readonly string[];
 }
 
 interface Arns {
@@ -96,6 +116,7 @@ const roleNameOfProfile = (profile: string) => profile.replace(/^arn:aws[a-z-]*:
 const grants: readonly Grant[] = [
   {
     sid: 'ReadInventory',
+    accountRole: 'all',
     why: 'Observing AWS (images, snapshots and their sharing, instances, launch templates, Auto Scaling groups, parameters) and Packer\'s lookups. AWS supports no resource-level scoping for these reads.',
     actions: (scope) => [
       'ec2:DescribeImages',
@@ -124,6 +145,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'LaunchTaggedInstances',
+    accountRole: 'smoke',
     why: 'Build and smoke instances and their volumes must be tagged gild:role when they are created, so that everything below can be scoped to them.',
     actions: ['ec2:RunInstances'],
     resources: (arn) => [arn.ec2('instance/*'), arn.ec2('volume/*')],
@@ -131,6 +153,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'LaunchFromAnyImageInItsNetwork',
+    accountRole: 'smoke',
     why: 'RunInstances also needs the AMI (public bases included), subnet, security group, key pair and network interface it uses.',
     actions: ['ec2:RunInstances'],
     resources: (arn) => [
@@ -145,13 +168,15 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'TagWhatGildCreates',
+    accountRole: 'all',
     why: 'CreateTags as part of a create call (TagSpecifications): only ever on the resource being created.',
     actions: ['ec2:CreateTags'],
-    resources: (arn) => [arn.ec2('*/*'), arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
+    resources: (arn) => [...taggedAtCreation.map((type) => arn.ec2(`${type}/*`)), arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
     condition: () => ({ StringEquals: { 'ec2:CreateAction': [...taggedCreateActions] } }),
   },
   {
     sid: 'RetagGildResources',
+    accountRole: 'all',
     why: "Status tags (gild:status, gild:version) on AMIs, snapshots and instances gild already tagged; the Deny below stops the tag that marks ownership from being moved.",
     actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
     resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true }), arn.ec2('instance/*'), arn.ec2('volume/*')],
@@ -166,11 +191,22 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'NeverMoveOwnership',
+    accountRole: 'all',
     effect: 'Deny',
     why: 'A role that could rewrite gild:image could make any AMI "gild\'s" and then retire it, or hand one image\'s AMI to another.',
     actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
     resources: () => ['*'],
     condition: () => ({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['gild:image'] }, Null: { 'aws:ResourceTag/gild:image': 'false' } }),
+  },
+  {
+    sid: 'NeverMakeSnapshotsPublic',
+    accountRole: 'all',
+    effect: 'Deny',
+    why: 'allowPublicImages is false: no snapshot may be shared with everyone (createVolumePermission group "all"), which ShareAndRetireOnlyGildImages would otherwise allow on any gild snapshot. (EC2 has no such key for an AMI\'s launch permission; AMI block public access is the account-level guard.)',
+    when: (scope) => !scope.allowPublicImages,
+    actions: ['ec2:ModifySnapshotAttribute'],
+    resources: (arn) => [arn.ec2('snapshot/*', { accountless: true })],
+    condition: () => ({ 'ForAnyValue:StringEquals': { 'ec2:Add/group': ['all'] } }),
   },
   {
     sid: 'BuildImagesFromGildInstances',
@@ -181,12 +217,14 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'CreateAndCopyImages',
+    accountRole: ['ec2:CopyImage'],
     why: 'The AMI and snapshots CreateImage and CopyImage make do not exist yet, so they cannot carry a tag to scope by.',
     actions: ['ec2:CreateImage', 'ec2:CopyImage'],
     resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
   },
   {
     sid: 'ControlGildInstances',
+    accountRole: ['ec2:TerminateInstances'],
     why: 'Stop, modify, terminate (and read the Windows password of) only instances gild or Packer launched.',
     actions: (scope) => ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', ...(scope.windows ? ['ec2:GetPasswordData'] : [])],
     resources: (arn) => [arn.ec2('instance/*')],
@@ -219,6 +257,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'ShareAndRetireOnlyGildImages',
+    accountRole: ['ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation', 'ec2:DisableImage', 'ec2:EnableImage', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'],
     why: "Launch permissions, deprecation, disabling, deregistration and snapshot deletion only on AMIs and snapshots tagged gild:image. gild shares an AMI itself, after tagging it and after its smoke test; Packer is never asked to share.",
     actions: [
       'ec2:ModifyImageAttribute',
@@ -243,6 +282,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'SmokeTestGildInstances',
+    accountRole: 'smoke',
     why: 'Run Command only on instances tagged gild:role, and only the two shell documents the smoke test uses.',
     actions: ['ssm:SendCommand'],
     resources: (arn) => [arn.ec2('instance/*')],
@@ -250,18 +290,21 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'SmokeTestDocuments',
+    accountRole: 'smoke',
     why: 'The documents half of SendCommand: AWS-owned documents have no account in their ARN.',
     actions: ['ssm:SendCommand'],
     resources: (arn) => smokeDocuments.map((document) => arn.ssm(`document/${document}`, { accountless: true })),
   },
   {
     sid: 'CancelSmokeCommands',
+    accountRole: 'smoke',
     why: 'A check that times out is cancelled; CancelCommand supports no resource-level scoping.',
     actions: ['ssm:CancelCommand'],
     resources: () => ['*'],
   },
   {
     sid: 'PublishUnderThePrefix',
+    accountRole: 'all',
     why: 'Version parameters, latest, channels and locks live only under the prefix.',
     actions: [
       'ssm:GetParameter',
@@ -286,6 +329,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'PassInstanceProfiles',
+    accountRole: 'smoke',
     why: 'Build and smoke instances run with these profiles; their roles may be passed to EC2 and nowhere else.',
     when: (scope) => scope.instanceProfiles.length > 0,
     global: true,
@@ -345,6 +389,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'EncryptWithImageKeys',
+    accountRole: 'all',
     why: 'Encrypted AMIs and copies: EC2 uses the keys on the role\'s behalf, and only through EC2.',
     when: (scope) => scope.kmsKeys.length > 0,
     actions: ['kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:CreateGrant'],
@@ -381,9 +426,12 @@ export function generatePolicy(scope: PolicyScope): PolicyDocument {
   const arns = arnsFor(scope);
   const regionCondition = scope.regions.length > 0 ? { StringEquals: { 'aws:RequestedRegion': [...scope.regions] } } : undefined;
   const statements: PolicyStatement[] = [];
+  const forAccount = scope.role === 'account';
   for (const grant of grants) {
     if (grant.when && !grant.when(scope)) continue;
-    const actions = typeof grant.actions === 'function' ? grant.actions(scope) : grant.actions;
+    if (forAccount && (!grant.accountRole || (grant.accountRole === 'smoke' && !scope.accountSmoke))) continue;
+    const granted = typeof grant.actions === 'function' ? grant.actions(scope) : grant.actions;
+    const actions = forAccount && Array.isArray(grant.accountRole) ? granted.filter((action) => grant.accountRole!.includes(action)) : granted;
     // NOTE: a Deny stays unconditional on region: it must hold everywhere.
     const condition = mergeConditions(grant.condition?.(scope), grant.global || grant.effect === 'Deny' ? undefined : regionCondition);
     statements.push({
@@ -427,6 +475,37 @@ export function scopeFromProject(settings: PipelineSettings, images: readonly Re
     baseParameters: sorted(images.flatMap((image) => (image.base.kind === 'ssm' && !image.base.parameter.startsWith('/aws/service/') ? [image.base.parameter] : []))),
     // The definitions name their distribution roles; `--assume-role` adds roles gild is not yet told about.
     distributionRoleArns: sorted([...images.flatMap((image) => image.distribution.map((target) => target.roleArn)), ...(extra.distributionRoleArns ?? [])]),
+    allowPublicImages: settings.allowPublicImages,
+  };
+}
+
+/**
+ * The scope of the role gild assumes in the distribution accounts (`gild iam-policy --account-role`): one policy for
+ * every account's role, scoped to the regions, keys and smoke profiles the targets name. The account in its ARNs is
+ * `*`: a role acts only in its own account for these calls anyway.
+ */
+export function accountRoleScopeFromProject(settings: PipelineSettings, images: readonly ResolvedImage[]): PolicyScope {
+  const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+  const targets = images.flatMap((image) => image.distribution);
+  // `smoke: true` launches with the image's own smoke profile, which must then exist in the account too.
+  const smokeProfiles = images.flatMap((image) =>
+    image.distribution.flatMap((target) => (target.smoke === false ? [] : [(typeof target.smoke === 'object' ? target.smoke.instanceProfile : undefined) ?? image.smoke.instanceProfile].filter((name): name is string => !!name))),
+  );
+  return {
+    ssmPrefix: settings.ssmPrefix,
+    regions: sorted(targets.flatMap((target) => target.regions)),
+    accountId: '*',
+    kmsKeys: sorted(targets.flatMap((target) => (target.kmsKeyId ? [target.kmsKeyId] : []))),
+    instanceProfiles: sorted(smokeProfiles),
+    temporaryInstanceProfile: false,
+    sessionManager: false,
+    spot: false,
+    windows: false,
+    baseParameters: [],
+    distributionRoleArns: [],
+    allowPublicImages: settings.allowPublicImages,
+    role: 'account',
+    accountSmoke: targets.some((target) => target.smoke !== false),
   };
 }
 

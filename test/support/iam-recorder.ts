@@ -1,0 +1,176 @@
+/**
+ * A recording HTTP proxy in front of moto for the IAM simulation: every AWS
+ * request gild and Packer send is kept with what IAM would look at when it
+ * authorizes it — the action, the region, the caller's access key, the
+ * request's parameters, and the tags of the resources it names *as they are
+ * at that moment* (read from moto just before the request is forwarded, so a
+ * CreateTags sees the tags the previous CreateTags left). The answer is kept
+ * too, for the IDs of what the request created.
+ *
+ * moto itself ignores conditions and denies (EMULATOR.md); this proxy only
+ * records, and test/support/iam-authorizations.ts turns each record into the
+ * resource authorizations AWS's Service Authorization Reference lists for it.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface RecordedRequest {
+  /** Order of arrival. */
+  readonly seq: number;
+  /**
+   * Who sent it, told by the SDK's User-Agent: Packer (aws-sdk-go) or gild (aws-sdk-js); `emulator-setup` for what
+   * gild's emulator preparation (src/local/prepare-emulator.ts) sends moto and never sends AWS (signed `Signature=emulator`).
+   */
+  readonly sender: 'gild' | 'packer' | 'emulator-setup' | 'other';
+  /** The signing service from the credential scope: ec2, ssm, iam, sts, autoscaling. */
+  readonly service: string;
+  readonly action: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  /** Query-protocol parameters (`ResourceId.1`, `Tag.1.Key`, …) as sent. */
+  readonly query: Readonly<Record<string, string>>;
+  /** JSON-protocol input (SSM). */
+  readonly json: Readonly<Record<string, unknown>>;
+  /** Resource ID → its tags just before the request was forwarded (only resources the request names). */
+  readonly tagsBefore: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly status: number;
+  readonly answer: string;
+}
+
+export interface IamRecorder {
+  readonly endpoint: string;
+  /** `base` with AWS_ENDPOINT_URL pointing at the recorder. */
+  env(base: Readonly<Record<string, string>>): Record<string, string>;
+  readonly requests: readonly RecordedRequest[];
+  /** Access keys moto's STS handed out, and the role each acts as (for the distribution-account policy). */
+  readonly assumedRoles: ReadonlyMap<string, string>;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+function readBody(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+function forward(target: URL, method: string, path: string, headers: IncomingMessage['headers'], body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest({ hostname: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host, 'content-length': String(body.length) } }, (answer) =>
+      void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
+    );
+    upstream.on('error', reject);
+    upstream.end(body);
+  });
+}
+
+/** Query parameters whose values are EC2 resource IDs whose tags IAM may condition on. */
+const resourceIdParameter = /^(ResourceId\.\d+|ImageId|InstanceId(\.\d+)?|SnapshotId|VolumeId|GroupId|SecurityGroupId\.\d+|SubnetId|SourceImageId)$/;
+
+/** The EC2 resource IDs a request names, by the region they live in (CopyImage's source lives in SourceRegion). */
+function namedResources(service: string, region: string, query: Record<string, string>, json: Record<string, unknown>): Map<string, string[]> {
+  const byRegion = new Map<string, string[]>();
+  const add = (where: string, id: string) => byRegion.set(where, [...(byRegion.get(where) ?? []), id]);
+  if (service === 'ec2') {
+    for (const [key, value] of Object.entries(query)) if (resourceIdParameter.test(key)) add(key === 'SourceImageId' ? (query.SourceRegion ?? region) : region, value);
+  }
+  if (service === 'ssm' && Array.isArray(json.InstanceIds)) for (const id of json.InstanceIds) add(region, String(id));
+  return byRegion;
+}
+
+const unescapeXml = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+
+/** Current tags of `ids` in `region`, as the caller's account sees them (moto routes by access key; checks are off). */
+async function currentTags(target: URL, region: string, accessKeyId: string, ids: readonly string[]): Promise<Record<string, Record<string, string>>> {
+  const form = new URLSearchParams({ Action: 'DescribeTags', Version: '2016-11-15', 'Filter.1.Name': 'resource-id' });
+  ids.forEach((id, index) => form.set(`Filter.1.Value.${index + 1}`, id));
+  const body = Buffer.from(form.toString());
+  const answer = await forward(target, 'POST', '/', {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=iam-recorder`,
+  }, body);
+  if (answer.status !== 200) throw new Error(`iam recorder: moto DescribeTags answered ${answer.status}: ${answer.body.toString('utf8')}`);
+  const tags: Record<string, Record<string, string>> = Object.fromEntries(ids.map((id) => [id, {}]));
+  // moto orders an item's members key, resourceId, resourceType, value; read each by name.
+  for (const [, item] of answer.body.toString('utf8').matchAll(/<item>([\s\S]*?)<\/item>/g)) {
+    const member = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(item!)?.[1];
+    const id = member('resourceId');
+    const key = member('key');
+    if (id === undefined || key === undefined) continue;
+    (tags[id] ??= {})[unescapeXml(key)] = unescapeXml(member('value') ?? '');
+  }
+  return tags;
+}
+
+function identify(request: IncomingMessage, body: Buffer): { service: string; action: string; region: string; accessKeyId: string; query: Record<string, string>; json: Record<string, unknown> } | undefined {
+  const credential = /Credential=([^/]+)\/[^/]+\/([^/]+)\/([^/]+)\//.exec(String(request.headers.authorization ?? ''));
+  if (!credential) return undefined;
+  const [, accessKeyId, region, service] = credential;
+  const target = request.headers['x-amz-target'];
+  if (typeof target === 'string') {
+    const json = body.length > 0 ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    return { service: service!, action: target.split('.').pop()!, region: region!, accessKeyId: accessKeyId!, query: {}, json };
+  }
+  const query = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  for (const [key, value] of new URL(request.url ?? '/', 'http://proxy').searchParams) query[key] ??= value;
+  if (!query.Action) return undefined;
+  return { service: service!, action: query.Action, region: region!, accessKeyId: accessKeyId!, query, json: {} };
+}
+
+export async function startIamRecorder(targetEndpoint: string): Promise<IamRecorder> {
+  const target = new URL(targetEndpoint);
+  const requests: RecordedRequest[] = [];
+  const assumedRoles = new Map<string, string>();
+  let seq = 0;
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const call = identify(request, body);
+    const tagsBefore: Record<string, Record<string, string>> = {};
+    if (call) {
+      for (const [region, ids] of namedResources(call.service, call.region, call.query, call.json)) Object.assign(tagsBefore, await currentTags(target, region, call.accessKeyId, ids));
+    }
+    const upstream = await forward(target, request.method ?? 'POST', request.url ?? '/', request.headers, body);
+    if (call) {
+      const userAgent = String(request.headers['user-agent'] ?? '');
+      const sender = /Signature=emulator$/.test(String(request.headers.authorization)) ? 'emulator-setup' : /Packer|aws-sdk-go/.test(userAgent) ? 'packer' : /aws-sdk-js/.test(userAgent) ? 'gild' : 'other';
+      const answer = upstream.body.toString('utf8');
+      requests.push({ seq: seq++, sender, ...call, tagsBefore, status: upstream.status, answer });
+      if (call.service === 'sts' && call.action === 'AssumeRole' && upstream.status === 200) {
+        const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(answer)?.[1];
+        if (key && call.query.RoleArn) assumedRoles.set(key, call.query.RoleArn);
+      }
+    }
+    const { 'content-length': _length, 'transfer-encoding': _encoding, connection: _connection, ...rest } = upstream.headers;
+    response.writeHead(upstream.status, { ...rest, 'content-length': upstream.body.length });
+    response.end(upstream.body);
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+      response.end(`iam recorder: ${String(error)}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('iam recorder did not bind');
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  return {
+    endpoint,
+    env: (base) => ({ ...base, AWS_ENDPOINT_URL: endpoint }),
+    requests,
+    assumedRoles,
+    reset() {
+      requests.length = 0;
+      seq = 0;
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
