@@ -198,8 +198,10 @@ const commandTable: readonly CommandEntry[] = [
       command
         .description('print the least-privilege IAM policy for the pipeline role (reads no AWS)')
         .option('--json', 'print only the policy document', false)
-        .addOption(new Option('--assume-role <arn>', 'a distribution-account role gild assumes (repeatable)').argParser(repeatable).default([])),
-    run: async (io, _args, flags) => (await import('./commands/iam-policy.ts')).iamPolicyCommand({ json: flags.json as boolean, assumeRole: flags.assumeRole as string[] }, io),
+        .addOption(new Option('--assume-role <arn>', 'a distribution-account role gild assumes (repeatable)').argParser(repeatable).default([]))
+        .option('--account-role', "print the policy for the role gild assumes in the distribution accounts instead", false),
+    run: async (io, _args, flags) =>
+      (await import('./commands/iam-policy.ts')).iamPolicyCommand({ json: flags.json as boolean, assumeRole: flags.assumeRole as string[], accountRole: flags.accountRole as boolean }, io),
   },
 ];
 

@@ -3,7 +3,7 @@
  * from the settings and image definitions. Reads no AWS.
  */
 import { catalogue } from '../errors.ts';
-import { describeGrants, generatePolicy, scopeFromProject, type PolicyDocument } from '../iam/generate-policy.ts';
+import { accountRoleScopeFromProject, describeGrants, generatePolicy, scopeFromProject, type PolicyDocument } from '../iam/generate-policy.ts';
 import { loadProject } from './load-project.ts';
 
 export interface IamPolicyOptions {
@@ -11,6 +11,8 @@ export interface IamPolicyOptions {
   readonly json: boolean;
   /** Roles in distribution accounts the pipeline assumes. */
   readonly assumeRole: readonly string[];
+  /** Print the policy of the role gild assumes in the distribution accounts instead of the pipeline role's. */
+  readonly accountRole?: boolean;
 }
 
 export interface IamPolicyIo {
@@ -31,19 +33,25 @@ export async function iamPolicyCommand(options: IamPolicyOptions, io: IamPolicyI
   if (badRoles.length > 0) {
     throw catalogue.EUSAGE(`--assume-role ${badRoles.map((arn) => `"${arn}"`).join(', ')}: not an IAM role ARN. Pass the distribution role's ARN, e.g. arn:aws:iam::210987654321:role/gild-distribution.`);
   }
+  if (options.accountRole && options.assumeRole.length > 0) {
+    throw catalogue.EUSAGE('--account-role and --assume-role: the distribution role assumes no other role. Use --assume-role for the pipeline role\'s policy, --account-role alone for the role in the distribution accounts.');
+  }
   const project = await loadProject(io.cwd);
-  const scope = scopeFromProject(project.settings, project.images, { distributionRoleArns: options.assumeRole });
+  const scope = options.accountRole ? accountRoleScopeFromProject(project.settings, project.images) : scopeFromProject(project.settings, project.images, { distributionRoleArns: options.assumeRole });
   const policy = generatePolicy(scope);
   if (options.json) {
     io.stdout(formatPolicyDocument(policy));
     return 0;
   }
   const why = new Map(describeGrants().map((grant) => [grant.sid, grant.why]));
+  const targets = [...new Set(project.images.flatMap((image) => image.distribution.map((target) => target.roleArn)))];
   const lines = [
-    `Least-privilege policy for the gild pipeline role (${project.images.length} images, prefix ${scope.ssmPrefix}, regions ${scope.regions.join(', ') || 'any'}, account ${scope.accountId === '*' ? 'any (set accountId in pipeline/settings.ts to pin it)' : scope.accountId}):`,
+    options.accountRole
+      ? `Least-privilege policy for the role gild assumes in each distribution account (${targets.join(', ') || 'no image names distribution.accounts yet'}; prefix ${scope.ssmPrefix}, regions ${scope.regions.join(', ') || 'any'}):`
+      : `Least-privilege policy for the gild pipeline role (${project.images.length} images, prefix ${scope.ssmPrefix}, regions ${scope.regions.join(', ') || 'any'}, account ${scope.accountId === '*' ? 'any (set accountId in pipeline/settings.ts to pin it)' : scope.accountId}):`,
     ...policy.Statement.map((statement) => `  ${statement.Effect === 'Deny' ? 'deny ' : ''}${statement.Sid}: ${why.get(statement.Sid) ?? ''}`),
     '',
-    'Policy document (also: `gild iam-policy --json`):',
+    `Policy document (also: \`gild iam-policy ${options.accountRole ? '--account-role ' : ''}--json\`):`,
     formatPolicyDocument(policy),
   ];
   io.stdout(lines.join('\n'));
