@@ -190,6 +190,13 @@ const grants: readonly Grant[] = [
     condition: () => ({ Null: { 'aws:ResourceTag/gild:image': 'true' }, StringLike: { 'aws:RequestTag/gild:image': '?*' } }),
   },
   {
+    sid: 'FinishImagesPackerIsMaking',
+    why: "Modern Packer's amazon plugin sets deprecate_at (EnableImageDeprecation) and imds_support (ModifyImageAttribute) before it tags the AMI gild:image; by then the AMI (and a copy, through CopyImageTags) carries only the run_tags. Only such AMIs: gild:role build and no gild:image yet. Packer 1.6.6 makes neither call.",
+    actions: ['ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
+    resources: (arn) => [arn.ec2('image/*', { accountless: true })],
+    condition: () => ({ StringEquals: { 'aws:ResourceTag/gild:role': 'build' }, Null: { 'aws:ResourceTag/gild:image': 'true' } }),
+  },
+  {
     sid: 'NeverMoveOwnership',
     accountRole: 'all',
     effect: 'Deny',

@@ -170,6 +170,11 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
     case 'CopyImage': {
       const touched: Touched[] = [{ ...existing(q.SourceImageId!), region: q.SourceRegion ?? request.region }, createdWith('image', xmlFirst(answer, 'imageId') ?? created('ami')), createdWith('snapshot', created('snap'))];
       tagOnCreate(touched.slice(1));
+      // CopyImageTags (modern Packer sets it) puts the source's tags on the copy: a tag at creation like TagSpecifications.
+      const copied = request.tagsBefore[q.SourceImageId!] ?? {};
+      if (q.CopyImageTags === 'true' && Object.keys(copied).length > 0) {
+        sides.push({ action: 'ec2:CreateTags', resource: `image:${touched[1]!.id}`, context: { 'ec2:CreateAction': 'CopyImage', ...requestTagContext(copied) }, why: "CopyImageTags copies the source AMI's tags onto the copy" });
+      }
       return { touched, sides };
     }
     case 'RegisterImage': {
