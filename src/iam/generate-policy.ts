@@ -90,7 +90,7 @@ interface Grant {
    * What of this grant the distribution-account role needs: `all`, only these actions, or (`smoke`) all of it only
    * when some account smoke-tests its copies. Absent: the pipeline role's alone.
    */
-  readonly accountRole?: 'all' | 'smoke' | readonly string[];
+  readonly accountRole?: 'all' | 'smoke' | readonly string[] | { readonly smokeOnly: true; readonly actions: readonly string[] };
 }
 
 interface Arns {
@@ -231,7 +231,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'ControlGildInstances',
-    accountRole: ['ec2:TerminateInstances'],
+    accountRole: { smokeOnly: true, actions: ['ec2:TerminateInstances'] },
     why: 'Stop, modify, terminate (and read the Windows password of) only instances gild or Packer launched.',
     actions: (scope) => ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', ...(scope.windows ? ['ec2:GetPasswordData'] : [])],
     resources: (arn) => [arn.ec2('instance/*')],
@@ -436,9 +436,11 @@ export function generatePolicy(scope: PolicyScope): PolicyDocument {
   const forAccount = scope.role === 'account';
   for (const grant of grants) {
     if (grant.when && !grant.when(scope)) continue;
-    if (forAccount && (!grant.accountRole || (grant.accountRole === 'smoke' && !scope.accountSmoke))) continue;
+    const share = grant.accountRole;
+    if (forAccount && (!share || ((share === 'smoke' || (typeof share === 'object' && 'smokeOnly' in share)) && !scope.accountSmoke))) continue;
     const granted = typeof grant.actions === 'function' ? grant.actions(scope) : grant.actions;
-    const actions = forAccount && Array.isArray(grant.accountRole) ? granted.filter((action) => grant.accountRole!.includes(action)) : granted;
+    const only = !forAccount || typeof share !== 'object' ? undefined : 'actions' in share ? share.actions : share;
+    const actions = only ? granted.filter((action) => only.includes(action)) : granted;
     // NOTE: a Deny stays unconditional on region: it must hold everywhere.
     const condition = mergeConditions(grant.condition?.(scope), grant.global || grant.effect === 'Deny' ? undefined : regionCondition);
     statements.push({

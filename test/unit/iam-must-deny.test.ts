@@ -150,3 +150,28 @@ function launch(extra: Record<string, string>): Synthetic {
     answer: '<instanceId>i-0new</instanceId>',
   };
 }
+
+describe('the calls gild makes only on AWS (moto lacks them, so no recording holds them)', () => {
+  const cases: ReadonlyArray<{ what: string; gilds: Synthetic; foreign: Synthetic }> = [
+    {
+      what: 'EnableImageDeprecation (retire, revoke)',
+      gilds: { action: 'EnableImageDeprecation', query: { ImageId: 'ami-0gild', DeprecateAt: '2026-12-07T06:01:00Z' }, tagsBefore: { 'ami-0gild': gildAmi } },
+      foreign: { action: 'EnableImageDeprecation', query: { ImageId: 'ami-0foreign', DeprecateAt: '2026-12-07T06:01:00Z' }, tagsBefore: { 'ami-0foreign': { team: 'other' } } },
+    },
+    {
+      what: 'DisableImage (revoke)',
+      gilds: { action: 'DisableImage', query: { ImageId: 'ami-0gild' }, tagsBefore: { 'ami-0gild': gildAmi } },
+      foreign: { action: 'DisableImage', query: { ImageId: 'ami-0foreign' }, tagsBefore: { 'ami-0foreign': {} } },
+    },
+  ];
+
+  it.each(cases)('$what: allowed on gild AMIs, denied on others', async ({ gilds, foreign }) => {
+    expect(await allowed(gilds)).toBe(true);
+    expect(await allowed(foreign)).toBe(false);
+  });
+
+  it('DescribeImageReferences (the in-use check before a retirement; no resource-level scoping exists)', async () => {
+    expect(await allowed({ action: 'DescribeImageReferences', query: { 'ImageId.1': 'ami-0gild', MaxResults: '5' } })).toBe(true);
+    expect(await allowed({ action: 'DescribeImageReferences', region: 'ap-south-1', query: { 'ImageId.1': 'ami-0gild', MaxResults: '5' } })).toBe(false);
+  });
+});

@@ -31,6 +31,16 @@ describe('gild iam-policy', () => {
     });
   });
 
+  it('--account-role prints the distribution role\'s policy, and refuses --assume-role beside it', async () => {
+    const printed = await gild(['iam-policy', '--account-role']);
+    expect(printed.exitCode).toBe(0);
+    expect(printed.stdout).toMatch(/^Least-privilege policy for the role gild assumes in each distribution account \(no image names distribution.accounts yet; prefix \/golden/);
+    expect(printed.stdout).toContain('gild iam-policy --account-role --json');
+    const both = await gild(['iam-policy', '--account-role', '--assume-role', 'arn:aws:iam::210987654321:role/gild-distribution']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain('--account-role and --assume-role');
+  });
+
   it('refuses an --assume-role that is not a role ARN with exit code 2, naming the flag', async () => {
     const result = await gild(['iam-policy', '--assume-role', 'gild-distribution']);
     expect(result.exitCode).toBe(2);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/commands/load-project.ts';
 import { formatPolicyDocument } from '../../src/commands/iam-policy.ts';
-import { generatePolicy, scopeFromProject, widenForEmulator, type PolicyDocument, type PolicyScope } from '../../src/iam/generate-policy.ts';
+import { accountRoleScopeFromProject, generatePolicy, scopeFromProject, widenForEmulator, type PolicyDocument, type PolicyScope } from '../../src/iam/generate-policy.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { repoRoot } from '../support/project.ts';
 
@@ -246,6 +246,29 @@ describe('scopeFromProject: distribution roles', () => {
     expect(scope.distributionRoleArns).toEqual([role('111111111111'), role('210987654321')]);
     const assume = generatePolicy(scope).Statement.find((statement) => statement.Sid === 'AssumeDistributionRoles');
     expect(assume).toEqual({ Sid: 'AssumeDistributionRoles', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: [role('111111111111'), role('210987654321')] });
+  });
+});
+
+describe('the distribution-account role (gild iam-policy --account-role)', () => {
+  const role = 'arn:aws:iam::210987654321:role/gild-distribution';
+  const settings = { ssmPrefix: '/golden', retention: { keep: 3 }, concurrency: 2, requiredTags: [], allowPublicImages: false, smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }, sweepAfterMinutes: 120 } as never;
+  const sids = (document: PolicyDocument) => document.Statement.map((statement) => statement.Sid);
+
+  it('copies, tags, publishes and retires in the targets\' regions and builds nothing; smoke grants only when an account smoke-tests', () => {
+    const web = resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: undefined, smoke: false }] });
+    const policy = generatePolicy(accountRoleScopeFromProject(settings, [web]));
+    expect(sids(policy)).toEqual(['ReadInventory', 'TagWhatGildCreates', 'RetagGildResources', 'NeverMoveOwnership', 'NeverMakeSnapshotsPublic', 'CreateAndCopyImages', 'ShareAndRetireOnlyGildImages', 'PublishUnderThePrefix']);
+    const actions = policy.Statement.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => statement.Action);
+    expect(actions).toEqual(expect.arrayContaining(['ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:PutParameter', 'ssm:DeleteParameter']));
+    expect(actions).not.toEqual(expect.arrayContaining(['ec2:CreateImage']));
+    expect(actions.filter((action) => ['ec2:RunInstances', 'ec2:CreateImage', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'sts:AssumeRole', 'iam:PassRole'].includes(action))).toEqual([]);
+    expect(policy.Statement.find((statement) => statement.Sid === 'CreateAndCopyImages')?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
+
+    const tested = resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role, regions: ['us-east-1'], kmsKeyId: undefined, smoke: { instanceProfile: 'copy-smoke' } }] });
+    const smoking = generatePolicy(accountRoleScopeFromProject(settings, [tested]));
+    expect(sids(smoking)).toEqual(expect.arrayContaining(['LaunchTaggedInstances', 'SmokeTestGildInstances', 'SmokeTestDocuments', 'PassInstanceProfiles']));
+    expect(smoking.Statement.find((statement) => statement.Sid === 'PassInstanceProfiles')?.Resource).toEqual(['arn:aws:iam::*:role/copy-smoke']);
+    expect(smoking.Statement.find((statement) => statement.Sid === 'ControlGildInstances')?.Action).toEqual(['ec2:TerminateInstances']);
   });
 });
 
