@@ -760,7 +760,12 @@ export async function copyImageIntoAccount(request: AccountCopyRequest): Promise
   // NOTE: the share goes before the tags: until tagged, a rerun finds this copy by name and comes back here, so a
   // crash between the two still ends with the share withdrawn; once tagged, nothing would come back for it.
   if (!request.keepSharing) await withdrawShareFromAccount(source.ec2, source.amiId, target.account, sourceSnapshots);
-  await createTags(target.ec2, [copyId, ...snapshotIds], request.tags);
+  // NOTE: a copy CopyImage tagged at creation already carries gild:image, and its snapshots with it (one call); sending
+  // it again is what the policy's NeverMoveOwnership deny refuses on AWS (the IAM simulation shows it), so only a copy
+  // without it (a stand-in on the emulator) gets it here.
+  const ownedAlready = copy.Tags?.some((tag) => tag.Key === 'gild:image' && tag.Value === request.tags['gild:image']);
+  const { 'gild:image': _ownership, ...retag } = request.tags;
+  await createTags(target.ec2, [copyId, ...snapshotIds], ownedAlready ? retag : request.tags);
   return { amiId: copyId, snapshotIds, outcome };
 }
 

@@ -76,6 +76,14 @@ describe('copyImageIntoAccount (real AWS)', () => {
     expect(clients.targetMock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({ Resources: ['ami-copy', 'snap-copy'], Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }] });
   });
 
+  it('does not send gild:image again to a copy that carries it from creation (the policy denies re-sending it on AWS)', async () => {
+    const clients = setup();
+    // As AWS answers once the copy is available: the TagSpecifications of CopyImage are on it.
+    clients.targetMock.on(DescribeImagesCommand).resolves({ Images: [{ ...copyImage, Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }] }] });
+    await copyImageIntoAccount(request(clients));
+    expect(clients.targetMock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([{ Resources: ['ami-copy', 'snap-copy'], Tags: [{ Key: 'gild:source-ami', Value: 'ami-source' }] }]);
+  });
+
   it('uses the same ClientToken for the same source, account and region, and another for another account', async () => {
     const first = setup();
     await copyImageIntoAccount(request(first));
