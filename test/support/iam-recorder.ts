@@ -104,6 +104,35 @@ async function currentTags(target: URL, region: string, accessKeyId: string, ids
   return tags;
 }
 
+/**
+ * Applies a stand-in RegisterImage's image TagSpecifications on moto, which ignored them, to the image and its
+ * snapshots: the CopyImage it stands for tags both with the same list (src/adapters/ec2.ts, createCopy).
+ */
+async function tagAtCreation(target: URL, region: string, accessKeyId: string, imageId: string, query: Record<string, string>): Promise<void> {
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=iam-recorder`,
+  };
+  const described = await forward(target, 'POST', '/', headers, Buffer.from(new URLSearchParams({ Action: 'DescribeImages', Version: '2016-11-15', 'ImageId.1': imageId }).toString()));
+  const snapshots = [...described.body.toString('utf8').matchAll(/<snapshotId>([^<]+)<\/snapshotId>/g)].map((match) => match[1]!);
+  const form = new URLSearchParams({ Action: 'CreateTags', Version: '2016-11-15', 'ResourceId.1': imageId });
+  snapshots.forEach((id, index) => form.set(`ResourceId.${index + 2}`, id));
+  for (const [key, type] of Object.entries(query)) {
+    const spec = /^TagSpecification\.(\d+)\.ResourceType$/.exec(key);
+    if (!spec || type !== 'image') continue;
+    for (const [member, tagKey] of Object.entries(query)) {
+      const tag = new RegExp(`^TagSpecification\\.${spec[1]}\\.Tag\\.(\\d+)\\.Key$`).exec(member);
+      if (tag) {
+        form.set(`Tag.${tag[1]}.Key`, tagKey);
+        form.set(`Tag.${tag[1]}.Value`, query[`TagSpecification.${spec[1]}.Tag.${tag[1]}.Value`] ?? '');
+      }
+    }
+  }
+  if (![...form.keys()].some((key) => key.startsWith('Tag.'))) return;
+  const answer = await forward(target, 'POST', '/', headers, Buffer.from(form.toString()));
+  if (answer.status !== 200) throw new Error(`iam recorder: moto CreateTags answered ${answer.status}: ${answer.body.toString('utf8')}`);
+}
+
 function identify(request: IncomingMessage, body: Buffer): { service: string; action: string; region: string; accessKeyId: string; query: Record<string, string>; json: Record<string, unknown> } | undefined {
   const credential = /Credential=([^/]+)\/[^/]+\/([^/]+)\/([^/]+)\//.exec(String(request.headers.authorization ?? ''));
   if (!credential) return undefined;
@@ -138,6 +167,10 @@ export async function startIamRecorder(targetEndpoint: string): Promise<IamRecor
       const sender = /Signature=emulator$/.test(String(request.headers.authorization)) ? 'emulator-setup' : /Packer|aws-sdk-go/.test(userAgent) ? 'packer' : /aws-sdk-js/.test(userAgent) ? 'gild' : 'other';
       const answer = upstream.body.toString('utf8');
       requests.push({ seq: seq++, sender, ...call, tagsBefore, status: upstream.status, answer });
+      // moto ignores RegisterImage's TagSpecifications (src/adapters/ec2.ts says so); the CopyImage that gild's stand-in
+      // replaces tags the copy at creation on AWS. Tag it here, as AWS would have, so later requests meet AWS's state.
+      const registered = call.action === 'RegisterImage' && upstream.status === 200 ? /<imageId>([^<]+)<\/imageId>/.exec(answer)?.[1] : undefined;
+      if (registered && sender === 'gild') await tagAtCreation(target, call.region, call.accessKeyId, registered, call.query);
       if (call.service === 'sts' && call.action === 'AssumeRole' && upstream.status === 200) {
         const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(answer)?.[1];
         if (key && call.query.RoleArn) assumedRoles.set(key, call.query.RoleArn);

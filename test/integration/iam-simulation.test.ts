@@ -1,0 +1,205 @@
+/**
+ * The generated IAM policy, proven with conditions, resources and tags: the
+ * real CLI and real Packer 1.6.6 run full runs and every lifecycle command
+ * against moto through a recorder (test/support/iam-recorder.ts) that keeps
+ * each request with the tags of the resources it names as they were at that
+ * moment; each request's resource authorizations, per AWS's Service
+ * Authorization Reference, are then evaluated against `gild iam-policy` with
+ * @cloud-copilot/iam-simulate. Any denied authorization fails, naming the
+ * request, who sent it and the statement.
+ *
+ * moto's own IAM check (iam-enforcement.test.ts) stays as the action-level
+ * check: it runs gild as a user, but ignores conditions, resources and denies.
+ * What neither can prove is listed in README ("IAM: what is proven offline").
+ */
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { execa } from 'execa';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PolicyDocument } from '../../src/iam/generate-policy.ts';
+import { parametersUnder } from '../support/aws-state.ts';
+import { startIamRecorder, type IamRecorder } from '../support/iam-recorder.ts';
+import { simulateRecorded } from '../support/iam-simulate-recorded.ts';
+import { describeDenial, type SimulationSummary } from '../support/iam-simulation.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+import { createTempProject, imageSource, repoRoot, type TempProject } from '../support/project.ts';
+
+/** The shipped settings keeping one version, so that the second run retires the first (nginx keeps 3 by its own definition). */
+async function settingsKeepingOne(): Promise<string> {
+  const shipped = await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8');
+  const changed = shipped.replace(/retention: \{ keep: \d+ \}/, 'retention: { keep: 1 }');
+  if (changed === shipped) throw new Error('pipeline/settings.ts no longer sets retention.keep as this test expects');
+  return changed;
+}
+
+function report(label: string, summary: SimulationSummary): string {
+  const bySender = (sender: string) => new Set(summary.verdicts.filter((verdict) => verdict.authorization.request.sender === sender).map((verdict) => verdict.authorization.request.seq)).size;
+  return `${label}: ${summary.requests} requests (gild ${bySender('gild')}, Packer ${bySender('packer')}), ${summary.authorizations} resource authorizations evaluated, ${summary.denied.length} denied`;
+}
+
+const expectNothingDenied = (summary: SimulationSummary) => expect(summary.denied.map(describeDenial)).toEqual([]);
+
+describe('the generated IAM policy, simulated over every request of full runs and lifecycle commands', () => {
+  let moto: MotoServer;
+  let recorder: IamRecorder;
+  let scratch: string;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), 'gild-iam-sim-'));
+    moto = await startMoto();
+    recorder = await startIamRecorder(moto.endpoint);
+  });
+  afterAll(async () => {
+    await recorder?.stop();
+    await moto?.stop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    recorder.reset();
+  });
+
+  /** An instance profile in the target account (moto's RunInstances wants it there), made as the role, straight on moto. */
+  async function createInstanceProfileInAccount(roleArn: string, name: string): Promise<void> {
+    const credentials = fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'test-setup' }, masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' }, clientConfig: { region: 'us-east-1', endpoint: moto.endpoint } });
+    const { accessKeyId } = await credentials();
+    const response = await fetch(moto.endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup` },
+      body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
+    });
+    if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
+  }
+
+  async function policyOf(project: TempProject, args: string[] = []): Promise<PolicyDocument> {
+    const printed = await project.gild(['iam-policy', '--json', ...args], {});
+    expect(printed.exitCode, printed.stderr).toBe(0);
+    return JSON.parse(printed.stdout) as PolicyDocument;
+  }
+
+  async function gildOk(project: TempProject, args: string[], env: Record<string, string>, exitCodes: readonly number[] = [0]): Promise<string> {
+    const result = await project.gild(args, env);
+    const output = result.stdout + result.stderr;
+    expect(output, `gild ${args.join(' ')}`).not.toMatch(/AccessDenied|not authorized|internal error|\n\s+at /);
+    expect(exitCodes, `gild ${args.join(' ')} exited ${result.exitCode}:\n${output}`).toContain(result.exitCode);
+    return output;
+  }
+
+  it('allows every request gild and Packer 1.6.6 make in full runs and in promote, rollback, release, revoke, retire, status, history, verify --repair and unlock', { timeout: 900_000 }, async () => {
+    const project = await createTempProject({ shippedImages: true, settings: await settingsKeepingOne() });
+    try {
+      const policy = await policyOf(project);
+      const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100' };
+      await gildOk(project, ['run'], env);
+      await gildOk(project, ['run', '--force'], env);
+      await gildOk(project, ['promote', 'nginx', '--to', 'stable'], env);
+      await gildOk(project, ['rollback', 'nginx', '--reason', 'kernel panic on boot'], env);
+      await gildOk(project, ['release', 'nginx'], env);
+      await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 in openssl'], env);
+      await gildOk(project, ['retire'], env);
+      await gildOk(project, ['status'], env, [0, 1]);
+      await gildOk(project, ['history', 'nginx'], env);
+
+      // Drift for verify --repair to undo, made straight on moto (not recorded: not gild's request).
+      const east = await parametersUnder(moto.endpoint, 'us-east-1', '/golden');
+      const ami = east['/golden/al2023-base/latest']!;
+      const client = { region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+      await new EC2Client(client).send(new ModifyImageAttributeCommand({ ImageId: ami, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }));
+      await new SSMClient({ ...client, region: 'us-west-2' }).send(new DeleteParameterCommand({ Name: '/golden/al2023-base/latest' }));
+      const repaired = await gildOk(project, ['verify', '--repair'], env, [0, 1]);
+      expect(repaired).toContain('launch permissions: remove 444455556666');
+      await gildOk(project, ['unlock', 'nginx', '--yes'], env, [0, 1]);
+
+      const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
+      console.info(report('IAM simulation of full runs and lifecycle commands', summary));
+      const actions = new Set(summary.verdicts.map((verdict) => `${verdict.authorization.request.service}:${verdict.authorization.request.action}`));
+      // The calls that change AWS, each evaluated at least once (a command that stopped calling one would show here). The
+      // calls gild makes only on AWS (EnableImageDeprecation, DisableImage, DescribeImageReferences) never reach moto:
+      // test/unit/iam-must-deny.test.ts evaluates them.
+      expect([...actions]).toEqual(
+        expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:TerminateInstances', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:SendCommand']),
+      );
+      expect(summary.verdicts.some((verdict) => verdict.authorization.action === 'iam:PassRole')).toBe(true);
+      expect(summary.verdicts.some((verdict) => verdict.authorization.context['ec2:CreateAction'] === 'RunInstances')).toBe(true);
+      expectNothingDenied(summary);
+    } finally {
+      await project.remove();
+    }
+  });
+
+  it('allows every request of distribution into another account: the pipeline role under its policy, the assumed role under `gild iam-policy --account-role`', { timeout: 900_000 }, async () => {
+    const target = '111111111111';
+    const roleArn = `arn:aws:iam::${target}:role/gild-distribution`;
+    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, retention: { keep: 2 }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1', 'us-west-2'], smoke: { instanceProfile: 'gild-smoke' } }] },`;
+    const project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra }) } });
+    try {
+      await createInstanceProfileInAccount(roleArn, 'gild-smoke');
+      const pipeline = await policyOf(project);
+      const accountRole = await policyOf(project, ['--account-role']);
+      const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100' };
+      await gildOk(project, ['run'], env);
+      await gildOk(project, ['run', '--force'], env);
+      // The third version retires the first, in the building account and (retire-copy) in the target account.
+      await gildOk(project, ['run', '--force'], env);
+      await gildOk(project, ['revoke', 'web', '1.0.2', '--reason', 'CVE-2026-0001 in openssl'], env);
+      // The next run moves the account's pointers off the revoked version's copy.
+      await gildOk(project, ['run'], env);
+
+      const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline, accountRole });
+      const asRole = recorder.requests.filter((request) => recorder.assumedRoles.has(request.accessKeyId));
+      console.info(`${report('IAM simulation of distribution.accounts', summary)}; ${asRole.length} of the requests made as ${roleArn}, evaluated under the --account-role policy`);
+      expect([...new Set(asRole.map((request) => `${request.service}:${request.action}`))]).toEqual(
+        expect.arrayContaining(['ec2:RegisterImage', 'ec2:CreateTags', 'ec2:RunInstances', 'ssm:SendCommand', 'ec2:TerminateInstances', 'ssm:PutParameter', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:DeleteParameter']),
+      );
+      expectNothingDenied(summary);
+    } finally {
+      await project.remove();
+    }
+  });
+
+  it('fails on Packer\'s second CreateTags when snapshot_tags equal to the AMI tags are rendered again', { timeout: 300_000 }, async () => {
+    // A `packer` ahead of the real one on PATH puts back what gild used to render: snapshot_tags equal to tags.
+    const real = (await execa('sh', ['-c', 'command -v packer'])).stdout.trim();
+    const shimDir = path.join(scratch, 'shim');
+    await execa('mkdir', ['-p', shimDir]);
+    const shim = path.join(shimDir, 'packer');
+    await writeFile(
+      shim,
+      `#!/usr/bin/env node
+const { readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { spawnSync } = require('node:child_process');
+if (process.argv.includes('build')) {
+  for (const file of readdirSync('.').filter((name) => name.endsWith('.pkr.hcl'))) {
+    const text = readFileSync(file, 'utf8');
+    const tags = /\\n(  tags\\s*=\\s*\\{[\\s\\S]*?\\n  \\})/.exec(text);
+    if (tags) writeFileSync(file, text.replace(tags[1], tags[1] + '\\n  snapshot_tags = ' + tags[1].replace(/^  tags\\s*=\\s*/, '')));
+  }
+}
+const result = spawnSync(${JSON.stringify(real)}, process.argv.slice(2), { stdio: 'inherit' });
+process.exit(result.status ?? 1);
+`,
+    );
+    await chmod(shim, 0o755);
+    const project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', regions: "{ build: 'us-east-1' }" }) } });
+    try {
+      const policy = await policyOf(project);
+      const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', PATH: `${shimDir}:${process.env.PATH ?? ''}` };
+      // moto ignores the deny, so the run itself succeeds; the simulation is what sees AWS refuse it.
+      await gildOk(project, ['run'], env);
+      const snapshotTagged = recorder.requests.filter((request) => request.sender === 'packer' && request.action === 'CreateTags' && Object.keys(request.query).every((key) => !/^ResourceId\.\d+$/.test(key) || request.query[key]!.startsWith('snap-')));
+      expect(snapshotTagged.length, 'Packer tagged the snapshots a second time').toBeGreaterThan(0);
+
+      const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
+      console.info(report('IAM simulation with snapshot_tags rendered again', summary));
+      expect(summary.denied.map(describeDenial)).toEqual([expect.stringMatching(/^request #\d+ ec2:CreateTags by packer in us-east-1: ec2:CreateTags on arn:aws:ec2:us-east-1::snapshot\/snap-\S+ denied by statement NeverMoveOwnership/)]);
+      const images = await new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(new DescribeImagesCommand({ Owners: ['self'] }));
+      expect(images.Images?.length).toBe(1);
+    } finally {
+      await project.remove();
+    }
+  });
+});
