@@ -168,18 +168,15 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
       return { touched, sides };
     }
     case 'CopyImage': {
-      const touched: Touched[] = [{ ...existing(q.SourceImageId!), region: q.SourceRegion ?? request.region }, createdWith('image', xmlFirst(answer, 'imageId') ?? created('ami')), createdWith('snapshot', created('snap'))];
-      tagOnCreate(touched.slice(1));
+      const copy = [createdWith('image', xmlFirst(answer, 'imageId') ?? created('ami')), createdWith('snapshot', created('snap'))];
+      // A RegisterImage standing in for a cross-account CopyImage (see authorizationsOf) names no source.
+      const touched: Touched[] = [...(q.SourceImageId ? [{ ...existing(q.SourceImageId), region: q.SourceRegion ?? request.region }] : []), ...copy];
+      tagOnCreate(copy);
       // CopyImageTags (modern Packer sets it) puts the source's tags on the copy: a tag at creation like TagSpecifications.
-      const copied = request.tagsBefore[q.SourceImageId!] ?? {};
+      const copied = q.SourceImageId ? (request.tagsBefore[q.SourceImageId] ?? {}) : {};
       if (q.CopyImageTags === 'true' && Object.keys(copied).length > 0) {
-        sides.push({ action: 'ec2:CreateTags', resource: `image:${touched[1]!.id}`, context: { 'ec2:CreateAction': 'CopyImage', ...requestTagContext(copied) }, why: "CopyImageTags copies the source AMI's tags onto the copy" });
+        sides.push({ action: 'ec2:CreateTags', resource: `image:${copy[0]!.id}`, context: { 'ec2:CreateAction': 'CopyImage', ...requestTagContext(copied) }, why: "CopyImageTags copies the source AMI's tags onto the copy" });
       }
-      return { touched, sides };
-    }
-    case 'RegisterImage': {
-      const touched: Touched[] = [createdWith('image', xmlFirst(answer, 'imageId') ?? created('ami')), ...indexed(q, 'BlockDeviceMapping', '.Ebs.SnapshotId').map((id) => existing(id))];
-      tagOnCreate(touched.slice(0, 1));
       return { touched, sides };
     }
     case 'CreateTags':
@@ -244,7 +241,11 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
 const wildcardOnly = new Set(['ssm:DescribeParameters', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLaunchConfigurations', 'sts:GetCallerIdentity']);
 
 /** Every authorization one recorded request needs. */
-export function authorizationsOf(request: RecordedRequest, accounts: CallerAccounts): Authorization[] {
+export function authorizationsOf(recorded: RecordedRequest, accounts: CallerAccounts): Authorization[] {
+  // On moto, gild's CopyImage of an AMI shared from another account is stood in for by a RegisterImage in the target
+  // account (src/stages/distribute.ts; moto cannot copy it). AWS sees the CopyImage: evaluate that, without its source
+  // image (the stand-in names none; a source AMI's ARN carries no account, so the grant on image/* covers it anyway).
+  const request = recorded.service === 'ec2' && recorded.action === 'RegisterImage' && recorded.sender === 'gild' ? { ...recorded, action: 'CopyImage', query: { ...recorded.query, Action: 'CopyImage' } } : recorded;
   const account = accounts.accountOf(request.accessKeyId);
   const action = `${request.service}:${request.action}`;
   const base = { 'aws:RequestedRegion': request.region };
