@@ -23,6 +23,8 @@ export interface Principals {
 export async function simulateRecorded(requests: readonly RecordedRequest[], assumedRoles: IamRecorder['assumedRoles'], principals: Principals): Promise<SimulationSummary> {
   const accountOf = (key: string) => /^arn:aws:iam::(\d{12}):/.exec(assumedRoles.get(key) ?? '')?.[1] ?? pipelineAccount;
   const verdicts: Verdict[] = [];
+  // Polls and lookups repeat the same authorization many times over; the simulator's answer depends only on these.
+  const decided = new Map<string, Omit<Verdict, 'authorization'>>();
   let counted = 0;
   for (const request of requests) {
     if (request.sender === 'emulator-setup') continue;
@@ -31,7 +33,16 @@ export async function simulateRecorded(requests: readonly RecordedRequest[], ass
     const policy = role ? principals.accountRole! : principals.pipeline;
     const principal = role ?? `arn:aws:iam::${pipelineAccount}:role/gild-pipeline`;
     counted++;
-    for (const authorization of authorizationsOf(request, { accountOf })) verdicts.push(await evaluate(policy, authorization, principal));
+    for (const authorization of authorizationsOf(request, { accountOf })) {
+      const key = JSON.stringify([principal, authorization.action, authorization.resource, Object.entries(authorization.context).sort(([a], [b]) => a.localeCompare(b))]);
+      let verdict = decided.get(key);
+      if (!verdict) {
+        const { authorization: _evaluated, ...outcome } = await evaluate(policy, authorization, principal);
+        verdict = outcome;
+        decided.set(key, verdict);
+      }
+      verdicts.push({ ...verdict, authorization });
+    }
   }
   return { requests: counted, authorizations: verdicts.length, denied: verdicts.filter((verdict) => verdict.result !== 'Allowed'), verdicts };
 }
