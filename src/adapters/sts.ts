@@ -10,6 +10,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type * as CredentialProviders from '@aws-sdk/credential-providers';
 import { catalogue } from '../errors.ts';
+import { awsCall } from './aws-call.ts';
 import { awsClientConfig, ec2Endpoint } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
 import { createEc2Client } from './ec2.ts';
@@ -100,4 +101,24 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
       autoscalingClients.destroy();
     },
   };
+}
+
+export interface CallerIdentity {
+  readonly account: string;
+  /** `arn:aws:iam::…:user/…`, `arn:aws:sts::…:assumed-role/<role>/<session>` or `…:root`. */
+  readonly arn: string;
+  readonly userId: string;
+}
+
+/** Who the credentials are (STS GetCallerIdentity, which needs no permission). */
+export async function callerIdentity(env: Readonly<Record<string, string | undefined>>): Promise<CallerIdentity> {
+  // NOTE: loaded when asked: only `gild doctor` asks, and the run's start-up stays without the STS client.
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const client = new STSClient(awsClientConfig(env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1', env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL, env));
+  try {
+    const output = await awsCall('read the caller identity', '(credentials)', () => client.send(new GetCallerIdentityCommand({})));
+    return { account: output.Account ?? '', arn: output.Arn ?? '', userId: output.UserId ?? '' };
+  } finally {
+    client.destroy();
+  }
 }
