@@ -67,13 +67,13 @@ export function contextFor(statement: PolicyStatement, region: string | undefine
  */
 export function concreteResource(resource: string, region: string | undefined, caller: { readonly account: string; readonly userId: string }): string {
   if (resource === '*') return resource;
-  const [partition, service, arnRegion, account, ...rest] = resource.split(':');
+  const [, partition, service, arnRegion, account, ...rest] = resource.split(':');
   const [type, ...id] = rest.join(':').replaceAll('${aws:userid}', caller.userId).split('/');
   const concreteType = type === '*' ? 'instance' : (type ?? '');
   const concreteId = id.join('/').replaceAll('*', sampleId).replaceAll('?', 'x');
   const concreteRegion = arnRegion === '*' ? (region ?? '') : (arnRegion ?? '');
   const concreteAccount = account === '*' ? caller.account : (account ?? '');
-  return `${partition}:${service}:${concreteRegion}:${concreteAccount}:${concreteType}${id.length > 0 ? `/${concreteId}` : ''}`;
+  return `arn:${partition}:${service}:${concreteRegion}:${concreteAccount}:${concreteType}${id.length > 0 ? `/${concreteId}` : ''}`;
 }
 
 /** One request per Allow statement and region (global statements once). Denies are the caller's own policy's business: AWS applies them. */
