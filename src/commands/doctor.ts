@@ -38,7 +38,9 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
   const target = chooseTarget({ startedEmulator: undefined, env: io.env });
-  if (target.kind === 'aws' && !io.env.AWS_REGION && !io.env.AWS_DEFAULT_REGION) throw catalogue.ENOENDPOINT();
+  if (target.kind === 'aws' && !io.env.AWS_REGION && !io.env.AWS_DEFAULT_REGION) {
+    throw catalogue.EUSAGE('doctor: no AWS region is configured. Set AWS_REGION (or AWS_DEFAULT_REGION) as the nightly does, or GILD_TARGET=emulator with AWS_ENDPOINT_URL to ask a local emulator.');
+  }
   logger.info(target.kind === 'emulator' ? `target: the emulator at ${target.endpoint} (${target.why}); what it cannot answer is said as not checked` : 'target: AWS');
   const context = createContext({
     cwd: io.cwd,

@@ -34,7 +34,7 @@ function input(images = [image]): DoctorInput {
 
 function network(options: { routes?: { DestinationCidrBlock: string; GatewayId?: string; NatGatewayId?: string }[]; endpoints?: string[]; publicIp?: boolean }) {
   mock.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: subnetId, VpcId: 'vpc-1', MapPublicIpOnLaunch: options.publicIp ?? false }] });
-  mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: (options.endpoints ?? []).map((service) => ({ ServiceName: `com.amazonaws.us-east-1.${service}`, State: 'available', PrivateDnsEnabled: true, VpcId: 'vpc-1' })) });
+  mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: (options.endpoints ?? []).map((service) => ({ ServiceName: `com.amazonaws.us-east-1.${service}`, State: 'Available', PrivateDnsEnabled: true, VpcId: 'vpc-1' })) });
   mock.on(DescribeRouteTablesCommand).resolves({
     RouteTables: [
       { RouteTableId: 'rtb-main', Associations: [{ Main: true }], Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' }] },
