@@ -4,6 +4,7 @@
  * and AWS's own evaluation of the caller's policies (SimulatePrincipalPolicy),
  * conditions and all. IAM is global: one client, in the default region.
  */
+import type * as IamSdk from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import {
   GetInstanceProfileCommand,
@@ -19,9 +20,10 @@ import {
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 
-export function createIamClient(env: Readonly<Record<string, string | undefined>>): IAMClient {
+/** `credentials` replaces the environment's (another account's role, see sts.ts). */
+export function createIamClient(env: Readonly<Record<string, string | undefined>>, credentials?: IamSdk.IAMClientConfig['credentials']): IAMClient {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  return nameActionOnErrors(new IamClient(awsClientConfig(region, env.AWS_ENDPOINT_URL_IAM ?? env.AWS_ENDPOINT_URL, env)), 'iam');
+  return nameActionOnErrors(new IamClient({ ...awsClientConfig(region, env.AWS_ENDPOINT_URL_IAM ?? env.AWS_ENDPOINT_URL, env), ...(credentials ? { credentials } : {}) }), 'iam');
 }
 
 export interface InstanceProfileSummary {

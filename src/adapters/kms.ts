@@ -3,13 +3,15 @@
  * with. A key is named as the definitions name it (key ID, alias or ARN) and
  * read in the region it is used in.
  */
+import type * as KmsSdk from '@aws-sdk/client-kms';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient as KmsClient, paginateListGrants } from '@aws-sdk/client-kms';
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 
-export function createKmsClient(region: string, env: Readonly<Record<string, string | undefined>>): KMSClient {
-  return nameActionOnErrors(new KmsClient(awsClientConfig(region, env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL, env)), 'kms');
+/** `credentials` replaces the environment's (another account's role, see sts.ts). */
+export function createKmsClient(region: string, env: Readonly<Record<string, string | undefined>>, credentials?: KmsSdk.KMSClientConfig['credentials']): KMSClient {
+  return nameActionOnErrors(new KmsClient({ ...awsClientConfig(region, env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL, env), ...(credentials ? { credentials } : {}) }), 'kms');
 }
 
 export interface KeySummary {

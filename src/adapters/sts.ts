@@ -34,6 +34,8 @@ export interface AccountClients extends AccountTarget {
   autoscaling(region: string): AutoScalingClient;
   /** Assumes the role now: a refusal is a clear error naming the role and the account (`EASSUMEROLE`), not a failed call later. */
   confirmAccess(): Promise<void>;
+  /** The session's credentials (renewed as the clients' are), for a client of another service in that account. */
+  credentials(): Promise<{ readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string; readonly expiration?: Date }>;
   destroy(): void;
 }
 
@@ -89,6 +91,7 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
       return client;
     },
     autoscaling: (region) => autoscalingClients.autoscaling(region),
+    credentials,
     async confirmAccess() {
       try {
         await credentials();

@@ -5,11 +5,15 @@
  * Each returns lines; none writes anything.
  */
 import { describeRegionOptIn, imageBlockPublicAccessState } from '../adapters/ec2-account.ts';
-import { getRoleArn, simulatePrincipalPolicy } from '../adapters/iam.ts';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { createIamClient, getRoleArn, simulatePrincipalPolicy } from '../adapters/iam.ts';
+import { createKmsClient } from '../adapters/kms.ts';
 import { packerInstalledPlugins, packerVersion } from '../adapters/packer.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import { createAccountClients, sessionNameFor, type CallerIdentity } from '../adapters/sts.ts';
 import { generatePolicy, scopeFromProject } from '../iam/generate-policy.ts';
+import { checkProfile } from './check-instances.ts';
+import { usableKey } from './check-keys.ts';
 import { attempt, failed, notChecked, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
 import { principalOfCaller, simulationRequests } from './simulation-requests.ts';
@@ -88,24 +92,50 @@ export async function checkPolicy(input: DoctorInput, identity: CallerIdentity):
   });
 }
 
-/** gild assumes each distribution role to copy and publish in that account. */
+/**
+ * gild assumes each distribution role to copy and publish in that account; through it, the key the copies are
+ * encrypted with there and the instance profile their smoke test launches with are read too.
+ */
 export async function checkDistributionRoles(input: DoctorInput, identity: CallerIdentity): Promise<DoctorCheck[]> {
-  const targets = new Map(input.images.flatMap((image) => image.distribution.map((target) => [target.roleArn, target.account] as const)));
-  return Promise.all(
-    [...targets].map(async ([roleArn, account]) => {
+  const roles = new Map<string, { account: string; keys: Set<string>; profiles: Set<string> }>();
+  for (const target of input.images.flatMap((image) => image.distribution)) {
+    const role = roles.get(target.roleArn) ?? { account: target.account, keys: new Set<string>(), profiles: new Set<string>() };
+    if (target.kmsKeyId) for (const region of target.regions) role.keys.add(`${region} ${target.kmsKeyId}`);
+    if (typeof target.smoke === 'object' && target.smoke.instanceProfile) role.profiles.add(target.smoke.instanceProfile);
+    roles.set(target.roleArn, role);
+  }
+  const lines = await Promise.all(
+    [...roles].map(async ([roleArn, { account, keys, profiles }]) => {
       const clients = createAccountClients(input.env, { account, roleArn, sessionName: sessionNameFor(`doctor-${input.runId}`), region: input.homeRegion });
       try {
         await clients.confirmAccess();
-        return passed('distribution role assumable', roleArn, `account ${account}`);
       } catch (error) {
+        clients.destroy();
         const cause = (error as { cause?: unknown }).cause;
         const reason = cause instanceof Error ? cause.message : String(cause ?? error);
-        return failed('distribution role assumable', roleArn, `sts:AssumeRole refused: ${reason}`, `in account ${account}, let ${identity.arn.replace(/:sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, ':iam::$1:role/$2')} assume the role (its trust policy), and grant sts:AssumeRole on ${roleArn} (statement AssumeDistributionRoles of \`gild iam-policy\`)`);
+        const caller = principalOfCaller(identity.arn).arn;
+        return [failed('distribution role assumable', roleArn, `sts:AssumeRole refused: ${reason}`, `in account ${account}, let ${caller} assume the role (its trust policy), and grant sts:AssumeRole on ${roleArn} (statement AssumeDistributionRoles of \`gild iam-policy\`)`)];
+      }
+      const iam = createIamClient(input.env, clients.credentials);
+      const kmsClients: KMSClient[] = [];
+      try {
+        const keyLines = [...keys].map((entry) => {
+          const [region, key] = entry.split(' ') as [string, string];
+          const subject = `${key} in ${region} (account ${account})`;
+          const kms = createKmsClient(region, input.env, clients.credentials);
+          kmsClients.push(kms);
+          return attempt('KMS key usable for EBS', subject, async () => (await usableKey(kms, 'KMS key usable for EBS', subject, key, region)).lines);
+        });
+        const profileLines = [...profiles].map((profile) => checkProfile(iam, 'smoke instance profile', `${profile} (account ${account})`, profile));
+        return [passed('distribution role assumable', roleArn, `account ${account}`), ...(await Promise.all([...keyLines, ...profileLines])).flat()];
       } finally {
+        iam.destroy();
+        for (const kms of kmsClients) kms.destroy();
         clients.destroy();
       }
     }),
   );
+  return lines.flat();
 }
 
 /** The names gild writes under the prefix (src/plan/parameter-names.ts): pointers, versions, channels, holds, locks. */

@@ -5,6 +5,7 @@
  * VPC endpoints or a route out).
  */
 import { defaultSubnets, findSubnet, routesOfSubnet, vpcEndpointsOf, type SubnetSummary } from '../adapters/ec2-account.ts';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { getInstanceProfile, rolePolicies } from '../adapters/iam.ts';
 import { attempt, failed, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
@@ -39,6 +40,22 @@ export function actionsAllowedBy(documents: readonly unknown[], wanted: readonly
   return allowed;
 }
 
+/** One instance profile, read with `iam` (the building account's, or a distribution account's through its role). */
+export function checkProfile(iam: IAMClient, check: string, subject: string, profile: string): Promise<DoctorCheck[]> {
+  return attempt(check, subject, async () => {
+    const found = await getInstanceProfile(iam, profile);
+    if (!found) return [failed(check, subject, 'no such instance profile in this account', `create it with a role that has ${managedCore}: aws iam create-instance-profile --instance-profile-name ${profile}; aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <role>`)];
+    const role = found.roles[0];
+    if (!role) return [failed(check, subject, 'the profile has no role, so its instances have no credentials', `aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <a role with ${managedCore}>`)];
+    const policies = await rolePolicies(iam, role.name);
+    if (policies.attached.some((policy) => policy.arn.endsWith(`:policy/${managedCore}`))) return [passed(check, subject, `role ${role.name} has ${managedCore}`)];
+    const allowed = actionsAllowedBy([...policies.attached, ...policies.inline].map((policy) => policy.document), ssmAgentActions);
+    const missing = ssmAgentActions.filter((action) => !allowed.has(action));
+    if (missing.length === 0) return [passed(check, subject, `role ${role.name} allows what ${managedCore} does for the SSM agent (from its policy documents)`)];
+    return [failed(check, subject, `role ${role.name} lacks ${missing.join(', ')}: the SSM agent cannot register`, `aws iam attach-role-policy --role-name ${role.name} --policy-arn arn:aws:iam::aws:policy/${managedCore}`)];
+  });
+}
+
 /** Every image's smoke instance profile in the building account: it exists, has a role, and that role lets the SSM agent work. */
 export async function checkInstanceProfiles(input: DoctorInput): Promise<DoctorCheck[]> {
   const check = 'smoke instance profile';
@@ -52,23 +69,7 @@ export async function checkInstanceProfiles(input: DoctorInput): Promise<DoctorC
     }
     profiles.set(profile, [...(profiles.get(profile) ?? []), image.name]);
   }
-  for (const [profile, images] of profiles) {
-    const subject = `${profile} (${images.join(', ')})`;
-    lines.push(
-      ...(await attempt(check, subject, async () => {
-        const found = await getInstanceProfile(input.iam, profile);
-        if (!found) return [failed(check, subject, 'no such instance profile in this account', `create it with a role that has ${managedCore}: aws iam create-instance-profile --instance-profile-name ${profile}; aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <role>`)];
-        const role = found.roles[0];
-        if (!role) return [failed(check, subject, 'the profile has no role, so its instances have no credentials', `aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <a role with ${managedCore}>`)];
-        const policies = await rolePolicies(input.iam, role.name);
-        if (policies.attached.some((policy) => policy.arn.endsWith(`:policy/${managedCore}`))) return [passed(check, subject, `role ${role.name} has ${managedCore}`)];
-        const allowed = actionsAllowedBy([...policies.attached, ...policies.inline].map((policy) => policy.document), ssmAgentActions);
-        const missing = ssmAgentActions.filter((action) => !allowed.has(action));
-        if (missing.length === 0) return [passed(check, subject, `role ${role.name} allows what ${managedCore} does for the SSM agent (from its policy documents)`)];
-        return [failed(check, subject, `role ${role.name} lacks ${missing.join(', ')}: the SSM agent cannot register`, `aws iam attach-role-policy --role-name ${role.name} --policy-arn arn:aws:iam::aws:policy/${managedCore}`)];
-      })),
-    );
-  }
+  for (const [profile, images] of profiles) lines.push(...(await checkProfile(input.iam, check, `${profile} (${images.join(', ')})`, profile)));
   return lines;
 }
 

@@ -4,7 +4,8 @@
  * where an image is copied into distribution accounts, its key lets those
  * accounts use it (key policy or grants): otherwise their copies fail.
  */
-import { describeKey, getKeyPolicy, listGrantees } from '../adapters/kms.ts';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { describeKey, getKeyPolicy, listGrantees, type KeySummary } from '../adapters/kms.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { attempt, failed, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
@@ -31,6 +32,18 @@ export function keyAllowsAccount(policy: unknown, grantees: readonly { readonly 
   return grantees.some((grantee) => names(grantee.principal));
 }
 
+/** Whether `keyName` names a key in the region EBS can encrypt with: its lines, and the key when it can. */
+export async function usableKey(kms: KMSClient, check: string, subject: string, keyName: string, region: string): Promise<{ readonly key?: KeySummary; readonly lines: DoctorCheck[] }> {
+  const key = await describeKey(kms, keyName);
+  if (!key) return { lines: [failed(check, subject, `no key ${keyName} in ${region}`, `create the key (or alias) in ${region}, or name an existing one in the image's encryption (regionKmsKeyIds.${region})`)] };
+  if (!key.enabled || key.keyState !== 'Enabled') {
+    const fix = key.keyState === 'PendingDeletion' ? `cancel its deletion: aws kms cancel-key-deletion --key-id ${key.arn} --region ${region}, then enable it` : `enable it: aws kms enable-key --key-id ${key.arn} --region ${region}`;
+    return { lines: [failed(check, subject, `${key.arn} is ${key.keyState || 'disabled'}: EBS cannot encrypt with it`, fix)] };
+  }
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT' || key.keySpec !== 'SYMMETRIC_DEFAULT') return { lines: [failed(check, subject, `${key.arn} is ${key.keySpec} for ${key.keyUsage}; EBS takes only symmetric ENCRYPT_DECRYPT keys`, 'name a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) instead')] };
+  return { key, lines: [passed(check, subject, `${key.arn} enabled, ${key.keySpec}`)] };
+}
+
 export async function checkKeys(input: DoctorInput): Promise<DoctorCheck[]> {
   const check = 'KMS key usable for EBS';
   const uses = new Map<string, { region: string; key: string; images: Set<string>; accounts: Set<string> }>();
@@ -49,11 +62,10 @@ export async function checkKeys(input: DoctorInput): Promise<DoctorCheck[]> {
       const subject = `${use.key} in ${use.region} (${[...use.images].join(', ')})`;
       return attempt(check, subject, async () => {
         const kms = input.kms(use.region);
-        const key = await describeKey(kms, use.key);
-        if (!key) return [failed(check, subject, `no key ${use.key} in ${use.region}`, `create the key (or alias) in ${use.region}, or name an existing one in the image's encryption (regionKmsKeyIds.${use.region})`)];
-        if (!key.enabled || key.keyState !== 'Enabled') return [failed(check, subject, `${key.arn} is ${key.keyState || 'disabled'}: EBS cannot encrypt with it`, key.keyState === 'PendingDeletion' ? `cancel its deletion: aws kms cancel-key-deletion --key-id ${key.arn} --region ${use.region}, then enable it` : `enable it: aws kms enable-key --key-id ${key.arn} --region ${use.region}`)];
-        if (key.keyUsage !== 'ENCRYPT_DECRYPT' || key.keySpec !== 'SYMMETRIC_DEFAULT') return [failed(check, subject, `${key.arn} is ${key.keySpec} for ${key.keyUsage}; EBS takes only symmetric ENCRYPT_DECRYPT keys`, 'name a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) instead')];
-        const lines: DoctorCheck[] = [passed(check, subject, `${key.arn} enabled, ${key.keySpec}`)];
+        const usable = await usableKey(kms, check, subject, use.key, use.region);
+        if (!usable.key) return usable.lines;
+        const key = usable.key;
+        const lines = [...usable.lines];
         if (use.accounts.size > 0) {
           const [policy, grantees] = await Promise.all([getKeyPolicy(kms, key.arn), listGrantees(kms, key.arn)]);
           for (const account of use.accounts) {

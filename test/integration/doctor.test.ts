@@ -8,8 +8,9 @@
  * test/unit/doctor-policy.test.ts.)
  */
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateAliasCommand, CreateKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttachInternetGatewayCommand, CreateInternetGatewayCommand, CreateRouteCommand, DescribeRouteTablesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoctorAnswer } from '../../src/commands/doctor.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
@@ -22,6 +23,7 @@ const config = (endpoint: string, region: string) => ({ endpoint, region, creden
 
 /** An account ready for a run of the test image in `regions`: the smoke profile with an SSM-capable role, a way out of the default VPCs, a key per region its distribution account may use. */
 async function prepareAccount(endpoint: string, regions: readonly string[], options: { instanceProfile?: boolean } = {}): Promise<Record<string, string>> {
+  await prepareDistributionAccount(endpoint);
   const iam = new IAMClient(config(endpoint, 'us-east-1'));
   await iam.send(new CreateRoleCommand({ RoleName: 'gild-smoke', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
   const agentPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:*', 'ec2messages:*'], Resource: '*' }] };
@@ -59,13 +61,31 @@ async function prepareAccount(endpoint: string, regions: readonly string[], opti
   return keys;
 }
 
+/** The distribution account, through its role (moto keeps each account's resources apart): the key its copies are encrypted with and its smoke profile. */
+async function prepareDistributionAccount(endpoint: string): Promise<void> {
+  const sts = new STSClient(config(endpoint, 'us-east-1'));
+  const session = (await sts.send(new AssumeRoleCommand({ RoleArn: distributionRole, RoleSessionName: 'test-setup' }))).Credentials;
+  sts.destroy();
+  const credentials = { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' };
+  const kms = new KMSClient({ ...config(endpoint, 'us-east-1'), credentials });
+  const keyId = (await kms.send(new CreateKeyCommand({ KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' }))).KeyMetadata?.KeyId ?? '';
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/gild-copies', TargetKeyId: keyId }));
+  kms.destroy();
+  const iam = new IAMClient({ ...config(endpoint, 'us-east-1'), credentials });
+  await iam.send(new CreateRoleCommand({ RoleName: 'gild-smoke', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
+  await iam.send(new PutRolePolicyCommand({ RoleName: 'gild-smoke', PolicyName: 'ssm-agent', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:*', 'ssmmessages:*', 'ec2messages:*'], Resource: '*' }] }) }));
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'gild-smoke' }));
+  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'gild-smoke', RoleName: 'gild-smoke' }));
+  iam.destroy();
+}
+
 /** The test image: built in us-east-1, copied to `copies`, encrypted with alias/gild-images, distributed to one account. */
 const doctorImage = (copies: readonly string[]) =>
   imageSource({
     name: 'web',
     regions: `{ build: 'us-east-1', copies: ${JSON.stringify(copies)} }`,
     extra: `encryption: { kmsKeyId: 'alias/gild-images', regionKmsKeyIds: { ${copies.map((region) => `'${region}': 'alias/gild-images'`).join(', ')} } },
-  distribution: { accounts: [{ account: '${distributionAccount}', roleArn: '${distributionRole}', regions: ['us-east-1'] }] },`,
+  distribution: { accounts: [{ account: '${distributionAccount}', roleArn: '${distributionRole}', regions: ['us-east-1'], kmsKeyId: 'alias/gild-copies', smoke: { instanceProfile: 'gild-smoke' } }] },`,
   });
 
 describe('gild doctor', () => {
@@ -107,13 +127,15 @@ describe('gild doctor', () => {
       "SSM prefix only gild's: /golden in us-east-1",
       "SSM prefix only gild's: /golden in us-west-2",
       `distribution role assumable: ${distributionRole}`,
+      `KMS key usable for EBS: alias/gild-copies in us-east-1 (account ${distributionAccount})`,
+      `smoke instance profile: gild-smoke (account ${distributionAccount})`,
     ]);
     const gaps = answer.checks.filter((check) => check.status === 'not-checked');
     expect(gaps.map((check) => check.check)).toEqual(['IAM policy (simulated by AWS)', 'AMI block public access']);
     expect(gaps[0]?.detail).toContain('the emulator cannot answer iam:SimulatePrincipalPolicy');
     expect(gaps[1]?.detail).toContain('the emulator cannot answer ec2:GetImageBlockPublicAccessState');
     expect(stdout).toMatch(/^not checked +IAM policy \(simulated by AWS\) .*the emulator cannot answer iam:SimulatePrincipalPolicy/m);
-    expect(stdout).toContain('Ready, with 2 of 14 checks not made (see why above).');
+    expect(stdout).toContain('Ready, with 2 of 16 checks not made (see why above).');
   });
 
   it('fails on a missing smoke instance profile, saying how to create it', async () => {
@@ -134,6 +156,23 @@ describe('gild doctor', () => {
     expect(exitCode).toBe(1);
     expect(failures(answer)).toEqual([
       expect.objectContaining({ check: 'KMS key usable for EBS', subject: 'alias/gild-images in us-west-2 (web)', detail: expect.stringMatching(/is Disabled: EBS cannot encrypt with it$/), fix: expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:us-west-2:123456789012:key\/\S+ --region us-west-2$/) }),
+    ]);
+  });
+
+  it('reads the distribution account through its role: a disabled key there is a failed line too', async () => {
+    await prepareAccount(harness.moto.endpoint, ['us-east-1', 'us-west-2']);
+    const sts = new STSClient(config(harness.moto.endpoint, 'us-east-1'));
+    const session = (await sts.send(new AssumeRoleCommand({ RoleArn: distributionRole, RoleSessionName: 'test-fault' }))).Credentials;
+    sts.destroy();
+    const kms = new KMSClient({ ...config(harness.moto.endpoint, 'us-east-1'), credentials: { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' } });
+    // NOTE: DisableKey takes a key ID or ARN, not an alias (as on AWS).
+    const keyId = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/gild-copies' }))).KeyMetadata?.KeyId;
+    await kms.send(new DisableKeyCommand({ KeyId: keyId }));
+    kms.destroy();
+    const { exitCode, answer } = await doctor();
+    expect(exitCode).toBe(1);
+    expect(failures(answer)).toEqual([
+      expect.objectContaining({ check: 'KMS key usable for EBS', subject: `alias/gild-copies in us-east-1 (account ${distributionAccount})`, fix: expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:us-east-1:210987654321:key\/\S+ --region us-east-1$/) }),
     ]);
   });
 
