@@ -4,8 +4,8 @@
  * distribution roles, the SSM prefix and the AMI block-public-access state.
  * Each returns lines; none writes anything.
  */
-import { describeRegionOptIn, imageBlockPublicAccessState } from '../adapters/ec2-account.ts';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { describeRegionOptIn, imageBlockPublicAccessState } from '../adapters/ec2-account.ts';
 import { createIamClient, getRoleArn, simulatePrincipalPolicy } from '../adapters/iam.ts';
 import { createKmsClient } from '../adapters/kms.ts';
 import { packerInstalledPlugins, packerVersion } from '../adapters/packer.ts';
@@ -39,7 +39,10 @@ export async function checkRegions(input: DoctorInput): Promise<DoctorCheck[]> {
   });
 }
 
-/** Packer 1.6 to 1.9 bundle the amazon builder; from 1.10 it is a plugin `packer init` installs. */
+/**
+ * Packer 1.6 bundles the amazon builder. From 1.7 gild renders `required_plugins` (packer-capabilities.ts) and each
+ * build runs `packer init`, which installs the plugin when it is missing; `packer plugins installed` (1.8+) says if it is.
+ */
 export async function checkPacker(): Promise<DoctorCheck[]> {
   let version;
   try {
@@ -47,7 +50,7 @@ export async function checkPacker(): Promise<DoctorCheck[]> {
   } catch (error) {
     return [failed('Packer', 'packer', `not found or not runnable: ${error instanceof Error ? error.message : String(error)}`, 'install Packer (https://developer.hashicorp.com/packer/install) on the machine the nightly runs on, on its PATH')];
   }
-  if (version.major === 1 && version.minor < 10) return [passed('Packer', version.raw, 'the amazon builder is bundled')];
+  if (version.major === 1 && version.minor < 7) return [passed('Packer', version.raw, 'the amazon builder is bundled')];
   const plugins = await packerInstalledPlugins().catch(() => undefined);
   const amazon = plugins?.find((plugin) => plugin.includes('github.com/hashicorp/amazon'));
   if (amazon) return [passed('Packer', version.raw, `amazon plugin installed: ${amazon.split('/').pop()}`)];
