@@ -67,8 +67,9 @@ export async function checkPolicy(input: DoctorInput, identity: CallerIdentity):
   const principal = principalOfCaller(identity.arn);
   if (principal.kind === 'root') return [passed(check, identity.arn, 'the root user may do everything (run the nightly as a role with `gild iam-policy` instead)')];
   return attempt(check, principal.arn, async () => {
-    // NOTE: an assumed-role ARN has lost the role's path; IAM knows the role's full ARN.
-    const principalArn = principal.kind === 'role' ? ((await getRoleArn(input.iam, principal.roleName)) ?? principal.arn) : principal.arn;
+    // NOTE: an assumed-role ARN has lost the role's path; IAM knows the role's full ARN. A caller that may not read
+    // its own role is asked about as the ARN without a path, which is right for most roles.
+    const principalArn = principal.kind === 'role' ? ((await getRoleArn(input.iam, principal.roleName).catch(() => undefined)) ?? principal.arn) : principal.arn;
     const scope = { ...scopeFromProject(input.settings, input.images), accountId: identity.account };
     const requests = simulationRequests(generatePolicy(scope), input.regions, identity);
     const denied = new Map<string, string[]>();
