@@ -9,7 +9,8 @@
 import { DescribeRouteTablesCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, EC2Client, GetImageBlockPublicAccessStateCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkImageBlockPublicAccess } from '../../src/doctor/check-account.ts';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { checkImageBlockPublicAccess, checkSsmPrefix } from '../../src/doctor/check-account.ts';
 import { actionsAllowedBy, checkSubnets, ssmAgentActions } from '../../src/doctor/check-instances.ts';
 import { keyAllowsAccount } from '../../src/doctor/check-keys.ts';
 import type { DoctorInput } from '../../src/doctor/doctor-input.ts';
@@ -76,6 +77,25 @@ describe('AMI block public access', () => {
   it('passes private images whatever the state', async () => {
     mock.on(GetImageBlockPublicAccessStateCommand).resolves({ ImageBlockPublicAccessState: 'block-new-sharing' });
     expect((await checkImageBlockPublicAccess(input()))[0]?.status).toBe('ok');
+  });
+});
+
+describe('the SSM prefix', () => {
+  const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const ssmMock = mockClient(ssm);
+  afterEach(() => ssmMock.reset());
+  const names = (...found: string[]) => ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: found.map((Name) => ({ Name, Value: 'ami-0123456789abcdef0', Version: 1 })) });
+
+  it('passes what gild writes: pointers, versions, channels, holds and locks', async () => {
+    names('/golden/web/latest', '/golden/web/v2', '/golden/web/versions/2.1.3', '/golden/web/channels/stable', '/golden/web/holds/latest', '/golden/web/lock');
+    expect((await checkSsmPrefix({ ...input(), ssm: () => ssm }))[0]).toMatchObject({ status: 'ok' });
+  });
+
+  it('fails on a parameter gild would not write, naming it and the fix', async () => {
+    names('/golden/web/latest', '/golden/notes', '/golden/web/versions/next');
+    expect(await checkSsmPrefix({ ...input(), ssm: () => ssm })).toEqual([
+      failed("SSM prefix only gild's", '/golden in us-east-1', 'parameters gild did not write: /golden/notes, /golden/web/versions/next', 'move them out of /golden, or set ssmPrefix in pipeline/settings.ts to a path only gild writes'),
+    ]);
   });
 });
 
