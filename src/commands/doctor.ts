@@ -4,13 +4,13 @@
  * does not. Read only. Exit 1 when something a run needs is missing; a check
  * the account or the emulator cannot answer is said as not checked.
  */
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { createIamClient } from '../adapters/iam.ts';
 import { createKmsClient } from '../adapters/kms.ts';
-import type { KMSClient } from '@aws-sdk/client-kms';
+import { createContext } from '../context.ts';
 import type { DoctorCheck } from '../doctor/doctor-check.ts';
 import { formatDoctorReport } from '../doctor/format-doctor-report.ts';
 import { runDoctor } from '../doctor/run-doctor.ts';
-import { createContext } from '../context.ts';
 import { catalogue } from '../errors.ts';
 import { accountCheckCapabilities } from '../target/account-checks.ts';
 import { chooseTarget } from '../target/choose-target.ts';
@@ -29,6 +29,8 @@ export interface DoctorAnswer {
 }
 
 /**
+ * Read only, so nothing to clean up on an interrupt: the default signal handling ends it.
+ *
  * NOTE: the context is made here rather than by withImagesInContext: on the emulator that would first prepare it
  * (stand-in sources, the instance profiles the images name), writing to the account doctor must only read, and hiding
  * a missing profile behind one gild just made.
