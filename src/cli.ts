@@ -45,6 +45,14 @@ const commandTable: readonly CommandEntry[] = [
     run: async (io) => (await import('./commands/validate.ts')).validate({}, io),
   },
   {
+    name: 'doctor',
+    declare: (command) =>
+      command
+        .description('ask the account, with the credentials the nightly uses, whether it gives a run everything it needs (reads only; exit 1 when something is missing)')
+        .option('--json', 'print the checks as JSON on stdout', false),
+    run: async (io, _args, flags) => (await import('./commands/doctor.ts')).doctor({ json: flags.json as boolean }, io),
+  },
+  {
     name: 'plan',
     declare: (command) =>
       command

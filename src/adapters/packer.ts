@@ -326,3 +326,15 @@ export async function packerBuild(options: PackerBuildOptions): Promise<PackerBu
     await closeLog(log);
   }
 }
+
+/**
+ * The plugins `packer plugins installed` lists (Packer >= 1.8), one path a line, e.g.
+ * `…/github.com/hashicorp/amazon/packer-plugin-amazon_v1.3.2_x5.0_linux_amd64`. Packer 1.6 and 1.7 have no such
+ * command (their amazon builder is bundled): undefined.
+ */
+export async function packerInstalledPlugins(): Promise<string[] | undefined> {
+  const result = await execa('packer', ['plugins', 'installed'], { reject: false });
+  if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
+  if (result.exitCode !== 0) return undefined;
+  return String(result.stdout).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+}

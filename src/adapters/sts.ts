@@ -10,6 +10,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type * as CredentialProviders from '@aws-sdk/credential-providers';
 import { catalogue } from '../errors.ts';
+import { awsCall } from './aws-call.ts';
 import { awsClientConfig, ec2Endpoint } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
 import { createEc2Client } from './ec2.ts';
@@ -33,6 +34,8 @@ export interface AccountClients extends AccountTarget {
   autoscaling(region: string): AutoScalingClient;
   /** Assumes the role now: a refusal is a clear error naming the role and the account (`EASSUMEROLE`), not a failed call later. */
   confirmAccess(): Promise<void>;
+  /** The session's credentials (renewed as the clients' are), for a client of another service in that account. */
+  credentials(): Promise<{ readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string; readonly expiration?: Date }>;
   destroy(): void;
 }
 
@@ -88,6 +91,7 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
       return client;
     },
     autoscaling: (region) => autoscalingClients.autoscaling(region),
+    credentials,
     async confirmAccess() {
       try {
         await credentials();
@@ -100,4 +104,24 @@ export function createAccountClients(env: Readonly<Record<string, string | undef
       autoscalingClients.destroy();
     },
   };
+}
+
+export interface CallerIdentity {
+  readonly account: string;
+  /** `arn:aws:iam::…:user/…`, `arn:aws:sts::…:assumed-role/<role>/<session>` or `…:root`. */
+  readonly arn: string;
+  readonly userId: string;
+}
+
+/** Who the credentials are (STS GetCallerIdentity, which needs no permission). */
+export async function callerIdentity(env: Readonly<Record<string, string | undefined>>): Promise<CallerIdentity> {
+  // NOTE: loaded when asked: only `gild doctor` asks, and the run's start-up stays without the STS client.
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const client = new STSClient(awsClientConfig(env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1', env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL, env));
+  try {
+    const output = await awsCall('read the caller identity', '(credentials)', () => client.send(new GetCallerIdentityCommand({})));
+    return { account: output.Account ?? '', arn: output.Arn ?? '', userId: output.UserId ?? '' };
+  } finally {
+    client.destroy();
+  }
 }

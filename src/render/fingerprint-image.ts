@@ -6,6 +6,13 @@
  * Settings that do not change the AMI (retention, smoke, concurrency, sweep)
  * never reach the rendering, so they cannot change it.
  *
+ * The fingerprint does not depend on where gild runs: it is always taken of
+ * the rendering for real AWS, provisioners and their files included, even when
+ * the run renders for the emulator (which leaves them out, or runs them
+ * elsewhere). So an edit to a provision step, a script or an upload shows as a
+ * rebuild in `gild plan --local` exactly as it will on the real account, and a
+ * candidate AMI built on either target is resumed by the same fingerprint.
+ *
  * Files are streamed into the hash, never read whole, under a size limit.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -26,8 +33,6 @@ export const fingerprintSizeLimit = 2 * 1024 ** 3;
 export interface FingerprintInput {
   readonly templatesDir: string;
   readonly packer: PackerVersionInfo;
-  /** Rendering for the emulator drops provisioners, so it fingerprints differently. */
-  readonly emulator?: { readonly endpoint: string };
   /** For tests; default fingerprintSizeLimit. */
   readonly sizeLimit?: number;
 }
@@ -39,7 +44,6 @@ const placeholders = {
   runId: 'run-id',
   securityGroupId: 'sg-00000000',
   now: new Date(0),
-  emulatorEndpoint: 'http://emulator',
 } as const;
 
 interface FileEntry {
@@ -91,7 +95,7 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
     now: placeholders.now,
     keyPairName: `gild_${placeholders.runId}_${image.name}`,
     securityGroupId: placeholders.securityGroupId,
-    ...(input.emulator ? { emulator: { endpoint: placeholders.emulatorEndpoint } } : {}),
+    // NOTE: never an emulator endpoint: what an image is must not depend on the target it is rehearsed on.
   });
   // NOTE: paths are hashed relative to the project, so that two checkouts in different folders agree.
   const projectDir = path.dirname(path.resolve(input.templatesDir));
