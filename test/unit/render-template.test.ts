@@ -86,8 +86,9 @@ describe('renderImage', () => {
             Resource = ["*"]
           }
         }
-        communicator = "ssh"
-        ssh_username = "ec2-user"
+        communicator              = "ssh"
+        ssh_username              = "ec2-user"
+        ssh_clear_authorized_keys = true
       }
 
       build {
@@ -95,6 +96,20 @@ describe('renderImage', () => {
 
         provisioner "shell" {
           inline = ["sudo dnf -y update"]
+        }
+
+        provisioner "shell" {
+          script = "<work>/out/gild-record-identity.sh"
+        }
+
+        provisioner "file" {
+          direction   = "download"
+          source      = "/tmp/gild-build-identity.txt"
+          destination = "<work>/out/build-identity.txt"
+        }
+
+        provisioner "shell" {
+          script = "<work>/out/gild-generalize.sh"
         }
 
         post-processor "manifest" {
@@ -239,12 +254,20 @@ describe('renderImage', () => {
         ],
       }),
     );
+    const outDir = path.join(workDir, 'out');
     expect(build.provisioner.shell).toEqual([
       { inline: ['dnf -y update'], environment_vars: ['STAGE=base'], expect_disconnect: true, pause_before: '5s' },
       { script: '/project/images/scripts/harden.sh' },
+      { script: path.join(outDir, 'gild-record-identity.sh') },
+      { script: path.join(outDir, 'gild-generalize.sh') },
     ]);
-    expect(build.provisioner.file).toEqual([{ source: '/project/images/files/motd', destination: '/etc/motd' }]);
-    expect(text.indexOf('provisioner "file"')).toBeGreaterThan(text.lastIndexOf('provisioner "shell"'));
+    expect(build.provisioner.file).toEqual([
+      { source: '/project/images/files/motd', destination: '/etc/motd' },
+      { direction: 'download', source: '/tmp/gild-build-identity.txt', destination: path.join(outDir, 'build-identity.txt') },
+    ]);
+    // The definition's steps in order (the upload after both shell steps), then gild's record and generalize steps.
+    expect(text.indexOf('provisioner "file"')).toBeGreaterThan(text.indexOf('harden.sh'));
+    expect(text.indexOf('gild-record-identity.sh')).toBeGreaterThan(text.indexOf('/etc/motd'));
   });
 
   it('renders PowerShell and Windows restarts for Windows images', async () => {
@@ -257,7 +280,7 @@ describe('renderImage', () => {
         ],
       }),
     );
-    expect(build.provisioner.powershell).toEqual([{ inline: ['Install-WindowsFeature Web-Server'], environment_vars: ['SITE=default'] }]);
+    expect(build.provisioner.powershell[0]).toEqual({ inline: ['Install-WindowsFeature Web-Server'], environment_vars: ['SITE=default'] });
     expect(build.provisioner['windows-restart']).toEqual([{ restart_timeout: '15m' }]);
   });
 
@@ -268,8 +291,9 @@ describe('renderImage', () => {
     expect(emulated.source).toMatchObject({ custom_endpoint_ec2: 'http://127.0.0.1:5000', skip_region_validation: true, communicator: 'none' });
     expect(emulated.build).not.toHaveProperty('provisioner');
     expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on.');
+    expect(emulated.logger.lines).toContain('info: Left out gild\'s generalize step of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not generalized there.');
     const { custom_endpoint_ec2, skip_region_validation, communicator, ...emulatedRest } = emulated.source;
-    const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ...realRest } = real.source;
+    const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ssh_clear_authorized_keys, ...realRest } = real.source;
     expect(emulatedRest).toEqual(realRest);
   });
 
