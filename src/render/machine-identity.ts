@@ -22,8 +22,9 @@ export const windowsIdentityRemotePath = 'C:/Windows/Temp/gild-build-identity.tx
  * NOTE: without ssh-keygen (a minimal container) a host key is named by the SHA-256 of its file instead, which is
  * still different for a different key.
  */
+const rootLine = 'root="${GILD_GENERALIZE_ROOT:-}"';
 export const linuxIdentityCommands: readonly string[] = [
-  'root="${GILD_GENERALIZE_ROOT:-}"',
+  rootLine,
   'fingerprint() { if command -v ssh-keygen >/dev/null 2>&1; then ssh-keygen -lf "$1" 2>/dev/null | awk \'{ print $2 }\'; else printf \'file-sha256:%s\\n\' "$(sha256sum "$1" | cut -d " " -f 1)"; fi; }',
   'printf \'machine-id %s\\n\' "$(cat "$root/etc/machine-id" 2>/dev/null || true)"',
   'for key in "$root"/etc/ssh/ssh_host_*_key.pub; do if [ -f "$key" ]; then printf \'host-key %s\\n\' "$(fingerprint "$key")"; fi; done',
@@ -38,10 +39,11 @@ export function linuxRecordIdentityScript(): string {
     '# Written by gild: records what identifies the build instance, before the generalize step, for the smoke test.',
     'if [ "$(id -u)" -ne 0 ]; then exec sudo -n sh "$0" "$@"; fi',
     'umask 077',
+    rootLine,
     `{`,
-    ...linuxIdentityCommands.filter((line) => line !== 'exit 0').map((line) => `  ${line}`),
-    `} > ${linuxIdentityRemotePath}`,
-    `chmod 0644 ${linuxIdentityRemotePath}`,
+    ...linuxIdentityCommands.filter((line) => line !== 'exit 0' && line !== rootLine).map((line) => `  ${line}`),
+    `} > "$root"${linuxIdentityRemotePath}`,
+    `chmod 0644 "$root"${linuxIdentityRemotePath}`,
     '',
   ].join('\n');
 }
