@@ -41,7 +41,7 @@ function resolveProvisionStep(step: ParsedImageDefinition['provision'][number], 
 
 function resolveGeneralize(generalize: ParsedImageDefinition['generalize'], preset: ReturnType<typeof findPreset>): Generalize {
   const launchAgent = preset && 'launchAgent' in preset.firstBoot ? preset.firstBoot.launchAgent : undefined;
-  if (generalize === undefined) return { kind: 'on', keep: [], reason: undefined, launchAgent };
+  if (generalize === undefined || generalize === true) return { kind: 'on', keep: [], reason: undefined, launchAgent };
   if (generalize === false) return { kind: 'off', reason: '', bare: true };
   const reason = generalize.reason?.trim() || undefined;
   if (!generalize.enabled) return { kind: 'off', reason: reason ?? '', bare: false };

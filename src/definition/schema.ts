@@ -210,11 +210,12 @@ export const linuxGeneralizeItems = ['package-caches', 'cloud-init', 'ssh-host-k
 export type LinuxGeneralizeItem = (typeof linuxGeneralizeItems)[number];
 
 /**
- * `generalize` left out: everything is cleared. `{ keep: [...], reason }` keeps items; `{ enabled: false, reason }`
+ * `generalize` left out (or `true`): everything is cleared. `{ keep: [...], reason }` keeps items; `{ enabled: false, reason }`
  * turns the step off. Reasons are required by rules.ts (a bare `false` is refused there, with the form to write).
  */
+// NOTE: a boolean branch, not literal(false): an object then fails it by type, so messages come from the object branch.
 export const generalizeSchema = z.union([
-  z.literal(false),
+  z.boolean(),
   z.strictObject({
     enabled: z.boolean().default(true),
     keep: z.array(z.enum(linuxGeneralizeItems)).default([]),
