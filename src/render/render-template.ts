@@ -160,6 +160,18 @@ export interface RenderedFiles {
   readonly inputs: readonly string[];
 }
 
+/**
+ * `gild:patched-at` on the AMI and its snapshots when the patch step runs in this build: the build's own time
+ * (`gild:built-at`), since the patch step runs during it. NOTE: not part of the fingerprint (like gild:built-at), so
+ * a resumed build still matches; without gild:built-at (a render for `gild render` or the fingerprint) there is no
+ * build time to state, and no tag.
+ */
+function withPatchedAt(image: ResolvedImage, input: RenderInput): Readonly<Record<string, string>> {
+  const builtAt = input.tags['gild:built-at'];
+  if (!image.patch.enabled || input.emulator || builtAt === undefined) return input.tags;
+  return { ...input.tags, 'gild:patched-at': builtAt };
+}
+
 export async function renderImageFiles(image: ResolvedImage, input: RenderInput): Promise<RenderedFiles> {
   const nameProblem = amiNameProblem(input.amiName);
   if (nameProblem) throw catalogue.EDEFINITIONS([`${image.file}: name and version make the AMI name ${nameProblem}. Shorten the image name.`]);
@@ -171,7 +183,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   const settings = buildSourceSettings(image, {
     baseAmiId: input.baseAmiId,
     amiName: input.amiName,
-    tags: input.tags,
+    tags: withPatchedAt(image, input),
     runTags: input.runTags,
     emulatorEndpoint: input.emulator?.endpoint,
     windowsUserData,

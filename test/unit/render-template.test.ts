@@ -284,6 +284,47 @@ describe('renderImage', () => {
     expect(build.provisioner['windows-restart']).toEqual([{ restart_timeout: '15m' }]);
   });
 
+  it('patches first and tags the AMI and its snapshots gild:patched-at with the build time, not for the emulator, where nothing runs', async () => {
+    const image = resolvedImageFixture({ patch: { enabled: true, packageManager: 'dnf' }, provision: [{ kind: 'shell', inline: ['true'], env: {}, expectDisconnect: false, pauseBefore: undefined }] });
+    const tags = { 'gild:image': 'web', 'gild:built-at': '2026-11-28T12:00:00.000Z' };
+    const { source, text } = await render(image, { tags });
+    expect(source.tags).toEqual({ ...tags, 'gild:patched-at': '2026-11-28T12:00:00.000Z' });
+    expect(source.snapshot_tags).toEqual(source.tags);
+    expect(text.indexOf('gild-patch.sh')).toBeGreaterThan(0);
+    expect(text.indexOf('gild-patch.sh')).toBeLessThan(text.indexOf('inline = ["true"]'));
+    const script = await readFile(path.join(workDir, 'out', 'gild-patch.sh'), 'utf8');
+    expect(script).toContain('dnf -y upgrade --releasever=latest');
+    const emulated = await render(image, { tags, emulator: { endpoint: 'http://127.0.0.1:5000' } });
+    expect(emulated.source.tags).toEqual(tags);
+    expect(emulated.logger.lines).toContain('info: Left out gild\'s patch and generalize steps of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not patched or generalized there.');
+    expect((await render(resolvedImageFixture(), { tags })).source.tags).toEqual(tags);
+  });
+
+  it('leaves the build as it is when generalize is off, and keeps Packer\'s key when authorized-keys is kept', async () => {
+    const off = await render(resolvedImageFixture({ generalize: { kind: 'off', reason: 'forensics', bare: false } }));
+    expect(off.text).not.toContain('gild-generalize.sh');
+    expect(off.source).not.toHaveProperty('ssh_clear_authorized_keys');
+    const kept = await render(resolvedImageFixture({ generalize: { kind: 'on', keep: ['authorized-keys'], reason: 'a break-glass key', launchAgent: undefined } }));
+    expect(kept.source).not.toHaveProperty('ssh_clear_authorized_keys');
+    expect(kept.text).toContain('gild-generalize.sh');
+    const windowsOff = await render(resolvedImageFixture({ platform: 'windows', generalize: { kind: 'off', reason: 'own sysprep', bare: false } }));
+    expect(windowsOff.source).not.toHaveProperty('disable_stop_instance');
+    expect(windowsOff.text).not.toContain('windows-shell');
+  });
+
+  it('runs the EC2Launch generation the preset carries, or the one installed when no preset says', async () => {
+    const sysprep = async (launchAgent: 'ec2launch-v1' | 'ec2launch-v2' | undefined) => (await render(resolvedImageFixture({ platform: 'windows', generalize: { kind: 'on', keep: [], reason: undefined, launchAgent } }))).build.provisioner['windows-shell'];
+    expect(await sysprep('ec2launch-v1')).toEqual([
+      {
+        inline: [
+          'powershell -NoProfile -ExecutionPolicy Bypass -File "C:\\ProgramData\\Amazon\\EC2-Windows\\Launch\\Scripts\\InitializeInstance.ps1" -Schedule',
+          'powershell -NoProfile -ExecutionPolicy Bypass -File "C:\\ProgramData\\Amazon\\EC2-Windows\\Launch\\Scripts\\SysprepInstance.ps1"',
+        ],
+      },
+    ]);
+    expect(await sysprep(undefined)).toEqual([{ inline: [expect.stringMatching(/^if exist "%ProgramFiles%\\Amazon\\EC2Launch\\ec2launch\.exe" \(.+ sysprep --shutdown=true\) else \(.+InitializeInstance\.ps1" -Schedule && .+SysprepInstance\.ps1"\)$/)] }]);
+  });
+
   it('renders for the emulator with its endpoint, no communicator, no provisioners and no temporary profile, and says so', async () => {
     const image = resolvedImageFixture({ provision: [{ kind: 'shell', inline: ['true'], env: {}, expectDisconnect: false, pauseBefore: undefined }] });
     const real = await render(image);
