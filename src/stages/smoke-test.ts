@@ -303,7 +303,7 @@ async function collectPackageManifest(
 }
 
 async function readBuildIdentity(file: string | undefined): Promise<{ identity: MachineIdentity } | { missing: string }> {
-  const because = 'gild has no record of the build instance to compare with: the AMI was resumed from an earlier run, or its build ran no provisioners (the emulator runs none)';
+  const because = 'gild has no record of the build instance to compare with: the AMI was resumed from an earlier run, or its build ran no provisioners, so nothing was recorded';
   if (file === undefined) return { missing: because };
   try {
     return { identity: parseMachineIdentity(await readFile(file, 'utf8')) };
