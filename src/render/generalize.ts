@@ -6,9 +6,10 @@
  *   package-caches  the package manager's clean command, and its cache folders
  *   cloud-init      `cloud-init clean --logs` where cloud-init is installed, so it runs again at first boot
  *   ssh-host-keys   /etc/ssh/ssh_host_*_key{,.pub}, only where something regenerates them at boot (else it fails)
- *   machine-id      /etc/machine-id emptied (truncated, not deleted: systemd makes a new one at boot), and a
- *                   separate /var/lib/dbus/machine-id removed
- *   logs            the journal vacuumed, rotated logs deleted, every other file under /var/log emptied
+ *   machine-id      /etc/machine-id emptied (truncated, not deleted: systemd makes a new one at boot), a separate
+ *                   /var/lib/dbus/machine-id, systemd's random seed and DHCP client leases removed
+ *   logs            the journal vacuumed (removed when journald is not running), rsyslog's journal cursor,
+ *                   rotated logs deleted, every other file under /var/log emptied
  *   shell-history   shell, Python, less and vim history of root and every /home user
  *   temp-files      everything under /tmp and /var/tmp
  *   authorized-keys Packer's `ssh_clear_authorized_keys`, which removes its temporary key after this script
@@ -58,16 +59,19 @@ const itemLines: Record<LinuxScriptItem, { readonly title: string; readonly line
     ],
   },
   'machine-id': {
-    title: 'machine-id',
+    title: 'machine-id, random seed and DHCP leases',
     lines: [
       'if [ -f "$root"/etc/machine-id ]; then : > "$root"/etc/machine-id; else say "no /etc/machine-id here"; fi',
       'if [ -f "$root"/var/lib/dbus/machine-id ] && [ ! -L "$root"/var/lib/dbus/machine-id ]; then rm -f "$root"/var/lib/dbus/machine-id; fi',
+      'rm -f "$root"/var/lib/systemd/random-seed "$root"/var/lib/dhclient/*.lease "$root"/var/lib/dhclient/*.leases "$root"/var/lib/dhcp/*.leases',
     ],
   },
   logs: {
     title: 'build logs',
     lines: [
-      'if [ -d /run/systemd/system ] && command -v journalctl >/dev/null 2>&1; then journalctl --rotate >/dev/null 2>&1 || true; journalctl --vacuum-time=1s >/dev/null; fi',
+      '# NOTE: journald owns its files while it runs: ask it to drop them; with no journald running they are plain files.',
+      'if [ -z "$root" ] && [ -d /run/systemd/system ] && command -v journalctl >/dev/null 2>&1; then journalctl --rotate >/dev/null 2>&1 || true; journalctl --vacuum-time=1s >/dev/null; else rm -rf "$root"/var/log/journal/*; fi',
+      'rm -f "$root"/var/lib/rsyslog/imjournal.state',
       'if [ -d "$root"/var/log ]; then',
       "  find \"$root\"/var/log -type f \\( -name '*.gz' -o -name '*.xz' -o -name '*.old' -o -name '*.[0-9]' -o -name '*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \\) -exec rm -f {} +",
       '  find "$root"/var/log -path "$root"/var/log/journal -prune -o -type f -exec truncate -s 0 {} +',
@@ -113,6 +117,7 @@ export function linuxGeneralizeScript(generalize: Extract<Generalize, { kind: 'o
     }
     lines.push(`say ${shellWord(`clearing ${item} (${itemLines[item].title})`)}`, ...itemLines[item].lines);
   }
+  lines.push('', 'sync');
   lines.push('', `say ${shellWord(kept.has('authorized-keys') ? `keeping authorized-keys, as the definition asks: ${reason}` : "done; Packer removes its temporary key from authorized_keys next (ssh_clear_authorized_keys)")}`, '');
   return lines.join('\n');
 }

@@ -42,6 +42,9 @@ beforeEach(async () => {
   await put('var/log/messages.1', 'rotated\n');
   await put('var/log/dnf.log.gz', 'compressed');
   await put('var/log/journal/0123/system.journal', 'journal');
+  await put('var/lib/systemd/random-seed', 'seed');
+  await put('var/lib/dhcp/dhclient.eth0.leases', 'lease');
+  await put('var/lib/rsyslog/imjournal.state', 'cursor');
   await put('root/.bash_history', 'sudo secret-command\n');
   await put('home/admin/.bash_history', 'history\n');
   await put('home/admin/.python_history', 'history\n');
@@ -99,7 +102,10 @@ describe('the Linux generalize script on a throwaway root', () => {
     expect(await readFile(path.join(root, 'var/log/messages'), 'utf8')).toBe('');
     expect(await exists('var/log/messages.1')).toBe(false);
     expect(await exists('var/log/dnf.log.gz')).toBe(false);
-    expect(await readFile(path.join(root, 'var/log/journal/0123/system.journal'), 'utf8')).toBe('journal'); // journalctl's to vacuum
+    expect(await readdir(path.join(root, 'var/log/journal'))).toEqual([]); // no journald runs on this root to vacuum them
+    expect(await exists('var/lib/systemd/random-seed')).toBe(false);
+    expect(await exists('var/lib/dhcp/dhclient.eth0.leases')).toBe(false);
+    expect(await exists('var/lib/rsyslog/imjournal.state')).toBe(false);
     expect(await exists('root/.bash_history')).toBe(false);
     expect(await readdir(path.join(root, 'home/admin'))).toEqual(['.ssh']);
     expect(await readdir(path.join(root, 'tmp'))).toEqual([]);
@@ -119,7 +125,7 @@ describe('the Linux generalize script on a throwaway root', () => {
     const result = await runScript(linuxGeneralizeScript(on(['ssh-host-keys', 'machine-id'], 'appliance pinned by its host key')));
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('gild generalize: keeping ssh-host-keys (SSH host keys), as the definition asks: appliance pinned by its host key');
-    expect(result.stdout).toContain('gild generalize: keeping machine-id (machine-id), as the definition asks: appliance pinned by its host key');
+    expect(result.stdout).toContain('gild generalize: keeping machine-id (machine-id, random seed and DHCP leases), as the definition asks: appliance pinned by its host key');
     expect((await readdir(path.join(root, 'etc/ssh'))).sort()).toEqual(['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub']);
     expect(await readFile(path.join(root, 'etc/machine-id'), 'utf8')).toBe('0123456789abcdef0123456789abcdef\n');
     expect(await exists('root/.bash_history')).toBe(false);
