@@ -43,7 +43,8 @@ const filter = (owner: string, name: string): BaseSource => ({ kind: 'filter', o
 
 export const rpmManifest = "rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort";
 export const dpkgManifest = "dpkg-query -W -f='${Package} ${Version}\\n' | sort";
-export const windowsManifest = 'Get-Package | Sort-Object Name | ForEach-Object { "$($_.Name) $($_.Version)" }';
+/** Installed packages and, since `patch: true` installs them through Windows Update, every installed update (KB). */
+export const windowsManifest = '@(Get-Package | ForEach-Object { "$($_.Name) $($_.Version)" }) + @(Get-HotFix | ForEach-Object { "$($_.HotFixID) installed" }) | Sort-Object';
 export const freebsdManifest = "pkg query '%n %v' | sort";
 
 /** Vendor publishing accounts (owner IDs) used by filter presets. */

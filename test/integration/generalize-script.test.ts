@@ -131,6 +131,14 @@ describe('the Linux generalize script on a throwaway root', () => {
     expect(await exists('root/.bash_history')).toBe(false);
   });
 
+  it('prints a hostile reason exactly as written and runs none of it', async () => {
+    const reason = `it's "quoted" $(touch ${path.join(workDir, 'pwned')}) \`id\` \${HOME} {{ .Path }}`;
+    const result = await runScript(linuxGeneralizeScript(on(['temp-files'], reason)));
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`gild generalize: keeping temp-files (temporary files), as the definition asks: ${reason}\n`);
+    expect(await stat(path.join(workDir, 'pwned')).then(() => true, () => false)).toBe(false);
+  });
+
   it('refuses to remove host keys that nothing would make again at boot, and leaves them', async () => {
     await rm(path.join(root, 'usr/lib/systemd/system/sshd-keygen@.service'));
     await rm(path.join(standIns, 'cloud-init'));
