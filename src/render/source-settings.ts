@@ -129,8 +129,9 @@ function communicator(image: ResolvedImage, input: SourceInput): HclEntry[] {
   const generalizing = image.generalize.kind === 'on';
   if (image.platform === 'windows') {
     return [
-      // NOTE: the generalize step's Sysprep stops the instance itself; Packer waits for the stop instead of asking for it.
-      ...when(generalizing, attribute('disable_stop_instance', true)),
+      // NOTE: the generalize step's Sysprep stops the instance itself; Packer waits for the stop instead of asking for it,
+      // for up to 30 minutes (15 s × 120) rather than the AWS waiters' default of 10, since Sysprep takes minutes.
+      ...when(generalizing, attribute('disable_stop_instance', true), block('aws_polling', [attribute('delay_seconds', 15), attribute('max_attempts', 120)])),
       attribute('communicator', 'winrm'),
       attribute('winrm_username', infrastructure.sshUsername),
       attribute('winrm_use_ssl', true),

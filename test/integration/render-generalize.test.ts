@@ -62,6 +62,7 @@ describe('the shipped examples, rendered', () => {
   it('renders windows-2022 with Windows Update first and EC2Launch v2 Sysprep last, which stops the instance for Packer', async () => {
     const { dir, source, provisioners } = await renderedProvisioners('windows-2022');
     expect(source.disable_stop_instance).toBe(true);
+    expect(source.aws_polling).toEqual([{ delay_seconds: 15, max_attempts: 120 }]);
     expect(source).not.toHaveProperty('ssh_clear_authorized_keys');
     expect(provisioners.map(([type]) => type)).toEqual([
       'powershell', // Windows Update, as SYSTEM
