@@ -144,6 +144,28 @@ describe('the smoke stage runs the new-machine checks', () => {
     ]);
   });
 
+  it('fails the checks it could not judge when the identity command fails, keeping a kept item as kept', async () => {
+    ssmMock.on(SendCommandCommand).callsFake(async (input: { Comment?: string }) => ({ Command: { CommandId: input.Comment?.startsWith('gild new-machine') ? 'cmd-identity' : 'cmd-check' } }));
+    ssmMock.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) =>
+      input.CommandId === 'cmd-identity' ? { Status: 'Failed', ResponseCode: 127, StandardOutputContent: '', StandardErrorContent: 'sh: 1: awk: not found' } : { Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok', StandardErrorContent: '' },
+    );
+    const result = await smokeTest(context, runFor(on(['machine-id'], 'a licensed appliance keyed to it')));
+    expect(result.result).toBe('failed');
+    expect(result.result !== 'skipped' && result.checks.slice(0, 3).map((check) => [check.outcome, check.reason])).toEqual([
+      ['failed', "could not read the instance's identity: Run Command status Failed, exit code 127"],
+      ['failed', "could not read the instance's identity: Run Command status Failed, exit code 127"],
+      ['kept-by-choice', 'the definition keeps machine-id: a licensed appliance keyed to it'],
+    ]);
+  });
+
+  it('asks the instance nothing when generalization is off, and reports every check kept-by-choice', async () => {
+    answer(clonedInstance);
+    const result = await smokeTest(context, runFor({ kind: 'off', reason: 'forensic copy', bare: false }));
+    expect(result.result).toBe('passed');
+    expect(result.result !== 'skipped' && result.checks.slice(0, 3).map((check) => check.outcome)).toEqual(['kept-by-choice', 'kept-by-choice', 'kept-by-choice']);
+    expect(ssmMock.commandCalls(SendCommandCommand).map((call) => call.args[0].input.Comment)).toEqual(['gild smoke web nginx answers']);
+  });
+
   it('says not-verified when the build left no record, and does not fail the image for it', async () => {
     answer(newInstance);
     const result = await smokeTest(context, runFor(on(), join(cwd, 'missing.txt')));
