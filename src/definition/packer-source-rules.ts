@@ -62,6 +62,8 @@ export const ownedPackerKeys: Readonly<Record<string, string>> = {
   temporary_key_pair_name: 'nothing: gild names the key pair with the run ID so that leftovers can be found',
   security_group_id: 'buildInfrastructure.securityGroupIds',
   skip_region_validation: 'regions (gild checks region names itself)',
+  ssh_clear_authorized_keys: "generalize (keep: ['authorized-keys'] with a reason)",
+  disable_stop_instance: 'generalize (Sysprep stops a Windows instance; { enabled: false, reason } turns it off)',
 };
 
 /** On Windows gild configures WinRM; overriding the communicator would break the connection it sets up. */

@@ -54,6 +54,13 @@ describe('generalize and patch in a definition', () => {
     expect(validateOne({ ...windows, generalize: ownSysprep, provision: [{ powershell: 'C:\\Windows\\System32\\Sysprep\\sysprep.exe /generalize /oobe /shutdown' }] }).errors).toEqual([]);
   });
 
+  it('refuses the Packer settings of the generalize step through packerSource, naming the field to use', () => {
+    expect(validateOne({ packerSource: { ssh_clear_authorized_keys: false } }).errors).toEqual([
+      "images/web.ts: packerSource.ssh_clear_authorized_keys: is set by gild from the definition, so it cannot be overridden here. Use generalize (keep: ['authorized-keys'] with a reason) instead.",
+    ]);
+    expect(validateOne({ ...windows, packerSource: { disable_stop_instance: false } }).errors).toHaveLength(1);
+  });
+
   it('refuses keep on Windows, where Sysprep is one step', () => {
     expect(validateOne({ ...windows, generalize: { keep: ['machine-id'], reason: 'x' } }).errors).toEqual([
       'images/web.ts: generalize: keep: lists Linux items; a Windows image is generalized by Sysprep as one step, which cannot keep parts. Remove keep, or turn the step off with generalize: { enabled: false, reason }.',
