@@ -6,13 +6,14 @@ import { defineImage } from 'gild';
  */
 export default defineImage({
   name: 'al2023-base',
-  description: 'Hardened Amazon Linux 2023 base: patched, CIS-style sysctl, SSM agent, no password logins',
+  description: 'Hardened Amazon Linux 2023 base: all packages updated at build, CIS-style sysctl, SSM agent, no password logins',
   version: '1.0.0',
   base: { preset: 'amazon-linux-2023' },
   instanceType: 't3.small',
   regions: { build: 'us-east-1', copies: ['us-west-2'] },
   provision: [
-    { shell: ['sudo dnf -y upgrade --releasever=latest', 'sudo dnf -y install amazon-ssm-agent audit'] },
+    // gild's patch step (patch: true, the preset's default) has upgraded every package before this runs.
+    { shell: ['sudo dnf -y install amazon-ssm-agent audit'] },
     { script: 'scripts/harden-linux.sh', env: { HARDENING_PROFILE: 'cis-level-1' } },
   ],
   blockDevices: {

@@ -9,7 +9,7 @@ export default defineImage({
   base: { preset: 'amazon-linux-2023' },
   instanceType: 't4g.small',
   regions: { build: 'us-east-1', copies: ['eu-west-1'] },
-  provision: [{ shell: ['sudo dnf -y upgrade --releasever=latest', 'sudo dnf -y install docker', 'sudo systemctl enable docker'] }],
+  provision: [{ shell: ['sudo dnf -y install docker', 'sudo systemctl enable docker'] }],
   blockDevices: { ami: [{ deviceName: '/dev/xvda', sizeGiB: 30, type: 'gp3', iops: 4000, throughput: 250 }] },
   smoke: {
     instanceTypes: ['t4g.micro'],

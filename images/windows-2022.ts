@@ -3,7 +3,8 @@ import { defineImage } from 'gild';
 /** Windows Server 2022 base for .NET services: WinRM for the build, PowerShell only. */
 export default defineImage({
   name: 'windows-2022',
-  description: 'Windows Server 2022 base with IIS and the latest cumulative updates',
+  // The updates come from gild's patch step (patch: true, the preset's default): Windows Update before provisioning.
+  description: 'Windows Server 2022 base with IIS, updated through Windows Update at build time',
   version: '1.0.0',
   platform: 'windows',
   base: { preset: 'windows-server-2022' },

@@ -62,6 +62,8 @@ export const ownedPackerKeys: Readonly<Record<string, string>> = {
   temporary_key_pair_name: 'nothing: gild names the key pair with the run ID so that leftovers can be found',
   security_group_id: 'buildInfrastructure.securityGroupIds',
   skip_region_validation: 'regions (gild checks region names itself)',
+  ssh_clear_authorized_keys: "generalize (keep: ['authorized-keys'] with a reason)",
+  disable_stop_instance: 'generalize (Sysprep stops a Windows instance; { enabled: false, reason } turns it off)',
 };
 
 /** On Windows gild configures WinRM; overriding the communicator would break the connection it sets up. */
@@ -101,7 +103,7 @@ function checkTagSetting(image: ResolvedImage, key: string, value: unknown): str
     else if (tagValue.length > 256) problems.push(`${where}: tag values are at most 256 characters; this one has ${tagValue.length}. Shorten it.`);
   }
   const amiTags = key === 'tag' || key === 'snapshot_tag' ? Object.keys(image.tags).length : 0;
-  if (pairs.length + amiTags > maxUserTags) problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; AWS allows 50 per resource and gild adds up to 11, so at most ${maxUserTags}. Remove some.`);
+  if (pairs.length + amiTags > maxUserTags) problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; AWS allows 50 per resource and gild adds up to ${50 - maxUserTags}, so at most ${maxUserTags}. Remove some.`);
   return problems;
 }
 

@@ -23,14 +23,28 @@ export interface OsPreset {
   readonly sshUsername: string;
   /** The command that lists installed packages, one `name version` a line, for the smoke manifest. */
   readonly packageManifestCommand: string;
+  /** What `patch: true` runs (see src/render/patch.ts); a preset with one patches by default. */
+  readonly packageManager: PackageManager;
+  /**
+   * Linux: what makes new SSH host keys at first boot once the generalize step has removed the build's.
+   * Windows: the launch agent the AMI carries, whose Sysprep the generalize step runs last.
+   */
+  readonly firstBoot: { readonly hostKeysRegeneratedBy: string } | { readonly launchAgent: LaunchAgent };
 }
+
+export type PackageManager = 'dnf' | 'yum' | 'apt' | 'zypper' | 'pkg' | 'windows-update';
+/** EC2Launch v2 ships on AWS's Windows Server 2022 and later AMIs, EC2Launch v1 on 2016 and 2019. */
+export type LaunchAgent = 'ec2launch-v2' | 'ec2launch-v1';
+
+const cloudInitAnd = (unit: string) => ({ hostKeysRegeneratedBy: `cloud-init's ssh module (ssh_genkeytypes), and ${unit} if cloud-init is removed` });
 
 const ssm = (parameter: string): BaseSource => ({ kind: 'ssm', parameter });
 const filter = (owner: string, name: string): BaseSource => ({ kind: 'filter', owners: [owner], name, includeDeprecated: false });
 
 export const rpmManifest = "rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort";
 export const dpkgManifest = "dpkg-query -W -f='${Package} ${Version}\\n' | sort";
-export const windowsManifest = 'Get-Package | Sort-Object Name | ForEach-Object { "$($_.Name) $($_.Version)" }';
+/** Installed packages and, since `patch: true` installs them through Windows Update, every installed update (KB). */
+export const windowsManifest = '@(Get-Package | ForEach-Object { "$($_.Name) $($_.Version)" }) + @(Get-HotFix | ForEach-Object { "$($_.HotFixID) installed" }) | Sort-Object';
 export const freebsdManifest = "pkg query '%n %v' | sort";
 
 /** Vendor publishing accounts (owner IDs) used by filter presets. */
@@ -58,6 +72,8 @@ export const osPresets = {
     },
     sshUsername: 'ec2-user',
     packageManifestCommand: rpmManifest,
+    packageManager: 'dnf',
+    firstBoot: cloudInitAnd('sshd-keygen@.service'),
   },
   'amazon-linux-2': {
     description: 'Amazon Linux 2',
@@ -68,6 +84,8 @@ export const osPresets = {
     },
     sshUsername: 'ec2-user',
     packageManifestCommand: rpmManifest,
+    packageManager: 'yum',
+    firstBoot: cloudInitAnd('sshd-keygen.service'),
   },
   'ubuntu-22.04': {
     description: 'Ubuntu 22.04 LTS (Jammy)',
@@ -76,6 +94,8 @@ export const osPresets = {
     base: { x86_64: canonical('22.04', 'ebs-gp2', 'amd64'), arm64: canonical('22.04', 'ebs-gp2', 'arm64') },
     sshUsername: 'ubuntu',
     packageManifestCommand: dpkgManifest,
+    packageManager: 'apt',
+    firstBoot: { hostKeysRegeneratedBy: "cloud-init's ssh module (ssh_genkeytypes)" },
   },
   'ubuntu-24.04': {
     description: 'Ubuntu 24.04 LTS (Noble)',
@@ -83,6 +103,8 @@ export const osPresets = {
     base: { x86_64: canonical('24.04', 'ebs-gp3', 'amd64'), arm64: canonical('24.04', 'ebs-gp3', 'arm64') },
     sshUsername: 'ubuntu',
     packageManifestCommand: dpkgManifest,
+    packageManager: 'apt',
+    firstBoot: { hostKeysRegeneratedBy: "cloud-init's ssh module (ssh_genkeytypes)" },
   },
   'debian-12': {
     description: 'Debian 12 (Bookworm)',
@@ -90,6 +112,8 @@ export const osPresets = {
     base: { x86_64: ssm('/aws/service/debian/release/12/latest/amd64'), arm64: ssm('/aws/service/debian/release/12/latest/arm64') },
     sshUsername: 'admin',
     packageManifestCommand: dpkgManifest,
+    packageManager: 'apt',
+    firstBoot: { hostKeysRegeneratedBy: "cloud-init's ssh module (ssh_genkeytypes); Debian's ssh.service does not make keys" },
   },
   'rhel-9': {
     description: 'Red Hat Enterprise Linux 9 (pay-as-you-go, gp3)',
@@ -100,6 +124,8 @@ export const osPresets = {
     },
     sshUsername: 'ec2-user',
     packageManifestCommand: rpmManifest,
+    packageManager: 'dnf',
+    firstBoot: cloudInitAnd('sshd-keygen@.service'),
   },
   'sles-15': {
     description: 'SUSE Linux Enterprise Server 15 (newest service pack, pay-as-you-go)',
@@ -110,6 +136,8 @@ export const osPresets = {
     },
     sshUsername: 'ec2-user',
     packageManifestCommand: rpmManifest,
+    packageManager: 'zypper',
+    firstBoot: cloudInitAnd("sshd.service's sshd-gen-keys-start"),
   },
   'windows-server-2019': {
     description: 'Windows Server 2019 Datacenter, English, full desktop',
@@ -117,6 +145,8 @@ export const osPresets = {
     base: { x86_64: windows('Windows_Server-2019-English-Full-Base') },
     sshUsername: 'Administrator',
     packageManifestCommand: windowsManifest,
+    packageManager: 'windows-update',
+    firstBoot: { launchAgent: 'ec2launch-v1' },
   },
   'windows-server-2022': {
     description: 'Windows Server 2022 Datacenter, English, full desktop',
@@ -124,6 +154,8 @@ export const osPresets = {
     base: { x86_64: windows('Windows_Server-2022-English-Full-Base') },
     sshUsername: 'Administrator',
     packageManifestCommand: windowsManifest,
+    packageManager: 'windows-update',
+    firstBoot: { launchAgent: 'ec2launch-v2' },
   },
   'windows-server-2025': {
     description: 'Windows Server 2025 Datacenter, English, full desktop',
@@ -131,6 +163,8 @@ export const osPresets = {
     base: { x86_64: windows('Windows_Server-2025-English-Full-Base') },
     sshUsername: 'Administrator',
     packageManifestCommand: windowsManifest,
+    packageManager: 'windows-update',
+    firstBoot: { launchAgent: 'ec2launch-v2' },
   },
   fedora: {
     description: 'Fedora Cloud Base (newest release)',
@@ -141,6 +175,8 @@ export const osPresets = {
     },
     sshUsername: 'fedora',
     packageManifestCommand: rpmManifest,
+    packageManager: 'dnf',
+    firstBoot: cloudInitAnd('sshd-keygen@.service'),
   },
   'oracle-linux-9': {
     description: 'Oracle Linux 9',
@@ -151,6 +187,8 @@ export const osPresets = {
     },
     sshUsername: 'ec2-user',
     packageManifestCommand: rpmManifest,
+    packageManager: 'dnf',
+    firstBoot: cloudInitAnd('sshd-keygen@.service'),
   },
   'freebsd-14': {
     description: 'FreeBSD 14 (newest RELEASE, UFS)',
@@ -161,6 +199,8 @@ export const osPresets = {
     },
     sshUsername: 'ec2-user',
     packageManifestCommand: freebsdManifest,
+    packageManager: 'pkg',
+    firstBoot: { hostKeysRegeneratedBy: 'the rc.d sshd script, which makes missing host keys when sshd starts' },
   },
 } satisfies Record<string, OsPreset>;
 

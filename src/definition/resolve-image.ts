@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { PipelineSettings } from '../settings/schema.ts';
 import { architectureOf } from './instance-architecture.ts';
 import { defaultPackageManifestCommand, findPreset } from './presets.ts';
-import type { BaseSource, LaunchPermissions, ProvisionStep, ResolvedImage } from './resolved-image.ts';
+import type { BaseSource, Generalize, LaunchPermissions, ProvisionStep, ResolvedImage } from './resolved-image.ts';
 import { resolveRetention, type ParsedImageDefinition } from './schema.ts';
 
 const asList = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
@@ -39,6 +39,15 @@ function resolveProvisionStep(step: ParsedImageDefinition['provision'][number], 
   return { kind: 'restart', timeout: step.restart === true ? undefined : step.restart.timeout, pauseBefore: step.pauseBefore };
 }
 
+function resolveGeneralize(generalize: ParsedImageDefinition['generalize'], preset: ReturnType<typeof findPreset>): Generalize {
+  const launchAgent = preset && 'launchAgent' in preset.firstBoot ? preset.firstBoot.launchAgent : undefined;
+  if (generalize === undefined || generalize === true) return { kind: 'on', keep: [], reason: undefined, launchAgent };
+  if (generalize === false) return { kind: 'off', reason: '', bare: true };
+  const reason = generalize.reason?.trim() || undefined;
+  if (!generalize.enabled) return { kind: 'off', reason: reason ?? '', bare: false };
+  return { kind: 'on', keep: [...new Set(generalize.keep)], reason, launchAgent };
+}
+
 /** The settings' smoke instance types that fit the architecture; if none do (an arm64 image, x86 defaults), the build's own type. */
 function smokeInstanceTypeDefaults(defaults: readonly string[] | undefined, instanceType: string, architecture: 'x86_64' | 'arm64'): readonly string[] {
   const fitting = (defaults ?? []).filter((candidate) => architectureOf(candidate) === architecture);
@@ -68,6 +77,9 @@ export function resolveImage(parsed: ParsedImageDefinition, source: { file: stri
     copyRegions: parsed.regions.copies,
     regions: [parsed.regions.build, ...parsed.regions.copies.filter((region) => region !== parsed.regions.build)],
     provision: parsed.provision.map((step) => resolveProvisionStep(step, dir)),
+    generalize: resolveGeneralize(parsed.generalize, presetDetails),
+    // NOTE: an image on another gild image or a named AMI has no preset to say what it runs; it patches when asked.
+    patch: { enabled: parsed.patch ?? presetDetails !== undefined, packageManager: presetDetails?.packageManager },
     smoke: {
       instanceTypes: parsed.smoke.instanceTypes ?? smokeInstanceTypeDefaults(smokeDefaults.instanceTypes, parsed.instanceType, parsed.architecture),
       subnetId: parsed.smoke.subnetId ?? smokeDefaults.subnetId,

@@ -3,7 +3,8 @@
  * validated, defaults applied (from the definition and then the pipeline
  * settings), paths made absolute, and deeply read-only.
  */
-import type { BlockDevice, DistributionAccount, RetentionPolicy, SmokeCheck } from './schema.ts';
+import type { LaunchAgent, PackageManager } from './presets.ts';
+import type { BlockDevice, DistributionAccount, LinuxGeneralizeItem, RetentionPolicy, SmokeCheck } from './schema.ts';
 
 export type BaseSource =
   | { readonly kind: 'ssm'; readonly parameter: string }
@@ -17,6 +18,15 @@ export type ProvisionStep =
   | { readonly kind: 'upload'; readonly source: string; readonly destination: string; readonly pauseBefore: string | undefined }
   | { readonly kind: 'powershell'; readonly inline: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly pauseBefore: string | undefined }
   | { readonly kind: 'restart'; readonly timeout: string | undefined; readonly pauseBefore: string | undefined };
+
+/**
+ * gild's generalize step. `reason` is what the author wrote for keeping items or turning it off; rules.ts refuses
+ * either without one. `launchAgent` is the Windows preset's (undefined for a Windows image not on a preset: the
+ * render then runs EC2Launch v2 if it is installed, else v1).
+ */
+export type Generalize =
+  | { readonly kind: 'on'; readonly keep: readonly LinuxGeneralizeItem[]; readonly reason: string | undefined; readonly launchAgent: LaunchAgent | undefined }
+  | { readonly kind: 'off'; readonly reason: string; readonly bare: boolean };
 
 export type LaunchPermissions =
   | { readonly kind: 'implicit' }
@@ -59,6 +69,9 @@ export interface ResolvedImage {
   /** The build region first, then the copy regions. */
   readonly regions: readonly string[];
   readonly provision: readonly ProvisionStep[];
+  readonly generalize: Generalize;
+  /** Whether the OS's update command runs before the provisioning, and which (undefined: find it on the instance). */
+  readonly patch: { readonly enabled: boolean; readonly packageManager: PackageManager | undefined };
   readonly smoke: ResolvedSmoke;
   readonly tags: Readonly<Record<string, string>>;
   readonly launchPermissions: LaunchPermissions;

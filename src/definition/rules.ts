@@ -322,6 +322,40 @@ const escapeHatchesExist: Rule = (image, { cwd }) => {
   return { errors: [...errors, ...checkPackerSource(image)] };
 };
 
+/** Sysprep by any of its usual names: sysprep.exe, SysprepInstance.ps1, `ec2launch.exe sysprep`, EC2Config's -sysprep. */
+const callsSysprep = /sysprep/i;
+
+/**
+ * The generalize step is gild's, and it is said: keeping an item or turning the step off needs a reason the plan
+ * shows, and a Windows image must not run Sysprep itself (gild runs it last, after everything else).
+ */
+const generalizeExplained: Rule = (image) => {
+  const errors: string[] = [];
+  const { generalize } = image;
+  const field = `${image.file}: generalize:`;
+  if (generalize.kind === 'off' && generalize.bare) {
+    errors.push(`${field} false needs a reason, which the plan shows. Write generalize: { enabled: false, reason: "why this image is captured without being generalized" }.`);
+  } else if (generalize.kind === 'off' && !generalize.reason) {
+    errors.push(`${field} enabled: false needs a reason, which the plan shows. Add reason: "why this image is captured without being generalized".`);
+  }
+  if (generalize.kind === 'on' && generalize.keep.length > 0 && !generalize.reason) {
+    errors.push(`${field} keep: [${generalize.keep.map((item) => JSON.stringify(item)).join(', ')}] needs a reason, which the plan shows. Add reason: "why instances launched from this image need the build's ${generalize.keep.join(', ')}".`);
+  }
+  if (image.platform === 'windows' && generalize.kind === 'on' && generalize.keep.length > 0) {
+    errors.push(`${field} keep: lists Linux items; a Windows image is generalized by Sysprep as one step, which cannot keep parts. Remove keep, or turn the step off with generalize: { enabled: false, reason }.`);
+  }
+  if (image.platform === 'windows' && generalize.kind === 'on') {
+    image.provision.forEach((step, index) => {
+      if (step.kind !== 'powershell') return;
+      const command = step.inline.find((line) => callsSysprep.test(line));
+      if (command !== undefined) {
+        errors.push(`${image.file}: provision[${index}].powershell: ${JSON.stringify(command)} runs Sysprep, which gild runs itself as the last step (EC2Launch, then shutdown) so that nothing runs after it. Remove the command; to run your own Sysprep instead, set generalize: { enabled: false, reason }.`);
+      }
+    });
+  }
+  return { errors };
+};
+
 export const rules: readonly Rule[] = [
   uniqueNames,
   baseImageExists,
@@ -339,6 +373,7 @@ export const rules: readonly Rule[] = [
   requiredTagsPresent,
   reservedTagsUntouched,
   escapeHatchesExist,
+  generalizeExplained,
 ];
 
 /** Dependency cycles among images, each reported once with its path. */

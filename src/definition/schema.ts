@@ -20,11 +20,13 @@ export const accountIdPattern = /^\d{12}$/;
 /** A Go duration as Packer reads it: "30s", "5m", "1h30m". */
 export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 /**
- * gild adds up to 11 tags of its own (Name, gild:image, gild:version,
+ * gild adds up to 12 tags of its own (Name, gild:image, gild:version,
  * gild:run-id, gild:base-ami, gild:built-at, gild:fingerprint, gild:status,
- * gild:git-commit, gild:published-at, gild:failure); AWS allows 50 per resource.
+ * gild:git-commit, gild:published-at, gild:failure, gild:patched-at); AWS allows 50 per resource.
  */
-export const maxUserTags = 39;
+export const maxUserTags = 38;
+/** How many tags gild itself may add to an AMI (see maxUserTags). */
+export const gildTagCount = 50 - maxUserTags;
 const kmsKeyPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})|alias\/[A-Za-z0-9/_-]+))$/;
 
 const imageName = z
@@ -63,7 +65,7 @@ const tagMap = z
     z.string().max(256, 'tag values are at most 256 characters'),
   )
   .refine((tags) => Object.keys(tags).length <= maxUserTags, {
-    message: `has too many tags: AWS allows 50 per image and gild adds up to 11, so an image can carry at most ${maxUserTags}. Remove some, or combine them`,
+    message: `has too many tags: AWS allows 50 per image and gild adds up to ${gildTagCount}, so an image can carry at most ${maxUserTags}. Remove some, or combine them`,
   });
 
 const environment = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not a valid environment variable name'), z.string());
@@ -200,6 +202,27 @@ export const smokeCheckSchema = z.strictObject({
   timeoutSeconds: z.number().int().positive().optional(),
 });
 
+/**
+ * What the generalize step clears on Linux, in the order it runs (see src/render/generalize.ts). Each can be kept
+ * with a reason; `authorized-keys` is Packer's own ssh_clear_authorized_keys, which runs after the last provisioner.
+ */
+export const linuxGeneralizeItems = ['package-caches', 'cloud-init', 'ssh-host-keys', 'machine-id', 'logs', 'shell-history', 'temp-files', 'authorized-keys'] as const;
+export type LinuxGeneralizeItem = (typeof linuxGeneralizeItems)[number];
+
+/**
+ * `generalize` left out (or `true`): everything is cleared. `{ keep: [...], reason }` keeps items; `{ enabled: false, reason }`
+ * turns the step off. Reasons are required by rules.ts (a bare `false` is refused there, with the form to write).
+ */
+// NOTE: a boolean branch, not literal(false): an object then fails it by type, so messages come from the object branch.
+export const generalizeSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    enabled: z.boolean().default(true),
+    keep: z.array(z.enum(linuxGeneralizeItems)).default([]),
+    reason: z.string().optional(),
+  }),
+]);
+
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'is not an EC2 instance type (e.g. "t3.micro")');
 
 export const smokeSettingsSchema = z.strictObject({
@@ -279,6 +302,10 @@ export const imageDefinitionSchema = z.strictObject({
   instanceType,
   regions: z.strictObject({ build: region, copies: z.array(region).default([]) }),
   provision: z.array(provisionStep).default([]),
+  /** gild's generalize step, always the last provisioner: see generalizeSchema. */
+  generalize: generalizeSchema.optional(),
+  /** Run the OS's update command before the provisioning; defaults to true where the preset has a package manager. */
+  patch: z.boolean().optional(),
   smoke: smokeSchema.default({ checks: [], onFailure: 'deregister', packageManifest: true }),
   tags: tagMap.default({}),
   launchPermissions: launchPermissionsSchema.default({ accounts: [], organizationArns: [], organizationalUnitArns: [] }),

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import semver from 'semver';
+import { describeGeneralizeChoice } from '../definition/describe-generalize.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, LeaseState, ObservedAmi } from '../observe/inventory.ts';
 import { staleLeaseReason } from '../observe/parse-lease.ts';
@@ -271,7 +272,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
         fingerprint,
         amiName: `${image.name}-${next}-${input.runId}`,
         after: [lockStepId, ...(base.base.kind === 'published-in-run' ? [base.base.from] : [])],
-        reason: buildReason,
+        reason: [buildReason, describeGeneralizeChoice(image)].filter(Boolean).join('; '),
         precondition: `no version of ${image.name} was published since this plan was made, and the lock is ours`,
       });
       decision = { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: next };

@@ -38,6 +38,8 @@ const ownedSettings: Readonly<Record<string, string>> = {
   temporary_key_pair_name: 'nothing: gild names the key pair with the run ID so that leftovers can be found',
   security_group_id: 'buildInfrastructure.securityGroupIds',
   skip_region_validation: 'nothing: gild sets it only against the local emulator',
+  ssh_clear_authorized_keys: "generalize (keep: ['authorized-keys'] with a reason)",
+  disable_stop_instance: 'generalize (Sysprep stops a Windows instance; { enabled: false, reason } turns it off)',
 };
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,10 +1,18 @@
 /**
- * The build block's provisioners, as data: one Packer provisioner per
- * definition step, in order.
+ * The build block's provisioners, as data, in the order they run:
+ *
+ *   1. gild's patch step (`patch: true`), see patch.ts;
+ *   2. one Packer provisioner per definition step, in order;
+ *   3. gild's record of the build instance's identity, downloaded into the rendered folder for the smoke test's
+ *      new-machine checks (see machine-identity.ts);
+ *   4. gild's generalize step, always last (see generalize.ts).
  */
 import path from 'node:path';
 import type { ProvisionStep, ResolvedImage } from '../definition/resolved-image.ts';
+import { linuxGeneralizeScript, windowsGeneralizeCommands } from './generalize.ts';
 import { attribute, type HclBody, type HclEntry } from './hcl.ts';
+import { buildIdentityFileName, linuxIdentityRemotePath, linuxRecordIdentityScript, windowsIdentityRemotePath, windowsRecordIdentityCommands } from './machine-identity.ts';
+import { elevatedAsSystem, linuxPatchScript, windowsPatchScript } from './patch.ts';
 
 export interface Provisioner {
   readonly type: string;
@@ -66,9 +74,52 @@ function provisionerFor(step: ProvisionStep, index: number, platform: ResolvedIm
   }
 }
 
+/** gild's own scripts, named so that they never meet a definition step's `provision-<n>.*`. */
+export const gildScriptNames = { patch: 'gild-patch', recordIdentity: 'gild-record-identity', generalize: 'gild-generalize' } as const;
+
+function gildScript(scripts: GeneratedScript[], scriptDir: string, name: string, content: string): string {
+  scripts.push({ name, content });
+  return path.join(scriptDir, name);
+}
+
+function patchProvisioners(image: ResolvedImage, scriptDir: string, scripts: GeneratedScript[]): Provisioner[] {
+  if (!image.patch.enabled) return [];
+  if (image.platform === 'linux') return [{ type: 'shell', body: [attribute('script', gildScript(scripts, scriptDir, `${gildScriptNames.patch}.sh`, linuxPatchScript()))] }];
+  const script = gildScript(scripts, scriptDir, `${gildScriptNames.patch}.ps1`, windowsPatchScript());
+  const round: Provisioner[] = [
+    { type: 'powershell', body: [attribute('script', script), ...elevatedAsSystem] },
+    { type: 'windows-restart', body: [attribute('restart_timeout', '30m')] },
+  ];
+  return [...round, ...round];
+}
+
+function generalizeProvisioners(image: ResolvedImage, scriptDir: string, scripts: GeneratedScript[]): Provisioner[] {
+  const { generalize } = image;
+  if (generalize.kind === 'off') return [];
+  const download = (source: string): Provisioner => ({
+    type: 'file',
+    body: [attribute('direction', 'download'), attribute('source', source), attribute('destination', path.join(scriptDir, buildIdentityFileName))],
+  });
+  if (image.platform === 'windows') {
+    return [
+      { type: 'powershell', body: [attribute('inline', [...windowsRecordIdentityCommands])] },
+      download(windowsIdentityRemotePath),
+      // NOTE: last, and it stops the instance: the source sets disable_stop_instance, so Packer waits for the stop.
+      { type: 'windows-shell', body: [attribute('inline', windowsGeneralizeCommands(generalize.launchAgent))] },
+    ];
+  }
+  return [
+    { type: 'shell', body: [attribute('script', gildScript(scripts, scriptDir, `${gildScriptNames.recordIdentity}.sh`, linuxRecordIdentityScript()))] },
+    download(linuxIdentityRemotePath),
+    { type: 'shell', body: [attribute('script', gildScript(scripts, scriptDir, `${gildScriptNames.generalize}.sh`, linuxGeneralizeScript(generalize)))] },
+  ];
+}
+
 /** The provisioners, and the script files they need written into `scriptDir` (the rendered folder). */
 export function buildProvisioners(image: ResolvedImage, scriptDir: string): { provisioners: Provisioner[]; scripts: GeneratedScript[] } {
   const scripts: GeneratedScript[] = [];
-  const provisioners = image.provision.map((step, index) => provisionerFor(step, index, image.platform, scriptDir, scripts));
-  return { provisioners, scripts };
+  const patch = patchProvisioners(image, scriptDir, scripts);
+  const steps = image.provision.map((step, index) => provisionerFor(step, index, image.platform, scriptDir, scripts));
+  const generalize = generalizeProvisioners(image, scriptDir, scripts);
+  return { provisioners: [...patch, ...steps, ...generalize], scripts };
 }

@@ -17,6 +17,7 @@ import { amiNameProblem, packerTemplateBody, packerTemplateProblems } from './es
 import { formatHcl } from './format-hcl.ts';
 import { gateSettings } from './gate-settings.ts';
 import { registerHclHelpers } from './hcl.ts';
+import { buildIdentityFileName } from './machine-identity.ts';
 import { mergePackerSource } from './merge-packer-source.ts';
 import { supportsRequiredPlugins, type PackerVersion } from './packer-capabilities.ts';
 import { buildProvisioners } from './provisioners.ts';
@@ -57,7 +58,7 @@ export const imageFileName = 'image.pkr.hcl';
 export const pluginsFileName = 'plugins.pkr.hcl';
 export const manifestFileName = 'manifest.json';
 /** What a render may replace in its folder: its own files and the manifest Packer writes there. */
-const renderedFileNames = [imageFileName, pluginsFileName, manifestFileName];
+const renderedFileNames = [imageFileName, pluginsFileName, manifestFileName, buildIdentityFileName];
 
 const defaultTemplate = 'amazon-ebs.pkr.hcl.hbs';
 const pluginsTemplate = 'plugins.pkr.hcl.hbs';
@@ -159,6 +160,18 @@ export interface RenderedFiles {
   readonly inputs: readonly string[];
 }
 
+/**
+ * `gild:patched-at` on the AMI and its snapshots when the patch step runs in this build: the build's own time
+ * (`gild:built-at`), since the patch step runs during it. NOTE: not part of the fingerprint (like gild:built-at), so
+ * a resumed build still matches; without gild:built-at (a render for `gild render` or the fingerprint) there is no
+ * build time to state, and no tag.
+ */
+function withPatchedAt(image: ResolvedImage, input: RenderInput): Readonly<Record<string, string>> {
+  const builtAt = input.tags['gild:built-at'];
+  if (!image.patch.enabled || input.emulator || builtAt === undefined) return input.tags;
+  return { ...input.tags, 'gild:patched-at': builtAt };
+}
+
 export async function renderImageFiles(image: ResolvedImage, input: RenderInput): Promise<RenderedFiles> {
   const nameProblem = amiNameProblem(input.amiName);
   if (nameProblem) throw catalogue.EDEFINITIONS([`${image.file}: name and version make the AMI name ${nameProblem}. Shorten the image name.`]);
@@ -170,7 +183,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   const settings = buildSourceSettings(image, {
     baseAmiId: input.baseAmiId,
     amiName: input.amiName,
-    tags: input.tags,
+    tags: withPatchedAt(image, input),
     runTags: input.runTags,
     emulatorEndpoint: input.emulator?.endpoint,
     windowsUserData,
@@ -188,6 +201,10 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   const { provisioners, scripts } = input.emulator ? { provisioners: [], scripts: [] } : buildProvisioners(image, outDir);
   if (input.emulator && image.provision.length > 0) {
     input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on.`);
+  }
+  const gildSteps = [...(image.patch.enabled ? ['patch'] : []), ...(image.generalize.kind === 'on' ? ['generalize'] : [])];
+  if (input.emulator && gildSteps.length > 0) {
+    input.logger?.info(`Left out gild's ${gildSteps.join(' and ')} step${gildSteps.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on, so the AMI is not ${gildSteps.map((step) => (step === 'patch' ? 'patched' : 'generalized')).join(' or ')} there.`);
   }
   // NOTE: Packer evaluates every string of the source and the provisioners as a Go template; see escape.ts.
   const templateProblems = [

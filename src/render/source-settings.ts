@@ -132,8 +132,12 @@ function instanceProfile(image: ResolvedImage, input: SourceInput): HclEntry[] {
 function communicator(image: ResolvedImage, input: SourceInput): HclEntry[] {
   const infrastructure = image.buildInfrastructure;
   if (input.emulatorEndpoint !== undefined) return [attribute('communicator', 'none')];
+  const generalizing = image.generalize.kind === 'on';
   if (image.platform === 'windows') {
     return [
+      // NOTE: the generalize step's Sysprep stops the instance itself; Packer waits for the stop instead of asking for it,
+      // for up to 30 minutes (15 s × 120) rather than the AWS waiters' default of 10, since Sysprep takes minutes.
+      ...when(generalizing, attribute('disable_stop_instance', true), block('aws_polling', [attribute('delay_seconds', 15), attribute('max_attempts', 120)])),
       attribute('communicator', 'winrm'),
       attribute('winrm_username', infrastructure.sshUsername),
       attribute('winrm_use_ssl', true),
@@ -147,6 +151,8 @@ function communicator(image: ResolvedImage, input: SourceInput): HclEntry[] {
     attribute('communicator', 'ssh'),
     attribute('ssh_username', infrastructure.sshUsername),
     ...when(infrastructure.sessionManager, attribute('ssh_interface', 'session_manager')),
+    // The generalize step's last item: Packer removes its temporary key from authorized_keys after the provisioners.
+    ...when(generalizing && !(image.generalize.kind === 'on' && image.generalize.keep.includes('authorized-keys')), attribute('ssh_clear_authorized_keys', true)),
   ];
 }
 

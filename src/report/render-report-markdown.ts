@@ -72,8 +72,10 @@ function imageSection(image: ImageReport): string[] {
     const { smoke } = image;
     lines.push('', `Smoke test in ${smoke.region} (\`${smoke.amiId}\`): ${smoke.result}${smoke.reason ? `, ${smoke.reason}` : ''}`);
     for (const check of smoke.checks) {
-      lines.push(`- ${check.outcome === 'passed' ? '✔' : '✖'} ${check.name} on ${check.instanceType}: exit ${check.exitCode}, ${check.status}${check.reason ? ` (${check.reason})` : ''}`);
-      if (check.outcome !== 'passed' && check.stderrExcerpt) lines.push('', ...fenced(check.stderrExcerpt).map((line) => `  ${line}`));
+      // NOTE: a kept-by-choice or not-verified new-machine check is neither a pass nor a failure, and says which.
+      const mark = check.outcome === 'passed' ? '✔' : check.outcome === 'failed' || check.outcome === 'timed-out' ? '✖' : `– ${check.outcome}:`;
+      lines.push(`- ${mark} ${check.name} on ${check.instanceType}: exit ${check.exitCode}, ${check.status}${check.reason ? ` (${check.reason})` : ''}`);
+      if ((check.outcome === 'failed' || check.outcome === 'timed-out') && check.stderrExcerpt) lines.push('', ...fenced(check.stderrExcerpt).map((line) => `  ${line}`));
     }
   }
   if (image.summary.length > 0) lines.push('', ...fenced(image.summary.join('\n')));

@@ -8,8 +8,10 @@
 import path from 'node:path';
 import { createTags } from '../adapters/ec2.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
-import { imageOf } from './build.ts';
+import { buildIdentityFileName } from '../render/machine-identity.ts';
+import { imageOf, packerFolderOf } from './build.ts';
 import { accountClientsFor, asAwsClients, copiesOf } from './distribute.ts';
+import { isFailingOutcome } from './stage.ts';
 import type { SmokeTest } from './smoke-test.ts';
 
 export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'account-smoke'> {
@@ -34,12 +36,14 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
         logFile: run.logFile,
         // Its own folder: the building account's smoke report of the same image stays as it was.
         logDir: path.join(run.runDir, `account-${step.account}`),
+        // The copy is the same image: its instances must differ from the same build instance.
+        buildIdentityFile: path.join(packerFolderOf(run.runDir, step.image), buildIdentityFileName),
         signal: run.signal,
         defer: run.defer,
         summary: run.summary,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
-        const failing = result.checks.filter((check) => check.outcome !== 'passed').map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
         throw new StepFailure(`smoke test of the copy in account ${step.account} ${result.result}: ${result.reason}; it is not published there`, failing);
       }
       await Promise.all(Object.entries(amis).map(([region, amiId]) => createTags(target.ec2(region), [amiId], { 'gild:status': 'tested', 'gild:tested-at': context.now().toISOString() })));

@@ -55,7 +55,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
       try {
         const rendered = await renderImage(image, {
-          outDir: path.join(run.runDir, image.name, 'packer'),
+          outDir: packerFolderOf(run.runDir, image.name),
           templatesDir: path.join(context.cwd, 'templates'),
           baseAmiId: standIn ?? baseAmiId,
           amiName: step.amiName,
@@ -92,6 +92,11 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       }
     },
   };
+}
+
+/** The folder an image's build renders into and Packer writes to (manifest, the build's identity record). */
+export function packerFolderOf(runDir: string, imageName: string): string {
+  return path.join(runDir, imageName, 'packer');
 }
 
 export function imageOf(run: StepRun): ResolvedImage {

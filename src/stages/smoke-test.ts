@@ -6,19 +6,21 @@
  * marked, and deregistered unless the image keeps failures.
  */
 import { join } from 'node:path';
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Context } from '../context.ts';
 import { runInstance, terminateInstances, waitForInstanceRunning } from '../adapters/ec2.ts';
 import type { SmokeCheck } from '../definition/schema.ts';
 import { describeAwsError } from '../errors.ts';
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
+import { linuxIdentityCommands, parseMachineIdentity, windowsIdentityCommands, type MachineIdentity } from '../render/machine-identity.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
+import { judgeNewMachine } from '../smoke/new-machine-checks.ts';
 import { readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
 import { runCommand, type PollSettings } from '../smoke/run-check.ts';
 import { defaultOutputLimitBytes, truncateOutput } from '../smoke/truncate-output.ts';
 import { appendEvidence, writeSmokeReport, type SmokeReport } from '../smoke/write-smoke-report.ts';
-import type { CheckResult, ImageRun, SmokeResult } from './stage.ts';
+import { isFailingOutcome, type CheckResult, type ImageRun, type SmokeResult } from './stage.ts';
 
 export interface SmokeTestOptions {
   /** Between GetCommandInvocation calls; default 3 s (or GILD_SMOKE_POLL_MS in the context's env). */
@@ -78,7 +80,7 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
 
   return async (context, run) => {
       const { image } = run;
-      if (image.smoke.checks.length === 0 && !image.smoke.packageManifest) return { result: 'skipped', reason: noChecksReason };
+      if (image.smoke.checks.length === 0 && !image.smoke.packageManifest && image.generalize.kind === 'off') return { result: 'skipped', reason: noChecksReason };
       const region = image.buildRegion;
       const amiId = run.amis[region];
       if (!amiId) return { result: 'failed', reason: `the build produced no AMI in the build region ${region}`, checks: [] };
@@ -247,6 +249,13 @@ async function testOneInstance(
   // changes nothing, and the agent runs commands side by side, so the smoke test takes as long as its checks alone.
   const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
   const checks = (async () => {
+    for (const result of await checkNewMachine(run, ssm, instance, overallDeadline, settings)) {
+      collected.checks.push(result);
+      const line = `check "${result.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
+      if (isFailingOutcome(result.outcome)) run.logger.warn(line);
+      else run.logger.info(line);
+      await appendEvidence(run.logFile, [result]);
+    }
     for (const check of image.smoke.checks) {
       const result = await runOneCheck(run, ssm, instance, check, overallDeadline, settings);
       collected.checks.push(result);
@@ -291,6 +300,64 @@ async function collectPackageManifest(
   if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
   else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
   else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
+}
+
+async function readBuildIdentity(file: string | undefined): Promise<{ identity: MachineIdentity } | { missing: string }> {
+  const because = 'gild has no record of the build instance to compare with: the AMI was resumed from an earlier run, or its build ran no provisioners, so nothing was recorded';
+  if (file === undefined) return { missing: because };
+  try {
+    return { identity: parseMachineIdentity(await readFile(file, 'utf8')) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { missing: `${because}; ${file} does not exist` };
+    throw error;
+  }
+}
+
+/**
+ * gild's built-in checks that the instance is a new machine (src/smoke/new-machine-checks.ts): one Run Command that
+ * prints the instance's identity, compared with what the build recorded. Reported like any check; a failure fails
+ * the image, kept-by-choice and not-verified do not.
+ */
+async function checkNewMachine(run: ImageRun, ssm: ReturnType<Context['clients']['ssm']>, instance: LaunchedInstance, overallDeadline: number, settings: Settings): Promise<CheckResult[]> {
+  const { image } = run;
+  const started = Date.now();
+  const base = { instanceType: instance.instanceType, instanceId: instance.instanceId };
+  const recorded = await readBuildIdentity(run.buildIdentityFile);
+  const judgeWith = (identity: MachineIdentity) => judgeNewMachine(image, 'identity' in recorded ? recorded.identity : undefined, identity, 'missing' in recorded ? recorded.missing : '');
+  // Nothing to ask the instance when every check is kept by choice.
+  const unasked = judgeWith(parseMachineIdentity(''));
+  if (unasked.every((check) => check.verdict === 'kept-by-choice')) {
+    return unasked.map((check) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 }));
+  }
+  const outcome = Date.now() >= overallDeadline
+    ? ({ kind: 'timed-out', reason: `not run: the overall smoke timeout (${image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', stdout: '', stderr: '' } as const)
+    : await runCommand(
+        ssm,
+        {
+          instanceId: instance.instanceId,
+          document: image.smoke.documentName,
+          commands: image.platform === 'windows' ? windowsIdentityCommands : linuxIdentityCommands,
+          timeoutSeconds: image.smoke.checkTimeoutSeconds,
+          comment: `gild new-machine checks ${image.name} ${run.version}`,
+          overallDeadline,
+        },
+        settings.poll,
+        run.signal,
+        run.logger,
+      );
+  const durationMs = Date.now() - started;
+  const output = (stdout: string, stderr: string) => ({ stdout: truncateOutput(stdout, settings.outputLimitBytes), stderr: truncateOutput(stderr, settings.outputLimitBytes), durationMs });
+  if (outcome.kind === 'finished' && outcome.status === 'Success') {
+    return judgeWith(parseMachineIdentity(outcome.stdout)).map((check) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }));
+  }
+  const failure =
+    outcome.kind === 'finished'
+      ? { outcome: 'failed' as const, reason: `could not read the instance's identity: Run Command status ${outcome.status}, exit code ${outcome.exitCode}`, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }
+      : outcome.kind === 'timed-out'
+        ? { outcome: 'timed-out' as const, reason: outcome.reason, status: outcome.status, exitCode: -1, ...output(outcome.stdout, outcome.stderr) }
+        : { outcome: 'failed' as const, reason: outcome.reason, status: 'NotSent', exitCode: -1, ...output('', '') };
+  // A check kept by choice stays so; the others could not be judged, which fails them like any check that cannot run.
+  return unasked.map((check) => (check.verdict === 'kept-by-choice' ? { ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 } : { ...base, name: check.name, ...failure }));
 }
 
 async function runOneCheck(
@@ -351,7 +418,7 @@ function decide(collected: Collected, timeoutSeconds: number): SmokeResult {
   const checks = collected.checks;
   const failures = [
     ...collected.problems,
-    ...checks.filter((check) => check.outcome !== 'passed').map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
+    ...checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
   ];
   if (failures.length === 0) return { result: 'passed', checks };
   const failed = failures.filter((failure) => failure.outcome === 'failed');

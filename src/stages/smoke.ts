@@ -4,10 +4,13 @@
  * `gild:status=tested`, which makes them resumable by a later run should this
  * one stop before publishing.
  */
+import path from 'node:path';
 import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
+import { buildIdentityFileName } from '../render/machine-identity.ts';
 import { amisOf } from './amis-of.ts';
-import { imageOf } from './build.ts';
+import { imageOf, packerFolderOf } from './build.ts';
+import { isFailingOutcome } from './stage.ts';
 import type { SmokeTest } from './smoke-test.ts';
 
 export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
@@ -36,13 +39,15 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
         logger: run.logger,
         logFile: run.logFile,
         logDir: run.runDir,
+        // Where the build stage's Packer folder (build.ts) received the build instance's identity.
+        buildIdentityFile: path.join(packerFolderOf(run.runDir, image.name), buildIdentityFileName),
         signal: run.signal,
         defer: run.defer,
         summary: run.summary,
         settleLater: run.settleLater,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
-        const failing = result.checks.filter((check) => check.outcome !== 'passed').map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
         throw new StepFailure(`smoke test ${result.result}: ${result.reason}`, failing);
       }
       await Promise.all(

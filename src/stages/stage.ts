@@ -12,11 +12,18 @@ export type SmokeResult =
   | { readonly result: 'timed-out'; readonly reason: string; readonly checks: readonly CheckResult[] }
   | { readonly result: 'skipped'; readonly reason: string };
 
+/** A check outcome that fails the image. */
+export const isFailingOutcome = (outcome: CheckResult['outcome']): outcome is 'failed' | 'timed-out' => outcome === 'failed' || outcome === 'timed-out';
+
 export interface CheckResult {
   readonly name: string;
   readonly instanceType: string;
   readonly instanceId: string;
-  readonly outcome: 'passed' | 'failed' | 'timed-out';
+  /**
+   * `kept-by-choice` and `not-verified` come only from gild's built-in new-machine checks (src/smoke/new-machine-checks.ts):
+   * neither fails the image, and neither is shown as passed.
+   */
+  readonly outcome: 'passed' | 'failed' | 'timed-out' | 'kept-by-choice' | 'not-verified';
   readonly reason: string | undefined;
   readonly status: string;
   readonly exitCode: number;
@@ -37,6 +44,8 @@ export interface ImageRun {
   readonly logFile: string;
   /** Where the smoke report and package manifest go. */
   readonly logDir: string;
+  /** What the build recorded of its instance's identity (machine-identity.ts), for the new-machine checks; may be absent. */
+  readonly buildIdentityFile?: string;
   /** Aborted on SIGINT/SIGTERM: stages stop waiting and clean up. */
   readonly signal: AbortSignal;
   /** Registers cleanup that must run even if the process is interrupted. */

@@ -50,7 +50,19 @@ describe('gild run writes a run report', () => {
       const fresh = byImage.fresh!;
       expect(fresh).toMatchObject({ result: 'published', action: 'build', version: '1.0.0', stageReached: 'publish' });
       expect(Object.keys(fresh.amis).sort()).toEqual(['us-east-1', 'us-west-2']);
-      expect(fresh.smoke).toMatchObject({ result: 'passed', region: 'us-east-1', checks: [{ name: 'nginx answers', outcome: 'passed', exitCode: 0 }] });
+      // gild's new-machine checks come first; moto's Run Command answers nothing and its builds record nothing, so
+      // they are not-verified, which the report says rather than passing them.
+      const notVerified = (name: string) => ({ name: `new machine: ${name}`, outcome: 'not-verified', reason: expect.stringContaining('gild has no record of the build instance') });
+      expect(fresh.smoke).toMatchObject({
+        result: 'passed',
+        region: 'us-east-1',
+        checks: [
+          notVerified("SSH host keys differ from the build instance's"),
+          notVerified('no key from the build in any authorized_keys'),
+          notVerified("machine-id differs from the build instance's"),
+          { name: 'nginx answers', outcome: 'passed', exitCode: 0 },
+        ],
+      });
       expect(fresh.parametersWritten.map((write) => `${write.region} ${write.name}`).sort()).toEqual([
         'us-east-1 /golden/fresh/latest',
         'us-east-1 /golden/fresh/v1',
@@ -71,12 +83,13 @@ describe('gild run writes a run report', () => {
       expect(failure.reproduce).toBe('npx gild run base --local --force');
       expect(failure.logFile).toMatch(/^\.gild\/runs\/.+\/base\.log$/);
       expect(failure.logTail.join('\n')).toContain('kernel 5.10 is vulnerable');
-      expect(byImage.base!.smoke!.checks[0]).toMatchObject({ outcome: 'failed', exitCode: 3, stderrExcerpt: 'kernel 5.10 is vulnerable' });
+      expect(byImage.base!.smoke!.checks.find((check) => check.name === 'kernel is patched')).toMatchObject({ outcome: 'failed', exitCode: 3, stderrExcerpt: 'kernel 5.10 is vulnerable' });
 
       expect(byImage.app).toMatchObject({ result: 'skipped', resultReason: expect.stringMatching(/its base image "base" was not published/) });
 
       const markdown = await readFile(path.join(runDir, 'report.md'), 'utf8');
       expect(markdown).toContain(`## gild run \`${report.runId}\`: failed`);
+      expect(markdown).toContain("- – not-verified: new machine: SSH host keys differ from the build instance's on t3.micro");
       expect(markdown).toContain('Reproduce locally (against a moto emulator gild starts): `npx gild run base --local --force`');
       expect(await readFile(stepSummary, 'utf8')).toBe(`## an earlier step\n${markdown}\n`);
     } finally {

@@ -26,6 +26,8 @@ export function resolvedImageFixture(overrides: Overrides = {}): ResolvedImage {
     copyRegions,
     regions: [buildRegion, ...copyRegions.filter((region) => region !== buildRegion)],
     provision: [],
+    generalize: { kind: 'on', keep: [], reason: undefined, launchAgent: undefined },
+    patch: { enabled: false, packageManager: undefined },
     smoke: {
       instanceTypes: ['t3.micro'],
       subnetId: undefined,

@@ -126,6 +126,17 @@ describe('assemblePlan', () => {
     expect(rebased.images[0]).toMatchObject({ action: 'build', reason: 'the base AMI changed from ami-base1 to ami-base2' });
   });
 
+  it('says in the build step when an image is captured without being generalized, or keeps part of what the build left', () => {
+    const off = resolvedImageFixture({ name: 'web', generalize: { kind: 'off', reason: 'forensic copy of the build as it was', bare: false } });
+    expect(stepById(assemblePlan(input({ images: [off] })), 'build:web', 'build').reason).toBe(
+      'first build: no version is published yet; not generalized (generalize turned off: forensic copy of the build as it was)',
+    );
+    const keeps = resolvedImageFixture({ name: 'web', generalize: { kind: 'on', keep: ['ssh-host-keys'], reason: 'clients pin the host key', launchAgent: undefined } });
+    expect(formatRunPlan(assemblePlan(input({ images: [keeps] })))).toContain(
+      '    build 1.0.0 in us-east-1 from ami-base1 (ssm:/aws/service/al2023) — first build: no version is published yet; generalized but keeps ssh-host-keys (clients pin the host key)',
+    );
+  });
+
   describe('an earlier run that built and did not publish', () => {
     const published = publishedVersions('web', ['1.0.0'], { 'gild:fingerprint': 'fp-old' });
     const candidate = (tags: Record<string, string>) =>

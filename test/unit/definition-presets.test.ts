@@ -36,14 +36,14 @@ describe('OS presets', () => {
     for (const preset of Object.values(osPresets)) {
       expect(preset.base.x86_64).toBeDefined();
       expect(preset.sshUsername).not.toBe('');
-      expect(preset.packageManifestCommand).toMatch(/^(rpm -qa|dpkg-query -W|Get-Package|pkg query)/);
+      expect(preset.packageManifestCommand).toMatch(/^(rpm -qa|dpkg-query -W|@\(Get-Package|pkg query)/);
     }
   });
 
   it('takes the platform, login user and manifest command from the preset', () => {
     const { errors, images } = validateOne({ base: { preset: 'windows-server-2022' }, provision: [{ powershell: 'Install-WindowsFeature Web-Server' }] });
     expect(errors).toEqual([]);
-    expect(images[0]).toMatchObject({ platform: 'windows', preset: 'windows-server-2022', packageManifestCommand: expect.stringMatching(/^Get-Package/) });
+    expect(images[0]).toMatchObject({ platform: 'windows', preset: 'windows-server-2022', packageManifestCommand: expect.stringMatching(/^@\(Get-Package .*Get-HotFix/) });
     expect(images[0]!.smoke.documentName).toBe('AWS-RunPowerShellScript');
     expect(validateOne({ base: { preset: 'debian-12' } }).images[0]!.buildInfrastructure.sshUsername).toBe('admin');
   });

@@ -73,6 +73,16 @@ const report: RunReport = {
 };
 
 describe('renderReportMarkdown', () => {
+  it('marks a kept-by-choice or not-verified new-machine check as what it is, neither passed nor failed', () => {
+    const web = report.images[1]!;
+    const check = (outcome: 'kept-by-choice' | 'not-verified', reason: string) => ({ name: "new machine: SSH host keys differ from the build instance's", instanceType: 't3.micro', instanceId: 'i-0123', outcome, reason, status: 'Success', exitCode: 0, stdoutExcerpt: '', stderrExcerpt: '', durationMs: 900 });
+    const withKept: RunReport = { ...report, images: [{ ...web, smoke: { ...web.smoke!, checks: [check('kept-by-choice', 'the definition keeps ssh-host-keys: clients pin the host key'), check('not-verified', 'no record')] } }] };
+    expect(runReportSchema.parse(withKept)).toEqual(withKept);
+    const lines = renderReportMarkdown(withKept).split('\n');
+    expect(lines).toContain("- – kept-by-choice: new machine: SSH host keys differ from the build instance's on t3.micro: exit 0, Success (the definition keeps ssh-host-keys: clients pin the host key)");
+    expect(lines).toContain("- – not-verified: new machine: SSH host keys differ from the build instance's on t3.micro: exit 0, Success (no record)");
+  });
+
   it('puts the failure first with its log tail and the command that reproduces it, then the skipped, published and unchanged images', () => {
     expect(runReportSchema.parse(report)).toEqual(report);
     expect(renderReportMarkdown(report)).toMatchInlineSnapshot(`

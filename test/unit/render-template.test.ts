@@ -81,8 +81,9 @@ describe('renderImage', () => {
             Resource = ["*"]
           }
         }
-        communicator = "ssh"
-        ssh_username = "ec2-user"
+        communicator              = "ssh"
+        ssh_username              = "ec2-user"
+        ssh_clear_authorized_keys = true
       }
 
       build {
@@ -90,6 +91,20 @@ describe('renderImage', () => {
 
         provisioner "shell" {
           inline = ["sudo dnf -y update"]
+        }
+
+        provisioner "shell" {
+          script = "<work>/out/gild-record-identity.sh"
+        }
+
+        provisioner "file" {
+          direction   = "download"
+          source      = "/tmp/gild-build-identity.txt"
+          destination = "<work>/out/build-identity.txt"
+        }
+
+        provisioner "shell" {
+          script = "<work>/out/gild-generalize.sh"
         }
 
         post-processor "manifest" {
@@ -235,12 +250,20 @@ describe('renderImage', () => {
         ],
       }),
     );
+    const outDir = path.join(workDir, 'out');
     expect(build.provisioner.shell).toEqual([
       { inline: ['dnf -y update'], environment_vars: ['STAGE=base'], expect_disconnect: true, pause_before: '5s' },
       { script: '/project/images/scripts/harden.sh' },
+      { script: path.join(outDir, 'gild-record-identity.sh') },
+      { script: path.join(outDir, 'gild-generalize.sh') },
     ]);
-    expect(build.provisioner.file).toEqual([{ source: '/project/images/files/motd', destination: '/etc/motd' }]);
-    expect(text.indexOf('provisioner "file"')).toBeGreaterThan(text.lastIndexOf('provisioner "shell"'));
+    expect(build.provisioner.file).toEqual([
+      { source: '/project/images/files/motd', destination: '/etc/motd' },
+      { direction: 'download', source: '/tmp/gild-build-identity.txt', destination: path.join(outDir, 'build-identity.txt') },
+    ]);
+    // The definition's steps in order (the upload after both shell steps), then gild's record and generalize steps.
+    expect(text.indexOf('provisioner "file"')).toBeGreaterThan(text.indexOf('harden.sh'));
+    expect(text.indexOf('gild-record-identity.sh')).toBeGreaterThan(text.indexOf('/etc/motd'));
   });
 
   it('renders PowerShell and Windows restarts for Windows images', async () => {
@@ -253,8 +276,49 @@ describe('renderImage', () => {
         ],
       }),
     );
-    expect(build.provisioner.powershell).toEqual([{ inline: ['Install-WindowsFeature Web-Server'], environment_vars: ['SITE=default'] }]);
+    expect(build.provisioner.powershell[0]).toEqual({ inline: ['Install-WindowsFeature Web-Server'], environment_vars: ['SITE=default'] });
     expect(build.provisioner['windows-restart']).toEqual([{ restart_timeout: '15m' }]);
+  });
+
+  it('patches first and tags the AMI and its snapshots gild:patched-at with the build time, not for the emulator, where nothing runs', async () => {
+    const image = resolvedImageFixture({ patch: { enabled: true, packageManager: 'dnf' }, provision: [{ kind: 'shell', inline: ['true'], env: {}, expectDisconnect: false, pauseBefore: undefined }] });
+    const tags = { 'gild:image': 'web', 'gild:built-at': '2026-11-28T12:00:00.000Z' };
+    const { source, text } = await render(image, { tags });
+    expect(source.tags).toEqual({ ...tags, 'gild:patched-at': '2026-11-28T12:00:00.000Z' });
+    expect(source.snapshot_tags).toEqual(source.tags);
+    expect(text.indexOf('gild-patch.sh')).toBeGreaterThan(0);
+    expect(text.indexOf('gild-patch.sh')).toBeLessThan(text.indexOf('inline = ["true"]'));
+    const script = await readFile(path.join(workDir, 'out', 'gild-patch.sh'), 'utf8');
+    expect(script).toContain('dnf -y upgrade --releasever=latest');
+    const emulated = await render(image, { tags, emulator: { endpoint: 'http://127.0.0.1:5000' } });
+    expect(emulated.source.tags).toEqual(tags);
+    expect(emulated.logger.lines).toContain('info: Left out gild\'s patch and generalize steps of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not patched or generalized there.');
+    expect((await render(resolvedImageFixture(), { tags })).source.tags).toEqual(tags);
+  });
+
+  it('leaves the build as it is when generalize is off, and keeps Packer\'s key when authorized-keys is kept', async () => {
+    const off = await render(resolvedImageFixture({ generalize: { kind: 'off', reason: 'forensics', bare: false } }));
+    expect(off.text).not.toContain('gild-generalize.sh');
+    expect(off.source).not.toHaveProperty('ssh_clear_authorized_keys');
+    const kept = await render(resolvedImageFixture({ generalize: { kind: 'on', keep: ['authorized-keys'], reason: 'a break-glass key', launchAgent: undefined } }));
+    expect(kept.source).not.toHaveProperty('ssh_clear_authorized_keys');
+    expect(kept.text).toContain('gild-generalize.sh');
+    const windowsOff = await render(resolvedImageFixture({ platform: 'windows', generalize: { kind: 'off', reason: 'own sysprep', bare: false } }));
+    expect(windowsOff.source).not.toHaveProperty('disable_stop_instance');
+    expect(windowsOff.text).not.toContain('windows-shell');
+  });
+
+  it('runs the EC2Launch generation the preset carries, or the one installed when no preset says', async () => {
+    const sysprep = async (launchAgent: 'ec2launch-v1' | 'ec2launch-v2' | undefined) => (await render(resolvedImageFixture({ platform: 'windows', generalize: { kind: 'on', keep: [], reason: undefined, launchAgent } }))).build.provisioner['windows-shell'];
+    expect(await sysprep('ec2launch-v1')).toEqual([
+      {
+        inline: [
+          'powershell -NoProfile -ExecutionPolicy Bypass -File "C:\\ProgramData\\Amazon\\EC2-Windows\\Launch\\Scripts\\InitializeInstance.ps1" -Schedule',
+          'powershell -NoProfile -ExecutionPolicy Bypass -File "C:\\ProgramData\\Amazon\\EC2-Windows\\Launch\\Scripts\\SysprepInstance.ps1"',
+        ],
+      },
+    ]);
+    expect(await sysprep(undefined)).toEqual([{ inline: [expect.stringMatching(/^if exist "%ProgramFiles%\\Amazon\\EC2Launch\\ec2launch\.exe" \(.+ sysprep --shutdown=true\) else \(.+InitializeInstance\.ps1" -Schedule && .+SysprepInstance\.ps1"\)$/)] }]);
   });
 
   it('renders for the emulator with its endpoint, no communicator, no provisioners and no temporary profile, and says so', async () => {
@@ -264,8 +328,9 @@ describe('renderImage', () => {
     expect(emulated.source).toMatchObject({ custom_endpoint_ec2: 'http://127.0.0.1:5000', skip_region_validation: true, communicator: 'none' });
     expect(emulated.build).not.toHaveProperty('provisioner');
     expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on.');
+    expect(emulated.logger.lines).toContain('info: Left out gild\'s generalize step of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not generalized there.');
     const { custom_endpoint_ec2, skip_region_validation, communicator, ...emulatedRest } = emulated.source;
-    const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ...realRest } = real.source;
+    const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ssh_clear_authorized_keys, ...realRest } = real.source;
     expect(emulatedRest).toEqual(realRest);
   });
 

@@ -241,8 +241,9 @@ describe('smoke test', () => {
     expect([...run.pendingCleanups.values()].map((entry) => entry.description)).toEqual(['terminate smoke instance i-1 (t3.micro) in us-east-1']);
   });
 
-  it('is skipped, and says so, when there are no checks and no package manifest', async () => {
-    const run = smokeRun(smokeImage({ checks: [], smoke: { packageManifest: false } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
+  it('is skipped, and says so, when there are no checks, no package manifest and generalization is off', async () => {
+    const image = { ...smokeImage({ checks: [], smoke: { packageManifest: false } }), generalize: { kind: 'off', reason: 'forensic copy', bare: false } as const };
+    const run = smokeRun(image, { logDir: cwd, amis: { 'us-east-1': amiId } });
     expect(await smokeTest(context, run)).toEqual({ result: 'skipped', reason: 'no smoke checks defined' });
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
   });
