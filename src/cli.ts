@@ -213,7 +213,8 @@ function pointerCommands(): CommandEntry[] {
       changePointerCommand(context, selected[0]!, pointerChange, signal, { ...reportIo(io, flags, argv), progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
     );
   };
-  const pointerOf = (channel: unknown) => (channel === undefined || channel === 'latest' ? 'latest' : `channels/${String(channel)}`);
+  // latest, v<major> or a channel (the same rule as src/plan/plan-pointer-change.ts pointerOfName, kept here so --help loads no planner).
+  const pointerOf = (channel: unknown) => (channel === undefined || channel === 'latest' ? 'latest' : /^v\d+$/.test(String(channel)) ? String(channel) : `channels/${String(channel)}`);
   return [
     {
       name: 'promote',
@@ -231,9 +232,9 @@ function pointerCommands(): CommandEntry[] {
       name: 'rollback',
       declare: (command) =>
         command
-          .description('move latest (or a channel) back to the previous good version, or the one given, and hold it there')
+          .description('move latest (with the v<major> line naming the same version), v<major> or a channel back to the previous good version, or the one given, and hold it there')
           .argument('<image>', 'image name')
-          .option('--channel <channel>', 'latest or a channel', 'latest')
+          .option('--channel <channel>', 'latest, v<major> or a channel', 'latest')
           .option('--to <version>', 'the version to roll back to (default: the newest good one older than now)')
           .requiredOption('--reason <text>', 'why: shown in every plan while the hold lasts')
           .option('--dry-run', 'print the plan and stop before changing anything', false)
@@ -244,9 +245,9 @@ function pointerCommands(): CommandEntry[] {
       name: 'release',
       declare: (command) =>
         command
-          .description('remove the hold a rollback put on latest (or a channel), so runs move it again')
+          .description('remove the hold a rollback put on latest (or v<major>, or a channel): the next run catches latest and v<major> up, promote moves a channel')
           .argument('<image>', 'image name')
-          .option('--channel <channel>', 'latest or a channel', 'latest')
+          .option('--channel <channel>', 'latest, v<major> or a channel', 'latest')
           .option('--dry-run', 'print the plan and stop before changing anything', false)
           .option('--json', reportJsonHelp, false),
       run: (io, [image], flags, argv) => change(io, image as string, flags, argv, { kind: 'release', pointer: pointerOf(flags.channel) }),

@@ -10,6 +10,8 @@ export const channelParameterName = (prefix: string, image: string, channel: str
 /** Why a pointer is held where a rollback put it: JSON {version, reason, at, by}. Not a pointer itself. */
 export const holdParameterName = (prefix: string, image: string, pointer: string) => `${prefix}/${image}/holds/${pointer}`;
 export const holdsPath = (prefix: string, image: string) => `${prefix}/${image}/holds/`;
+/** Which version numbers were ever built, and which revoked (src/plan/version-ledger.ts). Not a pointer. */
+export const ledgerParameterName = (prefix: string, image: string) => `${prefix}/${image}/ledger`;
 
 /** `/golden/web/versions/1.2.3` → `1.2.3`; anything else → undefined. */
 export function versionFromParameterName(prefix: string, image: string, name: string): string | undefined {

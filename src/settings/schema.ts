@@ -4,7 +4,7 @@
  * sees the resolved, defaulted `PipelineSettings`.
  */
 import { z } from 'zod';
-import { accountIdPattern, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
+import { accountIdPattern, defaultKeepRevokedDays, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
 
 /** A failed AMI kept for inspection is cleaned up after a week unless the settings say otherwise. */
 export const defaultKeepFailedDays = 7;
@@ -16,7 +16,7 @@ export const pipelineSettingsSchema = z.strictObject({
     .refine((prefix) => !/^\/(aws|ssm)(\/|$)/i.test(prefix), 'must not start with /aws or /ssm, which AWS reserves')
     .default('/golden'),
   /** Defaults for every image's `retention`; see retentionSettingsSchema. */
-  retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {} }),
+  retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: defaultKeepRevokedDays }),
   concurrency: z.number().int().min(1).max(32).default(2),
   requiredTags: z.array(z.string().min(1)).default([]),
   /** Public images also need a written reason in the definition; see launchPermissions. */

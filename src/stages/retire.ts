@@ -11,6 +11,8 @@ import type { StepStage } from '../apply/step-stage.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
+import { recordBuilt } from '../plan/version-ledger.ts';
+import { recordInLedger } from './record-version.ts';
 
 export const retireStage: StepStage<'retire'> = {
   kind: 'retire',
@@ -35,6 +37,8 @@ export const retireStage: StepStage<'retire'> = {
       run.summary.push(`disabled ${step.version} in ${step.region} (${step.amiId}): ${step.reason}`);
       return { removed: [] };
     }
+    // The number outlives the AMI: recorded before the last traces of the version (its parameter, its tags) go.
+    if (run.image) await recordInLedger(context, run.image, (ledger) => recordBuilt(ledger, step.version));
     await createTags(ec2, [step.amiId], { 'gild:status': 'retiring', 'gild:retired-at': now });
     // NOTE: the parameter goes first: a versions/<v> that points at a deregistered AMI would break consumers.
     if (step.parameterName) await deleteParameterIfValue(context.clients.ssm(step.region), step.parameterName, step.amiId);

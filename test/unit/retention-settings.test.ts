@@ -9,15 +9,15 @@ const settingsErrors = (settings: unknown) => {
 };
 
 describe('retention settings', () => {
-  it('ships defaults that keep today’s behaviour: keep 3, no age limits, no grace periods', () => {
-    expect(pipelineSettingsSchema.parse({}).retention).toEqual({ keep: 3, minAgeDays: 0, phases: {} });
-    expect(pipelineSettingsSchema.parse({ retention: { keep: 5 } }).retention).toEqual({ keep: 5, minAgeDays: 0, phases: {} });
+  it('ships defaults that keep today’s behaviour: keep 3, no age limits, no grace periods, revoked versions kept 30 days', () => {
+    expect(pipelineSettingsSchema.parse({}).retention).toEqual({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: 30 });
+    expect(pipelineSettingsSchema.parse({ retention: { keep: 5 } }).retention).toEqual({ keep: 5, minAgeDays: 0, phases: {}, keepRevokedDays: 30 });
   });
 
   it('gives an image the settings’ defaults for every field it leaves out', () => {
     const { images, errors } = validateOne({ retention: { keep: 2 } }, { retention: { keep: 5, maxAgeDays: 90, minAgeDays: 7, phases: { deprecate: { graceDays: 14 } } } });
     expect(errors).toEqual([]);
-    expect(images[0]!.retention).toEqual({ keep: 2, maxAgeDays: 90, minAgeDays: 7, phases: { deprecate: { graceDays: 14 } } });
+    expect(images[0]!.retention).toEqual({ keep: 2, maxAgeDays: 90, minAgeDays: 7, phases: { deprecate: { graceDays: 14 } }, keepRevokedDays: 30 });
   });
 
   it('lets an image replace the phases as a whole', () => {
