@@ -116,7 +116,9 @@ const commandTable: readonly CommandEntry[] = [
         .option('--range <range>', 'the newest published version in a semver range, e.g. ^2')
         .option('--channel <name>', 'the AMI a channel points to (<prefix>/<image>/channels/<name>)')
         .option('--major <n>', 'the newest AMI of a major version (<prefix>/<image>/v<n>)')
-        .option('--prefix <path>', 'the SSM prefix (default: GILD_SSM_PREFIX, else ssmPrefix in pipeline/settings.ts, else /golden)'),
+        .option('--prefix <path>', 'the SSM prefix (default: GILD_SSM_PREFIX, else ssmPrefix in pipeline/settings.ts, else /golden)')
+        .option('--allow-revoked', 'return a revoked version (with a warning) instead of refusing it (EREVOKED, exit 1)')
+        .option('--json', 'print the whole answer: amiId, parameterName, region, version, revoked, revocation, deprecated, deprecationTime'),
     run: async (io, [image], flags) => (await import('./commands/resolve.ts')).resolve({ image: image as string, ...flags }, io),
   },
   {

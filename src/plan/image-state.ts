@@ -6,7 +6,8 @@
 import semver from 'semver';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
-import { holdsPath, imageParameterPath, latestParameterName, ledgerParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
+import { holdsPath, imageParameterPath, latestParameterName, ledgerParameterName, lockParameterName, statusPath, versionFromParameterName } from './parameter-names.ts';
+import { parseVersionStatus, type VersionStatus } from './version-status.ts';
 import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, type Revocation, type VersionLedger } from './version-ledger.ts';
 
 export interface PublishedVersionState {
@@ -54,6 +55,8 @@ export interface ImageState {
   readonly namedAmis: Readonly<Record<string, ReadonlySet<string>>>;
   /** The version ledger (`<prefix>/<image>/ledger`, build region): numbers ever built, revocations. */
   readonly ledger: VersionLedger;
+  /** region → version → its status parameter (`status/<v>`): revoked, deprecation time. */
+  readonly statuses: Readonly<Record<string, Readonly<Record<string, VersionStatus>>>>;
 }
 
 export function imageState(inventory: Inventory, imageName: string, regions: readonly string[]): ImageState {
@@ -67,6 +70,8 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
   const holds: Record<string, PointerHold> = {};
   const holdsHead = holdsPath(prefix, imageName);
   const ledgerName = ledgerParameterName(prefix, imageName);
+  const statusHead = statusPath(prefix, imageName);
+  const statuses: Record<string, Record<string, VersionStatus>> = {};
   let ledger: VersionLedger = emptyLedger;
   for (const region of regions) {
     const regionInventory = inventory.regions[region];
@@ -77,6 +82,10 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
       const lockName = lockParameterName(prefix, imageName);
       // The lock and a take-over's claim on it are neither versions nor pointers.
       if (!parameter.name.startsWith(path) || parameter.name === lockName || isTakeoverClaimOf(lockName, parameter.name)) continue;
+      if (parameter.name.startsWith(statusHead)) {
+        (statuses[region] ??= {})[parameter.name.slice(statusHead.length)] = parseVersionStatus(parameter.value);
+        continue;
+      }
       if (parameter.name === ledgerName) {
         if (ledger === emptyLedger) ledger = parseLedger(parameter.value);
         continue;
@@ -97,7 +106,7 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
     }
   }
   const versions = [...byVersion.entries()].map(([version, versionAmis]) => ({ version, amis: versionAmis })).sort((a, b) => semver.rcompare(a.version, b.version));
-  return { versions, latest, pointers, holds, amis, namedAmis, ledger };
+  return { versions, latest, pointers, holds, amis, namedAmis, ledger, statuses };
 }
 
 /**

@@ -278,6 +278,6 @@ export function pointersIn(ssmPrefix: string, image: string, parameters: readonl
     parameters
       .filter((parameter) => parameter.name.startsWith(head))
       .map((parameter) => [parameter.name.slice(head.length), parameter.value] as const)
-      .filter(([relative]) => !relative.startsWith('versions/') && !relative.startsWith('holds/') && relative !== 'lock' && relative !== 'ledger'),
+      .filter(([relative]) => !relative.startsWith('versions/') && !relative.startsWith('holds/') && !relative.startsWith('status/') && relative !== 'lock' && relative !== 'ledger'),
   );
 }

@@ -131,7 +131,7 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
     const status = state.amis[region]?.find((ami) => ami.amiId === amiId)?.tags['gild:status'];
     // Retirement has taken it over (after keepRevokedDays): the revoke is long finished.
     if (mode === 'finish' && status === 'retiring') continue;
-    const tagged = status === 'revoked';
+    const tagged = status === 'revoked' && state.statuses[region]?.[version]?.revoked !== undefined;
     const ledger = region === image.buildRegion && !recorded;
     if (mode === 'finish' && tagged && !ledger) continue;
     steps.push({

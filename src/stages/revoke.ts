@@ -9,7 +9,7 @@ import { createTags, disableImage, enableImageDeprecation } from '../adapters/ec
 import type { StepStage } from '../apply/step-stage.ts';
 import { recordRevoked } from '../plan/version-ledger.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
-import { recordInLedger } from './record-version.ts';
+import { recordInLedger, recordVersionStatus } from './record-version.ts';
 
 /** EC2 tag values hold at most 256 characters; the ledger keeps more of the reason. */
 const tagValue = (text: string) => text.slice(0, 256);
@@ -27,6 +27,9 @@ export const revokeStage: StepStage<'revoke'> = {
       if (step.ledger && run.image) {
         await recordInLedger(context, run.image, (ledger) => recordRevoked(ledger, step.version, { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) }));
       }
+      const revoked = { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) };
+      // What `resolve` reads in this region (Parameter Store only): from here on it refuses the version.
+      await recordVersionStatus(context, step.region, step.image, step.version, (status) => (status.revoked ? status : { ...status, revoked }));
       await createTags(ec2, [step.amiId], {
         'gild:status': 'revoked',
         'gild:revoked-reason': tagValue(step.revokedReason),
@@ -45,6 +48,7 @@ export const revokeStage: StepStage<'revoke'> = {
       run.logger.warn(`the emulator has no EnableImageDeprecation${step.disable ? ' or DisableImage' : ''}: ${step.amiId} in ${step.region} is only tagged revoked`);
     }
     await createTags(ec2, [step.amiId], { 'gild:deprecated-at': now, ...(step.disable ? { 'gild:disabled-at': now } : {}) });
+    await recordVersionStatus(context, step.region, step.image, step.version, (status) => (status.deprecationTime ? status : { ...status, deprecationTime: now }));
     run.summary.push(`${step.disable ? 'deprecated and disabled' : 'deprecated'} the revoked ${step.version} in ${step.region} (${step.amiId})`);
     return { amiId: step.amiId };
   },

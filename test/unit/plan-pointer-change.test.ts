@@ -35,6 +35,7 @@ function inventory(options: { versions: Record<string, { publishedDaysAgo: numbe
       },
     }));
     const revoked = Object.entries(options.versions).filter(([, facts]) => facts.revoked);
+    for (const [version, facts] of revoked) parameters.push({ name: `/golden/web/status/${version}`, value: JSON.stringify({ revoked: { reason: facts.revoked, at: now.toISOString(), by: 'ops@host' }, deprecationTime: now.toISOString() }), version: 1, lastModified: undefined });
     if (region === 'us-east-1' && revoked.length > 0) {
       const ledger = { schema: 1, built: {}, revoked: Object.fromEntries(revoked.map(([version, facts]) => [version, { reason: facts.revoked, at: now.toISOString(), by: 'ops@host' }])) };
       parameters.push({ name: '/golden/web/ledger', value: JSON.stringify(ledger), version: 1, lastModified: undefined });
