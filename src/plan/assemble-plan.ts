@@ -465,9 +465,10 @@ function findAmi(state: ImageState, region: string, amiId: string | undefined): 
  * what is missing.
  */
 function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: string): { step: Omit<Extract<PlanStep, { kind: 'publish' }>, 'id' | 'after'> } | undefined {
-  const newest = state.versions[0];
-  // A revoked newest version is not half-published: its pointers were moved away on purpose.
-  if (!newest || revocation(state, newest.version) !== undefined) return undefined;
+  // A revoked version is not half-published: its pointers were moved away on purpose. The newest good one is what
+  // latest and its v<major> follow, also after a release (the catch-up).
+  const newest = state.versions.find((published) => revocation(state, published.version) === undefined);
+  if (!newest) return undefined;
   const publishedIn = Object.keys(newest.amis);
   const runIds = new Set(publishedIn.map((region) => findAmi(state, region, newest.amis[region])?.tags['gild:run-id']).filter((runId): runId is string => runId !== undefined));
   if (runIds.size !== 1) return undefined;
@@ -498,7 +499,7 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
       // Only pointers missing: a run stopped before moving them, or they were added since (`v<major>` after an upgrade).
       reason: writes.some((write) => write.pointer === 'version' || write.pointer === 'latest')
         ? `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`
-        : `point ${missing.join(', ')} at ${newest.version}, the newest published version`,
+        : `catch up: point ${missing.join(', ')} at ${newest.version}, the newest good version (a release, an upgrade or a stopped run left ${missing.length === 1 ? 'it' : 'them'} behind)`,
       precondition: 'the parameters still hold what was observed',
     },
   };
@@ -581,7 +582,8 @@ function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint
  */
 function pointerWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, regions: readonly string[], amis?: Readonly<Record<string, string>>): ParameterWrite[] {
   const major = semver.major(version);
-  const newestOfMajor = !state.versions.some((published) => semver.major(published.version) === major && semver.gt(published.version, version));
+  // A revoked version is never what v<major> should name, however new.
+  const newestOfMajor = !state.versions.some((published) => semver.major(published.version) === major && semver.gt(published.version, version) && revocation(state, published.version) === undefined);
   const writes: ParameterWrite[] = [];
   const add = (pointer: 'major' | 'latest', relative: string, name: string) => {
     if (state.holds[relative]) return;

@@ -44,3 +44,16 @@ describe('retention settings', () => {
     ]);
   });
 });
+
+describe('channel names', () => {
+  it('refuses names that collide with the parameter layout or with what every object has, naming each', () => {
+    const errors = settingsErrors(JSON.parse('{"channels": {"latest": {}, "v2": {}, "versions": {}, "constructor": {}, "__proto__": {}, "tostring": {}, "stable": {}, "ledger": {}}}'));
+    for (const name of ['latest', 'v2', 'versions', 'constructor', 'ledger']) expect(errors.some((error) => error.includes(name)), `${name}: ${errors.join('\n')}`).toBe(true);
+    expect(errors.some((error) => error.includes('"stable"') && !error.includes('such as "stable"'))).toBe(false);
+    expect(errors.find((error) => error.includes('constructor'))).toMatch(/is reserved/);
+    expect(settingsErrors({ channels: { stable: {}, beta: { soakDays: 3 } } })).toEqual([]);
+    // zod never copies a `__proto__` key (and a TypeScript object literal never has one of its own): it cannot become a channel.
+    const parsed = pipelineSettingsSchema.parse(JSON.parse('{"channels": {"__proto__": {"soakDays": 1}, "stable": {}}}'));
+    expect(Object.hasOwn(parsed.channels, '__proto__')).toBe(false);
+  });
+});
