@@ -121,6 +121,18 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
     }
   }
   if (problems.length > 0) return { refused: [...new Set(problems)].join('; ') };
+  // A pointer that moves, moves in every region: a region where it is missing or names another version (a move that
+  // stopped half-way) gets the same version, so that the regions agree afterwards.
+  for (const [pointer, entry] of moves) {
+    const name = `${path}${pointer}`;
+    const target = state.versions.find((candidate) => candidate.version === entry.version)!;
+    for (const region of image.regions) {
+      if (entry.moves.some((move) => move.region === region)) continue;
+      const current = state.pointers[region]?.[name];
+      if (current !== target.amis[region]) entry.moves.push({ region, name, amiId: target.amis[region]!, previous: current });
+    }
+    entry.moves.sort((a, b) => image.regions.indexOf(a.region) - image.regions.indexOf(b.region));
+  }
 
   const replacement = moves.get('latest')?.version ?? good.find((candidate) => semver.major(candidate.version) === semver.major(version))?.version ?? good[0]?.version;
   const lockId = `lock:${image.name}`;

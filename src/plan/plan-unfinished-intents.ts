@@ -49,5 +49,33 @@ export function planUnfinishedIntents(input: { readonly image: ResolvedImage; re
       precondition: `${pointer} still holds what was observed in ${moves.map((move) => move.region).join(', ')}`,
     });
   }
+  // A channel move (promote, rollback, revoke) goes region by region, the build region first: regions that disagree
+  // with the build region are a move that stopped half-way, finished towards the build region's version.
+  const path = `${imageParameterPath(prefix, image.name)}/`;
+  const moving = new Set(steps.flatMap((step) => (step.kind === 'repoint' ? [step.pointer] : [])));
+  for (const [name, buildAmi] of Object.entries(state.pointers[image.buildRegion] ?? {})) {
+    const pointer = name.slice(path.length);
+    if (!pointer.startsWith('channels/') || moving.has(pointer) || Object.hasOwn(state.holds, pointer)) continue;
+    const target = state.versions.find((candidate) => candidate.amis[image.buildRegion] === buildAmi);
+    if (!target || !good.has(target.version)) continue;
+    const moves: PointerMove[] = image.regions.flatMap((region) => {
+      const previous = state.pointers[region]?.[name];
+      const amiId = target.amis[region]!;
+      return previous === amiId ? [] : [{ region, name, amiId, previous }];
+    });
+    if (moves.length === 0) continue;
+    versions.push(`move of ${pointer} to ${target.version}`);
+    steps.push({
+      id: `repoint:${image.name}:${pointer}`,
+      kind: 'repoint',
+      image: image.name,
+      version: target.version,
+      pointer,
+      moves,
+      after: [`lock:${image.name}`],
+      reason: `finish the move of ${pointer} to ${target.version} that stopped half-way: ${image.buildRegion} (moved first) names ${target.version}, ${moves.map((move) => move.region).join(', ')} not yet`,
+      precondition: `${pointer} still holds what was observed in ${moves.map((move) => move.region).join(', ')}`,
+    });
+  }
   return { steps, notes, versions };
 }
