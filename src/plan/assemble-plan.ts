@@ -122,7 +122,8 @@ interface PlannedImage {
 function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: ReadonlyMap<string, ImageDecision>, sweepIds: readonly string[]): PlannedImage {
   const { inventory, now } = input;
   const state = imageState(inventory, image.name, image.regions);
-  const currentVersion = state.versions[0]?.version;
+  // A revoked version is not what an image is "at": the newest good one is.
+  const currentVersion = (state.versions.find((published) => revocationOf(state, published.version) === undefined) ?? state.versions[0])?.version;
   const lease = inventory.leases[image.name] ?? { kind: 'free' };
   const lockName = lockParameterName(inventory.ssmPrefix, image.name);
 
