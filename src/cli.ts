@@ -124,7 +124,9 @@ const commandTable: readonly CommandEntry[] = [
         .option('--range <range>', 'the newest published version in a semver range, e.g. ^2')
         .option('--channel <name>', 'the AMI a channel points to (<prefix>/<image>/channels/<name>)')
         .option('--major <n>', 'the newest AMI of a major version (<prefix>/<image>/v<n>)')
-        .option('--prefix <path>', 'the SSM prefix (default: GILD_SSM_PREFIX, else ssmPrefix in pipeline/settings.ts, else /golden)'),
+        .option('--prefix <path>', 'the SSM prefix (default: GILD_SSM_PREFIX, else ssmPrefix in pipeline/settings.ts, else /golden)')
+        .option('--allow-revoked', 'return a revoked version (with a warning) instead of refusing it (EREVOKED, exit 1)')
+        .option('--json', 'print the whole answer: amiId, parameterName, region, version, revoked, revocation, deprecated, deprecationTime'),
     run: async (io, [image], flags) => (await import('./commands/resolve.ts')).resolve({ image: image as string, ...flags }, io),
   },
   {
@@ -223,7 +225,8 @@ function pointerCommands(): CommandEntry[] {
       changePointerCommand(context, selected[0]!, pointerChange, signal, { ...reportIo(io, flags, argv), progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
     );
   };
-  const pointerOf = (channel: unknown) => (channel === undefined || channel === 'latest' ? 'latest' : `channels/${String(channel)}`);
+  // latest, v<major> or a channel (the same rule as src/plan/plan-pointer-change.ts pointerOfName, kept here so --help loads no planner).
+  const pointerOf = (channel: unknown) => (channel === undefined || channel === 'latest' ? 'latest' : /^v\d+$/.test(String(channel)) ? String(channel) : `channels/${String(channel)}`);
   return [
     {
       name: 'promote',
@@ -241,9 +244,9 @@ function pointerCommands(): CommandEntry[] {
       name: 'rollback',
       declare: (command) =>
         command
-          .description('move latest (or a channel) back to the previous good version, or the one given, and hold it there')
+          .description('move latest (with the v<major> line naming the same version), v<major> or a channel back to the previous good version, or the one given, and hold it there')
           .argument('<image>', 'image name')
-          .option('--channel <channel>', 'latest or a channel', 'latest')
+          .option('--channel <channel>', 'latest, v<major> or a channel', 'latest')
           .option('--to <version>', 'the version to roll back to (default: the newest good one older than now)')
           .requiredOption('--reason <text>', 'why: shown in every plan while the hold lasts')
           .option('--dry-run', 'print the plan and stop before changing anything', false)
@@ -254,9 +257,9 @@ function pointerCommands(): CommandEntry[] {
       name: 'release',
       declare: (command) =>
         command
-          .description('remove the hold a rollback put on latest (or a channel), so runs move it again')
+          .description('remove the hold a rollback put on latest (or v<major>, or a channel): the next run catches latest and v<major> up, promote moves a channel')
           .argument('<image>', 'image name')
-          .option('--channel <channel>', 'latest or a channel', 'latest')
+          .option('--channel <channel>', 'latest, v<major> or a channel', 'latest')
           .option('--dry-run', 'print the plan and stop before changing anything', false)
           .option('--json', reportJsonHelp, false),
       run: (io, [image], flags, argv) => change(io, image as string, flags, argv, { kind: 'release', pointer: pointerOf(flags.channel) }),

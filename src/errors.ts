@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'EASSUMEROLE'
   | 'ENOTPUBLISHED'
   | 'ENOMATCHINGVERSION'
+  | 'EREVOKED'
+  | 'EBADPARAMETER'
   | 'EPIPELINE'
   | 'EPLANMOVED'
   | 'EREPORTMERGE';
@@ -114,6 +116,19 @@ export const catalogue = {
       'ENOMATCHINGVERSION',
       'pipeline',
       `Image "${imageName}" has no published version in ${region} that satisfies "${range}" (under ${path}: ${published.length > 0 ? published.join(', ') : 'none'}). Widen the range, or publish a matching version with \`gild run ${imageName}\`.`,
+    ),
+  EREVOKED: (revoked: { image: string; version: string; region: string; parameterName: string; amiId: string; reason: string; at: string; by: string; replacement?: string }) =>
+    new GildError(
+      'EREVOKED',
+      'pipeline',
+      `Image "${revoked.image}" ${revoked.version} in ${revoked.region} (${revoked.amiId}, from ${revoked.parameterName}) was revoked: ${revoked.reason} (by ${revoked.by} at ${revoked.at}). ${revoked.replacement ? `Use ${revoked.replacement} instead (\`gild resolve ${revoked.image} --version ${revoked.replacement}\`)` : 'Use a version published since'}, or pass --allow-revoked (allowRevoked: true) to get it anyway.`,
+      [`reason: ${revoked.reason}`, ...(revoked.replacement ? [`replacement: ${revoked.replacement}`] : [])],
+    ),
+  EBADPARAMETER: (parameterName: string, region: string, what: string) =>
+    new GildError(
+      'EBADPARAMETER',
+      'pipeline',
+      `Parameter ${parameterName} in ${region} does not name an AMI: ${what}. Nothing was returned. gild writes only AMI IDs as aws:ec2:image; someone else wrote this: run \`gild verify --repair\` or publish again with \`gild run\`.`,
     ),
   EPIPELINE: (failed: readonly (string | { readonly image: string; readonly stage: string })[], failedRunSteps: readonly string[] = []) => {
     // NOTE: a failure in a distribution account comes after the building account published: saying nothing was

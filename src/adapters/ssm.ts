@@ -37,13 +37,15 @@ export interface ParameterValue {
   readonly name: string;
   readonly value: string;
   readonly version: number;
+  /** `text` or `aws:ec2:image` (AWS's DataType); absent where the call does not say. */
+  readonly dataType?: string;
 }
 
 /** A parameter's value, or `undefined` when it does not exist. */
 export async function getParameter(ssm: SSMClient, name: string): Promise<ParameterValue | undefined> {
   try {
     const output = await ssm.send(new GetParameterCommand({ Name: name }));
-    return { name, value: output.Parameter?.Value ?? '', version: Number(output.Parameter?.Version ?? 0) };
+    return { name, value: output.Parameter?.Value ?? '', version: Number(output.Parameter?.Version ?? 0), ...(output.Parameter?.DataType ? { dataType: output.Parameter.DataType } : {}) };
   } catch (error) {
     if (awsErrorName(error) === 'ParameterNotFound') return undefined;
     throw awsError('read parameter', name, error);
@@ -54,7 +56,7 @@ export async function getParametersByPath(ssm: SSMClient, path: string): Promise
   return awsCall('list parameters under', path, async () => {
     const parameters: ParameterValue[] = [];
     for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 10 }, { Path: path, Recursive: true })) {
-      for (const parameter of page.Parameters ?? []) parameters.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0) });
+      for (const parameter of page.Parameters ?? []) parameters.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), ...(parameter.DataType ? { dataType: parameter.DataType } : {}) });
     }
     return parameters;
   });
@@ -301,7 +303,7 @@ export async function getParameters(ssm: SSMClient, names: readonly string[]): P
   for (let start = 0; start < names.length; start += 10) {
     const batch = names.slice(start, start + 10);
     const output = await awsCall('read parameters', batch.join(', '), () => ssm.send(new GetParametersCommand({ Names: batch })));
-    for (const parameter of output.Parameters ?? []) values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0) });
+    for (const parameter of output.Parameters ?? []) values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), ...(parameter.DataType ? { dataType: parameter.DataType } : {}) });
   }
   return values;
 }

@@ -41,7 +41,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
       inventory,
       force: options.force,
       ...(options.mode ? { mode: options.mode } : {}),
-      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays },
+      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays, channels: context.settings.channels },
     });
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);

@@ -27,7 +27,7 @@ export async function historyCommand(context: Context, image: ResolvedImage, opt
   const histories: PointerHistory[] = await Promise.all(
     names.map(async ({ region, name }) => ({ region, pointer: name.slice(path.length), entries: await getParameterHistory(context.clients.ssm(region), name) })),
   );
-  const versions = assembleHistory({ image: image.name, amis: state.amis, current, histories });
+  const versions = assembleHistory({ image: image.name, amis: state.amis, current, histories, revocations: state.ledger.revoked });
   io.stdout(options.json ? `${JSON.stringify({ image: image.name, versions }, null, 2)}\n` : `${formatHistory(image.name, versions)}\n`);
   return 0;
 }

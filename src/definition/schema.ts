@@ -99,7 +99,11 @@ export const retentionFields = {
   /** Younger versions are never retired, whatever `keep` and `maxAgeDays` say. */
   minAgeDays: wholeNumber('days').min(0, 'must be 0 or more days'),
   phases: z.strictObject({ deprecate: retirementPhase.optional(), disable: retirementPhase.optional() }),
+  /** A revoked version's AMIs are kept (deprecated, or disabled with `revoke --disable`) this long, to be inspected or restored. */
+  keepRevokedDays: wholeNumber('days').min(0, 'must be 0 or more days'),
 };
+
+export const defaultKeepRevokedDays = 30;
 
 /** A `minAgeDays` above `maxAgeDays` would keep what `maxAgeDays` asks to retire: say so where both are written. */
 function checkRetentionAges(retention: { minAgeDays?: number | undefined; maxAgeDays?: number | undefined }, context: z.core.$RefinementCtx): void {
@@ -120,6 +124,7 @@ export const imageRetentionSchema = z
     maxAgeDays: retentionFields.maxAgeDays.optional(),
     minAgeDays: retentionFields.minAgeDays.optional(),
     phases: retentionFields.phases.optional(),
+    keepRevokedDays: retentionFields.keepRevokedDays.optional(),
   })
   .superRefine(checkRetentionAges);
 
@@ -130,6 +135,7 @@ export const retentionSettingsSchema = z
     maxAgeDays: retentionFields.maxAgeDays.optional(),
     minAgeDays: retentionFields.minAgeDays.default(0),
     phases: retentionFields.phases.default({}),
+    keepRevokedDays: retentionFields.keepRevokedDays.default(defaultKeepRevokedDays),
   })
   .superRefine(checkRetentionAges);
 
@@ -137,7 +143,7 @@ export type ImageRetention = z.output<typeof imageRetentionSchema>;
 export type RetentionSettings = z.output<typeof retentionSettingsSchema>;
 
 /** What one image retires by: the image's own fields over the settings' defaults (the settings' shape, resolved). */
-export type RetentionPolicy = Readonly<RetentionSettings>;
+export type RetentionPolicy = Readonly<Omit<RetentionSettings, 'keepRevokedDays'>> & { readonly keepRevokedDays?: number };
 
 export function resolveRetention(image: ImageRetention | undefined, defaults: RetentionSettings): RetentionPolicy {
   return {
@@ -145,6 +151,7 @@ export function resolveRetention(image: ImageRetention | undefined, defaults: Re
     maxAgeDays: image?.maxAgeDays ?? defaults.maxAgeDays,
     minAgeDays: image?.minAgeDays ?? defaults.minAgeDays,
     phases: image?.phases ?? defaults.phases,
+    keepRevokedDays: image?.keepRevokedDays ?? defaults.keepRevokedDays,
   };
 }
 

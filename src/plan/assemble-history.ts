@@ -26,7 +26,7 @@ export interface VersionHistory {
   readonly smoke: 'passed' | 'failed' | 'unknown';
   readonly publishedAt: string | undefined;
   readonly status: 'published' | 'revoked' | 'retiring' | 'retired' | 'unpublished';
-  readonly revoked: { readonly reason: string; readonly at: string | undefined } | undefined;
+  readonly revoked: { readonly reason: string; readonly at: string | undefined; readonly by?: string; readonly replacement?: string } | undefined;
   /** Pointer moves to this version and lifecycle stamps, oldest first. */
   readonly events: readonly { readonly at: string | undefined; readonly what: string }[];
 }
@@ -38,6 +38,8 @@ export interface HistoryInput {
   /** region → relative pointer → current value (what exists now). */
   readonly current: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly histories: readonly PointerHistory[];
+  /** The version ledger's revocations (version → reason, who, when): they outlive the AMIs and their tags. */
+  readonly revocations?: Readonly<Record<string, { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string; readonly restored?: unknown }>>;
 }
 
 const versionInDescription = /: version (\S+?)\.(?: |$)/;
@@ -61,6 +63,7 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
       record.tags ??= { ...ami.tags };
     }
   }
+  for (const version of Object.keys(input.revocations ?? {})) entry(version);
   const amiVersion = new Map<string, string>();
   for (const [version, record] of byVersion) for (const [region, amiId] of Object.entries(record.amis)) amiVersion.set(`${region}/${amiId}`, version);
   for (const history of input.histories) {
@@ -79,13 +82,17 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
     .sort(([a], [b]) => semver.rcompare(a, b))
     .map(([version, record]) => {
       const tags = record.tags ?? {};
+      const ledgerRevocation = input.revocations && Object.hasOwn(input.revocations, version) && input.revocations[version]!.restored === undefined ? input.revocations[version] : undefined;
+      const revokedTag = tags['gild:status'] === 'revoked' ? { reason: tags['gild:revoked-reason'] ?? 'no reason recorded', at: tags['gild:revoked-at'], ...(tags['gild:revoked-by'] ? { by: tags['gild:revoked-by'] } : {}) } : undefined;
+      // The ledger keeps the revocation after retirement removed the AMI and its tags; it holds the full reason too.
+      const revoked: VersionHistory['revoked'] = ledgerRevocation ? { reason: ledgerRevocation.reason, at: ledgerRevocation.at, by: ledgerRevocation.by, ...(ledgerRevocation.replacement ? { replacement: ledgerRevocation.replacement } : {}) } : revokedTag;
       const stillPublished = Object.values(input.current).some((pointers) => pointers[`versions/${version}`] !== undefined);
       const events = [...record.events];
-      if (tags['gild:revoked-at'] || tags['gild:status'] === 'revoked') events.push({ at: tags['gild:revoked-at'], what: `revoked: ${tags['gild:revoked-reason'] ?? 'no reason recorded'}` });
+      if (revoked) events.push({ at: revoked.at, what: `revoked by ${revoked.by ?? '?'}: ${revoked.reason}${revoked.replacement ? ` (pointers moved to ${revoked.replacement})` : ''}` });
       if (tags['gild:deprecated-at']) events.push({ at: tags['gild:deprecated-at'], what: 'deprecated by retirement' });
       if (tags['gild:retired-at']) events.push({ at: tags['gild:retired-at'], what: 'retirement began' });
       const exists = Object.values(input.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:image'] === input.image));
-      const status: VersionHistory['status'] = tags['gild:status'] === 'revoked' ? 'revoked' : tags['gild:status'] === 'retiring' ? 'retiring' : stillPublished ? 'published' : exists ? 'unpublished' : 'retired';
+      const status: VersionHistory['status'] = tags['gild:status'] === 'revoked' || (revoked && exists) ? 'revoked' : tags['gild:status'] === 'retiring' ? 'retiring' : stillPublished ? 'published' : exists ? 'unpublished' : 'retired';
       if (status === 'retired' && !tags['gild:retired-at']) events.push({ at: undefined, what: 'retired: its AMIs and versions/' + version + ' are gone' });
       events.sort((a, b) => (a.at ?? '9999').localeCompare(b.at ?? '9999'));
       return {
@@ -98,7 +105,7 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
         smoke: tags['gild:failure'] ? 'failed' : ['tested', 'published', 'revoked', 'retiring'].includes(tags['gild:status'] ?? '') ? 'passed' : 'unknown',
         publishedAt: tags['gild:published-at'] ?? events.find((event) => event.what.startsWith('published') || event.what.startsWith('latest'))?.at,
         status,
-        revoked: tags['gild:status'] === 'revoked' ? { reason: tags['gild:revoked-reason'] ?? 'no reason recorded', at: tags['gild:revoked-at'] } : undefined,
+        revoked,
         events,
       };
     });
@@ -108,7 +115,7 @@ export function formatHistory(image: string, versions: readonly VersionHistory[]
   if (versions.length === 0) return `${image}: nothing was ever published.`;
   const lines = [`${image}:`];
   for (const version of versions) {
-    lines.push(`  ${version.version}  ${version.status}${version.revoked ? ` (${version.revoked.reason})` : ''}`);
+    lines.push(`  ${version.version}  ${version.status}${version.revoked ? ` (${version.status === 'revoked' ? '' : 'revoked: '}${version.revoked.reason})` : ''}`);
     lines.push(`    AMIs: ${Object.entries(version.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ') || '(unknown)'}`);
     if (version.builtAt) lines.push(`    built ${version.builtAt} from ${version.baseAmi ?? '?'}, commit ${version.gitCommit ?? '?'}, fingerprint ${version.fingerprint ?? '?'}; smoke ${version.smoke}`);
     for (const event of version.events) lines.push(`    ${event.at ?? '(time unknown)'}  ${event.what}`);

@@ -14,13 +14,14 @@ import { describeGeneralizeChoice } from '../definition/describe-generalize.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, LeaseState, ObservedAmi } from '../observe/inventory.ts';
 import { staleLeaseReason } from '../observe/parse-lease.ts';
-import { describeHold, imageState, unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
+import { describeHold, imageState, revocationOf, unpublishedBuilds, usedVersions, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planDistribution } from './plan-distribution.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSweep } from './plan-sweep.ts';
+import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
 import { defaultKeepFailedDays } from '../settings/schema.ts';
 import { planSchemaVersion, type AmiSource, type BuildBase, type ImageDecision, type KeptResource, type ParameterWrite, type PlanStep, type RunPlan } from './run-plan.ts';
 
@@ -33,7 +34,13 @@ export interface AssembleInput {
   readonly fingerprints: Readonly<Record<string, string>>;
   readonly inventory: Inventory;
   readonly force: boolean;
-  readonly settings: { readonly sweepAfterMinutes: number; readonly rebuildAfterDays: number | undefined; readonly keepFailedDays?: number };
+  readonly settings: {
+    readonly sweepAfterMinutes: number;
+    readonly rebuildAfterDays: number | undefined;
+    readonly keepFailedDays?: number;
+    /** Declared channels and their soak: a revoke finished by this run moves a channel only to a version that soaked. */
+    readonly channels?: Readonly<Record<string, { readonly soakDays: number }>>;
+  };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
    * unpublished AMIs, retire, release): `gild retire`, which works on unchanged images without building them.
@@ -116,7 +123,8 @@ interface PlannedImage {
 function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: ReadonlyMap<string, ImageDecision>, sweepIds: readonly string[]): PlannedImage {
   const { inventory, now } = input;
   const state = imageState(inventory, image.name, image.regions);
-  const currentVersion = state.versions[0]?.version;
+  // A revoked version is not what an image is "at": the newest good one is.
+  const currentVersion = (state.versions.find((published) => revocationOf(state, published.version) === undefined) ?? state.versions[0])?.version;
   const lease = inventory.leases[image.name] ?? { kind: 'free' };
   const lockName = lockParameterName(inventory.ssmPrefix, image.name);
 
@@ -133,7 +141,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
 
   // `gild retire` neither builds nor publishes: what the next version or the base would be does not matter to it.
   const retireOnly = input.mode === 'retire';
-  const version = nextVersion(image.version, state.versions.map((published) => published.version));
+  // NOTE: every number ever used counts, not only what is published now: a revoked or retired version's number is never built again.
+  const version = nextVersion(image.version, usedVersions(state));
   if (!version.ok && !retireOnly) return { decision: { image: image.name, action: 'error', kind: 'definition', reason: `${image.file}: version: ${version.reason}` }, steps: [], kept: [] };
   const next: string = version.ok ? version.version : '(none)';
 
@@ -142,8 +151,11 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
 
   const fingerprint = input.fingerprints[image.name] ?? '';
   // A run that stopped halfway through publishing is finished first; building again would waste a version.
-  const unfinished = base ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
-  const buildReason = !base || unfinished ? undefined : reasonToBuild(input, image, state, base, fingerprint);
+  // A revoke or rollback that stopped half-way is finished before anything else moves a pointer: never reversed.
+  const intents = planUnfinishedIntents({ image, state, prefix: inventory.ssmPrefix, now, channels: input.settings.channels ?? {} });
+  const finishingIntents = intents.steps.length > 0;
+  const unfinished = base && !finishingIntents ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
+  const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   const resumable = !base || buildReason === undefined ? undefined : findResumable(unpublishedBuilds(state), image, next, fingerprint, base);
 
   const steps: PlanStep[] = [];
@@ -234,7 +246,18 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
 
   let decision: ImageDecision;
   let publishStepId: string | undefined;
-  if (unfinished) {
+  kept.push(...intents.notes);
+  if (finishingIntents) {
+    steps.push(...intents.steps);
+    const firstVersion = intents.steps.find((step): step is Extract<PlanStep, { kind: 'repoint' | 'revoke' }> => step.kind === 'repoint' || step.kind === 'revoke');
+    decision = {
+      image: image.name,
+      action: 'finish',
+      reason: `finish the ${intents.versions.join(' and ')}, which stopped half-way (recorded before any pointer moved); nothing is built or published until the next run`,
+      currentVersion,
+      version: firstVersion?.version ?? currentVersion ?? next,
+    };
+  } else if (unfinished) {
     publishStepId = `publish:${image.name}`;
     // NOTE: shared again before the pointers move: idempotent, and a definition that changed since is honoured.
     const shares = shareSteps(image, unfinished.step.version, unfinished.step.amis, [lockStepId]);
@@ -312,6 +335,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   const newAmi = '(the AMI this run publishes)';
   const publishStep = steps.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish');
   const moved: Record<string, Record<string, string>> = {};
+  for (const step of intents.steps) if (step.kind === 'repoint') for (const move of step.moves) (moved[move.region] ??= {})[move.name] = move.amiId;
   if (publishStep) {
     for (const write of publishStep.writes) {
       if (write.pointer === 'version') continue;
@@ -326,7 +350,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
       : { versions: state.versions, moved };
   const retirement = planImageRetirement(input, image, state, afterPublish);
   kept.push(...retirement.kept);
-  for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId] });
+  for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId, ...intents.steps.map((intent) => intent.id)] });
   steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publishStep, lockStepId, planned: steps, copiesOnly: retireOnly }));
 
   if (steps.length === 0) return { decision, steps, kept };
@@ -395,8 +419,7 @@ function resolveBase(input: AssembleInput, image: ResolvedImage, decided: Readon
 
 /** Why a version was revoked (`gild revoke` tags its AMIs), or undefined. */
 function revocation(state: ImageState, version: string): string | undefined {
-  for (const amis of Object.values(state.amis)) for (const ami of amis) if (ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked') return ami.tags['gild:revoked-reason'] ?? 'no reason recorded';
-  return undefined;
+  return revocationOf(state, version)?.reason;
 }
 
 /** The base AMI an image's newest version was built on, if that AMI was revoked: who made it, which version, why. */
@@ -444,9 +467,10 @@ function findAmi(state: ImageState, region: string, amiId: string | undefined): 
  * what is missing.
  */
 function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: string): { step: Omit<Extract<PlanStep, { kind: 'publish' }>, 'id' | 'after'> } | undefined {
-  const newest = state.versions[0];
-  // A revoked newest version is not half-published: its pointers were moved away on purpose.
-  if (!newest || revocation(state, newest.version) !== undefined) return undefined;
+  // A revoked version is not half-published: its pointers were moved away on purpose. The newest good one is what
+  // latest and its v<major> follow, also after a release (the catch-up).
+  const newest = state.versions.find((published) => revocation(state, published.version) === undefined);
+  if (!newest) return undefined;
   const publishedIn = Object.keys(newest.amis);
   const runIds = new Set(publishedIn.map((region) => findAmi(state, region, newest.amis[region])?.tags['gild:run-id']).filter((runId): runId is string => runId !== undefined));
   if (runIds.size !== 1) return undefined;
@@ -477,7 +501,7 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
       // Only pointers missing: a run stopped before moving them, or they were added since (`v<major>` after an upgrade).
       reason: writes.some((write) => write.pointer === 'version' || write.pointer === 'latest')
         ? `finish publishing ${newest.version} (run ${runId} stopped halfway): write ${missing.join(', ')}`
-        : `point ${missing.join(', ')} at ${newest.version}, the newest published version`,
+        : `catch up: point ${missing.join(', ')} at ${newest.version}, the newest good version (a release, an upgrade or a stopped run left ${missing.length === 1 ? 'it' : 'them'} behind)`,
       precondition: 'the parameters still hold what was observed',
     },
   };
@@ -560,7 +584,8 @@ function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint
  */
 function pointerWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, regions: readonly string[], amis?: Readonly<Record<string, string>>): ParameterWrite[] {
   const major = semver.major(version);
-  const newestOfMajor = !state.versions.some((published) => semver.major(published.version) === major && semver.gt(published.version, version));
+  // A revoked version is never what v<major> should name, however new.
+  const newestOfMajor = !state.versions.some((published) => semver.major(published.version) === major && semver.gt(published.version, version) && revocation(state, published.version) === undefined);
   const writes: ParameterWrite[] = [];
   const add = (pointer: 'major' | 'latest', relative: string, name: string) => {
     if (state.holds[relative]) return;

@@ -6,7 +6,9 @@
 import semver from 'semver';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
-import { holdsPath, imageParameterPath, latestParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
+import { holdsPath, imageParameterPath, latestParameterName, ledgerParameterName, lockParameterName, statusPath, versionFromParameterName } from './parameter-names.ts';
+import { parseVersionStatus, type VersionStatus } from './version-status.ts';
+import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, type Revocation, type VersionLedger } from './version-ledger.ts';
 
 export interface PublishedVersionState {
   readonly version: string;
@@ -20,6 +22,8 @@ export interface PointerHold {
   readonly reason: string;
   readonly at: string;
   readonly by: string;
+  /** The run that placed it: the holds one rollback placed together (latest and its v<major>) are released together. */
+  readonly group?: string;
 }
 
 /** A hold someone wrote by hand or broke still holds: an unreadable one keeps the pointer where it is. */
@@ -27,7 +31,7 @@ export function parseHold(raw: string): PointerHold {
   try {
     const parsed = JSON.parse(raw) as Partial<PointerHold>;
     const text = (value: unknown) => (typeof value === 'string' ? value : '?');
-    return { version: text(parsed.version), reason: text(parsed.reason), at: text(parsed.at), by: text(parsed.by) };
+    return { version: text(parsed.version), reason: text(parsed.reason), at: text(parsed.at), by: text(parsed.by), ...(typeof parsed.group === 'string' ? { group: parsed.group } : {}) };
   } catch {
     return { version: '?', reason: `unreadable hold "${raw.slice(0, 60)}"`, at: '?', by: '?' };
   }
@@ -49,6 +53,10 @@ export interface ImageState {
   readonly amis: Readonly<Record<string, readonly ObservedAmi[]>>;
   /** Every AMI ID any parameter of this image names, per region: these are published, whatever their tags say. */
   readonly namedAmis: Readonly<Record<string, ReadonlySet<string>>>;
+  /** The version ledger (`<prefix>/<image>/ledger`, build region): numbers ever built, revocations. */
+  readonly ledger: VersionLedger;
+  /** region → version → its status parameter (`status/<v>`): revoked, deprecation time. */
+  readonly statuses: Readonly<Record<string, Readonly<Record<string, VersionStatus>>>>;
 }
 
 export function imageState(inventory: Inventory, imageName: string, regions: readonly string[]): ImageState {
@@ -61,6 +69,10 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
   const namedAmis: Record<string, Set<string>> = {};
   const holds: Record<string, PointerHold> = {};
   const holdsHead = holdsPath(prefix, imageName);
+  const ledgerName = ledgerParameterName(prefix, imageName);
+  const statusHead = statusPath(prefix, imageName);
+  const statuses: Record<string, Record<string, VersionStatus>> = {};
+  let ledger: VersionLedger = emptyLedger;
   for (const region of regions) {
     const regionInventory = inventory.regions[region];
     pointers[region] = {};
@@ -70,6 +82,14 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
       const lockName = lockParameterName(prefix, imageName);
       // The lock and a take-over's claim on it are neither versions nor pointers.
       if (!parameter.name.startsWith(path) || parameter.name === lockName || isTakeoverClaimOf(lockName, parameter.name)) continue;
+      if (parameter.name.startsWith(statusHead)) {
+        (statuses[region] ??= {})[parameter.name.slice(statusHead.length)] = parseVersionStatus(parameter.value);
+        continue;
+      }
+      if (parameter.name === ledgerName) {
+        if (ledger === emptyLedger) ledger = parseLedger(parameter.value);
+        continue;
+      }
       if (parameter.name.startsWith(holdsHead)) {
         holds[parameter.name.slice(holdsHead.length)] = parseHold(parameter.value);
         continue;
@@ -86,7 +106,40 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
     }
   }
   const versions = [...byVersion.entries()].map(([version, versionAmis]) => ({ version, amis: versionAmis })).sort((a, b) => semver.rcompare(a.version, b.version));
-  return { versions, latest, pointers, holds, amis, namedAmis };
+  return { versions, latest, pointers, holds, amis, namedAmis, ledger, statuses };
+}
+
+/**
+ * Every version number this image ever used: published now, recorded in the ledger, or named by the tags of an AMI that
+ * was published (published, revoked, retiring, or stamped by retirement). None is ever built again.
+ */
+export function usedVersions(state: ImageState): string[] {
+  const used = new Set<string>([...state.versions.map((published) => published.version), ...ledgerVersions(state.ledger)]);
+  for (const amis of Object.values(state.amis)) {
+    for (const ami of amis) {
+      const version = ami.tags['gild:version'];
+      if (version && (['published', 'revoked', 'retiring'].includes(ami.tags['gild:status'] ?? '') || ami.tags['gild:published-at'] !== undefined)) used.add(version);
+    }
+  }
+  return [...used].filter((version) => semver.valid(version) !== null);
+}
+
+/**
+ * Why a version is revoked, or undefined: the first trace of the revoke wins, the ledger (written first) or any region's
+ * AMI tags. A revoke records itself before it moves a pointer, so a half-done revoke is still seen here.
+ */
+export function revocationOf(state: ImageState, version: string): Revocation | undefined {
+  const recorded = activeRevocation(state.ledger, version);
+  if (recorded) return recorded;
+  if (Object.hasOwn(state.ledger.revoked, version)) return undefined; // restored since
+  for (const amis of Object.values(state.amis)) {
+    for (const ami of amis) {
+      if (ami.tags['gild:version'] !== version || ami.tags['gild:status'] !== 'revoked') continue;
+      const replacement = ami.tags['gild:revoked-replacement'];
+      return { reason: ami.tags['gild:revoked-reason'] ?? 'no reason recorded', at: ami.tags['gild:revoked-at'] ?? '?', by: ami.tags['gild:revoked-by'] ?? '?', ...(replacement ? { replacement } : {}) };
+    }
+  }
+  return undefined;
 }
 
 /** AMIs an earlier run built for one image and did not publish, grouped by that run. */

@@ -10,6 +10,15 @@ export const channelParameterName = (prefix: string, image: string, channel: str
 /** Why a pointer is held where a rollback put it: JSON {version, reason, at, by}. Not a pointer itself. */
 export const holdParameterName = (prefix: string, image: string, pointer: string) => `${prefix}/${image}/holds/${pointer}`;
 export const holdsPath = (prefix: string, image: string) => `${prefix}/${image}/holds/`;
+/** Which version numbers were ever built, and which revoked (src/plan/version-ledger.ts). Not a pointer. */
+export const ledgerParameterName = (prefix: string, image: string) => `${prefix}/${image}/ledger`;
+
+/**
+ * What consumers must know about a version, per region, beside its `versions/<v>`: JSON `{ revoked?, deprecationTime? }`
+ * (src/plan/version-status.ts), written by revoke and retirement, read by `resolve` with Parameter Store alone. Not a pointer.
+ */
+export const statusParameterName = (prefix: string, image: string, version: string) => `${prefix}/${image}/status/${version}`;
+export const statusPath = (prefix: string, image: string) => `${prefix}/${image}/status/`;
 
 /** `/golden/web/versions/1.2.3` → `1.2.3`; anything else → undefined. */
 export function versionFromParameterName(prefix: string, image: string, name: string): string | undefined {

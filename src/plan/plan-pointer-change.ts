@@ -8,9 +8,11 @@
 import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
-import { describeHold, imageState, type ImageState } from './image-state.ts';
+import { describeHold, imageState, revocationOf, type ImageState } from './image-state.ts';
+import { goodVersions, ownAmi, planRevocationSteps, publishedTime } from './plan-revocation.ts';
+import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
 import { holdParameterName, imageParameterPath, lockParameterName } from './parameter-names.ts';
-import { planSchemaVersion, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
+import { planSchemaVersion, type KeptResource, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
 
 export type PointerChange =
   | { readonly kind: 'promote'; readonly channel: string; readonly version: string | undefined }
@@ -35,6 +37,9 @@ const dayMs = 86_400_000;
 /** `latest` or `channels/<name>`, relative to the image's path; `--channel latest` and `--channel stable` both work. */
 export const pointerOfChannel = (channel: string | undefined) => (channel === undefined || channel === 'latest' ? 'latest' : `channels/${channel}`);
 
+/** Relative pointer names a rollback or release takes: `latest`, `v<major>`, or a channel. */
+export const pointerOfName = (name: string | undefined) => (name === undefined || name === 'latest' ? 'latest' : /^v\d+$/.test(name) ? name : `channels/${name}`);
+
 export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } | { refused: string } {
   const { image, inventory, change } = input;
   const prefix = inventory.ssmPrefix;
@@ -43,29 +48,52 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   if (lease.kind === 'held' || lease.kind === 'unreadable') return { refused: `${image.name} is locked by ${lease.kind === 'held' ? `run ${lease.lease.runId}` : 'something that is not a gild lease'}; wait for that run, or remove a stale lock with \`gild unlock ${image.name} --yes\`` };
   const pointerName = (pointer: string) => `${imageParameterPath(prefix, image.name)}/${pointer}`;
 
+  // A revoke or rollback that stopped half-way is finished first, by whatever command comes next; never undone.
+  const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels });
+  const finishing = change.kind === 'revoke' ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint') } : unfinished;
+
   let reason: string;
   const changes: PlanStep[] = [];
+  const kept: KeptResource[] = [];
   if (change.kind === 'revoke') {
-    const planned = planRevocation(input, state, change);
+    if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
+    const previous = revocationOf(state, change.version);
+    const planned = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: previous?.reason ?? change.reason, by: previous?.by ?? input.by, disable: change.disable, mode: previous ? 'finish' : 'command' });
     if ('refused' in planned) return planned;
-    reason = `revoke ${change.version}: ${change.reason}`;
+    if (previous && planned.steps.length === 0) return { refused: `${image.name} ${change.version} is already revoked (${previous.reason}, by ${previous.by} at ${previous.at}), and the revoke is complete` };
+    reason = previous ? `finish the revoke of ${change.version} (${previous.reason}), recorded by ${previous.by} at ${previous.at}` : `revoke ${change.version}: ${change.reason}`;
     changes.push(...planned.steps);
+    kept.push(...planned.notes);
+    finishing.steps = finishing.steps.filter((step) => !changes.some((own) => own.id === step.id));
   } else if (change.kind === 'release') {
-    const hold = state.holds[change.pointer];
+    const hold = Object.hasOwn(state.holds, change.pointer) ? state.holds[change.pointer] : undefined;
     if (!hold) return { refused: `${change.pointer} of ${image.name} is not held; nothing to release` };
-    const raw = inventory.regions[image.buildRegion]?.parameters.find((parameter) => parameter.name === holdParameterName(prefix, image.name, change.pointer))?.value;
-    reason = `release ${describeHold(change.pointer, hold)}`;
-    changes.push(holdStep(input, change.pointer, undefined, raw, `${reason}; ${change.pointer === 'latest' ? 'the next run moves latest to the newest version again' : 'promote moves the channel again'}`, []));
+    // The holds one rollback placed together are released together: latest and the v<major> it moved with it.
+    const released = Object.entries(state.holds).filter(([pointer, other]) => pointer === change.pointer || (hold.group !== undefined && other.group === hold.group));
+    const movesOnPublish = released.filter(([pointer]) => !pointer.startsWith('channels/')).map(([pointer]) => pointer);
+    const newest = goodVersions(state, image)[0]?.version;
+    reason = `release ${released.map(([pointer, other]) => describeHold(pointer, other)).join('; ')}`;
+    const catchUp =
+      movesOnPublish.length > 0
+        ? `catch-up: the next \`gild run\` moves ${movesOnPublish.join(' and ')} to the newest good version${newest ? ` (${newest} now)` : ''}, without building`
+        : `promote moves ${released.map(([pointer]) => pointer).join(', ')} again`;
+    for (const [pointer] of released) {
+      const raw = inventory.regions[image.buildRegion]?.parameters.find((parameter) => parameter.name === holdParameterName(prefix, image.name, pointer))?.value;
+      changes.push(holdStep(input, pointer, undefined, raw, `${reason}; ${catchUp}`, []));
+    }
   } else {
     const pointer = change.kind === 'promote' ? pointerOfChannel(change.channel) : change.pointer;
+    if (change.kind === 'promote' && (change.channel === 'latest' || /^v\d+$/.test(change.channel) || change.channel === 'versions')) {
+      return { refused: `--to ${change.channel}: ${change.channel} is not a channel. Publishing moves latest and v<major>; to move one back, run \`gild rollback ${image.name}${change.channel === 'latest' ? '' : ` --channel ${change.channel}`} --reason …\`; to promote, name a channel declared in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'})` };
+    }
     if (pointer.startsWith('channels/')) {
       const channel = pointer.slice('channels/'.length);
-      if (!(channel in input.channels)) return { refused: `"${channel}" is not a channel in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'}); add it under \`channels\`` };
+      if (!Object.hasOwn(input.channels, channel)) return { refused: `"${channel}" is not a channel in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'}); add it under \`channels\`` };
     }
-    const hold = state.holds[pointer];
+    const hold = Object.hasOwn(state.holds, pointer) ? state.holds[pointer] : undefined;
     if (change.kind === 'promote' && hold) return { refused: `${describeHold(pointer, hold)}; run \`gild release ${image.name} --channel ${pointer.replace('channels/', '')}\` first` };
     const current = versionAt(state, image.buildRegion, state.pointers[image.buildRegion]?.[pointerName(pointer)]);
-    const target = change.kind === 'promote' ? pickPromotion(input, state, change) : pickRollback(state, image, current, change.to);
+    const target = change.kind === 'promote' ? pickPromotion(input, state, change) : pickRollback(state, image, pointer, current, change.to);
     if ('refused' in target) return target;
     if (change.kind === 'promote') {
       const soakDays = input.channels[change.channel]!.soakDays;
@@ -73,37 +101,65 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       const ageDays = publishedAt === undefined ? 0 : (input.now.getTime() - publishedAt) / dayMs;
       if (ageDays < soakDays) return { refused: `${target.version} has been published for ${Math.floor(ageDays)} days; ${change.channel} requires a soak of ${soakDays} days` };
     }
-    const moves: PointerMove[] = image.regions.flatMap((region) => {
-      const previous = state.pointers[region]?.[pointerName(pointer)];
-      const amiId = target.amis[region]!;
-      return previous === amiId ? [] : [{ region, name: pointerName(pointer), amiId, previous }];
-    });
-    reason = change.kind === 'promote' ? `promote ${target.version} to ${pointer}` : `roll ${pointer} back to ${target.version}${current ? ` from ${current}` : ''}: ${change.reason}`;
-    if (moves.length > 0) {
+    // A rollback of latest takes the v<major> line that names the same bad version with it: both are held.
+    const pointerTargets: { pointer: string; target: { version: string; amis: Readonly<Record<string, string>> } }[] = [{ pointer, target }];
+    if (change.kind === 'rollback' && pointer === 'latest' && current !== undefined) {
+      const major = semver.major(current);
+      const line = `v${major}`;
+      const namesCurrent = image.regions.some((region) => versionAt(state, region, state.pointers[region]?.[pointerName(line)]) === current);
+      if (namesCurrent && !Object.hasOwn(state.holds, line)) {
+        const lineTarget = semver.major(target.version) === major ? target : pickRollback(state, image, line, current, undefined);
+        if (!('refused' in lineTarget)) pointerTargets.push({ pointer: line, target: lineTarget });
+      }
+    }
+    const holdGroup = input.runId;
+    const holdIds: string[] = [];
+    if (change.kind === 'rollback') {
+      // NOTE: the hold is the rollback's intent, written before any pointer moves: a rollback killed half-way is
+      // finished by the next command (it moves the held pointer to the held version), and no publish moves it meanwhile.
+      for (const { pointer: held, target: heldTarget } of pointerTargets) {
+        const value = JSON.stringify({ version: heldTarget.version, reason: change.reason, at: input.now.toISOString(), by: input.by, group: holdGroup });
+        const raw = inventory.regions[image.buildRegion]?.parameters.find((parameter) => parameter.name === holdParameterName(prefix, image.name, held))?.value;
+        const step = holdStep(input, held, value, raw, `record the rollback first: no run moves ${held} until \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer.replace('channels/', '')}`}\``, []);
+        changes.push(step);
+        holdIds.push(step.id);
+      }
+    }
+    for (const { pointer: moved, target: movedTarget } of pointerTargets) {
+      const moves: PointerMove[] = image.regions.flatMap((region) => {
+        const previous = state.pointers[region]?.[pointerName(moved)];
+        const amiId = movedTarget.amis[region]!;
+        return previous === amiId ? [] : [{ region, name: pointerName(moved), amiId, previous }];
+      });
+      if (moves.length === 0) continue;
       changes.push({
-        id: `repoint:${image.name}:${pointer}`,
+        id: `repoint:${image.name}:${moved}`,
         kind: 'repoint',
         image: image.name,
-        version: target.version,
-        pointer,
+        version: movedTarget.version,
+        pointer: moved,
         moves,
-        after: [`lock:${image.name}`],
-        reason,
-        precondition: `${pointer} still holds what was observed in every region, and ${target.version}'s AMIs are available`,
+        after: [`lock:${image.name}`, ...holdIds],
+        reason: change.kind === 'promote' ? `promote ${movedTarget.version} to ${moved}` : `roll ${moved} back to ${movedTarget.version}${current ? ` from ${current}` : ''}: ${change.reason}`,
+        precondition: `${moved} still holds what was observed in every region, and ${movedTarget.version}'s AMIs are available and tagged gild:image=${image.name}, gild:version=${movedTarget.version}`,
       });
     }
-    if (change.kind === 'rollback') {
-      const value = JSON.stringify({ version: target.version, reason: change.reason, at: input.now.toISOString(), by: input.by });
-      const raw = inventory.regions[image.buildRegion]?.parameters.find((parameter) => parameter.name === holdParameterName(prefix, image.name, pointer))?.value;
-      changes.push(holdStep(input, pointer, value, raw, `no run moves ${pointer} until \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer.replace('channels/', '')}`}\``, changes.map((step) => step.id)));
+    reason = change.kind === 'promote' ? `promote ${target.version} to ${pointer}` : `roll ${pointerTargets.map((entry) => entry.pointer).join(' and ')} back to ${target.version}${current ? ` from ${current}` : ''}: ${change.reason}`;
+    if (!changes.some((step) => step.kind === 'repoint')) {
+      if (change.kind === 'promote' || pointerTargets.every(({ pointer: held }) => state.holds[held]?.version === target.version)) return { refused: `${pointer} of ${image.name} already points to ${target.version}` };
     }
-    if (changes.length === 0) return { refused: `${pointer} of ${image.name} already points to ${target.version}` };
   }
 
+  // A finishing move and the change both moving one pointer: the change was planned on what the revoke will replace.
+  const clash = changes.find((step) => step.kind === 'repoint' && finishing.steps.some((other) => other.id === step.id));
+  if (clash) return { refused: `${clash.kind === 'repoint' ? clash.pointer : clash.id} is also moved by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again` };
+  if (finishing.steps.length > 0) reason = `finish the half-done ${finishing.versions.join(', ')} first; then ${reason}`;
+  const finishingIds = finishing.steps.map((step) => step.id);
   const lockName = lockParameterName(prefix, image.name);
   const steps: PlanStep[] = [
     { id: `lock:${image.name}`, kind: 'lock', image: image.name, region: image.buildRegion, parameterName: lockName, after: [], reason: `pointers of ${image.name} move only under its lock`, precondition: `${lockName} is free` },
-    ...changes,
+    ...finishing.steps,
+    ...changes.map((step) => (finishingIds.length > 0 ? { ...step, after: [...step.after, ...finishingIds] } : step)),
   ];
   steps.push({ id: `release:${image.name}`, kind: 'release', image: image.name, region: image.buildRegion, parameterName: lockName, after: steps.map((step) => step.id), reason: 'give the lock back, whatever happened', precondition: 'the lock is still ours' });
   return {
@@ -116,80 +172,9 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       observed: { at: inventory.observedAt, digests: {} },
       images: [{ image: image.name, action: 'change', reason, currentVersion: state.versions[0]?.version }],
       steps,
-      kept: [],
+      kept: [...finishing.notes, ...kept],
     },
   };
-}
-
-/**
- * Every pointer naming the version, in every region, moves to the newest good version (of the same major, for a
- * `v<major>` line); then each region's AMI is marked revoked. A pointer with nowhere to go is refused, not emptied.
- */
-function planRevocation(input: PointerChangeInput, state: ImageState, change: Extract<PointerChange, { kind: 'revoke' }>): { steps: PlanStep[] } | { refused: string } {
-  const { image, inventory } = input;
-  const prefix = inventory.ssmPrefix;
-  if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
-  const amis: Record<string, string> = {};
-  for (const region of image.regions) {
-    const published = state.versions.find((candidate) => candidate.version === change.version)?.amis[region];
-    const tagged = state.amis[region]?.find((ami) => ami.tags['gild:version'] === change.version && ami.state !== 'deregistered');
-    const amiId = published ?? tagged?.amiId;
-    if (amiId) amis[region] = amiId;
-  }
-  if (Object.keys(amis).length === 0) return { refused: `${image.name} ${change.version} has no AMI in ${image.regions.join(', ')} (published: ${state.versions.map((candidate) => candidate.version).join(', ') || 'none'})` };
-  const path = `${imageParameterPath(prefix, image.name)}/`;
-  const good = state.versions.filter((candidate) => candidate.version !== change.version && revokedReason(state, candidate.version) === undefined && image.regions.every((region) => candidate.amis[region]));
-  const moves = new Map<string, { version: string; moves: PointerMove[] }>();
-  const problems: string[] = [];
-  for (const region of image.regions) {
-    for (const [name, amiId] of Object.entries(state.pointers[region] ?? {})) {
-      if (amiId !== amis[region]) continue;
-      const pointer = name.slice(path.length);
-      const hold = state.holds[pointer];
-      if (hold) {
-        problems.push(`${describeHold(pointer, hold)}; release it first`);
-        continue;
-      }
-      const major = /^v(\d+)$/.exec(pointer)?.[1];
-      const replacement = good.find((candidate) => major === undefined || semver.major(candidate.version) === Number(major));
-      if (!replacement) {
-        problems.push(`${pointer} in ${region} names it and there is no good version${major === undefined ? '' : ` of ${major}.x`} to move it to; publish one first`);
-        continue;
-      }
-      const entry = moves.get(pointer) ?? { version: replacement.version, moves: [] };
-      entry.moves.push({ region, name, amiId: replacement.amis[region]!, previous: amiId });
-      moves.set(pointer, entry);
-    }
-  }
-  if (problems.length > 0) return { refused: [...new Set(problems)].join('; ') };
-  const steps: PlanStep[] = [...moves.entries()].map(([pointer, entry]) => ({
-    id: `repoint:${image.name}:${pointer}`,
-    kind: 'repoint' as const,
-    image: image.name,
-    version: entry.version,
-    pointer,
-    moves: entry.moves,
-    after: [`lock:${image.name}`],
-    reason: `it names the revoked ${change.version}: move it to the newest good version ${entry.version}`,
-    precondition: `${pointer} still names ${change.version} in ${entry.moves.map((move) => move.region).join(', ')}`,
-  }));
-  const repointIds = steps.map((step) => step.id);
-  for (const [region, amiId] of Object.entries(amis)) {
-    steps.push({
-      id: `revoke:${image.name}:${change.version}:${region}`,
-      kind: 'revoke',
-      image: image.name,
-      version: change.version,
-      region,
-      amiId,
-      revokedReason: change.reason,
-      disable: change.disable,
-      after: [`lock:${image.name}`, ...repointIds],
-      reason: `${change.reason}: no pointer names it any more; its tags keep the record, and base resolution skips it`,
-      precondition: `${amiId} still exists`,
-    });
-  }
-  return { steps };
 }
 
 function holdStep(input: PointerChangeInput, pointer: string, value: string | undefined, previous: string | undefined, reason: string, after: readonly string[]): PlanStep {
@@ -203,25 +188,22 @@ function versionAt(state: ImageState, region: string, amiId: string | undefined)
   return amiId === undefined ? undefined : state.versions.find((published) => published.amis[region] === amiId)?.version;
 }
 
-function revokedReason(state: ImageState, version: string): string | undefined {
-  for (const amis of Object.values(state.amis)) for (const ami of amis) if (ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked') return ami.tags['gild:revoked-reason'] ?? 'revoked';
-  return undefined;
-}
-
-function publishedTime(state: ImageState, region: string, version: string): number | undefined {
-  const ami = state.amis[region]?.find((candidate) => candidate.tags['gild:version'] === version);
-  const at = Date.parse(ami?.tags['gild:published-at'] ?? ami?.tags['gild:built-at'] ?? ami?.createdAt ?? '');
-  return Number.isNaN(at) ? undefined : at;
-}
-
-/** A version every pointer may name: published in every region of the image, and not revoked. */
+/**
+ * A version every pointer may name: published in every region of the image, not revoked, and each region's AMI this
+ * image's own (tagged gild:image=<image>, gild:version=<version>, available). A `versions/<v>` written by hand naming
+ * another image's AMI is refused here, and the repoint step checks the tags again right before it moves anything.
+ */
 function usable(state: ImageState, image: ResolvedImage, version: string): Target {
   const published = state.versions.find((candidate) => candidate.version === version);
   if (!published) return { refused: `${image.name} ${version} is not published (published: ${state.versions.map((candidate) => candidate.version).join(', ') || 'none'})` };
   const missing = image.regions.filter((region) => !published.amis[region]);
   if (missing.length > 0) return { refused: `${image.name} ${version} is not published in ${missing.join(', ')}` };
-  const revoked = revokedReason(state, version);
-  if (revoked !== undefined) return { refused: `${image.name} ${version} is revoked (${revoked})` };
+  const revoked = revocationOf(state, version);
+  if (revoked !== undefined) return { refused: `${image.name} ${version} is revoked (${revoked.reason})` };
+  for (const region of image.regions) {
+    if (ownAmi(state, region, published.amis[region], version)) continue;
+    return { refused: `versions/${version} of ${image.name} in ${region} names ${published.amis[region]}, which is not an available AMI tagged gild:image=${image.name} and gild:version=${version} in this account; a pointer names only its own image's AMIs. Repair versions/${version} (\`gild verify --repair\`) or choose another version` };
+  }
   return { version, amis: published.amis };
 }
 
@@ -233,16 +215,20 @@ function pickPromotion(input: PointerChangeInput, state: ImageState, change: Ext
   return usable(state, image, version);
 }
 
-function pickRollback(state: ImageState, image: ResolvedImage, current: string | undefined, to: string | undefined): Target {
+/** `--to`, or the newest good version older than the pointer's (of its major, for a `v<major>` line). */
+function pickRollback(state: ImageState, image: ResolvedImage, pointer: string, current: string | undefined, to: string | undefined): Target {
+  const major = /^v(\d+)$/.exec(pointer)?.[1];
   if (to !== undefined) {
     if (!semver.valid(to)) return { refused: `--to ${to} is not a version such as 1.2.3` };
+    if (major !== undefined && semver.major(to) !== Number(major)) return { refused: `--to ${to} is not a ${major}.x version: ${pointer} names only versions of major ${major}` };
     return usable(state, image, to);
   }
-  if (current === undefined) return { refused: `the pointer names no published version of ${image.name}; give the version with --to` };
+  if (current === undefined) return { refused: `${pointer} names no published version of ${image.name}; give the version with --to` };
   for (const candidate of state.versions) {
     if (!semver.lt(candidate.version, current)) continue;
+    if (major !== undefined && semver.major(candidate.version) !== Number(major)) continue;
     const target = usable(state, image, candidate.version);
     if (!('refused' in target)) return target;
   }
-  return { refused: `${image.name} has no good version older than ${current} to roll back to; give one with --to` };
+  return { refused: `${image.name} has no good version${major === undefined ? '' : ` of ${major}.x`} older than ${current} to roll ${pointer} back to; give one with --to` };
 }

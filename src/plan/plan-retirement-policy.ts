@@ -19,7 +19,7 @@
  * shown, like any AMI gild cannot prove it made.
  */
 import semver from 'semver';
-import type { RetentionPolicy } from '../definition/schema.ts';
+import { defaultKeepRevokedDays, type RetentionPolicy } from '../definition/schema.ts';
 import type { ObservedAmi, ObservedParameter } from '../observe/inventory.ts';
 import { imageParameterPath, versionParameterName } from './parameter-names.ts';
 import type { KeptResource, StepOfKind } from './run-plan.ts';
@@ -214,6 +214,13 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     if (dueReasons.length === 0) continue;
 
     const blockers = [...(protections.get(version) ?? [])];
+    if (revoked.has(version)) {
+      // A revoked version is kept to be inspected and restored (`gild restore`), whatever `keep` says, then retired.
+      const keepDays = policy.keepRevokedDays ?? defaultKeepRevokedDays;
+      const revokedAt = Date.parse(owned?.tags['gild:revoked-at'] ?? '');
+      const until = (Number.isNaN(revokedAt) ? now : revokedAt) + keepDays * dayMs;
+      if (until > now) blockers.push(`revoked${Number.isNaN(revokedAt) ? '' : ` on ${day(owned!.tags['gild:revoked-at']!)}`}: kept ${owned?.tags['gild:disabled-at'] || owned?.state === 'disabled' ? 'disabled' : 'deprecated'} for inspection and restore until ${day(new Date(until).toISOString())} (retention.keepRevokedDays ${keepDays})`);
+    }
     if (!owned) blockers.unshift(`it is not tagged gild:image=${input.image} (or no longer exists), so gild did not make it and will not delete it`);
     if (policy.minAgeDays > 0 && (publishedAt === undefined || ageDays < policy.minAgeDays)) blockers.push(`only ${plural(ageDays, 'day')} old (minAgeDays ${policy.minAgeDays})`);
     // The same AMI ID could sit under two versions (written by hand); a pointer naming it protects it either way.
@@ -271,6 +278,6 @@ export function pointersIn(ssmPrefix: string, image: string, parameters: readonl
     parameters
       .filter((parameter) => parameter.name.startsWith(head))
       .map((parameter) => [parameter.name.slice(head.length), parameter.value] as const)
-      .filter(([relative]) => !relative.startsWith('versions/') && !relative.startsWith('holds/') && relative !== 'lock'),
+      .filter(([relative]) => !relative.startsWith('versions/') && !relative.startsWith('holds/') && !relative.startsWith('status/') && relative !== 'lock' && relative !== 'ledger'),
   );
 }

@@ -145,8 +145,28 @@ export type PlanStep =
     })
   /** Move one pointer (`latest`, `v<major>`, `channels/<name>`) to `version` in every region, all or nothing. */
   | (StepCommon & { readonly kind: 'repoint'; readonly image: string; readonly version: string; readonly pointer: string; readonly moves: readonly PointerMove[] })
-  /** Mark a revoked version's AMI in one region: tags (`gild:status=revoked`, reason, time), deprecated now, optionally disabled. */
-  | (StepCommon & { readonly kind: 'revoke'; readonly image: string; readonly version: string; readonly region: string; readonly amiId: string; readonly revokedReason: string; readonly disable: boolean })
+  /**
+   * A revoked version's AMI in one region. `record` (first, before any pointer moves: the intent) tags it revoked with
+   * the reason, who, when and the replacement, and in the build region records the revocation in the version ledger;
+   * `deprecate` (after the pointers moved) deprecates it now and, with `disable`, disables it. A step without `phase`
+   * (a plan of an older gild) does both, after the pointers.
+   */
+  | (StepCommon & {
+      readonly kind: 'revoke';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly revokedReason: string;
+      readonly disable: boolean;
+      readonly phase?: 'record' | 'deprecate';
+      /** Who asked (user@host), for the record. */
+      readonly by?: string;
+      /** The version `latest` moves to, for the record and for EREVOKED. */
+      readonly replacement?: string;
+      /** Also record the revocation in the version ledger (the build region's step). */
+      readonly ledger?: boolean;
+    })
   /**
    * Give another account (`distribution.accounts`) its own copy of a published version in one region: share the
    * building account's AMI there, copy it as the account's role, tag the copy. `source` is that AMI: the publish

@@ -114,7 +114,7 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
     ),
     pointersMoved,
     holds,
-    revoked: doneSteps.flatMap((step) => (step.kind === 'revoke' ? [{ region: step.region, amiId: step.amiId, version: step.version, reason: step.revokedReason, disable: step.disable }] : [])),
+    revoked: doneSteps.flatMap((step) => (step.kind === 'revoke' && step.phase !== 'deprecate' ? [{ region: step.region, amiId: step.amiId, version: step.version, reason: step.revokedReason, disable: step.disable }] : [])),
     kept: applied.plan.kept
       .filter((kept) => kept.image === outcome.image)
       .map((kept) => ({ region: kept.region, amiId: kept.amiId, ...(kept.version ? { version: kept.version } : {}), reason: kept.reason })),

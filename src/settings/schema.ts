@@ -4,10 +4,18 @@
  * sees the resolved, defaulted `PipelineSettings`.
  */
 import { z } from 'zod';
-import { accountIdPattern, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
+import { accountIdPattern, defaultKeepRevokedDays, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
 
 /** A failed AMI kept for inspection is cleaned up after a week unless the settings say otherwise. */
 export const defaultKeepFailedDays = 7;
+
+/**
+ * Channel names that would collide with the parameter layout (`latest`, `v<major>`, …) or with what every object
+ * has (`constructor`, `__proto__`, …): a lookup of such a channel would find something that is not a channel.
+ */
+export function isReservedChannelName(name: string): boolean {
+  return ['latest', 'versions', 'holds', 'ledger', 'status', 'lock', 'channels'].includes(name) || /^v\d+$/.test(name) || name in Object.prototype || name === '__proto__';
+}
 
 export const pipelineSettingsSchema = z.strictObject({
   ssmPrefix: z
@@ -16,7 +24,7 @@ export const pipelineSettingsSchema = z.strictObject({
     .refine((prefix) => !/^\/(aws|ssm)(\/|$)/i.test(prefix), 'must not start with /aws or /ssm, which AWS reserves')
     .default('/golden'),
   /** Defaults for every image's `retention`; see retentionSettingsSchema. */
-  retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {} }),
+  retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: defaultKeepRevokedDays }),
   concurrency: z.number().int().min(1).max(32).default(2),
   requiredTags: z.array(z.string().min(1)).default([]),
   /** Public images also need a written reason in the definition; see launchPermissions. */
@@ -37,7 +45,13 @@ export const pipelineSettingsSchema = z.strictObject({
    * (`gild promote`); `soakDays` is how long a version must have been published before it can be promoted there.
    */
   channels: z
-    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes, such as "stable"'), z.strictObject({ soakDays: z.number().int().min(0).default(0) }))
+    .record(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes, such as "stable"')
+        .refine((name) => !isReservedChannelName(name), 'is reserved: gild uses it under <prefix>/<image>/ (latest, v<major>, versions, holds, ledger, status, lock), or every JavaScript object has it (constructor, …). Choose another name, such as "stable"'),
+      z.strictObject({ soakDays: z.number().int().min(0).default(0) }),
+    )
     .default({ stable: { soakDays: 0 } }),
   /**
    * How long an AMI kept on purpose (`smoke.onFailure: 'keep'`) stays for inspection: stamped on it as

@@ -15,8 +15,10 @@ import { StepFailure, type BuiltAmis, type StepRun, type StepStage } from '../ap
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAwsError } from '../errors.ts';
+import semver from 'semver';
 import { nextVersion } from '../plan/next-version.ts';
-import { imageParameterPath, versionFromParameterName, versionParameterName } from '../plan/parameter-names.ts';
+import { ledgerVersions, parseLedger } from '../plan/version-ledger.ts';
+import { imageParameterPath, ledgerParameterName, versionFromParameterName, versionParameterName } from '../plan/parameter-names.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { renderImage } from '../render/render-template.ts';
 import { gildTags } from './gild-tags.ts';
@@ -36,10 +38,13 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
     async check(context, step, run) {
       const image = imageOf(run);
       const prefix = context.settings.ssmPrefix;
-      const parameters = await listParametersUnder(context.clients.ssm(image.buildRegion), `${imageParameterPath(prefix, image.name)}/versions`);
-      const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((version): version is string => version !== undefined);
+      // The versions published and the ledger's record of every number ever used, as the plan counted them.
+      const parameters = await listParametersUnder(context.clients.ssm(image.buildRegion), imageParameterPath(prefix, image.name));
+      const ledger = parseLedger(parameters.find((parameter) => parameter.name === ledgerParameterName(prefix, image.name))?.value);
+      const versions = [...parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((version): version is string => version !== undefined), ...ledgerVersions(ledger)];
       const next = nextVersion(image.version, versions);
-      if (next.ok && next.version === step.version) return false;
+      // The plan may count more used numbers (the tags of AMIs once published): a planned version above is still unused.
+      if (next.ok && (next.version === step.version || semver.gt(step.version, next.version))) return false;
       return `another run published ${image.name} since this plan was made: the next version is ${next.ok ? next.version : '(none)'}, not ${step.version}. Run gild again to plan from what is published now.`;
     },
     async run(context, step, run) {

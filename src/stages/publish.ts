@@ -15,6 +15,8 @@ import { isLeaseOwnedBy, leaseTtlMs, parseLease, publishLeaseMarginMs } from '..
 import { lockParameterName } from '../plan/parameter-names.ts';
 import type { ParameterWrite, StepOfKind } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
+import { recordBuilt } from '../plan/version-ledger.ts';
+import { recordInLedger } from './record-version.ts';
 import { imageOf } from './build.ts';
 
 interface Undo {
@@ -52,6 +54,9 @@ export const publishStage: StepStage<'publish'> = {
     const lockRead = lockReads.get(run);
     lockReads.delete(run);
     await (lockRead ?? assertLockStillOurs(context, image.name, image.buildRegion, step.version));
+    // NOTE: the number is taken before anything names it: a publish that fails or is undone after this still used it,
+    // and the ledger outlives every parameter and AMI of the version.
+    await recordInLedger(context, image, (ledger) => recordBuilt(ledger, step.version));
     return writePublishedParameters(context, step, run);
   },
 };

@@ -11,6 +11,8 @@ import type { StepStage } from '../apply/step-stage.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
+import { recordBuilt } from '../plan/version-ledger.ts';
+import { recordInLedger, recordVersionStatus, removeVersionStatus } from './record-version.ts';
 
 export const retireStage: StepStage<'retire'> = {
   kind: 'retire',
@@ -26,6 +28,7 @@ export const retireStage: StepStage<'retire'> = {
     if (step.phase === 'deprecate') {
       if (canDeprecate) await enableImageDeprecation(ec2, step.amiId, context.now());
       await createTags(ec2, [step.amiId], { 'gild:deprecated-at': now });
+      if (step.parameterName) await recordVersionStatus(context, step.region, step.image, step.version, (status) => (status.deprecationTime ? status : { ...status, deprecationTime: now }));
       run.summary.push(`deprecated ${step.version} in ${step.region} (${step.amiId}): ${step.reason}`);
       return { removed: [] };
     }
@@ -35,9 +38,13 @@ export const retireStage: StepStage<'retire'> = {
       run.summary.push(`disabled ${step.version} in ${step.region} (${step.amiId}): ${step.reason}`);
       return { removed: [] };
     }
+    // The number outlives the AMI: recorded before the last traces of the version (its parameter, its tags) go.
+    if (run.image) await recordInLedger(context, run.image, (ledger) => recordBuilt(ledger, step.version));
     await createTags(ec2, [step.amiId], { 'gild:status': 'retiring', 'gild:retired-at': now });
     // NOTE: the parameter goes first: a versions/<v> that points at a deregistered AMI would break consumers.
     if (step.parameterName) await deleteParameterIfValue(context.clients.ssm(step.region), step.parameterName, step.amiId);
+    // The status goes with the version's parameter; the ledger keeps the revocation.
+    await removeVersionStatus(context, step.region, step.image, step.version);
     const removed = await removeAmi(context, step.region, step.amiId, step.snapshotIds);
     run.summary.push(`retired ${step.version} in ${step.region}: deregistered ${removed.join(', ')} — ${step.reason}`);
     return { removed };

@@ -84,7 +84,7 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
   await writeFile(path.join(withSettings, 'pipeline/settings.ts'), "import { defineSettings } from 'gild';\nexport default defineSettings({ ssmPrefix: '/golden' });\n");
   const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   await moto.reset();
-  await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: amiId, Type: 'String' }));
+  await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: amiId, Type: 'String', DataType: 'aws:ec2:image' }));
   ssm.destroy();
 
   const warmCache = path.join(scratch, 'jiti-warm');

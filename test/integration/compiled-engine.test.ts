@@ -97,7 +97,7 @@ describe('the compiled engine', () => {
 
   it('resolves an image loading the bundled SSM client and nothing else heavy', async () => {
     const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-0123456789abcdef0', Type: 'String', Overwrite: true }));
+    await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-0123456789abcdef0', Type: 'String', DataType: 'aws:ec2:image', Overwrite: true }));
     ssm.destroy();
     const result = await runRecorded(compiledBin(), ['resolve', 'web'], moto.env);
     expect(result).toMatchObject({ exitCode: 0, stdout: 'ami-0123456789abcdef0', stderr: '' });

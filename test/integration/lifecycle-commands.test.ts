@@ -184,8 +184,15 @@ describe('promote, rollback and release', () => {
     await pointsTo('latest', '1.0.0');
     const rollback = await reportOf(project, rolledBack);
     expect(rollback).toMatchObject({ commandName: 'rollback', command: "gild rollback api --reason 'kernel panic on boot' --json", result: 'succeeded' });
-    expect(movesOf(rollback.images[0])).toEqual(['us-east-1 latest: 1.0.1 → 1.0.0', 'us-west-2 latest: 1.0.1 → 1.0.0']);
-    expect(rollback.images[0]).toMatchObject({ result: 'changed', holds: [{ pointer: 'latest', region: 'us-east-1', parameterName: '/golden/api/holds/latest', change: 'placed', version: '1.0.0', reason: 'kernel panic on boot' }] });
+    // v1 named the same bad version: it rolls back with latest, and both are held.
+    expect(movesOf(rollback.images[0])).toEqual(['us-east-1 latest: 1.0.1 → 1.0.0', 'us-east-1 v1: 1.0.1 → 1.0.0', 'us-west-2 latest: 1.0.1 → 1.0.0', 'us-west-2 v1: 1.0.1 → 1.0.0']);
+    expect(rollback.images[0]).toMatchObject({
+      result: 'changed',
+      holds: [
+        { pointer: 'latest', region: 'us-east-1', parameterName: '/golden/api/holds/latest', change: 'placed', version: '1.0.0', reason: 'kernel panic on boot' },
+        { pointer: 'v1', region: 'us-east-1', parameterName: '/golden/api/holds/v1', change: 'placed', version: '1.0.0', reason: 'kernel panic on boot' },
+      ],
+    });
     const hold = JSON.parse((await parameters('us-east-1'))['/golden/api/holds/latest']!);
     expect(hold).toMatchObject({ version: '1.0.0', reason: 'kernel panic on boot' });
 
@@ -196,21 +203,33 @@ describe('promote, rollback and release', () => {
       expect(nightly.exitCode, nightly.stdout + nightly.stderr).toBe(0);
       expect(nightly.stdout).not.toMatch(/api 1\.0\.2 published/);
       await pointsTo('latest', '1.0.0');
-      await pointsTo('v1', '1.0.1');
+      await pointsTo('v1', '1.0.0');
     }
 
     const released = await gild(['release', 'api', '--json']);
     expect(released.exitCode, released.stdout + released.stderr).toBe(0);
     const release = await reportOf(project, released);
     expect(release).toMatchObject({ commandName: 'release', result: 'succeeded' });
-    expect(release.images[0]).toMatchObject({ result: 'changed', pointersMoved: [], holds: [{ pointer: 'latest', change: 'removed', version: '1.0.0', reason: 'kernel panic on boot' }] });
+    expect(release.images[0]).toMatchObject({
+      result: 'changed',
+      pointersMoved: [],
+      holds: [
+        { pointer: 'latest', change: 'removed', version: '1.0.0', reason: 'kernel panic on boot' },
+        { pointer: 'v1', change: 'removed', version: '1.0.0', reason: 'kernel panic on boot' },
+      ],
+    });
     expect(await parameters('us-east-1')).not.toHaveProperty('/golden/api/holds/latest');
+    expect(await parameters('us-east-1')).not.toHaveProperty('/golden/api/holds/v1');
     const again = await gild(['release', 'api']);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/latest of api is not held; nothing to release/);
 
-    expect((await gild(['run'])).exitCode).toBe(0);
+    // The catch-up: the next run moves both back to the newest version, building nothing.
+    const caughtUp = await gild(['run']);
+    expect(caughtUp.exitCode).toBe(0);
+    expect(caughtUp.stdout).not.toMatch(/api 1\.0\.2 published/);
     await pointsTo('latest', '1.0.1');
+    await pointsTo('v1', '1.0.1');
 
     const history = JSON.parse((await gild(['history', 'api', '--json'])).stdout) as { versions: { version: string; events: { what: string }[] }[] };
     const events = (version: string) => history.versions.find((candidate) => candidate.version === version)!.events.map((event) => event.what);

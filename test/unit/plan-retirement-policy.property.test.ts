@@ -41,6 +41,7 @@ const policyArbitrary: fc.Arbitrary<RetentionPolicy> = fc
     keep: fc.integer({ min: 1, max: 4 }),
     maxAgeDays: fc.option(fc.integer({ min: 30, max: 150 }), { nil: undefined }),
     minAgeDays: fc.integer({ min: 0, max: 25 }),
+    keepRevokedDays: fc.integer({ min: 0, max: 40 }),
     phases: fc.oneof(fc.constant({}), fc.record({ deprecate: fc.record({ graceDays: fc.integer({ min: 0, max: 20 }) }) }), fc.record({ deprecate: fc.record({ graceDays: fc.integer({ min: 0, max: 20 }) }), disable: fc.record({ graceDays: fc.integer({ min: 0, max: 5 }) }) })),
   })
   // minAgeDays above maxAgeDays is refused by validation, so it never reaches the planner.
@@ -96,6 +97,8 @@ function buildInput({ regions, versions, generated }: Fleet): RetirementPolicyIn
           'gild:version': entry.version,
           'gild:status': entry.revoked ? 'revoked' : 'published',
           'gild:published-at': daysAgo(entry.ageDays),
+          // Revoked at most as long ago as it was published.
+          ...(entry.revoked ? { 'gild:revoked-at': daysAgo(Math.floor(entry.ageDays / 2)) } : {}),
           ...(entry.retainTagged ? { 'gild:retain': 'kept for audit' } : {}),
           ...(entry.deprecatedDaysAgo !== undefined ? { 'gild:deprecated-at': daysAgo(entry.deprecatedDaysAgo) } : {}),
         },
@@ -153,6 +156,8 @@ function mustStay(input: RetirementPolicyInput, version: string, region: string,
   }
   const ageDays = Math.floor((now - Date.parse(owned.tags['gild:published-at']!)) / 86_400_000);
   if (ageDays < input.policy.minAgeDays) return 'too young';
+  const revokedAt = Object.values(input.ownedAmis).flatMap((amis) => Object.values(amis)).find((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-at'])?.tags['gild:revoked-at'];
+  if (isRevoked(input, version) && owned.tags['gild:status'] === 'revoked' && Date.parse(owned.tags['gild:revoked-at'] ?? revokedAt ?? new Date(now).toISOString()) + (input.policy.keepRevokedDays ?? 30) * 86_400_000 > now) return 'revoked within keepRevokedDays';
   return undefined;
 }
 

@@ -130,11 +130,19 @@ describe('planRetirementPolicy', () => {
     expect(retired(input)).toEqual(['1.1.0 us-east-1 deregister']);
   });
 
-  it('does not count revoked versions towards keep, and retires them', () => {
+  it('does not count revoked versions towards keep, and retires them once keepRevokedDays have passed since the revoke', () => {
     const input = fleet();
-    input.ownedAmis['us-east-1']!['ami-12'] = ami('ami-12', '1.2.0', { ageDays: 20, tags: { 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-1' } });
+    input.ownedAmis['us-east-1']!['ami-12'] = ami('ami-12', '1.2.0', { ageDays: 20, tags: { 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-1', 'gild:revoked-at': daysAgo(31) } });
     expect(retired(input)).toEqual(['1.0.0 us-east-1 deregister', '1.2.0 us-east-1 deregister']);
     expect(planRetirementPolicy(input).steps[1]!.reason).toBe('revoked (CVE-2026-1)');
+  });
+
+  it('keeps a revoked version keepRevokedDays (default 30) from its revoke, whatever keep says, and says so', () => {
+    const input = fleet();
+    input.ownedAmis['us-east-1']!['ami-12'] = ami('ami-12', '1.2.0', { ageDays: 20, tags: { 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-1', 'gild:revoked-at': daysAgo(2) } });
+    expect(retired(input)).toEqual(['1.0.0 us-east-1 deregister']);
+    expect(keptReasons(input)['1.2.0 us-east-1']).toBe('kept: revoked on 2026-11-27: kept deprecated for inspection and restore until 2026-12-27 (retention.keepRevokedDays 30) (due: revoked (CVE-2026-1))');
+    expect(retired({ ...input, policy: { ...input.policy, keepRevokedDays: 1 } })).toEqual(['1.0.0 us-east-1 deregister', '1.2.0 us-east-1 deregister']);
   });
 
   it('goes through configured phases, each after the previous one’s grace', () => {

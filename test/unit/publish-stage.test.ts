@@ -23,6 +23,7 @@ const amis = { 'us-east-1': 'ami-new1', 'eu-west-1': 'ami-new2' };
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
 const lockName = '/golden/web/lock';
+const ledgerName = '/golden/web/ledger';
 
 /** The image's lock in its build region: this run's live lease unless a test says otherwise. */
 function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((context: Context) => string) = 'ours') {
@@ -32,6 +33,8 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
   ec2Mock.onAnyCommand().resolves({});
   const stores = Object.fromEntries(regions.map((region) => [region, new Map(latest[region] ? [['/golden/web/latest', latest[region]!]] : [])]));
   const order: string[] = [];
+  /** How many publish writes came before each write of the ledger. */
+  const ledgerWrites: number[] = [];
   const mocks = Object.fromEntries(
     regions.map((region) => {
       const store = stores[region]!;
@@ -43,8 +46,9 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
       mock.on(PutParameterCommand).callsFake(async ({ Name, Value, Overwrite }: { Name: string; Value: string; Overwrite?: boolean }) => {
         if (!Overwrite && store.has(Name)) throw awsError('ParameterAlreadyExists', Name);
         store.set(Name, Value);
-        // The lease's renewal before the first write is not one of the publish's writes.
-        if (Name !== lockName) order.push(`${region} ${Name}=${Value}`);
+        // The lease's renewal before the first write is not one of the publish's writes; the ledger's is checked on its own.
+        if (Name === ledgerName) ledgerWrites.push(order.length);
+        else if (Name !== lockName) order.push(`${region} ${Name}=${Value}`);
         return { Version: 1 };
       });
       mock.on(DeleteParameterCommand).callsFake(async ({ Name }: { Name: string }) => {
@@ -75,7 +79,7 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
     reason: 'test',
     precondition: 'test',
   };
-  return { context, run, step, mocks, stores, order, ec2Mock };
+  return { context, run, step, mocks, stores, order, ec2Mock, ledgerWrites };
 }
 
 /** The AMIs as the check reads them: each available, unless a region is named gone. */
@@ -122,10 +126,21 @@ describe('publish', () => {
     expect(failure).toBeInstanceOf(StepFailure);
     expect((failure as StepFailure).message).toMatch(/^publishing web 1\.0\.5 failed and was undone: .*ThrottlingException: Rate exceeded/);
     expect(((failure as StepFailure).cause as { cause?: unknown }).cause).toMatchObject({ name: 'ThrottlingException' });
-    // us-east-1's latest went back to what it was; both versions/1.0.5 were deleted.
-    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east', [lockName]: expect.any(String) });
+    // us-east-1's latest went back to what it was; both versions/1.0.5 were deleted. The number stays used: a
+    // publish that failed after it began is never built again under 1.0.5.
+    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east', [lockName]: expect.any(String), [ledgerName]: expect.any(String) });
+    expect(JSON.parse(stores['us-east-1']!.get(ledgerName)!)).toMatchObject({ built: { '1.0': '1.0.5' } });
     expect(Object.fromEntries(stores['eu-west-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-west' });
     expect(run.summary).toEqual([]);
+  });
+
+  it('records the version in the ledger of the build region before it writes any parameter naming it', async () => {
+    const { context, run, step, stores, ledgerWrites } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' });
+    stores['us-east-1']!.set(ledgerName, JSON.stringify({ schema: 1, built: { '1.0': '1.0.4', '0.9': '0.9.12' }, revoked: {} }));
+    await publishStage.run(context, step, run);
+    expect(ledgerWrites).toEqual([0]);
+    expect(JSON.parse(stores['us-east-1']!.get(ledgerName)!)).toEqual({ schema: 1, built: { '1.0': '1.0.5', '0.9': '0.9.12' }, revoked: {} });
+    expect(stores['eu-west-1']!.has(ledgerName)).toBe(false);
   });
 
   it('stops as "moved", writing nothing, when another run published the version since the plan was made', async () => {
@@ -137,7 +152,7 @@ describe('publish', () => {
     expect(failure).toBeInstanceOf(WorldMoved);
     expect((failure as Error).message).toContain('/golden/web/versions/1.0.5 in eu-west-1 already names ami-theirs');
     // Our own versions/1.0.5 in us-east-1 was undone; theirs stays; latest never moved.
-    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east', [lockName]: expect.any(String) });
+    expect(Object.fromEntries(stores['us-east-1']!)).toEqual({ '/golden/web/latest': 'ami-prev-east', [lockName]: expect.any(String), [ledgerName]: expect.any(String) });
     expect(stores['eu-west-1']!.get('/golden/web/versions/1.0.5')).toBe('ami-theirs');
     expect(order.some((entry) => entry.includes('latest'))).toBe(false);
   });

@@ -9,15 +9,15 @@ const settingsErrors = (settings: unknown) => {
 };
 
 describe('retention settings', () => {
-  it('ships defaults that keep today’s behaviour: keep 3, no age limits, no grace periods', () => {
-    expect(pipelineSettingsSchema.parse({}).retention).toEqual({ keep: 3, minAgeDays: 0, phases: {} });
-    expect(pipelineSettingsSchema.parse({ retention: { keep: 5 } }).retention).toEqual({ keep: 5, minAgeDays: 0, phases: {} });
+  it('ships defaults that keep today’s behaviour: keep 3, no age limits, no grace periods, revoked versions kept 30 days', () => {
+    expect(pipelineSettingsSchema.parse({}).retention).toEqual({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: 30 });
+    expect(pipelineSettingsSchema.parse({ retention: { keep: 5 } }).retention).toEqual({ keep: 5, minAgeDays: 0, phases: {}, keepRevokedDays: 30 });
   });
 
   it('gives an image the settings’ defaults for every field it leaves out', () => {
     const { images, errors } = validateOne({ retention: { keep: 2 } }, { retention: { keep: 5, maxAgeDays: 90, minAgeDays: 7, phases: { deprecate: { graceDays: 14 } } } });
     expect(errors).toEqual([]);
-    expect(images[0]!.retention).toEqual({ keep: 2, maxAgeDays: 90, minAgeDays: 7, phases: { deprecate: { graceDays: 14 } } });
+    expect(images[0]!.retention).toEqual({ keep: 2, maxAgeDays: 90, minAgeDays: 7, phases: { deprecate: { graceDays: 14 } }, keepRevokedDays: 30 });
   });
 
   it('lets an image replace the phases as a whole', () => {
@@ -42,5 +42,18 @@ describe('retention settings', () => {
     expect(validateOne({ retention: { maxAgeDays: 10, minAgeDays: 11 } }).errors).toEqual([
       'images/web.ts: retention.minAgeDays: 11 is more than maxAgeDays (10), so versions between 10 and 11 days old would be both too old and too young. Lower minAgeDays or raise maxAgeDays.',
     ]);
+  });
+});
+
+describe('channel names', () => {
+  it('refuses names that collide with the parameter layout or with what every object has, naming each', () => {
+    const errors = settingsErrors(JSON.parse('{"channels": {"latest": {}, "v2": {}, "versions": {}, "constructor": {}, "__proto__": {}, "tostring": {}, "stable": {}, "ledger": {}}}'));
+    for (const name of ['latest', 'v2', 'versions', 'constructor', 'ledger']) expect(errors.some((error) => error.includes(name)), `${name}: ${errors.join('\n')}`).toBe(true);
+    expect(errors.some((error) => error.includes('"stable"') && !error.includes('such as "stable"'))).toBe(false);
+    expect(errors.find((error) => error.includes('constructor'))).toMatch(/is reserved/);
+    expect(settingsErrors({ channels: { stable: {}, beta: { soakDays: 3 } } })).toEqual([]);
+    // zod never copies a `__proto__` key (and a TypeScript object literal never has one of its own): it cannot become a channel.
+    const parsed = pipelineSettingsSchema.parse(JSON.parse('{"channels": {"__proto__": {"soakDays": 1}, "stable": {}}}'));
+    expect(Object.hasOwn(parsed.channels, '__proto__')).toBe(false);
   });
 });
