@@ -142,8 +142,8 @@ export async function checkDistributionRoles(input: DoctorInput, identity: Calle
   return lines.flat();
 }
 
-/** The names gild writes under the prefix (src/plan/parameter-names.ts): pointers, versions, channels, holds, locks. */
-const gildParameterName = (prefix: string) => new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^/]+/(?:latest|lock|v\\d+|versions/\\d+\\.\\d+\\.\\d+|channels/[^/]+|holds/.+)$`);
+/** The names gild writes under the prefix (src/plan/parameter-names.ts): pointers, versions, channels, holds, locks, the ledger, version status. */
+const gildParameterName = (prefix: string) => new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^/]+/(?:latest|lock|v\\d+|versions/\\d+\\.\\d+\\.\\d+|status/\\d+\\.\\d+\\.\\d+|ledger|channels/[^/]+|holds/.+)$`);
 
 /** Nothing but gild writes under the prefix: another writer's parameter would be overwritten, published or retired. */
 export async function checkSsmPrefix(input: DoctorInput): Promise<DoctorCheck[]> {
