@@ -146,7 +146,8 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
       else if (dependency === step.id) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for itself`);
     });
   });
-  const waiting = new Map(parsed.data.steps.map((step) => [step.id, step.after]));
+  const waiting = new Map<string, readonly string[]>();
+  for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, step.after);
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, trail: string[]): void => {
     if (state.get(id) === 'done') return;
