@@ -38,6 +38,11 @@ export interface AssembleInput {
    * unpublished AMIs, retire, release): `gild retire`, which works on unchanged images without building them.
    */
   readonly mode?: 'run' | 'retire';
+  /**
+   * What a shared plan decided for images another CI job applies (`gild run <image> --plan file`): an image built on
+   * one of them is planned on the version that job publishes, as the shared plan was.
+   */
+  readonly decidedElsewhere?: readonly ImageDecision[];
 }
 
 const DAY_MS = 86_400_000;
@@ -45,7 +50,7 @@ const DAY_MS = 86_400_000;
 export function assemblePlan(input: AssembleInput): RunPlan {
   const { inventory, now } = input;
   const ordered = orderByDependency(input.images);
-  const decisions = new Map<string, ImageDecision>();
+  const decisions = new Map<string, ImageDecision>((input.decidedElsewhere ?? []).map((decision) => [decision.image, decision]));
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
 
