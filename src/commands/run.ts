@@ -95,6 +95,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
       const { writeRunReport } = await reportWriter;
       const written = await writeRunReport({ applied, outcomes, command: ['gild', ...(options.argv ?? ['run'])].join(' '), startedAt, finishedAt: runContext.now(), cwd: runContext.cwd, env: runContext.env });
+      for (const warning of written.warnings) logger.warn(warning);
       say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
       if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
       if (options.showParameters) say(await formatParameters(runContext, images));
