@@ -6,7 +6,7 @@
  * detects an emulator.
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeImageReferencesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeFleetsCommand, DescribeImageReferencesCommand, DescribeInstancesCommand, DescribeSpotFleetRequestsCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,8 @@ function mockQuietAccount() {
   const autoscalingMock = mockClient(autoscaling);
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] });
+  ec2Mock.on(DescribeFleetsCommand).resolves({ Fleets: [] });
+  ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] });
   autoscalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
   autoscalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] });
   return { ec2Mock, ssmMock, autoscalingMock };
