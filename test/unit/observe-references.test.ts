@@ -104,3 +104,32 @@ describe('observeReferences on real AWS', () => {
     expect(versionsAsked.Versions).toBeUndefined();
   });
 });
+
+describe('observeReferences and fleets', () => {
+  // moto cannot cancel a Spot Fleet request that has no instances, so the states that end a fleet are shown here.
+  it('counts fleets that may still launch and leaves deleted fleets and cancelled requests out', async () => {
+    const { ec2Mock, ssmMock } = mockQuietAccount();
+    ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] });
+    ec2Mock.on(DescribeFleetsCommand).resolves({
+      Fleets: [
+        { FleetId: 'fleet-live', FleetState: 'active', LaunchTemplateConfigs: [{ Overrides: [{ ImageId: 'ami-1' }] }] },
+        { FleetId: 'fleet-gone', FleetState: 'deleted', LaunchTemplateConfigs: [{ Overrides: [{ ImageId: 'ami-2' }] }] },
+      ],
+    });
+    ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({
+      SpotFleetRequestConfigs: [
+        { SpotFleetRequestId: 'sfr-live', SpotFleetRequestState: 'cancelled_running', SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: 'ami-3' }] } },
+        { SpotFleetRequestId: 'sfr-gone', SpotFleetRequestState: 'cancelled', SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: 'ami-4' }] } },
+      ],
+    });
+
+    const references = await observeReferences(clients, 'us-east-1', ['ami-1', 'ami-2', 'ami-3', 'ami-4'], { ssmPrefix: '/golden', capabilities: { parameterDataTypeFilter: true, imageReferences: false } });
+
+    expect(references).toEqual({
+      'ami-1': ['EC2 Fleet fleet-live (launch template override)'],
+      'ami-2': [],
+      'ami-3': ['Spot Fleet request sfr-live (launch specification)'],
+      'ami-4': [],
+    });
+  });
+});
