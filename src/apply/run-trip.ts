@@ -12,6 +12,7 @@ import { catalogue } from '../errors.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { fingerprintImages } from '../observe/local-inputs.ts';
 import { observeAllReferences, observeInventory, withReferences } from '../observe/observe-inventory.ts';
+import { observeRetirementSight, withRetirementSight } from '../observe/observe-retirement-sight.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { compareSavedPlan } from '../plan/compare-saved-plan.ts';
 import type { ImageDecision, RunPlan } from '../plan/run-plan.ts';
@@ -55,7 +56,8 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);
   if (Object.keys(candidates).length === 0) return { plan: draft, inventory: observed, fingerprints };
-  const inventory = withReferences(observed, await observeAllReferences(context, candidates));
+  const [references, sight] = await Promise.all([observeAllReferences(context, candidates), observeRetirementSight(context, observed, candidates)]);
+  const inventory = withRetirementSight(withReferences(observed, references), sight);
   return { plan: assemble(inventory), inventory, fingerprints };
 }
 

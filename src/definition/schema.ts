@@ -96,6 +96,8 @@ export const retentionFields = {
   maxAgeDays: wholeNumber('days').positive('must be 1 or more days. Leave it out to retire by count only'),
   /** Younger versions are never retired, whatever `keep` and `maxAgeDays` say. */
   minAgeDays: wholeNumber('days').min(0, 'must be 0 or more days'),
+  /** An AMI shared with other accounts (whose use gild cannot see) is kept until it is this many days old; 0: not held. */
+  keepShared: wholeNumber('days').min(0, 'must be 0 or more days'),
   phases: z.strictObject({ deprecate: retirementPhase.optional(), disable: retirementPhase.optional() }),
 };
 
@@ -117,6 +119,7 @@ export const imageRetentionSchema = z
     keep: retentionFields.keep.optional(),
     maxAgeDays: retentionFields.maxAgeDays.optional(),
     minAgeDays: retentionFields.minAgeDays.optional(),
+    keepShared: retentionFields.keepShared.optional(),
     phases: retentionFields.phases.optional(),
   })
   .superRefine(checkRetentionAges);
@@ -127,6 +130,7 @@ export const retentionSettingsSchema = z
     keep: retentionFields.keep.default(3),
     maxAgeDays: retentionFields.maxAgeDays.optional(),
     minAgeDays: retentionFields.minAgeDays.default(0),
+    keepShared: retentionFields.keepShared.optional(),
     phases: retentionFields.phases.default({}),
   })
   .superRefine(checkRetentionAges);
@@ -142,6 +146,7 @@ export function resolveRetention(image: ImageRetention | undefined, defaults: Re
     keep: image?.keep ?? defaults.keep,
     maxAgeDays: image?.maxAgeDays ?? defaults.maxAgeDays,
     minAgeDays: image?.minAgeDays ?? defaults.minAgeDays,
+    keepShared: image?.keepShared ?? defaults.keepShared,
     phases: image?.phases ?? defaults.phases,
   };
 }

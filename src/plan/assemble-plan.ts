@@ -594,12 +594,16 @@ function planImageRetirement(
   const pointers: Record<string, Record<string, string>> = {};
   const ownedAmis: Record<string, Record<string, ObservedAmi>> = {};
   const references: Record<string, readonly string[]> = {};
+  const sharedWith: Record<string, readonly string[]> = {};
+  const snapshotUsers: Record<string, readonly string[]> = {};
   for (const region of image.regions) {
     const regionPointers: Record<string, string> = {};
     for (const [name, amiId] of Object.entries({ ...state.pointers[region], ...after.moved[region] })) regionPointers[name.slice(path.length)] = amiId;
     pointers[region] = regionPointers;
     ownedAmis[region] = Object.fromEntries((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
     Object.assign(references, input.inventory.regions[region]?.references);
+    Object.assign(sharedWith, input.inventory.regions[region]?.sharing);
+    Object.assign(snapshotUsers, input.inventory.regions[region]?.snapshotUsers);
   }
   const { steps, kept } = planRetirementPolicy({
     image: image.name,
@@ -612,6 +616,8 @@ function planImageRetirement(
     pinned: {},
     ownedAmis,
     references,
+    sharedWith,
+    snapshotUsers,
   });
   // NOTE: two AMIs of one version in one region (left by a gild older than its locks) need two steps: the AMI tells them apart.
   const counts = new Map<string, number>();
