@@ -23,6 +23,9 @@ async function whyRetentionKeeps(context: Context, step: StepOfKind<'retire'>, r
   const [ami] = await describeImagesRaw(context.clients.ec2(step.region), [step.amiId]);
   const tagged = ami?.Tags?.find((tag) => tag.Key === 'gild:version')?.Value;
   if (tagged !== step.version) return `${step.amiId} in ${step.region} is tagged gild:version=${tagged ?? '(none)'}, not ${step.version}`;
+  // A revoked version is retired whatever its rank, and one whose retirement began is finished.
+  const status = ami?.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
+  if (status === 'revoked' || status === 'retiring') return undefined;
   const ageDays = ami?.CreationDate ? (context.now().getTime() - Date.parse(ami.CreationDate)) / 86_400_000 : Number.POSITIVE_INFINITY;
   if (policy.minAgeDays !== undefined && ageDays < policy.minAgeDays) return `${step.version} is younger than minAgeDays (${policy.minAgeDays})`;
   if (policy.maxAgeDays !== undefined && ageDays >= policy.maxAgeDays) return undefined;
