@@ -17,7 +17,10 @@ import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
 
-/** Why the image's retention policy keeps this version in this region, read live; undefined when it may retire it. */
+/**
+ * Why the image's retention policy keeps this version in this region, read live; undefined when it may retire it. Only
+ * the building account's retirement asks: a copy in another account follows its source's retirement.
+ */
 async function whyRetentionKeeps(context: Context, step: StepOfKind<'retire'>, run: StepRun): Promise<string | undefined> {
   const policy = imageOf(run).retention;
   const [ami] = await describeImagesRaw(context.clients.ec2(step.region), [step.amiId]);
@@ -34,13 +37,16 @@ async function whyRetentionKeeps(context: Context, step: StepOfKind<'retire'>, r
   return newer.length < policy.keep ? `${step.version} is among the newest ${policy.keep} versions in ${step.region} (keep is ${policy.keep}; ${newer.length} newer)` : undefined;
 }
 
+/** The live re-check every removal of a published AMI makes (a copy in another account too): still gild's, named by no pointer, used by nothing. */
+export const whyRetirementMoved = (context: Context, step: StepOfKind<'retire'>): Promise<false | string> => whyNotRemovable(context, step.region, step.image, step.amiId, step.parameterName);
+
 export const retireStage: StepStage<'retire'> = {
   kind: 'retire',
   title: (step) => `${step.phase} ${step.image} ${step.version} in ${step.region}`,
   mutates: true,
   heavy: false,
   async check(context, step, run) {
-    const moved = await whyNotRemovable(context, step.region, step.image, step.amiId, step.parameterName);
+    const moved = await whyRetirementMoved(context, step);
     if (moved) return moved;
     // NOTE: whatever the plan says, only a version the image's retention policy retires is retired.
     const kept = await whyRetentionKeeps(context, step, run);
