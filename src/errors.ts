@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'EBADPARAMETER'
   | 'EPIPELINE'
   | 'EPLANMOVED'
+  | 'EPLANINVALID'
+  | 'EPLANREFUSED'
   | 'EREPORTMERGE';
 
 export class GildError extends Error {
@@ -157,6 +159,15 @@ export const catalogue = {
       'pipeline',
       'The world moved since the plan was made, so it was not applied. Make a new plan (`gild plan --json > plan.json`), review it, and apply that one.',
       moved,
+    ),
+  EPLANINVALID: (file: string, problems: readonly string[]) =>
+    new GildError('EPLANINVALID', 'usage', `--plan ${file}: it is not a gild plan; nothing was applied. Make one with \`gild plan --json > ${file}\`.`, problems),
+  EPLANREFUSED: (file: string, differences: readonly string[]) =>
+    new GildError(
+      'EPLANREFUSED',
+      'usage',
+      `--plan ${file}: it asks for steps a plan made now would not take, so nothing was applied (a saved plan is a request, never an authority). Make a new plan (\`gild plan --json > ${file}\`), review it, and apply that one.`,
+      differences,
     ),
   EREPORTMERGE: (problems: readonly string[]) =>
     new GildError(

@@ -40,6 +40,7 @@ import {
   EnableImageDeprecationCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
+  paginateDescribeFleets,
   paginateDescribeImageReferences,
   paginateDescribeImages,
   paginateDescribeInstances,
@@ -47,6 +48,7 @@ import {
   paginateDescribeLaunchTemplateVersions,
   paginateDescribeSecurityGroups,
   paginateDescribeSnapshots,
+  paginateDescribeSpotFleetRequests,
   RunInstancesCommand,
   TerminateInstancesCommand,
   waitUntilInstanceRunning,
@@ -597,6 +599,52 @@ export async function describeAllLaunchTemplateVersions(ec2: EC2Client): Promise
     }
     return summaries;
   });
+}
+
+/** What an EC2 Fleet or a Spot Fleet request launches from: AMIs named outright, and launch templates (by ID or name, and version). */
+export interface FleetLaunchUse {
+  /** `EC2 Fleet fleet-…` or `Spot Fleet request sfr-…`. */
+  readonly fleet: string;
+  readonly images: readonly { readonly amiId: string; readonly via: string }[];
+  readonly launchTemplates: readonly { readonly id: string | undefined; readonly name: string | undefined; readonly version: string | undefined }[];
+}
+
+/**
+ * Every EC2 Fleet and Spot Fleet request that may still launch instances (not deleted, cancelled or failed): their
+ * launch specifications, launch template overrides and launch templates. A fleet of type `maintain` replaces
+ * instances from them at any time, so an AMI they name is in use even while no instance runs it.
+ */
+export async function describeFleetLaunchUses(ec2: EC2Client): Promise<FleetLaunchUse[]> {
+  const uses: FleetLaunchUse[] = [];
+  const templateOf = (specification: { LaunchTemplateId?: string | undefined; LaunchTemplateName?: string | undefined; Version?: string | undefined } | undefined) =>
+    specification ? [{ id: specification.LaunchTemplateId, name: specification.LaunchTemplateName, version: specification.Version }] : [];
+  await awsCall('describe', 'EC2 Fleets', async () => {
+    for await (const page of paginateDescribeFleets({ client: ec2 }, {})) {
+      for (const fleet of page.Fleets ?? []) {
+        if (fleet.FleetState === 'deleted' || fleet.FleetState === 'failed') continue;
+        const configs = fleet.LaunchTemplateConfigs ?? [];
+        uses.push({
+          fleet: `EC2 Fleet ${fleet.FleetId ?? '?'}`,
+          images: configs.flatMap((config) => (config.Overrides ?? []).flatMap((override) => (override.ImageId ? [{ amiId: override.ImageId, via: 'launch template override' }] : []))),
+          launchTemplates: configs.flatMap((config) => templateOf(config.LaunchTemplateSpecification)),
+        });
+      }
+    }
+  });
+  await awsCall('describe', 'Spot Fleet requests', async () => {
+    for await (const page of paginateDescribeSpotFleetRequests({ client: ec2 }, {})) {
+      for (const request of page.SpotFleetRequestConfigs ?? []) {
+        if (request.SpotFleetRequestState === 'cancelled' || request.SpotFleetRequestState === 'failed') continue;
+        const config = request.SpotFleetRequestConfig;
+        uses.push({
+          fleet: `Spot Fleet request ${request.SpotFleetRequestId ?? '?'}`,
+          images: (config?.LaunchSpecifications ?? []).flatMap((specification) => (specification.ImageId ? [{ amiId: specification.ImageId, via: 'launch specification' }] : [])),
+          launchTemplates: (config?.LaunchTemplateConfigs ?? []).flatMap((templateConfig) => templateOf(templateConfig.LaunchTemplateSpecification)),
+        });
+      }
+    }
+  });
+  return uses;
 }
 
 export interface ImageReferenceSummary {

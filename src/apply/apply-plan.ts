@@ -137,7 +137,15 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
     };
   };
 
+  const unleased = stepsWithoutLease(steps, byId, options.stages);
   const execute = async (step: PlanStep): Promise<StepResult> => {
+    // NOTE: whatever the plan says, no step changes an image unless it waits for that image's lock: a step that does
+    // not (a hand-edited plan, a planner's bug) fails unrun, and is never started early beside another run's lease.
+    const withoutLease = unleased.get(step.id);
+    if (withoutLease) {
+      logging('image' in step ? step.image : undefined).logger.warn(`${step.id} refused: ${withoutLease}`);
+      return { status: 'failed', reason: withoutLease, error: new StepFailure(`${step.id} refused: ${withoutLease}`), durationMs: 0 };
+    }
     const dependencies = await Promise.all(step.after.filter((id) => byId.has(id)).map(async (id) => [id, await start(byId.get(id)!)] as const));
     const stage = options.stages[step.kind] as unknown as StageTable[PlanStepKind];
     const run = stepRunFor(step);
@@ -202,6 +210,35 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   // does, so that a run that returned has cleaned up, and its report sees what the stages wrote.
   await Promise.all(settling);
   return { plan, results, summaries, runDir, logFiles, settleFailures };
+}
+
+/**
+ * The steps that would change an image without waiting for that image's `lock` step (directly or through other
+ * steps), each with why it is refused. Only stages that take or clear the lease itself run before it.
+ */
+export function stepsWithoutLease(steps: readonly PlanStep[], byId: ReadonlyMap<string, PlanStep>, stages: StageTable): Map<string, string> {
+  const refused = new Map<string, string>();
+  const waitsForLock = new Map<string, Set<string>>();
+  const locksBefore = (id: string, seen: Set<string>): Set<string> => {
+    const known = waitsForLock.get(id);
+    if (known) return known;
+    const locks = new Set<string>();
+    const step = byId.get(id);
+    if (!step || seen.has(id)) return locks;
+    seen.add(id);
+    for (const dependency of step.after) {
+      const before = byId.get(dependency);
+      if (before?.kind === 'lock') locks.add(before.image);
+      for (const image of locksBefore(dependency, seen)) locks.add(image);
+    }
+    waitsForLock.set(id, locks);
+    return locks;
+  };
+  for (const step of steps) {
+    if (!('image' in step) || !stages[step.kind].mutates || stages[step.kind].runsWithoutLease) continue;
+    if (!locksBefore(step.id, new Set()).has(step.image)) refused.set(step.id, `it changes ${step.image} but does not wait for ${step.image}'s lock (no lock step of ${step.image} comes before it), and no step of an image runs without its lease`);
+  }
+  return refused;
 }
 
 /** How a failed piece of settle work is named where run-wide steps are: after the step that left it. */

@@ -12,8 +12,11 @@ import { catalogue } from '../errors.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { fingerprintImages } from '../observe/local-inputs.ts';
 import { observeAllReferences, observeInventory, withReferences } from '../observe/observe-inventory.ts';
+import { observeRetirementSight, withRetirementSight } from '../observe/observe-retirement-sight.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
-import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
+import { compareSavedPlan } from '../plan/compare-saved-plan.ts';
+import type { ImageDecision, RunPlan } from '../plan/run-plan.ts';
+import { parseRunPlan } from '../plan/run-plan-schema.ts';
 import { applyPlan, detailsOf, settleStepId, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
 import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 
@@ -22,11 +25,17 @@ export interface PlanRunOptions {
   readonly baseOverrides: Readonly<Record<string, string>>;
   /** `retire`: plan only lock, cleanup, retire and release (`gild retire`). */
   readonly mode?: 'run' | 'retire';
+  /** The time the plan is made as of (a saved plan's, to check it); now when left out. */
+  readonly asOf?: Date;
+  /** What a shared plan decided for the images other CI jobs apply (see `AssembleInput.decidedElsewhere`). */
+  readonly decidedElsewhere?: readonly ImageDecision[];
 }
 
 export interface PlannedRun {
   readonly plan: RunPlan;
   readonly inventory: Inventory;
+  /** What each image's build would be made of now (`gild:fingerprint`). */
+  readonly fingerprints: Readonly<Record<string, string>>;
 }
 
 /** Observe, then assemble; who uses the AMIs the plan would remove is observed only for those AMIs. */
@@ -35,46 +44,57 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
   const assemble = (inventory: Inventory) =>
     assemblePlan({
       runId: context.runId,
-      now: context.now(),
+      now: options.asOf ?? context.now(),
       images,
       fingerprints,
       inventory,
       force: options.force,
       ...(options.mode ? { mode: options.mode } : {}),
+      ...(options.decidedElsewhere ? { decidedElsewhere: options.decidedElsewhere } : {}),
       settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays, channels: context.settings.channels },
     });
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);
-  if (Object.keys(candidates).length === 0) return { plan: draft, inventory: observed };
-  const inventory = withReferences(observed, await observeAllReferences(context, candidates));
-  return { plan: assemble(inventory), inventory };
+  if (Object.keys(candidates).length === 0) return { plan: draft, inventory: observed, fingerprints };
+  const [references, sight] = await Promise.all([observeAllReferences(context, candidates), observeRetirementSight(context, observed, candidates)]);
+  const inventory = withRetirementSight(withReferences(observed, references), sight);
+  return { plan: assemble(inventory), inventory, fingerprints };
 }
 
 /**
- * A saved plan may be applied only while what it observed still holds: per
- * image, the same parameters, AMIs and lock, and the same fingerprint.
+ * A saved plan is a request: it is applied only if it is a gild plan (the schema, every problem with its JSON path),
+ * the world has not moved since it was made (per image, the same parameters, AMIs, lock and fingerprint), and every
+ * step it asks for is one a plan made now has, with the same arguments, leaving none out. All of it before anything
+ * is locked. What is applied is the fresh plan, which the saved one then equals.
+ *
+ * NOTE: the fresh plan is made as of the saved plan's time (never later than now): retention, sweeps and rebuilds
+ * that became due since are for the next plan, not reasons to refuse this one; and an earlier time only ever
+ * retires, sweeps and rebuilds less.
  */
-export async function checkSavedPlan(context: Context, saved: unknown, images: readonly ResolvedImage[], options: PlanRunOptions): Promise<RunPlan> {
-  const plan = saved as Partial<RunPlan> | undefined;
-  if (!plan || typeof plan !== 'object' || plan.schema !== planSchemaVersion || !Array.isArray(plan.steps) || !Array.isArray(plan.images) || typeof plan.runId !== 'string') {
-    throw catalogue.EUSAGE(`--plan: the file is not a gild plan (schema ${planSchemaVersion}). Make one with \`gild plan --json > plan.json\`.`);
-  }
-  const full = plan as RunPlan;
-  if (full.ssmPrefix !== context.settings.ssmPrefix) throw catalogue.EUSAGE(`--plan: the plan was made for the SSM prefix ${full.ssmPrefix}, but the settings say ${context.settings.ssmPrefix}.`);
-  const [inventory, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context, images)]);
+export async function checkSavedPlan(context: Context, saved: unknown, images: readonly ResolvedImage[], options: PlanRunOptions & { readonly only?: readonly string[] | undefined; readonly file: string }): Promise<RunPlan> {
+  const parsed = parseRunPlan(saved);
+  if (!parsed.plan) throw catalogue.EPLANINVALID(options.file, parsed.problems);
+  const plan = parsed.plan;
+  if (plan.ssmPrefix !== context.settings.ssmPrefix) throw catalogue.EUSAGE(`--plan ${options.file}: the plan was made for the SSM prefix ${plan.ssmPrefix}, but the settings say ${context.settings.ssmPrefix}.`);
+  const selected = new Set(images.map((image) => image.name));
+  const asOf = new Date(Math.min(Date.parse(plan.createdAt), context.now().getTime()));
+  const decidedElsewhere = options.only ? plan.images.filter((decision) => !selected.has(decision.image) && (decision.action === 'build' || decision.action === 'resume')) : [];
+  const fresh = await planRun(context, images, { ...options, force: options.force || plan.options.force, asOf, decidedElsewhere });
   const moved: string[] = [];
   for (const image of images) {
-    const digest = full.observed.digests[image.name];
+    const digest = plan.observed.digests[image.name];
     if (digest === undefined) {
       moved.push(`${image.name}: the plan does not cover this image; make a new plan that includes it`);
       continue;
     }
-    if (digest !== imageDigest(inventory, image)) moved.push(`${image.name}: its parameters, AMIs or lock changed since the plan was made at ${full.observed.at}`);
-    const build = full.steps.find((step) => step.kind === 'build' && step.image === image.name);
-    if (build?.kind === 'build' && build.fingerprint !== fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
+    if (digest !== imageDigest(fresh.inventory, image)) moved.push(`${image.name}: its parameters, AMIs or lock changed since the plan was made at ${plan.observed.at}`);
+    const build = plan.steps.find((step) => step.kind === 'build' && step.image === image.name);
+    if (build?.kind === 'build' && build.fingerprint !== fresh.fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
   }
   if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
-  return full;
+  const differences = compareSavedPlan(plan, fresh.plan, { only: options.only });
+  if (differences.length > 0) throw catalogue.EPLANREFUSED(options.file, differences);
+  return fresh.plan;
 }
 
 export type ImageOutcome =

@@ -106,6 +106,11 @@ export interface StepStage<K extends PlanStepKind> {
   readonly title: (step: StepOfKind<K>) => string;
   /** Whether it changes anything in AWS: a dry run never runs it (enforced by the runner). */
   readonly mutates: boolean;
+  /**
+   * Runs before the image's lease is held (taking it, or clearing a dead owner's): every other step of an image runs
+   * only after its image's `lock` step, which the runner checks whatever the plan says.
+   */
+  readonly runsWithoutLease?: boolean;
   /** Holds one of the run's concurrency slots while it runs (builds and smoke tests); waiting never does. */
   readonly heavy: boolean;
   /** Re-checks the step's precondition against live state right before it runs: a string says what moved. */

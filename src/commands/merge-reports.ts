@@ -45,6 +45,7 @@ export async function mergeReports(options: MergeReportsOptions, io: Pick<Io, 'c
   const outDir = path.resolve(io.cwd, options.out ?? path.join('.gild', 'runs', report.runId, 'fleet'));
   await mkdir(outDir, { recursive: true });
   const written = await saveReport(report, outDir, io.env);
+  for (const warning of written.warnings) io.stderr(`gild: warning: ${warning}\n`);
   const missing = report.missing ?? [];
   say(`Fleet run ${report.runId}: ${report.result}, ${reports.length} job report${reports.length === 1 ? '' : 's'}, ${report.images.length} image${report.images.length === 1 ? '' : 's'}${missing.length > 0 ? `; no report from ${missing.map((entry) => entry.image).join(', ')}` : ''}\n`);
   say(`Report: ${path.relative(io.cwd, written.markdownFile)} (JSON: ${path.relative(io.cwd, written.jsonFile)})\n`);

@@ -7,6 +7,7 @@ import { createCleanupRegistry } from '../cleanup.ts';
 import type { Context } from '../context.ts';
 import { catalogue } from '../errors.ts';
 import { formatRunPlan } from '../plan/format-run-plan.ts';
+import { parseRunPlan } from '../plan/run-plan-schema.ts';
 import { imageParameterPath } from '../plan/parameter-names.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
 import { createIoLogger, type Io } from './io.ts';
@@ -40,6 +41,11 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
   const images = selectImages(project.images, options.images);
   const baseOverrides = parseBaseOverrides(options.baseAmi, project.images.map((image) => image.name));
   const saved = options.plan ? await readSavedPlan(io.cwd, options.plan) : undefined;
+  // The file is checked before anything else happens: no emulator, no AWS call, no lock for a file that is no plan.
+  if (saved !== undefined && options.plan) {
+    const parsed = parseRunPlan(saved);
+    if (!parsed.plan) throw catalogue.EPLANINVALID(options.plan, parsed.problems);
+  }
   const emulator = await startEmulatorIfAsked(options.local, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting for stages.
@@ -56,12 +62,15 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       settings: project.settings,
       images,
       options: { force: options.force, dryRun: options.dryRun, baseOverrides },
-      runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' ? (saved as { runId: string }).runId : undefined,
+      // NOTE: only a run ID of the schema's form names this run's resources; anything else is refused by the schema below.
+      runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' && /^[A-Za-z0-9-]{1,64}$/.test((saved as { runId: string }).runId) ? (saved as { runId: string }).runId : undefined,
     });
     const runContext = context;
     return await exitCodeUnlessInterrupted(handlers, logger, async () => {
       const planOptions = { force: options.force, baseOverrides: runContext.options.baseOverrides };
-      const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, planOptions) : (await planRun(runContext, images, planOptions)).plan;
+      // One CI job per image applies its slice of a shared plan.
+      const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
+      const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
       say(`Plan for run ${runPlan.runId}:\n${formatRunPlan(runPlan)}\n\n`);
       // A definition the published state contradicts stops the run before anything is built.
       throwDefinitionErrors(runPlan);
@@ -69,8 +78,6 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
         say('Dry run: nothing was changed.\n');
         return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
       }
-      // One CI job per image applies its slice of a shared plan.
-      const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
       // NOTE: the report's module is loaded now, not after the builds: a rebuild of dist/ during a long run (npm ci in
       // the same checkout) replaces the engine's chunks, and the run would then publish and fail to write its report.
       const reportWriter = import('../report/write-run-report.ts');
@@ -88,6 +95,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
       const { writeRunReport } = await reportWriter;
       const written = await writeRunReport({ applied, outcomes, command: ['gild', ...(options.argv ?? ['run'])].join(' '), startedAt, finishedAt: runContext.now(), cwd: runContext.cwd, env: runContext.env });
+      for (const warning of written.warnings) logger.warn(warning);
       say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
       if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
       if (options.showParameters) say(await formatParameters(runContext, images));

@@ -98,6 +98,8 @@ export const retentionFields = {
   maxAgeDays: wholeNumber('days').positive('must be 1 or more days. Leave it out to retire by count only'),
   /** Younger versions are never retired, whatever `keep` and `maxAgeDays` say. */
   minAgeDays: wholeNumber('days').min(0, 'must be 0 or more days'),
+  /** An AMI shared with other accounts (whose use gild cannot see) is kept until it is this many days old; 0: not held. */
+  keepShared: wholeNumber('days').min(0, 'must be 0 or more days'),
   phases: z.strictObject({ deprecate: retirementPhase.optional(), disable: retirementPhase.optional() }),
   /** A revoked version's AMIs are kept (deprecated, or disabled with `revoke --disable`) this long, to be inspected or restored. */
   keepRevokedDays: wholeNumber('days').min(0, 'must be 0 or more days'),
@@ -123,6 +125,7 @@ export const imageRetentionSchema = z
     keep: retentionFields.keep.optional(),
     maxAgeDays: retentionFields.maxAgeDays.optional(),
     minAgeDays: retentionFields.minAgeDays.optional(),
+    keepShared: retentionFields.keepShared.optional(),
     phases: retentionFields.phases.optional(),
     keepRevokedDays: retentionFields.keepRevokedDays.optional(),
   })
@@ -134,6 +137,7 @@ export const retentionSettingsSchema = z
     keep: retentionFields.keep.default(3),
     maxAgeDays: retentionFields.maxAgeDays.optional(),
     minAgeDays: retentionFields.minAgeDays.default(0),
+    keepShared: retentionFields.keepShared.optional(),
     phases: retentionFields.phases.default({}),
     keepRevokedDays: retentionFields.keepRevokedDays.default(defaultKeepRevokedDays),
   })
@@ -150,6 +154,7 @@ export function resolveRetention(image: ImageRetention | undefined, defaults: Re
     keep: image?.keep ?? defaults.keep,
     maxAgeDays: image?.maxAgeDays ?? defaults.maxAgeDays,
     minAgeDays: image?.minAgeDays ?? defaults.minAgeDays,
+    keepShared: image?.keepShared ?? defaults.keepShared,
     phases: image?.phases ?? defaults.phases,
     keepRevokedDays: image?.keepRevokedDays ?? defaults.keepRevokedDays,
   };

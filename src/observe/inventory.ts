@@ -102,6 +102,10 @@ export interface RegionInventory {
   readonly untaggedAmis?: readonly ObservedAmi[];
   /** Who uses an AMI (only AMIs the assembler may want to delete are looked up), by AMI ID. */
   readonly references: Readonly<Record<string, readonly string[]>>;
+  /** Whom an AMI the assembler may retire is shared with (launch permissions, in words), by AMI ID: their use is invisible here. */
+  readonly sharing?: Readonly<Record<string, readonly string[]>>;
+  /** Which AMIs of this account a snapshot of such an AMI backs, by snapshot ID. */
+  readonly snapshotUsers?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type ObservedBase =

@@ -6,7 +6,9 @@
  * What is looked at: instances in any state but terminated; every version of
  * every launch template (with `resolve:ssm:` aliases resolved); Auto Scaling
  * groups (their launch template version, `$Latest`/`$Default` included, and
- * mixed-instances overrides) and launch configurations; SSM parameters outside
+ * mixed-instances overrides) and launch configurations; EC2 Fleets and Spot
+ * Fleet requests (launch specifications, overrides and their launch templates);
+ * SSM parameters outside
  * gild's prefix whose value is the AMI; and, where AWS offers it,
  * DescribeImageReferences.
  */
@@ -14,7 +16,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeAutoScalingGroups, describeLaunchConfigurations, type LaunchTemplateUse } from '../adapters/autoscaling.ts';
-import { describeAllLaunchTemplateVersions, describeImageReferences, describeInstancesUsingImages, type LaunchTemplateVersionSummary } from '../adapters/ec2.ts';
+import { describeAllLaunchTemplateVersions, describeFleetLaunchUses, describeImageReferences, describeInstancesUsingImages, type LaunchTemplateVersionSummary } from '../adapters/ec2.ts';
 import { describeParameterNames, getParameters } from '../adapters/ssm.ts';
 
 export interface ReferenceClients {
@@ -54,13 +56,14 @@ export async function observeReferences(clients: ReferenceClients, region: strin
   const ssm = clients.ssm(region);
   const autoscaling = clients.autoscaling(region);
 
-  const [instances, templateVersions, groups, launchConfigurations, parameters, imageReferences] = await Promise.all([
+  const [instances, templateVersions, groups, launchConfigurations, parameters, imageReferences, fleets] = await Promise.all([
     describeInstancesUsingImages(ec2, amiIds),
     describeAllLaunchTemplateVersions(ec2),
     describeAutoScalingGroups(autoscaling),
     describeLaunchConfigurations(autoscaling),
     readOtherParameters(ssm, options),
     options.capabilities.imageReferences ? describeImageReferences(ec2, amiIds) : Promise.resolve([]),
+    describeFleetLaunchUses(ec2),
   ]);
 
   for (const instance of instances) add(instance.imageId, `instance ${instance.instanceId} (${instance.state})`);
@@ -96,6 +99,15 @@ export async function observeReferences(clients: ReferenceClients, region: strin
     }
   }
   for (const configuration of launchConfigurations) add(configuration.imageId, `launch configuration ${configuration.name}`);
+
+  for (const fleet of fleets) {
+    for (const image of fleet.images) add(image.amiId, `${fleet.fleet} (${image.via})`);
+    for (const template of fleet.launchTemplates) {
+      // A fleet's launch template without a version launches its default version.
+      const version = versionUsed({ id: template.id, name: template.name ?? '', version: template.version ?? '$Default', via: 'launch template' });
+      if (version) add(imageOf(version), `${fleet.fleet} (launch template ${version.templateName} v${version.versionNumber})`);
+    }
+  }
 
   for (const parameter of parameters) add(parameter.value, `parameter ${parameter.name}`);
 

@@ -46,6 +46,11 @@ export interface AssembleInput {
    * unpublished AMIs, retire, release): `gild retire`, which works on unchanged images without building them.
    */
   readonly mode?: 'run' | 'retire';
+  /**
+   * What a shared plan decided for images another CI job applies (`gild run <image> --plan file`): an image built on
+   * one of them is planned on the version that job publishes, as the shared plan was.
+   */
+  readonly decidedElsewhere?: readonly ImageDecision[];
 }
 
 const DAY_MS = 86_400_000;
@@ -53,7 +58,7 @@ const DAY_MS = 86_400_000;
 export function assemblePlan(input: AssembleInput): RunPlan {
   const { inventory, now } = input;
   const ordered = orderByDependency(input.images);
-  const decisions = new Map<string, ImageDecision>();
+  const decisions = new Map<string, ImageDecision>((input.decidedElsewhere ?? []).map((decision) => [decision.image, decision]));
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
 
@@ -615,12 +620,16 @@ function planImageRetirement(
   const pointers: Record<string, Record<string, string>> = {};
   const ownedAmis: Record<string, Record<string, ObservedAmi>> = {};
   const references: Record<string, readonly string[]> = {};
+  const sharedWith: Record<string, readonly string[]> = {};
+  const snapshotUsers: Record<string, readonly string[]> = {};
   for (const region of image.regions) {
     const regionPointers: Record<string, string> = {};
     for (const [name, amiId] of Object.entries({ ...state.pointers[region], ...after.moved[region] })) regionPointers[name.slice(path.length)] = amiId;
     pointers[region] = regionPointers;
     ownedAmis[region] = Object.fromEntries((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
     Object.assign(references, input.inventory.regions[region]?.references);
+    Object.assign(sharedWith, input.inventory.regions[region]?.sharing);
+    Object.assign(snapshotUsers, input.inventory.regions[region]?.snapshotUsers);
   }
   const { steps, kept } = planRetirementPolicy({
     image: image.name,
@@ -633,6 +642,8 @@ function planImageRetirement(
     pinned: {},
     ownedAmis,
     references,
+    sharedWith,
+    snapshotUsers,
   });
   // NOTE: two AMIs of one version in one region (left by a gild older than its locks) need two steps: the AMI tells them apart.
   const counts = new Map<string, number>();

@@ -45,6 +45,10 @@ export interface RetirementPolicyInput {
   readonly ownedAmis: Readonly<Record<string, Readonly<Record<string, OwnedAmi>>>>;
   /** AMI ID → who uses it (from observeReferences). */
   readonly references: Readonly<Record<string, readonly string[]>>;
+  /** AMI ID → whom it is shared with, in words: their use of it is invisible to this account. */
+  readonly sharedWith?: Readonly<Record<string, readonly string[]>>;
+  /** Snapshot ID → the AMIs of this account it backs (the AMI retired among them). */
+  readonly snapshotUsers?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RetirementPolicyPlan {
@@ -232,6 +236,11 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     }
     const users = input.references[amiId] ?? [];
     if (users.length > 0) blockers.push(`in use by ${users.join(', ')}`);
+    // NOTE: another account's launches of a shared AMI are invisible here: said always, and held for keepShared days.
+    const grantees = input.sharedWith?.[amiId] ?? [];
+    const sharedNote = grantees.length > 0 ? `shared with ${grantees.join(', ')}: their use is not visible to this account` : undefined;
+    const keepShared = policy.keepShared ?? 0;
+    if (sharedNote && keepShared > 0 && (publishedAt === undefined || ageDays < keepShared)) blockers.push(`${sharedNote}; retention.keepShared holds it ${plural(keepShared, 'day')} (${plural(ageDays, 'day')} old)`);
     if (blockers.length > 0 || !owned) {
       keep(`kept: ${blockers.join('; ')} (due: ${dueReasons.join('; ')})`);
       continue;
@@ -242,7 +251,13 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
       keep(`retiring: ${next.waiting} (due: ${dueReasons.join('; ')})`);
       continue;
     }
-    steps.push(retireStep(input, candidate, next.phase, owned.snapshotIds, [...dueReasons, ...(next.progress ? [next.progress] : [])]));
+    // A snapshot that also backs another AMI stays: deleting it would fail (AWS refuses) or take that AMI's volume.
+    const sharedSnapshots = owned.snapshotIds.flatMap((snapshotId) => {
+      const others = (input.snapshotUsers?.[snapshotId] ?? []).filter((other) => other !== amiId);
+      return others.length > 0 ? [`snapshot ${snapshotId} is left: it also backs ${others.join(', ')}`] : [];
+    });
+    const snapshotIds = owned.snapshotIds.filter((snapshotId) => !(input.snapshotUsers?.[snapshotId] ?? []).some((other) => other !== amiId));
+    steps.push(retireStep(input, candidate, next.phase, snapshotIds, [...dueReasons, ...(next.progress ? [next.progress] : []), ...(sharedNote ? [sharedNote] : []), ...(next.phase === 'deregister' ? sharedSnapshots : [])]));
   }
   return { steps, kept };
 }

@@ -88,6 +88,9 @@ function refusals({ reports, plan }: MergeInput): string[] {
       problems.push(`${file}: run ${report.runId} is not run ${reference.runId} of ${reference.what}; merge only the reports of one plan's jobs`);
     }
     if (plan && report.ssmPrefix !== plan.ssmPrefix) problems.push(`${file}: SSM prefix ${report.ssmPrefix}, but the plan's is ${plan.ssmPrefix}`);
+    // A job reports only images the plan had: anything else was not reviewed, and is not folded into the run's report.
+    const planned = new Set((plan?.images ?? []).map((decision) => decision.image));
+    if (plan) for (const image of report.images) if (!planned.has(image.image)) problems.push(`${file}: image ${JSON.stringify(image.image)} is not in the plan; merge only the reports of the plan's jobs`);
   }
   return problems;
 }

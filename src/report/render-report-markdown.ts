@@ -24,57 +24,61 @@ export function renderReportMarkdown(report: RunReport): string {
   const counts = [...resultOrder, 'missing'].filter((result) => report.counts[result]).map((result) => `${report.counts[result]} ${result === 'missing' ? 'without a report' : result}`);
   const missing = report.missing ?? [];
   const lines = [
-    `## gild ${report.commandName === 'merge' ? 'fleet' : (report.commandName ?? 'run')} \`${report.runId}\`: ${report.result}`,
+    `## gild ${report.commandName === 'merge' ? 'fleet' : (report.commandName ?? 'run')} ${code(report.runId)}: ${text(report.result)}`,
     '',
-    `\`${report.command}\` · ${counts.join(', ') || 'no images'} · ${formatDuration(Date.parse(report.finishedAt) - Date.parse(report.startedAt))} · prefix \`${report.ssmPrefix}\``,
+    `${code(report.command)} · ${counts.join(', ') || 'no images'} · ${formatDuration(Date.parse(report.finishedAt) - Date.parse(report.startedAt))} · prefix ${code(report.ssmPrefix)}`,
     '',
     '| image | result | version | stage reached | duration |',
     '| --- | --- | --- | --- | --- |',
     ...missing.map((entry) => `| ${cell(entry.image)} | ${noReport} | — | — | — |`),
     ...images.map(
       (image) =>
-        `| ${cell(image.image)} | ${resultMarks[image.result]} | ${cell(versionText(image))} | ${image.stageReached ?? '—'} | ${image.durationMs > 0 ? formatDuration(image.durationMs) : '—'} |`,
+        `| ${cell(image.image)} | ${resultMarks[image.result]} | ${cell(versionText(image))} | ${cell(image.stageReached ?? '—')} | ${image.durationMs > 0 ? formatDuration(image.durationMs) : '—'} |`,
     ),
   ];
   if (missing.length > 0) {
     lines.push('', `### ${noReport}`, '');
-    for (const entry of missing) lines.push(`- ${entry.image}: ${entry.reason}`);
+    for (const entry of missing) lines.push(`- ${text(entry.image)}: ${text(entry.reason)}`);
   }
   const failedRunSteps = report.runSteps.filter((step) => step.status === 'failed');
   if (failedRunSteps.length > 0) {
     lines.push('', '### ✖ failed: run-wide steps', '');
-    for (const step of failedRunSteps) lines.push(`- \`${step.id}\` (${step.reason}): ${step.outcome ?? 'failed'}`, ...(step.details ?? []).map((detail) => `  - ${detail}`));
+    for (const step of failedRunSteps) lines.push(`- ${code(step.id)} (${text(step.reason)}): ${text(step.outcome ?? 'failed')}`, ...(step.details ?? []).map((detail) => `  - ${text(detail)}`));
   }
   for (const image of images) lines.push('', ...imageSection(image));
   if (report.jobs && report.jobs.length > 0) {
     lines.push('', '### Jobs', '');
-    for (const job of report.jobs) lines.push(`- \`${job.file}\`: ${job.result}, ${job.images.join(', ') || 'no images'} (\`${job.command}\`, ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt))})`);
+    for (const job of report.jobs) lines.push(`- ${code(job.file)}: ${text(job.result)}, ${text(job.images.join(', ')) || 'no images'} (${code(job.command)}, ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt))})`);
+  }
+  if (report.warnings && report.warnings.length > 0) {
+    lines.push('', '### Warnings', '');
+    for (const warning of report.warnings) lines.push(`- ${text(warning)}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 function imageSection(image: ImageReport): string[] {
-  const lines = [`### ${resultMarks[image.result]}: ${image.image}${image.version ? ` ${image.version}` : ''}`, ''];
-  lines.push(`Plan: ${image.action}, ${image.reason}`);
-  if (image.resultReason && image.resultReason !== image.reason) lines.push(`Result: ${image.resultReason}`);
+  const lines = [`### ${resultMarks[image.result]}: ${text(image.image)}${image.version ? ` ${text(image.version)}` : ''}`, ''];
+  lines.push(`Plan: ${text(image.action)}, ${text(image.reason)}`);
+  if (image.resultReason && image.resultReason !== image.reason) lines.push(`Result: ${text(image.resultReason)}`);
   if (image.failure) {
     const { failure } = image;
-    lines.push('', `**Failed in ${failure.stage}:** ${failure.message}`);
-    for (const detail of failure.details) lines.push(`- ${detail}`);
+    lines.push('', `**Failed in ${text(failure.stage)}:** ${text(failure.message)}`);
+    for (const detail of failure.details) lines.push(`- ${text(detail)}`);
     if (failure.logTail.length > 0) {
-      lines.push('', `Last lines of \`${failure.logFile ?? 'the log'}\`:`, '', ...fenced(failure.logTail.join('\n')));
+      lines.push('', `Last lines of ${code(failure.logFile ?? 'the log')}:`, '', ...fenced(failure.logTail.join('\n')));
     }
-    lines.push('', `Reproduce locally (against a moto emulator gild starts): \`${failure.reproduce}\``);
+    lines.push('', `Reproduce locally (against a moto emulator gild starts): ${code(failure.reproduce)}`);
   }
   const amis = Object.entries(image.amis);
-  if (amis.length > 0) lines.push('', `${image.result === 'published' ? 'AMIs' : 'Candidate AMIs (not published)'}: ${amis.map(([region, amiId]) => `${region} \`${amiId}\``).join(', ')}`);
+  if (amis.length > 0) lines.push('', `${image.result === 'published' ? 'AMIs' : 'Candidate AMIs (not published)'}: ${amis.map(([region, amiId]) => `${text(region)} ${code(amiId)}`).join(', ')}`);
   if (image.smoke) {
     const { smoke } = image;
-    lines.push('', `Smoke test in ${smoke.region} (\`${smoke.amiId}\`): ${smoke.result}${smoke.reason ? `, ${smoke.reason}` : ''}`);
+    lines.push('', `Smoke test in ${text(smoke.region)} (${code(smoke.amiId)}): ${text(smoke.result)}${smoke.reason ? `, ${text(smoke.reason)}` : ''}`);
     for (const check of smoke.checks) {
       // NOTE: a kept-by-choice or not-verified new-machine check is neither a pass nor a failure, and says which.
       const mark = check.outcome === 'passed' ? '✔' : check.outcome === 'failed' || check.outcome === 'timed-out' ? '✖' : `– ${check.outcome}:`;
-      lines.push(`- ${mark} ${check.name} on ${check.instanceType}: exit ${check.exitCode}, ${check.status}${check.reason ? ` (${check.reason})` : ''}`);
+      lines.push(`- ${mark} ${text(check.name)} on ${text(check.instanceType)}: exit ${check.exitCode}, ${text(check.status)}${check.reason ? ` (${text(check.reason)})` : ''}`);
       if ((check.outcome === 'failed' || check.outcome === 'timed-out') && check.stderrExcerpt) lines.push('', ...fenced(check.stderrExcerpt).map((line) => `  ${line}`));
     }
   }
@@ -83,34 +87,34 @@ function imageSection(image: ImageReport): string[] {
   if (pointersMoved.length > 0) {
     lines.push('', 'Pointers moved:');
     for (const move of pointersMoved) {
-      lines.push(`- ${move.region} \`${move.pointer}\`: ${move.fromVersion ?? (move.from ? '?' : 'nothing')} → ${move.toVersion} (${move.from ? `\`${move.from}\`` : 'new'} → \`${move.to}\`)`);
+      lines.push(`- ${text(move.region)} ${code(move.pointer)}: ${text(move.fromVersion ?? (move.from ? '?' : 'nothing'))} → ${text(move.toVersion)} (${move.from ? code(move.from) : 'new'} → ${code(move.to)})`);
     }
   }
   for (const hold of image.holds ?? []) {
     const record = [hold.version ? `at ${hold.version}` : '', hold.reason ?? '', hold.by ? `by ${hold.by}` : ''].filter(Boolean).join(', ');
-    lines.push('', `${hold.change === 'placed' ? 'Hold placed on' : 'Hold removed from'} \`${hold.pointer}\`${record ? ` (${record})` : ''}: \`${hold.parameterName}\``);
+    lines.push('', `${hold.change === 'placed' ? 'Hold placed on' : 'Hold removed from'} ${code(hold.pointer)}${record ? ` (${text(record)})` : ''}: ${code(hold.parameterName)}`);
   }
   if ((image.revoked ?? []).length > 0) {
     lines.push('', 'Revoked:');
-    for (const revoked of image.revoked ?? []) lines.push(`- ${revoked.version} ${revoked.region} \`${revoked.amiId}\`: ${revoked.reason}${revoked.disable ? ' (with --disable)' : ''}`);
+    for (const revoked of image.revoked ?? []) lines.push(`- ${text(revoked.version)} ${text(revoked.region)} ${code(revoked.amiId)}: ${text(revoked.reason)}${revoked.disable ? ' (with --disable)' : ''}`);
   }
   // NOTE: pointer moves and holds are parameters written too; they are listed once, above, with their versions.
   const shown = new Set([...pointersMoved.map((move) => `${move.region} ${move.name}`), ...(image.holds ?? []).map((hold) => `${hold.region} ${hold.parameterName}`)]);
   const written = image.parametersWritten.filter((write) => !shown.has(`${write.region} ${write.name}`));
   if (written.length > 0) {
     lines.push('', 'Parameters written:');
-    for (const write of written) lines.push(`- ${write.region} \`${write.name}\` = \`${write.value ?? '?'}\`${write.previous ? ` (was \`${write.previous}\`)` : ''}`);
+    for (const write of written) lines.push(`- ${text(write.region)} ${code(write.name)} = ${code(write.value ?? '?')}${write.previous ? ` (was ${code(write.previous)})` : ''}`);
   }
   if (image.retired.length > 0) {
     lines.push('', 'Retired:');
-    for (const retired of image.retired) lines.push(`- ${retired.version} ${retired.region} \`${retired.amiId}\`: ${retired.phase}, ${retired.reason}`);
+    for (const retired of image.retired) lines.push(`- ${text(retired.version)} ${text(retired.region)} ${code(retired.amiId)}: ${text(retired.phase)}, ${text(retired.reason)}`);
   }
   if (image.kept.length > 0) {
     lines.push('', 'Kept:');
-    for (const kept of image.kept) lines.push(`- ${kept.version ?? '?'} ${kept.region} \`${kept.amiId}\`: ${kept.reason}`);
+    for (const kept of image.kept) lines.push(`- ${text(kept.version ?? '?')} ${text(kept.region)} ${code(kept.amiId)}: ${text(kept.reason)}`);
   }
   const timed = image.steps.filter((step): step is StepReport & { durationMs: number } => step.durationMs !== undefined);
-  if (timed.length > 0) lines.push('', `Steps: ${timed.map((step) => `${step.kind}${step.region ? ` ${step.region}` : ''} ${formatDuration(step.durationMs)}`).join(', ')}`);
+  if (timed.length > 0) lines.push('', `Steps: ${timed.map((step) => `${text(step.kind)}${step.region ? ` ${text(step.region)}` : ''} ${formatDuration(step.durationMs)}`).join(', ')}`);
   return lines;
 }
 
@@ -126,9 +130,32 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-/** A table cell that stays one cell whatever the text holds. */
-function cell(text: string): string {
-  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+/**
+ * Outside text (a `--reason`, an image name, an error message, a tag) as inline Markdown that stays text: on one line,
+ * with every mark that could start markup escaped (headings, emphasis, links and images, HTML and entities, table
+ * pipes, code spans), and no bare URL or address for GitHub to turn into a link.
+ */
+export function text(value: string): string {
+  return value
+    .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
+    .replace(/[\\`*_{}[\]()<>#!|~&@]/g, (mark) => `\\${mark}`)
+    // NOTE: every line gild writes starts with its own text, so list, quote and setext marks inside are harmless.
+    .replace(/:\/\//g, '\\://')
+    .replace(/\b(www)\./gi, '$1\\.');
+}
+
+/** Outside text as an inline code span: on one line, delimited by more backticks than any run inside it. */
+export function code(value: string): string {
+  const line = value.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ');
+  const longest = Math.max(0, ...[...line.matchAll(/`+/g)].map((match) => match[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const padded = line.startsWith('`') || line.endsWith('`') || (line.startsWith(' ') && line.endsWith(' ') && line.trim() !== '') ? ` ${line} ` : line;
+  return `${fence}${padded}${fence}`;
+}
+
+/** A table cell that stays one cell whatever the text holds (GFM splits cells at a pipe even in a code span). */
+function cell(value: string): string {
+  return text(value);
 }
 
 /** A code block whose fence is longer than any run of backticks inside it, so log text cannot end it early. */

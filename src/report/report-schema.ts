@@ -156,6 +156,8 @@ export const runReportSchema = z.object({
   jobs: z.array(jobSchema).optional(),
   /** A merged report: images the plan gave a job that left no report. */
   missing: z.array(z.object({ image: z.string(), reason: z.string() })).optional(),
+  /** What went wrong around the run without failing it (a step summary that could not be written). */
+  warnings: z.array(z.string()).optional(),
 });
 
 export type RunReport = z.infer<typeof runReportSchema>;

@@ -22,6 +22,8 @@ export interface WriteRunReportInput extends Omit<RunReportInput, 'smokeReports'
 
 export interface WrittenRunReport {
   readonly report: RunReport;
+  /** Said in the report too: for the command to put in its log. */
+  readonly warnings: readonly string[];
   readonly jsonFile: string;
   readonly markdownFile: string;
 }
@@ -41,16 +43,23 @@ export async function writeRunReport(input: WriteRunReportInput): Promise<Writte
 }
 
 /** report.json and report.md in `dir`, and the Markdown appended to the GitHub step summary when there is one. */
-export async function saveReport(report: RunReport, dir: string, env: Readonly<Record<string, string | undefined>>): Promise<WrittenRunReport> {
-  const markdown = renderReportMarkdown(report);
+export async function saveReport(given: RunReport, dir: string, env: Readonly<Record<string, string | undefined>>): Promise<WrittenRunReport> {
+  const stepSummary = env.GITHUB_STEP_SUMMARY;
+  const warnings: string[] = [];
+  // NOTE: appended, never written: earlier steps of the same job may have put their own summary there. Best effort:
+  // the run already did what it did (a publish stays published), so a summary that cannot be written is a warning in
+  // the log and the report, never a failed run.
+  if (stepSummary) {
+    await appendFile(stepSummary, `${renderReportMarkdown(given)}\n`).catch((error: unknown) => {
+      warnings.push(`the GitHub step summary (GITHUB_STEP_SUMMARY=${stepSummary}) could not be written: ${(error as NodeJS.ErrnoException).code ?? String(error)}; this report is in report.md`);
+    });
+  }
+  const report = warnings.length > 0 ? { ...given, warnings: [...(given.warnings ?? []), ...warnings] } : given;
   const jsonFile = path.join(dir, 'report.json');
   const markdownFile = path.join(dir, 'report.md');
   await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(markdownFile, markdown);
-  const stepSummary = env.GITHUB_STEP_SUMMARY;
-  // NOTE: appended, never written: earlier steps of the same job may have put their own summary there.
-  if (stepSummary) await appendFile(stepSummary, `${markdown}\n`);
-  return { report, jsonFile, markdownFile };
+  await writeFile(markdownFile, renderReportMarkdown(report));
+  return { report, warnings, jsonFile, markdownFile };
 }
 
 export function tailOf(text: string, count: number): string[] {

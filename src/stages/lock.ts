@@ -39,6 +39,8 @@ export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage
   return {
     unlock: {
       kind: 'unlock',
+      // Removes a dead owner's lock, which is what lets this run take it.
+      runsWithoutLease: true,
       title: (step) => `take over the stale lock of ${step.image}`,
       mutates: true,
       heavy: false,
@@ -59,6 +61,7 @@ export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage
     },
     lock: {
       kind: 'lock',
+      runsWithoutLease: true,
       title: (step) => `lock ${step.image}`,
       mutates: true,
       heavy: false,

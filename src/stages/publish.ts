@@ -18,6 +18,7 @@ import { amisOf } from './amis-of.ts';
 import { recordBuilt } from '../plan/version-ledger.ts';
 import { recordInLedger } from './record-version.ts';
 import { imageOf } from './build.ts';
+import { whyAmiNotPublishable, whyWritesNotAllowed } from './check-publish.ts';
 
 interface Undo {
   readonly description: string;
@@ -46,7 +47,11 @@ export const publishStage: StepStage<'publish'> = {
     // The regions are read together: this check sits on the critical path of every image built on this one.
     const states = await Promise.all(Object.entries(amis).map(async ([region, amiId]) => ({ region, amiId, ami: (await describeImagesRaw(context.clients.ec2(region), [amiId]))[0] })));
     const unavailable = states.find(({ ami }) => !ami || ami.State !== 'available');
-    return unavailable ? `${unavailable.amiId} in ${unavailable.region} is ${unavailable.ami ? unavailable.ami.State : 'gone'}` : false;
+    if (unavailable) return `${unavailable.amiId} in ${unavailable.region} is ${unavailable.ami ? unavailable.ami.State : 'gone'}`;
+    // NOTE: whatever the plan says, only this image's own tested AMIs of this version are published.
+    const foreign = states.flatMap(({ region, ami }) => { const why = whyAmiNotPublishable(ami!, region, step.image, step.version); return why ? [why] : []; });
+    if (foreign.length > 0) throw new StepFailure(`${step.id} refused: it names AMIs that are not ${step.image} ${step.version} tested`, foreign);
+    return false;
   },
   async run(context, step, run) {
     const image = imageOf(run);
@@ -69,6 +74,9 @@ export const publishStage: StepStage<'publish'> = {
 export async function writePublishedParameters(context: Context, step: StepOfKind<'publish'>, run: StepRun): Promise<PublishedAmis> {
   const image = imageOf(run);
   const { amis, snapshots } = amisOf(run, step.amis);
+  // NOTE: whatever the plan says, a publish writes only the names the prefix, the image and the pointer rules give it.
+  const refused = whyWritesNotAllowed(context.settings.ssmPrefix, image.name, step.version, step.writes, amis);
+  if (refused.length > 0) throw new StepFailure(`${step.id} refused: it writes parameters a publish of ${image.name} ${step.version} never writes`, refused);
   const undo: Undo[] = [];
   const tags = { 'gild:image': image.name, 'gild:version': step.version, 'gild:run-id': context.runId };
   const write = async (entry: ParameterWrite): Promise<void> => {

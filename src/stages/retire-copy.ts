@@ -8,7 +8,7 @@ import type { StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { accountClientsFor, asAwsClients } from './distribute.ts';
-import { retireStage } from './retire.ts';
+import { retireStage, whyRetirementMoved } from './retire.ts';
 
 const inAccount = (context: Context, step: StepOfKind<'retire-copy'>): Context => ({ ...context, clients: asAwsClients(context, accountClientsFor(context, step)) });
 
@@ -34,7 +34,8 @@ export const retireCopyStage: StepStage<'retire-copy'> = {
   heavy: false,
   async check(context, step, run) {
     await accountClientsFor(context, step).confirmAccess();
-    return retireStage.check!(inAccount(context, step), asRetire(step), run);
+    // NOTE: a copy follows its source's retirement: retention is the building account's, checked where it retires.
+    return whyRetirementMoved(inAccount(context, step), asRetire(step));
   },
   async run(context, step, run) {
     const { removed } = await retireStage.run(inAccount(context, step), asRetire(step), { ...run, summary: [] });

@@ -5,21 +5,56 @@
  * and finishes the job; the version's record stays in the tags and the
  * parameter history.
  */
-import { createTags, enableImageDeprecation, disableImage } from '../adapters/ec2.ts';
-import { deleteParameterIfValue } from '../adapters/ssm.ts';
-import type { StepStage } from '../apply/step-stage.ts';
+import semver from 'semver';
+import { createTags, describeImagesRaw, enableImageDeprecation, disableImage } from '../adapters/ec2.ts';
+import { deleteParameterIfValue, listParametersUnder } from '../adapters/ssm.ts';
+import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
+import type { Context } from '../context.ts';
+import { imageParameterPath, versionFromParameterName } from '../plan/parameter-names.ts';
+import type { StepOfKind } from '../plan/run-plan.ts';
+import { imageOf } from './build.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
 import { recordBuilt } from '../plan/version-ledger.ts';
 import { recordInLedger, recordVersionStatus, removeVersionStatus } from './record-version.ts';
 
+/**
+ * Why the image's retention policy keeps this version in this region, read live; undefined when it may retire it. Only
+ * the building account's retirement asks: a copy in another account follows its source's retirement.
+ */
+async function whyRetentionKeeps(context: Context, step: StepOfKind<'retire'>, run: StepRun): Promise<string | undefined> {
+  const policy = imageOf(run).retention;
+  const [ami] = await describeImagesRaw(context.clients.ec2(step.region), [step.amiId]);
+  const tagged = ami?.Tags?.find((tag) => tag.Key === 'gild:version')?.Value;
+  if (tagged !== step.version) return `${step.amiId} in ${step.region} is tagged gild:version=${tagged ?? '(none)'}, not ${step.version}`;
+  // A revoked version is retired whatever its rank, and one whose retirement began is finished.
+  const status = ami?.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
+  if (status === 'revoked' || status === 'retiring') return undefined;
+  const ageDays = ami?.CreationDate ? (context.now().getTime() - Date.parse(ami.CreationDate)) / 86_400_000 : Number.POSITIVE_INFINITY;
+  if (policy.minAgeDays !== undefined && ageDays < policy.minAgeDays) return `${step.version} is younger than minAgeDays (${policy.minAgeDays})`;
+  if (policy.maxAgeDays !== undefined && ageDays >= policy.maxAgeDays) return undefined;
+  const parameters = await listParametersUnder(context.clients.ssm(step.region), `${imageParameterPath(context.settings.ssmPrefix, step.image)}/versions/`);
+  const newer = parameters.map((parameter) => versionFromParameterName(context.settings.ssmPrefix, step.image, parameter.name)).filter((version): version is string => version !== undefined && semver.valid(version) !== null && semver.gt(version, step.version));
+  return newer.length < policy.keep ? `${step.version} is among the newest ${policy.keep} versions in ${step.region} (keep is ${policy.keep}; ${newer.length} newer)` : undefined;
+}
+
+/** The live re-check every removal of a published AMI makes (a copy in another account too): still gild's, named by no pointer, used by nothing. */
+export const whyRetirementMoved = (context: Context, step: StepOfKind<'retire'>): Promise<false | string> => whyNotRemovable(context, step.region, step.image, step.amiId, step.parameterName);
+
 export const retireStage: StepStage<'retire'> = {
   kind: 'retire',
   title: (step) => `${step.phase} ${step.image} ${step.version} in ${step.region}`,
   mutates: true,
   heavy: false,
-  check: (context, step) => whyNotRemovable(context, step.region, step.image, step.amiId, step.parameterName),
+  async check(context, step, run) {
+    const moved = await whyRetirementMoved(context, step);
+    if (moved) return moved;
+    // NOTE: whatever the plan says, only a version the image's retention policy retires is retired.
+    const kept = await whyRetentionKeeps(context, step, run);
+    if (kept) throw new StepFailure(`${step.id} refused: ${kept}`);
+    return false;
+  },
   async run(context, step, run) {
     const ec2 = context.clients.ec2(step.region);
     const now = context.now().toISOString();

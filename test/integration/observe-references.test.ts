@@ -104,7 +104,7 @@ describe('observeReferences against moto', () => {
       };
       const few = await callsFor(amiIds);
       expect(await callsFor([...amiIds, ...fakeIds])).toEqual(few);
-      expect(few).toEqual(['DescribeAutoScalingGroups', 'DescribeInstances', 'DescribeLaunchConfigurations', 'DescribeLaunchTemplates', 'DescribeParameters']);
+      expect(few).toEqual(['DescribeAutoScalingGroups', 'DescribeFleets', 'DescribeInstances', 'DescribeLaunchConfigurations', 'DescribeLaunchTemplates', 'DescribeParameters', 'DescribeSpotFleetRequests']);
     } finally {
       clients.destroy();
     }

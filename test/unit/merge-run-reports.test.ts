@@ -57,6 +57,11 @@ const mergedOf = (result: ReturnType<typeof merge>): RunReport => {
 };
 
 describe('mergeRunReports', () => {
+  it('refuses a job report naming an image the plan does not have', () => {
+    const foreign: ReportFile = { file: 'reports/x/report.json', report: jobReport([published('## injected <img src=x onerror=alert(1)>')], ['2026-11-29T03:01:00.000Z', '2026-11-29T03:02:00.000Z']) };
+    expect(merge([baseJob, foreign])).toEqual({ refused: ['reports/x/report.json: image "## injected <img src=x onerror=alert(1)>" is not in the plan; merge only the reports of the plan\'s jobs'] });
+  });
+
   it("makes one report of the plan's run from every job's report, the worst result, and the images no job reported", () => {
     const merged = mergedOf(merge([baseJob, appJob]));
     expect(runReportSchema.parse(merged)).toEqual(merged);

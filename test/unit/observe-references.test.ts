@@ -6,7 +6,7 @@
  * detects an emulator.
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeImageReferencesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeFleetsCommand, DescribeImageReferencesCommand, DescribeInstancesCommand, DescribeSpotFleetRequestsCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,8 @@ function mockQuietAccount() {
   const autoscalingMock = mockClient(autoscaling);
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] });
+  ec2Mock.on(DescribeFleetsCommand).resolves({ Fleets: [] });
+  ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] });
   autoscalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
   autoscalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] });
   return { ec2Mock, ssmMock, autoscalingMock };
@@ -100,5 +102,34 @@ describe('observeReferences on real AWS', () => {
     const versionsAsked = ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)[0]!.args[0].input;
     expect(versionsAsked).toMatchObject({ LaunchTemplateId: 'lt-1', ResolveAlias: true });
     expect(versionsAsked.Versions).toBeUndefined();
+  });
+});
+
+describe('observeReferences and fleets', () => {
+  // moto cannot cancel a Spot Fleet request that has no instances, so the states that end a fleet are shown here.
+  it('counts fleets that may still launch and leaves deleted fleets and cancelled requests out', async () => {
+    const { ec2Mock, ssmMock } = mockQuietAccount();
+    ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] });
+    ec2Mock.on(DescribeFleetsCommand).resolves({
+      Fleets: [
+        { FleetId: 'fleet-live', FleetState: 'active', LaunchTemplateConfigs: [{ Overrides: [{ ImageId: 'ami-1' }] }] },
+        { FleetId: 'fleet-gone', FleetState: 'deleted', LaunchTemplateConfigs: [{ Overrides: [{ ImageId: 'ami-2' }] }] },
+      ],
+    });
+    ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({
+      SpotFleetRequestConfigs: [
+        { SpotFleetRequestId: 'sfr-live', SpotFleetRequestState: 'cancelled_running', SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: 'ami-3' }] } },
+        { SpotFleetRequestId: 'sfr-gone', SpotFleetRequestState: 'cancelled', SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: 'ami-4' }] } },
+      ],
+    });
+
+    const references = await observeReferences(clients, 'us-east-1', ['ami-1', 'ami-2', 'ami-3', 'ami-4'], { ssmPrefix: '/golden', capabilities: { parameterDataTypeFilter: true, imageReferences: false } });
+
+    expect(references).toEqual({
+      'ami-1': ['EC2 Fleet fleet-live (launch template override)'],
+      'ami-2': [],
+      'ami-3': ['Spot Fleet request sfr-live (launch specification)'],
+      'ami-4': [],
+    });
   });
 });

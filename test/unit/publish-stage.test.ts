@@ -82,12 +82,43 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
   return { context, run, step, mocks, stores, order, ec2Mock, ledgerWrites };
 }
 
-/** The AMIs as the check reads them: each available, unless a region is named gone. */
-function answerImages(ec2Mock: ReturnType<typeof setup>['ec2Mock'], gone: readonly string[] = []) {
+const testedTags = [
+  { Key: 'gild:image', Value: 'web' },
+  { Key: 'gild:version', Value: '1.0.5' },
+  { Key: 'gild:fingerprint', Value: 'f1' },
+  { Key: 'gild:status', Value: 'tested' },
+];
+
+/** The AMIs as the check reads them: each available and web 1.0.5 tested, unless a region is named gone. */
+function answerImages(ec2Mock: ReturnType<typeof setup>['ec2Mock'], gone: readonly string[] = [], tags: readonly { Key: string; Value: string }[] = testedTags) {
   ec2Mock.on(DescribeImagesCommand).callsFake(async ({ ImageIds = [] }: { ImageIds?: string[] }) => ({
-    Images: ImageIds.filter((id) => !gone.includes(id)).map((ImageId) => ({ ImageId, State: 'available' })),
+    Images: ImageIds.filter((id) => !gone.includes(id)).map((ImageId) => ({ ImageId, State: 'available', Tags: [...tags] })),
   }));
 }
+
+describe('publish, whatever plan it came from', () => {
+  it("refuses an AMI tagged with another image's name, before writing anything", async () => {
+    const { context, run, step, ec2Mock, order } = setup({}, 'ours');
+    answerImages(ec2Mock, [], testedTags.map((tag) => (tag.Key === 'gild:image' ? { ...tag, Value: 'other' } : tag)));
+    await expect(publishStage.check!(context, step, run)).rejects.toMatchObject({ message: expect.stringContaining('publish:web refused'), details: [expect.stringContaining('gild:image=other, not web'), expect.anything()] });
+    expect(order).toEqual([]);
+  });
+
+  it('refuses an AMI that never passed its smoke test', async () => {
+    const { context, run, step, ec2Mock } = setup({}, 'ours');
+    answerImages(ec2Mock, [], testedTags.map((tag) => (tag.Key === 'gild:status' ? { ...tag, Value: 'candidate' } : tag)));
+    await expect(publishStage.check!(context, step, run)).rejects.toMatchObject({ details: expect.arrayContaining([expect.stringContaining('gild:status=candidate')]) });
+  });
+
+  it("refuses a write to another image's latest or outside the prefix, writing nothing", async () => {
+    const { context, run, step, ec2Mock, order } = setup({}, 'ours');
+    answerImages(ec2Mock);
+    const tampered = { ...step, writes: [...step.writes, { region: 'us-east-1', name: '/golden/api/latest', pointer: 'latest' as const, previous: undefined }, { region: 'us-east-1', name: '/elsewhere/x', pointer: 'version' as const, previous: undefined }] };
+    expect(await publishStage.check!(context, tampered, run)).toBe(false);
+    await expect(publishStage.run(context, tampered, run)).rejects.toMatchObject({ details: [expect.stringContaining('/golden/api/latest in us-east-1: the latest parameter of web 1.0.5 is /golden/web/latest'), expect.stringContaining('/elsewhere/x in us-east-1: the version parameter of web 1.0.5 is /golden/web/versions/1.0.5')] });
+    expect(order).toEqual([]);
+  });
+});
 
 describe('publish', () => {
   it('writes versions/<v> in every region before latest in any region', async () => {

@@ -128,7 +128,7 @@ describe('renderReportMarkdown', () => {
       AMIs: us-east-1 \`ami-0aaa1111bbbb2222c\`, eu-west-1 \`ami-0ddd3333eeee4444f\`
 
       Smoke test in us-east-1 (\`ami-0aaa1111bbbb2222c\`): passed
-      - ✔ nginx | answers on t3.micro: exit 0, Success
+      - ✔ nginx \\| answers on t3.micro: exit 0, Success
 
       \`\`\`text
       packages since 2.0.3: 0 added, 0 removed, 1 changed
@@ -209,7 +209,7 @@ describe('renderReportMarkdown', () => {
       - us-east-1 \`latest\`: 1.0.1 → 1.0.0 (\`ami-0new\` → \`ami-0old\`)
       - us-east-1 \`channels/stable\`: nothing → 1.0.0 (new → \`ami-0old\`)
 
-      Hold removed from \`latest\` (at 1.0.0, kernel panic on boot, by ops@ci): \`/golden/api/holds/latest\`
+      Hold removed from \`latest\` (at 1.0.0, kernel panic on boot, by ops\\@ci): \`/golden/api/holds/latest\`
 
       Revoked:
       - 1.0.1 us-east-1 \`ami-0new\`: CVE-2026-0001 in openssl (with --disable)

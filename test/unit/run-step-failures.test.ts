@@ -33,6 +33,7 @@ function stages(): StageTable {
     title: (step) => step.id,
     mutates: true,
     heavy: false,
+    runsWithoutLease: kind === 'lock' || kind === 'unlock',
     async run(_context, step) {
       if (kind === 'sweep') throw new StepFailure('could not terminate i-0dead', ['UnauthorizedOperation: not allowed'], { cause: new Error('UnauthorizedOperation') });
       if (kind === 'build') return { amis: { 'us-east-1': 'ami-new' }, snapshots: {}, baseAmiId: 'ami-base' };

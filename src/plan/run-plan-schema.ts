@@ -1,0 +1,174 @@
+/**
+ * The plan file's schema: what `gild plan --json` writes and `gild run --plan file` accepts. A saved plan is a
+ * request read from outside (a CI artifact passed between jobs), so it is checked like any other input: every
+ * problem at once, each with its JSON path, before anything is observed or locked.
+ *
+ * The schema mirrors the types in `run-plan.ts`; `test/unit/run-plan-schema.test.ts` holds the two equal at the
+ * type level (a field added to one and not the other fails `tsc`). Objects are strict: a field gild never writes
+ * is a problem, not something to ignore.
+ */
+import { z } from 'zod';
+import { formatPath } from '../definition/format-issues.ts';
+import { planSchemaVersion, type RunPlan } from './run-plan.ts';
+
+const text = z.string();
+const optionalText = z.string().optional();
+const texts = z.array(z.string());
+const regionMap = <T extends z.ZodType>(value: T) => z.record(z.string(), value);
+
+const stepCommon = { id: z.string().min(1), after: texts, reason: text, precondition: text };
+
+const leaseSchema = z.strictObject({ runId: text, host: text, pid: z.number().int(), bootId: optionalText, pidNamespace: optionalText, takenAt: text, expiresAt: text });
+const amiSourceSchema = z.union([z.strictObject({ from: text }), z.strictObject({ amis: regionMap(text) })]);
+const copySourceSchema = z.union([z.strictObject({ from: text }), z.strictObject({ amiId: text })]);
+const sharingSchema = z.strictObject({ accounts: texts, groups: texts, organizationArns: texts, organizationalUnitArns: texts });
+const parameterWriteSchema = z.strictObject({ region: text, name: text, pointer: z.enum(['version', 'latest', 'major', 'channel']), previous: optionalText });
+const pointerMoveSchema = z.strictObject({ region: text, name: text, amiId: text, previous: optionalText });
+const buildBaseSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('ami'), amiId: text, source: text }),
+  z.strictObject({ kind: z.literal('published-in-run'), from: text, image: text, version: text, source: text }),
+]);
+const sweptResourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('instance'), id: text }),
+  z.strictObject({ kind: z.literal('key-pair'), id: text, name: text }),
+  z.strictObject({ kind: z.literal('security-group'), id: text, name: text }),
+  z.strictObject({ kind: z.literal('takeover-claim'), id: text, name: text, value: text }),
+]);
+
+export const planStepSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...stepCommon,
+    kind: z.literal('sweep'),
+    region: text,
+    resource: sweptResourceSchema,
+    runId: optionalText,
+    account: z.strictObject({ account: text, roleArn: text, image: text, lockRegion: text }).optional(),
+  }),
+  z.strictObject({ ...stepCommon, kind: z.literal('unlock'), image: text, region: text, parameterName: text, observedValue: text, lease: leaseSchema.optional() }),
+  z.strictObject({ ...stepCommon, kind: z.literal('lock'), image: text, region: text, parameterName: text }),
+  z.strictObject({ ...stepCommon, kind: z.literal('release'), image: text, region: text, parameterName: text }),
+  z.strictObject({
+    ...stepCommon,
+    kind: z.literal('cleanup'),
+    image: text,
+    region: text,
+    amiId: optionalText,
+    snapshotIds: texts,
+    status: text,
+    untagged: z.strictObject({ runId: text, version: text, name: text }).optional(),
+  }),
+  z.strictObject({ ...stepCommon, kind: z.literal('build'), image: text, version: text, regions: texts, base: buildBaseSchema, fingerprint: text, amiName: text }),
+  z.strictObject({ ...stepCommon, kind: z.literal('resume'), image: text, version: text, amis: regionMap(text), snapshots: regionMap(texts), fromRunId: text, baseAmiId: text }),
+  z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText }),
+  z.strictObject({
+    ...stepCommon,
+    kind: z.literal('share'),
+    image: text,
+    version: text,
+    region: text,
+    amis: amiSourceSchema,
+    launchPermissions: sharingSchema,
+    volumePermissions: z.strictObject({ accounts: texts, groups: texts }),
+    description: text,
+  }),
+  z.strictObject({ ...stepCommon, kind: z.literal('publish'), image: text, version: text, amis: amiSourceSchema, writes: z.array(parameterWriteSchema) }),
+  z.strictObject({
+    ...stepCommon,
+    kind: z.literal('retire'),
+    image: text,
+    version: text,
+    region: text,
+    amiId: text,
+    phase: z.enum(['deprecate', 'disable', 'deregister']),
+    snapshotIds: texts,
+    parameterName: optionalText,
+  }),
+  z.strictObject({ ...stepCommon, kind: z.literal('repoint'), image: text, version: text, pointer: text, moves: z.array(pointerMoveSchema) }),
+  z.strictObject({ ...stepCommon, kind: z.literal('revoke'), image: text, version: text, region: text, amiId: text, revokedReason: text, disable: z.boolean(), phase: z.enum(['record', 'deprecate']).optional(), by: optionalText, replacement: optionalText, ledger: z.boolean().optional() }),
+  z.strictObject({ ...stepCommon, kind: z.literal('distribute'), image: text, version: text, account: text, roleArn: text, region: text, source: copySourceSchema, kmsKeyId: optionalText }),
+  z.strictObject({
+    ...stepCommon,
+    kind: z.literal('account-smoke'),
+    image: text,
+    version: text,
+    account: text,
+    roleArn: text,
+    region: text,
+    copies: regionMap(copySourceSchema),
+    launch: z.strictObject({ subnetId: optionalText, securityGroupIds: texts, instanceProfile: optionalText }),
+  }),
+  z.strictObject({ ...stepCommon, kind: z.literal('account-publish'), image: text, version: text, account: text, roleArn: text, copies: regionMap(copySourceSchema), writes: z.array(parameterWriteSchema) }),
+  z.strictObject({ ...stepCommon, kind: z.literal('retire-copy'), image: text, version: text, account: text, roleArn: text, region: text, amiId: text, snapshotIds: texts, parameterName: optionalText }),
+  z.strictObject({ ...stepCommon, kind: z.literal('hold'), image: text, region: text, parameterName: text, value: optionalText, previous: optionalText }),
+]);
+
+const decisionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ image: text, action: z.literal('build'), reason: text, currentVersion: optionalText, nextVersion: text }),
+  z.strictObject({ image: text, action: z.literal('resume'), reason: text, currentVersion: optionalText, nextVersion: text, fromRunId: text }),
+  z.strictObject({ image: text, action: z.literal('unchanged'), reason: text, currentVersion: optionalText }),
+  z.strictObject({ image: text, action: z.literal('change'), reason: text, currentVersion: optionalText }),
+  z.strictObject({ image: text, action: z.literal('finish'), reason: text, currentVersion: optionalText, version: text }),
+  z.strictObject({ image: text, action: z.literal('locked'), reason: text, currentVersion: optionalText, lease: leaseSchema }),
+  z.strictObject({ image: text, action: z.literal('error'), kind: z.enum(['definition', 'pipeline']), reason: text }),
+]);
+
+export const runPlanSchema = z.strictObject({
+  schema: z.literal(planSchemaVersion),
+  runId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a run ID is letters, digits and dashes'),
+  createdAt: z.iso.datetime(),
+  ssmPrefix: text,
+  options: z.strictObject({ force: z.boolean(), images: texts }),
+  observed: z.strictObject({ at: text, digests: z.record(z.string(), text) }),
+  images: z.array(decisionSchema),
+  steps: z.array(planStepSchema),
+  kept: z.array(z.strictObject({ image: text, region: text, amiId: text, version: optionalText, reason: text })),
+});
+
+export type SavedRunPlan = z.infer<typeof runPlanSchema>;
+
+/**
+ * A plan file's content as a plan, or every problem with it (`steps[3].writes[0].name: …`): the shape first, then what
+ * the shape cannot say: step IDs are unique, every `after` names a step of the plan, and no step waits for itself.
+ */
+export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | { plan: undefined; problems: string[] } {
+  const parsed = runPlanSchema.safeParse(value);
+  if (!parsed.success) return { plan: undefined, problems: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(the file)'}: ${describeIssue(issue)}`) };
+  const problems: string[] = [];
+  const ids = new Map<string, number>();
+  parsed.data.steps.forEach((step, index) => {
+    const first = ids.get(step.id);
+    if (first !== undefined) problems.push(`steps[${index}].id: "${step.id}" is also the ID of steps[${first}]; every step has its own ID`);
+    else ids.set(step.id, index);
+  });
+  parsed.data.steps.forEach((step, index) => {
+    step.after.forEach((dependency, position) => {
+      if (!ids.has(dependency)) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for "${dependency}", which is no step of the plan`);
+      else if (dependency === step.id) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for itself`);
+    });
+  });
+  const waiting = new Map<string, readonly string[]>();
+  for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, step.after);
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, trail: string[]): void => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting') {
+      problems.push(`steps: ${[...trail.slice(trail.indexOf(id)), id].join(' → ')} wait for each other in a circle`);
+      return;
+    }
+    state.set(id, 'visiting');
+    for (const dependency of waiting.get(id) ?? []) if (dependency !== id && waiting.has(dependency)) visit(dependency, [...trail, id]);
+    state.set(id, 'done');
+  };
+  for (const id of waiting.keys()) visit(id, []);
+  // NOTE: the parsed plan is the plan gild wrote, field for field (the type test holds the schema to the types); a
+  // field JSON left out because it was undefined reads as undefined either way.
+  return problems.length > 0 ? { plan: undefined, problems } : { plan: parsed.data as unknown as RunPlan, problems: [] };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
+    return `${issue.message}: it is none of the kinds gild plans`;
+  }
+  if (issue.code === 'unrecognized_keys') return `${issue.keys.map((key) => `"${key}"`).join(', ')}: no such field in a gild plan`;
+  return issue.message;
+}
