@@ -147,7 +147,8 @@ function parseArtifactId(artifactId: string): Record<string, string> {
   const amis: Record<string, string> = {};
   for (const pair of artifactId.split(',')) {
     const [region, amiId] = pair.trim().split(':');
-    if (region && amiId) amis[region] = amiId;
+    // NOTE: only AMIs: a container twin's artifact (an image ID, or `repository:tag`) shares the manifest.
+    if (region && amiId?.startsWith('ami-')) amis[region] = amiId;
   }
   return amis;
 }

@@ -267,7 +267,7 @@ describe('renderImage', () => {
     const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' } });
     expect(emulated.source).toMatchObject({ custom_endpoint_ec2: 'http://127.0.0.1:5000', skip_region_validation: true, communicator: 'none' });
     expect(emulated.build).not.toHaveProperty('provisioner');
-    expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on.');
+    expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on, and the image has no container twin.');
     const { custom_endpoint_ec2, skip_region_validation, communicator, ...emulatedRest } = emulated.source;
     const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ...realRest } = real.source;
     expect(emulatedRest).toEqual(realRest);
@@ -316,7 +316,7 @@ describe('renderImage', () => {
     await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n}\n# {{sourceRf}}\n');
     const error = await renderError(resolvedImageFixture({ template }));
     expect(error.details).toEqual([
-      `images/web.ts: template ${template} (or a partial it includes): line 4, column 5: "sourceRf" is not defined. A template is given image, source, provisioners, partial, sourceRef, manifestFile; fix the name, or guard a field that may be absent with {{#if …}}.`,
+      `images/web.ts: template ${template} (or a partial it includes): line 4, column 5: "sourceRf" is not defined. A template is given image, source, provisioners, partial, sourceRef, manifestFile, twin; fix the name, or guard a field that may be absent with {{#if …}}.`,
     ]);
   });
 
