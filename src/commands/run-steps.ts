@@ -11,6 +11,7 @@ import { catalogue, isGildError } from '../errors.ts';
 import { startMotoServer, type MotoServer } from '../local/moto-server.ts';
 import { chooseTarget } from '../target/choose-target.ts';
 import { prepareEmulator } from '../local/prepare-emulator.ts';
+import { prepareTwins } from '../local/prepare-twins.ts';
 import type { Logger } from '../logger.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
 import type { Io } from './io.ts';
@@ -108,10 +109,10 @@ export async function createRunContext(input: {
   input.logger.info(emulated ? `target: the emulator at ${endpoint} (${target.why}): no provisioners, communicator "none", stand-ins for what it lacks` : 'target: AWS');
   let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, ...(input.runId ? { runId: input.runId } : {}) });
   if (emulated) {
-    const preparation = await prepareEmulator(endpoint!, context.clients, input.images, input.logger);
+    const [preparation, twins] = await Promise.all([prepareEmulator(endpoint!, context.clients, input.images, input.logger), prepareTwins(input.images, env.PATH ?? '', input.logger)]);
     context = {
       ...context,
-      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources } },
+      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources, twins } },
     };
   }
   await mkdir(context.workDir, { recursive: true });

@@ -5,7 +5,8 @@
  * (`docker info`, `podman info`), and Packer gets a PATH whose first `docker` is the one that answered.
  */
 import { execa } from 'execa';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readlink, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { accessSync, constants } from 'node:fs';
@@ -18,8 +19,6 @@ export interface ContainerEngine {
   readonly version: string;
   /** A folder whose only entry is `docker`, pointing at `binary`: put first on Packer's PATH. */
   readonly dockerShimDir: string;
-  /** Removes the shim folder. */
-  dispose(): Promise<void>;
 }
 
 export type EngineSearch = { readonly found: ContainerEngine; readonly tried: readonly string[] } | { readonly found: undefined; readonly tried: readonly string[] };
@@ -56,12 +55,31 @@ export async function findContainerEngine(searchPath: string): Promise<EngineSea
       tried.push(answer.problem);
       continue;
     }
-    const dockerShimDir = await mkdtemp(path.join(tmpdir(), 'gild-engine-'));
-    await symlink(binary, path.join(dockerShimDir, 'docker'));
-    return { found: { kind: answer.kind, binary, version: answer.version, dockerShimDir, dispose: () => rm(dockerShimDir, { recursive: true, force: true }) }, tried };
+    // NOTE: Podman's `docker` (podman-docker) is a script that prints a notice on every call; Podman itself is quieter.
+    const podman = answer.kind === 'podman' && path.basename(binary) === 'docker' ? executablesOnPath('podman', searchPath)[0] : undefined;
+    const engineBinary = podman ?? binary;
+    return { found: { kind: answer.kind, binary: engineBinary, version: answer.version, dockerShimDir: await dockerShim(engineBinary) }, tried };
   }
   if (candidates.length === 0) tried.push('no docker or podman on PATH');
   return { found: undefined, tried };
+}
+
+/**
+ * One folder per engine binary, made once and shared by runs (it holds only the link), so nothing needs removing
+ * when gild is killed.
+ */
+async function dockerShim(binary: string): Promise<string> {
+  const dir = path.join(tmpdir(), `gild-engine-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}`);
+  await mkdir(dir, { recursive: true });
+  const link = path.join(dir, 'docker');
+  const current = await readlink(link).catch(() => undefined);
+  if (current !== binary) {
+    if (current !== undefined) throw new Error(`${link} points at ${current}, not ${binary}; remove ${dir}`);
+    await symlink(binary, link).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+  return dir;
 }
 
 /** True when the engine holds the image locally (nothing is pulled: no registry may be reachable). */

@@ -59,7 +59,7 @@ export interface TwinRender {
  * that write there work. Nothing is installed when the container already has sudo.
  */
 export function twinSetupCommands(loginUser: string): string[] {
-  const shim = ['#!/bin/sh', '# gild twin: root already; drop sudo options and run the command', 'while [ $# -gt 0 ]; do case "$1" in -u|-g|-C|-h|-p|-r|-t|-U) shift 2 ;; --) shift; break ;; -*) shift ;; *) break ;; esac; done', 'exec "$@"'];
+  const shim = ['#!/bin/sh', '# gild twin: root already; drop sudo options, run the command (with VAR=value assignments, as sudo takes them)', 'while [ $# -gt 0 ]; do case "$1" in -u|-g|-C|-h|-p|-r|-t|-U) shift 2 ;; --) shift; break ;; -*) shift ;; *) break ;; esac; done', 'exec env "$@"'];
   return [
     `if ! command -v sudo >/dev/null 2>&1; then printf '%s\\n' ${shim.map((line) => `'${line.replace(/'/g, `'\\''`)}'`).join(' ')} > /usr/local/bin/sudo && chmod 0755 /usr/local/bin/sudo; fi`,
     `if ! id ${loginUser} >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1; then useradd -m ${loginUser}; fi`,
