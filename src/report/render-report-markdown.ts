@@ -72,7 +72,7 @@ function imageSection(image: ImageReport): string[] {
     const { smoke } = image;
     lines.push('', `Smoke test in ${smoke.region} (\`${smoke.amiId}\`): ${smoke.result}${smoke.reason ? `, ${smoke.reason}` : ''}`);
     for (const check of smoke.checks) {
-      lines.push(`- ${check.outcome === 'passed' ? '✔' : '✖'} ${check.name} on ${check.instanceType}: exit ${check.exitCode}, ${check.status}${check.reason ? ` (${check.reason})` : ''}`);
+      lines.push(`- ${check.outcome === 'passed' ? '✔' : check.outcome === 'not-run' || check.outcome === 'skipped' ? '–' : '✖'} ${check.name} on ${check.instanceType}: exit ${check.exitCode}, ${check.status}${check.reason ? ` (${check.reason})` : ''}`);
       if (check.outcome !== 'passed' && check.stderrExcerpt) lines.push('', ...fenced(check.stderrExcerpt).map((line) => `  ${line}`));
     }
   }

@@ -12,6 +12,7 @@ import { runInstance, terminateInstances, waitForInstanceRunning } from '../adap
 import type { SmokeCheck } from '../definition/schema.ts';
 import { describeAwsError } from '../errors.ts';
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
+import { commandExecutionOf } from '../target/command-execution.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
 import { readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
@@ -245,13 +246,13 @@ async function testOneInstance(
 
   // NOTE: the package manifest is listed while the checks run, not after them: it reads the package database and
   // changes nothing, and the agent runs commands side by side, so the smoke test takes as long as its checks alone.
-  const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
+  const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(context, run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
   const checks = (async () => {
     for (const check of image.smoke.checks) {
-      const result = await runOneCheck(run, ssm, instance, check, overallDeadline, settings);
+      const result = await runOneCheck(context, run, ssm, instance, check, overallDeadline, settings);
       collected.checks.push(result);
       const line = `check "${check.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
-      if (result.outcome === 'passed') run.logger.info(line);
+      if (result.outcome !== 'failed' && result.outcome !== 'timed-out') run.logger.info(line);
       else run.logger.warn(line);
       if (result.stdout) run.logger.debug(`check "${check.name}" stdout:\n${result.stdout}`);
       if (result.stderr) run.logger.debug(`check "${check.name}" stderr:\n${result.stderr}`);
@@ -264,6 +265,7 @@ async function testOneInstance(
 }
 
 async function collectPackageManifest(
+  context: Context,
   run: ImageRun,
   ssm: ReturnType<Context['clients']['ssm']>,
   instance: LaunchedInstance,
@@ -288,12 +290,15 @@ async function collectPackageManifest(
     run.signal,
     run.logger,
   );
-  if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
+  const notRun = outcome.kind === 'finished' ? commandExecutionOf(context).notRunReason(outcome) : undefined;
+  if (notRun) run.logger.info(`package manifest not collected on ${where}: not run: ${notRun}`);
+  else if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
   else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
   else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
 }
 
 async function runOneCheck(
+  context: Context,
   run: ImageRun,
   ssm: ReturnType<Context['clients']['ssm']>,
   instance: LaunchedInstance,
@@ -310,6 +315,9 @@ async function runOneCheck(
     stderr: truncateOutput(fields.stderr, settings.outputLimitBytes),
     durationMs: Date.now() - started,
   });
+  const execution = commandExecutionOf(context);
+  const skipped = execution.skipReason(check);
+  if (skipped) return finish({ outcome: 'skipped', reason: skipped, status: 'NotSent', exitCode: -1, stdout: '', stderr: '' });
   if (Date.now() >= overallDeadline) {
     return finish({ outcome: 'timed-out', reason: `not run: the overall smoke timeout (${run.image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', exitCode: -1, stdout: '', stderr: '' });
   }
@@ -333,9 +341,12 @@ async function runOneCheck(
     case 'timed-out':
       return finish({ outcome: 'timed-out', reason: outcome.reason, status: outcome.status, exitCode: -1, stdout: outcome.stdout, stderr: outcome.stderr });
     case 'finished': {
+      const notRun = execution.notRunReason(outcome);
+      if (notRun) return finish({ outcome: 'not-run', reason: `not run: ${notRun}`, status: outcome.status, exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr });
       const evaluation = evaluateCheck(check, outcome);
+      // NOTE: Run Command's own TimedOut (the document's executionTimeout) is a timeout, as gild's own deadline is.
       return finish({
-        outcome: evaluation.outcome,
+        outcome: evaluation.outcome === 'failed' && outcome.status === 'TimedOut' ? 'timed-out' : evaluation.outcome,
         reason: evaluation.outcome === 'failed' ? evaluation.reason : undefined,
         status: outcome.status,
         exitCode: outcome.exitCode,
@@ -346,13 +357,23 @@ async function runOneCheck(
   }
 }
 
-/** A failure outranks a timeout; the first one found is the reason. */
+/**
+ * A failure outranks a timeout; the first one found is the reason. Checks that were not run (no container twin on
+ * the emulator) or skipped (they need a VM) neither pass nor fail: when no check ran at all, the smoke test is
+ * skipped with that reason, as for an image without checks, and the report lists each check's verdict.
+ */
 function decide(collected: Collected, timeoutSeconds: number): SmokeResult {
   const checks = collected.checks;
+  const unrun = checks.filter((check) => check.outcome === 'not-run' || check.outcome === 'skipped');
   const failures = [
     ...collected.problems,
-    ...checks.filter((check) => check.outcome !== 'passed').map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
+    ...checks.filter((check) => check.outcome === 'failed' || check.outcome === 'timed-out').map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
   ];
+  if (failures.length === 0 && checks.length > 0 && unrun.length === checks.length) {
+    const notRun = unrun.filter((check) => check.outcome === 'not-run');
+    const reasons = [...new Set(unrun.map((check) => check.reason ?? check.outcome))];
+    return { result: 'skipped', reason: `no check ran: ${notRun.length} not run, ${unrun.length - notRun.length} skipped (${reasons.join('; ')})` };
+  }
   if (failures.length === 0) return { result: 'passed', checks };
   const failed = failures.filter((failure) => failure.outcome === 'failed');
   const chosen = failed[0] ?? failures[0]!;

@@ -16,7 +16,8 @@ export interface CheckResult {
   readonly name: string;
   readonly instanceType: string;
   readonly instanceId: string;
-  readonly outcome: 'passed' | 'failed' | 'timed-out';
+  /** `not-run`: the emulator had no container twin to run it in; `skipped`: it needs a VM and ran in a twin. Neither passes. */
+  readonly outcome: 'passed' | 'failed' | 'timed-out' | 'not-run' | 'skipped';
   readonly reason: string | undefined;
   readonly status: string;
   readonly exitCode: number;
