@@ -110,17 +110,27 @@ export async function runScriptInContainer(engine: Pick<ContainerEngine, 'binary
     input: script,
     reject: false,
     all: false,
+    stripFinalNewline: false,
     maxBuffer: 64 * 1024 * 1024,
   });
   let stopped: 'timeout' | 'cancel' | undefined;
-  const kill = (why: 'timeout' | 'cancel') => {
+  let exited = false;
+  const kill = async (why: 'timeout' | 'cancel') => {
     if (stopped) return;
     stopped = why;
-    void execa(engine.binary, ['kill', name], { reject: false, stdin: 'ignore' });
+    // NOTE: asked again until the run ends: a container still starting is not there to kill yet.
+    while (!exited) {
+      await execa(engine.binary, ['kill', name], { reject: false, stdin: 'ignore' });
+      if (!exited) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   };
-  const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
-  const onAbort = () => kill('cancel');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => void kill('timeout'), options.timeoutMs);
+  const onAbort = () => void kill('cancel');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  void child.finally(() => {
+    exited = true;
+  });
   try {
     const result = await child;
     const exitCode = stopped ? 137 : (result.exitCode ?? -1);
