@@ -53,7 +53,8 @@ export async function startEmulatorIfAsked(local: boolean, processEnv: Readonly<
       logger.info('emulator: Run Command is answered by the endpoint as it is (moto runs nothing and answers Success); set GILD_SSM_STAND_IN=1 to run smoke checks in container twins');
       return { env, moto: undefined };
     }
-    const standIn = await startSsmStandIn({ upstream, searchPath: env.PATH ?? '', logger, ...(registrationDelayMs ? { registrationDelayMs } : {}) });
+    const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
+    const standIn = await startSsmStandIn({ upstream, searchPath: env.PATH ?? '', logger, credentials, ...(registrationDelayMs ? { registrationDelayMs } : {}) });
     Object.assign(env, { AWS_ENDPOINT_URL: standIn.endpoint });
     logger.info(`emulator: the SSM Run Command stand-in at ${standIn.endpoint} answers Run Command, in front of ${upstream}`);
     return { env, moto: undefined, standIn };

@@ -45,6 +45,8 @@ export interface SsmStandInOptions {
   readonly engine?: Pick<ContainerEngine, 'binary' | 'kind'> | undefined;
   readonly searchPath?: string;
   readonly logger?: Logger;
+  /** The credentials its own lookups in moto are signed with (moto may enforce IAM); default test/test. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
 export interface SsmStandIn {
@@ -116,7 +118,7 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
   const clients = new Map<string, EC2Client>();
   const ec2 = (region: string) => {
     let client = clients.get(region);
-    if (!client) clients.set(region, (client = createEc2Client(region, options.upstream, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, { maxAttempts: 2 })));
+    if (!client) clients.set(region, (client = createEc2Client(region, options.upstream, { AWS_ACCESS_KEY_ID: options.credentials?.accessKeyId ?? 'test', AWS_SECRET_ACCESS_KEY: options.credentials?.secretAccessKey ?? 'test' }, { maxAttempts: 2 })));
     return client;
   };
   let enginePromise: Promise<Pick<ContainerEngine, 'binary' | 'kind'> | undefined> | undefined;
@@ -367,7 +369,7 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
 
   function forward(request: IncomingMessage, body: Buffer, response: ServerResponse) {
     const upstream = new URL(options.upstream);
-    const outgoing = httpRequest({ hostname: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: { ...request.headers, host: upstream.host } }, (answer) => {
+    const outgoing = httpRequest({ hostname: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
     });

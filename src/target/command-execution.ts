@@ -20,7 +20,7 @@ const onInstances: CommandExecution = { skipReason: () => undefined, notRunReaso
 export const standInNotRunDetails = 'NotRun';
 
 const inContainerTwins: CommandExecution = {
-  skipReason: (check) => (check.needs === 'vm' ? 'skipped: needs a VM (on the emulator, checks run in a container twin, without systemd as PID 1, kernel modules, cloud-init or IMDS)' : undefined),
+  skipReason: (check) => (check.needs === 'vm' ? 'skipped: needs a VM (here checks run in a container twin: no systemd as PID 1, kernel modules, cloud-init or IMDS)' : undefined),
   notRunReason: (invocation) => (invocation.status === 'Failed' && invocation.statusDetails === standInNotRunDetails ? invocation.stderr.replace(/^not run: /, '') || 'the emulator did not run it' : undefined),
 };
 
