@@ -43,6 +43,7 @@ export default defineImage({
   regions: { build: 'us-east-1' },
   provision: [{ script: 'scripts/provision.sh', env: { GREETING: 'hello' } }],
   smoke: { checkTimeoutSeconds: 60, checks: [${fields.checks}] },
+  tags: { owner: 'test', app: 'web', environment: 'test' },
 });
 `;
 
