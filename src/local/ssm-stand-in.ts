@@ -192,7 +192,7 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     void work.finally(() => running.delete(work));
   }
 
-  async function sendCommand(region: string, input: Record<string, unknown>) {
+  async function sendCommand(region: string, input: Record<string, unknown>, upstreamCommandId: string | undefined) {
     const instanceIds = (input.InstanceIds as string[] | undefined) ?? [];
     const documentName = String(input.DocumentName ?? '');
     if (instanceIds.length === 0) throw new AwsFault('InvalidParameters', 'SendCommand needs InstanceIds (Targets are not supported by the stand-in)');
@@ -204,7 +204,7 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     const commands = parameters.commands ?? [];
     const executionTimeoutSeconds = Number(parameters.executionTimeout?.[0] ?? 3600);
     const timeoutSeconds = Number(input.TimeoutSeconds ?? 3600);
-    const commandId = randomUUID();
+    const commandId = upstreamCommandId ?? randomUUID();
     const requestedAt = new Date();
     const created = instanceIds.map((instanceId) => {
       const invocation: Invocation = {
@@ -352,10 +352,10 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     };
   }
 
-  async function answer(action: string, region: string, input: Record<string, unknown>): Promise<unknown> {
+  async function answer(action: string, region: string, input: Record<string, unknown>, upstreamAnswer: Record<string, unknown> | undefined): Promise<unknown> {
     switch (action) {
       case 'SendCommand':
-        return sendCommand(region, input);
+        return sendCommand(region, input, (upstreamAnswer?.Command as { CommandId?: string } | undefined)?.CommandId);
       case 'GetCommandInvocation':
         return getCommandInvocation(input);
       case 'ListCommandInvocations':
@@ -365,6 +365,21 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
       default:
         return describeInstanceInformation(region, input);
     }
+  }
+
+  /** moto's own answer, whole: for the calls whose permission moto checks (it may enforce IAM) before the stand-in answers. */
+  function ask(request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    const upstream = new URL(options.upstream);
+    return new Promise((resolve, reject) => {
+      const outgoing = httpRequest({ hostname: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }));
+        answer.on('error', reject);
+      });
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
   }
 
   function forward(request: IncomingMessage, body: Buffer, response: ServerResponse) {
@@ -387,7 +402,20 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
       const action = target.startsWith('AmazonSSM.') ? target.slice('AmazonSSM.'.length) : '';
       if (!interceptedActions.has(action)) return forward(request, body, response);
       try {
-        const result = await answer(action, regionOf(request), JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>);
+        // NOTE: SendCommand and GetCommandInvocation go to moto first, so that its IAM enforcement (when on) judges
+        // them as AWS would and its record of calls stays whole; a refusal is relayed as moto gave it. moto lacks the
+        // other three (it answers 500), so they are answered here alone.
+        let upstreamAnswer: Record<string, unknown> | undefined;
+        if (action === 'SendCommand' || action === 'GetCommandInvocation') {
+          const upstream = await ask(request, body);
+          if (upstream.status !== 200 && !(action === 'GetCommandInvocation' && upstream.status === 400 && /InvocationDoesNotExist/.test(upstream.body.toString('utf8')))) {
+            response.writeHead(upstream.status, upstream.headers);
+            response.end(upstream.body);
+            return;
+          }
+          upstreamAnswer = upstream.status === 200 ? (JSON.parse(upstream.body.toString('utf8') || '{}') as Record<string, unknown>) : undefined;
+        }
+        const result = await answer(action, regionOf(request), JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>, upstreamAnswer);
         response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
         response.end(JSON.stringify(result));
       } catch (error) {
