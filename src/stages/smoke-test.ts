@@ -13,6 +13,7 @@ import type { SmokeCheck } from '../definition/schema.ts';
 import { describeAwsError } from '../errors.ts';
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
 import { commandExecutionOf } from '../target/command-execution.ts';
+import { cycloneDxSbom } from '../smoke/cyclonedx-sbom.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
 import { readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
@@ -410,7 +411,11 @@ async function keepManifest(context: Context, run: ImageRun, manifest: string | 
   const file = join(run.logDir, `${image.name}.packages.txt`);
   await writeFile(file, manifest);
   const packages = manifest.split(/\r?\n/).filter((line) => line.trim()).length;
-  run.logger.info(`package manifest: ${packages} packages, saved to ${file}`);
+  // The same manifest as a CycloneDX SBOM, next to the run report.
+  const sbomFile = join(run.logDir, `${image.name}-${run.version}.cdx.json`);
+  const amiId = run.amis[image.buildRegion] ?? '';
+  await writeFile(sbomFile, `${JSON.stringify(cycloneDxSbom({ image: image.name, version: run.version, runId: context.runId, amiId, preset: image.preset, packageManifestCommand: image.packageManifestCommand, createdAt: context.now() }, manifest), null, 2)}\n`);
+  run.logger.info(`package manifest: ${packages} packages, saved to ${file}; SBOM (CycloneDX): ${sbomFile}`);
   const previous = await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
   if (previous) {
     const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
