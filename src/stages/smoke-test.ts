@@ -14,6 +14,7 @@ import { describeAwsError } from '../errors.ts';
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
 import { commandExecutionOf } from '../target/command-execution.ts';
 import { cycloneDxSbom } from '../smoke/cyclonedx-sbom.ts';
+import { readStoredManifest, storeSbom } from '../smoke/evidence-store.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
 import { readPreviousManifest, writeManifest } from '../smoke/package-manifest.ts';
@@ -414,9 +415,14 @@ async function keepManifest(context: Context, run: ImageRun, manifest: string | 
   // The same manifest as a CycloneDX SBOM, next to the run report.
   const sbomFile = join(run.logDir, `${image.name}-${run.version}.cdx.json`);
   const amiId = run.amis[image.buildRegion] ?? '';
-  await writeFile(sbomFile, `${JSON.stringify(cycloneDxSbom({ image: image.name, version: run.version, runId: context.runId, amiId, preset: image.preset, packageManifestCommand: image.packageManifestCommand, createdAt: context.now() }, manifest), null, 2)}\n`);
+  const sbomJson = `${JSON.stringify(cycloneDxSbom({ image: image.name, version: run.version, runId: context.runId, amiId, preset: image.preset, packageManifestCommand: image.packageManifestCommand, createdAt: context.now() }, manifest), null, 2)}\n`;
+  await writeFile(sbomFile, sbomJson);
   run.logger.info(`package manifest: ${packages} packages, saved to ${file}; SBOM (CycloneDX): ${sbomFile}`);
-  const previous = await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
+  const stored = run.currentVersion ? await readStoredManifest(context, image.buildRegion, image.name, run.currentVersion).catch((error: unknown) => {
+    run.logger.warn(`could not read the SBOM of ${image.name} ${run.currentVersion} from the evidence bucket: ${describeAwsError(error)}`);
+    return undefined;
+  }) : undefined;
+  const previous = stored !== undefined && run.currentVersion ? { version: run.currentVersion, text: stored } : await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
   if (previous) {
     const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
     run.summary.push(...lines);
@@ -426,5 +432,15 @@ async function keepManifest(context: Context, run: ImageRun, manifest: string | 
   }
   // NOTE: only a passing image's manifest is kept as the baseline for the next version.
   if (passed) await writeManifest(context.workDir, image.name, run.version, manifest);
+  if (passed && context.settings.evidence) {
+    try {
+      const where = await storeSbom(context, image.buildRegion, image.name, run.version, sbomJson);
+      if (where) run.logger.info(`SBOM stored in the evidence bucket: ${where}`);
+    } catch (error) {
+      // NOTE: the image itself passed; evidence that could not be stored is said, in the log and the summary.
+      run.logger.warn(`could not store the SBOM in the evidence bucket: ${describeAwsError(error)}`);
+      run.summary.push(`SBOM not stored in the evidence bucket: ${describeAwsError(error)}`);
+    }
+  }
   return { file, packages, comparedWith: previous?.version };
 }

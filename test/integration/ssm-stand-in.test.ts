@@ -6,7 +6,9 @@
  */
 import { CreateImageCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { ListCommandInvocationsCommand, DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
+import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
+import { createS3Client } from '../../src/adapters/s3.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,6 +236,29 @@ describe('the smoke stage through the stand-in', () => {
     });
     expect(report.checks.find((check) => check.name === 'systemd unit')?.reason).toMatch(/^skipped: needs a VM/);
     expect(report.packageManifest?.packages).toBeGreaterThan(50);
+  });
+
+  it('stores each passing version\'s SBOM in the evidence bucket, and the next version diffs against it from another machine', async () => {
+    const ctx = await setUp({ registrationDelayMs: 0 });
+    const s3 = createS3Client(region, ctx.env);
+    await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
+    const withEvidence = { ...ctx, settings: pipelineSettingsSchema.parse({ evidence: { bucket: 'evidence' } }) };
+    const amiId = await builtAmi(ctx, 'sbom', { twin: true });
+    const check = [{ name: 'true', run: 'true' }];
+    const first = smokeRun(smokeImage({ name: 'sbom', checks: check, smoke: { packageManifest: true } }), { logDir: join(cwd!, 'first'), amis: { [region]: amiId }, nextVersion: '1.0.0' });
+    expect((await runSmokeTest(withEvidence, first)).result).toBe('passed');
+    const stored = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/sbom/1.0.0/sbom.cdx.json' }))).Body!.transformToString()) as { bomFormat: string; components: { name: string; purl: string }[] };
+    expect(stored.bomFormat).toBe('CycloneDX');
+    // The package URL names the distribution of the image's preset (the smoke fixture's is ubuntu-24.04).
+    expect(stored.components.find((component) => component.name === 'dpkg')?.purl).toMatch(/^pkg:deb\/ubuntu\/dpkg@1\./);
+    expect(JSON.parse(await readFile(join(cwd!, 'first', 'sbom-1.0.0.cdx.json'), 'utf8'))).toEqual(stored);
+
+    // Another machine: no local manifests, only the bucket.
+    const elsewhere = { ...withEvidence, workDir: join(cwd!, 'elsewhere', '.gild') };
+    const second = smokeRun(smokeImage({ name: 'sbom', checks: check, smoke: { packageManifest: true } }), { logDir: join(cwd!, 'second'), amis: { [region]: amiId }, currentVersion: '1.0.0', nextVersion: '1.0.1' });
+    expect((await runSmokeTest(elsewhere, second)).result).toBe('passed');
+    expect(second.summary).toContain('packages: unchanged since 1.0.0');
+    s3.destroy();
   });
 
   it('reports every check "not run" when the AMI has no twin, and the smoke test skipped with that reason, never passed', async () => {
