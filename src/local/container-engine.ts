@@ -39,11 +39,18 @@ function executablesOnPath(name: string, searchPath: string): string[] {
 
 /** The candidates in order: every `docker` on PATH (first wins, as for Packer), then every `podman`. */
 async function askEngine(binary: string): Promise<{ kind: 'docker' | 'podman'; version: string } | { problem: string }> {
-  const answer = await execa(binary, ['version', '--format', '{{.Client.Version}}'], { reject: false, timeout: 15_000, stdin: 'ignore' });
+  // NOTE: one call per candidate (it is asked on every emulator run): `info` answers only when the engine does, and
+  // carries the version (Podman: version.Version; Docker: ServerVersion).
   const info = await execa(binary, ['info', '--format', '{{json .}}'], { reject: false, timeout: 20_000, stdin: 'ignore' });
   if (info.exitCode !== 0) return { problem: `${binary} info failed: ${(info.stderr || info.stdout || String(info.exitCode)).split('\n')[0]}` };
-  const podman = /"(ociRuntime|registries)"/.test(info.stdout) || path.basename(binary) === 'podman';
-  return { kind: podman ? 'podman' : 'docker', version: answer.exitCode === 0 ? answer.stdout.trim() : 'unknown' };
+  let parsed: { version?: { Version?: string }; ServerVersion?: string } = {};
+  try {
+    parsed = JSON.parse(info.stdout) as typeof parsed;
+  } catch {
+    // an engine that answered in another shape: still an engine
+  }
+  const podman = parsed.version?.Version !== undefined || path.basename(binary) === 'podman';
+  return { kind: podman ? 'podman' : 'docker', version: parsed.version?.Version ?? parsed.ServerVersion ?? 'unknown' };
 }
 
 export async function findContainerEngine(searchPath: string): Promise<EngineSearch> {
