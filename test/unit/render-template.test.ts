@@ -8,6 +8,7 @@ import { isGildError } from '../../src/errors.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { renderImage, type RenderInput } from '../../src/render/render-template.ts';
 import { renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { renderTwin } from '../../src/target/container-twins.ts';
 
 let workDir: string;
 beforeEach(async () => {
@@ -259,6 +260,23 @@ describe('renderImage', () => {
     );
     expect(build.provisioner.powershell).toEqual([{ inline: ['Install-WindowsFeature Web-Server'], environment_vars: ['SITE=default'] }]);
     expect(build.provisioner['windows-restart']).toEqual([{ restart_timeout: '15m' }]);
+  });
+
+  it('renders a container twin on the emulator: a docker source beside the amazon one, the same provisioners restricted to it, after the twin setup', async () => {
+    const image = resolvedImageFixture({ preset: 'debian-12', provision: [{ kind: 'shell', inline: ['sudo apt-get install -y busybox'], env: { A: 'b' }, expectDisconnect: false, pauseBefore: undefined }] });
+    const twin = renderTwin(image, { containerImage: 'debian:12', version: '1.0.0', runId: 'run1' });
+    const real = await render(image);
+    const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' }, twin });
+    const parsed = (await parse('image.pkr.hcl', emulated.text)) as Settings;
+    expect(parsed.source.docker.web[0]).toMatchObject({ image: 'debian:12', commit: true, pull: false });
+    expect(emulated.build.sources).toEqual(['source.amazon-ebs.web', 'source.docker.web']);
+    expect(emulated.build.provisioner.shell).toHaveLength(2);
+    expect(emulated.build.provisioner.shell[0].only).toEqual(['docker.web']);
+    const { only, ...same } = emulated.build.provisioner.shell[1];
+    expect(only).toEqual(['docker.web']);
+    expect(same).toEqual(real.build.provisioner.shell[0]);
+    expect(emulated.build['post-processor']['docker-tag'][0]).toMatchObject({ only: ['docker.web'], repository: 'localhost/gild-twin/web', tags: ['1.0.0-run1'] });
+    expect(real.text).not.toMatch(/docker/);
   });
 
   it('renders for the emulator with its endpoint, no communicator, no provisioners and no temporary profile, and says so', async () => {
