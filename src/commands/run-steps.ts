@@ -11,7 +11,7 @@ import { catalogue, isGildError } from '../errors.ts';
 import { startMotoServer, type MotoServer } from '../local/moto-server.ts';
 import { chooseTarget } from '../target/choose-target.ts';
 import { prepareEmulator } from '../local/prepare-emulator.ts';
-import { prepareTwins } from '../local/prepare-twins.ts';
+import { prepareTwins, removeRunTwins } from '../local/prepare-twins.ts';
 import { startSsmStandIn, type SsmStandIn } from '../local/ssm-stand-in.ts';
 import type { Logger } from '../logger.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
@@ -147,6 +147,7 @@ export async function finishRun(logger: Logger, cleanups: CleanupRegistry, conte
   await cleanups.runAll(logger);
   context?.clients.destroy();
   await emulator.standIn?.stop();
+  if (context) await removeRunTwins(context.options.emulator?.twins, context.runId, logger);
   await emulator.moto?.stop();
 }
 

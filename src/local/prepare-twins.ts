@@ -37,3 +37,20 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
   }
   return { engine: { kind: engine.kind, binary: engine.binary, dockerShimDir: engine.dockerShimDir }, containerImages };
 }
+
+/**
+ * Removes the twins this run committed (`localhost/gild-twin/*:*-<runId>`) once the run is over: a twin exists for
+ * the run's smoke checks, and each holds its provisioning's layer. Best effort: a twin left behind is only disk.
+ */
+export async function removeRunTwins(twins: EmulatorTwins | undefined, runId: string, logger: Logger): Promise<void> {
+  if (!twins || Object.keys(twins.containerImages).length === 0) return;
+  const { execa } = await import('execa');
+  const listed = await execa(twins.engine.binary, ['images', '--format', '{{.Repository}}:{{.Tag}}'], { reject: false, stdin: 'ignore' });
+  const ours = String(listed.stdout)
+    .split('\n')
+    .filter((reference) => reference.startsWith('localhost/gild-twin/') && reference.endsWith(`-${runId}`));
+  if (ours.length === 0) return;
+  const removed = await execa(twins.engine.binary, ['rmi', ...ours], { reject: false, stdin: 'ignore' });
+  if (removed.exitCode === 0) logger.debug(`twins: removed ${ours.join(', ')}`);
+  else logger.warn(`twins: could not remove ${ours.join(', ')}: ${String(removed.stderr).split('\n')[0]}`);
+}
