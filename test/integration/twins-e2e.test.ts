@@ -92,6 +92,7 @@ describe('container twins on the emulator', () => {
       expect(run.stdout + run.stderr).not.toMatch(/internal error/);
       expect(run.exitCode, run.stdout + run.stderr).toBe(1);
       expect(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/web')).toEqual({});
+      expect(run.stdout + run.stderr).toMatch(/web failed in smoke: smoke test failed/);
 
       const { report, smoke, log } = await lastRun(web.dir);
       // The provisioning ran in the twin: its own output is in the build log, and the page it wrote is served.
