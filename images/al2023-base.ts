@@ -23,7 +23,7 @@ export default defineImage({
   launchPermissions: { accounts: ['210987654321'] },
   smoke: {
     checks: [
-      { name: 'ssm agent is running', run: 'systemctl is-active amazon-ssm-agent' },
+      { name: 'ssm agent is running', run: 'systemctl is-active amazon-ssm-agent', needs: 'vm' },
       { name: 'password logins are off', run: 'sudo sshd -T | grep -qi "^passwordauthentication no"' },
       { name: 'hardening sysctl is applied', run: 'test "$(sysctl -n kernel.randomize_va_space)" = 2' },
       // Exit codes carry the verdict; stderr must stay clean of dnf errors.

@@ -15,7 +15,7 @@ export default defineImage({
     instanceTypes: ['t4g.micro'],
     checks: [
       { name: 'runs on arm64', run: 'test "$(uname -m)" = aarch64' },
-      { name: 'docker is enabled', run: 'systemctl is-enabled docker' },
+      { name: 'docker is enabled', run: 'systemctl is-enabled docker', needs: 'vm' },
     ],
   },
   tags: { owner: 'data-team', app: 'batch-worker', environment: 'production' },

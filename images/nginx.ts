@@ -17,7 +17,7 @@ export default defineImage({
     instanceTypes: ['t3.micro', 'm7i.large'],
     checks: [
       { name: 'nginx config is valid', run: 'sudo nginx -t' },
-      { name: 'nginx serves the health page', run: ['sudo systemctl start nginx', 'test "$(curl -fsS http://127.0.0.1/healthz)" = ok'] },
+      { name: 'nginx serves the health page', run: ['sudo systemctl start nginx', 'test "$(curl -fsS http://127.0.0.1/healthz)" = ok'], needs: 'vm' },
     ],
   },
   retention: { keep: 3 },

@@ -114,6 +114,15 @@ const commandTable: readonly CommandEntry[] = [
     },
   },
   {
+    name: 'test',
+    declare: (command) =>
+      command
+        .description("build an image's container twin and run its smoke checks in it, with no AWS account (Docker or Podman, and the twin's base image)")
+        .argument('<image>', 'image name')
+        .option('--keep', 'leave the twin image and a running container of it, for a shell', false),
+    run: async (io, [image], flags) => (await import('./commands/test.ts')).test({ image: image as string, keep: flags.keep as boolean }, io),
+  },
+  {
     name: 'resolve',
     declare: (command) =>
       command

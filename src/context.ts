@@ -19,6 +19,14 @@ export interface EmulatorOptions {
    * Packer refuses as a source. The dependency is still resolved and tagged.
    */
   readonly standInSources: Readonly<Record<string, string>>;
+  /** Container twins (src/local/prepare-twins.ts): the engine, and each image's twin base; absent when no engine answered. */
+  readonly twins?: EmulatorTwins | undefined;
+}
+
+export interface EmulatorTwins {
+  readonly engine: { readonly kind: 'docker' | 'podman'; readonly binary: string; readonly dockerShimDir: string };
+  /** The container image each image's twin starts from, by image name; images without a twin are absent. */
+  readonly containerImages: Readonly<Record<string, string>>;
 }
 
 export interface RunOptions {

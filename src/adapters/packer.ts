@@ -29,6 +29,8 @@ export interface PackerBuildOptions {
   readonly dir: string;
   /** All of Packer's output is appended here. */
   readonly logFile: string;
+  /** False for a build with no amazon source (`gild test` builds only a container twin). */
+  readonly expectAmis?: boolean;
   /** The whole environment Packer runs with (AWS credentials, PATH, HOME). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
@@ -147,7 +149,8 @@ function parseArtifactId(artifactId: string): Record<string, string> {
   const amis: Record<string, string> = {};
   for (const pair of artifactId.split(',')) {
     const [region, amiId] = pair.trim().split(':');
-    if (region && amiId) amis[region] = amiId;
+    // NOTE: only AMIs: a container twin's artifact (an image ID, or `repository:tag`) shares the manifest.
+    if (region && amiId?.startsWith('ami-')) amis[region] = amiId;
   }
   return amis;
 }
@@ -320,7 +323,7 @@ export async function packerBuild(options: PackerBuildOptions): Promise<PackerBu
     if (build.exitCode !== 0) return { ok: false, reason: failureReason(`${build.stdout}\n${build.stderr}`, build.exitCode) };
     const manifestFile = path.join(options.dir, 'manifest.json');
     const amis = (await exists(manifestFile)) ? parseManifest(await readFile(manifestFile, 'utf8')) : parseArtifactLines(build.stdout);
-    if (Object.keys(amis).length === 0) return { ok: false, reason: 'Packer finished without reporting an AMI' };
+    if (Object.keys(amis).length === 0 && options.expectAmis !== false) return { ok: false, reason: 'Packer finished without reporting an AMI' };
     return { ok: true, amis };
   } finally {
     await closeLog(log);

@@ -238,6 +238,8 @@ export async function sendCommand(
 export interface CommandInvocation {
   /** Pending, InProgress, Delayed, Success, Cancelled, TimedOut, Failed, Cancelling. */
   readonly status: string;
+  /** Finer than status: e.g. ExecutionTimedOut or DeliveryTimedOut for TimedOut. */
+  readonly statusDetails: string;
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -248,6 +250,7 @@ export async function getCommandInvocation(ssm: SSMClient, commandId: string, in
     const output = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
     return {
       status: output.Status ?? 'Pending',
+      statusDetails: output.StatusDetails ?? '',
       exitCode: output.ResponseCode ?? -1,
       stdout: output.StandardOutputContent ?? '',
       stderr: output.StandardErrorContent ?? '',

@@ -11,6 +11,8 @@ import { catalogue, isGildError } from '../errors.ts';
 import { startMotoServer, type MotoServer } from '../local/moto-server.ts';
 import { chooseTarget } from '../target/choose-target.ts';
 import { prepareEmulator } from '../local/prepare-emulator.ts';
+import { prepareTwins, removeRunTwins } from '../local/prepare-twins.ts';
+import { startSsmStandIn, type SsmStandIn } from '../local/ssm-stand-in.ts';
 import type { Logger } from '../logger.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
 import type { Io } from './io.ts';
@@ -31,19 +33,40 @@ export interface Emulator {
   /** The environment the run's clients use: pointed at moto when one was started. */
   readonly env: Record<string, string | undefined>;
   readonly moto: MotoServer | undefined;
+  /** The SSM Run Command stand-in in front of the emulator (src/local/ssm-stand-in.ts), when one was started. */
+  readonly standIn?: SsmStandIn | undefined;
 }
 
-/** `--local`: a moto server for this run only, and the environment that points the SDK at it. */
+/**
+ * `--local`: a moto server for this run only, the SSM Run Command stand-in in front of it, and the environment that
+ * points the SDK at them. With GILD_TARGET=emulator the stand-in is put in front of the given endpoint only when
+ * GILD_SSM_STAND_IN=1 (a test's own fault proxy may be answering Run Command there); otherwise the log says that
+ * Run Command is answered by the endpoint as it is.
+ */
 export async function startEmulatorIfAsked(local: boolean, processEnv: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<Emulator> {
   const env = { ...processEnv };
-  if (!local) return { env, moto: undefined };
+  const registrationDelayMs = Number(env.GILD_SSM_REGISTRATION_DELAY_MS ?? '') || undefined;
+  if (!local) {
+    if (env.GILD_TARGET !== 'emulator') return { env, moto: undefined };
+    const upstream = env.AWS_ENDPOINT_URL;
+    if (env.GILD_SSM_STAND_IN !== '1' || !upstream) {
+      logger.info('emulator: Run Command is answered by the endpoint as it is (moto runs nothing and answers Success); set GILD_SSM_STAND_IN=1 to run smoke checks in container twins');
+      return { env, moto: undefined };
+    }
+    const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
+    const standIn = await startSsmStandIn({ upstream, searchPath: env.PATH ?? '', logger, credentials, ...(registrationDelayMs ? { registrationDelayMs } : {}) });
+    Object.assign(env, { AWS_ENDPOINT_URL: standIn.endpoint });
+    logger.info(`emulator: the SSM Run Command stand-in at ${standIn.endpoint} answers Run Command, in front of ${upstream}`);
+    return { env, moto: undefined, standIn };
+  }
   const moto = await startMotoServer();
-  Object.assign(env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: env.AWS_REGION ?? 'us-east-1' });
+  const standIn = await startSsmStandIn({ upstream: moto.endpoint, searchPath: env.PATH ?? '', logger, ...(registrationDelayMs ? { registrationDelayMs } : {}) });
+  Object.assign(env, { AWS_ENDPOINT_URL: standIn.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: env.AWS_REGION ?? 'us-east-1' });
   delete env.AWS_ENDPOINT_URL_EC2;
   delete env.AWS_ENDPOINT_URL_SSM;
   delete env.AWS_PROFILE;
-  logger.info(`local: started moto at ${moto.endpoint} for this run; it stops when gild exits`);
-  return { env, moto };
+  logger.info(`local: started moto at ${moto.endpoint} for this run, and the SSM Run Command stand-in in front of it at ${standIn.endpoint}; they stop when gild exits`);
+  return { env, moto, standIn };
 }
 
 export interface SignalHandlers {
@@ -105,13 +128,13 @@ export async function createRunContext(input: {
   const endpoint = emulated ? target.endpoint : undefined;
   if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
   // NOTE: said every run, so nobody mistakes an emulator run for a real one, or the other way round.
-  input.logger.info(emulated ? `target: the emulator at ${endpoint} (${target.why}): no provisioners, communicator "none", stand-ins for what it lacks` : 'target: AWS');
+  input.logger.info(emulated ? `target: the emulator at ${endpoint} (${target.why}): communicator "none", provisioners only in container twins, stand-ins for what it lacks` : 'target: AWS');
   let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, ...(input.runId ? { runId: input.runId } : {}) });
   if (emulated) {
-    const preparation = await prepareEmulator(endpoint!, context.clients, input.images, input.logger);
+    const [preparation, twins] = await Promise.all([prepareEmulator(endpoint!, context.clients, input.images, input.logger), prepareTwins(input.images, env.PATH ?? '', input.logger)]);
     context = {
       ...context,
-      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources } },
+      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources, twins } },
     };
   }
   await mkdir(context.workDir, { recursive: true });
@@ -123,6 +146,8 @@ export async function finishRun(logger: Logger, cleanups: CleanupRegistry, conte
   handlers.remove();
   await cleanups.runAll(logger);
   context?.clients.destroy();
+  await emulator.standIn?.stop();
+  if (context) await removeRunTwins(context.options.emulator?.twins, context.runId, logger);
   await emulator.moto?.stop();
 }
 
@@ -168,6 +193,7 @@ export async function withImagesInContext(
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting.
   const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
+    await emulator.standIn?.stop();
     await emulator.moto?.stop();
     io.exit(130);
   }));

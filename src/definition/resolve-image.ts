@@ -72,6 +72,7 @@ export function resolveImage(parsed: ParsedImageDefinition, source: { file: stri
     base,
     preset,
     packageManifestCommand: presetDetails?.packageManifestCommand ?? defaultPackageManifestCommand(platform),
+    containerImage: parsed.containerImage,
     instanceType: parsed.instanceType,
     buildRegion: parsed.regions.build,
     copyRegions: parsed.regions.copies,

@@ -63,6 +63,8 @@ export interface ResolvedImage {
   readonly preset: string | undefined;
   /** Lists installed packages, one `name version` a line: from the preset, else by platform (rpm / Get-Package). */
   readonly packageManifestCommand: string;
+  /** The container image of the image's twin, when the definition names one (else the preset's, src/target/container-twins.ts). */
+  readonly containerImage?: string | undefined;
   readonly instanceType: string;
   readonly buildRegion: string;
   readonly copyRegions: readonly string[];

@@ -32,6 +32,17 @@ export interface RuleFinding {
 
 export type Rule = (image: ResolvedImage, context: RuleContext) => Partial<RuleFinding> | void;
 
+/** A check that calls systemctl needs systemd as PID 1: in a container twin it cannot pass, so it should say `needs: 'vm'`. */
+const vmChecksMarked: Rule = (image) => {
+  if (image.platform !== 'linux') return;
+  const warnings = image.smoke.checks.flatMap((check, index) =>
+    check.needs !== 'vm' && (typeof check.run === 'string' ? [check.run] : check.run).some((command) => /\bsystemctl\b/.test(command))
+      ? [`${image.file}: smoke.checks[${index}] ("${check.name}") calls systemctl, which needs systemd as PID 1: in a container twin it cannot pass. Add needs: 'vm' so it is skipped there (it still runs on AWS).`]
+      : [],
+  );
+  return { warnings };
+};
+
 const uniqueNames: Rule = (image, { images }) => {
   const first = images.find((other) => other.name === image.name);
   if (first && first !== image) return { errors: [`${image.file}: name: "${image.name}" is already used by ${first.file}. Image names must be unique; rename one of them.`] };
@@ -374,6 +385,7 @@ export const rules: readonly Rule[] = [
   reservedTagsUntouched,
   escapeHatchesExist,
   generalizeExplained,
+  vmChecksMarked,
 ];
 
 /** Dependency cycles among images, each reported once with its path. */

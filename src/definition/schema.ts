@@ -212,6 +212,8 @@ export const smokeCheckSchema = z.strictObject({
   stderrMatches: z.array(pattern).optional(),
   stderrNotMatches: z.array(pattern).optional(),
   timeoutSeconds: z.number().int().positive().optional(),
+  /** `vm`: the check needs a virtual machine (systemd as PID 1, kernel modules, cloud-init, IMDS); in a container twin it is skipped, never passed. */
+  needs: z.literal('vm').optional(),
 });
 
 /**
@@ -346,6 +348,8 @@ export const imageDefinitionSchema = z.strictObject({
   /** templates/partials/<partial>.pkr.hcl.hbs, rendered inside gild's template. */
   partial: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.pkr.hcl.hbs, without the extension').optional(),
   packerSource: z.record(z.string(), z.unknown()).optional(),
+  /** The container image the image's twin starts from (README "Container twins"); defaults to the OS preset's. */
+  containerImage: z.string().min(1).regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'is not a container image reference (e.g. "debian:12")').optional(),
 });
 
 /** What authors write: every field with a default is optional. */

@@ -22,6 +22,8 @@ import { mergePackerSource } from './merge-packer-source.ts';
 import { supportsRequiredPlugins, type PackerVersion } from './packer-capabilities.ts';
 import { buildProvisioners } from './provisioners.ts';
 import { buildSourceSettings } from './source-settings.ts';
+import { attribute } from './hcl.ts';
+import type { TwinRender } from '../target/container-twins.ts';
 
 export interface RenderInput {
   /** e.g. `<cwd>/.gild/build/<image>/`: new, empty, or made by an earlier render (see claim-output-folder.ts). */
@@ -39,6 +41,11 @@ export interface RenderInput {
   readonly packer: PackerVersion;
   /** Set only by the local harness. */
   readonly emulator?: { readonly endpoint: string };
+  /**
+   * A container twin next to the amazon source (src/target/container-twins.ts), asked of the target profile: the same
+   * provisioners run in it. On the emulator they run only there (`only`), since its instances have no OS.
+   */
+  readonly twin?: TwinRender;
   readonly logger?: { info(message: string): void; warn(message: string): void };
   /** The clock deprecate_at counts from; defaults to now. */
   readonly now?: Date;
@@ -104,7 +111,7 @@ async function createEnvironment(templatesDir: string): Promise<TemplateEnvironm
 }
 
 /** What every template is given; a template that names anything else fails with this list. */
-const templateFields = ['image', 'source', 'provisioners', 'partial', 'sourceRef', 'manifestFile'];
+const templateFields = ['image', 'source', 'provisioners', 'partial', 'sourceRef', 'manifestFile', 'twin'];
 
 /**
  * Renders one template. Strict, so a misspelt or missing field fails the render
@@ -198,9 +205,9 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   for (const warning of gated.warnings) input.logger?.warn(warning);
 
   const outDir = path.resolve(input.outDir);
-  const { provisioners, scripts } = input.emulator ? { provisioners: [], scripts: [] } : buildProvisioners(image, outDir);
-  if (input.emulator && image.provision.length > 0) {
-    input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on.`);
+  const { provisioners, scripts } = provisionersFor(image, outDir, input);
+  if (input.emulator && !input.twin && image.provision.length > 0) {
+    input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on, and the image has no container twin.`);
   }
   const gildSteps = [...(image.patch.enabled ? ['patch'] : []), ...(image.generalize.kind === 'on' ? ['generalize'] : [])];
   if (input.emulator && gildSteps.length > 0) {
@@ -220,6 +227,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
     partial: image.partial,
     sourceRef: `source.amazon-ebs.${image.name}`,
     manifestFile: path.join(outDir, manifestFileName),
+    twin: input.twin ? { ...input.twin, sourceRef: `source.${input.twin.sourceType}.${input.twin.sourceName}` } : undefined,
   });
 
   const files: { name: string; content: string; executable?: boolean }[] = [{ name: imageFileName, content: formatHcl(imageHcl) }];
@@ -232,8 +240,21 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
     inputs.push(pluginsTemplateFile);
   }
   files.push(...scripts.map((script) => ({ name: script.name, content: script.content, executable: true })));
-  if (!input.emulator) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
+  if (!input.emulator || input.twin) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
   return { dir: outDir, files, inputs };
+}
+
+/**
+ * The provisioners: none on the emulator without a twin (its instances have no OS, and a provisioner would wait
+ * forever for a connection); with a twin, the twin's setup first, then the image's own, each restricted to the twin
+ * on the emulator so the amazon source (communicator "none") skips them.
+ */
+function provisionersFor(image: ResolvedImage, outDir: string, input: RenderInput): ReturnType<typeof buildProvisioners> {
+  if (input.emulator && !input.twin) return { provisioners: [], scripts: [] };
+  const built = buildProvisioners(image, outDir);
+  if (!input.twin) return built;
+  const only = input.emulator ? [attribute('only', [input.twin.only])] : [];
+  return { provisioners: [input.twin.setupProvisioner, ...built.provisioners.map((provisioner) => ({ ...provisioner, body: [...only, ...provisioner.body] }))], scripts: built.scripts };
 }
 
 export async function renderImage(image: ResolvedImage, input: RenderInput): Promise<RenderedImage> {

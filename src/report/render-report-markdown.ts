@@ -76,7 +76,7 @@ function imageSection(image: ImageReport): string[] {
     const { smoke } = image;
     lines.push('', `Smoke test in ${text(smoke.region)} (${code(smoke.amiId)}): ${text(smoke.result)}${smoke.reason ? `, ${text(smoke.reason)}` : ''}`);
     for (const check of smoke.checks) {
-      // NOTE: a kept-by-choice or not-verified new-machine check is neither a pass nor a failure, and says which.
+      // NOTE: a kept-by-choice, not-verified, not-run or skipped check is neither a pass nor a failure, and says which.
       const mark = check.outcome === 'passed' ? '✔' : check.outcome === 'failed' || check.outcome === 'timed-out' ? '✖' : `– ${check.outcome}:`;
       lines.push(`- ${mark} ${text(check.name)} on ${text(check.instanceType)}: exit ${check.exitCode}, ${text(check.status)}${check.reason ? ` (${text(check.reason)})` : ''}`);
       if ((check.outcome === 'failed' || check.outcome === 'timed-out') && check.stderrExcerpt) lines.push('', ...fenced(check.stderrExcerpt).map((line) => `  ${line}`));

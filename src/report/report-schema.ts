@@ -29,7 +29,7 @@ const checkSchema = z.object({
   name: z.string(),
   instanceType: z.string(),
   instanceId: z.string(),
-  outcome: z.enum(['passed', 'failed', 'timed-out', 'kept-by-choice', 'not-verified']),
+  outcome: z.enum(['passed', 'failed', 'timed-out', 'kept-by-choice', 'not-verified', 'not-run', 'skipped']),
   reason: z.string().optional(),
   status: z.string(),
   exitCode: z.number(),

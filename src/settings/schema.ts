@@ -26,6 +26,18 @@ export const pipelineSettingsSchema = z.strictObject({
   /** Defaults for every image's `retention`; see retentionSettingsSchema. */
   retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: defaultKeepRevokedDays }),
   concurrency: z.number().int().min(1).max(32).default(2),
+  /**
+   * Where each version's evidence (its CycloneDX SBOM) is stored, under `<prefix>/<image>/<version>/`, so that the next
+   * run on any machine diffs its packages against it (README "Container twins"). The bucket's region is `region`,
+   * else the image's build region.
+   */
+  evidence: z
+    .strictObject({
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)'),
+      prefix: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a key prefix such as "gild/evidence" (no leading or trailing slash)').default('gild/evidence'),
+      region: region.optional(),
+    })
+    .optional(),
   requiredTags: z.array(z.string().min(1)).default([]),
   /** Public images also need a written reason in the definition; see launchPermissions. */
   allowPublicImages: z.boolean().default(false),

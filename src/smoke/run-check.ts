@@ -26,7 +26,7 @@ export interface CommandRequest {
 }
 
 export type CommandOutcome =
-  | { readonly kind: 'finished'; readonly status: string; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
+  | { readonly kind: 'finished'; readonly status: string; readonly statusDetails: string; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
   | { readonly kind: 'timed-out'; readonly reason: string; readonly status: string; readonly stdout: string; readonly stderr: string }
   | { readonly kind: 'not-registered'; readonly reason: string };
 

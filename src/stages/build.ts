@@ -21,6 +21,7 @@ import { ledgerVersions, parseLedger } from '../plan/version-ledger.ts';
 import { imageParameterPath, ledgerParameterName, versionFromParameterName, versionParameterName } from '../plan/parameter-names.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { renderImage } from '../render/render-template.ts';
+import { twinBuildOf } from '../target/twin-build.ts';
 import { gildTags } from './gild-tags.ts';
 
 export interface BuildTools {
@@ -58,6 +59,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
 
       const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
+      const twinBuild = twinBuildOf(context, image, step.version);
       try {
         const rendered = await renderImage(image, {
           outDir: packerFolderOf(run.runDir, image.name),
@@ -70,10 +72,12 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
           keyPairName: `gild_${context.runId}_${image.name}`,
           ...(securityGroup ? { securityGroupId: securityGroup.groupId } : {}),
           ...(context.options.emulator ? { emulator: { endpoint: context.options.emulator.endpoint } } : {}),
+          ...(twinBuild.twin ? { twin: twinBuild.twin } : {}),
           logger: run.logger,
         });
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
-        const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: context.env, signal: run.signal });
+        if (twinBuild.reference) run.logger.info(`twin: the provisioners run in a container twin, committed as ${twinBuild.reference}`);
+        const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
         if (!result.ok) throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [`full log: ${path.relative(context.cwd, run.logFile)}`, `reproduce: gild run ${image.name} --local --force`]);
         const missing = image.regions.filter((region) => !result.amis[region]);
         if (missing.length > 0) throw new StepFailure(`Packer reported no AMI for ${missing.join(', ')}`, [`full log: ${path.relative(context.cwd, run.logFile)}`]);

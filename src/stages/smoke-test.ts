@@ -13,6 +13,9 @@ import type { SmokeCheck } from '../definition/schema.ts';
 import { describeAwsError } from '../errors.ts';
 import { diffManifests, describeManifestDiff } from '../smoke/diff-manifests.ts';
 import { linuxIdentityCommands, parseMachineIdentity, windowsIdentityCommands, type MachineIdentity } from '../render/machine-identity.ts';
+import { commandExecutionOf } from '../target/command-execution.ts';
+import { cycloneDxSbom } from '../smoke/cyclonedx-sbom.ts';
+import { readStoredManifest, storeSbom } from '../smoke/evidence-store.ts';
 import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { failImage } from '../smoke/fail-image.ts';
 import { judgeNewMachine } from '../smoke/new-machine-checks.ts';
@@ -247,7 +250,7 @@ async function testOneInstance(
 
   // NOTE: the package manifest is listed while the checks run, not after them: it reads the package database and
   // changes nothing, and the agent runs commands side by side, so the smoke test takes as long as its checks alone.
-  const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
+  const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(context, run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
   const checks = (async () => {
     for (const result of await checkNewMachine(run, ssm, instance, overallDeadline, settings)) {
       collected.checks.push(result);
@@ -257,10 +260,10 @@ async function testOneInstance(
       await appendEvidence(run.logFile, [result]);
     }
     for (const check of image.smoke.checks) {
-      const result = await runOneCheck(run, ssm, instance, check, overallDeadline, settings);
+      const result = await runOneCheck(context, run, ssm, instance, check, overallDeadline, settings);
       collected.checks.push(result);
       const line = `check "${check.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
-      if (result.outcome === 'passed') run.logger.info(line);
+      if (result.outcome !== 'failed' && result.outcome !== 'timed-out') run.logger.info(line);
       else run.logger.warn(line);
       if (result.stdout) run.logger.debug(`check "${check.name}" stdout:\n${result.stdout}`);
       if (result.stderr) run.logger.debug(`check "${check.name}" stderr:\n${result.stderr}`);
@@ -273,6 +276,7 @@ async function testOneInstance(
 }
 
 async function collectPackageManifest(
+  context: Context,
   run: ImageRun,
   ssm: ReturnType<Context['clients']['ssm']>,
   instance: LaunchedInstance,
@@ -297,7 +301,9 @@ async function collectPackageManifest(
     run.signal,
     run.logger,
   );
-  if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
+  const notRun = outcome.kind === 'finished' ? commandExecutionOf(context).notRunReason(outcome) : undefined;
+  if (notRun) run.logger.info(`package manifest not collected on ${where}: not run: ${notRun}`);
+  else if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
   else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
   else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
 }
@@ -361,6 +367,7 @@ async function checkNewMachine(run: ImageRun, ssm: ReturnType<Context['clients']
 }
 
 async function runOneCheck(
+  context: Context,
   run: ImageRun,
   ssm: ReturnType<Context['clients']['ssm']>,
   instance: LaunchedInstance,
@@ -377,6 +384,9 @@ async function runOneCheck(
     stderr: truncateOutput(fields.stderr, settings.outputLimitBytes),
     durationMs: Date.now() - started,
   });
+  const execution = commandExecutionOf(context);
+  const skipped = execution.skipReason(check);
+  if (skipped) return finish({ outcome: 'skipped', reason: skipped, status: 'NotSent', exitCode: -1, stdout: '', stderr: '' });
   if (Date.now() >= overallDeadline) {
     return finish({ outcome: 'timed-out', reason: `not run: the overall smoke timeout (${run.image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', exitCode: -1, stdout: '', stderr: '' });
   }
@@ -400,9 +410,12 @@ async function runOneCheck(
     case 'timed-out':
       return finish({ outcome: 'timed-out', reason: outcome.reason, status: outcome.status, exitCode: -1, stdout: outcome.stdout, stderr: outcome.stderr });
     case 'finished': {
+      const notRun = execution.notRunReason(outcome);
+      if (notRun) return finish({ outcome: 'not-run', reason: `not run: ${notRun}`, status: outcome.status, exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr });
       const evaluation = evaluateCheck(check, outcome);
+      // NOTE: Run Command's own TimedOut (the document's executionTimeout) is a timeout, as gild's own deadline is.
       return finish({
-        outcome: evaluation.outcome,
+        outcome: evaluation.outcome === 'failed' && outcome.status === 'TimedOut' ? 'timed-out' : evaluation.outcome,
         reason: evaluation.outcome === 'failed' ? evaluation.reason : undefined,
         status: outcome.status,
         exitCode: outcome.exitCode,
@@ -413,13 +426,25 @@ async function runOneCheck(
   }
 }
 
-/** A failure outranks a timeout; the first one found is the reason. */
+/**
+ * A failure outranks a timeout; the first one found is the reason. Checks that were not run (no container twin on
+ * the emulator) or skipped (they need a VM) neither pass nor fail: when no check ran at all, the smoke test is
+ * skipped with that reason, as for an image without checks, and the report lists each check's verdict.
+ */
 function decide(collected: Collected, timeoutSeconds: number): SmokeResult {
   const checks = collected.checks;
+  const unrun = checks.filter((check) => check.outcome !== 'passed' && !isFailingOutcome(check.outcome));
   const failures = [
     ...collected.problems,
     ...checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
   ];
+  // NOTE: a built-in new-machine check that was not verified or kept by choice passes nothing either, so an image
+  // whose checks all went unrun is skipped, never passed on the strength of those.
+  if (failures.length === 0 && checks.length > 0 && unrun.length === checks.length) {
+    const count = (outcome: CheckResult['outcome']) => unrun.filter((check) => check.outcome === outcome).length;
+    const reasons = [...new Set(unrun.map((check) => check.reason ?? check.outcome))];
+    return { result: 'skipped', reason: `no check ran: ${count('not-run')} not run, ${count('skipped')} skipped, ${count('not-verified')} not verified, ${count('kept-by-choice')} kept by choice (${reasons.join('; ')})` };
+  }
   if (failures.length === 0) return { result: 'passed', checks };
   const failed = failures.filter((failure) => failure.outcome === 'failed');
   const chosen = failed[0] ?? failures[0]!;
@@ -456,8 +481,17 @@ async function keepManifest(context: Context, run: ImageRun, manifest: string | 
   const file = join(run.logDir, `${image.name}.packages.txt`);
   await writeFile(file, manifest);
   const packages = manifest.split(/\r?\n/).filter((line) => line.trim()).length;
-  run.logger.info(`package manifest: ${packages} packages, saved to ${file}`);
-  const previous = await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
+  // The same manifest as a CycloneDX SBOM, next to the run report.
+  const sbomFile = join(run.logDir, `${image.name}-${run.version}.cdx.json`);
+  const amiId = run.amis[image.buildRegion] ?? '';
+  const sbomJson = `${JSON.stringify(cycloneDxSbom({ image: image.name, version: run.version, runId: context.runId, amiId, preset: image.preset, packageManifestCommand: image.packageManifestCommand, createdAt: context.now() }, manifest), null, 2)}\n`;
+  await writeFile(sbomFile, sbomJson);
+  run.logger.info(`package manifest: ${packages} packages, saved to ${file}; SBOM (CycloneDX): ${sbomFile}`);
+  const stored = run.currentVersion ? await readStoredManifest(context, image.buildRegion, image.name, run.currentVersion).catch((error: unknown) => {
+    run.logger.warn(`could not read the SBOM of ${image.name} ${run.currentVersion} from the evidence bucket: ${describeAwsError(error)}`);
+    return undefined;
+  }) : undefined;
+  const previous = stored !== undefined && run.currentVersion ? { version: run.currentVersion, text: stored } : await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
   if (previous) {
     const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
     run.summary.push(...lines);
@@ -467,5 +501,15 @@ async function keepManifest(context: Context, run: ImageRun, manifest: string | 
   }
   // NOTE: only a passing image's manifest is kept as the baseline for the next version.
   if (passed) await writeManifest(context.workDir, image.name, run.version, manifest);
+  if (passed && context.settings.evidence) {
+    try {
+      const where = await storeSbom(context, image.buildRegion, image.name, run.version, sbomJson);
+      if (where) run.logger.info(`SBOM stored in the evidence bucket: ${where}`);
+    } catch (error) {
+      // NOTE: the image itself passed; evidence that could not be stored is said, in the log and the summary.
+      run.logger.warn(`could not store the SBOM in the evidence bucket: ${describeAwsError(error)}`);
+      run.summary.push(`SBOM not stored in the evidence bucket: ${describeAwsError(error)}`);
+    }
+  }
   return { file, packages, comparedWith: previous?.version };
 }

@@ -20,10 +20,11 @@ export interface CheckResult {
   readonly instanceType: string;
   readonly instanceId: string;
   /**
-   * `kept-by-choice` and `not-verified` come only from gild's built-in new-machine checks (src/smoke/new-machine-checks.ts):
-   * neither fails the image, and neither is shown as passed.
+   * Neither fails the image, and neither is shown as passed: `kept-by-choice` and `not-verified` come only from gild's
+   * built-in new-machine checks (src/smoke/new-machine-checks.ts); `not-run`: the emulator had no container twin to run
+   * the check in; `skipped`: it needs a VM and ran in a twin.
    */
-  readonly outcome: 'passed' | 'failed' | 'timed-out' | 'kept-by-choice' | 'not-verified';
+  readonly outcome: 'passed' | 'failed' | 'timed-out' | 'kept-by-choice' | 'not-verified' | 'not-run' | 'skipped';
   readonly reason: string | undefined;
   readonly status: string;
   readonly exitCode: number;

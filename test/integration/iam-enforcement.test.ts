@@ -84,7 +84,7 @@ describe('the generated IAM policy, enforced by moto', () => {
     const key = await createUserWithPolicy(moto.endpoint, userName, userPolicy);
     await createInstanceProfile(moto.endpoint, 'gild-smoke');
     await enforceIam(moto.endpoint, true);
-    return { ...moto.env, AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+    return { ...moto.env, AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey, GILD_SSM_STAND_IN: '1' };
   }
 
   it('lets gild and Packer build, smoke test, publish and retire every shipped image, calling only allowed actions', async () => {

@@ -15,11 +15,11 @@ describe('gild plan --matrix', () => {
     try {
       const first = await project.gild(['plan', '--matrix'], emulator.moto.env);
       expect(first.exitCode).toBe(0);
-      expect(first.stdout).toBe('{"waves":[{"include":[{"image":"al2023-base"},{"image":"graviton-worker"},{"image":"windows-2022"}]},{"include":[{"image":"nginx"}]}]}');
+      expect(first.stdout).toBe('{"waves":[{"include":[{"image":"al2023-base"},{"image":"debian-base"},{"image":"graviton-worker"},{"image":"windows-2022"}]},{"include":[{"image":"nginx"}]}]}');
 
       expect((await project.gild(['run', 'al2023-base'], emulator.moto.env)).exitCode).toBe(0);
       const second = await project.gild(['plan', '--matrix'], emulator.moto.env);
-      expect(JSON.parse(second.stdout)).toEqual({ waves: [{ include: [{ image: 'graviton-worker' }, { image: 'nginx' }, { image: 'windows-2022' }] }] });
+      expect(JSON.parse(second.stdout)).toEqual({ waves: [{ include: [{ image: 'debian-base' }, { image: 'graviton-worker' }, { image: 'nginx' }, { image: 'windows-2022' }] }] });
 
       const both = await project.gild(['plan', '--matrix', '--json'], emulator.moto.env);
       expect(both.exitCode).toBe(2);

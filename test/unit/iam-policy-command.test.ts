@@ -14,7 +14,7 @@ describe('gild iam-policy', () => {
   it('prints each statement with its reason, then the document', async () => {
     const result = await gild(['iam-policy']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/^Least-privilege policy for the gild pipeline role \(4 images, prefix \/golden, regions eu-west-1, us-east-1, us-west-2/);
+    expect(result.stdout).toMatch(/^Least-privilege policy for the gild pipeline role \(5 images, prefix \/golden, regions eu-west-1, us-east-1, us-west-2/);
     expect(result.stdout).toContain('  deny NeverMoveOwnership: ');
     expect(result.stdout).toContain('"Version": "2012-10-17"');
   });

@@ -8,6 +8,7 @@ import { isGildError } from '../../src/errors.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { renderImage, type RenderInput } from '../../src/render/render-template.ts';
 import { renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { renderTwin } from '../../src/target/container-twins.ts';
 
 let workDir: string;
 beforeEach(async () => {
@@ -321,13 +322,30 @@ describe('renderImage', () => {
     expect(await sysprep(undefined)).toEqual([{ inline: [expect.stringMatching(/^if exist "%ProgramFiles%\\Amazon\\EC2Launch\\ec2launch\.exe" \(.+ sysprep --shutdown=true\) else \(.+InitializeInstance\.ps1" -Schedule && .+SysprepInstance\.ps1"\)$/)] }]);
   });
 
+  it('renders a container twin on the emulator: a docker source beside the amazon one, the same provisioners restricted to it, after the twin setup', async () => {
+    const image = resolvedImageFixture({ preset: 'debian-12', provision: [{ kind: 'shell', inline: ['sudo apt-get install -y busybox'], env: { A: 'b' }, expectDisconnect: false, pauseBefore: undefined }] });
+    const twin = renderTwin(image, { containerImage: 'debian:12', version: '1.0.0', runId: 'run1' });
+    const real = await render(image);
+    const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' }, twin });
+    const parsed = (await parse('image.pkr.hcl', emulated.text)) as Settings;
+    expect(parsed.source.docker.web[0]).toMatchObject({ image: 'debian:12', commit: true, pull: false });
+    expect(emulated.build.sources).toEqual(['source.amazon-ebs.web', 'source.docker.web']);
+    expect(emulated.build.provisioner.shell).toHaveLength(2);
+    expect(emulated.build.provisioner.shell[0].only).toEqual(['docker.web']);
+    const { only, ...same } = emulated.build.provisioner.shell[1];
+    expect(only).toEqual(['docker.web']);
+    expect(same).toEqual(real.build.provisioner.shell[0]);
+    expect(emulated.build['post-processor']['docker-tag'][0]).toMatchObject({ only: ['docker.web'], repository: 'localhost/gild-twin/web', tags: ['1.0.0-run1'] });
+    expect(real.text).not.toMatch(/docker/);
+  });
+
   it('renders for the emulator with its endpoint, no communicator, no provisioners and no temporary profile, and says so', async () => {
     const image = resolvedImageFixture({ provision: [{ kind: 'shell', inline: ['true'], env: {}, expectDisconnect: false, pauseBefore: undefined }] });
     const real = await render(image);
     const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' } });
     expect(emulated.source).toMatchObject({ custom_endpoint_ec2: 'http://127.0.0.1:5000', skip_region_validation: true, communicator: 'none' });
     expect(emulated.build).not.toHaveProperty('provisioner');
-    expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on.');
+    expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on, and the image has no container twin.');
     expect(emulated.logger.lines).toContain('info: Left out gild\'s generalize step of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not generalized there.');
     const { custom_endpoint_ec2, skip_region_validation, communicator, ...emulatedRest } = emulated.source;
     const { temporary_iam_instance_profile_policy_document, communicator: realCommunicator, ssh_username, ssh_clear_authorized_keys, ...realRest } = real.source;
@@ -377,7 +395,7 @@ describe('renderImage', () => {
     await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n}\n# {{sourceRf}}\n');
     const error = await renderError(resolvedImageFixture({ template }));
     expect(error.details).toEqual([
-      `images/web.ts: template ${template} (or a partial it includes): line 4, column 5: "sourceRf" is not defined. A template is given image, source, provisioners, partial, sourceRef, manifestFile; fix the name, or guard a field that may be absent with {{#if …}}.`,
+      `images/web.ts: template ${template} (or a partial it includes): line 4, column 5: "sourceRf" is not defined. A template is given image, source, provisioners, partial, sourceRef, manifestFile, twin; fix the name, or guard a field that may be absent with {{#if …}}.`,
     ]);
   });
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up real execution for container twins (README "Container twins"): Podman with its Docker-compatible CLI, runc,
+# and a Debian 12 base image made offline from Debian's packages (no container registry is needed or reached).
+# Idempotent: each part is skipped when it is already there. Needs root (apt-get, debootstrap, rootful Podman).
+set -euo pipefail
+
+base_image="${GILD_DEBIAN_BASE_IMAGE:-localhost/debian:12}"
+
+missing=()
+for command in podman runc debootstrap newuidmap; do command -v "$command" >/dev/null 2>&1 || missing+=("$command"); done
+[ -x /usr/bin/docker ] || missing+=(podman-docker)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "containers: installing podman, podman-docker, runc, debootstrap, uidmap (missing: ${missing[*]})"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq podman podman-docker runc debootstrap uidmap >/dev/null
+fi
+
+# This kernel refuses Podman's default rlimits ("setrlimit … operation not permitted" from crun and runc alike), and
+# runc is the runtime that was tried here. Only written when absent, so an administrator's own file is kept.
+if [ ! -e /etc/containers/containers.conf ]; then
+  echo "containers: writing /etc/containers/containers.conf (runc, nofile/nproc 1024)"
+  mkdir -p /etc/containers
+  cat >/etc/containers/containers.conf <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+
+[engine]
+runtime = "runc"
+CONF
+fi
+
+if podman image exists "$base_image"; then
+  echo "containers: base image $base_image is already there"
+else
+  started=$(date +%s)
+  root=$(mktemp -d /tmp/gild-debootstrap.XXXXXX)
+  trap 'rm -rf "$root"' EXIT
+  echo "containers: building $base_image with debootstrap --variant=minbase bookworm (about a minute)"
+  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
+  tar -C "$root" -c . | podman import --quiet - "$base_image" >/dev/null
+  echo "containers: $base_image made in $(( $(date +%s) - started )) s"
+fi
+podman run --rm "$base_image" sh -c 'echo "containers: $(. /etc/os-release; echo "$PRETTY_NAME") runs"'

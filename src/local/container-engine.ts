@@ -1,0 +1,149 @@
+/**
+ * The container engine that runs container twins (README "Container twins"): Docker, or Podman through its
+ * Docker-compatible CLI. Packer's docker builder runs whichever `docker` comes first on PATH, and a machine may have a
+ * Docker client with no daemon earlier on PATH than Podman's `docker`: so the engine is found by asking each candidate
+ * (`docker info`, `podman info`), and Packer gets a PATH whose first `docker` is the one that answered.
+ */
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { mkdir, readlink, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { accessSync, constants } from 'node:fs';
+
+export interface ContainerEngine {
+  /** `docker` or `podman`, as it reported itself. */
+  readonly kind: 'docker' | 'podman';
+  /** The binary that answered. */
+  readonly binary: string;
+  readonly version: string;
+  /** A folder whose only entry is `docker`, pointing at `binary`: put first on Packer's PATH. */
+  readonly dockerShimDir: string;
+}
+
+export type EngineSearch = { readonly found: ContainerEngine; readonly tried: readonly string[] } | { readonly found: undefined; readonly tried: readonly string[] };
+
+function executablesOnPath(name: string, searchPath: string): string[] {
+  const found: string[] = [];
+  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      if (!found.includes(file)) found.push(file);
+    } catch {
+      // not here
+    }
+  }
+  return found;
+}
+
+/** The candidates in order: every `docker` on PATH (first wins, as for Packer), then every `podman`. */
+async function askEngine(binary: string): Promise<{ kind: 'docker' | 'podman'; version: string } | { problem: string }> {
+  // NOTE: one call per candidate (it is asked on every emulator run): `info` answers only when the engine does, and
+  // carries the version (Podman: version.Version; Docker: ServerVersion).
+  const info = await execa(binary, ['info', '--format', '{{json .}}'], { reject: false, timeout: 20_000, stdin: 'ignore' });
+  if (info.exitCode !== 0) return { problem: `${binary} info failed: ${(info.stderr || info.stdout || String(info.exitCode)).split('\n')[0]}` };
+  let parsed: { version?: { Version?: string }; ServerVersion?: string } = {};
+  try {
+    parsed = JSON.parse(info.stdout) as typeof parsed;
+  } catch {
+    // an engine that answered in another shape: still an engine
+  }
+  const podman = parsed.version?.Version !== undefined || path.basename(binary) === 'podman';
+  return { kind: podman ? 'podman' : 'docker', version: parsed.version?.Version ?? parsed.ServerVersion ?? 'unknown' };
+}
+
+export async function findContainerEngine(searchPath: string): Promise<EngineSearch> {
+  const candidates = [...executablesOnPath('docker', searchPath), ...executablesOnPath('podman', searchPath)];
+  const tried: string[] = [];
+  for (const binary of candidates) {
+    const answer = await askEngine(binary);
+    if ('problem' in answer) {
+      tried.push(answer.problem);
+      continue;
+    }
+    // NOTE: Podman's `docker` (podman-docker) is a script that prints a notice on every call; Podman itself is quieter.
+    const podman = answer.kind === 'podman' && path.basename(binary) === 'docker' ? executablesOnPath('podman', searchPath)[0] : undefined;
+    const engineBinary = podman ?? binary;
+    return { found: { kind: answer.kind, binary: engineBinary, version: answer.version, dockerShimDir: await dockerShim(engineBinary) }, tried };
+  }
+  if (candidates.length === 0) tried.push('no docker or podman on PATH');
+  return { found: undefined, tried };
+}
+
+/**
+ * One folder per engine binary, made once and shared by runs (it holds only the link), so nothing needs removing
+ * when gild is killed.
+ */
+async function dockerShim(binary: string): Promise<string> {
+  const dir = path.join(tmpdir(), `gild-engine-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}`);
+  await mkdir(dir, { recursive: true });
+  const link = path.join(dir, 'docker');
+  const current = await readlink(link).catch(() => undefined);
+  if (current !== binary) {
+    if (current !== undefined) throw new Error(`${link} points at ${current}, not ${binary}; remove ${dir}`);
+    await symlink(binary, link).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+  return dir;
+}
+
+/** True when the engine holds the image locally (nothing is pulled: no registry may be reachable). */
+export async function imageExistsLocally(engine: Pick<ContainerEngine, 'binary' | 'kind'>, image: string): Promise<boolean> {
+  const result = engine.kind === 'podman' ? await execa(engine.binary, ['image', 'exists', image], { reject: false, stdin: 'ignore' }) : await execa(engine.binary, ['image', 'inspect', image], { reject: false, stdin: 'ignore' });
+  return result.exitCode === 0;
+}
+
+export interface ContainerRun {
+  /** -1 when the script never ran. */
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+}
+
+/**
+ * Runs a script as AWS-RunShellScript does (the commands, one per line, in a file run by `sh`) in a fresh container
+ * of `image`, removed afterwards. Stopped at `timeoutMs` (timedOut) or when `signal` aborts (cancelled); either way
+ * the container is killed, and the exit code is 137 as the SSM agent reports for a command stopped before it ended.
+ */
+export async function runScriptInContainer(engine: Pick<ContainerEngine, 'binary'>, image: string, script: string, options: { timeoutMs: number; signal?: AbortSignal; name?: string; keep?: boolean }): Promise<ContainerRun> {
+  const name = options.name ?? `gild-run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  // NOTE: the script goes in on stdin to a file, then runs with stdin closed: commands reading stdin see EOF as
+  // under the agent, and no quoting of the script through a shell argument is needed.
+  const child = execa(engine.binary, ['run', '-i', ...(options.keep ? [] : ['--rm']), '--name', name, '--entrypoint', 'sh', image, '-c', 'cat > /tmp/_script.sh && exec sh /tmp/_script.sh < /dev/null'], {
+    input: script,
+    reject: false,
+    all: false,
+    stripFinalNewline: false,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  let stopped: 'timeout' | 'cancel' | undefined;
+  let exited = false;
+  const kill = async (why: 'timeout' | 'cancel') => {
+    if (stopped) return;
+    stopped = why;
+    // NOTE: asked again until the run ends: a container still starting is not there to kill yet.
+    while (!exited) {
+      await execa(engine.binary, ['kill', name], { reject: false, stdin: 'ignore' });
+      if (!exited) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  const timer = setTimeout(() => void kill('timeout'), options.timeoutMs);
+  const onAbort = () => void kill('cancel');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  void child.finally(() => {
+    exited = true;
+  });
+  try {
+    const result = await child;
+    const exitCode = stopped ? 137 : (result.exitCode ?? -1);
+    return { exitCode, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), timedOut: stopped === 'timeout', cancelled: stopped === 'cancel' };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}

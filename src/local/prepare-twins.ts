@@ -1,0 +1,56 @@
+/**
+ * Which images get a container twin on this machine, decided once per run and said in the log (README "Container
+ * twins"): an engine must answer, and the twin's container image must already be there (nothing is pulled).
+ */
+import type { EmulatorTwins } from '../context.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { Logger } from '../logger.ts';
+import { twinBaseOf } from '../target/container-twins.ts';
+import { findContainerEngine, imageExistsLocally } from './container-engine.ts';
+
+export async function prepareTwins(images: readonly ResolvedImage[], searchPath: string, logger: Logger): Promise<EmulatorTwins | undefined> {
+  const linux = images.filter((image) => image.platform === 'linux');
+  for (const image of images) if (image.platform === 'windows') logger.info(`twins: ${image.name} has no container twin: a Windows image has none; its smoke checks are not run on the emulator`);
+  if (linux.length === 0) return undefined;
+  const search = await findContainerEngine(searchPath);
+  if (!search.found) {
+    logger.warn(`twins: no container engine answered (${search.tried.join('; ')}), so no image has a container twin: provisioning and smoke checks are not run on the emulator. Install Docker or Podman and the base image (bash .ci/setup-containers.sh).`);
+    return undefined;
+  }
+  const engine = search.found;
+  logger.info(`twins: container engine ${engine.kind} ${engine.version} (${engine.binary})${search.tried.length > 0 ? `; passed over: ${search.tried.join('; ')}` : ''}`);
+  const containerImages: Record<string, string> = {};
+  const present = new Map<string, Promise<boolean>>();
+  for (const image of linux) {
+    const base = twinBaseOf(image);
+    if (base.kind === 'none') {
+      logger.info(`twins: ${image.name} has no container twin: ${base.reason}; its smoke checks are not run on the emulator`);
+      continue;
+    }
+    if (!present.has(base.containerImage)) present.set(base.containerImage, imageExistsLocally(engine, base.containerImage));
+    if (await present.get(base.containerImage)) {
+      containerImages[image.name] = base.containerImage;
+      logger.info(`twins: ${image.name} gets a container twin from ${base.containerImage}`);
+    } else {
+      logger.info(`twins: ${image.name} has no container twin: image ${base.containerImage} not present locally (nothing is pulled); its smoke checks are not run on the emulator`);
+    }
+  }
+  return { engine: { kind: engine.kind, binary: engine.binary, dockerShimDir: engine.dockerShimDir }, containerImages };
+}
+
+/**
+ * Removes the twins this run committed (`localhost/gild-twin/*:*-<runId>`) once the run is over: a twin exists for
+ * the run's smoke checks, and each holds its provisioning's layer. Best effort: a twin left behind is only disk.
+ */
+export async function removeRunTwins(twins: EmulatorTwins | undefined, runId: string, logger: Logger): Promise<void> {
+  if (!twins || Object.keys(twins.containerImages).length === 0) return;
+  const { execa } = await import('execa');
+  const listed = await execa(twins.engine.binary, ['images', '--format', '{{.Repository}}:{{.Tag}}'], { reject: false, stdin: 'ignore' });
+  const ours = String(listed.stdout)
+    .split('\n')
+    .filter((reference) => reference.startsWith('localhost/gild-twin/') && reference.endsWith(`-${runId}`));
+  if (ours.length === 0) return;
+  const removed = await execa(twins.engine.binary, ['rmi', ...ours], { reject: false, stdin: 'ignore' });
+  if (removed.exitCode === 0) logger.debug(`twins: removed ${ours.join(', ')}`);
+  else logger.warn(`twins: could not remove ${ours.join(', ')}: ${String(removed.stderr).split('\n')[0]}`);
+}

@@ -1,0 +1,161 @@
+/**
+ * Container twins end to end: the real CLI, real Packer 1.6.6 (amazon-ebs against moto, docker against Podman or
+ * Docker) and the SSM Run Command stand-in in front of moto. A Debian image's provisioning runs in its twin, its
+ * checks run in fresh containers of the twin, and every verdict is read back from the report. Needs a container
+ * engine and the Debian base image (bash .ci/setup-containers.sh), as CI has.
+ */
+import { execa } from 'execa';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parametersUnder } from '../support/aws-state.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+import { createTempProject, type TempProject } from '../support/project.ts';
+
+let moto: MotoServer;
+let env: Record<string, string>;
+beforeAll(async () => {
+  moto = await startMoto();
+  env = { ...moto.env, GILD_SSM_STAND_IN: '1', GILD_SSM_REGISTRATION_DELAY_MS: '500', GILD_SMOKE_POLL_MS: '300' };
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+});
+
+const provisionScript = (extraPackages: string) => `#!/bin/sh
+set -eu
+sudo apt-get update -qq
+sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox ${extraPackages}
+sudo mkdir -p /srv/www
+echo "served as \${GREETING}" | sudo tee /srv/www/index.html >/dev/null
+`;
+
+const debianImage = (fields: { version: string; checks: string }) => `import { defineImage } from 'gild';
+export default defineImage({
+  name: 'web',
+  description: 'a Debian web server, tested in its container twin',
+  version: '${fields.version}',
+  base: { preset: 'debian-12' },
+  instanceType: 't3.micro',
+  regions: { build: 'us-east-1' },
+  provision: [{ script: 'scripts/provision.sh', env: { GREETING: 'hello' } }],
+  smoke: { checkTimeoutSeconds: 60, checks: [${fields.checks}] },
+  tags: { owner: 'test', app: 'web', environment: 'test' },
+});
+`;
+
+const servesPage = `{ name: 'serves the page', run: ['busybox httpd -p 127.0.0.1:8080 -h /srv/www', 'busybox wget -qO- http://127.0.0.1:8080/'], stdoutMatches: ['^served as hello$'] }`;
+
+async function project(files: Record<string, string>): Promise<TempProject> {
+  const created = await createTempProject({ images: { 'web.ts': files['web.ts']! } });
+  await execa('mkdir', ['-p', path.join(created.dir, 'images', 'scripts')]);
+  for (const [file, content] of Object.entries(files)) if (file !== 'web.ts') await created.writeImage(file, content);
+  return created;
+}
+
+interface SmokeJson {
+  result: string;
+  checks: { name: string; outcome: string; reason?: string; status: string; exitCode: number; stdout: string; stderr: string }[];
+  packageManifest?: { packages: number; comparedWith?: string };
+}
+
+async function lastRun(dir: string) {
+  const runsDir = path.join(dir, '.gild', 'runs');
+  const [runId] = (await readdir(runsDir)).sort().reverse();
+  const runDir = path.join(runsDir, runId!);
+  const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as { images: { image: string; result: string; summary: string[]; smoke?: { checks: { name: string; outcome: string }[] } }[] };
+  const smoke = JSON.parse(await readFile(path.join(runDir, 'web.smoke.json'), 'utf8')) as SmokeJson;
+  const log = await readFile(path.join(runDir, 'web.log'), 'utf8');
+  return { report, smoke, log };
+}
+
+describe('container twins on the emulator', () => {
+  it('runs the provisioning in the twin and each check for real: pass, wrong expectation, hang, 100 KB of output, needs a VM', async () => {
+    const web = await project({
+      'web.ts': debianImage({
+        version: '1.0.0',
+        checks: [
+          servesPage,
+          `{ name: 'expects the wrong version', run: 'echo 1.2.3', stdoutMatches: ['^9\\\\.'] }`,
+          `{ name: 'hangs', run: 'sleep 600', timeoutSeconds: 3 }`,
+          `{ name: 'prints 100 KB', run: "head -c 102400 /dev/zero | tr '\\\\0' x" }`,
+          `{ name: 'starts at boot', run: 'systemctl is-enabled busybox-httpd', needs: 'vm' }`,
+        ].join(', '),
+      }),
+      'scripts/provision.sh': provisionScript(''),
+    });
+    try {
+      const run = await web.gild(['run'], env);
+      expect(run.stdout + run.stderr).not.toMatch(/internal error/);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      expect(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/web')).toEqual({});
+      expect(run.stdout + run.stderr).toMatch(/web failed in smoke: smoke test failed/);
+
+      const { report, smoke, log } = await lastRun(web.dir);
+      // The provisioning ran in the twin: its own output is in the build log, and the page it wrote is served.
+      expect(log).toMatch(/docker\.web: Setting up busybox/);
+      expect(report.images.find((image) => image.image === 'web')?.result).toBe('failed');
+      const verdicts = Object.fromEntries(smoke.checks.map((check) => [check.name, check]));
+      expect(verdicts['serves the page']).toMatchObject({ outcome: 'passed', exitCode: 0, stdout: 'served as hello\n' });
+      expect(verdicts['expects the wrong version']).toMatchObject({ outcome: 'failed', reason: 'stdout does not match /^9\\./', exitCode: 0 });
+      expect(verdicts['hangs']?.outcome).toBe('timed-out');
+      expect(verdicts['prints 100 KB']).toMatchObject({ outcome: 'passed', stdout: 'x'.repeat(24_000) });
+      expect(verdicts['starts at boot']).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^skipped: needs a VM/) });
+      expect(report.images.find((image) => image.image === 'web')?.smoke?.checks.map((check) => check.outcome)).toEqual(['passed', 'failed', 'timed-out', 'passed', 'skipped']);
+    } finally {
+      await web.remove();
+    }
+  }, 600_000);
+
+  it('shows the real package diff when the second version installs another package', async () => {
+    const web = await project({ 'web.ts': debianImage({ version: '1.0.0', checks: servesPage }), 'scripts/provision.sh': provisionScript('') });
+    try {
+      const first = await web.gild(['run'], env);
+      expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+      expect((await lastRun(web.dir)).smoke.packageManifest?.packages).toBeGreaterThan(50);
+
+      await web.writeImage('web.ts', debianImage({ version: '1.1.0', checks: servesPage }));
+      await web.writeImage('scripts/provision.sh', provisionScript('tree'));
+      const second = await web.gild(['run'], env);
+      expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+      const { report, smoke } = await lastRun(web.dir);
+      expect(smoke.packageManifest?.comparedWith).toBe('1.0.0');
+      const summary = report.images.find((image) => image.image === 'web')?.summary ?? [];
+      expect(summary).toContain('packages since 1.0.0: 1 added, 0 removed, 0 changed');
+      expect(summary.some((line) => /^ {2}\+ tree \S+$/.test(line))).toBe(true);
+      expect(Object.keys(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/web'))).toContain('/golden/web/versions/1.1.0');
+    } finally {
+      await web.remove();
+    }
+  }, 600_000);
+});
+
+describe('gild test', () => {
+  it('passes the good provisioning, and fails a broken one with the script\'s own error output', async () => {
+    const web = await project({ 'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }), 'scripts/provision.sh': provisionScript('') });
+    try {
+      // No AWS at all: no endpoint, no credentials.
+      const noAws = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };
+      const good = await web.gild(['test', 'web'], noAws);
+      expect(good.exitCode, good.stdout + good.stderr).toBe(0);
+      expect(good.stdout).toMatch(/^✔ serves the page: passed$/m);
+      expect(good.stdout).toMatch(/^– boot: skipped \(skipped: needs a VM/m);
+
+      await web.writeImage('scripts/provision.sh', `${provisionScript('')}sudo cp /srv/missing/index.html /srv/www/\n`);
+      const broken = await web.gild(['test', 'web'], noAws);
+      expect(broken.exitCode).toBe(1);
+      expect(broken.stdout).toMatch(/^✖ provisioning failed in the twin of web: Script exited with non-zero exit status: 1/m);
+      expect(broken.stdout).toContain("cp: cannot stat '/srv/missing/index.html': No such file or directory");
+      const testDir = path.join(web.dir, '.gild', 'test');
+      const [latest] = (await readdir(testDir)).sort().reverse();
+      const saved = JSON.parse(await readFile(path.join(testDir, latest!, 'web.test.json'), 'utf8')) as { result: string; build: { ok: boolean; output: string[] } };
+      expect(saved).toMatchObject({ result: 'failed', build: { ok: false } });
+      expect(saved.build.output).toContain("cp: cannot stat '/srv/missing/index.html': No such file or directory");
+    } finally {
+      await web.remove();
+    }
+  }, 300_000);
+});
