@@ -210,7 +210,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
     input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on, and the image has no container twin.`);
   }
   const gildSteps = [...(image.patch.enabled ? ['patch'] : []), ...(image.generalize.kind === 'on' ? ['generalize'] : [])];
-  if (input.emulator && gildSteps.length > 0) {
+  if (input.emulator && !input.twin && gildSteps.length > 0) {
     input.logger?.info(`Left out gild's ${gildSteps.join(' and ')} step${gildSteps.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on, so the AMI is not ${gildSteps.map((step) => (step === 'patch' ? 'patched' : 'generalized')).join(' or ')} there.`);
   }
   // NOTE: Packer evaluates every string of the source and the provisioners as a Go template; see escape.ts.
