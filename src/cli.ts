@@ -53,10 +53,27 @@ const commandTable: readonly CommandEntry[] = [
         .option('--force', 'plan rebuilds even for unchanged images', false)
         .option('--local', 'plan against a fresh local emulator', false)
         .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
-        .option('--matrix', 'print the images to build in dependency waves, each a GitHub Actions matrix: {"waves":[{"include":[{"image":…}]},…]}', false),
+        .option('--matrix', 'print the images to build spread over CI jobs: GitHub Actions matrices {"matrices":[{"include":[{"job":1,"images":"a b",…}]}],…}, or with --engine gitlab a child pipeline', false)
+        .option('--engine <engine>', 'with --matrix: github (matrices of at most 256 jobs) or gitlab (parallel:matrix of at most 200)')
+        .option('--per-job <count>', 'with --matrix: at most this many images a job (default: the fewest that fit one matrix)')
+        .option('--max-jobs <count>', 'with --matrix: at most this many jobs in all (default: one matrix of the engine)')
+        .option('--from <file>', 'with --matrix: fan out a plan saved with `gild plan --json` instead of making one (reads no AWS)'),
     run: async (io, [images], flags) => {
-      (await import('./definition/load-definitions.ts')).prefetchDefinitions(io.cwd);
-      return (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean, matrix: flags.matrix as boolean }, io);
+      if (flags.from === undefined) (await import('./definition/load-definitions.ts')).prefetchDefinitions(io.cwd);
+      return (await import('./commands/plan.ts')).plan(
+        {
+          images: images as string[],
+          force: flags.force as boolean,
+          local: flags.local as boolean,
+          json: flags.json as boolean,
+          matrix: flags.matrix as boolean,
+          engine: flags.engine as string | undefined,
+          perJob: flags.perJob as string | undefined,
+          maxJobs: flags.maxJobs as string | undefined,
+          from: flags.from as string | undefined,
+        },
+        io,
+      );
     },
   },
   {
