@@ -98,6 +98,7 @@ const commandTable: readonly CommandEntry[] = [
         .option('--dry-run', 'print the plan and stop before changing anything', false)
         .option('--local', 'run against a moto emulator started for this run', false)
         .option('--plan <file>', 'apply a plan saved with `gild plan --json` instead of making one (refused if the world moved since)')
+        .option('--wait-for-bases <minutes>', 'with --plan and images (one CI job): wait up to this long for each base another job builds to be published')
         .option('--show-parameters', 'print the published SSM parameters at the end', false)
         .option('--json', 'print the run report (report.json) on stdout; everything else goes to stderr', false)
         .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser(repeatable).default([])),
@@ -113,6 +114,7 @@ const commandTable: readonly CommandEntry[] = [
           dryRun: flags.dryRun as boolean,
           local: flags.local as boolean,
           plan: flags.plan as string | undefined,
+          waitForBases: flags.waitForBases as string | undefined,
           showParameters: flags.showParameters as boolean,
           json: flags.json as boolean,
           baseAmi: flags.baseAmi as string[],
