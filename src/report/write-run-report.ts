@@ -9,6 +9,7 @@ import type { AppliedPlan } from '../apply/apply-plan.ts';
 import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
 import { buildRunReport, type RunReportInput } from './build-run-report.ts';
+import { fitStepSummary, fullReportLocation } from './fit-step-summary.ts';
 import { renderReportMarkdown } from './render-report-markdown.ts';
 import type { RunReport } from './report-schema.ts';
 
@@ -49,7 +50,7 @@ export async function saveReport(report: RunReport, dir: string, env: Readonly<R
   await writeFile(markdownFile, markdown);
   const stepSummary = env.GITHUB_STEP_SUMMARY;
   // NOTE: appended, never written: earlier steps of the same job may have put their own summary there.
-  if (stepSummary) await appendFile(stepSummary, `${markdown}\n`);
+  if (stepSummary) await appendFile(stepSummary, `${fitStepSummary(markdown, { fullReport: fullReportLocation(env, markdownFile) })}\n`);
   return { report, jsonFile, markdownFile };
 }
 
