@@ -1,14 +1,12 @@
 /** `gild plan`: what `gild run` would do, step by step, and why. Reads AWS, changes nothing. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { planRun } from '../apply/run-trip.ts';
 import { catalogue } from '../errors.ts';
 import { formatRunPlan } from '../plan/format-run-plan.ts';
 import { matrixLimits, planFanOut, planMatrix, type CiEngine, type FanOutOptions } from '../plan/plan-waves.ts';
 import { renderGitLabChildPipeline } from '../plan/render-gitlab-pipeline.ts';
 import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
 import { createIoLogger, type Io } from './io.ts';
-import { throwDefinitionErrors, withImagesInContext } from './run-steps.ts';
 
 export interface PlanOptions {
   /** Image names; all images when empty. */
@@ -38,6 +36,8 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
     io.stdout(printMatrix(await readPlanFile(io.cwd, options.from), fanOut));
     return 0;
   }
+  // NOTE: loaded only to observe: `--from` fans out a saved plan and needs neither AWS's clients nor the definitions.
+  const [{ planRun }, { throwDefinitionErrors, withImagesInContext }] = await Promise.all([import('../apply/run-trip.ts'), import('./run-steps.ts')]);
   return withImagesInContext(io, createIoLogger(io), { images: options.images, dryRun: true, local: options.local, force: options.force }, async (context, images) => {
     const { plan: runPlan } = await planRun(context, images, { force: options.force, baseOverrides: context.options.baseOverrides });
     io.stdout(options.matrix ? printMatrix(runPlan, fanOut) : options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);

@@ -75,12 +75,17 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
     };
     defer(cleanup);
     console.error(`bench: fan-out: ${size} images seeded in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s`);
-    const planned = await measure(fleet, ['plan', '--matrix', '--force']);
-    if (planned.exitCode !== 0) throw new Error(`gild plan --matrix --force over ${size} images failed (exit ${planned.exitCode}):\n${planned.stderr.slice(-2000)}`);
-    const matrix = JSON.parse(planned.stdout) as { jobs: number; perJob: number; images: number };
-    if (matrix.images !== size) throw new Error(`the forced plan over ${size} images fanned out ${matrix.images}`);
-    const saved = await fleet.project.gild(['plan', '--json', '--force'], fleet.proxy.env(fleet.moto.env));
-    plans.push({ size, measured: planned, planBytes: Buffer.byteLength(saved.stdout), matrixBytes: Buffer.byteLength(planned.stdout), jobs: matrix.jobs, perJob: matrix.perJob });
+    // What the workflows do: observe and plan once (`plan --json`, a forced plan: every image to build), then fan the
+    // saved plan out (`plan --matrix --from`, which reads no AWS). Both are measured; together they are `plan --matrix`.
+    const saved = await measure(fleet, ['plan', '--json', '--force']);
+    if (saved.exitCode !== 0) throw new Error(`gild plan --json --force over ${size} images failed (exit ${saved.exitCode}):\n${saved.stderr.slice(-2000)}`);
+    await writeFile(path.join(fleet.project.dir, 'plan.json'), saved.stdout);
+    const fanned = await measure(fleet, ['plan', '--matrix', '--from', 'plan.json']);
+    const matrix = JSON.parse(fanned.stdout) as { jobs: number; perJob: number; images: number };
+    if (fanned.exitCode !== 0 || matrix.images !== size) throw new Error(`the fan-out of the forced plan over ${size} images failed or lost images (exit ${fanned.exitCode}):\n${fanned.stderr.slice(-2000)}`);
+    const planned: Measured = { ...saved, ms: saved.ms + fanned.ms, peakRss: Math.max(saved.peakRss, fanned.peakRss), calls: saved.calls + fanned.calls };
+    plans.push({ size, measured: planned, planBytes: Buffer.byteLength(saved.stdout), matrixBytes: Buffer.byteLength(fanned.stdout), jobs: matrix.jobs, perJob: matrix.perJob });
+    console.error(`bench: fan-out: ${size} images: plan --json --force ${saved.ms.toFixed(0)} ms, ${saved.calls} calls (${saved.byAction}), peak RSS ${(saved.peakRss / 1e6).toFixed(0)} MB, ${(Buffer.byteLength(saved.stdout) / 1024).toFixed(0)} KiB; plan --matrix --from ${fanned.ms.toFixed(0)} ms, peak RSS ${(fanned.peakRss / 1e6).toFixed(0)} MB, ${matrix.jobs} jobs of ≤ ${matrix.perJob}, ${(Buffer.byteLength(fanned.stdout) / 1024).toFixed(0)} KiB`);
 
     const ran = await measure(fleet, ['run']);
     const unchanged = (ran.stdout.match(/^ {2}= .* unchanged: /gm) ?? []).length;
@@ -88,18 +93,18 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
     const reportFile = /Report: (\S+) \(JSON: (\S+)\)/.exec(ran.stdout)![2]!;
     const report = JSON.parse(await readFile(path.join(fleet.project.dir, reportFile), 'utf8')) as { runId: string; images: { image: string }[]; counts: Record<string, number> };
     runs.push({ size, measured: ran, reportBytes: (await stat(path.join(fleet.project.dir, reportFile))).size });
+    console.error(`bench: fan-out: ${size} images: no-op run ${ran.ms.toFixed(0)} ms, ${ran.calls} calls (${ran.byAction}), peak RSS ${(ran.peakRss / 1e6).toFixed(0)} MB`);
 
     if (size === sizes.at(-1)) {
-      // 1,000 jobs of one image each, as the fleet workflow's report job downloads them, all of the no-op run's plan.
-      const plan = JSON.parse((await fleet.project.gild(['plan', '--json'], fleet.proxy.env(fleet.moto.env))).stdout) as { runId: string };
-      await writeFile(path.join(fleet.project.dir, 'plan.json'), JSON.stringify(plan));
+      // 1,000 jobs of one image each, as the fleet workflow's report job downloads them, each one image of the no-op
+      // run's report. Without --plan: the merge then takes the run from the reports (a plan adds only its no-job images).
       for (const [index, image] of report.images.entries()) {
-        const folder = path.join(fleet.project.dir, 'reports', `gild-report-${index + 1}`, plan.runId);
+        const folder = path.join(fleet.project.dir, 'reports', `gild-report-${index + 1}`, report.runId);
         await mkdir(folder, { recursive: true });
-        await writeFile(path.join(folder, 'report.json'), JSON.stringify({ ...report, runId: plan.runId, images: [image], counts: { unchanged: 1 } }, null, 2));
+        await writeFile(path.join(folder, 'report.json'), JSON.stringify({ ...report, images: [image], counts: { unchanged: 1 } }, null, 2));
       }
       const summary = path.join(fleet.project.dir, 'step-summary.md');
-      const merged = await measure(fleet, ['report', 'merge', 'reports', '--plan', 'plan.json', '--out', 'fleet-report'], { GITHUB_STEP_SUMMARY: summary });
+      const merged = await measure(fleet, ['report', 'merge', 'reports', '--out', 'fleet-report'], { GITHUB_STEP_SUMMARY: summary });
       if (merged.exitCode !== 0) throw new Error(`gild report merge of ${report.images.length} job reports failed (exit ${merged.exitCode}):\n${merged.stderr.slice(-2000)}`);
       const summaryText = await readFile(summary, 'utf8');
       merge = {
@@ -127,7 +132,7 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
   const results: BenchmarkResult[] = [
     {
       name: 'fan-out-plan',
-      title: '`gild plan --matrix --force` (CLI process), every image to build, fanned out over GitHub jobs; 4 AMIs an image + 1,000 other AMIs',
+      title: '`gild plan --json --force` then `gild plan --matrix --from plan.json` (CLI processes, as the workflows run them), every image to build; 4 AMIs an image + 1,000 other AMIs',
       variants: plans.map((row) => variant(`${row.size} images`, row.measured)),
       unit: { label: 'AWS calls', per: (result) => plans.find((row) => result.name === `${row.size} images`)!.measured.calls },
       ratio: { label: `time per image, ${sizes.at(-1)} vs ${sizes[0]} images`, value: timeGrowth(plans), target: '≤ 1× (no faster than images)', met: timeGrowth(plans) <= 1 },
