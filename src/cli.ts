@@ -300,6 +300,9 @@ function defaultIo(): Io {
 
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<never> {
   const code = await runCli(argv, io);
+  // NOTE: a pipe that its reader has not emptied takes writes asynchronously; process.exit would cut a large document
+  // (a 1,000-image `plan --json` piped to another program) short. An empty write's callback runs once all before it went.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
   process.exit(code);
 }
 

@@ -80,9 +80,15 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
     const saved = await measure(fleet, ['plan', '--json', '--force']);
     if (saved.exitCode !== 0) throw new Error(`gild plan --json --force over ${size} images failed (exit ${saved.exitCode}):\n${saved.stderr.slice(-2000)}`);
     await writeFile(path.join(fleet.project.dir, 'plan.json'), saved.stdout);
+    try {
+      JSON.parse(saved.stdout);
+    } catch {
+      throw new Error(`gild plan --json --force over ${size} images printed ${saved.stdout.length} characters that are not JSON: ${saved.stdout.slice(0, 300)} … ${saved.stdout.slice(-300)}`);
+    }
     const fanned = await measure(fleet, ['plan', '--matrix', '--from', 'plan.json']);
+    if (fanned.exitCode !== 0) throw new Error(`gild plan --matrix --from plan.json over ${size} images failed (exit ${fanned.exitCode}):\n${fanned.stdout.slice(0, 2000)}\n${fanned.stderr.slice(-2000)}`);
     const matrix = JSON.parse(fanned.stdout) as { jobs: number; perJob: number; images: number };
-    if (fanned.exitCode !== 0 || matrix.images !== size) throw new Error(`the fan-out of the forced plan over ${size} images failed or lost images (exit ${fanned.exitCode}):\n${fanned.stderr.slice(-2000)}`);
+    if (matrix.images !== size) throw new Error(`the fan-out of the forced plan over ${size} images failed or lost images (exit ${fanned.exitCode}):\n${fanned.stderr.slice(-2000)}`);
     const planned: Measured = { ...saved, ms: saved.ms + fanned.ms, peakRss: Math.max(saved.peakRss, fanned.peakRss), calls: saved.calls + fanned.calls };
     plans.push({ size, measured: planned, planBytes: Buffer.byteLength(saved.stdout), matrixBytes: Buffer.byteLength(fanned.stdout), jobs: matrix.jobs, perJob: matrix.perJob });
     console.error(`bench: fan-out: ${size} images: plan --json --force ${saved.ms.toFixed(0)} ms, ${saved.calls} calls (${saved.byAction}), peak RSS ${(saved.peakRss / 1e6).toFixed(0)} MB, ${(Buffer.byteLength(saved.stdout) / 1024).toFixed(0)} KiB; plan --matrix --from ${fanned.ms.toFixed(0)} ms, peak RSS ${(fanned.peakRss / 1e6).toFixed(0)} MB, ${matrix.jobs} jobs of ≤ ${matrix.perJob}, ${(Buffer.byteLength(fanned.stdout) / 1024).toFixed(0)} KiB`);
