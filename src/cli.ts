@@ -61,10 +61,27 @@ const commandTable: readonly CommandEntry[] = [
         .option('--force', 'plan rebuilds even for unchanged images', false)
         .option('--local', 'plan against a fresh local emulator', false)
         .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
-        .option('--matrix', 'print the images to build in dependency waves, each a GitHub Actions matrix: {"waves":[{"include":[{"image":…}]},…]}', false),
+        .option('--matrix', 'print the images to build spread over CI jobs: GitHub Actions matrices {"matrices":[{"include":[{"job":1,"images":"a b",…}]}],…}, or with --engine gitlab a child pipeline', false)
+        .option('--engine <engine>', 'with --matrix: github (matrices of at most 256 jobs) or gitlab (parallel:matrix of at most 200)')
+        .option('--per-job <count>', 'with --matrix: at most this many images a job (default: the fewest that fit one matrix)')
+        .option('--max-jobs <count>', 'with --matrix: at most this many jobs in all (default: one matrix of the engine)')
+        .option('--from <file>', 'with --matrix: fan out a plan saved with `gild plan --json` instead of making one (reads no AWS)'),
     run: async (io, [images], flags) => {
-      (await import('./definition/load-definitions.ts')).prefetchDefinitions(io.cwd);
-      return (await import('./commands/plan.ts')).plan({ images: images as string[], force: flags.force as boolean, local: flags.local as boolean, json: flags.json as boolean, matrix: flags.matrix as boolean }, io);
+      if (flags.from === undefined) (await import('./definition/load-definitions.ts')).prefetchDefinitions(io.cwd);
+      return (await import('./commands/plan.ts')).plan(
+        {
+          images: images as string[],
+          force: flags.force as boolean,
+          local: flags.local as boolean,
+          json: flags.json as boolean,
+          matrix: flags.matrix as boolean,
+          engine: flags.engine as string | undefined,
+          perJob: flags.perJob as string | undefined,
+          maxJobs: flags.maxJobs as string | undefined,
+          from: flags.from as string | undefined,
+        },
+        io,
+      );
     },
   },
   {
@@ -89,6 +106,7 @@ const commandTable: readonly CommandEntry[] = [
         .option('--dry-run', 'print the plan and stop before changing anything', false)
         .option('--local', 'run against a moto emulator started for this run', false)
         .option('--plan <file>', 'apply a plan saved with `gild plan --json` instead of making one (refused if the world moved since)')
+        .option('--wait-for-bases <minutes>', 'with --plan and images (one CI job): wait up to this long for each base another job builds to be published')
         .option('--show-parameters', 'print the published SSM parameters at the end', false)
         .option('--json', 'print the run report (report.json) on stdout; everything else goes to stderr', false)
         .addOption(new Option('--base-ami <image=ami>', 'use this base AMI for an image instead of resolving it').argParser(repeatable).default([])),
@@ -104,6 +122,7 @@ const commandTable: readonly CommandEntry[] = [
           dryRun: flags.dryRun as boolean,
           local: flags.local as boolean,
           plan: flags.plan as string | undefined,
+          waitForBases: flags.waitForBases as string | undefined,
           showParameters: flags.showParameters as boolean,
           json: flags.json as boolean,
           baseAmi: flags.baseAmi as string[],
@@ -303,6 +322,9 @@ function defaultIo(): Io {
 
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<never> {
   const code = await runCli(argv, io);
+  // NOTE: a pipe that its reader has not emptied takes writes asynchronously; process.exit would cut a large document
+  // (a 1,000-image `plan --json` piped to another program) short. An empty write's callback runs once all before it went.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
   process.exit(code);
 }
 

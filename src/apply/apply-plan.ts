@@ -35,6 +35,11 @@ export interface ApplyOptions {
   readonly only?: readonly string[];
   /** Told when each step starts and how it ended, for a live view (listr2 on a terminal). */
   readonly onStep?: (event: StepEvent) => void;
+  /**
+   * With `only`: the result of another image's `publish` step that a step of this slice waits for (another CI job
+   * builds that image). Without it, such a step is not waited for.
+   */
+  readonly awaitElsewhere?: (step: PlanStep, signal: AbortSignal) => Promise<StepResult>;
 }
 
 export type StepEvent = { readonly step: PlanStep; readonly phase: 'started' } | { readonly step: PlanStep; readonly phase: 'ended'; readonly result: StepResult };
@@ -66,6 +71,14 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   // not to every job of a fleet (each would repeat them, hours after they were planned).
   const steps = plan.steps.filter((step) => !options.only || ('image' in step && options.only.includes(step.image)));
   const byId = new Map(steps.map((step) => [step.id, step]));
+  const inPlan = new Map(plan.steps.map((step) => [step.id, step]));
+  const elsewhere = new Map<string, Promise<StepResult>>();
+  const fromElsewhere = (id: string): Promise<StepResult> | undefined => {
+    const step = inPlan.get(id);
+    if (!options.awaitElsewhere || step?.kind !== 'publish' || byId.has(id)) return undefined;
+    if (!elsewhere.has(id)) elsewhere.set(id, options.awaitElsewhere(step, options.signal));
+    return elsewhere.get(id);
+  };
   const results = new Map<string, StepResult>();
   const running = new Map<string, Promise<StepResult>>();
   const summaries = new Map<string, string[]>();
@@ -146,18 +159,18 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
       logging('image' in step ? step.image : undefined).logger.warn(`${step.id} refused: ${withoutLease}`);
       return { status: 'failed', reason: withoutLease, error: new StepFailure(`${step.id} refused: ${withoutLease}`), durationMs: 0 };
     }
-    const dependencies = await Promise.all(step.after.filter((id) => byId.has(id)).map(async (id) => [id, await start(byId.get(id)!)] as const));
+    const dependencies = await Promise.all(step.after.filter((id) => byId.has(id) || fromElsewhere(id)).map(async (id) => [id, await (fromElsewhere(id) ?? start(byId.get(id)!))] as const));
     const stage = options.stages[step.kind] as unknown as StageTable[PlanStepKind];
     const run = stepRunFor(step);
     // NOTE: an image's lock waits for the sweep of dead runs' leftovers, but a leftover that cannot go (a group still
     // in use, a key pair already gone) must not stop every image: a sweep orders the steps after it, it never gates them.
-    const blocked = dependencies.find(([id, result]) => result.status !== 'done' && (step.kind === 'sweep' || byId.get(id)?.kind !== 'sweep'));
+    const blocked = dependencies.find(([id, result]) => result.status !== 'done' && (step.kind === 'sweep' || inPlan.get(id)?.kind !== 'sweep'));
     // NOTE: the lock is given back whatever happened to the image's other steps; only a lock never taken is not.
     if (step.kind === 'release') {
       const lock = dependencies.find(([id]) => byId.get(id)?.kind === 'lock');
       if (lock && lock[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
     } else if (blocked) {
-      return { status: 'skipped', reason: blockedReason(step, byId.get(blocked[0])!, blocked[1]) };
+      return { status: 'skipped', reason: blockedReason(step, inPlan.get(blocked[0])!, blocked[1]) };
     } else if (run.signal.aborted) {
       return { status: 'skipped', reason: run.signal.reason instanceof WorldMoved ? `the image's lock was lost: ${run.signal.reason.message}` : 'interrupted before it started' };
     }

@@ -122,6 +122,7 @@ export interface ApplyRunOptions {
   readonly onProgress?: (image: string | undefined, line: string) => void;
   readonly onStep?: ApplyOptions['onStep'];
   readonly only?: readonly string[];
+  readonly awaitElsewhere?: ApplyOptions['awaitElsewhere'];
 }
 
 /** A run-wide step (a sweep of an earlier run's leftovers) that failed: no image's outcome shows it, so the run reports it itself. */
@@ -155,6 +156,7 @@ export async function applyRun(context: Context, plan: RunPlan, images: readonly
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.only ? { only: options.only } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
+    ...(options.awaitElsewhere ? { awaitElsewhere: options.awaitElsewhere } : {}),
   });
   const outcomes = plan.images.filter((decision) => !options.only || options.only.includes(decision.image)).map((decision) => outcomeOf(applied, decision.image, options.signal.aborted));
   return { applied, outcomes, runFailures: failedRunSteps(applied) };

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getParametersByPath } from '../adapters/ssm.ts';
+import { waitForPublication } from '../apply/wait-for-publication.ts';
 import { applyRun, checkSavedPlan, planRun, type ImageOutcome, type RunStepFailure } from '../apply/run-trip.ts';
 import { createCleanupRegistry } from '../cleanup.ts';
 import type { Context } from '../context.ts';
@@ -27,6 +28,8 @@ export interface RunCommandOptions {
   readonly baseAmi: readonly string[];
   /** The run report on stdout, everything else on stderr. */
   readonly json?: boolean;
+  /** `--wait-for-bases <minutes>`, as given: with `--plan` and images, wait this long for a base another job builds. */
+  readonly waitForBases?: string | undefined;
   /** The command line, for the report. */
   readonly argv?: readonly string[];
 }
@@ -46,6 +49,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
     const parsed = parseRunPlan(saved);
     if (!parsed.plan) throw catalogue.EPLANINVALID(options.plan, parsed.problems);
   }
+  const waitForBasesMs = parseWaitForBases(options);
   const emulator = await startEmulatorIfAsked(options.local, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting for stages.
@@ -90,6 +94,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
         cleanups,
         ...(view ? { onStep: view.onStep } : { onProgress: (image: string | undefined, line: string) => logger.info(`${image ?? 'run'}: ${line}`) }),
         ...(only ? { only } : {}),
+        ...(only && waitForBasesMs !== undefined ? { awaitElsewhere: waitForPublication(runContext, runPlan, { deadlineMs: waitForBasesMs, logger, ...waitPolling(io.env) }) } : {}),
       });
       await view?.done;
       say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
@@ -141,6 +146,19 @@ export function formatOutcomes(runId: string, runDir: string, outcomes: readonly
     if (outcome.result !== 'skipped') for (const line of outcome.summary) lines.push(`      ${line}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function parseWaitForBases(options: RunCommandOptions): number | undefined {
+  if (options.waitForBases === undefined) return undefined;
+  if (!options.plan || options.images.length === 0) throw catalogue.EUSAGE('--wait-for-bases waits, in one CI job, for bases other jobs build; it goes with --plan and the job\'s images (`gild run a b --plan plan.json --wait-for-bases 180`).');
+  if (!/^[0-9]{1,4}$/.test(options.waitForBases)) throw catalogue.EUSAGE(`--wait-for-bases ${options.waitForBases}: give whole minutes from 0 to 9999 (e.g. --wait-for-bases 180).`);
+  return Number(options.waitForBases) * 60_000;
+}
+
+/** Between two looks at a base: from 1 s, doubling up to 30 s, or up to GILD_WAIT_POLL_MS (tests). */
+function waitPolling(env: Readonly<Record<string, string | undefined>>): { firstPollMs?: number; maxPollMs?: number } {
+  const most = Number(env.GILD_WAIT_POLL_MS);
+  return Number.isSafeInteger(most) && most > 0 ? { firstPollMs: Math.min(1_000, most), maxPollMs: most } : {};
 }
 
 async function readSavedPlan(cwd: string, file: string): Promise<unknown> {

@@ -9,6 +9,7 @@ import type { AppliedPlan } from '../apply/apply-plan.ts';
 import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
 import { buildRunReport, type RunReportInput } from './build-run-report.ts';
+import { fitStepSummary, fullReportLocation } from './fit-step-summary.ts';
 import { renderReportMarkdown } from './render-report-markdown.ts';
 import type { RunReport } from './report-schema.ts';
 
@@ -50,7 +51,10 @@ export async function saveReport(given: RunReport, dir: string, env: Readonly<Re
   // the run already did what it did (a publish stays published), so a summary that cannot be written is a warning in
   // the log and the report, never a failed run.
   if (stepSummary) {
-    await appendFile(stepSummary, `${renderReportMarkdown(given)}\n`).catch((error: unknown) => {
+    const markdown = renderReportMarkdown(given);
+    // A summary over GitHub's 1 MiB limit is cut at a line and says what it left out and where the full report is.
+    const fullReport = fullReportLocation(env, path.join(dir, 'report.md'));
+    await appendFile(stepSummary, `${fitStepSummary(markdown, { fullReport })}\n`).catch((error: unknown) => {
       warnings.push(`the GitHub step summary (GITHUB_STEP_SUMMARY=${stepSummary}) could not be written: ${(error as NodeJS.ErrnoException).code ?? String(error)}; this report is in report.md`);
     });
   }

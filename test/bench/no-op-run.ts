@@ -68,7 +68,14 @@ async function seedInstance(ec2: EC2Client, amiId: string): Promise<string> {
  * One project of `size` images and a moto in which every one of them is published and unchanged: the AMIs carry
  * the fingerprint and base this project's run computes, so the plan finds nothing to do.
  */
-export async function createFleet(size: number, catalogue: Catalogue = 'account'): Promise<Fleet> {
+export interface FleetShape {
+  /** Published versions older than the definition's (0.1.0, 0.2.0, …), kept by retention (keep 3), per image and region. */
+  readonly olderVersions?: number;
+  /** AMIs the account owns that gild did not make (other teams'), in the build region. */
+  readonly otherAmis?: number;
+}
+
+export async function createFleet(size: number, catalogue: Catalogue = 'account', shape: FleetShape = {}): Promise<Fleet> {
   const images: Record<string, string> = {};
   for (let index = 1; index <= size; index++) {
     const name = `noop-${String(index).padStart(3, '0')}`;
@@ -103,6 +110,13 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
         { Key: 'gild:built-at', Value: builtAt },
       ];
       for (const region of image.regions) {
+        for (let older = 1; older <= (shape.olderVersions ?? 0); older++) {
+          const version = `0.${older}.0`;
+          const olderTags = tags.map((tag) => (tag.Key === 'gild:version' ? { ...tag, Value: version } : tag.Key === 'gild:fingerprint' ? { ...tag, Value: `older-${older}` } : tag));
+          const made = await aws.ec2(region).send(new CreateImageCommand({ InstanceId: instances[region]!, Name: `${image.name}-${version}`, TagSpecifications: [{ ResourceType: 'image', Tags: olderTags }] }));
+          await putImageParameter(aws.ssm(region), versionParameterName('/golden', image.name, version), made.ImageId!, { overwrite: false });
+          await putImageParameter(aws.ssm(region), majorParameterName('/golden', image.name, 0), made.ImageId!, { overwrite: true });
+        }
         const created = await aws
           .ec2(region)
           .send(new CreateImageCommand({ InstanceId: instances[region]!, Name: `${image.name}-${image.version}`, TagSpecifications: [{ ResourceType: 'image', Tags: tags }] }));
@@ -113,6 +127,11 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
         await putImageParameter(ssm, majorParameterName('/golden', image.name, semver.major(image.version)), created.ImageId!, { overwrite: false });
       }
     });
+    await inBatches(
+      Array.from({ length: shape.otherAmis ?? 0 }, (_, index) => index),
+      seedConcurrency,
+      async (index) => void (await aws.ec2(buildRegion).send(new CreateImageCommand({ InstanceId: instances[buildRegion]!, Name: `other-team-${index}`, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'team', Value: 'other' }] }] }))),
+    );
   } finally {
     aws.destroy();
   }

@@ -9,6 +9,8 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
 import { benchmarkDefinitionLoading } from './definition-loading.ts';
 import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
+import { benchmarkFanOutScaling } from './fan-out-scaling.ts';
+import { benchmarkReportMerge } from './report-merge-scaling.ts';
 import { benchmarkFleetVsPacker } from './fleet-vs-packer.ts';
 import { benchmarkNoOpRun } from './no-op-run.ts';
 import { benchmarkStartup } from './startup.ts';
@@ -29,6 +31,8 @@ export async function main(names: readonly string[] = []): Promise<number> {
     ['no-op-run', 'no-op run', () => benchmarkNoOpRun(moto.server!, defer)],
     ['fleet-vs-packer', 'fleet against Packer alone', () => benchmarkFleetVsPacker(moto.server!, defer)],
     ['retirement', 'retirement scaling', () => benchmarkRetirementScaling(moto.server!, defer)],
+    ['fan-out', 'fan-out at 100, 300 and 1,000 images', () => benchmarkFanOutScaling(moto.server!, defer)],
+    ['report-merge', 'report merge of 1,000 job reports', () => benchmarkReportMerge(defer)],
   ];
   const unknown = names.filter((name) => !steps.some(([key]) => key === name));
   if (unknown.length > 0) {

@@ -1,7 +1,8 @@
 /**
  * `gild plan --matrix` for the shipped images, which pipeline/fleet.yml fans
- * out over: nginx is built on al2023-base, so it waits a wave while its base
- * is built in the same run, and not once the base is published.
+ * out over: nginx is built on al2023-base, so it shares its base's job while
+ * its base is built in the same run (or waits for it from a job of its own
+ * with --per-job 1), and not once the base is published.
  */
 import { describe, expect, it } from 'vitest';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
@@ -15,15 +16,29 @@ describe('gild plan --matrix', () => {
     try {
       const first = await project.gild(['plan', '--matrix'], emulator.moto.env);
       expect(first.exitCode).toBe(0);
-      expect(first.stdout).toBe('{"waves":[{"include":[{"image":"al2023-base"},{"image":"debian-base"},{"image":"graviton-worker"},{"image":"windows-2022"}]},{"include":[{"image":"nginx"}]}]}');
+      expect(first.stdout).toBe(
+        '{"engine":"github","images":5,"jobs":4,"perJob":1,"depth":2,"matrices":[{"include":[{"job":1,"images":"al2023-base nginx","waitsFor":""},{"job":2,"images":"debian-base","waitsFor":""},{"job":3,"images":"graviton-worker","waitsFor":""},{"job":4,"images":"windows-2022","waitsFor":""}]}]}',
+      );
+      const onePerJob = await project.gild(['plan', '--matrix', '--per-job', '1'], emulator.moto.env);
+      expect(JSON.parse(onePerJob.stdout).matrices[0].include.map((job: { images: string; waitsFor: string }) => `${job.images} <- ${job.waitsFor}`)).toEqual(['al2023-base <- ', 'debian-base <- ', 'graviton-worker <- ', 'windows-2022 <- ', 'nginx <- al2023-base']);
 
       expect((await project.gild(['run', 'al2023-base'], emulator.moto.env)).exitCode).toBe(0);
       const second = await project.gild(['plan', '--matrix'], emulator.moto.env);
-      expect(JSON.parse(second.stdout)).toEqual({ waves: [{ include: [{ image: 'debian-base' }, { image: 'graviton-worker' }, { image: 'nginx' }, { image: 'windows-2022' }] }] });
+      expect(JSON.parse(second.stdout).matrices).toEqual([{ include: [{ job: 1, images: 'debian-base', waitsFor: '' }, { job: 2, images: 'graviton-worker', waitsFor: '' }, { job: 3, images: 'nginx', waitsFor: '' }, { job: 4, images: 'windows-2022', waitsFor: '' }] }]);
 
       const both = await project.gild(['plan', '--matrix', '--json'], emulator.moto.env);
       expect(both.exitCode).toBe(2);
       expect(both.stderr).toContain('--json and --matrix each print one document on stdout');
+      for (const [args, message] of [
+        [['--matrix', '--per-job', '2', '--max-jobs', '3'], '--per-job and --max-jobs each choose how many images a job builds'],
+        [['--matrix', '--per-job', '0'], '--per-job 0: give a whole number'],
+        [['--matrix', '--engine', 'jenkins'], '--engine jenkins: gild fans out over github or gitlab'],
+        [['--per-job', '2'], '--per-job shape the fan-out; they go with --matrix'],
+        [['--matrix', '--from', 'missing.json'], '--from missing.json: cannot read it (ENOENT)'],
+      ] as const) {
+        const refused = await project.gild(['plan', ...args], emulator.moto.env);
+        expect([refused.exitCode, refused.stderr]).toEqual([2, expect.stringContaining(message)]);
+      }
     } finally {
       await project.remove();
     }

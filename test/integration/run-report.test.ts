@@ -142,8 +142,8 @@ describe('gild run writes a run report', () => {
       expect(planned.exitCode, planned.stderr).toBe(0);
       await writeFile(path.join(project.dir, 'plan.json'), planned.stdout);
       const { runId } = JSON.parse(planned.stdout) as { runId: string };
-      const matrix = JSON.parse((await project.gild(['plan', '--matrix'], env)).stdout) as { waves: { include: { image: string }[] }[] };
-      expect(matrix.waves.map((wave) => wave.include.map((entry) => entry.image))).toEqual([['base', 'tool'], ['app']]);
+      const matrix = JSON.parse((await project.gild(['plan', '--matrix', '--from', 'plan.json', '--per-job', '1'], env)).stdout) as { matrices: { include: { images: string }[] }[] };
+      expect(matrix.matrices.map((jobs) => jobs.include.map((entry) => entry.images))).toEqual([['base', 'tool', 'app']]);
       // Each CI job has its own workspace and uploads its .gild/runs/; here the jobs share one, so each report is
       // copied away as its artifact before the next job writes its own. tool's job never finishes.
       for (const image of ['base', 'app']) {

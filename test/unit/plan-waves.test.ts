@@ -23,7 +23,7 @@ describe('planWaves', () => {
       ],
     );
     expect(planWaves(chain)).toEqual([['base', 'tool'], ['runtime'], ['app']]);
-    expect(planMatrix(chain)).toEqual({ waves: [{ include: [{ image: 'base' }, { image: 'tool' }] }, { include: [{ image: 'runtime' }] }, { include: [{ image: 'app' }] }] });
+    expect(planMatrix(chain)).toEqual({ engine: 'github', images: 4, jobs: 2, perJob: 1, depth: 3, matrices: [{ include: [{ job: 1, images: 'base runtime app', waitsFor: '' }, { job: 2, images: 'tool', waitsFor: '' }] }] });
   });
 
   it('leaves out unchanged, locked and failed images, and keeps an image that only finishes a publish', () => {
@@ -35,8 +35,9 @@ describe('planWaves', () => {
       ],
       [{ id: 'publish:half', after: ['lock:half'] }],
     );
-    expect(planMatrix(mixed)).toEqual({ waves: [{ include: [{ image: 'half' }] }] });
-    expect(planMatrix(plan([], []))).toEqual({ waves: [] });
+    expect(planWaves(mixed)).toEqual([['half']]);
+    expect(planMatrix(mixed).matrices).toEqual([{ include: [{ job: 1, images: 'half', waitsFor: '' }] }]);
+    expect(planMatrix(plan([], [])).matrices).toEqual([]);
   });
 });
 

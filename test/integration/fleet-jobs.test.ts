@@ -1,0 +1,81 @@
+/**
+ * CI jobs of one saved plan, each in its own workspace as on a runner, with no
+ * barrier between waves: the job holding an image whose base another job
+ * builds waits for that base's publication (`--wait-for-bases`), then builds
+ * on it; when the base's job fails, only the image waiting for it is skipped,
+ * with the reason.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useMotoBehindFaultProxy } from '../support/moto.ts';
+import { createTempProject, imageSource, type TempProject } from '../support/project.ts';
+
+describe('fleet jobs that wait for their own bases', () => {
+  const emulator = useMotoBehindFaultProxy();
+
+  /** Two job workspaces of one project, the plan saved in both, and the fan-out of one image a job. */
+  async function jobsOf(images: Record<string, string>, env: Record<string, string>) {
+    const workspaces = await Promise.all([createTempProject({ images }), createTempProject({ images })]);
+    const planned = await workspaces[0].gild(['plan', '--json'], env);
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    for (const workspace of workspaces) await writeFile(path.join(workspace.dir, 'plan.json'), planned.stdout);
+    const matrix = await workspaces[0].gild(['plan', '--matrix', '--from', 'plan.json', '--per-job', '1'], env);
+    expect(matrix.exitCode, matrix.stderr).toBe(0);
+    return { workspaces, matrix: JSON.parse(matrix.stdout) as { matrices: { include: { job: number; images: string; waitsFor: string }[] }[] } };
+  }
+
+  /** Starts the job, and resolves once it says it is waiting for a base (an event, not a time). */
+  async function startWaitingJob(workspace: TempProject, image: string, env: Record<string, string>) {
+    const job = workspace.spawn(['run', image, '--plan', 'plan.json', '--wait-for-bases', '5'], env);
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      job.stderr!.on('data', (chunk: Buffer) => {
+        output += String(chunk);
+        if (output.includes('waiting up to 5 min for "base" 1.0.0')) resolve();
+      });
+      job.then(() => reject(new Error(`the job ended without waiting:\n${output}`)), reject);
+    });
+    // NOTE: wrapped, since a subprocess is a promise: returned as it is, awaiting this would await the job's end.
+    return { job };
+  }
+
+  it('builds the dependant once its base, in another job started after it, is published', async () => {
+    const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
+    const { workspaces, matrix } = await jobsOf({ 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env);
+    try {
+      expect(matrix.matrices).toEqual([{ include: [{ job: 1, images: 'base', waitsFor: '' }, { job: 2, images: 'app', waitsFor: 'base' }] }]);
+      const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
+      const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
+      expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).toBe(0);
+      const app = await appJob;
+      expect(app.exitCode, String(app.stdout) + String(app.stderr)).toBe(0);
+      expect(String(app.stderr)).toContain('"base" 1.0.0 is published');
+      expect(String(app.stdout)).toMatch(/app 1\.0\.0 published/);
+    } finally {
+      await Promise.all(workspaces.map((workspace) => workspace.remove()));
+    }
+  });
+
+  it("skips only the dependant when its base's job fails, as soon as that job lets go of the base", async () => {
+    const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
+    const images = {
+      'base.ts': imageSource({ name: 'base', extra: "smoke: { checks: [{ name: 'kernel is patched', run: 'check-kernel FAIL-ME' }] }," }),
+      'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }),
+    };
+    const { workspaces } = await jobsOf(images, env);
+    emulator.proxy.setRules({ commands: [{ marker: 'FAIL-ME', status: 'Failed', exitCode: 3, stderr: 'kernel 5.10 is vulnerable' }] });
+    try {
+      const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
+      const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
+      expect(baseJob.exitCode).toBe(1);
+      expect(baseJob.stdout).toMatch(/base failed in smoke/);
+      const app = await appJob;
+      expect(String(app.stdout)).toContain('app skipped: its base image "base" was not published (publish:base failed: the job building "base" released its lock without publishing 1.0.0)');
+      // The dependant did nothing that needs a failure of its own: the base's job is the one that failed.
+      expect(app.exitCode).toBe(0);
+    } finally {
+      await Promise.all(workspaces.map((workspace) => workspace.remove()));
+    }
+  });
+});
