@@ -78,6 +78,13 @@ export function takeWireViolations(): WireViolation[] {
   return wireLedger.violations.splice(0, wireLedger.violations.length);
 }
 
+/** Throws, naming each, if any request recorded since the last call broke a rule (what every test's afterEach runs). */
+export function assertNoWireViolations(when: string): void {
+  const violations = takeWireViolations();
+  if (violations.length === 0) return;
+  throw new Error(`${violations.length} request(s) ${when} broke AWS's rules at the wire:\n${violations.map((violation) => `  - ${formatViolation(violation)}`).join('\n')}`);
+}
+
 function readBody(stream: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -8,20 +8,14 @@
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, afterEach } from 'vitest';
-import { formatViolation, undocumentedFilterOperations, uncompilablePatterns } from './aws-model-check.ts';
-import { takeWireViolations, wireLedger } from './aws-model-proxy.ts';
-
-function failOnViolations(when: string): void {
-  const violations = takeWireViolations();
-  if (violations.length === 0) return;
-  throw new Error(`${violations.length} request(s) ${when} broke AWS's rules at the wire:\n${violations.map((violation) => `  - ${formatViolation(violation)}`).join('\n')}`);
-}
+import { undocumentedFilterOperations, uncompilablePatterns } from './aws-model-check.ts';
+import { assertNoWireViolations, wireLedger } from './aws-model-proxy.ts';
 
 let file = '';
 
 afterEach(({ task }) => {
   file = task.file.filepath;
-  failOnViolations('during this test');
+  assertNoWireViolations('during this test');
 });
 
 afterAll(() => {
@@ -40,5 +34,5 @@ afterAll(() => {
       })}\n`,
     );
   }
-  failOnViolations('outside any test (in a beforeAll or after the last test)');
+  assertNoWireViolations('outside any test (in a beforeAll or after the last test)');
 });
