@@ -64,13 +64,17 @@ const patterns = new Map<string, RegExp | undefined>();
 /** Patterns whose Java syntax JavaScript cannot compile: said in the summary, never passed silently. */
 export const uncompilablePatterns = new Set<string>();
 
-/** Smithy and botocore patterns are ECMA-262 style and not anchored: the value must contain a match. */
+/**
+ * A model pattern, matched against the whole value. Smithy calls patterns unanchored, but AWS's services validate the
+ * whole value (STS's RoleSessionName pattern `[\w+=,.@-]*` is documented as "no spaces"), so unanchored patterns are
+ * anchored here; anchored ones are unchanged by it.
+ */
 function compilePattern(source: string): RegExp | undefined {
   if (patterns.has(source)) return patterns.get(source);
   let compiled: RegExp | undefined;
   for (const flags of ['u', '']) {
     try {
-      compiled = new RegExp(source, flags);
+      compiled = new RegExp(`^(?:${source})$`, flags);
       break;
     } catch {
       // try the next flags
@@ -223,7 +227,10 @@ function validate(model: ServiceModel, shapeName: string, value: unknown, where:
         const pattern = compilePattern(shape.pattern);
         if (pattern && !pattern.test(value)) report(where, value, `must match the pattern ${shape.pattern} (model shape ${shapeName})`);
       }
-      if (shape.enum && !shape.enum.includes(value)) report(where, value, `must be one of ${shape.enum.join(' | ')} (model enum ${shapeName})`);
+      if (shape.enum && !shape.enum.includes(value)) {
+        const listed = shape.enum.length > 12 ? `${shape.enum.slice(0, 12).join(' | ')} | … (${shape.enum.length} values)` : shape.enum.join(' | ');
+        report(where, value, `must be one of ${listed} (model enum ${shapeName})`);
+      }
       return;
     }
     case 'integer':
@@ -370,7 +377,7 @@ function ec2Tags(context: RuleContext, tags: unknown, where: string): void {
 /**
  * The rules AWS documents and enforces that the model cannot express, for the calls gild and Packer make: filter
  * names per Describe operation (from the operation's own Filters documentation) and at most 200 values a filter;
- * EC2 tag limits; DeprecateAt in the future after rounding to the minute; AMI name and description limits;
+ * EC2 tag limits; DeprecateAt in the future after rounding to the minute; AMI name limits (the description's are in the model);
  * DescribeImageReferences' either-or; SSM parameter names (characters, depth, reserved prefixes, length with ARN),
  * SSM tag keys not `aws:`, DataType values, and which ParameterFilters keys and options each SSM operation takes.
  */
@@ -398,7 +405,6 @@ function documentedRules(context: RuleContext): void {
     }
     if (['CreateImage', 'RegisterImage', 'CopyImage'].includes(operation)) {
       if (typeof input.Name === 'string' && !amiName.test(input.Name)) report('Name', input.Name, "AMI name: 3–128 characters of a-z A-Z 0-9 ( ) [ ] space . / - ' @ _");
-      if (typeof input.Description === 'string' && [...input.Description].length > 255) report('Description', input.Description, 'AMI description at most 255 characters');
     }
     if (operation === 'DescribeImageReferences' && input.IncludeAllResourceTypes !== true && asArray(input.ResourceTypes).length === 0) {
       report('IncludeAllResourceTypes', input.IncludeAllResourceTypes ?? '(missing)', 'either IncludeAllResourceTypes or ResourceTypes must be specified');
