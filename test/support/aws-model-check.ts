@@ -50,6 +50,8 @@ function header(request: WireRequest, name: string): string {
 export function senderOf(userAgent: string): string {
   if (/aws-sdk-go/i.test(userAgent)) return `Packer (${userAgent.match(/aws-sdk-go[^\s]*/i)?.[0] ?? 'aws-sdk-go'})`;
   if (/aws-sdk-js/i.test(userAgent)) return `gild (${userAgent.match(/aws-sdk-js[^\s]*/i)?.[0] ?? 'aws-sdk-js'})`;
+  // Node's own fetch (undici) says `node`: the tests' support code (moto-iam.ts) sets moto up that way.
+  if (userAgent === 'node' || /^undici/.test(userAgent)) return 'test support (node fetch)';
   return userAgent ? `unknown client (${userAgent.slice(0, 60)})` : 'unknown client (no User-Agent)';
 }
 
