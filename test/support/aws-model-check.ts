@@ -416,7 +416,13 @@ function documentedRules(context: RuleContext): void {
     }
   }
   if (model.service === 'ssm') {
-    if (operation === 'PutParameter' && typeof input.Name === 'string') ssmNameRules(context, input.Name);
+    if (operation === 'PutParameter' && typeof input.Name === 'string') ssmNameRules(context, input.Name, 'Name', { write: true });
+    // Names read or deleted follow the same characters and depth; a read may name a version or label (`name:3`) or an ARN.
+    const named = ['GetParameter', 'DeleteParameter', 'GetParameterHistory', 'LabelParameterVersion'].includes(operation) && typeof input.Name === 'string' ? [['Name', input.Name] as const] : [];
+    const listed = ['GetParameters', 'DeleteParameters'].includes(operation) ? asArray(input.Names).map((name, index) => [`Names[${index}]`, String(name)] as const) : [];
+    for (const [where, name] of [...named, ...listed]) {
+      if (!name.startsWith('arn:')) ssmNameRules(context, operation.startsWith('Get') ? name.replace(/:[^:/]*$/, '') : name, where, { write: false });
+    }
     const tags = operation === 'PutParameter' || operation === 'AddTagsToResource' ? asArray(input.Tags) : [];
     tags.forEach((tag, index) => {
       const key = (tag as { Key?: string }).Key ?? '';
@@ -427,16 +433,18 @@ function documentedRules(context: RuleContext): void {
   }
 }
 
-function ssmNameRules(context: RuleContext, name: string): void {
+function ssmNameRules(context: RuleContext, name: string, where: string, options: { readonly write: boolean }): void {
   const { report } = context;
-  if (!ssmParameterName.test(name)) report('Name', name, 'parameter names take only a-zA-Z0-9_.- and / between levels (no spaces)');
-  if (name.includes('/') && !name.startsWith('/')) report('Name', name, 'a parameter name in a hierarchy must begin with /');
+  if (!ssmParameterName.test(name)) report(where, name, 'parameter names take only a-zA-Z0-9_.- and / between levels (no spaces)');
+  if (name.includes('/') && !name.startsWith('/')) report(where, name, 'a parameter name in a hierarchy must begin with /');
   const levels = name.split('/').filter(Boolean);
-  if (levels.length > 15) report('Name', name, `parameter hierarchies are at most 15 levels deep, got ${levels.length}`);
-  if (/^(aws|ssm)/i.test(levels[0] ?? '')) report('Name', name, 'parameter names may not be prefixed with aws or ssm (case-insensitive)');
+  if (levels.length > 15) report(where, name, `parameter hierarchies are at most 15 levels deep, got ${levels.length}`);
+  if (!options.write) return;
+  // Reads may name AWS's public parameters (/aws/service/…); only a write is refused for the reserved prefixes.
+  if (/^(aws|ssm)/i.test(levels[0] ?? '')) report(where, name, 'parameter names may not be prefixed with aws or ssm (case-insensitive)');
   // The 1011 characters a name may take count the ARN before it (arn:aws:ssm:<region>:<account>:parameter).
   const arnPrefix = `arn:aws:ssm:${context.region}:123456789012:parameter${name.startsWith('/') ? '' : '/'}`;
-  if (arnPrefix.length + name.length > 1011) report('Name', name, `at most 1011 characters with the ARN before it, got ${arnPrefix.length + name.length}`);
+  if (arnPrefix.length + name.length > 1011) report(where, name, `at most 1011 characters with the ARN before it, got ${arnPrefix.length + name.length}`);
 }
 
 function ssmFilterRules(context: RuleContext, filter: { Key?: string; Option?: string; Values?: unknown[] }, index: number): void {

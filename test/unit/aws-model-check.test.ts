@@ -90,6 +90,9 @@ describe('the wire checker', () => {
       'ParameterFilters[0].Key: GetParametersByPath does not take the filter keys tag, DataType, Name, Path, Tier',
     ]);
     expect(rules(json('GetParameter', { Name: '/golden/web/latest', Bogus: true }))).toEqual(['Bogus: not a member of GetParameterRequest']);
+    expect(rules(json('GetParameters', { Names: ['/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', '/golden/web/latest:3', '/golden/web/lat est'] }))).toEqual([
+      'Names[2]: parameter names take only a-zA-Z0-9_.- and / between levels (no spaces)',
+    ]);
   });
 
   it('leaves requests that are not AWS API calls unchecked, and says who sent what', () => {
