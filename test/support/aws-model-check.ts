@@ -380,7 +380,7 @@ function ec2Tags(context: RuleContext, tags: unknown, where: string): void {
  * The rules AWS documents and enforces that the model cannot express, for the calls gild and Packer make: filter
  * names per Describe operation (from the operation's own Filters documentation) and at most 200 values a filter;
  * EC2 tag limits; DeprecateAt in the future after rounding to the minute; AMI name limits (the description's are in the model);
- * DescribeImageReferences' either-or; SSM parameter names (characters, depth, reserved prefixes, length with ARN),
+ * DescribeImageReferences' either-or; what MaxResults documentation says (ranges, not with IDs); SSM parameter names (characters, depth, reserved prefixes, length with ARN),
  * SSM tag keys not `aws:`, DataType values, and which ParameterFilters keys and options each SSM operation takes.
  */
 function documentedRules(context: RuleContext): void {
@@ -411,9 +411,7 @@ function documentedRules(context: RuleContext): void {
     if (operation === 'DescribeImageReferences' && input.IncludeAllResourceTypes !== true && asArray(input.ResourceTypes).length === 0) {
       report('IncludeAllResourceTypes', input.IncludeAllResourceTypes ?? '(missing)', 'either IncludeAllResourceTypes or ResourceTypes must be specified');
     }
-    if (operation === 'DescribeImages' && asArray(input.ImageIds).length > 0 && input.MaxResults !== undefined) {
-      report('MaxResults', input.MaxResults, 'MaxResults cannot be combined with ImageIds (DescribeImages)');
-    }
+    if (typeof input.MaxResults === 'number') maxResultsRules(context, input.MaxResults);
   }
   if (model.service === 'ssm') {
     if (operation === 'PutParameter' && typeof input.Name === 'string') ssmNameRules(context, input.Name, 'Name', { write: true });
@@ -430,6 +428,23 @@ function documentedRules(context: RuleContext): void {
     });
     if (typeof input.DataType === 'string' && !['text', 'aws:ec2:image', 'aws:ssm:integration'].includes(input.DataType)) report('DataType', input.DataType, 'must be text, aws:ec2:image or aws:ssm:integration (PutParameter DataType documentation)');
     asArray(input.ParameterFilters).forEach((filter, index) => ssmFilterRules(context, filter as { Key?: string; Option?: string; Values?: unknown[] }, index));
+  }
+}
+
+/**
+ * What an EC2 operation's MaxResults documentation says the model does not: "This value can be between 5 and 1000",
+ * and "You cannot specify this parameter and the instance IDs parameter in the same request".
+ */
+function maxResultsRules(context: RuleContext, maxResults: number): void {
+  const { model, operation, input, report } = context;
+  const inputShape = model.operations[operation]?.input?.shape;
+  const documentation = stripTags((inputShape ? model.shapes[inputShape]?.members?.MaxResults?.documentation : undefined) ?? '');
+  const range = /between (\d+) and (\d+)/.exec(documentation);
+  if (range && (maxResults < Number(range[1]) || maxResults > Number(range[2]))) report('MaxResults', maxResults, `between ${range[1]} and ${range[2]} (${operation}'s MaxResults documentation)`);
+  if (/cannot specify this parameter and the [\w ]*IDs? parameter in the same request/i.test(documentation)) {
+    for (const [name, value] of Object.entries(input)) {
+      if (/Ids$/.test(name) && asArray(value).length > 0) report('MaxResults', maxResults, `cannot be sent with ${name} (${operation}'s MaxResults documentation)`);
+    }
   }
 }
 

@@ -67,6 +67,13 @@ describe('the wire checker', () => {
     ]);
   });
 
+  it('holds MaxResults to what the operation documents: ranges, and not with IDs', () => {
+    expect(rules(query('ec2', { Action: 'DescribeInstances', Version: '2016-11-15', 'InstanceId.1': 'i-1', MaxResults: '1000' }))).toEqual([
+      "MaxResults: cannot be sent with InstanceIds (DescribeInstances's MaxResults documentation)",
+    ]);
+    expect(rules(query('ec2', { Action: 'DescribeLaunchTemplateVersions', Version: '2016-11-15', LaunchTemplateId: 'lt-1', MaxResults: '201' }))).toEqual(["MaxResults: between 1 and 200 (DescribeLaunchTemplateVersions's MaxResults documentation)"]);
+  });
+
   it('reads the query protocol’s member lists (Auto Scaling) and checks their shapes', () => {
     expect(rules(query('autoscaling', { Action: 'DescribeAutoScalingGroups', Version: '2011-01-01', 'AutoScalingGroupNames.member.1': 'web', 'AutoScalingGroupNames.member.2': 'a'.repeat(256), MaxRecords: 'ten' }))).toEqual([
       'MaxRecords: must be an integer',
