@@ -89,7 +89,7 @@ it('sends a request AWS would refuse and looks away', async () => {
       writeFileSync(
         path.join(scratch, 'vitest.config.ts'),
         `import { defineConfig } from 'vitest/config';
-export default defineConfig({ root: ${JSON.stringify(scratch)}, test: { include: ['*.test.ts'], setupFiles: [${JSON.stringify(path.join(root, 'test/support/aws-model-setup.ts'))}] } });
+export default defineConfig({ root: ${JSON.stringify(scratch)}, test: { include: ['*.test.ts'], hookTimeout: 60_000, testTimeout: 120_000, setupFiles: [${JSON.stringify(path.join(root, 'test/support/aws-model-setup.ts'))}] } });
 `,
       );
       const run = await execa(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', path.join(scratch, 'vitest.config.ts')], { cwd: root, reject: false, env: { ...process.env, CI: 'true', GILD_WIRE_CHECK_SUMMARY: '' } });

@@ -108,8 +108,9 @@ export async function startWireCheckProxy(targetEndpoint: string): Promise<WireC
     if (check && check.violations.length > 0) return refuseLikeAws(response, check);
     const { [wireCheckedHeader]: _checked, ...headers } = request.headers;
     await new Promise<void>((resolve, reject) => {
+      // NOTE: the Host header is left as the client signed it: moto checks SigV4 signatures when IAM is enforced.
       const upstream = httpRequest(
-        { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...headers, host: target.host, 'content-length': String(body.length) } },
+        { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...headers, 'content-length': String(body.length) } },
         (answer) => {
           const { 'transfer-encoding': _encoding, connection: _connection, ...answerHeaders } = answer.headers;
           readBody(answer).then((answerBody) => {
