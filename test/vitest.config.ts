@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**'],
+    // Every request that reaches moto is held to AWS's service models; a violation fails the test that sent it.
+    setupFiles: ['test/support/aws-model-setup.ts'],
     typecheck: { enabled: false },
     // Integration tests start their own moto servers and real Packer builds.
     testTimeout: 120_000,

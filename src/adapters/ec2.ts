@@ -511,9 +511,18 @@ export async function describeImagesUsingSnapshots(ec2: EC2Client, snapshotIds: 
   return images;
 }
 
-/** Deprecates an AMI now: it leaves casual listings, and launches by ID keep working. */
-export async function enableImageDeprecation(ec2: EC2Client, amiId: string, at: Date): Promise<void> {
-  await awsCall('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: at })));
+/**
+ * Deprecates an AMI as soon as AWS allows: it leaves casual listings, and launches by ID keep working. AWS refuses a
+ * `DeprecateAt` in the past and rounds seconds to the nearest minute, so "now" can arrive in the past; the time sent
+ * is the first whole minute at least a minute after `now` (see `earliestDeprecationTime`).
+ */
+export async function enableImageDeprecation(ec2: EC2Client, amiId: string, now: Date): Promise<void> {
+  await awsCall('deprecate', amiId, () => ec2.send(new EnableImageDeprecationCommand({ ImageId: amiId, DeprecateAt: earliestDeprecationTime(now) })));
+}
+
+/** The first whole minute at least 60 s after `now`: in the future when it arrives, and unchanged by AWS's rounding. */
+export function earliestDeprecationTime(now: Date): Date {
+  return new Date(Math.ceil((now.getTime() + 60_000) / 60_000) * 60_000);
 }
 
 /** Disables an AMI: nobody can launch it any more until it is enabled again. */
@@ -654,12 +663,17 @@ export interface ImageReferenceSummary {
   readonly arn: string;
 }
 
-/** What AWS itself knows uses each AMI (DescribeImageReferences, all resource types). */
+/** DescribeImageReferences takes at most 10 ImageIds a call (EC2 model: DescribeImageReferencesImageIdStringList). */
+const maxImageReferenceIds = 10;
+/** A page size the call takes (EC2 model: MaxResults at least 5; the API reference gives 1000 as the most). */
+const imageReferencePageSize = 1000;
+
+/** What AWS itself knows uses each AMI (DescribeImageReferences, all resource types), 10 AMIs a call, every page. */
 export async function describeImageReferences(ec2: EC2Client, amiIds: readonly string[]): Promise<ImageReferenceSummary[]> {
   const references: ImageReferenceSummary[] = [];
-  for (const ids of chunk([...new Set(amiIds)], maxFilterValues)) {
+  for (const ids of chunk([...new Set(amiIds)], maxImageReferenceIds)) {
     await awsCall('describe image references of', ids.join(', '), async () => {
-      for await (const page of paginateDescribeImageReferences({ client: ec2, pageSize: 1000 }, { ImageIds: ids, IncludeAllResourceTypes: true })) {
+      for await (const page of paginateDescribeImageReferences({ client: ec2, pageSize: imageReferencePageSize }, { ImageIds: ids, IncludeAllResourceTypes: true })) {
         for (const reference of page.ImageReferences ?? []) references.push({ amiId: reference.ImageId ?? '', resourceType: reference.ResourceType ?? 'unknown', arn: reference.Arn ?? '' });
       }
     });

@@ -22,6 +22,7 @@ import {
   paginateGetParameterHistory,
   paginateGetParametersByPath,
 } from '@aws-sdk/client-ssm';
+import { GildError } from '../errors.ts';
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
 
@@ -67,6 +68,7 @@ export async function getParametersByPath(ssm: SSMClient, path: string): Promise
  * and `resolve:ssm:` works in launch templates.
  */
 export async function putImageParameter(ssm: SSMClient, name: string, amiId: string, options: { overwrite: boolean; tags?: Readonly<Record<string, string>>; description?: string }): Promise<void> {
+  assertSsmTags(name, options.overwrite ? undefined : options.tags);
   await awsCall('write parameter', name, () => ssm.send(putRequest(name, amiId, options.overwrite, { ...options, dataType: 'aws:ec2:image' })));
 }
 
@@ -76,6 +78,33 @@ export interface ParameterWriteOptions {
   readonly description?: string;
   /** Set on creation only: AWS refuses Tags together with Overwrite. */
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * SSM's tag rules (the SSM API model's TagKey and TagValue; AWS's tagging rules reserve `aws:`), narrower than EC2's:
+ * letters, numbers, spaces and `_ . : / = + - @` only. The values gild tags parameters with (image name, version,
+ * run ID) are validated where they come from; this says which tag breaks the rule if one ever does not.
+ */
+const ssmTagCharacters = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+export function ssmTagProblems(tags: Readonly<Record<string, string>>): string[] {
+  return Object.entries(tags).flatMap(([key, value]) => {
+    const problems: string[] = [];
+    if ([...key].length < 1 || [...key].length > 128) problems.push(`tag key "${key}" must be 1–128 characters`);
+    if (!ssmTagCharacters.test(key)) problems.push(`tag key "${key}" may hold only letters, numbers, spaces and _ . : / = + - @`);
+    if (key.toLowerCase().startsWith('aws:')) problems.push(`tag key "${key}" must not begin with "aws:", which AWS reserves`);
+    if ([...value].length > 256) problems.push(`tag ${key}'s value must be at most 256 characters`);
+    if (!ssmTagCharacters.test(value)) problems.push(`tag ${key}'s value "${value}" may hold only letters, numbers, spaces and _ . : / = + - @`);
+    return problems;
+  });
+}
+
+/** Refuses, before anything is sent, tags SSM would refuse: the parameter is not half-written by a refused call. */
+function assertSsmTags(name: string, tags: Readonly<Record<string, string>> | undefined): void {
+  const problems = tags ? ssmTagProblems(tags) : [];
+  if (problems.length > 0) {
+    throw new GildError('EAWS', 'pipeline', `Cannot write parameter ${name}: SSM refuses its tags. ${problems.join('; ')}. Fix the value the tag comes from (the image name, version or run ID).`, problems);
+  }
 }
 
 function putRequest(name: string, value: string, overwrite: boolean, options: ParameterWriteOptions) {
@@ -121,6 +150,7 @@ export async function createParameterIfAbsent(
   value: string,
   options: ParameterWriteOptions = {},
 ): Promise<'created' | { readonly exists: ParameterValue }> {
+  assertSsmTags(name, options.tags);
   for (let attempt = 1; ; attempt++) {
     try {
       await ssm.send(putRequest(name, value, false, options));

@@ -17,11 +17,19 @@ export function isReservedChannelName(name: string): boolean {
   return ['latest', 'versions', 'holds', 'ledger', 'status', 'lock', 'channels'].includes(name) || /^v\d+$/.test(name) || name in Object.prototype || name === '__proto__';
 }
 
+/** SSM parameter hierarchies are at most 15 levels deep; gild adds at most 4 below the prefix (`<image>/holds/channels/<name>`). */
+const maxPrefixLevels = 11;
+/** SSM takes 1011 characters for a name with the ARN before it (~60); gild adds at most ~200 below the prefix. */
+const maxPrefixLength = 700;
+
 export const pipelineSettingsSchema = z.strictObject({
   ssmPrefix: z
     .string()
     .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an SSM path such as "/golden" (no trailing slash)')
-    .refine((prefix) => !/^\/(aws|ssm)(\/|$)/i.test(prefix), 'must not start with /aws or /ssm, which AWS reserves')
+    // NOTE: AWS refuses any parameter name whose first level begins with "aws" or "ssm" (any case), not only /aws/.
+    .refine((prefix) => !/^\/(aws|ssm)/i.test(prefix), 'must not start with /aws or /ssm (nor a first level beginning with "aws" or "ssm", in any case), which AWS reserves. Use a prefix such as "/golden"')
+    .refine((prefix) => prefix.split('/').length - 1 <= maxPrefixLevels, `is deeper than ${maxPrefixLevels} levels: SSM allows 15 and gild adds up to 4 below the prefix (<image>/holds/channels/<name>). Use a shorter prefix`)
+    .refine((prefix) => prefix.length <= maxPrefixLength, `is longer than ${maxPrefixLength} characters: SSM allows 1011 for a whole parameter name with its ARN, and gild adds up to ~200 below the prefix. Use a shorter prefix`)
     .default('/golden'),
   /** Defaults for every image's `retention`; see retentionSettingsSchema. */
   retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: defaultKeepRevokedDays }),

@@ -8,6 +8,7 @@
  * the following pages itself. Each page counts as one call, as on AWS.
  */
 import { randomUUID } from 'node:crypto';
+import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** EC2 list actions this proxy pages, and the XML element holding their items. */
@@ -102,7 +103,7 @@ function splitItems(xml: string, setName: string): { before: string; items: stri
 function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...request.headers, host: target.host, 'content-length': String(body.length) } },
+      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) } },
       (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
     );
     upstream.on('error', reject);
@@ -138,6 +139,8 @@ export async function startCountingProxy(targetEndpoint: string): Promise<Counti
     const counted: CountedCall = { service: call.service, action: call.action, startedAt: started, ms: 0 };
     calls.push(counted);
     response.once('finish', () => (counted.ms = performance.now() - started));
+    const check = checkArrival(request, body);
+    if (check && check.violations.length > 0) return refuseLikeAws(response, check);
     const setName = pagedSets[call.action];
     const maxResults = Number(call.form?.get('MaxResults') ?? 0);
     if (setName && call.form && maxResults > 0) {

@@ -9,10 +9,13 @@
  *   and the `x-amzn-ErrorType` header.
  * It can also apply a write and then lose its answer (forward to moto, then
  * answer 500), which is how a write meets its own earlier success on retry.
- * Everything else is forwarded unchanged.
+ * Everything else is forwarded unchanged. Every request is first held to
+ * AWS's service models (aws-model-proxy.ts); one that breaks a rule is
+ * refused as AWS would refuse it and fails the test that sent it.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
 
 export interface CommandFault {
   /** Applies to commands whose SendCommand `commands` contain this string. */
@@ -84,7 +87,7 @@ export interface ProxyCall {
   readonly service: 'ec2' | 'ssm' | 'other';
   readonly action: string;
   /** What the proxy did: forwarded, or which fault it injected. */
-  readonly fault: 'none' | 'held' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered' | 'applied-then-lost';
+  readonly fault: 'none' | 'refused-by-wire-check' | 'held' | 'throttled' | 'server-error' | 'invalid-instance-id' | 'rewritten' | 'answered' | 'applied-then-lost';
   /** When the proxy saw the call (epoch ms). */
   readonly at: number;
 }
@@ -177,7 +180,7 @@ function ssmAnswer(response: ServerResponse, payload: unknown): void {
 function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...request.headers, host: target.host, 'content-length': String(body.length) } },
+      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) } },
       (answer) => {
         readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject);
       },
@@ -258,6 +261,11 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
       }
       return call;
     };
+    const check = checkArrival(request, body);
+    if (check && check.violations.length > 0) {
+      record('refused-by-wire-check');
+      return refuseLikeAws(response, check);
+    }
     const hold = (rules.holds ?? []).find((rule) => rule.service === service && rule.action === action && (!rule.bodyIncludes || decodedBody.includes(rule.bodyIncludes)));
     if (hold) {
       const call = record('held');

@@ -2,13 +2,19 @@
  * A private moto server for a test file, started the same way `gild run
  * --local` starts one (src/local/moto-server.ts), plus what tests need:
  * environment for the SDK and the CLI, and a state reset between tests.
+ * moto is always reached through the wire check (aws-model-proxy.ts): every
+ * request a test, gild or Packer sends is held to AWS's service models.
  */
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startMotoServer } from '../../src/local/moto-server.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { startWireCheckProxy } from './aws-model-proxy.ts';
 
 export interface MotoServer {
+  /** The wire-checking proxy in front of moto: what every client is pointed at. */
   readonly endpoint: string;
+  /** moto itself, unchecked: for a proxy that checks on arrival (fault, counting) to forward to. */
+  readonly motoEndpoint: string;
   /** Environment for the AWS SDK and the gild CLI. */
   readonly env: Record<string, string>;
   reset(): Promise<void>;
@@ -17,10 +23,12 @@ export interface MotoServer {
 
 export async function startMoto(options: { env?: Readonly<Record<string, string>> } = {}): Promise<MotoServer> {
   const server = await startMotoServer(options);
+  const checked = await startWireCheckProxy(server.endpoint);
   return {
-    endpoint: server.endpoint,
+    endpoint: checked.endpoint,
+    motoEndpoint: server.endpoint,
     env: {
-      AWS_ENDPOINT_URL: server.endpoint,
+      AWS_ENDPOINT_URL: checked.endpoint,
       // The CLI renders for the emulator only when told so; it never probes the endpoint.
       GILD_TARGET: 'emulator',
       AWS_ACCESS_KEY_ID: 'test',
@@ -31,7 +39,10 @@ export async function startMoto(options: { env?: Readonly<Record<string, string>
     async reset() {
       await fetch(`${server.endpoint}/moto-api/reset`, { method: 'POST' });
     },
-    stop: () => server.stop(),
+    async stop() {
+      await checked.stop();
+      await server.stop();
+    },
   };
 }
 
@@ -43,7 +54,7 @@ export function useMotoBehindFaultProxy(): { readonly moto: MotoServer; readonly
   const handles: { moto?: MotoServer; proxy?: FaultProxy } = {};
   beforeAll(async () => {
     handles.moto = await startMoto();
-    handles.proxy = await startFaultProxy(handles.moto.endpoint);
+    handles.proxy = await startFaultProxy(handles.moto.motoEndpoint);
   });
   afterAll(async () => {
     await handles.proxy?.stop();

@@ -1,0 +1,114 @@
+/**
+ * AWS's own service models, read at test time from the botocore that moto
+ * installs (`botocore/data/<service>/<version>/service-2.json[.gz]`): the
+ * same JSON the AWS SDKs and the AWS CLI are generated from. Nothing is copied
+ * into this repository; the newest version of each model on the machine is
+ * the rulebook.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+export interface ShapeMember {
+  readonly shape: string;
+  readonly locationName?: string;
+  readonly queryName?: string;
+  readonly location?: string;
+  readonly documentation?: string;
+  readonly flattened?: boolean;
+}
+
+export interface Shape {
+  readonly type: 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'boolean' | 'timestamp' | 'blob' | 'double' | 'float';
+  readonly members?: Readonly<Record<string, ShapeMember>>;
+  readonly required?: readonly string[];
+  readonly member?: ShapeMember;
+  readonly key?: ShapeMember;
+  readonly value?: ShapeMember;
+  readonly flattened?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly pattern?: string;
+  readonly enum?: readonly string[];
+  readonly documentation?: string;
+}
+
+export interface ServiceModel {
+  /** The botocore directory name (ec2, ssm, sts, …). */
+  readonly service: string;
+  /** The file the rules came from, for messages. */
+  readonly file: string;
+  readonly metadata: { readonly protocol: string; readonly apiVersion: string; readonly targetPrefix?: string; readonly signingName?: string; readonly endpointPrefix: string };
+  readonly operations: Readonly<Record<string, { readonly name: string; readonly input?: { readonly shape: string } }>>;
+  readonly shapes: Readonly<Record<string, Shape>>;
+}
+
+/** The Python interpreters that may hold botocore: moto_server's own (its shebang), then python3. */
+function pythonCandidates(): string[] {
+  const candidates: string[] = [];
+  for (const directory of (process.env.PATH ?? '').split(path.delimiter)) {
+    const script = path.join(directory, 'moto_server');
+    if (!existsSync(script)) continue;
+    const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+    if (firstLine.startsWith('#!') && !firstLine.includes('bash') && !firstLine.includes('/sh')) candidates.push(firstLine.slice(2).trim().split(/\s+/).at(-1)!);
+    break;
+  }
+  candidates.push('python3');
+  return candidates;
+}
+
+let dataDirectory: string | undefined;
+
+/** botocore's `data` folder, found through the Python that runs moto. */
+export function botocoreDataDirectory(): string {
+  if (dataDirectory) return dataDirectory;
+  const failures: string[] = [];
+  for (const python of pythonCandidates()) {
+    try {
+      const found = execFileSync(python, ['-c', 'import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), "data"))'], { encoding: 'utf8' }).trim();
+      if (existsSync(found)) return (dataDirectory = found);
+      failures.push(`${python}: ${found} does not exist`);
+    } catch (error) {
+      failures.push(`${python}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`AWS model check: botocore (installed with moto) was not found; install moto[server] as .ci/run does (${failures.join('; ')})`);
+}
+
+const models = new Map<string, ServiceModel | undefined>();
+
+/** The newest model of a botocore service directory (ec2, ssm, sts, iam, autoscaling, kms, s3, sns, …), or undefined. */
+export function loadServiceModel(service: string): ServiceModel | undefined {
+  if (models.has(service)) return models.get(service);
+  const serviceDirectory = path.join(botocoreDataDirectory(), service);
+  let model: ServiceModel | undefined;
+  if (existsSync(serviceDirectory)) {
+    const newest = readdirSync(serviceDirectory).filter((name) => /^\d{4}-\d{2}-\d{2}$/.test(name)).sort().at(-1);
+    if (newest) {
+      const plain = path.join(serviceDirectory, newest, 'service-2.json');
+      const file = existsSync(plain) ? plain : `${plain}.gz`;
+      const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
+      model = { service, file, ...(JSON.parse(text) as Omit<ServiceModel, 'service' | 'file'>) };
+    }
+  }
+  models.set(service, model);
+  return model;
+}
+
+/**
+ * Which model a request is for: the JSON protocol names it in `X-Amz-Target` (`AmazonSSM.PutParameter`), the query
+ * protocols by the signing service of the Authorization header's credential scope (`…/us-east-1/ec2/aws4_request`).
+ */
+const serviceByTargetPrefix: Readonly<Record<string, string>> = { AmazonSSM: 'ssm', TrentService: 'kms', AWSSecurityTokenServiceV20110615: 'sts', AmazonEC2ContainerRegistry_V20150921: 'ecr' };
+const serviceBySigningName: Readonly<Record<string, string>> = { ec2: 'ec2', autoscaling: 'autoscaling', sts: 'sts', iam: 'iam', ssm: 'ssm', kms: 'kms', sns: 'sns', sqs: 'sqs', s3: 's3', ecr: 'ecr' };
+
+export function modelForTarget(targetPrefix: string): ServiceModel | undefined {
+  const service = serviceByTargetPrefix[targetPrefix];
+  return service ? loadServiceModel(service) : undefined;
+}
+
+export function modelForSigningName(signingName: string): ServiceModel | undefined {
+  const service = serviceBySigningName[signingName];
+  return service ? loadServiceModel(service) : undefined;
+}

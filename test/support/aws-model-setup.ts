@@ -1,0 +1,38 @@
+/**
+ * Registered for every test file (test/vitest.config.ts setupFiles): a request
+ * that broke one of AWS's rules at the wire fails the test during which it
+ * arrived, naming the operation, member, value, rule and sender — also when a
+ * spawned gild or Packer process sent it and swallowed the refusal. With
+ * GILD_WIRE_CHECK_SUMMARY set to a file, each test file appends what was
+ * checked there (one JSON line), for reports.
+ */
+import { appendFileSync } from 'node:fs';
+import { afterAll, afterEach } from 'vitest';
+import { undocumentedFilterOperations, uncompilablePatterns } from './aws-model-check.ts';
+import { assertNoWireViolations, wireLedger } from './aws-model-proxy.ts';
+
+let file = '';
+
+afterEach(({ task }) => {
+  file = task.file.filepath;
+  assertNoWireViolations('during this test');
+});
+
+afterAll(() => {
+  const summary = process.env.GILD_WIRE_CHECK_SUMMARY;
+  if (summary && (wireLedger.checked > 0 || wireLedger.unchecked > 0)) {
+    appendFileSync(
+      summary,
+      `${JSON.stringify({
+        file,
+        checked: wireLedger.checked,
+        unchecked: wireLedger.unchecked,
+        bySender: Object.fromEntries(wireLedger.bySender),
+        byOperation: Object.fromEntries(wireLedger.byOperation),
+        undocumentedFilterOperations: [...undocumentedFilterOperations],
+        uncompilablePatterns: [...uncompilablePatterns],
+      })}\n`,
+    );
+  }
+  assertNoWireViolations('outside any test (in a beforeAll or after the last test)');
+});
