@@ -252,7 +252,7 @@ async function testOneInstance(
   // changes nothing, and the agent runs commands side by side, so the smoke test takes as long as its checks alone.
   const manifest = collectManifest && image.smoke.packageManifest ? collectPackageManifest(context, run, ssm, instance, where, overallDeadline, settings, collected) : Promise.resolve();
   const checks = (async () => {
-    for (const result of await checkNewMachine(run, ssm, instance, overallDeadline, settings)) {
+    for (const result of await checkNewMachine(context, run, ssm, instance, overallDeadline, settings)) {
       collected.checks.push(result);
       const line = `check "${result.name}" on ${where}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`;
       if (isFailingOutcome(result.outcome)) run.logger.warn(line);
@@ -324,17 +324,17 @@ async function readBuildIdentity(file: string | undefined): Promise<{ identity: 
  * prints the instance's identity, compared with what the build recorded. Reported like any check; a failure fails
  * the image, kept-by-choice and not-verified do not.
  */
-async function checkNewMachine(run: ImageRun, ssm: ReturnType<Context['clients']['ssm']>, instance: LaunchedInstance, overallDeadline: number, settings: Settings): Promise<CheckResult[]> {
+async function checkNewMachine(context: Context, run: ImageRun, ssm: ReturnType<Context['clients']['ssm']>, instance: LaunchedInstance, overallDeadline: number, settings: Settings): Promise<CheckResult[]> {
   const { image } = run;
   const started = Date.now();
   const base = { instanceType: instance.instanceType, instanceId: instance.instanceId };
   const recorded = await readBuildIdentity(run.buildIdentityFile);
   const judgeWith = (identity: MachineIdentity) => judgeNewMachine(image, 'identity' in recorded ? recorded.identity : undefined, identity, 'missing' in recorded ? recorded.missing : '');
-  // Nothing to ask the instance when every check is kept by choice.
+  // Nothing to ask the instance when no answer could change a verdict: every check is kept by choice, or there is no
+  // record of the build to compare with (a resumed AMI; an emulator build that ran no provisioners).
   const unasked = judgeWith(parseMachineIdentity(''));
-  if (unasked.every((check) => check.verdict === 'kept-by-choice')) {
-    return unasked.map((check) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 }));
-  }
+  const unjudged = (check: (typeof unasked)[number]) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 });
+  if (unasked.every((check) => check.verdict === 'kept-by-choice' || check.verdict === 'not-verified')) return unasked.map(unjudged);
   const outcome = Date.now() >= overallDeadline
     ? ({ kind: 'timed-out', reason: `not run: the overall smoke timeout (${image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', stdout: '', stderr: '' } as const)
     : await runCommand(
@@ -353,6 +353,9 @@ async function checkNewMachine(run: ImageRun, ssm: ReturnType<Context['clients']
       );
   const durationMs = Date.now() - started;
   const output = (stdout: string, stderr: string) => ({ stdout: truncateOutput(stdout, settings.outputLimitBytes), stderr: truncateOutput(stderr, settings.outputLimitBytes), durationMs });
+  // A target that could not run the command (the emulator's stand-in without a container twin) verifies nothing.
+  const notRun = outcome.kind === 'finished' ? commandExecutionOf(context).notRunReason(outcome) : undefined;
+  if (notRun) return unasked.map((check) => (check.verdict === 'kept-by-choice' ? unjudged(check) : { ...unjudged(check), outcome: 'not-verified' as const, reason: `not run: ${notRun}` }));
   if (outcome.kind === 'finished' && outcome.status === 'Success') {
     return judgeWith(parseMachineIdentity(outcome.stdout)).map((check) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }));
   }
@@ -363,7 +366,7 @@ async function checkNewMachine(run: ImageRun, ssm: ReturnType<Context['clients']
         ? { outcome: 'timed-out' as const, reason: outcome.reason, status: outcome.status, exitCode: -1, ...output(outcome.stdout, outcome.stderr) }
         : { outcome: 'failed' as const, reason: outcome.reason, status: 'NotSent', exitCode: -1, ...output('', '') };
   // A check kept by choice stays so; the others could not be judged, which fails them like any check that cannot run.
-  return unasked.map((check) => (check.verdict === 'kept-by-choice' ? { ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 } : { ...base, name: check.name, ...failure }));
+  return unasked.map((check) => (check.verdict === 'kept-by-choice' ? unjudged(check) : { ...base, name: check.name, ...failure }));
 }
 
 async function runOneCheck(
@@ -433,17 +436,18 @@ async function runOneCheck(
  */
 function decide(collected: Collected, timeoutSeconds: number): SmokeResult {
   const checks = collected.checks;
-  const unrun = checks.filter((check) => check.outcome !== 'passed' && !isFailingOutcome(check.outcome));
+  // NOTE: a built-in new-machine check that was not verified or kept by choice says nothing either way, as an image
+  // without checks; among the rest, when none ran (no twin, or all need a VM), the smoke test is skipped, never passed.
+  const judged = checks.filter((check) => check.outcome !== 'not-verified' && check.outcome !== 'kept-by-choice');
+  const unrun = judged.filter((check) => check.outcome === 'not-run' || check.outcome === 'skipped');
   const failures = [
     ...collected.problems,
     ...checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
   ];
-  // NOTE: a built-in new-machine check that was not verified or kept by choice passes nothing either, so an image
-  // whose checks all went unrun is skipped, never passed on the strength of those.
-  if (failures.length === 0 && checks.length > 0 && unrun.length === checks.length) {
-    const count = (outcome: CheckResult['outcome']) => unrun.filter((check) => check.outcome === outcome).length;
+  if (failures.length === 0 && judged.length > 0 && unrun.length === judged.length) {
+    const notRun = unrun.filter((check) => check.outcome === 'not-run');
     const reasons = [...new Set(unrun.map((check) => check.reason ?? check.outcome))];
-    return { result: 'skipped', reason: `no check ran: ${count('not-run')} not run, ${count('skipped')} skipped, ${count('not-verified')} not verified, ${count('kept-by-choice')} kept by choice (${reasons.join('; ')})` };
+    return { result: 'skipped', reason: `no check ran: ${notRun.length} not run, ${unrun.length - notRun.length} skipped (${reasons.join('; ')})` };
   }
   if (failures.length === 0) return { result: 'passed', checks };
   const failed = failures.filter((failure) => failure.outcome === 'failed');

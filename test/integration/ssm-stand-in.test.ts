@@ -227,7 +227,8 @@ describe('the smoke stage through the stand-in', () => {
       true,
     );
     expect(result.result).toBe('failed');
-    expect(Object.fromEntries(report.checks.map((check) => [check.name, check.outcome]))).toEqual({
+    // gild's built-in new-machine checks (src/smoke/new-machine-checks.ts) are judged in twins-e2e, where a build records them.
+    expect(Object.fromEntries(report.checks.filter((check) => !check.name.startsWith('new machine: ')).map((check) => [check.name, check.outcome]))).toEqual({
       'is debian': 'passed',
       'a fresh container each time': 'passed',
       'a fresh container each time, again': 'passed',
@@ -264,6 +265,7 @@ describe('the smoke stage through the stand-in', () => {
   it('reports every check "not run" when the AMI has no twin, and the smoke test skipped with that reason, never passed', async () => {
     const { result, report } = await smoke('no-twin', [{ name: 'anything', run: 'true' }], false);
     expect(result).toMatchObject({ result: 'skipped', reason: expect.stringMatching(/^no check ran: 1 not run, 0 skipped \(not run: no-twin 1\.0\.0/) });
-    expect(report.checks.map((check) => check.outcome)).toEqual(['not-run']);
+    // The built-in new-machine checks have no build record to compare with here, so they verify nothing either.
+    expect(report.checks.map((check) => `${check.name.startsWith('new machine: ') ? 'built-in ' : ''}${check.outcome}`)).toEqual(['built-in not-verified', 'built-in not-verified', 'built-in not-verified', 'not-run']);
   });
 });
