@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up real execution for container twins (README "Container twins"): Podman with its Docker-compatible CLI, runc,
+# Sets up real execution for container twins (docs/emulator.md "Container twins"): Podman with its Docker-compatible CLI, runc,
 # and a Debian 12 base image made offline from Debian's packages (no container registry is needed or reached).
 # Idempotent: each part is skipped when it is already there. Needs root (apt-get, debootstrap, rootful Podman).
 set -euo pipefail

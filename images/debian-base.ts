@@ -3,7 +3,7 @@ import { defineImage } from 'gild';
 /**
  * A Debian 12 web server, and the image whose provisioning and checks run for real before AWS: on the emulator and in
  * `gild test debian-base`, its provisioning runs in a container twin (Debian 12) and its checks run in fresh
- * containers of that twin (README "Container twins").
+ * containers of that twin (docs/emulator.md "Container twins").
  */
 export default defineImage({
   name: 'debian-base',

@@ -103,7 +103,7 @@ export const catalogue = {
     new GildError(
       'EASSUMEROLE',
       'pipeline',
-      `gild could not assume ${roleArn} to work in account ${account}: ${describeAwsError(cause)}. The pipeline's role needs sts:AssumeRole on it (\`gild iam-policy\` grants it), and the role's trust policy must trust the pipeline's role (README: "Owned copies in other accounts").`,
+      `gild could not assume ${roleArn} to work in account ${account}: ${describeAwsError(cause)}. The pipeline's role needs sts:AssumeRole on it (\`gild iam-policy\` grants it), and the role's trust policy must trust the pipeline's role (docs/definitions.md: "Owned copies in other accounts").`,
       [],
       { cause },
     ),

@@ -41,7 +41,7 @@ export function formatIssues(file: string, input: unknown, issues: readonly z.co
         return issue.issues.map((inner) => `${where} key ${JSON.stringify(String(key))} ${inner.message.replace(/^Invalid input: /, '')}${/[.?]$/.test(inner.message) ? '' : '.'}`);
       }
       case 'unrecognized_keys':
-        return issue.keys.map((key) => `${file}: ${path ? `${path}.` : ''}${key}: is not a known field. Remove it, or check the spelling against the README's field reference.`);
+        return issue.keys.map((key) => `${file}: ${path ? `${path}.` : ''}${key}: is not a known field. Remove it, or check the spelling against the field reference in docs/definitions.md.`);
       case 'invalid_type':
         return [value === undefined ? `${where} is required (${issue.expected}).` : `${where} ${describeValue(value)} should be ${issue.expected}.`];
       case 'invalid_value':

@@ -348,7 +348,7 @@ export const imageDefinitionSchema = z.strictObject({
   /** templates/partials/<partial>.pkr.hcl.hbs, rendered inside gild's template. */
   partial: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.pkr.hcl.hbs, without the extension').optional(),
   packerSource: z.record(z.string(), z.unknown()).optional(),
-  /** The container image the image's twin starts from (README "Container twins"); defaults to the OS preset's. */
+  /** The container image the image's twin starts from (docs/emulator.md "Container twins"); defaults to the OS preset's. */
   containerImage: z.string().min(1).regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'is not a container image reference (e.g. "debian:12")').optional(),
 });
 

@@ -457,7 +457,7 @@ export function generatePolicy(scope: PolicyScope): PolicyDocument {
   return { Version: '2012-10-17', Statement: statements };
 }
 
-/** Why each statement exists, by Sid, for `gild iam-policy` and the README. */
+/** Why each statement exists, by Sid, for `gild iam-policy` and docs/iam.md. */
 export function describeGrants(): ReadonlyArray<{ sid: string; why: string }> {
   return grants.map((grant) => ({ sid: grant.sid, why: grant.why }));
 }

@@ -1,5 +1,5 @@
 /**
- * The container engine that runs container twins (README "Container twins"): Docker, or Podman through its
+ * The container engine that runs container twins (docs/emulator.md "Container twins"): Docker, or Podman through its
  * Docker-compatible CLI. Packer's docker builder runs whichever `docker` comes first on PATH, and a machine may have a
  * Docker client with no daemon earlier on PATH than Podman's `docker`: so the engine is found by asking each candidate
  * (`docker info`, `podman info`), and Packer gets a PATH whose first `docker` is the one that answered.

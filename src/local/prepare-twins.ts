@@ -1,6 +1,6 @@
 /**
- * Which images get a container twin on this machine, decided once per run and said in the log (README "Container
- * twins"): an engine must answer, and the twin's container image must already be there (nothing is pulled).
+ * Which images get a container twin on this machine, decided once per run and said in the log (docs/emulator.md
+ * "Container twins"): an engine must answer, and the twin's container image must already be there (nothing is pulled).
  */
 import type { EmulatorTwins } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';

@@ -1,5 +1,5 @@
 /**
- * The emulator's SSM Run Command (README "The SSM Run Command stand-in"): an HTTP proxy in front of moto that answers
+ * The emulator's SSM Run Command (docs/emulator.md "The SSM Run Command stand-in"): an HTTP proxy in front of moto that answers
  * SendCommand, GetCommandInvocation, ListCommandInvocations, CancelCommand and DescribeInstanceInformation as AWS
  * documents them, and passes every other request to moto unchanged. moto itself runs nothing and answers every
  * command with Success and no output; this runs each command for real, in a fresh container of the container twin of

@@ -1,6 +1,6 @@
 /**
  * gild's generalize step: what runs last on the build instance so that every instance launched from the AMI boots
- * as a new machine. The README lists the same steps in the same order ("Generalization").
+ * as a new machine. docs/definitions.md lists the same steps in the same order ("Patching and generalization").
  *
  * Linux, in this order, each item skipped (and said) when the definition keeps it:
  *   package-caches  the package manager's clean command, and its cache folders

@@ -36,7 +36,7 @@ export const pipelineSettingsSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(32).default(2),
   /**
    * Where each version's evidence (its CycloneDX SBOM) is stored, under `<prefix>/<image>/<version>/`, so that the next
-   * run on any machine diffs its packages against it (README "Container twins"). The bucket's region is `region`,
+   * run on any machine diffs its packages against it (docs/emulator.md "Container twins"). The bucket's region is `region`,
    * else the image's build region.
    */
   evidence: z

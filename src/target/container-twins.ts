@@ -1,5 +1,5 @@
 /**
- * Container twins (README "Container twins"): on the emulator, and in `gild test`, an image's Packer template gets a
+ * Container twins (docs/emulator.md "Container twins"): on the emulator, and in `gild test`, an image's Packer template gets a
  * second source next to the amazon one, Packer's docker builder, running the same provisioner blocks in a container
  * of the image's OS, committed as a local image tagged with the image, version and run. The smoke checks then run for
  * real in fresh containers of that twin. This file decides which images have a twin and what the render adds; it

@@ -10,7 +10,7 @@
  *
  * moto's own IAM check (iam-enforcement.test.ts) stays as the action-level
  * check: it runs gild as a user, but ignores conditions, resources and denies.
- * What neither can prove is listed in README ("IAM: what is proven offline").
+ * What neither can prove is listed in docs/iam.md ("IAM: what is proven offline").
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
  * The shipped policy against modern Packer's amazon plugin (builder/ebs in
  * github.com/hashicorp/packer-plugin-amazon), whose call sequence differs
  * from Packer 1.6.6's (recorded for real in
- * test/integration/iam-simulation.test.ts; README "IAM: what is proven
+ * test/integration/iam-simulation.test.ts; docs/iam.md "IAM: what is proven
  * offline" has the table). The sequence is written from the plugin's steps
  * for what gild renders (run_tags, run_volume_tags, tags, no snapshot_tags,
  * temporary_key_pair_name, ami_regions, deprecate_at, imds_support), with

@@ -31,7 +31,7 @@ describe('retention settings', () => {
       'pipeline/settings.ts: retention.maxAgeDays: 1.5 must be a whole number of days.',
       'pipeline/settings.ts: retention.minAgeDays: -1 must be 0 or more days.',
       'pipeline/settings.ts: retention.phases.deprecate.graceDays: -2 must be 0 or more days. Use 0 to move on at the next run.',
-      'pipeline/settings.ts: retention.phases.archive: is not a known field. Remove it, or check the spelling against the README\'s field reference.',
+      'pipeline/settings.ts: retention.phases.archive: is not a known field. Remove it, or check the spelling against the field reference in docs/definitions.md.',
     ]);
   });
 
