@@ -102,7 +102,7 @@ export function linuxGeneralizeScript(generalize: Extract<Generalize, { kind: 'o
   const reason = generalize.reason ?? '';
   const lines = [
     '#!/bin/sh',
-    '# Written by gild: the generalize step, always the last provisioner. See the README, "Generalization".',
+    '# Written by gild: the generalize step, always the last provisioner. See docs/definitions.md, "Patching and generalization".',
     'set -eu',
     'if [ "$(id -u)" -ne 0 ]; then exec sudo -n sh "$0" "$@"; fi',
     'root="${GILD_GENERALIZE_ROOT:-}"',
