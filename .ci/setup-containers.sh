@@ -37,7 +37,10 @@ else
   root=$(mktemp -d /tmp/gild-debootstrap.XXXXXX)
   trap 'rm -rf "$root"' EXIT
   echo "containers: building $base_image with debootstrap --variant=minbase bookworm (about a minute)"
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
+  # The mirror this machine's apt already uses (deb822 sources, else sources.list); debootstrap's default otherwise.
+  mirror=$(sed -n 's|^URIs:[[:space:]]*\([^[:space:]]*/debian\)/*$|\1|p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+  [ -n "$mirror" ] || mirror=$(sed -n 's|^deb[[:space:]]\+\([^[:space:]]*/debian\)/*[[:space:]]\+bookworm[[:space:]].*|\1|p' /etc/apt/sources.list 2>/dev/null | head -n 1)
+  debootstrap --variant=minbase bookworm "$root" ${mirror:+"$mirror"} >/dev/null
   tar -C "$root" -c . | podman import --quiet - "$base_image" >/dev/null
   echo "containers: $base_image made in $(( $(date +%s) - started )) s"
 fi
