@@ -15,7 +15,7 @@ import { observeAllReferences, observeInventory, withReferences } from '../obser
 import { observeRetirementSight, withRetirementSight } from '../observe/observe-retirement-sight.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { compareSavedPlan } from '../plan/compare-saved-plan.ts';
-import type { ImageDecision, RunPlan } from '../plan/run-plan.ts';
+import type { ImageDecision, PlanStep, RunPlan } from '../plan/run-plan.ts';
 import { parseRunPlan } from '../plan/run-plan-schema.ts';
 import { applyPlan, detailsOf, settleStepId, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
 import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
@@ -94,7 +94,24 @@ export async function checkSavedPlan(context: Context, saved: unknown, images: r
   if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
   const differences = compareSavedPlan(plan, fresh.plan, { only: options.only });
   if (differences.length > 0) throw catalogue.EPLANREFUSED(options.file, differences);
-  return fresh.plan;
+  return options.only ? withStepsWaitedFor(fresh.plan, plan, decidedElsewhere) : fresh.plan;
+}
+
+/**
+ * A CI job's slice, made fresh, names in its steps' `after` the `publish` step of a base another job builds
+ * (`decidedElsewhere`), but plans only its own images' steps: without that step the runner would see no dependency,
+ * and build at once on a base not yet published. So the slice carries, from the saved plan, the other jobs' publish
+ * steps it waits for and those images' lock steps (whose release says the other job ended). They are never applied
+ * (`applyPlan` runs only the slice's steps): the runner only waits for them, reading the parameters they name.
+ */
+function withStepsWaitedFor(fresh: RunPlan, saved: RunPlan, decidedElsewhere: readonly ImageDecision[]): RunPlan {
+  const planned = new Set(fresh.steps.map((step) => step.id));
+  const elsewhere = new Set(decidedElsewhere.map((decision) => decision.image));
+  const waitedFor = new Set(fresh.steps.flatMap((step) => step.after).filter((id) => !planned.has(id)));
+  const publishes = saved.steps.filter((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish' && waitedFor.has(step.id) && elsewhere.has(step.image));
+  const images = new Set(publishes.map((step) => step.image));
+  const locks = saved.steps.filter((step) => step.kind === 'lock' && images.has(step.image) && !planned.has(step.id));
+  return publishes.length === 0 ? fresh : { ...fresh, steps: [...fresh.steps, ...locks, ...publishes] };
 }
 
 export type ImageOutcome =
