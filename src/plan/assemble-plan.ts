@@ -149,7 +149,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   // NOTE: every number ever used counts, not only what is published now: a revoked or retired version's number is never built again.
   const version = nextVersion(image.version, usedVersions(state));
   if (!version.ok && !retireOnly) return { decision: { image: image.name, action: 'error', kind: 'definition', reason: `${image.file}: version: ${version.reason}` }, steps: [], kept: [] };
-  const next: string = version.ok ? version.version : '(none)';
+  const nextUnused: string = version.ok ? version.version : '(none)';
 
   const base = retireOnly ? undefined : resolveBase(input, image, decided);
   if (base && 'error' in base) return { decision: { image: image.name, action: 'error', kind: 'pipeline', reason: base.error }, steps: [], kept: [] };
@@ -161,7 +161,11 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   const finishingIntents = intents.steps.length > 0;
   const unfinished = base && !finishingIntents ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
   const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
-  const resumable = !base || buildReason === undefined ? undefined : findResumable(unpublishedBuilds(state), image, next, fingerprint, base);
+  // NOTE: a publish raises the ledger before it names the AMI; a run killed right after leaves its own number in the
+  // ledger. Resuming that same AMI under that number is not building the number twice (that rule is: never a different AMI).
+  const ownNumber = !base || buildReason === undefined || !version.ok ? undefined : numberOnlyThisBuildTook(state, unpublishedBuilds(state), image, version.version, fingerprint, base);
+  const next: string = ownNumber?.version ?? nextUnused;
+  const resumable = !base || buildReason === undefined ? undefined : (ownNumber?.build ?? findResumable(unpublishedBuilds(state), image, next, fingerprint, base));
 
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
@@ -189,10 +193,10 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   for (const build of unpublishedBuilds(state)) {
     if (resumable && build.runId === resumable.runId) continue;
     if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
-    const resumableLater = retireOnly && build.version === next && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
+    const resumableLater = retireOnly && build.version !== undefined && (build.version === next || takenOnlyByLedger(state, build.version, next)) && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
     for (const [region, ami] of Object.entries(build.amis)) {
       const keptOnPurpose = keepPeriod(ami, input.now, input.settings.keepFailedDays ?? defaultKeepFailedDays);
-      const keepReason = resumableLater ? `run ${build.runId} built ${next} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
+      const keepReason = resumableLater ? `run ${build.runId} built ${build.version} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
       if (keepReason) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
         continue;
@@ -541,6 +545,30 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
 }
 
 /** An earlier run's build of exactly what would be built now, in every region, that nothing published. */
+/**
+ * The version an unpublished, resumable build carries when the only trace of that number is the ledger's record (its
+ * own publish raised the ledger, then the run died): no parameter, no other AMI's tags, no revocation names it, and it
+ * is the newest number used, so nothing was numbered after it. Then the number is that AMI's, and it resumes as it.
+ */
+function numberOnlyThisBuildTook(state: ImageState, builds: readonly UnpublishedBuild[], image: ResolvedImage, nextUnused: string, fingerprint: string, base: { base: BuildBase }): { version: string; build: UnpublishedBuild } | undefined {
+  for (const version of new Set(builds.map((build) => build.version))) {
+    if (version === undefined || !takenOnlyByLedger(state, version, nextUnused)) continue;
+    const build = findResumable(builds, image, version, fingerprint, base);
+    if (build) return { version, build };
+  }
+  return undefined;
+}
+
+/** Whether `version` is the newest number used and the ledger's record is its only trace (see numberOnlyThisBuildTook). */
+function takenOnlyByLedger(state: ImageState, version: string, nextUnused: string): boolean {
+  if (semver.valid(version) === null || semver.inc(version, 'patch') !== nextUnused) return false;
+  const line = `${semver.major(version)}.${semver.minor(version)}`;
+  if (state.ledger.built[line] !== version || Object.hasOwn(state.ledger.revoked, version)) return false;
+  const { [line]: _ledgerEntry, ...otherLines } = state.ledger.built;
+  const otherTraces = usedVersions({ ...state, ledger: { ...state.ledger, built: otherLines } });
+  return !otherTraces.includes(version) && revocationOf(state, version) === undefined;
+}
+
 function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage, version: string, fingerprint: string, base: { base: BuildBase }): UnpublishedBuild | undefined {
   if (base.base.kind !== 'ami') return undefined;
   const baseAmiId = base.base.amiId;

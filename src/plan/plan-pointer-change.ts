@@ -58,6 +58,14 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   if (change.kind === 'revoke') {
     if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
     const previous = revocationOf(state, change.version);
+    // A rollback that stopped half-way onto this version is finished first, and its hold keeps the pointer there: the
+    // same refusal as for a rollback that finished (a held pointer naming the version), not a revoke that leaves it.
+    const heldOnto = previous ? undefined : finishing.steps.find((step) => step.kind === 'repoint' && step.version === change.version && Object.hasOwn(state.holds, step.pointer));
+    if (heldOnto?.kind === 'repoint') return { refused: `${describeHold(heldOnto.pointer, state.holds[heldOnto.pointer]!)}, by a rollback that stopped half-way; release it first` };
+    // A half-done revoke of another version moving a pointer onto this one: this revoke is planned on pointers that
+    // finish will replace, and would leave them on it. Finished first, this revoke then moves them (or says why not).
+    const movedOnto = previous ? undefined : finishing.steps.find((step) => step.kind === 'repoint' && step.version === change.version);
+    if (movedOnto?.kind === 'repoint') return { refused: `${movedOnto.pointer} is being moved to ${change.version} by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again` };
     const planned = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: previous?.reason ?? change.reason, by: previous?.by ?? input.by, disable: change.disable, mode: previous ? 'finish' : 'command' });
     if ('refused' in planned) return planned;
     if (previous && planned.steps.length === 0) return { refused: `${image.name} ${change.version} is already revoked (${previous.reason}, by ${previous.by} at ${previous.at}), and the revoke is complete` };

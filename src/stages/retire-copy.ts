@@ -8,7 +8,7 @@ import type { StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { accountClientsFor, asAwsClients } from './distribute.ts';
-import { retireStage, whyRetirementMoved } from './retire.ts';
+import { deregisterRetired, whyRetirementMoved } from './retire.ts';
 
 const inAccount = (context: Context, step: StepOfKind<'retire-copy'>): Context => ({ ...context, clients: asAwsClients(context, accountClientsFor(context, step)) });
 
@@ -38,7 +38,8 @@ export const retireCopyStage: StepStage<'retire-copy'> = {
     return whyRetirementMoved(inAccount(context, step), asRetire(step));
   },
   async run(context, step, run) {
-    const { removed } = await retireStage.run(inAccount(context, step), asRetire(step), { ...run, summary: [] });
+    // NOTE: not the retire stage's run: that records the number in the ledger, which is the building account's alone.
+    const { removed } = await deregisterRetired(inAccount(context, step), asRetire(step), { ...run, summary: [] }, context.now().toISOString());
     run.summary.push(`retired the copy of ${step.version} in account ${step.account} (${step.region}): deregistered ${removed.join(', ')}`);
     return { removed };
   },

@@ -75,13 +75,22 @@ export const retireStage: StepStage<'retire'> = {
     }
     // The number outlives the AMI: recorded before the last traces of the version (its parameter, its tags) go.
     if (run.image) await recordInLedger(context, run.image, (ledger) => recordBuilt(ledger, step.version));
-    await createTags(ec2, [step.amiId], { 'gild:status': 'retiring', 'gild:retired-at': now });
-    // NOTE: the parameter goes first: a versions/<v> that points at a deregistered AMI would break consumers.
-    if (step.parameterName) await deleteParameterIfValue(context.clients.ssm(step.region), step.parameterName, step.amiId);
-    // The status goes with the version's parameter; the ledger keeps the revocation.
-    await removeVersionStatus(context, step.region, step.image, step.version);
-    const removed = await removeAmi(context, step.region, step.amiId, step.snapshotIds);
-    run.summary.push(`retired ${step.version} in ${step.region}: deregistered ${removed.join(', ')} — ${step.reason}`);
-    return { removed };
+    return deregisterRetired(context, step, run, now);
   },
 };
+
+/**
+ * The deregister phase once the number is recorded: `versions/<v>`, the status, the AMI and its snapshots. A copy in
+ * another account (retire-copy) runs only this: the ledger is the building account's, which already recorded it.
+ */
+export async function deregisterRetired(context: Context, step: StepOfKind<'retire'>, run: StepRun, now: string): Promise<{ removed: string[] }> {
+  const ec2 = context.clients.ec2(step.region);
+  await createTags(ec2, [step.amiId], { 'gild:status': 'retiring', 'gild:retired-at': now });
+  // NOTE: the parameter goes first: a versions/<v> that points at a deregistered AMI would break consumers.
+  if (step.parameterName) await deleteParameterIfValue(context.clients.ssm(step.region), step.parameterName, step.amiId);
+  // The status goes with the version's parameter; the ledger keeps the revocation.
+  await removeVersionStatus(context, step.region, step.image, step.version);
+  const removed = await removeAmi(context, step.region, step.amiId, step.snapshotIds);
+  run.summary.push(`retired ${step.version} in ${step.region}: deregistered ${removed.join(', ')} — ${step.reason}`);
+  return { removed };
+}

@@ -57,7 +57,7 @@ describe('createParameterIfAbsent', () => {
     const ssm = ssmClient();
     await createParameterIfAbsent(ssm, versionName, 'ami-earlier-run', { dataType: 'aws:ec2:image' });
     const outcome = await createParameterIfAbsent(ssm, versionName, 'ami-this-run', { dataType: 'aws:ec2:image' });
-    expect(outcome).toEqual({ exists: { name: versionName, value: 'ami-earlier-run', version: 1 } });
+    expect(outcome).toEqual({ exists: { name: versionName, value: 'ami-earlier-run', version: 1, dataType: 'aws:ec2:image' } });
     expect(await valueOf(ssm, versionName)).toBe('ami-earlier-run');
   });
 });

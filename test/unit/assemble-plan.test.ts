@@ -158,6 +158,24 @@ describe('assemblePlan', () => {
       `);
     });
 
+    it('is resumed under its own number when its publish raised the ledger and the run died before naming it', () => {
+      const ledger = parameter('/golden/web/ledger', JSON.stringify({ schema: 1, built: { '1.0': '1.0.1' }, revoked: {} }));
+      const plan = assemblePlan(input({ regionInventory: { parameters: [...published.parameters, ledger], amis: [...published.amis, candidate({ 'gild:status': 'tested' })] } }));
+
+      expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1', fromRunId: '20261129T100000Z-crash0' });
+      expect(stepById(plan, 'publish:web', 'publish').version).toBe('1.0.1');
+      // gild retire keeps it for that run, rather than cleaning up an AMI the ledger's number belongs to.
+      expect(ids(assemblePlan({ ...input({ regionInventory: { parameters: [...published.parameters, ledger], amis: [...published.amis, candidate({ 'gild:status': 'tested' })] } }), mode: 'retire' }))).not.toContain(`cleanup:web:${region}:ami-cand`);
+    });
+
+    it('is not resumed under its number once the ledger has a newer one: that number may have named another AMI', () => {
+      const ledger = parameter('/golden/web/ledger', JSON.stringify({ schema: 1, built: { '1.0': '1.0.2' }, revoked: {} }));
+      const plan = assemblePlan(input({ regionInventory: { parameters: [...published.parameters, ledger], amis: [...published.amis, candidate({ 'gild:status': 'tested' })] } }));
+
+      expect(plan.images[0]).toMatchObject({ action: 'build', nextVersion: '1.0.3' });
+      expect(ids(plan)).toContain(`cleanup:web:${region}:ami-cand`);
+    });
+
     it('is cleaned up, with the reason, when what it was built from differs', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:fingerprint': 'fp-stale' })] } }));
 
