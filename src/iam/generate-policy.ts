@@ -38,6 +38,8 @@ export interface PolicyScope {
   readonly distributionRoleArns: readonly string[];
   /** settings.allowPublicImages; absent means false: no snapshot may be made public. */
   readonly allowPublicImages?: boolean;
+  /** settings.evidence: the bucket and key prefix each version's SBOM is stored under, read back by the next run. */
+  readonly evidence?: { readonly bucket: string; readonly prefix: string };
   /**
    * Whose policy: the pipeline role's (default), or the role gild assumes in a distribution account (`gild iam-policy
    * --account-role`), which copies, tags, smoke-tests, publishes and retires there and builds nothing.
@@ -84,7 +86,7 @@ interface Grant {
   readonly actions: readonly string[] | ((scope: PolicyScope) => readonly string[]);
   readonly resources: (arn: Arns, scope: PolicyScope) => readonly string[];
   readonly condition?: (scope: PolicyScope) => NonNullable<PolicyStatement['Condition']>;
-  /** IAM and STS are global: a region condition would never match their calls. */
+  /** IAM and STS are global: a region condition would never match their calls (S3's evidence bucket may be anywhere). */
   readonly global?: boolean;
   /**
    * What of this grant the distribution-account role needs: `all`, only these actions, or (`smoke`) all of it only
@@ -338,6 +340,24 @@ const grants: readonly Grant[] = [
     resources: (arn, scope) => [arn.ssm('parameter/aws/service/*', { accountless: true }), ...scope.baseParameters.map((name) => arn.ssm(`parameter${name}`))],
   },
   {
+    sid: 'StoreEvidence',
+    why: "Each version's SBOM is stored under the evidence prefix and the previous version's read back (settings evidence); nothing else in the bucket.",
+    when: (scope) => scope.evidence !== undefined,
+    // The bucket's region (evidence.region) need not be one gild builds in; the ARN already names one prefix.
+    global: true,
+    actions: ['s3:GetObject', 's3:PutObject'],
+    resources: (_arn, scope) => [`arn:aws:s3:::${scope.evidence!.bucket}/${scope.evidence!.prefix}/*`],
+  },
+  {
+    sid: 'ListEvidence',
+    why: 'Without ListBucket, S3 answers a read of an SBOM not yet stored with AccessDenied instead of NoSuchKey, and the first run of a version would fail; listing is limited to the evidence prefix.',
+    when: (scope) => scope.evidence !== undefined,
+    global: true,
+    actions: ['s3:ListBucket'],
+    resources: (_arn, scope) => [`arn:aws:s3:::${scope.evidence!.bucket}`],
+    condition: (scope) => ({ StringLike: { 's3:prefix': [`${scope.evidence!.prefix}/*`] } }),
+  },
+  {
     sid: 'PassInstanceProfiles',
     accountRole: 'smoke',
     why: 'Build and smoke instances run with these profiles; their roles may be passed to EC2 and nowhere else.',
@@ -488,6 +508,7 @@ export function scopeFromProject(settings: PipelineSettings, images: readonly Re
     // The definitions name their distribution roles; `--assume-role` adds roles gild is not yet told about.
     distributionRoleArns: sorted([...images.flatMap((image) => image.distribution.map((target) => target.roleArn)), ...(extra.distributionRoleArns ?? [])]),
     allowPublicImages: settings.allowPublicImages,
+    ...(settings.evidence ? { evidence: { bucket: settings.evidence.bucket, prefix: settings.evidence.prefix } } : {}),
   };
 }
 
