@@ -109,7 +109,7 @@ async function watch(ctx: Context, commandId: string, instanceId: string, until:
     const invocation = await getCommandInvocation(ctx.clients.ssm(region), commandId, instanceId);
     if (invocation && seen.at(-1) !== invocation.status) seen.push(invocation.status);
     if (invocation && until(invocation.status)) return { invocation, seen };
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // NOTE: no timer: each answer is the next event; the stand-in moves the command on by itself.
   }
 }
 const terminal = (status: string) => ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(status);
@@ -128,9 +128,10 @@ describe('the SSM Run Command stand-in', () => {
       attempts: 40,
       baseDelayMs: 250,
       maxDelayMs: 250,
+      // The retry's wait ends when the agent is Online (the stand-in's own answer), not after a fixed time.
       sleep: async (ms) => {
         attempts.push(ms);
-        await new Promise((resolve) => setTimeout(resolve, ms));
+        while (!((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList ?? []).some((entry) => entry.InstanceId === instanceId && entry.PingStatus === 'Online'));
       },
     });
     expect(sent).toHaveProperty('commandId');
