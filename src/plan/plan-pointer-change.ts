@@ -77,7 +77,11 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     const hold = Object.hasOwn(state.holds, change.pointer) ? state.holds[change.pointer] : undefined;
     if (!hold) return { refused: `${change.pointer} of ${image.name} is not held; nothing to release` };
     // The holds one rollback placed together are released together: latest and the v<major> it moved with it.
-    const released = Object.entries(state.holds).filter(([pointer, other]) => pointer === change.pointer || (hold.group !== undefined && other.group === hold.group));
+    // NOTE: in the requested pointer first, then by name: the holds' order as read from Parameter Store is not stable
+    // (one rollback writes them side by side), and the plan, its report and a saved plan's comparison must not vary.
+    const released = Object.entries(state.holds)
+      .filter(([pointer, other]) => pointer === change.pointer || (hold.group !== undefined && other.group === hold.group))
+      .sort(([a], [b]) => Number(b === change.pointer) - Number(a === change.pointer) || a.localeCompare(b));
     const movesOnPublish = released.filter(([pointer]) => !pointer.startsWith('channels/')).map(([pointer]) => pointer);
     const newest = goodVersions(state, image)[0]?.version;
     reason = `release ${released.map(([pointer, other]) => describeHold(pointer, other)).join('; ')}`;
