@@ -4,7 +4,7 @@
  * changes (a pointer is moved only while it still names what was observed),
  * and audits again to show what is left.
  */
-import { describeCreateVolumePermissions, describeImagesById, describeImagesRaw, describeLaunchPermissions, modifyCreateVolumePermissions, modifyLaunchPermissions } from '../adapters/ec2.ts';
+import { describeCreateVolumePermissions, describeImages, describeLaunchPermissions, modifyCreateVolumePermissions, modifyLaunchPermissions } from '../adapters/ec2.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -62,7 +62,7 @@ async function auditNow(context: Context, images: readonly ResolvedImage[]): Pro
         }
       }
       const unknown = [...named].filter((amiId) => !gildAmis.has(amiId));
-      const others = await describeImagesById(ec2, unknown);
+      const others = await describeImages(ec2, { imageIds: unknown });
       const launch: Record<string, Awaited<ReturnType<typeof describeLaunchPermissions>>> = {};
       const volumes: Record<string, Awaited<ReturnType<typeof describeCreateVolumePermissions>>> = {};
       await Promise.all(
@@ -72,12 +72,7 @@ async function auditNow(context: Context, images: readonly ResolvedImage[]): Pro
         }),
       );
       const volumeEncryption = Object.fromEntries(
-        (await describeImagesRaw(ec2, [...own])).map((ami) => [
-          ami.ImageId!,
-          (ami.BlockDeviceMappings ?? []).flatMap((mapping) =>
-            mapping.Ebs ? [{ device: mapping.DeviceName ?? '?', snapshotId: mapping.Ebs.SnapshotId, encrypted: mapping.Ebs.Encrypted === true, kmsKeyId: mapping.Ebs.KmsKeyId }] : [],
-          ),
-        ]),
+        (await describeImages(ec2, { imageIds: [...own] })).map((ami) => [ami.amiId, ami.volumes]),
       );
       sharing[region] = { launch, volumes, otherAmis: Object.fromEntries(others.map((ami) => [ami.amiId, { state: ami.state }])), volumeEncryption };
     }),

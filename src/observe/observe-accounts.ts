@@ -7,7 +7,7 @@
  */
 import { clientsInAccount } from '../adapters/aws-clients.ts';
 import { sessionNameFor } from '../adapters/sts.ts';
-import { describeAllGildImages, describeInstances } from '../adapters/ec2.ts';
+import { allGildImages, describeImages, describeInstances } from '../adapters/ec2.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -32,7 +32,7 @@ export async function observeAccounts(context: Context, images: readonly Resolve
           [...regions].map(async (region): Promise<[string, AccountRegionInventory]> => {
             const [parameters, amis, instances] = await Promise.all([
               listParametersUnder(clients.ssm(region), context.settings.ssmPrefix),
-              describeAllGildImages(clients.ec2(region)),
+              describeImages(clients.ec2(region), allGildImages),
               // An account smoke test whose run died leaves its instance running there: the sweep needs to see it.
               describeInstances(clients.ec2(region), [
                 { Name: 'tag-key', Values: ['gild:role'] },

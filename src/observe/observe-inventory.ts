@@ -7,7 +7,7 @@
  */
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
-import { describeAllGildImages, describeGildSnapshots, describeImages, describeInstances, describeOwnedImagesNamed, describeTemporaryResources } from '../adapters/ec2.ts';
+import { allGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources, ownedImagesNamed } from '../adapters/ec2.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
 import { observeAccounts } from './observe-accounts.ts';
 import { observeReferences } from './observe-references.ts';
@@ -56,7 +56,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
   const ec2 = context.clients.ec2(region);
   const [parameters, amis, instances, temporary, snapshots, named] = await Promise.all([
     listParametersUnder(context.clients.ssm(region), prefix),
-    describeAllGildImages(ec2),
+    describeImages(ec2, allGildImages),
     describeInstances(ec2, [
       { Name: 'tag-key', Values: ['gild:role'] },
       { Name: 'instance-state-name', Values: liveStates },
@@ -64,7 +64,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     describeTemporaryResources(ec2),
     describeGildSnapshots(ec2),
     // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
-    describeOwnedImagesNamed(ec2, imageNames.map((imageName) => `${imageName}-*`)),
+    describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`))),
   ]);
   const toObserved = (ami: (typeof amis)[number]) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags });
   return {

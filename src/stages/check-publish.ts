@@ -2,7 +2,7 @@
  * What a publish may do, whatever plan it came from: write only the names the prefix, the image and the pointer rules
  * give its version, and name only AMIs tagged with this image, this version and a passed smoke test.
  */
-import type { Image } from '@aws-sdk/client-ec2';
+import type { ImageSummary } from '../adapters/ec2.ts';
 import semver from 'semver';
 import { latestParameterName, majorParameterName, versionParameterName } from '../plan/parameter-names.ts';
 import type { ParameterWrite } from '../plan/run-plan.ts';
@@ -33,9 +33,9 @@ export function whyWritesNotAllowed(prefix: string, image: string, version: stri
 }
 
 /** Why an AMI may not be published as `version` of `image`: its own tags say otherwise. */
-export function whyAmiNotPublishable(ami: Image, region: string, image: string, version: string): string | undefined {
-  const tags = Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
-  const id = `${ami.ImageId} in ${region}`;
+export function whyAmiNotPublishable(ami: ImageSummary, region: string, image: string, version: string): string | undefined {
+  const tags = ami.tags;
+  const id = `${ami.amiId} in ${region}`;
   if (tags['gild:image'] !== image) return `${id} is tagged gild:image=${tags['gild:image'] ?? '(none)'}, not ${image}`;
   if (tags['gild:version'] !== version) return `${id} is tagged gild:version=${tags['gild:version'] ?? '(none)'}, not ${version}`;
   if (!tags['gild:fingerprint']) return `${id} has no gild:fingerprint: gild did not build it`;

@@ -2,7 +2,7 @@
  * The last look before gild removes an AMI: right before the step, against
  * live state, because the plan may be minutes (or a saved file) old.
  */
-import { describeImagesRaw } from '../adapters/ec2.ts';
+import { describeImages } from '../adapters/ec2.ts';
 import { observeReferences } from '../observe/observe-references.ts';
 import { targetCapabilities } from '../target/capabilities.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
@@ -15,9 +15,9 @@ import { imageParameterPath } from '../plan/parameter-names.ts';
  */
 export async function whyNotRemovable(context: Context, region: string, imageName: string, amiId: string, ownParameter?: string, untaggedOk = false): Promise<false | string> {
   const ec2 = context.clients.ec2(region);
-  const [ami] = await describeImagesRaw(ec2, [amiId]);
+  const [ami] = await describeImages(ec2, { imageIds: [amiId] });
   if (!ami) return `${amiId} in ${region} no longer exists`;
-  const tags = Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
+  const tags = ami.tags;
   if (tags['gild:image'] !== imageName && !(untaggedOk && tags['gild:image'] === undefined)) return `${amiId} in ${region} is no longer tagged gild:image=${imageName}`;
   if (tags['gild:retain']) return `${amiId} in ${region} is tagged gild:retain=${tags['gild:retain']}`;
   const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));

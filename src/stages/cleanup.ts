@@ -5,7 +5,7 @@
  * So are snapshots whose AMI is gone, once no AMI uses them, and an AMI
  * Packer made that gild never tagged (recognised by its name), once tagged.
  */
-import { createTags, describeImagesRaw, describeImagesUsingSnapshots } from '../adapters/ec2.ts';
+import { createTags, describeImages, describeImagesUsingSnapshots } from '../adapters/ec2.ts';
 import { WorldMoved, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { shortReason } from '../smoke/fail-image.ts';
@@ -32,8 +32,8 @@ export const cleanupStage: StepStage<'cleanup'> = {
       // NOTE: destructive actions only ever touch gild-tagged resources: the AMI and its snapshots are tagged first,
       // then checked again as any gild AMI is, right before they go.
       const ec2 = context.clients.ec2(step.region);
-      const [ami] = await describeImagesRaw(ec2, [step.amiId]);
-      const snapshotIds = [...new Set([...step.snapshotIds, ...(ami?.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []))])];
+      const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
+      const snapshotIds = [...new Set([...step.snapshotIds, ...(ami?.snapshotIds ?? [])])];
       await createTags(ec2, [step.amiId, ...snapshotIds], {
         'gild:image': step.image,
         'gild:version': step.untagged.version,
@@ -52,8 +52,8 @@ export const cleanupStage: StepStage<'cleanup'> = {
 
 /** An AMI recognised by name: still without gild tags (or tagged by an earlier attempt of this step), unused, unnamed. */
 async function whyNotAdoptable(context: Context, region: string, imageName: string, amiId: string, runId: string): Promise<false | string> {
-  const [ami] = await describeImagesRaw(context.clients.ec2(region), [amiId]);
-  const runTag = ami?.Tags?.find((tag) => tag.Key === 'gild:run-id')?.Value;
+  const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amiId] });
+  const runTag = ami?.tags['gild:run-id'];
   if (ami && runTag !== undefined && runTag !== runId) return `${amiId} in ${region} is now tagged gild:run-id=${runTag}`;
   return whyNotRemovable(context, region, imageName, amiId, undefined, true);
 }

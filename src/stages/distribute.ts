@@ -8,7 +8,7 @@
  * RegisterImage in the target account: sharing, finding, tagging and publishing are what runs on AWS.
  */
 import { clientsInAccount, type AwsClients } from '../adapters/aws-clients.ts';
-import { copyImageIntoAccount, describeImages, describeImagesRaw, tagsToRecord, withdrawShareFromAccount } from '../adapters/ec2.ts';
+import { copyImageIntoAccount, describeImages, withdrawShareFromAccount } from '../adapters/ec2.ts';
 import { sessionNameFor, type AccountClients } from '../adapters/sts.ts';
 import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
@@ -25,8 +25,8 @@ export const distributeStage: StepStage<'distribute'> = {
   heavy: false,
   async check(context, step, run) {
     const sourceAmiId = sourceAmiOf(step, run);
-    const [source] = await describeImagesRaw(context.clients.ec2(step.region), [sourceAmiId]);
-    return source?.State === 'available' ? false : `the source ${sourceAmiId} in ${step.region} is ${source?.State ?? 'gone'}`;
+    const [source] = await describeImages(context.clients.ec2(step.region), { imageIds: [sourceAmiId] });
+    return source?.state === 'available' ? false : `the source ${sourceAmiId} in ${step.region} is ${source?.state ?? 'gone'}`;
   },
   async run(context, step, run) {
     const sourceAmiId = sourceAmiOf(step, run);
@@ -44,9 +44,9 @@ export const distributeStage: StepStage<'distribute'> = {
       run.logger.info(`account ${step.account} already has ${existing.amiId}, its copy of ${sourceAmiId} in ${step.region}`);
       return { account: step.account, region: step.region, amiId: existing.amiId };
     }
-    const [source] = await describeImagesRaw(context.clients.ec2(step.region), [sourceAmiId]);
+    const [source] = await describeImages(context.clients.ec2(step.region), { imageIds: [sourceAmiId] });
     if (!source) throw new StepFailure(`the source ${sourceAmiId} no longer exists in ${step.region}`);
-    const sourceTags = Object.fromEntries(Object.entries(tagsToRecord(source.Tags)).filter(([key]) => !sourceOnlyTags.has(key)));
+    const sourceTags = Object.fromEntries(Object.entries(source.tags).filter(([key]) => !sourceOnlyTags.has(key)));
     const capabilities = targetCapabilities(context);
     if (!capabilities.crossAccountCopyImage) {
       run.logger.info(`emulator: moto cannot CopyImage an AMI shared from another account, so the copy into ${step.account} is stood in for by RegisterImage there (an AMI that account owns, named and tagged as the copy, without the source's disks); sharing, tags and parameters are real`);
@@ -56,7 +56,7 @@ export const distributeStage: StepStage<'distribute'> = {
       target: { account: step.account, ec2, singleAttemptEc2: target.ec2SingleAttempt(step.region) },
       kmsKeyId: step.kmsKeyId,
       // NOTE: gild:source-ami is what finds this copy again (the plan, a rerun, retirement); it must be on every copy.
-      tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.OwnerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
+      tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.ownerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
       keepSharing,
       method: capabilities.crossAccountCopyImage ? 'copy-image' : 'register-stand-in',
       signal: run.signal,

@@ -5,7 +5,7 @@
  * write is idempotent: a lost answer is recognised by reading back, and a
  * value someone else wrote is never taken for ours nor undone.
  */
-import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
+import { createTags, describeImages } from '../adapters/ec2.ts';
 import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, WorldMoved, type PublishedAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
@@ -45,9 +45,9 @@ export const publishStage: StepStage<'publish'> = {
     lockRead.catch(() => {});
     lockReads.set(run, lockRead);
     // The regions are read together: this check sits on the critical path of every image built on this one.
-    const states = await Promise.all(Object.entries(amis).map(async ([region, amiId]) => ({ region, amiId, ami: (await describeImagesRaw(context.clients.ec2(region), [amiId]))[0] })));
-    const unavailable = states.find(({ ami }) => !ami || ami.State !== 'available');
-    if (unavailable) return `${unavailable.amiId} in ${unavailable.region} is ${unavailable.ami ? unavailable.ami.State : 'gone'}`;
+    const states = await Promise.all(Object.entries(amis).map(async ([region, amiId]) => ({ region, amiId, ami: (await describeImages(context.clients.ec2(region), { imageIds: [amiId] }))[0] })));
+    const unavailable = states.find(({ ami }) => !ami || ami.state !== 'available');
+    if (unavailable) return `${unavailable.amiId} in ${unavailable.region} is ${unavailable.ami ? unavailable.ami.state : 'gone'}`;
     // NOTE: whatever the plan says, only this image's own tested AMIs of this version are published.
     const foreign = states.flatMap(({ region, ami }) => { const why = whyAmiNotPublishable(ami!, region, step.image, step.version); return why ? [why] : []; });
     if (foreign.length > 0) throw new StepFailure(`${step.id} refused: it names AMIs that are not ${step.image} ${step.version} tested`, foreign);

@@ -3,7 +3,7 @@
  * from the AMI right before (afterwards the mapping is gone with the AMI), and
  * joined with those the plan named.
  */
-import { deleteSnapshot, deregisterImage, describeImagesRaw } from '../adapters/ec2.ts';
+import { deleteSnapshot, deregisterImage, describeImages } from '../adapters/ec2.ts';
 import type { Context } from '../context.ts';
 
 export async function removeAmi(context: Context, region: string, amiId: string | undefined, plannedSnapshotIds: readonly string[]): Promise<string[]> {
@@ -11,8 +11,8 @@ export async function removeAmi(context: Context, region: string, amiId: string 
   const removed: string[] = [];
   const snapshotIds = new Set(plannedSnapshotIds);
   if (amiId) {
-    const [ami] = await describeImagesRaw(ec2, [amiId]);
-    for (const mapping of ami?.BlockDeviceMappings ?? []) if (mapping.Ebs?.SnapshotId) snapshotIds.add(mapping.Ebs.SnapshotId);
+    const [ami] = await describeImages(ec2, { imageIds: [amiId] });
+    for (const snapshotId of ami?.snapshotIds ?? []) snapshotIds.add(snapshotId);
     if (ami) {
       await deregisterImage(ec2, amiId);
       removed.push(amiId);

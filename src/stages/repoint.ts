@@ -4,7 +4,7 @@
  * rollback or publish made since is never overwritten; a failure puts back
  * exactly what this step moved.
  */
-import { describeImagesRaw, tagsToRecord } from '../adapters/ec2.ts';
+import { describeImages } from '../adapters/ec2.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, WorldMoved, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
@@ -16,11 +16,11 @@ export const repointStage: StepStage<'repoint'> = {
   heavy: false,
   async check(context, step) {
     for (const move of step.moves) {
-      const [ami] = await describeImagesRaw(context.clients.ec2(move.region), [move.amiId]);
-      if (!ami || ami.State !== 'available') return `${move.amiId} (${step.version}) in ${move.region} is ${ami ? ami.State : 'gone'}`;
+      const [ami] = await describeImages(context.clients.ec2(move.region), { imageIds: [move.amiId] });
+      if (!ami || ami.state !== 'available') return `${move.amiId} (${step.version}) in ${move.region} is ${ami ? ami.state : 'gone'}`;
       // A pointer names only its own image's AMIs, of the version the plan says, never a revoked one: checked in every
       // region before anything moves, whoever wrote the versions/<v> the plan read.
-      const tags = tagsToRecord(ami.Tags);
+      const tags = ami.tags;
       if (tags['gild:image'] !== step.image || tags['gild:version'] !== step.version || tags['gild:status'] === 'revoked') {
         return `${move.amiId} in ${move.region} is not ${step.image} ${step.version} as gild tagged it (gild:image=${tags['gild:image'] ?? '(none)'}, gild:version=${tags['gild:version'] ?? '(none)'}, gild:status=${tags['gild:status'] ?? '(none)'}): ${step.pointer} is not moved anywhere`;
       }

@@ -4,7 +4,7 @@
  * stopped after the build). They are smoke-tested again and published like a
  * fresh build; the tags keep who built them and record who resumed them.
  */
-import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
+import { createTags, describeImages } from '../adapters/ec2.ts';
 import type { BuiltAmis, StepStage } from '../apply/step-stage.ts';
 
 export const resumeStage: StepStage<'resume'> = {
@@ -14,10 +14,10 @@ export const resumeStage: StepStage<'resume'> = {
   heavy: false,
   async check(context, step) {
     for (const [region, amiId] of Object.entries(step.amis)) {
-      const [ami] = await describeImagesRaw(context.clients.ec2(region), [amiId]);
+      const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amiId] });
       if (!ami) return `${amiId} in ${region} no longer exists`;
-      if (ami.State !== 'available') return `${amiId} in ${region} is ${ami.State}, not available`;
-      const status = ami.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
+      if (ami.state !== 'available') return `${amiId} in ${region} is ${ami.state}, not available`;
+      const status = ami.tags['gild:status'];
       if (status !== 'candidate' && status !== 'tested') return `${amiId} in ${region} is now gild:status=${status ?? '(none)'}`;
     }
     return false;

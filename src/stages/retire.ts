@@ -6,7 +6,7 @@
  * parameter history.
  */
 import semver from 'semver';
-import { createTags, describeImagesRaw, enableImageDeprecation, disableImage } from '../adapters/ec2.ts';
+import { createTags, describeImages, enableImageDeprecation, disableImage } from '../adapters/ec2.ts';
 import { deleteParameterIfValue, listParametersUnder } from '../adapters/ssm.ts';
 import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
@@ -25,13 +25,13 @@ import { recordInLedger, recordVersionStatus, removeVersionStatus } from './reco
  */
 async function whyRetentionKeeps(context: Context, step: StepOfKind<'retire'>, run: StepRun): Promise<string | undefined> {
   const policy = imageOf(run).retention;
-  const [ami] = await describeImagesRaw(context.clients.ec2(step.region), [step.amiId]);
-  const tagged = ami?.Tags?.find((tag) => tag.Key === 'gild:version')?.Value;
+  const [ami] = await describeImages(context.clients.ec2(step.region), { imageIds: [step.amiId] });
+  const tagged = ami?.tags['gild:version'];
   if (tagged !== step.version) return `${step.amiId} in ${step.region} is tagged gild:version=${tagged ?? '(none)'}, not ${step.version}`;
   // A revoked version is retired whatever its rank, and one whose retirement began is finished.
-  const status = ami?.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
+  const status = ami?.tags['gild:status'];
   if (status === 'revoked' || status === 'retiring') return undefined;
-  const ageDays = ami?.CreationDate ? (context.now().getTime() - Date.parse(ami.CreationDate)) / 86_400_000 : Number.POSITIVE_INFINITY;
+  const ageDays = ami?.createdAt ? (context.now().getTime() - Date.parse(ami.createdAt)) / 86_400_000 : Number.POSITIVE_INFINITY;
   if (policy.minAgeDays !== undefined && ageDays < policy.minAgeDays) return `${step.version} is younger than minAgeDays (${policy.minAgeDays})`;
   if (policy.maxAgeDays !== undefined && ageDays >= policy.maxAgeDays) return undefined;
   const parameters = await listParametersUnder(context.clients.ssm(step.region), `${imageParameterPath(context.settings.ssmPrefix, step.image)}/versions/`);

@@ -25,7 +25,7 @@
  */
 import {
   describeCreateVolumePermissions,
-  describeImagesRaw,
+  describeImages,
   describeLaunchPermissions,
   modifyCreateVolumePermissions,
   modifyLaunchPermissions,
@@ -67,13 +67,13 @@ type ReadAmi = Awaited<ReturnType<typeof readAmi>>;
 const checkedAmis = new WeakMap<StepRun, Promise<ReadAmi>>();
 
 async function readAmi(context: Context, step: StepOfKind<'share'>, amiId: string) {
-  const [ami] = await describeImagesRaw(context.clients.ec2(step.region), [amiId]);
+  const [ami] = await describeImages(context.clients.ec2(step.region), { imageIds: [amiId] });
   if (!ami) return undefined;
   return {
-    state: ami.State,
-    description: ami.Description ?? '',
-    tags: Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
-    snapshotIds: (ami.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [])),
+    state: ami.state,
+    description: ami.description,
+    tags: ami.tags,
+    snapshotIds: ami.snapshotIds,
   };
 }
 

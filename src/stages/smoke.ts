@@ -5,7 +5,7 @@
  * one stop before publishing.
  */
 import path from 'node:path';
-import { createTags, describeImagesRaw } from '../adapters/ec2.ts';
+import { createTags, describeImages } from '../adapters/ec2.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
 import { buildIdentityFileName } from '../render/machine-identity.ts';
 import { amisOf } from './amis-of.ts';
@@ -24,7 +24,7 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
       const image = imageOf(run);
       const amiId = amis[image.buildRegion];
       if (!amiId) return `there is no AMI in the build region ${image.buildRegion}`;
-      const [ami] = await describeImagesRaw(context.clients.ec2(image.buildRegion), [amiId]);
+      const [ami] = await describeImages(context.clients.ec2(image.buildRegion), { imageIds: [amiId] });
       return ami ? false : `${amiId} no longer exists`;
     },
     async run(context, step, run) {

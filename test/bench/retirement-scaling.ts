@@ -11,7 +11,7 @@
 import { CreateImageCommand, RunInstancesCommand, StopInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { createAutoScalingClients } from '../../src/adapters/autoscaling.ts';
 import { createAwsClients } from '../../src/adapters/aws-clients.ts';
-import { describeImagesById } from '../../src/adapters/ec2.ts';
+import { describeImages } from '../../src/adapters/ec2.ts';
 import { getParametersByPath, putImageParameter } from '../../src/adapters/ssm.ts';
 import type { RetentionPolicy } from '../../src/definition/schema.ts';
 import { observeReferences, type ReferenceClients } from '../../src/observe/observe-references.ts';
@@ -104,7 +104,7 @@ export async function observeAndPlanRetirement(clients: ReferenceClients, now: s
   const published = publishedVersionsIn(ssmPrefix, image, parameters);
   const pointers = pointersIn(ssmPrefix, image, parameters);
   const named = [...new Set([...Object.values(published), ...Object.values(pointers)])];
-  const described = await describeImagesById(clients.ec2(region), named);
+  const described = await describeImages(clients.ec2(region), { imageIds: named });
   const owned: Record<string, OwnedAmi> = Object.fromEntries(described.filter((ami) => ami.tags['gild:image'] === image).map((ami) => [ami.amiId, ami]));
   const input = {
     image,

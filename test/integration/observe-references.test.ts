@@ -10,7 +10,7 @@ import { CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVe
 import { describe, expect, it } from 'vitest';
 import { createAutoScalingClients } from '../../src/adapters/autoscaling.ts';
 import { createAwsClients } from '../../src/adapters/aws-clients.ts';
-import { createTags, describeImagesById } from '../../src/adapters/ec2.ts';
+import { createTags, describeImages } from '../../src/adapters/ec2.ts';
 import { getParametersByPath, putImageParameter } from '../../src/adapters/ssm.ts';
 import { observeReferences, type ReferenceClients } from '../../src/observe/observe-references.ts';
 import { planRetirementPolicy, pointersIn, publishedVersionsIn, type OwnedAmi } from '../../src/plan/plan-retirement-policy.ts';
@@ -134,7 +134,7 @@ describe('observeReferences against moto', () => {
       // What an engine does for one image: parameters, the AMIs they name, a draft plan, then who uses its candidates.
       const parameters = await getParametersByPath(ssm, '/golden/web');
       const published = publishedVersionsIn('/golden', 'web', parameters);
-      const described = await describeImagesById(ec2, Object.values(published));
+      const described = await describeImages(ec2, { imageIds: Object.values(published) });
       const input = {
         image: 'web',
         ssmPrefix: '/golden',

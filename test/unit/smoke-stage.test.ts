@@ -114,7 +114,8 @@ describe('smoke test', () => {
   });
 
   it('fails the image at once when the instance stops before it is running', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'stopped' } }] }] });
+    // NOTE: the wait asks DescribeInstanceStatus with IncludeAllInstances, which reports the state of any instance.
+    ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceId: 'i-1', InstanceState: { Name: 'stopped' } }] });
     const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
     const outcome = await smokeTest(context, run);
