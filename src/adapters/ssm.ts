@@ -3,7 +3,6 @@
  * (how smoke checks run). Pagination lives here; the SDK client retries
  * throttling and 5xx with backoff.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 // NOTE: imported by name, so that the bundle gild runs (src/bin/build-engine.js) holds only these commands, tree-shaken
@@ -25,6 +24,7 @@ import {
 import { GildError } from '../errors.ts';
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
+import { retry, type RetryPolicy } from './retry.ts';
 
 /**
  * An SSM client for one region, configured from the context's environment; `credentials` replaces the
@@ -131,8 +131,7 @@ async function readBackAfter(ssm: SSMClient, name: string, action: string, write
 // NOTE: a create that meets ParameterAlreadyExists and then reads the parameter back as absent is either racing a
 // delete, or meeting an `aws:ec2:image` write that AWS is still validating (it validates asynchronously and the
 // parameter appears only once valid). A few spaced attempts settle both; more would hide a fight between runs.
-const createAttempts = 3;
-const createRetryDelayMs = 250;
+const createRetry = { attempts: 3, baseDelayMs: 250, maxDelayMs: 1000 };
 
 /**
  * Creates a parameter only if it does not exist. PutParameter without
@@ -151,20 +150,22 @@ export async function createParameterIfAbsent(
   options: ParameterWriteOptions = {},
 ): Promise<'created' | { readonly exists: ParameterValue }> {
   assertSsmTags(name, options.tags);
-  for (let attempt = 1; ; attempt++) {
+  const create = async (): Promise<'created' | { readonly exists: ParameterValue }> => {
     try {
       await ssm.send(putRequest(name, value, false, options));
       return 'created';
     } catch (error) {
-      const alreadyExists = awsErrorName(error) === 'ParameterAlreadyExists';
       const current = await readBackAfter(ssm, name, 'create parameter', error);
       if (current?.value === value) return 'created';
       if (current) return { exists: current };
-      // Absent: either the write was not applied (rethrow), or it existed and was deleted while we looked (try again).
-      if (!alreadyExists || attempt >= createAttempts) throw awsError('create parameter', name, error);
-      await delay(createRetryDelayMs * attempt);
+      throw error;
     }
-  }
+  };
+  // Absent after a refusal: either the write was not applied (thrown), or it existed and was deleted while we looked
+  // (ParameterAlreadyExists: try again).
+  return retry(create, { ...createRetry, retryable: (error) => awsErrorName(error) === 'ParameterAlreadyExists' }).catch((error: unknown) => {
+    throw error instanceof GildError ? error : awsError('create parameter', name, error);
+  });
 }
 
 /**
@@ -240,28 +241,28 @@ export type RunDocument = 'AWS-RunShellScript' | 'AWS-RunPowerShellScript';
 export async function sendCommand(
   ssm: SSMClient,
   request: { instanceId: string; document: RunDocument; commands: readonly string[]; timeoutSeconds: number; comment: string },
-  retry: { attempts: number; baseDelayMs: number; maxDelayMs: number; sleep?: (ms: number) => Promise<void> },
+  registration: RetryPolicy & { sleep?: (ms: number) => Promise<void> },
 ): Promise<{ commandId: string } | { notRegistered: true }> {
-  const sleep = retry.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
-  for (let attemptNumber = 1; ; attemptNumber++) {
-    try {
-      const output = await ssm.send(
-        new SendCommandCommand({
-          InstanceIds: [request.instanceId],
-          DocumentName: request.document,
-          Comment: request.comment.slice(0, 100),
-          TimeoutSeconds: Math.max(30, request.timeoutSeconds),
-          Parameters: { commands: [...request.commands], executionTimeout: [String(request.timeoutSeconds)] },
-        }),
-      );
-      const commandId = output.Command?.CommandId;
-      if (!commandId) throw new Error('SendCommand returned no command ID');
-      return { commandId };
-    } catch (error) {
-      if (awsErrorName(error) !== 'InvalidInstanceId') throw awsError('send a command to', request.instanceId, error);
-      if (attemptNumber >= retry.attempts) return { notRegistered: true };
-      await sleep(Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attemptNumber - 1)));
-    }
+  const notRegistered = (error: unknown) => awsErrorName(error) === 'InvalidInstanceId';
+  const send = async () => {
+    const output = await ssm.send(
+      new SendCommandCommand({
+        InstanceIds: [request.instanceId],
+        DocumentName: request.document,
+        Comment: request.comment.slice(0, 100),
+        TimeoutSeconds: Math.max(30, request.timeoutSeconds),
+        Parameters: { commands: [...request.commands], executionTimeout: [String(request.timeoutSeconds)] },
+      }),
+    );
+    const commandId = output.Command?.CommandId;
+    if (!commandId) throw new Error('SendCommand returned no command ID');
+    return { commandId };
+  };
+  try {
+    return await retry(send, { ...registration, retryable: notRegistered });
+  } catch (error) {
+    if (notRegistered(error)) return { notRegistered: true };
+    throw awsError('send a command to', request.instanceId, error);
   }
 }
 

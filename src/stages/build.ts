@@ -6,9 +6,7 @@
  * and swept by the next run.
  */
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { awsErrorName } from '../adapters/aws-call.ts';
-import { createBuildSecurityGroup, deleteSecurityGroup, describeImages, subnetVpc } from '../adapters/ec2.ts';
+import { createBuildSecurityGroup, deleteSecurityGroup, deleteSecurityGroupOnceReleased, describeImages, subnetVpc } from '../adapters/ec2.ts';
 import { packerBuild, type PackerVersionInfo } from '../adapters/packer.ts';
 import { listParametersUnder, getParameter } from '../adapters/ssm.ts';
 import { StepFailure, type BuiltAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
@@ -145,25 +143,16 @@ async function buildSecurityGroup(context: Context, image: ResolvedImage, run: S
 }
 
 /**
- * The group goes once Packer's instance has let go of it. A terminating instance keeps its group for a while
- * (DependencyViolation), so this retries with backoff for a bounded time, then leaves it to the next run's sweep.
+ * The group goes once Packer's instance has let go of it; the adapter waits for that, bounded, and otherwise the next
+ * run's sweep removes it.
  */
 async function removeSecurityGroup(context: Context, region: string, groupId: string, run: StepRun): Promise<boolean> {
-  const ec2 = context.clients.ec2(region);
-  for (let attempt = 0, waitMs = 2000; attempt < 8; attempt++, waitMs = Math.min(waitMs * 2, 30_000)) {
-    try {
-      await deleteSecurityGroup(ec2, groupId);
-      run.logger.info(`deleted build security group ${groupId}`);
-      return true;
-    } catch (error) {
-      if (awsErrorName((error as Error).cause) !== 'DependencyViolation') {
-        run.logger.warn(`could not delete build security group ${groupId}: ${describeAwsError(error)}; the next run's sweep removes it`);
-        return false;
-      }
-      // NOTE: a timer that holds the process open: the runner awaits this before the run ends.
-      await delay(waitMs);
-    }
-  }
-  run.logger.warn(`build security group ${groupId} is still in use; the next run's sweep removes it`);
-  return false;
+  // NOTE: a timer that holds the process open: the runner awaits this before the run ends.
+  const removal = await deleteSecurityGroupOnceReleased(context.clients.ec2(region), groupId).catch((error: unknown) => {
+    run.logger.warn(`could not delete build security group ${groupId}: ${describeAwsError(error)}; the next run's sweep removes it`);
+    return 'failed' as const;
+  });
+  if (removal === 'deleted') run.logger.info(`deleted build security group ${groupId}`);
+  if (removal === 'in-use') run.logger.warn(`build security group ${groupId} is still in use; the next run's sweep removes it`);
+  return removal === 'deleted';
 }
