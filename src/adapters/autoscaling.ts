@@ -13,6 +13,9 @@ import { AutoScalingClient as AutoScalingSdkClient, paginateDescribeAutoScalingG
 // where a dynamic import would make every caller of `autoscaling(region)` asynchronous.
 const maxAttempts = 8;
 
+// NOTE: the client's type, re-exported so that code above the adapters names it without importing the SDK.
+export type { AutoScalingClient };
+
 export interface AutoScalingClients {
   autoscaling(region: string): AutoScalingClient;
   destroy(): void;

@@ -20,6 +20,9 @@ import {
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 
+// NOTE: the client's type, re-exported so that code above the adapters names it without importing the SDK.
+export type { IAMClient };
+
 /** `credentials` replaces the environment's (another account's role, see sts.ts). */
 export function createIamClient(env: Readonly<Record<string, string | undefined>>, credentials?: IamSdk.IAMClientConfig['credentials']): IAMClient {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

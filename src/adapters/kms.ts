@@ -9,6 +9,9 @@ import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient as KmsClient, pagina
 import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 
+// NOTE: the client's type, re-exported so that code above the adapters names it without importing the SDK.
+export type { KMSClient };
+
 /** `credentials` replaces the environment's (another account's role, see sts.ts). */
 export function createKmsClient(region: string, env: Readonly<Record<string, string | undefined>>, credentials?: KmsSdk.KMSClientConfig['credentials']): KMSClient {
   return nameActionOnErrors(new KmsClient({ ...awsClientConfig(region, env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL, env), ...(credentials ? { credentials } : {}) }), 'kms');

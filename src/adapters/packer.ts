@@ -6,8 +6,8 @@
  * lines), never from its prose.
  */
 import { execa, type ResultPromise } from 'execa';
-import { createWriteStream, realpathSync, statSync, type WriteStream } from 'node:fs';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
+import { access, appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { projectCacheDir } from '../engine-location.ts';
 import { catalogue } from '../errors.ts';
@@ -216,34 +216,19 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function openLog(logFile: string): Promise<WriteStream> {
-  await mkdir(path.dirname(logFile), { recursive: true });
-  return createWriteStream(logFile, { flags: 'a' });
-}
-
-function closeLog(log: WriteStream): Promise<void> {
-  return new Promise((resolve) => log.end(resolve));
-}
-
-/** Runs Packer, copying everything it prints into the log, and returns what it printed. */
-async function runLogged(args: readonly string[], options: PackerBuildOptions, log: WriteStream): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
-  log.write(`\n$ packer ${args.join(' ')}\n`);
-  let child: ResultPromise;
+/**
+ * Runs Packer and returns what it printed. Everything it prints is appended to the log as it prints it (execa writes
+ * both streams to the file while keeping them), so a log being followed shows the build live.
+ */
+async function runLogged(args: readonly string[], options: PackerBuildOptions): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
+  await appendFile(options.logFile, `\n$ packer ${args.join(' ')}\n`);
+  const toLog = { file: options.logFile, append: true } as const;
+  let child: ResultPromise<{ stdout: ['pipe', typeof toLog]; stderr: ['pipe', typeof toLog] }>;
   try {
-    child = execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, buffer: false, stdin: 'ignore', detached: true });
+    child = execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, stdin: 'ignore', stdout: ['pipe', toLog], stderr: ['pipe', toLog], stripFinalNewline: false, detached: true });
   } catch (error) {
     throw catalogue.ENOPACKER(error);
   }
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-    log.write(chunk);
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-    log.write(chunk);
-  });
 
   const processGroup = child.pid;
   if (processGroup !== undefined) {
@@ -277,7 +262,7 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions, l
   try {
     const result = await child;
     if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
-    return { stdout, stderr, exitCode: result.exitCode, aborted: options.signal?.aborted ?? false };
+    return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode, aborted: options.signal?.aborted ?? false };
   } finally {
     // An interrupted wrapper has exited; anything it left in its group (a plugin, a shell) goes with it.
     if (options.signal?.aborted || options.escalate?.aborted) signalGroup('SIGKILL');
@@ -311,23 +296,19 @@ process.on('exit', () => {
  * value with the reason, not an exception.
  */
 export async function packerBuild(options: PackerBuildOptions): Promise<PackerBuildResult> {
-  const log = await openLog(options.logFile);
-  try {
-    if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
-      const init = await runLogged(['init', '.'], options, log);
-      // NOTE: init has no machine-readable mode; its errors are prose on stderr.
-      if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(`${init.stdout}\n${init.stderr}`, init.exitCode)}` };
-    }
-    const build = await runLogged(['build', '-machine-readable', '-color=false', '.'], options, log);
-    if (build.aborted) return { ok: false, reason: 'the build was interrupted' };
-    if (build.exitCode !== 0) return { ok: false, reason: failureReason(`${build.stdout}\n${build.stderr}`, build.exitCode) };
-    const manifestFile = path.join(options.dir, 'manifest.json');
-    const amis = (await exists(manifestFile)) ? parseManifest(await readFile(manifestFile, 'utf8')) : parseArtifactLines(build.stdout);
-    if (Object.keys(amis).length === 0 && options.expectAmis !== false) return { ok: false, reason: 'Packer finished without reporting an AMI' };
-    return { ok: true, amis };
-  } finally {
-    await closeLog(log);
+  await mkdir(path.dirname(options.logFile), { recursive: true });
+  if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
+    const init = await runLogged(['init', '.'], options);
+    // NOTE: init has no machine-readable mode; its errors are prose on stderr.
+    if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(`${init.stdout}\n${init.stderr}`, init.exitCode)}` };
   }
+  const build = await runLogged(['build', '-machine-readable', '-color=false', '.'], options);
+  if (build.aborted) return { ok: false, reason: 'the build was interrupted' };
+  if (build.exitCode !== 0) return { ok: false, reason: failureReason(`${build.stdout}\n${build.stderr}`, build.exitCode) };
+  const manifestFile = path.join(options.dir, 'manifest.json');
+  const amis = (await exists(manifestFile)) ? parseManifest(await readFile(manifestFile, 'utf8')) : parseArtifactLines(build.stdout);
+  if (Object.keys(amis).length === 0 && options.expectAmis !== false) return { ok: false, reason: 'Packer finished without reporting an AMI' };
+  return { ok: true, amis };
 }
 
 /**

@@ -26,6 +26,9 @@ import { awsCall, awsError, awsErrorName } from './aws-call.ts';
 import { awsClientConfig, nameActionOnErrors, ssmEndpoint } from './aws-client-config.ts';
 import { retry, type RetryPolicy } from './retry.ts';
 
+// NOTE: the client's type, re-exported so that code above the adapters names it without importing the SDK.
+export type { SSMClient };
+
 /**
  * An SSM client for one region, configured from the context's environment; `credentials` replaces the
  * environment's (another account's role, see sts.ts).

@@ -9,8 +9,7 @@
  * reads process globals.
  */
 import { setInterval } from 'node:timers/promises';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting } from '../adapters/ssm.ts';
+import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting, type SSMClient } from '../adapters/ssm.ts';
 import { describeAwsError } from '../errors.ts';
 import type { Lease } from '../observe/inventory.ts';
 import { formatLease, isLeaseOwnedBy, observeLeaseState, parseLease, staleLeaseReason, takeoverClaimName, type LeaseOwner } from '../observe/parse-lease.ts';

@@ -4,9 +4,8 @@
  * does not. Read only. Exit 1 when something a run needs is missing; a check
  * the account or the emulator cannot answer is said as not checked.
  */
-import type { KMSClient } from '@aws-sdk/client-kms';
 import { createIamClient } from '../adapters/iam.ts';
-import { createKmsClient } from '../adapters/kms.ts';
+import { createKmsClient, type KMSClient } from '../adapters/kms.ts';
 import { createContext } from '../context.ts';
 import type { DoctorCheck } from '../doctor/doctor-check.ts';
 import { formatDoctorReport } from '../doctor/format-doctor-report.ts';

@@ -10,8 +10,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { settingsFile } from '../settings/settings-file.ts';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { createSsmClient, getParameters, getParametersByPath, type ParameterValue } from '../adapters/ssm.ts';
+import { createSsmClient, getParameters, getParametersByPath, type ParameterValue, type SSMClient } from '../adapters/ssm.ts';
 import { describeUnknownRegion, isKnownRegion } from '../definition/aws-regions.ts';
 import { imageNamePattern } from '../definition/image-name.ts';
 import { catalogue, GildError } from '../errors.ts';

@@ -4,10 +4,9 @@
  * distribution roles, the SSM prefix and the AMI block-public-access state.
  * Each returns lines; none writes anything.
  */
-import type { KMSClient } from '@aws-sdk/client-kms';
 import { describeRegionOptIn, imageBlockPublicAccessState } from '../adapters/ec2-account.ts';
 import { createIamClient, getRoleArn, simulatePrincipalPolicy } from '../adapters/iam.ts';
-import { createKmsClient } from '../adapters/kms.ts';
+import { createKmsClient, type KMSClient } from '../adapters/kms.ts';
 import { packerInstalledPlugins, packerVersion } from '../adapters/packer.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import { createAccountClients, sessionNameFor, type CallerIdentity } from '../adapters/sts.ts';

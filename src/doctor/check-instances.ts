@@ -5,8 +5,7 @@
  * VPC endpoints or a route out).
  */
 import { defaultSubnets, findSubnet, routesOfSubnet, vpcEndpointsOf, type SubnetSummary } from '../adapters/ec2-account.ts';
-import type { IAMClient } from '@aws-sdk/client-iam';
-import { getInstanceProfile, rolePolicies } from '../adapters/iam.ts';
+import { getInstanceProfile, rolePolicies, type IAMClient } from '../adapters/iam.ts';
 import { attempt, failed, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
 

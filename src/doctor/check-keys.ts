@@ -4,8 +4,7 @@
  * where an image is copied into distribution accounts, its key lets those
  * accounts use it (key policy or grants): otherwise their copies fail.
  */
-import type { KMSClient } from '@aws-sdk/client-kms';
-import { describeKey, getKeyPolicy, listGrantees, type KeySummary } from '../adapters/kms.ts';
+import { describeKey, getKeyPolicy, listGrantees, type KeySummary, type KMSClient } from '../adapters/kms.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { attempt, failed, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';

@@ -1,8 +1,8 @@
 /** What every check of `gild doctor` reads with: the project, the clients, and what the target can answer. */
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { IAMClient } from '@aws-sdk/client-iam';
-import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client } from '../adapters/ec2.ts';
+import type { IAMClient } from '../adapters/iam.ts';
+import type { KMSClient } from '../adapters/kms.ts';
+import type { SSMClient } from '../adapters/ssm.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { PipelineSettings } from '../settings/schema.ts';
 import type { AccountCheckCapabilities } from '../target/account-checks.ts';

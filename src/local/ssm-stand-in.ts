@@ -19,8 +19,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { createEc2Client, describeImages, describeInstances } from '../adapters/ec2.ts';
+import { createEc2Client, describeImages, describeInstances, type EC2Client } from '../adapters/ec2.ts';
 import { twinTag } from '../target/container-twins.ts';
 import type { Logger } from '../logger.ts';
 import { findContainerEngine, imageExistsLocally, runScriptInContainer, type ContainerEngine } from './container-engine.ts';

@@ -12,12 +12,9 @@
  * gild's prefix whose value is the AMI; and, where AWS offers it,
  * DescribeImageReferences.
  */
-import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { describeAutoScalingGroups, describeLaunchConfigurations, type LaunchTemplateUse } from '../adapters/autoscaling.ts';
-import { describeAllLaunchTemplateVersions, describeFleetLaunchUses, describeImageReferences, describeInstancesUsingImages, type LaunchTemplateVersionSummary } from '../adapters/ec2.ts';
-import { describeParameterNames, getParameters } from '../adapters/ssm.ts';
+import { describeAutoScalingGroups, describeLaunchConfigurations, type AutoScalingClient, type LaunchTemplateUse } from '../adapters/autoscaling.ts';
+import { describeAllLaunchTemplateVersions, describeFleetLaunchUses, describeImageReferences, describeInstancesUsingImages, type EC2Client, type LaunchTemplateVersionSummary } from '../adapters/ec2.ts';
+import { describeParameterNames, getParameters, type SSMClient } from '../adapters/ssm.ts';
 
 export interface ReferenceClients {
   ec2(region: string): EC2Client;

@@ -3,9 +3,8 @@
  * bounded by gild's own deadline as well as SSM's: an agent that never reports
  * back must not hold the pipeline.
  */
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cancelCommand, getCommandInvocation, sendCommand, terminalCommandStatuses, type RunDocument } from '../adapters/ssm.ts';
+import { cancelCommand, getCommandInvocation, sendCommand, terminalCommandStatuses, type RunDocument, type SSMClient } from '../adapters/ssm.ts';
 import type { Logger } from '../logger.ts';
 
 export interface PollSettings {

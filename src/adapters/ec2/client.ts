@@ -10,6 +10,9 @@ import { CreateTagsCommand, EC2Client as Ec2Client } from '@aws-sdk/client-ec2';
 import { awsCall } from '../aws-call.ts';
 import { awsClientConfig, nameActionOnErrors } from '../aws-client-config.ts';
 
+// NOTE: the client's type, re-exported so that code above the adapters names it without importing the SDK.
+export type { EC2Client };
+
 /**
  * An EC2 client for one region, talking to `endpoint` when one is set (an emulator); `overrides` give another
  * account's credentials (sts.ts) or fewer attempts.
