@@ -5,10 +5,11 @@
  * structured output (the manifest file, or `-machine-readable` artifact
  * lines), never from its prose.
  */
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { realpathSync, statSync } from 'node:fs';
 import { access, appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import semver from 'semver';
 import { projectCacheDir } from '../engine-location.ts';
 import { catalogue } from '../errors.ts';
 
@@ -126,9 +127,10 @@ export async function readPackerVersion(options: { readonly cacheFile?: string; 
 }
 
 function parsePackerVersion(raw: string): PackerVersionInfo {
-  const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(raw);
-  if (!match) throw catalogue.ENOPACKER(new Error(`\`packer version\` printed "${raw}", which has no version number`));
-  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]), raw };
+  // NOTE: semver finds the version in `Packer v1.6.6`, `Packer v1.11.2-dev` or a bare `1.9.4`.
+  const version = semver.coerce(raw);
+  if (!version) throw catalogue.ENOPACKER(new Error(`\`packer version\` printed "${raw}", which has no version number`));
+  return { major: version.major, minor: version.minor, patch: version.patch, raw };
 }
 
 export function packerValidate(dir: string, env?: Environment): Promise<PackerCheck> {
@@ -223,9 +225,11 @@ async function exists(file: string): Promise<boolean> {
 async function runLogged(args: readonly string[], options: PackerBuildOptions): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
   await appendFile(options.logFile, `\n$ packer ${args.join(' ')}\n`);
   const toLog = { file: options.logFile, append: true } as const;
-  let child: ResultPromise<{ stdout: ['pipe', typeof toLog]; stderr: ['pipe', typeof toLog] }>;
+  const spawn = () =>
+    execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, stdin: 'ignore', stdout: ['pipe', toLog], stderr: ['pipe', toLog], stripFinalNewline: false, detached: true });
+  let child: ReturnType<typeof spawn>;
   try {
-    child = execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, stdin: 'ignore', stdout: ['pipe', toLog], stderr: ['pipe', toLog], stripFinalNewline: false, detached: true });
+    child = spawn();
   } catch (error) {
     throw catalogue.ENOPACKER(error);
   }

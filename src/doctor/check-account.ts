@@ -9,6 +9,7 @@ import { createIamClient, getRoleArn, simulatePrincipalPolicy } from '../adapter
 import { createKmsClient, type KMSClient } from '../adapters/kms.ts';
 import { packerInstalledPlugins, packerVersion } from '../adapters/packer.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
+import { supportsRequiredPlugins } from '../render/packer-capabilities.ts';
 import { createAccountClients, sessionNameFor, type CallerIdentity } from '../adapters/sts.ts';
 import { generatePolicy, scopeFromProject } from '../iam/generate-policy.ts';
 import { checkProfile } from './check-instances.ts';
@@ -49,7 +50,7 @@ export async function checkPacker(): Promise<DoctorCheck[]> {
   } catch (error) {
     return [failed('Packer', 'packer', `not found or not runnable: ${error instanceof Error ? error.message : String(error)}`, 'install Packer (https://developer.hashicorp.com/packer/install) on the machine the nightly runs on, on its PATH')];
   }
-  if (version.major === 1 && version.minor < 7) return [passed('Packer', version.raw, 'the amazon builder is bundled')];
+  if (!supportsRequiredPlugins(version)) return [passed('Packer', version.raw, 'the amazon builder is bundled')];
   const plugins = await packerInstalledPlugins().catch(() => undefined);
   const amazon = plugins?.find((plugin) => plugin.includes('github.com/hashicorp/amazon'));
   if (amazon) return [passed('Packer', version.raw, `amazon plugin installed: ${amazon.split('/').pop()}`)];

@@ -23,6 +23,8 @@
  * All of the rejected settings are understood by Packer >= 1.7 with the amazon
  * plugin >= 1.2.0, which gild requires there through `required_plugins`.
  */
+import semver from 'semver';
+
 export interface PackerVersion {
   readonly major: number;
   readonly minor: number;
@@ -55,9 +57,7 @@ export function formatPackerVersion(version: PackerVersion): string {
 }
 
 export function isAtLeast(version: PackerVersion, minimum: PackerVersion): boolean {
-  if (version.major !== minimum.major) return version.major > minimum.major;
-  if (version.minor !== minimum.minor) return version.minor > minimum.minor;
-  return version.patch >= minimum.patch;
+  return semver.gte(formatPackerVersion(version), formatPackerVersion(minimum));
 }
 
 /** Packer 1.7 brought `required_plugins` and `packer init`; 1.6 rejects the block. */
