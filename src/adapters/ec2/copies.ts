@@ -9,7 +9,7 @@ import { WaiterState } from '@smithy/core/client';
 import { awsError } from '../aws-call.ts';
 import { isRetryableAwsError, retry } from '../retry.ts';
 import { createTags, recordToTags } from './client.ts';
-import { describeImages, toSummary, type ImageSummary } from './images.ts';
+import { describeImages, imageSummaryOf, type ImageSummary } from './images.ts';
 import { waiterDelays } from './instances.ts';
 import { shareWithAccount, withdrawShareFromAccount } from './sharing.ts';
 
@@ -149,7 +149,7 @@ async function waitForCopy(ec2: EC2Client, amiId: string, request: AccountCopyRe
   const timeoutMs = request.timeoutMs ?? 60 * 60_000;
   const seconds = timeoutMs / 1000;
   const result = await waitForImageAvailable({ client: ec2, abortSignal: request.signal, maxWaitTime: seconds, ...waiterDelays(request.pollMs ?? 15_000, seconds) }, { ImageIds: [amiId] });
-  const image = ((result.reason as DescribeImagesCommandOutput | undefined)?.Images ?? []).map(toSummary).find((candidate) => candidate.amiId === amiId);
+  const image = ((result.reason as DescribeImagesCommandOutput | undefined)?.Images ?? []).map(imageSummaryOf).find((candidate) => candidate.amiId === amiId);
   if (result.state === WaiterState.SUCCESS && image) return image;
   if (result.state === WaiterState.ABORTED) throw awsError('copy', what, new Error(`the wait for the copy ${amiId} was interrupted; the next run waits for it again`));
   if (result.state === WaiterState.FAILURE) throw awsError('copy', what, new Error(`the copy ${amiId} is ${image?.state ?? 'failed'}: ${image?.stateReason ?? 'no reason given'}`));

@@ -47,7 +47,7 @@ export interface ImageSummary {
 }
 
 /** gild's summary of an AMI as the SDK describes it (for answers other verbs in this folder already hold). */
-export function toSummary(image: Image): ImageSummary {
+export function imageSummaryOf(image: Image): ImageSummary {
   const volumes = (image.BlockDeviceMappings ?? []).flatMap((mapping) =>
     mapping.Ebs ? [{ device: mapping.DeviceName ?? '?', snapshotId: mapping.Ebs.SnapshotId, encrypted: mapping.Ebs.Encrypted === true, kmsKeyId: mapping.Ebs.KmsKeyId }] : [],
   );
@@ -92,7 +92,7 @@ export async function describeImages(ec2: EC2Client, query: ImageQuery): Promise
     if (ids?.length === 1) {
       try {
         const output = await ec2.send(new DescribeImagesCommand({ ImageIds: ids, ...(query.owners ? { Owners: [...query.owners] } : {}), ...(filters.length > 0 ? { Filters: toSdkFilters(filters) } : {}), ...include }));
-        return (output.Images ?? []).map(toSummary);
+        return (output.Images ?? []).map(imageSummaryOf);
       } catch (error) {
         // A deregistered AMI is an answer ("it is gone"), not a failure.
         if (awsErrorName(error) === 'InvalidAMIID.NotFound' || awsErrorName(error) === 'InvalidAMIID.Unavailable') return [];
@@ -102,7 +102,7 @@ export async function describeImages(ec2: EC2Client, query: ImageQuery): Promise
     const images: ImageSummary[] = [];
     for (const batch of filterBatches(filters)) {
       const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { ...(query.owners ? { Owners: [...query.owners] } : {}), ...(batch.length > 0 ? { Filters: toSdkFilters(batch) } : {}), ...include });
-      for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
+      for await (const page of pages) images.push(...(page.Images ?? []).map(imageSummaryOf));
     }
     return images;
   });
