@@ -28,6 +28,8 @@ import {
 import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parse } from '@cdktf/hcl2json';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyImageIntoAccount } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
@@ -282,5 +284,19 @@ describe.each(Object.keys(profiles) as ProfileName[])('the %s profile answers', 
 describe('a context made without a profile', () => {
   it('targets AWS: only the entry point that chose the emulator gives its profile', () => {
     expect(createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients }).target).toBe(awsProfile);
+  });
+});
+
+describe('the engine', () => {
+  it('never names the emulator in code: stages, planners, rendering and the runner ask the profile (comments may name it)', async () => {
+    const srcDir = new URL('../../src', import.meta.url).pathname;
+    const naming: string[] = [];
+    for (const folder of ['stages', 'plan', 'render', 'apply']) {
+      for (const name of (await readdir(path.join(srcDir, folder), { recursive: true })).filter((file) => file.endsWith('.ts'))) {
+        const code = (await readFile(path.join(srcDir, folder, name), 'utf8')).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '$1');
+        for (const [index, line] of code.split('\n').entries()) if (/emulat/i.test(line)) naming.push(`src/${folder}/${name}: ${line.trim()} (line ${index + 1} without comments)`);
+      }
+    }
+    expect(naming).toEqual([]);
   });
 });
