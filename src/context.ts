@@ -9,31 +9,12 @@ import { compactTimestamp } from './compact-timestamp.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineSettings } from './settings/schema.ts';
 import { createAwsClients, type AwsClients } from './adapters/aws-clients.ts';
-
-/** Set only by the local harness (src/local/), when the endpoint is an emulator. */
-export interface EmulatorOptions {
-  readonly endpoint: string;
-  /**
-   * Source AMIs Packer should use instead of a gild-built base, by image name:
-   * moto registers every AMI it makes with root device type "standard", which
-   * Packer refuses as a source. The dependency is still resolved and tagged.
-   */
-  readonly standInSources: Readonly<Record<string, string>>;
-  /** Container twins (src/local/prepare-twins.ts): the engine, and each image's twin base; absent when no engine answered. */
-  readonly twins?: EmulatorTwins | undefined;
-}
-
-export interface EmulatorTwins {
-  readonly engine: { readonly kind: 'docker' | 'podman'; readonly binary: string; readonly dockerShimDir: string };
-  /** The container image each image's twin starts from, by image name; images without a twin are absent. */
-  readonly containerImages: Readonly<Record<string, string>>;
-}
+import { awsProfile } from './target/aws-profile.ts';
+import type { TargetProfile } from './target/target-profile.ts';
 
 export interface RunOptions {
   readonly dryRun: boolean;
   readonly force: boolean;
-  /** Rendering for the local emulator (see src/local/). */
-  readonly emulator: EmulatorOptions | undefined;
   /** Base AMIs to use instead of resolving an image's base, by image name (`--base-ami image=ami-…`). */
   readonly baseOverrides: Readonly<Record<string, string>>;
 }
@@ -45,6 +26,8 @@ export interface Context {
   readonly clients: AwsClients;
   readonly settings: PipelineSettings;
   readonly options: RunOptions;
+  /** What the account offers and what to do where it lacks something (src/target/): AWS unless chosen otherwise. */
+  readonly target: TargetProfile;
   /** Unique per `gild run`; tags every resource the run creates. */
   readonly runId: string;
   /** Where build folders and logs go: `<cwd>/.gild`. */
@@ -82,6 +65,7 @@ export interface CreateContextInput {
   logger: Logger;
   settings: PipelineSettings;
   options?: Partial<RunOptions>;
+  target?: TargetProfile;
   runId?: string;
   clients?: AwsClients;
   now?: () => Date;
@@ -100,7 +84,8 @@ export function createContext(input: CreateContextInput): Context {
     logger: input.logger,
     clients: input.clients ?? createAwsClients(input.env),
     settings: input.settings,
-    options: { dryRun: false, force: false, emulator: undefined, baseOverrides: {}, ...input.options },
+    options: { dryRun: false, force: false, baseOverrides: {}, ...input.options },
+    target: input.target ?? awsProfile,
     runId: input.runId ?? newRunId(now()),
     workDir: `${input.cwd}/.gild`,
     now,

@@ -11,7 +11,8 @@ import type { DoctorCheck } from '../doctor/doctor-check.ts';
 import { formatDoctorReport } from '../doctor/format-doctor-report.ts';
 import { runDoctor } from '../doctor/run-doctor.ts';
 import { catalogue } from '../errors.ts';
-import { accountCheckCapabilities } from '../target/account-checks.ts';
+import { awsProfile } from '../target/aws-profile.ts';
+import { emulatorProfile } from '../target/emulator-profile.ts';
 import { chooseTarget } from '../target/choose-target.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject } from './load-project.ts';
@@ -48,7 +49,8 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     env: target.kind === 'emulator' ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...io.env } : io.env,
     logger,
     settings: project.settings,
-    options: { dryRun: true, emulator: target.kind === 'emulator' ? { endpoint: target.endpoint, standInSources: {} } : undefined },
+    options: { dryRun: true },
+    target: target.kind === 'emulator' ? emulatorProfile({ endpoint: target.endpoint, why: target.why }) : awsProfile,
   });
   const images = project.images;
   const regions = [...new Set(images.flatMap((image) => image.regions))].sort();
@@ -68,7 +70,7 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
       homeRegion,
       runId: context.runId,
       env: context.env,
-      capabilities: accountCheckCapabilities(context),
+      capabilities: context.target.accountChecks,
       ec2: (region) => context.clients.ec2(region),
       ssm: (region) => context.clients.ssm(region),
       kms,

@@ -8,6 +8,7 @@ import type { packerVersion } from '../adapters/packer.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 import { renderImage } from '../render/render-template.ts';
+import { emulatorProfile } from '../target/emulator-profile.ts';
 
 /** Placeholder base for `render` and `validate`, which must work without AWS. */
 const placeholderAmi = 'ami-00000000000000000';
@@ -27,7 +28,7 @@ export function renderOffline(
     tags: { ...image.tags, 'gild:image': image.name, 'gild:version': image.version },
     runTags: { 'gild:image': image.name, 'gild:role': 'build' },
     packer,
-    ...(options.emulatorEndpoint ? { emulator: { endpoint: options.emulatorEndpoint } } : {}),
+    ...(options.emulatorEndpoint ? { target: emulatorProfile({ endpoint: options.emulatorEndpoint }).packer } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
 }

@@ -9,7 +9,9 @@ import { createContext, type Context, type RunOptions } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue, isGildError } from '../errors.ts';
 import { startMotoServer, type MotoServer } from '../local/moto-server.ts';
+import { awsProfile } from '../target/aws-profile.ts';
 import { chooseTarget } from '../target/choose-target.ts';
+import { emulatorProfile } from '../target/emulator-profile.ts';
 import { prepareEmulator } from '../local/prepare-emulator.ts';
 import { prepareTwins, removeRunTwins } from '../local/prepare-twins.ts';
 import { startSsmStandIn, type SsmStandIn } from '../local/ssm-stand-in.ts';
@@ -127,14 +129,17 @@ export async function createRunContext(input: {
   const emulated = target.kind === 'emulator';
   const endpoint = emulated ? target.endpoint : undefined;
   if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
-  // NOTE: said every run, so nobody mistakes an emulator run for a real one, or the other way round.
-  input.logger.info(emulated ? `target: the emulator at ${endpoint} (${target.why}): communicator "none", provisioners only in container twins, stand-ins for what it lacks` : 'target: AWS');
-  let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, ...(input.runId ? { runId: input.runId } : {}) });
+  const profile = emulated ? emulatorProfile({ endpoint: endpoint!, why: target.why }) : awsProfile;
+  // NOTE: said once, every run, so nobody mistakes an emulator run for a real one, or the other way round.
+  input.logger.info(profile.announcement);
+  let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, target: profile, ...(input.runId ? { runId: input.runId } : {}) });
   if (emulated) {
+    // The same profile, with the stand-in sources and container twins the emulator was prepared with.
     const [preparation, twins] = await Promise.all([prepareEmulator(endpoint!, context.clients, input.images, input.logger), prepareTwins(input.images, env.PATH ?? '', input.logger)]);
     context = {
       ...context,
-      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources, twins } },
+      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides } },
+      target: emulatorProfile({ endpoint: endpoint!, why: target.why, standInSources: preparation.standInSources, twins }),
     };
   }
   await mkdir(context.workDir, { recursive: true });
@@ -147,7 +152,7 @@ export async function finishRun(logger: Logger, cleanups: CleanupRegistry, conte
   await cleanups.runAll(logger);
   context?.clients.destroy();
   await emulator.standIn?.stop();
-  if (context) await removeRunTwins(context.options.emulator?.twins, context.runId, logger);
+  if (context) await removeRunTwins(context.target.twins, context.runId, logger);
   await emulator.moto?.stop();
 }
 

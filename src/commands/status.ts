@@ -9,7 +9,6 @@ import { catalogue } from '../errors.ts';
 import { observeInventory } from '../observe/observe-inventory.ts';
 import { observeReferences } from '../observe/observe-references.ts';
 import { assembleStatus, formatStatus, type FleetStatus } from '../report/assemble-status.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 
 export interface StatusOptions {
   readonly json: boolean;
@@ -33,7 +32,7 @@ export function checkStatusOptions(options: StatusOptions): void {
 export async function statusCommand(context: Context, images: readonly ResolvedImage[], options: StatusOptions, io: StatusIo): Promise<number> {
   checkStatusOptions(options);
   const inventory = await observeInventory(context, images, { baseOverrides: context.options.baseOverrides });
-  const capabilities = targetCapabilities(context).references;
+  const capabilities = context.target.references;
   const references: Record<string, Record<string, string[]>> = {};
   await Promise.all(
     Object.values(inventory.regions).map(async (region) => {

@@ -541,16 +541,3 @@ export function accountRoleScopeFromProject(settings: PipelineSettings, images: 
     accountSmoke: targets.some((target) => target.smoke !== false),
   };
 }
-
-/**
- * The policy with each Allow widened to every resource and no conditions, and
- * no Denies: what moto's IAM enforcement can check (it matches EC2 and SSM
- * actions against `*` only and ignores conditions). Proves the actions suffice,
- * never the scoping.
- */
-export function widenForEmulator(policy: PolicyDocument): PolicyDocument {
-  return {
-    Version: policy.Version,
-    Statement: policy.Statement.filter((statement) => statement.Effect === 'Allow').map((statement) => ({ Sid: statement.Sid, Effect: 'Allow', Action: statement.Action, Resource: ['*'] })),
-  };
-}

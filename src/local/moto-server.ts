@@ -1,7 +1,8 @@
 /**
  * The local harness: everything that exists only because the emulator is not
  * AWS lives under src/local/. Production paths never branch on it; they only
- * see the endpoint, `options.emulator` and `options.baseOverrides` it sets.
+ * see the endpoint, the target profile (src/target/emulator-profile.ts) and
+ * `options.baseOverrides` it sets.
  */
 import { execa, type ResultPromise } from 'execa';
 import { createServer } from 'node:net';

@@ -2,7 +2,7 @@
  * Which images get a container twin on this machine, decided once per run and said in the log (docs/emulator.md
  * "Container twins"): an engine must answer, and the twin's container image must already be there (nothing is pulled).
  */
-import type { EmulatorTwins } from '../context.ts';
+import type { ContainerTwins as EmulatorTwins } from '../target/container-twins.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 import { twinBaseOf } from '../target/container-twins.ts';

@@ -8,7 +8,6 @@
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { allGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources, ownedImagesNamed } from '../adapters/ec2.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 import { observeAccounts } from './observe-accounts.ts';
 import { observeReferences } from './observe-references.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
@@ -95,7 +94,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
  */
 export async function observeAllReferences(context: Context, candidates: Readonly<Record<string, readonly string[]>>): Promise<Record<string, Record<string, string[]>>> {
   const references: Record<string, Record<string, string[]>> = {};
-  const options = { ssmPrefix: context.settings.ssmPrefix, capabilities: targetCapabilities(context).references };
+  const options = { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references };
   await Promise.all(
     Object.entries(candidates).map(async ([region, amiIds]) => {
       if (amiIds.length === 0) return;

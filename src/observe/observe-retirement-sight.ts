@@ -6,7 +6,6 @@
  */
 import { describeImagesUsingSnapshots, describeLaunchPermissions, type SharingPermissions } from '../adapters/ec2.ts';
 import type { Context } from '../context.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 import type { Inventory, RegionInventory } from './inventory.ts';
 
 export type RetirementSight = Pick<RegionInventory, 'sharing' | 'snapshotUsers'>;
@@ -23,7 +22,7 @@ export async function observeRetirementSight(context: Context, inventory: Invent
       const [permissions, users] = await Promise.all([
         Promise.all(unique.map(async (amiId) => [amiId, await describeLaunchPermissions(ec2, amiId)] as const)),
         // NOTE: any AMI this account owns, gild's or not: a team may have registered one from gild's snapshot.
-        describeImagesUsingSnapshots(ec2, [...candidateSnapshots], { snapshotFilter: targetCapabilities(context).snapshotImageFilter }),
+        describeImagesUsingSnapshots(ec2, [...candidateSnapshots], { snapshotFilter: context.target.snapshotImageFilter }),
       ]);
       const sharing: Record<string, string[]> = {};
       for (const [amiId, granted] of permissions) {

@@ -95,7 +95,8 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
     now: placeholders.now,
     keyPairName: `gild_${placeholders.runId}_${image.name}`,
     securityGroupId: placeholders.securityGroupId,
-    // NOTE: never an emulator endpoint: what an image is must not depend on the target it is rehearsed on.
+    // NOTE: never a target profile's answers (no endpoint, Packer connects): what an image is must not depend on the
+    // target it is rehearsed on.
   });
   // NOTE: paths are hashed relative to the project, so that two checkouts in different folders agree.
   const projectDir = path.dirname(path.resolve(input.templatesDir));

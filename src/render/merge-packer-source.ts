@@ -2,8 +2,8 @@
  * Merges a definition's raw `packerSource` settings into the source block.
  * It is an escape hatch for builder settings gild does not model, never a way
  * around gild's checks: settings gild sets from the definition (sharing, which
- * gild applies itself after the smoke test, encryption, tags, naming, the
- * emulator's endpoint) are refused here, so the rules that check the
+ * gild applies itself after the smoke test, encryption, tags, naming, a
+ * target's own EC2 endpoint) are refused here, so the rules that check the
  * definition still hold for what Packer receives.
  */
 import { sharingKeyProblem } from '../definition/packer-source-rules.ts';
@@ -34,10 +34,10 @@ const ownedSettings: Readonly<Record<string, string>> = {
   metadata_options: 'buildInfrastructure.requireImdsV2',
   imds_support: 'buildInfrastructure.requireImdsV2',
   communicator: 'platform',
-  custom_endpoint_ec2: 'nothing: gild sets it only against the local emulator',
+  custom_endpoint_ec2: 'nothing: gild sets it only for a target with its own EC2 endpoint (gild run --local)',
   temporary_key_pair_name: 'nothing: gild names the key pair with the run ID so that leftovers can be found',
   security_group_id: 'buildInfrastructure.securityGroupIds',
-  skip_region_validation: 'nothing: gild sets it only against the local emulator',
+  skip_region_validation: 'nothing: gild sets it only for a target with its own EC2 endpoint (gild run --local)',
   ssh_clear_authorized_keys: "generalize (keep: ['authorized-keys'] with a reason)",
   disable_stop_instance: 'generalize (Sysprep stops a Windows instance; { enabled: false, reason } turns it off)',
 };

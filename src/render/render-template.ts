@@ -24,6 +24,7 @@ import { buildProvisioners } from './provisioners.ts';
 import { buildSourceSettings } from './source-settings.ts';
 import { attribute } from './hcl.ts';
 import type { TwinRender } from '../target/container-twins.ts';
+import type { PackerTarget } from '../target/target-profile.ts';
 
 export interface RenderInput {
   /** e.g. `<cwd>/.gild/build/<image>/`: new, empty, or made by an earlier render (see claim-output-folder.ts). */
@@ -39,11 +40,11 @@ export interface RenderInput {
   /** Tags for temporary build resources; include gild:run-id and gild:role=build. */
   readonly runTags: Readonly<Record<string, string>>;
   readonly packer: PackerVersion;
-  /** Set only by the local harness. */
-  readonly emulator?: { readonly endpoint: string };
+  /** What the account Packer builds in offers, asked of the target profile (src/target/); absent: AWS as it is. */
+  readonly target?: PackerTarget;
   /**
    * A container twin next to the amazon source (src/target/container-twins.ts), asked of the target profile: the same
-   * provisioners run in it. On the emulator they run only there (`only`), since its instances have no OS.
+   * provisioners run in it. Where nothing can connect to the build instance, they run only there (`only`).
    */
   readonly twin?: TwinRender;
   readonly logger?: { info(message: string): void; warn(message: string): void };
@@ -175,7 +176,7 @@ export interface RenderedFiles {
  */
 function withPatchedAt(image: ResolvedImage, input: RenderInput): Readonly<Record<string, string>> {
   const builtAt = input.tags['gild:built-at'];
-  if (!image.patch.enabled || input.emulator || builtAt === undefined) return input.tags;
+  if (!image.patch.enabled || input.target?.unreachableInstances || builtAt === undefined) return input.tags;
   return { ...input.tags, 'gild:patched-at': builtAt };
 }
 
@@ -192,7 +193,8 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
     amiName: input.amiName,
     tags: withPatchedAt(image, input),
     runTags: input.runTags,
-    emulatorEndpoint: input.emulator?.endpoint,
+    ec2Endpoint: input.target?.ec2Endpoint,
+    instancesUnreachable: input.target?.unreachableInstances !== undefined,
     windowsUserData,
     now: input.now ?? new Date(),
     keyPairName: input.keyPairName,
@@ -206,12 +208,13 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
 
   const outDir = path.resolve(input.outDir);
   const { provisioners, scripts } = provisionersFor(image, outDir, input);
-  if (input.emulator && !input.twin && image.provision.length > 0) {
-    input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on, and the image has no container twin.`);
+  const unreachable = input.target?.unreachableInstances;
+  if (unreachable && !input.twin && image.provision.length > 0) {
+    input.logger?.info(`Left out the ${image.provision.length} provisioner${image.provision.length === 1 ? '' : 's'} of image "${image.name}": ${unreachable}, and the image has no container twin.`);
   }
   const gildSteps = [...(image.patch.enabled ? ['patch'] : []), ...(image.generalize.kind === 'on' ? ['generalize'] : [])];
-  if (input.emulator && !input.twin && gildSteps.length > 0) {
-    input.logger?.info(`Left out gild's ${gildSteps.join(' and ')} step${gildSteps.length === 1 ? '' : 's'} of image "${image.name}": the emulator's instances have no OS to run them on, so the AMI is not ${gildSteps.map((step) => (step === 'patch' ? 'patched' : 'generalized')).join(' or ')} there.`);
+  if (unreachable && !input.twin && gildSteps.length > 0) {
+    input.logger?.info(`Left out gild's ${gildSteps.join(' and ')} step${gildSteps.length === 1 ? '' : 's'} of image "${image.name}": ${unreachable}, so the AMI is not ${gildSteps.map((step) => (step === 'patch' ? 'patched' : 'generalized')).join(' or ')} there.`);
   }
   // NOTE: Packer evaluates every string of the source and the provisioners as a Go template; see escape.ts.
   const templateProblems = [
@@ -233,27 +236,28 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   const files: { name: string; content: string; executable?: boolean }[] = [{ name: imageFileName, content: formatHcl(imageHcl) }];
   const inputs = [templateFile];
   if (image.partial !== undefined) inputs.push(path.join(input.templatesDir, 'partials', `${image.partial}${partialSuffix}`));
-  if (image.platform === 'windows' && !input.emulator) inputs.push(userDataFile);
+  if (image.platform === 'windows' && !unreachable) inputs.push(userDataFile);
   if (supportsRequiredPlugins(input.packer)) {
     const pluginsTemplateFile = path.join(input.templatesDir, pluginsTemplate);
     files.push({ name: pluginsFileName, content: formatHcl(renderTemplate(environment, await readFile(pluginsTemplateFile, 'utf8'), { imageFile: image.file, templateFile: pluginsTemplateFile }, {})) });
     inputs.push(pluginsTemplateFile);
   }
   files.push(...scripts.map((script) => ({ name: script.name, content: script.content, executable: true })));
-  if (!input.emulator || input.twin) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
+  if (!unreachable || input.twin) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
   return { dir: outDir, files, inputs };
 }
 
 /**
- * The provisioners: none on the emulator without a twin (its instances have no OS, and a provisioner would wait
+ * The provisioners: none without a twin where nothing can connect to the build instance (a provisioner would wait
  * forever for a connection); with a twin, the twin's setup first, then the image's own, each restricted to the twin
- * on the emulator so the amazon source (communicator "none") skips them.
+ * there so the amazon source (communicator "none") skips them.
  */
 function provisionersFor(image: ResolvedImage, outDir: string, input: RenderInput): ReturnType<typeof buildProvisioners> {
-  if (input.emulator && !input.twin) return { provisioners: [], scripts: [] };
+  const unreachable = input.target?.unreachableInstances !== undefined;
+  if (unreachable && !input.twin) return { provisioners: [], scripts: [] };
   const built = buildProvisioners(image, outDir);
   if (!input.twin) return built;
-  const only = input.emulator ? [attribute('only', [input.twin.only])] : [];
+  const only = unreachable ? [attribute('only', [input.twin.only])] : [];
   return { provisioners: [input.twin.setupProvisioner, ...built.provisioners.map((provisioner) => ({ ...provisioner, body: [...only, ...provisioner.body] }))], scripts: built.scripts };
 }
 

@@ -17,7 +17,10 @@ export interface SourceInput {
   readonly amiName: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly runTags: Readonly<Record<string, string>>;
-  readonly emulatorEndpoint: string | undefined;
+  /** custom_endpoint_ec2, when Packer talks to an EC2 API other than AWS's own (the target profile's answer). */
+  readonly ec2Endpoint: string | undefined;
+  /** Nothing can connect to the build instance (the target profile's answer): communicator "none". */
+  readonly instancesUnreachable: boolean;
   /** The user data that turns WinRM on, for Windows images. */
   readonly windowsUserData: string;
   readonly now: Date;
@@ -68,7 +71,7 @@ function location(image: ResolvedImage, input: SourceInput): HclEntry[] {
     attribute('region', image.buildRegion),
     attribute('source_ami', input.baseAmiId),
     attribute('instance_type', image.instanceType),
-    ...when(input.emulatorEndpoint !== undefined, attribute('custom_endpoint_ec2', input.emulatorEndpoint ?? ''), attribute('skip_region_validation', true)),
+    ...when(input.ec2Endpoint !== undefined, attribute('custom_endpoint_ec2', input.ec2Endpoint ?? ''), attribute('skip_region_validation', true)),
   ];
 }
 
@@ -116,11 +119,11 @@ function network(image: ResolvedImage, input: SourceInput): HclEntry[] {
   ];
 }
 
-/** The emulator has no IAM of its own behind custom_endpoint_ec2: a temporary profile would be created in real AWS. */
+/** Packer's IAM calls do not follow custom_endpoint_ec2: behind another EC2 endpoint a temporary profile would be created in real AWS. */
 function instanceProfile(image: ResolvedImage, input: SourceInput): HclEntry[] {
   const infrastructure = image.buildInfrastructure;
   if (infrastructure.instanceProfile !== undefined) return [attribute('iam_instance_profile', infrastructure.instanceProfile)];
-  if (!infrastructure.temporaryInstanceProfile || input.emulatorEndpoint !== undefined) return [];
+  if (!infrastructure.temporaryInstanceProfile || input.ec2Endpoint !== undefined) return [];
   return [
     block('temporary_iam_instance_profile_policy_document', [
       attribute('Version', '2012-10-17'),
@@ -131,7 +134,7 @@ function instanceProfile(image: ResolvedImage, input: SourceInput): HclEntry[] {
 
 function communicator(image: ResolvedImage, input: SourceInput): HclEntry[] {
   const infrastructure = image.buildInfrastructure;
-  if (input.emulatorEndpoint !== undefined) return [attribute('communicator', 'none')];
+  if (input.instancesUnreachable) return [attribute('communicator', 'none')];
   const generalizing = image.generalize.kind === 'on';
   if (image.platform === 'windows') {
     return [

@@ -52,8 +52,8 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const builtAt = context.now();
       const [packer, commit] = await Promise.all([tools.packer(), tools.gitCommit()]);
       const tags = gildTags({ image, version: step.version, runId: context.runId, baseAmiId, builtAt, gitCommit: commit, fingerprint: step.fingerprint });
-      const standIn = context.options.emulator?.standInSources[image.name];
-      if (standIn) run.logger.info(`emulator: Packer cannot build from moto-made ${baseAmiId}; using stand-in ${standIn} as the source (tags still record ${baseAmiId})`);
+      const source = context.target.buildSource(image.name, baseAmiId);
+      if (source.note) run.logger.info(source.note);
 
       const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
@@ -62,14 +62,14 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         const rendered = await renderImage(image, {
           outDir: packerFolderOf(run.runDir, image.name),
           templatesDir: path.join(context.cwd, 'templates'),
-          baseAmiId: standIn ?? baseAmiId,
+          baseAmiId: source.amiId,
           amiName: step.amiName,
           tags,
           runTags,
           packer,
           keyPairName: `gild_${context.runId}_${image.name}`,
           ...(securityGroup ? { securityGroupId: securityGroup.groupId } : {}),
-          ...(context.options.emulator ? { emulator: { endpoint: context.options.emulator.endpoint } } : {}),
+          target: context.target.packer,
           ...(twinBuild.twin ? { twin: twinBuild.twin } : {}),
           logger: run.logger,
         });
@@ -133,8 +133,8 @@ async function buildSecurityGroup(context: Context, image: ResolvedImage, run: S
   if (infrastructure.securityGroupIds.length > 0) return undefined;
   const ec2 = context.clients.ec2(image.buildRegion);
   const vpcId = infrastructure.subnetId ? await subnetVpc(ec2, infrastructure.subnetId) : infrastructure.vpcId;
-  // Packer connects from where gild runs; Session Manager and the emulator's communicator "none" need no port.
-  const ports = context.options.emulator || infrastructure.sessionManager ? [] : image.platform === 'windows' ? [5985, 5986] : [22];
+  // Packer connects from where gild runs; Session Manager, and a target whose instances nothing connects to, need no port.
+  const ports = context.target.packer.unreachableInstances || infrastructure.sessionManager ? [] : image.platform === 'windows' ? [5985, 5986] : [22];
   const name = `gild_${context.runId}_${image.name}`;
   const groupId = await createBuildSecurityGroup(ec2, { name, description: `gild build of ${image.name} in run ${context.runId}`, vpcId, ingressPorts: ports, sourceCidrs: ['0.0.0.0/0'], tags: runTags });
   const forget = run.defer(`delete build security group ${groupId}`, () => deleteSecurityGroup(ec2, groupId));

@@ -4,7 +4,6 @@
  */
 import { describeImages } from '../adapters/ec2.ts';
 import { observeReferences } from '../observe/observe-references.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import { imageParameterPath } from '../plan/parameter-names.ts';
@@ -23,7 +22,7 @@ export async function whyNotRemovable(context: Context, region: string, imageNam
   const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));
   const naming = parameters.filter((parameter) => parameter.value === amiId && parameter.name !== ownParameter).map((parameter) => parameter.name);
   if (naming.length > 0) return `${naming.join(', ')} now name${naming.length === 1 ? 's' : ''} ${amiId}`;
-  const users = (await observeReferences(context.clients, region, [amiId], { ssmPrefix: context.settings.ssmPrefix, capabilities: targetCapabilities(context).references }))[amiId] ?? [];
+  const users = (await observeReferences(context.clients, region, [amiId], { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references }))[amiId] ?? [];
   if (users.length > 0) return `${amiId} is in use by ${users.join(', ')}`;
   return false;
 }

@@ -9,7 +9,6 @@ import { createTags, describeImages, describeImagesUsingSnapshots } from '../ada
 import { WorldMoved, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { shortReason } from '../smoke/fail-image.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
 
@@ -22,7 +21,7 @@ export const cleanupStage: StepStage<'cleanup'> = {
     if (step.amiId && step.untagged) return whyNotAdoptable(context, step.region, step.image, step.amiId, step.untagged.runId);
     if (step.amiId) return whyNotRemovable(context, step.region, step.image, step.amiId);
     // The plan saw no AMI using these snapshots; one registered since (or one the plan could not see) keeps them.
-    const users = await describeImagesUsingSnapshots(context.clients.ec2(step.region), step.snapshotIds, { snapshotFilter: targetCapabilities(context).snapshotImageFilter });
+    const users = await describeImagesUsingSnapshots(context.clients.ec2(step.region), step.snapshotIds, { snapshotFilter: context.target.snapshotImageFilter });
     if (users.length === 0) return false;
     const used = step.snapshotIds.filter((snapshotId) => users.some((ami) => ami.snapshotIds.includes(snapshotId)));
     return `${used.join(', ')} in ${step.region} ${used.length === 1 ? 'is' : 'are'} still used by ${users.map((ami) => ami.amiId).join(', ')}`;

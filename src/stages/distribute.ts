@@ -4,8 +4,9 @@
  * account's AMI. A copy carries none of its source's tags: they are put on it again, with where it came from
  * (`gild:source-ami`, `gild:source-account`), which is also how the next run's plan recognises it.
  *
- * On the emulator (capabilities.ts: no `crossAccountCopyImage`), the CopyImage call alone is stood in for by a
- * RegisterImage in the target account: sharing, finding, tagging and publishing are what runs on AWS.
+ * How the copy is made is the target profile's answer (`accountCopy`): on the emulator profile the CopyImage call
+ * alone is stood in for by a RegisterImage in the target account: sharing, finding, tagging and publishing are what
+ * runs on AWS.
  */
 import { clientsInAccount, type AwsClients } from '../adapters/aws-clients.ts';
 import { copyImageIntoAccount, describeImages, withdrawShareFromAccount } from '../adapters/ec2.ts';
@@ -13,7 +14,6 @@ import { sessionNameFor, type AccountClients } from '../adapters/sts.ts';
 import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 
 /** Tags that describe the source's life in the building account, not the copy's. */
 const sourceOnlyTags = new Set(['gild:status', 'gild:published-at', 'gild:tested-at', 'gild:keep-reason', 'gild:failure']);
@@ -47,10 +47,8 @@ export const distributeStage: StepStage<'distribute'> = {
     const [source] = await describeImages(context.clients.ec2(step.region), { imageIds: [sourceAmiId] });
     if (!source) throw new StepFailure(`the source ${sourceAmiId} no longer exists in ${step.region}`);
     const sourceTags = Object.fromEntries(Object.entries(source.tags).filter(([key]) => !sourceOnlyTags.has(key)));
-    const capabilities = targetCapabilities(context);
-    if (!capabilities.crossAccountCopyImage) {
-      run.logger.info(`emulator: moto cannot CopyImage an AMI shared from another account, so the copy into ${step.account} is stood in for by RegisterImage there (an AMI that account owns, named and tagged as the copy, without the source's disks); sharing, tags and parameters are real`);
-    }
+    const accountCopy = context.target.accountCopy;
+    if (accountCopy.note) run.logger.info(accountCopy.note(step.account));
     const copy = await copyImageIntoAccount({
       source: { ec2: context.clients.ec2(step.region), region: step.region, amiId: sourceAmiId },
       target: { account: step.account, ec2, singleAttemptEc2: target.ec2SingleAttempt(step.region) },
@@ -58,9 +56,9 @@ export const distributeStage: StepStage<'distribute'> = {
       // NOTE: gild:source-ami is what finds this copy again (the plan, a rerun, retirement); it must be on every copy.
       tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.ownerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
       keepSharing,
-      method: capabilities.crossAccountCopyImage ? 'copy-image' : 'register-stand-in',
+      method: accountCopy.method,
       signal: run.signal,
-      ...(context.options.emulator ? { pollMs: 200 } : {}),
+      ...(accountCopy.pollMs ? { pollMs: accountCopy.pollMs } : {}),
     });
     const how = copy.outcome === 'found' ? 'finished the copy an earlier attempt made' : 'copied';
     run.logger.info(`${how}: ${sourceAmiId} → ${copy.amiId} in account ${step.account} (${step.region})`);

@@ -13,7 +13,6 @@ import type { Context } from '../context.ts';
 import { imageParameterPath, versionFromParameterName } from '../plan/parameter-names.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { imageOf } from './build.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
 import { recordBuilt } from '../plan/version-ledger.ts';
@@ -58,8 +57,9 @@ export const retireStage: StepStage<'retire'> = {
   async run(context, step, run) {
     const ec2 = context.clients.ec2(step.region);
     const now = context.now().toISOString();
-    const canDeprecate = targetCapabilities(context).imageDeprecation;
-    if (!canDeprecate && step.phase !== 'deregister') run.logger.warn(`the emulator has no ${step.phase === 'deprecate' ? 'EnableImageDeprecation' : 'DisableImage'}: ${step.amiId} is only tagged ${step.phase === 'deprecate' ? 'deprecated' : 'disabled'}`);
+    const deprecation = context.target.imageDeprecation;
+    const canDeprecate = deprecation.available;
+    if (!deprecation.available && step.phase !== 'deregister') run.logger.warn(`${deprecation.lacking(step.phase === 'deprecate' ? 'EnableImageDeprecation' : 'DisableImage')}: ${step.amiId} is only tagged ${step.phase === 'deprecate' ? 'deprecated' : 'disabled'}`);
     if (step.phase === 'deprecate') {
       if (canDeprecate) await enableImageDeprecation(ec2, step.amiId, context.now());
       await createTags(ec2, [step.amiId], { 'gild:deprecated-at': now });

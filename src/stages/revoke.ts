@@ -8,7 +8,6 @@
 import { createTags, disableImage, enableImageDeprecation } from '../adapters/ec2.ts';
 import type { StepStage } from '../apply/step-stage.ts';
 import { recordRevoked } from '../plan/version-ledger.ts';
-import { targetCapabilities } from '../target/capabilities.ts';
 import { recordInLedger, recordVersionStatus } from './record-version.ts';
 
 /** EC2 tag values hold at most 256 characters; the ledger keeps more of the reason. */
@@ -41,11 +40,12 @@ export const revokeStage: StepStage<'revoke'> = {
       run.summary.push(`revoked ${step.version} in ${step.region} (${step.amiId}): recorded`);
       if (step.phase === 'record') return { amiId: step.amiId };
     }
-    if (targetCapabilities(context).imageDeprecation) {
+    const deprecation = context.target.imageDeprecation;
+    if (deprecation.available) {
       await enableImageDeprecation(ec2, step.amiId, context.now());
       if (step.disable) await disableImage(ec2, step.amiId);
     } else {
-      run.logger.warn(`the emulator has no EnableImageDeprecation${step.disable ? ' or DisableImage' : ''}: ${step.amiId} in ${step.region} is only tagged revoked`);
+      run.logger.warn(`${deprecation.lacking(`EnableImageDeprecation${step.disable ? ' or DisableImage' : ''}`)}: ${step.amiId} in ${step.region} is only tagged revoked`);
     }
     await createTags(ec2, [step.amiId], { 'gild:deprecated-at': now, ...(step.disable ? { 'gild:disabled-at': now } : {}) });
     await recordVersionStatus(context, step.region, step.image, step.version, (status) => (status.deprecationTime ? status : { ...status, deprecationTime: now }));

@@ -14,18 +14,18 @@ export interface CommandExecution {
   notRunReason(invocation: { readonly status: string; readonly statusDetails: string; readonly stderr: string }): string | undefined;
 }
 
-const onInstances: CommandExecution = { skipReason: () => undefined, notRunReason: () => undefined };
+export const onInstances: CommandExecution = { skipReason: () => undefined, notRunReason: () => undefined };
 
 /** The stand-in marks an invocation it did not run with this StatusDetails (Status Failed, so nothing else takes it for a pass). */
 export const standInNotRunDetails = 'NotRun';
 
-const inContainerTwins: CommandExecution = {
+export const inContainerTwins: CommandExecution = {
   skipReason: (check) => (check.needs === 'vm' ? 'skipped: needs a VM (here checks run in a container twin: no systemd as PID 1, kernel modules, cloud-init or IMDS)' : undefined),
   notRunReason: (invocation) => (invocation.status === 'Failed' && invocation.statusDetails === standInNotRunDetails ? invocation.stderr.replace(/^not run: /, '') || 'the emulator did not run it' : undefined),
 };
 
-export function commandExecutionOf(context: Pick<Context, 'options'>): CommandExecution {
-  return context.options.emulator ? inContainerTwins : onInstances;
+export function commandExecutionOf(context: Pick<Context, 'target'>): CommandExecution {
+  return context.target.commandExecution;
 }
 
 /** Where checks run in `gild test`: containers of the twin, nothing else. */

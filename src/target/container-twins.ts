@@ -21,6 +21,13 @@ export const presetContainerImages: Readonly<Record<string, string>> = {
   'sles-15': 'registry.suse.com/bci/bci-base:15.6',
 };
 
+/** The container twins a target builds (src/local/prepare-twins.ts finds them): the engine, and each image's twin base. */
+export interface ContainerTwins {
+  readonly engine: { readonly kind: 'docker' | 'podman'; readonly binary: string; readonly dockerShimDir: string };
+  /** The container image each image's twin starts from, by image name; images without a twin are absent. */
+  readonly containerImages: Readonly<Record<string, string>>;
+}
+
 /** Where the twin's container image comes from, or why there is none: said in the log either way. */
 export type TwinBase = { readonly kind: 'container'; readonly containerImage: string } | { readonly kind: 'none'; readonly reason: string };
 

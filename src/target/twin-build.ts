@@ -15,7 +15,7 @@ export interface TwinBuild {
 }
 
 export function twinBuildOf(context: Context, image: ResolvedImage, version: string): TwinBuild {
-  const twins = context.options.emulator?.twins;
+  const twins = context.target.twins;
   const containerImage = twins?.containerImages[image.name];
   if (!twins || !containerImage) return { twin: undefined, reference: undefined, packerEnv: context.env };
   return {

@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { createContext, type Context, type RunOptions } from '../../src/context.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { loadProject, type Project } from '../../src/commands/load-project.ts';
 import { createLogger } from '../../src/logger.ts';
 import { prepareEmulator } from '../../src/local/prepare-emulator.ts';
@@ -33,7 +34,8 @@ export async function createEmulatorContext(dir: string, project: Project, moto:
   await mkdir(context.workDir, { recursive: true });
   return {
     ...context,
-    options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...context.options.baseOverrides }, emulator: { endpoint: moto.endpoint, standInSources: preparation.standInSources } },
+    options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...context.options.baseOverrides } },
+    target: emulatorProfile({ endpoint: moto.endpoint, standInSources: preparation.standInSources }),
   };
 }
 

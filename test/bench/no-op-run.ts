@@ -16,6 +16,7 @@ import { createAwsClients } from '../../src/adapters/aws-clients.ts';
 import { getParameter, putImageParameter } from '../../src/adapters/ssm.ts';
 import { loadProject } from '../../src/commands/load-project.ts';
 import type { Context } from '../../src/context.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { fingerprintImages } from '../../src/observe/local-inputs.ts';
 import { latestParameterName, majorParameterName, versionParameterName } from '../../src/plan/parameter-names.ts';
 import { startCountingProxy, timeAwaitingAnswers, type CountingProxy } from '../support/counting-proxy.ts';
@@ -84,7 +85,7 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
   const project = await createTempProject({ images });
   const loaded = await loadProject(project.dir);
   // The run targets the emulator, whose rendering (and so fingerprint) differs from AWS's: compute it the same way.
-  const fingerprints = await fingerprintImages({ cwd: project.dir, options: { emulator: { endpoint: 'http://emulator', standInSources: {} } } } as unknown as Context, loaded.images);
+  const fingerprints = await fingerprintImages({ cwd: project.dir, target: emulatorProfile({ endpoint: 'http://emulator' }) } as unknown as Context, loaded.images);
   let moto: MotoServer;
   if (catalogue === 'account') {
     const emptyCatalogue = path.join(project.dir, 'no-built-in-amis.json');

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createContext, type Context } from '../../src/context.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
@@ -46,7 +47,7 @@ beforeEach(async () => {
     env: moto.env,
     logger: createMemoryLogger(),
     settings: pipelineSettingsSchema.parse({}),
-    options: { emulator: { endpoint: moto.endpoint, standInSources: {} } },
+    target: emulatorProfile({ endpoint: moto.endpoint }),
   });
 });
 afterEach(async () => {

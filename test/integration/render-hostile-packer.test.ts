@@ -18,6 +18,7 @@ import { packerBuild, packerValidate, packerVersion, type PackerVersionInfo } fr
 import { hclString, packerTemplateBody, packerTemplateText } from '../../src/render/escape.ts';
 import { attribute, hclBody } from '../../src/render/hcl.ts';
 import { renderImage } from '../../src/render/render-template.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { awsClients } from '../support/aws-state.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { decodeTemplateText, evaluatePackerText, renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
@@ -120,7 +121,7 @@ describe('hostile strings with the installed Packer', () => {
     const input = renderInputFixture(path.join(workDir, 'build'));
     const tags = { ...input.tags, [`key }} { { e\u0301`]: hostile };
     const proxy = await startRecordingProxy(moto.endpoint);
-    const rendered = await renderImage(image, { ...input, amiName, tags, packer, emulator: { endpoint: proxy.endpoint } });
+    const rendered = await renderImage(image, { ...input, amiName, tags, packer, target: emulatorProfile({ endpoint: proxy.endpoint }).packer });
 
     const result = await packerBuild({ dir: rendered.dir, logFile: path.join(workDir, 'build.log'), env: { ...process.env, ...moto.env } });
     // NOTE: Packer changes no image attribute: its ModifyImageAttribute comes before its CreateTags, which the

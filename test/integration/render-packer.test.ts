@@ -11,6 +11,7 @@ import { packerBuild, packerFmtCheck, packerValidate, packerVersion, type Packer
 import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
 import { hclString } from '../../src/render/hcl.ts';
 import { renderImage } from '../../src/render/render-template.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
@@ -119,7 +120,7 @@ describe('packerBuild against moto', () => {
       launchPermissions: { kind: 'explicit', accounts: ['111122223333'], organizationArns: [], organizationalUnitArns: [] },
       provision: [{ kind: 'shell', inline: ['echo never runs in the emulator'], env: {}, expectDisconnect: false, pauseBefore: undefined }],
     });
-    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'web')), packer, emulator: { endpoint: moto.endpoint } });
+    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'web')), packer, target: emulatorProfile({ endpoint: moto.endpoint }).packer });
     const logFile = path.join(workDir, 'logs', 'run-1', 'web.log');
 
     const result = await packerBuild({ dir: rendered.dir, logFile, env: environment() });
@@ -132,7 +133,7 @@ describe('packerBuild against moto', () => {
 
   it('returns a failed build as a value whose reason names the last Packer error', async () => {
     const image = resolvedImageFixture({ name: 'broken' });
-    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'broken')), baseAmiId: 'ami-0000000000000dead', packer, emulator: { endpoint: moto.endpoint } });
+    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'broken')), baseAmiId: 'ami-0000000000000dead', packer, target: emulatorProfile({ endpoint: moto.endpoint }).packer });
     const logFile = path.join(workDir, 'logs', 'run-2', 'broken.log');
 
     const result = await packerBuild({ dir: rendered.dir, logFile, env: environment() });
@@ -144,7 +145,7 @@ describe('packerBuild against moto', () => {
 
   it('stops Packer when the run is aborted and says the build was interrupted', async () => {
     const image = resolvedImageFixture({ name: 'aborted' });
-    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'aborted')), packer, emulator: { endpoint: moto.endpoint } });
+    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'aborted')), packer, target: emulatorProfile({ endpoint: moto.endpoint }).packer });
     const controller = new AbortController();
     controller.abort();
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cancelCommand, getCommandInvocation, sendCommand } from '../../src/adapters/ssm.ts';
 import { createContext, type Context } from '../../src/context.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { findContainerEngine, type ContainerEngine } from '../../src/local/container-engine.ts';
 import { startSsmStandIn, type SsmStandIn, type SsmStandInOptions } from '../../src/local/ssm-stand-in.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
@@ -63,7 +64,7 @@ async function setUp(options: Partial<SsmStandInOptions> = {}): Promise<Context>
     env: { ...moto.env, AWS_ENDPOINT_URL: standIn.endpoint },
     logger: createMemoryLogger(),
     settings: pipelineSettingsSchema.parse({}),
-    options: { emulator: { endpoint: standIn.endpoint, standInSources: {} } },
+    target: emulatorProfile({ endpoint: standIn.endpoint }),
   });
   return context;
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/commands/load-project.ts';
 import { formatPolicyDocument } from '../../src/commands/iam-policy.ts';
-import { accountRoleScopeFromProject, generatePolicy, scopeFromProject, widenForEmulator, type PolicyDocument, type PolicyScope } from '../../src/iam/generate-policy.ts';
+import { accountRoleScopeFromProject, generatePolicy, scopeFromProject, type PolicyDocument, type PolicyScope } from '../../src/iam/generate-policy.ts';
+import { widenForEmulator } from '../support/widen-for-emulator.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { repoRoot } from '../support/project.ts';
 

@@ -7,6 +7,7 @@ import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
 import { isGildError } from '../../src/errors.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { renderImage, type RenderInput } from '../../src/render/render-template.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { renderTwin } from '../../src/target/container-twins.ts';
 
@@ -292,7 +293,7 @@ describe('renderImage', () => {
     expect(text.indexOf('gild-patch.sh')).toBeLessThan(text.indexOf('inline = ["true"]'));
     const script = await readFile(path.join(workDir, 'out', 'gild-patch.sh'), 'utf8');
     expect(script).toContain('dnf -y upgrade --releasever=latest');
-    const emulated = await render(image, { tags, emulator: { endpoint: 'http://127.0.0.1:5000' } });
+    const emulated = await render(image, { tags, target: emulatorProfile({ endpoint: 'http://127.0.0.1:5000' }).packer });
     expect(emulated.source.tags).toEqual(tags);
     expect(emulated.logger.lines).toContain('info: Left out gild\'s patch and generalize steps of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not patched or generalized there.');
     expect((await render(resolvedImageFixture(), { tags })).source.tags).toEqual(tags);
@@ -327,7 +328,7 @@ describe('renderImage', () => {
     const image = resolvedImageFixture({ preset: 'debian-12', provision: [{ kind: 'shell', inline: ['sudo apt-get install -y busybox'], env: { A: 'b' }, expectDisconnect: false, pauseBefore: undefined }] });
     const twin = renderTwin(image, { containerImage: 'debian:12', version: '1.0.0', runId: 'run1' });
     const real = await render(image);
-    const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' }, twin });
+    const emulated = await render(image, { target: emulatorProfile({ endpoint: 'http://127.0.0.1:5000' }).packer, twin });
     const parsed = (await parse('image.pkr.hcl', emulated.text)) as Settings;
     expect(parsed.source.docker.web[0]).toMatchObject({ image: 'debian:12', commit: true, pull: false });
     expect(emulated.build.sources).toEqual(['source.amazon-ebs.web', 'source.docker.web']);
@@ -348,7 +349,7 @@ describe('renderImage', () => {
   it('renders for the emulator with its endpoint, no communicator, no provisioners and no temporary profile, and says so', async () => {
     const image = resolvedImageFixture({ provision: [{ kind: 'shell', inline: ['true'], env: {}, expectDisconnect: false, pauseBefore: undefined }] });
     const real = await render(image);
-    const emulated = await render(image, { emulator: { endpoint: 'http://127.0.0.1:5000' } });
+    const emulated = await render(image, { target: emulatorProfile({ endpoint: 'http://127.0.0.1:5000' }).packer });
     expect(emulated.source).toMatchObject({ custom_endpoint_ec2: 'http://127.0.0.1:5000', skip_region_validation: true, communicator: 'none' });
     expect(emulated.build).not.toHaveProperty('provisioner');
     expect(emulated.logger.lines).toContain('info: Left out the 1 provisioner of image "web": the emulator\'s instances have no OS to run them on, and the image has no container twin.');
