@@ -2,8 +2,8 @@
  * `gild test <image>`: the developer's loop, with no AWS account. Builds the image's container twin with Packer (the
  * image's own provisioner blocks, in a container of its OS), runs each smoke check in a fresh container of the twin
  * as AWS-RunShellScript would (a script run by `sh`, the exit code, the check's timeout, AWS's output limits), prints
- * each verdict with its output, and the package diff against the newest manifest kept on this machine. Exit 1 when
- * the provisioning or a check fails.
+ * each verdict with its output, and the package diff against the published version's SBOM in the evidence bucket
+ * (settings `evidence`), or else the newest manifest kept on this machine. Exit 1 when the provisioning or a check fails.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { readPreviousManifest } from '../smoke/package-manifest.ts';
 import { renderTwin, twinBaseOf, twinTag } from '../target/container-twins.ts';
 import { twinCommandExecution } from '../target/command-execution.ts';
+import { readPublishedManifest } from '../local/published-evidence.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
 
@@ -43,7 +44,8 @@ export interface TwinTestReport {
   readonly engine: string;
   readonly build: { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly output: readonly string[] };
   readonly checks: readonly TwinCheckResult[];
-  readonly packages: { readonly count: number; readonly comparedWith: string | undefined; readonly diff: readonly string[] } | undefined;
+  /** `comparedFrom`: the published version's SBOM in the evidence bucket (its s3:// URL), or `this machine`'s manifests. */
+  readonly packages: { readonly count: number; readonly comparedWith: string | undefined; readonly comparedFrom: string | undefined; readonly diff: readonly string[] } | undefined;
   readonly result: 'passed' | 'failed';
 }
 
@@ -124,11 +126,16 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     let packages: TwinTestReport['packages'];
     if (manifestRun.exitCode === 0) {
       const manifest = manifestRun.stdout;
-      const previous = await readPreviousManifest(path.join(io.cwd, '.gild'), image.name, undefined, '999999999.0.0');
+      // NOTE: the published version's SBOM (what consumers run) comes first; this machine's manifests only without one.
+      const published = await readPublishedManifest({ env: io.env, settings: project.settings }, image);
+      if (published && 'unavailable' in published) logger.warn(`packages: not compared with the published version: ${published.unavailable}`);
+      const stored = published && 'text' in published ? published : undefined;
+      const previous = stored ?? (await readPreviousManifest(path.join(io.cwd, '.gild'), image.name, undefined, '999999999.0.0'));
+      const comparedFrom = stored ? stored.from : previous ? 'this machine' : undefined;
       const diff = previous ? describeManifestDiff(diffManifests(previous.text, manifest), previous.version) : [];
-      packages = { count: manifest.split('\n').filter((line) => line.trim()).length, comparedWith: previous?.version, diff };
+      packages = { count: manifest.split('\n').filter((line) => line.trim()).length, comparedWith: previous?.version, comparedFrom, diff };
       await writeFile(path.join(dir, `${image.name}.packages.txt`), manifest);
-      io.stdout(`packages: ${packages.count}${previous ? '' : ' (no earlier manifest on this machine to compare with)'}\n${diff.map((line) => `    ${line}\n`).join('')}`);
+      io.stdout(`packages: ${packages.count}${previous ? ` (compared with ${previous.version}${stored ? `, published: ${stored.from}` : ', kept on this machine'})` : ' (no published SBOM or earlier manifest on this machine to compare with)'}\n${diff.map((line) => `    ${line}\n`).join('')}`);
     } else {
       io.stdout(`packages: could not list them in the twin (${image.packageManifestCommand} exited ${manifestRun.exitCode}: ${manifestRun.stderr.trim().slice(0, 300)})\n`);
     }

@@ -8,6 +8,10 @@ import { execa } from 'execa';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { createS3Client } from '../../src/adapters/s3.ts';
+import { cycloneDxSbom } from '../../src/smoke/cyclonedx-sbom.ts';
 import { parametersUnder } from '../support/aws-state.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, type TempProject } from '../support/project.ts';
@@ -49,8 +53,8 @@ export default defineImage({
 
 const servesPage = `{ name: 'serves the page', run: ['busybox httpd -p 127.0.0.1:8080 -h /srv/www', 'busybox wget -qO- http://127.0.0.1:8080/'], stdoutMatches: ['^served as hello$'] }`;
 
-async function project(files: Record<string, string>): Promise<TempProject> {
-  const created = await createTempProject({ images: { 'web.ts': files['web.ts']! } });
+async function project(files: Record<string, string>, settings?: string): Promise<TempProject> {
+  const created = await createTempProject({ images: { 'web.ts': files['web.ts']! }, ...(settings ? { settings } : {}) });
   await execa('mkdir', ['-p', path.join(created.dir, 'images', 'scripts')]);
   for (const [file, content] of Object.entries(files)) if (file !== 'web.ts') await created.writeImage(file, content);
   return created;
@@ -157,6 +161,42 @@ describe('gild test', () => {
       expect(saved).toMatchObject({ result: 'failed', build: { ok: false } });
       expect(saved.build.output).toContain("cp: cannot stat '/srv/missing/index.html': No such file or directory");
     } finally {
+      await web.remove();
+    }
+  }, 300_000);
+
+  it('diffs the twin against the published version\'s SBOM in the evidence bucket, and --keep leaves a container of the twin for a shell', async () => {
+    const web = await project(
+      { 'web.ts': debianImage({ version: '1.1.0', checks: servesPage }), 'scripts/provision.sh': provisionScript('') },
+      "import { defineSettings } from 'gild';\nexport default defineSettings({ evidence: { bucket: 'evidence' } });\n",
+    );
+    // What another machine's run left: web 1.0.0 published (latest names it), its SBOM in the bucket. Made directly,
+    // so that the diff is known: 1.0.0 had tree and no busybox.
+    const s3 = createS3Client('us-east-1', moto.env);
+    const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    let kept: { container: string; reference: string } | undefined;
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
+      for (const name of ['/golden/web/versions/1.0.0', '/golden/web/latest']) await ssm.send(new PutParameterCommand({ Name: name, Value: 'ami-12345678', Type: 'String' }));
+      const sbom = cycloneDxSbom({ image: 'web', version: '1.0.0', runId: 'earlier', amiId: 'ami-12345678', preset: 'debian-12', packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n'", createdAt: new Date() }, 'tree 2.1.0-1\n');
+      await s3.send(new PutObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/web/1.0.0/sbom.cdx.json', Body: JSON.stringify(sbom) }));
+
+      const tested = await web.gild(['test', 'web', '--keep'], { ...moto.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' });
+      expect(tested.exitCode, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toContain('(compared with 1.0.0, published: s3://evidence/gild/evidence/web/1.0.0/sbom.cdx.json)');
+      expect(tested.stdout).toMatch(/^ {4} {2}- tree 2\.1\.0-1$/m);
+      expect(tested.stdout).toMatch(/^ {4} {2}\+ busybox \S+$/m);
+
+      // --keep: the twin and a running container of it, named in the output, with what the provisioning wrote.
+      const match = /^kept: podman exec -it (\S+) sh {3}\(remove with: podman rm -f \S+ && podman rmi (\S+)\)$/m.exec(tested.stdout);
+      expect(match, tested.stdout).not.toBeNull();
+      kept = { container: match![1]!, reference: match![2]! };
+      expect((await execa('podman', ['inspect', '-f', '{{.State.Running}}', kept.container])).stdout).toBe('true');
+      expect((await execa('podman', ['exec', kept.container, 'cat', '/srv/www/index.html'])).stdout).toBe('served as hello');
+    } finally {
+      if (kept) await execa('podman', ['rm', '-f', kept.container], { reject: false }).then(() => execa('podman', ['rmi', kept!.reference], { reject: false }));
+      s3.destroy();
+      ssm.destroy();
       await web.remove();
     }
   }, 300_000);
