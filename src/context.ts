@@ -27,6 +27,8 @@ export interface EmulatorTwins {
   readonly engine: { readonly kind: 'docker' | 'podman'; readonly binary: string; readonly dockerShimDir: string };
   /** The container image each image's twin starts from, by image name; images without a twin are absent. */
   readonly containerImages: Readonly<Record<string, string>>;
+  /** Images whose twin starts from their base's twin (a gild image built on another), by image name → base image name. */
+  readonly fromBaseTwin?: Readonly<Record<string, string>>;
 }
 
 export interface RunOptions {

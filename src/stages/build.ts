@@ -61,7 +61,9 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
 
       const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
-      const twinBuild = twinBuildOf(context, image, step.version);
+      // The base's twin exists only where this process built the base in this run (its publish output is here).
+      const builtBase = step.base.kind === 'published-in-run' && run.output(step.base.from, 'publish') ? { image: step.base.image, version: step.base.version } : undefined;
+      const twinBuild = twinBuildOf(context, image, step.version, builtBase);
       try {
         const rendered = await renderImage(image, {
           outDir: packerFolderOf(run.runDir, image.name),
@@ -78,7 +80,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
           logger: run.logger,
         });
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
-        if (twinBuild.reference) run.logger.info(`twin: the provisioners run in a container twin, committed as ${twinBuild.reference}`);
+        if (twinBuild.note) run.logger.info(twinBuild.note);
         const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
         if (!result.ok) throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [`full log: ${path.relative(context.cwd, run.logFile)}`, `reproduce: gild run ${image.name} --local --force`]);
         const missing = image.regions.filter((region) => !result.amis[region]);

@@ -139,6 +139,55 @@ describe('container twins on the emulator', () => {
   }, 600_000);
 });
 
+describe('a twin of an image built on another gild image', () => {
+  it("starts from the base's twin: the base's provisioning and then its own run, and its checks see both", async () => {
+    const definition = (fields: { name: string; base: string; script: string; checks: string }) => `import { defineImage } from 'gild';
+export default defineImage({
+  name: '${fields.name}',
+  description: 'a Debian image of a chain, tested in its container twin',
+  version: '1.0.0',
+  base: ${fields.base},
+  instanceType: 't3.micro',
+  regions: { build: 'us-east-1' },
+  provision: [{ script: 'scripts/${fields.script}', env: { GREETING: 'hello' } }],
+  smoke: { checkTimeoutSeconds: 60, checks: [${fields.checks}] },
+  tags: { owner: 'test', app: '${fields.name}', environment: 'test' },
+});
+`;
+    const chain = await createTempProject({
+      images: {
+        'debian-web.ts': definition({ name: 'debian-web', base: "{ preset: 'debian-12' }", script: 'provision.sh', checks: servesPage }),
+        'site.ts': definition({
+          name: 'site',
+          base: "{ image: 'debian-web' }",
+          script: 'site.sh',
+          checks: `${servesPage}, { name: 'serves the site page too', run: ['busybox httpd -p 127.0.0.1:8080 -h /srv/www', 'busybox wget -qO- http://127.0.0.1:8080/site.html'], stdoutMatches: ['^site on busybox$'] }`,
+        }),
+      },
+    });
+    try {
+      await execa('mkdir', ['-p', path.join(chain.dir, 'images', 'scripts')]);
+      await chain.writeImage('scripts/provision.sh', provisionScript(''));
+      // Fails unless the base's provisioning is already in the twin it runs in: busybox comes from the base.
+      await chain.writeImage('scripts/site.sh', '#!/bin/sh\nset -eu\nbusybox true\necho "site on busybox" | sudo tee /srv/www/site.html >/dev/null\n');
+      const run = await chain.gild(['run'], env);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/twins: site gets a container twin from the twin of its base "debian-web"/);
+      const runsDir = path.join(chain.dir, '.gild', 'runs');
+      const [runId] = (await readdir(runsDir)).sort().reverse();
+      const log = await readFile(path.join(runsDir, runId!, 'site.log'), 'utf8');
+      expect(log).toMatch(/twin: the provisioners run in a container twin from the twin of its base "debian-web" \(localhost\/gild-twin\/debian-web:1\.0\.0-/);
+      const smoke = JSON.parse(await readFile(path.join(runsDir, runId!, 'site.smoke.json'), 'utf8')) as SmokeJson;
+      const verdicts = Object.fromEntries(smoke.checks.map((check) => [check.name, check]));
+      expect(verdicts['serves the page']).toMatchObject({ outcome: 'passed', stdout: 'served as hello\n' });
+      expect(verdicts['serves the site page too']).toMatchObject({ outcome: 'passed', stdout: 'site on busybox\n' });
+      expect(Object.keys(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/site'))).toContain('/golden/site/versions/1.0.0');
+    } finally {
+      await chain.remove();
+    }
+  }, 600_000);
+});
+
 describe('gild test', () => {
   it('passes the good provisioning, and fails a broken one with the script\'s own error output', async () => {
     const web = await project({ 'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }), 'scripts/provision.sh': provisionScript('') });
