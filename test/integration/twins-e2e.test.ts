@@ -182,6 +182,14 @@ export default defineImage({
       expect(verdicts['serves the page']).toMatchObject({ outcome: 'passed', stdout: 'served as hello\n' });
       expect(verdicts['serves the site page too']).toMatchObject({ outcome: 'passed', stdout: 'site on busybox\n' });
       expect(Object.keys(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/site'))).toContain('/golden/site/versions/1.0.0');
+
+      // gild test, with no AWS at all, builds the chain's twins in order: the base's, then the image's from it.
+      const tested = await chain.gild(['test', 'site'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' });
+      expect(tested.exitCode, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toMatch(/^✔ provisioning of the base debian-web ran in its twin: localhost\/gild-twin\/debian-web:1\.0\.0-test-/m);
+      expect(tested.stdout).toMatch(/^✔ serves the site page too: passed$/m);
+      // The base's twin was only the way there: removed with the image's own.
+      expect((await execa('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).not.toMatch(/gild-twin\/(debian-web|site):1\.0\.0-test-/);
     } finally {
       await chain.remove();
     }
