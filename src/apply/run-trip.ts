@@ -17,6 +17,7 @@ import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-
 import { compareSavedPlan } from '../plan/compare-saved-plan.ts';
 import type { ImageDecision, PlanStep, RunPlan } from '../plan/run-plan.ts';
 import { parseRunPlan } from '../plan/run-plan-schema.ts';
+import { revokedDecidedElsewhere } from '../plan/trust-base-version.ts';
 import { applyPlan, detailsOf, settleStepId, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
 import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 
@@ -91,6 +92,7 @@ export async function checkSavedPlan(context: Context, saved: unknown, images: r
     const build = plan.steps.find((step) => step.kind === 'build' && step.image === image.name);
     if (build?.kind === 'build' && build.fingerprint !== fresh.fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
   }
+  moved.push(...revokedDecidedElsewhere(decidedElsewhere, fresh.inventory, images));
   if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
   const differences = compareSavedPlan(plan, fresh.plan, { only: options.only });
   if (differences.length > 0) throw catalogue.EPLANREFUSED(options.file, differences);

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getParametersByPath } from '../adapters/ssm.ts';
+import { awaitedImages, endedUnpublished, recordJobEnds, refusalRecorded } from '../apply/job-end.ts';
 import { waitForPublication } from '../apply/wait-for-publication.ts';
 import { applyRun, checkSavedPlan, planRun, type ImageOutcome, type RunStepFailure } from '../apply/run-trip.ts';
 import { createCleanupRegistry } from '../cleanup.ts';
@@ -74,10 +75,15 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       const planOptions = { force: options.force, baseOverrides: runContext.options.baseOverrides };
       // One CI job per image applies its slice of a shared plan.
       const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
-      const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
-      say(`Plan for run ${runPlan.runId}:\n${formatRunPlan(runPlan)}\n\n`);
-      // A definition the published state contradicts stops the run before anything is built.
-      throwDefinitionErrors(runPlan);
+      // A job of a shared plan that ends without publishing an image other jobs may wait for says so (src/apply/job-end.ts).
+      const awaited = options.dryRun ? [] : awaitedImages(saved !== undefined ? (parseRunPlan(saved).plan?.images ?? []) : [], only, images);
+      const runPlan = await refusalRecorded(runContext, awaited, logger, async () => {
+        const checked = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
+        say(`Plan for run ${checked.runId}:\n${formatRunPlan(checked)}\n\n`);
+        // A definition the published state contradicts stops the run before anything is built.
+        throwDefinitionErrors(checked);
+        return checked;
+      });
       if (runContext.options.dryRun) {
         say('Dry run: nothing was changed.\n');
         return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
@@ -104,8 +110,10 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
       if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
       if (options.showParameters) say(await formatParameters(runContext, images));
-      // Applying a reviewed plan, an image that yielded did not do what was reviewed: that fails the job.
-      const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && outcome.result === 'yielded')).map((outcome) => (outcome.result === 'failed' ? { image: outcome.image, stage: outcome.stage } : outcome.image));
+      await recordJobEnds(runContext, endedUnpublished(awaited, outcomes), runPlan.runId, logger);
+      // Applying a reviewed plan, an image that yielded, or was skipped (its base failed, or was not published in
+      // time), did not do what was reviewed: that fails the job.
+      const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && (outcome.result === 'yielded' || outcome.result === 'skipped'))).map((outcome) => (outcome.result === 'failed' ? { image: outcome.image, stage: outcome.stage } : outcome.image));
       // NOTE: a failed sweep stopped no image, but what it should have removed is still there (and costing): the run failed.
       if (failed.length > 0 || runFailures.length > 0) throw catalogue.EPIPELINE(failed, runFailures.map((failure) => failure.stepId));
       return 0;

@@ -2,8 +2,8 @@
  * `gild test <image>`: the developer's loop, with no AWS account. Builds the image's container twin with Packer (the
  * image's own provisioner blocks, in a container of its OS), runs each smoke check in a fresh container of the twin
  * as AWS-RunShellScript would (a script run by `sh`, the exit code, the check's timeout, AWS's output limits), prints
- * each verdict with its output, and the package diff against the newest manifest kept on this machine. Exit 1 when
- * the provisioning or a check fails.
+ * each verdict with its output, and the package diff against the published version's SBOM in the evidence bucket
+ * (settings `evidence`), or else the newest manifest kept on this machine. Exit 1 when the provisioning or a check fails.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { evaluateCheck } from '../smoke/evaluate-check.ts';
 import { readPreviousManifest } from '../smoke/package-manifest.ts';
 import { renderTwin, twinBaseOf, twinTag } from '../target/container-twins.ts';
 import { twinCommandExecution } from '../target/command-execution.ts';
+import { readPublishedManifest } from '../local/published-evidence.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
 
@@ -43,7 +44,8 @@ export interface TwinTestReport {
   readonly engine: string;
   readonly build: { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly output: readonly string[] };
   readonly checks: readonly TwinCheckResult[];
-  readonly packages: { readonly count: number; readonly comparedWith: string | undefined; readonly diff: readonly string[] } | undefined;
+  /** `comparedFrom`: the published version's SBOM in the evidence bucket (its s3:// URL), or `this machine`'s manifests. */
+  readonly packages: { readonly count: number; readonly comparedWith: string | undefined; readonly comparedFrom: string | undefined; readonly diff: readonly string[] } | undefined;
   readonly result: 'passed' | 'failed';
 }
 
@@ -52,6 +54,25 @@ const stdoutLimit = 24_000;
 const stderrLimit = 8_000;
 
 /** The provisioning's own output from Packer's machine-readable log: what the twin's scripts printed, errors included. */
+/**
+ * The images whose twins `gild test` builds, base first: an image built on another gild image (without a
+ * `containerImage` of its own) starts from its base's twin, as it does in a run; the first starts from a container image.
+ */
+export function twinChainOf(image: ResolvedImage, all: readonly ResolvedImage[]): { readonly images: readonly ResolvedImage[]; readonly containerImage: string } | { readonly none: string } {
+  const images: ResolvedImage[] = [image];
+  for (let current = image; current.base.kind === 'image' && !current.containerImage; ) {
+    const baseName = current.base.image;
+    const base = all.find((candidate) => candidate.name === baseName);
+    if (!base) return { none: `its base image "${baseName}" is not defined in this project` };
+    if (images.includes(base)) return { none: `its bases form a cycle through "${baseName}"` };
+    images.unshift(base);
+    current = base;
+  }
+  const root = twinBaseOf(images[0]!);
+  if (root.kind === 'none') return { none: images.length > 1 ? `its base "${images[0]!.name}" has none (${root.reason})` : root.reason };
+  return { images, containerImage: root.containerImage };
+}
+
 function provisioningOutput(log: string, sourceName: string): string[] {
   const prefix = new RegExp(`^\\d+,,ui,(?:error|message),(?:==> |    )docker\\.${sourceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (.*)$`);
   const lines: string[] = [];
@@ -67,8 +88,10 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
   const [image] = selectImages(project.images, [options.image]) as [ResolvedImage];
-  const base = twinBaseOf(image);
-  if (base.kind === 'none') throw catalogue.EUSAGE(`${image.file}: image "${image.name}" has no container twin: ${base.reason}. gild test runs an image's provisioning and checks in its container twin.`);
+  // An image built on another gild image: its twin starts from its base's, so the chain's twins are built in order.
+  const chain = twinChainOf(image, project.images);
+  if ('none' in chain) throw catalogue.EUSAGE(`${image.file}: image "${image.name}" has no container twin: ${chain.none}. gild test runs an image's provisioning and checks in its container twin.`);
+  const containerImage = chain.containerImage;
 
   const [{ findContainerEngine, imageExistsLocally, runScriptInContainer }, { packerBuild }, { execa }, { readFile }] = await Promise.all([
     import('../local/container-engine.ts'),
@@ -80,32 +103,47 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   if (!search.found) throw catalogue.EUSAGE(`gild test needs Docker or Podman, and none answered (${search.tried.join('; ')}). Install one and the base image: bash .ci/setup-containers.sh`);
   const engine = search.found;
   logger.info(`container engine: ${engine.kind} ${engine.version} (${engine.binary})`);
-  if (!(await imageExistsLocally(engine, base.containerImage))) {
-    throw catalogue.EUSAGE(`${image.file}: the twin of "${image.name}" starts from ${base.containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`);
+  if (!(await imageExistsLocally(engine, containerImage))) {
+    throw catalogue.EUSAGE(`${chain.images[0]!.file}: the twin of "${chain.images[0]!.name}" starts from ${containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`);
   }
 
   const runId = `test-${compactTimestamp(new Date())}-${Math.random().toString(36).slice(2, 6)}`;
   const dir = path.join(io.cwd, '.gild', 'test', runId);
   await mkdir(dir, { recursive: true });
-  const twin = renderTwin(image, { containerImage: base.containerImage, version: image.version, runId });
-  const reference = twinTag(image.name, image.version, runId).reference;
   const { renderTwinTemplate } = await import('../render/render-twin-template.ts');
-  await renderTwinTemplate(image, twin, dir);
-  const logFile = path.join(dir, `${image.name}.log`);
-  logger.info(`building the container twin of ${image.name} ${image.version} from ${base.containerImage} (log: ${path.relative(io.cwd, logFile)})`);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  /** The bases' twins this test built on the way: removed at the end, like the image's own unless --keep. */
+  const baseTwins: string[] = [];
+  let reference = '';
   try {
-    const built = await packerBuild({ dir, logFile, env: { ...io.env, PATH: [engine.dockerShimDir, io.env.PATH].filter(Boolean).join(path.delimiter) }, signal: controller.signal, expectAmis: false });
     const reportFile = path.join(dir, `${image.name}.test.json`);
-    if (!built.ok) {
-      const output = provisioningOutput(await readFile(logFile, 'utf8').catch(() => ''), twin.sourceName);
-      const report: TwinTestReport = { image: image.name, version: image.version, twin: reference, engine: `${engine.kind} ${engine.version}`, build: { ok: false, reason: built.reason, output }, checks: [], packages: undefined, result: 'failed' };
-      await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-      io.stdout(`✖ provisioning failed in the twin of ${image.name}: ${built.reason}\n${output.map((line) => `    ${line}\n`).join('')}Report: ${path.relative(io.cwd, reportFile)}\n`);
-      return 1;
+    let source = containerImage;
+    for (const link of chain.images) {
+      const twin = renderTwin(link, { containerImage: source, version: link.version, runId });
+      reference = twinTag(link.name, link.version, runId).reference;
+      // NOTE: one folder per twin: Packer loads every *.pkr.hcl of a folder.
+      const linkDir = link === image ? dir : path.join(dir, 'bases', link.name);
+      await mkdir(linkDir, { recursive: true });
+      await renderTwinTemplate(link, twin, linkDir);
+      const logFile = path.join(dir, `${link.name}.log`);
+      logger.info(`building the container twin of ${link.name} ${link.version} from ${source} (log: ${path.relative(io.cwd, logFile)})`);
+      const built = await packerBuild({ dir: linkDir, logFile, env: { ...io.env, PATH: [engine.dockerShimDir, io.env.PATH].filter(Boolean).join(path.delimiter) }, signal: controller.signal, expectAmis: false });
+      if (!built.ok) {
+        const output = provisioningOutput(await readFile(logFile, 'utf8').catch(() => ''), twin.sourceName);
+        const what = link === image ? `in the twin of ${image.name}` : `in the twin of its base ${link.name}`;
+        const report: TwinTestReport = { image: image.name, version: image.version, twin: reference, engine: `${engine.kind} ${engine.version}`, build: { ok: false, reason: `${link === image ? '' : `${link.name}: `}${built.reason}`, output }, checks: [], packages: undefined, result: 'failed' };
+        await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+        io.stdout(`✖ provisioning failed ${what}: ${built.reason}\n${output.map((line) => `    ${line}\n`).join('')}Report: ${path.relative(io.cwd, reportFile)}\n`);
+        return 1;
+      }
+      if (link !== image) {
+        baseTwins.push(reference);
+        io.stdout(`✔ provisioning of the base ${link.name} ran in its twin: ${reference}\n`);
+      }
+      source = reference;
     }
     io.stdout(`✔ provisioning ran in the twin: ${reference}\n`);
 
@@ -124,11 +162,16 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     let packages: TwinTestReport['packages'];
     if (manifestRun.exitCode === 0) {
       const manifest = manifestRun.stdout;
-      const previous = await readPreviousManifest(path.join(io.cwd, '.gild'), image.name, undefined, '999999999.0.0');
+      // NOTE: the published version's SBOM (what consumers run) comes first; this machine's manifests only without one.
+      const published = await readPublishedManifest({ env: io.env, settings: project.settings }, image);
+      if (published && 'unavailable' in published) logger.warn(`packages: not compared with the published version: ${published.unavailable}`);
+      const stored = published && 'text' in published ? published : undefined;
+      const previous = stored ?? (await readPreviousManifest(path.join(io.cwd, '.gild'), image.name, undefined, '999999999.0.0'));
+      const comparedFrom = stored ? stored.from : previous ? 'this machine' : undefined;
       const diff = previous ? describeManifestDiff(diffManifests(previous.text, manifest), previous.version) : [];
-      packages = { count: manifest.split('\n').filter((line) => line.trim()).length, comparedWith: previous?.version, diff };
+      packages = { count: manifest.split('\n').filter((line) => line.trim()).length, comparedWith: previous?.version, comparedFrom, diff };
       await writeFile(path.join(dir, `${image.name}.packages.txt`), manifest);
-      io.stdout(`packages: ${packages.count}${previous ? '' : ' (no earlier manifest on this machine to compare with)'}\n${diff.map((line) => `    ${line}\n`).join('')}`);
+      io.stdout(`packages: ${packages.count}${previous ? ` (compared with ${previous.version}${stored ? `, published: ${stored.from}` : ', kept on this machine'})` : ' (no published SBOM or earlier manifest on this machine to compare with)'}\n${diff.map((line) => `    ${line}\n`).join('')}`);
     } else {
       io.stdout(`packages: could not list them in the twin (${image.packageManifestCommand} exited ${manifestRun.exitCode}: ${manifestRun.stderr.trim().slice(0, 300)})\n`);
     }
@@ -139,7 +182,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     if (options.keep) {
       const container = `gild-test-${image.name}-${runId}`.replace(/[^A-Za-z0-9_.-]/g, '-');
       await execa(engine.binary, ['run', '-d', '--name', container, '--entrypoint', 'sleep', reference, 'infinity'], { stdin: 'ignore' });
-      io.stdout(`kept: ${engine.kind} exec -it ${container} sh   (remove with: ${engine.kind} rm -f ${container} && ${engine.kind} rmi ${reference})\n`);
+      io.stdout(`kept: ${engine.kind} exec -it ${container} sh   (remove with: ${engine.kind} rm -f ${container} && ${engine.kind} rmi ${[reference, ...[...baseTwins].reverse()].join(' ')})\n`);
     } else {
       await execa(engine.binary, ['rmi', reference], { reject: false, stdin: 'ignore' });
     }
@@ -148,6 +191,8 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // The bases' twins were only the way to this one: gone unless --keep kept a container that stands on them.
+    if (!options.keep && baseTwins.length > 0) await execa(engine.binary, ['rmi', ...[...baseTwins].reverse()], { reject: false, stdin: 'ignore' });
   }
 
   async function runCheck(check: Readonly<SmokeCheck>): Promise<TwinCheckResult> {

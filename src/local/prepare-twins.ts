@@ -20,8 +20,21 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
   const engine = search.found;
   logger.info(`twins: container engine ${engine.kind} ${engine.version} (${engine.binary})${search.tried.length > 0 ? `; passed over: ${search.tried.join('; ')}` : ''}`);
   const containerImages: Record<string, string> = {};
+  const fromBaseTwin: Record<string, string> = {};
   const present = new Map<string, Promise<boolean>>();
-  for (const image of linux) {
+  const hasTwin = (name: string) => name in containerImages || name in fromBaseTwin;
+  // NOTE: bases before dependants (validation rejected cycles), so a base's twin is decided before its dependants ask.
+  for (const image of orderBasesFirst(linux)) {
+    if (image.base.kind === 'image' && !image.containerImage) {
+      const baseName = image.base.image;
+      if (hasTwin(baseName)) {
+        fromBaseTwin[image.name] = baseName;
+        logger.info(`twins: ${image.name} gets a container twin from the twin of its base "${baseName}" when this run builds that base (a twin lives only in the run that built it)`);
+      } else {
+        logger.info(`twins: ${image.name} has no container twin: its base "${baseName}" ${linux.some((candidate) => candidate.name === baseName) ? 'has none' : 'is not in this run, and a twin lives only in the run that built it'}; its smoke checks are not run on the emulator`);
+      }
+      continue;
+    }
     const base = twinBaseOf(image);
     if (base.kind === 'none') {
       logger.info(`twins: ${image.name} has no container twin: ${base.reason}; its smoke checks are not run on the emulator`);
@@ -35,7 +48,24 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
       logger.info(`twins: ${image.name} has no container twin: image ${base.containerImage} not present locally (nothing is pulled); its smoke checks are not run on the emulator`);
     }
   }
-  return { engine: { kind: engine.kind, binary: engine.binary, dockerShimDir: engine.dockerShimDir }, containerImages };
+  return { engine: { kind: engine.kind, binary: engine.binary, dockerShimDir: engine.dockerShimDir }, containerImages, ...(Object.keys(fromBaseTwin).length > 0 ? { fromBaseTwin } : {}) };
+}
+
+function orderBasesFirst(images: readonly ResolvedImage[]): ResolvedImage[] {
+  const byName = new Map(images.map((image) => [image.name, image]));
+  const ordered: ResolvedImage[] = [];
+  const placed = new Set<string>();
+  const place = (image: ResolvedImage, depth: number) => {
+    if (placed.has(image.name) || depth > images.length) return;
+    for (const dependency of image.dependsOn) {
+      const base = byName.get(dependency);
+      if (base) place(base, depth + 1);
+    }
+    placed.add(image.name);
+    ordered.push(image);
+  };
+  for (const image of images) place(image, 0);
+  return ordered;
 }
 
 /**

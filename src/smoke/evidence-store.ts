@@ -10,7 +10,7 @@ export const sbomKey = (prefix: string, image: string, version: string) => `${pr
 type EvidenceSettings = NonNullable<Context['settings']['evidence']>;
 
 /** The S3 adapter loads only when a bucket is named (the SDK's S3 client is large). */
-async function clientFor(context: Context, evidence: EvidenceSettings, buildRegion: string) {
+async function clientFor(context: Pick<Context, 'settings' | 'env'>, evidence: EvidenceSettings, buildRegion: string) {
   const { createS3Client } = await import('../adapters/s3.ts');
   return createS3Client(evidence.region ?? buildRegion, context.env);
 }
@@ -30,7 +30,7 @@ export async function storeSbom(context: Context, buildRegion: string, image: st
 }
 
 /** The manifest of `version` from its stored SBOM, or undefined when none is stored. */
-export async function readStoredManifest(context: Context, buildRegion: string, image: string, version: string): Promise<string | undefined> {
+export async function readStoredManifest(context: Pick<Context, 'settings' | 'env'>, buildRegion: string, image: string, version: string): Promise<string | undefined> {
   const evidence = context.settings.evidence;
   if (!evidence) return undefined;
   const { getObjectText } = await import('../adapters/s3.ts');

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { createBuildSecurityGroup, deleteSecurityGroup, deleteSecurityGroupOnceReleased, describeImages, subnetVpc } from '../adapters/ec2.ts';
 import { packerBuild, type PackerVersionInfo } from '../adapters/packer.ts';
-import { listParametersUnder, getParameter } from '../adapters/ssm.ts';
+import { listParametersUnder } from '../adapters/ssm.ts';
 import { StepFailure, type BuiltAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -16,10 +16,12 @@ import { describeAwsError } from '../errors.ts';
 import semver from 'semver';
 import { nextVersion } from '../plan/next-version.ts';
 import { ledgerVersions, parseLedger } from '../plan/version-ledger.ts';
-import { imageParameterPath, ledgerParameterName, versionFromParameterName, versionParameterName } from '../plan/parameter-names.ts';
+import { imageParameterPath, ledgerParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { renderImage } from '../render/render-template.ts';
 import { twinBuildOf } from '../target/twin-build.ts';
+import { whyNotABase } from '../plan/trust-base-version.ts';
+import { readBaseVersion } from './read-base-version.ts';
 import { gildTags } from './gild-tags.ts';
 
 export interface BuildTools {
@@ -57,7 +59,9 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
 
       const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
-      const twinBuild = twinBuildOf(context, image, step.version);
+      // The base's twin exists only where this process built the base in this run (its publish output is here).
+      const builtBase = step.base.kind === 'published-in-run' && run.output(step.base.from, 'publish') ? { image: step.base.image, version: step.base.version } : undefined;
+      const twinBuild = twinBuildOf(context, image, step.version, builtBase);
       try {
         const rendered = await renderImage(image, {
           outDir: packerFolderOf(run.runDir, image.name),
@@ -74,7 +78,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
           logger: run.logger,
         });
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
-        if (twinBuild.reference) run.logger.info(`twin: the provisioners run in a container twin, committed as ${twinBuild.reference}`);
+        if (twinBuild.note) run.logger.info(twinBuild.note);
         const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
         if (!result.ok) throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [`full log: ${path.relative(context.cwd, run.logFile)}`, `reproduce: gild run ${image.name} --local --force`]);
         const missing = image.regions.filter((region) => !result.amis[region]);
@@ -111,17 +115,26 @@ export function imageOf(run: StepRun): ResolvedImage {
   return run.image;
 }
 
-/** The base AMI: known in the plan, or the version of another image this run published (read back from SSM when another process did). */
+/**
+ * The base AMI: known in the plan, or the version of another image this run published, or (another process published
+ * it: a CI job's base is built by another job) read back from SSM. What another process published is checked as AWS
+ * shows it now: a saved plan only says which version was meant, and that version may since have been revoked, or its
+ * parameter may name an AMI that is not it (src/plan/trust-base-version.ts).
+ */
 async function baseAmiOf(context: Context, step: StepOfKind<'build'>, run: StepRun): Promise<string> {
   if (step.base.kind === 'ami') return step.base.amiId;
   const region = imageOf(run).buildRegion;
   const published = run.output(step.base.from, 'publish');
   const fromRun = published?.amis[region];
   if (fromRun) return fromRun;
-  const parameterName = versionParameterName(context.settings.ssmPrefix, step.base.image, step.base.version);
-  const parameter = await getParameter(context.clients.ssm(region), parameterName);
-  if (!parameter) throw new StepFailure(`base image "${step.base.image}" ${step.base.version} is not published in ${region} (${parameterName} does not exist)`, [`run \`gild run ${step.base.image}\` first`]);
-  return parameter.value;
+  const evidence = await readBaseVersion(context, context.settings.ssmPrefix, region, step.base.image, step.base.version);
+  const refused = whyNotABase(evidence);
+  if (refused !== undefined || evidence.amiId === undefined) {
+    throw new StepFailure(refused ?? `base image "${step.base.image}" ${step.base.version} is not published in ${region}`, [
+      evidence.amiId === undefined ? `run \`gild run ${step.base.image}\` first` : `nothing is built on it; make a new plan (\`gild plan\`), which builds on ${step.base.image}'s newest good version`,
+    ]);
+  }
+  return evidence.amiId;
 }
 
 /**

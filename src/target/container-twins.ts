@@ -26,6 +26,8 @@ export interface ContainerTwins {
   readonly engine: { readonly kind: 'docker' | 'podman'; readonly binary: string; readonly dockerShimDir: string };
   /** The container image each image's twin starts from, by image name; images without a twin are absent. */
   readonly containerImages: Readonly<Record<string, string>>;
+  /** Images whose twin starts from their base's twin (a gild image built on another), by image name → base image name. */
+  readonly fromBaseTwin?: Readonly<Record<string, string>>;
 }
 
 /** Where the twin's container image comes from, or why there is none: said in the log either way. */

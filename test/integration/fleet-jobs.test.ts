@@ -5,7 +5,7 @@
  * on it; when the base's job fails, only the image waiting for it is skipped,
  * with the reason.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
@@ -15,8 +15,14 @@ describe('fleet jobs that wait for their own bases', () => {
   const emulator = useMotoBehindFaultProxy();
 
   /** Two job workspaces of one project, the plan saved in both, and the fan-out of one image a job. */
-  async function jobsOf(images: Record<string, string>, env: Record<string, string>) {
-    const workspaces = await Promise.all([createTempProject({ images }), createTempProject({ images })]);
+  async function jobsOf(images: Record<string, string>, env: Record<string, string>, published: Record<string, string> = {}) {
+    const workspaces = await Promise.all([createTempProject({ images: { ...images, ...published } }), createTempProject({ images: { ...images, ...published } })]);
+    // Versions published before the plan is made, by an earlier nightly.
+    if (Object.keys(published).length > 0) {
+      const earlier = await workspaces[0].gild(['run', ...Object.keys(published).map((file) => file.replace(/\.ts$/, ''))], env);
+      expect(earlier.exitCode, earlier.stdout + earlier.stderr).toBe(0);
+      for (const workspace of workspaces) for (const [file, source] of Object.entries(images)) if (file in published) await writeFile(path.join(workspace.dir, 'images', file), source);
+    }
     const planned = await workspaces[0].gild(['plan', '--json'], env);
     expect(planned.exitCode, planned.stderr).toBe(0);
     for (const workspace of workspaces) await writeFile(path.join(workspace.dir, 'plan.json'), planned.stdout);
@@ -71,9 +77,52 @@ describe('fleet jobs that wait for their own bases', () => {
       expect(baseJob.exitCode).toBe(1);
       expect(baseJob.stdout).toMatch(/base failed in smoke/);
       const app = await appJob;
-      expect(String(app.stdout)).toContain('app skipped: its base image "base" was not published (publish:base failed: the job building "base" released its lock without publishing 1.0.0)');
-      // The dependant did nothing that needs a failure of its own: the base's job is the one that failed.
-      expect(app.exitCode).toBe(0);
+      // Whichever the waiter sees first: the base's lock let go, or its job's end marker (written just after).
+      expect(String(app.stdout)).toMatch(/app skipped: its base image "base" was not published \(publish:base failed: the job building "base" (released its lock without publishing 1\.0\.0|ended without publishing 1\.0\.0 \(failed: smoke test failed)/);
+      // The job did not do what the reviewed plan said (build app): it fails too, the reason in its report.
+      expect(app.exitCode).toBe(1);
+      expect(String(app.stderr)).toMatch(/1 image failed: app/);
+      const report = JSON.parse(await readFile(path.join(workspaces[1].dir, String(app.stdout).match(/JSON: (\S+)\)/)![1]!), 'utf8')) as { images: { image: string; result: string; resultReason?: string }[] };
+      expect(report.images.find((entry) => entry.image === 'app')).toMatchObject({ result: 'skipped', resultReason: expect.stringMatching(/the job building "base" (released its lock|ended) without publishing 1\.0\.0/) });
+    } finally {
+      await Promise.all(workspaces.map((workspace) => workspace.remove()));
+    }
+  });
+
+  it("stops waiting as soon as the base's job refuses the plan before it ever locks, and fails the dependant's job", async () => {
+    const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
+    const { workspaces } = await jobsOf({ 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env);
+    try {
+      // The base's definition changed in its job's checkout since the plan was made: its job refuses the plan.
+      await writeFile(path.join(workspaces[0].dir, 'images', 'base.ts'), imageSource({ name: 'base', extra: "description: 'edited after the plan'," }).replace("  description: 'test image base',\n", ''));
+      const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
+      const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
+      expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).not.toBe(0);
+      expect(baseJob.stderr).toMatch(/base: what goes into the image .* changed since the plan was made/);
+      // NOTE: the wait is 5 min; the test's own timeout is shorter, so an app job that waited for its deadline fails it.
+      const app = await appJob;
+      expect(app.exitCode, String(app.stdout) + String(app.stderr)).toBe(1);
+      expect(String(app.stdout)).toMatch(/app skipped: its base image "base" was not published \(publish:base failed: the job building "base" ended without publishing 1\.0\.0 \(refused: The world moved since the plan was made.*base: what goes into the image .*changed since the plan was made/);
+    } finally {
+      await Promise.all(workspaces.map((workspace) => workspace.remove()));
+    }
+  });
+
+  it('refuses to build on a base revoked since the plan was made, before locking anything', async () => {
+    const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
+    // base 1.0.0 was published by an earlier nightly: revoking 1.1.0 moves the pointers back to it.
+    const { workspaces } = await jobsOf({ 'base.ts': imageSource({ name: 'base', version: '1.1.0' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env, { 'base.ts': imageSource({ name: 'base' }) });
+    try {
+      const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
+      expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).toBe(0);
+      const revoke = await workspaces[0].gild(['revoke', 'base', '1.1.0', '--reason', 'CVE-2026-0001 in openssl'], env);
+      expect(revoke.exitCode, revoke.stdout + revoke.stderr).toBe(0);
+      // The app's job starts late (a slow runner, a re-run): the saved plan still says "base 1.1.0".
+      const app = await workspaces[1].gild(['run', 'app', '--plan', 'plan.json', '--wait-for-bases', '5'], env);
+      expect(app.exitCode).not.toBe(0);
+      expect(app.stderr).toContain('app: the plan has another job build base image "base" 1.1.0, which was revoked since the plan was made (CVE-2026-0001 in openssl;');
+      const status = await workspaces[1].gild(['status', 'app'], env);
+      expect(status.stdout).not.toMatch(/app\s+1\.0\.0/);
     } finally {
       await Promise.all(workspaces.map((workspace) => workspace.remove()));
     }

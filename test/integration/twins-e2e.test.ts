@@ -8,6 +8,10 @@ import { execa } from 'execa';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { createS3Client } from '../../src/adapters/s3.ts';
+import { cycloneDxSbom } from '../../src/smoke/cyclonedx-sbom.ts';
 import { parametersUnder } from '../support/aws-state.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, type TempProject } from '../support/project.ts';
@@ -49,8 +53,8 @@ export default defineImage({
 
 const servesPage = `{ name: 'serves the page', run: ['busybox httpd -p 127.0.0.1:8080 -h /srv/www', 'busybox wget -qO- http://127.0.0.1:8080/'], stdoutMatches: ['^served as hello$'] }`;
 
-async function project(files: Record<string, string>): Promise<TempProject> {
-  const created = await createTempProject({ images: { 'web.ts': files['web.ts']! } });
+async function project(files: Record<string, string>, settings?: string): Promise<TempProject> {
+  const created = await createTempProject({ images: { 'web.ts': files['web.ts']! }, ...(settings ? { settings } : {}) });
   await execa('mkdir', ['-p', path.join(created.dir, 'images', 'scripts')]);
   for (const [file, content] of Object.entries(files)) if (file !== 'web.ts') await created.writeImage(file, content);
   return created;
@@ -135,6 +139,63 @@ describe('container twins on the emulator', () => {
   }, 600_000);
 });
 
+describe('a twin of an image built on another gild image', () => {
+  it("starts from the base's twin: the base's provisioning and then its own run, and its checks see both", async () => {
+    const definition = (fields: { name: string; base: string; script: string; checks: string }) => `import { defineImage } from 'gild';
+export default defineImage({
+  name: '${fields.name}',
+  description: 'a Debian image of a chain, tested in its container twin',
+  version: '1.0.0',
+  base: ${fields.base},
+  instanceType: 't3.micro',
+  regions: { build: 'us-east-1' },
+  provision: [{ script: 'scripts/${fields.script}', env: { GREETING: 'hello' } }],
+  smoke: { checkTimeoutSeconds: 60, checks: [${fields.checks}] },
+  tags: { owner: 'test', app: '${fields.name}', environment: 'test' },
+});
+`;
+    const chain = await createTempProject({
+      images: {
+        'debian-web.ts': definition({ name: 'debian-web', base: "{ preset: 'debian-12' }", script: 'provision.sh', checks: servesPage }),
+        'site.ts': definition({
+          name: 'site',
+          base: "{ image: 'debian-web' }",
+          script: 'site.sh',
+          checks: `${servesPage}, { name: 'serves the site page too', run: ['busybox httpd -p 127.0.0.1:8080 -h /srv/www', 'busybox wget -qO- http://127.0.0.1:8080/site.html'], stdoutMatches: ['^site on busybox$'] }`,
+        }),
+      },
+    });
+    try {
+      await execa('mkdir', ['-p', path.join(chain.dir, 'images', 'scripts')]);
+      await chain.writeImage('scripts/provision.sh', provisionScript(''));
+      // Fails unless the base's provisioning is already in the twin it runs in: busybox comes from the base.
+      await chain.writeImage('scripts/site.sh', '#!/bin/sh\nset -eu\nbusybox true\necho "site on busybox" | sudo tee /srv/www/site.html >/dev/null\n');
+      const run = await chain.gild(['run'], env);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/twins: site gets a container twin from the twin of its base "debian-web"/);
+      const runsDir = path.join(chain.dir, '.gild', 'runs');
+      const [runId] = (await readdir(runsDir)).sort().reverse();
+      const log = await readFile(path.join(runsDir, runId!, 'site.log'), 'utf8');
+      expect(log).toMatch(/twin: the provisioners run in a container twin from the twin of its base "debian-web" \(localhost\/gild-twin\/debian-web:1\.0\.0-/);
+      const smoke = JSON.parse(await readFile(path.join(runsDir, runId!, 'site.smoke.json'), 'utf8')) as SmokeJson;
+      const verdicts = Object.fromEntries(smoke.checks.map((check) => [check.name, check]));
+      expect(verdicts['serves the page']).toMatchObject({ outcome: 'passed', stdout: 'served as hello\n' });
+      expect(verdicts['serves the site page too']).toMatchObject({ outcome: 'passed', stdout: 'site on busybox\n' });
+      expect(Object.keys(await parametersUnder(moto.endpoint, 'us-east-1', '/golden/site'))).toContain('/golden/site/versions/1.0.0');
+
+      // gild test, with no AWS at all, builds the chain's twins in order: the base's, then the image's from it.
+      const tested = await chain.gild(['test', 'site'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' });
+      expect(tested.exitCode, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toMatch(/^✔ provisioning of the base debian-web ran in its twin: localhost\/gild-twin\/debian-web:1\.0\.0-test-/m);
+      expect(tested.stdout).toMatch(/^✔ serves the site page too: passed$/m);
+      // The base's twin was only the way there: removed with the image's own.
+      expect((await execa('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).not.toMatch(/gild-twin\/(debian-web|site):1\.0\.0-test-/);
+    } finally {
+      await chain.remove();
+    }
+  }, 600_000);
+});
+
 describe('gild test', () => {
   it('passes the good provisioning, and fails a broken one with the script\'s own error output', async () => {
     const web = await project({ 'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }), 'scripts/provision.sh': provisionScript('') });
@@ -157,6 +218,42 @@ describe('gild test', () => {
       expect(saved).toMatchObject({ result: 'failed', build: { ok: false } });
       expect(saved.build.output).toContain("cp: cannot stat '/srv/missing/index.html': No such file or directory");
     } finally {
+      await web.remove();
+    }
+  }, 300_000);
+
+  it('diffs the twin against the published version\'s SBOM in the evidence bucket, and --keep leaves a container of the twin for a shell', async () => {
+    const web = await project(
+      { 'web.ts': debianImage({ version: '1.1.0', checks: servesPage }), 'scripts/provision.sh': provisionScript('') },
+      "import { defineSettings } from 'gild';\nexport default defineSettings({ evidence: { bucket: 'evidence' } });\n",
+    );
+    // What another machine's run left: web 1.0.0 published (latest names it), its SBOM in the bucket. Made directly,
+    // so that the diff is known: 1.0.0 had tree and no busybox.
+    const s3 = createS3Client('us-east-1', moto.env);
+    const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    let kept: { container: string; reference: string } | undefined;
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
+      for (const name of ['/golden/web/versions/1.0.0', '/golden/web/latest']) await ssm.send(new PutParameterCommand({ Name: name, Value: 'ami-12345678', Type: 'String' }));
+      const sbom = cycloneDxSbom({ image: 'web', version: '1.0.0', runId: 'earlier', amiId: 'ami-12345678', preset: 'debian-12', packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n'", createdAt: new Date() }, 'tree 2.1.0-1\n');
+      await s3.send(new PutObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/web/1.0.0/sbom.cdx.json', Body: JSON.stringify(sbom) }));
+
+      const tested = await web.gild(['test', 'web', '--keep'], { ...moto.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' });
+      expect(tested.exitCode, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toContain('(compared with 1.0.0, published: s3://evidence/gild/evidence/web/1.0.0/sbom.cdx.json)');
+      expect(tested.stdout).toMatch(/^ {4} {2}- tree 2\.1\.0-1$/m);
+      expect(tested.stdout).toMatch(/^ {4} {2}\+ busybox \S+$/m);
+
+      // --keep: the twin and a running container of it, named in the output, with what the provisioning wrote.
+      const match = /^kept: podman exec -it (\S+) sh {3}\(remove with: podman rm -f \S+ && podman rmi (\S+)\)$/m.exec(tested.stdout);
+      expect(match, tested.stdout).not.toBeNull();
+      kept = { container: match![1]!, reference: match![2]! };
+      expect((await execa('podman', ['inspect', '-f', '{{.State.Running}}', kept.container])).stdout).toBe('true');
+      expect((await execa('podman', ['exec', kept.container, 'cat', '/srv/www/index.html'])).stdout).toBe('served as hello');
+    } finally {
+      if (kept) await execa('podman', ['rm', '-f', kept.container], { reject: false }).then(() => execa('podman', ['rmi', kept!.reference], { reject: false }));
+      s3.destroy();
+      ssm.destroy();
       await web.remove();
     }
   }, 300_000);

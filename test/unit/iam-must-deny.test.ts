@@ -175,3 +175,17 @@ describe('the calls gild makes only on AWS (moto lacks them, so no recording hol
     expect(await allowed({ action: 'DescribeImageReferences', region: 'ap-south-1', query: { 'ImageId.1': 'ami-0gild', MaxResults: '5' } })).toBe(false);
   });
 });
+
+describe("a fleet job's own requests (recorded runs hold no fan-out job: test/integration/fleet-jobs.test.ts makes them)", () => {
+  it('writes and reads its end marker under the prefix, never outside it', async () => {
+    const marker = JSON.stringify({ runId: 'run-1', version: '1.0.0', result: 'refused', reason: 'the plan moved', at: '2026-12-07T06:00:00Z' });
+    expect(await allowed({ service: 'ssm', action: 'PutParameter', json: { Name: '/golden/_jobs/web/ended', Value: marker, Type: 'String', Overwrite: true } })).toBe(true);
+    expect(await allowed({ service: 'ssm', action: 'GetParameter', json: { Name: '/golden/_jobs/web/ended' } })).toBe(true);
+    expect(await allowed({ service: 'ssm', action: 'PutParameter', json: { Name: '/goldenrod/_jobs/web/ended', Value: marker, Type: 'String', Overwrite: true } })).toBe(false);
+  });
+
+  it("reads a base's version, status and AMI before building on it", async () => {
+    expect(await allowed({ service: 'ssm', action: 'GetParameters', json: { Names: ['/golden/base/versions/1.0.0', '/golden/base/status/1.0.0'] } })).toBe(true);
+    expect(await allowed({ action: 'DescribeImages', query: { 'Filter.1.Name': 'image-id', 'Filter.1.Value.1': 'ami-0gild', IncludeDeprecated: 'true', IncludeDisabled: 'true' } })).toBe(true);
+  });
+});

@@ -1,10 +1,14 @@
 /**
  * A job's wait for a base another job builds, at the adapter seam: done once
- * every `versions/<v>` parameter the base's publish writes exists; failed once
- * the base's lock, seen held by this plan's run, is let go with the version
+ * every `versions/<v>` parameter the base's publish writes exists and AWS shows
+ * that version as good; failed once it shows it revoked or not what its
+ * parameter says, once the base's job says it ended without publishing it (its
+ * end marker, whether or not it ever locked), or once the base's lock, seen
+ * held by this plan's run, is let go or left to expire with the version
  * unpublished; skipped at the deadline when the base's job never shows up.
  * The clock is the context's: each look advances it, so no test waits.
  */
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -26,28 +30,37 @@ const publish = {
   ],
 } as unknown as PlanStep;
 const lock = { id: 'lock:base', kind: 'lock', image: 'base', region: 'us-east-1', parameterName: '/golden/base/lock', after: [] } as unknown as PlanStep;
-const plan = { runId: 'run-1', steps: [lock, publish] } as unknown as RunPlan;
+const plan = { runId: 'run-1', ssmPrefix: '/golden', steps: [lock, publish] } as unknown as RunPlan;
 const lease = (runId: string) => JSON.stringify({ runId, host: 'runner', pid: 42, takenAt: '2026-12-07T00:00:00.000Z', expiresAt: '2026-12-07T00:15:00.000Z' });
+
+const notFound = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
+const amiTags = (overrides: Record<string, string> = {}) => Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'tested', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
+const versionFound = (amiId = 'ami-1') => ({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: amiId, Version: 1 }] });
+const jobEnd = (runId: string, version = '1.0.0') => JSON.stringify({ runId, version, result: 'refused', reason: 'the plan moved: base: its parameters changed', at: '2026-12-07T00:00:00.000Z' });
 
 /** One SSM client per region, a clock a minute on at every reading, and what the logger said. */
 function world() {
-  const clients = new Map(['us-east-1', 'us-west-2'].map((region) => [region, new SSMClient({ region, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })]));
+  const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
+  const clients = new Map(['us-east-1', 'us-west-2'].map((region) => [region, new SSMClient({ region, credentials })]));
+  const ec2Clients = new Map(['us-east-1', 'us-west-2'].map((region) => [region, new EC2Client({ region, credentials })]));
   const mocks = new Map([...clients].map(([region, client]) => [region, mockClient(client)]));
+  const ec2Mocks = new Map([...ec2Clients].map(([region, client]) => [region, mockClient(client)]));
+  // The AMIs the version parameters name are the base's, tested (publish tags them published only later).
+  for (const mock of ec2Mocks.values()) mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags() }] });
+  for (const mock of mocks.values()) mock.on(GetParameterCommand).rejects(notFound);
   let minutes = 0;
   const said: string[] = [];
-  const context = { clients: { ssm: (region: string) => clients.get(region)! }, now: () => new Date(Date.UTC(2026, 11, 7, 0, minutes++)) } as unknown as Context;
+  const context = { clients: { ssm: (region: string) => clients.get(region)!, ec2: (region: string) => ec2Clients.get(region)! }, now: () => new Date(Date.UTC(2026, 11, 7, 0, minutes++)) } as unknown as Context;
   const options = { deadlineMs: 10 * 60_000, firstPollMs: 1, maxPollMs: 1, logger: createLogger((_level, line) => void said.push(line)) };
-  return { mocks, context, options, said };
+  return { mocks, ec2Mocks, context, options, said };
 }
 
-const notFound = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
 
 describe('waitForPublication', () => {
   it('is done once the version exists in every region it is published to, however late', async () => {
     const { mocks, context, options, said } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand).rejects(notFound);
-    mocks.get('us-east-1')!.on(GetParametersCommand).resolves({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: 'ami-1', Version: 1 }] });
-    mocks.get('us-west-2')!.on(GetParametersCommand).resolvesOnce({ Parameters: [] }).resolvesOnce({ Parameters: [] }).resolves({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: 'ami-2', Version: 1 }] });
+    mocks.get('us-east-1')!.on(GetParametersCommand).resolves(versionFound());
+    mocks.get('us-west-2')!.on(GetParametersCommand).resolvesOnce({ Parameters: [] }).resolvesOnce({ Parameters: [] }).resolves(versionFound());
     const result = await waitForPublication(context, plan, options)(publish, new AbortController().signal);
     expect(result.status).toBe('done');
     expect(mocks.get('us-west-2')!.commandCalls(GetParametersCommand)).toHaveLength(3);
@@ -56,24 +69,78 @@ describe('waitForPublication', () => {
 
   it('fails once the lock it saw held by this run is let go without the version', async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand).rejectsOnce(notFound).resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } }).rejects(notFound);
+    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/base/lock' }).rejectsOnce(notFound).resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } }).rejects(notFound);
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'the job building "base" released its lock without publishing 1.0.0' });
   });
 
   it("keeps waiting while another run holds the lock, and gives up at the deadline", async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand).resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } }).rejects(notFound);
+    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/base/lock' }).resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } }).rejects(notFound);
+    // An end marker of another plan, and one of this plan for another version, say nothing about this wait.
+    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' }).resolvesOnce({ Parameter: { Value: jobEnd('another-run'), Version: 1 } }).resolves({ Parameter: { Value: jobEnd('run-1', '0.9.0'), Version: 2 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toEqual({ status: 'skipped', reason: '"base" 1.0.0 was not published within 10 min (--wait-for-bases)' });
   });
 
   it('stops waiting when the run is interrupted', async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand).rejects(notFound);
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
     const interrupted = new AbortController();
     interrupted.abort();
     expect(await waitForPublication(context, plan, { ...options, deadlineMs: 60 * 60_000 })(publish, interrupted.signal)).toEqual({ status: 'skipped', reason: 'interrupted while waiting for it' });
+  });
+
+  it("fails at its first look when the base's job says it ended without publishing, though it never held the lock", async () => {
+    const { mocks, context, options } = world();
+    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' }).resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
+    for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: 'the job building "base" ended without publishing 1.0.0 (refused: the plan moved: base: its parameters changed)',
+    });
+    expect(mocks.get('us-west-2')!.commandCalls(GetParametersCommand)).toHaveLength(1);
+  });
+
+  it('is done when the version was published after all, whatever an end marker of an earlier attempt says', async () => {
+    const { mocks, context, options } = world();
+    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' }).resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
+    for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves(versionFound());
+    expect((await waitForPublication(context, plan, options)(publish, new AbortController().signal)).status).toBe('done');
+  });
+
+  it("fails once the base's lease of this run is left to expire: its job is gone", async () => {
+    const { mocks, context, options } = world();
+    const expired = JSON.stringify({ runId: 'run-1', host: 'runner', pid: 42, takenAt: '2026-12-06T23:00:00.000Z', expiresAt: '2026-12-06T23:15:00.000Z' });
+    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/base/lock' }).resolves({ Parameter: { Value: expired, Version: 1 } });
+    for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: 'the job building "base" stopped renewing its lock (expired at 2026-12-06T23:15:00.000Z) without publishing 1.0.0: it is gone',
+    });
+  });
+
+  it('refuses a version its status parameter says was revoked, though versions/<v> exists everywhere', async () => {
+    const { mocks, context, options } = world();
+    const revoked = JSON.stringify({ revoked: { reason: 'CVE-2026-1234 in openssl', at: '2026-12-07T00:03:00.000Z', by: 'alice' } });
+    for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [...versionFound().Parameters, { Name: '/golden/base/status/1.0.0', Value: revoked, Version: 1 }] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: 'base image "base" 1.0.0 was revoked (CVE-2026-1234 in openssl; by alice at 2026-12-07T00:03:00.000Z), as its status parameter in us-east-1 says',
+    });
+  });
+
+  it('refuses a version whose AMI is tagged revoked, or is not the image and version its parameter names', async () => {
+    const { mocks, ec2Mocks, context, options } = world();
+    for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves(versionFound());
+    ec2Mocks.get('us-west-2')!.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad kernel' }) }] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'base image "base" 1.0.0: its AMI ami-1 in us-west-2 is tagged gild:status=revoked (bad kernel)' });
+    ec2Mocks.get('us-west-2')!.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags({ 'gild:image': 'other' }) }] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: "base image \"base\" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which is not gild's base 1.0.0 (it is tagged gild:image=other, gild:version=1.0.0)",
+    });
+    ec2Mocks.get('us-west-2')!.on(DescribeImagesCommand).resolves({ Images: [] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'base image "base" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which no longer exists' });
   });
 });
