@@ -30,7 +30,6 @@ export interface EmulatorTwins {
 }
 
 export interface RunOptions {
-  readonly dryRun: boolean;
   readonly force: boolean;
   /** Rendering for the local emulator (see src/local/). */
   readonly emulator: EmulatorOptions | undefined;
@@ -100,7 +99,7 @@ export function createContext(input: CreateContextInput): Context {
     logger: input.logger,
     clients: input.clients ?? createAwsClients(input.env),
     settings: input.settings,
-    options: { dryRun: false, force: false, emulator: undefined, baseOverrides: {}, ...input.options },
+    options: { force: false, emulator: undefined, baseOverrides: {}, ...input.options },
     runId: input.runId ?? newRunId(now()),
     workDir: `${input.cwd}/.gild`,
     now,

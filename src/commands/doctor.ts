@@ -49,7 +49,7 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     env: target.kind === 'emulator' ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...io.env } : io.env,
     logger,
     settings: project.settings,
-    options: { dryRun: true, emulator: target.kind === 'emulator' ? { endpoint: target.endpoint, standInSources: {} } : undefined },
+    options: { emulator: target.kind === 'emulator' ? { endpoint: target.endpoint, standInSources: {} } : undefined },
   });
   const images = project.images;
   const regions = [...new Set(images.flatMap((image) => image.regions))].sort();

@@ -104,5 +104,5 @@ import { createIoLogger, type Io } from './io.ts';
 import { withImagesInContext } from './run-steps.ts';
 /** `gild verify` from the command line: the project, the context, then verifyCommand. */
 export async function verify(options: VerifyOptions & { readonly images: readonly string[] }, io: Io): Promise<number> {
-  return withImagesInContext(io, createIoLogger(io), { images: options.images, dryRun: !options.repair }, (context, images) => verifyCommand(context, images, options, io));
+  return withImagesInContext(io, createIoLogger(io), { images: options.images }, (context, images) => verifyCommand(context, images, options, io));
 }
