@@ -69,13 +69,14 @@ describe('gild verify', () => {
       expect(repair.stdout).toContain(`us-east-1 ${webAmi} launch permissions: remove 444455556666`);
       expect(repair.stdout).toMatch(/After repair: verified api, web/);
       // The repairs are plan steps under web's lock, applied by the runner, with a report like every changing command's.
-      expect(repair.stdout).toContain('lock /golden/web/lock');
+      expect(repair.stdout).toContain('~ web: restore what the definition says: 3 repairs of the drift gild verify found');
       expect(repair.stdout).toContain(`move versions/1.0.0 to 1.0.0: us-east-1 ${webAmi}`);
-      expect(repair.stdout).toContain('release /golden/web/lock');
       const reportFile = /Report: (\S+report\.md) \(JSON: (\S+report\.json)\)/.exec(repair.stdout);
       expect(reportFile, repair.stdout).not.toBeNull();
       const report = runReportSchema.parse(JSON.parse(await readFile(path.join(project.dir, reportFile![2]!), 'utf8')));
       expect(report).toMatchObject({ commandName: 'verify', result: 'succeeded', images: [{ image: 'web', action: 'change' }] });
+      const runLog = await readFile(path.join(path.dirname(path.join(project.dir, reportFile![2]!)), 'web.log'), 'utf8');
+      expect(runLog).toMatch(/lock:web: lock web[\s\S]*repoint:web:versions\/1\.0\.0:us-east-1[\s\S]*release:web: release the lock of web/);
       expect((await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden'))['/golden/web/lock']).toBeUndefined();
 
       expect((await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden'))['/golden/web/versions/1.0.0']).toBe(webAmi);
