@@ -1,9 +1,9 @@
 /**
  * A stage carries out one kind of plan step. The lifecycle table
- * (`src/stages/lifecycle.ts`) maps every step kind to its stage; the runner
- * (`apply-plan.ts`) is the only caller and the only place that decides
- * whether a stage runs at all (dependencies, dry run, interrupts, its
- * precondition).
+ * (`src/stages/lifecycle.ts`) puts every step kind's stage beside its row of
+ * policy columns (`step-table.ts`); the runner (`apply-plan.ts`) is the only
+ * caller and the only place that decides, from the row, whether a stage runs
+ * at all (dependencies, interrupts, the lease, its precondition).
  */
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -52,7 +52,7 @@ export type StepResult<K extends PlanStepKind = PlanStepKind> =
   | { readonly status: 'done'; readonly output: StepOutputs[K]; readonly durationMs: number }
   /** The stage ran and failed; the error keeps its cause and details. */
   | { readonly status: 'failed'; readonly reason: string; readonly error: unknown; readonly durationMs: number }
-  /** Not run: a dependency did not succeed, the run was interrupted, or it is a dry run. */
+  /** Not run: a dependency did not succeed, the run was interrupted, or the image's lease was lost or never taken. */
   | { readonly status: 'skipped'; readonly reason: string }
   /** Not run: the live state no longer matches the plan's precondition. */
   | { readonly status: 'moved'; readonly reason: string };
