@@ -168,8 +168,8 @@ const commandTable: readonly CommandEntry[] = [
     run: async (io, [images], flags, argv) => {
       const [{ withImagesInContext }, { createIoLogger }, { retireCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/retire.ts')]);
       const logger = createIoLogger(io);
-      return withImagesInContext(io, logger, { images: images as string[], dryRun: flags.dryRun as boolean }, (context, selected, signal) =>
-        retireCommand(context, selected, signal, { ...reportIo(io, flags, argv), progress: (image, line) => logger.info(`${image ?? 'retire'}: ${line}`) }),
+      return withImagesInContext(io, logger, { images: images as string[] }, (context, selected, signal) =>
+        retireCommand(context, selected, signal, { ...reportIo(io, flags, argv), dryRun: flags.dryRun as boolean, progress: (image, line) => logger.info(`${image ?? 'retire'}: ${line}`) }),
       );
     },
   },
@@ -183,7 +183,7 @@ const commandTable: readonly CommandEntry[] = [
         .option('--json', 'print it as JSON', false),
     run: async (io, [image], flags) => {
       const [{ withImagesInContext }, { createIoLogger }, { historyCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/history.ts')]);
-      return withImagesInContext(io, createIoLogger(io), { images: [image as string], dryRun: true }, (context, selected) => historyCommand(context, selected[0]!, { json: flags.json as boolean }, io));
+      return withImagesInContext(io, createIoLogger(io), { images: [image as string] }, (context, selected) => historyCommand(context, selected[0]!, { json: flags.json as boolean }, io));
     },
   },
   {
@@ -249,8 +249,8 @@ function pointerCommands(): CommandEntry[] {
   const change = async (io: Io, image: string, flags: Record<string, unknown>, argv: readonly string[], pointerChange: PointerChange) => {
     const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/change-pointer.ts')]);
     const logger = createIoLogger(io);
-    return withImagesInContext(io, logger, { images: [image], dryRun: flags.dryRun as boolean }, (context, selected, signal) =>
-      changePointerCommand(context, selected[0]!, pointerChange, signal, { ...reportIo(io, flags, argv), progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
+    return withImagesInContext(io, logger, { images: [image] }, (context, selected, signal) =>
+      changePointerCommand(context, selected[0]!, pointerChange, signal, { ...reportIo(io, flags, argv), dryRun: flags.dryRun as boolean, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
     );
   };
   // latest, v<major> or a channel (the same rule as src/plan/plan-pointer-change.ts pointerOfName, kept here so --help loads no planner).

@@ -13,7 +13,6 @@ import { awsProfile } from './target/aws-profile.ts';
 import type { TargetProfile } from './target/target-profile.ts';
 
 export interface RunOptions {
-  readonly dryRun: boolean;
   readonly force: boolean;
   /** Base AMIs to use instead of resolving an image's base, by image name (`--base-ami image=ami-…`). */
   readonly baseOverrides: Readonly<Record<string, string>>;
@@ -84,7 +83,7 @@ export function createContext(input: CreateContextInput): Context {
     logger: input.logger,
     clients: input.clients ?? createAwsClients(input.env),
     settings: input.settings,
-    options: { dryRun: false, force: false, baseOverrides: {}, ...input.options },
+    options: { force: false, baseOverrides: {}, ...input.options },
     target: input.target ?? awsProfile,
     runId: input.runId ?? newRunId(now()),
     workDir: `${input.cwd}/.gild`,

@@ -4,6 +4,7 @@
  * exit 2, `pipeline` exits 1. Anything that is not a GildError is an internal
  * bug and the CLI prints its stack.
  */
+import { columnsOf } from './apply/step-table.ts';
 export type ErrorKind = 'usage' | 'definition' | 'pipeline';
 export type ErrorCode =
   | 'EDEFINITIONS'
@@ -41,8 +42,8 @@ export class GildError extends Error {
 
 type Entry = (...args: never[]) => GildError;
 
-/** The steps that work in a distribution account, after the building account's publish. */
-const distributionStages = new Set(['distribute', 'account-smoke', 'account-publish']);
+/** A failure in a step of the distribution phase (its row in the step table) came after the building account published. */
+const inDistribution = (stage: string) => columnsOf(stage)?.phase === 'distribution';
 
 export const catalogue = {
   EDEFINITIONS: (problems: readonly string[]) =>
@@ -135,8 +136,8 @@ export const catalogue = {
   EPIPELINE: (failed: readonly (string | { readonly image: string; readonly stage: string })[], failedRunSteps: readonly string[] = []) => {
     // NOTE: a failure in a distribution account comes after the building account published: saying nothing was
     // published would send people looking for a failed build.
-    const inAccounts = failed.flatMap((entry) => (typeof entry !== 'string' && distributionStages.has(entry.stage) ? [entry] : []));
-    const others = failed.filter((entry) => typeof entry === 'string' || !distributionStages.has(entry.stage)).map((entry) => (typeof entry === 'string' ? entry : entry.image));
+    const inAccounts = failed.flatMap((entry) => (typeof entry !== 'string' && inDistribution(entry.stage) ? [entry] : []));
+    const others = failed.filter((entry) => typeof entry === 'string' || !inDistribution(entry.stage)).map((entry) => (typeof entry === 'string' ? entry : entry.image));
     return new GildError(
       'EPIPELINE',
       'pipeline',

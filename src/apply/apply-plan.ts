@@ -1,15 +1,22 @@
 /**
  * Applies a plan, exactly: every step runs once its `after` steps succeeded,
  * through the stage the lifecycle table names for its kind. The runner alone
- * decides whether a stage runs: a failed or skipped dependency skips it (with
- * that reason), a dry run skips every mutating stage, an interrupt skips what
- * has not started, and a precondition that no longer holds skips it as
- * "moved". A stage that throws has failed, with its error kept whole; nothing
- * is ever reported as skipped that was not.
+ * decides whether a stage runs, and decides it from the stage's row of policy
+ * columns (`step-table.ts`), never from its kind: a failed or skipped
+ * dependency skips it (with that reason) unless that dependency's row does not
+ * gate; an interrupt skips what has not started; a precondition that no longer
+ * holds skips it as "moved". A stage that throws has failed, with its error
+ * kept whole, and so has one whose output its row's check refuses; nothing is
+ * ever reported as skipped that was not.
  *
- * Steps of different images run concurrently; builds and smoke tests take one
- * of `concurrency` slots while they work, and waiting for a base image takes
- * none. An image's `release` step runs whatever happened to its other steps.
+ * A dry run never reaches the runner: the trip stops after assembling
+ * (`run-trip.ts` `takeTrip`), the one place it is decided.
+ *
+ * Steps of different images run concurrently; `heavy` rows take one of
+ * `concurrency` slots while they work, and waiting for a base image takes
+ * none. The runner holds each image's lease as a scope around its steps
+ * (`lease-scope.ts`); a `runsAlways` row (giving the lease back) runs
+ * whatever happened to the steps it waits for.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -19,13 +26,13 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAwsError, isGildError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { PlanStep, PlanStepKind, RunPlan } from '../plan/run-plan.ts';
-import { StepFailure, WorldMoved, type StageTable, type StepOutputs, type StepResult, type StepRun } from './step-stage.ts';
+import { createLeaseScope } from './lease-scope.ts';
+import { StepFailure, WorldMoved, type BuiltAmis, type StageTable, type StepOutputs, type StepResult, type StepRun } from './step-stage.ts';
 
 export interface ApplyOptions {
   readonly stages: StageTable;
   readonly images: readonly ResolvedImage[];
   readonly signal: AbortSignal;
-  readonly dryRun: boolean;
   readonly concurrency: number;
   /** Shared with the CLI so that a second SIGINT can run every pending cleanup. */
   readonly cleanups?: CleanupRegistry;
@@ -46,6 +53,8 @@ export type StepEvent = { readonly step: PlanStep; readonly phase: 'started' } |
 
 export interface AppliedPlan {
   readonly plan: RunPlan;
+  /** The table the plan was applied with: what each step's row says (yielded, published) is read from it. */
+  readonly stages: StageTable;
   readonly results: ReadonlyMap<string, StepResult>;
   readonly summaries: ReadonlyMap<string, readonly string[]>;
   readonly runDir: string;
@@ -75,7 +84,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   const elsewhere = new Map<string, Promise<StepResult>>();
   const fromElsewhere = (id: string): Promise<StepResult> | undefined => {
     const step = inPlan.get(id);
-    if (!options.awaitElsewhere || step?.kind !== 'publish' || byId.has(id)) return undefined;
+    if (!options.awaitElsewhere || !step || !options.stages[step.kind].awaitedAcrossJobs || byId.has(id)) return undefined;
     if (!elsewhere.has(id)) elsewhere.set(id, options.awaitElsewhere(step, options.signal));
     return elsewhere.get(id);
   };
@@ -110,6 +119,12 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
     return AbortSignal.any([options.signal, imageAborts.get(image)!.signal]);
   };
 
+  const leaseLost = (image: string | undefined, reason: string) => {
+    logging(image).logger.warn(`lost the lock: ${reason}; stopping work on this image`);
+    if (image) imageAborts.get(image)?.abort(new WorldMoved(reason));
+  };
+  const lease = createLeaseScope(context, { cleanups, onLost: leaseLost });
+
   const stepRunFor = (step: PlanStep): StepRun => {
     const imageName = 'image' in step ? step.image : undefined;
     const { logger, logFile } = logging(imageName);
@@ -129,6 +144,14 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
         if (!result || result.status !== 'done' || source.kind !== kind) throw new Error(`step ${step.id} needs the output of ${stepId} (${kind}), which has none`);
         return result.output as StepOutputs[K];
       },
+      builtAmis(stepId: string): BuiltAmis | undefined {
+        const source = byId.get(stepId);
+        if (!source) return undefined;
+        const result = results.get(stepId);
+        if (!result || result.status !== 'done' || !options.stages[source.kind].givesAmis) throw new Error(`step ${step.id} needs the AMIs of ${stepId}, which has none`);
+        return result.output as BuiltAmis;
+      },
+      lease,
       summary,
       settleLater: (description, work) =>
         void settling.push(
@@ -143,13 +166,11 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
             },
           ),
         ),
-      onLeaseLost: (reason) => {
-        logger.warn(`lost the lock: ${reason}; stopping work on this image`);
-        if (imageName) imageAborts.get(imageName)?.abort(new WorldMoved(reason));
-      },
+      onLeaseLost: (reason) => leaseLost(imageName, reason),
     };
   };
 
+  const rowOf = (step: PlanStep) => options.stages[step.kind] as unknown as StageTable[PlanStepKind];
   const unleased = stepsWithoutLease(steps, byId, options.stages);
   const execute = async (step: PlanStep): Promise<StepResult> => {
     // NOTE: whatever the plan says, no step changes an image unless it waits for that image's lock: a step that does
@@ -160,26 +181,26 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
       return { status: 'failed', reason: withoutLease, error: new StepFailure(`${step.id} refused: ${withoutLease}`), durationMs: 0 };
     }
     const dependencies = await Promise.all(step.after.filter((id) => byId.has(id) || fromElsewhere(id)).map(async (id) => [id, await (fromElsewhere(id) ?? start(byId.get(id)!))] as const));
-    const stage = options.stages[step.kind] as unknown as StageTable[PlanStepKind];
+    const stage = rowOf(step);
     const run = stepRunFor(step);
     // NOTE: an image's lock waits for the sweep of dead runs' leftovers, but a leftover that cannot go (a group still
-    // in use, a key pair already gone) must not stop every image: a sweep orders the steps after it, it never gates them.
-    const blocked = dependencies.find(([id, result]) => result.status !== 'done' && (step.kind === 'sweep' || inPlan.get(id)?.kind !== 'sweep'));
-    // NOTE: the lock is given back whatever happened to the image's other steps; only a lock never taken is not.
-    if (step.kind === 'release') {
-      const lock = dependencies.find(([id]) => byId.get(id)?.kind === 'lock');
-      if (lock && lock[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
+    // in use, a key pair already gone) must not stop every image: a row that does not gate orders the steps after it,
+    // and gates only the steps that themselves do not gate (a group cannot go while its instance lives).
+    const blocked = dependencies.find(([id, result]) => result.status !== 'done' && (!stage.gatesDependants || rowOf(inPlan.get(id)!).gatesDependants));
+    // NOTE: the lease is given back whatever happened to the image's other steps; only a lease never taken is not.
+    if (stage.runsAlways) {
+      const taking = dependencies.find(([id]) => byId.has(id) && rowOf(byId.get(id)!).lease === 'takes');
+      if (taking && taking[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
     } else if (blocked) {
       return { status: 'skipped', reason: blockedReason(step, inPlan.get(blocked[0])!, blocked[1]) };
     } else if (run.signal.aborted) {
       return { status: 'skipped', reason: run.signal.reason instanceof WorldMoved ? `the image's lock was lost: ${run.signal.reason.message}` : 'interrupted before it started' };
     }
-    if (options.dryRun && stage.mutates) return { status: 'skipped', reason: 'dry run: changes nothing' };
 
     const release = stage.heavy ? await slots.take(run.signal) : () => {};
     const startedAt = Date.now();
     try {
-      if (stage.heavy && run.signal.aborted && step.kind !== 'release') return { status: 'skipped', reason: 'interrupted before it started' };
+      if (stage.heavy && run.signal.aborted && !stage.runsAlways) return { status: 'skipped', reason: 'interrupted before it started' };
       const moved = stage.check ? await stage.check(context, step as never, run) : false;
       if (moved) {
         run.logger.warn(`${step.id}: not done, the world moved: ${moved}`);
@@ -188,6 +209,8 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
       run.logger.info(`${step.id}: ${stage.title(step as never)} — ${step.reason}`);
       options.onStep?.({ step, phase: 'started' });
       const output = await stage.run(context, step as never, run);
+      const refused = stage.checkOutput?.(step as never, output as never);
+      if (refused) throw new StepFailure(`${step.id} did not give what it must: ${refused}`);
       return { status: 'done', output, durationMs: Date.now() - startedAt };
     } catch (error) {
       if (error instanceof WorldMoved) {
@@ -219,15 +242,17 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
   };
 
   await Promise.all(steps.map(start));
+  // NOTE: the scope ends with the runner's work: a lease no step gave back (a plan without its release) goes now.
+  await lease.close((image) => logging(image).logger);
   // NOTE: what steps left to settle (a smoke instance's termination, a build's security group) ends before the run
   // does, so that a run that returned has cleaned up, and its report sees what the stages wrote.
   await Promise.all(settling);
-  return { plan, results, summaries, runDir, logFiles, settleFailures };
+  return { plan, stages: options.stages, results, summaries, runDir, logFiles, settleFailures };
 }
 
 /**
  * The steps that would change an image without waiting for that image's `lock` step (directly or through other
- * steps), each with why it is refused. Only stages that take or clear the lease itself run before it.
+ * steps), each with why it is refused. Only rows that take the lease themselves run before it.
  */
 export function stepsWithoutLease(steps: readonly PlanStep[], byId: ReadonlyMap<string, PlanStep>, stages: StageTable): Map<string, string> {
   const refused = new Map<string, string>();
@@ -241,14 +266,14 @@ export function stepsWithoutLease(steps: readonly PlanStep[], byId: ReadonlyMap<
     seen.add(id);
     for (const dependency of step.after) {
       const before = byId.get(dependency);
-      if (before?.kind === 'lock') locks.add(before.image);
+      if (before && 'image' in before && stages[before.kind].lease === 'takes') locks.add(before.image);
       for (const image of locksBefore(dependency, seen)) locks.add(image);
     }
     waitsForLock.set(id, locks);
     return locks;
   };
   for (const step of steps) {
-    if (!('image' in step) || !stages[step.kind].mutates || stages[step.kind].runsWithoutLease) continue;
+    if (!('image' in step) || !stages[step.kind].mutates || stages[step.kind].lease === 'takes') continue;
     if (!locksBefore(step.id, new Set()).has(step.image)) refused.set(step.id, `it changes ${step.image} but does not wait for ${step.image}'s lock (no lock step of ${step.image} comes before it), and no step of an image runs without its lease`);
   }
   return refused;

@@ -91,10 +91,12 @@ export function endedUnpublished(awaited: readonly AwaitedImage[], outcomes: rea
 }
 
 /** Runs the job's plan check; a refusal (the plan moved, a definition error) is recorded for the jobs waiting on its images, then thrown. */
-export async function refusalRecorded<T>(context: Pick<Context, 'clients' | 'now' | 'settings' | 'runId'>, awaited: readonly AwaitedImage[], logger: Logger, check: () => Promise<T>): Promise<T> {
+export async function refusalRecorded<T>(context: Pick<Context, 'clients' | 'now' | 'settings' | 'runId'>, awaited: readonly AwaitedImage[], logger: Logger, check: () => Promise<T>, stillRefusing: () => boolean = () => true): Promise<T> {
   try {
     return await check();
   } catch (error) {
+    // Once the plan is being applied, the ends are recorded from the outcomes (recordJobEnds below), not as refusals.
+    if (!stillRefusing()) throw error;
     const details = isGildError(error) ? error.details : [];
     const reason = [error instanceof Error ? error.message : String(error), ...details].join(' ');
     await recordJobEnds(context, awaited.map((entry) => ({ ...entry, result: 'refused', reason })), context.runId, logger);

@@ -1,9 +1,10 @@
 /**
  * The one trip every changing command takes: observe the world once, assemble
- * the plan purely, and (unless asked only for the plan) apply exactly it, then
- * say per image what happened. `gild plan` stops after `planRun`; `gild run`
- * applies; `gild run --plan file` applies a saved plan after checking that
- * the world has not moved since it was made.
+ * the plan purely, show it, and (unless it is a dry run: `takeTrip`, the one
+ * place that is decided) apply exactly it, then say per image what happened.
+ * `gild plan` stops after `planRun`; `gild run` applies; `gild run --plan file`
+ * applies a saved plan after checking that the world has not moved since it
+ * was made.
  */
 import type { CleanupRegistry } from '../cleanup.ts';
 import type { Context } from '../context.ts';
@@ -15,9 +16,11 @@ import { observeAllReferences, observeInventory, withReferences } from '../obser
 import { observeRetirementSight, withRetirementSight } from '../observe/observe-retirement-sight.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { compareSavedPlan } from '../plan/compare-saved-plan.ts';
-import type { ImageDecision, PlanStep, RunPlan } from '../plan/run-plan.ts';
+import type { ImageDecision, RunPlan } from '../plan/run-plan.ts';
 import { parseRunPlan } from '../plan/run-plan-schema.ts';
 import { revokedDecidedElsewhere } from '../plan/trust-base-version.ts';
+import { formatRunPlan } from '../plan/format-run-plan.ts';
+import { stepTable } from './step-table.ts';
 import { applyPlan, detailsOf, settleStepId, type AppliedPlan, type ApplyOptions } from './apply-plan.ts';
 import type { StageTable, StepOutputs, StepResult } from './step-stage.ts';
 
@@ -89,8 +92,9 @@ export async function checkSavedPlan(context: Context, saved: unknown, images: r
       continue;
     }
     if (digest !== imageDigest(fresh.inventory, image)) moved.push(`${image.name}: its parameters, AMIs or lock changed since the plan was made at ${plan.observed.at}`);
-    const build = plan.steps.find((step) => step.kind === 'build' && step.image === image.name);
-    if (build?.kind === 'build' && build.fingerprint !== fresh.fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
+    // What goes into the image is the fingerprint its build step carries.
+    const build = plan.steps.find((step) => 'fingerprint' in step && step.image === image.name);
+    if (build && 'fingerprint' in build && build.fingerprint !== fresh.fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
   }
   moved.push(...revokedDecidedElsewhere(decidedElsewhere, fresh.inventory, images));
   if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
@@ -110,10 +114,38 @@ function withStepsWaitedFor(fresh: RunPlan, saved: RunPlan, decidedElsewhere: re
   const planned = new Set(fresh.steps.map((step) => step.id));
   const elsewhere = new Set(decidedElsewhere.map((decision) => decision.image));
   const waitedFor = new Set(fresh.steps.flatMap((step) => step.after).filter((id) => !planned.has(id)));
-  const publishes = saved.steps.filter((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish' && waitedFor.has(step.id) && elsewhere.has(step.image));
-  const images = new Set(publishes.map((step) => step.image));
-  const locks = saved.steps.filter((step) => step.kind === 'lock' && images.has(step.image) && !planned.has(step.id));
+  const publishes = saved.steps.filter((step) => stepTable[step.kind].awaitedAcrossJobs && waitedFor.has(step.id) && 'image' in step && elsewhere.has(step.image));
+  const images = new Set(publishes.map((step) => ('image' in step ? step.image : '')));
+  const locks = saved.steps.filter((step) => stepTable[step.kind].lease === 'takes' && 'image' in step && images.has(step.image) && !planned.has(step.id));
   return publishes.length === 0 ? fresh : { ...fresh, steps: [...fresh.steps, ...locks, ...publishes] };
+}
+
+export interface TripRequest {
+  /** What the plan is shown under, e.g. "Plan for run <id>". */
+  readonly heading: string;
+  readonly plan: RunPlan;
+  /** `--dry-run`: the trip ends once the plan is shown (and refused or not); nothing is applied, no report written. */
+  readonly dryRun: boolean;
+  readonly say: (text: string) => void;
+  /** Throws for a plan that must not be applied at all (definition errors), after it is shown, dry run or not. */
+  readonly refuse?: ((plan: RunPlan) => void) | undefined;
+  /** Applies the plan through the runner (`applyRun`), reports what happened, and answers the exit code. */
+  readonly apply: (plan: RunPlan) => Promise<number>;
+}
+
+/**
+ * Shows the assembled plan, then applies it unless this is a dry run. Every command that changes AWS ends its trip
+ * here, so a dry run stops at the same point for all of them: after assembling, before the runner. It exits 1 when
+ * the plan already says an image fails (as the run would), else 0.
+ */
+export async function takeTrip(request: TripRequest): Promise<number> {
+  request.say(`${request.heading}:\n${formatRunPlan(request.plan)}\n\n`);
+  request.refuse?.(request.plan);
+  if (request.dryRun) {
+    request.say('Dry run: nothing was changed.\n');
+    return request.plan.images.some((image) => image.action === 'error') ? 1 : 0;
+  }
+  return request.apply(request.plan);
 }
 
 export type ImageOutcome =
@@ -169,7 +201,6 @@ export async function applyRun(context: Context, plan: RunPlan, images: readonly
     stages: options.stages,
     images,
     signal: options.signal,
-    dryRun: context.options.dryRun,
     concurrency: context.settings.concurrency,
     ...(options.cleanups ? { cleanups: options.cleanups } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -185,7 +216,8 @@ export async function applyRun(context: Context, plan: RunPlan, images: readonly
 export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: boolean): ImageOutcome {
   const decision = applied.plan.images.find((candidate) => candidate.image === imageName)!;
   const summary = applied.summaries.get(imageName) ?? [];
-  const steps = applied.plan.steps.filter((step) => 'image' in step && step.image === imageName && step.kind !== 'release');
+  // Giving the lease back is the runner's bookkeeping, not something that happened to the image.
+  const steps = applied.plan.steps.filter((step) => 'image' in step && step.image === imageName && applied.stages[step.kind].lease !== 'gives-back');
   const results = steps.map((step) => [step, applied.results.get(step.id)] as const);
   const failed = results.find(([, result]) => result?.status === 'failed');
   if (failed) {
@@ -194,9 +226,9 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
   }
   if (decision.action === 'error') return { image: imageName, result: 'failed', stage: 'plan', reason: decision.reason, details: [], error: undefined, logFile: undefined, summary };
   if (decision.action === 'locked') return { image: imageName, result: 'yielded', reason: decision.reason, summary };
-  const moved = results.find(([step, result]) => result?.status === 'moved' && (step.kind === 'unlock' || step.kind === 'lock' || step.kind === 'build' || step.kind === 'resume' || step.kind === 'share' || step.kind === 'publish'));
+  const moved = results.find(([step, result]) => result?.status === 'moved' && applied.stages[step.kind].yieldsWhenMoved);
   if (moved) return { image: imageName, result: 'yielded', reason: (moved[1] as { reason: string }).reason, summary };
-  const publish = results.find(([step]) => step.kind === 'publish');
+  const publish = results.find(([step]) => applied.stages[step.kind].publishes);
   if (publish?.[1]?.status === 'done') {
     const published = publish[1].output as StepOutputs['publish'];
     return { image: imageName, result: 'published', version: published.version, amis: published.amis, summary };

@@ -1,9 +1,9 @@
 /**
  * A stage carries out one kind of plan step. The lifecycle table
- * (`src/stages/lifecycle.ts`) maps every step kind to its stage; the runner
- * (`apply-plan.ts`) is the only caller and the only place that decides
- * whether a stage runs at all (dependencies, dry run, interrupts, its
- * precondition).
+ * (`src/stages/lifecycle.ts`) puts every step kind's stage beside its row of
+ * policy columns (`step-table.ts`); the runner (`apply-plan.ts`) is the only
+ * caller and the only place that decides, from the row, whether a stage runs
+ * at all (dependencies, interrupts, the lease, its precondition).
  */
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -11,6 +11,8 @@ import type { Logger } from '../logger.ts';
 import type { Lease } from '../observe/inventory.ts';
 import type { PlanStepKind, StepOfKind } from '../plan/run-plan.ts';
 import type { SmokeResult } from '../stages/stage.ts';
+import type { LeaseScope } from './lease-scope.ts';
+import { stepTable, type StepColumns } from './step-table.ts';
 
 /** AMIs of one build, per region: what `build` and `resume` hand to `smoke` and `publish`. */
 export interface BuiltAmis {
@@ -50,7 +52,7 @@ export type StepResult<K extends PlanStepKind = PlanStepKind> =
   | { readonly status: 'done'; readonly output: StepOutputs[K]; readonly durationMs: number }
   /** The stage ran and failed; the error keeps its cause and details. */
   | { readonly status: 'failed'; readonly reason: string; readonly error: unknown; readonly durationMs: number }
-  /** Not run: a dependency did not succeed, the run was interrupted, or it is a dry run. */
+  /** Not run: a dependency did not succeed, the run was interrupted, or the image's lease was lost or never taken. */
   | { readonly status: 'skipped'; readonly reason: string }
   /** Not run: the live state no longer matches the plan's precondition. */
   | { readonly status: 'moved'; readonly reason: string };
@@ -80,8 +82,12 @@ export interface StepRun {
    * before the run ends, logging a failure. Whatever must happen even on an interrupt is also `defer`red.
    */
   readonly settleLater: (description: string, work: Promise<unknown>) => void;
-  /** Called by the lock stage: the runner stops the image's work when its lease is lost. */
+  /** Called when the image's lease is lost (by the lease scope, or a fake of it): the runner stops the image's work. */
   readonly onLeaseLost: (reason: string) => void;
+  /** The image's lease, which the runner holds as a scope around its steps; entered and left by the lock steps. */
+  readonly lease: LeaseScope;
+  /** The AMIs per region of an earlier step whose row gives AMIs (a build or a resume), as `output` does. */
+  builtAmis(stepId: string): BuiltAmis | undefined;
 }
 
 /** A stage failure that is an expected outcome (smoke failed, Packer failed): message plus details, no stack. */
@@ -101,21 +107,24 @@ export class WorldMoved extends Error {
   override readonly name = 'WorldMoved';
 }
 
+/**
+ * The work of one kind of step: what it is called, how it re-checks its precondition, and what it does. Whether,
+ * when and within what it runs is its row's columns (`step-table.ts`), never the stage's to say.
+ */
 export interface StepStage<K extends PlanStepKind> {
   readonly kind: K;
   readonly title: (step: StepOfKind<K>) => string;
-  /** Whether it changes anything in AWS: a dry run never runs it (enforced by the runner). */
-  readonly mutates: boolean;
-  /**
-   * Runs before the image's lease is held (taking it, or clearing a dead owner's): every other step of an image runs
-   * only after its image's `lock` step, which the runner checks whatever the plan says.
-   */
-  readonly runsWithoutLease?: boolean;
-  /** Holds one of the run's concurrency slots while it runs (builds and smoke tests); waiting never does. */
-  readonly heavy: boolean;
   /** Re-checks the step's precondition against live state right before it runs: a string says what moved. */
   check?(context: Context, step: StepOfKind<K>, run: StepRun): Promise<false | string>;
   run(context: Context, step: StepOfKind<K>, run: StepRun): Promise<StepOutputs[K]>;
 }
 
-export type StageTable = { readonly [K in PlanStepKind]: StepStage<K> };
+/** One row of the lifecycle table: the policy columns beside the stage that carries the step out. */
+export type StageRow<K extends PlanStepKind> = StepColumns & StepStage<K>;
+
+export type StageTable = { readonly [K in PlanStepKind]: StageRow<K> };
+
+/** The lifecycle table from its stages: each gets its kind's row of `stepTable`. */
+export function withColumns(stages: { readonly [K in PlanStepKind]: StepStage<K> }, columns: { readonly [K in PlanStepKind]: StepColumns } = stepTable): StageTable {
+  return Object.fromEntries(Object.entries(stages).map(([kind, stage]) => [kind, { ...stage, ...columns[kind as PlanStepKind] }])) as unknown as StageTable;
+}

@@ -8,12 +8,13 @@
  */
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { applyRun } from '../apply/run-trip.ts';
+import { applyRun, takeTrip } from '../apply/run-trip.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { observeInventory } from '../observe/observe-inventory.ts';
-import { formatRunPlan } from '../plan/format-run-plan.ts';
+import type { Inventory } from '../observe/inventory.ts';
+import type { RunPlan } from '../plan/run-plan.ts';
 import { imageState } from '../plan/image-state.ts';
 import { planPointerChange, type PointerChange } from '../plan/plan-pointer-change.ts';
 import { commandLine } from '../report/build-run-report.ts';
@@ -27,6 +28,8 @@ export interface ChangePointerIo {
   readonly argv: readonly string[];
   /** `--json`: receives the report as JSON, for stdout. */
   readonly printReport?: ((json: string) => void) | undefined;
+  /** `--dry-run`: the trip shows the plan and stops (src/apply/run-trip.ts `takeTrip`). */
+  readonly dryRun: boolean;
 }
 
 export async function changePointerCommand(context: Context, image: ResolvedImage, change: PointerChange, signal: AbortSignal, io: ChangePointerIo): Promise<number> {
@@ -34,12 +37,11 @@ export async function changePointerCommand(context: Context, image: ResolvedImag
   const inventory = await observeInventory(context, [image], { baseOverrides: context.options.baseOverrides });
   const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change });
   if ('refused' in planned) throw catalogue.EUSAGE(`${change.kind} ${image.name}: ${planned.refused}.`);
-  io.stdout(`Plan ${planned.plan.runId}:\n${formatRunPlan(planned.plan)}\n\n`);
-  if (context.options.dryRun) {
-    io.stdout('Dry run: nothing was changed.\n');
-    return 0;
-  }
-  const { applied, outcomes } = await applyRun(context, planned.plan, [image], { stages: createLifecycle(context), signal, onProgress: io.progress });
+  return takeTrip({ heading: `Plan ${planned.plan.runId}`, plan: planned.plan, dryRun: io.dryRun, say: io.stdout, apply: (plan) => applyChange(context, image, plan, inventory, change, signal, io, startedAt) });
+}
+
+async function applyChange(context: Context, image: ResolvedImage, plan: RunPlan, inventory: Inventory, change: PointerChange, signal: AbortSignal, io: ChangePointerIo, startedAt: Date): Promise<number> {
+  const { applied, outcomes } = await applyRun(context, plan, [image], { stages: createLifecycle(context), signal, onProgress: io.progress });
   const published = imageState(inventory, image.name, image.regions).versions;
   const { writeRunReport } = await import('../report/write-run-report.ts');
   const written = await writeRunReport({

@@ -49,7 +49,6 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     env: target.kind === 'emulator' ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...io.env } : io.env,
     logger,
     settings: project.settings,
-    options: { dryRun: true },
     target: target.kind === 'emulator' ? emulatorProfile({ endpoint: target.endpoint, why: target.why }) : awsProfile,
   });
   const images = project.images;

@@ -38,7 +38,7 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
   }
   // NOTE: loaded only to observe: `--from` fans out a saved plan and needs neither AWS's clients nor the definitions.
   const [{ planRun }, { throwDefinitionErrors, withImagesInContext }] = await Promise.all([import('../apply/run-trip.ts'), import('./run-steps.ts')]);
-  return withImagesInContext(io, createIoLogger(io), { images: options.images, dryRun: true, local: options.local, force: options.force }, async (context, images) => {
+  return withImagesInContext(io, createIoLogger(io), { images: options.images, local: options.local, force: options.force }, async (context, images) => {
     const { plan: runPlan } = await planRun(context, images, { force: options.force, baseOverrides: context.options.baseOverrides });
     io.stdout(options.matrix ? printMatrix(runPlan, fanOut) : options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);
     throwDefinitionErrors(runPlan);

@@ -7,11 +7,11 @@
  * report.md, the step summary).
  */
 import path from 'node:path';
-import { applyRun, planRun, type ImageOutcome } from '../apply/run-trip.ts';
+import { applyRun, planRun, takeTrip, type ImageOutcome } from '../apply/run-trip.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
-import { formatRunPlan } from '../plan/format-run-plan.ts';
+import type { RunPlan } from '../plan/run-plan.ts';
 import { commandLine } from '../report/build-run-report.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
 
@@ -23,16 +23,17 @@ export interface RetireIo {
   readonly argv: readonly string[];
   /** `--json`: receives the report as JSON, for stdout. */
   readonly printReport?: ((json: string) => void) | undefined;
+  /** `--dry-run`: the trip shows the plan and stops (src/apply/run-trip.ts `takeTrip`). */
+  readonly dryRun: boolean;
 }
 
 export async function retireCommand(context: Context, images: readonly ResolvedImage[], signal: AbortSignal, io: RetireIo): Promise<number> {
   const startedAt = context.now();
   const { plan } = await planRun(context, images, { force: false, baseOverrides: {}, mode: 'retire' });
-  io.stdout(`Retirement plan ${plan.runId}:\n${formatRunPlan(plan)}\n\n`);
-  if (context.options.dryRun) {
-    io.stdout('Dry run: nothing was changed.\n');
-    return 0;
-  }
+  return takeTrip({ heading: `Retirement plan ${plan.runId}`, plan, dryRun: io.dryRun, say: io.stdout, apply: () => applyRetirement(context, plan, images, signal, io, startedAt) });
+}
+
+async function applyRetirement(context: Context, plan: RunPlan, images: readonly ResolvedImage[], signal: AbortSignal, io: RetireIo, startedAt: Date): Promise<number> {
   // NOTE: an empty plan is still applied (it does nothing) so that a nightly `gild retire` always leaves a report.
   if (plan.steps.length === 0) io.stdout('Nothing to retire.\n');
   const { applied, outcomes } = await applyRun(context, plan, images, { stages: createLifecycle(context), signal, onProgress: io.progress });

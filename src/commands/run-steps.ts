@@ -186,7 +186,7 @@ export function throwDefinitionErrors(plan: RunPlan): void {
 export async function withImagesInContext(
   io: Pick<Io, 'cwd' | 'env' | 'exit'>,
   logger: Logger,
-  request: { readonly images: readonly string[]; readonly dryRun: boolean; readonly local?: boolean; readonly force?: boolean },
+  request: { readonly images: readonly string[]; readonly local?: boolean; readonly force?: boolean },
   body: (context: Context, images: readonly ResolvedImage[], signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
   const { loadProject, selectImages } = await import('./load-project.ts');
@@ -204,7 +204,7 @@ export async function withImagesInContext(
   }));
   let context: Context | undefined;
   try {
-    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { dryRun: request.dryRun, force: request.force ?? false, baseOverrides: {} } });
+    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: request.force ?? false, baseOverrides: {} } });
     const ready = context;
     return await exitCodeUnlessInterrupted(handlers, logger, () => body(ready, images, handlers.signal));
   } finally {

@@ -4,11 +4,10 @@ import path from 'node:path';
 import { getParametersByPath } from '../adapters/ssm.ts';
 import { awaitedImages, endedUnpublished, recordJobEnds, refusalRecorded } from '../apply/job-end.ts';
 import { waitForPublication } from '../apply/wait-for-publication.ts';
-import { applyRun, checkSavedPlan, planRun, type ImageOutcome, type RunStepFailure } from '../apply/run-trip.ts';
+import { applyRun, checkSavedPlan, planRun, takeTrip, type ImageOutcome, type RunStepFailure } from '../apply/run-trip.ts';
 import { createCleanupRegistry } from '../cleanup.ts';
 import type { Context } from '../context.ts';
 import { catalogue } from '../errors.ts';
-import { formatRunPlan } from '../plan/format-run-plan.ts';
 import { parseRunPlan } from '../plan/run-plan-schema.ts';
 import { imageParameterPath } from '../plan/parameter-names.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
@@ -66,7 +65,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       logger,
       settings: project.settings,
       images,
-      options: { force: options.force, dryRun: options.dryRun, baseOverrides },
+      options: { force: options.force, baseOverrides },
       // NOTE: only a run ID of the schema's form names this run's resources; anything else is refused by the schema below.
       runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' && /^[A-Za-z0-9-]{1,64}$/.test((saved as { runId: string }).runId) ? (saved as { runId: string }).runId : undefined,
     });
@@ -77,17 +76,12 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       const only = saved !== undefined && options.images.length > 0 ? options.images : undefined;
       // A job of a shared plan that ends without publishing an image other jobs may wait for says so (src/apply/job-end.ts).
       const awaited = options.dryRun ? [] : awaitedImages(saved !== undefined ? (parseRunPlan(saved).plan?.images ?? []) : [], only, images);
-      const runPlan = await refusalRecorded(runContext, awaited, logger, async () => {
-        const checked = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
-        say(`Plan for run ${checked.runId}:\n${formatRunPlan(checked)}\n\n`);
-        // A definition the published state contradicts stops the run before anything is built.
-        throwDefinitionErrors(checked);
-        return checked;
-      });
-      if (runContext.options.dryRun) {
-        say('Dry run: nothing was changed.\n');
-        return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
-      }
+      let applying = false;
+      return await refusalRecorded(runContext, awaited, logger, async () => {
+      const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
+      // A definition the published state contradicts stops the run before anything is built (a dry run too).
+      return await takeTrip({ heading: `Plan for run ${runPlan.runId}`, plan: runPlan, dryRun: options.dryRun, say, refuse: throwDefinitionErrors, apply: async () => {
+      applying = true;
       // NOTE: the report's module is loaded now, not after the builds: a rebuild of dist/ during a long run (npm ci in
       // the same checkout) replaces the engine's chunks, and the run would then publish and fail to write its report.
       const reportWriter = import('../report/write-run-report.ts');
@@ -117,6 +111,8 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       // NOTE: a failed sweep stopped no image, but what it should have removed is still there (and costing): the run failed.
       if (failed.length > 0 || runFailures.length > 0) throw catalogue.EPIPELINE(failed, runFailures.map((failure) => failure.stepId));
       return 0;
+      } });
+      }, () => !applying);
     });
   } finally {
     await finishRun(logger, cleanups, context, emulator, handlers);

@@ -59,5 +59,5 @@ import { withImagesInContext } from './run-steps.ts';
 /** `gild status` from the command line: the project, the context, then statusCommand. */
 export async function status(options: StatusOptions & { readonly images: readonly string[] }, io: Io): Promise<number> {
   checkStatusOptions(options);
-  return withImagesInContext(io, createIoLogger(io), { images: options.images, dryRun: true }, (context, images) => statusCommand(context, images, options, io));
+  return withImagesInContext(io, createIoLogger(io), { images: options.images }, (context, images) => statusCommand(context, images, options, io));
 }

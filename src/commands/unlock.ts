@@ -9,7 +9,7 @@ export interface UnlockOptions {
 }
 
 export async function unlock(options: UnlockOptions, io: Io): Promise<number> {
-  return withImagesInContext(io, createIoLogger(io), { images: [options.image], dryRun: false }, async (context, images) => {
+  return withImagesInContext(io, createIoLogger(io), { images: [options.image] }, async (context, images) => {
     const { unlockImage } = await import('../apply/unlock-image.ts');
     io.stdout(`${await unlockImage(context, images[0]!, { confirmed: options.yes, force: options.force })}\n`);
     return 0;

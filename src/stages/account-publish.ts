@@ -11,8 +11,6 @@ import { assertLockStillOurs, writePublishedParameters } from './publish.ts';
 export const accountPublishStage: StepStage<'account-publish'> = {
   kind: 'account-publish',
   title: (step) => `publish ${step.image} ${step.version} in account ${step.account}`,
-  mutates: true,
-  heavy: false,
   async run(context, step, run) {
     const amis = copiesOf(step.copies, run);
     const target = accountClientsFor(context, step);

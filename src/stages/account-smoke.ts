@@ -18,8 +18,6 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
   return {
     kind: 'account-smoke',
     title: (step) => `smoke test ${step.image} ${step.version} in account ${step.account}`,
-    mutates: true,
-    heavy: true,
     async run(context, step, run) {
       const image = imageOf(run);
       const amis = copiesOf(step.copies, run);

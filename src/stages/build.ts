@@ -34,8 +34,6 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
   return {
     kind: 'build',
     title: (step) => `build ${step.image} ${step.version}`,
-    mutates: true,
-    heavy: true,
     async check(context, step, run) {
       const image = imageOf(run);
       const prefix = context.settings.ssmPrefix;

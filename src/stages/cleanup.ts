@@ -15,8 +15,6 @@ import { removeAmi } from './remove-ami.ts';
 export const cleanupStage: StepStage<'cleanup'> = {
   kind: 'cleanup',
   title: (step) => (step.amiId ? `clean up ${step.amiId} in ${step.region}` : `delete leftover snapshots in ${step.region}`),
-  mutates: true,
-  heavy: false,
   async check(context, step) {
     if (step.amiId && step.untagged) return whyNotAdoptable(context, step.region, step.image, step.amiId, step.untagged.runId);
     if (step.amiId) return whyNotRemovable(context, step.region, step.image, step.amiId);

@@ -21,8 +21,6 @@ const sourceOnlyTags = new Set(['gild:status', 'gild:published-at', 'gild:tested
 export const distributeStage: StepStage<'distribute'> = {
   kind: 'distribute',
   title: (step) => `copy ${step.image} ${step.version} into account ${step.account} in ${step.region}`,
-  mutates: true,
-  heavy: false,
   async check(context, step, run) {
     const sourceAmiId = sourceAmiOf(step, run);
     const [source] = await describeImages(context.clients.ec2(step.region), { imageIds: [sourceAmiId] });

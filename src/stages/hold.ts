@@ -9,8 +9,6 @@ import { WorldMoved, type StepStage } from '../apply/step-stage.ts';
 export const holdStage: StepStage<'hold'> = {
   kind: 'hold',
   title: (step) => `${step.value === undefined ? 'remove the hold' : 'hold'} ${step.parameterName}`,
-  mutates: true,
-  heavy: false,
   check: async () => false,
   async run(context, step, run) {
     const ssm = context.clients.ssm(step.region);

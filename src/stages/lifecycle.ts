@@ -1,21 +1,23 @@
 /**
- * The lifecycle table: which stage carries out each kind of plan step. The
- * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
- * whether, each stage runs. In the order an image lives through them:
+ * The lifecycle table: which stage carries out each kind of plan step, beside
+ * its row of policy columns (`src/apply/step-table.ts`: mutates, heavy, the
+ * lease, runs-always, gates-dependants, yields-when-moved, phase, output
+ * check). The runner (`src/apply/apply-plan.ts`) reads the columns and alone
+ * decides when, and whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
-import type { StageTable } from '../apply/step-stage.ts';
+import { withColumns, type StageTable } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { createBuildStage } from './build.ts';
 import { accountPublishStage } from './account-publish.ts';
 import { createAccountSmokeStage } from './account-smoke.ts';
 import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
-import { createLockStages } from './lock.ts';
+import { lockStage, releaseStage, unlockStage } from './lock.ts';
 import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
@@ -34,11 +36,10 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     let value: Promise<T> | undefined;
     return () => (value ??= read());
   };
-  const locks = createLockStages();
-  return {
+  return withColumns({
     sweep: sweepStage,
-    unlock: locks.unlock,
-    lock: locks.lock,
+    unlock: unlockStage,
+    lock: lockStage,
     cleanup: cleanupStage,
     build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
     resume: resumeStage,
@@ -53,6 +54,6 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     distribute: distributeStage,
     'account-publish': accountPublishStage,
     'retire-copy': retireCopyStage,
-    release: locks.release,
-  };
+    release: releaseStage,
+  });
 }

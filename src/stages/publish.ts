@@ -35,8 +35,6 @@ const lockReads = new WeakMap<StepRun, Promise<void>>();
 export const publishStage: StepStage<'publish'> = {
   kind: 'publish',
   title: (step) => `publish ${step.image} ${step.version}`,
-  mutates: true,
-  heavy: false,
   async check(context, step, run) {
     const { amis } = amisOf(run, step.amis);
     const image = imageOf(run);

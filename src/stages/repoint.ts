@@ -12,8 +12,6 @@ import { describeAwsError } from '../errors.ts';
 export const repointStage: StepStage<'repoint'> = {
   kind: 'repoint',
   title: (step) => `move ${step.image} ${step.pointer} to ${step.version}`,
-  mutates: true,
-  heavy: false,
   async check(context, step) {
     for (const move of step.moves) {
       const [ami] = await describeImages(context.clients.ec2(move.region), { imageIds: [move.amiId] });

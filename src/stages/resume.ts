@@ -10,8 +10,6 @@ import type { BuiltAmis, StepStage } from '../apply/step-stage.ts';
 export const resumeStage: StepStage<'resume'> = {
   kind: 'resume',
   title: (step) => `resume ${step.image} ${step.version} from run ${step.fromRunId}`,
-  mutates: true,
-  heavy: false,
   async check(context, step) {
     for (const [region, amiId] of Object.entries(step.amis)) {
       const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amiId] });

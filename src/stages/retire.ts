@@ -44,8 +44,6 @@ export const whyRetirementMoved = (context: Context, step: StepOfKind<'retire'>)
 export const retireStage: StepStage<'retire'> = {
   kind: 'retire',
   title: (step) => `${step.phase} ${step.image} ${step.version} in ${step.region}`,
-  mutates: true,
-  heavy: false,
   async check(context, step, run) {
     const moved = await whyRetirementMoved(context, step);
     if (moved) return moved;

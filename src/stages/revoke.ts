@@ -16,8 +16,6 @@ const tagValue = (text: string) => text.slice(0, 256);
 export const revokeStage: StepStage<'revoke'> = {
   kind: 'revoke',
   title: (step) => `${step.phase === 'deprecate' ? 'deprecate the revoked' : 'revoke'} ${step.image} ${step.version} in ${step.region}`,
-  mutates: true,
-  heavy: false,
   check: async () => false,
   async run(context, step, run) {
     const ec2 = context.clients.ec2(step.region);

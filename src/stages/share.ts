@@ -102,8 +102,6 @@ async function converge<P extends Partial<SharingPermissions>>(what: string, rea
 export const shareStage: StepStage<'share'> = {
   kind: 'share',
   title: (step) => `share ${step.image} ${step.version} in ${step.region}`,
-  mutates: true,
-  heavy: false,
   async check(context, step, run) {
     const amiId = amisOf(run, step.amis).amis[step.region];
     if (!amiId) return `there is no AMI of ${step.image} ${step.version} in ${step.region}`;

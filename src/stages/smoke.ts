@@ -17,8 +17,6 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
   return {
     kind: 'smoke',
     title: (step) => `smoke test ${step.image} ${step.version}`,
-    mutates: true,
-    heavy: true,
     async check(context, step, run) {
       const { amis } = amisOf(run, step.amis);
       const image = imageOf(run);

@@ -20,8 +20,6 @@ const ec2Of = (context: Context, step: StepOfKind<'sweep'>) => (step.account ? a
 export const sweepStage: StepStage<'sweep'> = {
   kind: 'sweep',
   title: (step) => `sweep ${step.resource.kind} ${step.resource.id} in ${step.region}`,
-  mutates: true,
-  heavy: false,
   async check(context, step) {
     let image: string | undefined;
     if (step.resource.kind === 'takeover-claim') {

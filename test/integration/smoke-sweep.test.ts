@@ -13,7 +13,8 @@ import { describeInstances, recordToTags } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { applyPlan } from '../../src/apply/apply-plan.ts';
+import { applyPlan, type AppliedPlan } from '../../src/apply/apply-plan.ts';
+import { takeTrip } from '../../src/apply/run-trip.ts';
 import { observeInventory } from '../../src/observe/observe-inventory.ts';
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import { planSweep } from '../../src/plan/plan-sweep.ts';
@@ -34,9 +35,9 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-function newContext(options: { dryRun?: boolean } = {}) {
+function newContext() {
   const logger = createMemoryLogger();
-  const context = createContext({ cwd, env: emulator.proxy.env(emulator.moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }), options: { dryRun: options.dryRun ?? false } });
+  const context = createContext({ cwd, env: emulator.proxy.env(emulator.moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }) });
   return { context };
 }
 
@@ -60,13 +61,24 @@ async function states(context: Context): Promise<Record<string, string>> {
   return Object.fromEntries(instances.map((instance) => [instance.instanceId, instance.state]));
 }
 
-/** Observe, plan the sweep, apply it: the sweep's part of a run's trip. */
-async function sweepLeftovers(context: Context) {
+/** Observe, plan the sweep, apply it (unless a dry run stops the trip): the sweep's part of a run's trip. */
+async function sweepLeftovers(context: Context, options: { dryRun: boolean } = { dryRun: false }) {
   const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
   const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: context.settings.sweepAfterMinutes });
   const plan: RunPlan = { schema: planSchemaVersion, runId: context.runId, createdAt: context.now().toISOString(), ssmPrefix: inventory.ssmPrefix, options: { force: false, images: [] }, observed: { at: inventory.observedAt, digests: {} }, images: [], steps, kept: [] };
-  const applied = await applyPlan(context, plan, { stages: createLifecycle(context), images: [], signal: new AbortController().signal, dryRun: context.options.dryRun, concurrency: 2 });
-  return { plan, steps, results: applied.results, runLog: applied.logFiles.get('(run)') };
+  const said: string[] = [];
+  let applied: AppliedPlan | undefined;
+  await takeTrip({
+    heading: 'Sweep',
+    plan,
+    dryRun: options.dryRun,
+    say: (text) => void said.push(text),
+    apply: async () => {
+      applied = await applyPlan(context, plan, { stages: createLifecycle(context), images: [], signal: new AbortController().signal, concurrency: 2 });
+      return 0;
+    },
+  });
+  return { plan, steps, said: said.join(''), results: applied?.results ?? new Map(), runLog: applied?.logFiles.get('(run)') };
 }
 
 describe('the leftover sweep against moto', () => {
@@ -104,13 +116,16 @@ describe('the leftover sweep against moto', () => {
   });
 
   it('only says what it would terminate in a dry run', async () => {
-    const { context } = newContext({ dryRun: true });
+    const { context } = newContext();
     const ids = await scene(context);
 
-    const { plan, steps, results } = await sweepLeftovers(context);
+    const { plan, steps, results, said } = await sweepLeftovers(context, { dryRun: true });
 
     expect(steps).toHaveLength(2);
-    expect([...results.values()]).toEqual([{ status: 'skipped', reason: 'dry run: changes nothing' }, { status: 'skipped', reason: 'dry run: changes nothing' }]);
+    // The trip stops after assembling: the runner never sees a dry run's plan.
+    expect(results.size).toBe(0);
+    expect(said).toContain(`sweep us-east-1 instance ${ids.oldSmoke}`);
+    expect(said).toMatch(/Dry run: nothing was changed\.\n$/);
     expect(emulator.proxy.actions('ec2')).not.toContain('TerminateInstances');
     expect(formatRunPlan(plan)).toContain(`sweep us-east-1 instance ${ids.oldSmoke} — terminate leftover smoke instance`);
     expect((await states(context))[ids.oldSmoke]).toBe('running');

@@ -8,7 +8,10 @@
  */
 import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotAttributeCommand, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand } from '@aws-sdk/client-ec2';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runReportSchema } from '../../src/report/report-schema.ts';
 import type { AuditResult } from '../../src/report/audit-images.ts';
 import { awsClients, parametersUnder } from '../support/aws-state.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
@@ -65,6 +68,16 @@ describe('gild verify', () => {
       expect(repair.stdout).toContain(`us-east-1 set /golden/web/versions/1.0.0 = ${webAmi} (now ${apiAmi}; only if it still is)`);
       expect(repair.stdout).toContain(`us-east-1 ${webAmi} launch permissions: remove 444455556666`);
       expect(repair.stdout).toMatch(/After repair: verified api, web/);
+      // The repairs are plan steps under web's lock, applied by the runner, with a report like every changing command's.
+      expect(repair.stdout).toContain('~ web: restore what the definition says: 3 repairs of the drift gild verify found');
+      expect(repair.stdout).toContain(`move versions/1.0.0 to 1.0.0: us-east-1 ${webAmi}`);
+      const reportFile = /Report: (\S+report\.md) \(JSON: (\S+report\.json)\)/.exec(repair.stdout);
+      expect(reportFile, repair.stdout).not.toBeNull();
+      const report = runReportSchema.parse(JSON.parse(await readFile(path.join(project.dir, reportFile![2]!), 'utf8')));
+      expect(report).toMatchObject({ commandName: 'verify', result: 'succeeded', images: [{ image: 'web', action: 'change' }] });
+      const runLog = await readFile(path.join(path.dirname(path.join(project.dir, reportFile![2]!)), 'web.log'), 'utf8');
+      expect(runLog).toMatch(/lock:web: lock web[\s\S]*repoint:web:versions\/1\.0\.0:us-east-1[\s\S]*release:web: release the lock of web/);
+      expect((await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden'))['/golden/web/lock']).toBeUndefined();
 
       expect((await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden'))['/golden/web/versions/1.0.0']).toBe(webAmi);
       expect(await parametersUnder(emulator.moto.endpoint, 'us-west-2', '/golden')).toEqual(west);

@@ -2,7 +2,9 @@
  * A StepRun for calling one stage directly, as the runner would: the outputs
  * of the steps it depends on are given, deferred cleanups can be inspected.
  */
-import type { StepOutputs, StepRun } from '../../src/apply/step-stage.ts';
+import type { LeaseScope } from '../../src/apply/lease-scope.ts';
+import type { BuiltAmis, StepOutputs, StepRun } from '../../src/apply/step-stage.ts';
+import { stepTable } from '../../src/apply/step-table.ts';
 import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { PlanStepKind } from '../../src/plan/run-plan.ts';
@@ -34,6 +36,13 @@ export function stepRunFixture(image: ResolvedImage | undefined, options: { runD
       if (given.kind !== kind) throw new Error(`${stepId} is a ${given.kind} step, not ${kind}`);
       return given.output as StepOutputs[K];
     },
+    builtAmis(stepId: string): BuiltAmis | undefined {
+      const given = options.outputs?.[stepId];
+      if (!given) return undefined;
+      if (!stepTable[given.kind].givesAmis) throw new Error(`${stepId} is a ${given.kind} step, whose row gives no AMIs`);
+      return given.output as BuiltAmis;
+    },
+    lease: noLease,
     summary: [],
     settleLater: (_description, work) => void settling.push(work),
     settling,
@@ -41,3 +50,9 @@ export function stepRunFixture(image: ResolvedImage | undefined, options: { runD
     lostLease,
   };
 }
+
+/** One stage called directly holds no lease: a stage that reaches for it is a lock stage, tested through the runner. */
+const refuse = (): never => {
+  throw new Error('the step-run fixture holds no lease; test the lock steps through the runner');
+};
+const noLease: LeaseScope = { enter: refuse, takeOver: refuse, leave: refuse, staleLockMoved: refuse, close: refuse };

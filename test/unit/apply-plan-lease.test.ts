@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyRun } from '../../src/apply/run-trip.ts';
-import type { StageTable, StepStage } from '../../src/apply/step-stage.ts';
+import type { StageRow, StageTable } from '../../src/apply/step-stage.ts';
+import { stepTable } from '../../src/apply/step-table.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } from '../../src/plan/run-plan.ts';
@@ -15,12 +16,12 @@ const noClients = { ec2: () => { throw new Error('no AWS in this test'); }, ssm:
 
 /** Stages that record what ran; lock and unlock take or clear the lease themselves, as in the lifecycle table. */
 function recordingStages(ran: string[]): StageTable {
-  const stage = (kind: PlanStepKind): StepStage<PlanStepKind> => ({
+  const stage = (kind: PlanStepKind): StageRow<PlanStepKind> => ({
     kind,
     title: (step) => step.id,
-    mutates: true,
-    heavy: false,
-    runsWithoutLease: kind === 'lock' || kind === 'unlock',
+    // The lifecycle table's columns: lock and unlock take the lease themselves; every kind mutates.
+    ...stepTable[kind],
+    checkOutput: undefined,
     async run(_context, step) {
       ran.push(step.id);
       return {} as never;

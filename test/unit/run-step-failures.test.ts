@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/adapters/aws-clients.ts';
 import { applyRun } from '../../src/apply/run-trip.ts';
-import { StepFailure, type StageTable, type StepStage } from '../../src/apply/step-stage.ts';
+import { StepFailure, type StageRow, type StageTable } from '../../src/apply/step-stage.ts';
+import { stepTable } from '../../src/apply/step-table.ts';
 import { formatOutcomes } from '../../src/commands/run.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { catalogue } from '../../src/errors.ts';
@@ -28,12 +29,12 @@ const kinds: readonly PlanStepKind[] = ['sweep', 'lock', 'build', 'smoke', 'publ
 
 /** Stages that succeed at once, but the sweep, which AWS refuses. */
 function stages(): StageTable {
-  const stage = (kind: PlanStepKind): StepStage<PlanStepKind> => ({
+  const stage = (kind: PlanStepKind): StageRow<PlanStepKind> => ({
     kind,
     title: (step) => step.id,
-    mutates: true,
-    heavy: false,
-    runsWithoutLease: kind === 'lock' || kind === 'unlock',
+    // The lifecycle table's columns: lock and unlock take the lease themselves; every kind mutates.
+    ...stepTable[kind],
+    checkOutput: undefined,
     async run(_context, step) {
       if (kind === 'sweep') throw new StepFailure('could not terminate i-0dead', ['UnauthorizedOperation: not allowed'], { cause: new Error('UnauthorizedOperation') });
       if (kind === 'build') return { amis: { 'us-east-1': 'ami-new' }, snapshots: {}, baseAmiId: 'ami-base' };

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRun } from '../../src/apply/run-trip.ts';
-import type { StageTable, StepStage } from '../../src/apply/step-stage.ts';
+import type { StageRow, StageTable } from '../../src/apply/step-stage.ts';
+import { stepTable } from '../../src/apply/step-table.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { ObservedAmi, ObservedParameter } from '../../src/observe/inventory.ts';
@@ -118,12 +119,12 @@ function applyEdit(plan: typeof saved, change: Edit): typeof saved {
 /** What the runner was asked to do: each step it ran, with every argument it was given. */
 async function appliedSteps(context: Context, plan: RunPlan): Promise<string[]> {
   const ran: string[] = [];
-  const stage = (kind: PlanStepKind): StepStage<PlanStepKind> => ({
+  const stage = (kind: PlanStepKind): StageRow<PlanStepKind> => ({
     kind,
     title: (step) => step.id,
-    mutates: true,
-    heavy: false,
-    runsWithoutLease: kind === 'lock' || kind === 'unlock',
+    // The lifecycle table's columns: lock and unlock take the lease themselves; every kind mutates.
+    ...stepTable[kind],
+    checkOutput: undefined,
     async run(_context, step) {
       ran.push(stable(step));
       if (kind === 'build') return { amis: { 'us-east-1': 'ami-new1', 'us-west-2': 'ami-new2' }, snapshots: {}, baseAmiId: 'ami-base1' } as never;
