@@ -40,6 +40,7 @@ export interface StepOutputs {
   repoint: { readonly moved: readonly string[] };
   hold: { readonly written: boolean };
   revoke: { readonly amiId: string };
+  'mark-descendant': { readonly amiId: string };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };
   'account-smoke': SmokeResult;
   'account-publish': PublishedAmis & { readonly account: string };

@@ -29,18 +29,27 @@ export interface ChangePointerIo {
   readonly printReport?: ((json: string) => void) | undefined;
 }
 
-export async function changePointerCommand(context: Context, image: ResolvedImage, change: PointerChange, signal: AbortSignal, io: ChangePointerIo): Promise<number> {
+/**
+ * `images`: every image loaded with it. A revoke observes them all (the descendants it marks may be published in
+ * regions of their own) and `--cascade` revokes those among them built on the revoked version.
+ */
+export async function changePointerCommand(context: Context, image: ResolvedImage, change: PointerChange, signal: AbortSignal, io: ChangePointerIo, images: readonly ResolvedImage[] = [image]): Promise<number> {
   const startedAt = context.now();
-  const inventory = await observeInventory(context, [image], { baseOverrides: context.options.baseOverrides });
-  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change });
+  const observed = change.kind === 'revoke' ? [image, ...images.filter((other) => other.name !== image.name)] : [image];
+  const inventory = await observeInventory(context, observed, { baseOverrides: context.options.baseOverrides });
+  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change, images: observed });
   if ('refused' in planned) throw catalogue.EUSAGE(`${change.kind} ${image.name}: ${planned.refused}.`);
   io.stdout(`Plan ${planned.plan.runId}:\n${formatRunPlan(planned.plan)}\n\n`);
   if (context.options.dryRun) {
     io.stdout('Dry run: nothing was changed.\n');
     return 0;
   }
-  const { applied, outcomes } = await applyRun(context, planned.plan, [image], { stages: createLifecycle(context), signal, onProgress: io.progress });
-  const published = imageState(inventory, image.name, image.regions).versions;
+  const changed = observed.filter((candidate) => planned.plan.images.some((decision) => decision.image === candidate.name));
+  const { applied, outcomes } = await applyRun(context, planned.plan, changed, { stages: createLifecycle(context), signal, onProgress: io.progress });
+  const publishedOf = (name: string) => {
+    const of = changed.find((candidate) => candidate.name === name);
+    return of ? imageState(inventory, of.name, of.regions).versions : [];
+  };
   const { writeRunReport } = await import('../report/write-run-report.ts');
   const written = await writeRunReport({
     applied,
@@ -49,17 +58,20 @@ export async function changePointerCommand(context: Context, image: ResolvedImag
     commandName: change.kind,
     // It plans afresh from what AWS holds, so the same command again is how a failure is retried (or seen, with --dry-run).
     reproduce: () => `npx ${commandLine(io.argv.filter((argument) => argument !== '--json'))}`,
-    versionOfAmi: (_image, region, amiId) => published.find((candidate) => candidate.amis[region] === amiId)?.version,
+    versionOfAmi: (name, region, amiId) => publishedOf(name).find((candidate) => candidate.amis[region] === amiId)?.version,
     startedAt,
     finishedAt: context.now(),
     cwd: context.cwd,
     env: context.env,
   });
-  const [outcome] = outcomes;
-  const succeeded = outcome?.result === 'unchanged';
-  if (!outcome || outcome.result === 'failed') io.stdout(`✖ ${image.name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
-  else if (outcome.result !== 'unchanged') io.stdout(`# ${image.name}: ${'reason' in outcome ? outcome.reason : outcome.result}\n`);
-  else io.stdout(`✔ ${image.name}:\n${outcome.summary.map((line) => `    ${line}\n`).join('')}`);
+  let succeeded = outcomes.length > 0;
+  for (const name of changed.map((candidate) => candidate.name)) {
+    const outcome = outcomes.find((candidate) => candidate.image === name);
+    if (outcome?.result !== 'unchanged') succeeded = false;
+    if (!outcome || outcome.result === 'failed') io.stdout(`✖ ${name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
+    else if (outcome.result !== 'unchanged') io.stdout(`# ${name}: ${'reason' in outcome ? outcome.reason : outcome.result}\n`);
+    else io.stdout(`✔ ${name}:\n${outcome.summary.map((line) => `    ${line}\n`).join('')}`);
+  }
   io.stdout(`Report: ${path.relative(context.cwd, written.markdownFile)} (JSON: ${path.relative(context.cwd, written.jsonFile)})\n`);
   io.printReport?.(`${JSON.stringify(written.report, null, 2)}\n`);
   if (!succeeded) throw catalogue.EPIPELINE([image.name]);

@@ -27,6 +27,8 @@ export interface VersionHistory {
   readonly publishedAt: string | undefined;
   readonly status: 'published' | 'revoked' | 'retiring' | 'retired' | 'unpublished';
   readonly revoked: { readonly reason: string; readonly at: string | undefined; readonly by?: string; readonly replacement?: string } | undefined;
+  /** Built on a revoked version (`gild:base-revoked`: which, and why). */
+  readonly baseRevoked?: string;
   /** Pointer moves to this version and lifecycle stamps, oldest first. */
   readonly events: readonly { readonly at: string | undefined; readonly what: string }[];
 }
@@ -106,6 +108,7 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
         publishedAt: tags['gild:published-at'] ?? events.find((event) => event.what.startsWith('published') || event.what.startsWith('latest'))?.at,
         status,
         revoked,
+        ...(tags['gild:base-revoked'] ? { baseRevoked: tags['gild:base-revoked'] } : {}),
         events,
       };
     });
@@ -116,6 +119,7 @@ export function formatHistory(image: string, versions: readonly VersionHistory[]
   const lines = [`${image}:`];
   for (const version of versions) {
     lines.push(`  ${version.version}  ${version.status}${version.revoked ? ` (${version.status === 'revoked' ? '' : 'revoked: '}${version.revoked.reason})` : ''}`);
+    if (version.baseRevoked) lines.push(`    built on a revoked base: ${version.baseRevoked}`);
     lines.push(`    AMIs: ${Object.entries(version.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ') || '(unknown)'}`);
     if (version.builtAt) lines.push(`    built ${version.builtAt} from ${version.baseAmi ?? '?'}, commit ${version.gitCommit ?? '?'}, fingerprint ${version.fingerprint ?? '?'}; smoke ${version.smoke}`);
     for (const event of version.events) lines.push(`    ${event.at ?? '(time unknown)'}  ${event.what}`);

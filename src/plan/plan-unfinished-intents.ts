@@ -4,6 +4,7 @@
  * pointer moves plans these first, so whatever runs next finishes them; nothing reverses them. Pure.
  */
 import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { Inventory } from '../observe/inventory.ts';
 import { revocationOf, type ImageState } from './image-state.ts';
 import { imageParameterPath } from './parameter-names.ts';
 import { goodVersions, planUnfinishedRevocations } from './plan-revocation.ts';
@@ -16,7 +17,15 @@ export interface UnfinishedIntents {
   readonly versions: string[];
 }
 
-export function planUnfinishedIntents(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly prefix: string; readonly now: Date; readonly channels: Readonly<Record<string, { readonly soakDays: number }>> }): UnfinishedIntents {
+export function planUnfinishedIntents(input: {
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  readonly prefix: string;
+  readonly now: Date;
+  readonly channels: Readonly<Record<string, { readonly soakDays: number }>>;
+  /** Every image's AMIs: a revoke's descendants not yet marked are marked too. */
+  readonly inventory?: Inventory | undefined;
+}): UnfinishedIntents {
   const { image, state, prefix } = input;
   const revocations = planUnfinishedRevocations(input);
   const steps = [...revocations.steps];

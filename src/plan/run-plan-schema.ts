@@ -85,6 +85,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...stepCommon, kind: z.literal('repoint'), image: text, version: text, pointer: text, moves: z.array(pointerMoveSchema) }),
   z.strictObject({ ...stepCommon, kind: z.literal('revoke'), image: text, version: text, region: text, amiId: text, revokedReason: text, disable: z.boolean(), phase: z.enum(['record', 'deprecate']).optional(), by: optionalText, replacement: optionalText, ledger: z.boolean().optional() }),
+  z.strictObject({ ...stepCommon, kind: z.literal('mark-descendant'), image: text, version: text, region: text, amiId: text, descendant: z.strictObject({ image: text, version: text }), tag: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('distribute'), image: text, version: text, account: text, roleArn: text, region: text, source: copySourceSchema, kmsKeyId: optionalText }),
   z.strictObject({
     ...stepCommon,

@@ -168,6 +168,20 @@ export type PlanStep =
       readonly ledger?: boolean;
     })
   /**
+   * Mark a published version of another image built on the revoked `version` of `image` (its descendant): tag the
+   * descendant's AMI in `region` `gild:base-revoked` (`tag`: the line of descent and the revoke's reason). Runs under
+   * `image`'s lock, after the revoke is recorded; the descendant itself is not revoked (`revoke --cascade` does that).
+   */
+  | (StepCommon & {
+      readonly kind: 'mark-descendant';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly descendant: { readonly image: string; readonly version: string };
+      readonly tag: string;
+    })
+  /**
    * Give another account (`distribution.accounts`) its own copy of a published version in one region: share the
    * building account's AMI there, copy it as the account's role, tag the copy. `source` is that AMI: the publish
    * step's output, or already known.
