@@ -267,6 +267,7 @@ describe('revoke', () => {
     expect((await gild(['promote', 'api', '--to', 'stable'])).exitCode).toBe(0);
     expect((await gild(['run', 'app'])).exitCode).toBe(0);
     const revokedAmis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parameters(region))['/golden/api/versions/1.0.1']!] as const)));
+    const appAmi = (await parametersUnder(moto.endpoint, 'us-east-1', '/golden/app'))['/golden/app/versions/1.0.0']!;
 
     const revoked = await gild(['revoke', 'api', '1.0.1', '--reason', 'CVE-2026-0001 in openssl', '--json']);
     expect(revoked.exitCode, revoked.stdout + revoked.stderr).toBe(0);
@@ -283,6 +284,11 @@ describe('revoke', () => {
       expect((await imageState(moto.endpoint, region, revokedAmis[region]!))?.tags).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl' });
     }
 
+    // The app built on it is marked, not revoked: its team sees it in the tags, the history and the report.
+    expect((await imageState(moto.endpoint, 'us-east-1', appAmi))?.tags).toMatchObject({ 'gild:status': 'published', 'gild:base-revoked': 'api 1.0.1: CVE-2026-0001 in openssl' });
+    expect(revocation.images[0].summary).toContain(`marked app 1.0.0 in us-east-1 (${appAmi}): built on the revoked api 1.0.1`);
+    expect((await gild(['history', 'app'])).stdout).toMatch(/1\.0\.0 {2}published\n {4}built on a revoked base: api 1\.0\.1: CVE-2026-0001 in openssl/);
+
     const refused = await gild(['promote', 'api', '--version', '1.0.1', '--to', 'stable']);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/api 1\.0\.1 is revoked \(CVE-2026-0001 in openssl\)/);
@@ -291,5 +297,36 @@ describe('revoke', () => {
     expect(plan.stdout).toMatch(/= api: unchanged at/);
     expect(plan.stdout).toMatch(/\+ app: build 1\.0\.1 .*its base api 1\.0\.1 was revoked \(CVE-2026-0001 in openssl\)/);
     expect(plan.stdout).toMatch(/build 1\.0\.1 in us-east-1 from ami-\w+ \(image:api@\^1 → 1\.0\.0\)/);
+  });
+
+  it('revoke --cascade revokes what was built on the version too, in one plan shown by --dry-run: app moves to its newest version not built on it', async () => {
+    expect((await gild(['run', 'app'])).exitCode).toBe(0);
+    expect((await gild(['run', 'api', '--force'])).exitCode).toBe(0);
+    expect((await gild(['run', 'app'])).exitCode).toBe(0);
+    const app = () => parametersUnder(moto.endpoint, 'us-east-1', '/golden/app');
+    const before = await app();
+    expect(before['/golden/app/latest']).toBe(before['/golden/app/versions/1.0.2']);
+
+    const dryRun = await gild(['revoke', 'api', '1.0.2', '--reason', 'bad kernel', '--cascade', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(/~ app: --cascade: revoke app 1\.0\.2, built on the revoked api 1\.0\.2/);
+    expect(dryRun.stdout).toMatch(/revoke 1\.0\.2 in us-east-1: tag ami-\w+ gild:status=revoked/);
+    expect(dryRun.stdout).toMatch(/move latest to 1\.0\.1: us-east-1 /);
+    expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
+    expect(await app()).toEqual(before);
+
+    const cascaded = await gild(['revoke', 'api', '1.0.2', '--reason', 'bad kernel', '--cascade']);
+    expect(cascaded.exitCode, cascaded.stdout + cascaded.stderr).toBe(0);
+    const after = await app();
+    expect(after['/golden/app/latest']).toBe(after['/golden/app/versions/1.0.1']);
+    expect(after['/golden/app/v1']).toBe(after['/golden/app/versions/1.0.1']);
+    expect((await imageState(moto.endpoint, 'us-east-1', before['/golden/app/versions/1.0.2']!))?.tags).toMatchObject({
+      'gild:status': 'revoked',
+      'gild:revoked-reason': 'its base api 1.0.2 was revoked: bad kernel',
+      'gild:base-revoked': 'api 1.0.2: bad kernel',
+    });
+    const resolved = await gild(['resolve', 'app', '--version', '1.0.2']);
+    expect(resolved.exitCode).toBe(1);
+    expect(resolved.stderr).toMatch(/EREVOKED|revoked/);
   });
 });
