@@ -307,6 +307,18 @@ function pointerCommands(): CommandEntry[] {
       run: (io, [image, version], flags, argv) =>
         change(io, image as string, flags, argv, { kind: 'revoke', version: version as string, reason: flags.reason as string, disable: flags.disable as boolean, cascade: flags.cascade as boolean }),
     },
+    {
+      name: 'restore',
+      declare: (command) =>
+        command
+          .description('undo a revoke: the version is good again (re-enabled, tagged published, resolvable), and latest and v<major> move back to it where it is the newest; channels are offered with the promote to run')
+          .argument('<image>', 'image name')
+          .argument('<version>', 'the revoked version to restore')
+          .requiredOption('--reason <text>', 'why: recorded in the version ledger and on the AMIs, and shown in history')
+          .option('--dry-run', 'print the plan and stop before changing anything', false)
+          .option('--json', reportJsonHelp, false),
+      run: (io, [image, version], flags, argv) => change(io, image as string, flags, argv, { kind: 'restore', version: version as string, reason: flags.reason as string }),
+    },
   ];
 }
 

@@ -41,6 +41,7 @@ export interface StepOutputs {
   hold: { readonly written: boolean };
   revoke: { readonly amiId: string };
   'mark-descendant': { readonly amiId: string };
+  restore: { readonly amiId: string };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };
   'account-smoke': SmokeResult;
   'account-publish': PublishedAmis & { readonly account: string };

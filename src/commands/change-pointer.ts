@@ -14,7 +14,10 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { observeInventory } from '../observe/observe-inventory.ts';
 import { formatRunPlan } from '../plan/format-run-plan.ts';
-import { imageState } from '../plan/image-state.ts';
+import { imageState, type ImageState } from '../plan/image-state.ts';
+import { restorableAmis, type BinLookup } from '../plan/plan-restore.ts';
+import { listBinnedImages } from '../adapters/ec2-image-lifecycle.ts';
+import { targetCapabilities } from '../target/capabilities.ts';
 import { planPointerChange, type PointerChange } from '../plan/plan-pointer-change.ts';
 import { commandLine } from '../report/build-run-report.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
@@ -37,7 +40,8 @@ export async function changePointerCommand(context: Context, image: ResolvedImag
   const startedAt = context.now();
   const observed = change.kind === 'revoke' ? [image, ...images.filter((other) => other.name !== image.name)] : [image];
   const inventory = await observeInventory(context, observed, { baseOverrides: context.options.baseOverrides });
-  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change, images: observed });
+  const bin = change.kind === 'restore' ? await lookInRecycleBin(context, image, imageState(inventory, image.name, image.regions), change.version) : undefined;
+  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change, images: observed, ...(bin ? { bin } : {}) });
   if ('refused' in planned) throw catalogue.EUSAGE(`${change.kind} ${image.name}: ${planned.refused}.`);
   io.stdout(`Plan ${planned.plan.runId}:\n${formatRunPlan(planned.plan)}\n\n`);
   if (context.options.dryRun) {
@@ -76,6 +80,27 @@ export async function changePointerCommand(context: Context, image: ResolvedImag
   io.printReport?.(`${JSON.stringify(written.report, null, 2)}\n`);
   if (!succeeded) throw catalogue.EPIPELINE([image.name]);
   return 0;
+}
+
+/**
+ * Where a restored version's AMI is gone, what that region's Recycle Bin holds of it (by AMI name: the bin keeps no
+ * tags). Asked only then, and only where the target has a Recycle Bin; a refusal to answer is said, not thrown: the
+ * restore is refused either way, and the answer only says what could bring the AMI back.
+ */
+async function lookInRecycleBin(context: Context, image: ResolvedImage, state: ImageState, version: string): Promise<Record<string, BinLookup> | undefined> {
+  const { gone } = restorableAmis(state, image, version);
+  if (gone.length === 0) return undefined;
+  const lookups = await Promise.all(
+    gone.map(async (region): Promise<[string, BinLookup]> => {
+      if (!targetCapabilities(context).recycleBin) return [region, { unknown: 'this target has no Recycle Bin (ListImagesInRecycleBin), so whether a retention rule kept the AMI is not known' }];
+      try {
+        return [region, { found: await listBinnedImages(context.clients.ec2(region), `${image.name}-${version}-`) }];
+      } catch (error) {
+        return [region, { unknown: `the Recycle Bin could not be asked: ${error instanceof Error ? error.message : String(error)}` }];
+      }
+    }),
+  );
+  return Object.fromEntries(lookups);
 }
 
 function safeUser(): string {

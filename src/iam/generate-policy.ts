@@ -139,6 +139,8 @@ const grants: readonly Grant[] = [
       // Retirement's look at who uses an AMI: EC2 Fleets and Spot Fleet requests launch from AMIs and templates.
       'ec2:DescribeFleets',
       'ec2:DescribeSpotFleetRequests',
+      // `gild restore` of a version whose AMI is gone: whether a Recycle Bin retention rule kept it.
+      'ec2:ListImagesInRecycleBin',
       'autoscaling:DescribeAutoScalingGroups',
       'autoscaling:DescribeLaunchConfigurations',
       'ssm:DescribeParameters',

@@ -30,6 +30,8 @@ const describeStep = (step: PlanStep): string => {
       return `move ${step.pointer} to ${step.version}: ${step.moves.map((move) => `${move.region} ${move.amiId}`).join(', ')}`;
     case 'revoke':
       return `revoke ${step.version} in ${step.region}: tag ${step.amiId} gild:status=revoked, deprecate${step.disable ? ', disable' : ''}`;
+    case 'restore':
+      return `restore ${step.version} in ${step.region}: ${step.ledger ? 'record the restore in the ledger, ' : ''}clear its status, re-enable ${step.amiId}, tag it gild:status=published`;
     case 'mark-descendant':
       return `mark ${step.descendant.image} ${step.descendant.version} in ${step.region}: tag ${step.amiId} gild:base-revoked (built on the revoked ${step.image} ${step.version})`;
     case 'hold':

@@ -12,6 +12,7 @@ import { describeHold, imageState, revocationOf, type ImageState } from './image
 import { goodVersions, ownAmi, planRevocationSteps, publishedTime } from './plan-revocation.ts';
 import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
 import { planCascade } from './plan-cascade.ts';
+import { planRestoreSteps, type BinLookup } from './plan-restore.ts';
 import { holdParameterName, imageParameterPath, lockParameterName } from './parameter-names.ts';
 import { planSchemaVersion, type KeptResource, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
 
@@ -19,7 +20,8 @@ export type PointerChange =
   | { readonly kind: 'promote'; readonly channel: string; readonly version: string | undefined }
   | { readonly kind: 'rollback'; readonly pointer: string; readonly to: string | undefined; readonly reason: string }
   | { readonly kind: 'release'; readonly pointer: string }
-  | { readonly kind: 'revoke'; readonly version: string; readonly reason: string; readonly disable: boolean; readonly cascade?: boolean };
+  | { readonly kind: 'revoke'; readonly version: string; readonly reason: string; readonly disable: boolean; readonly cascade?: boolean }
+  | { readonly kind: 'restore'; readonly version: string; readonly reason: string };
 
 export interface PointerChangeInput {
   readonly runId: string;
@@ -33,6 +35,8 @@ export interface PointerChangeInput {
   readonly change: PointerChange;
   /** The project's images: `revoke --cascade` revokes the descendants among them. */
   readonly images?: readonly ResolvedImage[];
+  /** `restore` of a version whose AMI is gone in a region: what that region's Recycle Bin holds of it. */
+  readonly bin?: Readonly<Record<string, BinLookup>>;
 }
 
 const dayMs = 86_400_000;
@@ -53,7 +57,7 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
 
   // A revoke or rollback that stopped half-way is finished first, by whatever command comes next; never undone.
   const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels, inventory });
-  const finishing = change.kind === 'revoke' ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint') } : unfinished;
+  const finishing = change.kind === 'revoke' || change.kind === 'restore' ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore') } : unfinished;
 
   let reason: string;
   const changes: PlanStep[] = [];
@@ -92,6 +96,20 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       reason += `; built on it (marked gild:base-revoked, not revoked; --cascade revokes them): ${planned.descendants.map((descendant) => `${descendant.image} ${descendant.version}`).join(', ')}`;
     }
     finishing.steps = finishing.steps.filter((step) => !changes.some((own) => own.id === step.id));
+  } else if (change.kind === 'restore') {
+    if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
+    // Run again after a restore that stopped half-way: finishing it is the whole plan.
+    const halfDone = finishing.steps.some((step) => step.kind === 'restore' && step.version === change.version);
+    const planned = halfDone ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` } : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, ...(input.bin ? { bin: input.bin } : {}) });
+    if ('refused' in planned) return planned;
+    // A revoke of this version that stopped half-way is not finished first, only to be undone: the restore replaces it.
+    const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish' });
+    const undoneIds = new Set('refused' in undone ? [] : undone.steps.map((step) => step.id));
+    finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id));
+    finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
+    reason = planned.reason;
+    changes.push(...planned.steps);
+    kept.push(...planned.notes);
   } else if (change.kind === 'release') {
     const hold = Object.hasOwn(state.holds, change.pointer) ? state.holds[change.pointer] : undefined;
     if (!hold) return { refused: `${change.pointer} of ${image.name} is not held; nothing to release` };

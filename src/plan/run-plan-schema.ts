@@ -85,6 +85,18 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...stepCommon, kind: z.literal('repoint'), image: text, version: text, pointer: text, moves: z.array(pointerMoveSchema) }),
   z.strictObject({ ...stepCommon, kind: z.literal('revoke'), image: text, version: text, region: text, amiId: text, revokedReason: text, disable: z.boolean(), phase: z.enum(['record', 'deprecate']).optional(), by: optionalText, replacement: optionalText, ledger: z.boolean().optional() }),
+  z.strictObject({
+    ...stepCommon,
+    kind: z.literal('restore'),
+    image: text,
+    version: text,
+    region: text,
+    amiId: text,
+    restoredReason: text,
+    by: text,
+    revoked: z.strictObject({ reason: text, at: text, by: text, replacement: optionalText }),
+    ledger: z.boolean().optional(),
+  }),
   z.strictObject({ ...stepCommon, kind: z.literal('mark-descendant'), image: text, version: text, region: text, amiId: text, descendant: z.strictObject({ image: text, version: text }), tag: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('distribute'), image: text, version: text, account: text, roleArn: text, region: text, source: copySourceSchema, kmsKeyId: optionalText }),
   z.strictObject({

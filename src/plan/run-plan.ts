@@ -168,6 +168,22 @@ export type PlanStep =
       readonly ledger?: boolean;
     })
   /**
+   * Undo a revoke in one region (`gild restore`): the build region's step first records the restore in the version
+   * ledger (from then on every reader treats the version as good again), then each region clears `status/<v>`,
+   * re-enables and un-deprecates the AMI, and tags it published again. `revoked` is the revocation being undone.
+   */
+  | (StepCommon & {
+      readonly kind: 'restore';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly restoredReason: string;
+      readonly by: string;
+      readonly revoked: { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string };
+      readonly ledger?: boolean;
+    })
+  /**
    * Mark a published version of another image built on the revoked `version` of `image` (its descendant): tag the
    * descendant's AMI in `region` `gild:base-revoked` (`tag`: the line of descent and the revoke's reason). Runs under
    * `image`'s lock, after the revoke is recorded; the descendant itself is not revoked (`revoke --cascade` does that).

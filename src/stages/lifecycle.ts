@@ -4,7 +4,7 @@
  * whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
- * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → mark-descendant → release.
+ * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → repoint → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
@@ -16,6 +16,7 @@ import { createAccountSmokeStage } from './account-smoke.ts';
 import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { markDescendantStage } from './mark-descendant.ts';
+import { restoreStage } from './restore.ts';
 import { createLockStages } from './lock.ts';
 import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
@@ -52,6 +53,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     hold: holdStage,
     revoke: revokeStage,
     'mark-descendant': markDescendantStage,
+    restore: restoreStage,
     distribute: distributeStage,
     'account-publish': accountPublishStage,
     'retire-copy': retireCopyStage,

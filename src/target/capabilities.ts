@@ -19,14 +19,16 @@ export interface TargetCapabilities {
    * account (see copyImageIntoAccount in src/adapters/ec2.ts): a real AMI that account owns, without the source's disks.
    */
   readonly crossAccountCopyImage: boolean;
+  /** EC2's Recycle Bin calls (ListImagesInRecycleBin): moto has no Recycle Bin. */
+  readonly recycleBin: boolean;
 }
 
-const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true, crossAccountCopyImage: true };
+const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true, crossAccountCopyImage: true, recycleBin: true };
 /**
  * moto refuses DescribeParameters' DataType filter, lacks DescribeImageReferences, EnableImageDeprecation and
  * DisableImage, does not implement DescribeImages' `block-device-mapping.snapshot-id` filter, and cannot CopyImage an
- * AMI shared from another account.
+ * AMI shared from another account. It has no Recycle Bin.
  */
-const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false, crossAccountCopyImage: false };
+const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false, crossAccountCopyImage: false, recycleBin: false };
 
 export const targetCapabilities = (context: Context): TargetCapabilities => (context.options.emulator ? emulator : realAws);
