@@ -330,3 +330,80 @@ describe('revoke', () => {
     expect(resolved.stderr).toMatch(/EREVOKED|revoked/);
   });
 });
+
+describe('restore', () => {
+  let moto: MotoServer;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web' }) } });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await moto?.stop();
+  });
+
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, { ...moto.env, GILD_SMOKE_POLL_MS: '100' });
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const parameters = (region: string) => parametersUnder(moto.endpoint, region, '/golden/web');
+
+  it('undoes a revoke: resolvable and tagged published again, latest and v1 back on it in every region, the revoke and the restore in the history', async () => {
+    expect((await gild(['run'])).exitCode).toBe(0);
+    expect((await gild(['run', '--force'])).exitCode).toBe(0);
+    const published = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, await parameters(region)] as const)));
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken'])).exitCode).toBe(0);
+    const revoked = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, await parameters(region)] as const)));
+    expect(revoked['us-east-1']!['/golden/web/latest']).toBe(published['us-east-1']!['/golden/web/versions/1.0.0']);
+    expect(revoked['us-east-1']!['/golden/web/status/1.0.1']).toBeDefined();
+
+    const dryRun = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(/~ web: restore 1\.0\.1, revoked by .* \(looked broken\): false alarm/);
+    expect(dryRun.stdout).toMatch(/restore 1\.0\.1 in us-east-1: record the restore in the ledger/);
+    expect(dryRun.stdout).toMatch(/move latest to 1\.0\.1/);
+    expect(dryRun.stdout).toMatch(/move v1 to 1\.0\.1/);
+    expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
+    for (const region of regions) expect(await parameters(region)).toEqual(revoked[region]);
+
+    const restored = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--json']);
+    expect(restored.exitCode, restored.stdout + restored.stderr).toBe(0);
+    const report = await reportOf(project, restored);
+    expect(report).toMatchObject({ commandName: 'restore', result: 'succeeded' });
+    expect(movesOf(report.images[0])).toEqual(regions.flatMap((region) => ['latest', 'v1'].map((pointer) => `${region} ${pointer}: 1.0.0 → 1.0.1`)).sort());
+    for (const region of regions) {
+      const now = await parameters(region);
+      const amiId = published[region]!['/golden/web/versions/1.0.1']!;
+      expect(now['/golden/web/latest'], region).toBe(amiId);
+      expect(now['/golden/web/v1'], region).toBe(amiId);
+      expect(now['/golden/web/status/1.0.1'], region).toBeUndefined();
+      const tags = (await imageState(moto.endpoint, region, amiId))!.tags;
+      expect(tags).toMatchObject({ 'gild:status': 'published', 'gild:restored-reason': 'false alarm' });
+      expect(Object.keys(tags).filter((key) => key.startsWith('gild:revoked-') || key === 'gild:deprecated-at')).toEqual([]);
+    }
+    expect(await gild(['resolve', 'web', '--version', '1.0.1', '--region', 'us-west-2'])).toMatchObject({ exitCode: 0, stdout: published['us-west-2']!['/golden/web/versions/1.0.1'] });
+    const history = (await gild(['history', 'web'])).stdout;
+    expect(history).toMatch(/1\.0\.1 {2}published\n/);
+    expect(history).toMatch(/revoked by .*: looked broken\n.*restored by .*: false alarm/);
+
+    const again = await gild(['restore', 'web', '1.0.1', '--reason', 'twice']);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/web 1\.0\.1 was already restored \(by .*: false alarm\)/);
+  });
+
+  it('refuses when the AMI is gone in a region, and says what could bring it back', async () => {
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'really broken'])).exitCode).toBe(0);
+    const westAmi = (await parameters('us-west-2'))['/golden/web/versions/1.0.1']!;
+    const { ec2 } = awsClients(moto.endpoint, 'us-west-2');
+    const { DeregisterImageCommand } = await import('@aws-sdk/client-ec2');
+    await ec2.send(new DeregisterImageCommand({ ImageId: westAmi }));
+
+    const refused = await gild(['restore', 'web', '1.0.1', '--reason', 'want it back']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/web 1\.0\.1 cannot be restored: its AMI is gone in us-west-2 .*retention\.keepRevokedDays.*us-west-2: this target has no Recycle Bin \(ListImagesInRecycleBin\)/);
+    expect((await parameters('us-east-1'))['/golden/web/status/1.0.1']).toBeDefined();
+  });
+});
