@@ -42,6 +42,7 @@ export interface StepOutputs {
   revoke: { readonly amiId: string };
   'mark-descendant': { readonly amiId: string };
   restore: { readonly amiId: string };
+  protect: { readonly amiId: string; readonly protected: boolean };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };
   'account-smoke': SmokeResult;
   'account-publish': PublishedAmis & { readonly account: string };

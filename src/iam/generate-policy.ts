@@ -281,6 +281,9 @@ const grants: readonly Grant[] = [
       'ec2:DisableImageDeprecation',
       'ec2:DisableImage',
       'ec2:EnableImage',
+      // settings.protection: on what pointers name, removed by retirement right before it deregisters.
+      'ec2:EnableImageDeregistrationProtection',
+      'ec2:DisableImageDeregistrationProtection',
       'ec2:DeregisterImage',
       'ec2:DeleteSnapshot',
     ],

@@ -82,7 +82,9 @@ export const planStepSchema = z.discriminatedUnion('kind', [
     phase: z.enum(['deprecate', 'disable', 'deregister']),
     snapshotIds: texts,
     parameterName: optionalText,
+    unprotect: z.boolean().optional(),
   }),
+  z.strictObject({ ...stepCommon, kind: z.literal('protect'), image: text, version: text, region: text, amis: amiSourceSchema }),
   z.strictObject({ ...stepCommon, kind: z.literal('repoint'), image: text, version: text, pointer: text, moves: z.array(pointerMoveSchema) }),
   z.strictObject({ ...stepCommon, kind: z.literal('revoke'), image: text, version: text, region: text, amiId: text, revokedReason: text, disable: z.boolean(), phase: z.enum(['record', 'deprecate']).optional(), by: optionalText, replacement: optionalText, ledger: z.boolean().optional() }),
   z.strictObject({

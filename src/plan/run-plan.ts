@@ -142,7 +142,11 @@ export type PlanStep =
       readonly snapshotIds: readonly string[];
       /** `versions/<v>` in this region, removed in the deregister phase. */
       readonly parameterName: string | undefined;
+      /** The deregister phase first removes the deregistration protection gild enabled (src/plan/plan-protection.ts). */
+      readonly unprotect?: boolean;
     })
+  /** Enable deregistration protection on the version's AMI in one region (`protection: true` in settings). */
+  | (StepCommon & { readonly kind: 'protect'; readonly image: string; readonly version: string; readonly region: string; readonly amis: AmiSource })
   /** Move one pointer (`latest`, `v<major>`, `channels/<name>`) to `version` in every region, all or nothing. */
   | (StepCommon & { readonly kind: 'repoint'; readonly image: string; readonly version: string; readonly pointer: string; readonly moves: readonly PointerMove[] })
   /**

@@ -2,7 +2,7 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → repoint → release.
  */
@@ -17,6 +17,7 @@ import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { markDescendantStage } from './mark-descendant.ts';
 import { restoreStage } from './restore.ts';
+import { protectStage } from './protect.ts';
 import { createLockStages } from './lock.ts';
 import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
@@ -54,6 +55,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     revoke: revokeStage,
     'mark-descendant': markDescendantStage,
     restore: restoreStage,
+    protect: protectStage,
     distribute: distributeStage,
     'account-publish': accountPublishStage,
     'retire-copy': retireCopyStage,

@@ -21,14 +21,16 @@ export interface TargetCapabilities {
   readonly crossAccountCopyImage: boolean;
   /** EC2's Recycle Bin calls (ListImagesInRecycleBin): moto has no Recycle Bin. */
   readonly recycleBin: boolean;
+  /** Enable/DisableImageDeregistrationProtection (moto answers 500). */
+  readonly deregistrationProtection: boolean;
 }
 
-const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true, crossAccountCopyImage: true, recycleBin: true };
+const realAws: TargetCapabilities = { references: { parameterDataTypeFilter: true, imageReferences: true }, imageDeprecation: true, snapshotImageFilter: true, crossAccountCopyImage: true, recycleBin: true, deregistrationProtection: true };
 /**
  * moto refuses DescribeParameters' DataType filter, lacks DescribeImageReferences, EnableImageDeprecation and
  * DisableImage, does not implement DescribeImages' `block-device-mapping.snapshot-id` filter, and cannot CopyImage an
  * AMI shared from another account. It has no Recycle Bin.
  */
-const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false, crossAccountCopyImage: false, recycleBin: false };
+const emulator: TargetCapabilities = { references: { parameterDataTypeFilter: false, imageReferences: false }, imageDeprecation: false, snapshotImageFilter: false, crossAccountCopyImage: false, recycleBin: false, deregistrationProtection: false };
 
 export const targetCapabilities = (context: Context): TargetCapabilities => (context.options.emulator ? emulator : realAws);
