@@ -13,6 +13,7 @@ import {
   EC2Client,
   EnableImageCommand,
   EnableImageDeregistrationProtectionCommand,
+  type Image,
 } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -48,7 +49,7 @@ afterEach(() => {
   mockClient(ssm).restore();
 });
 
-const tagged = (tags: Record<string, string>, extra: Record<string, unknown> = {}) => ({ Images: [{ ImageId: 'ami-1', State: 'available', Tags: Object.entries({ 'gild:image': 'web', 'gild:version': '1.0.1', ...tags }).map(([Key, Value]) => ({ Key, Value })), ...extra }] });
+const tagged = (tags: Record<string, string>, extra: Partial<Image> = {}): { Images: Image[] } => ({ Images: [{ ImageId: 'ami-1', State: 'available', Tags: Object.entries({ 'gild:image': 'web', 'gild:version': '1.0.1', ...tags }).map(([Key, Value]) => ({ Key, Value })), ...extra }] });
 /** The EC2 calls made, in order, with what matters of each. */
 const ec2Calls = (ec2Mock: ReturnType<typeof mockClient>) => ec2Mock.calls().map((call) => call.args[0].constructor.name.replace(/Command$/, ''));
 
@@ -107,7 +108,7 @@ describe('restore in a region', () => {
   it('on AWS: re-enables and un-deprecates a disabled, deprecated AMI, then untags the revoke and tags it published', async () => {
     const ec2Mock = mockClient(ec2);
     const ssmMock = mockClient(ssm);
-    ec2Mock.on(DescribeImagesCommand).resolves(tagged({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad' }, { State: 'disabled', DeprecationTime: '2026-11-28T00:01:00.000Z' }));
+    ec2Mock.on(DescribeImagesCommand).resolves(tagged({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad' }, { State: 'disabled' as const, DeprecationTime: '2026-11-28T00:01:00.000Z' }));
     ssmMock.on(GetParameterCommand).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
     await restoreStage.run(contextFor(false), step, stepRunFixture(image));
     expect(ec2Calls(ec2Mock)).toEqual(['DescribeImages', 'EnableImage', 'DisableImageDeprecation', 'DeleteTags', 'CreateTags']);
