@@ -372,7 +372,7 @@ describe('restore', () => {
     const restored = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--json']);
     expect(restored.exitCode, restored.stdout + restored.stderr).toBe(0);
     const report = await reportOf(project, restored);
-    expect(report).toMatchObject({ commandName: 'restore', result: 'succeeded' });
+    expect(report).toMatchObject({ commandName: 'restore', result: 'succeeded', images: [{ image: 'web', result: 'changed', stageReached: 'restore' }] });
     expect(movesOf(report.images[0])).toEqual(regions.flatMap((region) => ['latest', 'v1'].map((pointer) => `${region} ${pointer}: 1.0.0 → 1.0.1`)).sort());
     for (const region of regions) {
       const now = await parameters(region);
