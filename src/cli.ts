@@ -249,8 +249,8 @@ function pointerCommands(): CommandEntry[] {
   const change = async (io: Io, image: string, flags: Record<string, unknown>, argv: readonly string[], pointerChange: PointerChange) => {
     const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/change-pointer.ts')]);
     const logger = createIoLogger(io);
-    return withImagesInContext(io, logger, { images: [image] }, (context, selected, signal) =>
-      changePointerCommand(context, selected[0]!, pointerChange, signal, { ...reportIo(io, flags, argv), dryRun: flags.dryRun as boolean, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }),
+    return withImagesInContext(io, logger, { images: [image], withDependants: pointerChange.kind === 'revoke' }, (context, selected, signal) =>
+      changePointerCommand(context, selected.find((candidate) => candidate.name === image)!, pointerChange, signal, { ...reportIo(io, flags, argv), dryRun: flags.dryRun as boolean, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }, selected),
     );
   };
   // latest, v<major> or a channel (the same rule as src/plan/plan-pointer-change.ts pointerOfName, kept here so --help loads no planner).
@@ -301,10 +301,23 @@ function pointerCommands(): CommandEntry[] {
           .argument('<version>', 'the version to revoke')
           .requiredOption('--reason <text>', 'why: recorded on the AMIs and shown in plans and history')
           .option('--disable', 'also disable the AMIs (launches fail until re-enabled)', false)
+          .option('--cascade', 'also revoke every published version built on it (images of this project only); without it they are only marked gild:base-revoked', false)
           .option('--dry-run', 'print the plan and stop before changing anything', false)
           .option('--json', reportJsonHelp, false),
       run: (io, [image, version], flags, argv) =>
-        change(io, image as string, flags, argv, { kind: 'revoke', version: version as string, reason: flags.reason as string, disable: flags.disable as boolean }),
+        change(io, image as string, flags, argv, { kind: 'revoke', version: version as string, reason: flags.reason as string, disable: flags.disable as boolean, cascade: flags.cascade as boolean }),
+    },
+    {
+      name: 'restore',
+      declare: (command) =>
+        command
+          .description('undo a revoke: the version is good again (re-enabled, tagged published, resolvable), and latest and v<major> move back to it where it is the newest; channels are offered with the promote to run')
+          .argument('<image>', 'image name')
+          .argument('<version>', 'the revoked version to restore')
+          .requiredOption('--reason <text>', 'why: recorded in the version ledger and on the AMIs, and shown in history')
+          .option('--dry-run', 'print the plan and stop before changing anything', false)
+          .option('--json', reportJsonHelp, false),
+      run: (io, [image, version], flags, argv) => change(io, image as string, flags, argv, { kind: 'restore', version: version as string, reason: flags.reason as string }),
     },
   ];
 }

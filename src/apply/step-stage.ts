@@ -42,6 +42,9 @@ export interface StepOutputs {
   repoint: { readonly moved: readonly string[] };
   hold: { readonly written: boolean };
   revoke: { readonly amiId: string };
+  'mark-descendant': { readonly amiId: string };
+  restore: { readonly amiId: string };
+  protect: { readonly amiId: string; readonly protected: boolean };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };
   'account-smoke': SmokeResult;
   'account-publish': PublishedAmis & { readonly account: string };

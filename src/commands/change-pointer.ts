@@ -13,9 +13,11 @@ import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { observeInventory } from '../observe/observe-inventory.ts';
-import type { Inventory } from '../observe/inventory.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
-import { imageState } from '../plan/image-state.ts';
+import type { Inventory } from '../observe/inventory.ts';
+import { imageState, type ImageState } from '../plan/image-state.ts';
+import { restorableAmis, type BinLookup } from '../plan/plan-restore.ts';
+import { listBinnedImages } from '../adapters/ec2-image-lifecycle.ts';
 import { planPointerChange, type PointerChange } from '../plan/plan-pointer-change.ts';
 import { commandLine } from '../report/build-run-report.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
@@ -32,17 +34,27 @@ export interface ChangePointerIo {
   readonly dryRun: boolean;
 }
 
-export async function changePointerCommand(context: Context, image: ResolvedImage, change: PointerChange, signal: AbortSignal, io: ChangePointerIo): Promise<number> {
+/**
+ * `images`: every image loaded with it. A revoke observes them all (the descendants it marks may be published in
+ * regions of their own) and `--cascade` revokes those among them built on the revoked version.
+ */
+export async function changePointerCommand(context: Context, image: ResolvedImage, change: PointerChange, signal: AbortSignal, io: ChangePointerIo, images: readonly ResolvedImage[] = [image]): Promise<number> {
   const startedAt = context.now();
-  const inventory = await observeInventory(context, [image], { baseOverrides: context.options.baseOverrides });
-  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change });
+  const observed = change.kind === 'revoke' ? [image, ...images.filter((other) => other.name !== image.name)] : [image];
+  const inventory = await observeInventory(context, observed, { baseOverrides: context.options.baseOverrides });
+  const bin = change.kind === 'restore' ? await lookInRecycleBin(context, image, imageState(inventory, image.name, image.regions), change.version) : undefined;
+  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change, images: observed, ...(bin ? { bin } : {}) });
   if ('refused' in planned) throw catalogue.EUSAGE(`${change.kind} ${image.name}: ${planned.refused}.`);
-  return takeTrip({ heading: `Plan ${planned.plan.runId}`, plan: planned.plan, dryRun: io.dryRun, say: io.stdout, apply: (plan) => applyChange(context, image, plan, inventory, change, signal, io, startedAt) });
+  return takeTrip({ heading: `Plan ${planned.plan.runId}`, plan: planned.plan, dryRun: io.dryRun, say: io.stdout, apply: (plan) => applyChange(context, image, plan, inventory, observed, change, signal, io, startedAt) });
 }
 
-async function applyChange(context: Context, image: ResolvedImage, plan: RunPlan, inventory: Inventory, change: PointerChange, signal: AbortSignal, io: ChangePointerIo, startedAt: Date): Promise<number> {
-  const { applied, outcomes } = await applyRun(context, plan, [image], { stages: createLifecycle(context), signal, onProgress: io.progress });
-  const published = imageState(inventory, image.name, image.regions).versions;
+async function applyChange(context: Context, image: ResolvedImage, plan: RunPlan, inventory: Inventory, observed: readonly ResolvedImage[], change: PointerChange, signal: AbortSignal, io: ChangePointerIo, startedAt: Date): Promise<number> {
+  const changed = observed.filter((candidate) => plan.images.some((decision) => decision.image === candidate.name));
+  const { applied, outcomes } = await applyRun(context, plan, changed, { stages: createLifecycle(context), signal, onProgress: io.progress });
+  const publishedOf = (name: string) => {
+    const of = changed.find((candidate) => candidate.name === name);
+    return of ? imageState(inventory, of.name, of.regions).versions : [];
+  };
   const { writeRunReport } = await import('../report/write-run-report.ts');
   const written = await writeRunReport({
     applied,
@@ -51,21 +63,45 @@ async function applyChange(context: Context, image: ResolvedImage, plan: RunPlan
     commandName: change.kind,
     // It plans afresh from what AWS holds, so the same command again is how a failure is retried (or seen, with --dry-run).
     reproduce: () => `npx ${commandLine(io.argv.filter((argument) => argument !== '--json'))}`,
-    versionOfAmi: (_image, region, amiId) => published.find((candidate) => candidate.amis[region] === amiId)?.version,
+    versionOfAmi: (name, region, amiId) => publishedOf(name).find((candidate) => candidate.amis[region] === amiId)?.version,
     startedAt,
     finishedAt: context.now(),
     cwd: context.cwd,
     env: context.env,
   });
-  const [outcome] = outcomes;
-  const succeeded = outcome?.result === 'unchanged';
-  if (!outcome || outcome.result === 'failed') io.stdout(`✖ ${image.name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
-  else if (outcome.result !== 'unchanged') io.stdout(`# ${image.name}: ${'reason' in outcome ? outcome.reason : outcome.result}\n`);
-  else io.stdout(`✔ ${image.name}:\n${outcome.summary.map((line) => `    ${line}\n`).join('')}`);
+  let succeeded = outcomes.length > 0;
+  for (const name of changed.map((candidate) => candidate.name)) {
+    const outcome = outcomes.find((candidate) => candidate.image === name);
+    if (outcome?.result !== 'unchanged') succeeded = false;
+    if (!outcome || outcome.result === 'failed') io.stdout(`✖ ${name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
+    else if (outcome.result !== 'unchanged') io.stdout(`# ${name}: ${'reason' in outcome ? outcome.reason : outcome.result}\n`);
+    else io.stdout(`✔ ${name}:\n${outcome.summary.map((line) => `    ${line}\n`).join('')}`);
+  }
   io.stdout(`Report: ${path.relative(context.cwd, written.markdownFile)} (JSON: ${path.relative(context.cwd, written.jsonFile)})\n`);
   io.printReport?.(`${JSON.stringify(written.report, null, 2)}\n`);
   if (!succeeded) throw catalogue.EPIPELINE([image.name]);
   return 0;
+}
+
+/**
+ * Where a restored version's AMI is gone, what that region's Recycle Bin holds of it (by AMI name: the bin keeps no
+ * tags). Asked only then, and only where the target has a Recycle Bin; a refusal to answer is said, not thrown: the
+ * restore is refused either way, and the answer only says what could bring the AMI back.
+ */
+async function lookInRecycleBin(context: Context, image: ResolvedImage, state: ImageState, version: string): Promise<Record<string, BinLookup> | undefined> {
+  const { gone } = restorableAmis(state, image, version);
+  if (gone.length === 0) return undefined;
+  const lookups = await Promise.all(
+    gone.map(async (region): Promise<[string, BinLookup]> => {
+      if (!context.target.recycleBin) return [region, { unknown: 'this target has no Recycle Bin (ListImagesInRecycleBin), so whether a retention rule kept the AMI is not known' }];
+      try {
+        return [region, { found: await listBinnedImages(context.clients.ec2(region), `${image.name}-${version}-`) }];
+      } catch (error) {
+        return [region, { unknown: `the Recycle Bin could not be asked: ${error instanceof Error ? error.message : String(error)}` }];
+      }
+    }),
+  );
+  return Object.fromEntries(lookups);
 }
 
 function safeUser(): string {

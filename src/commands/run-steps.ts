@@ -186,14 +186,21 @@ export function throwDefinitionErrors(plan: RunPlan): void {
 export async function withImagesInContext(
   io: Pick<Io, 'cwd' | 'env' | 'exit'>,
   logger: Logger,
-  request: { readonly images: readonly string[]; readonly local?: boolean; readonly force?: boolean },
+  request: {
+    readonly images: readonly string[];
+    readonly local?: boolean;
+    readonly force?: boolean;
+    /** Also load every image built on the named ones, directly or not (a revoke marks and `--cascade` revokes them). */
+    readonly withDependants?: boolean;
+  },
   body: (context: Context, images: readonly ResolvedImage[], signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
   const { loadProject, selectImages } = await import('./load-project.ts');
   const { createCleanupRegistry } = await import('../cleanup.ts');
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
-  const images = selectImages(project.images, request.images);
+  const named = selectImages(project.images, request.images);
+  const images = request.withDependants ? withDependants(project.images, named) : named;
   const emulator = await startEmulatorIfAsked(request.local ?? false, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting.
@@ -210,4 +217,18 @@ export async function withImagesInContext(
   } finally {
     await finishRun(logger, cleanups, context, emulator, handlers);
   }
+}
+
+/** `selected` and every image that depends on one of them, directly or through another, in the project's order. */
+export function withDependants(all: readonly ResolvedImage[], selected: readonly ResolvedImage[]): ResolvedImage[] {
+  const names = new Set(selected.map((image) => image.name));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const image of all) {
+      if (names.has(image.name) || !image.dependsOn.some((base) => names.has(base))) continue;
+      names.add(image.name);
+      grew = true;
+    }
+  }
+  return all.filter((image) => names.has(image.name));
 }

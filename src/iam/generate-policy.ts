@@ -139,6 +139,8 @@ const grants: readonly Grant[] = [
       // Retirement's look at who uses an AMI: EC2 Fleets and Spot Fleet requests launch from AMIs and templates.
       'ec2:DescribeFleets',
       'ec2:DescribeSpotFleetRequests',
+      // `gild restore` of a version whose AMI is gone: whether a Recycle Bin retention rule kept it.
+      'ec2:ListImagesInRecycleBin',
       'autoscaling:DescribeAutoScalingGroups',
       'autoscaling:DescribeLaunchConfigurations',
       'ssm:DescribeParameters',
@@ -279,6 +281,9 @@ const grants: readonly Grant[] = [
       'ec2:DisableImageDeprecation',
       'ec2:DisableImage',
       'ec2:EnableImage',
+      // settings.protection: on what pointers name, removed by retirement right before it deregisters.
+      'ec2:EnableImageDeregistrationProtection',
+      'ec2:DisableImageDeregistrationProtection',
       'ec2:DeregisterImage',
       'ec2:DeleteSnapshot',
     ],

@@ -27,6 +27,8 @@ export interface VersionHistory {
   readonly publishedAt: string | undefined;
   readonly status: 'published' | 'revoked' | 'retiring' | 'retired' | 'unpublished';
   readonly revoked: { readonly reason: string; readonly at: string | undefined; readonly by?: string; readonly replacement?: string } | undefined;
+  /** Built on a revoked version (`gild:base-revoked`: which, and why). */
+  readonly baseRevoked?: string;
   /** Pointer moves to this version and lifecycle stamps, oldest first. */
   readonly events: readonly { readonly at: string | undefined; readonly what: string }[];
 }
@@ -39,7 +41,7 @@ export interface HistoryInput {
   readonly current: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly histories: readonly PointerHistory[];
   /** The version ledger's revocations (version → reason, who, when): they outlive the AMIs and their tags. */
-  readonly revocations?: Readonly<Record<string, { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string; readonly restored?: unknown }>>;
+  readonly revocations?: Readonly<Record<string, { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string; readonly restored?: { readonly at: string; readonly by: string; readonly reason: string } | undefined }>>;
 }
 
 const versionInDescription = /: version (\S+?)\.(?: |$)/;
@@ -89,6 +91,12 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
       const stillPublished = Object.values(input.current).some((pointers) => pointers[`versions/${version}`] !== undefined);
       const events = [...record.events];
       if (revoked) events.push({ at: revoked.at, what: `revoked by ${revoked.by ?? '?'}: ${revoked.reason}${revoked.replacement ? ` (pointers moved to ${revoked.replacement})` : ''}` });
+      // A restored version's revoke stays in its history, with the restore after it.
+      const undone = input.revocations && Object.hasOwn(input.revocations, version) ? input.revocations[version]! : undefined;
+      if (undone?.restored) {
+        events.push({ at: undone.at, what: `revoked by ${undone.by}: ${undone.reason}` });
+        events.push({ at: undone.restored.at, what: `restored by ${undone.restored.by}: ${undone.restored.reason}` });
+      }
       if (tags['gild:deprecated-at']) events.push({ at: tags['gild:deprecated-at'], what: 'deprecated by retirement' });
       if (tags['gild:retired-at']) events.push({ at: tags['gild:retired-at'], what: 'retirement began' });
       const exists = Object.values(input.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:image'] === input.image));
@@ -106,6 +114,7 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
         publishedAt: tags['gild:published-at'] ?? events.find((event) => event.what.startsWith('published') || event.what.startsWith('latest'))?.at,
         status,
         revoked,
+        ...(tags['gild:base-revoked'] ? { baseRevoked: tags['gild:base-revoked'] } : {}),
         events,
       };
     });
@@ -116,6 +125,7 @@ export function formatHistory(image: string, versions: readonly VersionHistory[]
   const lines = [`${image}:`];
   for (const version of versions) {
     lines.push(`  ${version.version}  ${version.status}${version.revoked ? ` (${version.status === 'revoked' ? '' : 'revoked: '}${version.revoked.reason})` : ''}`);
+    if (version.baseRevoked) lines.push(`    built on a revoked base: ${version.baseRevoked}`);
     lines.push(`    AMIs: ${Object.entries(version.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ') || '(unknown)'}`);
     if (version.builtAt) lines.push(`    built ${version.builtAt} from ${version.baseAmi ?? '?'}, commit ${version.gitCommit ?? '?'}, fingerprint ${version.fingerprint ?? '?'}; smoke ${version.smoke}`);
     for (const event of version.events) lines.push(`    ${event.at ?? '(time unknown)'}  ${event.what}`);

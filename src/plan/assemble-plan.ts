@@ -19,6 +19,7 @@ import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planDistribution } from './plan-distribution.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
+import { planProtection, withProtectionRemoved } from './plan-protection.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSweep } from './plan-sweep.ts';
 import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
@@ -40,6 +41,8 @@ export interface AssembleInput {
     readonly keepFailedDays?: number;
     /** Declared channels and their soak: a revoke finished by this run moves a channel only to a version that soaked. */
     readonly channels?: Readonly<Record<string, { readonly soakDays: number }>>;
+    /** Deregistration protection on what pointers name (src/plan/plan-protection.ts). */
+    readonly protection?: boolean;
   };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
@@ -359,7 +362,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
       : { versions: state.versions, moved };
   const retirement = planImageRetirement(input, image, state, afterPublish);
   kept.push(...retirement.kept);
-  for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId, ...intents.steps.map((intent) => intent.id)] });
+  for (const step of retirement.steps) steps.push({ ...withProtectionRemoved(step, state), after: [publishStepId ?? lockStepId, ...intents.steps.map((intent) => intent.id)] });
+  if (input.settings.protection && !retireOnly) steps.push(...planProtection({ image, state, publish: publishStep, lockStepId, retiring: new Set(retirement.steps.map((step) => step.amiId)) }));
   steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publishStep, lockStepId, planned: steps, copiesOnly: retireOnly }));
 
   if (steps.length === 0) return { decision, steps, kept };

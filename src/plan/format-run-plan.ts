@@ -30,6 +30,12 @@ const describeStep = (step: PlanStep): string => {
       return `move ${step.pointer} to ${step.version}: ${step.moves.map((move) => `${move.region} ${move.amiId}`).join(', ')}`;
     case 'revoke':
       return `revoke ${step.version} in ${step.region}: tag ${step.amiId} gild:status=revoked, deprecate${step.disable ? ', disable' : ''}`;
+    case 'protect':
+      return `protect ${step.version} in ${step.region}: enable deregistration protection on ${'amis' in step.amis ? step.amis.amis[step.region] : `the AMI of ${step.amis.from}`}`;
+    case 'restore':
+      return `restore ${step.version} in ${step.region}: ${step.ledger ? 'record the restore in the ledger, ' : ''}clear its status, re-enable ${step.amiId}, tag it gild:status=published`;
+    case 'mark-descendant':
+      return `mark ${step.descendant.image} ${step.descendant.version} in ${step.region}: tag ${step.amiId} gild:base-revoked (built on the revoked ${step.image} ${step.version})`;
     case 'hold':
       return step.value === undefined ? `remove the hold ${step.parameterName}` : `hold ${step.parameterName}`;
     case 'distribute':
@@ -41,7 +47,7 @@ const describeStep = (step: PlanStep): string => {
     case 'retire-copy':
       return `retire the copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
     case 'retire':
-      return `retire (${step.phase}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
+      return `retire (${step.phase}${step.unprotect ? ', protection removed first' : ''}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
   }
 };
 

@@ -11,6 +11,8 @@ import type { Inventory } from '../observe/inventory.ts';
 import { describeHold, imageState, revocationOf, type ImageState } from './image-state.ts';
 import { goodVersions, ownAmi, planRevocationSteps, publishedTime } from './plan-revocation.ts';
 import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
+import { planCascade } from './plan-cascade.ts';
+import { planRestoreSteps, type BinLookup } from './plan-restore.ts';
 import { holdParameterName, imageParameterPath, lockParameterName } from './parameter-names.ts';
 import { planSchemaVersion, type KeptResource, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
 
@@ -18,7 +20,8 @@ export type PointerChange =
   | { readonly kind: 'promote'; readonly channel: string; readonly version: string | undefined }
   | { readonly kind: 'rollback'; readonly pointer: string; readonly to: string | undefined; readonly reason: string }
   | { readonly kind: 'release'; readonly pointer: string }
-  | { readonly kind: 'revoke'; readonly version: string; readonly reason: string; readonly disable: boolean };
+  | { readonly kind: 'revoke'; readonly version: string; readonly reason: string; readonly disable: boolean; readonly cascade?: boolean }
+  | { readonly kind: 'restore'; readonly version: string; readonly reason: string };
 
 export interface PointerChangeInput {
   readonly runId: string;
@@ -30,6 +33,10 @@ export interface PointerChangeInput {
   /** Who asks, for the hold record (user@host). */
   readonly by: string;
   readonly change: PointerChange;
+  /** The project's images: `revoke --cascade` revokes the descendants among them. */
+  readonly images?: readonly ResolvedImage[];
+  /** `restore` of a version whose AMI is gone in a region: what that region's Recycle Bin holds of it. */
+  readonly bin?: Readonly<Record<string, BinLookup>>;
 }
 
 const dayMs = 86_400_000;
@@ -49,11 +56,14 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   const pointerName = (pointer: string) => `${imageParameterPath(prefix, image.name)}/${pointer}`;
 
   // A revoke or rollback that stopped half-way is finished first, by whatever command comes next; never undone.
-  const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels });
-  const finishing = change.kind === 'revoke' ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint') } : unfinished;
+  const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels, inventory });
+  const finishing = change.kind === 'revoke' || change.kind === 'restore' ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore') } : unfinished;
 
   let reason: string;
   const changes: PlanStep[] = [];
+  /** Other images' steps (`revoke --cascade`), each image with its own lock and release. */
+  const cascaded: PlanStep[] = [];
+  const cascadedImages: { image: string; reason: string }[] = [];
   const kept: KeptResource[] = [];
   if (change.kind === 'revoke') {
     if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
@@ -66,13 +76,40 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     // finish will replace, and would leave them on it. Finished first, this revoke then moves them (or says why not).
     const movedOnto = previous ? undefined : finishing.steps.find((step) => step.kind === 'repoint' && step.version === change.version);
     if (movedOnto?.kind === 'repoint') return { refused: `${movedOnto.pointer} is being moved to ${change.version} by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again` };
-    const planned = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: previous?.reason ?? change.reason, by: previous?.by ?? input.by, disable: change.disable, mode: previous ? 'finish' : 'command' });
+    const planned = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: previous?.reason ?? change.reason, by: previous?.by ?? input.by, disable: change.disable, mode: previous ? 'finish' : 'command', inventory });
     if ('refused' in planned) return planned;
     if (previous && planned.steps.length === 0) return { refused: `${image.name} ${change.version} is already revoked (${previous.reason}, by ${previous.by} at ${previous.at}), and the revoke is complete` };
     reason = previous ? `finish the revoke of ${change.version} (${previous.reason}), recorded by ${previous.by} at ${previous.at}` : `revoke ${change.version}: ${change.reason}`;
     changes.push(...planned.steps);
     kept.push(...planned.notes);
+    if (change.cascade) {
+      const recordIds = planned.steps.filter((step) => step.kind === 'revoke' && step.phase === 'record').map((step) => step.id);
+      const cascade = planCascade({ inventory, prefix, now: input.now, channels: input.channels, images: input.images ?? [], descendants: planned.descendants, reason: previous?.reason ?? change.reason, by: input.by, disable: change.disable, after: recordIds });
+      if ('refused' in cascade) return cascade;
+      cascaded.push(...cascade.steps);
+      kept.push(...cascade.notes);
+      for (const revokedImage of new Set(cascade.steps.map((step) => ('image' in step ? step.image : '')))) {
+        cascadedImages.push({ image: revokedImage, reason: `--cascade: revoke ${cascade.revoked.filter((entry) => entry.startsWith(`${revokedImage} `)).join(', ')}, built on the revoked ${image.name} ${change.version}` });
+      }
+      if (planned.descendants.length > 0 && cascade.revoked.length > 0) reason += `; --cascade revokes ${cascade.revoked.join(', ')}`;
+    } else if (planned.descendants.length > 0) {
+      reason += `; built on it (marked gild:base-revoked, not revoked; --cascade revokes them): ${planned.descendants.map((descendant) => `${descendant.image} ${descendant.version}`).join(', ')}`;
+    }
     finishing.steps = finishing.steps.filter((step) => !changes.some((own) => own.id === step.id));
+  } else if (change.kind === 'restore') {
+    if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
+    // Run again after a restore that stopped half-way: finishing it is the whole plan.
+    const halfDone = finishing.steps.some((step) => step.kind === 'restore' && step.version === change.version);
+    const planned = halfDone ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` } : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, ...(input.bin ? { bin: input.bin } : {}) });
+    if ('refused' in planned) return planned;
+    // A revoke of this version that stopped half-way is not finished first, only to be undone: the restore replaces it.
+    const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish' });
+    const undoneIds = new Set('refused' in undone ? [] : undone.steps.map((step) => step.id));
+    finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id));
+    finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
+    reason = planned.reason;
+    changes.push(...planned.steps);
+    kept.push(...planned.notes);
   } else if (change.kind === 'release') {
     const hold = Object.hasOwn(state.holds, change.pointer) ? state.holds[change.pointer] : undefined;
     if (!hold) return { refused: `${change.pointer} of ${image.name} is not held; nothing to release` };
@@ -174,15 +211,19 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     ...changes.map((step) => (finishingIds.length > 0 ? { ...step, after: [...step.after, ...finishingIds] } : step)),
   ];
   steps.push({ id: `release:${image.name}`, kind: 'release', image: image.name, region: image.buildRegion, parameterName: lockName, after: steps.map((step) => step.id), reason: 'give the lock back, whatever happened', precondition: 'the lock is still ours' });
+  steps.push(...cascaded);
   return {
     plan: {
       schema: planSchemaVersion,
       runId: input.runId,
       createdAt: input.now.toISOString(),
       ssmPrefix: prefix,
-      options: { force: false, images: [image.name] },
+      options: { force: false, images: [image.name, ...cascadedImages.map((entry) => entry.image)] },
       observed: { at: inventory.observedAt, digests: {} },
-      images: [{ image: image.name, action: 'change', reason, currentVersion: state.versions[0]?.version }],
+      images: [
+        { image: image.name, action: 'change', reason, currentVersion: state.versions[0]?.version },
+        ...cascadedImages.map((entry) => ({ image: entry.image, action: 'change' as const, reason: entry.reason, currentVersion: imageState(inventory, entry.image, input.images?.find((candidate) => candidate.name === entry.image)?.regions ?? []).versions[0]?.version })),
+      ],
       steps,
       kept: [...finishing.notes, ...kept],
     },

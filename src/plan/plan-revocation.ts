@@ -18,6 +18,8 @@ import { describeHold, revocationOf, type ImageState } from './image-state.ts';
 import { imageParameterPath } from './parameter-names.ts';
 import type { KeptResource, PlanStep, PointerMove, StepOfKind } from './run-plan.ts';
 import { activeRevocation } from './version-ledger.ts';
+import type { Inventory } from '../observe/inventory.ts';
+import { descendantsOf, planDescendantMarks, type DescendantVersion } from './plan-descendants.ts';
 
 const dayMs = 86_400_000;
 
@@ -34,9 +36,18 @@ export interface RevocationPlanInput {
   readonly disable: boolean;
   /** `command`: `gild revoke` (a pointer with nowhere to go refuses the whole revoke); `finish`: any later command completing it. */
   readonly mode: 'command' | 'finish';
+  /**
+   * Every image's AMIs, to find the descendants (versions built on this one) and mark them `gild:base-revoked`
+   * (src/plan/plan-descendants.ts). Left out, no descendant is looked for.
+   */
+  readonly inventory?: Inventory | undefined;
+  /** Other versions of this image revoked by the same plan (`revoke --cascade`): no pointer moves to them either. */
+  readonly alsoRevoked?: readonly string[] | undefined;
 }
 
-export type RevocationPlan = { readonly steps: PlanStep[]; readonly notes: KeptResource[]; readonly replacement: string | undefined } | { readonly refused: string };
+export type RevocationPlan =
+  | { readonly steps: PlanStep[]; readonly notes: KeptResource[]; readonly replacement: string | undefined; readonly descendants: readonly DescendantVersion[] }
+  | { readonly refused: string };
 
 /** The AMI of a version in a region, if it is this image's own (tagged with this image and version) and launchable. */
 export function ownAmi(state: ImageState, region: string, amiId: string | undefined, version: string) {
@@ -74,11 +85,11 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
   const { image, state, version, mode } = input;
   const amis = amisOfVersion(state, image, version);
   if (Object.keys(amis).length === 0) {
-    if (mode === 'finish') return { steps: [], notes: [], replacement: undefined };
+    if (mode === 'finish') return { steps: [], notes: [], replacement: undefined, descendants: [] };
     return { refused: `${image.name} ${version} has no AMI in ${image.regions.join(', ')} (published: ${state.versions.map((candidate) => candidate.version).join(', ') || 'none'})` };
   }
   const path = `${imageParameterPath(input.prefix, image.name)}/`;
-  const good = goodVersions(state, image, version);
+  const good = goodVersions(state, image, version).filter((candidate) => !(input.alsoRevoked ?? []).includes(candidate.version));
   const soaked = (soakDays: number) => good.filter((candidate) => (input.now.getTime() - (publishedTime(state, image.buildRegion, candidate.version) ?? input.now.getTime())) / dayMs >= soakDays);
   const moves = new Map<string, { version: string; moves: PointerMove[] }>();
   const problems: string[] = [];
@@ -190,7 +201,9 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
       precondition: `${amiId} still exists`,
     } satisfies StepOfKind<'revoke'>);
   }
-  return { steps, notes, replacement };
+  const descendants = input.inventory ? descendantsOf(input.inventory, image.name, version) : [];
+  steps.push(...planDescendantMarks({ image: image.name, version, reason: input.reason, descendants, after: recordIds, finishing: mode === 'finish' }));
+  return { steps, notes, replacement, descendants };
 }
 
 function addMove(moves: Map<string, { version: string; moves: PointerMove[] }>, pointer: string, version: string, move: PointerMove): void {

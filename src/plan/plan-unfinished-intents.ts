@@ -1,12 +1,14 @@
 /**
  * Intents a command recorded before it moved pointers, whose moves did not all happen (gild was killed, a region
- * failed): a revoke (recorded in the ledger and on the AMIs) and a rollback (its hold). Every command that plans
+ * failed): a revoke (recorded in the ledger and on the AMIs), a restore (recorded in the ledger) and a rollback (its hold). Every command that plans
  * pointer moves plans these first, so whatever runs next finishes them; nothing reverses them. Pure.
  */
 import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { Inventory } from '../observe/inventory.ts';
 import { revocationOf, type ImageState } from './image-state.ts';
 import { imageParameterPath } from './parameter-names.ts';
 import { goodVersions, planUnfinishedRevocations } from './plan-revocation.ts';
+import { planUnfinishedRestores } from './plan-restore.ts';
 import type { KeptResource, PlanStep, PointerMove } from './run-plan.ts';
 
 export interface UnfinishedIntents {
@@ -16,11 +18,20 @@ export interface UnfinishedIntents {
   readonly versions: string[];
 }
 
-export function planUnfinishedIntents(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly prefix: string; readonly now: Date; readonly channels: Readonly<Record<string, { readonly soakDays: number }>> }): UnfinishedIntents {
+export function planUnfinishedIntents(input: {
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  readonly prefix: string;
+  readonly now: Date;
+  readonly channels: Readonly<Record<string, { readonly soakDays: number }>>;
+  /** Every image's AMIs: a revoke's descendants not yet marked are marked too. */
+  readonly inventory?: Inventory | undefined;
+}): UnfinishedIntents {
   const { image, state, prefix } = input;
   const revocations = planUnfinishedRevocations(input);
-  const steps = [...revocations.steps];
-  const versions = revocations.versions.map((version) => `revoke of ${version}`);
+  const restores = planUnfinishedRestores(input);
+  const steps = [...restores.steps, ...revocations.steps];
+  const versions = [...restores.versions.map((version) => `restore of ${version}`), ...revocations.versions.map((version) => `revoke of ${version}`)];
   const notes = [...revocations.notes];
   const movedByRevocations = new Set(steps.flatMap((step) => (step.kind === 'repoint' ? [step.pointer] : [])));
   const good = new Set(goodVersions(state, image).map((candidate) => candidate.version));

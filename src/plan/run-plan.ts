@@ -142,7 +142,11 @@ export type PlanStep =
       readonly snapshotIds: readonly string[];
       /** `versions/<v>` in this region, removed in the deregister phase. */
       readonly parameterName: string | undefined;
+      /** The deregister phase first removes the deregistration protection gild enabled (src/plan/plan-protection.ts). */
+      readonly unprotect?: boolean;
     })
+  /** Enable deregistration protection on the version's AMI in one region (`protection: true` in settings). */
+  | (StepCommon & { readonly kind: 'protect'; readonly image: string; readonly version: string; readonly region: string; readonly amis: AmiSource })
   /** Move one pointer (`latest`, `v<major>`, `channels/<name>`) to `version` in every region, all or nothing. */
   | (StepCommon & { readonly kind: 'repoint'; readonly image: string; readonly version: string; readonly pointer: string; readonly moves: readonly PointerMove[] })
   /**
@@ -166,6 +170,36 @@ export type PlanStep =
       readonly replacement?: string;
       /** Also record the revocation in the version ledger (the build region's step). */
       readonly ledger?: boolean;
+    })
+  /**
+   * Undo a revoke in one region (`gild restore`): the build region's step first records the restore in the version
+   * ledger (from then on every reader treats the version as good again), then each region clears `status/<v>`,
+   * re-enables and un-deprecates the AMI, and tags it published again. `revoked` is the revocation being undone.
+   */
+  | (StepCommon & {
+      readonly kind: 'restore';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly restoredReason: string;
+      readonly by: string;
+      readonly revoked: { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string };
+      readonly ledger?: boolean;
+    })
+  /**
+   * Mark a published version of another image built on the revoked `version` of `image` (its descendant): tag the
+   * descendant's AMI in `region` `gild:base-revoked` (`tag`: the line of descent and the revoke's reason). Runs under
+   * `image`'s lock, after the revoke is recorded; the descendant itself is not revoked (`revoke --cascade` does that).
+   */
+  | (StepCommon & {
+      readonly kind: 'mark-descendant';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly descendant: { readonly image: string; readonly version: string };
+      readonly tag: string;
     })
   /**
    * Give another account (`distribution.accounts`) its own copy of a published version in one region: share the

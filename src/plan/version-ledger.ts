@@ -102,3 +102,19 @@ const lineOf = (version: string) => {
   const parsed = semver.parse(version);
   return parsed ? `${parsed.major}.${parsed.minor}` : version;
 };
+
+/**
+ * The ledger with `version`'s revocation marked restored (`gild restore`). The revocation stays, for the history; a
+ * version revoked only in its AMIs' tags (by a gild before the ledger) gets its entry here, so that the restore, not
+ * the tags it has yet to change, is what every reader believes. Unchanged (same object) when already restored.
+ */
+export function recordRestored(ledger: VersionLedger, version: string, revocation: Revocation, restored: NonNullable<Revocation['restored']>): VersionLedger {
+  const existing = Object.hasOwn(ledger.revoked, version) ? ledger.revoked[version]! : { ...revocation, reason: revocation.reason.slice(0, ledgerReasonLimit) };
+  if (existing.restored !== undefined) return ledger;
+  return { ...recordBuilt(ledger, version), revoked: { ...ledger.revoked, [version]: { ...existing, restored: { ...restored, reason: restored.reason.slice(0, ledgerReasonLimit) } } } };
+}
+
+/** When and why a version's revocation was undone, if it was. */
+export function restorationOf(ledger: VersionLedger, version: string): Revocation['restored'] {
+  return Object.hasOwn(ledger.revoked, version) ? ledger.revoked[version]!.restored : undefined;
+}

@@ -27,6 +27,8 @@ export interface AmiInUse {
   readonly version: string | undefined;
   readonly revoked: boolean;
   readonly revokedReason: string | undefined;
+  /** Built on a revoked version (`gild:base-revoked`: which, and why), though not revoked itself. */
+  readonly baseRevoked: string | undefined;
   /** Published versions newer than this one in the region. */
   readonly versionsBehind: number;
   /** Days between this version's publication and `latest`'s. */
@@ -55,6 +57,8 @@ export interface FleetStatus {
   readonly observedAt: string;
   /** Every revoked version still in use, across images: act on these first. */
   readonly revokedInUse: readonly AmiInUse[];
+  /** Every version in use built on a revoked version (and not revoked itself): the teams on it should move. */
+  readonly baseRevokedInUse: readonly AmiInUse[];
   readonly images: readonly ImageStatus[];
 }
 
@@ -99,6 +103,7 @@ export function assembleStatus(input: {
               version,
               revoked: ami.tags['gild:status'] === 'revoked',
               revokedReason: ami.tags['gild:revoked-reason'],
+              baseRevoked: ami.tags['gild:base-revoked'],
               versionsBehind: version && semver.valid(version) ? published.filter((other) => semver.gt(other, version)).length : 0,
               daysBehind: latestAmi && latestAmi.amiId !== ami.amiId ? Math.max(0, Math.floor((publishedAt(latestAmi) - publishedAt(ami)) / dayMs)) : 0,
               ageDays,
@@ -123,6 +128,7 @@ export function assembleStatus(input: {
     schema: statusSchemaVersion,
     observedAt: input.inventory.observedAt,
     revokedInUse: images.flatMap((image) => image.regions.flatMap((region) => region.inUse.filter((use) => use.revoked))),
+    baseRevokedInUse: images.flatMap((image) => image.regions.flatMap((region) => region.inUse.filter((use) => !use.revoked && use.baseRevoked !== undefined))),
     images,
   };
 }
@@ -134,6 +140,11 @@ export function formatStatus(status: FleetStatus): string {
     for (const use of status.revokedInUse) lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
     lines.push('');
   }
+  if (status.baseRevokedInUse.length > 0) {
+    lines.push(`BUILT ON A REVOKED BASE, IN USE (${status.baseRevokedInUse.length}):`);
+    for (const use of status.baseRevokedInUse) lines.push(`  ! ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId} (base ${use.baseRevoked}): ${use.users.join(', ')}`);
+    lines.push('');
+  }
   for (const image of status.images) {
     lines.push(image.image);
     for (const region of image.regions) {
@@ -141,7 +152,7 @@ export function formatStatus(status: FleetStatus): string {
       lines.push(`  ${region.region}: ${pointers.join('; ')}`);
       if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
       for (const use of region.inUse) {
-        const mark = use.revoked ? '✖ REVOKED' : use.versionsBehind === 0 ? '✔ current' : `${use.versionsBehind} version${use.versionsBehind === 1 ? '' : 's'} behind (${use.daysBehind} days)`;
+        const mark = use.revoked ? '✖ REVOKED' : use.baseRevoked !== undefined ? `! BASE REVOKED (${use.baseRevoked})` : use.versionsBehind === 0 ? '✔ current' : `${use.versionsBehind} version${use.versionsBehind === 1 ? '' : 's'} behind (${use.daysBehind} days)`;
         lines.push(`    ${use.version ?? '?'} ${use.amiId}: ${mark}; ${use.ageBand}, published ${use.ageDays} days ago; used by ${use.users.join(', ')}`);
       }
     }

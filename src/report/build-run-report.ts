@@ -37,10 +37,10 @@ export interface RunReportInput {
 const excerptChars = 2000;
 
 /** Kinds in the order an image goes through them: the furthest one done is the stage it reached. */
-const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'repoint', 'hold', 'revoke', 'retire'] as const;
+const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'repoint', 'hold', 'revoke', 'restore', 'retire'] as const;
 
 /** Step kinds that change something: a lifecycle command that did one of them for an image `changed` it. */
-const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'retire']);
+const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'restore', 'mark-descendant', 'protect', 'retire']);
 
 export function buildRunReport(input: RunReportInput): RunReport {
   const { applied } = input;

@@ -35,6 +35,11 @@ export const pipelineSettingsSchema = z.strictObject({
   retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: defaultKeepRevokedDays }),
   concurrency: z.number().int().min(1).max(32).default(2),
   /**
+   * Deregistration protection on every AMI a pointer names (EnableImageDeregistrationProtection); retirement removes it
+   * as part of its planned deregister step. Off by default: the protection also stops people deregistering by hand.
+   */
+  protection: z.boolean().default(false),
+  /**
    * Where each version's evidence (its CycloneDX SBOM) is stored, under `<prefix>/<image>/<version>/`, so that the next
    * run on any machine diffs its packages against it (docs/emulator.md "Container twins"). The bucket's region is `region`,
    * else the image's build region.

@@ -4,9 +4,9 @@
  * lease, runs-always, gates-dependants, yields-when-moved, phase, output
  * check). The runner (`src/apply/apply-plan.ts`) reads the columns and alone
  * decides when, and whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
- * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
+ * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → repoint → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
@@ -18,6 +18,9 @@ import { createAccountSmokeStage } from './account-smoke.ts';
 import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { lockStage, releaseStage, unlockStage } from './lock.ts';
+import { markDescendantStage } from './mark-descendant.ts';
+import { restoreStage } from './restore.ts';
+import { protectStage } from './protect.ts';
 import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
@@ -51,6 +54,9 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     repoint: repointStage,
     hold: holdStage,
     revoke: revokeStage,
+    'mark-descendant': markDescendantStage,
+    restore: restoreStage,
+    protect: protectStage,
     distribute: distributeStage,
     'account-publish': accountPublishStage,
     'retire-copy': retireCopyStage,

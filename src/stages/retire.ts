@@ -15,6 +15,7 @@ import type { StepOfKind } from '../plan/run-plan.ts';
 import { imageOf } from './build.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
+import { disableDeregistrationProtection } from '../adapters/ec2-image-lifecycle.ts';
 import { recordBuilt } from '../plan/version-ledger.ts';
 import { recordInLedger, recordVersionStatus, removeVersionStatus } from './record-version.ts';
 
@@ -73,6 +74,8 @@ export const retireStage: StepStage<'retire'> = {
     }
     // The number outlives the AMI: recorded before the last traces of the version (its parameter, its tags) go.
     if (run.image) await recordInLedger(context, run.image, (ledger) => recordBuilt(ledger, step.version));
+    // DeregisterImage refuses a protected AMI: the protection gild enabled goes first, as the plan says.
+    if (step.unprotect && context.target.deregistrationProtection) await disableDeregistrationProtection(ec2, step.amiId);
     return deregisterRetired(context, step, run, now);
   },
 };

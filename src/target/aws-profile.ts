@@ -12,6 +12,8 @@ export const awsProfile: TargetProfile = {
   announcement: 'target: AWS',
   references: { parameterDataTypeFilter: true, imageReferences: true },
   snapshotImageFilter: true,
+  deregistrationProtection: true,
+  recycleBin: true,
   imageDeprecation: { available: true },
   accountCopy: { method: 'copy-image' },
   packer: {},

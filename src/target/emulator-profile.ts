@@ -34,6 +34,8 @@ export function emulatorProfile(input: EmulatorProfileInput): TargetProfile {
     announcement: `target: the emulator at ${input.endpoint}${input.why ? ` (${input.why})` : ''}: communicator "none", provisioners only in container twins, stand-ins for what it lacks`,
     references: { parameterDataTypeFilter: false, imageReferences: false },
     snapshotImageFilter: false,
+    deregistrationProtection: false,
+    recycleBin: false,
     imageDeprecation: { available: false, lacking: (calls) => `the emulator has no ${calls}` },
     accountCopy: {
       method: 'register-stand-in',

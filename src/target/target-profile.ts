@@ -53,6 +53,10 @@ export interface TargetProfile {
   /** DescribeImages filters on `block-device-mapping.snapshot-id`; without it every owned AMI is read and matched. */
   readonly snapshotImageFilter: boolean;
   readonly imageDeprecation: ImageDeprecation;
+  /** Enable/DisableImageDeregistrationProtection exist; where they do not, a published AMI is tagged `gild:protected=unsupported`. */
+  readonly deregistrationProtection: boolean;
+  /** EC2's Recycle Bin (ListImagesInRecycleBin), asked when a restore finds its AMI gone. */
+  readonly recycleBin: boolean;
   readonly accountCopy: AccountCopy;
   readonly packer: PackerTarget;
   /** The AMI Packer builds `imageName` from, given the base the plan resolved. */

@@ -94,7 +94,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
     return output;
   }
 
-  it('allows every request gild and Packer 1.6.6 make in full runs and in promote, rollback, release, revoke, retire, status, history, verify --repair and unlock', { timeout: 900_000 }, async () => {
+  it('allows every request gild and Packer 1.6.6 make in full runs and in promote, rollback, release, revoke, restore, revoke --cascade, retire, status, history, verify --repair and unlock', { timeout: 900_000 }, async () => {
     const project = await createTempProject({ shippedImages: true, settings: await settingsKeepingOne() });
     try {
       const policy = await policyOf(project);
@@ -107,6 +107,8 @@ describe('the generated IAM policy, simulated over every request of full runs an
       await gildOk(project, ['rollback', 'nginx', '--reason', 'kernel panic on boot'], env);
       await gildOk(project, ['release', 'nginx'], env);
       await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 in openssl'], env);
+      await gildOk(project, ['restore', 'nginx', '2.1.0', '--reason', 'false alarm'], env);
+      await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 after all', '--cascade'], env);
       await gildOk(project, ['retire'], env);
       await gildOk(project, ['status'], env, [0, 1]);
       await gildOk(project, ['history', 'nginx'], env);
@@ -128,7 +130,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
       // calls gild makes only on AWS (EnableImageDeprecation, DisableImage, DescribeImageReferences) never reach moto:
       // test/unit/iam-must-deny.test.ts evaluates them.
       expect([...actions]).toEqual(
-        expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:TerminateInstances', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:SendCommand']),
+        expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:TerminateInstances', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:SendCommand']),
       );
       expect(summary.verdicts.some((verdict) => verdict.authorization.action === 'iam:PassRole')).toBe(true);
       expect(summary.verdicts.some((verdict) => verdict.authorization.context['ec2:CreateAction'] === 'RunInstances')).toBe(true);

@@ -267,6 +267,7 @@ describe('revoke', () => {
     expect((await gild(['promote', 'api', '--to', 'stable'])).exitCode).toBe(0);
     expect((await gild(['run', 'app'])).exitCode).toBe(0);
     const revokedAmis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parameters(region))['/golden/api/versions/1.0.1']!] as const)));
+    const appAmi = (await parametersUnder(moto.endpoint, 'us-east-1', '/golden/app'))['/golden/app/versions/1.0.0']!;
 
     const revoked = await gild(['revoke', 'api', '1.0.1', '--reason', 'CVE-2026-0001 in openssl', '--json']);
     expect(revoked.exitCode, revoked.stdout + revoked.stderr).toBe(0);
@@ -283,6 +284,11 @@ describe('revoke', () => {
       expect((await imageState(moto.endpoint, region, revokedAmis[region]!))?.tags).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl' });
     }
 
+    // The app built on it is marked, not revoked: its team sees it in the tags, the history and the report.
+    expect((await imageState(moto.endpoint, 'us-east-1', appAmi))?.tags).toMatchObject({ 'gild:status': 'published', 'gild:base-revoked': 'api 1.0.1: CVE-2026-0001 in openssl' });
+    expect(revocation.images[0].summary).toContain(`marked app 1.0.0 in us-east-1 (${appAmi}): built on the revoked api 1.0.1`);
+    expect((await gild(['history', 'app'])).stdout).toMatch(/1\.0\.0 {2}published\n {4}built on a revoked base: api 1\.0\.1: CVE-2026-0001 in openssl/);
+
     const refused = await gild(['promote', 'api', '--version', '1.0.1', '--to', 'stable']);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/api 1\.0\.1 is revoked \(CVE-2026-0001 in openssl\)/);
@@ -291,5 +297,113 @@ describe('revoke', () => {
     expect(plan.stdout).toMatch(/= api: unchanged at/);
     expect(plan.stdout).toMatch(/\+ app: build 1\.0\.1 .*its base api 1\.0\.1 was revoked \(CVE-2026-0001 in openssl\)/);
     expect(plan.stdout).toMatch(/build 1\.0\.1 in us-east-1 from ami-\w+ \(image:api@\^1 → 1\.0\.0\)/);
+  });
+
+  it('revoke --cascade revokes what was built on the version too, in one plan shown by --dry-run: app moves to its newest version not built on it', async () => {
+    expect((await gild(['run', 'app'])).exitCode).toBe(0);
+    expect((await gild(['run', 'api', '--force'])).exitCode).toBe(0);
+    expect((await gild(['run', 'app'])).exitCode).toBe(0);
+    const app = () => parametersUnder(moto.endpoint, 'us-east-1', '/golden/app');
+    const before = await app();
+    expect(before['/golden/app/latest']).toBe(before['/golden/app/versions/1.0.2']);
+
+    const dryRun = await gild(['revoke', 'api', '1.0.2', '--reason', 'bad kernel', '--cascade', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(/~ app: --cascade: revoke app 1\.0\.2, built on the revoked api 1\.0\.2/);
+    expect(dryRun.stdout).toMatch(/revoke 1\.0\.2 in us-east-1: tag ami-\w+ gild:status=revoked/);
+    expect(dryRun.stdout).toMatch(/move latest to 1\.0\.1: us-east-1 /);
+    expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
+    expect(await app()).toEqual(before);
+
+    const cascaded = await gild(['revoke', 'api', '1.0.2', '--reason', 'bad kernel', '--cascade']);
+    expect(cascaded.exitCode, cascaded.stdout + cascaded.stderr).toBe(0);
+    const after = await app();
+    expect(after['/golden/app/latest']).toBe(after['/golden/app/versions/1.0.1']);
+    expect(after['/golden/app/v1']).toBe(after['/golden/app/versions/1.0.1']);
+    expect((await imageState(moto.endpoint, 'us-east-1', before['/golden/app/versions/1.0.2']!))?.tags).toMatchObject({
+      'gild:status': 'revoked',
+      'gild:revoked-reason': 'its base api 1.0.2 was revoked: bad kernel',
+      'gild:base-revoked': 'api 1.0.2: bad kernel',
+    });
+    const resolved = await gild(['resolve', 'app', '--version', '1.0.2']);
+    expect(resolved.exitCode).toBe(1);
+    expect(resolved.stderr).toMatch(/EREVOKED|revoked/);
+  });
+});
+
+describe('restore', () => {
+  let moto: MotoServer;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web' }) } });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await moto?.stop();
+  });
+
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, { ...moto.env, GILD_SMOKE_POLL_MS: '100' });
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const parameters = (region: string) => parametersUnder(moto.endpoint, region, '/golden/web');
+
+  it('undoes a revoke: resolvable and tagged published again, latest and v1 back on it in every region, the revoke and the restore in the history', async () => {
+    expect((await gild(['run'])).exitCode).toBe(0);
+    expect((await gild(['run', '--force'])).exitCode).toBe(0);
+    const published = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, await parameters(region)] as const)));
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken'])).exitCode).toBe(0);
+    const revoked = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, await parameters(region)] as const)));
+    expect(revoked['us-east-1']!['/golden/web/latest']).toBe(published['us-east-1']!['/golden/web/versions/1.0.0']);
+    expect(revoked['us-east-1']!['/golden/web/status/1.0.1']).toBeDefined();
+
+    const dryRun = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(/~ web: restore 1\.0\.1, revoked by .* \(looked broken\): false alarm/);
+    expect(dryRun.stdout).toMatch(/restore 1\.0\.1 in us-east-1: record the restore in the ledger/);
+    expect(dryRun.stdout).toMatch(/move latest to 1\.0\.1/);
+    expect(dryRun.stdout).toMatch(/move v1 to 1\.0\.1/);
+    expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
+    for (const region of regions) expect(await parameters(region)).toEqual(revoked[region]);
+
+    const restored = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--json']);
+    expect(restored.exitCode, restored.stdout + restored.stderr).toBe(0);
+    const report = await reportOf(project, restored);
+    expect(report).toMatchObject({ commandName: 'restore', result: 'succeeded', images: [{ image: 'web', result: 'changed', stageReached: 'restore' }] });
+    expect(movesOf(report.images[0])).toEqual(regions.flatMap((region) => ['latest', 'v1'].map((pointer) => `${region} ${pointer}: 1.0.0 → 1.0.1`)).sort());
+    for (const region of regions) {
+      const now = await parameters(region);
+      const amiId = published[region]!['/golden/web/versions/1.0.1']!;
+      expect(now['/golden/web/latest'], region).toBe(amiId);
+      expect(now['/golden/web/v1'], region).toBe(amiId);
+      expect(now['/golden/web/status/1.0.1'], region).toBeUndefined();
+      const tags = (await imageState(moto.endpoint, region, amiId))!.tags;
+      expect(tags).toMatchObject({ 'gild:status': 'published', 'gild:restored-reason': 'false alarm' });
+      expect(Object.keys(tags).filter((key) => key.startsWith('gild:revoked-') || key === 'gild:deprecated-at')).toEqual([]);
+    }
+    expect(await gild(['resolve', 'web', '--version', '1.0.1', '--region', 'us-west-2'])).toMatchObject({ exitCode: 0, stdout: published['us-west-2']!['/golden/web/versions/1.0.1'] });
+    const history = (await gild(['history', 'web'])).stdout;
+    expect(history).toMatch(/1\.0\.1 {2}published\n/);
+    expect(history).toMatch(/revoked by .*: looked broken\n.*restored by .*: false alarm/);
+
+    const again = await gild(['restore', 'web', '1.0.1', '--reason', 'twice']);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/web 1\.0\.1 was already restored \(by .*: false alarm\)/);
+  });
+
+  it('refuses when the AMI is gone in a region, and says what could bring it back', async () => {
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'really broken'])).exitCode).toBe(0);
+    const westAmi = (await parameters('us-west-2'))['/golden/web/versions/1.0.1']!;
+    const { ec2 } = awsClients(moto.endpoint, 'us-west-2');
+    const { DeregisterImageCommand } = await import('@aws-sdk/client-ec2');
+    await ec2.send(new DeregisterImageCommand({ ImageId: westAmi }));
+
+    const refused = await gild(['restore', 'web', '1.0.1', '--reason', 'want it back']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/web 1\.0\.1 cannot be restored: its AMI is gone in us-west-2 .*retention\.keepRevokedDays.*us-west-2: this target has no Recycle Bin \(ListImagesInRecycleBin\)/);
+    expect((await parameters('us-east-1'))['/golden/web/status/1.0.1']).toBeDefined();
   });
 });

@@ -1,12 +1,14 @@
 /**
- * Generated histories of publish (a forced run), promote, rollback (latest, v1, a channel), release, revoke, retire
- * (a run) and crash (a command's plan applied only in part, one step partly), at the pure plan level: each command is
+ * Generated histories of publish (a forced run), promote, rollback (latest, v1, a channel), release, revoke, restore,
+ * retire (a run) and crash (a command's plan applied only in part, one step partly), at the pure plan level: each command is
  * planned by gild's own assemblers (assemblePlan, planPointerChange) from a model inventory, and its steps are
  * applied to that model as the stages apply them. After every command that completes:
  * - no version number is built twice;
  * - `latest` and `v<major>` never name a revoked version; no pointer names an AMI that is gone; a channel names a
  *   revoked version only where a revoke left it for its soak (said in the plan) or a rollback or promote put it;
- * - every region's pointer names the same version.
+ * - every region's pointer names the same version;
+ * - a restored version stays good (resolvable, no status saying revoked) until a revoke of it: a restore cut short is
+ *   finished by the next command, never taken for a revoke to finish.
  * Not modelled: leases (every command finds the lock free), Packer, smoke failures, AWS's own latency.
  */
 import fc from 'fast-check';
@@ -16,7 +18,7 @@ import type { Inventory, ObservedAmi, ObservedParameter } from '../../src/observ
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { planPointerChange, type PointerChange } from '../../src/plan/plan-pointer-change.ts';
 import type { PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
-import { parseLedger, recordBuilt, recordRevoked, serializeLedger } from '../../src/plan/version-ledger.ts';
+import { activeRevocation, parseLedger, recordBuilt, recordRestored, recordRevoked, serializeLedger } from '../../src/plan/version-ledger.ts';
 import { parseVersionStatus } from '../../src/plan/version-status.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
@@ -32,6 +34,7 @@ type Command =
   | { readonly kind: 'rollback'; readonly pointer: 'latest' | 'v1' | 'channels/stable' }
   | { readonly kind: 'release'; readonly pointer: 'latest' | 'v1' | 'channels/stable' }
   | { readonly kind: 'revoke'; readonly pick: number }
+  | { readonly kind: 'restore'; readonly pick: number }
   | { readonly kind: 'crash'; readonly inner: Exclude<Command, { kind: 'crash' }>; readonly steps: number };
 
 const base: fc.Arbitrary<Exclude<Command, { kind: 'crash' }>> = fc.oneof(
@@ -41,6 +44,7 @@ const base: fc.Arbitrary<Exclude<Command, { kind: 'crash' }>> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('latest' as const, 'v1' as const, 'channels/stable' as const).map((pointer) => ({ kind: 'rollback' as const, pointer })) },
   { weight: 2, arbitrary: fc.constantFrom('latest' as const, 'v1' as const, 'channels/stable' as const).map((pointer) => ({ kind: 'release' as const, pointer })) },
   { weight: 2, arbitrary: fc.nat(5).map((pick) => ({ kind: 'revoke' as const, pick })) },
+  { weight: 2, arbitrary: fc.nat(5).map((pick) => ({ kind: 'restore' as const, pick })) },
 );
 const command: fc.Arbitrary<Command> = fc.oneof({ weight: 5, arbitrary: base }, { weight: 1, arbitrary: fc.tuple(base, fc.nat(12)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) });
 
@@ -53,6 +57,8 @@ class World {
   nextAmi = 1;
   /** Pointers an explicit command put on a version that is (now) revoked, or a revoke left for its soak: `region pointer`. */
   explicit = new Set<string>();
+  /** Versions a completed restore made good again, until a revoke of them. */
+  restored = new Set<string>();
 
   inventory(): Inventory {
     return {
@@ -158,6 +164,17 @@ class World {
           this.status(step.region, step.version, (status) => ({ ...status, deprecationTime: status.deprecationTime ?? at }));
         }
         return;
+      case 'restore': {
+        if (step.ledger) this.ledger((ledger) => recordRestored(ledger, step.version, step.revoked, { at, by: step.by, reason: step.restoredReason }));
+        if (partial) return;
+        this.parameters[step.region]!.delete(`/golden/web/status/${step.version}`);
+        const ami = this.amis[step.region]!.get(step.amiId);
+        if (ami) {
+          const tags = Object.fromEntries(Object.entries(ami.tags).filter(([key]) => !key.startsWith('gild:revoked-') && key !== 'gild:deprecated-at' && key !== 'gild:disabled-at'));
+          this.amis[step.region]!.set(step.amiId, { ...ami, tags: { ...tags, 'gild:status': 'published', 'gild:restored-at': at } });
+        }
+        return;
+      }
       case 'retire':
         if (step.phase !== 'deregister') {
           this.tag(step.region, step.amiId, step.phase === 'deprecate' ? { 'gild:deprecated-at': at } : { 'gild:disabled-at': at });
@@ -185,7 +202,7 @@ class World {
   }
 
   revoked(version: string): boolean {
-    return parseLedger(this.parameters['us-east-1']!.get('/golden/web/ledger')).revoked[version] !== undefined;
+    return activeRevocation(parseLedger(this.parameters['us-east-1']!.get('/golden/web/ledger')), version) !== undefined;
   }
 
   published(): string[] {
@@ -208,12 +225,27 @@ function plan(world: World, command: Exclude<Command, { kind: 'crash' }>): RunPl
         ? { kind: 'rollback', pointer: command.pointer, to: undefined, reason: 'generated' }
         : command.kind === 'release'
           ? { kind: 'release', pointer: command.pointer }
-          : { kind: 'revoke', version: published[command.pick % Math.max(1, published.length)] ?? '9.9.9', reason: 'generated', disable: false };
+          : command.kind === 'restore'
+            ? { kind: 'restore', version: revokedVersions(world)[command.pick % Math.max(1, revokedVersions(world).length)] ?? '9.9.9', reason: 'generated' }
+            : { kind: 'revoke', version: published[command.pick % Math.max(1, published.length)] ?? '9.9.9', reason: 'generated', disable: false };
   const planned = planPointerChange({ runId, now, image, inventory, channels, by: 'prop@test', change });
   return 'plan' in planned ? planned.plan : undefined;
 }
 
+/** Versions the ledger holds revoked now, oldest first. */
+function revokedVersions(world: World): string[] {
+  const ledger = parseLedger(world.parameters['us-east-1']!.get('/golden/web/ledger'));
+  return semver.sort(Object.keys(ledger.revoked).filter((version) => activeRevocation(ledger, version) !== undefined));
+}
+
 function checkInvariants(world: World, history: string): void {
+  for (const version of world.restored) {
+    expect(world.revoked(version), `the restored ${version} is revoked again without a revoke\n${history}`).toBe(false);
+    for (const region of regions) {
+      const status = world.parameters[region]!.get(`/golden/web/status/${version}`);
+      expect(status === undefined || parseVersionStatus(status).revoked === undefined, `status/${version} in ${region} still says revoked after its restore\n${history}`).toBe(true);
+    }
+  }
   const pointerNames = new Set(regions.flatMap((region) => [...world.parameters[region]!.keys()].filter((name) => /^\/golden\/web\/(latest|v\d+|channels\/[^/]+)$/.test(name))));
   for (const name of pointerNames) {
     const versions = regions.map((region) => world.versionOf(region, world.parameters[region]!.get(name)));
@@ -230,38 +262,62 @@ function checkInvariants(world: World, history: string): void {
   }
 }
 
+/** Revokes and restores, often cut short: in the mix above a restore finds a revoked version only now and then. */
+const revokeAndRestore: fc.Arbitrary<Exclude<Command, { kind: 'crash' }>> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({ kind: 'publish' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'retire' as const }) },
+  { weight: 1, arbitrary: fc.nat(5).map((pick) => ({ kind: 'promote' as const, pick })) },
+  { weight: 3, arbitrary: fc.nat(5).map((pick) => ({ kind: 'revoke' as const, pick })) },
+  { weight: 3, arbitrary: fc.nat(5).map((pick) => ({ kind: 'restore' as const, pick })) },
+);
+const revokeAndRestoreCommand: fc.Arbitrary<Command> = fc.oneof({ weight: 3, arbitrary: revokeAndRestore }, { weight: 2, arbitrary: fc.tuple(revokeAndRestore, fc.nat(8)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) });
+
 describe('lifecycle histories over a model inventory', () => {
   it('never builds a number twice, never hands out a revoked or gone AMI on latest or v<major>, and keeps regions agreeing', () => {
-    fc.assert(
-      fc.property(fc.array(command, { minLength: 1, maxLength: 14 }), (commands) => {
-        const world = new World();
-        const history: string[] = [];
-        let crashed = false;
-        for (const next of commands) {
-          world.now += dayMs;
-          const inner = next.kind === 'crash' ? next.inner : next;
-          const planned = plan(world, inner);
-          history.push(`${JSON.stringify(next)} → ${planned ? planned.steps.map((step) => step.id).join(', ') : 'refused'}`);
-          if (!planned) continue;
-          if (next.kind === 'crash') {
-            world.apply(planned, next.steps);
-            crashed = true;
-            continue;
-          }
-          world.apply(planned);
-          // A channel a revoke leaves for its soak, or one a rollback put on a version, is explicit; a revoke that
-          // finished moves every other pointer off the revoked version.
-          for (const kept of planned.kept) {
-            const pointer = /^(channels\/\S+) still names the revoked/.exec(kept.reason)?.[1];
-            if (pointer) world.explicit.add(`${kept.region} ${pointer}`);
-          }
-          // After a crash, the first command that completes must have finished what the crash left (or refused).
-          if (crashed) crashed = false;
-          checkInvariants(world, history.join('\n'));
-        }
-      }),
-      { numRuns: 400 },
-    );
+    fc.assert(histories(command), { numRuns: 400 });
     // NOTE: 400 histories take about half a second alone; the limit is for a loaded machine, not a performance target.
   }, 60_000);
+
+  it('a restore, even cut short, holds until a revoke of the same version; revokes and restores keep every rule above', () => {
+    fc.assert(histories(revokeAndRestoreCommand), { numRuns: 300 });
+  }, 60_000);
 });
+
+function histories(arbitrary: fc.Arbitrary<Command>) {
+  return fc.property(fc.array(arbitrary, { minLength: 1, maxLength: 14 }), (commands) => {
+    const world = new World();
+    const history: string[] = [];
+    let crashed = false;
+    for (const next of commands) {
+      world.now += dayMs;
+      const inner = next.kind === 'crash' ? next.inner : next;
+      const planned = plan(world, inner);
+      // A revoke, even one cut short, ends what a restore gave back.
+      if (planned && inner.kind === 'revoke') for (const step of planned.steps) if (step.kind === 'revoke') world.restored.delete(step.version);
+      history.push(`${JSON.stringify(next)} → ${planned ? planned.steps.map((step) => step.id).join(', ') : 'refused'}`);
+      if (!planned) continue;
+      // A restore is recorded once its ledger step ran (a crash after it included): from then on it must hold.
+      const keepRestores = () => {
+        if (inner.kind !== 'restore') return;
+        for (const step of planned.steps) if (step.kind === 'restore' && !world.revoked(step.version)) world.restored.add(step.version);
+      };
+      if (next.kind === 'crash') {
+        world.apply(planned, next.steps);
+        keepRestores();
+        crashed = true;
+        continue;
+      }
+      world.apply(planned);
+      keepRestores();
+      // A channel a revoke leaves for its soak, or one a rollback put on a version, is explicit; a revoke that
+      // finished moves every other pointer off the revoked version.
+      for (const kept of planned.kept) {
+        const pointer = /^(channels\/\S+) still names the revoked/.exec(kept.reason)?.[1];
+        if (pointer) world.explicit.add(`${kept.region} ${pointer}`);
+      }
+      // After a crash, the first command that completes must have finished what the crash left (or refused).
+      if (crashed) crashed = false;
+      checkInvariants(world, history.join('\n'));
+    }
+  });
+}

@@ -10,6 +10,7 @@
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
 import {
+  EnableImageDeregistrationProtectionCommand,
   CopyImageCommand,
   CreateTagsCommand,
   DescribeFleetsCommand,
@@ -39,6 +40,7 @@ import { renderImageFiles } from '../../src/render/render-template.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { whyNotRemovable } from '../../src/stages/check-removable.ts';
 import { cleanupStage } from '../../src/stages/cleanup.ts';
+import { protectStage } from '../../src/stages/protect.ts';
 import { retireStage } from '../../src/stages/retire.ts';
 import { revokeStage } from '../../src/stages/revoke.ts';
 import { awsProfile } from '../../src/target/aws-profile.ts';
@@ -200,6 +202,22 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
         'warn: the emulator has no EnableImageDeprecation or DisableImage: ami-1 in us-east-1 is only tagged revoked',
       ]);
     }
+  },
+
+  async deregistrationProtection(name, profile) {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', State: 'available', Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:version', Value: '1.0.1' }] }] });
+    ec2Mock.on(EnableImageDeregistrationProtectionCommand).resolves({ Return: 'true' });
+    ec2Mock.on(CreateTagsCommand).resolves({});
+    const step: StepOfKind<'protect'> = { id: 'protect:web:1.0.1:us-east-1', kind: 'protect', image: 'web', version: '1.0.1', region: 'us-east-1', amis: { from: 'publish:web' }, after: ['publish:web'], reason: 'r', precondition: 'p' };
+    const run = stepRunFixture(resolvedImageFixture(), { outputs: { 'publish:web': { kind: 'publish', output: { version: '1.0.1', amis: { 'us-east-1': 'ami-1' } } } } });
+    expect(await protectStage.run(contextOn(profile), step, run)).toEqual({ amiId: 'ami-1', protected: name === 'aws' });
+    expect(ec2Mock.commandCalls(EnableImageDeregistrationProtectionCommand)).toHaveLength(name === 'aws' ? 1 : 0);
+  },
+
+  async recycleBin(name, profile) {
+    // Asked only by a restore whose AMI is gone (src/commands/change-pointer.ts); moto has no Recycle Bin.
+    expect(profile.recycleBin).toBe(name === 'aws');
   },
 
   async accountCopy(name, profile) {

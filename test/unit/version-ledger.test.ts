@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { assemblePlan, type AssembleInput } from '../../src/plan/assemble-plan.ts';
 import { imageState, usedVersions } from '../../src/plan/image-state.ts';
-import { parseLedger, recordBuilt, recordRevoked, serializeLedger } from '../../src/plan/version-ledger.ts';
+import { activeRevocation, parseLedger, recordBuilt, recordRestored, recordRevoked, serializeLedger } from '../../src/plan/version-ledger.ts';
+import { revocationOf } from '../../src/plan/image-state.ts';
 import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
@@ -66,5 +67,26 @@ describe('the version ledger', () => {
     const state = imageState(planWith([parameter('/golden/web/ledger', serializeLedger(recordBuilt(parseLedger(undefined), '1.0.0')))], []).inventory, 'web', ['us-east-1']);
     expect(state.pointers['us-east-1']).toEqual({});
     expect(state.ledger.built).toEqual({ '1.0': '1.0.0' });
+  });
+
+  it('a restore keeps the revocation for the history, marks it undone (first record wins), and a later revoke counts again', () => {
+    const revocation = { reason: 'CVE', at: '2026-11-20T00:00:00Z', by: 'ops@host' };
+    const revoked = recordRevoked(parseLedger(undefined), '1.0.1', revocation);
+    const restored = recordRestored(revoked, '1.0.1', revocation, { at: '2026-11-21T00:00:00Z', by: 'ops@host', reason: 'false alarm' });
+    expect(restored.revoked['1.0.1']).toEqual({ ...revocation, restored: { at: '2026-11-21T00:00:00Z', by: 'ops@host', reason: 'false alarm' } });
+    expect(activeRevocation(restored, '1.0.1')).toBeUndefined();
+    expect(recordRestored(restored, '1.0.1', revocation, { at: 'later', by: 'x', reason: 'retry' })).toBe(restored);
+    expect(activeRevocation(recordRevoked(restored, '1.0.1', { ...revocation, reason: 'really' }), '1.0.1')?.reason).toBe('really');
+  });
+
+  it('a restore of a version revoked only in its tags records it: the AMI still tagged revoked in another region no longer counts', () => {
+    const revocation = { reason: 'CVE', at: '2026-11-20T00:00:00Z', by: 'ops@host' };
+    const restored = recordRestored(parseLedger(undefined), '1.0.1', revocation, { at: '2026-11-21T00:00:00Z', by: 'ops@host', reason: 'false alarm' });
+    const amis = [ami('ami-101', { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE' })];
+    const tagsOnly = imageState(planWith([], amis).inventory, 'web', ['us-east-1']);
+    expect(revocationOf(tagsOnly, '1.0.1')?.reason).toBe('CVE');
+    const withRestore = imageState(planWith([parameter('/golden/web/ledger', serializeLedger(restored))], amis).inventory, 'web', ['us-east-1']);
+    expect(revocationOf(withRestore, '1.0.1')).toBeUndefined();
+    expect(usedVersions(withRestore)).toContain('1.0.1');
   });
 });

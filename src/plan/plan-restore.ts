@@ -1,0 +1,165 @@
+/**
+ * `gild restore <image> <version> --reason`, pure: undo a revoke through the same trip as the other lifecycle commands.
+ *
+ * 1. `restore` in the build region: the version ledger records the restore (the intent: from here on every reader
+ *    treats the version as good), then that region's `status/<v>`, AMI and tags; then every other region.
+ * 2. `repoint` `latest` and `v<major>` back to it where it is now the newest good version (what a publish would have
+ *    done), unless a rollback holds them. Channels are offered, not moved: the plan names the `gild promote` to run.
+ *
+ * Refused, saying why and what could help, when it is not revoked, when its AMI is gone in a region (retired after
+ * `retention.keepRevokedDays`; the Recycle Bin may still hold it), or when retirement began.
+ */
+import semver from 'semver';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { describeHold, revocationOf, type ImageState } from './image-state.ts';
+import { imageParameterPath } from './parameter-names.ts';
+import { goodVersions } from './plan-revocation.ts';
+import type { KeptResource, PlanStep, PointerMove, StepOfKind } from './run-plan.ts';
+import { restorationOf } from './version-ledger.ts';
+
+/** What the Recycle Bin of a region holds of the version (by AMI name), or why it could not be asked. */
+export type BinLookup = { readonly found: readonly { readonly amiId: string; readonly leavesBinAt: string | undefined }[] } | { readonly unknown: string };
+
+export interface RestorePlanInput {
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  readonly prefix: string;
+  readonly channels: Readonly<Record<string, { readonly soakDays: number }>>;
+  readonly version: string;
+  readonly reason: string;
+  readonly by: string;
+  /** Per region where the version's AMI is gone: what the Recycle Bin says. */
+  readonly bin?: Readonly<Record<string, BinLookup>>;
+}
+
+/** The version's AMI per region that still exists (any state but deregistered), and the regions where none does. */
+export function restorableAmis(state: ImageState, image: ResolvedImage, version: string) {
+  const amis: Record<string, { amiId: string; status: string | undefined }> = {};
+  const gone: string[] = [];
+  for (const region of image.regions) {
+    const ami = state.amis[region]?.find((candidate) => candidate.tags['gild:version'] === version && candidate.state !== 'deregistered');
+    if (ami) amis[region] = { amiId: ami.amiId, status: ami.tags['gild:status'] };
+    else gone.push(region);
+  }
+  return { amis, gone };
+}
+
+export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; notes: KeptResource[]; reason: string } | { refused: string } {
+  const { image, state, version } = input;
+  const revocation = revocationOf(state, version);
+  if (!revocation) {
+    const restored = restorationOf(state.ledger, version);
+    return { refused: restored ? `${image.name} ${version} was already restored (by ${restored.by} at ${restored.at}: ${restored.reason})` : `${image.name} ${version} is not revoked; nothing to restore` };
+  }
+  const { amis, gone } = restorableAmis(state, image, version);
+  if (gone.length > 0) {
+    const bin = gone.map((region) => {
+      const lookup = input.bin?.[region];
+      if (!lookup) return `${region}: the Recycle Bin was not asked`;
+      if ('unknown' in lookup) return `${region}: ${lookup.unknown}`;
+      if (lookup.found.length === 0) return `${region}: not in the Recycle Bin either (no retention rule for AMIs kept it)`;
+      return lookup.found
+        .map((found) => `${region}: ${found.amiId} is in the Recycle Bin${found.leavesBinAt ? ` until ${found.leavesBinAt}` : ''}: \`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id ${found.amiId}\` (and its snapshots, with \`aws ec2 restore-snapshot-from-recycle-bin\`, if a rule kept them), then run \`gild restore ${image.name} ${version}\` again`)
+        .join('; ');
+    });
+    return { refused: `${image.name} ${version} cannot be restored: its AMI is gone in ${gone.join(', ')} (retirement deregisters a revoked version after retention.keepRevokedDays); ${bin.join('; ')}` };
+  }
+  const retiring = Object.entries(amis).filter(([, ami]) => ami.status === 'retiring').map(([region]) => region);
+  if (retiring.length > 0) return { refused: `${image.name} ${version} cannot be restored: retirement began deregistering it in ${retiring.join(', ')}` };
+  const path = `${imageParameterPath(input.prefix, image.name)}/`;
+  const unpublished = image.regions.filter((region) => state.versions.find((candidate) => candidate.version === version)?.amis[region] !== amis[region]!.amiId);
+  if (unpublished.length > 0) return { refused: `${image.name} ${version} cannot be restored: ${path}versions/${version} does not name ${unpublished.map((region) => `${amis[region]!.amiId} in ${region}`).join(', ')}; \`gild verify --repair\` first` };
+
+  const lockId = `lock:${image.name}`;
+  const ordered = [image.buildRegion, ...image.regions.filter((region) => region !== image.buildRegion)];
+  const buildStepId = `restore:${image.name}:${version}:${image.buildRegion}`;
+  const revoked = { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) };
+  const steps: PlanStep[] = ordered.map(
+    (region) =>
+      ({
+        id: `restore:${image.name}:${version}:${region}`,
+        kind: 'restore',
+        image: image.name,
+        version,
+        region,
+        amiId: amis[region]!.amiId,
+        restoredReason: input.reason,
+        by: input.by,
+        revoked,
+        ...(region === image.buildRegion ? { ledger: true } : {}),
+        after: region === image.buildRegion ? [lockId] : [lockId, buildStepId],
+        reason: `undo the revoke of ${version} (${revocation.reason}, by ${revocation.by} at ${revocation.at}): ${input.reason}. ${region === image.buildRegion ? 'Record the restore in the version ledger first, then c' : 'C'}lear status/${version}, re-enable and un-deprecate ${amis[region]!.amiId}, tag it published`,
+        precondition: `${amis[region]!.amiId} still exists, tagged ${image.name} ${version}, and retirement has not begun`,
+      }) satisfies StepOfKind<'restore'>,
+  );
+  const restoreIds = steps.map((step) => step.id);
+
+  // The versions pointers may name once it is back: the good ones and this one.
+  const good = [...goodVersions(state, image), state.versions.find((candidate) => candidate.version === version)!].sort((a, b) => semver.rcompare(a.version, b.version));
+  const notes: KeptResource[] = [];
+  const note = (text: string) => notes.push({ image: image.name, region: image.buildRegion, amiId: amis[image.buildRegion]!.amiId, version, reason: text });
+  for (const pointer of ['latest', `v${semver.major(version)}`]) {
+    const newest = good.find((candidate) => pointer === 'latest' || semver.major(candidate.version) === semver.major(version));
+    if (newest?.version !== version) continue;
+    const hold = Object.hasOwn(state.holds, pointer) ? state.holds[pointer] : undefined;
+    if (hold) {
+      note(`${pointer} is not moved back: ${describeHold(pointer, hold)}; \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer}`}\` lets the next run catch it up`);
+      continue;
+    }
+    const name = `${path}${pointer}`;
+    const moves: PointerMove[] = image.regions.flatMap((region) => (state.pointers[region]?.[name] === amis[region]!.amiId ? [] : [{ region, name, amiId: amis[region]!.amiId, previous: state.pointers[region]?.[name] }]));
+    if (moves.length === 0) continue;
+    steps.push({
+      id: `repoint:${image.name}:${pointer}`,
+      kind: 'repoint',
+      image: image.name,
+      version,
+      pointer,
+      moves,
+      after: [lockId, ...restoreIds],
+      reason: `${version} is restored and is the newest good version${pointer === 'latest' ? '' : ` of ${semver.major(version)}.x`}: move ${pointer} back to it, as its publish did`,
+      precondition: `${pointer} still holds what was observed in every region, and ${version}'s AMIs are available and tagged gild:image=${image.name}, gild:version=${version}`,
+    });
+  }
+  for (const channel of Object.keys(input.channels).sort()) {
+    const current = state.versions.find((candidate) => candidate.amis[image.buildRegion] === state.pointers[image.buildRegion]?.[`${path}channels/${channel}`])?.version;
+    if (current !== undefined && semver.gte(current, version)) continue;
+    note(`channels/${channel} names ${current ?? 'nothing'}; \`gild promote ${image.name} --to ${channel} --version ${version}\` puts the restored ${version} there (promote checks its soak)`);
+  }
+  return { steps, notes, reason: `restore ${version}, revoked by ${revocation.by} at ${revocation.at} (${revocation.reason}): ${input.reason}` };
+}
+
+/**
+ * Restores that stopped half-way: the ledger says restored, but a region's AMI is still tagged revoked or its
+ * `status/<v>` still says revoked. Their steps finish them; the revoke is never finished instead.
+ */
+export function planUnfinishedRestores(input: { readonly image: ResolvedImage; readonly state: ImageState }): { steps: PlanStep[]; versions: string[] } {
+  const { image, state } = input;
+  const steps: PlanStep[] = [];
+  const versions: string[] = [];
+  for (const [version, revocation] of Object.entries(state.ledger.revoked)) {
+    const restored = revocation.restored;
+    if (!restored || !semver.valid(version)) continue;
+    const { amis } = restorableAmis(state, image, version);
+    const unfinished = Object.entries(amis).filter(([region, ami]) => ami.status === 'revoked' || state.statuses[region]?.[version]?.revoked !== undefined);
+    if (unfinished.length === 0) continue;
+    versions.push(version);
+    for (const [region, ami] of unfinished) {
+      steps.push({
+        id: `restore:${image.name}:${version}:${region}`,
+        kind: 'restore',
+        image: image.name,
+        version,
+        region,
+        amiId: ami.amiId,
+        restoredReason: restored.reason,
+        by: restored.by,
+        revoked: { reason: revocation.reason, at: revocation.at, by: revocation.by },
+        after: [`lock:${image.name}`],
+        reason: `finish the restore that stopped half-way: the ledger says ${version} was restored by ${restored.by} at ${restored.at} (${restored.reason}), but ${ami.amiId} in ${region} still says revoked`,
+        precondition: `${ami.amiId} still exists, tagged ${image.name} ${version}, and retirement has not begun`,
+      } satisfies StepOfKind<'restore'>);
+    }
+  }
+  return { steps, versions };
+}
