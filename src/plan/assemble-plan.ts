@@ -18,6 +18,7 @@ import { describeHold, imageState, revocationOf, unpublishedBuilds, usedVersions
 import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planDistribution } from './plan-distribution.ts';
+import { planRegionCopies, type RegionCopies } from './plan-region-copies.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSweep } from './plan-sweep.ts';
@@ -40,6 +41,8 @@ export interface AssembleInput {
     readonly keepFailedDays?: number;
     /** Declared channels and their soak: a revoke finished by this run moves a channel only to a version that soaked. */
     readonly channels?: Readonly<Record<string, { readonly soakDays: number }>>;
+    /** Who copies an image to its other regions: Packer inside the build (`ami_regions`), or gild beside the smoke test. */
+    readonly regionCopies?: RegionCopies;
   };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
@@ -361,6 +364,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   kept.push(...retirement.kept);
   for (const step of retirement.steps) steps.push({ ...step, after: [publishStepId ?? lockStepId, ...intents.steps.map((intent) => intent.id)] });
   steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publishStep, lockStepId, planned: steps, copiesOnly: retireOnly }));
+  // gild's own region copies beside the smoke test, when settings say so (plan-region-copies.ts).
+  steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies }));
 
   if (steps.length === 0) return { decision, steps, kept };
   // Every change to an image happens under its lock, and the lock is always given back.

@@ -2,7 +2,7 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → share → publish → retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
@@ -25,6 +25,7 @@ import { revokeStage } from './revoke.ts';
 import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
 import { distributeStage } from './distribute.ts';
+import { regionCopyStage } from './region-copy.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
 
@@ -42,6 +43,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     cleanup: cleanupStage,
     build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
     resume: resumeStage,
+    copy: regionCopyStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
     share: shareStage,
     'account-smoke': createAccountSmokeStage(createSmokeTest(options.smoke)),
