@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packerPollingEnv } from '../support/aws-clock-model.ts';
 import { startClockProxy, type ClockProxy } from '../support/aws-clock-proxy.ts';
 import { awsClients, liveGildInstances, parametersUnder } from '../support/aws-state.ts';
+import { convergenceViolations } from '../support/convergence.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, repoRoot, type TempProject } from '../support/project.ts';
@@ -60,6 +61,8 @@ async function stepStarts(): Promise<Map<string, number>> {
     for (const line of (await readFile(path.join(runs, runId!, file), 'utf8')).split('\n')) {
       const match = /^(\S+) info ((?:build|copy|smoke|share|publish|resume):[^:\s]+(?::[a-z0-9-]+)?): /.exec(line);
       if (match && !starts.has(match[2]!)) starts.set(match[2]!, Date.parse(match[1]!));
+      const passed = /^(\S+) info smoke test passed/.exec(line);
+      if (passed) starts.set(`passed:${file.replace(/\.log$/, '')}`, Date.parse(passed[1]!));
     }
   }
   return starts;
@@ -103,7 +106,9 @@ describe('gild copies to the other regions itself, beside the smoke test', () =>
       // The overlap: the smoke test started before the copies were available.
       const copiesAvailable = Math.min(...(await Promise.all(copyRegions.map((region) => clock.waitFor(published[region]!, 'available')))).map((event) => event.at));
       expect(starts.get(`smoke:${image}`), `smoke:${image} started`).toBeLessThan(copiesAvailable);
-      expect(starts.get(`copy:${image}:us-west-2`)).toBeLessThan(starts.get(`smoke:${image}`)! + 1);
+      // …and the copies had been asked for before it passed.
+      const copiesRequested = Math.max(...(await Promise.all(copyRegions.map((region) => clock.waitFor(published[region]!, 'requested')))).map((event) => event.at));
+      expect(copiesRequested).toBeLessThan(starts.get(`passed:${image}`)!);
     }
     // The dependant started building before its base's copies were available, and published after its base.
     const baseCopiesAvailable = Math.min(
@@ -112,5 +117,36 @@ describe('gild copies to the other regions itself, beside the smoke test', () =>
     expect(starts.get('build:copied-child')).toBeLessThan(baseCopiesAvailable);
     expect(starts.get('publish:copied-child')).toBeGreaterThan(starts.get('publish:copied-ok')!);
     expect(await liveGildInstances(moto.endpoint)).toEqual([]);
+  });
+
+  it('converges after SIGKILL while copying: the next run finds the copy it started, and copies nothing twice', async () => {
+    const crashProject = await createTempProject({
+      settings: (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace('concurrency: 2,', "concurrency: 2,\n  regionCopies: 'gild',"),
+      images: { 'copied-crash.ts': imageSource({ name: 'copied-crash', regions, extra: "smoke: { checks: [{ name: 'answers', run: 'true' }] }," }) },
+    });
+    try {
+      const env = { ...faults.env(moto.env), ...packerPollingEnv(clock.clock), GILD_COPY_POLL_MS: '100', GILD_SMOKE_POLL_MS: '200' };
+      const since = Date.now();
+      const copyStarted = clock.waitForEvent((event) => event.at >= since && event.state === 'requested' && clock.images.get(event.resource)?.kind === 'copyImage');
+      const child = crashProject.spawn(['run'], env);
+      const ended = child.then((result) => result);
+      const started = await Promise.race([copyStarted, ended.then((result) => Promise.reject(new Error(`gild ended before any copy started (exit ${result.exitCode}):\n${String(result.stdout)}`)))]);
+      child.kill('SIGKILL');
+      expect((await ended).signal).toBe('SIGKILL');
+
+      const plan = await crashProject.gild(['plan'], env);
+      expect(plan.stdout, plan.stderr).toMatch(/resume 1\.0\.0 from run/);
+      const rerun = await crashProject.gild(['run'], env);
+      expect(rerun.exitCode, rerun.stdout + rerun.stderr).toBe(0);
+      expect(await convergenceViolations(moto.endpoint, { 'copied-crash': ['us-east-1', ...copyRegions] })).toEqual([]);
+
+      // The copy the killed run started is the one published; no region was copied twice.
+      const published = await Promise.all(copyRegions.map(async (region) => (await parametersUnder(moto.endpoint, region, '/golden/copied-crash'))['/golden/copied-crash/versions/1.0.0']));
+      expect(published).toContain(started.resource);
+      const copiesMade = [...clock.images].filter(([, image]) => image.kind === 'copyImage' && image.startedAt >= since).map(([amiId]) => amiId);
+      expect(copiesMade.sort()).toEqual([...published].sort());
+    } finally {
+      await crashProject.remove();
+    }
   });
 });

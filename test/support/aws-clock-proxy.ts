@@ -52,6 +52,8 @@ export interface ClockProxy {
   readonly events: readonly ClockEvent[];
   /** Resolves with the first event for `resource` in `state` (at once if it was already shown). */
   waitFor(resource: string, state: string): Promise<ClockEvent>;
+  /** Resolves with the first event that `matches` (at once if one was already shown). */
+  waitForEvent(matches: (event: ClockEvent) => boolean): Promise<ClockEvent>;
   /** Forgets what the model knows (between tests, with moto's reset). */
   reset(): void;
   stop(): Promise<void>;
@@ -167,7 +169,7 @@ export async function startClockProxy(targetEndpoint: string, options: { readonl
   const commands = new Map<string, { sentAt: number; instanceIds: string[] }>();
   const events: ClockEvent[] = [];
   const seen = new Set<string>();
-  const waiters: { resource: string; state: string; resolve: (event: ClockEvent) => void }[] = [];
+  const waiters: { matches: (event: ClockEvent) => boolean; resolve: (event: ClockEvent) => void }[] = [];
 
   const shown = (resource: string, state: string) => {
     const key = `${resource} ${state}`;
@@ -175,11 +177,16 @@ export async function startClockProxy(targetEndpoint: string, options: { readonl
     seen.add(key);
     const event = { resource, state, at: now() };
     events.push(event);
-    for (const waiter of waiters.filter((candidate) => candidate.resource === resource && candidate.state === state)) {
+    for (const waiter of waiters.filter((candidate) => candidate.matches(event))) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve(event);
     }
   };
+
+  function waitForEvent(matches: (event: ClockEvent) => boolean): Promise<ClockEvent> {
+    const event = events.find(matches);
+    return event ? Promise.resolve(event) : new Promise((resolve) => waiters.push({ matches, resolve }));
+  }
 
   function rewriteImages(xml: string, form: URLSearchParams): string {
     const wanted = filterValues(form, 'state');
@@ -303,9 +310,9 @@ export async function startClockProxy(targetEndpoint: string, options: { readonl
     commands,
     events,
     waitFor(resource, state) {
-      const event = events.find((candidate) => candidate.resource === resource && candidate.state === state);
-      return event ? Promise.resolve(event) : new Promise((resolve) => waiters.push({ resource, state, resolve }));
+      return waitForEvent((event) => event.resource === resource && event.state === state);
     },
+    waitForEvent,
     reset() {
       images.clear();
       instances.clear();
