@@ -31,8 +31,9 @@ let project: TempProject;
 
 beforeAll(async () => {
   moto = await startMoto();
-  // 1 AWS minute = 0.5 s: a copy is pending 7.5 s, a build's image 2 s, a smoke instance usable after about 1.5 s.
-  clock = await startClockProxy(moto.motoEndpoint, { scale: 120 });
+  // 1 AWS minute = 1 s: a copy is pending 15 s, a build's image 4 s, a smoke instance usable after about 2.5 s; the
+  // copies outlast a smoke test by a margin a loaded machine does not eat up.
+  clock = await startClockProxy(moto.motoEndpoint, { scale: 60 });
   faults = await startFaultProxy(clock.endpoint);
   faults.setRules({ commands: [{ marker: 'gild-test-fails-here', status: 'Failed', exitCode: 3, stderr: 'broken on purpose' }] });
   const settings = (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace('concurrency: 2,', "concurrency: 3,\n  regionCopies: 'gild',");
