@@ -55,7 +55,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
       force: options.force,
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.decidedElsewhere ? { decidedElsewhere: options.decidedElsewhere } : {}),
-      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays, channels: context.settings.channels, protection: context.settings.protection },
+      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays, channels: context.settings.channels, protection: context.settings.protection, regionCopies: context.settings.regionCopies },
     });
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);

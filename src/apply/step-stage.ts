@@ -35,6 +35,8 @@ export interface StepOutputs {
   cleanup: { readonly removed: readonly string[] };
   build: BuiltAmis;
   resume: BuiltAmis;
+  /** A gild-owned copy of the build region's AMI in another region, available and of a source that passed its smoke test. */
+  copy: { readonly region: string; readonly amiId: string; readonly snapshotIds: readonly string[] };
   smoke: SmokeResult;
   share: { readonly amiId: string; readonly snapshotIds: readonly string[] };
   publish: PublishedAmis;

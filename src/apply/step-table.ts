@@ -81,6 +81,8 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   cleanup: row({ phase: 'build' }),
   build: row<'build'>({ phase: 'build', heavy: true, yieldsWhenMoved: true, givesAmis: true, checkOutput: (step, output) => amiPerRegion(step.regions, output) }),
   resume: row<'resume'>({ phase: 'build', yieldsWhenMoved: true, givesAmis: true, checkOutput: (step, output) => amiPerRegion(Object.keys(step.amis), output) }),
+  // Waiting on AWS's copy holds no slot: the copies of one image must not keep the next image from building.
+  copy: row({ phase: 'build' }),
   smoke: row({ phase: 'test', heavy: true }),
   share: row({ phase: 'publish', yieldsWhenMoved: true }),
   publish: row({ phase: 'publish', yieldsWhenMoved: true, publishes: true, awaitedAcrossJobs: true }),

@@ -18,6 +18,7 @@ import { describeHold, imageState, revocationOf, unpublishedBuilds, usedVersions
 import { nextVersion } from './next-version.ts';
 import { imageParameterPath, latestParameterName, lockParameterName, majorParameterName, versionParameterName } from './parameter-names.ts';
 import { planDistribution } from './plan-distribution.ts';
+import { hasEveryRegionToResume, planRegionCopies, type RegionCopies } from './plan-region-copies.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
 import { planProtection, withProtectionRemoved } from './plan-protection.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
@@ -43,6 +44,8 @@ export interface AssembleInput {
     readonly channels?: Readonly<Record<string, { readonly soakDays: number }>>;
     /** Deregistration protection on what pointers name (src/plan/plan-protection.ts). */
     readonly protection?: boolean;
+    /** Who copies an image to its other regions: Packer inside the build (`ami_regions`), or gild beside the smoke test. */
+    readonly regionCopies?: RegionCopies;
   };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
@@ -166,9 +169,9 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   // NOTE: a publish raises the ledger before it names the AMI; a run killed right after leaves its own number in the
   // ledger. Resuming that same AMI under that number is not building the number twice (that rule is: never a different AMI).
-  const ownNumber = !base || buildReason === undefined || !version.ok ? undefined : numberOnlyThisBuildTook(state, unpublishedBuilds(state), image, version.version, fingerprint, base);
+  const ownNumber = !base || buildReason === undefined || !version.ok ? undefined : numberOnlyThisBuildTook(state, unpublishedBuilds(state), image, version.version, fingerprint, base, input.settings.regionCopies);
   const next: string = ownNumber?.version ?? nextUnused;
-  const resumable = !base || buildReason === undefined ? undefined : (ownNumber?.build ?? findResumable(unpublishedBuilds(state), image, next, fingerprint, base));
+  const resumable = !base || buildReason === undefined ? undefined : (ownNumber?.build ?? findResumable(unpublishedBuilds(state), image, next, fingerprint, base, input.settings.regionCopies));
 
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
@@ -222,6 +225,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   // NOTE: no live run holds this image's lock (checked above), so no run is between Packer's CreateImage and tagging.
   for (const region of image.regions) {
     for (const found of untaggedBuilds(inventory, image.name, region, input.runId)) {
+      // A copy the resumed run started and had not tagged yet: its copy step finds it by name and finishes it.
+      if (resumable && found.runId === resumable.runId) continue;
       const gone = lease.kind === 'held' && lease.lease.runId === found.runId ? `its lock is stale (${staleLeaseReason(lease, now)})` : `it holds no lock on ${image.name}`;
       steps.push({
         id: `cleanup:${image.name}:${region}:${found.ami.amiId}`,
@@ -365,6 +370,8 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   for (const step of retirement.steps) steps.push({ ...withProtectionRemoved(step, state), after: [publishStepId ?? lockStepId, ...intents.steps.map((intent) => intent.id)] });
   if (input.settings.protection && !retireOnly) steps.push(...planProtection({ image, state, publish: publishStep, lockStepId, retiring: new Set(retirement.steps.map((step) => step.amiId)) }));
   steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publishStep, lockStepId, planned: steps, copiesOnly: retireOnly }));
+  // gild's own region copies beside the smoke test, when settings say so (plan-region-copies.ts).
+  steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies, state }));
 
   if (steps.length === 0) return { decision, steps, kept };
   // Every change to an image happens under its lock, and the lock is always given back.
@@ -554,10 +561,10 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
  * own publish raised the ledger, then the run died): no parameter, no other AMI's tags, no revocation names it, and it
  * is the newest number used, so nothing was numbered after it. Then the number is that AMI's, and it resumes as it.
  */
-function numberOnlyThisBuildTook(state: ImageState, builds: readonly UnpublishedBuild[], image: ResolvedImage, nextUnused: string, fingerprint: string, base: { base: BuildBase }): { version: string; build: UnpublishedBuild } | undefined {
+function numberOnlyThisBuildTook(state: ImageState, builds: readonly UnpublishedBuild[], image: ResolvedImage, nextUnused: string, fingerprint: string, base: { base: BuildBase }, regionCopies: RegionCopies | undefined): { version: string; build: UnpublishedBuild } | undefined {
   for (const version of new Set(builds.map((build) => build.version))) {
     if (version === undefined || !takenOnlyByLedger(state, version, nextUnused)) continue;
-    const build = findResumable(builds, image, version, fingerprint, base);
+    const build = findResumable(builds, image, version, fingerprint, base, regionCopies);
     if (build) return { version, build };
   }
   return undefined;
@@ -573,7 +580,7 @@ function takenOnlyByLedger(state: ImageState, version: string, nextUnused: strin
   return !otherTraces.includes(version) && revocationOf(state, version) === undefined;
 }
 
-function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage, version: string, fingerprint: string, base: { base: BuildBase }): UnpublishedBuild | undefined {
+function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage, version: string, fingerprint: string, base: { base: BuildBase }, regionCopies: RegionCopies | undefined): UnpublishedBuild | undefined {
   if (base.base.kind !== 'ami') return undefined;
   const baseAmiId = base.base.amiId;
   return builds
@@ -583,8 +590,7 @@ function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage
         build.fingerprint === fingerprint &&
         build.baseAmiId === baseAmiId &&
         (build.status === 'candidate' || build.status === 'tested') &&
-        image.regions.every((region) => build.amis[region]?.state === 'available') &&
-        Object.keys(build.amis).length === image.regions.length,
+        hasEveryRegionToResume(build.amis, image, regionCopies),
     )
     .sort((a, b) => b.runId.localeCompare(a.runId))[0];
 }

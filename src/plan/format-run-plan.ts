@@ -15,6 +15,8 @@ const describeStep = (step: PlanStep): string => {
       return step.amiId ? `clean up ${step.region} ${step.amiId}${step.snapshotIds.length ? ` + ${step.snapshotIds.join(', ')}` : ''}` : `delete ${step.region} snapshots ${step.snapshotIds.join(', ')}`;
     case 'build':
       return `build ${step.version} in ${step.regions.join(', ')} from ${step.base.kind === 'ami' ? `${step.base.amiId} (${step.base.source})` : `${step.base.image} ${step.base.version}, known after ${step.base.from}`}`;
+    case 'copy':
+      return `copy ${step.version} from ${step.sourceRegion} to ${step.region}${step.kmsKeyId ? ` (encrypted with ${step.kmsKeyId})` : ''}, beside the smoke test; cancelled and removed if the smoke test fails`;
     case 'resume':
       return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
     case 'smoke':

@@ -19,7 +19,7 @@ const regionMap = <T extends z.ZodType>(value: T) => z.record(z.string(), value)
 const stepCommon = { id: z.string().min(1), after: texts, reason: text, precondition: text };
 
 const leaseSchema = z.strictObject({ runId: text, host: text, pid: z.number().int(), bootId: optionalText, pidNamespace: optionalText, takenAt: text, expiresAt: text });
-const amiSourceSchema = z.union([z.strictObject({ from: text }), z.strictObject({ amis: regionMap(text) })]);
+const amiSourceSchema = z.union([z.strictObject({ from: text, copies: regionMap(text).optional() }), z.strictObject({ amis: regionMap(text) })]);
 const copySourceSchema = z.union([z.strictObject({ from: text }), z.strictObject({ amiId: text })]);
 const sharingSchema = z.strictObject({ accounts: texts, groups: texts, organizationArns: texts, organizationalUnitArns: texts });
 const parameterWriteSchema = z.strictObject({ region: text, name: text, pointer: z.enum(['version', 'latest', 'major', 'channel']), previous: optionalText });
@@ -59,6 +59,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...stepCommon, kind: z.literal('build'), image: text, version: text, regions: texts, base: buildBaseSchema, fingerprint: text, amiName: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('resume'), image: text, version: text, amis: regionMap(text), snapshots: regionMap(texts), fromRunId: text, baseAmiId: text }),
+  z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText }),
   z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText }),
   z.strictObject({
     ...stepCommon,

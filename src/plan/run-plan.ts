@@ -14,8 +14,11 @@ import type { Lease } from '../observe/inventory.ts';
 
 export const planSchemaVersion = 1;
 
-/** Where a step's AMIs come from: an earlier step's output ("known after apply"), or already known. */
-export type AmiSource = { readonly from: string } | { readonly amis: Readonly<Record<string, string>> };
+/**
+ * Where a step's AMIs come from: an earlier step's output ("known after apply"), or already known. `copies` names the
+ * gild-owned region copies (`copy` steps, by region) that complete a build made in the build region only.
+ */
+export type AmiSource = { readonly from: string; readonly copies?: Readonly<Record<string, string>> } | { readonly amis: Readonly<Record<string, string>> };
 
 /** The base AMI a build starts from. */
 export type BuildBase =
@@ -80,6 +83,20 @@ export type PlanStep =
       readonly fingerprint: string;
       /** Unique per run: `<image>-<version>-<runId>`. */
       readonly amiName: string;
+    })
+  /**
+   * Copy the build region's AMI into another region (CopyImage with the region's KMS key, tagged at creation, one
+   * client token per source and region), beside the smoke test; finished only once the source passed it. A copy of a
+   * source that failed (or is gone) is cancelled and removed. See plan-region-copies.ts.
+   */
+  | (StepCommon & {
+      readonly kind: 'copy';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly sourceRegion: string;
+      readonly source: AmiSource;
+      readonly kmsKeyId: string | undefined;
     })
   /** Carry on with AMIs an earlier run built for this same version and fingerprint. */
   | (StepCommon & {

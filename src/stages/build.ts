@@ -61,7 +61,8 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const builtBase = step.base.kind === 'published-in-run' && run.output(step.base.from, 'publish') ? { image: step.base.image, version: step.base.version } : undefined;
       const twinBuild = twinBuildOf(context, image, step.version, builtBase);
       try {
-        const rendered = await renderImage(image, {
+        // NOTE: the step's regions, not the image's: with gild's own region copies the build makes the build region's only.
+        const rendered = await renderImage({ ...image, regions: step.regions }, {
           outDir: packerFolderOf(run.runDir, image.name),
           templatesDir: path.join(context.cwd, 'templates'),
           baseAmiId: source.amiId,
@@ -79,12 +80,12 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         if (twinBuild.note) run.logger.info(twinBuild.note);
         const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
         if (!result.ok) throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [`full log: ${path.relative(context.cwd, run.logFile)}`, `reproduce: gild run ${image.name} --local --force`]);
-        const missing = image.regions.filter((region) => !result.amis[region]);
+        const missing = step.regions.filter((region) => !result.amis[region]);
         if (missing.length > 0) throw new StepFailure(`Packer reported no AMI for ${missing.join(', ')}`, [`full log: ${path.relative(context.cwd, run.logFile)}`]);
-        const amis = Object.fromEntries(image.regions.map((region) => [region, result.amis[region]!]));
+        const amis = Object.fromEntries(step.regions.map((region) => [region, result.amis[region]!]));
         const snapshots: Record<string, readonly string[]> = {};
         await Promise.all(
-          image.regions.map(async (region) => {
+          step.regions.map(async (region) => {
             const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amis[region]!] });
             snapshots[region] = ami?.snapshotIds ?? [];
           }),
@@ -122,8 +123,7 @@ export function imageOf(run: StepRun): ResolvedImage {
 async function baseAmiOf(context: Context, step: StepOfKind<'build'>, run: StepRun): Promise<string> {
   if (step.base.kind === 'ami') return step.base.amiId;
   const region = imageOf(run).buildRegion;
-  const published = run.output(step.base.from, 'publish');
-  const fromRun = published?.amis[region];
+  const fromRun = step.base.from.startsWith('smoke:') ? testedBaseAmi(run, step.base.image, region) : run.output(step.base.from, 'publish')?.amis[region];
   if (fromRun) return fromRun;
   const evidence = await readBaseVersion(context, context.settings.ssmPrefix, region, step.base.image, step.base.version);
   const refused = whyNotABase(evidence);
@@ -133,6 +133,11 @@ async function baseAmiOf(context: Context, step: StepOfKind<'build'>, run: StepR
     ]);
   }
   return evidence.amiId;
+}
+
+/** The base's AMI this run built (or resumed) and smoke-tested (plan-region-copies.ts: a dependant need not wait for its copies). */
+function testedBaseAmi(run: StepRun, baseImage: string, region: string): string | undefined {
+  return (run.output(`build:${baseImage}`, 'build') ?? run.output(`resume:${baseImage}`, 'resume'))?.amis[region];
 }
 
 /**

@@ -4,7 +4,7 @@
  * lease, runs-always, gates-dependants, yields-when-moved, phase, output
  * check). The runner (`src/apply/apply-plan.ts`) reads the columns and alone
  * decides when, and whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → protect | retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → repoint → release.
  */
@@ -30,6 +30,7 @@ import { revokeStage } from './revoke.ts';
 import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
 import { distributeStage } from './distribute.ts';
+import { regionCopyStage } from './region-copy.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
 
@@ -46,6 +47,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     cleanup: cleanupStage,
     build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
     resume: resumeStage,
+    copy: regionCopyStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
     share: shareStage,
     'account-smoke': createAccountSmokeStage(createSmokeTest(options.smoke)),

@@ -8,7 +8,9 @@
  * under 1.5 s of wall time, judged on emulators that hold gild's AMIs only
  * (see Catalogue); 100 images on moto with its built-in AMIs run beside them.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { CreateImageCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import semver from 'semver';
@@ -23,7 +25,7 @@ import { startCountingProxy, timeAwaitingAnswers, type CountingProxy } from '../
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, type TempProject } from '../support/project.ts';
 import type { BenchmarkResult } from './benchmark.ts';
-import { interleave, type Variant, type VariantResult } from './measure.ts';
+import { interleave, median, type Variant, type VariantResult } from './measure.ts';
 
 const sizes = [25, 50, 100] as const;
 const largest = 100;
@@ -32,6 +34,11 @@ const copyRegion = 'us-west-2';
 const rounds = 5;
 const maxCallsPerImage = 2;
 const maxLargestMs = 1500;
+/** gild's own part of a no-op run over the largest fleet: wall time with no AWS answer outstanding (issue 21). */
+const maxOwnMs = 500;
+/** gild's own CPU time per image added, in a no-op run (issue 21). */
+const maxCpuMsPerImage = 10;
+const cpuReporter = fileURLToPath(new URL('./report-cpu-child.mjs', import.meta.url));
 /** The AMI moto resolves al2023 to: the base every seeded image was "built" on. */
 const baseParameter = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 /** Parallel seeding calls; moto serves them on threads. */
@@ -156,14 +163,17 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
   }
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
-  const counts = new Map<Fleet, { calls: number; byAction: string; wallMs: number; awaitingMs: number }>();
+  const counts = new Map<Fleet, { calls: number; byAction: string; wallMs: number; awaitingMs: number; cpuMs: number[]; ownMs: number[] }>();
   const variants: Variant<void>[] = fleets.map((fleet) => ({
     name: fleet.catalogue === 'account' ? `${fleet.size} images` : `${fleet.size} images, moto's built-in AMIs too`,
     prepare: async () => fleet.proxy.reset(),
     async run() {
       const started = performance.now();
-      const result = await fleet.project.gild(['run'], fleet.proxy.env(fleet.moto.env));
+      // The CLI's own CPU time (user + system, every thread), written by the process itself as it exits.
+      const cpuFile = path.join(tmpdir(), `gild-bench-cpu-${process.pid}-${fleet.size}-${fleet.catalogue}.txt`);
+      const result = await fleet.project.gild(['run'], { ...fleet.proxy.env(fleet.moto.env), NODE_OPTIONS: `--import=${cpuReporter}`, GILD_BENCH_CPU_FILE: cpuFile });
       const wallMs = performance.now() - started;
+      const cpuMs = Number(await readFile(cpuFile, 'utf8'));
       const unchanged = (result.stdout.match(/unchanged/g) ?? []).length;
       if (result.exitCode !== 0 || unchanged < fleet.size) throw new Error(`the no-op run over ${fleet.size} images was not a no-op (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
       const byAction = new Map<string, { count: number; ms: number }>();
@@ -172,7 +182,9 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
         byAction.set(call.action, { count: sum.count + 1, ms: sum.ms + call.ms });
       }
       const listed = [...byAction].sort((a, b) => b[1].ms - a[1].ms).map(([action, { count, ms }]) => `${action} ${count} (${ms.toFixed(0)} ms)`);
-      counts.set(fleet, { calls: fleet.proxy.calls.filter((call) => call.service !== 'other').length, byAction: listed.join(', '), wallMs, awaitingMs: timeAwaitingAnswers(fleet.proxy.calls) });
+      const awaitingMs = timeAwaitingAnswers(fleet.proxy.calls);
+      const previous = counts.get(fleet);
+      counts.set(fleet, { calls: fleet.proxy.calls.filter((call) => call.service !== 'other').length, byAction: listed.join(', '), wallMs, awaitingMs, cpuMs: [...(previous?.cpuMs ?? []), cpuMs], ownMs: [...(previous?.ownMs ?? []), wallMs - awaitingMs] });
     },
   }));
   const results = await interleave(variants, rounds, { warmup: true });
@@ -189,7 +201,30 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
     const { wallMs, awaitingMs } = counts.get(fleetOf(variant))!;
     return `${variant.name} (last round): ${wallMs.toFixed(0)} ms, of which ${awaitingMs.toFixed(0)} ms with at least one AWS answer outstanding (the emulator's part) and ${(wallMs - awaitingMs).toFixed(0)} ms with none (gild alone: start-up, definitions, fingerprints, plan, report)`;
   };
+  // gild's own share: the wall time with no AWS answer outstanding, and the CPU time its process used; per image, the
+  // slope between the smallest and the largest fleet (what a start-up costs whatever the fleet is the constant).
+  const ownMs = median(counts.get(largestFleet)!.ownMs);
+  const cpuPerImage = (median(counts.get(largestFleet)!.cpuMs) - median(counts.get(smallest)!.cpuMs)) / (largestFleet.size - smallest.size);
+  const ownNotes = judged.map((variant) => {
+    const fleet = fleetOf(variant);
+    const { cpuMs, ownMs: own } = counts.get(fleet)!;
+    return `${variant.name}: gild's own ${median(own).toFixed(0)} ms of ${variant.medianMs.toFixed(0)} ms wall (the rest awaiting the emulator), CPU ${median(cpuMs).toFixed(0)} ms (${(median(cpuMs) / fleet.size).toFixed(1)} ms per image, start-up included)`;
+  });
   return [
+    {
+      name: 'no-op-own-time',
+      title: `${title}: gild's own time (no AWS answer outstanding) and CPU time`,
+      variants: judged,
+      ratio: { label: `${largest} images: gild's own time / ${maxOwnMs} ms`, value: ownMs / maxOwnMs, target: '< 1×', met: ownMs < maxOwnMs, shown: `${ownMs.toFixed(0)} ms, ${(ownMs / maxOwnMs).toFixed(2)}×` },
+      notes: [...ownNotes, `CPU per image added (${smallest.size} → ${largestFleet.size} images): ${cpuPerImage.toFixed(2)} ms, target < ${maxCpuMsPerImage} ms: ${cpuPerImage < maxCpuMsPerImage ? 'PASS' : 'WARN'}`],
+    },
+    {
+      name: 'no-op-cpu-per-image',
+      title: `${title}: gild's CPU time per image (user + system of the CLI process, slope ${smallest.size} → ${largestFleet.size} images)`,
+      variants: judged,
+      unit: { label: 'CPU ms', per: (variant) => median(counts.get(fleetOf(variant))!.cpuMs) },
+      ratio: { label: `CPU ms per image added / ${maxCpuMsPerImage} ms`, value: cpuPerImage / maxCpuMsPerImage, target: '< 1×', met: cpuPerImage < maxCpuMsPerImage, shown: `${cpuPerImage.toFixed(2)} ms, ${(cpuPerImage / maxCpuMsPerImage).toFixed(2)}×` },
+    },
     {
       name: 'no-op-calls',
       title: `${title}: AWS calls`,

@@ -12,6 +12,7 @@ import { benchmarkPipelineConcurrency } from './pipeline-concurrency.ts';
 import { benchmarkFanOutScaling } from './fan-out-scaling.ts';
 import { benchmarkReportMerge } from './report-merge-scaling.ts';
 import { benchmarkFleetVsPacker } from './fleet-vs-packer.ts';
+import { benchmarkFleetOnClock } from './fleet-on-clock.ts';
 import { benchmarkNoOpRun } from './no-op-run.ts';
 import { benchmarkStartup } from './startup.ts';
 import { formatTable, writeResults } from './report.ts';
@@ -30,6 +31,7 @@ export async function main(names: readonly string[] = []): Promise<number> {
     ['definitions', 'definition loading', () => benchmarkDefinitionLoading(defer)],
     ['no-op-run', 'no-op run', () => benchmarkNoOpRun(moto.server!, defer)],
     ['fleet-vs-packer', 'fleet against Packer alone', () => benchmarkFleetVsPacker(moto.server!, defer)],
+    ['fleet-on-clock', "fleet on AWS's clock: gild's copies against Packer's ami_regions and the ideal schedule", () => benchmarkFleetOnClock(moto.server!, defer)],
     ['retirement', 'retirement scaling', () => benchmarkRetirementScaling(moto.server!, defer)],
     ['fan-out', 'fan-out at 100, 300 and 1,000 images', () => benchmarkFanOutScaling(moto.server!, defer)],
     ['report-merge', 'report merge of 1,000 job reports', () => benchmarkReportMerge(defer)],

@@ -170,6 +170,25 @@ describe('the generated IAM policy, simulated over every request of full runs an
     }
   });
 
+  it("allows every request of gild's own region copies (regionCopies: 'gild'): CopyImage tagged at creation, then tested, shared and published", { timeout: 600_000 }, async () => {
+    const settings = (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace('concurrency: 2,', "concurrency: 2,\n  regionCopies: 'gild',");
+    const regions = "{ build: 'us-east-1', copies: ['us-west-2', 'eu-west-1'] }";
+    const project = await createTempProject({ settings, images: { 'web.ts': imageSource({ name: 'web', regions, extra: "smoke: { checks: [{ name: 'ready', run: 'true' }] }," }) } });
+    try {
+      const policy = await policyOf(project);
+      const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', GILD_COPY_POLL_MS: '100' };
+      await gildOk(project, ['run'], env);
+      const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
+      console.info(report("IAM simulation of gild's own region copies", summary));
+      const gildCalls = new Set(recorder.requests.filter((request) => request.sender === 'gild').map((request) => `${request.service}:${request.action}`));
+      expect([...gildCalls]).toEqual(expect.arrayContaining(['ec2:CopyImage', 'ec2:CreateTags']));
+      expect(recorder.requests.filter((request) => request.sender === 'packer').map((request) => request.action)).not.toContain('CopyImage');
+      expectNothingDenied(summary);
+    } finally {
+      await project.remove();
+    }
+  });
+
   it('fails on Packer\'s second CreateTags when snapshot_tags equal to the AMI tags are rendered again', { timeout: 300_000 }, async () => {
     // A `packer` ahead of the real one on PATH puts back what gild used to render: snapshot_tags equal to tags.
     const real = (await execa('sh', ['-c', 'command -v packer'])).stdout.trim();

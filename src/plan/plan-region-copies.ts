@@ -1,0 +1,106 @@
+/**
+ * gild-owned region copies (settings `regionCopies: 'gild'`): instead of Packer copying to every region inside
+ * `packer build` (`ami_regions`, which returns only once every copy is available), the build makes the build region's
+ * AMI only and one `copy` step per other region copies it, beside the smoke test. On AWS a copy takes 5–30 minutes
+ * and a smoke test a few; with Packer's copies the smoke test, the publish and every dependant image wait for the
+ * slowest copy first (docs/aws-clock.md).
+ *
+ * The order this gives, per image:
+ *   build (build region only) → copy to each other region ┐
+ *                             → smoke test ────────────────┴→ share (per region, after its copy) → publish
+ * A copy finishes only once the smoke test passed; if it fails, the copy is cancelled and removed (region-copy.ts), so
+ * a failing image is never left in another region. An image built on another image of this run starts from its base's
+ * tested build-region AMI (after the base's smoke test, not its publish, so while the base's copies still run), and
+ * publishes only after its base published.
+ *
+ * A run killed while copying is resumed from its build region's AMI: the copies it started are found again by name
+ * (the copy steps of the resuming run), the ones it never started are started.
+ *
+ * Pure: it rearranges the steps planImageSteps made for one image.
+ */
+import type { ResolvedImage } from '../definition/resolved-image.ts';
+import type { ObservedAmi } from '../observe/inventory.ts';
+import type { ImageState } from './image-state.ts';
+import type { PlanStep } from './run-plan.ts';
+
+export type RegionCopies = 'packer' | 'gild';
+
+type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
+
+/**
+ * Whether an unpublished build has what resuming it needs: with Packer's copies, an available AMI in every region;
+ * with gild's, one in the build region, and in the others at most a copy still pending or done (never a failed one).
+ */
+export function hasEveryRegionToResume(amis: Readonly<Record<string, ObservedAmi>>, image: ResolvedImage, regionCopies: RegionCopies | undefined): boolean {
+  if (regionCopies !== 'gild') return image.regions.every((region) => amis[region]?.state === 'available') && Object.keys(amis).length === image.regions.length;
+  return amis[image.buildRegion]?.state === 'available' && Object.entries(amis).every(([region, ami]) => image.regions.includes(region) && (ami.state === 'available' || ami.state === 'pending'));
+}
+
+export function planRegionCopies(input: { readonly image: ResolvedImage; readonly steps: readonly PlanStep[]; readonly regionCopies: RegionCopies | undefined; readonly state: ImageState }): PlanStep[] {
+  const { image } = input;
+  const steps = [...input.steps];
+  if (input.regionCopies !== 'gild') return steps;
+  const baseRewritten = buildFromTestedBase(steps);
+  const producer = baseRewritten.find((step): step is Step<'build'> | Step<'resume'> => (step.kind === 'build' || step.kind === 'resume') && step.image === image.name);
+  if (!producer) return baseRewritten;
+  // A resumed build keeps the copies that are done; the others are (found again and) finished by copy steps.
+  const done = (region: string) => producer.kind === 'resume' && input.state.amis[region]?.some((ami) => ami.amiId === producer.amis[region] && ami.state === 'available');
+  const copyRegions = image.regions.filter((region) => region !== image.buildRegion && !done(region));
+  if (copyRegions.length === 0) return baseRewritten;
+  const made = producer.kind === 'build'
+    ? { ...producer, regions: [image.buildRegion], reason: `${producer.reason}; in ${image.buildRegion} only: gild copies to ${copyRegions.join(', ')} itself, beside the smoke test` }
+    : { ...producer, amis: keep(producer.amis, copyRegions), snapshots: keep(producer.snapshots, copyRegions), reason: `${producer.reason}; the copies to ${copyRegions.join(', ')} it had not finished are finished (or started) beside the smoke test` };
+
+  const copies: Step<'copy'>[] = copyRegions.map((region) => ({
+    id: `copy:${image.name}:${region}`,
+    kind: 'copy',
+    image: image.name,
+    version: made.version,
+    region,
+    sourceRegion: image.buildRegion,
+    source: { from: made.id },
+    kmsKeyId: image.encryption ? (image.encryption.regionKmsKeyIds[region] ?? image.encryption.kmsKeyId) : undefined,
+    after: [made.id],
+    reason: `copy to ${region} while the smoke test runs in ${image.buildRegion}${image.encryption ? ', encrypted with the region\u2019s key' : ''}; finished once the smoke test passed, cancelled and removed if it fails (a failing image is never copied)`,
+    precondition: `the build's AMI in ${image.buildRegion} still exists, available and not marked failed`,
+  }));
+  const copyIds = Object.fromEntries(copies.map((copy) => [copy.region, copy.id]));
+  const withCopies = { from: made.id, copies: copyIds };
+  const keepsAvailable = (step: PlanStep) => 'amis' in step && typeof step.amis === 'object' && 'from' in step.amis && step.amis.from === made.id;
+  const rearranged = baseRewritten.flatMap((step): PlanStep[] => {
+    if (step === producer) return [made];
+    // Listed after the smoke test they run beside: a failing image's outcome names the smoke test, not its cancelled copies.
+    if (step.kind === 'smoke' && step.image === image.name) return [step, ...copies];
+    if (step.kind === 'share' && step.image === image.name && keepsAvailable(step)) {
+      // A region's share waits for that region's copy only; the build region's for none.
+      const copyId = copyIds[step.region];
+      return [copyId ? { ...step, amis: { from: made.id, copies: { [step.region]: copyId } }, after: [...step.after, copyId] } : step];
+    }
+    if (step.kind === 'publish' && step.image === image.name && keepsAvailable(step)) return [{ ...step, amis: withCopies, after: [...step.after, ...copies.map((copy) => copy.id)] }];
+    return [step];
+  });
+  return rearranged;
+}
+
+/** A resumed build's AMIs (or snapshots) without the regions whose copy is still to finish. */
+function keep<T>(byRegion: Readonly<Record<string, T>>, unfinished: readonly string[]): Record<string, T> {
+  return Object.fromEntries(Object.entries(byRegion).filter(([region]) => !unfinished.includes(region)));
+}
+
+/**
+ * A build on another image published in this run starts from that image's tested build-region AMI: after its smoke
+ * test (not its publish, which waits for its copies), and the dependant's publish waits for the base's.
+ */
+function buildFromTestedBase(steps: readonly PlanStep[]): PlanStep[] {
+  const build = steps.find((step): step is Step<'build'> => step.kind === 'build');
+  if (!build || build.base.kind !== 'published-in-run' || !build.base.from.startsWith('publish:')) return [...steps];
+  const baseImage = build.base.image;
+  const basePublish = build.base.from;
+  // NOTE: the base's build or resume is known only to the whole plan; the build stage reads whichever ran (build.ts).
+  const testedBase = { ...build.base, from: `smoke:${baseImage}`, source: `${build.base.source.replace(' (published earlier in this run)', '')} (its AMI tested earlier in this run, published before this one)` };
+  return steps.map((step): PlanStep => {
+    if (step === build) return { ...build, base: testedBase, after: build.after.map((id) => (id === basePublish ? `smoke:${baseImage}` : id)), reason: `${build.reason}; built from ${baseImage}'s tested AMI while its copies finish` };
+    if (step.kind === 'publish' && step.image === build.image && !step.after.includes(basePublish)) return { ...step, after: [...step.after, basePublish] };
+    return step;
+  });
+}

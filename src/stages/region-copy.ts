@@ -1,0 +1,102 @@
+/**
+ * Copy: gild's own copy of the build region's AMI into another region, in place of Packer's `ami_regions`. It starts
+ * as soon as the build is done and runs beside the smoke test (the smoke test needs only the build region's AMI), so
+ * a night no longer waits for every copy before it starts testing. It ends only once the copy is available *and* the
+ * source has passed its smoke test; a failing image is never copied: when the source is marked failed (or removed)
+ * by its smoke test, the copy is cancelled (a pending copy is stopped by deregistering it, as AWS documents) and
+ * removed with its snapshots.
+ *
+ * Resumable: the copy is tagged as gild's from its creation (image, version, run, source), its client token is a
+ * function of the source and the region, and a rerun finds it again by its name (the build's AMI name), so a run
+ * killed mid-copy leaves nothing the next run cannot find.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { createTags, describeImages } from '../adapters/ec2.ts';
+import { startRegionCopy } from '../adapters/ec2-region-copy.ts';
+import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
+import type { StepOfKind } from '../plan/run-plan.ts';
+import { amisOf } from './amis-of.ts';
+import { imageOf } from './build.ts';
+import { removeAmi } from './remove-ami.ts';
+
+/** Tags that describe the source's own life, not the copy's. */
+const sourceOnlyTags = new Set(['gild:status', 'gild:tested-at', 'gild:published-at', 'gild:keep-reason', 'gild:keep-until', 'gild:failure']);
+const hour = 3_600_000;
+
+export const regionCopyStage: StepStage<'copy'> = {
+  kind: 'copy',
+  title: (step) => `copy ${step.image} ${step.version} to ${step.region}`,
+  async check(context, step, run) {
+    const sourceAmiId = sourceOf(step, run);
+    const [source] = await describeImages(context.clients.ec2(step.sourceRegion), { imageIds: [sourceAmiId] });
+    if (!source) return `the source ${sourceAmiId} no longer exists in ${step.sourceRegion}`;
+    const status = source.tags['gild:status'];
+    return source.state === 'available' && status !== 'failed' ? false : `the source ${sourceAmiId} is ${source.state}${status ? ` (gild:status=${status})` : ''}`;
+  },
+  async run(context, step, run) {
+    const image = imageOf(run);
+    const sourceAmiId = sourceOf(step, run);
+    const sourceEc2 = context.clients.ec2(step.sourceRegion);
+    const ec2 = context.clients.ec2(step.region);
+    const [source] = await describeImages(sourceEc2, { imageIds: [sourceAmiId] });
+    if (!source?.name) throw new StepFailure(`the source ${sourceAmiId} no longer exists in ${step.sourceRegion}`);
+    const sourceTags = Object.fromEntries(Object.entries(source.tags).filter(([key]) => !sourceOnlyTags.has(key)));
+    // NOTE: gild:image, gild:run-id and gild:version are on the copy from its first instant: a run killed now leaves a
+    // copy the next run's plan sees as this build's (resumed or cleaned up), never an unknown leftover.
+    const copyTags = { ...sourceTags, 'gild:image': step.image, 'gild:version': step.version, 'gild:status': 'candidate', 'gild:source-ami': sourceAmiId, 'gild:copied-at': context.now().toISOString() };
+    const started = await startRegionCopy({
+      ec2,
+      region: step.region,
+      sourceRegion: step.sourceRegion,
+      sourceAmiId,
+      name: source.name,
+      description: source.description,
+      kmsKeyId: step.kmsKeyId,
+      tags: copyTags,
+    });
+    run.logger.info(`${started.outcome === 'found' ? 'found the copy an earlier attempt started' : 'started the copy'}: ${sourceAmiId} (${step.sourceRegion}) → ${started.amiId} (${step.region})`);
+    const [begun] = await describeImages(ec2, { imageIds: [started.amiId] });
+    if (begun && begun.tags['gild:image'] === undefined) {
+      // NOTE: AWS tags a copy at its creation (TagSpecifications); a copy that came without them is tagged now, and until
+      // then the next run's plan recognises it by its name, the build's. Never re-sent to a copy that has them: the
+      // policy's NeverMoveOwnership deny refuses a gild:image sent again.
+      await createTags(ec2, [begun.amiId, ...begun.snapshotIds], copyTags);
+      run.logger.info(`the copy ${begun.amiId} came without the tags asked for at its creation: tagged it as ${step.image} ${step.version}'s now`);
+    }
+    const pollMs = Number(context.env.GILD_COPY_POLL_MS ?? '') || 15_000;
+    // NOTE: bounded: a copy takes minutes to an hour, and the smoke test its own timeout on top; a run whose smoke test
+    // never decided (it stopped unexpectedly) leaves the copy tagged candidate, which the next run's plan cleans up.
+    const deadline = Date.now() + 2 * hour + image.smoke.timeoutSeconds * 1000;
+    let copyState = 'pending';
+    for (;;) {
+      const [[copy], [current]] = await Promise.all([describeImages(ec2, { imageIds: [started.amiId] }), describeImages(sourceEc2, { imageIds: [sourceAmiId] })]);
+      const verdict = current?.tags['gild:status'];
+      if (!current || verdict === 'failed') {
+        const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
+        const why = current ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})` : `the source ${sourceAmiId} is gone (its smoke test failed and removed it)`;
+        run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
+        throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
+      }
+      if (!copy) throw new StepFailure(`the copy ${started.amiId} in ${step.region} disappeared while it was being made`);
+      if (copy.state !== 'pending' && copy.state !== 'available') {
+        await removeAmi(context, step.region, started.amiId, copy.snapshotIds);
+        throw new StepFailure(`the copy ${started.amiId} in ${step.region} ended ${copy.state}; removed it, the next run copies again`);
+      }
+      if (copy.state !== copyState) run.logger.info(`the copy ${started.amiId} in ${step.region} is ${copy.state}${verdict === 'tested' ? '' : '; waiting for the smoke test'}`);
+      copyState = copy.state;
+      if (copy.state === 'available' && (verdict === 'tested' || verdict === 'published')) {
+        await createTags(ec2, [copy.amiId, ...copy.snapshotIds], { 'gild:status': 'tested', 'gild:tested-at': current.tags['gild:tested-at'] ?? context.now().toISOString() });
+        run.summary.push(`${step.region}: ${copy.amiId} (copy of ${sourceAmiId})`);
+        return { region: step.region, amiId: copy.amiId, snapshotIds: copy.snapshotIds };
+      }
+      if (Date.now() > deadline) throw new StepFailure(`the copy ${started.amiId} in ${step.region} is ${copy.state} and the smoke test of ${sourceAmiId} has not decided in time; the copy stays tagged candidate, and the next run finds it again`);
+      await delay(pollMs, undefined, { signal: run.signal });
+    }
+  },
+};
+
+function sourceOf(step: StepOfKind<'copy'>, run: StepRun): string {
+  const amiId = amisOf(run, step.source).amis[step.sourceRegion];
+  if (!amiId) throw new StepFailure(`${'from' in step.source ? step.source.from : 'the plan'} made no AMI in ${step.sourceRegion} to copy to ${step.region}`);
+  return amiId;
+}

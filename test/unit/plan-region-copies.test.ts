@@ -1,0 +1,85 @@
+/**
+ * gild-owned region copies in the plan (settings `regionCopies: 'gild'`): the build makes the build region's AMI only,
+ * a copy step per other region runs beside the smoke test, each region's share and the publish wait for their copies,
+ * and an image built on another of this run starts from its base's tested AMI and publishes after its base.
+ */
+import { describe, expect, it } from 'vitest';
+import { assemblePlan, type AssembleInput } from '../../src/plan/assemble-plan.ts';
+import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
+import type { PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
+import { runPlanSchema } from '../../src/plan/run-plan-schema.ts';
+import { inventoryFixture } from '../support/inventory-fixture.ts';
+import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+
+const now = new Date('2026-11-29T12:00:00.000Z');
+const copyRegions = ['us-west-2', 'eu-west-1'];
+const base = resolvedImageFixture({ name: 'base', copyRegions, encryption: { kmsKeyId: 'alias/gild', regionKmsKeyIds: { 'eu-west-1': 'alias/gild-eu' } } });
+const app = resolvedImageFixture({ name: 'app', copyRegions, base: { kind: 'image', image: 'base', range: undefined }, dependsOn: ['base'] });
+
+function plan(regionCopies: 'gild' | 'packer' | undefined): RunPlan {
+  const input: AssembleInput = {
+    runId: '20261129T120000Z-run000',
+    now,
+    images: [base, app],
+    fingerprints: { base: 'fp', app: 'fp' },
+    inventory: inventoryFixture({
+      regions: Object.fromEntries(['us-east-1', ...copyRegions].map((region) => [region, {}])),
+      bases: { base: { kind: 'resolved', amiId: 'ami-al2023', source: 'ssm:/aws/service/al2023' }, app: { kind: 'image', image: 'base', range: undefined } },
+      leases: {},
+    }),
+    force: false,
+    settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, ...(regionCopies ? { regionCopies } : {}) },
+  };
+  return assemblePlan(input);
+}
+
+const step = <K extends PlanStep['kind']>(planned: RunPlan, id: string, kind: K) => {
+  const found = planned.steps.find((candidate) => candidate.id === id);
+  if (found?.kind !== kind) throw new Error(`no ${kind} step ${id}: ${planned.steps.map((candidate) => candidate.id).join(', ')}`);
+  return found as Extract<PlanStep, { kind: K }>;
+};
+
+describe('planRegionCopies', () => {
+  it('leaves the copies to Packer unless settings say gild', () => {
+    for (const planned of [plan(undefined), plan('packer')]) {
+      expect(planned.steps.some((candidate) => candidate.kind === 'copy')).toBe(false);
+      expect(step(planned, 'build:base', 'build').regions).toEqual(['us-east-1', ...copyRegions]);
+    }
+  });
+
+  it('builds in the build region only and copies beside the smoke test, each with its region\u2019s key', () => {
+    const planned = plan('gild');
+    expect(step(planned, 'build:base', 'build').regions).toEqual(['us-east-1']);
+    const west = step(planned, 'copy:base:us-west-2', 'copy');
+    const eu = step(planned, 'copy:base:eu-west-1', 'copy');
+    expect(west).toMatchObject({ sourceRegion: 'us-east-1', source: { from: 'build:base' }, after: ['build:base'], kmsKeyId: 'alias/gild' });
+    expect(eu.kmsKeyId).toBe('alias/gild-eu');
+    // Beside, not after, the smoke test: neither waits for the other.
+    expect(step(planned, 'smoke:base', 'smoke').after).toEqual(['build:base']);
+    expect(west.after).not.toContain('smoke:base');
+    // Each region's share waits for its own copy; the build region's for none; the publish for all.
+    expect(step(planned, 'share:base:us-west-2', 'share')).toMatchObject({ amis: { from: 'build:base', copies: { 'us-west-2': 'copy:base:us-west-2' } } });
+    expect(step(planned, 'share:base:us-west-2', 'share').after).toContain('copy:base:us-west-2');
+    expect(step(planned, 'share:base:us-east-1', 'share').after.some((id) => id.startsWith('copy:'))).toBe(false);
+    const publish = step(planned, 'publish:base', 'publish');
+    expect(publish.amis).toEqual({ from: 'build:base', copies: { 'us-west-2': 'copy:base:us-west-2', 'eu-west-1': 'copy:base:eu-west-1' } });
+    expect(publish.after).toEqual(expect.arrayContaining(['copy:base:us-west-2', 'copy:base:eu-west-1', 'smoke:base']));
+    // The lock is given back only after the copies.
+    expect(step(planned, 'release:base', 'release').after).toEqual(expect.arrayContaining(['copy:base:us-west-2', 'copy:base:eu-west-1']));
+    expect(formatRunPlan(planned)).toMatch(/copy 1\.0\.0 from us-east-1 to eu-west-1 \(encrypted with alias\/gild-eu\), beside the smoke test; cancelled and removed if the smoke test fails/);
+  });
+
+  it("builds a dependant from its base's tested AMI, and publishes it only after its base", () => {
+    const planned = plan('gild');
+    const build = step(planned, 'build:app', 'build');
+    expect(build.base).toMatchObject({ kind: 'published-in-run', from: 'smoke:base', image: 'base' });
+    expect(build.after).toContain('smoke:base');
+    expect(build.after).not.toContain('publish:base');
+    expect(step(planned, 'publish:app', 'publish').after).toContain('publish:base');
+  });
+
+  it('writes a plan its own schema reads back', () => {
+    const planned = plan('gild');
+    expect(runPlanSchema.parse(JSON.parse(JSON.stringify(planned)))).toEqual(planned);
+  });
+});
