@@ -58,7 +58,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
       // The base's twin exists only where this process built the base in this run (its publish output is here).
-      const builtBase = step.base.kind === 'published-in-run' && run.output(step.base.from, 'publish') ? { image: step.base.image, version: step.base.version } : undefined;
+      const builtBase = step.base.kind === 'published-in-run' && (step.base.from.startsWith('smoke:') ? testedBaseAmi(run, step.base.image, image.buildRegion) : run.output(step.base.from, 'publish')) ? { image: step.base.image, version: step.base.version } : undefined;
       const twinBuild = twinBuildOf(context, image, step.version, builtBase);
       try {
         // NOTE: the step's regions, not the image's: with gild's own region copies the build makes the build region's only.
