@@ -34,6 +34,7 @@ export interface StepOutputs {
   build: BuiltAmis;
   resume: BuiltAmis;
   smoke: SmokeResult;
+  discard: { readonly removed: readonly string[]; readonly withdrawn: readonly string[] };
   share: { readonly amiId: string; readonly snapshotIds: readonly string[] };
   publish: PublishedAmis;
   retire: { readonly removed: readonly string[] };
@@ -111,6 +112,11 @@ export interface StepStage<K extends PlanStepKind> {
    * only after its image's `lock` step, which the runner checks whatever the plan says.
    */
   readonly runsWithoutLease?: boolean;
+  /**
+   * When the runner runs it. Left out: once every step it waits for is done. `a-dependency-failed`: only when a step it
+   * waits for failed (the removal of a failed smoke test's AMIs); otherwise it is skipped as not needed.
+   */
+  readonly runsWhen?: 'a-dependency-failed';
   /** Holds one of the run's concurrency slots while it runs (builds and smoke tests); waiting never does. */
   readonly heavy: boolean;
   /** Re-checks the step's precondition against live state right before it runs: a string says what moved. */

@@ -55,6 +55,9 @@ export interface AssembleInput {
 
 const DAY_MS = 86_400_000;
 
+/** Built and never failed: `untested` is a smoke test that ran no check (src/stages/smoke.ts). */
+const resumableStatuses = new Set(['candidate', 'tested', 'untested']);
+
 export function assemblePlan(input: AssembleInput): RunPlan {
   const { inventory, now } = input;
   const ordered = orderByDependency(input.images);
@@ -193,7 +196,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   for (const build of unpublishedBuilds(state)) {
     if (resumable && build.runId === resumable.runId) continue;
     if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
-    const resumableLater = retireOnly && build.version !== undefined && (build.version === next || takenOnlyByLedger(state, build.version, next)) && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
+    const resumableLater = retireOnly && build.version !== undefined && (build.version === next || takenOnlyByLedger(state, build.version, next)) && build.fingerprint === fingerprint && resumableStatuses.has(build.status ?? '');
     for (const [region, ami] of Object.entries(build.amis)) {
       const keptOnPurpose = keepPeriod(ami, input.now, input.settings.keepFailedDays ?? defaultKeepFailedDays);
       const keepReason = resumableLater ? `run ${build.runId} built ${build.version} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
@@ -320,6 +323,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
       reason: image.smoke.checks.length > 0 || image.smoke.packageManifest ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}` : 'no smoke checks are defined: only tag the AMIs tested',
       precondition: 'the AMIs still exist',
     });
+    steps.push(...discardSteps(image, next, producerId, `smoke:${image.name}`));
     const shares = shareSteps(image, next, { from: producerId }, [`smoke:${image.name}`]);
     steps.push(...shares);
     publishStepId = `publish:${image.name}`;
@@ -488,7 +492,7 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
   for (const region of image.regions) {
     const named = newest.amis[region];
     const tagged = (state.amis[region] ?? []).find(
-      (ami) => ami.tags['gild:run-id'] === runId && ami.tags['gild:version'] === newest.version && ami.state === 'available' && ['tested', 'published'].includes(ami.tags['gild:status'] ?? ''),
+      (ami) => ami.tags['gild:run-id'] === runId && ami.tags['gild:version'] === newest.version && ami.state === 'available' && ['tested', 'untested', 'published'].includes(ami.tags['gild:status'] ?? ''),
     );
     const amiId = named ?? tagged?.amiId;
     if (!amiId) return undefined;
@@ -544,6 +548,28 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
   }));
 }
 
+/**
+ * One step per region that removes the AMI the smoke test tested, if that test fails (and only then: the runner reads
+ * the row's `runsWhen`): nothing destructive happens outside the plan, and this removal is checked like any other.
+ */
+function discardSteps(image: ResolvedImage, version: string, producerId: string, smokeStepId: string): Extract<PlanStep, { kind: 'discard' }>[] {
+  const keep = image.smoke.onFailure === 'keep';
+  return image.regions.map((region) => ({
+    id: `discard:${image.name}:${region}`,
+    kind: 'discard',
+    image: image.name,
+    version,
+    region,
+    amis: { from: producerId },
+    onFailure: image.smoke.onFailure,
+    after: [smokeStepId],
+    reason: keep
+      ? 'a failing image is never shared; smoke.onFailure is "keep", so it stays unpublished, marked failed, for keepFailedDays'
+      : 'a failing image is never published, so nothing would ever use it (smoke.onFailure is "deregister")',
+    precondition: `the AMI in ${region} is still tagged gild:image=${image.name}, gild:version=${version} and gild:status=failed${keep ? '' : ', no parameter names it and nothing uses it'}`,
+  }));
+}
+
 /** An earlier run's build of exactly what would be built now, in every region, that nothing published. */
 /**
  * The version an unpublished, resumable build carries when the only trace of that number is the ledger's record (its
@@ -578,7 +604,7 @@ function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage
         build.version === version &&
         build.fingerprint === fingerprint &&
         build.baseAmiId === baseAmiId &&
-        (build.status === 'candidate' || build.status === 'tested') &&
+        resumableStatuses.has(build.status ?? '') &&
         image.regions.every((region) => build.amis[region]?.state === 'available') &&
         Object.keys(build.amis).length === image.regions.length,
     )

@@ -2,7 +2,7 @@
  * The lifecycle table: which stage carries out each kind of plan step. The
  * runner (`src/apply/apply-plan.ts`) reads it and alone decides when, and
  * whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → smoke → share → publish → retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build | resume → smoke → (discard, if it failed) → share → publish → retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke) take lock → repoint | hold → revoke → release.
  */
@@ -24,6 +24,7 @@ import { retireCopyStage } from './retire-copy.ts';
 import { revokeStage } from './revoke.ts';
 import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
+import { discardStage } from './discard.ts';
 import { distributeStage } from './distribute.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
@@ -43,6 +44,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
     resume: resumeStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
+    discard: discardStage,
     share: shareStage,
     'account-smoke': createAccountSmokeStage(createSmokeTest(options.smoke)),
     publish: publishStage,

@@ -18,7 +18,7 @@ export const resumeStage: StepStage<'resume'> = {
       if (!ami) return `${amiId} in ${region} no longer exists`;
       if (ami.State !== 'available') return `${amiId} in ${region} is ${ami.State}, not available`;
       const status = ami.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
-      if (status !== 'candidate' && status !== 'tested') return `${amiId} in ${region} is now gild:status=${status ?? '(none)'}`;
+      if (status !== 'candidate' && status !== 'tested' && status !== 'untested') return `${amiId} in ${region} is now gild:status=${status ?? '(none)'}`;
     }
     return false;
   },
