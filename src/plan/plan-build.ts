@@ -4,10 +4,11 @@
  * Pure: the image's observed state and the run's inputs in, decisions out.
  */
 import semver from 'semver';
+import { describeGeneralizeChoice } from '../definition/describe-generalize.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { findAmi, imageState, revocationOf, usedVersions, type ImageState, type UnpublishedBuild } from './image-state.ts';
-import type { BuildBase, ImageDecision } from './run-plan.ts';
+import type { BuildBase, ImageDecision, PlanStep } from './run-plan.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -125,4 +126,50 @@ export function findResumable(builds: readonly UnpublishedBuild[], image: Resolv
         Object.keys(build.amis).length === image.regions.length,
     )
     .sort((a, b) => b.runId.localeCompare(a.runId))[0];
+}
+
+export interface ProducerInput {
+  readonly image: ResolvedImage;
+  readonly runId: string;
+  readonly version: string;
+  readonly base: BuildBase;
+  readonly fingerprint: string;
+  /** An earlier run's build of exactly this, carried on instead of building. */
+  readonly resumable: UnpublishedBuild | undefined;
+  /** Why the image is built at all. */
+  readonly reason: string;
+  readonly lockStepId: string;
+}
+
+/** The step that makes the version's AMIs: resume an earlier run's build of exactly this, or build it. */
+export function producerStep(input: ProducerInput): Extract<PlanStep, { kind: 'build' | 'resume' }> {
+  const { image, version, resumable, lockStepId } = input;
+  if (resumable) {
+    return {
+      id: `resume:${image.name}`,
+      kind: 'resume',
+      image: image.name,
+      version,
+      amis: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.amiId])),
+      snapshots: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.snapshotIds])),
+      fromRunId: resumable.runId,
+      baseAmiId: resumable.baseAmiId ?? '',
+      after: [lockStepId],
+      reason: `resume ${version} from run ${resumable.runId}: built (${resumable.status}), not published, same fingerprint and base`,
+      precondition: `the AMIs of run ${resumable.runId} still exist, unpublished, in every region`,
+    };
+  }
+  return {
+    id: `build:${image.name}`,
+    kind: 'build',
+    image: image.name,
+    version,
+    regions: image.regions,
+    base: input.base,
+    fingerprint: input.fingerprint,
+    amiName: `${image.name}-${version}-${input.runId}`,
+    after: [lockStepId, ...(input.base.kind === 'published-in-run' ? [input.base.from] : [])],
+    reason: [input.reason, describeGeneralizeChoice(image)].filter(Boolean).join('; '),
+    precondition: `no version of ${image.name} was published since this plan was made, and the lock is ours`,
+  };
 }

@@ -5,14 +5,13 @@
  * to share with (plan-share-steps.ts), what to publish or finish publishing (plan-publish.ts), what to retire
  * (plan-image-retirement.ts), and what other accounts get (plan-distribution.ts). Pure, like assemblePlan.
  */
-import { describeGeneralizeChoice } from '../definition/describe-generalize.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { defaultKeepFailedDays } from '../settings/schema.ts';
 import type { AssembleInput } from './assemble-plan.ts';
 import { imageState, revocationOf, unpublishedBuilds, usedVersions, type ImageState } from './image-state.ts';
 import { nextVersion } from './next-version.ts';
 import { lockParameterName } from './parameter-names.ts';
-import { findResumable, numberOnlyThisBuildTook, reasonToBuild, resolveBase } from './plan-build.ts';
+import { findResumable, numberOnlyThisBuildTook, producerStep, reasonToBuild, resolveBase } from './plan-build.ts';
 import { planDistribution } from './plan-distribution.ts';
 import { planImageRetirement } from './plan-image-retirement.ts';
 import { liveLock, lockStepIdOf, unlockStep, withinLock } from './plan-image-lock.ts';
@@ -122,38 +121,12 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   } else if (buildReason === undefined) {
     decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild${heldNote(state)}`, currentVersion };
   } else {
-    const producerId = resumable ? `resume:${image.name}` : `build:${image.name}`;
-    if (resumable) {
-      steps.push({
-        id: producerId,
-        kind: 'resume',
-        image: image.name,
-        version: next,
-        amis: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.amiId])),
-        snapshots: Object.fromEntries(Object.entries(resumable.amis).map(([region, ami]) => [region, ami.snapshotIds])),
-        fromRunId: resumable.runId,
-        baseAmiId: resumable.baseAmiId ?? '',
-        after: [lockStepId],
-        reason: `resume ${next} from run ${resumable.runId}: built (${resumable.status}), not published, same fingerprint and base`,
-        precondition: `the AMIs of run ${resumable.runId} still exist, unpublished, in every region`,
-      });
-      decision = { image: image.name, action: 'resume', reason: buildReason, currentVersion, nextVersion: next, fromRunId: resumable.runId };
-    } else {
-      steps.push({
-        id: producerId,
-        kind: 'build',
-        image: image.name,
-        version: next,
-        regions: image.regions,
-        base: base.base,
-        fingerprint,
-        amiName: `${image.name}-${next}-${input.runId}`,
-        after: [lockStepId, ...(base.base.kind === 'published-in-run' ? [base.base.from] : [])],
-        reason: [buildReason, describeGeneralizeChoice(image)].filter(Boolean).join('; '),
-        precondition: `no version of ${image.name} was published since this plan was made, and the lock is ours`,
-      });
-      decision = { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: next };
-    }
+    const producer = producerStep({ image, runId: input.runId, version: next, base: base.base, fingerprint, resumable, reason: buildReason, lockStepId });
+    const producerId = producer.id;
+    steps.push(producer);
+    decision = resumable
+      ? { image: image.name, action: 'resume', reason: buildReason, currentVersion, nextVersion: next, fromRunId: resumable.runId }
+      : { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: next };
     const smoke = smokeStep(image, next, producerId, currentVersion);
     steps.push(smoke, ...discardSteps(image, next, producerId, smoke.id));
     const shares = shareSteps(image, next, { from: producerId }, [smoke.id]);
