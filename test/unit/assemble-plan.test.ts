@@ -140,6 +140,14 @@ describe('assemblePlan', () => {
     );
   });
 
+  it('keeps a failing image\'s removal a step of the plan, with a keep variant when the image keeps failures', () => {
+    const keeping = resolvedImageFixture({ name: 'web', smoke: { ...resolvedImageFixture({ name: 'web' }).smoke, onFailure: 'keep' } });
+    const plan = assemblePlan(input({ images: [keeping] }));
+
+    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({ onFailure: 'keep', after: ['smoke:web'], precondition: 'the AMI in us-east-1 is still tagged gild:image=web, gild:version=1.0.0 and gild:status=failed' });
+    expect(formatRunPlan(plan)).toContain('if the smoke test fails: withdraw every grant on the AMI build:web makes in us-east-1 and its snapshots, and keep it — a failing image is never shared; smoke.onFailure is "keep"');
+  });
+
   describe('an earlier run that built and did not publish', () => {
     const published = publishedVersions('web', ['1.0.0'], { 'gild:fingerprint': 'fp-old' });
     const candidate = (tags: Record<string, string>) =>
@@ -192,6 +200,14 @@ describe('assemblePlan', () => {
         after: ['lock:web'],
         reason: 'built by run 20261129T100000Z-crash0 (gild:status=candidate, version 1.0.1) and never published: what goes into the image changed since, so it can never be published',
       });
+    });
+
+    it('is resumed when its smoke test ran no check (untested), and tested again: untested is never failed', () => {
+      const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:status': 'untested', 'gild:smoke-skipped': 'no check ran' })] } }));
+
+      expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1' });
+      expect(stepById(plan, 'resume:web', 'resume').reason).toContain('built (untested)');
+      expect(ids(plan)).toContain('smoke:web');
     });
 
     it('is cleaned up when it failed, even when the image itself is unchanged', () => {
