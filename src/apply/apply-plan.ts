@@ -191,7 +191,10 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
     if (stage.runsAlways) {
       const taking = dependencies.find(([id]) => byId.has(id) && rowOf(byId.get(id)!).lease === 'takes');
       if (taking && taking[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
-    } else if (blocked) {
+    } else if (stage.runsWhen === 'a-dependency-failed' && !dependencies.some(([, result]) => result.status === 'failed')) {
+      // NOTE: the removal of a failed smoke test's AMIs: planned, shown, and run only when that test failed.
+      return { status: 'skipped', reason: `not needed: it runs only when ${step.after.join(' or ')} fails, and ${dependencies.map(([id, result]) => `${id} ${result.status === 'done' ? 'succeeded' : 'did not run'}`).join(', ')}` };
+    } else if (blocked && stage.runsWhen !== 'a-dependency-failed') {
       return { status: 'skipped', reason: blockedReason(step, inPlan.get(blocked[0])!, blocked[1]) };
     } else if (run.signal.aborted) {
       return { status: 'skipped', reason: run.signal.reason instanceof WorldMoved ? `the image's lock was lost: ${run.signal.reason.message}` : 'interrupted before it started' };

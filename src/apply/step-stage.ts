@@ -38,6 +38,7 @@ export interface StepOutputs {
   /** A gild-owned copy of the build region's AMI in another region, available and of a source that passed its smoke test. */
   copy: { readonly region: string; readonly amiId: string; readonly snapshotIds: readonly string[] };
   smoke: SmokeResult;
+  discard: { readonly removed: readonly string[]; readonly withdrawn: readonly string[] };
   share: { readonly amiId: string; readonly snapshotIds: readonly string[] };
   publish: PublishedAmis;
   retire: { readonly removed: readonly string[] };

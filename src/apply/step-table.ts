@@ -40,6 +40,11 @@ export interface StepColumns {
   readonly givesAmis: boolean;
   /** Another CI job's step of this row is waited for (`--wait-for-bases`) when a step of this job names it. */
   readonly awaitedAcrossJobs: boolean;
+  /**
+   * When the runner runs it: `dependencies-done`, once every step it waits for is done; `a-dependency-failed`, only
+   * when a step it waits for failed (the removal of a failed smoke test's AMIs), else it is skipped as not needed.
+   */
+  readonly runsWhen: 'dependencies-done' | 'a-dependency-failed';
   readonly phase: StepPhase;
   /**
    * Checks what the stage returned, before anything after it sees it (semantic-release's `outputValidator`): a
@@ -59,6 +64,7 @@ const defaults: Omit<StepColumns, 'phase'> = {
   publishes: false,
   givesAmis: false,
   awaitedAcrossJobs: false,
+  runsWhen: 'dependencies-done',
 };
 
 type Row<K extends PlanStepKind> = StepColumns & { readonly checkOutput?: (step: StepOfKind<K>, output: AmisPerRegion) => string | undefined };
@@ -84,6 +90,7 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   // Waiting on AWS's copy holds no slot: the copies of one image must not keep the next image from building.
   copy: row({ phase: 'build' }),
   smoke: row({ phase: 'test', heavy: true }),
+  discard: row({ phase: 'test', runsWhen: 'a-dependency-failed' }),
   share: row({ phase: 'publish', yieldsWhenMoved: true }),
   publish: row({ phase: 'publish', yieldsWhenMoved: true, publishes: true, awaitedAcrossJobs: true }),
   retire: row({ phase: 'retire' }),

@@ -23,7 +23,8 @@ export interface VersionHistory {
   readonly baseAmi: string | undefined;
   readonly gitCommit: string | undefined;
   readonly fingerprint: string | undefined;
-  readonly smoke: 'passed' | 'failed' | 'unknown';
+  /** `skipped`: the smoke test ran no check (`gild:smoke-skipped`), which the version's later tags must not turn into a pass. */
+  readonly smoke: 'passed' | 'failed' | 'skipped' | 'unknown';
   readonly publishedAt: string | undefined;
   readonly status: 'published' | 'revoked' | 'retiring' | 'retired' | 'unpublished';
   readonly revoked: { readonly reason: string; readonly at: string | undefined; readonly by?: string; readonly replacement?: string } | undefined;
@@ -110,7 +111,7 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
         baseAmi: tags['gild:base-ami'],
         gitCommit: tags['gild:git-commit'],
         fingerprint: tags['gild:fingerprint'],
-        smoke: tags['gild:failure'] ? 'failed' : ['tested', 'published', 'revoked', 'retiring'].includes(tags['gild:status'] ?? '') ? 'passed' : 'unknown',
+        smoke: tags['gild:failure'] ? 'failed' : tags['gild:tested-at'] ? 'passed' : tags['gild:smoke-skipped'] ? 'skipped' : ['tested', 'published', 'revoked', 'retiring'].includes(tags['gild:status'] ?? '') ? 'passed' : 'unknown',
         publishedAt: tags['gild:published-at'] ?? events.find((event) => event.what.startsWith('published') || event.what.startsWith('latest'))?.at,
         status,
         revoked,

@@ -21,6 +21,10 @@ const describeStep = (step: PlanStep): string => {
       return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
     case 'smoke':
       return `smoke test ${step.version}`;
+    case 'discard': {
+      const ami = 'amis' in step.amis ? `${step.amis.amis[step.region] ?? 'the AMI'} in ${step.region}` : `the AMI ${step.amis.from} ${step.amis.from.startsWith('resume:') ? 'resumes' : 'makes'} in ${step.region}`;
+      return step.onFailure === 'keep' ? `if the smoke test fails: withdraw every grant on ${ami} and its snapshots, and keep it` : `if the smoke test fails: remove ${ami} and its snapshots`;
+    }
     case 'share': {
       const { accounts, groups, organizationArns, organizationalUnitArns } = step.launchPermissions;
       const shared = accounts.length + groups.length + organizationArns.length + organizationalUnitArns.length > 0;

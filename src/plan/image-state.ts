@@ -169,3 +169,8 @@ export function unpublishedBuilds(state: ImageState): UnpublishedBuild[] {
     return { runId, version: first.tags['gild:version'], fingerprint: first.tags['gild:fingerprint'], baseAmiId: first.tags['gild:base-ami'], status: first.tags['gild:status'], amis };
   });
 }
+
+/** The AMI of this image with that ID in that region, as observed. */
+export function findAmi(state: ImageState, region: string, amiId: string | undefined): ObservedAmi | undefined {
+  return amiId === undefined ? undefined : state.amis[region]?.find((ami) => ami.amiId === amiId);
+}

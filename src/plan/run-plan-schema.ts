@@ -61,6 +61,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...stepCommon, kind: z.literal('resume'), image: text, version: text, amis: regionMap(text), snapshots: regionMap(texts), fromRunId: text, baseAmiId: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText }),
   z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText }),
+  z.strictObject({ ...stepCommon, kind: z.literal('discard'), image: text, version: text, region: text, amis: amiSourceSchema, onFailure: z.enum(['deregister', 'keep']) }),
   z.strictObject({
     ...stepCommon,
     kind: z.literal('share'),

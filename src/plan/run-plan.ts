@@ -117,6 +117,20 @@ export type PlanStep =
       readonly previousVersion: string | undefined;
     })
   /**
+   * If the smoke test fails, and only then: withdraw every grant on one region's AMI and its snapshots, then deregister
+   * it and delete its snapshots (`deregister`), or leave it marked failed until its `gild:keep-until` (`keep`:
+   * `smoke.onFailure`). The runner runs it only when a step it waits for failed (its lifecycle row's `runsWhen`), and
+   * checks it against live state right before, as any removal.
+   */
+  | (StepCommon & {
+      readonly kind: 'discard';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amis: AmiSource;
+      readonly onFailure: 'deregister' | 'keep';
+    })
+  /**
    * Make one region's AMI and its snapshots shared with exactly whom the definition says, once the smoke test
    * passed and before anything publishes it: a failing image is never visible outside the account.
    */

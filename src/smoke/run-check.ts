@@ -20,8 +20,12 @@ export interface CommandRequest {
   readonly commands: readonly string[];
   readonly timeoutSeconds: number;
   readonly comment: string;
-  /** Epoch ms of the whole smoke test's deadline. */
-  readonly overallDeadline: number;
+}
+
+/** What stops the wait: `interrupt` (SIGINT/SIGTERM, a lost lease) throws; `deadline` (the whole smoke test's) times the command out. */
+export interface CommandSignals {
+  readonly interrupt: AbortSignal;
+  readonly deadline: AbortSignal;
 }
 
 export type CommandOutcome =
@@ -33,24 +37,36 @@ export class DeadlineReached extends Error {
   override readonly name = 'DeadlineReached';
 }
 
-/** Sleeps, but never past `deadline`: reaching it throws DeadlineReached. */
-function sleepBefore(deadline: number, signal: AbortSignal) {
-  return async (ms: number) => {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new DeadlineReached();
-    await sleep(Math.min(ms, left), undefined, { signal });
-    if (Date.now() >= deadline) throw new DeadlineReached();
-  };
+/**
+ * Sleeps `ms`, or until `stop` aborts: an interrupt throws its reason, and `stop` alone (a deadline) returns early, so
+ * the caller reads the command's status once more and reports what it last saw.
+ */
+async function sleepUnless(ms: number, interrupt: AbortSignal, stop: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal: AbortSignal.any([interrupt, stop]) });
+  } catch (error) {
+    interrupt.throwIfAborted();
+    if (!stop.aborted) throw error;
+  }
 }
 
-export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: PollSettings, signal: AbortSignal, logger: Logger): Promise<CommandOutcome> {
-  signal.throwIfAborted();
+export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: PollSettings, signals: CommandSignals, logger: Logger): Promise<CommandOutcome> {
+  const { interrupt, deadline: overall } = signals;
+  interrupt.throwIfAborted();
   let sent: Awaited<ReturnType<typeof sendCommand>>;
   try {
     sent = await sendCommand(
       ssm,
       { instanceId: request.instanceId, document: request.document, commands: request.commands, timeoutSeconds: request.timeoutSeconds, comment: request.comment },
-      { ...poll.registration, sleep: sleepBefore(request.overallDeadline, signal) },
+      {
+        ...poll.registration,
+        // Waiting for the agent to register never outlasts the smoke test: the deadline ends it as DeadlineReached.
+        sleep: async (ms: number) => {
+          if (overall.aborted) throw new DeadlineReached();
+          await sleepUnless(ms, interrupt, overall);
+          if (overall.aborted) throw new DeadlineReached();
+        },
+      },
     );
   } catch (error) {
     if (error instanceof DeadlineReached) return { kind: 'timed-out', reason: `the SSM agent on ${request.instanceId} did not register before the overall smoke timeout`, status: 'NotSent', stdout: '', stderr: '' };
@@ -65,8 +81,8 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
 
   // NOTE: the check's own timeout starts once the command is accepted, so that
   // waiting for the agent to register is not charged to the first check.
-  const checkDeadline = Date.now() + request.timeoutSeconds * 1000;
-  const deadline = Math.min(checkDeadline, request.overallDeadline);
+  const checkTimeout = AbortSignal.timeout(request.timeoutSeconds * 1000);
+  const stop = AbortSignal.any([overall, checkTimeout]);
   let last = { status: 'Pending', stdout: '', stderr: '' };
   // NOTE: not the SDK's waitUntilCommandExecuted: it retries every error but
   // InvocationDoesNotExist as "keep waiting" (a denied GetCommandInvocation would
@@ -79,8 +95,8 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
       last = { status: invocation.status, stdout: invocation.stdout, stderr: invocation.stderr };
       if (terminalCommandStatuses.has(invocation.status)) return { kind: 'finished', ...invocation };
     }
-    if (Date.now() >= deadline) {
-      const which = deadline === checkDeadline ? `its ${request.timeoutSeconds}s timeout` : 'the overall smoke timeout';
+    if (stop.aborted) {
+      const which = overall.aborted ? 'the overall smoke timeout' : `its ${request.timeoutSeconds}s timeout`;
       try {
         await cancelCommand(ssm, sent.commandId, request.instanceId);
       } catch (error) {
@@ -88,6 +104,6 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
       }
       return { kind: 'timed-out', reason: `did not finish within ${which} (last status ${last.status}); gild stopped waiting and cancelled command ${sent.commandId}`, ...last };
     }
-    await sleep(Math.min(poll.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal });
+    await sleepUnless(poll.pollMs, interrupt, stop);
   }
 }

@@ -17,7 +17,6 @@ export interface SmokeReport {
   readonly result: SmokeResult['result'];
   readonly reason: string | undefined;
   readonly packageManifest: { readonly file: string; readonly packages: number; readonly comparedWith: string | undefined } | undefined;
-  readonly failureActions: readonly string[];
   readonly startedAt: string;
   readonly finishedAt: string;
 }

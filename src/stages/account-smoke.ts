@@ -8,9 +8,11 @@
 import path from 'node:path';
 import { createTags } from '../adapters/ec2.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
+import { describeAwsError } from '../errors.ts';
 import { buildIdentityFileName } from '../render/machine-identity.ts';
 import { imageOf, packerFolderOf } from './build.ts';
 import { accountClientsFor, asAwsClients, copiesOf } from './distribute.ts';
+import { markFailed, verdictTags } from '../smoke/fail-image.ts';
 import { isFailingOutcome } from './stage.ts';
 import type { SmokeTest } from './smoke-test.ts';
 
@@ -42,9 +44,21 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
         const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        if (!run.signal.aborted) {
+          // NOTE: the copies are marked, not removed: the next run's plan tests a copy marked failed again before
+          // anything publishes it there, and retires it with its version.
+          try {
+            const marked = await markFailed({ context: inAccount, image, version: step.version, amis, snapshots: {}, reason: `smoke test in account ${step.account} ${result.result}: ${result.reason}` });
+            run.summary.push(...marked.map((line) => `account ${step.account}: ${line}`));
+          } catch (error) {
+            failing.push(`could not tag the failed copies gild:status=failed: ${describeAwsError(error)}`);
+          }
+        }
         throw new StepFailure(`smoke test of the copy in account ${step.account} ${result.result}: ${result.reason}; it is not published there`, failing);
       }
-      await Promise.all(Object.entries(amis).map(([region, amiId]) => createTags(target.ec2(region), [amiId], { 'gild:status': 'tested', 'gild:tested-at': context.now().toISOString() })));
+      // NOTE: a skipped smoke test is never recorded as tested (see smoke.ts).
+      const verdict = verdictTags(result, context.now());
+      await Promise.all(Object.entries(amis).map(([region, amiId]) => createTags(target.ec2(region), [amiId], verdict)));
       run.summary.push(`smoke test in account ${step.account} ${result.result}${result.result === 'skipped' ? `: ${result.reason}` : ''}`);
       return result;
     },

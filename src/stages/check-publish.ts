@@ -39,7 +39,8 @@ export function whyAmiNotPublishable(ami: ImageSummary, region: string, image: s
   if (tags['gild:image'] !== image) return `${id} is tagged gild:image=${tags['gild:image'] ?? '(none)'}, not ${image}`;
   if (tags['gild:version'] !== version) return `${id} is tagged gild:version=${tags['gild:version'] ?? '(none)'}, not ${version}`;
   if (!tags['gild:fingerprint']) return `${id} has no gild:fingerprint: gild did not build it`;
-  // `tested` is a passed smoke test of what that AMI is; `published`, a publish this one completes.
-  if (tags['gild:status'] !== 'tested' && tags['gild:status'] !== 'published') return `${id} is tagged gild:status=${tags['gild:status'] ?? '(none)'}: only an AMI that passed its smoke test is published`;
+  // `tested` is a passed smoke test of what that AMI is; `untested`, a smoke test that ran no check (said, never
+  // claimed passed); `published`, a publish this one completes.
+  if (!['tested', 'untested', 'published'].includes(tags['gild:status'] ?? '')) return `${id} is tagged gild:status=${tags['gild:status'] ?? '(none)'}: only an AMI whose smoke test passed (or ran no check) is published`;
   return undefined;
 }

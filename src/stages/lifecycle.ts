@@ -4,7 +4,7 @@
  * lease, runs-always, gates-dependants, yields-when-moved, phase, output
  * check). The runner (`src/apply/apply-plan.ts`) reads the columns and alone
  * decides when, and whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → share → publish → protect | retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → (discard, if it failed) → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
  * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → repoint → release.
  */
@@ -29,6 +29,7 @@ import { retireCopyStage } from './retire-copy.ts';
 import { revokeStage } from './revoke.ts';
 import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
+import { discardStage } from './discard.ts';
 import { distributeStage } from './distribute.ts';
 import { regionCopyStage } from './region-copy.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
@@ -49,6 +50,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     resume: resumeStage,
     copy: regionCopyStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),
+    discard: discardStage,
     share: shareStage,
     'account-smoke': createAccountSmokeStage(createSmokeTest(options.smoke)),
     publish: publishStage,

@@ -82,10 +82,12 @@ export const regionCopyStage: StepStage<'copy'> = {
         await removeAmi(context, step.region, started.amiId, copy.snapshotIds);
         throw new StepFailure(`the copy ${started.amiId} in ${step.region} ended ${copy.state}; removed it, the next run copies again`);
       }
-      if (copy.state !== copyState) run.logger.info(`the copy ${started.amiId} in ${step.region} is ${copy.state}${verdict === 'tested' ? '' : '; waiting for the smoke test'}`);
+      if (copy.state !== copyState) run.logger.info(`the copy ${started.amiId} in ${step.region} is ${copy.state}${verdict === 'tested' || verdict === 'untested' ? '' : '; waiting for the smoke test'}`);
       copyState = copy.state;
-      if (copy.state === 'available' && (verdict === 'tested' || verdict === 'published')) {
-        await createTags(ec2, [copy.amiId, ...copy.snapshotIds], { 'gild:status': 'tested', 'gild:tested-at': current.tags['gild:tested-at'] ?? context.now().toISOString() });
+      // NOTE: a smoke test that could verify nothing (src/smoke/decide-smoke.ts) leaves its AMI `untested`; the copy says the same.
+      if (copy.state === 'available' && (verdict === 'tested' || verdict === 'untested' || verdict === 'published')) {
+        const untested = verdict === 'untested' ? { 'gild:status': 'untested', 'gild:smoke-skipped': current.tags['gild:smoke-skipped'] ?? 'the smoke test verified nothing' } : undefined;
+        await createTags(ec2, [copy.amiId, ...copy.snapshotIds], untested ?? { 'gild:status': 'tested', 'gild:tested-at': current.tags['gild:tested-at'] ?? context.now().toISOString() });
         run.summary.push(`${step.region}: ${copy.amiId} (copy of ${sourceAmiId})`);
         return { region: step.region, amiId: copy.amiId, snapshotIds: copy.snapshotIds };
       }

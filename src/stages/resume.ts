@@ -16,7 +16,7 @@ export const resumeStage: StepStage<'resume'> = {
       if (!ami) return `${amiId} in ${region} no longer exists`;
       if (ami.state !== 'available') return `${amiId} in ${region} is ${ami.state}, not available`;
       const status = ami.tags['gild:status'];
-      if (status !== 'candidate' && status !== 'tested') return `${amiId} in ${region} is now gild:status=${status ?? '(none)'}`;
+      if (status !== 'candidate' && status !== 'tested' && status !== 'untested') return `${amiId} in ${region} is now gild:status=${status ?? '(none)'}`;
     }
     return false;
   },

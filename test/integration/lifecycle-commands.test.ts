@@ -111,7 +111,8 @@ describe('major lines, channels and gild retire', () => {
       ['1.0.0', 'retired'],
     ]);
     const [newest, retired] = versions;
-    expect(newest!.smoke).toBe('passed');
+    // On moto no check of this image runs (no container twin), so its smoke test was skipped: said, never a pass.
+    expect(newest!.smoke).toBe('skipped');
     expect(Object.keys(newest!.amis).sort()).toEqual([...regions]);
     expect(Object.keys(retired!.amis).sort()).toEqual([...regions]);
     expect(retired!.events.map((event) => event.what)).toEqual(expect.arrayContaining(['latest → 1.0.0 in us-east-1', 'latest → 1.0.0 in us-west-2', 'v1 → 1.0.0 in us-west-2']));

@@ -4,6 +4,7 @@
  * moto alone never does.
  */
 import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,11 @@ import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { createSmokeTest } from '../../src/stages/smoke-test.ts';
-import type { ResolvedSmoke } from '../../src/definition/resolved-image.ts';
+import { createSmokeStage } from '../../src/stages/smoke.ts';
+import { discardStage } from '../../src/stages/discard.ts';
+import type { StepOfKind } from '../../src/plan/run-plan.ts';
+import type { ResolvedImage, ResolvedSmoke } from '../../src/definition/resolved-image.ts';
+import { stepRunFixture } from '../support/step-run-fixture.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 import { registerBuiltAmi, smokeImage, smokeRun, type CheckInput } from '../support/smoke-fixture.ts';
 
@@ -46,6 +51,23 @@ async function smokeTest(checks: CheckInput[], settings: Partial<ResolvedSmoke> 
   emulator.proxy.calls.length = 0;
   const smoke = await runSmokeTest(context, run);
   return { amiId, run, smoke };
+}
+
+/** The smoke step as the runner runs it, then (as the runner does once it failed) its plan's discard step: check, then run. */
+async function smokeStepThenDiscard(amiId: string, image: ResolvedImage) {
+  const stepRun = stepRunFixture(image, { runDir: join(cwd, 'run'), outputs: { 'build:web': { kind: 'build', output: { amis: { [region]: amiId }, snapshots: {}, baseAmiId: 'ami-1e749f67' } } } });
+  const common = { image: 'web', version: '1.0.0', amis: { from: 'build:web' }, reason: 'test', precondition: 'test' };
+  emulator.proxy.calls.length = 0;
+  const failure = await createSmokeStage(runSmokeTest)
+    .run(context, { ...common, id: 'smoke:web', kind: 'smoke', previousVersion: undefined, after: ['build:web'] }, stepRun)
+    .then(() => undefined, (error: unknown) => error);
+  await Promise.all(stepRun.settling);
+  const discardStep: StepOfKind<'discard'> = { ...common, id: `discard:web:${region}`, kind: 'discard', region, onFailure: image.smoke.onFailure, after: ['smoke:web'] };
+  // NOTE: as the runner's context on the emulator is: moto refuses DescribeParameters' DataType filter.
+  const onEmulator = { ...context, options: { ...context.options, emulator: { endpoint: emulator.moto.endpoint, standInSources: {} } } };
+  const moved = await discardStage.check!(onEmulator, discardStep, stepRun);
+  const output = moved ? undefined : await discardStage.run(onEmulator, discardStep, stepRun);
+  return { failure, stepRun, discard: { moved, output } };
 }
 
 async function amiState(amiId: string) {
@@ -83,34 +105,48 @@ describe('smoke test against moto', () => {
     expect((await amiState(amiId))?.state).toBe('available');
   });
 
-  it('fails a check whose command fails, tags the AMI failed and deregisters it with its snapshots', async () => {
+  it('fails a check whose command fails; the smoke step tags the AMI failed and the planned discard step, checked against live state, deregisters it with its snapshots', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'systemctl is-active nginx', status: 'Failed', exitCode: 3, stdout: 'inactive', stderr: 'nginx.service: not running' }] });
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
     const ec2 = context.clients.ec2(region);
     const snapshotIds = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images![0]!.BlockDeviceMappings!.flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
-    const run = smokeRun(smokeImage({ checks: [{ name: 'nginx running', run: 'systemctl is-active nginx' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } });
+    const { failure, stepRun, discard } = await smokeStepThenDiscard(amiId, smokeImage({ checks: [{ name: 'nginx running', run: 'systemctl is-active nginx' }] }));
 
-    const smoke = await runSmokeTest(context, run);
-
-    expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 3, expected 0') });
+    expect(failure).toMatchObject({ message: expect.stringContaining('exited with code 3, expected 0') });
+    // The smoke step only marked it: the removal is the discard step's, and its check found nothing against it.
+    expect(discard.moved).toBe(false);
+    expect(discard.output).toMatchObject({ removed: [amiId, ...snapshotIds] });
     expect(await amiState(amiId)).toBeUndefined();
     if (snapshotIds.length) {
       const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
       expect(snapshots.Snapshots?.map((snapshot) => snapshot.SnapshotId)).not.toEqual(expect.arrayContaining(snapshotIds));
     }
-    expect(emulator.proxy.actions('ec2')).toEqual(expect.arrayContaining(['CreateTags', 'DeregisterImage']));
-    const evidence = await readFile(run.logFile, 'utf8');
+    const evidence = await readFile(stepRun.logFile, 'utf8');
     expect(evidence).toContain('nginx.service: not running');
-    expect(run.summary.join('\n')).toContain('deregistered');
+    expect(stepRun.summary.join('\n')).toContain(`deregistered ${amiId}`);
+  });
+
+  it('leaves a failed AMI that a parameter names: the discard step finds the world moved', async () => {
+    emulator.proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
+    // Someone pointed a parameter of the image at it after the plan was made.
+    await context.clients.ssm(region).send(new PutParameterCommand({ Name: '/golden/web/pinned', Value: amiId, Type: 'String' }));
+
+    const { discard } = await smokeStepThenDiscard(amiId, smokeImage({ checks: [{ name: 'fails', run: 'exit 1' }] }));
+
+    expect(discard.moved).toBe(`/golden/web/pinned now names ${amiId}`);
+    expect(await amiState(amiId)).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed' } });
   });
 
   it('keeps a failed AMI, tagged failed, when onFailure is keep, until keepFailedDays have passed', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'exit 1', status: 'Failed' }] });
+    const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
     const before = Date.now();
-    const { amiId, run, smoke } = await smokeTest([{ name: 'fails', run: 'exit 1' }], { onFailure: 'keep' });
+    const { failure, stepRun, discard } = await smokeStepThenDiscard(amiId, smokeImage({ checks: [{ name: 'fails', run: 'exit 1' }], smoke: { onFailure: 'keep' } }));
     const after = Date.now();
 
-    expect(smoke.result).toBe('failed');
+    expect(failure).toMatchObject({ message: expect.stringContaining('smoke test failed') });
+    expect(discard).toMatchObject({ moved: false, output: { removed: [] } });
     const ami = await amiState(amiId);
     expect(ami).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"'), 'gild:keep-reason': expect.stringContaining('smoke.onFailure is "keep"') } });
     // Stamped when kept: the default keep period (7 days) from then.
@@ -118,7 +154,7 @@ describe('smoke test against moto', () => {
     expect(keepUntil).toBeGreaterThanOrEqual(before + 7 * 86_400_000);
     expect(keepUntil).toBeLessThanOrEqual(after + 7 * 86_400_000);
     expect(emulator.proxy.actions('ec2')).not.toContain('DeregisterImage');
-    expect(run.summary.join('\n')).toContain(`kept ${amiId} unpublished until ${ami!.tags['gild:keep-until']}`);
+    expect(stepRun.summary.join('\n')).toContain(`kept ${amiId} unpublished, tagged gild:status=failed until ${ami!.tags['gild:keep-until']}`);
   });
 
   it('fails a check that exits with an unexpected code even when Run Command reports Success', async () => {
@@ -143,7 +179,10 @@ describe('smoke test against moto', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(smoke).toMatchObject({ result: 'timed-out', reason: expect.stringContaining('within its 1s timeout') });
     expect(emulator.proxy.actions('ssm')).toContain('CancelCommand');
-    expect(await amiState(amiId)).toBeUndefined();
+    // The test itself changes no AMI: the smoke step marks it, the plan's discard step removes it.
+    const ami = await amiState(amiId);
+    expect(ami?.state).toBe('available');
+    expect(ami?.tags['gild:status']).toBeUndefined();
   });
 
   it('stops at the overall timeout even when per-check timeouts are longer', async () => {
@@ -205,7 +244,9 @@ describe('smoke test against moto', () => {
 
     const smoke = await runSmokeTest(context, run);
 
-    expect(smoke.result).toBe('passed');
+    // No check of its own ran and the built-in ones had no record of the build to compare with: nothing was verified,
+    // which is said, never passed; the manifest is still evidence of what the image is made of, and kept.
+    expect(smoke).toMatchObject({ result: 'skipped', reason: expect.stringMatching(/^nothing was verified: 3 not verified/) });
     expect(await readFile(join(run.logDir, 'web.packages.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
     expect(await readFile(join(context.workDir, 'manifests', 'web', '1.1.0.txt'), 'utf8')).toBe('nginx 1.24\nopenssl 3.0.1\njq 1.7\n');
     expect(run.summary).toEqual(['packages since 1.0.0: 1 added, 1 removed, 1 changed', '  + jq 1.7', '  - curl 7.0', '  ~ nginx 1.18 → 1.24']);

@@ -66,7 +66,7 @@ export function smokeRun(image: ResolvedImage, options: { logDir: string; amis: 
   };
 }
 
-/** An AMI as gild's build leaves it: made by this run, tagged with its run id. */
+/** An AMI as gild's build leaves it: made by this run, tagged with its run id, image and version (1.0.0, smokeRun's). */
 export async function registerBuiltAmi(ec2: EC2Client, context: Pick<Context, 'runId'>, imageName: string): Promise<string> {
   const launched = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
   const instanceId = launched.Instances![0]!.InstanceId!;
@@ -74,7 +74,7 @@ export async function registerBuiltAmi(ec2: EC2Client, context: Pick<Context, 'r
     new CreateImageCommand({
       InstanceId: instanceId,
       Name: `${imageName}-${Date.now()}`,
-      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:run-id', Value: context.runId }, { Key: 'gild:image', Value: imageName }] }],
+      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:run-id', Value: context.runId }, { Key: 'gild:image', Value: imageName }, { Key: 'gild:version', Value: '1.0.0' }] }],
     }),
   );
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));

@@ -50,7 +50,7 @@ describe('assemblePlan: sharing', () => {
   it('shares in every region after the smoke test and before publishing, with exactly the accounts listed', () => {
     const planned = plan(web(accounts));
 
-    expect(ids(planned)).toEqual(['lock:web', 'build:web', 'smoke:web', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
+    expect(ids(planned)).toEqual(['lock:web', 'build:web', 'smoke:web', 'discard:web:us-east-1', 'discard:web:us-west-2', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
     expect(step(planned, 'share:web:us-west-2', 'share')).toEqual({
       id: 'share:web:us-west-2',
       kind: 'share',
@@ -108,7 +108,7 @@ describe('assemblePlan: sharing', () => {
     const planned = plan(web(accounts), { 'us-east-1': { amis: [candidate('ami-east')] }, 'us-west-2': { amis: [candidate('ami-west')] } });
 
     expect(planned.images[0]).toMatchObject({ action: 'resume', fromRunId: '20261129T100000Z-crash0' });
-    expect(ids(planned)).toEqual(['lock:web', 'resume:web', 'smoke:web', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
+    expect(ids(planned)).toEqual(['lock:web', 'resume:web', 'smoke:web', 'discard:web:us-east-1', 'discard:web:us-west-2', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
     expect(step(planned, 'share:web:us-east-1', 'share').amis).toEqual({ from: 'resume:web' });
   });
 

@@ -86,18 +86,21 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input());
 
     expect(plan.images).toEqual([{ image: 'web', action: 'build', reason: 'first build: no version is published yet', currentVersion: undefined, nextVersion: '1.0.0' }]);
-    expect(ids(plan)).toEqual(['lock:web', 'build:web', 'smoke:web', 'share:web:us-east-1', 'publish:web', 'release:web']);
+    expect(ids(plan)).toEqual(['lock:web', 'build:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
     expect(stepById(plan, 'build:web', 'build')).toMatchObject({ base: { kind: 'ami', amiId: baseAmi }, fingerprint, amiName: `web-1.0.0-${runId}`, after: ['lock:web'] });
     expect(stepById(plan, 'publish:web', 'publish').writes).toEqual([
       { region, name: '/golden/web/versions/1.0.0', pointer: 'version', previous: undefined },
       { region, name: '/golden/web/v1', pointer: 'major', previous: undefined },
       { region, name: '/golden/web/latest', pointer: 'latest', previous: undefined },
     ]);
-    expect(stepById(plan, 'release:web', 'release').after).toEqual(['lock:web', 'build:web', 'smoke:web', 'share:web:us-east-1', 'publish:web']);
+    expect(stepById(plan, 'release:web', 'release').after).toEqual(['lock:web', 'build:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web']);
+    // Removing a failed image is planned, shown and checked like any removal; the runner runs it only if the smoke test fails.
+    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({ region, amis: { from: 'build:web' }, onFailure: 'deregister', after: ['smoke:web'] });
     expect(formatRunPlan(plan)).toMatchInlineSnapshot(`
       "+ web: build 1.0.0 — first build: no version is published yet
           build 1.0.0 in us-east-1 from ami-base1 (ssm:/aws/service/al2023) — first build: no version is published yet
           smoke test 1.0.0 — a failing image is never published: 0 checks on t3.micro
+          if the smoke test fails: remove the AMI build:web makes in us-east-1 and its snapshots — a failing image is never published, so nothing would ever use it (smoke.onFailure is "deregister")
           describe 1.0.0 in us-east-1, private — after the smoke test, set the description and the image stays private: any grant on the AMI or its snapshots is removed
           publish 1.0.0: us-east-1 /golden/web/versions/1.0.0, us-east-1 /golden/web/v1, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.0 in us-east-1"
     `);
@@ -137,6 +140,14 @@ describe('assemblePlan', () => {
     );
   });
 
+  it('keeps a failing image\'s removal a step of the plan, with a keep variant when the image keeps failures', () => {
+    const keeping = resolvedImageFixture({ name: 'web', smoke: { ...resolvedImageFixture({ name: 'web' }).smoke, onFailure: 'keep' } });
+    const plan = assemblePlan(input({ images: [keeping] }));
+
+    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({ onFailure: 'keep', after: ['smoke:web'], precondition: 'the AMI in us-east-1 is still tagged gild:image=web, gild:version=1.0.0 and gild:status=failed' });
+    expect(formatRunPlan(plan)).toContain('if the smoke test fails: withdraw every grant on the AMI build:web makes in us-east-1 and its snapshots, and keep it — a failing image is never shared; smoke.onFailure is "keep"');
+  });
+
   describe('an earlier run that built and did not publish', () => {
     const published = publishedVersions('web', ['1.0.0'], { 'gild:fingerprint': 'fp-old' });
     const candidate = (tags: Record<string, string>) =>
@@ -146,13 +157,14 @@ describe('assemblePlan', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({})] } }));
 
       expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1', fromRunId: '20261129T100000Z-crash0' });
-      expect(ids(plan)).toEqual(['lock:web', 'resume:web', 'smoke:web', 'share:web:us-east-1', 'publish:web', 'release:web']);
+      expect(ids(plan)).toEqual(['lock:web', 'resume:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
       expect(stepById(plan, 'resume:web', 'resume')).toMatchObject({ amis: { [region]: 'ami-cand' }, snapshots: { [region]: ['snap-cand'] }, baseAmiId: baseAmi });
       expect(stepById(plan, 'publish:web', 'publish').amis).toEqual({ from: 'resume:web' });
       expect(formatRunPlan(plan)).toMatchInlineSnapshot(`
         "~ web: resume 1.0.1 from run 20261129T100000Z-crash0 — what goes into the image changed (the rendered template or the files it uses)
             resume 1.0.1 from run 20261129T100000Z-crash0: us-east-1 ami-cand — resume 1.0.1 from run 20261129T100000Z-crash0: built (candidate), not published, same fingerprint and base
             smoke test 1.0.1 — a failing image is never published: 0 checks on t3.micro
+            if the smoke test fails: remove the AMI resume:web resumes in us-east-1 and its snapshots — a failing image is never published, so nothing would ever use it (smoke.onFailure is "deregister")
             describe 1.0.1 in us-east-1, private — after the smoke test, set the description and the image stays private: any grant on the AMI or its snapshots is removed
             publish 1.0.1: us-east-1 /golden/web/versions/1.0.1, us-east-1 /golden/web/v1, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.1 in us-east-1"
       `);
@@ -180,7 +192,7 @@ describe('assemblePlan', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:fingerprint': 'fp-stale' })] } }));
 
       expect(plan.images[0]).toMatchObject({ action: 'build', nextVersion: '1.0.1' });
-      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:ami-cand`, 'build:web', 'smoke:web', 'share:web:us-east-1', 'publish:web', 'release:web']);
+      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:ami-cand`, 'build:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
       expect(stepById(plan, `cleanup:web:${region}:ami-cand`, 'cleanup')).toMatchObject({
         amiId: 'ami-cand',
         snapshotIds: ['snap-cand'],
@@ -188,6 +200,14 @@ describe('assemblePlan', () => {
         after: ['lock:web'],
         reason: 'built by run 20261129T100000Z-crash0 (gild:status=candidate, version 1.0.1) and never published: what goes into the image changed since, so it can never be published',
       });
+    });
+
+    it('is resumed when its smoke test ran no check (untested), and tested again: untested is never failed', () => {
+      const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:status': 'untested', 'gild:smoke-skipped': 'no check ran' })] } }));
+
+      expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1' });
+      expect(stepById(plan, 'resume:web', 'resume').reason).toContain('built (untested)');
+      expect(ids(plan)).toContain('smoke:web');
     });
 
     it('is cleaned up when it failed, even when the image itself is unchanged', () => {

@@ -22,7 +22,7 @@ import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
-const kinds: PlanStepKind[] = ['sweep', 'unlock', 'lock', 'release', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'retire', 'repoint', 'hold', 'revoke', 'distribute', 'account-smoke', 'account-publish', 'retire-copy'];
+const kinds: PlanStepKind[] = ['sweep', 'unlock', 'lock', 'release', 'cleanup', 'build', 'resume', 'smoke', 'discard', 'share', 'publish', 'retire', 'repoint', 'hold', 'revoke', 'distribute', 'account-smoke', 'account-publish', 'retire-copy'];
 const runId = '20261129T120000Z-run000';
 const image = resolvedImageFixture({ name: 'web', version: '1.0.0', retention: { keep: 2, minAgeDays: 0, phases: {} }, copyRegions: ['us-west-2'] });
 
@@ -154,7 +154,7 @@ afterAll(async () => {
 
 describe('run --plan, for any edit of a saved plan', () => {
   it('has every kind of step to edit', () => {
-    expect(new Set(fresh.steps.map((step) => step.kind))).toEqual(new Set(['lock', 'cleanup', 'build', 'smoke', 'share', 'publish', 'retire', 'release']));
+    expect(new Set(fresh.steps.map((step) => step.kind))).toEqual(new Set(['lock', 'cleanup', 'build', 'smoke', 'discard', 'share', 'publish', 'retire', 'release']));
   });
 
   it('applies exactly what the fresh plan would, or refuses', async () => {

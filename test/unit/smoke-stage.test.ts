@@ -1,7 +1,8 @@
 /**
- * The smoke stage at the adapter seam, for what moto cannot show: an
+ * The smoke test at the adapter seam, for what moto cannot show: an
  * interrupt in the middle of a check, AWS errors after launch, a launch that
- * half fails, AMIs this run did not make, and a resumed AMI that was shared.
+ * half fails, a failing package manifest command, and a resumed AMI whose
+ * built-in checks cannot be verified.
  */
 import {
   CreateTagsCommand,
@@ -12,14 +13,12 @@ import {
   DescribeInstancesCommand,
   DescribeSnapshotAttributeCommand,
   EC2Client,
-  ModifyImageAttributeCommand,
-  ModifySnapshotAttributeCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -110,7 +109,9 @@ describe('smoke test', () => {
     expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringContaining('UnauthorizedOperation') });
     expect(terminated()).toEqual(['i-1']);
     expect(run.pendingCleanups.size).toBe(0);
-    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+    // The test changes no AMI: marking it is the smoke step's, removing it the plan's discard step.
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 
   it('fails the image at once when the instance stops before it is running', async () => {
@@ -162,58 +163,27 @@ describe('smoke test', () => {
     expect(terminated()).toEqual(['i-ok']);
   });
 
-  it('tags but never deregisters an AMI that another run made', async () => {
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'someone-else' }] }] });
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
-    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
-
-    await smokeTest(context, run);
-
-    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
-    expect(run.summary.join('\n')).toContain('not tagged gild:run-id=run-1');
-  });
-
-  it('withdraws every grant from a resumed AMI that an earlier run shared, marks it failed and cleans it up', async () => {
-    // Run "earlier" passed its smoke test and shared the AMI, then stopped before publishing; this run resumed it.
-    const resumedTags = [
-      { Key: 'gild:run-id', Value: 'earlier' },
-      { Key: 'gild:image', Value: 'web' },
-      { Key: 'gild:version', Value: '1.0.0' },
-      { Key: 'gild:status', Value: 'tested' },
-      { Key: 'gild:resumed-by', Value: 'run-1' },
-    ];
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: resumedTags, BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
-    ec2Mock.on(DescribeImageAttributeCommand).resolves({ LaunchPermissions: [{ UserId: '111122223333' }, { OrganizationArn: 'arn:aws:organizations::123456789012:organization/o-abc' }] });
-    ec2Mock.on(DescribeSnapshotAttributeCommand).resolves({ CreateVolumePermissions: [{ UserId: '111122223333' }] });
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
-    const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
+  it('fails the image, naming the command and the fix, when the package manifest command fails', async () => {
+    ssmMock.on(SendCommandCommand).callsFake(async (input: { Comment?: string }) => ({ Command: { CommandId: input.Comment?.startsWith('gild package manifest') ? 'cmd-manifest' : 'cmd-check' } }));
+    ssmMock.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) =>
+      input.CommandId === 'cmd-manifest' ? { Status: 'Failed', ResponseCode: 127, StandardOutputContent: '', StandardErrorContent: 'dpkg-query: not found' } : { Status: 'Success', ResponseCode: 0, StandardOutputContent: '', StandardErrorContent: '' },
+    );
+    const run = smokeRun(smokeImage({ smoke: { packageManifest: true } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
     const outcome = await smokeTest(context, run);
 
-    expect(outcome.result).toBe('failed');
-    expect(ec2Mock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input)).toEqual([
-      { ImageId: amiId, LaunchPermission: { Remove: [{ UserId: '111122223333' }, { OrganizationArn: 'arn:aws:organizations::123456789012:organization/o-abc' }] } },
-    ]);
-    expect(ec2Mock.commandCalls(ModifySnapshotAttributeCommand).map((call) => call.args[0].input)).toEqual([
-      expect.objectContaining({ SnapshotId: 'snap-1', Attribute: 'createVolumePermission', OperationType: 'remove', UserIds: ['111122223333'] }),
-    ]);
-    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
-    expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)).toEqual([amiId]);
-    expect(run.summary.join('\n')).toContain('withdrew account 111122223333');
+    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringMatching(/^the package manifest command `dpkg-query .*` failed on t3\.micro \(i-1\) \(Run Command status Failed, exit code 127: dpkg-query: not found\): fix the image's packageManifestCommand/) });
+    expect(outcome.result !== 'skipped' && outcome.checks.map((check) => [check.name, check.outcome]).at(-1)).toEqual(['nginx answers', 'passed']);
   });
 
-  it('tags the AMI and its snapshots failed with a reason of at most 256 characters', async () => {
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1 });
-    const run = smokeRun(smokeImage({ checks: [{ name: 'x'.repeat(400), run: 'false' }] }), { logDir: cwd, amis: { 'us-east-1': amiId } });
+  it('says skipped, never passed, when no check of its own ran and the built-in checks could not be verified (a resumed AMI), and still keeps the package manifest', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'nginx 1.24\n', StandardErrorContent: '' });
+    const run = { ...smokeRun(smokeImage({ checks: [], smoke: { packageManifest: true } }), { logDir: cwd, amis: { 'us-east-1': amiId } }), buildIdentityFile: join(cwd, 'no-record.txt') };
 
-    await smokeTest(context, run);
+    const outcome = await smokeTest(context, run);
 
-    const tagging = ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input;
-    expect(tagging.Resources).toEqual([amiId, 'snap-1']);
-    const failure = tagging.Tags?.find((tag) => tag.Key === 'gild:failure')?.Value ?? '';
-    expect(failure.length).toBeLessThanOrEqual(256);
-    expect(tagging.Tags).toContainEqual({ Key: 'gild:status', Value: 'failed' });
+    expect(outcome).toEqual({ result: 'skipped', reason: expect.stringMatching(/^nothing was verified: 3 not verified \(gild has no record of the build instance to compare with/) });
+    expect(await readFile(join(context.workDir, 'manifests', 'web', '1.0.0.txt'), 'utf8')).toBe('nginx 1.24\n');
   });
 
   it('tries the termination once more when AWS refuses it, and settles once it is accepted', async () => {
