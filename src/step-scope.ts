@@ -1,0 +1,19 @@
+/**
+ * Which runner step the code running now belongs to, for labelling AWS requests (aws-client-config.ts): the runner
+ * runs each step's stage inside `runInStep`, and whatever that stage awaits, timers included, sees the step's id.
+ * The test suite uses the label to prove that no AWS write happens outside a runner step
+ * (test/integration/step-labels.test.ts).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const currentStep = new AsyncLocalStorage<string>();
+
+/** Runs `work` as part of step `stepId`. */
+export function runInStep<Result>(stepId: string, work: () => Promise<Result>): Promise<Result> {
+  return currentStep.run(stepId, work);
+}
+
+/** The id of the step the caller runs in, or undefined outside every step. */
+export function stepRunningNow(): string | undefined {
+  return currentStep.getStore();
+}
