@@ -66,14 +66,17 @@ export function recordWrite(request: IncomingMessage, check: WireCheck, body: Bu
   if (operation === undefined) return;
   const write = { operation, madeBy: attribution(request, check) };
   stepLedger.writes.push(write);
-  if (write.madeBy === 'gild outside any step') stepLedger.strays.push({ ...write, operation: `${operation}${resourceOf(body)} (process ${headerValue(request, 'x-gild-step-pid')}, ${headerValue(request, 'amz-sdk-request') ?? ''})` });
+  if (write.madeBy === 'gild outside any step')
+    stepLedger.strays.push({ ...write, operation: `${operation}${resourceOf(body)} (process ${headerValue(request, 'x-gild-step-pid')}, ${headerValue(request, 'amz-sdk-request') ?? ''})` });
 }
 
 /** Throws, naming each, if a gild process wrote outside every runner step since the last call. */
 export function assertNoStrayWrites(when: string): void {
   const strays = stepLedger.strays.splice(0, stepLedger.strays.length);
   if (strays.length === 0) return;
-  throw new Error(`${strays.length} AWS write(s) ${when} were made by gild outside any runner step (every change goes through a plan step):\n${strays.map((write) => `  - ${write.operation}`).join('\n')}`);
+  throw new Error(
+    `${strays.length} AWS write(s) ${when} were made by gild outside any runner step (every change goes through a plan step):\n${strays.map((write) => `  - ${write.operation}`).join('\n')}`,
+  );
 }
 
 /** Appends this file's writes, counted by operation and maker, to $GILD_STEP_LEDGER (one JSON line per file). */
