@@ -58,6 +58,8 @@ export function labelRequestsWithStep<Client extends { middlewareStack: object }
     if (request.headers) {
       request.headers[stepLabelHeader] = stepRunningNow() ?? '-';
       request.headers[`${stepLabelHeader}-pid`] = String(process.pid);
+      // The gild command (`verify`, `run`, …) of the process, so that a stray names where it came from.
+      request.headers[`${stepLabelHeader}-command`] = process.argv[2] ?? '';
     }
     return next(args);
   };
