@@ -6,7 +6,16 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
-import type { SecurityGroup, DescribeInstanceStatusCommandOutput, DescribeInstancesCommandOutput, EC2Client, Filter, Image, Instance, Tag } from '@aws-sdk/client-ec2';
+import type {
+  SecurityGroup,
+  DescribeInstanceStatusCommandOutput,
+  DescribeInstancesCommandOutput,
+  EC2Client,
+  Filter,
+  Image,
+  Instance,
+  Tag,
+} from '@aws-sdk/client-ec2';
 // NOTE: imported by name, so that the bundle gild runs (src/bin/build-engine.js) holds only these commands, tree-shaken
 // from the SDK's ES modules; the package's entry point, one CommonJS file with every command of the service, was most
 // of gild's start-up.
@@ -106,14 +115,11 @@ export async function describeImages(
       const output = await ec2.send(new DescribeImagesCommand({ ImageIds: [...query.imageIds], IncludeDeprecated: query.includeDeprecated ?? true }));
       return (output.Images ?? []).map(toSummary);
     }
-    const pages = paginateDescribeImages(
-      { client: ec2, pageSize: 1000 },
-      {
-        ...(query.owners ? { Owners: [...query.owners] } : {}),
-        ...(query.filters ? { Filters: [...query.filters] } : {}),
-        IncludeDeprecated: query.includeDeprecated ?? false,
-      },
-    );
+    const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, {
+      ...(query.owners ? { Owners: [...query.owners] } : {}),
+      ...(query.filters ? { Filters: [...query.filters] } : {}),
+      IncludeDeprecated: query.includeDeprecated ?? false,
+    });
     for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
     return images;
   });
@@ -236,15 +242,11 @@ export async function waitForInstanceRunning(ec2: EC2Client, instanceId: string,
     final ??= outcome;
     stop.abort();
   };
-  const watched = watchInstanceAnswers(
-    ec2,
-    (answer) => {
-      const lost = instanceStatesIn(answer).find((state) => lostInstanceStates.has(state));
-      if (lost) end({ failed: `instance ${instanceId} went to "${lost}" before it was running` });
-      else if (impairedIn(answer)) end({ failed: `status checks report impaired for ${instanceId}` });
-    },
-    (error) => end({ error }),
-  );
+  const watched = watchInstanceAnswers(ec2, (answer) => {
+    const lost = instanceStatesIn(answer).find((state) => lostInstanceStates.has(state));
+    if (lost) end({ failed: `instance ${instanceId} went to "${lost}" before it was running` });
+    else if (impairedIn(answer)) end({ failed: `status checks report impaired for ${instanceId}` });
+  }, (error) => end({ error }));
   const signal = AbortSignal.any([options.signal, stop.signal]);
   const input = { InstanceIds: [instanceId] };
   const waits = [
@@ -337,15 +339,12 @@ export async function waitForInstanceTerminated(ec2: EC2Client, instanceId: stri
 export async function describeAllGildImages(ec2: EC2Client): Promise<ImageSummary[]> {
   return awsCall('describe gild AMIs', '(tag-key gild:image)', async () => {
     const images: ImageSummary[] = [];
-    const pages = paginateDescribeImages(
-      { client: ec2, pageSize: 1000 },
-      {
-        Owners: ['self'],
-        Filters: [{ Name: 'tag-key', Values: ['gild:image'] }],
-        IncludeDeprecated: true,
-        IncludeDisabled: true,
-      },
-    );
+    const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, {
+      Owners: ['self'],
+      Filters: [{ Name: 'tag-key', Values: ['gild:image'] }],
+      IncludeDeprecated: true,
+      IncludeDisabled: true,
+    });
     for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary));
     return images;
   });
@@ -404,13 +403,7 @@ export async function describeTemporaryResources(ec2: EC2Client): Promise<Tempor
     ...(keyPairs.KeyPairs ?? [])
       // NOTE: not every emulator honours the key-name wildcard filter; the name decides.
       .filter((keyPair) => keyPair.KeyName?.startsWith('gild_'))
-      .map((keyPair) => ({
-        kind: 'key-pair' as const,
-        id: keyPair.KeyPairId ?? keyPair.KeyName ?? '',
-        name: keyPair.KeyName ?? '',
-        createdAt: keyPair.CreateTime?.toISOString(),
-        tags: tagsToRecord(keyPair.Tags),
-      })),
+      .map((keyPair) => ({ kind: 'key-pair' as const, id: keyPair.KeyPairId ?? keyPair.KeyName ?? '', name: keyPair.KeyName ?? '', createdAt: keyPair.CreateTime?.toISOString(), tags: tagsToRecord(keyPair.Tags) })),
     ...groups.map((group) => ({ kind: 'security-group' as const, id: group.GroupId ?? '', name: group.GroupName ?? '', createdAt: undefined, tags: tagsToRecord(group.Tags) })),
   ];
 }
@@ -439,9 +432,7 @@ export async function createBuildSecurityGroup(
     } catch (error) {
       // A lost answer to an applied create: the group is ours if its name and run tag say so.
       if (awsErrorName(error) !== 'InvalidGroup.Duplicate') throw error;
-      const existing = await ec2.send(
-        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [request.name] }, ...(request.vpcId ? [{ Name: 'vpc-id', Values: [request.vpcId] }] : [])] }),
-      );
+      const existing = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [request.name] }, ...(request.vpcId ? [{ Name: 'vpc-id', Values: [request.vpcId] }] : [])] }));
       const group = existing.SecurityGroups?.find((candidate) => tagsToRecord(candidate.Tags)['gild:run-id'] === request.tags['gild:run-id']);
       if (!group?.GroupId) throw error;
       groupId = group.GroupId;
@@ -513,10 +504,7 @@ export async function describeImagesUsingSnapshots(ec2: EC2Client, snapshotIds: 
   const images: ImageSummary[] = [];
   for (const ids of options.snapshotFilter ? chunk([...wanted], maxFilterValues) : [undefined]) {
     await awsCall('describe images using snapshots', [...wanted].join(', '), async () => {
-      const pages = paginateDescribeImages(
-        { client: ec2, pageSize: 1000 },
-        { Owners: ['self'], ...(ids ? { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: ids }] } : {}), IncludeDeprecated: true, IncludeDisabled: true },
-      );
+      const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { Owners: ['self'], ...(ids ? { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: ids }] } : {}), IncludeDeprecated: true, IncludeDisabled: true });
       for await (const page of pages) images.push(...(page.Images ?? []).map(toSummary).filter((image) => image.snapshotIds.some((snapshotId) => wanted.has(snapshotId))));
     });
   }
@@ -578,12 +566,7 @@ export const nonTerminatedInstanceStates = ['pending', 'running', 'shutting-down
 export async function describeInstancesUsingImages(ec2: EC2Client, amiIds: readonly string[]): Promise<InstanceSummary[]> {
   const instances: InstanceSummary[] = [];
   for (const ids of chunk([...new Set(amiIds)], maxFilterValues)) {
-    instances.push(
-      ...(await describeInstances(ec2, [
-        { Name: 'image-id', Values: ids },
-        { Name: 'instance-state-name', Values: nonTerminatedInstanceStates },
-      ])),
-    );
+    instances.push(...(await describeInstances(ec2, [{ Name: 'image-id', Values: ids }, { Name: 'instance-state-name', Values: nonTerminatedInstanceStates }])));
   }
   return instances;
 }
@@ -756,10 +739,7 @@ export async function modifyCreateVolumePermissions(
   change: { readonly add: Pick<SharingPermissions, 'accounts' | 'groups'>; readonly remove: Pick<SharingPermissions, 'accounts' | 'groups'> },
 ): Promise<void> {
   // NOTE: the OperationType form (which AWS accepts too) because moto ignores the CreateVolumePermission structure.
-  for (const [operation, permissions] of [
-    ['remove', change.remove],
-    ['add', change.add],
-  ] as const) {
+  for (const [operation, permissions] of [['remove', change.remove], ['add', change.add]] as const) {
     if (permissions.accounts.length + permissions.groups.length === 0) continue;
     await awsCall(`${operation === 'add' ? 'grant' : 'revoke'} create-volume permissions of`, snapshotId, () =>
       ec2.send(
@@ -911,8 +891,7 @@ async function createCopy(request: AccountCopyRequest, name: string, description
       if (found) return found;
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
       const transient = status >= 500 || ['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable'].includes(awsErrorName(error) ?? '');
-      if (!transient || attempt >= copyAttempts || request.signal.aborted)
-        throw awsError(request.method === 'copy-image' ? 'copy' : 'register a stand-in copy of', `${source.amiId} (${source.region}) into account ${target.account}`, error);
+      if (!transient || attempt >= copyAttempts || request.signal.aborted) throw awsError(request.method === 'copy-image' ? 'copy' : 'register a stand-in copy of', `${source.amiId} (${source.region}) into account ${target.account}`, error);
       await delay(500 * 2 ** attempt, undefined, { signal: request.signal });
     }
   }
@@ -923,14 +902,8 @@ async function waitForImageAvailable(ec2: EC2Client, amiId: string, request: Acc
   for (;;) {
     const [image] = await describeImagesRaw(ec2, [amiId]);
     if (image?.State === 'available') return image;
-    if (image && image.State !== 'pending')
-      throw awsError('copy', `${request.source.amiId} into account ${request.target.account}`, new Error(`the copy ${amiId} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`));
-    if (Date.now() > deadline)
-      throw awsError(
-        'copy',
-        `${request.source.amiId} into account ${request.target.account}`,
-        new Error(`the copy ${amiId} was not available after ${Math.round((request.timeoutMs ?? 3_600_000) / 60_000)} minutes; the next run waits for it again`),
-      );
+    if (image && image.State !== 'pending') throw awsError('copy', `${request.source.amiId} into account ${request.target.account}`, new Error(`the copy ${amiId} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`));
+    if (Date.now() > deadline) throw awsError('copy', `${request.source.amiId} into account ${request.target.account}`, new Error(`the copy ${amiId} was not available after ${Math.round((request.timeoutMs ?? 3_600_000) / 60_000)} minutes; the next run waits for it again`));
     await delay(request.pollMs ?? 15_000, undefined, { signal: request.signal });
   }
 }

@@ -57,8 +57,7 @@ export async function changePointerCommand(context: Context, image: ResolvedImag
   });
   const [outcome] = outcomes;
   const succeeded = outcome?.result === 'unchanged';
-  if (!outcome || outcome.result === 'failed')
-    io.stdout(`✖ ${image.name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
+  if (!outcome || outcome.result === 'failed') io.stdout(`✖ ${image.name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
   else if (outcome.result !== 'unchanged') io.stdout(`# ${image.name}: ${'reason' in outcome ? outcome.reason : outcome.result}\n`);
   else io.stdout(`✔ ${image.name}:\n${outcome.summary.map((line) => `    ${line}\n`).join('')}`);
   io.stdout(`Report: ${path.relative(context.cwd, written.markdownFile)} (JSON: ${path.relative(context.cwd, written.jsonFile)})\n`);

@@ -129,23 +129,12 @@ export async function createRunContext(input: {
   if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION && !emulated) throw catalogue.ENOENDPOINT();
   // NOTE: said every run, so nobody mistakes an emulator run for a real one, or the other way round.
   input.logger.info(emulated ? `target: the emulator at ${endpoint} (${target.why}): communicator "none", provisioners only in container twins, stand-ins for what it lacks` : 'target: AWS');
-  let context = createContext({
-    cwd: input.cwd,
-    env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env,
-    logger: input.logger,
-    settings: input.settings,
-    options: input.options,
-    ...(input.runId ? { runId: input.runId } : {}),
-  });
+  let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, ...(input.runId ? { runId: input.runId } : {}) });
   if (emulated) {
     const [preparation, twins] = await Promise.all([prepareEmulator(endpoint!, context.clients, input.images, input.logger), prepareTwins(input.images, env.PATH ?? '', input.logger)]);
     context = {
       ...context,
-      options: {
-        ...context.options,
-        baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides },
-        emulator: { endpoint: endpoint!, standInSources: preparation.standInSources, twins },
-      },
+      options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides }, emulator: { endpoint: endpoint!, standInSources: preparation.standInSources, twins } },
     };
   }
   await mkdir(context.workDir, { recursive: true });
@@ -203,15 +192,11 @@ export async function withImagesInContext(
   const emulator = await startEmulatorIfAsked(request.local ?? false, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting.
-  const handlers = installSignalHandlers(
-    logger,
-    () =>
-      void cleanups.runAll(logger).finally(async () => {
-        await emulator.standIn?.stop();
-        await emulator.moto?.stop();
-        io.exit(130);
-      }),
-  );
+  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
+    await emulator.standIn?.stop();
+    await emulator.moto?.stop();
+    io.exit(130);
+  }));
   let context: Context | undefined;
   try {
     context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { dryRun: request.dryRun, force: request.force ?? false, baseOverrides: {} } });

@@ -68,8 +68,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   for (const warning of project.warnings) logger.warn(warning);
   const [image] = selectImages(project.images, [options.image]) as [ResolvedImage];
   const base = twinBaseOf(image);
-  if (base.kind === 'none')
-    throw catalogue.EUSAGE(`${image.file}: image "${image.name}" has no container twin: ${base.reason}. gild test runs an image's provisioning and checks in its container twin.`);
+  if (base.kind === 'none') throw catalogue.EUSAGE(`${image.file}: image "${image.name}" has no container twin: ${base.reason}. gild test runs an image's provisioning and checks in its container twin.`);
 
   const [{ findContainerEngine, imageExistsLocally, runScriptInContainer }, { packerBuild }, { execa }, { readFile }] = await Promise.all([
     import('../local/container-engine.ts'),
@@ -82,9 +81,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   const engine = search.found;
   logger.info(`container engine: ${engine.kind} ${engine.version} (${engine.binary})`);
   if (!(await imageExistsLocally(engine, base.containerImage))) {
-    throw catalogue.EUSAGE(
-      `${image.file}: the twin of "${image.name}" starts from ${base.containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`,
-    );
+    throw catalogue.EUSAGE(`${image.file}: the twin of "${image.name}" starts from ${base.containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`);
   }
 
   const runId = `test-${compactTimestamp(new Date())}-${Math.random().toString(36).slice(2, 6)}`;
@@ -105,16 +102,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     const reportFile = path.join(dir, `${image.name}.test.json`);
     if (!built.ok) {
       const output = provisioningOutput(await readFile(logFile, 'utf8').catch(() => ''), twin.sourceName);
-      const report: TwinTestReport = {
-        image: image.name,
-        version: image.version,
-        twin: reference,
-        engine: `${engine.kind} ${engine.version}`,
-        build: { ok: false, reason: built.reason, output },
-        checks: [],
-        packages: undefined,
-        result: 'failed',
-      };
+      const report: TwinTestReport = { image: image.name, version: image.version, twin: reference, engine: `${engine.kind} ${engine.version}`, build: { ok: false, reason: built.reason, output }, checks: [], packages: undefined, result: 'failed' };
       await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
       io.stdout(`✖ provisioning failed in the twin of ${image.name}: ${built.reason}\n${output.map((line) => `    ${line}\n`).join('')}Report: ${path.relative(io.cwd, reportFile)}\n`);
       return 1;
@@ -127,10 +115,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
       checks.push(result);
       const mark = result.outcome === 'passed' ? '✔' : result.outcome === 'skipped' ? '–' : '✖';
       io.stdout(`${mark} ${check.name}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}\n`);
-      for (const [stream, text] of [
-        ['stdout', result.stdout],
-        ['stderr', result.stderr],
-      ] as const) {
+      for (const [stream, text] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
         if (text.trim()) io.stdout(`    ${stream}: ${text.trimEnd().split('\n').slice(-10).join('\n      ')}\n`);
       }
     }
@@ -149,16 +134,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     }
 
     const failed = checks.some((check) => check.outcome === 'failed' || check.outcome === 'timed-out');
-    const report: TwinTestReport = {
-      image: image.name,
-      version: image.version,
-      twin: reference,
-      engine: `${engine.kind} ${engine.version}`,
-      build: { ok: true },
-      checks,
-      packages,
-      result: failed ? 'failed' : 'passed',
-    };
+    const report: TwinTestReport = { image: image.name, version: image.version, twin: reference, engine: `${engine.kind} ${engine.version}`, build: { ok: true }, checks, packages, result: failed ? 'failed' : 'passed' };
     await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
     if (options.keep) {
       const container = `gild-test-${image.name}-${runId}`.replace(/[^A-Za-z0-9_.-]/g, '-');
@@ -167,9 +143,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     } else {
       await execa(engine.binary, ['rmi', reference], { reject: false, stdin: 'ignore' });
     }
-    io.stdout(
-      `${failed ? '✖' : '✔'} ${image.name} ${image.version}: ${checks.filter((check) => check.outcome === 'passed').length} passed, ${checks.filter((check) => check.outcome === 'failed' || check.outcome === 'timed-out').length} failed, ${checks.filter((check) => check.outcome === 'skipped').length} skipped. Report: ${path.relative(io.cwd, reportFile)}\n`,
-    );
+    io.stdout(`${failed ? '✖' : '✔'} ${image.name} ${image.version}: ${checks.filter((check) => check.outcome === 'passed').length} passed, ${checks.filter((check) => check.outcome === 'failed' || check.outcome === 'timed-out').length} failed, ${checks.filter((check) => check.outcome === 'skipped').length} skipped. Report: ${path.relative(io.cwd, reportFile)}\n`);
     return failed ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);

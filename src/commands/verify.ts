@@ -89,9 +89,7 @@ async function applyRepair(context: Context, step: RepairStep): Promise<string> 
   switch (step.kind) {
     case 'put-parameter': {
       const written = await putParameterExpecting(context.clients.ssm(step.region), step.name, step.value, { expected: step.expected, dataType: 'aws:ec2:image' });
-      return written === 'written'
-        ? `✔ ${step.region} ${step.name} = ${step.value}`
-        : `# ${step.region} ${step.name} left alone: it now names ${written.moved ?? 'nothing'}, not ${step.expected ?? 'nothing'} as observed`;
+      return written === 'written' ? `✔ ${step.region} ${step.name} = ${step.value}` : `# ${step.region} ${step.name} left alone: it now names ${written.moved ?? 'nothing'}, not ${step.expected ?? 'nothing'} as observed`;
     }
     case 'launch-permissions':
       await modifyLaunchPermissions(context.clients.ec2(step.region), step.amiId, step);

@@ -14,9 +14,7 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
   if (linux.length === 0) return undefined;
   const search = await findContainerEngine(searchPath);
   if (!search.found) {
-    logger.warn(
-      `twins: no container engine answered (${search.tried.join('; ')}), so no image has a container twin: provisioning and smoke checks are not run on the emulator. Install Docker or Podman and the base image (bash .ci/setup-containers.sh).`,
-    );
+    logger.warn(`twins: no container engine answered (${search.tried.join('; ')}), so no image has a container twin: provisioning and smoke checks are not run on the emulator. Install Docker or Podman and the base image (bash .ci/setup-containers.sh).`);
     return undefined;
   }
   const engine = search.found;

@@ -62,16 +62,7 @@ export function assemblePlan(input: AssembleInput): RunPlan {
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
 
-  const sweep =
-    input.mode === 'retire'
-      ? []
-      : planSweep({
-          inventory,
-          runId: input.runId,
-          now,
-          sweepAfterMinutes: input.settings.sweepAfterMinutes,
-          buildRegions: Object.fromEntries(input.images.map((image) => [image.name, image.buildRegion])),
-        });
+  const sweep = input.mode === 'retire' ? [] : planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes, buildRegions: Object.fromEntries(input.images.map((image) => [image.name, image.buildRegion])) });
   steps.push(...sweep);
   const sweepIds = sweep.map((step) => step.id);
 
@@ -147,12 +138,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   if (locked) return { decision: { image: image.name, action: 'locked', reason: locked.reason, currentVersion, lease: locked.lease }, steps: [], kept: [] };
   if (lease.kind === 'unreadable') {
     return {
-      decision: {
-        image: image.name,
-        action: 'error',
-        kind: 'pipeline',
-        reason: `its lock ${lockName} in ${image.buildRegion} holds "${lease.raw.slice(0, 80)}", which is not a gild lease. If no run is working on it, remove it with \`gild unlock ${image.name} --yes\`.`,
-      },
+      decision: { image: image.name, action: 'error', kind: 'pipeline', reason: `its lock ${lockName} in ${image.buildRegion} holds "${lease.raw.slice(0, 80)}", which is not a gild lease. If no run is working on it, remove it with \`gild unlock ${image.name} --yes\`.` },
       steps: [],
       kept: [],
     };
@@ -207,19 +193,10 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   for (const build of unpublishedBuilds(state)) {
     if (resumable && build.runId === resumable.runId) continue;
     if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
-    const resumableLater =
-      retireOnly &&
-      build.version !== undefined &&
-      (build.version === next || takenOnlyByLedger(state, build.version, next)) &&
-      build.fingerprint === fingerprint &&
-      (build.status === 'candidate' || build.status === 'tested');
+    const resumableLater = retireOnly && build.version !== undefined && (build.version === next || takenOnlyByLedger(state, build.version, next)) && build.fingerprint === fingerprint && (build.status === 'candidate' || build.status === 'tested');
     for (const [region, ami] of Object.entries(build.amis)) {
       const keptOnPurpose = keepPeriod(ami, input.now, input.settings.keepFailedDays ?? defaultKeepFailedDays);
-      const keepReason = resumableLater
-        ? `run ${build.runId} built ${build.version} from what the image is made of now: the next \`gild run\` may resume it`
-        : keptOnPurpose?.kept
-          ? keptOnPurpose.reason
-          : undefined;
+      const keepReason = resumableLater ? `run ${build.runId} built ${build.version} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
       if (keepReason) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
         continue;
@@ -298,12 +275,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
   } else if (!base) {
     decision = { image: image.name, action: 'unchanged', reason: 'only retirement is planned: `gild retire` builds and publishes nothing', currentVersion };
   } else if (buildReason === undefined) {
-    decision = {
-      image: image.name,
-      action: 'unchanged',
-      reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild${heldNote(state)}`,
-      currentVersion,
-    };
+    decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild${heldNote(state)}`, currentVersion };
   } else {
     const producerId = resumable ? `resume:${image.name}` : `build:${image.name}`;
     if (resumable) {
@@ -345,10 +317,7 @@ function planImageSteps(input: AssembleInput, image: ResolvedImage, decided: Rea
       amis: { from: producerId },
       previousVersion: currentVersion,
       after: [producerId],
-      reason:
-        image.smoke.checks.length > 0 || image.smoke.packageManifest
-          ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}`
-          : 'no smoke checks are defined: only tag the AMIs tested',
+      reason: image.smoke.checks.length > 0 || image.smoke.packageManifest ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}` : 'no smoke checks are defined: only tag the AMIs tested',
       precondition: 'the AMIs still exist',
     });
     const shares = shareSteps(image, next, { from: producerId }, [`smoke:${image.name}`]);
@@ -445,15 +414,7 @@ function resolveBase(input: AssembleInput, image: ResolvedImage, decided: Readon
   const dependency = decided.get(observed.image);
   if (dependency?.action === 'error') return { error: `its base image "${observed.image}" cannot be planned: ${dependency.reason}` };
   if ((dependency?.action === 'build' || dependency?.action === 'resume') && (!observed.range || semver.satisfies(dependency.nextVersion, observed.range))) {
-    return {
-      base: {
-        kind: 'published-in-run',
-        from: `publish:${observed.image}`,
-        image: observed.image,
-        version: dependency.nextVersion,
-        source: `${source} → ${dependency.nextVersion} (published earlier in this run)`,
-      },
-    };
+    return { base: { kind: 'published-in-run', from: `publish:${observed.image}`, image: observed.image, version: dependency.nextVersion, source: `${source} → ${dependency.nextVersion} (published earlier in this run)` } };
   }
   const dependencyImage = input.images.find((candidate) => candidate.name === observed.image);
   const dependencyState = imageState(input.inventory, observed.image, [image.buildRegion, ...(dependencyImage?.regions ?? [])]);
@@ -461,10 +422,7 @@ function resolveBase(input: AssembleInput, image: ResolvedImage, decided: Readon
   const match = dependencyState.versions.find(
     (published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion] && revocation(dependencyState, published.version) === undefined,
   );
-  if (!match)
-    return {
-      error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.`,
-    };
+  if (!match) return { error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.` };
   return { base: { kind: 'ami', amiId: match.amis[image.buildRegion]!, source: `${source} → ${match.version}` } };
 }
 
@@ -537,9 +495,7 @@ function unfinishedPublish(state: ImageState, image: ResolvedImage, prefix: stri
     amis[region] = amiId;
   }
   const writes = [
-    ...image.regions
-      .filter((region) => !newest.amis[region])
-      .map((region) => ({ region, name: versionParameterName(prefix, image.name, newest.version), pointer: 'version' as const, previous: undefined })),
+    ...image.regions.filter((region) => !newest.amis[region]).map((region) => ({ region, name: versionParameterName(prefix, image.name, newest.version), pointer: 'version' as const, previous: undefined })),
     ...pointerWrites(prefix, image, state, newest.version, image.regions, amis),
   ];
   if (writes.length === 0) return undefined;
@@ -569,7 +525,9 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
   const launchPermissions = expectedLaunchPermissions(image);
   const grantees = image.launchPermissions.kind === 'public' ? [`everyone (public: ${image.launchPermissions.reason})`] : describeGrantees(launchPermissions);
   const sharing =
-    grantees.length === 0 ? 'the image stays private: any grant on the AMI or its snapshots is removed' : `share with ${grantees.join(', ')}; any other grant on the AMI or its snapshots is removed`;
+    grantees.length === 0
+      ? 'the image stays private: any grant on the AMI or its snapshots is removed'
+      : `share with ${grantees.join(', ')}; any other grant on the AMI or its snapshots is removed`;
   return image.regions.map((region) => ({
     id: `share:${image.name}:${region}`,
     kind: 'share',
@@ -592,14 +550,7 @@ function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, afte
  * own publish raised the ledger, then the run died): no parameter, no other AMI's tags, no revocation names it, and it
  * is the newest number used, so nothing was numbered after it. Then the number is that AMI's, and it resumes as it.
  */
-function numberOnlyThisBuildTook(
-  state: ImageState,
-  builds: readonly UnpublishedBuild[],
-  image: ResolvedImage,
-  nextUnused: string,
-  fingerprint: string,
-  base: { base: BuildBase },
-): { version: string; build: UnpublishedBuild } | undefined {
+function numberOnlyThisBuildTook(state: ImageState, builds: readonly UnpublishedBuild[], image: ResolvedImage, nextUnused: string, fingerprint: string, base: { base: BuildBase }): { version: string; build: UnpublishedBuild } | undefined {
   for (const version of new Set(builds.map((build) => build.version))) {
     if (version === undefined || !takenOnlyByLedger(state, version, nextUnused)) continue;
     const build = findResumable(builds, image, version, fingerprint, base);

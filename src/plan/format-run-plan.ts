@@ -12,15 +12,11 @@ const describeStep = (step: PlanStep): string => {
     case 'release':
       return `release ${step.parameterName}`;
     case 'cleanup':
-      return step.amiId
-        ? `clean up ${step.region} ${step.amiId}${step.snapshotIds.length ? ` + ${step.snapshotIds.join(', ')}` : ''}`
-        : `delete ${step.region} snapshots ${step.snapshotIds.join(', ')}`;
+      return step.amiId ? `clean up ${step.region} ${step.amiId}${step.snapshotIds.length ? ` + ${step.snapshotIds.join(', ')}` : ''}` : `delete ${step.region} snapshots ${step.snapshotIds.join(', ')}`;
     case 'build':
       return `build ${step.version} in ${step.regions.join(', ')} from ${step.base.kind === 'ami' ? `${step.base.amiId} (${step.base.source})` : `${step.base.image} ${step.base.version}, known after ${step.base.from}`}`;
     case 'resume':
-      return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis)
-        .map(([region, amiId]) => `${region} ${amiId}`)
-        .join(', ')}`;
+      return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
     case 'smoke':
       return `smoke test ${step.version}`;
     case 'share': {

@@ -54,10 +54,7 @@ export function publishedTime(state: ImageState, region: string, version: string
 /** Versions every pointer may name: published in every region as this image's own available AMIs, not revoked. Newest first. */
 export function goodVersions(state: ImageState, image: ResolvedImage, except?: string) {
   return state.versions.filter(
-    (candidate) =>
-      candidate.version !== except &&
-      revocationOf(state, candidate.version) === undefined &&
-      image.regions.every((region) => ownAmi(state, region, candidate.amis[region], candidate.version) !== undefined),
+    (candidate) => candidate.version !== except && revocationOf(state, candidate.version) === undefined && image.regions.every((region) => ownAmi(state, region, candidate.amis[region], candidate.version) !== undefined),
   );
 }
 

@@ -16,13 +16,7 @@ export interface UnfinishedIntents {
   readonly versions: string[];
 }
 
-export function planUnfinishedIntents(input: {
-  readonly image: ResolvedImage;
-  readonly state: ImageState;
-  readonly prefix: string;
-  readonly now: Date;
-  readonly channels: Readonly<Record<string, { readonly soakDays: number }>>;
-}): UnfinishedIntents {
+export function planUnfinishedIntents(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly prefix: string; readonly now: Date; readonly channels: Readonly<Record<string, { readonly soakDays: number }>> }): UnfinishedIntents {
   const { image, state, prefix } = input;
   const revocations = planUnfinishedRevocations(input);
   const steps = [...revocations.steps];

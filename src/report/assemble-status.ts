@@ -131,17 +131,13 @@ export function formatStatus(status: FleetStatus): string {
   const lines: string[] = [];
   if (status.revokedInUse.length > 0) {
     lines.push(`REVOKED VERSIONS IN USE (${status.revokedInUse.length}):`);
-    for (const use of status.revokedInUse)
-      lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
+    for (const use of status.revokedInUse) lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
     lines.push('');
   }
   for (const image of status.images) {
     lines.push(image.image);
     for (const region of image.regions) {
-      const pointers = [
-        region.latest ? `latest → ${describePointer(region.latest)}` : 'latest → (not published)',
-        ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`),
-      ];
+      const pointers = [region.latest ? `latest → ${describePointer(region.latest)}` : 'latest → (not published)', ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`)];
       lines.push(`  ${region.region}: ${pointers.join('; ')}`);
       if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
       for (const use of region.inUse) {

@@ -43,9 +43,7 @@ export async function failImage(context: Context, run: ImageRun, reason: string)
       continue;
     }
     if (!isThisRunsToFail(context, run, image)) {
-      actions.push(
-        `${region}: left ${amiId} alone: it is not tagged gild:run-id=${context.runId}, nor gild:image=${run.image.name} gild:version=${run.version}, so this run did not make or resume it`,
-      );
+      actions.push(`${region}: left ${amiId} alone: it is not tagged gild:run-id=${context.runId}, nor gild:image=${run.image.name} gild:version=${run.version}, so this run did not make or resume it`);
       continue;
     }
     // NOTE: snapshot IDs are read before deregistering; afterwards the AMI is gone and so is the mapping.

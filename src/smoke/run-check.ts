@@ -54,8 +54,7 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
       { ...poll.registration, sleep: sleepBefore(request.overallDeadline, signal) },
     );
   } catch (error) {
-    if (error instanceof DeadlineReached)
-      return { kind: 'timed-out', reason: `the SSM agent on ${request.instanceId} did not register before the overall smoke timeout`, status: 'NotSent', stdout: '', stderr: '' };
+    if (error instanceof DeadlineReached) return { kind: 'timed-out', reason: `the SSM agent on ${request.instanceId} did not register before the overall smoke timeout`, status: 'NotSent', stdout: '', stderr: '' };
     throw error;
   }
   if ('notRegistered' in sent) {

@@ -43,9 +43,7 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
         summary: run.summary,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
-        const failing = result.checks
-          .filter((check) => isFailingOutcome(check.outcome))
-          .map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
         throw new StepFailure(`smoke test of the copy in account ${step.account} ${result.result}: ${result.reason}; it is not published there`, failing);
       }
       await Promise.all(Object.entries(amis).map(([region, amiId]) => createTags(target.ec2(region), [amiId], { 'gild:status': 'tested', 'gild:tested-at': context.now().toISOString() })));

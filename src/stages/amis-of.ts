@@ -6,9 +6,6 @@ export function amisOf(run: StepRun, source: AmiSource): BuiltAmis {
   if ('amis' in source) return { amis: source.amis, snapshots: {}, baseAmiId: '' };
   const kind = source.from.startsWith('resume:') ? 'resume' : 'build';
   const built = run.output(source.from, kind);
-  if (!built)
-    throw new StepFailure(`the AMIs of ${source.from} are not known to this process`, [
-      'apply the plan for this image in one process: `gild run <image> --plan <file>` runs its build, smoke test and publish together',
-    ]);
+  if (!built) throw new StepFailure(`the AMIs of ${source.from} are not known to this process`, ['apply the plan for this image in one process: `gild run <image> --plan <file>` runs its build, smoke test and publish together']);
   return built;
 }

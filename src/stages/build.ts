@@ -42,10 +42,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       // The versions published and the ledger's record of every number ever used, as the plan counted them.
       const parameters = await listParametersUnder(context.clients.ssm(image.buildRegion), imageParameterPath(prefix, image.name));
       const ledger = parseLedger(parameters.find((parameter) => parameter.name === ledgerParameterName(prefix, image.name))?.value);
-      const versions = [
-        ...parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((version): version is string => version !== undefined),
-        ...ledgerVersions(ledger),
-      ];
+      const versions = [...parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((version): version is string => version !== undefined), ...ledgerVersions(ledger)];
       const next = nextVersion(image.version, versions);
       // The plan may count more used numbers (the tags of AMIs once published): a planned version above is still unused.
       if (next.ok && (next.version === step.version || semver.gt(step.version, next.version))) return false;
@@ -81,11 +78,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
         if (twinBuild.reference) run.logger.info(`twin: the provisioners run in a container twin, committed as ${twinBuild.reference}`);
         const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
-        if (!result.ok)
-          throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [
-            `full log: ${path.relative(context.cwd, run.logFile)}`,
-            `reproduce: gild run ${image.name} --local --force`,
-          ]);
+        if (!result.ok) throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [`full log: ${path.relative(context.cwd, run.logFile)}`, `reproduce: gild run ${image.name} --local --force`]);
         const missing = image.regions.filter((region) => !result.amis[region]);
         if (missing.length > 0) throw new StepFailure(`Packer reported no AMI for ${missing.join(', ')}`, [`full log: ${path.relative(context.cwd, run.logFile)}`]);
         const amis = Object.fromEntries(image.regions.map((region) => [region, result.amis[region]!]));
@@ -96,11 +89,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
             snapshots[region] = ami?.snapshotIds ?? [];
           }),
         );
-        run.logger.info(
-          `built ${Object.entries(amis)
-            .map(([region, amiId]) => `${region}:${amiId}`)
-            .join(', ')}`,
-        );
+        run.logger.info(`built ${Object.entries(amis).map(([region, amiId]) => `${region}:${amiId}`).join(', ')}`);
         return { amis, snapshots, baseAmiId } satisfies BuiltAmis;
       } finally {
         // NOTE: the group goes once Packer's instance has let go of it, which on AWS can take a while after Packer
@@ -133,8 +122,7 @@ async function baseAmiOf(context: Context, step: StepOfKind<'build'>, run: StepR
   if (fromRun) return fromRun;
   const parameterName = versionParameterName(context.settings.ssmPrefix, step.base.image, step.base.version);
   const parameter = await getParameter(context.clients.ssm(region), parameterName);
-  if (!parameter)
-    throw new StepFailure(`base image "${step.base.image}" ${step.base.version} is not published in ${region} (${parameterName} does not exist)`, [`run \`gild run ${step.base.image}\` first`]);
+  if (!parameter) throw new StepFailure(`base image "${step.base.image}" ${step.base.version} is not published in ${region} (${parameterName} does not exist)`, [`run \`gild run ${step.base.image}\` first`]);
   return parameter.value;
 }
 
@@ -150,14 +138,7 @@ async function buildSecurityGroup(context: Context, image: ResolvedImage, run: S
   // Packer connects from where gild runs; Session Manager and the emulator's communicator "none" need no port.
   const ports = context.options.emulator || infrastructure.sessionManager ? [] : image.platform === 'windows' ? [5985, 5986] : [22];
   const name = `gild_${context.runId}_${image.name}`;
-  const groupId = await createBuildSecurityGroup(ec2, {
-    name,
-    description: `gild build of ${image.name} in run ${context.runId}`,
-    vpcId,
-    ingressPorts: ports,
-    sourceCidrs: ['0.0.0.0/0'],
-    tags: runTags,
-  });
+  const groupId = await createBuildSecurityGroup(ec2, { name, description: `gild build of ${image.name} in run ${context.runId}`, vpcId, ingressPorts: ports, sourceCidrs: ['0.0.0.0/0'], tags: runTags });
   const forget = run.defer(`delete build security group ${groupId}`, () => deleteSecurityGroup(ec2, groupId));
   run.logger.info(`created build security group ${groupId} (${name})${ports.length ? ` open on ${ports.join(', ')}` : ''}`);
   return { groupId, forget };

@@ -40,7 +40,6 @@ export function whyAmiNotPublishable(ami: Image, region: string, image: string, 
   if (tags['gild:version'] !== version) return `${id} is tagged gild:version=${tags['gild:version'] ?? '(none)'}, not ${version}`;
   if (!tags['gild:fingerprint']) return `${id} has no gild:fingerprint: gild did not build it`;
   // `tested` is a passed smoke test of what that AMI is; `published`, a publish this one completes.
-  if (tags['gild:status'] !== 'tested' && tags['gild:status'] !== 'published')
-    return `${id} is tagged gild:status=${tags['gild:status'] ?? '(none)'}: only an AMI that passed its smoke test is published`;
+  if (tags['gild:status'] !== 'tested' && tags['gild:status'] !== 'published') return `${id} is tagged gild:status=${tags['gild:status'] ?? '(none)'}: only an AMI that passed its smoke test is published`;
   return undefined;
 }

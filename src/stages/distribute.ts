@@ -34,14 +34,7 @@ export const distributeStage: StepStage<'distribute'> = {
     await target.confirmAccess();
     const ec2 = target.ec2(step.region);
     // The copy this version's plan did not see (made since, or still pending then) is the one to finish.
-    const found = await describeImages(ec2, {
-      owners: ['self'],
-      filters: [
-        { Name: 'tag:gild:source-ami', Values: [sourceAmiId] },
-        { Name: 'tag:gild:image', Values: [step.image] },
-      ],
-      includeDeprecated: true,
-    });
+    const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:source-ami', Values: [sourceAmiId] }, { Name: 'tag:gild:image', Values: [step.image] }], includeDeprecated: true });
     const existing = found.find((ami) => ami.state === 'available');
     // NOTE: `gild verify` holds the source to exactly the launch permissions the definition gives.
     const keepSharing = run.image?.launchPermissions.kind === 'public' || (run.image?.launchPermissions.kind === 'explicit' && run.image.launchPermissions.accounts.includes(step.account));
@@ -56,24 +49,14 @@ export const distributeStage: StepStage<'distribute'> = {
     const sourceTags = Object.fromEntries(Object.entries(tagsToRecord(source.Tags)).filter(([key]) => !sourceOnlyTags.has(key)));
     const capabilities = targetCapabilities(context);
     if (!capabilities.crossAccountCopyImage) {
-      run.logger.info(
-        `emulator: moto cannot CopyImage an AMI shared from another account, so the copy into ${step.account} is stood in for by RegisterImage there (an AMI that account owns, named and tagged as the copy, without the source's disks); sharing, tags and parameters are real`,
-      );
+      run.logger.info(`emulator: moto cannot CopyImage an AMI shared from another account, so the copy into ${step.account} is stood in for by RegisterImage there (an AMI that account owns, named and tagged as the copy, without the source's disks); sharing, tags and parameters are real`);
     }
     const copy = await copyImageIntoAccount({
       source: { ec2: context.clients.ec2(step.region), region: step.region, amiId: sourceAmiId },
       target: { account: step.account, ec2, singleAttemptEc2: target.ec2SingleAttempt(step.region) },
       kmsKeyId: step.kmsKeyId,
       // NOTE: gild:source-ami is what finds this copy again (the plan, a rerun, retirement); it must be on every copy.
-      tags: {
-        ...sourceTags,
-        'gild:version': step.version,
-        'gild:image': step.image,
-        'gild:source-ami': sourceAmiId,
-        'gild:source-account': source.OwnerId ?? 'unknown',
-        'gild:status': 'copied',
-        'gild:copied-at': context.now().toISOString(),
-      },
+      tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.OwnerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
       keepSharing,
       method: capabilities.crossAccountCopyImage ? 'copy-image' : 'register-stand-in',
       signal: run.signal,

@@ -28,3 +28,4 @@ export function gildTags(input: GildTagInput): Record<string, string> {
     ...(input.gitCommit ? { 'gild:git-commit': input.gitCommit } : {}),
   };
 }
+

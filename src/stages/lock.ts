@@ -20,13 +20,7 @@ const describeHolder = (holder: Lease | string) => (typeof holder === 'string' ?
 
 export function createLockStages(): { lock: StepStage<'lock'>; unlock: StepStage<'unlock'>; release: StepStage<'release'> } {
   const held = new Map<string, { lease: Lease; stop: AbortController; renewing: Promise<void>; forget: () => void }>();
-  const owner = (context: Context) => ({
-    runId: context.runId,
-    host: context.processInfo.host,
-    pid: context.processInfo.pid,
-    bootId: context.processInfo.bootId,
-    pidNamespace: context.processInfo.pidNamespace,
-  });
+  const owner = (context: Context) => ({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, bootId: context.processInfo.bootId, pidNamespace: context.processInfo.pidNamespace });
 
   /** Keeps the lease alive until the release step (or an exit) gives it back. */
   const hold = (context: Context, image: string, region: string, parameterName: string, lease: Lease, run: StepRun) => {

@@ -82,60 +82,60 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
   });
 
   return async (context, run) => {
-    const { image } = run;
-    if (image.smoke.checks.length === 0 && !image.smoke.packageManifest && image.generalize.kind === 'off') return { result: 'skipped', reason: noChecksReason };
-    const region = image.buildRegion;
-    const amiId = run.amis[region];
-    if (!amiId) return { result: 'failed', reason: `the build produced no AMI in the build region ${region}`, checks: [] };
+      const { image } = run;
+      if (image.smoke.checks.length === 0 && !image.smoke.packageManifest && image.generalize.kind === 'off') return { result: 'skipped', reason: noChecksReason };
+      const region = image.buildRegion;
+      const amiId = run.amis[region];
+      if (!amiId) return { result: 'failed', reason: `the build produced no AMI in the build region ${region}`, checks: [] };
 
-    const settings = settingsFor(context);
-    const startedAt = context.now();
-    const overallDeadline = Date.now() + image.smoke.timeoutSeconds * 1000;
-    const launched: LaunchedInstance[] = [];
-    const collected: Collected = { checks: [], problems: [], manifest: undefined };
+      const settings = settingsFor(context);
+      const startedAt = context.now();
+      const overallDeadline = Date.now() + image.smoke.timeoutSeconds * 1000;
+      const launched: LaunchedInstance[] = [];
+      const collected: Collected = { checks: [], problems: [], manifest: undefined };
 
-    try {
-      await testOnInstances(context, run, amiId, overallDeadline, settings, launched, collected);
-    } catch (error) {
-      if (run.signal.aborted) {
-        collected.problems.push({ outcome: 'failed', reason: 'interrupted by SIGINT/SIGTERM before the smoke test finished' });
-      } else {
-        collected.problems.push({ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(error)}` });
-        run.logger.warn(`smoke test stopped by an error: ${describeAwsError(error)}`);
-      }
-    }
-    // NOTE: always terminated: the request is made now, and until AWS accepts it the instances stay registered for
-    // cleanup on an interrupt (and at the end of the run); a crash leaves them tagged for the next run's sweep.
-    const termination = Promise.allSettled([terminateLaunched(context, run, launched)]);
-
-    const smoke = decide(collected, image.smoke.timeoutSeconds);
-    const manifestInfo = await keepManifest(context, run, collected.manifest, smoke.result === 'passed');
-
-    let failureActions: string[] = [];
-    const interrupted = run.signal.aborted;
-    if (smoke.result !== 'passed' && smoke.result !== 'skipped') {
-      run.logger.warn(`smoke test ${smoke.result}: ${smoke.reason}`);
-      run.summary.push(`smoke test ${smoke.result}: ${smoke.reason}`);
-      if (interrupted) {
-        // NOTE: on an interrupt only the instances are cleaned up; marking and
-        // deregistering AMIs is left to a run that is allowed to finish.
-        run.logger.warn(`left ${Object.values(run.amis).join(', ')} untouched because the run was interrupted; it was never published`);
-      } else {
-        try {
-          failureActions = await failImage(context, run, `smoke test ${smoke.result}: ${smoke.reason}`);
-        } catch (error) {
-          // NOTE: the image has already failed; not being able to mark it must not hide why.
-          failureActions = [`could not mark or deregister the failed AMI: ${describeAwsError(error)}. It is unpublished; remove it by hand or rerun.`];
+      try {
+        await testOnInstances(context, run, amiId, overallDeadline, settings, launched, collected);
+      } catch (error) {
+        if (run.signal.aborted) {
+          collected.problems.push({ outcome: 'failed', reason: 'interrupted by SIGINT/SIGTERM before the smoke test finished' });
+        } else {
+          collected.problems.push({ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(error)}` });
+          run.logger.warn(`smoke test stopped by an error: ${describeAwsError(error)}`);
         }
-        for (const action of failureActions) run.logger.info(`because the smoke test ${smoke.result}: ${action}`);
-        run.summary.push(...failureActions);
       }
-    } else {
-      run.logger.info(`smoke test passed: ${collected.checks.length} check${collected.checks.length === 1 ? '' : 's'} on ${launched.map((instance) => instance.instanceType).join(', ')}`);
-    }
+      // NOTE: always terminated: the request is made now, and until AWS accepts it the instances stay registered for
+      // cleanup on an interrupt (and at the end of the run); a crash leaves them tagged for the next run's sweep.
+      const termination = Promise.allSettled([terminateLaunched(context, run, launched)]);
 
-    const writeReport = async () => {
-      const report: SmokeReport = {
+      const smoke = decide(collected, image.smoke.timeoutSeconds);
+      const manifestInfo = await keepManifest(context, run, collected.manifest, smoke.result === 'passed');
+
+      let failureActions: string[] = [];
+      const interrupted = run.signal.aborted;
+      if (smoke.result !== 'passed' && smoke.result !== 'skipped') {
+        run.logger.warn(`smoke test ${smoke.result}: ${smoke.reason}`);
+        run.summary.push(`smoke test ${smoke.result}: ${smoke.reason}`);
+        if (interrupted) {
+          // NOTE: on an interrupt only the instances are cleaned up; marking and
+          // deregistering AMIs is left to a run that is allowed to finish.
+          run.logger.warn(`left ${Object.values(run.amis).join(', ')} untouched because the run was interrupted; it was never published`);
+        } else {
+          try {
+            failureActions = await failImage(context, run, `smoke test ${smoke.result}: ${smoke.reason}`);
+          } catch (error) {
+            // NOTE: the image has already failed; not being able to mark it must not hide why.
+            failureActions = [`could not mark or deregister the failed AMI: ${describeAwsError(error)}. It is unpublished; remove it by hand or rerun.`];
+          }
+          for (const action of failureActions) run.logger.info(`because the smoke test ${smoke.result}: ${action}`);
+          run.summary.push(...failureActions);
+        }
+      } else {
+        run.logger.info(`smoke test passed: ${collected.checks.length} check${collected.checks.length === 1 ? '' : 's'} on ${launched.map((instance) => instance.instanceType).join(', ')}`);
+      }
+
+      const writeReport = async () => {
+        const report: SmokeReport = {
         image: image.name,
         version: run.version,
         runId: context.runId,
@@ -149,23 +149,31 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
         failureActions,
         startedAt: startedAt.toISOString(),
         finishedAt: context.now().toISOString(),
+        };
+        const reportFile = await writeSmokeReport(run.logDir, report);
+        run.logger.debug(`smoke report written to ${reportFile}`);
       };
-      const reportFile = await writeSmokeReport(run.logDir, report);
-      run.logger.debug(`smoke report written to ${reportFile}`);
-    };
-    // The report says whether each instance was terminated, so it is written once that is known.
-    const settled = termination.then(async ([terminated]) => {
-      await writeReport();
-      if (terminated.status === 'rejected') throw terminated.reason;
-    });
-    if (run.settleLater) run.settleLater(`terminating the smoke instances of ${image.name}`, settled);
-    else await settled;
+      // The report says whether each instance was terminated, so it is written once that is known.
+      const settled = termination.then(async ([terminated]) => {
+        await writeReport();
+        if (terminated.status === 'rejected') throw terminated.reason;
+      });
+      if (run.settleLater) run.settleLater(`terminating the smoke instances of ${image.name}`, settled);
+      else await settled;
 
-    return smoke;
+      return smoke;
   };
 }
 
-async function testOnInstances(context: Context, run: ImageRun, amiId: string, overallDeadline: number, settings: Settings, launched: LaunchedInstance[], collected: Collected): Promise<void> {
+async function testOnInstances(
+  context: Context,
+  run: ImageRun,
+  amiId: string,
+  overallDeadline: number,
+  settings: Settings,
+  launched: LaunchedInstance[],
+  collected: Collected,
+): Promise<void> {
   const { image } = run;
   const region = image.buildRegion;
   const ec2 = context.clients.ec2(region);
@@ -203,7 +211,9 @@ async function testOnInstances(context: Context, run: ImageRun, amiId: string, o
 
   const ssm = context.clients.ssm(region);
   const instances = [...launched];
-  const results = await Promise.allSettled(instances.map((instance, index) => testOneInstance(context, run, ssm, instance, overallDeadline, settings, collected, index === 0)));
+  const results = await Promise.allSettled(
+    instances.map((instance, index) => testOneInstance(context, run, ssm, instance, overallDeadline, settings, collected, index === 0)),
+  );
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) throw failure.reason;
 }
@@ -295,10 +305,7 @@ async function collectPackageManifest(
   if (notRun) run.logger.info(`package manifest not collected on ${where}: not run: ${notRun}`);
   else if (outcome.kind === 'finished' && outcome.status === 'Success') collected.manifest = outcome.stdout;
   else if (outcome.kind === 'not-registered') collected.problems.push({ outcome: 'failed', reason: outcome.reason });
-  else
-    run.logger.warn(
-      `could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`,
-    );
+  else run.logger.warn(`could not collect the package manifest on ${where}: ${outcome.kind === 'finished' ? `status ${outcome.status}, exit code ${outcome.exitCode}: ${outcome.stderr.slice(0, 500)}` : outcome.reason}`);
 }
 
 async function readBuildIdentity(file: string | undefined): Promise<{ identity: MachineIdentity } | { missing: string }> {
@@ -317,14 +324,7 @@ async function readBuildIdentity(file: string | undefined): Promise<{ identity: 
  * prints the instance's identity, compared with what the build recorded. Reported like any check; a failure fails
  * the image, kept-by-choice and not-verified do not.
  */
-async function checkNewMachine(
-  context: Context,
-  run: ImageRun,
-  ssm: ReturnType<Context['clients']['ssm']>,
-  instance: LaunchedInstance,
-  overallDeadline: number,
-  settings: Settings,
-): Promise<CheckResult[]> {
+async function checkNewMachine(context: Context, run: ImageRun, ssm: ReturnType<Context['clients']['ssm']>, instance: LaunchedInstance, overallDeadline: number, settings: Settings): Promise<CheckResult[]> {
   const { image } = run;
   const started = Date.now();
   const base = { instanceType: instance.instanceType, instanceId: instance.instanceId };
@@ -333,60 +333,35 @@ async function checkNewMachine(
   // Nothing to ask the instance when no answer could change a verdict: every check is kept by choice, or there is no
   // record of the build to compare with (a resumed AMI; an emulator build that ran no provisioners).
   const unasked = judgeWith(parseMachineIdentity(''));
-  const unjudged = (check: (typeof unasked)[number]) => ({
-    ...base,
-    name: check.name,
-    outcome: check.verdict,
-    reason: check.reason,
-    status: 'NotRun',
-    exitCode: -1,
-    stdout: '',
-    stderr: '',
-    durationMs: 0,
-  });
+  const unjudged = (check: (typeof unasked)[number]) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 });
   if (unasked.every((check) => check.verdict === 'kept-by-choice' || check.verdict === 'not-verified')) return unasked.map(unjudged);
-  const outcome =
-    Date.now() >= overallDeadline
-      ? ({ kind: 'timed-out', reason: `not run: the overall smoke timeout (${image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', stdout: '', stderr: '' } as const)
-      : await runCommand(
-          ssm,
-          {
-            instanceId: instance.instanceId,
-            document: image.smoke.documentName,
-            commands: image.platform === 'windows' ? windowsIdentityCommands : linuxIdentityCommands,
-            timeoutSeconds: image.smoke.checkTimeoutSeconds,
-            comment: `gild new-machine checks ${image.name} ${run.version}`,
-            overallDeadline,
-          },
-          settings.poll,
-          run.signal,
-          run.logger,
-        );
+  const outcome = Date.now() >= overallDeadline
+    ? ({ kind: 'timed-out', reason: `not run: the overall smoke timeout (${image.smoke.timeoutSeconds}s) was reached`, status: 'NotRun', stdout: '', stderr: '' } as const)
+    : await runCommand(
+        ssm,
+        {
+          instanceId: instance.instanceId,
+          document: image.smoke.documentName,
+          commands: image.platform === 'windows' ? windowsIdentityCommands : linuxIdentityCommands,
+          timeoutSeconds: image.smoke.checkTimeoutSeconds,
+          comment: `gild new-machine checks ${image.name} ${run.version}`,
+          overallDeadline,
+        },
+        settings.poll,
+        run.signal,
+        run.logger,
+      );
   const durationMs = Date.now() - started;
   const output = (stdout: string, stderr: string) => ({ stdout: truncateOutput(stdout, settings.outputLimitBytes), stderr: truncateOutput(stderr, settings.outputLimitBytes), durationMs });
   // A target that could not run the command (the emulator's stand-in without a container twin) verifies nothing.
   const notRun = outcome.kind === 'finished' ? commandExecutionOf(context).notRunReason(outcome) : undefined;
   if (notRun) return unasked.map((check) => (check.verdict === 'kept-by-choice' ? unjudged(check) : { ...unjudged(check), outcome: 'not-verified' as const, reason: `not run: ${notRun}` }));
   if (outcome.kind === 'finished' && outcome.status === 'Success') {
-    return judgeWith(parseMachineIdentity(outcome.stdout)).map((check) => ({
-      ...base,
-      name: check.name,
-      outcome: check.verdict,
-      reason: check.reason,
-      status: outcome.status,
-      exitCode: outcome.exitCode,
-      ...output(outcome.stdout, outcome.stderr),
-    }));
+    return judgeWith(parseMachineIdentity(outcome.stdout)).map((check) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }));
   }
   const failure =
     outcome.kind === 'finished'
-      ? {
-          outcome: 'failed' as const,
-          reason: `could not read the instance's identity: Run Command status ${outcome.status}, exit code ${outcome.exitCode}`,
-          status: outcome.status,
-          exitCode: outcome.exitCode,
-          ...output(outcome.stdout, outcome.stderr),
-        }
+      ? { outcome: 'failed' as const, reason: `could not read the instance's identity: Run Command status ${outcome.status}, exit code ${outcome.exitCode}`, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }
       : outcome.kind === 'timed-out'
         ? { outcome: 'timed-out' as const, reason: outcome.reason, status: outcome.status, exitCode: -1, ...output(outcome.stdout, outcome.stderr) }
         : { outcome: 'failed' as const, reason: outcome.reason, status: 'NotSent', exitCode: -1, ...output('', '') };
@@ -467,9 +442,7 @@ function decide(collected: Collected, timeoutSeconds: number): SmokeResult {
   const unrun = judged.filter((check) => check.outcome === 'not-run' || check.outcome === 'skipped');
   const failures = [
     ...collected.problems,
-    ...checks
-      .filter((check) => isFailingOutcome(check.outcome))
-      .map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
+    ...checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
   ];
   if (failures.length === 0 && judged.length > 0 && unrun.length === judged.length) {
     const notRun = unrun.filter((check) => check.outcome === 'not-run');
@@ -518,14 +491,11 @@ async function keepManifest(context: Context, run: ImageRun, manifest: string | 
   const sbomJson = `${JSON.stringify(cycloneDxSbom({ image: image.name, version: run.version, runId: context.runId, amiId, preset: image.preset, packageManifestCommand: image.packageManifestCommand, createdAt: context.now() }, manifest), null, 2)}\n`;
   await writeFile(sbomFile, sbomJson);
   run.logger.info(`package manifest: ${packages} packages, saved to ${file}; SBOM (CycloneDX): ${sbomFile}`);
-  const stored = run.currentVersion
-    ? await readStoredManifest(context, image.buildRegion, image.name, run.currentVersion).catch((error: unknown) => {
-        run.logger.warn(`could not read the SBOM of ${image.name} ${run.currentVersion} from the evidence bucket: ${describeAwsError(error)}`);
-        return undefined;
-      })
-    : undefined;
-  const previous =
-    stored !== undefined && run.currentVersion ? { version: run.currentVersion, text: stored } : await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
+  const stored = run.currentVersion ? await readStoredManifest(context, image.buildRegion, image.name, run.currentVersion).catch((error: unknown) => {
+    run.logger.warn(`could not read the SBOM of ${image.name} ${run.currentVersion} from the evidence bucket: ${describeAwsError(error)}`);
+    return undefined;
+  }) : undefined;
+  const previous = stored !== undefined && run.currentVersion ? { version: run.currentVersion, text: stored } : await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
   if (previous) {
     const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
     run.summary.push(...lines);

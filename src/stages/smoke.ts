@@ -47,15 +47,11 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
         settleLater: run.settleLater,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
-        const failing = result.checks
-          .filter((check) => isFailingOutcome(check.outcome))
-          .map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
         throw new StepFailure(`smoke test ${result.result}: ${result.reason}`, failing);
       }
       await Promise.all(
-        Object.entries(built.amis).map(([region, amiId]) =>
-          createTags(context.clients.ec2(region), [amiId, ...(built.snapshots[region] ?? [])], { 'gild:status': 'tested', 'gild:tested-at': context.now().toISOString() }),
-        ),
+        Object.entries(built.amis).map(([region, amiId]) => createTags(context.clients.ec2(region), [amiId, ...(built.snapshots[region] ?? [])], { 'gild:status': 'tested', 'gild:tested-at': context.now().toISOString() })),
       );
       if (result.result === 'skipped') run.logger.info(`smoke test skipped: ${result.reason}`);
       return result;

@@ -33,11 +33,7 @@ export async function createEmulatorContext(dir: string, project: Project, moto:
   await mkdir(context.workDir, { recursive: true });
   return {
     ...context,
-    options: {
-      ...context.options,
-      baseOverrides: { ...preparation.baseOverrides, ...context.options.baseOverrides },
-      emulator: { endpoint: moto.endpoint, standInSources: preparation.standInSources },
-    },
+    options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...context.options.baseOverrides }, emulator: { endpoint: moto.endpoint, standInSources: preparation.standInSources } },
   };
 }
 

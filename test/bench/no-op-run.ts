@@ -113,9 +113,7 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
         for (let older = 1; older <= (shape.olderVersions ?? 0); older++) {
           const version = `0.${older}.0`;
           const olderTags = tags.map((tag) => (tag.Key === 'gild:version' ? { ...tag, Value: version } : tag.Key === 'gild:fingerprint' ? { ...tag, Value: `older-${older}` } : tag));
-          const made = await aws
-            .ec2(region)
-            .send(new CreateImageCommand({ InstanceId: instances[region]!, Name: `${image.name}-${version}`, TagSpecifications: [{ ResourceType: 'image', Tags: olderTags }] }));
+          const made = await aws.ec2(region).send(new CreateImageCommand({ InstanceId: instances[region]!, Name: `${image.name}-${version}`, TagSpecifications: [{ ResourceType: 'image', Tags: olderTags }] }));
           await putImageParameter(aws.ssm(region), versionParameterName('/golden', image.name, version), made.ImageId!, { overwrite: false });
           await putImageParameter(aws.ssm(region), majorParameterName('/golden', image.name, 0), made.ImageId!, { overwrite: true });
         }
@@ -132,10 +130,7 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
     await inBatches(
       Array.from({ length: shape.otherAmis ?? 0 }, (_, index) => index),
       seedConcurrency,
-      async (index) =>
-        void (await aws
-          .ec2(buildRegion)
-          .send(new CreateImageCommand({ InstanceId: instances[buildRegion]!, Name: `other-team-${index}`, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'team', Value: 'other' }] }] }))),
+      async (index) => void (await aws.ec2(buildRegion).send(new CreateImageCommand({ InstanceId: instances[buildRegion]!, Name: `other-team-${index}`, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'team', Value: 'other' }] }] }))),
     );
   } finally {
     aws.destroy();
@@ -200,11 +195,7 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
       variants: judged,
       unit: { label: 'calls / image', per: (variant) => callsOf(fleetOf(variant)) / fleetOf(variant).size },
       ratio: { label: `calls per image added, ${smallest.size} → ${largestFleet.size} images`, value: perImage, target: `≤ ${maxCallsPerImage} + a constant`, met: perImage <= maxCallsPerImage },
-      notes: [
-        `${perImage.toFixed(2)} calls per image + ${constant.toFixed(0)}`,
-        ...results.map((variant) => `${variant.name}: ${callsOf(fleetOf(variant))} AWS calls; answers by time (last round): ${counts.get(fleetOf(variant))!.byAction}`),
-        `seeding took ${seedSeconds.toFixed(0)} s`,
-      ],
+      notes: [`${perImage.toFixed(2)} calls per image + ${constant.toFixed(0)}`, ...results.map((variant) => `${variant.name}: ${callsOf(fleetOf(variant))} AWS calls; answers by time (last round): ${counts.get(fleetOf(variant))!.byAction}`), `seeding took ${seedSeconds.toFixed(0)} s`],
     },
     {
       name: 'no-op-time',

@@ -44,14 +44,7 @@ describe('fleet jobs that wait for their own bases', () => {
     const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
     const { workspaces, matrix } = await jobsOf({ 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env);
     try {
-      expect(matrix.matrices).toEqual([
-        {
-          include: [
-            { job: 1, images: 'base', waitsFor: '' },
-            { job: 2, images: 'app', waitsFor: 'base' },
-          ],
-        },
-      ]);
+      expect(matrix.matrices).toEqual([{ include: [{ job: 1, images: 'base', waitsFor: '' }, { job: 2, images: 'app', waitsFor: 'base' }] }]);
       const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
       const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
       expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).toBe(0);

@@ -45,11 +45,7 @@ function report(label: string, summary: SimulationSummary): string {
 function expectNothingDenied(summary: SimulationSummary): void {
   expect(summary.denied.map(describeDenial)).toEqual([]);
   // A context key the simulator drops (not listed for the action and resource) would leave a condition reading nothing.
-  expect(
-    summary.verdicts
-      .filter((verdict) => verdict.ignoredContextKeys.length > 0)
-      .map((verdict) => `request #${verdict.authorization.request.seq} ${verdict.authorization.action} on ${verdict.authorization.resource}: ignored ${verdict.ignoredContextKeys.join(', ')}`),
-  ).toEqual([]);
+  expect(summary.verdicts.filter((verdict) => verdict.ignoredContextKeys.length > 0).map((verdict) => `request #${verdict.authorization.request.seq} ${verdict.authorization.action} on ${verdict.authorization.resource}: ignored ${verdict.ignoredContextKeys.join(', ')}`)).toEqual([]);
 }
 
 describe('the generated IAM policy, simulated over every request of full runs and lifecycle commands', () => {
@@ -74,18 +70,11 @@ describe('the generated IAM policy, simulated over every request of full runs an
 
   /** An instance profile in the target account (moto's RunInstances wants it there), made as the role, straight on moto. */
   async function createInstanceProfileInAccount(roleArn: string, name: string): Promise<void> {
-    const credentials = fromTemporaryCredentials({
-      params: { RoleArn: roleArn, RoleSessionName: 'test-setup' },
-      masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      clientConfig: { region: 'us-east-1', endpoint: moto.endpoint },
-    });
+    const credentials = fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'test-setup' }, masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' }, clientConfig: { region: 'us-east-1', endpoint: moto.endpoint } });
     const { accessKeyId } = await credentials();
     const response = await fetch(moto.endpoint, {
       method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup`,
-      },
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup` },
       body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
     });
     if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
@@ -139,20 +128,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
       // calls gild makes only on AWS (EnableImageDeprecation, DisableImage, DescribeImageReferences) never reach moto:
       // test/unit/iam-must-deny.test.ts evaluates them.
       expect([...actions]).toEqual(
-        expect.arrayContaining([
-          'ec2:RunInstances',
-          'ec2:CreateImage',
-          'ec2:CopyImage',
-          'ec2:CreateTags',
-          'ec2:DeregisterImage',
-          'ec2:DeleteSnapshot',
-          'ec2:TerminateInstances',
-          'ec2:ModifyImageAttribute',
-          'ec2:ModifySnapshotAttribute',
-          'ssm:PutParameter',
-          'ssm:DeleteParameter',
-          'ssm:SendCommand',
-        ]),
+        expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:TerminateInstances', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:SendCommand']),
       );
       expect(summary.verdicts.some((verdict) => verdict.authorization.action === 'iam:PassRole')).toBe(true);
       expect(summary.verdicts.some((verdict) => verdict.authorization.context['ec2:CreateAction'] === 'RunInstances')).toBe(true);
@@ -184,17 +160,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
       const asRole = recorder.requests.filter((request) => recorder.assumedRoles.has(request.accessKeyId));
       console.info(`${report('IAM simulation of distribution.accounts', summary)}; ${asRole.length} of the requests made as ${roleArn}, evaluated under the --account-role policy`);
       expect([...new Set(asRole.map((request) => `${request.service}:${request.action}`))]).toEqual(
-        expect.arrayContaining([
-          'ec2:RegisterImage',
-          'ec2:CreateTags',
-          'ec2:RunInstances',
-          'ssm:SendCommand',
-          'ec2:TerminateInstances',
-          'ssm:PutParameter',
-          'ec2:DeregisterImage',
-          'ec2:DeleteSnapshot',
-          'ssm:DeleteParameter',
-        ]),
+        expect.arrayContaining(['ec2:RegisterImage', 'ec2:CreateTags', 'ec2:RunInstances', 'ssm:SendCommand', 'ec2:TerminateInstances', 'ssm:PutParameter', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:DeleteParameter']),
       );
       expectNothingDenied(summary);
     } finally {
@@ -202,7 +168,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
     }
   });
 
-  it("fails on Packer's second CreateTags when snapshot_tags equal to the AMI tags are rendered again", { timeout: 300_000 }, async () => {
+  it('fails on Packer\'s second CreateTags when snapshot_tags equal to the AMI tags are rendered again', { timeout: 300_000 }, async () => {
     // A `packer` ahead of the real one on PATH puts back what gild used to render: snapshot_tags equal to tags.
     const real = (await execa('sh', ['-c', 'command -v packer'])).stdout.trim();
     const shimDir = path.join(scratch, 'shim');
@@ -231,20 +197,13 @@ process.exit(result.status ?? 1);
       const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', PATH: `${shimDir}:${process.env.PATH ?? ''}` };
       // moto ignores the deny, so the run itself succeeds; the simulation is what sees AWS refuse it.
       await gildOk(project, ['run'], env);
-      const snapshotTagged = recorder.requests.filter(
-        (request) =>
-          request.sender === 'packer' && request.action === 'CreateTags' && Object.keys(request.query).every((key) => !/^ResourceId\.\d+$/.test(key) || request.query[key]!.startsWith('snap-')),
-      );
+      const snapshotTagged = recorder.requests.filter((request) => request.sender === 'packer' && request.action === 'CreateTags' && Object.keys(request.query).every((key) => !/^ResourceId\.\d+$/.test(key) || request.query[key]!.startsWith('snap-')));
       expect(snapshotTagged.length, 'Packer tagged the snapshots a second time').toBeGreaterThan(0);
 
       const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
       console.info(report('IAM simulation with snapshot_tags rendered again', summary));
-      expect(summary.denied.map(describeDenial)).toEqual([
-        expect.stringMatching(/^request #\d+ ec2:CreateTags by packer in us-east-1: ec2:CreateTags on arn:aws:ec2:us-east-1::snapshot\/snap-\S+ denied by statement NeverMoveOwnership/),
-      ]);
-      const images = await new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(
-        new DescribeImagesCommand({ Owners: ['self'] }),
-      );
+      expect(summary.denied.map(describeDenial)).toEqual([expect.stringMatching(/^request #\d+ ec2:CreateTags by packer in us-east-1: ec2:CreateTags on arn:aws:ec2:us-east-1::snapshot\/snap-\S+ denied by statement NeverMoveOwnership/)]);
+      const images = await new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(new DescribeImagesCommand({ Owners: ['self'] }));
       expect(images.Images?.length).toBe(1);
     } finally {
       await project.remove();

@@ -36,25 +36,13 @@ afterEach(async () => {
 
 function newContext(options: { dryRun?: boolean } = {}) {
   const logger = createMemoryLogger();
-  const context = createContext({
-    cwd,
-    env: emulator.proxy.env(emulator.moto.env),
-    logger,
-    settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }),
-    options: { dryRun: options.dryRun ?? false },
-  });
+  const context = createContext({ cwd, env: emulator.proxy.env(emulator.moto.env), logger, settings: pipelineSettingsSchema.parse({ sweepAfterMinutes: 120 }), options: { dryRun: options.dryRun ?? false } });
   return { context };
 }
 
 async function launch(context: Context, tags: Record<string, string>): Promise<string> {
   const output = await context.clients.ec2(region).send(
-    new RunInstancesCommand({
-      ImageId: 'ami-1e749f67',
-      InstanceType: 't3.micro',
-      MinCount: 1,
-      MaxCount: 1,
-      ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: recordToTags(tags) }] } : {}),
-    }),
+    new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: recordToTags(tags) }] } : {}) }),
   );
   return output.Instances![0]!.InstanceId!;
 }
@@ -76,17 +64,7 @@ async function states(context: Context): Promise<Record<string, string>> {
 async function sweepLeftovers(context: Context) {
   const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
   const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: context.settings.sweepAfterMinutes });
-  const plan: RunPlan = {
-    schema: planSchemaVersion,
-    runId: context.runId,
-    createdAt: context.now().toISOString(),
-    ssmPrefix: inventory.ssmPrefix,
-    options: { force: false, images: [] },
-    observed: { at: inventory.observedAt, digests: {} },
-    images: [],
-    steps,
-    kept: [],
-  };
+  const plan: RunPlan = { schema: planSchemaVersion, runId: context.runId, createdAt: context.now().toISOString(), ssmPrefix: inventory.ssmPrefix, options: { force: false, images: [] }, observed: { at: inventory.observedAt, digests: {} }, images: [], steps, kept: [] };
   const applied = await applyPlan(context, plan, { stages: createLifecycle(context), images: [], signal: new AbortController().signal, dryRun: context.options.dryRun, concurrency: 2 });
   return { plan, steps, results: applied.results, runLog: applied.logFiles.get('(run)') };
 }
@@ -117,9 +95,7 @@ describe('the leftover sweep against moto', () => {
     expect(after[ids.fresh]).toBe('running');
     expect(after[ids.untagged]).toBe('running');
     expect(after[ids.current]).toBe('running');
-    expect(steps.find((step) => step.resource.id === ids.oldSmoke)!.reason).toMatch(
-      new RegExp(`terminate leftover smoke instance ${ids.oldSmoke} \\(running\\): its run old-run holds no lock and it is 18\\d min old`),
-    );
+    expect(steps.find((step) => step.resource.id === ids.oldSmoke)!.reason).toMatch(new RegExp(`terminate leftover smoke instance ${ids.oldSmoke} \\(running\\): its run old-run holds no lock and it is 18\\d min old`));
     expect(await readFile(runLog!, 'utf8')).toContain(`sweep:us-east-1:${ids.oldSmoke}: sweep instance ${ids.oldSmoke} in us-east-1 — terminate leftover smoke instance`);
 
     await context.clients.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: [ids.fresh, ids.untagged, ids.current] }));
@@ -134,10 +110,7 @@ describe('the leftover sweep against moto', () => {
     const { plan, steps, results } = await sweepLeftovers(context);
 
     expect(steps).toHaveLength(2);
-    expect([...results.values()]).toEqual([
-      { status: 'skipped', reason: 'dry run: changes nothing' },
-      { status: 'skipped', reason: 'dry run: changes nothing' },
-    ]);
+    expect([...results.values()]).toEqual([{ status: 'skipped', reason: 'dry run: changes nothing' }, { status: 'skipped', reason: 'dry run: changes nothing' }]);
     expect(emulator.proxy.actions('ec2')).not.toContain('TerminateInstances');
     expect(formatRunPlan(plan)).toContain(`sweep us-east-1 instance ${ids.oldSmoke} — terminate leftover smoke instance`);
     expect((await states(context))[ids.oldSmoke]).toBe('running');

@@ -66,9 +66,7 @@ async function lastRun(dir: string) {
   const runsDir = path.join(dir, '.gild', 'runs');
   const [runId] = (await readdir(runsDir)).sort().reverse();
   const runDir = path.join(runsDir, runId!);
-  const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as {
-    images: { image: string; result: string; summary: string[]; smoke?: { checks: { name: string; outcome: string }[] } }[];
-  };
+  const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as { images: { image: string; result: string; summary: string[]; smoke?: { checks: { name: string; outcome: string }[] } }[] };
   const smoke = JSON.parse(await readFile(path.join(runDir, 'web.smoke.json'), 'utf8')) as SmokeJson;
   const log = await readFile(path.join(runDir, 'web.log'), 'utf8');
   return { report, smoke, log };
@@ -138,11 +136,8 @@ describe('container twins on the emulator', () => {
 });
 
 describe('gild test', () => {
-  it("passes the good provisioning, and fails a broken one with the script's own error output", async () => {
-    const web = await project({
-      'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }),
-      'scripts/provision.sh': provisionScript(''),
-    });
+  it('passes the good provisioning, and fails a broken one with the script\'s own error output', async () => {
+    const web = await project({ 'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }), 'scripts/provision.sh': provisionScript('') });
     try {
       // No AWS at all: no endpoint, no credentials.
       const noAws = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };

@@ -27,10 +27,7 @@ const noClients: AwsClients = {
   ssm: () => {
     throw new Error('a fake stage asked for an SSM client');
   },
-  autoscaling: () => {
-    throw new Error('not used');
-  },
-  ec2Endpoint: undefined,
+  autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined,
   defaultRegion: undefined,
   destroy() {},
 };
@@ -110,17 +107,7 @@ function imageSteps(image: string, options: { buildAfter?: readonly string[] } =
 }
 
 function planOf(steps: readonly PlanStep[]): RunPlan {
-  return {
-    schema: planSchemaVersion,
-    runId: '20261129T120000Z-test00',
-    createdAt: '2026-11-29T12:00:00.000Z',
-    ssmPrefix: '/golden',
-    options: { force: false, images: [] },
-    observed: { at: '2026-11-29T12:00:00.000Z', digests: {} },
-    images: [],
-    steps,
-    kept: [],
-  };
+  return { schema: planSchemaVersion, runId: '20261129T120000Z-test00', createdAt: '2026-11-29T12:00:00.000Z', ssmPrefix: '/golden', options: { force: false, images: [] }, observed: { at: '2026-11-29T12:00:00.000Z', digests: {} }, images: [], steps, kept: [] };
 }
 
 let cwd: string;

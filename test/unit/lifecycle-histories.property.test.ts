@@ -21,10 +21,7 @@ import { parseVersionStatus } from '../../src/plan/version-status.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const regions = ['us-east-1', 'us-west-2'];
-const image = {
-  ...resolvedImageFixture({ name: 'web', version: '1.0.0', buildRegion: 'us-east-1', copyRegions: ['us-west-2'] }),
-  retention: { keep: 2, minAgeDays: 0, phases: {}, keepRevokedDays: 3 },
-};
+const image = { ...resolvedImageFixture({ name: 'web', version: '1.0.0', buildRegion: 'us-east-1', copyRegions: ['us-west-2'] }), retention: { keep: 2, minAgeDays: 0, phases: {}, keepRevokedDays: 3 } };
 const channels = { stable: { soakDays: 2 } };
 const dayMs = 86_400_000;
 
@@ -45,10 +42,7 @@ const base: fc.Arbitrary<Exclude<Command, { kind: 'crash' }>> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('latest' as const, 'v1' as const, 'channels/stable' as const).map((pointer) => ({ kind: 'release' as const, pointer })) },
   { weight: 2, arbitrary: fc.nat(5).map((pick) => ({ kind: 'revoke' as const, pick })) },
 );
-const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 5, arbitrary: base },
-  { weight: 1, arbitrary: fc.tuple(base, fc.nat(12)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) },
-);
+const command: fc.Arbitrary<Command> = fc.oneof({ weight: 5, arbitrary: base }, { weight: 1, arbitrary: fc.tuple(base, fc.nat(12)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) });
 
 /** The model: what AWS holds, per region. */
 class World {
@@ -123,23 +117,7 @@ class World {
         for (const region of step.regions) {
           const amiId = `ami-${String(this.nextAmi++).padStart(8, '0')}`;
           amis[region] = amiId;
-          this.amis[region]!.set(amiId, {
-            amiId,
-            name: `web-${step.version}`,
-            state: 'available',
-            createdAt: at,
-            deprecationTime: undefined,
-            snapshotIds: [],
-            tags: {
-              'gild:image': 'web',
-              'gild:version': step.version,
-              'gild:status': 'candidate',
-              'gild:fingerprint': 'fp',
-              'gild:base-ami': 'ami-base',
-              'gild:built-at': at,
-              'gild:run-id': step.amiName,
-            },
-          });
+          this.amis[region]!.set(amiId, { amiId, name: `web-${step.version}`, state: 'available', createdAt: at, deprecationTime: undefined, snapshotIds: [], tags: { 'gild:image': 'web', 'gild:version': step.version, 'gild:status': 'candidate', 'gild:fingerprint': 'fp', 'gild:base-ami': 'ami-base', 'gild:built-at': at, 'gild:run-id': step.amiName } });
         }
         outputs.set(step.id, amis);
         return;
@@ -170,8 +148,7 @@ class World {
         return;
       case 'revoke':
         if (step.phase !== 'deprecate') {
-          if (step.ledger)
-            this.ledger((ledger) => recordRevoked(ledger, step.version, { reason: step.revokedReason, at, by: step.by ?? '?', ...(step.replacement ? { replacement: step.replacement } : {}) }));
+          if (step.ledger) this.ledger((ledger) => recordRevoked(ledger, step.version, { reason: step.revokedReason, at, by: step.by ?? '?', ...(step.replacement ? { replacement: step.replacement } : {}) }));
           if (partial) return;
           this.status(step.region, step.version, (status) => ({ ...status, revoked: status.revoked ?? { reason: step.revokedReason, at, by: step.by ?? '?' } }));
           this.tag(step.region, step.amiId, { 'gild:status': 'revoked', 'gild:revoked-reason': step.revokedReason, 'gild:revoked-at': at });
@@ -221,15 +198,7 @@ function plan(world: World, command: Exclude<Command, { kind: 'crash' }>): RunPl
   const now = new Date(world.now);
   const runId = `20261101T000000Z-${String(world.now).slice(-6)}`;
   if (command.kind === 'publish' || command.kind === 'retire') {
-    return assemblePlan({
-      runId,
-      now,
-      images: [image],
-      fingerprints: { web: 'fp' },
-      inventory,
-      force: command.kind === 'publish',
-      settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, channels },
-    });
+    return assemblePlan({ runId, now, images: [image], fingerprints: { web: 'fp' }, inventory, force: command.kind === 'publish', settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, channels } });
   }
   const published = world.published();
   const change: PointerChange =

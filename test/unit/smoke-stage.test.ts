@@ -40,18 +40,10 @@ beforeEach(async () => {
   ec2Mock.reset();
   ssmMock.reset();
   cwd = await mkdtemp(join(tmpdir(), 'gild-smoke-unit-'));
-  context = createContext({
-    cwd,
-    env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
-    logger: createMemoryLogger(),
-    settings: pipelineSettingsSchema.parse({}),
-    runId: 'run-1',
-  });
+  context = createContext({ cwd, env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), runId: 'run-1' });
   let next = 0;
   ec2Mock.on(RunInstancesCommand).callsFake(async () => ({ Instances: [{ InstanceId: `i-${++next}` }] }));
-  ec2Mock
-    .on(DescribeInstancesCommand)
-    .callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' } }] }] }));
+  ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' } }] }] }));
   ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
   ec2Mock.on(TerminateInstancesCommand).resolves({});
   ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'run-1' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
@@ -132,9 +124,7 @@ describe('smoke test', () => {
   });
 
   it('fails the image at once when a status check reports impaired', async () => {
-    ec2Mock
-      .on(DescribeInstanceStatusCommand)
-      .resolves({ InstanceStatuses: [{ InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'initializing' }, SystemStatus: { Status: 'impaired' } }] });
+    ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'initializing' }, SystemStatus: { Status: 'impaired' } }] });
     const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
     const outcome = await smokeTest(context, run);
@@ -226,10 +216,7 @@ describe('smoke test', () => {
   });
 
   it('tries the termination once more when AWS refuses it, and settles once it is accepted', async () => {
-    ec2Mock
-      .on(TerminateInstancesCommand)
-      .rejectsOnce(Object.assign(new Error('try later'), { name: 'IncorrectInstanceState' }))
-      .resolves({});
+    ec2Mock.on(TerminateInstancesCommand).rejectsOnce(Object.assign(new Error('try later'), { name: 'IncorrectInstanceState' })).resolves({});
     const settling: Promise<unknown>[] = [];
     const run = { ...smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
 

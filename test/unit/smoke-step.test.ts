@@ -18,30 +18,9 @@ import { stepRunFixture } from '../support/step-run-fixture.ts';
 
 const ec2 = new EC2Client({ region: 'us-east-1' });
 const ec2Mock = mockClient(ec2);
-const clients = {
-  ec2: () => ec2,
-  ssm: () => {
-    throw new Error('the smoke stage itself needs no SSM client');
-  },
-  autoscaling: () => {
-    throw new Error('not used');
-  },
-  ec2Endpoint: undefined,
-  defaultRegion: 'us-east-1',
-  destroy() {},
-};
+const clients = { ec2: () => ec2, ssm: () => { throw new Error('the smoke stage itself needs no SSM client'); }, autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
 const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients, now: () => new Date('2026-11-29T12:00:00.000Z') });
-const step: StepOfKind<'smoke'> = {
-  id: 'smoke:web',
-  kind: 'smoke',
-  image: 'web',
-  version: '1.0.1',
-  amis: { from: 'build:web' },
-  previousVersion: '1.0.0',
-  after: ['build:web'],
-  reason: 'test',
-  precondition: 'test',
-};
+const step: StepOfKind<'smoke'> = { id: 'smoke:web', kind: 'smoke', image: 'web', version: '1.0.1', amis: { from: 'build:web' }, previousVersion: '1.0.0', after: ['build:web'], reason: 'test', precondition: 'test' };
 const built = { amis: { 'us-east-1': 'ami-new' }, snapshots: { 'us-east-1': ['snap-new'] }, baseAmiId: 'ami-base' };
 const runOf = () => stepRunFixture(smokeImage(), { outputs: { 'build:web': { kind: 'build', output: built } } });
 
@@ -62,13 +41,7 @@ describe('smoke stage', () => {
 
     expect(given[0]).toMatchObject({ version: '1.0.1', currentVersion: '1.0.0', amis: built.amis, snapshots: built.snapshots });
     expect(ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
-      {
-        Resources: ['ami-new', 'snap-new'],
-        Tags: [
-          { Key: 'gild:status', Value: 'tested' },
-          { Key: 'gild:tested-at', Value: '2026-11-29T12:00:00.000Z' },
-        ],
-      },
+      { Resources: ['ami-new', 'snap-new'], Tags: [{ Key: 'gild:status', Value: 'tested' }, { Key: 'gild:tested-at', Value: '2026-11-29T12:00:00.000Z' }] },
     ]);
   });
 
@@ -77,18 +50,7 @@ describe('smoke stage', () => {
       result: 'failed',
       reason: 'check "nginx" on t3.micro (i-1) exited with code 3, expected 0',
       checks: [
-        {
-          name: 'nginx',
-          instanceType: 't3.micro',
-          instanceId: 'i-1',
-          outcome: 'failed',
-          reason: 'exited with code 3, expected 0',
-          status: 'Failed',
-          exitCode: 3,
-          stdout: '',
-          stderr: '',
-          durationMs: 1,
-        },
+        { name: 'nginx', instanceType: 't3.micro', instanceId: 'i-1', outcome: 'failed', reason: 'exited with code 3, expected 0', status: 'Failed', exitCode: 3, stdout: '', stderr: '', durationMs: 1 },
         { name: 'disk', instanceType: 't3.micro', instanceId: 'i-1', outcome: 'passed', reason: undefined, status: 'Success', exitCode: 0, stdout: '', stderr: '', durationMs: 1 },
       ],
     };

@@ -46,16 +46,8 @@ describe('waitForPublication', () => {
   it('is done once the version exists in every region it is published to, however late', async () => {
     const { mocks, context, options, said } = world();
     mocks.get('us-east-1')!.on(GetParameterCommand).rejects(notFound);
-    mocks
-      .get('us-east-1')!
-      .on(GetParametersCommand)
-      .resolves({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: 'ami-1', Version: 1 }] });
-    mocks
-      .get('us-west-2')!
-      .on(GetParametersCommand)
-      .resolvesOnce({ Parameters: [] })
-      .resolvesOnce({ Parameters: [] })
-      .resolves({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: 'ami-2', Version: 1 }] });
+    mocks.get('us-east-1')!.on(GetParametersCommand).resolves({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: 'ami-1', Version: 1 }] });
+    mocks.get('us-west-2')!.on(GetParametersCommand).resolvesOnce({ Parameters: [] }).resolvesOnce({ Parameters: [] }).resolves({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: 'ami-2', Version: 1 }] });
     const result = await waitForPublication(context, plan, options)(publish, new AbortController().signal);
     expect(result.status).toBe('done');
     expect(mocks.get('us-west-2')!.commandCalls(GetParametersCommand)).toHaveLength(3);
@@ -64,31 +56,16 @@ describe('waitForPublication', () => {
 
   it('fails once the lock it saw held by this run is let go without the version', async () => {
     const { mocks, context, options } = world();
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand)
-      .rejectsOnce(notFound)
-      .resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } })
-      .rejects(notFound);
+    mocks.get('us-east-1')!.on(GetParameterCommand).rejectsOnce(notFound).resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } }).rejects(notFound);
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
-    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
-      status: 'failed',
-      reason: 'the job building "base" released its lock without publishing 1.0.0',
-    });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'the job building "base" released its lock without publishing 1.0.0' });
   });
 
-  it('keeps waiting while another run holds the lock, and gives up at the deadline', async () => {
+  it("keeps waiting while another run holds the lock, and gives up at the deadline", async () => {
     const { mocks, context, options } = world();
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand)
-      .resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } })
-      .rejects(notFound);
+    mocks.get('us-east-1')!.on(GetParameterCommand).resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } }).rejects(notFound);
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
-    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toEqual({
-      status: 'skipped',
-      reason: '"base" 1.0.0 was not published within 10 min (--wait-for-bases)',
-    });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toEqual({ status: 'skipped', reason: '"base" 1.0.0 was not published within 10 min (--wait-for-bases)' });
   });
 
   it('stops waiting when the run is interrupted', async () => {
