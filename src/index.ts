@@ -1,7 +1,7 @@
 /**
  * What `import … from 'gild'` gives: the typed identity functions image
  * definitions and settings are written with, and `resolveImage` for programs
- * that need a published AMI ID. Plain Node gets the compiled dist/index.js.
+ * that need a published AMI ID. Plain Node gets the bundle, dist/bundle/index.js.
  *
  * NOTE: every definition imports this module, so it stays free of zod and the
  * AWS SDK; `resolveImage` loads the SSM client on its first call.

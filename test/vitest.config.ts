@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const prefetchFiles = ['test/unit/definition-prefetch*.test.ts'];
+
 export default defineConfig({
   // NOTE: the config lives in test/ to keep the top level to what the design lists.
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**'],
     // Every request that reaches moto is held to AWS's service models; a violation fails the test that sent it.
     setupFiles: ['test/support/aws-model-setup.ts'],
@@ -15,5 +16,25 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Which engine each test runs is said by its project: `unit` imports the TypeScript sources in the test's own
+    // process (`npm run test:unit`, no moto, no Packer, no CLI); `cli` spawns `gild` as users get it, the bundle in
+    // dist/bundle/, built once by the global setup (and imports the sources for its own set-up and assertions).
+    projects: [
+      // NOTE: unit files share their worker's module graph (isolate: false): each file importing the SDK, zod and the
+      // planners afresh cost more than half of the unit run. The definition prefetch files need a process of their
+      // own (the loader's thread is one per process, and prefetching happens only on a thread started for it).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: [...prefetchFiles, 'node_modules/**'], isolate: false } },
+      { extends: true, test: { name: 'unit:own-process', include: prefetchFiles } },
+      {
+        extends: true,
+        test: {
+          name: 'cli',
+          include: ['test/integration/**/*.test.ts', 'test/hostile/**/*.test.ts'],
+          globalSetup: ['test/support/build-bundle.ts', 'test/support/moto-pool.ts'],
+          // gild's requests name the runner step that sent them, so that a write outside every step fails its test (step-ledger.ts).
+          env: { GILD_LABEL_AWS_REQUESTS: '1' },
+        },
+      },
+    ],
   },
 });

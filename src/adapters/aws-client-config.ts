@@ -5,6 +5,8 @@
  * context's environment is passed in.
  */
 
+import { stepRunningNow } from '../step-scope.ts';
+
 // NOTE: adaptive retry adds client-side rate limiting on top of exponential
 // backoff, which is what keeps a nightly run of many images inside the EC2
 // and SSM API budgets. Throttling and 5xx answers are retried; nothing else is.
@@ -38,5 +40,29 @@ export function nameActionOnErrors<Client extends { middlewareStack: { add(middl
     }
   };
   client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'gildNameActionOnErrors' });
+  return labelRequestsWithStep(client);
+}
+
+/** The header naming the runner step a request was sent from (only when GILD_LABEL_AWS_REQUESTS is set). */
+export const stepLabelHeader = 'x-gild-step';
+
+/**
+ * Under GILD_LABEL_AWS_REQUESTS (set by the test suite; spawned gild processes inherit it), every request carries
+ * the runner step it was sent from, `-` outside every step, and the sending process's id, so that the test proxy can
+ * prove each AWS write was made by a plan step (step-scope.ts). Without the variable, nothing is added.
+ */
+export function labelRequestsWithStep<Client extends { middlewareStack: object }>(client: Client): Client {
+  if (!process.env.GILD_LABEL_AWS_REQUESTS) return client;
+  const middleware = (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
+    const request = args.request as { headers?: Record<string, string> };
+    if (request.headers) {
+      request.headers[stepLabelHeader] = stepRunningNow() ?? '-';
+      request.headers[`${stepLabelHeader}-pid`] = String(process.pid);
+      // The gild command (`verify`, `run`, …) of the process, so that a stray names where it came from.
+      request.headers[`${stepLabelHeader}-command`] = process.argv[2] ?? '';
+    }
+    return next(args);
+  };
+  (client.middlewareStack as { add(middleware: unknown, options: { step: 'build'; name: string }): void }).add(middleware, { step: 'build', name: 'gildLabelRequestsWithStep' });
   return client;
 }

@@ -1,12 +1,12 @@
 /** S3, for the evidence store: put an object, read one back (absent is a value, not an error). */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { awsClientConfig } from './aws-client-config.ts';
+import { awsClientConfig, labelRequestsWithStep } from './aws-client-config.ts';
 import { awsCall, awsError } from './aws-call.ts';
 
 export function createS3Client(region: string, env: Readonly<Record<string, string | undefined>>): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   // NOTE: path-style addressing where an endpoint is set: an emulator on 127.0.0.1 has no bucket subdomains.
-  return new S3Client({ ...awsClientConfig(region, endpoint, env), ...(endpoint ? { forcePathStyle: true } : {}) });
+  return labelRequestsWithStep(new S3Client({ ...awsClientConfig(region, endpoint, env), ...(endpoint ? { forcePathStyle: true } : {}) }));
 }
 
 export async function putObject(s3: S3Client, bucket: string, key: string, body: string, contentType: string): Promise<void> {

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import type { PlanStep, PlanStepKind, RunPlan } from '../plan/run-plan.ts';
 import { createLeaseScope } from './lease-scope.ts';
 import { StepFailure, WorldMoved, type BuiltAmis, type StageTable, type StepOutputs, type StepResult, type StepRun } from './step-stage.ts';
+import { runInStep } from '../step-scope.ts';
 
 export interface ApplyOptions {
   readonly stages: StageTable;
@@ -204,14 +205,14 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
     const startedAt = Date.now();
     try {
       if (stage.heavy && run.signal.aborted && !stage.runsAlways) return { status: 'skipped', reason: 'interrupted before it started' };
-      const moved = stage.check ? await stage.check(context, step as never, run) : false;
+      const moved = stage.check ? await runInStep(step.id, async () => stage.check!(context, step as never, run)) : false;
       if (moved) {
         run.logger.warn(`${step.id}: not done, the world moved: ${moved}`);
         return { status: 'moved', reason: moved };
       }
       run.logger.info(`${step.id}: ${stage.title(step as never)} — ${step.reason}`);
       options.onStep?.({ step, phase: 'started' });
-      const output = await stage.run(context, step as never, run);
+      const output = await runInStep(step.id, async () => stage.run(context, step as never, run));
       const refused = stage.checkOutput?.(step as never, output as never);
       if (refused) throw new StepFailure(`${step.id} did not give what it must: ${refused}`);
       return { status: 'done', output, durationMs: Date.now() - startedAt };

@@ -23,6 +23,7 @@
  * the base's new attempt publishes; the dependant is then skipped (and its job fails) once more, with the earlier
  * attempt's reason.
  */
+import { runOutsideThePlan } from '../step-scope.ts';
 import { getParameter, putParameterExpecting } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import { describeAwsError, isGildError } from '../errors.ts';
@@ -121,7 +122,7 @@ export async function recordJobEnds(
       try {
         const ssm = context.clients.ssm(entry.region);
         const current = await getParameter(ssm, name);
-        const written = await putParameterExpecting(ssm, name, value, { expected: current?.value });
+        const written = await runOutsideThePlan('job-end', () => putParameterExpecting(ssm, name, value, { expected: current?.value }));
         if (written !== 'written') logger.warn(`could not record that this job ended ${entry.image} unpublished (${name} changed meanwhile); jobs waiting for it wait for its lock or their deadline`);
       } catch (error) {
         logger.warn(`could not record that this job ended ${entry.image} unpublished (${name}: ${describeAwsError(error)}); jobs waiting for it wait for its lock or their deadline`);

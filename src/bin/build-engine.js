@@ -1,55 +1,60 @@
-// `npm run build`, which `npm ci` runs as `prepare`: compiles src/ to dist/
-// with tsc (tsconfig.build.json; --noCheck, since `npm test` type-checks),
-// bundles the engine into dist/bundle/ (below), then stamps dist/.built,
-// which src/bin/gild.js compares with the sources.
-// Without TypeScript (`npm ci --omit=dev`) it builds nothing and says so:
-// gild then runs its .ts sources through jiti, slower to start but the same.
-// `--out-dir DIR` builds elsewhere (the compiled-engine test builds a copy).
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// `npm run build`, which `npm ci` runs as `prepare`: bundles the engine into dist/bundle/ with rolldown (vite's
+// bundler) and stamps dist/.built with a digest of the sources it was built from (engine-bundle.js), the one engine
+// src/bin/gild.js runs. `--out-dir DIR` builds elsewhere (the compiled-engine test builds a copy); `--if-stale`
+// builds only when the bundle is not a build of the current sources (the test suite's global setup).
+// Without rolldown (`npm ci --omit=dev`) it builds nothing and says so; gild then refuses to start until it is built
+// or told to run the sources (GILD_ENGINE=source).
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from './compiled-engine.js';
+import { bundlePaths, bundleProblem, sourceDigest, stampText } from './engine-bundle.js';
+import { packageRoot } from './engine-paths.js';
 
-let tsc;
 try {
-  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   createRequire(import.meta.url).resolve('rolldown');
 } catch {
-  console.error('gild: TypeScript or rolldown is not installed (npm ci --omit=dev?), so dist/ was not built; gild will run its .ts sources through jiti.');
+  console.error('gild: rolldown is not installed (npm ci --omit=dev?), so the engine bundle was not built: install the dev dependencies and run `npm run build`, or run the sources with GILD_ENGINE=source.');
   process.exit(0);
 }
-const { values: flags } = parseArgs({ options: { 'out-dir': { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { 'out-dir': { type: 'string' }, 'if-stale': { type: 'boolean' } } });
 const dist = path.resolve(flags['out-dir'] ?? path.join(packageRoot, 'dist'));
-const bundleDir = path.join(dist, 'bundle');
+const { bundleDir, stamp } = bundlePaths(dist);
+if (flags['if-stale'] && bundleProblem(dist) === undefined) process.exit(0);
 // NOTE: a folder named by --out-dir is emptied only when it is empty or a finished build (its stamp); dist/ itself
 // always is, also after a build that failed halfway.
-if (flags['out-dir'] !== undefined && existsSync(dist) && readdirSync(dist).length > 0 && !existsSync(path.join(dist, '.built'))) {
+if (flags['out-dir'] !== undefined && existsSync(dist) && readdirSync(dist).length > 0 && !existsSync(stamp)) {
   console.error(`gild: ${dist} exists and is not a finished build (it has no .built stamp), so the build does not empty it. Remove it yourself or build into another folder.`);
   process.exit(2);
 }
-// The stamp goes first, so that a gild started during the build runs the sources rather than a half-written bundle.
-rmSync(path.join(dist, '.built'), { force: true });
-// NOTE: tsc's output is replaced whole; the bundle's folder is not emptied (see the pruning below).
+// The stamp goes first, so that a gild started during the build refuses rather than runs a half-written bundle.
+rmSync(stamp, { force: true });
+// Taken before bundling: a source edited while the build runs leaves the bundle stale, never wrongly current.
+const digest = sourceDigest();
+// NOTE: earlier builds also compiled src/ with tsc into dist/ for the definition worker; the bundle now holds the
+// worker, so that output is removed rather than left to be mistaken for an engine.
 for (const entry of existsSync(dist) ? readdirSync(dist) : []) if (entry !== 'bundle') rmSync(path.join(dist, entry), { recursive: true, force: true });
-const build = spawnSync(process.execPath, [tsc, '-p', path.join(packageRoot, 'tsconfig.build.json'), '--noCheck', '--outDir', dist], { stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
-// The definition loader's worker is plain JavaScript that tsc does not copy.
-copyFileSync(path.join(packageRoot, 'src', 'definition', 'import-definition-worker.js'), path.join(dist, 'definition', 'import-definition-worker.js'));
 
 // NOTE: the engine `gild` runs and `import 'gild'` gives is a bundle of src/cli.ts and src/index.ts with their
-// dependencies, made by rolldown (vite's bundler, a devDependency), in dist/bundle/: Node then reads, resolves and
-// compiles a few dozen files instead of about 500 (tsc's output, zod, execa, listr2, handlebars, and each AWS SDK
-// package's entry point, one CommonJS file with every command of its service: 2.7 MB for EC2). The SDK is bundled
-// from its ES modules, tree-shaken to the commands the adapters import. Each command stays its own chunk, loaded when
-// it runs. jiti stays outside: it loads the organisation's TypeScript at run time. tsc's output beside it serves the
-// definition loader's worker thread. Measured side by side (5 interleaved rounds, medians, load ~1 on the 2-core
-// machine), a no-op `gild run` over 100 images against moto made its first AWS call 781 ms after starting instead of
-// 1,448 ms with tsc's output and the SDK packages as they are (with the definitions fetched ahead, load-definitions.ts).
+// dependencies: Node then reads, resolves and compiles a few dozen files instead of about 500 (gild's modules, zod,
+// execa, listr2, handlebars, and each AWS SDK package's entry point, one CommonJS file with every command of its
+// service: 2.7 MB for EC2). The SDK is bundled from its ES modules, tree-shaken to the commands the adapters import.
+// Each command stays its own chunk, loaded when it runs. jiti stays outside: it loads the organisation's TypeScript at
+// run time. The definition loader's worker thread (src/definition/import-isolated.ts) is an entry of its own, found
+// beside the chunks as ./import-definition-worker.js, with the two modules it loads through jiti under fixed names.
+// Measured side by side (5 interleaved rounds, medians, load ~1 on the 2-core machine), a no-op `gild run` over 100
+// images against moto made its first AWS call 781 ms after starting instead of 1,448 ms with tsc's output and the SDK
+// packages as they are (with the definitions fetched ahead, load-definitions.ts).
 const { build: bundle } = await import('rolldown');
+const source = (file) => path.join(packageRoot, 'src', file);
 const bundled = await bundle({
-  input: { cli: path.join(packageRoot, 'src', 'cli.ts'), index: path.join(packageRoot, 'src', 'index.ts') },
+  input: {
+    cli: source('cli.ts'),
+    index: source('index.ts'),
+    'import-definition-worker': source('definition/import-definition-worker.js'),
+    'read-plain-data': source('definition/read-plain-data.ts'),
+    'definition-runtime': source('definition/definition-runtime.ts'),
+  },
   cwd: packageRoot,
   platform: 'node',
   external: ['jiti'],
@@ -66,4 +71,4 @@ for (const entry of readdirSync(bundleDir, { withFileTypes: true })) {
   const file = path.join(bundleDir, entry.name);
   if (entry.isFile() && !written.has(entry.name) && statSync(file).mtimeMs < dayAgo) rmSync(file);
 }
-writeFileSync(path.join(dist, '.built'), `${new Date().toISOString()}\n`);
+writeFileSync(stamp, stampText(digest));

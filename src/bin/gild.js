@@ -1,21 +1,22 @@
 #!/usr/bin/env node
-// gild's entry point. It runs the engine bundled into dist/bundle/ by `npm ci`
-// (the `prepare` script, build-engine.js) when that build is current (see compiled-engine.js), and
-// the TypeScript sources through jiti otherwise, so that a checkout runs as
-// edited without a rebuild. GILD_ENGINE=source or GILD_ENGINE=dist forces one.
-import { existsSync } from 'node:fs';
+// gild's entry point. It runs one engine: the bundle in dist/bundle/, built by `npm ci` (the `prepare` script,
+// build-engine.js), and refuses with the fix when that bundle is missing or was built from other sources
+// (engine-bundle.js). Running the TypeScript sources as they are is an explicit developer mode: GILD_ENGINE=source,
+// or `npm run dev -- <command>`.
 import module from 'node:module';
-import path from 'node:path';
-import { compiledEngineIsCurrent, packageRoot, projectCacheDir } from './compiled-engine.js';
+import { bundleProblem } from './engine-bundle.js';
+import { projectCacheDir } from './engine-paths.js';
 
-function useCompiledEngine() {
-  switch (process.env.GILD_ENGINE) {
-    case 'source':
-      return false;
-    case 'dist':
-      return existsSync(path.join(packageRoot, 'dist', 'bundle', 'cli.js'));
-    default:
-      return compiledEngineIsCurrent();
+const engine = process.env.GILD_ENGINE || 'bundle';
+if (engine !== 'bundle' && engine !== 'source') {
+  console.error(`gild: GILD_ENGINE is "${engine}", which is not an engine. Set it to "bundle" (what npm ci builds, the default) or "source" (the TypeScript sources through jiti), or unset it.`);
+  process.exit(2);
+}
+if (engine === 'bundle') {
+  const problem = bundleProblem();
+  if (problem !== undefined) {
+    console.error(problem);
+    process.exit(2);
   }
 }
 
@@ -30,7 +31,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // jiti's under the project's node_modules/.cache, not in the shared temp folder that CI runners and cleaned machines
 // start empty, unless NODE_COMPILE_CACHE names one (NODE_DISABLE_COMPILE_CACHE turns it off).
 module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ? undefined : projectCacheDir('node-compile-cache'));
-const { main } = useCompiledEngine()
-  ? await import('../../dist/bundle/cli.js')
-  : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
+const { main } =
+  engine === 'bundle'
+    ? await import('../../dist/bundle/cli.js')
+    : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
 await main(process.argv.slice(2));

@@ -20,9 +20,9 @@ export type ImportOutcome =
 /** Long enough for a cold jiti transform of a large file on a busy CI runner. */
 export const defaultImportTimeoutMs = 15_000;
 
-// NOTE: a plain .js file, copied into dist/definition/ by the build, so the same worker serves the sources and the
-// compiled engine. The URL holds from src/definition/, from dist/definition/ and from a chunk of dist/bundle/.
-const workerUrl = new URL('../definition/import-definition-worker.js', import.meta.url);
+// NOTE: a plain .js file beside this module in src/definition/ (GILD_ENGINE=source, tests); the build bundles it as an
+// entry of its own beside the chunks in dist/bundle/, so the same relative URL finds it from either.
+const workerUrl = new URL('./import-definition-worker.js', import.meta.url);
 
 type WorkerMessage = { readonly kind: string } & Record<string, unknown>;
 

@@ -5,8 +5,6 @@
  */
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AppliedPlan } from '../apply/apply-plan.ts';
-import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
 import { buildRunReport, type RunReportInput } from './build-run-report.ts';
 import { fitStepSummary, fullReportLocation } from './fit-step-summary.ts';

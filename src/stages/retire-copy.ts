@@ -30,7 +30,7 @@ const asRetire = (step: StepOfKind<'retire-copy'>): StepOfKind<'retire'> => ({
 export const retireCopyStage: StepStage<'retire-copy'> = {
   kind: 'retire-copy',
   title: (step) => `retire the copy of ${step.image} ${step.version} in account ${step.account} in ${step.region}`,
-  async check(context, step, run) {
+  async check(context, step, _run) {
     await accountClientsFor(context, step).confirmAccess();
     // NOTE: a copy follows its source's retirement: retention is the building account's, checked where it retires.
     return whyRetirementMoved(inAccount(context, step), asRetire(step));

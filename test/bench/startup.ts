@@ -12,7 +12,7 @@
  *   (start-up, before any work; target < 200 ms).
  *
  * It measures the engine as `npm ci` leaves it, bundled in dist/bundle/, and
- * builds it first when the sources are newer.
+ * builds it first when it is not a build of the sources as they are.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { execa } from 'execa';
-import { compiledEngineIsCurrent } from '../../src/bin/compiled-engine.js';
+import { bundleProblem } from '../../src/bin/engine-bundle.js';
 import type { MotoServer } from '../support/moto.ts';
 import { repoRoot } from '../support/project.ts';
 import type { BenchmarkResult } from './benchmark.ts';
@@ -71,8 +71,8 @@ const cpuReporter = fileURLToPath(new URL('./report-cpu-child.mjs', import.meta.
 const medianCpuMs = (variant: VariantResult) => median(variant.trials.map((trial) => trial.cpuMs ?? Number.NaN));
 
 export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => Promise<void>) => void): Promise<BenchmarkResult[]> {
-  if (!compiledEngineIsCurrent()) {
-    console.error('bench: dist/ is older than src/: building it (npm run build) so that the compiled engine is measured');
+  if (bundleProblem() !== undefined) {
+    console.error('bench: dist/bundle/ is not a build of the sources as they are: building it (npm run build) so that the engine users get is measured');
     await execa('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
   }
   const scratch = await mkdtemp(path.join(tmpdir(), 'gild-bench-startup-'));

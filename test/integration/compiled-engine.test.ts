@@ -1,8 +1,8 @@
 /**
- * The engine as installed: compiled to dist/ by `npm run build`, run by
- * src/bin/gild.js, imported as 'gild' from plain Node. The package is built
- * into a temporary copy so that the repository's own dist/ (maybe stale, maybe
- * in use by another test) is neither read nor touched.
+ * The one engine, as installed: bundled into dist/bundle/ by `npm run build` (the definition loader's worker
+ * included), run by src/bin/gild.js, imported as 'gild' from plain Node; a bundle built from other sources refused
+ * with the fix; the TypeScript sources only when asked (GILD_ENGINE=source). The package is built in a temporary
+ * copy so that the repository's own dist/ (in use by the other cli tests) is neither read nor touched.
  *
  * Start-up is checked by what is loaded, not by time (timing lives in
  * `npm run bench -- startup`): `--help` and argument errors load no AWS SDK,
@@ -30,7 +30,9 @@ async function bundledPackages(loaded: readonly string[]): Promise<Set<string>> 
   const packages = new Set<string>();
   for (const module of loaded.filter((file) => file.includes('/dist/bundle/'))) {
     const source = await readFile(module.replace(/^file:\/\//, ''), 'utf8');
-    for (const [, name] of source.matchAll(/^\/\/ node_modules\/((?:@[^/\n]+\/)?[^/\n]+)\//gm)) packages.add(name!);
+    // NOTE: relative to the folder built in; the copy's node_modules is a link to this checkout's, which rolldown
+    // follows, so its heads read `// ../…/node_modules/<package>/…`.
+    for (const [, name] of source.matchAll(/^\/\/ (?:\S*\/)?node_modules\/((?:@[^/\n]+\/)?[^/\n]+)\//gm)) packages.add(name!);
   }
   return packages;
 }
@@ -44,12 +46,13 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'gild-compiled-'));
   packageDir = path.join(scratch, 'gild');
   projectDir = path.join(scratch, 'project');
-  // The package as npm would lay it out: package.json, the bin, and dist/ built from this checkout's src/.
-  await mkdir(path.join(packageDir, 'src'), { recursive: true });
+  // The package as npm would lay it out: package.json, src/ (the bin and the sources the bundle is stamped with), and
+  // dist/ built by the copy's own `npm run build`.
+  await mkdir(packageDir, { recursive: true });
   await cp(path.join(repoRoot, 'package.json'), path.join(packageDir, 'package.json'));
-  await cp(path.join(repoRoot, 'src/bin'), path.join(packageDir, 'src/bin'), { recursive: true });
+  await cp(path.join(repoRoot, 'src'), path.join(packageDir, 'src'), { recursive: true });
   await symlink(path.join(repoRoot, 'node_modules'), path.join(packageDir, 'node_modules'), 'dir');
-  await execa(process.execPath, [path.join(repoRoot, 'src/bin/build-engine.js'), '--out-dir', path.join(packageDir, 'dist')]);
+  await execa(process.execPath, [path.join(packageDir, 'src/bin/build-engine.js')]);
   // An organisation's project that installed it.
   await mkdir(path.join(projectDir, 'node_modules'), { recursive: true });
   await symlink(packageDir, path.join(projectDir, 'node_modules/gild'), 'dir');
@@ -116,23 +119,63 @@ describe('the compiled engine', () => {
     expect(result.stdout).toBe('ami-0123456789abcdef0 /golden/web/latest');
   });
 
-  it('loads definitions written in TypeScript, whose `gild` is the compiled engine', async () => {
+  it('loads definitions written in TypeScript in the bundle\'s own worker, whose `gild` is the bundle: no gild source is loaded', async () => {
     const project = path.join(scratch, 'with-images');
     await cp(path.join(repoRoot, 'templates'), path.join(project, 'templates'), { recursive: true });
     await mkdir(path.join(project, 'images'), { recursive: true });
     await writeFile(path.join(project, 'images/web.ts'), imageSource({ name: 'web' }));
-    const result = await execa(process.execPath, [compiledBin(), 'validate'], { cwd: project, reject: false, env: { GILD_TYPESCRIPT_CACHE: path.join(scratch, 'jiti-cache') }, extendEnv: true });
+    const record = path.join(scratch, 'modules-validate.txt');
+    await writeFile(record, '');
+    const result = await execa(process.execPath, ['--import', recorder, compiledBin(), 'validate'], { cwd: project, reject: false, env: { GILD_TYPESCRIPT_CACHE: path.join(scratch, 'jiti-cache'), GILD_RECORD_MODULES: record }, extendEnv: true });
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^1 image definitions are valid/);
     expect(result.exitCode).toBe(0);
+    const loaded = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
+    // The worker thread runs the bundle's entry (the recorder's --import runs in it too), and gild's own modules come
+    // from dist/bundle/ only: the entry point's src/bin/ files aside, nothing under the copy's src/.
+    expect(loaded).toContainEqual(expect.stringContaining('/gild/dist/bundle/import-definition-worker.js'));
+    expect(loaded).toContainEqual(expect.stringContaining('/gild/dist/bundle/definition-runtime.js'));
+    expect(loaded.filter((module) => module.includes('/gild/src/') && !module.includes('/gild/src/bin/'))).toEqual([]);
+  });
+
+  it('refuses a bundle built from other sources, naming the fix, and runs nothing of it', async () => {
+    const edited = path.join(packageDir, 'src/cleanup.ts');
+    const original = await readFile(edited, 'utf8');
+    await writeFile(edited, `${original}// an edit after the build\n`);
+    try {
+      const result = await runRecorded(compiledBin(), ['--help']);
+      expect(result.exitCode).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('was built from other sources than');
+      expect(result.stderr).toContain('npm run build');
+      expect(result.stderr).toContain('GILD_ENGINE=source');
+      expect(result.loaded.filter((module) => module.includes('/dist/bundle/'))).toEqual([]);
+    } finally {
+      await writeFile(edited, original);
+    }
+    // The same content again is the same build, whatever the file's modification time says.
+    expect((await runRecorded(compiledBin(), ['--help'])).exitCode).toBe(0);
+  });
+
+  it('refuses a missing bundle and an unknown GILD_ENGINE with the fix', async () => {
+    const missing = await runRecorded(compiledBin(), ['--help'], { GILD_ENGINE: 'dist' });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('GILD_ENGINE is "dist", which is not an engine');
+    const bare = path.join(scratch, 'unbuilt');
+    await mkdir(bare);
+    await cp(path.join(packageDir, 'package.json'), path.join(bare, 'package.json'));
+    await cp(path.join(packageDir, 'src/bin'), path.join(bare, 'src/bin'), { recursive: true });
+    const result = await execa(process.execPath, [path.join(bare, 'src/bin/gild.js'), '--help'], { reject: false });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/the engine bundle .*cli\.js is not built .*npm run build/);
   });
 });
 
-describe('the TypeScript sources', () => {
-  it('print --help without loading the SDK, listr2, handlebars, execa or zod', async () => {
+describe('the TypeScript sources, when asked (GILD_ENGINE=source)', () => {
+  it('print --help without loading the SDK, listr2, handlebars, execa or zod, nor the bundle', async () => {
     const result = await runRecorded(path.join(repoRoot, 'src/bin/gild.js'), ['--help'], { GILD_ENGINE: 'source' });
     expect(result.exitCode).toBe(0);
     expect(result.loaded).toContainEqual(expect.stringContaining('/node_modules/jiti/'));
-    expect(result.loaded.filter((module) => heavyModules.test(module))).toEqual([]);
+    expect(result.loaded.filter((module) => heavyModules.test(module) || module.includes('/dist/bundle/'))).toEqual([]);
   });
 });

@@ -33,7 +33,7 @@ async function renderedProvisioners(imageName: string): Promise<{ dir: string; s
   const parsed = (await parse('image.pkr.hcl', text)) as { source: Record<string, Record<string, Record<string, unknown>[]>> };
   const source = parsed.source['amazon-ebs']![imageName]![0]!;
   // hcl2json groups provisioners by type; the order Packer runs them in is the order of the blocks in the text.
-  const provisioners = [...text.matchAll(/^  provisioner "([a-z-]+)" \{\n([\s\S]*?)^  \}/gm)].map(([, type, body]): [string, Record<string, unknown>] => [
+  const provisioners = [...text.matchAll(/^ {2}provisioner "([a-z-]+)" \{\n([\s\S]*?)^ {2}\}/gm)].map(([, type, body]): [string, Record<string, unknown>] => [
     type!,
     Object.fromEntries([...body!.matchAll(/^\s+([a-z_]+)\s+= (.*)$/gm)].map(([, name, value]) => [name!, JSON.parse(value!)])),
   ]);

@@ -159,14 +159,14 @@ describe('smoke test against moto', () => {
 
   it('fails a check that exits with an unexpected code even when Run Command reports Success', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'weird', status: 'Success', exitCode: 2 }] });
-    const { run, smoke } = await smokeTest([{ name: 'weird exit', run: 'weird' }]);
+    const { smoke } = await smokeTest([{ name: 'weird exit', run: 'weird' }]);
 
     expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('exited with code 2, expected 0') });
   });
 
   it('fails a check whose stdout does not match', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'nginx -v', status: 'Success', stdout: 'nginx version: 1.18' }] });
-    const { run, smoke } = await smokeTest([{ name: 'nginx version', run: 'nginx -v', stdoutMatches: ['nginx/1\\.2\\d'] }]);
+    const { smoke } = await smokeTest([{ name: 'nginx version', run: 'nginx -v', stdoutMatches: ['nginx/1\\.2\\d'] }]);
 
     expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('stdout does not match /nginx/1\\.2\\d/') });
   });
@@ -174,7 +174,7 @@ describe('smoke test against moto', () => {
   it('times out a check that never finishes, by gild\'s own per-check deadline', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
     const started = Date.now();
-    const { amiId, run, smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
+    const { amiId, smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
 
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(smoke).toMatchObject({ result: 'timed-out', reason: expect.stringContaining('within its 1s timeout') });
@@ -187,7 +187,7 @@ describe('smoke test against moto', () => {
 
   it('stops at the overall timeout even when per-check timeouts are longer', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
-    const { run, smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
+    const { smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
 
     expect(smoke).toMatchObject({ result: 'timed-out' });
     // The definition's checks; gild's new-machine checks ran first, and are not-verified here (see smoke-new-machine.test.ts).
@@ -201,7 +201,7 @@ describe('smoke test against moto', () => {
 
   it('waits for the SSM agent: InvalidInstanceId a few times, then passes', async () => {
     emulator.proxy.setRules({ invalidInstanceIdTimes: 3 });
-    const { run, smoke } = await smokeTest([{ name: 'ok', run: 'true' }]);
+    const { smoke } = await smokeTest([{ name: 'ok', run: 'true' }]);
 
     expect(smoke.result).toBe('passed');
     expect(emulator.proxy.calls.filter((call) => call.fault === 'invalid-instance-id')).toHaveLength(3);
@@ -209,7 +209,7 @@ describe('smoke test against moto', () => {
 
   it('fails with a clear reason when the SSM agent never registers', async () => {
     emulator.proxy.setRules({ invalidInstanceIdTimes: 1000 });
-    const { run, smoke } = await smokeTest([{ name: 'ok', run: 'true' }]);
+    const { smoke } = await smokeTest([{ name: 'ok', run: 'true' }]);
 
     expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('did not register after 6 SendCommand attempts') });
   });

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkWireRequest, formatViolation, type WireCheck, type WireViolation } from './aws-model-check.ts';
+import { recordWrite } from './step-ledger.ts';
 
 export const wireCheckedHeader = 'x-gild-wire-checked';
 
@@ -33,6 +34,7 @@ export const wireLedger: Ledger = { checked: 0, unchecked: 0, bySender: new Map(
 export function checkArrival(request: IncomingMessage, body: Buffer): WireCheck | undefined {
   if (request.headers[wireCheckedHeader]) return undefined;
   const check = checkWireRequest({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body: body.toString('utf8') });
+  recordWrite(request, check, body);
   if (!check.checked) {
     wireLedger.unchecked += 1;
     return check;

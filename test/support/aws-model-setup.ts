@@ -4,18 +4,22 @@
  * arrived, naming the operation, member, value, rule and sender — also when a
  * spawned gild or Packer process sent it and swallowed the refusal. With
  * GILD_WIRE_CHECK_SUMMARY set to a file, each test file appends what was
- * checked there (one JSON line), for reports.
+ * checked there (one JSON line), for reports. Likewise an AWS write a gild
+ * process made outside every runner step fails the test (step-ledger.ts);
+ * GILD_STEP_LEDGER collects who made each write.
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, afterEach } from 'vitest';
 import { undocumentedFilterOperations, uncompilablePatterns } from './aws-model-check.ts';
 import { assertNoWireViolations, wireLedger } from './aws-model-proxy.ts';
+import { appendStepLedger, assertNoStrayWrites } from './step-ledger.ts';
 
 let file = '';
 
 afterEach(({ task }) => {
   file = task.file.filepath;
   assertNoWireViolations('during this test');
+  assertNoStrayWrites('during this test');
 });
 
 afterAll(() => {
@@ -34,5 +38,7 @@ afterAll(() => {
       })}\n`,
     );
   }
+  appendStepLedger(file);
   assertNoWireViolations('outside any test (in a beforeAll or after the last test)');
+  assertNoStrayWrites('outside any test (in a beforeAll or after the last test)');
 });

@@ -31,7 +31,8 @@ export async function createTempProject(options: { shippedImages?: boolean; imag
   await mkdir(path.join(dir, 'node_modules'), { recursive: true });
   await symlink(repoRoot, path.join(dir, 'node_modules', 'gild'), 'dir');
   const spawn = (args: readonly string[], env: Record<string, string>) =>
-    execa('node', [gildBin, ...args], { cwd: dir, env: { ...env, CI: 'true' }, extendEnv: true, reject: false, all: false });
+    // The engine users get (the bundle, built by the cli tests' global setup) unless a test names another.
+    execa('node', [gildBin, ...args], { cwd: dir, env: { GILD_ENGINE: 'bundle', ...env, CI: 'true' }, extendEnv: true, reject: false, all: false });
   return {
     dir,
     spawn,
