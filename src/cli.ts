@@ -61,7 +61,11 @@ const commandTable: readonly CommandEntry[] = [
         .option('--force', 'plan rebuilds even for unchanged images', false)
         .option('--local', 'plan against a fresh local emulator', false)
         .option('--json', 'print the plan as JSON on stdout (what `gild run --plan` applies); everything else goes to stderr', false)
-        .option('--matrix', 'print the images to build spread over CI jobs: GitHub Actions matrices {"matrices":[{"include":[{"job":1,"images":"a b",…}]}],…}, or with --engine gitlab a child pipeline', false)
+        .option(
+          '--matrix',
+          'print the images to build spread over CI jobs: GitHub Actions matrices {"matrices":[{"include":[{"job":1,"images":"a b",…}]}],…}, or with --engine gitlab a child pipeline',
+          false,
+        )
         .option('--engine <engine>', 'with --matrix: github (matrices of at most 256 jobs) or gitlab (parallel:matrix of at most 200)')
         .option('--per-job <count>', 'with --matrix: at most this many images a job (default: the fewest that fit one matrix)')
         .option('--max-jobs <count>', 'with --matrix: at most this many jobs in all (default: one matrix of the engine)')
@@ -94,7 +98,10 @@ const commandTable: readonly CommandEntry[] = [
         .option('--base-ami <ami>', 'source AMI to render (default: a placeholder)')
         .option('--local-endpoint <url>', 'render for the emulator at this endpoint'),
     run: async (io, [image], flags) =>
-      (await import('./commands/render.ts')).render({ image: image as string, out: flags.out as string, baseAmi: flags.baseAmi as string | undefined, localEndpoint: flags.localEndpoint as string | undefined }, io),
+      (await import('./commands/render.ts')).render(
+        { image: image as string, out: flags.out as string, baseAmi: flags.baseAmi as string | undefined, localEndpoint: flags.localEndpoint as string | undefined },
+        io,
+      ),
   },
   {
     name: 'run',
@@ -194,7 +201,11 @@ const commandTable: readonly CommandEntry[] = [
         .argument('[images...]', 'image names (default: all)')
         .option('--json', 'print the status as JSON on stdout', false)
         .option('--fail-on <what>', 'exit 1 when a revoked version is in use (revoked), or also one 30 or more days old (old)'),
-    run: async (io, [images], flags) => (await import('./commands/status.ts')).status({ images: images as string[], json: flags.json as boolean, ...(flags.failOn !== undefined ? { failOn: flags.failOn as string } : {}) } as never, io),
+    run: async (io, [images], flags) =>
+      (await import('./commands/status.ts')).status(
+        { images: images as string[], json: flags.json as boolean, ...(flags.failOn !== undefined ? { failOn: flags.failOn as string } : {}) } as never,
+        io,
+      ),
   },
   {
     name: 'verify',
@@ -218,7 +229,10 @@ const commandTable: readonly CommandEntry[] = [
         .option('--out <dir>', 'where to write report.json and report.md (default: .gild/runs/<run-id>/fleet)')
         .option('--json', reportJsonHelp, false),
     run: async (io, [reports], flags, argv) =>
-      (await import('./commands/merge-reports.ts')).mergeReports({ reports: reports as string[], plan: flags.plan as string | undefined, out: flags.out as string | undefined, json: flags.json as boolean, argv }, io),
+      (await import('./commands/merge-reports.ts')).mergeReports(
+        { reports: reports as string[], plan: flags.plan as string | undefined, out: flags.out as string | undefined, json: flags.json as boolean, argv },
+        io,
+      ),
   },
   {
     name: 'unlock',
@@ -237,7 +251,7 @@ const commandTable: readonly CommandEntry[] = [
         .description('print the least-privilege IAM policy for the pipeline role (reads no AWS)')
         .option('--json', 'print only the policy document', false)
         .addOption(new Option('--assume-role <arn>', 'a distribution-account role gild assumes (repeatable)').argParser(repeatable).default([]))
-        .option('--account-role', "print the policy for the role gild assumes in the distribution accounts instead", false),
+        .option('--account-role', 'print the policy for the role gild assumes in the distribution accounts instead', false),
     run: async (io, _args, flags) =>
       (await import('./commands/iam-policy.ts')).iamPolicyCommand({ json: flags.json as boolean, assumeRole: flags.assumeRole as string[], accountRole: flags.accountRole as boolean }, io),
   },
@@ -247,10 +261,21 @@ const commandTable: readonly CommandEntry[] = [
 function pointerCommands(): CommandEntry[] {
   type PointerChange = import('./plan/plan-pointer-change.ts').PointerChange;
   const change = async (io: Io, image: string, flags: Record<string, unknown>, argv: readonly string[], pointerChange: PointerChange) => {
-    const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/change-pointer.ts')]);
+    const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([
+      import('./commands/run-steps.ts'),
+      import('./commands/io.ts'),
+      import('./commands/change-pointer.ts'),
+    ]);
     const logger = createIoLogger(io);
     return withImagesInContext(io, logger, { images: [image], withDependants: pointerChange.kind === 'revoke' }, (context, selected, signal) =>
-      changePointerCommand(context, selected.find((candidate) => candidate.name === image)!, pointerChange, signal, { ...reportIo(io, flags, argv), dryRun: flags.dryRun as boolean, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) }, selected),
+      changePointerCommand(
+        context,
+        selected.find((candidate) => candidate.name === image)!,
+        pointerChange,
+        signal,
+        { ...reportIo(io, flags, argv), dryRun: flags.dryRun as boolean, progress: (name, line) => logger.info(`${name ?? image}: ${line}`) },
+        selected,
+      ),
     );
   };
   // latest, v<major> or a channel (the same rule as src/plan/plan-pointer-change.ts pointerOfName, kept here so --help loads no planner).
@@ -279,7 +304,8 @@ function pointerCommands(): CommandEntry[] {
           .requiredOption('--reason <text>', 'why: shown in every plan while the hold lasts')
           .option('--dry-run', 'print the plan and stop before changing anything', false)
           .option('--json', reportJsonHelp, false),
-      run: (io, [image], flags, argv) => change(io, image as string, flags, argv, { kind: 'rollback', pointer: pointerOf(flags.channel), to: flags.to as string | undefined, reason: flags.reason as string }),
+      run: (io, [image], flags, argv) =>
+        change(io, image as string, flags, argv, { kind: 'rollback', pointer: pointerOf(flags.channel), to: flags.to as string | undefined, reason: flags.reason as string }),
     },
     {
       name: 'release',
@@ -311,7 +337,9 @@ function pointerCommands(): CommandEntry[] {
       name: 'restore',
       declare: (command) =>
         command
-          .description('undo a revoke: the version is good again (re-enabled, tagged published, resolvable), and latest and v<major> move back to it where it is the newest; channels are offered with the promote to run')
+          .description(
+            'undo a revoke: the version is good again (re-enabled, tagged published, resolvable), and latest and v<major> move back to it where it is the newest; channels are offered with the promote to run',
+          )
           .argument('<image>', 'image name')
           .argument('<version>', 'the revoked version to restore')
           .requiredOption('--reason <text>', 'why: recorded in the version ledger and on the AMIs, and shown in history')

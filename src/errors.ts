@@ -47,20 +47,10 @@ const inDistribution = (stage: string) => columnsOf(stage)?.phase === 'distribut
 
 export const catalogue = {
   EDEFINITIONS: (problems: readonly string[]) =>
-    new GildError(
-      'EDEFINITIONS',
-      'definition',
-      `${problems.length} problem${problems.length === 1 ? '' : 's'} in the image definitions. Fix them and run \`gild validate\` again.`,
-      problems,
-    ),
-  ESETTINGS: (problems: readonly string[]) =>
-    new GildError('ESETTINGS', 'definition', 'The pipeline settings are invalid. Fix pipeline/settings.ts.', problems),
+    new GildError('EDEFINITIONS', 'definition', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the image definitions. Fix them and run \`gild validate\` again.`, problems),
+  ESETTINGS: (problems: readonly string[]) => new GildError('ESETTINGS', 'definition', 'The pipeline settings are invalid. Fix pipeline/settings.ts.', problems),
   EUNKNOWNIMAGE: (names: readonly string[], known: readonly string[]) =>
-    new GildError(
-      'EUNKNOWNIMAGE',
-      'usage',
-      `Unknown image${names.length === 1 ? '' : 's'}: ${names.map((n) => `"${n}"`).join(', ')}. Known images: ${known.join(', ') || '(none)'}.`,
-    ),
+    new GildError('EUNKNOWNIMAGE', 'usage', `Unknown image${names.length === 1 ? '' : 's'}: ${names.map((n) => `"${n}"`).join(', ')}. Known images: ${known.join(', ') || '(none)'}.`),
   EUSAGE: (message: string) => new GildError('EUSAGE', 'usage', message),
   ENOPACKER: (cause?: unknown) =>
     new GildError(
@@ -71,27 +61,9 @@ export const catalogue = {
       { cause },
     ),
   ENOMOTO: (cause?: unknown) =>
-    new GildError(
-      'ENOMOTO',
-      'usage',
-      '`--local` needs the moto AWS emulator, and `moto_server` is not on PATH. Install it with `pip install "moto[server]"` and try again.',
-      [],
-      { cause },
-    ),
-  ENOENDPOINT: () =>
-    new GildError(
-      'ENOENDPOINT',
-      'usage',
-      'No AWS region is configured. Set AWS_REGION (or AWS_DEFAULT_REGION), or pass --local to run against a local emulator.',
-    ),
-  EAWS: (action: string, resource: string, cause: unknown) =>
-    new GildError(
-      'EAWS',
-      'pipeline',
-      `AWS refused to ${action} ${resource}: ${describeAwsError(cause)}`,
-      [],
-      { cause },
-    ),
+    new GildError('ENOMOTO', 'usage', '`--local` needs the moto AWS emulator, and `moto_server` is not on PATH. Install it with `pip install "moto[server]"` and try again.', [], { cause }),
+  ENOENDPOINT: () => new GildError('ENOENDPOINT', 'usage', 'No AWS region is configured. Set AWS_REGION (or AWS_DEFAULT_REGION), or pass --local to run against a local emulator.'),
+  EAWS: (action: string, resource: string, cause: unknown) => new GildError('EAWS', 'pipeline', `AWS refused to ${action} ${resource}: ${describeAwsError(cause)}`, [], { cause }),
   EDENIED: (action: string, resource: string, iamAction: string, cause: unknown) =>
     new GildError(
       'EDENIED',
@@ -109,11 +81,7 @@ export const catalogue = {
       { cause },
     ),
   ENOTPUBLISHED: (imageName: string, parameterName: string, region: string) =>
-    new GildError(
-      'ENOTPUBLISHED',
-      'pipeline',
-      `Image "${imageName}" has no published AMI in ${region}: parameter ${parameterName} does not exist. Run \`gild run ${imageName}\` first.`,
-    ),
+    new GildError('ENOTPUBLISHED', 'pipeline', `Image "${imageName}" has no published AMI in ${region}: parameter ${parameterName} does not exist. Run \`gild run ${imageName}\` first.`),
   ENOMATCHINGVERSION: (imageName: string, range: string, path: string, region: string, published: readonly string[]) =>
     new GildError(
       'ENOMATCHINGVERSION',
@@ -142,25 +110,24 @@ export const catalogue = {
       'EPIPELINE',
       'pipeline',
       [
-        ...(others.length > 0 ? [`${others.length} image${others.length === 1 ? '' : 's'} failed: ${others.join(', ')}. Nothing was published for ${others.length === 1 ? 'it' : 'them'}; see the logs above.`] : []),
+        ...(others.length > 0
+          ? [`${others.length} image${others.length === 1 ? '' : 's'} failed: ${others.join(', ')}. Nothing was published for ${others.length === 1 ? 'it' : 'them'}; see the logs above.`]
+          : []),
         ...(inAccounts.length > 0
           ? [
               `${inAccounts.length} image${inAccounts.length === 1 ? '' : 's'} failed in a distribution account: ${inAccounts.map((entry) => `${entry.image} (${entry.stage})`).join(', ')}. The building account published ${inAccounts.length === 1 ? 'it' : 'them'}; the next run finishes the distribution (see the logs above).`,
             ]
           : []),
         ...(failedRunSteps.length > 0
-          ? [`${failedRunSteps.length} run-wide step${failedRunSteps.length === 1 ? '' : 's'} failed: ${failedRunSteps.join(', ')}. The images' own steps went on; the next run plans ${failedRunSteps.length === 1 ? 'it' : 'them'} again (see the run log).`]
+          ? [
+              `${failedRunSteps.length} run-wide step${failedRunSteps.length === 1 ? '' : 's'} failed: ${failedRunSteps.join(', ')}. The images' own steps went on; the next run plans ${failedRunSteps.length === 1 ? 'it' : 'them'} again (see the run log).`,
+            ]
           : []),
       ].join(' '),
     );
   },
   EPLANMOVED: (moved: readonly string[]) =>
-    new GildError(
-      'EPLANMOVED',
-      'pipeline',
-      'The world moved since the plan was made, so it was not applied. Make a new plan (`gild plan --json > plan.json`), review it, and apply that one.',
-      moved,
-    ),
+    new GildError('EPLANMOVED', 'pipeline', 'The world moved since the plan was made, so it was not applied. Make a new plan (`gild plan --json > plan.json`), review it, and apply that one.', moved),
   EPLANINVALID: (file: string, problems: readonly string[]) =>
     new GildError('EPLANINVALID', 'usage', `--plan ${file}: it is not a gild plan; nothing was applied. Make one with \`gild plan --json > ${file}\`.`, problems),
   EPLANREFUSED: (file: string, differences: readonly string[]) =>

@@ -25,8 +25,9 @@ export interface AutoScalingClients {
 export function createAutoScalingClients(env: Readonly<Record<string, string | undefined>>, assumed?: AutoScalingClientConfig['credentials']): AutoScalingClients {
   const endpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING ?? env.AWS_ENDPOINT_URL;
   // `assumed`: another account's role (sts.ts) instead of the environment's credentials.
-  const credentials = assumed ?? (
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+  const credentials =
+    assumed ??
+    (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
       : undefined);
   const clients = new Map<string, AutoScalingClient>();

@@ -36,7 +36,11 @@ export interface InstanceProfileSummary {
 
 /** `name` or an instance-profile ARN; undefined when no such profile exists. */
 export async function getInstanceProfile(iam: IAMClient, profile: string): Promise<InstanceProfileSummary | undefined> {
-  const name = profile.replace(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\//, '').split('/').pop() ?? profile;
+  const name =
+    profile
+      .replace(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\//, '')
+      .split('/')
+      .pop() ?? profile;
   try {
     const output = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
     return { arn: output.InstanceProfile?.Arn ?? '', roles: (output.InstanceProfile?.Roles ?? []).map((role) => ({ name: role.RoleName ?? '', arn: role.Arn ?? '' })) };

@@ -190,7 +190,11 @@ export function failureReason(text: string, exitCode: number | undefined): strin
     }
   }
   const message = buildError ?? uiError ?? text.trim().split('\n').at(-1) ?? '';
-  const oneLine = message.split('\n').map((part) => part.trim()).filter(Boolean).join('; ');
+  const oneLine = message
+    .split('\n')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join('; ');
   const denied = deniedActionInPackerError(message);
   if (denied) return `the pipeline's credentials are not allowed to call ${denied}; attach the policy \`gild iam-policy\` prints. Packer said: ${oneLine}`;
   return oneLine || `packer exited with code ${exitCode ?? 'unknown'}`;
@@ -226,7 +230,17 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions): 
   await appendFile(options.logFile, `\n$ packer ${args.join(' ')}\n`);
   const toLog = { file: options.logFile, append: true } as const;
   const spawn = () =>
-    execa('packer', args, { cwd: options.dir, env: options.env, extendEnv: false, reject: false, stdin: 'ignore', stdout: ['pipe', toLog], stderr: ['pipe', toLog], stripFinalNewline: false, detached: true });
+    execa('packer', args, {
+      cwd: options.dir,
+      env: options.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      stdout: ['pipe', toLog],
+      stderr: ['pipe', toLog],
+      stripFinalNewline: false,
+      detached: true,
+    });
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn();
@@ -253,7 +267,10 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions): 
   const abort = () => {
     signalGroup('SIGINT');
     const graceMs = options.graceMs ?? 60_000;
-    timers.push(setTimeout(() => signalGroup('SIGTERM'), graceMs), setTimeout(() => signalGroup('SIGKILL'), 2 * graceMs));
+    timers.push(
+      setTimeout(() => signalGroup('SIGTERM'), graceMs),
+      setTimeout(() => signalGroup('SIGKILL'), 2 * graceMs),
+    );
   };
   const escalate = () => {
     signalGroup('SIGTERM');
@@ -324,5 +341,8 @@ export async function packerInstalledPlugins(): Promise<string[] | undefined> {
   const result = await execa('packer', ['plugins', 'installed'], { reject: false });
   if (result.failed && isMissingBinary(result.cause)) throw catalogue.ENOPACKER(result.cause);
   if (result.exitCode !== 0) return undefined;
-  return String(result.stdout).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return String(result.stdout)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }

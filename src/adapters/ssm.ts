@@ -60,7 +60,8 @@ export async function getParametersByPath(ssm: SSMClient, path: string): Promise
   return awsCall('list parameters under', path, async () => {
     const parameters: ParameterValue[] = [];
     for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 10 }, { Path: path, Recursive: true })) {
-      for (const parameter of page.Parameters ?? []) parameters.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), ...(parameter.DataType ? { dataType: parameter.DataType } : {}) });
+      for (const parameter of page.Parameters ?? [])
+        parameters.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), ...(parameter.DataType ? { dataType: parameter.DataType } : {}) });
     }
     return parameters;
   });
@@ -106,7 +107,12 @@ export function ssmTagProblems(tags: Readonly<Record<string, string>>): string[]
 function assertSsmTags(name: string, tags: Readonly<Record<string, string>> | undefined): void {
   const problems = tags ? ssmTagProblems(tags) : [];
   if (problems.length > 0) {
-    throw new GildError('EAWS', 'pipeline', `Cannot write parameter ${name}: SSM refuses its tags. ${problems.join('; ')}. Fix the value the tag comes from (the image name, version or run ID).`, problems);
+    throw new GildError(
+      'EAWS',
+      'pipeline',
+      `Cannot write parameter ${name}: SSM refuses its tags. ${problems.join('; ')}. Fix the value the tag comes from (the image name, version or run ID).`,
+      problems,
+    );
   }
 }
 
@@ -146,12 +152,7 @@ const createRetry = { attempts: 3, baseDelayMs: 250, maxDelayMs: 1000 };
  * write is ours. So callers must write values no other writer could write
  * (an AMI ID, a lease naming the run ID).
  */
-export async function createParameterIfAbsent(
-  ssm: SSMClient,
-  name: string,
-  value: string,
-  options: ParameterWriteOptions = {},
-): Promise<'created' | { readonly exists: ParameterValue }> {
+export async function createParameterIfAbsent(ssm: SSMClient, name: string, value: string, options: ParameterWriteOptions = {}): Promise<'created' | { readonly exists: ParameterValue }> {
   assertSsmTags(name, options.tags);
   const create = async (): Promise<'created' | { readonly exists: ParameterValue }> => {
     try {
@@ -212,11 +213,7 @@ export async function putParameterExpecting(
  * fine. The same one-round-trip window as `putParameterExpecting` applies
  * between the re-read and the delete.
  */
-export async function deleteParameterIfValue(
-  ssm: SSMClient,
-  name: string,
-  value: string,
-): Promise<'deleted' | 'absent' | { readonly kept: string }> {
+export async function deleteParameterIfValue(ssm: SSMClient, name: string, value: string): Promise<'deleted' | 'absent' | { readonly kept: string }> {
   const current = await getParameter(ssm, name);
   if (!current) return 'absent';
   if (current.value !== value) return { kept: current.value };
@@ -340,7 +337,8 @@ export async function getParameters(ssm: SSMClient, names: readonly string[]): P
   for (let start = 0; start < names.length; start += 10) {
     const batch = names.slice(start, start + 10);
     const output = await awsCall('read parameters', batch.join(', '), () => ssm.send(new GetParametersCommand({ Names: batch })));
-    for (const parameter of output.Parameters ?? []) values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), ...(parameter.DataType ? { dataType: parameter.DataType } : {}) });
+    for (const parameter of output.Parameters ?? [])
+      values.push({ name: parameter.Name ?? '', value: parameter.Value ?? '', version: Number(parameter.Version ?? 0), ...(parameter.DataType ? { dataType: parameter.DataType } : {}) });
   }
   return values;
 }

@@ -194,7 +194,10 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
       if (taking && taking[1].status !== 'done') return { status: 'skipped', reason: 'the lock was never taken' };
     } else if (stage.runsWhen === 'a-dependency-failed' && !dependencies.some(([, result]) => result.status === 'failed')) {
       // NOTE: the removal of a failed smoke test's AMIs: planned, shown, and run only when that test failed.
-      return { status: 'skipped', reason: `not needed: it runs only when ${step.after.join(' or ')} fails, and ${dependencies.map(([id, result]) => `${id} ${result.status === 'done' ? 'succeeded' : 'did not run'}`).join(', ')}` };
+      return {
+        status: 'skipped',
+        reason: `not needed: it runs only when ${step.after.join(' or ')} fails, and ${dependencies.map(([id, result]) => `${id} ${result.status === 'done' ? 'succeeded' : 'did not run'}`).join(', ')}`,
+      };
     } else if (blocked && stage.runsWhen !== 'a-dependency-failed') {
       return { status: 'skipped', reason: blockedReason(step, inPlan.get(blocked[0])!, blocked[1]) };
     } else if (run.signal.aborted) {
@@ -278,7 +281,8 @@ export function stepsWithoutLease(steps: readonly PlanStep[], byId: ReadonlyMap<
   };
   for (const step of steps) {
     if (!('image' in step) || !stages[step.kind].mutates || stages[step.kind].lease === 'takes') continue;
-    if (!locksBefore(step.id, new Set()).has(step.image)) refused.set(step.id, `it changes ${step.image} but does not wait for ${step.image}'s lock (no lock step of ${step.image} comes before it), and no step of an image runs without its lease`);
+    if (!locksBefore(step.id, new Set()).has(step.image))
+      refused.set(step.id, `it changes ${step.image} but does not wait for ${step.image}'s lock (no lock step of ${step.image} comes before it), and no step of an image runs without its lease`);
   }
   return refused;
 }
@@ -351,4 +355,3 @@ function createSlots(size: number) {
     },
   };
 }
-

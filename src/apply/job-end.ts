@@ -60,7 +60,13 @@ export function parseJobEnd(raw: string | undefined): JobEnd | undefined {
 }
 
 /** The marker a waiter for `image` `version` of plan `runId` trusts, read in the image's build region; undefined when there is none that fits. */
-export async function readJobEnd(context: Pick<Context, 'clients'>, where: { readonly prefix: string; readonly region: string }, runId: string, image: string, version: string): Promise<JobEnd | undefined> {
+export async function readJobEnd(
+  context: Pick<Context, 'clients'>,
+  where: { readonly prefix: string; readonly region: string },
+  runId: string,
+  image: string,
+  version: string,
+): Promise<JobEnd | undefined> {
   const marker = parseJobEnd((await getParameter(context.clients.ssm(where.region), jobEndParameterName(where.prefix, image)))?.value);
   return marker?.runId === runId && marker.version === version ? marker : undefined;
 }
@@ -79,7 +85,9 @@ export function awaitedImages(decisions: readonly ImageDecision[], only: readonl
   if (!only) return [];
   return decisions.flatMap((decision) => {
     const image = images.find((candidate) => candidate.name === decision.image);
-    return image && only.includes(decision.image) && (decision.action === 'build' || decision.action === 'resume') ? [{ image: decision.image, version: decision.nextVersion, region: image.buildRegion }] : [];
+    return image && only.includes(decision.image) && (decision.action === 'build' || decision.action === 'resume')
+      ? [{ image: decision.image, version: decision.nextVersion, region: image.buildRegion }]
+      : [];
   });
 }
 
@@ -92,7 +100,13 @@ export function endedUnpublished(awaited: readonly AwaitedImage[], outcomes: rea
 }
 
 /** Runs the job's plan check; a refusal (the plan moved, a definition error) is recorded for the jobs waiting on its images, then thrown. */
-export async function refusalRecorded<T>(context: Pick<Context, 'clients' | 'now' | 'settings' | 'runId'>, awaited: readonly AwaitedImage[], logger: Logger, check: () => Promise<T>, stillRefusing: () => boolean = () => true): Promise<T> {
+export async function refusalRecorded<T>(
+  context: Pick<Context, 'clients' | 'now' | 'settings' | 'runId'>,
+  awaited: readonly AwaitedImage[],
+  logger: Logger,
+  check: () => Promise<T>,
+  stillRefusing: () => boolean = () => true,
+): Promise<T> {
   try {
     return await check();
   } catch (error) {
@@ -100,7 +114,12 @@ export async function refusalRecorded<T>(context: Pick<Context, 'clients' | 'now
     if (!stillRefusing()) throw error;
     const details = isGildError(error) ? error.details : [];
     const reason = [error instanceof Error ? error.message : String(error), ...details].join(' ');
-    await recordJobEnds(context, awaited.map((entry) => ({ ...entry, result: 'refused', reason })), context.runId, logger);
+    await recordJobEnds(
+      context,
+      awaited.map((entry) => ({ ...entry, result: 'refused', reason })),
+      context.runId,
+      logger,
+    );
     throw error;
   }
 }
@@ -109,12 +128,7 @@ export async function refusalRecorded<T>(context: Pick<Context, 'clients' | 'now
  * Records, for each image a waiter may wait for, that this job is done with it unpublished. Best effort: a marker not
  * written leaves the waiter to the lock and its deadline, so a failure is logged and never thrown.
  */
-export async function recordJobEnds(
-  context: Pick<Context, 'clients' | 'now' | 'settings'>,
-  ended: readonly EndedImage[],
-  runId: string,
-  logger: Logger,
-): Promise<void> {
+export async function recordJobEnds(context: Pick<Context, 'clients' | 'now' | 'settings'>, ended: readonly EndedImage[], runId: string, logger: Logger): Promise<void> {
   await Promise.all(
     ended.map(async (entry) => {
       const name = jobEndParameterName(context.settings.ssmPrefix, entry.image);

@@ -79,7 +79,11 @@ export function createLeaseScope(context: Context, options: { readonly cleanups:
       return `${step.parameterName} changed since the plan: it now holds ${current.value}`;
     },
     async takeOver(step, logger) {
-      const taken = await takeOverLease(context.clients.ssm(step.region), step.parameterName, step.observedValue, owner, { now: context.now, ttlMs: leaseTtlMs, isPidAlive: context.processInfo.isPidAlive });
+      const taken = await takeOverLease(context.clients.ssm(step.region), step.parameterName, step.observedValue, owner, {
+        now: context.now,
+        ttlMs: leaseTtlMs,
+        isPidAlive: context.processInfo.isPidAlive,
+      });
       if ('takingOver' in taken) throw new WorldMoved(`another run is taking over the stale lock of ${step.image} (${describeHolder(taken.takingOver)}); this run leaves ${step.image} to it`);
       if ('heldBy' in taken) throw new WorldMoved(`the lock of ${step.image} is held by ${describeHolder(taken.heldBy)}; this run leaves ${step.image} to it`);
       logger.warn(`took over the stale lock ${step.parameterName}: ${step.reason}`);

@@ -55,7 +55,14 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
       force: options.force,
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.decidedElsewhere ? { decidedElsewhere: options.decidedElsewhere } : {}),
-      settings: { sweepAfterMinutes: context.settings.sweepAfterMinutes, rebuildAfterDays: context.settings.rebuildAfterDays, keepFailedDays: context.settings.keepFailedDays, channels: context.settings.channels, protection: context.settings.protection, regionCopies: context.settings.regionCopies },
+      settings: {
+        sweepAfterMinutes: context.settings.sweepAfterMinutes,
+        rebuildAfterDays: context.settings.rebuildAfterDays,
+        keepFailedDays: context.settings.keepFailedDays,
+        channels: context.settings.channels,
+        protection: context.settings.protection,
+        regionCopies: context.settings.regionCopies,
+      },
     });
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);
@@ -75,11 +82,17 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
  * that became due since are for the next plan, not reasons to refuse this one; and an earlier time only ever
  * retires, sweeps and rebuilds less.
  */
-export async function checkSavedPlan(context: Context, saved: unknown, images: readonly ResolvedImage[], options: PlanRunOptions & { readonly only?: readonly string[] | undefined; readonly file: string }): Promise<RunPlan> {
+export async function checkSavedPlan(
+  context: Context,
+  saved: unknown,
+  images: readonly ResolvedImage[],
+  options: PlanRunOptions & { readonly only?: readonly string[] | undefined; readonly file: string },
+): Promise<RunPlan> {
   const parsed = parseRunPlan(saved);
   if (!parsed.plan) throw catalogue.EPLANINVALID(options.file, parsed.problems);
   const plan = parsed.plan;
-  if (plan.ssmPrefix !== context.settings.ssmPrefix) throw catalogue.EUSAGE(`--plan ${options.file}: the plan was made for the SSM prefix ${plan.ssmPrefix}, but the settings say ${context.settings.ssmPrefix}.`);
+  if (plan.ssmPrefix !== context.settings.ssmPrefix)
+    throw catalogue.EUSAGE(`--plan ${options.file}: the plan was made for the SSM prefix ${plan.ssmPrefix}, but the settings say ${context.settings.ssmPrefix}.`);
   const selected = new Set(images.map((image) => image.name));
   const asOf = new Date(Math.min(Date.parse(plan.createdAt), context.now().getTime()));
   const decidedElsewhere = options.only ? plan.images.filter((decision) => !selected.has(decision.image) && (decision.action === 'build' || decision.action === 'resume')) : [];
@@ -94,7 +107,8 @@ export async function checkSavedPlan(context: Context, saved: unknown, images: r
     if (digest !== imageDigest(fresh.inventory, image)) moved.push(`${image.name}: its parameters, AMIs or lock changed since the plan was made at ${plan.observed.at}`);
     // What goes into the image is the fingerprint its build step carries.
     const build = plan.steps.find((step) => 'fingerprint' in step && step.image === image.name);
-    if (build && 'fingerprint' in build && build.fingerprint !== fresh.fingerprints[image.name]) moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
+    if (build && 'fingerprint' in build && build.fingerprint !== fresh.fingerprints[image.name])
+      moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
   }
   moved.push(...revokedDecidedElsewhere(decidedElsewhere, fresh.inventory, images));
   if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
@@ -196,7 +210,12 @@ export function failedRunSteps(applied: AppliedPlan): RunStepFailure[] {
   return [...steps, ...applied.settleFailures.map((failure) => ({ stepId: settleStepId(failure), reason: `${failure.description}: ${failure.reason}`, details: detailsOf(failure.error) }))];
 }
 
-export async function applyRun(context: Context, plan: RunPlan, images: readonly ResolvedImage[], options: ApplyRunOptions): Promise<{ applied: AppliedPlan; outcomes: ImageOutcome[]; runFailures: RunStepFailure[] }> {
+export async function applyRun(
+  context: Context,
+  plan: RunPlan,
+  images: readonly ResolvedImage[],
+  options: ApplyRunOptions,
+): Promise<{ applied: AppliedPlan; outcomes: ImageOutcome[]; runFailures: RunStepFailure[] }> {
   const applied = await applyPlan(context, plan, {
     stages: options.stages,
     images,
@@ -222,7 +241,16 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
   const failed = results.find(([, result]) => result?.status === 'failed');
   if (failed) {
     const result = failed[1] as Extract<StepResult, { status: 'failed' }>;
-    return { image: imageName, result: 'failed', stage: failed[0].kind, reason: result.reason, details: detailsOf(result.error), error: result.error, logFile: applied.logFiles.get(imageName), summary };
+    return {
+      image: imageName,
+      result: 'failed',
+      stage: failed[0].kind,
+      reason: result.reason,
+      details: detailsOf(result.error),
+      error: result.error,
+      logFile: applied.logFiles.get(imageName),
+      summary,
+    };
   }
   if (decision.action === 'error') return { image: imageName, result: 'failed', stage: 'plan', reason: decision.reason, details: [], error: undefined, logFile: undefined, summary };
   if (decision.action === 'locked') return { image: imageName, result: 'yielded', reason: decision.reason, summary };

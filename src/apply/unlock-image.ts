@@ -18,7 +18,8 @@ export async function unlockImage(context: Context, image: ResolvedImage, option
   const current = await getParameter(ssm, name);
   if (!current) return `${image.name} is not locked (${name} does not exist in ${image.buildRegion}).`;
   const state = observeLeaseState(current.value, context.processInfo);
-  const holder = state.kind === 'held' ? `run ${state.lease.runId} (pid ${state.lease.pid} on ${state.lease.host}, since ${state.lease.takenAt}, expires ${state.lease.expiresAt})` : `"${current.value}"`;
+  const holder =
+    state.kind === 'held' ? `run ${state.lease.runId} (pid ${state.lease.pid} on ${state.lease.host}, since ${state.lease.takenAt}, expires ${state.lease.expiresAt})` : `"${current.value}"`;
   const stale = state.kind === 'held' ? staleLeaseReason(state, context.now()) : 'it is not a gild lease';
   if (!stale && !options.force) {
     throw catalogue.EUSAGE(`${name} is held by ${holder}, which may still be working. Wait for it; if you know it is gone, run \`gild unlock ${image.name} --yes --force\`.`);

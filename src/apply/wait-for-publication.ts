@@ -56,13 +56,19 @@ export function waitForPublication(context: Pick<Context, 'clients' | 'now'>, pl
     let lockSeenHeld = false;
     for (let pause = options.firstPollMs ?? 1_000; ; pause = Math.min(pause * 2, options.maxPollMs ?? 30_000)) {
       const [lease, ended] = lock
-        ? await Promise.all([getParameter(context.clients.ssm(lock.region), lock.parameterName), readJobEnd(context, { prefix: plan.ssmPrefix, region: lock.region }, plan.runId, publish.image, publish.version)])
+        ? await Promise.all([
+            getParameter(context.clients.ssm(lock.region), lock.parameterName),
+            readJobEnd(context, { prefix: plan.ssmPrefix, region: lock.region }, plan.runId, publish.image, publish.version),
+          ])
         : [undefined, undefined];
       const ours = lease === undefined ? undefined : parseLease(lease.value);
       const heldByThisRun = ours?.runId === plan.runId;
       const evidence = await Promise.all(regions.map((region) => readBaseVersion(context, plan.ssmPrefix, region, publish.image, publish.version)));
       // NOTE: a version revoked (or not what its parameter says) in any region it is already in is never built on.
-      const refused = evidence.filter((version) => version.amiId !== undefined).map(whyNotABase).find((reason) => reason !== undefined);
+      const refused = evidence
+        .filter((version) => version.amiId !== undefined)
+        .map(whyNotABase)
+        .find((reason) => reason !== undefined);
       if (refused) return failed(refused);
       if (evidence.every((version) => version.amiId !== undefined)) {
         options.logger.info(`"${publish.image}" ${publish.version} is published`);

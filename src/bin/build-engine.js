@@ -14,7 +14,9 @@ import { packageRoot } from './engine-paths.js';
 try {
   createRequire(import.meta.url).resolve('rolldown');
 } catch {
-  console.error('gild: rolldown is not installed (npm ci --omit=dev?), so the engine bundle was not built: install the dev dependencies and run `npm run build`, or run the sources with GILD_ENGINE=source.');
+  console.error(
+    'gild: rolldown is not installed (npm ci --omit=dev?), so the engine bundle was not built: install the dev dependencies and run `npm run build`, or run the sources with GILD_ENGINE=source.',
+  );
   process.exit(0);
 }
 const { values: flags } = parseArgs({ options: { 'out-dir': { type: 'string' }, 'if-stale': { type: 'boolean' } } });

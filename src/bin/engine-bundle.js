@@ -48,6 +48,7 @@ export function bundleProblem(dist) {
   } catch {
     built = undefined;
   }
-  if (built !== sourceDigest()) return `gild: the engine bundle in ${path.dirname(cli)} was built from other sources than ${path.join(packageRoot, 'src')} holds now (or other installed dependencies), so it is not run. ${fix}`;
+  if (built !== sourceDigest())
+    return `gild: the engine bundle in ${path.dirname(cli)} was built from other sources than ${path.join(packageRoot, 'src')} holds now (or other installed dependencies), so it is not run. ${fix}`;
   return undefined;
 }

@@ -31,8 +31,5 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // jiti's under the project's node_modules/.cache, not in the shared temp folder that CI runners and cleaned machines
 // start empty, unless NODE_COMPILE_CACHE names one (NODE_DISABLE_COMPILE_CACHE turns it off).
 module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ? undefined : projectCacheDir('node-compile-cache'));
-const { main } =
-  engine === 'bundle'
-    ? await import('../../dist/bundle/cli.js')
-    : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
+const { main } = engine === 'bundle' ? await import('../../dist/bundle/cli.js') : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
 await main(process.argv.slice(2));

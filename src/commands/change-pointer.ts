@@ -38,17 +38,50 @@ export interface ChangePointerIo {
  * `images`: every image loaded with it. A revoke observes them all (the descendants it marks may be published in
  * regions of their own) and `--cascade` revokes those among them built on the revoked version.
  */
-export async function changePointerCommand(context: Context, image: ResolvedImage, change: PointerChange, signal: AbortSignal, io: ChangePointerIo, images: readonly ResolvedImage[] = [image]): Promise<number> {
+export async function changePointerCommand(
+  context: Context,
+  image: ResolvedImage,
+  change: PointerChange,
+  signal: AbortSignal,
+  io: ChangePointerIo,
+  images: readonly ResolvedImage[] = [image],
+): Promise<number> {
   const startedAt = context.now();
   const observed = change.kind === 'revoke' ? [image, ...images.filter((other) => other.name !== image.name)] : [image];
   const inventory = await observeInventory(context, observed, { baseOverrides: context.options.baseOverrides });
   const bin = change.kind === 'restore' ? await lookInRecycleBin(context, image, imageState(inventory, image.name, image.regions), change.version) : undefined;
-  const planned = planPointerChange({ runId: context.runId, now: context.now(), image, inventory, channels: context.settings.channels, by: `${safeUser()}@${context.processInfo.host}`, change, images: observed, ...(bin ? { bin } : {}) });
+  const planned = planPointerChange({
+    runId: context.runId,
+    now: context.now(),
+    image,
+    inventory,
+    channels: context.settings.channels,
+    by: `${safeUser()}@${context.processInfo.host}`,
+    change,
+    images: observed,
+    ...(bin ? { bin } : {}),
+  });
   if ('refused' in planned) throw catalogue.EUSAGE(`${change.kind} ${image.name}: ${planned.refused}.`);
-  return takeTrip({ heading: `Plan ${planned.plan.runId}`, plan: planned.plan, dryRun: io.dryRun, say: io.stdout, apply: (plan) => applyChange(context, image, plan, inventory, observed, change, signal, io, startedAt) });
+  return takeTrip({
+    heading: `Plan ${planned.plan.runId}`,
+    plan: planned.plan,
+    dryRun: io.dryRun,
+    say: io.stdout,
+    apply: (plan) => applyChange(context, image, plan, inventory, observed, change, signal, io, startedAt),
+  });
 }
 
-async function applyChange(context: Context, image: ResolvedImage, plan: RunPlan, inventory: Inventory, observed: readonly ResolvedImage[], change: PointerChange, signal: AbortSignal, io: ChangePointerIo, startedAt: Date): Promise<number> {
+async function applyChange(
+  context: Context,
+  image: ResolvedImage,
+  plan: RunPlan,
+  inventory: Inventory,
+  observed: readonly ResolvedImage[],
+  change: PointerChange,
+  signal: AbortSignal,
+  io: ChangePointerIo,
+  startedAt: Date,
+): Promise<number> {
   const changed = observed.filter((candidate) => plan.images.some((decision) => decision.image === candidate.name));
   const { applied, outcomes } = await applyRun(context, plan, changed, { stages: createLifecycle(context), signal, onProgress: io.progress });
   const publishedOf = (name: string) => {
@@ -73,7 +106,8 @@ async function applyChange(context: Context, image: ResolvedImage, plan: RunPlan
   for (const name of changed.map((candidate) => candidate.name)) {
     const outcome = outcomes.find((candidate) => candidate.image === name);
     if (outcome?.result !== 'unchanged') succeeded = false;
-    if (!outcome || outcome.result === 'failed') io.stdout(`✖ ${name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
+    if (!outcome || outcome.result === 'failed')
+      io.stdout(`✖ ${name}: ${outcome?.result === 'failed' ? `${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}` : 'not applied'}\n`);
     else if (outcome.result !== 'unchanged') io.stdout(`# ${name}: ${'reason' in outcome ? outcome.reason : outcome.result}\n`);
     else io.stdout(`✔ ${name}:\n${outcome.summary.map((line) => `    ${line}\n`).join('')}`);
   }

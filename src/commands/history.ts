@@ -33,7 +33,11 @@ export async function historyCommand(context: Context, image: ResolvedImage, opt
     names.map(async ({ region, name }) => ({ region, pointer: name.slice(path.length), entries: await getParameterHistory(context.clients.ssm(region), name) })),
   );
   const assembled = assembleHistory({ image: image.name, amis: state.amis, current, histories, revocations: state.ledger.revoked });
-  const evidence = await readVersionEvidence(context, image, assembled.map((version) => version.version));
+  const evidence = await readVersionEvidence(
+    context,
+    image,
+    assembled.map((version) => version.version),
+  );
   const versions = assembled.map((version) => {
     const stored = evidence?.get(version.version);
     // NOTE: only a passing version's SBOM is stored: one in the bucket is its smoke verdict when the AMI's tags are gone.
@@ -44,8 +48,7 @@ export async function historyCommand(context: Context, image: ResolvedImage, opt
 }
 
 export type VersionEvidence =
-  | { readonly sbom: string; readonly packages: number; readonly runId: string | undefined; readonly amiId: string | undefined }
-  | { readonly sbom: undefined; readonly reason: string };
+  { readonly sbom: string; readonly packages: number; readonly runId: string | undefined; readonly amiId: string | undefined } | { readonly sbom: undefined; readonly reason: string };
 
 /** The newest versions whose evidence is read (one GetObject each): enough for a history a person reads. */
 const evidenceVersionLimit = 50;

@@ -31,10 +31,14 @@ export function formatPolicyDocument(policy: PolicyDocument): string {
 export async function iamPolicyCommand(options: IamPolicyOptions, io: IamPolicyIo): Promise<number> {
   const badRoles = options.assumeRole.filter((arn) => !roleArnPattern.test(arn));
   if (badRoles.length > 0) {
-    throw catalogue.EUSAGE(`--assume-role ${badRoles.map((arn) => `"${arn}"`).join(', ')}: not an IAM role ARN. Pass the distribution role's ARN, e.g. arn:aws:iam::210987654321:role/gild-distribution.`);
+    throw catalogue.EUSAGE(
+      `--assume-role ${badRoles.map((arn) => `"${arn}"`).join(', ')}: not an IAM role ARN. Pass the distribution role's ARN, e.g. arn:aws:iam::210987654321:role/gild-distribution.`,
+    );
   }
   if (options.accountRole && options.assumeRole.length > 0) {
-    throw catalogue.EUSAGE('--account-role and --assume-role: the distribution role assumes no other role. Use --assume-role for the pipeline role\'s policy, --account-role alone for the role in the distribution accounts.');
+    throw catalogue.EUSAGE(
+      "--account-role and --assume-role: the distribution role assumes no other role. Use --assume-role for the pipeline role's policy, --account-role alone for the role in the distribution accounts.",
+    );
   }
   const project = await loadProject(io.cwd);
   const scope = options.accountRole ? accountRoleScopeFromProject(project.settings, project.images) : scopeFromProject(project.settings, project.images, { distributionRoleArns: options.assumeRole });

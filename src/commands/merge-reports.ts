@@ -47,7 +47,9 @@ export async function mergeReports(options: MergeReportsOptions, io: Pick<Io, 'c
   const written = await saveReport(report, outDir, io.env);
   for (const warning of written.warnings) io.stderr(`gild: warning: ${warning}\n`);
   const missing = report.missing ?? [];
-  say(`Fleet run ${report.runId}: ${report.result}, ${reports.length} job report${reports.length === 1 ? '' : 's'}, ${report.images.length} image${report.images.length === 1 ? '' : 's'}${missing.length > 0 ? `; no report from ${missing.map((entry) => entry.image).join(', ')}` : ''}\n`);
+  say(
+    `Fleet run ${report.runId}: ${report.result}, ${reports.length} job report${reports.length === 1 ? '' : 's'}, ${report.images.length} image${report.images.length === 1 ? '' : 's'}${missing.length > 0 ? `; no report from ${missing.map((entry) => entry.image).join(', ')}` : ''}\n`,
+  );
   say(`Report: ${path.relative(io.cwd, written.markdownFile)} (JSON: ${path.relative(io.cwd, written.jsonFile)})\n`);
   if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   if (report.result === 'succeeded') return 0;

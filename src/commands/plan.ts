@@ -28,11 +28,13 @@ export interface PlanOptions {
 }
 
 export async function plan(options: PlanOptions, io: Io): Promise<number> {
-  if (options.json && options.matrix) throw catalogue.EUSAGE('--json and --matrix each print one document on stdout; pass one of them (save the plan with `gild plan --json > plan.json`, then `gild plan --matrix --from plan.json`).');
+  if (options.json && options.matrix)
+    throw catalogue.EUSAGE('--json and --matrix each print one document on stdout; pass one of them (save the plan with `gild plan --json > plan.json`, then `gild plan --matrix --from plan.json`).');
   const fanOut = fanOutOptions(options);
   if (options.from !== undefined) {
     if (!options.matrix) throw catalogue.EUSAGE('--from fans out a saved plan; it goes with --matrix (`gild plan --matrix --from plan.json`).');
-    if (options.images.length > 0 || options.force || options.local) throw catalogue.EUSAGE('--from fans out the saved plan as it is; images, --force and --local belong to the `gild plan --json` that saved it.');
+    if (options.images.length > 0 || options.force || options.local)
+      throw catalogue.EUSAGE('--from fans out the saved plan as it is; images, --force and --local belong to the `gild plan --json` that saved it.');
     io.stdout(printMatrix(await readPlanFile(io.cwd, options.from), fanOut));
     return 0;
   }
@@ -54,7 +56,8 @@ function fanOutOptions(options: PlanOptions): FanOutOptions {
   const engine = options.engine ?? 'github';
   if (!Object.hasOwn(matrixLimits, engine)) throw catalogue.EUSAGE(`--engine ${engine}: gild fans out over ${Object.keys(matrixLimits).join(' or ')}; pass one of them.`);
   const given = [options.perJob !== undefined ? '--per-job' : undefined, options.maxJobs !== undefined ? '--max-jobs' : undefined].filter((flag) => flag !== undefined);
-  if (!options.matrix && (given.length > 0 || options.engine !== undefined)) throw catalogue.EUSAGE(`${[...given, ...(options.engine !== undefined ? ['--engine'] : [])].join(' and ')} shape the fan-out; they go with --matrix.`);
+  if (!options.matrix && (given.length > 0 || options.engine !== undefined))
+    throw catalogue.EUSAGE(`${[...given, ...(options.engine !== undefined ? ['--engine'] : [])].join(' and ')} shape the fan-out; they go with --matrix.`);
   if (given.length === 2) throw catalogue.EUSAGE('--per-job and --max-jobs each choose how many images a job builds; pass one of them.');
   const perJob = positiveInteger('--per-job', options.perJob);
   const maxJobs = positiveInteger('--max-jobs', options.maxJobs);
@@ -81,7 +84,8 @@ async function readPlanFile(cwd: string, file: string): Promise<RunPlan> {
     throw catalogue.EUSAGE(`--from ${file}: it is not JSON. Save a plan with \`gild plan --json > ${file}\`.`);
   }
   // NOTE: only what the fan-out reads is checked here; `gild run --plan` checks the whole plan against AWS before applying it.
-  const stepsWellFormed = Array.isArray(parsed?.steps) && parsed.steps.every((step) => typeof step?.id === 'string' && Array.isArray(step.after) && (step.after as unknown[]).every((id) => typeof id === 'string'));
+  const stepsWellFormed =
+    Array.isArray(parsed?.steps) && parsed.steps.every((step) => typeof step?.id === 'string' && Array.isArray(step.after) && (step.after as unknown[]).every((id) => typeof id === 'string'));
   const imagesWellFormed = Array.isArray(parsed?.images) && parsed.images.every((decision) => typeof decision?.image === 'string' && typeof decision.action === 'string');
   if (!parsed || parsed.schema !== planSchemaVersion || !stepsWellFormed || !imagesWellFormed) {
     throw catalogue.EUSAGE(`--from ${file}: it is not a gild plan (schema ${planSchemaVersion}). Make one with \`gild plan --json > ${file}\`.`);

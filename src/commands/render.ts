@@ -16,7 +16,8 @@ export interface RenderOptions {
 export async function render(options: RenderOptions, io: Io): Promise<number> {
   const outDir = path.resolve(io.cwd, options.out);
   // NOTE: the project and the folders above it are never an output folder, marker or not.
-  if (!path.relative(outDir, io.cwd).startsWith('..')) throw catalogue.EUSAGE(`--out ${options.out}: ${outDir} is the project folder or contains it. Give a new or empty folder inside the project, e.g. --out build/${options.image}.`);
+  if (!path.relative(outDir, io.cwd).startsWith('..'))
+    throw catalogue.EUSAGE(`--out ${options.out}: ${outDir} is the project folder or contains it. Give a new or empty folder inside the project, e.g. --out build/${options.image}.`);
   const project = await loadProject(io.cwd);
   const [image] = selectImages(project.images, [options.image]);
   const rendered = await renderOffline(io.cwd, image!, outDir, await packerVersion(), {

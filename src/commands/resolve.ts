@@ -122,7 +122,8 @@ export async function resolveImage(request: ResolveRequest): Promise<ResolvedAmi
 /** The parameter's value, checked, with what a consumer must know; refused when revoked unless asked for. */
 function answer(request: ResolveRequest, parameter: ParameterValue, version: string | undefined, status: VersionStatus): ResolvedAmi {
   if (parameter.dataType !== 'aws:ec2:image') throw catalogue.EBADPARAMETER(parameter.name, request.region, `its data type is ${parameter.dataType ?? '(not given)'}, not aws:ec2:image`);
-  if (!amiIdPattern.test(parameter.value)) throw catalogue.EBADPARAMETER(parameter.name, request.region, `it holds ${JSON.stringify(parameter.value.slice(0, 80))}, which is not an AMI ID (ami- and 8 or 17 hex digits)`);
+  if (!amiIdPattern.test(parameter.value))
+    throw catalogue.EBADPARAMETER(parameter.name, request.region, `it holds ${JSON.stringify(parameter.value.slice(0, 80))}, which is not an AMI ID (ami- and 8 or 17 hex digits)`);
   if (status.revoked && !request.allowRevoked) throw revokedError(request, parameter, version, status.revoked);
   const deprecationTime = status.deprecationTime ?? (status.revoked ? status.revoked.at : undefined);
   const deprecatedAt = deprecationTime === undefined ? Number.NaN : Date.parse(deprecationTime);
@@ -152,12 +153,14 @@ async function checkRequest(request: unknown): Promise<ImageSelector> {
   const given = request as Record<string, unknown>;
   const problems: string[] = [];
   const optionalText = ['prefix', 'version', 'range', 'channel'] as const;
-  for (const key of ['image', 'region'] as const) if (typeof given[key] !== 'string') problems.push(`${key} must be a string such as ${key === 'image' ? '"web"' : '"eu-west-1"'}, not ${typeName(given[key])}.`);
+  for (const key of ['image', 'region'] as const)
+    if (typeof given[key] !== 'string') problems.push(`${key} must be a string such as ${key === 'image' ? '"web"' : '"eu-west-1"'}, not ${typeName(given[key])}.`);
   for (const key of optionalText) if (given[key] !== undefined && typeof given[key] !== 'string') problems.push(`${key} must be a string, not ${typeName(given[key])}.`);
   if (given.major !== undefined && typeof given.major !== 'string' && typeof given.major !== 'number') problems.push(`major must be a number such as 2, not ${typeName(given.major)}.`);
   if (given.allowRevoked !== undefined && typeof given.allowRevoked !== 'boolean') problems.push(`allowRevoked must be true or false, not ${typeName(given.allowRevoked)}.`);
   if (given.env !== undefined && (given.env === null || typeof given.env !== 'object')) problems.push(`env must be an object of environment variables, not ${typeName(given.env)}.`);
-  if (given.client !== undefined && (given.client === null || typeof (given.client as { send?: unknown }).send !== 'function')) problems.push(`client must be an SSMClient, not ${typeName(given.client)}.`);
+  if (given.client !== undefined && (given.client === null || typeof (given.client as { send?: unknown }).send !== 'function'))
+    problems.push(`client must be an SSMClient, not ${typeName(given.client)}.`);
   if (problems.length === 0) {
     const typed = given as unknown as ResolveRequest;
     if (!imageNamePattern.test(typed.image)) problems.push(`image "${typed.image}" is not an image name: names are kebab-case, e.g. "web-base".`);
@@ -165,7 +168,8 @@ async function checkRequest(request: unknown): Promise<ImageSelector> {
     if (typed.prefix !== undefined && !prefixPattern.test(typed.prefix)) problems.push(`prefix "${typed.prefix}" is not an SSM path such as "/golden" (no trailing slash).`);
     const selectors = selectorKeys.filter((key) => typed[key] !== undefined);
     if (selectors.length > 1) problems.push(`${selectors.map((key) => `--${key}`).join(', ')}: choose one of --version, --range, --channel or --major, not several.`);
-    if (typed.version !== undefined && !/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(typed.version)) problems.push(`version "${typed.version}" is not a version such as 1.4.2. Use --range "${typed.version}" for a range.`);
+    if (typed.version !== undefined && !/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(typed.version))
+      problems.push(`version "${typed.version}" is not a version such as 1.4.2. Use --range "${typed.version}" for a range.`);
     if (typed.range !== undefined && !(await import('semver')).default.validRange(typed.range)) problems.push(`range "${typed.range}" is not a semver range such as ^2, ~1.4 or >=1.2.0 <2.`);
     if (typed.channel !== undefined && !channelNamePattern.test(typed.channel)) problems.push(`channel "${typed.channel}" is not a channel name: letters, digits, ".", "_" and "-".`);
     if (typed.major !== undefined && !/^\d+$/.test(String(typed.major))) problems.push(`major "${typed.major}" is not a major version number such as 2.`);
@@ -196,7 +200,10 @@ export async function resolve(options: ResolveOptions, io: Io): Promise<number> 
   const prefix = options.prefix ?? io.env.GILD_SSM_PREFIX ?? (await prefixFromSettings(io.cwd));
   const { json, ...request } = options;
   const resolved = await resolveImage({ ...request, region, prefix, env: io.env });
-  if (resolved.revoked) io.stderr(`warning: ${options.image} ${resolved.version ?? ''} (${resolved.amiId}, ${resolved.parameterName}) is revoked: ${resolved.revocation?.reason ?? '?'}; returned because of --allow-revoked\n`);
+  if (resolved.revoked)
+    io.stderr(
+      `warning: ${options.image} ${resolved.version ?? ''} (${resolved.amiId}, ${resolved.parameterName}) is revoked: ${resolved.revocation?.reason ?? '?'}; returned because of --allow-revoked\n`,
+    );
   io.stdout(json ? `${JSON.stringify(resolved, null, 2)}\n` : `${resolved.amiId}\n`);
   return 0;
 }

@@ -132,7 +132,15 @@ export async function createRunContext(input: {
   const profile = emulated ? emulatorProfile({ endpoint: endpoint!, why: target.why }) : awsProfile;
   // NOTE: said once, every run, so nobody mistakes an emulator run for a real one, or the other way round.
   input.logger.info(profile.announcement);
-  let context = createContext({ cwd: input.cwd, env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env, logger: input.logger, settings: input.settings, options: input.options, target: profile, ...(input.runId ? { runId: input.runId } : {}) });
+  let context = createContext({
+    cwd: input.cwd,
+    env: emulated ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', ...env } : env,
+    logger: input.logger,
+    settings: input.settings,
+    options: input.options,
+    target: profile,
+    ...(input.runId ? { runId: input.runId } : {}),
+  });
   if (emulated) {
     // The same profile, with the stand-in sources and container twins the emulator was prepared with.
     const [preparation, twins] = await Promise.all([prepareEmulator(endpoint!, context.clients, input.images, input.logger), prepareTwins(input.images, env.PATH ?? '', input.logger)]);
@@ -204,11 +212,15 @@ export async function withImagesInContext(
   const emulator = await startEmulatorIfAsked(request.local ?? false, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting.
-  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
-    await emulator.standIn?.stop();
-    await emulator.moto?.stop();
-    io.exit(130);
-  }));
+  const handlers = installSignalHandlers(
+    logger,
+    () =>
+      void cleanups.runAll(logger).finally(async () => {
+        await emulator.standIn?.stop();
+        await emulator.moto?.stop();
+        io.exit(130);
+      }),
+  );
   let context: Context | undefined;
   try {
     context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: request.force ?? false, baseOverrides: {} } });
@@ -222,7 +234,7 @@ export async function withImagesInContext(
 /** `selected` and every image that depends on one of them, directly or through another, in the project's order. */
 export function withDependants(all: readonly ResolvedImage[], selected: readonly ResolvedImage[]): ResolvedImage[] {
   const names = new Set(selected.map((image) => image.name));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const image of all) {
       if (names.has(image.name) || !image.dependsOn.some((base) => names.has(base))) continue;

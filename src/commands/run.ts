@@ -42,7 +42,10 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
   const project = await loadProject(io.cwd);
   for (const warning of project.warnings) logger.warn(warning);
   const images = selectImages(project.images, options.images);
-  const baseOverrides = parseBaseOverrides(options.baseAmi, project.images.map((image) => image.name));
+  const baseOverrides = parseBaseOverrides(
+    options.baseAmi,
+    project.images.map((image) => image.name),
+  );
   const saved = options.plan ? await readSavedPlan(io.cwd, options.plan) : undefined;
   // The file is checked before anything else happens: no emulator, no AWS call, no lock for a file that is no plan.
   if (saved !== undefined && options.plan) {
@@ -53,10 +56,14 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
   const emulator = await startEmulatorIfAsked(options.local, io.env, logger);
   const cleanups = createCleanupRegistry();
   // A second signal: clean up what is registered, then go, without waiting for stages.
-  const handlers = installSignalHandlers(logger, () => void cleanups.runAll(logger).finally(async () => {
-    await emulator.moto?.stop();
-    io.exit(130);
-  }));
+  const handlers = installSignalHandlers(
+    logger,
+    () =>
+      void cleanups.runAll(logger).finally(async () => {
+        await emulator.moto?.stop();
+        io.exit(130);
+      }),
+  );
   let context: Context | undefined;
   try {
     context = await createRunContext({
@@ -77,42 +84,69 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       // A job of a shared plan that ends without publishing an image other jobs may wait for says so (src/apply/job-end.ts).
       const awaited = options.dryRun ? [] : awaitedImages(saved !== undefined ? (parseRunPlan(saved).plan?.images ?? []) : [], only, images);
       let applying = false;
-      return await refusalRecorded(runContext, awaited, logger, async () => {
-      const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
-      // A definition the published state contradicts stops the run before anything is built (a dry run too).
-      return await takeTrip({ heading: `Plan for run ${runPlan.runId}`, plan: runPlan, dryRun: options.dryRun, say, refuse: throwDefinitionErrors, apply: async () => {
-      applying = true;
-      // NOTE: the report's module is loaded now, not after the builds: a rebuild of dist/ during a long run (npm ci in
-      // the same checkout) replaces the engine's chunks, and the run would then publish and fail to write its report.
-      const reportWriter = import('../report/write-run-report.ts');
-      reportWriter.catch(() => undefined);
-      // On a terminal, listr2 shows each image's steps live; elsewhere (CI, pipes) the log lines are the view.
-      const view = io.isTTY ? (await import('../apply/listr-view.ts')).startListrView(runPlan, only) : undefined;
-      const { applied, outcomes, runFailures } = await applyRun(runContext, runPlan, images, {
-        stages: createLifecycle(runContext),
-        signal: handlers.signal,
-        cleanups,
-        ...(view ? { onStep: view.onStep } : { onProgress: (image: string | undefined, line: string) => logger.info(`${image ?? 'run'}: ${line}`) }),
-        ...(only ? { only } : {}),
-        ...(only && waitForBasesMs !== undefined ? { awaitElsewhere: waitForPublication(runContext, runPlan, { deadlineMs: waitForBasesMs, logger, ...waitPolling(io.env) }) } : {}),
-      });
-      await view?.done;
-      say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
-      const { writeRunReport } = await reportWriter;
-      const written = await writeRunReport({ applied, outcomes, command: ['gild', ...(options.argv ?? ['run'])].join(' '), startedAt, finishedAt: runContext.now(), cwd: runContext.cwd, env: runContext.env });
-      for (const warning of written.warnings) logger.warn(warning);
-      say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
-      if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
-      if (options.showParameters) say(await formatParameters(runContext, images));
-      await recordJobEnds(runContext, endedUnpublished(awaited, outcomes), runPlan.runId, logger);
-      // Applying a reviewed plan, an image that yielded, or was skipped (its base failed, or was not published in
-      // time), did not do what was reviewed: that fails the job.
-      const failed = outcomes.filter((outcome) => outcome.result === 'failed' || (saved !== undefined && (outcome.result === 'yielded' || outcome.result === 'skipped'))).map((outcome) => (outcome.result === 'failed' ? { image: outcome.image, stage: outcome.stage } : outcome.image));
-      // NOTE: a failed sweep stopped no image, but what it should have removed is still there (and costing): the run failed.
-      if (failed.length > 0 || runFailures.length > 0) throw catalogue.EPIPELINE(failed, runFailures.map((failure) => failure.stepId));
-      return 0;
-      } });
-      }, () => !applying);
+      return await refusalRecorded(
+        runContext,
+        awaited,
+        logger,
+        async () => {
+          const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
+          // A definition the published state contradicts stops the run before anything is built (a dry run too).
+          return await takeTrip({
+            heading: `Plan for run ${runPlan.runId}`,
+            plan: runPlan,
+            dryRun: options.dryRun,
+            say,
+            refuse: throwDefinitionErrors,
+            apply: async () => {
+              applying = true;
+              // NOTE: the report's module is loaded now, not after the builds: a rebuild of dist/ during a long run (npm ci in
+              // the same checkout) replaces the engine's chunks, and the run would then publish and fail to write its report.
+              const reportWriter = import('../report/write-run-report.ts');
+              reportWriter.catch(() => undefined);
+              // On a terminal, listr2 shows each image's steps live; elsewhere (CI, pipes) the log lines are the view.
+              const view = io.isTTY ? (await import('../apply/listr-view.ts')).startListrView(runPlan, only) : undefined;
+              const { applied, outcomes, runFailures } = await applyRun(runContext, runPlan, images, {
+                stages: createLifecycle(runContext),
+                signal: handlers.signal,
+                cleanups,
+                ...(view ? { onStep: view.onStep } : { onProgress: (image: string | undefined, line: string) => logger.info(`${image ?? 'run'}: ${line}`) }),
+                ...(only ? { only } : {}),
+                ...(only && waitForBasesMs !== undefined ? { awaitElsewhere: waitForPublication(runContext, runPlan, { deadlineMs: waitForBasesMs, logger, ...waitPolling(io.env) }) } : {}),
+              });
+              await view?.done;
+              say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
+              const { writeRunReport } = await reportWriter;
+              const written = await writeRunReport({
+                applied,
+                outcomes,
+                command: ['gild', ...(options.argv ?? ['run'])].join(' '),
+                startedAt,
+                finishedAt: runContext.now(),
+                cwd: runContext.cwd,
+                env: runContext.env,
+              });
+              for (const warning of written.warnings) logger.warn(warning);
+              say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
+              if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
+              if (options.showParameters) say(await formatParameters(runContext, images));
+              await recordJobEnds(runContext, endedUnpublished(awaited, outcomes), runPlan.runId, logger);
+              // Applying a reviewed plan, an image that yielded, or was skipped (its base failed, or was not published in
+              // time), did not do what was reviewed: that fails the job.
+              const failed = outcomes
+                .filter((outcome) => outcome.result === 'failed' || (saved !== undefined && (outcome.result === 'yielded' || outcome.result === 'skipped')))
+                .map((outcome) => (outcome.result === 'failed' ? { image: outcome.image, stage: outcome.stage } : outcome.image));
+              // NOTE: a failed sweep stopped no image, but what it should have removed is still there (and costing): the run failed.
+              if (failed.length > 0 || runFailures.length > 0)
+                throw catalogue.EPIPELINE(
+                  failed,
+                  runFailures.map((failure) => failure.stepId),
+                );
+              return 0;
+            },
+          });
+        },
+        () => !applying,
+      );
     });
   } finally {
     await finishRun(logger, cleanups, context, emulator, handlers);
@@ -154,7 +188,8 @@ export function formatOutcomes(runId: string, runDir: string, outcomes: readonly
 
 function parseWaitForBases(options: RunCommandOptions): number | undefined {
   if (options.waitForBases === undefined) return undefined;
-  if (!options.plan || options.images.length === 0) throw catalogue.EUSAGE('--wait-for-bases waits, in one CI job, for bases other jobs build; it goes with --plan and the job\'s images (`gild run a b --plan plan.json --wait-for-bases 180`).');
+  if (!options.plan || options.images.length === 0)
+    throw catalogue.EUSAGE("--wait-for-bases waits, in one CI job, for bases other jobs build; it goes with --plan and the job's images (`gild run a b --plan plan.json --wait-for-bases 180`).");
   if (!/^[0-9]{1,4}$/.test(options.waitForBases)) throw catalogue.EUSAGE(`--wait-for-bases ${options.waitForBases}: give whole minutes from 0 to 9999 (e.g. --wait-for-bases 180).`);
   return Number(options.waitForBases) * 60_000;
 }

@@ -25,7 +25,9 @@ const failOnValues = ['revoked', 'old'] as const;
 
 export function checkStatusOptions(options: StatusOptions): void {
   if (options.failOn !== undefined && !(failOnValues as readonly string[]).includes(options.failOn)) {
-    throw catalogue.EUSAGE(`--fail-on "${options.failOn}": expected one of ${failOnValues.join(', ')} (revoked: a revoked version is in use; old: a version published 30 or more days ago is in use, or a revoked one).`);
+    throw catalogue.EUSAGE(
+      `--fail-on "${options.failOn}": expected one of ${failOnValues.join(', ')} (revoked: a revoked version is in use; old: a version published 30 or more days ago is in use, or a revoked one).`,
+    );
   }
 }
 

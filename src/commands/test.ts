@@ -60,7 +60,7 @@ const stderrLimit = 8_000;
  */
 export function twinChainOf(image: ResolvedImage, all: readonly ResolvedImage[]): { readonly images: readonly ResolvedImage[]; readonly containerImage: string } | { readonly none: string } {
   const images: ResolvedImage[] = [image];
-  for (let current = image; current.base.kind === 'image' && !current.containerImage; ) {
+  for (let current = image; current.base.kind === 'image' && !current.containerImage;) {
     const baseName = current.base.image;
     const base = all.find((candidate) => candidate.name === baseName);
     if (!base) return { none: `its base image "${baseName}" is not defined in this project` };
@@ -104,7 +104,9 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   const engine = search.found;
   logger.info(`container engine: ${engine.kind} ${engine.version} (${engine.binary})`);
   if (!(await imageExistsLocally(engine, containerImage))) {
-    throw catalogue.EUSAGE(`${chain.images[0]!.file}: the twin of "${chain.images[0]!.name}" starts from ${containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`);
+    throw catalogue.EUSAGE(
+      `${chain.images[0]!.file}: the twin of "${chain.images[0]!.name}" starts from ${containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`,
+    );
   }
 
   const runId = `test-${compactTimestamp(new Date())}-${Math.random().toString(36).slice(2, 6)}`;
@@ -130,11 +132,26 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
       await renderTwinTemplate(link, twin, linkDir);
       const logFile = path.join(dir, `${link.name}.log`);
       logger.info(`building the container twin of ${link.name} ${link.version} from ${source} (log: ${path.relative(io.cwd, logFile)})`);
-      const built = await packerBuild({ dir: linkDir, logFile, env: { ...io.env, PATH: [engine.dockerShimDir, io.env.PATH].filter(Boolean).join(path.delimiter) }, signal: controller.signal, expectAmis: false });
+      const built = await packerBuild({
+        dir: linkDir,
+        logFile,
+        env: { ...io.env, PATH: [engine.dockerShimDir, io.env.PATH].filter(Boolean).join(path.delimiter) },
+        signal: controller.signal,
+        expectAmis: false,
+      });
       if (!built.ok) {
         const output = provisioningOutput(await readFile(logFile, 'utf8').catch(() => ''), twin.sourceName);
         const what = link === image ? `in the twin of ${image.name}` : `in the twin of its base ${link.name}`;
-        const report: TwinTestReport = { image: image.name, version: image.version, twin: reference, engine: `${engine.kind} ${engine.version}`, build: { ok: false, reason: `${link === image ? '' : `${link.name}: `}${built.reason}`, output }, checks: [], packages: undefined, result: 'failed' };
+        const report: TwinTestReport = {
+          image: image.name,
+          version: image.version,
+          twin: reference,
+          engine: `${engine.kind} ${engine.version}`,
+          build: { ok: false, reason: `${link === image ? '' : `${link.name}: `}${built.reason}`, output },
+          checks: [],
+          packages: undefined,
+          result: 'failed',
+        };
         await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
         io.stdout(`✖ provisioning failed ${what}: ${built.reason}\n${output.map((line) => `    ${line}\n`).join('')}Report: ${path.relative(io.cwd, reportFile)}\n`);
         return 1;
@@ -153,7 +170,10 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
       checks.push(result);
       const mark = result.outcome === 'passed' ? '✔' : result.outcome === 'skipped' ? '–' : '✖';
       io.stdout(`${mark} ${check.name}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}\n`);
-      for (const [stream, text] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+      for (const [stream, text] of [
+        ['stdout', result.stdout],
+        ['stderr', result.stderr],
+      ] as const) {
         if (text.trim()) io.stdout(`    ${stream}: ${text.trimEnd().split('\n').slice(-10).join('\n      ')}\n`);
       }
     }
@@ -171,13 +191,24 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
       const diff = previous ? describeManifestDiff(diffManifests(previous.text, manifest), previous.version) : [];
       packages = { count: manifest.split('\n').filter((line) => line.trim()).length, comparedWith: previous?.version, comparedFrom, diff };
       await writeFile(path.join(dir, `${image.name}.packages.txt`), manifest);
-      io.stdout(`packages: ${packages.count}${previous ? ` (compared with ${previous.version}${stored ? `, published: ${stored.from}` : ', kept on this machine'})` : ' (no published SBOM or earlier manifest on this machine to compare with)'}\n${diff.map((line) => `    ${line}\n`).join('')}`);
+      io.stdout(
+        `packages: ${packages.count}${previous ? ` (compared with ${previous.version}${stored ? `, published: ${stored.from}` : ', kept on this machine'})` : ' (no published SBOM or earlier manifest on this machine to compare with)'}\n${diff.map((line) => `    ${line}\n`).join('')}`,
+      );
     } else {
       io.stdout(`packages: could not list them in the twin (${image.packageManifestCommand} exited ${manifestRun.exitCode}: ${manifestRun.stderr.trim().slice(0, 300)})\n`);
     }
 
     const failed = checks.some((check) => check.outcome === 'failed' || check.outcome === 'timed-out');
-    const report: TwinTestReport = { image: image.name, version: image.version, twin: reference, engine: `${engine.kind} ${engine.version}`, build: { ok: true }, checks, packages, result: failed ? 'failed' : 'passed' };
+    const report: TwinTestReport = {
+      image: image.name,
+      version: image.version,
+      twin: reference,
+      engine: `${engine.kind} ${engine.version}`,
+      build: { ok: true },
+      checks,
+      packages,
+      result: failed ? 'failed' : 'passed',
+    };
     await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
     if (options.keep) {
       const container = `gild-test-${image.name}-${runId}`.replace(/[^A-Za-z0-9_.-]/g, '-');
@@ -186,7 +217,9 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
     } else {
       await execa(engine.binary, ['rmi', reference], { reject: false, stdin: 'ignore' });
     }
-    io.stdout(`${failed ? '✖' : '✔'} ${image.name} ${image.version}: ${checks.filter((check) => check.outcome === 'passed').length} passed, ${checks.filter((check) => check.outcome === 'failed' || check.outcome === 'timed-out').length} failed, ${checks.filter((check) => check.outcome === 'skipped').length} skipped. Report: ${path.relative(io.cwd, reportFile)}\n`);
+    io.stdout(
+      `${failed ? '✖' : '✔'} ${image.name} ${image.version}: ${checks.filter((check) => check.outcome === 'passed').length} passed, ${checks.filter((check) => check.outcome === 'failed' || check.outcome === 'timed-out').length} failed, ${checks.filter((check) => check.outcome === 'skipped').length} skipped. Report: ${path.relative(io.cwd, reportFile)}\n`,
+    );
     return failed ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);

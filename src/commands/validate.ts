@@ -27,7 +27,8 @@ export async function validate(_options: ValidateOptions, io: Io): Promise<numbe
     await rm(path.join(scratch, image.name), { recursive: true, force: true });
     const rendered = await renderOffline(io.cwd, image, path.join(scratch, image.name), packer, {});
     const result = await packerValidate(rendered.dir);
-    if (!result.ok) problems.push(`${image.file}: packer validate (Packer ${packer.major}.${packer.minor}.${packer.patch}) rejected the rendered template: ${result.output.trim().split("\n").slice(-3).join(" ")}`);
+    if (!result.ok)
+      problems.push(`${image.file}: packer validate (Packer ${packer.major}.${packer.minor}.${packer.patch}) rejected the rendered template: ${result.output.trim().split('\n').slice(-3).join(' ')}`);
   }
   if (problems.length > 0) throw catalogue.EDEFINITIONS(problems);
   io.stdout(`${project.images.length} image definitions are valid, and Packer ${packer.major}.${packer.minor}.${packer.patch} accepts every rendered template.\n`);

@@ -35,7 +35,9 @@ export function checkBlockDevice(device: Readonly<BlockDevice>, where: string): 
   const limits = volumeLimits[device.type];
   const size = device.sizeGiB;
   if (size !== undefined && (size < limits.minSizeGiB || size > limits.maxSizeGiB)) {
-    problems.push(`${where}.sizeGiB: ${size} is outside what ${device.type} allows (${number(limits.minSizeGiB)}–${number(limits.maxSizeGiB)} GiB). Choose a size in that range or another volume type.`);
+    problems.push(
+      `${where}.sizeGiB: ${size} is outside what ${device.type} allows (${number(limits.minSizeGiB)}–${number(limits.maxSizeGiB)} GiB). Choose a size in that range or another volume type.`,
+    );
   }
   if (device.iops !== undefined) {
     if (!limits.iops) {
@@ -44,7 +46,9 @@ export function checkBlockDevice(device: Readonly<BlockDevice>, where: string): 
       const { min, max, perGiB } = limits.iops;
       if (device.iops < min || device.iops > max) problems.push(`${where}.iops: ${device.iops} is outside what ${device.type} allows (${number(min)}–${number(max)}). Choose a value in that range.`);
       else if (size !== undefined && device.iops > size * perGiB) {
-        problems.push(`${where}.iops: ${device.iops} is more than ${device.type} allows for ${size} GiB (${perGiB} IOPS per GiB, so at most ${number(size * perGiB)}). Lower iops or raise sizeGiB to at least ${Math.ceil(device.iops / perGiB)}.`);
+        problems.push(
+          `${where}.iops: ${device.iops} is more than ${device.type} allows for ${size} GiB (${perGiB} IOPS per GiB, so at most ${number(size * perGiB)}). Lower iops or raise sizeGiB to at least ${Math.ceil(device.iops / perGiB)}.`,
+        );
       }
     }
   } else if (limits.iops?.required) {
@@ -56,9 +60,12 @@ export function checkBlockDevice(device: Readonly<BlockDevice>, where: string): 
     } else {
       const { min, max, perIops } = limits.throughput;
       const iops = device.iops ?? limits.iops?.min ?? 0;
-      if (device.throughput < min || device.throughput > max) problems.push(`${where}.throughput: ${device.throughput} MiB/s is outside what gp3 allows (${min}–${number(max)}). Choose a value in that range.`);
+      if (device.throughput < min || device.throughput > max)
+        problems.push(`${where}.throughput: ${device.throughput} MiB/s is outside what gp3 allows (${min}–${number(max)}). Choose a value in that range.`);
       else if (device.throughput > iops * perIops) {
-        problems.push(`${where}.throughput: ${device.throughput} MiB/s is more than gp3 allows for ${number(iops)} IOPS (${perIops} MiB/s per IOPS, so at most ${number(iops * perIops)}). Raise iops to at least ${number(Math.ceil(device.throughput / perIops))} or lower throughput.`);
+        problems.push(
+          `${where}.throughput: ${device.throughput} MiB/s is more than gp3 allows for ${number(iops)} IOPS (${perIops} MiB/s per IOPS, so at most ${number(iops * perIops)}). Raise iops to at least ${number(Math.ceil(device.throughput / perIops))} or lower throughput.`,
+        );
       }
     }
   }

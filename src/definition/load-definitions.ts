@@ -67,7 +67,9 @@ export async function loadDefinitions(cwd: string, imagesDir = 'images', options
         errors.push(`${file}: could not be loaded: ${outcome.message}. Fix the file so that it compiles and runs.`);
         return;
       case 'timed-out':
-        errors.push(`${file}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles? A definition must evaluate to its data at once.`);
+        errors.push(
+          `${file}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles? A definition must evaluate to its data at once.`,
+        );
         return;
       case 'loaded':
         if (outcome.problems.length > 0) errors.push(...outcome.problems.map((problem) => `${file}: ${problem}`));

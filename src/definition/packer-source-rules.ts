@@ -103,7 +103,8 @@ function checkTagSetting(image: ResolvedImage, key: string, value: unknown): str
     else if (tagValue.length > 256) problems.push(`${where}: tag values are at most 256 characters; this one has ${tagValue.length}. Shorten it.`);
   }
   const amiTags = key === 'tag' || key === 'snapshot_tag' ? Object.keys(image.tags).length : 0;
-  if (pairs.length + amiTags > maxUserTags) problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; AWS allows 50 per resource and gild adds up to ${50 - maxUserTags}, so at most ${maxUserTags}. Remove some.`);
+  if (pairs.length + amiTags > maxUserTags)
+    problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; AWS allows 50 per resource and gild adds up to ${50 - maxUserTags}, so at most ${maxUserTags}. Remove some.`);
   return problems;
 }
 
@@ -116,7 +117,9 @@ export function checkPackerSource(image: ResolvedImage): string[] {
       continue;
     }
     if ((key === 'ami_groups' || key === 'snapshot_groups') && Array.isArray(value) && value.includes('all') && image.launchPermissions.kind !== 'public') {
-      problems.push(`${where} ["all"] would make the image public without the checks that launchPermissions applies (least privilege). Use launchPermissions: { public: true, reason: "…" }, which pipeline/settings.ts must allow.`);
+      problems.push(
+        `${where} ["all"] would make the image public without the checks that launchPermissions applies (least privilege). Use launchPermissions: { public: true, reason: "…" }, which pipeline/settings.ts must allow.`,
+      );
       continue;
     }
     if (key === 'encrypt_boot' && value === false && image.encryption) {

@@ -58,8 +58,7 @@ export const vendorAccounts = {
   freebsd: '782442783595',
 } as const;
 
-const canonical = (release: string, volume: 'ebs-gp2' | 'ebs-gp3', arch: 'amd64' | 'arm64') =>
-  ssm(`/aws/service/canonical/ubuntu/server/${release}/stable/current/${arch}/hvm/${volume}/ami-id`);
+const canonical = (release: string, volume: 'ebs-gp2' | 'ebs-gp3', arch: 'amd64' | 'arm64') => ssm(`/aws/service/canonical/ubuntu/server/${release}/stable/current/${arch}/hvm/${volume}/ami-id`);
 const windows = (name: string) => ssm(`/aws/service/ami-windows-latest/${name}`);
 
 export const osPresets = {

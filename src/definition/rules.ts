@@ -37,7 +37,9 @@ const vmChecksMarked: Rule = (image) => {
   if (image.platform !== 'linux') return;
   const warnings = image.smoke.checks.flatMap((check, index) =>
     check.needs !== 'vm' && (typeof check.run === 'string' ? [check.run] : check.run).some((command) => /\bsystemctl\b/.test(command))
-      ? [`${image.file}: smoke.checks[${index}] ("${check.name}") calls systemctl, which needs systemd as PID 1: in a container twin it cannot pass. Add needs: 'vm' so it is skipped there (it still runs on AWS).`]
+      ? [
+          `${image.file}: smoke.checks[${index}] ("${check.name}") calls systemctl, which needs systemd as PID 1: in a container twin it cannot pass. Add needs: 'vm' so it is skipped there (it still runs on AWS).`,
+        ]
       : [],
   );
   return { warnings };
@@ -55,8 +57,13 @@ const baseImageExists: Rule = (image, { images, unparsedNames }) => {
   if (!images.some((other) => other.name === baseName)) {
     // The base exists but has problems of its own, already reported.
     if (unparsedNames?.has(baseName)) return;
-    const suggestion = closestMatch(baseName, images.map((other) => other.name));
-    return { errors: [`${image.file}: base.image: "${baseName}" is not a gild image.${suggestion ? ` Did you mean "${suggestion}"?` : ''} Known images: ${images.map((other) => other.name).join(', ')}.`] };
+    const suggestion = closestMatch(
+      baseName,
+      images.map((other) => other.name),
+    );
+    return {
+      errors: [`${image.file}: base.image: "${baseName}" is not a gild image.${suggestion ? ` Did you mean "${suggestion}"?` : ''} Known images: ${images.map((other) => other.name).join(', ')}.`],
+    };
   }
 };
 
@@ -72,7 +79,10 @@ const scriptsExist: Rule = (image, { settings, cwd }) => {
     else if (step.kind === 'script' && statSync(file).isDirectory()) errors.push(`${field} "${shown}" is a folder. Name a script file, or upload the folder with { upload: { source, destination } }.`);
     else {
       const outside = escapesAllowedFolders(file, image.dir, allowedFolders);
-      if (outside) errors.push(`${field} "${shown}" ${outside}, so a file of the build host would go into the image. Keep scripts and uploads inside ${path.relative(cwd ?? image.dir, image.dir) || '.'}/${allowedFolders.length > 0 ? ` or the folders settings.provisionPaths allows (${allowedFolders.join(', ')})` : ', or allow a folder with provisionPaths in pipeline/settings.ts'}.`);
+      if (outside)
+        errors.push(
+          `${field} "${shown}" ${outside}, so a file of the build host would go into the image. Keep scripts and uploads inside ${path.relative(cwd ?? image.dir, image.dir) || '.'}/${allowedFolders.length > 0 ? ` or the folders settings.provisionPaths allows (${allowedFolders.join(', ')})` : ', or allow a folder with provisionPaths in pipeline/settings.ts'}.`,
+        );
     }
   });
   return { errors };
@@ -97,13 +107,20 @@ function escapesAllowedFolders(file: string, imageDir: string, allowedFolders: r
 const requiredTagsPresent: Rule = (image, { settings }) => {
   const missing = settings.requiredTags.filter((tag) => !(tag in image.tags) || image.tags[tag] === '');
   if (missing.length > 0) {
-    return { errors: [`${image.file}: tags: missing required tag${missing.length === 1 ? '' : 's'} ${missing.map((tag) => `"${tag}"`).join(', ')}. pipeline/settings.ts requires every image to carry ${missing.length === 1 ? 'it' : 'them'}.`] };
+    return {
+      errors: [
+        `${image.file}: tags: missing required tag${missing.length === 1 ? '' : 's'} ${missing.map((tag) => `"${tag}"`).join(', ')}. pipeline/settings.ts requires every image to carry ${missing.length === 1 ? 'it' : 'them'}.`,
+      ],
+    };
   }
 };
 
 const reservedTagsUntouched: Rule = (image) => {
   const reserved = Object.keys(image.tags).filter((key) => key.startsWith('gild:'));
-  if (reserved.length > 0) return { errors: [`${image.file}: tags: ${reserved.map((key) => `"${key}"`).join(', ')} ${reserved.length === 1 ? 'is' : 'are'} set by gild itself. Remove ${reserved.length === 1 ? 'it' : 'them'}.`] };
+  if (reserved.length > 0)
+    return {
+      errors: [`${image.file}: tags: ${reserved.map((key) => `"${key}"`).join(', ')} ${reserved.length === 1 ? 'is' : 'are'} set by gild itself. Remove ${reserved.length === 1 ? 'it' : 'them'}.`],
+    };
 };
 
 const copyRegionsDistinct: Rule = (image) => {
@@ -117,18 +134,21 @@ const copyRegionsDistinct: Rule = (image) => {
   return { errors };
 };
 
-
 const presetFitsImage: Rule = (image) => {
   if (!image.preset) return;
   const preset = findPreset(image.preset);
   if (!preset) return; // pass one reports unknown presets
   const errors: string[] = [];
   if (preset.platform !== image.platform) {
-    errors.push(`${image.file}: platform: "${image.platform}" does not match base.preset "${image.preset}", which is ${preset.platform}. Remove platform (the preset sets it) or choose a ${image.platform} preset.`);
+    errors.push(
+      `${image.file}: platform: "${image.platform}" does not match base.preset "${image.preset}", which is ${preset.platform}. Remove platform (the preset sets it) or choose a ${image.platform} preset.`,
+    );
   }
   if (!preset.base[image.architecture]) {
     const available = Object.keys(preset.base).join(', ');
-    errors.push(`${image.file}: base.preset: "${image.preset}" (${preset.description}) is not published for ${image.architecture} on EC2; it has ${available}. Set architecture to ${available}, or choose another preset.`);
+    errors.push(
+      `${image.file}: base.preset: "${image.preset}" (${preset.description}) is not published for ${image.architecture} on EC2; it has ${available}. Set architecture to ${available}, or choose another preset.`,
+    );
   }
   return { errors };
 };
@@ -172,7 +192,9 @@ const regionsAllowed: Rule = (image, { settings }) => {
     if (settings.regions && !settings.regions.includes(region)) {
       errors.push(`${image.file}: ${field}: "${region}" is not one of the regions pipeline/settings.ts allows (${settings.regions.join(', ')}). Use one of those, or add it to settings.regions.`);
     } else if (partitionOf(region) !== buildPartition) {
-      errors.push(`${image.file}: ${field}: "${region}" is in the ${partitionOf(region)} partition but the build region "${image.buildRegion}" is in ${buildPartition}. AMIs cannot be copied across partitions; define a separate image for it.`);
+      errors.push(
+        `${image.file}: ${field}: "${region}" is in the ${partitionOf(region)} partition but the build region "${image.buildRegion}" is in ${buildPartition}. AMIs cannot be copied across partitions; define a separate image for it.`,
+      );
     }
   }
   if (image.base.kind === 'ami' && !('*' in image.base.amis) && !(image.buildRegion in image.base.amis)) {
@@ -194,7 +216,9 @@ const encryptionKeysCoverCopies: Rule = (image) => {
   for (const region of image.copyRegions) {
     const key = encryption.regionKmsKeyIds[region];
     if (key === undefined) {
-      errors.push(`${image.file}: encryption.regionKmsKeyIds: has no key for copy region "${region}". An encrypted image needs a KMS key in every region it is copied to; add "${region}": "arn:aws:kms:${region}:…".`);
+      errors.push(
+        `${image.file}: encryption.regionKmsKeyIds: has no key for copy region "${region}". An encrypted image needs a KMS key in every region it is copied to; add "${region}": "arn:aws:kms:${region}:…".`,
+      );
     } else if (keyRegion(key) && keyRegion(key) !== region) {
       errors.push(`${image.file}: encryption.regionKmsKeyIds.${region}: the key is in ${keyRegion(key)}, not ${region}. KMS keys are regional; use a key in ${region}.`);
     }
@@ -206,17 +230,23 @@ const encryptionKeysCoverCopies: Rule = (image) => {
     }
   }
   image.amiBlockDevices.forEach((device, index) => {
-    if (device.encrypted === false) errors.push(`${image.file}: blockDevices.ami[${index}].encrypted: false contradicts encryption, which encrypts every volume of the image. Remove encrypted: false.`);
+    if (device.encrypted === false)
+      errors.push(`${image.file}: blockDevices.ami[${index}].encrypted: false contradicts encryption, which encrypts every volume of the image. Remove encrypted: false.`);
   });
   if (image.launchPermissions.kind === 'public') {
-    errors.push(`${image.file}: launchPermissions.public: an encrypted image cannot be made public (AWS refuses to share encrypted snapshots publicly). Share with accounts or organizations, or remove encryption.`);
+    errors.push(
+      `${image.file}: launchPermissions.public: an encrypted image cannot be made public (AWS refuses to share encrypted snapshots publicly). Share with accounts or organizations, or remove encryption.`,
+    );
   }
   return { errors, warnings };
 };
 
 const blockDevicesValid: Rule = (image) => {
   const errors: string[] = [];
-  for (const [list, devices] of [['launch', image.launchBlockDevices], ['ami', image.amiBlockDevices]] as const) {
+  for (const [list, devices] of [
+    ['launch', image.launchBlockDevices],
+    ['ami', image.amiBlockDevices],
+  ] as const) {
     const where = `${image.file}: blockDevices.${list}`;
     devices.forEach((device, index) => errors.push(...checkBlockDevice(device, `${where}[${index}]`)));
     errors.push(...checkDeviceNames(devices, where));
@@ -248,13 +278,17 @@ const distributionAccountsValid: Rule = (image, { settings }) => {
     target.regions.forEach((region, regionIndex) => {
       if (regions.has(region)) errors.push(`${where}.regions[${regionIndex}]: "${region}" is listed twice. Remove the duplicate.`);
       else if (!image.regions.includes(region)) {
-        errors.push(`${where}.regions[${regionIndex}]: "${region}" is not one of the image's regions (${image.regions.join(', ')}). A copy is made from the image's AMI in the same region; add "${region}" to regions.copies, or remove it here.`);
+        errors.push(
+          `${where}.regions[${regionIndex}]: "${region}" is not one of the image's regions (${image.regions.join(', ')}). A copy is made from the image's AMI in the same region; add "${region}" to regions.copies, or remove it here.`,
+        );
       }
       regions.add(region);
     });
     const keyRegion = target.kmsKeyId ? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):/.exec(target.kmsKeyId) : null;
     if (keyRegion && (target.regions.length > 1 || keyRegion[1] !== target.regions[0])) {
-      errors.push(`${where}.kmsKeyId: the key ARN names ${keyRegion[1]}, but KMS keys are regional and the copies go to ${target.regions.join(', ')}. Use an alias ("alias/name"), which each region resolves to that account's key there, or one account entry per region.`);
+      errors.push(
+        `${where}.kmsKeyId: the key ARN names ${keyRegion[1]}, but KMS keys are regional and the copies go to ${target.regions.join(', ')}. Use an alias ("alias/name"), which each region resolves to that account's key there, or one account entry per region.`,
+      );
     }
     if (keyRegion && keyRegion[2] !== target.account) {
       errors.push(`${where}.kmsKeyId: the key is in account ${keyRegion[2]}, not ${target.account}. Encrypt the copies with a key of the account that owns them.`);
@@ -262,7 +296,9 @@ const distributionAccountsValid: Rule = (image, { settings }) => {
     // NOTE: the smoke test runs its checks through SSM Run Command, which reaches no instance without a profile that
     // allows it; the building account's profile does not exist in that account.
     if (target.smoke && (target.smoke === true || !target.smoke.instanceProfile)) {
-      errors.push(`${where}.smoke: the smoke test there needs an instance profile in account ${target.account} (SSM Run Command reaches no instance without one, and the building account's does not exist there). Give smoke: { instanceProfile: "<a profile in ${target.account} with AmazonSSMManagedInstanceCore>" }.`);
+      errors.push(
+        `${where}.smoke: the smoke test there needs an instance profile in account ${target.account} (SSM Run Command reaches no instance without one, and the building account's does not exist there). Give smoke: { instanceProfile: "<a profile in ${target.account} with AmazonSSMManagedInstanceCore>" }.`,
+      );
     }
   });
   return { errors };
@@ -276,10 +312,14 @@ const launchPermissionsLeastPrivilege: Rule = (image, { settings }) => {
   const permissions = image.launchPermissions;
   if (permissions.kind === 'public') {
     if (!settings.allowPublicImages) {
-      errors.push(`${image.file}: launchPermissions.public: pipeline/settings.ts does not allow public images (allowPublicImages is false), and an image is private unless it must not be (least privilege). Share with accounts, organizationArns or organizationalUnitArns instead.`);
+      errors.push(
+        `${image.file}: launchPermissions.public: pipeline/settings.ts does not allow public images (allowPublicImages is false), and an image is private unless it must not be (least privilege). Share with accounts, organizationArns or organizationalUnitArns instead.`,
+      );
     }
     if (permissions.reason.length < minimumPublicReason) {
-      errors.push(`${image.file}: launchPermissions.reason: ${permissions.reason ? `${JSON.stringify(permissions.reason)} is too short` : 'is missing'}. A public image needs a written reason of at least ${minimumPublicReason} characters saying why anyone on AWS must be able to launch it.`);
+      errors.push(
+        `${image.file}: launchPermissions.reason: ${permissions.reason ? `${JSON.stringify(permissions.reason)} is too short` : 'is missing'}. A public image needs a written reason of at least ${minimumPublicReason} characters saying why anyone on AWS must be able to launch it.`,
+      );
     }
   }
   if (permissions.kind === 'explicit') {
@@ -326,8 +366,14 @@ const escapeHatchesExist: Rule = (image, { cwd }) => {
     // NOTE: the suffix matches what src/render/render-template.ts registers as partials.
     const partialsDir = path.join(cwd, 'templates', 'partials');
     if (!existsSync(path.join(partialsDir, `${image.partial}${partialSuffix}`))) {
-      const known = existsSync(partialsDir) ? readdirSync(partialsDir).filter((name) => name.endsWith(partialSuffix)).map((name) => name.slice(0, -partialSuffix.length)) : [];
-      errors.push(`${image.file}: partial: "${image.partial}" does not exist (looked for templates/partials/${image.partial}${partialSuffix}). Add the file, or use one of: ${known.join(', ') || '(none)'}.`);
+      const known = existsSync(partialsDir)
+        ? readdirSync(partialsDir)
+            .filter((name) => name.endsWith(partialSuffix))
+            .map((name) => name.slice(0, -partialSuffix.length))
+        : [];
+      errors.push(
+        `${image.file}: partial: "${image.partial}" does not exist (looked for templates/partials/${image.partial}${partialSuffix}). Add the file, or use one of: ${known.join(', ') || '(none)'}.`,
+      );
     }
   }
   return { errors: [...errors, ...checkPackerSource(image)] };
@@ -350,17 +396,23 @@ const generalizeExplained: Rule = (image) => {
     errors.push(`${field} enabled: false needs a reason, which the plan shows. Add reason: "why this image is captured without being generalized".`);
   }
   if (generalize.kind === 'on' && generalize.keep.length > 0 && !generalize.reason) {
-    errors.push(`${field} keep: [${generalize.keep.map((item) => JSON.stringify(item)).join(', ')}] needs a reason, which the plan shows. Add reason: "why instances launched from this image need the build's ${generalize.keep.join(', ')}".`);
+    errors.push(
+      `${field} keep: [${generalize.keep.map((item) => JSON.stringify(item)).join(', ')}] needs a reason, which the plan shows. Add reason: "why instances launched from this image need the build's ${generalize.keep.join(', ')}".`,
+    );
   }
   if (image.platform === 'windows' && generalize.kind === 'on' && generalize.keep.length > 0) {
-    errors.push(`${field} keep: lists Linux items; a Windows image is generalized by Sysprep as one step, which cannot keep parts. Remove keep, or turn the step off with generalize: { enabled: false, reason }.`);
+    errors.push(
+      `${field} keep: lists Linux items; a Windows image is generalized by Sysprep as one step, which cannot keep parts. Remove keep, or turn the step off with generalize: { enabled: false, reason }.`,
+    );
   }
   if (image.platform === 'windows' && generalize.kind === 'on') {
     image.provision.forEach((step, index) => {
       if (step.kind !== 'powershell') return;
       const command = step.inline.find((line) => callsSysprep.test(line));
       if (command !== undefined) {
-        errors.push(`${image.file}: provision[${index}].powershell: ${JSON.stringify(command)} runs Sysprep, which gild runs itself as the last step (EC2Launch, then shutdown) so that nothing runs after it. Remove the command; to run your own Sysprep instead, set generalize: { enabled: false, reason }.`);
+        errors.push(
+          `${image.file}: provision[${index}].powershell: ${JSON.stringify(command)} runs Sysprep, which gild runs itself as the last step (EC2Launch, then shutdown) so that nothing runs after it. Remove the command; to run your own Sysprep instead, set generalize: { enabled: false, reason }.`,
+        );
       }
     });
   }

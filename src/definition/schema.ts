@@ -27,7 +27,8 @@ export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 export const maxUserTags = 38;
 /** How many tags gild itself may add to an AMI (see maxUserTags). */
 export const gildTagCount = 50 - maxUserTags;
-const kmsKeyPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})|alias\/[A-Za-z0-9/_-]+))$/;
+const kmsKeyPattern =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})|alias\/[A-Za-z0-9/_-]+))$/;
 
 const imageName = z
   .string()
@@ -163,10 +164,14 @@ export function resolveRetention(image: ImageRetention | undefined, defaults: Re
 const semverRange = z.string().refine((range) => semver.validRange(range) !== null, 'is not a semver range. Use one such as "^1", "~1.4" or ">=1.2.0 <2"');
 
 export const baseSchema = z.union([
-  z.strictObject({ ssmParameter: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter path starting with "/" (e.g. "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")') }),
+  z.strictObject({
+    ssmParameter: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter path starting with "/" (e.g. "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")'),
+  }),
   z.strictObject({
     filter: z.strictObject({
-      owners: z.array(z.string().regex(/^(?:\d{12}|amazon|self|aws-marketplace)$/, 'is not an owner. Use a 12-digit account ID, "amazon", "self" or "aws-marketplace"')).min(1, 'needs at least one owner (an account ID, "amazon", "self" or "aws-marketplace")'),
+      owners: z
+        .array(z.string().regex(/^(?:\d{12}|amazon|self|aws-marketplace)$/, 'is not an owner. Use a 12-digit account ID, "amazon", "self" or "aws-marketplace"'))
+        .min(1, 'needs at least one owner (an account ID, "amazon", "self" or "aws-marketplace")'),
       name: z.string().min(1, 'must not be empty: give an AMI name pattern such as "my-base-*"'),
       includeDeprecated: z.boolean().default(false),
     }),
@@ -177,7 +182,10 @@ export const baseSchema = z.union([
 ]);
 
 /** Relative to the definition's folder: an absolute path would take a file of whichever host builds. */
-const relativePath = z.string().min(1).refine((value) => !value.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(value) && !value.startsWith('\\'), 'must be a path relative to the definition\'s folder, not an absolute path');
+const relativePath = z
+  .string()
+  .min(1)
+  .refine((value) => !value.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(value) && !value.startsWith('\\'), "must be a path relative to the definition's folder, not an absolute path");
 
 const inlineCommands = z.union([z.string().min(1, 'must not be empty'), z.array(z.string()).min(1, 'needs at least one command')]);
 
@@ -198,7 +206,13 @@ const provisionStep = provisionStepSchema;
 export const keyedUnions: readonly { readonly path: RegExp; readonly branches: readonly (readonly string[])[] }[] = [
   { path: /^base$/, branches: [['ssmParameter'], ['filter'], ['ami'], ['image', 'range'], ['preset']] },
   { path: /^provision\[\d+\]$/, branches: [['shell'], ['script'], ['upload'], ['powershell'], ['restart']] },
-  { path: /^launchPermissions$/, branches: [['public', 'reason'], ['accounts', 'organizationArns', 'organizationalUnitArns']] },
+  {
+    path: /^launchPermissions$/,
+    branches: [
+      ['public', 'reason'],
+      ['accounts', 'organizationArns', 'organizationalUnitArns'],
+    ],
+  },
 ];
 
 const pattern = z.union([z.string(), z.instanceof(RegExp)]);
@@ -272,9 +286,20 @@ export const blockDeviceSchema = z.strictObject({
 const launchPermissionsSchema = z.union([
   z.strictObject({ public: z.literal(true), reason: z.string().optional() }),
   z.strictObject({
-    accounts: z.array(z.string().regex(accountIdPattern, 'is not a 12-digit AWS account ID. Use the account\'s 12-digit ID')).default([]),
-    organizationArns: z.array(z.string().regex(/^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/, 'is not an organization ARN (arn:aws:organizations::123456789012:organization/o-abcdefghij)')).default([]),
-    organizationalUnitArns: z.array(z.string().regex(/^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/, 'is not an organizational unit ARN (arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34)')).default([]),
+    accounts: z.array(z.string().regex(accountIdPattern, "is not a 12-digit AWS account ID. Use the account's 12-digit ID")).default([]),
+    organizationArns: z
+      .array(z.string().regex(/^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/, 'is not an organization ARN (arn:aws:organizations::123456789012:organization/o-abcdefghij)'))
+      .default([]),
+    organizationalUnitArns: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/,
+            'is not an organizational unit ARN (arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34)',
+          ),
+      )
+      .default([]),
   }),
 ]);
 
@@ -297,9 +322,7 @@ export const distributionAccountSchema = z.strictObject({
    * image's checks: `true`, or where to launch the test instance in that account (the building account's subnet,
    * groups and instance profile do not exist there).
    */
-  smoke: z
-    .union([z.boolean(), z.strictObject({ subnetId: subnetId.optional(), securityGroupIds: z.array(securityGroupId).optional(), instanceProfile: z.string().min(1).optional() })])
-    .default(false),
+  smoke: z.union([z.boolean(), z.strictObject({ subnetId: subnetId.optional(), securityGroupIds: z.array(securityGroupId).optional(), instanceProfile: z.string().min(1).optional() })]).default(false),
 });
 
 export const imageDefinitionSchema = z.strictObject({
@@ -308,7 +331,10 @@ export const imageDefinitionSchema = z.strictObject({
   version: z
     .string()
     .regex(semverPattern, 'must be a semantic version x.y.z (e.g. "1.0.0")')
-    .refine((version) => !semverPattern.test(version) || version.split('.').every((part) => Number(part) <= Number.MAX_SAFE_INTEGER), `has a number above ${Number.MAX_SAFE_INTEGER}, which versions cannot be compared or bumped past exactly. Use smaller numbers`),
+    .refine(
+      (version) => !semverPattern.test(version) || version.split('.').every((part) => Number(part) <= Number.MAX_SAFE_INTEGER),
+      `has a number above ${Number.MAX_SAFE_INTEGER}, which versions cannot be compared or bumped past exactly. Use smaller numbers`,
+    ),
   /** Defaults to the preset's platform, else linux. */
   platform: z.enum(['linux', 'windows']).optional(),
   architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
@@ -344,12 +370,23 @@ export const imageDefinitionSchema = z.strictObject({
   /** Owned copies in other accounts, made after every publish in the building account. */
   distribution: z.strictObject({ accounts: z.array(distributionAccountSchema).default([]) }).default({ accounts: [] }),
   /** A file in templates/ that replaces gild's Packer template. */
-  template: z.string().regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside templates/ (e.g. "hardened.pkr.hcl.hbs"), without ".." or a leading "/"').refine((name) => !name.split('/').includes('..'), 'must stay inside templates/').optional(),
+  template: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside templates/ (e.g. "hardened.pkr.hcl.hbs"), without ".." or a leading "/"')
+    .refine((name) => !name.split('/').includes('..'), 'must stay inside templates/')
+    .optional(),
   /** templates/partials/<partial>.pkr.hcl.hbs, rendered inside gild's template. */
-  partial: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.pkr.hcl.hbs, without the extension').optional(),
+  partial: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a partial name: the file templates/partials/<name>.pkr.hcl.hbs, without the extension')
+    .optional(),
   packerSource: z.record(z.string(), z.unknown()).optional(),
   /** The container image the image's twin starts from (docs/emulator.md "Container twins"); defaults to the OS preset's. */
-  containerImage: z.string().min(1).regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'is not a container image reference (e.g. "debian:12")').optional(),
+  containerImage: z
+    .string()
+    .min(1)
+    .regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'is not a container image reference (e.g. "debian:12")')
+    .optional(),
 });
 
 /** What authors write: every field with a default is optional. */

@@ -66,10 +66,11 @@ function readableFields(exported: unknown, issues: readonly { readonly path: rea
   const repaired: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exported)) if (!brokenFields.has(key) && key in imageDefinitionSchema.shape) repaired[key] = value;
   for (const key of brokenFields) if (Object.hasOwn(standIns, key)) repaired[key] = standIns[key];
-  for (const [key, value] of Object.entries(standIns)) if (!(key in repaired)) {
-    repaired[key] = value;
-    brokenFields.add(key);
-  }
+  for (const [key, value] of Object.entries(standIns))
+    if (!(key in repaired)) {
+      repaired[key] = value;
+      brokenFields.add(key);
+    }
   const parsed = imageDefinitionSchema.safeParse(repaired);
   return parsed.success ? { data: parsed.data, brokenFields } : undefined;
 }

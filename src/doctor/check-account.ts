@@ -21,7 +21,14 @@ import { principalOfCaller, simulationRequests } from './simulation-requests.ts'
 export async function checkIdentity(input: DoctorInput, identity: CallerIdentity): Promise<DoctorCheck[]> {
   const expected = input.settings.accountId;
   if (expected && expected !== identity.account) {
-    return [failed('caller identity', identity.arn, `the credentials are for account ${identity.account}, but pipeline/settings.ts says accountId ${expected}`, `run with the nightly's credentials for account ${expected}, or correct accountId in pipeline/settings.ts`)];
+    return [
+      failed(
+        'caller identity',
+        identity.arn,
+        `the credentials are for account ${identity.account}, but pipeline/settings.ts says accountId ${expected}`,
+        `run with the nightly's credentials for account ${expected}, or correct accountId in pipeline/settings.ts`,
+      ),
+    ];
   }
   return [passed('caller identity', identity.arn, `account ${identity.account}`)];
 }
@@ -33,8 +40,14 @@ export async function checkRegions(input: DoctorInput): Promise<DoctorCheck[]> {
     return input.regions.map((region) => {
       const status = optIn[region];
       if (status === 'opt-in-not-required' || status === 'opted-in') return passed('region enabled', region, status);
-      if (status === undefined) return failed('region enabled', region, 'the account does not know this region (another partition?)', `remove ${region} from the images' regions, or run in the partition that has it`);
-      return failed('region enabled', region, `opt-in status ${status}: the region is not enabled for this account`, `enable it: aws account enable-region --region-name ${region} (or the AWS console: Account → AWS Regions), then wait until its status is ENABLED`);
+      if (status === undefined)
+        return failed('region enabled', region, 'the account does not know this region (another partition?)', `remove ${region} from the images' regions, or run in the partition that has it`);
+      return failed(
+        'region enabled',
+        region,
+        `opt-in status ${status}: the region is not enabled for this account`,
+        `enable it: aws account enable-region --region-name ${region} (or the AWS console: Account → AWS Regions), then wait until its status is ENABLED`,
+      );
     });
   });
 }
@@ -48,7 +61,14 @@ export async function checkPacker(): Promise<DoctorCheck[]> {
   try {
     version = await packerVersion();
   } catch (error) {
-    return [failed('Packer', 'packer', `not found or not runnable: ${error instanceof Error ? error.message : String(error)}`, 'install Packer (https://developer.hashicorp.com/packer/install) on the machine the nightly runs on, on its PATH')];
+    return [
+      failed(
+        'Packer',
+        'packer',
+        `not found or not runnable: ${error instanceof Error ? error.message : String(error)}`,
+        'install Packer (https://developer.hashicorp.com/packer/install) on the machine the nightly runs on, on its PATH',
+      ),
+    ];
   }
   if (!supportsRequiredPlugins(version)) return [passed('Packer', version.raw, 'the amazon builder is bundled')];
   const plugins = await packerInstalledPlugins().catch(() => undefined);
@@ -63,7 +83,8 @@ export async function checkPacker(): Promise<DoctorCheck[]> {
  */
 export async function checkPolicy(input: DoctorInput, identity: CallerIdentity): Promise<DoctorCheck[]> {
   const check = 'IAM policy (simulated by AWS)';
-  if (input.capabilities.policySimulation !== true) return [notChecked(check, identity.arn, input.capabilities.policySimulation, 'run gild doctor against the real account to have AWS evaluate the policy')];
+  if (input.capabilities.policySimulation !== true)
+    return [notChecked(check, identity.arn, input.capabilities.policySimulation, 'run gild doctor against the real account to have AWS evaluate the policy')];
   const principal = principalOfCaller(identity.arn);
   if (principal.kind === 'root') return [passed(check, identity.arn, 'the root user may do everything (run the nightly as a role with `gild iam-policy` instead)')];
   return attempt(check, principal.arn, async () => {
@@ -118,7 +139,14 @@ export async function checkDistributionRoles(input: DoctorInput, identity: Calle
         const cause = (error as { cause?: unknown }).cause;
         const reason = cause instanceof Error ? cause.message : String(cause ?? error);
         const caller = principalOfCaller(identity.arn).arn;
-        return [failed('distribution role assumable', roleArn, `sts:AssumeRole refused: ${reason}`, `in account ${account}, let ${caller} assume the role (its trust policy), and grant sts:AssumeRole on ${roleArn} (statement AssumeDistributionRoles of \`gild iam-policy\`)`)];
+        return [
+          failed(
+            'distribution role assumable',
+            roleArn,
+            `sts:AssumeRole refused: ${reason}`,
+            `in account ${account}, let ${caller} assume the role (its trust policy), and grant sts:AssumeRole on ${roleArn} (statement AssumeDistributionRoles of \`gild iam-policy\`)`,
+          ),
+        ];
       }
       const iam = createIamClient(input.env, clients.credentials);
       const kmsClients: KMSClient[] = [];
@@ -143,7 +171,8 @@ export async function checkDistributionRoles(input: DoctorInput, identity: Calle
 }
 
 /** The names gild writes under the prefix (src/plan/parameter-names.ts): pointers, versions, channels, holds, locks, the ledger, version status. */
-const gildParameterName = (prefix: string) => new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^/]+/(?:latest|lock|v\\d+|versions/\\d+\\.\\d+\\.\\d+|status/\\d+\\.\\d+\\.\\d+|ledger|channels/[^/]+|holds/.+)$`);
+const gildParameterName = (prefix: string) =>
+  new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^/]+/(?:latest|lock|v\\d+|versions/\\d+\\.\\d+\\.\\d+|status/\\d+\\.\\d+\\.\\d+|ledger|channels/[^/]+|holds/.+)$`);
 
 /** Nothing but gild writes under the prefix: another writer's parameter would be overwritten, published or retired. */
 export async function checkSsmPrefix(input: DoctorInput): Promise<DoctorCheck[]> {
@@ -151,11 +180,18 @@ export async function checkSsmPrefix(input: DoctorInput): Promise<DoctorCheck[]>
   const gildName = gildParameterName(prefix);
   const lines = await Promise.all(
     input.regions.map((region) =>
-      attempt('SSM prefix only gild\'s', `${prefix} in ${region}`, async () => {
+      attempt("SSM prefix only gild's", `${prefix} in ${region}`, async () => {
         const foreign = (await listParametersUnder(input.ssm(region), prefix)).map((parameter) => parameter.name).filter((name) => !gildName.test(name));
-        if (foreign.length === 0) return [passed('SSM prefix only gild\'s', `${prefix} in ${region}`, 'no parameter gild would not write (judged by name)')];
+        if (foreign.length === 0) return [passed("SSM prefix only gild's", `${prefix} in ${region}`, 'no parameter gild would not write (judged by name)')];
         const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
-        return [failed('SSM prefix only gild\'s', `${prefix} in ${region}`, `parameters gild did not write: ${shown}`, `move them out of ${prefix}, or set ssmPrefix in pipeline/settings.ts to a path only gild writes`)];
+        return [
+          failed(
+            "SSM prefix only gild's",
+            `${prefix} in ${region}`,
+            `parameters gild did not write: ${shown}`,
+            `move them out of ${prefix}, or set ssmPrefix in pipeline/settings.ts to a path only gild writes`,
+          ),
+        ];
       }),
     ),
   );
@@ -165,14 +201,22 @@ export async function checkSsmPrefix(input: DoctorInput): Promise<DoctorCheck[]>
 /** A region that blocks public sharing refuses to make an image public; private sharing is never blocked. */
 export async function checkImageBlockPublicAccess(input: DoctorInput): Promise<DoctorCheck[]> {
   const check = 'AMI block public access';
-  if (input.capabilities.imageBlockPublicAccess !== true) return [notChecked(check, input.regions.join(', '), input.capabilities.imageBlockPublicAccess, 'run gild doctor against the real account to read it')];
+  if (input.capabilities.imageBlockPublicAccess !== true)
+    return [notChecked(check, input.regions.join(', '), input.capabilities.imageBlockPublicAccess, 'run gild doctor against the real account to read it')];
   const lines = await Promise.all(
     input.regions.map((region) =>
       attempt(check, region, async () => {
         const state = await imageBlockPublicAccessState(input.ec2(region));
         const publicImages = input.images.filter((image) => image.launchPermissions.kind === 'public' && image.regions.includes(region)).map((image) => image.name);
         if (state === 'block-new-sharing' && publicImages.length > 0) {
-          return [failed(check, region, `${state}, but ${publicImages.join(', ')} ${publicImages.length === 1 ? 'is' : 'are'} public (launchPermissions)`, `unblock it (aws ec2 disable-image-block-public-access --region ${region}), or make the images private in their launchPermissions`)];
+          return [
+            failed(
+              check,
+              region,
+              `${state}, but ${publicImages.join(', ')} ${publicImages.length === 1 ? 'is' : 'are'} public (launchPermissions)`,
+              `unblock it (aws ec2 disable-image-block-public-access --region ${region}), or make the images private in their launchPermissions`,
+            ),
+          ];
         }
         return [passed(check, region, publicImages.length > 0 ? `${state}: public images can be shared` : `${state}; no image here is public`)];
       }),

@@ -24,7 +24,14 @@ export const ssmAgentActions = [
 ] as const;
 
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
-const wildcardMatches = (pattern: string, action: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 'i').test(action);
+const wildcardMatches = (pattern: string, action: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    'i',
+  ).test(action);
 
 /** The actions of `wanted` some Allow statement of the documents names (conditions and resources aside). */
 export function actionsAllowedBy(documents: readonly unknown[], wanted: readonly string[]): Set<string> {
@@ -43,15 +50,41 @@ export function actionsAllowedBy(documents: readonly unknown[], wanted: readonly
 export function checkProfile(iam: IAMClient, check: string, subject: string, profile: string): Promise<DoctorCheck[]> {
   return attempt(check, subject, async () => {
     const found = await getInstanceProfile(iam, profile);
-    if (!found) return [failed(check, subject, 'no such instance profile in this account', `create it with a role that has ${managedCore}: aws iam create-instance-profile --instance-profile-name ${profile}; aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <role>`)];
+    if (!found)
+      return [
+        failed(
+          check,
+          subject,
+          'no such instance profile in this account',
+          `create it with a role that has ${managedCore}: aws iam create-instance-profile --instance-profile-name ${profile}; aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <role>`,
+        ),
+      ];
     const role = found.roles[0];
-    if (!role) return [failed(check, subject, 'the profile has no role, so its instances have no credentials', `aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <a role with ${managedCore}>`)];
+    if (!role)
+      return [
+        failed(
+          check,
+          subject,
+          'the profile has no role, so its instances have no credentials',
+          `aws iam add-role-to-instance-profile --instance-profile-name ${profile} --role-name <a role with ${managedCore}>`,
+        ),
+      ];
     const policies = await rolePolicies(iam, role.name);
     if (policies.attached.some((policy) => policy.arn.endsWith(`:policy/${managedCore}`))) return [passed(check, subject, `role ${role.name} has ${managedCore}`)];
-    const allowed = actionsAllowedBy([...policies.attached, ...policies.inline].map((policy) => policy.document), ssmAgentActions);
+    const allowed = actionsAllowedBy(
+      [...policies.attached, ...policies.inline].map((policy) => policy.document),
+      ssmAgentActions,
+    );
     const missing = ssmAgentActions.filter((action) => !allowed.has(action));
     if (missing.length === 0) return [passed(check, subject, `role ${role.name} allows what ${managedCore} does for the SSM agent (from its policy documents)`)];
-    return [failed(check, subject, `role ${role.name} lacks ${missing.join(', ')}: the SSM agent cannot register`, `aws iam attach-role-policy --role-name ${role.name} --policy-arn arn:aws:iam::aws:policy/${managedCore}`)];
+    return [
+      failed(
+        check,
+        subject,
+        `role ${role.name} lacks ${missing.join(', ')}: the SSM agent cannot register`,
+        `aws iam attach-role-policy --role-name ${role.name} --policy-arn arn:aws:iam::aws:policy/${managedCore}`,
+      ),
+    ];
   });
 }
 
@@ -63,7 +96,14 @@ export async function checkInstanceProfiles(input: DoctorInput): Promise<DoctorC
   for (const image of input.images) {
     const profile = image.smoke.instanceProfile;
     if (!profile) {
-      lines.push(failed(check, image.name, 'no smoke.instanceProfile: the smoke instance cannot register with SSM, so Run Command never reaches it', `set smoke.instanceProfile (in pipeline/settings.ts or ${image.file}) to a profile whose role has ${managedCore}`));
+      lines.push(
+        failed(
+          check,
+          image.name,
+          'no smoke.instanceProfile: the smoke instance cannot register with SSM, so Run Command never reaches it',
+          `set smoke.instanceProfile (in pipeline/settings.ts or ${image.file}) to a profile whose role has ${managedCore}`,
+        ),
+      );
       continue;
     }
     profiles.set(profile, [...(profiles.get(profile) ?? []), image.name]);
@@ -87,7 +127,10 @@ async function reachOfSubnet(input: DoctorInput, region: string, subnet: SubnetS
   if (internetGateway && subnet.mapPublicIpOnLaunch) return { ok: true, how: `route 0.0.0.0/0 via ${internetGateway.target}, public IPs on launch` };
   if (internetGateway) return { ok: false, how: `routes to ${internetGateway.target} but gives instances no public IP (MapPublicIpOnLaunch is off)` };
   const some = ssmServices.filter(serviceHas);
-  return { ok: false, how: `no route 0.0.0.0/0 to a NAT or internet gateway, and ${some.length === 0 ? 'no' : `only ${some.join(', ')}`} VPC endpoints of ${ssmServices.join(', ')} (with private DNS)` };
+  return {
+    ok: false,
+    how: `no route 0.0.0.0/0 to a NAT or internet gateway, and ${some.length === 0 ? 'no' : `only ${some.join(', ')}`} VPC endpoints of ${ssmServices.join(', ')} (with private DNS)`,
+  };
 }
 
 const reachFix = (region: string) =>
@@ -98,7 +141,10 @@ export async function checkSubnets(input: DoctorInput): Promise<DoctorCheck[]> {
   const check = 'subnet reaches SSM';
   const seen = new Map<string, { region: string; subnetId: string | undefined; role: 'smoke' | 'build'; images: string[] }>();
   for (const image of input.images) {
-    for (const [role, subnetId] of [['smoke', image.smoke.subnetId], ['build', image.buildInfrastructure.subnetId]] as const) {
+    for (const [role, subnetId] of [
+      ['smoke', image.smoke.subnetId],
+      ['build', image.buildInfrastructure.subnetId],
+    ] as const) {
       if (role === 'build' && !subnetId) continue;
       const key = `${image.buildRegion} ${subnetId ?? ''} ${role}`;
       const use = seen.get(key) ?? { region: image.buildRegion, subnetId, role, images: [] };
@@ -113,14 +159,30 @@ export async function checkSubnets(input: DoctorInput): Promise<DoctorCheck[]> {
         const ec2 = input.ec2(region);
         if (!subnetId) {
           const subnets = await defaultSubnets(ec2);
-          if (subnets.length === 0) return [failed(check, subject, 'no subnet is configured and the region has no default VPC, so EC2 cannot place the smoke instance', `set smoke.subnetId (pipeline/settings.ts or the image) to a subnet in ${region} that reaches SSM, or create a default VPC (aws ec2 create-default-vpc --region ${region})`)];
+          if (subnets.length === 0)
+            return [
+              failed(
+                check,
+                subject,
+                'no subnet is configured and the region has no default VPC, so EC2 cannot place the smoke instance',
+                `set smoke.subnetId (pipeline/settings.ts or the image) to a subnet in ${region} that reaches SSM, or create a default VPC (aws ec2 create-default-vpc --region ${region})`,
+              ),
+            ];
           const reaches = await Promise.all(subnets.map(async (subnet) => ({ subnet, reach: await reachOfSubnet(input, region, subnet) })));
           const cut = reaches.filter((entry) => !entry.reach.ok);
           if (cut.length === 0) return [passed(check, subject, `${subnets.length} default subnets: ${reaches[0]?.reach.how}`)];
           return [failed(check, subject, `${cut.map((entry) => entry.subnet.subnetId).join(', ')}: ${cut[0]?.reach.how}`, reachFix(region))];
         }
         const subnet = await findSubnet(ec2, subnetId);
-        if (!subnet) return [failed(role === 'build' ? 'build subnet exists' : check, subject, `no subnet ${subnetId} in ${region}`, `create it, or correct ${role === 'build' ? 'buildInfrastructure.subnetId' : 'smoke.subnetId'}`)];
+        if (!subnet)
+          return [
+            failed(
+              role === 'build' ? 'build subnet exists' : check,
+              subject,
+              `no subnet ${subnetId} in ${region}`,
+              `create it, or correct ${role === 'build' ? 'buildInfrastructure.subnetId' : 'smoke.subnetId'}`,
+            ),
+          ];
         if (role === 'build') return [passed('build subnet exists', subject, `in ${subnet.vpcId}`)];
         const reach = await reachOfSubnet(input, region, subnet);
         return [reach.ok ? passed(check, subject, reach.how) : failed(check, subject, reach.how, reachFix(region))];

@@ -34,12 +34,28 @@ export function keyAllowsAccount(policy: unknown, grantees: readonly { readonly 
 /** Whether `keyName` names a key in the region EBS can encrypt with: its lines, and the key when it can. */
 export async function usableKey(kms: KMSClient, check: string, subject: string, keyName: string, region: string): Promise<{ readonly key?: KeySummary; readonly lines: DoctorCheck[] }> {
   const key = await describeKey(kms, keyName);
-  if (!key) return { lines: [failed(check, subject, `no key ${keyName} in ${region}`, `create the key (or alias) in ${region}, or name an existing one in the image's encryption (regionKmsKeyIds.${region})`)] };
+  if (!key)
+    return {
+      lines: [failed(check, subject, `no key ${keyName} in ${region}`, `create the key (or alias) in ${region}, or name an existing one in the image's encryption (regionKmsKeyIds.${region})`)],
+    };
   if (!key.enabled || key.keyState !== 'Enabled') {
-    const fix = key.keyState === 'PendingDeletion' ? `cancel its deletion: aws kms cancel-key-deletion --key-id ${key.arn} --region ${region}, then enable it` : `enable it: aws kms enable-key --key-id ${key.arn} --region ${region}`;
+    const fix =
+      key.keyState === 'PendingDeletion'
+        ? `cancel its deletion: aws kms cancel-key-deletion --key-id ${key.arn} --region ${region}, then enable it`
+        : `enable it: aws kms enable-key --key-id ${key.arn} --region ${region}`;
     return { lines: [failed(check, subject, `${key.arn} is ${key.keyState || 'disabled'}: EBS cannot encrypt with it`, fix)] };
   }
-  if (key.keyUsage !== 'ENCRYPT_DECRYPT' || key.keySpec !== 'SYMMETRIC_DEFAULT') return { lines: [failed(check, subject, `${key.arn} is ${key.keySpec} for ${key.keyUsage}; EBS takes only symmetric ENCRYPT_DECRYPT keys`, 'name a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) instead')] };
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT' || key.keySpec !== 'SYMMETRIC_DEFAULT')
+    return {
+      lines: [
+        failed(
+          check,
+          subject,
+          `${key.arn} is ${key.keySpec} for ${key.keyUsage}; EBS takes only symmetric ENCRYPT_DECRYPT keys`,
+          'name a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) instead',
+        ),
+      ],
+    };
   return { key, lines: [passed(check, subject, `${key.arn} enabled, ${key.keySpec}`)] };
 }
 
@@ -71,7 +87,12 @@ export async function checkKeys(input: DoctorInput): Promise<DoctorCheck[]> {
             lines.push(
               keyAllowsAccount(policy, grantees, account)
                 ? passed('KMS key shared with distribution account', `${key.arn} → ${account}`, 'its key policy or a grant names the account')
-                : failed('KMS key shared with distribution account', `${key.arn} → ${account}`, `neither the key policy nor a grant lets account ${account} use the key, so copying the AMI there fails`, `add arn:aws:iam::${account}:root to the key policy with kms:Decrypt, kms:DescribeKey, kms:CreateGrant and kms:ReEncrypt*`),
+                : failed(
+                    'KMS key shared with distribution account',
+                    `${key.arn} → ${account}`,
+                    `neither the key policy nor a grant lets account ${account} use the key, so copying the AMI there fails`,
+                    `add arn:aws:iam::${account}:root to the key policy with kms:Decrypt, kms:DescribeKey, kms:CreateGrant and kms:ReEncrypt*`,
+                  ),
             );
           }
         }

@@ -9,7 +9,8 @@ export function formatDoctorReport(checks: readonly DoctorCheck[], target: strin
     check: Math.max(...checks.map((check) => check.check.length), 'check'.length),
     subject: Math.min(60, Math.max(...checks.map((check) => check.subject.length), 'for'.length)),
   };
-  const row = (status: string, check: string, subject: string, detail: string) => `${status.padEnd(widths.status)}  ${check.padEnd(widths.check)}  ${subject.padEnd(widths.subject)}  ${detail}`.trimEnd();
+  const row = (status: string, check: string, subject: string, detail: string) =>
+    `${status.padEnd(widths.status)}  ${check.padEnd(widths.check)}  ${subject.padEnd(widths.subject)}  ${detail}`.trimEnd();
   const lines = [`gild doctor: ${target}`, '', row('status', 'check', 'for', 'detail')];
   for (const check of checks) {
     lines.push(row(mark[check.status], check.check, check.subject, check.detail));

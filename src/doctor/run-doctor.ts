@@ -18,7 +18,12 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return [
-      failed('caller identity', '(credentials)', `STS GetCallerIdentity failed: ${message}`, 'run with the credentials the nightly uses (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a role) and AWS_REGION set'),
+      failed(
+        'caller identity',
+        '(credentials)',
+        `STS GetCallerIdentity failed: ${message}`,
+        'run with the credentials the nightly uses (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a role) and AWS_REGION set',
+      ),
       ...(await checkPacker()),
     ];
   }

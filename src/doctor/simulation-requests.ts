@@ -90,7 +90,9 @@ export function simulationRequests(policy: PolicyDocument, regions: readonly str
 }
 
 /** The role an assumed-role session acts as: `arn:aws:sts::1:assumed-role/Name/session` → role `Name`; users and roles as they are. */
-export function principalOfCaller(callerArn: string): { readonly kind: 'role'; readonly roleName: string; readonly arn: string } | { readonly kind: 'user'; readonly arn: string } | { readonly kind: 'root'; readonly arn: string } {
+export function principalOfCaller(
+  callerArn: string,
+): { readonly kind: 'role'; readonly roleName: string; readonly arn: string } | { readonly kind: 'user'; readonly arn: string } | { readonly kind: 'root'; readonly arn: string } {
   const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
   if (assumed) return { kind: 'role', roleName: assumed[3] ?? '', arn: `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}` };
   if (/:root$/.test(callerArn)) return { kind: 'root', arn: callerArn };

@@ -75,7 +75,17 @@ export const smokeDocuments = ['AWS-RunShellScript', 'AWS-RunPowerShellScript'] 
 export const taggedAtCreation = ['instance', 'volume', 'network-interface', 'security-group', 'key-pair', 'launch-template', 'fleet', 'spot-instances-request'] as const;
 
 /** Actions that create a resource and can tag it in the same call (the `ec2:CreateAction` values). */
-export const taggedCreateActions = ['RunInstances', 'CreateImage', 'CopyImage', 'CreateSnapshot', 'CreateVolume', 'CreateSecurityGroup', 'CreateKeyPair', 'CreateLaunchTemplate', 'CreateFleet'] as const;
+export const taggedCreateActions = [
+  'RunInstances',
+  'CreateImage',
+  'CopyImage',
+  'CreateSnapshot',
+  'CreateVolume',
+  'CreateSecurityGroup',
+  'CreateKeyPair',
+  'CreateLaunchTemplate',
+  'CreateFleet',
+] as const;
 
 interface Grant {
   readonly sid: string;
@@ -113,13 +123,17 @@ const taggedByGild = { StringLike: { 'aws:ResourceTag/gild:image': '?*' } };
 const instanceOfGild = { StringEquals: { 'aws:ResourceTag/gild:role': [...gildInstanceRoles] } };
 
 /** A profile's role is assumed to share the profile's name, which is how the console and most IaC create them. */
-const roleNameOfProfile = (profile: string) => profile.replace(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\//, '').split('/').pop() ?? profile;
+const roleNameOfProfile = (profile: string) =>
+  profile
+    .replace(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\//, '')
+    .split('/')
+    .pop() ?? profile;
 
 const grants: readonly Grant[] = [
   {
     sid: 'ReadInventory',
     accountRole: 'all',
-    why: 'Observing AWS (images, snapshots and their sharing, instances, launch templates, Auto Scaling groups, parameters) and Packer\'s lookups. AWS supports no resource-level scoping for these reads.',
+    why: "Observing AWS (images, snapshots and their sharing, instances, launch templates, Auto Scaling groups, parameters) and Packer's lookups. AWS supports no resource-level scoping for these reads.",
     actions: (scope) => [
       'ec2:DescribeImages',
       'ec2:DescribeImageAttribute',
@@ -184,7 +198,7 @@ const grants: readonly Grant[] = [
   {
     sid: 'RetagGildResources',
     accountRole: 'all',
-    why: "Status tags (gild:status, gild:version) on AMIs, snapshots and instances gild already tagged; the Deny below stops the tag that marks ownership from being moved.",
+    why: 'Status tags (gild:status, gild:version) on AMIs, snapshots and instances gild already tagged; the Deny below stops the tag that marks ownership from being moved.',
     actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
     resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true }), arn.ec2('instance/*'), arn.ec2('volume/*')],
     condition: () => taggedByGild,
@@ -224,7 +238,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'BuildImagesFromGildInstances',
-    why: "Packer stops its build instance and images it; CreateImage needs the instance (tagged gild:role) and the new AMI and snapshots.",
+    why: 'Packer stops its build instance and images it; CreateImage needs the instance (tagged gild:role) and the new AMI and snapshots.',
     actions: ['ec2:CreateImage'],
     resources: (arn) => [arn.ec2('instance/*')],
     condition: () => instanceOfGild,
@@ -272,7 +286,7 @@ const grants: readonly Grant[] = [
   {
     sid: 'ShareAndRetireOnlyGildImages',
     accountRole: ['ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation', 'ec2:DisableImage', 'ec2:EnableImage', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'],
-    why: "Launch permissions, deprecation, disabling, deregistration and snapshot deletion only on AMIs and snapshots tagged gild:image. gild shares an AMI itself, after tagging it and after its smoke test; Packer is never asked to share.",
+    why: 'Launch permissions, deprecation, disabling, deregistration and snapshot deletion only on AMIs and snapshots tagged gild:image. gild shares an AMI itself, after tagging it and after its smoke test; Packer is never asked to share.',
     actions: [
       'ec2:ModifyImageAttribute',
       'ec2:ModifySnapshotAttribute',
@@ -425,7 +439,7 @@ const grants: readonly Grant[] = [
   {
     sid: 'EncryptWithImageKeys',
     accountRole: 'all',
-    why: 'Encrypted AMIs and copies: EC2 uses the keys on the role\'s behalf, and only through EC2.',
+    why: "Encrypted AMIs and copies: EC2 uses the keys on the role's behalf, and only through EC2.",
     when: (scope) => scope.kmsKeys.length > 0,
     actions: ['kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:CreateGrant'],
     // Aliases and bare key IDs cannot name a key in a Resource; only full key ARNs can.
@@ -444,10 +458,7 @@ const grants: readonly Grant[] = [
   },
 ];
 
-function mergeConditions(
-  left: PolicyStatement['Condition'] | undefined,
-  right: PolicyStatement['Condition'] | undefined,
-): PolicyStatement['Condition'] | undefined {
+function mergeConditions(left: PolicyStatement['Condition'] | undefined, right: PolicyStatement['Condition'] | undefined): PolicyStatement['Condition'] | undefined {
   if (!left) return right;
   if (!right) return left;
   const merged: Record<string, Record<string, string | readonly string[]>> = {};
@@ -527,7 +538,9 @@ export function accountRoleScopeFromProject(settings: PipelineSettings, images: 
   const targets = images.flatMap((image) => image.distribution);
   // `smoke: true` launches with the image's own smoke profile, which must then exist in the account too.
   const smokeProfiles = images.flatMap((image) =>
-    image.distribution.flatMap((target) => (target.smoke === false ? [] : [(typeof target.smoke === 'object' ? target.smoke.instanceProfile : undefined) ?? image.smoke.instanceProfile].filter((name): name is string => !!name))),
+    image.distribution.flatMap((target) =>
+      target.smoke === false ? [] : [(typeof target.smoke === 'object' ? target.smoke.instanceProfile : undefined) ?? image.smoke.instanceProfile].filter((name): name is string => !!name),
+    ),
   );
   return {
     ssmPrefix: settings.ssmPrefix,

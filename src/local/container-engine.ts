@@ -91,7 +91,10 @@ async function dockerShim(binary: string): Promise<string> {
 
 /** True when the engine holds the image locally (nothing is pulled: no registry may be reachable). */
 export async function imageExistsLocally(engine: Pick<ContainerEngine, 'binary' | 'kind'>, image: string): Promise<boolean> {
-  const result = engine.kind === 'podman' ? await execa(engine.binary, ['image', 'exists', image], { reject: false, stdin: 'ignore' }) : await execa(engine.binary, ['image', 'inspect', image], { reject: false, stdin: 'ignore' });
+  const result =
+    engine.kind === 'podman'
+      ? await execa(engine.binary, ['image', 'exists', image], { reject: false, stdin: 'ignore' })
+      : await execa(engine.binary, ['image', 'inspect', image], { reject: false, stdin: 'ignore' });
   return result.exitCode === 0;
 }
 
@@ -109,17 +112,26 @@ export interface ContainerRun {
  * of `image`, removed afterwards. Stopped at `timeoutMs` (timedOut) or when `signal` aborts (cancelled); either way
  * the container is killed, and the exit code is 137 as the SSM agent reports for a command stopped before it ended.
  */
-export async function runScriptInContainer(engine: Pick<ContainerEngine, 'binary'>, image: string, script: string, options: { timeoutMs: number; signal?: AbortSignal; name?: string; keep?: boolean }): Promise<ContainerRun> {
+export async function runScriptInContainer(
+  engine: Pick<ContainerEngine, 'binary'>,
+  image: string,
+  script: string,
+  options: { timeoutMs: number; signal?: AbortSignal; name?: string; keep?: boolean },
+): Promise<ContainerRun> {
   const name = options.name ?? `gild-run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   // NOTE: the script goes in on stdin to a file, then runs with stdin closed: commands reading stdin see EOF as
   // under the agent, and no quoting of the script through a shell argument is needed.
-  const child = execa(engine.binary, ['run', '-i', ...(options.keep ? [] : ['--rm']), '--name', name, '--entrypoint', 'sh', image, '-c', 'cat > /tmp/_script.sh && exec sh /tmp/_script.sh < /dev/null'], {
-    input: script,
-    reject: false,
-    all: false,
-    stripFinalNewline: false,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const child = execa(
+    engine.binary,
+    ['run', '-i', ...(options.keep ? [] : ['--rm']), '--name', name, '--entrypoint', 'sh', image, '-c', 'cat > /tmp/_script.sh && exec sh /tmp/_script.sh < /dev/null'],
+    {
+      input: script,
+      reject: false,
+      all: false,
+      stripFinalNewline: false,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   let stopped: 'timeout' | 'cancel' | undefined;
   let exited = false;
   const kill = async (why: 'timeout' | 'cancel') => {

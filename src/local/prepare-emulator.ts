@@ -30,10 +30,19 @@ async function resolvableBases(clients: AwsClients, images: readonly ResolvedIma
       for (const parameter of await getParameters(clients.ssm(region), [...names])) found.add(`${region} ${parameter.name}`);
     }),
   );
-  const filters = memoise((image: ResolvedImage & { base: { kind: 'filter' } }) => `${image.buildRegion} ${image.architecture} ${image.base.owners.join(',')} ${image.base.name}`, async (image) => {
-    const matches = await describeImages(clients.ec2(image.buildRegion), { owners: image.base.owners, filters: [{ Name: 'name', Values: [image.base.name] }, { Name: 'architecture', Values: [image.architecture] }] });
-    return matches.length > 0;
-  });
+  const filters = memoise(
+    (image: ResolvedImage & { base: { kind: 'filter' } }) => `${image.buildRegion} ${image.architecture} ${image.base.owners.join(',')} ${image.base.name}`,
+    async (image) => {
+      const matches = await describeImages(clients.ec2(image.buildRegion), {
+        owners: image.base.owners,
+        filters: [
+          { Name: 'name', Values: [image.base.name] },
+          { Name: 'architecture', Values: [image.architecture] },
+        ],
+      });
+      return matches.length > 0;
+    },
+  );
   const resolvable = new Set<string>();
   await Promise.all(
     images.map(async (image) => {
@@ -63,7 +72,12 @@ function standInFinder(clients: AwsClients): (image: ResolvedImage) => Promise<{
     async (image) => {
       const ec2 = clients.ec2(image.buildRegion);
       if (image.platform === 'windows') {
-        const [windows] = await describeImages(ec2, { filters: [{ Name: 'platform', Values: ['windows'] }, { Name: 'architecture', Values: [image.architecture] }] });
+        const [windows] = await describeImages(ec2, {
+          filters: [
+            { Name: 'platform', Values: ['windows'] },
+            { Name: 'architecture', Values: [image.architecture] },
+          ],
+        });
         return windows ? { amiId: windows.amiId, name: windows.name } : undefined;
       }
       const parameter = await getParameter(clients.ssm(image.buildRegion), standInParameters[image.architecture]);
@@ -99,7 +113,10 @@ export async function prepareEmulator(endpoint: string, clients: AwsClients, ima
   // NOTE: what does not depend on which bases moto resolves is asked at the same time, not after: the profiles, and
   // the stand-ins of images built on other gild images (which always need one). This sits before the run's first step.
   const [resolvable] = await Promise.all([
-    resolvableBases(clients, images.filter((image) => image.base.kind !== 'image')),
+    resolvableBases(
+      clients,
+      images.filter((image) => image.base.kind !== 'image'),
+    ),
     Promise.all(images.filter((image) => image.base.kind === 'image').map((image) => standIn(image))),
     Promise.all([...profiles].map((profile) => createInstanceProfile(endpoint, profile))),
   ]);

@@ -14,7 +14,9 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
   if (linux.length === 0) return undefined;
   const search = await findContainerEngine(searchPath);
   if (!search.found) {
-    logger.warn(`twins: no container engine answered (${search.tried.join('; ')}), so no image has a container twin: provisioning and smoke checks are not run on the emulator. Install Docker or Podman and the base image (bash .ci/setup-containers.sh).`);
+    logger.warn(
+      `twins: no container engine answered (${search.tried.join('; ')}), so no image has a container twin: provisioning and smoke checks are not run on the emulator. Install Docker or Podman and the base image (bash .ci/setup-containers.sh).`,
+    );
     return undefined;
   }
   const engine = search.found;
@@ -31,7 +33,9 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
         fromBaseTwin[image.name] = baseName;
         logger.info(`twins: ${image.name} gets a container twin from the twin of its base "${baseName}" when this run builds that base (a twin lives only in the run that built it)`);
       } else {
-        logger.info(`twins: ${image.name} has no container twin: its base "${baseName}" ${linux.some((candidate) => candidate.name === baseName) ? 'has none' : 'is not in this run, and a twin lives only in the run that built it'}; its smoke checks are not run on the emulator`);
+        logger.info(
+          `twins: ${image.name} has no container twin: its base "${baseName}" ${linux.some((candidate) => candidate.name === baseName) ? 'has none' : 'is not in this run, and a twin lives only in the run that built it'}; its smoke checks are not run on the emulator`,
+        );
       }
       continue;
     }

@@ -13,9 +13,7 @@ import { describeAwsError } from '../errors.ts';
 import { imageParameterPath, latestParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
 import { readStoredManifest, sbomKey } from '../smoke/evidence-store.ts';
 
-export type PublishedManifest =
-  | { readonly version: string; readonly text: string; readonly from: string }
-  | { readonly unavailable: string };
+export type PublishedManifest = { readonly version: string; readonly text: string; readonly from: string } | { readonly unavailable: string };
 
 export async function readPublishedManifest(context: Pick<Context, 'env' | 'settings'>, image: Pick<ResolvedImage, 'name' | 'buildRegion'>): Promise<PublishedManifest | undefined> {
   const evidence = context.settings.evidence;
@@ -25,7 +23,10 @@ export async function readPublishedManifest(context: Pick<Context, 'env' | 'sett
     const prefix = context.settings.ssmPrefix;
     const parameters = await listParametersUnder(clients.ssm(image.buildRegion), imageParameterPath(prefix, image.name));
     const latest = parameters.find((parameter) => parameter.name === latestParameterName(prefix, image.name))?.value;
-    const version = latest === undefined ? undefined : parameters.map((parameter) => parameter.value === latest ? versionFromParameterName(prefix, image.name, parameter.name) : undefined).find((named) => named !== undefined);
+    const version =
+      latest === undefined
+        ? undefined
+        : parameters.map((parameter) => (parameter.value === latest ? versionFromParameterName(prefix, image.name, parameter.name) : undefined)).find((named) => named !== undefined);
     if (version === undefined) return { unavailable: `no version of ${image.name} is published in ${image.buildRegion}` };
     const text = await readStoredManifest(context, image.buildRegion, image.name, version);
     const from = `s3://${evidence.bucket}/${sbomKey(evidence.prefix, image.name, version)}`;

@@ -117,7 +117,16 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
   const clients = new Map<string, EC2Client>();
   const ec2 = (region: string) => {
     let client = clients.get(region);
-    if (!client) clients.set(region, (client = createEc2Client(region, options.upstream, { AWS_ACCESS_KEY_ID: options.credentials?.accessKeyId ?? 'test', AWS_SECRET_ACCESS_KEY: options.credentials?.secretAccessKey ?? 'test' }, { maxAttempts: 2 })));
+    if (!client)
+      clients.set(
+        region,
+        (client = createEc2Client(
+          region,
+          options.upstream,
+          { AWS_ACCESS_KEY_ID: options.credentials?.accessKeyId ?? 'test', AWS_SECRET_ACCESS_KEY: options.credentials?.secretAccessKey ?? 'test' },
+          { maxAttempts: 2 },
+        )),
+      );
     return client;
   };
   let enginePromise: Promise<Pick<ContainerEngine, 'binary' | 'kind'> | undefined> | undefined;
@@ -183,7 +192,14 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     const result = await runScriptInContainer(found, twin.reference, invocation.script, { timeoutMs: invocation.executionTimeoutSeconds * 1000, signal: invocation.cancel.signal });
     if (result.cancelled) finish(invocation, { status: 'Cancelled', statusDetails: 'Cancelled', responseCode: stoppedExitCode, stdout: result.stdout, stderr: result.stderr });
     else if (result.timedOut) finish(invocation, { status: 'TimedOut', statusDetails: 'ExecutionTimedOut', responseCode: stoppedExitCode, stdout: result.stdout, stderr: result.stderr });
-    else finish(invocation, { status: result.exitCode === 0 ? 'Success' : 'Failed', statusDetails: result.exitCode === 0 ? 'Success' : 'Failed', responseCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+    else
+      finish(invocation, {
+        status: result.exitCode === 0 ? 'Success' : 'Failed',
+        statusDetails: result.exitCode === 0 ? 'Success' : 'Failed',
+        responseCode: result.exitCode,
+        stdout: result.stdout,
+        stderr: result.stderr,
+      });
   }
 
   function track(work: Promise<unknown>) {
@@ -288,7 +304,9 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
   }
 
   function listCommandInvocations(input: Record<string, unknown>) {
-    const selected = invocations.filter((invocation) => (input.CommandId === undefined || invocation.commandId === input.CommandId) && (input.InstanceId === undefined || invocation.instanceId === input.InstanceId));
+    const selected = invocations.filter(
+      (invocation) => (input.CommandId === undefined || invocation.commandId === input.CommandId) && (input.InstanceId === undefined || invocation.instanceId === input.InstanceId),
+    );
     return {
       CommandInvocations: selected.map((invocation) => ({
         CommandId: invocation.commandId,

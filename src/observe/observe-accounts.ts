@@ -43,8 +43,22 @@ export async function observeAccounts(context: Context, images: readonly Resolve
               region,
               {
                 parameters,
-                amis: amis.map((ami) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags })),
-                instances: instances.map((instance) => ({ instanceId: instance.instanceId, state: instance.state, launchedAt: instance.launchedAt?.toISOString(), imageId: instance.imageId, tags: instance.tags })),
+                amis: amis.map((ami) => ({
+                  amiId: ami.amiId,
+                  name: ami.name,
+                  state: ami.state,
+                  createdAt: ami.createdAt,
+                  deprecationTime: ami.deprecationTime,
+                  snapshotIds: ami.snapshotIds,
+                  tags: ami.tags,
+                })),
+                instances: instances.map((instance) => ({
+                  instanceId: instance.instanceId,
+                  state: instance.state,
+                  launchedAt: instance.launchedAt?.toISOString(),
+                  imageId: instance.imageId,
+                  tags: instance.tags,
+                })),
               },
             ];
           }),

@@ -28,7 +28,16 @@ export async function observeInventory(context: Context, images: readonly Resolv
   const prefix = context.settings.ssmPrefix;
   const regions = [...new Set(images.flatMap((image) => image.regions))];
   const [regionInventories, bases, accounts] = await Promise.all([
-    Promise.all(regions.map((region) => observeRegion(context, region, prefix, images.filter((image) => image.regions.includes(region)).map((image) => image.name)))),
+    Promise.all(
+      regions.map((region) =>
+        observeRegion(
+          context,
+          region,
+          prefix,
+          images.filter((image) => image.regions.includes(region)).map((image) => image.name),
+        ),
+      ),
+    ),
     observeBases(context, images, options.baseOverrides),
     observeAccounts(context, images),
   ]);
@@ -65,12 +74,26 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
     describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`))),
   ]);
-  const toObserved = (ami: (typeof amis)[number]) => ({ amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags });
+  const toObserved = (ami: (typeof amis)[number]) => ({
+    amiId: ami.amiId,
+    name: ami.name,
+    state: ami.state,
+    createdAt: ami.createdAt,
+    deprecationTime: ami.deprecationTime,
+    snapshotIds: ami.snapshotIds,
+    tags: ami.tags,
+  });
   return {
     region,
     parameters,
     amis: amis.map(toObserved),
-    instances: instances.map((instance) => ({ instanceId: instance.instanceId, state: instance.state, launchedAt: instance.launchedAt?.toISOString(), imageId: instance.imageId, tags: instance.tags })),
+    instances: instances.map((instance) => ({
+      instanceId: instance.instanceId,
+      state: instance.state,
+      launchedAt: instance.launchedAt?.toISOString(),
+      imageId: instance.imageId,
+      tags: instance.tags,
+    })),
     temporaryResources: temporary.map((resource): ObservedTemporaryResource => {
       const fromName = /^gild_(.+?)_([a-z][a-z0-9-]*)$/.exec(resource.name);
       return {
@@ -109,7 +132,9 @@ export async function observeAllReferences(context: Context, candidates: Readonl
 export function withReferences(inventory: Inventory, references: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>): Inventory {
   return {
     ...inventory,
-    regions: Object.fromEntries(Object.entries(inventory.regions).map(([region, regionInventory]) => [region, { ...regionInventory, references: { ...regionInventory.references, ...references[region] } }])),
+    regions: Object.fromEntries(
+      Object.entries(inventory.regions).map(([region, regionInventory]) => [region, { ...regionInventory, references: { ...regionInventory.references, ...references[region] } }]),
+    ),
   };
 }
 
@@ -122,7 +147,11 @@ async function observeBases(context: Context, images: readonly ResolvedImage[], 
     ssmNames.set(image.buildRegion, [...(ssmNames.get(image.buildRegion) ?? []), image.base.parameter]);
   }
   const ssmValues = new Map<string, Map<string, string>>(
-    await Promise.all([...ssmNames].map(async ([region, names]) => [region, new Map((await getParameters(context.clients.ssm(region), [...new Set(names)])).map((parameter) => [parameter.name, parameter.value]))] as const)),
+    await Promise.all(
+      [...ssmNames].map(
+        async ([region, names]) => [region, new Map((await getParameters(context.clients.ssm(region), [...new Set(names)])).map((parameter) => [parameter.name, parameter.value]))] as const,
+      ),
+    ),
   );
   await Promise.all(
     images.map(async (image) => {

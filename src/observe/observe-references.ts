@@ -13,7 +13,14 @@
  * DescribeImageReferences.
  */
 import { describeAutoScalingGroups, describeLaunchConfigurations, type AutoScalingClient, type LaunchTemplateUse } from '../adapters/autoscaling.ts';
-import { describeAllLaunchTemplateVersions, describeFleetLaunchUses, describeImageReferences, describeInstancesUsingImages, type EC2Client, type LaunchTemplateVersionSummary } from '../adapters/ec2.ts';
+import {
+  describeAllLaunchTemplateVersions,
+  describeFleetLaunchUses,
+  describeImageReferences,
+  describeInstancesUsingImages,
+  type EC2Client,
+  type LaunchTemplateVersionSummary,
+} from '../adapters/ec2.ts';
 import { describeParameterNames, getParameters, type SSMClient } from '../adapters/ssm.ts';
 
 export interface ReferenceClients {

@@ -41,9 +41,7 @@ export async function observeSharing(context: Context, inventory: Inventory, ima
           for (const snapshotId of gildAmis.get(amiId)?.snapshotIds ?? []) volumes[snapshotId] = await describeCreateVolumePermissions(ec2, snapshotId);
         }),
       );
-      const volumeEncryption = Object.fromEntries(
-        (await describeImages(ec2, { imageIds: [...own] })).map((ami) => [ami.amiId, ami.volumes]),
-      );
+      const volumeEncryption = Object.fromEntries((await describeImages(ec2, { imageIds: [...own] })).map((ami) => [ami.amiId, ami.volumes]));
       sharing[region] = { launch, volumes, otherAmis: Object.fromEntries(others.map((ami) => [ami.amiId, { state: ami.state }])), volumeEncryption };
     }),
   );

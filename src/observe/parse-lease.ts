@@ -81,11 +81,7 @@ export function observeLeaseState(raw: string | undefined, here: LeaseObserver):
 }
 
 const isSamePidSpace = (lease: Lease, here: LeaseObserver) =>
-  lease.host === here.host &&
-  lease.bootId !== undefined &&
-  lease.bootId === here.bootId &&
-  lease.pidNamespace !== undefined &&
-  lease.pidNamespace === here.pidNamespace;
+  lease.host === here.host && lease.bootId !== undefined && lease.bootId === here.bootId && lease.pidNamespace !== undefined && lease.pidNamespace === here.pidNamespace;
 
 /**
  * Why a held lease may be taken over now, or `undefined` while it must be

@@ -42,7 +42,18 @@ export interface HistoryInput {
   readonly current: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly histories: readonly PointerHistory[];
   /** The version ledger's revocations (version → reason, who, when): they outlive the AMIs and their tags. */
-  readonly revocations?: Readonly<Record<string, { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string; readonly restored?: { readonly at: string; readonly by: string; readonly reason: string } | undefined }>>;
+  readonly revocations?: Readonly<
+    Record<
+      string,
+      {
+        readonly reason: string;
+        readonly at: string;
+        readonly by: string;
+        readonly replacement?: string;
+        readonly restored?: { readonly at: string; readonly by: string; readonly reason: string } | undefined;
+      }
+    >
+  >;
 }
 
 const versionInDescription = /: version (\S+?)\.(?: |$)/;
@@ -72,11 +83,17 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
   for (const history of input.histories) {
     let previous: string | undefined;
     for (const change of history.entries) {
-      const version = history.pointer.startsWith('versions/') ? history.pointer.slice('versions/'.length) : (versionInDescription.exec(change.description ?? '')?.[1] ?? amiVersion.get(`${history.region}/${change.value}`));
+      const version = history.pointer.startsWith('versions/')
+        ? history.pointer.slice('versions/'.length)
+        : (versionInDescription.exec(change.description ?? '')?.[1] ?? amiVersion.get(`${history.region}/${change.value}`));
       if (!version || !semver.valid(version)) continue;
       const record = entry(version);
       record.amis[history.region] ??= change.value;
-      if (change.value !== previous) record.events.push({ at: change.lastModified, what: history.pointer.startsWith('versions/') ? `published in ${history.region} as ${change.value}` : `${history.pointer} → ${version} in ${history.region}` });
+      if (change.value !== previous)
+        record.events.push({
+          at: change.lastModified,
+          what: history.pointer.startsWith('versions/') ? `published in ${history.region} as ${change.value}` : `${history.pointer} → ${version} in ${history.region}`,
+        });
       previous = change.value;
     }
   }
@@ -86,9 +103,14 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
     .map(([version, record]) => {
       const tags = record.tags ?? {};
       const ledgerRevocation = input.revocations && Object.hasOwn(input.revocations, version) && input.revocations[version]!.restored === undefined ? input.revocations[version] : undefined;
-      const revokedTag = tags['gild:status'] === 'revoked' ? { reason: tags['gild:revoked-reason'] ?? 'no reason recorded', at: tags['gild:revoked-at'], ...(tags['gild:revoked-by'] ? { by: tags['gild:revoked-by'] } : {}) } : undefined;
+      const revokedTag =
+        tags['gild:status'] === 'revoked'
+          ? { reason: tags['gild:revoked-reason'] ?? 'no reason recorded', at: tags['gild:revoked-at'], ...(tags['gild:revoked-by'] ? { by: tags['gild:revoked-by'] } : {}) }
+          : undefined;
       // The ledger keeps the revocation after retirement removed the AMI and its tags; it holds the full reason too.
-      const revoked: VersionHistory['revoked'] = ledgerRevocation ? { reason: ledgerRevocation.reason, at: ledgerRevocation.at, by: ledgerRevocation.by, ...(ledgerRevocation.replacement ? { replacement: ledgerRevocation.replacement } : {}) } : revokedTag;
+      const revoked: VersionHistory['revoked'] = ledgerRevocation
+        ? { reason: ledgerRevocation.reason, at: ledgerRevocation.at, by: ledgerRevocation.by, ...(ledgerRevocation.replacement ? { replacement: ledgerRevocation.replacement } : {}) }
+        : revokedTag;
       const stillPublished = Object.values(input.current).some((pointers) => pointers[`versions/${version}`] !== undefined);
       const events = [...record.events];
       if (revoked) events.push({ at: revoked.at, what: `revoked by ${revoked.by ?? '?'}: ${revoked.reason}${revoked.replacement ? ` (pointers moved to ${revoked.replacement})` : ''}` });
@@ -101,7 +123,8 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
       if (tags['gild:deprecated-at']) events.push({ at: tags['gild:deprecated-at'], what: 'deprecated by retirement' });
       if (tags['gild:retired-at']) events.push({ at: tags['gild:retired-at'], what: 'retirement began' });
       const exists = Object.values(input.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:image'] === input.image));
-      const status: VersionHistory['status'] = tags['gild:status'] === 'revoked' || (revoked && exists) ? 'revoked' : tags['gild:status'] === 'retiring' ? 'retiring' : stillPublished ? 'published' : exists ? 'unpublished' : 'retired';
+      const status: VersionHistory['status'] =
+        tags['gild:status'] === 'revoked' || (revoked && exists) ? 'revoked' : tags['gild:status'] === 'retiring' ? 'retiring' : stillPublished ? 'published' : exists ? 'unpublished' : 'retired';
       if (status === 'retired' && !tags['gild:retired-at']) events.push({ at: undefined, what: 'retired: its AMIs and versions/' + version + ' are gone' });
       events.sort((a, b) => (a.at ?? '9999').localeCompare(b.at ?? '9999'));
       return {
@@ -111,7 +134,15 @@ export function assembleHistory(input: HistoryInput): VersionHistory[] {
         baseAmi: tags['gild:base-ami'],
         gitCommit: tags['gild:git-commit'],
         fingerprint: tags['gild:fingerprint'],
-        smoke: tags['gild:failure'] ? 'failed' : tags['gild:tested-at'] ? 'passed' : tags['gild:smoke-skipped'] ? 'skipped' : ['tested', 'published', 'revoked', 'retiring'].includes(tags['gild:status'] ?? '') ? 'passed' : 'unknown',
+        smoke: tags['gild:failure']
+          ? 'failed'
+          : tags['gild:tested-at']
+            ? 'passed'
+            : tags['gild:smoke-skipped']
+              ? 'skipped'
+              : ['tested', 'published', 'revoked', 'retiring'].includes(tags['gild:status'] ?? '')
+                ? 'passed'
+                : 'unknown',
         publishedAt: tags['gild:published-at'] ?? events.find((event) => event.what.startsWith('published') || event.what.startsWith('latest'))?.at,
         status,
         revoked,
@@ -127,8 +158,15 @@ export function formatHistory(image: string, versions: readonly VersionHistory[]
   for (const version of versions) {
     lines.push(`  ${version.version}  ${version.status}${version.revoked ? ` (${version.status === 'revoked' ? '' : 'revoked: '}${version.revoked.reason})` : ''}`);
     if (version.baseRevoked) lines.push(`    built on a revoked base: ${version.baseRevoked}`);
-    lines.push(`    AMIs: ${Object.entries(version.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ') || '(unknown)'}`);
-    if (version.builtAt) lines.push(`    built ${version.builtAt} from ${version.baseAmi ?? '?'}, commit ${version.gitCommit ?? '?'}, fingerprint ${version.fingerprint ?? '?'}; smoke ${version.smoke}`);
+    lines.push(
+      `    AMIs: ${
+        Object.entries(version.amis)
+          .map(([region, amiId]) => `${region} ${amiId}`)
+          .join(', ') || '(unknown)'
+      }`,
+    );
+    if (version.builtAt)
+      lines.push(`    built ${version.builtAt} from ${version.baseAmi ?? '?'}, commit ${version.gitCommit ?? '?'}, fingerprint ${version.fingerprint ?? '?'}; smoke ${version.smoke}`);
     for (const event of version.events) lines.push(`    ${event.at ?? '(time unknown)'}  ${event.what}`);
   }
   return lines.join('\n');

@@ -56,7 +56,16 @@ export function assemblePlan(input: AssembleInput): RunPlan {
   const steps: PlanStep[] = [];
   const kept: KeptResource[] = [];
 
-  const sweep = input.mode === 'retire' ? [] : planSweep({ inventory, runId: input.runId, now, sweepAfterMinutes: input.settings.sweepAfterMinutes, buildRegions: Object.fromEntries(input.images.map((image) => [image.name, image.buildRegion])) });
+  const sweep =
+    input.mode === 'retire'
+      ? []
+      : planSweep({
+          inventory,
+          runId: input.runId,
+          now,
+          sweepAfterMinutes: input.settings.sweepAfterMinutes,
+          buildRegions: Object.fromEntries(input.images.map((image) => [image.name, image.buildRegion])),
+        });
   steps.push(...sweep);
   const sweepIds = sweep.map((step) => step.id);
 

@@ -39,7 +39,11 @@ export function compareSavedPlan(saved: RunPlan, fresh: RunPlan, scope: PlanScop
     savedDecisions.delete(image);
   }
   for (const image of savedDecisions.keys()) problems.push(`images (${image}): a plan made now does not cover ${image}`);
-  const kept = (plan: RunPlan) => plan.kept.filter((entry: KeptResource) => inScope(entry.image)).map((entry) => JSON.stringify(asJson(entry))).sort();
+  const kept = (plan: RunPlan) =>
+    plan.kept
+      .filter((entry: KeptResource) => inScope(entry.image))
+      .map((entry) => JSON.stringify(asJson(entry)))
+      .sort();
   const difference = firstDifference(kept(saved), kept(fresh), 'kept');
   if (difference) problems.push(`what the plan keeps: ${difference}`);
   return problems;

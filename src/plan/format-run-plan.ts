@@ -12,17 +12,24 @@ const describeStep = (step: PlanStep): string => {
     case 'release':
       return `release ${step.parameterName}`;
     case 'cleanup':
-      return step.amiId ? `clean up ${step.region} ${step.amiId}${step.snapshotIds.length ? ` + ${step.snapshotIds.join(', ')}` : ''}` : `delete ${step.region} snapshots ${step.snapshotIds.join(', ')}`;
+      return step.amiId
+        ? `clean up ${step.region} ${step.amiId}${step.snapshotIds.length ? ` + ${step.snapshotIds.join(', ')}` : ''}`
+        : `delete ${step.region} snapshots ${step.snapshotIds.join(', ')}`;
     case 'build':
       return `build ${step.version} in ${step.regions.join(', ')} from ${step.base.kind === 'ami' ? `${step.base.amiId} (${step.base.source})` : `${step.base.image} ${step.base.version}, known after ${step.base.from}`}`;
     case 'copy':
       return `copy ${step.version} from ${step.sourceRegion} to ${step.region}${step.kmsKeyId ? ` (encrypted with ${step.kmsKeyId})` : ''}, beside the smoke test; cancelled and removed if the smoke test fails`;
     case 'resume':
-      return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`;
+      return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis)
+        .map(([region, amiId]) => `${region} ${amiId}`)
+        .join(', ')}`;
     case 'smoke':
       return `smoke test ${step.version}`;
     case 'discard': {
-      const ami = 'amis' in step.amis ? `${step.amis.amis[step.region] ?? 'the AMI'} in ${step.region}` : `the AMI ${step.amis.from} ${step.amis.from.startsWith('resume:') ? 'resumes' : 'makes'} in ${step.region}`;
+      const ami =
+        'amis' in step.amis
+          ? `${step.amis.amis[step.region] ?? 'the AMI'} in ${step.region}`
+          : `the AMI ${step.amis.from} ${step.amis.from.startsWith('resume:') ? 'resumes' : 'makes'} in ${step.region}`;
       return step.onFailure === 'keep' ? `if the smoke test fails: withdraw every grant on ${ami} and its snapshots, and keep it` : `if the smoke test fails: remove ${ami} and its snapshots`;
     }
     case 'share': {

@@ -136,7 +136,12 @@ export function revocationOf(state: ImageState, version: string): Revocation | u
     for (const ami of amis) {
       if (ami.tags['gild:version'] !== version || ami.tags['gild:status'] !== 'revoked') continue;
       const replacement = ami.tags['gild:revoked-replacement'];
-      return { reason: ami.tags['gild:revoked-reason'] ?? 'no reason recorded', at: ami.tags['gild:revoked-at'] ?? '?', by: ami.tags['gild:revoked-by'] ?? '?', ...(replacement ? { replacement } : {}) };
+      return {
+        reason: ami.tags['gild:revoked-reason'] ?? 'no reason recorded',
+        at: ami.tags['gild:revoked-at'] ?? '?',
+        by: ami.tags['gild:revoked-by'] ?? '?',
+        ...(replacement ? { replacement } : {}),
+      };
     }
   }
   return undefined;

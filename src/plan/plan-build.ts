@@ -41,7 +41,15 @@ export function resolveBase(input: BaseInput, image: ResolvedImage, decided: Rea
   const dependency = decided.get(observed.image);
   if (dependency?.action === 'error') return { error: `its base image "${observed.image}" cannot be planned: ${dependency.reason}` };
   if ((dependency?.action === 'build' || dependency?.action === 'resume') && (!observed.range || semver.satisfies(dependency.nextVersion, observed.range))) {
-    return { base: { kind: 'published-in-run', from: `publish:${observed.image}`, image: observed.image, version: dependency.nextVersion, source: `${source} → ${dependency.nextVersion} (published earlier in this run)` } };
+    return {
+      base: {
+        kind: 'published-in-run',
+        from: `publish:${observed.image}`,
+        image: observed.image,
+        version: dependency.nextVersion,
+        source: `${source} → ${dependency.nextVersion} (published earlier in this run)`,
+      },
+    };
   }
   const dependencyImage = input.images.find((candidate) => candidate.name === observed.image);
   const dependencyState = imageState(input.inventory, observed.image, [image.buildRegion, ...(dependencyImage?.regions ?? [])]);
@@ -49,7 +57,10 @@ export function resolveBase(input: BaseInput, image: ResolvedImage, decided: Rea
   const match = dependencyState.versions.find(
     (published) => (!observed.range || semver.satisfies(published.version, observed.range)) && published.amis[image.buildRegion] && revocationOf(dependencyState, published.version) === undefined,
   );
-  if (!match) return { error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.` };
+  if (!match)
+    return {
+      error: `base image "${observed.image}" has no published version${observed.range ? ` matching ${observed.range}` : ''} in ${image.buildRegion}. Run \`gild run ${observed.image}\` first.`,
+    };
   return { base: { kind: 'ami', amiId: match.amis[image.buildRegion]!, source: `${source} → ${match.version}` } };
 }
 
@@ -93,7 +104,15 @@ export function reasonToBuild(input: BuildReasonInput, image: ResolvedImage, sta
  * own publish raised the ledger, then the run died): no parameter, no other AMI's tags, no revocation names it, and it
  * is the newest number used, so nothing was numbered after it. Then the number is that AMI's, and it resumes as it.
  */
-export function numberOnlyThisBuildTook(state: ImageState, builds: readonly UnpublishedBuild[], image: ResolvedImage, nextUnused: string, fingerprint: string, base: { base: BuildBase }, regionCopies: RegionCopies | undefined): { version: string; build: UnpublishedBuild } | undefined {
+export function numberOnlyThisBuildTook(
+  state: ImageState,
+  builds: readonly UnpublishedBuild[],
+  image: ResolvedImage,
+  nextUnused: string,
+  fingerprint: string,
+  base: { base: BuildBase },
+  regionCopies: RegionCopies | undefined,
+): { version: string; build: UnpublishedBuild } | undefined {
   for (const version of new Set(builds.map((build) => build.version))) {
     if (version === undefined || !takenOnlyByLedger(state, version, nextUnused)) continue;
     const build = findResumable(builds, image, version, fingerprint, base, regionCopies);
@@ -113,7 +132,14 @@ export function takenOnlyByLedger(state: ImageState, version: string, nextUnused
 }
 
 /** An earlier run's build of exactly what would be built now, in every region, that nothing published. */
-export function findResumable(builds: readonly UnpublishedBuild[], image: ResolvedImage, version: string, fingerprint: string, base: { base: BuildBase }, regionCopies: RegionCopies | undefined): UnpublishedBuild | undefined {
+export function findResumable(
+  builds: readonly UnpublishedBuild[],
+  image: ResolvedImage,
+  version: string,
+  fingerprint: string,
+  base: { base: BuildBase },
+  regionCopies: RegionCopies | undefined,
+): UnpublishedBuild | undefined {
   if (base.base.kind !== 'ami') return undefined;
   const baseAmiId = base.base.amiId;
   return builds

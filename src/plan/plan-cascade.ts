@@ -37,12 +37,16 @@ export function planCascade(input: CascadeInput): { steps: PlanStep[]; notes: Ke
   for (const [name, descendants] of byImage) {
     const image = input.images.find((candidate) => candidate.name === name);
     if (!image) {
-      problems.push(`${name} ${descendants.map((descendant) => descendant.version).join(', ')} is built on the revoked ${descendants[0]!.via} but ${name} is not defined in this project, and gild revokes only images it defines (it is marked gild:base-revoked all the same); revoke it where it is defined, or leave out --cascade`);
+      problems.push(
+        `${name} ${descendants.map((descendant) => descendant.version).join(', ')} is built on the revoked ${descendants[0]!.via} but ${name} is not defined in this project, and gild revokes only images it defines (it is marked gild:base-revoked all the same); revoke it where it is defined, or leave out --cascade`,
+      );
       continue;
     }
     const lease = input.inventory.leases[name] ?? { kind: 'free' };
     if (lease.kind === 'held' || lease.kind === 'unreadable') {
-      problems.push(`${name} is locked by ${lease.kind === 'held' ? `run ${lease.lease.runId}` : 'something that is not a gild lease'}; wait for that run, or remove a stale lock with \`gild unlock ${name} --yes\``);
+      problems.push(
+        `${name} is locked by ${lease.kind === 'held' ? `run ${lease.lease.runId}` : 'something that is not a gild lease'}; wait for that run, or remove a stale lock with \`gild unlock ${name} --yes\``,
+      );
       continue;
     }
     const state = imageState(input.inventory, name, image.regions);
@@ -52,7 +56,19 @@ export function planCascade(input: CascadeInput): { steps: PlanStep[]; notes: Ke
     for (const descendant of descendants) {
       // Revoked already (by hand, or an earlier cascade): that revoke is its own, finished by the next command on it.
       if (revocationOf(state, descendant.version)) continue;
-      const planned = planRevocationSteps({ image, state, prefix: input.prefix, now: input.now, channels: input.channels, version: descendant.version, reason: `its base ${descendant.via} was revoked: ${input.reason}`, by: input.by, disable: input.disable, mode: 'command', alsoRevoked: versions });
+      const planned = planRevocationSteps({
+        image,
+        state,
+        prefix: input.prefix,
+        now: input.now,
+        channels: input.channels,
+        version: descendant.version,
+        reason: `its base ${descendant.via} was revoked: ${input.reason}`,
+        by: input.by,
+        disable: input.disable,
+        mode: 'command',
+        alsoRevoked: versions,
+      });
       if ('refused' in planned) {
         problems.push(`${name} ${descendant.version}: ${planned.refused}`);
         continue;
@@ -64,9 +80,27 @@ export function planCascade(input: CascadeInput): { steps: PlanStep[]; notes: Ke
     if (own.length === 0) continue;
     const lockName = lockParameterName(input.prefix, name);
     steps.push(
-      { id: lockId, kind: 'lock', image: name, region: image.buildRegion, parameterName: lockName, after: [], reason: `--cascade revokes ${name} ${versions.join(', ')}: its pointers move only under its lock`, precondition: `${lockName} is free` },
+      {
+        id: lockId,
+        kind: 'lock',
+        image: name,
+        region: image.buildRegion,
+        parameterName: lockName,
+        after: [],
+        reason: `--cascade revokes ${name} ${versions.join(', ')}: its pointers move only under its lock`,
+        precondition: `${lockName} is free`,
+      },
       ...own,
-      { id: `release:${name}`, kind: 'release', image: name, region: image.buildRegion, parameterName: lockName, after: [lockId, ...own.map((step) => step.id)], reason: 'give the lock back, whatever happened', precondition: 'the lock is still ours' },
+      {
+        id: `release:${name}`,
+        kind: 'release',
+        image: name,
+        region: image.buildRegion,
+        parameterName: lockName,
+        after: [lockId, ...own.map((step) => step.id)],
+        reason: 'give the lock back, whatever happened',
+        precondition: 'the lock is still ours',
+      },
     );
   }
   if (problems.length > 0) return { refused: `--cascade: ${problems.join('; ')}` };

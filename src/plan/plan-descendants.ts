@@ -73,7 +73,14 @@ export function descendantsOf(inventory: Inventory, image: string, version: stri
  * One `mark-descendant` step per descendant AMI not yet marked, in the revoked image's name (its lock covers them),
  * each after `after` (the revoke's record steps: the intent comes first).
  */
-export function planDescendantMarks(input: { readonly image: string; readonly version: string; readonly reason: string; readonly descendants: readonly DescendantVersion[]; readonly after: readonly string[]; readonly finishing: boolean }): PlanStep[] {
+export function planDescendantMarks(input: {
+  readonly image: string;
+  readonly version: string;
+  readonly reason: string;
+  readonly descendants: readonly DescendantVersion[];
+  readonly after: readonly string[];
+  readonly finishing: boolean;
+}): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const descendant of input.descendants) {
     for (const [region, amiId] of Object.entries(descendant.amis)) {

@@ -118,7 +118,8 @@ function planCopies(input: DistributionInput): PlanStep[] {
       writes.push(...regionWrites);
       for (const write of regionWrites) {
         const named = regions[region]?.amis.find((ami) => write.previous !== undefined && ami.amiId === write.previous)?.tags['gild:version'];
-        if (write.pointer !== 'version' && named !== undefined && revoked.has(named)) repointed.push(`${write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)} in ${region} (${named})`);
+        if (write.pointer !== 'version' && named !== undefined && revoked.has(named))
+          repointed.push(`${write.name.slice(imageParameterPath(inventory.ssmPrefix, image.name).length + 1)} in ${region} (${named})`);
       }
     }
     if (distributeIds.length === 0 && writes.length === 0) continue;
@@ -192,7 +193,9 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
         const sourceGone = !retiring && !(state.amis[region] ?? []).some((ami) => ami.amiId === sourceAmiId) && !state.versions.some((published) => published.version === version);
         if (!retiring && !sourceGone) continue;
         const ownParameter = versionParameterName(inventory.ssmPrefix, image.name, version);
-        const naming = held.parameters.filter((parameter) => parameter.value === copy.amiId && parameter.name.startsWith(path) && parameter.name !== ownParameter && !moving.has(`${target.account} ${region} ${parameter.name}`));
+        const naming = held.parameters.filter(
+          (parameter) => parameter.value === copy.amiId && parameter.name.startsWith(path) && parameter.name !== ownParameter && !moving.has(`${target.account} ${region} ${parameter.name}`),
+        );
         if (naming.length > 0) continue;
         steps.push({
           id: `retire-copy:${image.name}:${target.account}:${version}:${region}`,
@@ -213,10 +216,21 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
  * the newest of its major there, then `latest` when it is the newest there. A pointer the building account holds
  * (a rollback) is not moved in the other accounts either. What already names the copy is not written again.
  */
-function parameterWrites(prefix: string, image: ResolvedImage, state: ImageState, version: string, region: string, parameters: readonly { name: string; value: string }[], copyAmiId: string | undefined, revoked: ReadonlySet<string>): ParameterWrite[] {
+function parameterWrites(
+  prefix: string,
+  image: ResolvedImage,
+  state: ImageState,
+  version: string,
+  region: string,
+  parameters: readonly { name: string; value: string }[],
+  copyAmiId: string | undefined,
+  revoked: ReadonlySet<string>,
+): ParameterWrite[] {
   const valueOf = (name: string) => parameters.find((parameter) => parameter.name === name)?.value;
   // A revoked version there is no reason to leave a pointer where it is: the pointer comes back from it.
-  const versions = parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((found): found is string => found !== undefined && semver.valid(found) !== null && !revoked.has(found));
+  const versions = parameters
+    .map((parameter) => versionFromParameterName(prefix, image.name, parameter.name))
+    .filter((found): found is string => found !== undefined && semver.valid(found) !== null && !revoked.has(found));
   const writes: ParameterWrite[] = [];
   const add = (name: string, pointer: ParameterWrite['pointer']) => {
     const previous = valueOf(name);

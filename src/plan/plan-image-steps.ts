@@ -43,7 +43,12 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   if (locked) return { decision: { image: image.name, action: 'locked', reason: locked.reason, currentVersion, lease: locked.lease }, steps: [], kept: [] };
   if (lease.kind === 'unreadable') {
     return {
-      decision: { image: image.name, action: 'error', kind: 'pipeline', reason: `its lock ${lockName} in ${image.buildRegion} holds "${lease.raw.slice(0, 80)}", which is not a gild lease. If no run is working on it, remove it with \`gild unlock ${image.name} --yes\`.` },
+      decision: {
+        image: image.name,
+        action: 'error',
+        kind: 'pipeline',
+        reason: `its lock ${lockName} in ${image.buildRegion} holds "${lease.raw.slice(0, 80)}", which is not a gild lease. If no run is working on it, remove it with \`gild unlock ${image.name} --yes\`.`,
+      },
       steps: [],
       kept: [],
     };
@@ -68,7 +73,8 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   // NOTE: a publish raises the ledger before it names the AMI; a run killed right after leaves its own number in the
   // ledger. Resuming that same AMI under that number is not building the number twice (that rule is: never a different AMI).
-  const ownNumber = !base || buildReason === undefined || !version.ok ? undefined : numberOnlyThisBuildTook(state, unpublishedBuilds(state), image, version.version, fingerprint, base, input.settings.regionCopies);
+  const ownNumber =
+    !base || buildReason === undefined || !version.ok ? undefined : numberOnlyThisBuildTook(state, unpublishedBuilds(state), image, version.version, fingerprint, base, input.settings.regionCopies);
   const next: string = ownNumber?.version ?? nextUnused;
   const resumable = !base || buildReason === undefined ? undefined : (ownNumber?.build ?? findResumable(unpublishedBuilds(state), image, next, fingerprint, base, input.settings.regionCopies));
 
@@ -121,7 +127,12 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   } else if (!base) {
     decision = { image: image.name, action: 'unchanged', reason: 'only retirement is planned: `gild retire` builds and publishes nothing', currentVersion };
   } else if (buildReason === undefined) {
-    decision = { image: image.name, action: 'unchanged', reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild${heldNote(state)}`, currentVersion };
+    decision = {
+      image: image.name,
+      action: 'unchanged',
+      reason: `unchanged since ${currentVersion} (same definition, templates and base AMI); use --force to rebuild${heldNote(state)}`,
+      currentVersion,
+    };
   } else {
     const producer = producerStep({ image, runId: input.runId, version: next, base: base.base, fingerprint, resumable, reason: buildReason, lockStepId });
     const producerId = producer.id;
@@ -142,7 +153,8 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   kept.push(...retirement.kept);
   steps.push(...retirement.steps.map((step) => (step.kind === 'retire' ? withProtectionRemoved(step, state) : step)));
   const publish = steps.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish');
-  if (input.settings.protection && !retireOnly) steps.push(...planProtection({ image, state, publish, lockStepId, retiring: new Set(retirement.steps.flatMap((step) => (step.kind === 'retire' ? [step.amiId] : []))) }));
+  if (input.settings.protection && !retireOnly)
+    steps.push(...planProtection({ image, state, publish, lockStepId, retiring: new Set(retirement.steps.flatMap((step) => (step.kind === 'retire' ? [step.amiId] : []))) }));
   steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publish, lockStepId, planned: steps, copiesOnly: retireOnly }));
   // gild's own region copies beside the smoke test, when settings say so (plan-region-copies.ts).
   steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies, state }));
@@ -159,7 +171,14 @@ function retirementSteps(
   input: AssembleInput,
   image: ResolvedImage,
   state: ImageState,
-  run: { readonly intents: readonly PlanStep[]; readonly unfinished: boolean; readonly publishStepId: string | undefined; readonly next: string; readonly lockStepId: string; readonly planned: readonly PlanStep[] },
+  run: {
+    readonly intents: readonly PlanStep[];
+    readonly unfinished: boolean;
+    readonly publishStepId: string | undefined;
+    readonly next: string;
+    readonly lockStepId: string;
+    readonly planned: readonly PlanStep[];
+  },
 ): { steps: PlanStep[]; kept: KeptResource[] } {
   const newAmi = '(the AMI this run publishes)';
   const publish = run.planned.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish');

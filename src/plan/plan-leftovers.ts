@@ -43,10 +43,19 @@ export function planLeftovers(input: LeftoversInput): { steps: Extract<PlanStep,
   for (const build of unpublishedBuilds(state)) {
     if (resumableRunId !== undefined && build.runId === resumableRunId) continue;
     if (Object.values(build.amis).some((ami) => finishing.has(ami.amiId))) continue;
-    const resumableLater = retireOnly && build.version !== undefined && (build.version === next || takenOnlyByLedger(state, build.version, next)) && build.fingerprint === fingerprint && resumableStatuses.has(build.status ?? '');
+    const resumableLater =
+      retireOnly &&
+      build.version !== undefined &&
+      (build.version === next || takenOnlyByLedger(state, build.version, next)) &&
+      build.fingerprint === fingerprint &&
+      resumableStatuses.has(build.status ?? '');
     for (const [region, ami] of Object.entries(build.amis)) {
       const keptOnPurpose = keepPeriod(ami, input.now, input.keepFailedDays);
-      const keepReason = resumableLater ? `run ${build.runId} built ${build.version} from what the image is made of now: the next \`gild run\` may resume it` : keptOnPurpose?.kept ? keptOnPurpose.reason : undefined;
+      const keepReason = resumableLater
+        ? `run ${build.runId} built ${build.version} from what the image is made of now: the next \`gild run\` may resume it`
+        : keptOnPurpose?.kept
+          ? keptOnPurpose.reason
+          : undefined;
       if (keepReason) {
         kept.push({ image: image.name, region, amiId: ami.amiId, version: build.version, reason: `kept on purpose: ${keepReason}` });
         continue;

@@ -52,12 +52,18 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   const prefix = inventory.ssmPrefix;
   const state = imageState(inventory, image.name, image.regions);
   const lease = inventory.leases[image.name] ?? { kind: 'free' };
-  if (lease.kind === 'held' || lease.kind === 'unreadable') return { refused: `${image.name} is locked by ${lease.kind === 'held' ? `run ${lease.lease.runId}` : 'something that is not a gild lease'}; wait for that run, or remove a stale lock with \`gild unlock ${image.name} --yes\`` };
+  if (lease.kind === 'held' || lease.kind === 'unreadable')
+    return {
+      refused: `${image.name} is locked by ${lease.kind === 'held' ? `run ${lease.lease.runId}` : 'something that is not a gild lease'}; wait for that run, or remove a stale lock with \`gild unlock ${image.name} --yes\``,
+    };
   const pointerName = (pointer: string) => `${imageParameterPath(prefix, image.name)}/${pointer}`;
 
   // A revoke or rollback that stopped half-way is finished first, by whatever command comes next; never undone.
   const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels, inventory });
-  const finishing = change.kind === 'revoke' || change.kind === 'restore' ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore') } : unfinished;
+  const finishing =
+    change.kind === 'revoke' || change.kind === 'restore'
+      ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore') }
+      : unfinished;
 
   let reason: string;
   const changes: PlanStep[] = [];
@@ -75,21 +81,51 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     // A half-done revoke of another version moving a pointer onto this one: this revoke is planned on pointers that
     // finish will replace, and would leave them on it. Finished first, this revoke then moves them (or says why not).
     const movedOnto = previous ? undefined : finishing.steps.find((step) => step.kind === 'repoint' && step.version === change.version);
-    if (movedOnto?.kind === 'repoint') return { refused: `${movedOnto.pointer} is being moved to ${change.version} by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again` };
-    const planned = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: previous?.reason ?? change.reason, by: previous?.by ?? input.by, disable: change.disable, mode: previous ? 'finish' : 'command', inventory });
+    if (movedOnto?.kind === 'repoint')
+      return {
+        refused: `${movedOnto.pointer} is being moved to ${change.version} by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again`,
+      };
+    const planned = planRevocationSteps({
+      image,
+      state,
+      prefix,
+      now: input.now,
+      channels: input.channels,
+      version: change.version,
+      reason: previous?.reason ?? change.reason,
+      by: previous?.by ?? input.by,
+      disable: change.disable,
+      mode: previous ? 'finish' : 'command',
+      inventory,
+    });
     if ('refused' in planned) return planned;
-    if (previous && planned.steps.length === 0) return { refused: `${image.name} ${change.version} is already revoked (${previous.reason}, by ${previous.by} at ${previous.at}), and the revoke is complete` };
+    if (previous && planned.steps.length === 0)
+      return { refused: `${image.name} ${change.version} is already revoked (${previous.reason}, by ${previous.by} at ${previous.at}), and the revoke is complete` };
     reason = previous ? `finish the revoke of ${change.version} (${previous.reason}), recorded by ${previous.by} at ${previous.at}` : `revoke ${change.version}: ${change.reason}`;
     changes.push(...planned.steps);
     kept.push(...planned.notes);
     if (change.cascade) {
       const recordIds = planned.steps.filter((step) => step.kind === 'revoke' && step.phase === 'record').map((step) => step.id);
-      const cascade = planCascade({ inventory, prefix, now: input.now, channels: input.channels, images: input.images ?? [], descendants: planned.descendants, reason: previous?.reason ?? change.reason, by: input.by, disable: change.disable, after: recordIds });
+      const cascade = planCascade({
+        inventory,
+        prefix,
+        now: input.now,
+        channels: input.channels,
+        images: input.images ?? [],
+        descendants: planned.descendants,
+        reason: previous?.reason ?? change.reason,
+        by: input.by,
+        disable: change.disable,
+        after: recordIds,
+      });
       if ('refused' in cascade) return cascade;
       cascaded.push(...cascade.steps);
       kept.push(...cascade.notes);
       for (const revokedImage of new Set(cascade.steps.map((step) => ('image' in step ? step.image : '')))) {
-        cascadedImages.push({ image: revokedImage, reason: `--cascade: revoke ${cascade.revoked.filter((entry) => entry.startsWith(`${revokedImage} `)).join(', ')}, built on the revoked ${image.name} ${change.version}` });
+        cascadedImages.push({
+          image: revokedImage,
+          reason: `--cascade: revoke ${cascade.revoked.filter((entry) => entry.startsWith(`${revokedImage} `)).join(', ')}, built on the revoked ${image.name} ${change.version}`,
+        });
       }
       if (planned.descendants.length > 0 && cascade.revoked.length > 0) reason += `; --cascade revokes ${cascade.revoked.join(', ')}`;
     } else if (planned.descendants.length > 0) {
@@ -100,7 +136,9 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
     // Run again after a restore that stopped half-way: finishing it is the whole plan.
     const halfDone = finishing.steps.some((step) => step.kind === 'restore' && step.version === change.version);
-    const planned = halfDone ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` } : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, ...(input.bin ? { bin: input.bin } : {}) });
+    const planned = halfDone
+      ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` }
+      : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, ...(input.bin ? { bin: input.bin } : {}) });
     if ('refused' in planned) return planned;
     // A revoke of this version that stopped half-way is not finished first, only to be undone: the restore replaces it.
     const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish' });
@@ -133,11 +171,14 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   } else {
     const pointer = change.kind === 'promote' ? pointerOfChannel(change.channel) : change.pointer;
     if (change.kind === 'promote' && (change.channel === 'latest' || /^v\d+$/.test(change.channel) || change.channel === 'versions')) {
-      return { refused: `--to ${change.channel}: ${change.channel} is not a channel. Publishing moves latest and v<major>; to move one back, run \`gild rollback ${image.name}${change.channel === 'latest' ? '' : ` --channel ${change.channel}`} --reason …\`; to promote, name a channel declared in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'})` };
+      return {
+        refused: `--to ${change.channel}: ${change.channel} is not a channel. Publishing moves latest and v<major>; to move one back, run \`gild rollback ${image.name}${change.channel === 'latest' ? '' : ` --channel ${change.channel}`} --reason …\`; to promote, name a channel declared in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'})`,
+      };
     }
     if (pointer.startsWith('channels/')) {
       const channel = pointer.slice('channels/'.length);
-      if (!Object.hasOwn(input.channels, channel)) return { refused: `"${channel}" is not a channel in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'}); add it under \`channels\`` };
+      if (!Object.hasOwn(input.channels, channel))
+        return { refused: `"${channel}" is not a channel in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'}); add it under \`channels\`` };
     }
     const hold = Object.hasOwn(state.holds, pointer) ? state.holds[pointer] : undefined;
     if (change.kind === 'promote' && hold) return { refused: `${describeHold(pointer, hold)}; run \`gild release ${image.name} --channel ${pointer.replace('channels/', '')}\` first` };
@@ -169,7 +210,14 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       for (const { pointer: held, target: heldTarget } of pointerTargets) {
         const value = JSON.stringify({ version: heldTarget.version, reason: change.reason, at: input.now.toISOString(), by: input.by, group: holdGroup });
         const raw = inventory.regions[image.buildRegion]?.parameters.find((parameter) => parameter.name === holdParameterName(prefix, image.name, held))?.value;
-        const step = holdStep(input, held, value, raw, `record the rollback first: no run moves ${held} until \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer.replace('channels/', '')}`}\``, []);
+        const step = holdStep(
+          input,
+          held,
+          value,
+          raw,
+          `record the rollback first: no run moves ${held} until \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer.replace('channels/', '')}`}\``,
+          [],
+        );
         changes.push(step);
         holdIds.push(step.id);
       }
@@ -193,24 +241,49 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
         precondition: `${moved} still holds what was observed in every region, and ${movedTarget.version}'s AMIs are available and tagged gild:image=${image.name}, gild:version=${movedTarget.version}`,
       });
     }
-    reason = change.kind === 'promote' ? `promote ${target.version} to ${pointer}` : `roll ${pointerTargets.map((entry) => entry.pointer).join(' and ')} back to ${target.version}${current ? ` from ${current}` : ''}: ${change.reason}`;
+    reason =
+      change.kind === 'promote'
+        ? `promote ${target.version} to ${pointer}`
+        : `roll ${pointerTargets.map((entry) => entry.pointer).join(' and ')} back to ${target.version}${current ? ` from ${current}` : ''}: ${change.reason}`;
     if (!changes.some((step) => step.kind === 'repoint')) {
-      if (change.kind === 'promote' || pointerTargets.every(({ pointer: held }) => state.holds[held]?.version === target.version)) return { refused: `${pointer} of ${image.name} already points to ${target.version}` };
+      if (change.kind === 'promote' || pointerTargets.every(({ pointer: held }) => state.holds[held]?.version === target.version))
+        return { refused: `${pointer} of ${image.name} already points to ${target.version}` };
     }
   }
 
   // A finishing move and the change both moving one pointer: the change was planned on what the revoke will replace.
   const clash = changes.find((step) => step.kind === 'repoint' && finishing.steps.some((other) => other.id === step.id));
-  if (clash) return { refused: `${clash.kind === 'repoint' ? clash.pointer : clash.id} is also moved by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again` };
+  if (clash)
+    return {
+      refused: `${clash.kind === 'repoint' ? clash.pointer : clash.id} is also moved by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again`,
+    };
   if (finishing.steps.length > 0) reason = `finish the half-done ${finishing.versions.join(', ')} first; then ${reason}`;
   const finishingIds = finishing.steps.map((step) => step.id);
   const lockName = lockParameterName(prefix, image.name);
   const steps: PlanStep[] = [
-    { id: `lock:${image.name}`, kind: 'lock', image: image.name, region: image.buildRegion, parameterName: lockName, after: [], reason: `pointers of ${image.name} move only under its lock`, precondition: `${lockName} is free` },
+    {
+      id: `lock:${image.name}`,
+      kind: 'lock',
+      image: image.name,
+      region: image.buildRegion,
+      parameterName: lockName,
+      after: [],
+      reason: `pointers of ${image.name} move only under its lock`,
+      precondition: `${lockName} is free`,
+    },
     ...finishing.steps,
     ...changes.map((step) => (finishingIds.length > 0 ? { ...step, after: [...step.after, ...finishingIds] } : step)),
   ];
-  steps.push({ id: `release:${image.name}`, kind: 'release', image: image.name, region: image.buildRegion, parameterName: lockName, after: steps.map((step) => step.id), reason: 'give the lock back, whatever happened', precondition: 'the lock is still ours' });
+  steps.push({
+    id: `release:${image.name}`,
+    kind: 'release',
+    image: image.name,
+    region: image.buildRegion,
+    parameterName: lockName,
+    after: steps.map((step) => step.id),
+    reason: 'give the lock back, whatever happened',
+    precondition: 'the lock is still ours',
+  });
   steps.push(...cascaded);
   return {
     plan: {
@@ -222,7 +295,12 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       observed: { at: inventory.observedAt, digests: {} },
       images: [
         { image: image.name, action: 'change', reason, currentVersion: state.versions[0]?.version },
-        ...cascadedImages.map((entry) => ({ image: entry.image, action: 'change' as const, reason: entry.reason, currentVersion: imageState(inventory, entry.image, input.images?.find((candidate) => candidate.name === entry.image)?.regions ?? []).versions[0]?.version })),
+        ...cascadedImages.map((entry) => ({
+          image: entry.image,
+          action: 'change' as const,
+          reason: entry.reason,
+          currentVersion: imageState(inventory, entry.image, input.images?.find((candidate) => candidate.name === entry.image)?.regions ?? []).versions[0]?.version,
+        })),
       ],
       steps,
       kept: [...finishing.notes, ...kept],
@@ -232,7 +310,18 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
 
 function holdStep(input: PointerChangeInput, pointer: string, value: string | undefined, previous: string | undefined, reason: string, after: readonly string[]): PlanStep {
   const name = holdParameterName(input.inventory.ssmPrefix, input.image.name, pointer);
-  return { id: `hold:${input.image.name}:${pointer}`, kind: 'hold', image: input.image.name, region: input.image.buildRegion, parameterName: name, value, previous, after: [`lock:${input.image.name}`, ...after], reason, precondition: `${name} still holds what was observed` };
+  return {
+    id: `hold:${input.image.name}:${pointer}`,
+    kind: 'hold',
+    image: input.image.name,
+    region: input.image.buildRegion,
+    parameterName: name,
+    value,
+    previous,
+    after: [`lock:${input.image.name}`, ...after],
+    reason,
+    precondition: `${name} still holds what was observed`,
+  };
 }
 
 type Target = { readonly version: string; readonly amis: Readonly<Record<string, string>> } | { readonly refused: string };
@@ -255,7 +344,9 @@ function usable(state: ImageState, image: ResolvedImage, version: string): Targe
   if (revoked !== undefined) return { refused: `${image.name} ${version} is revoked (${revoked.reason})` };
   for (const region of image.regions) {
     if (ownAmi(state, region, published.amis[region], version)) continue;
-    return { refused: `versions/${version} of ${image.name} in ${region} names ${published.amis[region]}, which is not an available AMI tagged gild:image=${image.name} and gild:version=${version} in this account; a pointer names only its own image's AMIs. Repair versions/${version} (\`gild verify --repair\`) or choose another version` };
+    return {
+      refused: `versions/${version} of ${image.name} in ${region} names ${published.amis[region]}, which is not an available AMI tagged gild:image=${image.name} and gild:version=${version} in this account; a pointer names only its own image's AMIs. Repair versions/${version} (\`gild verify --repair\`) or choose another version`,
+    };
   }
   return { version, amis: published.amis };
 }

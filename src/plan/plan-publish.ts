@@ -9,7 +9,14 @@ import { imageParameterPath, latestParameterName, majorParameterName, versionPar
 import type { ParameterWrite, PlanStep } from './run-plan.ts';
 
 /** Publishing the version this run builds, once its smoke test passed and it is shared. */
-export function publishStep(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly prefix: string; readonly version: string; readonly producerId: string; readonly after: readonly string[] }): Extract<PlanStep, { kind: 'publish' }> {
+export function publishStep(input: {
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  readonly prefix: string;
+  readonly version: string;
+  readonly producerId: string;
+  readonly after: readonly string[];
+}): Extract<PlanStep, { kind: 'publish' }> {
   const { image, state, prefix, version } = input;
   return {
     id: `publish:${image.name}`,
@@ -46,14 +53,17 @@ export function unfinishedPublish(state: ImageState, image: ResolvedImage, prefi
   for (const region of image.regions) {
     const named = newest.amis[region];
     const tagged = (state.amis[region] ?? []).find(
-      (ami) => ami.tags['gild:run-id'] === runId && ami.tags['gild:version'] === newest.version && ami.state === 'available' && ['tested', 'untested', 'published'].includes(ami.tags['gild:status'] ?? ''),
+      (ami) =>
+        ami.tags['gild:run-id'] === runId && ami.tags['gild:version'] === newest.version && ami.state === 'available' && ['tested', 'untested', 'published'].includes(ami.tags['gild:status'] ?? ''),
     );
     const amiId = named ?? tagged?.amiId;
     if (!amiId) return undefined;
     amis[region] = amiId;
   }
   const writes = [
-    ...image.regions.filter((region) => !newest.amis[region]).map((region) => ({ region, name: versionParameterName(prefix, image.name, newest.version), pointer: 'version' as const, previous: undefined })),
+    ...image.regions
+      .filter((region) => !newest.amis[region])
+      .map((region) => ({ region, name: versionParameterName(prefix, image.name, newest.version), pointer: 'version' as const, previous: undefined })),
     ...pointerWrites(prefix, image, state, newest.version, image.regions, amis),
   ];
   if (writes.length === 0) return undefined;

@@ -36,7 +36,12 @@ export function hasEveryRegionToResume(amis: Readonly<Record<string, ObservedAmi
   return amis[image.buildRegion]?.state === 'available' && Object.entries(amis).every(([region, ami]) => image.regions.includes(region) && (ami.state === 'available' || ami.state === 'pending'));
 }
 
-export function planRegionCopies(input: { readonly image: ResolvedImage; readonly steps: readonly PlanStep[]; readonly regionCopies: RegionCopies | undefined; readonly state: ImageState }): PlanStep[] {
+export function planRegionCopies(input: {
+  readonly image: ResolvedImage;
+  readonly steps: readonly PlanStep[];
+  readonly regionCopies: RegionCopies | undefined;
+  readonly state: ImageState;
+}): PlanStep[] {
   const { image } = input;
   const steps = [...input.steps];
   if (input.regionCopies !== 'gild') return steps;
@@ -47,9 +52,15 @@ export function planRegionCopies(input: { readonly image: ResolvedImage; readonl
   const done = (region: string) => producer.kind === 'resume' && input.state.amis[region]?.some((ami) => ami.amiId === producer.amis[region] && ami.state === 'available');
   const copyRegions = image.regions.filter((region) => region !== image.buildRegion && !done(region));
   if (copyRegions.length === 0) return baseRewritten;
-  const made = producer.kind === 'build'
-    ? { ...producer, regions: [image.buildRegion], reason: `${producer.reason}; in ${image.buildRegion} only: gild copies to ${copyRegions.join(', ')} itself, beside the smoke test` }
-    : { ...producer, amis: keep(producer.amis, copyRegions), snapshots: keep(producer.snapshots, copyRegions), reason: `${producer.reason}; the copies to ${copyRegions.join(', ')} it had not finished are finished (or started) beside the smoke test` };
+  const made =
+    producer.kind === 'build'
+      ? { ...producer, regions: [image.buildRegion], reason: `${producer.reason}; in ${image.buildRegion} only: gild copies to ${copyRegions.join(', ')} itself, beside the smoke test` }
+      : {
+          ...producer,
+          amis: keep(producer.amis, copyRegions),
+          snapshots: keep(producer.snapshots, copyRegions),
+          reason: `${producer.reason}; the copies to ${copyRegions.join(', ')} it had not finished are finished (or started) beside the smoke test`,
+        };
 
   const copies: Step<'copy'>[] = copyRegions.map((region) => ({
     id: `copy:${image.name}:${region}`,
@@ -97,9 +108,19 @@ function buildFromTestedBase(steps: readonly PlanStep[]): PlanStep[] {
   const baseImage = build.base.image;
   const basePublish = build.base.from;
   // NOTE: the base's build or resume is known only to the whole plan; the build stage reads whichever ran (build.ts).
-  const testedBase = { ...build.base, from: `smoke:${baseImage}`, source: `${build.base.source.replace(' (published earlier in this run)', '')} (its AMI tested earlier in this run, published before this one)` };
+  const testedBase = {
+    ...build.base,
+    from: `smoke:${baseImage}`,
+    source: `${build.base.source.replace(' (published earlier in this run)', '')} (its AMI tested earlier in this run, published before this one)`,
+  };
   return steps.map((step): PlanStep => {
-    if (step === build) return { ...build, base: testedBase, after: build.after.map((id) => (id === basePublish ? `smoke:${baseImage}` : id)), reason: `${build.reason}; built from ${baseImage}'s tested AMI while its copies finish` };
+    if (step === build)
+      return {
+        ...build,
+        base: testedBase,
+        after: build.after.map((id) => (id === basePublish ? `smoke:${baseImage}` : id)),
+        reason: `${build.reason}; built from ${baseImage}'s tested AMI while its copies finish`,
+      };
     if (step.kind === 'publish' && step.image === build.image && !step.after.includes(basePublish)) return { ...step, after: [...step.after, basePublish] };
     return step;
   });

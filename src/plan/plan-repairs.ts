@@ -41,11 +41,34 @@ export function planRepairs(input: RepairInput): RunPlan {
     if (repairs.size === 0) continue;
     const lockName = lockParameterName(prefix, image.name);
     steps.push(
-      { id: lockId, kind: 'lock', image: image.name, region: image.buildRegion, parameterName: lockName, after: [], reason: `${image.name} is repaired only under its lock, never beside a run that changes it`, precondition: `${lockName} is free` },
+      {
+        id: lockId,
+        kind: 'lock',
+        image: image.name,
+        region: image.buildRegion,
+        parameterName: lockName,
+        after: [],
+        reason: `${image.name} is repaired only under its lock, never beside a run that changes it`,
+        precondition: `${lockName} is free`,
+      },
       ...repairs.values(),
-      { id: `release:${image.name}`, kind: 'release', image: image.name, region: image.buildRegion, parameterName: lockName, after: [lockId, ...repairs.keys()], reason: 'give the lock back, whatever happened', precondition: 'the lock is still ours' },
+      {
+        id: `release:${image.name}`,
+        kind: 'release',
+        image: image.name,
+        region: image.buildRegion,
+        parameterName: lockName,
+        after: [lockId, ...repairs.keys()],
+        reason: 'give the lock back, whatever happened',
+        precondition: 'the lock is still ours',
+      },
     );
-    decisions.push({ image: image.name, action: 'change', reason: `restore what the definition says: ${repairs.size} repair${repairs.size === 1 ? '' : 's'} of the drift gild verify found`, currentVersion: imageState(input.inventory, image.name, image.regions).versions[0]?.version });
+    decisions.push({
+      image: image.name,
+      action: 'change',
+      reason: `restore what the definition says: ${repairs.size} repair${repairs.size === 1 ? '' : 's'} of the drift gild verify found`,
+      currentVersion: imageState(input.inventory, image.name, image.regions).versions[0]?.version,
+    });
   }
   return {
     schema: planSchemaVersion,

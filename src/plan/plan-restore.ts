@@ -49,7 +49,9 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
   const revocation = revocationOf(state, version);
   if (!revocation) {
     const restored = restorationOf(state.ledger, version);
-    return { refused: restored ? `${image.name} ${version} was already restored (by ${restored.by} at ${restored.at}: ${restored.reason})` : `${image.name} ${version} is not revoked; nothing to restore` };
+    return {
+      refused: restored ? `${image.name} ${version} was already restored (by ${restored.by} at ${restored.at}: ${restored.reason})` : `${image.name} ${version} is not revoked; nothing to restore`,
+    };
   }
   const { amis, gone } = restorableAmis(state, image, version);
   if (gone.length > 0) {
@@ -59,16 +61,26 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
       if ('unknown' in lookup) return `${region}: ${lookup.unknown}`;
       if (lookup.found.length === 0) return `${region}: not in the Recycle Bin either (no retention rule for AMIs kept it)`;
       return lookup.found
-        .map((found) => `${region}: ${found.amiId} is in the Recycle Bin${found.leavesBinAt ? ` until ${found.leavesBinAt}` : ''}: \`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id ${found.amiId}\` (and its snapshots, with \`aws ec2 restore-snapshot-from-recycle-bin\`, if a rule kept them), then run \`gild restore ${image.name} ${version}\` again`)
+        .map(
+          (found) =>
+            `${region}: ${found.amiId} is in the Recycle Bin${found.leavesBinAt ? ` until ${found.leavesBinAt}` : ''}: \`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id ${found.amiId}\` (and its snapshots, with \`aws ec2 restore-snapshot-from-recycle-bin\`, if a rule kept them), then run \`gild restore ${image.name} ${version}\` again`,
+        )
         .join('; ');
     });
-    return { refused: `${image.name} ${version} cannot be restored: its AMI is gone in ${gone.join(', ')} (retirement deregisters a revoked version after retention.keepRevokedDays); ${bin.join('; ')}` };
+    return {
+      refused: `${image.name} ${version} cannot be restored: its AMI is gone in ${gone.join(', ')} (retirement deregisters a revoked version after retention.keepRevokedDays); ${bin.join('; ')}`,
+    };
   }
-  const retiring = Object.entries(amis).filter(([, ami]) => ami.status === 'retiring').map(([region]) => region);
+  const retiring = Object.entries(amis)
+    .filter(([, ami]) => ami.status === 'retiring')
+    .map(([region]) => region);
   if (retiring.length > 0) return { refused: `${image.name} ${version} cannot be restored: retirement began deregistering it in ${retiring.join(', ')}` };
   const path = `${imageParameterPath(input.prefix, image.name)}/`;
   const unpublished = image.regions.filter((region) => state.versions.find((candidate) => candidate.version === version)?.amis[region] !== amis[region]!.amiId);
-  if (unpublished.length > 0) return { refused: `${image.name} ${version} cannot be restored: ${path}versions/${version} does not name ${unpublished.map((region) => `${amis[region]!.amiId} in ${region}`).join(', ')}; \`gild verify --repair\` first` };
+  if (unpublished.length > 0)
+    return {
+      refused: `${image.name} ${version} cannot be restored: ${path}versions/${version} does not name ${unpublished.map((region) => `${amis[region]!.amiId} in ${region}`).join(', ')}; \`gild verify --repair\` first`,
+    };
 
   const lockId = `lock:${image.name}`;
   const ordered = [image.buildRegion, ...image.regions.filter((region) => region !== image.buildRegion)];
@@ -107,7 +119,9 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
       continue;
     }
     const name = `${path}${pointer}`;
-    const moves: PointerMove[] = image.regions.flatMap((region) => (state.pointers[region]?.[name] === amis[region]!.amiId ? [] : [{ region, name, amiId: amis[region]!.amiId, previous: state.pointers[region]?.[name] }]));
+    const moves: PointerMove[] = image.regions.flatMap((region) =>
+      state.pointers[region]?.[name] === amis[region]!.amiId ? [] : [{ region, name, amiId: amis[region]!.amiId, previous: state.pointers[region]?.[name] }],
+    );
     if (moves.length === 0) continue;
     steps.push({
       id: `repoint:${image.name}:${pointer}`,

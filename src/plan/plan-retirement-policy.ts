@@ -95,7 +95,12 @@ function versionTimes(input: RetirementPolicyInput): Map<string, number> {
  * only sign of having been published is the mark retirement puts on it before removing its parameter.
  */
 function wasPublished(ami: OwnedAmi): boolean {
-  return ami.tags['gild:published-at'] !== undefined || ami.tags[deprecatedAtTag] !== undefined || ami.tags[disabledAtTag] !== undefined || ['published', 'revoked', 'retiring'].includes(ami.tags['gild:status'] ?? '');
+  return (
+    ami.tags['gild:published-at'] !== undefined ||
+    ami.tags[deprecatedAtTag] !== undefined ||
+    ami.tags[disabledAtTag] !== undefined ||
+    ['published', 'revoked', 'retiring'].includes(ami.tags['gild:status'] ?? '')
+  );
 }
 
 function collectCandidates(input: RetirementPolicyInput): Candidate[] {
@@ -167,7 +172,8 @@ function nextPhase(ami: OwnedAmi, policy: RetentionPolicy, now: number): NextPha
     const phase: RetirePhase = stamp?.phase ?? 'deregister';
     if (!previous) return { due: true, phase, progress: '' };
     const dueAt = Date.parse(previous.at) + previous.graceDays * dayMs;
-    if (dueAt > now) return { due: false, waiting: `${previous.phase} on ${day(previous.at)}; ${phase} is due after ${day(new Date(dueAt).toISOString())} (${plural(previous.graceDays, 'day')} of grace)` };
+    if (dueAt > now)
+      return { due: false, waiting: `${previous.phase} on ${day(previous.at)}; ${phase} is due after ${day(new Date(dueAt).toISOString())} (${plural(previous.graceDays, 'day')} of grace)` };
     return { due: true, phase, progress: `${previous.phase} on ${day(previous.at)}, ${plural(previous.graceDays, 'day')} of grace over` };
   }
   throw new Error('unreachable: the deregister phase always ends the walk');
@@ -223,7 +229,10 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
       const keepDays = policy.keepRevokedDays ?? defaultKeepRevokedDays;
       const revokedAt = Date.parse(owned?.tags['gild:revoked-at'] ?? '');
       const until = (Number.isNaN(revokedAt) ? now : revokedAt) + keepDays * dayMs;
-      if (until > now) blockers.push(`revoked${Number.isNaN(revokedAt) ? '' : ` on ${day(owned!.tags['gild:revoked-at']!)}`}: kept ${owned?.tags['gild:disabled-at'] || owned?.state === 'disabled' ? 'disabled' : 'deprecated'} for inspection and restore until ${day(new Date(until).toISOString())} (retention.keepRevokedDays ${keepDays})`);
+      if (until > now)
+        blockers.push(
+          `revoked${Number.isNaN(revokedAt) ? '' : ` on ${day(owned!.tags['gild:revoked-at']!)}`}: kept ${owned?.tags['gild:disabled-at'] || owned?.state === 'disabled' ? 'disabled' : 'deprecated'} for inspection and restore until ${day(new Date(until).toISOString())} (retention.keepRevokedDays ${keepDays})`,
+        );
     }
     if (!owned) blockers.unshift(`it is not tagged gild:image=${input.image} (or no longer exists), so gild did not make it and will not delete it`);
     if (policy.minAgeDays > 0 && (publishedAt === undefined || ageDays < policy.minAgeDays)) blockers.push(`only ${plural(ageDays, 'day')} old (minAgeDays ${policy.minAgeDays})`);
@@ -240,7 +249,8 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     const grantees = input.sharedWith?.[amiId] ?? [];
     const sharedNote = grantees.length > 0 ? `shared with ${grantees.join(', ')}: their use is not visible to this account` : undefined;
     const keepShared = policy.keepShared ?? 0;
-    if (sharedNote && keepShared > 0 && (publishedAt === undefined || ageDays < keepShared)) blockers.push(`${sharedNote}; retention.keepShared holds it ${plural(keepShared, 'day')} (${plural(ageDays, 'day')} old)`);
+    if (sharedNote && keepShared > 0 && (publishedAt === undefined || ageDays < keepShared))
+      blockers.push(`${sharedNote}; retention.keepShared holds it ${plural(keepShared, 'day')} (${plural(ageDays, 'day')} old)`);
     if (blockers.length > 0 || !owned) {
       keep(`kept: ${blockers.join('; ')} (due: ${dueReasons.join('; ')})`);
       continue;
@@ -257,7 +267,14 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
       return others.length > 0 ? [`snapshot ${snapshotId} is left: it also backs ${others.join(', ')}`] : [];
     });
     const snapshotIds = owned.snapshotIds.filter((snapshotId) => !(input.snapshotUsers?.[snapshotId] ?? []).some((other) => other !== amiId));
-    steps.push(retireStep(input, candidate, next.phase, snapshotIds, [...dueReasons, ...(next.progress ? [next.progress] : []), ...(sharedNote ? [sharedNote] : []), ...(next.phase === 'deregister' ? sharedSnapshots : [])]));
+    steps.push(
+      retireStep(input, candidate, next.phase, snapshotIds, [
+        ...dueReasons,
+        ...(next.progress ? [next.progress] : []),
+        ...(sharedNote ? [sharedNote] : []),
+        ...(next.phase === 'deregister' ? sharedSnapshots : []),
+      ]),
+    );
   }
   return { steps, kept };
 }

@@ -46,8 +46,7 @@ export interface RevocationPlanInput {
 }
 
 export type RevocationPlan =
-  | { readonly steps: PlanStep[]; readonly notes: KeptResource[]; readonly replacement: string | undefined; readonly descendants: readonly DescendantVersion[] }
-  | { readonly refused: string };
+  { readonly steps: PlanStep[]; readonly notes: KeptResource[]; readonly replacement: string | undefined; readonly descendants: readonly DescendantVersion[] } | { readonly refused: string };
 
 /** The AMI of a version in a region, if it is this image's own (tagged with this image and version) and launchable. */
 export function ownAmi(state: ImageState, region: string, amiId: string | undefined, version: string) {
@@ -65,7 +64,10 @@ export function publishedTime(state: ImageState, region: string, version: string
 /** Versions every pointer may name: published in every region as this image's own available AMIs, not revoked. Newest first. */
 export function goodVersions(state: ImageState, image: ResolvedImage, except?: string) {
   return state.versions.filter(
-    (candidate) => candidate.version !== except && revocationOf(state, candidate.version) === undefined && image.regions.every((region) => ownAmi(state, region, candidate.amis[region], candidate.version) !== undefined),
+    (candidate) =>
+      candidate.version !== except &&
+      revocationOf(state, candidate.version) === undefined &&
+      image.regions.every((region) => ownAmi(state, region, candidate.amis[region], candidate.version) !== undefined),
   );
 }
 

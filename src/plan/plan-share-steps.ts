@@ -15,9 +15,7 @@ export function shareSteps(image: ResolvedImage, version: string, amis: AmiSourc
   const launchPermissions = expectedLaunchPermissions(image);
   const grantees = image.launchPermissions.kind === 'public' ? [`everyone (public: ${image.launchPermissions.reason})`] : describeGrantees(launchPermissions);
   const sharing =
-    grantees.length === 0
-      ? 'the image stays private: any grant on the AMI or its snapshots is removed'
-      : `share with ${grantees.join(', ')}; any other grant on the AMI or its snapshots is removed`;
+    grantees.length === 0 ? 'the image stays private: any grant on the AMI or its snapshots is removed' : `share with ${grantees.join(', ')}; any other grant on the AMI or its snapshots is removed`;
   return image.regions.map((region) => ({
     id: `share:${image.name}:${region}`,
     kind: 'share',

@@ -20,7 +20,8 @@ export const noSharing: SharingPermissions = { accounts: [], groups: [], organiz
 export function expectedLaunchPermissions(image: ResolvedImage): SharingPermissions {
   const permissions = image.launchPermissions;
   if (permissions.kind === 'public') return { ...noSharing, groups: ['all'] };
-  if (permissions.kind === 'explicit') return { accounts: permissions.accounts, groups: [], organizationArns: permissions.organizationArns, organizationalUnitArns: permissions.organizationalUnitArns };
+  if (permissions.kind === 'explicit')
+    return { accounts: permissions.accounts, groups: [], organizationArns: permissions.organizationArns, organizationalUnitArns: permissions.organizationalUnitArns };
   return noSharing;
 }
 

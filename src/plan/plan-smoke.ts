@@ -14,7 +14,10 @@ export function smokeStep(image: ResolvedImage, version: string, producerId: str
     amis: { from: producerId },
     previousVersion,
     after: [producerId],
-    reason: image.smoke.checks.length > 0 || image.smoke.packageManifest ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}` : 'no smoke checks are defined: only gild\'s built-in new-machine checks run (when generalized); if none verifies anything, the AMIs are tagged untested, never tested',
+    reason:
+      image.smoke.checks.length > 0 || image.smoke.packageManifest
+        ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}`
+        : "no smoke checks are defined: only gild's built-in new-machine checks run (when generalized); if none verifies anything, the AMIs are tagged untested, never tested",
     precondition: 'the AMIs still exist',
   };
 }

@@ -70,7 +70,9 @@ export function planSweep(input: SweepInput): SweepStep[] {
       if (!why) continue;
       const id = `sweep:${region}:${instance.instanceId}`;
       instanceSteps.push(id);
-      steps.push(sweepStep(id, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover ${instance.tags['gild:role']} instance ${instance.instanceId} (${instance.state}): ${why}`, []));
+      steps.push(
+        sweepStep(id, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover ${instance.tags['gild:role']} instance ${instance.instanceId} (${instance.state}): ${why}`, []),
+      );
     }
     for (const resource of regionInventory.temporaryResources) {
       // NOTE: only what names its run and image the way gild does (`gild_<runId>_<image>`, or gild's tags) is gild's;
@@ -81,7 +83,16 @@ export function planSweep(input: SweepInput): SweepStep[] {
       if (!why) continue;
       const swept: SweptResource = { kind: resource.kind, id: resource.id, name: resource.name };
       // NOTE: a security group cannot go while an instance still uses it, so groups wait for the region's instances.
-      steps.push(sweepStep(`sweep:${region}:${resource.id}`, region, swept, resource.runId, `delete leftover ${resource.kind} ${resource.name}: ${why}`, resource.kind === 'security-group' ? instanceSteps : []));
+      steps.push(
+        sweepStep(
+          `sweep:${region}:${resource.id}`,
+          region,
+          swept,
+          resource.runId,
+          `delete leftover ${resource.kind} ${resource.name}: ${why}`,
+          resource.kind === 'security-group' ? instanceSteps : [],
+        ),
+      );
     }
     steps.push(...staleClaimSteps(inventory.ssmPrefix, regionInventory, now));
   }
@@ -97,7 +108,14 @@ export function planSweep(input: SweepInput): SweepStep[] {
         const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
         if (!why) continue;
         steps.push({
-          ...sweepStep(`sweep:${observed.account}:${region}:${instance.instanceId}`, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover account smoke instance ${instance.instanceId} (${instance.state}) in account ${observed.account}: ${why}`, []),
+          ...sweepStep(
+            `sweep:${observed.account}:${region}:${instance.instanceId}`,
+            region,
+            { kind: 'instance', id: instance.instanceId },
+            runId,
+            `terminate leftover account smoke instance ${instance.instanceId} (${instance.state}) in account ${observed.account}: ${why}`,
+            [],
+          ),
           account: { account: observed.account, roleArn, image, lockRegion },
         });
       }
@@ -124,7 +142,14 @@ function staleClaimSteps(ssmPrefix: string, regionInventory: RegionInventory, no
     const resource: SweptResource = { kind: 'takeover-claim', id: parameter.name, name: parameter.name, value: parameter.value };
     const by = claim ? `run ${claim.runId} (pid ${claim.pid} on ${claim.host})` : 'an unknown taker';
     steps.push({
-      ...sweepStep(`sweep:${regionInventory.region}:${parameter.name}`, regionInventory.region, resource, claim?.runId, `remove the take-over claim ${parameter.name} left by ${by}: taken ${ageMinutes} min ago, longer than a lease period (${leaseTtlMs / 60_000} min), so its take-over ended long ago`, []),
+      ...sweepStep(
+        `sweep:${regionInventory.region}:${parameter.name}`,
+        regionInventory.region,
+        resource,
+        claim?.runId,
+        `remove the take-over claim ${parameter.name} left by ${by}: taken ${ageMinutes} min ago, longer than a lease period (${leaseTtlMs / 60_000} min), so its take-over ended long ago`,
+        [],
+      ),
       precondition: `${parameter.name} still holds the value observed`,
     });
   }
@@ -143,4 +168,3 @@ function sweepStep(id: string, region: string, resource: SweptResource, runId: s
     precondition: `${resource.kind} ${resource.id} still exists and its run ${runId ?? '(unknown)'} holds no live lock`,
   };
 }
-

@@ -128,7 +128,11 @@ export function planFanOut(plan: RunPlan, options: FanOutOptions): FanOut {
   let packed: string[][];
   if (options.perJob !== undefined) {
     perJob = options.perJob;
-    packed = pack(chains.flatMap((chain) => split(chain, perJob)), perJob, byWaveThenName);
+    packed = pack(
+      chains.flatMap((chain) => split(chain, perJob)),
+      perJob,
+      byWaveThenName,
+    );
   } else {
     // NOTE: whole chains, so that no job waits on another for a chain it could build itself; the fewest images a job
     // that fit, so that as many images as possible build at once. Each try is linear; the count falls as perJob grows.

@@ -288,7 +288,14 @@ export type PlanStep =
       readonly parameterName: string | undefined;
     })
   /** Write (`value`) or remove (no `value`) the hold a rollback puts on a pointer. */
-  | (StepCommon & { readonly kind: 'hold'; readonly image: string; readonly region: string; readonly parameterName: string; readonly value: string | undefined; readonly previous: string | undefined });
+  | (StepCommon & {
+      readonly kind: 'hold';
+      readonly image: string;
+      readonly region: string;
+      readonly parameterName: string;
+      readonly value: string | undefined;
+      readonly previous: string | undefined;
+    });
 
 export interface PointerMove {
   readonly region: string;

@@ -33,7 +33,8 @@ export function whyNotABase(evidence: BaseVersionEvidence): string | undefined {
   const what = `base image "${evidence.image}" ${evidence.version}`;
   if (evidence.amiId === undefined) return `${what} is not published in ${evidence.region} (${evidence.parameterName} does not exist)`;
   const revoked = parseVersionStatus(evidence.status).revoked;
-  if (revoked) return `${what} was revoked (${revoked.reason}; by ${revoked.by} at ${revoked.at}${revoked.replacement ? `, in favour of ${revoked.replacement}` : ''}), as its status parameter in ${evidence.region} says`;
+  if (revoked)
+    return `${what} was revoked (${revoked.reason}; by ${revoked.by} at ${revoked.at}${revoked.replacement ? `, in favour of ${revoked.replacement}` : ''}), as its status parameter in ${evidence.region} says`;
   const tags = evidence.amiTags;
   if (tags === undefined) return `${what}: ${evidence.parameterName} in ${evidence.region} names ${evidence.amiId}, which no longer exists`;
   if (tags['gild:image'] !== evidence.image || tags['gild:version'] !== evidence.version) {
@@ -59,7 +60,11 @@ export function revokedDecidedElsewhere(decisions: readonly ImageDecision[], inv
     const dependants = images.filter((image) => image.dependsOn.includes(decision.image)).map((image) => image.name);
     if (dependants.length === 0) return [];
     const state = imageState(inventory, decision.image, Object.keys(inventory.regions));
-    const revoked = revocationOf(state, decision.nextVersion) ?? Object.values(state.statuses).map((statuses) => statuses[decision.nextVersion]?.revoked).find((revocation) => revocation !== undefined);
+    const revoked =
+      revocationOf(state, decision.nextVersion) ??
+      Object.values(state.statuses)
+        .map((statuses) => statuses[decision.nextVersion]?.revoked)
+        .find((revocation) => revocation !== undefined);
     if (!revoked) return [];
     return [
       `${dependants.join(', ')}: the plan has another job build base image "${decision.image}" ${decision.nextVersion}, which was revoked since the plan was made (${revoked.reason}; by ${revoked.by} at ${revoked.at}). Nothing is built on it; make a new plan`,

@@ -120,7 +120,10 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
   const total = entries.reduce((sum, entry) => sum + entry.size, 0);
   const limit = input.sizeLimit ?? fingerprintSizeLimit;
   if (total > limit) {
-    const largest = [...entries].sort((a, b) => b.size - a.size).slice(0, 3).map((entry) => `${path.relative(image.dir, entry.file)} (${entry.size} bytes)`);
+    const largest = [...entries]
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 3)
+      .map((entry) => `${path.relative(image.dir, entry.file)} (${entry.size} bytes)`);
     throw catalogue.EDEFINITIONS([
       `${image.file}: provision: the scripts and uploads add up to ${total} bytes, more than the ${limit} bytes gild fingerprints per image (largest: ${largest.join(', ')}). Upload large artifacts from S3 or a package repository in a script instead.`,
     ]);

@@ -24,9 +24,13 @@ export function gateSettings(image: ResolvedImage, body: HclBody, packer: Packer
     unsupported.add(setting.name);
     const since = formatPackerVersion(setting.since);
     if (setting.whenMissing === 'drop') {
-      warnings.push(`${image.file}: ${setting.field}: left out "${setting.name}" because Packer ${installed} does not support it (Packer ${since} with the amazon plugin does), so ${setting.consequence}.`);
+      warnings.push(
+        `${image.file}: ${setting.field}: left out "${setting.name}" because Packer ${installed} does not support it (Packer ${since} with the amazon plugin does), so ${setting.consequence}.`,
+      );
     } else {
-      refusals.push(`${image.file}: ${setting.field}: needs "${setting.name}", which Packer ${installed} does not support; without it ${setting.consequence}. Use Packer >= ${since} with the amazon plugin (>= 1.2.0).`);
+      refusals.push(
+        `${image.file}: ${setting.field}: needs "${setting.name}", which Packer ${installed} does not support; without it ${setting.consequence}. Use Packer >= ${since} with the amazon plugin (>= 1.2.0).`,
+      );
     }
   }
   return { body: body.filter((entry) => !unsupported.has(entry.kind === 'attribute' ? entry.name : entry.type)), warnings, refusals };

@@ -106,8 +106,8 @@ export function linuxGeneralizeScript(generalize: Extract<Generalize, { kind: 'o
     'set -eu',
     'if [ "$(id -u)" -ne 0 ]; then exec sudo -n sh "$0" "$@"; fi',
     'root="${GILD_GENERALIZE_ROOT:-}"',
-    "say() { printf 'gild generalize: %s\\n' \"$*\"; }",
-    "fail() { printf 'gild generalize: %s\\n' \"$*\" >&2; exit 1; }",
+    'say() { printf \'gild generalize: %s\\n\' "$*"; }',
+    'fail() { printf \'gild generalize: %s\\n\' "$*" >&2; exit 1; }',
   ];
   for (const item of scriptItems) {
     lines.push('');
@@ -118,7 +118,11 @@ export function linuxGeneralizeScript(generalize: Extract<Generalize, { kind: 'o
     lines.push(`say ${shellWord(`clearing ${item} (${itemLines[item].title})`)}`, ...itemLines[item].lines);
   }
   lines.push('', 'sync');
-  lines.push('', `say ${shellWord(kept.has('authorized-keys') ? `keeping authorized-keys, as the definition asks: ${reason}` : "done; Packer removes its temporary key from authorized_keys next (ssh_clear_authorized_keys)")}`, '');
+  lines.push(
+    '',
+    `say ${shellWord(kept.has('authorized-keys') ? `keeping authorized-keys, as the definition asks: ${reason}` : 'done; Packer removes its temporary key from authorized_keys next (ssh_clear_authorized_keys)')}`,
+    '',
+  );
   return lines.join('\n');
 }
 

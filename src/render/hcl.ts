@@ -11,9 +11,7 @@ import type Handlebars from 'handlebars';
 
 export type HclValue = string | number | boolean | readonly HclValue[] | { readonly [key: string]: HclValue };
 
-export type HclEntry =
-  | { readonly kind: 'attribute'; readonly name: string; readonly value: HclValue }
-  | { readonly kind: 'block'; readonly type: string; readonly body: HclBody };
+export type HclEntry = { readonly kind: 'attribute'; readonly name: string; readonly value: HclValue } | { readonly kind: 'block'; readonly type: string; readonly body: HclBody };
 
 export type HclBody = readonly HclEntry[];
 
@@ -63,9 +61,7 @@ export function hclValue(value: HclValue): string {
 }
 
 export function hclBody(body: HclBody): string {
-  return body
-    .map((entry) => (entry.kind === 'attribute' ? `${entry.name} = ${hclValue(entry.value)}` : [`${entry.type} {`, hclBody(entry.body), '}'].filter(Boolean).join('\n')))
-    .join('\n');
+  return body.map((entry) => (entry.kind === 'attribute' ? `${entry.name} = ${hclValue(entry.value)}` : [`${entry.type} {`, hclBody(entry.body), '}'].filter(Boolean).join('\n'))).join('\n');
 }
 
 /**

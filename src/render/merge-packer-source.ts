@@ -62,7 +62,7 @@ function toHclValue(value: unknown, field: string, problems: string[]): HclValue
 function toEntry(name: string, value: unknown, field: string, problems: string[]): HclEntry[] {
   if (Array.isArray(value) && value.length > 0 && value.every(isPlainObject)) {
     return value.flatMap((item, index) => {
-      const body = Object.entries(item).flatMap(([key, nested]) => checkName(key, `${field}[${index}].${key}`, problems) ? toEntry(key, nested, `${field}[${index}].${key}`, problems) : []);
+      const body = Object.entries(item).flatMap(([key, nested]) => (checkName(key, `${field}[${index}].${key}`, problems) ? toEntry(key, nested, `${field}[${index}].${key}`, problems) : []));
       return [block(name, body)];
     });
   }

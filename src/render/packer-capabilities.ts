@@ -47,7 +47,13 @@ export interface GatedSetting {
 const pluginEra: PackerVersion = { major: 1, minor: 7, patch: 0 };
 
 export const gatedSettings: readonly GatedSetting[] = [
-  { name: 'metadata_options', since: pluginEra, whenMissing: 'drop', field: 'buildInfrastructure.requireImdsV2', consequence: 'the build instance will also answer IMDSv1 requests while it is being built' },
+  {
+    name: 'metadata_options',
+    since: pluginEra,
+    whenMissing: 'drop',
+    field: 'buildInfrastructure.requireImdsV2',
+    consequence: 'the build instance will also answer IMDSv1 requests while it is being built',
+  },
   { name: 'imds_support', since: pluginEra, whenMissing: 'drop', field: 'buildInfrastructure.requireImdsV2', consequence: 'instances launched from the AMI will not default to IMDSv2' },
   { name: 'deprecate_at', since: pluginEra, whenMissing: 'drop', field: 'deprecateAfterDays', consequence: 'the AMI gets no deprecation date; gild still retires old versions' },
 ];

@@ -203,7 +203,8 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   const merged = mergePackerSource(image, settings);
   if (merged.problems.length > 0) throw catalogue.EDEFINITIONS(merged.problems);
   const gated = gateSettings(image, merged.body, input.packer);
-  if (gated.refusals.length > 0) throw catalogue.EUSAGE([`Image "${image.name}" cannot be built with Packer ${input.packer.major}.${input.packer.minor}.${input.packer.patch}:`, ...gated.refusals].join('\n'));
+  if (gated.refusals.length > 0)
+    throw catalogue.EUSAGE([`Image "${image.name}" cannot be built with Packer ${input.packer.major}.${input.packer.minor}.${input.packer.patch}:`, ...gated.refusals].join('\n'));
   for (const warning of gated.warnings) input.logger?.warn(warning);
 
   const outDir = path.resolve(input.outDir);
@@ -214,7 +215,9 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   }
   const gildSteps = [...(image.patch.enabled ? ['patch'] : []), ...(image.generalize.kind === 'on' ? ['generalize'] : [])];
   if (unreachable && !input.twin && gildSteps.length > 0) {
-    input.logger?.info(`Left out gild's ${gildSteps.join(' and ')} step${gildSteps.length === 1 ? '' : 's'} of image "${image.name}": ${unreachable}, so the AMI is not ${gildSteps.map((step) => (step === 'patch' ? 'patched' : 'generalized')).join(' or ')} there.`);
+    input.logger?.info(
+      `Left out gild's ${gildSteps.join(' and ')} step${gildSteps.length === 1 ? '' : 's'} of image "${image.name}": ${unreachable}, so the AMI is not ${gildSteps.map((step) => (step === 'patch' ? 'patched' : 'generalized')).join(' or ')} there.`,
+    );
   }
   // NOTE: Packer evaluates every string of the source and the provisioners as a Go template; see escape.ts.
   const templateProblems = [
@@ -223,15 +226,20 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   ];
   if (templateProblems.length > 0) throw catalogue.EDEFINITIONS(templateProblems.map((problem) => `${image.file}: rendered ${problem}.`));
   const templateFile = templateFileOf(image, input.templatesDir);
-  const imageHcl = renderTemplate(environment, await loadImageTemplate(image, input.templatesDir), { imageFile: image.file, templateFile }, {
-    image,
-    source: packerTemplateBody(gated.body),
-    provisioners: provisioners.map((provisioner) => ({ ...provisioner, body: packerTemplateBody(provisioner.body) })),
-    partial: image.partial,
-    sourceRef: `source.amazon-ebs.${image.name}`,
-    manifestFile: path.join(outDir, manifestFileName),
-    twin: input.twin ? { ...input.twin, sourceRef: `source.${input.twin.sourceType}.${input.twin.sourceName}` } : undefined,
-  });
+  const imageHcl = renderTemplate(
+    environment,
+    await loadImageTemplate(image, input.templatesDir),
+    { imageFile: image.file, templateFile },
+    {
+      image,
+      source: packerTemplateBody(gated.body),
+      provisioners: provisioners.map((provisioner) => ({ ...provisioner, body: packerTemplateBody(provisioner.body) })),
+      partial: image.partial,
+      sourceRef: `source.amazon-ebs.${image.name}`,
+      manifestFile: path.join(outDir, manifestFileName),
+      twin: input.twin ? { ...input.twin, sourceRef: `source.${input.twin.sourceType}.${input.twin.sourceName}` } : undefined,
+    },
+  );
 
   const files: { name: string; content: string; executable?: boolean }[] = [{ name: imageFileName, content: formatHcl(imageHcl) }];
   const inputs = [templateFile];
@@ -239,11 +247,17 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   if (image.platform === 'windows' && !unreachable) inputs.push(userDataFile);
   if (supportsRequiredPlugins(input.packer)) {
     const pluginsTemplateFile = path.join(input.templatesDir, pluginsTemplate);
-    files.push({ name: pluginsFileName, content: formatHcl(renderTemplate(environment, await readFile(pluginsTemplateFile, 'utf8'), { imageFile: image.file, templateFile: pluginsTemplateFile }, {})) });
+    files.push({
+      name: pluginsFileName,
+      content: formatHcl(renderTemplate(environment, await readFile(pluginsTemplateFile, 'utf8'), { imageFile: image.file, templateFile: pluginsTemplateFile }, {})),
+    });
     inputs.push(pluginsTemplateFile);
   }
   files.push(...scripts.map((script) => ({ name: script.name, content: script.content, executable: true })));
-  if (!unreachable || input.twin) for (const step of image.provision) if (step.kind === 'script') inputs.push(step.path); else if (step.kind === 'upload') inputs.push(step.source);
+  if (!unreachable || input.twin)
+    for (const step of image.provision)
+      if (step.kind === 'script') inputs.push(step.path);
+      else if (step.kind === 'upload') inputs.push(step.source);
   return { dir: outDir, files, inputs };
 }
 

@@ -161,10 +161,7 @@ function communicator(image: ResolvedImage, input: SourceInput): HclEntry[] {
 
 function instanceMetadata(image: ResolvedImage): HclEntry[] {
   if (!image.buildInfrastructure.requireImdsV2) return [];
-  return [
-    block('metadata_options', [attribute('http_endpoint', 'enabled'), attribute('http_tokens', 'required'), attribute('http_put_response_hop_limit', 1)]),
-    attribute('imds_support', 'v2.0'),
-  ];
+  return [block('metadata_options', [attribute('http_endpoint', 'enabled'), attribute('http_tokens', 'required'), attribute('http_put_response_hop_limit', 1)]), attribute('imds_support', 'v2.0')];
 }
 
 export function blockDeviceBody(device: Readonly<BlockDevice>): HclBody {

@@ -137,7 +137,8 @@ export function formatStatus(status: FleetStatus): string {
   const lines: string[] = [];
   if (status.revokedInUse.length > 0) {
     lines.push(`REVOKED VERSIONS IN USE (${status.revokedInUse.length}):`);
-    for (const use of status.revokedInUse) lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
+    for (const use of status.revokedInUse)
+      lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
     lines.push('');
   }
   if (status.baseRevokedInUse.length > 0) {
@@ -148,11 +149,20 @@ export function formatStatus(status: FleetStatus): string {
   for (const image of status.images) {
     lines.push(image.image);
     for (const region of image.regions) {
-      const pointers = [region.latest ? `latest → ${describePointer(region.latest)}` : 'latest → (not published)', ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`)];
+      const pointers = [
+        region.latest ? `latest → ${describePointer(region.latest)}` : 'latest → (not published)',
+        ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`),
+      ];
       lines.push(`  ${region.region}: ${pointers.join('; ')}`);
       if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
       for (const use of region.inUse) {
-        const mark = use.revoked ? '✖ REVOKED' : use.baseRevoked !== undefined ? `! BASE REVOKED (${use.baseRevoked})` : use.versionsBehind === 0 ? '✔ current' : `${use.versionsBehind} version${use.versionsBehind === 1 ? '' : 's'} behind (${use.daysBehind} days)`;
+        const mark = use.revoked
+          ? '✖ REVOKED'
+          : use.baseRevoked !== undefined
+            ? `! BASE REVOKED (${use.baseRevoked})`
+            : use.versionsBehind === 0
+              ? '✔ current'
+              : `${use.versionsBehind} version${use.versionsBehind === 1 ? '' : 's'} behind (${use.daysBehind} days)`;
         lines.push(`    ${use.version ?? '?'} ${use.amiId}: ${mark}; ${use.ageBand}, published ${use.ageDays} days ago; used by ${use.users.join(', ')}`);
       }
     }

@@ -67,11 +67,7 @@ export interface AuditResult {
   readonly findings: readonly Finding[];
 }
 
-export function auditImages(input: {
-  readonly inventory: Inventory;
-  readonly images: readonly ResolvedImage[];
-  readonly sharing: Readonly<Record<string, ObservedSharing>>;
-}): AuditResult {
+export function auditImages(input: { readonly inventory: Inventory; readonly images: readonly ResolvedImage[]; readonly sharing: Readonly<Record<string, ObservedSharing>> }): AuditResult {
   const findings: Finding[] = [];
   for (const image of input.images) {
     const state = imageState(input.inventory, image.name, image.regions);
@@ -102,7 +98,9 @@ export function auditImages(input: {
         add(latestName, `missing${target}`, repair ? 'gild verify --repair' : rebuild, repair);
       }
 
-      const parameters = (input.inventory.regions[region]?.parameters ?? []).filter((parameter) => parameter.name === latestName || parameter.name in (state.pointers[region] ?? {}) || versionFromParameterName(prefix, image.name, parameter.name) !== undefined);
+      const parameters = (input.inventory.regions[region]?.parameters ?? []).filter(
+        (parameter) => parameter.name === latestName || parameter.name in (state.pointers[region] ?? {}) || versionFromParameterName(prefix, image.name, parameter.name) !== undefined,
+      );
       for (const parameter of parameters) {
         if (parameter.name.endsWith('/lock')) continue;
         const version = versionFromParameterName(prefix, image.name, parameter.name);
@@ -110,7 +108,12 @@ export function auditImages(input: {
         const problem = pointerProblem(image.name, version, parameter.value, ami, sharing.otherAmis[parameter.value]);
         if (!problem) continue;
         const repair = version !== undefined ? putIfKnown(region, parameter.name, own(version)?.amiId, parameter.value) : parameter.name === latestName ? repairLatest(parameter.value) : undefined;
-        add(parameter.name, problem, repair ? 'gild verify --repair' : version !== undefined ? rebuild : `aws ssm put-parameter --overwrite --region ${region} --name ${parameter.name} --value <an AMI of ${image.name}>`, repair);
+        add(
+          parameter.name,
+          problem,
+          repair ? 'gild verify --repair' : version !== undefined ? rebuild : `aws ssm put-parameter --overwrite --region ${region} --name ${parameter.name} --value <an AMI of ${image.name}>`,
+          repair,
+        );
       }
 
       const named = [...new Set(parameters.map((parameter) => parameter.value))].flatMap((amiId) => {
@@ -141,14 +144,30 @@ function sharingFindings(image: ResolvedImage, region: string, ami: ObservedAmi,
   if (launch) {
     const change = launchSharingChange(expectedLaunchPermissions(image), launch);
     const differences = describeChange(change, 'launch');
-    if (differences) findings.push({ image: image.name, region, resource: ami.amiId, difference: differences, repairCommand: 'gild verify --repair', repair: { kind: 'launch-permissions', region, amiId: ami.amiId, ...change } });
+    if (differences)
+      findings.push({
+        image: image.name,
+        region,
+        resource: ami.amiId,
+        difference: differences,
+        repairCommand: 'gild verify --repair',
+        repair: { kind: 'launch-permissions', region, amiId: ami.amiId, ...change },
+      });
   }
   for (const snapshotId of ami.snapshotIds) {
     const volumes = sharing.volumes[snapshotId];
     if (!volumes) continue;
     const change = volumeSharingChange(expectedVolumePermissions(image), volumes);
     const differences = describeChange({ add: { ...none, ...change.add }, remove: { ...none, ...change.remove } }, 'create volumes from');
-    if (differences) findings.push({ image: image.name, region, resource: `${snapshotId} (snapshot of ${ami.amiId})`, difference: differences, repairCommand: 'gild verify --repair', repair: { kind: 'volume-permissions', region, snapshotId, ...change } });
+    if (differences)
+      findings.push({
+        image: image.name,
+        region,
+        resource: `${snapshotId} (snapshot of ${ami.amiId})`,
+        difference: differences,
+        repairCommand: 'gild verify --repair',
+        repair: { kind: 'volume-permissions', region, snapshotId, ...change },
+      });
   }
   return findings;
 }
@@ -189,7 +208,8 @@ function describeChange(change: { add: SharingPermissions; remove: SharingPermis
 }
 
 export function formatAudit(result: AuditResult): string {
-  if (result.findings.length === 0) return `verified ${result.images.join(', ')}: every pointer names an available AMI of its image and version, and every AMI and snapshot is shared exactly as defined\n`;
+  if (result.findings.length === 0)
+    return `verified ${result.images.join(', ')}: every pointer names an available AMI of its image and version, and every AMI and snapshot is shared exactly as defined\n`;
   const lines = [`${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}:`];
   for (const finding of result.findings) lines.push(`  ${finding.image} ${finding.region} ${finding.resource}: ${finding.difference}`, `      repair: ${finding.repairCommand}`);
   return `${lines.join('\n')}\n`;

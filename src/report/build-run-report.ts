@@ -84,7 +84,15 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
     step.kind === 'repoint'
       ? step.moves.map((move) => {
           const fromVersion = move.previous === undefined ? undefined : input.versionOfAmi?.(outcome.image, move.region, move.previous);
-          return { pointer: step.pointer, region: move.region, name: move.name, ...(move.previous ? { from: move.previous } : {}), ...(fromVersion ? { fromVersion } : {}), to: move.amiId, toVersion: step.version };
+          return {
+            pointer: step.pointer,
+            region: move.region,
+            name: move.name,
+            ...(move.previous ? { from: move.previous } : {}),
+            ...(fromVersion ? { fromVersion } : {}),
+            to: move.amiId,
+            toVersion: step.version,
+          };
         })
       : [],
   );
@@ -104,17 +112,26 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
     ...(smoke ? { smoke: smokeEvidence(smoke, input) } : {}),
     parametersWritten: [
       ...(publish?.kind === 'publish' && published
-        ? publish.writes.map((write) => ({ region: write.region, name: write.name, ...(published.amis[write.region] ? { value: published.amis[write.region] } : {}), ...(write.previous ? { previous: write.previous } : {}) }))
+        ? publish.writes.map((write) => ({
+            region: write.region,
+            name: write.name,
+            ...(published.amis[write.region] ? { value: published.amis[write.region] } : {}),
+            ...(write.previous ? { previous: write.previous } : {}),
+          }))
         : []),
       ...pointersMoved.map((move) => ({ region: move.region, name: move.name, value: move.to, ...(move.from ? { previous: move.from } : {}) })),
-      ...doneSteps.flatMap((step) => (step.kind === 'hold' && step.value !== undefined ? [{ region: step.region, name: step.parameterName, value: step.value, ...(step.previous ? { previous: step.previous } : {}) }] : [])),
+      ...doneSteps.flatMap((step) =>
+        step.kind === 'hold' && step.value !== undefined ? [{ region: step.region, name: step.parameterName, value: step.value, ...(step.previous ? { previous: step.previous } : {}) }] : [],
+      ),
     ],
     retired: planSteps.flatMap((step) =>
       step.kind === 'retire' && applied.results.get(step.id)?.status === 'done' ? [{ region: step.region, amiId: step.amiId, version: step.version, phase: step.phase, reason: step.reason }] : [],
     ),
     pointersMoved,
     holds,
-    revoked: doneSteps.flatMap((step) => (step.kind === 'revoke' && step.phase !== 'deprecate' ? [{ region: step.region, amiId: step.amiId, version: step.version, reason: step.revokedReason, disable: step.disable }] : [])),
+    revoked: doneSteps.flatMap((step) =>
+      step.kind === 'revoke' && step.phase !== 'deprecate' ? [{ region: step.region, amiId: step.amiId, version: step.version, reason: step.revokedReason, disable: step.disable }] : [],
+    ),
     kept: applied.plan.kept
       .filter((kept) => kept.image === outcome.image)
       .map((kept) => ({ region: kept.region, amiId: kept.amiId, ...(kept.version ? { version: kept.version } : {}), reason: kept.reason })),

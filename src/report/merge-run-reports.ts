@@ -46,7 +46,10 @@ export function mergeRunReports(input: MergeInput): MergeResult {
     }
   }
   const jobImages = new Set(plan ? planWaves(plan).flat() : []);
-  const missing = [...jobImages].filter((image) => !latest.has(image)).sort().map((image) => ({ image, reason: noReportReason }));
+  const missing = [...jobImages]
+    .filter((image) => !latest.has(image))
+    .sort()
+    .map((image) => ({ image, reason: noReportReason }));
   // Images the plan gave no job (unchanged, locked, refused) are part of the run too: the plan says what happened to them.
   const withoutJob = (plan?.images ?? []).filter((decision) => !jobImages.has(decision.image) && !latest.has(decision.image)).map(planOnlyImage);
   const images = [...latest.values(), ...withoutJob].sort((a, b) => a.image.localeCompare(b.image));
@@ -68,7 +71,14 @@ export function mergeRunReports(input: MergeInput): MergeResult {
       counts,
       images,
       runSteps: reports.flatMap(({ report }) => report.runSteps),
-      jobs: reports.map(({ file, report }) => ({ file, command: report.command, result: report.result, images: report.images.map((image) => image.image), startedAt: report.startedAt, finishedAt: report.finishedAt })),
+      jobs: reports.map(({ file, report }) => ({
+        file,
+        command: report.command,
+        result: report.result,
+        images: report.images.map((image) => image.image),
+        startedAt: report.startedAt,
+        finishedAt: report.finishedAt,
+      })),
       missing,
     },
   };
@@ -90,7 +100,8 @@ function refusals({ reports, plan }: MergeInput): string[] {
     if (plan && report.ssmPrefix !== plan.ssmPrefix) problems.push(`${file}: SSM prefix ${report.ssmPrefix}, but the plan's is ${plan.ssmPrefix}`);
     // A job reports only images the plan had: anything else was not reviewed, and is not folded into the run's report.
     const planned = new Set((plan?.images ?? []).map((decision) => decision.image));
-    if (plan) for (const image of report.images) if (!planned.has(image.image)) problems.push(`${file}: image ${JSON.stringify(image.image)} is not in the plan; merge only the reports of the plan's jobs`);
+    if (plan)
+      for (const image of report.images) if (!planned.has(image.image)) problems.push(`${file}: image ${JSON.stringify(image.image)} is not in the plan; merge only the reports of the plan's jobs`);
   }
   return problems;
 }

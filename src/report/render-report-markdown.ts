@@ -48,7 +48,10 @@ export function renderReportMarkdown(report: RunReport): string {
   for (const image of images) lines.push('', ...imageSection(image));
   if (report.jobs && report.jobs.length > 0) {
     lines.push('', '### Jobs', '');
-    for (const job of report.jobs) lines.push(`- ${code(job.file)}: ${text(job.result)}, ${text(job.images.join(', ')) || 'no images'} (${code(job.command)}, ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt))})`);
+    for (const job of report.jobs)
+      lines.push(
+        `- ${code(job.file)}: ${text(job.result)}, ${text(job.images.join(', ')) || 'no images'} (${code(job.command)}, ${formatDuration(Date.parse(job.finishedAt) - Date.parse(job.startedAt))})`,
+      );
   }
   if (report.warnings && report.warnings.length > 0) {
     lines.push('', '### Warnings', '');
@@ -87,7 +90,9 @@ function imageSection(image: ImageReport): string[] {
   if (pointersMoved.length > 0) {
     lines.push('', 'Pointers moved:');
     for (const move of pointersMoved) {
-      lines.push(`- ${text(move.region)} ${code(move.pointer)}: ${text(move.fromVersion ?? (move.from ? '?' : 'nothing'))} → ${text(move.toVersion)} (${move.from ? code(move.from) : 'new'} → ${code(move.to)})`);
+      lines.push(
+        `- ${text(move.region)} ${code(move.pointer)}: ${text(move.fromVersion ?? (move.from ? '?' : 'nothing'))} → ${text(move.toVersion)} (${move.from ? code(move.from) : 'new'} → ${code(move.to)})`,
+      );
     }
   }
   for (const hold of image.holds ?? []) {
@@ -96,7 +101,8 @@ function imageSection(image: ImageReport): string[] {
   }
   if ((image.revoked ?? []).length > 0) {
     lines.push('', 'Revoked:');
-    for (const revoked of image.revoked ?? []) lines.push(`- ${text(revoked.version)} ${text(revoked.region)} ${code(revoked.amiId)}: ${text(revoked.reason)}${revoked.disable ? ' (with --disable)' : ''}`);
+    for (const revoked of image.revoked ?? [])
+      lines.push(`- ${text(revoked.version)} ${text(revoked.region)} ${code(revoked.amiId)}: ${text(revoked.reason)}${revoked.disable ? ' (with --disable)' : ''}`);
   }
   // NOTE: pointer moves and holds are parameters written too; they are listed once, above, with their versions.
   const shown = new Set([...pointersMoved.map((move) => `${move.region} ${move.name}`), ...(image.holds ?? []).map((hold) => `${hold.region} ${hold.parameterName}`)]);
@@ -136,12 +142,14 @@ export function formatDuration(ms: number): string {
  * pipes, code spans), and no bare URL or address for GitHub to turn into a link.
  */
 export function text(value: string): string {
-  return value
-    .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
-    .replace(/[\\`*_{}[\]()<>#!|~&@]/g, (mark) => `\\${mark}`)
-    // NOTE: every line gild writes starts with its own text, so list, quote and setext marks inside are harmless.
-    .replace(/:\/\//g, '\\://')
-    .replace(/\b(www)\./gi, '$1\\.');
+  return (
+    value
+      .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
+      .replace(/[\\`*_{}[\]()<>#!|~&@]/g, (mark) => `\\${mark}`)
+      // NOTE: every line gild writes starts with its own text, so list, quote and setext marks inside are harmless.
+      .replace(/:\/\//g, '\\://')
+      .replace(/\b(www)\./gi, '$1\\.')
+  );
 }
 
 /** Outside text as an inline code span: on one line, delimited by more backticks than any run inside it. */

@@ -23,7 +23,8 @@ export async function loadSettings(cwd: string, options: { timeoutMs?: number } 
   if (present) {
     const [outcome] = await importIsolated([absolutePath], options);
     if (outcome?.kind === 'threw') throw catalogue.ESETTINGS([`${settingsFile}: could not be loaded: ${outcome.message}. Fix the file so that it compiles and runs.`]);
-    if (outcome?.kind === 'timed-out') throw catalogue.ESETTINGS([`${settingsFile}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles?`]);
+    if (outcome?.kind === 'timed-out')
+      throw catalogue.ESETTINGS([`${settingsFile}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles?`]);
     if (outcome?.kind === 'loaded') {
       if (outcome.problems.length > 0) throw catalogue.ESETTINGS(outcome.problems.map((problem) => `${settingsFile}: ${problem}`));
       exported = outcome.value;

@@ -27,9 +27,18 @@ export const pipelineSettingsSchema = z.strictObject({
     .string()
     .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an SSM path such as "/golden" (no trailing slash)')
     // NOTE: AWS refuses any parameter name whose first level begins with "aws" or "ssm" (any case), not only /aws/.
-    .refine((prefix) => !/^\/(aws|ssm)/i.test(prefix), 'must not start with /aws or /ssm (nor a first level beginning with "aws" or "ssm", in any case), which AWS reserves. Use a prefix such as "/golden"')
-    .refine((prefix) => prefix.split('/').length - 1 <= maxPrefixLevels, `is deeper than ${maxPrefixLevels} levels: SSM allows 15 and gild adds up to 4 below the prefix (<image>/holds/channels/<name>). Use a shorter prefix`)
-    .refine((prefix) => prefix.length <= maxPrefixLength, `is longer than ${maxPrefixLength} characters: SSM allows 1011 for a whole parameter name with its ARN, and gild adds up to ~200 below the prefix. Use a shorter prefix`)
+    .refine(
+      (prefix) => !/^\/(aws|ssm)/i.test(prefix),
+      'must not start with /aws or /ssm (nor a first level beginning with "aws" or "ssm", in any case), which AWS reserves. Use a prefix such as "/golden"',
+    )
+    .refine(
+      (prefix) => prefix.split('/').length - 1 <= maxPrefixLevels,
+      `is deeper than ${maxPrefixLevels} levels: SSM allows 15 and gild adds up to 4 below the prefix (<image>/holds/channels/<name>). Use a shorter prefix`,
+    )
+    .refine(
+      (prefix) => prefix.length <= maxPrefixLength,
+      `is longer than ${maxPrefixLength} characters: SSM allows 1011 for a whole parameter name with its ARN, and gild adds up to ~200 below the prefix. Use a shorter prefix`,
+    )
     .default('/golden'),
   /** Defaults for every image's `retention`; see retentionSettingsSchema. */
   retention: retentionSettingsSchema.default({ keep: 3, minAgeDays: 0, phases: {}, keepRevokedDays: defaultKeepRevokedDays }),
@@ -47,7 +56,10 @@ export const pipelineSettingsSchema = z.strictObject({
   evidence: z
     .strictObject({
       bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)'),
-      prefix: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a key prefix such as "gild/evidence" (no leading or trailing slash)').default('gild/evidence'),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a key prefix such as "gild/evidence" (no leading or trailing slash)')
+        .default('gild/evidence'),
       region: region.optional(),
     })
     .optional(),
@@ -74,7 +86,10 @@ export const pipelineSettingsSchema = z.strictObject({
       z
         .string()
         .regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes, such as "stable"')
-        .refine((name) => !isReservedChannelName(name), 'is reserved: gild uses it under <prefix>/<image>/ (latest, v<major>, versions, holds, ledger, status, lock), or every JavaScript object has it (constructor, …). Choose another name, such as "stable"'),
+        .refine(
+          (name) => !isReservedChannelName(name),
+          'is reserved: gild uses it under <prefix>/<image>/ (latest, v<major>, versions, holds, ledger, status, lock), or every JavaScript object has it (constructor, …). Choose another name, such as "stable"',
+        ),
       z.strictObject({ soakDays: z.number().int().min(0).default(0) }),
     )
     .default({ stable: { soakDays: 0 } }),
@@ -96,7 +111,14 @@ export const pipelineSettingsSchema = z.strictObject({
    * come from (besides the image definition's own folder), e.g. ["shared/scripts"].
    * Paths are resolved with symbolic links before they are checked.
    */
-  provisionPaths: z.array(z.string().min(1).refine((folder) => !folder.startsWith('/') && !folder.split(/[\\/]/).includes('..'), 'must be a folder inside the project, without ".." or a leading "/"')).optional(),
+  provisionPaths: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((folder) => !folder.startsWith('/') && !folder.split(/[\\/]/).includes('..'), 'must be a folder inside the project, without ".." or a leading "/"'),
+    )
+    .optional(),
   /** Rebuild an unchanged image anyway once its newest version is this old (the nightly patch rebuild). */
   rebuildAfterDays: z.number().int().positive().optional(),
 });

@@ -21,7 +21,17 @@ function purlPrefix(subject: SbomSubject): string | undefined {
   const preset = subject.preset ?? '';
   if (subject.packageManifestCommand.startsWith('dpkg-query')) return `pkg:deb/${preset.startsWith('ubuntu') ? 'ubuntu' : 'debian'}`;
   if (subject.packageManifestCommand.startsWith('rpm ')) {
-    const vendor = preset.startsWith('amazon-linux') ? 'amzn' : preset.startsWith('rhel') ? 'redhat' : preset.startsWith('fedora') ? 'fedora' : preset.startsWith('oracle') ? 'oracle' : preset.startsWith('sles') ? 'suse' : 'rpm';
+    const vendor = preset.startsWith('amazon-linux')
+      ? 'amzn'
+      : preset.startsWith('rhel')
+        ? 'redhat'
+        : preset.startsWith('fedora')
+          ? 'fedora'
+          : preset.startsWith('oracle')
+            ? 'oracle'
+            : preset.startsWith('sles')
+              ? 'suse'
+              : 'rpm';
     return `pkg:rpm/${vendor}`;
   }
   return undefined;
@@ -68,7 +78,13 @@ export function cycloneDxSbom(subject: SbomSubject, manifest: string): object {
 
 /** The manifest back from an SBOM gild wrote (`name version` a line), for the package diff. */
 export function manifestFromSbom(sbom: unknown): string | undefined {
-  const components = (sbom as { bomFormat?: string; components?: { name?: unknown; version?: unknown }[] } | undefined)?.bomFormat === 'CycloneDX' ? (sbom as { components?: { name?: unknown; version?: unknown }[] }).components : undefined;
+  const components =
+    (sbom as { bomFormat?: string; components?: { name?: unknown; version?: unknown }[] } | undefined)?.bomFormat === 'CycloneDX'
+      ? (sbom as { components?: { name?: unknown; version?: unknown }[] }).components
+      : undefined;
   if (!Array.isArray(components)) return undefined;
-  return components.filter((component) => typeof component.name === 'string' && typeof component.version === 'string').map((component) => `${component.name as string} ${component.version as string}\n`).join('');
+  return components
+    .filter((component) => typeof component.name === 'string' && typeof component.version === 'string')
+    .map((component) => `${component.name as string} ${component.version as string}\n`)
+    .join('');
 }

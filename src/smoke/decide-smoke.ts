@@ -24,7 +24,9 @@ const neutral = new Set<CheckResult['outcome']>(['not-run', 'skipped', 'not-veri
 export function decideSmoke({ checks, problems, timeoutSeconds }: SmokeFindings): SmokeResult {
   const failures = [
     ...problems,
-    ...checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
+    ...checks
+      .filter((check) => isFailingOutcome(check.outcome))
+      .map((check) => ({ outcome: check.outcome as 'failed' | 'timed-out', reason: `check "${check.name}" on ${check.instanceType} (${check.instanceId}) ${check.reason ?? check.outcome}` })),
   ];
   if (failures.length === 0) {
     // The built-in new-machine checks that were not verified or kept by choice say nothing either way.

@@ -33,9 +33,7 @@ export function diffManifests(previous: string, current: string): ManifestDiff {
   const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const added = [...after].filter(([name]) => !before.has(name)).map(([name, version]) => ({ name, version }));
   const removed = [...before].filter(([name]) => !after.has(name)).map(([name, version]) => ({ name, version }));
-  const changed = [...after]
-    .filter(([name, version]) => before.has(name) && before.get(name) !== version)
-    .map(([name, to]) => ({ name, from: before.get(name)!, to }));
+  const changed = [...after].filter(([name, version]) => before.has(name) && before.get(name) !== version).map(([name, to]) => ({ name, from: before.get(name)!, to }));
   return { added: added.sort(byName), removed: removed.sort(byName), changed: changed.sort(byName) };
 }
 

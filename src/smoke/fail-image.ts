@@ -12,14 +12,7 @@
  * publishing. The discard step withdraws every grant before it removes or keeps the AMI.
  */
 import type { Context } from '../context.ts';
-import {
-  createTags,
-  describeCreateVolumePermissions,
-  describeImages,
-  describeLaunchPermissions,
-  modifyCreateVolumePermissions,
-  modifyLaunchPermissions,
-} from '../adapters/ec2.ts';
+import { createTags, describeCreateVolumePermissions, describeImages, describeLaunchPermissions, modifyCreateVolumePermissions, modifyLaunchPermissions } from '../adapters/ec2.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { SmokeResult } from '../stages/stage.ts';
 import { describeGrantees, isNoChange, launchSharingChange, noSharing, volumeSharingChange } from '../plan/plan-sharing.ts';
@@ -66,7 +59,9 @@ export async function markFailed({ context, image, version, amis, snapshots, rea
     // NOTE: snapshot IDs are read now; the discard step reads them again, right before it removes anything.
     const snapshotIds = [...new Set([...ami.snapshotIds, ...(snapshots[region] ?? [])])];
     await createTags(context.clients.ec2(region), [amiId, ...snapshotIds], tags);
-    actions.push(`${region}: tagged ${[amiId, ...snapshotIds].join(', ')} gild:status=failed${image.smoke.onFailure === 'keep' ? ` (kept unpublished until ${keepUntil}: smoke.onFailure is "keep", keepFailedDays is ${context.settings.keepFailedDays})` : ''}`);
+    actions.push(
+      `${region}: tagged ${[amiId, ...snapshotIds].join(', ')} gild:status=failed${image.smoke.onFailure === 'keep' ? ` (kept unpublished until ${keepUntil}: smoke.onFailure is "keep", keepFailedDays is ${context.settings.keepFailedDays})` : ''}`,
+    );
   }
   return actions;
 }

@@ -41,7 +41,8 @@ export async function keepManifest({ context, run, manifest, asBaseline }: KeepM
         return undefined;
       })
     : undefined;
-  const previous = stored !== undefined && run.currentVersion ? { version: run.currentVersion, text: stored } : await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
+  const previous =
+    stored !== undefined && run.currentVersion ? { version: run.currentVersion, text: stored } : await readPreviousManifest(context.workDir, image.name, run.currentVersion, run.version);
   if (previous) {
     const lines = describeManifestDiff(diffManifests(previous.text, manifest), previous.version);
     run.summary.push(...lines);

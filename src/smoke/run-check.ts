@@ -69,7 +69,8 @@ export async function runCommand(ssm: SSMClient, request: CommandRequest, poll: 
       },
     );
   } catch (error) {
-    if (error instanceof DeadlineReached) return { kind: 'timed-out', reason: `the SSM agent on ${request.instanceId} did not register before the overall smoke timeout`, status: 'NotSent', stdout: '', stderr: '' };
+    if (error instanceof DeadlineReached)
+      return { kind: 'timed-out', reason: `the SSM agent on ${request.instanceId} did not register before the overall smoke timeout`, status: 'NotSent', stdout: '', stderr: '' };
     throw error;
   }
   if ('notRegistered' in sent) {

@@ -70,7 +70,17 @@ export async function checkNewMachine(target: CheckTarget): Promise<CheckResult[
   // Nothing to ask the instance when no answer could change a verdict: every check is kept by choice, or there is no
   // record of the build to compare with (a resumed AMI; an emulator build that ran no provisioners).
   const unasked = judgeWith(parseMachineIdentity(''));
-  const unjudged = (check: (typeof unasked)[number]) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: 'NotRun', exitCode: -1, stdout: '', stderr: '', durationMs: 0 });
+  const unjudged = (check: (typeof unasked)[number]) => ({
+    ...base,
+    name: check.name,
+    outcome: check.verdict,
+    reason: check.reason,
+    status: 'NotRun',
+    exitCode: -1,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
+  });
   if (unasked.every((check) => check.verdict === 'kept-by-choice' || check.verdict === 'not-verified')) return unasked.map(unjudged);
   const outcome = target.deadline.aborted
     ? ({ kind: 'timed-out', reason: overallTimeoutReached(target).reason!, status: 'NotRun', stdout: '', stderr: '' } as const)
@@ -92,11 +102,25 @@ export async function checkNewMachine(target: CheckTarget): Promise<CheckResult[
   const notRun = outcome.kind === 'finished' ? commandExecutionOf(context).notRunReason(outcome) : undefined;
   if (notRun) return unasked.map((check) => (check.verdict === 'kept-by-choice' ? unjudged(check) : { ...unjudged(check), outcome: 'not-verified' as const, reason: `not run: ${notRun}` }));
   if (outcome.kind === 'finished' && outcome.status === 'Success') {
-    return judgeWith(parseMachineIdentity(outcome.stdout)).map((check) => ({ ...base, name: check.name, outcome: check.verdict, reason: check.reason, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }));
+    return judgeWith(parseMachineIdentity(outcome.stdout)).map((check) => ({
+      ...base,
+      name: check.name,
+      outcome: check.verdict,
+      reason: check.reason,
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      ...output(outcome.stdout, outcome.stderr),
+    }));
   }
   const failure =
     outcome.kind === 'finished'
-      ? { outcome: 'failed' as const, reason: `could not read the instance's identity: Run Command status ${outcome.status}, exit code ${outcome.exitCode}`, status: outcome.status, exitCode: outcome.exitCode, ...output(outcome.stdout, outcome.stderr) }
+      ? {
+          outcome: 'failed' as const,
+          reason: `could not read the instance's identity: Run Command status ${outcome.status}, exit code ${outcome.exitCode}`,
+          status: outcome.status,
+          exitCode: outcome.exitCode,
+          ...output(outcome.stdout, outcome.stderr),
+        }
       : outcome.kind === 'timed-out'
         ? { outcome: 'timed-out' as const, reason: outcome.reason, status: outcome.status, exitCode: -1, ...output(outcome.stdout, outcome.stderr) }
         : { outcome: 'failed' as const, reason: outcome.reason, status: 'NotSent', exitCode: -1, ...output('', '') };

@@ -84,11 +84,18 @@ export async function testInstance(test: InstanceTest): Promise<InstanceFindings
 async function listPackageManifest(test: InstanceTest, where: string): Promise<ManifestFinding | { readonly problem: InstanceProblem }> {
   const { context, run, instance } = test;
   const { image } = run;
-  const fix = 'fix the image\'s packageManifestCommand (or its preset\'s), or set smoke.packageManifest: false to publish without a package list';
-  if (test.deadline.aborted) return { problem: { outcome: 'timed-out', reason: `the package manifest was not listed on ${where}: the overall smoke timeout (${image.smoke.timeoutSeconds}s) was reached` } };
+  const fix = "fix the image's packageManifestCommand (or its preset's), or set smoke.packageManifest: false to publish without a package list";
+  if (test.deadline.aborted)
+    return { problem: { outcome: 'timed-out', reason: `the package manifest was not listed on ${where}: the overall smoke timeout (${image.smoke.timeoutSeconds}s) was reached` } };
   const outcome = await runCommand(
     test.ssm,
-    { instanceId: instance.instanceId, document: image.smoke.documentName, commands: [image.packageManifestCommand], timeoutSeconds: image.smoke.checkTimeoutSeconds, comment: `gild package manifest ${image.name} ${run.version}` },
+    {
+      instanceId: instance.instanceId,
+      document: image.smoke.documentName,
+      commands: [image.packageManifestCommand],
+      timeoutSeconds: image.smoke.checkTimeoutSeconds,
+      comment: `gild package manifest ${image.name} ${run.version}`,
+    },
     test.settings.poll,
     { interrupt: run.signal, deadline: test.deadline },
     run.logger,
@@ -106,7 +113,12 @@ async function listPackageManifest(test: InstanceTest, where: string): Promise<M
       }
       if (outcome.status === 'Success') return { kind: 'listed', text: outcome.stdout };
       const stderr = outcome.stderr.trim().slice(0, 500);
-      return { problem: { outcome: 'failed', reason: `the package manifest command \`${image.packageManifestCommand}\` failed on ${where} (Run Command status ${outcome.status}, exit code ${outcome.exitCode}${stderr ? `: ${stderr}` : ''}): ${fix}` } };
+      return {
+        problem: {
+          outcome: 'failed',
+          reason: `the package manifest command \`${image.packageManifestCommand}\` failed on ${where} (Run Command status ${outcome.status}, exit code ${outcome.exitCode}${stderr ? `: ${stderr}` : ''}): ${fix}`,
+        },
+      };
     }
   }
 }

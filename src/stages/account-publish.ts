@@ -23,7 +23,11 @@ export const accountPublishStage: StepStage<'account-publish'> = {
       { id: step.id, kind: 'publish', image: step.image, version: step.version, amis: { amis }, writes: step.writes, after: step.after, reason: step.reason, precondition: step.precondition },
       { ...run, summary },
     );
-    run.summary.push(`published ${step.version} in account ${step.account}: ${Object.entries(amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`);
+    run.summary.push(
+      `published ${step.version} in account ${step.account}: ${Object.entries(amis)
+        .map(([region, amiId]) => `${region} ${amiId}`)
+        .join(', ')}`,
+    );
     return { ...published, account: step.account };
   },
 };

@@ -43,12 +43,21 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
         summary: run.summary,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
-        const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        const failing = result.checks
+          .filter((check) => isFailingOutcome(check.outcome))
+          .map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
         if (!run.signal.aborted) {
           // NOTE: the copies are marked, not removed: the next run's plan tests a copy marked failed again before
           // anything publishes it there, and retires it with its version.
           try {
-            const marked = await markFailed({ context: inAccount, image, version: step.version, amis, snapshots: {}, reason: `smoke test in account ${step.account} ${result.result}: ${result.reason}` });
+            const marked = await markFailed({
+              context: inAccount,
+              image,
+              version: step.version,
+              amis,
+              snapshots: {},
+              reason: `smoke test in account ${step.account} ${result.result}: ${result.reason}`,
+            });
             run.summary.push(...marked.map((line) => `account ${step.account}: ${line}`));
           } catch (error) {
             failing.push(`could not tag the failed copies gild:status=failed: ${describeAwsError(error)}`);

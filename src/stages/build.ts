@@ -40,7 +40,10 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       // The versions published and the ledger's record of every number ever used, as the plan counted them.
       const parameters = await listParametersUnder(context.clients.ssm(image.buildRegion), imageParameterPath(prefix, image.name));
       const ledger = parseLedger(parameters.find((parameter) => parameter.name === ledgerParameterName(prefix, image.name))?.value);
-      const versions = [...parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((version): version is string => version !== undefined), ...ledgerVersions(ledger)];
+      const versions = [
+        ...parameters.map((parameter) => versionFromParameterName(prefix, image.name, parameter.name)).filter((version): version is string => version !== undefined),
+        ...ledgerVersions(ledger),
+      ];
       const next = nextVersion(image.version, versions);
       // The plan may count more used numbers (the tags of AMIs once published): a planned version above is still unused.
       if (next.ok && (next.version === step.version || semver.gt(step.version, next.version))) return false;
@@ -58,28 +61,38 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
       // The base's twin exists only where this process built the base in this run (its publish output is here).
-      const builtBase = step.base.kind === 'published-in-run' && (step.base.from.startsWith('smoke:') ? testedBaseAmi(run, step.base.image, image.buildRegion) : run.output(step.base.from, 'publish')) ? { image: step.base.image, version: step.base.version } : undefined;
+      const builtBase =
+        step.base.kind === 'published-in-run' && (step.base.from.startsWith('smoke:') ? testedBaseAmi(run, step.base.image, image.buildRegion) : run.output(step.base.from, 'publish'))
+          ? { image: step.base.image, version: step.base.version }
+          : undefined;
       const twinBuild = twinBuildOf(context, image, step.version, builtBase);
       try {
         // NOTE: the step's regions, not the image's: with gild's own region copies the build makes the build region's only.
-        const rendered = await renderImage({ ...image, regions: step.regions }, {
-          outDir: packerFolderOf(run.runDir, image.name),
-          templatesDir: path.join(context.cwd, 'templates'),
-          baseAmiId: source.amiId,
-          amiName: step.amiName,
-          tags,
-          runTags,
-          packer,
-          keyPairName: `gild_${context.runId}_${image.name}`,
-          ...(securityGroup ? { securityGroupId: securityGroup.groupId } : {}),
-          target: context.target.packer,
-          ...(twinBuild.twin ? { twin: twinBuild.twin } : {}),
-          logger: run.logger,
-        });
+        const rendered = await renderImage(
+          { ...image, regions: step.regions },
+          {
+            outDir: packerFolderOf(run.runDir, image.name),
+            templatesDir: path.join(context.cwd, 'templates'),
+            baseAmiId: source.amiId,
+            amiName: step.amiName,
+            tags,
+            runTags,
+            packer,
+            keyPairName: `gild_${context.runId}_${image.name}`,
+            ...(securityGroup ? { securityGroupId: securityGroup.groupId } : {}),
+            target: context.target.packer,
+            ...(twinBuild.twin ? { twin: twinBuild.twin } : {}),
+            logger: run.logger,
+          },
+        );
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
         if (twinBuild.note) run.logger.info(twinBuild.note);
         const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
-        if (!result.ok) throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [`full log: ${path.relative(context.cwd, run.logFile)}`, `reproduce: gild run ${image.name} --local --force`]);
+        if (!result.ok)
+          throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [
+            `full log: ${path.relative(context.cwd, run.logFile)}`,
+            `reproduce: gild run ${image.name} --local --force`,
+          ]);
         const missing = step.regions.filter((region) => !result.amis[region]);
         if (missing.length > 0) throw new StepFailure(`Packer reported no AMI for ${missing.join(', ')}`, [`full log: ${path.relative(context.cwd, run.logFile)}`]);
         const amis = Object.fromEntries(step.regions.map((region) => [region, result.amis[region]!]));
@@ -90,7 +103,11 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
             snapshots[region] = ami?.snapshotIds ?? [];
           }),
         );
-        run.logger.info(`built ${Object.entries(amis).map(([region, amiId]) => `${region}:${amiId}`).join(', ')}`);
+        run.logger.info(
+          `built ${Object.entries(amis)
+            .map(([region, amiId]) => `${region}:${amiId}`)
+            .join(', ')}`,
+        );
         return { amis, snapshots, baseAmiId } satisfies BuiltAmis;
       } finally {
         // NOTE: the group goes once Packer's instance has let go of it, which on AWS can take a while after Packer
@@ -152,7 +169,14 @@ async function buildSecurityGroup(context: Context, image: ResolvedImage, run: S
   // Packer connects from where gild runs; Session Manager, and a target whose instances nothing connects to, need no port.
   const ports = context.target.packer.unreachableInstances || infrastructure.sessionManager ? [] : image.platform === 'windows' ? [5985, 5986] : [22];
   const name = `gild_${context.runId}_${image.name}`;
-  const groupId = await createBuildSecurityGroup(ec2, { name, description: `gild build of ${image.name} in run ${context.runId}`, vpcId, ingressPorts: ports, sourceCidrs: ['0.0.0.0/0'], tags: runTags });
+  const groupId = await createBuildSecurityGroup(ec2, {
+    name,
+    description: `gild build of ${image.name} in run ${context.runId}`,
+    vpcId,
+    ingressPorts: ports,
+    sourceCidrs: ['0.0.0.0/0'],
+    tags: runTags,
+  });
   const forget = run.defer(`delete build security group ${groupId}`, () => deleteSecurityGroup(ec2, groupId));
   run.logger.info(`created build security group ${groupId} (${name})${ports.length ? ` open on ${ports.join(', ')}` : ''}`);
   return { groupId, forget };

@@ -41,6 +41,7 @@ export function whyAmiNotPublishable(ami: ImageSummary, region: string, image: s
   if (!tags['gild:fingerprint']) return `${id} has no gild:fingerprint: gild did not build it`;
   // `tested` is a passed smoke test of what that AMI is; `untested`, a smoke test that ran no check (said, never
   // claimed passed); `published`, a publish this one completes.
-  if (!['tested', 'untested', 'published'].includes(tags['gild:status'] ?? '')) return `${id} is tagged gild:status=${tags['gild:status'] ?? '(none)'}: only an AMI whose smoke test passed (or ran no check) is published`;
+  if (!['tested', 'untested', 'published'].includes(tags['gild:status'] ?? ''))
+    return `${id} is tagged gild:status=${tags['gild:status'] ?? '(none)'}: only an AMI whose smoke test passed (or ran no check) is published`;
   return undefined;
 }

@@ -24,9 +24,11 @@ export const discardStage: StepStage<'discard'> = {
     if (!amiId) return `there is no AMI of ${step.image} ${step.version} in ${step.region} to remove`;
     const [ami] = await describeImages(context.clients.ec2(step.region), { imageIds: [amiId] });
     if (!ami) return `${amiId} in ${step.region} no longer exists`;
-    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version) return `${amiId} in ${step.region} is not tagged gild:image=${step.image} gild:version=${step.version}: this run did not make or resume it`;
+    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version)
+      return `${amiId} in ${step.region} is not tagged gild:image=${step.image} gild:version=${step.version}: this run did not make or resume it`;
     // NOTE: only what the smoke step marked failed goes; unmarked (the marking failed), the next run decides again.
-    if (ami.tags['gild:status'] !== 'failed') return `${amiId} in ${step.region} is tagged gild:status=${ami.tags['gild:status'] ?? '(none)'}, not failed: only an AMI its smoke test marked failed is removed`;
+    if (ami.tags['gild:status'] !== 'failed')
+      return `${amiId} in ${step.region} is tagged gild:status=${ami.tags['gild:status'] ?? '(none)'}, not failed: only an AMI its smoke test marked failed is removed`;
     return step.onFailure === 'keep' ? false : whyNotRemovable(context, step.region, step.image, amiId);
   },
   async run(context, step, run) {
@@ -49,4 +51,3 @@ export const discardStage: StepStage<'discard'> = {
 function amiOf(step: StepOfKind<'discard'>, run: StepRun): string | undefined {
   return amisOf(run, step.amis).amis[step.region];
 }
-

@@ -32,7 +32,14 @@ export const distributeStage: StepStage<'distribute'> = {
     await target.confirmAccess();
     const ec2 = target.ec2(step.region);
     // The copy this version's plan did not see (made since, or still pending then) is the one to finish.
-    const found = await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'tag:gild:source-ami', Values: [sourceAmiId] }, { Name: 'tag:gild:image', Values: [step.image] }], includeDeprecated: true });
+    const found = await describeImages(ec2, {
+      owners: ['self'],
+      filters: [
+        { Name: 'tag:gild:source-ami', Values: [sourceAmiId] },
+        { Name: 'tag:gild:image', Values: [step.image] },
+      ],
+      includeDeprecated: true,
+    });
     const existing = found.find((ami) => ami.state === 'available');
     // NOTE: `gild verify` holds the source to exactly the launch permissions the definition gives.
     const keepSharing = run.image?.launchPermissions.kind === 'public' || (run.image?.launchPermissions.kind === 'explicit' && run.image.launchPermissions.accounts.includes(step.account));
@@ -52,7 +59,15 @@ export const distributeStage: StepStage<'distribute'> = {
       target: { account: step.account, ec2, singleAttemptEc2: target.ec2SingleAttempt(step.region) },
       kmsKeyId: step.kmsKeyId,
       // NOTE: gild:source-ami is what finds this copy again (the plan, a rerun, retirement); it must be on every copy.
-      tags: { ...sourceTags, 'gild:version': step.version, 'gild:image': step.image, 'gild:source-ami': sourceAmiId, 'gild:source-account': source.ownerId ?? 'unknown', 'gild:status': 'copied', 'gild:copied-at': context.now().toISOString() },
+      tags: {
+        ...sourceTags,
+        'gild:version': step.version,
+        'gild:image': step.image,
+        'gild:source-ami': sourceAmiId,
+        'gild:source-account': source.ownerId ?? 'unknown',
+        'gild:status': 'copied',
+        'gild:copied-at': context.now().toISOString(),
+      },
       keepSharing,
       method: accountCopy.method,
       signal: run.signal,

@@ -28,4 +28,3 @@ export function gildTags(input: GildTagInput): Record<string, string> {
     ...(input.gitCommit ? { 'gild:git-commit': input.gitCommit } : {}),
   };
 }
-

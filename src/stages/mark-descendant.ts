@@ -13,7 +13,8 @@ export const markDescendantStage: StepStage<'mark-descendant'> = {
     const [ami] = await describeImages(context.clients.ec2(step.region), { imageIds: [step.amiId] });
     const tag = (key: string) => ami?.tags[key];
     if (!ami || ami.state === 'deregistered') return `${step.amiId} in ${step.region} is gone: nothing left to mark`;
-    if (tag('gild:image') !== step.descendant.image || tag('gild:version') !== step.descendant.version) return `${step.amiId} in ${step.region} is no longer tagged ${step.descendant.image} ${step.descendant.version}`;
+    if (tag('gild:image') !== step.descendant.image || tag('gild:version') !== step.descendant.version)
+      return `${step.amiId} in ${step.region} is no longer tagged ${step.descendant.image} ${step.descendant.version}`;
     return false;
   },
   async run(context, step, run) {

@@ -17,7 +17,8 @@ export const protectStage: StepStage<'protect'> = {
     const ec2 = context.clients.ec2(step.region);
     const [ami] = await describeImages(ec2, { imageIds: [amiId] });
     const tag = (key: string) => ami?.tags[key];
-    if (!ami || tag('gild:image') !== step.image || tag('gild:version') !== step.version) throw new StepFailure(`${step.id} refused: ${amiId} in ${step.region} is not ${step.image} ${step.version} any more`);
+    if (!ami || tag('gild:image') !== step.image || tag('gild:version') !== step.version)
+      throw new StepFailure(`${step.id} refused: ${amiId} in ${step.region} is not ${step.image} ${step.version} any more`);
     if (!context.target.deregistrationProtection) {
       run.logger.warn(`the target has no image deregistration protection: ${amiId} in ${step.region} is not protected (tagged ${protectedTag}=unsupported)`);
       await createTags(ec2, [amiId], { [protectedTag]: 'unsupported' });

@@ -47,7 +47,10 @@ export const publishStage: StepStage<'publish'> = {
     const unavailable = states.find(({ ami }) => !ami || ami.state !== 'available');
     if (unavailable) return `${unavailable.amiId} in ${unavailable.region} is ${unavailable.ami ? unavailable.ami.state : 'gone'}`;
     // NOTE: whatever the plan says, only this image's own tested AMIs of this version are published.
-    const foreign = states.flatMap(({ region, ami }) => { const why = whyAmiNotPublishable(ami!, region, step.image, step.version); return why ? [why] : []; });
+    const foreign = states.flatMap(({ region, ami }) => {
+      const why = whyAmiNotPublishable(ami!, region, step.image, step.version);
+      return why ? [why] : [];
+    });
     if (foreign.length > 0) throw new StepFailure(`${step.id} refused: it names AMIs that are not ${step.image} ${step.version} tested`, foreign);
     return false;
   },
@@ -92,7 +95,10 @@ export async function writePublishedParameters(context: Context, step: StepOfKin
     const moved = await putParameterExpecting(ssm, entry.name, amiId, { expected: entry.previous, dataType: 'aws:ec2:image', description });
     if (moved !== 'written') throw new WorldMoved(`${entry.name} in ${entry.region} was moved to ${moved.moved ?? '(deleted)'} since this plan was made (it held ${entry.previous})`);
     const previous = entry.previous;
-    undo.push({ description: `restore ${entry.name} in ${entry.region} to ${previous}`, action: () => putParameterExpecting(ssm, entry.name, previous, { expected: amiId, dataType: 'aws:ec2:image' }) });
+    undo.push({
+      description: `restore ${entry.name} in ${entry.region} to ${previous}`,
+      action: () => putParameterExpecting(ssm, entry.name, previous, { expected: amiId, dataType: 'aws:ec2:image' }),
+    });
   };
 
   // Every write of a group is awaited, failed or not, before the next group or the undo: nothing is left in flight.
@@ -119,7 +125,11 @@ export async function writePublishedParameters(context: Context, step: StepOfKin
       }
     }
     if (error instanceof WorldMoved && undoFailures.length === 0) throw error;
-    throw new StepFailure(`publishing ${image.name} ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`, undoFailures.map((line) => `not undone (the next run's plan repairs it): ${line}`), { cause: error });
+    throw new StepFailure(
+      `publishing ${image.name} ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`,
+      undoFailures.map((line) => `not undone (the next run's plan repairs it): ${line}`),
+      { cause: error },
+    );
   }
 
   // NOTE: the tag only records what the parameters already say, so the images built on this one need not wait for it.
@@ -131,7 +141,11 @@ export async function writePublishedParameters(context: Context, step: StepOfKin
     ),
   );
   run.settleLater(`tagging ${image.name} ${step.version} published`, tagging);
-  run.summary.push(`published ${step.version}: ${Object.entries(amis).map(([region, amiId]) => `${region} ${amiId}`).join(', ')}`);
+  run.summary.push(
+    `published ${step.version}: ${Object.entries(amis)
+      .map(([region, amiId]) => `${region} ${amiId}`)
+      .join(', ')}`,
+  );
   return { version: step.version, amis } satisfies PublishedAmis;
 }
 
@@ -149,7 +163,9 @@ export async function assertLockStillOurs(context: Context, imageName: string, r
   if (!current) throw new StepFailure(`lock lost: ${lockName} in ${region} was removed; ${nothingWritten}`);
   if (!held) throw new StepFailure(`lock lost to "${current.value.slice(0, 80)}" (${lockName} in ${region}); ${nothingWritten}`);
   if (!isLeaseOwnedBy(held, { runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid })) {
-    throw new StepFailure(`lock lost to run ${held.runId} (pid ${held.pid} on ${held.host}, since ${held.takenAt}); ${nothingWritten}`, [`${lockName} in ${region} names run ${held.runId}, not this run ${context.runId}`]);
+    throw new StepFailure(`lock lost to run ${held.runId} (pid ${held.pid} on ${held.host}, since ${held.takenAt}); ${nothingWritten}`, [
+      `${lockName} in ${region} names run ${held.runId}, not this run ${context.runId}`,
+    ]);
   }
   if (Date.parse(held.expiresAt) <= context.now().getTime()) throw new StepFailure(`lock lost: this run's lease on ${lockName} expired at ${held.expiresAt}; ${nothingWritten}`);
   // NOTE: renewed, then checked: a lease that passed the read above with seconds left could expire, and be taken
@@ -160,6 +176,8 @@ export async function assertLockStillOurs(context: Context, imageName: string, r
   if ('lost' in renewal) throw new StepFailure(`lock lost: ${renewal.lost}; ${nothingWritten}`);
   const leftMs = Date.parse(renewal.renewed.expiresAt) - context.now().getTime();
   if (leftMs < publishLeaseMarginMs) {
-    throw new StepFailure(`lock at risk: this run's lease on ${lockName} has ${Math.max(0, Math.round(leftMs / 1000))}s left, less than the ${publishLeaseMarginMs / 1000}s a publish needs; ${nothingWritten}`);
+    throw new StepFailure(
+      `lock at risk: this run's lease on ${lockName} has ${Math.max(0, Math.round(leftMs / 1000))}s left, less than the ${publishLeaseMarginMs / 1000}s a publish needs; ${nothingWritten}`,
+    );
   }
 }

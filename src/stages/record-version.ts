@@ -46,7 +46,11 @@ export async function recordVersionStatus(context: Context, region: string, imag
     const current = await getParameter(ssm, name);
     const value = serializeVersionStatus(change(current ? parseVersionStatus(current.value) : {}));
     if (current?.value === value) return;
-    const written = await putParameterExpecting(ssm, name, value, { expected: current?.value, dataType: 'text', description: `${imageName} ${version}: what resolve tells consumers (revoked, deprecated)` }).catch((error: unknown) => {
+    const written = await putParameterExpecting(ssm, name, value, {
+      expected: current?.value,
+      dataType: 'text',
+      description: `${imageName} ${version}: what resolve tells consumers (revoked, deprecated)`,
+    }).catch((error: unknown) => {
       throw new StepFailure(`could not record ${name} (${region}): ${describeAwsError(error)}`, [], { cause: error });
     });
     if (written === 'written') return;

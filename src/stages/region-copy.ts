@@ -43,7 +43,14 @@ export const regionCopyStage: StepStage<'copy'> = {
     const sourceTags = Object.fromEntries(Object.entries(source.tags).filter(([key]) => !sourceOnlyTags.has(key)));
     // NOTE: gild:image, gild:run-id and gild:version are on the copy from its first instant: a run killed now leaves a
     // copy the next run's plan sees as this build's (resumed or cleaned up), never an unknown leftover.
-    const copyTags = { ...sourceTags, 'gild:image': step.image, 'gild:version': step.version, 'gild:status': 'candidate', 'gild:source-ami': sourceAmiId, 'gild:copied-at': context.now().toISOString() };
+    const copyTags = {
+      ...sourceTags,
+      'gild:image': step.image,
+      'gild:version': step.version,
+      'gild:status': 'candidate',
+      'gild:source-ami': sourceAmiId,
+      'gild:copied-at': context.now().toISOString(),
+    };
     const started = await startRegionCopy({
       ec2,
       region: step.region,
@@ -73,7 +80,9 @@ export const regionCopyStage: StepStage<'copy'> = {
       const verdict = current?.tags['gild:status'];
       if (!current || verdict === 'failed') {
         const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
-        const why = current ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})` : `the source ${sourceAmiId} is gone (its smoke test failed and removed it)`;
+        const why = current
+          ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})`
+          : `the source ${sourceAmiId} is gone (its smoke test failed and removed it)`;
         run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
         throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
       }
@@ -82,7 +91,8 @@ export const regionCopyStage: StepStage<'copy'> = {
         await removeAmi(context, step.region, started.amiId, copy.snapshotIds);
         throw new StepFailure(`the copy ${started.amiId} in ${step.region} ended ${copy.state}; removed it, the next run copies again`);
       }
-      if (copy.state !== copyState) run.logger.info(`the copy ${started.amiId} in ${step.region} is ${copy.state}${verdict === 'tested' || verdict === 'untested' ? '' : '; waiting for the smoke test'}`);
+      if (copy.state !== copyState)
+        run.logger.info(`the copy ${started.amiId} in ${step.region} is ${copy.state}${verdict === 'tested' || verdict === 'untested' ? '' : '; waiting for the smoke test'}`);
       copyState = copy.state;
       // NOTE: a smoke test that could verify nothing (src/smoke/decide-smoke.ts) leaves its AMI `untested`; the copy says the same.
       if (copy.state === 'available' && (verdict === 'tested' || verdict === 'untested' || verdict === 'published')) {
@@ -91,7 +101,10 @@ export const regionCopyStage: StepStage<'copy'> = {
         run.summary.push(`${step.region}: ${copy.amiId} (copy of ${sourceAmiId})`);
         return { region: step.region, amiId: copy.amiId, snapshotIds: copy.snapshotIds };
       }
-      if (Date.now() > deadline) throw new StepFailure(`the copy ${started.amiId} in ${step.region} is ${copy.state} and the smoke test of ${sourceAmiId} has not decided in time; the copy stays tagged candidate, and the next run finds it again`);
+      if (Date.now() > deadline)
+        throw new StepFailure(
+          `the copy ${started.amiId} in ${step.region} is ${copy.state} and the smoke test of ${sourceAmiId} has not decided in time; the copy stays tagged candidate, and the next run finds it again`,
+        );
       await delay(pollMs, undefined, { signal: run.signal });
     }
   },

@@ -31,7 +31,11 @@ export const repointStage: StepStage<'repoint'> = {
       // NOTE: one region after another, so a failure leaves at most the regions already moved to undo.
       for (const move of step.moves) {
         const ssm = context.clients.ssm(move.region);
-        const result = await putParameterExpecting(ssm, move.name, move.amiId, { expected: move.previous, dataType: 'aws:ec2:image', description: `${step.image} ${step.pointer}: version ${step.version}. ${step.reason}`.slice(0, 1024) });
+        const result = await putParameterExpecting(ssm, move.name, move.amiId, {
+          expected: move.previous,
+          dataType: 'aws:ec2:image',
+          description: `${step.image} ${step.pointer}: version ${step.version}. ${step.reason}`.slice(0, 1024),
+        });
         if (result !== 'written') throw new WorldMoved(`${move.name} in ${move.region} was moved to ${result.moved ?? '(deleted)'} since this plan was made (it held ${move.previous ?? 'nothing'})`);
         if (move.previous !== undefined) moved.push({ region: move.region, name: move.name, amiId: move.amiId, previous: move.previous });
       }
@@ -43,7 +47,11 @@ export const repointStage: StepStage<'repoint'> = {
         );
       }
       if (error instanceof WorldMoved && undoFailures.length === 0) throw error;
-      throw new StepFailure(`moving ${step.pointer} of ${step.image} to ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`, undoFailures, { cause: error });
+      throw new StepFailure(
+        `moving ${step.pointer} of ${step.image} to ${step.version} failed${undoFailures.length ? ', and undoing it failed too' : ' and was undone'}: ${describeAwsError(error)}`,
+        undoFailures,
+        { cause: error },
+      );
     }
     run.summary.push(`moved ${step.pointer} to ${step.version} in ${step.moves.map((move) => move.region).join(', ')}`);
     return { moved: step.moves.map((move) => `${move.region} ${move.name}`) };

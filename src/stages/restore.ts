@@ -23,7 +23,8 @@ export const restoreStage: StepStage<'restore'> = {
     const [ami] = await describeImages(context.clients.ec2(step.region), { imageIds: [step.amiId] });
     const tag = (key: string) => ami?.tags[key];
     if (!ami || ami.state === 'deregistered') throw new StepFailure(`${step.id} refused: ${step.amiId} in ${step.region} is gone; nothing to restore`);
-    if (tag('gild:image') !== step.image || tag('gild:version') !== step.version) throw new StepFailure(`${step.id} refused: ${step.amiId} in ${step.region} is no longer tagged ${step.image} ${step.version}`);
+    if (tag('gild:image') !== step.image || tag('gild:version') !== step.version)
+      throw new StepFailure(`${step.id} refused: ${step.amiId} in ${step.region} is no longer tagged ${step.image} ${step.version}`);
     if (tag('gild:status') === 'retiring') throw new StepFailure(`${step.id} refused: retirement began deregistering ${step.amiId} in ${step.region} since the plan was made`);
     return false;
   },

@@ -22,7 +22,11 @@ export const resumeStage: StepStage<'resume'> = {
   },
   async run(context, step, run) {
     await Promise.all(Object.entries(step.amis).map(([region, amiId]) => createTags(context.clients.ec2(region), [amiId], { 'gild:resumed-by': context.runId })));
-    run.logger.info(`resuming ${Object.entries(step.amis).map(([region, amiId]) => `${region}:${amiId}`).join(', ')} built by run ${step.fromRunId}`);
+    run.logger.info(
+      `resuming ${Object.entries(step.amis)
+        .map(([region, amiId]) => `${region}:${amiId}`)
+        .join(', ')} built by run ${step.fromRunId}`,
+    );
     return { amis: step.amis, snapshots: step.snapshots, baseAmiId: step.baseAmiId } satisfies BuiltAmis;
   },
 };

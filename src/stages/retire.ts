@@ -35,7 +35,9 @@ async function whyRetentionKeeps(context: Context, step: StepOfKind<'retire'>, r
   if (policy.minAgeDays !== undefined && ageDays < policy.minAgeDays) return `${step.version} is younger than minAgeDays (${policy.minAgeDays})`;
   if (policy.maxAgeDays !== undefined && ageDays >= policy.maxAgeDays) return undefined;
   const parameters = await listParametersUnder(context.clients.ssm(step.region), `${imageParameterPath(context.settings.ssmPrefix, step.image)}/versions/`);
-  const newer = parameters.map((parameter) => versionFromParameterName(context.settings.ssmPrefix, step.image, parameter.name)).filter((version): version is string => version !== undefined && semver.valid(version) !== null && semver.gt(version, step.version));
+  const newer = parameters
+    .map((parameter) => versionFromParameterName(context.settings.ssmPrefix, step.image, parameter.name))
+    .filter((version): version is string => version !== undefined && semver.valid(version) !== null && semver.gt(version, step.version));
   return newer.length < policy.keep ? `${step.version} is among the newest ${policy.keep} versions in ${step.region} (keep is ${policy.keep}; ${newer.length} newer)` : undefined;
 }
 
@@ -58,7 +60,10 @@ export const retireStage: StepStage<'retire'> = {
     const now = context.now().toISOString();
     const deprecation = context.target.imageDeprecation;
     const canDeprecate = deprecation.available;
-    if (!deprecation.available && step.phase !== 'deregister') run.logger.warn(`${deprecation.lacking(step.phase === 'deprecate' ? 'EnableImageDeprecation' : 'DisableImage')}: ${step.amiId} is only tagged ${step.phase === 'deprecate' ? 'deprecated' : 'disabled'}`);
+    if (!deprecation.available && step.phase !== 'deregister')
+      run.logger.warn(
+        `${deprecation.lacking(step.phase === 'deprecate' ? 'EnableImageDeprecation' : 'DisableImage')}: ${step.amiId} is only tagged ${step.phase === 'deprecate' ? 'deprecated' : 'disabled'}`,
+      );
     if (step.phase === 'deprecate') {
       if (canDeprecate) await enableImageDeprecation(ec2, step.amiId, context.now());
       await createTags(ec2, [step.amiId], { 'gild:deprecated-at': now });

@@ -22,7 +22,9 @@ export const revokeStage: StepStage<'revoke'> = {
     const now = context.now().toISOString();
     if (step.phase !== 'deprecate') {
       if (step.ledger && run.image) {
-        await recordInLedger(context, run.image, (ledger) => recordRevoked(ledger, step.version, { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) }));
+        await recordInLedger(context, run.image, (ledger) =>
+          recordRevoked(ledger, step.version, { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) }),
+        );
       }
       const revoked = { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) };
       // What `resolve` reads in this region (Parameter Store only): from here on it refuses the version.

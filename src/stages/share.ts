@@ -87,7 +87,12 @@ function amiOf(step: StepOfKind<'share'>, run: StepRun): string {
  * Read, change what differs, and read back when the change's answer is lost: if the grants are then as
  * expected, the change landed.
  */
-async function converge<P extends Partial<SharingPermissions>>(what: string, read: () => Promise<P>, changeFrom: (current: P) => SharingChange<P>, apply: (change: SharingChange<P>) => Promise<void>): Promise<SharingChange<P> | undefined> {
+async function converge<P extends Partial<SharingPermissions>>(
+  what: string,
+  read: () => Promise<P>,
+  changeFrom: (current: P) => SharingChange<P>,
+  apply: (change: SharingChange<P>) => Promise<void>,
+): Promise<SharingChange<P> | undefined> {
   const change = changeFrom(await read());
   if (isNoChange(change)) return undefined;
   try {
@@ -114,7 +119,9 @@ export const shareStage: StepStage<'share'> = {
     const amiId = amiOf(step, run);
     // NOTE: the plan may come from a file; only the definition itself can make an image public.
     if ((step.launchPermissions.groups.includes('all') || step.volumePermissions.groups.includes('all')) && image.launchPermissions.kind !== 'public') {
-      throw new StepFailure(`the plan would make ${amiId} in ${step.region} public, but ${image.file} does not say launchPermissions: { public: true, reason }`, ['plan again with `gild plan` from the current definitions']);
+      throw new StepFailure(`the plan would make ${amiId} in ${step.region} public, but ${image.file} does not say launchPermissions: { public: true, reason }`, [
+        'plan again with `gild plan` from the current definitions',
+      ]);
     }
     const ec2 = context.clients.ec2(step.region);
     const checked = checkedAmis.get(run);

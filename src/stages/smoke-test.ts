@@ -121,7 +121,13 @@ interface LaunchAndTest {
 }
 
 /** Launches the instances and tests each; what launched is returned whatever happened, so that it is terminated. */
-async function launchAndTest({ context, run, amiId, deadline, settings }: LaunchAndTest): Promise<{ launched: readonly LaunchedInstance[]; findings: readonly InstanceFindings[]; problems: readonly InstanceProblem[] }> {
+async function launchAndTest({
+  context,
+  run,
+  amiId,
+  deadline,
+  settings,
+}: LaunchAndTest): Promise<{ launched: readonly LaunchedInstance[]; findings: readonly InstanceFindings[]; problems: readonly InstanceProblem[] }> {
   const interrupted: InstanceProblem = { outcome: 'failed', reason: 'interrupted by SIGINT/SIGTERM before the smoke test finished' };
   if (run.signal.aborted) return { launched: [], findings: [], problems: [interrupted] };
   const { image } = run;

@@ -51,7 +51,9 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
         settleLater: run.settleLater,
       });
       if (result.result === 'failed' || result.result === 'timed-out') {
-        const failing = result.checks.filter((check) => isFailingOutcome(check.outcome)).map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
+        const failing = result.checks
+          .filter((check) => isFailingOutcome(check.outcome))
+          .map((check) => `check "${check.name}" on ${check.instanceType}: ${check.outcome}${check.reason ? `: ${check.reason}` : ''}`);
         const reason = `smoke test ${result.result}: ${result.reason}`;
         if (run.signal.aborted) {
           // NOTE: on an interrupt only the instances are cleaned up; marking AMIs is left to a run allowed to finish.

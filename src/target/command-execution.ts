@@ -21,7 +21,8 @@ export const standInNotRunDetails = 'NotRun';
 
 export const inContainerTwins: CommandExecution = {
   skipReason: (check) => (check.needs === 'vm' ? 'skipped: needs a VM (here checks run in a container twin: no systemd as PID 1, kernel modules, cloud-init or IMDS)' : undefined),
-  notRunReason: (invocation) => (invocation.status === 'Failed' && invocation.statusDetails === standInNotRunDetails ? invocation.stderr.replace(/^not run: /, '') || 'the emulator did not run it' : undefined),
+  notRunReason: (invocation) =>
+    invocation.status === 'Failed' && invocation.statusDetails === standInNotRunDetails ? invocation.stderr.replace(/^not run: /, '') || 'the emulator did not run it' : undefined,
 };
 
 export function commandExecutionOf(context: Pick<Context, 'target'>): CommandExecution {

@@ -39,7 +39,8 @@ export function twinBaseOf(image: ResolvedImage): TwinBase {
   if (image.containerImage) return { kind: 'container', containerImage: image.containerImage };
   if (image.base.kind === 'image') return { kind: 'none', reason: `it is built on the gild image "${image.base.image}"; name its container with containerImage to give it a twin` };
   const fromPreset = image.preset ? presetContainerImages[image.preset] : undefined;
-  if (!fromPreset) return { kind: 'none', reason: image.preset ? `the OS preset "${image.preset}" has no container image` : 'its base is not an OS preset; name its container with containerImage to give it a twin' };
+  if (!fromPreset)
+    return { kind: 'none', reason: image.preset ? `the OS preset "${image.preset}" has no container image` : 'its base is not an OS preset; name its container with containerImage to give it a twin' };
   return { kind: 'container', containerImage: fromPreset };
 }
 
@@ -68,7 +69,12 @@ export interface TwinRender {
  * that write there work. Nothing is installed when the container already has sudo.
  */
 export function twinSetupCommands(loginUser: string): string[] {
-  const shim = ['#!/bin/sh', '# gild twin: root already; drop sudo options, run the command (with VAR=value assignments, as sudo takes them)', 'while [ $# -gt 0 ]; do case "$1" in -u|-g|-C|-h|-p|-r|-t|-U) shift 2 ;; --) shift; break ;; -*) shift ;; *) break ;; esac; done', 'exec env "$@"'];
+  const shim = [
+    '#!/bin/sh',
+    '# gild twin: root already; drop sudo options, run the command (with VAR=value assignments, as sudo takes them)',
+    'while [ $# -gt 0 ]; do case "$1" in -u|-g|-C|-h|-p|-r|-t|-U) shift 2 ;; --) shift; break ;; -*) shift ;; *) break ;; esac; done',
+    'exec env "$@"',
+  ];
   return [
     `if ! command -v sudo >/dev/null 2>&1; then printf '%s\\n' ${shim.map((line) => `'${line.replace(/'/g, `'\\''`)}'`).join(' ')} > /usr/local/bin/sudo && chmod 0755 /usr/local/bin/sudo; fi`,
     `if ! id ${loginUser} >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1; then useradd -m ${loginUser}; fi`,

@@ -26,7 +26,12 @@ export function twinBuildOf(context: Context, image: ResolvedImage, version: str
   const twins = context.target.twins;
   const baseName = twins?.fromBaseTwin?.[image.name];
   if (twins && baseName !== undefined && builtBase?.image !== baseName) {
-    return { twin: undefined, reference: undefined, note: `twin: ${image.name} has no container twin in this build: its base "${baseName}" was not built by this run, and a twin lives only in the run that built it`, packerEnv: context.env };
+    return {
+      twin: undefined,
+      reference: undefined,
+      note: `twin: ${image.name} has no container twin in this build: its base "${baseName}" was not built by this run, and a twin lives only in the run that built it`,
+      packerEnv: context.env,
+    };
   }
   const containerImage = baseName !== undefined && builtBase ? twinTag(builtBase.image, builtBase.version, context.runId).reference : twins?.containerImages[image.name];
   if (!twins || !containerImage) return { twin: undefined, reference: undefined, note: undefined, packerEnv: context.env };

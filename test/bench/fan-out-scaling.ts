@@ -49,12 +49,20 @@ async function measure(fleet: Fleet, args: readonly string[], env: Record<string
     ms,
     peakRss: Number(await readFile(peakFile, 'utf8')),
     calls: [...byAction.values()].reduce((sum, count) => sum + count, 0),
-    byAction: [...byAction].sort((a, b) => b[1] - a[1]).map(([action, count]) => `${action} ${count}`).join(', '),
+    byAction: [...byAction]
+      .sort((a, b) => b[1] - a[1])
+      .map(([action, count]) => `${action} ${count}`)
+      .join(', '),
     ...result,
   };
 }
 
-const variant = (name: string, measured: Pick<Measured, 'ms' | 'peakRss'>): VariantResult => ({ name, trials: [{ ms: measured.ms, peakRss: measured.peakRss }], medianMs: measured.ms, peakRss: measured.peakRss });
+const variant = (name: string, measured: Pick<Measured, 'ms' | 'peakRss'>): VariantResult => ({
+  name,
+  trials: [{ ms: measured.ms, peakRss: measured.peakRss }],
+  medianMs: measured.ms,
+  peakRss: measured.peakRss,
+});
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup: () => Promise<void>) => void): Promise<BenchmarkResult[]> {
@@ -86,16 +94,20 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
       throw new Error(`gild plan --json --force over ${size} images printed ${saved.stdout.length} characters that are not JSON: ${saved.stdout.slice(0, 300)} … ${saved.stdout.slice(-300)}`);
     }
     const fanned = await measure(fleet, ['plan', '--matrix', '--from', 'plan.json']);
-    if (fanned.exitCode !== 0) throw new Error(`gild plan --matrix --from plan.json over ${size} images failed (exit ${fanned.exitCode}):\n${fanned.stdout.slice(0, 2000)}\n${fanned.stderr.slice(-2000)}`);
+    if (fanned.exitCode !== 0)
+      throw new Error(`gild plan --matrix --from plan.json over ${size} images failed (exit ${fanned.exitCode}):\n${fanned.stdout.slice(0, 2000)}\n${fanned.stderr.slice(-2000)}`);
     const matrix = JSON.parse(fanned.stdout) as { jobs: number; perJob: number; images: number };
     if (matrix.images !== size) throw new Error(`the fan-out of the forced plan over ${size} images failed or lost images (exit ${fanned.exitCode}):\n${fanned.stderr.slice(-2000)}`);
     const planned: Measured = { ...saved, ms: saved.ms + fanned.ms, peakRss: Math.max(saved.peakRss, fanned.peakRss), calls: saved.calls + fanned.calls };
     plans.push({ size, measured: planned, planBytes: Buffer.byteLength(saved.stdout), matrixBytes: Buffer.byteLength(fanned.stdout), jobs: matrix.jobs, perJob: matrix.perJob });
-    console.error(`bench: fan-out: ${size} images: plan --json --force ${saved.ms.toFixed(0)} ms, ${saved.calls} calls (${saved.byAction}), peak RSS ${(saved.peakRss / 1e6).toFixed(0)} MB, ${(Buffer.byteLength(saved.stdout) / 1024).toFixed(0)} KiB; plan --matrix --from ${fanned.ms.toFixed(0)} ms, peak RSS ${(fanned.peakRss / 1e6).toFixed(0)} MB, ${matrix.jobs} jobs of ≤ ${matrix.perJob}, ${(Buffer.byteLength(fanned.stdout) / 1024).toFixed(0)} KiB`);
+    console.error(
+      `bench: fan-out: ${size} images: plan --json --force ${saved.ms.toFixed(0)} ms, ${saved.calls} calls (${saved.byAction}), peak RSS ${(saved.peakRss / 1e6).toFixed(0)} MB, ${(Buffer.byteLength(saved.stdout) / 1024).toFixed(0)} KiB; plan --matrix --from ${fanned.ms.toFixed(0)} ms, peak RSS ${(fanned.peakRss / 1e6).toFixed(0)} MB, ${matrix.jobs} jobs of ≤ ${matrix.perJob}, ${(Buffer.byteLength(fanned.stdout) / 1024).toFixed(0)} KiB`,
+    );
 
     const ran = await measure(fleet, ['run']);
     const unchanged = (ran.stdout.match(/^ {2}= .* unchanged: /gm) ?? []).length;
-    if (ran.exitCode !== 0 || unchanged !== size) throw new Error(`the no-op run over ${size} images was not a no-op (exit ${ran.exitCode}, ${unchanged} unchanged):\n${ran.stdout.slice(-2000)}\n${ran.stderr.slice(-2000)}`);
+    if (ran.exitCode !== 0 || unchanged !== size)
+      throw new Error(`the no-op run over ${size} images was not a no-op (exit ${ran.exitCode}, ${unchanged} unchanged):\n${ran.stdout.slice(-2000)}\n${ran.stderr.slice(-2000)}`);
     const reportFile = /Report: (\S+) \(JSON: (\S+)\)/.exec(ran.stdout)![2]!;
     const report = JSON.parse(await readFile(path.join(fleet.project.dir, reportFile), 'utf8')) as { runId: string; images: { image: string }[]; counts: Record<string, number> };
     runs.push({ size, measured: ran, reportBytes: (await stat(path.join(fleet.project.dir, reportFile))).size });
@@ -126,7 +138,10 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
   }
 
   const growth = <T extends { size: number; measured: Measured }>(rows: readonly T[], of: (row: T) => number) =>
-    rows.slice(1).map((row, index) => `${rows[index]!.size} → ${row.size} images (×${(row.size / rows[index]!.size).toFixed(2)}): ×${(of(row) / of(rows[index]!)).toFixed(2)}`).join('; ');
+    rows
+      .slice(1)
+      .map((row, index) => `${rows[index]!.size} → ${row.size} images (×${(row.size / rows[index]!.size).toFixed(2)}): ×${(of(row) / of(rows[index]!)).toFixed(2)}`)
+      .join('; ');
   const timeGrowth = (rows: readonly { size: number; measured: Measured }[]) => rows.at(-1)!.measured.ms / rows[0]!.measured.ms / (rows.at(-1)!.size / rows[0]!.size);
   const perImageCalls = (rows: readonly { size: number; measured: Measured }[]) => rows.map((row) => row.measured.calls / row.size);
   const describe = (rows: readonly { size: number; measured: Measured }[]) => [
@@ -142,7 +157,12 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
       variants: plans.map((row) => variant(`${row.size} images`, row.measured)),
       unit: { label: 'AWS calls', per: (result) => plans.find((row) => result.name === `${row.size} images`)!.measured.calls },
       ratio: { label: `time per image, ${sizes.at(-1)} vs ${sizes[0]} images`, value: timeGrowth(plans), target: '≤ 1× (no faster than images)', met: timeGrowth(plans) <= 1 },
-      notes: [...describe(plans), ...plans.map((row) => `${row.size} images: ${row.jobs} jobs of at most ${row.perJob}; matrix ${kib(row.matrixBytes)} (a job output holds 1 MiB), plan JSON ${kib(row.planBytes)} (an artifact)`)],
+      notes: [
+        ...describe(plans),
+        ...plans.map(
+          (row) => `${row.size} images: ${row.jobs} jobs of at most ${row.perJob}; matrix ${kib(row.matrixBytes)} (a job output holds 1 MiB), plan JSON ${kib(row.planBytes)} (an artifact)`,
+        ),
+      ],
     },
     {
       name: 'fan-out-no-op',
@@ -164,7 +184,9 @@ export async function benchmarkFanOutScaling(_moto: MotoServer, defer: (cleanup:
       title: `\`gild report merge\` of ${sizes.at(-1)} job reports (CLI process), into one report and the step summary`,
       variants: [variant(`${sizes.at(-1)} job reports`, merge.measured)],
       ratio: { label: 'step summary / 1 MiB', value: merge.summaryBytes / mebibyte, target: '≤ 1×', met: merge.summaryBytes <= mebibyte },
-      notes: [`merged report.json ${kib(merge.jsonBytes)}, report.md ${kib(merge.markdownBytes)}, step summary ${kib(merge.summaryBytes)}${merge.summaryCut ? ' (cut, saying what it left out)' : ' (whole)'}; AWS calls ${merge.measured.calls}`],
+      notes: [
+        `merged report.json ${kib(merge.jsonBytes)}, report.md ${kib(merge.markdownBytes)}, step summary ${kib(merge.summaryBytes)}${merge.summaryCut ? ' (cut, saying what it left out)' : ' (whole)'}; AWS calls ${merge.measured.calls}`,
+      ],
     });
   }
   return results;

@@ -55,7 +55,12 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
   for (let level = 1; level <= levels; level++) {
     for (let index = 0; index < width; index++) {
       const name = imageName(level, index);
-      images[`${name}.ts`] = imageSource({ name, regions, ...(level > 1 ? { base: `{ image: '${imageName(level - 1, index)}' }` } : {}), extra: "smoke: { checks: [{ name: 'answers', run: 'true' }] }," });
+      images[`${name}.ts`] = imageSource({
+        name,
+        regions,
+        ...(level > 1 ? { base: `{ image: '${imageName(level - 1, index)}' }` } : {}),
+        extra: "smoke: { checks: [{ name: 'answers', run: 'true' }] },",
+      });
     }
   }
   const shipped = await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8');
@@ -124,7 +129,8 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
       async run() {
         const result = await project.gild(['run', '--force'], env);
         const published = (result.stdout.match(/published/g) ?? []).length;
-        if (result.exitCode !== 0 || published < width * levels) throw new Error(`gild run --force did not publish all ${width * levels} images (exit ${result.exitCode}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-2000)}`);
+        if (result.exitCode !== 0 || published < width * levels)
+          throw new Error(`gild run --force did not publish all ${width * levels} images (exit ${result.exitCode}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-2000)}`);
       },
     },
   ];
@@ -133,7 +139,7 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
   const idealVariant: VariantResult = { name: 'ideal schedule (from the model)', trials: [{ ms: ideal.totalMs, peakRss: 0 }], medianMs: ideal.totalMs, peakRss: 0 };
   const toIdeal = gild!.medianMs / ideal.totalMs;
   const toPacker = gild!.medianMs / packer!.medianMs;
-  const awsMinutes = (ms: number) => `${((ms / 1000) * scale / 60).toFixed(0)} AWS min`;
+  const awsMinutes = (ms: number) => `${(((ms / 1000) * scale) / 60).toFixed(0)} AWS min`;
   return {
     name: 'fleet-on-clock',
     title: `${width * levels} images, ${levels} levels, 3 regions, on AWS's clock (scale ${scale}: one AWS minute = ${(60 / scale).toFixed(2)} s; ${rounds} rounds)`,

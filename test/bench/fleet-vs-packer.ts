@@ -121,7 +121,8 @@ export async function benchmarkFleetVsPacker(moto: MotoServer, defer: (cleanup: 
         const result = await project.gild(['run', '--force'], env);
         const endedAt = Date.now();
         const published = (result.stdout.match(/published/g) ?? []).length;
-        if (result.exitCode !== 0 || published < width * levels) throw new Error(`gild run --force did not publish all ${width * levels} images (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
+        if (result.exitCode !== 0 || published < width * levels)
+          throw new Error(`gild run --force did not publish all ${width * levels} images (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
         phases.gild = await stepTimes(project.dir, startedAt, endedAt);
       },
     },
@@ -171,6 +172,9 @@ async function stepTimes(dir: string, startedAt: number, endedAt: number): Promi
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return [
     `before the first step ${seconds(first - startedAt)}, after the last ${seconds(endedAt - last)}`,
-    `summed over images: ${[...byKind].sort((a, b) => b[1] - a[1]).map(([kind, ms]) => `${kind} ${seconds(ms)}`).join(', ')}`,
+    `summed over images: ${[...byKind]
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, ms]) => `${kind} ${seconds(ms)}`)
+      .join(', ')}`,
   ].join('; ');
 }

@@ -121,7 +121,9 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
         for (let older = 1; older <= (shape.olderVersions ?? 0); older++) {
           const version = `0.${older}.0`;
           const olderTags = tags.map((tag) => (tag.Key === 'gild:version' ? { ...tag, Value: version } : tag.Key === 'gild:fingerprint' ? { ...tag, Value: `older-${older}` } : tag));
-          const made = await aws.ec2(region).send(new CreateImageCommand({ InstanceId: instances[region]!, Name: `${image.name}-${version}`, TagSpecifications: [{ ResourceType: 'image', Tags: olderTags }] }));
+          const made = await aws
+            .ec2(region)
+            .send(new CreateImageCommand({ InstanceId: instances[region]!, Name: `${image.name}-${version}`, TagSpecifications: [{ ResourceType: 'image', Tags: olderTags }] }));
           await putImageParameter(aws.ssm(region), versionParameterName('/golden', image.name, version), made.ImageId!, { overwrite: false });
           await putImageParameter(aws.ssm(region), majorParameterName('/golden', image.name, 0), made.ImageId!, { overwrite: true });
         }
@@ -138,7 +140,10 @@ export async function createFleet(size: number, catalogue: Catalogue = 'account'
     await inBatches(
       Array.from({ length: shape.otherAmis ?? 0 }, (_, index) => index),
       seedConcurrency,
-      async (index) => void (await aws.ec2(buildRegion).send(new CreateImageCommand({ InstanceId: instances[buildRegion]!, Name: `other-team-${index}`, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'team', Value: 'other' }] }] }))),
+      async (index) =>
+        void (await aws
+          .ec2(buildRegion)
+          .send(new CreateImageCommand({ InstanceId: instances[buildRegion]!, Name: `other-team-${index}`, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'team', Value: 'other' }] }] }))),
     );
   } finally {
     aws.destroy();
@@ -184,7 +189,14 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
       const listed = [...byAction].sort((a, b) => b[1].ms - a[1].ms).map(([action, { count, ms }]) => `${action} ${count} (${ms.toFixed(0)} ms)`);
       const awaitingMs = timeAwaitingAnswers(fleet.proxy.calls);
       const previous = counts.get(fleet);
-      counts.set(fleet, { calls: fleet.proxy.calls.filter((call) => call.service !== 'other').length, byAction: listed.join(', '), wallMs, awaitingMs, cpuMs: [...(previous?.cpuMs ?? []), cpuMs], ownMs: [...(previous?.ownMs ?? []), wallMs - awaitingMs] });
+      counts.set(fleet, {
+        calls: fleet.proxy.calls.filter((call) => call.service !== 'other').length,
+        byAction: listed.join(', '),
+        wallMs,
+        awaitingMs,
+        cpuMs: [...(previous?.cpuMs ?? []), cpuMs],
+        ownMs: [...(previous?.ownMs ?? []), wallMs - awaitingMs],
+      });
     },
   }));
   const results = await interleave(variants, rounds, { warmup: true });
@@ -215,15 +227,30 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
       name: 'no-op-own-time',
       title: `${title}: gild's own time (no AWS answer outstanding) and CPU time`,
       variants: judged,
-      ratio: { label: `${largest} images: gild's own time / ${maxOwnMs} ms`, value: ownMs / maxOwnMs, target: '< 1×', met: ownMs < maxOwnMs, shown: `${ownMs.toFixed(0)} ms, ${(ownMs / maxOwnMs).toFixed(2)}×` },
-      notes: [...ownNotes, `CPU per image added (${smallest.size} → ${largestFleet.size} images): ${cpuPerImage.toFixed(2)} ms, target < ${maxCpuMsPerImage} ms: ${cpuPerImage < maxCpuMsPerImage ? 'PASS' : 'WARN'}`],
+      ratio: {
+        label: `${largest} images: gild's own time / ${maxOwnMs} ms`,
+        value: ownMs / maxOwnMs,
+        target: '< 1×',
+        met: ownMs < maxOwnMs,
+        shown: `${ownMs.toFixed(0)} ms, ${(ownMs / maxOwnMs).toFixed(2)}×`,
+      },
+      notes: [
+        ...ownNotes,
+        `CPU per image added (${smallest.size} → ${largestFleet.size} images): ${cpuPerImage.toFixed(2)} ms, target < ${maxCpuMsPerImage} ms: ${cpuPerImage < maxCpuMsPerImage ? 'PASS' : 'WARN'}`,
+      ],
     },
     {
       name: 'no-op-cpu-per-image',
       title: `${title}: gild's CPU time per image (user + system of the CLI process, slope ${smallest.size} → ${largestFleet.size} images)`,
       variants: judged,
       unit: { label: 'CPU ms', per: (variant) => median(counts.get(fleetOf(variant))!.cpuMs) },
-      ratio: { label: `CPU ms per image added / ${maxCpuMsPerImage} ms`, value: cpuPerImage / maxCpuMsPerImage, target: '< 1×', met: cpuPerImage < maxCpuMsPerImage, shown: `${cpuPerImage.toFixed(2)} ms, ${(cpuPerImage / maxCpuMsPerImage).toFixed(2)}×` },
+      ratio: {
+        label: `CPU ms per image added / ${maxCpuMsPerImage} ms`,
+        value: cpuPerImage / maxCpuMsPerImage,
+        target: '< 1×',
+        met: cpuPerImage < maxCpuMsPerImage,
+        shown: `${cpuPerImage.toFixed(2)} ms, ${(cpuPerImage / maxCpuMsPerImage).toFixed(2)}×`,
+      },
     },
     {
       name: 'no-op-calls',
@@ -231,7 +258,11 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
       variants: judged,
       unit: { label: 'calls / image', per: (variant) => callsOf(fleetOf(variant)) / fleetOf(variant).size },
       ratio: { label: `calls per image added, ${smallest.size} → ${largestFleet.size} images`, value: perImage, target: `≤ ${maxCallsPerImage} + a constant`, met: perImage <= maxCallsPerImage },
-      notes: [`${perImage.toFixed(2)} calls per image + ${constant.toFixed(0)}`, ...results.map((variant) => `${variant.name}: ${callsOf(fleetOf(variant))} AWS calls; answers by time (last round): ${counts.get(fleetOf(variant))!.byAction}`), `seeding took ${seedSeconds.toFixed(0)} s`],
+      notes: [
+        `${perImage.toFixed(2)} calls per image + ${constant.toFixed(0)}`,
+        ...results.map((variant) => `${variant.name}: ${callsOf(fleetOf(variant))} AWS calls; answers by time (last round): ${counts.get(fleetOf(variant))!.byAction}`),
+        `seeding took ${seedSeconds.toFixed(0)} s`,
+      ],
     },
     {
       name: 'no-op-time',

@@ -28,8 +28,21 @@ function imageReport(image: string): ImageReport {
     version: '1.0.1',
     amis,
     durationMs: 1_500_000,
-    steps: ['lock', 'build', 'smoke', 'share', 'share', 'publish', 'release'].map((kind, index) => ({ id: `${kind}:${image}${kind === 'share' ? `:${regions[index % 2]}` : ''}`, kind, status: 'done', reason: `why ${kind} happens for ${image}`, durationMs: 60_000 })),
-    parametersWritten: regions.flatMap((region) => ['versions/1.0.1', 'v1', 'latest'].map((name) => ({ region, name: `/golden/${image}/${name}`, value: amis[region]!, previousValue: name === 'versions/1.0.1' ? undefined : 'ami-0aaaaaaaaaaaaaaaa' }))),
+    steps: ['lock', 'build', 'smoke', 'share', 'share', 'publish', 'release'].map((kind, index) => ({
+      id: `${kind}:${image}${kind === 'share' ? `:${regions[index % 2]}` : ''}`,
+      kind,
+      status: 'done',
+      reason: `why ${kind} happens for ${image}`,
+      durationMs: 60_000,
+    })),
+    parametersWritten: regions.flatMap((region) =>
+      ['versions/1.0.1', 'v1', 'latest'].map((name) => ({
+        region,
+        name: `/golden/${image}/${name}`,
+        value: amis[region]!,
+        previousValue: name === 'versions/1.0.1' ? undefined : 'ami-0aaaaaaaaaaaaaaaa',
+      })),
+    ),
     retired: [],
     kept: [],
     summary: ['packages: 412 (3 upgraded: openssl 3.0.8 → 3.0.9, curl 8.1 → 8.2, tzdata 2026a → 2026b)', `published 1.0.1: ${regions.map((region) => `${region} ${amis[region]}`).join(', ')}`],
@@ -46,7 +59,19 @@ export async function benchmarkReportMerge(defer: (cleanup: () => Promise<void>)
     const folder = path.join(project.dir, 'reports', `gild-report-${index + 1}`, plan.runId);
     await mkdir(folder, { recursive: true });
     const started = new Date(Date.UTC(2026, 11, 7, 3, 0, index)).toISOString();
-    const report = { schema: 1, runId: plan.runId, command: `gild run ${image} --plan plan.json`, commandName: 'run', startedAt: started, finishedAt: started, ssmPrefix: '/golden', result: 'succeeded', counts: { published: 1 }, images: [imageReport(image)], runSteps: [] } as unknown as RunReport;
+    const report = {
+      schema: 1,
+      runId: plan.runId,
+      command: `gild run ${image} --plan plan.json`,
+      commandName: 'run',
+      startedAt: started,
+      finishedAt: started,
+      ssmPrefix: '/golden',
+      result: 'succeeded',
+      counts: { published: 1 },
+      images: [imageReport(image)],
+      runSteps: [],
+    } as unknown as RunReport;
     await writeFile(path.join(folder, 'report.json'), JSON.stringify(report, null, 2));
   }
   const summary = path.join(project.dir, 'step-summary.md');

@@ -29,7 +29,14 @@ export function formatTable(results: readonly BenchmarkResult[]): string {
   // Title rows span the table, so only measurement rows set the column widths.
   const isTitle = (row: readonly string[]) => !row.slice(1).some(Boolean);
   const widths = rows[0]!.map((_, column) => Math.max(...rows.filter((row) => !isTitle(row)).map((row) => row[column]!.length)));
-  const lines = rows.map((row) => (isTitle(row) ? row[0]! : row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd()));
+  const lines = rows.map((row) =>
+    isTitle(row)
+      ? row[0]!
+      : row
+          .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+          .join('  ')
+          .trimEnd(),
+  );
   return [...lines, '', ...verdicts].join('\n');
 }
 

@@ -119,7 +119,10 @@ export async function observeAndPlanRetirement(clients: ReferenceClients, now: s
     references: {},
   };
   const draft = planRetirementPolicy(input);
-  const references = await observeReferences(clients, region, [...new Set(draft.steps.map((step) => step.amiId))], { ssmPrefix, capabilities: { parameterDataTypeFilter: false, imageReferences: false } });
+  const references = await observeReferences(clients, region, [...new Set(draft.steps.map((step) => step.amiId))], {
+    ssmPrefix,
+    capabilities: { parameterDataTypeFilter: false, imageReferences: false },
+  });
   return planRetirementPolicy({ ...input, references });
 }
 
@@ -147,14 +150,19 @@ export async function benchmarkRetirementScaling(moto: MotoServer, defer: (clean
       const plan = await observeAndPlanRetirement(fleet.clients, now);
       const byAction = new Map<string, number>();
       for (const call of fleet.proxy.calls) byAction.set(call.action, (byAction.get(call.action) ?? 0) + call.ms);
-      const slowest = [...byAction].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([action, ms]) => `${action} ${ms.toFixed(0)} ms`).join(', ');
+      const slowest = [...byAction]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 2)
+        .map(([action, ms]) => `${action} ${ms.toFixed(0)} ms`)
+        .join(', ');
       counts.set(fleet.amiCount, { calls: fleet.proxy.calls.length, described: fleet.proxy.imagesDescribed, retired: plan.steps.length, kept: plan.kept.length, slowest });
     },
   }));
   const [small, large] = await interleave(variants, rounds, { warmup: true });
   const smallCounts = counts.get(smallCount)!;
   const largeCounts = counts.get(largeCount)!;
-  if (largeCounts.retired !== publishedCount - policy.keep - 2 || largeCounts.kept !== 2) throw new Error(`retirement planned ${largeCounts.retired} retirements and ${largeCounts.kept} kept; expected ${publishedCount - policy.keep - 2} and 2`);
+  if (largeCounts.retired !== publishedCount - policy.keep - 2 || largeCounts.kept !== 2)
+    throw new Error(`retirement planned ${largeCounts.retired} retirements and ${largeCounts.kept} kept; expected ${publishedCount - policy.keep - 2} and 2`);
   const callRatio = largeCounts.calls / smallCounts.calls;
   const describe = (amiCount: number, figures: typeof smallCounts) =>
     `${amiCount.toLocaleString('en')} AMIs: ${figures.calls} calls, ${figures.described} AMIs described, ${figures.retired} retired, ${figures.kept} kept in use; slowest answers (last round): ${figures.slowest}`;
@@ -163,7 +171,12 @@ export async function benchmarkRetirementScaling(moto: MotoServer, defer: (clean
     title: `Retirement observation + planning, one image, ${publishedCount} published, keep ${policy.keep} (${rounds} rounds)`,
     variants: [small!, large!],
     unit: { label: 'calls', per: (variant) => (variant === small ? smallCounts.calls : largeCounts.calls) },
-    ratio: { label: `API calls, ${largeCount.toLocaleString('en')} / ${smallCount}`, value: callRatio, target: `≤ ${maxCallRatio}×`, met: callRatio <= maxCallRatio && largeCounts.described <= publishedCount },
+    ratio: {
+      label: `API calls, ${largeCount.toLocaleString('en')} / ${smallCount}`,
+      value: callRatio,
+      target: `≤ ${maxCallRatio}×`,
+      met: callRatio <= maxCallRatio && largeCounts.described <= publishedCount,
+    },
     notes: [
       describe(smallCount, smallCounts),
       describe(largeCount, largeCounts),

@@ -44,7 +44,11 @@ function timeProcess(args: readonly string[], options: { cwd: string; env: Recor
     const started = performance.now();
     let firstOutputAt: number | undefined;
     let output = '';
-    const child = spawn(process.execPath, [...(options.bare ? [] : ['--import', cpuReporter]), ...args], { cwd: options.cwd, env: { ...process.env, ...options.env, GILD_BENCH_CPU_FILE: cpuFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.bare ? [] : ['--import', cpuReporter]), ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env, GILD_BENCH_CPU_FILE: cpuFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const onData = (chunk: Buffer) => {
       firstOutputAt ??= performance.now();
       output += chunk.toString();
@@ -109,7 +113,12 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
       {
         name: '  … from the .ts sources, empty jiti cache',
         run: () =>
-          timeProcess([gildBin, 'resolve', 'web'], { cwd: bare, env: { ...moto.env, GILD_ENGINE: 'source', GILD_TYPESCRIPT_CACHE: path.join(scratch, `jiti-cold-${coldCaches++}`) }, until: 'exit', expect: resolveExpect }),
+          timeProcess([gildBin, 'resolve', 'web'], {
+            cwd: bare,
+            env: { ...moto.env, GILD_ENGINE: 'source', GILD_TYPESCRIPT_CACHE: path.join(scratch, `jiti-cold-${coldCaches++}`) },
+            until: 'exit',
+            expect: resolveExpect,
+          }),
       },
       { name: 'gild validate (no images), to first output', run: () => timeProcess([gildBin, 'validate'], { cwd: bare, env: {}, until: 'output', expect: /images\/: the folder does not exist/ }) },
     ],
@@ -123,14 +132,22 @@ export async function benchmarkStartup(moto: MotoServer, defer: (cleanup: () => 
   const target = (name: string, title: string, variant: VariantResult, limitMs: number, notes: string[]): BenchmarkResult => {
     const ratio = variant.medianMs / bareNode!.medianMs;
     const limitRatio = limitMs / issueNodeMs;
-    notes.push(`Target: < ${limitMs} ms where node -e 0 took ${issueNodeMs} ms, judged as the ratio it stands for: < ${limitRatio.toFixed(2)}× a bare node -e 0 here (${bareNode!.medianMs.toFixed(0)} ms); ${ratio.toFixed(2)}× of ${issueNodeMs} ms is ${(ratio * issueNodeMs).toFixed(0)} ms.`);
+    notes.push(
+      `Target: < ${limitMs} ms where node -e 0 took ${issueNodeMs} ms, judged as the ratio it stands for: < ${limitRatio.toFixed(2)}× a bare node -e 0 here (${bareNode!.medianMs.toFixed(0)} ms); ${ratio.toFixed(2)}× of ${issueNodeMs} ms is ${(ratio * issueNodeMs).toFixed(0)} ms.`,
+    );
     return {
       name,
       title: `${title} (${rounds} rounds, each a fresh process)`,
       variants: [bareNode!, node!, variant],
       // NOTE: CPU time is the child's whole life (to its exit), also where wall time stops at the first output.
       unit: { label: 'ms CPU', per: medianCpuMs },
-      ratio: { label: `${variant.name.replace(/,.*$/, '')}: median, × bare node -e 0`, value: ratio, shown: `${variant.medianMs.toFixed(0)} ms, ${ratio.toFixed(2)}×`, target: `< ${limitRatio.toFixed(2)}× (${limitMs} ms at ${issueNodeMs} ms)`, met: ratio < limitRatio },
+      ratio: {
+        label: `${variant.name.replace(/,.*$/, '')}: median, × bare node -e 0`,
+        value: ratio,
+        shown: `${variant.medianMs.toFixed(0)} ms, ${ratio.toFixed(2)}×`,
+        target: `< ${limitRatio.toFixed(2)}× (${limitMs} ms at ${issueNodeMs} ms)`,
+        met: ratio < limitRatio,
+      },
       notes,
     };
   };

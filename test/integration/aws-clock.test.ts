@@ -78,7 +78,10 @@ describe('the AWS-shaped clock in front of moto', () => {
     const instanceId = await launch(ec2, await sourceAmi());
     const created = await ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'clock-created' }));
     const amiId = created.ImageId!;
-    const answers = await pollUntil(() => imageState(ec2, amiId), (state) => state === 'available');
+    const answers = await pollUntil(
+      () => imageState(ec2, amiId),
+      (state) => state === 'available',
+    );
     const availableAt = imageAvailableAt(proxy.clock, proxy.images.get(amiId)!);
 
     expect(answers[0]!.answer).toBe('pending');
@@ -94,7 +97,10 @@ describe('the AWS-shaped clock in front of moto', () => {
     const copyId = copy.ImageId!;
     const filtered = await clients.ec2('us-west-2').send(new DescribeImagesCommand({ ImageIds: [copyId], Filters: [{ Name: 'state', Values: ['available'] }] }));
     expect(filtered.Images ?? []).toEqual([]);
-    await pollUntil(() => imageState(clients.ec2('us-west-2'), copyId), (state) => state === 'available');
+    await pollUntil(
+      () => imageState(clients.ec2('us-west-2'), copyId),
+      (state) => state === 'available',
+    );
     const copied = proxy.images.get(copyId)!;
     expect(copied.kind).toBe('copyImage');
     expect((await proxy.waitFor(copyId, 'available')).at).toBeGreaterThanOrEqual(imageAvailableAt(proxy.clock, copied));
@@ -133,10 +139,11 @@ describe('the AWS-shaped clock in front of moto', () => {
     const instanceId = await launch(clients.ec2('us-east-1'), await sourceAmi());
     const ssm: SSMClient = clients.ssm('us-east-1');
     const attempts = await pollUntil(
-      () => ssm.send(new SendCommandCommand({ InstanceIds: [instanceId], DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['true'] } })).then(
-        (answer) => ({ commandId: answer.Command?.CommandId, error: undefined as string | undefined }),
-        (error: Error) => ({ commandId: undefined, error: error.name }),
-      ),
+      () =>
+        ssm.send(new SendCommandCommand({ InstanceIds: [instanceId], DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['true'] } })).then(
+          (answer) => ({ commandId: answer.Command?.CommandId, error: undefined as string | undefined }),
+          (error: Error) => ({ commandId: undefined, error: error.name }),
+        ),
       (attempt) => attempt.commandId !== undefined,
     );
     const registeredAt = agentRegisteredAt(proxy.clock, proxy.instances.get(instanceId)!);

@@ -150,16 +150,26 @@ describe('sweeping a take-over claim left behind', () => {
 });
 
 describe('an AMI Packer created that gild never tagged', () => {
-  it('is found by the build step\'s name, tagged as gild\'s, then deregistered with its snapshots', async () => {
+  it("is found by the build step's name, tagged as gild's, then deregistered with its snapshots", async () => {
     const image = resolvedImageFixture({ name: 'web' });
     const leaked = await createAmi({}, 'web-1.0.1-20261129T100000Z-crash0');
     const decoy = await createAmi({}, 'web-api-1.0.1-20261129T100000Z-crash0');
 
     const inventory = await observeInventory(context, [image], { baseOverrides: { web: 'ami-1e749f67' } });
     expect(inventory.regions[region]!.untaggedAmis!.map((ami) => ami.amiId).sort()).toEqual([leaked.amiId, decoy.amiId].sort());
-    const plan = assemblePlan({ runId: context.runId, now: context.now(), images: [image], fingerprints: { web: 'fp' }, inventory, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+    const plan = assemblePlan({
+      runId: context.runId,
+      now: context.now(),
+      images: [image],
+      fingerprints: { web: 'fp' },
+      inventory,
+      force: false,
+      settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined },
+    });
     const cleanups = plan.steps.filter((step): step is StepOfKind<'cleanup'> => step.kind === 'cleanup');
-    expect(cleanups.map((step) => [step.amiId, step.untagged, step.snapshotIds])).toEqual([[leaked.amiId, { runId: '20261129T100000Z-crash0', version: '1.0.1', name: 'web-1.0.1-20261129T100000Z-crash0' }, leaked.snapshotIds]]);
+    expect(cleanups.map((step) => [step.amiId, step.untagged, step.snapshotIds])).toEqual([
+      [leaked.amiId, { runId: '20261129T100000Z-crash0', version: '1.0.1', name: 'web-1.0.1-20261129T100000Z-crash0' }, leaked.snapshotIds],
+    ]);
 
     const run = stepRunFixture(image);
     expect(await cleanupStage.check!(context, cleanups[0]!, run)).toBe(false);

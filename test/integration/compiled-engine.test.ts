@@ -119,14 +119,19 @@ describe('the compiled engine', () => {
     expect(result.stdout).toBe('ami-0123456789abcdef0 /golden/web/latest');
   });
 
-  it('loads definitions written in TypeScript in the bundle\'s own worker, whose `gild` is the bundle: no gild source is loaded', async () => {
+  it("loads definitions written in TypeScript in the bundle's own worker, whose `gild` is the bundle: no gild source is loaded", async () => {
     const project = path.join(scratch, 'with-images');
     await cp(path.join(repoRoot, 'templates'), path.join(project, 'templates'), { recursive: true });
     await mkdir(path.join(project, 'images'), { recursive: true });
     await writeFile(path.join(project, 'images/web.ts'), imageSource({ name: 'web' }));
     const record = path.join(scratch, 'modules-validate.txt');
     await writeFile(record, '');
-    const result = await execa(process.execPath, ['--import', recorder, compiledBin(), 'validate'], { cwd: project, reject: false, env: { GILD_TYPESCRIPT_CACHE: path.join(scratch, 'jiti-cache'), GILD_RECORD_MODULES: record }, extendEnv: true });
+    const result = await execa(process.execPath, ['--import', recorder, compiledBin(), 'validate'], {
+      cwd: project,
+      reject: false,
+      env: { GILD_TYPESCRIPT_CACHE: path.join(scratch, 'jiti-cache'), GILD_RECORD_MODULES: record },
+      extendEnv: true,
+    });
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^1 image definitions are valid/);
     expect(result.exitCode).toBe(0);

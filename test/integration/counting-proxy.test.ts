@@ -23,7 +23,13 @@ afterAll(async () => {
 async function seedImages(ec2: EC2Client, count: number): Promise<void> {
   const instance = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
   for (let index = 0; index < count; index++) {
-    await ec2.send(new CreateImageCommand({ InstanceId: instance.Instances![0]!.InstanceId!, Name: `paged-${index}`, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:image', Value: 'paged' }] }] }));
+    await ec2.send(
+      new CreateImageCommand({
+        InstanceId: instance.Instances![0]!.InstanceId!,
+        Name: `paged-${index}`,
+        TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:image', Value: 'paged' }] }],
+      }),
+    );
   }
 }
 

@@ -20,7 +20,9 @@ const webImage = imageSource({ name: 'web', extra: "smoke: { checks: [{ name: 's
 
 async function versionsOf(endpoint: string, region: string): Promise<string[]> {
   const parameters = await parametersUnder(endpoint, region, '/golden/web/versions');
-  return Object.keys(parameters).map((name) => name.split('/versions/')[1]!).sort();
+  return Object.keys(parameters)
+    .map((name) => name.split('/versions/')[1]!)
+    .sort();
 }
 
 describe('a run killed at any point converges on the next run', () => {
@@ -54,7 +56,13 @@ describe('a run killed at any point converges on the next run', () => {
     // A smoke check is being sent: the smoke instance is running and must be swept.
     { point: 'during the smoke test', hold: { service: 'ssm', action: 'SendCommand' }, next: ['run', '--force'], expectPlan: /sweep us-east-1 instance i-/, versions: ['1.0.1'] },
     // versions/1.0.1 is written in every region; latest is being moved.
-    { point: 'between versions/ and latest', hold: { service: 'ssm', action: 'PutParameter', bodyIncludes: '/golden/web/latest' }, next: ['run'], expectPlan: /finish publishing 1\.0\.1/, versions: ['1.0.1'] },
+    {
+      point: 'between versions/ and latest',
+      hold: { service: 'ssm', action: 'PutParameter', bodyIncludes: '/golden/web/latest' },
+      next: ['run'],
+      expectPlan: /finish publishing 1\.0\.1/,
+      versions: ['1.0.1'],
+    },
     // 1.0.0 is being retired (keep 1): its parameter is gone, the AMI is marked retiring.
     { point: 'during retirement', hold: { service: 'ec2', action: 'DeregisterImage' }, next: ['run'], expectPlan: /retire \(deregister\) 1\.0\.0 in /, versions: ['1.0.1'] },
   ];

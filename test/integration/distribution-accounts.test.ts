@@ -24,7 +24,11 @@ describe('distribution.accounts', () => {
 
   /** What an account holds, read as its role (straight from moto, not through the proxy). */
   const inAccount = (role: string, region: string) => {
-    const credentials = fromTemporaryCredentials({ params: { RoleArn: role, RoleSessionName: 'test' }, masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' }, clientConfig: { region, endpoint: harness.moto.endpoint } });
+    const credentials = fromTemporaryCredentials({
+      params: { RoleArn: role, RoleSessionName: 'test' },
+      masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      clientConfig: { region, endpoint: harness.moto.endpoint },
+    });
     const ec2 = new EC2Client({ region, endpoint: harness.moto.endpoint, credentials });
     const ssm = new SSMClient({ region, endpoint: harness.moto.endpoint, credentials });
     return {
@@ -41,7 +45,10 @@ describe('distribution.accounts', () => {
         const { accessKeyId } = await credentials();
         const response = await fetch(harness.moto.endpoint, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup` },
+          headers: {
+            'Content-Type': 'application/x-www-form-urlencoded',
+            Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup`,
+          },
           body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
         });
         if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
@@ -84,7 +91,16 @@ describe('distribution.accounts', () => {
         const [copy] = copies;
         expect(copy!.owner, region).toBe(target);
         expect(copy!.amiId).not.toBe(sourceAmi);
-        expect(copy!.tags, region).toMatchObject({ 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:source-ami': sourceAmi, 'gild:source-account': '123456789012', 'gild:status': 'published', owner: 'test', app: 'web', environment: 'test' });
+        expect(copy!.tags, region).toMatchObject({
+          'gild:image': 'web',
+          'gild:version': '1.0.0',
+          'gild:source-ami': sourceAmi,
+          'gild:source-account': '123456789012',
+          'gild:status': 'published',
+          owner: 'test',
+          app: 'web',
+          environment: 'test',
+        });
         expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.0': copy!.amiId, '/golden/web/v1': copy!.amiId, '/golden/web/latest': copy!.amiId });
       }
 
@@ -158,7 +174,10 @@ describe('distribution.accounts', () => {
       for (const region of regions) {
         const account = inAccount(roleArn, region);
         const copies = await account.amis();
-        expect(copies.map((copy) => copy.tags['gild:version']), region).toEqual(['1.0.1']);
+        expect(
+          copies.map((copy) => copy.tags['gild:version']),
+          region,
+        ).toEqual(['1.0.1']);
         expect(await account.parameters(), region).toEqual({ '/golden/web/versions/1.0.1': copies[0]!.amiId, '/golden/web/v1': copies[0]!.amiId, '/golden/web/latest': copies[0]!.amiId });
       }
     } finally {
@@ -199,7 +218,10 @@ describe('distribution.accounts', () => {
       harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-ami', onHeld: () => held() }] });
       const child = created.spawn(['run'], env);
       const ended = child.then((result) => result);
-      await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
+      await Promise.race([
+        reached,
+        ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`))),
+      ]);
       child.kill('SIGKILL');
       expect((await ended).signal).toBe('SIGKILL');
       harness.proxy.reset();
@@ -223,7 +245,10 @@ describe('distribution.accounts', () => {
   it('a role that cannot be assumed fails that distribution with the role and account named; other accounts and images go on', { timeout: 300_000 }, async () => {
     const deniedRole = 'arn:aws:iam::222222222222:role/gild-denied';
     const { gild, remove } = await project({
-      'web.ts': imageSource({ name: 'web', extra: `distribution: { accounts: [{ account: '222222222222', roleArn: '${deniedRole}', regions: ['us-east-1'] }, { account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'] }] },` }),
+      'web.ts': imageSource({
+        name: 'web',
+        extra: `distribution: { accounts: [{ account: '222222222222', roleArn: '${deniedRole}', regions: ['us-east-1'] }, { account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'] }] },`,
+      }),
       'api.ts': imageSource({ name: 'api' }),
     });
     try {

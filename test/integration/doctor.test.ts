@@ -25,7 +25,12 @@ const config = (endpoint: string, region: string) => ({ endpoint, region, creden
 async function prepareAccount(endpoint: string, regions: readonly string[], options: { instanceProfile?: boolean } = {}): Promise<Record<string, string>> {
   await prepareDistributionAccount(endpoint);
   const iam = new IAMClient(config(endpoint, 'us-east-1'));
-  await iam.send(new CreateRoleCommand({ RoleName: 'gild-smoke', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
+  await iam.send(
+    new CreateRoleCommand({
+      RoleName: 'gild-smoke',
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+    }),
+  );
   const agentPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:*', 'ec2messages:*'], Resource: '*' }] };
   await iam.send(new PutRolePolicyCommand({ RoleName: 'gild-smoke', PolicyName: 'ssm-agent', PolicyDocument: JSON.stringify(agentPolicy) }));
   if (options.instanceProfile !== false) {
@@ -50,7 +55,13 @@ async function prepareAccount(endpoint: string, regions: readonly string[], opti
       Version: '2012-10-17',
       Statement: [
         { Sid: 'Owner', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'kms:*', Resource: '*' },
-        { Sid: 'Distribution', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${distributionAccount}:root` }, Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:ReEncrypt*'], Resource: '*' },
+        {
+          Sid: 'Distribution',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${distributionAccount}:root` },
+          Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:ReEncrypt*'],
+          Resource: '*',
+        },
       ],
     };
     const keyId = (await kms.send(new CreateKeyCommand({ KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT', Policy: JSON.stringify(keyPolicy) }))).KeyMetadata?.KeyId ?? '';
@@ -72,8 +83,19 @@ async function prepareDistributionAccount(endpoint: string): Promise<void> {
   await kms.send(new CreateAliasCommand({ AliasName: 'alias/gild-copies', TargetKeyId: keyId }));
   kms.destroy();
   const iam = new IAMClient({ ...config(endpoint, 'us-east-1'), credentials });
-  await iam.send(new CreateRoleCommand({ RoleName: 'gild-smoke', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
-  await iam.send(new PutRolePolicyCommand({ RoleName: 'gild-smoke', PolicyName: 'ssm-agent', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:*', 'ssmmessages:*', 'ec2messages:*'], Resource: '*' }] }) }));
+  await iam.send(
+    new CreateRoleCommand({
+      RoleName: 'gild-smoke',
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+    }),
+  );
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'gild-smoke',
+      PolicyName: 'ssm-agent',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:*', 'ssmmessages:*', 'ec2messages:*'], Resource: '*' }] }),
+    }),
+  );
   await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'gild-smoke' }));
   await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'gild-smoke', RoleName: 'gild-smoke' }));
   iam.destroy();
@@ -142,7 +164,14 @@ describe('gild doctor', () => {
     await prepareAccount(harness.moto.endpoint, ['us-east-1', 'us-west-2'], { instanceProfile: false });
     const { exitCode, stdout, answer } = await doctor(['us-west-2'], { table: true });
     expect(exitCode).toBe(1);
-    expect(failures(answer)).toEqual([expect.objectContaining({ check: 'smoke instance profile', subject: 'gild-smoke (web)', detail: 'no such instance profile in this account', fix: expect.stringContaining('aws iam create-instance-profile --instance-profile-name gild-smoke') })]);
+    expect(failures(answer)).toEqual([
+      expect.objectContaining({
+        check: 'smoke instance profile',
+        subject: 'gild-smoke (web)',
+        detail: 'no such instance profile in this account',
+        fix: expect.stringContaining('aws iam create-instance-profile --instance-profile-name gild-smoke'),
+      }),
+    ]);
     expect(stdout).toMatch(/^FAILED +smoke instance profile +gild-smoke \(web\) +no such instance profile/m);
     expect(stdout).toMatch(/^ +fix: create it with a role that has AmazonSSMManagedInstanceCore/m);
   });
@@ -155,7 +184,12 @@ describe('gild doctor', () => {
     const { exitCode, answer } = await doctor();
     expect(exitCode).toBe(1);
     expect(failures(answer)).toEqual([
-      expect.objectContaining({ check: 'KMS key usable for EBS', subject: 'alias/gild-images in us-west-2 (web)', detail: expect.stringMatching(/is Disabled: EBS cannot encrypt with it$/), fix: expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:us-west-2:123456789012:key\/\S+ --region us-west-2$/) }),
+      expect.objectContaining({
+        check: 'KMS key usable for EBS',
+        subject: 'alias/gild-images in us-west-2 (web)',
+        detail: expect.stringMatching(/is Disabled: EBS cannot encrypt with it$/),
+        fix: expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:us-west-2:123456789012:key\/\S+ --region us-west-2$/),
+      }),
     ]);
   });
 
@@ -164,7 +198,10 @@ describe('gild doctor', () => {
     const sts = new STSClient(config(harness.moto.endpoint, 'us-east-1'));
     const session = (await sts.send(new AssumeRoleCommand({ RoleArn: distributionRole, RoleSessionName: 'test-fault' }))).Credentials;
     sts.destroy();
-    const kms = new KMSClient({ ...config(harness.moto.endpoint, 'us-east-1'), credentials: { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' } });
+    const kms = new KMSClient({
+      ...config(harness.moto.endpoint, 'us-east-1'),
+      credentials: { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' },
+    });
     // NOTE: DisableKey takes a key ID or ARN, not an alias (as on AWS).
     const keyId = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/gild-copies' }))).KeyMetadata?.KeyId;
     await kms.send(new DisableKeyCommand({ KeyId: keyId }));
@@ -172,7 +209,11 @@ describe('gild doctor', () => {
     const { exitCode, answer } = await doctor();
     expect(exitCode).toBe(1);
     expect(failures(answer)).toEqual([
-      expect.objectContaining({ check: 'KMS key usable for EBS', subject: `alias/gild-copies in us-east-1 (account ${distributionAccount})`, fix: expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:us-east-1:210987654321:key\/\S+ --region us-east-1$/) }),
+      expect.objectContaining({
+        check: 'KMS key usable for EBS',
+        subject: `alias/gild-copies in us-east-1 (account ${distributionAccount})`,
+        fix: expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:us-east-1:210987654321:key\/\S+ --region us-east-1$/),
+      }),
     ]);
   });
 
@@ -182,7 +223,12 @@ describe('gild doctor', () => {
     const { exitCode, answer } = await doctor(['ap-east-1']);
     expect(exitCode).toBe(1);
     expect(failures(answer)).toEqual([
-      expect.objectContaining({ check: 'region enabled', subject: 'ap-east-1', detail: 'opt-in status not-opted-in: the region is not enabled for this account', fix: expect.stringContaining('aws account enable-region --region-name ap-east-1') }),
+      expect.objectContaining({
+        check: 'region enabled',
+        subject: 'ap-east-1',
+        detail: 'opt-in status not-opted-in: the region is not enabled for this account',
+        fix: expect.stringContaining('aws account enable-region --region-name ap-east-1'),
+      }),
     ]);
   });
 
@@ -192,7 +238,12 @@ describe('gild doctor', () => {
     const { exitCode, answer } = await doctor();
     expect(exitCode).toBe(1);
     expect(failures(answer)).toEqual([
-      expect.objectContaining({ check: 'distribution role assumable', subject: distributionRole, detail: expect.stringMatching(/^sts:AssumeRole refused: .*AccessDenied|not authorized/), fix: expect.stringContaining('statement AssumeDistributionRoles of `gild iam-policy`') }),
+      expect.objectContaining({
+        check: 'distribution role assumable',
+        subject: distributionRole,
+        detail: expect.stringMatching(/^sts:AssumeRole refused: .*AccessDenied|not authorized/),
+        fix: expect.stringContaining('statement AssumeDistributionRoles of `gild iam-policy`'),
+      }),
     ]);
   });
 });

@@ -50,7 +50,14 @@ describe('fleet jobs that wait for their own bases', () => {
     const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
     const { workspaces, matrix } = await jobsOf({ 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env);
     try {
-      expect(matrix.matrices).toEqual([{ include: [{ job: 1, images: 'base', waitsFor: '' }, { job: 2, images: 'app', waitsFor: 'base' }] }]);
+      expect(matrix.matrices).toEqual([
+        {
+          include: [
+            { job: 1, images: 'base', waitsFor: '' },
+            { job: 2, images: 'app', waitsFor: 'base' },
+          ],
+        },
+      ]);
       const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
       const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
       expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).toBe(0);
@@ -78,12 +85,19 @@ describe('fleet jobs that wait for their own bases', () => {
       expect(baseJob.stdout).toMatch(/base failed in smoke/);
       const app = await appJob;
       // Whichever the waiter sees first: the base's lock let go, or its job's end marker (written just after).
-      expect(String(app.stdout)).toMatch(/app skipped: its base image "base" was not published \(publish:base failed: the job building "base" (released its lock without publishing 1\.0\.0|ended without publishing 1\.0\.0 \(failed: smoke test failed)/);
+      expect(String(app.stdout)).toMatch(
+        /app skipped: its base image "base" was not published \(publish:base failed: the job building "base" (released its lock without publishing 1\.0\.0|ended without publishing 1\.0\.0 \(failed: smoke test failed)/,
+      );
       // The job did not do what the reviewed plan said (build app): it fails too, the reason in its report.
       expect(app.exitCode).toBe(1);
       expect(String(app.stderr)).toMatch(/1 image failed: app/);
-      const report = JSON.parse(await readFile(path.join(workspaces[1].dir, String(app.stdout).match(/JSON: (\S+)\)/)![1]!), 'utf8')) as { images: { image: string; result: string; resultReason?: string }[] };
-      expect(report.images.find((entry) => entry.image === 'app')).toMatchObject({ result: 'skipped', resultReason: expect.stringMatching(/the job building "base" (released its lock|ended) without publishing 1\.0\.0/) });
+      const report = JSON.parse(await readFile(path.join(workspaces[1].dir, String(app.stdout).match(/JSON: (\S+)\)/)![1]!), 'utf8')) as {
+        images: { image: string; result: string; resultReason?: string }[];
+      };
+      expect(report.images.find((entry) => entry.image === 'app')).toMatchObject({
+        result: 'skipped',
+        resultReason: expect.stringMatching(/the job building "base" (released its lock|ended) without publishing 1\.0\.0/),
+      });
     } finally {
       await Promise.all(workspaces.map((workspace) => workspace.remove()));
     }
@@ -94,7 +108,10 @@ describe('fleet jobs that wait for their own bases', () => {
     const { workspaces } = await jobsOf({ 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env);
     try {
       // The base's definition changed in its job's checkout since the plan was made: its job refuses the plan.
-      await writeFile(path.join(workspaces[0].dir, 'images', 'base.ts'), imageSource({ name: 'base', extra: "description: 'edited after the plan'," }).replace("  description: 'test image base',\n", ''));
+      await writeFile(
+        path.join(workspaces[0].dir, 'images', 'base.ts'),
+        imageSource({ name: 'base', extra: "description: 'edited after the plan'," }).replace("  description: 'test image base',\n", ''),
+      );
       const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
       const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
       expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).not.toBe(0);
@@ -102,7 +119,9 @@ describe('fleet jobs that wait for their own bases', () => {
       // NOTE: the wait is 5 min; the test's own timeout is shorter, so an app job that waited for its deadline fails it.
       const app = await appJob;
       expect(app.exitCode, String(app.stdout) + String(app.stderr)).toBe(1);
-      expect(String(app.stdout)).toMatch(/app skipped: its base image "base" was not published \(publish:base failed: the job building "base" ended without publishing 1\.0\.0 \(refused: The world moved since the plan was made.*base: what goes into the image .*changed since the plan was made/);
+      expect(String(app.stdout)).toMatch(
+        /app skipped: its base image "base" was not published \(publish:base failed: the job building "base" ended without publishing 1\.0\.0 \(refused: The world moved since the plan was made.*base: what goes into the image .*changed since the plan was made/,
+      );
     } finally {
       await Promise.all(workspaces.map((workspace) => workspace.remove()));
     }
@@ -111,7 +130,9 @@ describe('fleet jobs that wait for their own bases', () => {
   it('refuses to build on a base revoked since the plan was made, before locking anything', async () => {
     const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200' };
     // base 1.0.0 was published by an earlier nightly: revoking 1.1.0 moves the pointers back to it.
-    const { workspaces } = await jobsOf({ 'base.ts': imageSource({ name: 'base', version: '1.1.0' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env, { 'base.ts': imageSource({ name: 'base' }) });
+    const { workspaces } = await jobsOf({ 'base.ts': imageSource({ name: 'base', version: '1.1.0' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env, {
+      'base.ts': imageSource({ name: 'base' }),
+    });
     try {
       const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
       expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).toBe(0);

@@ -53,7 +53,9 @@ beforeEach(async () => {
   await put('var/tmp/build-scratch', 'x');
   await put('var/cache/apt/archives/tool_1.0_amd64.deb', 'deb');
   await put('var/cache/dnf/amazonlinux/repodata', 'repo');
-  const publicKey = await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'packer_temporary_key', '-f', path.join(workDir, 'packer-key')]).then(() => readFile(path.join(workDir, 'packer-key.pub'), 'utf8'));
+  const publicKey = await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'packer_temporary_key', '-f', path.join(workDir, 'packer-key')]).then(() =>
+    readFile(path.join(workDir, 'packer-key.pub'), 'utf8'),
+  );
   await put('home/admin/.ssh/authorized_keys', publicKey);
 });
 afterEach(async () => {
@@ -74,7 +76,11 @@ async function identity() {
   return parseMachineIdentity(result.stdout);
 }
 
-const exists = (file: string) => stat(path.join(root, file)).then(() => true, () => false);
+const exists = (file: string) =>
+  stat(path.join(root, file)).then(
+    () => true,
+    () => false,
+  );
 
 describe('the Linux generalize script on a throwaway root', () => {
   it('clears host keys, machine-id, cloud-init, logs, history, temporary files and caches, and says each', async () => {
@@ -86,15 +92,12 @@ describe('the Linux generalize script on a throwaway root', () => {
     const result = await runScript(linuxGeneralizeScript(on()));
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    expect(result.stdout.split('\n').filter((line) => line.startsWith('gild generalize: clearing')).map((line) => line.split(' ')[3])).toEqual([
-      'package-caches',
-      'cloud-init',
-      'ssh-host-keys',
-      'machine-id',
-      'logs',
-      'shell-history',
-      'temp-files',
-    ]);
+    expect(
+      result.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('gild generalize: clearing'))
+        .map((line) => line.split(' ')[3]),
+    ).toEqual(['package-caches', 'cloud-init', 'ssh-host-keys', 'machine-id', 'logs', 'shell-history', 'temp-files']);
 
     expect(await readdir(path.join(root, 'etc/ssh'))).toEqual([]);
     expect(await readFile(path.join(root, 'etc/machine-id'), 'utf8')).toBe(''); // emptied, not deleted
@@ -136,7 +139,12 @@ describe('the Linux generalize script on a throwaway root', () => {
     const result = await runScript(linuxGeneralizeScript(on(['temp-files'], reason)));
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`gild generalize: keeping temp-files (temporary files), as the definition asks: ${reason}\n`);
-    expect(await stat(path.join(workDir, 'pwned')).then(() => true, () => false)).toBe(false);
+    expect(
+      await stat(path.join(workDir, 'pwned')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
   });
 
   it('refuses to remove host keys that nothing would make again at boot, and leaves them', async () => {

@@ -23,9 +23,16 @@ beforeAll(async () => {
   const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const s3 = createS3Client('us-east-1', moto.env);
   try {
-    for (const [name, value] of [['/golden/web/versions/1.0.0', 'ami-10000000'], ['/golden/web/versions/1.1.0', 'ami-11000000']] as const) await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String' }));
+    for (const [name, value] of [
+      ['/golden/web/versions/1.0.0', 'ami-10000000'],
+      ['/golden/web/versions/1.1.0', 'ami-11000000'],
+    ] as const)
+      await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String' }));
     await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
-    const sbom = cycloneDxSbom({ image: 'web', version: '1.1.0', runId: 'run-elsewhere', amiId: 'ami-11000000', preset: 'debian-12', packageManifestCommand: 'dpkg-query -W', createdAt: new Date() }, 'busybox 1:1.35.0-4\ntree 2.1.0-1\n');
+    const sbom = cycloneDxSbom(
+      { image: 'web', version: '1.1.0', runId: 'run-elsewhere', amiId: 'ami-11000000', preset: 'debian-12', packageManifestCommand: 'dpkg-query -W', createdAt: new Date() },
+      'busybox 1:1.35.0-4\ntree 2.1.0-1\n',
+    );
     await s3.send(new PutObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/web/1.1.0/sbom.cdx.json', Body: JSON.stringify(sbom) }));
   } finally {
     ssm.destroy();

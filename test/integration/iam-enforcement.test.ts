@@ -119,7 +119,9 @@ describe('the generated IAM policy, enforced by moto', () => {
     // The actions this code path needs, for the record (and for whoever trims the policy).
     await writeFile(path.join(scratch, 'actions.txt'), made.join('\n'));
     console.info(`gild and Packer made these ${made.length} calls as the pipeline user:\n  ${made.join('\n  ')}`);
-    expect(made).toEqual(expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:PutParameter', 'ssm:SendCommand', 'ssm:DeleteParameter']));
+    expect(made).toEqual(
+      expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:PutParameter', 'ssm:SendCommand', 'ssm:DeleteParameter']),
+    );
   }, 300_000);
 
   it('fails the build, naming the denied action, when Packer is refused', async () => {

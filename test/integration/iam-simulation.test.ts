@@ -45,7 +45,11 @@ function report(label: string, summary: SimulationSummary): string {
 function expectNothingDenied(summary: SimulationSummary): void {
   expect(summary.denied.map(describeDenial)).toEqual([]);
   // A context key the simulator drops (not listed for the action and resource) would leave a condition reading nothing.
-  expect(summary.verdicts.filter((verdict) => verdict.ignoredContextKeys.length > 0).map((verdict) => `request #${verdict.authorization.request.seq} ${verdict.authorization.action} on ${verdict.authorization.resource}: ignored ${verdict.ignoredContextKeys.join(', ')}`)).toEqual([]);
+  expect(
+    summary.verdicts
+      .filter((verdict) => verdict.ignoredContextKeys.length > 0)
+      .map((verdict) => `request #${verdict.authorization.request.seq} ${verdict.authorization.action} on ${verdict.authorization.resource}: ignored ${verdict.ignoredContextKeys.join(', ')}`),
+  ).toEqual([]);
 }
 
 describe('the generated IAM policy, simulated over every request of full runs and lifecycle commands', () => {
@@ -70,11 +74,18 @@ describe('the generated IAM policy, simulated over every request of full runs an
 
   /** An instance profile in the target account (moto's RunInstances wants it there), made as the role, straight on moto. */
   async function createInstanceProfileInAccount(roleArn: string, name: string): Promise<void> {
-    const credentials = fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'test-setup' }, masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' }, clientConfig: { region: 'us-east-1', endpoint: moto.endpoint } });
+    const credentials = fromTemporaryCredentials({
+      params: { RoleArn: roleArn, RoleSessionName: 'test-setup' },
+      masterCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      clientConfig: { region: 'us-east-1', endpoint: moto.endpoint },
+    });
     const { accessKeyId } = await credentials();
     const response = await fetch(moto.endpoint, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup` },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup`,
+      },
       body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
     });
     if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
@@ -94,51 +105,69 @@ describe('the generated IAM policy, simulated over every request of full runs an
     return output;
   }
 
-  it('allows every request gild and Packer 1.6.6 make in full runs and in promote, rollback, release, revoke, restore, revoke --cascade, retire, status, history, verify --repair and unlock', { timeout: 900_000 }, async () => {
-    const project = await createTempProject({ shippedImages: true, settings: await settingsKeepingOne() });
-    try {
-      const policy = await policyOf(project);
-      // NOTE: the SSM stand-in runs debian-base's checks in its container twin (moto alone answers every command with
-      // empty output, which that image's checks refuse); its Run Command requests still reach moto through the recorder.
-      const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', GILD_SSM_STAND_IN: '1' };
-      await gildOk(project, ['run'], env);
-      await gildOk(project, ['run', '--force'], env);
-      await gildOk(project, ['promote', 'nginx', '--to', 'stable'], env);
-      await gildOk(project, ['rollback', 'nginx', '--reason', 'kernel panic on boot'], env);
-      await gildOk(project, ['release', 'nginx'], env);
-      await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 in openssl'], env);
-      await gildOk(project, ['restore', 'nginx', '2.1.0', '--reason', 'false alarm'], env);
-      await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 after all', '--cascade'], env);
-      await gildOk(project, ['retire'], env);
-      await gildOk(project, ['status'], env, [0, 1]);
-      await gildOk(project, ['history', 'nginx'], env);
+  it(
+    'allows every request gild and Packer 1.6.6 make in full runs and in promote, rollback, release, revoke, restore, revoke --cascade, retire, status, history, verify --repair and unlock',
+    { timeout: 900_000 },
+    async () => {
+      const project = await createTempProject({ shippedImages: true, settings: await settingsKeepingOne() });
+      try {
+        const policy = await policyOf(project);
+        // NOTE: the SSM stand-in runs debian-base's checks in its container twin (moto alone answers every command with
+        // empty output, which that image's checks refuse); its Run Command requests still reach moto through the recorder.
+        const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', GILD_SSM_STAND_IN: '1' };
+        await gildOk(project, ['run'], env);
+        await gildOk(project, ['run', '--force'], env);
+        await gildOk(project, ['promote', 'nginx', '--to', 'stable'], env);
+        await gildOk(project, ['rollback', 'nginx', '--reason', 'kernel panic on boot'], env);
+        await gildOk(project, ['release', 'nginx'], env);
+        await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 in openssl'], env);
+        await gildOk(project, ['restore', 'nginx', '2.1.0', '--reason', 'false alarm'], env);
+        await gildOk(project, ['revoke', 'nginx', '2.1.0', '--reason', 'CVE-2026-0001 after all', '--cascade'], env);
+        await gildOk(project, ['retire'], env);
+        await gildOk(project, ['status'], env, [0, 1]);
+        await gildOk(project, ['history', 'nginx'], env);
 
-      // Drift for verify --repair to undo, made straight on moto (not recorded: not gild's request).
-      const east = await parametersUnder(moto.endpoint, 'us-east-1', '/golden');
-      const ami = east['/golden/al2023-base/latest']!;
-      const client = { region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-      await new EC2Client(client).send(new ModifyImageAttributeCommand({ ImageId: ami, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }));
-      await new SSMClient({ ...client, region: 'us-west-2' }).send(new DeleteParameterCommand({ Name: '/golden/al2023-base/latest' }));
-      const repaired = await gildOk(project, ['verify', '--repair'], env, [0, 1]);
-      expect(repaired).toContain('launch permissions: remove 444455556666');
-      await gildOk(project, ['unlock', 'nginx', '--yes'], env, [0, 1]);
+        // Drift for verify --repair to undo, made straight on moto (not recorded: not gild's request).
+        const east = await parametersUnder(moto.endpoint, 'us-east-1', '/golden');
+        const ami = east['/golden/al2023-base/latest']!;
+        const client = { region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+        await new EC2Client(client).send(new ModifyImageAttributeCommand({ ImageId: ami, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }));
+        await new SSMClient({ ...client, region: 'us-west-2' }).send(new DeleteParameterCommand({ Name: '/golden/al2023-base/latest' }));
+        const repaired = await gildOk(project, ['verify', '--repair'], env, [0, 1]);
+        expect(repaired).toContain('launch permissions: remove 444455556666');
+        await gildOk(project, ['unlock', 'nginx', '--yes'], env, [0, 1]);
 
-      const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
-      console.info(report('IAM simulation of full runs and lifecycle commands', summary));
-      const actions = new Set(summary.verdicts.map((verdict) => `${verdict.authorization.request.service}:${verdict.authorization.request.action}`));
-      // The calls that change AWS, each evaluated at least once (a command that stopped calling one would show here). The
-      // calls gild makes only on AWS (EnableImageDeprecation, DisableImage, DescribeImageReferences) never reach moto:
-      // test/unit/iam-must-deny.test.ts evaluates them.
-      expect([...actions]).toEqual(
-        expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:TerminateInstances', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:SendCommand']),
-      );
-      expect(summary.verdicts.some((verdict) => verdict.authorization.action === 'iam:PassRole')).toBe(true);
-      expect(summary.verdicts.some((verdict) => verdict.authorization.context['ec2:CreateAction'] === 'RunInstances')).toBe(true);
-      expectNothingDenied(summary);
-    } finally {
-      await project.remove();
-    }
-  });
+        const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
+        console.info(report('IAM simulation of full runs and lifecycle commands', summary));
+        const actions = new Set(summary.verdicts.map((verdict) => `${verdict.authorization.request.service}:${verdict.authorization.request.action}`));
+        // The calls that change AWS, each evaluated at least once (a command that stopped calling one would show here). The
+        // calls gild makes only on AWS (EnableImageDeprecation, DisableImage, DescribeImageReferences) never reach moto:
+        // test/unit/iam-must-deny.test.ts evaluates them.
+        expect([...actions]).toEqual(
+          expect.arrayContaining([
+            'ec2:RunInstances',
+            'ec2:CreateImage',
+            'ec2:CopyImage',
+            'ec2:CreateTags',
+            'ec2:DeleteTags',
+            'ec2:DeregisterImage',
+            'ec2:DeleteSnapshot',
+            'ec2:TerminateInstances',
+            'ec2:ModifyImageAttribute',
+            'ec2:ModifySnapshotAttribute',
+            'ssm:PutParameter',
+            'ssm:DeleteParameter',
+            'ssm:SendCommand',
+          ]),
+        );
+        expect(summary.verdicts.some((verdict) => verdict.authorization.action === 'iam:PassRole')).toBe(true);
+        expect(summary.verdicts.some((verdict) => verdict.authorization.context['ec2:CreateAction'] === 'RunInstances')).toBe(true);
+        expectNothingDenied(summary);
+      } finally {
+        await project.remove();
+      }
+    },
+  );
 
   it('allows every request of distribution into another account: the pipeline role under its policy, the assumed role under `gild iam-policy --account-role`', { timeout: 900_000 }, async () => {
     const target = '111111111111';
@@ -162,7 +191,17 @@ describe('the generated IAM policy, simulated over every request of full runs an
       const asRole = recorder.requests.filter((request) => recorder.assumedRoles.has(request.accessKeyId));
       console.info(`${report('IAM simulation of distribution.accounts', summary)}; ${asRole.length} of the requests made as ${roleArn}, evaluated under the --account-role policy`);
       expect([...new Set(asRole.map((request) => `${request.service}:${request.action}`))]).toEqual(
-        expect.arrayContaining(['ec2:RegisterImage', 'ec2:CreateTags', 'ec2:RunInstances', 'ssm:SendCommand', 'ec2:TerminateInstances', 'ssm:PutParameter', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:DeleteParameter']),
+        expect.arrayContaining([
+          'ec2:RegisterImage',
+          'ec2:CreateTags',
+          'ec2:RunInstances',
+          'ssm:SendCommand',
+          'ec2:TerminateInstances',
+          'ssm:PutParameter',
+          'ec2:DeregisterImage',
+          'ec2:DeleteSnapshot',
+          'ssm:DeleteParameter',
+        ]),
       );
       expectNothingDenied(summary);
     } finally {
@@ -189,7 +228,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
     }
   });
 
-  it('fails on Packer\'s second CreateTags when snapshot_tags equal to the AMI tags are rendered again', { timeout: 300_000 }, async () => {
+  it("fails on Packer's second CreateTags when snapshot_tags equal to the AMI tags are rendered again", { timeout: 300_000 }, async () => {
     // A `packer` ahead of the real one on PATH puts back what gild used to render: snapshot_tags equal to tags.
     const real = (await execa('sh', ['-c', 'command -v packer'])).stdout.trim();
     const shimDir = path.join(scratch, 'shim');
@@ -218,13 +257,20 @@ process.exit(result.status ?? 1);
       const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', PATH: `${shimDir}:${process.env.PATH ?? ''}` };
       // moto ignores the deny, so the run itself succeeds; the simulation is what sees AWS refuse it.
       await gildOk(project, ['run'], env);
-      const snapshotTagged = recorder.requests.filter((request) => request.sender === 'packer' && request.action === 'CreateTags' && Object.keys(request.query).every((key) => !/^ResourceId\.\d+$/.test(key) || request.query[key]!.startsWith('snap-')));
+      const snapshotTagged = recorder.requests.filter(
+        (request) =>
+          request.sender === 'packer' && request.action === 'CreateTags' && Object.keys(request.query).every((key) => !/^ResourceId\.\d+$/.test(key) || request.query[key]!.startsWith('snap-')),
+      );
       expect(snapshotTagged.length, 'Packer tagged the snapshots a second time').toBeGreaterThan(0);
 
       const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
       console.info(report('IAM simulation with snapshot_tags rendered again', summary));
-      expect(summary.denied.map(describeDenial)).toEqual([expect.stringMatching(/^request #\d+ ec2:CreateTags by packer in us-east-1: ec2:CreateTags on arn:aws:ec2:us-east-1::snapshot\/snap-\S+ denied by statement NeverMoveOwnership/)]);
-      const images = await new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(new DescribeImagesCommand({ Owners: ['self'] }));
+      expect(summary.denied.map(describeDenial)).toEqual([
+        expect.stringMatching(/^request #\d+ ec2:CreateTags by packer in us-east-1: ec2:CreateTags on arn:aws:ec2:us-east-1::snapshot\/snap-\S+ denied by statement NeverMoveOwnership/),
+      ]);
+      const images = await new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(
+        new DescribeImagesCommand({ Owners: ['self'] }),
+      );
       expect(images.Images?.length).toBe(1);
     } finally {
       await project.remove();

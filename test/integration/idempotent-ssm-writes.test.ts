@@ -251,7 +251,12 @@ describe('leases', () => {
     const ssm = ssmClient();
     const stale: Lease = { ...owner('run-dead', 1), takenAt: '2026-11-28T20:00:00.000Z', expiresAt: '2026-11-28T20:10:00.000Z' };
     await createParameterIfAbsent(ssm, lockName, formatLease(stale));
-    emulator.proxy.setRules({ lostAnswers: [{ action: 'PutParameter', name: lockName }, { action: 'DeleteParameter', name: /^\/golden\/web\/lock/, times: 2 }] });
+    emulator.proxy.setRules({
+      lostAnswers: [
+        { action: 'PutParameter', name: lockName },
+        { action: 'DeleteParameter', name: /^\/golden\/web\/lock/, times: 2 },
+      ],
+    });
     const outcome = await takeOverLease(ssm, lockName, formatLease(stale), owner('run-a'), { ...timing, isPidAlive });
     expect(outcome).toMatchObject({ acquired: { runId: 'run-a' } });
     expect(lostAnswers()).toBe(3);

@@ -56,7 +56,10 @@ describe('major lines, channels and gild retire', () => {
       const parameters = await pointers(region);
       expect(parameters['/golden/web/v1'], region).toBe(parameters['/golden/web/versions/1.0.1']);
       expect(parameters['/golden/web/latest'], region).toBe(parameters['/golden/web/versions/1.0.1']);
-      expect(Object.keys(parameters).filter((name) => name.includes('/channels/')), region).toEqual([]);
+      expect(
+        Object.keys(parameters).filter((name) => name.includes('/channels/')),
+        region,
+      ).toEqual([]);
       const { ssm } = awsClients(moto.endpoint, region);
       const v1 = await ssm.send(new GetParameterCommand({ Name: '/golden/web/v1' }));
       expect(v1.Parameter?.DataType).toBe('aws:ec2:image');
@@ -275,7 +278,9 @@ describe('revoke', () => {
     const revocation = await reportOf(project, revoked);
     expect(revocation).toMatchObject({ commandName: 'revoke', result: 'succeeded', images: [{ image: 'api', result: 'changed', stageReached: 'revoke' }] });
     expect(movesOf(revocation.images[0])).toEqual(regions.flatMap((region) => ['channels/stable', 'latest', 'v1'].map((pointer) => `${region} ${pointer}: 1.0.1 → 1.0.0`)).sort());
-    expect(revocation.images[0].revoked).toEqual(expect.arrayContaining(regions.map((region) => ({ region, amiId: revokedAmis[region], version: '1.0.1', reason: 'CVE-2026-0001 in openssl', disable: false }))));
+    expect(revocation.images[0].revoked).toEqual(
+      expect.arrayContaining(regions.map((region) => ({ region, amiId: revokedAmis[region], version: '1.0.1', reason: 'CVE-2026-0001 in openssl', disable: false }))),
+    );
     expect(revocation.images[0].revoked).toHaveLength(2);
     expect(revoked.stderr).toMatch(/the emulator has no EnableImageDeprecation: .* is only tagged revoked/);
     for (const region of regions) {

@@ -57,30 +57,52 @@ describe('a revoke that lasts, seen by consumers, and rollbacks of every pointer
 
     const revoked = await gild(['revoke', 'api', '1.0.2', '--reason', 'CVE-2026-0001 in openssl']);
     expect(revoked.exitCode, revoked.stdout + revoked.stderr).toBe(0);
-    expect(revoked.stdout).toContain('channels/stable still names the revoked 1.0.2: no good version has soaked the 7 days stable asks (1.0.1 was published 0 days ago); run `gild promote api --to stable --version 1.0.1` once it has');
+    expect(revoked.stdout).toContain(
+      'channels/stable still names the revoked 1.0.2: no good version has soaked the 7 days stable asks (1.0.1 was published 0 days ago); run `gild promote api --to stable --version 1.0.1` once it has',
+    );
     await pointsTo('latest', '1.0.1');
     await pointsTo('v1', '1.0.1');
     await pointsTo('channels/stable', '1.0.2');
     for (const region of regions) {
-      expect((await imageState(moto.endpoint, region, revokedAmis[region]!))?.tags).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl', 'gild:revoked-replacement': '1.0.1', 'gild:deprecated-at': expect.any(String) });
+      expect((await imageState(moto.endpoint, region, revokedAmis[region]!))?.tags).toMatchObject({
+        'gild:status': 'revoked',
+        'gild:revoked-reason': 'CVE-2026-0001 in openssl',
+        'gild:revoked-replacement': '1.0.1',
+        'gild:deprecated-at': expect.any(String),
+      });
       expect(JSON.parse((await parameters(region))['/golden/api/status/1.0.2']!)).toMatchObject({ revoked: { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.1' } });
     }
-    expect(JSON.parse((await parameters('us-east-1'))['/golden/api/ledger']!)).toMatchObject({ built: { '1.0': '1.0.2' }, revoked: { '1.0.2': { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.1' } } });
+    expect(JSON.parse((await parameters('us-east-1'))['/golden/api/ledger']!)).toMatchObject({
+      built: { '1.0': '1.0.2' },
+      revoked: { '1.0.2': { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.1' } },
+    });
   });
 
   it('resolve refuses the revoked version (EREVOKED, exit 1, reason and replacement) and --allow-revoked gives it, marked', { timeout: 120_000 }, async () => {
     // (The test's runner trims the final newline.)
     expect(await gild(['resolve', 'api'])).toMatchObject({ exitCode: 0, stdout: goodAmis['us-east-1'] });
     expect(await gild(['resolve', 'api', '--region', 'us-west-2', '--range', '^1'])).toMatchObject({ exitCode: 0, stdout: goodAmis['us-west-2'] });
-    for (const selector of [['--version', '1.0.2'], ['--channel', 'stable']]) {
+    for (const selector of [
+      ['--version', '1.0.2'],
+      ['--channel', 'stable'],
+    ]) {
       const refused = await gild(['resolve', 'api', '--region', 'us-west-2', ...selector]);
       expect(refused.exitCode, selector.join(' ')).toBe(1);
       expect(refused.stdout).toBe('');
-      expect(refused.stderr).toMatch(/Image "api" 1\.0\.2 in us-west-2 \(ami-\w+, from \/golden\/api\/(versions\/1\.0\.2|channels\/stable)\) was revoked: CVE-2026-0001 in openssl \(by .+ at .+\)\. Use 1\.0\.1 instead/);
+      expect(refused.stderr).toMatch(
+        /Image "api" 1\.0\.2 in us-west-2 \(ami-\w+, from \/golden\/api\/(versions\/1\.0\.2|channels\/stable)\) was revoked: CVE-2026-0001 in openssl \(by .+ at .+\)\. Use 1\.0\.1 instead/,
+      );
     }
     const allowed = await gild(['resolve', 'api', '--version', '1.0.2', '--allow-revoked', '--json']);
     expect(allowed.exitCode).toBe(0);
-    expect(JSON.parse(allowed.stdout)).toMatchObject({ amiId: revokedAmis['us-east-1'], version: '1.0.2', revoked: true, revocation: { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.1' }, deprecated: true, deprecationTime: expect.any(String) });
+    expect(JSON.parse(allowed.stdout)).toMatchObject({
+      amiId: revokedAmis['us-east-1'],
+      version: '1.0.2',
+      revoked: true,
+      revocation: { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.1' },
+      deprecated: true,
+      deprecationTime: expect.any(String),
+    });
     expect(allowed.stderr).toMatch(/warning: api 1\.0\.2 .* is revoked: CVE-2026-0001 in openssl/);
   });
 
@@ -120,13 +142,21 @@ describe('a revoke that lasts, seen by consumers, and rollbacks of every pointer
     const rebuilt = await gild(['run', '--force']);
     expect(rebuilt.exitCode, rebuilt.stdout + rebuilt.stderr).toBe(0);
     for (const region of regions) {
-      expect(Object.keys(await parameters(region)).filter((name) => name.includes('/versions/')).sort(), `${retired.stdout}\n---\n${rebuilt.stdout}`).toEqual(['/golden/api/versions/1.0.0', '/golden/api/versions/1.0.1', '/golden/api/versions/1.0.3']);
+      expect(
+        Object.keys(await parameters(region))
+          .filter((name) => name.includes('/versions/'))
+          .sort(),
+        `${retired.stdout}\n---\n${rebuilt.stdout}`,
+      ).toEqual(['/golden/api/versions/1.0.0', '/golden/api/versions/1.0.1', '/golden/api/versions/1.0.3']);
     }
     await pointsTo('latest', '1.0.3');
     // v1 is still held where the rollback put it.
     await pointsTo('v1', '1.0.0');
     const history = JSON.parse((await gild(['history', 'api', '--json'])).stdout) as { versions: { version: string; status: string; revoked?: { reason: string; by?: string; at?: string } }[] };
-    expect(history.versions.find((version) => version.version === '1.0.2')).toMatchObject({ status: 'retired', revoked: { reason: 'CVE-2026-0001 in openssl', by: expect.stringMatching(/@/), at: expect.any(String) } });
+    expect(history.versions.find((version) => version.version === '1.0.2')).toMatchObject({
+      status: 'retired',
+      revoked: { reason: 'CVE-2026-0001 in openssl', by: expect.stringMatching(/@/), at: expect.any(String) },
+    });
   });
 
   it('refuses to promote a version whose versions/<v> names another image’s AMI, naming it, before anything moves', { timeout: 120_000 }, async () => {
@@ -166,7 +196,10 @@ describe('a revoke killed half-way through three regions', () => {
       emulator.proxy.setRules({ holds: [{ service: 'ssm', action: 'PutParameter', bodyIncludes: good['us-west-2']!, onHeld: () => held() }] });
       const child = project.spawn(['revoke', 'web', '1.0.1', '--reason', 'kernel panic on boot'], env());
       const ended = child.then((result) => result);
-      await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
+      await Promise.race([
+        reached,
+        ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`))),
+      ]);
       child.kill('SIGKILL');
       expect((await ended).signal).toBe('SIGKILL');
       emulator.proxy.reset();
@@ -185,7 +218,11 @@ describe('a revoke killed half-way through three regions', () => {
         expect(found['/golden/web/latest'], `latest in ${region}`).toBe(good[region]);
         expect(found['/golden/web/v1'], `v1 in ${region}`).toBe(good[region]);
         expect(found).not.toHaveProperty('/golden/web/lock');
-        expect((await imageState(emulator.moto.endpoint, region, bad[region]!))?.tags).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'kernel panic on boot', 'gild:deprecated-at': expect.any(String) });
+        expect((await imageState(emulator.moto.endpoint, region, bad[region]!))?.tags).toMatchObject({
+          'gild:status': 'revoked',
+          'gild:revoked-reason': 'kernel panic on boot',
+          'gild:deprecated-at': expect.any(String),
+        });
       }
       // And the run after that moves nothing back either.
       expect((await project.gild(['run'], env())).exitCode).toBe(0);

@@ -50,20 +50,33 @@ describe('retirement sees fleets', () => {
       const templateId = template.LaunchTemplate!.LaunchTemplateId!;
       const plain = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'fleet-plain', LaunchTemplateData: { ImageId: publicAmi, InstanceType: 't3.micro' } }));
       // Capacity 0 of type maintain: the fleet launches nothing now, but would from these at any time.
-      const overrideFleet = await ec2.send(new CreateFleetCommand({
-        Type: 'maintain',
-        TargetCapacitySpecification: { TotalTargetCapacity: 0, DefaultTargetCapacityType: 'on-demand' },
-        LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: plain.LaunchTemplate!.LaunchTemplateId!, Version: '1' }, Overrides: [{ ImageId: byOverride, InstanceType: 't3.micro' }] }],
-      }));
-      const templateFleet = await ec2.send(new CreateFleetCommand({
-        Type: 'maintain',
-        TargetCapacitySpecification: { TotalTargetCapacity: 0, DefaultTargetCapacityType: 'on-demand' },
-        LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: templateId, Version: '$Latest' } }],
-      }));
+      const overrideFleet = await ec2.send(
+        new CreateFleetCommand({
+          Type: 'maintain',
+          TargetCapacitySpecification: { TotalTargetCapacity: 0, DefaultTargetCapacityType: 'on-demand' },
+          LaunchTemplateConfigs: [
+            { LaunchTemplateSpecification: { LaunchTemplateId: plain.LaunchTemplate!.LaunchTemplateId!, Version: '1' }, Overrides: [{ ImageId: byOverride, InstanceType: 't3.micro' }] },
+          ],
+        }),
+      );
+      const templateFleet = await ec2.send(
+        new CreateFleetCommand({
+          Type: 'maintain',
+          TargetCapacitySpecification: { TotalTargetCapacity: 0, DefaultTargetCapacityType: 'on-demand' },
+          LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: templateId, Version: '$Latest' } }],
+        }),
+      );
       const spotRequest = (imageId: string) =>
-        ec2.send(new RequestSpotFleetCommand({
-          SpotFleetRequestConfig: { AllocationStrategy: 'lowestPrice', IamFleetRole: 'arn:aws:iam::123456789012:role/spot-fleet', TargetCapacity: 0, LaunchSpecifications: [{ ImageId: imageId, InstanceType: 't3.micro' }] },
-        }));
+        ec2.send(
+          new RequestSpotFleetCommand({
+            SpotFleetRequestConfig: {
+              AllocationStrategy: 'lowestPrice',
+              IamFleetRole: 'arn:aws:iam::123456789012:role/spot-fleet',
+              TargetCapacity: 0,
+              LaunchSpecifications: [{ ImageId: imageId, InstanceType: 't3.micro' }],
+            },
+          }),
+        );
       const spot = await spotRequest(bySpotSpecification);
 
       const parameters = await getParametersByPath(ssm, '/golden/web');
@@ -82,7 +95,12 @@ describe('retirement sees fleets', () => {
         references: {},
       };
       const draft = planRetirementPolicy(input);
-      const references = await observeReferences(clients, region, draft.steps.map((step) => step.amiId), { ssmPrefix: '/golden', capabilities: { parameterDataTypeFilter: false, imageReferences: false } });
+      const references = await observeReferences(
+        clients,
+        region,
+        draft.steps.map((step) => step.amiId),
+        { ssmPrefix: '/golden', capabilities: { parameterDataTypeFilter: false, imageReferences: false } },
+      );
       const plan = planRetirementPolicy({ ...input, references });
 
       expect(plan.steps.map((step) => `${step.version} ${step.phase}`)).toEqual(['1.3.0 deregister']);

@@ -6,7 +6,15 @@
  * for those.
  */
 import { CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand } from '@aws-sdk/client-auto-scaling';
-import { CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, RunInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { createAutoScalingClients } from '../../src/adapters/autoscaling.ts';
 import { createAwsClients } from '../../src/adapters/aws-clients.ts';
@@ -49,7 +57,15 @@ describe('observeReferences against moto', () => {
       const ec2 = clients.ec2(region);
       const autoscaling = clients.autoscaling(region);
       const ssm = clients.ssm(region);
-      const [byGroup, byParameter, byTemplateVersion, byStoppedInstance, byLatestTemplate, unused, terminatedOnly] = (await createAmis(ec2, 7)) as [string, string, string, string, string, string, string];
+      const [byGroup, byParameter, byTemplateVersion, byStoppedInstance, byLatestTemplate, unused, terminatedOnly] = (await createAmis(ec2, 7)) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
 
       await autoscaling.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'web-lc', ImageId: byGroup, InstanceType: 't3.micro' }));
       await autoscaling.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'web-asg', LaunchConfigurationName: 'web-lc', MinSize: 0, MaxSize: 0, AvailabilityZones: ['us-east-1a'] }));
@@ -67,7 +83,15 @@ describe('observeReferences against moto', () => {
       await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'web-alias', LaunchTemplateData: { ImageId: 'resolve:ssm:/apps/web/ami' } }));
       const api = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'api', LaunchTemplateData: { ImageId: publicAmi } }));
       await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: api.LaunchTemplate!.LaunchTemplateId!, LaunchTemplateData: { ImageId: byLatestTemplate } }));
-      await autoscaling.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'api-asg', LaunchTemplate: { LaunchTemplateName: 'api', Version: '$Latest' }, MinSize: 0, MaxSize: 0, AvailabilityZones: ['us-east-1a'] }));
+      await autoscaling.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'api-asg',
+          LaunchTemplate: { LaunchTemplateName: 'api', Version: '$Latest' },
+          MinSize: 0,
+          MaxSize: 0,
+          AvailabilityZones: ['us-east-1a'],
+        }),
+      );
 
       const stoppedId = await launch(ec2, byStoppedInstance);
       await ec2.send(new StopInstancesCommand({ InstanceIds: [stoppedId] }));
@@ -75,7 +99,10 @@ describe('observeReferences against moto', () => {
       await ec2.send(new TerminateInstancesCommand({ InstanceIds: [terminatedId] }));
 
       emulator.proxy.calls.length = 0;
-      const references = await observeReferences(clients, region, [byGroup, byParameter, byTemplateVersion, byStoppedInstance, byLatestTemplate, unused, terminatedOnly], { ssmPrefix: '/golden', capabilities: motoCapabilities });
+      const references = await observeReferences(clients, region, [byGroup, byParameter, byTemplateVersion, byStoppedInstance, byLatestTemplate, unused, terminatedOnly], {
+        ssmPrefix: '/golden',
+        capabilities: motoCapabilities,
+      });
 
       expect(references).toEqual({
         [byGroup]: ['auto scaling group web-asg (launch configuration web-lc)', 'launch configuration web-lc'],
@@ -104,7 +131,15 @@ describe('observeReferences against moto', () => {
       };
       const few = await callsFor(amiIds);
       expect(await callsFor([...amiIds, ...fakeIds])).toEqual(few);
-      expect(few).toEqual(['DescribeAutoScalingGroups', 'DescribeFleets', 'DescribeInstances', 'DescribeLaunchConfigurations', 'DescribeLaunchTemplates', 'DescribeParameters', 'DescribeSpotFleetRequests']);
+      expect(few).toEqual([
+        'DescribeAutoScalingGroups',
+        'DescribeFleets',
+        'DescribeInstances',
+        'DescribeLaunchConfigurations',
+        'DescribeLaunchTemplates',
+        'DescribeParameters',
+        'DescribeSpotFleetRequests',
+      ]);
     } finally {
       clients.destroy();
     }
@@ -148,7 +183,12 @@ describe('observeReferences against moto', () => {
         references: {},
       };
       const draft = planRetirementPolicy(input);
-      const references = await observeReferences(clients, region, draft.steps.map((step) => step.amiId), { ssmPrefix: '/golden', capabilities: motoCapabilities });
+      const references = await observeReferences(
+        clients,
+        region,
+        draft.steps.map((step) => step.amiId),
+        { ssmPrefix: '/golden', capabilities: motoCapabilities },
+      );
       const plan = planRetirementPolicy({ ...input, references });
 
       expect(plan.steps.map((step) => `${step.version} ${step.phase}`)).toEqual(['1.4.0 deregister', '1.5.0 deregister']);

@@ -39,7 +39,10 @@ async function logShows(logFile: string, text: string): Promise<void> {
 
 async function groupMembers(processGroup: number): Promise<string[]> {
   const { stdout } = await execa('ps', ['-o', 'pid=,comm=', '-g', String(processGroup)], { reject: false });
-  return stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 /** Resolves once no process is left in the group (killed processes take a moment to be reaped); the test's timeout bounds it. */

@@ -32,7 +32,11 @@ describe('gild run over the shipped images', () => {
 
   async function versionsOf(image: string, region: string): Promise<Record<string, string>> {
     const parameters = await parametersUnder(moto.endpoint, region, `/golden/${image}`);
-    return Object.fromEntries(Object.entries(parameters).filter(([name]) => name.includes('/versions/')).map(([name, amiId]) => [name.split('/versions/')[1]!, amiId]));
+    return Object.fromEntries(
+      Object.entries(parameters)
+        .filter(([name]) => name.includes('/versions/'))
+        .map(([name, amiId]) => [name.split('/versions/')[1]!, amiId]),
+    );
   }
 
   it('publishes every image, bumps the patch on each forced run, and retires the oldest after four runs', async () => {
@@ -49,7 +53,14 @@ describe('gild run over the shipped images', () => {
       }
     }
     expect(firstVersions['nginx']).toBe('2.1.0');
-    const firstAmis = Object.fromEntries(await Promise.all(Object.entries(shipped).map(async ([image, regions]) => [image, Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await versionsOf(image, region))[firstVersions[image]!]!])))])));
+    const firstAmis = Object.fromEntries(
+      await Promise.all(
+        Object.entries(shipped).map(async ([image, regions]) => [
+          image,
+          Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await versionsOf(image, region))[firstVersions[image]!]!]))),
+        ]),
+      ),
+    );
     const firstSnapshots: Record<string, string[]> = {};
     for (const [image, regions] of Object.entries(shipped)) {
       for (const region of regions) {

@@ -67,7 +67,14 @@ describe('a failing image is never published', () => {
       const child = project.spawn(['run'], { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100' });
       await polled;
       const { ec2 } = awsClients(emulator.moto.endpoint);
-      const found = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:gild:role', Values: ['smoke'] }, { Name: 'instance-state-name', Values: ['running'] }] }));
+      const found = await ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: 'tag:gild:role', Values: ['smoke'] },
+            { Name: 'instance-state-name', Values: ['running'] },
+          ],
+        }),
+      );
       const smokeInstance = found.Reservations?.[0]?.Instances?.[0]?.InstanceId;
       expect(smokeInstance, 'a smoke instance was launched').toBeDefined();
       child.kill('SIGINT');

@@ -20,11 +20,26 @@ describe('gild plan --matrix', () => {
         '{"engine":"github","images":5,"jobs":4,"perJob":1,"depth":2,"matrices":[{"include":[{"job":1,"images":"al2023-base nginx","waitsFor":""},{"job":2,"images":"debian-base","waitsFor":""},{"job":3,"images":"graviton-worker","waitsFor":""},{"job":4,"images":"windows-2022","waitsFor":""}]}]}',
       );
       const onePerJob = await project.gild(['plan', '--matrix', '--per-job', '1'], emulator.moto.env);
-      expect(JSON.parse(onePerJob.stdout).matrices[0].include.map((job: { images: string; waitsFor: string }) => `${job.images} <- ${job.waitsFor}`)).toEqual(['al2023-base <- ', 'debian-base <- ', 'graviton-worker <- ', 'windows-2022 <- ', 'nginx <- al2023-base']);
+      expect(JSON.parse(onePerJob.stdout).matrices[0].include.map((job: { images: string; waitsFor: string }) => `${job.images} <- ${job.waitsFor}`)).toEqual([
+        'al2023-base <- ',
+        'debian-base <- ',
+        'graviton-worker <- ',
+        'windows-2022 <- ',
+        'nginx <- al2023-base',
+      ]);
 
       expect((await project.gild(['run', 'al2023-base'], emulator.moto.env)).exitCode).toBe(0);
       const second = await project.gild(['plan', '--matrix'], emulator.moto.env);
-      expect(JSON.parse(second.stdout).matrices).toEqual([{ include: [{ job: 1, images: 'debian-base', waitsFor: '' }, { job: 2, images: 'graviton-worker', waitsFor: '' }, { job: 3, images: 'nginx', waitsFor: '' }, { job: 4, images: 'windows-2022', waitsFor: '' }] }]);
+      expect(JSON.parse(second.stdout).matrices).toEqual([
+        {
+          include: [
+            { job: 1, images: 'debian-base', waitsFor: '' },
+            { job: 2, images: 'graviton-worker', waitsFor: '' },
+            { job: 3, images: 'nginx', waitsFor: '' },
+            { job: 4, images: 'windows-2022', waitsFor: '' },
+          ],
+        },
+      ]);
 
       const both = await project.gild(['plan', '--matrix', '--json'], emulator.moto.env);
       expect(both.exitCode).toBe(2);

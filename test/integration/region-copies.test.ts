@@ -113,7 +113,9 @@ describe('gild copies to the other regions itself, beside the smoke test', () =>
     }
     // The dependant started building before its base's copies were available, and published after its base.
     const baseCopiesAvailable = Math.min(
-      ...(await Promise.all(copyRegions.map(async (region) => clock.waitFor((await parametersUnder(moto.endpoint, region, '/golden/copied-ok'))['/golden/copied-ok/versions/1.0.0']!, 'available')))).map((event) => event.at),
+      ...(
+        await Promise.all(copyRegions.map(async (region) => clock.waitFor((await parametersUnder(moto.endpoint, region, '/golden/copied-ok'))['/golden/copied-ok/versions/1.0.0']!, 'available')))
+      ).map((event) => event.at),
     );
     expect(starts.get('build:copied-child')).toBeLessThan(baseCopiesAvailable);
     expect(starts.get('publish:copied-child')).toBeGreaterThan(starts.get('publish:copied-ok')!);

@@ -24,7 +24,30 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { decodeTemplateText, evaluatePackerText, renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 /** Each fragment has broken some quoting somewhere: HCL templates, Go templates, shells, heredocs, NFC. */
-const hostileFragments = ['{{ .SourceAMI }}', '{{ timestamp }}', '{{ env `HOME` }}', '{{', '}}', '{{{', '${HOME}', '%{ if x }', '$${y}', '`uname`', '$(id)', '"', "'", '\\', '\n', '\t', '\u0007', '<<EOF', 'EOF', 'e\u0301', '\u{2f800}', '東京 🚀'];
+const hostileFragments = [
+  '{{ .SourceAMI }}',
+  '{{ timestamp }}',
+  '{{ env `HOME` }}',
+  '{{',
+  '}}',
+  '{{{',
+  '${HOME}',
+  '%{ if x }',
+  '$${y}',
+  '`uname`',
+  '$(id)',
+  '"',
+  "'",
+  '\\',
+  '\n',
+  '\t',
+  '\u0007',
+  '<<EOF',
+  'EOF',
+  'e\u0301',
+  '\u{2f800}',
+  '東京 🚀',
+];
 const hostileText: fc.Arbitrary<string> = fc
   .array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom(...hostileFragments)), { minLength: 1, maxLength: 6 })
   .map((parts) => parts.join(''));
@@ -107,9 +130,7 @@ describe('hostile strings with the installed Packer', () => {
     const rendering = renderImage(image, { ...renderInputFixture(path.join(workDir, 'refused')), tags: { note: '{{ .SourceAMI }}|{{ timestamp }}' }, packer });
     await expect(rendering).rejects.toMatchObject({
       code: 'EDEFINITIONS',
-      details: [
-        expect.stringMatching(/^images\/web\.ts: rendered source\.tags\.note: /),
-      ],
+      details: [expect.stringMatching(/^images\/web\.ts: rendered source\.tags\.note: /)],
     });
   });
 
@@ -153,10 +174,7 @@ describe('hostile strings with the installed Packer', () => {
     const command = `printf '%s' '${value.replaceAll("'", `'\\''`)}' > ${commandOut}`;
     // NOTE: shell-local evaluates inline and environment_vars as Go templates, as the remote shell provisioner does.
     const body = packerTemplateBody([attribute('inline', [command, `printf '%s' "$VALUE" > ${envOut}`]), attribute('environment_vars', [`VALUE=${value}`])]);
-    await writeFile(
-      path.join(dir, 'shell.pkr.hcl'),
-      `source "null" "x" {\ncommunicator = "none"\n}\nbuild {\nsources = ["source.null.x"]\nprovisioner "shell-local" {\n${hclBody(body)}\n}\n}\n`,
-    );
+    await writeFile(path.join(dir, 'shell.pkr.hcl'), `source "null" "x" {\ncommunicator = "none"\n}\nbuild {\nsources = ["source.null.x"]\nprovisioner "shell-local" {\n${hclBody(body)}\n}\n}\n`);
     await execa('packer', ['build', '-color=false', '.'], { cwd: dir });
     expect(await readFile(commandOut, 'utf8')).toBe(value);
     expect(await readFile(envOut, 'utf8')).toBe(value);

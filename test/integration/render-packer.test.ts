@@ -54,7 +54,12 @@ function fullyFeaturedImages(files: { script: string; upload: string }): Record<
       partial: 'spot-instances',
       packerSource: { shutdown_behavior: 'terminate' },
     }),
-    arm64: resolvedImageFixture({ name: 'arm64', architecture: 'arm64', instanceType: 't4g.micro', amiBlockDevices: [{ deviceName: '/dev/xvdb', sizeGiB: 50, type: 'gp3', iops: 6000, throughput: 250, deleteOnTermination: true }] }),
+    arm64: resolvedImageFixture({
+      name: 'arm64',
+      architecture: 'arm64',
+      instanceType: 't4g.micro',
+      amiBlockDevices: [{ deviceName: '/dev/xvdb', sizeGiB: 50, type: 'gp3', iops: 6000, throughput: 250, deleteOnTermination: true }],
+    }),
     windows: resolvedImageFixture({
       name: 'windows',
       platform: 'windows',
@@ -71,7 +76,11 @@ function fullyFeaturedImages(files: { script: string; upload: string }): Record<
       encryption: { kmsKeyId: 'alias/gild', regionKmsKeyIds: { 'eu-west-1': 'alias/gild-eu' } },
       amiBlockDevices: [{ deviceName: '/dev/xvdb', sizeGiB: 10, type: 'io2', iops: 4000, encrypted: true, kmsKeyId: 'alias/gild', deleteOnTermination: true }],
     }),
-    shared: resolvedImageFixture({ name: 'shared', copyRegions: ['us-west-2'], launchPermissions: { kind: 'explicit', accounts: ['111122223333', '444455556666'], organizationArns: [], organizationalUnitArns: [] } }),
+    shared: resolvedImageFixture({
+      name: 'shared',
+      copyRegions: ['us-west-2'],
+      launchPermissions: { kind: 'explicit', accounts: ['111122223333', '444455556666'], organizationArns: [], organizationalUnitArns: [] },
+    }),
     public: resolvedImageFixture({ name: 'public', launchPermissions: { kind: 'public', reason: 'community image' } }),
   };
 }
@@ -87,16 +96,13 @@ describe('rendered folders with the installed Packer', () => {
     if (packer.minor < 7 && packer.major === 1) expect(await packerValidate(rendered.dir)).toEqual({ ok: true });
   });
 
-  it.each(['say "hi"', 'C:\\temp\\', 'two\nlines\tand a tab', '${HOME} %{ if x } $${y}', '*/ /* # //', 'café 東京 🚀', 'bell\u0007'])(
-    'hands Packer the exact string %j',
-    async (value) => {
-      const dir = path.join(workDir, 'console', String(value.codePointAt(0)));
-      await mkdir(dir, { recursive: true });
-      await writeFile(path.join(dir, 'value.pkr.hcl'), `locals {\n  value = ${hclString(value)}\n}\nsource "null" "x" {\n  communicator = "none"\n}\nbuild {\n  sources = ["source.null.x"]\n}\n`);
-      const { stdout } = await execa('packer', ['console', '.'], { cwd: dir, input: 'local.value\n', stripFinalNewline: false });
-      expect(stdout).toBe(`${value}\n`);
-    },
-  );
+  it.each(['say "hi"', 'C:\\temp\\', 'two\nlines\tand a tab', '${HOME} %{ if x } $${y}', '*/ /* # //', 'café 東京 🚀', 'bell\u0007'])('hands Packer the exact string %j', async (value) => {
+    const dir = path.join(workDir, 'console', String(value.codePointAt(0)));
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'value.pkr.hcl'), `locals {\n  value = ${hclString(value)}\n}\nsource "null" "x" {\n  communicator = "none"\n}\nbuild {\n  sources = ["source.null.x"]\n}\n`);
+    const { stdout } = await execa('packer', ['console', '.'], { cwd: dir, input: 'local.value\n', stripFinalNewline: false });
+    expect(stdout).toBe(`${value}\n`);
+  });
 });
 
 describe('packerBuild against moto', () => {
@@ -133,7 +139,12 @@ describe('packerBuild against moto', () => {
 
   it('returns a failed build as a value whose reason names the last Packer error', async () => {
     const image = resolvedImageFixture({ name: 'broken' });
-    const rendered = await renderImage(image, { ...renderInputFixture(path.join(workDir, 'moto', 'broken')), baseAmiId: 'ami-0000000000000dead', packer, target: emulatorProfile({ endpoint: moto.endpoint }).packer });
+    const rendered = await renderImage(image, {
+      ...renderInputFixture(path.join(workDir, 'moto', 'broken')),
+      baseAmiId: 'ami-0000000000000dead',
+      packer,
+      target: emulatorProfile({ endpoint: moto.endpoint }).packer,
+    });
     const logFile = path.join(workDir, 'logs', 'run-2', 'broken.log');
 
     const result = await packerBuild({ dir: rendered.dir, logFile, env: environment() });

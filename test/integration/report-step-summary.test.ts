@@ -22,7 +22,7 @@ describe('the step summary is best effort', () => {
   const emulator = useMotoBehindFaultProxy();
 
   it('leaves a run that published at exit 0 when GITHUB_STEP_SUMMARY is a folder, and says so in the log and the report', async () => {
-    const hostileCheck = "x ## injected | cell <img src=x onerror=alert(1)> [click](javascript:alert(1))";
+    const hostileCheck = 'x ## injected | cell <img src=x onerror=alert(1)> [click](javascript:alert(1))';
     const project = await createTempProject({
       images: { 'web.ts': imageSource({ name: 'web', regions: "{ build: 'us-east-1' }", extra: `smoke: { checks: [{ name: ${JSON.stringify(hostileCheck)}, run: 'true' }] },` }) },
     });

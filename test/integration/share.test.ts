@@ -105,11 +105,15 @@ describe('gild shares an image itself, after its smoke test', () => {
       emulator.proxy.setRules({ holds: [{ service: 'ssm', action: 'PutParameter', bodyIncludes: '/golden/web/versions/1.0.0', onHeld: () => held() }] });
       const child = project.spawn(['run'], env());
       const ended = child.then((result) => result);
-      await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
+      await Promise.race([
+        reached,
+        ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`))),
+      ]);
       child.kill('SIGKILL');
       expect((await ended).signal).toBe('SIGKILL');
       emulator.proxy.reset();
-      for (const region of regions) expect((await sharingOf(emulator.moto.endpoint, region)).map((ami) => ({ status: ami.status, launch: ami.launch }))).toEqual([{ status: 'tested', launch: accounts }]);
+      for (const region of regions)
+        expect((await sharingOf(emulator.moto.endpoint, region)).map((ami) => ({ status: ami.status, launch: ami.launch }))).toEqual([{ status: 'tested', launch: accounts }]);
 
       const plan = await project.gild(['plan'], env());
       expect(plan.stdout).toMatch(/resume 1\.0\.0 from run/);
@@ -122,10 +126,13 @@ describe('gild shares an image itself, after its smoke test', () => {
       // Shared already: the share steps read, found nothing to change, and changed no grant. (The description is
       // set again: moto accepts it but never stores it, so the AMI never reads back as described.)
       expect(calls.filter((call) => call.action === 'DescribeImageAttribute').length).toBeGreaterThanOrEqual(regions.length);
-      const grants = calls.filter((call) => call.action === 'ModifySnapshotAttribute' || (call.action === 'ModifyImageAttribute' && call.service === 'ec2' && !call.body.includes('Description.Value')));
+      const grants = calls.filter(
+        (call) => call.action === 'ModifySnapshotAttribute' || (call.action === 'ModifyImageAttribute' && call.service === 'ec2' && !call.body.includes('Description.Value')),
+      );
       expect(grants).toEqual([]);
       expect(await convergenceViolations(emulator.moto.endpoint, { web: regions })).toEqual([]);
-      for (const region of regions) expect((await sharingOf(emulator.moto.endpoint, region)).map((ami) => ({ status: ami.status, launch: ami.launch }))).toEqual([{ status: 'published', launch: accounts }]);
+      for (const region of regions)
+        expect((await sharingOf(emulator.moto.endpoint, region)).map((ami) => ({ status: ami.status, launch: ami.launch }))).toEqual([{ status: 'published', launch: accounts }]);
       expect((await project.gild(['verify'], env())).exitCode).toBe(0);
     } finally {
       await project.remove();

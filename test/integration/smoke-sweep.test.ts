@@ -43,7 +43,13 @@ function newContext() {
 
 async function launch(context: Context, tags: Record<string, string>): Promise<string> {
   const output = await context.clients.ec2(region).send(
-    new RunInstancesCommand({ ImageId: 'ami-1e749f67', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: recordToTags(tags) }] } : {}) }),
+    new RunInstancesCommand({
+      ImageId: 'ami-1e749f67',
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: recordToTags(tags) }] } : {}),
+    }),
   );
   return output.Instances![0]!.InstanceId!;
 }
@@ -65,7 +71,17 @@ async function states(context: Context): Promise<Record<string, string>> {
 async function sweepLeftovers(context: Context, options: { dryRun: boolean } = { dryRun: false }) {
   const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
   const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: context.settings.sweepAfterMinutes });
-  const plan: RunPlan = { schema: planSchemaVersion, runId: context.runId, createdAt: context.now().toISOString(), ssmPrefix: inventory.ssmPrefix, options: { force: false, images: [] }, observed: { at: inventory.observedAt, digests: {} }, images: [], steps, kept: [] };
+  const plan: RunPlan = {
+    schema: planSchemaVersion,
+    runId: context.runId,
+    createdAt: context.now().toISOString(),
+    ssmPrefix: inventory.ssmPrefix,
+    options: { force: false, images: [] },
+    observed: { at: inventory.observedAt, digests: {} },
+    images: [],
+    steps,
+    kept: [],
+  };
   const said: string[] = [];
   let applied: AppliedPlan | undefined;
   await takeTrip({
@@ -107,7 +123,9 @@ describe('the leftover sweep against moto', () => {
     expect(after[ids.fresh]).toBe('running');
     expect(after[ids.untagged]).toBe('running');
     expect(after[ids.current]).toBe('running');
-    expect(steps.find((step) => step.resource.id === ids.oldSmoke)!.reason).toMatch(new RegExp(`terminate leftover smoke instance ${ids.oldSmoke} \\(running\\): its run old-run holds no lock and it is 18\\d min old`));
+    expect(steps.find((step) => step.resource.id === ids.oldSmoke)!.reason).toMatch(
+      new RegExp(`terminate leftover smoke instance ${ids.oldSmoke} \\(running\\): its run old-run holds no lock and it is 18\\d min old`),
+    );
     expect(await readFile(runLog!, 'utf8')).toContain(`sweep:us-east-1:${ids.oldSmoke}: sweep instance ${ids.oldSmoke} in us-east-1 — terminate leftover smoke instance`);
 
     await context.clients.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: [ids.fresh, ids.untagged, ids.current] }));

@@ -60,7 +60,10 @@ async function smokeStepThenDiscard(amiId: string, image: ResolvedImage) {
   emulator.proxy.calls.length = 0;
   const failure = await createSmokeStage(runSmokeTest)
     .run(context, { ...common, id: 'smoke:web', kind: 'smoke', previousVersion: undefined, after: ['build:web'] }, stepRun)
-    .then(() => undefined, (error: unknown) => error);
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
   await Promise.all(stepRun.settling);
   const discardStep: StepOfKind<'discard'> = { ...common, id: `discard:web:${region}`, kind: 'discard', region, onFailure: image.smoke.onFailure, after: ['smoke:web'] };
   // NOTE: as the runner's context on the emulator is: moto refuses DescribeParameters' DataType filter.
@@ -71,14 +74,23 @@ async function smokeStepThenDiscard(amiId: string, image: ResolvedImage) {
 }
 
 async function amiState(amiId: string) {
-  const images = await context.clients.ec2(region).send(new DescribeImagesCommand({ ImageIds: [amiId] })).catch(() => ({ Images: [] }));
+  const images = await context.clients
+    .ec2(region)
+    .send(new DescribeImagesCommand({ ImageIds: [amiId] }))
+    .catch(() => ({ Images: [] }));
   const image = images.Images?.[0];
   return image ? { state: image.State, tags: Object.fromEntries((image.Tags ?? []).map((tag) => [tag.Key, tag.Value])) } : undefined;
 }
 
 describe('smoke test against moto', () => {
   it('passes when every check passes, terminates the instance and writes the report', async () => {
-    const { amiId, run, smoke } = await smokeTest([{ name: 'nginx answers', run: 'curl -fsS localhost' }, { name: 'disk', run: ['df -h /'] }], { instanceTypes: ['t3.micro', 't3.small'] });
+    const { amiId, run, smoke } = await smokeTest(
+      [
+        { name: 'nginx answers', run: 'curl -fsS localhost' },
+        { name: 'disk', run: ['df -h /'] },
+      ],
+      { instanceTypes: ['t3.micro', 't3.small'] },
+    );
 
     expect(smoke.result).toBe('passed');
     expect('checks' in smoke ? smoke.checks.map((check) => [check.name, check.instanceType, check.outcome]) : []).toEqual(
@@ -109,7 +121,9 @@ describe('smoke test against moto', () => {
     emulator.proxy.setRules({ commands: [{ marker: 'systemctl is-active nginx', status: 'Failed', exitCode: 3, stdout: 'inactive', stderr: 'nginx.service: not running' }] });
     const amiId = await registerBuiltAmi(context.clients.ec2(region), context, 'web');
     const ec2 = context.clients.ec2(region);
-    const snapshotIds = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images![0]!.BlockDeviceMappings!.flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+    const snapshotIds = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images![0]!.BlockDeviceMappings!.flatMap((mapping) =>
+      mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [],
+    );
     const { failure, stepRun, discard } = await smokeStepThenDiscard(amiId, smokeImage({ checks: [{ name: 'nginx running', run: 'systemctl is-active nginx' }] }));
 
     expect(failure).toMatchObject({ message: expect.stringContaining('exited with code 3, expected 0') });
@@ -148,7 +162,10 @@ describe('smoke test against moto', () => {
     expect(failure).toMatchObject({ message: expect.stringContaining('smoke test failed') });
     expect(discard).toMatchObject({ moved: false, output: { removed: [] } });
     const ami = await amiState(amiId);
-    expect(ami).toMatchObject({ state: 'available', tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"'), 'gild:keep-reason': expect.stringContaining('smoke.onFailure is "keep"') } });
+    expect(ami).toMatchObject({
+      state: 'available',
+      tags: { 'gild:status': 'failed', 'gild:failure': expect.stringContaining('check "fails"'), 'gild:keep-reason': expect.stringContaining('smoke.onFailure is "keep"') },
+    });
     // Stamped when kept: the default keep period (7 days) from then.
     const keepUntil = Date.parse(ami!.tags['gild:keep-until']!);
     expect(keepUntil).toBeGreaterThanOrEqual(before + 7 * 86_400_000);
@@ -171,7 +188,7 @@ describe('smoke test against moto', () => {
     expect(smoke).toMatchObject({ result: 'failed', reason: expect.stringContaining('stdout does not match /nginx/1\\.2\\d/') });
   });
 
-  it('times out a check that never finishes, by gild\'s own per-check deadline', async () => {
+  it("times out a check that never finishes, by gild's own per-check deadline", async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
     const started = Date.now();
     const { amiId, smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity', timeoutSeconds: 1 }]);
@@ -187,7 +204,13 @@ describe('smoke test against moto', () => {
 
   it('stops at the overall timeout even when per-check timeouts are longer', async () => {
     emulator.proxy.setRules({ commands: [{ marker: 'sleep infinity', status: 'InProgress' }] });
-    const { smoke } = await smokeTest([{ name: 'hangs', run: 'sleep infinity' }, { name: 'never runs', run: 'true' }], { checkTimeoutSeconds: 60, timeoutSeconds: 1 });
+    const { smoke } = await smokeTest(
+      [
+        { name: 'hangs', run: 'sleep infinity' },
+        { name: 'never runs', run: 'true' },
+      ],
+      { checkTimeoutSeconds: 60, timeoutSeconds: 1 },
+    );
 
     expect(smoke).toMatchObject({ result: 'timed-out' });
     // The definition's checks; gild's new-machine checks ran first, and are not-verified here (see smoke-new-machine.test.ts).
@@ -275,7 +298,10 @@ describe('smoke test against moto', () => {
     let answerTermination!: () => void;
     emulator.proxy.setRules({ holds: [{ service: 'ec2', action: 'TerminateInstances', release: new Promise<void>((resolve) => (answerTermination = resolve)) }] });
     const settling: Promise<unknown>[] = [];
-    const run = { ...smokeRun(smokeImage({ checks: [{ name: 'disk', run: 'df -h /' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
+    const run = {
+      ...smokeRun(smokeImage({ checks: [{ name: 'disk', run: 'df -h /' }] }), { logDir: join(cwd, 'logs'), amis: { [region]: amiId } }),
+      settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work),
+    };
 
     const smoke = await runSmokeTest(context, run);
 

@@ -78,7 +78,16 @@ async function builtAmi(ctx: Context, imageName: string, options: { twin: boolea
     new CreateImageCommand({
       InstanceId: builder,
       Name: `${imageName}-${Date.now()}`,
-      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:run-id', Value: ctx.runId }, { Key: 'gild:image', Value: imageName }, { Key: 'gild:version', Value: '1.0.0' }] }],
+      TagSpecifications: [
+        {
+          ResourceType: 'image',
+          Tags: [
+            { Key: 'gild:run-id', Value: ctx.runId },
+            { Key: 'gild:image', Value: imageName },
+            { Key: 'gild:version', Value: '1.0.0' },
+          ],
+        },
+      ],
     }),
   );
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder] }));
@@ -125,16 +134,20 @@ describe('the SSM Run Command stand-in', () => {
     expect((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList).toEqual([]);
     // The adapter's own retry waits for the registration, as it does on AWS.
     const attempts: number[] = [];
-    const sent = await sendCommand(ssm, { instanceId, document: 'AWS-RunShellScript', commands: ['true'], timeoutSeconds: 30, comment: 'later' }, {
-      attempts: 40,
-      baseDelayMs: 250,
-      maxDelayMs: 250,
-      // The retry's wait ends when the agent is Online (the stand-in's own answer), not after a fixed time.
-      sleep: async (ms) => {
-        attempts.push(ms);
-        while (!((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList ?? []).some((entry) => entry.InstanceId === instanceId && entry.PingStatus === 'Online'));
+    const sent = await sendCommand(
+      ssm,
+      { instanceId, document: 'AWS-RunShellScript', commands: ['true'], timeoutSeconds: 30, comment: 'later' },
+      {
+        attempts: 40,
+        baseDelayMs: 250,
+        maxDelayMs: 250,
+        // The retry's wait ends when the agent is Online (the stand-in's own answer), not after a fixed time.
+        sleep: async (ms) => {
+          attempts.push(ms);
+          while (!((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList ?? []).some((entry) => entry.InstanceId === instanceId && entry.PingStatus === 'Online'));
+        },
       },
-    });
+    );
     expect(sent).toHaveProperty('commandId');
     expect(attempts.length).toBeGreaterThan(0);
     const information = (await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList ?? [];
@@ -212,7 +225,10 @@ describe('the smoke stage through the stand-in', () => {
     const amiId = await builtAmi(ctx, imageName, { twin });
     const run = smokeRun(smokeImage({ name: imageName, checks, smoke: { packageManifest: true } }), { logDir: join(cwd!, '.gild', 'logs', ctx.runId), amis: { [region]: amiId } });
     const result = await runSmokeTest(ctx, run);
-    const report = JSON.parse(await readFile(join(run.logDir, `${imageName}.smoke.json`), 'utf8')) as { checks: { name: string; outcome: string; reason?: string }[]; packageManifest?: { packages: number } };
+    const report = JSON.parse(await readFile(join(run.logDir, `${imageName}.smoke.json`), 'utf8')) as {
+      checks: { name: string; outcome: string; reason?: string }[];
+      packageManifest?: { packages: number };
+    };
     return { result, report, run };
   }
 
@@ -241,7 +257,7 @@ describe('the smoke stage through the stand-in', () => {
     expect(report.packageManifest?.packages).toBeGreaterThan(50);
   });
 
-  it('stores each passing version\'s SBOM in the evidence bucket, and the next version diffs against it from another machine', async () => {
+  it("stores each passing version's SBOM in the evidence bucket, and the next version diffs against it from another machine", async () => {
     const ctx = await setUp({ registrationDelayMs: 0 });
     const s3 = createS3Client(region, ctx.env);
     await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
@@ -250,7 +266,10 @@ describe('the smoke stage through the stand-in', () => {
     const check = [{ name: 'true', run: 'true' }];
     const first = smokeRun(smokeImage({ name: 'sbom', checks: check, smoke: { packageManifest: true } }), { logDir: join(cwd!, 'first'), amis: { [region]: amiId }, nextVersion: '1.0.0' });
     expect((await runSmokeTest(withEvidence, first)).result).toBe('passed');
-    const stored = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/sbom/1.0.0/sbom.cdx.json' }))).Body!.transformToString()) as { bomFormat: string; components: { name: string; purl: string }[] };
+    const stored = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/sbom/1.0.0/sbom.cdx.json' }))).Body!.transformToString()) as {
+      bomFormat: string;
+      components: { name: string; purl: string }[];
+    };
     expect(stored.bomFormat).toBe('CycloneDX');
     // The package URL names the distribution of the image's preset (the smoke fixture's is ubuntu-24.04).
     expect(stored.components.find((component) => component.name === 'dpkg')?.purl).toMatch(/^pkg:deb\/ubuntu\/dpkg@1\./);
@@ -258,7 +277,12 @@ describe('the smoke stage through the stand-in', () => {
 
     // Another machine: no local manifests, only the bucket.
     const elsewhere = { ...withEvidence, workDir: join(cwd!, 'elsewhere', '.gild') };
-    const second = smokeRun(smokeImage({ name: 'sbom', checks: check, smoke: { packageManifest: true } }), { logDir: join(cwd!, 'second'), amis: { [region]: amiId }, currentVersion: '1.0.0', nextVersion: '1.0.1' });
+    const second = smokeRun(smokeImage({ name: 'sbom', checks: check, smoke: { packageManifest: true } }), {
+      logDir: join(cwd!, 'second'),
+      amis: { [region]: amiId },
+      currentVersion: '1.0.0',
+      nextVersion: '1.0.1',
+    });
     expect((await runSmokeTest(elsewhere, second)).result).toBe('passed');
     expect(second.summary).toContain('packages: unchanged since 1.0.0');
     s3.destroy();
@@ -268,6 +292,11 @@ describe('the smoke stage through the stand-in', () => {
     const { result, report } = await smoke('no-twin', [{ name: 'anything', run: 'true' }], false);
     expect(result).toMatchObject({ result: 'skipped', reason: expect.stringMatching(/^no check ran: 1 not run, 0 skipped \(not run: no-twin 1\.0\.0/) });
     // The built-in new-machine checks have no build record to compare with here, so they verify nothing either.
-    expect(report.checks.map((check) => `${check.name.startsWith('new machine: ') ? 'built-in ' : ''}${check.outcome}`)).toEqual(['built-in not-verified', 'built-in not-verified', 'built-in not-verified', 'not-run']);
+    expect(report.checks.map((check) => `${check.name.startsWith('new machine: ') ? 'built-in ' : ''}${check.outcome}`)).toEqual([
+      'built-in not-verified',
+      'built-in not-verified',
+      'built-in not-verified',
+      'not-run',
+    ]);
   });
 });

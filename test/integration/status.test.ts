@@ -23,14 +23,30 @@ describe('gild status', () => {
       const parameters = await parametersUnder(emulator.moto.endpoint, 'us-east-1', '/golden/web');
       const ami = (version: string) => parameters[`/golden/web/versions/${version}`]!;
       const { ec2 } = awsClients(emulator.moto.endpoint);
-      await ec2.send(new CreateTagsCommand({ Resources: [ami('1.0.0')], Tags: [{ Key: 'gild:status', Value: 'revoked' }, { Key: 'gild:revoked-reason', Value: 'CVE-2026-1234' }] }));
+      await ec2.send(
+        new CreateTagsCommand({
+          Resources: [ami('1.0.0')],
+          Tags: [
+            { Key: 'gild:status', Value: 'revoked' },
+            { Key: 'gild:revoked-reason', Value: 'CVE-2026-1234' },
+          ],
+        }),
+      );
       await ec2.send(new CreateTagsCommand({ Resources: [ami('1.0.1')], Tags: [{ Key: 'gild:published-at', Value: new Date(Date.now() - 40.5 * 86_400_000).toISOString() }] }));
       const instance = await ec2.send(new RunInstancesCommand({ ImageId: ami('1.0.0'), MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
       const instanceId = instance.Instances![0]!.InstanceId!;
       await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'web-lt', LaunchTemplateData: { ImageId: ami('1.0.1') } }));
       await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'web-lt', LaunchTemplateData: { ImageId: ami('1.0.2') } }));
       const autoscaling = new AutoScalingClient({ endpoint: emulator.moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-      await autoscaling.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'web-asg', MinSize: 0, MaxSize: 0, AvailabilityZones: ['us-east-1a'], LaunchTemplate: { LaunchTemplateName: 'web-lt', Version: '1' } }));
+      await autoscaling.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'web-asg',
+          MinSize: 0,
+          MaxSize: 0,
+          AvailabilityZones: ['us-east-1a'],
+          LaunchTemplate: { LaunchTemplateName: 'web-lt', Version: '1' },
+        }),
+      );
 
       const result = await project.gild(['status', '--json'], env);
       expect(result.exitCode).toBe(0);

@@ -70,7 +70,9 @@ async function lastRun(dir: string) {
   const runsDir = path.join(dir, '.gild', 'runs');
   const [runId] = (await readdir(runsDir)).sort().reverse();
   const runDir = path.join(runsDir, runId!);
-  const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as { images: { image: string; result: string; summary: string[]; smoke?: { checks: { name: string; outcome: string }[] } }[] };
+  const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as {
+    images: { image: string; result: string; summary: string[]; smoke?: { checks: { name: string; outcome: string }[] } }[];
+  };
   const smoke = JSON.parse(await readFile(path.join(runDir, 'web.smoke.json'), 'utf8')) as SmokeJson;
   const log = await readFile(path.join(runDir, 'web.log'), 'utf8');
   return { report, smoke, log };
@@ -197,8 +199,11 @@ export default defineImage({
 });
 
 describe('gild test', () => {
-  it('passes the good provisioning, and fails a broken one with the script\'s own error output', async () => {
-    const web = await project({ 'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }), 'scripts/provision.sh': provisionScript('') });
+  it("passes the good provisioning, and fails a broken one with the script's own error output", async () => {
+    const web = await project({
+      'web.ts': debianImage({ version: '1.0.0', checks: `${servesPage}, { name: 'boot', run: 'systemctl is-enabled x', needs: 'vm' }` }),
+      'scripts/provision.sh': provisionScript(''),
+    });
     try {
       // No AWS at all: no endpoint, no credentials.
       const noAws = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };
@@ -222,7 +227,7 @@ describe('gild test', () => {
     }
   }, 300_000);
 
-  it('diffs the twin against the published version\'s SBOM in the evidence bucket, and --keep leaves a container of the twin for a shell', async () => {
+  it("diffs the twin against the published version's SBOM in the evidence bucket, and --keep leaves a container of the twin for a shell", async () => {
     const web = await project(
       { 'web.ts': debianImage({ version: '1.1.0', checks: servesPage }), 'scripts/provision.sh': provisionScript('') },
       "import { defineSettings } from 'gild';\nexport default defineSettings({ evidence: { bucket: 'evidence' } });\n",
@@ -235,7 +240,10 @@ describe('gild test', () => {
     try {
       await s3.send(new CreateBucketCommand({ Bucket: 'evidence' }));
       for (const name of ['/golden/web/versions/1.0.0', '/golden/web/latest']) await ssm.send(new PutParameterCommand({ Name: name, Value: 'ami-12345678', Type: 'String' }));
-      const sbom = cycloneDxSbom({ image: 'web', version: '1.0.0', runId: 'earlier', amiId: 'ami-12345678', preset: 'debian-12', packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n'", createdAt: new Date() }, 'tree 2.1.0-1\n');
+      const sbom = cycloneDxSbom(
+        { image: 'web', version: '1.0.0', runId: 'earlier', amiId: 'ami-12345678', preset: 'debian-12', packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n'", createdAt: new Date() },
+        'tree 2.1.0-1\n',
+      );
       await s3.send(new PutObjectCommand({ Bucket: 'evidence', Key: 'gild/evidence/web/1.0.0/sbom.cdx.json', Body: JSON.stringify(sbom) }));
 
       const tested = await web.gild(['test', 'web', '--keep'], { ...moto.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' });

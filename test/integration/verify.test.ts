@@ -53,7 +53,12 @@ describe('gild verify', () => {
       expect(findings).toEqual(
         expect.arrayContaining([
           { region: 'us-east-1', resource: webAmi, difference: 'account 444455556666 may launch it, but the definition does not say so', repairCommand: 'gild verify --repair' },
-          { region: 'us-east-1', resource: `${snapshotId} (snapshot of ${webAmi})`, difference: 'everyone (public) may create volumes from it, but the definition does not say so', repairCommand: 'gild verify --repair' },
+          {
+            region: 'us-east-1',
+            resource: `${snapshotId} (snapshot of ${webAmi})`,
+            difference: 'everyone (public) may create volumes from it, but the definition does not say so',
+            repairCommand: 'gild verify --repair',
+          },
           { region: 'us-west-2', resource: '/golden/web/latest', difference: `missing (it should name 1.0.0, ${west['/golden/web/latest']})`, repairCommand: 'gild verify --repair' },
           { region: 'us-east-1', resource: '/golden/web/versions/1.0.0', difference: `names ${apiAmi}, an AMI of api 1.0.0`, repairCommand: 'gild verify --repair' },
         ]),

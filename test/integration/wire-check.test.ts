@@ -26,8 +26,18 @@ describe('the wire check in front of moto', () => {
     const ec2 = createEc2Client('us-east-1', emulator.moto.endpoint, emulator.moto.env, { maxAttempts: 1 });
     const refused = await ec2.send(new DescribeImageReferencesCommand({ ImageIds: imageIds(11), IncludeAllResourceTypes: true })).catch((error: unknown) => error as Error);
     expect(refused).toMatchObject({ name: 'InvalidParameterValue', $metadata: { httpStatusCode: 400 } });
-    expect((refused as Error).message).toMatch(/^wire check: ec2 DescribeImageReferences: ImageIds = \["ami-00000000000000001", "ami-00000000000000002", …, "ami-00000000000000011"\] \(11 items\) breaks AWS's rule: list length at most 10/);
-    expect(takeWireViolations()).toMatchObject([{ service: 'ec2', operation: 'DescribeImageReferences', member: 'ImageIds', rule: expect.stringMatching(/^list length at most 10 \(model shape DescribeImageReferencesImageIdStringList: max 10\), got 11$/), sender: expect.stringMatching(/^gild \(aws-sdk-js/) }]);
+    expect((refused as Error).message).toMatch(
+      /^wire check: ec2 DescribeImageReferences: ImageIds = \["ami-00000000000000001", "ami-00000000000000002", …, "ami-00000000000000011"\] \(11 items\) breaks AWS's rule: list length at most 10/,
+    );
+    expect(takeWireViolations()).toMatchObject([
+      {
+        service: 'ec2',
+        operation: 'DescribeImageReferences',
+        member: 'ImageIds',
+        rule: expect.stringMatching(/^list length at most 10 \(model shape DescribeImageReferencesImageIdStringList: max 10\), got 11$/),
+        sender: expect.stringMatching(/^gild \(aws-sdk-js/),
+      },
+    ]);
   });
 
   it('forwards a valid request unchanged and counts it once, through the fault proxy as directly', async () => {
@@ -63,7 +73,9 @@ describe('the wire check in front of moto', () => {
     `;
     const child = await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: emulator.moto.env, reject: false });
     expect(child.exitCode).toBe(0);
-    expect(() => assertNoWireViolations('during this test')).toThrow(/1 request\(s\) during this test broke AWS's rules at the wire:\n {2}- ec2 EnableImageDeprecation: DeprecateAt = \S+ breaks AWS's rule: must be in the future once EC2 rounds it to the minute .* — sent by gild \(aws-sdk-js/);
+    expect(() => assertNoWireViolations('during this test')).toThrow(
+      /1 request\(s\) during this test broke AWS's rules at the wire:\n {2}- ec2 EnableImageDeprecation: DeprecateAt = \S+ breaks AWS's rule: must be in the future once EC2 rounds it to the minute .* — sent by gild \(aws-sdk-js/,
+    );
   });
 
   it('fails the test during which a violation arrived, though the test itself passed', async () => {
@@ -92,9 +104,15 @@ it('sends a request AWS would refuse and looks away', async () => {
 export default defineConfig({ root: ${JSON.stringify(scratch)}, test: { include: ['*.test.ts'], hookTimeout: 60_000, testTimeout: 120_000, setupFiles: [${JSON.stringify(path.join(root, 'test/support/aws-model-setup.ts'))}] } });
 `,
       );
-      const run = await execa(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', path.join(scratch, 'vitest.config.ts')], { cwd: root, reject: false, env: { ...process.env, CI: 'true', GILD_WIRE_CHECK_SUMMARY: '' } });
+      const run = await execa(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', path.join(scratch, 'vitest.config.ts')], {
+        cwd: root,
+        reject: false,
+        env: { ...process.env, CI: 'true', GILD_WIRE_CHECK_SUMMARY: '' },
+      });
       expect(run.exitCode).toBe(1);
-      expect(run.stdout + run.stderr).toMatch(/1 request\(s\) during this test broke AWS's rules at the wire:\s+- ec2 DescribeImageReferences: MaxResults = 2 breaks AWS's rule: at least 5 \(model shape DescribeImageReferencesMaxResults: min 5\) — sent by gild \(aws-sdk-js/);
+      expect(run.stdout + run.stderr).toMatch(
+        /1 request\(s\) during this test broke AWS's rules at the wire:\s+- ec2 DescribeImageReferences: MaxResults = 2 breaks AWS's rule: at least 5 \(model shape DescribeImageReferencesMaxResults: min 5\) — sent by gild \(aws-sdk-js/,
+      );
       expect(run.stdout + run.stderr).toMatch(/1 failed/);
     } finally {
       rmSync(scratch, { recursive: true, force: true });

@@ -43,7 +43,8 @@ export const awsLatencies = {
   commandRun: {
     what: 'SendCommand (AWS-RunShellScript, a short check): `InProgress` until done',
     seconds: 5,
-    source: 'AWS Systems Manager User Guide, "Understanding command statuses" (Pending → InProgress → Success) (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html); a short script measures 2–5 s end to end',
+    source:
+      'AWS Systems Manager User Guide, "Understanding command statuses" (Pending → InProgress → Success) (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html); a short script measures 2–5 s end to end',
   },
   instanceStopping: {
     what: 'StopInstances: `stopping`, then `stopped` (Packer stops the build instance before CreateImage)',

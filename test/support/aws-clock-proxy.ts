@@ -71,7 +71,13 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
 function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) } },
+      {
+        hostname: target.hostname,
+        port: target.port,
+        method: request.method,
+        path: request.url,
+        headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) },
+      },
       (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
     );
     upstream.on('error', reject);
@@ -134,7 +140,10 @@ function firstText(xml: string, element: string): string | undefined {
 }
 
 function withInstanceState(item: string, state: InstanceState): string {
-  return item.replace(/<instanceState>\s*<code>[^<]*<\/code>\s*<name>[^<]*<\/name>\s*<\/instanceState>/, `<instanceState><code>${instanceStateCodes[state]}</code><name>${state}</name></instanceState>`);
+  return item.replace(
+    /<instanceState>\s*<code>[^<]*<\/code>\s*<name>[^<]*<\/name>\s*<\/instanceState>/,
+    `<instanceState><code>${instanceStateCodes[state]}</code><name>${state}</name></instanceState>`,
+  );
 }
 
 /**
@@ -229,7 +238,8 @@ export async function startClockProxy(targetEndpoint: string, options: { readonl
     const body = await readBody(request);
     const check = checkArrival(request, body);
     if (check && check.violations.length > 0) return refuseLikeAws(response, check);
-    const ssmAction = typeof request.headers['x-amz-target'] === 'string' && request.headers['x-amz-target'].startsWith('AmazonSSM.') ? request.headers['x-amz-target'].slice('AmazonSSM.'.length) : undefined;
+    const ssmAction =
+      typeof request.headers['x-amz-target'] === 'string' && request.headers['x-amz-target'].startsWith('AmazonSSM.') ? request.headers['x-amz-target'].slice('AmazonSSM.'.length) : undefined;
     const form = String(request.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? new URLSearchParams(body.toString('utf8')) : undefined;
     const ec2Action = form?.get('Action') ?? undefined;
 

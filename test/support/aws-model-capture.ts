@@ -48,7 +48,9 @@ export function captureAtTheWire(client: { middlewareStack: Stack }, answer: (re
     const action = target ? target.split('.')[1]! : ((params as URLSearchParams).get('Action') ?? '');
     const capturedRequest = { action, params, check };
     captured.push(capturedRequest);
-    const canned = answer(capturedRequest) ?? (target ? { body: '{}' } : { body: `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>canned</requestId><return>true</return></${action}Response>` });
+    const canned =
+      answer(capturedRequest) ??
+      (target ? { body: '{}' } : { body: `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>canned</requestId><return>true</return></${action}Response>` });
     const responseHeaders = { 'content-type': target ? 'application/x-amz-json-1.1' : 'text/xml;charset=UTF-8', 'x-amzn-requestid': 'canned', ...canned.headers };
     return { response: { statusCode: canned.status ?? 200, headers: responseHeaders, body: Buffer.from(canned.body) } };
   };

@@ -58,7 +58,7 @@ export function senderOf(userAgent: string): string {
 function show(value: unknown): string {
   // A long list is shown by its ends and size, so that the item that broke the limit is in the message.
   if (Array.isArray(value) && value.length > 4) return `[${show(value[0])}, ${show(value[1])}, …, ${show(value.at(-1))}] (${value.length} items)`;
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = value instanceof Date ? value.toISOString() : typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
 
@@ -257,7 +257,10 @@ function validate(model: ServiceModel, shapeName: string, value: unknown, where:
 }
 
 /** One request read back into its operation and input; undefined when it is not an AWS API call the models cover. */
-export function readWireRequest(request: WireRequest, report: (model: ServiceModel, operation: string) => Report): { model: ServiceModel; operation: string; input: unknown; json: boolean } | undefined {
+export function readWireRequest(
+  request: WireRequest,
+  report: (model: ServiceModel, operation: string) => Report,
+): { model: ServiceModel; operation: string; input: unknown; json: boolean } | undefined {
   const target = header(request, 'x-amz-target');
   const contentType = header(request, 'content-type');
   if (target) {
@@ -298,8 +301,10 @@ export function readWireRequest(request: WireRequest, report: (model: ServiceMod
 export function checkWireRequest(request: WireRequest, now: Date = new Date()): WireCheck {
   const sender = senderOf(header(request, 'user-agent'));
   const violations: WireViolation[] = [];
-  const reportFor = (model: ServiceModel, operation: string): Report => (member, value, rule) =>
-    violations.push({ service: model.service, operation, member: member || '(input)', value: show(value), rule, sender });
+  const reportFor =
+    (model: ServiceModel, operation: string): Report =>
+    (member, value, rule) =>
+      violations.push({ service: model.service, operation, member: member || '(input)', value: show(value), rule, sender });
   const read = readWireRequest(request, reportFor);
   if (!read) return { sender, checked: false, violations };
   const { model, operation, input, json } = read;
@@ -325,7 +330,12 @@ interface RuleContext {
 }
 
 function stripTags(html: string): string {
-  return html.replace(/<[^>]+>/g, '').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&').trim();
+  return html
+    .replace(/<[^>]+>/g, '')
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&')
+    .trim();
 }
 
 const filterNames = new Map<string, { names: Set<string>; tagPrefix: boolean } | undefined>();
@@ -392,7 +402,11 @@ function documentedRules(context: RuleContext): void {
       (input.Filters as { Name?: string; Values?: unknown[] }[]).forEach((filter, index) => {
         const name = filter.Name ?? '';
         if (documented && !documented.names.has(name) && !(documented.tagPrefix && /^tag:./.test(name))) {
-          report(`Filters[${index}].Name`, name, `not a filter ${operation} documents (its Filters documentation lists: ${[...documented.names].slice(0, 12).join(', ')}${documented.names.size > 12 ? ', …' : ''}${documented.tagPrefix ? ', tag:<key>' : ''})`);
+          report(
+            `Filters[${index}].Name`,
+            name,
+            `not a filter ${operation} documents (its Filters documentation lists: ${[...documented.names].slice(0, 12).join(', ')}${documented.names.size > 12 ? ', …' : ''}${documented.tagPrefix ? ', tag:<key>' : ''})`,
+          );
         }
         if (asArray(filter.Values).length > 200) report(`Filters[${index}].Values`, `${asArray(filter.Values).length} values`, 'at most 200 values in one filter (EC2 API: filter value limit)');
       });
@@ -402,7 +416,8 @@ function documentedRules(context: RuleContext): void {
     if (operation === 'EnableImageDeprecation' && input.DeprecateAt instanceof Date) {
       // EC2 rounds the seconds to the nearest minute, then refuses a time in the past.
       const rounded = Math.round(input.DeprecateAt.getTime() / 60_000) * 60_000;
-      if (rounded <= now.getTime()) report('DeprecateAt', input.DeprecateAt, `must be in the future once EC2 rounds it to the minute (${new Date(rounded).toISOString()} is not after ${now.toISOString()})`);
+      if (rounded <= now.getTime())
+        report('DeprecateAt', input.DeprecateAt, `must be in the future once EC2 rounds it to the minute (${new Date(rounded).toISOString()} is not after ${now.toISOString()})`);
       if (input.DeprecateAt.getTime() > now.getTime() + 10 * 365.25 * 86_400_000) report('DeprecateAt', input.DeprecateAt, 'at most 10 years from now');
     }
     if (['CreateImage', 'RegisterImage', 'CopyImage'].includes(operation)) {
@@ -426,7 +441,8 @@ function documentedRules(context: RuleContext): void {
       const key = (tag as { Key?: string }).Key ?? '';
       if (key.toLowerCase().startsWith('aws:')) report(`Tags[${index}].Key`, key, 'tag keys may not begin with aws: (reserved for AWS)');
     });
-    if (typeof input.DataType === 'string' && !['text', 'aws:ec2:image', 'aws:ssm:integration'].includes(input.DataType)) report('DataType', input.DataType, 'must be text, aws:ec2:image or aws:ssm:integration (PutParameter DataType documentation)');
+    if (typeof input.DataType === 'string' && !['text', 'aws:ec2:image', 'aws:ssm:integration'].includes(input.DataType))
+      report('DataType', input.DataType, 'must be text, aws:ec2:image or aws:ssm:integration (PutParameter DataType documentation)');
     asArray(input.ParameterFilters).forEach((filter, index) => ssmFilterRules(context, filter as { Key?: string; Option?: string; Values?: unknown[] }, index));
   }
 }

@@ -84,7 +84,10 @@ export function loadServiceModel(service: string): ServiceModel | undefined {
   const serviceDirectory = path.join(botocoreDataDirectory(), service);
   let model: ServiceModel | undefined;
   if (existsSync(serviceDirectory)) {
-    const newest = readdirSync(serviceDirectory).filter((name) => /^\d{4}-\d{2}-\d{2}$/.test(name)).sort().at(-1);
+    const newest = readdirSync(serviceDirectory)
+      .filter((name) => /^\d{4}-\d{2}-\d{2}$/.test(name))
+      .sort()
+      .at(-1);
     if (newest) {
       const plain = path.join(serviceDirectory, newest, 'service-2.json');
       const file = existsSync(plain) ? plain : `${plain}.gz`;

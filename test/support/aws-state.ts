@@ -23,7 +23,12 @@ export async function imageState(endpoint: string, region: string, amiId: string
   const { ec2 } = awsClients(endpoint, region);
   const images = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [amiId] }] }));
   const image = images.Images?.[0];
-  return image ? { tags: Object.fromEntries((image.Tags ?? []).map((tag) => [tag.Key!, tag.Value!])), snapshotIds: (image.BlockDeviceMappings ?? []).map((mapping) => mapping.Ebs?.SnapshotId).filter(Boolean) as string[] } : undefined;
+  return image
+    ? {
+        tags: Object.fromEntries((image.Tags ?? []).map((tag) => [tag.Key!, tag.Value!])),
+        snapshotIds: (image.BlockDeviceMappings ?? []).map((mapping) => mapping.Ebs?.SnapshotId).filter(Boolean) as string[],
+      }
+    : undefined;
 }
 
 export async function snapshotExists(endpoint: string, region: string, snapshotId: string): Promise<boolean> {
@@ -35,6 +40,13 @@ export async function snapshotExists(endpoint: string, region: string, snapshotI
 /** Instances gild tagged that are not terminated (or terminating). */
 export async function liveGildInstances(endpoint: string, region = 'us-east-1'): Promise<string[]> {
   const { ec2 } = awsClients(endpoint, region);
-  const result = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag-key', Values: ['gild:run-id'] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }));
+  const result = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag-key', Values: ['gild:run-id'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    }),
+  );
   return (result.Reservations ?? []).flatMap((reservation) => (reservation.Instances ?? []).map((instance) => instance.InstanceId!));
 }

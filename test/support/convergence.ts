@@ -18,13 +18,23 @@ export async function convergenceViolations(endpoint: string, images: Readonly<R
   const newestByImage = new Map<string, Set<string>>();
   for (const region of regions) {
     const { ec2 } = awsClients(endpoint, region);
-    const instances = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag-key', Values: ['gild:role'] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }));
-    for (const instance of (instances.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) violations.push(`${region}: instance ${instance.InstanceId} (${instance.State?.Name}) is still alive`);
+    const instances = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'tag-key', Values: ['gild:role'] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    for (const instance of (instances.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []))
+      violations.push(`${region}: instance ${instance.InstanceId} (${instance.State?.Name}) is still alive`);
     const keyPairs = await ec2.send(new DescribeKeyPairsCommand({}));
-    for (const keyPair of keyPairs.KeyPairs ?? []) if (keyPair.KeyName?.startsWith('gild_') || keyPair.KeyName?.startsWith('packer_')) violations.push(`${region}: key pair ${keyPair.KeyName} is left`);
+    for (const keyPair of keyPairs.KeyPairs ?? [])
+      if (keyPair.KeyName?.startsWith('gild_') || keyPair.KeyName?.startsWith('packer_')) violations.push(`${region}: key pair ${keyPair.KeyName} is left`);
     const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
     for (const group of groups.SecurityGroups ?? []) {
-      if ((group.Tags ?? []).some((tag) => tag.Key === 'gild:run-id') || group.GroupName?.startsWith('packer_')) violations.push(`${region}: security group ${group.GroupName} (${group.GroupId}) is left`);
+      if ((group.Tags ?? []).some((tag) => tag.Key === 'gild:run-id') || group.GroupName?.startsWith('packer_'))
+        violations.push(`${region}: security group ${group.GroupName} (${group.GroupId}) is left`);
     }
     const amis = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag-key', Values: ['gild:image'] }] }))).Images ?? [];
     const snapshots = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag-key', Values: ['gild:image'] }] }))).Snapshots ?? [];
@@ -35,7 +45,9 @@ export async function convergenceViolations(endpoint: string, images: Readonly<R
       if (!imageRegions.includes(region)) continue;
       const parameters = await parametersUnder(endpoint, region, `${prefix}/${image}`);
       const named = new Set(Object.values(parameters));
-      const versions = Object.entries(parameters).filter(([name]) => name.includes('/versions/')).map(([name, amiId]) => [name.split('/versions/')[1]!, amiId] as const);
+      const versions = Object.entries(parameters)
+        .filter(([name]) => name.includes('/versions/'))
+        .map(([name, amiId]) => [name.split('/versions/')[1]!, amiId] as const);
       if (parameters[`${prefix}/${image}/lock`] !== undefined) violations.push(`${region}: ${image}'s lock is left: ${parameters[`${prefix}/${image}/lock`]}`);
       const amiValues = versions.map(([, amiId]) => amiId);
       if (new Set(amiValues).size !== amiValues.length) violations.push(`${region}: ${image} publishes one AMI under two versions`);
@@ -48,7 +60,8 @@ export async function convergenceViolations(endpoint: string, images: Readonly<R
       const publishedPerVersion = new Map<string, number>();
       for (const ami of amis.filter((candidate) => (candidate.Tags ?? []).some((tag) => tag.Key === 'gild:image' && tag.Value === image))) {
         const tags = Object.fromEntries((ami.Tags ?? []).map((tag) => [tag.Key!, tag.Value!]));
-        if (!named.has(ami.ImageId!) && !tags['gild:keep-reason']) violations.push(`${region}: ${image} AMI ${ami.ImageId} (gild:status=${tags['gild:status']}, version ${tags['gild:version']}) is neither published nor kept with a reason`);
+        if (!named.has(ami.ImageId!) && !tags['gild:keep-reason'])
+          violations.push(`${region}: ${image} AMI ${ami.ImageId} (gild:status=${tags['gild:status']}, version ${tags['gild:version']}) is neither published nor kept with a reason`);
         if (named.has(ami.ImageId!)) publishedPerVersion.set(tags['gild:version']!, (publishedPerVersion.get(tags['gild:version']!) ?? 0) + 1);
       }
       for (const [version, count] of publishedPerVersion) if (count > 1) violations.push(`${region}: ${image} ${version} is used by ${count} published AMIs`);

@@ -103,7 +103,13 @@ function splitItems(xml: string, setName: string): { before: string; items: stri
 function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) } },
+      {
+        hostname: target.hostname,
+        port: target.port,
+        method: request.method,
+        path: request.url,
+        headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) },
+      },
       (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
     );
     upstream.on('error', reject);

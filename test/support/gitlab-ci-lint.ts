@@ -34,7 +34,10 @@ export async function lintGitLabPipeline(pipeline: string): Promise<GitLabLint> 
     await execa('git', ['add', '-A'], { cwd: dir });
     const result = await execa('node', ['--import', setMethods, cli, '--list', '--file', 'linted.yml'], { cwd: dir, reject: false, all: true, env: { NO_COLOR: '1', FORCE_COLOR: '0' } });
     const output = String(result.all);
-    const table = output.slice(output.indexOf('\nname ') + 1).split('\n').slice(1);
+    const table = output
+      .slice(output.indexOf('\nname ') + 1)
+      .split('\n')
+      .slice(1);
     const jobs = table.map((line) => /^(\S+(?:: \[[^\]]*\])?)\s{2,}/.exec(line)?.[1]).filter((job): job is string => job !== undefined);
     return { valid: result.exitCode === 0 && output.includes('json schema validated'), jobs, output };
   } finally {

@@ -140,7 +140,12 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
   const tagOnCreate = (touched: Touched[]) => {
     for (const resource of touched) {
       if (!specs.has(resource.type)) continue;
-      sides.push({ action: 'ec2:CreateTags', resource: `${resource.type}:${resource.id}`, context: { 'ec2:CreateAction': request.action, ...requestTagContext(specs.get(resource.type)) }, why: `tags given at creation (TagSpecifications) on the ${resource.type}` });
+      sides.push({
+        action: 'ec2:CreateTags',
+        resource: `${resource.type}:${resource.id}`,
+        context: { 'ec2:CreateAction': request.action, ...requestTagContext(specs.get(resource.type)) },
+        why: `tags given at creation (TagSpecifications) on the ${resource.type}`,
+      });
     }
   };
   switch (request.action) {
@@ -159,7 +164,8 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
       tagOnCreate(touched);
       const profile = q['IamInstanceProfile.Name'] ?? q['IamInstanceProfile.Arn']?.split('/').pop();
       // A profile's role shares its name here (pipeline/settings.ts, generate-policy.ts's assumption).
-      if (profile) sides.push({ action: 'iam:PassRole', resource: `role:${profile}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: `the instance profile ${profile}'s role is passed to EC2` });
+      if (profile)
+        sides.push({ action: 'iam:PassRole', resource: `role:${profile}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: `the instance profile ${profile}'s role is passed to EC2` });
       return { touched, sides };
     }
     case 'CreateImage': {
@@ -175,7 +181,12 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
       // CopyImageTags (modern Packer sets it) puts the source's tags on the copy: a tag at creation like TagSpecifications.
       const copied = q.SourceImageId ? (request.tagsBefore[q.SourceImageId] ?? {}) : {};
       if (q.CopyImageTags === 'true' && Object.keys(copied).length > 0) {
-        sides.push({ action: 'ec2:CreateTags', resource: `image:${copy[0]!.id}`, context: { 'ec2:CreateAction': 'CopyImage', ...requestTagContext(copied) }, why: "CopyImageTags copies the source AMI's tags onto the copy" });
+        sides.push({
+          action: 'ec2:CreateTags',
+          resource: `image:${copy[0]!.id}`,
+          context: { 'ec2:CreateAction': 'CopyImage', ...requestTagContext(copied) },
+          why: "CopyImageTags copies the source AMI's tags onto the copy",
+        });
       }
       return { touched, sides };
     }
@@ -238,14 +249,27 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
   }
 }
 
-const wildcardOnly = new Set(['ssm:DescribeParameters', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLaunchConfigurations', 'sts:GetCallerIdentity']);
+const wildcardOnly = new Set([
+  'ssm:DescribeParameters',
+  'ssm:GetCommandInvocation',
+  'ssm:ListCommandInvocations',
+  'ssm:ListCommands',
+  'ssm:CancelCommand',
+  'ssm:DescribeInstanceInformation',
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeLaunchConfigurations',
+  'sts:GetCallerIdentity',
+]);
 
 /** Every authorization one recorded request needs. */
 export function authorizationsOf(recorded: RecordedRequest, accounts: CallerAccounts): Authorization[] {
   // On moto, gild's CopyImage of an AMI shared from another account is stood in for by a RegisterImage in the target
   // account (src/stages/distribute.ts; moto cannot copy it). AWS sees the CopyImage: evaluate that, without its source
   // image (the stand-in names none; a source AMI's ARN carries no account, so the grant on image/* covers it anyway).
-  const request = recorded.service === 'ec2' && recorded.action === 'RegisterImage' && recorded.sender === 'gild' ? { ...recorded, action: 'CopyImage', query: { ...recorded.query, Action: 'CopyImage' } } : recorded;
+  const request =
+    recorded.service === 'ec2' && recorded.action === 'RegisterImage' && recorded.sender === 'gild'
+      ? { ...recorded, action: 'CopyImage', query: { ...recorded.query, Action: 'CopyImage' } }
+      : recorded;
   const account = accounts.accountOf(request.accessKeyId);
   const action = `${request.service}:${request.action}`;
   const base = { 'aws:RequestedRegion': request.region };
@@ -279,13 +303,20 @@ export function authorizationsOf(recorded: RecordedRequest, accounts: CallerAcco
   }
   if (request.service === 'ssm') {
     const j = request.json as Record<string, unknown>;
-    const parameter = (name: string, extra: Record<string, string | string[]> = {}): Authorization => ({ request: about, action, resource: parameterArn(name, request.region, account), context: { ...base, ...extra } });
+    const parameter = (name: string, extra: Record<string, string | string[]> = {}): Authorization => ({
+      request: about,
+      action,
+      resource: parameterArn(name, request.region, account),
+      context: { ...base, ...extra },
+    });
     switch (request.action) {
       case 'PutParameter': {
         const tags = Object.fromEntries(((j.Tags as Array<{ Key: string; Value: string }> | undefined) ?? []).map((tag) => [tag.Key, tag.Value]));
         const put = parameter(String(j.Name), Object.keys(tags).length > 0 ? requestTagContext(tags) : {});
         // AWS checks that the value names an AMI the caller can see (Parameter Store's aws:ec2:image validation).
-        return j.DataType === 'aws:ec2:image' ? [put, { request: about, action: 'ec2:DescribeImages', resource: '*', context: base, sideCheck: 'DataType aws:ec2:image makes Parameter Store describe the AMI as the caller' }] : [put];
+        return j.DataType === 'aws:ec2:image'
+          ? [put, { request: about, action: 'ec2:DescribeImages', resource: '*', context: base, sideCheck: 'DataType aws:ec2:image makes Parameter Store describe the AMI as the caller' }]
+          : [put];
       }
       case 'GetParameter':
       case 'DeleteParameter':
@@ -311,7 +342,12 @@ export function authorizationsOf(recorded: RecordedRequest, accounts: CallerAcco
         const documentArn = document.startsWith('AWS-') ? `arn:aws:ssm:${request.region}::document/${document}` : `arn:aws:ssm:${request.region}:${account}:document/${document}`;
         return [
           { request: about, action, resource: documentArn, context: base },
-          ...((j.InstanceIds as string[] | undefined) ?? []).map((id) => ({ request: about, action, resource: ec2Arn('instance', id, request.region, account), context: { ...base, ...resourceTagContext(request.tagsBefore[id], 'ssm:resourceTag') } })),
+          ...((j.InstanceIds as string[] | undefined) ?? []).map((id) => ({
+            request: about,
+            action,
+            resource: ec2Arn('instance', id, request.region, account),
+            context: { ...base, ...resourceTagContext(request.tagsBefore[id], 'ssm:resourceTag') },
+          })),
         ];
       }
       default:

@@ -58,8 +58,9 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
 
 function forward(target: URL, method: string, path: string, headers: IncomingMessage['headers'], body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const upstream = httpRequest({ hostname: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host, 'content-length': String(body.length) } }, (answer) =>
-      void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
+    const upstream = httpRequest(
+      { hostname: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host, 'content-length': String(body.length) } },
+      (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
     );
     upstream.on('error', reject);
     upstream.end(body);
@@ -80,17 +81,29 @@ function namedResources(service: string, region: string, query: Record<string, s
   return byRegion;
 }
 
-const unescapeXml = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const unescapeXml = (text: string) =>
+  text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 /** Current tags of `ids` in `region`, as the caller's account sees them (moto routes by access key; checks are off). */
 async function currentTags(target: URL, region: string, accessKeyId: string, ids: readonly string[]): Promise<Record<string, Record<string, string>>> {
   const form = new URLSearchParams({ Action: 'DescribeTags', Version: '2016-11-15', 'Filter.1.Name': 'resource-id' });
   ids.forEach((id, index) => form.set(`Filter.1.Value.${index + 1}`, id));
   const body = Buffer.from(form.toString());
-  const answer = await forward(target, 'POST', '/', {
-    'content-type': 'application/x-www-form-urlencoded',
-    authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=iam-recorder`,
-  }, body);
+  const answer = await forward(
+    target,
+    'POST',
+    '/',
+    {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=iam-recorder`,
+    },
+    body,
+  );
   if (answer.status !== 200) throw new Error(`iam recorder: moto DescribeTags answered ${answer.status}: ${answer.body.toString('utf8')}`);
   const tags: Record<string, Record<string, string>> = Object.fromEntries(ids.map((id) => [id, {}]));
   // moto orders an item's members key, resourceId, resourceType, value; read each by name.
@@ -133,7 +146,10 @@ async function tagAtCreation(target: URL, region: string, accessKeyId: string, i
   if (answer.status !== 200) throw new Error(`iam recorder: moto CreateTags answered ${answer.status}: ${answer.body.toString('utf8')}`);
 }
 
-function identify(request: IncomingMessage, body: Buffer): { service: string; action: string; region: string; accessKeyId: string; query: Record<string, string>; json: Record<string, unknown> } | undefined {
+function identify(
+  request: IncomingMessage,
+  body: Buffer,
+): { service: string; action: string; region: string; accessKeyId: string; query: Record<string, string>; json: Record<string, unknown> } | undefined {
   const credential = /Credential=([^/]+)\/[^/]+\/([^/]+)\/([^/]+)\//.exec(String(request.headers.authorization ?? ''));
   if (!credential) return undefined;
   const [, accessKeyId, region, service] = credential;
@@ -164,7 +180,13 @@ export async function startIamRecorder(targetEndpoint: string): Promise<IamRecor
     const upstream = await forward(target, request.method ?? 'POST', request.url ?? '/', request.headers, body);
     if (call) {
       const userAgent = String(request.headers['user-agent'] ?? '');
-      const sender = /Signature=emulator$/.test(String(request.headers.authorization)) ? 'emulator-setup' : /Packer|aws-sdk-go/.test(userAgent) ? 'packer' : /aws-sdk-js/.test(userAgent) ? 'gild' : 'other';
+      const sender = /Signature=emulator$/.test(String(request.headers.authorization))
+        ? 'emulator-setup'
+        : /Packer|aws-sdk-go/.test(userAgent)
+          ? 'packer'
+          : /aws-sdk-js/.test(userAgent)
+            ? 'gild'
+            : 'other';
       const answer = upstream.body.toString('utf8');
       requests.push({ seq: seq++, sender, ...call, tagsBefore, status: upstream.status, answer });
       // moto ignores RegisterImage's TagSpecifications (src/adapters/ec2.ts says so); the CopyImage that gild's stand-in

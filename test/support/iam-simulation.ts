@@ -29,16 +29,16 @@ const sidsOf = (statements: NonNullable<RequestAnalysis['identityAnalysis']>['al
 export async function evaluate(policy: PolicyDocument, authorization: Authorization, principalArn: string): Promise<Verdict> {
   const account = /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principalArn)?.[1] ?? '123456789012';
   const simulation: Simulation = {
-      request: {
-        principal: principalArn,
-        action: authorization.action,
-        // The resource is the caller's: AMIs and snapshots carry no account in their ARN, and IAM grants within an account need no resource policy.
-        resource: { resource: authorization.resource, accountId: account },
-        contextVariables: Object.fromEntries(Object.entries(authorization.context).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]])),
-      },
-      identityPolicies: [{ name: 'gild-pipeline', policy }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
+    request: {
+      principal: principalArn,
+      action: authorization.action,
+      // The resource is the caller's: AMIs and snapshots carry no account in their ARN, and IAM grants within an account need no resource policy.
+      resource: { resource: authorization.resource, accountId: account },
+      contextVariables: Object.fromEntries(Object.entries(authorization.context).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]])),
+    },
+    identityPolicies: [{ name: 'gild-pipeline', policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
   };
   const response = await runSimulation(simulation, { simulationMode: 'Strict' });
   if (response.resultType === 'error' && response.errors.message === 'no.resource.types' && /^arn:aws:ssm:[^:]+::(document|parameter)\//.test(authorization.resource)) {

@@ -10,12 +10,14 @@ export function emptyRegion(region: string, overrides: Partial<RegionInventory> 
   return { region, parameters: [], amis: [], instances: [], temporaryResources: [], snapshots: [], references: {}, ...overrides };
 }
 
-export function inventoryFixture(overrides: {
-  observedAt?: string;
-  regions?: Record<string, Partial<RegionInventory>>;
-  bases?: Record<string, ObservedBase>;
-  leases?: Record<string, LeaseState>;
-} = {}): Inventory {
+export function inventoryFixture(
+  overrides: {
+    observedAt?: string;
+    regions?: Record<string, Partial<RegionInventory>>;
+    bases?: Record<string, ObservedBase>;
+    leases?: Record<string, LeaseState>;
+  } = {},
+): Inventory {
   const regions = overrides.regions ?? { 'us-east-1': {} };
   return {
     observedAt: overrides.observedAt ?? '2026-11-29T12:00:00.000Z',
@@ -31,7 +33,16 @@ export function parameter(name: string, value: string): ObservedParameter {
 }
 
 export function ami(amiId: string, tags: Record<string, string>, overrides: Partial<ObservedAmi> = {}): ObservedAmi {
-  return { amiId, name: `${tags['gild:image'] ?? 'ami'}-${amiId}`, state: 'available', createdAt: '2026-11-01T00:00:00.000Z', deprecationTime: undefined, snapshotIds: [`snap-${amiId.slice(4)}`], tags, ...overrides };
+  return {
+    amiId,
+    name: `${tags['gild:image'] ?? 'ami'}-${amiId}`,
+    state: 'available',
+    createdAt: '2026-11-01T00:00:00.000Z',
+    deprecationTime: undefined,
+    snapshotIds: [`snap-${amiId.slice(4)}`],
+    tags,
+    ...overrides,
+  };
 }
 
 export function instance(instanceId: string, launchedAt: string, tags: Record<string, string>, state = 'running'): ObservedInstance {

@@ -32,7 +32,10 @@ declare module 'vitest' {
 
 /** Puts a moto server back as it starts: no resources, and IAM not enforced (moto-iam.ts turns it on for a file). */
 async function resetMotoServer(endpoint: string): Promise<void> {
-  for (const [route, body] of [['reset', undefined], ['reset-auth', '1e12']] as const) {
+  for (const [route, body] of [
+    ['reset', undefined],
+    ['reset-auth', '1e12'],
+  ] as const) {
     const response = await fetch(`${endpoint}/moto-api/${route}`, { method: 'POST', ...(body === undefined ? {} : { body }) });
     if (!response.ok) throw new Error(`moto refused /moto-api/${route}: ${response.status} ${await response.text()}`);
   }

@@ -90,7 +90,7 @@ export function renderInputFixture(outDir: string) {
  */
 export function decodeTemplateText(text: string): string {
   let decoded = '';
-  for (let index = 0; index < text.length; ) {
+  for (let index = 0; index < text.length;) {
     const rest = text.slice(index, index + 3);
     if (rest === '$${' || rest === '%%{') {
       decoded += rest.slice(1);
@@ -119,8 +119,9 @@ export function evaluatePackerText(text: string): string {
     evaluated += text.slice(index, open);
     const literal = /^\{\{"((?:[^"\\]|\\.)*)"\}\}/.exec(text.slice(open));
     if (!literal) throw new Error(`live Go template at ${open} in ${JSON.stringify(text)}`);
-    evaluated += (literal[1] as string).replace(/\\(?:u([0-9a-f]{4})|U([0-9a-f]{8})|(["\\]))/g, (_all, u4: string | undefined, u8: string | undefined, plain: string | undefined) =>
-      plain ?? String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)),
+    evaluated += (literal[1] as string).replace(
+      /\\(?:u([0-9a-f]{4})|U([0-9a-f]{8})|(["\\]))/g,
+      (_all, u4: string | undefined, u8: string | undefined, plain: string | undefined) => plain ?? String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)),
     );
     index = open + literal[0].length;
   }

@@ -20,7 +20,13 @@ export function smokeCheck(input: CheckInput): SmokeCheck {
 
 export function smokeImage(options: { name?: string; region?: string; checks?: CheckInput[]; smoke?: Partial<ResolvedSmoke> } = {}): ResolvedImage {
   const region = options.region ?? 'us-east-1';
-  const base = resolvedImageFixture({ name: options.name ?? 'web', buildRegion: region, base: { kind: 'ami', amis: { [region]: 'ami-1e749f67' } }, preset: 'ubuntu-24.04', packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n' | sort" });
+  const base = resolvedImageFixture({
+    name: options.name ?? 'web',
+    buildRegion: region,
+    base: { kind: 'ami', amis: { [region]: 'ami-1e749f67' } },
+    preset: 'ubuntu-24.04',
+    packageManifestCommand: "dpkg-query -W -f='${Package} ${Version}\\n' | sort",
+  });
   return {
     ...base,
     smoke: {
@@ -74,7 +80,16 @@ export async function registerBuiltAmi(ec2: EC2Client, context: Pick<Context, 'r
     new CreateImageCommand({
       InstanceId: instanceId,
       Name: `${imageName}-${Date.now()}`,
-      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'gild:run-id', Value: context.runId }, { Key: 'gild:image', Value: imageName }, { Key: 'gild:version', Value: '1.0.0' }] }],
+      TagSpecifications: [
+        {
+          ResourceType: 'image',
+          Tags: [
+            { Key: 'gild:run-id', Value: context.runId },
+            { Key: 'gild:image', Value: imageName },
+            { Key: 'gild:version', Value: '1.0.0' },
+          ],
+        },
+      ],
     }),
   );
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));

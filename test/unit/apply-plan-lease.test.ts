@@ -11,8 +11,35 @@ import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } fro
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
-const kinds: PlanStepKind[] = ['sweep', 'unlock', 'lock', 'release', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'retire', 'repoint', 'hold', 'revoke', 'distribute', 'account-smoke', 'account-publish', 'retire-copy'];
-const noClients = { ec2: () => { throw new Error('no AWS in this test'); }, ssm: () => { throw new Error('no AWS in this test'); }, destroy: () => {} } as unknown as Context['clients'];
+const kinds: PlanStepKind[] = [
+  'sweep',
+  'unlock',
+  'lock',
+  'release',
+  'cleanup',
+  'build',
+  'resume',
+  'smoke',
+  'share',
+  'publish',
+  'retire',
+  'repoint',
+  'hold',
+  'revoke',
+  'distribute',
+  'account-smoke',
+  'account-publish',
+  'retire-copy',
+];
+const noClients = {
+  ec2: () => {
+    throw new Error('no AWS in this test');
+  },
+  ssm: () => {
+    throw new Error('no AWS in this test');
+  },
+  destroy: () => {},
+} as unknown as Context['clients'];
 
 /** Stages that record what ran; lock and unlock take or clear the lease themselves, as in the lifecycle table. */
 function recordingStages(ran: string[]): StageTable {
@@ -73,7 +100,10 @@ describe("no step of an image runs without that image's lease", () => {
   it("does not take another image's lock for this image's", async () => {
     const ran: string[] = [];
     const plan = planOf([step('lock:other'), step('publish:web', ['lock:other'])]);
-    const { applied } = await applyRun(context, plan, [resolvedImageFixture({ name: 'web' }), resolvedImageFixture({ name: 'other' })], { stages: recordingStages(ran), signal: new AbortController().signal });
+    const { applied } = await applyRun(context, plan, [resolvedImageFixture({ name: 'web' }), resolvedImageFixture({ name: 'other' })], {
+      stages: recordingStages(ran),
+      signal: new AbortController().signal,
+    });
     expect(ran).toEqual(['lock:other']);
     expect(applied.results.get('publish:web')).toMatchObject({ status: 'failed' });
   });

@@ -64,12 +64,26 @@ function stagesWhere(smoke: 'passes' | 'fails' | 'fails-on-interrupt', ran: stri
 }
 
 function apply(stages: StageTable, options: { signal?: AbortSignal } = {}): Promise<AppliedPlan> {
-  return applyPlan(context, { schema: planSchemaVersion, runId: '20261129T120000Z-test00', createdAt: '2026-11-29T12:00:00.000Z', ssmPrefix: '/golden', options: { force: false, images: ['web'] }, observed: { at: '2026-11-29T12:00:00.000Z', digests: {} }, images: [], steps, kept: [] }, {
-    stages,
-    images: [resolvedImageFixture({ name: 'web' })],
-    signal: options.signal ?? new AbortController().signal,
-    concurrency: 2,
-  });
+  return applyPlan(
+    context,
+    {
+      schema: planSchemaVersion,
+      runId: '20261129T120000Z-test00',
+      createdAt: '2026-11-29T12:00:00.000Z',
+      ssmPrefix: '/golden',
+      options: { force: false, images: ['web'] },
+      observed: { at: '2026-11-29T12:00:00.000Z', digests: {} },
+      images: [],
+      steps,
+      kept: [],
+    },
+    {
+      stages,
+      images: [resolvedImageFixture({ name: 'web' })],
+      signal: options.signal ?? new AbortController().signal,
+      concurrency: 2,
+    },
+  );
 }
 
 const statusOf = (applied: AppliedPlan, id: string) => applied.results.get(id);

@@ -28,7 +28,10 @@ const noClients: AwsClients = {
   ssm: () => {
     throw new Error('a fake stage asked for an SSM client');
   },
-  autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined,
+  autoscaling: () => {
+    throw new Error('not used');
+  },
+  ec2Endpoint: undefined,
   defaultRegion: undefined,
   destroy() {},
 };
@@ -49,9 +52,10 @@ function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-type FakeBehaviour = Partial<Pick<StepColumns, 'mutates' | 'heavy'>> & Pick<StepStage<PlanStepKind>, 'check'> & {
-  run?: (step: PlanStep, run: StepRun) => Promise<unknown>;
-};
+type FakeBehaviour = Partial<Pick<StepColumns, 'mutates' | 'heavy'>> &
+  Pick<StepStage<PlanStepKind>, 'check'> & {
+    run?: (step: PlanStep, run: StepRun) => Promise<unknown>;
+  };
 
 interface Fakes {
   readonly stages: StageTable;
@@ -111,7 +115,17 @@ function imageSteps(image: string, options: { buildAfter?: readonly string[] } =
 }
 
 function planOf(steps: readonly PlanStep[]): RunPlan {
-  return { schema: planSchemaVersion, runId: '20261129T120000Z-test00', createdAt: '2026-11-29T12:00:00.000Z', ssmPrefix: '/golden', options: { force: false, images: [] }, observed: { at: '2026-11-29T12:00:00.000Z', digests: {} }, images: [], steps, kept: [] };
+  return {
+    schema: planSchemaVersion,
+    runId: '20261129T120000Z-test00',
+    createdAt: '2026-11-29T12:00:00.000Z',
+    ssmPrefix: '/golden',
+    options: { force: false, images: [] },
+    observed: { at: '2026-11-29T12:00:00.000Z', digests: {} },
+    images: [],
+    steps,
+    kept: [],
+  };
 }
 
 let cwd: string;

@@ -45,7 +45,9 @@ function inputOf(generated: World): AssembleInput {
     const regionInventory = byRegion[region]!;
     for (const version of generated.published) {
       regionInventory.parameters.push(parameter(`/golden/web/versions/${version}`, amiIdOf(version, region)));
-      regionInventory.amis.push(ami(amiIdOf(version, region), { 'gild:image': 'web', 'gild:status': 'published', 'gild:version': version, 'gild:fingerprint': 'fp-current', 'gild:base-ami': 'ami-base1' }));
+      regionInventory.amis.push(
+        ami(amiIdOf(version, region), { 'gild:image': 'web', 'gild:status': 'published', 'gild:version': version, 'gild:fingerprint': 'fp-current', 'gild:base-ami': 'ami-base1' }),
+      );
     }
     if (generated.published.length > 0) regionInventory.parameters.push(parameter('/golden/web/latest', amiIdOf(generated.published.at(-1)!, region)));
   }
@@ -96,7 +98,7 @@ describe('assemblePlan, for any observed world', () => {
           expect(plan.steps.at(-1)!.kind).toBe('release');
         }
         // Nothing is both deleted and kept, and no AMI a parameter names is deleted.
-        const deleted = plan.steps.flatMap((step) => (step.kind === 'cleanup' || step.kind === 'retire') && step.amiId ? [step.amiId] : []);
+        const deleted = plan.steps.flatMap((step) => ((step.kind === 'cleanup' || step.kind === 'retire') && step.amiId ? [step.amiId] : []));
         expect(new Set(deleted).size).toBe(deleted.length);
         for (const kept of plan.kept) expect(deleted).not.toContain(kept.amiId);
         const cleaned = plan.steps.flatMap((step) => (step.kind === 'cleanup' && step.amiId ? [step.amiId] : []));

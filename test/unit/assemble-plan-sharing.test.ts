@@ -67,7 +67,11 @@ describe('assemblePlan: sharing', () => {
     });
     expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2']);
     expect(step(planned, 'release:web', 'release').after).toContain('share:web:us-west-2');
-    expect(formatRunPlan(planned).split('\n').filter((line) => line.includes('share'))).toEqual([
+    expect(
+      formatRunPlan(planned)
+        .split('\n')
+        .filter((line) => line.includes('share')),
+    ).toEqual([
       '    share 1.0.0 in us-east-1 — after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
       '    share 1.0.0 in us-west-2 — after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
     ]);
@@ -100,7 +104,9 @@ describe('assemblePlan: sharing', () => {
 
     expect(share.launchPermissions.groups).toEqual(['all']);
     expect(share.volumePermissions).toEqual({ accounts: [], groups: ['all'] });
-    expect(share.reason).toBe('after the smoke test, set the description and share with everyone (public: Published for customers of our open-source agent.); any other grant on the AMI or its snapshots is removed');
+    expect(share.reason).toBe(
+      'after the smoke test, set the description and share with everyone (public: Published for customers of our open-source agent.); any other grant on the AMI or its snapshots is removed',
+    );
   });
 
   it('shares a resumed build again, from the resume step, before publishing it', () => {

@@ -35,7 +35,16 @@ function publishedVersions(image: string, versions: readonly string[], amiTags: 
   };
 }
 
-function input(overrides: { images?: ResolvedImage[]; regionInventory?: Partial<Inventory['regions'][string]>; leases?: Record<string, LeaseState>; force?: boolean; fingerprints?: Record<string, string>; bases?: Inventory['bases'] } = {}): AssembleInput {
+function input(
+  overrides: {
+    images?: ResolvedImage[];
+    regionInventory?: Partial<Inventory['regions'][string]>;
+    leases?: Record<string, LeaseState>;
+    force?: boolean;
+    fingerprints?: Record<string, string>;
+    bases?: Inventory['bases'];
+  } = {},
+): AssembleInput {
   const images = overrides.images ?? [web];
   return {
     runId,
@@ -140,18 +149,23 @@ describe('assemblePlan', () => {
     );
   });
 
-  it('keeps a failing image\'s removal a step of the plan, with a keep variant when the image keeps failures', () => {
+  it("keeps a failing image's removal a step of the plan, with a keep variant when the image keeps failures", () => {
     const keeping = resolvedImageFixture({ name: 'web', smoke: { ...resolvedImageFixture({ name: 'web' }).smoke, onFailure: 'keep' } });
     const plan = assemblePlan(input({ images: [keeping] }));
 
-    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({ onFailure: 'keep', after: ['smoke:web'], precondition: 'the AMI in us-east-1 is still tagged gild:image=web, gild:version=1.0.0 and gild:status=failed' });
-    expect(formatRunPlan(plan)).toContain('if the smoke test fails: withdraw every grant on the AMI build:web makes in us-east-1 and its snapshots, and keep it — a failing image is never shared; smoke.onFailure is "keep"');
+    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({
+      onFailure: 'keep',
+      after: ['smoke:web'],
+      precondition: 'the AMI in us-east-1 is still tagged gild:image=web, gild:version=1.0.0 and gild:status=failed',
+    });
+    expect(formatRunPlan(plan)).toContain(
+      'if the smoke test fails: withdraw every grant on the AMI build:web makes in us-east-1 and its snapshots, and keep it — a failing image is never shared; smoke.onFailure is "keep"',
+    );
   });
 
   describe('an earlier run that built and did not publish', () => {
     const published = publishedVersions('web', ['1.0.0'], { 'gild:fingerprint': 'fp-old' });
-    const candidate = (tags: Record<string, string>) =>
-      builtAmi('ami-cand', { 'gild:status': 'candidate', 'gild:version': '1.0.1', 'gild:run-id': '20261129T100000Z-crash0', ...tags });
+    const candidate = (tags: Record<string, string>) => builtAmi('ami-cand', { 'gild:status': 'candidate', 'gild:version': '1.0.1', 'gild:run-id': '20261129T100000Z-crash0', ...tags });
 
     it('is resumed when it is exactly what would be built now', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({})] } }));
@@ -177,7 +191,9 @@ describe('assemblePlan', () => {
       expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1', fromRunId: '20261129T100000Z-crash0' });
       expect(stepById(plan, 'publish:web', 'publish').version).toBe('1.0.1');
       // gild retire keeps it for that run, rather than cleaning up an AMI the ledger's number belongs to.
-      expect(ids(assemblePlan({ ...input({ regionInventory: { parameters: [...published.parameters, ledger], amis: [...published.amis, candidate({ 'gild:status': 'tested' })] } }), mode: 'retire' }))).not.toContain(`cleanup:web:${region}:ami-cand`);
+      expect(
+        ids(assemblePlan({ ...input({ regionInventory: { parameters: [...published.parameters, ledger], amis: [...published.amis, candidate({ 'gild:status': 'tested' })] } }), mode: 'retire' })),
+      ).not.toContain(`cleanup:web:${region}:ami-cand`);
     });
 
     it('is not resumed under its number once the ledger has a newer one: that number may have named another AMI', () => {
@@ -203,7 +219,9 @@ describe('assemblePlan', () => {
     });
 
     it('is resumed when its smoke test ran no check (untested), and tested again: untested is never failed', () => {
-      const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:status': 'untested', 'gild:smoke-skipped': 'no check ran' })] } }));
+      const plan = assemblePlan(
+        input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:status': 'untested', 'gild:smoke-skipped': 'no check ran' })] } }),
+      );
 
       expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1' });
       expect(stepById(plan, 'resume:web', 'resume').reason).toContain('built (untested)');
@@ -212,7 +230,9 @@ describe('assemblePlan', () => {
 
     it('is cleaned up when it failed, even when the image itself is unchanged', () => {
       const current = publishedVersions('web', ['1.0.0']);
-      const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, candidate({ 'gild:status': 'failed', 'gild:failure': 'smoke test failed: check "nginx" exited 3' })] } }));
+      const plan = assemblePlan(
+        input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, candidate({ 'gild:status': 'failed', 'gild:failure': 'smoke test failed: check "nginx" exited 3' })] } }),
+      );
 
       expect(plan.images[0]).toMatchObject({ action: 'unchanged' });
       expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:ami-cand`, 'release:web']);
@@ -245,18 +265,23 @@ describe('assemblePlan', () => {
     it('counts the keep period from the build when an older gild stamped no gild:keep-until', () => {
       const current = publishedVersions('web', ['1.0.0']);
       const legacy = candidate({ 'gild:status': 'failed', 'gild:keep-reason': 'INC-99', 'gild:built-at': '2026-11-20T00:00:00.000Z' });
-      const recent = assemblePlan({ ...input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }), settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, keepFailedDays: 10 } });
+      const recent = assemblePlan({
+        ...input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }),
+        settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, keepFailedDays: 10 },
+      });
       const expired = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: [...current.amis, legacy] } }));
 
       expect(recent.kept.map((kept) => kept.reason)).toEqual(['kept on purpose: INC-99 (until 2026-11-30T00:00:00.000Z, keepFailedDays 10 from its build)']);
-      expect(stepById(expired, `cleanup:web:${region}:ami-cand`, 'cleanup').reason).toMatch(/; it was kept on purpose \(INC-99\) until 2026-11-27T00:00:00\.000Z \(keepFailedDays 7 from its build\), and that has passed$/);
+      expect(stepById(expired, `cleanup:web:${region}:ami-cand`, 'cleanup').reason).toMatch(
+        /; it was kept on purpose \(INC-99\) until 2026-11-27T00:00:00\.000Z \(keepFailedDays 7 from its build\), and that has passed$/,
+      );
     });
   });
 
   describe('an AMI Packer created that gild never tagged', () => {
     const untagged = (name: string, tags: Record<string, string> = {}) => ami(`ami-${name.length}x`, tags, { name, snapshotIds: ['snap-untagged'] });
 
-    it('is recognised by the build step\'s name, then tagged and cleaned up with its snapshots, once its run is gone', () => {
+    it("is recognised by the build step's name, then tagged and cleaned up with its snapshots, once its run is gone", () => {
       const current = publishedVersions('web', ['1.0.0']);
       const leaked = untagged('web-1.0.1-20261129T100000Z-crash0');
       const plan = assemblePlan(input({ regionInventory: { parameters: current.parameters, amis: current.amis, untaggedAmis: [leaked] } }));
@@ -289,7 +314,12 @@ describe('assemblePlan', () => {
 
       const raw = lease('20261129T100000Z-crash0', { expiresAt: '2026-11-29T12:30:00.000Z' });
       const leaked = untagged('web-1.0.1-20261129T100000Z-crash0');
-      const locked = assemblePlan(input({ regionInventory: { parameters: [...current.parameters, parameter('/golden/web/lock', raw)], amis: current.amis, untaggedAmis: [leaked] }, leases: { web: observeLeaseState(raw, otherHost) } }));
+      const locked = assemblePlan(
+        input({
+          regionInventory: { parameters: [...current.parameters, parameter('/golden/web/lock', raw)], amis: current.amis, untaggedAmis: [leaked] },
+          leases: { web: observeLeaseState(raw, otherHost) },
+        }),
+      );
       expect(locked.steps).toEqual([]);
     });
   });
@@ -319,12 +349,18 @@ describe('assemblePlan', () => {
     });
 
     it('takes over an unexpired lease whose owner is a dead pid on this host', () => {
-      const raw = JSON.stringify({ ...JSON.parse(lease('20261129T115000Z-dead00', { host: 'this-host', pid: 999_999, expiresAt: '2026-11-29T12:30:00.000Z' })), bootId: 'boot-1', pidNamespace: 'pid:[4026531836]' });
+      const raw = JSON.stringify({
+        ...JSON.parse(lease('20261129T115000Z-dead00', { host: 'this-host', pid: 999_999, expiresAt: '2026-11-29T12:30:00.000Z' })),
+        bootId: 'boot-1',
+        pidNamespace: 'pid:[4026531836]',
+      });
       const state = observeLeaseState(raw, { host: 'this-host', bootId: 'boot-1', pidNamespace: 'pid:[4026531836]', isPidAlive: (pid) => pid !== 999_999 });
       const plan = assemblePlan(input({ leases: { web: state } }));
 
       expect(state).toMatchObject({ kind: 'held', ownerAlive: false });
-      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe('take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host, same boot and PID namespace), is no longer running');
+      expect(stepById(plan, 'unlock:web', 'unlock').reason).toBe(
+        'take over the stale lock: its owner, run 20261129T115000Z-dead00 (pid 999999 on this-host, same boot and PID namespace), is no longer running',
+      );
       expect(plan.images[0]).toMatchObject({ action: 'build' });
     });
   });
@@ -340,7 +376,10 @@ describe('assemblePlan', () => {
         images: [web, api],
         leases: { web: observeLeaseState(deadRaw, otherHost), api: observeLeaseState(liveRaw, otherHost) },
         regionInventory: {
-          instances: [instance('i-dead', '2026-11-29T08:05:00.000Z', { 'gild:role': 'build', 'gild:run-id': dead }), instance('i-live', '2026-11-29T08:05:00.000Z', { 'gild:role': 'build', 'gild:run-id': live })],
+          instances: [
+            instance('i-dead', '2026-11-29T08:05:00.000Z', { 'gild:role': 'build', 'gild:run-id': dead }),
+            instance('i-live', '2026-11-29T08:05:00.000Z', { 'gild:role': 'build', 'gild:run-id': live }),
+          ],
           temporaryResources: [
             temporaryResource('key-pair', 'key-dead', `gild_${dead}_web`, dead),
             temporaryResource('security-group', 'sg-dead', `gild-build-${dead}-web`, dead),
@@ -365,7 +404,7 @@ describe('assemblePlan', () => {
     `);
   });
 
-  it('builds an image on a base image rebuilt in the same run, from that run\'s publish', () => {
+  it("builds an image on a base image rebuilt in the same run, from that run's publish", () => {
     const base = resolvedImageFixture({ name: 'base' });
     const app = resolvedImageFixture({ name: 'app', base: { kind: 'image', image: 'base', range: undefined }, dependsOn: ['base'] });
     const plan = assemblePlan(
@@ -406,7 +445,9 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input({ images: [keepOne], regionInventory: { ...published, references: { 'ami-web-100': ['instance i-prod1'] } } }));
 
     expect(plan.steps.filter((planned) => planned.kind === 'retire')).toEqual([]);
-    expect(plan.kept).toEqual([{ image: 'web', region, amiId: 'ami-web-100', version: '1.0.0', reason: 'kept: in use by instance i-prod1 (due: older than the newest 1 version (retention keeps 1))' }]);
+    expect(plan.kept).toEqual([
+      { image: 'web', region, amiId: 'ami-web-100', version: '1.0.0', reason: 'kept: in use by instance i-prod1 (due: older than the newest 1 version (retention keeps 1))' },
+    ]);
   });
 
   it('finishes a retirement that stopped halfway: a published AMI no parameter names any more', () => {

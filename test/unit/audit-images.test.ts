@@ -6,7 +6,15 @@ import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-3333-4444-555566667777';
 
 function ami(amiId: string, version: string): ObservedAmi {
-  return { amiId, name: `web-${version}`, state: 'available', createdAt: '2026-11-01T00:00:00.000Z', deprecationTime: undefined, snapshotIds: [], tags: { 'gild:image': 'web', 'gild:version': version, 'gild:status': 'published' } };
+  return {
+    amiId,
+    name: `web-${version}`,
+    state: 'available',
+    createdAt: '2026-11-01T00:00:00.000Z',
+    deprecationTime: undefined,
+    snapshotIds: [],
+    tags: { 'gild:image': 'web', 'gild:version': version, 'gild:status': 'published' },
+  };
 }
 
 const inventory: Inventory = {
@@ -49,10 +57,19 @@ describe('auditImages: encryption', () => {
 
   it('reports an unencrypted volume and a volume under another key, repaired by a rebuild', () => {
     expect(auditImages({ inventory, images: [image], sharing: sharing(false, undefined) }).findings).toEqual([
-      { image: 'web', region: 'us-east-1', resource: 'ami-0aaa /dev/xvda (snap-01)', difference: `not encrypted, but the definition says encrypted with ${keyArn}`, repairCommand: 'gild run web --force', repair: undefined },
+      {
+        image: 'web',
+        region: 'us-east-1',
+        resource: 'ami-0aaa /dev/xvda (snap-01)',
+        difference: `not encrypted, but the definition says encrypted with ${keyArn}`,
+        repairCommand: 'gild run web --force',
+        repair: undefined,
+      },
     ]);
     const other = 'arn:aws:kms:us-east-1:123456789012:key/9999ffff-0000-0000-0000-000000000000';
-    expect(auditImages({ inventory, images: [image], sharing: sharing(true, other) }).findings.map((finding) => finding.difference)).toEqual([`encrypted with ${other}, but the definition says ${keyArn}`]);
+    expect(auditImages({ inventory, images: [image], sharing: sharing(true, other) }).findings.map((finding) => finding.difference)).toEqual([
+      `encrypted with ${other}, but the definition says ${keyArn}`,
+    ]);
   });
 
   it('cannot compare an alias with a key ID, so says nothing rather than guess', () => {

@@ -9,12 +9,21 @@ const sdkError = (name: string, message: string, status: number, iamAction?: str
 
 describe('deniedAction', () => {
   it('reads the action from the message AWS sends', () => {
-    const error = sdkError('AccessDeniedException', 'User: arn:aws:sts::123456789012:assumed-role/gild/ci is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/golden/web/latest', 400);
+    const error = sdkError(
+      'AccessDeniedException',
+      'User: arn:aws:sts::123456789012:assumed-role/gild/ci is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/golden/web/latest',
+      400,
+    );
     expect(deniedAction(error)).toBe('ssm:PutParameter');
   });
 
   it("falls back to the call's own action when the refusal could not be parsed (moto's XML SSM denial)", () => {
-    const error = sdkError('SyntaxError', 'Unexpected token \'<\', "<?xml vers"... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.', 403, 'ssm:PutParameter');
+    const error = sdkError(
+      'SyntaxError',
+      'Unexpected token \'<\', "<?xml vers"... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.',
+      403,
+      'ssm:PutParameter',
+    );
     expect(deniedAction(error)).toBe('ssm:PutParameter');
   });
 

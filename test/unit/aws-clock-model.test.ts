@@ -38,7 +38,7 @@ describe('the AWS clock model', () => {
     expect(commandDoneAt(clock, 100)).toBe(100 + clock.ms('commandRun'));
   });
 
-  it("gives Packer whole-second polling that outlasts the longest modelled wait", () => {
+  it('gives Packer whole-second polling that outlasts the longest modelled wait', () => {
     const env = packerPollingEnv(clock);
     expect(env.AWS_POLL_DELAY_SECONDS).toBe('1');
     expect(Number(env.AWS_MAX_ATTEMPTS) * 1000).toBeGreaterThanOrEqual(2 * clock.ms('copyImage'));

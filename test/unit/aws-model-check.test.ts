@@ -11,10 +11,20 @@ const gild = 'aws-sdk-js/3.1168.0 ua/2.1 os/linux#6.1 lang/js md/nodejs#20.20.2 
 const scope = (service: string) => `AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`;
 
 function query(service: string, body: Record<string, string>, userAgent = gild): WireRequest {
-  return { method: 'POST', url: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'user-agent': userAgent, authorization: scope(service) }, body: new URLSearchParams(body).toString() };
+  return {
+    method: 'POST',
+    url: '/',
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'user-agent': userAgent, authorization: scope(service) },
+    body: new URLSearchParams(body).toString(),
+  };
 }
 function json(operation: string, body: unknown): WireRequest {
-  return { method: 'POST', url: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonSSM.${operation}`, 'user-agent': gild, authorization: scope('ssm') }, body: JSON.stringify(body) };
+  return {
+    method: 'POST',
+    url: '/',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonSSM.${operation}`, 'user-agent': gild, authorization: scope('ssm') },
+    body: JSON.stringify(body),
+  };
 }
 const rules = (request: WireRequest, now?: Date) => checkWireRequest(request, now).violations.map((violation) => `${violation.member}: ${violation.rule}`);
 
@@ -24,9 +34,20 @@ describe('the wire checker', () => {
       query(
         'ec2',
         {
-          Action: 'RunInstances', Version: '2016-11-15', ImageId: 'ami-0123456789abcdef0', InstanceType: 't3.micro', MinCount: '1', MaxCount: '1', KeyName: 'packer_5fd',
-          'SecurityGroupId.1': 'sg-0123456789abcdef0', 'BlockDeviceMapping.1.DeviceName': '/dev/xvda', 'BlockDeviceMapping.1.Ebs.VolumeSize': '8', 'BlockDeviceMapping.1.Ebs.DeleteOnTermination': 'true',
-          'TagSpecification.1.ResourceType': 'instance', 'TagSpecification.1.Tag.1.Key': 'Name', 'TagSpecification.1.Tag.1.Value': 'Packer Builder',
+          Action: 'RunInstances',
+          Version: '2016-11-15',
+          ImageId: 'ami-0123456789abcdef0',
+          InstanceType: 't3.micro',
+          MinCount: '1',
+          MaxCount: '1',
+          KeyName: 'packer_5fd',
+          'SecurityGroupId.1': 'sg-0123456789abcdef0',
+          'BlockDeviceMapping.1.DeviceName': '/dev/xvda',
+          'BlockDeviceMapping.1.Ebs.VolumeSize': '8',
+          'BlockDeviceMapping.1.Ebs.DeleteOnTermination': 'true',
+          'TagSpecification.1.ResourceType': 'instance',
+          'TagSpecification.1.Tag.1.Key': 'Name',
+          'TagSpecification.1.Tag.1.Value': 'Packer Builder',
         },
         packer,
       ),
@@ -35,7 +56,11 @@ describe('the wire checker', () => {
   });
 
   it('names types, enums, required members and parameters the operation does not have', () => {
-    expect(rules(query('ec2', { Action: 'RunInstances', Version: '2016-11-15', ImageId: 'ami-1', InstanceType: 't3.bogus', MinCount: 'one', 'TagSpecification.1.ResourceType': 'instance', Frobnicate: 'x' }))).toEqual([
+    expect(
+      rules(
+        query('ec2', { Action: 'RunInstances', Version: '2016-11-15', ImageId: 'ami-1', InstanceType: 't3.bogus', MinCount: 'one', 'TagSpecification.1.ResourceType': 'instance', Frobnicate: 'x' }),
+      ),
+    ).toEqual([
       'MinCount: must be an integer',
       'Frobnicate: unknown parameter: RunInstances has no member serialized as Frobnicate (ec2 protocol)',
       'MaxCount: required by the model (RunInstancesRequest)',
@@ -47,7 +72,20 @@ describe('the wire checker', () => {
   it('names EC2 filters the operation does not document and filters of more than 200 values', () => {
     expect(documentedFilterNames(loadServiceModel('ec2')!, 'DescribeImages')).toMatchObject({ tagPrefix: true });
     const values = Object.fromEntries(Array.from({ length: 201 }, (_, index) => [`Filter.2.Value.${index + 1}`, `ami-${index}`]));
-    expect(rules(query('ec2', { Action: 'DescribeImages', Version: '2016-11-15', 'Filter.1.Name': 'instance-state-name', 'Filter.1.Value.1': 'running', 'Filter.2.Name': 'image-id', ...values, 'Filter.3.Name': 'tag:gild:image', 'Filter.3.Value.1': 'web' }))).toEqual([
+    expect(
+      rules(
+        query('ec2', {
+          Action: 'DescribeImages',
+          Version: '2016-11-15',
+          'Filter.1.Name': 'instance-state-name',
+          'Filter.1.Value.1': 'running',
+          'Filter.2.Name': 'image-id',
+          ...values,
+          'Filter.3.Name': 'tag:gild:image',
+          'Filter.3.Value.1': 'web',
+        }),
+      ),
+    ).toEqual([
       expect.stringMatching(/^Filters\[0\]\.Name: not a filter DescribeImages documents \(its Filters documentation lists: architecture, /),
       'Filters[1].Values: at most 200 values in one filter (EC2 API: filter value limit)',
     ]);
@@ -55,7 +93,9 @@ describe('the wire checker', () => {
 
   it('names DeprecateAt in the past once rounded, AMI names and descriptions AWS refuses, and EC2 tag limits', () => {
     const now = new Date('2026-12-07T06:30:20Z');
-    expect(rules(query('ec2', { Action: 'EnableImageDeprecation', Version: '2016-11-15', ImageId: 'ami-1', DeprecateAt: '2026-12-07T06:30:25Z' }), now)).toEqual([expect.stringMatching(/^DeprecateAt: must be in the future once EC2 rounds it to the minute/)]);
+    expect(rules(query('ec2', { Action: 'EnableImageDeprecation', Version: '2016-11-15', ImageId: 'ami-1', DeprecateAt: '2026-12-07T06:30:25Z' }), now)).toEqual([
+      expect.stringMatching(/^DeprecateAt: must be in the future once EC2 rounds it to the minute/),
+    ]);
     expect(rules(query('ec2', { Action: 'EnableImageDeprecation', Version: '2016-11-15', ImageId: 'ami-1', DeprecateAt: '2026-12-07T06:32:00Z' }), now)).toEqual([]);
     expect(rules(query('ec2', { Action: 'CreateImage', Version: '2016-11-15', InstanceId: 'i-1', Name: 'web 1.0 {{timestamp}}', Description: 'd'.repeat(256) }))).toEqual([
       'Description: length at most 255 (model shape ImageDescriptionRequest: max 255), got 256',
@@ -71,16 +111,26 @@ describe('the wire checker', () => {
     expect(rules(query('ec2', { Action: 'DescribeInstances', Version: '2016-11-15', 'InstanceId.1': 'i-1', MaxResults: '1000' }))).toEqual([
       "MaxResults: cannot be sent with InstanceIds (DescribeInstances's MaxResults documentation)",
     ]);
-    expect(rules(query('ec2', { Action: 'DescribeLaunchTemplateVersions', Version: '2016-11-15', LaunchTemplateId: 'lt-1', MaxResults: '201' }))).toEqual(["MaxResults: between 1 and 200 (DescribeLaunchTemplateVersions's MaxResults documentation)"]);
+    expect(rules(query('ec2', { Action: 'DescribeLaunchTemplateVersions', Version: '2016-11-15', LaunchTemplateId: 'lt-1', MaxResults: '201' }))).toEqual([
+      "MaxResults: between 1 and 200 (DescribeLaunchTemplateVersions's MaxResults documentation)",
+    ]);
   });
 
   it('reads the query protocol’s member lists (Auto Scaling) and checks their shapes', () => {
-    expect(rules(query('autoscaling', { Action: 'DescribeAutoScalingGroups', Version: '2011-01-01', 'AutoScalingGroupNames.member.1': 'web', 'AutoScalingGroupNames.member.2': 'a'.repeat(256), MaxRecords: 'ten' }))).toEqual([
-      'MaxRecords: must be an integer',
-      'AutoScalingGroupNames[1]: length at most 255 (model shape XmlStringMaxLen255: max 255), got 256',
-      'MaxRecords: must be a number (MaxRecords)',
+    expect(
+      rules(
+        query('autoscaling', {
+          Action: 'DescribeAutoScalingGroups',
+          Version: '2011-01-01',
+          'AutoScalingGroupNames.member.1': 'web',
+          'AutoScalingGroupNames.member.2': 'a'.repeat(256),
+          MaxRecords: 'ten',
+        }),
+      ),
+    ).toEqual(['MaxRecords: must be an integer', 'AutoScalingGroupNames[1]: length at most 255 (model shape XmlStringMaxLen255: max 255), got 256', 'MaxRecords: must be a number (MaxRecords)']);
+    expect(rules(query('sts', { Action: 'AssumeRole', Version: '2011-06-15', RoleArn: 'arn:aws:iam::210987654321:role/gild', RoleSessionName: 'gild run 1' }))).toEqual([
+      expect.stringMatching(/^RoleSessionName: must match the pattern/),
     ]);
-    expect(rules(query('sts', { Action: 'AssumeRole', Version: '2011-06-15', RoleArn: 'arn:aws:iam::210987654321:role/gild', RoleSessionName: 'gild run 1' }))).toEqual([expect.stringMatching(/^RoleSessionName: must match the pattern/)]);
   });
 
   it('holds SSM JSON requests to the model and to the documented name, filter and DataType rules', () => {

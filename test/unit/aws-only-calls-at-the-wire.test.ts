@@ -37,10 +37,16 @@ describe('AWS-only calls, built by gild and held to AWS rules', () => {
       const ids = [...form(request).entries()].filter(([name]) => name.startsWith('ImageId.')).map(([, value]) => value);
       // The first batch answers in two pages: the adapter must follow the token.
       if (ids.includes('ami-00000000000000001') && !form(request).get('NextToken')) {
-        return ec2Xml('DescribeImageReferences', `<imageReferenceSet><item><imageId>ami-00000000000000001</imageId><resourceType>ec2:Instance</resourceType><arn>arn:aws:ec2:us-east-1:123456789012:instance/i-1</arn></item></imageReferenceSet><nextToken>page-2</nextToken>`);
+        return ec2Xml(
+          'DescribeImageReferences',
+          `<imageReferenceSet><item><imageId>ami-00000000000000001</imageId><resourceType>ec2:Instance</resourceType><arn>arn:aws:ec2:us-east-1:123456789012:instance/i-1</arn></item></imageReferenceSet><nextToken>page-2</nextToken>`,
+        );
       }
       const last = ids.at(-1)!;
-      return ec2Xml('DescribeImageReferences', `<imageReferenceSet><item><imageId>${last}</imageId><resourceType>ec2:LaunchTemplate</resourceType><arn>arn:aws:ec2:us-east-1:123456789012:launch-template/lt-${last}</arn></item></imageReferenceSet>`);
+      return ec2Xml(
+        'DescribeImageReferences',
+        `<imageReferenceSet><item><imageId>${last}</imageId><resourceType>ec2:LaunchTemplate</resourceType><arn>arn:aws:ec2:us-east-1:123456789012:launch-template/lt-${last}</arn></item></imageReferenceSet>`,
+      );
     });
     const references = await describeImageReferences(ec2, imageIds(23));
     expect(wire.violations()).toEqual([]);
@@ -82,7 +88,9 @@ describe('AWS-only calls, built by gild and held to AWS rules', () => {
   it('describeParameterNames with the DataType filter (moto refuses the key; AWS takes it)', async () => {
     const ssm = createSsmClient('us-east-1', env);
     const wire = captureAtTheWire(ssm, (request) =>
-      (request.params as Record<string, unknown>).NextToken ? { body: JSON.stringify({ Parameters: [{ Name: '/golden/web/v1' }] }) } : { body: JSON.stringify({ Parameters: [{ Name: '/golden/web/latest' }], NextToken: 'next' }) },
+      (request.params as Record<string, unknown>).NextToken
+        ? { body: JSON.stringify({ Parameters: [{ Name: '/golden/web/v1' }] }) }
+        : { body: JSON.stringify({ Parameters: [{ Name: '/golden/web/latest' }], NextToken: 'next' }) },
     );
     expect(await describeParameterNames(ssm, { imagesOnly: true })).toEqual(['/golden/web/latest', '/golden/web/v1']);
     expect(wire.captured.map((request) => request.action)).toEqual(['DescribeParameters', 'DescribeParameters']);
@@ -95,7 +103,9 @@ describe('AWS-only calls, built by gild and held to AWS rules', () => {
     const target = createEc2Client('eu-west-1', undefined, env, { maxAttempts: 1 });
     const image = (id: string, state: string) =>
       `<item><imageId>${id}</imageId><name>web-1.4.2-20261207T0630</name><description>web 1.4.2</description><imageState>${state}</imageState><blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><snapshotId>snap-${id.slice(4)}</snapshotId></ebs></item></blockDeviceMapping></item>`;
-    const sourceWire = captureAtTheWire(source, (request) => (request.action === 'DescribeImages' ? ec2Xml('DescribeImages', `<imagesSet>${image('ami-0aaaaaaaaaaaaaaa1', 'available')}</imagesSet>`) : undefined));
+    const sourceWire = captureAtTheWire(source, (request) =>
+      request.action === 'DescribeImages' ? ec2Xml('DescribeImages', `<imagesSet>${image('ami-0aaaaaaaaaaaaaaa1', 'available')}</imagesSet>`) : undefined,
+    );
     let copied = false;
     const answerTarget = (request: CapturedRequest) => {
       if (request.action === 'CopyImage') {

@@ -17,27 +17,60 @@ import { createBuildStage } from '../../src/stages/build.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
 
-const tags = (overrides: Record<string, string> = {}) => Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'published', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
+const tags = (overrides: Record<string, string> = {}) =>
+  Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'published', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
 
 function setup(parameters: { Name: string; Value: string }[], amiTags: { Key: string; Value: string }[] | undefined) {
   const ssm = new SSMClient({ region: 'us-east-1' });
   const ec2 = new EC2Client({ region: 'us-east-1' });
-  mockClient(ssm).on(GetParametersCommand).resolves({ Parameters: parameters.map((parameter) => ({ ...parameter, Version: 1 })) });
-  mockClient(ec2).on(DescribeImagesCommand).resolves({ Images: amiTags ? [{ ImageId: 'ami-base1', Tags: amiTags }] : [] });
+  mockClient(ssm)
+    .on(GetParametersCommand)
+    .resolves({ Parameters: parameters.map((parameter) => ({ ...parameter, Version: 1 })) });
+  mockClient(ec2)
+    .on(DescribeImagesCommand)
+    .resolves({ Images: amiTags ? [{ ImageId: 'ami-base1', Tags: amiTags }] : [] });
   let packerAsked = false;
-  const clients = { ec2: () => ec2, ssm: () => ssm, autoscaling: () => { throw new Error('not used'); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+  const clients = {
+    ec2: () => ec2,
+    ssm: () => ssm,
+    autoscaling: () => {
+      throw new Error('not used');
+    },
+    ec2Endpoint: undefined,
+    defaultRegion: 'us-east-1',
+    destroy() {},
+  };
   const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients });
-  const stage = createBuildStage({ packer: async () => { packerAsked = true; throw new Error('the build went on to Packer'); }, gitCommit: async () => undefined });
+  const stage = createBuildStage({
+    packer: async () => {
+      packerAsked = true;
+      throw new Error('the build went on to Packer');
+    },
+    gitCommit: async () => undefined,
+  });
   const image = resolvedImageFixture({ name: 'app', buildRegion: 'us-east-1', regions: ['us-east-1'] });
-  const step = { id: 'build:app', kind: 'build', image: 'app', version: '1.0.0', amiName: 'app-1.0.0', fingerprint: 'f', base: { kind: 'published-in-run', from: 'publish:base', image: 'base', version: '1.0.0', source: 'image:base → 1.0.0' }, after: [], reason: 'test' } as unknown as StepOfKind<'build'>;
+  const step = {
+    id: 'build:app',
+    kind: 'build',
+    image: 'app',
+    version: '1.0.0',
+    amiName: 'app-1.0.0',
+    fingerprint: 'f',
+    base: { kind: 'published-in-run', from: 'publish:base', image: 'base', version: '1.0.0', source: 'image:base → 1.0.0' },
+    after: [],
+    reason: 'test',
+  } as unknown as StepOfKind<'build'>;
   return { build: () => stage.run(context, step, stepRunFixture(image)), packerAsked: () => packerAsked };
 }
 
 const version = { Name: '/golden/base/versions/1.0.0', Value: 'ami-base1' };
 
-describe("build on a base another job published", () => {
+describe('build on a base another job published', () => {
   it('refuses a version its status parameter says was revoked', async () => {
-    const { build, packerAsked } = setup([version, { Name: '/golden/base/status/1.0.0', Value: JSON.stringify({ revoked: { reason: 'bad kernel', at: '2026-12-07T01:00:00Z', by: 'alice' } }) }], tags());
+    const { build, packerAsked } = setup(
+      [version, { Name: '/golden/base/status/1.0.0', Value: JSON.stringify({ revoked: { reason: 'bad kernel', at: '2026-12-07T01:00:00Z', by: 'alice' } }) }],
+      tags(),
+    );
     const refused = build();
     await expect(refused).rejects.toBeInstanceOf(StepFailure);
     await expect(refused).rejects.toMatchObject({ message: 'base image "base" 1.0.0 was revoked (bad kernel; by alice at 2026-12-07T01:00:00Z), as its status parameter in us-east-1 says' });
@@ -45,13 +78,18 @@ describe("build on a base another job published", () => {
   });
 
   it('refuses an AMI tagged revoked, or one that is not the version its parameter names', async () => {
-    await expect(setup([version], tags({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad kernel' })).build()).rejects.toMatchObject({ message: 'base image "base" 1.0.0: its AMI ami-base1 in us-east-1 is tagged gild:status=revoked (bad kernel)' });
+    await expect(setup([version], tags({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad kernel' })).build()).rejects.toMatchObject({
+      message: 'base image "base" 1.0.0: its AMI ami-base1 in us-east-1 is tagged gild:status=revoked (bad kernel)',
+    });
     await expect(setup([version], tags({ 'gild:version': '0.9.0' })).build()).rejects.toMatchObject({ message: expect.stringContaining("names ami-base1, which is not gild's base 1.0.0") });
     await expect(setup([version], undefined).build()).rejects.toMatchObject({ message: expect.stringContaining('names ami-base1, which no longer exists') });
   });
 
   it('refuses a version not published, naming the parameter', async () => {
-    await expect(setup([], undefined).build()).rejects.toMatchObject({ message: 'base image "base" 1.0.0 is not published in us-east-1 (/golden/base/versions/1.0.0 does not exist)', details: ['run `gild run base` first'] });
+    await expect(setup([], undefined).build()).rejects.toMatchObject({
+      message: 'base image "base" 1.0.0 is not published in us-east-1 (/golden/base/versions/1.0.0 does not exist)',
+      details: ['run `gild run base` first'],
+    });
   });
 
   it('builds on a good version: it goes on to Packer with it', async () => {

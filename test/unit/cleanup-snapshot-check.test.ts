@@ -20,9 +20,31 @@ describe('snapshot-only cleanup on real AWS', () => {
     const ec2 = new EC2Client({ region: 'us-east-1' });
     const mock = mockClient(ec2);
     mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-0user', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-2' } }] }] });
-    const clients = { ec2: () => ec2, ssm: () => { throw new Error('not used'); }, autoscaling: () => { throw new Error('not used'); }, ec2Endpoint: undefined, defaultRegion: undefined, destroy() {} } as AwsClients;
+    const clients = {
+      ec2: () => ec2,
+      ssm: () => {
+        throw new Error('not used');
+      },
+      autoscaling: () => {
+        throw new Error('not used');
+      },
+      ec2Endpoint: undefined,
+      defaultRegion: undefined,
+      destroy() {},
+    } as AwsClients;
     const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients });
-    const step = { id: 'cleanup:web:us-east-1:snapshots', kind: 'cleanup', image: 'web', region: 'us-east-1', amiId: undefined, snapshotIds: ['snap-1', 'snap-2'], status: '(snapshots only)', after: [], reason: 'test', precondition: 'no AMI uses them' } as const;
+    const step = {
+      id: 'cleanup:web:us-east-1:snapshots',
+      kind: 'cleanup',
+      image: 'web',
+      region: 'us-east-1',
+      amiId: undefined,
+      snapshotIds: ['snap-1', 'snap-2'],
+      status: '(snapshots only)',
+      after: [],
+      reason: 'test',
+      precondition: 'no AMI uses them',
+    } as const;
 
     const moved = await cleanupStage.check!(context, step, stepRunFixture(undefined));
 

@@ -15,7 +15,7 @@ describe('runCli', () => {
     for (const command of ['validate', 'plan', 'render', 'run', 'resolve']) expect(written.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
-  it('prints a command\'s own options', async () => {
+  it("prints a command's own options", async () => {
     const { io, written } = fakeIo();
     expect(await runCli(['resolve', '--help'], io)).toBe(0);
     for (const flag of ['--region', '--version', '--range', '--channel', '--major', '--prefix']) expect(written.stdout).toContain(flag);
@@ -32,7 +32,7 @@ describe('runCli', () => {
     expect(written.stderr).toContain(message);
   });
 
-  it('maps a command\'s usage error to exit 2 and prints it without a stack', async () => {
+  it("maps a command's usage error to exit 2 and prints it without a stack", async () => {
     const { io, written } = fakeIo({});
     expect(await runCli(['resolve', 'web'], io)).toBe(2);
     expect(written.stderr).toBe('gild: resolve: no region. Pass --region <region> (e.g. --region eu-west-1) or set AWS_REGION.\n');

@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { copyImageIntoAccount, withdrawShareFromAccount } from '../../src/adapters/ec2.ts';
 
 const account = '210987654321';
-const sourceImage = { ImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', State: 'available' as const, OwnerId: '123456789012', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }] };
+const sourceImage = {
+  ImageId: 'ami-source',
+  Name: 'web-1.0.0-run1',
+  Description: 'web 1.0.0',
+  State: 'available' as const,
+  OwnerId: '123456789012',
+  BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }],
+};
 const copyImage = { ImageId: 'ami-copy', Name: 'web-1.0.0-run1', State: 'available' as const, OwnerId: account, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-copy' } }] };
 
 function setup(options: { existing?: boolean; loseCopyAnswer?: boolean; failedCopy?: boolean } = {}) {
@@ -64,8 +71,14 @@ describe('copyImageIntoAccount (real AWS)', () => {
     expect(input).toMatchObject({ SourceRegion: 'us-east-1', SourceImageId: 'ami-source', Name: 'web-1.0.0-run1', Description: 'web 1.0.0', Encrypted: true, KmsKeyId: 'alias/golden' });
     expect(input.ClientToken).toMatch(/^[0-9a-f]{64}$/);
     // Tagged from the start: a copy a crash leaves pending or untagged is still gild's, and the next plan sees it.
-    const tags = [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }];
-    expect(input.TagSpecifications).toEqual([{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }]);
+    const tags = [
+      { Key: 'gild:image', Value: 'web' },
+      { Key: 'gild:source-ami', Value: 'ami-source' },
+    ];
+    expect(input.TagSpecifications).toEqual([
+      { ResourceType: 'image', Tags: tags },
+      { ResourceType: 'snapshot', Tags: tags },
+    ]);
     expect(clients.singleAttempt).not.toBe(clients.target);
     expect(clients.copyMock.commandCalls(RegisterImageCommand)).toHaveLength(0);
 
@@ -73,15 +86,33 @@ describe('copyImageIntoAccount (real AWS)', () => {
     expect(shares).toEqual([{ Add: [{ UserId: account }] }, { Remove: [{ UserId: account }] }]);
     const snapshotShares = clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => `${call.args[0].input.OperationType} ${call.args[0].input.UserIds?.join(',')}`);
     expect(snapshotShares).toEqual([`add ${account}`, `remove ${account}`]);
-    expect(clients.targetMock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({ Resources: ['ami-copy', 'snap-copy'], Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }] });
+    expect(clients.targetMock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
+      Resources: ['ami-copy', 'snap-copy'],
+      Tags: [
+        { Key: 'gild:image', Value: 'web' },
+        { Key: 'gild:source-ami', Value: 'ami-source' },
+      ],
+    });
   });
 
   it('does not send gild:image again to a copy that carries it from creation (the policy denies re-sending it on AWS)', async () => {
     const clients = setup();
     // As AWS answers once the copy is available: the TagSpecifications of CopyImage are on it.
-    clients.targetMock.on(DescribeImagesCommand).resolves({ Images: [{ ...copyImage, Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:source-ami', Value: 'ami-source' }] }] });
+    clients.targetMock.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ...copyImage,
+          Tags: [
+            { Key: 'gild:image', Value: 'web' },
+            { Key: 'gild:source-ami', Value: 'ami-source' },
+          ],
+        },
+      ],
+    });
     await copyImageIntoAccount(request(clients));
-    expect(clients.targetMock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([{ Resources: ['ami-copy', 'snap-copy'], Tags: [{ Key: 'gild:source-ami', Value: 'ami-source' }] }]);
+    expect(clients.targetMock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
+      { Resources: ['ami-copy', 'snap-copy'], Tags: [{ Key: 'gild:source-ami', Value: 'ami-source' }] },
+    ]);
   });
 
   it('uses the same ClientToken for the same source, account and region, and another for another account', async () => {
@@ -116,7 +147,10 @@ describe('copyImageIntoAccount (real AWS)', () => {
     const clients = setup();
     clients.targetMock.on(CreateTagsCommand).rejects(Object.assign(new Error('connection reset'), { name: 'TimeoutError' }));
     await expect(copyImageIntoAccount(request(clients))).rejects.toThrow();
-    expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Add: [{ UserId: account }] }, { Remove: [{ UserId: account }] }]);
+    expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([
+      { Add: [{ UserId: account }] },
+      { Remove: [{ UserId: account }] },
+    ]);
     expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => call.args[0].input.OperationType)).toEqual(['add', 'remove']);
   });
 
@@ -124,7 +158,9 @@ describe('copyImageIntoAccount (real AWS)', () => {
     const clients = setup();
     await withdrawShareFromAccount(clients.source, 'ami-source', account);
     expect(clients.sourceMock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input.LaunchPermission)).toEqual([{ Remove: [{ UserId: account }] }]);
-    expect(clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => `${call.args[0].input.SnapshotId} ${call.args[0].input.OperationType} ${call.args[0].input.UserIds?.join(',')}`)).toEqual([`snap-source remove ${account}`]);
+    expect(
+      clients.sourceMock.commandCalls(ModifySnapshotAttributeCommand).map((call) => `${call.args[0].input.SnapshotId} ${call.args[0].input.OperationType} ${call.args[0].input.UserIds?.join(',')}`),
+    ).toEqual([`snap-source remove ${account}`]);
   });
 
   it('does not take a failed copy of the same name for one to finish: it copies again', async () => {

@@ -3,7 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { decideSmoke } from '../../src/smoke/decide-smoke.ts';
 import type { CheckResult } from '../../src/stages/stage.ts';
 
-const check = (name: string, outcome: CheckResult['outcome'], reason?: string): CheckResult => ({ name, instanceType: 't3.micro', instanceId: 'i-1', outcome, reason, status: 'Success', exitCode: 0, stdout: '', stderr: '', durationMs: 1 });
+const check = (name: string, outcome: CheckResult['outcome'], reason?: string): CheckResult => ({
+  name,
+  instanceType: 't3.micro',
+  instanceId: 'i-1',
+  outcome,
+  reason,
+  status: 'Success',
+  exitCode: 0,
+  stdout: '',
+  stderr: '',
+  durationMs: 1,
+});
 const builtIns = (outcome: 'not-verified' | 'kept-by-choice', reason: string) => ['host keys', 'authorized keys', 'machine-id'].map((name) => check(`new machine: ${name}`, outcome, reason));
 const decide = (checks: CheckResult[], problems: { outcome: 'failed' | 'timed-out'; reason: string }[] = []) => decideSmoke({ checks, problems, timeoutSeconds: 600 });
 
@@ -14,11 +25,17 @@ describe('decideSmoke', () => {
   });
 
   it('says skipped, never passed, when only built-in checks ran and none was verified (a resumed AMI on AWS)', () => {
-    expect(decide(builtIns('not-verified', 'gild has no record of the build instance'))).toEqual({ result: 'skipped', reason: 'nothing was verified: 3 not verified (gild has no record of the build instance)' });
+    expect(decide(builtIns('not-verified', 'gild has no record of the build instance'))).toEqual({
+      result: 'skipped',
+      reason: 'nothing was verified: 3 not verified (gild has no record of the build instance)',
+    });
   });
 
   it('says skipped when every built-in check is kept by choice and the image has no check of its own', () => {
-    expect(decide(builtIns('kept-by-choice', 'generalize is turned off: forensic copy'))).toEqual({ result: 'skipped', reason: 'nothing was verified: 3 kept by choice (generalize is turned off: forensic copy)' });
+    expect(decide(builtIns('kept-by-choice', 'generalize is turned off: forensic copy'))).toEqual({
+      result: 'skipped',
+      reason: 'nothing was verified: 3 kept by choice (generalize is turned off: forensic copy)',
+    });
   });
 
   it('says skipped, with how many and why, when no check of the definition ran (no twin on the emulator)', () => {
@@ -34,6 +51,9 @@ describe('decideSmoke', () => {
   });
 
   it('times out when only timeouts were found', () => {
-    expect(decide([check('slow', 'timed-out', 'did not finish within its 1s timeout')])).toMatchObject({ result: 'timed-out', reason: 'check "slow" on t3.micro (i-1) did not finish within its 1s timeout' });
+    expect(decide([check('slow', 'timed-out', 'did not finish within its 1s timeout')])).toMatchObject({
+      result: 'timed-out',
+      reason: 'check "slow" on t3.micro (i-1) did not finish within its 1s timeout',
+    });
   });
 });

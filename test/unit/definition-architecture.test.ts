@@ -3,15 +3,46 @@ import { architectureOf } from '../../src/definition/instance-architecture.ts';
 import { validateOne } from '../fixtures/definitions/validate-one.ts';
 
 describe('platform and architecture', () => {
-  it.each(['a1.medium', 't4g.micro', 'm6g.large', 'm7g.xlarge', 'm8g.large', 'c6g.large', 'c6gn.large', 'c7g.large', 'c7gd.large', 'c8g.large', 'r6g.large', 'r6gd.large', 'r7g.large', 'r8g.large', 'x2gd.large', 'im4gn.large', 'is4gen.large', 'g5g.xlarge', 'hpc7g.4xlarge', 'm7gd.large'])(
-    'treats %s as a Graviton (arm64) type',
-    (instanceType) => expect(architectureOf(instanceType)).toBe('arm64'),
-  );
+  it.each([
+    'a1.medium',
+    't4g.micro',
+    'm6g.large',
+    'm7g.xlarge',
+    'm8g.large',
+    'c6g.large',
+    'c6gn.large',
+    'c7g.large',
+    'c7gd.large',
+    'c8g.large',
+    'r6g.large',
+    'r6gd.large',
+    'r7g.large',
+    'r8g.large',
+    'x2gd.large',
+    'im4gn.large',
+    'is4gen.large',
+    'g5g.xlarge',
+    'hpc7g.4xlarge',
+    'm7gd.large',
+  ])('treats %s as a Graviton (arm64) type', (instanceType) => expect(architectureOf(instanceType)).toBe('arm64'));
 
-  it.each(['t3.micro', 't3a.small', 'm5.large', 'm7i.large', 'm7i-flex.large', 'c7a.large', 'g4dn.xlarge', 'g5.xlarge', 'g6e.xlarge', 'p4d.24xlarge', 'x2idn.32xlarge', 'r5b.large', 'hpc6a.48xlarge', 'inf2.xlarge', 'z1d.large'])(
-    'treats %s as an x86_64 type',
-    (instanceType) => expect(architectureOf(instanceType)).toBe('x86_64'),
-  );
+  it.each([
+    't3.micro',
+    't3a.small',
+    'm5.large',
+    'm7i.large',
+    'm7i-flex.large',
+    'c7a.large',
+    'g4dn.xlarge',
+    'g5.xlarge',
+    'g6e.xlarge',
+    'p4d.24xlarge',
+    'x2idn.32xlarge',
+    'r5b.large',
+    'hpc6a.48xlarge',
+    'inf2.xlarge',
+    'z1d.large',
+  ])('treats %s as an x86_64 type', (instanceType) => expect(architectureOf(instanceType)).toBe('x86_64'));
 
   it('defaults to linux on x86_64', () => {
     const { images } = validateOne({ base: { ssmParameter: '/golden/base' } });

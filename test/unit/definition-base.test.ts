@@ -39,9 +39,7 @@ describe('base image', () => {
 
   it('reports a base with no source', () => {
     expect(validateOne({ base: {} }).errors).toEqual(['images/web.ts: base: give exactly one of ssmParameter, filter, ami, image, preset; found none.']);
-    expect(validateOne({ base: 'ami-12345678' }).errors).toEqual([
-      'images/web.ts: base: "ami-12345678" should be an object with exactly one of ssmParameter, filter, ami, image, preset.',
-    ]);
+    expect(validateOne({ base: 'ami-12345678' }).errors).toEqual(['images/web.ts: base: "ami-12345678" should be an object with exactly one of ssmParameter, filter, ami, image, preset.']);
   });
 
   it('reports the problem inside the one source given', () => {
@@ -55,18 +53,27 @@ describe('base image', () => {
   });
 
   it('records the dependency on another gild image', () => {
-    const { errors, images } = validate([{ ...validDefinition, name: 'base' }, { ...validDefinition, base: { image: 'base', range: '^1' } }]);
+    const { errors, images } = validate([
+      { ...validDefinition, name: 'base' },
+      { ...validDefinition, base: { image: 'base', range: '^1' } },
+    ]);
     expect(errors).toEqual([]);
     expect(images.find((image) => image.name === 'web')!.dependsOn).toEqual(['base']);
   });
 
   it('reports a gild image base that does not exist, with a suggestion', () => {
-    const { errors } = validate([{ ...validDefinition, name: 'base' }, { ...validDefinition, base: { image: 'bsae' } }]);
+    const { errors } = validate([
+      { ...validDefinition, name: 'base' },
+      { ...validDefinition, base: { image: 'bsae' } },
+    ]);
     expect(errors).toEqual(['images/web.ts: base.image: "bsae" is not a gild image. Did you mean "base"? Known images: base, web.']);
   });
 
   it('does not call a base missing when its own definition failed the schema', () => {
-    const { errors } = validate([{ ...validDefinition, name: 'base', version: 'one' }, { ...validDefinition, base: { image: 'base' } }]);
+    const { errors } = validate([
+      { ...validDefinition, name: 'base', version: 'one' },
+      { ...validDefinition, base: { image: 'base' } },
+    ]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^images\/base\.ts: version:/);
   });
@@ -76,8 +83,6 @@ describe('base image', () => {
       { ...validDefinition, name: 'a', base: { image: 'b' } },
       { ...validDefinition, name: 'b', base: { image: 'a' } },
     ]);
-    expect(errors).toEqual([
-      'images/a.ts: base.image: images depend on each other in a cycle: a → b → a. Break the cycle by building one of them on an AMI or preset.',
-    ]);
+    expect(errors).toEqual(['images/a.ts: base.image: images depend on each other in a cycle: a → b → a. Break the cycle by building one of them on an AMI or preset.']);
   });
 });

@@ -33,7 +33,9 @@ describe('block device mappings', () => {
       'images/web.ts: blockDevices.launch[0].iops: 6000 is more than io1 allows for 100 GiB (50 IOPS per GiB, so at most 5,000). Lower iops or raise sizeGiB to at least 120.',
     ]);
     expect(problems({ type: 'io2', sizeGiB: 300, iops: 256_000 })).toEqual([]);
-    expect(problems({ type: 'io2', sizeGiB: 300, iops: 300_000 })).toEqual(['images/web.ts: blockDevices.launch[0].iops: 300000 is outside what io2 allows (100–256,000). Choose a value in that range.']);
+    expect(problems({ type: 'io2', sizeGiB: 300, iops: 300_000 })).toEqual([
+      'images/web.ts: blockDevices.launch[0].iops: 300000 is outside what io2 allows (100–256,000). Choose a value in that range.',
+    ]);
     expect(problems({ type: 'io2', sizeGiB: 100 })).toEqual(['images/web.ts: blockDevices.launch[0].iops: is required for io2 volumes. Give the provisioned IOPS (100–256,000).']);
   });
 
@@ -47,7 +49,9 @@ describe('block device mappings', () => {
   });
 
   it('checks sizes per type: st1 and sc1 from 125 GiB, io2 up to 64 TiB, others 16 TiB', () => {
-    expect(problems({ type: 'st1', sizeGiB: 100 })).toEqual(['images/web.ts: blockDevices.launch[0].sizeGiB: 100 is outside what st1 allows (125–16,384 GiB). Choose a size in that range or another volume type.']);
+    expect(problems({ type: 'st1', sizeGiB: 100 })).toEqual([
+      'images/web.ts: blockDevices.launch[0].sizeGiB: 100 is outside what st1 allows (125–16,384 GiB). Choose a size in that range or another volume type.',
+    ]);
     expect(problems({ type: 'io2', sizeGiB: 65_536, iops: 100_000 })).toEqual([]);
     expect(problems({ type: 'gp2', sizeGiB: 20_000 })).toHaveLength(1);
   });

@@ -35,7 +35,9 @@ describe('build infrastructure', () => {
 
   it('rejects Session Manager without any instance profile', () => {
     const { errors } = validateOne({ buildInfrastructure: { temporaryInstanceProfile: false, sessionManager: true } });
-    expect(errors).toEqual(['images/web.ts: buildInfrastructure.sessionManager: needs an instance profile with the AmazonSSMManagedInstanceCore policy. Set instanceProfile, or leave temporaryInstanceProfile on.']);
+    expect(errors).toEqual([
+      'images/web.ts: buildInfrastructure.sessionManager: needs an instance profile with the AmazonSSMManagedInstanceCore policy. Set instanceProfile, or leave temporaryInstanceProfile on.',
+    ]);
   });
 
   it('rejects a VPC with no subnet to build in', () => {

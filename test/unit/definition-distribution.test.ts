@@ -10,7 +10,10 @@ describe('distribution.accounts', () => {
   });
 
   it('takes an account, its role, regions of the image and an optional key', () => {
-    const { errors, images } = validateOne({ regions: { build: 'us-east-1', copies: ['eu-west-1'] }, distribution: { accounts: [{ ...target, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: 'alias/golden' }] } });
+    const { errors, images } = validateOne({
+      regions: { build: 'us-east-1', copies: ['eu-west-1'] },
+      distribution: { accounts: [{ ...target, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: 'alias/golden' }] },
+    });
     expect(errors).toEqual([]);
     expect(images[0]!.distribution).toEqual([{ account: '210987654321', roleArn, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: 'alias/golden', smoke: false }]);
   });
@@ -26,14 +29,28 @@ describe('distribution.accounts', () => {
   });
 
   it('takes smoke as where to launch in that account, with the instance profile there', () => {
-    const { errors, images } = validateOne({ distribution: { accounts: [{ ...target, smoke: { subnetId: 'subnet-0123456789abcdef0', instanceProfile: 'gild-smoke' } }, { ...target, account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/gild', smoke: { instanceProfile: 'gild-smoke' } }] } });
+    const { errors, images } = validateOne({
+      distribution: {
+        accounts: [
+          { ...target, smoke: { subnetId: 'subnet-0123456789abcdef0', instanceProfile: 'gild-smoke' } },
+          { ...target, account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/gild', smoke: { instanceProfile: 'gild-smoke' } },
+        ],
+      },
+    });
     expect(errors).toEqual([]);
     expect(images[0]!.distribution.map((entry) => entry.smoke)).toEqual([{ subnetId: 'subnet-0123456789abcdef0', instanceProfile: 'gild-smoke' }, { instanceProfile: 'gild-smoke' }]);
     expect(validateOne({ distribution: { accounts: [{ ...target, smoke: { subnetId: 'sub-1' } }] } }).errors).toEqual([expect.stringMatching(/^images\/web\.ts: distribution\.accounts\[0\]\.smoke/)]);
   });
 
   it('refuses smoke without an instance profile in that account, which SSM Run Command needs to reach the test instance', () => {
-    const { errors } = validateOne({ distribution: { accounts: [{ ...target, smoke: true }, { ...target, account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/gild', smoke: { subnetId: 'subnet-0123456789abcdef0' } }] } });
+    const { errors } = validateOne({
+      distribution: {
+        accounts: [
+          { ...target, smoke: true },
+          { ...target, account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/gild', smoke: { subnetId: 'subnet-0123456789abcdef0' } },
+        ],
+      },
+    });
     expect(errors).toEqual([
       'images/web.ts: distribution.accounts[0].smoke: the smoke test there needs an instance profile in account 210987654321 (SSM Run Command reaches no instance without one, and the building account\'s does not exist there). Give smoke: { instanceProfile: "<a profile in 210987654321 with AmazonSSMManagedInstanceCore>" }.',
       'images/web.ts: distribution.accounts[1].smoke: the smoke test there needs an instance profile in account 111111111111 (SSM Run Command reaches no instance without one, and the building account\'s does not exist there). Give smoke: { instanceProfile: "<a profile in 111111111111 with AmazonSSMManagedInstanceCore>" }.',

@@ -46,7 +46,10 @@ describe('generalize and patch in a definition', () => {
   });
 
   it('refuses a Windows definition that runs Sysprep itself, since gild runs it last', () => {
-    const { errors } = validateOne({ ...windows, provision: [{ powershell: ['Install-WindowsFeature Web-Server', '& "$env:ProgramFiles\\Amazon\\EC2Launch\\ec2launch.exe" sysprep --shutdown=true'] }] });
+    const { errors } = validateOne({
+      ...windows,
+      provision: [{ powershell: ['Install-WindowsFeature Web-Server', '& "$env:ProgramFiles\\Amazon\\EC2Launch\\ec2launch.exe" sysprep --shutdown=true'] }],
+    });
     expect(errors).toEqual([
       'images/web.ts: provision[0].powershell: "& \\"$env:ProgramFiles\\\\Amazon\\\\EC2Launch\\\\ec2launch.exe\\" sysprep --shutdown=true" runs Sysprep, which gild runs itself as the last step (EC2Launch, then shutdown) so that nothing runs after it. Remove the command; to run your own Sysprep instead, set generalize: { enabled: false, reason }.',
     ]);

@@ -52,7 +52,11 @@ describe('loading and validating a folder of definitions', () => {
       /^images\/bad-rules\.ts: provision\[1\]\.script: runs bash/,
       /^images\/bad-rules\.ts: provision\[1\]\.script: "missing\.sh" does not exist/,
     ];
-    for (const pattern of expected) expect(errors.some((error) => pattern.test(error)), `${pattern} in\n${errors.join('\n')}`).toBe(true);
+    for (const pattern of expected)
+      expect(
+        errors.some((error) => pattern.test(error)),
+        `${pattern} in\n${errors.join('\n')}`,
+      ).toBe(true);
     expect(errors).toHaveLength(expected.length);
     expect(images.map((image) => image.name).sort()).toEqual(['bad-rules', 'dup', 'dup']);
   });

@@ -61,7 +61,9 @@ describe('OS presets', () => {
 
   it('rejects a preset that has no build for the architecture', () => {
     const { errors } = validateOne({ base: { preset: 'windows-server-2022' }, architecture: 'arm64', instanceType: 'm7g.large' });
-    expect(errors).toContain('images/web.ts: base.preset: "windows-server-2022" (Windows Server 2022 Datacenter, English, full desktop) is not published for arm64 on EC2; it has x86_64. Set architecture to x86_64, or choose another preset.');
+    expect(errors).toContain(
+      'images/web.ts: base.preset: "windows-server-2022" (Windows Server 2022 Datacenter, English, full desktop) is not published for arm64 on EC2; it has x86_64. Set architecture to x86_64, or choose another preset.',
+    );
   });
 
   it('rejects a platform that contradicts the preset', () => {

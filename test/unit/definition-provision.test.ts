@@ -33,7 +33,9 @@ describe('provisioning steps', () => {
 
   it('names an upload source that does not exist', () => {
     const { errors } = validateOne({ provision: [{ upload: { source: 'files/absent', destination: '/tmp/x' } }] });
-    expect(errors).toEqual([`images/web.ts: provision[0].upload.source: "files/absent" does not exist (looked for ${path.join(imagesDir, 'files/absent')}). Paths are relative to the definition's folder.`]);
+    expect(errors).toEqual([
+      `images/web.ts: provision[0].upload.source: "files/absent" does not exist (looked for ${path.join(imagesDir, 'files/absent')}). Paths are relative to the definition's folder.`,
+    ]);
   });
 
   it('rejects a folder given as a script', () => {
@@ -48,7 +50,9 @@ describe('provisioning steps', () => {
 
   it('says which step kinds exist when a step has none or two', () => {
     expect(validateOne({ provision: [{ run: 'x' }] }).errors).toEqual(['images/web.ts: provision[0]: give exactly one of shell, script, upload, powershell, restart; found only run.']);
-    expect(validateOne({ provision: [{ shell: 'a', script: 'b' }] }).errors).toEqual(['images/web.ts: provision[0]: give exactly one of shell, script, upload, powershell, restart; found shell and script.']);
+    expect(validateOne({ provision: [{ shell: 'a', script: 'b' }] }).errors).toEqual([
+      'images/web.ts: provision[0]: give exactly one of shell, script, upload, powershell, restart; found shell and script.',
+    ]);
   });
 
   it('rejects an environment variable name that a shell cannot export', () => {

@@ -5,7 +5,14 @@ import { renderTwin, twinBaseOf, twinSetupCommands, twinTag } from '../../src/ta
 
 describe('checks that need a VM', () => {
   it('warns about a check that calls systemctl without needs: "vm", naming the check', () => {
-    const { errors, warnings } = validateOne({ smoke: { checks: [{ name: 'nginx is enabled', run: ['true', 'systemctl is-enabled nginx'] }, { name: 'plain', run: 'true' }] } });
+    const { errors, warnings } = validateOne({
+      smoke: {
+        checks: [
+          { name: 'nginx is enabled', run: ['true', 'systemctl is-enabled nginx'] },
+          { name: 'plain', run: 'true' },
+        ],
+      },
+    });
     expect(errors).toEqual([]);
     expect(warnings).toEqual([
       `images/web.ts: smoke.checks[0] ("nginx is enabled") calls systemctl, which needs systemd as PID 1: in a container twin it cannot pass. Add needs: 'vm' so it is skipped there (it still runs on AWS).`,
@@ -24,7 +31,10 @@ describe('container twins', () => {
     expect(twinBaseOf(resolvedImageFixture({ preset: 'debian-12', containerImage: 'localhost/mine:1' }))).toEqual({ kind: 'container', containerImage: 'localhost/mine:1' });
     expect(twinBaseOf(resolvedImageFixture({ platform: 'windows', preset: 'windows-server-2022' }))).toEqual({ kind: 'none', reason: 'a Windows image has no container twin' });
     expect(twinBaseOf(resolvedImageFixture({ preset: 'freebsd-14' }))).toEqual({ kind: 'none', reason: 'the OS preset "freebsd-14" has no container image' });
-    expect(twinBaseOf(resolvedImageFixture({ preset: undefined, base: { kind: 'image', image: 'base', range: '^1' } }))).toMatchObject({ kind: 'none', reason: expect.stringMatching(/^it is built on the gild image "base"/) });
+    expect(twinBaseOf(resolvedImageFixture({ preset: undefined, base: { kind: 'image', image: 'base', range: '^1' } }))).toMatchObject({
+      kind: 'none',
+      reason: expect.stringMatching(/^it is built on the gild image "base"/),
+    });
   });
 
   it('are tagged with the image, version and run, and restrict every twin-only block with only', () => {

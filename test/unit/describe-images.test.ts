@@ -15,7 +15,10 @@ const image = (amiId: string, snapshotIds: string[] = []) => ({
   State: 'available' as const,
   OwnerId: '123456789012',
   CreationDate: '2026-12-01T00:00:00.000Z',
-  BlockDeviceMappings: [{ DeviceName: '/dev/xvdz' }, ...snapshotIds.map((SnapshotId, index) => ({ DeviceName: `/dev/xvd${'abc'[index]}`, Ebs: { SnapshotId, Encrypted: index === 0, ...(index === 0 ? { KmsKeyId: 'alias/golden' } : {}) } }))],
+  BlockDeviceMappings: [
+    { DeviceName: '/dev/xvdz' },
+    ...snapshotIds.map((SnapshotId, index) => ({ DeviceName: `/dev/xvd${'abc'[index]}`, Ebs: { SnapshotId, Encrypted: index === 0, ...(index === 0 ? { KmsKeyId: 'alias/golden' } : {}) } })),
+  ],
   Tags: [{ Key: 'gild:image', Value: 'web' }],
 });
 
@@ -47,13 +50,23 @@ describe('describeImages', () => {
   it('asks several AMIs by the image-id filter, so one gone hides no other', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image('ami-1')] });
     expect((await describeImages(ec2, { imageIds: ['ami-1', 'ami-gone', 'ami-1'] })).map((summary) => summary.amiId)).toEqual(['ami-1']);
-    expect(ec2Mock.commandCalls(DescribeImagesCommand)[0]!.args[0].input).toMatchObject({ Filters: [{ Name: 'image-id', Values: ['ami-1', 'ami-gone'] }], IncludeDeprecated: true, IncludeDisabled: true });
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)[0]!.args[0].input).toMatchObject({
+      Filters: [{ Name: 'image-id', Values: ['ami-1', 'ami-gone'] }],
+      IncludeDeprecated: true,
+      IncludeDisabled: true,
+    });
   });
 
   it('splits a filter of more than 200 values into calls of 200 and keeps the other filters in each', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [] });
     const names = Array.from({ length: 450 }, (_, index) => `web-${index}-*`);
-    await describeImages(ec2, { owners: ['self'], filters: [{ Name: 'state', Values: ['available'] }, { Name: 'name', Values: names }] });
+    await describeImages(ec2, {
+      owners: ['self'],
+      filters: [
+        { Name: 'state', Values: ['available'] },
+        { Name: 'name', Values: names },
+      ],
+    });
     const inputs = ec2Mock.commandCalls(DescribeImagesCommand).map((call) => call.args[0].input);
     expect(inputs.map((input) => input.Filters?.[1]?.Values?.length)).toEqual([200, 200, 50]);
     expect(inputs.every((input) => input.Filters?.[0]?.Name === 'state' && input.Owners?.[0] === 'self' && input.IncludeDeprecated === false)).toBe(true);

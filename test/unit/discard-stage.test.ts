@@ -28,8 +28,27 @@ import { stepRunFixture } from '../support/step-run-fixture.ts';
 
 const ec2 = new EC2Client({ region: 'us-east-1' });
 const ec2Mock = mockClient(ec2);
-const clients = { ec2: () => ec2, ssm: () => { throw new Error('not used'); }, autoscaling: () => { throw new Error('not used'); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
-const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients, runId: 'run-2', now: () => new Date('2026-11-29T12:00:00.000Z') });
+const clients = {
+  ec2: () => ec2,
+  ssm: () => {
+    throw new Error('not used');
+  },
+  autoscaling: () => {
+    throw new Error('not used');
+  },
+  ec2Endpoint: undefined,
+  defaultRegion: 'us-east-1',
+  destroy() {},
+};
+const context = createContext({
+  cwd: '/tmp',
+  env: {},
+  logger: createMemoryLogger(),
+  settings: pipelineSettingsSchema.parse({}),
+  clients,
+  runId: 'run-2',
+  now: () => new Date('2026-11-29T12:00:00.000Z'),
+});
 const amiId = 'ami-0123456789abcdef0';
 const step = (onFailure: 'deregister' | 'keep' = 'deregister'): StepOfKind<'discard'> => ({
   id: 'discard:web:us-east-1',
@@ -43,8 +62,11 @@ const step = (onFailure: 'deregister' | 'keep' = 'deregister'): StepOfKind<'disc
   reason: 'if the smoke test fails: …',
   precondition: '…',
 });
-const runOf = () => stepRunFixture(smokeImage(), { outputs: { 'resume:web': { kind: 'resume', output: { amis: { 'us-east-1': amiId }, snapshots: { 'us-east-1': ['snap-1'] }, baseAmiId: 'ami-base' } } } });
-const tagged = (tags: Record<string, string>) => ({ Images: [{ ImageId: amiId, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
+const runOf = () =>
+  stepRunFixture(smokeImage(), { outputs: { 'resume:web': { kind: 'resume', output: { amis: { 'us-east-1': amiId }, snapshots: { 'us-east-1': ['snap-1'] }, baseAmiId: 'ami-base' } } } });
+const tagged = (tags: Record<string, string>) => ({
+  Images: [{ ImageId: amiId, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }],
+});
 // Run "earlier" passed its smoke test and shared the AMI, then stopped before publishing; this run resumed it, and its smoke test failed.
 const failedResumed = { 'gild:run-id': 'earlier', 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:status': 'failed', 'gild:failure': 'smoke test failed: …' };
 
@@ -64,7 +86,10 @@ describe('discard stage', () => {
   it('withdraws every grant from a resumed AMI that an earlier run shared, then deregisters it and deletes its snapshots', async () => {
     const run = runOf();
 
-    expect(await discardStage.run(context, step(), run)).toEqual({ removed: [amiId, 'snap-1'], withdrawn: ['account 111122223333', 'organisation arn:aws:organizations::123456789012:organization/o-abc'] });
+    expect(await discardStage.run(context, step(), run)).toEqual({
+      removed: [amiId, 'snap-1'],
+      withdrawn: ['account 111122223333', 'organisation arn:aws:organizations::123456789012:organization/o-abc'],
+    });
 
     expect(ec2Mock.commandCalls(ModifyImageAttributeCommand).map((call) => call.args[0].input)).toEqual([
       { ImageId: amiId, LaunchPermission: { Remove: [{ UserId: '111122223333' }, { OrganizationArn: 'arn:aws:organizations::123456789012:organization/o-abc' }] } },

@@ -30,12 +30,26 @@ function input(images = [image]): DoctorInput {
   const unused = () => {
     throw new Error('not used here');
   };
-  return { settings: pipelineSettingsSchema.parse({}), images, regions: ['us-east-1'], homeRegion: 'us-east-1', runId: 'run', env: {}, capabilities: { policySimulation: true, imageBlockPublicAccess: true }, ec2: () => ec2, ssm: unused, kms: unused, iam: unused as never };
+  return {
+    settings: pipelineSettingsSchema.parse({}),
+    images,
+    regions: ['us-east-1'],
+    homeRegion: 'us-east-1',
+    runId: 'run',
+    env: {},
+    capabilities: { policySimulation: true, imageBlockPublicAccess: true },
+    ec2: () => ec2,
+    ssm: unused,
+    kms: unused,
+    iam: unused as never,
+  };
 }
 
 function network(options: { routes?: { DestinationCidrBlock: string; GatewayId?: string; NatGatewayId?: string }[]; endpoints?: string[]; publicIp?: boolean }) {
   mock.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: subnetId, VpcId: 'vpc-1', MapPublicIpOnLaunch: options.publicIp ?? false }] });
-  mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: (options.endpoints ?? []).map((service) => ({ ServiceName: `com.amazonaws.us-east-1.${service}`, State: 'Available', PrivateDnsEnabled: true, VpcId: 'vpc-1' })) });
+  mock
+    .on(DescribeVpcEndpointsCommand)
+    .resolves({ VpcEndpoints: (options.endpoints ?? []).map((service) => ({ ServiceName: `com.amazonaws.us-east-1.${service}`, State: 'Available', PrivateDnsEnabled: true, VpcId: 'vpc-1' })) });
   mock.on(DescribeRouteTablesCommand).resolves({
     RouteTables: [
       { RouteTableId: 'rtb-main', Associations: [{ Main: true }], Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' }] },
@@ -57,10 +71,17 @@ describe('a subnet reaching SSM', () => {
 
   it('does not, through an internet gateway without public IPs, or with only some endpoints', async () => {
     network({ routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-1' }] });
-    expect((await checkSubnets(input()))[0]).toMatchObject({ status: 'failed', detail: 'routes to igw-1 but gives instances no public IP (MapPublicIpOnLaunch is off)', fix: expect.stringContaining('com.amazonaws.us-east-1.ssm, .ssmmessages and .ec2messages') });
+    expect((await checkSubnets(input()))[0]).toMatchObject({
+      status: 'failed',
+      detail: 'routes to igw-1 but gives instances no public IP (MapPublicIpOnLaunch is off)',
+      fix: expect.stringContaining('com.amazonaws.us-east-1.ssm, .ssmmessages and .ec2messages'),
+    });
     mock.reset();
     network({ endpoints: ['ssm'] });
-    expect((await checkSubnets(input()))[0]).toMatchObject({ status: 'failed', detail: 'no route 0.0.0.0/0 to a NAT or internet gateway, and only ssm VPC endpoints of ssm, ssmmessages, ec2messages (with private DNS)' });
+    expect((await checkSubnets(input()))[0]).toMatchObject({
+      status: 'failed',
+      detail: 'no route 0.0.0.0/0 to a NAT or internet gateway, and only ssm VPC endpoints of ssm, ssmmessages, ec2messages (with private DNS)',
+    });
   });
 });
 
@@ -70,7 +91,12 @@ describe('AMI block public access', () => {
   it('fails a public image in a region that blocks public sharing, saying how to unblock it', async () => {
     mock.on(GetImageBlockPublicAccessStateCommand).resolves({ ImageBlockPublicAccessState: 'block-new-sharing' });
     expect(await checkImageBlockPublicAccess(input([publicImage]))).toEqual([
-      failed('AMI block public access', 'us-east-1', 'block-new-sharing, but web is public (launchPermissions)', 'unblock it (aws ec2 disable-image-block-public-access --region us-east-1), or make the images private in their launchPermissions'),
+      failed(
+        'AMI block public access',
+        'us-east-1',
+        'block-new-sharing, but web is public (launchPermissions)',
+        'unblock it (aws ec2 disable-image-block-public-access --region us-east-1), or make the images private in their launchPermissions',
+      ),
     ]);
   });
 
@@ -94,7 +120,12 @@ describe('the SSM prefix', () => {
   it('fails on a parameter gild would not write, naming it and the fix', async () => {
     names('/golden/web/latest', '/golden/notes', '/golden/web/versions/next');
     expect(await checkSsmPrefix({ ...input(), ssm: () => ssm })).toEqual([
-      failed("SSM prefix only gild's", '/golden in us-east-1', 'parameters gild did not write: /golden/notes, /golden/web/versions/next', 'move them out of /golden, or set ssmPrefix in pipeline/settings.ts to a path only gild writes'),
+      failed(
+        "SSM prefix only gild's",
+        '/golden in us-east-1',
+        'parameters gild did not write: /golden/notes, /golden/web/versions/next',
+        'move them out of /golden, or set ssmPrefix in pipeline/settings.ts to a path only gild writes',
+      ),
     ]);
   });
 });
@@ -108,16 +139,32 @@ describe('what policies allow', () => {
     expect(keyAllowsAccount({ Statement: [{ Effect: 'Deny', Principal: '*' }] }, [], '444455556666')).toBe(false);
   });
 
-  it('counts wildcards of Allow statements toward the SSM agent\'s actions, and ignores Denies', () => {
+  it("counts wildcards of Allow statements toward the SSM agent's actions, and ignores Denies", () => {
     expect(actionsAllowedBy([{ Statement: { Effect: 'Allow', Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:*', 'ec2messages:*'] } }], ssmAgentActions).size).toBe(ssmAgentActions.length);
-    expect([...actionsAllowedBy([{ Statement: [{ Effect: 'Allow', Action: 'ssm:*' }, { Effect: 'Deny', Action: '*' }] }], ssmAgentActions)]).toEqual(['ssm:UpdateInstanceInformation']);
+    expect([
+      ...actionsAllowedBy(
+        [
+          {
+            Statement: [
+              { Effect: 'Allow', Action: 'ssm:*' },
+              { Effect: 'Deny', Action: '*' },
+            ],
+          },
+        ],
+        ssmAgentActions,
+      ),
+    ]).toEqual(['ssm:UpdateInstanceInformation']);
   });
 });
 
 describe('the doctor table', () => {
   it('prints every line, the fix under each one that needs it, and the verdict', () => {
     const text = formatDoctorReport(
-      [passed('region enabled', 'us-east-1', 'opt-in-not-required'), failed('KMS key usable for EBS', 'alias/k in us-east-1 (web)', 'key is Disabled', 'enable it'), notChecked('AMI block public access', 'us-east-1', 'the emulator cannot answer it', 'run against AWS')],
+      [
+        passed('region enabled', 'us-east-1', 'opt-in-not-required'),
+        failed('KMS key usable for EBS', 'alias/k in us-east-1 (web)', 'key is Disabled', 'enable it'),
+        notChecked('AMI block public access', 'us-east-1', 'the emulator cannot answer it', 'run against AWS'),
+      ],
       'AWS',
     );
     expect(text).toMatchInlineSnapshot(`

@@ -24,7 +24,19 @@ function inputWith(iam: IAMClient): DoctorInput {
   const unused = () => {
     throw new Error('not used by the policy check');
   };
-  return { settings, images: [image], regions: ['us-east-1', 'us-west-2'], homeRegion: 'us-east-1', runId: 'run', env: {}, capabilities: { policySimulation: true, imageBlockPublicAccess: true }, ec2: unused, ssm: unused, kms: unused, iam };
+  return {
+    settings,
+    images: [image],
+    regions: ['us-east-1', 'us-west-2'],
+    homeRegion: 'us-east-1',
+    runId: 'run',
+    env: {},
+    capabilities: { policySimulation: true, imageBlockPublicAccess: true },
+    ec2: unused,
+    ssm: unused,
+    kms: unused,
+    iam,
+  };
 }
 
 describe('the questions gild doctor asks iam:SimulatePrincipalPolicy', () => {
@@ -47,7 +59,7 @@ describe('the questions gild doctor asks iam:SimulatePrincipalPolicy', () => {
     expect(concreteResource('arn:aws:iam::123456789012:role/gild-smoke', undefined, caller)).toBe('arn:aws:iam::123456789012:role/gild-smoke');
   });
 
-  it('carry the request context each statement\'s conditions need', () => {
+  it("carry the request context each statement's conditions need", () => {
     const statement = (sid: string) => policy.Statement.find((candidate) => candidate.Sid === sid)!;
     expect(contextFor(statement('LaunchTaggedInstances'), 'us-east-1', caller)).toEqual([
       { key: 'aws:RequestTag/gild:role', type: 'string', values: ['build'] },
@@ -73,18 +85,24 @@ describe('the policy check', () => {
 
   /** AWS's answer: every pair allowed except `deniedAction`. */
   function answerAllowingAllBut(deniedAction: string | undefined) {
-    mock.on(GetRoleCommand).resolves({ Role: { RoleName: 'gild-pipeline', Arn: 'arn:aws:iam::123456789012:role/automation/gild-pipeline', Path: '/automation/', RoleId: 'AROA', CreateDate: new Date(0) } });
+    mock
+      .on(GetRoleCommand)
+      .resolves({ Role: { RoleName: 'gild-pipeline', Arn: 'arn:aws:iam::123456789012:role/automation/gild-pipeline', Path: '/automation/', RoleId: 'AROA', CreateDate: new Date(0) } });
     mock.on(SimulatePrincipalPolicyCommand).callsFake((request: SimulatePrincipalPolicyCommandInput) => ({
       EvaluationResults: (request.ActionNames ?? []).map((action) => ({
         EvalActionName: action,
         EvalResourceName: '*',
         EvalDecision: action === deniedAction ? 'implicitDeny' : 'allowed',
-        ResourceSpecificResults: (request.ResourceArns ?? []).map((resource) => ({ EvalResourceName: resource, EvalResourceDecision: action === deniedAction ? 'implicitDeny' : 'allowed', MissingContextValues: [] })),
+        ResourceSpecificResults: (request.ResourceArns ?? []).map((resource) => ({
+          EvalResourceName: resource,
+          EvalResourceDecision: action === deniedAction ? 'implicitDeny' : 'allowed',
+          MissingContextValues: [],
+        })),
       })),
     }));
   }
 
-  it('passes every statement the caller\'s policy allows, asking as the role with its path', async () => {
+  it("passes every statement the caller's policy allows, asking as the role with its path", async () => {
     answerAllowingAllBut(undefined);
     const lines = await checkPolicy(inputWith(iam), caller);
     expect(lines.length).toBeGreaterThan(10);
@@ -103,7 +121,9 @@ describe('the policy check', () => {
     expect(failedLines[0]?.detail).toBe(
       'denied: ec2:CreateImage on arn:aws:ec2:us-east-1:123456789012:instance/gild-doctor in us-east-1 (implicitDeny); ec2:CreateImage on arn:aws:ec2:us-west-2:123456789012:instance/gild-doctor in us-west-2 (implicitDeny)',
     );
-    expect(failedLines[0]?.fix).toBe('give arn:aws:iam::123456789012:role/automation/gild-pipeline statement BuildImagesFromGildInstances of `gild iam-policy` (attach `gild iam-policy --json` to it), or the same grants in its own policy');
+    expect(failedLines[0]?.fix).toBe(
+      'give arn:aws:iam::123456789012:role/automation/gild-pipeline statement BuildImagesFromGildInstances of `gild iam-policy` (attach `gild iam-policy --json` to it), or the same grants in its own policy',
+    );
   });
 
   it('says not checked, never passed, where the target cannot simulate', async () => {
@@ -114,7 +134,9 @@ describe('the policy check', () => {
 
   it('says not checked, naming the action to grant, when the caller may not simulate', async () => {
     mock.on(GetRoleCommand).resolves({ Role: { RoleName: 'gild-pipeline', Arn: 'arn:aws:iam::123456789012:role/gild-pipeline', Path: '/', RoleId: 'AROA', CreateDate: new Date(0) } });
-    mock.on(SimulatePrincipalPolicyCommand).rejects(Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/gild-pipeline/nightly-42 is not authorized to perform: iam:SimulatePrincipalPolicy'), { name: 'AccessDenied' }));
+    mock
+      .on(SimulatePrincipalPolicyCommand)
+      .rejects(Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/gild-pipeline/nightly-42 is not authorized to perform: iam:SimulatePrincipalPolicy'), { name: 'AccessDenied' }));
     const lines = await checkPolicy(inputWith(iam), caller);
     expect(lines).toEqual([expect.objectContaining({ status: 'not-checked', fix: 'grant iam:SimulatePrincipalPolicy to the caller (read only), or run gild doctor as someone who may' })]);
   });

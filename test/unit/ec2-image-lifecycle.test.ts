@@ -22,7 +22,10 @@ describe('AWS-only image lifecycle calls, built by gild and held to AWS rules', 
     const wire = captureAtTheWire(ec2, (request) =>
       form(request).get('NextToken')
         ? ec2Xml('ListImagesInRecycleBin', `<imageSet>${item('ami-00000000000000002', 'api-1.0.1-20261201T000000Z-abcd')}</imageSet>`)
-        : ec2Xml('ListImagesInRecycleBin', `<imageSet>${item('ami-00000000000000001', 'api-1.0.10-20261201T000000Z-abcd')}${item('ami-00000000000000003', 'web-1.0.1-x')}</imageSet><nextToken>page-2</nextToken>`),
+        : ec2Xml(
+            'ListImagesInRecycleBin',
+            `<imageSet>${item('ami-00000000000000001', 'api-1.0.10-20261201T000000Z-abcd')}${item('ami-00000000000000003', 'web-1.0.1-x')}</imageSet><nextToken>page-2</nextToken>`,
+          ),
     );
     const found = await listBinnedImages(ec2, 'api-1.0.1-');
     expect(wire.violations()).toEqual([]);

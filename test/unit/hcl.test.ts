@@ -46,7 +46,12 @@ describe('hclValue', () => {
 
 describe('formatHcl', () => {
   it('indents nested blocks and aligns the = of consecutive attributes, as packer fmt does', () => {
-    const text = hclBody([attribute('region', 'us-east-1'), attribute('instance_type', 't3.micro'), attribute('tags', { a: 'b', long_key: 'c' }), block('metadata_options', [attribute('http_tokens', 'required'), attribute('http_endpoint', 'enabled')])]);
+    const text = hclBody([
+      attribute('region', 'us-east-1'),
+      attribute('instance_type', 't3.micro'),
+      attribute('tags', { a: 'b', long_key: 'c' }),
+      block('metadata_options', [attribute('http_tokens', 'required'), attribute('http_endpoint', 'enabled')]),
+    ]);
     expect(formatHcl(`source "amazon-ebs" "web" {\n${text}\n}`)).toMatchInlineSnapshot(`
       "source "amazon-ebs" "web" {
         region        = "us-east-1"

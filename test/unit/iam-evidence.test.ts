@@ -30,10 +30,11 @@ const authorization = (action: string, resource: string, context: Record<string,
   context: { 'aws:RequestedRegion': 'eu-central-1', ...context },
 });
 
-const verdict = async (policyScope: PolicyScope, action: string, resource: string, context?: Record<string, string>) => (await evaluate(generatePolicy(policyScope), authorization(action, resource, context), principal)).result;
+const verdict = async (policyScope: PolicyScope, action: string, resource: string, context?: Record<string, string>) =>
+  (await evaluate(generatePolicy(policyScope), authorization(action, resource, context), principal)).result;
 
 describe('the evidence bucket in the generated policy', () => {
-  it('lets the run store and read SBOMs under the prefix, in the bucket\'s own region, and list only there', async () => {
+  it("lets the run store and read SBOMs under the prefix, in the bucket's own region, and list only there", async () => {
     expect(await verdict(scope, 's3:PutObject', 'arn:aws:s3:::acme-evidence/gild/evidence/web/1.0.0/sbom.cdx.json')).toBe('Allowed');
     expect(await verdict(scope, 's3:GetObject', 'arn:aws:s3:::acme-evidence/gild/evidence/web/0.9.9/sbom.cdx.json')).toBe('Allowed');
     expect(await verdict(scope, 's3:ListBucket', 'arn:aws:s3:::acme-evidence', { 's3:prefix': 'gild/evidence/web/1.0.0/sbom.cdx.json' })).toBe('Allowed');

@@ -33,10 +33,26 @@ class Sequence {
       .filter(([key]) => /^(ResourceId\.\d+|ImageId|InstanceId(\.\d+)?|SnapshotId|VolumeId|GroupId|SecurityGroupId\.\d+|SubnetId|SourceImageId)$/.test(key))
       .map(([, id]) => id);
     const tagsBefore = Object.fromEntries(named.map((id) => [id, { ...this.tags.get(id) }]));
-    this.requests.push({ seq: this.requests.length, sender: 'packer', service: 'ec2', action, region: effects.region ?? 'us-east-1', accessKeyId: 'test', query: { Action: action, ...query }, json: {}, tagsBefore, status: 200, answer: effects.answer ?? '' });
+    this.requests.push({
+      seq: this.requests.length,
+      sender: 'packer',
+      service: 'ec2',
+      action,
+      region: effects.region ?? 'us-east-1',
+      accessKeyId: 'test',
+      query: { Action: action, ...query },
+      json: {},
+      tagsBefore,
+      status: 200,
+      answer: effects.answer ?? '',
+    });
     for (const [id, tags] of Object.entries(effects.creates ?? {})) this.tags.set(id, { ...tags });
     if (action === 'CreateTags') {
-      const added = Object.fromEntries(Object.entries(query).filter(([key]) => /^Tag\.\d+\.Key$/.test(key)).map(([key, value]) => [value, query[key.replace(/Key$/, 'Value')] ?? '']));
+      const added = Object.fromEntries(
+        Object.entries(query)
+          .filter(([key]) => /^Tag\.\d+\.Key$/.test(key))
+          .map(([key, value]) => [value, query[key.replace(/Key$/, 'Value')] ?? '']),
+      );
       for (const [key, id] of Object.entries(query)) if (/^ResourceId\.\d+$/.test(key)) this.tags.set(id, { ...this.tags.get(id), ...added });
     }
   }
@@ -46,7 +62,13 @@ class Sequence {
   }
 }
 
-const tagQuery = (prefix: string, tags: Record<string, string>) => Object.fromEntries(Object.entries(tags).flatMap(([key, value], index) => [[`${prefix}.${index + 1}.Key`, key], [`${prefix}.${index + 1}.Value`, value]]));
+const tagQuery = (prefix: string, tags: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(tags).flatMap(([key, value], index) => [
+      [`${prefix}.${index + 1}.Key`, key],
+      [`${prefix}.${index + 1}.Value`, value],
+    ]),
+  );
 const tagSpecifications = (specs: Array<[string, Record<string, string>]>) =>
   Object.fromEntries(specs.flatMap(([type, tags], index) => [[`TagSpecification.${index + 1}.ResourceType`, type], ...Object.entries(tagQuery(`TagSpecification.${index + 1}.Tag`, tags))]));
 
@@ -60,31 +82,71 @@ function modernPluginSequence(): Sequence {
   // StepKeyPair: the named temporary key pair, tagged with run_tags at creation
   calls.send('CreateKeyPair', { KeyName: 'gild_run-1_web', KeyType: 'rsa', ...tagSpecifications([['key-pair', runTags]]) });
   // StepSecurityGroup: tagged with run_tags at creation (1.6.6 could not tag it)
-  calls.send('CreateSecurityGroup', { GroupName: 'packer_6734', GroupDescription: 'Temporary group for Packer', ...tagSpecifications([['security-group', runTags]]) }, { answer: '<groupId>sg-0packer</groupId>', creates: { 'sg-0packer': runTags } });
+  calls.send(
+    'CreateSecurityGroup',
+    { GroupName: 'packer_6734', GroupDescription: 'Temporary group for Packer', ...tagSpecifications([['security-group', runTags]]) },
+    { answer: '<groupId>sg-0packer</groupId>', creates: { 'sg-0packer': runTags } },
+  );
   calls.send('DescribeSecurityGroups', { 'GroupId.1': 'sg-0packer' });
   calls.send('AuthorizeSecurityGroupIngress', { GroupId: 'sg-0packer', 'IpPermissions.1.IpProtocol': 'tcp', 'IpPermissions.1.FromPort': '22', 'IpPermissions.1.ToPort': '22' });
   // StepRunSourceInstance: instance, network interface and volumes tagged at creation
   calls.send(
     'RunInstances',
-    { ImageId: 'ami-0base', InstanceType: 't3.micro', MinCount: '1', MaxCount: '1', KeyName: 'gild_run-1_web', 'SecurityGroupId.1': 'sg-0packer', ...tagSpecifications([['instance', runTags], ['network-interface', runTags], ['volume', runTags]]) },
-    { answer: '<instanceId>i-0build</instanceId><networkInterfaceId>eni-0build</networkInterfaceId><subnetId>subnet-0default</subnetId>', creates: { 'i-0build': runTags, 'eni-0build': runTags, 'vol-0build': runTags } },
+    {
+      ImageId: 'ami-0base',
+      InstanceType: 't3.micro',
+      MinCount: '1',
+      MaxCount: '1',
+      KeyName: 'gild_run-1_web',
+      'SecurityGroupId.1': 'sg-0packer',
+      ...tagSpecifications([
+        ['instance', runTags],
+        ['network-interface', runTags],
+        ['volume', runTags],
+      ]),
+    },
+    {
+      answer: '<instanceId>i-0build</instanceId><networkInterfaceId>eni-0build</networkInterfaceId><subnetId>subnet-0default</subnetId>',
+      creates: { 'i-0build': runTags, 'eni-0build': runTags, 'vol-0build': runTags },
+    },
   );
   calls.send('DescribeInstances', { 'InstanceId.1': 'i-0build' });
   // StepStopEBSBackedInstance, StepDeregisterAMI (no force_deregister: a lookup only)
   calls.send('StopInstances', { 'InstanceId.1': 'i-0build' });
   calls.send('DescribeImages', { 'Owner.1': 'self', 'Filter.1.Name': 'name', 'Filter.1.Value.1': 'web-1.0.0-20261207T000000Z' });
   // stepCreateAMI: the AMI and its snapshots tagged with run_tags at creation (unless skip_ami_run_tags)
-  calls.send('CreateImage', { InstanceId: 'i-0build', Name: 'web-1.0.0-20261207T000000Z', ...tagSpecifications([['image', runTags], ['snapshot', runTags]]) }, { answer: '<imageId>ami-0new</imageId>', creates: { 'ami-0new': runTags, 'snap-0new': runTags } });
+  calls.send(
+    'CreateImage',
+    {
+      InstanceId: 'i-0build',
+      Name: 'web-1.0.0-20261207T000000Z',
+      ...tagSpecifications([
+        ['image', runTags],
+        ['snapshot', runTags],
+      ]),
+    },
+    { answer: '<imageId>ami-0new</imageId>', creates: { 'ami-0new': runTags, 'snap-0new': runTags } },
+  );
   calls.send('DescribeImages', { 'ImageId.1': 'ami-0new' });
   // StepAMIRegionCopy: CopyImageTags copies the source AMI's tags (the run_tags, so far) onto the copy
-  calls.send('CopyImage', { SourceRegion: 'us-east-1', SourceImageId: 'ami-0new', Name: 'web-1.0.0-20261207T000000Z', CopyImageTags: 'true' }, { region: 'us-west-2', answer: '<imageId>ami-0copy</imageId>', creates: { 'ami-0copy': calls.tagsOf('ami-0new'), 'snap-0copy': {} } });
+  calls.send(
+    'CopyImage',
+    { SourceRegion: 'us-east-1', SourceImageId: 'ami-0new', Name: 'web-1.0.0-20261207T000000Z', CopyImageTags: 'true' },
+    { region: 'us-west-2', answer: '<imageId>ami-0copy</imageId>', creates: { 'ami-0copy': calls.tagsOf('ami-0new'), 'snap-0copy': {} } },
+  );
   // StepEnableDeprecation (deprecate_at) and StepModifyAMIAttributes (imds_support) run before StepCreateTags
-  for (const [region, ami] of [['us-east-1', 'ami-0new'], ['us-west-2', 'ami-0copy']] as const) {
+  for (const [region, ami] of [
+    ['us-east-1', 'ami-0new'],
+    ['us-west-2', 'ami-0copy'],
+  ] as const) {
     calls.send('EnableImageDeprecation', { ImageId: ami, DeprecateAt: '2027-12-07T00:00:00Z' }, { region });
     calls.send('ModifyImageAttribute', { ImageId: ami, 'ImdsSupport.Value': 'v2.0' }, { region });
   }
   // StepCreateTags: the AMI and its snapshots with tags in one call (no snapshot_tags: no second call)
-  for (const [region, ami, snapshot] of [['us-east-1', 'ami-0new', 'snap-0new'], ['us-west-2', 'ami-0copy', 'snap-0copy']] as const) {
+  for (const [region, ami, snapshot] of [
+    ['us-east-1', 'ami-0new', 'snap-0new'],
+    ['us-west-2', 'ami-0copy', 'snap-0copy'],
+  ] as const) {
     calls.send('DescribeImages', { 'ImageId.1': ami }, { region });
     calls.send('CreateTags', { 'ResourceId.1': ami, 'ResourceId.2': snapshot, ...tagQuery('Tag', amiTags) }, { region });
   }
@@ -112,11 +174,26 @@ describe("modern Packer's amazon plugin under the shipped policy", () => {
   it('allows every call of a build with a copy region, deprecation and IMDSv2, tags tracked as they change', async () => {
     const calls = modernPluginSequence();
     const verdicts = await simulate(policy, calls.requests);
-    console.info(`modern amazon plugin sequence: ${calls.requests.length} requests, ${verdicts.length} resource authorizations evaluated, ${verdicts.filter((verdict) => verdict.result !== 'Allowed').length} denied`);
+    console.info(
+      `modern amazon plugin sequence: ${calls.requests.length} requests, ${verdicts.length} resource authorizations evaluated, ${verdicts.filter((verdict) => verdict.result !== 'Allowed').length} denied`,
+    );
     expect(verdicts.filter((verdict) => verdict.result !== 'Allowed').map(describeDenial)).toEqual([]);
     // The side checks the sequence relies on were evaluated, not skipped.
-    expect(verdicts.filter((verdict) => verdict.authorization.context['ec2:CreateAction']).map((verdict) => `${String(verdict.authorization.context['ec2:CreateAction'])} ${verdict.authorization.resource.split(':').pop()!.split('/')[0]}`)).toEqual(
-      expect.arrayContaining(['CreateKeyPair key-pair', 'CreateSecurityGroup security-group', 'RunInstances instance', 'RunInstances network-interface', 'RunInstances volume', 'CreateImage image', 'CreateImage snapshot', 'CopyImage image']),
+    expect(
+      verdicts
+        .filter((verdict) => verdict.authorization.context['ec2:CreateAction'])
+        .map((verdict) => `${String(verdict.authorization.context['ec2:CreateAction'])} ${verdict.authorization.resource.split(':').pop()!.split('/')[0]}`),
+    ).toEqual(
+      expect.arrayContaining([
+        'CreateKeyPair key-pair',
+        'CreateSecurityGroup security-group',
+        'RunInstances instance',
+        'RunInstances network-interface',
+        'RunInstances volume',
+        'CreateImage image',
+        'CreateImage snapshot',
+        'CopyImage image',
+      ]),
     );
   });
 
@@ -124,6 +201,8 @@ describe("modern Packer's amazon plugin under the shipped policy", () => {
     const calls = modernPluginSequence();
     calls.send('CreateTags', { 'ResourceId.1': 'snap-0new', ...tagQuery('Tag', amiTags) });
     const denied = (await simulate(policy, calls.requests)).filter((verdict) => verdict.result !== 'Allowed');
-    expect(denied.map((verdict) => [verdict.authorization.resource, verdict.result, verdict.statements])).toEqual([['arn:aws:ec2:us-east-1::snapshot/snap-0new', 'ExplicitlyDenied', ['NeverMoveOwnership']]]);
+    expect(denied.map((verdict) => [verdict.authorization.resource, verdict.result, verdict.statements])).toEqual([
+      ['arn:aws:ec2:us-east-1::snapshot/snap-0new', 'ExplicitlyDenied', ['NeverMoveOwnership']],
+    ]);
   });
 });

@@ -46,12 +46,12 @@ const gildInstance = { 'gild:role': 'smoke', 'gild:run-id': 'run-1' };
 describe('the shipped policy denies', () => {
   const cases: ReadonlyArray<{ what: string; denied: Synthetic; allowedTwin: Synthetic; explicitly?: string }> = [
     {
-      what: 'deregistering an AMI that is not gild\'s',
+      what: "deregistering an AMI that is not gild's",
       denied: { action: 'DeregisterImage', query: { ImageId: 'ami-0foreign' }, tagsBefore: { 'ami-0foreign': { team: 'other' } } },
       allowedTwin: { action: 'DeregisterImage', query: { ImageId: 'ami-0gild' }, tagsBefore: { 'ami-0gild': gildAmi } },
     },
     {
-      what: 'deleting tags of an AMI that is not gild\'s',
+      what: "deleting tags of an AMI that is not gild's",
       denied: { action: 'DeleteTags', query: { 'ResourceId.1': 'ami-0foreign', 'Tag.1.Key': 'team' }, tagsBefore: { 'ami-0foreign': { team: 'other' } } },
       allowedTwin: { action: 'DeleteTags', query: { 'ResourceId.1': 'ami-0gild', 'Tag.1.Key': 'gild:status' }, tagsBefore: { 'ami-0gild': { ...gildAmi, 'gild:status': 'tested' } } },
     },
@@ -108,12 +108,20 @@ describe('the shipped policy denies', () => {
     },
     {
       what: 'making a gild snapshot public (allowPublicImages is false)',
-      denied: { action: 'ModifySnapshotAttribute', query: { SnapshotId: 'snap-0gild', Attribute: 'createVolumePermission', OperationType: 'add', 'CreateVolumePermission.Add.1.Group': 'all' }, tagsBefore: { 'snap-0gild': gildAmi } },
-      allowedTwin: { action: 'ModifySnapshotAttribute', query: { SnapshotId: 'snap-0gild', Attribute: 'createVolumePermission', OperationType: 'add', 'CreateVolumePermission.Add.1.UserId': '210987654321' }, tagsBefore: { 'snap-0gild': gildAmi } },
+      denied: {
+        action: 'ModifySnapshotAttribute',
+        query: { SnapshotId: 'snap-0gild', Attribute: 'createVolumePermission', OperationType: 'add', 'CreateVolumePermission.Add.1.Group': 'all' },
+        tagsBefore: { 'snap-0gild': gildAmi },
+      },
+      allowedTwin: {
+        action: 'ModifySnapshotAttribute',
+        query: { SnapshotId: 'snap-0gild', Attribute: 'createVolumePermission', OperationType: 'add', 'CreateVolumePermission.Add.1.UserId': '210987654321' },
+        tagsBefore: { 'snap-0gild': gildAmi },
+      },
       explicitly: 'NeverMakeSnapshotsPublic',
     },
     {
-      what: 'sending commands to an instance that is not gild\'s',
+      what: "sending commands to an instance that is not gild's",
       denied: { service: 'ssm', action: 'SendCommand', json: { DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0app'] }, tagsBefore: { 'i-0app': { app: 'payments' } } },
       allowedTwin: { service: 'ssm', action: 'SendCommand', json: { DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0smoke'] }, tagsBefore: { 'i-0smoke': gildInstance } },
     },

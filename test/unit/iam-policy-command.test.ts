@@ -31,7 +31,7 @@ describe('gild iam-policy', () => {
     });
   });
 
-  it('--account-role prints the distribution role\'s policy, and refuses --assume-role beside it', async () => {
+  it("--account-role prints the distribution role's policy, and refuses --assume-role beside it", async () => {
     const printed = await gild(['iam-policy', '--account-role']);
     expect(printed.exitCode).toBe(0);
     expect(printed.stdout).toMatch(/^Least-privilege policy for the role gild assumes in each distribution account \(no image names distribution.accounts yet; prefix \/golden/);

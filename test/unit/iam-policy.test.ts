@@ -37,7 +37,13 @@ interface Request {
   context?: Record<string, string | readonly string[] | undefined>;
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 
 function conditionHolds(operator: string, key: string, expected: string | readonly string[], context: NonNullable<Request['context']>): boolean {
   const wanted = typeof expected === 'string' ? [expected] : expected;
@@ -89,11 +95,13 @@ describe('CreateTags', () => {
   });
 
   it('never moves gild:image on a resource that has it, so one image cannot adopt or hand over an AMI', () => {
-    expect(decide(policy, { action: 'ec2:CreateTags', resource: ami(), context: { 'aws:ResourceTag/gild:image': 'web', 'aws:TagKeys': ['gild:image'], 'aws:RequestTag/gild:image': 'nginx' } })).toBe('denied');
+    expect(decide(policy, { action: 'ec2:CreateTags', resource: ami(), context: { 'aws:ResourceTag/gild:image': 'web', 'aws:TagKeys': ['gild:image'], 'aws:RequestTag/gild:image': 'nginx' } })).toBe(
+      'denied',
+    );
     expect(decide(policy, { action: 'ec2:DeleteTags', resource: ami(), context: { 'aws:ResourceTag/gild:image': 'web', 'aws:TagKeys': ['gild:image'] } })).toBe('denied');
   });
 
-  it("lets Packer tag the untagged AMI it just made, and only with gild:image among the tags", () => {
+  it('lets Packer tag the untagged AMI it just made, and only with gild:image among the tags', () => {
     expect(decide(policy, { action: 'ec2:CreateTags', resource: ami(), context: { 'aws:TagKeys': ['gild:image', 'Name'], 'aws:RequestTag/gild:image': 'web' } })).toBe('allowed');
     expect(decide(policy, { action: 'ec2:CreateTags', resource: ami(), context: { 'aws:TagKeys': ['Name'], 'aws:RequestTag/Name': 'x' } })).toBe('denied');
   });
@@ -188,7 +196,9 @@ describe('regions and optional grants', () => {
   it('acts only in the configured regions, except for global IAM calls', () => {
     expect(decide(policy, { action: 'ec2:DescribeImages', resource: '*', context: { 'aws:RequestedRegion': 'ap-south-1' } })).toBe('denied');
     expect(decide(policy, { action: 'ec2:DescribeImages', resource: '*', context: { 'aws:RequestedRegion': 'us-west-2' } })).toBe('allowed');
-    expect(decide(policy, { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/gild-smoke`, context: { 'aws:RequestedRegion': 'aws-global', 'iam:PassedToService': 'ec2.amazonaws.com' } })).toBe('allowed');
+    expect(
+      decide(policy, { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/gild-smoke`, context: { 'aws:RequestedRegion': 'aws-global', 'iam:PassedToService': 'ec2.amazonaws.com' } }),
+    ).toBe('allowed');
   });
 
   it('passes the smoke role to EC2 only', () => {
@@ -232,7 +242,18 @@ describe('scopeFromProject', () => {
   it('collects regions, keys, profiles and platforms from the images', () => {
     const web = resolvedImageFixture({ copyRegions: ['eu-west-1'], encryption: { kmsKeyId: 'alias/images', regionKmsKeyIds: {} } });
     const windows = resolvedImageFixture({ name: 'win', platform: 'windows', buildInfrastructure: { temporaryInstanceProfile: false, sessionManager: true }, packerSource: { spot_price: 'auto' } });
-    const derived = scopeFromProject({ ssmPrefix: '/golden', retention: { keep: 3 }, concurrency: 2, requiredTags: [], allowPublicImages: false, smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }, sweepAfterMinutes: 120 } as never, [web, windows]);
+    const derived = scopeFromProject(
+      {
+        ssmPrefix: '/golden',
+        retention: { keep: 3 },
+        concurrency: 2,
+        requiredTags: [],
+        allowPublicImages: false,
+        smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 },
+        sweepAfterMinutes: 120,
+      } as never,
+      [web, windows],
+    );
     expect(derived).toMatchObject({ regions: ['eu-west-1', 'us-east-1'], accountId: '*', kmsKeys: ['alias/images'], windows: true, spot: true, sessionManager: true });
   });
 });
@@ -242,7 +263,15 @@ describe('scopeFromProject: distribution roles', () => {
     const role = (account: string) => `arn:aws:iam::${account}:role/gild-distribution`;
     const web = resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role('210987654321'), regions: ['us-east-1'], kmsKeyId: undefined, smoke: false }] });
     const api = resolvedImageFixture({ name: 'api', distribution: [{ account: '210987654321', roleArn: role('210987654321'), regions: ['us-east-1'], kmsKeyId: undefined, smoke: false }] });
-    const settings = { ssmPrefix: '/golden', retention: { keep: 3 }, concurrency: 2, requiredTags: [], allowPublicImages: false, smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }, sweepAfterMinutes: 120 } as never;
+    const settings = {
+      ssmPrefix: '/golden',
+      retention: { keep: 3 },
+      concurrency: 2,
+      requiredTags: [],
+      allowPublicImages: false,
+      smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 },
+      sweepAfterMinutes: 120,
+    } as never;
     const scope = scopeFromProject(settings, [web, api], { distributionRoleArns: [role('111111111111')] });
     expect(scope.distributionRoleArns).toEqual([role('111111111111'), role('210987654321')]);
     const assume = generatePolicy(scope).Statement.find((statement) => statement.Sid === 'AssumeDistributionRoles');
@@ -252,17 +281,36 @@ describe('scopeFromProject: distribution roles', () => {
 
 describe('the distribution-account role (gild iam-policy --account-role)', () => {
   const role = 'arn:aws:iam::210987654321:role/gild-distribution';
-  const settings = { ssmPrefix: '/golden', retention: { keep: 3 }, concurrency: 2, requiredTags: [], allowPublicImages: false, smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }, sweepAfterMinutes: 120 } as never;
+  const settings = {
+    ssmPrefix: '/golden',
+    retention: { keep: 3 },
+    concurrency: 2,
+    requiredTags: [],
+    allowPublicImages: false,
+    smoke: { instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 },
+    sweepAfterMinutes: 120,
+  } as never;
   const sids = (document: PolicyDocument) => document.Statement.map((statement) => statement.Sid);
 
-  it('copies, tags, publishes and retires in the targets\' regions and builds nothing; smoke grants only when an account smoke-tests', () => {
+  it("copies, tags, publishes and retires in the targets' regions and builds nothing; smoke grants only when an account smoke-tests", () => {
     const web = resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: undefined, smoke: false }] });
     const policy = generatePolicy(accountRoleScopeFromProject(settings, [web]));
-    expect(sids(policy)).toEqual(['ReadInventory', 'TagWhatGildCreates', 'RetagGildResources', 'NeverMoveOwnership', 'NeverMakeSnapshotsPublic', 'CreateAndCopyImages', 'ShareAndRetireOnlyGildImages', 'PublishUnderThePrefix']);
+    expect(sids(policy)).toEqual([
+      'ReadInventory',
+      'TagWhatGildCreates',
+      'RetagGildResources',
+      'NeverMoveOwnership',
+      'NeverMakeSnapshotsPublic',
+      'CreateAndCopyImages',
+      'ShareAndRetireOnlyGildImages',
+      'PublishUnderThePrefix',
+    ]);
     const actions = policy.Statement.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => statement.Action);
     expect(actions).toEqual(expect.arrayContaining(['ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:PutParameter', 'ssm:DeleteParameter']));
     expect(actions).not.toEqual(expect.arrayContaining(['ec2:CreateImage']));
-    expect(actions.filter((action) => ['ec2:RunInstances', 'ec2:CreateImage', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'sts:AssumeRole', 'iam:PassRole'].includes(action))).toEqual([]);
+    expect(actions.filter((action) => ['ec2:RunInstances', 'ec2:CreateImage', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'sts:AssumeRole', 'iam:PassRole'].includes(action))).toEqual(
+      [],
+    );
     expect(policy.Statement.find((statement) => statement.Sid === 'CreateAndCopyImages')?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
 
     const tested = resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role, regions: ['us-east-1'], kmsKeyId: undefined, smoke: { instanceProfile: 'copy-smoke' } }] });

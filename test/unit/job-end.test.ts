@@ -41,7 +41,13 @@ describe('job end markers', () => {
   });
 
   it('reads a marker, and takes anything else as no marker', () => {
-    expect(parseJobEnd(JSON.stringify({ runId: 'r1', version: '1.1.0', result: 'refused', reason: 'moved', at: 't' }))).toEqual({ runId: 'r1', version: '1.1.0', result: 'refused', reason: 'moved', at: 't' });
+    expect(parseJobEnd(JSON.stringify({ runId: 'r1', version: '1.1.0', result: 'refused', reason: 'moved', at: 't' }))).toEqual({
+      runId: 'r1',
+      version: '1.1.0',
+      result: 'refused',
+      reason: 'moved',
+      at: 't',
+    });
     expect(parseJobEnd(JSON.stringify({ runId: 'r1', version: '1.1.0', result: 'failed' }))).toEqual({ runId: 'r1', version: '1.1.0', result: 'failed', reason: 'no reason recorded', at: '?' });
     for (const raw of [undefined, 'not json', 'null', '[]', JSON.stringify({ runId: 1, version: '1.1.0', result: 'failed' })]) expect(parseJobEnd(raw)).toBeUndefined();
   });

@@ -82,8 +82,22 @@ beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'gild-scope-'));
   store = new Map();
   const ssm = parameterStore(store);
-  const clients = { ec2: () => { throw new Error('no EC2 in this test'); }, ssm: () => ssm, destroy: () => {} } as unknown as Context['clients'];
-  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients, runId: '20261129T120000Z-scope0', now: () => new Date('2026-11-29T12:00:00.000Z') });
+  const clients = {
+    ec2: () => {
+      throw new Error('no EC2 in this test');
+    },
+    ssm: () => ssm,
+    destroy: () => {},
+  } as unknown as Context['clients'];
+  context = createContext({
+    cwd,
+    env: {},
+    logger: createMemoryLogger(),
+    settings: pipelineSettingsSchema.parse({}),
+    clients,
+    runId: '20261129T120000Z-scope0',
+    now: () => new Date('2026-11-29T12:00:00.000Z'),
+  });
 });
 afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
@@ -94,7 +108,10 @@ const images = [resolvedImageFixture({ name: 'web' })];
 describe('the lease scope the runner holds', () => {
   it('is entered by the lock step, held while the image works, and left by the release step', async () => {
     const seen: string[] = [];
-    const { applied } = await applyRun(context, planOf([step('lock:web'), step('retire:web', ['lock:web']), step('release:web', ['lock:web', 'retire:web'])]), images, { stages: stages(seen, store), signal: new AbortController().signal });
+    const { applied } = await applyRun(context, planOf([step('lock:web'), step('retire:web', ['lock:web']), step('release:web', ['lock:web', 'retire:web'])]), images, {
+      stages: stages(seen, store),
+      signal: new AbortController().signal,
+    });
 
     expect(seen).toEqual(['retire:web inside the lease']);
     expect(applied.results.get('release:web')).toMatchObject({ status: 'done', output: { released: true } });
@@ -102,7 +119,10 @@ describe('the lease scope the runner holds', () => {
   });
 
   it('answers a second lock step of the image with the lease it already holds', async () => {
-    const { applied } = await applyRun(context, planOf([step('lock:web'), step('lock:web:again', ['lock:web']), step('release:web', ['lock:web', 'lock:web:again'])]), images, { stages: stages([], store), signal: new AbortController().signal });
+    const { applied } = await applyRun(context, planOf([step('lock:web'), step('lock:web:again', ['lock:web']), step('release:web', ['lock:web', 'lock:web:again'])]), images, {
+      stages: stages([], store),
+      signal: new AbortController().signal,
+    });
     const first = applied.results.get('lock:web');
     const second = applied.results.get('lock:web:again');
     expect(first?.status === 'done' && second?.status === 'done' && second.output).toEqual(first?.status === 'done' && first.output);
@@ -117,11 +137,14 @@ describe('the lease scope the runner holds', () => {
     expect(await readFile(applied.logFiles.get('web')!, 'utf8')).toContain('no step gave the lock back; the run gives it back as it ends');
   });
 
-  it("leaves the image to the run whose lease it finds, and that lease in place", async () => {
+  it('leaves the image to the run whose lease it finds, and that lease in place', async () => {
     const theirs = formatLease({ runId: 'run-other', host: 'ci-2', pid: 7, takenAt: '2026-11-29T11:59:00.000Z', expiresAt: '2026-11-29T12:09:00.000Z' });
     store.set(lockName, theirs);
     const seen: string[] = [];
-    const { applied, outcomes } = await applyRun(context, planOf([step('lock:web'), step('retire:web', ['lock:web']), step('release:web', ['lock:web', 'retire:web'])]), images, { stages: stages(seen, store), signal: new AbortController().signal });
+    const { applied, outcomes } = await applyRun(context, planOf([step('lock:web'), step('retire:web', ['lock:web']), step('release:web', ['lock:web', 'retire:web'])]), images, {
+      stages: stages(seen, store),
+      signal: new AbortController().signal,
+    });
 
     expect(seen).toEqual([]);
     expect(applied.results.get('release:web')).toEqual({ status: 'skipped', reason: 'the lock was never taken' });

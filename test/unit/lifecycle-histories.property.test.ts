@@ -23,7 +23,10 @@ import { parseVersionStatus } from '../../src/plan/version-status.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const regions = ['us-east-1', 'us-west-2'];
-const image = { ...resolvedImageFixture({ name: 'web', version: '1.0.0', buildRegion: 'us-east-1', copyRegions: ['us-west-2'] }), retention: { keep: 2, minAgeDays: 0, phases: {}, keepRevokedDays: 3 } };
+const image = {
+  ...resolvedImageFixture({ name: 'web', version: '1.0.0', buildRegion: 'us-east-1', copyRegions: ['us-west-2'] }),
+  retention: { keep: 2, minAgeDays: 0, phases: {}, keepRevokedDays: 3 },
+};
 const channels = { stable: { soakDays: 2 } };
 const dayMs = 86_400_000;
 
@@ -46,7 +49,10 @@ const base: fc.Arbitrary<Exclude<Command, { kind: 'crash' }>> = fc.oneof(
   { weight: 2, arbitrary: fc.nat(5).map((pick) => ({ kind: 'revoke' as const, pick })) },
   { weight: 2, arbitrary: fc.nat(5).map((pick) => ({ kind: 'restore' as const, pick })) },
 );
-const command: fc.Arbitrary<Command> = fc.oneof({ weight: 5, arbitrary: base }, { weight: 1, arbitrary: fc.tuple(base, fc.nat(12)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) });
+const command: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 5, arbitrary: base },
+  { weight: 1, arbitrary: fc.tuple(base, fc.nat(12)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) },
+);
 
 /** The model: what AWS holds, per region. */
 class World {
@@ -123,7 +129,23 @@ class World {
         for (const region of step.regions) {
           const amiId = `ami-${String(this.nextAmi++).padStart(8, '0')}`;
           amis[region] = amiId;
-          this.amis[region]!.set(amiId, { amiId, name: `web-${step.version}`, state: 'available', createdAt: at, deprecationTime: undefined, snapshotIds: [], tags: { 'gild:image': 'web', 'gild:version': step.version, 'gild:status': 'candidate', 'gild:fingerprint': 'fp', 'gild:base-ami': 'ami-base', 'gild:built-at': at, 'gild:run-id': step.amiName } });
+          this.amis[region]!.set(amiId, {
+            amiId,
+            name: `web-${step.version}`,
+            state: 'available',
+            createdAt: at,
+            deprecationTime: undefined,
+            snapshotIds: [],
+            tags: {
+              'gild:image': 'web',
+              'gild:version': step.version,
+              'gild:status': 'candidate',
+              'gild:fingerprint': 'fp',
+              'gild:base-ami': 'ami-base',
+              'gild:built-at': at,
+              'gild:run-id': step.amiName,
+            },
+          });
         }
         outputs.set(step.id, amis);
         return;
@@ -154,7 +176,8 @@ class World {
         return;
       case 'revoke':
         if (step.phase !== 'deprecate') {
-          if (step.ledger) this.ledger((ledger) => recordRevoked(ledger, step.version, { reason: step.revokedReason, at, by: step.by ?? '?', ...(step.replacement ? { replacement: step.replacement } : {}) }));
+          if (step.ledger)
+            this.ledger((ledger) => recordRevoked(ledger, step.version, { reason: step.revokedReason, at, by: step.by ?? '?', ...(step.replacement ? { replacement: step.replacement } : {}) }));
           if (partial) return;
           this.status(step.region, step.version, (status) => ({ ...status, revoked: status.revoked ?? { reason: step.revokedReason, at, by: step.by ?? '?' } }));
           this.tag(step.region, step.amiId, { 'gild:status': 'revoked', 'gild:revoked-reason': step.revokedReason, 'gild:revoked-at': at });
@@ -215,7 +238,15 @@ function plan(world: World, command: Exclude<Command, { kind: 'crash' }>): RunPl
   const now = new Date(world.now);
   const runId = `20261101T000000Z-${String(world.now).slice(-6)}`;
   if (command.kind === 'publish' || command.kind === 'retire') {
-    return assemblePlan({ runId, now, images: [image], fingerprints: { web: 'fp' }, inventory, force: command.kind === 'publish', settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, channels } });
+    return assemblePlan({
+      runId,
+      now,
+      images: [image],
+      fingerprints: { web: 'fp' },
+      inventory,
+      force: command.kind === 'publish',
+      settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, channels },
+    });
   }
   const published = world.published();
   const change: PointerChange =
@@ -270,7 +301,10 @@ const revokeAndRestore: fc.Arbitrary<Exclude<Command, { kind: 'crash' }>> = fc.o
   { weight: 3, arbitrary: fc.nat(5).map((pick) => ({ kind: 'revoke' as const, pick })) },
   { weight: 3, arbitrary: fc.nat(5).map((pick) => ({ kind: 'restore' as const, pick })) },
 );
-const revokeAndRestoreCommand: fc.Arbitrary<Command> = fc.oneof({ weight: 3, arbitrary: revokeAndRestore }, { weight: 2, arbitrary: fc.tuple(revokeAndRestore, fc.nat(8)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) });
+const revokeAndRestoreCommand: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 3, arbitrary: revokeAndRestore },
+  { weight: 2, arbitrary: fc.tuple(revokeAndRestore, fc.nat(8)).map(([inner, steps]) => ({ kind: 'crash' as const, inner, steps })) },
+);
 
 describe('lifecycle histories over a model inventory', () => {
   it('never builds a number twice, never hands out a revoked or gone AMI on latest or v<major>, and keeps regions agreeing', () => {

@@ -34,7 +34,20 @@ function jobReport(images: ImageReport[], times: [string, string], overrides: Pa
   const counts: Record<string, number> = {};
   for (const image of images) counts[image.result] = (counts[image.result] ?? 0) + 1;
   const result = images.some((image) => image.result === 'failed') ? 'failed' : 'succeeded';
-  return { schema: 1, runId, command: `gild run ${images.map((image) => image.image).join(' ')} --plan plan.json`, commandName: 'run', startedAt: times[0], finishedAt: times[1], ssmPrefix: '/golden', result, counts, images, runSteps: [], ...overrides };
+  return {
+    schema: 1,
+    runId,
+    command: `gild run ${images.map((image) => image.image).join(' ')} --plan plan.json`,
+    commandName: 'run',
+    startedAt: times[0],
+    finishedAt: times[1],
+    ssmPrefix: '/golden',
+    result,
+    counts,
+    images,
+    runSteps: [],
+    ...overrides,
+  };
 }
 
 const baseJob: ReportFile = { file: 'reports/gild-report-base/report.json', report: jobReport([published('base')], ['2026-11-29T03:01:00.000Z', '2026-11-29T03:09:00.000Z']) };
@@ -50,7 +63,8 @@ const appJob: ReportFile = { file: 'reports/gild-report-app/report.json', report
 const toolJob: ReportFile = { file: 'reports/gild-report-tool/report.json', report: jobReport([published('tool')], ['2026-11-29T03:02:00.000Z', '2026-11-29T03:04:00.000Z']) };
 
 /** `null`: merged without a plan. */
-const merge = (reports: readonly ReportFile[], withPlan: RunPlan | null = plan) => mergeRunReports({ reports, plan: withPlan ?? undefined, command: 'gild report merge reports --plan plan.json', now: new Date('2026-11-29T03:20:00.000Z') });
+const merge = (reports: readonly ReportFile[], withPlan: RunPlan | null = plan) =>
+  mergeRunReports({ reports, plan: withPlan ?? undefined, command: 'gild report merge reports --plan plan.json', now: new Date('2026-11-29T03:20:00.000Z') });
 const mergedOf = (result: ReturnType<typeof merge>): RunReport => {
   if ('refused' in result) throw new Error(`refused: ${result.refused.join('; ')}`);
   return result.merged;
@@ -80,8 +94,22 @@ describe('mergeRunReports', () => {
     expect(merged.images.map((image) => `${image.image} ${image.result}`)).toEqual(['app failed', 'base published', 'steady unchanged']);
     expect(merged.images.find((image) => image.image === 'steady')).toMatchObject({ action: 'unchanged', reason: 'unchanged since 2.0.0', version: '2.0.0' });
     expect(merged.jobs).toEqual([
-      { file: 'reports/gild-report-base/report.json', command: 'gild run base --plan plan.json', result: 'succeeded', images: ['base'], startedAt: '2026-11-29T03:01:00.000Z', finishedAt: '2026-11-29T03:09:00.000Z' },
-      { file: 'reports/gild-report-app/report.json', command: 'gild run app --plan plan.json', result: 'failed', images: ['app'], startedAt: '2026-11-29T03:10:00.000Z', finishedAt: '2026-11-29T03:15:00.000Z' },
+      {
+        file: 'reports/gild-report-base/report.json',
+        command: 'gild run base --plan plan.json',
+        result: 'succeeded',
+        images: ['base'],
+        startedAt: '2026-11-29T03:01:00.000Z',
+        finishedAt: '2026-11-29T03:09:00.000Z',
+      },
+      {
+        file: 'reports/gild-report-app/report.json',
+        command: 'gild run app --plan plan.json',
+        result: 'failed',
+        images: ['app'],
+        startedAt: '2026-11-29T03:10:00.000Z',
+        finishedAt: '2026-11-29T03:15:00.000Z',
+      },
     ]);
   });
 

@@ -6,7 +6,15 @@
  * detects an emulator.
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeFleetsCommand, DescribeImageReferencesCommand, DescribeInstancesCommand, DescribeSpotFleetRequestsCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeFleetsCommand,
+  DescribeImageReferencesCommand,
+  DescribeInstancesCommand,
+  DescribeSpotFleetRequestsCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,7 +72,9 @@ describe('observeReferences on real AWS', () => {
     const { ssmMock } = mockQuietAccount();
     const names = [...Array.from({ length: 11 }, (_, index) => `/apps/app-${index}/ami`), '/golden/web/latest'];
     ssmMock.on(DescribeParametersCommand).resolves({ Parameters: names.map((Name) => ({ Name, DataType: 'aws:ec2:image' })) });
-    ssmMock.on(GetParametersCommand).callsFake(({ Names }: { Names: string[] }) => ({ Parameters: Names.map((Name) => ({ Name, Value: Name === '/apps/app-10/ami' ? 'ami-1' : 'ami-9', Version: 1 })) }));
+    ssmMock
+      .on(GetParametersCommand)
+      .callsFake(({ Names }: { Names: string[] }) => ({ Parameters: Names.map((Name) => ({ Name, Value: Name === '/apps/app-10/ami' ? 'ami-1' : 'ami-9', Version: 1 })) }));
 
     const references = await observeReferences(clients, 'us-east-1', ['ami-1'], { ssmPrefix: '/golden', capabilities: { parameterDataTypeFilter: true, imageReferences: false } });
 
@@ -88,7 +98,12 @@ describe('observeReferences on real AWS', () => {
       AutoScalingGroups: [
         {
           AutoScalingGroupName: 'web-asg',
-          MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1' }, Overrides: [{ InstanceType: 'm7g.large', LaunchTemplateSpecification: { LaunchTemplateName: 'web', Version: '1' } }] } },
+          MixedInstancesPolicy: {
+            LaunchTemplate: {
+              LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1' },
+              Overrides: [{ InstanceType: 'm7g.large', LaunchTemplateSpecification: { LaunchTemplateName: 'web', Version: '1' } }],
+            },
+          },
         } as never,
       ],
     });
@@ -123,7 +138,10 @@ describe('observeReferences and fleets', () => {
       ],
     });
 
-    const references = await observeReferences(clients, 'us-east-1', ['ami-1', 'ami-2', 'ami-3', 'ami-4'], { ssmPrefix: '/golden', capabilities: { parameterDataTypeFilter: true, imageReferences: false } });
+    const references = await observeReferences(clients, 'us-east-1', ['ami-1', 'ami-2', 'ami-3', 'ami-4'], {
+      ssmPrefix: '/golden',
+      capabilities: { parameterDataTypeFilter: true, imageReferences: false },
+    });
 
     expect(references).toEqual({
       'ami-1': ['EC2 Fleet fleet-live (launch template override)'],

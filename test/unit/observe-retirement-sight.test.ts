@@ -13,7 +13,18 @@ import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { ami, emptyRegion, inventoryFixture } from '../support/inventory-fixture.ts';
 
 const ec2 = new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const clients = { ec2: () => ec2, ssm: () => { throw new Error('not used'); }, autoscaling: () => { throw new Error('not used'); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+const clients = {
+  ec2: () => ec2,
+  ssm: () => {
+    throw new Error('not used');
+  },
+  autoscaling: () => {
+    throw new Error('not used');
+  },
+  ec2Endpoint: undefined,
+  defaultRegion: 'us-east-1',
+  destroy() {},
+};
 
 afterEach(() => {
   mockClient(ec2).restore();
@@ -32,7 +43,11 @@ describe('observeRetirementSight', () => {
     });
     const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients });
     const inventory = inventoryFixture({
-      regions: { 'us-east-1': emptyRegion('us-east-1', { amis: [ami('ami-old', { 'gild:image': 'web' }, { snapshotIds: ['snap-old'] }), ami('ami-mid', { 'gild:image': 'web' }, { snapshotIds: ['snap-mid'] })] }) },
+      regions: {
+        'us-east-1': emptyRegion('us-east-1', {
+          amis: [ami('ami-old', { 'gild:image': 'web' }, { snapshotIds: ['snap-old'] }), ami('ami-mid', { 'gild:image': 'web' }, { snapshotIds: ['snap-mid'] })],
+        }),
+      },
     });
 
     const sight = await observeRetirementSight(context, inventory, { 'us-east-1': ['ami-old', 'ami-mid'] });

@@ -21,7 +21,11 @@ caused by: expected element type <Response> but have <ErrorResponse>`;
 
 describe('a refusal in Packer output', () => {
   it('names the action from the message AWS writes', () => {
-    expect(deniedActionInPackerError('Error launching source instance: UnauthorizedOperation: You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/gild/ci is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:us-east-1:123456789012:instance/* because no identity-based policy allows the ec2:RunInstances action.')).toBe('ec2:RunInstances');
+    expect(
+      deniedActionInPackerError(
+        'Error launching source instance: UnauthorizedOperation: You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/gild/ci is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:us-east-1:123456789012:instance/* because no identity-based policy allows the ec2:RunInstances action.',
+      ),
+    ).toBe('ec2:RunInstances');
   });
 
   it('names the action from the hex dump Packer prints when it cannot parse the refusal', () => {

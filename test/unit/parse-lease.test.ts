@@ -12,10 +12,19 @@ describe('parseLease', () => {
   it('reads back every lease it formats', () => {
     const isoTime = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString());
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.integer({ min: 1, max: 2 ** 31 }), fc.option(fc.string({ minLength: 1 }), { nil: undefined }), fc.option(fc.string({ minLength: 1 }), { nil: undefined }), isoTime, isoTime, (runId, host, pid, bootId, pidNamespace, takenAt, expiresAt) => {
-        const original = { runId, host, pid, ...(bootId !== undefined ? { bootId } : {}), ...(pidNamespace !== undefined ? { pidNamespace } : {}), takenAt, expiresAt };
-        expect(parseLease(formatLease(original))).toEqual(original);
-      }),
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+        fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+        isoTime,
+        isoTime,
+        (runId, host, pid, bootId, pidNamespace, takenAt, expiresAt) => {
+          const original = { runId, host, pid, ...(bootId !== undefined ? { bootId } : {}), ...(pidNamespace !== undefined ? { pidNamespace } : {}), takenAt, expiresAt };
+          expect(parseLease(formatLease(original))).toEqual(original);
+        },
+      ),
     );
   });
 
@@ -105,13 +114,13 @@ describe('staleLeaseReason', () => {
   });
 
   it('finds a lease stale at its expiry, naming the run', () => {
-    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([4242])), after)).toBe(
-      'it expired at 2026-11-29T03:10:00.000Z (run 20261129T030000Z-ab12 on ci-1 stopped renewing it)',
-    );
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([4242])), after)).toBe('it expired at 2026-11-29T03:10:00.000Z (run 20261129T030000Z-ab12 on ci-1 stopped renewing it)');
   });
 
   it('finds a lease stale before its expiry when its owner on this host is gone', () => {
-    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([])), before)).toBe('its owner, run 20261129T030000Z-ab12 (pid 4242 on ci-1, same boot and PID namespace), is no longer running');
+    expect(staleLeaseReason(observeLeaseState(formatLease(lease), here([])), before)).toBe(
+      'its owner, run 20261129T030000Z-ab12 (pid 4242 on ci-1, same boot and PID namespace), is no longer running',
+    );
   });
 
   it('never finds a free or unreadable lock stale', () => {

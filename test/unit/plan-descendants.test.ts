@@ -32,10 +32,15 @@ function inventory(fleet: Record<string, Record<string, VersionFacts>>): Invento
     const parameters: ObservedParameter[] = [];
     const amis: ObservedAmi[] = [];
     for (const [image, versions] of Object.entries(fleet)) {
-      const newest = Object.keys(versions).filter((version) => !versions[version]!.revoked).sort().at(-1);
+      const newest = Object.keys(versions)
+        .filter((version) => !versions[version]!.revoked)
+        .sort()
+        .at(-1);
       for (const [version, facts] of Object.entries(versions)) {
         parameters.push({ name: `/golden/${image}/versions/${version}`, value: amiOf(image, version, region), version: 1, lastModified: undefined });
-        if (version === newest) for (const pointer of ['latest', `v${version.split('.')[0]}`]) parameters.push({ name: `/golden/${image}/${pointer}`, value: amiOf(image, version, region), version: 1, lastModified: undefined });
+        if (version === newest)
+          for (const pointer of ['latest', `v${version.split('.')[0]}`])
+            parameters.push({ name: `/golden/${image}/${pointer}`, value: amiOf(image, version, region), version: 1, lastModified: undefined });
         amis.push({
           amiId: amiOf(image, version, region),
           name: `${image}-${version}`,
@@ -105,7 +110,9 @@ describe('descendants of a revoked version', () => {
     ]);
     for (const mark of marks) expect(mark.after).toEqual(['lock:web', 'revoke:web:1.0.1:us-east-1', 'revoke:web:1.0.1:us-west-2']);
     expect(planned.plan.steps.filter((step) => step.kind === 'revoke').every((step) => step.image === 'web')).toBe(true);
-    expect(planned.plan.images).toEqual([expect.objectContaining({ image: 'web', reason: expect.stringContaining('built on it (marked gild:base-revoked, not revoked; --cascade revokes them): app 1.0.1, ui 2.0.1') })]);
+    expect(planned.plan.images).toEqual([
+      expect.objectContaining({ image: 'web', reason: expect.stringContaining('built on it (marked gild:base-revoked, not revoked; --cascade revokes them): app 1.0.1, ui 2.0.1') }),
+    ]);
     expect(planned.plan.steps.at(-1)).toMatchObject({ kind: 'release', image: 'web' });
   });
 
@@ -113,8 +120,13 @@ describe('descendants of a revoked version', () => {
     const marked = { ...fleet, web: { '1.0.0': {}, '1.0.1': { revoked: 'CVE-1' } }, app: { ...fleet.app, '1.0.1': { base: ['web', '1.0.1'] as const, marked: 'web 1.0.1: CVE-1' } } };
     const planned = revoke(inventory(marked));
     if ('refused' in planned) throw new Error(planned.refused);
-    expect(planned.plan.steps.filter((step) => step.kind === 'mark-descendant').map((step) => step.id)).toEqual(['mark-descendant:web:1.0.1:ui:2.0.1:us-east-1', 'mark-descendant:web:1.0.1:ui:2.0.1:us-west-2']);
-    expect(planned.plan.steps.find((step) => step.kind === 'mark-descendant')?.reason).toMatch(/^finish the revoke that stopped half-way: ui 2\.0\.1 is built on the revoked web 1\.0\.1 → app 1\.0\.1/);
+    expect(planned.plan.steps.filter((step) => step.kind === 'mark-descendant').map((step) => step.id)).toEqual([
+      'mark-descendant:web:1.0.1:ui:2.0.1:us-east-1',
+      'mark-descendant:web:1.0.1:ui:2.0.1:us-west-2',
+    ]);
+    expect(planned.plan.steps.find((step) => step.kind === 'mark-descendant')?.reason).toMatch(
+      /^finish the revoke that stopped half-way: ui 2\.0\.1 is built on the revoked web 1\.0\.1 → app 1\.0\.1/,
+    );
   });
 
   it('--cascade revokes every descendant the project defines, each under its own lock, after the base is recorded; their pointers move to their newest version not revoked with them', () => {

@@ -16,7 +16,12 @@ const account = '210987654321';
 const roleArn = `arn:aws:iam::${account}:role/gild-distribution`;
 const fingerprint = 'fp-current';
 const baseAmi = 'ami-base1';
-const web = resolvedImageFixture({ name: 'web', version: '1.0.0', copyRegions: ['us-west-2'], distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined, smoke: false }] });
+const web = resolvedImageFixture({
+  name: 'web',
+  version: '1.0.0',
+  copyRegions: ['us-west-2'],
+  distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined, smoke: false }],
+});
 
 /** The building account with 1.0.0 published in both regions (`ami-<region>-100`). */
 const published = (extraTags: Record<string, string> = {}) =>
@@ -25,7 +30,17 @@ const published = (extraTags: Record<string, string> = {}) =>
       region,
       {
         parameters: [parameter('/golden/web/versions/1.0.0', `ami-${region}-100`), parameter('/golden/web/v1', `ami-${region}-100`), parameter('/golden/web/latest', `ami-${region}-100`)],
-        amis: [ami(`ami-${region}-100`, { 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:status': 'published', 'gild:fingerprint': fingerprint, 'gild:base-ami': baseAmi, 'gild:run-id': 'run-1', ...extraTags })],
+        amis: [
+          ami(`ami-${region}-100`, {
+            'gild:image': 'web',
+            'gild:version': '1.0.0',
+            'gild:status': 'published',
+            'gild:fingerprint': fingerprint,
+            'gild:base-ami': baseAmi,
+            'gild:run-id': 'run-1',
+            ...extraTags,
+          }),
+        ],
       },
     ]),
   );
@@ -38,7 +53,10 @@ const accountHolding = (regions: Record<string, { amis?: ObservedAmi[]; pointers
   kind: 'observed',
   account,
   regions: Object.fromEntries(
-    Object.entries(regions).map(([region, { amis = [copyOf(region)], pointers = ['versions/1.0.0', 'v1', 'latest'] }]) => [region, { amis, parameters: pointers.map((pointer) => parameter(`/golden/web/${pointer}`, `ami-copy-${region}`)) }]),
+    Object.entries(regions).map(([region, { amis = [copyOf(region)], pointers = ['versions/1.0.0', 'v1', 'latest'] }]) => [
+      region,
+      { amis, parameters: pointers.map((pointer) => parameter(`/golden/web/${pointer}`, `ami-copy-${region}`)) },
+    ]),
   ),
 });
 
@@ -71,7 +89,9 @@ describe('distribution in the plan', () => {
     const runPlan = plan({ accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': { amis: [], parameters: [] }, 'us-west-2': { amis: [], parameters: [] } } } } });
     const distribute = step(runPlan, `distribute:web:${account}:us-east-1`, 'distribute');
     expect(distribute).toMatchObject({ version: '1.0.0', account, roleArn, region: 'us-east-1', source: { from: 'publish:web' }, after: ['publish:web'] });
-    expect(distribute.reason).toBe(`account ${account} gets its own copy of web 1.0.0 in us-east-1, which it owns and keeps whatever happens to the building account's AMI: 1.0.0 is published in this run`);
+    expect(distribute.reason).toBe(
+      `account ${account} gets its own copy of web 1.0.0 in us-east-1, which it owns and keeps whatever happens to the building account's AMI: 1.0.0 is published in this run`,
+    );
     const publish = step(runPlan, `account-publish:web:${account}`, 'account-publish');
     expect(publish.after).toEqual([`distribute:web:${account}:us-east-1`, `distribute:web:${account}:us-west-2`]);
     expect(publish.copies).toEqual({ 'us-east-1': { from: `distribute:web:${account}:us-east-1` }, 'us-west-2': { from: `distribute:web:${account}:us-west-2` } });
@@ -107,7 +127,10 @@ describe('distribution in the plan', () => {
   });
 
   it('finishes a distribution that stopped before the parameters: only what is missing is written', () => {
-    const runPlan = plan({ regions: published(), accounts: { [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'copied' })], pointers: ['versions/1.0.0'] }, 'us-west-2': {} }) } });
+    const runPlan = plan({
+      regions: published(),
+      accounts: { [roleArn]: accountHolding({ 'us-east-1': { amis: [copyOf('us-east-1', { 'gild:status': 'copied' })], pointers: ['versions/1.0.0'] }, 'us-west-2': {} }) },
+    });
     expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `account-publish:web:${account}`, 'release:web']);
     const publish = step(runPlan, `account-publish:web:${account}`, 'account-publish');
     expect(publish.after).toEqual(['lock:web']);
@@ -123,7 +146,10 @@ describe('distribution in the plan', () => {
   });
 
   it('deregisters a failed copy before copying again, instead of waiting on it forever', () => {
-    const runPlan = plan({ regions: published(), accounts: { [roleArn]: accountHolding({ 'us-east-1': {}, 'us-west-2': { amis: [copyOf('us-west-2', { 'gild:status': 'copied' }, { state: 'failed' })], pointers: [] } }) } });
+    const runPlan = plan({
+      regions: published(),
+      accounts: { [roleArn]: accountHolding({ 'us-east-1': {}, 'us-west-2': { amis: [copyOf('us-west-2', { 'gild:status': 'copied' }, { state: 'failed' })], pointers: [] } }) },
+    });
     const retireId = `retire-copy:web:${account}:1.0.0:us-west-2:ami-copy-us-west-2`;
     expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', retireId, `distribute:web:${account}:us-west-2`, `account-publish:web:${account}`, 'release:web']);
     expect(step(runPlan, retireId, 'retire-copy')).toMatchObject({ amiId: 'ami-copy-us-west-2', parameterName: undefined, after: ['lock:web'] });
@@ -140,7 +166,10 @@ describe('distribution in the plan', () => {
   });
 
   it('never hands a revoked version to another account', () => {
-    const runPlan = plan({ regions: published({ 'gild:status': 'revoked' }), accounts: { [roleArn]: accountHolding({ 'us-east-1': { amis: [], pointers: [] }, 'us-west-2': { amis: [], pointers: [] } }) } });
+    const runPlan = plan({
+      regions: published({ 'gild:status': 'revoked' }),
+      accounts: { [roleArn]: accountHolding({ 'us-east-1': { amis: [], pointers: [] }, 'us-west-2': { amis: [], pointers: [] } }) },
+    });
     expect(runPlan.steps.filter((planned) => planned.kind === 'distribute' || planned.kind === 'account-publish')).toEqual([]);
   });
 
@@ -149,12 +178,19 @@ describe('distribution in the plan', () => {
     const regions = published();
     for (const region of web.regions) {
       regions[region]!.parameters.push(parameter('/golden/web/versions/1.0.1', `ami-${region}-101`));
-      regions[region]!.amis.push(ami(`ami-${region}-101`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:status': 'revoked', 'gild:fingerprint': fingerprint, 'gild:base-ami': baseAmi, 'gild:run-id': 'run-2' }));
+      regions[region]!.amis.push(
+        ami(`ami-${region}-101`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:status': 'revoked', 'gild:fingerprint': fingerprint, 'gild:base-ami': baseAmi, 'gild:run-id': 'run-2' }),
+      );
     }
     // The account got 1.0.1 before the revoke: its latest and v1 name that copy.
     const holding = (region: string) => ({
       amis: [copyOf(region), ami(`ami-copy101-${region}`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:source-ami': `ami-${region}-101`, 'gild:status': 'published' })],
-      parameters: [parameter('/golden/web/versions/1.0.0', `ami-copy-${region}`), parameter('/golden/web/versions/1.0.1', `ami-copy101-${region}`), parameter('/golden/web/v1', `ami-copy101-${region}`), parameter('/golden/web/latest', `ami-copy101-${region}`)],
+      parameters: [
+        parameter('/golden/web/versions/1.0.0', `ami-copy-${region}`),
+        parameter('/golden/web/versions/1.0.1', `ami-copy101-${region}`),
+        parameter('/golden/web/v1', `ami-copy101-${region}`),
+        parameter('/golden/web/latest', `ami-copy101-${region}`),
+      ],
     });
     const runPlan = plan({ regions, accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': holding('us-east-1'), 'us-west-2': holding('us-west-2') } } } });
     expect(runPlan.steps.filter((planned) => planned.kind === 'distribute')).toEqual([]);
@@ -167,28 +203,51 @@ describe('distribution in the plan', () => {
       'us-west-2 /golden/web/v1 ami-copy101-us-west-2',
       'us-west-2 /golden/web/latest ami-copy101-us-west-2',
     ]);
-    expect(publish.reason).toContain('v1 in us-east-1 (1.0.1), latest in us-east-1 (1.0.1), v1 in us-west-2 (1.0.1), latest in us-west-2 (1.0.1) named a version revoked in the building account: back to 1.0.0');
+    expect(publish.reason).toContain(
+      'v1 in us-east-1 (1.0.1), latest in us-east-1 (1.0.1), v1 in us-west-2 (1.0.1), latest in us-west-2 (1.0.1) named a version revoked in the building account: back to 1.0.0',
+    );
   });
 
   it("terminates, as the account's role, an account smoke instance a run that is gone left running there", () => {
     const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
     if (held.kind !== 'observed') throw new Error('observed');
     const smokeInstance = (instanceId: string, runId: string, launchedAt: string) => instance(instanceId, launchedAt, { 'gild:role': 'smoke', 'gild:image': 'web', 'gild:run-id': runId });
-    const instances = [smokeInstance('i-0dead', '20261129T080000Z-dead', '2026-11-29T08:01:00.000Z'), smokeInstance('i-0young', '20261129T113000Z-young', '2026-11-29T11:31:00.000Z'), smokeInstance('i-0ours', 'run-2', '2026-11-29T08:01:00.000Z')];
+    const instances = [
+      smokeInstance('i-0dead', '20261129T080000Z-dead', '2026-11-29T08:01:00.000Z'),
+      smokeInstance('i-0young', '20261129T113000Z-young', '2026-11-29T11:31:00.000Z'),
+      smokeInstance('i-0ours', 'run-2', '2026-11-29T08:01:00.000Z'),
+    ];
     const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-west-2': { ...held.regions['us-west-2']!, instances } } } } });
     const sweeps = runPlan.steps.filter((planned) => planned.kind === 'sweep');
     expect(sweeps.map((planned) => planned.id)).toEqual([`sweep:${account}:us-west-2:i-0dead`]);
     const sweep = step(runPlan, `sweep:${account}:us-west-2:i-0dead`, 'sweep');
-    expect(sweep).toMatchObject({ region: 'us-west-2', resource: { kind: 'instance', id: 'i-0dead' }, runId: '20261129T080000Z-dead', account: { account, roleArn, image: 'web', lockRegion: 'us-east-1' } });
-    expect(sweep.reason).toBe(`terminate leftover account smoke instance i-0dead (running) in account ${account}: its run 20261129T080000Z-dead holds no lock and it is 239 min old (sweepAfterMinutes is 120)`);
+    expect(sweep).toMatchObject({
+      region: 'us-west-2',
+      resource: { kind: 'instance', id: 'i-0dead' },
+      runId: '20261129T080000Z-dead',
+      account: { account, roleArn, image: 'web', lockRegion: 'us-east-1' },
+    });
+    expect(sweep.reason).toBe(
+      `terminate leftover account smoke instance i-0dead (running) in account ${account}: its run 20261129T080000Z-dead holds no lock and it is 239 min old (sweepAfterMinutes is 120)`,
+    );
     expect(formatRunPlan(runPlan)).toContain(`sweep account ${account} (as ${roleArn}) us-west-2 instance i-0dead`);
   });
 
   it('plans around a region the building account has no AMI in yet, instead of crashing', () => {
     const wider = { ...web, distribution: [{ account, roleArn, regions: ['us-east-1', 'eu-west-1'], kmsKeyId: undefined, smoke: false as const }] };
     const inventory = inventoryFixture({ regions: published(), bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
-    const accounts = { [roleArn]: { kind: 'observed' as const, account, regions: { 'us-east-1': { amis: [], parameters: [] }, 'eu-west-1': { amis: [ami('ami-api', { 'gild:image': 'api' })], parameters: [] } } } };
-    const runPlan = assemblePlan({ runId: 'run-2', now, images: [wider], fingerprints: { web: fingerprint }, inventory: { ...inventory, accounts }, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+    const accounts = {
+      [roleArn]: { kind: 'observed' as const, account, regions: { 'us-east-1': { amis: [], parameters: [] }, 'eu-west-1': { amis: [ami('ami-api', { 'gild:image': 'api' })], parameters: [] } } },
+    };
+    const runPlan = assemblePlan({
+      runId: 'run-2',
+      now,
+      images: [wider],
+      fingerprints: { web: fingerprint },
+      inventory: { ...inventory, accounts },
+      force: false,
+      settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined },
+    });
     expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `distribute:web:${account}:us-east-1`, `account-publish:web:${account}`, 'release:web']);
     expect(step(runPlan, `account-publish:web:${account}`, 'account-publish').copies).toEqual({ 'us-east-1': { from: `distribute:web:${account}:us-east-1` } });
   });
@@ -199,7 +258,28 @@ describe('distribution in the plan', () => {
     east.parameters.push(parameter('/golden/web/versions/0.9.0', 'ami-us-east-1-090'));
     east.amis.push(ami('ami-us-east-1-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:status': 'published', 'gild:run-id': 'run-0' }, { createdAt: '2026-10-01T00:00:00.000Z' }));
     const oldCopy = ami('ami-copy-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:source-ami': 'ami-us-east-1-090', 'gild:status': 'published' });
-    const runPlan = assembleWith({ regions, keep: 1, accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': { amis: [copyOf('us-east-1'), oldCopy], parameters: [parameter('/golden/web/versions/1.0.0', 'ami-copy-us-east-1'), parameter('/golden/web/versions/0.9.0', 'ami-copy-090'), parameter('/golden/web/latest', 'ami-copy-us-east-1'), parameter('/golden/web/v1', 'ami-copy-us-east-1')] }, 'us-west-2': { amis: [copyOf('us-west-2')], parameters: ['versions/1.0.0', 'v1', 'latest'].map((pointer) => parameter(`/golden/web/${pointer}`, 'ami-copy-us-west-2')) } } } } });
+    const runPlan = assembleWith({
+      regions,
+      keep: 1,
+      accounts: {
+        [roleArn]: {
+          kind: 'observed',
+          account,
+          regions: {
+            'us-east-1': {
+              amis: [copyOf('us-east-1'), oldCopy],
+              parameters: [
+                parameter('/golden/web/versions/1.0.0', 'ami-copy-us-east-1'),
+                parameter('/golden/web/versions/0.9.0', 'ami-copy-090'),
+                parameter('/golden/web/latest', 'ami-copy-us-east-1'),
+                parameter('/golden/web/v1', 'ami-copy-us-east-1'),
+              ],
+            },
+            'us-west-2': { amis: [copyOf('us-west-2')], parameters: ['versions/1.0.0', 'v1', 'latest'].map((pointer) => parameter(`/golden/web/${pointer}`, 'ami-copy-us-west-2')) },
+          },
+        },
+      },
+    });
     const retire = step(runPlan, `retire-copy:web:${account}:0.9.0:us-east-1`, 'retire-copy');
     expect(retire).toMatchObject({ amiId: 'ami-copy-090', parameterName: '/golden/web/versions/0.9.0', after: ['retire:web:0.9.0:us-east-1:deregister'] });
     expect(retire.reason).toBe(`0.9.0 is retired in the building account in this run (its source ami-us-east-1-090 is deregistered): its copy in account ${account} goes too`);
@@ -212,7 +292,15 @@ describe('distribution in the plan', () => {
     const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
     if (held.kind !== 'observed') throw new Error('observed');
     const east = held.regions['us-east-1']!;
-    const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-east-1': { amis: [...east.amis, orphan, pinned], parameters: [...east.parameters, parameter('/golden/web/channels/stable', 'ami-copy-070')] } } } } });
+    const runPlan = plan({
+      regions: published(),
+      accounts: {
+        [roleArn]: {
+          ...held,
+          regions: { ...held.regions, 'us-east-1': { amis: [...east.amis, orphan, pinned], parameters: [...east.parameters, parameter('/golden/web/channels/stable', 'ami-copy-070')] } },
+        },
+      },
+    });
     expect(runPlan.steps.map((planned) => planned.id)).toEqual(['lock:web', `retire-copy:web:${account}:0.8.0:us-east-1`, 'release:web']);
     expect(step(runPlan, `retire-copy:web:${account}:0.8.0:us-east-1`, 'retire-copy')).toMatchObject({ after: ['lock:web'], parameterName: undefined });
   });
@@ -221,11 +309,23 @@ describe('distribution in the plan', () => {
     const smoked = { ...web, distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined, smoke: { subnetId: 'subnet-0123456789abcdef0' } }] };
     const inventory = inventoryFixture({ regions: published(), bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });
     const assemble = (accounts: Record<string, AccountInventory>) =>
-      assemblePlan({ runId: 'run-2', now, images: [smoked], fingerprints: { web: fingerprint }, inventory: { ...inventory, accounts }, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+      assemblePlan({
+        runId: 'run-2',
+        now,
+        images: [smoked],
+        fingerprints: { web: fingerprint },
+        inventory: { ...inventory, accounts },
+        force: false,
+        settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined },
+      });
 
     const fresh = assemble({ [roleArn]: accountHolding({ 'us-east-1': { amis: [], pointers: [] }, 'us-west-2': { amis: [], pointers: [] } }) });
     const smoke = step(fresh, `account-smoke:web:${account}`, 'account-smoke');
-    expect(smoke).toMatchObject({ region: 'us-east-1', launch: { subnetId: 'subnet-0123456789abcdef0', securityGroupIds: [], instanceProfile: undefined }, after: [`distribute:web:${account}:us-east-1`, `distribute:web:${account}:us-west-2`] });
+    expect(smoke).toMatchObject({
+      region: 'us-east-1',
+      launch: { subnetId: 'subnet-0123456789abcdef0', securityGroupIds: [], instanceProfile: undefined },
+      after: [`distribute:web:${account}:us-east-1`, `distribute:web:${account}:us-west-2`],
+    });
     expect(step(fresh, `account-publish:web:${account}`, 'account-publish').after).toEqual([smoke.id]);
 
     // A copy made but never tested (the run stopped) is tested before it is published; a tested one is not tested again.

@@ -15,9 +15,16 @@ function problemsOf(shape: FleetShape, fanOut: FanOut, options: FanOutOptions): 
   const problems: string[] = [];
   const limit = matrixLimits[options.engine];
   for (const [index, matrix] of fanOut.matrices.entries()) if (matrix.length > limit || matrix.length === 0) problems.push(`matrix ${index + 1} has ${matrix.length} jobs`);
-  if (fanOut.matrices.flat().map((job) => job.job).join() !== fanOut.jobs.map((job) => job.job).join()) problems.push('the matrices are not the jobs in order');
+  if (
+    fanOut.matrices
+      .flat()
+      .map((job) => job.job)
+      .join() !== fanOut.jobs.map((job) => job.job).join()
+  )
+    problems.push('the matrices are not the jobs in order');
   if (options.perJob === undefined && fanOut.jobs.length > (options.maxJobs ?? limit)) problems.push(`${fanOut.jobs.length} jobs, over ${options.maxJobs ?? limit}`);
-  if (options.perJob !== undefined) for (const job of fanOut.jobs) if (job.images.length > options.perJob) problems.push(`job ${job.job} has ${job.images.length} images, over --per-job ${options.perJob}`);
+  if (options.perJob !== undefined)
+    for (const job of fanOut.jobs) if (job.images.length > options.perJob) problems.push(`job ${job.job} has ${job.images.length} images, over --per-job ${options.perJob}`);
   const placed = new Map<string, { job: number; position: number }>();
   for (const job of fanOut.jobs) {
     for (const [position, image] of job.images.entries()) {
@@ -107,7 +114,10 @@ describe('planFanOut at fleet sizes', () => {
 
   it('1,000 images one a job are four GitHub matrices and five GitLab ones', () => {
     const shape = flatFleet(1000);
-    for (const [engine, matrices] of [['github', [256, 256, 256, 232]], ['gitlab', [200, 200, 200, 200, 200]]] as const) {
+    for (const [engine, matrices] of [
+      ['github', [256, 256, 256, 232]],
+      ['gitlab', [200, 200, 200, 200, 200]],
+    ] as const) {
       const fanOut = planFanOut(fleetPlan(shape), { engine, perJob: 1 });
       expect(problemsOf(shape, fanOut, { engine, perJob: 1 })).toEqual([]);
       expect(fanOut.matrices.map((matrix) => matrix.length)).toEqual(matrices);
@@ -116,7 +126,14 @@ describe('planFanOut at fleet sizes', () => {
 
   it('keeps a chain in one job unless --per-job splits it, and then each piece waits for the one before', () => {
     const chain = fleetPlan(chainFleet(6));
-    expect(planMatrix(chain)).toEqual({ engine: 'github', images: 6, jobs: 1, perJob: 1, depth: 6, matrices: [{ include: [{ job: 1, images: 'chain-1 chain-2 chain-3 chain-4 chain-5 chain-6', waitsFor: '' }] }] });
+    expect(planMatrix(chain)).toEqual({
+      engine: 'github',
+      images: 6,
+      jobs: 1,
+      perJob: 1,
+      depth: 6,
+      matrices: [{ include: [{ job: 1, images: 'chain-1 chain-2 chain-3 chain-4 chain-5 chain-6', waitsFor: '' }] }],
+    });
     expect(planFanOut(chain, { engine: 'github', perJob: 2 }).jobs).toEqual([
       { job: 1, images: ['chain-1', 'chain-2'], waitsFor: [] },
       { job: 2, images: ['chain-3', 'chain-4'], waitsFor: ['chain-2'] },
@@ -125,8 +142,19 @@ describe('planFanOut at fleet sizes', () => {
   });
 
   it('gives each dependant of a shared base its own job, waiting for the base, and leaves unchanged images out', () => {
-    const tree = fleetPlan(new Map([['base', []], ['api', ['base']], ['web', ['base']], ['tool', []]]), ['steady']);
-    expect(planWaves(tree)).toEqual([['base', 'tool'], ['api', 'web']]);
+    const tree = fleetPlan(
+      new Map([
+        ['base', []],
+        ['api', ['base']],
+        ['web', ['base']],
+        ['tool', []],
+      ]),
+      ['steady'],
+    );
+    expect(planWaves(tree)).toEqual([
+      ['base', 'tool'],
+      ['api', 'web'],
+    ]);
     expect(planFanOut(tree, { engine: 'github' }).jobs).toEqual([
       { job: 1, images: ['base'], waitsFor: [] },
       { job: 2, images: ['tool'], waitsFor: [] },

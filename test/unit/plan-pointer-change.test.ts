@@ -10,7 +10,11 @@ const image = resolvedImageFixture({ name: 'web', buildRegion: 'us-east-1', copy
 const regions = ['us-east-1', 'us-west-2'];
 const ami = (version: string, region: string) => `ami-${version.replaceAll('.', '')}${region === 'us-east-1' ? 'e' : 'w'}`;
 
-function inventory(options: { versions: Record<string, { publishedDaysAgo: number; revoked?: string; major?: boolean }>; pointers: Record<string, string>; holds?: Record<string, unknown> }): Inventory {
+function inventory(options: {
+  versions: Record<string, { publishedDaysAgo: number; revoked?: string; major?: boolean }>;
+  pointers: Record<string, string>;
+  holds?: Record<string, unknown>;
+}): Inventory {
   const byRegion: Record<string, RegionInventory> = {};
   for (const region of regions) {
     const parameters = [
@@ -35,7 +39,13 @@ function inventory(options: { versions: Record<string, { publishedDaysAgo: numbe
       },
     }));
     const revoked = Object.entries(options.versions).filter(([, facts]) => facts.revoked);
-    for (const [version, facts] of revoked) parameters.push({ name: `/golden/web/status/${version}`, value: JSON.stringify({ revoked: { reason: facts.revoked, at: now.toISOString(), by: 'ops@host' }, deprecationTime: now.toISOString() }), version: 1, lastModified: undefined });
+    for (const [version, facts] of revoked)
+      parameters.push({
+        name: `/golden/web/status/${version}`,
+        value: JSON.stringify({ revoked: { reason: facts.revoked, at: now.toISOString(), by: 'ops@host' }, deprecationTime: now.toISOString() }),
+        version: 1,
+        lastModified: undefined,
+      });
     if (region === 'us-east-1' && revoked.length > 0) {
       const ledger = { schema: 1, built: {}, revoked: Object.fromEntries(revoked.map(([version, facts]) => [version, { reason: facts.revoked, at: now.toISOString(), by: 'ops@host' }])) };
       parameters.push({ name: '/golden/web/ledger', value: JSON.stringify(ledger), version: 1, lastModified: undefined });
@@ -48,8 +58,7 @@ function inventory(options: { versions: Record<string, { publishedDaysAgo: numbe
 const plan = (inv: Inventory, change: PointerChange, channels: Record<string, { soakDays: number }> = { stable: { soakDays: 0 } }) =>
   planPointerChange({ runId: 'r1', now, image, inventory: inv, channels, by: 'ops@host', change });
 
-const moves = (steps: readonly PlanStep[]) =>
-  steps.flatMap((step) => (step.kind === 'repoint' ? step.moves.map((move) => `${step.pointer} ${move.region} ${move.previous} → ${move.amiId}`) : []));
+const moves = (steps: readonly PlanStep[]) => steps.flatMap((step) => (step.kind === 'repoint' ? step.moves.map((move) => `${step.pointer} ${move.region} ${move.previous} → ${move.amiId}`) : []));
 
 describe('planPointerChange', () => {
   const fleet = { versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 10, revoked: 'broken' }, '1.0.2': { publishedDaysAgo: 2 } }, pointers: { latest: '1.0.2', v1: '1.0.2' } };
@@ -71,7 +80,10 @@ describe('planPointerChange', () => {
   });
 
   it('rolls back a v<major> line within its major, and a channel; --to of another major is refused for v<major>', () => {
-    const lines = inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 9 }, '2.0.0': { publishedDaysAgo: 2 } }, pointers: { latest: '2.0.0', v1: '1.0.1', v2: '2.0.0', 'channels/stable': '1.0.1' } });
+    const lines = inventory({
+      versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 9 }, '2.0.0': { publishedDaysAgo: 2 } },
+      pointers: { latest: '2.0.0', v1: '1.0.1', v2: '2.0.0', 'channels/stable': '1.0.1' },
+    });
     const v1 = plan(lines, { kind: 'rollback', pointer: 'v1', to: undefined, reason: 'regression' });
     if ('refused' in v1) throw new Error(v1.refused);
     expect(moves(v1.plan.steps)).toEqual([`v1 us-east-1 ${ami('1.0.1', 'us-east-1')} → ${ami('1.0.0', 'us-east-1')}`, `v1 us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`]);
@@ -94,10 +106,14 @@ describe('planPointerChange', () => {
   });
 
   it('refuses promote --to latest or v<major> clearly, and channel names that are not declared (constructor, __proto__, toString)', () => {
-    expect(plan(inventory(fleet), { kind: 'promote', channel: 'latest', version: undefined })).toEqual({ refused: expect.stringMatching(/^--to latest: latest is not a channel\. Publishing moves latest and v<major>; to move one back, run `gild rollback web --reason …`/) });
+    expect(plan(inventory(fleet), { kind: 'promote', channel: 'latest', version: undefined })).toEqual({
+      refused: expect.stringMatching(/^--to latest: latest is not a channel\. Publishing moves latest and v<major>; to move one back, run `gild rollback web --reason …`/),
+    });
     expect(plan(inventory(fleet), { kind: 'promote', channel: 'v1', version: undefined })).toEqual({ refused: expect.stringMatching(/^--to v1: v1 is not a channel/) });
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-      expect(plan(inventory(fleet), { kind: 'promote', channel: name, version: undefined })).toEqual({ refused: `"${name}" is not a channel in pipeline/settings.ts (declared: stable); add it under \`channels\`` });
+      expect(plan(inventory(fleet), { kind: 'promote', channel: name, version: undefined })).toEqual({
+        refused: `"${name}" is not a channel in pipeline/settings.ts (declared: stable); add it under \`channels\``,
+      });
       expect(plan(inventory(fleet), { kind: 'rollback', pointer: `channels/${name}`, to: undefined, reason: 'x' })).toEqual({ refused: expect.stringContaining(`"${name}" is not a channel`) });
     }
   });
@@ -109,25 +125,46 @@ describe('planPointerChange', () => {
     const forged: Inventory = {
       ...foreign,
       regions: {
-        'us-east-1': { ...east, parameters: [...east.parameters, { name: '/golden/web/versions/1.0.9', value: 'ami-0other000000000a', version: 1, lastModified: undefined }], amis: [...east.amis, { ...east.amis[0]!, amiId: 'ami-0other000000000a', tags: { 'gild:image': 'other', 'gild:version': '1.0.9', 'gild:status': 'published' } }] },
+        'us-east-1': {
+          ...east,
+          parameters: [...east.parameters, { name: '/golden/web/versions/1.0.9', value: 'ami-0other000000000a', version: 1, lastModified: undefined }],
+          amis: [...east.amis, { ...east.amis[0]!, amiId: 'ami-0other000000000a', tags: { 'gild:image': 'other', 'gild:version': '1.0.9', 'gild:status': 'published' } }],
+        },
         'us-west-2': { ...west, parameters: [...west.parameters, { name: '/golden/web/versions/1.0.9', value: ami('1.0.2', 'us-west-2'), version: 1, lastModified: undefined }] },
       },
     };
-    expect(plan(forged, { kind: 'promote', channel: 'stable', version: '1.0.9' })).toEqual({ refused: expect.stringMatching(/^versions\/1\.0\.9 of web in us-east-1 names ami-0other000000000a, which is not an available AMI tagged gild:image=web and gild:version=1\.0\.9/) });
-    expect(plan(forged, { kind: 'rollback', pointer: 'latest', to: '1.0.9', reason: 'x' })).toEqual({ refused: expect.stringContaining('names ami-0other000000000a, which is not an available AMI tagged gild:image=web') });
+    expect(plan(forged, { kind: 'promote', channel: 'stable', version: '1.0.9' })).toEqual({
+      refused: expect.stringMatching(/^versions\/1\.0\.9 of web in us-east-1 names ami-0other000000000a, which is not an available AMI tagged gild:image=web and gild:version=1\.0\.9/),
+    });
+    expect(plan(forged, { kind: 'rollback', pointer: 'latest', to: '1.0.9', reason: 'x' })).toEqual({
+      refused: expect.stringContaining('names ami-0other000000000a, which is not an available AMI tagged gild:image=web'),
+    });
   });
 
   it('refuses a promotion younger than the channel soak, a revoked version, and a held channel', () => {
-    expect(plan(inventory(fleet), { kind: 'promote', channel: 'stable', version: undefined }, { stable: { soakDays: 7 } })).toEqual({ refused: '1.0.2 has been published for 2 days; stable requires a soak of 7 days' });
+    expect(plan(inventory(fleet), { kind: 'promote', channel: 'stable', version: undefined }, { stable: { soakDays: 7 } })).toEqual({
+      refused: '1.0.2 has been published for 2 days; stable requires a soak of 7 days',
+    });
     expect(plan(inventory(fleet), { kind: 'promote', channel: 'stable', version: '1.0.1' })).toEqual({ refused: 'web 1.0.1 is revoked (broken)' });
-    const held = inventory({ ...fleet, pointers: { ...fleet.pointers, 'channels/stable': '1.0.0' }, holds: { 'channels/stable': { version: '1.0.0', reason: 'wait', at: '2026-11-20T00:00:00Z', by: 'x' } } });
-    expect(plan(held, { kind: 'promote', channel: 'stable', version: '1.0.2' })).toEqual({ refused: 'channels/stable held at 1.0.0 by rollback on 2026-11-20: wait; run `gild release web --channel stable` first' });
+    const held = inventory({
+      ...fleet,
+      pointers: { ...fleet.pointers, 'channels/stable': '1.0.0' },
+      holds: { 'channels/stable': { version: '1.0.0', reason: 'wait', at: '2026-11-20T00:00:00Z', by: 'x' } },
+    });
+    expect(plan(held, { kind: 'promote', channel: 'stable', version: '1.0.2' })).toEqual({
+      refused: 'channels/stable held at 1.0.0 by rollback on 2026-11-20: wait; run `gild release web --channel stable` first',
+    });
     const old = plan(inventory(fleet), { kind: 'promote', channel: 'stable', version: '1.0.0' }, { stable: { soakDays: 7 } });
     expect('plan' in old).toBe(true);
   });
 
   it('revokes intent first: records on every region’s AMI (and the ledger) before any pointer moves, then moves latest and the major line, then deprecates', () => {
-    const planned = plan(inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 2 } }, pointers: { latest: '1.0.1', v1: '1.0.1', 'channels/stable': '1.0.0' } }), { kind: 'revoke', version: '1.0.1', reason: 'CVE', disable: false });
+    const planned = plan(inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 2 } }, pointers: { latest: '1.0.1', v1: '1.0.1', 'channels/stable': '1.0.0' } }), {
+      kind: 'revoke',
+      version: '1.0.1',
+      reason: 'CVE',
+      disable: false,
+    });
     if ('refused' in planned) throw new Error(planned.refused);
     expect(moves(planned.plan.steps).map((line) => line.split(' ')[0])).toEqual(['latest', 'latest', 'v1', 'v1']);
     const records = planned.plan.steps.filter((step) => step.kind === 'revoke' && step.phase === 'record');
@@ -143,17 +180,26 @@ describe('planPointerChange', () => {
   });
 
   it('moves a channel only to a version that has soaked; otherwise leaves it, said in the plan with the promote command', () => {
-    const soaking = inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 10 }, '1.0.2': { publishedDaysAgo: 2 } }, pointers: { latest: '1.0.2', v1: '1.0.2', 'channels/stable': '1.0.1' } });
+    const soaking = inventory({
+      versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 10 }, '1.0.2': { publishedDaysAgo: 2 } },
+      pointers: { latest: '1.0.2', v1: '1.0.2', 'channels/stable': '1.0.1' },
+    });
     const planned = plan(soaking, { kind: 'revoke', version: '1.0.1', reason: 'CVE', disable: false }, { stable: { soakDays: 7 } });
     if ('refused' in planned) throw new Error(planned.refused);
     // 1.0.0 has soaked 30 days: stable goes there, not to the 2-day-old 1.0.2.
-    expect(moves(planned.plan.steps)).toEqual([`channels/stable us-east-1 ${ami('1.0.1', 'us-east-1')} → ${ami('1.0.0', 'us-east-1')}`, `channels/stable us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`]);
+    expect(moves(planned.plan.steps)).toEqual([
+      `channels/stable us-east-1 ${ami('1.0.1', 'us-east-1')} → ${ami('1.0.0', 'us-east-1')}`,
+      `channels/stable us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`,
+    ]);
     const onlyNew = inventory({ versions: { '1.0.1': { publishedDaysAgo: 10 }, '1.0.2': { publishedDaysAgo: 2 } }, pointers: { latest: '1.0.2', v1: '1.0.2', 'channels/stable': '1.0.1' } });
     const left = plan(onlyNew, { kind: 'revoke', version: '1.0.1', reason: 'CVE', disable: false }, { stable: { soakDays: 7 } });
     if ('refused' in left) throw new Error(left.refused);
     expect(moves(left.plan.steps)).toEqual([]);
     expect(left.plan.kept.map((entry) => `${entry.region}: ${entry.reason}`)).toEqual(
-      regions.map((region) => `${region}: channels/stable still names the revoked 1.0.1: no good version has soaked the 7 days stable asks (1.0.2 was published 2 days ago); run \`gild promote web --to stable --version 1.0.2\` once it has`),
+      regions.map(
+        (region) =>
+          `${region}: channels/stable still names the revoked 1.0.1: no good version has soaked the 7 days stable asks (1.0.2 was published 2 days ago); run \`gild promote web --to stable --version 1.0.2\` once it has`,
+      ),
     );
   });
 
@@ -161,16 +207,24 @@ describe('planPointerChange', () => {
     // The record is on the AMIs; latest moved in us-east-1 only.
     const recorded = inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 2, revoked: 'CVE' } }, pointers: { latest: '1.0.1', v1: '1.0.1' } });
     const east = recorded.regions['us-east-1']!;
-    const half: Inventory = { ...recorded, regions: { ...recorded.regions, 'us-east-1': { ...east, parameters: east.parameters.map((parameter) => (parameter.name === '/golden/web/latest' ? { ...parameter, value: ami('1.0.0', 'us-east-1') } : parameter)) } } };
+    const half: Inventory = {
+      ...recorded,
+      regions: {
+        ...recorded.regions,
+        'us-east-1': { ...east, parameters: east.parameters.map((parameter) => (parameter.name === '/golden/web/latest' ? { ...parameter, value: ami('1.0.0', 'us-east-1') } : parameter)) },
+      },
+    };
     const promote = plan(half, { kind: 'promote', channel: 'stable', version: '1.0.0' });
     if ('refused' in promote) throw new Error(promote.refused);
-    expect(moves(promote.plan.steps).sort()).toEqual([
-      `latest us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`,
-      `v1 us-east-1 ${ami('1.0.1', 'us-east-1')} → ${ami('1.0.0', 'us-east-1')}`,
-      `v1 us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`,
-      `channels/stable us-east-1 undefined → ${ami('1.0.0', 'us-east-1')}`,
-      `channels/stable us-west-2 undefined → ${ami('1.0.0', 'us-west-2')}`,
-    ].sort());
+    expect(moves(promote.plan.steps).sort()).toEqual(
+      [
+        `latest us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`,
+        `v1 us-east-1 ${ami('1.0.1', 'us-east-1')} → ${ami('1.0.0', 'us-east-1')}`,
+        `v1 us-west-2 ${ami('1.0.1', 'us-west-2')} → ${ami('1.0.0', 'us-west-2')}`,
+        `channels/stable us-east-1 undefined → ${ami('1.0.0', 'us-east-1')}`,
+        `channels/stable us-west-2 undefined → ${ami('1.0.0', 'us-west-2')}`,
+      ].sort(),
+    );
     expect(promote.plan.images[0]!.reason).toMatch(/^finish the half-done revoke of 1\.0\.1 first; then promote 1\.0\.0 to channels\/stable/);
     const again = plan(half, { kind: 'revoke', version: '1.0.1', reason: 'another reason', disable: false });
     if ('refused' in again) throw new Error(again.refused);
@@ -179,7 +233,14 @@ describe('planPointerChange', () => {
   });
 
   it('refuses a revocation that would leave a pointer with nowhere to go', () => {
-    const planned = plan(inventory({ versions: { '2.0.0': { publishedDaysAgo: 3 } }, pointers: { latest: '2.0.0', v2: '2.0.0' } }), { kind: 'revoke', version: '2.0.0', reason: 'bad', disable: false });
-    expect(planned).toEqual({ refused: expect.stringMatching(/latest in us-east-1 names it and there is no good version to move it to; publish one first; .*v2 in us-east-1 names it and there is no good version of 2\.x/) });
+    const planned = plan(inventory({ versions: { '2.0.0': { publishedDaysAgo: 3 } }, pointers: { latest: '2.0.0', v2: '2.0.0' } }), {
+      kind: 'revoke',
+      version: '2.0.0',
+      reason: 'bad',
+      disable: false,
+    });
+    expect(planned).toEqual({
+      refused: expect.stringMatching(/latest in us-east-1 names it and there is no good version to move it to; publish one first; .*v2 in us-east-1 names it and there is no good version of 2\.x/),
+    });
   });
 });

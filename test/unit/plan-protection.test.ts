@@ -17,7 +17,15 @@ const amiOf = (version: string) => `ami-web-${version.replaceAll('.', '')}`;
 function world(versions: Record<string, Record<string, string>>, options: { protection?: boolean; force?: boolean; mode?: 'retire'; keep?: number } = {}): AssembleInput {
   const names = Object.keys(versions);
   const amis: ObservedAmi[] = names.map((version) =>
-    ami(amiOf(version), { 'gild:image': 'web', 'gild:version': version, 'gild:status': 'published', 'gild:fingerprint': 'fp', 'gild:base-ami': 'ami-base1', 'gild:built-at': '2026-11-01T00:00:00.000Z', ...versions[version] }),
+    ami(amiOf(version), {
+      'gild:image': 'web',
+      'gild:version': version,
+      'gild:status': 'published',
+      'gild:fingerprint': 'fp',
+      'gild:base-ami': 'ami-base1',
+      'gild:built-at': '2026-11-01T00:00:00.000Z',
+      ...versions[version],
+    }),
   );
   const parameters = [...names.map((version) => parameter(`/golden/web/versions/${version}`, amiOf(version))), parameter('/golden/web/latest', amiOf(names.at(-1)!))];
   return {

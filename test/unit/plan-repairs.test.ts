@@ -29,7 +29,12 @@ describe('planRepairs', () => {
   const plan = planRepairs({ runId: '20261129T120000Z-verify', now: new Date('2026-11-29T12:00:00.000Z'), inventory, images: [web], findings });
 
   it('plans each repair as a step of a kind every plan uses, between the image lock and its release', () => {
-    expect(findings.filter((finding) => finding.repair).map((finding) => finding.repair!.kind).sort()).toEqual(['launch-permissions', 'put-parameter', 'volume-permissions']);
+    expect(
+      findings
+        .filter((finding) => finding.repair)
+        .map((finding) => finding.repair!.kind)
+        .sort(),
+    ).toEqual(['launch-permissions', 'put-parameter', 'volume-permissions']);
     expect(plan.steps.map((step) => step.id)).toEqual(['lock:web', 'repoint:web:versions/1.0.0:us-east-1', 'share:web:us-east-1:ami-0aaa', 'release:web']);
     expect(plan.steps.slice(1, 3).every((step) => step.after.includes('lock:web'))).toBe(true);
     expect(plan.steps[3]!.after).toEqual(['lock:web', 'repoint:web:versions/1.0.0:us-east-1', 'share:web:us-east-1:ami-0aaa']);
@@ -46,7 +51,14 @@ describe('planRepairs', () => {
   });
 
   it('shares the AMI and its snapshots once, exactly as the definition says, for both of its findings', () => {
-    expect(plan.steps[2]).toMatchObject({ kind: 'share', version: '1.0.0', region: 'us-east-1', amis: { amis: { 'us-east-1': 'ami-0aaa' } }, launchPermissions: none, volumePermissions: { accounts: [], groups: [] } });
+    expect(plan.steps[2]).toMatchObject({
+      kind: 'share',
+      version: '1.0.0',
+      region: 'us-east-1',
+      amis: { amis: { 'us-east-1': 'ami-0aaa' } },
+      launchPermissions: none,
+      volumePermissions: { accounts: [], groups: [] },
+    });
   });
 
   it('is a plan the saved-plan schema accepts, and plans nothing for an image without repairs', () => {
@@ -57,7 +69,9 @@ describe('planRepairs', () => {
   });
 
   it('leaves a repair it cannot place (an AMI the observation does not know) to the audit after the repair', () => {
-    const unknown = findings.map((finding) => (finding.repair?.kind === 'launch-permissions' ? { ...finding, repair: { ...finding.repair, amiId: 'ami-0ccc' } } : finding)).filter((finding) => finding.repair?.kind !== 'volume-permissions');
+    const unknown = findings
+      .map((finding) => (finding.repair?.kind === 'launch-permissions' ? { ...finding, repair: { ...finding.repair, amiId: 'ami-0ccc' } } : finding))
+      .filter((finding) => finding.repair?.kind !== 'volume-permissions');
     const planned = planRepairs({ runId: '20261129T120000Z-verify', now: new Date('2026-11-29T12:00:00.000Z'), inventory, images: [web], findings: unknown });
     expect(planned.steps.map((step) => step.kind)).toEqual(['lock', 'repoint', 'release']);
   });

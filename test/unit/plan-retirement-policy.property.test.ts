@@ -32,7 +32,10 @@ const versionArbitrary = fc.record({
   revoked: fc.integer({ min: 0, max: 6 }).map((roll) => roll === 0),
   retainTagged: fc.integer({ min: 0, max: 9 }).map((roll) => roll === 0),
   presence: fc.array(fc.constantFrom<Presence>('owned', 'owned', 'owned', 'absent', 'foreign', 'unlisted'), { minLength: 3, maxLength: 3 }),
-  referenced: fc.array(fc.integer({ min: 0, max: 5 }).map((roll) => roll === 0), { minLength: 3, maxLength: 3 }),
+  referenced: fc.array(
+    fc.integer({ min: 0, max: 5 }).map((roll) => roll === 0),
+    { minLength: 3, maxLength: 3 },
+  ),
   deprecatedDaysAgo: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
 });
 
@@ -42,7 +45,11 @@ const policyArbitrary: fc.Arbitrary<RetentionPolicy> = fc
     maxAgeDays: fc.option(fc.integer({ min: 30, max: 150 }), { nil: undefined }),
     minAgeDays: fc.integer({ min: 0, max: 25 }),
     keepRevokedDays: fc.integer({ min: 0, max: 40 }),
-    phases: fc.oneof(fc.constant({}), fc.record({ deprecate: fc.record({ graceDays: fc.integer({ min: 0, max: 20 }) }) }), fc.record({ deprecate: fc.record({ graceDays: fc.integer({ min: 0, max: 20 }) }), disable: fc.record({ graceDays: fc.integer({ min: 0, max: 5 }) }) })),
+    phases: fc.oneof(
+      fc.constant({}),
+      fc.record({ deprecate: fc.record({ graceDays: fc.integer({ min: 0, max: 20 }) }) }),
+      fc.record({ deprecate: fc.record({ graceDays: fc.integer({ min: 0, max: 20 }) }), disable: fc.record({ graceDays: fc.integer({ min: 0, max: 5 }) }) }),
+    ),
   })
   // minAgeDays above maxAgeDays is refused by validation, so it never reaches the planner.
   .filter((policy) => policy.maxAgeDays === undefined || policy.minAgeDays <= policy.maxAgeDays);
@@ -50,7 +57,10 @@ const policyArbitrary: fc.Arbitrary<RetentionPolicy> = fc
 const fleetArbitrary = fc
   .record({
     regionCount: fc.integer({ min: 1, max: 3 }),
-    versionNames: fc.uniqueArray(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 5 })).map(([major, minor]) => `${major}.${minor}.0`), { minLength: 1, maxLength: 10 }),
+    versionNames: fc.uniqueArray(
+      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 5 })).map(([major, minor]) => `${major}.${minor}.0`),
+      { minLength: 1, maxLength: 10 },
+    ),
     versions: fc.array(versionArbitrary, { minLength: 10, maxLength: 10 }),
     policy: policyArbitrary,
     /** Indexes into the versions (modulo their count) for channels, holds, pins and a rolled-back latest. */
@@ -106,7 +116,10 @@ function buildInput({ regions, versions, generated }: Fleet): RetirementPolicyIn
     });
   }
   const pick = (index: number) => versions[index % versions.length]!.version;
-  const good = versions.filter((entry) => !entry.revoked).map((entry) => entry.version).sort(semver.rcompare);
+  const good = versions
+    .filter((entry) => !entry.revoked)
+    .map((entry) => entry.version)
+    .sort(semver.rcompare);
   const pointers: Record<string, Record<string, string>> = {};
   for (const region of regions) {
     const inRegion = (version: string | undefined) => (version ? published[version]?.[region] : undefined);
@@ -140,7 +153,14 @@ function buildInput({ regions, versions, generated }: Fleet): RetirementPolicyIn
 
 /** An independent statement of what must stay, per version and per AMI. */
 function mustStay(input: RetirementPolicyInput, version: string, region: string, amiId: string): string | undefined {
-  const amisOfVersion = new Set([...Object.values(input.published[version] ?? {}), ...Object.values(input.ownedAmis).flatMap((amis) => Object.values(amis).filter((ami) => ami.tags['gild:version'] === version).map((ami) => ami.amiId))]);
+  const amisOfVersion = new Set([
+    ...Object.values(input.published[version] ?? {}),
+    ...Object.values(input.ownedAmis).flatMap((amis) =>
+      Object.values(amis)
+        .filter((ami) => ami.tags['gild:version'] === version)
+        .map((ami) => ami.amiId),
+    ),
+  ]);
   const owned = input.ownedAmis[region]?.[amiId];
   if (!owned) return 'not gild’s';
   if ((input.references[amiId] ?? []).length > 0) return 'referenced';
@@ -156,19 +176,31 @@ function mustStay(input: RetirementPolicyInput, version: string, region: string,
   }
   const ageDays = Math.floor((now - Date.parse(owned.tags['gild:published-at']!)) / 86_400_000);
   if (ageDays < input.policy.minAgeDays) return 'too young';
-  const revokedAt = Object.values(input.ownedAmis).flatMap((amis) => Object.values(amis)).find((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-at'])?.tags['gild:revoked-at'];
-  if (isRevoked(input, version) && owned.tags['gild:status'] === 'revoked' && Date.parse(owned.tags['gild:revoked-at'] ?? revokedAt ?? new Date(now).toISOString()) + (input.policy.keepRevokedDays ?? 30) * 86_400_000 > now) return 'revoked within keepRevokedDays';
+  const revokedAt = Object.values(input.ownedAmis)
+    .flatMap((amis) => Object.values(amis))
+    .find((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-at'])?.tags['gild:revoked-at'];
+  if (
+    isRevoked(input, version) &&
+    owned.tags['gild:status'] === 'revoked' &&
+    Date.parse(owned.tags['gild:revoked-at'] ?? revokedAt ?? new Date(now).toISOString()) + (input.policy.keepRevokedDays ?? 30) * 86_400_000 > now
+  )
+    return 'revoked within keepRevokedDays';
   return undefined;
 }
 
-const isRevoked = (input: RetirementPolicyInput, version: string) => Object.values(input.ownedAmis).some((amis) => Object.values(amis).some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked'));
+const isRevoked = (input: RetirementPolicyInput, version: string) =>
+  Object.values(input.ownedAmis).some((amis) => Object.values(amis).some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'revoked'));
 
 function newestGoodOfMajor(input: RetirementPolicyInput, major: number): string | undefined {
-  return Object.keys(input.published).filter((version) => semver.major(version) === major && !isRevoked(input, version)).sort(semver.rcompare)[0];
+  return Object.keys(input.published)
+    .filter((version) => semver.major(version) === major && !isRevoked(input, version))
+    .sort(semver.rcompare)[0];
 }
 
 function isDue(input: RetirementPolicyInput, version: string, region: string, amiId: string): boolean {
-  const good = Object.keys(input.published).filter((candidate) => !isRevoked(input, candidate)).sort(semver.rcompare);
+  const good = Object.keys(input.published)
+    .filter((candidate) => !isRevoked(input, candidate))
+    .sort(semver.rcompare);
   if (isRevoked(input, version) || !good.slice(0, input.policy.keep).includes(version)) return true;
   const owned = input.ownedAmis[region]?.[amiId];
   const ageDays = owned ? Math.floor((now - Date.parse(owned.tags['gild:published-at']!)) / 86_400_000) : 0;
@@ -207,7 +239,10 @@ describe('planRetirementPolicy over generated fleets', () => {
             if (blocker) {
               expect(kept, `${amiId} stays: ${blocker}`).toHaveLength(1);
             } else if (noPhases) {
-              expect(steps.map((step) => step.phase), `${amiId} (${version}) is due and unprotected`).toEqual(['deregister']);
+              expect(
+                steps.map((step) => step.phase),
+                `${amiId} (${version}) is due and unprotected`,
+              ).toEqual(['deregister']);
             } else {
               expect(steps.length === 1 || kept[0]?.reason.startsWith('retiring:'), `${amiId} moves on or waits out its grace`).toBe(true);
             }

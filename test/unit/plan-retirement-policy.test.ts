@@ -48,7 +48,14 @@ describe('planRetirementPolicy', () => {
     const { steps, kept } = planRetirementPolicy(fleet());
     expect(kept).toEqual([]);
     expect(steps).toEqual([
-      expect.objectContaining({ id: 'retire:web:1.0.0:us-east-1:deregister', phase: 'deregister', amiId: 'ami-10', snapshotIds: ['snap-10'], parameterName: '/golden/web/versions/1.0.0', reason: 'older than the newest 2 versions (retention keeps 2)' }),
+      expect.objectContaining({
+        id: 'retire:web:1.0.0:us-east-1:deregister',
+        phase: 'deregister',
+        amiId: 'ami-10',
+        snapshotIds: ['snap-10'],
+        parameterName: '/golden/web/versions/1.0.0',
+        reason: 'older than the newest 2 versions (retention keeps 2)',
+      }),
       expect.objectContaining({ id: 'retire:web:1.1.0:us-east-1:deregister', amiId: 'ami-11' }),
     ]);
     expect(steps[0]!.precondition).toContain('still tagged gild:image=web');
@@ -73,11 +80,16 @@ describe('planRetirementPolicy', () => {
 
   it('never retires anything younger than minAgeDays', () => {
     expect(retired(fleet({ policy: { ...noGrace, keep: 1, minAgeDays: 25 } }))).toEqual(['1.0.0 us-east-1 deregister', '1.1.0 us-east-1 deregister']);
-    expect(keptReasons(fleet({ policy: { ...noGrace, keep: 1, minAgeDays: 25 } }))['1.2.0 us-east-1']).toBe('kept: only 20 days old (minAgeDays 25) (due: older than the newest 1 version (retention keeps 1))');
+    expect(keptReasons(fleet({ policy: { ...noGrace, keep: 1, minAgeDays: 25 } }))['1.2.0 us-east-1']).toBe(
+      'kept: only 20 days old (minAgeDays 25) (due: older than the newest 1 version (retention keeps 1))',
+    );
   });
 
   it('keeps what any pointer or channel names, in any region', () => {
-    const input = fleet({ pointers: { 'us-east-1': { latest: 'ami-13', 'channels/stable': 'ami-10' }, 'eu-west-1': { 'channels/slow': 'ami-e11' } }, published: { ...fleet().published, '1.1.0': { 'us-east-1': 'ami-11', 'eu-west-1': 'ami-e11' } } });
+    const input = fleet({
+      pointers: { 'us-east-1': { latest: 'ami-13', 'channels/stable': 'ami-10' }, 'eu-west-1': { 'channels/slow': 'ami-e11' } },
+      published: { ...fleet().published, '1.1.0': { 'us-east-1': 'ami-11', 'eu-west-1': 'ami-e11' } },
+    });
     expect(retired(input)).toEqual([]);
     expect(keptReasons(input)).toEqual({
       '1.0.0 us-east-1': 'kept: channels/stable points to it in us-east-1 (due: older than the newest 2 versions (retention keeps 2))',
@@ -89,7 +101,9 @@ describe('planRetirementPolicy', () => {
   it('keeps a version latest was rolled back to and held at', () => {
     const input = fleet({ pointers: { 'us-east-1': { latest: 'ami-11' } }, held: { '1.1.0': 'rollback of latest on 2026-11-28: broken nginx' } });
     expect(retired(input)).toEqual(['1.0.0 us-east-1 deregister']);
-    expect(keptReasons(input)['1.1.0 us-east-1']).toBe('kept: latest points to it in us-east-1; held: rollback of latest on 2026-11-28: broken nginx (due: older than the newest 2 versions (retention keeps 2))');
+    expect(keptReasons(input)['1.1.0 us-east-1']).toBe(
+      'kept: latest points to it in us-east-1; held: rollback of latest on 2026-11-28: broken nginx (due: older than the newest 2 versions (retention keeps 2))',
+    );
   });
 
   it('keeps pinned versions and AMIs tagged gild:retain', () => {
@@ -104,7 +118,14 @@ describe('planRetirementPolicy', () => {
 
   it('keeps the newest version of each major line a v<major> pointer serves', () => {
     const published = { '1.0.0': { 'us-east-1': 'ami-10' }, '1.1.0': { 'us-east-1': 'ami-11' }, '2.0.0': { 'us-east-1': 'ami-20' }, '2.1.0': { 'us-east-1': 'ami-21' } };
-    const ownedAmis = { 'us-east-1': { 'ami-10': ami('ami-10', '1.0.0', { ageDays: 40 }), 'ami-11': ami('ami-11', '1.1.0', { ageDays: 30 }), 'ami-20': ami('ami-20', '2.0.0', { ageDays: 20 }), 'ami-21': ami('ami-21', '2.1.0', { ageDays: 10 }) } };
+    const ownedAmis = {
+      'us-east-1': {
+        'ami-10': ami('ami-10', '1.0.0', { ageDays: 40 }),
+        'ami-11': ami('ami-11', '1.1.0', { ageDays: 30 }),
+        'ami-20': ami('ami-20', '2.0.0', { ageDays: 20 }),
+        'ami-21': ami('ami-21', '2.1.0', { ageDays: 10 }),
+      },
+    };
     // v1 still names the older 1.0.0 (a stale pointer): both what it names and the newest 1.x stay.
     const input = fleet({ published, ownedAmis, policy: { ...noGrace, keep: 1 }, pointers: { 'us-east-1': { latest: 'ami-21', v1: 'ami-10', v2: 'ami-21' } } });
     expect(retired(input)).toEqual(['2.0.0 us-east-1 deregister']);
@@ -114,7 +135,9 @@ describe('planRetirementPolicy', () => {
   it('keeps an AMI something still uses, saying who', () => {
     const input = fleet({ references: { 'ami-10': ['auto scaling group web-asg (launch configuration web-lc)', 'parameter /apps/web/ami'] } });
     expect(retired(input)).toEqual(['1.1.0 us-east-1 deregister']);
-    expect(keptReasons(input)['1.0.0 us-east-1']).toBe('kept: in use by auto scaling group web-asg (launch configuration web-lc), parameter /apps/web/ami (due: older than the newest 2 versions (retention keeps 2))');
+    expect(keptReasons(input)['1.0.0 us-east-1']).toBe(
+      'kept: in use by auto scaling group web-asg (launch configuration web-lc), parameter /apps/web/ami (due: older than the newest 2 versions (retention keeps 2))',
+    );
   });
 
   it('never touches an AMI that is not tagged as this image’s', () => {
@@ -141,7 +164,9 @@ describe('planRetirementPolicy', () => {
     const input = fleet();
     input.ownedAmis['us-east-1']!['ami-12'] = ami('ami-12', '1.2.0', { ageDays: 20, tags: { 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-1', 'gild:revoked-at': daysAgo(2) } });
     expect(retired(input)).toEqual(['1.0.0 us-east-1 deregister']);
-    expect(keptReasons(input)['1.2.0 us-east-1']).toBe('kept: revoked on 2026-11-27: kept deprecated for inspection and restore until 2026-12-27 (retention.keepRevokedDays 30) (due: revoked (CVE-2026-1))');
+    expect(keptReasons(input)['1.2.0 us-east-1']).toBe(
+      'kept: revoked on 2026-11-27: kept deprecated for inspection and restore until 2026-12-27 (retention.keepRevokedDays 30) (due: revoked (CVE-2026-1))',
+    );
     expect(retired({ ...input, policy: { ...input.policy, keepRevokedDays: 1 } })).toEqual(['1.0.0 us-east-1 deregister', '1.2.0 us-east-1 deregister']);
   });
 
@@ -154,9 +179,13 @@ describe('planRetirementPolicy', () => {
     };
     expect(retired(stamped({}))).toEqual(['1.0.0 us-east-1 deprecate']);
     expect(retired(stamped({ 'gild:deprecated-at': daysAgo(3) }))).toEqual([]);
-    expect(keptReasons(stamped({ 'gild:deprecated-at': daysAgo(3) }))['1.0.0 us-east-1']).toBe('retiring: deprecated on 2026-11-26; disable is due after 2026-12-10 (14 days of grace) (due: older than the newest 3 versions (retention keeps 3))');
+    expect(keptReasons(stamped({ 'gild:deprecated-at': daysAgo(3) }))['1.0.0 us-east-1']).toBe(
+      'retiring: deprecated on 2026-11-26; disable is due after 2026-12-10 (14 days of grace) (due: older than the newest 3 versions (retention keeps 3))',
+    );
     expect(retired(stamped({ 'gild:deprecated-at': daysAgo(15) }))).toEqual(['1.0.0 us-east-1 disable']);
-    expect(planRetirementPolicy(stamped({ 'gild:deprecated-at': daysAgo(15) })).steps[0]!.reason).toBe('older than the newest 3 versions (retention keeps 3); deprecated on 2026-11-14, 14 days of grace over');
+    expect(planRetirementPolicy(stamped({ 'gild:deprecated-at': daysAgo(15) })).steps[0]!.reason).toBe(
+      'older than the newest 3 versions (retention keeps 3); deprecated on 2026-11-14, 14 days of grace over',
+    );
     expect(retired(stamped({ 'gild:deprecated-at': daysAgo(20), 'gild:disabled-at': daysAgo(2) }))).toEqual([]);
     expect(retired(stamped({ 'gild:deprecated-at': daysAgo(30), 'gild:disabled-at': daysAgo(8) }))).toEqual(['1.0.0 us-east-1 deregister']);
   });
@@ -185,7 +214,15 @@ describe('planRetirementPolicy', () => {
     const input = fleet({ policy: { ...noGrace, keep: 4 } });
     const { '1.0.0': _gone, ...published } = input.published;
     const { steps } = planRetirementPolicy({ ...input, published });
-    expect(steps).toEqual([expect.objectContaining({ version: '1.0.0', amiId: 'ami-10', phase: 'deregister', parameterName: undefined, reason: 'its retirement already began (/golden/web/versions/1.0.0 is gone in us-east-1)' })]);
+    expect(steps).toEqual([
+      expect.objectContaining({
+        version: '1.0.0',
+        amiId: 'ami-10',
+        phase: 'deregister',
+        parameterName: undefined,
+        reason: 'its retirement already began (/golden/web/versions/1.0.0 is gone in us-east-1)',
+      }),
+    ]);
   });
 
   it('keeps, and shows, a versions/<v> whose AMI is not among the owned ones: deregistration removes the parameter first, so gild never left it', () => {
@@ -193,7 +230,13 @@ describe('planRetirementPolicy', () => {
     delete input.ownedAmis['us-east-1']!['ami-10'];
     const { steps, kept } = planRetirementPolicy(input);
     expect(steps.map((step) => step.version)).toEqual(['1.1.0']);
-    expect(kept).toContainEqual(expect.objectContaining({ version: '1.0.0', amiId: 'ami-10', reason: expect.stringMatching(/^kept: it is not tagged gild:image=web \(or no longer exists\), so gild did not make it and will not delete it/) }));
+    expect(kept).toContainEqual(
+      expect.objectContaining({
+        version: '1.0.0',
+        amiId: 'ami-10',
+        reason: expect.stringMatching(/^kept: it is not tagged gild:image=web \(or no longer exists\), so gild did not make it and will not delete it/),
+      }),
+    );
   });
 
   it('treats a copy without its parameter like its version while the version is published elsewhere', () => {

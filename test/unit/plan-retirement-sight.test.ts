@@ -10,7 +10,14 @@ const now = '2026-11-29T00:00:00.000Z';
 const daysAgo = (days: number) => new Date(Date.parse(now) - days * 86_400_000).toISOString();
 
 function ami(amiId: string, version: string, ageDays: number): OwnedAmi {
-  return { amiId, state: 'available', createdAt: daysAgo(ageDays), deprecationTime: undefined, snapshotIds: [`snap-${amiId.slice(4)}`], tags: { 'gild:image': 'web', 'gild:version': version, 'gild:status': 'published', 'gild:published-at': daysAgo(ageDays) } };
+  return {
+    amiId,
+    state: 'available',
+    createdAt: daysAgo(ageDays),
+    deprecationTime: undefined,
+    snapshotIds: [`snap-${amiId.slice(4)}`],
+    tags: { 'gild:image': 'web', 'gild:version': version, 'gild:status': 'published', 'gild:published-at': daysAgo(ageDays) },
+  };
 }
 
 /** 1.0.0 (40 days old) is beyond keep 2; 1.1.0 and 1.2.0 are kept. */
@@ -36,7 +43,10 @@ describe('retirement and what it cannot see', () => {
   it('retires a shared AMI saying whom it is shared with and that their use is not visible', () => {
     const { steps } = planRetirementPolicy(input({ sharedWith: { 'ami-10': ['account 111122223333', 'organization arn:aws:organizations::123456789012:organization/o-abc'] } }));
     expect(steps.map((step) => [step.version, step.reason])).toEqual([
-      ['1.0.0', 'older than the newest 2 versions (retention keeps 2); shared with account 111122223333, organization arn:aws:organizations::123456789012:organization/o-abc: their use is not visible to this account'],
+      [
+        '1.0.0',
+        'older than the newest 2 versions (retention keeps 2); shared with account 111122223333, organization arn:aws:organizations::123456789012:organization/o-abc: their use is not visible to this account',
+      ],
     ]);
   });
 

@@ -23,7 +23,21 @@ describe('planWaves', () => {
       ],
     );
     expect(planWaves(chain)).toEqual([['base', 'tool'], ['runtime'], ['app']]);
-    expect(planMatrix(chain)).toEqual({ engine: 'github', images: 4, jobs: 2, perJob: 1, depth: 3, matrices: [{ include: [{ job: 1, images: 'base runtime app', waitsFor: '' }, { job: 2, images: 'tool', waitsFor: '' }] }] });
+    expect(planMatrix(chain)).toEqual({
+      engine: 'github',
+      images: 4,
+      jobs: 2,
+      perJob: 1,
+      depth: 3,
+      matrices: [
+        {
+          include: [
+            { job: 1, images: 'base runtime app', waitsFor: '' },
+            { job: 2, images: 'tool', waitsFor: '' },
+          ],
+        },
+      ],
+    });
   });
 
   it('leaves out unchanged, locked and failed images, and keeps an image that only finishes a publish', () => {

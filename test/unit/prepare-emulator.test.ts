@@ -34,7 +34,12 @@ describe('prepareEmulator', () => {
     ];
     const logged: string[] = [];
 
-    const preparation = await prepareEmulator('http://127.0.0.1:1', clients, images, createLogger((_, line) => logged.push(line)));
+    const preparation = await prepareEmulator(
+      'http://127.0.0.1:1',
+      clients,
+      images,
+      createLogger((_, line) => logged.push(line)),
+    );
 
     const batches = ssmMock.commandCalls(GetParametersCommand).map((call) => call.args[0].input.Names);
     expect(batches).toEqual([[al2023, ubuntu]]);

@@ -51,12 +51,24 @@ afterEach(() => {
   mockClient(ssm).restore();
 });
 
-const tagged = (tags: Record<string, string>, extra: Partial<Image> = {}): { Images: Image[] } => ({ Images: [{ ImageId: 'ami-1', State: 'available', Tags: Object.entries({ 'gild:image': 'web', 'gild:version': '1.0.1', ...tags }).map(([Key, Value]) => ({ Key, Value })), ...extra }] });
+const tagged = (tags: Record<string, string>, extra: Partial<Image> = {}): { Images: Image[] } => ({
+  Images: [{ ImageId: 'ami-1', State: 'available', Tags: Object.entries({ 'gild:image': 'web', 'gild:version': '1.0.1', ...tags }).map(([Key, Value]) => ({ Key, Value })), ...extra }],
+});
 /** The EC2 calls made, in order, with what matters of each. */
 const ec2Calls = (ec2Mock: ReturnType<typeof mockClient>) => ec2Mock.calls().map((call) => call.args[0].constructor.name.replace(/Command$/, ''));
 
 describe('protect', () => {
-  const step: StepOfKind<'protect'> = { id: 'protect:web:1.0.1:us-east-1', kind: 'protect', image: 'web', version: '1.0.1', region: 'us-east-1', amis: { from: 'publish:web' }, after: ['publish:web'], reason: 'r', precondition: 'p' };
+  const step: StepOfKind<'protect'> = {
+    id: 'protect:web:1.0.1:us-east-1',
+    kind: 'protect',
+    image: 'web',
+    version: '1.0.1',
+    region: 'us-east-1',
+    amis: { from: 'publish:web' },
+    after: ['publish:web'],
+    reason: 'r',
+    precondition: 'p',
+  };
   const run = () => stepRunFixture(image, { outputs: { 'publish:web': { kind: 'publish', output: { version: '1.0.1', amis: { 'us-east-1': 'ami-1' } } } } });
 
   it("on AWS: enables protection on the publish's AMI, then tags it protected", async () => {
@@ -78,7 +90,9 @@ describe('protect', () => {
   });
 
   it("refuses an AMI that is not the version's any more", async () => {
-    mockClient(ec2).on(DescribeImagesCommand).resolves(tagged({ 'gild:version': '9.9.9' }));
+    mockClient(ec2)
+      .on(DescribeImagesCommand)
+      .resolves(tagged({ 'gild:version': '9.9.9' }));
     await expect(protectStage.run(contextFor(false), step, run())).rejects.toThrow(/is not web 1\.0\.1 any more/);
   });
 });
@@ -91,7 +105,21 @@ describe('retire of a protected AMI', () => {
     ssmMock.on(GetParameterCommand).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
     ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
     ssmMock.on(DeleteParameterCommand).resolves({});
-    const step: StepOfKind<'retire'> = { id: 'retire:web:1.0.1:us-east-1:deregister', kind: 'retire', image: 'web', version: '1.0.1', region: 'us-east-1', amiId: 'ami-1', phase: 'deregister', snapshotIds: [], parameterName: undefined, unprotect: true, after: [], reason: 'r', precondition: 'p' };
+    const step: StepOfKind<'retire'> = {
+      id: 'retire:web:1.0.1:us-east-1:deregister',
+      kind: 'retire',
+      image: 'web',
+      version: '1.0.1',
+      region: 'us-east-1',
+      amiId: 'ami-1',
+      phase: 'deregister',
+      snapshotIds: [],
+      parameterName: undefined,
+      unprotect: true,
+      after: [],
+      reason: 'r',
+      precondition: 'p',
+    };
     await retireStage.run(contextFor(false), step, stepRunFixture(image));
     const calls = ec2Calls(ec2Mock);
     expect(calls.indexOf('DisableImageDeregistrationProtection')).toBeGreaterThanOrEqual(0);
@@ -103,8 +131,18 @@ describe('retire of a protected AMI', () => {
 
 describe('restore in a region', () => {
   const step: StepOfKind<'restore'> = {
-    id: 'restore:web:1.0.1:us-west-2', kind: 'restore', image: 'web', version: '1.0.1', region: 'us-east-1', amiId: 'ami-1', restoredReason: 'false alarm', by: 'ops@host',
-    revoked: { reason: 'bad', at: '2026-11-28T00:00:00.000Z', by: 'ops@host' }, after: [], reason: 'r', precondition: 'p',
+    id: 'restore:web:1.0.1:us-west-2',
+    kind: 'restore',
+    image: 'web',
+    version: '1.0.1',
+    region: 'us-east-1',
+    amiId: 'ami-1',
+    restoredReason: 'false alarm',
+    by: 'ops@host',
+    revoked: { reason: 'bad', at: '2026-11-28T00:00:00.000Z', by: 'ops@host' },
+    after: [],
+    reason: 'r',
+    precondition: 'p',
   };
 
   it('on AWS: re-enables and un-deprecates a disabled, deprecated AMI, then untags the revoke and tags it published', async () => {
@@ -117,11 +155,18 @@ describe('restore in a region', () => {
     expect(ec2Mock.commandCalls(EnableImageCommand)[0]!.args[0].input).toEqual({ ImageId: 'ami-1' });
     expect(ec2Mock.commandCalls(DisableImageDeprecationCommand)[0]!.args[0].input).toEqual({ ImageId: 'ami-1' });
     expect(ec2Mock.commandCalls(DeleteTagsCommand)[0]!.args[0].input.Tags?.map((tag) => tag.Key)).toContain('gild:revoked-reason');
-    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual(expect.arrayContaining([{ Key: 'gild:status', Value: 'published' }, { Key: 'gild:restored-reason', Value: 'false alarm' }]));
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'gild:status', Value: 'published' },
+        { Key: 'gild:restored-reason', Value: 'false alarm' },
+      ]),
+    );
   });
 
   it('fails, rather than move pointers back, when retirement began on the AMI since the plan', async () => {
-    mockClient(ec2).on(DescribeImagesCommand).resolves(tagged({ 'gild:status': 'retiring' }));
+    mockClient(ec2)
+      .on(DescribeImagesCommand)
+      .resolves(tagged({ 'gild:status': 'retiring' }));
     await expect(restoreStage.check!(contextFor(false), step, stepRunFixture(image))).rejects.toThrow(/retirement began deregistering ami-1/);
   });
 });

@@ -59,7 +59,16 @@ function setup(latest: Record<string, string>, lock: 'ours' | 'absent' | ((conte
       return [region, mock] as const;
     }),
   );
-  const clients = { ec2: () => ec2, ssm: (region: string) => ssmClients[region]!, autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+  const clients = {
+    ec2: () => ec2,
+    ssm: (region: string) => ssmClients[region]!,
+    autoscaling: () => {
+      throw new Error('not used');
+    },
+    ec2Endpoint: undefined,
+    defaultRegion: 'us-east-1',
+    destroy() {},
+  };
   const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients });
   const ours = formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2999-01-01T00:00:00.000Z' });
   if (lock !== 'absent') stores['us-east-1']!.set(lockName, lock === 'ours' ? ours : lock(context));
@@ -99,23 +108,46 @@ function answerImages(ec2Mock: ReturnType<typeof setup>['ec2Mock'], gone: readon
 describe('publish, whatever plan it came from', () => {
   it("refuses an AMI tagged with another image's name, before writing anything", async () => {
     const { context, run, step, ec2Mock, order } = setup({}, 'ours');
-    answerImages(ec2Mock, [], testedTags.map((tag) => (tag.Key === 'gild:image' ? { ...tag, Value: 'other' } : tag)));
-    await expect(publishStage.check!(context, step, run)).rejects.toMatchObject({ message: expect.stringContaining('publish:web refused'), details: [expect.stringContaining('gild:image=other, not web'), expect.anything()] });
+    answerImages(
+      ec2Mock,
+      [],
+      testedTags.map((tag) => (tag.Key === 'gild:image' ? { ...tag, Value: 'other' } : tag)),
+    );
+    await expect(publishStage.check!(context, step, run)).rejects.toMatchObject({
+      message: expect.stringContaining('publish:web refused'),
+      details: [expect.stringContaining('gild:image=other, not web'), expect.anything()],
+    });
     expect(order).toEqual([]);
   });
 
   it('refuses an AMI that never passed its smoke test', async () => {
     const { context, run, step, ec2Mock } = setup({}, 'ours');
-    answerImages(ec2Mock, [], testedTags.map((tag) => (tag.Key === 'gild:status' ? { ...tag, Value: 'candidate' } : tag)));
+    answerImages(
+      ec2Mock,
+      [],
+      testedTags.map((tag) => (tag.Key === 'gild:status' ? { ...tag, Value: 'candidate' } : tag)),
+    );
     await expect(publishStage.check!(context, step, run)).rejects.toMatchObject({ details: expect.arrayContaining([expect.stringContaining('gild:status=candidate')]) });
   });
 
   it("refuses a write to another image's latest or outside the prefix, writing nothing", async () => {
     const { context, run, step, ec2Mock, order } = setup({}, 'ours');
     answerImages(ec2Mock);
-    const tampered = { ...step, writes: [...step.writes, { region: 'us-east-1', name: '/golden/api/latest', pointer: 'latest' as const, previous: undefined }, { region: 'us-east-1', name: '/elsewhere/x', pointer: 'version' as const, previous: undefined }] };
+    const tampered = {
+      ...step,
+      writes: [
+        ...step.writes,
+        { region: 'us-east-1', name: '/golden/api/latest', pointer: 'latest' as const, previous: undefined },
+        { region: 'us-east-1', name: '/elsewhere/x', pointer: 'version' as const, previous: undefined },
+      ],
+    };
     expect(await publishStage.check!(context, tampered, run)).toBe(false);
-    await expect(publishStage.run(context, tampered, run)).rejects.toMatchObject({ details: [expect.stringContaining('/golden/api/latest in us-east-1: the latest parameter of web 1.0.5 is /golden/web/latest'), expect.stringContaining('/elsewhere/x in us-east-1: the version parameter of web 1.0.5 is /golden/web/versions/1.0.5')] });
+    await expect(publishStage.run(context, tampered, run)).rejects.toMatchObject({
+      details: [
+        expect.stringContaining('/golden/api/latest in us-east-1: the latest parameter of web 1.0.5 is /golden/web/latest'),
+        expect.stringContaining('/elsewhere/x in us-east-1: the version parameter of web 1.0.5 is /golden/web/versions/1.0.5'),
+      ],
+    });
     expect(order).toEqual([]);
   });
 });
@@ -135,12 +167,14 @@ describe('publish', () => {
     // us-east-1's latest is answered only once eu-west-1's has been asked for: one after the other would never finish.
     let westAsked!: () => void;
     const westLatestAsked = new Promise<void>((resolve) => (westAsked = resolve));
-    const answer = (region: string) => async ({ Name, Value }: { Name: string; Value: string }) => {
-      if (region === 'us-east-1') await westLatestAsked;
-      else westAsked();
-      order.push(`${region} ${Name}=${Value}`);
-      return { Version: 2 };
-    };
+    const answer =
+      (region: string) =>
+      async ({ Name, Value }: { Name: string; Value: string }) => {
+        if (region === 'us-east-1') await westLatestAsked;
+        else westAsked();
+        order.push(`${region} ${Name}=${Value}`);
+        return { Version: 2 };
+      };
     for (const region of regions) mocks[region]!.on(PutParameterCommand, { Name: '/golden/web/latest' }).callsFake(answer(region));
 
     expect(await publishStage.run(context, step, run)).toEqual({ version: '1.0.5', amis });
@@ -235,7 +269,14 @@ describe('publish', () => {
   });
 
   it('renews this run’s lease before the first write, and then writes', async () => {
-    const ending = (context: Context) => formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: new Date(Date.now() + 5 * 60_000).toISOString() });
+    const ending = (context: Context) =>
+      formatLease({
+        runId: context.runId,
+        host: context.processInfo.host,
+        pid: context.processInfo.pid,
+        takenAt: '2026-11-29T03:00:00.000Z',
+        expiresAt: new Date(Date.now() + 5 * 60_000).toISOString(),
+      });
     const { context, run, step, stores, order } = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, ending);
     const before = Date.now();
 
@@ -279,7 +320,9 @@ describe('publish', () => {
     const expired = setup({ 'us-east-1': 'ami-prev-east', 'eu-west-1': 'ami-prev-west' }, (context) =>
       formatLease({ runId: context.runId, host: context.processInfo.host, pid: context.processInfo.pid, takenAt: '2026-11-29T03:00:00.000Z', expiresAt: '2026-11-29T03:15:00.000Z' }),
     );
-    await expect(publishStage.run(expired.context, expired.step, expired.run)).rejects.toThrow(`lock lost: this run's lease on ${lockName} expired at 2026-11-29T03:15:00.000Z; nothing of web 1.0.5 was written`);
+    await expect(publishStage.run(expired.context, expired.step, expired.run)).rejects.toThrow(
+      `lock lost: this run's lease on ${lockName} expired at 2026-11-29T03:15:00.000Z; nothing of web 1.0.5 was written`,
+    );
     expect(expired.order).toEqual([]);
   });
 });

@@ -25,7 +25,9 @@ const request = (ec2: ReturnType<typeof createEc2Client>) => ({
 describe('startRegionCopy', () => {
   it('copies encrypted with the region key, tagged at creation, with a deterministic client token', async () => {
     const ec2 = createEc2Client('eu-west-1', undefined, env);
-    const wire = captureAtTheWire(ec2, (sent: CapturedRequest) => (sent.action === 'CopyImage' ? ec2Xml('CopyImage', '<imageId>ami-0bbbbbbbbbbbbbbb2</imageId>') : ec2Xml('DescribeImages', '<imagesSet/>')));
+    const wire = captureAtTheWire(ec2, (sent: CapturedRequest) =>
+      sent.action === 'CopyImage' ? ec2Xml('CopyImage', '<imageId>ami-0bbbbbbbbbbbbbbb2</imageId>') : ec2Xml('DescribeImages', '<imagesSet/>'),
+    );
     expect(await startRegionCopy(request(ec2))).toEqual({ amiId: 'ami-0bbbbbbbbbbbbbbb2', outcome: 'started' });
     const copy = wire.captured.find((sent) => sent.action === 'CopyImage')!.params as URLSearchParams;
     expect(copy.get('Encrypted')).toBe('true');

@@ -62,7 +62,10 @@ describe('rendering', () => {
       ],
     });
     expect(source.launch_block_device_mappings.map((device: any) => [device.encrypted, device.kms_key_id])).toEqual([[true, 'alias/gild']]);
-    expect(source.ami_block_device_mappings.map((device: any) => [device.encrypted, device.kms_key_id])).toEqual([[true, 'alias/gild'], [true, 'alias/data']]);
+    expect(source.ami_block_device_mappings.map((device: any) => [device.encrypted, device.kms_key_id])).toEqual([
+      [true, 'alias/gild'],
+      [true, 'alias/data'],
+    ]);
     expect(source.region_kms_key_ids).toEqual({ 'eu-west-1': 'alias/gild-eu' });
   });
 

@@ -14,7 +14,17 @@ const report: RunReport = {
   result: 'failed',
   counts: { published: 1, unchanged: 1, failed: 1, skipped: 1 },
   images: [
-    { ...none, image: 'steady', action: 'unchanged', reason: 'nothing changed since 1.4.2', result: 'unchanged', resultReason: 'nothing changed since 1.4.2', previousVersion: '1.4.2', version: '1.4.2', durationMs: 0 },
+    {
+      ...none,
+      image: 'steady',
+      action: 'unchanged',
+      reason: 'nothing changed since 1.4.2',
+      result: 'unchanged',
+      resultReason: 'nothing changed since 1.4.2',
+      previousVersion: '1.4.2',
+      version: '1.4.2',
+      durationMs: 0,
+    },
     {
       ...none,
       image: 'web',
@@ -35,7 +45,9 @@ const report: RunReport = {
         result: 'passed',
         region: 'us-east-1',
         amiId: 'ami-0aaa1111bbbb2222c',
-        checks: [{ name: 'nginx | answers', instanceType: 't3.micro', instanceId: 'i-0123', outcome: 'passed', status: 'Success', exitCode: 0, stdoutExcerpt: 'ok', stderrExcerpt: '', durationMs: 1200 }],
+        checks: [
+          { name: 'nginx | answers', instanceType: 't3.micro', instanceId: 'i-0123', outcome: 'passed', status: 'Success', exitCode: 0, stdoutExcerpt: 'ok', stderrExcerpt: '', durationMs: 1200 },
+        ],
         file: '.gild/runs/20261129T031500Z-abc123/web.smoke.json',
       },
       parametersWritten: [
@@ -75,11 +87,27 @@ const report: RunReport = {
 describe('renderReportMarkdown', () => {
   it('marks a kept-by-choice or not-verified new-machine check as what it is, neither passed nor failed', () => {
     const web = report.images[1]!;
-    const check = (outcome: 'kept-by-choice' | 'not-verified', reason: string) => ({ name: "new machine: SSH host keys differ from the build instance's", instanceType: 't3.micro', instanceId: 'i-0123', outcome, reason, status: 'Success', exitCode: 0, stdoutExcerpt: '', stderrExcerpt: '', durationMs: 900 });
-    const withKept: RunReport = { ...report, images: [{ ...web, smoke: { ...web.smoke!, checks: [check('kept-by-choice', 'the definition keeps ssh-host-keys: clients pin the host key'), check('not-verified', 'no record')] } }] };
+    const check = (outcome: 'kept-by-choice' | 'not-verified', reason: string) => ({
+      name: "new machine: SSH host keys differ from the build instance's",
+      instanceType: 't3.micro',
+      instanceId: 'i-0123',
+      outcome,
+      reason,
+      status: 'Success',
+      exitCode: 0,
+      stdoutExcerpt: '',
+      stderrExcerpt: '',
+      durationMs: 900,
+    });
+    const withKept: RunReport = {
+      ...report,
+      images: [{ ...web, smoke: { ...web.smoke!, checks: [check('kept-by-choice', 'the definition keeps ssh-host-keys: clients pin the host key'), check('not-verified', 'no record')] } }],
+    };
     expect(runReportSchema.parse(withKept)).toEqual(withKept);
     const lines = renderReportMarkdown(withKept).split('\n');
-    expect(lines).toContain("- – kept-by-choice: new machine: SSH host keys differ from the build instance's on t3.micro: exit 0, Success (the definition keeps ssh-host-keys: clients pin the host key)");
+    expect(lines).toContain(
+      "- – kept-by-choice: new machine: SSH host keys differ from the build instance's on t3.micro: exit 0, Success (the definition keeps ssh-host-keys: clients pin the host key)",
+    );
     expect(lines).toContain("- – not-verified: new machine: SSH host keys differ from the build instance's on t3.micro: exit 0, Success (no record)");
   });
 

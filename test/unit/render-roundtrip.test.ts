@@ -17,7 +17,14 @@ afterAll(async () => {
 
 /** Any unicode text, with the fragments most likely to break quoting forced in. */
 const awkwardText = fc
-  .array(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary-ascii' }), fc.constantFrom('{', '}}', '{ {',  'e\u0301', '\u{2f800}', '`', '"', '\\', '\n', '\t', '\r', '${x}', '%{x}', '$${x}', '$', '%', '*/', '/*', '#', '//', '<<EOT', '}', '{')), { maxLength: 8 })
+  .array(
+    fc.oneof(
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: 'binary-ascii' }),
+      fc.constantFrom('{', '}}', '{ {', 'e\u0301', '\u{2f800}', '`', '"', '\\', '\n', '\t', '\r', '${x}', '%{x}', '$${x}', '$', '%', '*/', '/*', '#', '//', '<<EOT', '}', '{'),
+    ),
+    { maxLength: 8 },
+  )
   .map((parts) => parts.join(''))
   // "{{" cannot pass through Packer at all and is refused (see escape.ts and test/integration/render-hostile-packer.test.ts).
   .filter((text) => !text.includes('{{'));

@@ -166,9 +166,7 @@ describe('renderImage', () => {
   });
 
   it('encrypts the boot volume with a key for every copy region', async () => {
-    const { source } = await render(
-      resolvedImageFixture({ copyRegions: ['us-west-2', 'eu-west-1'], encryption: { kmsKeyId: 'alias/gild', regionKmsKeyIds: { 'eu-west-1': 'alias/gild-eu' } } }),
-    );
+    const { source } = await render(resolvedImageFixture({ copyRegions: ['us-west-2', 'eu-west-1'], encryption: { kmsKeyId: 'alias/gild', regionKmsKeyIds: { 'eu-west-1': 'alias/gild-eu' } } }));
     expect(source).toMatchObject({ encrypt_boot: true, kms_key_id: 'alias/gild', region_kms_key_ids: { 'us-west-2': 'alias/gild', 'eu-west-1': 'alias/gild-eu' } });
   });
 
@@ -176,7 +174,9 @@ describe('renderImage', () => {
     const { source } = await render(
       resolvedImageFixture({
         launchBlockDevices: [{ deviceName: '/dev/xvda', sizeGiB: 30, type: 'gp3', deleteOnTermination: true }],
-        amiBlockDevices: [{ deviceName: '/dev/xvdb', sizeGiB: 100, type: 'io2', iops: 8000, encrypted: true, kmsKeyId: 'alias/data', deleteOnTermination: false, snapshotId: 'snap-0123456789abcdef0' }],
+        amiBlockDevices: [
+          { deviceName: '/dev/xvdb', sizeGiB: 100, type: 'io2', iops: 8000, encrypted: true, kmsKeyId: 'alias/data', deleteOnTermination: false, snapshotId: 'snap-0123456789abcdef0' },
+        ],
       }),
     );
     expect(source.launch_block_device_mappings).toEqual([{ device_name: '/dev/xvda', volume_size: 30, volume_type: 'gp3', iops: 3000, throughput: 125, delete_on_termination: true }]);
@@ -295,11 +295,13 @@ describe('renderImage', () => {
     expect(script).toContain('dnf -y upgrade --releasever=latest');
     const emulated = await render(image, { tags, target: emulatorProfile({ endpoint: 'http://127.0.0.1:5000' }).packer });
     expect(emulated.source.tags).toEqual(tags);
-    expect(emulated.logger.lines).toContain('info: Left out gild\'s patch and generalize steps of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not patched or generalized there.');
+    expect(emulated.logger.lines).toContain(
+      'info: Left out gild\'s patch and generalize steps of image "web": the emulator\'s instances have no OS to run them on, so the AMI is not patched or generalized there.',
+    );
     expect((await render(resolvedImageFixture(), { tags })).source.tags).toEqual(tags);
   });
 
-  it('leaves the build as it is when generalize is off, and keeps Packer\'s key when authorized-keys is kept', async () => {
+  it("leaves the build as it is when generalize is off, and keeps Packer's key when authorized-keys is kept", async () => {
     const off = await render(resolvedImageFixture({ generalize: { kind: 'off', reason: 'forensics', bare: false } }));
     expect(off.text).not.toContain('gild-generalize.sh');
     expect(off.source).not.toHaveProperty('ssh_clear_authorized_keys');
@@ -312,7 +314,8 @@ describe('renderImage', () => {
   });
 
   it('runs the EC2Launch generation the preset carries, or the one installed when no preset says', async () => {
-    const sysprep = async (launchAgent: 'ec2launch-v1' | 'ec2launch-v2' | undefined) => (await render(resolvedImageFixture({ platform: 'windows', generalize: { kind: 'on', keep: [], reason: undefined, launchAgent } }))).build.provisioner['windows-shell'];
+    const sysprep = async (launchAgent: 'ec2launch-v1' | 'ec2launch-v2' | undefined) =>
+      (await render(resolvedImageFixture({ platform: 'windows', generalize: { kind: 'on', keep: [], reason: undefined, launchAgent } }))).build.provisioner['windows-shell'];
     expect(await sysprep('ec2launch-v1')).toEqual([
       {
         inline: [
@@ -321,11 +324,22 @@ describe('renderImage', () => {
         ],
       },
     ]);
-    expect(await sysprep(undefined)).toEqual([{ inline: [expect.stringMatching(/^if exist "%ProgramFiles%\\Amazon\\EC2Launch\\ec2launch\.exe" \(.+ sysprep --shutdown=true\) else \(.+InitializeInstance\.ps1" -Schedule && .+SysprepInstance\.ps1"\)$/)] }]);
+    expect(await sysprep(undefined)).toEqual([
+      {
+        inline: [
+          expect.stringMatching(
+            /^if exist "%ProgramFiles%\\Amazon\\EC2Launch\\ec2launch\.exe" \(.+ sysprep --shutdown=true\) else \(.+InitializeInstance\.ps1" -Schedule && .+SysprepInstance\.ps1"\)$/,
+          ),
+        ],
+      },
+    ]);
   });
 
   it('renders a container twin on the emulator: a docker source beside the amazon one, the same provisioners restricted to it, after the twin setup', async () => {
-    const image = resolvedImageFixture({ preset: 'debian-12', provision: [{ kind: 'shell', inline: ['sudo apt-get install -y busybox'], env: { A: 'b' }, expectDisconnect: false, pauseBefore: undefined }] });
+    const image = resolvedImageFixture({
+      preset: 'debian-12',
+      provision: [{ kind: 'shell', inline: ['sudo apt-get install -y busybox'], env: { A: 'b' }, expectDisconnect: false, pauseBefore: undefined }],
+    });
     const twin = renderTwin(image, { containerImage: 'debian:12', version: '1.0.0', runId: 'run1' });
     const real = await render(image);
     const emulated = await render(image, { target: emulatorProfile({ endpoint: 'http://127.0.0.1:5000' }).packer, twin });
@@ -392,7 +406,10 @@ describe('renderImage', () => {
 
   it("renders with the definition's own template when it names one", async () => {
     const template = path.join(workDir, 'custom.pkr.hcl.hbs');
-    await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n  ami_name_note = {{{hclString image.description}}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n');
+    await writeFile(
+      template,
+      'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n  ami_name_note = {{{hclString image.description}}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n',
+    );
     const { source } = await render(resolvedImageFixture({ template, description: '<b>&"quoted"</b>' }));
     expect(source.ami_name_note).toBe('<b>&"quoted"</b>');
   });
@@ -415,7 +432,10 @@ describe('renderImage', () => {
 
   it('lets a template guard an absent field with {{#if}}', async () => {
     const template = path.join(workDir, 'guarded.pkr.hcl.hbs');
-    await writeFile(template, 'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n{{#if image.nothing}}broken{{/if}}{{#if partial}}{{> (lookup . "partial")}}{{/if}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n');
+    await writeFile(
+      template,
+      'source "amazon-ebs" {{{hclString image.name}}} {\n{{{hclBody source}}}\n{{#if image.nothing}}broken{{/if}}{{#if partial}}{{> (lookup . "partial")}}{{/if}}\n}\nbuild {\nsources = [{{{hclString sourceRef}}}]\n}\n',
+    );
     const { source } = await render(resolvedImageFixture({ template }));
     expect(source.ami_name).toBe('web-1.0.0-20261128T120000Z');
   });
@@ -433,7 +453,7 @@ describe('renderImage', () => {
   });
 
   it('never HTML-escapes values', async () => {
-    const { source, text } = await render(resolvedImageFixture(), { tags: { note: 'Tom & Jerry <web> \'quoted\'' } });
+    const { source, text } = await render(resolvedImageFixture(), { tags: { note: "Tom & Jerry <web> 'quoted'" } });
     expect(source.tags.note).toBe("Tom & Jerry <web> 'quoted'");
     expect(text).not.toContain('&amp;');
   });

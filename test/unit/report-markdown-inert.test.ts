@@ -27,29 +27,50 @@ const hostile = [
 const none = { amis: {}, steps: [], parametersWritten: [], retired: [], kept: [], summary: [] } satisfies Partial<ImageReport>;
 
 function hostileReport(): RunReport {
-  const image = (name: string, result: ImageReport['result']): ImageReport => ({
-    ...none,
-    image: name,
-    action: 'change',
-    reason: hostile,
-    result,
-    resultReason: `${hostile} (result)`,
-    version: `1.0.0 ${hostile}`,
-    previousVersion: hostile,
-    stageReached: hostile,
-    durationMs: 5,
-    amis: { 'us-east-1': hostile },
-    steps: [{ id: hostile, kind: hostile, region: hostile, reason: hostile, status: 'failed', outcome: hostile, details: [hostile], durationMs: 3 }],
-    failure: { stage: hostile, message: hostile, details: [hostile], causes: [], logTail: [hostile, '```', '## not a heading'], logFile: hostile, reproduce: hostile },
-    smoke: { result: 'failed', region: hostile, amiId: hostile, reason: hostile, file: hostile, checks: [{ name: hostile, instanceType: hostile, instanceId: hostile, outcome: 'failed', reason: hostile, status: hostile, exitCode: 1, stdoutExcerpt: hostile, stderrExcerpt: hostile, durationMs: 1 }] },
-    parametersWritten: [{ region: hostile, name: hostile, value: hostile, previous: hostile }],
-    retired: [{ region: hostile, amiId: hostile, version: hostile, phase: 'deregister', reason: hostile }],
-    kept: [{ region: hostile, amiId: hostile, version: hostile, reason: hostile }],
-    summary: [hostile],
-    pointersMoved: [{ region: hostile, pointer: hostile, name: hostile, from: hostile, fromVersion: hostile, to: hostile, toVersion: hostile }],
-    holds: [{ region: hostile, pointer: hostile, parameterName: hostile, change: 'placed', version: hostile, reason: hostile, by: hostile }],
-    revoked: [{ region: hostile, amiId: hostile, version: hostile, reason: hostile, disable: true }],
-  } as ImageReport);
+  const image = (name: string, result: ImageReport['result']): ImageReport =>
+    ({
+      ...none,
+      image: name,
+      action: 'change',
+      reason: hostile,
+      result,
+      resultReason: `${hostile} (result)`,
+      version: `1.0.0 ${hostile}`,
+      previousVersion: hostile,
+      stageReached: hostile,
+      durationMs: 5,
+      amis: { 'us-east-1': hostile },
+      steps: [{ id: hostile, kind: hostile, region: hostile, reason: hostile, status: 'failed', outcome: hostile, details: [hostile], durationMs: 3 }],
+      failure: { stage: hostile, message: hostile, details: [hostile], causes: [], logTail: [hostile, '```', '## not a heading'], logFile: hostile, reproduce: hostile },
+      smoke: {
+        result: 'failed',
+        region: hostile,
+        amiId: hostile,
+        reason: hostile,
+        file: hostile,
+        checks: [
+          {
+            name: hostile,
+            instanceType: hostile,
+            instanceId: hostile,
+            outcome: 'failed',
+            reason: hostile,
+            status: hostile,
+            exitCode: 1,
+            stdoutExcerpt: hostile,
+            stderrExcerpt: hostile,
+            durationMs: 1,
+          },
+        ],
+      },
+      parametersWritten: [{ region: hostile, name: hostile, value: hostile, previous: hostile }],
+      retired: [{ region: hostile, amiId: hostile, version: hostile, phase: 'deregister', reason: hostile }],
+      kept: [{ region: hostile, amiId: hostile, version: hostile, reason: hostile }],
+      summary: [hostile],
+      pointersMoved: [{ region: hostile, pointer: hostile, name: hostile, from: hostile, fromVersion: hostile, to: hostile, toVersion: hostile }],
+      holds: [{ region: hostile, pointer: hostile, parameterName: hostile, change: 'placed', version: hostile, reason: hostile, by: hostile }],
+      revoked: [{ region: hostile, amiId: hostile, version: hostile, reason: hostile, disable: true }],
+    }) as ImageReport;
   return {
     schema: 1,
     runId: '20261129T031500Z-abc123',
@@ -74,8 +95,16 @@ function walk(tokens: readonly Token[], seen: Token[] = []): Token[] {
     const nested = token as Token & { tokens?: Token[]; items?: Token[]; header?: Tokens.TableCell[]; rows?: Tokens.TableCell[][] };
     if (nested.tokens) walk(nested.tokens, seen);
     if (nested.items) walk(nested.items, seen);
-    if (nested.header) walk(nested.header.flatMap((cell) => cell.tokens), seen);
-    if (nested.rows) walk(nested.rows.flat().flatMap((cell) => cell.tokens), seen);
+    if (nested.header)
+      walk(
+        nested.header.flatMap((cell) => cell.tokens),
+        seen,
+      );
+    if (nested.rows)
+      walk(
+        nested.rows.flat().flatMap((cell) => cell.tokens),
+        seen,
+      );
   }
   return seen;
 }

@@ -48,7 +48,11 @@ describe('retention settings', () => {
 describe('channel names', () => {
   it('refuses names that collide with the parameter layout or with what every object has, naming each', () => {
     const errors = settingsErrors(JSON.parse('{"channels": {"latest": {}, "v2": {}, "versions": {}, "constructor": {}, "__proto__": {}, "tostring": {}, "stable": {}, "ledger": {}}}'));
-    for (const name of ['latest', 'v2', 'versions', 'constructor', 'ledger']) expect(errors.some((error) => error.includes(name)), `${name}: ${errors.join('\n')}`).toBe(true);
+    for (const name of ['latest', 'v2', 'versions', 'constructor', 'ledger'])
+      expect(
+        errors.some((error) => error.includes(name)),
+        `${name}: ${errors.join('\n')}`,
+      ).toBe(true);
     expect(errors.some((error) => error.includes('"stable"') && !error.includes('such as "stable"'))).toBe(false);
     expect(errors.find((error) => error.includes('constructor'))).toMatch(/is reserved/);
     expect(settingsErrors({ channels: { stable: {}, beta: { soakDays: 3 } } })).toEqual([]);

@@ -2,7 +2,15 @@
  * The retire stage holds retention itself, whatever plan it is given, at the adapter seam (aws-sdk-client-mock): a
  * version among the newest `keep` is refused before anything is touched; one beyond it, or revoked, may go.
  */
-import { DescribeFleetsCommand, DescribeImageReferencesCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribeSpotFleetRequestsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeFleetsCommand,
+  DescribeImageReferencesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeSpotFleetRequestsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeParametersCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -32,7 +40,18 @@ function world(status: string) {
   const ssmMock = mockClient(ssm);
   const autoscalingMock = mockClient(autoscaling);
   ec2Mock.on(DescribeImagesCommand).resolves({
-    Images: [{ ImageId: 'ami-11', State: 'available', CreationDate: '2026-01-01T00:00:00.000Z', Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:version', Value: '1.1.0' }, { Key: 'gild:status', Value: status }] }],
+    Images: [
+      {
+        ImageId: 'ami-11',
+        State: 'available',
+        CreationDate: '2026-01-01T00:00:00.000Z',
+        Tags: [
+          { Key: 'gild:image', Value: 'web' },
+          { Key: 'gild:version', Value: '1.1.0' },
+          { Key: 'gild:status', Value: status },
+        ],
+      },
+    ],
   });
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] });
@@ -50,8 +69,18 @@ function world(status: string) {
 }
 
 const step: StepOfKind<'retire'> = {
-  id: 'retire:web:1.1.0:us-east-1:deregister', kind: 'retire', image: 'web', version: '1.1.0', region: 'us-east-1', amiId: 'ami-11', phase: 'deregister',
-  snapshotIds: [], parameterName: '/golden/web/versions/1.1.0', after: ['lock:web'], reason: 'tampered', precondition: 'none',
+  id: 'retire:web:1.1.0:us-east-1:deregister',
+  kind: 'retire',
+  image: 'web',
+  version: '1.1.0',
+  region: 'us-east-1',
+  amiId: 'ami-11',
+  phase: 'deregister',
+  snapshotIds: [],
+  parameterName: '/golden/web/versions/1.1.0',
+  after: ['lock:web'],
+  reason: 'tampered',
+  precondition: 'none',
 };
 
 describe('retire, whatever plan it came from', () => {
@@ -60,7 +89,9 @@ describe('retire, whatever plan it came from', () => {
   it('refuses a version retention keeps (among the newest keep), before touching it', async () => {
     world('published');
     const run = stepRunFixture(resolvedImageFixture({ name: 'web', retention: { keep: 3, maxAgeDays: undefined, minAgeDays: 0, phases: {} } }));
-    await expect(retireStage.check!(context, step, run)).rejects.toMatchObject({ message: 'retire:web:1.1.0:us-east-1:deregister refused: 1.1.0 is among the newest 3 versions in us-east-1 (keep is 3; 2 newer)' });
+    await expect(retireStage.check!(context, step, run)).rejects.toMatchObject({
+      message: 'retire:web:1.1.0:us-east-1:deregister refused: 1.1.0 is among the newest 3 versions in us-east-1 (keep is 3; 2 newer)',
+    });
   });
 
   it('lets go a version beyond keep, and a revoked one within it', async () => {

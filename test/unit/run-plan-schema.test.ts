@@ -26,12 +26,21 @@ describe('the plan file schema', () => {
   });
 
   it('names every problem with its JSON path', () => {
-    const result = parseRunPlan({ schema: 1, runId: 'r1', createdAt: '2026-01-01T00:00:00.000Z', ssmPrefix: '/golden', options: { force: false, images: [] }, observed: { at: 'x', digests: {} }, images: [], kept: [],
+    const result = parseRunPlan({
+      schema: 1,
+      runId: 'r1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      ssmPrefix: '/golden',
+      options: { force: false, images: [] },
+      observed: { at: 'x', digests: {} },
+      images: [],
+      kept: [],
       steps: [
         { id: 'a', kind: 'teleport', after: [], reason: '', precondition: '' },
         { id: 'lock:web', kind: 'lock', after: [], reason: '', precondition: '', image: 'web', region: 7 },
         { id: 'release:web', kind: 'release', after: [], reason: '', precondition: '', image: 'web', region: 'us-east-1', parameterName: '/golden/web/lock', writes: [] },
-      ] });
+      ],
+    });
     expect(result.plan).toBeUndefined();
     expect(result.problems).toEqual([
       expect.stringMatching(/^steps\[0\]\.kind: .*none of the kinds gild plans/),
@@ -43,8 +52,17 @@ describe('the plan file schema', () => {
 
   it('refuses a dangling after, a repeated ID and a circle, naming the steps', () => {
     const step = (id: string, after: string[]) => ({ id, kind: 'lock', after, reason: '', precondition: '', image: 'web', region: 'us-east-1', parameterName: '/golden/web/lock' });
-    const result = parseRunPlan({ schema: 1, runId: 'r1', createdAt: '2026-01-01T00:00:00.000Z', ssmPrefix: '/golden', options: { force: false, images: [] }, observed: { at: 'x', digests: {} }, images: [], kept: [],
-      steps: [step('a', ['b']), step('b', ['a']), step('b', []), step('c', ['nowhere'])] });
+    const result = parseRunPlan({
+      schema: 1,
+      runId: 'r1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      ssmPrefix: '/golden',
+      options: { force: false, images: [] },
+      observed: { at: 'x', digests: {} },
+      images: [],
+      kept: [],
+      steps: [step('a', ['b']), step('b', ['a']), step('b', []), step('c', ['nowhere'])],
+    });
     expect(result.problems).toEqual([
       'steps[2].id: "b" is also the ID of steps[1]; every step has its own ID',
       'steps[3].after[0]: step c waits for "nowhere", which is no step of the plan',

@@ -23,7 +23,20 @@ import { runReportSchema } from '../../src/report/report-schema.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
-const noClients = { ec2: () => { throw new Error('no AWS here'); }, ssm: () => { throw new Error('no AWS here'); }, autoscaling: () => { throw new Error('no AWS here'); }, ec2Endpoint: undefined, defaultRegion: undefined, destroy() {} } as AwsClients;
+const noClients = {
+  ec2: () => {
+    throw new Error('no AWS here');
+  },
+  ssm: () => {
+    throw new Error('no AWS here');
+  },
+  autoscaling: () => {
+    throw new Error('no AWS here');
+  },
+  ec2Endpoint: undefined,
+  defaultRegion: undefined,
+  destroy() {},
+} as AwsClients;
 
 const kinds: readonly PlanStepKind[] = ['sweep', 'lock', 'build', 'smoke', 'publish', 'release'];
 
@@ -93,7 +106,10 @@ describe('a failed run-wide sweep step', () => {
     expect(summary).toContain(`✖ ${sweepId} failed: could not terminate i-0dead (log: .gild/runs/${plan.runId}/run.log)`);
     expect(summary).toContain('- UnauthorizedOperation: not allowed');
 
-    const error = catalogue.EPIPELINE(outcomes.filter((outcome) => outcome.result === 'failed').map((outcome) => outcome.image), runFailures.map((failure) => failure.stepId));
+    const error = catalogue.EPIPELINE(
+      outcomes.filter((outcome) => outcome.result === 'failed').map((outcome) => outcome.image),
+      runFailures.map((failure) => failure.stepId),
+    );
     expect(error.kind).toBe('pipeline');
     expect(error.message).toBe(`1 run-wide step failed: ${sweepId}. The images' own steps went on; the next run plans it again (see the run log).`);
 
@@ -101,7 +117,13 @@ describe('a failed run-wide sweep step', () => {
     expect(report.result).toBe('failed');
     expect(report.images.map((image) => image.result)).toEqual(['published']);
     expect(report.runSteps).toEqual([
-      expect.objectContaining({ id: sweepId, status: 'failed', reason: `planned ${sweepId}`, outcome: 'could not terminate i-0dead', details: ['UnauthorizedOperation: not allowed', 'caused by UnauthorizedOperation'] }),
+      expect.objectContaining({
+        id: sweepId,
+        status: 'failed',
+        reason: `planned ${sweepId}`,
+        outcome: 'could not terminate i-0dead',
+        details: ['UnauthorizedOperation: not allowed', 'caused by UnauthorizedOperation'],
+      }),
     ]);
     expect(renderReportMarkdown(report)).toContain(`- \`${sweepId}\` (planned ${sweepId}): could not terminate i-0dead\n  - UnauthorizedOperation: not allowed`);
   });
@@ -123,11 +145,24 @@ describe('a failed run-wide sweep step', () => {
     expect(settling).toMatchObject({ reason: expect.stringContaining('terminating the smoke instances of web: UnauthorizedOperation') });
 
     expect(formatOutcomes(plan.runId, applied.runDir, outcomes, context, runFailures)).toContain('✖ smoke:web (settling) failed: terminating the smoke instances of web: UnauthorizedOperation');
-    expect(catalogue.EPIPELINE([], runFailures.map((failure) => failure.stepId)).message).toContain('smoke:web (settling)');
+    expect(
+      catalogue.EPIPELINE(
+        [],
+        runFailures.map((failure) => failure.stepId),
+      ).message,
+    ).toContain('smoke:web (settling)');
 
     const report = runReportSchema.parse(buildRunReport({ applied, outcomes, command: 'gild run', startedAt: new Date(0), finishedAt: new Date(1000), cwd, smokeReports: {}, logTails: {} }));
     expect(report.result).toBe('failed');
-    expect(report.runSteps).toContainEqual(expect.objectContaining({ id: 'smoke:web (settling)', kind: 'settle', status: 'failed', reason: 'terminating the smoke instances of web', outcome: expect.stringContaining('UnauthorizedOperation') }));
+    expect(report.runSteps).toContainEqual(
+      expect.objectContaining({
+        id: 'smoke:web (settling)',
+        kind: 'settle',
+        status: 'failed',
+        reason: 'terminating the smoke instances of web',
+        outcome: expect.stringContaining('UnauthorizedOperation'),
+      }),
+    );
     expect(renderReportMarkdown(report)).toContain('- `smoke:web (settling)` (terminating the smoke instances of web): UnauthorizedOperation');
   });
 

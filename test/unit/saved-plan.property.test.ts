@@ -22,7 +22,27 @@ import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
-const kinds: PlanStepKind[] = ['sweep', 'unlock', 'lock', 'release', 'cleanup', 'build', 'resume', 'smoke', 'discard', 'share', 'publish', 'retire', 'repoint', 'hold', 'revoke', 'distribute', 'account-smoke', 'account-publish', 'retire-copy'];
+const kinds: PlanStepKind[] = [
+  'sweep',
+  'unlock',
+  'lock',
+  'release',
+  'cleanup',
+  'build',
+  'resume',
+  'smoke',
+  'discard',
+  'share',
+  'publish',
+  'retire',
+  'repoint',
+  'hold',
+  'revoke',
+  'distribute',
+  'account-smoke',
+  'account-publish',
+  'retire-copy',
+];
 const runId = '20261129T120000Z-run000';
 const image = resolvedImageFixture({ name: 'web', version: '1.0.0', retention: { keep: 2, minAgeDays: 0, phases: {} }, copyRegions: ['us-west-2'] });
 
@@ -39,7 +59,9 @@ function freshPlan(): RunPlan {
     }
     byRegion[region]!.parameters.push(parameter('/golden/web/latest', `ami-103${region.length}`));
   }
-  byRegion['us-east-1']!.amis.push(ami('ami-failed1', { 'gild:image': 'web', 'gild:status': 'failed', 'gild:version': '1.0.4', 'gild:fingerprint': 'fp-old', 'gild:base-ami': 'ami-base1', 'gild:run-id': '20261120T100000Z-old000' }));
+  byRegion['us-east-1']!.amis.push(
+    ami('ami-failed1', { 'gild:image': 'web', 'gild:status': 'failed', 'gild:version': '1.0.4', 'gild:fingerprint': 'fp-old', 'gild:base-ami': 'ami-base1', 'gild:run-id': '20261120T100000Z-old000' }),
+  );
   return assemblePlan({
     runId,
     now: new Date('2026-11-29T12:00:00.000Z'),
@@ -64,7 +86,9 @@ function leafPaths(value: unknown, path: (string | number)[] = []): (string | nu
   return [path];
 }
 const paths = leafPaths(saved);
-const strings = [...new Set(paths.map((path) => path.reduce<unknown>((value, key) => (value as Record<string | number, unknown>)[key], saved)).filter((value): value is string => typeof value === 'string'))];
+const strings = [
+  ...new Set(paths.map((path) => path.reduce<unknown>((value, key) => (value as Record<string | number, unknown>)[key], saved)).filter((value): value is string => typeof value === 'string')),
+];
 
 type Edit =
   | { kind: 'drop'; index: number }
@@ -138,14 +162,30 @@ async function appliedSteps(context: Context, plan: RunPlan): Promise<string[]> 
 }
 
 /** JSON with keys in one order: the schema's parse orders a step's fields as the schema lists them. */
-const stable = (value: unknown): string => JSON.stringify(value, (_key, item: unknown) => (item !== null && typeof item === 'object' && !Array.isArray(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))) : item));
+const stable = (value: unknown): string =>
+  JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))) : item,
+  );
 const canonical = (plan: unknown) => (plan as { steps: unknown[] }).steps.map(stable).sort();
 
 let cwd: string;
 let context: Context;
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'gild-saved-plan-'));
-  const noClients = { ec2: () => { throw new Error('no AWS here'); }, ssm: () => { throw new Error('no AWS here'); }, autoscaling: () => { throw new Error('no AWS here'); }, ec2Endpoint: undefined, defaultRegion: undefined, destroy() {} } as unknown as Context['clients'];
+  const noClients = {
+    ec2: () => {
+      throw new Error('no AWS here');
+    },
+    ssm: () => {
+      throw new Error('no AWS here');
+    },
+    autoscaling: () => {
+      throw new Error('no AWS here');
+    },
+    ec2Endpoint: undefined,
+    defaultRegion: undefined,
+    destroy() {},
+  } as unknown as Context['clients'];
   context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noClients, runId });
 });
 afterAll(async () => {

@@ -42,7 +42,11 @@ describe('the SDK stays behind the adapters', () => {
   it('no file under src/ outside src/adapters/ imports @aws-sdk/* or @smithy/* (types included)', () => {
     const files = sourceFiles(src).filter((file) => !file.startsWith(path.join(src, 'adapters') + path.sep));
     expect(files.length).toBeGreaterThan(100);
-    const offenders = files.flatMap((file) => importedModules(readFileSync(file, 'utf8')).filter(isSdk).map((specifier) => `${path.relative(root, file)}: ${specifier}`));
+    const offenders = files.flatMap((file) =>
+      importedModules(readFileSync(file, 'utf8'))
+        .filter(isSdk)
+        .map((specifier) => `${path.relative(root, file)}: ${specifier}`),
+    );
     expect(offenders).toEqual([]);
   });
 

@@ -49,7 +49,16 @@ const step = (overrides: Partial<StepOfKind<'share'>> = {}): StepOfKind<'share'>
   ...overrides,
 });
 
-function setup(options: { description?: string; tags?: Record<string, string>; state?: string; launch?: LaunchPermission[]; volumes?: { UserId?: string; Group?: 'all' }[]; launchPermissions?: LaunchPermissions } = {}) {
+function setup(
+  options: {
+    description?: string;
+    tags?: Record<string, string>;
+    state?: string;
+    launch?: LaunchPermission[];
+    volumes?: { UserId?: string; Group?: 'all' }[];
+    launchPermissions?: LaunchPermissions;
+  } = {},
+) {
   const ec2 = new EC2Client({ region: 'us-east-1' });
   const mock = mockClient(ec2);
   const launch: LaunchPermission[] = [...(options.launch ?? [])];
@@ -57,19 +66,33 @@ function setup(options: { description?: string; tags?: Record<string, string>; s
   const modifications: string[] = [];
   const key = (permission: LaunchPermission) => JSON.stringify(permission);
   mock.on(DescribeImagesCommand).resolves({
-    Images: [{ ImageId: amiId, Description: options.description ?? step().description, State: (options.state ?? 'available') as 'available', Tags: Object.entries(options.tags ?? gildTags).map(([Key, Value]) => ({ Key, Value })), BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }] }],
+    Images: [
+      {
+        ImageId: amiId,
+        Description: options.description ?? step().description,
+        State: (options.state ?? 'available') as 'available',
+        Tags: Object.entries(options.tags ?? gildTags).map(([Key, Value]) => ({ Key, Value })),
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshotId } }],
+      },
+    ],
   });
   mock.on(DescribeImageAttributeCommand).callsFake(async () => ({ LaunchPermissions: [...launch] }));
-  mock.on(ModifyImageAttributeCommand).callsFake(async ({ LaunchPermission: change, Description }: { LaunchPermission?: { Add?: LaunchPermission[]; Remove?: LaunchPermission[] }; Description?: { Value?: string } }) => {
-    if (!change) {
-      modifications.push(`description ${JSON.stringify(Description?.Value)}`);
+  mock
+    .on(ModifyImageAttributeCommand)
+    .callsFake(async ({ LaunchPermission: change, Description }: { LaunchPermission?: { Add?: LaunchPermission[]; Remove?: LaunchPermission[] }; Description?: { Value?: string } }) => {
+      if (!change) {
+        modifications.push(`description ${JSON.stringify(Description?.Value)}`);
+        return {};
+      }
+      for (const removed of change.Remove ?? [])
+        launch.splice(
+          launch.findIndex((permission) => key(permission) === key(removed)),
+          1,
+        );
+      for (const added of change.Add ?? []) if (!launch.some((permission) => key(permission) === key(added))) launch.push(added);
+      modifications.push(`image ${JSON.stringify(change)}`);
       return {};
-    }
-    for (const removed of change.Remove ?? []) launch.splice(launch.findIndex((permission) => key(permission) === key(removed)), 1);
-    for (const added of change.Add ?? []) if (!launch.some((permission) => key(permission) === key(added))) launch.push(added);
-    modifications.push(`image ${JSON.stringify(change)}`);
-    return {};
-  });
+    });
   mock.on(DescribeSnapshotAttributeCommand).callsFake(async () => ({ CreateVolumePermissions: [...volumes] }));
   mock.on(ModifySnapshotAttributeCommand).callsFake(async ({ OperationType, UserIds = [], GroupNames = [] }: { OperationType: string; UserIds?: string[]; GroupNames?: 'all'[] }) => {
     const named = [...UserIds.map((UserId) => ({ UserId })), ...GroupNames.map((Group) => ({ Group }))];
@@ -77,7 +100,18 @@ function setup(options: { description?: string; tags?: Record<string, string>; s
     modifications.push(`snapshot ${OperationType} ${JSON.stringify(named)}`);
     return {};
   });
-  const clients = { ec2: () => ec2, ssm: () => { throw new Error('not used'); }, autoscaling: () => { throw new Error('not used'); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+  const clients = {
+    ec2: () => ec2,
+    ssm: () => {
+      throw new Error('not used');
+    },
+    autoscaling: () => {
+      throw new Error('not used');
+    },
+    ec2Endpoint: undefined,
+    defaultRegion: 'us-east-1',
+    destroy() {},
+  };
   const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: clients as never });
   const image = resolvedImageFixture({ name: 'web', launchPermissions: options.launchPermissions ?? accounts });
   const run = stepRunFixture(image, { outputs: { 'build:web': { kind: 'build', output: { amis: { 'us-east-1': amiId }, snapshots: { 'us-east-1': [snapshotId] }, baseAmiId: 'ami-base' } } } });
@@ -100,7 +134,9 @@ describe('share', () => {
   it('refuses an AMI that is gone, not available, or failed', () => {
     expect(shareRefusal(step(), amiId, undefined)).toBe('ami-new1 in us-east-1 no longer exists');
     expect(shareRefusal(step(), amiId, { state: 'pending', tags: gildTags })).toBe('ami-new1 in us-east-1 is pending, not available');
-    expect(shareRefusal(step(), amiId, { state: 'available', tags: { ...gildTags, 'gild:status': 'failed' } })).toBe('ami-new1 in us-east-1 is tagged gild:status=failed: a failed image is never shared');
+    expect(shareRefusal(step(), amiId, { state: 'available', tags: { ...gildTags, 'gild:status': 'failed' } })).toBe(
+      'ami-new1 in us-east-1 is tagged gild:status=failed: a failed image is never shared',
+    );
     expect(shareRefusal(step(), amiId, { state: 'available', tags: gildTags })).toBe(false);
   });
 
@@ -113,11 +149,7 @@ describe('share', () => {
     expect(launch).toEqual([{ UserId: '111122223333' }]);
     expect(volumes()).toEqual([{ UserId: '111122223333' }]);
     // Removal first on the snapshot: it is never both public and shared.
-    expect(modifications).toEqual([
-      'image {"Add":[{"UserId":"111122223333"}],"Remove":[{"UserId":"999988887777"}]}',
-      'snapshot remove [{"Group":"all"}]',
-      'snapshot add [{"UserId":"111122223333"}]',
-    ]);
+    expect(modifications).toEqual(['image {"Add":[{"UserId":"111122223333"}],"Remove":[{"UserId":"999988887777"}]}', 'snapshot remove [{"Group":"all"}]', 'snapshot add [{"UserId":"111122223333"}]']);
     expect(run.logger.lines.join('\n')).toContain('removed grants the definition does not list from ami-new1 in us-east-1 or its snapshots: account 999988887777, everyone (public)');
     expect(run.summary).toEqual(['shared 1.0.5 in us-east-1 (ami-new1 and 1 snapshot) with account 111122223333']);
   });
@@ -179,7 +211,9 @@ describe('share', () => {
     const { context, run, modifications } = setup();
     const publicStep = step({ launchPermissions: { accounts: [], groups: ['all'], organizationArns: [], organizationalUnitArns: [] }, volumePermissions: { accounts: [], groups: ['all'] } });
 
-    await expect(shareStage.run(context, publicStep, run)).rejects.toThrow('the plan would make ami-new1 in us-east-1 public, but images/web.ts does not say launchPermissions: { public: true, reason }');
+    await expect(shareStage.run(context, publicStep, run)).rejects.toThrow(
+      'the plan would make ami-new1 in us-east-1 public, but images/web.ts does not say launchPermissions: { public: true, reason }',
+    );
     expect(modifications).toEqual([]);
   });
 });

@@ -2,7 +2,16 @@
  * gild's built-in new-machine checks: the pure verdicts, and the smoke stage running them through Run Command
  * (stubbed at the SDK seam, since moto's Run Command runs nothing and answers empty output).
  */
-import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand, DescribeSnapshotAttributeCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeSnapshotAttributeCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -58,7 +67,11 @@ describe('judgeNewMachine', () => {
 
   it('shows a check the definition keeps as kept-by-choice, with the reason, never as passed or failed', () => {
     const checks = judgeNewMachine(linux(on(['ssh-host-keys'], 'clients pin the host key')), parseMachineIdentity(buildRecord), parseMachineIdentity(clonedInstance), '');
-    expect(checks[0]).toEqual({ name: "new machine: SSH host keys differ from the build instance's", verdict: 'kept-by-choice', reason: 'the definition keeps ssh-host-keys: clients pin the host key' });
+    expect(checks[0]).toEqual({
+      name: "new machine: SSH host keys differ from the build instance's",
+      verdict: 'kept-by-choice',
+      reason: 'the definition keeps ssh-host-keys: clients pin the host key',
+    });
     expect(checks.slice(1).map((check) => check.verdict)).toEqual(['failed', 'failed']);
     const off = judgeNewMachine(linux({ kind: 'off', reason: 'forensic copy', bare: false }), undefined, parseMachineIdentity(''), 'no record');
     expect(off.map((check) => [check.verdict, check.reason])).toEqual(Array(3).fill(['kept-by-choice', 'generalize is turned off: forensic copy']));
@@ -89,14 +102,25 @@ describe('the smoke stage runs the new-machine checks', () => {
   /** Answers the identity command with `identity` and every other command (the definition's checks) with success. */
   function answer(identity: string) {
     ssmMock.on(SendCommandCommand).callsFake(async (input: { Comment?: string }) => ({ Command: { CommandId: input.Comment?.startsWith('gild new-machine') ? 'cmd-identity' : 'cmd-check' } }));
-    ssmMock.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) => ({ Status: 'Success', ResponseCode: 0, StandardOutputContent: input.CommandId === 'cmd-identity' ? identity : 'ok', StandardErrorContent: '' }));
+    ssmMock.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) => ({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: input.CommandId === 'cmd-identity' ? identity : 'ok',
+      StandardErrorContent: '',
+    }));
   }
 
   beforeEach(async () => {
     ec2Mock.reset();
     ssmMock.reset();
     cwd = await mkdtemp(join(tmpdir(), 'gild-new-machine-'));
-    context = createContext({ cwd, env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), runId: 'run-1' });
+    context = createContext({
+      cwd,
+      env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      logger: createMemoryLogger(),
+      settings: pipelineSettingsSchema.parse({}),
+      runId: 'run-1',
+    });
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' } }] }] });
     ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
@@ -111,9 +135,12 @@ describe('the smoke stage runs the new-machine checks', () => {
     await rm(cwd, { recursive: true, force: true });
   });
 
-  const runFor = (generalize: Generalize, buildIdentityFile = join(cwd, 'build-identity.txt')) => ({ ...smokeRun({ ...smokeImage(), generalize }, { logDir: cwd, amis: { 'us-east-1': amiId } }), buildIdentityFile });
+  const runFor = (generalize: Generalize, buildIdentityFile = join(cwd, 'build-identity.txt')) => ({
+    ...smokeRun({ ...smokeImage(), generalize }, { logDir: cwd, amis: { 'us-east-1': amiId } }),
+    buildIdentityFile,
+  });
 
-  it('passes a new machine and reports the built-in checks before the definition\'s own', async () => {
+  it("passes a new machine and reports the built-in checks before the definition's own", async () => {
     answer(newInstance);
     const result = await smokeTest(context, runFor(on()));
     expect(result.result).toBe('passed');
@@ -130,7 +157,12 @@ describe('the smoke stage runs the new-machine checks', () => {
   it('fails the image like any check when the instance is a copy of the build instance', async () => {
     answer(clonedInstance);
     const result = await smokeTest(context, runFor(on()));
-    expect(result).toMatchObject({ result: 'failed', reason: expect.stringMatching(/^check "new machine: SSH host keys differ from the build instance's" on t3\.micro \(i-1\) the instance has the build instance's host key SHA256:buildEd25519 \(and 2 more\)$/) });
+    expect(result).toMatchObject({
+      result: 'failed',
+      reason: expect.stringMatching(
+        /^check "new machine: SSH host keys differ from the build instance's" on t3\.micro \(i-1\) the instance has the build instance's host key SHA256:buildEd25519 \(and 2 more\)$/,
+      ),
+    });
   });
 
   it('shows kept host keys as kept-by-choice, not passed, and the image passes', async () => {
@@ -146,9 +178,13 @@ describe('the smoke stage runs the new-machine checks', () => {
 
   it('fails the checks it could not judge when the identity command fails, keeping a kept item as kept', async () => {
     ssmMock.on(SendCommandCommand).callsFake(async (input: { Comment?: string }) => ({ Command: { CommandId: input.Comment?.startsWith('gild new-machine') ? 'cmd-identity' : 'cmd-check' } }));
-    ssmMock.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) =>
-      input.CommandId === 'cmd-identity' ? { Status: 'Failed', ResponseCode: 127, StandardOutputContent: '', StandardErrorContent: 'sh: 1: awk: not found' } : { Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok', StandardErrorContent: '' },
-    );
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .callsFake(async (input: { CommandId?: string }) =>
+        input.CommandId === 'cmd-identity'
+          ? { Status: 'Failed', ResponseCode: 127, StandardOutputContent: '', StandardErrorContent: 'sh: 1: awk: not found' }
+          : { Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok', StandardErrorContent: '' },
+      );
     const result = await smokeTest(context, runFor(on(['machine-id'], 'a licensed appliance keyed to it')));
     expect(result.result).toBe('failed');
     expect(result.result !== 'skipped' && result.checks.slice(0, 3).map((check) => [check.outcome, check.reason])).toEqual([

@@ -39,10 +39,18 @@ beforeEach(async () => {
   ec2Mock.reset();
   ssmMock.reset();
   cwd = await mkdtemp(join(tmpdir(), 'gild-smoke-unit-'));
-  context = createContext({ cwd, env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), runId: 'run-1' });
+  context = createContext({
+    cwd,
+    env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    logger: createMemoryLogger(),
+    settings: pipelineSettingsSchema.parse({}),
+    runId: 'run-1',
+  });
   let next = 0;
   ec2Mock.on(RunInstancesCommand).callsFake(async () => ({ Instances: [{ InstanceId: `i-${++next}` }] }));
-  ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' } }] }] }));
+  ec2Mock
+    .on(DescribeInstancesCommand)
+    .callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' } }] }] }));
   ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
   ec2Mock.on(TerminateInstancesCommand).resolves({});
   ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:run-id', Value: 'run-1' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }] });
@@ -126,7 +134,9 @@ describe('smoke test', () => {
   });
 
   it('fails the image at once when a status check reports impaired', async () => {
-    ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'initializing' }, SystemStatus: { Status: 'impaired' } }] });
+    ec2Mock
+      .on(DescribeInstanceStatusCommand)
+      .resolves({ InstanceStatuses: [{ InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'initializing' }, SystemStatus: { Status: 'impaired' } }] });
     const run = smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
     const outcome = await smokeTest(context, run);
@@ -165,14 +175,23 @@ describe('smoke test', () => {
 
   it('fails the image, naming the command and the fix, when the package manifest command fails', async () => {
     ssmMock.on(SendCommandCommand).callsFake(async (input: { Comment?: string }) => ({ Command: { CommandId: input.Comment?.startsWith('gild package manifest') ? 'cmd-manifest' : 'cmd-check' } }));
-    ssmMock.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) =>
-      input.CommandId === 'cmd-manifest' ? { Status: 'Failed', ResponseCode: 127, StandardOutputContent: '', StandardErrorContent: 'dpkg-query: not found' } : { Status: 'Success', ResponseCode: 0, StandardOutputContent: '', StandardErrorContent: '' },
-    );
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .callsFake(async (input: { CommandId?: string }) =>
+        input.CommandId === 'cmd-manifest'
+          ? { Status: 'Failed', ResponseCode: 127, StandardOutputContent: '', StandardErrorContent: 'dpkg-query: not found' }
+          : { Status: 'Success', ResponseCode: 0, StandardOutputContent: '', StandardErrorContent: '' },
+      );
     const run = smokeRun(smokeImage({ smoke: { packageManifest: true } }), { logDir: cwd, amis: { 'us-east-1': amiId } });
 
     const outcome = await smokeTest(context, run);
 
-    expect(outcome).toMatchObject({ result: 'failed', reason: expect.stringMatching(/^the package manifest command `dpkg-query .*` failed on t3\.micro \(i-1\) \(Run Command status Failed, exit code 127: dpkg-query: not found\): fix the image's packageManifestCommand/) });
+    expect(outcome).toMatchObject({
+      result: 'failed',
+      reason: expect.stringMatching(
+        /^the package manifest command `dpkg-query .*` failed on t3\.micro \(i-1\) \(Run Command status Failed, exit code 127: dpkg-query: not found\): fix the image's packageManifestCommand/,
+      ),
+    });
     expect(outcome.result !== 'skipped' && outcome.checks.map((check) => [check.name, check.outcome]).at(-1)).toEqual(['nginx answers', 'passed']);
   });
 
@@ -187,7 +206,10 @@ describe('smoke test', () => {
   });
 
   it('tries the termination once more when AWS refuses it, and settles once it is accepted', async () => {
-    ec2Mock.on(TerminateInstancesCommand).rejectsOnce(Object.assign(new Error('try later'), { name: 'IncorrectInstanceState' })).resolves({});
+    ec2Mock
+      .on(TerminateInstancesCommand)
+      .rejectsOnce(Object.assign(new Error('try later'), { name: 'IncorrectInstanceState' }))
+      .resolves({});
     const settling: Promise<unknown>[] = [];
     const run = { ...smokeRun(smokeImage(), { logDir: cwd, amis: { 'us-east-1': amiId } }), settleLater: (_description: string, work: Promise<unknown>) => void settling.push(work) };
 

@@ -19,12 +19,40 @@ import { stepRunFixture } from '../support/step-run-fixture.ts';
 
 const ec2 = new EC2Client({ region: 'us-east-1' });
 const ec2Mock = mockClient(ec2);
-const clients = { ec2: () => ec2, ssm: () => { throw new Error('the smoke stage itself needs no SSM client'); }, autoscaling: () => { throw new Error("not used"); }, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+const clients = {
+  ec2: () => ec2,
+  ssm: () => {
+    throw new Error('the smoke stage itself needs no SSM client');
+  },
+  autoscaling: () => {
+    throw new Error('not used');
+  },
+  ec2Endpoint: undefined,
+  defaultRegion: 'us-east-1',
+  destroy() {},
+};
 const context = createContext({ cwd: '/tmp', env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients, now: () => new Date('2026-11-29T12:00:00.000Z') });
-const step: StepOfKind<'smoke'> = { id: 'smoke:web', kind: 'smoke', image: 'web', version: '1.0.1', amis: { from: 'build:web' }, previousVersion: '1.0.0', after: ['build:web'], reason: 'test', precondition: 'test' };
+const step: StepOfKind<'smoke'> = {
+  id: 'smoke:web',
+  kind: 'smoke',
+  image: 'web',
+  version: '1.0.1',
+  amis: { from: 'build:web' },
+  previousVersion: '1.0.0',
+  after: ['build:web'],
+  reason: 'test',
+  precondition: 'test',
+};
 const built = { amis: { 'us-east-1': 'ami-new' }, snapshots: { 'us-east-1': ['snap-new'] }, baseAmiId: 'ami-base' };
 const runOf = () => stepRunFixture(smokeImage(), { outputs: { 'build:web': { kind: 'build', output: built } } });
-const builtAmi = () => ({ ImageId: 'ami-new', Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:version', Value: '1.0.1' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-new' } }] });
+const builtAmi = () => ({
+  ImageId: 'ami-new',
+  Tags: [
+    { Key: 'gild:image', Value: 'web' },
+    { Key: 'gild:version', Value: '1.0.1' },
+  ],
+  BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-new' } }],
+});
 const failed = (why: string): SmokeResult => ({
   result: 'failed',
   reason: `check "nginx" on t3.micro (i-1) ${why}`,
@@ -51,7 +79,13 @@ describe('smoke stage', () => {
 
     expect(given[0]).toMatchObject({ version: '1.0.1', currentVersion: '1.0.0', amis: built.amis, snapshots: built.snapshots });
     expect(ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
-      { Resources: ['ami-new', 'snap-new'], Tags: [{ Key: 'gild:status', Value: 'tested' }, { Key: 'gild:tested-at', Value: '2026-11-29T12:00:00.000Z' }] },
+      {
+        Resources: ['ami-new', 'snap-new'],
+        Tags: [
+          { Key: 'gild:status', Value: 'tested' },
+          { Key: 'gild:tested-at', Value: '2026-11-29T12:00:00.000Z' },
+        ],
+      },
     ]);
   });
 
@@ -66,7 +100,13 @@ describe('smoke stage', () => {
     expect((failure as StepFailure).message).toBe('smoke test failed: check "nginx" on t3.micro (i-1) exited with code 3, expected 0');
     expect((failure as StepFailure).details).toEqual(['check "nginx" on t3.micro: failed: exited with code 3, expected 0']);
     expect(ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
-      { Resources: ['ami-new', 'snap-new'], Tags: [{ Key: 'gild:status', Value: 'failed' }, { Key: 'gild:failure', Value: 'smoke test failed: check "nginx" on t3.micro (i-1) exited with code 3, expected 0' }] },
+      {
+        Resources: ['ami-new', 'snap-new'],
+        Tags: [
+          { Key: 'gild:status', Value: 'failed' },
+          { Key: 'gild:failure', Value: 'smoke test failed: check "nginx" on t3.micro (i-1) exited with code 3, expected 0' },
+        ],
+      },
     ]);
     // Removing it is the plan's discard step, run only because this step failed.
     expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
@@ -88,10 +128,22 @@ describe('smoke stage', () => {
   });
 
   it('marks nothing of another image or version, whatever the plan named', async () => {
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ...builtAmi(), Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:version', Value: '0.9.0' }] }] });
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ...builtAmi(),
+          Tags: [
+            { Key: 'gild:image', Value: 'web' },
+            { Key: 'gild:version', Value: '0.9.0' },
+          ],
+        },
+      ],
+    });
     const run = runOf();
 
-    await createSmokeStage(async () => failed('exited with code 3, expected 0')).run(context, step, run).catch(() => undefined);
+    await createSmokeStage(async () => failed('exited with code 3, expected 0'))
+      .run(context, step, run)
+      .catch(() => undefined);
 
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
     expect(run.summary.join('\n')).toContain('left ami-new alone: it is not tagged gild:image=web gild:version=1.0.1');
@@ -101,7 +153,9 @@ describe('smoke stage', () => {
     const run = runOf();
     run.abort.abort();
 
-    await createSmokeStage(async () => failed('interrupted by SIGINT/SIGTERM before the smoke test finished')).run(context, step, run).catch(() => undefined);
+    await createSmokeStage(async () => failed('interrupted by SIGINT/SIGTERM before the smoke test finished'))
+      .run(context, step, run)
+      .catch(() => undefined);
 
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
     expect(ec2Mock.commandCalls(DescribeImagesCommand)).toHaveLength(0);
@@ -113,7 +167,13 @@ describe('smoke stage', () => {
     expect(await stage.run(context, step, runOf())).toMatchObject({ result: 'skipped' });
 
     expect(ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
-      { Resources: ['ami-new', 'snap-new'], Tags: [{ Key: 'gild:status', Value: 'untested' }, { Key: 'gild:smoke-skipped', Value: 'nothing was verified: 3 not verified (no record)' }] },
+      {
+        Resources: ['ami-new', 'snap-new'],
+        Tags: [
+          { Key: 'gild:status', Value: 'untested' },
+          { Key: 'gild:smoke-skipped', Value: 'nothing was verified: 3 not verified (no record)' },
+        ],
+      },
     ]);
   });
 

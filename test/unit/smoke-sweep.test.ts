@@ -63,6 +63,8 @@ describe('planSweep: take-over claims left behind', () => {
       { kind: 'takeover-claim', id: claimOnClaim, name: claimOnClaim, value: claimOf('r-second', 16) },
     ]);
     expect(steps[0]).toMatchObject({ id: `sweep:us-east-1:${oldClaim}`, kind: 'sweep', region: 'us-east-1', runId: 'r-taker', after: [], precondition: `${oldClaim} still holds the value observed` });
-    expect(steps[0]!.reason).toBe(`remove the take-over claim ${oldClaim} left by run r-taker (pid 31 on ci-3): taken 40 min ago, longer than a lease period (15 min), so its take-over ended long ago`);
+    expect(steps[0]!.reason).toBe(
+      `remove the take-over claim ${oldClaim} left by run r-taker (pid 31 on ci-3): taken 40 min ago, longer than a lease period (15 min), so its take-over ended long ago`,
+    );
   });
 });

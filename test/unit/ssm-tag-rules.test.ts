@@ -50,7 +50,9 @@ describe('tags on SSM parameters', () => {
     const wire = captureAtTheWire(ssm);
     const { PutParameterCommand } = await import('@aws-sdk/client-ssm');
     await ssm.send(new PutParameterCommand({ Name: '/golden/web/latest', Value: 'ami-0123456789abcdef0', Type: 'String', Tags: [{ Key: 'team', Value: 'web & api' }] }));
-    expect(wire.captured[0]!.check.violations).toMatchObject([{ operation: 'PutParameter', member: 'Tags[0].Value', value: '"web & api"', rule: expect.stringContaining('must match the pattern ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$') }]);
+    expect(wire.captured[0]!.check.violations).toMatchObject([
+      { operation: 'PutParameter', member: 'Tags[0].Value', value: '"web & api"', rule: expect.stringContaining('must match the pattern ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$') },
+    ]);
   });
 });
 

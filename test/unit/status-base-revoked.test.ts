@@ -10,11 +10,18 @@ describe('status of versions built on a revoked base', () => {
       regions: {
         'us-east-1': {
           parameters: [parameter('/golden/app/versions/1.0.0', 'ami-app1'), parameter('/golden/app/latest', 'ami-app1')],
-          amis: [ami('ami-app1', { 'gild:image': 'app', 'gild:version': '1.0.0', 'gild:status': 'published', 'gild:published-at': '2026-11-20T00:00:00.000Z', 'gild:base-revoked': 'api 1.0.1: CVE-1' })],
+          amis: [
+            ami('ami-app1', { 'gild:image': 'app', 'gild:version': '1.0.0', 'gild:status': 'published', 'gild:published-at': '2026-11-20T00:00:00.000Z', 'gild:base-revoked': 'api 1.0.1: CVE-1' }),
+          ],
         },
       },
     });
-    const status = assembleStatus({ inventory, images: [resolvedImageFixture({ name: 'app' })], references: { 'us-east-1': { 'ami-app1': ['instance i-1 (running)'] } }, now: new Date('2026-11-29T00:00:00.000Z') });
+    const status = assembleStatus({
+      inventory,
+      images: [resolvedImageFixture({ name: 'app' })],
+      references: { 'us-east-1': { 'ami-app1': ['instance i-1 (running)'] } },
+      now: new Date('2026-11-29T00:00:00.000Z'),
+    });
     expect(status.revokedInUse).toEqual([]);
     expect(status.baseRevokedInUse).toEqual([expect.objectContaining({ image: 'app', version: '1.0.0', amiId: 'ami-app1', baseRevoked: 'api 1.0.1: CVE-1', users: ['instance i-1 (running)'] })]);
     const text = formatStatus(status);

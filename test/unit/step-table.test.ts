@@ -20,7 +20,15 @@ import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const kinds = Object.keys(stepTable) as PlanStepKind[];
-const noClients = { ec2: () => { throw new Error('no AWS in this test'); }, ssm: () => { throw new Error('no AWS in this test'); }, destroy: () => {} } as unknown as Context['clients'];
+const noClients = {
+  ec2: () => {
+    throw new Error('no AWS in this test');
+  },
+  ssm: () => {
+    throw new Error('no AWS in this test');
+  },
+  destroy: () => {},
+} as unknown as Context['clients'];
 
 type Fake = { readonly columns?: Partial<StepColumns>; readonly run?: (step: PlanStep) => Promise<unknown> };
 
@@ -118,7 +126,9 @@ describe('the runner reads columns', () => {
     expect(applied.results.get('build:web')).toMatchObject({ status: 'failed', reason: 'build:web did not give what it must: it returned no AMI for us-east-1' });
     expect(ran).not.toContain('smoke:web');
 
-    const given = await apply(table([], { build: { columns: { checkOutput: stepTable.build.checkOutput }, run: async () => ({ amis: { 'us-east-1': 'ami-1' }, snapshots: {}, baseAmiId: 'ami-base' }) } }));
+    const given = await apply(
+      table([], { build: { columns: { checkOutput: stepTable.build.checkOutput }, run: async () => ({ amis: { 'us-east-1': 'ami-1' }, snapshots: {}, baseAmiId: 'ami-base' }) } }),
+    );
     expect(given.results.get('build:web')?.status).toBe('done');
   });
 
@@ -127,7 +137,10 @@ describe('the runner reads columns', () => {
     const amis = { amis: { 'us-east-1': 'ami-1' }, snapshots: {}, baseAmiId: 'ami-base' };
     const stages = table([], { build: { run: async () => amis } });
     /** The smoke row's work reads the AMIs of `from`, as amisOf does. */
-    const withReader = (rows: StageTable, from: string): StageTable => ({ ...rows, smoke: { ...rows.smoke, run: async (_context, _step, run) => (seen.push(run.builtAmis(from)), { outcome: 'passed' }) as never } });
+    const withReader = (rows: StageTable, from: string): StageTable => ({
+      ...rows,
+      smoke: { ...rows.smoke, run: async (_context, _step, run) => (seen.push(run.builtAmis(from)), { outcome: 'passed' }) as never },
+    });
     await apply(withReader(stages, 'build:web'));
     expect(seen).toEqual([amis]);
 

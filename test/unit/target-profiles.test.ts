@@ -72,7 +72,16 @@ const profiles = { aws: awsProfile, emulator } as const;
 type ProfileName = keyof typeof profiles;
 
 function contextOn(target: TargetProfile): Context {
-  return createContext({ cwd: '/tmp', env: { PATH: '/usr/bin' }, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients, target, runId: 'run1', now: () => new Date('2026-11-29T12:00:00.000Z') });
+  return createContext({
+    cwd: '/tmp',
+    env: { PATH: '/usr/bin' },
+    logger: createMemoryLogger(),
+    settings: pipelineSettingsSchema.parse({}),
+    clients,
+    target,
+    runId: 'run1',
+    now: () => new Date('2026-11-29T12:00:00.000Z'),
+  });
 }
 
 /** An account where nothing uses any AMI, and the AMI `ami-1` is gild's `web`. */
@@ -99,24 +108,59 @@ function quietAccount() {
 }
 
 const retireStep = (phase: 'deprecate' | 'disable'): StepOfKind<'retire'> => ({
-  id: `retire:web:1.0.0:us-east-1:${phase}`, kind: 'retire', image: 'web', version: '1.0.0', region: 'us-east-1', amiId: 'ami-1', phase,
-  snapshotIds: [], parameterName: undefined, after: [], reason: 'superseded', precondition: 'none',
+  id: `retire:web:1.0.0:us-east-1:${phase}`,
+  kind: 'retire',
+  image: 'web',
+  version: '1.0.0',
+  region: 'us-east-1',
+  amiId: 'ami-1',
+  phase,
+  snapshotIds: [],
+  parameterName: undefined,
+  after: [],
+  reason: 'superseded',
+  precondition: 'none',
 });
 const revokeStep: StepOfKind<'revoke'> = {
-  id: 'revoke:web:1.0.0:us-east-1:deprecate', kind: 'revoke', image: 'web', version: '1.0.0', region: 'us-east-1', amiId: 'ami-1', revokedReason: 'CVE', disable: true, phase: 'deprecate',
-  after: [], reason: 'revoked', precondition: 'none',
+  id: 'revoke:web:1.0.0:us-east-1:deprecate',
+  kind: 'revoke',
+  image: 'web',
+  version: '1.0.0',
+  region: 'us-east-1',
+  amiId: 'ami-1',
+  revokedReason: 'CVE',
+  disable: true,
+  phase: 'deprecate',
+  after: [],
+  reason: 'revoked',
+  precondition: 'none',
 };
-const snapshotCleanupStep = { id: 'cleanup:web:us-east-1:snapshots', kind: 'cleanup', image: 'web', region: 'us-east-1', amiId: undefined, snapshotIds: ['snap-1', 'snap-2'], status: '(snapshots only)', after: [], reason: 'leftover', precondition: 'no AMI uses them' } as const;
+const snapshotCleanupStep = {
+  id: 'cleanup:web:us-east-1:snapshots',
+  kind: 'cleanup',
+  image: 'web',
+  region: 'us-east-1',
+  amiId: undefined,
+  snapshotIds: ['snap-1', 'snap-2'],
+  status: '(snapshots only)',
+  after: [],
+  reason: 'leftover',
+  precondition: 'no AMI uses them',
+} as const;
 
 /** Copies `ami-source` into account 210987654321 the way the profile says, against stubbed EC2 clients for both accounts. */
 async function copyIntoAccount(target: TargetProfile) {
   const sourceMock = mockClient(sourceEc2);
-  sourceMock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-source', Name: 'web-1.0.0-run1', State: 'available', OwnerId: '123456789012', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }] }] });
+  sourceMock.on(DescribeImagesCommand).resolves({
+    Images: [{ ImageId: 'ami-source', Name: 'web-1.0.0-run1', State: 'available', OwnerId: '123456789012', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-source' } }] }],
+  });
   sourceMock.on(ModifyImageAttributeCommand).resolves({});
   sourceMock.on(ModifySnapshotAttributeCommand).resolves({});
   let made = false;
   const accountMock = mockClient(accountEc2);
-  accountMock.on(DescribeImagesCommand).callsFake(async () => ({ Images: made ? [{ ImageId: 'ami-copy', Name: 'web-1.0.0-run1', State: 'available', CreationDate: '2026-11-29T12:00:00.000Z' }] : [] }));
+  accountMock
+    .on(DescribeImagesCommand)
+    .callsFake(async () => ({ Images: made ? [{ ImageId: 'ami-copy', Name: 'web-1.0.0-run1', State: 'available', CreationDate: '2026-11-29T12:00:00.000Z' }] : [] }));
   accountMock.on(CreateTagsCommand).resolves({});
   const copyMock = mockClient(accountSingleAttemptEc2);
   copyMock.on(CopyImageCommand).callsFake(async () => ((made = true), { ImageId: 'ami-copy' }));
@@ -150,7 +194,10 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
 
   async announcement(name, profile) {
     expect(profile.announcement).toBe(
-      { aws: 'target: AWS', emulator: 'target: the emulator at http://127.0.0.1:5000 (--local started it for this run): communicator "none", provisioners only in container twins, stand-ins for what it lacks' }[name],
+      {
+        aws: 'target: AWS',
+        emulator: 'target: the emulator at http://127.0.0.1:5000 (--local started it for this run): communicator "none", provisioners only in container twins, stand-ins for what it lacks',
+      }[name],
     );
   },
 
@@ -206,10 +253,31 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
 
   async deregistrationProtection(name, profile) {
     const ec2Mock = mockClient(ec2);
-    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', State: 'available', Tags: [{ Key: 'gild:image', Value: 'web' }, { Key: 'gild:version', Value: '1.0.1' }] }] });
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ImageId: 'ami-1',
+          State: 'available',
+          Tags: [
+            { Key: 'gild:image', Value: 'web' },
+            { Key: 'gild:version', Value: '1.0.1' },
+          ],
+        },
+      ],
+    });
     ec2Mock.on(EnableImageDeregistrationProtectionCommand).resolves({ Return: 'true' });
     ec2Mock.on(CreateTagsCommand).resolves({});
-    const step: StepOfKind<'protect'> = { id: 'protect:web:1.0.1:us-east-1', kind: 'protect', image: 'web', version: '1.0.1', region: 'us-east-1', amis: { from: 'publish:web' }, after: ['publish:web'], reason: 'r', precondition: 'p' };
+    const step: StepOfKind<'protect'> = {
+      id: 'protect:web:1.0.1:us-east-1',
+      kind: 'protect',
+      image: 'web',
+      version: '1.0.1',
+      region: 'us-east-1',
+      amis: { from: 'publish:web' },
+      after: ['publish:web'],
+      reason: 'r',
+      precondition: 'p',
+    };
     const run = stepRunFixture(resolvedImageFixture(), { outputs: { 'publish:web': { kind: 'publish', output: { version: '1.0.1', amis: { 'us-east-1': 'ami-1' } } } } });
     expect(await protectStage.run(contextOn(profile), step, run)).toEqual({ amiId: 'ami-1', protected: name === 'aws' });
     expect(ec2Mock.commandCalls(EnableImageDeregistrationProtectionCommand)).toHaveLength(name === 'aws' ? 1 : 0);
@@ -289,7 +357,11 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
 
   async accountChecks(name, profile) {
     if (name === 'aws') expect(profile.accountChecks).toEqual({ policySimulation: true, imageBlockPublicAccess: true });
-    else expect(profile.accountChecks).toEqual({ policySimulation: expect.stringMatching(/^the emulator cannot answer iam:SimulatePrincipalPolicy/), imageBlockPublicAccess: expect.stringMatching(/^the emulator cannot answer ec2:GetImageBlockPublicAccessState/) });
+    else
+      expect(profile.accountChecks).toEqual({
+        policySimulation: expect.stringMatching(/^the emulator cannot answer iam:SimulatePrincipalPolicy/),
+        imageBlockPublicAccess: expect.stringMatching(/^the emulator cannot answer ec2:GetImageBlockPublicAccessState/),
+      });
   },
 };
 

@@ -58,7 +58,10 @@ describe('the version ledger', () => {
 
   it('counts a version whose AMI still says it was published (retiring) though its parameter is gone', () => {
     const published = [parameter('/golden/web/versions/1.0.0', 'ami-100'), parameter('/golden/web/latest', 'ami-100')];
-    const amis = [ami('ami-100', { 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:status': 'published' }), ami('ami-105', { 'gild:image': 'web', 'gild:version': '1.0.5', 'gild:status': 'retiring' })];
+    const amis = [
+      ami('ami-100', { 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:status': 'published' }),
+      ami('ami-105', { 'gild:image': 'web', 'gild:version': '1.0.5', 'gild:status': 'retiring' }),
+    ];
     expect(usedVersions(imageState(planWith(published, amis).inventory, 'web', ['us-east-1'])).sort()).toEqual(['1.0.0', '1.0.5']);
     expect(buildVersion(planWith(published, amis))).toBe('1.0.6');
   });

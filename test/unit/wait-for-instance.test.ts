@@ -9,7 +9,9 @@ import { waitForInstanceRunning } from '../../src/adapters/ec2.ts';
 
 const ec2 = new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 const ec2Mock = mockClient(ec2);
-const status = (state: string, check: string) => ({ InstanceStatuses: [{ InstanceId: 'i-1', InstanceState: { Name: state as 'running' }, InstanceStatus: { Status: check as 'ok' }, SystemStatus: { Status: check as 'ok' } }] });
+const status = (state: string, check: string) => ({
+  InstanceStatuses: [{ InstanceId: 'i-1', InstanceState: { Name: state as 'running' }, InstanceStatus: { Status: check as 'ok' }, SystemStatus: { Status: check as 'ok' } }],
+});
 
 beforeEach(() => ec2Mock.reset());
 

@@ -34,7 +34,8 @@ const plan = { runId: 'run-1', ssmPrefix: '/golden', steps: [lock, publish] } as
 const lease = (runId: string) => JSON.stringify({ runId, host: 'runner', pid: 42, takenAt: '2026-12-07T00:00:00.000Z', expiresAt: '2026-12-07T00:15:00.000Z' });
 
 const notFound = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
-const amiTags = (overrides: Record<string, string> = {}) => Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'tested', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
+const amiTags = (overrides: Record<string, string> = {}) =>
+  Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'tested', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
 const versionFound = (amiId = 'ami-1') => ({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: amiId, Version: 1 }] });
 const jobEnd = (runId: string, version = '1.0.0') => JSON.stringify({ runId, version, result: 'refused', reason: 'the plan moved: base: its parameters changed', at: '2026-12-07T00:00:00.000Z' });
 
@@ -50,11 +51,13 @@ function world() {
   for (const mock of mocks.values()) mock.on(GetParameterCommand).rejects(notFound);
   let minutes = 0;
   const said: string[] = [];
-  const context = { clients: { ssm: (region: string) => clients.get(region)!, ec2: (region: string) => ec2Clients.get(region)! }, now: () => new Date(Date.UTC(2026, 11, 7, 0, minutes++)) } as unknown as Context;
+  const context = {
+    clients: { ssm: (region: string) => clients.get(region)!, ec2: (region: string) => ec2Clients.get(region)! },
+    now: () => new Date(Date.UTC(2026, 11, 7, 0, minutes++)),
+  } as unknown as Context;
   const options = { deadlineMs: 10 * 60_000, firstPollMs: 1, maxPollMs: 1, logger: createLogger((_level, line) => void said.push(line)) };
   return { mocks, ec2Mocks, context, options, said };
 }
-
 
 describe('waitForPublication', () => {
   it('is done once the version exists in every region it is published to, however late', async () => {
@@ -69,18 +72,37 @@ describe('waitForPublication', () => {
 
   it('fails once the lock it saw held by this run is let go without the version', async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/base/lock' }).rejectsOnce(notFound).resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } }).rejects(notFound);
+    mocks
+      .get('us-east-1')!
+      .on(GetParameterCommand, { Name: '/golden/base/lock' })
+      .rejectsOnce(notFound)
+      .resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } })
+      .rejects(notFound);
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
-    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'the job building "base" released its lock without publishing 1.0.0' });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: 'the job building "base" released its lock without publishing 1.0.0',
+    });
   });
 
-  it("keeps waiting while another run holds the lock, and gives up at the deadline", async () => {
+  it('keeps waiting while another run holds the lock, and gives up at the deadline', async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/base/lock' }).resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } }).rejects(notFound);
+    mocks
+      .get('us-east-1')!
+      .on(GetParameterCommand, { Name: '/golden/base/lock' })
+      .resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } })
+      .rejects(notFound);
     // An end marker of another plan, and one of this plan for another version, say nothing about this wait.
-    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' }).resolvesOnce({ Parameter: { Value: jobEnd('another-run'), Version: 1 } }).resolves({ Parameter: { Value: jobEnd('run-1', '0.9.0'), Version: 2 } });
+    mocks
+      .get('us-east-1')!
+      .on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' })
+      .resolvesOnce({ Parameter: { Value: jobEnd('another-run'), Version: 1 } })
+      .resolves({ Parameter: { Value: jobEnd('run-1', '0.9.0'), Version: 2 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
-    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toEqual({ status: 'skipped', reason: '"base" 1.0.0 was not published within 10 min (--wait-for-bases)' });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toEqual({
+      status: 'skipped',
+      reason: '"base" 1.0.0 was not published within 10 min (--wait-for-bases)',
+    });
   });
 
   it('stops waiting when the run is interrupted', async () => {
@@ -93,7 +115,10 @@ describe('waitForPublication', () => {
 
   it("fails at its first look when the base's job says it ended without publishing, though it never held the lock", async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' }).resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
+    mocks
+      .get('us-east-1')!
+      .on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' })
+      .resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
@@ -104,7 +129,10 @@ describe('waitForPublication', () => {
 
   it('is done when the version was published after all, whatever an end marker of an earlier attempt says', async () => {
     const { mocks, context, options } = world();
-    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' }).resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
+    mocks
+      .get('us-east-1')!
+      .on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' })
+      .resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves(versionFound());
     expect((await waitForPublication(context, plan, options)(publish, new AbortController().signal)).status).toBe('done');
   });
@@ -112,7 +140,10 @@ describe('waitForPublication', () => {
   it("fails once the base's lease of this run is left to expire: its job is gone", async () => {
     const { mocks, context, options } = world();
     const expired = JSON.stringify({ runId: 'run-1', host: 'runner', pid: 42, takenAt: '2026-12-06T23:00:00.000Z', expiresAt: '2026-12-06T23:15:00.000Z' });
-    mocks.get('us-east-1')!.on(GetParameterCommand, { Name: '/golden/base/lock' }).resolves({ Parameter: { Value: expired, Version: 1 } });
+    mocks
+      .get('us-east-1')!
+      .on(GetParameterCommand, { Name: '/golden/base/lock' })
+      .resolves({ Parameter: { Value: expired, Version: 1 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
@@ -133,14 +164,26 @@ describe('waitForPublication', () => {
   it('refuses a version whose AMI is tagged revoked, or is not the image and version its parameter names', async () => {
     const { mocks, ec2Mocks, context, options } = world();
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves(versionFound());
-    ec2Mocks.get('us-west-2')!.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad kernel' }) }] });
-    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'base image "base" 1.0.0: its AMI ami-1 in us-west-2 is tagged gild:status=revoked (bad kernel)' });
-    ec2Mocks.get('us-west-2')!.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags({ 'gild:image': 'other' }) }] });
+    ec2Mocks
+      .get('us-west-2')!
+      .on(DescribeImagesCommand)
+      .resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags({ 'gild:status': 'revoked', 'gild:revoked-reason': 'bad kernel' }) }] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
-      reason: "base image \"base\" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which is not gild's base 1.0.0 (it is tagged gild:image=other, gild:version=1.0.0)",
+      reason: 'base image "base" 1.0.0: its AMI ami-1 in us-west-2 is tagged gild:status=revoked (bad kernel)',
+    });
+    ec2Mocks
+      .get('us-west-2')!
+      .on(DescribeImagesCommand)
+      .resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags({ 'gild:image': 'other' }) }] });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: 'base image "base" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which is not gild\'s base 1.0.0 (it is tagged gild:image=other, gild:version=1.0.0)',
     });
     ec2Mocks.get('us-west-2')!.on(DescribeImagesCommand).resolves({ Images: [] });
-    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({ status: 'failed', reason: 'base image "base" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which no longer exists' });
+    expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
+      status: 'failed',
+      reason: 'base image "base" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which no longer exists',
+    });
   });
 });

@@ -44,7 +44,11 @@ describe('shipped workflows', () => {
 
   it('the linter catches what it is here for', () => {
     const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [b]\n    steps:\n      - run: echo ${{ matrix.image }}\n';
-    expect(lint(broken, 'broken.yml').map((problem) => problem.kind).sort()).toEqual(['expression', 'job-needs']);
+    expect(
+      lint(broken, 'broken.yml')
+        .map((problem) => problem.kind)
+        .sort(),
+    ).toEqual(['expression', 'job-needs']);
   });
 });
 
@@ -61,7 +65,7 @@ describe('pipeline/fleet.yml', () => {
     expect(fleet).toContain('run: npx gild run $IMAGES --plan plan.json --wait-for-bases 180');
     expect(fleet).toMatch(/^ {2}report:\n {4}needs: \[plan, images\]\n {4}if: \$\{\{ always\(\) && needs\.plan\.result == 'success' \}\}/m);
     const reportJob = fleet.slice(fleet.indexOf('\n  report:\n'));
-    expect(reportJob).toContain("with: { name: gild-plan }");
+    expect(reportJob).toContain('with: { name: gild-plan }');
     expect(reportJob).toContain("with: { pattern: 'gild-report-*', path: reports }");
     expect(reportJob).toContain('npx gild report merge reports --plan plan.json --out fleet-report');
   });
@@ -84,7 +88,7 @@ describe('pipeline/fleet.yml', () => {
 });
 
 describe('pipeline/gitlab-ci.yml', () => {
-  it('passes GitLab\'s schema, and plans, then triggers the child pipeline that gild plan --matrix --engine gitlab writes', async () => {
+  it("passes GitLab's schema, and plans, then triggers the child pipeline that gild plan --matrix --engine gitlab writes", async () => {
     const parent = await read('gitlab-ci.yml');
     const lint = await lintGitLabPipeline(parent);
     expect(lint.valid, lint.output).toBe(true);
@@ -103,28 +107,36 @@ describe('pipeline/gitlab-ci.yml', () => {
     ['a depth-6 chain, one image a job', chainFleet(6), { perJob: 1 }],
     ['a 1,000-image flat fleet', flatFleet(1000), {}],
     ['a 1,000-image flat fleet, one image a job', flatFleet(1000), { perJob: 1 }],
-  ])('the child pipeline for %s passes GitLab\'s schema and runs every image once, after its bases, at most 200 jobs a matrix', async (_name, shape, options) => {
-    const fanOut = planFanOut(fleetPlan(shape), { engine: 'gitlab', ...options });
-    const child = renderGitLabChildPipeline(fanOut);
-    const lint = await lintGitLabPipeline(child);
-    expect(lint.valid, lint.output).toBe(true);
-    // Each listed matrix job, by the GILD_JOB it runs; the images the job reads for it from the same file.
-    const perMatrix = new Map<string, string[]>();
-    for (const job of lint.jobs) {
-      const matched = /^(gild-images-\d+): \[(\d+)\]$/.exec(job);
-      if (matched) perMatrix.set(matched[1]!, [...(perMatrix.get(matched[1]!) ?? []), matched[2]!]);
-    }
-    expect(lint.jobs.at(-1)).toBe('gild-report');
-    expect(Math.max(...[...perMatrix.values()].map((jobs) => jobs.length))).toBeLessThanOrEqual(200);
-    const imagesOfJob = (JSON.parse(child) as { '.gild-jobs': Record<string, string> })['.gild-jobs'];
-    const order = [...perMatrix.values()].flat().flatMap((job) => imagesOfJob[job]!.split(' ').map((image) => [image, Number(job)] as const));
-    expect(order.map(([image]) => image).sort()).toEqual([...shape.keys()].sort());
-    const placed = new Map(order.map(([image, job], position) => [image, { job, position }]));
-    for (const [image, bases] of shape) for (const base of bases) expect(placed.get(base)!.position).toBeLessThan(placed.get(image)!.position);
-  }, 120_000);
+  ])(
+    "the child pipeline for %s passes GitLab's schema and runs every image once, after its bases, at most 200 jobs a matrix",
+    async (_name, shape, options) => {
+      const fanOut = planFanOut(fleetPlan(shape), { engine: 'gitlab', ...options });
+      const child = renderGitLabChildPipeline(fanOut);
+      const lint = await lintGitLabPipeline(child);
+      expect(lint.valid, lint.output).toBe(true);
+      // Each listed matrix job, by the GILD_JOB it runs; the images the job reads for it from the same file.
+      const perMatrix = new Map<string, string[]>();
+      for (const job of lint.jobs) {
+        const matched = /^(gild-images-\d+): \[(\d+)\]$/.exec(job);
+        if (matched) perMatrix.set(matched[1]!, [...(perMatrix.get(matched[1]!) ?? []), matched[2]!]);
+      }
+      expect(lint.jobs.at(-1)).toBe('gild-report');
+      expect(Math.max(...[...perMatrix.values()].map((jobs) => jobs.length))).toBeLessThanOrEqual(200);
+      const imagesOfJob = (JSON.parse(child) as { '.gild-jobs': Record<string, string> })['.gild-jobs'];
+      const order = [...perMatrix.values()].flat().flatMap((job) => imagesOfJob[job]!.split(' ').map((image) => [image, Number(job)] as const));
+      expect(order.map(([image]) => image).sort()).toEqual([...shape.keys()].sort());
+      const placed = new Map(order.map(([image, job], position) => [image, { job, position }]));
+      for (const [image, bases] of shape) for (const base of bases) expect(placed.get(base)!.position).toBeLessThan(placed.get(image)!.position);
+    },
+    120_000,
+  );
 
   it('the schema check catches what it is here for: a matrix of more than 200 jobs, a job without a script', async () => {
-    const tooMany = { include: [{ local: 'pipeline/gitlab-ci-images.yml' }], stages: ['images'], 'gild-images-1': { extends: '.gild-images', parallel: { matrix: Array.from({ length: 201 }, (_, job) => ({ GILD_JOB: String(job + 1) })) } } };
+    const tooMany = {
+      include: [{ local: 'pipeline/gitlab-ci-images.yml' }],
+      stages: ['images'],
+      'gild-images-1': { extends: '.gild-images', parallel: { matrix: Array.from({ length: 201 }, (_, job) => ({ GILD_JOB: String(job + 1) })) } },
+    };
     const tooManyLint = await lintGitLabPipeline(JSON.stringify(tooMany));
     expect(tooManyLint.valid).toBe(false);
     expect(tooManyLint.output).toContain('must not have more than 200 items');

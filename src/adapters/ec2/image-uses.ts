@@ -3,7 +3,13 @@
  * and what AWS itself records as using it (DescribeImageReferences). Retirement reads them before removing an AMI.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { paginateDescribeFleets, paginateDescribeImageReferences, paginateDescribeLaunchTemplates, paginateDescribeLaunchTemplateVersions, paginateDescribeSpotFleetRequests } from '@aws-sdk/client-ec2';
+import {
+  paginateDescribeFleets,
+  paginateDescribeImageReferences,
+  paginateDescribeLaunchTemplates,
+  paginateDescribeLaunchTemplateVersions,
+  paginateDescribeSpotFleetRequests,
+} from '@aws-sdk/client-ec2';
 import { awsCall } from '../aws-call.ts';
 import { chunk } from './client.ts';
 

@@ -91,7 +91,9 @@ export async function describeImages(ec2: EC2Client, query: ImageQuery): Promise
   return awsCall('describe images', ids?.join(', ') ?? JSON.stringify(filters), async () => {
     if (ids?.length === 1) {
       try {
-        const output = await ec2.send(new DescribeImagesCommand({ ImageIds: ids, ...(query.owners ? { Owners: [...query.owners] } : {}), ...(filters.length > 0 ? { Filters: toSdkFilters(filters) } : {}), ...include }));
+        const output = await ec2.send(
+          new DescribeImagesCommand({ ImageIds: ids, ...(query.owners ? { Owners: [...query.owners] } : {}), ...(filters.length > 0 ? { Filters: toSdkFilters(filters) } : {}), ...include }),
+        );
         return (output.Images ?? []).map(imageSummaryOf);
       } catch (error) {
         // A deregistered AMI is an answer ("it is gone"), not a failure.
@@ -101,7 +103,10 @@ export async function describeImages(ec2: EC2Client, query: ImageQuery): Promise
     }
     const images: ImageSummary[] = [];
     for (const batch of filterBatches(filters)) {
-      const pages = paginateDescribeImages({ client: ec2, pageSize: 1000 }, { ...(query.owners ? { Owners: [...query.owners] } : {}), ...(batch.length > 0 ? { Filters: toSdkFilters(batch) } : {}), ...include });
+      const pages = paginateDescribeImages(
+        { client: ec2, pageSize: 1000 },
+        { ...(query.owners ? { Owners: [...query.owners] } : {}), ...(batch.length > 0 ? { Filters: toSdkFilters(batch) } : {}), ...include },
+      );
       for await (const page of pages) images.push(...(page.Images ?? []).map(imageSummaryOf));
     }
     return images;
@@ -125,7 +130,12 @@ export const allGildImages: ImageQuery = { owners: ['self'], filters: [{ Name: '
  * AMIs this account owns whose name matches any of these patterns (`web-*`), in any state, tagged or not: the build
  * step names each AMI `<image>-<version>-<runId>`, so one Packer made but never got to tag is found by name.
  */
-export const ownedImagesNamed = (namePatterns: readonly string[]): ImageQuery => ({ owners: ['self'], filters: [{ Name: 'name', Values: namePatterns }], includeDeprecated: true, includeDisabled: true });
+export const ownedImagesNamed = (namePatterns: readonly string[]): ImageQuery => ({
+  owners: ['self'],
+  filters: [{ Name: 'name', Values: namePatterns }],
+  includeDeprecated: true,
+  includeDisabled: true,
+});
 
 /**
  * The AMIs this account owns (any state) that still use any of these snapshots. AWS filters on

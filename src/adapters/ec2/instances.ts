@@ -78,7 +78,12 @@ export const nonTerminatedInstanceStates = ['pending', 'running', 'shutting-down
 export async function describeInstancesUsingImages(ec2: EC2Client, amiIds: readonly string[]): Promise<InstanceSummary[]> {
   const instances: InstanceSummary[] = [];
   for (const ids of chunk([...new Set(amiIds)], maxFilterValues)) {
-    instances.push(...(await describeInstances(ec2, [{ Name: 'image-id', Values: ids }, { Name: 'instance-state-name', Values: nonTerminatedInstanceStates }])));
+    instances.push(
+      ...(await describeInstances(ec2, [
+        { Name: 'image-id', Values: ids },
+        { Name: 'instance-state-name', Values: nonTerminatedInstanceStates },
+      ])),
+    );
   }
   return instances;
 }

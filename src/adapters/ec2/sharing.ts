@@ -58,7 +58,10 @@ export async function describeCreateVolumePermissions(ec2: EC2Client, snapshotId
 
 export async function modifyCreateVolumePermissions(ec2: EC2Client, snapshotId: string, change: { readonly add: VolumePermissions; readonly remove: VolumePermissions }): Promise<void> {
   // NOTE: the OperationType form (which AWS accepts too) because moto ignores the CreateVolumePermission structure.
-  for (const [operation, permissions] of [['remove', change.remove], ['add', change.add]] as const) {
+  for (const [operation, permissions] of [
+    ['remove', change.remove],
+    ['add', change.add],
+  ] as const) {
     if (permissions.accounts.length + permissions.groups.length === 0) continue;
     await awsCall(`${operation === 'add' ? 'grant' : 'revoke'} create-volume permissions of`, snapshotId, () =>
       ec2.send(

@@ -39,7 +39,13 @@ export async function describeTemporaryResources(ec2: EC2Client): Promise<Tempor
     ...(keyPairs.KeyPairs ?? [])
       // NOTE: not every emulator honours the key-name wildcard filter; the name decides.
       .filter((keyPair) => keyPair.KeyName?.startsWith('gild_'))
-      .map((keyPair) => ({ kind: 'key-pair' as const, id: keyPair.KeyPairId ?? keyPair.KeyName ?? '', name: keyPair.KeyName ?? '', createdAt: keyPair.CreateTime?.toISOString(), tags: tagsToRecord(keyPair.Tags) })),
+      .map((keyPair) => ({
+        kind: 'key-pair' as const,
+        id: keyPair.KeyPairId ?? keyPair.KeyName ?? '',
+        name: keyPair.KeyName ?? '',
+        createdAt: keyPair.CreateTime?.toISOString(),
+        tags: tagsToRecord(keyPair.Tags),
+      })),
     ...groups.map((group) => ({ kind: 'security-group' as const, id: group.GroupId ?? '', name: group.GroupName ?? '', createdAt: undefined, tags: tagsToRecord(group.Tags) })),
   ];
 }
@@ -68,7 +74,9 @@ export async function createBuildSecurityGroup(
     } catch (error) {
       // A lost answer to an applied create: the group is ours if its name and run tag say so.
       if (awsErrorName(error) !== 'InvalidGroup.Duplicate') throw error;
-      const existing = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [request.name] }, ...(request.vpcId ? [{ Name: 'vpc-id', Values: [request.vpcId] }] : [])] }));
+      const existing = await ec2.send(
+        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [request.name] }, ...(request.vpcId ? [{ Name: 'vpc-id', Values: [request.vpcId] }] : [])] }),
+      );
       const group = existing.SecurityGroups?.find((candidate) => tagsToRecord(candidate.Tags)['gild:run-id'] === request.tags['gild:run-id']);
       if (!group?.GroupId) throw error;
       groupId = group.GroupId;
