@@ -37,7 +37,8 @@ export function planProtection(input: {
   });
   if (publish) {
     for (const region of image.regions) {
-      steps.push(step(region, publish.version, publish.amis, [publish.id], `the publish names it on latest`));
+      // NOTE: the publish step's own output, which holds every region's AMI (gild's region copies included).
+      steps.push(step(region, publish.version, { from: publish.id }, [publish.id], `the publish names it on latest`));
       planned.add(`${region} ${publish.version}`);
     }
   }

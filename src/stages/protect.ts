@@ -24,8 +24,11 @@ export const protectStage: StepStage<'protect'> = {
       await createTags(ec2, [amiId], { [protectedTag]: 'unsupported' });
       return { amiId, protected: false };
     }
-    await enableDeregistrationProtection(ec2, amiId);
+    // NOTE: tagged first: a crash between the two leaves a tag claiming protection the AMI lacks, which retirement's
+    // planned removal of protection (harmless on an unprotected AMI) handles; the other order would leave a protected
+    // AMI that no plan knows to unprotect, and that retirement could never deregister.
     await createTags(ec2, [amiId], { [protectedTag]: 'true' });
+    await enableDeregistrationProtection(ec2, amiId);
     run.summary.push(`protected ${step.version} in ${step.region} (${amiId}) from deregistration`);
     return { amiId, protected: true };
   },

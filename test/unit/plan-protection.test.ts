@@ -45,13 +45,13 @@ const protects = (input: AssembleInput) => assemblePlan(input).steps.flatMap((st
 describe('deregistration protection in the plan', () => {
   it('protects what this run publishes once the publish wrote the pointers, and an AMI a pointer already names, each once', () => {
     expect(protects(world({ '1.0.0': {} }, { protection: true, force: true, keep: 3 }))).toEqual([
-      { id: 'protect:web:1.0.1:us-east-1', amis: { from: 'build:web' }, after: ['publish:web'] },
+      { id: 'protect:web:1.0.1:us-east-1', amis: { from: 'publish:web' }, after: ['publish:web'] },
       { id: 'protect:web:1.0.0:us-east-1', amis: { amis: { 'us-east-1': amiOf('1.0.0') } }, after: ['lock:web'] },
     ]);
     // Not an AMI this plan retires: with keep 1, 1.0.0 goes once 1.0.1 is published, and is left unprotected.
-    expect(protects(world({ '1.0.0': {} }, { protection: true, force: true }))).toEqual([{ id: 'protect:web:1.0.1:us-east-1', amis: { from: 'build:web' }, after: ['publish:web'] }]);
+    expect(protects(world({ '1.0.0': {} }, { protection: true, force: true }))).toEqual([{ id: 'protect:web:1.0.1:us-east-1', amis: { from: 'publish:web' }, after: ['publish:web'] }]);
     const plan = assemblePlan(world({ '1.0.0': {} }, { protection: true, force: true }));
-    expect(formatRunPlan(plan)).toMatch(/protect 1\.0\.1 in us-east-1: enable deregistration protection on the AMI of build:web — protection is on in settings and the publish names it on latest/);
+    expect(formatRunPlan(plan)).toMatch(/protect 1\.0\.1 in us-east-1: enable deregistration protection on the AMI of publish:web — protection is on in settings and the publish names it on latest/);
   });
 
   it('plans nothing when protection is off, or when the AMI says it was done (or that the target cannot)', () => {

@@ -75,7 +75,7 @@ describe('protect', () => {
     const ec2Mock = mockClient(ec2);
     ec2Mock.on(DescribeImagesCommand).resolves(tagged({ 'gild:status': 'published' }));
     expect(await protectStage.run(contextFor(false), step, run())).toEqual({ amiId: 'ami-1', protected: true });
-    expect(ec2Calls(ec2Mock)).toEqual(['DescribeImages', 'EnableImageDeregistrationProtection', 'CreateTags']);
+    expect(ec2Calls(ec2Mock)).toEqual(['DescribeImages', 'CreateTags', 'EnableImageDeregistrationProtection']);
     expect(ec2Mock.commandCalls(EnableImageDeregistrationProtectionCommand)[0]!.args[0].input).toEqual({ ImageId: 'ami-1' });
     expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual([{ Key: 'gild:protected', Value: 'true' }]);
   });
