@@ -72,7 +72,7 @@ export function planRegionCopies(input: {
     source: { from: made.id },
     kmsKeyId: image.encryption ? (image.encryption.regionKmsKeyIds[region] ?? image.encryption.kmsKeyId) : undefined,
     after: [made.id],
-    reason: `copy to ${region} while the smoke test runs in ${image.buildRegion}${image.encryption ? ', encrypted with the region\u2019s key' : ''}; finished once the smoke test passed, cancelled and removed if it fails (a failing image is never copied)`,
+    reason: `copy to ${region} while the smoke test runs in ${image.buildRegion}${image.encryption ? ', encrypted with the region\u2019s key' : ''}; finished once the smoke test passed, cancelled and removed if it fails (a failing image is never copied; smoke.onFailure \"keep\" keeps it in ${image.buildRegion} only)`,
     precondition: `the build's AMI in ${image.buildRegion} still exists, available and not marked failed`,
   }));
   const copyIds = Object.fromEntries(copies.map((copy) => [copy.region, copy.id]));
@@ -80,6 +80,8 @@ export function planRegionCopies(input: {
   const keepsAvailable = (step: PlanStep) => 'amis' in step && typeof step.amis === 'object' && 'from' in step.amis && step.amis.from === made.id;
   const rearranged = baseRewritten.flatMap((step): PlanStep[] => {
     if (step === producer) return [made];
+    // The copy step itself removes a failed image's copy there: the build made no AMI in that region to discard.
+    if (step.kind === 'discard' && step.image === image.name && copyRegions.includes(step.region)) return [];
     // Listed after the smoke test they run beside: a failing image's outcome names the smoke test, not its cancelled copies.
     if (step.kind === 'smoke' && step.image === image.name) return [step, ...copies];
     if (step.kind === 'share' && step.image === image.name && keepsAvailable(step)) {
