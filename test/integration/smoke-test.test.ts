@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeInstances } from '../../src/adapters/ec2.ts';
 import { createContext, type Context } from '../../src/context.ts';
+import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { createSmokeTest } from '../../src/stages/smoke-test.ts';
@@ -67,7 +68,7 @@ async function smokeStepThenDiscard(amiId: string, image: ResolvedImage) {
   await Promise.all(stepRun.settling);
   const discardStep: StepOfKind<'discard'> = { ...common, id: `discard:web:${region}`, kind: 'discard', region, onFailure: image.smoke.onFailure, after: ['smoke:web'] };
   // NOTE: as the runner's context on the emulator is: moto refuses DescribeParameters' DataType filter.
-  const onEmulator = { ...context, options: { ...context.options, emulator: { endpoint: emulator.moto.endpoint, standInSources: {} } } };
+  const onEmulator = { ...context, target: emulatorProfile({ endpoint: emulator.moto.endpoint, why: 'the test started it', standInSources: {}, twins: undefined }) };
   const moved = await discardStage.check!(onEmulator, discardStep, stepRun);
   const output = moved ? undefined : await discardStage.run(onEmulator, discardStep, stepRun);
   return { failure, stepRun, discard: { moved, output } };
