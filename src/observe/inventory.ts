@@ -59,6 +59,11 @@ export interface ObservedAmi {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** What the observation keeps of an AMI the adapter described (an `ImageSummary` has more than the plan reads). */
+export function observedAmiOf(ami: ObservedAmi): ObservedAmi {
+  return { amiId: ami.amiId, name: ami.name, state: ami.state, createdAt: ami.createdAt, deprecationTime: ami.deprecationTime, snapshotIds: ami.snapshotIds, tags: ami.tags };
+}
+
 export interface ObservedInstance {
   readonly instanceId: string;
   readonly state: string;

@@ -12,7 +12,7 @@ import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAwsError } from '../errors.ts';
-import type { AccountInventory, AccountRegionInventory } from './inventory.ts';
+import { observedAmiOf, type AccountInventory, type AccountRegionInventory } from './inventory.ts';
 
 export async function observeAccounts(context: Context, images: readonly ResolvedImage[]): Promise<Record<string, AccountInventory>> {
   const targets = new Map<string, { account: string; roleArn: string; regions: Set<string> }>();
@@ -43,15 +43,7 @@ export async function observeAccounts(context: Context, images: readonly Resolve
               region,
               {
                 parameters,
-                amis: amis.map((ami) => ({
-                  amiId: ami.amiId,
-                  name: ami.name,
-                  state: ami.state,
-                  createdAt: ami.createdAt,
-                  deprecationTime: ami.deprecationTime,
-                  snapshotIds: ami.snapshotIds,
-                  tags: ami.tags,
-                })),
+                amis: amis.map(observedAmiOf),
                 instances: instances.map((instance) => ({
                   instanceId: instance.instanceId,
                   state: instance.state,

@@ -12,7 +12,7 @@ import { observeAccounts } from './observe-accounts.ts';
 import { observeReferences } from './observe-references.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
-import type { Inventory, LeaseState, ObservedBase, ObservedTemporaryResource, RegionInventory } from './inventory.ts';
+import { observedAmiOf, type Inventory, type LeaseState, type ObservedBase, type ObservedTemporaryResource, type RegionInventory } from './inventory.ts';
 import { observeLeaseState } from './parse-lease.ts';
 
 /** Instance states that still cost money or hold an AMI: what a sweep looks at. */
@@ -74,19 +74,10 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
     describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`))),
   ]);
-  const toObserved = (ami: (typeof amis)[number]) => ({
-    amiId: ami.amiId,
-    name: ami.name,
-    state: ami.state,
-    createdAt: ami.createdAt,
-    deprecationTime: ami.deprecationTime,
-    snapshotIds: ami.snapshotIds,
-    tags: ami.tags,
-  });
   return {
     region,
     parameters,
-    amis: amis.map(toObserved),
+    amis: amis.map(observedAmiOf),
     instances: instances.map((instance) => ({
       instanceId: instance.instanceId,
       state: instance.state,
@@ -107,7 +98,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     }),
     snapshots,
     references: {},
-    untaggedAmis: named.filter((ami) => ami.tags['gild:image'] === undefined).map(toObserved),
+    untaggedAmis: named.filter((ami) => ami.tags['gild:image'] === undefined).map(observedAmiOf),
   };
 }
 
