@@ -10,6 +10,7 @@ import { createMemoryLogger } from '../../src/logger.ts';
 import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { noAwsClients } from '../support/no-aws-clients.ts';
 
 const kinds: PlanStepKind[] = [
   'sweep',
@@ -31,15 +32,6 @@ const kinds: PlanStepKind[] = [
   'account-publish',
   'retire-copy',
 ];
-const noClients = {
-  ec2: () => {
-    throw new Error('no AWS in this test');
-  },
-  ssm: () => {
-    throw new Error('no AWS in this test');
-  },
-  destroy: () => {},
-} as unknown as Context['clients'];
 
 /** Stages that record what ran; lock and unlock take or clear the lease themselves, as in the lifecycle table. */
 function recordingStages(ran: string[]): StageTable {
@@ -78,7 +70,7 @@ let cwd: string;
 let context: Context;
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'gild-lease-'));
-  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noClients, runId: '20261129T120000Z-lease0' });
+  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noAwsClients, runId: '20261129T120000Z-lease0' });
 });
 afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });

@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../src/adapters/aws-clients.ts';
 import { applyRun } from '../../src/apply/run-trip.ts';
 import { StepFailure, type StageRow, type StageTable } from '../../src/apply/step-stage.ts';
 import { stepTable } from '../../src/apply/step-table.ts';
@@ -22,21 +21,7 @@ import { renderReportMarkdown } from '../../src/report/render-report-markdown.ts
 import { runReportSchema } from '../../src/report/report-schema.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
-
-const noClients = {
-  ec2: () => {
-    throw new Error('no AWS here');
-  },
-  ssm: () => {
-    throw new Error('no AWS here');
-  },
-  autoscaling: () => {
-    throw new Error('no AWS here');
-  },
-  ec2Endpoint: undefined,
-  defaultRegion: undefined,
-  destroy() {},
-} as AwsClients;
+import { noAwsClients } from '../support/no-aws-clients.ts';
 
 const kinds: readonly PlanStepKind[] = ['sweep', 'lock', 'build', 'smoke', 'publish', 'release'];
 
@@ -88,7 +73,7 @@ let context: Context;
 
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'gild-run-steps-'));
-  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noClients, runId: plan.runId });
+  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noAwsClients, runId: plan.runId });
 });
 
 afterEach(async () => {

@@ -21,6 +21,7 @@ import type { PlanStepKind, RunPlan } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { noAwsClients } from '../support/no-aws-clients.ts';
 
 const kinds: PlanStepKind[] = [
   'sweep',
@@ -172,21 +173,7 @@ let cwd: string;
 let context: Context;
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'gild-saved-plan-'));
-  const noClients = {
-    ec2: () => {
-      throw new Error('no AWS here');
-    },
-    ssm: () => {
-      throw new Error('no AWS here');
-    },
-    autoscaling: () => {
-      throw new Error('no AWS here');
-    },
-    ec2Endpoint: undefined,
-    defaultRegion: undefined,
-    destroy() {},
-  } as unknown as Context['clients'];
-  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noClients, runId });
+  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noAwsClients, runId });
 });
 afterAll(async () => {
   await rm(cwd, { recursive: true, force: true });

@@ -18,17 +18,9 @@ import { createMemoryLogger } from '../../src/logger.ts';
 import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { noAwsClients } from '../support/no-aws-clients.ts';
 
 const kinds = Object.keys(stepTable) as PlanStepKind[];
-const noClients = {
-  ec2: () => {
-    throw new Error('no AWS in this test');
-  },
-  ssm: () => {
-    throw new Error('no AWS in this test');
-  },
-  destroy: () => {},
-} as unknown as Context['clients'];
 
 type Fake = { readonly columns?: Partial<StepColumns>; readonly run?: (step: PlanStep) => Promise<unknown> };
 
@@ -79,7 +71,7 @@ let cwd: string;
 let context: Context;
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'gild-table-'));
-  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noClients, runId: '20261129T120000Z-table0' });
+  context = createContext({ cwd, env: {}, logger: createMemoryLogger(), settings: pipelineSettingsSchema.parse({}), clients: noAwsClients, runId: '20261129T120000Z-table0' });
 });
 afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
