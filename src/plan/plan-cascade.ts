@@ -4,6 +4,7 @@
  * revoked with it, said per pointer), under its own image's lock, after the base's revoke is recorded. Refused as a
  * whole, with every reason, when any descendant cannot be revoked: one plan, all or nothing.
  */
+import { underLock } from './plan-image-lock.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { imageState, revocationOf } from './image-state.ts';
@@ -51,7 +52,6 @@ export function planCascade(input: CascadeInput): { steps: PlanStep[]; notes: Ke
     }
     const state = imageState(input.inventory, name, image.regions);
     const versions = descendants.map((descendant) => descendant.version);
-    const lockId = `lock:${name}`;
     const own: PlanStep[] = [];
     for (const descendant of descendants) {
       // Revoked already (by hand, or an earlier cascade): that revoke is its own, finished by the next command on it.
@@ -79,29 +79,7 @@ export function planCascade(input: CascadeInput): { steps: PlanStep[]; notes: Ke
     }
     if (own.length === 0) continue;
     const lockName = lockParameterName(input.prefix, name);
-    steps.push(
-      {
-        id: lockId,
-        kind: 'lock',
-        image: name,
-        region: image.buildRegion,
-        parameterName: lockName,
-        after: [],
-        reason: `--cascade revokes ${name} ${versions.join(', ')}: its pointers move only under its lock`,
-        precondition: `${lockName} is free`,
-      },
-      ...own,
-      {
-        id: `release:${name}`,
-        kind: 'release',
-        image: name,
-        region: image.buildRegion,
-        parameterName: lockName,
-        after: [lockId, ...own.map((step) => step.id)],
-        reason: 'give the lock back, whatever happened',
-        precondition: 'the lock is still ours',
-      },
-    );
+    steps.push(...underLock(image, lockName, `--cascade revokes ${name} ${versions.join(', ')}: its pointers move only under its lock`, own));
   }
   if (problems.length > 0) return { refused: `--cascade: ${problems.join('; ')}` };
   return { steps, notes, revoked };

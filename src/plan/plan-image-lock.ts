@@ -70,7 +70,29 @@ export function withinLock(image: ResolvedImage, lease: LeaseState, lockName: st
   return steps.sort(byLockFirst(lockStepId));
 }
 
-export const lockStepIdOf = (image: ResolvedImage) => `lock:${image.name}`;
+export const lockStepIdOf = (image: Pick<ResolvedImage, 'name'>) => `lock:${image.name}`;
+
+/**
+ * A lifecycle command's steps for one image under its lock: the lock (nothing waits before it), the steps, and the
+ * release that gives the lock back whatever happened to them.
+ */
+export function underLock(image: Pick<ResolvedImage, 'name' | 'buildRegion'>, lockName: string, reason: string, inner: readonly PlanStep[]): PlanStep[] {
+  const lockId = lockStepIdOf(image);
+  return [
+    { id: lockId, kind: 'lock', image: image.name, region: image.buildRegion, parameterName: lockName, after: [], reason, precondition: `${lockName} is free` },
+    ...inner,
+    {
+      id: `release:${image.name}`,
+      kind: 'release',
+      image: image.name,
+      region: image.buildRegion,
+      parameterName: lockName,
+      after: [lockId, ...inner.map((step) => step.id)],
+      reason: 'give the lock back, whatever happened',
+      precondition: 'the lock is still ours',
+    },
+  ];
+}
 
 /** The unlock step (if any) first, then the lock, then the rest in the order planned. */
 function byLockFirst(lockStepId: string) {

@@ -5,6 +5,7 @@
  * trip: lock → repoint | hold → release, every step with its reason. A request
  * that cannot be honoured is refused with the reason, before anything moves.
  */
+import { underLock } from './plan-image-lock.ts';
 import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
@@ -260,30 +261,10 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   if (finishing.steps.length > 0) reason = `finish the half-done ${finishing.versions.join(', ')} first; then ${reason}`;
   const finishingIds = finishing.steps.map((step) => step.id);
   const lockName = lockParameterName(prefix, image.name);
-  const steps: PlanStep[] = [
-    {
-      id: `lock:${image.name}`,
-      kind: 'lock',
-      image: image.name,
-      region: image.buildRegion,
-      parameterName: lockName,
-      after: [],
-      reason: `pointers of ${image.name} move only under its lock`,
-      precondition: `${lockName} is free`,
-    },
+  const steps: PlanStep[] = underLock(image, lockName, `pointers of ${image.name} move only under its lock`, [
     ...finishing.steps,
     ...changes.map((step) => (finishingIds.length > 0 ? { ...step, after: [...step.after, ...finishingIds] } : step)),
-  ];
-  steps.push({
-    id: `release:${image.name}`,
-    kind: 'release',
-    image: image.name,
-    region: image.buildRegion,
-    parameterName: lockName,
-    after: steps.map((step) => step.id),
-    reason: 'give the lock back, whatever happened',
-    precondition: 'the lock is still ours',
-  });
+  ]);
   steps.push(...cascaded);
   return {
     plan: {

@@ -10,6 +10,7 @@
  * Pure. A repair it cannot place (an AMI the observation does not know) stays
  * a finding, for the audit after the repair to show.
  */
+import { underLock } from './plan-image-lock.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import type { Finding, RepairStep } from '../report/audit-images.ts';
@@ -40,29 +41,7 @@ export function planRepairs(input: RepairInput): RunPlan {
     }
     if (repairs.size === 0) continue;
     const lockName = lockParameterName(prefix, image.name);
-    steps.push(
-      {
-        id: lockId,
-        kind: 'lock',
-        image: image.name,
-        region: image.buildRegion,
-        parameterName: lockName,
-        after: [],
-        reason: `${image.name} is repaired only under its lock, never beside a run that changes it`,
-        precondition: `${lockName} is free`,
-      },
-      ...repairs.values(),
-      {
-        id: `release:${image.name}`,
-        kind: 'release',
-        image: image.name,
-        region: image.buildRegion,
-        parameterName: lockName,
-        after: [lockId, ...repairs.keys()],
-        reason: 'give the lock back, whatever happened',
-        precondition: 'the lock is still ours',
-      },
-    );
+    steps.push(...underLock(image, lockName, `${image.name} is repaired only under its lock, never beside a run that changes it`, [...repairs.values()]));
     decisions.push({
       image: image.name,
       action: 'change',
