@@ -198,6 +198,46 @@ export default defineImage({
   }, 600_000);
 });
 
+/**
+ * Appended to the provisioning: one of each thing a real build leaves that gild-generalize.sh clears, since a bare
+ * Debian container has none of them (no /etc/ssh, no machine-id, no history). The host key is only the private half:
+ * the build's identity record names host keys by their .pub, and a twin never boots to make new ones, so a recorded
+ * key would (rightly) fail the built-in check that the instance has host keys again. The unit file stands for what
+ * makes host keys at boot (cloud-init on the Debian AMI), without which the script refuses to remove them.
+ */
+const leavesWhatABuildLeaves = `sudo mkdir -p /etc/ssh /usr/lib/systemd/system /var/lib/dbus /home/admin
+echo fake-host-key | sudo tee /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key-cert.pub >/dev/null
+echo '# stands for the boot-time host key generator' | sudo tee /usr/lib/systemd/system/sshd-keygen@.service >/dev/null
+echo 0123456789abcdef0123456789abcdef | sudo tee /etc/machine-id /var/lib/dbus/machine-id >/dev/null
+for home in /root /home/admin; do for file in .bash_history .python_history .lesshst .viminfo; do echo 'cat /etc/shadow' | sudo tee "$home/$file" >/dev/null; done; done
+echo build | sudo tee /tmp/build-scratch /var/tmp/build-scratch /var/log/build.log /var/log/build.log.1 >/dev/null
+`;
+
+/** What the committed twin holds of each item, read in a fresh container of it: each line a finding, so '' is clean. */
+async function readBackGeneralized(reference: string): Promise<Record<string, string>> {
+  const probes: Record<string, string> = {
+    'ssh host keys': 'ls -d /etc/ssh/ssh_host_* 2>/dev/null',
+    'machine-id bytes': 'wc -c < /etc/machine-id',
+    'dbus machine-id': 'ls -d /var/lib/dbus/machine-id 2>/dev/null',
+    'shell history': 'ls -d /root/.*history* /root/.lesshst /root/.viminfo /home/*/.*history* /home/*/.lesshst /home/*/.viminfo 2>/dev/null',
+    // NOTE: Packer's docker builder logs in with no key, so this shows nothing was authorized in the twin; the removal of
+    // Packer's key on EC2 is ssh_clear_authorized_keys, proven by the rendered template only.
+    authorized_keys: 'ls -d /root/.ssh/authorized_keys* /home/*/.ssh/authorized_keys* 2>/dev/null',
+    'non-empty logs': 'find /var/log -type f -size +0c',
+    'rotated logs': "find /var/log -type f \\( -name '*.1' -o -name '*.gz' -o -name '*.old' \\)",
+    'temp files': 'find /tmp /var/tmp -mindepth 1',
+    'package caches': 'find /var/cache/apt -maxdepth 2 -type f \\( -name "*.deb" -o -name "*.bin" \\)',
+  };
+  const script = Object.entries(probes)
+    .map(([name, probe]) => `printf '%s\\0' '${name}'; { ${probe}; } | tr '\\n' ' ' | sed 's/ $//'; printf '\\0'`)
+    .join('; ');
+  const { stdout } = await execa('podman', ['run', '--rm', '--entrypoint', 'sh', reference, '-c', script]);
+  const fields = stdout.split('\0');
+  const found: Record<string, string> = {};
+  for (let index = 0; index + 1 < fields.length; index += 2) found[fields[index]!] = fields[index + 1]!.trim();
+  return found;
+}
+
 describe('gild test', () => {
   it("passes the good provisioning, and fails a broken one with the script's own error output", async () => {
     const web = await project({
@@ -229,7 +269,7 @@ describe('gild test', () => {
 
   it("diffs the twin against the published version's SBOM in the evidence bucket, and --keep leaves a container of the twin for a shell", async () => {
     const web = await project(
-      { 'web.ts': debianImage({ version: '1.1.0', checks: servesPage }), 'scripts/provision.sh': provisionScript('') },
+      { 'web.ts': debianImage({ version: '1.1.0', checks: servesPage }), 'scripts/provision.sh': `${provisionScript('')}${leavesWhatABuildLeaves}` },
       "import { defineSettings } from 'gild';\nexport default defineSettings({ evidence: { bucket: 'evidence' } });\n",
     );
     // What another machine's run left: web 1.0.0 published (latest names it), its SBOM in the bucket. Made directly,
@@ -258,6 +298,20 @@ describe('gild test', () => {
       kept = { container: match![1]!, reference: match![2]! };
       expect((await execa('podman', ['inspect', '-f', '{{.State.Running}}', kept.container])).stdout).toBe('true');
       expect((await execa('podman', ['exec', kept.container, 'cat', '/srv/www/index.html'])).stdout).toBe('served as hello');
+
+      // The committed twin, read back file by file: each thing gild-generalize.sh promises to clear is gone from the
+      // image the checks ran in, although the provisioning above left one of each.
+      expect(await readBackGeneralized(kept.reference)).toEqual({
+        'ssh host keys': '',
+        'machine-id bytes': '0',
+        'dbus machine-id': '',
+        'shell history': '',
+        authorized_keys: '',
+        'non-empty logs': '',
+        'rotated logs': '',
+        'temp files': '',
+        'package caches': '',
+      });
     } finally {
       if (kept) await execa('podman', ['rm', '-f', kept.container], { reject: false }).then(() => execa('podman', ['rmi', kept!.reference], { reject: false }));
       s3.destroy();
