@@ -116,12 +116,7 @@ const markedVersions = (mark: string) => {
  * tagged revoked: that descendant stands on a pulled base still, and keeps its mark. Each after `after` (the restore's
  * ledger record: the intent comes first).
  */
-export function planDescendantUnmarks(input: {
-  readonly inventory: Inventory;
-  readonly image: string;
-  readonly version: string;
-  readonly after: readonly string[];
-}): PlanStep[] {
+export function planDescendantUnmarks(input: { readonly inventory: Inventory; readonly image: string; readonly version: string; readonly after: readonly string[] }): PlanStep[] {
   const byId = new Map<string, ObservedAmi>();
   for (const regionInventory of Object.values(input.inventory.regions)) for (const ami of regionInventory?.amis ?? []) byId.set(ami.amiId, ami);
   const isRestored = (ami: ObservedAmi) => ami.tags['gild:image'] === input.image && ami.tags['gild:version'] === input.version;

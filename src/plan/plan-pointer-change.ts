@@ -62,7 +62,12 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels, inventory });
   const finishing =
     change.kind === 'revoke' || change.kind === 'restore'
-      ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore' || (change.kind === 'restore' && step.kind === 'unmark-descendant')) }
+      ? {
+          ...unfinished,
+          steps: unfinished.steps.filter(
+            (step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore' || (change.kind === 'restore' && step.kind === 'unmark-descendant'),
+          ),
+        }
       : unfinished;
 
   let reason: string;

@@ -151,7 +151,11 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
   }
   steps.push(...unmarks);
   const unmarked = [...new Set(unmarks.map((step) => (step.kind === 'unmark-descendant' ? `${step.descendant.image} ${step.descendant.version}` : '')))];
-  return { steps, notes, reason: `restore ${version}, revoked by ${revocation.by} at ${revocation.at} (${revocation.reason}): ${input.reason}${unmarked.length > 0 ? `; built on it, un-marked gild:base-revoked: ${unmarked.join(', ')}` : ''}` };
+  return {
+    steps,
+    notes,
+    reason: `restore ${version}, revoked by ${revocation.by} at ${revocation.at} (${revocation.reason}): ${input.reason}${unmarked.length > 0 ? `; built on it, un-marked gild:base-revoked: ${unmarked.join(', ')}` : ''}`,
+  };
 }
 
 /**

@@ -195,7 +195,11 @@ describe('descendants of a restored version', () => {
 
   it('a restore that stopped before its un-marks is finished by the next command', () => {
     const inv = inventory(revokedWeb);
-    const ledger = { schema: 1, built: {}, revoked: { '1.0.1': { reason: 'CVE-1', at: now.toISOString(), by: 'ops@host', restored: { reason: 'false alarm', at: now.toISOString(), by: 'ops@host' } } } };
+    const ledger = {
+      schema: 1,
+      built: {},
+      revoked: { '1.0.1': { reason: 'CVE-1', at: now.toISOString(), by: 'ops@host', restored: { reason: 'false alarm', at: now.toISOString(), by: 'ops@host' } } },
+    };
     const east = inv.regions['us-east-1']!;
     const restored: Inventory = {
       ...inv,
@@ -204,8 +208,7 @@ describe('descendants of a restored version', () => {
         'us-east-1': { ...east, parameters: east.parameters.map((parameter) => (parameter.name === '/golden/web/ledger' ? { ...parameter, value: JSON.stringify(ledger) } : parameter)) },
       },
     };
-    for (const region of regions)
-      for (const ami of restored.regions[region]!.amis) if (ami.tags['gild:image'] === 'web') (ami.tags as Record<string, string>)['gild:status'] = 'published';
+    for (const region of regions) for (const ami of restored.regions[region]!.amis) if (ami.tags['gild:image'] === 'web') (ami.tags as Record<string, string>)['gild:status'] = 'published';
     const planned = restore(restored);
     if ('refused' in planned) throw new Error(planned.refused);
     const unmarks = planned.plan.steps.filter((step) => step.kind === 'unmark-descendant');
