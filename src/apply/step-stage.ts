@@ -46,6 +46,7 @@ export interface StepOutputs {
   hold: { readonly written: boolean };
   revoke: { readonly amiId: string };
   'mark-descendant': { readonly amiId: string };
+  'unmark-descendant': { readonly amiId: string; readonly unmarked: boolean };
   restore: { readonly amiId: string };
   protect: { readonly amiId: string; readonly protected: boolean };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };

@@ -98,6 +98,7 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   hold: row({ phase: 'lifecycle' }),
   revoke: row({ phase: 'lifecycle' }),
   'mark-descendant': row({ phase: 'lifecycle' }),
+  'unmark-descendant': row({ phase: 'lifecycle' }),
   restore: row({ phase: 'lifecycle' }),
   protect: row({ phase: 'publish' }),
   distribute: row({ phase: 'distribution' }),

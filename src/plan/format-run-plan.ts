@@ -49,6 +49,8 @@ const describeStep = (step: PlanStep): string => {
       return `restore ${step.version} in ${step.region}: ${step.ledger ? 'record the restore in the ledger, ' : ''}clear its status, re-enable ${step.amiId}, tag it gild:status=published`;
     case 'mark-descendant':
       return `mark ${step.descendant.image} ${step.descendant.version} in ${step.region}: tag ${step.amiId} gild:base-revoked (built on the revoked ${step.image} ${step.version})`;
+    case 'unmark-descendant':
+      return `un-mark ${step.descendant.image} ${step.descendant.version} in ${step.region}: delete gild:base-revoked from ${step.amiId} (${step.image} ${step.version} is restored)`;
     case 'hold':
       return step.value === undefined ? `remove the hold ${step.parameterName}` : `hold ${step.parameterName}`;
     case 'distribute':

@@ -103,3 +103,56 @@ export function planDescendantMarks(input: {
   }
   return steps;
 }
+
+/** The versions a `gild:base-revoked` mark names: its line of descent, `api 1.0.1 → app 1.0.1`, before the reason. */
+const markedVersions = (mark: string) => {
+  const end = mark.indexOf(': ');
+  return (end === -1 ? mark : mark.slice(0, end)).split(' → ');
+};
+
+/**
+ * One `unmark-descendant` step per descendant AMI of a restored version whose `gild:base-revoked` mark names that
+ * version, unless the AMI is still built (through `gild:base-ami`, generations up) on another version whose AMI is
+ * tagged revoked: that descendant stands on a pulled base still, and keeps its mark. Each after `after` (the restore's
+ * ledger record: the intent comes first).
+ */
+export function planDescendantUnmarks(input: { readonly inventory: Inventory; readonly image: string; readonly version: string; readonly after: readonly string[] }): PlanStep[] {
+  const byId = new Map<string, ObservedAmi>();
+  for (const regionInventory of Object.values(input.inventory.regions)) for (const ami of regionInventory?.amis ?? []) byId.set(ami.amiId, ami);
+  const isRestored = (ami: ObservedAmi) => ami.tags['gild:image'] === input.image && ami.tags['gild:version'] === input.version;
+  /** The first other revoked version `amiId` is built on, if any. */
+  const otherRevokedBase = (amiId: string): string | undefined => {
+    const visited = new Set<string>([amiId]);
+    let base = byId.get(amiId)?.tags['gild:base-ami'];
+    while (base !== undefined && !visited.has(base)) {
+      visited.add(base);
+      const parent = byId.get(base);
+      if (!parent) return undefined;
+      if (!isRestored(parent) && parent.tags['gild:status'] === 'revoked') return `${parent.tags['gild:image'] ?? '?'} ${parent.tags['gild:version'] ?? '?'}`;
+      base = parent.tags['gild:base-ami'];
+    }
+    return undefined;
+  };
+  const steps: PlanStep[] = [];
+  for (const descendant of descendantsOf(input.inventory, input.image, input.version)) {
+    for (const [region, amiId] of Object.entries(descendant.amis)) {
+      const mark = descendant.marked[region];
+      if (mark === undefined || !markedVersions(mark).includes(`${input.image} ${input.version}`)) continue;
+      if (otherRevokedBase(amiId) !== undefined) continue;
+      steps.push({
+        id: `unmark-descendant:${input.image}:${input.version}:${descendant.image}:${descendant.version}:${region}`,
+        kind: 'unmark-descendant',
+        image: input.image,
+        version: input.version,
+        region,
+        amiId,
+        descendant: { image: descendant.image, version: descendant.version },
+        tag: mark,
+        after: [`lock:${input.image}`, ...input.after],
+        reason: `${descendant.image} ${descendant.version} is built on ${descendant.via}, which is restored, and on no other revoked version: delete gild:base-revoked from ${amiId} so that status, history and its consumers no longer call its base revoked`,
+        precondition: `${amiId} still exists, tagged gild:image=${descendant.image}, gild:version=${descendant.version}, gild:base-revoked=${mark}`,
+      } satisfies StepOfKind<'unmark-descendant'>);
+    }
+  }
+  return steps;
+}

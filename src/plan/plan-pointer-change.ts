@@ -63,7 +63,12 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   const unfinished = planUnfinishedIntents({ image, state, prefix, now: input.now, channels: input.channels, inventory });
   const finishing =
     change.kind === 'revoke' || change.kind === 'restore'
-      ? { ...unfinished, steps: unfinished.steps.filter((step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore') }
+      ? {
+          ...unfinished,
+          steps: unfinished.steps.filter(
+            (step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore' || (change.kind === 'restore' && step.kind === 'unmark-descendant'),
+          ),
+        }
       : unfinished;
 
   let reason: string;
@@ -136,10 +141,10 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   } else if (change.kind === 'restore') {
     if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
     // Run again after a restore that stopped half-way: finishing it is the whole plan.
-    const halfDone = finishing.steps.some((step) => step.kind === 'restore' && step.version === change.version);
+    const halfDone = finishing.steps.some((step) => (step.kind === 'restore' || step.kind === 'unmark-descendant') && step.version === change.version);
     const planned = halfDone
       ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` }
-      : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, ...(input.bin ? { bin: input.bin } : {}) });
+      : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, inventory, ...(input.bin ? { bin: input.bin } : {}) });
     if ('refused' in planned) return planned;
     // A revoke of this version that stopped half-way is not finished first, only to be undone: the restore replaces it.
     const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish' });

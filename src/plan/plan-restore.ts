@@ -3,7 +3,9 @@
  *
  * 1. `restore` in the build region: the version ledger records the restore (the intent: from here on every reader
  *    treats the version as good), then that region's `status/<v>`, AMI and tags; then every other region.
- * 2. `repoint` `latest` and `v<major>` back to it where it is now the newest good version (what a publish would have
+ * 2. `unmark-descendant`: take the revoke's `gild:base-revoked` off the AMIs built on it (through generations), unless
+ *    they stand on another version still revoked.
+ * 3. `repoint` `latest` and `v<major>` back to it where it is now the newest good version (what a publish would have
  *    done), unless a rollback holds them. Channels are offered, not moved: the plan names the `gild promote` to run.
  *
  * Refused, saying why and what could help, when it is not revoked, when its AMI is gone in a region (retired after
@@ -16,6 +18,8 @@ import { imageParameterPath } from './parameter-names.ts';
 import { goodVersions } from './plan-revocation.ts';
 import type { KeptResource, PlanStep, PointerMove, StepOfKind } from './run-plan.ts';
 import { restorationOf } from './version-ledger.ts';
+import type { Inventory } from '../observe/inventory.ts';
+import { planDescendantUnmarks } from './plan-descendants.ts';
 
 /** What the Recycle Bin of a region holds of the version (by AMI name), or why it could not be asked. */
 export type BinLookup = { readonly found: readonly { readonly amiId: string; readonly leavesBinAt: string | undefined }[] } | { readonly unknown: string };
@@ -30,6 +34,8 @@ export interface RestorePlanInput {
   readonly by: string;
   /** Per region where the version's AMI is gone: what the Recycle Bin says. */
   readonly bin?: Readonly<Record<string, BinLookup>>;
+  /** Every image's AMIs: where the revoke's `gild:base-revoked` marks on descendants are found, to be taken off. */
+  readonly inventory?: Inventory;
 }
 
 /** The version's AMI per region that still exists (any state but deregistered), and the regions where none does. */
@@ -105,6 +111,9 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
       }) satisfies StepOfKind<'restore'>,
   );
   const restoreIds = steps.map((step) => step.id);
+  // The revoke's marks on descendants come off once the restore is recorded; a crash before they do leaves the ledger
+  // saying restored, and every later command of this image finishes them (planUnfinishedRestores).
+  const unmarks = input.inventory ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [buildStepId] }) : [];
 
   // The versions pointers may name once it is back: the good ones and this one.
   const good = [...goodVersions(state, image), state.versions.find((candidate) => candidate.version === version)!].sort((a, b) => semver.rcompare(a.version, b.version));
@@ -140,14 +149,23 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
     if (current !== undefined && semver.gte(current, version)) continue;
     note(`channels/${channel} names ${current ?? 'nothing'}; \`gild promote ${image.name} --to ${channel} --version ${version}\` puts the restored ${version} there (promote checks its soak)`);
   }
-  return { steps, notes, reason: `restore ${version}, revoked by ${revocation.by} at ${revocation.at} (${revocation.reason}): ${input.reason}` };
+  steps.push(...unmarks);
+  const unmarked = [...new Set(unmarks.map((step) => (step.kind === 'unmark-descendant' ? `${step.descendant.image} ${step.descendant.version}` : '')))];
+  return {
+    steps,
+    notes,
+    reason: `restore ${version}, revoked by ${revocation.by} at ${revocation.at} (${revocation.reason}): ${input.reason}${unmarked.length > 0 ? `; built on it, un-marked gild:base-revoked: ${unmarked.join(', ')}` : ''}`,
+  };
 }
 
 /**
  * Restores that stopped half-way: the ledger says restored, but a region's AMI is still tagged revoked or its
- * `status/<v>` still says revoked. Their steps finish them; the revoke is never finished instead.
+ * `status/<v>` still says revoked, or a descendant still carries the revoke's `gild:base-revoked` mark. Their steps finish them; the revoke is never finished instead.
  */
-export function planUnfinishedRestores(input: { readonly image: ResolvedImage; readonly state: ImageState }): { steps: PlanStep[]; versions: string[] } {
+export function planUnfinishedRestores(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly inventory?: Inventory | undefined }): {
+  steps: PlanStep[];
+  versions: string[];
+} {
   const { image, state } = input;
   const steps: PlanStep[] = [];
   const versions: string[] = [];
@@ -156,8 +174,13 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
     if (!restored || !semver.valid(version)) continue;
     const { amis } = restorableAmis(state, image, version);
     const unfinished = Object.entries(amis).filter(([region, ami]) => ami.status === 'revoked' || state.statuses[region]?.[version]?.revoked !== undefined);
-    if (unfinished.length === 0) continue;
+    // A restore that died before its un-marks: the descendants still say their base is revoked.
+    const unmarks = input.inventory && revocationOf(state, version) === undefined ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [] }) : [];
+    if (unfinished.length === 0 && unmarks.length === 0) continue;
     versions.push(version);
+    steps.push(
+      ...unmarks.map((step) => ({ ...step, reason: `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at}): ${step.reason}` })),
+    );
     for (const [region, ami] of unfinished) {
       steps.push({
         id: `restore:${image.name}:${version}:${region}`,

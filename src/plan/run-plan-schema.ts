@@ -115,6 +115,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
     ledger: z.boolean().optional(),
   }),
   z.strictObject({ ...stepCommon, kind: z.literal('mark-descendant'), image: text, version: text, region: text, amiId: text, descendant: z.strictObject({ image: text, version: text }), tag: text }),
+  z.strictObject({ ...stepCommon, kind: z.literal('unmark-descendant'), image: text, version: text, region: text, amiId: text, descendant: z.strictObject({ image: text, version: text }), tag: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('distribute'), image: text, version: text, account: text, roleArn: text, region: text, source: copySourceSchema, kmsKeyId: optionalText }),
   z.strictObject({
     ...stepCommon,

@@ -233,6 +233,20 @@ export type PlanStep =
       readonly tag: string;
     })
   /**
+   * Un-mark a descendant of a version `gild restore` brings back: delete `gild:base-revoked` from the descendant's AMI
+   * in `region`, where it still says `tag` (the mark that names `version` of `image`) and no other version it is built
+   * on is still revoked. Runs under `image`'s lock, after the restore is recorded in the ledger.
+   */
+  | (StepCommon & {
+      readonly kind: 'unmark-descendant';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly descendant: { readonly image: string; readonly version: string };
+      readonly tag: string;
+    })
+  /**
    * Give another account (`distribution.accounts`) its own copy of a published version in one region: share the
    * building account's AMI there, copy it as the account's role, tag the copy. `source` is that AMI: the publish
    * step's output, or already known.

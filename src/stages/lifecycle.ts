@@ -6,7 +6,7 @@
  * decides when, and whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → (discard, if it failed) → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release; the lifecycle commands
- * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → repoint → release.
+ * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → unmark-descendant → repoint → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
@@ -19,6 +19,7 @@ import { cleanupStage } from './cleanup.ts';
 import { holdStage } from './hold.ts';
 import { lockStage, releaseStage, unlockStage } from './lock.ts';
 import { markDescendantStage } from './mark-descendant.ts';
+import { unmarkDescendantStage } from './unmark-descendant.ts';
 import { restoreStage } from './restore.ts';
 import { protectStage } from './protect.ts';
 import { publishStage } from './publish.ts';
@@ -59,6 +60,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     hold: holdStage,
     revoke: revokeStage,
     'mark-descendant': markDescendantStage,
+    'unmark-descendant': unmarkDescendantStage,
     restore: restoreStage,
     protect: protectStage,
     distribute: distributeStage,

@@ -7,6 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CreateLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReportSchema, type ImageReport, type RunReport } from '../../src/report/report-schema.ts';
@@ -334,6 +335,28 @@ describe('revoke', () => {
     const resolved = await gild(['resolve', 'app', '--version', '1.0.2']);
     expect(resolved.exitCode).toBe(1);
     expect(resolved.stderr).toMatch(/EREVOKED|revoked/);
+  });
+
+  it("gild restore takes the revoke's mark off what was built on the version, and only off that: status and history no longer call it built on a revoked base", async () => {
+    const app = await parametersUnder(moto.endpoint, 'us-east-1', '/golden/app');
+    const onRestored = app['/golden/app/versions/1.0.0']!;
+    const onStillRevoked = app['/golden/app/versions/1.0.2']!;
+    const { ec2 } = awsClients(moto.endpoint, 'us-east-1');
+    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'app-lt', LaunchTemplateData: { ImageId: onRestored } }));
+    expect((await gild(['status'])).stdout).toMatch(new RegExp(`BUILT ON A REVOKED BASE, IN USE[^\\n]*\\n(  ! .*\\n)*  ! app 1\\.0\\.0 us-east-1 ${onRestored}`));
+
+    const dryRun = await gild(['restore', 'api', '1.0.1', '--reason', 'not affected', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toContain(`un-mark app 1.0.0 in us-east-1: delete gild:base-revoked from ${onRestored} (api 1.0.1 is restored)`);
+    expect(dryRun.stdout).not.toContain('un-mark app 1.0.2');
+    expect((await imageState(moto.endpoint, 'us-east-1', onRestored))?.tags['gild:base-revoked']).toBe('api 1.0.1: CVE-2026-0001 in openssl');
+
+    const restored = await gild(['restore', 'api', '1.0.1', '--reason', 'not affected']);
+    expect(restored.exitCode, restored.stdout + restored.stderr).toBe(0);
+    expect((await imageState(moto.endpoint, 'us-east-1', onRestored))?.tags['gild:base-revoked']).toBeUndefined();
+    expect((await imageState(moto.endpoint, 'us-east-1', onStillRevoked))?.tags['gild:base-revoked']).toBe('api 1.0.2: bad kernel');
+    expect((await gild(['status'])).stdout).not.toMatch(/BUILT ON A REVOKED BASE/);
+    expect((await gild(['history', 'app'])).stdout).not.toMatch(/1\.0\.0 {2}published\n {4}built on a revoked base/);
   });
 });
 

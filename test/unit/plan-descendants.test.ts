@@ -154,3 +154,70 @@ describe('descendants of a revoked version', () => {
     expect(onlyChild).toEqual({ refused: expect.stringMatching(/^--cascade: app 1\.0\.1: latest in us-east-1 names it and there is no good version to move it to; publish one first/) });
   });
 });
+
+const restore = (inv: Inventory) =>
+  planPointerChange({ runId: 'r2', now, image: images.web, inventory: inv, channels: {}, by: 'ops@host', change: { kind: 'restore', version: '1.0.1', reason: 'false alarm' } });
+
+describe('descendants of a restored version', () => {
+  const revokedWeb = {
+    web: { '1.0.0': {}, '1.0.1': { revoked: 'CVE-1' } },
+    app: { '1.0.0': { base: ['web', '1.0.0'] as const, marked: 'web 1.0.0: other' }, '1.0.1': { base: ['web', '1.0.1'] as const, marked: 'web 1.0.1: CVE-1' } },
+    ui: { '2.0.0': { base: ['app', '1.0.0'] as const }, '2.0.1': { base: ['app', '1.0.1'] as const, marked: 'web 1.0.1 → app 1.0.1: CVE-1' } },
+  };
+
+  it('a restore un-marks every AMI whose mark names it, through every generation, after the restore is recorded, and says so', () => {
+    const planned = restore(inventory(revokedWeb));
+    if ('refused' in planned) throw new Error(planned.refused);
+    const unmarks = planned.plan.steps.filter((step) => step.kind === 'unmark-descendant');
+    expect(unmarks.map((step) => `${step.descendant.image} ${step.descendant.version} ${step.region} ${step.amiId}: ${step.tag}`)).toEqual([
+      `app 1.0.1 us-east-1 ${amiOf('app', '1.0.1', 'us-east-1')}: web 1.0.1: CVE-1`,
+      `app 1.0.1 us-west-2 ${amiOf('app', '1.0.1', 'us-west-2')}: web 1.0.1: CVE-1`,
+      `ui 2.0.1 us-east-1 ${amiOf('ui', '2.0.1', 'us-east-1')}: web 1.0.1 → app 1.0.1: CVE-1`,
+      `ui 2.0.1 us-west-2 ${amiOf('ui', '2.0.1', 'us-west-2')}: web 1.0.1 → app 1.0.1: CVE-1`,
+    ]);
+    for (const step of unmarks) {
+      expect(step.after).toEqual(['lock:web', 'restore:web:1.0.1:us-east-1']);
+      expect(step.reason).toMatch(/is restored, and on no other revoked version: delete gild:base-revoked from ami-/);
+    }
+    expect(planned.plan.images).toEqual([expect.objectContaining({ image: 'web', reason: expect.stringContaining('built on it, un-marked gild:base-revoked: app 1.0.1, ui 2.0.1') })]);
+    expect(planned.plan.steps.at(-1)).toMatchObject({ kind: 'release', image: 'web' });
+  });
+
+  it('a descendant also built on another version still revoked keeps its mark', () => {
+    const alsoRevoked = { ...revokedWeb, app: { ...revokedWeb.app, '1.0.1': { ...revokedWeb.app['1.0.1'], revoked: 'CVE-2' } } };
+    const planned = restore(inventory(alsoRevoked));
+    if ('refused' in planned) throw new Error(planned.refused);
+    expect(planned.plan.steps.filter((step) => step.kind === 'unmark-descendant').map((step) => step.id)).toEqual([
+      'unmark-descendant:web:1.0.1:app:1.0.1:us-east-1',
+      'unmark-descendant:web:1.0.1:app:1.0.1:us-west-2',
+    ]);
+  });
+
+  it('a restore that stopped before its un-marks is finished by the next command', () => {
+    const inv = inventory(revokedWeb);
+    const ledger = {
+      schema: 1,
+      built: {},
+      revoked: { '1.0.1': { reason: 'CVE-1', at: now.toISOString(), by: 'ops@host', restored: { reason: 'false alarm', at: now.toISOString(), by: 'ops@host' } } },
+    };
+    const east = inv.regions['us-east-1']!;
+    const restored: Inventory = {
+      ...inv,
+      regions: {
+        ...inv.regions,
+        'us-east-1': { ...east, parameters: east.parameters.map((parameter) => (parameter.name === '/golden/web/ledger' ? { ...parameter, value: JSON.stringify(ledger) } : parameter)) },
+      },
+    };
+    for (const region of regions) for (const ami of restored.regions[region]!.amis) if (ami.tags['gild:image'] === 'web') (ami.tags as Record<string, string>)['gild:status'] = 'published';
+    const planned = restore(restored);
+    if ('refused' in planned) throw new Error(planned.refused);
+    const unmarks = planned.plan.steps.filter((step) => step.kind === 'unmark-descendant');
+    expect(unmarks.map((step) => step.id)).toEqual([
+      'unmark-descendant:web:1.0.1:app:1.0.1:us-east-1',
+      'unmark-descendant:web:1.0.1:app:1.0.1:us-west-2',
+      'unmark-descendant:web:1.0.1:ui:2.0.1:us-east-1',
+      'unmark-descendant:web:1.0.1:ui:2.0.1:us-west-2',
+    ]);
+    expect(unmarks[0]?.reason).toMatch(/^finish the restore that stopped half-way/);
+  });
+});
