@@ -75,7 +75,7 @@ export function planRegionCopies(input: {
     after: [made.id],
     // Beside the smoke test, not after it: the copy ends as soon as that step settles without success.
     ...(smoke ? { besideSmoke: smoke.id } : {}),
-    reason: `copy to ${region} while the smoke test runs in ${image.buildRegion}${image.encryption ? ', encrypted with the region\u2019s key' : ''}; finished once the smoke test passed, cancelled and removed if it fails (a failing image is never copied; smoke.onFailure \"keep\" keeps it in ${image.buildRegion} only)`,
+    reason: `copy to ${region} while the smoke test runs in ${image.buildRegion}${image.encryption ? ', encrypted with the region\u2019s key' : ''}; finished once the smoke test passed, cancelled and removed if it fails (a failing image is never copied; smoke.onFailure "keep" keeps it in ${image.buildRegion} only)`,
     precondition: `the build's AMI in ${image.buildRegion} still exists, available and not marked failed`,
   }));
   const copyIds = Object.fromEntries(copies.map((copy) => [copy.region, copy.id]));

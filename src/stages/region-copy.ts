@@ -4,7 +4,8 @@
  * a night no longer waits for every copy before it starts testing. It ends only once the copy is available *and* the
  * source has passed its smoke test; a failing image is never copied: when the source is marked failed (or removed)
  * by its smoke test, the copy is cancelled (a pending copy is stopped by deregistering it, as AWS documents) and
- * removed with its snapshots.
+ * removed with its snapshots. So is a copy whose smoke step (the plan's `besideSmoke`) ends without success yet without
+ * tagging the source failed (it threw, or could not tag): the copy waits for that step's settling as well as the tag.
  *
  * Resumable: the copy is tagged as gild's from its creation (image, version, run, source), its client token is a
  * function of the source and the region, and a rerun finds it again by its name (the build's AMI name), so a run
@@ -72,16 +73,18 @@ export const regionCopyStage: StepStage<'copy'> = {
     }
     const pollMs = Number(context.env.GILD_COPY_POLL_MS ?? '') || 15_000;
     // NOTE: bounded: a copy takes minutes to an hour, and the smoke test its own timeout on top; a run whose smoke test
-    // never decided (it stopped unexpectedly) leaves the copy tagged candidate, which the next run's plan cleans up.
+    // never decided (killed, or a plan without `besideSmoke`) leaves the copy tagged candidate, which the next run's plan cleans up.
     const deadline = Date.now() + 2 * hour + image.smoke.timeoutSeconds * 1000;
     let copyState = 'pending';
     // NOTE: the smoke step runs beside the copy, not before it, so its end is awaited here rather than through `after`:
     // a smoke step that ends without success and without tagging the source failed (it threw, or could not tag) ends
     // the copy at once, instead of leaving it to poll the source's tag until its deadline, holding the lease and the job.
-    const smokeSettled = step.besideSmoke ? run.settled(step.besideSmoke)?.then(
-      (result) => result,
-      (error: unknown): StepResult => ({ status: 'failed', reason: error instanceof Error ? error.message : String(error), error, durationMs: 0 }),
-    ) : undefined;
+    const smokeSettled = step.besideSmoke
+      ? run.settled(step.besideSmoke)?.then(
+          (result) => result,
+          (error: unknown): StepResult => ({ status: 'failed', reason: error instanceof Error ? error.message : String(error), error, durationMs: 0 }),
+        )
+      : undefined;
     let smokeOutcome: StepResult | undefined;
     void smokeSettled?.then((result) => (smokeOutcome = result));
     for (;;) {

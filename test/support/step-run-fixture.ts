@@ -17,7 +17,10 @@ export interface TestStepRun extends StepRun {
   readonly lostLease: string[];
 }
 
-export function stepRunFixture(image: ResolvedImage | undefined, options: { runDir?: string; outputs?: Record<string, { kind: PlanStepKind; output: unknown }>; settled?: Record<string, Promise<StepResult>> } = {}): TestStepRun {
+export function stepRunFixture(
+  image: ResolvedImage | undefined,
+  options: { runDir?: string; outputs?: Record<string, { kind: PlanStepKind; output: unknown }>; settled?: Record<string, Promise<StepResult>> } = {},
+): TestStepRun {
   const abort = new AbortController();
   const lostLease: string[] = [];
   const settling: Promise<unknown>[] = [];
