@@ -145,6 +145,11 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
         if (!result || result.status !== 'done' || source.kind !== kind) throw new Error(`step ${step.id} needs the output of ${stepId} (${kind}), which has none`);
         return result.output as StepOutputs[K];
       },
+      settled(stepId: string): Promise<StepResult> | undefined {
+        const other = byId.get(stepId);
+        // NOTE: the runner's own promise of that step (started now if it was not yet; every step is started anyway).
+        return other && other.id !== step.id ? start(other) : undefined;
+      },
       builtAmis(stepId: string): BuiltAmis | undefined {
         const source = byId.get(stepId);
         if (!source) return undefined;

@@ -93,6 +93,11 @@ export interface StepRun {
   readonly onLeaseLost: (reason: string) => void;
   /** The image's lease, which the runner holds as a scope around its steps; entered and left by the lock steps. */
   readonly lease: LeaseScope;
+  /**
+   * The result of another step once it has settled (by step id), for a step that runs beside it rather than after it
+   * (a region copy beside its image's smoke test); undefined when that step is not part of what this process applies.
+   */
+  settled(stepId: string): Promise<StepResult> | undefined;
   /** The AMIs per region of an earlier step whose row gives AMIs (a build or a resume), as `output` does. */
   builtAmis(stepId: string): BuiltAmis | undefined;
 }

@@ -62,6 +62,7 @@ export function planRegionCopies(input: {
           reason: `${producer.reason}; the copies to ${copyRegions.join(', ')} it had not finished are finished (or started) beside the smoke test`,
         };
 
+  const smoke = baseRewritten.find((step) => step.kind === 'smoke' && step.image === image.name);
   const copies: Step<'copy'>[] = copyRegions.map((region) => ({
     id: `copy:${image.name}:${region}`,
     kind: 'copy',
@@ -72,6 +73,8 @@ export function planRegionCopies(input: {
     source: { from: made.id },
     kmsKeyId: image.encryption ? (image.encryption.regionKmsKeyIds[region] ?? image.encryption.kmsKeyId) : undefined,
     after: [made.id],
+    // Beside the smoke test, not after it: the copy ends as soon as that step settles without success.
+    ...(smoke ? { besideSmoke: smoke.id } : {}),
     reason: `copy to ${region} while the smoke test runs in ${image.buildRegion}${image.encryption ? ', encrypted with the region\u2019s key' : ''}; finished once the smoke test passed, cancelled and removed if it fails (a failing image is never copied; smoke.onFailure "keep" keeps it in ${image.buildRegion} only)`,
     precondition: `the build's AMI in ${image.buildRegion} still exists, available and not marked failed`,
   }));

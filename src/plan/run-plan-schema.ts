@@ -59,7 +59,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...stepCommon, kind: z.literal('build'), image: text, version: text, regions: texts, base: buildBaseSchema, fingerprint: text, amiName: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('resume'), image: text, version: text, amis: regionMap(text), snapshots: regionMap(texts), fromRunId: text, baseAmiId: text }),
-  z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText }),
+  z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText, besideSmoke: optionalText }),
   z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText }),
   z.strictObject({ ...stepCommon, kind: z.literal('discard'), image: text, version: text, region: text, amis: amiSourceSchema, onFailure: z.enum(['deregister', 'keep']) }),
   z.strictObject({
@@ -196,6 +196,8 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
       if (!ids.has(dependency)) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for "${dependency}", which is no step of the plan`);
       else if (dependency === step.id) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for itself`);
     });
+    if (step.kind === 'copy' && step.besideSmoke !== undefined && !ids.has(step.besideSmoke))
+      problems.push(`steps[${index}].besideSmoke: copy ${step.id} runs beside "${step.besideSmoke}", which is no step of the plan; name the image's smoke step or leave it out`);
   });
   const waiting = new Map<string, readonly string[]>();
   for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, step.after);

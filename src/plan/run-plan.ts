@@ -97,6 +97,11 @@ export type PlanStep =
       readonly sourceRegion: string;
       readonly source: AmiSource;
       readonly kmsKeyId: string | undefined;
+      /**
+       * The smoke step of the same image this copy runs beside (not in `after`: it must not wait for it). Its settling
+       * without success ends the copy at once, even when the source never got tagged failed (the smoke step threw).
+       */
+      readonly besideSmoke?: string;
     })
   /** Carry on with AMIs an earlier run built for this same version and fingerprint. */
   | (StepCommon & {

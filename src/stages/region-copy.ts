@@ -4,7 +4,8 @@
  * a night no longer waits for every copy before it starts testing. It ends only once the copy is available *and* the
  * source has passed its smoke test; a failing image is never copied: when the source is marked failed (or removed)
  * by its smoke test, the copy is cancelled (a pending copy is stopped by deregistering it, as AWS documents) and
- * removed with its snapshots.
+ * removed with its snapshots. So is a copy whose smoke step (the plan's `besideSmoke`) ends without success yet without
+ * tagging the source failed (it threw, or could not tag): the copy waits for that step's settling as well as the tag.
  *
  * Resumable: the copy is tagged as gild's from its creation (image, version, run, source), its client token is a
  * function of the source and the region, and a rerun finds it again by its name (the build's AMI name), so a run
@@ -13,7 +14,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { createTags, describeImages } from '../adapters/ec2.ts';
 import { startRegionCopy } from '../adapters/ec2-region-copy.ts';
-import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
+import { StepFailure, type StepResult, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
 import { imageOf } from './build.ts';
@@ -72,9 +73,20 @@ export const regionCopyStage: StepStage<'copy'> = {
     }
     const pollMs = Number(context.env.GILD_COPY_POLL_MS ?? '') || 15_000;
     // NOTE: bounded: a copy takes minutes to an hour, and the smoke test its own timeout on top; a run whose smoke test
-    // never decided (it stopped unexpectedly) leaves the copy tagged candidate, which the next run's plan cleans up.
+    // never decided (killed, or a plan without `besideSmoke`) leaves the copy tagged candidate, which the next run's plan cleans up.
     const deadline = Date.now() + 2 * hour + image.smoke.timeoutSeconds * 1000;
     let copyState = 'pending';
+    // NOTE: the smoke step runs beside the copy, not before it, so its end is awaited here rather than through `after`:
+    // a smoke step that ends without success and without tagging the source failed (it threw, or could not tag) ends
+    // the copy at once, instead of leaving it to poll the source's tag until its deadline, holding the lease and the job.
+    const smokeSettled = step.besideSmoke
+      ? run.settled(step.besideSmoke)?.then(
+          (result) => result,
+          (error: unknown): StepResult => ({ status: 'failed', reason: error instanceof Error ? error.message : String(error), error, durationMs: 0 }),
+        )
+      : undefined;
+    let smokeOutcome: StepResult | undefined;
+    void smokeSettled?.then((result) => (smokeOutcome = result));
     for (;;) {
       const [[copy], [current]] = await Promise.all([describeImages(ec2, { imageIds: [started.amiId] }), describeImages(sourceEc2, { imageIds: [sourceAmiId] })]);
       const verdict = current?.tags['gild:status'];
@@ -83,6 +95,12 @@ export const regionCopyStage: StepStage<'copy'> = {
         const why = current
           ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})`
           : `the source ${sourceAmiId} is gone (its smoke test failed and removed it)`;
+        run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
+        throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
+      }
+      if (smokeOutcome && smokeOutcome.status !== 'done') {
+        const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
+        const why = `the smoke step ${step.besideSmoke} ended ${smokeOutcome.status} (${smokeOutcome.reason}) without marking the source ${sourceAmiId} failed`;
         run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
         throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
       }
@@ -105,10 +123,24 @@ export const regionCopyStage: StepStage<'copy'> = {
         throw new StepFailure(
           `the copy ${started.amiId} in ${step.region} is ${copy.state} and the smoke test of ${sourceAmiId} has not decided in time; the copy stays tagged candidate, and the next run finds it again`,
         );
-      await delay(pollMs, undefined, { signal: run.signal });
+      await pauseUnless(pollMs, run.signal, smokeSettled);
     }
   },
 };
+
+/** Waits `ms` (abortable by `signal`), or less if `settles` settles first; the timer never outlives the wait. */
+async function pauseUnless(ms: number, signal: AbortSignal, settles: Promise<unknown> | undefined): Promise<void> {
+  if (!settles) return delay(ms, undefined, { signal });
+  const stop = new AbortController();
+  const waiting = delay(ms, undefined, { signal: AbortSignal.any([signal, stop.signal]) });
+  try {
+    await Promise.race([waiting, settles]);
+  } finally {
+    stop.abort();
+    // NOTE: the timer's own rejection once stopped (or aborted) is the race's answer or nothing: never unhandled.
+    waiting.catch(() => undefined);
+  }
+}
 
 function sourceOf(step: StepOfKind<'copy'>, run: StepRun): string {
   const amiId = amisOf(run, step.source).amis[step.sourceRegion];

@@ -3,7 +3,7 @@
  * of the steps it depends on are given, deferred cleanups can be inspected.
  */
 import type { LeaseScope } from '../../src/apply/lease-scope.ts';
-import type { BuiltAmis, StepOutputs, StepRun } from '../../src/apply/step-stage.ts';
+import type { BuiltAmis, StepOutputs, StepResult, StepRun } from '../../src/apply/step-stage.ts';
 import { stepTable } from '../../src/apply/step-table.ts';
 import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
@@ -17,7 +17,10 @@ export interface TestStepRun extends StepRun {
   readonly lostLease: string[];
 }
 
-export function stepRunFixture(image: ResolvedImage | undefined, options: { runDir?: string; outputs?: Record<string, { kind: PlanStepKind; output: unknown }> } = {}): TestStepRun {
+export function stepRunFixture(
+  image: ResolvedImage | undefined,
+  options: { runDir?: string; outputs?: Record<string, { kind: PlanStepKind; output: unknown }>; settled?: Record<string, Promise<StepResult>> } = {},
+): TestStepRun {
   const abort = new AbortController();
   const lostLease: string[] = [];
   const settling: Promise<unknown>[] = [];
@@ -36,6 +39,7 @@ export function stepRunFixture(image: ResolvedImage | undefined, options: { runD
       if (given.kind !== kind) throw new Error(`${stepId} is a ${given.kind} step, not ${kind}`);
       return given.output as StepOutputs[K];
     },
+    settled: (stepId) => options.settled?.[stepId],
     builtAmis(stepId: string): BuiltAmis | undefined {
       const given = options.outputs?.[stepId];
       if (!given) return undefined;

@@ -370,6 +370,35 @@ describe('applyPlan', () => {
     expect(resultOf(applied, 'release:web').status).toBe('done');
   });
 
+  it('gives a step running beside another that step’s result once it settles, without waiting for it first', async () => {
+    const besideStarted = deferred();
+    const seen: unknown[] = [];
+    const fakes = fakeStages({
+      smoke: {
+        run: async () => {
+          // The smoke step ends only once the step beside it is running: `settled` never orders the two.
+          await besideStarted.promise;
+          throw new StepFailure('could not tag the AMI failed');
+        },
+      },
+      retire: {
+        run: async (_step, run) => {
+          const smoke = run.settled('smoke:web');
+          seen.push(run.settled('retire:web'), run.settled('no-such-step'));
+          besideStarted.resolve();
+          seen.push(await smoke);
+          return { removed: [] };
+        },
+      },
+    });
+
+    const applied = await apply([step('lock:web'), step('build:web', ['lock:web']), step('smoke:web', ['build:web']), step('retire:web', ['lock:web', 'build:web'])], fakes);
+
+    expect(seen).toEqual([undefined, undefined, expect.objectContaining({ status: 'failed', reason: 'could not tag the AMI failed' })]);
+    expect(seen[2]).toBe(resultOf(applied, 'smoke:web'));
+    expect(statuses(applied)).toMatchObject({ 'smoke:web': 'failed', 'retire:web': 'done' });
+  });
+
   it('lets the steps after a step go on while what it left to settle finishes, and returns only once that has', async () => {
     const termination = deferred();
     const released = deferred();

@@ -57,6 +57,8 @@ describe('planRegionCopies', () => {
     // Beside, not after, the smoke test: neither waits for the other.
     expect(step(planned, 'smoke:base', 'smoke').after).toEqual(['build:base']);
     expect(west.after).not.toContain('smoke:base');
+    // …but it names the smoke step it runs beside, whose ending without success ends the copy at once.
+    expect([west.besideSmoke, eu.besideSmoke]).toEqual(['smoke:base', 'smoke:base']);
     // Each region's share waits for its own copy; the build region's for none; the publish for all.
     expect(step(planned, 'share:base:us-west-2', 'share')).toMatchObject({ amis: { from: 'build:base', copies: { 'us-west-2': 'copy:base:us-west-2' } } });
     expect(step(planned, 'share:base:us-west-2', 'share').after).toContain('copy:base:us-west-2');

@@ -69,4 +69,32 @@ describe('the plan file schema', () => {
       'steps: a → b → a wait for each other in a circle',
     ]);
   });
+
+  it('refuses a copy beside a smoke step that is no step of the plan', () => {
+    const copy = {
+      id: 'copy:web:eu-west-1',
+      kind: 'copy',
+      after: [],
+      reason: '',
+      precondition: '',
+      image: 'web',
+      version: '1.0.0',
+      region: 'eu-west-1',
+      sourceRegion: 'us-east-1',
+      source: { amis: { 'us-east-1': 'ami-0aaaaaaaaaaaaaaa1' } },
+      besideSmoke: 'smoke:nowhere',
+    };
+    const result = parseRunPlan({
+      schema: 1,
+      runId: 'r1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      ssmPrefix: '/golden',
+      options: { force: false, images: [] },
+      observed: { at: 'x', digests: {} },
+      images: [],
+      kept: [],
+      steps: [copy],
+    });
+    expect(result.problems).toEqual(['steps[0].besideSmoke: copy copy:web:eu-west-1 runs beside "smoke:nowhere", which is no step of the plan; name the image\'s smoke step or leave it out']);
+  });
 });
