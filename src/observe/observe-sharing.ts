@@ -31,8 +31,10 @@ export async function observeSharing(context: Context, inventory: Inventory, ima
           if (gildAmis.get(amiId)?.tags['gild:image'] === image.name) own.add(amiId);
         }
       }
-      const unknown = [...named].filter((amiId) => !gildAmis.has(amiId));
-      const others = await describeImages(ec2, { imageIds: unknown });
+      const unknown = new Set([...named].filter((amiId) => !gildAmis.has(amiId)));
+      // One read for both: whether the AMIs gild did not make still exist, and the volumes of gild's own.
+      const described = await describeImages(ec2, { imageIds: [...unknown, ...own] });
+      const others = described.filter((ami) => unknown.has(ami.amiId));
       const launch: Record<string, Awaited<ReturnType<typeof describeLaunchPermissions>>> = {};
       const volumes: Record<string, Awaited<ReturnType<typeof describeCreateVolumePermissions>>> = {};
       await Promise.all(
@@ -41,7 +43,7 @@ export async function observeSharing(context: Context, inventory: Inventory, ima
           for (const snapshotId of gildAmis.get(amiId)?.snapshotIds ?? []) volumes[snapshotId] = await describeCreateVolumePermissions(ec2, snapshotId);
         }),
       );
-      const volumeEncryption = Object.fromEntries((await describeImages(ec2, { imageIds: [...own] })).map((ami) => [ami.amiId, ami.volumes]));
+      const volumeEncryption = Object.fromEntries(described.filter((ami) => own.has(ami.amiId)).map((ami) => [ami.amiId, ami.volumes]));
       sharing[region] = { launch, volumes, otherAmis: Object.fromEntries(others.map((ami) => [ami.amiId, { state: ami.state }])), volumeEncryption };
     }),
   );
