@@ -115,35 +115,10 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
   // saying restored, and every later command of this image finishes them (planUnfinishedRestores).
   const unmarks = input.inventory ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [buildStepId] }) : [];
 
-  // The versions pointers may name once it is back: the good ones and this one.
-  const good = [...goodVersions(state, image), state.versions.find((candidate) => candidate.version === version)!].sort((a, b) => semver.rcompare(a.version, b.version));
   const notes: KeptResource[] = [];
   const note = (text: string) => notes.push({ image: image.name, region: image.buildRegion, amiId: amis[image.buildRegion]!.amiId, version, reason: text });
-  for (const pointer of ['latest', `v${semver.major(version)}`]) {
-    const newest = good.find((candidate) => pointer === 'latest' || semver.major(candidate.version) === semver.major(version));
-    if (newest?.version !== version) continue;
-    const hold = Object.hasOwn(state.holds, pointer) ? state.holds[pointer] : undefined;
-    if (hold) {
-      note(`${pointer} is not moved back: ${describeHold(pointer, hold)}; \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer}`}\` lets the next run catch it up`);
-      continue;
-    }
-    const name = `${path}${pointer}`;
-    const moves: PointerMove[] = image.regions.flatMap((region) =>
-      state.pointers[region]?.[name] === amis[region]!.amiId ? [] : [{ region, name, amiId: amis[region]!.amiId, previous: state.pointers[region]?.[name] }],
-    );
-    if (moves.length === 0) continue;
-    steps.push({
-      id: `repoint:${image.name}:${pointer}`,
-      kind: 'repoint',
-      image: image.name,
-      version,
-      pointer,
-      moves,
-      after: [lockId, ...restoreIds],
-      reason: `${version} is restored and is the newest good version${pointer === 'latest' ? '' : ` of ${semver.major(version)}.x`}: move ${pointer} back to it, as its publish did`,
-      precondition: `${pointer} still holds what was observed in every region, and ${version}'s AMIs are available and tagged gild:image=${image.name}, gild:version=${version}`,
-    });
-  }
+  const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...restoreIds], note });
+  steps.push(...repoints);
   for (const channel of Object.keys(input.channels).sort()) {
     const current = state.versions.find((candidate) => candidate.amis[image.buildRegion] === state.pointers[image.buildRegion]?.[`${path}channels/${channel}`])?.version;
     if (current !== undefined && semver.gte(current, version)) continue;
@@ -162,7 +137,7 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
  * Restores that stopped half-way: the ledger says restored, but a region's AMI is still tagged revoked or its
  * `status/<v>` still says revoked, or a descendant still carries the revoke's `gild:base-revoked` mark. Their steps finish them; the revoke is never finished instead.
  */
-export function planUnfinishedRestores(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly inventory?: Inventory | undefined }): {
+export function planUnfinishedRestores(input: { readonly image: ResolvedImage; readonly state: ImageState; readonly prefix: string; readonly inventory?: Inventory | undefined }): {
   steps: PlanStep[];
   versions: string[];
 } {
@@ -172,11 +147,17 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
   for (const [version, revocation] of Object.entries(state.ledger.revoked)) {
     const restored = revocation.restored;
     if (!restored || !semver.valid(version)) continue;
-    const { amis } = restorableAmis(state, image, version);
+    const { amis, gone } = restorableAmis(state, image, version);
     const unfinished = Object.entries(amis).filter(([region, ami]) => ami.status === 'revoked' || state.statuses[region]?.[version]?.revoked !== undefined);
+    const finishing = `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at})`;
+    const restoreIds = unfinished.map(([region]) => `restore:${image.name}:${version}:${region}`);
+    const repoints =
+      gone.length > 0 || revocationOf(state, version) !== undefined
+        ? []
+        : restoredPointerMoves({ image, state, version, amis, path: `${imageParameterPath(input.prefix, image.name)}/`, after: [`lock:${image.name}`, ...restoreIds], note: () => {}, finishing });
     // A restore that died before its un-marks: the descendants still say their base is revoked.
     const unmarks = input.inventory && revocationOf(state, version) === undefined ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [] }) : [];
-    if (unfinished.length === 0 && unmarks.length === 0) continue;
+    if (unfinished.length === 0 && unmarks.length === 0 && repoints.length === 0) continue;
     versions.push(version);
     steps.push(
       ...unmarks.map((step) => ({ ...step, reason: `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at}): ${step.reason}` })),
@@ -197,6 +178,54 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
         precondition: `${ami.amiId} still exists, tagged ${image.name} ${version}, and retirement has not begun`,
       } satisfies StepOfKind<'restore'>);
     }
+    steps.push(...repoints);
   }
   return { steps, versions };
+}
+
+/**
+ * `latest` and `v<major>` back on a restored version where it is the newest good one (what its publish did), unless a
+ * hold keeps them: planned by the restore, and again by every later command until every region agrees, so a restore cut
+ * short between its regions' pointer writes converges.
+ */
+function restoredPointerMoves(input: {
+  readonly image: ResolvedImage;
+  readonly state: ImageState;
+  readonly version: string;
+  readonly amis: Readonly<Record<string, { readonly amiId: string }>>;
+  readonly path: string;
+  readonly after: readonly string[];
+  readonly note: (text: string) => void;
+  readonly finishing?: string;
+}): PlanStep[] {
+  const { image, state, version, amis, path } = input;
+  const steps: PlanStep[] = [];
+  // The versions pointers may name once it is back: the good ones and this one.
+  const good = [...goodVersions(state, image), state.versions.find((candidate) => candidate.version === version)!].sort((a, b) => semver.rcompare(a.version, b.version));
+  for (const pointer of ['latest', `v${semver.major(version)}`]) {
+    const newest = good.find((candidate) => pointer === 'latest' || semver.major(candidate.version) === semver.major(version));
+    if (newest?.version !== version) continue;
+    const hold = Object.hasOwn(state.holds, pointer) ? state.holds[pointer] : undefined;
+    if (hold) {
+      input.note(`${pointer} is not moved back: ${describeHold(pointer, hold)}; \`gild release ${image.name}${pointer === 'latest' ? '' : ` --channel ${pointer}`}\` lets the next run catch it up`);
+      continue;
+    }
+    const name = `${path}${pointer}`;
+    const moves: PointerMove[] = image.regions.flatMap((region) =>
+      state.pointers[region]?.[name] === amis[region]!.amiId ? [] : [{ region, name, amiId: amis[region]!.amiId, previous: state.pointers[region]?.[name] }],
+    );
+    if (moves.length === 0) continue;
+    steps.push({
+      id: `repoint:${image.name}:${pointer}`,
+      kind: 'repoint',
+      image: image.name,
+      version,
+      pointer,
+      moves,
+      after: [...input.after],
+      reason: `${input.finishing ? `${input.finishing}: ` : ''}${version} is restored and is the newest good version${pointer === 'latest' ? '' : ` of ${semver.major(version)}.x`}: move ${pointer} back to it, as its publish did`,
+      precondition: `${pointer} still holds what was observed in every region, and ${version}'s AMIs are available and tagged gild:image=${image.name}, gild:version=${version}`,
+    });
+  }
+  return steps;
 }

@@ -30,7 +30,9 @@ export function planUnfinishedIntents(input: {
   const { image, state, prefix } = input;
   const revocations = planUnfinishedRevocations(input);
   const restores = planUnfinishedRestores(input);
-  const steps = [...restores.steps, ...revocations.steps];
+  // NOTE: a revoke being finished moves its pointers to the newest good version itself; a restore's catch-up of the same pointer gives way.
+  const revokedIds = new Set(revocations.steps.map((step) => step.id));
+  const steps = [...restores.steps.filter((step) => !revokedIds.has(step.id)), ...revocations.steps];
   const versions = [...restores.versions.map((version) => `restore of ${version}`), ...revocations.versions.map((version) => `revoke of ${version}`)];
   const notes = [...revocations.notes];
   const movedByRevocations = new Set(steps.flatMap((step) => (step.kind === 'repoint' ? [step.pointer] : [])));
