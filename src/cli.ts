@@ -241,8 +241,20 @@ const commandTable: readonly CommandEntry[] = [
         .description("remove an image's lock after checking that no live run holds it")
         .argument('<image>', 'image name')
         .option('--yes', 'confirm: remove it', false)
-        .option('--force', 'remove it even if its owner may still be working', false),
-    run: async (io, [image], flags) => (await import('./commands/unlock.ts')).unlock({ image: image as string, yes: flags.yes as boolean, force: flags.force as boolean }, io),
+        .option('--force', 'remove it even if its owner may still be working', false)
+        .option('--dry-run', 'print the plan and stop before changing anything', false)
+        .option('--json', reportJsonHelp, false),
+    run: async (io, [image], flags, argv) => {
+      const [{ withImagesInContext }, { createIoLogger }, { unlockCommand }] = await Promise.all([import('./commands/run-steps.ts'), import('./commands/io.ts'), import('./commands/unlock.ts')]);
+      const logger = createIoLogger(io);
+      return withImagesInContext(io, logger, { images: [image as string] }, (context, selected, signal) =>
+        unlockCommand(context, selected[0]!, { yes: flags.yes as boolean, force: flags.force as boolean }, signal, {
+          ...reportIo(io, flags, argv),
+          dryRun: flags.dryRun as boolean,
+          progress: (name, line) => logger.info(`${name ?? (image as string)}: ${line}`),
+        }),
+      );
+    },
   },
   {
     name: 'iam-policy',

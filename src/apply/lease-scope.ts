@@ -22,7 +22,7 @@ const renewEveryMs = 5 * 60_000;
 export interface LeaseScope {
   /** Takes the image's lease, or answers the one this run already holds. */
   enter(step: StepOfKind<'lock'>): Promise<Lease>;
-  /** Takes over a stale lease the plan found (a dead owner's): this run holds it afterwards. */
+  /** Takes over a stale lease the plan found (a dead owner's), or any, for a step with `breakReason`: this run holds it afterwards. */
   takeOver(step: StepOfKind<'unlock'>, logger: Logger): Promise<string>;
   /** Gives the lease back; false when this run did not hold it. */
   leave(step: StepOfKind<'release'>, logger: Logger): Promise<boolean>;
@@ -83,10 +83,11 @@ export function createLeaseScope(context: Context, options: { readonly cleanups:
         now: context.now,
         ttlMs: leaseTtlMs,
         isPidAlive: context.processInfo.isPidAlive,
+        evenIfLive: step.breakReason !== undefined,
       });
       if ('takingOver' in taken) throw new WorldMoved(`another run is taking over the stale lock of ${step.image} (${describeHolder(taken.takingOver)}); this run leaves ${step.image} to it`);
       if ('heldBy' in taken) throw new WorldMoved(`the lock of ${step.image} is held by ${describeHolder(taken.heldBy)}; this run leaves ${step.image} to it`);
-      logger.warn(`took over the stale lock ${step.parameterName}: ${step.reason}`);
+      logger.warn(`took over the ${step.breakReason === undefined ? 'stale ' : ''}lock ${step.parameterName}: ${step.reason}`);
       hold(step.image, step.region, step.parameterName, taken.acquired);
       return step.observedValue;
     },

@@ -74,8 +74,9 @@ const maxClaimDepth = 3;
 /**
  * Takes over a lease the plan found stale, `observedRaw` being the value it
  * saw; a value that is not stale now (a live owner, or not a lease at all) is
- * left alone and reported as held. Exactly one of any number of concurrent
- * take-overs wins.
+ * left alone and reported as held, unless `evenIfLive` (`gild unlock` told to
+ * break it: `--force`, or a value that is not a gild lease). Exactly one of any
+ * number of concurrent take-overs wins.
  *
  * Why not just "delete if still `observedRaw`, then create": SSM's delete is
  * unconditional, so the compare and the delete are two calls. A and B both
@@ -107,13 +108,14 @@ export async function takeOverLease(
   name: string,
   observedRaw: string,
   owner: LeaseOwner,
-  timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean },
+  timing: LeaseTiming & { readonly isPidAlive: (pid: number) => boolean; readonly evenIfLive?: boolean },
   depth = 0,
 ): Promise<TakeOverOutcome> {
   const observed = observeLeaseState(observedRaw, { host: owner.host, bootId: owner.bootId, pidNamespace: owner.pidNamespace, isPidAlive: timing.isPidAlive });
-  if (staleLeaseReason(observed, timing.now()) === undefined) return { heldBy: parseLease(observedRaw) ?? observedRaw, raw: observedRaw };
+  if (!timing.evenIfLive && staleLeaseReason(observed, timing.now()) === undefined) return { heldBy: parseLease(observedRaw) ?? observedRaw, raw: observedRaw };
   const claimName = takeoverClaimName(name, observedRaw);
-  const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs };
+  // NOTE: breaking a live lock on purpose is never breaking another taker's live claim: claims are respected as ever.
+  const claimTiming = { ...timing, ttlMs: takeoverClaimTtlMs, evenIfLive: false };
   const claimed = await acquireLease(ssm, claimName, owner, claimTiming);
   let claim: Lease;
   if ('acquired' in claimed) claim = claimed.acquired;

@@ -6,7 +6,7 @@ const describeStep = (step: PlanStep): string => {
     case 'sweep':
       return `sweep ${step.account ? `account ${step.account.account} (as ${step.account.roleArn}) ` : ''}${step.region} ${step.resource.kind} ${step.resource.kind === 'instance' || step.resource.kind === 'takeover-claim' ? step.resource.id : `${step.resource.name} (${step.resource.id})`}`;
     case 'unlock':
-      return `unlock ${step.parameterName} (stale lease of run ${step.lease?.runId ?? '?'})`;
+      return `unlock ${step.parameterName} (${step.lease ? `${step.breakReason === undefined ? 'stale ' : ''}lease of run ${step.lease.runId}` : 'not a gild lease'})`;
     case 'lock':
       return `lock ${step.parameterName}`;
     case 'release':

@@ -44,7 +44,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
     runId: optionalText,
     account: z.strictObject({ account: text, roleArn: text, image: text, lockRegion: text }).optional(),
   }),
-  z.strictObject({ ...stepCommon, kind: z.literal('unlock'), image: text, region: text, parameterName: text, observedValue: text, lease: leaseSchema.optional() }),
+  z.strictObject({ ...stepCommon, kind: z.literal('unlock'), image: text, region: text, parameterName: text, observedValue: text, lease: leaseSchema.optional(), breakReason: text.optional() }),
   z.strictObject({ ...stepCommon, kind: z.literal('lock'), image: text, region: text, parameterName: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('release'), image: text, region: text, parameterName: text }),
   z.strictObject({

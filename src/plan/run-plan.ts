@@ -54,7 +54,20 @@ export type PlanStep =
       readonly account?: { readonly account: string; readonly roleArn: string; readonly image: string; readonly lockRegion: string };
     })
   /** Remove a lock whose owner is gone (expired lease, or a dead pid on this host). */
-  | (StepCommon & { readonly kind: 'unlock'; readonly image: string; readonly region: string; readonly parameterName: string; readonly observedValue: string; readonly lease: Lease | undefined })
+  | (StepCommon & {
+      readonly kind: 'unlock';
+      readonly image: string;
+      readonly region: string;
+      readonly parameterName: string;
+      readonly observedValue: string;
+      readonly lease: Lease | undefined;
+      /**
+       * Only in `gild unlock`'s plan: why the lock is taken over though it is not stale (`--force` on a lease whose
+       * owner may still be working, or a value that is not a gild lease). Without it, a take-over leaves alone anything
+       * that is not stale; with it, anything still holding `observedValue`.
+       */
+      readonly breakReason?: string;
+    })
   | (StepCommon & { readonly kind: 'lock'; readonly image: string; readonly region: string; readonly parameterName: string })
   | (StepCommon & { readonly kind: 'release'; readonly image: string; readonly region: string; readonly parameterName: string })
   /**

@@ -143,7 +143,7 @@ export const runReportSchema = z.object({
   /** The command line as typed, e.g. `gild promote web --to stable`. */
   command: z.string(),
   /** Which command wrote the report; `merge` for a fleet's merged report (absent in reports of gild before it). */
-  commandName: z.enum(['run', 'retire', 'promote', 'rollback', 'release', 'revoke', 'restore', 'merge', 'verify']).optional(),
+  commandName: z.enum(['run', 'retire', 'promote', 'rollback', 'release', 'revoke', 'restore', 'merge', 'verify', 'unlock']).optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   ssmPrefix: z.string(),

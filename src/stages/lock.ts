@@ -10,7 +10,7 @@ import type { StepStage } from '../apply/step-stage.ts';
 
 export const unlockStage: StepStage<'unlock'> = {
   kind: 'unlock',
-  title: (step) => `take over the stale lock of ${step.image}`,
+  title: (step) => `take over the ${step.breakReason === undefined ? 'stale ' : ''}lock of ${step.image}`,
   check: (_context, step, run) => run.lease.staleLockMoved(step),
   run: async (_context, step, run) => ({ removed: await run.lease.takeOver(step, run.logger) }),
 };
