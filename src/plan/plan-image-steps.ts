@@ -67,8 +67,13 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   const fingerprint = input.fingerprints[image.name] ?? '';
   // A run that stopped halfway through publishing is finished first; building again would waste a version.
   // A revoke or rollback that stopped half-way is finished before anything else moves a pointer: never reversed.
-  const intents = planUnfinishedIntents({ image, state, prefix: inventory.ssmPrefix, now, channels: input.settings.channels ?? {} });
-  const finishingIntents = intents.steps.length > 0;
+  // Every image's AMIs are passed, so that a revoke whose `gild:base-revoked` marks were never all made (killed after
+  // recording it) has them made by the next run too, not only by the next lifecycle command.
+  const intents = planUnfinishedIntents({ image, state, prefix: inventory.ssmPrefix, now, channels: input.settings.channels ?? {}, inventory });
+  // NOTE: marks go on other images' AMIs and move none of this image's pointers: a revoke missing only its marks does
+  // not hold this image's build and publish back; they are made beside them, under this image's lock.
+  const marks = intents.steps.filter((step) => step.kind === 'mark-descendant');
+  const finishingIntents = intents.steps.length > marks.length;
   const unfinished = base && !finishingIntents ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
   const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   // NOTE: a publish raises the ledger before it names the AMI; a run killed right after leaves its own number in the
@@ -108,6 +113,7 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   let decision: ImageDecision;
   let publishStepId: string | undefined;
   kept.push(...intents.notes);
+  if (!finishingIntents) steps.push(...marks);
   if (finishingIntents) {
     steps.push(...intents.steps);
     const firstVersion = intents.steps.find((step): step is Extract<PlanStep, { kind: 'repoint' | 'revoke' }> => step.kind === 'repoint' || step.kind === 'revoke');
@@ -149,7 +155,9 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
     steps.push(publish);
   }
 
-  const retirement = retirementSteps(input, image, state, { intents: intents.steps, unfinished: unfinished !== undefined, publishStepId, next, lockStepId, planned: steps });
+  if (marks.length > 0 && !finishingIntents) decision = { ...decision, reason: `${decision.reason}; and finish the ${intents.versions.join(' and ')}: mark what was built on it gild:base-revoked` };
+
+  const retirement = retirementSteps(input, image, state, { intents: finishingIntents ? intents.steps : [], unfinished: unfinished !== undefined, publishStepId, next, lockStepId, planned: steps });
   kept.push(...retirement.kept);
   steps.push(...retirement.steps.map((step) => (step.kind === 'retire' ? withProtectionRemoved(step, state) : step)));
   const publish = steps.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish');

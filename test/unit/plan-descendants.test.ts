@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Inventory, ObservedAmi, ObservedParameter, RegionInventory } from '../../src/observe/inventory.ts';
+import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { descendantsOf } from '../../src/plan/plan-descendants.ts';
+import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import { planPointerChange } from '../../src/plan/plan-pointer-change.ts';
 import type { PlanStep } from '../../src/plan/run-plan.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
@@ -219,5 +221,59 @@ describe('descendants of a restored version', () => {
       'unmark-descendant:web:1.0.1:ui:2.0.1:us-west-2',
     ]);
     expect(unmarks[0]?.reason).toMatch(/^finish the restore that stopped half-way/);
+  });
+});
+
+describe("a run finishes a revoke's missing marks", () => {
+  /** web 1.0.1 revoked and every part of the revoke done (recorded in the ledger, on the AMIs and in the status parameters; pointers moved; deprecated) but `only`: what is left out. */
+  function revokedWorld(missing: 'marks' | 'marks and the status parameters'): Inventory {
+    const world = inventory({ ...fleet, web: { '1.0.0': {}, '1.0.1': { revoked: 'CVE-1' } } });
+    for (const region of regions) {
+      const regionInventory = world.regions[region]!;
+      const amis = regionInventory.amis.map((ami) => (ami.tags['gild:status'] === 'revoked' ? { ...ami, tags: { ...ami.tags, 'gild:deprecated-at': now.toISOString() } } : ami));
+      const status = { name: '/golden/web/status/1.0.1', value: JSON.stringify({ revoked: { reason: 'CVE-1', at: now.toISOString(), by: 'ops@host' } }), version: 1, lastModified: undefined };
+      const parameters = missing === 'marks' ? [...regionInventory.parameters, status] : regionInventory.parameters;
+      (world.regions as Record<string, RegionInventory>)[region] = { ...regionInventory, amis, parameters } as RegionInventory;
+    }
+    return { ...world, bases: { web: { kind: 'resolved', amiId: 'ami-base1', source: 'ssm:/aws/service/al2023' } } };
+  }
+  const run = (world: Inventory) =>
+    assemblePlan({ runId: 'r2', now, images: [images.web], fingerprints: { web: 'fp-new' }, inventory: world, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+
+  it('marks every descendant under the revoked image’s lock, beside its build: the build, publish and retirement wait for none of the marks', () => {
+    const plan = run(revokedWorld('marks'));
+    const marks = plan.steps.filter((step) => step.kind === 'mark-descendant');
+    expect(marks.map((step) => `${step.id} after ${step.after.join(',')}`)).toEqual(
+      ['app:1.0.1:us-east-1', 'app:1.0.1:us-west-2', 'ui:2.0.1:us-east-1', 'ui:2.0.1:us-west-2'].map((of) => `mark-descendant:web:1.0.1:${of} after lock:web`),
+    );
+    expect(marks.every((step) => step.reason.startsWith('finish the revoke that stopped half-way: '))).toBe(true);
+    expect(plan.images).toEqual([
+      expect.objectContaining({ image: 'web', action: 'build', reason: expect.stringMatching(/; and finish the revoke of 1\.0\.1: mark what was built on it gild:base-revoked$/) }),
+    ]);
+    const markIds = new Set(marks.map((step) => step.id));
+    const others = plan.steps.filter((step) => step.kind !== 'mark-descendant' && step.kind !== 'release');
+    expect(kinds(others)).toEqual(expect.arrayContaining(['build web', 'smoke web', 'publish web']));
+    expect(others.filter((step) => step.after.some((id) => markIds.has(id)))).toEqual([]);
+    // The lock is given back only once every mark is done.
+    expect(plan.steps.find((step) => step.kind === 'release')?.after).toEqual(expect.arrayContaining([...markIds]));
+    expect(formatRunPlan(plan)).toContain(`mark app 1.0.1 in us-west-2: tag ${amiOf('app', '1.0.1', 'us-west-2')} gild:base-revoked (built on the revoked web 1.0.1)`);
+  });
+
+  it('marks them with the rest of a revoke that stopped half-way, which holds the build back as before', () => {
+    const plan = run(revokedWorld('marks and the status parameters'));
+    expect(plan.images).toEqual([expect.objectContaining({ image: 'web', action: 'finish', reason: expect.stringContaining('finish the revoke of 1.0.1') })]);
+    expect(kinds(plan.steps).filter((kind) => kind !== 'lock web' && kind !== 'release web')).toEqual([...Array(2).fill('revoke web'), ...Array(4).fill('mark-descendant web')]);
+  });
+
+  it('plans no mark once every descendant carries one', () => {
+    const world = revokedWorld('marks');
+    for (const region of regions) {
+      const regionInventory = world.regions[region]!;
+      const amis = regionInventory.amis.map((ami) => (ami.tags['gild:image'] === 'web' ? ami : { ...ami, tags: { ...ami.tags, 'gild:base-revoked': 'web 1.0.1: CVE-1' } }));
+      (world.regions as Record<string, RegionInventory>)[region] = { ...regionInventory, amis } as RegionInventory;
+    }
+    const plan = run(world);
+    expect(plan.steps.filter((step) => step.kind === 'mark-descendant')).toEqual([]);
+    expect(plan.images[0]?.reason).not.toMatch(/finish the revoke/);
   });
 });
