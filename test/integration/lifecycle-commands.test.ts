@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateLaunchTemplateCommand } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReportSchema, type ImageReport, type RunReport } from '../../src/report/report-schema.ts';
@@ -304,6 +304,23 @@ describe('revoke', () => {
     expect(plan.stdout).toMatch(/= api: unchanged at/);
     expect(plan.stdout).toMatch(/\+ app: build 1\.0\.1 .*its base api 1\.0\.1 was revoked \(CVE-2026-0001 in openssl\)/);
     expect(plan.stdout).toMatch(/build 1\.0\.1 in us-east-1 from ami-\w+ \(image:api@\^1 → 1\.0\.0\)/);
+  });
+
+  it('a gild run finishes the marks of a revoke that stopped before making them: planned with their reason, made under the revoked image’s lock, building nothing', async () => {
+    const appAmi = (await parametersUnder(moto.endpoint, 'us-east-1', '/golden/app'))['/golden/app/versions/1.0.0']!;
+    // What a revoke killed after its record, its pointer moves and its deprecation leaves: every part done but the mark.
+    await awsClients(moto.endpoint, 'us-east-1').ec2.send(new DeleteTagsCommand({ Resources: [appAmi], Tags: [{ Key: 'gild:base-revoked' }] }));
+
+    const plan = await gild(['plan', 'api']);
+    expect(plan.stdout).toMatch(/= api: unchanged at 1\.0\.0 — .*; and finish the revoke of 1\.0\.1: mark what was built on it gild:base-revoked/);
+    expect(plan.stdout).toContain(`mark app 1.0.0 in us-east-1: tag ${appAmi} gild:base-revoked (built on the revoked api 1.0.1) — finish the revoke that stopped half-way: app 1.0.0 is built on`);
+
+    const nightly = await gild(['run', 'api', '--json']);
+    expect(nightly.exitCode, nightly.stdout + nightly.stderr).toBe(0);
+    const report = runReportSchema.parse(JSON.parse(nightly.stdout));
+    expect(report.images[0]).toMatchObject({ image: 'api', result: 'unchanged', summary: [`marked app 1.0.0 in us-east-1 (${appAmi}): built on the revoked api 1.0.1`] });
+    expect((await imageState(moto.endpoint, 'us-east-1', appAmi))?.tags['gild:base-revoked']).toBe('api 1.0.1: CVE-2026-0001 in openssl');
+    expect((await gild(['plan', 'api'])).stdout).not.toContain('mark app');
   });
 
   it('revoke --cascade revokes what was built on the version too, in one plan shown by --dry-run: app moves to its newest version not built on it', async () => {
