@@ -16,7 +16,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
-import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -135,7 +135,9 @@ describe('the generated IAM policy, simulated over every request of full runs an
         await new SSMClient({ ...client, region: 'us-west-2' }).send(new DeleteParameterCommand({ Name: '/golden/al2023-base/latest' }));
         const repaired = await gildOk(project, ['verify', '--repair'], env, [0, 1]);
         expect(repaired).toContain('launch permissions: remove 444455556666');
-        await gildOk(project, ['unlock', 'nginx', '--yes'], env, [0, 1]);
+        // A lock left by hand (not recorded: not gild's request), so that unlock's take-over and release are evaluated.
+        await new SSMClient(client).send(new PutParameterCommand({ Name: '/golden/nginx/lock', Value: 'left by hand', Type: 'String' }));
+        expect(await gildOk(project, ['unlock', 'nginx', '--yes'], env)).toContain('removed /golden/nginx/lock');
 
         const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
         console.info(report('IAM simulation of full runs and lifecycle commands', summary));
