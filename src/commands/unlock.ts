@@ -11,7 +11,9 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { observeLock } from '../observe/observe-lease.ts';
 import type { StepOutputs } from '../apply/step-stage.ts';
+import { stepTable } from '../apply/step-table.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
+import { lockParameterName } from '../plan/parameter-names.ts';
 import { planUnlock } from '../plan/plan-unlock.ts';
 import { commandLine } from '../report/build-run-report.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
@@ -71,10 +73,11 @@ async function applyUnlock(context: Context, image: ResolvedImage, plan: RunPlan
     env: context.env,
   });
   const outcome = outcomes.find((candidate) => candidate.image === image.name);
-  const release = plan.steps.find((step) => step.kind === 'release');
+  // The step that gives the lease back, found by its row like the runner finds it: giving it back is what removes it.
+  const release = plan.steps.find((step) => stepTable[step.kind].lease === 'gives-back');
   const released = release ? applied.results.get(release.id) : undefined;
   const removed = outcome?.result === 'unchanged' && released?.status === 'done' && (released.output as StepOutputs['release']).released;
-  if (removed) io.stdout(`✔ removed ${release?.parameterName ?? ''} in ${image.buildRegion}.\n`);
+  if (removed) io.stdout(`✔ removed ${lockParameterName(context.settings.ssmPrefix, image.name)} in ${image.buildRegion}.\n`);
   else if (outcome?.result === 'failed') io.stdout(`✖ ${image.name}: ${outcome.reason}${outcome.details.map((detail) => `\n    - ${detail}`).join('')}\n`);
   else if (outcome?.result === 'unchanged')
     // NOTE: the lease taken over is this run's: left behind, it is stale as soon as this process ends, and the next run takes it over.
