@@ -15,7 +15,7 @@ import { withColumns, type StageTable } from '../../src/apply/step-stage.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { Lease, LeaseState } from '../../src/observe/inventory.ts';
-import { formatLease, observeLeaseState } from '../../src/observe/parse-lease.ts';
+import { formatLease, observeLeaseState, takeoverClaimName } from '../../src/observe/parse-lease.ts';
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import { parseRunPlan } from '../../src/plan/run-plan-schema.ts';
 import { planUnlock, type UnlockInput } from '../../src/plan/plan-unlock.ts';
@@ -190,6 +190,16 @@ describe('an unlock plan through the runner', () => {
     expect(applied.results.get('release:web')).toEqual({ status: 'skipped', reason: 'the lock was never taken' });
     expect(outcomes).toEqual([expect.objectContaining({ image: 'web', result: 'yielded' })]);
     expect(store.get(lockName)).toBe(renewed);
+  });
+
+  it('breaks a live lease with --force, but never another taker’s live claim on it: that taker is left to finish', async () => {
+    store.set(lockName, formatLease(live));
+    const claim = takeoverClaimName(lockName, formatLease(live));
+    const otherTaker = formatLease(lease({ runId: '20261129T115900Z-taker0', expiresAt: '2026-11-29T12:01:00.000Z' }));
+    store.set(claim, otherTaker);
+    const { outcomes } = await apply(planOf(observed(formatLease(live)), true));
+    expect(outcomes).toEqual([expect.objectContaining({ result: 'yielded', reason: expect.stringMatching(/another run is taking over the stale lock of web \(run 20261129T115900Z-taker0/) })]);
+    expect(Object.fromEntries(store)).toEqual({ [lockName]: formatLease(live), [claim]: otherTaker });
   });
 
   it('takes no live lease over in a plan without breakReason (a run’s take-over of what it found stale)', async () => {
