@@ -29,7 +29,7 @@ export interface LaunchOptions {
 }
 
 /**
- * The smoke test's temporary key pair, made only for Windows images: the only way to read the password EC2Launch
+ * The smoke test's temporary key pair, made only for generalized Windows images: the only way to read the password EC2Launch
  * sets at first boot. Named like Packer's (`gild_<runId>_<image>`, which sweeps find) but apart from it, so a build
  * key pair Packer failed to delete never collides with it.
  */
@@ -61,7 +61,8 @@ export async function launchInstances(options: LaunchOptions): Promise<Launched>
   const tags = { 'gild:run-id': options.runId, 'gild:image': image.name, 'gild:role': 'smoke', Name: `gild-smoke-${image.name}-${options.version}` };
   const launched: LaunchedInstance[] = [];
   let keyPair: SmokeKeyPair | undefined;
-  if (image.platform === 'windows') {
+  // NOTE: only where the password check asks for it: with generalize off it is kept by choice and nothing is read.
+  if (image.platform === 'windows' && image.generalize.kind !== 'off') {
     const name = smokeKeyPairName(options.runId, image.name);
     try {
       const created = await createTemporaryKeyPair(ec2, { name, tags });

@@ -142,7 +142,7 @@ describe('the Windows smoke test on moto', () => {
 
     const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
     const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: 120 });
-    expect(steps.map((step) => [step.resource.kind, step.resource.name, step.runId])).toEqual([['key-pair', smokeKeyPairName(crashed, 'web'), crashed]]);
+    expect(steps.map((step) => [step.resource.kind, 'name' in step.resource ? step.resource.name : step.resource.id, step.runId])).toEqual([['key-pair', smokeKeyPairName(crashed, 'web'), crashed]]);
     expect(steps[0]!.reason).toMatch(/^delete leftover key-pair gild_20261206T080000Z-dead01-smoke_web: its run 20261206T080000Z-dead01 holds no lock and it is 18\d min old/);
 
     const plan: RunPlan = {

@@ -26,6 +26,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContext, type Context } from '../../src/context.ts';
 import type { Generalize, ResolvedSmoke } from '../../src/definition/resolved-image.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
+import { smokeStep } from '../../src/plan/plan-smoke.ts';
 import { parseMachineIdentity } from '../../src/render/machine-identity.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { decryptWindowsPassword } from '../../src/smoke/decrypt-windows-password.ts';
@@ -377,5 +378,18 @@ describe('the smoke stage on a Windows image', () => {
     const refused = await smokeTest(context, windowsRun());
     expect(refused).toMatchObject({ result: 'failed', reason: expect.stringContaining('create key pair gild_20261207T120000Z-abc123-smoke_web') });
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
+  });
+});
+
+describe("the smoke step's reason in the plan", () => {
+  it('says a generalized Windows image launches with a temporary key pair, and only then', () => {
+    const windows = { ...smokeImage(), platform: 'windows' as const, generalize: on() };
+    expect(smokeStep(windows, '1.0.0', 'build:web', undefined).reason).toBe(
+      'a failing image is never published: 1 check on t3.micro; launched with a temporary key pair (gild_<run>-smoke_<image>, deleted when the smoke test ends) whose private key decrypts the new Administrator password',
+    );
+    expect(smokeStep({ ...windows, generalize: { kind: 'off', reason: 'forensic copy', bare: false } }, '1.0.0', 'build:web', undefined).reason).toBe(
+      'a failing image is never published: 1 check on t3.micro',
+    );
+    expect(smokeStep({ ...windows, platform: 'linux' }, '1.0.0', 'build:web', undefined).reason).not.toContain('key pair');
   });
 });
