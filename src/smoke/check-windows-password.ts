@@ -10,7 +10,8 @@ import { decryptWindowsPassword } from './decrypt-windows-password.ts';
 import { judgeWindowsPassword, type WindowsPasswordFinding } from './new-machine-checks.ts';
 import type { CheckTarget } from './run-smoke-checks.ts';
 
-export async function checkWindowsPassword(target: CheckTarget, keyPair: TemporaryKeyPair | undefined): Promise<CheckResult> {
+/** `stop` ends the wait early when the caller no longer needs the verdict; its result is then not reported. */
+export async function checkWindowsPassword(target: CheckTarget, keyPair: TemporaryKeyPair | undefined, stop?: AbortSignal): Promise<CheckResult> {
   const { context, run, instance, settings } = target;
   const { image } = run;
   const started = Date.now();
@@ -46,7 +47,7 @@ export async function checkWindowsPassword(target: CheckTarget, keyPair: Tempora
     timeoutMs: image.smoke.timeoutSeconds * 1000,
     pollMs: settings.instancePollMs,
     // NOTE: the smoke test's deadline ends the wait as the interrupt does; which one it was is read below.
-    signal: AbortSignal.any([run.signal, target.deadline]),
+    signal: AbortSignal.any([run.signal, target.deadline, ...(stop ? [stop] : [])]),
   });
   // An interrupt is the instance's problem, not this check's verdict (src/smoke/test-instance.ts).
   if (wait.kind === 'interrupted' && run.signal.aborted) throw new Error('interrupted while waiting for the Windows password');

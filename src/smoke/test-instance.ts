@@ -56,6 +56,9 @@ export async function testInstance(test: InstanceTest): Promise<InstanceFindings
 
     // NOTE: the package manifest is listed while the checks run, not after them: the agent runs commands side by side,
     // so the smoke test takes as long as its checks alone.
+    // Ends the wait for the Windows password once the checks end without it (an identity check threw): the instance
+    // is being terminated, and nothing may poll on until the smoke deadline.
+    const stopPasswordWait = new AbortController();
     const manifest = test.collectManifest ? listPackageManifest(test, where) : Promise.resolve({ kind: 'not-asked' } as const);
     const checked = (async () => {
       const record = async (result: CheckResult) => {
@@ -69,12 +72,12 @@ export async function testInstance(test: InstanceTest): Promise<InstanceFindings
       };
       // NOTE: the Windows password is waited for beside the identity checks (EC2Launch may take minutes to set it), and
       // reported after them; it never rejects but for an interrupt, which the identity checks also see.
-      const password = run.image.platform === 'windows' ? checkWindowsPassword(test, test.keyPair) : undefined;
+      const password = run.image.platform === 'windows' ? checkWindowsPassword(test, test.keyPair, stopPasswordWait.signal) : undefined;
       password?.catch(() => undefined);
       for (const result of await checkNewMachine(test)) await record(result);
       if (password) await record(await password);
       for (const check of run.image.smoke.checks) await record(await runDefinedCheck(test, check));
-    })();
+    })().finally(() => stopPasswordWait.abort());
     const [checksDone, listed] = await Promise.allSettled([checked, manifest]);
     const problems = [checksDone, listed].flatMap((settled) => (settled.status === 'rejected' ? [problemOf(settled.reason)] : []));
     if (listed.status === 'fulfilled' && 'problem' in listed.value) problems.push(listed.value.problem);
