@@ -363,12 +363,10 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
     // AWS answers the password EC2Launch encrypted with the launch key pair; the emulator answers random characters.
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
     const ec2Mock = mockClient(ec2);
-    ec2Mock
-      .on(GetPasswordDataCommand)
-      .resolves({
-        InstanceId: 'i-1',
-        PasswordData: name === 'aws' ? publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('N3w-pass')).toString('base64') : 'x'.repeat(128),
-      });
+    ec2Mock.on(GetPasswordDataCommand).resolves({
+      InstanceId: 'i-1',
+      PasswordData: name === 'aws' ? publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('N3w-pass')).toString('base64') : 'x'.repeat(128),
+    });
     const image = { ...smokeImage(), platform: 'windows' as const };
     const check = await checkWindowsPassword(
       {
