@@ -12,3 +12,4 @@ export * from './ec2/sharing.ts';
 export * from './ec2/copies.ts';
 export * from './ec2/image-uses.ts';
 export * from './ec2/temporary-resources.ts';
+export * from './ec2/key-pairs.ts';

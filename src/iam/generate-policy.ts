@@ -252,7 +252,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'ControlGildInstances',
-    accountRole: { smokeOnly: true, actions: ['ec2:TerminateInstances'] },
+    accountRole: { smokeOnly: true, actions: ['ec2:TerminateInstances', 'ec2:GetPasswordData'] },
     why: 'Stop, modify, terminate (and read the Windows password of) only instances gild or Packer launched.',
     actions: (scope) => ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', ...(scope.windows ? ['ec2:GetPasswordData'] : [])],
     resources: (arn) => [arn.ec2('instance/*')],
@@ -270,6 +270,14 @@ const grants: readonly Grant[] = [
     why: 'Packer names its key pairs packer_<uuid>; gild names its own gild_<runId>_<image> and sweeps leftovers by that name.',
     actions: ['ec2:CreateKeyPair', 'ec2:DeleteKeyPair'],
     resources: (arn) => [arn.ec2('key-pair/packer_*'), arn.ec2('key-pair/gild_*')],
+  },
+  {
+    sid: 'SmokeKeyPairsInAccounts',
+    accountRole: 'smoke',
+    when: (scope) => scope.role === 'account' && scope.windows,
+    why: "A Windows copy smoke-tested in a distribution account launches with gild's temporary key pair (gild_<runId>-smoke_<image>, deleted when the smoke test ends), whose private key decrypts the password EC2Launch sets at first boot.",
+    actions: ['ec2:CreateKeyPair', 'ec2:DeleteKeyPair'],
+    resources: (arn) => [arn.ec2('key-pair/gild_*')],
   },
   {
     sid: 'CreateTemporarySecurityGroups',
@@ -551,7 +559,8 @@ export function accountRoleScopeFromProject(settings: PipelineSettings, images: 
     temporaryInstanceProfile: false,
     sessionManager: false,
     spot: false,
-    windows: false,
+    // A Windows copy smoke-tested there reads its password (GetPasswordData) with a temporary key pair.
+    windows: images.some((image) => image.platform === 'windows' && image.distribution.some((target) => target.smoke !== false)),
     baseParameters: [],
     distributionRoleArns: [],
     allowPublicImages: settings.allowPublicImages,

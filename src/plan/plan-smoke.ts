@@ -15,11 +15,19 @@ export function smokeStep(image: ResolvedImage, version: string, producerId: str
     previousVersion,
     after: [producerId],
     reason:
-      image.smoke.checks.length > 0 || image.smoke.packageManifest
+      (image.smoke.checks.length > 0 || image.smoke.packageManifest
         ? `a failing image is never published: ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'} on ${image.smoke.instanceTypes.join(', ')}`
-        : "no smoke checks are defined: only gild's built-in new-machine checks run (when generalized); if none verifies anything, the AMIs are tagged untested, never tested",
+        : "no smoke checks are defined: only gild's built-in new-machine checks run (when generalized); if none verifies anything, the AMIs are tagged untested, never tested") +
+      windowsKeyPairNote(image),
     precondition: 'the AMIs still exist',
   };
+}
+
+/** A generalized Windows image's instances launch with a key pair gild makes for the smoke test (src/smoke/launch-instances.ts). */
+function windowsKeyPairNote(image: ResolvedImage): string {
+  return image.platform === 'windows' && image.generalize.kind !== 'off'
+    ? '; launched with a temporary key pair (gild_<run>-smoke_<image>, deleted when the smoke test ends) whose private key decrypts the new Administrator password'
+    : '';
 }
 
 /**

@@ -29,7 +29,7 @@ export function gateSettings(image: ResolvedImage, body: HclBody, packer: Packer
       );
     } else {
       refusals.push(
-        `${image.file}: ${setting.field}: needs "${setting.name}", which Packer ${installed} does not support; without it ${setting.consequence}. Use Packer >= ${since} with the amazon plugin (>= 1.2.0).`,
+        `${image.file}: ${setting.field}: needs "${setting.name}", which Packer ${installed} does not support; without it ${setting.consequence}. Use Packer >= ${since} with the amazon plugin (>= 1.2.2).`,
       );
     }
   }

@@ -21,7 +21,10 @@
  * so organisations and OUs work with any Packer.
  *
  * All of the rejected settings are understood by Packer >= 1.7 with the amazon
- * plugin >= 1.2.0, which gild requires there through `required_plugins`.
+ * plugin >= 1.2.2 (`imds_support` arrived in 1.2.2; 1.2.0 and 1.2.1 reject it),
+ * which gild requires there through `required_plugins`. The plugin's schema at
+ * that version is test/fixtures/modern-packer/amazon-ebs-schema.json, and
+ * test/integration/modern-packer-render.test.ts checks every rendering against it.
  */
 import semver from 'semver';
 

@@ -2,7 +2,7 @@
  * The smoke test's instances: one per smoke instance type, launched from the AMI under test, each registered for
  * termination the moment it exists (so SIGINT/SIGTERM terminates it), and all terminated together at the end.
  */
-import { runInstance, terminateInstances } from '../adapters/ec2.ts';
+import { createTemporaryKeyPair, deleteKeyPair, runInstance, terminateInstances, type TemporaryKeyPair } from '../adapters/ec2.ts';
 import type { Context } from '../context.ts';
 import { describeAwsError } from '../errors.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -29,15 +29,50 @@ export interface LaunchOptions {
 }
 
 /**
+ * The smoke test's temporary key pair, made only for generalized Windows images: the only way to read the password EC2Launch
+ * sets at first boot. Named like Packer's (`gild_<runId>_<image>`, which sweeps find) but apart from it, so a build
+ * key pair Packer failed to delete never collides with it.
+ */
+export function smokeKeyPairName(runId: string, imageName: string): string {
+  return `gild_${runId}-smoke_${imageName}`;
+}
+
+export interface SmokeKeyPair {
+  readonly keyPair: TemporaryKeyPair;
+  /** Unregisters its deletion from the run's cleanups, once DeleteKeyPair was accepted. */
+  readonly undoDefer: () => void;
+}
+
+export interface Launched {
+  readonly launched: readonly LaunchedInstance[];
+  /** The temporary key pair the instances were launched with (Windows), to delete when the smoke test ends. */
+  readonly keyPair: SmokeKeyPair | undefined;
+  readonly failure: unknown;
+}
+
+/**
  * Every instance that launched, and the first launch failure if any: the caller terminates what launched either way.
  * NOTE: allSettled, not all: a launch that fails must not hide one still in flight, or that instance would never be
  * terminated.
  */
-export async function launchInstances(options: LaunchOptions): Promise<{ readonly launched: readonly LaunchedInstance[]; readonly failure: unknown }> {
+export async function launchInstances(options: LaunchOptions): Promise<Launched> {
   const { ec2, image, amiId, logger } = options;
   const region = image.buildRegion;
   const tags = { 'gild:run-id': options.runId, 'gild:image': image.name, 'gild:role': 'smoke', Name: `gild-smoke-${image.name}-${options.version}` };
   const launched: LaunchedInstance[] = [];
+  let keyPair: SmokeKeyPair | undefined;
+  // NOTE: only where the password check asks for it: with generalize off it is kept by choice and nothing is read.
+  if (image.platform === 'windows' && image.generalize.kind !== 'off') {
+    const name = smokeKeyPairName(options.runId, image.name);
+    try {
+      const created = await createTemporaryKeyPair(ec2, { name, tags });
+      // Registered at once, so SIGINT/SIGTERM deletes it; a crash leaves it tagged and named for the next run's sweep.
+      keyPair = { keyPair: created, undoDefer: options.defer(`delete smoke key pair ${name} in ${region}`, () => deleteKeyPair(ec2, name)) };
+      logger.info(`created smoke key pair ${name} in ${region}, to read the password EC2Launch sets at first boot`);
+    } catch (failure) {
+      return { launched, keyPair, failure };
+    }
+  }
   const launches = await Promise.allSettled(
     image.smoke.instanceTypes.map(async (instanceType) => {
       const instanceId = await runInstance(ec2, {
@@ -47,6 +82,7 @@ export async function launchInstances(options: LaunchOptions): Promise<{ readonl
         securityGroupIds: image.smoke.securityGroupIds,
         instanceProfile: image.smoke.instanceProfile,
         userData: image.smoke.userData,
+        keyName: keyPair?.keyPair.name,
         tags,
       });
       // Registered before anything else can throw or wait, so SIGINT/SIGTERM terminates it.
@@ -56,7 +92,16 @@ export async function launchInstances(options: LaunchOptions): Promise<{ readonl
     }),
   );
   const failure = launches.find((launch): launch is PromiseRejectedResult => launch.status === 'rejected');
-  return { launched, failure: failure?.reason };
+  return { launched, keyPair, failure: failure?.reason };
+}
+
+/** Deletes the smoke key pair; like a termination, a refusal is the caller's (the next run's sweep removes it). */
+export async function deleteSmokeKeyPair(options: { readonly ec2: Ec2; readonly keyPair: SmokeKeyPair | undefined; readonly logger: Logger }): Promise<void> {
+  const { ec2, keyPair, logger } = options;
+  if (!keyPair) return;
+  await deleteKeyPair(ec2, keyPair.keyPair.name);
+  keyPair.undoDefer();
+  logger.info(`deleted smoke key pair ${keyPair.keyPair.name}`);
 }
 
 /**

@@ -71,9 +71,46 @@ const windowsChecks: readonly CheckSpec[] = [
   },
 ];
 
+export const windowsPasswordCheckName = 'new machine: GetPasswordData returns a new Administrator password';
+
+/**
+ * What the smoke test learned of a Windows instance's password (src/smoke/check-windows-password.ts): it decrypted
+ * with the key pair the instance was launched with, it did not, none came before the deadline, or the target's
+ * answer proves nothing (the emulator's).
+ */
+export type WindowsPasswordFinding =
+  | { readonly kind: 'decrypted' }
+  | { readonly kind: 'undecryptable'; readonly reason: string }
+  | { readonly kind: 'none'; readonly waitedSeconds: number }
+  | { readonly kind: 'unprovable'; readonly why: string; readonly answered: boolean };
+
+/**
+ * The Windows password check: EC2Launch sets a new Administrator password at the first boot after Sysprep and
+ * encrypts it with the launch key pair; an image captured without Sysprep keeps the build's password and sets none,
+ * so GetPasswordData stays empty.
+ */
+export function judgeWindowsPassword(image: Pick<ResolvedImage, 'generalize'>, finding: WindowsPasswordFinding): NewMachineCheck {
+  const name = windowsPasswordCheckName;
+  if (image.generalize.kind === 'off') return { name, verdict: 'kept-by-choice', reason: `generalize is turned off: ${image.generalize.reason}` };
+  switch (finding.kind) {
+    case 'decrypted':
+      return { name, verdict: 'passed', reason: 'EC2Launch set a password at first boot, and it decrypts with the key pair gild launched the instance with' };
+    case 'undecryptable':
+      return { name, verdict: 'failed', reason: finding.reason };
+    case 'none':
+      return {
+        name,
+        verdict: 'failed',
+        reason: `GetPasswordData stayed empty for ${finding.waitedSeconds}s: no new Administrator password was set at first boot, so Sysprep did not run (or EC2Launch's password task is off)`,
+      };
+    case 'unprovable':
+      return { name, verdict: 'not-verified', reason: `GetPasswordData answered ${finding.answered ? 'a PasswordData' : 'an empty PasswordData'}, which proves nothing here: ${finding.why}` };
+  }
+}
+
 /** The names of the built-in checks for an image, in the order they are reported. */
 export function newMachineCheckNames(image: Pick<ResolvedImage, 'platform'>): string[] {
-  return (image.platform === 'windows' ? windowsChecks : linuxChecks).map((check) => check.name);
+  return image.platform === 'windows' ? [...windowsChecks.map((check) => check.name), windowsPasswordCheckName] : linuxChecks.map((check) => check.name);
 }
 
 /**

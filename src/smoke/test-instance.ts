@@ -3,11 +3,12 @@
  * checks and the definition's checks one after another, listing the package manifest beside them when asked. Returns
  * what it found; it never throws for AWS's answers or an interrupt, which are problems of this instance.
  */
-import { waitForInstanceRunning } from '../adapters/ec2.ts';
+import { waitForInstanceRunning, type TemporaryKeyPair } from '../adapters/ec2.ts';
 import { describeAwsError } from '../errors.ts';
 import { commandExecutionOf } from '../target/command-execution.ts';
 import { isFailingOutcome, type CheckResult } from '../stages/stage.ts';
 import type { InstanceProblem } from './decide-smoke.ts';
+import { checkWindowsPassword } from './check-windows-password.ts';
 import { runCommand } from './run-check.ts';
 import { checkNewMachine, runDefinedCheck, type CheckTarget } from './run-smoke-checks.ts';
 import { appendEvidence } from './write-smoke-report.ts';
@@ -15,6 +16,8 @@ import { appendEvidence } from './write-smoke-report.ts';
 export interface InstanceTest extends CheckTarget {
   /** The first instance lists the package manifest (it reads the package database and changes nothing). */
   readonly collectManifest: boolean;
+  /** The key pair the instance was launched with (Windows images): its private key decrypts the instance's password. */
+  readonly keyPair: TemporaryKeyPair | undefined;
 }
 
 /** The package manifest of one instance: listed, not asked for, or not run on this target (said, never a pass). */
@@ -53,6 +56,9 @@ export async function testInstance(test: InstanceTest): Promise<InstanceFindings
 
     // NOTE: the package manifest is listed while the checks run, not after them: the agent runs commands side by side,
     // so the smoke test takes as long as its checks alone.
+    // Ends the wait for the Windows password once the checks end without it (an identity check threw): the instance
+    // is being terminated, and nothing may poll on until the smoke deadline.
+    const stopPasswordWait = new AbortController();
     const manifest = test.collectManifest ? listPackageManifest(test, where) : Promise.resolve({ kind: 'not-asked' } as const);
     const checked = (async () => {
       const record = async (result: CheckResult) => {
@@ -64,9 +70,14 @@ export async function testInstance(test: InstanceTest): Promise<InstanceFindings
         if (result.stderr) run.logger.debug(`check "${result.name}" stderr:\n${result.stderr}`);
         await appendEvidence(run.logFile, [result]);
       };
+      // NOTE: the Windows password is waited for beside the identity checks (EC2Launch may take minutes to set it), and
+      // reported after them; it never rejects but for an interrupt, which the identity checks also see.
+      const password = run.image.platform === 'windows' ? checkWindowsPassword(test, test.keyPair, stopPasswordWait.signal) : undefined;
+      password?.catch(() => undefined);
       for (const result of await checkNewMachine(test)) await record(result);
+      if (password) await record(await password);
       for (const check of run.image.smoke.checks) await record(await runDefinedCheck(test, check));
-    })();
+    })().finally(() => stopPasswordWait.abort());
     const [checksDone, listed] = await Promise.allSettled([checked, manifest]);
     const problems = [checksDone, listed].flatMap((settled) => (settled.status === 'rejected' ? [problemOf(settled.reason)] : []));
     if (listed.status === 'fulfilled' && 'problem' in listed.value) problems.push(listed.value.problem);

@@ -10,7 +10,7 @@
 import type { Context } from '../context.ts';
 import { decideSmoke, type InstanceProblem } from '../smoke/decide-smoke.ts';
 import { keepManifest } from '../smoke/keep-manifest.ts';
-import { launchInstances, terminateLaunched, type LaunchedInstance } from '../smoke/launch-instances.ts';
+import { deleteSmokeKeyPair, launchInstances, terminateLaunched, type LaunchedInstance, type SmokeKeyPair } from '../smoke/launch-instances.ts';
 import { type PollSettings } from '../smoke/run-check.ts';
 import type { SmokeSettings } from '../smoke/run-smoke-checks.ts';
 import { testInstance, type InstanceFindings } from '../smoke/test-instance.ts';
@@ -60,10 +60,11 @@ export function createSmokeTest(options: SmokeTestOptions = {}): SmokeTest {
     const startedAt = context.now();
     const ec2 = context.clients.ec2(region);
     const deadline = AbortSignal.timeout(image.smoke.timeoutSeconds * 1000);
-    const { launched, findings, problems } = await launchAndTest({ context, run, amiId, deadline, settings: settingsFor(context) });
+    const { launched, keyPair, findings, problems } = await launchAndTest({ context, run, amiId, deadline, settings: settingsFor(context) });
     // NOTE: always terminated: the request is made now, and until AWS accepts it the instances stay registered for
-    // cleanup on an interrupt (and at the end of the run); a crash leaves them tagged for the next run's sweep.
-    const termination = terminateLaunched({ ec2, launched, logger: run.logger }).then(
+    // cleanup on an interrupt (and at the end of the run); a crash leaves them tagged for the next run's sweep. The
+    // key pair (Windows) goes with them, likewise.
+    const termination = Promise.all([terminateLaunched({ ec2, launched, logger: run.logger }), deleteSmokeKeyPair({ ec2, keyPair, logger: run.logger })]).then(
       () => ({ terminated: true }) as const,
       (error: unknown) => ({ terminated: false, error }) as const,
     );
@@ -121,23 +122,32 @@ interface LaunchAndTest {
 }
 
 /** Launches the instances and tests each; what launched is returned whatever happened, so that it is terminated. */
-async function launchAndTest({
-  context,
-  run,
-  amiId,
-  deadline,
-  settings,
-}: LaunchAndTest): Promise<{ launched: readonly LaunchedInstance[]; findings: readonly InstanceFindings[]; problems: readonly InstanceProblem[] }> {
+async function launchAndTest({ context, run, amiId, deadline, settings }: LaunchAndTest): Promise<{
+  launched: readonly LaunchedInstance[];
+  keyPair: SmokeKeyPair | undefined;
+  findings: readonly InstanceFindings[];
+  problems: readonly InstanceProblem[];
+}> {
   const interrupted: InstanceProblem = { outcome: 'failed', reason: 'interrupted by SIGINT/SIGTERM before the smoke test finished' };
-  if (run.signal.aborted) return { launched: [], findings: [], problems: [interrupted] };
+  if (run.signal.aborted) return { launched: [], keyPair: undefined, findings: [], problems: [interrupted] };
   const { image } = run;
-  const { launched, failure } = await launchInstances({ ec2: context.clients.ec2(image.buildRegion), image, version: run.version, runId: context.runId, amiId, defer: run.defer, logger: run.logger });
+  const { launched, keyPair, failure } = await launchInstances({
+    ec2: context.clients.ec2(image.buildRegion),
+    image,
+    version: run.version,
+    runId: context.runId,
+    amiId,
+    defer: run.defer,
+    logger: run.logger,
+  });
   if (failure !== undefined || run.signal.aborted) {
-    if (run.signal.aborted) return { launched, findings: [], problems: [interrupted] };
+    if (run.signal.aborted) return { launched, keyPair, findings: [], problems: [interrupted] };
     run.logger.warn(`smoke test stopped by an error: ${describeAwsError(failure)}`);
-    return { launched, findings: [], problems: [{ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(failure)}` }] };
+    return { launched, keyPair, findings: [], problems: [{ outcome: 'failed', reason: `the smoke test could not run: ${describeAwsError(failure)}` }] };
   }
   const ssm = context.clients.ssm(image.buildRegion);
-  const findings = await Promise.all(launched.map((instance, index) => testInstance({ context, run, ssm, instance, deadline, settings, collectManifest: index === 0 && image.smoke.packageManifest })));
-  return { launched, findings, problems: [] };
+  const findings = await Promise.all(
+    launched.map((instance, index) => testInstance({ context, run, ssm, instance, deadline, settings, collectManifest: index === 0 && image.smoke.packageManifest, keyPair: keyPair?.keyPair })),
+  );
+  return { launched, keyPair, findings, problems: [] };
 }

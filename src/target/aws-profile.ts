@@ -20,5 +20,6 @@ export const awsProfile: TargetProfile = {
   buildSource: (_imageName, baseAmiId) => ({ amiId: baseAmiId }),
   twins: undefined,
   commandExecution: onInstances,
+  windowsPassword: { encrypted: true },
   accountChecks: awsAccountChecks,
 };

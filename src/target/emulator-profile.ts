@@ -10,6 +10,8 @@
  *   image builds from a stand-in source (src/local/prepare-emulator.ts), its tags still naming the real base.
  * - Its instances have no OS: Packer's communicator is "none", provisioners run only in container twins
  *   (src/local/prepare-twins.ts), and smoke checks run in the twin through the SSM stand-in (src/local/ssm-stand-in.ts).
+ * - GetPasswordData answers random characters for a Windows-platform instance, encrypted with nothing: the Windows
+ *   password check makes its calls and reports not-verified.
  */
 import { emulatorAccountChecks } from './account-checks.ts';
 import { inContainerTwins } from './command-execution.ts';
@@ -52,6 +54,10 @@ export function emulatorProfile(input: EmulatorProfileInput): TargetProfile {
     },
     twins: input.twins,
     commandExecution: inContainerTwins,
+    windowsPassword: {
+      encrypted: false,
+      why: "the emulator's GetPasswordData answers 128 random characters for any Windows instance, not a password encrypted with its key pair, and nothing boots there to set one",
+    },
     accountChecks: emulatorAccountChecks,
   };
 }

@@ -43,6 +43,13 @@ export interface AccountCopy {
   note?(account: string): string;
 }
 
+/**
+ * Whether GetPasswordData answers the password EC2Launch set at first boot, encrypted with the instance's key pair
+ * (the smoke test's Windows new-machine check decrypts it); where it does not, why, which the check reports as
+ * not verified, never passed.
+ */
+export type WindowsPasswordData = { readonly encrypted: true } | { readonly encrypted: false; readonly why: string };
+
 export interface TargetProfile {
   /** Which profile, for the log and the doctor's answer only: nothing branches on it. */
   readonly name: 'aws' | 'emulator';
@@ -65,6 +72,8 @@ export interface TargetProfile {
   readonly twins: ContainerTwins | undefined;
   /** How smoke checks run (src/target/command-execution.ts). */
   readonly commandExecution: CommandExecution;
+  /** What the smoke test's GetPasswordData proves (src/smoke/check-windows-password.ts). */
+  readonly windowsPassword: WindowsPasswordData;
   /** What `gild doctor` can ask the account (src/target/account-checks.ts). */
   readonly accountChecks: AccountCheckCapabilities;
 }

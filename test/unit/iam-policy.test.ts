@@ -318,6 +318,25 @@ describe('the distribution-account role (gild iam-policy --account-role)', () =>
     expect(sids(smoking)).toEqual(expect.arrayContaining(['LaunchTaggedInstances', 'SmokeTestGildInstances', 'SmokeTestDocuments', 'PassInstanceProfiles']));
     expect(smoking.Statement.find((statement) => statement.Sid === 'PassInstanceProfiles')?.Resource).toEqual(['arn:aws:iam::*:role/copy-smoke']);
     expect(smoking.Statement.find((statement) => statement.Sid === 'ControlGildInstances')?.Action).toEqual(['ec2:TerminateInstances']);
+    expect(sids(smoking)).not.toContain('SmokeKeyPairsInAccounts');
+  });
+
+  it("lets a Windows copy's smoke test make, use and delete its temporary key pair and read the password, and nothing more", () => {
+    const windows = {
+      ...resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role, regions: ['us-east-1'], kmsKeyId: undefined, smoke: { instanceProfile: 'copy-smoke' } }] }),
+      platform: 'windows' as const,
+    };
+    const policy = generatePolicy(accountRoleScopeFromProject(settings, [windows]));
+    const inAccount = (resource: string) => resource.replace(account, '210987654321');
+    const smokeKeyPair = 'arn:aws:ec2:us-east-1:210987654321:key-pair/gild_20261207T120000Z-abc123-smoke_web';
+    expect(decide(policy, { action: 'ec2:CreateKeyPair', resource: smokeKeyPair })).toBe('allowed');
+    expect(decide(policy, { action: 'ec2:CreateTags', resource: smokeKeyPair, context: { 'ec2:CreateAction': 'CreateKeyPair' } })).toBe('allowed');
+    expect(decide(policy, { action: 'ec2:RunInstances', resource: smokeKeyPair })).toBe('allowed');
+    expect(decide(policy, { action: 'ec2:DeleteKeyPair', resource: smokeKeyPair })).toBe('allowed');
+    expect(decide(policy, { action: 'ec2:GetPasswordData', resource: inAccount(instance()), context: { 'aws:ResourceTag/gild:role': 'smoke' } })).toBe('allowed');
+    expect(decide(policy, { action: 'ec2:GetPasswordData', resource: inAccount(instance()) })).toBe('denied');
+    expect(decide(policy, { action: 'ec2:DeleteKeyPair', resource: 'arn:aws:ec2:us-east-1:210987654321:key-pair/team-admin' })).toBe('denied');
+    expect(decide(policy, { action: 'ec2:CreateKeyPair', resource: 'arn:aws:ec2:us-east-1:210987654321:key-pair/packer_1' })).toBe('denied');
   });
 });
 

@@ -133,7 +133,7 @@ describe('renderImage', () => {
     const modern = await render(resolvedImageFixture(), { packer: { major: 1, minor: 11, patch: 2 } });
     expect(modern.rendered.files.map((file) => path.basename(file))).toEqual(['image.pkr.hcl', 'plugins.pkr.hcl']);
     const plugins = (await parse('plugins.pkr.hcl', await readFile(modern.rendered.files[1] as string, 'utf8'))) as Settings;
-    expect(plugins.packer[0].required_plugins[0].amazon).toEqual({ source: 'github.com/hashicorp/amazon', version: '>= 1.2.0' });
+    expect(plugins.packer[0].required_plugins[0].amazon).toEqual({ source: 'github.com/hashicorp/amazon', version: '>= 1.2.2' });
   });
 
   it('copies to the copy regions and tags the AMI, its snapshots and the build resources', async () => {

@@ -3,6 +3,10 @@
  * (stubbed at the SDK seam, since moto's Run Command runs nothing and answers empty output).
  */
 import {
+  CreateKeyPairCommand,
+  DeleteKeyPairCommand,
+  DescribeKeyPairsCommand,
+  GetPasswordDataCommand,
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
@@ -14,16 +18,19 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContext, type Context } from '../../src/context.ts';
-import type { Generalize } from '../../src/definition/resolved-image.ts';
+import type { Generalize, ResolvedSmoke } from '../../src/definition/resolved-image.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
+import { smokeStep } from '../../src/plan/plan-smoke.ts';
 import { parseMachineIdentity } from '../../src/render/machine-identity.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { judgeNewMachine } from '../../src/smoke/new-machine-checks.ts';
+import { decryptWindowsPassword } from '../../src/smoke/decrypt-windows-password.ts';
+import { judgeNewMachine, judgeWindowsPassword, newMachineCheckNames } from '../../src/smoke/new-machine-checks.ts';
 import { createSmokeTest } from '../../src/stages/smoke-test.ts';
 import { smokeImage, smokeRun } from '../support/smoke-fixture.ts';
 
@@ -207,5 +214,182 @@ describe('the smoke stage runs the new-machine checks', () => {
     const result = await smokeTest(context, runFor(on(), join(cwd, 'missing.txt')));
     expect(result.result).toBe('passed');
     expect(result.result !== 'skipped' && result.checks[0]).toMatchObject({ outcome: 'not-verified', reason: expect.stringContaining('gild has no record of the build instance to compare with') });
+  });
+});
+
+describe('decryptWindowsPassword', () => {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+  const encrypt = (password: string, key = publicKey) => publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(password)).toString('base64');
+
+  it('reads back the password EC2Launch encrypted with the launch key pair (RSA, PKCS#1 v1.5)', () => {
+    for (const password of ['N3w-pass', 'p@ss=(w0rd)%!;&"\'', 'ä€'.repeat(20)]) expect(decryptWindowsPassword(encrypt(password), privateKey)).toEqual({ ok: true, password });
+  });
+
+  it('refuses a password encrypted with another key pair, random characters, and a key that is not RSA', () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+    expect(decryptWindowsPassword(encrypt('N3w-pass', other.publicKey), privateKey)).toEqual({ ok: false, reason: expect.stringMatching(/^PasswordData does not decrypt with the launch key pair/) });
+    expect(decryptWindowsPassword('a1B2'.repeat(32), privateKey)).toEqual({
+      ok: false,
+      reason: 'PasswordData is 96 bytes once base64-decoded, not the 256 bytes of a ciphertext under the launch key pair',
+    });
+    const ed25519 = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    expect(decryptWindowsPassword(encrypt('x'), ed25519.privateKey)).toEqual({ ok: false, reason: 'the launch key pair is ed25519, not RSA' });
+  });
+});
+
+describe('judgeWindowsPassword', () => {
+  it('passes a password that decrypts, fails one that does not or never came, and never passes what the target cannot prove', () => {
+    const image = { generalize: on() };
+    expect(judgeWindowsPassword(image, { kind: 'decrypted' })).toMatchObject({ name: 'new machine: GetPasswordData returns a new Administrator password', verdict: 'passed' });
+    expect(judgeWindowsPassword(image, { kind: 'undecryptable', reason: 'bad padding' })).toMatchObject({ verdict: 'failed', reason: 'bad padding' });
+    expect(judgeWindowsPassword(image, { kind: 'none', waitedSeconds: 900 })).toMatchObject({
+      verdict: 'failed',
+      reason: expect.stringMatching(/^GetPasswordData stayed empty for 900s: .* Sysprep did not run/),
+    });
+    expect(judgeWindowsPassword(image, { kind: 'unprovable', why: 'stand-in', answered: true })).toMatchObject({
+      verdict: 'not-verified',
+      reason: 'GetPasswordData answered a PasswordData, which proves nothing here: stand-in',
+    });
+    expect(judgeWindowsPassword({ generalize: { kind: 'off', reason: 'forensic copy', bare: false } }, { kind: 'decrypted' })).toMatchObject({
+      verdict: 'kept-by-choice',
+      reason: 'generalize is turned off: forensic copy',
+    });
+  });
+
+  it('lists the password check after the computer name for Windows images only', () => {
+    expect(newMachineCheckNames({ platform: 'windows' })).toEqual([
+      "new machine: computer name differs from the build instance's",
+      'new machine: GetPasswordData returns a new Administrator password',
+    ]);
+    expect(newMachineCheckNames({ platform: 'linux' })).not.toContain('new machine: GetPasswordData returns a new Administrator password');
+  });
+});
+
+describe('the smoke stage on a Windows image', () => {
+  const ec2Mock = mockClient(EC2Client);
+  const ssmMock = mockClient(SSMClient);
+  const smokeTest = createSmokeTest({ pollMs: 10, instancePollMs: 10, registration: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+  const amiId = 'ami-0123456789abcdef0';
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+  const encrypted = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('N3w-pass')).toString('base64');
+  let cwd: string;
+  let context: Context;
+
+  beforeEach(async () => {
+    ec2Mock.reset();
+    ssmMock.reset();
+    cwd = await mkdtemp(join(tmpdir(), 'gild-windows-password-'));
+    context = createContext({
+      cwd,
+      env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      logger: createMemoryLogger(),
+      settings: pipelineSettingsSchema.parse({}),
+      runId: '20261207T120000Z-abc123',
+    });
+    ec2Mock.on(CreateKeyPairCommand).resolves({ KeyName: 'gild_20261207T120000Z-abc123-smoke_web', KeyMaterial: privateKey });
+    ec2Mock.on(DeleteKeyPairCommand).resolves({});
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    ec2Mock.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [{ InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } }] });
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'computer-name EC2AMAZ-NEW1', StandardErrorContent: '' });
+    await writeFile(join(cwd, 'build-identity.txt'), 'computer-name EC2AMAZ-BUILD');
+  });
+  afterEach(async () => {
+    context.clients.destroy();
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  const windowsRun = (smoke: Partial<ResolvedSmoke> = {}) => {
+    const image = smokeImage({ checks: [], smoke });
+    return { ...smokeRun({ ...image, platform: 'windows', generalize: on() }, { logDir: cwd, amis: { 'us-east-1': amiId } }), buildIdentityFile: join(cwd, 'build-identity.txt') };
+  };
+
+  it('launches with a tagged temporary key pair, passes when the password decrypts, and deletes the key pair with the instance', async () => {
+    // Empty twice, as AWS answers while EC2Launch has not set the password yet.
+    ec2Mock
+      .on(GetPasswordDataCommand)
+      .resolvesOnce({ PasswordData: '' })
+      .resolvesOnce({ PasswordData: '' })
+      .resolves({ PasswordData: `\n${encrypted}\n` });
+    const run = windowsRun();
+    const result = await smokeTest(context, run);
+    expect(result.result).toBe('passed');
+    expect(result.result !== 'skipped' && result.checks.map((check) => [check.name, check.outcome])).toEqual([
+      ["new machine: computer name differs from the build instance's", 'passed'],
+      ['new machine: GetPasswordData returns a new Administrator password', 'passed'],
+    ]);
+    expect(ec2Mock.commandCalls(CreateKeyPairCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        KeyName: 'gild_20261207T120000Z-abc123-smoke_web',
+        KeyType: 'rsa',
+        KeyFormat: 'pem',
+        TagSpecifications: [
+          {
+            ResourceType: 'key-pair',
+            Tags: expect.arrayContaining([
+              { Key: 'gild:run-id', Value: '20261207T120000Z-abc123' },
+              { Key: 'gild:image', Value: 'web' },
+              { Key: 'gild:role', Value: 'smoke' },
+            ]),
+          },
+        ],
+      },
+    ]);
+    expect(ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input.KeyName).toBe('gild_20261207T120000Z-abc123-smoke_web');
+    expect(ec2Mock.commandCalls(GetPasswordDataCommand)).toHaveLength(3);
+    expect(ec2Mock.commandCalls(DeleteKeyPairCommand).map((call) => call.args[0].input)).toEqual([{ KeyName: 'gild_20261207T120000Z-abc123-smoke_web' }]);
+    // Nothing left for an interrupt to clean up, and the password is nowhere in the log or the report.
+    expect([...run.pendingCleanups.values()]).toEqual([]);
+    expect(run.logger.lines.join('\n')).not.toContain('N3w-pass');
+    expect(await readFile(join(cwd, 'web.smoke.json'), 'utf8')).not.toContain('N3w-pass');
+  });
+
+  it('fails the image when the password does not decrypt with the launch key pair', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+    ec2Mock.on(GetPasswordDataCommand).resolves({ PasswordData: publicEncrypt({ key: other.publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('old')).toString('base64') });
+    const result = await smokeTest(context, windowsRun());
+    expect(result).toMatchObject({ result: 'failed', reason: expect.stringContaining('new machine: GetPasswordData returns a new Administrator password') });
+    expect(ec2Mock.commandCalls(DeleteKeyPairCommand)).toHaveLength(1);
+  });
+
+  it('times out, saying Sysprep did not run, when no password comes before the smoke deadline', async () => {
+    ec2Mock.on(GetPasswordDataCommand).resolves({ PasswordData: '' });
+    const result = await smokeTest(context, windowsRun({ timeoutSeconds: 1 }));
+    expect(result.result).toBe('timed-out');
+    const password = result.result !== 'skipped' ? result.checks.find((check) => check.name.includes('GetPasswordData')) : undefined;
+    expect(password).toMatchObject({
+      outcome: 'timed-out',
+      reason: expect.stringMatching(/GetPasswordData stayed empty for \d+s: no new Administrator password was set at first boot, so Sysprep did not run/),
+    });
+    expect(ec2Mock.commandCalls(DeleteKeyPairCommand)).toHaveLength(1);
+  });
+
+  it('makes the key pair again when the answer to its creation was lost, and refuses one of the same name that is not this run’s', async () => {
+    const duplicate = Object.assign(new Error('The keypair already exists'), { name: 'InvalidKeyPair.Duplicate', $metadata: { httpStatusCode: 400 } });
+    ec2Mock.on(GetPasswordDataCommand).resolves({ PasswordData: encrypted });
+    ec2Mock.on(CreateKeyPairCommand).rejectsOnce(duplicate).resolves({ KeyMaterial: privateKey });
+    ec2Mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [{ KeyName: 'gild_20261207T120000Z-abc123-smoke_web', Tags: [{ Key: 'gild:run-id', Value: '20261207T120000Z-abc123' }] }] });
+    expect((await smokeTest(context, windowsRun())).result).toBe('passed');
+    expect(ec2Mock.commandCalls(DeleteKeyPairCommand)).toHaveLength(2);
+
+    ec2Mock.on(CreateKeyPairCommand).rejects(duplicate);
+    ec2Mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [{ KeyName: 'gild_20261207T120000Z-abc123-smoke_web', Tags: [] }] });
+    const refused = await smokeTest(context, windowsRun());
+    expect(refused).toMatchObject({ result: 'failed', reason: expect.stringContaining('create key pair gild_20261207T120000Z-abc123-smoke_web') });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
+  });
+});
+
+describe("the smoke step's reason in the plan", () => {
+  it('says a generalized Windows image launches with a temporary key pair, and only then', () => {
+    const windows = { ...smokeImage(), platform: 'windows' as const, generalize: on() };
+    expect(smokeStep(windows, '1.0.0', 'build:web', undefined).reason).toBe(
+      'a failing image is never published: 1 check on t3.micro; launched with a temporary key pair (gild_<run>-smoke_<image>, deleted when the smoke test ends) whose private key decrypts the new Administrator password',
+    );
+    expect(smokeStep({ ...windows, generalize: { kind: 'off', reason: 'forensic copy', bare: false } }, '1.0.0', 'build:web', undefined).reason).toBe(
+      'a failing image is never published: 1 check on t3.micro',
+    );
+    expect(smokeStep({ ...windows, platform: 'linux' }, '1.0.0', 'build:web', undefined).reason).not.toContain('key pair');
   });
 });

@@ -22,6 +22,7 @@ import {
   DisableImageCommand,
   EC2Client,
   EnableImageDeprecationCommand,
+  GetPasswordDataCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
   RegisterImageCommand,
@@ -29,6 +30,7 @@ import {
 import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parse } from '@cdktf/hcl2json';
 import { mockClient } from 'aws-sdk-client-mock';
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,6 +42,7 @@ import { renderImageFiles } from '../../src/render/render-template.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { whyNotRemovable } from '../../src/stages/check-removable.ts';
 import { cleanupStage } from '../../src/stages/cleanup.ts';
+import { checkWindowsPassword } from '../../src/smoke/check-windows-password.ts';
 import { protectStage } from '../../src/stages/protect.ts';
 import { retireStage } from '../../src/stages/retire.ts';
 import { revokeStage } from '../../src/stages/revoke.ts';
@@ -49,6 +52,7 @@ import { emulatorProfile } from '../../src/target/emulator-profile.ts';
 import type { TargetProfile } from '../../src/target/target-profile.ts';
 import { twinBuildOf } from '../../src/target/twin-build.ts';
 import { renderInputFixture, resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { smokeImage, smokeRun } from '../support/smoke-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
 
 const config = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
@@ -353,6 +357,35 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
       expect(execution.skipReason({ needs: 'vm' })).toMatch(/^skipped: needs a VM/);
       expect(execution.notRunReason(notRun)).toBe('the image has no container twin');
     }
+  },
+
+  async windowsPassword(name, profile) {
+    // AWS answers the password EC2Launch encrypted with the launch key pair; the emulator answers random characters.
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+    const ec2Mock = mockClient(ec2);
+    ec2Mock.on(GetPasswordDataCommand).resolves({
+      InstanceId: 'i-1',
+      PasswordData: name === 'aws' ? publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('N3w-pass')).toString('base64') : 'x'.repeat(128),
+    });
+    const image = { ...smokeImage(), platform: 'windows' as const };
+    const check = await checkWindowsPassword(
+      {
+        context: contextOn(profile),
+        run: smokeRun(image, { logDir: '/tmp', amis: { 'us-east-1': 'ami-1' } }),
+        ssm,
+        instance: { instanceType: 'm6i.large', instanceId: 'i-1', undoDefer: () => undefined },
+        deadline: new AbortController().signal,
+        settings: { poll: { pollMs: 1, registration: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }, instancePollMs: 1, outputLimitBytes: 1024 },
+      },
+      { name: 'gild_run1-smoke_web', privateKeyPem: privateKey },
+    );
+    expect(ec2Mock.commandCalls(GetPasswordDataCommand).map((call) => call.args[0].input)).toEqual([{ InstanceId: 'i-1' }]);
+    if (name === 'aws') expect(profile.windowsPassword).toEqual({ encrypted: true });
+    expect([check.outcome, check.reason]).toEqual(
+      name === 'aws'
+        ? ['passed', 'EC2Launch set a password at first boot, and it decrypts with the key pair gild launched the instance with']
+        : ['not-verified', expect.stringMatching(/^GetPasswordData answered a PasswordData, which proves nothing here: the emulator's GetPasswordData answers 128 random characters/)],
+    );
   },
 
   async accountChecks(name, profile) {

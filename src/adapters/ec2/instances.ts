@@ -12,6 +12,8 @@ export interface LaunchRequest {
   readonly securityGroupIds: readonly string[];
   readonly instanceProfile: string | undefined;
   readonly userData: string | undefined;
+  /** The key pair whose public key the instance gets (a Windows smoke instance's, for its password); none otherwise. */
+  readonly keyName?: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -27,6 +29,7 @@ export async function runInstance(ec2: EC2Client, request: LaunchRequest): Promi
         ...(request.securityGroupIds.length ? { SecurityGroupIds: [...request.securityGroupIds] } : {}),
         ...(request.instanceProfile ? { IamInstanceProfile: request.instanceProfile.startsWith('arn:') ? { Arn: request.instanceProfile } : { Name: request.instanceProfile } } : {}),
         ...(request.userData ? { UserData: Buffer.from(request.userData).toString('base64') } : {}),
+        ...(request.keyName ? { KeyName: request.keyName } : {}),
         MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
         TagSpecifications: [
           { ResourceType: 'instance', Tags: recordToTags(request.tags) },
