@@ -4,6 +4,7 @@ import type { Inventory, ObservedAmi, RegionInventory } from '../../src/observe/
 import { notifySettingsSchema, type NotifySettingsInput } from '../../src/notify/notify-settings.ts';
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
+import { planNotifications } from '../../src/plan/plan-notifications.ts';
 import { planPointerChange, type PointerChange } from '../../src/plan/plan-pointer-change.ts';
 import { parseRunPlan } from '../../src/plan/run-plan-schema.ts';
 import type { PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
@@ -146,5 +147,36 @@ describe('planNotifications in the lifecycle commands', () => {
 
   it('tells nobody of a promotion (no such event)', () => {
     expect(notifySteps(changePlan({ kind: 'promote', channel: 'stable', version: '1.0.1' }))).toEqual([]);
+  });
+});
+
+describe('planNotifications of retirements', () => {
+  it('tells of each retired version once, with its AMIs in every region and the phases, after all of its retire steps', () => {
+    const retire = (version: string, region: string, phase: 'deprecate' | 'deregister'): PlanStep => ({
+      id: `retire:web:${version}:${region}`,
+      kind: 'retire',
+      image: 'web',
+      version,
+      region,
+      amiId: ami(version, region),
+      phase,
+      snapshotIds: [],
+      parameterName: undefined,
+      after: ['lock:web'],
+      reason: `retention keeps 1: ${version} is older`,
+      precondition: 'not in use',
+    });
+    const steps = [retire('1.0.0', 'us-east-1', 'deregister'), retire('1.0.0', 'us-west-2', 'deregister'), retire('1.0.1', 'us-east-1', 'deprecate')];
+    const told = planNotifications({ notify: notify({ sns: [topic] }), images: [web], decisions: [{ image: 'web', action: 'change', reason: 'retire', currentVersion: '1.0.2' }], steps });
+    expect(told.map((step) => ({ event: step.event, version: step.version, amis: step.amis, details: step.details, after: step.after }))).toEqual([
+      {
+        event: 'retired',
+        version: '1.0.0',
+        amis: { amis: { 'us-east-1': ami('1.0.0', 'us-east-1'), 'us-west-2': ami('1.0.0', 'us-west-2') } },
+        details: { phase: 'deregister' },
+        after: ['retire:web:1.0.0:us-east-1', 'retire:web:1.0.0:us-west-2'],
+      },
+      { event: 'retired', version: '1.0.1', amis: { amis: { 'us-east-1': ami('1.0.1', 'us-east-1') } }, details: { phase: 'deprecate' }, after: ['retire:web:1.0.1:us-east-1'] },
+    ]);
   });
 });
