@@ -466,7 +466,13 @@ const grants: readonly Grant[] = [
     global: true,
     actions: ['events:PutEvents'],
     resources: (_arn, scope) => [...scope.notify!.buses],
-    condition: (scope) => ({ StringEquals: { 'events:source': [scope.notify!.source ?? 'gild'] }, StringLike: { 'events:detail-type': ['gild.image.*'] } }),
+    // NOTE: both keys are multivalued (one value per entry of the request): every entry must be gild's, and a request
+    // naming no source at all (ForAllValues holds over an empty set) is not let through by the Null check.
+    condition: (scope) => ({
+      'ForAllValues:StringEquals': { 'events:source': [scope.notify!.source ?? 'gild'] },
+      'ForAllValues:StringLike': { 'events:detail-type': ['gild.image.*'] },
+      Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+    }),
   },
   {
     sid: 'AssumeDistributionRoles',
