@@ -19,9 +19,7 @@ const topicArn = z
   );
 
 /** EventBridge bus names: letters, digits and `.-_/`, up to 256; `default` is the account's default bus. An ARN names one in another account. */
-const busName = z
-  .string()
-  .regex(/^([\w./-]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[\w./-]{1,256})$/, 'is not an EventBridge bus name (such as "default") or bus ARN');
+const busName = z.string().regex(/^([\w./-]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[\w./-]{1,256})$/, 'is not an EventBridge bus name (such as "default") or bus ARN');
 
 const events = z.array(z.enum(notifyEvents)).min(1, `must list at least one of ${notifyEvents.join(', ')}, or leave \`events\` out for all of them`);
 
@@ -51,3 +49,16 @@ export const notifySettingsSchema = z.strictObject({
 
 export type NotifySettingsInput = z.input<typeof notifySettingsSchema>;
 export type NotifySettings = z.output<typeof notifySettingsSchema>;
+
+/**
+ * `notify.images` entries that name no image: a typo there tells nobody, so it is said (a warning: the run still
+ * builds and publishes, and every other target is still told).
+ */
+export function unknownNotifiedImages(notify: NotifySettings | undefined, imageNames: readonly string[]): string[] {
+  return Object.keys(notify?.images ?? {})
+    .filter((name) => !imageNames.includes(name))
+    .map(
+      (name) =>
+        `pipeline/settings.ts: notify.images.${name}: no image is named "${name}" (images: ${imageNames.join(', ') || 'none'}), so its topics are told nothing. Use an image's name, or remove the entry.`,
+    );
+}

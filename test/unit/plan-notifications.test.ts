@@ -1,7 +1,7 @@
 /** Who is told what: notify steps planned purely from the plan's own steps and the settings' `notify`. */
 import { describe, expect, it } from 'vitest';
 import type { Inventory, ObservedAmi, RegionInventory } from '../../src/observe/inventory.ts';
-import { notifySettingsSchema, type NotifySettingsInput } from '../../src/notify/notify-settings.ts';
+import { notifySettingsSchema, unknownNotifiedImages, type NotifySettingsInput } from '../../src/notify/notify-settings.ts';
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import { planNotifications } from '../../src/plan/plan-notifications.ts';
@@ -178,5 +178,25 @@ describe('planNotifications of retirements', () => {
       },
       { event: 'retired', version: '1.0.1', amis: { amis: { 'us-east-1': ami('1.0.1', 'us-east-1') } }, details: { phase: 'deprecate' }, after: ['retire:web:1.0.1:us-east-1'] },
     ]);
+  });
+});
+
+describe('the notify settings', () => {
+  it('refuse what SNS and EventBridge would, saying where and how to fix it', () => {
+    const parsed = notifySettingsSchema.safeParse({ sns: ['golden-images'], eventBridge: { source: 'aws.ec2' }, events: [] });
+    expect(parsed.success).toBe(false);
+    const problems = parsed.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^events: must list at least one of published, failed/),
+      expect.stringMatching(/^sns\.0: is not an SNS topic ARN such as "arn:aws:sns:us-east-1:123456789012:golden-images"/),
+      expect.stringMatching(/^eventBridge\.source: starts with "aws\.", which AWS reserves/),
+    ]);
+  });
+
+  it('say which notify.images entry names no image', () => {
+    expect(unknownNotifiedImages(notify({ images: { ngnix: { sns: [topic] }, web: { sns: [topic] } } }), ['web', 'nginx'])).toEqual([
+      'pipeline/settings.ts: notify.images.ngnix: no image is named "ngnix" (images: web, nginx), so its topics are told nothing. Use an image\'s name, or remove the entry.',
+    ]);
+    expect(unknownNotifiedImages(undefined, ['web'])).toEqual([]);
   });
 });
