@@ -18,6 +18,7 @@ import { createContext, type Context } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } from '../../src/plan/run-plan.ts';
 import { buildRunReport } from '../../src/report/build-run-report.ts';
+import { renderReportMarkdown } from '../../src/report/render-report-markdown.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { notifyFailureStage, notifyStage } from '../../src/stages/notify.ts';
 import { noAwsClients } from '../support/no-aws-clients.ts';
@@ -211,5 +212,30 @@ describe('a notification that fails, through the runner', () => {
       { event: 'gild.image.failed', target: 'arn:aws:sns:us-east-1:123456789012:gone', version: '1.0.1', status: 'skipped', outcome: expect.stringContaining('not needed') },
     ]);
     expect(report.warnings).toEqual([expect.stringMatching(/^web: could not tell arn:aws:sns:us-east-1:123456789012:gone of gild.image.published: .*Topic does not exist/)]);
+    const markdown = renderReportMarkdown(report);
+    expect(markdown).toContain('Notifications:\n- `gild.image.published` 1.0.1 → arn:aws:sns:us-east-1:123456789012:gone: failed, ');
+    expect(markdown).toContain('### Warnings');
+  });
+
+  it('sends the failure of an image the plan could not build, which waits for nothing and holds no lock', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-9' });
+    const stages = { notify: { ...stepTable.notify, ...notifyStage } } as unknown as StageTable;
+    const told = notifyStep({ id: 'notify:web:failed:-', event: 'failed', version: undefined, amis: { amis: {} }, after: [], message: 'no AMI matches my-base-*' });
+    const plan: RunPlan = {
+      schema: planSchemaVersion,
+      runId,
+      createdAt: '2026-11-29T12:00:00.000Z',
+      ssmPrefix: '/golden',
+      options: { force: false, images: ['web'] },
+      observed: { at: '2026-11-29T12:00:00.000Z', digests: {} },
+      images: [{ image: 'web', action: 'error', kind: 'pipeline', reason: 'no AMI matches my-base-*' }],
+      steps: [told],
+      kept: [],
+    };
+    const { applied, outcomes } = await applyRun(context, plan, [image], { stages, signal: new AbortController().signal });
+    // Not refused as a change without the image's lock: its row takes no lease.
+    expect(applied.results.get(told.id)).toMatchObject({ status: 'done', output: { messageId: 'm-9' } });
+    expect(outcomes).toEqual([expect.objectContaining({ result: 'failed', stage: 'plan' })]);
+    expect(JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!)).toMatchObject({ event: 'gild.image.failed', reason: 'no AMI matches my-base-*', amis: {} });
   });
 });
