@@ -285,7 +285,7 @@ export function stepsWithoutLease(steps: readonly PlanStep[], byId: ReadonlyMap<
     return locks;
   };
   for (const step of steps) {
-    if (!('image' in step) || !stages[step.kind].mutates || stages[step.kind].lease === 'takes') continue;
+    if (!('image' in step) || !stages[step.kind].mutates || stages[step.kind].lease === 'takes' || stages[step.kind].lease === 'outside') continue;
     if (!locksBefore(step.id, new Set()).has(step.image))
       refused.set(step.id, `it changes ${step.image} but does not wait for ${step.image}'s lock (no lock step of ${step.image} comes before it), and no step of an image runs without its lease`);
   }

@@ -62,6 +62,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
         channels: context.settings.channels,
         protection: context.settings.protection,
         regionCopies: context.settings.regionCopies,
+        notify: context.settings.notify,
       },
     });
   const draft = assemble(observed);
@@ -247,7 +248,8 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
   // Giving the lease back is the runner's bookkeeping, not something that happened to the image.
   const steps = applied.plan.steps.filter((step) => 'image' in step && step.image === imageName && applied.stages[step.kind].lease !== 'gives-back');
   const results = steps.map((step) => [step, applied.results.get(step.id)] as const);
-  const failed = results.find(([, result]) => result?.status === 'failed');
+  // A best-effort step's failure (telling people) is reported, but the image's outcome is its other steps'.
+  const failed = results.find(([step, result]) => result?.status === 'failed' && applied.stages[step.kind].failsImage);
   if (failed) {
     const result = failed[1] as Extract<StepResult, { status: 'failed' }>;
     return {

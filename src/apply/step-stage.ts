@@ -53,6 +53,14 @@ export interface StepOutputs {
   'account-smoke': SmokeResult;
   'account-publish': PublishedAmis & { readonly account: string };
   'retire-copy': { readonly removed: readonly string[] };
+  notify: NotificationSent;
+  'notify-failure': NotificationSent;
+}
+
+/** Where a notification went and the ID the service gave it (SNS's MessageId, EventBridge's EventId). */
+export interface NotificationSent {
+  readonly target: string;
+  readonly messageId: string | undefined;
 }
 
 export type StepResult<K extends PlanStepKind = PlanStepKind> =

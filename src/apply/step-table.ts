@@ -12,7 +12,7 @@
 import type { PlanStepKind, StepOfKind } from '../plan/run-plan.ts';
 
 /** Where in an image's life a step belongs; what the error catalogue tells people about a failure there. */
-export type StepPhase = 'housekeeping' | 'lease' | 'build' | 'test' | 'publish' | 'retire' | 'lifecycle' | 'distribution';
+export type StepPhase = 'housekeeping' | 'lease' | 'build' | 'test' | 'publish' | 'retire' | 'lifecycle' | 'distribution' | 'notify';
 
 export interface StepColumns {
   /** Changes AWS: it runs only inside its image's lease (unless it is what takes the lease). */
@@ -21,9 +21,10 @@ export interface StepColumns {
   readonly heavy: boolean;
   /**
    * Its part in the image's lease, which the runner holds as a scope around the image's steps: `takes` enters it
-   * (runs before the lease is held), `gives-back` leaves it, `inside` runs within it.
+   * (runs before the lease is held), `gives-back` leaves it, `inside` runs within it, `outside` needs none: it changes
+   * nothing of the image (a notification), so it may run after the lease is given back, or when the lock failed.
    */
-  readonly lease: 'takes' | 'gives-back' | 'inside';
+  readonly lease: 'takes' | 'gives-back' | 'inside' | 'outside';
   /** Runs whatever happened to the steps it waits for (giving the lease back); only a lease never taken skips it. */
   readonly runsAlways: boolean;
   /**
@@ -32,6 +33,11 @@ export interface StepColumns {
    * since a security group cannot go while its instance lives.
    */
   readonly gatesDependants: boolean;
+  /**
+   * Its failure fails the image's outcome. A row that is only best effort (telling people) reports its failure and
+   * leaves the outcome to the image's other steps: a failure to notify never fails a publish.
+   */
+  readonly failsImage: boolean;
   /** Found "moved" (another run got there first), it makes the image's outcome "yielded", not a failure. */
   readonly yieldsWhenMoved: boolean;
   /** Done, it makes the image's outcome "published", with the version and AMIs of its output. */
@@ -60,6 +66,7 @@ const defaults: Omit<StepColumns, 'phase'> = {
   lease: 'inside',
   runsAlways: false,
   gatesDependants: true,
+  failsImage: true,
   yieldsWhenMoved: false,
   publishes: false,
   givesAmis: false,
@@ -106,6 +113,9 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   'account-publish': row({ phase: 'distribution' }),
   'retire-copy': row({ phase: 'retire' }),
   release: row({ phase: 'lease', lease: 'gives-back', runsAlways: true }),
+  // Telling people changes nothing of the image: no lease, nothing waits for it, and its failure is only reported.
+  notify: row({ phase: 'notify', lease: 'outside', gatesDependants: false, failsImage: false }),
+  'notify-failure': row({ phase: 'notify', lease: 'outside', gatesDependants: false, failsImage: false, runsWhen: 'a-dependency-failed' }),
 };
 
 /** The row of a step kind named by a string (an outcome's stage, which may also be "plan"); undefined for none. */

@@ -59,6 +59,7 @@ export async function changePointerCommand(
     by: `${safeUser()}@${context.processInfo.host}`,
     change,
     images: observed,
+    notify: context.settings.notify,
     ...(bin ? { bin } : {}),
   });
   if ('refused' in planned) throw catalogue.EUSAGE(`${change.kind} ${image.name}: ${planned.refused}.`);

@@ -7,6 +7,7 @@ import { loadDefinitions } from '../definition/load-definitions.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { validateDefinitions } from '../definition/validate-definitions.ts';
 import { loadSettings } from '../settings/load-settings.ts';
+import { unknownNotifiedImages } from '../notify/notify-settings.ts';
 import type { PipelineSettings } from '../settings/schema.ts';
 
 export interface Project {
@@ -22,7 +23,11 @@ export async function loadProject(cwd: string): Promise<Project> {
   const errors = [...loaded.errors, ...validated.errors];
   if (errors.length > 0) throw catalogue.EDEFINITIONS(errors);
   if (validated.images.length === 0) throw catalogue.EDEFINITIONS(['images/: no image definitions found. Add one file per image, e.g. images/web.ts (see the README).']);
-  return { settings, images: validated.images, warnings: validated.warnings };
+  const notifyWarnings = unknownNotifiedImages(
+    settings.notify,
+    validated.images.map((image) => image.name),
+  );
+  return { settings, images: validated.images, warnings: [...validated.warnings, ...notifyWarnings] };
 }
 
 /** The images named on the command line (all when none). Images they are built on are not added: their published AMI is used. */

@@ -47,6 +47,8 @@ export interface PolicyScope {
   readonly role?: 'pipeline' | 'account';
   /** For the account role: some account smoke-tests its copies (`distribution.accounts[].smoke`). */
   readonly accountSmoke?: boolean;
+  /** settings.notify: the SNS topics gild publishes to, and the EventBridge buses (ARNs) and source it puts events on. */
+  readonly notify?: { readonly topics: readonly string[]; readonly buses: readonly string[]; readonly source: string | undefined };
 }
 
 export interface PolicyStatement {
@@ -457,6 +459,30 @@ const grants: readonly Grant[] = [
     }),
   },
   {
+    sid: 'NotifyTopics',
+    why: 'Tell people (settings notify.sns and notify.images): publish to the configured topics, and to no other.',
+    when: (scope) => (scope.notify?.topics.length ?? 0) > 0,
+    // A topic's ARN names its region, which need not be one gild builds in.
+    global: true,
+    actions: ['sns:Publish'],
+    resources: (_arn, scope) => [...scope.notify!.topics],
+  },
+  {
+    sid: 'NotifyEventBus',
+    why: "Tell people (settings notify.eventBridge): put gild's events on the configured bus, only with gild's source and detail-types.",
+    when: (scope) => (scope.notify?.buses.length ?? 0) > 0,
+    global: true,
+    actions: ['events:PutEvents'],
+    resources: (_arn, scope) => [...scope.notify!.buses],
+    // NOTE: both keys are multivalued (one value per entry of the request): every entry must be gild's, and a request
+    // naming no source at all (ForAllValues holds over an empty set) is not let through by the Null check.
+    condition: (scope) => ({
+      'ForAllValues:StringEquals': { 'events:source': [scope.notify!.source ?? 'gild'] },
+      'ForAllValues:StringLike': { 'events:detail-type': ['gild.image.*'] },
+      Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+    }),
+  },
+  {
     sid: 'AssumeDistributionRoles',
     why: 'Copying and sharing in distribution accounts happens as a role there.',
     when: (scope) => scope.distributionRoleArns.length > 0,
@@ -533,6 +559,19 @@ export function scopeFromProject(settings: PipelineSettings, images: readonly Re
     distributionRoleArns: sorted([...images.flatMap((image) => image.distribution.map((target) => target.roleArn)), ...(extra.distributionRoleArns ?? [])]),
     allowPublicImages: settings.allowPublicImages,
     ...(settings.evidence ? { evidence: { bucket: settings.evidence.bucket, prefix: settings.evidence.prefix } } : {}),
+    ...(settings.notify ? { notify: notifyScope(settings.notify, settings.accountId ?? '*', images) } : {}),
+  };
+}
+
+/** The topics and buses `notify` names; a bus given by name is in the publishing account, in its region or the images' build regions. */
+function notifyScope(notify: NonNullable<PipelineSettings['notify']>, accountId: string, images: readonly ResolvedImage[]): NonNullable<PolicyScope['notify']> {
+  const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+  const bus = notify.eventBridge;
+  const busRegions = bus?.region ? [bus.region] : sorted(images.map((image) => image.buildRegion));
+  return {
+    topics: sorted([...notify.sns, ...Object.values(notify.images).flatMap((own) => own.sns)]),
+    buses: !bus ? [] : bus.bus.startsWith('arn:') ? [bus.bus] : (busRegions.length > 0 ? busRegions : ['*']).map((region) => `arn:aws:events:${region}:${accountId}:event-bus/${bus.bus}`),
+    source: bus?.source,
   };
 }
 

@@ -15,6 +15,8 @@ import { imageParameterPath } from './parameter-names.ts';
 import { planImageSteps } from './plan-image-steps.ts';
 import type { RegionCopies } from './plan-region-copies.ts';
 import { planSweep } from './plan-sweep.ts';
+import { planNotifications } from './plan-notifications.ts';
+import type { NotifySettings } from '../notify/notify-settings.ts';
 import { planSchemaVersion, type ImageDecision, type KeptResource, type PlanStep, type RunPlan } from './run-plan.ts';
 
 export interface AssembleInput {
@@ -36,6 +38,8 @@ export interface AssembleInput {
     readonly protection?: boolean;
     /** Who copies an image to its other regions: Packer inside the build (`ami_regions`), or gild beside the smoke test. */
     readonly regionCopies?: RegionCopies;
+    /** Whom to tell about what this plan publishes, fails and retires (src/plan/plan-notifications.ts). */
+    readonly notify?: NotifySettings | undefined;
   };
   /**
    * `run` (the default) builds, publishes and retires; `retire` plans only what retirement needs (lock, cleanup of
@@ -76,6 +80,9 @@ export function assemblePlan(input: AssembleInput): RunPlan {
     kept.push(...planned.kept);
   }
 
+  const images = ordered.map((image) => decisions.get(image.name)!);
+  steps.push(...planNotifications({ notify: input.settings.notify, images: ordered, decisions: images, steps }));
+
   return {
     schema: planSchemaVersion,
     runId: input.runId,
@@ -83,7 +90,7 @@ export function assemblePlan(input: AssembleInput): RunPlan {
     ssmPrefix: inventory.ssmPrefix,
     options: { force: input.force, images: ordered.map((image) => image.name) },
     observed: { at: inventory.observedAt, digests: Object.fromEntries(ordered.map((image) => [image.name, imageDigest(inventory, image)])) },
-    images: ordered.map((image) => decisions.get(image.name)!),
+    images,
     steps,
     kept,
   };

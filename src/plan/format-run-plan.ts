@@ -61,6 +61,9 @@ const describeStep = (step: PlanStep): string => {
       return `publish ${step.version} in account ${step.account}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
     case 'retire-copy':
       return `retire the copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
+    case 'notify':
+    case 'notify-failure':
+      return `${step.kind === 'notify-failure' ? 'if a step of it fails: ' : ''}notify ${step.target.kind === 'sns' ? step.target.topicArn : `EventBridge bus ${step.target.bus} in ${step.target.region}`} of gild.image.${step.event}${step.version ? ` ${step.version}` : ''}`;
     case 'retire':
       return `retire (${step.phase}${step.unprotect ? ', protection removed first' : ''}) ${step.version} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
   }

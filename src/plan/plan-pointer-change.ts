@@ -14,8 +14,10 @@ import { goodVersions, ownAmi, planRevocationSteps, publishedTime } from './plan
 import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
 import { planCascade } from './plan-cascade.ts';
 import { planRestoreSteps, type BinLookup } from './plan-restore.ts';
+import { planNotifications } from './plan-notifications.ts';
+import type { NotifySettings } from '../notify/notify-settings.ts';
 import { holdParameterName, imageParameterPath, lockParameterName } from './parameter-names.ts';
-import { planSchemaVersion, type KeptResource, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
+import { planSchemaVersion, type ImageDecision, type KeptResource, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
 
 export type PointerChange =
   | { readonly kind: 'promote'; readonly channel: string; readonly version: string | undefined }
@@ -38,6 +40,8 @@ export interface PointerChangeInput {
   readonly images?: readonly ResolvedImage[];
   /** `restore` of a version whose AMI is gone in a region: what that region's Recycle Bin holds of it. */
   readonly bin?: Readonly<Record<string, BinLookup>>;
+  /** Whom to tell about a revoke, rollback or restore (src/plan/plan-notifications.ts). */
+  readonly notify?: NotifySettings | undefined;
 }
 
 const dayMs = 86_400_000;
@@ -271,6 +275,16 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     ...changes.map((step) => (finishingIds.length > 0 ? { ...step, after: [...step.after, ...finishingIds] } : step)),
   ]);
   steps.push(...cascaded);
+  const decisions: ImageDecision[] = [
+    { image: image.name, action: 'change', reason, currentVersion: state.versions[0]?.version },
+    ...cascadedImages.map((entry) => ({
+      image: entry.image,
+      action: 'change' as const,
+      reason: entry.reason,
+      currentVersion: imageState(inventory, entry.image, input.images?.find((candidate) => candidate.name === entry.image)?.regions ?? []).versions[0]?.version,
+    })),
+  ];
+  steps.push(...planNotifications({ notify: input.notify, images: [image, ...(input.images ?? []).filter((other) => other.name !== image.name)], decisions, steps }));
   return {
     plan: {
       schema: planSchemaVersion,
@@ -279,15 +293,7 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       ssmPrefix: prefix,
       options: { force: false, images: [image.name, ...cascadedImages.map((entry) => entry.image)] },
       observed: { at: inventory.observedAt, digests: {} },
-      images: [
-        { image: image.name, action: 'change', reason, currentVersion: state.versions[0]?.version },
-        ...cascadedImages.map((entry) => ({
-          image: entry.image,
-          action: 'change' as const,
-          reason: entry.reason,
-          currentVersion: imageState(inventory, entry.image, input.images?.find((candidate) => candidate.name === entry.image)?.regions ?? []).versions[0]?.version,
-        })),
-      ],
+      images: decisions,
       steps,
       kept: [...finishing.notes, ...kept],
     },

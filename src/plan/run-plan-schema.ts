@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { formatPath } from '../definition/format-issues.ts';
+import { notifyEvents } from '../notify/notify-settings.ts';
 import { planSchemaVersion, type RunPlan } from './run-plan.ts';
 
 const text = z.string();
@@ -34,6 +35,17 @@ const sweptResourceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('security-group'), id: text, name: text }),
   z.strictObject({ kind: z.literal('takeover-claim'), id: text, name: text, value: text }),
 ]);
+
+const notifyFields = {
+  image: text,
+  event: z.enum(notifyEvents),
+  version: optionalText,
+  target: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('sns'), topicArn: text }), z.strictObject({ kind: z.literal('eventbridge'), bus: text, source: text, region: text })]),
+  regions: texts,
+  amis: z.union([z.strictObject({ amis: regionMap(text) }), z.strictObject({ from: text })]),
+  message: text,
+  details: z.record(z.string(), text),
+};
 
 export const planStepSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -150,6 +162,8 @@ export const planStepSchema = z.discriminatedUnion('kind', [
     snapshotIds: texts,
     parameterName: optionalText,
   }),
+  z.strictObject({ ...stepCommon, kind: z.literal('notify'), ...notifyFields }),
+  z.strictObject({ ...stepCommon, kind: z.literal('notify-failure'), ...notifyFields }),
   z.strictObject({ ...stepCommon, kind: z.literal('hold'), image: text, region: text, parameterName: text, value: optionalText, previous: optionalText }),
 ]);
 

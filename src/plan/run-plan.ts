@@ -11,6 +11,7 @@
  */
 import type { SharingPermissions } from '../adapters/ec2.ts';
 import type { Lease } from '../observe/inventory.ts';
+import type { NotifyEvent } from '../notify/notify-settings.ts';
 
 export const planSchemaVersion = 1;
 
@@ -319,6 +320,13 @@ export type PlanStep =
       /** `versions/<v>` in that account and region, when it names the copy. */
       readonly parameterName: string | undefined;
     })
+  /**
+   * Tell people (settings `notify`) about one version of an image: one event to one SNS topic or EventBridge bus, once
+   * the steps it waits for are done (`notify`), or only when one of them failed (`notify-failure`, the `failed` event).
+   * Best effort: a failure is in the report and never fails the image (its row's `failsImage`). See src/notify/.
+   */
+  | (StepCommon & NotifyFields & { readonly kind: 'notify' })
+  | (StepCommon & NotifyFields & { readonly kind: 'notify-failure' })
   /** Write (`value`) or remove (no `value`) the hold a rollback puts on a pointer. */
   | (StepCommon & {
       readonly kind: 'hold';
@@ -328,6 +336,25 @@ export type PlanStep =
       readonly value: string | undefined;
       readonly previous: string | undefined;
     });
+
+/** Where a notification goes: an SNS topic, or an EventBridge bus in a region. */
+export type NotifyTarget = { readonly kind: 'sns'; readonly topicArn: string } | { readonly kind: 'eventbridge'; readonly bus: string; readonly source: string; readonly region: string };
+
+interface NotifyFields {
+  readonly image: string;
+  readonly event: NotifyEvent;
+  /** The version the event is about (for `failed`, the one being built). */
+  readonly version: string | undefined;
+  readonly target: NotifyTarget;
+  /** The image's regions. */
+  readonly regions: readonly string[];
+  /** Its AMIs per region: known, or the output of the step named (a publish; a build, if it got that far). */
+  readonly amis: { readonly amis: Readonly<Record<string, string>> } | { readonly from: string };
+  /** Why, in the words of the command or plan (a revoke's reason); a failure's own reason is added when it is sent. */
+  readonly message: string;
+  /** What else the event says (who, the replacement, the pointers moved, the retirement phase), by name. */
+  readonly details: Readonly<Record<string, string>>;
+}
 
 export interface PointerMove {
   readonly region: string;

@@ -50,6 +50,10 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const runSteps = [...applied.plan.steps.filter((step) => !('image' in step)).map((step) => stepReport(applied, step)), ...applied.settleFailures.map(settleReport)];
   // A failed sweep (or a smoke instance left running) stops no image, but the run did not do all it planned: it failed.
   const failed = images.some((image) => image.result === 'failed') || runSteps.some((step) => step.status === 'failed');
+  // NOTE: a notification that could not be sent fails nothing (the publish stands), but nobody may have been told: said.
+  const notifyWarnings = images.flatMap((image) =>
+    (image.notifications ?? []).filter((sent) => sent.status === 'failed').map((sent) => `${image.image}: could not tell ${sent.target} of ${sent.event}: ${sent.outcome ?? 'failed'}`),
+  );
   const result = failed ? 'failed' : images.some((image) => image.result === 'interrupted') ? 'interrupted' : 'succeeded';
   return {
     schema: reportSchemaVersion,
@@ -63,6 +67,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
     counts,
     images,
     runSteps,
+    ...(notifyWarnings.length > 0 ? { warnings: notifyWarnings } : {}),
   };
 }
 
@@ -135,6 +140,7 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
     kept: applied.plan.kept
       .filter((kept) => kept.image === outcome.image)
       .map((kept) => ({ region: kept.region, amiId: kept.amiId, ...(kept.version ? { version: kept.version } : {}), reason: kept.reason })),
+    ...notificationsOf(applied, planSteps),
     summary: outcome.result === 'skipped' ? [] : [...outcome.summary],
     ...(outcome.result === 'failed'
       ? {
@@ -150,6 +156,24 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
         }
       : {}),
   };
+}
+
+/** The image's notify steps: whom it told what, or why not. Only when the plan had any (settings `notify`). */
+function notificationsOf(applied: AppliedPlan, steps: readonly PlanStep[]): { notifications?: NonNullable<ImageReport['notifications']> } {
+  type Notification = NonNullable<ImageReport['notifications']>[number];
+  const notifications = steps.flatMap((step): Notification[] => {
+    if (step.kind !== 'notify' && step.kind !== 'notify-failure') return [];
+    const result = applied.results.get(step.id);
+    const target = step.target.kind === 'sns' ? step.target.topicArn : `EventBridge bus ${step.target.bus} in ${step.target.region}`;
+    const base = { event: `gild.image.${step.event}`, target, ...(step.version ? { version: step.version } : {}) };
+    if (!result) return [{ ...base, status: 'not-run' as const }];
+    if (result.status === 'done') {
+      const sent = result.output as StepOutputs['notify'];
+      return [{ ...base, status: 'sent' as const, ...(sent.messageId ? { messageId: sent.messageId } : {}) }];
+    }
+    return [{ ...base, status: result.status === 'skipped' ? ('skipped' as const) : result.status === 'moved' ? ('moved' as const) : ('failed' as const), outcome: result.reason }];
+  });
+  return notifications.length > 0 ? { notifications } : {};
 }
 
 /** A hold placed (its record is the value written) or removed (its record is the value it held). */

@@ -115,6 +115,14 @@ function imageSection(image: ImageReport): string[] {
     lines.push('', 'Retired:');
     for (const retired of image.retired) lines.push(`- ${text(retired.version)} ${text(retired.region)} ${code(retired.amiId)}: ${text(retired.phase)}, ${text(retired.reason)}`);
   }
+  const notified = (image.notifications ?? []).filter((sent) => sent.status !== 'skipped');
+  if (notified.length > 0) {
+    lines.push('', 'Notifications:');
+    for (const sent of notified)
+      lines.push(
+        `- ${code(sent.event)}${sent.version ? ` ${text(sent.version)}` : ''} → ${text(sent.target)}: ${sent.status === 'sent' ? `sent${sent.messageId ? ` (${code(sent.messageId)})` : ''}` : `${text(sent.status)}${sent.outcome ? `, ${text(sent.outcome)}` : ''}`}`,
+      );
+  }
   if (image.kept.length > 0) {
     lines.push('', 'Kept:');
     for (const kept of image.kept) lines.push(`- ${text(kept.version ?? '?')} ${text(kept.region)} ${code(kept.amiId)}: ${text(kept.reason)}`);

@@ -96,6 +96,20 @@ const revokedSchema = z.object({
   disable: z.boolean(),
 });
 
+const notificationSchema = z.object({
+  /** `gild.image.published`, … */
+  event: z.string(),
+  /** The SNS topic ARN, or `EventBridge bus <name> in <region>`. */
+  target: z.string(),
+  /** `sent`; `failed` (the image's outcome is not changed by it); `skipped` (not needed: nothing failed); `not-run`. */
+  status: z.enum(['sent', 'failed', 'skipped', 'moved', 'not-run']),
+  version: z.string().optional(),
+  /** SNS's MessageId or EventBridge's EventId. */
+  messageId: z.string().optional(),
+  /** Why it failed or was skipped. */
+  outcome: z.string().optional(),
+});
+
 const imageSchema = z.object({
   image: z.string(),
   /** What the plan decided (build, resume, finish, unchanged, locked, error) and why. */
@@ -122,6 +136,8 @@ const imageSchema = z.object({
   holds: z.array(holdSchema).optional(),
   /** AMIs `gild revoke` marked revoked (and deprecated; disabled when asked). */
   revoked: z.array(revokedSchema).optional(),
+  /** Whom the command told what (settings `notify`); a failure here is also a warning, never the image's failure. */
+  notifications: z.array(notificationSchema).optional(),
   /** The lines the run printed for this image (package diff, retirement, …). */
   summary: z.array(z.string()),
   failure: failureSchema.optional(),

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { accountIdPattern, defaultKeepRevokedDays, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
+import { notifySettingsSchema } from '../notify/notify-settings.ts';
 
 /** A failed AMI kept for inspection is cleaned up after a week unless the settings say otherwise. */
 export const defaultKeepFailedDays = 7;
@@ -121,6 +122,8 @@ export const pipelineSettingsSchema = z.strictObject({
     .optional(),
   /** Rebuild an unchanged image anyway once its newest version is this old (the nightly patch rebuild). */
   rebuildAfterDays: z.number().int().positive().optional(),
+  /** Whom to tell about published, failed, revoked, rolled-back, restored and retired versions (docs/notifications.md). */
+  notify: notifySettingsSchema.optional(),
 });
 
 export type PipelineSettingsInput = z.input<typeof pipelineSettingsSchema>;

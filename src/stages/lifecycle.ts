@@ -5,7 +5,7 @@
  * check). The runner (`src/apply/apply-plan.ts`) reads the columns and alone
  * decides when, and whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → (discard, if it failed) → share → publish → protect | retire → distribute → account-smoke →
- * account-publish → retire-copy → release; the lifecycle commands
+ * account-publish → retire-copy → release → notify (or notify-failure, if a step failed); the lifecycle commands
  * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → unmark-descendant → repoint → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
@@ -35,6 +35,7 @@ import { distributeStage } from './distribute.ts';
 import { regionCopyStage } from './region-copy.ts';
 import { createSmokeTest, type SmokeTestOptions } from './smoke-test.ts';
 import { sweepStage } from './sweep.ts';
+import { notifyFailureStage, notifyStage } from './notify.ts';
 
 /** One per run: the tools' versions and the git commit are read once, not once per image. */
 export function createLifecycle(context: Context, options: { smoke?: SmokeTestOptions } = {}): StageTable {
@@ -67,5 +68,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     'account-publish': accountPublishStage,
     'retire-copy': retireCopyStage,
     release: releaseStage,
+    notify: notifyStage,
+    'notify-failure': notifyFailureStage,
   });
 }

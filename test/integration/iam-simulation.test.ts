@@ -16,6 +16,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { execa } from 'execa';
@@ -225,6 +226,46 @@ describe('the generated IAM policy, simulated over every request of full runs an
       expect([...gildCalls]).toEqual(expect.arrayContaining(['ec2:CopyImage', 'ec2:CreateTags']));
       expect(recorder.requests.filter((request) => request.sender === 'packer').map((request) => request.action)).not.toContain('CopyImage');
       expectNothingDenied(summary);
+    } finally {
+      await project.remove();
+    }
+  });
+
+  it('allows the notifications of settings notify (sns:Publish on the configured topic, events:PutEvents with gild’s source), and only with their grants', { timeout: 600_000 }, async () => {
+    const topicArn = 'arn:aws:sns:us-east-1:123456789012:golden-images';
+    // The topic is the organisation's, made straight on moto (not recorded: not gild's request).
+    await new SNSClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(new CreateTopicCommand({ Name: 'golden-images' }));
+    const settings = (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace(
+      'concurrency: 2,',
+      `concurrency: 2,\n  notify: { sns: ['${topicArn}'], eventBridge: { source: 'com.example.gild' } },`,
+    );
+    const project = await createTempProject({ settings, images: { 'web.ts': imageSource({ name: 'web', extra: "smoke: { checks: [{ name: 'ready', run: 'true' }] }," }) } });
+    try {
+      const policy = await policyOf(project);
+      const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100' };
+      await gildOk(project, ['run'], env);
+      await gildOk(project, ['run', '--force'], env);
+      await gildOk(project, ['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl'], env);
+      const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline: policy });
+      console.info(report('IAM simulation of notifications', summary));
+      const told = summary.verdicts.filter((verdict) => verdict.authorization.action === 'sns:Publish' || verdict.authorization.action === 'events:PutEvents');
+      expect(told.map((verdict) => `${verdict.authorization.action} ${verdict.authorization.resource}`).sort()).toEqual([
+        'events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/default',
+        'events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/default',
+        'events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/default',
+        `sns:Publish ${topicArn}`,
+        `sns:Publish ${topicArn}`,
+        `sns:Publish ${topicArn}`,
+      ]);
+      expectNothingDenied(summary);
+      // Without the notify grants (the policy of settings with no notify), the same requests are refused: the grants are what allow them.
+      const without = { ...policy, Statement: policy.Statement.filter((statement) => statement.Sid !== 'NotifyTopics' && statement.Sid !== 'NotifyEventBus') };
+      const refused = await simulateRecorded(
+        recorder.requests.filter((request) => request.service === 'sns' || request.service === 'events'),
+        recorder.assumedRoles,
+        { pipeline: without },
+      );
+      expect(refused.denied).toHaveLength(6);
     } finally {
       await project.remove();
     }

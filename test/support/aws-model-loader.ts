@@ -103,8 +103,27 @@ export function loadServiceModel(service: string): ServiceModel | undefined {
  * Which model a request is for: the JSON protocol names it in `X-Amz-Target` (`AmazonSSM.PutParameter`), the query
  * protocols by the signing service of the Authorization header's credential scope (`…/us-east-1/ec2/aws4_request`).
  */
-const serviceByTargetPrefix: Readonly<Record<string, string>> = { AmazonSSM: 'ssm', TrentService: 'kms', AWSSecurityTokenServiceV20110615: 'sts', AmazonEC2ContainerRegistry_V20150921: 'ecr' };
-const serviceBySigningName: Readonly<Record<string, string>> = { ec2: 'ec2', autoscaling: 'autoscaling', sts: 'sts', iam: 'iam', ssm: 'ssm', kms: 'kms', sns: 'sns', sqs: 'sqs', s3: 's3', ecr: 'ecr' };
+const serviceByTargetPrefix: Readonly<Record<string, string>> = {
+  AmazonSSM: 'ssm',
+  TrentService: 'kms',
+  AWSSecurityTokenServiceV20110615: 'sts',
+  AmazonEC2ContainerRegistry_V20150921: 'ecr',
+  AWSEvents: 'events',
+  AmazonSQS: 'sqs',
+};
+const serviceBySigningName: Readonly<Record<string, string>> = {
+  ec2: 'ec2',
+  autoscaling: 'autoscaling',
+  sts: 'sts',
+  iam: 'iam',
+  ssm: 'ssm',
+  kms: 'kms',
+  sns: 'sns',
+  sqs: 'sqs',
+  s3: 's3',
+  ecr: 'ecr',
+  events: 'events',
+};
 
 export function modelForTarget(targetPrefix: string): ServiceModel | undefined {
   const service = serviceByTargetPrefix[targetPrefix];

@@ -354,6 +354,20 @@ export function authorizationsOf(recorded: RecordedRequest, accounts: CallerAcco
         throw new Error(`iam authorizations: ssm:${request.action} (request ${request.seq}, ${request.sender}) is not in the table`);
     }
   }
+  // Notifications (settings notify): a publish names its topic; each event names its bus (by name: this account's, in this region).
+  if (request.service === 'sns' && request.action === 'Publish') return [{ request: about, action, resource: request.query.TopicArn!, context: base }];
+  if (request.service === 'events' && request.action === 'PutEvents') {
+    const entries = (request.json.Entries as Array<{ EventBusName?: string; Source?: string; DetailType?: string }> | undefined) ?? [];
+    return entries.map((entry) => {
+      const bus = entry.EventBusName ?? 'default';
+      return {
+        request: about,
+        action,
+        resource: bus.startsWith('arn:') ? bus : `arn:aws:events:${request.region}:${account}:event-bus/${bus}`,
+        context: { ...base, 'events:source': [entry.Source ?? ''], 'events:detail-type': [entry.DetailType ?? ''] },
+      };
+    });
+  }
   if (request.service === 'sts' && request.action === 'AssumeRole') return [{ request: about, action, resource: request.query.RoleArn!, context: {} }];
   if (request.service === 'iam' && (request.action === 'GetInstanceProfile' || request.action === 'GetRole')) {
     const name = request.query.InstanceProfileName ?? request.query.RoleName!;

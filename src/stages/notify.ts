@@ -1,0 +1,89 @@
+/**
+ * Tell people: send one planned notification (src/plan/plan-notifications.ts) to its SNS topic or EventBridge bus.
+ * What the plan could not know is read here from the steps it waited for: the AMIs a publish (or a build) gave, and,
+ * for `notify-failure`, which step failed and why. Best effort by its row (`failsImage: false`): a failure here is in
+ * the report and the log, never the image's outcome.
+ *
+ * Sent at least once: a retry after a lost answer may send it again. Each message carries a `notificationId` that is
+ * the same on every attempt, and a FIFO topic is given it as MessageDeduplicationId, so SNS itself drops the copy.
+ */
+import { putGildEvent, eventBridgeClient } from '../adapters/eventbridge.ts';
+import { publishNotification, regionOfTopic, snsClient } from '../adapters/sns.ts';
+import type { StepRun, StepStage } from '../apply/step-stage.ts';
+import type { Context } from '../context.ts';
+import { partitionOf } from '../definition/aws-regions.ts';
+import { notificationOf, reportLink, subjectOf } from '../notify/notification.ts';
+import type { StepOfKind } from '../plan/run-plan.ts';
+
+type NotifyKind = 'notify' | 'notify-failure';
+
+/** The AMIs the step names, or those the step it waits for gave (a publish, a build that got that far). */
+async function amisOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<Readonly<Record<string, string>>> {
+  if ('amis' in step.amis) return step.amis.amis;
+  const result = await run.settled(step.amis.from);
+  const output = result?.status === 'done' ? (result.output as { amis?: unknown }) : undefined;
+  return output && typeof output.amis === 'object' && output.amis !== null ? (output.amis as Record<string, string>) : {};
+}
+
+/** For a failure: which step it waited for failed, and why (the first, in the plan's order). */
+async function failureOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<string | undefined> {
+  for (const id of step.after) {
+    const result = await run.settled(id);
+    if (result?.status === 'failed') return `${id} failed: ${result.reason}`;
+  }
+  return undefined;
+}
+
+async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun) {
+  const failure = step.kind === 'notify-failure' ? await failureOf(step, run) : undefined;
+  const amis = await amisOf(step, run);
+  const notification = notificationOf({
+    event: step.event,
+    image: step.image,
+    version: step.version,
+    regions: step.regions,
+    amis,
+    reason: failure ? `${step.message}: ${failure}` : step.message,
+    report: reportLink(context.env, run.runDir),
+    runId: context.runId,
+    stepId: step.id,
+    at: context.now(),
+    details: step.details,
+  });
+  const body = JSON.stringify(notification);
+  if (step.target.kind === 'sns') {
+    const { topicArn } = step.target;
+    const messageId = await publishNotification(snsClient(context.clients, context.env, regionOfTopic(topicArn)), {
+      topicArn,
+      subject: subjectOf(notification),
+      message: body,
+      attributes: { event: notification.event, image: step.image },
+      deduplicationId: notification.notificationId,
+      groupId: step.image,
+    });
+    return { target: topicArn, messageId };
+  }
+  const { bus, source, region } = step.target;
+  const messageId = await putGildEvent(eventBridgeClient(context.clients, context.env, region), {
+    bus,
+    source,
+    detailType: notification.event,
+    detail: body,
+    resources: Object.entries(amis).map(([amiRegion, amiId]) => `arn:${partitionOf(amiRegion)}:ec2:${amiRegion}::image/${amiId}`),
+  });
+  return { target: `EventBridge bus ${bus} in ${region}`, messageId };
+}
+
+const title = (step: StepOfKind<NotifyKind>) => `notify ${step.target.kind === 'sns' ? step.target.topicArn : `EventBridge bus ${step.target.bus}`} of gild.image.${step.event}`;
+
+// Nothing to re-check: a notification changes nothing, and says what happened as the steps it waited for left it.
+const check = async () => false as const;
+
+async function run(context: Context, step: StepOfKind<NotifyKind>, stepRun: StepRun) {
+  const sent = await send(context, step, stepRun);
+  stepRun.summary.push(`told ${sent.target} of gild.image.${step.event}${step.version ? ` ${step.version}` : ''}`);
+  return sent;
+}
+
+export const notifyStage: StepStage<'notify'> = { kind: 'notify', title, check, run };
+export const notifyFailureStage: StepStage<'notify-failure'> = { kind: 'notify-failure', title, check, run };
