@@ -39,13 +39,20 @@ export function planDistribution(input: DistributionInput): PlanStep[] {
   const steps = input.copiesOnly ? [] : planCopies(input);
   // Pointers there move before an old copy goes; a pointer this run moves off a copy no longer keeps it.
   const publishes = steps.filter((step): step is StepOfKind<'account-publish'> => step.kind === 'account-publish');
-  const moving = new Set(publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)));
+  const moving = new Set([...publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)), ...accountMoves(input.planned)]);
   const retirements = planCopyRetirement(input, moving).map((step) => ({ ...step, after: [...step.after, ...publishes.filter((other) => other.account === step.account).map((other) => other.id)] }));
   return [...steps, ...retirements];
 }
 
+/** The pointers in other accounts the plan already moves (a revoke or restore followed there), as `<account> <region> <name>`. */
+function accountMoves(planned: readonly PlanStep[]): Set<string> {
+  return new Set(planned.flatMap((step) => (step.kind === 'account-repoint' ? step.moves.map((move) => `${step.account} ${move.region} ${move.name}`) : [])));
+}
+
 function planCopies(input: DistributionInput): PlanStep[] {
   const { image, state, publish, inventory } = input;
+  // NOTE: a pointer a revoke (or restore) being finished moves there is its to move: the publish leaves it.
+  const movedByLifecycle = accountMoves(input.planned);
   // A revoked version is pulled everywhere: it is never handed to another account, and the accounts follow the
   // building account's pointers back to the newest good version.
   const revoked = new Set(state.versions.map((published) => published.version).filter((candidate) => isRevoked(state, candidate)));
@@ -114,7 +121,9 @@ function planCopies(input: DistributionInput): PlanStep[] {
         distributeIds.push(id);
       }
       const parameters = regions[region]?.parameters ?? [];
-      const regionWrites = parameterWrites(inventory.ssmPrefix, image, state, version, region, parameters, 'amiId' in copies[region]! ? copies[region].amiId : undefined, revoked);
+      const regionWrites = parameterWrites(inventory.ssmPrefix, image, state, version, region, parameters, 'amiId' in copies[region]! ? copies[region].amiId : undefined, revoked).filter(
+        (write) => write.pointer === 'version' || !movedByLifecycle.has(`${target.account} ${region} ${write.name}`),
+      );
       writes.push(...regionWrites);
       for (const write of regionWrites) {
         const named = regions[region]?.amis.find((ami) => write.previous !== undefined && ami.amiId === write.previous)?.tags['gild:version'];
@@ -191,12 +200,15 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
         if (copy.tags['gild:image'] !== image.name || !version || !sourceAmiId || copy.tags['gild:retain']) continue;
         const retiring = input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === 'deregister' && step.amiId === sourceAmiId);
         const sourceGone = !retiring && !(state.amis[region] ?? []).some((ami) => ami.amiId === sourceAmiId) && !state.versions.some((published) => published.version === version);
-        if (!retiring && !sourceGone) continue;
         const ownParameter = versionParameterName(inventory.ssmPrefix, image.name, version);
         const naming = held.parameters.filter(
           (parameter) => parameter.value === copy.amiId && parameter.name.startsWith(path) && parameter.name !== ownParameter && !moving.has(`${target.account} ${region} ${parameter.name}`),
         );
         if (naming.length > 0) continue;
+        if (!retiring && !sourceGone) {
+          steps.push(...planCopyPhases(input, target, region, copy, held, ownParameter));
+          continue;
+        }
         steps.push({
           id: `retire-copy:${image.name}:${target.account}:${version}:${region}`,
           ...copyRemoval(image, version, target, region, copy),
@@ -207,6 +219,47 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
         });
       }
     }
+  }
+  return steps;
+}
+
+/**
+ * The deprecate and disable phases of a copy's source, followed: a phase its source is stamped with (or is planned in
+ * this run) and the copy is not, the copy gets, after the source's step. A revoked source's copy is the revoke's to
+ * follow first (plan-account-lifecycle.ts); a phase is never planned twice.
+ */
+function planCopyPhases(
+  input: DistributionInput,
+  target: { readonly account: string; readonly roleArn: string },
+  region: string,
+  copy: ObservedAmi,
+  held: { readonly parameters: readonly { readonly name: string; readonly value: string }[] },
+  ownParameter: string,
+): StepOfKind<'retire-copy'>[] {
+  const { image, state } = input;
+  const version = copy.tags['gild:version']!;
+  const sourceAmiId = copy.tags['gild:source-ami']!;
+  const source = (state.amis[region] ?? []).find((ami) => ami.amiId === sourceAmiId);
+  if (!source || (source.tags['gild:status'] === 'revoked' && copy.tags['gild:status'] !== 'revoked')) return [];
+  if (input.planned.some((step) => step.kind === 'account-revoke' && step.amiId === copy.amiId)) return [];
+  const plannedPhase = (phase: 'deprecate' | 'disable') => input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === phase && step.amiId === sourceAmiId);
+  const phases = [
+    { phase: 'deprecate' as const, source: source.tags['gild:deprecated-at'] !== undefined, copy: copy.tags['gild:deprecated-at'] !== undefined || copy.deprecationTime !== undefined },
+    { phase: 'disable' as const, source: source.tags['gild:disabled-at'] !== undefined, copy: copy.tags['gild:disabled-at'] !== undefined || copy.state === 'disabled' },
+  ];
+  const steps: StepOfKind<'retire-copy'>[] = [];
+  for (const { phase, source: stamped, copy: done } of phases) {
+    const planned = plannedPhase(phase);
+    if (done || (!stamped && !planned)) continue;
+    steps.push({
+      id: `retire-copy:${image.name}:${target.account}:${version}:${region}:${phase}`,
+      ...copyRemoval(image, version, target, region, copy),
+      phase,
+      parameterName: held.parameters.some((parameter) => parameter.name === ownParameter && parameter.value === copy.amiId) ? ownParameter : undefined,
+      after: [planned?.id ?? input.lockStepId, ...steps.map((step) => step.id)],
+      reason: `its source ${sourceAmiId} ${planned ? `is ${phase}d in this run` : `was ${phase}d in the building account`} (${version}'s retirement): its copy in account ${target.account} follows, ${phase}d too`,
+      precondition: `${copy.amiId} is still tagged gild:image=${image.name}, no parameter there but ${ownParameter} names it and nothing uses it`,
+    });
   }
   return steps;
 }
