@@ -286,6 +286,43 @@ describe('distribution in the plan', () => {
     expect(formatRunPlan(runPlan)).toContain(`retire the copy of 0.9.0 in account ${account} in us-east-1: ami-copy-090, /golden/web/versions/0.9.0`);
   });
 
+  it('a copy follows the deprecate and disable phases its source is stamped with, once each', () => {
+    const regions = published();
+    const east = regions['us-east-1']!;
+    east.parameters.push(parameter('/golden/web/versions/0.9.0', 'ami-us-east-1-090'));
+    const stamps = { 'gild:deprecated-at': '2026-11-20T00:00:00.000Z', 'gild:disabled-at': '2026-11-25T00:00:00.000Z' };
+    east.amis.push(ami('ami-us-east-1-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:status': 'published', 'gild:run-id': 'run-0', ...stamps }));
+    const withCopy = (copyTags: Record<string, string>) => {
+      const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
+      if (held.kind !== 'observed') throw new Error('observed');
+      const oldCopy = ami('ami-copy-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:source-ami': 'ami-us-east-1-090', 'gild:status': 'published', ...copyTags });
+      const accountEast = held.regions['us-east-1']!;
+      return {
+        [roleArn]: {
+          ...held,
+          regions: { ...held.regions, 'us-east-1': { amis: [...accountEast.amis, oldCopy], parameters: [...accountEast.parameters, parameter('/golden/web/versions/0.9.0', 'ami-copy-090')] } },
+        },
+      };
+    };
+    const fresh = plan({ regions, accounts: withCopy({}) });
+    expect(fresh.steps.map((planned) => planned.id)).toEqual(['lock:web', `retire-copy:web:${account}:0.9.0:us-east-1:deprecate`, `retire-copy:web:${account}:0.9.0:us-east-1:disable`, 'release:web']);
+    expect(step(fresh, `retire-copy:web:${account}:0.9.0:us-east-1:disable`, 'retire-copy')).toMatchObject({
+      phase: 'disable',
+      amiId: 'ami-copy-090',
+      parameterName: '/golden/web/versions/0.9.0',
+      after: ['lock:web', `retire-copy:web:${account}:0.9.0:us-east-1:deprecate`],
+    });
+    expect(formatRunPlan(fresh)).toContain(
+      `retire (deprecate) the copy of 0.9.0 in account ${account} in us-east-1: ami-copy-090 — its source ami-us-east-1-090 was deprecated in the building account`,
+    );
+    expect(plan({ regions, accounts: withCopy({ 'gild:deprecated-at': '2026-11-21T00:00:00.000Z' }) }).steps.map((planned) => planned.id)).toEqual([
+      'lock:web',
+      `retire-copy:web:${account}:0.9.0:us-east-1:disable`,
+      'release:web',
+    ]);
+    expect(plan({ regions, accounts: withCopy(stamps) }).steps).toEqual([]);
+  });
+
   it('retires a copy whose source is already gone, but keeps one a pointer there still names', () => {
     const orphan = ami('ami-copy-080', { 'gild:image': 'web', 'gild:version': '0.8.0', 'gild:source-ami': 'ami-us-east-1-080' });
     const pinned = ami('ami-copy-070', { 'gild:image': 'web', 'gild:version': '0.7.0', 'gild:source-ami': 'ami-us-east-1-070' });
