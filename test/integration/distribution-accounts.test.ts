@@ -232,9 +232,18 @@ describe('distribution.accounts', () => {
           // What the account's own `gild resolve` reads: the version is refused there too.
           expect(JSON.parse(parameters['/golden/web/status/1.0.1']!), region).toMatchObject({ revoked: { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.0' } });
         }
-        // Nothing is left to finish: the next plan plans nothing in the account.
+        // Nothing is left to finish: the next plan plans nothing in the account, verify finds nothing there, and
+        // status shows the account's pointers and its revoked copies.
         const after = await gild(['plan']);
         expect(after.stdout).not.toMatch(/in account/);
+        const verify = await gild(['verify']);
+        expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+        const status = await gild(['status']);
+        expect(status.exitCode, status.stderr).toBe(0);
+        for (const region of regions) {
+          expect(status.stdout).toContain(`  account ${target} ${region}: latest → 2.0.0 (${await copyOf(region, '2.0.0')}); /golden/web/channels/stable → 2.0.0`);
+          expect(status.stdout).toContain(`    revoked copies: 1.0.1 (${await copyOf(region, '1.0.1')})`);
+        }
 
         const restore = await gild(['restore', 'web', '1.0.1', '--reason', 'the CVE does not apply']);
         expect(restore.exitCode, restore.stderr + restore.stdout).toBe(0);
