@@ -11,7 +11,10 @@
 import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { AccountInventory, Inventory, ObservedAmi } from '../observe/inventory.ts';
-import type { ImageState } from './image-state.ts';
+import { revocationOf, type ImageState } from './image-state.ts';
+import { planAccountRestore, planAccountRevocation } from './plan-account-lifecycle.ts';
+import { goodVersions, publishedTime } from './plan-revocation.ts';
+import { restorationOf } from './version-ledger.ts';
 import { imageParameterPath, latestParameterName, majorParameterName, versionFromParameterName, versionParameterName } from './parameter-names.ts';
 import type { ParameterWrite, PlanStep, StepOfKind } from './run-plan.ts';
 
@@ -27,6 +30,9 @@ export interface DistributionInput {
   readonly planned: readonly PlanStep[];
   /** `gild retire`: only the copies of retired versions, no distribution. */
   readonly copiesOnly?: boolean;
+  readonly now: Date;
+  /** Declared channels and their soak: a channel in an account moves off a revoked copy by the same rule. */
+  readonly channels: Readonly<Record<string, { readonly soakDays: number }>>;
 }
 
 /** A copy in another account is this version's copy of this source when its tags say so. */
@@ -36,12 +42,72 @@ export function isCopyOf(ami: ObservedAmi, image: string, version: string, sourc
 
 export function planDistribution(input: DistributionInput): PlanStep[] {
   if (input.image.distribution.length === 0) return [];
-  const steps = input.copiesOnly ? [] : planCopies(input);
+  // A revoke or restore the accounts have not followed yet (an account unreadable then, or a crash) is followed now,
+  // beside whatever the run builds: the building account's side of it is done.
+  const followUps = input.copiesOnly ? [] : planAccountFollowUps(input);
+  input = { ...input, planned: [...input.planned, ...followUps] };
+  const steps = [...followUps, ...(input.copiesOnly ? [] : planCopies(input))];
   // Pointers there move before an old copy goes; a pointer this run moves off a copy no longer keeps it.
   const publishes = steps.filter((step): step is StepOfKind<'account-publish'> => step.kind === 'account-publish');
   const moving = new Set([...publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)), ...accountMoves(input.planned)]);
   const retirements = planCopyRetirement(input, moving).map((step) => ({ ...step, after: [...step.after, ...publishes.filter((other) => other.account === step.account).map((other) => other.id)] }));
   return [...steps, ...retirements];
+}
+
+/**
+ * The accounts' part of every revoke and restore of the image, planned as any later command plans it
+ * (plan-account-lifecycle.ts), except what the plan already holds (a lifecycle command's finishing steps).
+ */
+function planAccountFollowUps(input: DistributionInput): PlanStep[] {
+  const { image, state, inventory } = input;
+  const good = goodVersions(state, image);
+  const steps: PlanStep[] = [];
+  const versions = new Set([...Object.keys(state.ledger.revoked), ...Object.values(state.amis).flatMap((amis) => amis.flatMap((ami) => (ami.tags['gild:version'] ? [ami.tags['gild:version']] : [])))]);
+  for (const version of [...versions].filter((candidate) => semver.valid(candidate)).sort(semver.compare)) {
+    const sources = Object.values(state.amis).flatMap((amis) => amis.filter((ami) => ami.tags['gild:version'] === version && ami.state !== 'deregistered'));
+    // A version the building account no longer has is retired there: its copies follow that instead.
+    if (sources.length === 0 || sources.some((ami) => ami.tags['gild:status'] === 'retiring')) continue;
+    const revocation = revocationOf(state, version);
+    const restored = revocation ? undefined : restorationOf(state.ledger, version);
+    if (revocation) {
+      steps.push(
+        ...planAccountRevocation({
+          image,
+          state,
+          inventory,
+          now: input.now,
+          channels: input.channels,
+          version,
+          reason: revocation.reason,
+          by: revocation.by,
+          disable: sources.some((ami) => ami.tags['gild:revoked-disable'] === 'true'),
+          replacement: revocation.replacement,
+          good: good.filter((candidate) => candidate.version !== version),
+          publishedAt: (candidate) => publishedTime(state, image.buildRegion, candidate),
+          after: [input.lockStepId],
+          finishing: true,
+        }).steps,
+      );
+    } else if (restored) {
+      const ledgerRevocation = state.ledger.revoked[version]!;
+      steps.push(
+        ...planAccountRestore({
+          image,
+          state,
+          inventory,
+          version,
+          reason: restored.reason,
+          by: restored.by,
+          revoked: { reason: ledgerRevocation.reason, at: ledgerRevocation.at, by: ledgerRevocation.by },
+          good,
+          after: [input.lockStepId],
+          finishing: `finish the restore of ${version} (by ${restored.by} at ${restored.at})`,
+        }).steps,
+      );
+    }
+  }
+  const planned = new Set(input.planned.map((step) => step.id));
+  return steps.filter((step) => !planned.has(step.id));
 }
 
 /** The pointers in other accounts the plan already moves (a revoke or restore followed there), as `<account> <region> <name>`. */
