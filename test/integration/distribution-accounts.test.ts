@@ -190,7 +190,7 @@ describe('distribution.accounts', () => {
 
   it(
     "a revoke is followed in the account: its copies recorded revoked and deprecated, every pointer there naming them moved (a channel and another major's line too); a restore brings them back",
-    { timeout: 300_000 },
+    { timeout: 600_000 },
     async () => {
       const created = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) } });
       const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
