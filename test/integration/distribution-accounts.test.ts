@@ -265,6 +265,36 @@ describe('distribution.accounts', () => {
     },
   );
 
+  it('a revoke made while the account could not be read is followed there by the next run', { timeout: 600_000 }, async () => {
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
+    try {
+      expect((await gild(['run'])).exitCode).toBe(0);
+      expect((await gild(['run', '--force'])).exitCode).toBe(0);
+      harness.proxy.setRules({ deniedRoles: [roleArn] });
+      const revoke = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
+      expect(revoke.exitCode, revoke.stderr + revoke.stdout).toBe(0);
+      expect(revoke.stdout).toContain(`account ${target} could not be read`);
+      harness.proxy.setRules({});
+      // Still on the revoked copy there, until the next run follows the revoke.
+      expect((await inAccount(roleArn, 'us-east-1').amis()).find((copy) => copy.tags['gild:version'] === '1.0.1')!.tags['gild:status']).toBe('published');
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const copies = await account.amis();
+        const revoked = copies.find((copy) => copy.tags['gild:version'] === '1.0.1')!;
+        const good = copies.find((copy) => copy.tags['gild:version'] === '1.0.0')!;
+        expect(revoked.tags, region).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl' });
+        const parameters = await account.parameters();
+        expect(parameters['/golden/web/latest'], region).toBe(good.amiId);
+        expect(parameters['/golden/web/v1'], region).toBe(good.amiId);
+      }
+      expect((await gild(['plan'])).stdout).not.toMatch(/in account/);
+    } finally {
+      await remove();
+    }
+  });
+
   it('copies follow their source through the deprecate and disable phases of its retirement, then out', { timeout: 300_000 }, async () => {
     const retention = `retention: { keep: 1, phases: { deprecate: { graceDays: 0 }, disable: { graceDays: 0 } } }, `;
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: `${retention}${distributed(target, roleArn)}` }) });
