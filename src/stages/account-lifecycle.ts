@@ -4,6 +4,7 @@
  * run as the account's role, with the same live re-checks; what only the building account holds (the version ledger)
  * is left out, since the building account's own steps record it first.
  */
+import { describeImages } from '../adapters/ec2.ts';
 import type { StepRun, StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
@@ -49,8 +50,13 @@ const asRevoke = (step: StepOfKind<'account-revoke'>): StepOfKind<'revoke'> => (
 export const accountRevokeStage: StepStage<'account-revoke'> = {
   kind: 'account-revoke',
   title: (step) => `${step.phase === 'deprecate' ? 'deprecate the revoked copy' : 'revoke the copy'} of ${step.image} ${step.version} in account ${step.account} in ${step.region}`,
+  // Only a copy that is still this image's and version's, there, is tagged or deprecated: a plan may be old.
   async check(context, step) {
-    await accountClientsFor(context, step).confirmAccess();
+    const there = await inAccount(context, step);
+    const [copy] = await describeImages(there.clients.ec2(step.region), { imageIds: [step.amiId] });
+    if (!copy || copy.state === 'deregistered') return `${step.amiId} in ${step.region} of account ${step.account} is gone`;
+    if (copy.tags['gild:image'] !== step.image || copy.tags['gild:version'] !== step.version)
+      return `${step.amiId} in ${step.region} of account ${step.account} is no longer tagged ${step.image} ${step.version}`;
     return false;
   },
   async run(context, step, run) {
