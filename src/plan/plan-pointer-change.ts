@@ -154,7 +154,8 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, inventory, ...(input.bin ? { bin: input.bin } : {}) });
     if ('refused' in planned) return planned;
     // A revoke of this version that stopped half-way is not finished first, only to be undone: the restore replaces it.
-    const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish' });
+    // Its part in the distribution accounts too (inventory): a pointer there the revoke would still move off the copy stays.
+    const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish', inventory });
     const undoneIds = new Set('refused' in undone ? [] : undone.steps.map((step) => step.id));
     finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id));
     finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));

@@ -228,6 +228,18 @@ describe('a restore followed in a distribution account', () => {
     });
   });
 
+  it('replaces a revoke whose account part stopped half-way: nothing there is moved off the copy only to be moved back', () => {
+    const runPlan = plan(
+      {
+        versions: { '1.0.0': { publishedDaysAgo: 10 }, '1.0.1': { publishedDaysAgo: 5, revoked: true } },
+        pointers: { latest: '1.0.0', v1: '1.0.0' },
+        account: { pointers: { latest: '1.0.1', v1: '1.0.1' }, revoked: { '1.0.1': 'recorded' } },
+      },
+      { kind: 'restore', version: '1.0.1', reason: 'false alarm' },
+    );
+    expect(ofAccount(runPlan).map((step) => step.kind)).toEqual(['account-restore', 'account-restore']);
+  });
+
   it('is finished by the next command when the ledger says restored but a copy is still revoked', () => {
     const runPlan = plan(
       {
