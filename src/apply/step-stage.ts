@@ -53,6 +53,9 @@ export interface StepOutputs {
   'account-smoke': SmokeResult;
   'account-publish': PublishedAmis & { readonly account: string };
   'retire-copy': { readonly removed: readonly string[] };
+  'account-revoke': { readonly amiId: string };
+  'account-repoint': { readonly moved: readonly string[] };
+  'account-restore': { readonly amiId: string };
   notify: NotificationSent;
   'notify-failure': NotificationSent;
 }

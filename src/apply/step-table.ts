@@ -112,6 +112,9 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   'account-smoke': row({ phase: 'distribution', heavy: true }),
   'account-publish': row({ phase: 'distribution' }),
   'retire-copy': row({ phase: 'retire' }),
+  'account-revoke': row({ phase: 'distribution' }),
+  'account-repoint': row({ phase: 'distribution' }),
+  'account-restore': row({ phase: 'distribution' }),
   release: row({ phase: 'lease', lease: 'gives-back', runsAlways: true }),
   // Telling people changes nothing of the image: no lease, nothing waits for it, and its failure is only reported.
   notify: row({ phase: 'notify', lease: 'outside', gatesDependants: false, failsImage: false }),

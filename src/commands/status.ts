@@ -8,6 +8,10 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { observeInventory } from '../observe/observe-inventory.ts';
 import { observeReferences } from '../observe/observe-references.ts';
+import type { Inventory } from '../observe/inventory.ts';
+import { clientsInAccount } from '../adapters/aws-clients.ts';
+import { sessionNameFor } from '../adapters/sts.ts';
+import { asAwsClients } from '../stages/distribute.ts';
 import { assembleStatus, formatStatus, type FleetStatus } from '../report/assemble-status.ts';
 
 export interface StatusOptions {
@@ -42,18 +46,45 @@ export async function statusCommand(context: Context, images: readonly ResolvedI
       references[region.region] = await observeReferences(context.clients, region.region, amiIds, { ssmPrefix: context.settings.ssmPrefix, capabilities });
     }),
   );
-  const status = assembleStatus({ inventory, images, references, now: context.now() });
+  const accountReferences = await observeAccountReferences(context, inventory, images);
+  const status = assembleStatus({ inventory, images, references, accountReferences, now: context.now() });
   io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
   const failures = gateFailures(status, options.failOn);
   for (const failure of failures) io.stderr(`gild status --fail-on ${options.failOn}: ${failure}\n`);
   return failures.length > 0 ? 1 : 0;
 }
 
+/** Who uses the copies in each distribution account gild could read, asked there as its role: account → region → AMI → users. */
+async function observeAccountReferences(context: Context, inventory: Inventory, images: readonly ResolvedImage[]): Promise<Record<string, Record<string, Record<string, string[]>>>> {
+  const byAccount: Record<string, Record<string, Record<string, string[]>>> = {};
+  const names = new Set(images.map((image) => image.name));
+  const targets = new Map(images.flatMap((image) => image.distribution.map((target) => [target.roleArn, target] as const)));
+  await Promise.all(
+    [...targets.values()].map(async (target) => {
+      const observed = inventory.accounts?.[target.roleArn];
+      if (observed?.kind !== 'observed') return;
+      const clients = asAwsClients(context, clientsInAccount(context.clients, context.env, target, sessionNameFor(context.runId)));
+      const regions = await Promise.all(
+        Object.entries(observed.regions).map(async ([region, held]) => {
+          const amiIds = held.amis.filter((ami) => names.has(ami.tags['gild:image'] ?? '')).map((ami) => ami.amiId);
+          const users = amiIds.length === 0 ? {} : await observeReferences(clients, region, amiIds, { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references });
+          return [region, users] as const;
+        }),
+      );
+      byAccount[target.account] = Object.fromEntries(regions);
+    }),
+  );
+  return byAccount;
+}
+
 function gateFailures(status: FleetStatus, failOn: string | undefined): string[] {
   if (failOn === undefined) return [];
   const uses = status.images.flatMap((image) => image.regions.flatMap((region) => region.inUse));
   const failing = uses.filter((use) => use.revoked || (failOn === 'old' && use.ageBand === 'old'));
-  return failing.map((use) => `${use.image} ${use.version ?? '?'} (${use.amiId}, ${use.region}) is ${use.revoked ? 'revoked' : `${use.ageDays} days old`} and used by ${use.users.join(', ')}`);
+  return failing.map(
+    (use) =>
+      `${use.image} ${use.version ?? '?'} (${use.amiId}, ${use.account ? `account ${use.account} ` : ''}${use.region}) is ${use.revoked ? 'revoked' : `${use.ageDays} days old`} and used by ${use.users.join(', ')}`,
+  );
 }
 
 import { createIoLogger, type Io } from './io.ts';

@@ -59,7 +59,16 @@ const describeStep = (step: PlanStep): string => {
       return `smoke test the copy of ${step.version} in account ${step.account} in ${step.region}`;
     case 'account-publish':
       return `publish ${step.version} in account ${step.account}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
+    case 'account-revoke':
+      return step.phase === 'record'
+        ? `revoke the copy of ${step.version} in account ${step.account} in ${step.region}: tag ${step.amiId} gild:status=revoked, write status/${step.version} there`
+        : `${step.disable ? 'deprecate and disable' : 'deprecate'} the revoked copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}`;
+    case 'account-repoint':
+      return `move ${step.pointer} in account ${step.account} to ${step.version}: ${step.moves.map((move) => `${move.region} ${move.amiId}`).join(', ')}`;
+    case 'account-restore':
+      return `restore the copy of ${step.version} in account ${step.account} in ${step.region}: clear its status, re-enable ${step.amiId}, tag it gild:status=published`;
     case 'retire-copy':
+      if (step.phase) return `retire (${step.phase}) the copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}`;
       return `retire the copy of ${step.version} in account ${step.account} in ${step.region}: ${step.amiId}${step.parameterName ? `, ${step.parameterName}` : ''}${step.snapshotIds.length ? `, ${step.snapshotIds.join(', ')}` : ''}`;
     case 'notify':
     case 'notify-failure':

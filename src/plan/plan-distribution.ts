@@ -11,7 +11,10 @@
 import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { AccountInventory, Inventory, ObservedAmi } from '../observe/inventory.ts';
-import type { ImageState } from './image-state.ts';
+import { revocationOf, type ImageState } from './image-state.ts';
+import { planAccountRestore, planAccountRevocation } from './plan-account-lifecycle.ts';
+import { goodVersions, publishedTime } from './plan-revocation.ts';
+import { restorationOf } from './version-ledger.ts';
 import { imageParameterPath, latestParameterName, majorParameterName, versionFromParameterName, versionParameterName } from './parameter-names.ts';
 import type { ParameterWrite, PlanStep, StepOfKind } from './run-plan.ts';
 
@@ -27,6 +30,9 @@ export interface DistributionInput {
   readonly planned: readonly PlanStep[];
   /** `gild retire`: only the copies of retired versions, no distribution. */
   readonly copiesOnly?: boolean;
+  readonly now: Date;
+  /** Declared channels and their soak: a channel in an account moves off a revoked copy by the same rule. */
+  readonly channels: Readonly<Record<string, { readonly soakDays: number }>>;
 }
 
 /** A copy in another account is this version's copy of this source when its tags say so. */
@@ -36,16 +42,83 @@ export function isCopyOf(ami: ObservedAmi, image: string, version: string, sourc
 
 export function planDistribution(input: DistributionInput): PlanStep[] {
   if (input.image.distribution.length === 0) return [];
-  const steps = input.copiesOnly ? [] : planCopies(input);
+  // A revoke or restore the accounts have not followed yet (an account unreadable then, or a crash) is followed now,
+  // beside whatever the run builds: the building account's side of it is done.
+  const followUps = input.copiesOnly ? [] : planAccountFollowUps(input);
+  input = { ...input, planned: [...input.planned, ...followUps] };
+  const steps = [...followUps, ...(input.copiesOnly ? [] : planCopies(input))];
   // Pointers there move before an old copy goes; a pointer this run moves off a copy no longer keeps it.
   const publishes = steps.filter((step): step is StepOfKind<'account-publish'> => step.kind === 'account-publish');
-  const moving = new Set(publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)));
+  const moving = new Set([...publishes.flatMap((step) => step.writes.map((write) => `${step.account} ${write.region} ${write.name}`)), ...accountMoves(input.planned)]);
   const retirements = planCopyRetirement(input, moving).map((step) => ({ ...step, after: [...step.after, ...publishes.filter((other) => other.account === step.account).map((other) => other.id)] }));
   return [...steps, ...retirements];
 }
 
+/**
+ * The accounts' part of every revoke and restore of the image, planned as any later command plans it
+ * (plan-account-lifecycle.ts), except what the plan already holds (a lifecycle command's finishing steps).
+ */
+function planAccountFollowUps(input: DistributionInput): PlanStep[] {
+  const { image, state, inventory } = input;
+  const good = goodVersions(state, image);
+  const steps: PlanStep[] = [];
+  const versions = new Set([...Object.keys(state.ledger.revoked), ...Object.values(state.amis).flatMap((amis) => amis.flatMap((ami) => (ami.tags['gild:version'] ? [ami.tags['gild:version']] : [])))]);
+  for (const version of [...versions].filter((candidate) => semver.valid(candidate)).sort(semver.compare)) {
+    const sources = Object.values(state.amis).flatMap((amis) => amis.filter((ami) => ami.tags['gild:version'] === version && ami.state !== 'deregistered'));
+    // A version the building account no longer has is retired there: its copies follow that instead.
+    if (sources.length === 0 || sources.some((ami) => ami.tags['gild:status'] === 'retiring')) continue;
+    const revocation = revocationOf(state, version);
+    const restored = revocation ? undefined : restorationOf(state.ledger, version);
+    if (revocation) {
+      steps.push(
+        ...planAccountRevocation({
+          image,
+          state,
+          inventory,
+          now: input.now,
+          channels: input.channels,
+          version,
+          reason: revocation.reason,
+          by: revocation.by,
+          disable: sources.some((ami) => ami.tags['gild:revoked-disable'] === 'true'),
+          replacement: revocation.replacement,
+          good: good.filter((candidate) => candidate.version !== version),
+          publishedAt: (candidate) => publishedTime(state, image.buildRegion, candidate),
+          after: [input.lockStepId],
+          finishing: true,
+        }).steps,
+      );
+    } else if (restored) {
+      const ledgerRevocation = state.ledger.revoked[version]!;
+      steps.push(
+        ...planAccountRestore({
+          image,
+          state,
+          inventory,
+          version,
+          reason: restored.reason,
+          by: restored.by,
+          revoked: { reason: ledgerRevocation.reason, at: ledgerRevocation.at, by: ledgerRevocation.by },
+          good,
+          after: [input.lockStepId],
+          finishing: `finish the restore of ${version} (by ${restored.by} at ${restored.at})`,
+        }).steps,
+      );
+    }
+  }
+  const planned = new Set(input.planned.map((step) => step.id));
+  return steps.filter((step) => !planned.has(step.id));
+}
+
+/** The pointers in other accounts the plan already moves (a revoke or restore followed there), as `<account> <region> <name>`. */
+function accountMoves(planned: readonly PlanStep[]): Set<string> {
+  return new Set(planned.flatMap((step) => (step.kind === 'account-repoint' ? step.moves.map((move) => `${step.account} ${move.region} ${move.name}`) : [])));
+}
+
 function planCopies(input: DistributionInput): PlanStep[] {
   const { image, state, publish, inventory } = input;
+  // NOTE: a pointer a revoke (or restore) being finished moves there is its to move: the publish leaves it.
+  const movedByLifecycle = accountMoves(input.planned);
   // A revoked version is pulled everywhere: it is never handed to another account, and the accounts follow the
   // building account's pointers back to the newest good version.
   const revoked = new Set(state.versions.map((published) => published.version).filter((candidate) => isRevoked(state, candidate)));
@@ -114,7 +187,9 @@ function planCopies(input: DistributionInput): PlanStep[] {
         distributeIds.push(id);
       }
       const parameters = regions[region]?.parameters ?? [];
-      const regionWrites = parameterWrites(inventory.ssmPrefix, image, state, version, region, parameters, 'amiId' in copies[region]! ? copies[region].amiId : undefined, revoked);
+      const regionWrites = parameterWrites(inventory.ssmPrefix, image, state, version, region, parameters, 'amiId' in copies[region]! ? copies[region].amiId : undefined, revoked).filter(
+        (write) => write.pointer === 'version' || !movedByLifecycle.has(`${target.account} ${region} ${write.name}`),
+      );
       writes.push(...regionWrites);
       for (const write of regionWrites) {
         const named = regions[region]?.amis.find((ami) => write.previous !== undefined && ami.amiId === write.previous)?.tags['gild:version'];
@@ -191,12 +266,15 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
         if (copy.tags['gild:image'] !== image.name || !version || !sourceAmiId || copy.tags['gild:retain']) continue;
         const retiring = input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === 'deregister' && step.amiId === sourceAmiId);
         const sourceGone = !retiring && !(state.amis[region] ?? []).some((ami) => ami.amiId === sourceAmiId) && !state.versions.some((published) => published.version === version);
-        if (!retiring && !sourceGone) continue;
         const ownParameter = versionParameterName(inventory.ssmPrefix, image.name, version);
         const naming = held.parameters.filter(
           (parameter) => parameter.value === copy.amiId && parameter.name.startsWith(path) && parameter.name !== ownParameter && !moving.has(`${target.account} ${region} ${parameter.name}`),
         );
         if (naming.length > 0) continue;
+        if (!retiring && !sourceGone) {
+          steps.push(...planCopyPhases(input, target, region, copy, held, ownParameter));
+          continue;
+        }
         steps.push({
           id: `retire-copy:${image.name}:${target.account}:${version}:${region}`,
           ...copyRemoval(image, version, target, region, copy),
@@ -207,6 +285,47 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
         });
       }
     }
+  }
+  return steps;
+}
+
+/**
+ * The deprecate and disable phases of a copy's source, followed: a phase its source is stamped with (or is planned in
+ * this run) and the copy is not, the copy gets, after the source's step. A revoked source's copy is the revoke's to
+ * follow first (plan-account-lifecycle.ts); a phase is never planned twice.
+ */
+function planCopyPhases(
+  input: DistributionInput,
+  target: { readonly account: string; readonly roleArn: string },
+  region: string,
+  copy: ObservedAmi,
+  held: { readonly parameters: readonly { readonly name: string; readonly value: string }[] },
+  ownParameter: string,
+): StepOfKind<'retire-copy'>[] {
+  const { image, state } = input;
+  const version = copy.tags['gild:version']!;
+  const sourceAmiId = copy.tags['gild:source-ami']!;
+  const source = (state.amis[region] ?? []).find((ami) => ami.amiId === sourceAmiId);
+  if (!source || (source.tags['gild:status'] === 'revoked' && copy.tags['gild:status'] !== 'revoked')) return [];
+  if (input.planned.some((step) => step.kind === 'account-revoke' && step.amiId === copy.amiId)) return [];
+  const plannedPhase = (phase: 'deprecate' | 'disable') => input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === phase && step.amiId === sourceAmiId);
+  const phases = [
+    { phase: 'deprecate' as const, source: source.tags['gild:deprecated-at'] !== undefined, copy: copy.tags['gild:deprecated-at'] !== undefined || copy.deprecationTime !== undefined },
+    { phase: 'disable' as const, source: source.tags['gild:disabled-at'] !== undefined, copy: copy.tags['gild:disabled-at'] !== undefined || copy.state === 'disabled' },
+  ];
+  const steps: StepOfKind<'retire-copy'>[] = [];
+  for (const { phase, source: stamped, copy: done } of phases) {
+    const planned = plannedPhase(phase);
+    if (done || (!stamped && !planned)) continue;
+    steps.push({
+      id: `retire-copy:${image.name}:${target.account}:${version}:${region}:${phase}`,
+      ...copyRemoval(image, version, target, region, copy),
+      phase,
+      parameterName: held.parameters.some((parameter) => parameter.name === ownParameter && parameter.value === copy.amiId) ? ownParameter : undefined,
+      after: [planned?.id ?? input.lockStepId, ...steps.map((step) => step.id)],
+      reason: `its source ${sourceAmiId} ${planned ? `is ${phase}d in this run` : `was ${phase}d in the building account`} (${version}'s retirement): its copy in account ${target.account} follows, ${phase}d too`,
+      precondition: `${copy.amiId} is still tagged gild:image=${image.name}, no parameter there but ${ownParameter} names it and nothing uses it`,
+    });
   }
   return steps;
 }

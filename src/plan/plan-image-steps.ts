@@ -163,7 +163,9 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   const publish = steps.find((step): step is Extract<PlanStep, { kind: 'publish' }> => step.kind === 'publish');
   if (input.settings.protection && !retireOnly)
     steps.push(...planProtection({ image, state, publish, lockStepId, retiring: new Set(retirement.steps.flatMap((step) => (step.kind === 'retire' ? [step.amiId] : []))) }));
-  steps.push(...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publish, lockStepId, planned: steps, copiesOnly: retireOnly }));
+  steps.push(
+    ...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publish, lockStepId, planned: steps, copiesOnly: retireOnly, now, channels: input.settings.channels ?? {} }),
+  );
   // gild's own region copies beside the smoke test, when settings say so (plan-region-copies.ts).
   steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies, state }));
 

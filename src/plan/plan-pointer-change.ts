@@ -70,7 +70,14 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       ? {
           ...unfinished,
           steps: unfinished.steps.filter(
-            (step) => !('version' in step) || step.version !== change.version || step.kind === 'repoint' || step.kind === 'restore' || (change.kind === 'restore' && step.kind === 'unmark-descendant'),
+            (step) =>
+              !('version' in step) ||
+              step.version !== change.version ||
+              step.kind === 'repoint' ||
+              step.kind === 'restore' ||
+              step.kind === 'account-repoint' ||
+              step.kind === 'account-restore' ||
+              (change.kind === 'restore' && step.kind === 'unmark-descendant'),
           ),
         }
       : unfinished;
@@ -145,13 +152,14 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   } else if (change.kind === 'restore') {
     if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
     // Run again after a restore that stopped half-way: finishing it is the whole plan.
-    const halfDone = finishing.steps.some((step) => (step.kind === 'restore' || step.kind === 'unmark-descendant') && step.version === change.version);
+    const halfDone = finishing.steps.some((step) => (step.kind === 'restore' || step.kind === 'unmark-descendant' || step.kind === 'account-restore') && step.version === change.version);
     const planned = halfDone
       ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` }
       : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, inventory, ...(input.bin ? { bin: input.bin } : {}) });
     if ('refused' in planned) return planned;
     // A revoke of this version that stopped half-way is not finished first, only to be undone: the restore replaces it.
-    const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish' });
+    // Its part in the distribution accounts too (inventory): a pointer there the revoke would still move off the copy stays.
+    const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish', inventory });
     const undoneIds = new Set('refused' in undone ? [] : undone.steps.map((step) => step.id));
     finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id));
     finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
@@ -262,10 +270,10 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   }
 
   // A finishing move and the change both moving one pointer: the change was planned on what the revoke will replace.
-  const clash = changes.find((step) => step.kind === 'repoint' && finishing.steps.some((other) => other.id === step.id));
+  const clash = changes.find((step) => (step.kind === 'repoint' || step.kind === 'account-repoint') && finishing.steps.some((other) => other.id === step.id));
   if (clash)
     return {
-      refused: `${clash.kind === 'repoint' ? clash.pointer : clash.id} is also moved by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again`,
+      refused: `${clash.kind === 'repoint' ? clash.pointer : clash.kind === 'account-repoint' ? `${clash.pointer} in account ${clash.account}` : clash.id} is also moved by a command that stopped half-way (${finishing.versions.join(', ')}); run \`gild run ${image.name}\` to finish that first, then try again`,
     };
   if (finishing.steps.length > 0) reason = `finish the half-done ${finishing.versions.join(', ')} first; then ${reason}`;
   const finishingIds = finishing.steps.map((step) => step.id);

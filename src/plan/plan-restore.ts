@@ -20,6 +20,7 @@ import type { KeptResource, PlanStep, PointerMove, StepOfKind } from './run-plan
 import { restorationOf } from './version-ledger.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { planDescendantUnmarks } from './plan-descendants.ts';
+import { planAccountRestore } from './plan-account-lifecycle.ts';
 
 /** What the Recycle Bin of a region holds of the version (by AMI name), or why it could not be asked. */
 export type BinLookup = { readonly found: readonly { readonly amiId: string; readonly leavesBinAt: string | undefined }[] } | { readonly unknown: string };
@@ -125,6 +126,22 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
     note(`channels/${channel} names ${current ?? 'nothing'}; \`gild promote ${image.name} --to ${channel} --version ${version}\` puts the restored ${version} there (promote checks its soak)`);
   }
   steps.push(...unmarks);
+  if (input.inventory) {
+    const accounts = planAccountRestore({
+      image,
+      state,
+      inventory: input.inventory,
+      version,
+      reason: input.reason,
+      by: input.by,
+      revoked,
+      good: goodOnceBack(state, image, version),
+      after: [lockId, buildStepId],
+      finishing: undefined,
+    });
+    steps.push(...accounts.steps);
+    notes.push(...accounts.notes);
+  }
   const unmarked = [...new Set(unmarks.map((step) => (step.kind === 'unmark-descendant' ? `${step.descendant.image} ${step.descendant.version}` : '')))];
   return {
     steps,
@@ -157,7 +174,23 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
         : restoredPointerMoves({ image, state, version, amis, path: `${imageParameterPath(input.prefix, image.name)}/`, after: [`lock:${image.name}`, ...restoreIds], note: () => {}, finishing });
     // A restore that died before its un-marks: the descendants still say their base is revoked.
     const unmarks = input.inventory && revocationOf(state, version) === undefined ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [] }) : [];
-    if (unfinished.length === 0 && unmarks.length === 0 && repoints.length === 0) continue;
+    // Copies in other accounts still revoked, or their pointers not yet back.
+    const accounts =
+      input.inventory && gone.length === 0 && revocationOf(state, version) === undefined
+        ? planAccountRestore({
+            image,
+            state,
+            inventory: input.inventory,
+            version,
+            reason: restored.reason,
+            by: restored.by,
+            revoked: { reason: revocation.reason, at: revocation.at, by: revocation.by },
+            good: goodOnceBack(state, image, version),
+            after: [`lock:${image.name}`, ...restoreIds],
+            finishing,
+          }).steps
+        : [];
+    if (unfinished.length === 0 && unmarks.length === 0 && repoints.length === 0 && accounts.length === 0) continue;
     versions.push(version);
     steps.push(
       ...unmarks.map((step) => ({ ...step, reason: `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at}): ${step.reason}` })),
@@ -178,9 +211,15 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
         precondition: `${ami.amiId} still exists, tagged ${image.name} ${version}, and retirement has not begun`,
       } satisfies StepOfKind<'restore'>);
     }
-    steps.push(...repoints);
+    steps.push(...repoints, ...accounts);
   }
   return { steps, versions };
+}
+
+/** The versions pointers may name once a restored version is back: the good ones and it, newest first. */
+function goodOnceBack(state: ImageState, image: ResolvedImage, version: string) {
+  const restored = state.versions.find((candidate) => candidate.version === version);
+  return [...goodVersions(state, image, version), ...(restored ? [restored] : [])].sort((a, b) => semver.rcompare(a.version, b.version));
 }
 
 /**
@@ -201,7 +240,7 @@ function restoredPointerMoves(input: {
   const { image, state, version, amis, path } = input;
   const steps: PlanStep[] = [];
   // The versions pointers may name once it is back: the good ones and this one.
-  const good = [...goodVersions(state, image), state.versions.find((candidate) => candidate.version === version)!].sort((a, b) => semver.rcompare(a.version, b.version));
+  const good = goodOnceBack(state, image, version);
   for (const pointer of ['latest', `v${semver.major(version)}`]) {
     const newest = good.find((candidate) => pointer === 'latest' || semver.major(candidate.version) === semver.major(version));
     if (newest?.version !== version) continue;

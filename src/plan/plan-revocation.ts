@@ -8,6 +8,7 @@
  *    newest good one of its major, a channel to the newest good one that has soaked as long as the channel asks
  *    (none: the channel is left where it is, said in the plan with the promote command to run).
  * 3. `revoke … deprecate` in every region, once no pointer names it: deprecated now, disabled with `--disable`.
+ * 4. The copies in other accounts follow, after step 1, the same way (src/plan/plan-account-lifecycle.ts).
  *
  * The same function finishes a revoke that stopped half-way (`mode: 'finish'`): whatever command comes next plans the
  * record, moves and deprecation still missing, from the record the revoke left. Nothing ever moves a pointer back.
@@ -20,6 +21,7 @@ import type { KeptResource, PlanStep, PointerMove, StepOfKind } from './run-plan
 import { activeRevocation } from './version-ledger.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { descendantsOf, planDescendantMarks, type DescendantVersion } from './plan-descendants.ts';
+import { planAccountRevocation } from './plan-account-lifecycle.ts';
 
 const dayMs = 86_400_000;
 
@@ -202,6 +204,27 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
       reason: `no pointer moved by this plan names it any more: ${input.disable ? 'deprecate and disable' : 'deprecate'} ${amiId} now; it is kept for inspection and restore (retention.keepRevokedDays)`,
       precondition: `${amiId} still exists`,
     } satisfies StepOfKind<'revoke'>);
+  }
+  if (input.inventory) {
+    // Copies in other accounts follow: recorded after the building account's record, their pointers moved by the same rules.
+    const accounts = planAccountRevocation({
+      image,
+      state,
+      inventory: input.inventory,
+      now: input.now,
+      channels: input.channels,
+      version,
+      reason: input.reason,
+      by: input.by,
+      disable: input.disable,
+      replacement,
+      good,
+      publishedAt: (candidate) => publishedTime(state, image.buildRegion, candidate),
+      after: [lockId, ...recordIds],
+      finishing: mode === 'finish',
+    });
+    steps.push(...accounts.steps);
+    notes.push(...accounts.notes);
   }
   const descendants = input.inventory ? descendantsOf(input.inventory, image.name, version) : [];
   steps.push(...planDescendantMarks({ image: image.name, version, reason: input.reason, descendants, after: recordIds, finishing: mode === 'finish' }));

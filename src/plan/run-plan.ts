@@ -319,6 +319,55 @@ export type PlanStep =
       readonly snapshotIds: readonly string[];
       /** `versions/<v>` in that account and region, when it names the copy. */
       readonly parameterName: string | undefined;
+      /**
+       * The phase of its source's retirement the copy follows: `deprecate` or `disable` (stamped on the copy as on its
+       * source; nothing is removed), or, absent, `deregister`.
+       */
+      readonly phase?: 'deprecate' | 'disable';
+    })
+  /**
+   * A revoke followed in another account: the copy of the revoked version there, in one region, as the account's
+   * role. `record` (after the building account recorded the revoke, before any pointer there moves) tags the copy
+   * revoked with the reason, who, when and the replacement, and writes that account's `status/<v>`, so that its own
+   * `gild resolve` refuses the version; `deprecate` (once no pointer there moved by the plan names it) deprecates it,
+   * and disables it with `disable`. The version ledger is the building account's alone.
+   */
+  | (StepCommon & {
+      readonly kind: 'account-revoke';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly phase: 'record' | 'deprecate';
+      readonly revokedReason: string;
+      readonly disable: boolean;
+      readonly by: string;
+      readonly replacement?: string;
+    })
+  /** Move one pointer of another account (`latest`, `v<major>`, a channel) to that account's copy of `version`, all or nothing, as `repoint` does. */
+  | (StepCommon & {
+      readonly kind: 'account-repoint';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      readonly pointer: string;
+      readonly moves: readonly PointerMove[];
+    })
+  /** A restore followed in another account: the copy's `status/<v>` there goes, it is re-enabled and un-deprecated, and tagged published again. */
+  | (StepCommon & {
+      readonly kind: 'account-restore';
+      readonly image: string;
+      readonly version: string;
+      readonly account: string;
+      readonly roleArn: string;
+      readonly region: string;
+      readonly amiId: string;
+      readonly restoredReason: string;
+      readonly by: string;
+      readonly revoked: { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string };
     })
   /**
    * Tell people (settings `notify`) about one version of an image: one event to one SNS topic or EventBridge bus, once

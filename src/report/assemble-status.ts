@@ -7,7 +7,8 @@
 import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
-import { imageState } from '../plan/image-state.ts';
+import { imageState, type ImageState } from '../plan/image-state.ts';
+import { accountImageState } from '../plan/plan-account-lifecycle.ts';
 
 export const statusSchemaVersion = 1;
 
@@ -22,6 +23,8 @@ export interface PointerStatus {
 
 export interface AmiInUse {
   readonly image: string;
+  /** The distribution account it is a copy in; absent in the building account. */
+  readonly account?: string;
   readonly region: string;
   readonly amiId: string;
   readonly version: string | undefined;
@@ -45,10 +48,21 @@ export interface RegionStatus {
   /** Every other pointer (channels, major lines), by parameter name. */
   readonly pointers: readonly PointerStatus[];
   readonly inUse: readonly AmiInUse[];
+  /** In a distribution account: its copies tagged revoked (following their source's revoke). */
+  readonly revokedCopies?: readonly { readonly version: string | undefined; readonly amiId: string }[];
 }
 
 export interface ImageStatus {
   readonly image: string;
+  readonly regions: readonly RegionStatus[];
+  /** Its distribution accounts (`distribution.accounts`), each read as its role; absent when it has none. */
+  readonly accounts?: readonly AccountStatus[];
+}
+
+/** A distribution account's pointers, uses and revoked copies of the image, per region; or why it could not be read. */
+export interface AccountStatus {
+  readonly account: string;
+  readonly unreadable?: string;
   readonly regions: readonly RegionStatus[];
 }
 
@@ -76,60 +90,77 @@ export function assembleStatus(input: {
   readonly images: readonly ResolvedImage[];
   /** Per region: AMI ID → who uses it. */
   readonly references: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  /** The same, in each distribution account, by account ID; an account left out is shown without its uses. */
+  readonly accountReferences?: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>>>;
   readonly now: Date;
 }): FleetStatus {
   const images = input.images.map((image): ImageStatus => {
     const state = imageState(input.inventory, image.name, image.regions);
+    const accounts = image.distribution.map((target): AccountStatus => {
+      const observed = input.inventory.accounts?.[target.roleArn];
+      if (observed?.kind !== 'observed') return { account: target.account, unreadable: observed?.reason ?? 'it was not observed', regions: [] };
+      const held = accountImageState(input.inventory, observed, image.name, target.regions);
+      const users = input.accountReferences?.[target.account] ?? {};
+      return { account: target.account, regions: target.regions.map((region) => regionStatus(image.name, held, region, users[region] ?? {}, input.now, target.account)) };
+    });
     return {
       image: image.name,
-      regions: image.regions.map((region): RegionStatus => {
-        const amis = new Map((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
-        const versionOf = (amiId: string) => amis.get(amiId)?.tags['gild:version'] ?? state.versions.find((version) => version.amis[region] === amiId)?.version;
-        const pointer = (name: string, amiId: string): PointerStatus => ({ name, amiId, version: versionOf(amiId) });
-        const latestAmiId = state.latest[region];
-        const latestAmi = latestAmiId ? amis.get(latestAmiId) : undefined;
-        const latestVersion = latestAmiId ? versionOf(latestAmiId) : undefined;
-        const published = state.versions.filter((version) => version.amis[region]).map((version) => version.version);
-        const users = input.references[region] ?? {};
-        const inUse = [...amis.values()]
-          .filter((ami) => (users[ami.amiId] ?? []).length > 0)
-          .map((ami): AmiInUse => {
-            const version = ami.tags['gild:version'];
-            const ageDays = Math.max(0, Math.floor((input.now.getTime() - publishedAt(ami)) / dayMs));
-            return {
-              image: image.name,
-              region,
-              amiId: ami.amiId,
-              version,
-              revoked: ami.tags['gild:status'] === 'revoked',
-              revokedReason: ami.tags['gild:revoked-reason'],
-              baseRevoked: ami.tags['gild:base-revoked'],
-              versionsBehind: version && semver.valid(version) ? published.filter((other) => semver.gt(other, version)).length : 0,
-              daysBehind: latestAmi && latestAmi.amiId !== ami.amiId ? Math.max(0, Math.floor((publishedAt(latestAmi) - publishedAt(ami)) / dayMs)) : 0,
-              ageDays,
-              ageBand: ageBand(ageDays),
-              users: [...(users[ami.amiId] ?? [])].sort(),
-            };
-          })
-          .sort((a, b) => Number(b.revoked) - Number(a.revoked) || b.versionsBehind - a.versionsBehind || a.amiId.localeCompare(b.amiId));
-        return {
-          region,
-          latest: latestAmiId ? { name: 'latest', amiId: latestAmiId, version: latestVersion } : undefined,
-          pointers: Object.entries(state.pointers[region] ?? {})
-            .filter(([name]) => !name.endsWith('/latest'))
-            .map(([name, amiId]) => pointer(name, amiId))
-            .sort((a, b) => a.name.localeCompare(b.name)),
-          inUse,
-        };
-      }),
+      regions: image.regions.map((region) => regionStatus(image.name, state, region, input.references[region] ?? {}, input.now, undefined)),
+      ...(accounts.length > 0 ? { accounts } : {}),
     };
   });
+  const everyRegion = (image: ImageStatus) => [...image.regions, ...(image.accounts ?? []).flatMap((account) => account.regions)];
   return {
     schema: statusSchemaVersion,
     observedAt: input.inventory.observedAt,
-    revokedInUse: images.flatMap((image) => image.regions.flatMap((region) => region.inUse.filter((use) => use.revoked))),
-    baseRevokedInUse: images.flatMap((image) => image.regions.flatMap((region) => region.inUse.filter((use) => !use.revoked && use.baseRevoked !== undefined))),
+    revokedInUse: images.flatMap((image) => everyRegion(image).flatMap((region) => region.inUse.filter((use) => use.revoked))),
+    baseRevokedInUse: images.flatMap((image) => everyRegion(image).flatMap((region) => region.inUse.filter((use) => !use.revoked && use.baseRevoked !== undefined))),
     images,
+  };
+}
+
+/** One region of the building account, or of a distribution account (`account`) read the same way. */
+function regionStatus(imageName: string, state: ImageState, region: string, users: Readonly<Record<string, readonly string[]>>, now: Date, account: string | undefined): RegionStatus {
+  const amis = new Map((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
+  const versionOf = (amiId: string) => amis.get(amiId)?.tags['gild:version'] ?? state.versions.find((version) => version.amis[region] === amiId)?.version;
+  const pointer = (name: string, amiId: string): PointerStatus => ({ name, amiId, version: versionOf(amiId) });
+  const latestAmiId = state.latest[region];
+  const latestAmi = latestAmiId ? amis.get(latestAmiId) : undefined;
+  const latestVersion = latestAmiId ? versionOf(latestAmiId) : undefined;
+  const published = state.versions.filter((version) => version.amis[region]).map((version) => version.version);
+  const inUse = [...amis.values()]
+    .filter((ami) => (users[ami.amiId] ?? []).length > 0)
+    .map((ami): AmiInUse => {
+      const version = ami.tags['gild:version'];
+      const ageDays = Math.max(0, Math.floor((now.getTime() - publishedAt(ami)) / dayMs));
+      return {
+        image: imageName,
+        ...(account ? { account } : {}),
+        region,
+        amiId: ami.amiId,
+        version,
+        revoked: ami.tags['gild:status'] === 'revoked',
+        revokedReason: ami.tags['gild:revoked-reason'],
+        baseRevoked: ami.tags['gild:base-revoked'],
+        versionsBehind: version && semver.valid(version) ? published.filter((other) => semver.gt(other, version)).length : 0,
+        daysBehind: latestAmi && latestAmi.amiId !== ami.amiId ? Math.max(0, Math.floor((publishedAt(latestAmi) - publishedAt(ami)) / dayMs)) : 0,
+        ageDays,
+        ageBand: ageBand(ageDays),
+        users: [...(users[ami.amiId] ?? [])].sort(),
+      };
+    })
+    .sort((a, b) => Number(b.revoked) - Number(a.revoked) || b.versionsBehind - a.versionsBehind || a.amiId.localeCompare(b.amiId));
+  // A distribution account's revoked copies are listed even when nothing uses them: they follow their source's revoke.
+  const revokedCopies = account ? [...amis.values()].filter((ami) => ami.tags['gild:status'] === 'revoked').map((ami) => ({ version: ami.tags['gild:version'], amiId: ami.amiId })) : [];
+  return {
+    region,
+    latest: latestAmiId ? { name: 'latest', amiId: latestAmiId, version: latestVersion } : undefined,
+    pointers: Object.entries(state.pointers[region] ?? {})
+      .filter(([name]) => !name.endsWith('/latest'))
+      .map(([name, amiId]) => pointer(name, amiId))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    inUse,
+    ...(revokedCopies.length > 0 ? { revokedCopies } : {}),
   };
 }
 
@@ -138,22 +169,28 @@ export function formatStatus(status: FleetStatus): string {
   if (status.revokedInUse.length > 0) {
     lines.push(`REVOKED VERSIONS IN USE (${status.revokedInUse.length}):`);
     for (const use of status.revokedInUse)
-      lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
+      lines.push(`  ✖ ${use.image} ${use.version ?? '?'} ${where(use)}${use.region} ${use.amiId}${use.revokedReason ? ` (${use.revokedReason})` : ''}: ${use.users.join(', ')}`);
     lines.push('');
   }
   if (status.baseRevokedInUse.length > 0) {
     lines.push(`BUILT ON A REVOKED BASE, IN USE (${status.baseRevokedInUse.length}):`);
-    for (const use of status.baseRevokedInUse) lines.push(`  ! ${use.image} ${use.version ?? '?'} ${use.region} ${use.amiId} (base ${use.baseRevoked}): ${use.users.join(', ')}`);
+    for (const use of status.baseRevokedInUse) lines.push(`  ! ${use.image} ${use.version ?? '?'} ${where(use)}${use.region} ${use.amiId} (base ${use.baseRevoked}): ${use.users.join(', ')}`);
     lines.push('');
   }
   for (const image of status.images) {
     lines.push(image.image);
-    for (const region of image.regions) {
+    const regions = [
+      ...image.regions.map((region) => ({ label: region.region, region })),
+      ...(image.accounts ?? []).flatMap((account) => (account.unreadable !== undefined ? [] : account.regions.map((region) => ({ label: `account ${account.account} ${region.region}`, region })))),
+    ];
+    for (const account of image.accounts ?? []) if (account.unreadable !== undefined) lines.push(`  account ${account.account}: could not be read (${account.unreadable})`);
+    for (const { label, region } of regions) {
       const pointers = [
         region.latest ? `latest → ${describePointer(region.latest)}` : 'latest → (not published)',
         ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`),
       ];
-      lines.push(`  ${region.region}: ${pointers.join('; ')}`);
+      lines.push(`  ${label}: ${pointers.join('; ')}`);
+      if (region.revokedCopies) lines.push(`    revoked copies: ${region.revokedCopies.map((copy) => `${copy.version ?? '?'} (${copy.amiId})`).join(', ')}`);
       if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
       for (const use of region.inUse) {
         const mark = use.revoked
@@ -170,4 +207,5 @@ export function formatStatus(status: FleetStatus): string {
   return `${lines.join('\n')}\n`;
 }
 
+const where = (use: AmiInUse) => (use.account ? `account ${use.account} ` : '');
 const describePointer = (pointer: PointerStatus) => `${pointer.version ?? 'not a gild AMI of this image'} (${pointer.amiId})`;

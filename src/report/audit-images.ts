@@ -10,14 +10,17 @@
  * version); every AMI a parameter names is shared exactly as the definition
  * says (launch permissions: accounts, organisations, OUs, public), and so are
  * its snapshots (create-volume permissions); and, where the definition asks
- * for encryption, every EBS volume of those AMIs is encrypted with its key.
+ * for encryption, every EBS volume of those AMIs is encrypted with its key. In each distribution account, as its
+ * role: its parameters name available copies of the image, no pointer a revoked one, and every copy is where its
+ * source is in its life (revoked, deprecated, disabled, restored).
  */
 import semver from 'semver';
 import type { SharingPermissions } from '../adapters/ec2.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
-import { imageState } from '../plan/image-state.ts';
-import { latestParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
+import { imageState, type ImageState } from '../plan/image-state.ts';
+import { imageParameterPath, latestParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
+import { accountImageState } from '../plan/plan-account-lifecycle.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions, launchSharingChange, noSharing as none, volumeSharingChange, type VolumePermissions } from '../plan/plan-sharing.ts';
 
 export type { VolumePermissions };
@@ -122,8 +125,65 @@ export function auditImages(input: { readonly inventory: Inventory; readonly ima
       });
       for (const ami of named) findings.push(...sharingFindings(image, region, ami, sharing), ...encryptionFindings(image, region, ami, sharing));
     }
+    findings.push(...accountFindings(image, input.inventory, state));
   }
   return { schema: verifySchemaVersion, observedAt: input.inventory.observedAt, images: input.images.map((image) => image.name), findings };
+}
+
+/**
+ * The distribution accounts, read as their roles: every parameter of the image there names a copy of the image (of
+ * that version, for `versions/<v>`) that is available, no pointer names a revoked copy, and each copy is where its
+ * source is in its life (revoked, deprecated, disabled, restored). gild moves nothing there from verify: the next
+ * command of the image finishes what a revoke, restore or retirement left (their steps are planned until done).
+ */
+function accountFindings(image: ResolvedImage, inventory: Inventory, state: ImageState): Finding[] {
+  const findings: Finding[] = [];
+  const prefix = inventory.ssmPrefix;
+  const path = `${imageParameterPath(prefix, image.name)}/`;
+  const next = `gild run ${image.name}`;
+  for (const target of image.distribution) {
+    const where = `account ${target.account}`;
+    const observed = inventory.accounts?.[target.roleArn];
+    const add = (region: string, resource: string, difference: string, repairCommand = next) =>
+      findings.push({ image: image.name, region, resource: `${where} ${resource}`, difference, repairCommand, repair: undefined });
+    if (observed?.kind !== 'observed') {
+      add(target.regions[0] ?? image.buildRegion, target.roleArn, `could not be read: ${observed?.reason ?? 'it was not observed'}`, `gild doctor (can ${target.roleArn} be assumed?)`);
+      continue;
+    }
+    const held = accountImageState(inventory, observed, image.name, target.regions);
+    for (const region of target.regions) {
+      const gildAmis = new Map((observed.regions[region]?.amis ?? []).map((ami) => [ami.amiId, ami]));
+      if (state.versions.some((published) => published.amis[region]) && held.latest[region] === undefined) add(region, `${path}latest`, 'missing: the building account publishes this image here');
+      const parameters = [
+        ...held.versions.flatMap((published) => (published.amis[region] ? [{ name: `${path}versions/${published.version}`, value: published.amis[region], version: published.version }] : [])),
+        ...Object.entries(held.pointers[region] ?? {}).map(([name, value]) => ({ name, value, version: undefined })),
+      ];
+      for (const parameter of parameters) {
+        const ami = gildAmis.get(parameter.value);
+        const problem = ami ? pointerProblem(image.name, parameter.version, parameter.value, ami, undefined) : `names ${parameter.value}, which is no gild AMI of ${image.name} in ${where}`;
+        if (problem) add(region, parameter.name, problem);
+        else if (parameter.version === undefined && ami?.tags['gild:status'] === 'revoked')
+          add(region, parameter.name, `names the revoked copy of ${ami.tags['gild:version'] ?? '?'} (${ami.amiId}: ${ami.tags['gild:revoked-reason'] ?? 'no reason recorded'})`);
+      }
+      for (const copy of held.amis[region] ?? []) {
+        const source = state.amis[region]?.find((ami) => ami.amiId === copy.tags['gild:source-ami']);
+        if (!source || copy.state === 'deregistered' || ['failed', 'retiring'].includes(copy.tags['gild:status'] ?? '')) continue;
+        const version = copy.tags['gild:version'] ?? '?';
+        const sourceRevoked = source.tags['gild:status'] === 'revoked';
+        const copyRevoked = copy.tags['gild:status'] === 'revoked';
+        if (sourceRevoked && !copyRevoked) add(region, copy.amiId, `the copy of ${version} is not revoked, but its source ${source.amiId} is`);
+        if (!sourceRevoked && copyRevoked && source.tags['gild:status'] === 'published')
+          add(region, copy.amiId, `the copy of ${version} is still revoked, but its source ${source.amiId} was restored`);
+        for (const [stamp, phase] of [
+          ['gild:deprecated-at', 'deprecated'],
+          ['gild:disabled-at', 'disabled'],
+        ] as const) {
+          if (source.tags[stamp] !== undefined && copy.tags[stamp] === undefined) add(region, copy.amiId, `the copy of ${version} is not ${phase}, but its source ${source.amiId} is`);
+        }
+      }
+    }
+  }
+  return findings;
 }
 
 function putIfKnown(region: string, name: string, value: string | undefined, current: string): RepairStep | undefined {

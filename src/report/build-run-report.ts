@@ -40,7 +40,21 @@ const excerptChars = 2000;
 const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'repoint', 'hold', 'revoke', 'restore', 'retire'] as const;
 
 /** Step kinds that change something: a lifecycle command that did one of them for an image `changed` it. */
-const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'restore', 'mark-descendant', 'unmark-descendant', 'protect', 'retire']);
+const changingKinds: ReadonlySet<string> = new Set([
+  'unlock',
+  'cleanup',
+  'repoint',
+  'hold',
+  'revoke',
+  'restore',
+  'mark-descendant',
+  'unmark-descendant',
+  'protect',
+  'retire',
+  'account-revoke',
+  'account-repoint',
+  'account-restore',
+]);
 
 export function buildRunReport(input: RunReportInput): RunReport {
   const { applied } = input;

@@ -27,6 +27,7 @@ import { repointStage } from './repoint.ts';
 import { resumeStage } from './resume.ts';
 import { retireStage } from './retire.ts';
 import { retireCopyStage } from './retire-copy.ts';
+import { accountRepointStage, accountRestoreStage, accountRevokeStage } from './account-lifecycle.ts';
 import { revokeStage } from './revoke.ts';
 import { shareStage } from './share.ts';
 import { createSmokeStage } from './smoke.ts';
@@ -67,6 +68,9 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     distribute: distributeStage,
     'account-publish': accountPublishStage,
     'retire-copy': retireCopyStage,
+    'account-revoke': accountRevokeStage,
+    'account-repoint': accountRepointStage,
+    'account-restore': accountRestoreStage,
     release: releaseStage,
     notify: notifyStage,
     'notify-failure': notifyFailureStage,

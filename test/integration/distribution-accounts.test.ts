@@ -6,7 +6,7 @@
  * credentials it returns act in the account the role ARN names, which is what these tests read back.
  */
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { describe, expect, it } from 'vitest';
 import { parametersUnder } from '../support/aws-state.ts';
@@ -52,6 +52,9 @@ describe('distribution.accounts', () => {
           body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
         });
         if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
+      },
+      async putParameter(name: string, value: string) {
+        await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true }));
       },
       async parameters() {
         const output = await ssm.send(new GetParametersByPathCommand({ Path: '/golden/web', Recursive: true }));
@@ -185,24 +188,132 @@ describe('distribution.accounts', () => {
     }
   });
 
-  it('moves the account back off a version revoked in the building account on the next run', { timeout: 300_000 }, async () => {
+  it(
+    "a revoke is followed in the account: its copies recorded revoked and deprecated, every pointer there naming them moved (a channel and another major's line too); a restore brings them back",
+    { timeout: 600_000 },
+    async () => {
+      const created = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) } });
+      const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
+      const gild = async (args: string[]) => {
+        const result = await created.gild(args, env);
+        expect(result.stderr + result.stdout).not.toMatch(/internal error|\n\s+at /);
+        return result;
+      };
+      try {
+        expect((await gild(['run'])).exitCode).toBe(0);
+        expect((await gild(['run', '--force'])).exitCode).toBe(0);
+        await created.writeImage('web.ts', imageSource({ name: 'web', version: '2.0.0', extra: distributed(target, roleArn) }));
+        expect((await gild(['run'])).exitCode).toBe(0);
+        const copyOf = async (region: string, version: string) => (await inAccount(roleArn, region).amis()).find((copy) => copy.tags['gild:version'] === version)!.amiId;
+        // The account's v1 names 1.0.1 (2.0.0 moved only latest and v2 there), and a channel there was set to it by hand.
+        for (const region of regions) {
+          const account = inAccount(roleArn, region);
+          expect((await account.parameters())['/golden/web/v1'], region).toBe(await copyOf(region, '1.0.1'));
+          await account.putParameter('/golden/web/channels/stable', await copyOf(region, '1.0.1'));
+        }
+
+        const dryRun = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl', '--dry-run']);
+        expect(dryRun.exitCode, dryRun.stderr + dryRun.stdout).toBe(0);
+        for (const region of regions) expect(dryRun.stdout).toContain(`revoke the copy of 1.0.1 in account ${target} in ${region}`);
+        expect(dryRun.stdout).toContain(`move v1 in account ${target} to 1.0.0`);
+        expect(dryRun.stdout).toContain(`move channels/stable in account ${target} to 2.0.0`);
+
+        const revoke = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
+        expect(revoke.exitCode, revoke.stderr + revoke.stdout).toBe(0);
+        for (const region of regions) {
+          const account = inAccount(roleArn, region);
+          const revoked = (await account.amis()).find((copy) => copy.tags['gild:version'] === '1.0.1')!;
+          expect(revoked.tags, region).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl', 'gild:revoked-replacement': '1.0.0' });
+          expect(revoked.tags['gild:deprecated-at'], region).toBeDefined();
+          const parameters = await account.parameters();
+          expect(parameters['/golden/web/v1'], region).toBe(await copyOf(region, '1.0.0'));
+          expect(parameters['/golden/web/channels/stable'], region).toBe(await copyOf(region, '2.0.0'));
+          expect(parameters['/golden/web/latest'], region).toBe(await copyOf(region, '2.0.0'));
+          // What the account's own `gild resolve` reads: the version is refused there too.
+          expect(JSON.parse(parameters['/golden/web/status/1.0.1']!), region).toMatchObject({ revoked: { reason: 'CVE-2026-0001 in openssl', replacement: '1.0.0' } });
+        }
+        // Nothing is left to finish: the next plan plans nothing in the account, verify finds nothing there, and
+        // status shows the account's pointers and its revoked copies.
+        const after = await gild(['plan']);
+        expect(after.stdout).not.toMatch(/in account/);
+        const verify = await gild(['verify']);
+        expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+        const status = await gild(['status']);
+        expect(status.exitCode, status.stderr).toBe(0);
+        for (const region of regions) {
+          expect(status.stdout).toContain(`  account ${target} ${region}: latest → 2.0.0 (${await copyOf(region, '2.0.0')}); /golden/web/channels/stable → 2.0.0`);
+          expect(status.stdout).toContain(`    revoked copies: 1.0.1 (${await copyOf(region, '1.0.1')})`);
+        }
+
+        const restore = await gild(['restore', 'web', '1.0.1', '--reason', 'the CVE does not apply']);
+        expect(restore.exitCode, restore.stderr + restore.stdout).toBe(0);
+        for (const region of regions) {
+          const account = inAccount(roleArn, region);
+          const restored = (await account.amis()).find((copy) => copy.tags['gild:version'] === '1.0.1')!;
+          expect(restored.tags['gild:status'], region).toBe('published');
+          expect(restored.tags['gild:revoked-reason'], region).toBeUndefined();
+          const parameters = await account.parameters();
+          expect(parameters['/golden/web/status/1.0.1'], region).toBeUndefined();
+          // v1's newest good version is 1.0.1 again, there as here; the channel is offered, not moved.
+          expect(parameters['/golden/web/v1'], region).toBe(restored.amiId);
+          expect(parameters['/golden/web/channels/stable'], region).toBe(await copyOf(region, '2.0.0'));
+        }
+        expect((await gild(['plan'])).stdout).not.toMatch(/in account/);
+      } finally {
+        await created.remove();
+      }
+    },
+  );
+
+  it('a revoke made while the account could not be read is followed there by the next run', { timeout: 600_000 }, async () => {
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
     try {
       expect((await gild(['run'])).exitCode).toBe(0);
       expect((await gild(['run', '--force'])).exitCode).toBe(0);
+      harness.proxy.setRules({ deniedRoles: [roleArn] });
       const revoke = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
       expect(revoke.exitCode, revoke.stderr + revoke.stdout).toBe(0);
-      const plan = await gild(['plan']);
-      expect(plan.stdout).toContain('named a version revoked in the building account: back to 1.0.0');
+      expect(revoke.stdout).toContain(`account ${target} could not be read`);
+      harness.proxy.setRules({});
+      // Still on the revoked copy there, until the next run follows the revoke.
+      expect((await inAccount(roleArn, 'us-east-1').amis()).find((copy) => copy.tags['gild:version'] === '1.0.1')!.tags['gild:status']).toBe('published');
       const run = await gild(['run']);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
       for (const region of regions) {
         const account = inAccount(roleArn, region);
-        const good = (await account.amis()).find((copy) => copy.tags['gild:version'] === '1.0.0')!;
+        const copies = await account.amis();
+        const revoked = copies.find((copy) => copy.tags['gild:version'] === '1.0.1')!;
+        const good = copies.find((copy) => copy.tags['gild:version'] === '1.0.0')!;
+        expect(revoked.tags, region).toMatchObject({ 'gild:status': 'revoked', 'gild:revoked-reason': 'CVE-2026-0001 in openssl' });
         const parameters = await account.parameters();
         expect(parameters['/golden/web/latest'], region).toBe(good.amiId);
         expect(parameters['/golden/web/v1'], region).toBe(good.amiId);
       }
+      expect((await gild(['plan'])).stdout).not.toMatch(/in account/);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('copies follow their source through the deprecate and disable phases of its retirement, then out', { timeout: 300_000 }, async () => {
+    const retention = `retention: { keep: 1, phases: { deprecate: { graceDays: 0 }, disable: { graceDays: 0 } } }, `;
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: `${retention}${distributed(target, roleArn)}` }) });
+    try {
+      expect((await gild(['run'])).exitCode).toBe(0);
+      const copyOf1 = async (region: string) => (await inAccount(roleArn, region).amis()).find((copy) => copy.tags['gild:version'] === '1.0.0');
+      const run = await gild(['run', '--force']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const copy = await copyOf1(region);
+        expect(copy?.tags['gild:deprecated-at'], region).toBeDefined();
+        expect(copy?.tags['gild:disabled-at'], region).toBeUndefined();
+      }
+      const plan = await gild(['plan']);
+      for (const region of regions) expect(plan.stdout).toContain(`retire (disable) the copy of 1.0.0 in account ${target} in ${region}`);
+      expect((await gild(['run'])).exitCode).toBe(0);
+      for (const region of regions) expect((await copyOf1(region))?.tags['gild:disabled-at'], region).toBeDefined();
+      expect((await gild(['run'])).exitCode).toBe(0);
+      for (const region of regions) expect(await copyOf1(region), region).toBeUndefined();
     } finally {
       await remove();
     }

@@ -186,8 +186,10 @@ describe('the generated IAM policy, simulated over every request of full runs an
       await gildOk(project, ['run', '--force'], env);
       // The third version retires the first, in the building account and (retire-copy) in the target account.
       await gildOk(project, ['run', '--force'], env);
+      // The revoke follows in the account (its copies tagged revoked, its status/<v> written, its pointers moved off
+      // them), and so does the restore (the revoke's tags deleted); then a run.
       await gildOk(project, ['revoke', 'web', '1.0.2', '--reason', 'CVE-2026-0001 in openssl'], env);
-      // The next run moves the account's pointers off the revoked version's copy.
+      await gildOk(project, ['restore', 'web', '1.0.2', '--reason', 'the CVE does not apply'], env);
       await gildOk(project, ['run'], env);
 
       const summary = await simulateRecorded(recorder.requests, recorder.assumedRoles, { pipeline, accountRole });
@@ -204,6 +206,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
           'ec2:DeregisterImage',
           'ec2:DeleteSnapshot',
           'ssm:DeleteParameter',
+          'ec2:DeleteTags',
         ]),
       );
       expectNothingDenied(summary);

@@ -173,15 +173,29 @@ describe('distribution in the plan', () => {
     expect(runPlan.steps.filter((planned) => planned.kind === 'distribute' || planned.kind === 'account-publish')).toEqual([]);
   });
 
-  it('moves the account back off a version revoked in the building account, to the newest good one', () => {
+  it('follows in the account a revoke the building account made alone (the account unreadable then): the copy recorded revoked, the pointers there moved back to the newest good one, beside the run', () => {
     // The building account: 1.0.1 published, then revoked (its pointers moved back to 1.0.0 by `gild revoke`).
     const regions = published();
     for (const region of web.regions) {
       regions[region]!.parameters.push(parameter('/golden/web/versions/1.0.1', `ami-${region}-101`));
       regions[region]!.amis.push(
-        ami(`ami-${region}-101`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:status': 'revoked', 'gild:fingerprint': fingerprint, 'gild:base-ami': baseAmi, 'gild:run-id': 'run-2' }),
+        ami(`ami-${region}-101`, {
+          'gild:image': 'web',
+          'gild:version': '1.0.1',
+          'gild:status': 'revoked',
+          'gild:revoked-reason': 'CVE-1',
+          'gild:deprecated-at': '2026-11-28T00:00:00.000Z',
+          'gild:fingerprint': fingerprint,
+          'gild:base-ami': baseAmi,
+          'gild:run-id': 'run-2',
+        }),
       );
+      // The building account's revoke is complete: recorded in the status parameters and the ledger, deprecated.
+      regions[region]!.parameters.push(parameter('/golden/web/status/1.0.1', JSON.stringify({ revoked: { reason: 'CVE-1', at: '2026-11-28T00:00:00.000Z', by: 'ops' } })));
     }
+    regions['us-east-1']!.parameters.push(
+      parameter('/golden/web/ledger', JSON.stringify({ schema: 1, built: {}, revoked: { '1.0.1': { reason: 'CVE-1', at: '2026-11-28T00:00:00.000Z', by: 'ops' } } })),
+    );
     // The account got 1.0.1 before the revoke: its latest and v1 name that copy.
     const holding = (region: string) => ({
       amis: [copyOf(region), ami(`ami-copy101-${region}`, { 'gild:image': 'web', 'gild:version': '1.0.1', 'gild:source-ami': `ami-${region}-101`, 'gild:status': 'published' })],
@@ -193,19 +207,26 @@ describe('distribution in the plan', () => {
       ],
     });
     const runPlan = plan({ regions, accounts: { [roleArn]: { kind: 'observed', account, regions: { 'us-east-1': holding('us-east-1'), 'us-west-2': holding('us-west-2') } } } });
-    expect(runPlan.steps.filter((planned) => planned.kind === 'distribute')).toEqual([]);
-    const publish = step(runPlan, `account-publish:web:${account}`, 'account-publish');
-    expect(publish.version).toBe('1.0.0');
-    expect(publish.copies).toEqual({ 'us-east-1': { amiId: 'ami-copy-us-east-1' }, 'us-west-2': { amiId: 'ami-copy-us-west-2' } });
-    expect(publish.writes.map((write) => `${write.region} ${write.name} ${write.previous}`)).toEqual([
-      'us-east-1 /golden/web/v1 ami-copy101-us-east-1',
-      'us-east-1 /golden/web/latest ami-copy101-us-east-1',
-      'us-west-2 /golden/web/v1 ami-copy101-us-west-2',
-      'us-west-2 /golden/web/latest ami-copy101-us-west-2',
+    expect(runPlan.steps.filter((planned) => planned.kind === 'distribute' || planned.kind === 'account-publish')).toEqual([]);
+    expect(runPlan.steps.map((planned) => planned.id)).toEqual([
+      'lock:web',
+      `account-revoke:web:${account}:1.0.1:us-east-1`,
+      `account-revoke:web:${account}:1.0.1:us-west-2`,
+      `account-repoint:web:${account}:latest`,
+      `account-repoint:web:${account}:v1`,
+      `account-revoke:web:${account}:1.0.1:us-east-1:deprecate`,
+      `account-revoke:web:${account}:1.0.1:us-west-2:deprecate`,
+      'release:web',
     ]);
-    expect(publish.reason).toContain(
-      'v1 in us-east-1 (1.0.1), latest in us-east-1 (1.0.1), v1 in us-west-2 (1.0.1), latest in us-west-2 (1.0.1) named a version revoked in the building account: back to 1.0.0',
-    );
+    const latest = step(runPlan, `account-repoint:web:${account}:latest`, 'account-repoint');
+    expect(latest.version).toBe('1.0.0');
+    expect(latest.moves.map((move) => `${move.region} ${move.name} ${move.previous} → ${move.amiId}`)).toEqual([
+      'us-east-1 /golden/web/latest ami-copy101-us-east-1 → ami-copy-us-east-1',
+      'us-west-2 /golden/web/latest ami-copy101-us-west-2 → ami-copy-us-west-2',
+    ]);
+    expect(latest.reason).toMatch(/^finish the revoke that stopped half-way: it names the copy of the revoked 1\.0\.1 in account 210987654321/);
+    // The image itself is not held up: nothing to build, and nothing else to finish.
+    expect(runPlan.images[0]!.action).toBe('unchanged');
   });
 
   it("terminates, as the account's role, an account smoke instance a run that is gone left running there", () => {
@@ -284,6 +305,43 @@ describe('distribution in the plan', () => {
     expect(retire).toMatchObject({ amiId: 'ami-copy-090', parameterName: '/golden/web/versions/0.9.0', after: ['retire:web:0.9.0:us-east-1:deregister'] });
     expect(retire.reason).toBe(`0.9.0 is retired in the building account in this run (its source ami-us-east-1-090 is deregistered): its copy in account ${account} goes too`);
     expect(formatRunPlan(runPlan)).toContain(`retire the copy of 0.9.0 in account ${account} in us-east-1: ami-copy-090, /golden/web/versions/0.9.0`);
+  });
+
+  it('a copy follows the deprecate and disable phases its source is stamped with, once each', () => {
+    const regions = published();
+    const east = regions['us-east-1']!;
+    east.parameters.push(parameter('/golden/web/versions/0.9.0', 'ami-us-east-1-090'));
+    const stamps = { 'gild:deprecated-at': '2026-11-20T00:00:00.000Z', 'gild:disabled-at': '2026-11-25T00:00:00.000Z' };
+    east.amis.push(ami('ami-us-east-1-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:status': 'published', 'gild:run-id': 'run-0', ...stamps }));
+    const withCopy = (copyTags: Record<string, string>) => {
+      const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
+      if (held.kind !== 'observed') throw new Error('observed');
+      const oldCopy = ami('ami-copy-090', { 'gild:image': 'web', 'gild:version': '0.9.0', 'gild:source-ami': 'ami-us-east-1-090', 'gild:status': 'published', ...copyTags });
+      const accountEast = held.regions['us-east-1']!;
+      return {
+        [roleArn]: {
+          ...held,
+          regions: { ...held.regions, 'us-east-1': { amis: [...accountEast.amis, oldCopy], parameters: [...accountEast.parameters, parameter('/golden/web/versions/0.9.0', 'ami-copy-090')] } },
+        },
+      };
+    };
+    const fresh = plan({ regions, accounts: withCopy({}) });
+    expect(fresh.steps.map((planned) => planned.id)).toEqual(['lock:web', `retire-copy:web:${account}:0.9.0:us-east-1:deprecate`, `retire-copy:web:${account}:0.9.0:us-east-1:disable`, 'release:web']);
+    expect(step(fresh, `retire-copy:web:${account}:0.9.0:us-east-1:disable`, 'retire-copy')).toMatchObject({
+      phase: 'disable',
+      amiId: 'ami-copy-090',
+      parameterName: '/golden/web/versions/0.9.0',
+      after: ['lock:web', `retire-copy:web:${account}:0.9.0:us-east-1:deprecate`],
+    });
+    expect(formatRunPlan(fresh)).toContain(
+      `retire (deprecate) the copy of 0.9.0 in account ${account} in us-east-1: ami-copy-090 — its source ami-us-east-1-090 was deprecated in the building account`,
+    );
+    expect(plan({ regions, accounts: withCopy({ 'gild:deprecated-at': '2026-11-21T00:00:00.000Z' }) }).steps.map((planned) => planned.id)).toEqual([
+      'lock:web',
+      `retire-copy:web:${account}:0.9.0:us-east-1:disable`,
+      'release:web',
+    ]);
+    expect(plan({ regions, accounts: withCopy(stamps) }).steps).toEqual([]);
   });
 
   it('retires a copy whose source is already gone, but keeps one a pointer there still names', () => {
