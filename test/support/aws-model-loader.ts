@@ -40,7 +40,7 @@ export interface ServiceModel {
   /** The file the rules came from, for messages. */
   readonly file: string;
   readonly metadata: { readonly protocol: string; readonly apiVersion: string; readonly targetPrefix?: string; readonly signingName?: string; readonly endpointPrefix: string };
-  readonly operations: Readonly<Record<string, { readonly name: string; readonly input?: { readonly shape: string } }>>;
+  readonly operations: Readonly<Record<string, { readonly name: string; readonly input?: { readonly shape: string }; readonly http?: { readonly method: string; readonly requestUri: string } }>>;
   readonly shapes: Readonly<Record<string, Shape>>;
 }
 
@@ -104,7 +104,19 @@ export function loadServiceModel(service: string): ServiceModel | undefined {
  * protocols by the signing service of the Authorization header's credential scope (`…/us-east-1/ec2/aws4_request`).
  */
 const serviceByTargetPrefix: Readonly<Record<string, string>> = { AmazonSSM: 'ssm', TrentService: 'kms', AWSSecurityTokenServiceV20110615: 'sts', AmazonEC2ContainerRegistry_V20150921: 'ecr' };
-const serviceBySigningName: Readonly<Record<string, string>> = { ec2: 'ec2', autoscaling: 'autoscaling', sts: 'sts', iam: 'iam', ssm: 'ssm', kms: 'kms', sns: 'sns', sqs: 'sqs', s3: 's3', ecr: 'ecr' };
+const serviceBySigningName: Readonly<Record<string, string>> = {
+  ec2: 'ec2',
+  autoscaling: 'autoscaling',
+  sts: 'sts',
+  iam: 'iam',
+  ssm: 'ssm',
+  kms: 'kms',
+  sns: 'sns',
+  sqs: 'sqs',
+  s3: 's3',
+  ecr: 'ecr',
+  rbin: 'rbin',
+};
 
 export function modelForTarget(targetPrefix: string): ServiceModel | undefined {
   const service = serviceByTargetPrefix[targetPrefix];
