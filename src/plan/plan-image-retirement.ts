@@ -70,5 +70,7 @@ function withBinNote<Step extends { readonly phase: string; readonly region: str
 ): Step {
   const sight = inventory.regions[step.region]?.recycleBin;
   if (step.phase !== 'deregister' || !sight) return step;
-  return { ...step, reason: `${step.reason}; ${binVerdict(sight, ownedAmis[step.region]?.[step.amiId]?.tags ?? {}).text}` };
+  // The deregister step tags the AMI retiring right before it deregisters: a tag-level rule sees it so.
+  const tags = { ...ownedAmis[step.region]?.[step.amiId]?.tags, 'gild:status': 'retiring' };
+  return { ...step, reason: `${step.reason}; ${binVerdict(sight, tags).text}` };
 }
