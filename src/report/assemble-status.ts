@@ -8,6 +8,7 @@ import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { imageState } from '../plan/image-state.ts';
+import { binVerdict, type BinVerdict } from '../plan/recycle-bin.ts';
 
 export const statusSchemaVersion = 1;
 
@@ -45,6 +46,11 @@ export interface RegionStatus {
   /** Every other pointer (channels, major lines), by parameter name. */
   readonly pointers: readonly PointerStatus[];
   readonly inUse: readonly AmiInUse[];
+  /**
+   * Whether a retired version of this image could be brought back here: what the Recycle Bin's retention rules keep of
+   * its AMIs and snapshots (src/plan/recycle-bin.ts). Absent where the target has no Recycle Bin to ask.
+   */
+  readonly recycleBin?: { readonly kind: BinVerdict['kind']; readonly text: string };
 }
 
 export interface ImageStatus {
@@ -120,6 +126,7 @@ export function assembleStatus(input: {
             .map(([name, amiId]) => pointer(name, amiId))
             .sort((a, b) => a.name.localeCompare(b.name)),
           inUse,
+          ...recycleBinOf(input.inventory, region, image),
         };
       }),
     };
@@ -131,6 +138,14 @@ export function assembleStatus(input: {
     baseRevokedInUse: images.flatMap((image) => image.regions.flatMap((region) => region.inUse.filter((use) => !use.revoked && use.baseRevoked !== undefined))),
     images,
   };
+}
+
+/** What the region's retention rules keep of the image's AMIs as retirement deregisters them (tagged retiring). */
+function recycleBinOf(inventory: Inventory, region: string, image: ResolvedImage): Pick<RegionStatus, 'recycleBin'> {
+  const sight = inventory.regions[region]?.recycleBin;
+  if (!sight) return {};
+  const { kind, text } = binVerdict(sight, { ...image.tags, 'gild:image': image.name, 'gild:status': 'retiring' });
+  return { recycleBin: { kind, text: `a retired version: ${text}` } };
 }
 
 export function formatStatus(status: FleetStatus): string {
@@ -154,6 +169,7 @@ export function formatStatus(status: FleetStatus): string {
         ...region.pointers.map((pointer) => `${pointer.name} → ${describePointer(pointer)}`),
       ];
       lines.push(`  ${region.region}: ${pointers.join('; ')}`);
+      if (region.recycleBin) lines.push(`    Recycle Bin: ${region.recycleBin.text}`);
       if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
       for (const use of region.inUse) {
         const mark = use.revoked
