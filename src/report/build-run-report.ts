@@ -40,7 +40,7 @@ const excerptChars = 2000;
 const lifecycleOrder = ['lock', 'cleanup', 'build', 'resume', 'smoke', 'share', 'publish', 'repoint', 'hold', 'revoke', 'restore', 'retire'] as const;
 
 /** Step kinds that change something: a lifecycle command that did one of them for an image `changed` it. */
-const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'restore', 'mark-descendant', 'unmark-descendant', 'protect', 'retire']);
+const changingKinds: ReadonlySet<string> = new Set(['unlock', 'cleanup', 'repoint', 'hold', 'revoke', 'restore', 'unbin', 'mark-descendant', 'unmark-descendant', 'protect', 'retire']);
 
 export function buildRunReport(input: RunReportInput): RunReport {
   const { applied } = input;
