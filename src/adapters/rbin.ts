@@ -18,8 +18,10 @@ import { awsClientConfig, nameActionOnErrors } from './aws-client-config.ts';
 
 export type { RbinClient };
 
-/** `credentials` replaces the environment's. Endpoint: `AWS_ENDPOINT_URL_RBIN`, else `AWS_ENDPOINT_URL`. */
+/** Endpoint: `AWS_ENDPOINT_URL_RBIN`, else `AWS_ENDPOINT_URL` (the older client does not read them itself). */
 export function createRbinClient(region: string, env: Readonly<Record<string, string | undefined>>): RbinClient {
+  // NOTE: the cast: this older client's middleware stack is typed by its own (older) @smithy/types, which the
+  // middleware helpers' signature does not name; the stack itself works the same (test/unit/rbin.test.ts goes through it).
   return nameActionOnErrors(new RbinClient(awsClientConfig(region, env.AWS_ENDPOINT_URL_RBIN ?? env.AWS_ENDPOINT_URL, env)) as never, 'rbin') as RbinClient;
 }
 
