@@ -350,10 +350,10 @@ function pointerCommands(): CommandEntry[] {
       declare: (command) =>
         command
           .description(
-            'undo a revoke: the version is good again (re-enabled, tagged published, resolvable), and latest and v<major> move back to it where it is the newest; channels are offered with the promote to run',
+            'undo a revoke: the version is good again (re-enabled, tagged published, resolvable), and latest and v<major> move back to it where it is the newest; channels are offered with the promote to run. A version retirement deregistered comes back from the Recycle Bin first, where a retention rule kept it',
           )
           .argument('<image>', 'image name')
-          .argument('<version>', 'the revoked version to restore')
+          .argument('<version>', 'the revoked (or retired) version to restore')
           .requiredOption('--reason <text>', 'why: recorded in the version ledger and on the AMIs, and shown in history')
           .option('--dry-run', 'print the plan and stop before changing anything', false)
           .option('--json', reportJsonHelp, false),

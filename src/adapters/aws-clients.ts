@@ -10,6 +10,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ec2Endpoint as ec2EndpointOf } from './aws-client-config.ts';
 import { createAutoScalingClients } from './autoscaling.ts';
 import { createEc2Client } from './ec2.ts';
+import { createRbinClient, type RbinClient } from './rbin.ts';
 import { createSsmClient } from './ssm.ts';
 import { createAccountClients, type AccountClients, type AccountTarget } from './sts.ts';
 
@@ -17,6 +18,11 @@ export interface AwsClients {
   ec2(region: string): EC2Client;
   ssm(region: string): SSMClient;
   autoscaling(region: string): AutoScalingClient;
+  /**
+   * Recycle Bin's retention rules; asked only where the target profile says the account has a Recycle Bin. Optional so
+   * that the fakes tests build of this interface need not name it: without it, the rules are said as not read.
+   */
+  rbin?(region: string): RbinClient;
   /** The EC2 endpoint override, if any: Packer needs it passed explicitly. */
   readonly ec2Endpoint: string | undefined;
   readonly defaultRegion: string | undefined;
@@ -28,6 +34,7 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
   const ec2Clients = new Map<string, EC2Client>();
   const ssmClients = new Map<string, SSMClient>();
   const autoscalingClients = createAutoScalingClients(env);
+  const rbinClients = new Map<string, RbinClient>();
   const awsClients: AwsClients = {
     ec2Endpoint,
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
@@ -42,8 +49,13 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
       return client;
     },
     autoscaling: (region) => autoscalingClients.autoscaling(region),
+    rbin(region) {
+      let client = rbinClients.get(region);
+      if (!client) rbinClients.set(region, (client = createRbinClient(region, env)));
+      return client;
+    },
     destroy() {
-      for (const client of [...ec2Clients.values(), ...ssmClients.values()]) client.destroy();
+      for (const client of [...ec2Clients.values(), ...ssmClients.values(), ...rbinClients.values()]) client.destroy();
       for (const clients of accountClientsOf.get(awsClients)?.values() ?? []) clients.destroy();
       autoscalingClients.destroy();
     },

@@ -11,7 +11,11 @@ import {
   DisableImageDeregistrationProtectionCommand,
   EnableImageCommand,
   EnableImageDeregistrationProtectionCommand,
+  ListImagesInRecycleBinCommand,
+  RestoreImageFromRecycleBinCommand,
+  RestoreSnapshotFromRecycleBinCommand,
   paginateListImagesInRecycleBin,
+  paginateListSnapshotsInRecycleBin,
 } from '@aws-sdk/client-ec2';
 import { awsCall } from './aws-call.ts';
 
@@ -66,4 +70,49 @@ export async function listBinnedImages(ec2: EC2Client, namePrefix: string): Prom
     }
     return found;
   });
+}
+
+/** Whether the AMI is in this region's Recycle Bin now (a restore's re-check right before it asks for it back). */
+export async function imageInBin(ec2: EC2Client, amiId: string): Promise<BinnedImage | undefined> {
+  return awsCall('look in the Recycle Bin for', amiId, async () => {
+    const answer = await ec2.send(new ListImagesInRecycleBinCommand({ ImageIds: [amiId] }));
+    const image = answer.Images?.find((candidate) => candidate.ImageId === amiId);
+    return image ? { amiId, name: image.Name ?? '', leavesBinAt: image.RecycleBinExitTime?.toISOString() } : undefined;
+  });
+}
+
+export interface BinnedSnapshot {
+  readonly snapshotId: string;
+  readonly description: string;
+  readonly leavesBinAt: string | undefined;
+}
+
+/**
+ * The snapshots in this region's Recycle Bin whose description names one of `amiIds`: EC2 describes the snapshots it
+ * makes for an AMI as `Created by CreateImage(i-…) for ami-…` and a copy's as `Copied for DestinationAmi ami-… from …`,
+ * and the bin keeps no tags nor any link from an AMI to its snapshots. The SDK's paginator reads every page.
+ */
+export async function listBinnedSnapshotsOf(ec2: EC2Client, amiIds: readonly string[]): Promise<BinnedSnapshot[]> {
+  if (amiIds.length === 0) return [];
+  return awsCall('list the Recycle Bin snapshots of', amiIds.join(', '), async () => {
+    const found: BinnedSnapshot[] = [];
+    for await (const page of paginateListSnapshotsInRecycleBin({ client: ec2, pageSize: 1000 }, {})) {
+      for (const snapshot of page.Snapshots ?? []) {
+        const description = snapshot.Description ?? '';
+        if (snapshot.SnapshotId && amiIds.some((amiId) => new RegExp(`\\b${amiId}\\b`).test(description)))
+          found.push({ snapshotId: snapshot.SnapshotId, description, leavesBinAt: snapshot.RecycleBinExitTime?.toISOString() });
+      }
+    }
+    return found;
+  });
+}
+
+/** Brings a deleted snapshot back from the Recycle Bin (before its AMI: an AMI without its snapshots cannot launch). */
+export async function restoreSnapshotFromBin(ec2: EC2Client, snapshotId: string): Promise<void> {
+  await awsCall('restore from the Recycle Bin', snapshotId, () => ec2.send(new RestoreSnapshotFromRecycleBinCommand({ SnapshotId: snapshotId })));
+}
+
+/** Brings a deregistered AMI back from the Recycle Bin, under its own ID. */
+export async function restoreImageFromBin(ec2: EC2Client, amiId: string): Promise<void> {
+  await awsCall('restore from the Recycle Bin', amiId, () => ec2.send(new RestoreImageFromRecycleBinCommand({ ImageId: amiId })));
 }

@@ -48,6 +48,7 @@ export interface StepOutputs {
   'mark-descendant': { readonly amiId: string };
   'unmark-descendant': { readonly amiId: string; readonly unmarked: boolean };
   restore: { readonly amiId: string };
+  unbin: { readonly amiId: string; readonly snapshotIds: readonly string[] };
   protect: { readonly amiId: string; readonly protected: boolean };
   distribute: { readonly account: string; readonly region: string; readonly amiId: string };
   'account-smoke': SmokeResult;

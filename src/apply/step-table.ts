@@ -107,6 +107,7 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   'mark-descendant': row({ phase: 'lifecycle' }),
   'unmark-descendant': row({ phase: 'lifecycle' }),
   restore: row({ phase: 'lifecycle' }),
+  unbin: row({ phase: 'lifecycle' }),
   protect: row({ phase: 'publish' }),
   distribute: row({ phase: 'distribution' }),
   'account-smoke': row({ phase: 'distribution', heavy: true }),

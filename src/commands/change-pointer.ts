@@ -17,7 +17,7 @@ import type { RunPlan } from '../plan/run-plan.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { imageState, type ImageState } from '../plan/image-state.ts';
 import { restorableAmis, type BinLookup } from '../plan/plan-restore.ts';
-import { listBinnedImages } from '../adapters/ec2-image-lifecycle.ts';
+import { listBinnedImages, listBinnedSnapshotsOf } from '../adapters/ec2-image-lifecycle.ts';
 import { planPointerChange, type PointerChange } from '../plan/plan-pointer-change.ts';
 import { commandLine } from '../report/build-run-report.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
@@ -120,8 +120,8 @@ async function applyChange(
 
 /**
  * Where a restored version's AMI is gone, what that region's Recycle Bin holds of it (by AMI name: the bin keeps no
- * tags). Asked only then, and only where the target has a Recycle Bin; a refusal to answer is said, not thrown: the
- * restore is refused either way, and the answer only says what could bring the AMI back.
+ * tags) and of its snapshots. Asked only then, and only where the target has a Recycle Bin; a refusal to answer is
+ * said, not thrown: the plan brings back from the bin only what it found there, and refuses with the reason otherwise.
  */
 async function lookInRecycleBin(context: Context, image: ResolvedImage, state: ImageState, version: string): Promise<Record<string, BinLookup> | undefined> {
   const { gone } = restorableAmis(state, image, version);
@@ -130,7 +130,19 @@ async function lookInRecycleBin(context: Context, image: ResolvedImage, state: I
     gone.map(async (region): Promise<[string, BinLookup]> => {
       if (!context.target.recycleBin) return [region, { unknown: 'this target has no Recycle Bin (ListImagesInRecycleBin), so whether a retention rule kept the AMI is not known' }];
       try {
-        return [region, { found: await listBinnedImages(context.clients.ec2(region), `${image.name}-${version}-`) }];
+        const ec2 = context.clients.ec2(region);
+        const images = await listBinnedImages(ec2, `${image.name}-${version}-`);
+        // The bin links no snapshot to its AMI: EC2's descriptions of the snapshots it made for it name it.
+        const snapshots = await listBinnedSnapshotsOf(
+          ec2,
+          images.map((found) => found.amiId),
+        );
+        const found = images.map((binned) => ({
+          amiId: binned.amiId,
+          leavesBinAt: binned.leavesBinAt,
+          snapshotIds: snapshots.filter((snapshot) => new RegExp(`\\b${binned.amiId}\\b`).test(snapshot.description)).map((snapshot) => snapshot.snapshotId),
+        }));
+        return [region, { found }];
       } catch (error) {
         return [region, { unknown: `the Recycle Bin could not be asked: ${error instanceof Error ? error.message : String(error)}` }];
       }

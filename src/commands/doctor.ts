@@ -6,6 +6,7 @@
  */
 import { createIamClient } from '../adapters/iam.ts';
 import { createKmsClient, type KMSClient } from '../adapters/kms.ts';
+import { createRbinClient, type RbinClient } from '../adapters/rbin.ts';
 import { createContext } from '../context.ts';
 import type { DoctorCheck } from '../doctor/doctor-check.ts';
 import { formatDoctorReport } from '../doctor/format-doctor-report.ts';
@@ -61,6 +62,12 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     if (!client) kmsClients.set(region, (client = createKmsClient(region, context.env)));
     return client;
   };
+  const rbinClients = new Map<string, RbinClient>();
+  const rbin = (region: string) => {
+    let client = rbinClients.get(region);
+    if (!client) rbinClients.set(region, (client = createRbinClient(region, context.env)));
+    return client;
+  };
   try {
     const checks = await runDoctor({
       settings: context.settings,
@@ -73,6 +80,7 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
       ec2: (region) => context.clients.ec2(region),
       ssm: (region) => context.clients.ssm(region),
       kms,
+      rbin,
       iam,
     });
     const answer: DoctorAnswer = { ready: checks.every((check) => check.status !== 'failed'), target: target.kind === 'emulator' ? `the emulator at ${target.endpoint}` : 'AWS', checks };
@@ -80,7 +88,7 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     return answer.ready ? 0 : 1;
   } finally {
     iam.destroy();
-    for (const client of kmsClients.values()) client.destroy();
+    for (const client of [...kmsClients.values(), ...rbinClients.values()]) client.destroy();
     context.clients.destroy();
   }
 }

@@ -6,7 +6,8 @@
  */
 import { deniedAction } from '../adapters/aws-call.ts';
 
-export type CheckStatus = 'ok' | 'failed' | 'not-checked';
+/** `advice`: the account gives a run what it needs, but lacks something that would help (a Recycle Bin rule). */
+export type CheckStatus = 'ok' | 'failed' | 'not-checked' | 'advice';
 
 export interface DoctorCheck {
   /** What is checked, e.g. `region enabled`, `KMS key`. */
@@ -21,6 +22,7 @@ export interface DoctorCheck {
 
 export const passed = (check: string, subject: string, detail: string): DoctorCheck => ({ check, subject, status: 'ok', detail });
 export const failed = (check: string, subject: string, detail: string, fix: string): DoctorCheck => ({ check, subject, status: 'failed', detail, fix });
+export const advice = (check: string, subject: string, detail: string, fix: string): DoctorCheck => ({ check, subject, status: 'advice', detail, fix });
 export const notChecked = (check: string, subject: string, detail: string, fix: string): DoctorCheck => ({ check, subject, status: 'not-checked', detail, fix });
 
 /**
@@ -59,4 +61,6 @@ export const doctorReadActions = [
   'kms:GetKeyPolicy',
   'kms:ListGrants',
   'ssm:GetParametersByPath',
+  'rbin:ListRules',
+  'rbin:GetRule',
 ] as const;

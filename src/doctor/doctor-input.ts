@@ -2,6 +2,7 @@
 import type { EC2Client } from '../adapters/ec2.ts';
 import type { IAMClient } from '../adapters/iam.ts';
 import type { KMSClient } from '../adapters/kms.ts';
+import type { RbinClient } from '../adapters/rbin.ts';
 import type { SSMClient } from '../adapters/ssm.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { PipelineSettings } from '../settings/schema.ts';
@@ -20,5 +21,6 @@ export interface DoctorInput {
   readonly ec2: (region: string) => EC2Client;
   readonly ssm: (region: string) => SSMClient;
   readonly kms: (region: string) => KMSClient;
+  readonly rbin: (region: string) => RbinClient;
   readonly iam: IAMClient;
 }

@@ -1,7 +1,7 @@
 /** `gild doctor`'s table: one line per check, the fix under every line that needs one, and a verdict. Pure. */
 import type { DoctorCheck } from './doctor-check.ts';
 
-const mark = { ok: 'ok', failed: 'FAILED', 'not-checked': 'not checked' } as const;
+const mark = { ok: 'ok', failed: 'FAILED', 'not-checked': 'not checked', advice: 'advice' } as const;
 
 export function formatDoctorReport(checks: readonly DoctorCheck[], target: string): string {
   const widths = {
@@ -14,15 +14,15 @@ export function formatDoctorReport(checks: readonly DoctorCheck[], target: strin
   const lines = [`gild doctor: ${target}`, '', row('status', 'check', 'for', 'detail')];
   for (const check of checks) {
     lines.push(row(mark[check.status], check.check, check.subject, check.detail));
-    if (check.status !== 'ok' && check.fix) lines.push(`${' '.repeat(widths.status + 2)}${check.status === 'failed' ? 'fix' : 'to check it'}: ${check.fix}`);
+    if (check.status !== 'ok' && check.fix) lines.push(`${' '.repeat(widths.status + 2)}${check.status === 'failed' ? 'fix' : check.status === 'advice' ? 'advice' : 'to check it'}: ${check.fix}`);
   }
   const count = (status: DoctorCheck['status']) => checks.filter((check) => check.status === status).length;
-  const [failures, unchecked] = [count('failed'), count('not-checked')];
+  const [failures, unchecked, advised] = [count('failed'), count('not-checked'), count('advice')];
   lines.push(
     '',
     failures > 0
       ? `Not ready: ${failures} of ${checks.length} checks failed${unchecked > 0 ? `, ${unchecked} not checked` : ''}. Fix the lines marked FAILED and run gild doctor again.`
-      : `Ready${unchecked > 0 ? `, with ${unchecked} of ${checks.length} checks not made (see why above)` : `: all ${checks.length} checks passed`}.`,
+      : `Ready${unchecked > 0 ? `, with ${unchecked} of ${checks.length} checks not made (see why above)` : advised > 0 ? '' : `: all ${checks.length} checks passed`}${advised > 0 ? `${unchecked > 0 ? ';' : ','} ${advised} with advice (see above)` : ''}.`,
   );
   return `${lines.join('\n')}\n`;
 }

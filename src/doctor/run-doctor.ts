@@ -2,12 +2,13 @@
  * Every check of `gild doctor`, in the order a reader fixes them: who the
  * credentials are first (nothing else means much without it), then the
  * account's regions, Packer, the policy, the roles and keys, the network, the
- * prefix. Read only: no call here changes the account.
+ * prefix, and last whether the Recycle Bin keeps what retirement removes. Read only: no call here changes the account.
  */
 import { callerIdentity } from '../adapters/sts.ts';
 import { checkDistributionRoles, checkIdentity, checkImageBlockPublicAccess, checkPacker, checkPolicy, checkRegions, checkSsmPrefix } from './check-account.ts';
 import { checkInstanceProfiles, checkSubnets } from './check-instances.ts';
 import { checkKeys } from './check-keys.ts';
+import { checkRecycleBin } from './check-recycle-bin.ts';
 import { failed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
 
@@ -39,6 +40,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     checkImageBlockPublicAccess(input),
     checkSsmPrefix(input),
     checkDistributionRoles(input, identity),
+    checkRecycleBin(input),
   ]);
   return groups.flat();
 }

@@ -155,8 +155,9 @@ const grants: readonly Grant[] = [
       // Retirement's look at who uses an AMI: EC2 Fleets and Spot Fleet requests launch from AMIs and templates.
       'ec2:DescribeFleets',
       'ec2:DescribeSpotFleetRequests',
-      // `gild restore` of a version whose AMI is gone: whether a Recycle Bin retention rule kept it.
+      // `gild restore` of a version whose AMI is gone: whether a Recycle Bin retention rule kept it, and its snapshots.
       'ec2:ListImagesInRecycleBin',
+      'ec2:ListSnapshotsInRecycleBin',
       'autoscaling:DescribeAutoScalingGroups',
       'autoscaling:DescribeLaunchConfigurations',
       'ssm:DescribeParameters',
@@ -165,6 +166,18 @@ const grants: readonly Grant[] = [
       ...(scope.sessionManager ? ['ssm:DescribeSessions'] : []),
     ],
     resources: () => ['*'],
+  },
+  {
+    sid: 'ReadRecycleBinRules',
+    why: "The Recycle Bin's retention rules for AMIs and snapshots (read with the inventory, and by gild doctor and status): whether what retirement deregisters can still be brought back. ListRules supports no resource-level scoping; GetRule is read for every rule ListRules names.",
+    actions: ['rbin:ListRules', 'rbin:GetRule'],
+    resources: () => ['*'],
+  },
+  {
+    sid: 'RestoreFromRecycleBin',
+    why: "`gild restore` brings a version's AMI and its snapshots back from the Recycle Bin (planned unbin steps) in this account. Not scoped by gild's tags: whether IAM sees the tags of a resource in the bin is not documented, so the plan scopes it instead (an AMI named <image>-<version>-… of a number the ledger says was published, checked by its tags once back).",
+    actions: ['ec2:RestoreImageFromRecycleBin', 'ec2:RestoreSnapshotFromRecycleBin'],
+    resources: (arn) => [arn.ec2('image/*'), arn.ec2('snapshot/*')],
   },
   {
     sid: 'LaunchTaggedInstances',

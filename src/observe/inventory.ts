@@ -5,6 +5,8 @@
  * inventory and get the same answer.
  */
 
+import type { RecycleBinSight } from '../plan/recycle-bin.ts';
+
 /** A publish lock, stored as JSON in `<prefix>/<image>/lock` in the image's build region. */
 export interface Lease {
   readonly runId: string;
@@ -111,6 +113,8 @@ export interface RegionInventory {
   readonly sharing?: Readonly<Record<string, readonly string[]>>;
   /** Which AMIs of this account a snapshot of such an AMI backs, by snapshot ID. */
   readonly snapshotUsers?: Readonly<Record<string, readonly string[]>>;
+  /** The Recycle Bin's retention rules (src/plan/recycle-bin.ts); absent where the target has no Recycle Bin. */
+  readonly recycleBin?: RecycleBinSight;
 }
 
 export type ObservedBase =

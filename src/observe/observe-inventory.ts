@@ -10,6 +10,7 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { allGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources, ownedImagesNamed } from '../adapters/ec2.ts';
 import { observeAccounts } from './observe-accounts.ts';
 import { observeReferences } from './observe-references.ts';
+import { observeRecycleBin } from './observe-recycle-bin.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 import { observedAmiOf, type Inventory, type LeaseState, type ObservedBase, type ObservedTemporaryResource, type RegionInventory } from './inventory.ts';
@@ -62,7 +63,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
 
 async function observeRegion(context: Context, region: string, prefix: string, imageNames: readonly string[]): Promise<RegionInventory> {
   const ec2 = context.clients.ec2(region);
-  const [parameters, amis, instances, temporary, snapshots, named] = await Promise.all([
+  const [parameters, amis, instances, temporary, snapshots, named, recycleBin] = await Promise.all([
     listParametersUnder(context.clients.ssm(region), prefix),
     describeImages(ec2, allGildImages),
     describeInstances(ec2, [
@@ -73,6 +74,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     describeGildSnapshots(ec2),
     // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
     describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`))),
+    observeRecycleBin(context, region),
   ]);
   return {
     region,
@@ -99,6 +101,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     snapshots,
     references: {},
     untaggedAmis: named.filter((ami) => ami.tags['gild:image'] === undefined).map(observedAmiOf),
+    ...(recycleBin ? { recycleBin } : {}),
   };
 }
 

@@ -47,6 +47,8 @@ const describeStep = (step: PlanStep): string => {
       return `protect ${step.version} in ${step.region}: enable deregistration protection on ${'amis' in step.amis ? step.amis.amis[step.region] : `the AMI of ${step.amis.from}`}`;
     case 'restore':
       return `restore ${step.version} in ${step.region}: ${step.ledger ? 'record the restore in the ledger, ' : ''}clear its status, re-enable ${step.amiId}, tag it gild:status=published`;
+    case 'unbin':
+      return `bring ${step.version} back from the Recycle Bin in ${step.region}: restore ${[...step.snapshotIds, step.amiId].join(', ')}, tag it gild:status=${step.status}, write ${step.parameterName}`;
     case 'mark-descendant':
       return `mark ${step.descendant.image} ${step.descendant.version} in ${step.region}: tag ${step.amiId} gild:base-revoked (built on the revoked ${step.image} ${step.version})`;
     case 'unmark-descendant':

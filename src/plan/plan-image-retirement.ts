@@ -7,6 +7,7 @@ import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { describeHold, type ImageState } from './image-state.ts';
 import { imageParameterPath } from './parameter-names.ts';
 import { planRetirementPolicy } from './plan-retirement-policy.ts';
+import { binVerdict } from './recycle-bin.ts';
 import type { KeptResource, PlanStep } from './run-plan.ts';
 
 export interface RetirementInput {
@@ -52,5 +53,24 @@ export function planImageRetirement(
   // NOTE: two AMIs of one version in one region (left by a gild older than its locks) need two steps: the AMI tells them apart.
   const counts = new Map<string, number>();
   for (const step of steps) counts.set(step.id, (counts.get(step.id) ?? 0) + 1);
-  return { steps: steps.map(({ after: _after, ...step }) => ((counts.get(step.id) ?? 0) > 1 ? { ...step, id: `${step.id}:${step.amiId}` } : step)), kept };
+  return {
+    steps: steps.map(({ after: _after, ...step }) => withBinNote(input.inventory, ownedAmis, (counts.get(step.id) ?? 0) > 1 ? { ...step, id: `${step.id}:${step.amiId}` } : step)),
+    kept,
+  };
+}
+
+/**
+ * A deregistration says whether the Recycle Bin will keep what it removes (so `gild restore` can still bring it back)
+ * or whether it is final: from the region's retention rules, where the target has a Recycle Bin to ask.
+ */
+function withBinNote<Step extends { readonly phase: string; readonly region: string; readonly amiId: string; readonly reason: string }>(
+  inventory: Inventory,
+  ownedAmis: Readonly<Record<string, Readonly<Record<string, ObservedAmi>>>>,
+  step: Step,
+): Step {
+  const sight = inventory.regions[step.region]?.recycleBin;
+  if (step.phase !== 'deregister' || !sight) return step;
+  // The deregister step tags the AMI retiring right before it deregisters: a tag-level rule sees it so.
+  const tags = { ...ownedAmis[step.region]?.[step.amiId]?.tags, 'gild:status': 'retiring' };
+  return { ...step, reason: `${step.reason}; ${binVerdict(sight, tags).text}` };
 }

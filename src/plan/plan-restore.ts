@@ -22,8 +22,34 @@ import type { Inventory } from '../observe/inventory.ts';
 import { planDescendantUnmarks } from './plan-descendants.ts';
 import { planAccountRestore } from './plan-account-lifecycle.ts';
 
-/** What the Recycle Bin of a region holds of the version (by AMI name), or why it could not be asked. */
-export type BinLookup = { readonly found: readonly { readonly amiId: string; readonly leavesBinAt: string | undefined }[] } | { readonly unknown: string };
+/**
+ * What the Recycle Bin of a region holds of the version (by AMI name), with the snapshots in the bin whose description
+ * names each AMI, or why it could not be asked.
+ */
+export type BinLookup = { readonly found: readonly { readonly amiId: string; readonly leavesBinAt: string | undefined; readonly snapshotIds?: readonly string[] }[] } | { readonly unknown: string };
+
+/** Per region, the AMI (and its snapshots) to bring back from the bin; or why the version cannot come back from it. */
+function binnedAmis(input: RestorePlanInput, gone: readonly string[]): { readonly amis: Record<string, { amiId: string; snapshotIds: readonly string[] }> } | { readonly refused: string } {
+  const { image, version } = input;
+  const amis: Record<string, { amiId: string; snapshotIds: readonly string[] }> = {};
+  const problems: string[] = [];
+  for (const region of gone) {
+    const lookup = input.bin?.[region];
+    if (!lookup) problems.push(`${region}: the Recycle Bin was not asked`);
+    else if ('unknown' in lookup) problems.push(`${region}: ${lookup.unknown}`);
+    else if (lookup.found.length === 0) problems.push(`${region}: not in the Recycle Bin either (no retention rule for AMIs kept it)`);
+    else if (lookup.found.length > 1)
+      problems.push(
+        `${region}: the Recycle Bin holds ${lookup.found.length} AMIs named ${image.name}-${version}-… (${lookup.found.map((found) => found.amiId).join(', ')}) and keeps no tags to tell the published one: restore it by hand (\`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id …\`, its snapshots first with \`aws ec2 restore-snapshot-from-recycle-bin\`), then run \`gild restore ${image.name} ${version}\` again`,
+      );
+    else if ((lookup.found[0]!.snapshotIds ?? []).length === 0)
+      problems.push(
+        `${region}: ${lookup.found[0]!.amiId} is in the Recycle Bin${lookup.found[0]!.leavesBinAt ? ` until ${lookup.found[0]!.leavesBinAt}` : ''}, but none of its snapshots is (no EBS_SNAPSHOT retention rule kept them when retirement deleted them), and an AMI without its snapshots cannot launch`,
+      );
+    else amis[region] = { amiId: lookup.found[0]!.amiId, snapshotIds: lookup.found[0]!.snapshotIds! };
+  }
+  return problems.length > 0 ? { refused: problems.join('; ') } : { amis };
+}
 
 export interface RestorePlanInput {
   readonly image: ResolvedImage;
@@ -54,36 +80,32 @@ export function restorableAmis(state: ImageState, image: ResolvedImage, version:
 export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; notes: KeptResource[]; reason: string } | { refused: string } {
   const { image, state, version } = input;
   const revocation = revocationOf(state, version);
+  const { amis: standing, gone } = restorableAmis(state, image, version);
+  // What retirement deregistered and a retention rule kept comes back from the Recycle Bin first, as planned steps.
+  const fromBin = gone.length > 0 ? binnedAmis(input, gone) : { amis: {} };
   if (!revocation) {
     const restored = restorationOf(state.ledger, version);
+    if (restored && gone.length === 0) return { refused: `${image.name} ${version} was already restored (by ${restored.by} at ${restored.at}: ${restored.reason})` };
+    const highest = semver.valid(version) ? state.ledger.built[`${semver.major(version)}.${semver.minor(version)}`] : undefined;
+    // Only a number once published comes back: a failed build's AMI of the same name is never published by a restore.
+    const onceBuilt = highest !== undefined && semver.lte(version, highest);
+    if (gone.length === 0 || !onceBuilt) return { refused: `${image.name} ${version} is not revoked${gone.length > 0 && onceBuilt ? '' : ' nor retired'}; nothing to restore` };
+    if ('refused' in fromBin) return { refused: `${image.name} ${version} cannot be brought back: its AMI is gone in ${gone.join(', ')} (deregistered by retirement); ${fromBin.refused}` };
+  } else if ('refused' in fromBin) {
     return {
-      refused: restored ? `${image.name} ${version} was already restored (by ${restored.by} at ${restored.at}: ${restored.reason})` : `${image.name} ${version} is not revoked; nothing to restore`,
+      refused: `${image.name} ${version} cannot be restored: its AMI is gone in ${gone.join(', ')} (retirement deregisters a revoked version after retention.keepRevokedDays); ${fromBin.refused}`,
     };
   }
-  const { amis, gone } = restorableAmis(state, image, version);
-  if (gone.length > 0) {
-    const bin = gone.map((region) => {
-      const lookup = input.bin?.[region];
-      if (!lookup) return `${region}: the Recycle Bin was not asked`;
-      if ('unknown' in lookup) return `${region}: ${lookup.unknown}`;
-      if (lookup.found.length === 0) return `${region}: not in the Recycle Bin either (no retention rule for AMIs kept it)`;
-      return lookup.found
-        .map(
-          (found) =>
-            `${region}: ${found.amiId} is in the Recycle Bin${found.leavesBinAt ? ` until ${found.leavesBinAt}` : ''}: \`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id ${found.amiId}\` (and its snapshots, with \`aws ec2 restore-snapshot-from-recycle-bin\`, if a rule kept them), then run \`gild restore ${image.name} ${version}\` again`,
-        )
-        .join('; ');
-    });
-    return {
-      refused: `${image.name} ${version} cannot be restored: its AMI is gone in ${gone.join(', ')} (retirement deregisters a revoked version after retention.keepRevokedDays); ${bin.join('; ')}`,
-    };
-  }
+  const binned = fromBin.amis;
+  const revoked = revocation ? { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) } : undefined;
+  const amis: Record<string, { amiId: string; status: string | undefined }> = { ...standing };
+  for (const [region, found] of Object.entries(binned)) amis[region] = { amiId: found.amiId, status: revocation ? 'revoked' : 'published' };
   const retiring = Object.entries(amis)
     .filter(([, ami]) => ami.status === 'retiring')
     .map(([region]) => region);
   if (retiring.length > 0) return { refused: `${image.name} ${version} cannot be restored: retirement began deregistering it in ${retiring.join(', ')}` };
   const path = `${imageParameterPath(input.prefix, image.name)}/`;
-  const unpublished = image.regions.filter((region) => state.versions.find((candidate) => candidate.version === version)?.amis[region] !== amis[region]!.amiId);
+  const unpublished = image.regions.filter((region) => !binned[region] && state.versions.find((candidate) => candidate.version === version)?.amis[region] !== amis[region]!.amiId);
   if (unpublished.length > 0)
     return {
       refused: `${image.name} ${version} cannot be restored: ${path}versions/${version} does not name ${unpublished.map((region) => `${amis[region]!.amiId} in ${region}`).join(', ')}; \`gild verify --repair\` first`,
@@ -91,8 +113,40 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
 
   const lockId = `lock:${image.name}`;
   const ordered = [image.buildRegion, ...image.regions.filter((region) => region !== image.buildRegion)];
+  const unbins: PlanStep[] = ordered.flatMap((region) => {
+    const found = binned[region];
+    if (!found) return [];
+    return [
+      {
+        id: `unbin:${image.name}:${version}:${region}`,
+        kind: 'unbin',
+        image: image.name,
+        version,
+        region,
+        amiId: found.amiId,
+        snapshotIds: found.snapshotIds,
+        parameterName: `${path}versions/${version}`,
+        status: revocation ? 'revoked' : 'published',
+        ...(revoked ? { revoked } : {}),
+        by: input.by,
+        restoredReason: input.reason,
+        after: [lockId],
+        reason: `${version}'s AMI in ${region} was deregistered by retirement and a Recycle Bin retention rule kept it: restore ${found.snapshotIds.join(', ')} and ${found.amiId} from the bin, tag it ${image.name} ${version} ${revocation ? 'revoked (the restore below un-revokes it)' : 'published'}, and write ${path}versions/${version} again`,
+        precondition: `${found.amiId} is still in the Recycle Bin of ${region} (or already back, tagged ${image.name} ${version})`,
+      } satisfies StepOfKind<'unbin'>,
+    ];
+  });
+  const unbinIds = unbins.map((step) => step.id);
+  if (!revocation) {
+    // A version retired while good: back from the bin, then latest and v<major> where it is the newest good one.
+    const notes: KeptResource[] = [];
+    const note = (text: string) => notes.push({ image: image.name, region: image.buildRegion, amiId: amis[image.buildRegion]!.amiId, version, reason: text });
+    note(`the next run retires ${version} again if retention (keep, maxAgeDays) still lets it go: tag its AMIs gild:retain=<why> (retirement never removes those) or change retention before that run`);
+    const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...unbinIds], note });
+    return { steps: [...unbins, ...repoints], notes, reason: `bring ${version} back from the Recycle Bin in ${Object.keys(binned).join(', ')}: ${input.reason}` };
+  }
   const buildStepId = `restore:${image.name}:${version}:${image.buildRegion}`;
-  const revoked = { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) };
+  const undone = { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) };
   const steps: PlanStep[] = ordered.map(
     (region) =>
       ({
@@ -104,14 +158,15 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
         amiId: amis[region]!.amiId,
         restoredReason: input.reason,
         by: input.by,
-        revoked,
+        revoked: undone,
         ...(region === image.buildRegion ? { ledger: true } : {}),
-        after: region === image.buildRegion ? [lockId] : [lockId, buildStepId],
+        after: region === image.buildRegion ? [lockId, ...unbinIds] : [lockId, ...unbinIds, buildStepId],
         reason: `undo the revoke of ${version} (${revocation.reason}, by ${revocation.by} at ${revocation.at}): ${input.reason}. ${region === image.buildRegion ? 'Record the restore in the version ledger first, then c' : 'C'}lear status/${version}, re-enable and un-deprecate ${amis[region]!.amiId}, tag it published`,
         precondition: `${amis[region]!.amiId} still exists, tagged ${image.name} ${version}, and retirement has not begun`,
       }) satisfies StepOfKind<'restore'>,
   );
   const restoreIds = steps.map((step) => step.id);
+  steps.unshift(...unbins);
   // The revoke's marks on descendants come off once the restore is recorded; a crash before they do leaves the ledger
   // saying restored, and every later command of this image finishes them (planUnfinishedRestores).
   const unmarks = input.inventory ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [buildStepId] }) : [];
@@ -134,7 +189,7 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
       version,
       reason: input.reason,
       by: input.by,
-      revoked,
+      revoked: undone,
       good: goodOnceBack(state, image, version),
       after: [lockId, buildStepId],
       finishing: undefined,
@@ -217,8 +272,8 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
 }
 
 /** The versions pointers may name once a restored version is back: the good ones and it, newest first. */
-function goodOnceBack(state: ImageState, image: ResolvedImage, version: string) {
-  const restored = state.versions.find((candidate) => candidate.version === version);
+function goodOnceBack(state: ImageState, image: ResolvedImage, version: string, binned?: Readonly<Record<string, string>>) {
+  const restored = state.versions.find((candidate) => candidate.version === version) ?? (binned ? { version, amis: binned } : undefined);
   return [...goodVersions(state, image, version), ...(restored ? [restored] : [])].sort((a, b) => semver.rcompare(a.version, b.version));
 }
 
@@ -240,7 +295,8 @@ function restoredPointerMoves(input: {
   const { image, state, version, amis, path } = input;
   const steps: PlanStep[] = [];
   // The versions pointers may name once it is back: the good ones and this one.
-  const good = goodOnceBack(state, image, version);
+  // A version back from the Recycle Bin has no versions/<v> yet: its AMIs are the ones the plan brings back.
+  const good = goodOnceBack(state, image, version, Object.fromEntries(Object.entries(amis).map(([region, ami]) => [region, ami.amiId])));
   for (const pointer of ['latest', `v${semver.major(version)}`]) {
     const newest = good.find((candidate) => pointer === 'latest' || semver.major(candidate.version) === semver.major(version));
     if (newest?.version !== version) continue;

@@ -238,6 +238,33 @@ export type PlanStep =
       readonly ledger?: boolean;
     })
   /**
+   * Bring a deregistered version's AMI back from the Recycle Bin in one region (`gild restore` of a version retirement
+   * removed, or a revoked one retired after `retention.keepRevokedDays`): its snapshots first, then the AMI under its
+   * own ID; it is tagged `gild:status=<status>` again and `versions/<v>` names it again. A restore step of a revoked
+   * version, and the pointer moves, come after it.
+   */
+  | (StepCommon & {
+      readonly kind: 'unbin';
+      readonly image: string;
+      readonly version: string;
+      readonly region: string;
+      readonly amiId: string;
+      /** The snapshots in the bin whose description names the AMI (the bin keeps no link from an AMI to them). */
+      readonly snapshotIds: readonly string[];
+      /** `versions/<v>` in this region, written again to name the AMI. */
+      readonly parameterName: string;
+      /** `revoked` while a restore step after it is still to un-revoke it; `published` for a version retired while good. */
+      readonly status: 'published' | 'revoked';
+      /**
+       * With `status: 'revoked'`: the revocation, written back to `status/<v>` (retirement removed it) before
+       * `versions/<v>` names the AMI again, so that resolve never hands the revoked version out in between.
+       */
+      readonly revoked?: { readonly reason: string; readonly at: string; readonly by: string; readonly replacement?: string };
+      /** Who asked and why: tagged on the AMI (`gild:unbinned-by`, `-at`, `-reason`). */
+      readonly by: string;
+      readonly restoredReason: string;
+    })
+  /**
    * Mark a published version of another image built on the revoked `version` of `image` (its descendant): tag the
    * descendant's AMI in `region` `gild:base-revoked` (`tag`: the line of descent and the revoke's reason). Runs under
    * `image`'s lock, after the revoke is recorded; the descendant itself is not revoked (`revoke --cascade` does that).

@@ -9,6 +9,7 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { imageState, type ImageState } from '../plan/image-state.ts';
 import { accountImageState } from '../plan/plan-account-lifecycle.ts';
+import { binVerdict, type BinVerdict } from '../plan/recycle-bin.ts';
 
 export const statusSchemaVersion = 1;
 
@@ -50,6 +51,11 @@ export interface RegionStatus {
   readonly inUse: readonly AmiInUse[];
   /** In a distribution account: its copies tagged revoked (following their source's revoke). */
   readonly revokedCopies?: readonly { readonly version: string | undefined; readonly amiId: string }[];
+  /**
+   * Whether a retired version of this image could be brought back here: what the Recycle Bin's retention rules keep of
+   * its AMIs and snapshots (src/plan/recycle-bin.ts). Absent where the target has no Recycle Bin to ask.
+   */
+  readonly recycleBin?: { readonly kind: BinVerdict['kind']; readonly text: string };
 }
 
 export interface ImageStatus {
@@ -105,7 +111,7 @@ export function assembleStatus(input: {
     });
     return {
       image: image.name,
-      regions: image.regions.map((region) => regionStatus(image.name, state, region, input.references[region] ?? {}, input.now, undefined)),
+      regions: image.regions.map((region) => ({ ...regionStatus(image.name, state, region, input.references[region] ?? {}, input.now, undefined), ...recycleBinOf(input.inventory, region, image) })),
       ...(accounts.length > 0 ? { accounts } : {}),
     };
   });
@@ -164,6 +170,14 @@ function regionStatus(imageName: string, state: ImageState, region: string, user
   };
 }
 
+/** What the region's retention rules keep of the image's AMIs as retirement deregisters them (tagged retiring). */
+function recycleBinOf(inventory: Inventory, region: string, image: ResolvedImage): Pick<RegionStatus, 'recycleBin'> {
+  const sight = inventory.regions[region]?.recycleBin;
+  if (!sight) return {};
+  const { kind, text } = binVerdict(sight, { ...image.tags, 'gild:image': image.name, 'gild:status': 'retiring' });
+  return { recycleBin: { kind, text: `a retired version: ${text}` } };
+}
+
 export function formatStatus(status: FleetStatus): string {
   const lines: string[] = [];
   if (status.revokedInUse.length > 0) {
@@ -191,6 +205,7 @@ export function formatStatus(status: FleetStatus): string {
       ];
       lines.push(`  ${label}: ${pointers.join('; ')}`);
       if (region.revokedCopies) lines.push(`    revoked copies: ${region.revokedCopies.map((copy) => `${copy.version ?? '?'} (${copy.amiId})`).join(', ')}`);
+      if (region.recycleBin) lines.push(`    Recycle Bin: ${region.recycleBin.text}`);
       if (region.inUse.length === 0) lines.push('    no instance, Auto Scaling group or launch template uses a gild AMI of this image');
       for (const use of region.inUse) {
         const mark = use.revoked

@@ -47,6 +47,7 @@ const changingKinds: ReadonlySet<string> = new Set([
   'hold',
   'revoke',
   'restore',
+  'unbin',
   'mark-descendant',
   'unmark-descendant',
   'protect',

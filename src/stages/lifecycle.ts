@@ -6,7 +6,7 @@
  * decides when, and whether, each stage runs. In the order an image lives through them:
  * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → (discard, if it failed) → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release → notify (or notify-failure, if a step failed); the lifecycle commands
- * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → restore → unmark-descendant → repoint → release.
+ * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → (unbin, for what the Recycle Bin holds) → restore → unmark-descendant → repoint → release.
  */
 import { packerVersion } from '../adapters/packer.ts';
 import { gitCommit } from '../adapters/git.ts';
@@ -21,6 +21,7 @@ import { lockStage, releaseStage, unlockStage } from './lock.ts';
 import { markDescendantStage } from './mark-descendant.ts';
 import { unmarkDescendantStage } from './unmark-descendant.ts';
 import { restoreStage } from './restore.ts';
+import { unbinStage } from './unbin.ts';
 import { protectStage } from './protect.ts';
 import { publishStage } from './publish.ts';
 import { repointStage } from './repoint.ts';
@@ -64,6 +65,7 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     'mark-descendant': markDescendantStage,
     'unmark-descendant': unmarkDescendantStage,
     restore: restoreStage,
+    unbin: unbinStage,
     protect: protectStage,
     distribute: distributeStage,
     'account-publish': accountPublishStage,

@@ -14,12 +14,15 @@ export interface AccountCheckCapabilities {
   readonly policySimulation: true | string;
   /** ec2:GetImageBlockPublicAccessState; otherwise the reason it cannot. */
   readonly imageBlockPublicAccess: true | string;
+  /** rbin:ListRules (the Recycle Bin's retention rules); otherwise the reason it cannot. */
+  readonly recycleBin: true | string;
 }
 
-export const awsAccountChecks: AccountCheckCapabilities = { policySimulation: true, imageBlockPublicAccess: true };
+export const awsAccountChecks: AccountCheckCapabilities = { policySimulation: true, imageBlockPublicAccess: true, recycleBin: true };
 
-/** Both calls answer HTTP 500 in moto 5.2 (its IAM and EC2 do not implement them; checked against moto's source). */
+/** Each answers HTTP 500 in moto 5.2 (its IAM and EC2 do not implement them, and it has no rbin; checked against moto's source). */
 export const emulatorAccountChecks: AccountCheckCapabilities = {
   policySimulation: 'the emulator cannot answer iam:SimulatePrincipalPolicy (moto does not implement it), so the policy and iam:PassRole are not evaluated',
   imageBlockPublicAccess: 'the emulator cannot answer ec2:GetImageBlockPublicAccessState (moto does not implement it)',
+  recycleBin: 'the emulator has no Recycle Bin (moto does not implement rbin), so whether retired AMIs are kept is not known',
 };

@@ -153,11 +153,12 @@ describe('gild doctor', () => {
       `smoke instance profile: gild-smoke (account ${distributionAccount})`,
     ]);
     const gaps = answer.checks.filter((check) => check.status === 'not-checked');
-    expect(gaps.map((check) => check.check)).toEqual(['IAM policy (simulated by AWS)', 'AMI block public access']);
+    expect(gaps.map((check) => check.check)).toEqual(['IAM policy (simulated by AWS)', 'AMI block public access', 'Recycle Bin keeps retired AMIs']);
     expect(gaps[0]?.detail).toContain('the emulator cannot answer iam:SimulatePrincipalPolicy');
     expect(gaps[1]?.detail).toContain('the emulator cannot answer ec2:GetImageBlockPublicAccessState');
+    expect(gaps[2]?.detail).toContain('the emulator has no Recycle Bin');
     expect(stdout).toMatch(/^not checked +IAM policy \(simulated by AWS\) .*the emulator cannot answer iam:SimulatePrincipalPolicy/m);
-    expect(stdout).toContain('Ready, with 2 of 16 checks not made (see why above).');
+    expect(stdout).toContain('Ready, with 3 of 17 checks not made (see why above).');
   });
 
   it('fails on a missing smoke instance profile, saying how to create it', async () => {

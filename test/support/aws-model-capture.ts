@@ -11,7 +11,7 @@ import { checkWireRequest, formatViolation, type WireCheck } from './aws-model-c
 
 export interface CapturedRequest {
   readonly action: string;
-  /** Query protocols: the form parameters; JSON: the parsed body. */
+  /** Query protocols: the form parameters; JSON (1.1 and REST): the parsed body. */
   readonly params: URLSearchParams | Record<string, unknown>;
   readonly check: WireCheck;
 }
@@ -44,14 +44,20 @@ export function captureAtTheWire(client: { middlewareStack: Stack }, answer: (re
     const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]));
     const check = checkWireRequest({ method: request.method, url: request.path, headers, body }, now?.() ?? new Date());
     const target = headers['x-amz-target'];
-    const params = target ? ((body ? JSON.parse(body) : {}) as Record<string, unknown>) : new URLSearchParams(body);
-    const action = target ? target.split('.')[1]! : ((params as URLSearchParams).get('Action') ?? '');
+    // JSON 1.1 names its operation in X-Amz-Target; REST-JSON (Recycle Bin) by method and path, as the checker read it.
+    const json = Boolean(target) || !(headers['content-type'] ?? '').includes('x-www-form-urlencoded');
+    const params = json ? ((body ? JSON.parse(body) : {}) as Record<string, unknown>) : new URLSearchParams(body);
+    const action = target ? target.split('.')[1]! : json ? (check.operation ?? '') : ((params as URLSearchParams).get('Action') ?? '');
     const capturedRequest = { action, params, check };
     captured.push(capturedRequest);
     const canned =
       answer(capturedRequest) ??
-      (target ? { body: '{}' } : { body: `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>canned</requestId><return>true</return></${action}Response>` });
-    const responseHeaders = { 'content-type': target ? 'application/x-amz-json-1.1' : 'text/xml;charset=UTF-8', 'x-amzn-requestid': 'canned', ...canned.headers };
+      (json ? { body: '{}' } : { body: `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>canned</requestId><return>true</return></${action}Response>` });
+    const responseHeaders = {
+      'content-type': target ? 'application/x-amz-json-1.1' : json ? 'application/json' : 'text/xml;charset=UTF-8',
+      'x-amzn-requestid': 'canned',
+      ...canned.headers,
+    };
     return { response: { statusCode: canned.status ?? 200, headers: responseHeaders, body: Buffer.from(canned.body) } };
   };
   client.middlewareStack.add(middleware as never, { step: 'deserialize', priority: 'low', name: 'gildCaptureAtTheWire' });

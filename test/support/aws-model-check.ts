@@ -276,11 +276,13 @@ export function readWireRequest(
     }
     return { model, operation, input, json: true };
   }
+  const signingName = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(header(request, 'authorization'))?.[1];
+  const restModel = signingName ? modelForSigningName(signingName) : undefined;
+  if (restModel?.metadata.protocol === 'rest-json') return readRestJsonRequest(restModel, request, report);
   if (!contentType.includes('x-www-form-urlencoded') || request.method !== 'POST') return undefined;
   const params = new Map(new URLSearchParams(request.body));
   const operation = params.get('Action');
   if (!operation) return undefined;
-  const signingName = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(header(request, 'authorization'))?.[1];
   const version = params.get('Version');
   const model =
     (signingName ? modelForSigningName(signingName) : undefined) ??
@@ -295,6 +297,48 @@ export function readWireRequest(
   }
   if (version !== model.metadata.apiVersion) reader.report('Version', version ?? '(missing)', `must be the API version ${model.metadata.apiVersion}`);
   return { model, operation, input, json: false };
+}
+
+/**
+ * REST-JSON (Recycle Bin): the operation is the one whose HTTP method and request URI match (`POST /list-rules`,
+ * `GET /rules/{identifier}`); the input is the JSON body plus the members bound to the URI's labels and query string.
+ * A request that matches no operation is a violation (named by its method and path), not something to skip.
+ */
+function readRestJsonRequest(model: ServiceModel, request: WireRequest, report: (model: ServiceModel, operation: string) => Report) {
+  const [pathPart = '', queryPart = ''] = request.url.split('?', 2);
+  for (const [operation, definition] of Object.entries(model.operations)) {
+    if (!definition.http || definition.http.method !== request.method) continue;
+    const [uriPath = '', uriQuery = ''] = definition.http.requestUri.split('?', 2);
+    const labels: string[] = [];
+    const pattern = uriPath.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{([^}+]+)(\+)?\\?\}/g, (_match, label: string, greedy: string | undefined) => {
+      labels.push(label);
+      return greedy ? '(.+)' : '([^/]+)';
+    });
+    const matched = new RegExp(`^${pattern}$`).exec(pathPart);
+    if (!matched) continue;
+    const fixedQuery = new URLSearchParams(uriQuery);
+    const query = new URLSearchParams(queryPart);
+    if ([...fixedQuery.keys()].some((key) => !query.has(key))) continue;
+    let input: Record<string, unknown> = {};
+    try {
+      input = request.body.trim() === '' ? {} : (JSON.parse(request.body) as Record<string, unknown>);
+    } catch {
+      report(model, operation)('(body)', request.body, 'must be a JSON document (REST-JSON protocol)');
+    }
+    const shape = definition.input ? model.shapes[definition.input.shape] : undefined;
+    for (const [name, member] of Object.entries(shape?.members ?? {})) {
+      if (member.location === 'uri') {
+        const index = labels.indexOf(member.locationName ?? name);
+        if (index >= 0) input[name] = decodeURIComponent(matched[index + 1]!);
+      } else if (member.location === 'querystring' && query.has(member.locationName ?? name)) {
+        const value = query.get(member.locationName ?? name)!;
+        input[name] = model.shapes[member.shape]?.type === 'integer' ? Number(value) : value;
+      }
+    }
+    return { model, operation, input, json: true };
+  }
+  // Named by its method and path, the check below reports that the model has no such operation.
+  return { model, operation: `${request.method} ${pathPart}`, input: {}, json: true };
 }
 
 /** Checks one request against its service's model and the documented rules. */

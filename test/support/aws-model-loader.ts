@@ -40,7 +40,7 @@ export interface ServiceModel {
   /** The file the rules came from, for messages. */
   readonly file: string;
   readonly metadata: { readonly protocol: string; readonly apiVersion: string; readonly targetPrefix?: string; readonly signingName?: string; readonly endpointPrefix: string };
-  readonly operations: Readonly<Record<string, { readonly name: string; readonly input?: { readonly shape: string } }>>;
+  readonly operations: Readonly<Record<string, { readonly name: string; readonly input?: { readonly shape: string }; readonly http?: { readonly method: string; readonly requestUri: string } }>>;
   readonly shapes: Readonly<Record<string, Shape>>;
 }
 
@@ -123,6 +123,7 @@ const serviceBySigningName: Readonly<Record<string, string>> = {
   s3: 's3',
   ecr: 'ecr',
   events: 'events',
+  rbin: 'rbin',
 };
 
 export function modelForTarget(targetPrefix: string): ServiceModel | undefined {

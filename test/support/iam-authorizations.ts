@@ -230,7 +230,10 @@ function ec2Touched(request: RecordedRequest): { touched: Touched[]; sides: Arra
     case 'ResetImageAttribute':
       return { touched: [existing(q.ImageId!)], sides };
     case 'DeleteSnapshot':
+    case 'RestoreSnapshotFromRecycleBin':
       return { touched: [existing(q.SnapshotId!)], sides };
+    case 'RestoreImageFromRecycleBin':
+      return { touched: [existing(q.ImageId!)], sides };
     case 'DeleteVolume':
       return { touched: [existing(q.VolumeId!)], sides };
     case 'TerminateInstances':
@@ -259,6 +262,10 @@ const wildcardOnly = new Set([
   'autoscaling:DescribeAutoScalingGroups',
   'autoscaling:DescribeLaunchConfigurations',
   'sts:GetCallerIdentity',
+  // The Recycle Bin's lists support no resource-level scoping.
+  'ec2:ListImagesInRecycleBin',
+  'ec2:ListSnapshotsInRecycleBin',
+  'rbin:ListRules',
 ]);
 
 /** Every authorization one recorded request needs. */
@@ -279,6 +286,8 @@ export function authorizationsOf(recorded: RecordedRequest, accounts: CallerAcco
   if (wildcardOnly.has(action) || (request.service === 'ec2' && /^Describe/.test(request.action)) || (request.service === 'autoscaling' && /^Describe/.test(request.action))) {
     return [{ request: about, action, resource: '*', context: base }];
   }
+  // REST-JSON: the rule is named in the path (GET /rules/{identifier}), given here as the query's Identifier.
+  if (action === 'rbin:GetRule') return [{ request: about, action, resource: `arn:aws:rbin:${request.region}:${account}:rule/${request.query.Identifier ?? '*'}`, context: base }];
   if (request.service === 'ec2') {
     const { touched, sides } = ec2Touched(request);
     const arnOf = (resource: Touched) => ec2Arn(resource.type, resource.id, resource.region ?? request.region, account);

@@ -37,10 +37,11 @@ function input(images = [image]): DoctorInput {
     homeRegion: 'us-east-1',
     runId: 'run',
     env: {},
-    capabilities: { policySimulation: true, imageBlockPublicAccess: true },
+    capabilities: { policySimulation: true, imageBlockPublicAccess: true, recycleBin: true },
     ec2: () => ec2,
     ssm: unused,
     kms: unused,
+    rbin: unused,
     iam: unused as never,
   };
 }

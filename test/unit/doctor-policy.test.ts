@@ -31,10 +31,11 @@ function inputWith(iam: IAMClient): DoctorInput {
     homeRegion: 'us-east-1',
     runId: 'run',
     env: {},
-    capabilities: { policySimulation: true, imageBlockPublicAccess: true },
+    capabilities: { policySimulation: true, imageBlockPublicAccess: true, recycleBin: true },
     ec2: unused,
     ssm: unused,
     kms: unused,
+    rbin: unused,
     iam,
   };
 }
@@ -127,7 +128,10 @@ describe('the policy check', () => {
   });
 
   it('says not checked, never passed, where the target cannot simulate', async () => {
-    const lines = await checkPolicy({ ...inputWith(iam), capabilities: { policySimulation: 'the emulator cannot answer iam:SimulatePrincipalPolicy', imageBlockPublicAccess: true } }, caller);
+    const lines = await checkPolicy(
+      { ...inputWith(iam), capabilities: { policySimulation: 'the emulator cannot answer iam:SimulatePrincipalPolicy', imageBlockPublicAccess: true, recycleBin: true } },
+      caller,
+    );
     expect(lines).toEqual([expect.objectContaining({ status: 'not-checked', detail: 'the emulator cannot answer iam:SimulatePrincipalPolicy' })]);
     expect(mock.commandCalls(SimulatePrincipalPolicyCommand)).toEqual([]);
   });

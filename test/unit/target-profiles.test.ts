@@ -389,11 +389,12 @@ const questions: { readonly [Question in keyof TargetProfile]: (name: ProfileNam
   },
 
   async accountChecks(name, profile) {
-    if (name === 'aws') expect(profile.accountChecks).toEqual({ policySimulation: true, imageBlockPublicAccess: true });
+    if (name === 'aws') expect(profile.accountChecks).toEqual({ policySimulation: true, imageBlockPublicAccess: true, recycleBin: true });
     else
       expect(profile.accountChecks).toEqual({
         policySimulation: expect.stringMatching(/^the emulator cannot answer iam:SimulatePrincipalPolicy/),
         imageBlockPublicAccess: expect.stringMatching(/^the emulator cannot answer ec2:GetImageBlockPublicAccessState/),
+        recycleBin: expect.stringMatching(/^the emulator has no Recycle Bin/),
       });
   },
 };

@@ -1,0 +1,78 @@
+/**
+ * Unbin: bring one region's AMI of a deregistered version back from the Recycle Bin (src/plan/plan-restore.ts), as
+ * planned. Its snapshots come back first (an AMI without them cannot launch), then the AMI under its own ID; then it is
+ * tagged as the version again (`gild:status` as planned, the retirement stamp removed) and `versions/<v>` names it
+ * again. Only a target with a Recycle Bin plans it; moto has none, so it is proven at the adapter seam
+ * (test/unit/unbin-stage.test.ts).
+ *
+ * Idempotent under retry: what is already back (a lost answer, a restore by hand) is not asked for again, and the
+ * AMI's tags are checked once it is back, since the bin kept none to match it by before.
+ */
+import { createTags, describeImages } from '../adapters/ec2.ts';
+import { deleteTagKeys, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
+import { putParameterExpecting } from '../adapters/ssm.ts';
+import { StepFailure, type StepStage } from '../apply/step-stage.ts';
+import { recordVersionStatus } from './record-version.ts';
+
+const tagValue = (text: string) => text.slice(0, 256);
+
+/** The statuses an AMI can have been deregistered in by gild's retirement: anything else was never a published version. */
+const retiredStatuses = new Set(['retiring', 'revoked', 'published']);
+
+export const unbinStage: StepStage<'unbin'> = {
+  kind: 'unbin',
+  title: (step) => `bring ${step.image} ${step.version} back from the Recycle Bin in ${step.region}`,
+  async check(context, step) {
+    const ec2 = context.clients.ec2(step.region);
+    const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
+    if (ami && ami.state !== 'deregistered') {
+      if (ami.tags['gild:image'] === step.image && ami.tags['gild:version'] === step.version) return false;
+      throw new StepFailure(`${step.id} refused: ${step.amiId} in ${step.region} exists and is not tagged ${step.image} ${step.version}`);
+    }
+    if (!(await imageInBin(ec2, step.amiId)))
+      throw new StepFailure(`${step.id} refused: ${step.amiId} is no longer in the Recycle Bin of ${step.region} (its retention period ended, or someone restored and deregistered it again)`);
+    return false;
+  },
+  async run(context, step, run) {
+    const ec2 = context.clients.ec2(step.region);
+    const [before] = await describeImages(ec2, { imageIds: [step.amiId] });
+    if (!before || before.state === 'deregistered') {
+      // Snapshots first: still in the bin ones only (a retry finds those it already brought back gone from it).
+      const binned = new Set((await listBinnedSnapshotsOf(ec2, [step.amiId])).map((snapshot) => snapshot.snapshotId));
+      for (const snapshotId of step.snapshotIds) if (binned.has(snapshotId)) await restoreSnapshotFromBin(ec2, snapshotId);
+      if (await imageInBin(ec2, step.amiId)) await restoreImageFromBin(ec2, step.amiId);
+    }
+    const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
+    if (!ami || ami.state === 'deregistered') throw new StepFailure(`${step.amiId} in ${step.region} is not back after RestoreImageFromRecycleBin`);
+    const status = ami.tags['gild:status'];
+    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || (status !== undefined && !retiredStatuses.has(status))) {
+      // NOTE: the bin keeps no tags to match by, so only now can it tell; the AMI stays back as it is, and the next
+      // run's plan removes it like any other AMI gild made that will never be published.
+      throw new StepFailure(
+        `${step.amiId} in ${step.region} is back from the Recycle Bin but tagged ${ami.tags['gild:image'] ?? '(no image)'} ${ami.tags['gild:version'] ?? '(no version)'} gild:status=${status ?? '(none)'}: not the published ${step.image} ${step.version}; nothing is published`,
+      );
+    }
+    const now = context.now().toISOString();
+    await deleteTagKeys(ec2, [step.amiId], ['gild:retired-at']);
+    await createTags(ec2, [step.amiId], {
+      'gild:status': step.status,
+      'gild:unbinned-at': now,
+      'gild:unbinned-by': tagValue(step.by),
+      'gild:unbinned-reason': tagValue(step.restoredReason),
+    });
+    // NOTE: the revocation first: a versions/<v> naming a revoked AMI without its status would be handed out by resolve.
+    if (step.revoked) {
+      const revoked = step.revoked;
+      await recordVersionStatus(context, step.region, step.image, step.version, (current) => (current.revoked ? current : { ...current, revoked }));
+    }
+    const ssm = context.clients.ssm(step.region);
+    const written = await putParameterExpecting(ssm, step.parameterName, step.amiId, {
+      expected: undefined,
+      dataType: 'aws:ec2:image',
+      description: `${step.image} ${step.version}, brought back from the Recycle Bin`,
+    });
+    if (written !== 'written') throw new StepFailure(`${step.parameterName} in ${step.region} names ${written.moved ?? 'nothing'} since the plan was made, not ${step.amiId}; left as it is`);
+    run.summary.push(`brought ${step.version} back from the Recycle Bin in ${step.region} (${[...step.snapshotIds, step.amiId].join(', ')}): ${step.restoredReason}`);
+    return { amiId: step.amiId, snapshotIds: step.snapshotIds };
+  },
+};

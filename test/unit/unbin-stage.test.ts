@@ -1,0 +1,144 @@
+/**
+ * The unbin stage on real AWS, at the adapter seam (aws-sdk-client-mock): moto has no Recycle Bin (EMULATOR.md), so no
+ * moto test can show that gild brings an AMI back from it, nor in which order (snapshots before the AMI, the revocation
+ * before versions/<v>). The requests themselves are held to AWS's model in test/unit/ec2-image-lifecycle.test.ts.
+ */
+import {
+  CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  ListImagesInRecycleBinCommand,
+  ListSnapshotsInRecycleBinCommand,
+  RestoreImageFromRecycleBinCommand,
+  RestoreSnapshotFromRecycleBinCommand,
+  type Image,
+} from '@aws-sdk/client-ec2';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createContext } from '../../src/context.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import type { StepOfKind } from '../../src/plan/run-plan.ts';
+import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
+import { unbinStage } from '../../src/stages/unbin.ts';
+import { awsProfile } from '../../src/target/aws-profile.ts';
+import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
+import { stepRunFixture } from '../support/step-run-fixture.ts';
+
+const config = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+const ec2 = new EC2Client(config);
+const ssm = new SSMClient(config);
+const clients = { ec2: () => ec2, ssm: () => ssm, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+const context = createContext({
+  cwd: '/tmp',
+  env: {},
+  logger: createMemoryLogger(),
+  settings: pipelineSettingsSchema.parse({}),
+  clients,
+  now: () => new Date('2026-11-29T00:00:00.000Z'),
+  target: awsProfile,
+} as never);
+const image = resolvedImageFixture({ name: 'web', version: '1.0.0' });
+const amiId = 'ami-0123456789abcdef0';
+const step: StepOfKind<'unbin'> = {
+  id: `unbin:web:1.0.1:us-east-1`,
+  kind: 'unbin',
+  image: 'web',
+  version: '1.0.1',
+  region: 'us-east-1',
+  amiId,
+  snapshotIds: ['snap-1', 'snap-2'],
+  parameterName: '/golden/web/versions/1.0.1',
+  status: 'revoked',
+  revoked: { reason: 'CVE-1', at: '2026-10-01T00:00:00.000Z', by: 'me@host' },
+  by: 'you@host',
+  restoredReason: 'retired by mistake',
+  after: ['lock:web'],
+  reason: 'r',
+  precondition: 'p',
+};
+
+afterEach(() => {
+  mockClient(ec2).restore();
+  mockClient(ssm).restore();
+});
+
+const back = (tags: Record<string, string>): { Images: Image[] } => ({
+  Images: [{ ImageId: amiId, State: 'available', Tags: Object.entries({ 'gild:image': 'web', 'gild:version': '1.0.1', ...tags }).map(([Key, Value]) => ({ Key, Value })) }],
+});
+const calls = (mock: ReturnType<typeof mockClient>) => mock.calls().map((call) => call.args[0].constructor.name.replace(/Command$/, ''));
+const inBin = { Images: [{ ImageId: amiId, Name: 'web-1.0.1-run' }] };
+const snapshotsInBin = { Snapshots: ['snap-1', 'snap-2'].map((SnapshotId) => ({ SnapshotId, Description: `Created by CreateImage(i-1) for ${amiId}` })) };
+
+describe('unbin', () => {
+  it('brings the snapshots back before the AMI, tags it as the version again, writes its revocation before versions/<v>', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }))
+      .resolves(back({ 'gild:status': 'retiring', 'gild:retired-at': 'x' }));
+    ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
+    const ssmMock = mockClient(ssm);
+    ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'none', $metadata: {} }));
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+
+    expect(await unbinStage.run(context, step, stepRunFixture(image))).toEqual({ amiId, snapshotIds: ['snap-1', 'snap-2'] });
+    expect(calls(ec2Mock)).toEqual([
+      'DescribeImages',
+      'ListSnapshotsInRecycleBin',
+      'RestoreSnapshotFromRecycleBin',
+      'RestoreSnapshotFromRecycleBin',
+      'ListImagesInRecycleBin',
+      'RestoreImageFromRecycleBin',
+      'DescribeImages',
+      'DeleteTags',
+      'CreateTags',
+    ]);
+    expect(ec2Mock.commandCalls(RestoreImageFromRecycleBinCommand)[0]!.args[0].input).toEqual({ ImageId: amiId });
+    expect(ec2Mock.commandCalls(RestoreSnapshotFromRecycleBinCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-1', 'snap-2']);
+    expect(ec2Mock.commandCalls(DeleteTagsCommand)[0]!.args[0].input.Tags).toEqual([{ Key: 'gild:retired-at' }]);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'gild:status', Value: 'revoked' },
+        { Key: 'gild:unbinned-reason', Value: 'retired by mistake' },
+      ]),
+    );
+    const puts = ssmMock.commandCalls(PutParameterCommand).map((call) => call.args[0].input);
+    expect(puts.map((put) => put.Name)).toEqual(['/golden/web/status/1.0.1', '/golden/web/versions/1.0.1']);
+    expect(JSON.parse(puts[0]!.Value!)).toMatchObject({ revoked: { reason: 'CVE-1', by: 'me@host' } });
+    expect(puts[1]).toMatchObject({ Value: amiId, DataType: 'aws:ec2:image' });
+  });
+
+  it('a retry after the AMI came back asks the bin for nothing again', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock.on(DescribeImagesCommand).resolves(back({ 'gild:status': 'retiring' }));
+    const ssmMock = mockClient(ssm);
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: step.parameterName, Value: amiId } });
+    await unbinStage.run(context, { ...step, status: 'published', revoked: undefined } as StepOfKind<'unbin'>, stepRunFixture(image));
+    expect(calls(ec2Mock)).toEqual(['DescribeImages', 'DescribeImages', 'DeleteTags', 'CreateTags']);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
+  });
+
+  it('an AMI back from the bin that is not the published version (a failed build of that name) publishes nothing', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }))
+      .resolves(back({ 'gild:status': 'failed' }));
+    ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
+    const ssmMock = mockClient(ssm);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/not the published web 1\.0\.1; nothing is published/);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toEqual([]);
+  });
+
+  it('the check refuses an AMI that left the bin and is not back', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock.on(DescribeImagesCommand).rejects(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }));
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves({ Images: [] });
+    await expect(unbinStage.check!(context, step, stepRunFixture(image))).rejects.toThrow(/no longer in the Recycle Bin of us-east-1/);
+  });
+});
