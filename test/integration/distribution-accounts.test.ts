@@ -213,9 +213,10 @@ describe('distribution.accounts', () => {
     const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
     try {
       // The kill point is exact: the proxy holds the copy's CreateTags (the copy exists, untagged), and the test kills gild there.
+      // NOTE: gild:source-account, not gild:source-ami: gild's own copy to another region is tagged with the latter too.
       let held!: () => void;
       const reached = new Promise<void>((resolve) => (held = resolve));
-      harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-ami', onHeld: () => held() }] });
+      harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-account', onHeld: () => held() }] });
       const child = created.spawn(['run'], env);
       const ended = child.then((result) => result);
       await Promise.race([
