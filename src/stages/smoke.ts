@@ -30,7 +30,7 @@ import type { SmokeTest } from './smoke-test.ts';
 export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
   return {
     kind: 'smoke',
-    title: (step) => `smoke test ${step.image} ${step.version}`,
+    title: (step) => `smoke test ${step.image} ${step.version}${step.region ? ` in ${step.region}` : ''}`,
     async check(context, step, run) {
       const { amis } = amisOf(run, step.amis);
       const image = imageOf(run);
