@@ -92,6 +92,7 @@ export function resolveImage(parsed: ParsedImageDefinition, source: { file: stri
       checks: parsed.smoke.checks,
       onFailure: parsed.smoke.onFailure,
       packageManifest: parsed.smoke.packageManifest,
+      regions: parsed.smoke.regions,
       documentName: windows ? 'AWS-RunPowerShellScript' : 'AWS-RunShellScript',
     },
     tags: parsed.tags,

@@ -44,6 +44,8 @@ export interface ResolvedSmoke {
   readonly checks: readonly Readonly<SmokeCheck>[];
   readonly onFailure: 'deregister' | 'keep';
   readonly packageManifest: boolean;
+  /** `build`: launched in the build region only; `all`: in every region it is published in (plan-smoke.ts). */
+  readonly regions: 'build' | 'all';
   /** `AWS-RunShellScript` for Linux, `AWS-RunPowerShellScript` for Windows. */
   readonly documentName: 'AWS-RunShellScript' | 'AWS-RunPowerShellScript';
 }

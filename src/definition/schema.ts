@@ -267,6 +267,12 @@ const smokeSchema = smokeSettingsSchema.extend({
   checks: z.array(smokeCheckSchema).default([]),
   onFailure: z.enum(['deregister', 'keep']).default('deregister'),
   packageManifest: z.boolean().default(true),
+  /**
+   * Where the image is launched before it is published: `build`, its build region only (the copies are published
+   * without being launched), or `all`: every region it is published in, the copies too, in parallel, before anything
+   * is published (each region's test waits for that region's copy).
+   */
+  regions: z.enum(['build', 'all']).default('build'),
 });
 
 const volumeType = z.enum(['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard']);
@@ -322,7 +328,18 @@ export const distributionAccountSchema = z.strictObject({
    * image's checks: `true`, or where to launch the test instance in that account (the building account's subnet,
    * groups and instance profile do not exist there).
    */
-  smoke: z.union([z.boolean(), z.strictObject({ subnetId: subnetId.optional(), securityGroupIds: z.array(securityGroupId).optional(), instanceProfile: z.string().min(1).optional() })]).default(false),
+  smoke: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        subnetId: subnetId.optional(),
+        securityGroupIds: z.array(securityGroupId).optional(),
+        instanceProfile: z.string().min(1).optional(),
+        /** `all`: the copy is launched in every region of the account, in parallel; `first`: its first region only. Left out, as the image's `smoke.regions` says. */
+        regions: z.enum(['first', 'all']).optional(),
+      }),
+    ])
+    .default(false),
 });
 
 export const imageDefinitionSchema = z.strictObject({
@@ -346,7 +363,7 @@ export const imageDefinitionSchema = z.strictObject({
   generalize: generalizeSchema.optional(),
   /** Run the OS's update command before the provisioning; defaults to true where the preset has a package manager. */
   patch: z.boolean().optional(),
-  smoke: smokeSchema.default({ checks: [], onFailure: 'deregister', packageManifest: true }),
+  smoke: smokeSchema.default({ checks: [], onFailure: 'deregister', packageManifest: true, regions: 'build' }),
   tags: tagMap.default({}),
   launchPermissions: launchPermissionsSchema.default({ accounts: [], organizationArns: [], organizationalUnitArns: [] }),
   blockDevices: z.strictObject({ launch: z.array(blockDeviceSchema).default([]), ami: z.array(blockDeviceSchema).default([]) }).default({ launch: [], ami: [] }),

@@ -24,7 +24,7 @@ const describeStep = (step: PlanStep): string => {
         .map(([region, amiId]) => `${region} ${amiId}`)
         .join(', ')}`;
     case 'smoke':
-      return `smoke test ${step.version}`;
+      return `smoke test ${step.version}${step.region ? ` in ${step.region}, on its copy there` : ''}`;
     case 'discard': {
       const ami =
         'amis' in step.amis
@@ -58,7 +58,7 @@ const describeStep = (step: PlanStep): string => {
     case 'distribute':
       return `copy ${step.version} into account ${step.account} in ${step.region} (as ${step.roleArn}${step.kmsKeyId ? `, encrypted with ${step.kmsKeyId}` : ''})`;
     case 'account-smoke':
-      return `smoke test the copy of ${step.version} in account ${step.account} in ${step.region}`;
+      return `smoke test the copy of ${step.version} in account ${step.account} in ${(step.regions ?? [step.region]).join(', ')}`;
     case 'account-publish':
       return `publish ${step.version} in account ${step.account}: ${step.writes.map((write) => `${write.region} ${write.name}`).join(', ')}`;
     case 'account-revoke':

@@ -209,6 +209,9 @@ function planCopies(input: DistributionInput): PlanStep[] {
     const smoke = target.smoke && (distributeIds.length > 0 || untested) ? (typeof target.smoke === 'object' ? target.smoke : {}) : undefined;
     if (smoke) {
       const region = target.regions.find((candidate) => copies[candidate]) ?? target.regions[0]!;
+      // Every region the copy is in, when the account (or else the image) says `all`: launched there in parallel.
+      const everyRegion = (smoke.regions ?? (image.smoke.regions === 'all' ? 'all' : 'first')) === 'all';
+      const smokedRegions = target.regions.filter((candidate) => copies[candidate]);
       steps.push({
         id: smokeId,
         kind: 'account-smoke',
@@ -217,10 +220,15 @@ function planCopies(input: DistributionInput): PlanStep[] {
         account: target.account,
         roleArn: target.roleArn,
         region,
+        ...(everyRegion && smokedRegions.length > 1 ? { regions: smokedRegions } : {}),
         copies,
         launch: { subnetId: smoke.subnetId, securityGroupIds: smoke.securityGroupIds ?? [], instanceProfile: smoke.instanceProfile },
         after: distributeIds.length > 0 ? distributeIds : [input.lockStepId],
-        reason: `smoke is set for account ${target.account}: the copy is tested there, with the image's ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'}, before that account's parameters name it`,
+        reason: `smoke is set for account ${target.account}: the copy is tested there, with the image's ${image.smoke.checks.length} check${image.smoke.checks.length === 1 ? '' : 's'}, before that account's parameters name it, ${
+          everyRegion && smokedRegions.length > 1
+            ? `in ${smokedRegions.join(', ')} at once (smoke.regions is "all"; the subnet and groups given are ${region}'s, elsewhere the region's default VPC)`
+            : `in ${region}${target.regions.length > 1 ? ` only (smoke.regions: "all" launches the copies in ${target.regions.filter((other) => other !== region).join(', ')} too)` : ''}`
+        }`,
         precondition: 'the copy still exists',
       });
     }

@@ -20,7 +20,7 @@ import { liveLock, lockStepIdOf, unlockStep, withinLock } from './plan-image-loc
 import { planLeftovers } from './plan-leftovers.ts';
 import { heldNote, publishStep, unfinishedPublish } from './plan-publish.ts';
 import { shareSteps } from './plan-share-steps.ts';
-import { discardSteps, smokeStep } from './plan-smoke.ts';
+import { discardSteps, regionSmokeSteps, smokeStep } from './plan-smoke.ts';
 import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
 import type { ImageDecision, KeptResource, PlanStep } from './run-plan.ts';
 
@@ -147,10 +147,16 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
       ? { image: image.name, action: 'resume', reason: buildReason, currentVersion, nextVersion: next, fromRunId: resumable.runId }
       : { image: image.name, action: 'build', reason: buildReason, currentVersion, nextVersion: next };
     const smoke = smokeStep(image, next, producerId, currentVersion);
-    steps.push(smoke, ...discardSteps(image, next, producerId, smoke.id));
-    const shares = shareSteps(image, next, { from: producerId }, [smoke.id]);
+    // `smoke.regions: 'all'`: each region's AMI is tested there too before it is shared, and all before the publish.
+    const regionSmokes = regionSmokeSteps(image, next, producerId, smoke.id);
+    const smokeIds = [smoke.id, ...regionSmokes.map((regionSmoke) => regionSmoke.id)];
+    steps.push(smoke, ...regionSmokes, ...discardSteps(image, next, producerId, smokeIds));
+    const shares = shareSteps(image, next, { from: producerId }, [smoke.id]).map((share) => {
+      const regionSmoke = regionSmokes.find((candidate) => candidate.region === share.region);
+      return regionSmoke ? { ...share, after: [...share.after, regionSmoke.id] } : share;
+    });
     steps.push(...shares);
-    const publish = publishStep({ image, state, prefix: inventory.ssmPrefix, version: next, producerId, after: [smoke.id, ...shares.map((share) => share.id)] });
+    const publish = publishStep({ image, state, prefix: inventory.ssmPrefix, version: next, producerId, after: [...smokeIds, ...shares.map((share) => share.id)] });
     publishStepId = publish.id;
     steps.push(publish);
   }

@@ -62,7 +62,9 @@ export function planRegionCopies(input: {
           reason: `${producer.reason}; the copies to ${copyRegions.join(', ')} it had not finished are finished (or started) beside the smoke test`,
         };
 
-  const smoke = baseRewritten.find((step) => step.kind === 'smoke' && step.image === image.name);
+  const smoke = baseRewritten.find((step) => step.kind === 'smoke' && step.image === image.name && step.region === undefined);
+  // `smoke.regions: 'all'`: a region's own smoke test, which tests (and, failing, lets its discard step remove) its copy.
+  const smokedIn = new Set(baseRewritten.flatMap((step) => (step.kind === 'smoke' && step.image === image.name && step.region !== undefined ? [step.region] : [])));
   const copies: Step<'copy'>[] = copyRegions.map((region) => ({
     id: `copy:${image.name}:${region}`,
     kind: 'copy',
@@ -83,8 +85,17 @@ export function planRegionCopies(input: {
   const keepsAvailable = (step: PlanStep) => 'amis' in step && typeof step.amis === 'object' && 'from' in step.amis && step.amis.from === made.id;
   const rearranged = baseRewritten.flatMap((step): PlanStep[] => {
     if (step === producer) return [made];
-    // The copy step itself removes a failed image's copy there: the build made no AMI in that region to discard.
-    if (step.kind === 'discard' && step.image === image.name && copyRegions.includes(step.region)) return [];
+    // The copy step itself removes a failed image's copy there: the build made no AMI in that region to discard. A
+    // copy that a region's smoke test tests, though, is finished before that test can fail it: its discard stays.
+    if (step.kind === 'discard' && step.image === image.name && copyRegions.includes(step.region)) {
+      const copyId = copyIds[step.region]!;
+      return smokedIn.has(step.region) ? [{ ...step, amis: { from: made.id, copies: { [step.region]: copyId } } }] : [];
+    }
+    // A region's smoke test launches that region's copy: it waits for it.
+    if (step.kind === 'smoke' && step.image === image.name && step.region !== undefined) {
+      const copyId = copyIds[step.region];
+      return [copyId ? { ...step, amis: { from: made.id, copies: { [step.region]: copyId } }, after: [...step.after, copyId] } : step];
+    }
     // Listed after the smoke test they run beside: a failing image's outcome names the smoke test, not its cancelled copies.
     if (step.kind === 'smoke' && step.image === image.name) return [step, ...copies];
     if (step.kind === 'share' && step.image === image.name && keepsAvailable(step)) {

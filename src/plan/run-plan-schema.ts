@@ -72,7 +72,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...stepCommon, kind: z.literal('build'), image: text, version: text, regions: texts, base: buildBaseSchema, fingerprint: text, amiName: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('resume'), image: text, version: text, amis: regionMap(text), snapshots: regionMap(texts), fromRunId: text, baseAmiId: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText, besideSmoke: optionalText }),
-  z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText }),
+  z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText, region: optionalText }),
   z.strictObject({ ...stepCommon, kind: z.literal('discard'), image: text, version: text, region: text, amis: amiSourceSchema, onFailure: z.enum(['deregister', 'keep']) }),
   z.strictObject({
     ...stepCommon,
@@ -151,6 +151,7 @@ export const planStepSchema = z.discriminatedUnion('kind', [
     account: text,
     roleArn: text,
     region: text,
+    regions: texts.optional(),
     copies: regionMap(copySourceSchema),
     launch: z.strictObject({ subnetId: optionalText, securityGroupIds: texts, instanceProfile: optionalText }),
   }),

@@ -134,6 +134,11 @@ export type PlanStep =
       readonly amis: AmiSource;
       /** The newest published version before this one, whose package manifest the new one is compared with. */
       readonly previousVersion: string | undefined;
+      /**
+       * Left out: the build region's test. Another region (`smoke.regions: 'all'`): the same checks on that region's
+       * AMI (its copy), after the build region's test passed; a failure there marks every AMI of the version failed.
+       */
+      readonly region?: string;
     })
   /**
    * If the smoke test fails, and only then: withdraw every grant on one region's AMI and its snapshots, then deregister
@@ -316,6 +321,8 @@ export type PlanStep =
       readonly roleArn: string;
       /** Where the test instance runs: the account's first region. */
       readonly region: string;
+      /** Every region the copy is launched in, in parallel (`smoke.regions: 'all'`); left out, `region` only. */
+      readonly regions?: readonly string[];
       readonly copies: Readonly<Record<string, { readonly from: string } | { readonly amiId: string }>>;
       /** Where to launch in that account; left out, its default VPC and no instance profile. */
       readonly launch: { readonly subnetId: string | undefined; readonly securityGroupIds: readonly string[]; readonly instanceProfile: string | undefined };

@@ -13,7 +13,7 @@ import { buildIdentityFileName } from '../render/machine-identity.ts';
 import { imageOf, packerFolderOf } from './build.ts';
 import { accountClientsFor, asAwsClients, copiesOf } from './distribute.ts';
 import { markFailed, verdictTags } from '../smoke/fail-image.ts';
-import { isFailingOutcome } from './stage.ts';
+import { isFailingOutcome, type SmokeResult } from './stage.ts';
 import type { SmokeTest } from './smoke-test.ts';
 
 export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'account-smoke'> {
@@ -26,22 +26,39 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
       const target = accountClientsFor(context, step);
       await target.confirmAccess();
       const inAccount = { ...context, clients: asAwsClients(context, target) };
-      const result = await smokeTest(inAccount, {
-        image: { ...image, buildRegion: step.region, smoke: { ...image.smoke, ...step.launch, securityGroupIds: step.launch.securityGroupIds, packageManifest: false } },
-        version: step.version,
-        currentVersion: undefined,
-        amis,
-        snapshots: {},
-        logger: run.logger,
-        logFile: run.logFile,
-        // Its own folder: the building account's smoke report of the same image stays as it was.
-        logDir: path.join(run.runDir, `account-${step.account}`),
-        // The copy is the same image: its instances must differ from the same build instance.
-        buildIdentityFile: path.join(packerFolderOf(run.runDir, step.image), buildIdentityFileName),
-        signal: run.signal,
-        defer: run.defer,
-        summary: run.summary,
-      });
+      // NOTE: the launch settings are the first region's (subnets and groups are regional); the other regions of
+      // `smoke.regions: 'all'` launch in their default VPC. All at once: each region's test is independent.
+      const regions = step.regions ?? [step.region];
+      const results = await Promise.all(
+        regions.map((region) =>
+          smokeTest(inAccount, {
+            image: {
+              ...image,
+              buildRegion: region,
+              smoke: {
+                ...image.smoke,
+                ...(region === step.region ? step.launch : { subnetId: undefined, instanceProfile: step.launch.instanceProfile }),
+                securityGroupIds: region === step.region ? step.launch.securityGroupIds : [],
+                packageManifest: false,
+              },
+            },
+            version: step.version,
+            currentVersion: undefined,
+            amis: { [region]: amis[region]! },
+            snapshots: {},
+            logger: run.logger,
+            logFile: run.logFile,
+            // Its own folder: the building account's smoke report of the same image stays as it was.
+            logDir: path.join(run.runDir, region === step.region ? `account-${step.account}` : `account-${step.account}-${region}`),
+            // The copy is the same image: its instances must differ from the same build instance.
+            buildIdentityFile: path.join(packerFolderOf(run.runDir, step.image), buildIdentityFileName),
+            signal: run.signal,
+            defer: run.defer,
+            summary: run.summary,
+          }),
+        ),
+      );
+      const result = combineRegions(regions, results);
       if (result.result === 'failed' || result.result === 'timed-out') {
         const failing = result.checks
           .filter((check) => isFailingOutcome(check.outcome))
@@ -72,4 +89,17 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
       return result;
     },
   };
+}
+
+/** One verdict for the account: the first region's failure (named), else passed if any passed, else skipped. */
+function combineRegions(regions: readonly string[], results: readonly SmokeResult[]): SmokeResult {
+  if (results.length === 1) return results[0]!;
+  const failing = results.findIndex((result) => result.result === 'failed' || result.result === 'timed-out');
+  const checks = results.flatMap((result) => ('checks' in result ? result.checks : []));
+  if (failing >= 0) {
+    const failed = results[failing] as Extract<SmokeResult, { result: 'failed' | 'timed-out' }>;
+    return { result: failed.result, reason: `in ${regions[failing]}: ${failed.reason}`, checks };
+  }
+  if (results.some((result) => result.result === 'passed')) return { result: 'passed', checks };
+  return results[0]!;
 }

@@ -20,6 +20,9 @@ export const discardStage: StepStage<'discard'> = {
   kind: 'discard',
   title: (step) => `${step.onFailure === 'keep' ? 'withdraw the grants on' : 'remove'} the failed ${step.image} ${step.version} in ${step.region}`,
   async check(context, step, run) {
+    // NOTE: a copy step that did not finish left no copy to remove (it removes its own when the smoke test fails).
+    const unfinishedCopy = 'from' in step.amis ? Object.values(step.amis.copies ?? {}).find((copyStepId) => !copyFinished(run, copyStepId)) : undefined;
+    if (unfinishedCopy) return `${unfinishedCopy} did not finish: it removed its own copy, there is none of ${step.image} ${step.version} in ${step.region} to remove`;
     const amiId = amiOf(step, run);
     if (!amiId) return `there is no AMI of ${step.image} ${step.version} in ${step.region} to remove`;
     const [ami] = await describeImages(context.clients.ec2(step.region), { imageIds: [amiId] });
@@ -50,4 +53,13 @@ export const discardStage: StepStage<'discard'> = {
 
 function amiOf(step: StepOfKind<'discard'>, run: StepRun): string | undefined {
   return amisOf(run, step.amis).amis[step.region];
+}
+
+/** Whether that copy step finished with a copy (the runner answers only a step that is done, and throws otherwise). */
+function copyFinished(run: StepRun, copyStepId: string): boolean {
+  try {
+    return run.output(copyStepId, 'copy') !== undefined;
+  } catch {
+    return false;
+  }
 }

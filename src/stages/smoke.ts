@@ -7,9 +7,17 @@
  * - failed or timed out: `gild:status=failed` with the reason, and the step fails. Removing the AMIs is the plan's
  *   `discard` steps' work (discard.ts), which run only because this step failed.
  * An interrupted smoke test marks nothing: a run that is allowed to finish decides.
+ *
+ * A region's own test (`step.region`, `smoke.regions: 'all'`) runs the same checks on that region's AMI (launched in
+ * its default VPC: the subnet and groups in the settings are the build region's), after the build region's passed.
+ * Passing, it tags that region's AMI only; failing, it marks every AMI of the version failed, in every region (a
+ * finished copy found by its name, the build's): the image failed, and the plan's discard steps remove them.
  */
 import path from 'node:path';
 import { createTags, describeImages } from '../adapters/ec2.ts';
+import { findRegionCopy } from '../adapters/ec2-region-copy.ts';
+import type { Context } from '../context.ts';
+import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
 import { describeAwsError } from '../errors.ts';
 import { buildIdentityFileName } from '../render/machine-identity.ts';
@@ -22,27 +30,41 @@ import type { SmokeTest } from './smoke-test.ts';
 export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
   return {
     kind: 'smoke',
-    title: (step) => `smoke test ${step.image} ${step.version}`,
+    title: (step) => `smoke test ${step.image} ${step.version}${step.region ? ` in ${step.region}` : ''}`,
     async check(context, step, run) {
       const { amis } = amisOf(run, step.amis);
       const image = imageOf(run);
-      const amiId = amis[image.buildRegion];
-      if (!amiId) return `there is no AMI in the build region ${image.buildRegion}`;
-      const [ami] = await describeImages(context.clients.ec2(image.buildRegion), { imageIds: [amiId] });
-      return ami ? false : `${amiId} no longer exists`;
+      const region = step.region ?? image.buildRegion;
+      const amiId = amis[region];
+      if (!amiId) return `there is no AMI in ${step.region ? '' : 'the build region '}${region}`;
+      const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amiId] });
+      if (!ami) return `${amiId} no longer exists`;
+      // NOTE: another region's test may have failed the version meanwhile: testing this region's copy of it proves nothing.
+      const source = step.region ? amis[image.buildRegion] : undefined;
+      const [built] = source ? await describeImages(context.clients.ec2(image.buildRegion), { imageIds: [source] }) : [];
+      return built?.tags['gild:status'] === 'failed' ? `${source} in ${image.buildRegion} is marked failed (${built.tags['gild:failure'] ?? 'no reason recorded'})` : false;
     },
     async run(context, step, run) {
       const image = imageOf(run);
       const built = amisOf(run, step.amis);
+      const inRegion = step.region
+        ? {
+            image: { ...image, buildRegion: step.region, smoke: { ...image.smoke, subnetId: undefined, securityGroupIds: [], packageManifest: false } },
+            amis: { [step.region]: built.amis[step.region]! },
+            snapshots: { [step.region]: built.snapshots[step.region] ?? [] },
+            // Its own folder: the build region's smoke report of the same image stays as it was.
+            logDir: path.join(run.runDir, `region-${step.region}`),
+          }
+        : { image, amis: built.amis, snapshots: built.snapshots, logDir: run.runDir };
       const result = await smokeTest(context, {
-        image,
+        image: inRegion.image,
         version: step.version,
         currentVersion: step.previousVersion,
-        amis: built.amis,
-        snapshots: built.snapshots,
+        amis: inRegion.amis,
+        snapshots: inRegion.snapshots,
         logger: run.logger,
         logFile: run.logFile,
-        logDir: run.runDir,
+        logDir: inRegion.logDir,
         // Where the build stage's Packer folder (build.ts) received the build instance's identity.
         buildIdentityFile: path.join(packerFolderOf(run.runDir, image.name), buildIdentityFileName),
         signal: run.signal,
@@ -60,7 +82,8 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
           run.logger.warn(`left ${Object.values(built.amis).join(', ')} unmarked because the run was interrupted; it was never published`);
         } else {
           try {
-            const marked = await markFailed({ context, image, version: step.version, amis: built.amis, snapshots: built.snapshots, reason });
+            const amis = step.region ? { ...(await copiesByName(context, image, step.version, built.amis)), ...built.amis } : built.amis;
+            const marked = await markFailed({ context, image, version: step.version, amis, snapshots: built.snapshots, reason: step.region ? `in ${step.region}: ${reason}` : reason });
             for (const line of marked) run.logger.info(`because the smoke test ${result.result}: ${line}`);
             run.summary.push(...marked);
           } catch (error) {
@@ -72,9 +95,31 @@ export function createSmokeStage(smokeTest: SmokeTest): StepStage<'smoke'> {
         throw new StepFailure(reason, failing);
       }
       const verdict = verdictTags(result, context.now());
-      await Promise.all(Object.entries(built.amis).map(([region, amiId]) => createTags(context.clients.ec2(region), [amiId, ...(built.snapshots[region] ?? [])], verdict)));
+      await Promise.all(Object.entries(inRegion.amis).map(([region, amiId]) => createTags(context.clients.ec2(region), [amiId, ...(built.snapshots[region] ?? [])], verdict)));
       if (result.result === 'skipped') run.summary.push(`smoke test skipped, AMIs tagged gild:status=untested: ${result.reason}`);
       return result;
     },
   };
+}
+
+/**
+ * This version's AMIs in the regions the failing step was not given (gild's other copies, finished or still pending),
+ * found by the build's AMI name, which every copy carries: marked failed, a pending one is cancelled by its copy step
+ * and a finished one removed by its discard step. markFailed leaves alone any not tagged as this image's version.
+ */
+async function copiesByName(context: Context, image: ResolvedImage, version: string, known: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  const sourceAmiId = known[image.buildRegion];
+  if (!sourceAmiId) return {};
+  const [source] = await describeImages(context.clients.ec2(image.buildRegion), { imageIds: [sourceAmiId] });
+  if (!source?.name) return {};
+  const name = source.name;
+  const found = await Promise.all(
+    image.copyRegions
+      .filter((region) => !known[region])
+      .map(async (region) => {
+        const copy = await findRegionCopy(context.clients.ec2(region), name);
+        return copy && copy.tags['gild:image'] === image.name && copy.tags['gild:version'] === version ? [[region, copy.amiId] as const] : [];
+      }),
+  );
+  return Object.fromEntries(found.flat());
 }

@@ -144,6 +144,28 @@ describe('distribution.accounts', () => {
     }
   });
 
+  it("smoke-tests the copy in every region of the account at once with smoke.regions 'all'", { timeout: 300_000 }, async () => {
+    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1', 'us-west-2'], smoke: { instanceProfile: 'gild-smoke', regions: 'all' } }] },`;
+    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra }) });
+    await inAccount(roleArn, 'us-east-1').createInstanceProfile('gild-smoke');
+    try {
+      const plan = await gild(['plan']);
+      expect(plan.stdout).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1, us-west-2`);
+      const run = await gild(['run']);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) {
+        const account = inAccount(roleArn, region);
+        const [copy] = await account.amis();
+        // Each region's copy was launched there, in the account, before it was published there.
+        expect(await account.smokeInstances(), region).toEqual([{ imageId: copy!.amiId, state: 'terminated' }]);
+        expect(copy!.tags['gild:tested-at'], region).toBeDefined();
+        expect((await account.parameters())['/golden/web/latest'], region).toBe(copy!.amiId);
+      }
+    } finally {
+      await remove();
+    }
+  });
+
   it('a lost answer to the copy does not make a second copy', { timeout: 300_000 }, async () => {
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
     try {
@@ -324,9 +346,10 @@ describe('distribution.accounts', () => {
     const env = { ...harness.proxy.env(harness.moto.env), GILD_SMOKE_POLL_MS: '100' };
     try {
       // The kill point is exact: the proxy holds the copy's CreateTags (the copy exists, untagged), and the test kills gild there.
+      // NOTE: gild:source-account, not gild:source-ami: gild's own copy to another region is tagged with the latter too.
       let held!: () => void;
       const reached = new Promise<void>((resolve) => (held = resolve));
-      harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-ami', onHeld: () => held() }] });
+      harness.proxy.setRules({ holds: [{ service: 'ec2', action: 'CreateTags', bodyIncludes: 'gild:source-account', onHeld: () => held() }] });
       const child = created.spawn(['run'], env);
       const ended = child.then((result) => result);
       await Promise.race([

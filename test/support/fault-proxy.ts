@@ -20,6 +20,8 @@ import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
 export interface CommandFault {
   /** Applies to commands whose SendCommand `commands` contain this string. */
   readonly marker: string;
+  /** Only commands sent to this region (the SendCommand's signing region); default every region. */
+  readonly region?: string;
   /** The invocation's status; `InProgress` makes the command hang forever. Default `Failed`. */
   readonly status?: 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'InProgress';
   /** Default 1 for Failed, 0 for Success, -1 otherwise. */
@@ -336,7 +338,8 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     if (service === 'ssm' && action === 'SendCommand' && upstream.status === 200) {
       const sent = JSON.parse(body.toString('utf8')) as { Parameters?: { commands?: string[] } };
       const script = (sent.Parameters?.commands ?? []).join('\n');
-      const fault = (rules.commands ?? []).find((candidate) => script.includes(candidate.marker));
+      const signedFor = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(String(request.headers.authorization ?? ''))?.[1];
+      const fault = (rules.commands ?? []).find((candidate) => script.includes(candidate.marker) && (candidate.region === undefined || candidate.region === signedFor));
       const commandId = (JSON.parse(upstream.body.toString('utf8')) as { Command?: { CommandId?: string } }).Command?.CommandId;
       if (fault && commandId) commands.set(commandId, { fault, cancelled: false });
     }

@@ -39,6 +39,7 @@ export function resolvedImageFixture(overrides: Overrides = {}): ResolvedImage {
       checks: [],
       onFailure: 'deregister',
       packageManifest: true,
+      regions: 'build',
       documentName: 'AWS-RunShellScript',
     },
     tags: {},
