@@ -73,7 +73,10 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   // NOTE: marks go on other images' AMIs and move none of this image's pointers: a revoke missing only its marks does
   // not hold this image's build and publish back; they are made beside them, under this image's lock.
   const marks = intents.steps.filter((step) => step.kind === 'mark-descendant');
-  const finishingIntents = intents.steps.length > marks.length;
+  // Likewise what a revoke left undone in distribution accounts: those steps move only the accounts' pointers, and a run
+  // plans them itself beside the build (planAccountFollowUps in plan-distribution.ts), so they are not taken from here.
+  const inAccounts = intents.steps.filter((step) => step.kind === 'account-revoke' || step.kind === 'account-repoint' || step.kind === 'account-restore');
+  const finishingIntents = intents.steps.length > marks.length + inAccounts.length;
   const unfinished = base && !finishingIntents ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
   const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   // NOTE: a publish raises the ledger before it names the AMI; a run killed right after leaves its own number in the
