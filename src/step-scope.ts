@@ -19,10 +19,12 @@ export function stepRunningNow(): string | undefined {
 }
 
 /**
- * Runs `work` as a write gild makes outside the plan on purpose, named by `what`: only the CI job's end marker
- * (src/apply/job-end.ts), written after the runner finished or when the plan was refused before any runner started.
- * The suite allows exactly the names it lists (test/support/step-ledger.ts) and fails on any other.
+ * Runs `work` as a write gild makes outside the plan on purpose, named by `what`: the CI job's end marker
+ * (src/apply/job-end.ts), written after the runner finished or when the plan was refused before any runner started;
+ * and the emulator target's own set-up (src/local/prepare-emulator.ts: moto's IAM holds none of the instance profiles
+ * an AWS account already has), which changes no account of the user's. The suite allows exactly the names it lists
+ * (test/support/step-ledger.ts) and fails on any other.
  */
-export function runOutsideThePlan<Result>(what: 'job-end', work: () => Promise<Result>): Promise<Result> {
+export function runOutsideThePlan<Result>(what: 'job-end' | 'emulator-setup', work: () => Promise<Result>): Promise<Result> {
   return currentStep.run(`outside-plan:${what}`, work);
 }

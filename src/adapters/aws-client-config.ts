@@ -51,16 +51,18 @@ export const stepLabelHeader = 'x-gild-step';
  * the runner step it was sent from, `-` outside every step, and the sending process's id, so that the test proxy can
  * prove each AWS write was made by a plan step (step-scope.ts). Without the variable, nothing is added.
  */
+export function stepLabelHeaders(): Record<string, string> {
+  if (!process.env.GILD_LABEL_AWS_REQUESTS) return {};
+  return { [stepLabelHeader]: stepRunningNow() ?? '-', [`${stepLabelHeader}-pid`]: String(process.pid), [`${stepLabelHeader}-command`]: process.argv[2] ?? '' };
+}
+
+/** Adds `stepLabelHeaders()` to every request the client sends (see above). */
 export function labelRequestsWithStep<Client extends { middlewareStack: object }>(client: Client): Client {
   if (!process.env.GILD_LABEL_AWS_REQUESTS) return client;
   const middleware = (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
     const request = args.request as { headers?: Record<string, string> };
-    if (request.headers) {
-      request.headers[stepLabelHeader] = stepRunningNow() ?? '-';
-      request.headers[`${stepLabelHeader}-pid`] = String(process.pid);
-      // The gild command (`verify`, `run`, …) of the process, so that a stray names where it came from.
-      request.headers[`${stepLabelHeader}-command`] = process.argv[2] ?? '';
-    }
+    // The gild command (`verify`, `run`, …) of the process is among them, so that a stray names where it came from.
+    if (request.headers) Object.assign(request.headers, stepLabelHeaders());
     return next(args);
   };
   (client.middlewareStack as { add(middleware: unknown, options: { step: 'build'; name: string }): void }).add(middleware, { step: 'build', name: 'gildLabelRequestsWithStep' });

@@ -9,6 +9,8 @@
 import type { AwsClients } from '../adapters/aws-clients.ts';
 import { describeImages } from '../adapters/ec2.ts';
 import { getParameter, getParameters } from '../adapters/ssm.ts';
+import { stepLabelHeaders } from '../adapters/aws-client-config.ts';
+import { runOutsideThePlan } from '../step-scope.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 
@@ -88,9 +90,14 @@ function standInFinder(clients: AwsClients): (image: ResolvedImage) => Promise<{
 
 /** Creates an instance profile in moto's IAM (moto does not check signatures). */
 async function createInstanceProfile(endpoint: string, name: string): Promise<void> {
+  await runOutsideThePlan('emulator-setup', () => sendCreateInstanceProfile(endpoint, name));
+}
+
+async function sendCreateInstanceProfile(endpoint: string, name: string): Promise<void> {
   await fetch(endpoint, {
     method: 'POST',
     headers: {
+      ...stepLabelHeaders(),
       'Content-Type': 'application/x-www-form-urlencoded',
       Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=emulator',
     },

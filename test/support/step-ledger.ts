@@ -66,9 +66,11 @@ function resourceOf(body: Buffer): string {
 /**
  * Writes gild declares as outside the plan (src/step-scope.ts `runOutsideThePlan`), each with why it cannot be a step:
  * `job-end`: a CI job's marker that it ended without publishing an image other jobs wait for (src/apply/job-end.ts);
- * it is written after the runner finished, or when the saved plan was refused before any runner started.
+ * it is written after the runner finished, or when the saved plan was refused before any runner started;
+ * `emulator-setup`: the instance profiles moto's IAM lacks, made by the emulator target before the run's first step
+ * (src/local/prepare-emulator.ts); on AWS they are the account's own and gild makes none.
  */
-const declaredOutsideThePlan = new Set(['outside-plan:job-end']);
+const declaredOutsideThePlan = new Set(['outside-plan:job-end', 'outside-plan:emulator-setup']);
 
 export function recordWrite(request: IncomingMessage, check: WireCheck, body: Buffer): void {
   const operation = writeOperation(request, check);
