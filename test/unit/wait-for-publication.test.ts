@@ -8,7 +8,7 @@
  * unpublished; skipped at the deadline when the base's job never shows up.
  * The clock is the context's: each look advances it, so no test waits.
  */
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, type ImageState } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -190,7 +190,7 @@ describe('waitForPublication', () => {
   describe("another job's smoke test (gild's region copies: the dependant builds on the base's tested AMI)", () => {
     const smoke = { id: 'smoke:base', kind: 'smoke', image: 'base', version: '1.0.0', after: [], amis: { from: 'build:base' } } as unknown as PlanStep;
     const smokePlan = { ...plan, steps: [lock, smoke, publish] } as unknown as RunPlan;
-    const ami = (amiId: string, state: string, tags: Record<string, string> = {}) => ({ ImageId: amiId, State: state, CreationDate: '2026-12-07T00:00:00.000Z', Tags: amiTags(tags) });
+    const ami = (amiId: string, state: ImageState, tags: Record<string, string> = {}) => ({ ImageId: amiId, State: state, CreationDate: '2026-12-07T00:00:00.000Z', Tags: amiTags(tags) });
 
     it("is done once the base's AMI of that version in its build region is tagged tested, before anything is published", async () => {
       const { mocks, ec2Mocks, context, options, said } = world();
