@@ -129,19 +129,21 @@ function withStepsWaitedFor(fresh: RunPlan, saved: RunPlan, decidedElsewhere: re
   const planned = new Set(fresh.steps.map((step) => step.id));
   const elsewhere = new Set(decidedElsewhere.map((decision) => decision.image));
   const waitedFor = new Set(fresh.steps.flatMap((step) => step.after).filter((id) => !planned.has(id)));
-  const publishes = saved.steps.filter((step) => stepTable[step.kind].awaitedAcrossJobs && waitedFor.has(step.id) && 'image' in step && elsewhere.has(step.image));
-  // NOTE: another job's step that cannot be waited for across jobs (only a publish can: its parameter says it is done)
-  // would be dropped by the runner, and this job would go on without it: refused instead, saying what to change.
+  // A publish (its parameters say it is done) or a smoke test (its AMI's gild:status tag does): with gild's region
+  // copies a dependant builds on its base's tested AMI, so its build waits for the base's smoke step.
+  const awaited = saved.steps.filter((step) => stepTable[step.kind].awaitedAcrossJobs && waitedFor.has(step.id) && 'image' in step && elsewhere.has(step.image));
+  // NOTE: another job's step that cannot be waited for across jobs would be dropped by the runner, and this job would
+  // go on without it: refused instead, saying what to change.
   const unwaitable = saved.steps.filter((step) => !stepTable[step.kind].awaitedAcrossJobs && waitedFor.has(step.id) && 'image' in step && elsewhere.has(step.image));
   if (unwaitable.length > 0) {
     throw catalogue.EUSAGE(
-      `this job's steps wait for ${unwaitable.map((step) => step.id).join(', ')}, which another job runs, and a job can wait only for another job's publish. ` +
-        `With \`regionCopies: 'gild'\` a dependant builds from its base's tested AMI before the base publishes, which needs both images in one job: run the base and its dependants in one job (\`gild run --plan <file>\` naming them all), or set \`regionCopies: 'packer'\` in the settings.`,
+      `this job's steps wait for ${unwaitable.map((step) => step.id).join(', ')}, which another job runs, and a job can wait only for another job's smoke test or publish: ` +
+        `run those images in one job (\`gild run --plan <file>\` naming them all).`,
     );
   }
-  const images = new Set(publishes.map((step) => ('image' in step ? step.image : '')));
+  const images = new Set(awaited.map((step) => ('image' in step ? step.image : '')));
   const locks = saved.steps.filter((step) => stepTable[step.kind].lease === 'takes' && 'image' in step && images.has(step.image) && !planned.has(step.id));
-  return publishes.length === 0 ? fresh : { ...fresh, steps: [...fresh.steps, ...locks, ...publishes] };
+  return awaited.length === 0 ? fresh : { ...fresh, steps: [...fresh.steps, ...locks, ...awaited] };
 }
 
 export interface TripRequest {

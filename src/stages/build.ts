@@ -22,6 +22,7 @@ import { renderImage } from '../render/render-template.ts';
 import { twinBuildOf } from '../target/twin-build.ts';
 import { whyNotABase } from '../plan/trust-base-version.ts';
 import { readBaseVersion } from './read-base-version.ts';
+import { readTestedBase } from './read-tested-base.ts';
 import { gildTags } from './gild-tags.ts';
 
 export interface BuildTools {
@@ -142,6 +143,16 @@ async function baseAmiOf(context: Context, step: StepOfKind<'build'>, run: StepR
   const region = imageOf(run).buildRegion;
   const fromRun = step.base.from.startsWith('smoke:') ? testedBaseAmi(run, step.base.image, region) : run.output(step.base.from, 'publish')?.amis[region];
   if (fromRun) return fromRun;
+  // NOTE: a base another job builds with gild's region copies: its tested AMI, as AWS shows it now (read-tested-base.ts).
+  if (step.base.from.startsWith('smoke:')) {
+    const tested = await readTestedBase(context, { image: step.base.image, version: step.base.version, region, runId: context.runId });
+    if (tested.state === 'tested') return tested.amiId;
+    throw new StepFailure(tested.state === 'refused' ? tested.reason : `base image "${step.base.image}" ${step.base.version} has no AMI in ${region} that passed its smoke test`, [
+      tested.state === 'refused'
+        ? `nothing is built on it; make a new plan (\`gild plan\`), which builds on ${step.base.image}'s newest good version`
+        : `run this job with --wait-for-bases <minutes>, so that it waits for the job building ${step.base.image}`,
+    ]);
+  }
   const evidence = await readBaseVersion(context, context.settings.ssmPrefix, region, step.base.image, step.base.version);
   const refused = whyNotABase(evidence);
   if (refused !== undefined || evidence.amiId === undefined) {

@@ -9,7 +9,7 @@
  * (see Catalogue); 100 images on moto with its built-in AMIs run beside them.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { CreateImageCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
@@ -168,10 +168,14 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
   }
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
+  const loads: number[] = [];
   const counts = new Map<Fleet, { calls: number; byAction: string; wallMs: number; awaitingMs: number; cpuMs: number[]; ownMs: number[] }>();
   const variants: Variant<void>[] = fleets.map((fleet) => ({
     name: fleet.catalogue === 'account' ? `${fleet.size} images` : `${fleet.size} images, moto's built-in AMIs too`,
-    prepare: async () => fleet.proxy.reset(),
+    prepare: async () => {
+      loads.push(os.loadavg()[0]!);
+      fleet.proxy.reset();
+    },
     async run() {
       const started = performance.now();
       // The CLI's own CPU time (user + system, every thread), written by the process itself as it exits.
@@ -237,6 +241,7 @@ export async function benchmarkNoOpRun(_moto: MotoServer, defer: (cleanup: () =>
       notes: [
         ...ownNotes,
         `CPU per image added (${smallest.size} → ${largestFleet.size} images): ${cpuPerImage.toFixed(2)} ms, target < ${maxCpuMsPerImage} ms: ${cpuPerImage < maxCpuMsPerImage ? 'PASS' : 'WARN'}`,
+        `load average (1 min) at the start of each trial: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
       ],
     },
     {

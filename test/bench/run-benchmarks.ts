@@ -4,6 +4,7 @@
  * WARN: a shared, noisy machine must not fail a build on a slow minute.
  * Timed assertions do not belong in the test suite; they live here.
  */
+import os from 'node:os';
 import { repoRoot } from '../support/project.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import type { BenchmarkResult } from './benchmark.ts';
@@ -59,9 +60,11 @@ export async function main(names: readonly string[] = []): Promise<number> {
     for (const [key, title, step] of steps) {
       if (names.length > 0 && !names.includes(key)) continue;
       const started = performance.now();
+      const loadBefore = os.loadavg()[0]!;
       console.error(`bench: ${title}…`);
       results.push(...[await step()].flat());
-      console.error(`bench: ${title} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      // NOTE: the machine is shared: every figure is read beside the load it was measured under.
+      console.error(`bench: ${title} took ${((performance.now() - started) / 1000).toFixed(0)} s (load average ${loadBefore.toFixed(1)} at its start, ${os.loadavg()[0]!.toFixed(1)} at its end)`);
     }
     console.log(formatTable(results));
     console.log(`\nResults: ${await writeResults(repoRoot, startedAt, results)}`);

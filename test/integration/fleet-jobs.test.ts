@@ -3,20 +3,27 @@
  * barrier between waves: the job holding an image whose base another job
  * builds waits for that base's publication (`--wait-for-bases`), then builds
  * on it; when the base's job fails, only the image waiting for it is skipped,
- * with the reason.
+ * with the reason. With gild's region copies the dependant builds once its
+ * base passed its smoke test (its AMI tagged tested), before the base publishes.
  */
+import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { awsClients } from '../support/aws-state.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
-import { createTempProject, imageSource, type TempProject } from '../support/project.ts';
+import { createTempProject, imageSource, repoRoot, type TempProject } from '../support/project.ts';
 
 describe('fleet jobs that wait for their own bases', () => {
   const emulator = useMotoBehindFaultProxy();
 
   /** Two job workspaces of one project, the plan saved in both, and the fan-out of one image a job. */
-  async function jobsOf(images: Record<string, string>, env: Record<string, string>, published: Record<string, string> = {}) {
-    const workspaces = await Promise.all([createTempProject({ images: { ...images, ...published } }), createTempProject({ images: { ...images, ...published } })]);
+  async function jobsOf(images: Record<string, string>, env: Record<string, string>, published: Record<string, string> = {}, settings?: string) {
+    const workspaces = await Promise.all([
+      createTempProject({ images: { ...images, ...published }, ...(settings ? { settings } : {}) }),
+      createTempProject({ images: { ...images, ...published }, ...(settings ? { settings } : {}) }),
+    ]);
     // Versions published before the plan is made, by an earlier nightly.
     if (Object.keys(published).length > 0) {
       const earlier = await workspaces[0].gild(['run', ...Object.keys(published).map((file) => file.replace(/\.ts$/, ''))], env);
@@ -66,6 +73,54 @@ describe('fleet jobs that wait for their own bases', () => {
       expect(String(app.stderr)).toContain('"base" 1.0.0 is published');
       expect(String(app.stdout)).toMatch(/app 1\.0\.0 published/);
     } finally {
+      await Promise.all(workspaces.map((workspace) => workspace.remove()));
+    }
+  });
+
+  it("with gild's region copies, builds the dependant once its base, in another job, passed its smoke test, and publishes it after the base", async () => {
+    const env = { ...emulator.proxy.env(emulator.moto.env), GILD_SMOKE_POLL_MS: '100', GILD_WAIT_POLL_MS: '200', GILD_COPY_POLL_MS: '100' };
+    const settings = (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace(/concurrency: (\d+),/, "concurrency: $1,\n  regionCopies: 'gild',");
+    expect(settings).toContain("regionCopies: 'gild'");
+    const { workspaces } = await jobsOf({ 'base.ts': imageSource({ name: 'base' }), 'app.ts': imageSource({ name: 'app', base: "{ image: 'base' }" }) }, env, {}, settings);
+    // The base's copy to us-west-2 is held until the app's build has begun (its security group is made): the base
+    // cannot publish before then, so an app that waited for the base's publish to build would never build.
+    const calls: { action: string; body: string; at: number }[] = [];
+    let releaseCopies = () => {};
+    const copiesReleased = new Promise<void>((resolve) => (releaseCopies = resolve));
+    emulator.proxy.setRules({
+      holds: [{ service: 'ec2', action: 'CopyImage', release: copiesReleased }],
+      onCall: (call, body) => {
+        calls.push({ action: call.action, body, at: call.at });
+        if (call.action === 'CreateSecurityGroup' && body.includes('_app')) releaseCopies();
+      },
+    });
+    try {
+      const { job: appJob } = await startWaitingJob(workspaces[1], 'app', env);
+      const baseJob = await workspaces[0].gild(['run', 'base', '--plan', 'plan.json'], env);
+      expect(baseJob.exitCode, baseJob.stdout + baseJob.stderr).toBe(0);
+      const app = await appJob;
+      expect(app.exitCode, String(app.stdout) + String(app.stderr)).toBe(0);
+      expect(String(app.stderr)).toContain('waiting up to 5 min for "base" 1.0.0, which another job builds, to pass its smoke test');
+      expect(String(app.stderr)).toContain('"base" 1.0.0 passed its smoke test');
+      expect(String(app.stdout)).toMatch(/app 1\.0\.0 published/);
+      // In order: the app's build began, then the base published (its versions/1.0.0), then the app did.
+      const appBuilt = calls.find((call) => call.action === 'CreateSecurityGroup' && call.body.includes('_app'))!.at;
+      const published = (image: string) => calls.find((call) => call.action === 'PutParameter' && call.body.includes(`/${image}/versions/1.0.0`))?.at ?? Infinity;
+      expect(appBuilt).toBeLessThan(published('base'));
+      expect(published('base')).toBeLessThan(published('app'));
+      // Built on the AMI the base's smoke test passed, which is the one the base published in its build region.
+      const { ec2, ssm } = awsClients(emulator.moto.endpoint, 'us-east-1');
+      try {
+        const baseAmi = (await ssm.send(new GetParameterCommand({ Name: '/golden/base/versions/1.0.0' }))).Parameter?.Value;
+        const appAmis = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag:gild:image', Values: ['app'] }] }))).Images ?? [];
+        expect(baseAmi).toMatch(/^ami-/);
+        expect(appAmis.map((ami) => ami.Tags?.find((tag) => tag.Key === 'gild:base-ami')?.Value)).toEqual([baseAmi]);
+      } finally {
+        ec2.destroy();
+        ssm.destroy();
+      }
+    } finally {
+      releaseCopies();
       await Promise.all(workspaces.map((workspace) => workspace.remove()));
     }
   });

@@ -162,6 +162,17 @@ export function packerPollingEnv(clock: AwsClock, largestGiB = defaultImageGiB):
   return { AWS_POLL_DELAY_SECONDS: String(delaySeconds), AWS_MAX_ATTEMPTS: String(Math.max(40, Math.ceil((2 * longestMs) / (delaySeconds * 1000)))) };
 }
 
+/**
+ * gild's own polling, scaled as Packer's is: the intervals gild uses on AWS (a copy's state every 15 s, a smoke
+ * command and instance every 3 s), in milliseconds of the model, never under 1 ms. Polling more often than AWS's
+ * clock would show nothing new; less often than these and a wait overshoots its modelled time by more than on AWS.
+ * GILD_SMOKE_POLL_MS also paces the smoke instance's running/status wait (5 s by default on AWS): 3 s scaled there too.
+ */
+export function gildPollingEnv(clock: AwsClock): { GILD_COPY_POLL_MS: string; GILD_SMOKE_POLL_MS: string } {
+  const scaled = (awsMs: number) => String(Math.max(1, Math.round(awsMs / clock.scale)));
+  return { GILD_COPY_POLL_MS: scaled(15_000), GILD_SMOKE_POLL_MS: scaled(3_000) };
+}
+
 /** The table as docs/aws-clock.md shows it (a unit test holds the page to it). */
 export function formatLatencyTable(scale = 60): string {
   const clock = createAwsClock({ scale });

@@ -169,7 +169,18 @@ function filterValues(form: URLSearchParams, name: string): string[] | undefined
   return undefined;
 }
 
-export async function startClockProxy(targetEndpoint: string, options: { readonly scale?: number; readonly now?: () => number } = {}): Promise<ClockProxy> {
+export interface ClockProxyOptions {
+  readonly scale?: number;
+  readonly now?: () => number;
+  /**
+   * The size every AMI is modelled at, in GiB, instead of the volumes the emulator's answer names: moto reports every
+   * AMI as one 15 GiB volume whatever its instance's volumes were, so a benchmark whose images ask for no size (an
+   * Amazon Linux root volume is 8 GiB on AWS) models them at the size AWS would make, and computes its ideal from it.
+   */
+  readonly imageGiB?: number;
+}
+
+export async function startClockProxy(targetEndpoint: string, options: ClockProxyOptions = {}): Promise<ClockProxy> {
   const target = new URL(targetEndpoint);
   const clock = createAwsClock(options);
   const now = options.now ?? Date.now;
@@ -203,7 +214,8 @@ export async function startClockProxy(targetEndpoint: string, options: { readonl
       const amiId = firstText(item, 'imageId');
       const modelled = amiId ? images.get(amiId) : undefined;
       if (!amiId || !modelled) return item;
-      if (modelled.sizeGiB === undefined) {
+      if (modelled.sizeGiB === undefined && options.imageGiB !== undefined) images.set(amiId, { ...modelled, sizeGiB: options.imageGiB });
+      else if (modelled.sizeGiB === undefined) {
         const sizes = [...item.matchAll(/<volumeSize>(\d+)<\/volumeSize>/g)].map((match) => Number(match[1]));
         // NOTE: the size is fixed the first time the AMI is described, so its modelled time never moves after.
         images.set(amiId, { ...modelled, sizeGiB: sizes.length > 0 ? sizes.reduce((sum, size) => sum + size, 0) : undefined });

@@ -1,7 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentRegisteredAt, awsLatencies, commandDoneAt, createAwsClock, formatLatencyTable, imageStateAt, instanceStateAt, packerPollingEnv, statusCheckAt } from '../support/aws-clock-model.ts';
+import {
+  agentRegisteredAt,
+  awsLatencies,
+  commandDoneAt,
+  createAwsClock,
+  formatLatencyTable,
+  gildPollingEnv,
+  imageStateAt,
+  instanceStateAt,
+  packerPollingEnv,
+  statusCheckAt,
+} from '../support/aws-clock-model.ts';
 import { rewriteItems } from '../support/aws-clock-proxy.ts';
 import { repoRoot } from '../support/project.ts';
 
@@ -43,6 +54,12 @@ describe('the AWS clock model', () => {
     expect(env.AWS_POLL_DELAY_SECONDS).toBe('1');
     expect(Number(env.AWS_MAX_ATTEMPTS) * 1000).toBeGreaterThanOrEqual(2 * clock.ms('copyImage'));
     expect(packerPollingEnv(createAwsClock({ scale: 1 })).AWS_POLL_DELAY_SECONDS).toBe('15');
+  });
+
+  it("scales gild's own polling as Packer's: a copy every 15 AWS seconds, a smoke command or instance every 3", () => {
+    expect(gildPollingEnv(createAwsClock({ scale: 20 }))).toEqual({ GILD_COPY_POLL_MS: '750', GILD_SMOKE_POLL_MS: '150' });
+    expect(gildPollingEnv(createAwsClock({ scale: 1 }))).toEqual({ GILD_COPY_POLL_MS: '15000', GILD_SMOKE_POLL_MS: '3000' });
+    expect(gildPollingEnv(createAwsClock({ scale: 10_000 }))).toEqual({ GILD_COPY_POLL_MS: '2', GILD_SMOKE_POLL_MS: '1' });
   });
 
   it('cites a source for every figure, and docs/aws-clock.md shows the table as the model has it', async () => {

@@ -20,7 +20,7 @@ import { stepRunFixture } from '../support/step-run-fixture.ts';
 const tags = (overrides: Record<string, string> = {}) =>
   Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'published', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
 
-function setup(parameters: { Name: string; Value: string }[], amiTags: { Key: string; Value: string }[] | undefined) {
+function setup(parameters: { Name: string; Value: string }[], amiTags: { Key: string; Value: string }[] | undefined, from = 'publish:base') {
   const ssm = new SSMClient({ region: 'us-east-1' });
   const ec2 = new EC2Client({ region: 'us-east-1' });
   mockClient(ssm)
@@ -28,7 +28,7 @@ function setup(parameters: { Name: string; Value: string }[], amiTags: { Key: st
     .resolves({ Parameters: parameters.map((parameter) => ({ ...parameter, Version: 1 })) });
   mockClient(ec2)
     .on(DescribeImagesCommand)
-    .resolves({ Images: amiTags ? [{ ImageId: 'ami-base1', Tags: amiTags }] : [] });
+    .resolves({ Images: amiTags ? [{ ImageId: 'ami-base1', State: 'available', Tags: amiTags }] : [] });
   let packerAsked = false;
   const clients = {
     ec2: () => ec2,
@@ -56,7 +56,7 @@ function setup(parameters: { Name: string; Value: string }[], amiTags: { Key: st
     version: '1.0.0',
     amiName: 'app-1.0.0',
     fingerprint: 'f',
-    base: { kind: 'published-in-run', from: 'publish:base', image: 'base', version: '1.0.0', source: 'image:base → 1.0.0' },
+    base: { kind: 'published-in-run', from, image: 'base', version: '1.0.0', source: 'image:base → 1.0.0' },
     after: [],
     reason: 'test',
   } as unknown as StepOfKind<'build'>;
@@ -96,5 +96,26 @@ describe('build on a base another job published', () => {
     const { build, packerAsked } = setup([version], tags());
     await expect(build()).rejects.toThrow('the build went on to Packer');
     expect(packerAsked()).toBe(true);
+  });
+
+  describe("with gild's region copies: on the base's tested AMI, before the base publishes", () => {
+    it('builds on the AMI of that version tagged tested, with no version parameter yet', async () => {
+      const { build, packerAsked } = setup([], tags({ 'gild:status': 'tested' }), 'smoke:base');
+      await expect(build()).rejects.toThrow('the build went on to Packer');
+      expect(packerAsked()).toBe(true);
+    });
+
+    it('refuses an AMI its smoke test tagged failed, and a version with no tested AMI yet, before Packer', async () => {
+      const failed = setup([], tags({ 'gild:status': 'failed', 'gild:failure': 'smoke test failed' }), 'smoke:base');
+      await expect(failed.build()).rejects.toMatchObject({
+        message: 'base image "base" 1.0.0 failed its smoke test: its AMI ami-base1 in us-east-1 is tagged gild:status=failed (smoke test failed)',
+      });
+      const untestedYet = setup([], tags({ 'gild:status': 'candidate' }), 'smoke:base');
+      await expect(untestedYet.build()).rejects.toMatchObject({
+        message: 'base image "base" 1.0.0 has no AMI in us-east-1 that passed its smoke test',
+        details: ['run this job with --wait-for-bases <minutes>, so that it waits for the job building base'],
+      });
+      expect(failed.packerAsked() || untestedYet.packerAsked()).toBe(false);
+    });
   });
 });

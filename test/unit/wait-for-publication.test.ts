@@ -8,7 +8,7 @@
  * unpublished; skipped at the deadline when the base's job never shows up.
  * The clock is the context's: each look advances it, so no test waits.
  */
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, type ImageState } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -184,6 +184,91 @@ describe('waitForPublication', () => {
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
       reason: 'base image "base" 1.0.0: /golden/base/versions/1.0.0 in us-west-2 names ami-1, which no longer exists',
+    });
+  });
+
+  describe("another job's smoke test (gild's region copies: the dependant builds on the base's tested AMI)", () => {
+    const smoke = { id: 'smoke:base', kind: 'smoke', image: 'base', version: '1.0.0', after: [], amis: { from: 'build:base' } } as unknown as PlanStep;
+    const smokePlan = { ...plan, steps: [lock, smoke, publish] } as unknown as RunPlan;
+    const ami = (amiId: string, state: ImageState, tags: Record<string, string> = {}) => ({ ImageId: amiId, State: state, CreationDate: '2026-12-07T00:00:00.000Z', Tags: amiTags(tags) });
+
+    it("is done once the base's AMI of that version in its build region is tagged tested, before anything is published", async () => {
+      const { mocks, ec2Mocks, context, options, said } = world();
+      ec2Mocks
+        .get('us-east-1')!
+        .on(DescribeImagesCommand)
+        .resolvesOnce({ Images: [] })
+        .resolvesOnce({ Images: [ami('ami-1', 'available', { 'gild:status': 'candidate' })] })
+        .resolves({ Images: [ami('ami-1', 'available', { 'gild:run-id': 'run-1' })] });
+      const result = await waitForPublication(context, smokePlan, options)(smoke, new AbortController().signal);
+      expect(result).toMatchObject({ status: 'done', output: { result: 'passed', checks: [] } });
+      expect(ec2Mocks.get('us-east-1')!.commandCalls(DescribeImagesCommand)).toHaveLength(3);
+      // One query for the version's AMIs, by its tags; no parameter of the base is read: it is not published yet.
+      expect(ec2Mocks.get('us-east-1')!.commandCalls(DescribeImagesCommand)[0]!.args[0].input).toMatchObject({
+        Owners: ['self'],
+        Filters: [
+          { Name: 'tag:gild:image', Values: ['base'] },
+          { Name: 'tag:gild:version', Values: ['1.0.0'] },
+        ],
+      });
+      expect(mocks.get('us-east-1')!.commandCalls(GetParametersCommand)).toHaveLength(0);
+      expect(ec2Mocks.get('us-west-2')!.commandCalls(DescribeImagesCommand)).toHaveLength(0);
+      expect(said).toEqual(['waiting up to 10 min for "base" 1.0.0, which another job builds, to pass its smoke test', '"base" 1.0.0 passed its smoke test']);
+    });
+
+    it('is done for an AMI whose smoke step had nothing to check (untested, publishable), as a dependant in the same run builds on it', async () => {
+      const { ec2Mocks, context, options } = world();
+      ec2Mocks
+        .get('us-east-1')!
+        .on(DescribeImagesCommand)
+        .resolves({ Images: [ami('ami-1', 'available', { 'gild:status': 'untested' })] });
+      expect((await waitForPublication(context, smokePlan, options)(smoke, new AbortController().signal)).status).toBe('done');
+    });
+
+    it('fails as soon as the AMI is tagged failed by its smoke test, with the failure it names', async () => {
+      const { ec2Mocks, context, options } = world();
+      ec2Mocks
+        .get('us-east-1')!
+        .on(DescribeImagesCommand)
+        .resolves({ Images: [ami('ami-1', 'available', { 'gild:status': 'failed', 'gild:failure': 'smoke test failed: kernel is patched' })] });
+      expect(await waitForPublication(context, smokePlan, options)(smoke, new AbortController().signal)).toMatchObject({
+        status: 'failed',
+        reason: 'base image "base" 1.0.0 failed its smoke test: its AMI ami-1 in us-east-1 is tagged gild:status=failed (smoke test failed: kernel is patched)',
+      });
+    });
+
+    it("fails once the base's job lets go of its lock with no tested AMI (a failed AMI is removed by its discard step)", async () => {
+      const { mocks, ec2Mocks, context, options } = world();
+      mocks
+        .get('us-east-1')!
+        .on(GetParameterCommand, { Name: '/golden/base/lock' })
+        .resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } })
+        .rejects(notFound);
+      ec2Mocks.get('us-east-1')!.on(DescribeImagesCommand).resolves({ Images: [] });
+      expect(await waitForPublication(context, smokePlan, options)(smoke, new AbortController().signal)).toMatchObject({
+        status: 'failed',
+        reason: 'the job building "base" released its lock without a tested AMI of 1.0.0',
+      });
+    });
+
+    it('refuses a version with an AMI revoked, even beside one still tagged tested; ignores a pending copy not yet tested', async () => {
+      const { ec2Mocks, context, options } = world();
+      ec2Mocks
+        .get('us-east-1')!
+        .on(DescribeImagesCommand)
+        .resolves({ Images: [ami('ami-1', 'available'), ami('ami-2', 'available', { 'gild:status': 'revoked', 'gild:revoked-reason': 'bad kernel' })] });
+      expect(await waitForPublication(context, smokePlan, options)(smoke, new AbortController().signal)).toMatchObject({
+        status: 'failed',
+        reason: 'base image "base" 1.0.0: its AMI ami-2 in us-east-1 is tagged gild:status=revoked (bad kernel)',
+      });
+      ec2Mocks
+        .get('us-east-1')!
+        .on(DescribeImagesCommand)
+        .resolves({ Images: [ami('ami-3', 'pending', { 'gild:status': 'tested' })] });
+      expect(await waitForPublication(context, smokePlan, { ...options, deadlineMs: 3 * 60_000 })(smoke, new AbortController().signal)).toEqual({
+        status: 'skipped',
+        reason: '"base" 1.0.0 was not tested within 3 min (--wait-for-bases)',
+      });
     });
   });
 });
