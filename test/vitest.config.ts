@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './support/longest-first-sequencer.ts';
 
 const prefetchFiles = ['test/unit/definition-prefetch*.test.ts'];
 
@@ -16,6 +17,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Long files first, so that the workers end together (test/support/longest-first-sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     // Which engine each test runs is said by its project: `unit` imports the TypeScript sources in the test's own
     // process (`npm run test:unit`, no moto, no Packer, no CLI); `cli` spawns `gild` as users get it, the bundle in
     // dist/bundle/, built once by the global setup (and imports the sources for its own set-up and assertions).
