@@ -12,11 +12,17 @@ export default defineConfig({
     // Every request that reaches moto is held to AWS's service models; a violation fails the test that sent it.
     setupFiles: ['test/support/aws-model-setup.ts'],
     typecheck: { enabled: false },
-    // Integration tests start their own moto servers and real Packer builds.
-    testTimeout: 120_000,
+    // Integration tests start their own moto servers and real Packer builds. A CLI test that takes 10 s on a quiet
+    // machine takes several times that on a loaded one (a 120 s limit failed saved-plan-tampering at load 35); a hang
+    // still fails, only later.
+    testTimeout: 240_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // Three workers on two cores: a cli file spends much of its time waiting on moto, Packer, container engines and
+    // the modelled clock (with two workers, `npm test` kept the two cores about 64% busy: 729 CPU-seconds in 573 s,
+    // docs/internals.md), and a third file's work fills that wait. Files never share a moto server (moto-pool.ts
+    // starts one per worker).
+    maxWorkers: 3,
     // Long files first, so that the workers end together (test/support/longest-first-sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
     // Which engine each test runs is said by its project: `unit` imports the TypeScript sources in the test's own
