@@ -21,7 +21,8 @@ export default defineConfig({
     // Three workers on two cores: a cli file spends much of its time waiting on moto, Packer, container engines and
     // the modelled clock (with two workers, `npm test` kept the two cores about 64% busy: 729 CPU-seconds in 573 s,
     // docs/internals.md), and a third file's work fills that wait. Files never share a moto server (moto-pool.ts
-    // starts one per worker).
+    // starts one per worker). `npm run test:unit` passes --maxWorkers 2: unit files only compute, and a third worker
+    // would import their shared module graph a third time.
     maxWorkers: 3,
     // Long files first, so that the workers end together (test/support/longest-first-sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
