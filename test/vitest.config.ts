@@ -1,8 +1,17 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { LongestFirstSequencer } from './support/longest-first-sequencer.ts';
 
 const prefetchFiles = ['test/unit/definition-prefetch*.test.ts'];
+
+// A third worker when the machine has idle cores as the run starts: a cli file spends much of its time waiting on
+// moto, Packer, container engines and the modelled clock (with two workers, `npm test` kept two cores about 64% busy:
+// 729 CPU-seconds in 573 s, docs/internals.md), and a third file's work fills that wait. On a machine already busy
+// (other jobs), a third worker only stretches every file: at load 40 on two cores pipeline-e2e then outran its
+// 10-minute limit. `npm run test:unit` passes --maxWorkers 2: unit files only compute, and a third worker would
+// import their shared module graph a third time.
+const workers = loadavg()[0]! < availableParallelism() ? 3 : 2;
 
 export default defineConfig({
   // NOTE: the config lives in test/ to keep the top level to what the design lists.
@@ -18,12 +27,8 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Three workers on two cores: a cli file spends much of its time waiting on moto, Packer, container engines and
-    // the modelled clock (with two workers, `npm test` kept the two cores about 64% busy: 729 CPU-seconds in 573 s,
-    // docs/internals.md), and a third file's work fills that wait. Files never share a moto server (moto-pool.ts
-    // starts one per worker). `npm run test:unit` passes --maxWorkers 2: unit files only compute, and a third worker
-    // would import their shared module graph a third time.
-    maxWorkers: 3,
+    // Files never share a moto server: moto-pool.ts starts one per worker.
+    maxWorkers: workers,
     // Long files first, so that the workers end together (test/support/longest-first-sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
     // Which engine each test runs is said by its project: `unit` imports the TypeScript sources in the test's own
