@@ -13,11 +13,12 @@
 import { spawn } from 'node:child_process';
 
 const checks = [
-  { title: 'tsc --noEmit', command: 'npx', args: ['tsc', '--noEmit'] },
+  { title: 'tsc --noEmit', command: process.execPath, args: ['node_modules/typescript/bin/tsc', '--noEmit'] },
   { title: 'npm run lint', command: 'npm', args: ['run', '--silent', 'lint'] },
 ].map(({ title, command, args }) => ({ title, child: spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }) }));
-const tests = spawn('npx', ['vitest', 'run', '--config', 'test/vitest.config.ts', ...process.argv.slice(2)], { stdio: 'inherit' });
-const testsEnded = new Promise((resolve) => tests.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+// vitest itself, not through npx, so that the SIGINT below reaches it.
+const tests = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/vitest.config.ts', ...process.argv.slice(2)], { stdio: 'inherit' });
+const testsEnded = new Promise((resolve) => tests.once('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 
 let failed = false;
 await Promise.all(
@@ -26,7 +27,7 @@ await Promise.all(
     child.stdout.on('data', (chunk) => output.push(chunk));
     child.stderr.on('data', (chunk) => output.push(chunk));
     const started = Date.now();
-    const code = await new Promise((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
+    const code = await new Promise((resolve) => child.once('close', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
     const text = Buffer.concat(output).toString('utf8').trimEnd();
     process.stdout.write(`\n${code === 0 ? '✓' : '✗'} ${title} (${Math.round((Date.now() - started) / 1000)} s)${text ? `\n${text}` : ''}\n`);
     if (code !== 0 && !failed) {
