@@ -38,7 +38,17 @@ export default defineConfig({
       // NOTE: unit files share their worker's module graph (isolate: false): each file importing the SDK, zod and the
       // planners afresh cost more than half of the unit run. The definition prefetch files need a process of their
       // own (the loader's thread is one per process, and prefetching happens only on a thread started for it).
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: [...prefetchFiles, 'node_modules/**'], isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          exclude: [...prefetchFiles, 'node_modules/**'],
+          isolate: false,
+          // A file's aws-sdk-client-mock stubs on a client's prototype end with the file (restore-client-mocks.ts).
+          setupFiles: ['test/support/restore-client-mocks.ts'],
+        },
+      },
       { extends: true, test: { name: 'unit:own-process', include: prefetchFiles } },
       {
         extends: true,
