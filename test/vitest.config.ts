@@ -1,7 +1,17 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './support/longest-first-sequencer.ts';
 
 const prefetchFiles = ['test/unit/definition-prefetch*.test.ts'];
+
+// A third worker when the machine has idle cores as the run starts: a cli file spends much of its time waiting on
+// moto, Packer, container engines and the modelled clock (with two workers, `npm test` kept two cores about 64% busy:
+// 729 CPU-seconds in 573 s, docs/internals.md), and a third file's work fills that wait. On a machine already busy
+// (other jobs), a third worker only stretches every file: at load 40 on two cores pipeline-e2e then outran its
+// 10-minute limit. `npm run test:unit` passes --maxWorkers 2: unit files only compute, and a third worker would
+// import their shared module graph a third time.
+const workers = loadavg()[0]! < availableParallelism() ? 3 : 2;
 
 export default defineConfig({
   // NOTE: the config lives in test/ to keep the top level to what the design lists.
@@ -11,11 +21,16 @@ export default defineConfig({
     // Every request that reaches moto is held to AWS's service models; a violation fails the test that sent it.
     setupFiles: ['test/support/aws-model-setup.ts'],
     typecheck: { enabled: false },
-    // Integration tests start their own moto servers and real Packer builds.
-    testTimeout: 120_000,
+    // Integration tests start their own moto servers and real Packer builds. A CLI test that takes 10 s on a quiet
+    // machine takes several times that on a loaded one (a 120 s limit failed saved-plan-tampering at load 35); a hang
+    // still fails, only later.
+    testTimeout: 240_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // Files never share a moto server: moto-pool.ts starts one per worker.
+    maxWorkers: workers,
+    // Long files first, so that the workers end together (test/support/longest-first-sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     // Which engine each test runs is said by its project: `unit` imports the TypeScript sources in the test's own
     // process (`npm run test:unit`, no moto, no Packer, no CLI); `cli` spawns `gild` as users get it, the bundle in
     // dist/bundle/, built once by the global setup (and imports the sources for its own set-up and assertions).
@@ -23,7 +38,17 @@ export default defineConfig({
       // NOTE: unit files share their worker's module graph (isolate: false): each file importing the SDK, zod and the
       // planners afresh cost more than half of the unit run. The definition prefetch files need a process of their
       // own (the loader's thread is one per process, and prefetching happens only on a thread started for it).
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: [...prefetchFiles, 'node_modules/**'], isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          exclude: [...prefetchFiles, 'node_modules/**'],
+          isolate: false,
+          // A file's aws-sdk-client-mock stubs on a client's prototype end with the file (restore-client-mocks.ts).
+          setupFiles: ['test/support/restore-client-mocks.ts'],
+        },
+      },
       { extends: true, test: { name: 'unit:own-process', include: prefetchFiles } },
       {
         extends: true,
