@@ -7,14 +7,17 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { RbinClient } from '@aws-sdk/client-rbin';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll } from 'vitest';
 
-const clientClasses = [AutoScalingClient, EC2Client, IAMClient, KMSClient, S3Client, SSMClient, STSClient];
+const clientClasses = [AutoScalingClient, EC2Client, EventBridgeClient, IAMClient, KMSClient, RbinClient, S3Client, SNSClient, SSMClient, STSClient];
 
 afterAll(() => {
   for (const clientClass of clientClasses) {
