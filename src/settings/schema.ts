@@ -102,11 +102,11 @@ export const pipelineSettingsSchema = z.strictObject({
   /** gild-tagged build and smoke instances older than this are terminated at the start of a run. */
   sweepAfterMinutes: z.number().int().positive().default(120),
   /**
-   * Who copies an image to its other regions: `packer` inside the build (`ami_regions`; the smoke test waits for every
-   * copy), or `gild` itself, beside the smoke test (docs/aws-clock.md: a failing image is never copied, dependants start
-   * from the base's tested AMI while its copies run).
+   * Who copies an image to its other regions: `gild` itself (the default), beside the smoke test (docs/aws-clock.md: a
+   * failing image is never copied, dependants start from the base's tested AMI while its copies run), or `packer`
+   * inside the build (`ami_regions`; the smoke test waits for every copy).
    */
-  regionCopies: z.enum(['packer', 'gild']).default('packer'),
+  regionCopies: z.enum(['packer', 'gild']).default('gild'),
   /**
    * Folders, relative to the project root, that scripts and uploads may also
    * come from (besides the image definition's own folder), e.g. ["shared/scripts"].
