@@ -8,11 +8,13 @@
  * Idempotent under retry: what is already back (a lost answer, a restore by hand) is not asked for again, and the
  * AMI's tags are checked once it is back, since the bin kept none to match it by before.
  */
-import { createTags, describeImages } from '../adapters/ec2.ts';
-import { deleteTagKeys, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
+import { createTags, deleteSnapshot, deregisterImage, describeImages } from '../adapters/ec2.ts';
+import { deleteTagKeys, disableImageDeprecation, enableImage, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
 import { recordVersionStatus } from './record-version.ts';
+import { revokeTagKeys } from './restore.ts';
+import { retainTag } from '../plan/plan-retirement-policy.ts';
 
 const tagValue = (text: string) => text.slice(0, 256);
 
@@ -36,29 +38,56 @@ export const unbinStage: StepStage<'unbin'> = {
   async run(context, step, run) {
     const ec2 = context.clients.ec2(step.region);
     const [before] = await describeImages(ec2, { imageIds: [step.amiId] });
+    // What this step itself brought back: all it may send back when the AMI turns out not to be the version.
+    const restoredSnapshots: string[] = [];
+    let restoredAmi = false;
     if (!before || before.state === 'deregistered') {
       // Snapshots first: still in the bin ones only (a retry finds those it already brought back gone from it).
       const binned = new Set((await listBinnedSnapshotsOf(ec2, [step.amiId])).map((snapshot) => snapshot.snapshotId));
-      for (const snapshotId of step.snapshotIds) if (binned.has(snapshotId)) await restoreSnapshotFromBin(ec2, snapshotId);
-      if (await imageInBin(ec2, step.amiId)) await restoreImageFromBin(ec2, step.amiId);
+      for (const snapshotId of step.snapshotIds) {
+        if (!binned.has(snapshotId)) continue;
+        await restoreSnapshotFromBin(ec2, snapshotId);
+        restoredSnapshots.push(snapshotId);
+      }
+      if (await imageInBin(ec2, step.amiId)) {
+        await restoreImageFromBin(ec2, step.amiId);
+        restoredAmi = true;
+      }
     }
     const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
     if (!ami || ami.state === 'deregistered') throw new StepFailure(`${step.amiId} in ${step.region} is not back after RestoreImageFromRecycleBin`);
     const status = ami.tags['gild:status'];
     if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || (status !== undefined && !retiredStatuses.has(status))) {
-      // NOTE: the bin keeps no tags to match by, so only now can it tell; the AMI stays back as it is, and the next
-      // run's plan removes it like any other AMI gild made that will never be published.
+      // The bin keeps no tags to match by, so only now can it tell. What this step brought back goes back where it
+      // was (deregistered, deleted: the bin's retention rule keeps them again); nothing it did not bring back is touched.
+      if (restoredAmi) await deregisterImage(ec2, step.amiId);
+      for (const snapshotId of restoredSnapshots) await deleteSnapshot(ec2, snapshotId);
+      const undone = [...(restoredAmi ? [step.amiId] : []), ...restoredSnapshots];
       throw new StepFailure(
-        `${step.amiId} in ${step.region} is back from the Recycle Bin but tagged ${ami.tags['gild:image'] ?? '(no image)'} ${ami.tags['gild:version'] ?? '(no version)'} gild:status=${status ?? '(none)'}: not the published ${step.image} ${step.version}; nothing is published`,
+        `${step.amiId} in ${step.region} came back from the Recycle Bin tagged ${ami.tags['gild:image'] ?? '(no image)'} ${ami.tags['gild:version'] ?? '(no version)'} gild:status=${status ?? '(none)'}: not the published ${step.image} ${step.version}; nothing is published${undone.length > 0 ? `, and what this step brought back (${undone.join(', ')}) is deregistered or deleted again` : ''}. Restore the right AMI by hand (\`aws ec2 restore-image-from-recycle-bin\`), or leave it`,
       );
     }
     const now = context.now().toISOString();
-    await deleteTagKeys(ec2, [step.amiId], ['gild:retired-at']);
+    const good = step.status === 'published';
+    if (good) {
+      // A version retired while good has no restore step after this one: its retirement's phase marks (deprecated,
+      // disabled) come off here, or the next nightly would take them for retirement under way and go on with it.
+      const deprecation = context.target.imageDeprecation;
+      if (deprecation.available) {
+        if (ami.state === 'disabled') await enableImage(ec2, step.amiId);
+        if (ami.deprecationTime) await disableImageDeprecation(ec2, step.amiId);
+      } else {
+        run.logger.warn(`${deprecation.lacking('EnableImage or DisableImageDeprecation')}: ${step.amiId} in ${step.region} is only tagged published again`);
+      }
+    }
+    await deleteTagKeys(ec2, [step.amiId], good ? ['gild:retired-at', ...revokeTagKeys] : ['gild:retired-at']);
     await createTags(ec2, [step.amiId], {
       'gild:status': step.status,
       'gild:unbinned-at': now,
       'gild:unbinned-by': tagValue(step.by),
       'gild:unbinned-reason': tagValue(step.restoredReason),
+      // Retention pins a version any of whose AMIs carries gild:retain: the restore is what keeps it from being retired again.
+      ...(good ? { [retainTag]: tagValue(`restored: ${step.restoredReason}`) } : {}),
     });
     // NOTE: the revocation first: a versions/<v> naming a revoked AMI without its status would be handed out by resolve.
     if (step.revoked) {

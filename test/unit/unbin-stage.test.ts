@@ -5,8 +5,12 @@
  */
 import {
   CreateTagsCommand,
+  DeleteSnapshotCommand,
   DeleteTagsCommand,
+  DeregisterImageCommand,
   DescribeImagesCommand,
+  DisableImageDeprecationCommand,
+  EnableImageCommand,
   EC2Client,
   ListImagesInRecycleBinCommand,
   ListSnapshotsInRecycleBinCommand,
@@ -130,9 +134,46 @@ describe('unbin', () => {
     ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
     ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
     const ssmMock = mockClient(ssm);
-    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/not the published web 1\.0\.1; nothing is published/);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/not the published web 1\.0\.1; nothing is published, and what this step brought back/);
     expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toEqual([]);
+    // What it brought back goes back: the AMI deregistered, its snapshots deleted (an untagged AMI no later run removes).
+    expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-1', 'snap-2']);
+  });
+
+  it('an AMI not brought back by this step (restored by hand) is never sent back when its tags do not match', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: amiId, State: 'available', Tags: [] }] });
+    mockClient(ssm);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/not the published web 1\.0\.1; nothing is published\./);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand)).toEqual([]);
+    expect(ec2Mock.commandCalls(DeleteSnapshotCommand)).toEqual([]);
+  });
+
+  it('a version retired while good comes back without its retirement marks, enabled, un-deprecated, and retained as restored', async () => {
+    const ec2Mock = mockClient(ec2);
+    const retired = back({ 'gild:status': 'retiring', 'gild:retired-at': 'x', 'gild:deprecated-at': 'y', 'gild:disabled-at': 'z' });
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }))
+      .resolves({ Images: [{ ...retired.Images[0]!, State: 'disabled', DeprecationTime: '2026-11-01T00:00:00.000Z' }] });
+    ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
+    const ssmMock = mockClient(ssm);
+    ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'none', $metadata: {} }));
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+    await unbinStage.run(context, { ...step, status: 'published', revoked: undefined } as StepOfKind<'unbin'>, stepRunFixture(image));
+    expect(ec2Mock.commandCalls(EnableImageCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
+    expect(ec2Mock.commandCalls(DisableImageDeprecationCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
+    const removed = ec2Mock.commandCalls(DeleteTagsCommand)[0]!.args[0].input.Tags!.map((tag) => tag.Key);
+    expect(removed).toEqual(expect.arrayContaining(['gild:retired-at', 'gild:deprecated-at', 'gild:disabled-at']));
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'gild:status', Value: 'published' },
+        { Key: 'gild:retain', Value: 'restored: retired by mistake' },
+      ]),
+    );
   });
 
   it('the check refuses an AMI that left the bin and is not back', async () => {
