@@ -139,6 +139,7 @@ async function lookInRecycleBin(context: Context, image: ResolvedImage, state: I
         );
         const found = images.map((binned) => ({
           amiId: binned.amiId,
+          name: binned.name,
           leavesBinAt: binned.leavesBinAt,
           snapshotIds: snapshots.filter((snapshot) => new RegExp(`\\b${binned.amiId}\\b`).test(snapshot.description)).map((snapshot) => snapshot.snapshotId),
         }));

@@ -26,7 +26,18 @@ import { planAccountRestore } from './plan-account-lifecycle.ts';
  * What the Recycle Bin of a region holds of the version (by AMI name), with the snapshots in the bin whose description
  * names each AMI, or why it could not be asked.
  */
-export type BinLookup = { readonly found: readonly { readonly amiId: string; readonly leavesBinAt: string | undefined; readonly snapshotIds?: readonly string[] }[] } | { readonly unknown: string };
+export type BinLookup =
+  { readonly found: readonly { readonly amiId: string; readonly name: string; readonly leavesBinAt: string | undefined; readonly snapshotIds?: readonly string[] }[] } | { readonly unknown: string };
+
+/**
+ * Whether an AMI name is the one gild's build gives `version` of `image` (src/plan/plan-build.ts: `<image>-<version>-<runId>`,
+ * the run ID from newRunId in src/context.ts): the bin keeps no tags, so the name is all that says an AMI in it is gild's.
+ * A prefix alone would take `web-1.0.0-copy-by-hand` too.
+ */
+export function isGildAmiName(imageName: string, version: string, name: string): boolean {
+  const prefix = `${imageName}-${version}-`;
+  return name.startsWith(prefix) && /^\d{8}T\d{6}Z-[a-z0-9]{1,8}$/.test(name.slice(prefix.length));
+}
 
 /** Per region, the AMI (and its snapshots) to bring back from the bin; or why the version cannot come back from it. */
 function binnedAmis(input: RestorePlanInput, gone: readonly string[]): { readonly amis: Record<string, { amiId: string; snapshotIds: readonly string[] }> } | { readonly refused: string } {
@@ -37,16 +48,22 @@ function binnedAmis(input: RestorePlanInput, gone: readonly string[]): { readonl
     const lookup = input.bin?.[region];
     if (!lookup) problems.push(`${region}: the Recycle Bin was not asked`);
     else if ('unknown' in lookup) problems.push(`${region}: ${lookup.unknown}`);
-    else if (lookup.found.length === 0) problems.push(`${region}: not in the Recycle Bin either (no retention rule for AMIs kept it)`);
-    else if (lookup.found.length > 1)
-      problems.push(
-        `${region}: the Recycle Bin holds ${lookup.found.length} AMIs named ${image.name}-${version}-… (${lookup.found.map((found) => found.amiId).join(', ')}) and keeps no tags to tell the published one: restore it by hand (\`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id …\`, its snapshots first with \`aws ec2 restore-snapshot-from-recycle-bin\`), then run \`gild restore ${image.name} ${version}\` again`,
-      );
-    else if ((lookup.found[0]!.snapshotIds ?? []).length === 0)
-      problems.push(
-        `${region}: ${lookup.found[0]!.amiId} is in the Recycle Bin${lookup.found[0]!.leavesBinAt ? ` until ${lookup.found[0]!.leavesBinAt}` : ''}, but none of its snapshots is (no EBS_SNAPSHOT retention rule kept them when retirement deleted them), and an AMI without its snapshots cannot launch`,
-      );
-    else amis[region] = { amiId: lookup.found[0]!.amiId, snapshotIds: lookup.found[0]!.snapshotIds! };
+    else {
+      const named = lookup.found.filter((found) => isGildAmiName(image.name, version, found.name));
+      const others = lookup.found.filter((found) => !named.includes(found));
+      const elsewise =
+        others.length > 0 ? ` (it holds ${others.map((found) => `${found.amiId} named ${found.name}`).join(', ')}, not named as gild names ${version}'s AMI: ${image.name}-${version}-<run ID>)` : '';
+      if (named.length === 0) problems.push(`${region}: not in the Recycle Bin either${elsewise || ' (no retention rule for AMIs kept it)'}`);
+      else if (named.length > 1)
+        problems.push(
+          `${region}: the Recycle Bin holds ${named.length} AMIs named ${image.name}-${version}-… (${named.map((found) => found.amiId).join(', ')}) and keeps no tags to tell the published one: restore it by hand (\`aws ec2 restore-image-from-recycle-bin --region ${region} --image-id …\`, its snapshots first with \`aws ec2 restore-snapshot-from-recycle-bin\`), then run \`gild restore ${image.name} ${version}\` again`,
+        );
+      else if ((named[0]!.snapshotIds ?? []).length === 0)
+        problems.push(
+          `${region}: ${named[0]!.amiId} is in the Recycle Bin${named[0]!.leavesBinAt ? ` until ${named[0]!.leavesBinAt}` : ''}, but none of its snapshots is (no EBS_SNAPSHOT retention rule kept them when retirement deleted them), and an AMI without its snapshots cannot launch`,
+        );
+      else amis[region] = { amiId: named[0]!.amiId, snapshotIds: named[0]!.snapshotIds! };
+    }
   }
   return problems.length > 0 ? { refused: problems.join('; ') } : { amis };
 }
@@ -131,7 +148,7 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
         by: input.by,
         restoredReason: input.reason,
         after: [lockId],
-        reason: `${version}'s AMI in ${region} was deregistered by retirement and a Recycle Bin retention rule kept it: restore ${found.snapshotIds.join(', ')} and ${found.amiId} from the bin, tag it ${image.name} ${version} ${revocation ? 'revoked (the restore below un-revokes it)' : 'published'}, and write ${path}versions/${version} again`,
+        reason: `${version}'s AMI in ${region} was deregistered by retirement and a Recycle Bin retention rule kept it: restore ${found.snapshotIds.join(', ')} and ${found.amiId} from the bin, tag it ${image.name} ${version} ${revocation ? 'revoked (the restore below un-revokes it)' : `published, take off retirement's marks (re-enable and un-deprecate it), tag it gild:retain=restored: ${input.reason} so retention keeps it`}, and write ${path}versions/${version} again`,
         precondition: `${found.amiId} is still in the Recycle Bin of ${region} (or already back, tagged ${image.name} ${version})`,
       } satisfies StepOfKind<'unbin'>,
     ];
@@ -141,7 +158,7 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
     // A version retired while good: back from the bin, then latest and v<major> where it is the newest good one.
     const notes: KeptResource[] = [];
     const note = (text: string) => notes.push({ image: image.name, region: image.buildRegion, amiId: amis[image.buildRegion]!.amiId, version, reason: text });
-    note(`the next run retires ${version} again if retention (keep, maxAgeDays) still lets it go: tag its AMIs gild:retain=<why> (retirement never removes those) or change retention before that run`);
+    note(`${version}'s AMIs are tagged gild:retain=restored: ${input.reason}, so retention keeps it; remove that tag when it may be retired again`);
     const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...unbinIds], note });
     return { steps: [...unbins, ...repoints], notes, reason: `bring ${version} back from the Recycle Bin in ${Object.keys(binned).join(', ')}: ${input.reason}` };
   }

@@ -38,7 +38,16 @@ const binHolds = (version: string, snapshots = true): Record<string, BinLookup> 
   Object.fromEntries(
     regions.map((region) => [
       region,
-      { found: [{ amiId: amiOf(version, region), leavesBinAt: '2026-12-20T00:00:00.000Z', snapshotIds: snapshots ? [`snap-${amiOf(version, region).slice(4)}`] : [] }] },
+      {
+        found: [
+          {
+            amiId: amiOf(version, region),
+            name: `web-${version}-20261001T000000Z-a1b2c3`,
+            leavesBinAt: '2026-12-20T00:00:00.000Z',
+            snapshotIds: snapshots ? [`snap-${amiOf(version, region).slice(4)}`] : [],
+          },
+        ],
+      },
     ]),
   );
 const restore = (inventory: ReturnType<typeof world>, version: string, bin?: Record<string, BinLookup>) =>
@@ -92,7 +101,32 @@ describe('restore from the Recycle Bin', () => {
     expect(planned.plan.steps[1]).toMatchObject({ status: 'published' });
     expect(planned.plan.steps[1]).not.toHaveProperty('revoked');
     expect(planned.plan.images).toEqual([expect.objectContaining({ reason: 'bring 1.0.0 back from the Recycle Bin in us-east-1, us-west-2: retired by mistake' })]);
-    expect(planned.plan.kept).toEqual([expect.objectContaining({ reason: expect.stringContaining('gild:retain') })]);
+    expect(planned.plan.kept).toEqual([expect.objectContaining({ reason: expect.stringContaining('tagged gild:retain=restored: retired by mistake, so retention keeps it') })]);
+    expect(planned.plan.steps[1]).toMatchObject({ reason: expect.stringContaining("take off retirement's marks (re-enable and un-deprecate it), tag it gild:retain=restored: retired by mistake") });
+  });
+
+  it("takes from the bin only an AMI named as gild names the version: one named by hand with the same prefix is not gild's", () => {
+    const retired = world(['1.0.1'], { built: '1.0.1' });
+    const byHand: Record<string, BinLookup> = {
+      ...binHolds('1.0.0'),
+      'us-west-2': { found: [{ amiId: 'ami-777w', name: 'web-1.0.0-copy-by-hand', leavesBinAt: undefined, snapshotIds: ['snap-c'] }] },
+    };
+    expect(restore(retired, '1.0.0', byHand)).toEqual({
+      refused: expect.stringContaining("us-west-2: not in the Recycle Bin either (it holds ami-777w named web-1.0.0-copy-by-hand, not named as gild names 1.0.0's AMI: web-1.0.0-<run ID>)"),
+    });
+    // Beside gild's own AMI, a look-alike is left alone rather than making the choice ambiguous.
+    const beside: Record<string, BinLookup> = {
+      ...binHolds('1.0.0'),
+      'us-west-2': {
+        found: [
+          { amiId: 'ami-100w', name: 'web-1.0.0-20261001T000000Z-a1b2c3', leavesBinAt: undefined, snapshotIds: ['snap-a'] },
+          { amiId: 'ami-777w', name: 'web-1.0.0-copy', leavesBinAt: undefined, snapshotIds: ['snap-c'] },
+        ],
+      },
+    };
+    const planned = restore(retired, '1.0.0', beside);
+    if ('refused' in planned) throw new Error(planned.refused);
+    expect(planned.plan.steps.find((step) => step.id === 'unbin:web:1.0.0:us-west-2')).toMatchObject({ amiId: 'ami-100w' });
   });
 
   it('refuses, saying why, where the bin holds the AMI but not its snapshots, or several AMIs of that name, or where the number was never published', () => {
@@ -102,8 +136,8 @@ describe('restore from the Recycle Bin', () => {
       ...binHolds('1.0.0'),
       'us-west-2': {
         found: [
-          { amiId: 'ami-100w', leavesBinAt: undefined, snapshotIds: ['snap-a'] },
-          { amiId: 'ami-999w', leavesBinAt: undefined, snapshotIds: ['snap-b'] },
+          { amiId: 'ami-100w', name: 'web-1.0.0-20261001T000000Z-a1b2c3', leavesBinAt: undefined, snapshotIds: ['snap-a'] },
+          { amiId: 'ami-999w', name: 'web-1.0.0-20261002T000000Z-d4e5f6', leavesBinAt: undefined, snapshotIds: ['snap-b'] },
         ],
       },
     };
