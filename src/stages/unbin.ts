@@ -60,11 +60,25 @@ export const unbinStage: StepStage<'unbin'> = {
     if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || (status !== undefined && !retiredStatuses.has(status))) {
       // The bin keeps no tags to match by, so only now can it tell. What this step brought back goes back where it
       // was (deregistered, deleted: the bin's retention rule keeps them again); nothing it did not bring back is touched.
-      if (restoredAmi) await deregisterImage(ec2, step.amiId);
-      for (const snapshotId of restoredSnapshots) await deleteSnapshot(ec2, snapshotId);
-      const undone = [...(restoredAmi ? [step.amiId] : []), ...restoredSnapshots];
+      // NOTE: IAM lets gild deregister and delete only what is tagged gild:image (ShareAndRetireOnlyGildImages): one
+      // that is not stays back, and the message says so and how to send it back by hand, rather than hiding the refusal.
+      const undone: string[] = [];
+      const left: string[] = [];
+      const sendBack = async (id: string, write: () => Promise<void>, byHand: string) => {
+        try {
+          await write();
+          undone.push(id);
+        } catch (error) {
+          left.push(`${id} (${error instanceof Error ? error.message : String(error)}; \`${byHand}\`)`);
+        }
+      };
+      if (restoredAmi) await sendBack(step.amiId, () => deregisterImage(ec2, step.amiId), `aws ec2 deregister-image --region ${step.region} --image-id ${step.amiId}`);
+      for (const snapshotId of restoredSnapshots) await sendBack(snapshotId, () => deleteSnapshot(ec2, snapshotId), `aws ec2 delete-snapshot --region ${step.region} --snapshot-id ${snapshotId}`);
       throw new StepFailure(
-        `${step.amiId} in ${step.region} came back from the Recycle Bin tagged ${ami.tags['gild:image'] ?? '(no image)'} ${ami.tags['gild:version'] ?? '(no version)'} gild:status=${status ?? '(none)'}: not the published ${step.image} ${step.version}; nothing is published${undone.length > 0 ? `, and what this step brought back (${undone.join(', ')}) is deregistered or deleted again` : ''}. Restore the right AMI by hand (\`aws ec2 restore-image-from-recycle-bin\`), or leave it`,
+        `${step.amiId} in ${step.region} came back from the Recycle Bin tagged ${ami.tags['gild:image'] ?? '(no image)'} ${ami.tags['gild:version'] ?? '(no version)'} gild:status=${status ?? '(none)'}: not the published ${step.image} ${step.version}; nothing is published` +
+          (undone.length > 0 ? `; what this step brought back is deregistered or deleted again (${undone.join(', ')})` : '') +
+          (left.length > 0 ? `; it could not send back ${left.join(', ')}` : '') +
+          `. Restore the right AMI by hand (\`aws ec2 restore-image-from-recycle-bin\`), or leave it`,
       );
     }
     const now = context.now().toISOString();

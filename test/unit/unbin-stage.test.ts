@@ -134,12 +134,29 @@ describe('unbin', () => {
     ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
     ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
     const ssmMock = mockClient(ssm);
-    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/not the published web 1\.0\.1; nothing is published, and what this step brought back/);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(
+      /not the published web 1\.0\.1; nothing is published; what this step brought back is deregistered or deleted again \(ami-0123456789abcdef0, snap-1, snap-2\)/,
+    );
     expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toEqual([]);
     // What it brought back goes back: the AMI deregistered, its snapshots deleted (an untagged AMI no later run removes).
     expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
     expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-1', 'snap-2']);
+  });
+
+  it('what IAM will not let it send back (an AMI not tagged gild:image) is named in the failure with the command to do it by hand', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }))
+      .resolves({ Images: [{ ImageId: amiId, State: 'available', Tags: [] }] });
+    ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
+    ec2Mock.on(DeregisterImageCommand).rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
+    mockClient(ssm);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(
+      /deleted again \(snap-1, snap-2\); it could not send back ami-0123456789abcdef0 \(.*not authorized.*aws ec2 deregister-image --region us-east-1 --image-id ami-0123456789abcdef0/,
+    );
   });
 
   it('an AMI not brought back by this step (restored by hand) is never sent back when its tags do not match', async () => {
