@@ -21,6 +21,12 @@ const tagValue = (text: string) => text.slice(0, 256);
 /** The statuses an AMI can have been deregistered in by gild's retirement: anything else was never a published version. */
 const retiredStatuses = new Set(['retiring', 'revoked', 'published']);
 
+/**
+ * Whether the AMI's tags show it was published: retirement tags `gild:status=retiring` and `gild:retired-at` before it
+ * deregisters, so an AMI with no status (a build that died before tagging one) was never a published version.
+ */
+const showsPublished = (tags: Readonly<Record<string, string>>) => retiredStatuses.has(tags['gild:status'] ?? '') || tags['gild:published-at'] !== undefined || tags['gild:retired-at'] !== undefined;
+
 export const unbinStage: StepStage<'unbin'> = {
   kind: 'unbin',
   title: (step) => `bring ${step.image} ${step.version} back from the Recycle Bin in ${step.region}`,
@@ -57,7 +63,7 @@ export const unbinStage: StepStage<'unbin'> = {
     const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
     if (!ami || ami.state === 'deregistered') throw new StepFailure(`${step.amiId} in ${step.region} is not back after RestoreImageFromRecycleBin`);
     const status = ami.tags['gild:status'];
-    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || (status !== undefined && !retiredStatuses.has(status))) {
+    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || !showsPublished(ami.tags)) {
       // The bin keeps no tags to match by, so only now can it tell. What this step brought back goes back where it
       // was (deregistered, deleted: the bin's retention rule keeps them again); nothing it did not bring back is touched.
       // NOTE: IAM lets gild deregister and delete only what is tagged gild:image (ShareAndRetireOnlyGildImages): one

@@ -144,6 +144,20 @@ describe('unbin', () => {
     expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-1', 'snap-2']);
   });
 
+  it('an AMI back from the bin tagged as the version but with nothing saying it was published (no status) is sent back', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }))
+      .resolves(back({}));
+    ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
+    const ssmMock = mockClient(ssm);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/gild:status=\(none\): not the published web 1\.0\.1/);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
+  });
+
   it('what IAM will not let it send back (an AMI not tagged gild:image) is named in the failure with the command to do it by hand', async () => {
     const ec2Mock = mockClient(ec2);
     ec2Mock
