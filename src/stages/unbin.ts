@@ -1,7 +1,8 @@
 /**
  * Unbin: bring one region's AMI of a deregistered version back from the Recycle Bin (src/plan/plan-restore.ts), as
  * planned. Its snapshots come back first (an AMI without them cannot launch), then the AMI under its own ID; then it is
- * tagged as the version again (`gild:status` as planned, the retirement stamp removed) and `versions/<v>` names it
+ * tagged as the version again (`gild:status` as planned, the retirement stamp removed; a version retired while good also loses
+ * its phase marks, is re-enabled, un-deprecated and tagged `gild:retain=restored: <reason>`, as no restore step follows) and `versions/<v>` names it
  * again. Only a target with a Recycle Bin plans it; moto has none, so it is proven at the adapter seam
  * (test/unit/unbin-stage.test.ts).
  *
