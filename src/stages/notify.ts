@@ -5,8 +5,10 @@
  * the report and the log, never the image's outcome.
  *
  * Sent at least once: a retry after a lost answer may send it again. Each message carries a `notificationId` that is
- * the same on every attempt, and a FIFO topic is given it as MessageDeduplicationId, so SNS itself drops the copy.
+ * the same on every attempt, and a FIFO topic is given its SHA-256 (hex) as MessageDeduplicationId, so SNS itself
+ * drops the copy.
  */
+import { createHash } from 'node:crypto';
 import { putGildEvent, eventBridgeClient } from '../adapters/eventbridge.ts';
 import { publishNotification, regionOfTopic, snsClient } from '../adapters/sns.ts';
 import type { StepRun, StepStage } from '../apply/step-stage.ts';
@@ -16,6 +18,15 @@ import { notificationOf, reportLink, subjectOf } from '../notify/notification.ts
 import type { StepOfKind } from '../plan/run-plan.ts';
 
 type NotifyKind = 'notify' | 'notify-failure';
+
+/**
+ * A FIFO topic's MessageDeduplicationId: SNS allows at most 128 characters of [A-Za-z0-9] and punctuation, and the
+ * readable notification ID (`<runId>/<step id>`, the step id holding the topic's full ARN) exceeds that easily. Its
+ * SHA-256 in hex is 64 characters, the same on every retry; the readable ID stays in the message body.
+ */
+export function deduplicationIdOf(notificationId: string): string {
+  return createHash('sha256').update(notificationId).digest('hex');
+}
 
 /** The AMIs the step names, or those the step it waits for gave (a publish, a build that got that far). */
 async function amisOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<Readonly<Record<string, string>>> {
@@ -58,7 +69,7 @@ async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun
       subject: subjectOf(notification),
       message: body,
       attributes: { event: notification.event, image: step.image },
-      deduplicationId: notification.notificationId,
+      deduplicationId: deduplicationIdOf(notification.notificationId),
       groupId: step.image,
     });
     return { target: topicArn, messageId };
