@@ -45,21 +45,36 @@ async function failureOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<st
   return undefined;
 }
 
+/**
+ * A failure in the words of what happened: before the publish, the version did not publish; once the publish step is
+ * done, the version is published (its pointers name it) and a later step (retire, protect, a distribution account's)
+ * failed. The publish's result is read, not assumed: the plan cannot know which step will fail.
+ */
+async function failureReportOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<{ reason: string; published: boolean; amis: Readonly<Record<string, string>> | undefined }> {
+  const failure = (await failureOf(step, run)) ?? 'a step failed';
+  const publish = step.publishStep ? await run.settled(step.publishStep) : undefined;
+  const what = `${step.image}${step.version ? ` ${step.version}` : ''}`;
+  if (publish?.status !== 'done') return { reason: `${what} did not publish (${step.message}): ${failure}`, published: false, amis: undefined };
+  const output = publish.output as { amis?: unknown };
+  const amis = typeof output?.amis === 'object' && output.amis !== null ? (output.amis as Record<string, string>) : undefined;
+  return { reason: `${what} was published (${step.message}), then a later step failed: ${failure}`, published: true, amis };
+}
+
 async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun) {
-  const failure = step.kind === 'notify-failure' ? await failureOf(step, run) : undefined;
-  const amis = await amisOf(step, run);
+  const failure = step.kind === 'notify-failure' ? await failureReportOf(step, run) : undefined;
+  const amis = failure?.amis ?? (await amisOf(step, run));
   const notification = notificationOf({
     event: step.event,
     image: step.image,
     version: step.version,
     regions: step.regions,
     amis,
-    reason: failure ? `${step.message}: ${failure}` : step.message,
+    reason: failure ? failure.reason : step.message,
     report: reportLink(context.env, run.runDir),
     runId: context.runId,
     stepId: step.id,
     at: context.now(),
-    details: step.details,
+    details: failure ? { ...step.details, published: String(failure.published) } : step.details,
   });
   const body = JSON.stringify(notification);
   if (step.target.kind === 'sns') {

@@ -139,9 +139,10 @@ describe('the notify stage', () => {
       event: 'failed',
       target: { kind: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:golden' },
       amis: { from: 'build:web' },
-      message: 'web 1.0.1 did not publish (rebuild)',
+      message: 'rebuild',
       details: {},
       after: ['lock:web', 'build:web', 'smoke:web', 'publish:web'],
+      publishStep: 'publish:web',
     });
     const run = stepRunFixture(image, {
       settled: {
@@ -153,7 +154,47 @@ describe('the notify stage', () => {
     });
     await notifyFailureStage.run(context, step as unknown as Extract<PlanStep, { kind: 'notify-failure' }>, run);
     const message = JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { event: string; reason: string; amis: unknown };
-    expect(message).toMatchObject({ event: 'gild.image.failed', reason: 'web 1.0.1 did not publish (rebuild): smoke:web failed: check nginx-running failed (exit 3)', amis });
+    expect(message).toMatchObject({
+      event: 'gild.image.failed',
+      reason: 'web 1.0.1 did not publish (rebuild): smoke:web failed: check nginx-running failed (exit 3)',
+      amis,
+      details: { published: 'false' },
+    });
+  });
+
+  it('tells of a failure after a successful publish as such: the version is published, and which later step failed', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
+    const retire = 'retire:web:1.0.0:us-east-1:deregister';
+    const step = notifyStep({
+      kind: 'notify-failure',
+      event: 'failed',
+      target: { kind: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:golden' },
+      amis: { from: 'build:web' },
+      message: 'rebuild',
+      details: {},
+      after: ['lock:web', 'build:web', 'smoke:web', 'publish:web', retire],
+      publishStep: 'publish:web',
+    });
+    const built = { 'us-east-1': 'ami-0aaaaaaaaaaaaaaa1' };
+    const run = stepRunFixture(image, {
+      settled: {
+        'lock:web': done({}),
+        'build:web': done({ amis: built, snapshots: {}, baseAmiId: 'ami-base' }),
+        'smoke:web': done({}),
+        'publish:web': done({ version: '1.0.1', amis }),
+        [retire]: Promise.resolve({ status: 'failed', reason: 'DeregisterImage: UnauthorizedOperation', error: new Error('x'), durationMs: 5 }),
+      },
+    });
+    await notifyFailureStage.run(context, step as unknown as Extract<PlanStep, { kind: 'notify-failure' }>, run);
+    const message = JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { reason: string };
+    expect(message).toMatchObject({
+      event: 'gild.image.failed',
+      reason: `web 1.0.1 was published (rebuild), then a later step failed: ${retire} failed: DeregisterImage: UnauthorizedOperation`,
+      // What the publish wrote (the copies too), not only what the build made.
+      amis,
+      details: { published: 'true' },
+    });
+    expect(message.reason).not.toContain('did not publish');
   });
 
   it('puts an EventBridge event with gild’s source and detail-type and the AMIs as resources; an entry EventBridge refuses is a failure', async () => {
