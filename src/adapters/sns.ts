@@ -38,7 +38,8 @@ export interface SnsNotification {
   readonly attributes: Readonly<Record<string, string>>;
   /**
    * Unique per notification and the same on every retry: a FIFO topic (`….fifo`) drops a second copy within its
-   * five-minute deduplication window. A standard topic has no deduplication: delivery is at least once.
+   * five-minute deduplication window. A standard topic has no deduplication: delivery is at least once. SNS allows at
+   * most 128 characters of [A-Za-z0-9] and punctuation: the caller passes a digest (src/stages/notify.ts).
    */
   readonly deduplicationId: string;
   /** A FIFO topic's message group: messages of one group arrive in order. */

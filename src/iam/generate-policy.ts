@@ -267,6 +267,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'ControlGildInstances',
+    // NOTE: the account role keeps those of `actions(scope)` it lists, so GetPasswordData is gated on scope.windows there too.
     accountRole: { smokeOnly: true, actions: ['ec2:TerminateInstances', 'ec2:GetPasswordData'] },
     why: 'Stop, modify, terminate (and read the Windows password of) only instances gild or Packer launched.',
     actions: (scope) => ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', ...(scope.windows ? ['ec2:GetPasswordData'] : [])],

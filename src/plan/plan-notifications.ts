@@ -35,6 +35,7 @@ interface Announcement {
   readonly message: string;
   readonly details: Readonly<Record<string, string>>;
   readonly after: readonly string[];
+  readonly publishStep?: string;
 }
 
 export function planNotifications(input: NotifyPlanInput): NotifyStep[] {
@@ -59,6 +60,7 @@ export function planNotifications(input: NotifyPlanInput): NotifyStep[] {
         message: announcement.message,
         details: announcement.details,
         after: [...announcement.after],
+        ...(announcement.publishStep ? { publishStep: announcement.publishStep } : {}),
         reason: `tell ${describeTarget(target)} that ${announcement.image}${announcement.version ? ` ${announcement.version}` : ''} ${announcement.kind === 'notify-failure' ? 'failed, if a step of it fails' : wordOf(announcement.event)} (gild.image.${announcement.event})`,
         precondition: 'none: it changes nothing; sent at least once (a FIFO topic drops a repeat within five minutes)',
       });
@@ -104,7 +106,8 @@ function announcementsOf(input: NotifyPlanInput): Announcement[] {
     if (decision.action === 'error' && decision.kind === 'pipeline') {
       announcements.push({ kind: 'notify', image: decision.image, event: 'failed', version: undefined, amis: { amis: {} }, message: decision.reason, details: { stage: 'plan' }, after: [] });
     } else if (version !== undefined) {
-      // Every step of the image that can fail it, bar giving the lease back (which runs whatever happened).
+      // Every step of the image that can fail it, bar giving the lease back (which runs whatever happened). Steps after
+      // the publish (retire, protect, distribution accounts) too: the stage words such a failure from the publish's result.
       const watched = steps.filter((step) => step.kind !== 'release' && step.kind !== 'notify' && step.kind !== 'notify-failure');
       const built = watched.find((step) => step.kind === 'build' || step.kind === 'resume');
       announcements.push({
@@ -113,9 +116,10 @@ function announcementsOf(input: NotifyPlanInput): Announcement[] {
         event: 'failed',
         version,
         amis: built ? { from: built.id } : { amis: {} },
-        message: `${decision.image} ${version} did not publish (${decision.reason})`,
+        message: decision.reason,
         details: {},
         after: idsOf(watched),
+        ...(publish ? { publishStep: publish.id } : {}),
       });
     }
   }

@@ -45,6 +45,7 @@ const notifyFields = {
   amis: z.union([z.strictObject({ amis: regionMap(text) }), z.strictObject({ from: text })]),
   message: text,
   details: z.record(z.string(), text),
+  publishStep: optionalText,
 };
 
 export const planStepSchema = z.discriminatedUnion('kind', [

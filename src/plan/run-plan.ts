@@ -437,6 +437,11 @@ interface NotifyFields {
   readonly message: string;
   /** What else the event says (who, the replacement, the pointers moved, the retirement phase), by name. */
   readonly details: Readonly<Record<string, string>>;
+  /**
+   * `notify-failure`: the image's publish step, if the plan has one. Done when the failure is told, the version is
+   * published and a later step (retire, protect, a distribution account's) failed: the failure says so.
+   */
+  readonly publishStep?: string | undefined;
 }
 
 export interface PointerMove {

@@ -5,8 +5,10 @@
  * the report and the log, never the image's outcome.
  *
  * Sent at least once: a retry after a lost answer may send it again. Each message carries a `notificationId` that is
- * the same on every attempt, and a FIFO topic is given it as MessageDeduplicationId, so SNS itself drops the copy.
+ * the same on every attempt, and a FIFO topic is given its SHA-256 (hex) as MessageDeduplicationId, so SNS itself
+ * drops the copy.
  */
+import { createHash } from 'node:crypto';
 import { putGildEvent, eventBridgeClient } from '../adapters/eventbridge.ts';
 import { publishNotification, regionOfTopic, snsClient } from '../adapters/sns.ts';
 import type { StepRun, StepStage } from '../apply/step-stage.ts';
@@ -16,6 +18,15 @@ import { notificationOf, reportLink, subjectOf } from '../notify/notification.ts
 import type { StepOfKind } from '../plan/run-plan.ts';
 
 type NotifyKind = 'notify' | 'notify-failure';
+
+/**
+ * A FIFO topic's MessageDeduplicationId: SNS allows at most 128 characters of [A-Za-z0-9] and punctuation, and the
+ * readable notification ID (`<runId>/<step id>`, the step id holding the topic's full ARN) exceeds that easily. Its
+ * SHA-256 in hex is 64 characters, the same on every retry; the readable ID stays in the message body.
+ */
+export function deduplicationIdOf(notificationId: string): string {
+  return createHash('sha256').update(notificationId).digest('hex');
+}
 
 /** The AMIs the step names, or those the step it waits for gave (a publish, a build that got that far). */
 async function amisOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<Readonly<Record<string, string>>> {
@@ -34,21 +45,36 @@ async function failureOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<st
   return undefined;
 }
 
+/**
+ * A failure in the words of what happened: before the publish, the version did not publish; once the publish step is
+ * done, the version is published (its pointers name it) and a later step (retire, protect, a distribution account's)
+ * failed. The publish's result is read, not assumed: the plan cannot know which step will fail.
+ */
+async function failureReportOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<{ reason: string; published: boolean; amis: Readonly<Record<string, string>> | undefined }> {
+  const failure = (await failureOf(step, run)) ?? 'a step failed';
+  const publish = step.publishStep ? await run.settled(step.publishStep) : undefined;
+  const what = `${step.image}${step.version ? ` ${step.version}` : ''}`;
+  if (publish?.status !== 'done') return { reason: `${what} did not publish (${step.message}): ${failure}`, published: false, amis: undefined };
+  const output = publish.output as { amis?: unknown };
+  const amis = typeof output?.amis === 'object' && output.amis !== null ? (output.amis as Record<string, string>) : undefined;
+  return { reason: `${what} was published (${step.message}), then a later step failed: ${failure}`, published: true, amis };
+}
+
 async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun) {
-  const failure = step.kind === 'notify-failure' ? await failureOf(step, run) : undefined;
-  const amis = await amisOf(step, run);
+  const failure = step.kind === 'notify-failure' ? await failureReportOf(step, run) : undefined;
+  const amis = failure?.amis ?? (await amisOf(step, run));
   const notification = notificationOf({
     event: step.event,
     image: step.image,
     version: step.version,
     regions: step.regions,
     amis,
-    reason: failure ? `${step.message}: ${failure}` : step.message,
+    reason: failure ? failure.reason : step.message,
     report: reportLink(context.env, run.runDir),
     runId: context.runId,
     stepId: step.id,
     at: context.now(),
-    details: step.details,
+    details: failure ? { ...step.details, published: String(failure.published) } : step.details,
   });
   const body = JSON.stringify(notification);
   if (step.target.kind === 'sns') {
@@ -58,7 +84,7 @@ async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun
       subject: subjectOf(notification),
       message: body,
       attributes: { event: notification.event, image: step.image },
-      deduplicationId: notification.notificationId,
+      deduplicationId: deduplicationIdOf(notification.notificationId),
       groupId: step.image,
     });
     return { target: topicArn, messageId };

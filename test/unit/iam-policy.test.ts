@@ -321,6 +321,22 @@ describe('the distribution-account role (gild iam-policy --account-role)', () =>
     expect(sids(smoking)).not.toContain('SmokeKeyPairsInAccounts');
   });
 
+  it('grants GetPasswordData in the account only for a Windows image smoke-tested there, as the building account gates it on Windows', () => {
+    const inAccount = (resource: string) => resource.replace(account, '210987654321');
+    const smokeInstance = { action: 'ec2:GetPasswordData', resource: inAccount(instance()), context: { 'aws:ResourceTag/gild:role': 'smoke' } };
+    const target = (smoke: false | { instanceProfile: string }) => [{ account: '210987654321', roleArn: role, regions: ['us-east-1'], kmsKeyId: undefined, smoke }];
+    const linuxSmoked = resolvedImageFixture({ distribution: target({ instanceProfile: 'copy-smoke' }) });
+    // A Windows image copied there but not smoke-tested there reads no password there either.
+    const windowsUntested = { ...resolvedImageFixture({ name: 'win', distribution: target(false) }), platform: 'windows' as const };
+    for (const images of [[linuxSmoked], [linuxSmoked, windowsUntested]]) {
+      const policy = generatePolicy(accountRoleScopeFromProject(settings, images));
+      expect(policy.Statement.flatMap((statement) => statement.Action)).not.toContain('ec2:GetPasswordData');
+      expect(decide(policy, smokeInstance)).toBe('denied');
+    }
+    const windowsSmoked = { ...resolvedImageFixture({ name: 'win', distribution: target({ instanceProfile: 'copy-smoke' }) }), platform: 'windows' as const };
+    expect(decide(generatePolicy(accountRoleScopeFromProject(settings, [linuxSmoked, windowsSmoked])), smokeInstance)).toBe('allowed');
+  });
+
   it("lets a Windows copy's smoke test make, use and delete its temporary key pair and read the password, and nothing more", () => {
     const windows = {
       ...resolvedImageFixture({ distribution: [{ account: '210987654321', roleArn: role, regions: ['us-east-1'], kmsKeyId: undefined, smoke: { instanceProfile: 'copy-smoke' } }] }),

@@ -20,7 +20,7 @@ import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } fro
 import { buildRunReport } from '../../src/report/build-run-report.ts';
 import { renderReportMarkdown } from '../../src/report/render-report-markdown.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { notifyFailureStage, notifyStage } from '../../src/stages/notify.ts';
+import { deduplicationIdOf, notifyFailureStage, notifyStage } from '../../src/stages/notify.ts';
 import { noAwsClients } from '../support/no-aws-clients.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
@@ -84,7 +84,7 @@ describe('the notify stage', () => {
       TopicArn: 'arn:aws:sns:us-east-1:123456789012:golden.fifo',
       Subject: 'gild: web 1.0.1 published',
       MessageGroupId: 'web',
-      MessageDeduplicationId: `${runId}/${step.id}`,
+      MessageDeduplicationId: deduplicationIdOf(`${runId}/${step.id}`),
       MessageAttributes: { event: { DataType: 'String', StringValue: 'gild.image.published' }, image: { DataType: 'String', StringValue: 'web' } },
     });
     expect(JSON.parse(input.Message!)).toEqual({
@@ -101,6 +101,24 @@ describe('the notify stage', () => {
       details: { previousVersion: '1.0.0' },
     });
     expect(run.summary).toEqual([`told arn:aws:sns:us-east-1:123456789012:golden.fifo of gild.image.published 1.0.1`]);
+  });
+
+  it('gives a FIFO topic a deduplication ID SNS accepts (≤128 of its characters) however long the image and topic, the same on every retry', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-long' });
+    const longName = `web-${'x'.repeat(120)}`;
+    const topicArn = `arn:aws:sns:us-east-1:123456789012:${'golden-images-'.repeat(15)}topic.fifo`;
+    const step = notifyStep({ id: `notify:${longName}:published:1.0.1:${topicArn}`, image: longName, target: { kind: 'sns', topicArn } });
+    const publishOnce = async () => {
+      await notifyStage.run(context, step, stepRunFixture(image, { settled: { 'publish:web': done({ version: '1.0.1', amis }) } }));
+      return sns.commandCalls(PublishCommand).at(-1)!.args[0].input;
+    };
+    const first = await publishOnce();
+    const retried = await publishOnce();
+    expect(`${runId}/${step.id}`.length).toBeGreaterThan(128);
+    expect(first.MessageDeduplicationId).toMatch(/^[0-9a-f]{64}$/);
+    expect(retried.MessageDeduplicationId).toBe(first.MessageDeduplicationId);
+    // The readable ID stays in the body, for consumers of standard topics and EventBridge.
+    expect(JSON.parse(first.Message!)).toMatchObject({ notificationId: `${runId}/${step.id}` });
   });
 
   it('sends no deduplication ID to a standard topic (SNS refuses one there), and says the report’s path off CI', async () => {
@@ -121,9 +139,10 @@ describe('the notify stage', () => {
       event: 'failed',
       target: { kind: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:golden' },
       amis: { from: 'build:web' },
-      message: 'web 1.0.1 did not publish (rebuild)',
+      message: 'rebuild',
       details: {},
       after: ['lock:web', 'build:web', 'smoke:web', 'publish:web'],
+      publishStep: 'publish:web',
     });
     const run = stepRunFixture(image, {
       settled: {
@@ -135,7 +154,47 @@ describe('the notify stage', () => {
     });
     await notifyFailureStage.run(context, step as unknown as Extract<PlanStep, { kind: 'notify-failure' }>, run);
     const message = JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { event: string; reason: string; amis: unknown };
-    expect(message).toMatchObject({ event: 'gild.image.failed', reason: 'web 1.0.1 did not publish (rebuild): smoke:web failed: check nginx-running failed (exit 3)', amis });
+    expect(message).toMatchObject({
+      event: 'gild.image.failed',
+      reason: 'web 1.0.1 did not publish (rebuild): smoke:web failed: check nginx-running failed (exit 3)',
+      amis,
+      details: { published: 'false' },
+    });
+  });
+
+  it('tells of a failure after a successful publish as such: the version is published, and which later step failed', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
+    const retire = 'retire:web:1.0.0:us-east-1:deregister';
+    const step = notifyStep({
+      kind: 'notify-failure',
+      event: 'failed',
+      target: { kind: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:golden' },
+      amis: { from: 'build:web' },
+      message: 'rebuild',
+      details: {},
+      after: ['lock:web', 'build:web', 'smoke:web', 'publish:web', retire],
+      publishStep: 'publish:web',
+    });
+    const built = { 'us-east-1': 'ami-0aaaaaaaaaaaaaaa1' };
+    const run = stepRunFixture(image, {
+      settled: {
+        'lock:web': done({}),
+        'build:web': done({ amis: built, snapshots: {}, baseAmiId: 'ami-base' }),
+        'smoke:web': done({}),
+        'publish:web': done({ version: '1.0.1', amis }),
+        [retire]: Promise.resolve({ status: 'failed', reason: 'DeregisterImage: UnauthorizedOperation', error: new Error('x'), durationMs: 5 }),
+      },
+    });
+    await notifyFailureStage.run(context, step as unknown as Extract<PlanStep, { kind: 'notify-failure' }>, run);
+    const message = JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { reason: string };
+    expect(message).toMatchObject({
+      event: 'gild.image.failed',
+      reason: `web 1.0.1 was published (rebuild), then a later step failed: ${retire} failed: DeregisterImage: UnauthorizedOperation`,
+      // What the publish wrote (the copies too), not only what the build made.
+      amis,
+      details: { published: 'true' },
+    });
+    expect(message.reason).not.toContain('did not publish');
   });
 
   it('puts an EventBridge event with gild’s source and detail-type and the AMIs as resources; an entry EventBridge refuses is a failure', async () => {

@@ -55,6 +55,8 @@ describe('planNotifications in a run', () => {
     expect(failure.after).toEqual(plan.steps.filter((step) => 'image' in step && !['release', 'notify', 'notify-failure'].includes(step.kind)).map((step) => step.id));
     expect(failure.after).toContain('lock:web');
     expect(failure.amis).toEqual({ from: 'build:web' });
+    // The stage reads the publish's result to say whether the version was published before a later step failed.
+    expect(failure.publishStep).toBe('publish:web');
     // The release does not wait for a notification: telling people holds no lease.
     expect(plan.steps.find((step) => step.kind === 'release')!.after.some((id) => id.startsWith('notify'))).toBe(false);
     expect(formatRunPlan(plan)).toContain(`notify ${topic} of gild.image.published 1.0.0 — tell ${topic} that web 1.0.0 is published (gild.image.published)`);
