@@ -91,6 +91,29 @@ export interface ObservedTemporaryResource {
   readonly createdAt: string | undefined;
 }
 
+/**
+ * A temporary resource's run and image, from its tags or its name: Packer's `gild_<runId>_<image>` and the smoke
+ * test's `gild_<runId>-smoke_<image>` (src/smoke/launch-instances.ts), whose run is `<runId>`: the run whose lock
+ * says whether it is still in use.
+ */
+export function observedTemporaryResourceOf(resource: {
+  readonly kind: 'key-pair' | 'security-group';
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}): ObservedTemporaryResource {
+  const fromName = /^gild_(.+?)(?:-smoke)?_([a-z][a-z0-9-]*)$/.exec(resource.name);
+  return {
+    kind: resource.kind,
+    id: resource.id,
+    name: resource.name,
+    runId: resource.tags['gild:run-id'] ?? fromName?.[1],
+    image: resource.tags['gild:image'] ?? fromName?.[2],
+    createdAt: resource.createdAt,
+  };
+}
+
 export interface RegionInventory {
   readonly region: string;
   /** Every parameter under the SSM prefix in this region (all images), from one paginated read. */
@@ -129,6 +152,8 @@ export interface AccountRegionInventory {
   readonly amis: readonly ObservedAmi[];
   /** gild's instances there (`gild:role`, not terminated): an account smoke test's, if its run stopped before ending them. */
   readonly instances?: readonly ObservedInstance[];
+  /** gild's key pairs there: a Windows account smoke test's (`gild_<runId>-smoke_<image>`), if its run died holding one. */
+  readonly temporaryResources?: readonly ObservedTemporaryResource[];
 }
 
 /** A distribution account, read through its role: by region, or why it could not be read. */

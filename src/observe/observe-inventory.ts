@@ -13,7 +13,7 @@ import { observeReferences } from './observe-references.ts';
 import { observeRecycleBin } from './observe-recycle-bin.ts';
 import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
-import { observedAmiOf, type Inventory, type LeaseState, type ObservedBase, type ObservedTemporaryResource, type RegionInventory } from './inventory.ts';
+import { observedAmiOf, observedTemporaryResourceOf, type Inventory, type LeaseState, type ObservedBase, type RegionInventory } from './inventory.ts';
 import { observeLeaseState } from './parse-lease.ts';
 
 /** Instance states that still cost money or hold an AMI: what a sweep looks at. */
@@ -87,17 +87,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
       imageId: instance.imageId,
       tags: instance.tags,
     })),
-    temporaryResources: temporary.map((resource): ObservedTemporaryResource => {
-      const fromName = /^gild_(.+?)_([a-z][a-z0-9-]*)$/.exec(resource.name);
-      return {
-        kind: resource.kind,
-        id: resource.id,
-        name: resource.name,
-        runId: resource.tags['gild:run-id'] ?? fromName?.[1],
-        image: resource.tags['gild:image'] ?? fromName?.[2],
-        createdAt: resource.createdAt,
-      };
-    }),
+    temporaryResources: temporary.map(observedTemporaryResourceOf),
     snapshots,
     references: {},
     untaggedAmis: named.filter((ami) => ami.tags['gild:image'] === undefined).map(observedAmiOf),

@@ -176,7 +176,7 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
     ...planDistribution({ inventory, image, state, publish: retireOnly ? undefined : publish, lockStepId, planned: steps, copiesOnly: retireOnly, now, channels: input.settings.channels ?? {} }),
   );
   // gild's own region copies beside the smoke test, when settings say so (plan-region-copies.ts).
-  steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies, state }));
+  steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies, state, images: input.images }));
 
   // Every change to an image happens under its lock, and the lock is always given back.
   return { decision, steps: withinLock(image, lease, lockName, lockAfter, steps), kept };

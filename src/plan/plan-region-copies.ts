@@ -41,11 +41,13 @@ export function planRegionCopies(input: {
   readonly steps: readonly PlanStep[];
   readonly regionCopies: RegionCopies | undefined;
   readonly state: ImageState;
+  /** The run's images: a base built in this run says whether its other regions are still being tested. */
+  readonly images?: readonly ResolvedImage[];
 }): PlanStep[] {
   const { image } = input;
   const steps = [...input.steps];
   if (input.regionCopies !== 'gild') return steps;
-  const baseRewritten = buildFromTestedBase(steps);
+  const baseRewritten = buildFromTestedBase(steps, image.buildRegion, input.images ?? []);
   const producer = baseRewritten.find((step): step is Step<'build'> | Step<'resume'> => (step.kind === 'build' || step.kind === 'resume') && step.image === image.name);
   if (!producer) return baseRewritten;
   // A resumed build keeps the copies that are done; the others are (found again and) finished by copy steps.
@@ -118,10 +120,19 @@ function keep<T>(byRegion: Readonly<Record<string, T>>, unfinished: readonly str
  * A build on another image published in this run starts from that image's tested build-region AMI: after its smoke
  * test (not its publish, which waits for its copies), and the dependant's publish waits for the base's.
  */
-function buildFromTestedBase(steps: readonly PlanStep[]): PlanStep[] {
+function buildFromTestedBase(steps: readonly PlanStep[], buildRegion: string, images: readonly ResolvedImage[]): PlanStep[] {
   const build = steps.find((step): step is Step<'build'> => step.kind === 'build');
   if (!build || build.base.kind !== 'published-in-run' || !build.base.from.startsWith('publish:')) return [...steps];
   const baseImage = build.base.image;
+  // NOTE: with the base's `smoke.regions: 'all'`, the build starts once the base's build-region test passed, while its
+  // other regions are still tested (here, or in another CI job reading AWS): the plan says so rather than implying the
+  // base is tested everywhere; the dependant's publish still waits for the base's, which waits for every region's test.
+  const base = images.find((candidate) => candidate.name === baseImage);
+  const stillTested = base?.smoke.regions === 'all' ? base.copyRegions.filter((region) => region !== buildRegion) : [];
+  const startsFrom =
+    stillTested.length > 0
+      ? `builds on ${baseImage}'s tested ${buildRegion} AMI; ${baseImage}'s other regions (${stillTested.join(', ')}) are still being tested, and its publish waits for ${baseImage}'s`
+      : `built from ${baseImage}'s tested AMI while its copies finish`;
   const basePublish = build.base.from;
   // NOTE: the base's build or resume is known only to the whole plan; the build stage reads whichever ran (build.ts).
   const testedBase = {
@@ -135,7 +146,7 @@ function buildFromTestedBase(steps: readonly PlanStep[]): PlanStep[] {
         ...build,
         base: testedBase,
         after: build.after.map((id) => (id === basePublish ? `smoke:${baseImage}` : id)),
-        reason: `${build.reason}; built from ${baseImage}'s tested AMI while its copies finish`,
+        reason: `${build.reason}; ${startsFrom}`,
       };
     if (step.kind === 'publish' && step.image === build.image && !step.after.includes(basePublish)) return { ...step, after: [...step.after, basePublish] };
     return step;

@@ -96,7 +96,8 @@ export function planSweep(input: SweepInput): SweepStep[] {
     }
     steps.push(...staleClaimSteps(inventory.ssmPrefix, regionInventory, now));
   }
-  // An account smoke test runs its instance in the distribution account, under the building account's lock.
+  // An account smoke test runs its instance (and a Windows one its key pair) in the distribution account, under the
+  // building account's lock.
   for (const [roleArn, observed] of Object.entries(inventory.accounts ?? {})) {
     if (observed.kind !== 'observed') continue;
     for (const [region, held] of Object.entries(observed.regions)) {
@@ -117,6 +118,25 @@ export function planSweep(input: SweepInput): SweepStep[] {
             [],
           ),
           account: { account: observed.account, roleArn, image, lockRegion },
+        });
+      }
+      // A Windows account smoke test's key pair (`gild_<runId>-smoke_<image>`): the same verdict as the building
+      // account's, deleted as the account's role.
+      for (const resource of held.temporaryResources ?? []) {
+        const lockRegion = resource.image === undefined ? undefined : input.buildRegions?.[resource.image];
+        if (resource.kind !== 'key-pair' || resource.runId === undefined || !resource.image || !lockRegion || runStartedAt(resource.runId) === undefined) continue;
+        const why = verdict(resource.runId, resource.createdAt ? new Date(resource.createdAt) : runStartedAt(resource.runId));
+        if (!why) continue;
+        steps.push({
+          ...sweepStep(
+            `sweep:${observed.account}:${region}:${resource.id}`,
+            region,
+            { kind: resource.kind, id: resource.id, name: resource.name },
+            resource.runId,
+            `delete leftover key pair ${resource.name} in account ${observed.account}: ${why}`,
+            [],
+          ),
+          account: { account: observed.account, roleArn, image: resource.image, lockRegion },
         });
       }
     }

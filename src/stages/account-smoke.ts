@@ -83,9 +83,13 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
         throw new StepFailure(`smoke test of the copy in account ${step.account} ${result.result}: ${result.reason}; it is not published there`, failing);
       }
       // NOTE: a skipped smoke test is never recorded as tested (see smoke.ts).
-      const verdict = verdictTags(result, context.now());
-      await Promise.all(Object.entries(amis).map(([region, amiId]) => createTags(target.ec2(region), [amiId], verdict)));
-      run.summary.push(`smoke test in account ${step.account} ${result.result}${result.result === 'skipped' ? `: ${result.reason}` : ''}`);
+      // Each region's copy carries its own region's verdict: a region whose test was skipped stays untested even
+      // when another region passed.
+      const verdicts = regionVerdicts(amis, regions, results, result, context.now());
+      await Promise.all(Object.entries(amis).map(([region, amiId]) => createTags(target.ec2(region), [amiId], verdicts[region]!)));
+      const skipped = regions.filter((_, index) => results[index]!.result === 'skipped');
+      const skippedNote = result.result === 'passed' && skipped.length > 0 ? ` (skipped in ${skipped.join(', ')}; those copies stay untested)` : '';
+      run.summary.push(`smoke test in account ${step.account} ${result.result}${result.result === 'skipped' ? `: ${result.reason}` : ''}${skippedNote}`);
       return result;
     },
   };
@@ -102,4 +106,26 @@ function combineRegions(regions: readonly string[], results: readonly SmokeResul
   }
   if (results.some((result) => result.result === 'passed')) return { result: 'passed', checks };
   return results[0]!;
+}
+
+/**
+ * The verdict tags of each region's copy: a tested region's copy from that region's own result; a copy in a region
+ * not tested on its own (`smoke.regions` is the first region only) from the account's verdict, as the one test
+ * covers them all.
+ */
+export function regionVerdicts(
+  amis: Readonly<Record<string, string>>,
+  regions: readonly string[],
+  results: readonly SmokeResult[],
+  combined: Exclude<SmokeResult, { result: 'failed' | 'timed-out' }>,
+  now: Date,
+): Record<string, Record<string, string>> {
+  return Object.fromEntries(
+    Object.keys(amis).map((region) => {
+      const index = regions.indexOf(region);
+      const own = index >= 0 ? results[index]! : combined;
+      // A region's own failure would have failed the account (combineRegions): only passed and skipped reach here.
+      return [region, verdictTags(own.result === 'failed' || own.result === 'timed-out' ? combined : own, now)];
+    }),
+  );
 }

@@ -16,11 +16,11 @@ const copyRegions = ['us-west-2', 'eu-west-1'];
 const base = resolvedImageFixture({ name: 'base', copyRegions, encryption: { kmsKeyId: 'alias/gild', regionKmsKeyIds: { 'eu-west-1': 'alias/gild-eu' } } });
 const app = resolvedImageFixture({ name: 'app', copyRegions, base: { kind: 'image', image: 'base', range: undefined }, dependsOn: ['base'] });
 
-function plan(regionCopies: 'gild' | 'packer' | undefined): RunPlan {
+function plan(regionCopies: 'gild' | 'packer' | undefined, images = [base, app]): RunPlan {
   const input: AssembleInput = {
     runId: '20261129T120000Z-run000',
     now,
-    images: [base, app],
+    images,
     fingerprints: { base: 'fp', app: 'fp' },
     inventory: inventoryFixture({
       regions: Object.fromEntries(['us-east-1', ...copyRegions].map((region) => [region, {}])),
@@ -78,6 +78,18 @@ describe('planRegionCopies', () => {
     expect(build.after).toContain('smoke:base');
     expect(build.after).not.toContain('publish:base');
     expect(step(planned, 'publish:app', 'publish').after).toContain('publish:base');
+  });
+
+  it("says on a dependant's build that its base's other regions are still being tested (smoke.regions 'all')", () => {
+    const testedEverywhere = { ...base, smoke: { ...base.smoke, regions: 'all' as const } };
+    const planned = plan('gild', [testedEverywhere, app]);
+    const build = step(planned, 'build:app', 'build');
+    expect(build.reason).toContain("builds on base's tested us-east-1 AMI; base's other regions (us-west-2, eu-west-1) are still being tested, and its publish waits for base's");
+    expect(formatRunPlan(planned)).toContain("base's other regions (us-west-2, eu-west-1) are still being tested");
+    // The dependant's publish still waits for the base's, which waits for every region's smoke test.
+    expect(step(planned, 'publish:app', 'publish').after).toContain('publish:base');
+    expect(step(planned, 'publish:base', 'publish').after).toEqual(expect.arrayContaining(['smoke:base:us-west-2', 'smoke:base:eu-west-1']));
+    expect(step(plan('gild'), 'build:app', 'build').reason).not.toContain('still being tested');
   });
 
   it('writes a plan its own schema reads back', () => {

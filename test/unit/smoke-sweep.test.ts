@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatLease, takeoverClaimName } from '../../src/observe/parse-lease.ts';
+import { observedTemporaryResourceOf } from '../../src/observe/inventory.ts';
 import { planSweep } from '../../src/plan/plan-sweep.ts';
 import { instance, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 
@@ -66,5 +67,73 @@ describe('planSweep: take-over claims left behind', () => {
     expect(steps[0]!.reason).toBe(
       `remove the take-over claim ${oldClaim} left by run r-taker (pid 31 on ci-3): taken 40 min ago, longer than a lease period (15 min), so its take-over ended long ago`,
     );
+  });
+});
+
+describe('planSweep: key pairs left in distribution accounts', () => {
+  const run = (id: string) => `20260101T${id}Z-run000`;
+  const keyPair = (runId: string, createdAt: string) => ({
+    kind: 'key-pair' as const,
+    id: `key-${runId}`,
+    name: `gild_${runId}-smoke_win`,
+    runId,
+    image: 'win',
+    createdAt,
+  });
+  const roleArn = 'arn:aws:iam::222222222222:role/gild-dist';
+  const lease = (runId: string, ownerAlive: boolean | undefined) => ({
+    kind: 'held' as const,
+    lease: { runId, host: 'ci', pid: 1, takenAt: minutesAgo(300), expiresAt: new Date(now.getTime() + 600_000).toISOString() },
+    raw: '',
+    ownerAlive,
+  });
+
+  it("deletes a crashed Windows account smoke test's key pair as the account's role, with the building account's verdict", () => {
+    const inventory = {
+      ...inventoryFixture({ leases: { win: lease(run('070000'), false), other: lease(run('060000'), true) } }),
+      accounts: {
+        [roleArn]: {
+          kind: 'observed' as const,
+          account: '222222222222',
+          regions: {
+            'eu-west-1': {
+              parameters: [],
+              amis: [],
+              temporaryResources: [
+                keyPair(run('070000'), minutesAgo(5)), // its run's lock is stale: gone at once
+                keyPair(run('080000'), minutesAgo(180)), // no lock, older than the limit
+                keyPair(run('090000'), minutesAgo(30)), // no lock, young: kept
+                keyPair(run('060000'), minutesAgo(300)), // its run holds a live lock: kept
+                keyPair(run('100000'), minutesAgo(300)), // this run's: kept
+              ],
+            },
+          },
+        },
+      },
+    };
+
+    const steps = planSweep({ inventory, runId: run('100000'), now, sweepAfterMinutes: 120, buildRegions: { win: 'us-east-1' } });
+
+    expect(steps.map((step) => step.resource.id)).toEqual([`key-${run('070000')}`, `key-${run('080000')}`]);
+    expect(steps[1]).toMatchObject({
+      id: `sweep:222222222222:eu-west-1:key-${run('080000')}`,
+      region: 'eu-west-1',
+      runId: run('080000'),
+      resource: { kind: 'key-pair', name: `gild_${run('080000')}-smoke_win` },
+      account: { account: '222222222222', roleArn, image: 'win', lockRegion: 'us-east-1' },
+    });
+    expect(steps[0]!.reason).toContain('its run 20260101T070000Z-run000 is gone: the lock it held is stale');
+    expect(steps[1]!.reason).toContain('in account 222222222222: its run 20260101T080000Z-run000 holds no lock and it is 180 min old');
+  });
+});
+
+describe('observedTemporaryResourceOf', () => {
+  it("reads a smoke test's key pair as its run's, so the run's lock decides", () => {
+    const resource = observedTemporaryResourceOf({ kind: 'key-pair', id: 'key-1', name: 'gild_20260101T070000Z-run000-smoke_win', createdAt: undefined, tags: {} });
+    expect(resource).toMatchObject({ runId: '20260101T070000Z-run000', image: 'win' });
+    expect(observedTemporaryResourceOf({ kind: 'key-pair', id: 'key-2', name: 'gild_20260101T070000Z-run000_app', createdAt: undefined, tags: {} })).toMatchObject({
+      runId: '20260101T070000Z-run000',
+      image: 'app',
+    });
   });
 });
