@@ -161,8 +161,11 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     // Its part in the distribution accounts too (inventory): a pointer there the revoke would still move off the copy stays.
     const undone = planRevocationSteps({ image, state, prefix, now: input.now, channels: input.channels, version: change.version, reason: '', by: '', disable: false, mode: 'finish', inventory });
     const undoneIds = new Set('refused' in undone ? [] : undone.steps.map((step) => step.id));
-    finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id));
-    finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
+    // NOTE: except a channel the revoke had begun to move: a restore moves no channel back (promote does, checking the
+    // soak), so that move is finished and every region agrees, as after a revoke that ran whole, then a restore.
+    const channelMoveBegun = (step: PlanStep) => step.kind === 'repoint' && step.pointer.startsWith('channels/');
+    finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id) || channelMoveBegun(step));
+    if (!finishing.steps.some(channelMoveBegun)) finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
     reason = planned.reason;
     changes.push(...planned.steps);
     kept.push(...planned.notes);
