@@ -24,8 +24,9 @@ export function linuxPatchScript(): string {
     'elif command -v apt-get >/dev/null 2>&1; then',
     '  say "apt-get dist-upgrade"',
     '  export DEBIAN_FRONTEND=noninteractive',
-    '  apt-get update',
-    '  apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade',
+    // Mirrors and their DNS fail for a moment now and then: apt retries each download, as dnf does by default.
+    '  apt-get -o Acquire::Retries=5 update',
+    '  apt-get -y -o Acquire::Retries=5 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade',
     'elif command -v zypper >/dev/null 2>&1; then',
     '  say "zypper update"',
     '  # 102: a reboot is needed, 103: zypper updated itself and must run again.',
