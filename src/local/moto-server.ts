@@ -5,7 +5,9 @@
  * `options.baseOverrides` it sets.
  */
 import { execa, type ResultPromise } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { catalogue } from '../errors.ts';
 
 export interface MotoServer {
@@ -24,38 +26,89 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
+/** moto_server's own Python (its shebang) when it names one, else python3 (a pyenv shim or a wrapper script). */
+function motoPython(): string {
+  for (const directory of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const script = path.join(directory, 'moto_server');
+    if (!existsSync(script)) continue;
+    const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+    if (firstLine.startsWith('#!') && /python/.test(firstLine) && !/\b(ba)?sh\b/.test(firstLine)) return firstLine.slice(2).trim().split(/\s+/).at(-1)!;
+    break;
+  }
+  return 'python3';
+}
+
 /**
- * Starts `moto_server` on a free loopback port and waits until it answers.
+ * moto_server without Amazon's ECS-optimised AMIs. moto makes, in every region it is asked about, an AMI with a volume
+ * and a snapshot for each of 1,107 ECS-optimised images, beside the 70 Amazon Linux and older public images. gild's
+ * emulator uses none of them, but every DescribeSnapshots (owner `self` is not honoured by moto) walks them all and,
+ * for a tag filter, every tag once per snapshot: 0.3 s of moto's CPU a call, half of all moto's CPU in the test suite.
+ * The catalogue is left out by moto's own rule for a region it has no file for (FileNotFoundError: no AMIs); the
+ * Amazon Linux AMIs that the public SSM parameters name, and the Windows and other public ones, stay. Exit code 97
+ * when moto is not importable from this Python, so that plain `moto_server` is started instead.
+ */
+const withoutEcsAmis = `
+import sys
+try:
+    import moto.server
+    import moto.ec2.models.amis as amis
+except ImportError:
+    sys.exit(97)
+load_resource = getattr(amis, "load_resource", None)
+if load_resource is not None:
+    def load_without_ecs_amis(module, resource):
+        if "ecs/optimized_amis" in resource:
+            raise FileNotFoundError(resource)
+        return load_resource(module, resource)
+    amis.load_resource = load_without_ecs_amis
+sys.argv[0] = "moto_server"
+moto.server.main()
+`;
+
+function spawnMoto(command: string, args: readonly string[], env: Readonly<Record<string, string>> | undefined): ResultPromise {
+  return execa(command, args, { stdio: 'ignore', reject: false, cleanup: true, ...(env ? { env } : {}) });
+}
+
+/**
+ * Starts moto on a free loopback port and waits until it answers: moto_server's own Python with the ECS-optimised
+ * AMIs left out (above), or `moto_server` as installed when that Python cannot import moto.
  * `env` adds to moto's environment (e.g. MOTO_RECORDER_FILEPATH for tests).
  */
 export async function startMotoServer(options: { env?: Readonly<Record<string, string>> } = {}): Promise<MotoServer> {
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
-  let child: ResultPromise;
-  try {
-    child = execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', reject: false, cleanup: true, ...(options.env ? { env: options.env } : {}) });
-  } catch (error) {
-    throw catalogue.ENOMOTO(error);
-  }
-  const spawnFailure = new Promise<never>((_, reject) => {
-    child.once('error', (error) => reject(catalogue.ENOMOTO(error)));
+  const serverArgs = ['-H', '127.0.0.1', '-p', String(port)];
+  const trimmed = await answerOrExit(spawnMoto(motoPython(), ['-c', withoutEcsAmis, ...serverArgs], options.env), endpoint);
+  if ('server' in trimmed) return trimmed.server;
+  const installed = await answerOrExit(spawnMoto('moto_server', serverArgs, options.env), endpoint);
+  if ('server' in installed) return installed.server;
+  throw catalogue.ENOMOTO(new Error(`${installed.problem} (with moto_server's Python: ${trimmed.problem})`));
+}
+
+/** Waits until moto answers on `endpoint` (30 s at most), or its process has ended. */
+async function answerOrExit(child: ResultPromise, endpoint: string): Promise<{ server: MotoServer } | { problem: string }> {
+  let ended: string | undefined;
+  void child.then((result) => {
+    ended = result.failed && result.exitCode === undefined ? result.shortMessage : `exited with code ${result.exitCode}`;
   });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw catalogue.ENOMOTO(new Error(`moto_server exited with code ${child.exitCode}`));
-    if (await Promise.race([isMoto(endpoint), spawnFailure])) {
+    if (ended !== undefined) return { problem: ended };
+    if (await isMoto(endpoint)) {
       return {
-        endpoint,
-        async stop() {
-          child.kill('SIGTERM');
-          await child;
+        server: {
+          endpoint,
+          async stop() {
+            child.kill('SIGTERM');
+            await child;
+          },
         },
       };
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
   child.kill('SIGKILL');
-  throw catalogue.ENOMOTO(new Error(`moto_server did not answer on ${endpoint} within 30 s`));
+  return { problem: `did not answer on ${endpoint} within 30 s` };
 }
 
 /** True when the endpoint is a moto server (it answers its own management API). */
