@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients, type AwsClients } from '../../src/adapters/aws-clients.ts';
 import { getParameter } from '../../src/adapters/ssm.ts';
-import { agentRegisteredAt, commandDoneAt, imageAvailableAt, packerPollingEnv, runningAt } from '../support/aws-clock-model.ts';
+import { agentRegisteredAt, commandDoneAt, defaultImageGiB, imageAvailableAt, packerPollingEnv, runningAt } from '../support/aws-clock-model.ts';
 import { startClockProxy, type ClockProxy } from '../support/aws-clock-proxy.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 
@@ -39,9 +39,9 @@ afterEach(async () => {
  * A fresh emulator on a clock of `scale` AWS seconds a second: fast enough for the images' minutes, slow enough that the
  * emulator's own answer times (tens of ms) stay well inside the shortest modelled state of the test.
  */
-async function onClock(scale: number): Promise<void> {
+async function onClock(scale: number, imageGiB?: number): Promise<void> {
   await moto.reset();
-  proxy = await startClockProxy(moto.motoEndpoint, { scale });
+  proxy = await startClockProxy(moto.motoEndpoint, { scale, ...(imageGiB === undefined ? {} : { imageGiB }) });
   clients = createAwsClients(proxy.env(moto.env));
 }
 
@@ -162,7 +162,9 @@ describe('the AWS-shaped clock in front of moto', () => {
   });
 
   it("makes Packer's own polling wait out the modelled build and copy (AWS_POLL_DELAY_SECONDS, AWS_MAX_ATTEMPTS)", async () => {
-    await onClock(300);
+    // Every AMI modelled at 8 GiB (what packerPollingEnv sizes Packer's attempts for): its copy is pending 3 s, not
+    // the 4.75 s of the 15 GiB moto names; the first test above is the one that reads the size from moto's answer.
+    await onClock(300, defaultImageGiB);
     const dir = await mkdtemp(path.join(tmpdir(), 'gild-clock-packer-'));
     try {
       await writeFile(

@@ -14,7 +14,7 @@ import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageAvailableAt, packerPollingEnv } from '../support/aws-clock-model.ts';
+import { defaultImageGiB, gildPollingEnv, imageAvailableAt, packerPollingEnv } from '../support/aws-clock-model.ts';
 import { startClockProxy, type ClockProxy } from '../support/aws-clock-proxy.ts';
 import { awsClients, liveGildInstances, parametersUnder } from '../support/aws-state.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -25,18 +25,29 @@ const regions = "{ build: 'us-east-1', copies: ['us-west-2'] }";
 const allRegions = ['us-east-1', 'us-west-2'];
 
 let moto: MotoServer;
-let clock: ClockProxy;
-let faults: FaultProxy;
+const proxies: { clock: ClockProxy; faults: FaultProxy }[] = [];
+
+/**
+ * moto on AWS's clock at `scale`, every AMI modelled at 8 GiB (the root volume of an Amazon Linux 2023 image built
+ * with no volume mapping; moto names 15 GiB for every AMI), behind a fault proxy that fails one image's check in
+ * us-west-2 only. Each test has its own clock: the model's events and images are that test's alone.
+ */
+async function onClock(scale: number): Promise<{ clock: ClockProxy; faults: FaultProxy }> {
+  const clock = await startClockProxy(moto.motoEndpoint, { scale, imageGiB: defaultImageGiB });
+  const faults = await startFaultProxy(clock.endpoint);
+  faults.setRules({ commands: [{ marker: 'gild-test-fails-in-west', region: 'us-west-2', status: 'Failed', exitCode: 3, stderr: 'broken in us-west-2 on purpose' }] });
+  proxies.push({ clock, faults });
+  return { clock, faults };
+}
 
 beforeAll(async () => {
   moto = await startMoto();
-  clock = await startClockProxy(moto.motoEndpoint, { scale: 60 });
-  faults = await startFaultProxy(clock.endpoint);
-  faults.setRules({ commands: [{ marker: 'gild-test-fails-in-west', region: 'us-west-2', status: 'Failed', exitCode: 3, stderr: 'broken in us-west-2 on purpose' }] });
 });
 afterAll(async () => {
-  await faults?.stop();
-  await clock?.stop();
+  for (const { clock, faults } of proxies) {
+    await faults.stop();
+    await clock.stop();
+  }
   await moto?.stop();
 });
 
@@ -45,7 +56,16 @@ async function projectWith(regionCopies: 'gild' | 'packer', images: Record<strin
   return createTempProject({ settings, images });
 }
 
-const env = () => ({ ...faults.env(moto.env), ...packerPollingEnv(clock.clock), GILD_COPY_POLL_MS: '100', GILD_SMOKE_POLL_MS: '200' });
+/**
+ * Packer polls as on AWS, scaled; gild polls a copy as on AWS, scaled (every 15 AWS seconds), and a smoke instance or
+ * command every 200 ms (finer than AWS's 3 s scaled would only cost the emulator's CPU: no assertion is on durations).
+ */
+const env = ({ clock, faults }: { clock: ClockProxy; faults: FaultProxy }) => ({
+  ...faults.env(moto.env),
+  ...packerPollingEnv(clock.clock),
+  GILD_COPY_POLL_MS: gildPollingEnv(clock.clock).GILD_COPY_POLL_MS,
+  GILD_SMOKE_POLL_MS: '200',
+});
 
 async function gildAmis(region: string, image: string) {
   const { ec2 } = awsClients(moto.endpoint, region);
@@ -82,14 +102,19 @@ describe("smoke.regions: 'all'", () => {
       'everywhere-bad.ts': imageSource({ name: 'everywhere-bad', regions, extra: "smoke: { regions: 'all', checks: [{ name: 'breaks in the west', run: 'echo gild-test-fails-in-west' }] }," }),
       'build-only.ts': imageSource({ name: 'build-only', regions, extra: "smoke: { checks: [{ name: 'answers', run: 'true' }] }," }),
     });
+    // 1 AWS minute = 1 s: a copy is pending 15 s, several times the build region's smoke test (an instance usable
+    // after about 2.5 s, its checks), so a launch in us-west-2 that did not wait for its copy would come before it is
+    // available, and the comparison below would fail.
+    const proxied = await onClock(60);
+    const { clock } = proxied;
     try {
-      const plan = await project.gild(['plan'], env());
+      const plan = await project.gild(['plan'], env(proxied));
       expect(plan.exitCode, plan.stderr).toBe(0);
       expect(plan.stdout).toMatch(/smoke test 1\.0\.0 in us-west-2, on its copy there — smoke\.regions is "all"/);
       expect(plan.stdout).toContain('launched in us-east-1 first, then in us-west-2 (smoke.regions is "all")');
       expect(plan.stdout).toContain('launched in us-east-1 only: us-west-2 gets its copy published without launching (smoke.regions: "all" launches them too)');
 
-      const run = await project.gild(['run'], env());
+      const run = await project.gild(['run'], env(proxied));
       expect(run.exitCode, run.stdout + run.stderr).toBe(1);
       expect(run.stdout + run.stderr).not.toMatch(/internal error/);
 
@@ -135,8 +160,11 @@ describe("smoke.regions: 'all'", () => {
     const project = await projectWith('packer', {
       'packer-all.ts': imageSource({ name: 'packer-all', regions, extra: "smoke: { regions: 'all', checks: [{ name: 'answers', run: 'true' }] }," }),
     });
+    // Nothing here compares instants: Packer's build waits out its copy, whatever its length; 1 AWS minute = 0.2 s
+    // keeps every wait modelled (pending AMIs, instances, the agent, commands) at a fifth of the time.
+    const proxied = await onClock(300);
     try {
-      const run = await project.gild(['run'], env());
+      const run = await project.gild(['run'], env(proxied));
       expect(run.exitCode, run.stdout + run.stderr).toBe(0);
       for (const region of allRegions) {
         const amiId = (await parametersUnder(moto.endpoint, region, '/golden/packer-all'))['/golden/packer-all/versions/1.0.0'];
