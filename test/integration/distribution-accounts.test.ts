@@ -11,10 +11,14 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { describe, expect, it } from 'vitest';
 import { parametersUnder } from '../support/aws-state.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
+import { planPrintedBy } from '../support/lifecycle-printed-plan.ts';
 import { createTempProject, imageSource } from '../support/project.ts';
 
 const target = '111111111111';
 const roleArn = `arn:aws:iam::${target}:role/gild-distribution`;
+/** A second account, for the test that shows a one-region account and a smoke.regions 'all' account in one run. */
+const oneRegionTarget = '333333333333';
+const oneRegionRoleArn = `arn:aws:iam::${oneRegionTarget}:role/gild-distribution`;
 const regions = ['us-east-1', 'us-west-2'] as const;
 
 const distributed = (account: string, role: string) => `distribution: { accounts: [{ account: '${account}', roleArn: '${role}', regions: ['us-east-1', 'us-west-2'] }] },`;
@@ -76,13 +80,12 @@ describe('distribution.accounts', () => {
   it('copies each published version into the account, tagged like its source, publishes it there, and a second run does nothing', { timeout: 300_000 }, async () => {
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra: distributed(target, roleArn) }) });
     try {
-      const plan = await gild(['plan']);
-      expect(plan.exitCode, plan.stderr).toBe(0);
-      for (const region of regions) expect(plan.stdout).toContain(`copy 1.0.0 into account ${target} in ${region} (as ${roleArn})`);
-      expect(plan.stdout).toMatch(/publish 1\.0\.0 in account 111111111111: us-east-1 \/golden\/web\/versions\/1\.0\.0/);
-
       const run = await gild(['run']);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      // The plan the run printed before applying it (the same formatter as `gild plan`).
+      const plan = planPrintedBy(run);
+      for (const region of regions) expect(plan).toContain(`copy 1.0.0 into account ${target} in ${region} (as ${roleArn})`);
+      expect(plan).toMatch(/publish 1\.0\.0 in account 111111111111: us-east-1 \/golden\/web\/versions\/1\.0\.0/);
       expect(run.stderr + run.stdout).toMatch(/stood in for by RegisterImage/);
 
       for (const region of regions) {
@@ -116,50 +119,44 @@ describe('distribution.accounts', () => {
       expect(again.exitCode, again.stderr + again.stdout).toBe(0);
       expect(harness.proxy.actions('ec2').filter((action) => ['RegisterImage', 'CopyImage', 'ModifyImageAttribute', 'CreateTags'].includes(action))).toEqual([]);
       expect(harness.proxy.actions('ssm').filter((action) => action === 'PutParameter')).toEqual([]);
-      const planAgain = await gild(['plan']);
-      expect(planAgain.stdout).not.toMatch(/into account|in account/);
+      // What the second run planned, from the state the first left: nothing in the account.
+      expect(planPrintedBy(again)).toMatch(/^= web: unchanged at 1\.0\.0/m);
+      expect(planPrintedBy(again)).not.toMatch(/into account|in account/);
     } finally {
       await remove();
     }
   });
 
-  it('smoke-tests the copy in the account before publishing it there, when asked', { timeout: 300_000 }, async () => {
-    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1'], smoke: { instanceProfile: 'gild-smoke' } }] },`;
+  // One run, two accounts: one with a single region (its copy smoke-tested there), one with smoke.regions 'all' over two
+  // regions. Each account's copies, instances and parameters are read as that account's own role.
+  it("smoke-tests the copy in the account before publishing it there, when asked; in every region of the account at once with smoke.regions 'all'", { timeout: 300_000 }, async () => {
+    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${oneRegionTarget}', roleArn: '${oneRegionRoleArn}', regions: ['us-east-1'], smoke: { instanceProfile: 'gild-smoke' } }, { account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1', 'us-west-2'], smoke: { instanceProfile: 'gild-smoke', regions: 'all' } }] },`;
     const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra }) });
+    await inAccount(oneRegionRoleArn, 'us-east-1').createInstanceProfile('gild-smoke');
     await inAccount(roleArn, 'us-east-1').createInstanceProfile('gild-smoke');
     try {
-      const plan = await gild(['plan']);
-      expect(plan.stdout).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1`);
       const run = await gild(['run']);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
-      expect(run.stdout + run.stderr).toContain(`smoke test in account ${target} passed`);
-      const account = inAccount(roleArn, 'us-east-1');
+      const plan = planPrintedBy(run);
+      expect(plan).toMatch(new RegExp(`smoke test the copy of 1\\.0\\.0 in account ${oneRegionTarget} in us-east-1 —`));
+      expect(plan).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1, us-west-2`);
+      expect(run.stdout + run.stderr).toContain(`smoke test in account ${oneRegionTarget} passed`);
+
+      // The single-region account: the test instance ran there, from its copy, and is gone.
+      const account = inAccount(oneRegionRoleArn, 'us-east-1');
       const [copy] = await account.amis();
-      // The test instance ran in the account, from its copy, and is gone.
       expect(await account.smokeInstances()).toEqual([{ imageId: copy!.amiId, state: 'terminated' }]);
       expect(copy!.tags['gild:tested-at']).toBeDefined();
       expect((await account.parameters())['/golden/web/latest']).toBe(copy!.amiId);
-    } finally {
-      await remove();
-    }
-  });
+      expect(await inAccount(oneRegionRoleArn, 'us-west-2').amis()).toEqual([]);
 
-  it("smoke-tests the copy in every region of the account at once with smoke.regions 'all'", { timeout: 300_000 }, async () => {
-    const extra = `smoke: { checks: [{ name: 'ready', run: 'true' }] }, distribution: { accounts: [{ account: '${target}', roleArn: '${roleArn}', regions: ['us-east-1', 'us-west-2'], smoke: { instanceProfile: 'gild-smoke', regions: 'all' } }] },`;
-    const { gild, remove } = await project({ 'web.ts': imageSource({ name: 'web', extra }) });
-    await inAccount(roleArn, 'us-east-1').createInstanceProfile('gild-smoke');
-    try {
-      const plan = await gild(['plan']);
-      expect(plan.stdout).toContain(`smoke test the copy of 1.0.0 in account ${target} in us-east-1, us-west-2`);
-      const run = await gild(['run']);
-      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      // smoke.regions 'all': each region's copy was launched there, in the account, before it was published there.
       for (const region of regions) {
-        const account = inAccount(roleArn, region);
-        const [copy] = await account.amis();
-        // Each region's copy was launched there, in the account, before it was published there.
-        expect(await account.smokeInstances(), region).toEqual([{ imageId: copy!.amiId, state: 'terminated' }]);
-        expect(copy!.tags['gild:tested-at'], region).toBeDefined();
-        expect((await account.parameters())['/golden/web/latest'], region).toBe(copy!.amiId);
+        const everyRegion = inAccount(roleArn, region);
+        const [regionCopy] = await everyRegion.amis();
+        expect(await everyRegion.smokeInstances(), region).toEqual([{ imageId: regionCopy!.amiId, state: 'terminated' }]);
+        expect(regionCopy!.tags['gild:tested-at'], region).toBeDefined();
+        expect((await everyRegion.parameters())['/golden/web/latest'], region).toBe(regionCopy!.amiId);
       }
     } finally {
       await remove();
@@ -191,11 +188,9 @@ describe('distribution.accounts', () => {
     try {
       expect((await gild(['run'])).exitCode).toBe(0);
       const firstCopies = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await inAccount(roleArn, region).amis())[0]!.amiId] as const)));
-      const plan = await gild(['plan', '--force']);
-      for (const region of regions) expect(plan.stdout).toContain(`retire the copy of 1.0.0 in account ${target} in ${region}: ${firstCopies[region]}, /golden/web/versions/1.0.0`);
-
       const run = await gild(['run', '--force']);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      for (const region of regions) expect(planPrintedBy(run)).toContain(`retire the copy of 1.0.0 in account ${target} in ${region}: ${firstCopies[region]}, /golden/web/versions/1.0.0`);
       for (const region of regions) {
         const account = inAccount(roleArn, region);
         const copies = await account.amis();
@@ -234,14 +229,13 @@ describe('distribution.accounts', () => {
           await account.putParameter('/golden/web/channels/stable', await copyOf(region, '1.0.1'));
         }
 
-        const dryRun = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl', '--dry-run']);
-        expect(dryRun.exitCode, dryRun.stderr + dryRun.stdout).toBe(0);
-        for (const region of regions) expect(dryRun.stdout).toContain(`revoke the copy of 1.0.1 in account ${target} in ${region}`);
-        expect(dryRun.stdout).toContain(`move v1 in account ${target} to 1.0.0`);
-        expect(dryRun.stdout).toContain(`move channels/stable in account ${target} to 2.0.0`);
-
         const revoke = await gild(['revoke', 'web', '1.0.1', '--reason', 'CVE-2026-0001 in openssl']);
         expect(revoke.exitCode, revoke.stderr + revoke.stdout).toBe(0);
+        // The plan the revoke printed before applying it (what `--dry-run` stops at).
+        const revokePlan = planPrintedBy(revoke, 'Plan');
+        for (const region of regions) expect(revokePlan).toContain(`revoke the copy of 1.0.1 in account ${target} in ${region}`);
+        expect(revokePlan).toContain(`move v1 in account ${target} to 1.0.0`);
+        expect(revokePlan).toContain(`move channels/stable in account ${target} to 2.0.0`);
         for (const region of regions) {
           const account = inAccount(roleArn, region);
           const revoked = (await account.amis()).find((copy) => copy.tags['gild:version'] === '1.0.1')!;
@@ -330,9 +324,9 @@ describe('distribution.accounts', () => {
         expect(copy?.tags['gild:deprecated-at'], region).toBeDefined();
         expect(copy?.tags['gild:disabled-at'], region).toBeUndefined();
       }
-      const plan = await gild(['plan']);
-      for (const region of regions) expect(plan.stdout).toContain(`retire (disable) the copy of 1.0.0 in account ${target} in ${region}`);
-      expect((await gild(['run'])).exitCode).toBe(0);
+      const disabling = await gild(['run']);
+      expect(disabling.exitCode, disabling.stderr + disabling.stdout).toBe(0);
+      for (const region of regions) expect(planPrintedBy(disabling)).toContain(`retire (disable) the copy of 1.0.0 in account ${target} in ${region}`);
       for (const region of regions) expect((await copyOf1(region))?.tags['gild:disabled-at'], region).toBeDefined();
       expect((await gild(['run'])).exitCode).toBe(0);
       for (const region of regions) expect(await copyOf1(region), region).toBeUndefined();
@@ -360,10 +354,9 @@ describe('distribution.accounts', () => {
       expect((await ended).signal).toBe('SIGKILL');
       harness.proxy.reset();
 
-      const plan = await created.gild(['plan'], env);
-      expect(plan.stdout, plan.stderr).toMatch(/copy 1\.0\.0 into account 111111111111 in us-east-1/);
       const run = await created.gild(['run'], env);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      expect(planPrintedBy(run), run.stderr).toMatch(/copy 1\.0\.0 into account 111111111111 in us-east-1/);
       expect(run.stdout + run.stderr).toMatch(/finished the copy an earlier attempt made/);
       for (const region of regions) {
         const account = inAccount(roleArn, region);
@@ -387,12 +380,11 @@ describe('distribution.accounts', () => {
     });
     try {
       harness.proxy.setRules({ deniedRoles: [deniedRole] });
-      const plan = await gild(['plan']);
-      expect(plan.exitCode, plan.stderr).toBe(0);
-      expect(plan.stdout).toContain('copy 1.0.0 into account 222222222222 in us-east-1');
-
       const run = await gild(['run']);
       expect(run.exitCode, run.stderr + run.stdout).toBe(1);
+      // The account that cannot be read is still planned for (the plan does not fail on it); its step fails.
+      expect(planPrintedBy(run)).toContain('copy 1.0.0 into account 222222222222 in us-east-1');
+      expect(planPrintedBy(run)).not.toMatch(/^! /m);
       const output = run.stderr + run.stdout;
       expect(output).toContain(`gild could not assume ${deniedRole} to work in account 222222222222`);
       expect(output).toMatch(/AccessDenied/);

@@ -12,6 +12,7 @@ import { awsClients, parametersUnder } from '../support/aws-state.ts';
 import { convergenceViolations } from '../support/convergence.ts';
 import type { ProxyCall } from '../support/fault-proxy.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
+import { planPrintedBy } from '../support/lifecycle-printed-plan.ts';
 import { createTempProject, imageSource } from '../support/project.ts';
 
 const regions = ['us-east-1', 'us-west-2'];
@@ -120,14 +121,14 @@ describe('gild shares an image itself, after its smoke test', () => {
       for (const region of regions)
         expect((await sharingOf(emulator.moto.endpoint, region)).map((ami) => ({ status: ami.status, launch: ami.launch }))).toEqual([{ status: 'tested', launch: accounts }]);
 
-      const plan = await project.gild(['plan'], env());
-      expect(plan.stdout).toMatch(/resume 1\.0\.0 from run/);
-      expect(plan.stdout).toContain('share 1.0.0 in us-west-2 — after the smoke test, set the description and share with account 111122223333, account 444455556666');
-
       const calls: (ProxyCall & { body: string })[] = [];
       emulator.proxy.setRules({ onCall: (call, body) => calls.push({ ...call, body }) });
       const result = await project.gild(['run'], env());
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+      // What the resumed run planned before applying it.
+      const plan = planPrintedBy(result);
+      expect(plan).toMatch(/resume 1\.0\.0 from run/);
+      expect(plan).toContain('share 1.0.0 in us-west-2 — after the smoke test, set the description and share with account 111122223333, account 444455556666');
       // Shared already: the share steps read, found nothing to change, and changed no grant. (The description is
       // set again: moto accepts it but never stores it, so the AMI never reads back as described.)
       expect(calls.filter((call) => call.action === 'DescribeImageAttribute').length).toBeGreaterThanOrEqual(regions.length);
