@@ -2,7 +2,7 @@
  * The container engine that runs container twins (docs/emulator.md "Container twins"): Docker, or Podman through its
  * Docker-compatible CLI. Packer's docker builder runs whichever `docker` comes first on PATH, and a machine may have a
  * Docker client with no daemon earlier on PATH than Podman's `docker`: so the engine is found by asking each candidate
- * (`docker info`, `podman info`), and Packer gets a PATH whose first `docker` is the one that answered.
+ * (`docker version`, `podman version`), and Packer gets a PATH whose first `docker` is the one that answered.
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
@@ -37,23 +37,52 @@ function executablesOnPath(name: string, searchPath: string): string[] {
   return found;
 }
 
-/** The candidates in order: every `docker` on PATH (first wins, as for Packer), then every `podman`. */
+/**
+ * Asks one candidate whether its engine answers, and which it is.
+ *
+ * NOTE: `version`, not `info`. Docker's `version` asks the daemon (exit 1 without one, as `info`); Podman's has no
+ * daemon to ask, and whether its store works is asked by the image look-up that follows (imageExistsLocally). `info`
+ * cost about 1 s and 0.35 CPU-s a call on Debian: Podman's `info` asks dpkg which package owns conmon, runc and
+ * slirp4netns (six dpkg-query runs that read every package's file list), and it was asked on every emulator run.
+ */
 async function askEngine(binary: string): Promise<{ kind: 'docker' | 'podman'; version: string } | { problem: string }> {
-  // NOTE: one call per candidate (it is asked on every emulator run): `info` answers only when the engine does, and
-  // carries the version (Podman: version.Version; Docker: ServerVersion).
-  const info = await execa(binary, ['info', '--format', '{{json .}}'], { reject: false, timeout: 20_000, stdin: 'ignore' });
-  if (info.exitCode !== 0) return { problem: `${binary} info failed: ${(info.stderr || info.stdout || String(info.exitCode)).split('\n')[0]}` };
-  let parsed: { version?: { Version?: string }; ServerVersion?: string } = {};
+  const answer = await execa(binary, ['version', '--format', '{{json .}}'], { reject: false, timeout: 20_000, stdin: 'ignore' });
+  if (answer.exitCode !== 0)
+    return {
+      problem: `${binary} version failed: ${(answer.stderr || answer.stdout || String(answer.exitCode)).split('\n').filter((line) => !line.startsWith('Emulate Docker CLI'))[0] ?? String(answer.exitCode)}`,
+    };
+  return engineOfVersion(binary, answer.stdout);
+}
+
+/**
+ * Which engine a `version --format '{{json .}}'` answer comes from. Podman writes `APIVersion` (and a `Server` only
+ * when remote), Docker `ApiVersion` and a `Server` (null when no daemon answered, which `version` also exits 1 for).
+ */
+export function engineOfVersion(binary: string, output: string): { kind: 'docker' | 'podman'; version: string } | { problem: string } {
+  type Side = { Version?: string; APIVersion?: string; ApiVersion?: string } | null | undefined;
+  let parsed: { Client?: Side; Server?: Side } = {};
   try {
-    parsed = JSON.parse(info.stdout) as typeof parsed;
+    parsed = JSON.parse(output) as typeof parsed;
   } catch {
     // an engine that answered in another shape: still an engine
   }
-  const podman = parsed.version?.Version !== undefined || path.basename(binary) === 'podman';
-  return { kind: podman ? 'podman' : 'docker', version: parsed.version?.Version ?? parsed.ServerVersion ?? 'unknown' };
+  const podman = parsed.Client?.APIVersion !== undefined || path.basename(binary) === 'podman';
+  if (!podman && parsed.Client && !parsed.Server) return { problem: `${binary} version: no daemon answered` };
+  const version = (podman ? (parsed.Server?.Version ?? parsed.Client?.Version) : parsed.Server?.Version) ?? 'unknown';
+  return { kind: podman ? 'podman' : 'docker', version };
 }
 
-export async function findContainerEngine(searchPath: string): Promise<EngineSearch> {
+/** One search per PATH in a process: a run asks when it decides the twins and again in the SSM stand-in. */
+const searches = new Map<string, Promise<EngineSearch>>();
+
+export function findContainerEngine(searchPath: string): Promise<EngineSearch> {
+  let search = searches.get(searchPath);
+  if (!search) searches.set(searchPath, (search = searchContainerEngine(searchPath)));
+  return search;
+}
+
+/** The candidates in order: every `docker` on PATH (first wins, as for Packer), then every `podman`. */
+async function searchContainerEngine(searchPath: string): Promise<EngineSearch> {
   const candidates = [...executablesOnPath('docker', searchPath), ...executablesOnPath('podman', searchPath)];
   const tried: string[] = [];
   for (const binary of candidates) {
@@ -91,11 +120,23 @@ async function dockerShim(binary: string): Promise<string> {
 
 /** True when the engine holds the image locally (nothing is pulled: no registry may be reachable). */
 export async function imageExistsLocally(engine: Pick<ContainerEngine, 'binary' | 'kind'>, image: string): Promise<boolean> {
+  return (await lookUpLocalImage(engine, image)).present;
+}
+
+/**
+ * Whether the engine holds the image locally, and when it could not say, why: Podman's `image exists` exits 1 for an
+ * absent image and 125 when its store cannot be read (what `podman info` used to find before a run chose twins).
+ * Docker's `image inspect` exits 1 for both, but its daemon already answered `docker version`.
+ */
+export async function lookUpLocalImage(engine: Pick<ContainerEngine, 'binary' | 'kind'>, image: string): Promise<{ readonly present: boolean; readonly problem?: string }> {
   const result =
     engine.kind === 'podman'
       ? await execa(engine.binary, ['image', 'exists', image], { reject: false, stdin: 'ignore' })
       : await execa(engine.binary, ['image', 'inspect', image], { reject: false, stdin: 'ignore' });
-  return result.exitCode === 0;
+  if (result.exitCode === 0) return { present: true };
+  if (engine.kind === 'podman' && result.exitCode !== 1)
+    return { present: false, problem: `${engine.binary} image exists ${image} failed: ${(String(result.stderr) || String(result.exitCode)).split('\n')[0]}` };
+  return { present: false };
 }
 
 export interface ContainerRun {

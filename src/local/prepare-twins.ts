@@ -6,7 +6,7 @@ import type { ContainerTwins as EmulatorTwins } from '../target/container-twins.
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 import { twinBaseOf } from '../target/container-twins.ts';
-import { findContainerEngine, imageExistsLocally } from './container-engine.ts';
+import { findContainerEngine, lookUpLocalImage } from './container-engine.ts';
 
 export async function prepareTwins(images: readonly ResolvedImage[], searchPath: string, logger: Logger): Promise<EmulatorTwins | undefined> {
   const linux = images.filter((image) => image.platform === 'linux');
@@ -23,7 +23,7 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
   logger.info(`twins: container engine ${engine.kind} ${engine.version} (${engine.binary})${search.tried.length > 0 ? `; passed over: ${search.tried.join('; ')}` : ''}`);
   const containerImages: Record<string, string> = {};
   const fromBaseTwin: Record<string, string> = {};
-  const present = new Map<string, Promise<boolean>>();
+  const present = new Map<string, ReturnType<typeof lookUpLocalImage>>();
   const hasTwin = (name: string) => name in containerImages || name in fromBaseTwin;
   // NOTE: bases before dependants (validation rejected cycles), so a base's twin is decided before its dependants ask.
   for (const image of orderBasesFirst(linux)) {
@@ -44,10 +44,13 @@ export async function prepareTwins(images: readonly ResolvedImage[], searchPath:
       logger.info(`twins: ${image.name} has no container twin: ${base.reason}; its smoke checks are not run on the emulator`);
       continue;
     }
-    if (!present.has(base.containerImage)) present.set(base.containerImage, imageExistsLocally(engine, base.containerImage));
-    if (await present.get(base.containerImage)) {
+    if (!present.has(base.containerImage)) present.set(base.containerImage, lookUpLocalImage(engine, base.containerImage));
+    const lookedUp = await present.get(base.containerImage)!;
+    if (lookedUp.present) {
       containerImages[image.name] = base.containerImage;
       logger.info(`twins: ${image.name} gets a container twin from ${base.containerImage}`);
+    } else if (lookedUp.problem) {
+      logger.warn(`twins: ${image.name} has no container twin: the engine could not say whether ${base.containerImage} is present (${lookedUp.problem}); its smoke checks are not run on the emulator`);
     } else {
       logger.info(`twins: ${image.name} has no container twin: image ${base.containerImage} not present locally (nothing is pulled); its smoke checks are not run on the emulator`);
     }

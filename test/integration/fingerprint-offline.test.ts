@@ -24,7 +24,8 @@ describe('a plan against the emulator sees edits to what is provisioned', () => 
 
   beforeAll(async () => {
     moto = await startMoto();
-    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: provision }) } });
+    // One region: the fingerprint is about what is provisioned, and a copy to a second region only lengthens the run.
+    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: provision, regions: "{ build: 'us-east-1' }" }) } });
     await mkdir(path.join(project.dir, 'images/scripts'), { recursive: true });
     await mkdir(path.join(project.dir, 'images/files/nested'), { recursive: true });
     await writeFile(path.join(project.dir, 'images/scripts/setup.sh'), '#!/bin/sh\necho setup\n');
