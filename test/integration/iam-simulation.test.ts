@@ -8,9 +8,13 @@
  * @cloud-copilot/iam-simulate. Any denied authorization fails, naming the
  * request, who sent it and the statement.
  *
- * moto's own IAM check (iam-enforcement.test.ts) stays as the action-level
- * check: it runs gild as a user, but ignores conditions, resources and denies.
- * What neither can prove is listed in docs/iam.md ("IAM: what is proven offline").
+ * The full runs of every shipped image are also moto's own action-level IAM
+ * check (what iam-enforcement.test.ts did with two more full runs of its own):
+ * both run as a user holding the policy widened to what moto can check (each
+ * Allow on `*`, no conditions, no Denies), with moto's IAM enforcement on, so
+ * one recording feeds both the enforcement and the simulation. moto ignores
+ * conditions, resources and denies; iam-enforcement.test.ts keeps the denied
+ * cases. What neither can prove is listed in docs/iam.md ("IAM: what is proven offline").
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +27,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../../src/iam/generate-policy.ts';
 import { parametersUnder } from '../support/aws-state.ts';
+import { createInstanceProfile, createUserWithPolicy, enforceIam } from '../support/moto-iam.ts';
+import { widenForEmulator } from '../support/widen-for-emulator.ts';
 import { startIamRecorder, type IamRecorder } from '../support/iam-recorder.ts';
 import { simulateRecorded } from '../support/iam-simulate-recorded.ts';
 import { describeDenial, type SimulationSummary } from '../support/iam-simulation.ts';
@@ -42,6 +48,11 @@ function report(label: string, summary: SimulationSummary): string {
   const awsOwned = summary.verdicts.filter((verdict) => verdict.awsOwnedResource).length;
   return `${label}: ${summary.requests} requests (gild ${bySender('gild')}, Packer ${bySender('packer')}), ${summary.authorizations} resource authorizations evaluated (${awsOwned} on AWS-owned documents and parameters), ${summary.denied.length} denied`;
 }
+
+const allowedActions = (policy: PolicyDocument) => new Set(policy.Statement.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => statement.Action));
+
+/** An administrator for the recorder's own tag reads while moto enforces IAM (they are not gild's requests). */
+const everything: PolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'RecorderReads', Effect: 'Allow', Action: ['*'], Resource: ['*'] }] };
 
 function expectNothingDenied(summary: SimulationSummary): void {
   expect(summary.denied.map(describeDenial)).toEqual([]);
@@ -107,7 +118,7 @@ describe('the generated IAM policy, simulated over every request of full runs an
   }
 
   it(
-    'allows every request gild and Packer 1.6.6 make in full runs and in promote, rollback, release, revoke, restore, revoke --cascade, retire, status, history, verify --repair and unlock',
+    "allows every request gild and Packer 1.6.6 make in full runs of every shipped image (which also pass moto's IAM enforcement as a user holding only the policy's actions, and retire) and in promote, rollback, release, revoke, restore, revoke --cascade, retire, status, history, verify --repair and unlock",
     { timeout: 900_000 },
     async () => {
       const project = await createTempProject({ shippedImages: true, settings: await settingsKeepingOne() });
@@ -116,8 +127,39 @@ describe('the generated IAM policy, simulated over every request of full runs an
         // NOTE: the SSM stand-in runs debian-base's checks in its container twin (moto alone answers every command with
         // empty output, which that image's checks refuse); its Run Command requests still reach moto through the recorder.
         const env = { ...recorder.env(moto.env), GILD_SMOKE_POLL_MS: '100', GILD_SSM_STAND_IN: '1' };
-        await gildOk(project, ['run'], env);
-        await gildOk(project, ['run', '--force'], env);
+
+        // The two full runs (the second retires the first: retention keeps one) also run under moto's IAM enforcement, as
+        // a user holding only the policy widened to what moto checks; the user and the smoke profile are made while checks are off.
+        const pipelineUser = await createUserWithPolicy(moto.endpoint, 'gild-pipeline', widenForEmulator(policy));
+        recorder.signOwnCallsAs(await createUserWithPolicy(moto.endpoint, 'iam-recorder', everything));
+        await createInstanceProfile(moto.endpoint, 'gild-smoke');
+        await enforceIam(moto.endpoint, true);
+        const asPipelineUser = { ...env, AWS_ACCESS_KEY_ID: pipelineUser.accessKeyId, AWS_SECRET_ACCESS_KEY: pipelineUser.secretAccessKey };
+        const first = await gildOk(project, ['run'], asPipelineUser);
+        // The AWS SDK's Node-version notice is switched off by gild (src/bin/gild.js); this runs on every supported Node.
+        expect(first).not.toMatch(/NodeVersionSupportWarning/);
+        await gildOk(project, ['run', '--force'], asPipelineUser);
+        await enforceIam(moto.endpoint, false);
+        recorder.signOwnCallsAs(undefined);
+
+        // Retention keeps one version (nginx keeps 3 by its own definition): the first run's version is gone and the second's is latest.
+        for (const [image, regions] of Object.entries({ 'al2023-base': ['us-east-1', 'us-west-2'], 'graviton-worker': ['us-east-1', 'eu-west-1'], 'windows-2022': ['us-east-1'] })) {
+          for (const region of regions) {
+            const parameters = await parametersUnder(moto.endpoint, region, `/golden/${image}`);
+            const versions = Object.keys(parameters).filter((name) => name.includes('/versions/'));
+            expect(versions, `${image} in ${region}`).toHaveLength(1);
+            expect(parameters[`/golden/${image}/latest`]).toBe(parameters[versions[0]!]);
+          }
+        }
+        // moto's action-level check: every action the pipeline user's requests (gild's and Packer's) performed is one the policy allows.
+        const made = [...new Set(recorder.requests.filter((request) => request.accessKeyId === pipelineUser.accessKeyId).map((request) => `${request.service}:${request.action}`))].sort();
+        const allowed = allowedActions(policy);
+        expect(made.filter((action) => !allowed.has(action))).toEqual([]);
+        console.info(`gild and Packer made these ${made.length} calls as the pipeline user under moto's IAM enforcement:\n  ${made.join('\n  ')}`);
+        expect(made).toEqual(
+          expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateImage', 'ec2:CopyImage', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ssm:PutParameter', 'ssm:SendCommand', 'ssm:DeleteParameter']),
+        );
+
         await gildOk(project, ['promote', 'nginx', '--to', 'stable'], env);
         await gildOk(project, ['rollback', 'nginx', '--reason', 'kernel panic on boot'], env);
         await gildOk(project, ['release', 'nginx'], env);
