@@ -31,7 +31,7 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   /** JSON-protocol input (SSM). */
   readonly json: Readonly<Record<string, unknown>>;
-  /** Resource ID → its tags just before the request was forwarded (only resources the request names). */
+  /** Resource ID → its tags just before the request was forwarded (only resources the request names; none for an EC2 Describe*). */
   readonly tagsBefore: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly status: number;
   readonly answer: string;
@@ -86,11 +86,15 @@ function forward(
 /** Query parameters whose values are EC2 resource IDs whose tags IAM may condition on. */
 const resourceIdParameter = /^(ResourceId\.\d+|ImageId|InstanceId(\.\d+)?|SnapshotId|VolumeId|GroupId|SecurityGroupId\.\d+|SubnetId|SourceImageId)$/;
 
-/** The EC2 resource IDs a request names, by the region they live in (CopyImage's source lives in SourceRegion). */
+/**
+ * The EC2 resource IDs a request names whose tags its authorization can read, by the region they live in (CopyImage's
+ * source lives in SourceRegion). An EC2 Describe* is authorized on `*` with no resource tags (iam-authorizations.ts):
+ * its tags are not read, which spares moto a DescribeTags for every poll of an instance's or an image's state.
+ */
 function namedResources(service: string, region: string, query: Record<string, string>, json: Record<string, unknown>): Map<string, string[]> {
   const byRegion = new Map<string, string[]>();
   const add = (where: string, id: string) => byRegion.set(where, [...(byRegion.get(where) ?? []), id]);
-  if (service === 'ec2') {
+  if (service === 'ec2' && !/^Describe/.test(query.Action ?? '')) {
     for (const [key, value] of Object.entries(query)) if (resourceIdParameter.test(key)) add(key === 'SourceImageId' ? (query.SourceRegion ?? region) : region, value);
   }
   if (service === 'ssm' && Array.isArray(json.InstanceIds)) for (const id of json.InstanceIds) add(region, String(id));
