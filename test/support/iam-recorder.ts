@@ -226,7 +226,8 @@ export async function startIamRecorder(targetEndpoint: string): Promise<IamRecor
       // moto ignores RegisterImage's TagSpecifications (src/adapters/ec2.ts says so); the CopyImage that gild's stand-in
       // replaces tags the copy at creation on AWS. Tag it here, as AWS would have, so later requests meet AWS's state.
       const registered = call.action === 'RegisterImage' && upstream.status === 200 ? /<imageId>([^<]+)<\/imageId>/.exec(answer)?.[1] : undefined;
-      if (registered && sender === 'gild' && ownCallsAs) throw new Error('iam recorder: a stand-in RegisterImage under IAM enforcement is not supported (its tags would be written in the wrong account)');
+      if (registered && sender === 'gild' && ownCallsAs)
+        throw new Error('iam recorder: a stand-in RegisterImage under IAM enforcement is not supported (its tags would be written in the wrong account)');
       if (registered && sender === 'gild') await tagAtCreation(target, call.region, call.accessKeyId, registered, call.query);
       if (call.service === 'sts' && call.action === 'AssumeRole' && upstream.status === 200) {
         const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(answer)?.[1];
