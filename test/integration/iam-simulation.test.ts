@@ -22,7 +22,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EC2Client, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../../src/iam/generate-policy.ts';
@@ -78,6 +78,11 @@ describe('the generated IAM policy, simulated over every request of full runs an
         recorder.signOwnCallsAs(await createUserWithPolicy(moto.endpoint, 'iam-recorder', everything));
         await createInstanceProfile(moto.endpoint, 'gild-smoke');
         await enforceIam(moto.endpoint, true);
+        // The checks are on through the recorder (which forwards the Host each request was signed for): a key moto does
+        // not know is refused. The probe is the test's, not gild's: it is dropped from the recording.
+        const probe = new EC2Client({ region: 'us-east-1', endpoint: recorder.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+        await expect(probe.send(new DescribeImagesCommand({ Owners: ['self'] }))).rejects.toMatchObject({ name: 'AuthFailure' });
+        recorder.reset();
         const asPipelineUser = { ...env, AWS_ACCESS_KEY_ID: pipelineUser.accessKeyId, AWS_SECRET_ACCESS_KEY: pipelineUser.secretAccessKey };
         const first = await gildOk(project, ['run'], asPipelineUser);
         // The AWS SDK's Node-version notice is switched off by gild (src/bin/gild.js); this runs on every supported Node.
