@@ -89,7 +89,7 @@ function amiIdentity(image: ResolvedImage, input: SourceInput): HclEntry[] {
  * No snapshot_tags: Packer (1.6.6 and the modern amazon plugin alike) tags the AMI and its snapshots with `tags` in
  * one CreateTags, then the snapshots again with `snapshot_tags` when set. That second call re-sends gild:image to
  * snapshots that already carry it, which the policy's NeverMoveOwnership deny refuses on AWS (the IAM simulation,
- * test/integration/iam-simulation.test.ts, shows it); without it the snapshots get exactly the AMI's tags.
+ * test/integration/iam-simulation-settings.test.ts, shows it); without it the snapshots get exactly the AMI's tags.
  */
 function tagging(input: SourceInput): HclEntry[] {
   return [attribute('tags', input.tags), attribute('run_tags', input.runTags), attribute('run_volume_tags', input.runTags)];

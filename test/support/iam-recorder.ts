@@ -12,6 +12,7 @@
  * resource authorizations AWS's Service Authorization Reference lists for it.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 
 export interface RecordedRequest {
   /** Order of arrival. */
@@ -30,7 +31,7 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   /** JSON-protocol input (SSM). */
   readonly json: Readonly<Record<string, unknown>>;
-  /** Resource ID → its tags just before the request was forwarded (only resources the request names). */
+  /** Resource ID → its tags just before the request was forwarded (only resources the request names; none for an EC2 Describe*). */
   readonly tagsBefore: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly status: number;
   readonly answer: string;
@@ -44,6 +45,13 @@ export interface IamRecorder {
   /** Access keys moto's STS handed out, and the role each acts as (for the distribution-account policy). */
   readonly assumedRoles: ReadonlyMap<string, string>;
   reset(): void;
+  /**
+   * With moto's IAM enforcement on (moto-iam.ts), the recorder's own tag reads must be signed by a user moto knows
+   * and allowed: they are made as `credentials` (an administrator of the pipeline account) until called again
+   * without. Unset (the default), they are signed with the caller's access key and no valid signature, which moto
+   * accepts only while its checks are off, and they act in the caller's account (assumed roles included).
+   */
+  signOwnCallsAs(credentials: { accessKeyId: string; secretAccessKey: string } | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -56,10 +64,18 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function forward(target: URL, method: string, path: string, headers: IncomingMessage['headers'], body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+/** Sends a request to moto; `host` is kept as signed when given (moto checks the signature while IAM is enforced). */
+function forward(
+  target: URL,
+  method: string,
+  path: string,
+  headers: IncomingMessage['headers'],
+  body: Buffer,
+  host = target.host,
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host, 'content-length': String(body.length) } },
+      { hostname: target.hostname, port: target.port, method, path, headers: { ...headers, host, 'content-length': String(body.length) } },
       (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
     );
     upstream.on('error', reject);
@@ -70,11 +86,15 @@ function forward(target: URL, method: string, path: string, headers: IncomingMes
 /** Query parameters whose values are EC2 resource IDs whose tags IAM may condition on. */
 const resourceIdParameter = /^(ResourceId\.\d+|ImageId|InstanceId(\.\d+)?|SnapshotId|VolumeId|GroupId|SecurityGroupId\.\d+|SubnetId|SourceImageId)$/;
 
-/** The EC2 resource IDs a request names, by the region they live in (CopyImage's source lives in SourceRegion). */
+/**
+ * The EC2 resource IDs a request names whose tags its authorization can read, by the region they live in (CopyImage's
+ * source lives in SourceRegion). An EC2 Describe* is authorized on `*` with no resource tags (iam-authorizations.ts):
+ * its tags are not read, which spares moto a DescribeTags for every poll of an instance's or an image's state.
+ */
 function namedResources(service: string, region: string, query: Record<string, string>, json: Record<string, unknown>): Map<string, string[]> {
   const byRegion = new Map<string, string[]>();
   const add = (where: string, id: string) => byRegion.set(where, [...(byRegion.get(where) ?? []), id]);
-  if (service === 'ec2') {
+  if (service === 'ec2' && !/^Describe/.test(query.Action ?? '')) {
     for (const [key, value] of Object.entries(query)) if (resourceIdParameter.test(key)) add(key === 'SourceImageId' ? (query.SourceRegion ?? region) : region, value);
   }
   if (service === 'ssm' && Array.isArray(json.InstanceIds)) for (const id of json.InstanceIds) add(region, String(id));
@@ -90,7 +110,18 @@ const unescapeXml = (text: string) =>
     .replace(/&amp;/g, '&');
 
 /** Current tags of `ids` in `region`, as the caller's account sees them (moto routes by access key; checks are off). */
-async function currentTags(target: URL, region: string, accessKeyId: string, ids: readonly string[]): Promise<Record<string, Record<string, string>>> {
+async function currentTags(target: URL, region: string, accessKeyId: string, ids: readonly string[], signedAs: OwnCallCredentials): Promise<Record<string, Record<string, string>>> {
+  if (signedAs) {
+    const client = new EC2Client({ region, endpoint: target.origin, credentials: signedAs, maxAttempts: 1 });
+    try {
+      const { Tags = [] } = await client.send(new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [...ids] }] }));
+      const tags: Record<string, Record<string, string>> = Object.fromEntries(ids.map((id) => [id, {}]));
+      for (const tag of Tags) if (tag.ResourceId && tag.Key !== undefined) (tags[tag.ResourceId] ??= {})[tag.Key] = tag.Value ?? '';
+      return tags;
+    } finally {
+      client.destroy();
+    }
+  }
   const form = new URLSearchParams({ Action: 'DescribeTags', Version: '2016-11-15', 'Filter.1.Name': 'resource-id' });
   ids.forEach((id, index) => form.set(`Filter.1.Value.${index + 1}`, id));
   const body = Buffer.from(form.toString());
@@ -146,6 +177,8 @@ async function tagAtCreation(target: URL, region: string, accessKeyId: string, i
   if (answer.status !== 200) throw new Error(`iam recorder: moto CreateTags answered ${answer.status}: ${answer.body.toString('utf8')}`);
 }
 
+type OwnCallCredentials = { accessKeyId: string; secretAccessKey: string } | undefined;
+
 function identify(
   request: IncomingMessage,
   body: Buffer,
@@ -169,15 +202,16 @@ export async function startIamRecorder(targetEndpoint: string): Promise<IamRecor
   const requests: RecordedRequest[] = [];
   const assumedRoles = new Map<string, string>();
   let seq = 0;
+  let ownCallsAs: OwnCallCredentials;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const call = identify(request, body);
     const tagsBefore: Record<string, Record<string, string>> = {};
     if (call) {
-      for (const [region, ids] of namedResources(call.service, call.region, call.query, call.json)) Object.assign(tagsBefore, await currentTags(target, region, call.accessKeyId, ids));
+      for (const [region, ids] of namedResources(call.service, call.region, call.query, call.json)) Object.assign(tagsBefore, await currentTags(target, region, call.accessKeyId, ids, ownCallsAs));
     }
-    const upstream = await forward(target, request.method ?? 'POST', request.url ?? '/', request.headers, body);
+    const upstream = await forward(target, request.method ?? 'POST', request.url ?? '/', request.headers, body, request.headers.host);
     if (call) {
       const userAgent = String(request.headers['user-agent'] ?? '');
       const sender = /Signature=emulator$/.test(String(request.headers.authorization))
@@ -192,6 +226,8 @@ export async function startIamRecorder(targetEndpoint: string): Promise<IamRecor
       // moto ignores RegisterImage's TagSpecifications (src/adapters/ec2.ts says so); the CopyImage that gild's stand-in
       // replaces tags the copy at creation on AWS. Tag it here, as AWS would have, so later requests meet AWS's state.
       const registered = call.action === 'RegisterImage' && upstream.status === 200 ? /<imageId>([^<]+)<\/imageId>/.exec(answer)?.[1] : undefined;
+      if (registered && sender === 'gild' && ownCallsAs)
+        throw new Error('iam recorder: a stand-in RegisterImage under IAM enforcement is not supported (its tags would be written in the wrong account)');
       if (registered && sender === 'gild') await tagAtCreation(target, call.region, call.accessKeyId, registered, call.query);
       if (call.service === 'sts' && call.action === 'AssumeRole' && upstream.status === 200) {
         const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(answer)?.[1];
@@ -221,6 +257,9 @@ export async function startIamRecorder(targetEndpoint: string): Promise<IamRecor
     reset() {
       requests.length = 0;
       seq = 0;
+    },
+    signOwnCallsAs(credentials) {
+      ownCallsAs = credentials;
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {
