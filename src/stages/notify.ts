@@ -9,8 +9,6 @@
  * drops the copy.
  */
 import { createHash } from 'node:crypto';
-import { putGildEvent, eventBridgeClient } from '../adapters/eventbridge.ts';
-import { publishNotification, regionOfTopic, snsClient } from '../adapters/sns.ts';
 import type { StepRun, StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { partitionOf } from '../definition/aws-regions.ts';
@@ -77,7 +75,10 @@ async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun
     details: failure ? { ...step.details, published: String(failure.published) } : step.details,
   });
   const body = JSON.stringify(notification);
+  // NOTE: each client is loaded when a notification is sent through it, not with the run: most runs notify no one, and
+  // the SNS and EventBridge clients were 60 kB of the bundle that every `gild run` compiled at start-up.
   if (step.target.kind === 'sns') {
+    const { publishNotification, regionOfTopic, snsClient } = await import('../adapters/sns.ts');
     const { topicArn } = step.target;
     const messageId = await publishNotification(snsClient(context.clients, context.env, regionOfTopic(topicArn)), {
       topicArn,
@@ -90,6 +91,7 @@ async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun
     return { target: topicArn, messageId };
   }
   const { bus, source, region } = step.target;
+  const { putGildEvent, eventBridgeClient } = await import('../adapters/eventbridge.ts');
   const messageId = await putGildEvent(eventBridgeClient(context.clients, context.env, region), {
     bus,
     source,

@@ -6,8 +6,9 @@
  * the rulebook.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
 export interface ShapeMember {
@@ -60,14 +61,51 @@ function pythonCandidates(): string[] {
 
 let dataDirectory: string | undefined;
 
+/**
+ * Where the last probe found botocore, by the interpreters it asked and what picks them (PATH, pyenv's version). NOTE:
+ * every cli test file runs in a fresh process, and asking Python (which imports botocore) cost 0.3-0.5 s there each
+ * time; the answer is kept beside the other caches in node_modules/.cache and asked again when any of that differs or
+ * the folder is gone.
+ */
+const probeCache = path.join(fileURLToPath(new URL('../../node_modules/.cache', import.meta.url)), 'gild-test-botocore.json');
+
+const probeKey = (candidates: readonly string[]) => JSON.stringify([candidates, process.env.PATH ?? '', process.env.PYENV_VERSION ?? '']);
+
+function cachedDataDirectory(candidates: readonly string[]): string | undefined {
+  try {
+    const cached = JSON.parse(readFileSync(probeCache, 'utf8')) as { key?: unknown; directory?: unknown };
+    if (cached.key === probeKey(candidates) && typeof cached.directory === 'string' && existsSync(cached.directory)) return cached.directory;
+  } catch {
+    // No cache yet, or an unreadable one: ask Python.
+  }
+  return undefined;
+}
+
+function keepDataDirectory(candidates: readonly string[], directory: string): void {
+  try {
+    mkdirSync(path.dirname(probeCache), { recursive: true });
+    const partial = `${probeCache}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify({ key: probeKey(candidates), directory }));
+    renameSync(partial, probeCache);
+  } catch {
+    // A cache that cannot be written only costs the next file its probe.
+  }
+}
+
 /** botocore's `data` folder, found through the Python that runs moto. */
 export function botocoreDataDirectory(): string {
   if (dataDirectory) return dataDirectory;
+  const candidates = pythonCandidates();
+  const cached = cachedDataDirectory(candidates);
+  if (cached) return (dataDirectory = cached);
   const failures: string[] = [];
-  for (const python of pythonCandidates()) {
+  for (const python of candidates) {
     try {
       const found = execFileSync(python, ['-c', 'import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), "data"))'], { encoding: 'utf8' }).trim();
-      if (existsSync(found)) return (dataDirectory = found);
+      if (existsSync(found)) {
+        keepDataDirectory(candidates, found);
+        return (dataDirectory = found);
+      }
       failures.push(`${python}: ${found} does not exist`);
     } catch (error) {
       failures.push(`${python}: ${(error as Error).message.split('\n')[0]}`);

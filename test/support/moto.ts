@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { startMotoServer } from '../../src/local/moto-server.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startWireCheckProxy } from './aws-model-proxy.ts';
+import { postText } from './post-text.ts';
 
 export interface MotoServer {
   /** The wire-checking proxy in front of moto: what every client is pointed at. */
@@ -36,8 +37,8 @@ async function resetMotoServer(endpoint: string): Promise<void> {
     ['reset', undefined],
     ['reset-auth', '1e12'],
   ] as const) {
-    const response = await fetch(`${endpoint}/moto-api/${route}`, { method: 'POST', ...(body === undefined ? {} : { body }) });
-    if (!response.ok) throw new Error(`moto refused /moto-api/${route}: ${response.status} ${await response.text()}`);
+    const response = await postText(`${endpoint}/moto-api/${route}`, body);
+    if (!response.ok) throw new Error(`moto refused /moto-api/${route}: ${response.status} ${response.text}`);
   }
 }
 
@@ -103,7 +104,7 @@ export async function startMoto(options: { env?: Readonly<Record<string, string>
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     async reset() {
-      await fetch(`${server.endpoint}/moto-api/reset`, { method: 'POST' });
+      await postText(`${server.endpoint}/moto-api/reset`);
     },
     async stop() {
       await checked.stop();
