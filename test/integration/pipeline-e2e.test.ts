@@ -22,7 +22,8 @@ describe('gild run over the shipped images', () => {
   beforeAll(async () => {
     moto = await startMoto();
     // The SSM Run Command stand-in in front of moto: debian-base's checks run in its container twin, the others' are not run.
-    Object.assign(moto.env, { GILD_SSM_STAND_IN: '1' });
+    // moto answers at once: gild polls smoke instances and commands quickly, not at AWS's pace (docs/aws-clock.md).
+    Object.assign(moto.env, { GILD_SSM_STAND_IN: '1', GILD_SMOKE_POLL_MS: '100' });
     project = await createTempProject({ shippedImages: true });
   });
   afterAll(async () => {
