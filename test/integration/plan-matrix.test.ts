@@ -2,8 +2,7 @@
  * `gild plan --matrix` for the shipped images, which pipeline/fleet.yml fans
  * out over: nginx is built on al2023-base, so it shares its base's job while
  * its base is built in the same run (or waits for it from a job of its own
- * with --per-job 1), and not once the base is published. The flags it refuses
- * are shown in-process (test/unit/plan-matrix-usage.test.ts).
+ * with --per-job 1), and not once the base is published.
  */
 import { describe, expect, it } from 'vitest';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
@@ -42,6 +41,20 @@ describe('gild plan --matrix', () => {
           ],
         },
       ]);
+
+      const both = await project.gild(['plan', '--matrix', '--json'], emulator.moto.env);
+      expect(both.exitCode).toBe(2);
+      expect(both.stderr).toContain('--json and --matrix each print one document on stdout');
+      for (const [args, message] of [
+        [['--matrix', '--per-job', '2', '--max-jobs', '3'], '--per-job and --max-jobs each choose how many images a job builds'],
+        [['--matrix', '--per-job', '0'], '--per-job 0: give a whole number'],
+        [['--matrix', '--engine', 'jenkins'], '--engine jenkins: gild fans out over github or gitlab'],
+        [['--per-job', '2'], '--per-job shape the fan-out; they go with --matrix'],
+        [['--matrix', '--from', 'missing.json'], '--from missing.json: cannot read it (ENOENT)'],
+      ] as const) {
+        const refused = await project.gild(['plan', ...args], emulator.moto.env);
+        expect([refused.exitCode, refused.stderr]).toEqual([2, expect.stringContaining(message)]);
+      }
     } finally {
       await project.remove();
     }
