@@ -28,7 +28,8 @@ describe('gild plan --matrix', () => {
         'nginx <- al2023-base',
       ]);
 
-      expect((await project.gild(['run', 'al2023-base'], emulator.moto.env)).exitCode).toBe(0);
+      // moto answers at once: gild polls the smoke instance quickly, not at AWS's pace.
+      expect((await project.gild(['run', 'al2023-base'], { ...emulator.moto.env, GILD_SMOKE_POLL_MS: '100' })).exitCode).toBe(0);
       const second = await project.gild(['plan', '--matrix'], emulator.moto.env);
       expect(JSON.parse(second.stdout).matrices).toEqual([
         {

@@ -39,6 +39,8 @@ export interface ThrottleRule {
   readonly actions?: readonly string[];
   /** Never fail the same action more than this many times in a row (default 3), so a test's retry delays stay bounded. */
   readonly maxConsecutive?: number;
+  /** Only calls whose decoded body contains this (e.g. one key pair's name); default any. */
+  readonly bodyIncludes?: string;
 }
 
 /** Forward a matching SSM or EC2 call to moto (so it is applied), then answer the client 500 (InternalServerError / InternalError). */
@@ -229,9 +231,9 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
   const seen = new Map<string, number>();
   const consecutive = new Map<string, number>();
 
-  const shouldFail = (kind: 'throttle' | 'serverErrors', service: 'ec2' | 'ssm', action: string): boolean => {
+  const shouldFail = (kind: 'throttle' | 'serverErrors', service: 'ec2' | 'ssm', action: string, decodedBody: string): boolean => {
     const rule = rules[kind]?.[service];
-    if (!rule || (rule.actions && !rule.actions.includes(action))) return false;
+    if (!rule || (rule.actions && !rule.actions.includes(action)) || (rule.bodyIncludes !== undefined && !decodedBody.includes(rule.bodyIncludes))) return false;
     const key = `${kind}:${service}`;
     const index = seen.get(key) ?? 0;
     seen.set(key, index + 1);
@@ -282,19 +284,19 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
       await hold.release;
     }
 
-    if (service === 'ec2' && shouldFail('throttle', 'ec2', action)) {
+    if (service === 'ec2' && shouldFail('throttle', 'ec2', action, decodedBody)) {
       record('throttled');
       return ec2Error(response, 503, 'RequestLimitExceeded', 'Request limit exceeded.');
     }
-    if (service === 'ssm' && shouldFail('throttle', 'ssm', action)) {
+    if (service === 'ssm' && shouldFail('throttle', 'ssm', action, decodedBody)) {
       record('throttled');
       return ssmError(response, 'ThrottlingException', 'Rate exceeded', 400);
     }
-    if (service === 'ec2' && shouldFail('serverErrors', 'ec2', action)) {
+    if (service === 'ec2' && shouldFail('serverErrors', 'ec2', action, decodedBody)) {
       record('server-error');
       return ec2Error(response, 500, 'InternalError', 'An internal error has occurred');
     }
-    if (service === 'ssm' && shouldFail('serverErrors', 'ssm', action)) {
+    if (service === 'ssm' && shouldFail('serverErrors', 'ssm', action, decodedBody)) {
       record('server-error');
       return ssmError(response, 'InternalServerError', 'An error occurred on the server side.', 500);
     }
