@@ -13,6 +13,7 @@ import { parametersUnder } from '../support/aws-state.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 import { planPrintedBy } from '../support/lifecycle-printed-plan.ts';
 import { createTempProject, imageSource } from '../support/project.ts';
+import { createInstanceProfile } from '../support/moto-iam.ts';
 
 const target = '111111111111';
 const roleArn = `arn:aws:iam::${target}:role/gild-distribution`;
@@ -47,15 +48,7 @@ describe('distribution.accounts', () => {
       /** An instance profile in the account (moto's RunInstances wants it to exist there): IAM, signed as the role. */
       async createInstanceProfile(name: string) {
         const { accessKeyId } = await credentials();
-        const response = await fetch(harness.moto.endpoint, {
-          method: 'POST',
-          headers: {
-            'Content-Type': 'application/x-www-form-urlencoded',
-            Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup`,
-          },
-          body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
-        });
-        if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
+        await createInstanceProfile(harness.moto.endpoint, name, accessKeyId);
       },
       async putParameter(name: string, value: string) {
         await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true }));

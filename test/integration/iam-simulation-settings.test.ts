@@ -21,6 +21,7 @@ import { expectNothingDenied, gildOk, policyOf, report } from '../support/iam-si
 import { describeDenial } from '../support/iam-simulation.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, repoRoot } from '../support/project.ts';
+import { createInstanceProfile } from '../support/moto-iam.ts';
 
 describe('the generated IAM policy, simulated over every request of runs with distribution accounts, region copies and notifications', () => {
   let moto: MotoServer;
@@ -50,15 +51,7 @@ describe('the generated IAM policy, simulated over every request of runs with di
       clientConfig: { region: 'us-east-1', endpoint: moto.endpoint },
     });
     const { accessKeyId } = await credentials();
-    const response = await fetch(moto.endpoint, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup`,
-      },
-      body: new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }),
-    });
-    if (!response.ok) throw new Error(`moto IAM CreateInstanceProfile answered ${response.status}: ${await response.text()}`);
+    await createInstanceProfile(moto.endpoint, name, accessKeyId);
   }
 
   it('allows every request of distribution into another account: the pipeline role under its policy, the assumed role under `gild iam-policy --account-role`', { timeout: 900_000 }, async () => {

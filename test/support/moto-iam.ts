@@ -8,13 +8,16 @@
  */
 import type { PolicyDocument } from '../../src/iam/generate-policy.ts';
 
-/** An IAM query call; moto routes by the service in the credential scope and, while checks are off, does not verify the signature. */
-async function iamCall(endpoint: string, action: string, parameters: Record<string, string>): Promise<string> {
+/**
+ * An IAM query call; moto routes by the service in the credential scope and, while checks are off, does not verify the
+ * signature. The access key names the account the call is made in (an assumed role's key: that role's account).
+ */
+async function iamCall(endpoint: string, action: string, parameters: Record<string, string>, accessKeyId = 'test'): Promise<string> {
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: {
       'Content-Type': 'application/x-www-form-urlencoded',
-      Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup',
+      Authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=setup`,
     },
     body: new URLSearchParams({ Action: action, Version: '2010-05-08', ...parameters }),
   });
@@ -36,8 +39,9 @@ export async function createUserWithPolicy(endpoint: string, userName: string, p
   return { accessKeyId, secretAccessKey };
 }
 
-export async function createInstanceProfile(endpoint: string, name: string): Promise<void> {
-  await iamCall(endpoint, 'CreateInstanceProfile', { InstanceProfileName: name });
+/** An instance profile (moto's RunInstances wants it to exist), in the account of `accessKeyId` (default: moto's own). */
+export async function createInstanceProfile(endpoint: string, name: string, accessKeyId?: string): Promise<void> {
+  await iamCall(endpoint, 'CreateInstanceProfile', { InstanceProfileName: name }, accessKeyId);
 }
 
 /** Turns IAM checks on (every later call must be signed by a user and allowed) or off. */
