@@ -93,7 +93,7 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   if ('none' in chain) throw catalogue.EUSAGE(`${image.file}: image "${image.name}" has no container twin: ${chain.none}. gild test runs an image's provisioning and checks in its container twin.`);
   const containerImage = chain.containerImage;
 
-  const [{ findContainerEngine, imageExistsLocally, runScriptInContainer }, { packerBuild }, { execa }, { readFile }] = await Promise.all([
+  const [{ findContainerEngine, lookUpLocalImage, runScriptInContainer }, { packerBuild }, { execa }, { readFile }] = await Promise.all([
     import('../local/container-engine.ts'),
     import('../adapters/packer.ts'),
     import('execa'),
@@ -103,7 +103,13 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   if (!search.found) throw catalogue.EUSAGE(`gild test needs Docker or Podman, and none answered (${search.tried.join('; ')}). Install one and the base image: bash .ci/setup-containers.sh`);
   const engine = search.found;
   logger.info(`container engine: ${engine.kind} ${engine.version} (${engine.binary})`);
-  if (!(await imageExistsLocally(engine, containerImage))) {
+  const base = await lookUpLocalImage(engine, containerImage);
+  if (base.problem) {
+    throw catalogue.EUSAGE(
+      `${chain.images[0]!.file}: the twin of "${chain.images[0]!.name}" starts from ${containerImage}, and ${engine.kind} could not say whether it is present: ${base.problem}. Fix the engine (podman info shows its store and runtime), then run gild test again.`,
+    );
+  }
+  if (!base.present) {
     throw catalogue.EUSAGE(
       `${chain.images[0]!.file}: the twin of "${chain.images[0]!.name}" starts from ${containerImage}, which is not present locally (gild never pulls). Make it (for debian:12: bash .ci/setup-containers.sh) or name another with containerImage.`,
     );

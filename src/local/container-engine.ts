@@ -40,8 +40,9 @@ function executablesOnPath(name: string, searchPath: string): string[] {
 /**
  * Asks one candidate whether its engine answers, and which it is.
  *
- * NOTE: `version`, not `info`. Docker's `version` asks the daemon (exit 1 without one, as `info`); Podman's has no
- * daemon to ask, and whether its store works is asked by the image look-up that follows (imageExistsLocally). `info`
+ * NOTE: `version`, not `info`. Docker's `version` asks the daemon (exit 1 without one, as `info`); a local Podman's
+ * opens its runtime and store as `info` does (Podman 4.3: exit 125 for a missing OCI runtime or a store whose driver
+ * does not match), and the image look-up that follows (lookUpLocalImage) says when the store fails later. `info`
  * cost about 1 s and 0.35 CPU-s a call on Debian: Podman's `info` asks dpkg which package owns conmon, runc and
  * slirp4netns (six dpkg-query runs that read every package's file list), and it was asked on every emulator run.
  */
@@ -118,15 +119,12 @@ async function dockerShim(binary: string): Promise<string> {
   return dir;
 }
 
-/** True when the engine holds the image locally (nothing is pulled: no registry may be reachable). */
-export async function imageExistsLocally(engine: Pick<ContainerEngine, 'binary' | 'kind'>, image: string): Promise<boolean> {
-  return (await lookUpLocalImage(engine, image)).present;
-}
-
 /**
- * Whether the engine holds the image locally, and when it could not say, why: Podman's `image exists` exits 1 for an
- * absent image and 125 when its store cannot be read (what `podman info` used to find before a run chose twins).
- * Docker's `image inspect` exits 1 for both, but its daemon already answered `docker version`.
+ * Whether the engine holds the image locally (nothing is pulled: no registry may be reachable), and when it could not
+ * say, why: Podman's `image exists` exits 1 for an absent image and 125 when it cannot open its runtime or store (as
+ * `podman version` does, but the store can break between the two, and the search is cached for the process).
+ * Docker's `image inspect` exits 1 for both, but its daemon already answered `docker version`. No yes/no form: a
+ * broken engine must not read as "image not present, make it".
  */
 export async function lookUpLocalImage(engine: Pick<ContainerEngine, 'binary' | 'kind'>, image: string): Promise<{ readonly present: boolean; readonly problem?: string }> {
   const result =

@@ -122,7 +122,9 @@ async function answerOrExit(child: ResultPromise, endpoint: string): Promise<{ s
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
+  // NOTE: awaited (reject: false, so it resolves): the fallback binds the same port, which is free once this has ended.
   child.kill('SIGKILL');
+  await child;
   return { problem: `did not answer on ${endpoint} within 30 s` };
 }
 

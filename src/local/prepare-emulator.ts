@@ -93,6 +93,9 @@ async function createInstanceProfile(endpoint: string, name: string): Promise<vo
   await runOutsideThePlan('emulator-setup', () => sendCreateInstanceProfile(endpoint, name));
 }
 
+/** How long the set-up request may go without a byte either way before it is given up (fetch's undici gave 300 s). */
+const emulatorSetupTimeoutMs = 30_000;
+
 // NOTE: sent with node:http, which the SDK's clients have loaded already, rather than fetch: Node loads and compiles
 // undici (fetch) and its HTTP parser on first use, about 60 ms of CPU in every emulator run for this one request.
 async function sendCreateInstanceProfile(endpoint: string, name: string): Promise<void> {
@@ -108,6 +111,14 @@ async function sendCreateInstanceProfile(endpoint: string, name: string): Promis
         Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=emulator',
       },
     });
+    // NOTE: node:http has no timeout of its own; `timeout` only emits 'timeout' after that long idle (connecting too).
+    request.setTimeout(emulatorSetupTimeoutMs, () =>
+      request.destroy(
+        new Error(
+          `the emulator at ${endpoint} did not answer CreateInstanceProfile ${name} within ${emulatorSetupTimeoutMs / 1000} s; check that the emulator there is running and answering (curl it), then run again`,
+        ),
+      ),
+    );
     request.once('error', reject);
     request.once('response', (response) => {
       response.resume();

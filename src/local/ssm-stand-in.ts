@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { createEc2Client, describeImages, describeInstances, type EC2Client } from '../adapters/ec2.ts';
 import { twinTag } from '../target/container-twins.ts';
 import type { Logger } from '../logger.ts';
-import { findContainerEngine, imageExistsLocally, runScriptInContainer, type ContainerEngine } from './container-engine.ts';
+import { findContainerEngine, lookUpLocalImage, runScriptInContainer, type ContainerEngine } from './container-engine.ts';
 
 export const standardOutputLimit = 24_000;
 export const standardErrorLimit = 8_000;
@@ -158,7 +158,9 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     const reference = twinTag(image, version, runId).reference;
     const found = await engine();
     if (!found) return { notRun: `no container engine answered, so ${image} ${version} has no container twin here` };
-    if (!(await imageExistsLocally(found, reference))) return { notRun: `${image} ${version} (${instance.imageId}) has no container twin (${reference} is not present locally)` };
+    const twin = await lookUpLocalImage(found, reference);
+    if (twin.problem) return { notRun: `${image} ${version} (${instance.imageId}): the container engine could not say whether its twin ${reference} is present (${twin.problem})` };
+    if (!twin.present) return { notRun: `${image} ${version} (${instance.imageId}) has no container twin (${reference} is not present locally)` };
     return { reference };
   }
 

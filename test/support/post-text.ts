@@ -7,7 +7,10 @@
  */
 import { request } from 'node:http';
 
-export function postText(url: string, body?: string): Promise<{ readonly status: number; readonly ok: boolean; readonly text: string }> {
+/** What fetch's undici never did in under 300 s: a stuck server fails the test that asked, with its address. */
+const answerTimeoutMs = 30_000;
+
+export function postText(url: string, body?: string, timeoutMs = answerTimeoutMs): Promise<{ readonly status: number; readonly ok: boolean; readonly text: string }> {
   return new Promise((resolve, reject) => {
     const outgoing = request(url, { method: 'POST', headers: { 'content-length': Buffer.byteLength(body ?? '') } }, (answer) => {
       const chunks: Buffer[] = [];
@@ -18,6 +21,8 @@ export function postText(url: string, body?: string): Promise<{ readonly status:
         resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
       });
     });
+    // NOTE: node:http has no timeout of its own; setTimeout only emits after that long with no byte either way.
+    outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`POST ${url}: no answer within ${timeoutMs} ms (is the server there stuck?)`)));
     outgoing.on('error', reject);
     outgoing.end(body ?? '');
   });

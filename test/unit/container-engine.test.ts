@@ -8,7 +8,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { engineOfVersion, findContainerEngine } from '../../src/local/container-engine.ts';
+import { engineOfVersion, findContainerEngine, lookUpLocalImage } from '../../src/local/container-engine.ts';
 
 // What `version --format '{{json .}}'` printed on this machine: Podman 4.3 (local, through podman-docker too), and
 // a Docker 28 client with no daemon (exit 1); Docker with a daemon, and a remote Podman, as their documentation shows.
@@ -82,15 +82,38 @@ describe('finding the engine on PATH', () => {
   it('finds none when no candidate answers, and says what each said', async () => {
     const broken = await pathWith({
       docker: { exitCode: 1, stdout: dockerNoDaemon, stderr: 'Cannot connect to the Docker daemon' },
-      podman: { exitCode: 125, stdout: '', stderr: 'Error: cannot find runtime' },
+      // NOTE: what Podman 4.3 on this machine said, exit 125, when containers.conf named a runtime that is not there:
+      // a local `podman version` opens its runtime and store, so it fails where `podman info` would.
+      podman: { exitCode: 125, stdout: '', stderr: 'Error: default OCI runtime "crun-missing" not found: invalid argument' },
     });
     const search = await findContainerEngine(broken.dir);
     expect(search.found).toBeUndefined();
     expect(search.tried).toEqual([
       `${path.join(broken.dir, 'docker')} version failed: Cannot connect to the Docker daemon`,
-      `${path.join(broken.dir, 'podman')} version failed: Error: cannot find runtime`,
+      `${path.join(broken.dir, 'podman')} version failed: Error: default OCI runtime "crun-missing" not found: invalid argument`,
     ]);
     const empty = await pathWith({});
     expect(await findContainerEngine(empty.dir)).toEqual({ found: undefined, tried: ['no docker or podman on PATH'] });
+  });
+
+  it('tells an image that is not there from a Podman whose store cannot be read (image exists: exit 1, exit 125)', async () => {
+    // NOTE: Podman 4.3 here: `podman image exists` exits 1 for an absent image, and 125 with this line when the store
+    // could not be opened (run with --storage-driver naming a driver the store was not made with).
+    const engines = await pathWith({
+      podman: { exitCode: 125, stdout: '', stderr: 'Error: database storage graph driver "" does not match our storage graph driver "bogus": database configuration mismatch' },
+    });
+    const absent = await pathWith({ podman: { exitCode: 1, stdout: '' } });
+    const answering = await pathWith({ podman: { exitCode: 0, stdout: '' }, docker: { exitCode: 1, stdout: '[]' } });
+    const broken = path.join(engines.dir, 'podman');
+    expect(await lookUpLocalImage({ kind: 'podman', binary: broken }, 'debian:12')).toEqual({
+      present: false,
+      problem: `${broken} image exists debian:12 failed: Error: database storage graph driver "" does not match our storage graph driver "bogus": database configuration mismatch`,
+    });
+    expect(await engines.calls()).toEqual(['podman image exists debian:12']);
+    expect(await lookUpLocalImage({ kind: 'podman', binary: path.join(absent.dir, 'podman') }, 'debian:12')).toEqual({ present: false });
+    expect(await lookUpLocalImage({ kind: 'podman', binary: path.join(answering.dir, 'podman') }, 'debian:12')).toEqual({ present: true });
+    // Docker's image inspect exits 1 for an absent image and for a daemon gone: its daemon answered `docker version`.
+    expect(await lookUpLocalImage({ kind: 'docker', binary: path.join(answering.dir, 'docker') }, 'debian:12')).toEqual({ present: false });
+    expect(await answering.calls()).toEqual(['podman image exists debian:12', 'docker image inspect debian:12']);
   });
 });
