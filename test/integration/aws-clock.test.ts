@@ -72,7 +72,8 @@ const imageState = (ec2: EC2Client, amiId: string) => ec2.send(new DescribeImage
 
 describe('the AWS-shaped clock in front of moto', () => {
   it('keeps a created AMI pending for its modelled time, then available, and a copy pending for longer', async () => {
-    // 1 AWS minute = 0.2 s: a CreateImage of 8 GiB (4 AWS minutes) is pending 0.8 s, its copy 3 s.
+    // 1 AWS minute = 0.2 s: a CreateImage of the 15 GiB moto names (120 s + 15 s/GiB: 5 min 45 s) is pending 1.15 s, its copy
+    // (300 s + 75 s/GiB: 23 min 45 s) 4.75 s.
     await onClock(300);
     const ec2 = clients.ec2('us-east-1');
     const instanceId = await launch(ec2, await sourceAmi());

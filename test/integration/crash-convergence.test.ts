@@ -24,6 +24,8 @@ const imageRegions = ['us-east-1', 'us-west-2'] as const;
 /** One image per case, named for it. */
 const caseImages = ['after-build', 'in-smoke', 'in-publish', 'in-retire', 'racing'] as const;
 type CaseImage = (typeof caseImages)[number];
+/** An AWS call the fault proxy holds; the test kills gild while it hangs. */
+type KillPoint = Omit<HoldRule, 'onHeld' | 'release'>;
 const regions: Readonly<Record<string, readonly string[]>> = Object.fromEntries(caseImages.map((image) => [image, imageRegions]));
 const imageFile = (image: string) => imageSource({ name: image, extra: "smoke: { checks: [{ name: 'serves', run: 'true' }] }," });
 
@@ -63,10 +65,10 @@ describe('a run killed at any point converges on the next run', () => {
     await moto?.stop();
   });
 
-  async function killAt(args: readonly string[], hold: Omit<HoldRule, 'onHeld' | 'release'>): Promise<void> {
+  async function killAt(args: readonly string[], holds: readonly KillPoint[]): Promise<void> {
     let held!: () => void;
     const reached = new Promise<void>((resolve) => (held = resolve));
-    proxy.setRules({ holds: [{ ...hold, onHeld: () => held() }] });
+    proxy.setRules({ holds: holds.map((hold) => ({ ...hold, onHeld: () => held() })) });
     const child = project.spawn(args, env());
     const ended = child.then((result) => result);
     await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the kill point (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
@@ -76,36 +78,57 @@ describe('a run killed at any point converges on the next run', () => {
     proxy.reset();
   }
 
-  const cases: { point: string; image: CaseImage; hold: Omit<HoldRule, 'onHeld' | 'release'>; next: readonly string[]; expectPlan: RegExp; versions: string[] }[] = [
+  /** The AMI IDs `versions/<version>` of `image` names, one per region. */
+  const amisOf = async (image: CaseImage, version: string) =>
+    Promise.all(imageRegions.map(async (region) => (await parametersUnder(moto.endpoint, region, `/golden/${image}/versions`))[`/golden/${image}/versions/${version}`]!));
+
+  // Each hold is scoped to its case's image, so that no other image's call (a leftover of another case) is taken for the kill point.
+  const cases: { point: string; image: CaseImage; holds: () => Promise<KillPoint[]>; next: readonly string[]; expectPlan: RegExp; versions: string[] }[] = [
     // Packer is done and the AMIs exist (tagged candidate); the smoke instance is being launched.
     {
       point: 'after the build',
       image: 'after-build',
-      hold: { service: 'ec2', action: 'RunInstances', bodyIncludes: 'Value=smoke' },
+      holds: async () => [{ service: 'ec2', action: 'RunInstances', bodyIncludes: 'Value=smoke' }],
       next: ['--force'],
       expectPlan: /resume 1\.0\.1 from run/,
       versions: ['1.0.1'],
     },
-    // A smoke check is being sent: the smoke instance is running and must be swept.
-    { point: 'during the smoke test', image: 'in-smoke', hold: { service: 'ssm', action: 'SendCommand' }, next: ['--force'], expectPlan: /sweep us-east-1 instance i-/, versions: ['1.0.1'] },
+    // A smoke check is being sent: the smoke instance is running and must be swept. The command's comment names the
+    // image (`gild smoke in-smoke serves`, src/smoke/run-smoke-checks.ts).
+    {
+      point: 'during the smoke test',
+      image: 'in-smoke',
+      holds: async () => [{ service: 'ssm', action: 'SendCommand', bodyIncludes: ' in-smoke ' }],
+      next: ['--force'],
+      expectPlan: /sweep us-east-1 instance i-/,
+      versions: ['1.0.1'],
+    },
     // versions/1.0.1 is written in every region; latest is being moved.
     {
       point: 'between versions/ and latest',
       image: 'in-publish',
-      hold: { service: 'ssm', action: 'PutParameter', bodyIncludes: '/golden/in-publish/latest' },
+      holds: async () => [{ service: 'ssm', action: 'PutParameter', bodyIncludes: '/golden/in-publish/latest' }],
       next: [],
       expectPlan: /finish publishing 1\.0\.1/,
       versions: ['1.0.1'],
     },
-    // 1.0.0 is being retired (keep 1): its parameter is gone, the AMI is marked retiring.
-    { point: 'during retirement', image: 'in-retire', hold: { service: 'ec2', action: 'DeregisterImage' }, next: [], expectPlan: /retire \(deregister\) 1\.0\.0 in /, versions: ['1.0.1'] },
+    // 1.0.0 is being retired (keep 1): its parameter is gone, the AMI is marked retiring. DeregisterImage names only the
+    // AMI: the hold is on in-retire 1.0.0's AMIs (either region's, whichever is retired first), read before the run.
+    {
+      point: 'during retirement',
+      image: 'in-retire',
+      holds: async () => (await amisOf('in-retire', '1.0.0')).map((amiId) => ({ service: 'ec2', action: 'DeregisterImage', bodyIncludes: `ImageId=${amiId}` })),
+      next: [],
+      expectPlan: /retire \(deregister\) 1\.0\.0 in /,
+      versions: ['1.0.1'],
+    },
   ];
 
   // NOTE: each case runs gild three times, one of them killed, with real Packer builds: minutes on a busy 2-core machine.
   const caseTimeoutMs = 300_000;
-  for (const { point, image, hold, next, expectPlan, versions } of cases) {
+  for (const { point, image, holds, next, expectPlan, versions } of cases) {
     it(`converges after SIGKILL ${point}`, { timeout: caseTimeoutMs }, async () => {
-      await killAt(['run', '--force', image], hold);
+      await killAt(['run', '--force', image], await holds());
       const plan = await project.gild(['plan', ...next, image], env());
       expect(plan.stdout, plan.stderr).toMatch(expectPlan);
       await runAndCheck(['run', ...next, image]);

@@ -26,7 +26,7 @@ import { DescribeImagesCommand, EC2Client, ModifyImageAttributeCommand } from '@
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../../src/iam/generate-policy.ts';
-import { parametersUnder } from '../support/aws-state.ts';
+import { imageState, parametersUnder, snapshotExists } from '../support/aws-state.ts';
 import { startIamRecorder, type IamRecorder } from '../support/iam-recorder.ts';
 import { simulateRecorded } from '../support/iam-simulate-recorded.ts';
 import { expectNothingDenied, gildOk, policyOf, report } from '../support/iam-simulation-harness.ts';
@@ -44,6 +44,15 @@ async function settingsKeepingOne(): Promise<string> {
 }
 
 const allowedActions = (policy: PolicyDocument) => new Set(policy.Statement.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => statement.Action));
+
+/** Every shipped image and the regions it is published in (images/*.ts). */
+const shippedRegions: Record<string, readonly string[]> = {
+  'al2023-base': ['us-east-1', 'us-west-2'],
+  'debian-base': ['us-east-1'],
+  'graviton-worker': ['us-east-1', 'eu-west-1'],
+  nginx: ['us-east-1', 'us-west-2', 'eu-west-1'],
+  'windows-2022': ['us-east-1'],
+};
 
 /** An administrator for the recorder's own tag reads while moto enforces IAM (they are not gild's requests). */
 const everything: PolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'RecorderReads', Effect: 'Allow', Action: ['*'], Resource: ['*'] }] };
@@ -75,7 +84,9 @@ describe('the generated IAM policy, simulated over every request of full runs an
         // The two full runs (the second retires the first: retention keeps one) also run under moto's IAM enforcement, as
         // a user holding only the policy widened to what moto checks; the user and the smoke profile are made while checks are off.
         const pipelineUser = await createUserWithPolicy(moto.endpoint, 'gild-pipeline', widenForEmulator(policy));
-        recorder.signOwnCallsAs(await createUserWithPolicy(moto.endpoint, 'iam-recorder', everything));
+        // The recorder's own reads and this test's reads between the runs are signed as this administrator.
+        const administrator = await createUserWithPolicy(moto.endpoint, 'iam-recorder', everything);
+        recorder.signOwnCallsAs(administrator);
         await createInstanceProfile(moto.endpoint, 'gild-smoke');
         await enforceIam(moto.endpoint, true);
         // The checks are on through the recorder (which forwards the Host each request was signed for): a key moto does
@@ -87,17 +98,41 @@ describe('the generated IAM policy, simulated over every request of full runs an
         const first = await gildOk(project, ['run'], asPipelineUser);
         // The AWS SDK's Node-version notice is switched off by gild (src/bin/gild.js); this runs on every supported Node.
         expect(first).not.toMatch(/NodeVersionSupportWarning/);
+        // The first run's AMI of every image in every region and its snapshots, read straight from moto (not recorded) as the
+        // administrator: moto is enforcing IAM.
+        const firstAmis = new Map<string, { amiId: string; snapshotIds: string[] }>();
+        for (const [image, regions] of Object.entries(shippedRegions)) {
+          for (const region of regions) {
+            const parameters = await parametersUnder(moto.endpoint, region, `/golden/${image}`, administrator);
+            const amiId = parameters[`/golden/${image}/latest`];
+            expect(amiId, `${image} in ${region}`).toBeDefined();
+            const state = await imageState(moto.endpoint, region, amiId!, administrator);
+            expect(state?.snapshotIds.length, `${image}'s snapshots in ${region}`).toBeGreaterThan(0);
+            firstAmis.set(`${image} in ${region}`, { amiId: amiId!, snapshotIds: state!.snapshotIds });
+          }
+        }
         await gildOk(project, ['run', '--force'], asPipelineUser);
         await enforceIam(moto.endpoint, false);
         recorder.signOwnCallsAs(undefined);
 
-        // Retention keeps one version (nginx keeps 3 by its own definition): the first run's version is gone and the second's is latest.
-        for (const [image, regions] of Object.entries({ 'al2023-base': ['us-east-1', 'us-west-2'], 'graviton-worker': ['us-east-1', 'eu-west-1'], 'windows-2022': ['us-east-1'] })) {
+        // Retention keeps one version (nginx keeps 3 by its own definition): everywhere, the first run's version is gone
+        // (parameter, AMI and snapshots) and the second's is latest; nginx keeps both.
+        for (const [image, regions] of Object.entries(shippedRegions)) {
           for (const region of regions) {
+            const where = `${image} in ${region}`;
             const parameters = await parametersUnder(moto.endpoint, region, `/golden/${image}`);
             const versions = Object.keys(parameters).filter((name) => name.includes('/versions/'));
-            expect(versions, `${image} in ${region}`).toHaveLength(1);
-            expect(parameters[`/golden/${image}/latest`]).toBe(parameters[versions[0]!]);
+            const { amiId, snapshotIds } = firstAmis.get(where)!;
+            expect(parameters[`/golden/${image}/latest`], where).not.toBe(amiId);
+            if (image === 'nginx') {
+              expect(versions, where).toHaveLength(2);
+              expect(await imageState(moto.endpoint, region, amiId), where).toBeDefined();
+              continue;
+            }
+            expect(versions, where).toHaveLength(1);
+            expect(parameters[`/golden/${image}/latest`], where).toBe(parameters[versions[0]!]);
+            expect(await imageState(moto.endpoint, region, amiId), `${where}: the first AMI is deregistered`).toBeUndefined();
+            for (const snapshotId of snapshotIds) expect(await snapshotExists(moto.endpoint, region, snapshotId), `${where}: ${snapshotId} is deleted`).toBe(false);
           }
         }
         // moto's action-level check: every action the pipeline user's requests (gild's and Packer's) performed is one the policy allows.

@@ -2,13 +2,21 @@
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 
-export function awsClients(endpoint: string, region = 'us-east-1') {
-  const config = { region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+/** Whom the reads are signed as: moto's default key, or (while moto enforces IAM) a user allowed to read. */
+export interface ReadCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+const motoDefault: ReadCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export function awsClients(endpoint: string, region = 'us-east-1', credentials: ReadCredentials = motoDefault) {
+  const config = { region, endpoint, credentials };
   return { ec2: new EC2Client(config), ssm: new SSMClient(config) };
 }
 
-export async function parametersUnder(endpoint: string, region: string, path: string): Promise<Record<string, string>> {
-  const { ssm } = awsClients(endpoint, region);
+export async function parametersUnder(endpoint: string, region: string, path: string, credentials?: ReadCredentials): Promise<Record<string, string>> {
+  const { ssm } = awsClients(endpoint, region, credentials);
   const found: Record<string, string> = {};
   let NextToken: string | undefined;
   do {
@@ -19,8 +27,8 @@ export async function parametersUnder(endpoint: string, region: string, path: st
   return found;
 }
 
-export async function imageState(endpoint: string, region: string, amiId: string) {
-  const { ec2 } = awsClients(endpoint, region);
+export async function imageState(endpoint: string, region: string, amiId: string, credentials?: ReadCredentials) {
+  const { ec2 } = awsClients(endpoint, region, credentials);
   const images = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [amiId] }] }));
   const image = images.Images?.[0];
   return image
@@ -31,8 +39,8 @@ export async function imageState(endpoint: string, region: string, amiId: string
     : undefined;
 }
 
-export async function snapshotExists(endpoint: string, region: string, snapshotId: string): Promise<boolean> {
-  const { ec2 } = awsClients(endpoint, region);
+export async function snapshotExists(endpoint: string, region: string, snapshotId: string, credentials?: ReadCredentials): Promise<boolean> {
+  const { ec2 } = awsClients(endpoint, region, credentials);
   const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [snapshotId] }] }));
   return (snapshots.Snapshots ?? []).length > 0;
 }
