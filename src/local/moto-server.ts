@@ -8,6 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { catalogue } from '../errors.ts';
 
 export interface MotoServer {
@@ -26,16 +27,18 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** moto_server's own Python (its shebang) when it names one, else python3 (a pyenv shim or a wrapper script). */
-function motoPython(): string {
+/**
+ * The Python that runs moto_server (its shebang), when the first moto_server on PATH names one; undefined for a pyenv
+ * shim or a wrapper script, which pick their Python themselves (python3 then finds the same one).
+ */
+export function motoServerPython(): string | undefined {
   for (const directory of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
     const script = path.join(directory, 'moto_server');
     if (!existsSync(script)) continue;
     const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-    if (firstLine.startsWith('#!') && /python/.test(firstLine) && !/\b(ba)?sh\b/.test(firstLine)) return firstLine.slice(2).trim().split(/\s+/).at(-1)!;
-    break;
+    return firstLine.startsWith('#!') && /python/.test(firstLine) && !/\b(ba)?sh\b/.test(firstLine) ? firstLine.slice(2).trim().split(/\s+/).at(-1) : undefined;
   }
-  return 'python3';
+  return undefined;
 }
 
 /**
@@ -93,7 +96,7 @@ export async function startMotoServer(options: { env?: Readonly<Record<string, s
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
   const serverArgs = ['-H', '127.0.0.1', '-p', String(port)];
-  const trimmed = await answerOrExit(spawnMoto(motoPython(), ['-c', withoutEcsAmis, ...serverArgs], options.env), endpoint);
+  const trimmed = await answerOrExit(spawnMoto(motoServerPython() ?? 'python3', ['-c', withoutEcsAmis, ...serverArgs], options.env), endpoint);
   if ('server' in trimmed) return trimmed.server;
   const installed = await answerOrExit(spawnMoto('moto_server', serverArgs, options.env), endpoint);
   if ('server' in installed) return installed.server;
@@ -120,7 +123,7 @@ async function answerOrExit(child: ResultPromise, endpoint: string): Promise<{ s
         },
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await delay(150);
   }
   // NOTE: awaited (reject: false, so it resolves): the fallback binds the same port, which is free once this has ended.
   child.kill('SIGKILL');

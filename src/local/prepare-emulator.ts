@@ -11,6 +11,7 @@ import { describeImages } from '../adapters/ec2.ts';
 import { getParameter, getParameters } from '../adapters/ssm.ts';
 import { stepLabelHeaders } from '../adapters/aws-client-config.ts';
 import { runOutsideThePlan } from '../step-scope.ts';
+import { postText } from './post-text.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 
@@ -93,38 +94,12 @@ async function createInstanceProfile(endpoint: string, name: string): Promise<vo
   await runOutsideThePlan('emulator-setup', () => sendCreateInstanceProfile(endpoint, name));
 }
 
-/** How long the set-up request may go without a byte either way before it is given up (fetch's undici gave 300 s). */
-const emulatorSetupTimeoutMs = 30_000;
-
-// NOTE: sent with node:http, which the SDK's clients have loaded already, rather than fetch: Node loads and compiles
-// undici (fetch) and its HTTP parser on first use, about 60 ms of CPU in every emulator run for this one request.
 async function sendCreateInstanceProfile(endpoint: string, name: string): Promise<void> {
-  const { request: httpRequest } = new URL(endpoint).protocol === 'https:' ? await import('node:https') : await import('node:http');
   const body = new URLSearchParams({ Action: 'CreateInstanceProfile', InstanceProfileName: name, Version: '2010-05-08' }).toString();
-  await new Promise<void>((resolve, reject) => {
-    const request = httpRequest(endpoint, {
-      method: 'POST',
-      headers: {
-        ...stepLabelHeaders(),
-        'Content-Type': 'application/x-www-form-urlencoded',
-        'Content-Length': Buffer.byteLength(body),
-        Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=emulator',
-      },
-    });
-    // NOTE: node:http has no timeout of its own; `timeout` only emits 'timeout' after that long idle (connecting too).
-    request.setTimeout(emulatorSetupTimeoutMs, () =>
-      request.destroy(
-        new Error(
-          `the emulator at ${endpoint} did not answer CreateInstanceProfile ${name} within ${emulatorSetupTimeoutMs / 1000} s; check that the emulator there is running and answering (curl it), then run again`,
-        ),
-      ),
-    );
-    request.once('error', reject);
-    request.once('response', (response) => {
-      response.resume();
-      resolve();
-    });
-    request.end(body);
+  await postText(endpoint, body, undefined, {
+    ...stepLabelHeaders(),
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=emulator',
   });
 }
 

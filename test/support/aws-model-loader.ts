@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { motoServerPython } from '../../src/local/moto-server.ts';
 
 export interface ShapeMember {
   readonly shape: string;
@@ -47,16 +48,8 @@ export interface ServiceModel {
 
 /** The Python interpreters that may hold botocore: moto_server's own (its shebang), then python3. */
 function pythonCandidates(): string[] {
-  const candidates: string[] = [];
-  for (const directory of (process.env.PATH ?? '').split(path.delimiter)) {
-    const script = path.join(directory, 'moto_server');
-    if (!existsSync(script)) continue;
-    const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-    if (firstLine.startsWith('#!') && !firstLine.includes('bash') && !firstLine.includes('/sh')) candidates.push(firstLine.slice(2).trim().split(/\s+/).at(-1)!);
-    break;
-  }
-  candidates.push('python3');
-  return candidates;
+  const own = motoServerPython();
+  return own ? [own, 'python3'] : ['python3'];
 }
 
 let dataDirectory: string | undefined;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { startMotoServer } from '../../src/local/moto-server.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startWireCheckProxy } from './aws-model-proxy.ts';
-import { postText } from './post-text.ts';
+import { postText } from '../../src/local/post-text.ts';
 
 export interface MotoServer {
   /** The wire-checking proxy in front of moto: what every client is pointed at. */

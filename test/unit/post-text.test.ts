@@ -1,11 +1,11 @@
 /**
- * The test support's POST (test/support/post-text.ts) gives up on a server that takes the request and never answers,
+ * The emulator's POST (src/local/post-text.ts) gives up on a server that takes the request and never answers,
  * naming the address, where it used to wait for ever (fetch gave up after 300 s).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postText } from '../support/post-text.ts';
+import { postText } from '../../src/local/post-text.ts';
 
 describe('postText', () => {
   let server: Server | undefined;
