@@ -177,7 +177,7 @@ const grants: readonly Grant[] = [
     sid: 'RestoreFromRecycleBin',
     why: "`gild restore` brings a version's AMI and its snapshots back from the Recycle Bin (planned unbin steps) in this account. Not scoped by gild's tags: whether IAM sees the tags of a resource in the bin is not documented, so the plan scopes it instead (an AMI named exactly <image>-<version>-<run ID> of a number at or below the ledger's highest, checked by its tags once back and sent back otherwise).",
     actions: ['ec2:RestoreImageFromRecycleBin', 'ec2:RestoreSnapshotFromRecycleBin'],
-    resources: (arn) => [arn.ec2('image/*'), arn.ec2('snapshot/*')],
+    resources: (arn) => [arn.ec2('image/*', { accountless: true }), arn.ec2('snapshot/*', { accountless: true })],
   },
   {
     sid: 'LaunchTaggedInstances',

@@ -49,4 +49,16 @@ describe('the shipped policy and the Recycle Bin', () => {
       expect(await allowed({ ...call, region: 'ap-south-2' })).toBe(false);
     });
   }
+
+  // The shipped policy names no account (`*`); with settings.accountId every account-scoped ARN names it, and an AMI's
+  // or a snapshot's ARN has no account at all, so a grant on them must be written without one.
+  it('allows the restores with the policy generated for a named account', async () => {
+    const shipped = policy;
+    policy = JSON.parse(JSON.stringify(shipped).replaceAll(/(arn:aws:[a-z0-9-]+:[^:"]*:)\*:/g, `$1${account}:`)) as PolicyDocument;
+    try {
+      for (const call of calls.filter((candidate) => candidate.action.startsWith('Restore'))) expect(await allowed(call)).toBe(true);
+    } finally {
+      policy = shipped;
+    }
+  });
 });
