@@ -29,7 +29,9 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
       // NOTE: the launch settings are the first region's (subnets and groups are regional); the other regions of
       // `smoke.regions: 'all'` launch in their default VPC. All at once: each region's test is independent.
       const regions = step.regions ?? [step.region];
-      const results = await Promise.all(
+      // NOTE: allSettled, not all: a region whose test throws must not end the step while another region's test still
+      // has instances (or a Windows key pair) to remove; the first failure is the step's once every region has ended.
+      const settled = await Promise.allSettled(
         regions.map((region) =>
           smokeTest(inAccount, {
             image: {
@@ -58,6 +60,9 @@ export function createAccountSmokeStage(smokeTest: SmokeTest): StepStage<'accoun
           }),
         ),
       );
+      const thrown = settled.find((result) => result.status === 'rejected');
+      if (thrown) throw thrown.reason;
+      const results = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
       const result = combineRegions(regions, results);
       if (result.result === 'failed' || result.result === 'timed-out') {
         const failing = result.checks
