@@ -6,7 +6,7 @@
  */
 import { createIamClient } from '../adapters/iam.ts';
 import { createKmsClient, type KMSClient } from '../adapters/kms.ts';
-import { createRbinClient, type RbinClient } from '../adapters/rbin.ts';
+import { createRbinClient } from '../adapters/rbin.ts';
 import { createContext } from '../context.ts';
 import type { DoctorCheck } from '../doctor/doctor-check.ts';
 import { formatDoctorReport } from '../doctor/format-doctor-report.ts';
@@ -62,12 +62,8 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     if (!client) kmsClients.set(region, (client = createKmsClient(region, context.env)));
     return client;
   };
-  const rbinClients = new Map<string, RbinClient>();
-  const rbin = (region: string) => {
-    let client = rbinClients.get(region);
-    if (!client) rbinClients.set(region, (client = createRbinClient(region, context.env)));
-    return client;
-  };
+  // NOTE: the context's clients make (and destroy) the Recycle Bin's too; only test fakes of AwsClients leave it out.
+  const rbin = (region: string) => context.clients.rbin?.(region) ?? createRbinClient(region, context.env);
   try {
     const checks = await runDoctor({
       settings: context.settings,
@@ -88,7 +84,7 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
     return answer.ready ? 0 : 1;
   } finally {
     iam.destroy();
-    for (const client of [...kmsClients.values(), ...rbinClients.values()]) client.destroy();
+    for (const client of kmsClients.values()) client.destroy();
     context.clients.destroy();
   }
 }
