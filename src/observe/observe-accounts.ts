@@ -7,7 +7,7 @@
  */
 import { clientsInAccount } from '../adapters/aws-clients.ts';
 import { sessionNameFor } from '../adapters/sts.ts';
-import { allGildImages, describeImages, describeInstances, describeTemporaryResources } from '../adapters/ec2.ts';
+import { allGildImages, describeGildKeyPairs, describeImages, describeInstances } from '../adapters/ec2.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
@@ -39,7 +39,7 @@ export async function observeAccounts(context: Context, images: readonly Resolve
                 { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
               ]),
               // And a Windows account smoke test's key pair: gild makes no security groups there (builds never run there).
-              describeTemporaryResources(clients.ec2(region)),
+              describeGildKeyPairs(clients.ec2(region)),
             ]);
             return [
               region,
@@ -53,7 +53,7 @@ export async function observeAccounts(context: Context, images: readonly Resolve
                   imageId: instance.imageId,
                   tags: instance.tags,
                 })),
-                temporaryResources: temporary.filter((resource) => resource.kind === 'key-pair').map(observedTemporaryResourceOf),
+                temporaryResources: temporary.map(observedTemporaryResourceOf),
               },
             ];
           }),

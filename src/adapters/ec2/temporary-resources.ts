@@ -25,18 +25,11 @@ export interface TemporaryResourceSummary {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** Key pairs named `gild_*` (Packer's temporary key pair, named by gild) and security groups gild created and tagged. */
-export async function describeTemporaryResources(ec2: EC2Client): Promise<TemporaryResourceSummary[]> {
-  const [keyPairs, groups] = await Promise.all([
-    awsCall('describe key pairs', 'gild_*', () => ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: ['gild_*'] }] }))),
-    awsCall('describe security groups', '(tag-key gild:run-id)', async () => {
-      const found: SecurityGroup[] = [];
-      for await (const page of paginateDescribeSecurityGroups({ client: ec2, pageSize: 1000 }, { Filters: [{ Name: 'tag-key', Values: ['gild:run-id'] }] })) found.push(...(page.SecurityGroups ?? []));
-      return found;
-    }),
-  ]);
-  return [
-    ...(keyPairs.KeyPairs ?? [])
+/** Key pairs named `gild_*`: Packer's temporary key pair (named by gild) and a Windows smoke test's. */
+export async function describeGildKeyPairs(ec2: EC2Client): Promise<TemporaryResourceSummary[]> {
+  const keyPairs = await awsCall('describe key pairs', 'gild_*', () => ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: ['gild_*'] }] })));
+  return (
+    (keyPairs.KeyPairs ?? [])
       // NOTE: not every emulator honours the key-name wildcard filter; the name decides.
       .filter((keyPair) => keyPair.KeyName?.startsWith('gild_'))
       .map((keyPair) => ({
@@ -45,9 +38,21 @@ export async function describeTemporaryResources(ec2: EC2Client): Promise<Tempor
         name: keyPair.KeyName ?? '',
         createdAt: keyPair.CreateTime?.toISOString(),
         tags: tagsToRecord(keyPair.Tags),
-      })),
-    ...groups.map((group) => ({ kind: 'security-group' as const, id: group.GroupId ?? '', name: group.GroupName ?? '', createdAt: undefined, tags: tagsToRecord(group.Tags) })),
-  ];
+      }))
+  );
+}
+
+/** Key pairs named `gild_*` (Packer's temporary key pair, named by gild) and security groups gild created and tagged. */
+export async function describeTemporaryResources(ec2: EC2Client): Promise<TemporaryResourceSummary[]> {
+  const [keyPairs, groups] = await Promise.all([
+    describeGildKeyPairs(ec2),
+    awsCall('describe security groups', '(tag-key gild:run-id)', async () => {
+      const found: SecurityGroup[] = [];
+      for await (const page of paginateDescribeSecurityGroups({ client: ec2, pageSize: 1000 }, { Filters: [{ Name: 'tag-key', Values: ['gild:run-id'] }] })) found.push(...(page.SecurityGroups ?? []));
+      return found;
+    }),
+  ]);
+  return [...keyPairs, ...groups.map((group) => ({ kind: 'security-group' as const, id: group.GroupId ?? '', name: group.GroupName ?? '', createdAt: undefined, tags: tagsToRecord(group.Tags) }))];
 }
 
 /**
