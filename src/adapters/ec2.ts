@@ -5,7 +5,7 @@
  *
  * NOTE: this file only gathers them, so that a caller imports from one place whichever resource it needs.
  */
-export { createEc2Client, createTags, recordToTags, tagsToRecord, type EC2Client, type Ec2Filter } from './ec2/client.ts';
+export { createEc2Client, createTags, recordToTags, tagsToRecord, tagValue, type EC2Client, type Ec2Filter } from './ec2/client.ts';
 export * from './ec2/images.ts';
 export * from './ec2/instances.ts';
 export * from './ec2/sharing.ts';

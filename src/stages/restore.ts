@@ -4,7 +4,7 @@
  * finished by whatever command comes next, never taken for a revoke to finish. Then `status/<v>` goes (resolve hands
  * the version out again), the AMI is re-enabled and un-deprecated where the target can, and its tags say published.
  */
-import { createTags, describeImages } from '../adapters/ec2.ts';
+import { createTags, describeImages, tagValue } from '../adapters/ec2.ts';
 import { deleteTagKeys, disableImageDeprecation, enableImage } from '../adapters/ec2-image-lifecycle.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
 import { recordRestored } from '../plan/version-ledger.ts';
@@ -12,8 +12,6 @@ import { recordInLedger, removeVersionStatus } from './record-version.ts';
 
 /** The tags a revoke (and its deprecation) left, which a restore takes away. */
 export const revokeTagKeys = ['gild:revoked-reason', 'gild:revoked-at', 'gild:revoked-by', 'gild:revoked-replacement', 'gild:revoked-disable', 'gild:deprecated-at', 'gild:disabled-at'] as const;
-
-const tagValue = (text: string) => text.slice(0, 256);
 
 export const restoreStage: StepStage<'restore'> = {
   kind: 'restore',

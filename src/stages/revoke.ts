@@ -5,13 +5,12 @@
  * `deprecate` comes after the pointers moved: deprecated now (hidden from casual lists, launches keep working),
  * disabled with `--disable`; stamped in tags either way, so the next plan knows it is done.
  */
-import { createTags, disableImage, enableImageDeprecation } from '../adapters/ec2.ts';
+import { createTags, disableImage, enableImageDeprecation, tagValue } from '../adapters/ec2.ts';
 import type { StepStage } from '../apply/step-stage.ts';
 import { recordRevoked } from '../plan/version-ledger.ts';
 import { recordInLedger, recordVersionStatus } from './record-version.ts';
 
 /** EC2 tag values hold at most 256 characters; the ledger keeps more of the reason. */
-const tagValue = (text: string) => text.slice(0, 256);
 
 export const revokeStage: StepStage<'revoke'> = {
   kind: 'revoke',

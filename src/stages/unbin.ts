@@ -9,15 +9,13 @@
  * Idempotent under retry: what is already back (a lost answer, a restore by hand) is not asked for again, and the
  * AMI's tags are checked once it is back, since the bin kept none to match it by before.
  */
-import { createTags, deleteSnapshot, deregisterImage, describeImages } from '../adapters/ec2.ts';
+import { createTags, deleteSnapshot, deregisterImage, describeImages, tagValue } from '../adapters/ec2.ts';
 import { deleteTagKeys, disableImageDeprecation, enableImage, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
 import { recordVersionStatus } from './record-version.ts';
 import { revokeTagKeys } from './restore.ts';
 import { retainTag } from '../plan/plan-retirement-policy.ts';
-
-const tagValue = (text: string) => text.slice(0, 256);
 
 /** The statuses an AMI can have been deregistered in by gild's retirement: anything else was never a published version. */
 const retiredStatuses = new Set(['retiring', 'revoked', 'published']);

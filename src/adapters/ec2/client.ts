@@ -42,6 +42,9 @@ export function recordToTags(tags: Readonly<Record<string, string>>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
 
+/** A value as EC2 keeps it: a tag value is at most 256 characters (a reason or a name may be longer). */
+export const tagValue = (text: string): string => text.slice(0, 256);
+
 export async function createTags(ec2: EC2Client, resourceIds: readonly string[], tags: Readonly<Record<string, string>>): Promise<void> {
   if (resourceIds.length === 0) return;
   await awsCall('tag', resourceIds.join(', '), () => ec2.send(new CreateTagsCommand({ Resources: [...resourceIds], Tags: recordToTags(tags) })));
