@@ -71,3 +71,9 @@ export async function listRetentionRules(rbin: RbinClient, resourceType: Retaine
     return rules;
   });
 }
+
+/** Every retention rule of the region that can keep what retirement removes: the AMIs' and the snapshots'. */
+export async function readRetentionRules(rbin: RbinClient): Promise<RetentionRule[]> {
+  const [images, snapshots] = await Promise.all([listRetentionRules(rbin, 'EC2_IMAGE'), listRetentionRules(rbin, 'EBS_SNAPSHOT')]);
+  return [...images, ...snapshots];
+}

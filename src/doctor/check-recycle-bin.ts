@@ -3,8 +3,8 @@
  * `EC2_IMAGE` and an `EBS_SNAPSHOT` retention rule that keep them, a version retired by mistake is gone for good, and
  * `gild restore` cannot bring it back. A run does not need one, so a missing rule is advice, never a failure.
  */
-import { listRetentionRules } from '../adapters/rbin.ts';
-import { binVerdict } from '../plan/recycle-bin.ts';
+import { readRetentionRules } from '../adapters/rbin.ts';
+import { binVerdict, keptText } from '../plan/recycle-bin.ts';
 import { advice, attempt, notChecked, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
 
@@ -21,18 +21,18 @@ export async function checkRecycleBin(input: DoctorInput): Promise<DoctorCheck[]
     input.regions.map((region) =>
       attempt(check, region, async () => {
         const rbin = input.rbin(region);
-        const rules = [...(await listRetentionRules(rbin, 'EC2_IMAGE')), ...(await listRetentionRules(rbin, 'EBS_SNAPSHOT'))];
+        const rules = await readRetentionRules(rbin);
         // An AMI is deregistered tagged as retirement leaves it: its image's tags, gild:image, gild:status=retiring.
         const verdicts = input.images
           .filter((image) => image.regions.includes(region))
           .map((image) => ({ image: image.name, verdict: binVerdict({ rules }, { ...image.tags, 'gild:image': image.name, 'gild:status': 'retiring' }) }));
-        const notKept = verdicts.filter(({ verdict }) => verdict.kind !== 'kept');
-        if (notKept.length === 0) {
-          const days = Math.min(...verdicts.map(({ verdict }) => (verdict.kind === 'kept' ? verdict.days : 0)));
-          return [
-            passed(check, region, verdicts.length > 0 ? `${verdicts[0]!.verdict.text.replace(/^the Recycle Bin keeps it \d+ days/, `kept at least ${days} days`)}` : 'no image is published here'),
-          ];
+        const kept = verdicts.flatMap(({ verdict }) => (verdict.kind === 'kept' ? [verdict] : []));
+        if (kept.length === verdicts.length) {
+          // The shortest keep of the region's images, said with the first image's rules.
+          const days = Math.min(...kept.map((verdict) => verdict.days));
+          return [passed(check, region, kept.length > 0 ? keptText(`kept at least ${days} days`, kept[0]!.rules) : 'no image is published here')];
         }
+        const notKept = verdicts.filter(({ verdict }) => verdict.kind !== 'kept');
         return [advice(check, region, notKept.map(({ image, verdict }) => `${image}: ${verdict.text}`).join('; '), `to be able to bring back a version retired by mistake: ${createRules(region)}`)];
       }),
     ),

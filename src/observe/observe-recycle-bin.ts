@@ -4,7 +4,7 @@
  * `gild status` whether the account keeps deregistered AMIs at all. A refusal to read them is said, never thrown: they
  * inform a plan, and no step depends on them.
  */
-import { listRetentionRules } from '../adapters/rbin.ts';
+import { readRetentionRules } from '../adapters/rbin.ts';
 import type { Context } from '../context.ts';
 import type { RecycleBinSight } from '../plan/recycle-bin.ts';
 
@@ -14,8 +14,7 @@ export async function observeRecycleBin(context: Pick<Context, 'target' | 'clien
   const rbin = context.clients.rbin?.(region);
   if (!rbin) return { unknown: 'no Recycle Bin client was made for this run' };
   try {
-    const [images, snapshots] = await Promise.all([listRetentionRules(rbin, 'EC2_IMAGE'), listRetentionRules(rbin, 'EBS_SNAPSHOT')]);
-    return { rules: [...images, ...snapshots] };
+    return { rules: await readRetentionRules(rbin) };
   } catch (error) {
     return { unknown: `the retention rules could not be read in ${region} (${error instanceof Error ? error.message : String(error)})` };
   }

@@ -32,11 +32,16 @@ function describeRule(rule: RetentionRule): string {
 
 export type BinVerdict =
   /** Both the AMI and its snapshots are kept: `gild restore` can bring the version back until `days` after. */
-  | { readonly kind: 'kept'; readonly days: number; readonly text: string }
+  | { readonly kind: 'kept'; readonly days: number; readonly rules: string; readonly text: string }
   /** The AMI is kept but its snapshots are not (or the reverse): nothing usable can be brought back. */
   | { readonly kind: 'partly'; readonly text: string }
   | { readonly kind: 'final'; readonly text: string }
   | { readonly kind: 'unknown'; readonly text: string };
+
+/** `<how long> (<by which rules>): gild restore can bring it back until then`, for one image or a region's images. */
+export function keptText(howLong: string, rules: string): string {
+  return `${howLong} (${rules}): \`gild restore\` can bring it back until then`;
+}
 
 /** What the Recycle Bin will do with an AMI carrying `tags` (its snapshots carry the same) once it is deregistered. */
 export function binVerdict(sight: RecycleBinSight, tags: Readonly<Record<string, string>>): BinVerdict {
@@ -45,11 +50,8 @@ export function binVerdict(sight: RecycleBinSight, tags: Readonly<Record<string,
   const snapshots = ruleKeeping(sight.rules, 'EBS_SNAPSHOT', tags);
   if (image && snapshots) {
     const days = Math.min(image.retentionDays, snapshots.retentionDays);
-    return {
-      kind: 'kept',
-      days,
-      text: `the Recycle Bin keeps it ${days} days (the AMI ${describeRule(image)}; its snapshots ${describeRule(snapshots)}): \`gild restore\` can bring it back until then`,
-    };
+    const rules = `the AMI ${describeRule(image)}; its snapshots ${describeRule(snapshots)}`;
+    return { kind: 'kept', days, rules, text: keptText(`the Recycle Bin keeps it ${days} days`, rules) };
   }
   if (image)
     return {
