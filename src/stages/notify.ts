@@ -26,12 +26,17 @@ export function deduplicationIdOf(notificationId: string): string {
   return createHash('sha256').update(notificationId).digest('hex');
 }
 
+/** The AMIs (region → AMI ID) a done step gave in its output (a publish, a build), or undefined. */
+function amisIn(output: unknown): Readonly<Record<string, string>> | undefined {
+  const amis = typeof output === 'object' && output !== null ? (output as { amis?: unknown }).amis : undefined;
+  return typeof amis === 'object' && amis !== null ? (amis as Record<string, string>) : undefined;
+}
+
 /** The AMIs the step names, or those the step it waits for gave (a publish, a build that got that far). */
 async function amisOf(step: StepOfKind<NotifyKind>, run: StepRun): Promise<Readonly<Record<string, string>>> {
   if ('amis' in step.amis) return step.amis.amis;
   const result = await run.settled(step.amis.from);
-  const output = result?.status === 'done' ? (result.output as { amis?: unknown }) : undefined;
-  return output && typeof output.amis === 'object' && output.amis !== null ? (output.amis as Record<string, string>) : {};
+  return (result?.status === 'done' ? amisIn(result.output) : undefined) ?? {};
 }
 
 /** For a failure: which step it waited for failed, and why (the first, in the plan's order). */
@@ -53,9 +58,7 @@ async function failureReportOf(step: StepOfKind<NotifyKind>, run: StepRun): Prom
   const publish = step.publishStep ? await run.settled(step.publishStep) : undefined;
   const what = `${step.image}${step.version ? ` ${step.version}` : ''}`;
   if (publish?.status !== 'done') return { reason: `${what} did not publish (${step.message}): ${failure}`, published: false, amis: undefined };
-  const output = publish.output as { amis?: unknown };
-  const amis = typeof output?.amis === 'object' && output.amis !== null ? (output.amis as Record<string, string>) : undefined;
-  return { reason: `${what} was published (${step.message}), then a later step failed: ${failure}`, published: true, amis };
+  return { reason: `${what} was published (${step.message}), then a later step failed: ${failure}`, published: true, amis: amisIn(publish.output) };
 }
 
 async function send(context: Context, step: StepOfKind<NotifyKind>, run: StepRun) {
