@@ -17,7 +17,7 @@ import { describeHold, revocationOf, type ImageState } from './image-state.ts';
 import { imageParameterPath } from './parameter-names.ts';
 import { goodVersions } from './plan-revocation.ts';
 import type { KeptResource, PlanStep, PointerMove, StepOfKind } from './run-plan.ts';
-import { restorationOf } from './version-ledger.ts';
+import { restorationOf, type Revocation } from './version-ledger.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { planDescendantUnmarks } from './plan-descendants.ts';
 import { planAccountRestore } from './plan-account-lifecycle.ts';
@@ -94,6 +94,11 @@ export function restorableAmis(state: ImageState, image: ResolvedImage, version:
   return { amis, gone };
 }
 
+/** The revoke a restore undoes, as its steps carry it (the ledger's entry without an earlier restore). */
+function revokeRecordOf(revocation: Revocation): { reason: string; at: string; by: string; replacement?: string } {
+  return { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) };
+}
+
 export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; notes: KeptResource[]; reason: string } | { refused: string } {
   const { image, state, version } = input;
   const revocation = revocationOf(state, version);
@@ -114,7 +119,7 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
     };
   }
   const binned = fromBin.amis;
-  const revoked = revocation ? { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) } : undefined;
+  const revoked = revocation ? revokeRecordOf(revocation) : undefined;
   const amis: Record<string, { amiId: string; status: string | undefined }> = { ...standing };
   for (const [region, found] of Object.entries(binned)) amis[region] = { amiId: found.amiId, status: revocation ? 'revoked' : 'published' };
   const retiring = Object.entries(amis)
@@ -163,7 +168,7 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
     return { steps: [...unbins, ...repoints], notes, reason: `bring ${version} back from the Recycle Bin in ${Object.keys(binned).join(', ')}: ${input.reason}` };
   }
   const buildStepId = `restore:${image.name}:${version}:${image.buildRegion}`;
-  const undone = { reason: revocation.reason, at: revocation.at, by: revocation.by, ...(revocation.replacement ? { replacement: revocation.replacement } : {}) };
+  const undone = revokeRecordOf(revocation);
   const steps: PlanStep[] = ordered.map(
     (region) =>
       ({
