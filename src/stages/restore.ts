@@ -4,14 +4,35 @@
  * finished by whatever command comes next, never taken for a revoke to finish. Then `status/<v>` goes (resolve hands
  * the version out again), the AMI is re-enabled and un-deprecated where the target can, and its tags say published.
  */
-import { createTags, describeImages, tagValue } from '../adapters/ec2.ts';
+import { createTags, describeImages, tagValue, type EC2Client, type ImageSummary } from '../adapters/ec2.ts';
 import { deleteTagKeys, disableImageDeprecation, enableImage } from '../adapters/ec2-image-lifecycle.ts';
-import { StepFailure, type StepStage } from '../apply/step-stage.ts';
+import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
+import type { Context } from '../context.ts';
 import { recordRestored } from '../plan/version-ledger.ts';
 import { recordInLedger, removeVersionStatus } from './record-version.ts';
 
 /** The tags a revoke (and its deprecation) left, which a restore takes away. */
 export const revokeTagKeys = ['gild:revoked-reason', 'gild:revoked-at', 'gild:revoked-by', 'gild:revoked-replacement', 'gild:revoked-disable', 'gild:deprecated-at', 'gild:disabled-at'] as const;
+
+/**
+ * Launches work again: the AMI is re-enabled (a revoke's or retirement's DisableImage) and un-deprecated where the target
+ * can; where it cannot, the log says the AMI changes only by its tags (`onlyTagged`).
+ */
+export async function enableAndUndeprecate(
+  context: Pick<Context, 'target'>,
+  ec2: EC2Client,
+  ami: Pick<ImageSummary, 'state' | 'deprecationTime'> | undefined,
+  where: { amiId: string; region: string; onlyTagged: string },
+  run: Pick<StepRun, 'logger'>,
+): Promise<void> {
+  const deprecation = context.target.imageDeprecation;
+  if (!deprecation.available) {
+    run.logger.warn(`${deprecation.lacking('EnableImage or DisableImageDeprecation')}: ${where.amiId} in ${where.region} ${where.onlyTagged}`);
+    return;
+  }
+  if (ami?.state === 'disabled') await enableImage(ec2, where.amiId);
+  if (ami?.deprecationTime) await disableImageDeprecation(ec2, where.amiId);
+}
 
 export const restoreStage: StepStage<'restore'> = {
   kind: 'restore',
@@ -34,13 +55,7 @@ export const restoreStage: StepStage<'restore'> = {
     }
     await removeVersionStatus(context, step.region, step.image, step.version);
     const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
-    const deprecation = context.target.imageDeprecation;
-    if (deprecation.available) {
-      if (ami?.state === 'disabled') await enableImage(ec2, step.amiId);
-      if (ami?.deprecationTime) await disableImageDeprecation(ec2, step.amiId);
-    } else {
-      run.logger.warn(`${deprecation.lacking('EnableImage or DisableImageDeprecation')}: ${step.amiId} in ${step.region} was only tagged revoked, and is only tagged published again`);
-    }
+    await enableAndUndeprecate(context, ec2, ami, { amiId: step.amiId, region: step.region, onlyTagged: 'was only tagged revoked, and is only tagged published again' }, run);
     await deleteTagKeys(ec2, [step.amiId], revokeTagKeys);
     await createTags(ec2, [step.amiId], { 'gild:status': 'published', 'gild:restored-at': now, 'gild:restored-by': tagValue(step.by), 'gild:restored-reason': tagValue(step.restoredReason) });
     run.summary.push(`restored ${step.version} in ${step.region} (${step.amiId}): ${step.restoredReason}`);

@@ -10,11 +10,11 @@
  * AMI's tags are checked once it is back, since the bin kept none to match it by before.
  */
 import { createTags, deleteSnapshot, deregisterImage, describeImages, tagValue } from '../adapters/ec2.ts';
-import { deleteTagKeys, disableImageDeprecation, enableImage, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
+import { deleteTagKeys, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
 import { recordVersionStatus } from './record-version.ts';
-import { revokeTagKeys } from './restore.ts';
+import { enableAndUndeprecate, revokeTagKeys } from './restore.ts';
 import { retainTag } from '../plan/plan-retirement-policy.ts';
 
 /** The statuses an AMI can have been deregistered in by gild's retirement: anything else was never a published version. */
@@ -91,13 +91,7 @@ export const unbinStage: StepStage<'unbin'> = {
     if (good) {
       // A version retired while good has no restore step after this one: its retirement's phase marks (deprecated,
       // disabled) come off here, or the next nightly would take them for retirement under way and go on with it.
-      const deprecation = context.target.imageDeprecation;
-      if (deprecation.available) {
-        if (ami.state === 'disabled') await enableImage(ec2, step.amiId);
-        if (ami.deprecationTime) await disableImageDeprecation(ec2, step.amiId);
-      } else {
-        run.logger.warn(`${deprecation.lacking('EnableImage or DisableImageDeprecation')}: ${step.amiId} in ${step.region} is only tagged published again`);
-      }
+      await enableAndUndeprecate(context, ec2, ami, { amiId: step.amiId, region: step.region, onlyTagged: 'is only tagged published again' }, run);
     }
     await deleteTagKeys(ec2, [step.amiId], good ? ['gild:retired-at', ...revokeTagKeys] : ['gild:retired-at']);
     await createTags(ec2, [step.amiId], {
