@@ -44,7 +44,7 @@ export interface PlannedRun {
 
 /** Observe, then assemble; who uses the AMIs the plan would remove is observed only for those AMIs. */
 export async function planRun(context: Context, images: readonly ResolvedImage[], options: PlanRunOptions): Promise<PlannedRun> {
-  const [observed, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides }), fingerprintImages(context, images)]);
+  const [observed, fingerprints] = await Promise.all([observeInventory(context, images, { baseOverrides: options.baseOverrides, retentionRules: true }), fingerprintImages(context, images)]);
   const assemble = (inventory: Inventory) =>
     assemblePlan({
       runId: context.runId,

@@ -48,7 +48,7 @@ export async function changePointerCommand(
 ): Promise<number> {
   const startedAt = context.now();
   const observed = change.kind === 'revoke' ? [image, ...images.filter((other) => other.name !== image.name)] : [image];
-  const inventory = await observeInventory(context, observed, { baseOverrides: context.options.baseOverrides });
+  const inventory = await observeInventory(context, observed, { baseOverrides: context.options.baseOverrides, retentionRules: false });
   const bin = change.kind === 'restore' ? await lookInRecycleBin(context, image, imageState(inventory, image.name, image.regions), change.version) : undefined;
   const planned = planPointerChange({
     runId: context.runId,

@@ -16,7 +16,7 @@ import { imageParameterPath, latestParameterName } from '../plan/parameter-names
 import { describeAwsError } from '../errors.ts';
 
 export async function historyCommand(context: Context, image: ResolvedImage, options: { json: boolean }, io: { stdout: (text: string) => void }): Promise<number> {
-  const inventory = await observeInventory(context, [image], { baseOverrides: context.options.baseOverrides });
+  const inventory = await observeInventory(context, [image], { baseOverrides: context.options.baseOverrides, retentionRules: false });
   const state = imageState(inventory, image.name, image.regions);
   const path = `${imageParameterPath(context.settings.ssmPrefix, image.name)}/`;
   const current: Record<string, Record<string, string>> = {};

@@ -37,7 +37,7 @@ export function checkStatusOptions(options: StatusOptions): void {
 
 export async function statusCommand(context: Context, images: readonly ResolvedImage[], options: StatusOptions, io: StatusIo): Promise<number> {
   checkStatusOptions(options);
-  const inventory = await observeInventory(context, images, { baseOverrides: context.options.baseOverrides });
+  const inventory = await observeInventory(context, images, { baseOverrides: context.options.baseOverrides, retentionRules: true });
   const capabilities = context.target.references;
   const references: Record<string, Record<string, string[]>> = {};
   await Promise.all(

@@ -80,7 +80,7 @@ async function applyRepairs(context: Context, plan: RunPlan, images: readonly Re
 
 /** One observation (the inventory and the sharing of what it names), then the pure audit. */
 async function auditNow(context: Context, images: readonly ResolvedImage[]): Promise<{ audit: AuditResult; inventory: Inventory }> {
-  const inventory = await observeInventory(context, images, { baseOverrides: context.options.baseOverrides });
+  const inventory = await observeInventory(context, images, { baseOverrides: context.options.baseOverrides, retentionRules: false });
   const sharing = await observeSharing(context, inventory, images);
   return { audit: auditImages({ inventory, images, sharing }), inventory };
 }

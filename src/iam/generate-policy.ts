@@ -169,7 +169,7 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'ReadRecycleBinRules',
-    why: "The Recycle Bin's retention rules for AMIs and snapshots (read with the inventory, and by gild doctor and status): whether what retirement deregisters can still be brought back. ListRules supports no resource-level scoping; GetRule is read for every rule ListRules names.",
+    why: "The Recycle Bin's retention rules for AMIs and snapshots (read with the inventory of the commands that may retire, and by gild doctor and status): whether what retirement deregisters can still be brought back. ListRules supports no resource-level scoping; GetRule is read for every rule ListRules names.",
     actions: ['rbin:ListRules', 'rbin:GetRule'],
     resources: () => ['*'],
   },

@@ -22,6 +22,12 @@ const liveStates = ['pending', 'running', 'stopping', 'stopped'];
 export interface ObserveOptions {
   /** Base AMIs to use instead of resolving an image's base, by image name. */
   readonly baseOverrides: Readonly<Record<string, string>>;
+  /**
+   * Whether to read each region's Recycle Bin retention rules (where the target has one): what retirement's plan and
+   * `gild status` say of them. A command that says neither does not ask, so it needs no `rbin:` permission and pays
+   * no ListRules and GetRule per region.
+   */
+  readonly retentionRules: boolean;
 }
 
 export async function observeInventory(context: Context, images: readonly ResolvedImage[], options: ObserveOptions): Promise<Inventory> {
@@ -36,6 +42,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
           region,
           prefix,
           images.filter((image) => image.regions.includes(region)).map((image) => image.name),
+          options.retentionRules,
         ),
       ),
     ),
@@ -61,7 +68,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
   return { observedAt, ssmPrefix: prefix, regions: byRegion, bases, leases, ...(Object.keys(accounts).length > 0 ? { accounts } : {}) };
 }
 
-async function observeRegion(context: Context, region: string, prefix: string, imageNames: readonly string[]): Promise<RegionInventory> {
+async function observeRegion(context: Context, region: string, prefix: string, imageNames: readonly string[], retentionRules: boolean): Promise<RegionInventory> {
   const ec2 = context.clients.ec2(region);
   const [parameters, amis, instances, temporary, snapshots, named, recycleBin] = await Promise.all([
     listParametersUnder(context.clients.ssm(region), prefix),
@@ -74,7 +81,7 @@ async function observeRegion(context: Context, region: string, prefix: string, i
     describeGildSnapshots(ec2),
     // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
     describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`))),
-    observeRecycleBin(context, region),
+    retentionRules ? observeRecycleBin(context, region) : undefined,
   ]);
   return {
     region,

@@ -155,7 +155,7 @@ describe('an AMI Packer created that gild never tagged', () => {
     const leaked = await createAmi({}, 'web-1.0.1-20261129T100000Z-crash0');
     const decoy = await createAmi({}, 'web-api-1.0.1-20261129T100000Z-crash0');
 
-    const inventory = await observeInventory(context, [image], { baseOverrides: { web: 'ami-1e749f67' } });
+    const inventory = await observeInventory(context, [image], { baseOverrides: { web: 'ami-1e749f67' }, retentionRules: true });
     expect(inventory.regions[region]!.untaggedAmis!.map((ami) => ami.amiId).sort()).toEqual([leaked.amiId, decoy.amiId].sort());
     const plan = assemblePlan({
       runId: context.runId,

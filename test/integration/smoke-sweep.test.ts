@@ -69,7 +69,7 @@ async function states(context: Context): Promise<Record<string, string>> {
 
 /** Observe, plan the sweep, apply it (unless a dry run stops the trip): the sweep's part of a run's trip. */
 async function sweepLeftovers(context: Context, options: { dryRun: boolean } = { dryRun: false }) {
-  const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
+  const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {}, retentionRules: true });
   const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: context.settings.sweepAfterMinutes });
   const plan: RunPlan = {
     schema: planSchemaVersion,

@@ -138,7 +138,7 @@ describe('the Windows smoke test on moto', () => {
     await createTemporaryKeyPair(ec2, { name: smokeKeyPairName(context.runId, 'web'), tags: { 'gild:run-id': context.runId, 'gild:image': 'web', 'gild:role': 'smoke' } });
     await ec2.send(new CreateKeyPairCommand({ KeyName: 'gild_ci' }));
 
-    const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {} });
+    const inventory = await observeInventory(context, [smokeImage({ region })], { baseOverrides: {}, retentionRules: true });
     const steps = planSweep({ inventory, runId: context.runId, now: context.now(), sweepAfterMinutes: 120 });
     expect(steps.map((step) => [step.resource.kind, 'name' in step.resource ? step.resource.name : step.resource.id, step.runId])).toEqual([['key-pair', smokeKeyPairName(crashed, 'web'), crashed]]);
     expect(steps[0]!.reason).toMatch(/^delete leftover key-pair gild_20261206T080000Z-dead01-smoke_web: its run 20261206T080000Z-dead01 holds no lock and it is 18\d min old/);

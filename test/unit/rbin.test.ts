@@ -11,7 +11,14 @@ import { checkRecycleBin } from '../../src/doctor/check-recycle-bin.ts';
 import { passed } from '../../src/doctor/doctor-check.ts';
 import type { DoctorInput } from '../../src/doctor/doctor-input.ts';
 import { formatDoctorReport } from '../../src/doctor/format-doctor-report.ts';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createContext } from '../../src/context.ts';
+import { createMemoryLogger } from '../../src/logger.ts';
+import { observeInventory } from '../../src/observe/observe-inventory.ts';
 import { observeRecycleBin } from '../../src/observe/observe-recycle-bin.ts';
+import { awsProfile } from '../../src/target/aws-profile.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import type { TargetProfile } from '../../src/target/target-profile.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
@@ -180,5 +187,36 @@ describe('the inventory reads the retention rules only where the target has a Re
     expect(wire.captured).toEqual([]);
     const sight = await observeRecycleBin({ target: { recycleBin: true } as TargetProfile, clients }, 'us-east-1');
     expect(sight).toEqual({ unknown: expect.stringContaining('rbin:ListRules') });
+  });
+});
+
+describe('only the commands that say what the Recycle Bin keeps read its rules', () => {
+  it('observes them for run and status (retentionRules), and asks nothing for verify, history and the pointer commands', async () => {
+    // Every other read of the inventory answered empty at the seam; the rules at the wire, counted.
+    const ec2 = new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    mockClient(ec2).onAnyCommand().resolves({});
+    mockClient(ssm).onAnyCommand().resolves({});
+    const rbin = createRbinClient('us-east-1', env);
+    const wire = captureAtTheWire(rbin, () => json({ Rules: [] }));
+    const context = createContext({
+      cwd: '/tmp',
+      env: {},
+      logger: createMemoryLogger(),
+      settings: pipelineSettingsSchema.parse({}),
+      clients: { ec2: () => ec2, ssm: () => ssm, rbin: () => rbin, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} },
+      now: () => new Date('2026-11-29T00:00:00.000Z'),
+      target: awsProfile,
+    } as never);
+    const images = [resolvedImageFixture({ name: 'web', regions: ['us-east-1'] })];
+
+    const without = await observeInventory(context, images, { baseOverrides: { web: 'ami-0123456789abcdef0' }, retentionRules: false });
+    expect(without.regions['us-east-1']!.recycleBin).toBeUndefined();
+    expect(wire.captured).toEqual([]);
+
+    const withRules = await observeInventory(context, images, { baseOverrides: { web: 'ami-0123456789abcdef0' }, retentionRules: true });
+    expect(withRules.regions['us-east-1']!.recycleBin).toEqual({ rules: [] });
+    // One ListRules for the AMIs' rules and one for the snapshots'.
+    expect(wire.captured).toHaveLength(2);
   });
 });
