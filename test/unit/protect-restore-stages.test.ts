@@ -10,41 +10,25 @@ import {
   DescribeImagesCommand,
   DisableImageDeprecationCommand,
   DisableImageDeregistrationProtectionCommand,
-  EC2Client,
   EnableImageCommand,
   EnableImageDeregistrationProtectionCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContext } from '../../src/context.ts';
-import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
-import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { protectStage } from '../../src/stages/protect.ts';
 import { restoreStage } from '../../src/stages/restore.ts';
 import { retireStage } from '../../src/stages/retire.ts';
-import { awsProfile } from '../../src/target/aws-profile.ts';
 import { emulatorProfile } from '../../src/target/emulator-profile.ts';
+import { contextOver, mockableClients } from '../support/mocked-aws-context.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
 
-const config = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-const ec2 = new EC2Client(config);
-const ssm = new SSMClient(config);
-const clients = { ec2: () => ec2, ssm: () => ssm, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
+const { ec2, ssm } = mockableClients();
 const image = resolvedImageFixture({ name: 'web', version: '1.0.0' });
-const contextFor = (emulated: boolean) =>
-  createContext({
-    cwd: '/tmp',
-    env: {},
-    logger: createMemoryLogger(),
-    settings: pipelineSettingsSchema.parse({}),
-    clients,
-    now: () => new Date('2026-11-29T00:00:00.000Z'),
-    target: emulated ? emulatorProfile({ endpoint: 'http://127.0.0.1:1', why: 'a test', standInSources: {}, twins: undefined }) : awsProfile,
-  } as never);
+const contextFor = (emulated: boolean) => contextOver({ ec2, ssm }, emulated ? emulatorProfile({ endpoint: 'http://127.0.0.1:1', why: 'a test', standInSources: {}, twins: undefined }) : undefined);
 
 afterEach(() => {
   mockClient(ec2).restore();

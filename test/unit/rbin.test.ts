@@ -11,16 +11,12 @@ import { checkRecycleBin } from '../../src/doctor/check-recycle-bin.ts';
 import { passed } from '../../src/doctor/doctor-check.ts';
 import type { DoctorInput } from '../../src/doctor/doctor-input.ts';
 import { formatDoctorReport } from '../../src/doctor/format-doctor-report.ts';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createContext } from '../../src/context.ts';
-import { createMemoryLogger } from '../../src/logger.ts';
 import { observeInventory } from '../../src/observe/observe-inventory.ts';
 import { observeRecycleBin } from '../../src/observe/observe-recycle-bin.ts';
-import { awsProfile } from '../../src/target/aws-profile.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import type { TargetProfile } from '../../src/target/target-profile.ts';
+import { contextOver, mockableClients } from '../support/mocked-aws-context.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { captureAtTheWire } from '../support/aws-model-capture.ts';
 import { checkWireRequest } from '../support/aws-model-check.ts';
@@ -193,21 +189,12 @@ describe('the inventory reads the retention rules only where the target has a Re
 describe('only the commands that say what the Recycle Bin keeps read its rules', () => {
   it('observes them for run and status (retentionRules), and asks nothing for verify, history and the pointer commands', async () => {
     // Every other read of the inventory answered empty at the seam; the rules at the wire, counted.
-    const ec2 = new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const { ec2, ssm } = mockableClients();
     mockClient(ec2).onAnyCommand().resolves({});
     mockClient(ssm).onAnyCommand().resolves({});
     const rbin = createRbinClient('us-east-1', env);
     const wire = captureAtTheWire(rbin, () => json({ Rules: [] }));
-    const context = createContext({
-      cwd: '/tmp',
-      env: {},
-      logger: createMemoryLogger(),
-      settings: pipelineSettingsSchema.parse({}),
-      clients: { ec2: () => ec2, ssm: () => ssm, rbin: () => rbin, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} },
-      now: () => new Date('2026-11-29T00:00:00.000Z'),
-      target: awsProfile,
-    } as never);
+    const context = contextOver({ ec2, ssm, rbin });
     const images = [resolvedImageFixture({ name: 'web', regions: ['us-east-1'] })];
 
     const without = await observeInventory(context, images, { baseOverrides: { web: 'ami-0123456789abcdef0' }, retentionRules: false });

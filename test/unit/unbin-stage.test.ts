@@ -11,38 +11,23 @@ import {
   DescribeImagesCommand,
   DisableImageDeprecationCommand,
   EnableImageCommand,
-  EC2Client,
   ListImagesInRecycleBinCommand,
   ListSnapshotsInRecycleBinCommand,
   RestoreImageFromRecycleBinCommand,
   RestoreSnapshotFromRecycleBinCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContext } from '../../src/context.ts';
-import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
-import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { unbinStage } from '../../src/stages/unbin.ts';
-import { awsProfile } from '../../src/target/aws-profile.ts';
+import { contextOver, mockableClients } from '../support/mocked-aws-context.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
 
-const config = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-const ec2 = new EC2Client(config);
-const ssm = new SSMClient(config);
-const clients = { ec2: () => ec2, ssm: () => ssm, ec2Endpoint: undefined, defaultRegion: 'us-east-1', destroy() {} };
-const context = createContext({
-  cwd: '/tmp',
-  env: {},
-  logger: createMemoryLogger(),
-  settings: pipelineSettingsSchema.parse({}),
-  clients,
-  now: () => new Date('2026-11-29T00:00:00.000Z'),
-  target: awsProfile,
-} as never);
+const { ec2, ssm } = mockableClients();
+const context = contextOver({ ec2, ssm });
 const image = resolvedImageFixture({ name: 'web', version: '1.0.0' });
 const amiId = 'ami-0123456789abcdef0';
 const step: StepOfKind<'unbin'> = {
