@@ -84,11 +84,12 @@ describe('a run killed at any point converges on the next run', () => {
 
   // Each hold is scoped to its case's image, so that no other image's call (a leftover of another case) is taken for the kill point.
   const cases: { point: string; image: CaseImage; holds: () => Promise<KillPoint[]>; next: readonly string[]; expectPlan: RegExp; versions: string[] }[] = [
-    // Packer is done and the AMIs exist (tagged candidate); the smoke instance is being launched.
+    // Packer is done and the AMIs exist (tagged candidate); the smoke instance is being launched (its Name tag,
+    // `gild-smoke-<image>-<version>`, src/smoke/launch-instances.ts).
     {
       point: 'after the build',
       image: 'after-build',
-      holds: async () => [{ service: 'ec2', action: 'RunInstances', bodyIncludes: 'Value=smoke' }],
+      holds: async () => [{ service: 'ec2', action: 'RunInstances', bodyIncludes: 'Value=gild-smoke-after-build-' }],
       next: ['--force'],
       expectPlan: /resume 1\.0\.1 from run/,
       versions: ['1.0.1'],
