@@ -44,4 +44,22 @@ else
   tar -C "$root" -c . | podman import --quiet - "$base_image" >/dev/null
   echo "containers: $base_image made in $(( $(date +%s) - started )) s"
 fi
+
+# The base image carries what `apt-get update` leaves (the lists of every index, Translation-en included, and apt's
+# caches), as a Debian instance does: debootstrap leaves only the Packages list, so every twin whose provisioning ran
+# `apt-get update` downloaded, decompressed and committed the 32 MB Translation-en list again. Measured per such twin
+# build (update + install busybox, then commit): 2.4 -> 1.9 CPU-s in the container, 0.6 -> 0.15 CPU-s for the commit.
+# apt still asks the mirror on every update and fetches any index that changed there since. The update runs in a
+# container of the base image, whose files are imported again as the base image: flattened, with the same (empty)
+# configuration as the first import, where a `podman commit` would keep this container's entrypoint.
+if podman run --rm --entrypoint sh "$base_image" -c 'ls /var/lib/apt/lists/*_InRelease /var/cache/apt/pkgcache.bin' >/dev/null 2>&1; then
+  echo "containers: $base_image already carries apt's package lists"
+else
+  echo "containers: adding apt's package lists to $base_image (apt-get update)"
+  container=gild-apt-lists
+  podman rm --force --ignore "$container" >/dev/null
+  podman run --name "$container" --entrypoint apt-get "$base_image" update -qq
+  podman export "$container" | podman import --quiet - "$base_image" >/dev/null
+  podman rm "$container" >/dev/null
+fi
 podman run --rm "$base_image" sh -c 'echo "containers: $(. /etc/os-release; echo "$PRETTY_NAME") runs"'

@@ -30,6 +30,8 @@ export const pluginOutputLimit = 2_500;
 /** What the SSM agent reports for a command stopped before it ended. */
 export const stoppedExitCode = 137;
 export const notRunStatusDetails = 'NotRun';
+/** The exit code Docker and Podman give `run` when they could not start the container (no image, engine error). */
+const engineCouldNotRun = 125;
 
 export interface SsmStandInOptions {
   /** moto's endpoint: everything not intercepted goes there, and instances and AMIs are looked up there. */
@@ -132,6 +134,12 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
   let enginePromise: Promise<Pick<ContainerEngine, 'binary' | 'kind'> | undefined> | undefined;
   const engine = () => (enginePromise ??= options.engine ? Promise.resolve(options.engine) : findContainerEngine(options.searchPath ?? '').then((search) => search.found));
   const running = new Set<Promise<unknown>>();
+  /**
+   * Twins found present, looked up once each: a twin lives until the end of the run that built it, and every check
+   * of an image runs in it. A container that could not start (the engine's own exit code 125) has its twin looked up
+   * again, so a twin removed since is "not run", as if it had never been seen.
+   */
+  const presentTwins = new Set<string>();
 
   async function instanceOf(region: string, instanceId: string) {
     const [instance] = await describeInstances(ec2(region), [{ Name: 'instance-id', Values: [instanceId] }]);
@@ -147,7 +155,7 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
   }
 
   /** The twin of the AMI an instance was launched from: the AMI's gild tags name it. */
-  async function twinOf(region: string, instanceId: string): Promise<{ reference: string } | { notRun: string }> {
+  async function twinOf(region: string, instanceId: string): Promise<{ reference: string; which: string } | { notRun: string }> {
     const instance = await instanceOf(region, instanceId);
     if (!instance) return { notRun: `instance ${instanceId} no longer exists` };
     const [ami] = await describeImages(ec2(region), { imageIds: [instance.imageId] }).catch(() => []);
@@ -158,10 +166,20 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     const reference = twinTag(image, version, runId).reference;
     const found = await engine();
     if (!found) return { notRun: `no container engine answered, so ${image} ${version} has no container twin here` };
+    const which = `${image} ${version} (${instance.imageId})`;
+    if (presentTwins.has(reference)) return { reference, which };
+    const missing = await twinMissing(found, reference, which);
+    return missing ? { notRun: missing } : { reference, which };
+  }
+
+  /** Why the twin cannot run a command, or undefined when it is present (and remembered as present). */
+  async function twinMissing(found: Pick<ContainerEngine, 'binary' | 'kind'>, reference: string, which: string): Promise<string | undefined> {
+    presentTwins.delete(reference);
     const twin = await lookUpLocalImage(found, reference);
-    if (twin.problem) return { notRun: `${image} ${version} (${instance.imageId}): the container engine could not say whether its twin ${reference} is present (${twin.problem})` };
-    if (!twin.present) return { notRun: `${image} ${version} (${instance.imageId}) has no container twin (${reference} is not present locally)` };
-    return { reference };
+    if (twin.problem) return `${which}: the container engine could not say whether its twin ${reference} is present (${twin.problem})`;
+    if (!twin.present) return `${which} has no container twin (${reference} is not present locally)`;
+    presentTwins.add(reference);
+    return undefined;
   }
 
   function finish(invocation: Invocation, fields: Pick<Invocation, 'status' | 'statusDetails' | 'responseCode'> & Partial<Pick<Invocation, 'stdout' | 'stderr'>>) {
@@ -192,6 +210,15 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     Object.assign(invocation, { status: 'InProgress', statusDetails: 'InProgress', startedAt: new Date() });
     const found = (await engine())!;
     const result = await runScriptInContainer(found, twin.reference, invocation.script, { timeoutMs: invocation.executionTimeoutSeconds * 1000, signal: invocation.cancel.signal });
+    if (result.exitCode === engineCouldNotRun && !result.timedOut && !result.cancelled) {
+      // NOTE: 125 is also a script's to return: only a twin that is gone makes it "not run".
+      const missing = await twinMissing(found, twin.reference, twin.which);
+      if (missing) {
+        invocation.twin = undefined;
+        finish(invocation, { status: 'Failed', statusDetails: notRunStatusDetails, responseCode: -1, stderr: `not run: ${missing}` });
+        return;
+      }
+    }
     if (result.cancelled) finish(invocation, { status: 'Cancelled', statusDetails: 'Cancelled', responseCode: stoppedExitCode, stdout: result.stdout, stderr: result.stderr });
     else if (result.timedOut) finish(invocation, { status: 'TimedOut', statusDetails: 'ExecutionTimedOut', responseCode: stoppedExitCode, stdout: result.stdout, stderr: result.stderr });
     else

@@ -9,7 +9,7 @@ import { ListCommandInvocationsCommand, DescribeInstanceInformationCommand } fro
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { createS3Client } from '../../src/adapters/s3.ts';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -214,6 +214,32 @@ describe('the SSM Run Command stand-in', () => {
     const { invocation } = await watch(ctx, await send(ctx, instanceId, ['true']), instanceId, terminal);
     expect(invocation).toMatchObject({ status: 'Failed', statusDetails: 'NotRun', exitCode: -1 });
     expect(invocation.stderr).toMatch(/^not run: twinless 1\.0\.0 \(ami-\w+\) has no container twin \(localhost\/gild-twin\/twinless:1\.0\.0-.* is not present locally\)$/);
+  });
+
+  it('looks a twin up once for all its commands, looks again only when a container could not start, and ends a command NotRun when its twin is gone', async () => {
+    // The engine through a shim that records each call, so the look-ups (`image exists` / `image inspect`) are counted.
+    const shimDir = await mkdtemp(join(tmpdir(), 'gild-engine-calls-'));
+    try {
+      const shim = join(shimDir, engine.kind);
+      await writeFile(shim, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${join(shimDir, 'calls')}\nexec ${engine.binary} "$@"\n`, { mode: 0o755 });
+      const lookUps = async () => (await readFile(join(shimDir, 'calls'), 'utf8')).split('\n').filter((call) => call.startsWith('image ')).length;
+      const ctx = await setUp({ engine: { ...engine, binary: shim } });
+      const instanceId = await launch(ctx, await builtAmi(ctx, 'shared', { twin: true }));
+      for (const word of ['one', 'two'])
+        expect((await watch(ctx, await send(ctx, instanceId, [`echo ${word}`]), instanceId, terminal)).invocation).toMatchObject({ status: 'Success', stdout: `${word}\n` });
+      expect(await lookUps()).toBe(1);
+      // A script may exit 125 too: the twin is looked up again, found, and the command keeps its own result.
+      expect((await watch(ctx, await send(ctx, instanceId, ['exit 125']), instanceId, terminal)).invocation).toMatchObject({ status: 'Failed', statusDetails: 'Failed', exitCode: 125 });
+      expect(await lookUps()).toBe(2);
+      // The twin removed behind the stand-in's back: the container cannot start, and the command is not run (NotRun), not a failure of its script.
+      await execa(engine.binary, ['rmi', twinTag('shared', '1.0.0', ctx.runId).reference]);
+      const { invocation } = await watch(ctx, await send(ctx, instanceId, ['echo three']), instanceId, terminal);
+      expect(invocation).toMatchObject({ status: 'Failed', statusDetails: 'NotRun', exitCode: -1 });
+      expect(invocation.stderr).toMatch(/^not run: shared 1\.0\.0 \(ami-\w+\) has no container twin \(localhost\/gild-twin\/shared:1\.0\.0-.* is not present locally\)$/);
+      expect(await lookUps()).toBe(3);
+    } finally {
+      await rm(shimDir, { recursive: true, force: true });
+    }
   });
 });
 
