@@ -196,6 +196,31 @@ describe('the content-keyed transform cache', () => {
     transform(numbered(5));
     expect(ran).toEqual([1, 2, 3, 4, 5].map((n) => `/tmp/a/images/image-${n}.ts`));
   });
+
+  it('answers right while threads at other paths write, read and prune the same entries at once', async () => {
+    const cacheDir = path.join(await scratch(), 'cache');
+    // Each thread asks for the same twelve sources (from a folder of its own) in turns, over a cache of at most eight
+    // entries: entries are written, read, replaced and pruned by one thread while the others read them.
+    const race = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.moduleUrl).then(({ contentKeyedTransform }) => {
+        const output = (source) => source.repeat(4000);
+        const transform = contentKeyedTransform({ cacheDir: workerData.cacheDir, version: 'race', maxEntries: 8, transform: (options) => ({ code: output(options.source) }) });
+        const wrong = [];
+        for (let round = 0; round < 25; round++)
+          for (let n = 0; n < 12; n++) {
+            const source = 'export default ' + n + ';\\n';
+            const { code } = transform({ source, filename: '/thread-' + workerData.thread + '/images/image.ts', ts: true, async: true });
+            if (code !== output(source)) wrong.push(n);
+          }
+        parentPort.postMessage(wrong);
+      });`;
+    const moduleUrl = new URL('../../src/definition/content-keyed-transform.js', import.meta.url).href;
+    const threads = [1, 2, 3].map((thread) => new Worker(race, { eval: true, workerData: { cacheDir, moduleUrl, thread } }));
+    const answers = await Promise.all(threads.map(async (worker) => ((await once(worker, 'message')) as [number[]])[0]));
+    expect(answers).toEqual([[], [], []]);
+    expect((await entries(cacheDir)).length).toBeLessThanOrEqual(8);
+  });
 });
 
 describe("the definition loader's thread", () => {
