@@ -9,8 +9,9 @@
  * An answer from the cache is never stale or wrong:
  * - Where jiti 2.7's output depends on the path, it writes `import.meta.url`, `.dirname` and `.filename` into the
  *   code as literals (test/unit/definition-transform-cache.test.ts shows it, and that nothing else in a definition
- *   makes the output depend on the path). A source that mentions `import.meta` is never stored, nor an output that
- *   holds the file's path, folder or URL in any form: they are transformed each time.
+ *   makes the output depend on the path). The output of a source that mentions `import.meta`, or that holds the
+ *   file's path, folder or URL, is kept under a key that also holds the whole path (as jiti's own cache keys
+ *   everything): answered again at that path only.
  * - Options that are not plain data (a babel plugin given as a function) cannot be keyed: transformed each time.
  * - An error (jiti answers with code that throws `__JITI_ERROR__` and names the file) is never stored.
  * - An entry is written whole to a temporary file and renamed into place, so a reader (several gild processes run at
@@ -59,15 +60,15 @@ function canonical(value) {
 
 /**
  * The entry's key: the source and every option but the file's path, of which only the extension counts (jiti takes
- * TypeScript and TSX from it). Undefined when an option is not plain data.
+ * TypeScript and TSX from it), or with `atPath` the whole path too. Undefined when an option is not plain data.
  */
-function entryKey(version, options) {
+function entryKey(version, options, atPath) {
   const { source, filename, ...rest } = options;
   if (typeof source !== 'string' || !isPlainData(rest)) return undefined;
   // NOTE: without a file name jiti writes other code for import.meta (read at run time), so "none" is keyed apart.
-  const extension = typeof filename === 'string' ? path.extname(filename) : '(none)';
+  const where = typeof filename !== 'string' ? '(none)' : atPath ? `path ${filename}` : `extension ${path.extname(filename)}`;
   return createHash('sha256')
-    .update(`${entryFormat}\0${version}\0${extension}\0${canonical(rest)}\0`)
+    .update(`${entryFormat}\0${version}\0${where}\0${canonical(rest)}\0`)
     .update(source)
     .digest('base64url');
 }
@@ -81,7 +82,7 @@ function pathForms(filename) {
   return forms;
 }
 
-/** The output may be different for the same source at another path: never stored. */
+/** The output may be different for the same source at another path: kept for this path only. */
 function dependsOnPath(options, code) {
   if (options.source.includes('import.meta')) return true;
   return typeof options.filename === 'string' && pathForms(options.filename).some((form) => code.includes(form));
@@ -151,14 +152,20 @@ function store(cacheDir, file, code, maxEntries) {
  * @returns {(options: import('jiti').TransformOptions) => { code: string, error?: unknown }}
  */
 export function contentKeyedTransform({ cacheDir, version, transform, maxEntries = 2000 }) {
+  const entryFile = (key) => path.join(cacheDir, `${entryPrefix}${key}.js`);
   return (options) => {
-    const key = entryKey(version, options);
-    if (key === undefined) return transform(options);
-    const file = path.join(cacheDir, `${entryPrefix}${key}.js`);
-    const cached = readEntry(file);
+    const anywhere = entryKey(version, options, false);
+    if (anywhere === undefined) return transform(options);
+    // NOTE: a source that reads import.meta is known to depend on its path before it is transformed; any other may
+    // still (its output holds its path), so its entry for this path is looked for when there is none for any path.
+    const mentionsMeta = options.source.includes('import.meta');
+    const here = typeof options.filename === 'string' ? entryKey(version, options, true) : undefined;
+    const cached = (mentionsMeta ? undefined : readEntry(entryFile(anywhere))) ?? (here === undefined ? undefined : readEntry(entryFile(here)));
     if (cached !== undefined) return { code: cached };
     const result = transform(options);
-    if (result.error === undefined && !result.code.includes('__JITI_ERROR__') && !dependsOnPath(options, result.code)) store(cacheDir, file, result.code, maxEntries);
+    if (result.error !== undefined || result.code.includes('__JITI_ERROR__')) return result;
+    if (!dependsOnPath(options, result.code)) store(cacheDir, entryFile(anywhere), result.code, maxEntries);
+    else if (here !== undefined) store(cacheDir, entryFile(here), result.code, maxEntries);
     return result;
   };
 }
