@@ -2,5 +2,5 @@
 export const packageRoot: string;
 /** `node_modules/.cache/<name>` of the project gild is installed in, or of this checkout. */
 export function projectCacheDir(name: string): string;
-/** jiti's transpile cache: GILD_TYPESCRIPT_CACHE, else the project's `node_modules/.cache/jiti`. */
+/** The TypeScript transform caches' folder: GILD_TYPESCRIPT_CACHE, else the project's `node_modules/.cache/jiti`. */
 export function typeScriptCacheDir(): string;

@@ -24,8 +24,9 @@ export function projectCacheDir(name) {
 }
 
 /**
- * Where jiti keeps its transpile cache for the organisation's TypeScript (definitions, settings) and, in developer
- * mode, gild's own sources: the project's `node_modules/.cache/jiti` rather than the shared temp folder, where a CI
+ * Where the definition loader keeps its transform cache for the organisation's TypeScript (definitions, settings;
+ * keyed by content, src/definition/content-keyed-transform.js) and, in developer mode, jiti its transpile cache of
+ * gild's own sources: the project's `node_modules/.cache/jiti` rather than the shared temp folder, where a CI
  * runner or a cleaned machine starts cold every time; GILD_TYPESCRIPT_CACHE names another folder (the benchmarks
  * use it to start cold).
  */

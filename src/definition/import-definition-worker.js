@@ -8,11 +8,20 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { contentKeyedTransform } from './content-keyed-transform.js';
 
 // NOTE: required, not imported: jiti's ES entry imports its CommonJS build, and Node then lexes that 190 kB file for
 // its named exports before the thread can start (~45 ms of CPU in every command that loads definitions); jiti's
 // require entry is the same createJiti over the same build.
-const { createJiti } = createRequire(import.meta.url)('jiti');
+const require = createRequire(import.meta.url);
+const { createJiti } = require('jiti');
+
+/**
+ * jiti's own transform (babel, loaded on first use), for what the cache cannot answer. NOTE: through a jiti of its
+ * own with no cache, since createJiti does not hand out its default transform; every option comes with the call.
+ */
+let uncached;
+const jitiTransform = (options) => ({ code: (uncached ??= createJiti(import.meta.url, { fsCache: false, moduleCache: false })).transform(options) });
 
 // NOTE: moduleCache off so that a long-lived process (tests, watch) sees edits; cheap, since
 // definitions import only definition-runtime.ts from gild.
@@ -21,7 +30,10 @@ const extension = existsSync(fileURLToPath(new URL('./read-plain-data.ts', impor
 const jiti = createJiti(import.meta.url, {
   moduleCache: false,
   interopDefault: false,
-  ...(workerData?.cacheDir ? { fsCache: workerData.cacheDir } : {}),
+  // NOTE: jiti's fsCache names its entries by the file's path, so a definition at another path (another checkout, a CI
+  // job's or a test's fresh folder) was transformed again; the content-keyed cache replaces it (one cache, not two).
+  fsCache: false,
+  ...(workerData?.cacheDir ? { transform: contentKeyedTransform({ cacheDir: workerData.cacheDir, version: `jiti ${require('jiti/package.json').version}`, transform: jitiTransform }) } : {}),
   // NOTE: definitions only need gild's identity functions at load time; see definition-runtime.ts.
   alias: { gild: fileURLToPath(new URL(`./definition-runtime${extension}`, import.meta.url)) },
 });

@@ -1,13 +1,15 @@
 /**
- * What jiti's filesystem cache saves when `gild` starts: loadDefinitions +
+ * What the definition loader's transform cache saves when `gild` starts: loadDefinitions +
  * validateDefinitions over 40 definitions, each in a fresh process (as every
- * `gild` invocation is), with jiti's cache empty (cold, e.g. first run on a CI
- * runner) or filled by an earlier process (warm, every later run).
+ * `gild` invocation is), with the cache empty (cold, e.g. first run on a CI
+ * runner) or filled by an earlier process (warm, every later run), also from
+ * the same definitions at another path (a second checkout, a CI job's fresh
+ * folder: the cache is keyed by content, not by path).
  *
  * load-definitions.ts does not expose jiti's options, so the cache is steered
  * from outside: each variant's child gets its own GILD_TYPESCRIPT_CACHE.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,19 +42,31 @@ export async function benchmarkDefinitionLoading(defer: (cleanup: () => Promise<
   const warmRoot = path.join(scratch, 'warm');
   let coldRound = 0;
 
-  const [cold, warm] = await interleave<string>(
+  let movedRound = 0;
+
+  const [cold, warm, moved] = await interleave<{ cwd: string; cacheRoot: string }>(
     [
       {
         name: 'cold jiti cache',
         // A new, empty cache folder per trial.
-        prepare: async () => mkdtemp(path.join(scratch, `cold-${coldRound++}-`)),
-        run: (cacheRoot) => loadInChild(project.dir, cacheRoot),
+        prepare: async () => ({ cwd: project.dir, cacheRoot: await mkdtemp(path.join(scratch, `cold-${coldRound++}-`)) }),
+        run: ({ cwd, cacheRoot }) => loadInChild(cwd, cacheRoot),
       },
       {
         name: 'warm jiti cache',
         // The warm-up round fills this folder; every measured trial reads it.
-        prepare: async () => warmRoot,
-        run: (cacheRoot) => loadInChild(project.dir, cacheRoot),
+        prepare: async () => ({ cwd: project.dir, cacheRoot: warmRoot }),
+        run: ({ cwd, cacheRoot }) => loadInChild(cwd, cacheRoot),
+      },
+      {
+        name: 'warm jiti cache, project at a new path',
+        // The same definitions copied to a folder no trial used before, read with the cache the warm variant fills.
+        prepare: async () => {
+          const cwd = path.join(scratch, `moved-${movedRound++}`);
+          await cp(project.dir, cwd, { recursive: true });
+          return { cwd, cacheRoot: warmRoot };
+        },
+        run: ({ cwd, cacheRoot }) => loadInChild(cwd, cacheRoot),
       },
     ],
     rounds,
@@ -66,10 +80,13 @@ export async function benchmarkDefinitionLoading(defer: (cleanup: () => Promise<
   return {
     name: 'definition-loading',
     title: `Definition loading + validation, ${definitionCount} files, fresh process each (${rounds} rounds)`,
-    variants: [cold!, warm!],
+    variants: [cold!, warm!, moved!],
     unit: { label: 'ms / definition', per: (variant) => perDefinition(variant.medianMs) },
     // NOTE: no speed target was set for the cache; 1× means it saves nothing, which is worth a warning.
     ratio: { label: 'cold / warm', value: saving, target: '> 1×', met: saving > 1 },
-    notes: [`Timed inside the child: loadDefinitions + validateDefinitions only. The warm cache held ${cached} transpiled files. Peak RSS is the child's.`],
+    notes: [
+      `Timed inside the child: loadDefinitions + validateDefinitions only. The warm cache held ${cached} transpiled files. Peak RSS is the child's.`,
+      `At a new path with the warm cache: ${perDefinition(moved!.medianMs).toFixed(1)} ms/definition (the cache is keyed by content; keyed by path, as jiti's own is, this was a cold load).`,
+    ],
   };
 }
