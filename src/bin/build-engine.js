@@ -72,7 +72,8 @@ const commandLine = await bundle({
   input: { cli: source('cli.ts') },
   output: { dir: bundleDir, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', dynamicImportInCjs: false },
 });
-const dynamicImports = commandLine.output.filter((file) => file.type === 'chunk' && /\bimport\(\s*["'`]/.test(file.code)).map((file) => file.fileName);
+// (Lines of comments aside: a bundled package's JSDoc may name types as import("./file.js").)
+const dynamicImports = commandLine.output.filter((file) => file.type === 'chunk' && /^(?!\s*(?:\*|\/\/)).*\bimport\(\s*["'`]/m.test(file.code)).map((file) => file.fileName);
 if (dynamicImports.length > 0) {
   console.error(
     `gild: the command line's CommonJS build kept an import() in ${dynamicImports.join(', ')}, which fails when compiled with the code cache on Node 20: make what it imports external, or bundle it.`,
