@@ -8,16 +8,12 @@
  * small modules only; each command is `import()`ed when it runs, so `--help`
  * and argument errors load no AWS SDK, listr2, handlebars, execa or zod.
  */
-import { createRequire } from 'node:module';
-import type * as CommanderModule from 'commander';
+// NOTE: commander is bundled into the command line (src/bin/build-engine.js), so that it is compiled with the code
+// cache like the rest of it; required from node_modules, it was compiled afresh by every gild process.
+import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './commands/io.ts';
 import { isGildError, type GildError } from './errors.ts';
 import { maskSecrets } from './logger.ts';
-
-// NOTE: required, not imported: commander is CommonJS, and importing it as ESM makes Node detect its format and lex it
-// for named exports before `--help` can print anything.
-const { Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
-type Command = CommanderModule.Command;
 
 export type { Io };
 

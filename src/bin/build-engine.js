@@ -47,27 +47,43 @@ for (const entry of existsSync(dist) ? readdirSync(dist) : []) if (entry !== 'bu
 // Measured side by side (5 interleaved rounds, medians, load ~1 on the 2-core machine), a no-op `gild run` over 100
 // images against moto made its first AWS call 781 ms after starting instead of 1,448 ms with tsc's output and the SDK
 // packages as they are (with the definitions fetched ahead, load-definitions.ts).
+//
+// NOTE: two builds. The command line `gild` runs is CommonJS (cli.cjs and its chunks, *.cjs), which src/bin/gild.js
+// compiles with V8's code cache kept between runs (compiled-code-cache.js): Node 20 offers that cache for scripts
+// only, not for ES modules. What Node loads as ES modules stays ES modules: `import 'gild'` (index.js) and the worker
+// with the two modules it loads (its top-level await included). Node's built-in modules are external, so that their
+// dynamic imports become require calls in the CommonJS build (dynamicImportInCjs): an import() in a script compiled
+// by vm.Script has no loader to import with on Node 20 ("A dynamic import callback was not specified").
 const { build: bundle } = await import('rolldown');
 const source = (file) => path.join(packageRoot, 'src', file);
-const bundled = await bundle({
+const options = { cwd: packageRoot, platform: 'node', external: ['jiti', /^node:/], resolve: { mainFields: ['module', 'main'] }, logLevel: 'warn' };
+const modules = await bundle({
+  ...options,
   input: {
-    cli: source('cli.ts'),
     index: source('index.ts'),
     'import-definition-worker': source('definition/import-definition-worker.js'),
     'read-plain-data': source('definition/read-plain-data.ts'),
     'definition-runtime': source('definition/definition-runtime.ts'),
   },
-  cwd: packageRoot,
-  platform: 'node',
-  external: ['jiti'],
-  resolve: { mainFields: ['module', 'main'] },
-  logLevel: 'warn',
   output: { dir: bundleDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
 });
+const commandLine = await bundle({
+  ...options,
+  input: { cli: source('cli.ts') },
+  output: { dir: bundleDir, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', dynamicImportInCjs: false },
+});
+// (Lines of comments aside: a bundled package's JSDoc may name types as import("./file.js").)
+const dynamicImports = commandLine.output.filter((file) => file.type === 'chunk' && /^(?!\s*(?:\*|\/\/)).*\bimport\(\s*["'`]/m.test(file.code)).map((file) => file.fileName);
+if (dynamicImports.length > 0) {
+  console.error(
+    `gild: the command line's CommonJS build kept an import() in ${dynamicImports.join(', ')}, which fails when compiled with the code cache on Node 20: make what it imports external, or bundle it.`,
+  );
+  process.exit(1);
+}
 // NOTE: a gild already running loads some chunks late (a command's report writer, the STS credentials when it first
 // works in another account), by their content-hashed names: a rebuild during a long run (npm ci in the same checkout)
 // must not take them away. Chunks this build did not write are removed once a day old, longer than any run.
-const written = new Set(bundled.output.map((file) => file.fileName));
+const written = new Set([...modules.output, ...commandLine.output].map((file) => file.fileName));
 const dayAgo = Date.now() - 24 * 3600_000;
 for (const entry of readdirSync(bundleDir, { withFileTypes: true })) {
   const file = path.join(bundleDir, entry.name);

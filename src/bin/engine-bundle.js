@@ -12,7 +12,7 @@ import path from 'node:path';
 import { packageRoot } from './engine-paths.js';
 
 /** The bundle's folder and its stamp, below `dist` (the package's dist/ unless a build was told another). */
-export const bundlePaths = (dist = path.join(packageRoot, 'dist')) => ({ bundleDir: path.join(dist, 'bundle'), cli: path.join(dist, 'bundle', 'cli.js'), stamp: path.join(dist, '.built') });
+export const bundlePaths = (dist = path.join(packageRoot, 'dist')) => ({ bundleDir: path.join(dist, 'bundle'), cli: path.join(dist, 'bundle', 'cli.cjs'), stamp: path.join(dist, '.built') });
 
 /** SHA-256 over the sources the bundle is built from (path and content of each file under src/) and the installed dependencies' record. */
 export function sourceDigest(root = packageRoot) {

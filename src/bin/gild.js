@@ -3,8 +3,10 @@
 // build-engine.js), and refuses with the fix when that bundle is missing or was built from other sources
 // (engine-bundle.js). Running the TypeScript sources as they are is an explicit developer mode: GILD_ENGINE=source,
 // or `npm run dev -- <command>`.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import module from 'node:module';
-import { bundleProblem } from './engine-bundle.js';
+import { bundlePaths, bundleProblem } from './engine-bundle.js';
 import { projectCacheDir } from './engine-paths.js';
 
 const engine = process.env.GILD_ENGINE || 'bundle';
@@ -26,10 +28,23 @@ if (engine === 'bundle') {
 // reports. This is the SDK's documented switch for it; a user who sets the
 // variable keeps their choice. Other warnings are left alone.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// NOTE: Node 22.8 and later keep V8's compiled code of the modules between runs (module.enableCompileCache), so that
-// the next start compiles nothing it compiled before; Node 20 lacks the API and starts cold. The cache sits with
-// jiti's under the project's node_modules/.cache, not in the shared temp folder that CI runners and cleaned machines
-// start empty, unless NODE_COMPILE_CACHE names one (NODE_DISABLE_COMPILE_CACHE turns it off).
+// NOTE: V8's compiled code is kept between runs, so that the next start compiles nothing it compiled before. The
+// command line's own (the bundle's CommonJS build) on every Node version (compiled-code-cache.js); on Node 22.8 and
+// later also the ES modules (module.enableCompileCache: the definition loader's worker, jiti, the sources in developer
+// mode). Both sit with jiti's cache under the project's node_modules/.cache, not in the shared temp folder that CI
+// runners and cleaned machines start empty, unless NODE_COMPILE_CACHE names Node's; NODE_DISABLE_COMPILE_CACHE turns
+// both off.
 module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ? undefined : projectCacheDir('node-compile-cache'));
-const { main } = engine === 'bundle' ? await import('../../dist/bundle/cli.js') : await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts');
+const { cli, bundleDir, stamp } = bundlePaths();
+const { main } =
+  engine === 'source'
+    ? await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts')
+    : process.env.NODE_DISABLE_COMPILE_CACHE
+      ? module.createRequire(cli)(cli)
+      : (await import('./compiled-code-cache.js')).requireWithCodeCache(cli, {
+          bundleDir,
+          cacheRoot: projectCacheDir('gild-code-cache'),
+          // A folder per build: the stamp names when it was built and from which sources.
+          generation: createHash('sha256').update(readFileSync(stamp)).digest('hex').slice(0, 16),
+        });
 await main(process.argv.slice(2));

@@ -123,6 +123,12 @@ export async function createRunContext(input: {
   options: Partial<RunOptions> & { baseOverrides: Readonly<Record<string, string>> };
   /** A saved plan's run ID: everything the run makes carries it. */
   runId?: string | undefined;
+  /**
+   * Whether the images' container twins are decided (on the emulator): only a command that builds uses them. NOTE:
+   * deciding asks the container engines (`docker version`, `podman version`, `image exists`), about 0.05 CPU-s of
+   * child processes and spawning a command, which status, verify, plan and the pointer commands never used.
+   */
+  containerTwins: boolean;
 }): Promise<Context> {
   const { env, moto } = input.emulator;
   const target = chooseTarget({ startedEmulator: moto?.endpoint, env });
@@ -143,7 +149,10 @@ export async function createRunContext(input: {
   });
   if (emulated) {
     // The same profile, with the stand-in sources and container twins the emulator was prepared with.
-    const [preparation, twins] = await Promise.all([prepareEmulator(endpoint!, context.clients, input.images, input.logger), prepareTwins(input.images, env.PATH ?? '', input.logger)]);
+    const [preparation, twins] = await Promise.all([
+      prepareEmulator(endpoint!, context.clients, input.images, input.logger),
+      input.containerTwins ? prepareTwins(input.images, env.PATH ?? '', input.logger) : undefined,
+    ]);
     context = {
       ...context,
       options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides } },
@@ -223,7 +232,7 @@ export async function withImagesInContext(
   );
   let context: Context | undefined;
   try {
-    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: request.force ?? false, baseOverrides: {} } });
+    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: request.force ?? false, baseOverrides: {} }, containerTwins: false });
     const ready = context;
     return await exitCodeUnlessInterrupted(handlers, logger, () => body(ready, images, handlers.signal));
   } finally {

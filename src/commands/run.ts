@@ -73,6 +73,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       settings: project.settings,
       images,
       options: { force: options.force, baseOverrides },
+      containerTwins: true,
       // NOTE: only a run ID of the schema's form names this run's resources; anything else is refused by the schema below.
       runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' && /^[A-Za-z0-9-]{1,64}$/.test((saved as { runId: string }).runId) ? (saved as { runId: string }).runId : undefined,
     });

@@ -146,10 +146,12 @@ function indentLines(lines: readonly string[]): FormattedLine[] {
 }
 
 // NOTE: one segmenter for every line: making one costs far more than segmenting a line with it, and a fleet renders
-// every image's template to fingerprint it. Printable ASCII is one column a character, so it needs none.
-const segmenter = new Intl.Segmenter();
+// every image's template to fingerprint it. Printable ASCII is one column a character, so it needs none; the
+// segmenter is made at the first line that is not (about 10 ms of CPU: ICU loads its break rules), not when the
+// module loads, which every plan and run does.
+let segmenter: Intl.Segmenter | undefined;
 const printableAscii = /^[\x20-\x7e]*$/;
-const columnsOf = (text: string): number => (printableAscii.test(text) ? text.length : [...segmenter.segment(text)].length);
+const columnsOf = (text: string): number => (printableAscii.test(text) ? text.length : [...(segmenter ??= new Intl.Segmenter()).segment(text)].length);
 
 function alignAssignments(lines: readonly FormattedLine[]): string[] {
   const aligned = lines.map((line) => line.text);
