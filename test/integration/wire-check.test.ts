@@ -8,6 +8,7 @@ import { DescribeImageReferencesCommand, DescribeImagesCommand } from '@aws-sdk/
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { execa } from 'execa';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { createEc2Client } from '../../src/adapters/ec2.ts';
 import { createSsmClient } from '../../src/adapters/ssm.ts';
 import { assertNoWireViolations, takeWireViolations, wireLedger } from '../support/aws-model-proxy.ts';
 import { startCountingProxy } from '../support/counting-proxy.ts';
+import { readBody } from '../support/forward-upstream.ts';
 import { useMotoBehindFaultProxy } from '../support/moto.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -116,6 +118,44 @@ export default defineConfig({ root: ${JSON.stringify(scratch)}, test: { include:
       expect(run.stdout + run.stderr).toMatch(/1 failed/);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('moto behind the proxies keeps its connections (src/local/moto-server.ts)', () => {
+  it('answers requests one after another on one connection, and one with a chunked body as before, closing that connection', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const describeRegions = 'Action=DescribeRegions&Version=2016-11-15';
+    const send = (chunked: boolean) =>
+      new Promise<{ status?: number; connection?: string; reused: boolean; text: string }>((resolve, reject) => {
+        const headers = {
+          'content-type': 'application/x-www-form-urlencoded',
+          // moto routes by the credential scope's service (without one, to S3).
+          authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+          ...(chunked ? {} : { 'content-length': String(Buffer.byteLength(describeRegions)) }),
+        };
+        const request = httpRequest(`${emulator.moto.motoEndpoint}/`, { method: 'POST', agent, headers }, (answer) => {
+          readBody(answer).then((body) => resolve({ status: answer.statusCode, connection: answer.headers.connection, reused: request.reusedSocket, text: body.toString('utf8') }), reject);
+        });
+        request.on('error', reject);
+        // Written in two pieces without a length, node sends the body chunked.
+        if (chunked) request.write(describeRegions.slice(0, 10));
+        request.end(chunked ? describeRegions.slice(10) : describeRegions);
+      });
+    try {
+      const first = await send(false);
+      const second = await send(false);
+      const chunked = await send(true);
+      const third = await send(false);
+      for (const answer of [first, second, chunked, third]) expect(answer.text).toContain('<regionName>us-east-1</regionName>');
+      expect([first, second, chunked, third].map(({ status, connection, reused }) => ({ status, connection, reused }))).toEqual([
+        { status: 200, connection: undefined, reused: false },
+        { status: 200, connection: undefined, reused: true },
+        { status: 200, connection: 'close', reused: true },
+        { status: 200, connection: undefined, reused: false },
+      ]);
+    } finally {
+      agent.destroy();
     }
   });
 });

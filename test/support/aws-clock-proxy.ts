@@ -16,8 +16,9 @@
  * launched counts it as registered.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
+import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
 import {
   agentRegisteredAt,
   commandDoneAt,
@@ -59,30 +60,8 @@ export interface ClockProxy {
   stop(): Promise<void>;
 }
 
-function readBody(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
-function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const upstream = httpRequest(
-      {
-        hostname: target.hostname,
-        port: target.port,
-        method: request.method,
-        path: request.url,
-        headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) },
-      },
-      (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
-    );
-    upstream.on('error', reject);
-    upstream.end(body);
-  });
+function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
+  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
 }
 
 function send(response: ServerResponse, status: number, headers: IncomingMessage['headers'], body: Buffer | string): void {

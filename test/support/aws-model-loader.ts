@@ -6,7 +6,8 @@
  * the rulebook.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -109,6 +110,80 @@ export function botocoreDataDirectory(): string {
 
 const models = new Map<string, ServiceModel | undefined>();
 
+/** Members whose documentation the checks read (aws-model-check.ts: documentedFilterNames, maxResultsRules). */
+const documentationRead = new Set(['Filters', 'MaxResults']);
+
+/**
+ * A model as the checks read it: each operation's name, input and HTTP binding, the shapes its input reaches, and no
+ * documentation but that of the members whose documentation says what the model cannot (`documentationRead`).
+ * NOTE: answers and documentation are two thirds of a model (EC2's 5 MB comes down to 0.8 MB), and a model is read
+ * in every cli test file's fresh process.
+ */
+export function whatTheChecksRead(parsed: Record<string, unknown>): Omit<ServiceModel, 'service' | 'file'> {
+  const model = parsed as unknown as Omit<ServiceModel, 'service' | 'file'>;
+  const reached = new Set<string>();
+  const pending = Object.values(model.operations).flatMap((operation) => (operation.input ? [operation.input.shape] : []));
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (reached.has(name)) continue;
+    reached.add(name);
+    const shape = model.shapes[name];
+    for (const member of [...Object.values(shape?.members ?? {}), shape?.member, shape?.key, shape?.value]) if (member) pending.push(member.shape);
+  }
+  const strip = (value: unknown, key: string | undefined): unknown => {
+    if (Array.isArray(value)) return value.map((item) => strip(item, undefined));
+    if (value === null || typeof value !== 'object') return value;
+    const kept: Record<string, unknown> = {};
+    for (const [name, inner] of Object.entries(value)) {
+      if ((name === 'documentation' || name === 'documentationUrl') && !(key !== undefined && documentationRead.has(key))) continue;
+      kept[name] = strip(inner, name);
+    }
+    return kept;
+  };
+  const operations = Object.fromEntries(
+    Object.entries(model.operations).map(([name, { name: operationName, input, http }]) => [name, { name: operationName, ...(input ? { input } : {}), ...(http ? { http } : {}) }]),
+  );
+  const shapes = Object.fromEntries(Object.entries(model.shapes).flatMap(([name, shape]) => (reached.has(name) ? [[name, strip(shape, undefined)]] : [])));
+  return { metadata: model.metadata, operations, shapes } as Omit<ServiceModel, 'service' | 'file'>;
+}
+
+/**
+ * Where a model is kept as the checks read it (`whatTheChecksRead`), by everything its answer depends on: the
+ * botocore file's path, size and modification time, and this file's format. NOTE: every cli test file runs in a fresh
+ * process and read EC2's model whole (gunzip and JSON.parse of 5 MB, 70-140 ms of CPU in each).
+ */
+const modelCacheFormat = 2;
+const modelCacheDirectory = path.join(path.dirname(probeCache), 'gild-test-models');
+
+export function modelCacheFile(file: string): string {
+  const { size, mtimeMs } = statSync(file);
+  const key = createHash('sha256')
+    .update(JSON.stringify([modelCacheFormat, file, size, mtimeMs]))
+    .digest('hex')
+    .slice(0, 16);
+  return path.join(modelCacheDirectory, `${path.basename(path.dirname(path.dirname(file)))}-${key}.json`);
+}
+
+export function readModelFile(file: string): Omit<ServiceModel, 'service' | 'file'> {
+  const cached = modelCacheFile(file);
+  try {
+    return JSON.parse(readFileSync(cached, 'utf8')) as Omit<ServiceModel, 'service' | 'file'>;
+  } catch {
+    // Not kept yet (or unreadable): read botocore's file and keep what the checks read of it.
+  }
+  const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
+  const model = whatTheChecksRead(JSON.parse(text) as Record<string, unknown>);
+  try {
+    mkdirSync(modelCacheDirectory, { recursive: true });
+    // NOTE: written whole, then renamed: a test file starting at the same time never reads half a model.
+    const partial = `${cached}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify(model));
+    renameSync(partial, cached);
+  } catch {
+    // A cache that cannot be written only costs the next file the full read.
+  }
+  return model;
+}
+
 /** The newest model of a botocore service directory (ec2, ssm, sts, iam, autoscaling, kms, s3, sns, …), or undefined. */
 export function loadServiceModel(service: string): ServiceModel | undefined {
   if (models.has(service)) return models.get(service);
@@ -122,8 +197,7 @@ export function loadServiceModel(service: string): ServiceModel | undefined {
     if (newest) {
       const plain = path.join(serviceDirectory, newest, 'service-2.json');
       const file = existsSync(plain) ? plain : `${plain}.gz`;
-      const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
-      model = { service, file, ...(JSON.parse(text) as Omit<ServiceModel, 'service' | 'file'>) };
+      model = { service, file, ...readModelFile(file) };
     }
   }
   models.set(service, model);

@@ -13,8 +13,9 @@
  * and is not checked (nor counted) twice.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkWireRequest, formatViolation, type WireCheck, type WireViolation } from './aws-model-check.ts';
+import { forwardUpstream, readBody } from './forward-upstream.ts';
 import { recordWrite } from './step-ledger.ts';
 
 export const wireCheckedHeader = 'x-gild-wire-checked';
@@ -87,15 +88,6 @@ export function assertNoWireViolations(when: string): void {
   throw new Error(`${violations.length} request(s) ${when} broke AWS's rules at the wire:\n${violations.map((violation) => `  - ${formatViolation(violation)}`).join('\n')}`);
 }
 
-function readBody(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
 export interface WireCheckProxy {
   readonly endpoint: string;
   stop(): Promise<void>;
@@ -109,22 +101,11 @@ export async function startWireCheckProxy(targetEndpoint: string): Promise<WireC
     const check = checkArrival(request, body);
     if (check && check.violations.length > 0) return refuseLikeAws(response, check);
     const { [wireCheckedHeader]: _checked, ...headers } = request.headers;
-    await new Promise<void>((resolve, reject) => {
-      // NOTE: the Host header is left as the client signed it: moto checks SigV4 signatures when IAM is enforced.
-      const upstream = httpRequest(
-        { hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...headers, 'content-length': String(body.length) } },
-        (answer) => {
-          const { 'transfer-encoding': _encoding, connection: _connection, ...answerHeaders } = answer.headers;
-          readBody(answer).then((answerBody) => {
-            response.writeHead(answer.statusCode ?? 502, { ...answerHeaders, 'content-length': answerBody.length });
-            response.end(answerBody);
-            resolve();
-          }, reject);
-        },
-      );
-      upstream.on('error', reject);
-      upstream.end(body);
-    });
+    // NOTE: the Host header is left as the client signed it: moto checks SigV4 signatures when IAM is enforced.
+    const answer = await forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', headers, body);
+    const { 'content-length': _length, 'transfer-encoding': _encoding, connection: _connection, ...answerHeaders } = answer.headers;
+    response.writeHead(answer.status, { ...answerHeaders, 'content-length': answer.body.length });
+    response.end(answer.body);
   }
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {

@@ -9,7 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** EC2 list actions this proxy pages, and the XML element holding their items. */
 const pagedSets: Readonly<Record<string, string>> = { DescribeImages: 'imagesSet', DescribeLaunchTemplates: 'launchTemplates' };
@@ -52,15 +53,6 @@ export interface CountingProxy {
   stop(): Promise<void>;
 }
 
-function readBody(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
 function identify(request: IncomingMessage, body: Buffer): Pick<CountedCall, 'service' | 'action'> & { form?: URLSearchParams } {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('AmazonSSM.')) return { service: 'ssm', action: target.slice('AmazonSSM.'.length) };
@@ -100,21 +92,8 @@ function splitItems(xml: string, setName: string): { before: string; items: stri
   return { before: xml.slice(0, start), items, after: xml.slice(close) };
 }
 
-function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const upstream = httpRequest(
-      {
-        hostname: target.hostname,
-        port: target.port,
-        method: request.method,
-        path: request.url,
-        headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) },
-      },
-      (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
-    );
-    upstream.on('error', reject);
-    upstream.end(body);
-  });
+function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
+  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
 }
 
 export async function startCountingProxy(targetEndpoint: string): Promise<CountingProxy> {

@@ -13,9 +13,10 @@
  * AWS's service models (aws-model-proxy.ts); one that breaks a rule is
  * refused as AWS would refuse it and fails the test that sent it.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
+import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
 
 export interface CommandFault {
   /** Applies to commands whose SendCommand `commands` contain this string. */
@@ -137,15 +138,6 @@ function decodeForm(text: string): string {
   }
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
 function identify(request: IncomingMessage, body: Buffer): { service: ProxyCall['service']; action: string } {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('AmazonSSM.')) return { service: 'ssm', action: target.slice('AmazonSSM.'.length) };
@@ -181,23 +173,8 @@ function ssmAnswer(response: ServerResponse, payload: unknown): void {
   response.end(body);
 }
 
-function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const upstream = httpRequest(
-      {
-        hostname: target.hostname,
-        port: target.port,
-        method: request.method,
-        path: request.url,
-        headers: { ...markChecked(request.headers), host: target.host, 'content-length': String(body.length) },
-      },
-      (answer) => {
-        readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject);
-      },
-    );
-    upstream.on('error', reject);
-    upstream.end(body);
-  });
+function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
+  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
 }
 
 function send(response: ServerResponse, status: number, headers: IncomingMessage['headers'], body: Buffer | string): void {

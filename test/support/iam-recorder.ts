@@ -11,8 +11,9 @@
  * records, and test/support/iam-authorizations.ts turns each record into the
  * resource authorizations AWS's Service Authorization Reference lists for it.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
 
 export interface RecordedRequest {
   /** Order of arrival. */
@@ -55,32 +56,9 @@ export interface IamRecorder {
   stop(): Promise<void>;
 }
 
-function readBody(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
 /** Sends a request to moto; `host` is kept as signed when given (moto checks the signature while IAM is enforced). */
-function forward(
-  target: URL,
-  method: string,
-  path: string,
-  headers: IncomingMessage['headers'],
-  body: Buffer,
-  host = target.host,
-): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const upstream = httpRequest(
-      { hostname: target.hostname, port: target.port, method, path, headers: { ...headers, host, 'content-length': String(body.length) } },
-      (answer) => void readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }), reject),
-    );
-    upstream.on('error', reject);
-    upstream.end(body);
-  });
+function forward(target: URL, method: string, path: string, headers: IncomingMessage['headers'], body: Buffer, host = target.host): Promise<UpstreamAnswer> {
+  return forwardUpstream(target, method, path, { ...headers, host }, body);
 }
 
 /** Query parameters whose values are EC2 resource IDs whose tags IAM may condition on. */
