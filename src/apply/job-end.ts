@@ -136,7 +136,7 @@ export async function recordJobEnds(context: Pick<Context, 'clients' | 'now' | '
       try {
         const ssm = context.clients.ssm(entry.region);
         const current = await getParameter(ssm, name);
-        const written = await runOutsideThePlan('job-end', () => putParameterExpecting(ssm, name, value, { expected: current?.value }));
+        const written = await runOutsideThePlan('job-end', () => putParameterExpecting(ssm, name, value, { expected: current?.value, readJustNow: { current } }));
         if (written !== 'written') logger.warn(`could not record that this job ended ${entry.image} unpublished (${name} changed meanwhile); jobs waiting for it wait for its lock or their deadline`);
       } catch (error) {
         logger.warn(`could not record that this job ended ${entry.image} unpublished (${name}: ${describeAwsError(error)}); jobs waiting for it wait for its lock or their deadline`);
