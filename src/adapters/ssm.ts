@@ -173,6 +173,17 @@ export async function createParameterIfAbsent(ssm: SSMClient, name: string, valu
 }
 
 /**
+ * The parameter as the caller read it just now (`current` undefined: absent), having decided purely since and written
+ * nothing: a conditional write or delete given it takes that read as its re-check instead of reading again right
+ * after it (two reads of one parameter, one round trip apart, nothing between them). The write still lands one round
+ * trip after the read it checked, as after a read of its own; a read older than that (an observation, a plan) is
+ * never one.
+ */
+export interface ReadJustNow {
+  readonly current: ParameterValue | undefined;
+}
+
+/**
  * Moves a pointer (such as `latest`) from the value this run planned on to
  * ours: re-reads it first and writes only if it still holds `expected`
  * (`undefined` = absent, which is then an atomic create).
@@ -187,9 +198,9 @@ export async function putParameterExpecting(
   ssm: SSMClient,
   name: string,
   value: string,
-  options: ParameterWriteOptions & { readonly expected: string | undefined },
+  options: ParameterWriteOptions & { readonly expected: string | undefined; readonly readJustNow?: ReadJustNow },
 ): Promise<'written' | { readonly moved: string | undefined }> {
-  const current = await getParameter(ssm, name);
+  const current = options.readJustNow ? options.readJustNow.current : await getParameter(ssm, name);
   if (current?.value === value) return 'written';
   if (current?.value !== options.expected) return { moved: current?.value };
   if (options.expected === undefined) {
@@ -213,8 +224,8 @@ export async function putParameterExpecting(
  * fine. The same one-round-trip window as `putParameterExpecting` applies
  * between the re-read and the delete.
  */
-export async function deleteParameterIfValue(ssm: SSMClient, name: string, value: string): Promise<'deleted' | 'absent' | { readonly kept: string }> {
-  const current = await getParameter(ssm, name);
+export async function deleteParameterIfValue(ssm: SSMClient, name: string, value: string, readJustNow?: ReadJustNow): Promise<'deleted' | 'absent' | { readonly kept: string }> {
+  const current = readJustNow ? readJustNow.current : await getParameter(ssm, name);
   if (!current) return 'absent';
   if (current.value !== value) return { kept: current.value };
   try {

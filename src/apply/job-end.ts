@@ -24,7 +24,7 @@
  * attempt's reason.
  */
 import { runOutsideThePlan } from '../step-scope.ts';
-import { getParameter, putParameterExpecting } from '../adapters/ssm.ts';
+import { getParameter, getParameters, putParameterExpecting } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import { describeAwsError, isGildError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -59,16 +59,22 @@ export function parseJobEnd(raw: string | undefined): JobEnd | undefined {
   }
 }
 
-/** The marker a waiter for `image` `version` of plan `runId` trusts, read in the image's build region; undefined when there is none that fits. */
-export async function readJobEnd(
+/**
+ * The image's lock (its raw value) and the end marker a waiter for `image` `version` of plan `runId` trusts (undefined
+ * when there is none that fits), both in the image's build region: one GetParameters a look, where they were two
+ * GetParameter side by side.
+ */
+export async function readLockAndJobEnd(
   context: Pick<Context, 'clients'>,
-  where: { readonly prefix: string; readonly region: string },
+  where: { readonly prefix: string; readonly region: string; readonly lockName: string },
   runId: string,
   image: string,
   version: string,
-): Promise<JobEnd | undefined> {
-  const marker = parseJobEnd((await getParameter(context.clients.ssm(where.region), jobEndParameterName(where.prefix, image)))?.value);
-  return marker?.runId === runId && marker.version === version ? marker : undefined;
+): Promise<{ readonly lock: string | undefined; readonly ended: JobEnd | undefined }> {
+  const endName = jobEndParameterName(where.prefix, image);
+  const found = await getParameters(context.clients.ssm(where.region), [where.lockName, endName]);
+  const marker = parseJobEnd(found.find((parameter) => parameter.name === endName)?.value);
+  return { lock: found.find((parameter) => parameter.name === where.lockName)?.value, ended: marker?.runId === runId && marker.version === version ? marker : undefined };
 }
 
 /** An image of a job's slice that other jobs may wait for: the saved plan builds or resumes it, as this version. */
@@ -136,7 +142,7 @@ export async function recordJobEnds(context: Pick<Context, 'clients' | 'now' | '
       try {
         const ssm = context.clients.ssm(entry.region);
         const current = await getParameter(ssm, name);
-        const written = await runOutsideThePlan('job-end', () => putParameterExpecting(ssm, name, value, { expected: current?.value }));
+        const written = await runOutsideThePlan('job-end', () => putParameterExpecting(ssm, name, value, { expected: current?.value, readJustNow: { current } }));
         if (written !== 'written') logger.warn(`could not record that this job ended ${entry.image} unpublished (${name} changed meanwhile); jobs waiting for it wait for its lock or their deadline`);
       } catch (error) {
         logger.warn(`could not record that this job ended ${entry.image} unpublished (${name}: ${describeAwsError(error)}); jobs waiting for it wait for its lock or their deadline`);

@@ -9,7 +9,7 @@
  * reads process globals.
  */
 import { setInterval } from 'node:timers/promises';
-import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting, type SSMClient } from '../adapters/ssm.ts';
+import { createParameterIfAbsent, deleteParameterIfValue, getParameter, putParameterExpecting, type ReadJustNow, type SSMClient } from '../adapters/ssm.ts';
 import { describeAwsError } from '../errors.ts';
 import type { Lease } from '../observe/inventory.ts';
 import { formatLease, isLeaseOwnedBy, observeLeaseState, parseLease, staleLeaseReason, takeoverClaimName, type LeaseOwner } from '../observe/parse-lease.ts';
@@ -156,15 +156,15 @@ const isPastRenewal = (lease: Lease, now: Date, ttlMs: number) => Date.parse(lea
  * reads as ours: another run may be taking it over at this moment, and
  * writing over it would leave two holders.
  */
-export async function renewLease(ssm: SSMClient, name: string, lease: Lease, timing: LeaseTiming): Promise<{ readonly renewed: Lease } | { readonly lost: string }> {
-  const current = await getParameter(ssm, name);
+export async function renewLease(ssm: SSMClient, name: string, lease: Lease, timing: LeaseTiming, readJustNow?: ReadJustNow): Promise<{ readonly renewed: Lease } | { readonly lost: string }> {
+  const current = readJustNow ? readJustNow.current : await getParameter(ssm, name);
   if (!current) return { lost: `the lock ${name} was removed` };
   const held = parseLease(current.value);
   if (!held || !isSameLease(held, lease)) return { lost: `the lock ${name} is now held by ${held ? `run ${held.runId} on ${held.host}` : `"${current.value}"`}` };
   const now = timing.now();
   if (isPastRenewal(held, now, timing.ttlMs)) return { lost: `the lease on ${name} expires at ${held.expiresAt}, too soon to renew it safely` };
   const renewed: Lease = { ...held, expiresAt: new Date(now.getTime() + timing.ttlMs).toISOString() };
-  const written = await putParameterExpecting(ssm, name, formatLease(renewed), { expected: current.value });
+  const written = await putParameterExpecting(ssm, name, formatLease(renewed), { expected: current.value, readJustNow: { current } });
   if (written === 'written') return { renewed };
   // NOTE: a run renews from two places (the lock's keep-alive, and publish right before it writes): the other's
   // renewal of this same taking, landed in between, is not a loss.
@@ -212,6 +212,6 @@ export async function releaseLease(ssm: SSMClient, name: string, lease: Lease): 
   if (!current) return 'absent';
   const held = parseLease(current.value);
   if (!held || !isSameLease(held, lease)) return 'not-ours';
-  const deleted = await deleteParameterIfValue(ssm, name, current.value);
+  const deleted = await deleteParameterIfValue(ssm, name, current.value, { current });
   return deleted === 'deleted' ? 'released' : deleted === 'absent' ? 'absent' : 'not-ours';
 }

@@ -28,14 +28,13 @@
  * for the base's publish.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getParameter } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import { parseLease } from '../observe/parse-lease.ts';
 import type { PlanStep, RunPlan } from '../plan/run-plan.ts';
 import { whyNotABase } from '../plan/trust-base-version.ts';
 import { readBaseVersion } from '../stages/read-base-version.ts';
-import { readJobEnd } from './job-end.ts';
+import { readLockAndJobEnd } from './job-end.ts';
 import { readTestedBase } from '../stages/read-tested-base.ts';
 import type { StepOutputs, StepResult } from './step-stage.ts';
 
@@ -129,10 +128,10 @@ async function waitForAnotherJob(
   options.logger.info(`waiting up to ${minutes} min for "${image}" ${version}, which another job builds, ${awaited.goal}`);
   let lockSeenHeld = false;
   for (let pause = options.firstPollMs ?? 1_000; ; pause = Math.min(pause * 2, options.maxPollMs ?? 30_000)) {
-    const [lease, ended] = lock
-      ? await Promise.all([getParameter(context.clients.ssm(lock.region), lock.parameterName), readJobEnd(context, { prefix: plan.ssmPrefix, region: lock.region }, plan.runId, image, version)])
-      : [undefined, undefined];
-    const ours = lease === undefined ? undefined : parseLease(lease.value);
+    const { lock: lease, ended } = lock
+      ? await readLockAndJobEnd(context, { prefix: plan.ssmPrefix, region: lock.region, lockName: lock.parameterName }, plan.runId, image, version)
+      : { lock: undefined, ended: undefined };
+    const ours = lease === undefined ? undefined : parseLease(lease);
     const heldByThisRun = ours?.runId === plan.runId;
     const seen = await awaited.look();
     if (seen && 'refused' in seen) return failed(seen.refused);

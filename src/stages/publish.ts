@@ -170,7 +170,8 @@ export async function assertLockStillOurs(context: Context, imageName: string, r
   if (Date.parse(held.expiresAt) <= context.now().getTime()) throw new StepFailure(`lock lost: this run's lease on ${lockName} expired at ${held.expiresAt}; ${nothingWritten}`);
   // NOTE: renewed, then checked: a lease that passed the read above with seconds left could expire, and be taken
   // over, while the parameters are written.
-  const renewal = await renewLease(ssm, lockName, held, { now: context.now, ttlMs: leaseTtlMs }).catch((error: unknown) => {
+  // The read above is the renewal's own re-check: nothing was written since, and checking it was pure.
+  const renewal = await renewLease(ssm, lockName, held, { now: context.now, ttlMs: leaseTtlMs }, { current }).catch((error: unknown) => {
     throw new StepFailure(`could not renew this run's lease on ${lockName} in ${region} before publishing: ${describeAwsError(error)}; ${nothingWritten}`, [], { cause: error });
   });
   if ('lost' in renewal) throw new StepFailure(`lock lost: ${renewal.lost}; ${nothingWritten}`);

@@ -25,6 +25,7 @@ export async function recordInLedger(context: Context, image: Pick<ResolvedImage
     if (changed === ledger && current !== undefined) return;
     const written = await putParameterExpecting(ssm, name, serializeLedger(changed), {
       expected: current?.value,
+      readJustNow: { current },
       dataType: 'text',
       description: `${image.name}: every version number ever built, and every revocation (gild keeps it; never reused)`,
     }).catch((error: unknown) => {
@@ -48,6 +49,7 @@ export async function recordVersionStatus(context: Context, region: string, imag
     if (current?.value === value) return;
     const written = await putParameterExpecting(ssm, name, value, {
       expected: current?.value,
+      readJustNow: { current },
       dataType: 'text',
       description: `${imageName} ${version}: what resolve tells consumers (revoked, deprecated)`,
     }).catch((error: unknown) => {
@@ -63,5 +65,5 @@ export async function removeVersionStatus(context: Context, region: string, imag
   const ssm = context.clients.ssm(region);
   const name = statusParameterName(context.settings.ssmPrefix, imageName, version);
   const current = await getParameter(ssm, name);
-  if (current) await deleteParameterIfValue(ssm, name, current.value);
+  if (current) await deleteParameterIfValue(ssm, name, current.value, { current });
 }

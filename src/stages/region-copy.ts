@@ -12,7 +12,7 @@
  * killed mid-copy leaves nothing the next run cannot find.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { createTags, describeImages } from '../adapters/ec2.ts';
+import { createTags, describeImages, type ImageSummary } from '../adapters/ec2.ts';
 import { startRegionCopy } from '../adapters/ec2-region-copy.ts';
 import { StepFailure, type StepResult, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
@@ -87,8 +87,22 @@ export const regionCopyStage: StepStage<'copy'> = {
       : undefined;
     let smokeOutcome: StepResult | undefined;
     void smokeSettled?.then((result) => (smokeOutcome = result));
-    for (;;) {
-      const [[copy], [current]] = await Promise.all([describeImages(ec2, { imageIds: [started.amiId] }), describeImages(sourceEc2, { imageIds: [sourceAmiId] })]);
+    // NOTE: the source's verdict is the smoke step's to write, and that step settles (waking this loop) only after it
+    // wrote it. So beside a smoke step the source is read at the first poll, at the first poll after the step settled,
+    // and once more when the copy is available, just before the copy takes its verdict: not at every poll of a copy
+    // that takes minutes to an hour (one DescribeImages of the source every 15 s, for nothing). Without a smoke step
+    // beside, every poll reads it, as anyone else may change it.
+    let current: ImageSummary | undefined;
+    let readAfterSmoke = false;
+    for (let poll = 0; ; poll++) {
+      const smokeEnded = smokeOutcome !== undefined;
+      const readSource = step.besideSmoke === undefined || poll === 0 || (smokeEnded && !readAfterSmoke);
+      const readCopy = describeImages(ec2, { imageIds: [started.amiId] });
+      const readTheSource = () => describeImages(sourceEc2, { imageIds: [sourceAmiId] });
+      const [[copy], source] = await Promise.all([readCopy, readSource ? readTheSource() : undefined]);
+      if (source) [current] = source;
+      else if (copy?.state === 'available') [current] = await readTheSource();
+      if (smokeEnded) readAfterSmoke = true;
       const verdict = current?.tags['gild:status'];
       if (!current || verdict === 'failed') {
         const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
@@ -123,10 +137,26 @@ export const regionCopyStage: StepStage<'copy'> = {
         throw new StepFailure(
           `the copy ${started.amiId} in ${step.region} is ${copy.state} and the smoke test of ${sourceAmiId} has not decided in time; the copy stays tagged candidate, and the next run finds it again`,
         );
-      await pauseUnless(pollMs, run.signal, smokeSettled);
+      const pause = copyPause({ copyAvailable: copy.state === 'available', smokeBeside: smokeSettled !== undefined, smokeEnded, pollMs, msToDeadline: deadline - Date.now() });
+      await pauseUnless(pause.ms, run.signal, pause.untilSmokeSettles ? smokeSettled : undefined);
     }
   },
 };
+
+/**
+ * How long a copy waits before its next poll, and whether the smoke step beside it settling ends the wait early.
+ * Until that step has settled (as of the poll just made), its settling wakes the copy; once it has, the copy polls every
+ * `pollMs`: a settled promise ends every wait at once, and a copy still pending after its smoke test passed polled as
+ * fast as the answers came (two DescribeImages a round trip, for as long as the copy took). An available copy beside a smoke step still running waits
+ * for that step alone (up to the deadline): nothing about the copy changes until it settles.
+ */
+export function copyPause(input: { readonly copyAvailable: boolean; readonly smokeBeside: boolean; readonly smokeEnded: boolean; readonly pollMs: number; readonly msToDeadline: number }): {
+  readonly ms: number;
+  readonly untilSmokeSettles: boolean;
+} {
+  if (!input.smokeBeside || input.smokeEnded) return { ms: input.pollMs, untilSmokeSettles: false };
+  return { ms: input.copyAvailable ? Math.max(0, input.msToDeadline) : input.pollMs, untilSmokeSettles: true };
+}
 
 /** Waits `ms` (abortable by `signal`), or less if `settles` settles first; the timer never outlives the wait. */
 async function pauseUnless(ms: number, signal: AbortSignal, settles: Promise<unknown> | undefined): Promise<void> {

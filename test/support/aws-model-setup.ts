@@ -12,7 +12,7 @@ import { appendFileSync } from 'node:fs';
 import { afterAll, afterEach } from 'vitest';
 import { undocumentedFilterOperations, uncompilablePatterns } from './aws-model-check.ts';
 import { assertNoWireViolations, wireLedger } from './aws-model-proxy.ts';
-import { appendStepLedger, assertNoStrayWrites } from './step-ledger.ts';
+import { appendRequestLedger, appendStepLedger, assertNoStrayWrites } from './step-ledger.ts';
 
 let file = '';
 
@@ -39,6 +39,7 @@ afterAll(() => {
     );
   }
   appendStepLedger(file);
+  appendRequestLedger(file);
   assertNoWireViolations('outside any test (in a beforeAll or after the last test)');
   assertNoStrayWrites('outside any test (in a beforeAll or after the last test)');
 });

@@ -73,6 +73,7 @@ function resourceOf(body: Buffer): string {
 const declaredOutsideThePlan = new Set(['outside-plan:job-end', 'outside-plan:emulator-setup']);
 
 export function recordWrite(request: IncomingMessage, check: WireCheck, body: Buffer): void {
+  if (requestLedgerFile) countRequest(request, check);
   const operation = writeOperation(request, check);
   if (operation === undefined) return;
   const madeBy = attribution(request, check);
@@ -102,4 +103,40 @@ export function appendStepLedger(file: string): void {
   const counts = new Map<string, number>();
   for (const write of stepLedger.writes) counts.set(`${write.madeBy} ${write.operation}`, (counts.get(`${write.madeBy} ${write.operation}`) ?? 0) + 1);
   appendFileSync(target, `${JSON.stringify({ file, writes: Object.fromEntries(counts) })}\n`);
+}
+
+/**
+ * How many AWS requests a test file makes, and whose they are (GILD_REQUEST_LEDGER names a file: one JSON line per
+ * test file): every request is counted by who sent it and its operation, and every gild process by its command, so
+ * that requests per command can be told from requests per file. Who sent it, from the same labels as the writes:
+ * `gild <command>` (a spawned gild), `test (gild code)` (gild's adapters called in the test's own process),
+ * `test (own client)` (the test's own SDK clients), `test (node fetch)` (moto-iam.ts), `packer`.
+ */
+const requestLedgerFile = process.env.GILD_REQUEST_LEDGER;
+const requestCounts = new Map<string, number>();
+const gildProcesses = new Map<string, Set<string>>();
+
+function senderOfRequest(request: IncomingMessage, check: WireCheck, testPid = process.pid): string {
+  if (/packer|aws-sdk-go/i.test(check.sender)) return 'packer';
+  const pid = headerValue(request, 'x-gild-step-pid');
+  if (pid === undefined) return /node fetch/.test(check.sender) ? 'test (node fetch)' : 'test (own client)';
+  if (pid === String(testPid)) return 'test (gild code)';
+  const command = `gild ${headerValue(request, 'x-gild-step-command') ?? '?'}`;
+  gildProcesses.set(command, (gildProcesses.get(command) ?? new Set<string>()).add(pid));
+  // The kind of step (`publish` of `publish:web`), or `-` outside every step: which part of a command asks.
+  return `${command} [${(headerValue(request, 'x-gild-step') ?? '-').split(':')[0]}]`;
+}
+
+function countRequest(request: IncomingMessage, check: WireCheck): void {
+  if ((request.url ?? '').startsWith('/moto-api')) return;
+  const operation = check.checked && check.operation !== undefined ? `${check.service}:${check.operation}` : `${request.method ?? 'GET'} ${(request.url ?? '/').split('?')[0]}`;
+  const key = `${senderOfRequest(request, check)} | ${operation}`;
+  requestCounts.set(key, (requestCounts.get(key) ?? 0) + 1);
+}
+
+/** Appends this file's requests, by sender and operation, and its gild processes by command, to $GILD_REQUEST_LEDGER. */
+export function appendRequestLedger(file: string): void {
+  if (!requestLedgerFile || requestCounts.size === 0) return;
+  const processes = Object.fromEntries([...gildProcesses].map(([command, pids]) => [command, pids.size]));
+  appendFileSync(requestLedgerFile, `${JSON.stringify({ file, requests: Object.fromEntries(requestCounts), processes })}\n`);
 }

@@ -12,7 +12,7 @@ import { createContext } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
-import { regionCopyStage } from '../../src/stages/region-copy.ts';
+import { copyPause, regionCopyStage } from '../../src/stages/region-copy.ts';
 import { smokeImage } from '../support/smoke-fixture.ts';
 import { stepRunFixture } from '../support/step-run-fixture.ts';
 
@@ -178,4 +178,61 @@ describe('copy stage beside its smoke step', () => {
     },
     promptly,
   );
+});
+
+describe('what a copy beside its smoke step reads while it waits', () => {
+  it(
+    'reads the source at the first poll, after the smoke step settled and when the copy is available, not at every poll',
+    async () => {
+      // Polls a millisecond apart; the copy is pending for its first five reads; the smoke step passes during the first poll.
+      const polling = createContext({ cwd: '/tmp', env: { GILD_COPY_POLL_MS: '1' }, logger: createMemoryLogger(), settings: context.settings, clients, runId: 'run-2', now: context.now });
+      let settleSmoke!: (result: StepResult) => void;
+      let copyReads = 0;
+      ec2Mock.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+        const ids = input.ImageIds ?? [];
+        if (ids.includes(sourceAmiId)) {
+          if (++sourceReads === 2) {
+            sourceStatus = 'tested';
+            settleSmoke({ status: 'done', output: { result: 'passed' } as never, durationMs: 1 });
+          }
+          return { Images: [{ ImageId: sourceAmiId, Name: amiName, State: 'available', Tags: tags({ 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:status': sourceStatus }) }] };
+        }
+        if (!ids.includes(copyAmiId) || !copyExists) return { Images: [] };
+        copyReads += 1;
+        return {
+          Images: [
+            {
+              ImageId: copyAmiId,
+              Name: amiName,
+              State: copyReads > 5 ? 'available' : 'pending',
+              Tags: tags({ 'gild:image': 'web', 'gild:version': '1.0.0' }),
+              BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-copy' } }],
+            },
+          ],
+        };
+      });
+      const run = runWithSmoke(new Promise<StepResult>((resolve) => (settleSmoke = resolve)));
+
+      expect(await regionCopyStage.run(polling, step, run)).toEqual({ region: 'eu-west-1', amiId: copyAmiId, snapshotIds: ['snap-copy'] });
+      // The copy's start and its five polls; the source: the start, the first poll, the first after the smoke step
+      // settled, and the check just before the copy takes its verdict (it was read at every poll: 1 + 5).
+      expect(copyReads).toBe(1 + 5);
+      expect(sourceReads).toBe(4);
+      expect(ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
+        { Resources: [copyAmiId, 'snap-copy'], Tags: expect.arrayContaining([{ Key: 'gild:status', Value: 'tested' }]) },
+      ]);
+    },
+    promptly,
+  );
+
+  it('waits a poll interval once the smoke step has settled: a settled step would end every wait at once', () => {
+    const base = { pollMs: 15_000, msToDeadline: 7_200_000 };
+    expect(copyPause({ ...base, copyAvailable: false, smokeBeside: true, smokeEnded: true })).toEqual({ ms: 15_000, untilSmokeSettles: false });
+    expect(copyPause({ ...base, copyAvailable: true, smokeBeside: true, smokeEnded: true })).toEqual({ ms: 15_000, untilSmokeSettles: false });
+    // Still running: its settling wakes the copy; an available copy waits for nothing else, up to the deadline.
+    expect(copyPause({ ...base, copyAvailable: false, smokeBeside: true, smokeEnded: false })).toEqual({ ms: 15_000, untilSmokeSettles: true });
+    expect(copyPause({ ...base, copyAvailable: true, smokeBeside: true, smokeEnded: false })).toEqual({ ms: 7_200_000, untilSmokeSettles: true });
+    expect(copyPause({ ...base, copyAvailable: true, smokeBeside: true, smokeEnded: false, msToDeadline: -5 })).toEqual({ ms: 0, untilSmokeSettles: true });
+    expect(copyPause({ ...base, copyAvailable: false, smokeBeside: false, smokeEnded: false })).toEqual({ ms: 15_000, untilSmokeSettles: false });
+  });
 });

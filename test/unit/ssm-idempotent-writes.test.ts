@@ -123,6 +123,22 @@ describe('putParameterExpecting', () => {
     expect(await putParameterExpecting(ssm, name, 'ami-new', { expected: 'ami-old' })).toBe('written');
     expect(mock.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
+  it('takes the read its caller made just now for its re-check, reading nothing again, and still reads back a lost answer', async () => {
+    const { ssm, mock } = setup();
+    mock.on(PutParameterCommand).resolves({ Version: 2 });
+    mock.on(GetParameterCommand).resolves(found('ami-never-read'));
+    const readJustNow = { current: { name, value: 'ami-old', version: 1 } };
+    expect(await putParameterExpecting(ssm, name, 'ami-new', { expected: 'ami-old', readJustNow })).toBe('written');
+    expect(await putParameterExpecting(ssm, name, 'ami-new', { expected: 'ami-other', readJustNow })).toEqual({ moved: 'ami-old' });
+    expect(await putParameterExpecting(ssm, name, 'ami-new', { expected: undefined, readJustNow: { current: undefined } })).toBe('written');
+    expect(mock.commandCalls(GetParameterCommand)).toHaveLength(0);
+    expect(mock.commandCalls(PutParameterCommand).map((call) => call.args[0].input.Overwrite)).toEqual([true, false]);
+
+    mock.on(PutParameterCommand).rejects(networkError());
+    mock.on(GetParameterCommand).resolves(found('ami-new'));
+    expect(await putParameterExpecting(ssm, name, 'ami-new', { expected: 'ami-old', readJustNow })).toBe('written');
+    expect(mock.commandCalls(GetParameterCommand)).toHaveLength(1);
+  });
 });
 
 describe('deleteParameterIfValue', () => {
@@ -146,6 +162,16 @@ describe('deleteParameterIfValue', () => {
     mock.on(DeleteParameterCommand).rejects(networkError());
     mock.on(GetParameterCommand).resolvesOnce(found('ami-ours')).resolves(found('ami-next-run'));
     expect(await deleteParameterIfValue(ssm, name, 'ami-ours')).toEqual({ kept: 'ami-next-run' });
+  });
+  it('takes the read its caller made just now for its re-check, reading nothing again', async () => {
+    const { ssm, mock } = setup();
+    mock.on(DeleteParameterCommand).resolves({});
+    mock.on(GetParameterCommand).resolves(found('ami-never-read'));
+    expect(await deleteParameterIfValue(ssm, name, 'ami-ours', { current: { name, value: 'ami-ours', version: 3 } })).toBe('deleted');
+    expect(await deleteParameterIfValue(ssm, name, 'ami-ours', { current: { name, value: 'ami-next-run', version: 4 } })).toEqual({ kept: 'ami-next-run' });
+    expect(await deleteParameterIfValue(ssm, name, 'ami-ours', { current: undefined })).toBe('absent');
+    expect(mock.commandCalls(GetParameterCommand)).toHaveLength(0);
+    expect(mock.commandCalls(DeleteParameterCommand)).toHaveLength(1);
   });
 });
 

@@ -9,7 +9,7 @@
  * The clock is the context's: each look advances it, so no test waits.
  */
 import { DescribeImagesCommand, EC2Client, type ImageState } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { waitForPublication } from '../../src/apply/wait-for-publication.ts';
@@ -33,11 +33,27 @@ const lock = { id: 'lock:base', kind: 'lock', image: 'base', region: 'us-east-1'
 const plan = { runId: 'run-1', ssmPrefix: '/golden', steps: [lock, publish] } as unknown as RunPlan;
 const lease = (runId: string) => JSON.stringify({ runId, host: 'runner', pid: 42, takenAt: '2026-12-07T00:00:00.000Z', expiresAt: '2026-12-07T00:15:00.000Z' });
 
-const notFound = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
 const amiTags = (overrides: Record<string, string> = {}) =>
   Object.entries({ 'gild:image': 'base', 'gild:version': '1.0.0', 'gild:status': 'tested', ...overrides }).map(([Key, Value]) => ({ Key, Value }));
 const versionFound = (amiId = 'ami-1') => ({ Parameters: [{ Name: '/golden/base/versions/1.0.0', Value: amiId, Version: 1 }] });
 const jobEnd = (runId: string, version = '1.0.0') => JSON.stringify({ runId, version, result: 'refused', reason: 'the plan moved: base: its parameters changed', at: '2026-12-07T00:00:00.000Z' });
+
+const lockName = '/golden/base/lock';
+const endedName = '/golden/_jobs/base/ended';
+
+/**
+ * What the base's lock and end marker hold at each look (one GetParameters of both names a look; `undefined`: absent),
+ * the last value of each list holding from then on.
+ */
+function lockAndMarker(mock: ReturnType<typeof mockClient>, looks: { readonly lock?: readonly (string | undefined)[]; readonly ended?: readonly (string | undefined)[] }) {
+  const queues = { [lockName]: [...(looks.lock ?? [undefined])], [endedName]: [...(looks.ended ?? [undefined])] };
+  mock.on(GetParametersCommand, { Names: [lockName, endedName] }).callsFake(() => ({
+    Parameters: Object.entries(queues).flatMap(([Name, queue]) => {
+      const Value = queue.length > 1 ? queue.shift() : queue[0];
+      return Value === undefined ? [] : [{ Name, Value, Version: 1 }];
+    }),
+  }));
+}
 
 /** One SSM client per region, a clock a minute on at every reading, and what the logger said. */
 function world() {
@@ -48,7 +64,8 @@ function world() {
   const ec2Mocks = new Map([...ec2Clients].map(([region, client]) => [region, mockClient(client)]));
   // The AMIs the version parameters name are the base's, tested (publish tags them published only later).
   for (const mock of ec2Mocks.values()) mock.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', Tags: amiTags() }] });
-  for (const mock of mocks.values()) mock.on(GetParameterCommand).rejects(notFound);
+  // Nothing under the prefix until a test says otherwise: no version, no lock, no end marker.
+  for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
   let minutes = 0;
   const said: string[] = [];
   const context = {
@@ -72,13 +89,8 @@ describe('waitForPublication', () => {
 
   it('fails once the lock it saw held by this run is let go without the version', async () => {
     const { mocks, context, options } = world();
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand, { Name: '/golden/base/lock' })
-      .rejectsOnce(notFound)
-      .resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } })
-      .rejects(notFound);
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
+    lockAndMarker(mocks.get('us-east-1')!, { lock: [undefined, lease('run-1'), undefined] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
       reason: 'the job building "base" released its lock without publishing 1.0.0',
@@ -87,18 +99,9 @@ describe('waitForPublication', () => {
 
   it('keeps waiting while another run holds the lock, and gives up at the deadline', async () => {
     const { mocks, context, options } = world();
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand, { Name: '/golden/base/lock' })
-      .resolvesOnce({ Parameter: { Value: lease('another-run'), Version: 1 } })
-      .rejects(notFound);
-    // An end marker of another plan, and one of this plan for another version, say nothing about this wait.
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' })
-      .resolvesOnce({ Parameter: { Value: jobEnd('another-run'), Version: 1 } })
-      .resolves({ Parameter: { Value: jobEnd('run-1', '0.9.0'), Version: 2 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
+    // An end marker of another plan, and one of this plan for another version, say nothing about this wait.
+    lockAndMarker(mocks.get('us-east-1')!, { lock: [lease('another-run'), undefined], ended: [jobEnd('another-run'), jobEnd('run-1', '0.9.0')] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toEqual({
       status: 'skipped',
       reason: '"base" 1.0.0 was not published within 10 min (--wait-for-bases)',
@@ -115,11 +118,8 @@ describe('waitForPublication', () => {
 
   it("fails at its first look when the base's job says it ended without publishing, though it never held the lock", async () => {
     const { mocks, context, options } = world();
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' })
-      .resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
+    lockAndMarker(mocks.get('us-east-1')!, { ended: [jobEnd('run-1')] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
       reason: 'the job building "base" ended without publishing 1.0.0 (refused: the plan moved: base: its parameters changed)',
@@ -129,22 +129,16 @@ describe('waitForPublication', () => {
 
   it('is done when the version was published after all, whatever an end marker of an earlier attempt says', async () => {
     const { mocks, context, options } = world();
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand, { Name: '/golden/_jobs/base/ended' })
-      .resolves({ Parameter: { Value: jobEnd('run-1'), Version: 1 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves(versionFound());
+    lockAndMarker(mocks.get('us-east-1')!, { ended: [jobEnd('run-1')] });
     expect((await waitForPublication(context, plan, options)(publish, new AbortController().signal)).status).toBe('done');
   });
 
   it("fails once the base's lease of this run is left to expire: its job is gone", async () => {
     const { mocks, context, options } = world();
     const expired = JSON.stringify({ runId: 'run-1', host: 'runner', pid: 42, takenAt: '2026-12-06T23:00:00.000Z', expiresAt: '2026-12-06T23:15:00.000Z' });
-    mocks
-      .get('us-east-1')!
-      .on(GetParameterCommand, { Name: '/golden/base/lock' })
-      .resolves({ Parameter: { Value: expired, Version: 1 } });
     for (const mock of mocks.values()) mock.on(GetParametersCommand).resolves({ Parameters: [] });
+    lockAndMarker(mocks.get('us-east-1')!, { lock: [expired] });
     expect(await waitForPublication(context, plan, options)(publish, new AbortController().signal)).toMatchObject({
       status: 'failed',
       reason: 'the job building "base" stopped renewing its lock (expired at 2026-12-06T23:15:00.000Z) without publishing 1.0.0: it is gone',
@@ -211,7 +205,12 @@ describe('waitForPublication', () => {
           { Name: 'tag:gild:version', Values: ['1.0.0'] },
         ],
       });
-      expect(mocks.get('us-east-1')!.commandCalls(GetParametersCommand)).toHaveLength(0);
+      expect(
+        mocks
+          .get('us-east-1')!
+          .commandCalls(GetParametersCommand)
+          .filter((call) => !call.args[0].input.Names?.includes(lockName)),
+      ).toHaveLength(0);
       expect(ec2Mocks.get('us-west-2')!.commandCalls(DescribeImagesCommand)).toHaveLength(0);
       expect(said).toEqual(['waiting up to 10 min for "base" 1.0.0, which another job builds, to pass its smoke test', '"base" 1.0.0 passed its smoke test']);
     });
@@ -239,11 +238,7 @@ describe('waitForPublication', () => {
 
     it("fails once the base's job lets go of its lock with no tested AMI (a failed AMI is removed by its discard step)", async () => {
       const { mocks, ec2Mocks, context, options } = world();
-      mocks
-        .get('us-east-1')!
-        .on(GetParameterCommand, { Name: '/golden/base/lock' })
-        .resolvesOnce({ Parameter: { Value: lease('run-1'), Version: 1 } })
-        .rejects(notFound);
+      lockAndMarker(mocks.get('us-east-1')!, { lock: [lease('run-1'), undefined] });
       ec2Mocks.get('us-east-1')!.on(DescribeImagesCommand).resolves({ Images: [] });
       expect(await waitForPublication(context, smokePlan, options)(smoke, new AbortController().signal)).toMatchObject({
         status: 'failed',
