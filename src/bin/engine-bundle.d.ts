@@ -6,3 +6,5 @@ export function sourceDigest(root?: string): string;
 export function stampText(digest: string): string;
 /** Why the bundle cannot run (a where/what/fix message), or undefined when it is a finished build of the current sources. */
 export function bundleProblem(dist?: string): string | undefined;
+/** A finished build of the current sources (the stamp's text, as read once), or why the bundle cannot run. */
+export function checkBundle(dist?: string): { stamp: string; problem?: undefined } | { problem: string; stamp?: undefined };

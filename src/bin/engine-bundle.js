@@ -35,20 +35,33 @@ export function sourceDigest(root = packageRoot) {
 export const stampText = (digest) => `${JSON.stringify({ builtAt: new Date().toISOString(), sources: digest })}\n`;
 
 /**
- * Why the bundle cannot run, as a where/what/fix message, or undefined when dist/bundle/ is a finished build of the
- * sources as they are now.
+ * Whether dist/bundle/ is a finished build of the sources as they are now: `{ stamp }`, the stamp's text as read (the
+ * one read: a build started since removes the stamp first, so the caller reads it no second time), or `{ problem }`,
+ * why the bundle cannot run as a where/what/fix message.
  */
-export function bundleProblem(dist) {
+export function checkBundle(dist) {
   const { cli, stamp } = bundlePaths(dist);
   const fix = 'Run `npm run build` (npm ci runs it), or run the TypeScript sources as they are with `npm run dev -- <command>` or GILD_ENGINE=source.';
-  if (!existsSync(cli) || !existsSync(stamp)) return `gild: the engine bundle ${path.relative(process.cwd(), cli) || cli} is not built (or its build did not finish). ${fix}`;
+  const notBuilt = { problem: `gild: the engine bundle ${path.relative(process.cwd(), cli) || cli} is not built (or its build did not finish). ${fix}` };
+  if (!existsSync(cli)) return notBuilt;
+  let text;
+  try {
+    text = readFileSync(stamp, 'utf8');
+  } catch {
+    return notBuilt;
+  }
   let built;
   try {
-    built = JSON.parse(readFileSync(stamp, 'utf8')).sources;
+    built = JSON.parse(text).sources;
   } catch {
     built = undefined;
   }
   if (built !== sourceDigest())
-    return `gild: the engine bundle in ${path.dirname(cli)} was built from other sources than ${path.join(packageRoot, 'src')} holds now (or other installed dependencies), so it is not run. ${fix}`;
-  return undefined;
+    return {
+      problem: `gild: the engine bundle in ${path.dirname(cli)} was built from other sources than ${path.join(packageRoot, 'src')} holds now (or other installed dependencies), so it is not run. ${fix}`,
+    };
+  return { stamp: text };
 }
+
+/** Why the bundle cannot run (checkBundle's problem), or undefined when it is a finished build of the current sources. */
+export const bundleProblem = (dist) => checkBundle(dist).problem;

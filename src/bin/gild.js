@@ -4,9 +4,8 @@
 // (engine-bundle.js). Running the TypeScript sources as they are is an explicit developer mode: GILD_ENGINE=source,
 // or `npm run dev -- <command>`.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import module from 'node:module';
-import { bundlePaths, bundleProblem } from './engine-bundle.js';
+import { bundlePaths, checkBundle } from './engine-bundle.js';
 import { projectCacheDir } from './engine-paths.js';
 
 const engine = process.env.GILD_ENGINE || 'bundle';
@@ -14,12 +13,11 @@ if (engine !== 'bundle' && engine !== 'source') {
   console.error(`gild: GILD_ENGINE is "${engine}", which is not an engine. Set it to "bundle" (what npm ci builds, the default) or "source" (the TypeScript sources through jiti), or unset it.`);
   process.exit(2);
 }
-if (engine === 'bundle') {
-  const problem = bundleProblem();
-  if (problem !== undefined) {
-    console.error(problem);
-    process.exit(2);
-  }
+// NOTE: the stamp is read once, here: a `npm run build` started since removes it first.
+const bundle = engine === 'bundle' ? checkBundle() : undefined;
+if (bundle?.problem !== undefined) {
+  console.error(bundle.problem);
+  process.exit(2);
 }
 
 // NOTE: the AWS SDK warns on every command under Node 20 that its releases from
@@ -35,7 +33,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // runners and cleaned machines start empty, unless NODE_COMPILE_CACHE names Node's; NODE_DISABLE_COMPILE_CACHE turns
 // both off.
 module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ? undefined : projectCacheDir('node-compile-cache'));
-const { cli, bundleDir, stamp } = bundlePaths();
+const { cli, bundleDir } = bundlePaths();
 const { main } =
   engine === 'source'
     ? await (await import('./load-typescript.js')).importTypeScript(import.meta.url, '../cli.ts')
@@ -45,6 +43,6 @@ const { main } =
           bundleDir,
           cacheRoot: projectCacheDir('gild-code-cache'),
           // A folder per build: the stamp names when it was built and from which sources.
-          generation: createHash('sha256').update(readFileSync(stamp)).digest('hex').slice(0, 16),
+          generation: createHash('sha256').update(bundle.stamp).digest('hex').slice(0, 16),
         });
 await main(process.argv.slice(2));
