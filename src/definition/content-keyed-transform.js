@@ -16,17 +16,20 @@
  * - An error (jiti answers with code that throws `__JITI_ERROR__` and names the file) is never stored.
  * - An entry is written whole to a temporary file and renamed into place, so a reader (several gild processes run at
  *   once) sees a whole entry or none; an entry also ends with a marker, and one without it is a miss.
- * A cache folder that cannot be read or written only costs the transform: nothing is thrown.
+ * A cache folder that cannot be read or written only costs the transform: nothing is thrown. Entries run as code, so
+ * a folder that another user could write (GILD_TYPESCRIPT_CACHE naming a shared one) is not used at all
+ * (src/bin/cache-folder.js): every definition is transformed, as without a cache.
  *
  * Bounded: after a store, a folder with more than `maxEntries` entries loses the oldest-written quarter (an entry
  * still in use is written again on its next miss). Temporary files left by a process that died mid-write go after
  * an hour.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
+import { debug, makeTrustedFolder, untrustedFolder, writeWhole } from '../bin/cache-folder.js';
 
 /** Entries are `<entryPrefix><key>.js`; other files in the folder (jiti's own cache, in developer mode) are left alone. */
 export const entryPrefix = 'gild-transform-';
@@ -126,22 +129,15 @@ function prune(cacheDir, maxEntries) {
   }
 }
 
-/** Writes the entry whole or not at all; a folder that cannot be written is left as it is. */
+/** Writes the entry whole or not at all; a folder that cannot be written is left as it is. Returns what failed. */
 function store(cacheDir, file, code, maxEntries) {
-  const temporary = path.join(cacheDir, `${temporaryPrefix}${process.pid}-${threadId}-${randomBytes(6).toString('hex')}`);
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(temporary, code + entryEnd);
-    renameSync(temporary, file);
-  } catch {
-    try {
-      rmSync(temporary, { force: true });
-    } catch {
-      // Nothing more to do: the folder cannot be written.
-    }
-    return;
+    writeWhole(file, code + entryEnd, path.join(cacheDir, `${temporaryPrefix}${process.pid}-${threadId}-${randomBytes(6).toString('hex')}`));
+  } catch (error) {
+    return error;
   }
   prune(cacheDir, maxEntries);
+  return undefined;
 }
 
 /**
@@ -153,19 +149,51 @@ function store(cacheDir, file, code, maxEntries) {
  */
 export function contentKeyedTransform({ cacheDir, version, transform, maxEntries = 2000 }) {
   const entryFile = (key) => path.join(cacheDir, `${entryPrefix}${key}.js`);
+  // NOTE: checked once, at the first transform: 'unchecked', 'missing' (nothing read; made, and checked again, by the
+  // next store), 'trusted' (read and written) or 'refused' (everything transformed, nothing read or written).
+  let folder = 'unchecked';
+  const refuse = (reason) => {
+    folder = 'refused';
+    debug('the TypeScript transform cache is not used: %s', reason);
+  };
+  const usable = () => {
+    if (folder === 'unchecked') {
+      const reason = untrustedFolder(cacheDir);
+      if (reason !== undefined) refuse(reason);
+      else folder = statSync(cacheDir, { throwIfNoEntry: false }) === undefined ? 'missing' : 'trusted';
+    }
+    return folder !== 'refused';
+  };
+  const keep = (file, code) => {
+    if (folder === 'missing') {
+      let reason;
+      try {
+        reason = makeTrustedFolder(cacheDir);
+      } catch {
+        return;
+      }
+      if (reason !== undefined) {
+        refuse(reason);
+        return;
+      }
+      folder = 'trusted';
+    }
+    // A folder removed since (a cleaned cache) is made again by the next store.
+    if (store(cacheDir, file, code, maxEntries)?.code === 'ENOENT') folder = 'missing';
+  };
   return (options) => {
-    const anywhere = entryKey(version, options, false);
+    const anywhere = usable() ? entryKey(version, options, false) : undefined;
     if (anywhere === undefined) return transform(options);
     // NOTE: a source that reads import.meta is known to depend on its path before it is transformed; any other may
     // still (its output holds its path), so its entry for this path is looked for when there is none for any path.
     const mentionsMeta = options.source.includes('import.meta');
     const here = typeof options.filename === 'string' ? entryKey(version, options, true) : undefined;
-    const cached = (mentionsMeta ? undefined : readEntry(entryFile(anywhere))) ?? (here === undefined ? undefined : readEntry(entryFile(here)));
+    const cached = folder !== 'trusted' ? undefined : ((mentionsMeta ? undefined : readEntry(entryFile(anywhere))) ?? (here === undefined ? undefined : readEntry(entryFile(here))));
     if (cached !== undefined) return { code: cached };
     const result = transform(options);
     if (result.error !== undefined || result.code.includes('__JITI_ERROR__')) return result;
-    if (!dependsOnPath(options, result.code)) store(cacheDir, entryFile(anywhere), result.code, maxEntries);
-    else if (here !== undefined) store(cacheDir, entryFile(here), result.code, maxEntries);
+    if (!dependsOnPath(options, result.code)) keep(entryFile(anywhere), result.code);
+    else if (here !== undefined) keep(entryFile(here), result.code);
     return result;
   };
 }

@@ -3,7 +3,7 @@
  * and never answering what the transform would not.
  */
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -168,6 +168,64 @@ describe('the content-keyed transform cache', () => {
     expect(transform(options).code).toBe(jitiTransform(options).code);
     expect(transform(options).code).toBe(jitiTransform(options).code);
     expect(ran).toHaveLength(2);
+  });
+
+  // NOTE: an entry runs as code: whoever can write the folder (GILD_TYPESCRIPT_CACHE naming a shared one) could run
+  // theirs in every gild that reads it.
+  describe('a cache folder another user could write', () => {
+    /** A cache folder holding, for `definition`, code that the transform would not give. */
+    async function plantedCache() {
+      const cacheDir = path.join(await scratch(), 'cache');
+      const planting = contentKeyedTransform({ cacheDir, version: 'jiti test', transform: () => ({ code: 'export default "planted";' }) });
+      planting(definitionOptions(definition, '/tmp/a/images/web.ts'));
+      // Read as it is from a folder only its owner can write (what the check is for).
+      const { transform } = countingCache(cacheDir);
+      expect(transform(definitionOptions(definition, '/tmp/b/images/web.ts')).code).toBe('export default "planted";');
+      return cacheDir;
+    }
+
+    /** The cache reads and writes nothing there: every definition is transformed, as without a cache. */
+    async function expectUnused(cacheDir: string) {
+      const before = await entries(cacheDir);
+      const { transform, ran } = countingCache(cacheDir);
+      const options = definitionOptions(definition, '/tmp/b/images/web.ts');
+      const other = definitionOptions("export default 'other';\n", '/tmp/b/images/other.ts');
+      for (const attempt of [1, 2]) {
+        expect(transform(options).code).toBe(jitiTransform(options).code);
+        expect(transform(other).code).toBe(jitiTransform(other).code);
+        expect(ran).toHaveLength(2 * attempt);
+      }
+      expect(await entries(cacheDir)).toEqual(before);
+    }
+
+    it('is not used when writable by its group or by others', async () => {
+      for (const mode of [0o777, 0o775, 0o757]) {
+        const cacheDir = await plantedCache();
+        await chmod(cacheDir, mode);
+        await expectUnused(cacheDir);
+      }
+    });
+
+    // NOTE: only root can give a folder to another user; the suite runs as root (.ci/run).
+    it.runIf(process.getuid?.() === 0)('is not used when owned by another user', async () => {
+      const cacheDir = await plantedCache();
+      await chown(cacheDir, 65534, 65534);
+      await expectUnused(cacheDir);
+    });
+
+    it('is made writable by its owner only, whatever the umask, so that it is used', async () => {
+      const cacheDir = path.join(await scratch(), 'made', 'cache');
+      const umask = process.umask(0o002);
+      try {
+        countingCache(cacheDir).transform(definitionOptions(definition, '/tmp/a/images/web.ts'));
+      } finally {
+        process.umask(umask);
+      }
+      expect((await stat(cacheDir)).mode & 0o777).toBe(0o755);
+      const { transform, ran } = countingCache(cacheDir);
+      transform(definitionOptions(definition, '/tmp/b/images/web.ts'));
+      expect(ran).toEqual([]);
+    });
   });
 
   it('reads an entry without its end as a miss and writes it whole again', async () => {
