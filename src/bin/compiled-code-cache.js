@@ -12,13 +12,46 @@
 // The cache serves no other code than the file's: an entry is named by a SHA-256 of the file's content with Node's
 // version and architecture (V8 checks cached data against the length of the source only), and V8 refuses data made
 // by another V8 or with other flags (`cachedDataRejected`), in which case the file is compiled from its source as
-// without a cache, and its entry made again. Entries sit in a folder per build (`generation`); the folder of a build
-// is made by its first run, which removes the folders of builds whose last entry is a day old.
+// without a cache, and its entry made again. An entry grows with use: a run that ends with exit code 0 makes it
+// again when it compiled more than the entry held (a tenth more), so that the entry of the first run after a build
+// (often a `--help` or a refused command) does not stay all there is. Entries sit in a folder per build
+// (`generation`); every run that writes entries removes the folders of other builds whose last entry is a day old.
+// A cache folder that another user could write is not used (cache-folder.js): its entries would run as gild's code.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { debug, isFolderUnwritable, makeTrustedFolder, untrustedFolder, writeWhole } from './cache-folder.js';
+
+/** An accepted entry is made again at a clean exit when the code V8 would now write is this much larger. */
+const growthToRewrite = 1.1;
+
+// NOTE: without a loader to import with, an import() in code compiled by vm.Script throws
+// ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. Node 20.12 and later (and 21.7+) can give it the one a CommonJS file has;
+// older Node 20 cannot. And Node 20's V8 drops that loader from code compiled from cached data (an import() works in
+// the run that made the entry and throws in the next: test/unit/compiled-code-cache.test.ts), so a file that may call
+// import() is compiled from its source every time (mayImport). The build refuses to leave an import() in the command
+// line at all (build-engine.js, exactly, from the syntax tree), so this is for code the build did not make.
+const dynamicImport = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER === undefined ? {} : { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER };
+
+/**
+ * Whether `content` may call import(): a cheap search first (most files never write `import(`), then lines that are
+ * not comments (the bundle's cli.cjs has JSDoc naming types as import("./file.js")). Wrong only towards yes.
+ */
+const mayImport = (content) => /\bimport\s*\(/.test(content) && /^(?!\s*(?:\*|\/\/|\/\*)).*\bimport\s*\(/m.test(content);
+
+/**
+ * Node 20 calls that loader experimental, in an ExperimentalWarning at the first import() it serves: how the bundle is
+ * compiled is gild's business, not something for each command's output. Other warnings are left alone.
+ */
+function silenceLoaderNotice() {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function emitOtherWarnings(warning, ...rest) {
+    if (rest[0] === 'ExperimentalWarning' && String(warning).startsWith('vm.USE_MAIN_CONTEXT_DEFAULT_LOADER ')) return undefined;
+    return emitWarning.call(this, warning, ...rest);
+  };
+}
 
 /**
  * Requires `entry`, compiling it and every file of `bundleDir` it loads with the code cache kept under `cacheRoot`
@@ -26,14 +59,23 @@ import vm from 'node:vm';
  */
 export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation }) {
   const cacheDir = path.join(cacheRoot, generation);
+  const refused = untrustedFolder(cacheRoot) ?? untrustedFolder(cacheDir);
+  if (refused !== undefined) {
+    debug('the code cache is not used: %s', refused);
+    return Module.createRequire(entry)(entry);
+  }
+  if (dynamicImport.importModuleDynamically !== undefined) silenceLoaderNotice();
   const inBundle = `${bundleDir}${path.sep}`;
-  /** Scripts compiled without usable cached data: their entries are written at exit, with all the run compiled. */
-  const uncached = [];
+  /** Every file of the bundle compiled, with the length of the cached data V8 accepted for it (0: none). */
+  const compiled = [];
   const compile = Module.prototype._compile;
   // NOTE: Module's own loading (resolution, require.cache, the module tree, what --import hooks observe) stays as it
   // is; only the compilation of the bundle's files is done here, as Module.prototype._compile does it for CommonJS.
+  // What this leaves out of Node's own: the pause on the first line that --inspect-brk asks for, which Node's makes
+  // for the main module only (gild.js, an ES module, which is not compiled here).
   Module.prototype._compile = function compileWithCodeCache(content, filename) {
     if (!filename.startsWith(inBundle)) return compile.call(this, content, filename);
+    if (mayImport(content)) return compileFromSource(this, content, filename);
     const cacheFile = path.join(cacheDir, `${createHash('sha256').update(`${process.version}\0${process.arch}\0`).update(content).digest('hex')}.v8`);
     let cachedData;
     try {
@@ -41,41 +83,63 @@ export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation }
     } catch {
       cachedData = undefined;
     }
-    const script = new vm.Script(Module.wrap(content), { filename, cachedData });
-    if (cachedData === undefined || script.cachedDataRejected) uncached.push({ script, cacheFile });
+    const script = new vm.Script(Module.wrap(content), { filename, cachedData, ...dynamicImport });
+    compiled.push({ script, cacheFile, acceptedLength: cachedData === undefined || script.cachedDataRejected ? 0 : cachedData.length });
     return script.runInThisContext({ displayErrors: true }).call(this.exports, this.exports, requireFrom(this), this, filename, path.dirname(filename));
   };
-  process.once('exit', () => writeEntries(uncached, cacheRoot, cacheDir));
+  // A run that failed may have compiled little (or its error path): its accepted entries are left as they are.
+  process.once('exit', (code) => writeEntries(code === 0 ? compiled : compiled.filter((file) => file.acceptedLength === 0), cacheRoot, cacheDir));
   return Module.createRequire(entry)(entry);
 }
 
-/** The `require` a CommonJS module is given: relative to it, through Module (as Node's own). */
+/** Compiles and runs a file of the bundle as the cache does, without cached data, and makes no entry for it. */
+function compileFromSource(module, content, filename) {
+  const script = new vm.Script(Module.wrap(content), { filename, ...dynamicImport });
+  return script.runInThisContext({ displayErrors: true }).call(module.exports, module.exports, requireFrom(module), module, filename, path.dirname(filename));
+}
+
+/** The `require` a CommonJS module is given: relative to it, through Module, with the properties Node's own has. */
 function requireFrom(module) {
   const require = (id) => module.require(id);
   require.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
+  require.resolve.paths = (request) => Module._resolveLookupPaths(request, module);
   require.main = process.mainModule;
+  require.extensions = Module._extensions;
   require.cache = Module._cache;
   return require;
 }
 
-/** Best effort: an entry that cannot be written is compiled again next time. Written whole, then renamed into place. */
-function writeEntries(uncached, cacheRoot, cacheDir) {
-  if (uncached.length === 0) return;
+/**
+ * Best effort: an entry that cannot be written is compiled again next time. Entries without accepted data are written;
+ * accepted ones only when they grew. Stops at the first error that says the folder cannot be written at all.
+ */
+function writeEntries(files, cacheRoot, cacheDir) {
+  if (files.length === 0) return;
+  let wrote = false;
   try {
-    mkdirSync(cacheDir, { recursive: true });
-  } catch {
+    const refused = makeTrustedFolder(cacheDir) ?? untrustedFolder(cacheRoot);
+    if (refused !== undefined) {
+      debug('the code cache is not written: %s', refused);
+      return;
+    }
+  } catch (error) {
+    debug('the code cache is not written: %s', error);
     return;
   }
-  for (const { script, cacheFile } of uncached) {
-    const partial = `${cacheFile}.${process.pid}.partial`;
+  for (const { script, cacheFile, acceptedLength } of files) {
+    const data = script.createCachedData();
+    if (acceptedLength > 0 && data.length <= acceptedLength * growthToRewrite) continue;
     try {
-      writeFileSync(partial, script.createCachedData());
-      renameSync(partial, cacheFile);
-    } catch {
-      rmSync(partial, { force: true });
+      writeWhole(cacheFile, data);
+      wrote = true;
+    } catch (error) {
+      if (isFolderUnwritable(error)) {
+        debug('the code cache is not written: %s', error);
+        break;
+      }
     }
   }
-  removeOldGenerations(cacheRoot, path.basename(cacheDir));
+  if (wrote) removeOldGenerations(cacheRoot, path.basename(cacheDir));
 }
 
 const dayMs = 24 * 3600_000;
