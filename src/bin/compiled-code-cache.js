@@ -37,7 +37,9 @@ const dynamicImport = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER === undefine
 
 /**
  * Whether `content` may call import(): a cheap search first (most files never write `import(`), then lines that are
- * not comments (the bundle's cli.cjs has JSDoc naming types as import("./file.js")). Wrong only towards yes.
+ * not comments (the bundle's cli.cjs has JSDoc naming types as import("./file.js")). Errs towards yes, but for a
+ * comment between `import` and its parenthesis, which no bundler writes (the build's check, from the syntax tree, does
+ * see it).
  */
 const mayImport = (content) => /\bimport\s*\(/.test(content) && /^(?!\s*(?:\*|\/\/|\/\*)).*\bimport\s*\(/m.test(content);
 
