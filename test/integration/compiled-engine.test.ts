@@ -8,7 +8,7 @@
  * `npm run bench -- startup`): `--help` and argument errors load no AWS SDK,
  * listr2, handlebars, execa or zod; `resolve` loads the SSM client only.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -162,6 +162,34 @@ describe('the compiled engine', () => {
     }
     // The same content again is the same build, whatever the file's modification time says.
     expect((await runRecorded(compiledBin(), ['--help'])).exitCode).toBe(0);
+  });
+
+  it('runs on the stamp it checked when a build removes the stamp just after the check', async () => {
+    const stamp = path.join(packageDir, 'dist/.built');
+    const kept = path.join(scratch, 'stamp-kept');
+    // Fault injection: the stamp goes (as `npm run build` removes it first) as soon as it has been read once.
+    const removeAfterRead = path.join(scratch, 'remove-stamp-after-read.mjs');
+    await writeFile(
+      removeAfterRead,
+      `import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+const read = fs.readFileSync;
+fs.readFileSync = (file, ...rest) => {
+  const content = read(file, ...rest);
+  if (String(file) === ${JSON.stringify(stamp)}) fs.renameSync(file, ${JSON.stringify(kept)});
+  return content;
+};
+syncBuiltinESMExports();
+`,
+    );
+    try {
+      const result = await execa(process.execPath, ['--import', removeAfterRead, compiledBin(), '--help'], { cwd: projectDir, reject: false });
+      expect(result.stderr).toBe('');
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('resolve [options] <image>');
+    } finally {
+      await rename(kept, stamp);
+    }
   });
 
   it('refuses a missing bundle and an unknown GILD_ENGINE with the fix', async () => {
