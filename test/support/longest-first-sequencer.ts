@@ -6,12 +6,12 @@
  * `pipeline-e2e` and `twins-e2e`, two of the longest, came near the end). A file in neither starts first, as vitest
  * starts files it has never timed: a new file costs at most its own length at the start, never a tail.
  *
- * Files sharing their worker's module graph (the unit project, `isolate: false`) come last and together: vitest hands
- * such a worker the next file only when the next file in the queue shares it too, and they are short, so they fill
- * the end.
+ * The unit project's files come last and together: its files share their worker's module graph (`isolate: false`, as
+ * the cli project's do), vitest hands such a worker the next file only when the next file in the queue is of the same
+ * project, and they are short, so they fill the end.
  *
- * The order changes no test: every file still runs in a process of its own (cli) or its project's shared worker
- * (unit), and no file depends on another having run.
+ * The order changes no test: every file still runs in a worker of its own project, and no file depends on another
+ * having run.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
@@ -94,7 +94,7 @@ export class LongestFirstSequencer extends BaseSequencer {
       return file.project.name === 'cli' ? Number.POSITIVE_INFINITY : shortSeconds;
     };
     const seconds = new Map(files.map((file) => [file, secondsOf(file)]));
-    const shared = (file: TestSpecification) => (file.project.config.isolate === false ? 1 : 0);
-    return [...files].sort((a, b) => shared(a) - shared(b) || seconds.get(b)! - seconds.get(a)!);
+    const last = (file: TestSpecification) => (file.project.name === 'unit' ? 1 : 0);
+    return [...files].sort((a, b) => last(a) - last(b) || seconds.get(b)! - seconds.get(a)!);
   }
 }
