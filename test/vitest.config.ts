@@ -59,6 +59,12 @@ export default defineConfig({
         test: {
           name: 'cli',
           include: ['test/integration/**/*.test.ts', 'test/hostile/**/*.test.ts'],
+          // NOTE: a worker's process runs one cli file after another (isolate: false), as the unit project's do: each
+          // file importing vitest's runner, the wire check's models, the SDK clients and gild's sources afresh cost
+          // about 40 CPU-seconds a run, with every file in its own process. No cli file changes process.env, mocks a
+          // module or changes directory; the set-up's ledgers start afresh per file (aws-model-setup.ts), each file
+          // takes and resets its own moto (moto.ts), and gild itself always runs in processes of its own.
+          isolate: false,
           globalSetup: ['test/support/build-bundle.ts', 'test/support/moto-pool.ts'],
           // gild's requests name the runner step that sent them, so that a write outside every step fails its test (step-ledger.ts).
           env: { GILD_LABEL_AWS_REQUESTS: '1' },

@@ -76,6 +76,15 @@ export function refuseLikeAws(response: ServerResponse, check: WireCheck): void 
   response.end(body);
 }
 
+/** Starts the next test file's counts afresh: cli files share their worker's process (test/vitest.config.ts). */
+export function clearWireLedger(): void {
+  wireLedger.checked = 0;
+  wireLedger.unchecked = 0;
+  wireLedger.bySender.clear();
+  wireLedger.byOperation.clear();
+  wireLedger.violations.length = 0;
+}
+
 /** Takes the violations recorded so far out of the ledger. */
 export function takeWireViolations(): WireViolation[] {
   return wireLedger.violations.splice(0, wireLedger.violations.length);

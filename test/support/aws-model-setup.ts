@@ -11,8 +11,8 @@
 import { appendFileSync } from 'node:fs';
 import { afterAll, afterEach } from 'vitest';
 import { undocumentedFilterOperations, uncompilablePatterns } from './aws-model-check.ts';
-import { assertNoWireViolations, wireLedger } from './aws-model-proxy.ts';
-import { appendRequestLedger, appendStepLedger, assertNoStrayWrites } from './step-ledger.ts';
+import { assertNoWireViolations, clearWireLedger, wireLedger } from './aws-model-proxy.ts';
+import { appendRequestLedger, appendStepLedger, assertNoStrayWrites, clearFileLedgers } from './step-ledger.ts';
 
 let file = '';
 
@@ -40,6 +40,13 @@ afterAll(() => {
   }
   appendStepLedger(file);
   appendRequestLedger(file);
-  assertNoWireViolations('outside any test (in a beforeAll or after the last test)');
-  assertNoStrayWrites('outside any test (in a beforeAll or after the last test)');
+  try {
+    assertNoWireViolations('outside any test (in a beforeAll or after the last test)');
+    assertNoStrayWrites('outside any test (in a beforeAll or after the last test)');
+  } finally {
+    // NOTE: the ledgers are module state, and a cli file's worker process runs the next file too (isolate: false):
+    // what this file checked and wrote is said above, and is not the next file's.
+    clearWireLedger();
+    clearFileLedgers();
+  }
 });

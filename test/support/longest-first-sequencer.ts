@@ -6,75 +6,76 @@
  * `pipeline-e2e` and `twins-e2e`, two of the longest, came near the end). A file in neither starts first, as vitest
  * starts files it has never timed: a new file costs at most its own length at the start, never a tail.
  *
- * Files sharing their worker's module graph (the unit project, `isolate: false`) come last and together: vitest hands
- * such a worker the next file only when the next file in the queue shares it too, and they are short, so they fill
- * the end.
+ * The unit project's files come last and together: its files share their worker's module graph (`isolate: false`, as
+ * the cli project's do), vitest hands such a worker the next file only when the next file in the queue is of the same
+ * project, and they are short, so they fill the end.
  *
- * The order changes no test: every file still runs in a process of its own (cli) or its project's shared worker
- * (unit), and no file depends on another having run.
+ * The order changes no test: every file still runs in a worker of its own project, and no file depends on another
+ * having run.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Seconds per file (`<project>:<path>`), from one `npm test` at low load after session 8's suite changes (every cli
+ * Seconds per file (`<project>:<path>`), from one `npm test` at low load after session 9's suite changes (every cli
  * file, unit files of 2 s and more). Only the order depends on them; refresh them when files grow or shrink a
  * lot (`node_modules/.vite/vitest/<hash>/results.json` holds the last run's).
  */
 const measuredSeconds: Readonly<Record<string, number>> = {
-  'cli:test/integration/twins-e2e.test.ts': 103,
-  'cli:test/integration/iam-simulation.test.ts': 99,
-  'cli:test/integration/region-copies.test.ts': 72,
-  'cli:test/integration/lifecycle-commands.test.ts': 69,
-  'cli:test/integration/pipeline-e2e.test.ts': 63,
-  'cli:test/integration/iam-simulation-settings.test.ts': 60,
-  'cli:test/integration/iam-enforcement.test.ts': 52,
-  'cli:test/integration/readme-tour.test.ts': 51,
-  'cli:test/integration/distribution-accounts.test.ts': 49,
-  'cli:test/integration/smoke-regions.test.ts': 44,
-  'cli:test/integration/crash-convergence.test.ts': 35,
-  'cli:test/integration/lifecycle-trust.test.ts': 33,
-  'cli:test/integration/fleet-jobs.test.ts': 32,
-  'cli:test/hostile/hostile-cli.test.ts': 25,
-  'cli:test/integration/run-report.test.ts': 22,
+  'cli:test/integration/twins-e2e.test.ts': 126,
+  'cli:test/integration/lifecycle-commands.test.ts': 117,
+  'cli:test/integration/iam-simulation.test.ts': 98,
+  'cli:test/integration/region-copies.test.ts': 73,
+  'cli:test/integration/distribution-accounts.test.ts': 59,
+  'cli:test/integration/iam-enforcement.test.ts': 48,
+  'cli:test/integration/readme-tour.test.ts': 46,
+  'cli:test/integration/pipeline-e2e.test.ts': 44,
+  'cli:test/integration/smoke-regions.test.ts': 43,
+  'cli:test/integration/iam-simulation-settings.test.ts': 32,
+  'cli:test/integration/ssm-stand-in.test.ts': 30,
+  'cli:test/integration/lifecycle-trust.test.ts': 25,
+  'cli:test/integration/crash-convergence.test.ts': 23,
   'cli:test/integration/aws-clock.test.ts': 22,
-  'cli:test/integration/ssm-stand-in.test.ts': 20,
-  'cli:test/integration/saved-plan-tampering.test.ts': 19,
+  'cli:test/hostile/hostile-cli.test.ts': 21,
+  'cli:test/integration/fleet-jobs.test.ts': 20,
+  'cli:test/integration/run-report.test.ts': 15,
   'cli:test/integration/smoke-test.test.ts': 14,
-  'cli:test/integration/share.test.ts': 14,
-  'cli:test/integration/packer-signals.test.ts': 13,
-  'cli:test/integration/notify.test.ts': 13,
-  'unit:test/unit/take-over-lease.test.ts': 12,
-  'cli:test/integration/doctor.test.ts': 12,
-  'cli:test/integration/status.test.ts': 11,
+  'cli:test/integration/packer-signals.test.ts': 12,
+  'cli:test/integration/share.test.ts': 11,
+  'unit:test/unit/take-over-lease.test.ts': 11,
+  'cli:test/integration/doctor.test.ts': 10,
+  'cli:test/integration/render-hostile-packer.test.ts': 10,
   'unit:test/unit/workflows.test.ts': 10,
-  'cli:test/integration/verify.test.ts': 10,
-  'cli:test/integration/render-hostile-packer.test.ts': 9,
-  'cli:test/integration/plan-matrix.test.ts': 9,
-  'cli:test/integration/pipeline-failures.test.ts': 9,
-  'cli:test/integration/fingerprint-offline.test.ts': 8,
-  'cli:test/integration/unlock-command.test.ts': 7,
-  'cli:test/integration/retirement-sight.test.ts': 7,
-  'cli:test/integration/idempotent-ssm-writes.test.ts': 7,
-  'cli:test/integration/compiled-engine.test.ts': 7,
-  'cli:test/integration/wire-check.test.ts': 6,
-  'cli:test/integration/run-wide-failures.test.ts': 6,
-  'cli:test/integration/render-packer.test.ts': 6,
-  'cli:test/integration/modern-packer-render.test.ts': 6,
-  'unit:own-process:test/unit/definition-prefetch.test.ts': 3,
-  'unit:own-process:test/unit/definition-prefetch-blocking.test.ts': 3,
-  'cli:test/integration/resolve-command.test.ts': 3,
+  'cli:test/integration/compiled-engine.test.ts': 9,
+  'cli:test/integration/notify.test.ts': 9,
+  'cli:test/integration/render-packer.test.ts': 9,
+  'cli:test/integration/saved-plan-tampering.test.ts': 9,
+  'cli:test/integration/status.test.ts': 9,
+  'cli:test/integration/verify.test.ts': 9,
+  'cli:test/integration/fingerprint-offline.test.ts': 7,
+  'cli:test/integration/plan-matrix.test.ts': 7,
+  'cli:test/integration/wire-check.test.ts': 7,
+  'cli:test/integration/pipeline-failures.test.ts': 6,
+  'cli:test/integration/modern-packer-render.test.ts': 5,
+  'cli:test/integration/retirement-sight.test.ts': 5,
+  'cli:test/integration/unlock-command.test.ts': 5,
+  'cli:test/integration/idempotent-ssm-writes.test.ts': 4,
+  'cli:test/integration/run-wide-failures.test.ts': 4,
+  'cli:test/integration/cleanup-checks.test.ts': 3,
   'cli:test/integration/report-step-summary.test.ts': 3,
-  'cli:test/integration/render-generalize.test.ts': 3,
-  'unit:test/unit/smoke-new-machine.test.ts': 2,
-  'cli:test/integration/observe-references.test.ts': 2,
+  'unit:own-process:test/unit/definition-prefetch-blocking.test.ts': 3,
+  'unit:own-process:test/unit/definition-prefetch.test.ts': 3,
   'cli:test/integration/history-evidence.test.ts': 2,
-  'cli:test/integration/windows-smoke.test.ts': 1,
-  'cli:test/integration/step-labels.test.ts': 1,
-  'cli:test/integration/smoke-sweep.test.ts': 1,
-  'cli:test/integration/observe-fleets.test.ts': 1,
-  'cli:test/integration/generalize-script.test.ts': 1,
+  'cli:test/integration/render-generalize.test.ts': 2,
+  'cli:test/integration/resolve-command.test.ts': 2,
+  'cli:test/integration/step-labels.test.ts': 2,
+  'unit:test/unit/definition-transform-cache.test.ts': 2,
+  'unit:test/unit/smoke-new-machine.test.ts': 2,
   'cli:test/integration/counting-proxy.test.ts': 1,
-  'cli:test/integration/cleanup-checks.test.ts': 1,
+  'cli:test/integration/generalize-script.test.ts': 1,
+  'cli:test/integration/observe-references.test.ts': 1,
+  'cli:test/integration/smoke-sweep.test.ts': 1,
+  'cli:test/integration/windows-smoke.test.ts': 1,
+  'cli:test/integration/observe-fleets.test.ts': 1,
 };
 
 /** A file measured at under 2 s, or a unit file: short enough that only its place after the long ones matters. */
@@ -94,7 +95,7 @@ export class LongestFirstSequencer extends BaseSequencer {
       return file.project.name === 'cli' ? Number.POSITIVE_INFINITY : shortSeconds;
     };
     const seconds = new Map(files.map((file) => [file, secondsOf(file)]));
-    const shared = (file: TestSpecification) => (file.project.config.isolate === false ? 1 : 0);
-    return [...files].sort((a, b) => shared(a) - shared(b) || seconds.get(b)! - seconds.get(a)!);
+    const last = (file: TestSpecification) => (file.project.name === 'unit' ? 1 : 0);
+    return [...files].sort((a, b) => last(a) - last(b) || seconds.get(b)! - seconds.get(a)!);
   }
 }

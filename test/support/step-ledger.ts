@@ -105,6 +105,14 @@ export function appendStepLedger(file: string): void {
   appendFileSync(target, `${JSON.stringify({ file, writes: Object.fromEntries(counts) })}\n`);
 }
 
+/** Starts the next test file's counts afresh: cli files share their worker's process (test/vitest.config.ts). */
+export function clearFileLedgers(): void {
+  stepLedger.writes.length = 0;
+  stepLedger.strays.length = 0;
+  requestCounts.clear();
+  gildProcesses.clear();
+}
+
 /**
  * How many AWS requests a test file makes, and whose they are (GILD_REQUEST_LEDGER names a file: one JSON line per
  * test file): every request is counted by who sent it and its operation, and every gild process by its command, so

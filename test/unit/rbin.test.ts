@@ -186,8 +186,8 @@ describe('the inventory reads the retention rules only where the target has a Re
   });
 });
 
-describe('only the commands that say what the Recycle Bin keeps read its rules', () => {
-  it('observes them for run and status (retentionRules), and asks nothing for verify, history and the pointer commands', async () => {
+describe('the inventory reads the retention rules only when its command asks (ObserveOptions.retentionRules)', () => {
+  it('asks nothing without retentionRules, and reads both rule types with it', async () => {
     // Every other read of the inventory answered empty at the seam; the rules at the wire, counted.
     const { ec2, ssm } = mockableClients();
     mockClient(ec2).onAnyCommand().resolves({});
