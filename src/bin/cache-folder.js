@@ -15,18 +15,17 @@ export const debug = debuglog('gild');
 
 /**
  * Why the files in `folder` must not be run as code, or undefined when they may be, or when it does not exist (it then
- * has nothing to run). On POSIX it must be owned by this process's user (or by root) and writable by no one else;
- * where Node has no user ids (Windows) nothing is checked.
+ * has nothing to run). On POSIX it must be owned by this process's user (`user`; or by root) and writable by no one
+ * else; where Node has no user ids (Windows) nothing is checked.
  */
-export function untrustedFolder(folder) {
-  if (typeof process.getuid !== 'function') return undefined;
+export function untrustedFolder(folder, user = typeof process.getuid === 'function' ? process.getuid() : undefined) {
+  if (user === undefined) return undefined;
   let stats;
   try {
     stats = statSync(folder);
   } catch (error) {
     return error?.code === 'ENOENT' ? undefined : `${folder} cannot be checked (${error?.code ?? error})`;
   }
-  const user = process.getuid();
   if (stats.uid !== user && stats.uid !== 0) return `${folder} is owned by user ${stats.uid}, not by this process's user ${user} (or root)`;
   if ((stats.mode & 0o022) !== 0) return `${folder} is writable by its group or by others (mode ${(stats.mode & 0o777).toString(8)})`;
   return undefined;
