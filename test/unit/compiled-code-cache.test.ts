@@ -190,7 +190,6 @@ try { requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, {
         await chmod(folder, 0o755);
       }
     });
-
   });
 
   // A folder that exists but cannot be written (another user's, a read-only mount): every file's code was made and

@@ -206,7 +206,6 @@ describe('the content-keyed transform cache', () => {
       }
     });
 
-
     it('is made writable by its owner only, whatever the umask, so that it is used', async () => {
       const cacheDir = path.join(await scratch(), 'made', 'cache');
       const umask = process.umask(0o002);
