@@ -57,15 +57,22 @@ export function motoServerPython(): string | undefined {
  * Connections are kept open between requests. werkzeug's server answers `Connection: close` to every request (it
  * drains what a request left unread by reading the socket, which would swallow the next request on a kept
  * connection), so every client opened a TCP connection, and moto a thread, for each request (measured over 500
- * requests, a kept connection takes a fifth off the client's CPU for each and a tenth off moto's). Here a request with a `Content-Length` body (or none) has its body read whole
- * before moto sees it, so nothing is left to drain, and the connection stays open; one with a chunked body or
- * `Expect: 100-continue` is answered as before, and its connection closed. NOTE: with Nagle's algorithm off: werkzeug
- * writes the headers and the body apart, and on a kept connection the body then waited for the client's delayed
- * acknowledgement of the headers (40 ms an answer). A werkzeug without this handler runs unchanged.
+ * requests, a kept connection takes a fifth off the client's CPU for each and a tenth off moto's). Here an HTTP/1.1
+ * request with one `Content-Length` of ASCII digits (or none) has its body read whole before moto sees it, so nothing
+ * is left to drain, and the connection stays open. Everything else is answered by werkzeug as before, its connection
+ * closed: an HTTP/1.0 request (werkzeug may answer it chunked or unbounded, which only the close ends), a chunked body,
+ * `Expect: 100-continue`, a `Content-Length` that is not plain digits (e.g. `²`, which Python calls a digit but cannot
+ * read as a number). A kept connection is closed after all when the answer cannot be told apart from the next one:
+ * moto raised (werkzeug then answers 500, or, after the headers went out, stops short), or the bytes after the headers
+ * are not exactly the answer's `Content-Length`, or it has neither that nor a chunked body. NOTE: with Nagle's
+ * algorithm off: werkzeug writes the headers and the body apart, and on a kept connection the body then waited for the
+ * client's delayed acknowledgement of the headers (40 ms an answer). The handler is only put in when werkzeug has the
+ * methods it builds on and run_simple takes a handler; any other werkzeug runs unchanged.
  *
- * Exit code 97 when moto is not importable from this Python, so that plain `moto_server` is started instead.
+ * Exit code 97 when moto is not importable from this Python, so that plain `moto_server` is started instead. Exported
+ * for test/integration/moto-connections.test.ts, which serves its own failing applications through this handler.
  */
-const withoutEcsAmis = `
+export const withoutEcsAmis = `
 import functools, sys
 try:
     import moto.server
@@ -89,35 +96,88 @@ if load_resource is not None:
         return load_resource(module, resource)
     amis.load_resource = load_without_ecs_amis
 try:
-    import io
+    import inspect, io, re
     import werkzeug.serving as serving
-    class KeepAliveRequestHandler(serving.WSGIRequestHandler):
+    handler_base = serving.WSGIRequestHandler
+    run_simple = getattr(moto.server, "run_simple", None)
+    patchable = (
+        all(callable(getattr(handler_base, name, None)) for name in ("run_wsgi", "make_environ", "send_header", "end_headers"))
+        and callable(run_simple)
+        and "request_handler" in inspect.signature(run_simple).parameters
+    )
+except (ImportError, TypeError, ValueError):
+    patchable = False
+if patchable:
+    decimal = re.compile("[0-9]+")
+    app_failed = "gild.app_failed"
+    def noting_failures(application):
+        def application_noting_failures(environ, start_response):
+            answer = ()
+            try:
+                answer = application(environ, start_response)
+                yield from answer
+            except BaseException:
+                environ[app_failed] = True
+                raise
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+        return application_noting_failures
+    class CountingWriter:
+        def __init__(self, stream):
+            self.stream = stream
+            self.body_bytes = None
+        def write(self, data):
+            if self.body_bytes is not None:
+                self.body_bytes += len(data)
+            return self.stream.write(data)
+        def flush(self):
+            return self.stream.flush()
+    class KeepAliveRequestHandler(handler_base):
         disable_nagle_algorithm = True
         keeping_connection = False
         def run_wsgi(self):
-            length = self.headers.get("Content-Length", "0").strip()
-            if self.headers.get("Transfer-Encoding") or self.headers.get("Expect") or not length.isdigit():
+            lengths = self.headers.get_all("Content-Length") or ["0"]
+            length = lengths[0].strip(" \\t")
+            if (self.request_version != "HTTP/1.1" or len(lengths) != 1 or self.headers.get("Transfer-Encoding") is not None
+                    or self.headers.get("Expect") is not None or not decimal.fullmatch(length)):
                 return super().run_wsgi()
             body = self.rfile.read(int(length)) if int(length) > 0 else b""
             if len(body) != int(length):
                 self.close_connection = True
                 return
-            connection = self.rfile
-            self.rfile = io.BytesIO(body)
+            connection_reader, connection_writer = self.rfile, self.wfile
+            self.rfile, self.wfile = io.BytesIO(body), CountingWriter(connection_writer)
+            self.answer_headers = []
             self.keeping_connection = True
             try:
                 super().run_wsgi()
+                if self.environ.get(app_failed) or not self.answer_framed(self.wfile.body_bytes):
+                    self.close_connection = True
+            except BaseException:
+                self.close_connection = True
+                raise
             finally:
-                self.rfile = connection
+                self.rfile, self.wfile = connection_reader, connection_writer
                 self.keeping_connection = False
+        def answer_framed(self, body_bytes):
+            lengths = [value.strip(" \\t") for keyword, value in self.answer_headers if keyword == "content-length"]
+            if lengths:
+                return len(lengths) == 1 and decimal.fullmatch(lengths[0]) is not None and int(lengths[0]) == body_bytes
+            return any(keyword == "transfer-encoding" and value.strip(" \\t").lower() == "chunked" for keyword, value in self.answer_headers)
         def send_header(self, keyword, value):
-            if self.keeping_connection and keyword.lower() == "connection" and value.lower() == "close":
-                return
+            if self.keeping_connection:
+                if keyword.lower() == "connection" and value.lower() == "close" and not self.environ.get(app_failed):
+                    return
+                self.answer_headers.append((keyword.lower(), value))
             super().send_header(keyword, value)
-    run_simple = moto.server.run_simple
-    moto.server.run_simple = functools.partial(run_simple, request_handler=KeepAliveRequestHandler)
-except (ImportError, AttributeError):
-    pass
+        def end_headers(self):
+            super().end_headers()
+            if self.keeping_connection and self.wfile.body_bytes is None:
+                self.wfile.body_bytes = 0
+    def run_simple_keeping_connections(hostname, port, application, *args, **kwargs):
+        return run_simple(hostname, port, noting_failures(application), *args, request_handler=KeepAliveRequestHandler, **kwargs)
+    moto.server.run_simple = run_simple_keeping_connections
 sys.argv[0] = "moto_server"
 moto.server.main()
 `;

@@ -137,7 +137,10 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
   /**
    * Twins found present, looked up once each: a twin lives until the end of the run that built it, and every check
    * of an image runs in it. A container that could not start (the engine's own exit code 125) has its twin looked up
-   * again, so a twin removed since is "not run", as if it had never been seen.
+   * again, so a twin removed since is "not run", as if it had never been seen: it ends without a start time, as a
+   * command whose twin was missing at delivery does (though a look in the moment its container took to fail may
+   * have seen it InProgress). Only a twin the engine says is absent does that: when the engine cannot say, the 125
+   * may be the script's own, and the command keeps its own result.
    */
   const presentTwins = new Set<string>();
 
@@ -168,18 +171,21 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     if (!found) return { notRun: `no container engine answered, so ${image} ${version} has no container twin here` };
     const which = `${image} ${version} (${instance.imageId})`;
     if (presentTwins.has(reference)) return { reference, which };
-    const missing = await twinMissing(found, reference, which);
-    return missing ? { notRun: missing } : { reference, which };
+    const twin = await lookUpTwin(found, reference, which);
+    return twin.present ? { reference, which } : { notRun: twin.reason };
   }
 
-  /** Why the twin cannot run a command, or undefined when it is present (and remembered as present). */
-  async function twinMissing(found: Pick<ContainerEngine, 'binary' | 'kind'>, reference: string, which: string): Promise<string | undefined> {
+  /**
+   * Whether the twin is present (then remembered as present), absent (and why), or the engine could not say (and why):
+   * before a command that is each "not run"; after a container could not start, only an absent twin is.
+   */
+  async function lookUpTwin(found: Pick<ContainerEngine, 'binary' | 'kind'>, reference: string, which: string): Promise<{ present: true } | { present: false; surelyAbsent: boolean; reason: string }> {
     presentTwins.delete(reference);
     const twin = await lookUpLocalImage(found, reference);
-    if (twin.problem) return `${which}: the container engine could not say whether its twin ${reference} is present (${twin.problem})`;
-    if (!twin.present) return `${which} has no container twin (${reference} is not present locally)`;
+    if (twin.problem) return { present: false, surelyAbsent: false, reason: `${which}: the container engine could not say whether its twin ${reference} is present (${twin.problem})` };
+    if (!twin.present) return { present: false, surelyAbsent: true, reason: `${which} has no container twin (${reference} is not present locally)` };
     presentTwins.add(reference);
-    return undefined;
+    return { present: true };
   }
 
   function finish(invocation: Invocation, fields: Pick<Invocation, 'status' | 'statusDetails' | 'responseCode'> & Partial<Pick<Invocation, 'stdout' | 'stderr'>>) {
@@ -211,11 +217,12 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     const found = (await engine())!;
     const result = await runScriptInContainer(found, twin.reference, invocation.script, { timeoutMs: invocation.executionTimeoutSeconds * 1000, signal: invocation.cancel.signal });
     if (result.exitCode === engineCouldNotRun && !result.timedOut && !result.cancelled) {
-      // NOTE: 125 is also a script's to return: only a twin that is gone makes it "not run".
-      const missing = await twinMissing(found, twin.reference, twin.which);
-      if (missing) {
-        invocation.twin = undefined;
-        finish(invocation, { status: 'Failed', statusDetails: notRunStatusDetails, responseCode: -1, stderr: `not run: ${missing}` });
+      // NOTE: 125 is also a script's to return: only a twin the engine says is gone makes it "not run".
+      const after = await lookUpTwin(found, twin.reference, twin.which);
+      if (!after.present && after.surelyAbsent) {
+        // As for a twin missing at delivery: no start time (the container never started).
+        if (!terminalStatuses.has(invocation.status)) Object.assign(invocation, { twin: undefined, startedAt: undefined });
+        finish(invocation, { status: 'Failed', statusDetails: notRunStatusDetails, responseCode: -1, stderr: `not run: ${after.reason}` });
         return;
       }
     }

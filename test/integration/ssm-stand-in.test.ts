@@ -5,7 +5,7 @@
  * the Debian base image (bash .ci/setup-containers.sh), as CI has.
  */
 import { CreateImageCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { ListCommandInvocationsCommand, DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, ListCommandInvocationsCommand, DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { createS3Client } from '../../src/adapters/s3.ts';
@@ -233,10 +233,50 @@ describe('the SSM Run Command stand-in', () => {
       expect(await lookUps()).toBe(2);
       // The twin removed behind the stand-in's back: the container cannot start, and the command is not run (NotRun), not a failure of its script.
       await execa(engine.binary, ['rmi', twinTag('shared', '1.0.0', ctx.runId).reference]);
-      const { invocation } = await watch(ctx, await send(ctx, instanceId, ['echo three']), instanceId, terminal);
+      const three = await send(ctx, instanceId, ['echo three']);
+      const { invocation } = await watch(ctx, three, instanceId, terminal);
       expect(invocation).toMatchObject({ status: 'Failed', statusDetails: 'NotRun', exitCode: -1 });
       expect(invocation.stderr).toMatch(/^not run: shared 1\.0\.0 \(ami-\w+\) has no container twin \(localhost\/gild-twin\/shared:1\.0\.0-.* is not present locally\)$/);
+      // As for a twin missing at delivery: the command never started.
+      const raw = await ctx.clients.ssm(region).send(new GetCommandInvocationCommand({ CommandId: three, InstanceId: instanceId }));
+      expect({ start: raw.ExecutionStartDateTime, end: raw.ExecutionEndDateTime }).toEqual({ start: '', end: expect.stringMatching(/^\d{4}-/) });
       expect(await lookUps()).toBe(3);
+    } finally {
+      await rm(shimDir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a script's own exit code 125 when the container engine cannot say whether the twin is there: only a twin surely gone is NotRun", async () => {
+    // The engine through a shim that answers look-ups as Podman does when its store cannot be read (125, a problem)
+    // once `unsure` exists; until then a look-up is the real engine's.
+    const shimDir = await mkdtemp(join(tmpdir(), 'gild-engine-unsure-'));
+    try {
+      const shim = join(shimDir, 'podman');
+      const unsure = join(shimDir, 'unsure');
+      await writeFile(
+        shim,
+        [
+          '#!/bin/sh',
+          `printf '%s\\n' "$*" >> ${join(shimDir, 'calls')}`,
+          'if [ "$1" = image ]; then',
+          `  if [ -e ${unsure} ]; then echo 'Error: the image store cannot be read' >&2; exit 125; fi`,
+          `  ${engine.binary} image inspect "$3" >/dev/null 2>&1 && exit 0`,
+          '  exit 1',
+          'fi',
+          `exec ${engine.binary} "$@"`,
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const lookUps = async () => (await readFile(join(shimDir, 'calls'), 'utf8')).split('\n').filter((call) => call.startsWith('image ')).length;
+      const ctx = await setUp({ engine: { kind: 'podman', binary: shim } });
+      const instanceId = await launch(ctx, await builtAmi(ctx, 'unsure', { twin: true }));
+      expect((await watch(ctx, await send(ctx, instanceId, ['echo one']), instanceId, terminal)).invocation).toMatchObject({ status: 'Success', stdout: 'one\n' });
+      expect(await lookUps()).toBe(1);
+      await writeFile(unsure, '');
+      const { invocation } = await watch(ctx, await send(ctx, instanceId, ['echo ran; exit 125']), instanceId, terminal);
+      expect(invocation).toMatchObject({ status: 'Failed', statusDetails: 'Failed', exitCode: 125, stdout: 'ran\n' });
+      expect(await lookUps()).toBe(2);
     } finally {
       await rm(shimDir, { recursive: true, force: true });
     }

@@ -9,6 +9,7 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { execa } from 'execa';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -157,5 +158,50 @@ describe('moto behind the proxies keeps its connections (src/local/moto-server.t
     } finally {
       agent.destroy();
     }
+  });
+
+  /** Writes `request` as is on a fresh connection to moto; resolves with all moto wrote once moto closed the connection. */
+  const exchange = (request: Buffer) =>
+    new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(emulator.moto.motoEndpoint);
+      const socket = connect(Number(port), hostname, () => socket.write(request));
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', reject);
+      socket.on('end', () => {
+        resolve(Buffer.concat(received).toString('latin1'));
+        socket.end();
+      });
+    });
+  const describeRegions = 'Action=DescribeRegions&Version=2016-11-15';
+  const ec2Headers = [
+    'Host: 127.0.0.1',
+    'Content-Type: application/x-www-form-urlencoded',
+    'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+  ];
+  const describeRegionsOn = async () => {
+    const answer = await fetch(`${emulator.moto.motoEndpoint}/`, {
+      method: 'POST',
+      headers: Object.fromEntries(ec2Headers.slice(1).map((header) => header.split(': ') as [string, string])),
+      body: describeRegions,
+    });
+    return { status: answer.status, text: await answer.text() };
+  };
+
+  it('answers a Content-Length that is not plain digits (²: a digit to Python, no number) as werkzeug does, closing that connection, and goes on serving', async () => {
+    const answer = await exchange(Buffer.from(['POST / HTTP/1.1', ...ec2Headers, 'Content-Length: \u00b2', '', ''].join('\r\n'), 'latin1'));
+    expect(answer).toMatch(/^HTTP\/1\.1 \d{3} /);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    const next = await describeRegionsOn();
+    expect(next.status).toBe(200);
+    expect(next.text).toContain('<regionName>us-east-1</regionName>');
+  });
+
+  it('closes the connection after answering an HTTP/1.0 request, also one asking to keep it (werkzeug may answer it unbounded)', async () => {
+    const request = ['POST / HTTP/1.0', ...ec2Headers, 'Connection: keep-alive', `Content-Length: ${describeRegions.length}`, '', describeRegions].join('\r\n');
+    const answer = await exchange(Buffer.from(request, 'latin1'));
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(answer).toContain('<regionName>us-east-1</regionName>');
   });
 });

@@ -17,8 +17,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
-import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
+import { checkArrival, forwardChecked, refuseLikeAws } from './aws-model-proxy.ts';
+import { readBody } from './forward-upstream.ts';
 import {
   agentRegisteredAt,
   commandDoneAt,
@@ -58,10 +58,6 @@ export interface ClockProxy {
   /** Forgets what the model knows (between tests, with moto's reset). */
   reset(): void;
   stop(): Promise<void>;
-}
-
-function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
-  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
 }
 
 function send(response: ServerResponse, status: number, headers: IncomingMessage['headers'], body: Buffer | string): void {
@@ -246,7 +242,7 @@ export async function startClockProxy(targetEndpoint: string, options: ClockProx
       }
     }
 
-    const upstream = await forward(target, request, body);
+    const upstream = await forwardChecked(target, request, body);
     // NOTE: the model's clock starts when the answer leaves: the emulator's own time to answer is not AWS's.
     const answeredAt = now();
     if (upstream.status !== 200) return send(response, upstream.status, upstream.headers, upstream.body);

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -63,7 +64,33 @@ let dataDirectory: string | undefined;
  */
 const probeCache = path.join(fileURLToPath(new URL('../../node_modules/.cache', import.meta.url)), 'gild-test-botocore.json');
 
-const probeKey = (candidates: readonly string[]) => JSON.stringify([candidates, process.env.PATH ?? '', process.env.PYENV_VERSION ?? '']);
+function textOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What picks pyenv's Python when PYENV_VERSION is unset: the nearest `.python-version` from the working directory (or
+ * PYENV_DIR) upwards (`pyenv local`), else `$PYENV_ROOT/version` (`pyenv global`). A few reads of small files, so that
+ * either command changing the Python asks it again.
+ */
+export function pyenvVersionChoice(start = process.env.PYENV_DIR || process.cwd()): readonly string[] {
+  let local = '';
+  for (let directory = path.resolve(start); ; directory = path.dirname(directory)) {
+    const text = textOrEmpty(path.join(directory, '.python-version'));
+    if (text) {
+      local = `${directory}: ${text}`;
+      break;
+    }
+    if (path.dirname(directory) === directory) break;
+  }
+  return [local, textOrEmpty(path.join(process.env.PYENV_ROOT || path.join(homedir(), '.pyenv'), 'version'))];
+}
+
+export const probeKey = (candidates: readonly string[]) => JSON.stringify([candidates, process.env.PATH ?? '', process.env.PYENV_VERSION ?? '', pyenvVersionChoice()]);
 
 function cachedDataDirectory(candidates: readonly string[]): string | undefined {
   try {
@@ -148,16 +175,22 @@ export function whatTheChecksRead(parsed: Record<string, unknown>): Omit<Service
 
 /**
  * Where a model is kept as the checks read it (`whatTheChecksRead`), by everything its answer depends on: the
- * botocore file's path, size and modification time, and this file's format. NOTE: every cli test file runs in a fresh
- * process and read EC2's model whole (gunzip and JSON.parse of 5 MB, 70-140 ms of CPU in each).
+ * botocore file's path, size and modification time, and this file's own source text, which decides what a kept model
+ * holds (`documentationRead`, `whatTheChecksRead`): a change to what the checks read is never answered with a copy
+ * stripped by the old rules. NOTE: every cli test file runs in a fresh process and read EC2's model whole (gunzip and
+ * JSON.parse of 5 MB, 70-140 ms of CPU in each).
  */
-const modelCacheFormat = 2;
 const modelCacheDirectory = path.join(path.dirname(probeCache), 'gild-test-models');
 
-export function modelCacheFile(file: string): string {
+let ownSource: string | undefined;
+const loaderSource = () => (ownSource ??= readFileSync(fileURLToPath(import.meta.url), 'utf8'));
+
+/** `stripping` is the text of what strips a model (this file's, unless a test says another). */
+export function modelCacheFile(file: string, stripping: string = loaderSource()): string {
   const { size, mtimeMs } = statSync(file);
   const key = createHash('sha256')
-    .update(JSON.stringify([modelCacheFormat, file, size, mtimeMs]))
+    .update(JSON.stringify([file, size, mtimeMs]))
+    .update(stripping)
     .digest('hex')
     .slice(0, 16);
   return path.join(modelCacheDirectory, `${path.basename(path.dirname(path.dirname(file)))}-${key}.json`);

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkWireRequest, formatViolation, type WireCheck, type WireViolation } from './aws-model-check.ts';
-import { forwardUpstream, readBody } from './forward-upstream.ts';
+import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
 import { recordWrite } from './step-ledger.ts';
 
 export const wireCheckedHeader = 'x-gild-wire-checked';
@@ -52,6 +52,14 @@ export function checkArrival(request: IncomingMessage, body: Buffer): WireCheck 
 /** Headers for forwarding a checked request on: the next proxy need not check it again. */
 export function markChecked(headers: IncomingMessage['headers']): IncomingMessage['headers'] {
   return { ...headers, [wireCheckedHeader]: '1' };
+}
+
+/**
+ * Forwards a request a proxy has checked on arrival to `target` (moto, unchecked), marked checked and addressed to the
+ * target's host: what the fault, counting and clock proxies send on.
+ */
+export function forwardChecked(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
+  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
 }
 
 function escapeXml(text: string): string {

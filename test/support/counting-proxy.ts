@@ -8,8 +8,8 @@
  * the following pages itself. Each page counts as one call, as on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
-import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
+import { checkArrival, forwardChecked, refuseLikeAws } from './aws-model-proxy.ts';
+import { readBody } from './forward-upstream.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** EC2 list actions this proxy pages, and the XML element holding their items. */
@@ -92,10 +92,6 @@ function splitItems(xml: string, setName: string): { before: string; items: stri
   return { before: xml.slice(0, start), items, after: xml.slice(close) };
 }
 
-function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
-  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
-}
-
 export async function startCountingProxy(targetEndpoint: string): Promise<CountingProxy> {
   const target = new URL(targetEndpoint);
   const calls: CountedCall[] = [];
@@ -141,7 +137,7 @@ export async function startCountingProxy(targetEndpoint: string): Promise<Counti
       // Ask moto for everything once; moto cuts DescribeLaunchTemplates at MaxResults (15 by default) without a token.
       call.form.set('MaxResults', '1000000');
       call.form.delete('NextToken');
-      const upstream = await forward(target, request, Buffer.from(call.form.toString()));
+      const upstream = await forwardChecked(target, request, Buffer.from(call.form.toString()));
       const frame = upstream.status === 200 ? splitItems(upstream.body.toString('utf8'), setName) : undefined;
       if (frame) {
         const xml = page(setName, call.action, frame, maxResults);
@@ -152,7 +148,7 @@ export async function startCountingProxy(targetEndpoint: string): Promise<Counti
       send(response, upstream);
       return;
     }
-    const upstream = await forward(target, request, body);
+    const upstream = await forwardChecked(target, request, body);
     if (call.action === 'DescribeImages' && upstream.status === 200) imagesDescribed += splitItems(upstream.body.toString('utf8'), 'imagesSet')?.items.length ?? 0;
     send(response, upstream);
   }

@@ -15,8 +15,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { checkArrival, markChecked, refuseLikeAws } from './aws-model-proxy.ts';
-import { forwardUpstream, readBody, type UpstreamAnswer } from './forward-upstream.ts';
+import { checkArrival, forwardChecked, refuseLikeAws } from './aws-model-proxy.ts';
+import { readBody } from './forward-upstream.ts';
 
 export interface CommandFault {
   /** Applies to commands whose SendCommand `commands` contain this string. */
@@ -173,10 +173,6 @@ function ssmAnswer(response: ServerResponse, payload: unknown): void {
   response.end(body);
 }
 
-function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<UpstreamAnswer> {
-  return forwardUpstream(target, request.method ?? 'GET', request.url ?? '/', { ...markChecked(request.headers), host: target.host }, body);
-}
-
 function send(response: ServerResponse, status: number, headers: IncomingMessage['headers'], body: Buffer | string): void {
   const { 'content-length': _length, 'transfer-encoding': _encoding, connection: _connection, ...rest } = headers;
   response.writeHead(status, { ...rest, 'content-length': Buffer.byteLength(body) });
@@ -303,7 +299,7 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
       return ssmAnswer(response, {});
     }
 
-    const upstream = await forward(target, request, body);
+    const upstream = await forwardChecked(target, request, body);
 
     if (service === 'ssm' && upstream.status === 200 && loseAnswer(action, body)) {
       record('applied-then-lost');

@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { documentedFilterNames } from '../support/aws-model-check.ts';
-import { loadServiceModel, modelCacheFile, readModelFile, type ServiceModel } from '../support/aws-model-loader.ts';
+import { loadServiceModel, modelCacheFile, probeKey, pyenvVersionChoice, readModelFile, type ServiceModel } from '../support/aws-model-loader.ts';
 
 function botocoreModel(service: string): ServiceModel {
   const kept = loadServiceModel(service)!;
@@ -80,5 +80,43 @@ describe('the kept service models', () => {
     expect(Object.keys(second.operations)).toHaveLength(Object.keys(first.operations).length - 1);
     rmSync(firstKept, { force: true });
     rmSync(modelCacheFile(modelFile), { force: true });
+  });
+
+  it('keeps a model apart by what strips it: a change to what the checks read is never answered with a copy stripped by the old rules', () => {
+    const file = loadServiceModel('sts')!.file;
+    const loaderSource = readFileSync(new URL('../support/aws-model-loader.ts', import.meta.url), 'utf8');
+    expect(modelCacheFile(file)).toBe(modelCacheFile(file, loaderSource));
+    expect(modelCacheFile(file, `${loaderSource}\n// documentationRead gained a member`)).not.toBe(modelCacheFile(file));
+  });
+});
+
+describe('where botocore was found, kept', () => {
+  it('is asked again when `pyenv local` or `pyenv global` picks another Python', () => {
+    const root = mkdtempSync(path.join(scratch, 'pyenv-'));
+    const project = path.join(root, 'project');
+    const nested = path.join(project, 'src', 'deep');
+    mkdirSync(nested, { recursive: true });
+    vi.stubEnv('PYENV_ROOT', path.join(root, 'pyenv-root'));
+    try {
+      mkdirSync(path.join(root, 'pyenv-root'));
+      const choices = [pyenvVersionChoice(nested)];
+      writeFileSync(path.join(root, 'pyenv-root', 'version'), '3.11.7\n');
+      choices.push(pyenvVersionChoice(nested));
+      writeFileSync(path.join(root, 'pyenv-root', 'version'), '3.12.1\n');
+      choices.push(pyenvVersionChoice(nested));
+      // `pyenv local` in a folder above: the nearest .python-version from the working directory upwards.
+      writeFileSync(path.join(project, '.python-version'), '3.10.13\n');
+      choices.push(pyenvVersionChoice(nested));
+      writeFileSync(path.join(project, '.python-version'), '3.9.18\n');
+      choices.push(pyenvVersionChoice(nested));
+      expect(new Set(choices.map((choice) => JSON.stringify(choice))).size).toBe(choices.length);
+      expect(choices.at(-1)).toEqual([`${project}: 3.9.18\n`, '3.12.1\n']);
+      // The key the probe is kept by follows them (from the working directory, here the repository).
+      const before = probeKey(['python3']);
+      writeFileSync(path.join(root, 'pyenv-root', 'version'), '3.13.0\n');
+      expect(probeKey(['python3'])).not.toBe(before);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
