@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { imageSource, repoRoot } from '../support/project.ts';
+import { writeFsFaultPreload } from '../support/fs-fault-preload.ts';
 
 const recorder = path.join(repoRoot, 'test/support/record-loaded-modules.mjs');
 const heavyModules = /\/node_modules\/(@aws-sdk\/[^/]+|listr2|handlebars|execa|zod)\//;
@@ -171,19 +172,12 @@ describe('the compiled engine', () => {
     const stamp = path.join(packageDir, 'dist/.built');
     const kept = path.join(scratch, 'stamp-kept');
     // Fault injection: the stamp goes (as `npm run build` removes it first) as soon as it has been read once.
-    const removeAfterRead = path.join(scratch, 'remove-stamp-after-read.mjs');
-    await writeFile(
-      removeAfterRead,
-      `import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
-const read = fs.readFileSync;
-fs.readFileSync = (file, ...rest) => {
-  const content = read(file, ...rest);
+    const removeAfterRead = await writeFsFaultPreload(
+      path.join(scratch, 'remove-stamp-after-read.mjs'),
+      'readFileSync',
+      `  const content = original(file, ...rest);
   if (String(file) === ${JSON.stringify(stamp)}) fs.renameSync(file, ${JSON.stringify(kept)});
-  return content;
-};
-syncBuiltinESMExports();
-`,
+  return content;`,
     );
     try {
       const result = await execa(process.execPath, ['--import', removeAfterRead, compiledBin(), '--help'], { cwd: projectDir, reject: false });

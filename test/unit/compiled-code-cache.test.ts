@@ -12,6 +12,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/project.ts';
+import { writeFsFaultPreload } from '../support/fs-fault-preload.ts';
 
 const loader = path.join(repoRoot, 'src/bin/compiled-code-cache.js');
 let scratch: string;
@@ -196,20 +197,13 @@ try { requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, {
   // its write failed, on every run.
   it.each(['EACCES', 'EROFS', 'EPERM'])('stops writing entries at the first %s, and writes the others after any other error', async (code) => {
     const attempts = path.join(scratch, 'attempts.log');
-    const failWrites = path.join(scratch, 'fail-writes.mjs');
     // Fault injection: every write of an entry's temporary file fails with `code`, and is logged.
-    await writeFile(
-      failWrites,
-      `import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
-const write = fs.writeFileSync;
-fs.writeFileSync = (file, ...rest) => {
-  if (!String(file).endsWith('.partial')) return write(file, ...rest);
+    const failWrites = await writeFsFaultPreload(
+      path.join(scratch, 'fail-writes.mjs'),
+      'writeFileSync',
+      `  if (!String(file).endsWith('.partial')) return original(file, ...rest);
   fs.appendFileSync(${JSON.stringify(attempts)}, file + '\\n');
-  throw Object.assign(new Error('injected'), { code: process.env.FAIL_CODE });
-};
-syncBuiltinESMExports();
-`,
+  throw Object.assign(new Error('injected'), { code: process.env.FAIL_CODE });`,
     );
     const attempted = async () => (await readFile(attempts, 'utf8')).split('\n').filter(Boolean);
     await writeFile(attempts, '');
