@@ -11,6 +11,33 @@
 // NOTE: hand-written rather than `concurrently` or `npm-run-all`: a new dependency for forty lines, and neither stops
 // vitest on a failed check the way this needs (SIGINT, so that vitest's global teardown stops its moto servers).
 import { spawn } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * How many cores other processes kept busy over a short window, before the checks and the tests start. NOTE: vitest's
+ * config chooses a third worker by the 1-minute load average, which after `.ci/run`'s set-up (npm ci, the bundle, the
+ * container images) still says busy on an idle machine: a fresh clone's CI ran with two workers (vitest 381 s where
+ * three take 316). Measured here, before anything of the suite runs, it says what is busy now.
+ */
+async function coresBusyElsewhere(windowMs) {
+  const busy = () => cpus().reduce((sum, cpu) => sum + cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq, 0);
+  const [busyBefore, ownBefore, startedAt] = [busy(), process.cpuUsage(), performance.now()];
+  await sleep(windowMs);
+  const own = process.cpuUsage(ownBefore);
+  return Math.max(0, (busy() - busyBefore - (own.user + own.system) / 1000) / (performance.now() - startedAt));
+}
+
+// The same rule as test/vitest.config.ts (a third worker when a core is idle), on a measurement of now; an explicit
+// --maxWorkers wins.
+const args = process.argv.slice(2);
+let workerArgs = [];
+if (!args.some((arg) => arg.startsWith('--maxWorkers'))) {
+  const busyElsewhere = await coresBusyElsewhere(300);
+  const workers = busyElsewhere < availableParallelism() - 1 ? 3 : 2;
+  process.stdout.write(`tests: ${workers} workers (${busyElsewhere.toFixed(1)} of ${availableParallelism()} cores busy elsewhere as the run starts)\n`);
+  workerArgs = ['--maxWorkers', String(workers)];
+}
 
 const checks = [
   // TypeScript 7's native compiler (the `typescript-7` alias; typescript-eslint still needs TypeScript 5's JavaScript API,
@@ -20,7 +47,7 @@ const checks = [
   { title: 'npm run lint', command: 'npm', args: ['run', '--silent', 'lint'] },
 ].map(({ title, command, args }) => ({ title, child: spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }) }));
 // vitest itself, not through npx, so that the SIGINT below reaches it.
-const tests = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/vitest.config.ts', ...process.argv.slice(2)], { stdio: 'inherit' });
+const tests = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/vitest.config.ts', ...workerArgs, ...args], { stdio: 'inherit' });
 const testsEnded = new Promise((resolve) => tests.once('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 
 let failed = false;

@@ -10,7 +10,8 @@ const prefetchFiles = ['test/unit/definition-prefetch*.test.ts'];
 // moto, Packer, container engines and the modelled clock (with two workers, `npm test` kept two cores about 64% busy:
 // 729 CPU-seconds in 573 s, docs/internals.md), and a third file's work fills that wait. On a machine already busy
 // (other jobs), a third worker only stretches every file: at load 40 on two cores pipeline-e2e then outran its
-// 10-minute limit. `npm run test:unit` passes --maxWorkers 2: unit files only compute, and a third worker would
+// 10-minute limit. `npm test` decides by what is busy as it starts instead (test/run-suite.js: the 1-minute load
+// average still counts `.ci/run`'s set-up) and passes --maxWorkers. `npm run test:unit` passes --maxWorkers 2: unit files only compute, and a third worker would
 // import their shared module graph a third time.
 const workers = loadavg()[0]! < availableParallelism() ? 3 : 2;
 
