@@ -17,8 +17,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * How many cores other processes kept busy over a short window, before the checks and the tests start. NOTE: vitest's
  * config chooses a third worker by the 1-minute load average, which after `.ci/run`'s set-up (npm ci, the bundle, the
- * container images) still says busy on an idle machine: a fresh clone's CI ran with two workers (vitest 381 s where
- * three take 316). Measured here, before anything of the suite runs, it says what is busy now.
+ * container images) still says busy on an idle machine, and a clean clone's `.ci/run` ran two workers. Measured here,
+ * before anything of the suite runs, it says what is busy now. (Three workers: vitest 314 s from a checkout's second
+ * run on; on a clean clone's first run 392 s against 381 s with two, its workers idling for reasons not found yet,
+ * docs/internals.md.)
  */
 async function coresBusyElsewhere(windowMs) {
   const busy = () => cpus().reduce((sum, cpu) => sum + cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq, 0);
