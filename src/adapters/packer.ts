@@ -46,6 +46,12 @@ export interface PackerBuildOptions {
   readonly killAfterMs?: number;
   /** Called with the process group's ID once Packer has started (for tests and logs). */
   readonly onStart?: (processGroup: number) => void;
+  /**
+   * Called as Packer says it is tagging an AMI (`Adding tags to AMI (ami-…)...`, its last step before its cleanup), with
+   * that AMI's ID: a hint of when to look, never a result (the caller reads the AMI from AWS). Packer tags the build
+   * region's AMI first, then each copy's.
+   */
+  readonly onAmiTagging?: (amiId: string) => void;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -157,6 +163,19 @@ function parseArtifactId(artifactId: string): Record<string, string> {
   return amis;
 }
 
+const amiTaggingPattern = /^==> [^:]*: Adding tags to AMI \((ami-[0-9a-f]+)\)\.\.\.$/;
+
+/**
+ * The AMI a `-machine-readable` line says Packer is about to tag (`…,ui,say,==> amazon-ebs.x: Adding tags to AMI
+ * (ami-…)...`, Packer 1.6 to 1.11 and the amazon plugin alike), or undefined. Only a `ui,say` line counts: a
+ * provisioner's own output is `ui,message`, so a build script that prints the same words is never taken for it.
+ */
+export function amiTaggingIn(line: string): string | undefined {
+  const fields = line.split(',');
+  if (fields[2] !== 'ui' || fields[3] !== 'say') return undefined;
+  return amiTaggingPattern.exec(decodeField(fields.slice(4).join(',')).trim())?.[1];
+}
+
 /** The region → AMI map from `-machine-readable` lines like `…,amazon-ebs.web,artifact,0,id,us-east-1:ami-…`. */
 export function parseArtifactLines(text: string): Record<string, string> {
   const amis: Record<string, string> = {};
@@ -229,6 +248,14 @@ async function exists(file: string): Promise<boolean> {
 async function runLogged(args: readonly string[], options: PackerBuildOptions): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
   await appendFile(options.logFile, `\n$ packer ${args.join(' ')}\n`);
   const toLog = { file: options.logFile, append: true } as const;
+  const onAmiTagging = options.onAmiTagging;
+  // NOTE: execa's line transform sees each line as Packer prints it, before the buffer and the log file take it unchanged.
+  // NOTE: execa types a transform's chunk as unknown; without `binary` or `objectMode` it is one line of text.
+  const watchLines = function* (line: unknown): Generator<unknown, void, void> {
+    const amiId = amiTaggingIn(String(line));
+    if (amiId) onAmiTagging?.(amiId);
+    yield line;
+  };
   const spawn = () =>
     execa('packer', args, {
       cwd: options.dir,
@@ -236,7 +263,7 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions): 
       extendEnv: false,
       reject: false,
       stdin: 'ignore',
-      stdout: ['pipe', toLog],
+      stdout: [watchLines, 'pipe', toLog],
       stderr: ['pipe', toLog],
       stripFinalNewline: false,
       detached: true,
@@ -319,7 +346,8 @@ process.on('exit', () => {
 export async function packerBuild(options: PackerBuildOptions): Promise<PackerBuildResult> {
   await mkdir(path.dirname(options.logFile), { recursive: true });
   if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
-    const init = await runLogged(['init', '.'], options);
+    const { onAmiTagging: _notInit, ...initOptions } = options;
+    const init = await runLogged(['init', '.'], initOptions);
     // NOTE: init has no machine-readable mode; its errors are prose on stderr.
     if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(`${init.stdout}\n${init.stderr}`, init.exitCode)}` };
   }

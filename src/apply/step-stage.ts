@@ -37,6 +37,8 @@ export interface StepOutputs {
   resume: BuiltAmis;
   /** A gild-owned copy of the build region's AMI in another region, available and of a source that passed its smoke test. */
   copy: { readonly region: string; readonly amiId: string; readonly snapshotIds: readonly string[] };
+  /** When `packer build` exited well, after the AMI its build step yielded. */
+  'packer-exit': { readonly exitedAt: string };
   smoke: SmokeResult;
   discard: { readonly removed: readonly string[]; readonly withdrawn: readonly string[] };
   share: { readonly amiId: string; readonly snapshotIds: readonly string[] };

@@ -96,6 +96,8 @@ export const stepTable: { readonly [K in PlanStepKind]: StepColumns } = {
   resume: row<'resume'>({ phase: 'build', yieldsWhenMoved: true, givesAmis: true, checkOutput: (step, output) => amiPerRegion(Object.keys(step.amis), output) }),
   // Waiting on AWS's copy holds no slot: the copies of one image must not keep the next image from building.
   copy: row({ phase: 'build' }),
+  // Light: Packer's cleanup after its AMI is waiting, and the build's slot was given back when it yielded the AMI.
+  'packer-exit': row({ phase: 'build' }),
   // Awaited across jobs: with gild's region copies a dependant builds on its base's tested AMI, before the base publishes.
   smoke: row({ phase: 'test', heavy: true, awaitedAcrossJobs: true }),
   discard: row({ phase: 'test', runsWhen: 'a-dependency-failed' }),

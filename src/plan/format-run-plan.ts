@@ -18,7 +18,9 @@ const describeStep = (step: PlanStep): string => {
     case 'build':
       return `build ${step.version} in ${step.regions.join(', ')} from ${step.base.kind === 'ami' ? `${step.base.amiId} (${step.base.source})` : `${step.base.image} ${step.base.version}, known after ${step.base.from}`}`;
     case 'copy':
-      return `copy ${step.version} from ${step.sourceRegion} to ${step.region}${step.kmsKeyId ? ` (encrypted with ${step.kmsKeyId})` : ''}, beside the smoke test; cancelled and removed if the smoke test fails`;
+      return `copy ${step.version} from ${step.sourceRegion} to ${step.region}${step.kmsKeyId ? ` (encrypted with ${step.kmsKeyId})` : ''}, beside the smoke test; cancelled and removed if the smoke test fails${step.besideBuild ? ' or Packer fails after its AMI' : ''}`;
+    case 'packer-exit':
+      return `wait for Packer's exit (its cleanup and post-processors) before anything is shared or published; if it fails, mark ${step.version} failed`;
     case 'resume':
       return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis)
         .map(([region, amiId]) => `${region} ${amiId}`)

@@ -14,6 +14,7 @@ import { lockParameterName } from './parameter-names.ts';
 import { findResumable, numberOnlyThisBuildTook, producerStep, reasonToBuild, resolveBase } from './plan-build.ts';
 import { planProtection, withProtectionRemoved } from './plan-protection.ts';
 import { planRegionCopies } from './plan-region-copies.ts';
+import { planPackerExit } from './plan-packer-exit.ts';
 import { planDistribution } from './plan-distribution.ts';
 import { planImageRetirement } from './plan-image-retirement.ts';
 import { liveLock, lockStepIdOf, unlockStep, withinLock } from './plan-image-lock.ts';
@@ -177,6 +178,8 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   );
   // gild's own region copies beside the smoke test, when settings say so (plan-region-copies.ts).
   steps.splice(0, steps.length, ...planRegionCopies({ image, steps, regionCopies: input.settings.regionCopies, state, images: input.images }));
+  // The build hands on its AMI before Packer exits; what must wait for Packer's exit waits for this step (plan-packer-exit.ts).
+  steps.splice(0, steps.length, ...planPackerExit(image, steps));
 
   // Every change to an image happens under its lock, and the lock is always given back.
   return { decision, steps: withinLock(image, lease, lockName, lockAfter, steps), kept };

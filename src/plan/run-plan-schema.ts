@@ -72,7 +72,8 @@ export const planStepSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...stepCommon, kind: z.literal('build'), image: text, version: text, regions: texts, base: buildBaseSchema, fingerprint: text, amiName: text }),
   z.strictObject({ ...stepCommon, kind: z.literal('resume'), image: text, version: text, amis: regionMap(text), snapshots: regionMap(texts), fromRunId: text, baseAmiId: text }),
-  z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText, besideSmoke: optionalText }),
+  z.strictObject({ ...stepCommon, kind: z.literal('copy'), image: text, version: text, region: text, sourceRegion: text, source: amiSourceSchema, kmsKeyId: optionalText, besideSmoke: optionalText, besideBuild: optionalText }),
+  z.strictObject({ ...stepCommon, kind: z.literal('packer-exit'), image: text, version: text, build: text, besideSmoke: texts }),
   z.strictObject({ ...stepCommon, kind: z.literal('smoke'), image: text, version: text, amis: amiSourceSchema, previousVersion: optionalText, region: optionalText }),
   z.strictObject({ ...stepCommon, kind: z.literal('discard'), image: text, version: text, region: text, amis: amiSourceSchema, onFailure: z.enum(['deregister', 'keep']) }),
   z.strictObject({
@@ -258,6 +259,14 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
     });
     if (step.kind === 'copy' && step.besideSmoke !== undefined && !ids.has(step.besideSmoke))
       problems.push(`steps[${index}].besideSmoke: copy ${step.id} runs beside "${step.besideSmoke}", which is no step of the plan; name the image's smoke step or leave it out`);
+    if (step.kind === 'copy' && step.besideBuild !== undefined && !ids.has(step.besideBuild))
+      problems.push(`steps[${index}].besideBuild: copy ${step.id} runs beside "${step.besideBuild}", which is no step of the plan; name the image's packer-exit step or leave it out`);
+    if (step.kind === 'packer-exit') {
+      if (!ids.has(step.build)) problems.push(`steps[${index}].build: ${step.id} waits for the Packer of "${step.build}", which is no step of the plan; name the image's build step`);
+      step.besideSmoke.forEach((smokeId, position) => {
+        if (!ids.has(smokeId)) problems.push(`steps[${index}].besideSmoke[${position}]: ${step.id} runs beside "${smokeId}", which is no step of the plan; name the image's smoke steps`);
+      });
+    }
   });
   const waiting = new Map<string, readonly string[]>();
   for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, step.after);

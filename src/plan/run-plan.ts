@@ -116,6 +116,27 @@ export type PlanStep =
        * without success ends the copy at once, even when the source never got tagged failed (the smoke step threw).
        */
       readonly besideSmoke?: string;
+      /**
+       * The `packer-exit` step of the build this copy copies (not in `after`: the copy starts at the build's AMI). The
+       * copy finishes only once that step is done; when it is not (Packer failed after making the AMI), the copy is
+       * cancelled and removed.
+       */
+      readonly besideBuild?: string;
+    })
+  /**
+   * Wait for `packer build` to exit after its AMI was made and tagged (the build step yields at the AMI, so that the
+   * smoke test and the copies start while Packer cleans up). Done only on exit 0 with a manifest naming the AMIs the
+   * build yielded; otherwise, once the smoke steps beside it settled, it marks those AMIs failed and fails, so nothing
+   * is shared, published or finished from them and the image's discard steps remove them. See plan-packer-exit.ts.
+   */
+  | (StepCommon & {
+      readonly kind: 'packer-exit';
+      readonly image: string;
+      readonly version: string;
+      /** The build step whose Packer this waits for. */
+      readonly build: string;
+      /** The image's smoke steps, which run beside it: a failure is recorded only after their verdicts. */
+      readonly besideSmoke: readonly string[];
     })
   /** Carry on with AMIs an earlier run built for this same version and fingerprint. */
   | (StepCommon & {

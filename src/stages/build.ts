@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { createBuildSecurityGroup, deleteSecurityGroup, deleteSecurityGroupOnceReleased, describeImages, subnetVpc } from '../adapters/ec2.ts';
-import { packerBuild, type PackerVersionInfo } from '../adapters/packer.ts';
+import { packerBuild, type PackerBuildResult, type PackerVersionInfo } from '../adapters/packer.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import { StepFailure, type BuiltAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
@@ -24,11 +24,17 @@ import { whyNotABase } from '../plan/trust-base-version.ts';
 import { readBaseVersion } from './read-base-version.ts';
 import { readTestedBase } from './read-tested-base.ts';
 import { gildTags } from './gild-tags.ts';
+import type { PackerRuns } from './packer-exit.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface BuildTools {
   /** Read once per run, not once per image. */
   readonly packer: () => Promise<PackerVersionInfo>;
   readonly gitCommit: () => Promise<string | undefined>;
+  /** Where each build leaves its running Packer for the image's `packer-exit` step (one registry per run). */
+  readonly packerRuns: PackerRuns;
+  /** Between reads of a tagged AMI before Packer has exited (tests shorten it). */
+  readonly taggedPollMs?: number;
 }
 
 export function createBuildStage(tools: BuildTools): StepStage<'build'> {
@@ -67,6 +73,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
           ? { image: step.base.image, version: step.base.version }
           : undefined;
       const twinBuild = twinBuildOf(context, image, step.version, builtBase);
+      let packerExit: Promise<PackerBuildResult> | undefined;
       try {
         // NOTE: the step's regions, not the image's: with gild's own region copies the build makes the build region's only.
         const rendered = await renderImage(
@@ -88,7 +95,23 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         );
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
         if (twinBuild.note) run.logger.info(twinBuild.note);
-        const result = await packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal });
+        // NOTE: no early hand-on for a build with a container twin: the emulator's smoke stand-in runs the checks in the
+        // twin, which Packer commits in the same `packer build`, possibly after the AMI.
+        const handOnEarly = !twinBuild.twin;
+        const tagging = awaitTagging(step.regions.length);
+        packerExit = packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal, ...(handOnEarly ? { onAmiTagging: tagging.hint } : {}) });
+        const exited = packerExit;
+        const early = handOnEarly ? await taggedBeforeExit(context, step, tags, exited, tagging.all, tools.taggedPollMs ?? 500) : undefined;
+        if (early) {
+          tools.packerRuns.set(step.id, { exit: exited, yielded: early.amis, snapshots: early.snapshots, early: true });
+          run.logger.info(
+            `Packer tagged ${Object.entries(early.amis)
+              .map(([region, amiId]) => `${region}:${amiId}`)
+              .join(', ')}: handed on while Packer cleans up (packer-exit:${image.name} waits for its exit before anything is shared or published)`,
+          );
+          return { ...early, baseAmiId } satisfies BuiltAmis;
+        }
+        const result = await exited;
         if (!result.ok)
           throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [
             `full log: ${path.relative(context.cwd, run.logFile)}`,
@@ -109,14 +132,19 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
             .map(([region, amiId]) => `${region}:${amiId}`)
             .join(', ')}`,
         );
+        tools.packerRuns.set(step.id, { exit: exited, yielded: amis, snapshots, early: false });
         return { amis, snapshots, baseAmiId } satisfies BuiltAmis;
       } finally {
-        // NOTE: the group goes once Packer's instance has let go of it, which on AWS can take a while after Packer
-        // returns; the AMIs go on to their smoke test meanwhile (deferred until then, so an interrupt still removes it).
+        // NOTE: the group goes once Packer has exited and its instance has let go of it, which on AWS can take a while
+        // after Packer returns; the AMIs go on to their smoke test meanwhile (deferred until then, so an interrupt
+        // still removes it). Awaited by the runner before the run ends, and so is Packer's exit.
         if (securityGroup) {
-          const removal = removeSecurityGroup(context, image.buildRegion, securityGroup.groupId, run).then((removed) => removed && securityGroup.forget());
+          const removal = (packerExit ?? Promise.resolve())
+            .catch(() => undefined)
+            .then(() => removeSecurityGroup(context, image.buildRegion, securityGroup.groupId, run))
+            .then((removed) => removed && securityGroup.forget());
           run.settleLater(`deleting build security group ${securityGroup.groupId}`, removal);
-        }
+        } else if (packerExit) run.settleLater(`waiting for Packer's exit`, packerExit);
       }
     },
   };
@@ -206,4 +234,61 @@ async function removeSecurityGroup(context: Context, region: string, groupId: st
   if (removal === 'deleted') run.logger.info(`deleted build security group ${groupId}`);
   if (removal === 'in-use') run.logger.warn(`build security group ${groupId} is still in use; the next run's sweep removes it`);
   return removal === 'deleted';
+}
+
+/**
+ * Packer's `Adding tags to AMI` lines, counted: `all` resolves once there is one for each region the build makes (Packer
+ * tags the build region's AMI first, then each copy's, after every copy).
+ */
+function awaitTagging(regions: number): { readonly hint: (amiId: string) => void; readonly all: Promise<void> } {
+  let seen = 0;
+  let resolve: () => void = () => undefined;
+  const all = new Promise<void>((done) => (resolve = done));
+  return {
+    hint: () => {
+      seen += 1;
+      if (seen >= regions) resolve();
+    },
+    all,
+  };
+}
+
+/**
+ * The build's AMIs as AWS shows them once Packer has said it is tagging them, before Packer exits: found by the exact
+ * name gild gave Packer (owner self) in every region, `available`, and carrying every tag gild asked Packer for (gild
+ * renders no `snapshot_tags`: Packer's one CreateTags covers the AMI and its snapshots). The hint only says when to
+ * look; the answer is AWS's (a Packer that says something else never hints, and its build ends at its exit, as it
+ * always did). Undefined when Packer exits first, or the AMIs are not found so in a few reads.
+ */
+async function taggedBeforeExit(
+  context: Context,
+  step: StepOfKind<'build'>,
+  tags: Readonly<Record<string, string>>,
+  exit: Promise<PackerBuildResult>,
+  tagging: Promise<void>,
+  pollMs: number,
+): Promise<Pick<BuiltAmis, 'amis' | 'snapshots'> | undefined> {
+  const exited = new AbortController();
+  const noticeExit = () => exited.abort();
+  void exit.then(noticeExit, noticeExit);
+  const hinted = await Promise.race([tagging.then(() => true), exit.then(() => false, () => false)]);
+  if (!hinted) return undefined;
+  for (let read = 0; read < 20 && !exited.signal.aborted; read++) {
+    const found = await Promise.all(
+      step.regions.map(async (region) => {
+        const named = await describeImages(context.clients.ec2(region), { owners: ['self'], filters: [{ Name: 'name', Values: [step.amiName] }] }).catch(() => []);
+        const ami = named.length === 1 ? named[0] : undefined;
+        const ready = ami?.state === 'available' && Object.entries(tags).every(([key, value]) => ami.tags[key] === value);
+        return ready ? ([region, ami] as const) : undefined;
+      }),
+    );
+    if (found.every((entry) => entry !== undefined)) {
+      return {
+        amis: Object.fromEntries(found.map(([region, ami]) => [region, ami.amiId])),
+        snapshots: Object.fromEntries(found.map(([region, ami]) => [region, ami.snapshotIds])),
+      };
+    }
+    await delay(pollMs, undefined, { signal: exited.signal }).catch(() => undefined);
+  }
+  return undefined;
 }

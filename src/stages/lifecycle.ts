@@ -4,7 +4,7 @@
  * lease, runs-always, gates-dependants, yields-when-moved, phase, output
  * check). The runner (`src/apply/apply-plan.ts`) reads the columns and alone
  * decides when, and whether, each stage runs. In the order an image lives through them:
- * sweep → unlock → lock → cleanup → build | resume → copy (beside smoke) → smoke → (discard, if it failed) → share → publish → protect | retire → distribute → account-smoke →
+ * sweep → unlock → lock → cleanup → build (→ packer-exit) | resume → copy (beside smoke) → smoke → (discard, if it failed) → share → publish → protect | retire → distribute → account-smoke →
  * account-publish → retire-copy → release → notify (or notify-failure, if a step failed); the lifecycle commands
  * (promote, rollback, release, revoke, restore) take lock → repoint | hold → revoke → mark-descendant → release, and restore takes lock → (unbin, for what the Recycle Bin holds) → restore → unmark-descendant → repoint → release.
  */
@@ -13,6 +13,7 @@ import { gitCommit } from '../adapters/git.ts';
 import { withColumns, type StageTable } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { createBuildStage } from './build.ts';
+import { createPackerExitStage, type PackerRuns } from './packer-exit.ts';
 import { accountPublishStage } from './account-publish.ts';
 import { createAccountSmokeStage } from './account-smoke.ts';
 import { cleanupStage } from './cleanup.ts';
@@ -45,12 +46,15 @@ export function createLifecycle(context: Context, options: { smoke?: SmokeTestOp
     let value: Promise<T> | undefined;
     return () => (value ??= read());
   };
+  // A build hands its running Packer to its image's packer-exit step through this registry, never through its output.
+  const packerRuns: PackerRuns = new Map();
   return withColumns({
     sweep: sweepStage,
     unlock: unlockStage,
     lock: lockStage,
     cleanup: cleanupStage,
-    build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)) }),
+    build: createBuildStage({ packer: once(packerVersion), gitCommit: once(() => gitCommit(context.cwd)), packerRuns }),
+    'packer-exit': createPackerExitStage(packerRuns),
     resume: resumeStage,
     copy: regionCopyStage,
     smoke: createSmokeStage(createSmokeTest(options.smoke)),

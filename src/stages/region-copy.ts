@@ -6,6 +6,8 @@
  * by its smoke test, the copy is cancelled (a pending copy is stopped by deregistering it, as AWS documents) and
  * removed with its snapshots. So is a copy whose smoke step (the plan's `besideSmoke`) ends without success yet without
  * tagging the source failed (it threw, or could not tag): the copy waits for that step's settling as well as the tag.
+ * And so is a copy whose build's Packer failed after handing on its AMI (the plan's `besideBuild`, a `packer-exit`
+ * step): the copy finishes only once that step is done.
  *
  * Resumable: the copy is tagged as gild's from its creation (image, version, run, source), its client token is a
  * function of the source and the region, and a rerun finds it again by its name (the build's AMI name), so a run
@@ -79,12 +81,7 @@ export const regionCopyStage: StepStage<'copy'> = {
     // NOTE: the smoke step runs beside the copy, not before it, so its end is awaited here rather than through `after`:
     // a smoke step that ends without success and without tagging the source failed (it threw, or could not tag) ends
     // the copy at once, instead of leaving it to poll the source's tag until its deadline, holding the lease and the job.
-    const smokeSettled = step.besideSmoke
-      ? run.settled(step.besideSmoke)?.then(
-          (result) => result,
-          (error: unknown): StepResult => ({ status: 'failed', reason: error instanceof Error ? error.message : String(error), error, durationMs: 0 }),
-        )
-      : undefined;
+    const smokeSettled = step.besideSmoke ? settledResult(run, step.besideSmoke) : undefined;
     let smokeOutcome: StepResult | undefined;
     void smokeSettled?.then((result) => (smokeOutcome = result));
     // NOTE: the source's verdict is the smoke step's to write, and that step settles (waking this loop) only after it
@@ -128,6 +125,14 @@ export const regionCopyStage: StepStage<'copy'> = {
       copyState = copy.state;
       // NOTE: a smoke test that could verify nothing (src/smoke/decide-smoke.ts) leaves its AMI `untested`; the copy says the same.
       if (copy.state === 'available' && (verdict === 'tested' || verdict === 'untested' || verdict === 'published')) {
+        // Packer exits long before a copy is done (its cleanup is seconds, a copy minutes): waited for, not polled.
+        const packerOutcome = step.besideBuild ? await settledResult(run, step.besideBuild) : undefined;
+        if (packerOutcome && packerOutcome.status !== 'done') {
+          const removed = await removeAmi(context, step.region, started.amiId, copy.snapshotIds);
+          const why = `${step.besideBuild} ended ${packerOutcome.status} (${packerOutcome.reason})`;
+          run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
+          throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
+        }
         const untested = verdict === 'untested' ? { 'gild:status': 'untested', 'gild:smoke-skipped': current.tags['gild:smoke-skipped'] ?? 'the smoke test verified nothing' } : undefined;
         await createTags(ec2, [copy.amiId, ...copy.snapshotIds], untested ?? { 'gild:status': 'tested', 'gild:tested-at': current.tags['gild:tested-at'] ?? context.now().toISOString() });
         run.summary.push(`${step.region}: ${copy.amiId} (copy of ${sourceAmiId})`);
@@ -170,6 +175,14 @@ async function pauseUnless(ms: number, signal: AbortSignal, settles: Promise<unk
     // NOTE: the timer's own rejection once stopped (or aborted) is the race's answer or nothing: never unhandled.
     waiting.catch(() => undefined);
   }
+}
+
+/** Another step's result once it settled (a rejection read as a failure), or undefined when it is not in this process. */
+function settledResult(run: StepRun, stepId: string): Promise<StepResult> | undefined {
+  return run.settled(stepId)?.then(
+    (result) => result,
+    (error: unknown): StepResult => ({ status: 'failed', reason: error instanceof Error ? error.message : String(error), error, durationMs: 0 }),
+  );
 }
 
 function sourceOf(step: StepOfKind<'copy'>, run: StepRun): string {

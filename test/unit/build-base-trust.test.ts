@@ -47,6 +47,7 @@ function setup(parameters: { Name: string; Value: string }[], amiTags: { Key: st
       throw new Error('the build went on to Packer');
     },
     gitCommit: async () => undefined,
+    packerRuns: new Map(),
   });
   const image = resolvedImageFixture({ name: 'app', buildRegion: 'us-east-1', regions: ['us-east-1'] });
   const step = {
