@@ -20,7 +20,7 @@ const describeStep = (step: PlanStep): string => {
     case 'copy':
       return `copy ${step.version} from ${step.sourceRegion} to ${step.region}${step.kmsKeyId ? ` (encrypted with ${step.kmsKeyId})` : ''}, beside the smoke test; cancelled and removed if the smoke test fails${step.besideBuild ? ' or Packer fails after its AMI' : ''}`;
     case 'packer-exit':
-      return `wait for Packer's exit (its cleanup and post-processors) before anything is shared or published; if it fails, mark ${step.version} failed`;
+      return `wait for Packer to exit well (its cleanup and post-processors), else mark ${step.version} failed`;
     case 'resume':
       return `resume ${step.version} from run ${step.fromRunId}: ${Object.entries(step.amis)
         .map(([region, amiId]) => `${region} ${amiId}`)
@@ -32,7 +32,8 @@ const describeStep = (step: PlanStep): string => {
         'amis' in step.amis
           ? `${step.amis.amis[step.region] ?? 'the AMI'} in ${step.region}`
           : `the AMI ${step.amis.from} ${step.amis.from.startsWith('resume:') ? 'resumes' : 'makes'} in ${step.region}`;
-      return step.onFailure === 'keep' ? `if the smoke test fails: withdraw every grant on ${ami} and its snapshots, and keep it` : `if the smoke test fails: remove ${ami} and its snapshots`;
+      const when = step.after.some((id) => id.startsWith('packer-exit:')) ? 'if the smoke test fails or Packer fails after its AMI' : 'if the smoke test fails';
+      return step.onFailure === 'keep' ? `${when}: withdraw every grant on ${ami} and its snapshots, and keep it` : `${when}: remove ${ami} and its snapshots`;
     }
     case 'share': {
       const { accounts, groups, organizationArns, organizationalUnitArns } = step.launchPermissions;

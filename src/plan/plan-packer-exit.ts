@@ -37,8 +37,8 @@ export function planPackerExit(image: ResolvedImage, steps: readonly PlanStep[])
     besideSmoke: smokeIds,
     after: [build.id],
     reason:
-      'the build hands on its AMI once Packer has tagged it, so the smoke test and the copies start while Packer terminates its instance and runs its post-processors; ' +
-      'nothing is shared or published unless `packer build` then exits 0 and its manifest names that AMI (otherwise the AMI is marked failed and discarded)',
+      'the build hands on its AMI once Packer has tagged it, so that the smoke test and the copies start while Packer terminates its instance; ' +
+      'nothing is shared or published unless Packer then exits 0 with a manifest naming that AMI',
     precondition: `the Packer this run started for ${image.name} ${build.version}`,
   };
   return steps.flatMap((step): PlanStep[] => {

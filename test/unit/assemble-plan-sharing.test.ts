@@ -50,7 +50,7 @@ describe('assemblePlan: sharing', () => {
   it('shares in every region after the smoke test and before publishing, with exactly the accounts listed', () => {
     const planned = plan(web(accounts));
 
-    expect(ids(planned)).toEqual(['lock:web', 'build:web', 'smoke:web', 'discard:web:us-east-1', 'discard:web:us-west-2', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
+    expect(ids(planned)).toEqual(['lock:web', 'build:web', 'packer-exit:web', 'smoke:web', 'discard:web:us-east-1', 'discard:web:us-west-2', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
     expect(step(planned, 'share:web:us-west-2', 'share')).toEqual({
       id: 'share:web:us-west-2',
       kind: 'share',
@@ -61,16 +61,16 @@ describe('assemblePlan: sharing', () => {
       launchPermissions: { accounts: ['111122223333', '444455556666'], groups: [], organizationArns: [], organizationalUnitArns: [] },
       volumePermissions: { accounts: ['111122223333', '444455556666'], groups: [] },
       description: 'Web server base image',
-      after: ['smoke:web'],
+      after: ['smoke:web', 'packer-exit:web'],
       reason: 'after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
       precondition: 'the AMI in us-west-2 is still tagged gild:image=web and gild:version=1.0.0, and available',
     });
-    expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2']);
+    expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2', 'packer-exit:web']);
     expect(step(planned, 'release:web', 'release').after).toContain('share:web:us-west-2');
     expect(
       formatRunPlan(planned)
         .split('\n')
-        .filter((line) => line.includes('share')),
+        .filter((line) => line.trimStart().startsWith('share')),
     ).toEqual([
       '    share 1.0.0 in us-east-1 — after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
       '    share 1.0.0 in us-west-2 — after the smoke test, set the description and share with account 111122223333, account 444455556666; any other grant on the AMI or its snapshots is removed',
@@ -86,7 +86,7 @@ describe('assemblePlan: sharing', () => {
       description: 'Web server base image',
       reason: 'after the smoke test, set the description and the image stays private: any grant on the AMI or its snapshots is removed',
     });
-    expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2']);
+    expect(step(planned, 'publish:web', 'publish').after).toEqual(['smoke:web', 'share:web:us-east-1', 'share:web:us-west-2', 'packer-exit:web']);
   });
 
   it('shares with organisations and OUs, whose snapshots take no organisations', () => {

@@ -95,21 +95,22 @@ describe('assemblePlan', () => {
     const plan = assemblePlan(input());
 
     expect(plan.images).toEqual([{ image: 'web', action: 'build', reason: 'first build: no version is published yet', currentVersion: undefined, nextVersion: '1.0.0' }]);
-    expect(ids(plan)).toEqual(['lock:web', 'build:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
+    expect(ids(plan)).toEqual(['lock:web', 'build:web', 'packer-exit:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
     expect(stepById(plan, 'build:web', 'build')).toMatchObject({ base: { kind: 'ami', amiId: baseAmi }, fingerprint, amiName: `web-1.0.0-${runId}`, after: ['lock:web'] });
     expect(stepById(plan, 'publish:web', 'publish').writes).toEqual([
       { region, name: '/golden/web/versions/1.0.0', pointer: 'version', previous: undefined },
       { region, name: '/golden/web/v1', pointer: 'major', previous: undefined },
       { region, name: '/golden/web/latest', pointer: 'latest', previous: undefined },
     ]);
-    expect(stepById(plan, 'release:web', 'release').after).toEqual(['lock:web', 'build:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web']);
+    expect(stepById(plan, 'release:web', 'release').after).toEqual(['lock:web', 'build:web', 'packer-exit:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web']);
     // Removing a failed image is planned, shown and checked like any removal; the runner runs it only if the smoke test fails.
-    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({ region, amis: { from: 'build:web' }, onFailure: 'deregister', after: ['smoke:web'] });
+    expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({ region, amis: { from: 'build:web' }, onFailure: 'deregister', after: ['smoke:web', 'packer-exit:web'] });
     expect(formatRunPlan(plan)).toMatchInlineSnapshot(`
       "+ web: build 1.0.0 — first build: no version is published yet
           build 1.0.0 in us-east-1 from ami-base1 (ssm:/aws/service/al2023) — first build: no version is published yet
+          wait for Packer to exit well (its cleanup and post-processors), else mark 1.0.0 failed — the build hands on its AMI once Packer has tagged it, so that the smoke test and the copies start while Packer terminates its instance; nothing is shared or published unless Packer then exits 0 with a manifest naming that AMI
           smoke test 1.0.0 — a failing image is never published: 0 checks on t3.micro
-          if the smoke test fails: remove the AMI build:web makes in us-east-1 and its snapshots — a failing image is never published, so nothing would ever use it (smoke.onFailure is "deregister")
+          if the smoke test fails or Packer fails after its AMI: remove the AMI build:web makes in us-east-1 and its snapshots — a failing image is never published, so nothing would ever use it (smoke.onFailure is "deregister")
           describe 1.0.0 in us-east-1, private — after the smoke test, set the description and the image stays private: any grant on the AMI or its snapshots is removed
           publish 1.0.0: us-east-1 /golden/web/versions/1.0.0, us-east-1 /golden/web/v1, us-east-1 /golden/web/latest — the smoke test passed: publish 1.0.0 in us-east-1"
     `);
@@ -155,11 +156,11 @@ describe('assemblePlan', () => {
 
     expect(stepById(plan, 'discard:web:us-east-1', 'discard')).toMatchObject({
       onFailure: 'keep',
-      after: ['smoke:web'],
+      after: ['smoke:web', 'packer-exit:web'],
       precondition: 'the AMI in us-east-1 is still tagged gild:image=web, gild:version=1.0.0 and gild:status=failed',
     });
     expect(formatRunPlan(plan)).toContain(
-      'if the smoke test fails: withdraw every grant on the AMI build:web makes in us-east-1 and its snapshots, and keep it — a failing image is never shared; smoke.onFailure is "keep"',
+      'if the smoke test fails or Packer fails after its AMI: withdraw every grant on the AMI build:web makes in us-east-1 and its snapshots, and keep it — a failing image is never shared; smoke.onFailure is "keep"',
     );
   });
 
@@ -208,7 +209,7 @@ describe('assemblePlan', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:fingerprint': 'fp-stale' })] } }));
 
       expect(plan.images[0]).toMatchObject({ action: 'build', nextVersion: '1.0.1' });
-      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:ami-cand`, 'build:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
+      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:ami-cand`, 'build:web', 'packer-exit:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
       expect(stepById(plan, `cleanup:web:${region}:ami-cand`, 'cleanup')).toMatchObject({
         amiId: 'ami-cand',
         snapshotIds: ['snap-cand'],

@@ -67,12 +67,12 @@ describe('smoke.regions in the plan', () => {
       // If any test fails, the copy here goes too (the copy step itself is done by then).
       const discard = step(planned, `discard:web:${region}`, 'discard');
       expect(discard.amis).toEqual({ from: 'build:web', copies: { [region]: `copy:web:${region}` } });
-      expect(discard.after).toEqual(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1']);
+      expect(discard.after).toEqual(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1', 'packer-exit:web']);
     }
     // The build region's share does not wait for the other regions; the publish waits for every test.
     expect(step(planned, 'share:web:us-east-1', 'share').after.some((id) => id.startsWith('smoke:web:'))).toBe(false);
     expect(step(planned, 'publish:web', 'publish').after).toEqual(expect.arrayContaining(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1']));
-    expect(step(planned, 'discard:web:us-east-1', 'discard').after).toEqual(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1']);
+    expect(step(planned, 'discard:web:us-east-1', 'discard').after).toEqual(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1', 'packer-exit:web']);
     // The copies still run beside the build region's test, not after it.
     expect(step(planned, 'copy:web:us-west-2', 'copy').after).toEqual(['build:web']);
     expect(formatRunPlan(planned)).toMatch(/smoke test 1\.0\.0 in eu-west-1, on its copy there — smoke\.regions is "all"/);
@@ -83,7 +83,7 @@ describe('smoke.regions in the plan', () => {
     expect(planned.steps.some((candidate) => candidate.kind === 'copy')).toBe(false);
     for (const region of copyRegions) {
       expect(step(planned, `smoke:web:${region}`, 'smoke')).toMatchObject({ region, amis: { from: 'build:web' }, after: ['smoke:web'] });
-      expect(step(planned, `discard:web:${region}`, 'discard').after).toEqual(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1']);
+      expect(step(planned, `discard:web:${region}`, 'discard').after).toEqual(['smoke:web', 'smoke:web:us-west-2', 'smoke:web:eu-west-1', 'packer-exit:web']);
     }
   });
 

@@ -30,6 +30,7 @@ const kinds: PlanStepKind[] = [
   'release',
   'cleanup',
   'build',
+  'packer-exit',
   'resume',
   'smoke',
   'discard',
@@ -181,7 +182,7 @@ afterAll(async () => {
 
 describe('run --plan, for any edit of a saved plan', () => {
   it('has every kind of step to edit', () => {
-    expect(new Set(fresh.steps.map((step) => step.kind))).toEqual(new Set(['lock', 'cleanup', 'build', 'smoke', 'discard', 'share', 'publish', 'retire', 'release']));
+    expect(new Set(fresh.steps.map((step) => step.kind))).toEqual(new Set(['lock', 'cleanup', 'build', 'packer-exit', 'smoke', 'discard', 'share', 'publish', 'retire', 'release']));
   });
 
   it('applies exactly what the fresh plan would, or refuses', async () => {
