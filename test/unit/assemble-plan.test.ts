@@ -172,6 +172,7 @@ describe('assemblePlan', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({})] } }));
 
       expect(plan.images[0]).toMatchObject({ action: 'resume', nextVersion: '1.0.1', fromRunId: '20261129T100000Z-crash0' });
+      // No packer-exit step: a resume runs no Packer.
       expect(ids(plan)).toEqual(['lock:web', 'resume:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
       expect(stepById(plan, 'resume:web', 'resume')).toMatchObject({ amis: { [region]: 'ami-cand' }, snapshots: { [region]: ['snap-cand'] }, baseAmiId: baseAmi });
       expect(stepById(plan, 'publish:web', 'publish').amis).toEqual({ from: 'resume:web' });

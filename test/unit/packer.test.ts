@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureReason, parseArtifactLines, parseManifest } from '../../src/adapters/packer.ts';
+import { amiTaggingIn, failureReason, parseArtifactLines, parseManifest } from '../../src/adapters/packer.ts';
 import { gatedSettings, isAtLeast, supportsRequiredPlugins } from '../../src/render/packer-capabilities.ts';
 
 describe('parseArtifactLines', () => {
@@ -16,6 +16,26 @@ describe('parseArtifactLines', () => {
 
   it('finds nothing in output without artifacts', () => {
     expect(parseArtifactLines('1795903243,,ui,error,Build errored\n')).toEqual({});
+  });
+});
+
+describe('amiTaggingIn', () => {
+  it("finds the AMI in Packer's say line before it tags it, whichever region it is", () => {
+    // As Packer 1.6.6 prints them (ui lines have an empty target), build and copy regions in Go's map order.
+    expect(amiTaggingIn('1796623422,,ui,say,==> amazon-ebs.al2023-base: Adding tags to AMI (ami-bc7c6c16bc9b5d0f4)...')).toBe('ami-bc7c6c16bc9b5d0f4');
+    expect(amiTaggingIn('1796623423,amazon-ebs.web,ui,say,==> amazon-ebs.web: Adding tags to AMI (ami-2eba28872340e8ad0)...')).toBe('ami-2eba28872340e8ad0');
+  });
+
+  it('takes no other line for it: a provisioner printing the same words, a snapshot being tagged, an error', () => {
+    for (const line of [
+      '1796623422,,ui,message,    amazon-ebs.web: ==> amazon-ebs.web: Adding tags to AMI (ami-0123456789abcdef0)...',
+      '1796623422,,ui,say,==> amazon-ebs.web: Tagging snapshot: snap-0123456789abcdef0',
+      '1796623422,,ui,say,==> amazon-ebs.web: Creating AMI tags',
+      '1796623422,,ui,error,==> amazon-ebs.web: Adding tags to AMI (ami-0123456789abcdef0)...',
+      '1796623422,,ui,say,==> amazon-ebs.web: Adding tags to AMI (ami-0123456789abcdef0)... and more',
+      '',
+    ])
+      expect(amiTaggingIn(line)).toBeUndefined();
   });
 });
 

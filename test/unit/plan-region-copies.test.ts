@@ -92,6 +92,28 @@ describe('planRegionCopies', () => {
     expect(step(plan('gild'), 'build:app', 'build').reason).not.toContain('still being tested');
   });
 
+  it("waits for Packer's exit before sharing, publishing or finishing a copy, but not before the smoke test or a dependant's build", () => {
+    for (const regionCopies of ['gild', 'packer'] as const) {
+      const planned = plan(regionCopies);
+      const exit = step(planned, 'packer-exit:base', 'packer-exit');
+      expect(exit).toMatchObject({ build: 'build:base', after: ['build:base'], besideSmoke: ['smoke:base'], version: '1.0.0' });
+      // Listed right after the build it waits for.
+      const ids = planned.steps.map((candidate) => candidate.id);
+      expect(ids.indexOf('packer-exit:base')).toBe(ids.indexOf('build:base') + 1);
+      expect(step(planned, 'smoke:base', 'smoke').after).not.toContain('packer-exit:base');
+      for (const region of ['us-east-1', ...copyRegions]) expect(step(planned, `share:base:${region}`, 'share').after).toContain('packer-exit:base');
+      expect(step(planned, 'publish:base', 'publish').after).toContain('packer-exit:base');
+      for (const discard of planned.steps.filter((candidate) => candidate.kind === 'discard' && candidate.image === 'base')) expect(discard.after).toContain('packer-exit:base');
+      // A dependant builds on the base's tested AMI without waiting for the base's Packer, as a CI job of its own would.
+      expect(step(planned, 'build:app', 'build').after).not.toContain('packer-exit:base');
+      expect(step(planned, 'packer-exit:app', 'packer-exit').build).toBe('build:app');
+    }
+    const copies = plan('gild').steps.filter((candidate) => candidate.kind === 'copy' && candidate.image === 'base');
+    expect(copies.map((copy) => [copy.id, copy.kind === 'copy' ? copy.besideBuild : undefined, copy.after])).toEqual(
+      copyRegions.map((region) => [`copy:base:${region}`, 'packer-exit:base', ['build:base']]),
+    );
+  });
+
   it('writes a plan its own schema reads back', () => {
     const planned = plan('gild');
     expect(runPlanSchema.parse(JSON.parse(JSON.stringify(planned)))).toEqual(planned);
