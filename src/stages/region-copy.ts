@@ -84,6 +84,11 @@ export const regionCopyStage: StepStage<'copy'> = {
     const smokeSettled = step.besideSmoke ? settledResult(run, step.besideSmoke) : undefined;
     let smokeOutcome: StepResult | undefined;
     void smokeSettled?.then((result) => (smokeOutcome = result));
+    // Packer exits seconds after the AMI a copy starts from, long before the copy is done: its failure ends the copy
+    // at the next poll, and the copy finishes only once it is known to be done.
+    const packerSettled = step.besideBuild ? settledResult(run, step.besideBuild) : undefined;
+    let packerOutcome: StepResult | undefined;
+    void packerSettled?.then((result) => (packerOutcome = result));
     // NOTE: the source's verdict is the smoke step's to write, and that step settles (waking this loop) only after it
     // wrote it. So beside a smoke step the source is read at the first poll, at the first poll after the step settled,
     // and once more when the copy is available, just before the copy takes its verdict: not at every poll of a copy
@@ -91,6 +96,12 @@ export const regionCopyStage: StepStage<'copy'> = {
     // beside, every poll reads it, as anyone else may change it.
     let current: ImageSummary | undefined;
     let readAfterSmoke = false;
+    const cancelForPacker = async (outcome: Exclude<StepResult, { status: 'done' }>, snapshotIds: readonly string[]): Promise<never> => {
+      const removed = await removeAmi(context, step.region, started.amiId, snapshotIds);
+      const why = `${step.besideBuild} ended ${outcome.status} (${outcome.reason})`;
+      run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
+      throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
+    };
     for (let poll = 0; ; poll++) {
       const smokeEnded = smokeOutcome !== undefined;
       const readSource = step.besideSmoke === undefined || poll === 0 || (smokeEnded && !readAfterSmoke);
@@ -105,7 +116,7 @@ export const regionCopyStage: StepStage<'copy'> = {
         const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
         const why = current
           ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})`
-          : `the source ${sourceAmiId} is gone (its smoke test failed and removed it)`;
+          : `the source ${sourceAmiId} is gone (removed once its smoke test or its Packer failed)`;
         run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
         throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
       }
@@ -115,6 +126,7 @@ export const regionCopyStage: StepStage<'copy'> = {
         run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
         throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
       }
+      if (packerOutcome && packerOutcome.status !== 'done') await cancelForPacker(packerOutcome, copy?.snapshotIds ?? []);
       if (!copy) throw new StepFailure(`the copy ${started.amiId} in ${step.region} disappeared while it was being made`);
       if (copy.state !== 'pending' && copy.state !== 'available') {
         await removeAmi(context, step.region, started.amiId, copy.snapshotIds);
@@ -125,14 +137,8 @@ export const regionCopyStage: StepStage<'copy'> = {
       copyState = copy.state;
       // NOTE: a smoke test that could verify nothing (src/smoke/decide-smoke.ts) leaves its AMI `untested`; the copy says the same.
       if (copy.state === 'available' && (verdict === 'tested' || verdict === 'untested' || verdict === 'published')) {
-        // Packer exits long before a copy is done (its cleanup is seconds, a copy minutes): waited for, not polled.
-        const packerOutcome = step.besideBuild ? await settledResult(run, step.besideBuild) : undefined;
-        if (packerOutcome && packerOutcome.status !== 'done') {
-          const removed = await removeAmi(context, step.region, started.amiId, copy.snapshotIds);
-          const why = `${step.besideBuild} ended ${packerOutcome.status} (${packerOutcome.reason})`;
-          run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
-          throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
-        }
+        const packerExit = await packerSettled;
+        if (packerExit && packerExit.status !== 'done') await cancelForPacker(packerExit, copy.snapshotIds);
         const untested = verdict === 'untested' ? { 'gild:status': 'untested', 'gild:smoke-skipped': current.tags['gild:smoke-skipped'] ?? 'the smoke test verified nothing' } : undefined;
         await createTags(ec2, [copy.amiId, ...copy.snapshotIds], untested ?? { 'gild:status': 'tested', 'gild:tested-at': current.tags['gild:tested-at'] ?? context.now().toISOString() });
         run.summary.push(`${step.region}: ${copy.amiId} (copy of ${sourceAmiId})`);
