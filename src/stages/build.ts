@@ -271,7 +271,13 @@ async function taggedBeforeExit(
   const exited = new AbortController();
   const noticeExit = () => exited.abort();
   void exit.then(noticeExit, noticeExit);
-  const hinted = await Promise.race([tagging.then(() => true), exit.then(() => false, () => false)]);
+  const hinted = await Promise.race([
+    tagging.then(() => true),
+    exit.then(
+      () => false,
+      () => false,
+    ),
+  ]);
   if (!hinted) return undefined;
   for (let read = 0; read < 20 && !exited.signal.aborted; read++) {
     const found = await Promise.all(

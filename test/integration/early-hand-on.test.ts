@@ -71,8 +71,7 @@ function holdPackerCleanup(image: string) {
     },
   });
   /** Resolves once a call matching `matches` has arrived (at once if one has). */
-  const arrival = (matches: (call: (typeof calls)[number]) => boolean) =>
-    new Promise<void>((resolve) => (calls.some(matches) ? resolve() : waiters.push({ matches, resolve })));
+  const arrival = (matches: (call: (typeof calls)[number]) => boolean) => new Promise<void>((resolve) => (calls.some(matches) ? resolve() : waiters.push({ matches, resolve })));
   return { held, release, arrival };
 }
 
@@ -118,7 +117,13 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
       expect(log).toMatch(/Packer tagged us-east-1:ami-[0-9a-f]+: handed on while Packer cleans up/);
       expect(log).toMatch(/Packer exited well after handing on us-east-1:ami-[0-9a-f]+/);
       // The publish came after Packer's exit (the step's stamp), which came after the held call was let go.
-      const stamp = (pattern: RegExp) => Date.parse(log.split('\n').find((line) => pattern.test(line))!.split(' ')[0]!);
+      const stamp = (pattern: RegExp) =>
+        Date.parse(
+          log
+            .split('\n')
+            .find((line) => pattern.test(line))!
+            .split(' ')[0]!,
+        );
       expect(stamp(/Packer exited well/)).toBeLessThan(stamp(/ info publish:handed-on: /));
       for (const region of allRegions) expect((await parametersUnder(moto.endpoint, region, '/golden/handed-on'))['/golden/handed-on/versions/1.0.0']).toMatch(/^ami-/);
       expect(await liveGildInstances(moto.endpoint)).toEqual([]);

@@ -50,7 +50,18 @@ describe('assemblePlan: sharing', () => {
   it('shares in every region after the smoke test and before publishing, with exactly the accounts listed', () => {
     const planned = plan(web(accounts));
 
-    expect(ids(planned)).toEqual(['lock:web', 'build:web', 'packer-exit:web', 'smoke:web', 'discard:web:us-east-1', 'discard:web:us-west-2', 'share:web:us-east-1', 'share:web:us-west-2', 'publish:web', 'release:web']);
+    expect(ids(planned)).toEqual([
+      'lock:web',
+      'build:web',
+      'packer-exit:web',
+      'smoke:web',
+      'discard:web:us-east-1',
+      'discard:web:us-west-2',
+      'share:web:us-east-1',
+      'share:web:us-west-2',
+      'publish:web',
+      'release:web',
+    ]);
     expect(step(planned, 'share:web:us-west-2', 'share')).toEqual({
       id: 'share:web:us-west-2',
       kind: 'share',

@@ -210,7 +210,17 @@ describe('assemblePlan', () => {
       const plan = assemblePlan(input({ regionInventory: { parameters: published.parameters, amis: [...published.amis, candidate({ 'gild:fingerprint': 'fp-stale' })] } }));
 
       expect(plan.images[0]).toMatchObject({ action: 'build', nextVersion: '1.0.1' });
-      expect(ids(plan)).toEqual(['lock:web', `cleanup:web:${region}:ami-cand`, 'build:web', 'packer-exit:web', 'smoke:web', 'discard:web:us-east-1', 'share:web:us-east-1', 'publish:web', 'release:web']);
+      expect(ids(plan)).toEqual([
+        'lock:web',
+        `cleanup:web:${region}:ami-cand`,
+        'build:web',
+        'packer-exit:web',
+        'smoke:web',
+        'discard:web:us-east-1',
+        'share:web:us-east-1',
+        'publish:web',
+        'release:web',
+      ]);
       expect(stepById(plan, `cleanup:web:${region}:ami-cand`, 'cleanup')).toMatchObject({
         amiId: 'ami-cand',
         snapshotIds: ['snap-cand'],

@@ -31,14 +31,23 @@ const step: StepOfKind<'packer-exit'> = {
   precondition: '…',
 };
 const image = smokeImage();
-const runsWith = (exit: Promise<PackerBuildResult>): PackerRuns =>
-  new Map([['build:web', { exit, yielded: { 'us-east-1': amiId }, snapshots: { 'us-east-1': ['snap-1'] }, early: true }]]);
+const runsWith = (exit: Promise<PackerBuildResult>): PackerRuns => new Map([['build:web', { exit, yielded: { 'us-east-1': amiId }, snapshots: { 'us-east-1': ['snap-1'] }, early: true }]]);
 const done: StepResult = { status: 'done', output: { result: 'passed' } as never, durationMs: 1 };
 
 beforeEach(() => {
   ec2Mock.reset();
   ec2Mock.on(DescribeImagesCommand).resolves({
-    Images: [{ ImageId: amiId, Tags: [{ Key: 'gild:image', Value: image.name }, { Key: 'gild:version', Value: '1.0.0' }, { Key: 'gild:status', Value: 'tested' }], BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }] }],
+    Images: [
+      {
+        ImageId: amiId,
+        Tags: [
+          { Key: 'gild:image', Value: image.name },
+          { Key: 'gild:version', Value: '1.0.0' },
+          { Key: 'gild:status', Value: 'tested' },
+        ],
+        BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }],
+      },
+    ],
   });
   ec2Mock.on(CreateTagsCommand).resolves({});
 });
