@@ -63,16 +63,22 @@ describe('packer-exit stage', () => {
   it("waits for the smoke test's verdict, then marks the AMI failed and fails, when Packer fails after the AMI", async () => {
     let passSmoke: (result: StepResult) => void = () => undefined;
     const smoke = new Promise<StepResult>((resolve) => (passSmoke = resolve));
-    const run = stepRunFixture(image, { settled: { 'smoke:web': smoke } });
+    // The event the test waits for: the stage asking for the smoke step's result.
+    let askedForVerdict: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => (askedForVerdict = resolve));
+    const settled = {
+      get 'smoke:web'() {
+        askedForVerdict();
+        return smoke;
+      },
+    };
+    const run = stepRunFixture(image, { settled });
     const stage = createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'Post-processor failed: exit status 3' })));
     const exiting = stage.run(context, step, run);
-    let settled = false;
-    void exiting.catch(() => (settled = true));
-    // Nothing is tagged while the smoke test is still to give its verdict: a verdict must never land after this one.
-    await Promise.resolve();
-    await new Promise((resolve) => setImmediate(resolve));
+    // It asks for the verdict before it reads or tags anything: a verdict must never land after its own.
+    await asked;
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)).toHaveLength(0);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
-    expect(settled).toBe(false);
     passSmoke(done);
     const failure = await exiting.catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StepFailure);
