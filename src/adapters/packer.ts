@@ -48,8 +48,8 @@ export interface PackerBuildOptions {
   readonly onStart?: (processGroup: number) => void;
   /**
    * Called as Packer says it is tagging an AMI (`Adding tags to AMI (ami-…)...`, its last step before its cleanup), with
-   * that AMI's ID: a hint of when to look, never a result (the caller reads the AMI from AWS). Packer tags the build
-   * region's AMI first, then each copy's.
+   * that AMI's ID: a hint of when to look, never a result (the caller reads the AMI from AWS). With `ami_regions` Packer
+   * tags every region's AMI after every copy, in no set order (Packer 1.6.6 walks a Go map).
    */
   readonly onAmiTagging?: (amiId: string) => void;
 }

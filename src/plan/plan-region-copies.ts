@@ -118,7 +118,7 @@ function keep<T>(byRegion: Readonly<Record<string, T>>, unfinished: readonly str
 
 /**
  * A build on another image published in this run starts from that image's tested build-region AMI: after its smoke
- * test (not its publish, which waits for its copies), and the dependant's publish waits for the base's.
+ * test (not its publish, which waits for its copies), and the dependant's shares and publish wait for the base's publish.
  */
 function buildFromTestedBase(steps: readonly PlanStep[], buildRegion: string, images: readonly ResolvedImage[]): PlanStep[] {
   const build = steps.find((step): step is Step<'build'> => step.kind === 'build');
@@ -148,7 +148,9 @@ function buildFromTestedBase(steps: readonly PlanStep[], buildRegion: string, im
         after: build.after.map((id) => (id === basePublish ? `smoke:${baseImage}` : id)),
         reason: `${build.reason}; ${startsFrom}`,
       };
-    if (step.kind === 'publish' && step.image === build.image && !step.after.includes(basePublish)) return { ...step, after: [...step.after, basePublish] };
+    // NOTE: its shares too: an image is never shared while its base may still fail (its copies, or its Packer after
+    // the AMI, docs/aws-clock.md), and the base's publish is what another CI job can wait for.
+    if ((step.kind === 'publish' || step.kind === 'share') && step.image === build.image && !step.after.includes(basePublish)) return { ...step, after: [...step.after, basePublish] };
     return step;
   });
 }

@@ -6,15 +6,17 @@
  * and swept by the next run.
  */
 import path from 'node:path';
-import { createBuildSecurityGroup, deleteSecurityGroup, deleteSecurityGroupOnceReleased, describeImages, subnetVpc } from '../adapters/ec2.ts';
+import { createBuildSecurityGroup, deleteSecurityGroup, deleteSecurityGroupOnceReleased, describeImages, subnetVpc, type ImageSummary } from '../adapters/ec2.ts';
 import { packerBuild, type PackerBuildResult, type PackerVersionInfo } from '../adapters/packer.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import { StepFailure, type BuiltAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAwsError } from '../errors.ts';
+import { markFailed } from '../smoke/fail-image.ts';
 import semver from 'semver';
 import { nextVersion } from '../plan/next-version.ts';
+import { packerExitIdOf } from '../plan/plan-packer-exit.ts';
 import { ledgerVersions, parseLedger } from '../plan/version-ledger.ts';
 import { imageParameterPath, ledgerParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
@@ -96,12 +98,13 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         run.logger.info(`rendered ${rendered.files.map((file) => path.relative(context.cwd, file)).join(', ')}; building from ${baseAmiId} (${step.base.source})`);
         if (twinBuild.note) run.logger.info(twinBuild.note);
         // NOTE: no early hand-on for a build with a container twin: the emulator's smoke stand-in runs the checks in the
-        // twin, which Packer commits in the same `packer build`, possibly after the AMI.
-        const handOnEarly = !twinBuild.twin;
+        // twin, which Packer commits in the same `packer build`, possibly after the AMI. Nor in a plan without this
+        // build's packer-exit step (what waits for Packer's exit before sharing or publishing): fail closed.
+        const handOnEarly = !twinBuild.twin && run.settled(packerExitIdOf(image.name)) !== undefined;
         const tagging = awaitTagging(step.regions.length);
-        packerExit = packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal, ...(handOnEarly ? { onAmiTagging: tagging.hint } : {}) });
+        packerExit = packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal, onAmiTagging: tagging.hint });
         const exited = packerExit;
-        const early = handOnEarly ? await taggedBeforeExit(context, step, tags, exited, tagging.all, tools.taggedPollMs ?? 500) : undefined;
+        const early = handOnEarly ? await taggedBeforeExit(context, step, tags, exited, tagging.all, { pollMs: tools.taggedPollMs ?? 500, signal: run.signal, logger: run.logger }) : undefined;
         if (early) {
           tools.packerRuns.set(step.id, { exit: exited, yielded: early.amis, snapshots: early.snapshots, early: true });
           run.logger.info(
@@ -112,11 +115,17 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
           return { ...early, baseAmiId } satisfies BuiltAmis;
         }
         const result = await exited;
-        if (!result.ok)
+        if (!result.ok) {
+          // Packer had tagged its AMI before it failed: marked failed, as packer-exit marks one handed on, so that no
+          // later run resumes and publishes what a failed `packer build` made (the next run's plan cleans it up).
+          const marked = tagging.seen() && !run.signal.aborted ? await markTaggedFailed(context, image, step, `packer build failed after making the AMI: ${result.reason}`) : [];
+          for (const line of marked) run.logger.warn(line);
           throw new StepFailure(`Packer build failed for image "${image.name}": ${result.reason}`, [
             `full log: ${path.relative(context.cwd, run.logFile)}`,
+            ...(marked.length > 0 ? ['Packer had made and tagged its AMI: it is marked failed, and the next run cleans it up'] : []),
             `reproduce: gild run ${image.name} --local --force`,
           ]);
+        }
         const missing = step.regions.filter((region) => !result.amis[region]);
         if (missing.length > 0) throw new StepFailure(`Packer reported no AMI for ${missing.join(', ')}`, [`full log: ${path.relative(context.cwd, run.logFile)}`]);
         const amis = Object.fromEntries(step.regions.map((region) => [region, result.amis[region]!]));
@@ -237,10 +246,10 @@ async function removeSecurityGroup(context: Context, region: string, groupId: st
 }
 
 /**
- * Packer's `Adding tags to AMI` lines, counted: `all` resolves once there is one for each region the build makes (Packer
- * tags the build region's AMI first, then each copy's, after every copy).
+ * Packer's `Adding tags to AMI` lines, counted: `all` resolves once there is one for each region the build makes (with
+ * `ami_regions` Packer tags every region's AMI after every copy, in no set order).
  */
-function awaitTagging(regions: number): { readonly hint: (amiId: string) => void; readonly all: Promise<void> } {
+function awaitTagging(regions: number): { readonly hint: (amiId: string) => void; readonly all: Promise<void>; readonly seen: () => boolean } {
   let seen = 0;
   let resolve: () => void = () => undefined;
   const all = new Promise<void>((done) => (resolve = done));
@@ -250,7 +259,25 @@ function awaitTagging(regions: number): { readonly hint: (amiId: string) => void
       if (seen >= regions) resolve();
     },
     all,
+    seen: () => seen >= regions,
   };
+}
+
+/** The build's AMIs by the name gild gave Packer, per region, as AWS shows them now (several, or none, are undefined). */
+async function amisNamed(context: Context, step: StepOfKind<'build'>): Promise<Record<string, ImageSummary | undefined>> {
+  const found = await Promise.all(
+    step.regions.map(async (region) => {
+      const named = await describeImages(context.clients.ec2(region), { owners: ['self'], filters: [{ Name: 'name', Values: [step.amiName] }] });
+      return [region, named.length === 1 ? named[0] : undefined] as const;
+    }),
+  );
+  return Object.fromEntries(found);
+}
+
+async function markTaggedFailed(context: Context, image: ResolvedImage, step: StepOfKind<'build'>, reason: string): Promise<string[]> {
+  const named = await amisNamed(context, step).catch(() => ({}) as Record<string, ImageSummary | undefined>);
+  const amis = Object.fromEntries(Object.entries(named).flatMap(([region, ami]) => (ami ? [[region, ami.amiId]] : [])));
+  return markFailed({ context, image, version: step.version, amis, snapshots: {}, reason });
 }
 
 /**
@@ -258,7 +285,8 @@ function awaitTagging(regions: number): { readonly hint: (amiId: string) => void
  * name gild gave Packer (owner self) in every region, `available`, and carrying every tag gild asked Packer for (gild
  * renders no `snapshot_tags`: Packer's one CreateTags covers the AMI and its snapshots). The hint only says when to
  * look; the answer is AWS's (a Packer that says something else never hints, and its build ends at its exit, as it
- * always did). Undefined when Packer exits first, or the AMIs are not found so in a few reads.
+ * always did). Undefined when Packer exits first, the run is interrupted, or the AMIs are not found so in a few reads
+ * (said in the log, as then the build waits for Packer's exit).
  */
 async function taggedBeforeExit(
   context: Context,
@@ -266,11 +294,12 @@ async function taggedBeforeExit(
   tags: Readonly<Record<string, string>>,
   exit: Promise<PackerBuildResult>,
   tagging: Promise<void>,
-  pollMs: number,
+  options: { readonly pollMs: number; readonly signal: AbortSignal; readonly logger: StepRun['logger'] },
 ): Promise<Pick<BuiltAmis, 'amis' | 'snapshots'> | undefined> {
-  const exited = new AbortController();
-  const noticeExit = () => exited.abort();
+  const stop = new AbortController();
+  const noticeExit = () => stop.abort();
   void exit.then(noticeExit, noticeExit);
+  const stopped = AbortSignal.any([stop.signal, options.signal]);
   const hinted = await Promise.race([
     tagging.then(() => true),
     exit.then(
@@ -279,22 +308,26 @@ async function taggedBeforeExit(
     ),
   ]);
   if (!hinted) return undefined;
-  for (let read = 0; read < 20 && !exited.signal.aborted; read++) {
-    const found = await Promise.all(
-      step.regions.map(async (region) => {
-        const named = await describeImages(context.clients.ec2(region), { owners: ['self'], filters: [{ Name: 'name', Values: [step.amiName] }] }).catch(() => []);
-        const ami = named.length === 1 ? named[0] : undefined;
-        const ready = ami?.state === 'available' && Object.entries(tags).every(([key, value]) => ami.tags[key] === value);
-        return ready ? ([region, ami] as const) : undefined;
-      }),
-    );
-    if (found.every((entry) => entry !== undefined)) {
+  const reads = 20;
+  let missing = '';
+  for (let read = 0; read < reads && !stopped.aborted; read++) {
+    const found = await amisNamed(context, step).catch((error: unknown) => {
+      missing = `reading it failed: ${describeAwsError(error)}`;
+      return undefined;
+    });
+    const ready = found && step.regions.every((region) => found[region]?.state === 'available' && Object.entries(tags).every(([key, value]) => found[region]?.tags[key] === value));
+    if (found && ready && !stopped.aborted) {
       return {
-        amis: Object.fromEntries(found.map(([region, ami]) => [region, ami.amiId])),
-        snapshots: Object.fromEntries(found.map(([region, ami]) => [region, ami.snapshotIds])),
+        amis: Object.fromEntries(step.regions.map((region) => [region, found[region]!.amiId])),
+        snapshots: Object.fromEntries(step.regions.map((region) => [region, found[region]!.snapshotIds])),
       };
     }
-    await delay(pollMs, undefined, { signal: exited.signal }).catch(() => undefined);
+    if (found) {
+      const region = step.regions.find((candidate) => !(found[candidate]?.state === 'available'));
+      missing = region ? `no one available AMI named ${step.amiName} in ${region}` : `not every tag gild asked for is on it yet`;
+    }
+    if (read < reads - 1) await delay(options.pollMs, undefined, { signal: stopped }).catch(() => undefined);
   }
+  if (!stopped.aborted) options.logger.info(`Packer said it tagged its AMI, but ${missing} after ${reads} reads: the build waits for Packer's exit`);
   return undefined;
 }

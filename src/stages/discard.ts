@@ -46,7 +46,9 @@ export const discardStage: StepStage<'discard'> = {
       return { removed: [], withdrawn };
     }
     const removed = await removeAmi(context, step.region, amiId, snapshotIds);
-    run.summary.push(`${step.region}: deregistered ${amiId}${removed.length > 1 ? ` and deleted ${removed.slice(1).join(', ')}` : ''} because its smoke test failed (smoke.onFailure is "deregister")`);
+    run.summary.push(
+      `${step.region}: deregistered ${amiId}${removed.length > 1 ? ` and deleted ${removed.slice(1).join(', ')}` : ''} because it failed (its smoke test, or its Packer build after the AMI; smoke.onFailure is "deregister")`,
+    );
     return { removed, withdrawn };
   },
 };

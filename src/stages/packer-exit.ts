@@ -12,6 +12,8 @@
 import path from 'node:path';
 import type { PackerBuildResult } from '../adapters/packer.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
+import { describeImages } from '../adapters/ec2.ts';
+import type { Context } from '../context.ts';
 import { describeAwsError } from '../errors.ts';
 import { markFailed } from '../smoke/fail-image.ts';
 import { imageOf } from './build.ts';
@@ -55,13 +57,15 @@ export function createPackerExitStage(runs: PackerRuns): StepStage<'packer-exit'
       // NOTE: interrupted, Packer keeps an AMI it had tagged (it only finished cleaning up): left as it is, tagged
       // candidate or tested, for the next run to resume (same fingerprint) or clean up.
       if (run.signal.aborted) throw new StepFailure(`Packer was interrupted after making ${amis.join(', ')}; the next run resumes or cleans them up`, [log]);
-      // The smoke steps' verdicts first: a verdict must never land after this failure. A failed test marked the AMIs itself.
-      const verdicts = await Promise.all(step.besideSmoke.map((id) => run.settled(id)?.catch(() => undefined)));
+      // The smoke steps' verdicts first: a verdict must never land after this failure (an interrupt ends the wait).
+      const verdicts = Promise.all(step.besideSmoke.map((id) => run.settled(id)?.catch(() => undefined)));
+      await Promise.race([verdicts, aborted(run.signal)]);
+      if (run.signal.aborted) throw new StepFailure(`Packer failed after making ${amis.join(', ')} and the run was interrupted before marking them failed; the next run decides`, [log]);
+      // Whatever the verdicts were (passed, skipped, failed): an AMI a failed test already marked keeps its own reason.
+      const unmarked = await notMarkedFailed(context, running.yielded);
       const reason = `packer build failed after making the AMI: ${problem}`;
-      if (verdicts.every((verdict) => verdict?.status === 'done')) {
-        const marked = await markFailed({ context, image, version: step.version, amis: running.yielded, snapshots: running.snapshots, reason });
-        for (const line of marked) run.logger.warn(line);
-      }
+      const marked = await markFailed({ context, image, version: step.version, amis: unmarked, snapshots: running.snapshots, reason });
+      for (const line of marked) run.logger.warn(line);
       throw new StepFailure(`Packer build failed for image "${image.name}" after making ${amis.join(', ')}: ${problem}`, [
         log,
         'the AMI is marked failed: nothing is shared or published, its copies are cancelled and removed, and the discard steps remove it',
@@ -69,4 +73,20 @@ export function createPackerExitStage(runs: PackerRuns): StepStage<'packer-exit'
       ]);
     },
   };
+}
+
+/** Resolves when `signal` aborts (never, if it does not). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/** The AMIs (per region) not already tagged `gild:status=failed`; one that no longer exists is left to markFailed to say. */
+async function notMarkedFailed(context: Context, amis: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(amis).map(async ([region, amiId]) => {
+      const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amiId] });
+      return ami?.tags['gild:status'] === 'failed' ? undefined : ([region, amiId] as const);
+    }),
+  );
+  return Object.fromEntries(entries.filter((entry) => entry !== undefined));
 }

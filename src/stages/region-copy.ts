@@ -20,6 +20,7 @@ import { StepFailure, type StepResult, type StepRun, type StepStage } from '../a
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
 import { imageOf } from './build.ts';
+import { aborted } from './packer-exit.ts';
 import { removeAmi } from './remove-ami.ts';
 
 /** Tags that describe the source's own life, not the copy's. */
@@ -97,6 +98,10 @@ export const regionCopyStage: StepStage<'copy'> = {
     let current: ImageSummary | undefined;
     let readAfterSmoke = false;
     const cancelForPacker = async (outcome: Exclude<StepResult, { status: 'done' }>, snapshotIds: readonly string[]): Promise<never> => {
+      // NOTE: interrupted (or never run), Packer's exit says nothing about the image: the copy stays tagged candidate,
+      // as the build's AMI does, for the next run to resume or clean up.
+      if (run.signal.aborted || outcome.status === 'skipped')
+        throw new StepFailure(`${step.besideBuild} did not finish (${outcome.reason}): the copy ${started.amiId} in ${step.region} stays tagged candidate for the next run`);
       const removed = await removeAmi(context, step.region, started.amiId, snapshotIds);
       const why = `${step.besideBuild} ended ${outcome.status} (${outcome.reason})`;
       run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
@@ -116,7 +121,7 @@ export const regionCopyStage: StepStage<'copy'> = {
         const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
         const why = current
           ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})`
-          : `the source ${sourceAmiId} is gone (removed once its smoke test or its Packer failed)`;
+          : `the source ${sourceAmiId} is gone (removed once its smoke test or its Packer build failed)`;
         run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
         throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
       }
@@ -137,7 +142,7 @@ export const regionCopyStage: StepStage<'copy'> = {
       copyState = copy.state;
       // NOTE: a smoke test that could verify nothing (src/smoke/decide-smoke.ts) leaves its AMI `untested`; the copy says the same.
       if (copy.state === 'available' && (verdict === 'tested' || verdict === 'untested' || verdict === 'published')) {
-        const packerExit = await packerSettled;
+        const packerExit = packerSettled ? await Promise.race([packerSettled, aborted(run.signal).then((): StepResult => ({ status: 'skipped', reason: 'the run was interrupted' }))]) : undefined;
         if (packerExit && packerExit.status !== 'done') await cancelForPacker(packerExit, copy.snapshotIds);
         const untested = verdict === 'untested' ? { 'gild:status': 'untested', 'gild:smoke-skipped': current.tags['gild:smoke-skipped'] ?? 'the smoke test verified nothing' } : undefined;
         await createTags(ec2, [copy.amiId, ...copy.snapshotIds], untested ?? { 'gild:status': 'tested', 'gild:tested-at': current.tags['gild:tested-at'] ?? context.now().toISOString() });

@@ -11,7 +11,7 @@
  *   converges.
  */
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,11 +44,21 @@ afterAll(async () => {
 
 const env = () => ({ ...faults.env(moto.env), ...packerPollingEnv(clock.clock), GILD_COPY_POLL_MS: gildPollingEnv(clock.clock).GILD_COPY_POLL_MS, GILD_SMOKE_POLL_MS: '200' });
 
-async function projectOf(name: string): Promise<TempProject> {
+async function projectOf(name: string, smoke = "{ checks: [{ name: 'answers', run: 'true' }] }"): Promise<TempProject> {
   return createTempProject({
     settings: (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace('concurrency: 2,', "concurrency: 2,\n  regionCopies: 'gild',"),
-    images: { [`${name}.ts`]: imageSource({ name, regions, extra: "smoke: { checks: [{ name: 'answers', run: 'true' }] }," }) },
+    images: { [`${name}.ts`]: imageSource({ name, regions, extra: `smoke: ${smoke},` }) },
   });
+}
+
+/** The process group of the `packer build` running in `folder` (Packer runs in a group of its own, led by its wrapper). */
+async function packerGroupIn(folder: string): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [cwd, command] = await Promise.all([readlink(`/proc/${entry}/cwd`).catch(() => ''), readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')]);
+    if (cwd === folder && command.split('\0').includes('build')) return Number((await readFile(`/proc/${entry}/stat`, 'utf8')).split(') ')[1]!.split(' ')[2]);
+  }
+  throw new Error(`no packer build runs in ${folder}`);
 }
 
 /**
@@ -127,6 +137,41 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
       expect(stamp(/Packer exited well/)).toBeLessThan(stamp(/ info publish:handed-on: /));
       for (const region of allRegions) expect((await parametersUnder(moto.endpoint, region, '/golden/handed-on'))['/golden/handed-on/versions/1.0.0']).toMatch(/^ami-/);
       expect(await liveGildInstances(moto.endpoint)).toEqual([]);
+    } finally {
+      await project.remove();
+    }
+  });
+
+  it('marks failed and discards the AMI a cancelled `packer build` keeps, and never waits in a circle with the regions\u2019 own smoke tests', async () => {
+    // smoke.regions 'all': each copy gets a smoke test of its own, which waits for the copy, which waits for packer-exit.
+    const project = await projectOf('packer-cancelled-late', "{ regions: 'all', checks: [{ name: 'answers', run: 'true' }] }");
+    try {
+      const packer = holdPackerCleanup('packer-cancelled-late');
+      const run = project.gild(['run'], env());
+      await Promise.race([packer.held, run.then((result) => Promise.reject(new Error(`gild ended before Packer deleted its key pair:\n${result.stdout}${result.stderr}`)))]);
+      // Interrupted after its AMI is tagged, Packer finishes its cleanup, skips its post-processors, exits 1 and keeps
+      // the AMI (docs/aws-clock.md): gild itself was not interrupted, so packer-exit must mark it failed.
+      const runs = path.join(project.dir, '.gild', 'runs');
+      const [runId] = (await readdir(runs)).sort().reverse();
+      process.kill(-(await packerGroupIn(path.join(runs, runId!, 'packer-cancelled-late', 'packer'))), 'SIGINT');
+      packer.release();
+      const result = await run;
+      expect(result.exitCode, result.stdout + result.stderr).toBe(1);
+      const log = await runLog(project, 'packer-cancelled-late');
+      expect(log).toMatch(/packer-exit:packer-cancelled-late failed: Packer build failed for image "packer-cancelled-late" after making us-east-1:ami-/);
+      expect(log).toMatch(/us-east-1: tagged ami-[0-9a-f]+, snap-[0-9a-f]+ gild:status=failed/);
+      // The planned discard removed it (its line in the run's summary).
+      expect(result.stdout + result.stderr).toMatch(/deregistered ami-[0-9a-f]+ .*because it failed \(its smoke test, or its Packer build after the AMI/);
+      for (const region of allRegions) {
+        expect(await parametersUnder(moto.endpoint, region, '/golden/packer-cancelled-late')).not.toHaveProperty('/golden/packer-cancelled-late/versions/1.0.0');
+        expect(await amisOf('packer-cancelled-late', region), region).toEqual([]);
+      }
+      expect(await liveGildInstances(moto.endpoint)).toEqual([]);
+
+      faults.setRules({});
+      const rerun = await project.gild(['run'], env());
+      expect(rerun.exitCode, rerun.stdout + rerun.stderr).toBe(0);
+      expect(await convergenceViolations(moto.endpoint, { 'packer-cancelled-late': allRegions })).toEqual([]);
     } finally {
       await project.remove();
     }

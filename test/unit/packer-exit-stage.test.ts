@@ -104,15 +104,56 @@ describe('packer-exit stage', () => {
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
   });
 
-  it('leaves the marking to a smoke test that failed, and to nobody when the run was interrupted', async () => {
+  it('marks the AMI whatever the verdicts were (a skipped test too), keeps the reason of one a failed test marked, and marks nothing when interrupted', async () => {
+    const skipped: StepResult = { status: 'skipped', reason: 'a dependency failed' };
+    const afterSkippedSmoke = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(skipped) } });
+    await expect(createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' }))).run(context, step, afterSkippedSmoke)).rejects.toThrow(/after making/);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+
+    ec2Mock.resetHistory();
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ImageId: amiId,
+          Tags: [
+            { Key: 'gild:image', Value: image.name },
+            { Key: 'gild:version', Value: '1.0.0' },
+            { Key: 'gild:status', Value: 'failed' },
+          ],
+          BlockDeviceMappings: [],
+        },
+      ],
+    });
     const failedSmoke: StepResult = { status: 'failed', reason: 'check failed', error: new Error('check failed'), durationMs: 1 };
     const afterFailedSmoke = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(failedSmoke) } });
     await expect(createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' }))).run(context, step, afterFailedSmoke)).rejects.toThrow(/after making/);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+
     const interrupted = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(done) } });
     interrupted.abort.abort();
     await expect(createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'the build was interrupted' }))).run(context, step, interrupted)).rejects.toThrow(
       /Packer was interrupted after making us-east-1:ami-0123456789abcdef0; the next run resumes or cleans them up/,
     );
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+  });
+
+  it('stops waiting for a smoke verdict when the run is interrupted, and marks nothing', async () => {
+    let askedForVerdict: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => (askedForVerdict = resolve));
+    const neverDecided = new Promise<StepResult>(() => undefined);
+    const run = stepRunFixture(image, {
+      settled: {
+        get 'smoke:web'() {
+          askedForVerdict();
+          return neverDecided;
+        },
+      },
+    });
+    const stage = createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' })));
+    const exiting = stage.run(context, step, run);
+    await asked;
+    run.abort.abort();
+    await expect(exiting).rejects.toThrow(/the run was interrupted before marking them failed/);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 

@@ -78,6 +78,8 @@ describe('planRegionCopies', () => {
     expect(build.after).toContain('smoke:base');
     expect(build.after).not.toContain('publish:base');
     expect(step(planned, 'publish:app', 'publish').after).toContain('publish:base');
+    // Nor is it shared before its base published: the base may still fail (a copy, or its Packer after the AMI).
+    for (const region of ['us-east-1', ...copyRegions]) expect(step(planned, `share:app:${region}`, 'share').after).toContain('publish:base');
   });
 
   it("says on a dependant's build that its base's other regions are still being tested (smoke.regions 'all')", () => {
@@ -112,6 +114,31 @@ describe('planRegionCopies', () => {
     expect(copies.map((copy) => [copy.id, copy.kind === 'copy' ? copy.besideBuild : undefined, copy.after])).toEqual(
       copyRegions.map((region) => [`copy:base:${region}`, 'packer-exit:base', ['build:base']]),
     );
+  });
+
+  it('waits in no circle, counting the steps a copy or packer-exit runs beside, for every way of copying and testing regions', () => {
+    for (const regionCopies of ['gild', 'packer', undefined] as const) {
+      for (const regions of ['build', 'all'] as const) {
+        const planned = plan(regionCopies, [
+          { ...base, smoke: { ...base.smoke, regions } },
+          { ...app, smoke: { ...app.smoke, regions } },
+        ]);
+        const waitsFor = new Map(
+          planned.steps.map((candidate) => [
+            candidate.id,
+            [
+              ...candidate.after,
+              ...(candidate.kind === 'copy' ? [candidate.besideSmoke, candidate.besideBuild].filter((id): id is string => id !== undefined) : []),
+              ...(candidate.kind === 'packer-exit' ? candidate.besideSmoke : []),
+            ],
+          ]),
+        );
+        const reaches = (from: string, target: string, seen = new Set<string>()): boolean =>
+          (waitsFor.get(from) ?? []).some((next) => next === target || (!seen.has(next) && (seen.add(next), reaches(next, target, seen))));
+        const circles = [...waitsFor.keys()].filter((id) => reaches(id, id));
+        expect(circles, `${regionCopies ?? 'default'} copies, smoke.regions ${regions}`).toEqual([]);
+      }
+    }
   });
 
   it('writes a plan its own schema reads back', () => {

@@ -180,6 +180,55 @@ describe('copy stage beside its smoke step', () => {
   );
 });
 
+describe('copy stage beside its build’s packer-exit step', () => {
+  const besideBuild = { ...step, besideBuild: 'packer-exit:web' };
+  const runWith = (packerExit: Promise<StepResult>) =>
+    stepRunFixture(smokeImage(), {
+      outputs: { 'build:web': { kind: 'build', output: { amis: { 'us-east-1': sourceAmiId }, snapshots: { 'us-east-1': ['snap-src'] }, baseAmiId: 'ami-base' } } },
+      settled: { 'smoke:web': Promise.resolve<StepResult>({ status: 'done', output: { result: 'passed' } as never, durationMs: 1 }), 'packer-exit:web': packerExit },
+    });
+
+  it(
+    'finishes only once Packer exited well, and cancels and removes the copy when it did not',
+    async () => {
+      copyState = 'available';
+      sourceStatus = 'tested';
+      let exitPacker!: (result: StepResult) => void;
+      const copying = regionCopyStage.run(context, besideBuild, runWith(new Promise<StepResult>((resolve) => (exitPacker = resolve))));
+      await polled;
+      expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+      exitPacker({ status: 'failed', reason: 'Post-processor failed', error: new Error('Post-processor failed'), durationMs: 1 });
+      await expect(copying).rejects.toThrow(/^packer-exit:web ended failed \(Post-processor failed\): its copy in eu-west-1 was cancelled and removed$/);
+      expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)).toEqual([copyAmiId]);
+      expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    },
+    promptly,
+  );
+
+  it(
+    'leaves the copy tagged candidate when Packer’s exit was never seen (an interrupt), as the build’s AMI is left',
+    async () => {
+      copyState = 'available';
+      sourceStatus = 'tested';
+      const run = runWith(Promise.resolve<StepResult>({ status: 'skipped', reason: 'interrupted before it started' }));
+      await expect(regionCopyStage.run(context, besideBuild, run)).rejects.toThrow(/stays tagged candidate for the next run/);
+      expect(ec2Mock.commandCalls(DeregisterImageCommand)).toHaveLength(0);
+    },
+    promptly,
+  );
+
+  it(
+    'finishes the copy, tagged tested, once Packer exited well',
+    async () => {
+      copyState = 'available';
+      sourceStatus = 'tested';
+      const run = runWith(Promise.resolve<StepResult>({ status: 'done', output: { exitedAt: '2026-12-07T10:00:00.000Z' }, durationMs: 1 }));
+      expect(await regionCopyStage.run(context, besideBuild, run)).toEqual({ region: 'eu-west-1', amiId: copyAmiId, snapshotIds: ['snap-copy'] });
+    },
+    promptly,
+  );
+});
+
 describe('what a copy beside its smoke step reads while it waits', () => {
   it(
     'reads the source at the first poll, after the smoke step settled and when the copy is available, not at every poll',
