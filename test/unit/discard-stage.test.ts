@@ -100,7 +100,7 @@ describe('discard stage', () => {
     expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)).toEqual([amiId]);
     expect(ec2Mock.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-1']);
     expect(run.summary.join('\n')).toContain('withdrew account 111122223333');
-    expect(run.summary.join('\n')).toContain(`deregistered ${amiId} and deleted snap-1 because its smoke test failed`);
+    expect(run.summary.join('\n')).toContain(`deregistered ${amiId} and deleted snap-1 because it failed (its smoke test, or its Packer build after the AMI; smoke.onFailure is "deregister")`);
   });
 
   it('withdraws the grants and keeps the AMI when the image keeps failures', async () => {
