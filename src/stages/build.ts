@@ -288,7 +288,7 @@ async function markTaggedFailed(context: Context, image: ResolvedImage, step: St
  * always did). Undefined when Packer exits first, the run is interrupted, or the AMIs are not found so in a few reads
  * (said in the log, as then the build waits for Packer's exit).
  */
-async function taggedBeforeExit(
+export async function taggedBeforeExit(
   context: Context,
   step: StepOfKind<'build'>,
   tags: Readonly<Record<string, string>>,
