@@ -9,11 +9,14 @@ import { packerVersion } from '../adapters/packer.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { fingerprintImage } from '../render/fingerprint-image.ts';
+import { sharedReads } from '../render/file-reads.ts';
 
 export async function fingerprintImages(context: Context, images: readonly ResolvedImage[]): Promise<Record<string, string>> {
   const packer = await packerVersion();
   const templatesDir = path.join(context.cwd, 'templates');
+  // Every image's template, partials and scripts are read once for all of them (src/render/file-reads.ts).
+  const reads = sharedReads();
   // NOTE: the same on every target (see fingerprint-image.ts): the emulator rehearses the real account's decisions.
-  const entries = await Promise.all(images.map(async (image) => [image.name, (await fingerprintImage(image, { templatesDir, packer })).fingerprint] as const));
+  const entries = await Promise.all(images.map(async (image) => [image.name, (await fingerprintImage(image, { templatesDir, packer, reads })).fingerprint] as const));
   return Object.fromEntries(entries);
 }
