@@ -5,12 +5,12 @@
  * stays pure.
  */
 import path from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { packerVersion } from '../adapters/packer.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { fingerprintImage } from '../render/fingerprint-image.ts';
 import { sharedReads } from '../render/file-reads.ts';
+import { oneATurn } from './one-a-turn.ts';
 
 export async function fingerprintImages(context: Context, images: readonly ResolvedImage[]): Promise<Record<string, string>> {
   const packer = await packerVersion();
@@ -21,15 +21,12 @@ export async function fingerprintImages(context: Context, images: readonly Resol
   // file reads). A plan fingerprints while its observation's AWS calls are under way: with the files read once, the
   // renders no longer wait for the disk, and 100 of them ran as one block of ~25 ms on the main thread before the
   // observation's first requests were sent; a turn each lets requests go out and answers be read in between.
-  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = oneATurn();
   const entries = await Promise.all(
-    images.map(async (image) => {
-      const mine = turn.then(() => nextTurn());
-      turn = mine;
-      await mine;
+    images.map((image) =>
       // NOTE: the same on every target (see fingerprint-image.ts): the emulator rehearses the real account's decisions.
-      return [image.name, (await fingerprintImage(image, { templatesDir, packer, reads })).fingerprint] as const;
-    }),
+      inTurn(async () => [image.name, (await fingerprintImage(image, { templatesDir, packer, reads })).fingerprint] as const),
+    ),
   );
   return Object.fromEntries(entries);
 }
