@@ -123,12 +123,6 @@ export async function createRunContext(input: {
   options: Partial<RunOptions> & { baseOverrides: Readonly<Record<string, string>> };
   /** A saved plan's run ID: everything the run makes carries it. */
   runId?: string | undefined;
-  /**
-   * Whether the images' container twins are decided (on the emulator): only a command that builds uses them. NOTE:
-   * deciding asks the container engines (`docker version`, `podman version`, `image exists`), about 0.05 CPU-s of
-   * child processes and spawning a command, which status, verify, plan and the pointer commands never used.
-   */
-  containerTwins: boolean;
 }): Promise<Context> {
   const { env, moto } = input.emulator;
   const target = chooseTarget({ startedEmulator: moto?.endpoint, env });
@@ -148,19 +142,30 @@ export async function createRunContext(input: {
     ...(input.runId ? { runId: input.runId } : {}),
   });
   if (emulated) {
-    // The same profile, with the stand-in sources and container twins the emulator was prepared with.
-    const [preparation, twins] = await Promise.all([
-      prepareEmulator(endpoint!, context.clients, input.images, input.logger),
-      input.containerTwins ? prepareTwins(input.images, env.PATH ?? '', input.logger) : undefined,
-    ]);
+    // The same profile, with the stand-in sources the emulator was prepared with; container twins are decided by
+    // withContainerTwins, for a run that builds.
+    const preparation = await prepareEmulator(endpoint!, context.clients, input.images, input.logger);
     context = {
       ...context,
       options: { ...context.options, baseOverrides: { ...preparation.baseOverrides, ...input.options.baseOverrides } },
-      target: emulatorProfile({ endpoint: endpoint!, why: target.why, standInSources: preparation.standInSources, twins }),
+      target: emulatorProfile({ endpoint: endpoint!, why: target.why, standInSources: preparation.standInSources }),
     };
   }
   await mkdir(context.workDir, { recursive: true });
   return context;
+}
+
+/**
+ * The context a run that builds applies its plan with: on the emulator, the images' container twins decided (which
+ * images get one, said in the log); elsewhere the context as it is. NOTE: only a build uses a twin, so a run decides
+ * them once its plan has a build to apply, not before observing: deciding asks the container engines (`docker
+ * version`, `podman version`, `image exists`), ~0.14 s of child processes with nothing else to do (no AWS call is
+ * made meanwhile) that a no-op run, a dry run, plan, status, verify and the pointer commands never use.
+ */
+export async function withContainerTwins(context: Context, images: readonly ResolvedImage[]): Promise<Context> {
+  if (context.target.name !== 'emulator') return context;
+  const twins = await prepareTwins(images, context.env.PATH ?? '', context.logger);
+  return { ...context, target: { ...context.target, twins } };
 }
 
 /** Ends a run: cleanups first (they need the clients), then the clients and the emulator. */
@@ -232,7 +237,7 @@ export async function withImagesInContext(
   );
   let context: Context | undefined;
   try {
-    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: request.force ?? false, baseOverrides: {} }, containerTwins: false });
+    context = await createRunContext({ cwd: io.cwd, emulator, logger, settings: project.settings, images, options: { force: request.force ?? false, baseOverrides: {} } });
     const ready = context;
     return await exitCodeUnlessInterrupted(handlers, logger, () => body(ready, images, handlers.signal));
   } finally {

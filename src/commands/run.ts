@@ -13,7 +13,7 @@ import { imageParameterPath } from '../plan/parameter-names.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
-import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, parseBaseOverrides, startEmulatorIfAsked, throwDefinitionErrors } from './run-steps.ts';
+import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, parseBaseOverrides, startEmulatorIfAsked, throwDefinitionErrors, withContainerTwins } from './run-steps.ts';
 
 export interface RunCommandOptions {
   /** Image names; all images when empty. */
@@ -73,7 +73,6 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       settings: project.settings,
       images,
       options: { force: options.force, baseOverrides },
-      containerTwins: true,
       // NOTE: only a run ID of the schema's form names this run's resources; anything else is refused by the schema below.
       runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' && /^[A-Za-z0-9-]{1,64}$/.test((saved as { runId: string }).runId) ? (saved as { runId: string }).runId : undefined,
     });
@@ -100,37 +99,40 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
             refuse: throwDefinitionErrors,
             apply: async () => {
               applying = true;
+              // Only a build uses the emulator's container twins: they are decided once the plan has one to apply.
+              const applyContext = runPlan.steps.some((step) => step.kind === 'build') ? await withContainerTwins(runContext, images) : runContext;
+              context = applyContext;
               // NOTE: the report's module is loaded now, not after the builds: a rebuild of dist/ during a long run (npm ci in
               // the same checkout) replaces the engine's chunks, and the run would then publish and fail to write its report.
               const reportWriter = import('../report/write-run-report.ts');
               reportWriter.catch(() => undefined);
               // On a terminal, listr2 shows each image's steps live; elsewhere (CI, pipes) the log lines are the view.
               const view = io.isTTY ? (await import('../apply/listr-view.ts')).startListrView(runPlan, only) : undefined;
-              const { applied, outcomes, runFailures } = await applyRun(runContext, runPlan, images, {
-                stages: createLifecycle(runContext),
+              const { applied, outcomes, runFailures } = await applyRun(applyContext, runPlan, images, {
+                stages: createLifecycle(applyContext),
                 signal: handlers.signal,
                 cleanups,
                 ...(view ? { onStep: view.onStep } : { onProgress: (image: string | undefined, line: string) => logger.info(`${image ?? 'run'}: ${line}`) }),
                 ...(only ? { only } : {}),
-                ...(only && waitForBasesMs !== undefined ? { awaitElsewhere: waitForPublication(runContext, runPlan, { deadlineMs: waitForBasesMs, logger, ...waitPolling(io.env) }) } : {}),
+                ...(only && waitForBasesMs !== undefined ? { awaitElsewhere: waitForPublication(applyContext, runPlan, { deadlineMs: waitForBasesMs, logger, ...waitPolling(io.env) }) } : {}),
               });
               await view?.done;
-              say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, runContext, runFailures));
+              say(formatOutcomes(runPlan.runId, applied.runDir, outcomes, applyContext, runFailures));
               const { writeRunReport } = await reportWriter;
               const written = await writeRunReport({
                 applied,
                 outcomes,
                 command: ['gild', ...(options.argv ?? ['run'])].join(' '),
                 startedAt,
-                finishedAt: runContext.now(),
-                cwd: runContext.cwd,
-                env: runContext.env,
+                finishedAt: applyContext.now(),
+                cwd: applyContext.cwd,
+                env: applyContext.env,
               });
               for (const warning of written.warnings) logger.warn(warning);
-              say(`Report: ${path.relative(runContext.cwd, written.markdownFile)} (JSON: ${path.relative(runContext.cwd, written.jsonFile)})\n`);
+              say(`Report: ${path.relative(applyContext.cwd, written.markdownFile)} (JSON: ${path.relative(applyContext.cwd, written.jsonFile)})\n`);
               if (options.json) io.stdout(`${JSON.stringify(written.report, null, 2)}\n`);
-              if (options.showParameters) say(await formatParameters(runContext, images));
-              await recordJobEnds(runContext, endedUnpublished(awaited, outcomes), runPlan.runId, logger);
+              if (options.showParameters) say(await formatParameters(applyContext, images));
+              await recordJobEnds(applyContext, endedUnpublished(awaited, outcomes), runPlan.runId, logger);
               // Applying a reviewed plan, an image that yielded, or was skipped (its base failed, or was not published in
               // time), did not do what was reviewed: that fails the job.
               const failed = outcomes

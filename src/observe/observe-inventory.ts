@@ -15,6 +15,7 @@ import { getParameters, listParametersUnder } from '../adapters/ssm.ts';
 import { lockParameterName } from '../plan/parameter-names.ts';
 import { observedAmiOf, observedTemporaryResourceOf, type Inventory, type LeaseState, type ObservedBase, type RegionInventory } from './inventory.ts';
 import { observeLeaseState } from './parse-lease.ts';
+import { oneATurn } from './one-a-turn.ts';
 
 /** Instance states that still cost money or hold an AMI: what a sweep looks at. */
 const liveStates = ['pending', 'running', 'stopping', 'stopped'];
@@ -70,18 +71,23 @@ export async function observeInventory(context: Context, images: readonly Resolv
 
 async function observeRegion(context: Context, region: string, prefix: string, imageNames: readonly string[], retentionRules: boolean): Promise<RegionInventory> {
   const ec2 = context.clients.ec2(region);
+  // The region's reads go out together, each started a turn after the one before (one-a-turn.ts): the parameters'
+  // pages, one after another the longest of them, leave first instead of once all seven requests are signed.
+  const inTurn = oneATurn();
   const [parameters, amis, instances, temporary, snapshots, named, recycleBin] = await Promise.all([
-    listParametersUnder(context.clients.ssm(region), prefix),
-    describeImages(ec2, allGildImages),
-    describeInstances(ec2, [
-      { Name: 'tag-key', Values: ['gild:role'] },
-      { Name: 'instance-state-name', Values: liveStates },
-    ]),
-    describeTemporaryResources(ec2),
-    describeGildSnapshots(ec2),
+    inTurn(() => listParametersUnder(context.clients.ssm(region), prefix)),
+    inTurn(() => describeImages(ec2, allGildImages)),
+    inTurn(() =>
+      describeInstances(ec2, [
+        { Name: 'tag-key', Values: ['gild:role'] },
+        { Name: 'instance-state-name', Values: liveStates },
+      ]),
+    ),
+    inTurn(() => describeTemporaryResources(ec2)),
+    inTurn(() => describeGildSnapshots(ec2)),
     // An AMI Packer created but gild never tagged carries no `gild:image`: only its name (the build step's) tells.
-    describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`))),
-    retentionRules ? observeRecycleBin(context, region) : undefined,
+    inTurn(() => describeImages(ec2, ownedImagesNamed(imageNames.map((imageName) => `${imageName}-*`)))),
+    retentionRules ? inTurn(() => observeRecycleBin(context, region)) : undefined,
   ]);
   return {
     region,

@@ -17,11 +17,11 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PackerVersionInfo } from '../adapters/packer.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
+import { freshReads, type FileReads } from './file-reads.ts';
 import { renderImageFiles } from './render-template.ts';
 
 /** Bump when a change to gild's rendering changes what gets built. */
@@ -35,6 +35,8 @@ export interface FingerprintInput {
   readonly packer: PackerVersionInfo;
   /** For tests; default fingerprintSizeLimit. */
   readonly sizeLimit?: number;
+  /** How files are read: afresh (the default), or once for every image of a plan (src/render/file-reads.ts). */
+  readonly reads?: FileReads;
 }
 
 /** Stand-ins for what differs between runs of the same image; fixed so that equal images hash equal. */
@@ -52,23 +54,33 @@ interface FileEntry {
 }
 
 /** Every regular file under `file` (itself, if it is one), in a stable order; symbolic links are hashed as their target path. */
-async function listFiles(file: string, links: string[]): Promise<FileEntry[]> {
-  const info = await lstat(file);
+async function listFiles(file: string, links: string[], reads: FileReads): Promise<FileEntry[]> {
+  const info = await reads.lstat(file);
   if (info.isSymbolicLink()) {
-    const target = await stat(file).catch(() => undefined);
+    const target = await reads.stat(file).catch(() => undefined);
     if (target?.isFile()) return [{ file, size: target.size }];
-    links.push(`${file} -> ${await readlink(file)}`);
+    links.push(`${file} -> ${await reads.readlink(file)}`);
     return [];
   }
   if (info.isFile()) return [{ file, size: info.size }];
   if (!info.isDirectory()) return [];
-  const names = (await readdir(file)).sort();
+  const names = [...(await reads.readdir(file))].sort();
   const nested = [];
-  for (const name of names) nested.push(...(await listFiles(path.join(file, name), links)));
+  for (const name of names) nested.push(...(await listFiles(path.join(file, name), links, reads)));
   return nested;
 }
 
-function hashFile(hash: Hash, file: string): Promise<void> {
+/** The file's content into the hash: its bytes as read once for every image (small files), else streamed. */
+async function hashFile(hash: Hash, entry: FileEntry, reads: FileReads): Promise<void> {
+  const bytes = reads.readBytes(entry.file, entry.size);
+  if (bytes !== undefined) {
+    hash.update(await bytes);
+    return;
+  }
+  return streamFile(hash, entry.file);
+}
+
+function streamFile(hash: Hash, file: string): Promise<void> {
   return new Promise((resolve, reject) => {
     createReadStream(file)
       .on('data', (chunk) => hash.update(chunk))
@@ -78,12 +90,13 @@ function hashFile(hash: Hash, file: string): Promise<void> {
 }
 
 /** Partials the template names itself (`{{> name}}`), besides the image's own `partial`. */
-async function partialsNamedBy(templateFile: string, templatesDir: string): Promise<string[]> {
-  const source = await readFile(templateFile, 'utf8').catch(() => '');
+async function partialsNamedBy(templateFile: string, templatesDir: string, reads: FileReads): Promise<string[]> {
+  const source = await reads.readText(templateFile).catch(() => '');
   return [...source.matchAll(/\{\{~?>\s*([A-Za-z0-9_-]+)/g)].map((match) => path.join(templatesDir, 'partials', `${match[1]}.pkr.hcl.hbs`));
 }
 
 export async function fingerprintImage(image: ResolvedImage, input: FingerprintInput): Promise<{ fingerprint: string; files: string[] }> {
+  const reads = input.reads ?? freshReads;
   const rendered = await renderImageFiles(image, {
     outDir: placeholders.outDir,
     templatesDir: input.templatesDir,
@@ -95,6 +108,7 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
     now: placeholders.now,
     keyPairName: `gild_${placeholders.runId}_${image.name}`,
     securityGroupId: placeholders.securityGroupId,
+    reads,
     // NOTE: never a target profile's answers (no endpoint, Packer connects): what an image is must not depend on the
     // target it is rehearsed on.
   });
@@ -113,10 +127,10 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
   // NOTE: the description is set by the share step too (Packer would set it before tagging), and is still part of a version.
   hash.update(`description\0${image.description}\0`);
 
-  const inputs = [...new Set([...rendered.inputs, ...(await partialsNamedBy(rendered.inputs[0] as string, input.templatesDir))])];
+  const inputs = [...new Set([...rendered.inputs, ...(await partialsNamedBy(rendered.inputs[0] as string, input.templatesDir, reads))])];
   const links: string[] = [];
   const entries: FileEntry[] = [];
-  for (const file of inputs) entries.push(...(await listFiles(file, links)));
+  for (const file of inputs) entries.push(...(await listFiles(file, links, reads)));
   const total = entries.reduce((sum, entry) => sum + entry.size, 0);
   const limit = input.sizeLimit ?? fingerprintSizeLimit;
   if (total > limit) {
@@ -130,7 +144,7 @@ export async function fingerprintImage(image: ResolvedImage, input: FingerprintI
   }
   for (const entry of entries) {
     hash.update(`file\0${portable(entry.file)}\0${entry.size}\0`);
-    await hashFile(hash, entry.file);
+    await hashFile(hash, entry, reads);
   }
   for (const link of links) hash.update(`link\0${portable(link)}\0`);
   return { fingerprint: hash.digest('hex'), files: entries.map((entry) => entry.file) };

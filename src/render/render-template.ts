@@ -8,12 +8,13 @@
  * output is laid out by formatHcl so it passes `packer fmt -check`.
  */
 import Handlebars from 'handlebars';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { catalogue } from '../errors.ts';
 import { claimOutputFolder } from './claim-output-folder.ts';
 import { amiNameProblem, packerTemplateBody, packerTemplateProblems } from './escape.ts';
+import { freshReads, type FileReads } from './file-reads.ts';
 import { formatHcl } from './format-hcl.ts';
 import { gateSettings } from './gate-settings.ts';
 import { registerHclHelpers } from './hcl.ts';
@@ -54,6 +55,8 @@ export interface RenderInput {
   readonly keyPairName?: string;
   /** A security group gild made for this build, so that Packer creates none. */
   readonly securityGroupId?: string;
+  /** How the template folder is read: afresh (the default), or once for a set of renders (src/render/file-reads.ts). */
+  readonly reads?: FileReads;
 }
 
 export interface RenderedImage {
@@ -73,9 +76,9 @@ const pluginsTemplate = 'plugins.pkr.hcl.hbs';
 export const partialSuffix = '.pkr.hcl.hbs';
 export const windowsUserDataFile = path.join('user-data', 'enable-winrm.ps1');
 
-async function readOrNull(file: string): Promise<string | null> {
+async function readOrNull(file: string, reads: FileReads): Promise<string | null> {
   try {
-    return await readFile(file, 'utf8');
+    return await reads.readText(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -96,10 +99,10 @@ interface TemplateEnvironment {
  */
 const environments = new Map<string, TemplateEnvironment>();
 
-async function createEnvironment(templatesDir: string): Promise<TemplateEnvironment> {
+async function createEnvironment(templatesDir: string, reads: FileReads): Promise<TemplateEnvironment> {
   const partialsDir = path.join(templatesDir, 'partials');
-  const names = (await readdir(partialsDir).catch(() => [] as string[])).filter((name) => name.endsWith(partialSuffix)).sort();
-  const partials = await Promise.all(names.map(async (name) => [name.slice(0, -partialSuffix.length), await readFile(path.join(partialsDir, name), 'utf8')] as const));
+  const names = (await reads.readdir(partialsDir).catch(() => [] as string[])).filter((name) => name.endsWith(partialSuffix)).sort();
+  const partials = await Promise.all(names.map(async (name) => [name.slice(0, -partialSuffix.length), await reads.readText(path.join(partialsDir, name))] as const));
   const key = JSON.stringify(partials);
   const known = environments.get(key);
   if (known) return known;
@@ -141,12 +144,12 @@ export function templateFileOf(image: ResolvedImage, templatesDir: string): stri
   return image.template ?? path.join(templatesDir, defaultTemplate);
 }
 
-async function loadImageTemplate(image: ResolvedImage, templatesDir: string): Promise<string> {
+async function loadImageTemplate(image: ResolvedImage, templatesDir: string, reads: FileReads): Promise<string> {
   const templateFile = templateFileOf(image, templatesDir);
-  if ((await stat(templateFile).catch(() => undefined))?.isDirectory()) {
+  if ((await reads.stat(templateFile).catch(() => undefined))?.isDirectory()) {
     throw catalogue.EDEFINITIONS([`${image.file}: template: ${templateFile} is a folder. Name a template file inside templates/, e.g. "hardened.pkr.hcl.hbs".`]);
   }
-  const source = await readOrNull(templateFile);
+  const source = await readOrNull(templateFile, reads);
   if (source !== null) return source;
   const problem = image.template
     ? `${image.file}: template: ${templateFile} does not exist. Put the template in templates/ or remove the field to use templates/${defaultTemplate}.`
@@ -183,10 +186,11 @@ function withPatchedAt(image: ResolvedImage, input: RenderInput): Readonly<Recor
 export async function renderImageFiles(image: ResolvedImage, input: RenderInput): Promise<RenderedFiles> {
   const nameProblem = amiNameProblem(input.amiName);
   if (nameProblem) throw catalogue.EDEFINITIONS([`${image.file}: name and version make the AMI name ${nameProblem}. Shorten the image name.`]);
-  const environment = await createEnvironment(input.templatesDir);
+  const reads = input.reads ?? freshReads;
+  const environment = await createEnvironment(input.templatesDir, reads);
   checkPartial(image, environment.handlebars);
   const userDataFile = path.join(input.templatesDir, windowsUserDataFile);
-  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(userDataFile)) ?? '') : '';
+  const windowsUserData = image.platform === 'windows' ? ((await readOrNull(userDataFile, reads)) ?? '') : '';
 
   const settings = buildSourceSettings(image, {
     baseAmiId: input.baseAmiId,
@@ -228,7 +232,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
   const templateFile = templateFileOf(image, input.templatesDir);
   const imageHcl = renderTemplate(
     environment,
-    await loadImageTemplate(image, input.templatesDir),
+    await loadImageTemplate(image, input.templatesDir, reads),
     { imageFile: image.file, templateFile },
     {
       image,
@@ -249,7 +253,7 @@ export async function renderImageFiles(image: ResolvedImage, input: RenderInput)
     const pluginsTemplateFile = path.join(input.templatesDir, pluginsTemplate);
     files.push({
       name: pluginsFileName,
-      content: formatHcl(renderTemplate(environment, await readFile(pluginsTemplateFile, 'utf8'), { imageFile: image.file, templateFile: pluginsTemplateFile }, {})),
+      content: formatHcl(renderTemplate(environment, await reads.readText(pluginsTemplateFile), { imageFile: image.file, templateFile: pluginsTemplateFile }, {})),
     });
     inputs.push(pluginsTemplateFile);
   }

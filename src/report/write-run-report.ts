@@ -31,11 +31,22 @@ export async function writeRunReport(input: WriteRunReportInput): Promise<Writte
   const { runDir } = input.applied;
   const smokeReports: Record<string, SmokeReport> = {};
   const logTails: Record<string, string[]> = {};
-  for (const outcome of input.outcomes) {
-    const smoke = await readOptional(path.join(runDir, `${outcome.image}.smoke.json`));
-    if (smoke !== undefined) smokeReports[outcome.image] = JSON.parse(smoke) as SmokeReport;
-    const logFile = input.applied.logFiles.get(outcome.image);
-    if (outcome.result === 'failed' && logFile) logTails[outcome.image] = tailOf((await readOptional(logFile)) ?? '', logTailLines);
+  // NOTE: every image's files are asked for at once, not one after another: a fleet's run folder holds none for most
+  // images (an unchanged image has no smoke report), and 100 answers in turn took ~15 ms after the run's last AWS call.
+  const read = await Promise.all(
+    input.outcomes.map(async (outcome) => {
+      const logFile = input.applied.logFiles.get(outcome.image);
+      const [smoke, log] = await Promise.all([
+        readOptional(path.join(runDir, `${outcome.image}.smoke.json`)),
+        outcome.result === 'failed' && logFile ? readOptional(logFile).then((text) => text ?? '') : undefined,
+      ]);
+      return { image: outcome.image, smoke, log };
+    }),
+  );
+  // In the outcomes' order, as before.
+  for (const { image, smoke, log } of read) {
+    if (smoke !== undefined) smokeReports[image] = JSON.parse(smoke) as SmokeReport;
+    if (log !== undefined) logTails[image] = tailOf(log, logTailLines);
   }
   const report = buildRunReport({ ...input, smokeReports, logTails });
   return saveReport(report, runDir, input.env);
@@ -59,8 +70,7 @@ export async function saveReport(given: RunReport, dir: string, env: Readonly<Re
   const report = warnings.length > 0 ? { ...given, warnings: [...(given.warnings ?? []), ...warnings] } : given;
   const jsonFile = path.join(dir, 'report.json');
   const markdownFile = path.join(dir, 'report.md');
-  await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(markdownFile, renderReportMarkdown(report));
+  await Promise.all([writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`), writeFile(markdownFile, renderReportMarkdown(report))]);
   return { report, warnings, jsonFile, markdownFile };
 }
 

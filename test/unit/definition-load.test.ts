@@ -1,9 +1,10 @@
-import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { warmDefinitionLoader } from '../../src/definition/import-isolated.ts';
+import { loadDefinitions } from '../../src/definition/load-definitions.ts';
 import { loadAndValidateDefinitions } from '../../src/definition/validate-definitions.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { projectDir } from '../fixtures/definitions/validate-one.ts';
@@ -76,5 +77,33 @@ describe('loading and validating a folder of definitions', () => {
     temporaryDirs.push(cwd);
     const { errors } = await loadAndValidateDefinitions(cwd, settings);
     expect(errors).toEqual(['images/: the folder does not exist. Create it and add one image definition per file (see the README).']);
+  });
+
+  it("gives every definition, and each file it imports, gild's identity functions however it imports 'gild'", async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'gild-definitions-'));
+    temporaryDirs.push(cwd);
+    await mkdir(path.join(cwd, 'images', 'lib'), { recursive: true });
+    await writeFile(
+      path.join(cwd, 'images', 'lib', 'shared.ts'),
+      "import { defineImage } from 'gild';\nexport const named = (name: string) => defineImage({ name, description: `shared ${name}` });\n",
+    );
+    const imports = (name: string) => `import everything, { defineImage } from 'gild';
+import * as gild from 'gild';
+import { named } from './lib/shared.ts';
+export default defineImage({
+  ...named('${name}'),
+  namespace: Object.keys(gild).sort(),
+  defaultImport: typeof everything,
+  same: gild.defineSettings({ tag: '${name}' }),
+});
+`;
+    // Two files, so that the second is given 'gild' after the first was loaded.
+    await writeFile(path.join(cwd, 'images', 'a.ts'), imports('a'));
+    await writeFile(path.join(cwd, 'images', 'b.ts'), imports('b'));
+    const { definitions, errors } = await loadDefinitions(cwd);
+    expect(errors).toEqual([]);
+    expect(definitions.map((definition) => definition.exported)).toEqual(
+      ['a', 'b'].map((name) => ({ name, description: `shared ${name}`, namespace: ['defineImage', 'defineSettings'], defaultImport: 'undefined', same: { tag: name } })),
+    );
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolvedImage } from '../../src/definition/resolved-image.ts';
+import { sharedBytesLimit, sharedReads } from '../../src/render/file-reads.ts';
 import { fingerprintImage } from '../../src/render/fingerprint-image.ts';
 import { repoRoot } from '../support/project.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
@@ -113,5 +114,39 @@ describe('fingerprintImage', () => {
     await symlink('/etc', path.join(project, 'images', 'files', 'tree', 'etc-link'));
     const result = await fingerprintImage(linuxImage(), { templatesDir, packer });
     expect(result.files.some((file) => file.includes('etc-link'))).toBe(false);
+  });
+
+  describe('with the files read once for every image (sharedReads, as a plan fingerprints its fleet)', () => {
+    it('gives every image the fingerprint fresh reads give, files beyond the in-memory limit (streamed) included', async () => {
+      await writeFile(path.join(project, 'images', 'files', 'tree', 'large.bin'), Buffer.alloc(sharedBytesLimit + 1, 7));
+      await symlink('/etc', path.join(project, 'images', 'files', 'tree', 'etc-link'));
+      const images = [linuxImage(), linuxImage({ name: 'api' }), windowsImage()];
+      const fresh = await Promise.all(images.map((image) => fingerprintImage(image, { templatesDir, packer })));
+      const reads = sharedReads();
+      const shared = await Promise.all(images.map((image) => fingerprintImage(image, { templatesDir, packer, reads })));
+      expect(shared).toEqual(fresh);
+      expect(new Set(fresh.map((result) => result.fingerprint)).size).toBe(3);
+    });
+
+    it('reads each file once: an edit made meanwhile reaches none of the images fingerprinted with it, and the next plan sees it', async () => {
+      const reads = sharedReads();
+      const before = (await fingerprintImage(linuxImage(), { templatesDir, packer, reads })).fingerprint;
+      await writeFile(path.join(project, 'images', 'harden.sh'), '#!/bin/sh\necho hardened twice\n');
+      await writeFile(path.join(templatesDir, 'amazon-ebs.pkr.hcl.hbs'), '# edited\n', { flag: 'a' });
+      expect((await fingerprintImage(linuxImage(), { templatesDir, packer, reads })).fingerprint).toBe(before);
+      expect((await fingerprintImage(linuxImage(), { templatesDir, packer, reads: sharedReads() })).fingerprint).not.toBe(before);
+      expect(await fingerprint(linuxImage())).not.toBe(before);
+      const script = path.join(project, 'images', 'harden.sh');
+      expect(reads.readBytes(script, 10)).toBe(reads.readBytes(script, 10));
+      expect(reads.readBytes(script, sharedBytesLimit + 1)).toBeUndefined();
+    });
+
+    it('says a failed read again to each caller, without an unhandled rejection meanwhile', async () => {
+      const reads = sharedReads();
+      const missing = path.join(project, 'no-such-file');
+      await expect(reads.readText(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(reads.readText(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(fingerprintImage(linuxImage({ template: missing }), { templatesDir, packer, reads })).rejects.toMatchObject({ code: 'EDEFINITIONS' });
+    });
   });
 });
