@@ -3,7 +3,7 @@
  * tagging every region's AMI, the AMI is read by name until it is available with every tag gild asked for; Packer's
  * exit, an interrupt or a read that keeps failing ends the reading, and the build then waits for Packer's exit.
  */
-import { DescribeImagesCommand, EC2Client, type DescribeImagesCommandInput } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, type DescribeImagesCommandInput, type ImageState } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PackerBuildResult } from '../../src/adapters/packer.ts';
@@ -29,7 +29,7 @@ const step = (regions: string[]): StepOfKind<'build'> => ({
   precondition: '…',
 });
 const tags = { 'gild:image': 'web', 'gild:version': '1.0.0', 'gild:status': 'candidate' };
-const image = (state: string, withTags: Record<string, string>) => ({
+const image = (state: ImageState, withTags: Record<string, string>) => ({
   Images: [
     {
       ImageId: 'ami-0123456789abcdef0',
