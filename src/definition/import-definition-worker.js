@@ -41,7 +41,10 @@ const { readPlainData } = await helpers.import(`./read-plain-data${extension}`);
 // as jiti loads a module, and given to every definition as the module `gild` (a virtual module): resolving and loading
 // them again for each definition (an alias, with moduleCache off) was half of a definition's load, ~0.25 ms each.
 // What an import of 'gild' gives (named, namespace or default) is what the alias gave.
-const jiti = createJiti(import.meta.url, { ...options, virtualModules: { gild: await helpers.import(`./definition-runtime${extension}`) } });
+// Frozen, with its functions: shared by every definition, it must not carry one file's change into the next.
+const runtime = await helpers.import(`./definition-runtime${extension}`);
+for (const value of Object.values(runtime)) if (typeof value === 'function') Object.freeze(value);
+const jiti = createJiti(import.meta.url, { ...options, virtualModules: { gild: Object.isFrozen(runtime) ? runtime : Object.freeze({ ...runtime }) } });
 
 const firstLine = (error) =>
   (error instanceof Error ? error.message : String(error))

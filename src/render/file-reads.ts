@@ -5,8 +5,9 @@
  *
  * NOTE: a fleet renders every image from the same template, partials and plugins file: each image read the partials
  * folder and each file again (about 28 file-system operations an image, 2,800 for 100 images), all on the main thread's
- * event loop while the plan's AWS answers arrived. One read per file for a set of renders is also one view of the
- * folder: an edit during the fingerprinting reaches all of the images or none.
+ * event loop while the plan's AWS answers arrived. Each kind of read (text, bytes, listing, status) is made once per
+ * file, so every image sees the same answer to it; the kinds are separate reads, so a file edited while the plan is
+ * being made can still be seen two ways (as before, when every image read afresh).
  */
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
@@ -23,6 +24,12 @@ export interface FileReads {
 
 /** Files at most this large are kept in memory by `sharedReads` for hashing (templates, partials, scripts); larger ones are streamed each time. */
 export const sharedBytesLimit = 1024 * 1024;
+/**
+ * What `sharedReads` keeps in memory at most, all files together: a fleet whose images upload folders of many small
+ * files must not hold them all until the last fingerprint (ten images of 300 MB each would be 3 GB); past it, files are
+ * streamed into the hash as a single render does.
+ */
+export const sharedBytesBudget = 64 * 1024 * 1024;
 
 export const freshReads: FileReads = {
   readText: (file) => readFile(file, 'utf8'),
@@ -34,7 +41,7 @@ export const freshReads: FileReads = {
 };
 
 /** Reads each file (and folder listing) once, for the renders it is handed to; to be dropped when they are done. */
-export function sharedReads(): FileReads {
+export function sharedReads(budget = sharedBytesBudget): FileReads {
   const once = <T>(read: (key: string) => Promise<T>) => {
     const answers = new Map<string, Promise<T>>();
     return (key: string): Promise<T> => {
@@ -49,9 +56,19 @@ export function sharedReads(): FileReads {
     };
   };
   const bytes = once((file) => readFile(file));
+  const kept = new Set<string>();
+  let keptBytes = 0;
+  const readBytes = (file: string, size: number): Promise<Buffer> | undefined => {
+    if (size > sharedBytesLimit) return undefined;
+    if (kept.has(file)) return bytes(file);
+    if (keptBytes + size > budget) return undefined;
+    kept.add(file);
+    keptBytes += size;
+    return bytes(file);
+  };
   return {
     readText: once((file) => readFile(file, 'utf8')),
-    readBytes: (file, size) => (size <= sharedBytesLimit ? bytes(file) : undefined),
+    readBytes,
     readdir: once((folder) => readdir(folder)),
     stat: once((file) => stat(file)),
     lstat: once((file) => lstat(file)),

@@ -13,7 +13,8 @@
  * rebuild in `gild plan --local` exactly as it will on the real account, and a
  * candidate AMI built on either target is resumed by the same fingerprint.
  *
- * Files are streamed into the hash, never read whole, under a size limit.
+ * Files are streamed into the hash under a size limit; a plan's fingerprints of a whole fleet keep small files'
+ * bytes in memory for the other images (src/render/file-reads.ts), up to a budget, past which they stream again.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

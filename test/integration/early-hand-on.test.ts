@@ -47,7 +47,9 @@ const env = () => ({ ...faults.env(moto.env), ...packerPollingEnv(clock.clock), 
 async function projectOf(name: string, smoke = "{ checks: [{ name: 'answers', run: 'true' }] }"): Promise<TempProject> {
   return createTempProject({
     settings: (await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8')).replace('concurrency: 2,', "concurrency: 2,\n  regionCopies: 'gild',"),
-    images: { [`${name}.ts`]: imageSource({ name, regions, extra: `smoke: ${smoke},` }) },
+    // NOTE: a base named by its SSM parameter, not an OS preset: never a container twin, whatever images the machine's
+    // container engine holds (a build with a twin does not hand on early).
+    images: { [`${name}.ts`]: imageSource({ name, regions, base: "{ ssmParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }", extra: `smoke: ${smoke},` }) },
   });
 }
 

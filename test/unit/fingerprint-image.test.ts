@@ -141,6 +141,18 @@ describe('fingerprintImage', () => {
       expect(reads.readBytes(script, sharedBytesLimit + 1)).toBeUndefined();
     });
 
+    it('keeps no more bytes in memory than its budget: past it, files are streamed as a single render streams them', async () => {
+      const reads = sharedReads(25);
+      const script = path.join(project, 'images', 'harden.sh');
+      const other = path.join(project, 'images', 'files', 'tree', 'large.bin');
+      expect(reads.readBytes(script, 20)).toBeDefined();
+      expect(reads.readBytes(other, 10)).toBeUndefined();
+      // What it kept it still gives.
+      expect(reads.readBytes(script, 20)).toBe(reads.readBytes(script, 20));
+      const within = await fingerprintImage(linuxImage(), { templatesDir, packer, reads: sharedReads(1) });
+      expect(within.fingerprint).toBe((await fingerprintImage(linuxImage(), { templatesDir, packer })).fingerprint);
+    });
+
     it('says a failed read again to each caller, without an unhandled rejection meanwhile', async () => {
       const reads = sharedReads();
       const missing = path.join(project, 'no-such-file');
