@@ -50,7 +50,7 @@ describe('gild run asks the container engines about twins only when its plan bui
     expect(await engineCalls()).toEqual([]);
   });
 
-  it('a run that builds asks them once its plan is made, and the next run, with nothing to build, asks none', async () => {
+  it('a run that builds asks them, and the next run, with nothing to build, asks none', async () => {
     const built = await gild(['run']);
     expect(built.exitCode, built.stdout + built.stderr).toBe(0);
     expect(built.stdout).toMatch(/✔ web 1\.0\.0 published/);
