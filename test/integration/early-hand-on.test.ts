@@ -94,19 +94,30 @@ async function amisOf(image: string, region: string) {
   return (answer.Images ?? []).map((ami) => `${ami.ImageId} ${ami.State}`);
 }
 
-async function runLog(project: TempProject, image: string): Promise<string> {
+/** The folder of the project's newest run (`.gild/runs/<run-id>`). */
+async function latestRun(project: TempProject): Promise<string> {
   const runs = path.join(project.dir, '.gild', 'runs');
   const [runId] = (await readdir(runs)).sort().reverse();
-  return readFile(path.join(runs, runId!, `${image}.log`), 'utf8');
+  return path.join(runs, runId!);
+}
+
+async function runLog(project: TempProject, image: string): Promise<string> {
+  return readFile(path.join(await latestRun(project), `${image}.log`), 'utf8');
+}
+
+/** Starts `gild run` with Packer's cleanup held, and returns once it is (failing if gild ends first). */
+async function runUntilPackerHeld(project: TempProject, image: string) {
+  const packer = holdPackerCleanup(image);
+  const run = project.gild(['run'], env());
+  await Promise.race([packer.held, run.then((result) => Promise.reject(new Error(`gild ended before Packer deleted its key pair:\n${result.stdout}${result.stderr}`)))]);
+  return { packer, run };
 }
 
 describe("the build hands on Packer's AMI before Packer exits", () => {
   it('smoke-tests the AMI while Packer is still cleaning up, and publishes only after Packer exited well', async () => {
     const project = await projectOf('handed-on');
     try {
-      const packer = holdPackerCleanup('handed-on');
-      const run = project.gild(['run'], env());
-      await Promise.race([packer.held, run.then((result) => Promise.reject(new Error(`gild ended before Packer deleted its key pair:\n${result.stdout}${result.stderr}`)))]);
+      const { packer, run } = await runUntilPackerHeld(project, 'handed-on');
       // Packer is held in its cleanup, so it cannot have exited: the smoke instance is launched all the same (before
       // or after the hold), or the build did not hand the AMI on. Bounded, so that a build that waits for Packer's exit
       // fails here rather than holding the test until its timeout.
@@ -148,14 +159,10 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
     // smoke.regions 'all': each copy gets a smoke test of its own, which waits for the copy, which waits for packer-exit.
     const project = await projectOf('packer-cancelled-late', "{ regions: 'all', checks: [{ name: 'answers', run: 'true' }] }");
     try {
-      const packer = holdPackerCleanup('packer-cancelled-late');
-      const run = project.gild(['run'], env());
-      await Promise.race([packer.held, run.then((result) => Promise.reject(new Error(`gild ended before Packer deleted its key pair:\n${result.stdout}${result.stderr}`)))]);
+      const { packer, run } = await runUntilPackerHeld(project, 'packer-cancelled-late');
       // Interrupted after its AMI is tagged, Packer finishes its cleanup, skips its post-processors, exits 1 and keeps
       // the AMI (docs/aws-clock.md): gild itself was not interrupted, so packer-exit must mark it failed.
-      const runs = path.join(project.dir, '.gild', 'runs');
-      const [runId] = (await readdir(runs)).sort().reverse();
-      process.kill(-(await packerGroupIn(path.join(runs, runId!, 'packer-cancelled-late', 'packer'))), 'SIGINT');
+      process.kill(-(await packerGroupIn(path.join(await latestRun(project), 'packer-cancelled-late', 'packer'))), 'SIGINT');
       packer.release();
       const result = await run;
       expect(result.exitCode, result.stdout + result.stderr).toBe(1);
@@ -182,13 +189,9 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
   it('discards a good AMI whose `packer build` then failed, copies included, and the next run converges', async () => {
     const project = await projectOf('packer-fails-late');
     try {
-      const packer = holdPackerCleanup('packer-fails-late');
-      const run = project.gild(['run'], env());
-      await Promise.race([packer.held, run.then((result) => Promise.reject(new Error(`gild ended before Packer deleted its key pair:\n${result.stdout}${result.stderr}`)))]);
+      const { packer, run } = await runUntilPackerHeld(project, 'packer-fails-late');
       // The manifest post-processor runs after the cleanup: a folder where its file goes fails it, and Packer exits 1.
-      const runs = path.join(project.dir, '.gild', 'runs');
-      const [runId] = (await readdir(runs)).sort().reverse();
-      await mkdir(path.join(runs, runId!, 'packer-fails-late', 'packer', 'manifest.json'));
+      await mkdir(path.join(await latestRun(project), 'packer-fails-late', 'packer', 'manifest.json'));
       packer.release();
       const result = await run;
       expect(result.exitCode, result.stdout + result.stderr).toBe(1);

@@ -34,21 +34,24 @@ const image = smokeImage();
 const runsWith = (exit: Promise<PackerBuildResult>): PackerRuns => new Map([['build:web', { exit, yielded: { 'us-east-1': amiId }, snapshots: { 'us-east-1': ['snap-1'] }, early: true }]]);
 const done: StepResult = { status: 'done', output: { result: 'passed' } as never, durationMs: 1 };
 
+/** The AMI the build handed on, as DescribeImages shows it, with its gild:status. */
+const handedOnAmi = (status: string) => ({
+  Images: [
+    {
+      ImageId: amiId,
+      Tags: [
+        { Key: 'gild:image', Value: image.name },
+        { Key: 'gild:version', Value: '1.0.0' },
+        { Key: 'gild:status', Value: status },
+      ],
+      BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }],
+    },
+  ],
+});
+
 beforeEach(() => {
   ec2Mock.reset();
-  ec2Mock.on(DescribeImagesCommand).resolves({
-    Images: [
-      {
-        ImageId: amiId,
-        Tags: [
-          { Key: 'gild:image', Value: image.name },
-          { Key: 'gild:version', Value: '1.0.0' },
-          { Key: 'gild:status', Value: 'tested' },
-        ],
-        BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }],
-      },
-    ],
-  });
+  ec2Mock.on(DescribeImagesCommand).resolves(handedOnAmi('tested'));
   ec2Mock.on(CreateTagsCommand).resolves({});
 });
 
@@ -111,19 +114,7 @@ describe('packer-exit stage', () => {
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
 
     ec2Mock.resetHistory();
-    ec2Mock.on(DescribeImagesCommand).resolves({
-      Images: [
-        {
-          ImageId: amiId,
-          Tags: [
-            { Key: 'gild:image', Value: image.name },
-            { Key: 'gild:version', Value: '1.0.0' },
-            { Key: 'gild:status', Value: 'failed' },
-          ],
-          BlockDeviceMappings: [],
-        },
-      ],
-    });
+    ec2Mock.on(DescribeImagesCommand).resolves(handedOnAmi('failed'));
     const failedSmoke: StepResult = { status: 'failed', reason: 'check failed', error: new Error('check failed'), durationMs: 1 };
     const afterFailedSmoke = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(failedSmoke) } });
     await expect(createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' }))).run(context, step, afterFailedSmoke)).rejects.toThrow(/after making/);
