@@ -30,6 +30,8 @@ export interface MarkFailed {
   readonly amis: Readonly<Record<string, string>>;
   readonly snapshots: Readonly<Record<string, readonly string[]>>;
   readonly reason: string;
+  /** An AMI already marked failed keeps its own reason (a smoke test failed before Packer's exit said it failed too). */
+  readonly keepEarlierFailure?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface MarkFailed {
  * is kept). Only this image's AMIs of this version are marked: what its build made or its resume took over. Returns
  * what was done, one line per region, for the log and the summary.
  */
-export async function markFailed({ context, image, version, amis, snapshots, reason }: MarkFailed): Promise<string[]> {
+export async function markFailed({ context, image, version, amis, snapshots, reason, keepEarlierFailure = false }: MarkFailed): Promise<string[]> {
   const actions: string[] = [];
   const keepUntil = new Date(context.now().getTime() + context.settings.keepFailedDays * 86_400_000).toISOString();
   const tags = {
@@ -54,6 +56,10 @@ export async function markFailed({ context, image, version, amis, snapshots, rea
     }
     if (ami.tags['gild:image'] !== image.name || ami.tags['gild:version'] !== version) {
       actions.push(`${region}: left ${amiId} alone: it is not tagged gild:image=${image.name} gild:version=${version}, so this run did not make or resume it`);
+      continue;
+    }
+    if (keepEarlierFailure && ami.tags['gild:status'] === 'failed') {
+      actions.push(`${region}: ${amiId} is already marked failed (${ami.tags['gild:failure'] ?? 'no reason recorded'}); its reason is kept`);
       continue;
     }
     // NOTE: snapshot IDs are read now; the discard step reads them again, right before it removes anything.

@@ -22,3 +22,10 @@ export function amisOf(run: StepRun, source: AmiSource): BuiltAmis {
   }
   return { amis, snapshots, baseAmiId: built.baseAmiId };
 }
+
+/** `us-east-1:ami-…, us-west-2:ami-…`: AMIs per region as logs and failures name them. */
+export function regionalAmis(amis: Readonly<Record<string, string>>): string {
+  return Object.entries(amis)
+    .map(([region, amiId]) => `${region}:${amiId}`)
+    .join(', ');
+}

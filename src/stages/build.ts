@@ -10,6 +10,7 @@ import { createBuildSecurityGroup, deleteSecurityGroup, deleteSecurityGroupOnceR
 import { packerBuild, type PackerBuildResult, type PackerVersionInfo } from '../adapters/packer.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import { StepFailure, type BuiltAmis, type StepRun, type StepStage } from '../apply/step-stage.ts';
+import { regionalAmis } from './amis-of.ts';
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { describeAwsError } from '../errors.ts';
@@ -107,11 +108,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         const early = handOnEarly ? await taggedBeforeExit(context, step, tags, exited, tagging.all, { pollMs: tools.taggedPollMs ?? 500, signal: run.signal, logger: run.logger }) : undefined;
         if (early) {
           tools.packerRuns.set(step.id, { exit: exited, yielded: early.amis, snapshots: early.snapshots, early: true });
-          run.logger.info(
-            `Packer tagged ${Object.entries(early.amis)
-              .map(([region, amiId]) => `${region}:${amiId}`)
-              .join(', ')}: handed on while Packer cleans up (packer-exit:${image.name} waits for its exit before anything is shared or published)`,
-          );
+          run.logger.info(`Packer tagged ${regionalAmis(early.amis)}: handed on while Packer cleans up (packer-exit:${image.name} waits for its exit before anything is shared or published)`);
           return { ...early, baseAmiId } satisfies BuiltAmis;
         }
         const result = await exited;
@@ -136,11 +133,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
             snapshots[region] = ami?.snapshotIds ?? [];
           }),
         );
-        run.logger.info(
-          `built ${Object.entries(amis)
-            .map(([region, amiId]) => `${region}:${amiId}`)
-            .join(', ')}`,
-        );
+        run.logger.info(`built ${regionalAmis(amis)}`);
         tools.packerRuns.set(step.id, { exit: exited, yielded: amis, snapshots, early: false });
         return { amis, snapshots, baseAmiId } satisfies BuiltAmis;
       } finally {

@@ -12,8 +12,7 @@
 import path from 'node:path';
 import type { PackerBuildResult } from '../adapters/packer.ts';
 import { StepFailure, type StepStage } from '../apply/step-stage.ts';
-import { describeImages } from '../adapters/ec2.ts';
-import type { Context } from '../context.ts';
+import { regionalAmis } from './amis-of.ts';
 import { describeAwsError } from '../errors.ts';
 import { markFailed } from '../smoke/fail-image.ts';
 import { imageOf } from './build.ts';
@@ -47,26 +46,25 @@ export function createPackerExitStage(runs: PackerRuns): StepStage<'packer-exit'
       const running = runs.get(step.build);
       if (!running) throw new StepFailure(`no Packer of ${step.build} ran in this process, so nothing says whether it exited well`, ['apply the build and this step in one process']);
       const result = await running.exit.catch((error: unknown): PackerBuildResult => ({ ok: false, reason: describeAwsError(error) }));
-      const amis = Object.entries(running.yielded).map(([region, amiId]) => `${region}:${amiId}`);
+      const amis = regionalAmis(running.yielded);
       const problem = result.ok ? manifestMismatch(result.amis, running.yielded) : result.reason;
       if (problem === undefined) {
-        if (running.early) run.logger.info(`Packer exited well after handing on ${amis.join(', ')}: its cleanup and post-processors are done`);
+        if (running.early) run.logger.info(`Packer exited well after handing on ${amis}: its cleanup and post-processors are done`);
         return { exitedAt: context.now().toISOString() };
       }
       const log = `full log: ${path.relative(context.cwd, run.logFile)}`;
       // NOTE: interrupted, Packer keeps an AMI it had tagged (it only finished cleaning up): left as it is, tagged
       // candidate or tested, for the next run to resume (same fingerprint) or clean up.
-      if (run.signal.aborted) throw new StepFailure(`Packer was interrupted after making ${amis.join(', ')}; the next run resumes or cleans them up`, [log]);
+      if (run.signal.aborted) throw new StepFailure(`Packer was interrupted after making ${amis}; the next run resumes or cleans them up`, [log]);
       // The smoke steps' verdicts first: a verdict must never land after this failure (an interrupt ends the wait).
       const verdicts = Promise.all(step.besideSmoke.map((id) => run.settled(id)?.catch(() => undefined)));
       await Promise.race([verdicts, aborted(run.signal)]);
-      if (run.signal.aborted) throw new StepFailure(`Packer failed after making ${amis.join(', ')} and the run was interrupted before marking them failed; the next run decides`, [log]);
+      if (run.signal.aborted) throw new StepFailure(`Packer failed after making ${amis} and the run was interrupted before marking them failed; the next run decides`, [log]);
       // Whatever the verdicts were (passed, skipped, failed): an AMI a failed test already marked keeps its own reason.
-      const unmarked = await notMarkedFailed(context, running.yielded);
       const reason = `packer build failed after making the AMI: ${problem}`;
-      const marked = await markFailed({ context, image, version: step.version, amis: unmarked, snapshots: running.snapshots, reason });
+      const marked = await markFailed({ context, image, version: step.version, amis: running.yielded, snapshots: running.snapshots, reason, keepEarlierFailure: true });
       for (const line of marked) run.logger.warn(line);
-      throw new StepFailure(`Packer build failed for image "${image.name}" after making ${amis.join(', ')}: ${problem}`, [
+      throw new StepFailure(`Packer build failed for image "${image.name}" after making ${amis}: ${problem}`, [
         log,
         'the AMI is marked failed: nothing is shared or published, its copies are cancelled and removed, and the discard steps remove it',
         `reproduce: gild run ${image.name} --local --force`,
@@ -78,15 +76,4 @@ export function createPackerExitStage(runs: PackerRuns): StepStage<'packer-exit'
 /** Resolves when `signal` aborts (never, if it does not). */
 export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-}
-
-/** The AMIs (per region) not already tagged `gild:status=failed`; one that no longer exists is left to markFailed to say. */
-async function notMarkedFailed(context: Context, amis: Readonly<Record<string, string>>): Promise<Record<string, string>> {
-  const entries = await Promise.all(
-    Object.entries(amis).map(async ([region, amiId]) => {
-      const [ami] = await describeImages(context.clients.ec2(region), { imageIds: [amiId] });
-      return ami?.tags['gild:status'] === 'failed' ? undefined : ([region, amiId] as const);
-    }),
-  );
-  return Object.fromEntries(entries.filter((entry) => entry !== undefined));
 }

@@ -6,6 +6,7 @@
  */
 import { createTags, describeImages } from '../adapters/ec2.ts';
 import type { BuiltAmis, StepStage } from '../apply/step-stage.ts';
+import { regionalAmis } from './amis-of.ts';
 
 export const resumeStage: StepStage<'resume'> = {
   kind: 'resume',
@@ -22,11 +23,7 @@ export const resumeStage: StepStage<'resume'> = {
   },
   async run(context, step, run) {
     await Promise.all(Object.entries(step.amis).map(([region, amiId]) => createTags(context.clients.ec2(region), [amiId], { 'gild:resumed-by': context.runId })));
-    run.logger.info(
-      `resuming ${Object.entries(step.amis)
-        .map(([region, amiId]) => `${region}:${amiId}`)
-        .join(', ')} built by run ${step.fromRunId}`,
-    );
+    run.logger.info(`resuming ${regionalAmis(step.amis)} built by run ${step.fromRunId}`);
     return { amis: step.amis, snapshots: step.snapshots, baseAmiId: step.baseAmiId } satisfies BuiltAmis;
   },
 };
