@@ -13,7 +13,6 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { mkdir, readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultImageGiB, gildPollingEnv, packerPollingEnv } from '../support/aws-clock-model.ts';
 import { startClockProxy, type ClockProxy } from '../support/aws-clock-proxy.ts';
@@ -113,26 +112,35 @@ async function runUntilPackerHeld(project: TempProject, image: string) {
   return { packer, run };
 }
 
+/** No versions/1.0.0 in any region, and no AMI of the image left in any (its copies cancelled and removed). */
+async function expectNeitherPublishedNorLeft(image: string): Promise<void> {
+  for (const region of allRegions) {
+    expect(await parametersUnder(moto.endpoint, region, `/golden/${image}`)).not.toHaveProperty(`/golden/${image}/versions/1.0.0`);
+    expect(await amisOf(image, region), region).toEqual([]);
+  }
+}
+
+/** With no faults, the next `gild run` succeeds and leaves the image as a converged run does. */
+async function expectNextRunConverges(project: TempProject, image: string): Promise<void> {
+  faults.setRules({});
+  const rerun = await project.gild(['run'], env());
+  expect(rerun.exitCode, rerun.stdout + rerun.stderr).toBe(0);
+  expect(await convergenceViolations(moto.endpoint, { [image]: allRegions })).toEqual([]);
+}
+
 describe("the build hands on Packer's AMI before Packer exits", () => {
   it('smoke-tests the AMI while Packer is still cleaning up, and publishes only after Packer exited well', async () => {
     const project = await projectOf('handed-on');
     try {
       const { packer, run } = await runUntilPackerHeld(project, 'handed-on');
       // Packer is held in its cleanup, so it cannot have exited: the smoke instance is launched all the same (before
-      // or after the hold), or the build did not hand the AMI on. Bounded, so that a build that waits for Packer's exit
-      // fails here rather than holding the test until its timeout.
-      const smokeLaunched = packer.arrival((call) => call.action === 'RunInstances' && call.body.includes('gild:role') && call.body.includes('smoke'));
-      const stillWaiting = new AbortController();
-      try {
-        await Promise.race([
-          smokeLaunched,
-          run.then((result) => Promise.reject(new Error(`gild ended while Packer was held:\n${result.stdout}${result.stderr}`))),
-          delay(120_000, undefined, { signal: stillWaiting.signal }).then(() => Promise.reject(new Error('no smoke instance was launched while Packer was held in its cleanup'))),
-        ]);
-      } finally {
-        stillWaiting.abort();
-        packer.release();
-      }
+      // or after the hold), and only that launch lets Packer go on. A build that waited for Packer's exit would never
+      // launch it: the run would wait for the held call, and the test end at its timeout, failed.
+      await Promise.race([
+        packer.arrival((call) => call.action === 'RunInstances' && call.body.includes('gild:role') && call.body.includes('smoke')),
+        run.then((result) => Promise.reject(new Error(`gild ended while Packer was held:\n${result.stdout}${result.stderr}`))),
+      ]);
+      packer.release();
       const result = await run;
       expect(result.exitCode, result.stdout + result.stderr).toBe(0);
 
@@ -171,16 +179,10 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
       expect(log).toMatch(/us-east-1: tagged ami-[0-9a-f]+, snap-[0-9a-f]+ gild:status=failed/);
       // The planned discard removed it (its line in the run's summary).
       expect(result.stdout + result.stderr).toMatch(/deregistered ami-[0-9a-f]+ .*because it failed \(its smoke test, or its Packer build after the AMI/);
-      for (const region of allRegions) {
-        expect(await parametersUnder(moto.endpoint, region, '/golden/packer-cancelled-late')).not.toHaveProperty('/golden/packer-cancelled-late/versions/1.0.0');
-        expect(await amisOf('packer-cancelled-late', region), region).toEqual([]);
-      }
+      await expectNeitherPublishedNorLeft('packer-cancelled-late');
       expect(await liveGildInstances(moto.endpoint)).toEqual([]);
 
-      faults.setRules({});
-      const rerun = await project.gild(['run'], env());
-      expect(rerun.exitCode, rerun.stdout + rerun.stderr).toBe(0);
-      expect(await convergenceViolations(moto.endpoint, { 'packer-cancelled-late': allRegions })).toEqual([]);
+      await expectNextRunConverges(project, 'packer-cancelled-late');
     } finally {
       await project.remove();
     }
@@ -198,10 +200,7 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
       expect(result.stdout + result.stderr).toMatch(/Packer build failed for image "packer-fails-late" after making us-east-1:ami-/);
 
       // Never published, gone from every region (the copy cancelled and removed), nothing of the build left running.
-      for (const region of allRegions) {
-        expect(await parametersUnder(moto.endpoint, region, '/golden/packer-fails-late')).not.toHaveProperty('/golden/packer-fails-late/versions/1.0.0');
-        expect(await amisOf('packer-fails-late', region), region).toEqual([]);
-      }
+      await expectNeitherPublishedNorLeft('packer-fails-late');
       // NOTE: Packer 1.6.6 destroys its artifact when a post-processor fails this way (it deregisters the AMI it had
       // tagged): the smoke test then finds its AMI gone, the copy its source gone. Marking a kept AMI failed is the
       // unit test's (test/unit/packer-exit-stage.test.ts).
@@ -210,10 +209,7 @@ describe("the build hands on Packer's AMI before Packer exits", () => {
       expect(log).toMatch(/cancelled and removed the copy ami-[0-9a-f]+, snap-[0-9a-f]+ in us-west-2/);
       expect(await liveGildInstances(moto.endpoint)).toEqual([]);
 
-      faults.setRules({});
-      const rerun = await project.gild(['run'], env());
-      expect(rerun.exitCode, rerun.stdout + rerun.stderr).toBe(0);
-      expect(await convergenceViolations(moto.endpoint, { 'packer-fails-late': allRegions })).toEqual([]);
+      await expectNextRunConverges(project, 'packer-fails-late');
     } finally {
       await project.remove();
     }
