@@ -52,6 +52,12 @@ export interface PackerBuildOptions {
    * tags every region's AMI after every copy, in no set order (Packer 1.6.6 walks a Go map).
    */
   readonly onAmiTagging?: (amiId: string) => void;
+  /**
+   * Called after every line Packer prints (after `onAmiTagging` for that line). Packer's steps run one after another,
+   * so the first line after its tagging step (its cleanup's `Terminating the source AWS instance...`) comes only once
+   * its CreateTags has answered: the early hand-on looks at the AMI again then, not a poll later.
+   */
+  readonly onLine?: () => void;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -254,6 +260,7 @@ async function runLogged(args: readonly string[], options: PackerBuildOptions): 
   const watchLines = function* (line: unknown): Generator<unknown, void, void> {
     const amiId = amiTaggingIn(String(line));
     if (amiId) onAmiTagging?.(amiId);
+    options.onLine?.();
     yield line;
   };
   const spawn = () =>
@@ -346,7 +353,7 @@ process.on('exit', () => {
 export async function packerBuild(options: PackerBuildOptions): Promise<PackerBuildResult> {
   await mkdir(path.dirname(options.logFile), { recursive: true });
   if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
-    const { onAmiTagging: _notInit, ...initOptions } = options;
+    const { onAmiTagging: _notInit, onLine: _notInitEither, ...initOptions } = options;
     const init = await runLogged(['init', '.'], initOptions);
     // NOTE: init has no machine-readable mode; its errors are prose on stderr.
     if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(`${init.stdout}\n${init.stderr}`, init.exitCode)}` };

@@ -102,10 +102,10 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         // twin, which Packer commits in the same `packer build`, possibly after the AMI. Nor in a plan without this
         // build's packer-exit step (what waits for Packer's exit before sharing or publishing): fail closed.
         const handOnEarly = !twinBuild.twin && run.settled(packerExitIdOf(image.name)) !== undefined;
-        const tagging = awaitTagging(step.regions.length);
-        packerExit = packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal, onAmiTagging: tagging.hint });
+        const tagging = followTagging(step.regions.length);
+        packerExit = packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal, onAmiTagging: tagging.hint, onLine: tagging.line });
         const exited = packerExit;
-        const early = handOnEarly ? await taggedBeforeExit(context, step, tags, exited, tagging.all, { pollMs: tools.taggedPollMs ?? 500, signal: run.signal, logger: run.logger }) : undefined;
+        const early = handOnEarly ? await taggedBeforeExit(context, step, tags, exited, tagging, { pollMs: tools.taggedPollMs ?? 500, signal: run.signal, logger: run.logger }) : undefined;
         if (early) {
           tools.packerRuns.set(step.id, { exit: exited, yielded: early.amis, snapshots: early.snapshots, early: true });
           run.logger.info(`Packer tagged ${regionalAmis(early.amis)}: handed on while Packer cleans up (packer-exit:${image.name} waits for its exit before anything is shared or published)`);
@@ -238,12 +238,24 @@ async function removeSecurityGroup(context: Context, region: string, groupId: st
   return removal === 'deleted';
 }
 
+/** What the early hand-on follows of Packer's output: its tagging lines, and every line as a cue to look again. */
+export interface PackerTagging {
+  /** Resolves once Packer has said it is tagging the AMI of every region the build makes. */
+  readonly all: Promise<void>;
+  /** How many lines Packer has printed so far. */
+  readonly printed: () => number;
+  /** Resolves at the next line Packer prints. */
+  readonly nextLine: () => Promise<void>;
+}
+
 /**
  * Packer's `Adding tags to AMI` lines, counted: `all` resolves once there is one for each region the build makes (with
- * `ami_regions` Packer tags every region's AMI after every copy, in no set order).
+ * `ami_regions` Packer tags every region's AMI after every copy, in no set order); every line Packer prints counted too.
  */
-function awaitTagging(regions: number): { readonly hint: (amiId: string) => void; readonly all: Promise<void>; readonly seen: () => boolean } {
+export function followTagging(regions: number): PackerTagging & { readonly hint: (amiId: string) => void; readonly line: () => void; readonly seen: () => boolean } {
   let seen = 0;
+  let lines = 0;
+  let waiting: (() => void)[] = [];
   let resolve: () => void = () => undefined;
   const all = new Promise<void>((done) => (resolve = done));
   return {
@@ -251,8 +263,16 @@ function awaitTagging(regions: number): { readonly hint: (amiId: string) => void
       seen += 1;
       if (seen >= regions) resolve();
     },
+    line: () => {
+      lines += 1;
+      const woken = waiting;
+      waiting = [];
+      for (const wake of woken) wake();
+    },
     all,
     seen: () => seen >= regions,
+    printed: () => lines,
+    nextLine: () => new Promise<void>((wake) => waiting.push(wake)),
   };
 }
 
@@ -286,7 +306,7 @@ export async function taggedBeforeExit(
   step: StepOfKind<'build'>,
   tags: Readonly<Record<string, string>>,
   exit: Promise<PackerBuildResult>,
-  tagging: Promise<void>,
+  tagging: PackerTagging,
   options: { readonly pollMs: number; readonly signal: AbortSignal; readonly logger: StepRun['logger'] },
 ): Promise<Pick<BuiltAmis, 'amis' | 'snapshots'> | undefined> {
   const stop = new AbortController();
@@ -294,7 +314,7 @@ export async function taggedBeforeExit(
   void exit.then(noticeExit, noticeExit);
   const stopped = AbortSignal.any([stop.signal, options.signal]);
   const hinted = await Promise.race([
-    tagging.then(() => true),
+    tagging.all.then(() => true),
     exit.then(
       () => false,
       () => false,
@@ -304,6 +324,7 @@ export async function taggedBeforeExit(
   const reads = 20;
   let missing = '';
   for (let read = 0; read < reads && !stopped.aborted; read++) {
+    const printedBefore = tagging.printed();
     const found = await amisNamed(context, step).catch((error: unknown) => {
       missing = `reading it failed: ${describeAwsError(error)}`;
       return undefined;
@@ -319,7 +340,14 @@ export async function taggedBeforeExit(
       const region = step.regions.find((candidate) => !(found[candidate]?.state === 'available'));
       missing = region ? `no one available AMI named ${step.amiName} in ${region}` : `not every tag gild asked for is on it yet`;
     }
-    if (read < reads - 1) await delay(options.pollMs, undefined, { signal: stopped }).catch(() => undefined);
+    // NOTE: Packer says it is tagging before its CreateTags, so a first read can race the tags. Its next line comes only
+    // once that call answered (its steps run one after another): a line printed since this read began is the cue to
+    // read again at once, else the next line or the poll, whichever comes first (a Packer that goes quiet is read at the poll).
+    if (read < reads - 1 && tagging.printed() === printedBefore) {
+      const waited = new AbortController();
+      await Promise.race([delay(options.pollMs, undefined, { signal: AbortSignal.any([stopped, waited.signal]) }), tagging.nextLine()]).catch(() => undefined);
+      waited.abort();
+    }
   }
   if (!stopped.aborted) options.logger.info(`Packer said it tagged its AMI, but ${missing} after ${reads} reads: the build waits for Packer's exit`);
   return undefined;
