@@ -29,10 +29,15 @@ const rounds = Number(process.env.GILD_BENCH_CLOCK_ROUNDS ?? '') || 2;
 /**
  * AWS seconds per second. At 60 (one AWS minute a second) the model's build is 5.25 s, and what is not modelled (a
  * Packer process starting, the emulator's answers on a loaded machine: seconds of real time whatever the scale)
- * weighed as much as the model, on both sides. At 20 (one AWS minute is 3 s) the model is most of each build and the
- * run still fits a few minutes; Packer polls every 1 s, its floor, which is 20 AWS seconds (AWS's default is 15 s).
+ * weighed as much as the model, on both sides. At 20 Packer's polls could not follow: its delay is whole seconds, at
+ * least 1, which is 20 AWS seconds there, not AWS's 15, and each of its waits for an instance overshot the model by
+ * half a second to three quarters (10–15 AWS s a wait that polling every 15 AWS s would not have had). 15 (one AWS
+ * minute is 4 s) is the coarsest scale at which Packer polls every 15 AWS seconds as it does on AWS, so both sides poll
+ * as on AWS, and the run still fits a quarter of an hour. The model's times are multiples of 15 AWS s, so there a poll
+ * lands where the model says a wait ends; on AWS, where the times vary, each wait overshoots by up to a poll (half of
+ * one on average), on both sides: the output says so.
  */
-const scale = Number(process.env.GILD_BENCH_CLOCK_SCALE ?? '') || 20;
+const scale = Number(process.env.GILD_BENCH_CLOCK_SCALE ?? '') || 15;
 const idealTarget = 1.05;
 const packerTarget = 0.75;
 const buildRegion = 'us-east-1';
@@ -173,7 +178,7 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
     notes: [
       `on AWS that is: Packer alone ${awsMinutes(packer!.medianMs)}, gild ${awsMinutes(gild!.medianMs)}, ideal ${awsMinutes(ideal.totalMs)} (a build ${awsMinutes(ideal.buildMs)}, a smoke test ${awsMinutes(ideal.smokeMs)}, a copy ${awsMinutes(ideal.copyMs)})`,
       'Packer alone neither smoke-tests nor publishes; gild does both, and is still expected to finish first because its copies overlap the smoke tests and the next levels',
-      `each polls as on AWS, scaled: Packer every ${env.AWS_POLL_DELAY_SECONDS} s (15 AWS s, never under its 1 s floor), gild a copy every ${env.GILD_COPY_POLL_MS} ms and a smoke command or instance every ${env.GILD_SMOKE_POLL_MS} ms; the ideal schedule has no polling, no emulator round trips and no process start-up`,
+      `each polls as on AWS, scaled: Packer every ${env.AWS_POLL_DELAY_SECONDS} s (${Number(env.AWS_POLL_DELAY_SECONDS) * scale} AWS s: AWS's 15 s, never under its 1 s floor), gild a copy every ${env.GILD_COPY_POLL_MS} ms and a smoke command or instance every ${env.GILD_SMOKE_POLL_MS} ms; the ideal schedule has no polling, no emulator round trips and no process start-up; the model's times are multiples of 15 AWS s, so a poll lands where a wait ends, where on AWS each wait overshoots by up to a poll (half of one on average) on both sides`,
       `the clock, last gild round: ${chain.sizes} (the ideal's size)`,
       `gild's critical chain, last round (s from its start; model in brackets): ${chain.last}`,
       `load average (1 min) at the start of each round: ${loads.map((load) => load.toFixed(1)).join(', ')}`,
