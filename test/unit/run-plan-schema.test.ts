@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expectTypeOf, it, expect } from 'vitest';
 import type { z } from 'zod';
+import { notifySettingsSchema } from '../../src/notify/notify-settings.ts';
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { parseRunPlan, runPlanSchema } from '../../src/plan/run-plan-schema.ts';
 import type { RunPlan } from '../../src/plan/run-plan.ts';
@@ -103,7 +104,7 @@ describe('the plan file schema', () => {
   });
 });
 
-/** The plan gild makes for a base and an image built on it, copied to two regions, every region tested or only the build's. */
+/** The plan gild makes for a base and an image built on it, copied to two regions, every region tested or only the build's, with notifications. */
 function planned(regionCopies: 'gild' | 'packer', smokeRegions: 'build' | 'all'): RunPlan {
   const copyRegions = ['us-west-2', 'eu-west-1'];
   const smoke = (image: ReturnType<typeof resolvedImageFixture>) => ({ ...image, smoke: { ...image.smoke, regions: smokeRegions } });
@@ -120,7 +121,8 @@ function planned(regionCopies: 'gild' | 'packer', smokeRegions: 'build' | 'all')
       leases: {},
     }),
     force: false,
-    settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, regionCopies },
+    // Notifications too: a notification waits for the step it reads its AMIs from, and for the publish.
+    settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, regionCopies, notify: notifySettingsSchema.parse({ sns: ['arn:aws:sns:us-east-1:123456789012:a'], eventBridge: {} }) },
   });
 }
 
@@ -134,7 +136,13 @@ function edited(plan: RunPlan, id: string, edit: (step: Record<string, unknown>)
 describe('the saved plan\u2019s circle check, counting the steps a step waits for beside it', () => {
   it('reads every plan gild makes without a problem', () => {
     for (const regionCopies of ['gild', 'packer'] as const) {
-      for (const smokeRegions of ['build', 'all'] as const) expect(parseRunPlan(JSON.parse(JSON.stringify(planned(regionCopies, smokeRegions)))).problems).toEqual([]);
+      for (const smokeRegions of ['build', 'all'] as const) {
+        const plan = planned(regionCopies, smokeRegions);
+        // Every kind of wait beside a step is in these plans.
+        const kinds = new Set(plan.steps.map((step) => step.kind));
+        expect([...kinds].filter((kind) => ['packer-exit', 'notify', 'notify-failure', ...(regionCopies === 'gild' ? ['copy'] : [])].includes(kind))).toHaveLength(regionCopies === 'gild' ? 4 : 3);
+        expect(parseRunPlan(JSON.parse(JSON.stringify(plan))).problems).toEqual([]);
+      }
     }
   });
 
