@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { formatPath } from '../definition/format-issues.ts';
 import { notifyEvents } from '../notify/notify-settings.ts';
 import { planSchemaVersion, type PlanStep, type RunPlan } from './run-plan.ts';
-import { stepWaits, type StepWait } from './step-waits.ts';
+import { stepWaits, waitCircles, type StepWait, type WaitEdge } from './step-waits.ts';
 
 const text = z.string();
 const optionalText = z.string().optional();
@@ -284,34 +284,23 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
   // NOTE: the waits beside a step count as much as its `after`: a circle through them never ends at apply.
   const waiting = new Map<string, readonly StepWait[]>();
   for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, stepWaits(step as unknown as PlanStep));
-  const state = new Map<string, 'visiting' | 'done'>();
-  // One message per knot: a circle sharing a step with one already named is the same tangle, seen from elsewhere.
-  const inCircles = new Set<string>();
-  const visit = (id: string, trail: readonly { readonly from: string; readonly wait: StepWait }[]): void => {
-    if (state.get(id) === 'done') return;
-    if (state.get(id) === 'visiting') {
-      const circle = trail.slice(trail.findIndex((edge) => edge.from === id));
-      if (circle.some((edge) => inCircles.has(edge.from))) return;
-      for (const edge of circle) inCircles.add(edge.from);
-      problems.push(describeCircle(circle));
-      return;
-    }
-    state.set(id, 'visiting');
-    for (const wait of waiting.get(id) ?? []) if (wait.id !== id && waiting.has(wait.id)) visit(wait.id, [...trail, { from: id, wait }]);
-    state.set(id, 'done');
-  };
-  for (const id of waiting.keys()) visit(id, []);
+  for (const circle of waitCircles(waiting)) problems.push(describeCircle(circle));
   // NOTE: the parsed plan is the plan gild wrote, field for field (the type test holds the schema to the types); a
   // field JSON left out because it was undefined reads as undefined either way.
   return problems.length > 0 ? { plan: undefined, problems } : { plan: parsed.data as unknown as RunPlan, problems: [] };
 }
 
 /** `steps: a → b → a wait for each other in a circle (a after b, b besideSmoke a) …`: the steps, and the field of each wait. */
-function describeCircle(edges: readonly { readonly from: string; readonly wait: StepWait }[]): string {
-  const steps = [...edges.map((edge) => edge.from), edges[0]!.from].join(' → ');
-  const waits = edges.map((edge) => `${edge.from} ${edge.wait.field} ${edge.wait.id}`).join(', ');
-  return `steps: ${steps} wait for each other in a circle (${waits}), so none of them could ever end; a plan gild makes has none: make a new plan rather than editing one`;
+function describeCircle(edges: readonly WaitEdge[]): string {
+  // NOTE: a hand-made circle may run through thousands of steps: the first ones name it well enough.
+  const shown = edges.slice(0, circleStepsShown);
+  const more = edges.length - shown.length;
+  const steps = [...shown.map((edge) => edge.from), more > 0 ? `… (${more} more)` : edges[0]!.from].join(' → ');
+  const waits = shown.map((edge) => `${edge.from} ${edge.wait.field} ${edge.wait.id}`).join(', ');
+  return `steps: ${steps} wait for each other in a circle (${waits}${more > 0 ? ', …' : ''}), so none of them could ever end; a plan gild makes has none: make a new plan rather than editing one`;
 }
+
+const circleStepsShown = 20;
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {

@@ -30,3 +30,53 @@ export function stepWaits(step: PlanStep): StepWait[] {
   }
   return waits;
 }
+
+/** One wait of a circle: the step that waits, and what it waits for. */
+export interface WaitEdge {
+  readonly from: string;
+  readonly wait: StepWait;
+}
+
+/**
+ * The circles among the steps' waits (step ID → its waits; a wait for a step not in the map, or for itself, is
+ * another problem, not a circle), each as its waits in order, the last one back to the first step. One circle per
+ * tangle: a circle sharing a step with one already found is the same tangle seen from elsewhere. Depth-first without
+ * recursion: a saved plan is outside input, and a chain of 100,000 steps must be refused, not overflow the stack.
+ */
+export function waitCircles(waiting: ReadonlyMap<string, readonly StepWait[]>): WaitEdge[][] {
+  const circles: WaitEdge[][] = [];
+  const done = new Set<string>();
+  const inCircles = new Set<string>();
+  for (const root of waiting.keys()) {
+    if (done.has(root)) continue;
+    // The path from the root: each step with the index of its next wait to follow, and the waits taken between them.
+    const path: { id: string; next: number }[] = [{ id: root, next: 0 }];
+    const taken: WaitEdge[] = [];
+    const onPath = new Map<string, number>([[root, 0]]);
+    while (path.length > 0) {
+      const top = path.at(-1)!;
+      const waits = waiting.get(top.id) ?? [];
+      if (top.next >= waits.length) {
+        path.pop();
+        taken.pop();
+        onPath.delete(top.id);
+        done.add(top.id);
+        continue;
+      }
+      const wait = waits[top.next++]!;
+      if (wait.id === top.id || !waiting.has(wait.id) || done.has(wait.id)) continue;
+      const at = onPath.get(wait.id);
+      if (at !== undefined) {
+        const circle = [...taken.slice(at), { from: top.id, wait }];
+        if (circle.some((edge) => inCircles.has(edge.from))) continue;
+        for (const edge of circle) inCircles.add(edge.from);
+        circles.push(circle);
+        continue;
+      }
+      taken.push({ from: top.id, wait });
+      onPath.set(wait.id, path.length);
+      path.push({ id: wait.id, next: 0 });
+    }
+  }
+  return circles;
+}

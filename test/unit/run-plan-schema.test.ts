@@ -165,6 +165,24 @@ describe('the saved plan\u2019s circle check, counting the steps a step waits fo
     ]);
   });
 
+  it('refuses a circle through 50,000 steps in one message naming its first 20, without overflowing the stack', () => {
+    const count = 50_000;
+    const lock = (index: number) => ({
+      id: `lock:${index}`,
+      kind: 'lock',
+      after: [`lock:${(index + 1) % count}`],
+      reason: '',
+      precondition: '',
+      image: 'web',
+      region: 'us-east-1',
+      parameterName: '/golden/web/lock',
+    });
+    const file = { ...JSON.parse(JSON.stringify(planned('packer', 'build'))), steps: Array.from({ length: count }, (_, index) => lock(index)) };
+    const problems = parseRunPlan(file).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^steps: lock:0 → lock:1 → .* → lock:19 → … \(49980 more\) wait for each other in a circle \(lock:0 after lock:1, .*, lock:19 after lock:20, …\)/);
+  });
+
   it('refuses a notification whose AMIs come from a step that waits for it', () => {
     const notify = {
       id: 'notify:base',
