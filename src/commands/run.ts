@@ -13,7 +13,17 @@ import { imageParameterPath } from '../plan/parameter-names.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
-import { createRunContext, exitCodeUnlessInterrupted, finishRun, installSignalHandlers, parseBaseOverrides, startEmulatorIfAsked, throwDefinitionErrors, withContainerTwins } from './run-steps.ts';
+import {
+  createRunContext,
+  exitCodeUnlessInterrupted,
+  finishRun,
+  installSignalHandlers,
+  parseBaseOverrides,
+  startEmulatorIfAsked,
+  throwDefinitionErrors,
+  twinsDecidedWhenApplied,
+  withContainerTwins,
+} from './run-steps.ts';
 
 export interface RunCommandOptions {
   /** Image names; all images when empty. */
@@ -91,7 +101,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
         async () => {
           const runPlan = saved !== undefined ? await checkSavedPlan(runContext, saved, images, { ...planOptions, only, file: options.plan! }) : (await planRun(runContext, images, planOptions)).plan;
           // A definition the published state contradicts stops the run before anything is built (a dry run too).
-          return await takeTrip({
+          const exitCode = await takeTrip({
             heading: `Plan for run ${runPlan.runId}`,
             plan: runPlan,
             dryRun: options.dryRun,
@@ -147,6 +157,9 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
               return 0;
             },
           });
+          const twinsLater = options.dryRun ? twinsDecidedWhenApplied(runContext, runPlan) : undefined;
+          if (twinsLater) logger.info(twinsLater);
+          return exitCode;
         },
         () => !applying,
       );

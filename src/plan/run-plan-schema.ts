@@ -10,7 +10,8 @@
 import { z } from 'zod';
 import { formatPath } from '../definition/format-issues.ts';
 import { notifyEvents } from '../notify/notify-settings.ts';
-import { planSchemaVersion, type RunPlan } from './run-plan.ts';
+import { planSchemaVersion, type PlanStep, type RunPlan } from './run-plan.ts';
+import { stepWaits, waitCircles, type StepWait, type WaitEdge } from './step-waits.ts';
 
 const text = z.string();
 const optionalText = z.string().optional();
@@ -251,7 +252,8 @@ export type SavedRunPlan = z.infer<typeof runPlanSchema>;
 
 /**
  * A plan file's content as a plan, or every problem with it (`steps[3].writes[0].name: …`): the shape first, then what
- * the shape cannot say: step IDs are unique, every `after` names a step of the plan, and no step waits for itself.
+ * the shape cannot say: step IDs are unique, every `after` names a step of the plan, and no step waits for itself, nor
+ * for itself through others, counting the steps it waits for beside it (`stepWaits`).
  */
 export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | { plan: undefined; problems: string[] } {
   const parsed = runPlanSchema.safeParse(value);
@@ -279,24 +281,26 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
       });
     }
   });
-  const waiting = new Map<string, readonly string[]>();
-  for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, step.after);
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (id: string, trail: string[]): void => {
-    if (state.get(id) === 'done') return;
-    if (state.get(id) === 'visiting') {
-      problems.push(`steps: ${[...trail.slice(trail.indexOf(id)), id].join(' → ')} wait for each other in a circle`);
-      return;
-    }
-    state.set(id, 'visiting');
-    for (const dependency of waiting.get(id) ?? []) if (dependency !== id && waiting.has(dependency)) visit(dependency, [...trail, id]);
-    state.set(id, 'done');
-  };
-  for (const id of waiting.keys()) visit(id, []);
+  // NOTE: the waits beside a step count as much as its `after`: a circle through them never ends at apply.
+  const waiting = new Map<string, readonly StepWait[]>();
+  for (const step of parsed.data.steps) if (!waiting.has(step.id)) waiting.set(step.id, stepWaits(step as unknown as PlanStep));
+  for (const circle of waitCircles(waiting)) problems.push(describeCircle(circle));
   // NOTE: the parsed plan is the plan gild wrote, field for field (the type test holds the schema to the types); a
   // field JSON left out because it was undefined reads as undefined either way.
   return problems.length > 0 ? { plan: undefined, problems } : { plan: parsed.data as unknown as RunPlan, problems: [] };
 }
+
+/** `steps: a → b → a wait for each other in a circle (a after b, b besideSmoke a) …`: the steps, and the field of each wait. */
+function describeCircle(edges: readonly WaitEdge[]): string {
+  // NOTE: a hand-made circle may run through thousands of steps: the first ones name it well enough.
+  const shown = edges.slice(0, circleStepsShown);
+  const more = edges.length - shown.length;
+  const steps = [...shown.map((edge) => edge.from), more > 0 ? `… (${more} more)` : edges[0]!.from].join(' → ');
+  const waits = shown.map((edge) => `${edge.from} ${edge.wait.field} ${edge.wait.id}`).join(', ');
+  return `steps: ${steps} wait for each other in a circle (${waits}${more > 0 ? ', …' : ''}), so none of them could ever end; a plan gild makes has none: make a new plan rather than editing one`;
+}
+
+const circleStepsShown = 20;
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {

@@ -10,6 +10,7 @@ import type { ImageOutcome } from '../apply/run-trip.ts';
 import type { StepOutputs } from '../apply/step-stage.ts';
 import type { PlanStep } from '../plan/run-plan.ts';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
+import type { LogTail } from './read-log-tail.ts';
 import { reportSchemaVersion, type ImageReport, type ReportCommandName, type RunReport, type SmokeEvidence, type StepReport } from './report-schema.ts';
 
 export interface RunReportInput {
@@ -23,8 +24,8 @@ export interface RunReportInput {
   readonly cwd: string;
   /** `<image>.smoke.json` per image, where the smoke stage wrote one. */
   readonly smokeReports: Readonly<Record<string, SmokeReport>>;
-  /** The last lines of each image's log. */
-  readonly logTails: Readonly<Record<string, readonly string[]>>;
+  /** The last lines of each failed image's log, and whether the bound on reading it left some out. */
+  readonly logTails: Readonly<Record<string, LogTail>>;
   /** Which command this is (default `run`). */
   readonly commandName?: ReportCommandName;
   /** The command that reproduces an image's failure (default: `run` it locally against the emulator). */
@@ -165,7 +166,8 @@ function imageReport(input: RunReportInput, outcome: ImageOutcome): ImageReport 
             details: [...outcome.details],
             causes: causesOf(outcome.error),
             ...(logFile ? { logFile: relative(input.cwd, logFile) } : {}),
-            logTail: [...(input.logTails[outcome.image] ?? [])],
+            logTail: [...(input.logTails[outcome.image]?.lines ?? [])],
+            ...(input.logTails[outcome.image]?.cut ? { logTailCut: input.logTails[outcome.image]!.cut } : {}),
             reproduce: (input.reproduce ?? reproduceCommand)(outcome.image),
           },
         }

@@ -69,7 +69,11 @@ function imageSection(image: ImageReport): string[] {
     lines.push('', `**Failed in ${text(failure.stage)}:** ${text(failure.message)}`);
     for (const detail of failure.details) lines.push(`- ${text(detail)}`);
     if (failure.logTail.length > 0) {
-      lines.push('', `Last lines of ${code(failure.logFile ?? 'the log')}:`, '', ...fenced(failure.logTail.join('\n')));
+      // NOTE: the writer reads only the log's end; when that cut into the lines shown, the report says so and where the rest is.
+      const cut = failure.logTailCut
+        ? ` (only its last ${kib(failure.logTailCut.readBytes)} of ${kib(failure.logTailCut.logBytes)} were read: the rest is in the full log${failure.logFile ? `, ${code(failure.logFile)}` : ''})`
+        : '';
+      lines.push('', `Last lines of ${code(failure.logFile ?? 'the log')}${cut}:`, '', ...fenced(failure.logTail.join('\n')));
     }
     lines.push('', `Reproduce locally (against a moto emulator gild starts): ${code(failure.reproduce)}`);
   }
@@ -142,6 +146,11 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const minutes = Math.floor(ms / 60_000);
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** A size in KiB, rounded up (a log of 10 bytes is 1 KiB, never 0). */
+function kib(bytes: number): string {
+  return `${Math.ceil(bytes / 1024).toLocaleString('en-US')} KiB`;
 }
 
 /**

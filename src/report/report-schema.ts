@@ -57,6 +57,8 @@ const failureSchema = z.object({
   causes: z.array(z.object({ name: z.string(), message: z.string() })),
   logFile: z.string().optional(),
   logTail: z.array(z.string()),
+  /** Only the log's last `readBytes` were read, and they held fewer lines than asked for (or only a long line's end): the rest is in `logFile`. */
+  logTailCut: z.object({ readBytes: z.number(), logBytes: z.number() }).optional(),
   /**
    * One command that reproduces the failure: for `run`, locally against a moto emulator gild starts; for a lifecycle
    * command, the same command again (it plans afresh from what AWS holds, so it is safe to repeat).

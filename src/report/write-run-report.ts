@@ -7,12 +7,15 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
 import { buildRunReport, type RunReportInput } from './build-run-report.ts';
+import { readLogTail, type LogTail } from './read-log-tail.ts';
 import { fitStepSummary, fullReportLocation } from './fit-step-summary.ts';
 import { renderReportMarkdown } from './render-report-markdown.ts';
 import type { RunReport } from './report-schema.ts';
 
 /** Enough of a log to see the failure; the whole log is one path away. */
 const logTailLines = 30;
+/** Read from the end of a failed image's log, at most: 30 lines are rarely more than a few KiB, a log can be hundreds of MiB. */
+const logTailBytes = 64 * 1024;
 
 /** What the report is built from, less what the writer reads from the run's folder itself (smoke reports, log tails). */
 export interface WriteRunReportInput extends Omit<RunReportInput, 'smokeReports' | 'logTails'> {
@@ -30,7 +33,7 @@ export interface WrittenRunReport {
 export async function writeRunReport(input: WriteRunReportInput): Promise<WrittenRunReport> {
   const { runDir } = input.applied;
   const smokeReports: Record<string, SmokeReport> = {};
-  const logTails: Record<string, string[]> = {};
+  const logTails: Record<string, LogTail> = {};
   // NOTE: every image's files are asked for at once, not one after another: a fleet's run folder holds none for most
   // images (an unchanged image has no smoke report), and 100 answers in turn took ~15 ms after the run's last AWS call.
   const read = await Promise.all(
@@ -38,7 +41,7 @@ export async function writeRunReport(input: WriteRunReportInput): Promise<Writte
       const logFile = input.applied.logFiles.get(outcome.image);
       const [smoke, log] = await Promise.all([
         readOptional(path.join(runDir, `${outcome.image}.smoke.json`)),
-        outcome.result === 'failed' && logFile ? readOptional(logFile).then((text) => text ?? '') : undefined,
+        outcome.result === 'failed' && logFile ? readLogTail(logFile, { lines: logTailLines, maxBytes: logTailBytes }).then((tail) => tail ?? { lines: [] }) : undefined,
       ]);
       return { image: outcome.image, smoke, log };
     }),
@@ -46,7 +49,7 @@ export async function writeRunReport(input: WriteRunReportInput): Promise<Writte
   // In the outcomes' order, as before.
   for (const { image, smoke, log } of read) {
     if (smoke !== undefined) smokeReports[image] = JSON.parse(smoke) as SmokeReport;
-    if (log !== undefined) logTails[image] = tailOf(log, logTailLines);
+    if (log !== undefined) logTails[image] = log;
   }
   const report = buildRunReport({ ...input, smokeReports, logTails });
   return saveReport(report, runDir, input.env);
@@ -72,11 +75,6 @@ export async function saveReport(given: RunReport, dir: string, env: Readonly<Re
   const markdownFile = path.join(dir, 'report.md');
   await Promise.all([writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`), writeFile(markdownFile, renderReportMarkdown(report))]);
   return { report, warnings, jsonFile, markdownFile };
-}
-
-export function tailOf(text: string, count: number): string[] {
-  const lines = text.replace(/\n+$/, '').split('\n');
-  return text.trim() === '' ? [] : lines.slice(-count);
 }
 
 async function readOptional(file: string): Promise<string | undefined> {

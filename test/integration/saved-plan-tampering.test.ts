@@ -72,6 +72,12 @@ const tamperings: readonly Tampering[] = [
     edit: (plan) => ({ ...plan, steps: plan.steps.map((step) => (step.id === 'publish:web' ? { ...step, after: ['smoke:nowhere'] } : step)) }),
     says: [/steps\[\d+\]\.after\[0\]: step publish:web waits for "smoke:nowhere", which is no step of the plan/],
   },
+  {
+    // packer-exit waits beside the smoke test for its verdict: a smoke test made to wait for packer-exit would never end.
+    name: 'waits in a circle through a step beside it',
+    edit: (plan) => ({ ...plan, steps: plan.steps.map((step) => (step.id === 'smoke:web' ? { ...step, after: [...step.after, 'packer-exit:web'] } : step)) }),
+    says: [/steps: (packer-exit:web → smoke:web → packer-exit:web|smoke:web → packer-exit:web → smoke:web) wait for each other in a circle \(.*packer-exit:web besideSmoke smoke:web/],
+  },
 ];
 
 describe('gild run --plan refuses an edited plan before any lock', () => {

@@ -1,6 +1,7 @@
 /**
  * On the emulator, `gild run` decides the images' container twins (asking `docker` and `podman`) only once its plan
- * has a build to apply: a dry run stops before, and a run with nothing to build never asks. PATH shims named `docker`
+ * has a build to apply, before its first step: a dry run stops before (and says so), and a run with nothing to build
+ * never asks. PATH shims named `docker`
  * and `podman`, first on PATH, record every call and answer as an engine that is not running (the machine's own
  * engines further on PATH are asked after them, as gild asks every one).
  */
@@ -41,12 +42,14 @@ describe('gild run asks the container engines about twins only when its plan bui
   };
   const engineCalls = async () => (await readFile(calls, 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
-  it('a dry run, whose plan builds, asks no engine', async () => {
+  it('a dry run, whose plan builds, asks no engine, and says in one line that twins are decided when the plan is applied', async () => {
     const result = await gild(['run', '--dry-run']);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/web: build/);
     expect(result.stdout).toContain('Dry run: nothing was changed.');
-    expect(result.stderr).not.toMatch(/twins:/);
+    expect(result.stderr.split('\n').filter((line) => line.includes('twins:'))).toEqual([
+      'twins: decided when the run applies its plan, not in a dry run (no container engine was asked); the plan has a build step for web',
+    ]);
     expect(await engineCalls()).toEqual([]);
   });
 
@@ -56,6 +59,14 @@ describe('gild run asks the container engines about twins only when its plan bui
     expect(built.stdout).toMatch(/✔ web 1\.0\.0 published/);
     // What the machine's own engines answer after the shims is theirs; that the run decided is said either way.
     expect(built.stderr).toMatch(/^twins: /m);
+    // Decided before the first step starts (the runner's lines for the image begin "web: "), not beside the steps.
+    const lines = built.stderr.split('\n');
+    const firstStepLine = lines.findIndex((line) => line.startsWith('web: '));
+    expect(firstStepLine, built.stderr).toBeGreaterThan(0);
+    expect(
+      lines.slice(firstStepLine).filter((line) => line.startsWith('twins: ')),
+      built.stderr,
+    ).toEqual([]);
     const asked = await engineCalls();
     expect(asked).toContain('docker version --format {{json .}}');
 

@@ -1,0 +1,66 @@
+/**
+ * The last lines of a failed image's log for the report, read from the end of the file: at most `maxBytes`, never the
+ * whole log (a Packer build at debug level, or a provisioner looping, writes hundreds of MiB, and the report is written
+ * when the run is over, with every failed image's log at once).
+ */
+import { open } from 'node:fs/promises';
+
+export interface LogTail {
+  readonly lines: string[];
+  /** Set when the bound left out some of the lines asked for: how much was read, of how much. */
+  readonly cut?: { readonly readBytes: number; readonly logBytes: number };
+}
+
+/** The last `lines` lines of `file` found in its last `maxBytes`, whole lines and whole characters only; undefined if there is no such file. */
+export async function readLogTail(file: string, options: { readonly lines: number; readonly maxBytes: number }): Promise<LogTail | undefined> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const logBytes = (await handle.stat()).size;
+    // NOTE: one byte more than the bound, before it: a newline there says the window's first line is whole.
+    const start = Math.max(0, logBytes - options.maxBytes - 1);
+    const window = Buffer.alloc(logBytes - start);
+    const { bytesRead } = await handle.read(window, 0, window.length, start);
+    return tailOfWindow(window.subarray(0, bytesRead), { start, logBytes, lines: options.lines });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The tail found in the bytes read (`window`, the log's bytes from `start` to its end; read from the middle of the log,
+ * its first byte only says whether the next one begins a line). Pure.
+ */
+export function tailOfWindow(window: Buffer, at: { readonly start: number; readonly logBytes: number; readonly lines: number }): LogTail {
+  const wholeLog = at.start === 0;
+  const trimmed = window.subarray(0, window.length - trailingNewlines(window));
+  // NOTE: read from the middle of the log, what comes before the window's first newline is the end of a longer line:
+  // it is left out (a newline is a byte no UTF-8 character holds inside it, so what follows starts at a whole
+  // character). A last line longer than the window has no newline to cut at: it is shown from its first whole character.
+  const newline = wholeLog ? -1 : trimmed.indexOf(0x0a);
+  const from = wholeLog ? 0 : newline >= 0 ? newline + 1 : firstWholeCharacter(trimmed.subarray(1)) + 1;
+  const text = trimmed.subarray(from).toString('utf8');
+  const all = text.trim() === '' ? [] : text.split('\n');
+  const lines = all.slice(-at.lines);
+  const partial = !wholeLog && newline < 0;
+  if (wholeLog || (all.length >= at.lines && !partial)) return { lines };
+  return { lines, cut: { readBytes: window.length - 1, logBytes: at.logBytes } };
+}
+
+function trailingNewlines(bytes: Buffer): number {
+  let count = 0;
+  while (count < bytes.length && bytes[bytes.length - 1 - count] === 0x0a) count++;
+  return count;
+}
+
+/** The index of the first byte that starts a UTF-8 character (continuation bytes are 10xxxxxx). */
+function firstWholeCharacter(bytes: Buffer): number {
+  let index = 0;
+  while (index < bytes.length && index < 4 && (bytes[index]! & 0xc0) === 0x80) index++;
+  return index;
+}
