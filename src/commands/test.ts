@@ -93,11 +93,11 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
   if ('none' in chain) throw catalogue.EUSAGE(`${image.file}: image "${image.name}" has no container twin: ${chain.none}. gild test runs an image's provisioning and checks in its container twin.`);
   const containerImage = chain.containerImage;
 
-  const [{ findContainerEngine, lookUpLocalImage, runScriptInContainer }, { packerBuild }, { execa }, { readFile }] = await Promise.all([
+  const [{ findContainerEngine, lookUpLocalImage, runScriptInContainer }, { packerBuild }, { execa }, { readLogTail }] = await Promise.all([
     import('../local/container-engine.ts'),
     import('../adapters/packer.ts'),
     import('execa'),
-    import('node:fs/promises'),
+    import('../report/read-log-tail.ts'),
   ]);
   const search = await findContainerEngine(io.env.PATH ?? '');
   if (!search.found) throw catalogue.EUSAGE(`gild test needs Docker or Podman, and none answered (${search.tried.join('; ')}). Install one and the base image: bash .ci/setup-containers.sh`);
@@ -146,7 +146,9 @@ export async function test(options: TestOptions, io: Io): Promise<number> {
         expectAmis: false,
       });
       if (!built.ok) {
-        const output = provisioningOutput(await readFile(logFile, 'utf8').catch(() => ''), twin.sourceName);
+        // NOTE: the end of the log only (a looping provisioner writes hundreds of MiB): the last 40 provisioning lines are in it.
+        const tail = await readLogTail(logFile, { lines: Number.MAX_SAFE_INTEGER, maxBytes: 256 * 1024 }).catch(() => undefined);
+        const output = provisioningOutput(tail?.lines.join('\n') ?? '', twin.sourceName);
         const what = link === image ? `in the twin of ${image.name}` : `in the twin of its base ${link.name}`;
         const report: TwinTestReport = {
           image: image.name,
