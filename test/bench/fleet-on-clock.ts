@@ -16,7 +16,7 @@ import { execa } from 'execa';
 import { createAwsClients } from '../../src/adapters/aws-clients.ts';
 import { describeGildSnapshots, describeImages } from '../../src/adapters/ec2.ts';
 import { getParameter, getParameters } from '../../src/adapters/ssm.ts';
-import { createAwsClock, defaultImageGiB, gildPollingEnv, packerPollingEnv, type AwsClock } from '../support/aws-clock-model.ts';
+import { createAwsClock, defaultImageGiB, fleetClockScale, gildPollingEnv, packerPollingEnv, type AwsClock } from '../support/aws-clock-model.ts';
 import { startClockProxy } from '../support/aws-clock-proxy.ts';
 import type { MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, repoRoot } from '../support/project.ts';
@@ -26,18 +26,7 @@ import { interleave, type Variant, type VariantResult } from './measure.ts';
 const width = 4;
 const levels = 3;
 const rounds = Number(process.env.GILD_BENCH_CLOCK_ROUNDS ?? '') || 2;
-/**
- * AWS seconds per second. At 60 (one AWS minute a second) the model's build is 5.25 s, and what is not modelled (a
- * Packer process starting, the emulator's answers on a loaded machine: seconds of real time whatever the scale)
- * weighed as much as the model, on both sides. At 20 Packer's polls could not follow: its delay is whole seconds, at
- * least 1, which is 20 AWS seconds there, not AWS's 15, and each of its waits for an instance overshot the model by
- * half a second to three quarters (10–15 AWS s a wait that polling every 15 AWS s would not have had). 15 (one AWS
- * minute is 4 s) is the coarsest scale at which Packer polls every 15 AWS seconds as it does on AWS, so both sides poll
- * as on AWS, and the run still fits a quarter of an hour. The model's times are multiples of 15 AWS s, so there a poll
- * lands where the model says a wait ends; on AWS, where the times vary, each wait overshoots by up to a poll (half of
- * one on average), on both sides: the output says so.
- */
-const scale = Number(process.env.GILD_BENCH_CLOCK_SCALE ?? '') || 15;
+const scale = Number(process.env.GILD_BENCH_CLOCK_SCALE ?? '') || fleetClockScale;
 const idealTarget = 1.05;
 const packerTarget = 0.75;
 const buildRegion = 'us-east-1';

@@ -77,6 +77,19 @@ export type LatencyName = keyof typeof awsLatencies;
 /** The size an AMI is modelled at when its answer names no volume size. */
 export const defaultImageGiB = 8;
 
+/**
+ * The fleet benchmark's scale, in AWS seconds per second. At 60 (one AWS minute a second) the model's build is 5.25 s, and what is not modelled (a
+ * Packer process starting, the emulator's answers on a loaded machine: seconds of real time whatever the scale)
+ * weighed as much as the model, on both sides. At 20 Packer's polls could not follow: its delay is whole seconds, at
+ * least 1, which is 20 AWS seconds there, not AWS's 15, and each of its waits for an instance overshot the model by
+ * half a second to three quarters (10–15 AWS s a wait that polling every 15 AWS s would not have had). 15 (one AWS
+ * minute is 4 s) is the coarsest scale at which Packer polls every 15 AWS seconds as it does on AWS, so both sides poll
+ * as on AWS, and the run still fits a quarter of an hour. The model's times are multiples of 15 AWS s, so there a poll
+ * lands where the model says a wait ends; on AWS, where the times vary, each wait overshoots by up to a poll (half of
+ * one on average), on both sides: the output says so.
+ */
+export const fleetClockScale = 15;
+
 export interface AwsClock {
   /** AWS seconds per model second. */
   readonly scale: number;

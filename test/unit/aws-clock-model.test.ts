@@ -6,6 +6,7 @@ import {
   awsLatencies,
   commandDoneAt,
   createAwsClock,
+  fleetClockScale,
   formatLatencyTable,
   gildPollingEnv,
   imageStateAt,
@@ -62,10 +63,13 @@ describe('the AWS clock model', () => {
     expect(gildPollingEnv(createAwsClock({ scale: 10_000 }))).toEqual({ GILD_COPY_POLL_MS: '2', GILD_SMOKE_POLL_MS: '1' });
   });
 
-  it('cites a source for every figure, and docs/aws-clock.md shows the table as the model has it', async () => {
+  it('cites a source for every figure, and docs/aws-clock.md and the README show the table as the model has it', async () => {
     for (const latency of Object.values(awsLatencies)) expect(latency.source).toMatch(/https:\/\/docs\.aws\.amazon\.com\//);
     const page = await readFile(path.join(repoRoot, 'docs/aws-clock.md'), 'utf8');
     expect(page).toContain(formatLatencyTable());
+    // The README's at the scale the fleet benchmark runs at.
+    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    expect(readme).toContain(formatLatencyTable(fleetClockScale));
   });
 });
 
