@@ -54,8 +54,8 @@ export interface PackerBuildOptions {
   readonly onAmiTagging?: (amiId: string) => void;
   /**
    * Called after every line Packer prints (after `onAmiTagging` for that line). Packer's steps run one after another,
-   * so the first line after its tagging step (its cleanup's `Terminating the source AWS instance...`) comes only once
-   * its CreateTags has answered: the early hand-on looks at the AMI again then, not a poll later.
+   * so the first line of the step after its tagging (its cleanup's `Terminating the source AWS instance...`) comes only
+   * once its CreateTags has answered: the early hand-on looks at the AMI again at each line, not a poll later.
    */
   readonly onLine?: () => void;
 }

@@ -4,7 +4,7 @@
  * - a copy's `besideSmoke` (it ends once that smoke step settled without success) and `besideBuild` (it finishes only
  *   once that packer-exit step is done), src/stages/region-copy.ts;
  * - a packer-exit's `besideSmoke` (a failure is recorded only after those smoke steps' verdicts), src/stages/packer-exit.ts;
- * - a notification's `amis.from` and `publishStep` (it reads their results), src/stages/notify.ts.
+ * - a notification's `amis.from` and a failure notification's `publishStep` (it reads their results), src/stages/notify.ts.
  * A circle through any of them is a run that never ends, so a saved plan's circle check counts them all. (The build
  * only asks whether its packer-exit step exists; it never waits for it.) Pure.
  */
@@ -26,7 +26,8 @@ export function stepWaits(step: PlanStep): StepWait[] {
   if (step.kind === 'packer-exit') waits.push(...step.besideSmoke.map((id) => ({ id, field: 'besideSmoke' as const })));
   if (step.kind === 'notify' || step.kind === 'notify-failure') {
     if ('from' in step.amis) waits.push({ id: step.amis.from, field: 'amis.from' });
-    if (step.publishStep !== undefined) waits.push({ id: step.publishStep, field: 'publishStep' });
+    // Only a failure's notification reads the publish's result (src/stages/notify.ts, failureReportOf).
+    if (step.kind === 'notify-failure' && step.publishStep !== undefined) waits.push({ id: step.publishStep, field: 'publishStep' });
   }
   return waits;
 }
@@ -67,6 +68,9 @@ export function waitCircles(waiting: ReadonlyMap<string, readonly StepWait[]>): 
       if (wait.id === top.id || !waiting.has(wait.id) || done.has(wait.id)) continue;
       const at = onPath.get(wait.id);
       if (at !== undefined) {
+        // NOTE: both ends of the back edge are on its circle: either already in one found is the same tangle, seen
+        // without building the circle (a plan where every step waits for the first would otherwise be quadratic).
+        if (inCircles.has(top.id) || inCircles.has(wait.id)) continue;
         const circle = [...taken.slice(at), { from: top.id, wait }];
         if (circle.some((edge) => inCircles.has(edge.from))) continue;
         for (const edge of circle) inCircles.add(edge.from);

@@ -45,7 +45,8 @@ export function tailOfWindow(window: Buffer, at: { readonly start: number; reado
   const newline = wholeLog ? -1 : trimmed.indexOf(0x0a);
   const from = wholeLog ? 0 : newline >= 0 ? newline + 1 : firstWholeCharacter(trimmed.subarray(1)) + 1;
   const text = trimmed.subarray(from).toString('utf8');
-  const all = text.trim() === '' ? [] : text.split('\n');
+  // A log written with CRLF line ends shows its lines without the carriage return.
+  const all = text.trim() === '' ? [] : text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
   const lines = all.slice(-at.lines);
   const partial = !wholeLog && newline < 0;
   if (wholeLog || (all.length >= at.lines && !partial)) return { lines };

@@ -340,9 +340,13 @@ export async function taggedBeforeExit(
       const region = step.regions.find((candidate) => !(found[candidate]?.state === 'available'));
       missing = region ? `no one available AMI named ${step.amiName} in ${region}` : `not every tag gild asked for is on it yet`;
     }
-    // NOTE: Packer says it is tagging before its CreateTags, so a first read can race the tags. Its next line comes only
-    // once that call answered (its steps run one after another): a line printed since this read began is the cue to
-    // read again at once, else the next line or the poll, whichever comes first (a Packer that goes quiet is read at the poll).
+    // NOTE: Packer says it is tagging before its CreateTags, and its tagging step prints a few lines more before that
+    // call (`Tagging snapshot`, `Creating AMI tags`, `Adding tag: …`, `Creating snapshot tags`); the first line of its
+    // cleanup (`Terminating the source AWS instance...`) comes only once the call answered, its steps running one after
+    // another. So any line printed since this read began is a cue to read again at once (a read woken by the tagging
+    // step's own lines finds the tags missing and waits again), else the next line or the poll, whichever comes first
+    // (a Packer that goes quiet is read at the poll). A chatty Packer spends the 20 reads sooner: the build then waits for
+    // Packer's exit, a cost in time only.
     if (read < reads - 1 && tagging.printed() === printedBefore) {
       const waited = new AbortController();
       await Promise.race([delay(options.pollMs, undefined, { signal: AbortSignal.any([stopped, waited.signal]) }), tagging.nextLine()]).catch(() => undefined);

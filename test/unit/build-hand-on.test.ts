@@ -92,7 +92,8 @@ describe('the build hands on its AMI before Packer exits', () => {
     expect(logger.lines.join('\n')).toMatch(/Packer said it tagged its AMI, but reading it failed: .*not allowed.* after 20 reads: the build waits for Packer's exit/);
   });
 
-  it('reads again at the next line Packer prints, not a poll later (its CreateTags has answered by then)', async () => {
+  // NOTE: the poll is ten minutes away: without the wake at a line, the test fails at its own 10-s bound.
+  it('reads again at the next line Packer prints, not a poll later', { timeout: 10_000 }, async () => {
     const tagging = hinted();
     let reads = 0;
     // A line printed while a read is out: read again at once.

@@ -82,6 +82,11 @@ describe('readLogTail', () => {
 });
 
 describe('tailOfWindow, for any log and bound', () => {
+  it('shows the lines of a log written with CRLF line ends without their carriage returns', () => {
+    const log = Buffer.from('first\r\nsecond\r\nthird\r\n');
+    expect(tailOfWindow(log, { start: 0, logBytes: log.length, lines: 2 })).toEqual({ lines: ['second', 'third'] });
+  });
+
   const logLine = fc.array(fc.constantFrom('a', 'é', '€', '𝄞', ' ', 'z'), { maxLength: 40 }).map((chars) => chars.join(''));
   it('gives whole characters, the log\u2019s own last lines (or a long last line\u2019s end), and says cut exactly when it gives fewer than asked', () => {
     fc.assert(
