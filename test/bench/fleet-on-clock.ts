@@ -16,7 +16,7 @@ import { execa } from 'execa';
 import { createAwsClients } from '../../src/adapters/aws-clients.ts';
 import { describeGildSnapshots, describeImages } from '../../src/adapters/ec2.ts';
 import { getParameter, getParameters } from '../../src/adapters/ssm.ts';
-import { createAwsClock, defaultImageGiB, fleetClockScale, gildPollingEnv, packerPollingEnv, type AwsClock } from '../support/aws-clock-model.ts';
+import { createAwsClock, defaultImageGiB, fleetClockPhaseAwsSeconds, fleetClockScale, gildPollingEnv, packerPollingEnv, type AwsClock } from '../support/aws-clock-model.ts';
 import { startClockProxy } from '../support/aws-clock-proxy.ts';
 import type { MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, repoRoot } from '../support/project.ts';
@@ -27,6 +27,9 @@ const width = 4;
 const levels = 3;
 const rounds = Number(process.env.GILD_BENCH_CLOCK_ROUNDS ?? '') || 2;
 const scale = Number(process.env.GILD_BENCH_CLOCK_SCALE ?? '') || fleetClockScale;
+const phaseAwsSeconds = process.env.GILD_BENCH_CLOCK_PHASE ? Number(process.env.GILD_BENCH_CLOCK_PHASE) : fleetClockPhaseAwsSeconds;
+/** The clock the proxy keeps, and the ideal and the critical chain are computed on. */
+const clockOptions = { scale, phaseAwsSeconds };
 const idealTarget = 1.05;
 const packerTarget = 0.75;
 const buildRegion = 'us-east-1';
@@ -52,7 +55,7 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
   // NOTE: every AMI at the size the ideal is computed for: moto says 15 GiB for every AMI it makes, whatever the volumes
   // (the images ask for none: an Amazon Linux 2023 root volume is 8 GiB), and an ideal for one size measured against a
   // clock of another says nothing (until 2026-12-07 the clock modelled 15 GiB against an ideal of 8).
-  const clock = await startClockProxy(moto.motoEndpoint, { scale, imageGiB: defaultImageGiB });
+  const clock = await startClockProxy(moto.motoEndpoint, { ...clockOptions, imageGiB: defaultImageGiB });
   defer(() => clock.stop());
   const images: Record<string, string> = {};
   for (let level = 1; level <= levels; level++) {
@@ -138,7 +141,7 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
       async run() {
         const startedAt = Date.now();
         const result = await project.gild(['run', '--force'], env);
-        chain.last = await criticalChain(project.dir, startedAt, createAwsClock({ scale }));
+        chain.last = await criticalChain(project.dir, startedAt, createAwsClock(clockOptions));
         const modelled = [...clock.images.values()];
         chain.sizes = `${modelled.filter((image) => image.kind === 'createImage').length} AMIs made and ${modelled.filter((image) => image.kind === 'copyImage').length} copied, modelled at ${[...new Set(modelled.map((image) => image.sizeGiB))].join(', ')} GiB`;
         const published = (result.stdout.match(/published/g) ?? []).length;
@@ -148,7 +151,7 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
     },
   ];
   const [packer, gild] = await interleave(variants, rounds);
-  const ideal = idealScheduleMs(createAwsClock({ scale }));
+  const ideal = idealScheduleMs(createAwsClock(clockOptions));
   const idealVariant: VariantResult = { name: 'ideal schedule (from the model)', trials: [{ ms: ideal.totalMs, peakRss: 0 }], medianMs: ideal.totalMs, peakRss: 0 };
   const toIdeal = gild!.medianMs / ideal.totalMs;
   const toPacker = gild!.medianMs / packer!.medianMs;
@@ -167,7 +170,8 @@ export async function benchmarkFleetOnClock(moto: MotoServer, defer: (cleanup: (
     notes: [
       `on AWS that is: Packer alone ${awsMinutes(packer!.medianMs)}, gild ${awsMinutes(gild!.medianMs)}, ideal ${awsMinutes(ideal.totalMs)} (a build ${awsMinutes(ideal.buildMs)}, a smoke test ${awsMinutes(ideal.smokeMs)}, a copy ${awsMinutes(ideal.copyMs)})`,
       'Packer alone neither smoke-tests nor publishes; gild does both, and is still expected to finish first because its copies overlap the smoke tests and the next levels',
-      `each polls as on AWS, scaled: Packer every ${env.AWS_POLL_DELAY_SECONDS} s (${Number(env.AWS_POLL_DELAY_SECONDS) * scale} AWS s: AWS's 15 s, never under its 1 s floor), gild a copy every ${env.GILD_COPY_POLL_MS} ms and a smoke command or instance every ${env.GILD_SMOKE_POLL_MS} ms; the ideal schedule has no polling, no emulator round trips and no process start-up; the model's times are multiples of 15 AWS s, so a poll lands where a wait ends, where on AWS each wait overshoots by up to a poll (half of one on average) on both sides`,
+      `each polls as on AWS, scaled: Packer every ${env.AWS_POLL_DELAY_SECONDS} s (${Number(env.AWS_POLL_DELAY_SECONDS) * scale} AWS s; AWS's is 15, and Packer's floor is 1 s), gild a copy every ${env.GILD_COPY_POLL_MS} ms and a smoke command or instance every ${env.GILD_SMOKE_POLL_MS} ms; the ideal schedule has no polling, no emulator round trips and no process start-up`,
+      `every modelled wait is the table's figure plus ${phaseAwsSeconds} AWS s, in the clock and the ideal alike: the table's figures are multiples of 15 AWS s, so a poll every 15 would land just as a wait ends, where on AWS it lands half a poll later on average${phaseAwsSeconds === 7.5 ? ' (7.5 s: polls every 15 AWS s then cost what they cost on AWS on average)' : ''}`,
       `the clock, last gild round: ${chain.sizes} (the ideal's size)`,
       `gild's critical chain, last round (s from its start; model in brackets): ${chain.last}`,
       `load average (1 min) at the start of each round: ${loads.map((load) => load.toFixed(1)).join(', ')}`,

@@ -23,6 +23,7 @@ import {
   agentRegisteredAt,
   commandDoneAt,
   createAwsClock,
+  type AwsClockOptions,
   imageStateAt,
   instanceStateAt,
   statusCheckAt,
@@ -144,8 +145,7 @@ function filterValues(form: URLSearchParams, name: string): string[] | undefined
   return undefined;
 }
 
-export interface ClockProxyOptions {
-  readonly scale?: number;
+export interface ClockProxyOptions extends AwsClockOptions {
   readonly now?: () => number;
   /**
    * The size every AMI is modelled at, in GiB, instead of the volumes the emulator's answer names: moto reports every

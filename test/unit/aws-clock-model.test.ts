@@ -6,6 +6,7 @@ import {
   awsLatencies,
   commandDoneAt,
   createAwsClock,
+  fleetClockPhaseAwsSeconds,
   fleetClockScale,
   formatLatencyTable,
   gildPollingEnv,
@@ -61,6 +62,14 @@ describe('the AWS clock model', () => {
     expect(gildPollingEnv(createAwsClock({ scale: 20 }))).toEqual({ GILD_COPY_POLL_MS: '750', GILD_SMOKE_POLL_MS: '150' });
     expect(gildPollingEnv(createAwsClock({ scale: 1 }))).toEqual({ GILD_COPY_POLL_MS: '15000', GILD_SMOKE_POLL_MS: '3000' });
     expect(gildPollingEnv(createAwsClock({ scale: 10_000 }))).toEqual({ GILD_COPY_POLL_MS: '2', GILD_SMOKE_POLL_MS: '1' });
+  });
+
+  it('adds the phase to every modelled wait, in AWS seconds, scaled like the rest', () => {
+    const phased = createAwsClock({ scale: fleetClockScale, phaseAwsSeconds: fleetClockPhaseAwsSeconds });
+    const plain = createAwsClock({ scale: fleetClockScale });
+    for (const name of Object.keys(awsLatencies) as (keyof typeof awsLatencies)[]) expect(phased.ms(name) - plain.ms(name)).toBeCloseTo((7.5 * 1000) / 15, 6);
+    expect(phased.ms('copyImage', 8)).toBeCloseTo(((300 + 75 * 8 + 7.5) * 1000) / 15, 6);
+    expect(() => createAwsClock({ phaseAwsSeconds: -1 })).toThrow(/phaseAwsSeconds must be a number of AWS seconds, 0 or more, not -1/);
   });
 
   it('cites a source for every figure, and docs/aws-clock.md and the README show the table as the model has it', async () => {
