@@ -41,12 +41,12 @@ const imageName = (level: number, index: number) => `fleet-l${level}-${String.fr
 /**
  * The ideal night on the model, in ms: a build is a launch, a stop and the AMI's creation (Packer's steps with no
  * provisioner); a smoke test a launch, the later of status checks and agent registration, and its commands (the check
- * and the package manifest). A dependant can start once its base passed its smoke test; the last level publishes once
+ * and the package manifest, which run side by side: src/smoke/test-instance.ts, so one command's time). A dependant can start once its base passed its smoke test; the last level publishes once
  * both its smoke test and its copies are done (the copies of earlier levels end sooner).
  */
 export function idealScheduleMs(clock: AwsClock): { totalMs: number; buildMs: number; smokeMs: number; copyMs: number } {
   const buildMs = clock.ms('instancePending') + clock.ms('instanceStopping') + clock.ms('createImage', defaultImageGiB);
-  const smokeMs = clock.ms('instancePending') + Math.max(clock.ms('statusChecksInitializing'), clock.ms('agentRegistration')) + 2 * clock.ms('commandRun');
+  const smokeMs = clock.ms('instancePending') + Math.max(clock.ms('statusChecksInitializing'), clock.ms('agentRegistration')) + clock.ms('commandRun');
   const copyMs = clock.ms('copyImage', defaultImageGiB);
   return { totalMs: levels * buildMs + (levels - 1) * smokeMs + Math.max(smokeMs, copyMs), buildMs, smokeMs, copyMs };
 }
