@@ -74,7 +74,7 @@ function inventoryOf(generated: World): Inventory {
     const snapshots: ObservedSnapshot[] = generatedRegion.snapshots.map((snapshot) => ({
       snapshotId: snapshot.snapshotId,
       startTime: undefined,
-      tags: snapshot.image === undefined ? {} : { 'gild:image': snapshot.image },
+      tags: snapshot.image === undefined ? ({} as Record<string, string>) : { 'gild:image': snapshot.image },
     }));
     byRegion[generatedRegion.region] = emptyRegion(generatedRegion.region, { parameters, amis, snapshots });
   }
