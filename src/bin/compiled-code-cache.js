@@ -14,7 +14,9 @@
 // by another V8 or with other flags (`cachedDataRejected`), in which case the file is compiled from its source as
 // without a cache, and its entry made again. An entry grows with use: a run that ends with exit code 0 makes it
 // again when it compiled more than the entry held (a tenth more), so that the entry of the first run after a build
-// (often a `--help` or a refused command) does not stay all there is. Entries sit in a folder per build
+// (often a `--help` or a refused command) does not stay all there is. Finding out costs V8 making the code anew for
+// every file (~15 ms of each run at exit for the ~80 files a `gild run` loads), so an entry that `checksToSettle` clean
+// runs in a row found not grown is settled: no later run of the build checks it (settled.json counts them). Entries sit in a folder per build
 // (`generation`); every run that writes entries removes the folders of other builds whose last entry is a day old.
 // A cache folder that another user could write is not used (cache-folder.js): its entries would run as gild's code.
 import { createHash } from 'node:crypto';
@@ -26,6 +28,19 @@ import { debug, isFolderUnwritable, makeTrustedFolder, untrustedFolder, writeWho
 
 /** An accepted entry is made again at a clean exit when the code V8 would now write is this much larger. */
 const growthToRewrite = 1.1;
+
+/** Clean runs in a row that found an accepted entry not grown, after which it is settled: no run checks it again. */
+const checksToSettle = 3;
+
+/** Entry name → clean runs in a row that found it not grown. Unreadable or absent: none counted yet. */
+function readChecks(cacheDir) {
+  try {
+    const parsed = JSON.parse(readFileSync(path.join(cacheDir, 'settled.json'), 'utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
+  } catch {
+    return {};
+  }
+}
 
 // NOTE: without a loader to import with, an import() in code compiled by vm.Script throws
 // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. Node 20.12 and later (and 21.7+) can give it the one a CommonJS file has;
@@ -70,6 +85,7 @@ export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation }
   const inBundle = `${bundleDir}${path.sep}`;
   /** Every file of the bundle compiled, with the length of the cached data V8 accepted for it (0: none). */
   const compiled = [];
+  const checks = readChecks(cacheDir);
   const compile = Module.prototype._compile;
   // NOTE: Module's own loading (resolution, require.cache, the module tree, what --import hooks observe) stays as it
   // is; only the compilation of the bundle's files is done here, as Module.prototype._compile does it for CommonJS.
@@ -86,11 +102,15 @@ export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation }
       cachedData = undefined;
     }
     const script = new vm.Script(Module.wrap(content), { filename, cachedData, ...dynamicImport });
-    compiled.push({ script, cacheFile, acceptedLength: cachedData === undefined || script.cachedDataRejected ? 0 : cachedData.length });
+    const acceptedLength = cachedData === undefined || script.cachedDataRejected ? 0 : cachedData.length;
+    compiled.push({ script, cacheFile, acceptedLength, settled: acceptedLength > 0 && checks[path.basename(cacheFile)] >= checksToSettle });
     return script.runInThisContext({ displayErrors: true }).call(this.exports, this.exports, requireFrom(this), this, filename, path.dirname(filename));
   };
   // A run that failed may have compiled little (or its error path): its accepted entries are left as they are.
-  process.once('exit', (code) => writeEntries(code === 0 ? compiled : compiled.filter((file) => file.acceptedLength === 0), cacheRoot, cacheDir));
+  // A settled entry is not checked (nor counted) again.
+  process.once('exit', (code) =>
+    writeEntries(code === 0 ? compiled.filter((file) => !file.settled) : compiled.filter((file) => file.acceptedLength === 0), cacheRoot, cacheDir, code === 0 ? checks : undefined),
+  );
   return Module.createRequire(entry)(entry);
 }
 
@@ -113,9 +133,10 @@ function requireFrom(module) {
 
 /**
  * Best effort: an entry that cannot be written is compiled again next time. Entries without accepted data are written;
- * accepted ones only when they grew. Stops at the first error that says the folder cannot be written at all.
+ * accepted ones only when they grew. Stops at the first error that says the folder cannot be written at all. With
+ * `checks` (a clean run), counts each accepted entry found not grown, and starts the count again for one that grew.
  */
-function writeEntries(files, cacheRoot, cacheDir) {
+function writeEntries(files, cacheRoot, cacheDir, checks) {
   if (files.length === 0) return;
   let wrote = false;
   try {
@@ -128,9 +149,21 @@ function writeEntries(files, cacheRoot, cacheDir) {
     debug('the code cache is not written: %s', error);
     return;
   }
+  let counted = false;
   for (const { script, cacheFile, acceptedLength } of files) {
     const data = script.createCachedData();
-    if (acceptedLength > 0 && data.length <= acceptedLength * growthToRewrite) continue;
+    const name = path.basename(cacheFile);
+    if (acceptedLength > 0 && data.length <= acceptedLength * growthToRewrite) {
+      if (checks) {
+        checks[name] = (typeof checks[name] === 'number' ? checks[name] : 0) + 1;
+        counted = true;
+      }
+      continue;
+    }
+    if (checks && checks[name] !== undefined) {
+      checks[name] = 0;
+      counted = true;
+    }
     try {
       writeWhole(cacheFile, data);
       wrote = true;
@@ -139,6 +172,13 @@ function writeEntries(files, cacheRoot, cacheDir) {
         debug('the code cache is not written: %s', error);
         break;
       }
+    }
+  }
+  if (counted) {
+    try {
+      writeWhole(path.join(cacheDir, 'settled.json'), JSON.stringify(checks));
+    } catch (error) {
+      debug('the code cache is not written: %s', error);
     }
   }
   if (wrote) removeOldGenerations(cacheRoot, path.basename(cacheDir));

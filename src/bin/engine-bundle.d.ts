@@ -2,6 +2,8 @@
 export function bundlePaths(dist?: string): { bundleDir: string; cli: string; stamp: string };
 /** SHA-256 over the sources the bundle is built from and the installed dependencies' record. */
 export function sourceDigest(root?: string): string;
+/** sourceDigest, remembered between starts while no source file's identity changes; `remembered` says whether it was. */
+export function rememberedSourceDigest(root?: string, cacheDir?: string, racyMs?: number): { digest: string; remembered: boolean };
 /** The stamp's text for a build of `digest`. */
 export function stampText(digest: string): string;
 /** Why the bundle cannot run (a where/what/fix message), or undefined when it is a finished build of the current sources. */

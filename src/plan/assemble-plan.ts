@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
-import { imageParameterPath } from './parameter-names.ts';
+import { imageAmis, imageParameters, withInventoryIndex } from './inventory-slices.ts';
 import { planImageSteps } from './plan-image-steps.ts';
 import type { RegionCopies } from './plan-region-copies.ts';
 import { planSweep } from './plan-sweep.ts';
@@ -54,6 +54,11 @@ export interface AssembleInput {
 }
 
 export function assemblePlan(input: AssembleInput): RunPlan {
+  // Every image's decisions read its slice of the inventory: indexed once for the whole assembly, not scanned per image.
+  return withInventoryIndex(input.inventory, () => assembleIndexed(input));
+}
+
+function assembleIndexed(input: AssembleInput): RunPlan {
   const { inventory, now } = input;
   const ordered = orderByDependency(input.images);
   const decisions = new Map<string, ImageDecision>((input.decidedElsewhere ?? []).map((decision) => [decision.image, decision]));
@@ -119,12 +124,10 @@ export function orderByDependency(images: readonly ResolvedImage[]): ResolvedIma
  * its AMIs' states. A saved plan is refused for an image whose digest moved.
  */
 export function imageDigest(inventory: Inventory, image: ResolvedImage): string {
-  const path = `${imageParameterPath(inventory.ssmPrefix, image.name)}/`;
   const facts: string[] = [];
   for (const region of image.regions) {
-    const regionInventory = inventory.regions[region];
-    for (const parameter of regionInventory?.parameters ?? []) if (parameter.name.startsWith(path)) facts.push(`p ${region} ${parameter.name}=${parameter.value}`);
-    for (const ami of regionInventory?.amis ?? []) if (ami.tags['gild:image'] === image.name) facts.push(`a ${region} ${ami.amiId} ${ami.state} ${ami.tags['gild:status'] ?? ''}`);
+    for (const parameter of imageParameters(inventory, region, image.name)) facts.push(`p ${region} ${parameter.name}=${parameter.value}`);
+    for (const ami of imageAmis(inventory, region, image.name)) facts.push(`a ${region} ${ami.amiId} ${ami.state} ${ami.tags['gild:status'] ?? ''}`);
   }
   return createHash('sha256').update(facts.sort().join('\n')).digest('hex').slice(0, 16);
 }

@@ -6,7 +6,8 @@
 import semver from 'semver';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
-import { holdsPath, imageParameterPath, latestParameterName, ledgerParameterName, lockParameterName, statusPath, versionFromParameterName } from './parameter-names.ts';
+import { imageAmis, imageParameters } from './inventory-slices.ts';
+import { holdsPath, latestParameterName, ledgerParameterName, lockParameterName, statusPath, versionFromParameterName } from './parameter-names.ts';
 import { parseVersionStatus, type VersionStatus } from './version-status.ts';
 import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, type Revocation, type VersionLedger } from './version-ledger.ts';
 
@@ -61,7 +62,6 @@ export interface ImageState {
 
 export function imageState(inventory: Inventory, imageName: string, regions: readonly string[]): ImageState {
   const prefix = inventory.ssmPrefix;
-  const path = `${imageParameterPath(prefix, imageName)}/`;
   const byVersion = new Map<string, Record<string, string>>();
   const latest: Record<string, string | undefined> = {};
   const pointers: Record<string, Record<string, string>> = {};
@@ -73,15 +73,15 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
   const statusHead = statusPath(prefix, imageName);
   const statuses: Record<string, Record<string, VersionStatus>> = {};
   let ledger: VersionLedger = emptyLedger;
+  const lockName = lockParameterName(prefix, imageName);
   for (const region of regions) {
-    const regionInventory = inventory.regions[region];
     pointers[region] = {};
     namedAmis[region] = new Set();
-    amis[region] = (regionInventory?.amis ?? []).filter((ami) => ami.tags['gild:image'] === imageName);
-    for (const parameter of regionInventory?.parameters ?? []) {
-      const lockName = lockParameterName(prefix, imageName);
+    amis[region] = [...imageAmis(inventory, region, imageName)];
+    // Only this image's parameters: every name below starts with `<prefix>/<image>/`.
+    for (const parameter of imageParameters(inventory, region, imageName)) {
       // The lock and a take-over's claim on it are neither versions nor pointers.
-      if (!parameter.name.startsWith(path) || parameter.name === lockName || isTakeoverClaimOf(lockName, parameter.name)) continue;
+      if (parameter.name === lockName || isTakeoverClaimOf(lockName, parameter.name)) continue;
       if (parameter.name.startsWith(statusHead)) {
         (statuses[region] ??= {})[parameter.name.slice(statusHead.length)] = parseVersionStatus(parameter.value);
         continue;
@@ -94,7 +94,6 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
         holds[parameter.name.slice(holdsHead.length)] = parseHold(parameter.value);
         continue;
       }
-      // Names below another image's path (`/golden/web-api/…` is not `/golden/web/…`) never match `path` above.
       namedAmis[region]!.add(parameter.value);
       const version = versionFromParameterName(prefix, imageName, parameter.name);
       if (version !== undefined) {

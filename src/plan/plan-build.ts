@@ -9,6 +9,7 @@ import { describeGeneralizeChoice } from '../definition/describe-generalize.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { findAmi, imageState, revocationOf, usedVersions, type ImageState, type UnpublishedBuild } from './image-state.ts';
+import { amiById } from './inventory-slices.ts';
 import type { BuildBase, ImageDecision, PlanStep } from './run-plan.ts';
 
 const DAY_MS = 86_400_000;
@@ -66,7 +67,7 @@ export function resolveBase(input: BaseInput, image: ResolvedImage, decided: Rea
 
 /** The base AMI an image's newest version was built on, if that AMI was revoked: who made it, which version, why. */
 function revokedBase(inventory: Inventory, region: string, amiId: string | undefined): string | undefined {
-  const ami = amiId === undefined ? undefined : inventory.regions[region]?.amis.find((candidate) => candidate.amiId === amiId);
+  const ami = amiId === undefined ? undefined : amiById(inventory, region, amiId);
   if (ami?.tags['gild:status'] !== 'revoked') return undefined;
   return `its base ${ami.tags['gild:image'] ?? ''} ${ami.tags['gild:version'] ?? ami.amiId} was revoked (${ami.tags['gild:revoked-reason'] ?? 'no reason recorded'})`;
 }

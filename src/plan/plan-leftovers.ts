@@ -7,6 +7,7 @@ import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, LeaseState, ObservedAmi } from '../observe/inventory.ts';
 import { staleLeaseReason } from '../observe/parse-lease.ts';
+import { orphanSnapshots } from './inventory-slices.ts';
 import { unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { resumableStatuses, takenOnlyByLedger } from './plan-build.ts';
 import type { KeptResource, PlanStep } from './run-plan.ts';
@@ -98,7 +99,7 @@ export function planLeftovers(input: LeftoversInput): { steps: Extract<PlanStep,
   }
 
   for (const region of image.regions) {
-    const orphans = orphanSnapshots(inventory, image.name, region);
+    const orphans = orphanSnapshots(inventory, region, image.name);
     if (orphans.length === 0) continue;
     steps.push({
       id: `cleanup:${image.name}:${region}:snapshots`,
@@ -153,12 +154,4 @@ function untaggedBuilds(inventory: Inventory, imageName: string, region: string,
     if (!match || ami.tags['gild:image'] !== undefined || !semver.valid(match[1]!) || match[2] === runId) return [];
     return [{ ami, version: match[1]!, runId: match[2]! }];
   });
-}
-
-/** Snapshots of an image that no AMI in the region (of any status) uses any more. */
-function orphanSnapshots(inventory: Inventory, imageName: string, region: string): string[] {
-  const regionInventory = inventory.regions[region];
-  if (!regionInventory) return [];
-  const used = new Set(regionInventory.amis.flatMap((ami) => ami.snapshotIds));
-  return regionInventory.snapshots.filter((snapshot) => snapshot.tags['gild:image'] === imageName && !used.has(snapshot.snapshotId)).map((snapshot) => snapshot.snapshotId);
 }

@@ -21,6 +21,7 @@
 import semver from 'semver';
 import { defaultKeepRevokedDays, type RetentionPolicy } from '../definition/schema.ts';
 import type { ObservedAmi, ObservedParameter } from '../observe/inventory.ts';
+import { compareNames } from '../compare-names.ts';
 import { imageParameterPath, versionParameterName } from './parameter-names.ts';
 import type { KeptResource, StepOfKind } from './run-plan.ts';
 
@@ -189,7 +190,7 @@ export function planRetirementPolicy(input: RetirementPolicyInput): RetirementPo
     const aValid = semver.valid(a.version) !== null;
     const bValid = semver.valid(b.version) !== null;
     if (aValid !== bValid) return aValid ? -1 : 1;
-    return (aValid && bValid ? semver.compare(a.version, b.version) : a.version.localeCompare(b.version)) || a.region.localeCompare(b.region) || a.amiId.localeCompare(b.amiId);
+    return (aValid && bValid ? semver.compare(a.version, b.version) : a.version.localeCompare(b.version)) || compareNames(a.region, b.region) || compareNames(a.amiId, b.amiId);
   });
   const revoked = new Map<string, string>();
   for (const candidate of candidates) {

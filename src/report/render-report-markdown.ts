@@ -3,6 +3,7 @@
  * come first, with everything needed to act on them without opening the logs.
  */
 import type { ImageReport, RunReport, StepReport } from './report-schema.ts';
+import { compareNames } from '../compare-names.ts';
 
 const resultMarks: Record<ImageReport['result'], string> = {
   failed: '✖ failed',
@@ -20,7 +21,7 @@ const resultOrder: readonly ImageReport['result'][] = ['failed', 'interrupted', 
 const noReport = '✖ no report';
 
 export function renderReportMarkdown(report: RunReport): string {
-  const images = [...report.images].sort((a, b) => resultOrder.indexOf(a.result) - resultOrder.indexOf(b.result) || a.image.localeCompare(b.image));
+  const images = [...report.images].sort((a, b) => resultOrder.indexOf(a.result) - resultOrder.indexOf(b.result) || compareNames(a.image, b.image));
   const counts = [...resultOrder, 'missing'].filter((result) => report.counts[result]).map((result) => `${report.counts[result]} ${result === 'missing' ? 'without a report' : result}`);
   const missing = report.missing ?? [];
   const lines = [

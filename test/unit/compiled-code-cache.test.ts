@@ -55,13 +55,14 @@ const entryName = (content: string) => `${createHash('sha256').update(`${process
 /** When each of the generation's entries was last written. */
 async function writtenAt(generation = 'build-1'): Promise<Map<string, number>> {
   const folder = path.join(cacheRoot, generation);
-  return new Map(await Promise.all((await readdir(folder)).map(async (name) => [name, (await stat(path.join(folder, name))).mtimeMs] as const)));
+  const names = (await readdir(folder)).filter((name) => name.endsWith('.v8'));
+  return new Map(await Promise.all(names.map(async (name) => [name, (await stat(path.join(folder, name))).mtimeMs] as const)));
 }
 
 /** The generation's entries: file name → content. */
 async function entries(generation = 'build-1'): Promise<Map<string, Buffer>> {
   const folder = path.join(cacheRoot, generation);
-  const names = (await readdir(folder)).sort();
+  const names = (await readdir(folder)).filter((name) => name.endsWith('.v8')).sort();
   return new Map(await Promise.all(names.map(async (name) => [name, await readFile(path.join(folder, name))] as const)));
 }
 
@@ -136,6 +137,35 @@ try { requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, {
     // The same again compiles nothing the entries lack: nothing is written.
     expect(await run({ env: { EXTRA: '1' } })).toBe('true');
     expect(await writtenAt()).toEqual(grownTimes);
+  });
+
+  it('settles an entry that three clean runs in a row found not grown: no later run checks it, whatever it compiled', async () => {
+    // Two functions compiled only when first called: each makes dep.cjs's entry grow by far more than a tenth.
+    const body = (seed: number) => Array.from({ length: 300 }, (_, index) => `  total += (total * ${index + seed}) % 7 === 3 ? ${index} : 1;`).join('\n');
+    await writeFile(
+      path.join(bundleDir, 'dep.cjs'),
+      `exports.value = "first";\nexports.extra = function extra() {\n  let total = 0;\n${body(1)}\n  return String(total > 0);\n};\nexports.more = function more() {\n  let total = 0;\n${body(2)}\n  return total > 0 ? "more" : "none";\n};\n`,
+    );
+    await writeFile(path.join(bundleDir, 'cli.cjs'), 'const dep = require("./dep.cjs");\nexports.main = () => (process.env.MORE ? dep.more() : process.env.EXTRA ? dep.extra() : dep.value);\n');
+    const checks = async () => Object.values(JSON.parse(await readFile(path.join(cacheRoot, 'build-1', 'settled.json'), 'utf8')) as Record<string, number>).sort();
+    expect(await run()).toBe('first');
+    expect(await run()).toBe('first');
+    expect(await checks()).toEqual([1, 1]);
+    // A failed run counts nothing.
+    expect(await run({ exitCode: 1 })).toBe('first');
+    expect(await checks()).toEqual([1, 1]);
+    // A clean run that grows an entry makes it again and starts its count again.
+    const beforeGrowth = await writtenAt();
+    expect(await run({ env: { EXTRA: '1' } })).toBe('true');
+    expect([...(await writtenAt())].filter(([name, time]) => time !== beforeGrowth.get(name))).toHaveLength(1);
+    expect(await checks()).toEqual([0, 2]);
+    for (let round = 0; round < 3; round++) expect(await run({ env: { EXTRA: '1' } })).toBe('true');
+    expect(await checks()).toEqual([3, 3]);
+    // Settled: a run that compiles what would make dep.cjs's entry grow leaves every entry and count as it was.
+    const settled = await entries();
+    expect(await run({ env: { MORE: '1' } })).toBe('more');
+    expect(await entries()).toEqual(settled);
+    expect(await checks()).toEqual([3, 3]);
   });
 
   // NOTE: Node 20's V8 drops the loader from code compiled from cached data: the second run threw
