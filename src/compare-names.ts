@@ -1,12 +1,13 @@
 /**
- * Orders two names as `a.localeCompare(b)` does, without ICU's collator where it can: for names of lowercase letters,
+ * Orders two names as `a.localeCompare(b, 'en')` does, without ICU's collator where it can: for names of lowercase letters,
  * digits and hyphens (image names, regions, AMI IDs) the collator's order is the code units' order, and the first
  * `localeCompare` of a process starts the collator, ~10 ms of a no-op run's own time. Any other name is compared by
- * `localeCompare` itself. Only the sign of the result counts (as for `Array.prototype.sort`).
+ * `localeCompare` in English, whatever the process's locale (LANG, LC_ALL): in Danish `aa` sorts after `z`, and a list
+ * of plain and other names would have no consistent order. Only the sign of the result counts (as for `Array.prototype.sort`).
  */
 export function compareNames(a: string, b: string): number {
   if (plainName.test(a) && plainName.test(b)) return a < b ? -1 : a > b ? 1 : 0;
-  return a.localeCompare(b);
+  return a.localeCompare(b, 'en');
 }
 
 const plainName = /^[a-z0-9-]*$/;

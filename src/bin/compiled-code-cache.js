@@ -16,7 +16,8 @@
 // again when it compiled more than the entry held (a tenth more), so that the entry of the first run after a build
 // (often a `--help` or a refused command) does not stay all there is. Finding out costs V8 making the code anew for
 // every file (~15 ms of each run at exit for the ~80 files a `gild run` loads), so an entry that `checksToSettle` clean
-// runs in a row found not grown is settled: no later run of the build checks it (settled.json counts them). Entries sit in a folder per build
+// runs of a command in a row found not grown is settled for that command: no later run of it in the build checks it
+// (settled.json counts them, by command and entry). Entries sit in a folder per build
 // (`generation`); every run that writes entries removes the folders of other builds whose last entry is a day old.
 // A cache folder that another user could write is not used (cache-folder.js): its entries would run as gild's code.
 import { createHash } from 'node:crypto';
@@ -29,7 +30,12 @@ import { debug, isFolderUnwritable, makeTrustedFolder, untrustedFolder, writeWho
 /** An accepted entry is made again at a clean exit when the code V8 would now write is this much larger. */
 const growthToRewrite = 1.1;
 
-/** Clean runs in a row that found an accepted entry not grown, after which it is settled: no run checks it again. */
+/**
+ * Clean runs of one command in a row that found an accepted entry not grown, after which it is settled for that
+ * command: no run of it checks the entry again. Counted by command because each command loads and calls its own part
+ * of the bundle: three `gild --help` runs settling every entry they loaded would leave `gild run`'s functions out of
+ * the cache for good.
+ */
 const checksToSettle = 3;
 
 /** Entry name → clean runs in a row that found it not grown. Unreadable or absent: none counted yet. */
@@ -74,7 +80,7 @@ function silenceLoaderNotice() {
  * Requires `entry`, compiling it and every file of `bundleDir` it loads with the code cache kept under `cacheRoot`
  * for `generation` (a name for the build). Returns its exports.
  */
-export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation }) {
+export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation, command = '' }) {
   const cacheDir = path.join(cacheRoot, generation);
   const refused = untrustedFolder(cacheRoot) ?? untrustedFolder(cacheDir);
   if (refused !== undefined) {
@@ -103,7 +109,8 @@ export function requireWithCodeCache(entry, { bundleDir, cacheRoot, generation }
     }
     const script = new vm.Script(Module.wrap(content), { filename, cachedData, ...dynamicImport });
     const acceptedLength = cachedData === undefined || script.cachedDataRejected ? 0 : cachedData.length;
-    compiled.push({ script, cacheFile, acceptedLength, settled: acceptedLength > 0 && checks[path.basename(cacheFile)] >= checksToSettle });
+    const checkKey = `${command}:${path.basename(cacheFile)}`;
+    compiled.push({ script, cacheFile, checkKey, acceptedLength, settled: acceptedLength > 0 && checks[checkKey] >= checksToSettle });
     return script.runInThisContext({ displayErrors: true }).call(this.exports, this.exports, requireFrom(this), this, filename, path.dirname(filename));
   };
   // A run that failed may have compiled little (or its error path): its accepted entries are left as they are.
@@ -150,9 +157,8 @@ function writeEntries(files, cacheRoot, cacheDir, checks) {
     return;
   }
   let counted = false;
-  for (const { script, cacheFile, acceptedLength } of files) {
+  for (const { script, cacheFile, checkKey: name, acceptedLength } of files) {
     const data = script.createCachedData();
-    const name = path.basename(cacheFile);
     if (acceptedLength > 0 && data.length <= acceptedLength * growthToRewrite) {
       if (checks) {
         checks[name] = (typeof checks[name] === 'number' ? checks[name] : 0) + 1;

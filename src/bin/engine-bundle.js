@@ -76,8 +76,12 @@ const defaultRacyMs = 3000;
  * another user could write is not used (cache-folder.js), nor anything remembered in it.
  */
 export function rememberedSourceDigest(root = packageRoot, cacheDir = projectCacheDir('gild-source-digest'), racyMs = defaultRacyMs) {
+  // NOTE: the memo trusts the file system's change time and clock; GILD_NO_DIGEST_MEMO reads and hashes every start
+  // (docs/internals.md says where the memo cannot be trusted).
+  if (process.env.GILD_NO_DIGEST_MEMO) return { digest: sourceDigest(root), remembered: false };
   const memoFile = path.join(cacheDir, 'digest.json');
-  const refused = untrustedFolder(cacheDir);
+  // The folder holding it too: a parent others can write lets them put another folder in its place.
+  const refused = untrustedFolder(path.dirname(cacheDir)) ?? untrustedFolder(cacheDir);
   if (refused !== undefined) {
     debug('the source digest is not remembered: %s', refused);
     return { digest: sourceDigest(root), remembered: false };

@@ -14,7 +14,7 @@ describe('compareNames', () => {
   it('orders plain names as localeCompare does', () => {
     fc.assert(
       fc.property(plain, plain, (a, b) => {
-        expect(Math.sign(compareNames(a, b))).toBe(Math.sign(a.localeCompare(b)));
+        expect(Math.sign(compareNames(a, b))).toBe(Math.sign(a.localeCompare(b, 'en')));
       }),
       { numRuns: 5000 },
     );
@@ -23,7 +23,7 @@ describe('compareNames', () => {
   it('orders any other names as localeCompare does', () => {
     fc.assert(
       fc.property(anything, anything, (a, b) => {
-        expect(Math.sign(compareNames(a, b))).toBe(Math.sign(a.localeCompare(b)));
+        expect(Math.sign(compareNames(a, b))).toBe(Math.sign(a.localeCompare(b, 'en')));
       }),
       { numRuns: 2000 },
     );
@@ -31,6 +31,6 @@ describe('compareNames', () => {
 
   it('sorts names such as AMI IDs, regions and image names as localeCompare sorts them', () => {
     const names = ['web-api', 'web', 'webapi', 'web2', 'ami-0abc', 'ami-09', 'us-east-1', 'us-east-10', 'us-east-2', 'eu-west-1', 'a-b', 'ab', 'Web', 'wéb'];
-    expect([...names].sort(compareNames)).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    expect([...names].sort(compareNames)).toEqual([...names].sort((a, b) => a.localeCompare(b, 'en')));
   });
 });

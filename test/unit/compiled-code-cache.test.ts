@@ -38,9 +38,15 @@ afterEach(async () => {
  * Runs the bundle's cli.cjs in a fresh process through the loader, exiting with `exitCode`; returns what main()
  * returned (awaited). `env` is main's process.env.
  */
-async function run({ generation = 'build-1', env = {}, exitCode = 0, preload }: { generation?: string; env?: Record<string, string>; exitCode?: number; preload?: string } = {}) {
+async function run({
+  generation = 'build-1',
+  env = {},
+  exitCode = 0,
+  preload,
+  command = 'run',
+}: { generation?: string; env?: Record<string, string>; exitCode?: number; preload?: string; command?: string } = {}) {
   const script = `import { requireWithCodeCache } from ${JSON.stringify(loader)};
-const { main } = requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, { bundleDir: ${JSON.stringify(bundleDir)}, cacheRoot: ${JSON.stringify(cacheRoot)}, generation: ${JSON.stringify(generation)} });
+const { main } = requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, { bundleDir: ${JSON.stringify(bundleDir)}, cacheRoot: ${JSON.stringify(cacheRoot)}, generation: ${JSON.stringify(generation)}, command: ${JSON.stringify(command)} });
 console.log(await main());
 process.exitCode = ${exitCode};`;
   const result = await execa(process.execPath, [...(preload === undefined ? [] : ['--import', preload]), '--input-type=module', '-e', script], { reject: false, env, extendEnv: true });
@@ -139,7 +145,7 @@ try { requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, {
     expect(await writtenAt()).toEqual(grownTimes);
   });
 
-  it('settles an entry that three clean runs in a row found not grown: no later run checks it, whatever it compiled', async () => {
+  it('settles an entry that three clean runs of a command in a row found not grown: no later run of it checks it, whatever it compiled; another command still does', async () => {
     // Two functions compiled only when first called: each makes dep.cjs's entry grow by far more than a tenth.
     const body = (seed: number) => Array.from({ length: 300 }, (_, index) => `  total += (total * ${index + seed}) % 7 === 3 ? ${index} : 1;`).join('\n');
     await writeFile(
@@ -166,6 +172,12 @@ try { requireWithCodeCache(${JSON.stringify(path.join(bundleDir, 'cli.cjs'))}, {
     expect(await run({ env: { MORE: '1' } })).toBe('more');
     expect(await entries()).toEqual(settled);
     expect(await checks()).toEqual([3, 3]);
+    // Settled for `run` only: another command that compiles more makes dep.cjs's entry again, and counts for itself.
+    const beforeOther = await writtenAt();
+    expect(await run({ env: { MORE: '1' }, command: 'validate' })).toBe('more');
+    expect([...(await writtenAt())].filter(([name, time]) => time !== beforeOther.get(name))).toHaveLength(1);
+    // (its cli.cjs found not grown once; dep.cjs's made again, with no count of its own to start again)
+    expect(await checks()).toEqual([1, 3, 3]);
   });
 
   // NOTE: Node 20's V8 drops the loader from code compiled from cached data: the second run threw

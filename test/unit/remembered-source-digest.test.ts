@@ -49,6 +49,18 @@ describe('rememberedSourceDigest', () => {
     expect(remembered()).toEqual({ digest: first.digest, remembered: true });
   });
 
+  it('remembers nothing with GILD_NO_DIGEST_MEMO set (file systems whose change time cannot be trusted)', async () => {
+    const first = remembered();
+    await clockPastChanges();
+    process.env.GILD_NO_DIGEST_MEMO = '1';
+    try {
+      expect(remembered()).toEqual({ digest: first.digest, remembered: false });
+    } finally {
+      delete process.env.GILD_NO_DIGEST_MEMO;
+    }
+    expect(remembered()).toEqual({ digest: first.digest, remembered: true });
+  });
+
   it('reads again a file edited with its size and modification time kept', async () => {
     const first = remembered();
     const file = path.join(root, 'src', 'a.ts');
