@@ -28,6 +28,18 @@ export function inventoryFixture(
   };
 }
 
+/**
+ * An empty world for a base built from Amazon Linux in us-east-1 and `copyRegions`, and an app built on it: the
+ * two-level plan the region copies' wiring is checked on.
+ */
+export function baseAndAppInventory(copyRegions: readonly string[]): Inventory {
+  return inventoryFixture({
+    regions: Object.fromEntries(['us-east-1', ...copyRegions].map((region) => [region, {}])),
+    bases: { base: { kind: 'resolved', amiId: 'ami-al2023', source: 'ssm:/aws/service/al2023' }, app: { kind: 'image', image: 'base', range: undefined } },
+    leases: {},
+  });
+}
+
 export function parameter(name: string, value: string): ObservedParameter {
   return { name, value, version: 1, lastModified: undefined };
 }

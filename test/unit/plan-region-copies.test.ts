@@ -8,7 +8,7 @@ import { assemblePlan, type AssembleInput } from '../../src/plan/assemble-plan.t
 import { formatRunPlan } from '../../src/plan/format-run-plan.ts';
 import type { PlanStep, RunPlan } from '../../src/plan/run-plan.ts';
 import { runPlanSchema } from '../../src/plan/run-plan-schema.ts';
-import { inventoryFixture } from '../support/inventory-fixture.ts';
+import { baseAndAppInventory } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const now = new Date('2026-11-29T12:00:00.000Z');
@@ -22,11 +22,7 @@ function plan(regionCopies: 'gild' | 'packer' | undefined, images = [base, app])
     now,
     images,
     fingerprints: { base: 'fp', app: 'fp' },
-    inventory: inventoryFixture({
-      regions: Object.fromEntries(['us-east-1', ...copyRegions].map((region) => [region, {}])),
-      bases: { base: { kind: 'resolved', amiId: 'ami-al2023', source: 'ssm:/aws/service/al2023' }, app: { kind: 'image', image: 'base', range: undefined } },
-      leases: {},
-    }),
+    inventory: baseAndAppInventory(copyRegions),
     force: false,
     settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, ...(regionCopies ? { regionCopies } : {}) },
   };

@@ -5,7 +5,7 @@ import { notifySettingsSchema } from '../../src/notify/notify-settings.ts';
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import { parseRunPlan, runPlanSchema } from '../../src/plan/run-plan-schema.ts';
 import type { RunPlan } from '../../src/plan/run-plan.ts';
-import { inventoryFixture } from '../support/inventory-fixture.ts';
+import { baseAndAppInventory } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 /** A type as JSON carries it: no readonly, and a field that may be undefined may be left out. */
@@ -115,11 +115,7 @@ function planned(regionCopies: 'gild' | 'packer', smokeRegions: 'build' | 'all')
     now: new Date('2026-11-29T12:00:00.000Z'),
     images: [base, app],
     fingerprints: { base: 'fp', app: 'fp' },
-    inventory: inventoryFixture({
-      regions: Object.fromEntries(['us-east-1', ...copyRegions].map((region) => [region, {}])),
-      bases: { base: { kind: 'resolved', amiId: 'ami-al2023', source: 'ssm:/aws/service/al2023' }, app: { kind: 'image', image: 'base', range: undefined } },
-      leases: {},
-    }),
+    inventory: baseAndAppInventory(copyRegions),
     force: false,
     // Notifications too: a notification waits for the step it reads its AMIs from, and for the publish.
     settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined, regionCopies, notify: notifySettingsSchema.parse({ sns: ['arn:aws:sns:us-east-1:123456789012:a'], eventBridge: {} }) },
