@@ -28,7 +28,7 @@ import { readBaseVersion } from './read-base-version.ts';
 import { readTestedBase } from './read-tested-base.ts';
 import { gildTags } from './gild-tags.ts';
 import type { PackerRuns } from './packer-exit.ts';
-import { setTimeout as delay } from 'node:timers/promises';
+import { pauseUnless } from './waits.ts';
 
 export interface BuildTools {
   /** Read once per run, not once per image. */
@@ -347,11 +347,7 @@ export async function taggedBeforeExit(
     // step's own lines finds the tags missing and waits again), else the next line or the poll, whichever comes first
     // (a Packer that goes quiet is read at the poll). A chatty Packer spends the 20 reads sooner: the build then waits for
     // Packer's exit, a cost in time only.
-    if (read < reads - 1 && tagging.printed() === printedBefore) {
-      const waited = new AbortController();
-      await Promise.race([delay(options.pollMs, undefined, { signal: AbortSignal.any([stopped, waited.signal]) }), tagging.nextLine()]).catch(() => undefined);
-      waited.abort();
-    }
+    if (read < reads - 1 && tagging.printed() === printedBefore) await pauseUnless(options.pollMs, stopped, tagging.nextLine()).catch(() => undefined);
   }
   if (!stopped.aborted) options.logger.info(`Packer said it tagged its AMI, but ${missing} after ${reads} reads: the build waits for Packer's exit`);
   return undefined;

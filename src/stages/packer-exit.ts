@@ -16,6 +16,7 @@ import { regionalAmis } from './amis-of.ts';
 import { describeAwsError } from '../errors.ts';
 import { markFailed } from '../smoke/fail-image.ts';
 import { imageOf } from './build.ts';
+import { aborted } from './waits.ts';
 
 /** A `packer build` a build step of this run started, by that step's ID. */
 export interface PackerRun {
@@ -71,9 +72,4 @@ export function createPackerExitStage(runs: PackerRuns): StepStage<'packer-exit'
       ]);
     },
   };
-}
-
-/** Resolves when `signal` aborts (never, if it does not). */
-export function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }

@@ -13,14 +13,13 @@
  * function of the source and the region, and a rerun finds it again by its name (the build's AMI name), so a run
  * killed mid-copy leaves nothing the next run cannot find.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { createTags, describeImages, type ImageSummary } from '../adapters/ec2.ts';
 import { startRegionCopy } from '../adapters/ec2-region-copy.ts';
 import { StepFailure, type StepResult, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
 import { amisOf } from './amis-of.ts';
 import { imageOf } from './build.ts';
-import { aborted } from './packer-exit.ts';
+import { aborted, pauseUnless } from './waits.ts';
 import { removeAmi } from './remove-ami.ts';
 
 /** Tags that describe the source's own life, not the copy's. */
@@ -172,20 +171,6 @@ export function copyPause(input: { readonly copyAvailable: boolean; readonly smo
 } {
   if (!input.smokeBeside || input.smokeEnded) return { ms: input.pollMs, untilSmokeSettles: false };
   return { ms: input.copyAvailable ? Math.max(0, input.msToDeadline) : input.pollMs, untilSmokeSettles: true };
-}
-
-/** Waits `ms` (abortable by `signal`), or less if `settles` settles first; the timer never outlives the wait. */
-async function pauseUnless(ms: number, signal: AbortSignal, settles: Promise<unknown> | undefined): Promise<void> {
-  if (!settles) return delay(ms, undefined, { signal });
-  const stop = new AbortController();
-  const waiting = delay(ms, undefined, { signal: AbortSignal.any([signal, stop.signal]) });
-  try {
-    await Promise.race([waiting, settles]);
-  } finally {
-    stop.abort();
-    // NOTE: the timer's own rejection once stopped (or aborted) is the race's answer or nothing: never unhandled.
-    waiting.catch(() => undefined);
-  }
 }
 
 /** Another step's result once it settled (a rejection read as a failure), or undefined when it is not in this process. */
