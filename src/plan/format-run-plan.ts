@@ -1,4 +1,5 @@
 /** The plan as a person reads it: per image, what happens and why, then every step with its reason. */
+import { packerExitIdOf } from './plan-packer-exit.ts';
 import type { PlanStep, RunPlan } from './run-plan.ts';
 
 const describeStep = (step: PlanStep): string => {
@@ -32,7 +33,7 @@ const describeStep = (step: PlanStep): string => {
         'amis' in step.amis
           ? `${step.amis.amis[step.region] ?? 'the AMI'} in ${step.region}`
           : `the AMI ${step.amis.from} ${step.amis.from.startsWith('resume:') ? 'resumes' : 'makes'} in ${step.region}`;
-      const when = step.after.some((id) => id.startsWith('packer-exit:')) ? 'if the smoke test fails or Packer fails after its AMI' : 'if the smoke test fails';
+      const when = step.after.includes(packerExitIdOf(step.image)) ? 'if the smoke test fails or Packer fails after its AMI' : 'if the smoke test fails';
       return step.onFailure === 'keep' ? `${when}: withdraw every grant on ${ami} and its snapshots, and keep it` : `${when}: remove ${ami} and its snapshots`;
     }
     case 'share': {

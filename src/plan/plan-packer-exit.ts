@@ -20,7 +20,7 @@
  * A resumed build has no Packer: no step. Pure: it rearranges one image's steps.
  */
 import type { ResolvedImage } from '../definition/resolved-image.ts';
-import type { PlanStep, StepOfKind } from './run-plan.ts';
+import { takesAmisFrom, type PlanStep, type StepOfKind } from './run-plan.ts';
 
 /** The ID of the step that waits for an image's build's Packer to exit. */
 export function packerExitIdOf(imageName: string): string {
@@ -31,7 +31,7 @@ export function planPackerExit(image: ResolvedImage, steps: readonly PlanStep[])
   const build = steps.find((step): step is StepOfKind<'build'> => step.kind === 'build' && step.image === image.name);
   if (!build) return [...steps];
   const id = packerExitIdOf(image.name);
-  const fromBuild = (step: PlanStep) => 'amis' in step && typeof step.amis === 'object' && 'from' in step.amis && step.amis.from === build.id;
+  const fromBuild = (step: PlanStep) => takesAmisFrom(step, build.id);
   // NOTE: the smoke steps that test the build's own AMIs, not a region's test of a copy gild makes: that copy finishes
   // only after this step, so waiting for its test would wait for this step itself.
   const testsBuildAmis = (step: PlanStep) => step.kind === 'smoke' && step.image === image.name && fromBuild(step) && 'from' in step.amis && step.amis.copies === undefined;

@@ -21,7 +21,7 @@
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { ObservedAmi } from '../observe/inventory.ts';
 import type { ImageState } from './image-state.ts';
-import type { PlanStep } from './run-plan.ts';
+import { takesAmisFrom, type PlanStep } from './run-plan.ts';
 
 export type RegionCopies = 'packer' | 'gild';
 
@@ -84,7 +84,6 @@ export function planRegionCopies(input: {
   }));
   const copyIds = Object.fromEntries(copies.map((copy) => [copy.region, copy.id]));
   const withCopies = { from: made.id, copies: copyIds };
-  const keepsAvailable = (step: PlanStep) => 'amis' in step && typeof step.amis === 'object' && 'from' in step.amis && step.amis.from === made.id;
   const rearranged = baseRewritten.flatMap((step): PlanStep[] => {
     if (step === producer) return [made];
     // The copy step itself removes a failed image's copy there: the build made no AMI in that region to discard. A
@@ -100,12 +99,12 @@ export function planRegionCopies(input: {
     }
     // Listed after the smoke test they run beside: a failing image's outcome names the smoke test, not its cancelled copies.
     if (step.kind === 'smoke' && step.image === image.name) return [step, ...copies];
-    if (step.kind === 'share' && step.image === image.name && keepsAvailable(step)) {
+    if (step.kind === 'share' && step.image === image.name && takesAmisFrom(step, made.id)) {
       // A region's share waits for that region's copy only; the build region's for none.
       const copyId = copyIds[step.region];
       return [copyId ? { ...step, amis: { from: made.id, copies: { [step.region]: copyId } }, after: [...step.after, copyId] } : step];
     }
-    if (step.kind === 'publish' && step.image === image.name && keepsAvailable(step)) return [{ ...step, amis: withCopies, after: [...step.after, ...copies.map((copy) => copy.id)] }];
+    if (step.kind === 'publish' && step.image === image.name && takesAmisFrom(step, made.id)) return [{ ...step, amis: withCopies, after: [...step.after, ...copies.map((copy) => copy.id)] }];
     return [step];
   });
   return rearranged;

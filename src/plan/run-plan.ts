@@ -474,6 +474,11 @@ export interface PointerMove {
 }
 
 export type PlanStepKind = PlanStep['kind'];
+
+/** Whether `step` reads its AMIs from the output of step `id` (`amis: { from: id }`). */
+export function takesAmisFrom(step: PlanStep, id: string): boolean {
+  return 'amis' in step && typeof step.amis === 'object' && 'from' in step.amis && step.amis.from === id;
+}
 export type StepOfKind<K extends PlanStepKind> = Extract<PlanStep, { kind: K }>;
 
 export interface ParameterWrite {
