@@ -44,7 +44,8 @@ const { main } =
           cacheRoot: projectCacheDir('gild-code-cache'),
           // A folder per build: the stamp names when it was built and from which sources.
           generation: createHash('sha256').update(bundle.stamp).digest('hex').slice(0, 16),
-          // Entries settle by command (its first word): each command loads and calls its own part of the bundle.
-          command: process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? '',
+          // Entries settle by command (its first word): each command loads and calls its own part of the bundle. A help
+          // run, whatever its command, calls none of it: its own bucket.
+          command: process.argv.slice(2).some((arg) => arg === '-h' || arg === '--help') ? '' : (process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? ''),
         });
 await main(process.argv.slice(2));

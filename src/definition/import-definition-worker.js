@@ -44,7 +44,7 @@ const { readPlainData } = await helpers.import(`./read-plain-data${extension}`);
 // Frozen, with its functions: shared by every definition, it must not carry one file's change into the next.
 const runtime = await helpers.import(`./definition-runtime${extension}`);
 for (const value of Object.values(runtime)) if (typeof value === 'function') Object.freeze(value);
-const jiti = createJiti(import.meta.url, { ...options, virtualModules: { gild: Object.isFrozen(runtime) ? runtime : Object.freeze({ ...runtime }) } });
+const jiti = createJiti(import.meta.url, { ...options, virtualModules: { gild: Object.freeze({ ...runtime }) } });
 
 const firstLine = (error) =>
   (error instanceof Error ? error.message : String(error))

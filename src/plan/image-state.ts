@@ -65,7 +65,7 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
   const byVersion = new Map<string, Record<string, string>>();
   const latest: Record<string, string | undefined> = {};
   const pointers: Record<string, Record<string, string>> = {};
-  const amis: Record<string, ObservedAmi[]> = {};
+  const amis: Record<string, readonly ObservedAmi[]> = {};
   const namedAmis: Record<string, Set<string>> = {};
   const holds: Record<string, PointerHold> = {};
   const holdsHead = holdsPath(prefix, imageName);
@@ -77,7 +77,7 @@ export function imageState(inventory: Inventory, imageName: string, regions: rea
   for (const region of regions) {
     pointers[region] = {};
     namedAmis[region] = new Set();
-    amis[region] = [...imageAmis(inventory, region, imageName)];
+    amis[region] = imageAmis(inventory, region, imageName);
     // Only this image's parameters: every name below starts with `<prefix>/<image>/`.
     for (const parameter of imageParameters(inventory, region, imageName)) {
       // The lock and a take-over's claim on it are neither versions nor pointers.
