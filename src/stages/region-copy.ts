@@ -96,15 +96,18 @@ export const regionCopyStage: StepStage<'copy'> = {
     // beside, every poll reads it, as anyone else may change it.
     let current: ImageSummary | undefined;
     let readAfterSmoke = false;
+    /** Cancels the copy (deregistering a pending copy is how AWS stops one), removes it with its snapshots, and fails saying why. */
+    const cancel = async (why: string, snapshotIds: readonly string[]): Promise<never> => {
+      const removed = await removeAmi(context, step.region, started.amiId, snapshotIds);
+      run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
+      throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
+    };
     const cancelForPacker = async (outcome: Exclude<StepResult, { status: 'done' }>, snapshotIds: readonly string[]): Promise<never> => {
       // NOTE: interrupted (or never run), Packer's exit says nothing about the image: the copy stays tagged candidate,
       // as the build's AMI does, for the next run to resume or clean up.
       if (run.signal.aborted || outcome.status === 'skipped')
         throw new StepFailure(`${step.besideBuild} did not finish (${outcome.reason}): the copy ${started.amiId} in ${step.region} stays tagged candidate for the next run`);
-      const removed = await removeAmi(context, step.region, started.amiId, snapshotIds);
-      const why = `${step.besideBuild} ended ${outcome.status} (${outcome.reason})`;
-      run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
-      throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
+      return cancel(`${step.besideBuild} ended ${outcome.status} (${outcome.reason})`, snapshotIds);
     };
     for (let poll = 0; ; poll++) {
       const smokeEnded = smokeOutcome !== undefined;
@@ -116,20 +119,15 @@ export const regionCopyStage: StepStage<'copy'> = {
       else if (copy?.state === 'available') [current] = await readTheSource();
       if (smokeEnded) readAfterSmoke = true;
       const verdict = current?.tags['gild:status'];
-      if (!current || verdict === 'failed') {
-        const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
-        const why = current
-          ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})`
-          : `the source ${sourceAmiId} is gone (removed once its smoke test or its Packer build failed)`;
-        run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
-        throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
-      }
-      if (smokeOutcome && smokeOutcome.status !== 'done') {
-        const removed = await removeAmi(context, step.region, started.amiId, copy?.snapshotIds ?? []);
-        const why = `the smoke step ${step.besideSmoke} ended ${smokeOutcome.status} (${smokeOutcome.reason}) without marking the source ${sourceAmiId} failed`;
-        run.logger.warn(`${why}: cancelled and removed the copy ${removed.join(', ')} in ${step.region}`);
-        throw new StepFailure(`${why}: its copy in ${step.region} was cancelled and removed`);
-      }
+      if (!current || verdict === 'failed')
+        return cancel(
+          current
+            ? `the source ${sourceAmiId} failed its smoke test (${current.tags['gild:failure'] ?? 'no reason recorded'})`
+            : `the source ${sourceAmiId} is gone (removed once its smoke test or its Packer build failed)`,
+          copy?.snapshotIds ?? [],
+        );
+      if (smokeOutcome && smokeOutcome.status !== 'done')
+        return cancel(`the smoke step ${step.besideSmoke} ended ${smokeOutcome.status} (${smokeOutcome.reason}) without marking the source ${sourceAmiId} failed`, copy?.snapshotIds ?? []);
       if (packerOutcome && packerOutcome.status !== 'done') await cancelForPacker(packerOutcome, copy?.snapshotIds ?? []);
       if (!copy) throw new StepFailure(`the copy ${started.amiId} in ${step.region} disappeared while it was being made`);
       if (copy.state !== 'pending' && copy.state !== 'available') {
