@@ -251,16 +251,20 @@ async function exists(file: string): Promise<boolean> {
  * Runs Packer and returns what it printed. Everything it prints is appended to the log as it prints it (execa writes
  * both streams to the file while keeping them), so a log being followed shows the build live.
  */
-async function runLogged(args: readonly string[], options: PackerBuildOptions): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
+async function runLogged(
+  args: readonly string[],
+  options: PackerBuildOptions,
+  watch: Pick<PackerBuildOptions, 'onAmiTagging' | 'onLine'> = {},
+): Promise<{ stdout: string; stderr: string; exitCode: number | undefined; aborted: boolean }> {
   await appendFile(options.logFile, `\n$ packer ${args.join(' ')}\n`);
   const toLog = { file: options.logFile, append: true } as const;
-  const onAmiTagging = options.onAmiTagging;
+  const { onAmiTagging, onLine } = watch;
   // NOTE: execa's line transform sees each line as Packer prints it, before the buffer and the log file take it unchanged.
   // NOTE: execa types a transform's chunk as unknown; without `binary` or `objectMode` it is one line of text.
   const watchLines = function* (line: unknown): Generator<unknown, void, void> {
     const amiId = amiTaggingIn(String(line));
     if (amiId) onAmiTagging?.(amiId);
-    options.onLine?.();
+    onLine?.();
     yield line;
   };
   const spawn = () =>
@@ -353,12 +357,12 @@ process.on('exit', () => {
 export async function packerBuild(options: PackerBuildOptions): Promise<PackerBuildResult> {
   await mkdir(path.dirname(options.logFile), { recursive: true });
   if (await exists(path.join(options.dir, 'plugins.pkr.hcl'))) {
-    const { onAmiTagging: _notInit, onLine: _notInitEither, ...initOptions } = options;
-    const init = await runLogged(['init', '.'], initOptions);
+    const init = await runLogged(['init', '.'], options);
     // NOTE: init has no machine-readable mode; its errors are prose on stderr.
     if (init.exitCode !== 0) return { ok: false, reason: `packer init failed: ${failureReason(`${init.stdout}\n${init.stderr}`, init.exitCode)}` };
   }
-  const build = await runLogged(['build', '-machine-readable', '-color=false', '.'], options);
+  // Only the build's lines are watched: `packer init` tags nothing.
+  const build = await runLogged(['build', '-machine-readable', '-color=false', '.'], options, options);
   if (build.aborted) return { ok: false, reason: 'the build was interrupted' };
   if (build.exitCode !== 0) return { ok: false, reason: failureReason(`${build.stdout}\n${build.stderr}`, build.exitCode) };
   const manifestFile = path.join(options.dir, 'manifest.json');
