@@ -150,6 +150,7 @@ export async function applyPlan(context: Context, plan: RunPlan, options: ApplyO
         // NOTE: the runner's own promise of that step (started now if it was not yet; every step is started anyway).
         return other && other.id !== step.id ? start(other) : undefined;
       },
+      inPlan: (stepId) => byId.has(stepId),
       builtAmis(stepId: string): BuiltAmis | undefined {
         const source = byId.get(stepId);
         if (!source) return undefined;

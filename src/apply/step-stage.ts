@@ -112,6 +112,8 @@ export interface StepRun {
    * (a region copy beside its image's smoke test); undefined when that step is not part of what this process applies.
    */
   settled(stepId: string): Promise<StepResult> | undefined;
+  /** Whether that step is part of what this process applies, without starting it (as `settled` would). */
+  inPlan(stepId: string): boolean;
   /** The AMIs per region of an earlier step whose row gives AMIs (a build or a resume), as `output` does. */
   builtAmis(stepId: string): BuiltAmis | undefined;
 }

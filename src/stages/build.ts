@@ -101,7 +101,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
         // NOTE: no early hand-on for a build with a container twin: the emulator's smoke stand-in runs the checks in the
         // twin, which Packer commits in the same `packer build`, possibly after the AMI. Nor in a plan without this
         // build's packer-exit step (what waits for Packer's exit before sharing or publishing): fail closed.
-        const handOnEarly = !twinBuild.twin && run.settled(packerExitIdOf(image.name)) !== undefined;
+        const handOnEarly = !twinBuild.twin && run.inPlan(packerExitIdOf(image.name));
         const tagging = followTagging(step.regions.length);
         packerExit = packerBuild({ dir: rendered.dir, logFile: run.logFile, env: twinBuild.packerEnv, signal: run.signal, onAmiTagging: tagging.hint, onLine: tagging.line });
         const exited = packerExit;
@@ -288,9 +288,15 @@ async function amisNamed(context: Context, step: StepOfKind<'build'>): Promise<R
 }
 
 async function markTaggedFailed(context: Context, image: ResolvedImage, step: StepOfKind<'build'>, reason: string): Promise<string[]> {
-  const named = await amisNamed(context, step).catch(() => ({}) as Record<string, ImageSummary | undefined>);
-  const amis = Object.fromEntries(Object.entries(named).flatMap(([region, ami]) => (ami ? [[region, ami.amiId]] : [])));
-  return markFailed({ context, image, version: step.version, amis, snapshots: {}, reason });
+  try {
+    const named = await amisNamed(context, step);
+    const amis = Object.fromEntries(Object.entries(named).flatMap(([region, ami]) => (ami ? [[region, ami.amiId]] : [])));
+    return await markFailed({ context, image, version: step.version, amis, snapshots: {}, reason });
+  } catch (error) {
+    // NOTE: the build has already failed, and saying why matters more; unmarked, the AMI is still a candidate, which
+    // the next run's plan resumes (tested again) or cleans up, never publishes untested.
+    return [`could not mark the AMI named ${step.amiName} failed: ${describeAwsError(error)}; the next run tests it again or cleans it up`];
+  }
 }
 
 /**

@@ -40,6 +40,8 @@ export function stepRunFixture(
       return given.output as StepOutputs[K];
     },
     settled: (stepId) => options.settled?.[stepId],
+    // NOTE: `in`, not a read: a test's getter for a step's result is the event "the stage asked for it".
+    inPlan: (stepId) => stepId in (options.settled ?? {}) || stepId in (options.outputs ?? {}),
     builtAmis(stepId: string): BuiltAmis | undefined {
       const given = options.outputs?.[stepId];
       if (!given) return undefined;

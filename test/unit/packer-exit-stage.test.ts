@@ -1,8 +1,8 @@
 /**
  * The packer-exit stage at the adapter seam: the rest of `packer build` after the build handed on its AMI. Done only
- * when Packer exits 0 with a manifest naming that AMI; otherwise, once the smoke steps beside it gave their verdicts,
- * the AMI is marked failed (for the planned discard and copy steps to remove) and the step fails. Proven end to end on
- * moto with real Packer in test/integration/early-hand-on.test.ts.
+ * when Packer exits 0 with a manifest naming that AMI; otherwise the AMI is marked failed at once (and again once the
+ * smoke steps beside it ended, should a verdict have undone it), for the planned discard and copy steps to remove, and
+ * the step fails. Proven end to end on moto with real Packer in test/integration/early-hand-on.test.ts.
  */
 import { CreateTagsCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -49,11 +49,26 @@ const handedOnAmi = (status: string) => ({
   ],
 });
 
+/** The AMI's gild:status as AWS holds it: DescribeImages reads it, CreateTags writes it (a smoke verdict or a mark). */
+let status = 'tested';
+const setStatusTo = (next: string) => (status = next);
+
 beforeEach(() => {
   ec2Mock.reset();
-  ec2Mock.on(DescribeImagesCommand).resolves(handedOnAmi('tested'));
-  ec2Mock.on(CreateTagsCommand).resolves({});
+  setStatusTo('tested');
+  ec2Mock.on(DescribeImagesCommand).callsFake(() => handedOnAmi(status));
+  ec2Mock.on(CreateTagsCommand).callsFake((input: { Tags?: { Key?: string; Value?: string }[] }) => {
+    const written = input.Tags?.find((tag) => tag.Key === 'gild:status')?.Value;
+    if (written) setStatusTo(written);
+    return {};
+  });
 });
+
+const failedMarks = () =>
+  ec2Mock
+    .commandCalls(CreateTagsCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.Tags?.some((tag) => tag.Key === 'gild:status' && tag.Value === 'failed'));
 
 describe('packer-exit stage', () => {
   it('is done when Packer exits 0 and its manifest names the AMI handed on, and tags nothing', async () => {
@@ -63,7 +78,7 @@ describe('packer-exit stage', () => {
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 
-  it("waits for the smoke test's verdict, then marks the AMI failed and fails, when Packer fails after the AMI", async () => {
+  it('marks the AMI failed at once when Packer fails after it, and again once a smoke verdict beside it undid the mark', async () => {
     let passSmoke: (result: StepResult) => void = () => undefined;
     const smoke = new Promise<StepResult>((resolve) => (passSmoke = resolve));
     // The event the test waits for: the stage asking for the smoke step's result.
@@ -78,16 +93,9 @@ describe('packer-exit stage', () => {
     const run = stepRunFixture(image, { settled });
     const stage = createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'Post-processor failed: exit status 3' })));
     const exiting = stage.run(context, step, run);
-    // It asks for the verdict before it reads or tags anything: a verdict must never land after its own.
+    // Marked before it waits for any verdict: a crash from here on leaves the AMI failed, never resumed and published.
     await asked;
-    expect(ec2Mock.commandCalls(DescribeImagesCommand)).toHaveLength(0);
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
-    passSmoke(done);
-    const failure = await exiting.catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(StepFailure);
-    expect((failure as Error).message).toBe(`Packer build failed for image "web" after making us-east-1:${amiId}: Post-processor failed: exit status 3`);
-    const tagged = ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input);
-    expect(tagged).toEqual([
+    expect(failedMarks()).toEqual([
       {
         Resources: [amiId, 'snap-1'],
         Tags: expect.arrayContaining([
@@ -96,6 +104,14 @@ describe('packer-exit stage', () => {
         ]),
       },
     ]);
+    // The smoke test passes meanwhile and tags the AMI tested over the mark, as a verdict landing late would.
+    setStatusTo('tested');
+    passSmoke(done);
+    const failure = await exiting.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect((failure as Error).message).toBe(`Packer build failed for image "web" after making us-east-1:${amiId}: Post-processor failed: exit status 3`);
+    expect(failedMarks()).toHaveLength(2);
+    expect(status).toBe('failed');
   });
 
   it('fails, marking the AMI, when the manifest names another AMI than the one handed on', async () => {
@@ -104,6 +120,7 @@ describe('packer-exit stage', () => {
       .run(context, step, run)
       .catch((error: unknown) => error);
     expect((failure as Error).message).toContain(`its manifest names us-east-1:ami-0fffffffffffffff0, not the AMI the build handed on (us-east-1:${amiId})`);
+    // Once: the second look, after the verdict, finds it still failed.
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
   });
 
@@ -114,12 +131,13 @@ describe('packer-exit stage', () => {
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
 
     ec2Mock.resetHistory();
-    ec2Mock.on(DescribeImagesCommand).resolves(handedOnAmi('failed'));
+    setStatusTo('failed');
     const failedSmoke: StepResult = { status: 'failed', reason: 'check failed', error: new Error('check failed'), durationMs: 1 };
     const afterFailedSmoke = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(failedSmoke) } });
     await expect(createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' }))).run(context, step, afterFailedSmoke)).rejects.toThrow(/after making/);
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
 
+    setStatusTo('tested');
     const interrupted = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(done) } });
     interrupted.abort.abort();
     await expect(createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'the build was interrupted' }))).run(context, step, interrupted)).rejects.toThrow(
@@ -128,24 +146,41 @@ describe('packer-exit stage', () => {
     expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 
-  it('stops waiting for a smoke verdict when the run is interrupted, and marks nothing', async () => {
+  it('keeps its mark through an interrupt while it waits for a smoke verdict: marked before, marked again after the smoke step ended', async () => {
+    let endSmoke: (result: StepResult) => void = () => undefined;
+    const smoke = new Promise<StepResult>((resolve) => (endSmoke = resolve));
     let askedForVerdict: () => void = () => undefined;
     const asked = new Promise<void>((resolve) => (askedForVerdict = resolve));
-    const neverDecided = new Promise<StepResult>(() => undefined);
     const run = stepRunFixture(image, {
       settled: {
         get 'smoke:web'() {
           askedForVerdict();
-          return neverDecided;
+          return smoke;
         },
       },
     });
     const stage = createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' })));
     const exiting = stage.run(context, step, run);
     await asked;
+    expect(failedMarks()).toHaveLength(1);
+    // Packer failed on its own, then the run is interrupted: the smoke step, stopped, lands its passing verdict anyway.
     run.abort.abort();
-    await expect(exiting).rejects.toThrow(/the run was interrupted before marking them failed/);
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    setStatusTo('tested');
+    endSmoke(done);
+    await expect(exiting).rejects.toThrow(/Packer build failed for image "web" after making/);
+    expect(failedMarks()).toHaveLength(2);
+    expect(status).toBe('failed');
+  });
+
+  it('still fails saying why when AWS refuses the marks, and says the AMI may be unmarked', async () => {
+    ec2Mock.on(CreateTagsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }));
+    const run = stepRunFixture(image, { settled: { 'smoke:web': Promise.resolve(done) } });
+    const failure = (await createPackerExitStage(runsWith(Promise.resolve({ ok: false, reason: 'exit 1' })))
+      .run(context, step, run)
+      .catch((error: unknown) => error)) as StepFailure;
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect(failure.message).toBe(`Packer build failed for image "web" after making us-east-1:${amiId}: exit 1`);
+    expect(failure.details.join('\n')).toMatch(/could not mark them failed: .*Rate exceeded.*a later run that finds them unmarked tests them again or cleans them up/);
   });
 
   it('fails plainly when no Packer of that build ran in this process', async () => {
