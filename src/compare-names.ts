@@ -6,8 +6,18 @@
  * of plain and other names would have no consistent order. Only the sign of the result counts (as for `Array.prototype.sort`).
  */
 export function compareNames(a: string, b: string): number {
-  if (plainName.test(a) && plainName.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  if (plainName.test(a) && plainName.test(b)) return compareCodeUnits(a, b);
   return a.localeCompare(b, 'en');
 }
 
 const plainName = /^[a-z0-9-]*$/;
+
+/**
+ * Orders strings whose code units' order is their meaning's by construction, with no collator: ISO-8601 UTC timestamps
+ * of one format (AWS's `CreationDate`, `2026-11-29T12:00:00.000Z`) in time order, and gild's run IDs (a compact
+ * timestamp first, `20261129T120000Z-k3x9qa`) in the order they were made. Not for names: a collator orders `B` after
+ * `a`, code units before.
+ */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -16,6 +16,7 @@ import { observeAllReferences, observeInventory, withReferences } from '../obser
 import { observeRetirementSight, withRetirementSight } from '../observe/observe-retirement-sight.ts';
 import { assemblePlan, deletionCandidates, imageDigest } from '../plan/assemble-plan.ts';
 import { compareSavedPlan } from '../plan/compare-saved-plan.ts';
+import { withInventoryIndex } from '../plan/inventory-slices.ts';
 import type { ImageDecision, RunPlan } from '../plan/run-plan.ts';
 import { parseRunPlan } from '../plan/run-plan-schema.ts';
 import { revokedDecidedElsewhere } from '../plan/trust-base-version.ts';
@@ -98,6 +99,16 @@ export async function checkSavedPlan(
   const asOf = new Date(Math.min(Date.parse(plan.createdAt), context.now().getTime()));
   const decidedElsewhere = options.only ? plan.images.filter((decision) => !selected.has(decision.image) && (decision.action === 'build' || decision.action === 'resume')) : [];
   const fresh = await planRun(context, images, { ...options, force: options.force || plan.options.force, asOf, decidedElsewhere });
+  // Every image's digest, and each base decided elsewhere, reads its slice of the inventory: indexed once, as in the fresh plan's assembly.
+  const moved = withInventoryIndex(fresh.inventory, () => movedSince(plan, fresh, images, decidedElsewhere));
+  if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
+  const differences = compareSavedPlan(plan, fresh.plan, { only: options.only });
+  if (differences.length > 0) throw catalogue.EPLANREFUSED(options.file, differences);
+  return options.only ? withStepsWaitedFor(fresh.plan, plan, decidedElsewhere) : fresh.plan;
+}
+
+/** What moved since the saved plan was made, per image: its parameters, AMIs or lock, what goes into it, a base decided elsewhere revoked. */
+function movedSince(plan: RunPlan, fresh: PlannedRun, images: readonly ResolvedImage[], decidedElsewhere: readonly ImageDecision[]): string[] {
   const moved: string[] = [];
   for (const image of images) {
     const digest = plan.observed.digests[image.name];
@@ -112,10 +123,7 @@ export async function checkSavedPlan(
       moved.push(`${image.name}: what goes into the image (definition, template or files) changed since the plan was made`);
   }
   moved.push(...revokedDecidedElsewhere(decidedElsewhere, fresh.inventory, images));
-  if (moved.length > 0) throw catalogue.EPLANMOVED(moved);
-  const differences = compareSavedPlan(plan, fresh.plan, { only: options.only });
-  if (differences.length > 0) throw catalogue.EPLANREFUSED(options.file, differences);
-  return options.only ? withStepsWaitedFor(fresh.plan, plan, decidedElsewhere) : fresh.plan;
+  return moved;
 }
 
 /**

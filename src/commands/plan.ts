@@ -39,10 +39,13 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
     return 0;
   }
   // NOTE: loaded only to observe: `--from` fans out a saved plan and needs neither AWS's clients nor the definitions.
-  const [{ planRun }, { throwDefinitionErrors, withImagesInContext }] = await Promise.all([import('../apply/run-trip.ts'), import('./run-steps.ts')]);
+  const [{ planRun }, { throwDefinitionErrors, twinsDecidedWhenApplied, withImagesInContext }] = await Promise.all([import('../apply/run-trip.ts'), import('./run-steps.ts')]);
   return withImagesInContext(io, createIoLogger(io), { images: options.images, local: options.local, force: options.force }, async (context, images) => {
     const { plan: runPlan } = await planRun(context, images, { force: options.force, baseOverrides: context.options.baseOverrides });
     io.stdout(options.matrix ? printMatrix(runPlan, fanOut) : options.json ? `${JSON.stringify(runPlan, null, 2)}\n` : `${formatRunPlan(runPlan)}\n`);
+    // As `gild run --dry-run` says: on the emulator, the plan's builds get their container twins only when it is applied.
+    const twinsLater = twinsDecidedWhenApplied(context, runPlan, 'gild plan');
+    if (twinsLater) context.logger.info(twinsLater);
     throwDefinitionErrors(runPlan);
     return runPlan.images.some((image) => image.action === 'error') ? 1 : 0;
   });

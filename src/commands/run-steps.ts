@@ -169,15 +169,16 @@ export async function withContainerTwins(context: Context, images: readonly Reso
 }
 
 /**
- * What a dry run on the emulator says of container twins, which it does not decide (withContainerTwins runs when the
- * plan is applied, and asks the engines then): that they are decided then, and for which images the plan has a build
- * step (only a build uses a twin). Nothing on AWS, or for a plan that builds nothing (a run of it decides none either).
+ * What a dry run or `gild plan` (`planned`: which of them) on the emulator says of container twins, which it does not
+ * decide (withContainerTwins runs when the plan is applied, and asks the engines then): that they are decided then, and
+ * for which images the plan has a build step (only a build uses a twin). Nothing on AWS, or for a plan that builds
+ * nothing (a run of it decides none either).
  */
-export function twinsDecidedWhenApplied(context: Context, plan: RunPlan): string | undefined {
+export function twinsDecidedWhenApplied(context: Context, plan: RunPlan, planned: 'a dry run' | 'gild plan'): string | undefined {
   if (context.target.name !== 'emulator') return undefined;
   const building = [...new Set(plan.steps.flatMap((step) => (step.kind === 'build' ? [step.image] : [])))];
   if (building.length === 0) return undefined;
-  return `twins: decided when the run applies its plan, not in a dry run (no container engine was asked); the plan has a build step for ${building.join(', ')}`;
+  return `twins: decided when the run applies its plan, not in ${planned} (no container engine was asked); the plan has a build step for ${building.join(', ')}`;
 }
 
 /** Ends a run: cleanups first (they need the clients), then the clients and the emulator. */

@@ -157,7 +157,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
               return 0;
             },
           });
-          const twinsLater = options.dryRun ? twinsDecidedWhenApplied(runContext, runPlan) : undefined;
+          const twinsLater = options.dryRun ? twinsDecidedWhenApplied(runContext, runPlan, 'a dry run') : undefined;
           if (twinsLater) logger.info(twinsLater);
           return exitCode;
         },

@@ -40,9 +40,10 @@ export async function statusCommand(context: Context, images: readonly ResolvedI
   const inventory = await observeInventory(context, images, { baseOverrides: context.options.baseOverrides, retentionRules: true });
   const capabilities = context.target.references;
   const references: Record<string, Record<string, string[]>> = {};
+  const names = new Set(images.map((image) => image.name));
   await Promise.all(
     Object.values(inventory.regions).map(async (region) => {
-      const amiIds = region.amis.filter((ami) => images.some((image) => image.name === ami.tags['gild:image'])).map((ami) => ami.amiId);
+      const amiIds = region.amis.filter((ami) => names.has(ami.tags['gild:image'] ?? '')).map((ami) => ami.amiId);
       references[region.region] = await observeReferences(context.clients, region.region, amiIds, { ssmPrefix: context.settings.ssmPrefix, capabilities });
     }),
   );

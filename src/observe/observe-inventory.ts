@@ -6,6 +6,7 @@
  * comes back as plain data (`Inventory`).
  */
 import type { Context } from '../context.ts';
+import { compareCodeUnits } from '../compare-names.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { allGildImages, describeGildSnapshots, describeImages, describeInstances, describeTemporaryResources, ownedImagesNamed } from '../adapters/ec2.ts';
 import { observeAccounts } from './observe-accounts.ts';
@@ -180,7 +181,7 @@ async function observeBase(context: Context, image: ResolvedImage, override: str
       });
       // NOTE: a filter may match gild's own AMIs; only published ones may be a base, never a candidate or a failure.
       const eligible = found.filter((ami) => ami.tags['gild:image'] === undefined || ami.tags['gild:status'] === 'published');
-      const newest = eligible.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      const newest = eligible.sort((a, b) => compareCodeUnits(b.createdAt, a.createdAt))[0];
       const skipped = found.length - eligible.length;
       return newest
         ? { kind: 'resolved', amiId: newest.amiId, source: `filter:${base.owners.join(',')}/${base.name}` }

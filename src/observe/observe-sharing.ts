@@ -10,6 +10,7 @@ import { describeCreateVolumePermissions, describeImages, describeLaunchPermissi
 import type { Context } from '../context.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { imageState } from '../plan/image-state.ts';
+import { withInventoryIndex } from '../plan/inventory-slices.ts';
 import type { ObservedSharing } from '../report/audit-images.ts';
 import type { Inventory } from './inventory.ts';
 
@@ -22,15 +23,18 @@ export async function observeSharing(context: Context, inventory: Inventory, ima
       const gildAmis = new Map((inventory.regions[region]?.amis ?? []).map((ami) => [ami.amiId, ami]));
       const named = new Set<string>();
       const own = new Set<string>();
-      for (const image of images) {
-        if (!image.regions.includes(region)) continue;
-        const state = imageState(inventory, image.name, [region]);
-        const values = [...(state.namedAmis[region] ?? [])];
-        for (const amiId of values) {
-          named.add(amiId);
-          if (gildAmis.get(amiId)?.tags['gild:image'] === image.name) own.add(amiId);
+      // Every image's state reads its slice of the region: indexed once for all of them, as in a plan's assembly.
+      withInventoryIndex(inventory, () => {
+        for (const image of images) {
+          if (!image.regions.includes(region)) continue;
+          const state = imageState(inventory, image.name, [region]);
+          const values = [...(state.namedAmis[region] ?? [])];
+          for (const amiId of values) {
+            named.add(amiId);
+            if (gildAmis.get(amiId)?.tags['gild:image'] === image.name) own.add(amiId);
+          }
         }
-      }
+      });
       const unknown = new Set([...named].filter((amiId) => !gildAmis.has(amiId)));
       // One read for both: whether the AMIs gild did not make still exist, and the volumes of gild's own.
       const described = await describeImages(ec2, { imageIds: [...unknown, ...own] });

@@ -2,8 +2,9 @@
  * What the plan asks of a region's inventory for one image: its parameters, its AMIs, its orphaned snapshots, an AMI
  * by ID. Each is a filter over the whole region (every image's parameters and AMIs), so a plan that asks for every
  * image would scan the region once per image: quadratic in the fleet (~50 ms of a 100-image no-op run). Within
- * `withInventoryIndex` (the whole of one assembly) the region is indexed once, on first use, and each answer is a
- * look-up; outside it, the filter runs as written below. Both give the same answer, in the inventory's order
+ * `withInventoryIndex` (the whole of one assembly, and likewise of `gild status`, `gild verify`'s audit, reads and repair
+ * plan, and a saved plan's check) the region is indexed once, on first use, and each answer is a look-up; outside it, the
+ * filter runs as written below. Both give the same answer, in the inventory's order
  * (test/unit/inventory-slices.property.test.ts). Pure: the index lives only while the synchronous call it wraps
  * runs, and nothing changes the inventory meanwhile (its arrays are read-only).
  */

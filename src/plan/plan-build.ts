@@ -7,6 +7,7 @@ import { hasEveryRegionToResume, type RegionCopies } from './plan-region-copies.
 import semver from 'semver';
 import { describeGeneralizeChoice } from '../definition/describe-generalize.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { compareCodeUnits } from '../compare-names.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { findAmi, imageState, revocationOf, usedVersions, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { amiById } from './inventory-slices.ts';
@@ -152,7 +153,7 @@ export function findResumable(
         resumableStatuses.has(build.status ?? '') &&
         hasEveryRegionToResume(build.amis, image, regionCopies),
     )
-    .sort((a, b) => b.runId.localeCompare(a.runId))[0];
+    .sort((a, b) => compareCodeUnits(b.runId, a.runId))[0];
 }
 
 export interface ProducerInput {

@@ -15,6 +15,7 @@ import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import type { Finding, RepairStep } from '../report/audit-images.ts';
 import { imageState } from './image-state.ts';
+import { withInventoryIndex } from './inventory-slices.ts';
 import { latestParameterName, lockParameterName, versionFromParameterName } from './parameter-names.ts';
 import { expectedLaunchPermissions, expectedVolumePermissions } from './plan-sharing.ts';
 import { planSchemaVersion, type PlanStep, type RunPlan } from './run-plan.ts';
@@ -28,6 +29,11 @@ export interface RepairInput {
 }
 
 export function planRepairs(input: RepairInput): RunPlan {
+  // Each repaired image's state reads its slice of the inventory: indexed once for the whole plan, as in a run's assembly.
+  return withInventoryIndex(input.inventory, () => planIndexed(input));
+}
+
+function planIndexed(input: RepairInput): RunPlan {
   const prefix = input.inventory.ssmPrefix;
   const steps: PlanStep[] = [];
   const decisions: RunPlan['images'][number][] = [];

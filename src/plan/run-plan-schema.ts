@@ -252,8 +252,9 @@ export type SavedRunPlan = z.infer<typeof runPlanSchema>;
 
 /**
  * A plan file's content as a plan, or every problem with it (`steps[3].writes[0].name: …`): the shape first, then what
- * the shape cannot say: step IDs are unique, every `after` names a step of the plan, and no step waits for itself, nor
- * for itself through others, counting the steps it waits for beside it (`stepWaits`).
+ * the shape cannot say: step IDs are unique, every step ID a step names (`stepReferences`: its `after`, what it runs
+ * beside, the build it ends) is a step of the plan, and no step waits for itself, nor for itself through others, counting
+ * the steps it waits for beside it (`stepWaits`).
  */
 export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | { plan: undefined; problems: string[] } {
   const parsed = runPlanSchema.safeParse(value);
@@ -266,19 +267,10 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
     else ids.set(step.id, index);
   });
   parsed.data.steps.forEach((step, index) => {
-    step.after.forEach((dependency, position) => {
-      if (!ids.has(dependency)) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for "${dependency}", which is no step of the plan`);
-      else if (dependency === step.id) problems.push(`steps[${index}].after[${position}]: step ${step.id} waits for itself`);
-    });
-    if (step.kind === 'copy' && step.besideSmoke !== undefined && !ids.has(step.besideSmoke))
-      problems.push(`steps[${index}].besideSmoke: copy ${step.id} runs beside "${step.besideSmoke}", which is no step of the plan; name the image's smoke step or leave it out`);
-    if (step.kind === 'copy' && step.besideBuild !== undefined && !ids.has(step.besideBuild))
-      problems.push(`steps[${index}].besideBuild: copy ${step.id} runs beside "${step.besideBuild}", which is no step of the plan; name the image's packer-exit step or leave it out`);
-    if (step.kind === 'packer-exit') {
-      if (!ids.has(step.build)) problems.push(`steps[${index}].build: ${step.id} waits for the Packer of "${step.build}", which is no step of the plan; name the image's build step`);
-      step.besideSmoke.forEach((smokeId, position) => {
-        if (!ids.has(smokeId)) problems.push(`steps[${index}].besideSmoke[${position}]: ${step.id} runs beside "${smokeId}", which is no step of the plan; name the image's smoke steps`);
-      });
+    for (const reference of stepReferences(step)) {
+      const where = `steps[${index}].${reference.field}`;
+      if (!ids.has(reference.id)) problems.push(`${where}: ${reference.subject} "${reference.id}", which is no step of the plan${reference.fix}`);
+      else if (reference.id === step.id && reference.itself !== undefined) problems.push(`${where}: ${reference.itself}`);
     }
   });
   // NOTE: the waits beside a step count as much as its `after`: a circle through them never ends at apply.
@@ -288,6 +280,47 @@ export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | 
   // NOTE: the parsed plan is the plan gild wrote, field for field (the type test holds the schema to the types); a
   // field JSON left out because it was undefined reads as undefined either way.
   return problems.length > 0 ? { plan: undefined, problems } : { plan: parsed.data as unknown as RunPlan, problems: [] };
+}
+
+type SavedStep = SavedRunPlan['steps'][number];
+
+/**
+ * A step ID one of a step's fields names, and the words for it when it names no step of the plan:
+ * `<subject> "<id>", which is no step of the plan<fix>`.
+ */
+interface StepReference {
+  /** The field, with its position in a list: `after[0]`, `besideSmoke`, `build`. */
+  readonly field: string;
+  readonly id: string;
+  /** Who does what with it: `step publish:web waits for`, `copy copy:web:eu-west-1 runs beside`. */
+  readonly subject: string;
+  /** How to mend it, after a `;`, or nothing. */
+  readonly fix: string;
+  /** The words when it names its own step, where that is refused here (a step waiting for itself in its `after`). */
+  readonly itself?: string;
+}
+
+/** Every step ID a step names, in the order its problems are told: its `after`, then what it runs beside or ends. */
+function stepReferences(step: SavedStep): StepReference[] {
+  const references: StepReference[] = step.after.map((id, position) => ({
+    field: `after[${position}]`,
+    id,
+    subject: `step ${step.id} waits for`,
+    fix: '',
+    itself: `step ${step.id} waits for itself`,
+  }));
+  if (step.kind === 'copy') {
+    if (step.besideSmoke !== undefined) references.push({ field: 'besideSmoke', id: step.besideSmoke, subject: `copy ${step.id} runs beside`, fix: "; name the image's smoke step or leave it out" });
+    if (step.besideBuild !== undefined)
+      references.push({ field: 'besideBuild', id: step.besideBuild, subject: `copy ${step.id} runs beside`, fix: "; name the image's packer-exit step or leave it out" });
+  }
+  if (step.kind === 'packer-exit') {
+    references.push(
+      { field: 'build', id: step.build, subject: `${step.id} waits for the Packer of`, fix: "; name the image's build step" },
+      ...step.besideSmoke.map((id, position) => ({ field: `besideSmoke[${position}]`, id, subject: `${step.id} runs beside`, fix: "; name the image's smoke steps" })),
+    );
+  }
+  return references;
 }
 
 /** `steps: a → b → a wait for each other in a circle (a after b, b besideSmoke a) …`: the steps, and the field of each wait. */

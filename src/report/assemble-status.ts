@@ -8,6 +8,7 @@ import semver from 'semver';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { imageState, type ImageState } from '../plan/image-state.ts';
+import { withInventoryIndex } from '../plan/inventory-slices.ts';
 import { accountImageState } from '../plan/plan-account-lifecycle.ts';
 import { binVerdict, type BinVerdict } from '../plan/recycle-bin.ts';
 
@@ -91,7 +92,7 @@ export function ageBand(ageDays: number): AgeBand {
 /** When a version went out: the publish stamp, or the AMI's creation for AMIs published before gild stamped it. */
 const publishedAt = (ami: ObservedAmi): number => Date.parse(ami.tags['gild:published-at'] ?? ami.createdAt);
 
-export function assembleStatus(input: {
+export interface StatusInput {
   readonly inventory: Inventory;
   readonly images: readonly ResolvedImage[];
   /** Per region: AMI ID → who uses it. */
@@ -99,7 +100,14 @@ export function assembleStatus(input: {
   /** The same, in each distribution account, by account ID; an account left out is shown without its uses. */
   readonly accountReferences?: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>>>;
   readonly now: Date;
-}): FleetStatus {
+}
+
+export function assembleStatus(input: StatusInput): FleetStatus {
+  // Every image's state reads its slice of the inventory: indexed once for the whole status, as in a plan's assembly.
+  return withInventoryIndex(input.inventory, () => assembleIndexed(input));
+}
+
+function assembleIndexed(input: StatusInput): FleetStatus {
   const images = input.images.map((image): ImageStatus => {
     const state = imageState(input.inventory, image.name, image.regions);
     const accounts = image.distribution.map((target): AccountStatus => {

@@ -19,6 +19,7 @@ import type { SharingPermissions } from '../adapters/ec2.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import { imageState, type ImageState } from '../plan/image-state.ts';
+import { imageParameters, withInventoryIndex } from '../plan/inventory-slices.ts';
 import { imageParameterPath, latestParameterName, versionFromParameterName } from '../plan/parameter-names.ts';
 import { accountImageState } from '../plan/plan-account-lifecycle.ts';
 import { describeGrantees, expectedLaunchPermissions, expectedVolumePermissions, launchSharingChange, noSharing as none, volumeSharingChange, type VolumePermissions } from '../plan/plan-sharing.ts';
@@ -70,8 +71,28 @@ export interface AuditResult {
   readonly findings: readonly Finding[];
 }
 
-export function auditImages(input: { readonly inventory: Inventory; readonly images: readonly ResolvedImage[]; readonly sharing: Readonly<Record<string, ObservedSharing>> }): AuditResult {
+const noAmis: readonly ObservedAmi[] = [];
+
+interface AuditInput {
+  readonly inventory: Inventory;
+  readonly images: readonly ResolvedImage[];
+  readonly sharing: Readonly<Record<string, ObservedSharing>>;
+}
+
+export function auditImages(input: AuditInput): AuditResult {
+  // Every image's state and parameters read its slice of the inventory: indexed once for the whole audit, as in a plan's assembly.
+  return withInventoryIndex(input.inventory, () => auditIndexed(input));
+}
+
+function auditIndexed(input: AuditInput): AuditResult {
   const findings: Finding[] = [];
+  // Any AMI of a region by ID (a pointer may name another image's): one map per region's AMIs, shared by every image.
+  const byId = new Map<readonly ObservedAmi[], ReadonlyMap<string, ObservedAmi>>();
+  const amisById = (amis: readonly ObservedAmi[]) => {
+    let map = byId.get(amis);
+    if (!map) byId.set(amis, (map = new Map(amis.map((ami) => [ami.amiId, ami]))));
+    return map;
+  };
   for (const image of input.images) {
     const state = imageState(input.inventory, image.name, image.regions);
     const prefix = input.inventory.ssmPrefix;
@@ -87,7 +108,7 @@ export function auditImages(input: { readonly inventory: Inventory; readonly ima
 
     for (const region of image.regions) {
       const sharing = input.sharing[region] ?? { launch: {}, volumes: {}, otherAmis: {} };
-      const amis = new Map((input.inventory.regions[region]?.amis ?? []).map((ami) => [ami.amiId, ami]));
+      const amis = amisById(input.inventory.regions[region]?.amis ?? noAmis);
       const own = (version: string) => state.amis[region]?.find((ami) => ami.tags['gild:version'] === version && ami.state === 'available' && ami.tags['gild:status'] !== 'failed');
       const add = (resource: string, difference: string, repairCommand: string, repair?: RepairStep) => findings.push({ image: image.name, region, resource, difference, repairCommand, repair });
       const repairLatest = (current: string | undefined): RepairStep | undefined => {
@@ -101,7 +122,8 @@ export function auditImages(input: { readonly inventory: Inventory; readonly ima
         add(latestName, `missing${target}`, repair ? 'gild verify --repair' : rebuild, repair);
       }
 
-      const parameters = (input.inventory.regions[region]?.parameters ?? []).filter(
+      // Each of these names is under `<prefix>/<image>/`: the image's own parameters, in inventory order, hold them all.
+      const parameters = imageParameters(input.inventory, region, image.name).filter(
         (parameter) => parameter.name === latestName || parameter.name in (state.pointers[region] ?? {}) || versionFromParameterName(prefix, image.name, parameter.name) !== undefined,
       );
       for (const parameter of parameters) {
@@ -125,7 +147,7 @@ export function auditImages(input: { readonly inventory: Inventory; readonly ima
       });
       for (const ami of named) findings.push(...sharingFindings(image, region, ami, sharing), ...encryptionFindings(image, region, ami, sharing));
     }
-    findings.push(...accountFindings(image, input.inventory, state));
+    findings.push(...accountFindings(image, input.inventory, state, amisById));
   }
   return { schema: verifySchemaVersion, observedAt: input.inventory.observedAt, images: input.images.map((image) => image.name), findings };
 }
@@ -136,7 +158,7 @@ export function auditImages(input: { readonly inventory: Inventory; readonly ima
  * source is in its life (revoked, deprecated, disabled, restored). gild moves nothing there from verify: the next
  * command of the image finishes what a revoke, restore or retirement left (their steps are planned until done).
  */
-function accountFindings(image: ResolvedImage, inventory: Inventory, state: ImageState): Finding[] {
+function accountFindings(image: ResolvedImage, inventory: Inventory, state: ImageState, amisById: (amis: readonly ObservedAmi[]) => ReadonlyMap<string, ObservedAmi>): Finding[] {
   const findings: Finding[] = [];
   const prefix = inventory.ssmPrefix;
   const path = `${imageParameterPath(prefix, image.name)}/`;
@@ -152,7 +174,7 @@ function accountFindings(image: ResolvedImage, inventory: Inventory, state: Imag
     }
     const held = accountImageState(inventory, observed, image.name, target.regions);
     for (const region of target.regions) {
-      const gildAmis = new Map((observed.regions[region]?.amis ?? []).map((ami) => [ami.amiId, ami]));
+      const gildAmis = amisById(observed.regions[region]?.amis ?? noAmis);
       if (state.versions.some((published) => published.amis[region]) && held.latest[region] === undefined) add(region, `${path}latest`, 'missing: the building account publishes this image here');
       const parameters = [
         ...held.versions.flatMap((published) => (published.amis[region] ? [{ name: `${path}versions/${published.version}`, value: published.amis[region], version: published.version }] : [])),

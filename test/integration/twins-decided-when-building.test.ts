@@ -1,7 +1,7 @@
 /**
  * On the emulator, `gild run` decides the images' container twins (asking `docker` and `podman`) only once its plan
- * has a build to apply, before its first step: a dry run stops before (and says so), and a run with nothing to build
- * never asks. PATH shims named `docker`
+ * has a build to apply, before its first step: a dry run and `gild plan` stop before (and say so), and a run with
+ * nothing to build never asks. PATH shims named `docker`
  * and `podman`, first on PATH, record every call and answer as an engine that is not running (the machine's own
  * engines further on PATH are asked after them, as gild asks every one).
  */
@@ -50,6 +50,20 @@ describe('gild run asks the container engines about twins only when its plan bui
     expect(result.stderr.split('\n').filter((line) => line.includes('twins:'))).toEqual([
       'twins: decided when the run applies its plan, not in a dry run (no container engine was asked); the plan has a build step for web',
     ]);
+    expect(await engineCalls()).toEqual([]);
+  });
+
+  it('gild plan, whose plan builds, asks no engine, and says so in one line, as a dry run does', async () => {
+    const result = await gild(['plan']);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/web: build/);
+    expect(result.stderr.split('\n').filter((line) => line.includes('twins:'))).toEqual([
+      'twins: decided when the run applies its plan, not in gild plan (no container engine was asked); the plan has a build step for web',
+    ]);
+    // --json: stdout is the plan alone; the line is the log's.
+    const json = await gild(['plan', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ steps: expect.arrayContaining([expect.objectContaining({ kind: 'build', image: 'web' })]) });
+    expect(json.stderr).toMatch(/^twins: decided when the run applies its plan, not in gild plan/m);
     expect(await engineCalls()).toEqual([]);
   });
 

@@ -142,6 +142,25 @@ describe('the saved plan\u2019s circle check, counting the steps a step waits fo
     }
   });
 
+  it('refuses each field that names no step of the plan in its own words, and a step waiting for itself', () => {
+    let file = edited(planned('gild', 'all'), 'copy:base:us-west-2', (step) => ({ ...step, besideBuild: 'packer-exit:nowhere', besideSmoke: 'smoke:nowhere' }));
+    file = edited(file as RunPlan, 'packer-exit:base', (step) => ({ ...step, build: 'build:nowhere', besideSmoke: ['smoke:nowhere', ...(step.besideSmoke as string[])] }));
+    file = edited(file as RunPlan, 'publish:base', (step) => ({ ...step, after: [...(step.after as string[]), 'publish:base', 'lock:nowhere'] }));
+    const steps = (file as RunPlan).steps;
+    const at = (id: string) => steps.findIndex((step) => step.id === id);
+    const after = steps[at('publish:base')]!.after.length;
+    expect(parseRunPlan(file).problems).toEqual([
+      ...[
+        `steps[${at('copy:base:us-west-2')}].besideSmoke: copy copy:base:us-west-2 runs beside "smoke:nowhere", which is no step of the plan; name the image's smoke step or leave it out`,
+        `steps[${at('copy:base:us-west-2')}].besideBuild: copy copy:base:us-west-2 runs beside "packer-exit:nowhere", which is no step of the plan; name the image's packer-exit step or leave it out`,
+        `steps[${at('packer-exit:base')}].build: packer-exit:base waits for the Packer of "build:nowhere", which is no step of the plan; name the image's build step`,
+        `steps[${at('packer-exit:base')}].besideSmoke[0]: packer-exit:base runs beside "smoke:nowhere", which is no step of the plan; name the image's smoke steps`,
+        `steps[${at('publish:base')}].after[${after - 2}]: step publish:base waits for itself`,
+        `steps[${at('publish:base')}].after[${after - 1}]: step publish:base waits for "lock:nowhere", which is no step of the plan`,
+      ].sort((a, b) => Number(/\[(\d+)\]/.exec(a)![1]) - Number(/\[(\d+)\]/.exec(b)![1])),
+    ]);
+  });
+
   it('refuses a packer-exit waiting beside the smoke test of a copy that waits for it, naming the steps and the fields', () => {
     // Session 10's deadlock, hand-made: a region's smoke test tests a copy, which finishes only after packer-exit.
     const plan = edited(planned('gild', 'all'), 'packer-exit:base', (step) => ({ ...step, besideSmoke: [...(step.besideSmoke as string[]), 'smoke:base:us-west-2'] }));
