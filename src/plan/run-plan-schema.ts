@@ -253,7 +253,8 @@ export type SavedRunPlan = z.infer<typeof runPlanSchema>;
 /**
  * A plan file's content as a plan, or every problem with it (`steps[3].writes[0].name: …`): the shape first, then what
  * the shape cannot say: step IDs are unique, every step ID a step names (`stepReferences`: its `after`, what it runs
- * beside, the build it ends) is a step of the plan, and no step waits for itself, nor for itself through others, counting
+ * beside, the build it ends, the steps a notification reads) is another step of the plan, and no step waits for itself,
+ * nor for itself through others, counting
  * the steps it waits for beside it (`stepWaits`).
  */
 export function parseRunPlan(value: unknown): { plan: RunPlan; problems: [] } | { plan: undefined; problems: string[] } {
@@ -309,16 +310,39 @@ function stepReferences(step: SavedStep): StepReference[] {
     fix: '',
     itself: `step ${step.id} waits for itself`,
   }));
+  // NOTE: the runner answers a step asking for its own result with nothing (`run.settled`), so a step naming itself
+  // beside it would run as if it named no step at all: refused like a step waiting for itself.
+  const besideItself = `step ${step.id} runs beside itself`;
   if (step.kind === 'copy') {
-    if (step.besideSmoke !== undefined) references.push({ field: 'besideSmoke', id: step.besideSmoke, subject: `copy ${step.id} runs beside`, fix: "; name the image's smoke step or leave it out" });
+    if (step.besideSmoke !== undefined)
+      references.push({ field: 'besideSmoke', id: step.besideSmoke, subject: `copy ${step.id} runs beside`, fix: "; name the image's smoke step or leave it out", itself: besideItself });
     if (step.besideBuild !== undefined)
-      references.push({ field: 'besideBuild', id: step.besideBuild, subject: `copy ${step.id} runs beside`, fix: "; name the image's packer-exit step or leave it out" });
+      references.push({ field: 'besideBuild', id: step.besideBuild, subject: `copy ${step.id} runs beside`, fix: "; name the image's packer-exit step or leave it out", itself: besideItself });
   }
   if (step.kind === 'packer-exit') {
     references.push(
-      { field: 'build', id: step.build, subject: `${step.id} waits for the Packer of`, fix: "; name the image's build step" },
-      ...step.besideSmoke.map((id, position) => ({ field: `besideSmoke[${position}]`, id, subject: `${step.id} runs beside`, fix: "; name the image's smoke steps" })),
+      { field: 'build', id: step.build, subject: `${step.id} waits for the Packer of`, fix: "; name the image's build step", itself: `${step.id} names itself as the build whose Packer it waits for` },
+      ...step.besideSmoke.map((id, position) => ({ field: `besideSmoke[${position}]`, id, subject: `${step.id} runs beside`, fix: "; name the image's smoke steps", itself: besideItself })),
     );
+  }
+  // A notification reads the result of the step that gave its AMIs, and a failure's the publish's (src/stages/notify.ts).
+  if (step.kind === 'notify' || step.kind === 'notify-failure') {
+    if ('from' in step.amis)
+      references.push({
+        field: 'amis.from',
+        id: step.amis.from,
+        subject: `${step.id} reads its AMIs from`,
+        fix: '; name the step that gives them, or list the AMIs',
+        itself: `${step.id} reads its AMIs from itself`,
+      });
+    if (step.publishStep !== undefined)
+      references.push({
+        field: 'publishStep',
+        id: step.publishStep,
+        subject: `${step.id} reads the publish of`,
+        fix: "; name the image's publish step or leave it out",
+        itself: `${step.id} names itself as its publish step`,
+      });
   }
   return references;
 }

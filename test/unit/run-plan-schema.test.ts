@@ -161,6 +161,24 @@ describe('the saved plan\u2019s circle check, counting the steps a step waits fo
     ]);
   });
 
+  it('refuses a notification reading a step that is not in the plan, and a step beside itself (the runner would answer it nothing)', () => {
+    const plan = planned('gild', 'build');
+    const notify = plan.steps.find((step) => step.kind === 'notify' && 'from' in step.amis)!;
+    const failure = plan.steps.find((step) => step.kind === 'notify-failure' && step.publishStep !== undefined)!;
+    let file = edited(plan, notify.id, (step) => ({ ...step, amis: { from: 'publish:nowhere' } }));
+    file = edited(file as RunPlan, failure.id, (step) => ({ ...step, publishStep: failure.id }));
+    file = edited(file as RunPlan, 'copy:base:us-west-2', (step) => ({ ...step, besideSmoke: 'copy:base:us-west-2' }));
+    const steps = (file as RunPlan).steps;
+    const at = (id: string) => steps.findIndex((step) => step.id === id);
+    expect(parseRunPlan(file).problems.sort()).toEqual(
+      [
+        `steps[${at(notify.id)}].amis.from: ${notify.id} reads its AMIs from "publish:nowhere", which is no step of the plan; name the step that gives them, or list the AMIs`,
+        `steps[${at(failure.id)}].publishStep: ${failure.id} names itself as its publish step`,
+        `steps[${at('copy:base:us-west-2')}].besideSmoke: step copy:base:us-west-2 runs beside itself`,
+      ].sort(),
+    );
+  });
+
   it('refuses a packer-exit waiting beside the smoke test of a copy that waits for it, naming the steps and the fields', () => {
     // Session 10's deadlock, hand-made: a region's smoke test tests a copy, which finishes only after packer-exit.
     const plan = edited(planned('gild', 'all'), 'packer-exit:base', (step) => ({ ...step, besideSmoke: [...(step.besideSmoke as string[]), 'smoke:base:us-west-2'] }));
@@ -222,7 +240,8 @@ describe('the saved plan\u2019s circle check, counting the steps a step waits fo
 
   /** A step of the kinds that wait beside others, each wait to another step of the plan (by index). */
   type Drawn = { kind: 'lock' | 'copy' | 'packer-exit'; after: number[]; beside: number[] };
-  const drawnSteps = fc.integer({ min: 1, max: 7 }).chain((count) =>
+  // NOTE: at least two steps, so that a packer-exit's build names another step (one naming itself is refused as such).
+  const drawnSteps = fc.integer({ min: 2, max: 7 }).chain((count) =>
     fc.array(
       fc.record({
         kind: fc.constantFrom('lock' as const, 'copy' as const, 'packer-exit' as const),
@@ -240,7 +259,7 @@ describe('the saved plan\u2019s circle check, counting the steps a step waits fo
     const beside = others(drawn.beside);
     const id = ids[index]!;
     if (drawn.kind === 'lock') return { ...common, id, kind: 'lock', after, image: 'web', region: 'us-east-1', parameterName: '/golden/web/lock' };
-    if (drawn.kind === 'packer-exit') return { ...common, id, kind: 'packer-exit', after, image: 'web', version: '1.0.0', build: ids[0]!, besideSmoke: beside };
+    if (drawn.kind === 'packer-exit') return { ...common, id, kind: 'packer-exit', after, image: 'web', version: '1.0.0', build: ids[index === 0 ? 1 : 0]!, besideSmoke: beside };
     return {
       ...common,
       id,
