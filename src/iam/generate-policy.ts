@@ -122,7 +122,7 @@ function arnsFor(scope: PolicyScope): Arns {
 }
 
 const taggedByGild = { StringLike: { 'aws:ResourceTag/gild:image': '?*' } };
-const instanceOfGild = { StringEquals: { 'aws:ResourceTag/gild:role': [...gildInstanceRoles] } };
+const taggedGildRole = { StringEquals: { 'aws:ResourceTag/gild:role': [...gildInstanceRoles] } };
 
 /** A profile's role is assumed to share the profile's name, which is how the console and most IaC create them. */
 const roleNameOfProfile = (profile: string) =>
@@ -256,7 +256,7 @@ const grants: readonly Grant[] = [
     why: 'Packer stops its build instance and images it; CreateImage needs the instance (tagged gild:role) and the new AMI and snapshots.',
     actions: ['ec2:CreateImage'],
     resources: (arn) => [arn.ec2('instance/*')],
-    condition: () => instanceOfGild,
+    condition: () => taggedGildRole,
   },
   {
     sid: 'CreateAndCopyImages',
@@ -272,20 +272,20 @@ const grants: readonly Grant[] = [
     why: 'Stop, modify, terminate (and read the Windows password of) only instances gild or Packer launched.',
     actions: (scope) => ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', ...(scope.windows ? ['ec2:GetPasswordData'] : [])],
     resources: (arn) => [arn.ec2('instance/*')],
-    condition: () => instanceOfGild,
+    condition: () => taggedGildRole,
   },
   {
     sid: 'DeleteGildVolumes',
     why: 'Packer deletes volumes it launched with the build instance (run_volume_tags carry gild:role).',
     actions: ['ec2:DeleteVolume'],
     resources: (arn) => [arn.ec2('volume/*')],
-    condition: () => instanceOfGild,
+    condition: () => taggedGildRole,
   },
   {
     sid: 'TemporaryKeyPairs',
-    why: 'Packer names its key pairs packer_<uuid>; gild names its own gild_<runId>_<image> and sweeps leftovers by that name.',
+    why: "gild names Packer's build key pair (temporary_key_pair_name gild_<runId>_<image>, which a definition cannot override) and sweeps leftovers by that name; other teams' packer_<uuid> key pairs are not gild's to delete.",
     actions: ['ec2:CreateKeyPair', 'ec2:DeleteKeyPair'],
-    resources: (arn) => [arn.ec2('key-pair/packer_*'), arn.ec2('key-pair/gild_*')],
+    resources: (arn) => [arn.ec2('key-pair/gild_*')],
   },
   {
     sid: 'SmokeKeyPairsInAccounts',
@@ -297,15 +297,23 @@ const grants: readonly Grant[] = [
   },
   {
     sid: 'CreateTemporarySecurityGroups',
-    why: 'Packer and gild create a security group per build; creating one needs the VPC it goes in.',
+    why: "gild creates a build's security group itself (Packer is handed it and creates none), tagged gild:role when it is created, so that opening and deleting it can be scoped to that tag.",
     actions: ['ec2:CreateSecurityGroup'],
-    resources: (arn) => [arn.ec2('security-group/*'), arn.ec2('vpc/*')],
+    resources: (arn) => [arn.ec2('security-group/*')],
+    condition: () => ({ StringEquals: { 'aws:RequestTag/gild:role': [...gildInstanceRoles] } }),
+  },
+  {
+    sid: 'CreateSecurityGroupsInAnyVpc',
+    why: 'Creating a security group also needs the VPC it goes in (the build infrastructure names it, or the default VPC).',
+    actions: ['ec2:CreateSecurityGroup'],
+    resources: (arn) => [arn.ec2('vpc/*')],
   },
   {
     sid: 'ChangeTemporarySecurityGroups',
-    why: "Packer 1.6.6 cannot tag its security group, so ingress and deletion are scoped to this account's groups only; gild's own groups (gild-<runId>-<image>) carry gild:role.",
-    actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
+    why: "Ingress and deletion only on the groups gild created and tagged gild:role: never another team's group (gild never revokes ingress: it deletes its group).",
+    actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
     resources: (arn) => [arn.ec2('security-group/*')],
+    condition: () => taggedGildRole,
   },
   {
     sid: 'ShareAndRetireOnlyGildImages',

@@ -130,6 +130,54 @@ describe('the shipped policy denies', () => {
       denied: { service: 'ssm', action: 'SendCommand', json: { DocumentName: 'AWS-RunRemoteScript', InstanceIds: ['i-0smoke'] }, tagsBefore: { 'i-0smoke': gildInstance } },
       allowedTwin: { service: 'ssm', action: 'SendCommand', json: { DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0smoke'] }, tagsBefore: { 'i-0smoke': gildInstance } },
     },
+    {
+      what: "opening another team's security group to the world",
+      denied: {
+        action: 'AuthorizeSecurityGroupIngress',
+        query: { GroupId: 'sg-0proddb', 'IpPermissions.1.IpProtocol': 'tcp', 'IpPermissions.1.FromPort': '5432', 'IpPermissions.1.ToPort': '5432', 'IpPermissions.1.IpRanges.1.CidrIp': '0.0.0.0/0' },
+        tagsBefore: { 'sg-0proddb': { app: 'payments' } },
+      },
+      allowedTwin: {
+        action: 'AuthorizeSecurityGroupIngress',
+        query: { GroupId: 'sg-0build', 'IpPermissions.1.IpProtocol': 'tcp', 'IpPermissions.1.FromPort': '22', 'IpPermissions.1.ToPort': '22', 'IpPermissions.1.IpRanges.1.CidrIp': '0.0.0.0/0' },
+        tagsBefore: { 'sg-0build': { 'gild:role': 'build', 'gild:run-id': 'run-1' } },
+      },
+    },
+    {
+      what: "deleting another team's security group",
+      denied: { action: 'DeleteSecurityGroup', query: { GroupId: 'sg-0proddb' }, tagsBefore: { 'sg-0proddb': { app: 'payments' } } },
+      allowedTwin: { action: 'DeleteSecurityGroup', query: { GroupId: 'sg-0build' }, tagsBefore: { 'sg-0build': { 'gild:role': 'build', 'gild:run-id': 'run-1' } } },
+    },
+    {
+      what: 'creating a security group not tagged gild:role',
+      denied: {
+        action: 'CreateSecurityGroup',
+        query: {
+          GroupName: 'open',
+          GroupDescription: 'x',
+          VpcId: 'vpc-1',
+          'TagSpecification.1.ResourceType': 'security-group',
+          'TagSpecification.1.Tag.1.Key': 'team',
+          'TagSpecification.1.Tag.1.Value': 'x',
+        },
+      },
+      allowedTwin: {
+        action: 'CreateSecurityGroup',
+        query: {
+          GroupName: 'gild_run-1_web',
+          GroupDescription: 'x',
+          VpcId: 'vpc-1',
+          'TagSpecification.1.ResourceType': 'security-group',
+          'TagSpecification.1.Tag.1.Key': 'gild:role',
+          'TagSpecification.1.Tag.1.Value': 'build',
+        },
+      },
+    },
+    {
+      what: "deleting another team's Packer key pair",
+      denied: { action: 'DeleteKeyPair', query: { KeyName: 'packer_5f3a' } },
+      allowedTwin: { action: 'DeleteKeyPair', query: { KeyName: 'gild_run-1_web' } },
+    },
   ];
 
   it.each(cases)('$what', async ({ denied, allowedTwin, explicitly }) => {

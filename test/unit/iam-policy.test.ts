@@ -146,9 +146,9 @@ describe('destructive and sharing actions', () => {
     expect(decide(policy, { action: 'ec2:RunInstances', resource: 'arn:aws:ec2:us-east-1::image/ami-public' })).toBe('allowed');
   });
 
-  it('creates and deletes only key pairs named by Packer or gild', () => {
+  it("creates and deletes only key pairs gild named (Packer gets its name), never another team's Packer key pair", () => {
     expect(decide(policy, { action: 'ec2:DeleteKeyPair', resource: `arn:aws:ec2:us-east-1:${account}:key-pair/gild_20261129T030000Z_web` })).toBe('allowed');
-    expect(decide(policy, { action: 'ec2:DeleteKeyPair', resource: `arn:aws:ec2:us-east-1:${account}:key-pair/packer_6613a1` })).toBe('allowed');
+    expect(decide(policy, { action: 'ec2:DeleteKeyPair', resource: `arn:aws:ec2:us-east-1:${account}:key-pair/packer_6613a1` })).toBe('denied');
     expect(decide(policy, { action: 'ec2:DeleteKeyPair', resource: `arn:aws:ec2:us-east-1:${account}:key-pair/prod-admin` })).toBe('denied');
   });
 });
