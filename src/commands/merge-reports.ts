@@ -43,6 +43,7 @@ export async function mergeReports(options: MergeReportsOptions, io: Pick<Io, 'c
   if (problems.length > 0 || 'refused' in merged) throw catalogue.EREPORTMERGE([...problems, ...refused]);
   const report = merged.merged;
   const outDir = path.resolve(io.cwd, options.out ?? path.join('.gild', 'runs', report.runId, 'fleet'));
+  if (options.out !== undefined) await refuseForeignReportFiles(outDir, options.out);
   await mkdir(outDir, { recursive: true });
   const written = await saveReport(report, outDir, io.env);
   for (const warning of written.warnings) io.stderr(`gild: warning: ${warning}\n`);
@@ -56,6 +57,26 @@ export async function mergeReports(options: MergeReportsOptions, io: Pick<Io, 'c
   const failed = [...report.images.filter((image) => image.result === 'failed').map((image) => image.image), ...missing.map((entry) => `${entry.image} (no report)`)];
   io.stderr(`gild: the fleet run ${report.result}${failed.length > 0 ? `: ${failed.join(', ')}` : ''}; see ${path.relative(io.cwd, written.markdownFile)}\n`);
   return 1;
+}
+
+/**
+ * `--out` may name any folder, so what is there already is someone's unless it is a gild report: report.json and
+ * report.md are replaced only where report.json is one (a merge run again), never a file gild did not write.
+ */
+async function refuseForeignReportFiles(outDir: string, given: string): Promise<void> {
+  const [json, markdown] = await Promise.all(['report.json', 'report.md'].map((name) => readFile(path.join(outDir, name), 'utf8').catch(() => undefined)));
+  if (json === undefined && markdown === undefined) return;
+  if (json !== undefined && isGildReport(json)) return;
+  const theirs = json !== undefined ? 'report.json, which is not a gild report' : 'report.md, with no gild report.json beside it';
+  throw catalogue.EUSAGE(`--out ${given}: ${outDir} already holds ${theirs}, so gild will not replace it. Give a new or empty folder, e.g. --out ${path.join(given, 'fleet-report')}.`);
+}
+
+function isGildReport(text: string): boolean {
+  try {
+    return runReportSchema.safeParse(JSON.parse(text)).success;
+  } catch {
+    return false;
+  }
 }
 
 /** Files as given; a folder stands for every report.json under it (an artifact download keeps one folder per job). */

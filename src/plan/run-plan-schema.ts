@@ -8,6 +8,7 @@
  * is a problem, not something to ignore.
  */
 import { z } from 'zod';
+import { runIdSchema } from '../run-id-schema.ts';
 import { formatPath } from '../definition/format-issues.ts';
 import { notifyEvents } from '../notify/notify-settings.ts';
 import { planSchemaVersion, type PlanStep, type RunPlan } from './run-plan.ts';
@@ -238,7 +239,7 @@ const decisionSchema = z.discriminatedUnion('action', [
 
 export const runPlanSchema = z.strictObject({
   schema: z.literal(planSchemaVersion),
-  runId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a run ID is letters, digits and dashes'),
+  runId: runIdSchema,
   createdAt: z.iso.datetime(),
   ssmPrefix: text,
   options: z.strictObject({ force: z.boolean(), images: texts }),

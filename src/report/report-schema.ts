@@ -8,6 +8,7 @@
  * what real commands write.
  */
 import { z } from 'zod';
+import { runIdSchema } from '../run-id-schema.ts';
 
 export const reportSchemaVersion = 1;
 
@@ -157,7 +158,7 @@ const jobSchema = z.object({
 
 export const runReportSchema = z.object({
   schema: z.literal(reportSchemaVersion),
-  runId: z.string(),
+  runId: runIdSchema,
   /** The command line as typed, e.g. `gild promote web --to stable`. */
   command: z.string(),
   /** Which command wrote the report; `merge` for a fleet's merged report (absent in reports of gild before it). */

@@ -7,7 +7,7 @@
  * lifecycle command's failure is reported the same way, and a fleet's jobs'
  * reports merge into one (`gild report merge`).
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -164,6 +164,25 @@ describe('gild run writes a run report', () => {
       ]);
       expect(await readFile(path.join(project.dir, 'fleet-report/report.md'), 'utf8')).toContain('- tool: no report: job did not finish');
       expect(merged.stderr).toContain('gild: the fleet run failed: tool (no report); see fleet-report/report.md');
+
+      // Merged again into the same folder: its own report is replaced. A folder holding someone's report.md is not.
+      expect((await project.gild(['report', 'merge', 'reports', '--plan', 'plan.json', '--out', 'fleet-report'], env)).exitCode).toBe(1);
+      await mkdir(path.join(project.dir, 'notes'));
+      await writeFile(path.join(project.dir, 'notes/report.md'), 'my own notes\n');
+      const overwrite = await project.gild(['report', 'merge', 'reports', '--plan', 'plan.json', '--out', 'notes'], env);
+      expect(overwrite.exitCode, overwrite.stderr).toBe(2);
+      expect(overwrite.stderr).toContain(`--out notes: ${path.join(project.dir, 'notes')} already holds report.md, with no gild report.json beside it, so gild will not replace it`);
+      expect(await readFile(path.join(project.dir, 'notes/report.md'), 'utf8')).toBe('my own notes\n');
+
+      // A job report whose run ID climbs out of the project is refused before anything is written.
+      const hostile = JSON.parse(await readFile(path.join(project.dir, 'reports', 'gild-report-base', runId, 'report.json'), 'utf8')) as Record<string, unknown>;
+      await mkdir(path.join(project.dir, 'hostile'));
+      await writeFile(path.join(project.dir, 'hostile/report.json'), JSON.stringify({ ...hostile, runId: '../../../escaped' }));
+      const climbing = await project.gild(['report', 'merge', 'hostile'], env);
+      expect(climbing.exitCode, climbing.stderr).toBe(2);
+      expect(climbing.stderr).toMatch(/hostile\/report\.json: .*runId.*a run ID is letters, digits and dashes/);
+      expect(climbing.stderr).not.toMatch(/\n\s+at /);
+      await expect(stat(path.join(project.dir, '..', '..', 'escaped'))).rejects.toThrow(/ENOENT/);
     } finally {
       await project.remove();
     }
