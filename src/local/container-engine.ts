@@ -6,7 +6,7 @@
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdir, readlink, symlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readlink, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { accessSync, constants } from 'node:fs';
@@ -102,12 +102,16 @@ async function searchContainerEngine(searchPath: string): Promise<EngineSearch> 
 }
 
 /**
- * One folder per engine binary, made once and shared by runs (it holds only the link), so nothing needs removing
- * when gild is killed.
+ * One folder per user and engine binary, made once and shared by that user's runs (it holds only the link), so nothing
+ * needs removing when gild is killed. It goes first on Packer's PATH, so it must be this user's alone: a folder of that
+ * name someone else made (the temporary folder is shared, and the name is predictable) or could write to would let
+ * them swap `docker` under a build. Such a folder is not used: a fresh one of this process's is made instead.
  */
 async function dockerShim(binary: string): Promise<string> {
-  const dir = path.join(tmpdir(), `gild-engine-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}`);
-  await mkdir(dir, { recursive: true });
+  const user = process.getuid?.() ?? 'user';
+  const shared = path.join(tmpdir(), `gild-engine-${user}-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}`);
+  await mkdir(shared, { recursive: true, mode: 0o700 }).catch(() => undefined);
+  const dir = (await isOwnPrivateFolder(shared)) ? shared : await mkdtemp(path.join(tmpdir(), 'gild-engine-'));
   const link = path.join(dir, 'docker');
   const current = await readlink(link).catch(() => undefined);
   if (current !== binary) {
@@ -117,6 +121,14 @@ async function dockerShim(binary: string): Promise<string> {
     });
   }
   return dir;
+}
+
+/** A real folder (not a link to one) owned by this process's user, which nobody else may write to. */
+export async function isOwnPrivateFolder(dir: string): Promise<boolean> {
+  const stats = await lstat(dir).catch(() => undefined);
+  if (!stats?.isDirectory()) return false;
+  const uid = process.getuid?.();
+  return (uid === undefined || stats.uid === uid) && (stats.mode & 0o022) === 0;
 }
 
 /**

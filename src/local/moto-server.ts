@@ -182,8 +182,13 @@ sys.argv[0] = "moto_server"
 moto.server.main()
 `;
 
+/**
+ * In a process group of its own (`detached`): a terminal's Ctrl-C goes to gild's whole group, and moto must outlive it
+ * until gild has used it to clean up (terminate the smoke instances, release the lock); gild stops it then, and execa's
+ * `cleanup` stops it should gild exit any other way it can see.
+ */
 function spawnMoto(command: string, args: readonly string[], env: Readonly<Record<string, string>> | undefined): ResultPromise {
-  return execa(command, args, { stdio: 'ignore', reject: false, cleanup: true, ...(env ? { env } : {}) });
+  return execa(command, args, { stdio: 'ignore', reject: false, cleanup: true, detached: true, ...(env ? { env } : {}) });
 }
 
 /**

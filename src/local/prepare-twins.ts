@@ -76,18 +76,24 @@ function orderBasesFirst(images: readonly ResolvedImage[]): ResolvedImage[] {
 }
 
 /**
- * Removes the twins this run committed (`localhost/gild-twin/*:*-<runId>`) once the run is over: a twin exists for
+ * Removes the twins this run committed (labelled `gild.run-id=<runId>`, tagged or not) once the run is over: a twin exists for
  * the run's smoke checks, and each holds its provisioning's layer. Best effort: a twin left behind is only disk.
  */
 export async function removeRunTwins(twins: EmulatorTwins | undefined, runId: string, logger: Logger): Promise<void> {
   if (!twins || Object.keys(twins.containerImages).length === 0) return;
   const { execa } = await import('execa');
-  const listed = await execa(twins.engine.binary, ['images', '--format', '{{.Repository}}:{{.Tag}}'], { reject: false, stdin: 'ignore' });
-  const ours = String(listed.stdout)
-    .split('\n')
-    .filter((reference) => reference.startsWith('localhost/gild-twin/') && reference.endsWith(`-${runId}`));
+  // NOTE: by the run's label (src/target/container-twins.ts), not by name: an interrupted `packer build` can leave its
+  // commit untagged, which no name matches, and each is hundreds of MB.
+  const listed = await execa(twins.engine.binary, ['images', '--filter', `label=gild.run-id=${runId}`, '--format', '{{.ID}}'], { reject: false, stdin: 'ignore' });
+  const ours = [
+    ...new Set(
+      String(listed.stdout)
+        .split('\n')
+        .filter((id) => /^[0-9a-f]{12,64}$/.test(id)),
+    ),
+  ];
   if (ours.length === 0) return;
-  const removed = await execa(twins.engine.binary, ['rmi', ...ours], { reject: false, stdin: 'ignore' });
+  const removed = await execa(twins.engine.binary, ['rmi', '--force', ...ours], { reject: false, stdin: 'ignore' });
   if (removed.exitCode === 0) logger.debug(`twins: removed ${ours.join(', ')}`);
   else logger.warn(`twins: could not remove ${ours.join(', ')}: ${String(removed.stderr).split('\n')[0]}`);
 }
