@@ -258,7 +258,8 @@ export function planUnfinishedRevocations(input: Omit<RevocationPlanInput, 'vers
   for (const version of [...versions].filter((candidate) => semver.valid(candidate)).sort(semver.compare)) {
     const revocation = revocationOf(state, version);
     if (!revocation) continue;
-    const disable = Object.values(state.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-disable'] === 'true'));
+    // Asked where the revoke wrote it first (the ledger; the tags of a revoke from before the ledger recorded it), or on any AMI.
+    const disable = revocation.disable === true || Object.values(state.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-disable'] === 'true'));
     const planned = planRevocationSteps({ ...input, version, reason: revocation.reason, by: revocation.by, disable, mode: 'finish' });
     if ('refused' in planned) continue;
     notes.push(...planned.notes);
