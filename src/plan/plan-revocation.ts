@@ -267,5 +267,20 @@ export function planUnfinishedRevocations(input: Omit<RevocationPlanInput, 'vers
     unfinished.push(version);
     steps.push(...planned.steps);
   }
-  return { steps, notes, versions: unfinished };
+  return { steps: chainLedgerWriters(steps), notes, versions: unfinished };
+}
+
+/**
+ * The steps with every ledger-writing record step of one image after the one before it: two revokes of one image in one
+ * plan (`--cascade` revoking two versions of a descendant, or two unfinished revokes finished together) write the one
+ * ledger parameter, and SSM has no conditional write, so they take turns rather than rely on the write's re-check alone.
+ */
+export function chainLedgerWriters(steps: readonly PlanStep[]): PlanStep[] {
+  const previous = new Map<string, string>();
+  return steps.map((step) => {
+    if (step.kind !== 'revoke' || step.phase !== 'record' || step.ledger !== true) return step;
+    const before = previous.get(step.image);
+    previous.set(step.image, step.id);
+    return before === undefined || step.after.includes(before) ? step : { ...step, after: [...step.after, before] };
+  });
 }
