@@ -9,7 +9,7 @@ import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
 import { imageAmis, imageParameters } from './inventory-slices.ts';
 import { holdsPath, latestParameterName, ledgerParameterName, lockParameterName, statusPath, versionFromParameterName } from './parameter-names.ts';
 import { parseVersionStatus, type VersionStatus } from './version-status.ts';
-import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, type Revocation, type VersionLedger } from './version-ledger.ts';
+import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, restorationOf, type Revocation, type VersionLedger } from './version-ledger.ts';
 
 export interface PublishedVersionState {
   readonly version: string;
@@ -125,23 +125,39 @@ export function usedVersions(state: ImageState): string[] {
 
 /**
  * Why a version is revoked, or undefined: the first trace of the revoke wins, the ledger (written first) or any region's
- * AMI tags. A revoke records itself before it moves a pointer, so a half-done revoke is still seen here.
+ * AMI tags or status parameter. A revoke records itself before it moves a pointer, so a half-done revoke is still seen
+ * here.
+ *
+ * A version the ledger says was restored is revoked again only by a trace newer than that restore: a second revoke
+ * whose copy-region record ran while its ledger write did not (a plan from before the record steps were ordered, or a
+ * hand tag) is still a revoke on record, and is finished as one. Traces from before the restore are the restore's
+ * unfinished business (src/plan/plan-restore.ts planUnfinishedRestores), never a revoke.
  */
 export function revocationOf(state: ImageState, version: string): Revocation | undefined {
   const recorded = activeRevocation(state.ledger, version);
   if (recorded) return recorded;
-  if (Object.hasOwn(state.ledger.revoked, version)) return undefined; // restored since
+  const restored = restorationOf(state.ledger, version);
+  const restoredAt = restored ? Date.parse(restored.at) : undefined;
+  // Without a restore any trace counts; after one, only a trace stamped later (an unreadable stamp is not later).
+  const counts = (at: string | undefined) => restoredAt === undefined || Date.parse(at ?? '') > restoredAt;
   for (const amis of Object.values(state.amis)) {
     for (const ami of amis) {
-      if (ami.tags['gild:version'] !== version || ami.tags['gild:status'] !== 'revoked') continue;
+      if (ami.tags['gild:version'] !== version || ami.tags['gild:status'] !== 'revoked' || !counts(ami.tags['gild:revoked-at'])) continue;
       const replacement = ami.tags['gild:revoked-replacement'];
       return {
         reason: ami.tags['gild:revoked-reason'] ?? 'no reason recorded',
         at: ami.tags['gild:revoked-at'] ?? '?',
         by: ami.tags['gild:revoked-by'] ?? '?',
         ...(replacement ? { replacement } : {}),
+        ...(ami.tags['gild:revoked-disable'] === 'true' ? { disable: true } : {}),
       };
     }
+  }
+  if (restoredAt === undefined) return undefined;
+  // The status parameter is written before the tags: a second revoke killed between the two left only it.
+  for (const statuses of Object.values(state.statuses)) {
+    const revoked = statuses[version]?.revoked;
+    if (revoked && counts(revoked.at)) return revoked;
   }
   return undefined;
 }

@@ -10,7 +10,7 @@ import type { Inventory } from '../observe/inventory.ts';
 import { imageState, revocationOf } from './image-state.ts';
 import { lockParameterName } from './parameter-names.ts';
 import type { DescendantVersion } from './plan-descendants.ts';
-import { planRevocationSteps } from './plan-revocation.ts';
+import { chainLedgerWriters, planRevocationSteps } from './plan-revocation.ts';
 import type { KeptResource, PlanStep } from './run-plan.ts';
 
 export interface CascadeInput {
@@ -79,7 +79,8 @@ export function planCascade(input: CascadeInput): { steps: PlanStep[]; notes: Ke
     }
     if (own.length === 0) continue;
     const lockName = lockParameterName(input.prefix, name);
-    steps.push(...underLock(image, lockName, `--cascade revokes ${name} ${versions.join(', ')}: its pointers move only under its lock`, own));
+    // Its versions' revokes each write its one ledger: one after another, so that neither write loses the other.
+    steps.push(...underLock(image, lockName, `--cascade revokes ${name} ${versions.join(', ')}: its pointers move only under its lock`, chainLedgerWriters(own)));
   }
   if (problems.length > 0) return { refused: `--cascade: ${problems.join('; ')}` };
   return { steps, notes, revoked };

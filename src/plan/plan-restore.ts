@@ -241,6 +241,8 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
   for (const [version, revocation] of Object.entries(state.ledger.revoked)) {
     const restored = revocation.restored;
     if (!restored || !semver.valid(version)) continue;
+    // Revoked again since the restore (traces newer than it, src/plan/image-state.ts revocationOf): that revoke is finished, not undone.
+    if (revocationOf(state, version) !== undefined) continue;
     const { amis, gone } = restorableAmis(state, image, version);
     const unfinished = Object.entries(amis).filter(([region, ami]) => ami.status === 'revoked' || state.statuses[region]?.[version]?.revoked !== undefined);
     const finishing = `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at})`;

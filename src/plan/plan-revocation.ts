@@ -154,13 +154,18 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
   const recorded = activeRevocation(state.ledger, version) !== undefined;
   const steps: PlanStep[] = [];
   const common = { image: image.name, version, revokedReason: input.reason, disable: input.disable, by: input.by, ...(replacement ? { replacement } : {}) };
-  for (const [region, amiId] of Object.entries(amis)) {
+  // The regions whose record is still to do: a finished record (tagged, its status written, and the ledger too in the
+  // build region) is not done again; retirement having taken the AMI over means the revoke is long finished.
+  const toRecord = Object.entries(amis).filter(([region, amiId]) => {
+    if (mode !== 'finish') return true;
     const status = state.amis[region]?.find((ami) => ami.amiId === amiId)?.tags['gild:status'];
-    // Retirement has taken it over (after keepRevokedDays): the revoke is long finished.
-    if (mode === 'finish' && status === 'retiring') continue;
+    if (status === 'retiring') return false;
     const tagged = status === 'revoked' && state.statuses[region]?.[version]?.revoked !== undefined;
-    const ledger = region === image.buildRegion && !recorded;
-    if (mode === 'finish' && tagged && !ledger) continue;
+    return !tagged || (region === image.buildRegion && !recorded);
+  });
+  const ledgerStepId = `revoke:${image.name}:${version}:${image.buildRegion}`;
+  const ledgerPlanned = toRecord.some(([region]) => region === image.buildRegion);
+  for (const [region, amiId] of toRecord) {
     steps.push({
       id: `revoke:${image.name}:${version}:${region}`,
       kind: 'revoke',
@@ -169,8 +174,10 @@ export function planRevocationSteps(input: RevocationPlanInput): RevocationPlan 
       region,
       amiId,
       ...(region === image.buildRegion ? { ledger: true } : {}),
-      after: [lockId],
-      reason: `${mode === 'finish' ? 'finish the revoke that stopped half-way: ' : ''}record the revoke before any pointer moves (${input.reason}): tag ${amiId} revoked${region === image.buildRegion ? ' and write it in the version ledger' : ''}; from here on nothing builds on it, resolves it or moves a pointer back to it`,
+      // Another region is tagged revoked only once the ledger says so (as a restore orders its steps): a second revoke
+      // of a restored version killed between the two would otherwise leave revoke tags the ledger contradicts.
+      after: region !== image.buildRegion && ledgerPlanned ? [lockId, ledgerStepId] : [lockId],
+      reason: `${mode === 'finish' ? 'finish the revoke that stopped half-way: ' : ''}record the revoke before any pointer moves (${input.reason}): tag ${amiId} revoked${region === image.buildRegion ? ' and write it in the version ledger' : ''}${region !== image.buildRegion && ledgerPlanned ? ', once the ledger says so' : ''}; from here on nothing builds on it, resolves it or moves a pointer back to it`,
       precondition: `${amiId} still exists`,
     } satisfies StepOfKind<'revoke'>);
   }
@@ -251,7 +258,8 @@ export function planUnfinishedRevocations(input: Omit<RevocationPlanInput, 'vers
   for (const version of [...versions].filter((candidate) => semver.valid(candidate)).sort(semver.compare)) {
     const revocation = revocationOf(state, version);
     if (!revocation) continue;
-    const disable = Object.values(state.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-disable'] === 'true'));
+    // Asked where the revoke wrote it first (the ledger; the tags of a revoke from before the ledger recorded it), or on any AMI.
+    const disable = revocation.disable === true || Object.values(state.amis).some((amis) => amis.some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:revoked-disable'] === 'true'));
     const planned = planRevocationSteps({ ...input, version, reason: revocation.reason, by: revocation.by, disable, mode: 'finish' });
     if ('refused' in planned) continue;
     notes.push(...planned.notes);
@@ -259,5 +267,20 @@ export function planUnfinishedRevocations(input: Omit<RevocationPlanInput, 'vers
     unfinished.push(version);
     steps.push(...planned.steps);
   }
-  return { steps, notes, versions: unfinished };
+  return { steps: chainLedgerWriters(steps), notes, versions: unfinished };
+}
+
+/**
+ * The steps with every ledger-writing record step of one image after the one before it: two revokes of one image in one
+ * plan (`--cascade` revoking two versions of a descendant, or two unfinished revokes finished together) write the one
+ * ledger parameter, and SSM has no conditional write, so they take turns rather than rely on the write's re-check alone.
+ */
+export function chainLedgerWriters(steps: readonly PlanStep[]): PlanStep[] {
+  const previous = new Map<string, string>();
+  return steps.map((step) => {
+    if (step.kind !== 'revoke' || step.phase !== 'record' || step.ledger !== true) return step;
+    const before = previous.get(step.image);
+    previous.set(step.image, step.id);
+    return before === undefined || step.after.includes(before) ? step : { ...step, after: [...step.after, before] };
+  });
 }

@@ -26,6 +26,12 @@ const revocationSchema = z.object({
   by: z.string(),
   /** The version the pointers moved to (`latest`'s), when there was one. */
   replacement: z.string().optional(),
+  /**
+   * `--disable` was asked: the AMIs are disabled, not only deprecated. Here, in the revoke's first write, so that a
+   * revoke killed before any AMI carries `gild:revoked-disable` is still finished as asked. Absent in ledgers written
+   * before it was recorded (and for a revoke without `--disable`).
+   */
+  disable: z.boolean().optional(),
   /** `gild restore` un-revoked it: when, by whom, why. */
   restored: z.object({ at: z.string(), by: z.string(), reason: z.string() }).optional(),
 });
@@ -80,11 +86,17 @@ export function recordBuilt(ledger: VersionLedger, version: string): VersionLedg
   return built[lineOf(version)] === ledger.built[lineOf(version)] ? ledger : { ...ledger, built };
 }
 
-/** The ledger with `version` recorded as revoked (and built). The first record of a revocation wins: a retry does not rewrite who and when. */
+/**
+ * The ledger with `version` recorded as revoked (and built). The first record of a revocation wins: a retry does not
+ * rewrite who and when. A `--disable` asked of a version already revoked is added to it: a revoke only ever hardens.
+ */
 export function recordRevoked(ledger: VersionLedger, version: string, revocation: Revocation): VersionLedger {
   const withBuilt = recordBuilt(ledger, version);
   const existing = withBuilt.revoked[version];
-  if (existing && existing.restored === undefined) return withBuilt;
+  if (existing && existing.restored === undefined) {
+    if (revocation.disable !== true || existing.disable === true) return withBuilt;
+    return { ...withBuilt, revoked: { ...withBuilt.revoked, [version]: { ...existing, disable: true } } };
+  }
   return { ...withBuilt, revoked: { ...withBuilt.revoked, [version]: { ...revocation, reason: revocation.reason.slice(0, ledgerReasonLimit) } } };
 }
 

@@ -15,25 +15,55 @@ import { parseLedger, serializeLedger, type VersionLedger } from '../plan/versio
 
 const attempts = 3;
 
+/** This process's ledger writes in progress, per SSM client (one per region) and parameter name: the last one's end. */
+const ledgerTurns = new WeakMap<object, Map<string, Promise<void>>>();
+
+/**
+ * Runs `write` once every ledger write this process started earlier on the same parameter has ended (written or not).
+ *
+ * NOTE: hand-written rather than p-limit (not a dependency): it is one promise chain per key, and a limiter per key
+ * would need the same map around it.
+ */
+async function inTurn(client: object, name: string, write: () => Promise<void>): Promise<void> {
+  let turns = ledgerTurns.get(client);
+  if (!turns) ledgerTurns.set(client, (turns = new Map()));
+  const mine = (turns.get(name) ?? Promise.resolve()).then(write);
+  const ended = mine.catch(() => undefined);
+  turns.set(name, ended);
+  try {
+    await mine;
+  } finally {
+    if (turns.get(name) === ended) turns.delete(name);
+  }
+}
+
+/**
+ * Two steps of one run may write one image's ledger at once (a publish and the finish of an unfinished revoke, two
+ * revokes of `--cascade`; the plan orders those it can see, src/plan/plan-revocation.ts chainLedgerWriters). Each
+ * change is a merge into what the ledger holds, so they take turns in this process, and each write re-reads the
+ * ledger just before it (no `readJustNow`: the read the change was made from may be a turn old) and starts over from
+ * that read when it changed.
+ */
 export async function recordInLedger(context: Context, image: Pick<ResolvedImage, 'name' | 'buildRegion'>, change: (ledger: VersionLedger) => VersionLedger): Promise<void> {
   const ssm = context.clients.ssm(image.buildRegion);
   const name = ledgerParameterName(context.settings.ssmPrefix, image.name);
-  for (let attempt = 1; ; attempt++) {
-    const current = await getParameter(ssm, name);
-    const ledger = parseLedger(current?.value);
-    const changed = change(ledger);
-    if (changed === ledger && current !== undefined) return;
-    const written = await putParameterExpecting(ssm, name, serializeLedger(changed), {
-      expected: current?.value,
-      readJustNow: { current },
-      dataType: 'text',
-      description: `${image.name}: every version number ever built, and every revocation (gild keeps it; never reused)`,
-    }).catch((error: unknown) => {
-      throw new StepFailure(`could not record in ${name} (${image.buildRegion}): ${describeAwsError(error)}`, [], { cause: error });
-    });
-    if (written === 'written') return;
-    if (attempt >= attempts) throw new StepFailure(`${name} in ${image.buildRegion} kept changing while gild recorded in it; nothing else was written`);
-  }
+  await inTurn(ssm, name, async () => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await getParameter(ssm, name);
+      const ledger = parseLedger(current?.value);
+      const changed = change(ledger);
+      if (changed === ledger && current !== undefined) return;
+      const written = await putParameterExpecting(ssm, name, serializeLedger(changed), {
+        expected: current?.value,
+        dataType: 'text',
+        description: `${image.name}: every version number ever built, and every revocation (gild keeps it; never reused)`,
+      }).catch((error: unknown) => {
+        throw new StepFailure(`could not record in ${name} (${image.buildRegion}): ${describeAwsError(error)}`, [], { cause: error });
+      });
+      if (written === 'written') return;
+      if (attempt >= attempts) throw new StepFailure(`${name} in ${image.buildRegion} kept changing while gild recorded in it; nothing else was written`);
+    }
+  });
 }
 
 /**

@@ -22,7 +22,14 @@ export const revokeStage: StepStage<'revoke'> = {
     if (step.phase !== 'deprecate') {
       if (step.ledger && run.image) {
         await recordInLedger(context, run.image, (ledger) =>
-          recordRevoked(ledger, step.version, { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) }),
+          recordRevoked(ledger, step.version, {
+            reason: step.revokedReason,
+            at: now,
+            by: step.by ?? 'unknown',
+            ...(step.replacement ? { replacement: step.replacement } : {}),
+            // Until the tags below say gild:revoked-disable, the ledger is the only place the disable is asked.
+            ...(step.disable ? { disable: true } : {}),
+          }),
         );
       }
       const revoked = { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) };
