@@ -183,7 +183,15 @@ export async function takeTrip(request: TripRequest): Promise<number> {
 }
 
 export type ImageOutcome =
-  | { readonly image: string; readonly result: 'published'; readonly version: string; readonly amis: Readonly<Record<string, string>>; readonly summary: readonly string[] }
+  | {
+      readonly image: string;
+      readonly result: 'published';
+      readonly version: string;
+      readonly amis: Readonly<Record<string, string>>;
+      /** Why no check ran, when its smoke test verified nothing (published `untested`, never claimed tested). */
+      readonly untested?: string;
+      readonly summary: readonly string[];
+    }
   | { readonly image: string; readonly result: 'unchanged'; readonly reason: string; readonly version: string | undefined; readonly summary: readonly string[] }
   /** Another run has the image, or the world moved under this run: nothing was done to it, on purpose. */
   | { readonly image: string; readonly result: 'yielded'; readonly reason: string; readonly summary: readonly string[] }
@@ -280,7 +288,12 @@ export function outcomeOf(applied: AppliedPlan, imageName: string, interrupted: 
   const publish = results.find(([step]) => applied.stages[step.kind].publishes);
   if (publish?.[1]?.status === 'done') {
     const published = publish[1].output as StepOutputs['publish'];
-    return { image: imageName, result: 'published', version: published.version, amis: published.amis, summary };
+    const untested = results.flatMap(([step, result]) =>
+      step.kind === 'smoke' && result?.status === 'done' && (result.output as StepOutputs['smoke']).result === 'skipped'
+        ? [(result.output as Extract<StepOutputs['smoke'], { result: 'skipped' }>).reason]
+        : [],
+    );
+    return { image: imageName, result: 'published', version: published.version, amis: published.amis, ...(untested.length > 0 ? { untested: untested.join('; ') } : {}), summary };
   }
   if (interrupted) return { image: imageName, result: 'interrupted', reason: 'interrupted before it finished; the next run resumes or cleans up what it left', summary };
   if (decision.action === 'unchanged' || decision.action === 'change') return { image: imageName, result: 'unchanged', reason: decision.reason, version: decision.currentVersion, summary };

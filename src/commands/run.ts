@@ -179,7 +179,8 @@ export function formatOutcomes(runId: string, runDir: string, outcomes: readonly
   for (const outcome of outcomes) {
     switch (outcome.result) {
       case 'published':
-        lines.push(`  ✔ ${outcome.image} ${outcome.version} published`);
+        // NOTE: a published image whose smoke test verified nothing is not marked as one that passed.
+        lines.push(outcome.untested ? `  ⚠ ${outcome.image} ${outcome.version} published UNTESTED: ${outcome.untested}` : `  ✔ ${outcome.image} ${outcome.version} published`);
         break;
       case 'unchanged':
         lines.push(`  = ${outcome.image} ${outcome.version ?? ''} unchanged: ${outcome.reason}`);
