@@ -33,7 +33,9 @@ export async function removeAmi(context: Context, region: string, amiId: string 
       const users = await describeImagesUsingSnapshots(ec2, planned, { snapshotFilter: context.target.snapshotImageFilter });
       const used = planned.filter((snapshotId) => users.some((user) => user.snapshotIds.includes(snapshotId)));
       if (used.length > 0)
-        context.logger.warn(`${used.join(', ')} in ${region}: ${amiId} is gone, and ${users.map((user) => user.amiId).join(', ')} use${users.length === 1 ? 's' : ''} ${used.length === 1 ? 'it' : 'them'}: left`);
+        context.logger.warn(
+          `${used.join(', ')} in ${region}: ${amiId} is gone, and ${users.map((user) => user.amiId).join(', ')} use${users.length === 1 ? 's' : ''} ${used.length === 1 ? 'it' : 'them'}: left`,
+        );
       doomed = planned.filter((snapshotId) => !used.includes(snapshotId));
     }
   }
