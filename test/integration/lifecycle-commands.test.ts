@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateLaunchTemplateCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, DeleteTagsCommand, DescribeImageAttributeCommand, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReportSchema, type ImageReport, type RunReport } from '../../src/report/report-schema.ts';
@@ -452,5 +452,59 @@ describe('restore', () => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/web 1\.0\.1 cannot be restored: its AMI is gone in us-west-2 .*retention\.keepRevokedDays.*us-west-2: this target has no Recycle Bin \(ListImagesInRecycleBin\)/);
     expect((await parameters('us-east-1'))['/golden/web/status/1.0.1']).toBeDefined();
+  });
+});
+
+describe('restore after revoke --disable', () => {
+  const consumer = '111122223333';
+  let moto: MotoServer;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: `launchPermissions: { accounts: ['${consumer}'] },` }) } });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await moto?.stop();
+  });
+
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, { ...moto.env, GILD_SMOKE_POLL_MS: '100' });
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const launchers = async (region: string, amiId: string) =>
+    (await awsClients(moto.endpoint, region).ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [];
+
+  it('shares the restored AMI with the accounts the definition names again before latest moves back to it', async () => {
+    expect((await gild(['run'])).exitCode).toBe(0);
+    expect((await gild(['run', '--force'])).exitCode).toBe(0);
+    const amis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/versions/1.0.1']!] as const)));
+    for (const region of regions) expect(await launchers(region, amis[region]!), region).toEqual([{ UserId: consumer }]);
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken', '--disable'])).exitCode).toBe(0);
+    // NOTE: moto has no DisableImage (docs: EMULATOR.md), so the revoke only tagged the AMIs disabled and their launch
+    // permissions are still there. On AWS, DisableImage withdraws every one, and EnableImage gives none back: that is
+    // done here by hand, so the restore meets what it meets on AWS.
+    for (const region of regions) {
+      await awsClients(moto.endpoint, region).ec2.send(new ModifyImageAttributeCommand({ ImageId: amis[region]!, LaunchPermission: { Remove: [{ UserId: consumer }] } }));
+      expect(await launchers(region, amis[region]!), region).toEqual([]);
+    }
+
+    const dryRun = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    for (const region of regions) expect(dryRun.stdout).toMatch(new RegExp(`share 1\\.0\\.1 in ${region} — 1\\.0\\.1 is restored; DisableImage .* share with account ${consumer}`));
+    const printed = dryRun.stdout.split('\n');
+    const lineOf = (pattern: RegExp) => printed.findIndex((line) => pattern.test(line));
+    expect(lineOf(/share 1\.0\.1 in us-west-2/)).toBeGreaterThan(lineOf(/restore 1\.0\.1 in us-west-2/));
+    expect(lineOf(/move latest to 1\.0\.1/)).toBeGreaterThan(lineOf(/share 1\.0\.1 in us-west-2/));
+    for (const region of regions) expect(await launchers(region, amis[region]!), region).toEqual([]);
+
+    const restored = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm']);
+    expect(restored.exitCode, restored.stdout + restored.stderr).toBe(0);
+    for (const region of regions) {
+      expect(await launchers(region, amis[region]!), region).toEqual([{ UserId: consumer }]);
+      expect((await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/latest'], region).toBe(amis[region]);
+    }
   });
 });
