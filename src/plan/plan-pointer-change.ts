@@ -77,7 +77,7 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
               step.kind === 'restore' ||
               step.kind === 'account-repoint' ||
               step.kind === 'account-restore' ||
-              (change.kind === 'restore' && step.kind === 'unmark-descendant'),
+              (change.kind === 'restore' && (step.kind === 'unmark-descendant' || step.kind === 'share')),
           ),
         }
       : unfinished;

@@ -5,6 +5,8 @@
  *    treats the version as good), then that region's `status/<v>`, AMI and tags; then every other region.
  * 2. `unmark-descendant`: take the revoke's `gild:base-revoked` off the AMIs built on it (through generations), unless
  *    they stand on another version still revoked.
+ * 2b. `share` each restored (or unbinned) AMI again as the definition says: DisableImage (a revoke's `--disable`, or
+ *    retirement's disable phase) withdrew every launch permission, and EnableImage gives none back.
  * 3. `repoint` `latest` and `v<major>` back to it where it is now the newest good version (what a publish would have
  *    done), unless a rollback holds them. Channels are offered, not moved: the plan names the `gild promote` to run.
  *
@@ -21,6 +23,8 @@ import { restorationOf, type Revocation } from './version-ledger.ts';
 import type { Inventory } from '../observe/inventory.ts';
 import { planDescendantUnmarks } from './plan-descendants.ts';
 import { planAccountRestore } from './plan-account-lifecycle.ts';
+import { shareSteps } from './plan-share-steps.ts';
+import { describeGrantees, expectedLaunchPermissions } from './plan-sharing.ts';
 
 /**
  * What the Recycle Bin of a region holds of the version (by AMI name), with the snapshots in the bin whose description
@@ -164,8 +168,9 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
     const notes: KeptResource[] = [];
     const note = (text: string) => notes.push({ image: image.name, region: image.buildRegion, amiId: amis[image.buildRegion]!.amiId, version, reason: text });
     note(`${version}'s AMIs are tagged gild:retain=restored: ${input.reason}, so retention keeps it; remove that tag when it may be retired again`);
-    const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...unbinIds], note });
-    return { steps: [...unbins, ...repoints], notes, reason: `bring ${version} back from the Recycle Bin in ${Object.keys(binned).join(', ')}: ${input.reason}` };
+    const shares = restoredShares({ image, version, amis: binned, after: (region) => [lockId, `unbin:${image.name}:${version}:${region}`], why: 'brought back from the Recycle Bin' });
+    const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...unbinIds, ...shares.map((step) => step.id)], note });
+    return { steps: [...unbins, ...shares, ...repoints], notes, reason: `bring ${version} back from the Recycle Bin in ${Object.keys(binned).join(', ')}: ${input.reason}` };
   }
   const buildStepId = `restore:${image.name}:${version}:${image.buildRegion}`;
   const undone = revokeRecordOf(revocation);
@@ -188,14 +193,16 @@ export function planRestoreSteps(input: RestorePlanInput): { steps: PlanStep[]; 
       }) satisfies StepOfKind<'restore'>,
   );
   const restoreIds = steps.map((step) => step.id);
+  const shares = restoredShares({ image, version, amis, after: (region) => [lockId, `restore:${image.name}:${version}:${region}`], why: 'restored' });
   steps.unshift(...unbins);
+  steps.push(...shares);
   // The revoke's marks on descendants come off once the restore is recorded; a crash before they do leaves the ledger
   // saying restored, and every later command of this image finishes them (planUnfinishedRestores).
   const unmarks = input.inventory ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [buildStepId] }) : [];
 
   const notes: KeptResource[] = [];
   const note = (text: string) => notes.push({ image: image.name, region: image.buildRegion, amiId: amis[image.buildRegion]!.amiId, version, reason: text });
-  const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...restoreIds], note });
+  const repoints = restoredPointerMoves({ image, state, version, amis, path, after: [lockId, ...restoreIds, ...shares.map((step) => step.id)], note });
   steps.push(...repoints);
   for (const channel of Object.keys(input.channels).sort()) {
     const current = state.versions.find((candidate) => candidate.amis[image.buildRegion] === state.pointers[image.buildRegion]?.[`${path}channels/${channel}`])?.version;
@@ -247,10 +254,25 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
     const unfinished = Object.entries(amis).filter(([region, ami]) => ami.status === 'revoked' || state.statuses[region]?.[version]?.revoked !== undefined);
     const finishing = `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at})`;
     const restoreIds = unfinished.map(([region]) => `restore:${image.name}:${version}:${region}`);
-    const repoints =
+    const moves =
       gone.length > 0 || revocationOf(state, version) !== undefined
         ? []
         : restoredPointerMoves({ image, state, version, amis, path: `${imageParameterPath(input.prefix, image.name)}/`, after: [`lock:${image.name}`, ...restoreIds], note: () => {}, finishing });
+    // NOTE: sharing is not observed, so a restore that died between its restore and share steps is told by what is
+    // still to do: a region still revoked is shared once restored, and every region again while a pointer has yet to
+    // move back (the share reads the grants live and changes nothing where they are there).
+    const shared =
+      revocationOf(state, version) === undefined
+        ? restoredShares({
+            image,
+            version,
+            amis: Object.fromEntries(Object.entries(amis).filter(([region]) => moves.length > 0 || unfinished.some(([still]) => still === region))),
+            after: (region) => [`lock:${image.name}`, ...(unfinished.some(([still]) => still === region) ? [`restore:${image.name}:${version}:${region}`] : [])],
+            why: 'restored',
+            finishing,
+          })
+        : [];
+    const repoints = moves.map((step) => ({ ...step, after: [...step.after, ...shared.map((share) => share.id)] }));
     // A restore that died before its un-marks: the descendants still say their base is revoked.
     const unmarks = input.inventory && revocationOf(state, version) === undefined ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [] }) : [];
     // Copies in other accounts still revoked, or their pointers not yet back.
@@ -290,9 +312,40 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
         precondition: `${ami.amiId} still exists, tagged ${image.name} ${version}, and retirement has not begun`,
       } satisfies StepOfKind<'restore'>);
     }
-    steps.push(...repoints, ...accounts);
+    steps.push(...shared, ...repoints, ...accounts);
   }
   return { steps, versions };
+}
+
+/**
+ * One `share` step per region for the AMIs a restore (or the Recycle Bin) gives back, before any pointer names them
+ * again: DisableImage (a revoke's `--disable`, retirement's disable phase) withdrew every launch permission, and
+ * EnableImage gives none back (AWS: accounts that lost access do not regain it automatically); deregistration and the
+ * bin may lose them too. The share reads the grants live and changes only what differs, so where they are still there
+ * (a revoke that only deprecated) it changes nothing. None for a private image: the definition grants nobody anything.
+ */
+function restoredShares(input: {
+  readonly image: ResolvedImage;
+  readonly version: string;
+  readonly amis: Readonly<Record<string, { readonly amiId: string }>>;
+  /** What each region's share waits for: the step that made its AMI launchable again. */
+  readonly after: (region: string) => readonly string[];
+  readonly why: string;
+  readonly finishing?: string;
+}): StepOfKind<'share'>[] {
+  const { image, version } = input;
+  const regions = image.regions.filter((region) => input.amis[region]);
+  if (regions.length === 0 || describeGrantees(expectedLaunchPermissions(image)).length === 0) return [];
+  const amis = Object.fromEntries(regions.map((region) => [region, input.amis[region]!.amiId]));
+  const when = `${input.finishing ? `${input.finishing}: ` : ''}${version} is ${input.why}; DisableImage (a revoke's --disable, or retirement's disable phase) withdrew every launch permission and EnableImage gives none back, so before a pointer names it again`;
+  return shareSteps(image, version, { amis }, [], when)
+    .filter((step) => regions.includes(step.region))
+    .map((step) => ({
+      ...step,
+      id: `share:${image.name}:${step.region}:${amis[step.region]}`,
+      after: [...input.after(step.region)],
+      reason: `${step.reason} (read live: where the grants are still there, as after a revoke that only deprecated, nothing changes)`,
+    }));
 }
 
 /** The versions pointers may name once a restored version is back: the good ones and it, newest first. */

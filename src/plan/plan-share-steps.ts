@@ -11,7 +11,14 @@ import type { AmiSource, PlanStep } from './run-plan.ts';
  * passed (so a failing image is never visible outside the account) and before publishing (so whoever a pointer
  * tells about it can launch it). None for a private image: nothing to grant.
  */
-export function shareSteps(image: ResolvedImage, version: string, amis: AmiSource, after: readonly string[]): Extract<PlanStep, { kind: 'share' }>[] {
+export function shareSteps(
+  image: ResolvedImage,
+  version: string,
+  amis: AmiSource,
+  after: readonly string[],
+  /** When, and why then, in words that begin the step's reason. */
+  when = 'after the smoke test',
+): Extract<PlanStep, { kind: 'share' }>[] {
   const launchPermissions = expectedLaunchPermissions(image);
   const grantees = image.launchPermissions.kind === 'public' ? [`everyone (public: ${image.launchPermissions.reason})`] : describeGrantees(launchPermissions);
   const sharing =
@@ -27,7 +34,7 @@ export function shareSteps(image: ResolvedImage, version: string, amis: AmiSourc
     volumePermissions: expectedVolumePermissions(image),
     description: image.description,
     after: [...after],
-    reason: `after the smoke test, set the description and ${sharing}`,
+    reason: `${when}, set the description and ${sharing}`,
     precondition: `the AMI in ${region} is still tagged gild:image=${image.name} and gild:version=${version}, and available`,
   }));
 }

@@ -1,24 +1,45 @@
 /**
- * Deregisters an AMI, then deletes its snapshots. The snapshot IDs are read
- * from the AMI right before (afterwards the mapping is gone with the AMI), and
- * joined with those the plan named.
+ * Deregisters an AMI, then deletes the snapshots the plan named for deletion. The AMI is read right before (afterwards
+ * its mapping is gone with it), and only the named snapshots it still has are deleted: a snapshot the plan left out
+ * (retirement leaves one that also backs another AMI) stays, whatever the AMI lists, and the log says so. A snapshot
+ * left that nothing uses any more is the orphan-snapshot cleanup's (src/plan/plan-leftovers.ts), which checks its users
+ * again first; so is one a crash left behind between the deregistration and the deletes.
  */
-import { deleteSnapshot, deregisterImage, describeImages } from '../adapters/ec2.ts';
+import { deleteSnapshot, deregisterImage, describeImages, describeImagesUsingSnapshots } from '../adapters/ec2.ts';
 import type { Context } from '../context.ts';
 
 export async function removeAmi(context: Context, region: string, amiId: string | undefined, plannedSnapshotIds: readonly string[]): Promise<string[]> {
   const ec2 = context.clients.ec2(region);
   const removed: string[] = [];
-  const snapshotIds = new Set(plannedSnapshotIds);
+  const planned = [...new Set(plannedSnapshotIds)];
+  let doomed = planned;
   if (amiId) {
     const [ami] = await describeImages(ec2, { imageIds: [amiId] });
-    for (const snapshotId of ami?.snapshotIds ?? []) snapshotIds.add(snapshotId);
     if (ami) {
+      const live = new Set(ami.snapshotIds);
+      doomed = planned.filter((snapshotId) => live.has(snapshotId));
+      const notOwn = planned.filter((snapshotId) => !live.has(snapshotId));
+      if (notOwn.length > 0) context.logger.warn(`${notOwn.join(', ')} in ${region}: planned for deletion with ${amiId}, but ${amiId} does not use ${notOwn.length === 1 ? 'it' : 'them'}: left`);
+      const unplanned = ami.snapshotIds.filter((snapshotId) => !planned.includes(snapshotId));
+      if (unplanned.length > 0)
+        context.logger.info(
+          `${unplanned.join(', ')} in ${region}: ${amiId} uses ${unplanned.length === 1 ? 'it' : 'them'}, but the plan did not name ${unplanned.length === 1 ? 'it' : 'them'} for deletion (one that also backs another AMI stays): left; the orphan-snapshot cleanup deletes what no AMI uses`,
+        );
       await deregisterImage(ec2, amiId);
       removed.push(amiId);
+    } else if (planned.length > 0) {
+      // NOTE: the AMI is gone (a retry after a crash between its deregistration and these deletes): nothing live says
+      // these snapshots were its, so one some AMI uses now stays, as the orphan-snapshot cleanup would leave it.
+      const users = await describeImagesUsingSnapshots(ec2, planned, { snapshotFilter: context.target.snapshotImageFilter });
+      const used = planned.filter((snapshotId) => users.some((user) => user.snapshotIds.includes(snapshotId)));
+      if (used.length > 0)
+        context.logger.warn(
+          `${used.join(', ')} in ${region}: ${amiId} is gone, and ${users.map((user) => user.amiId).join(', ')} use${users.length === 1 ? 's' : ''} ${used.length === 1 ? 'it' : 'them'}: left`,
+        );
+      doomed = planned.filter((snapshotId) => !used.includes(snapshotId));
     }
   }
-  for (const snapshotId of snapshotIds) {
+  for (const snapshotId of doomed) {
     await deleteSnapshot(ec2, snapshotId);
     removed.push(snapshotId);
   }

@@ -7,11 +7,12 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateLaunchTemplateCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, DeleteTagsCommand, DescribeImageAttributeCommand, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReportSchema, type ImageReport, type RunReport } from '../../src/report/report-schema.ts';
 import { awsClients, imageState, parametersUnder } from '../support/aws-state.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { planPrintedBy } from '../support/lifecycle-printed-plan.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { createTempProject, imageSource, type TempProject } from '../support/project.ts';
@@ -452,5 +453,117 @@ describe('restore', () => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/web 1\.0\.1 cannot be restored: its AMI is gone in us-west-2 .*retention\.keepRevokedDays.*us-west-2: this target has no Recycle Bin \(ListImagesInRecycleBin\)/);
     expect((await parameters('us-east-1'))['/golden/web/status/1.0.1']).toBeDefined();
+  });
+});
+
+describe('restore after revoke --disable', () => {
+  const consumer = '111122223333';
+  let moto: MotoServer;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: `launchPermissions: { accounts: ['${consumer}'] },` }) } });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await moto?.stop();
+  });
+
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, { ...moto.env, GILD_SMOKE_POLL_MS: '100' });
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const launchers = async (region: string, amiId: string) =>
+    (await awsClients(moto.endpoint, region).ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [];
+
+  it('shares the restored AMI with the accounts the definition names again before latest moves back to it', async () => {
+    expect((await gild(['run'])).exitCode).toBe(0);
+    expect((await gild(['run', '--force'])).exitCode).toBe(0);
+    const amis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/versions/1.0.1']!] as const)));
+    for (const region of regions) expect(await launchers(region, amis[region]!), region).toEqual([{ UserId: consumer }]);
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken', '--disable'])).exitCode).toBe(0);
+    // NOTE: moto has no DisableImage (docs: EMULATOR.md), so the revoke only tagged the AMIs disabled and their launch
+    // permissions are still there. On AWS, DisableImage withdraws every one, and EnableImage gives none back: that is
+    // done here by hand, so the restore meets what it meets on AWS.
+    for (const region of regions) {
+      await awsClients(moto.endpoint, region).ec2.send(new ModifyImageAttributeCommand({ ImageId: amis[region]!, LaunchPermission: { Remove: [{ UserId: consumer }] } }));
+      expect(await launchers(region, amis[region]!), region).toEqual([]);
+    }
+
+    const dryRun = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm', '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    for (const region of regions) expect(dryRun.stdout).toMatch(new RegExp(`share 1\\.0\\.1 in ${region} — 1\\.0\\.1 is restored; DisableImage .* share with account ${consumer}`));
+    const printed = dryRun.stdout.split('\n');
+    const lineOf = (pattern: RegExp) => printed.findIndex((line) => pattern.test(line));
+    expect(lineOf(/share 1\.0\.1 in us-west-2/)).toBeGreaterThan(lineOf(/restore 1\.0\.1 in us-west-2/));
+    expect(lineOf(/move latest to 1\.0\.1/)).toBeGreaterThan(lineOf(/share 1\.0\.1 in us-west-2/));
+    for (const region of regions) expect(await launchers(region, amis[region]!), region).toEqual([]);
+
+    const restored = await gild(['restore', 'web', '1.0.1', '--reason', 'false alarm']);
+    expect(restored.exitCode, restored.stdout + restored.stderr).toBe(0);
+    for (const region of regions) {
+      expect(await launchers(region, amis[region]!), region).toEqual([{ UserId: consumer }]);
+      expect((await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/latest'], region).toBe(amis[region]);
+    }
+  });
+});
+
+describe('a restore killed at its share', () => {
+  const consumer = '111122223333';
+  let moto: MotoServer;
+  let proxy: FaultProxy;
+  let project: TempProject;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    proxy = await startFaultProxy(moto.motoEndpoint);
+    project = await createTempProject({ images: { 'web.ts': imageSource({ name: 'web', extra: `launchPermissions: { accounts: ['${consumer}'] },` }) } });
+  });
+  afterAll(async () => {
+    await project?.remove();
+    await proxy?.stop();
+    await moto?.stop();
+  });
+
+  const env = () => ({ ...proxy.env(moto.env), GILD_SMOKE_POLL_MS: '100' });
+  const gild = async (args: string[]) => {
+    const result = await project.gild(args, env());
+    expect(result.stderr + result.stdout).not.toMatch(/internal error/);
+    return result;
+  };
+  const launchers = async (region: string, amiId: string) =>
+    (await awsClients(moto.endpoint, region).ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [];
+
+  it('is finished by the next gild run: the AMI shared again, then latest moved back to it', async () => {
+    expect((await gild(['run'])).exitCode).toBe(0);
+    expect((await gild(['run', '--force'])).exitCode).toBe(0);
+    const amis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/versions/1.0.1']!] as const)));
+    expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken', '--disable'])).exitCode).toBe(0);
+    // NOTE: moto has no DisableImage: the grant it withdraws on AWS is withdrawn by hand (see 'restore after revoke --disable').
+    for (const region of regions) await awsClients(moto.endpoint, region).ec2.send(new ModifyImageAttributeCommand({ ImageId: amis[region]!, LaunchPermission: { Remove: [{ UserId: consumer }] } }));
+
+    // Killed while the share of us-west-2's AMI is under way (the restore steps are done and nothing else changes that AMI's attributes).
+    let held!: () => void;
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    proxy.setRules({ holds: [{ service: 'ec2', action: 'ModifyImageAttribute', bodyIncludes: `ImageId=${amis['us-west-2']}`, onHeld: () => held() }] });
+    const child = project.spawn(['restore', 'web', '1.0.1', '--reason', 'false alarm'], env());
+    const ended = child.then((result) => result);
+    await Promise.race([reached, ended.then((result) => Promise.reject(new Error(`gild ended before the share (exit ${result.exitCode}):\n${String(result.stdout)}\n${String(result.stderr)}`)))]);
+    child.kill('SIGKILL');
+    expect((await ended).signal).toBe('SIGKILL');
+    proxy.reset();
+    expect(await launchers('us-west-2', amis['us-west-2']!)).toEqual([]);
+    expect((await parametersUnder(moto.endpoint, 'us-west-2', '/golden/web'))['/golden/web/latest']).not.toBe(amis['us-west-2']);
+
+    const plan = await gild(['plan']);
+    expect(plan.stdout, plan.stderr).toMatch(/share 1\.0\.1 in us-west-2 — finish the restore that stopped half-way/);
+    const next = await gild(['run']);
+    expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    for (const region of regions) {
+      expect(await launchers(region, amis[region]!), region).toEqual([{ UserId: consumer }]);
+      expect((await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/latest'], region).toBe(amis[region]);
+    }
   });
 });
