@@ -220,6 +220,21 @@ export const keyedUnions: readonly { readonly path: RegExp; readonly branches: r
 
 const pattern = z.union([z.string(), z.instanceof(RegExp)]);
 
+/**
+ * The longest a smoke check may run: AWS-RunShellScript's and AWS-RunPowerShellScript's `executionTimeout`, which a
+ * check's timeout is sent as, allows 1 to 172800 seconds (its allowedPattern); SSM refuses the SendCommand past that.
+ */
+export const maxCheckTimeoutSeconds = 172_800;
+/** A check's timeout, or the smoke test's as a whole (which no check outlasts), in whole seconds. */
+export const smokeTimeoutSeconds = z
+  .number()
+  .int()
+  .positive()
+  .max(
+    maxCheckTimeoutSeconds,
+    `is more than 172800 seconds (48 hours), the most AWS-RunShellScript and AWS-RunPowerShellScript let a command run (their executionTimeout). Lower it to 172800 or less`,
+  );
+
 export const smokeCheckSchema = z.strictObject({
   name: z.string().min(1),
   run: z.union([z.string(), z.array(z.string()).min(1)]),
@@ -228,7 +243,7 @@ export const smokeCheckSchema = z.strictObject({
   stdoutNotMatches: z.array(pattern).optional(),
   stderrMatches: z.array(pattern).optional(),
   stderrNotMatches: z.array(pattern).optional(),
-  timeoutSeconds: z.number().int().positive().optional(),
+  timeoutSeconds: smokeTimeoutSeconds.optional(),
   /** `vm`: the check needs a virtual machine (systemd as PID 1, kernel modules, cloud-init, IMDS); in a container twin it is skipped, never passed. */
   needs: z.literal('vm').optional(),
 });
@@ -262,8 +277,8 @@ export const smokeSettingsSchema = z.strictObject({
   securityGroupIds: z.array(securityGroupId).optional(),
   instanceProfile: z.string().optional(),
   userData: z.string().optional(),
-  checkTimeoutSeconds: z.number().int().positive().optional(),
-  timeoutSeconds: z.number().int().positive().optional(),
+  checkTimeoutSeconds: smokeTimeoutSeconds.optional(),
+  timeoutSeconds: smokeTimeoutSeconds.optional(),
 });
 
 const smokeSchema = smokeSettingsSchema.extend({
