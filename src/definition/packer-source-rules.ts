@@ -103,8 +103,7 @@ function checkTagSetting(image: ResolvedImage, key: string, value: unknown): str
     else if (tagValue.length > 256) problems.push(`${where}: tag values are at most 256 characters; this one has ${tagValue.length}. Shorten it.`);
   }
   const amiTags = key === 'tag' || key === 'snapshot_tag' ? Object.keys(image.tags).length : 0;
-  if (pairs.length + amiTags > maxUserTags)
-    problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; ${tagBudgetReason}. Remove some.`);
+  if (pairs.length + amiTags > maxUserTags) problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; ${tagBudgetReason}. Remove some.`);
   return problems;
 }
 

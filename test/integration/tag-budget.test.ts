@@ -32,7 +32,12 @@ describe(`an image with ${maxUserTags} tags (the most the definition allows)`, (
     project = await createTempProject({ images: { 'api.ts': source(tagsOf(maxUserTags)) } });
     // A git project, so the AMIs carry gild:git-commit too.
     const { execa } = await import('execa');
-    for (const args of [['init', '-q'], ['-c', 'user.email=a@b', '-c', 'user.name=a', 'add', '.'], ['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-qm', 'x']]) await execa('git', args, { cwd: project.dir });
+    for (const args of [
+      ['init', '-q'],
+      ['-c', 'user.email=a@b', '-c', 'user.name=a', 'add', '.'],
+      ['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-qm', 'x'],
+    ])
+      await execa('git', args, { cwd: project.dir });
   });
   afterAll(async () => {
     await project?.remove();
@@ -46,7 +51,8 @@ describe(`an image with ${maxUserTags} tags (the most the definition allows)`, (
       const state = (await imageState(moto.endpoint, region, ami))!;
       counts[`${region} ${ami}`] = Object.keys(state.tags).length;
       const { ec2 } = awsClients(moto.endpoint, region);
-      for (const snapshot of (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: state.snapshotIds }))).Snapshots ?? []) counts[`${region} ${snapshot.SnapshotId}`] = (snapshot.Tags ?? []).length;
+      for (const snapshot of (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: state.snapshotIds }))).Snapshots ?? [])
+        counts[`${region} ${snapshot.SnapshotId}`] = (snapshot.Tags ?? []).length;
     }
     return counts;
   };

@@ -503,9 +503,16 @@ function ssmValueRules(context: RuleContext, value: string, tier: unknown): void
   const limit = tier === 'Advanced' || tier === 'Intelligent-Tiering' ? 8192 : 4096;
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > limit) {
-    context.report('Value', `${bytes} bytes`, limit === 8192 ? `at most 8 KB for ${String(tier)} parameters (PutParameter Value documentation)` : 'at most 4 KB for Standard parameters (PutParameter Value documentation); Tier Advanced or Intelligent-Tiering allows 8 KB');
+    context.report(
+      'Value',
+      `${bytes} bytes`,
+      limit === 8192
+        ? `at most 8 KB for ${String(tier)} parameters (PutParameter Value documentation)`
+        : 'at most 4 KB for Standard parameters (PutParameter Value documentation); Tier Advanced or Intelligent-Tiering allows 8 KB',
+    );
   }
-  if (/\{\{[\s\S]*?\}\}/.test(value)) context.report('Value', value, 'no values wrapped in double brackets {{}} (PutParameter Value documentation: parameters cannot reference or nest other parameters)');
+  if (/\{\{[\s\S]*?\}\}/.test(value))
+    context.report('Value', value, 'no values wrapped in double brackets {{}} (PutParameter Value documentation: parameters cannot reference or nest other parameters)');
 }
 
 /**
