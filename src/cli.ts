@@ -269,11 +269,13 @@ const commandTable: readonly CommandEntry[] = [
 function pointerCommands(): CommandEntry[] {
   type PointerChange = import('./plan/plan-pointer-change.ts').PointerChange;
   const change = async (io: Io, image: string, flags: Record<string, unknown>, argv: readonly string[], pointerChange: PointerChange) => {
-    const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }] = await Promise.all([
+    const [{ withImagesInContext }, { createIoLogger }, { changePointerCommand }, { assertReasonText }] = await Promise.all([
       import('./commands/run-steps.ts'),
       import('./commands/io.ts'),
       import('./commands/change-pointer.ts'),
+      import('./commands/reason-text.ts'),
     ]);
+    if ('reason' in pointerChange) assertReasonText(pointerChange.reason);
     const logger = createIoLogger(io);
     return withImagesInContext(io, logger, { images: [image], withDependants: pointerChange.kind === 'revoke' }, (context, selected, signal) =>
       changePointerCommand(

@@ -82,6 +82,8 @@ export interface ParameterWriteOptions {
   readonly description?: string;
   /** Set on creation only: AWS refuses Tags together with Overwrite. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Unset: the account's default tier (Standard, 4 KB values, unless changed). Intelligent-Tiering: Advanced (8 KB) only when the value needs it. */
+  readonly tier?: 'Standard' | 'Advanced' | 'Intelligent-Tiering';
 }
 
 /**
@@ -123,6 +125,7 @@ function putRequest(name: string, value: string, overwrite: boolean, options: Pa
     Type: 'String',
     Overwrite: overwrite,
     ...(options.dataType ? { DataType: options.dataType } : {}),
+    ...(options.tier ? { Tier: options.tier } : {}),
     ...(options.description ? { Description: options.description.slice(0, 1024) } : {}),
     ...(!overwrite && options.tags ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
   });

@@ -4,7 +4,7 @@
  * fields are refused, with the field to use instead.
  */
 import type { ResolvedImage } from './resolved-image.ts';
-import { maxUserTags } from './schema.ts';
+import { maxUserTags, tagBudgetReason } from './schema.ts';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -103,8 +103,7 @@ function checkTagSetting(image: ResolvedImage, key: string, value: unknown): str
     else if (tagValue.length > 256) problems.push(`${where}: tag values are at most 256 characters; this one has ${tagValue.length}. Shorten it.`);
   }
   const amiTags = key === 'tag' || key === 'snapshot_tag' ? Object.keys(image.tags).length : 0;
-  if (pairs.length + amiTags > maxUserTags)
-    problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; AWS allows 50 per resource and gild adds up to ${50 - maxUserTags}, so at most ${maxUserTags}. Remove some.`);
+  if (pairs.length + amiTags > maxUserTags) problems.push(`${field}: sets ${pairs.length + amiTags} tags with tags; ${tagBudgetReason}. Remove some.`);
   return problems;
 }
 

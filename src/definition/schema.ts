@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { describeUnknownRegion, isKnownRegion, closestMatch } from './aws-regions.ts';
 import { imageNamePattern } from './image-name.ts';
 import { findPreset, osPresetNames } from './presets.ts';
+import { ec2TagsPerResource, gildAmiTagKeys } from '../stages/gild-tag-keys.ts';
 
 export { imageNamePattern };
 
@@ -20,13 +21,15 @@ export const accountIdPattern = /^\d{12}$/;
 /** A Go duration as Packer reads it: "30s", "5m", "1h30m". */
 export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 /**
- * gild adds up to 12 tags of its own (Name, gild:image, gild:version,
- * gild:run-id, gild:base-ami, gild:built-at, gild:fingerprint, gild:status,
- * gild:git-commit, gild:published-at, gild:failure, gild:patched-at); AWS allows 50 per resource.
+ * AWS allows 50 tags per resource, and over an AMI's life gild writes up to `gildAmiTagKeys.length` of its own
+ * (src/stages/gild-tag-keys.ts: Name, the build's, the smoke verdict's, publish's, revoke's, retirement's, restore's):
+ * an image with more than the rest would publish, then fail its revoke or retirement with TagLimitExceeded.
  */
-export const maxUserTags = 38;
+export const maxUserTags = ec2TagsPerResource - gildAmiTagKeys.length;
 /** How many tags gild itself may add to an AMI (see maxUserTags). */
-export const gildTagCount = 50 - maxUserTags;
+export const gildTagCount = gildAmiTagKeys.length;
+/** Why an image may carry only maxUserTags tags, in words an author can act on. */
+export const tagBudgetReason = `AWS allows ${ec2TagsPerResource} per image and gild reserves ${gildTagCount} for the tags it writes over the image's life (Name, gild:status, gild:published-at, gild:revoked-*, gild:retired-at, gild:restored-*, …), so an image can carry at most ${maxUserTags}`;
 const kmsKeyPattern =
   /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})|alias\/[A-Za-z0-9/_-]+))$/;
 
@@ -66,7 +69,7 @@ const tagMap = z
     z.string().max(256, 'tag values are at most 256 characters'),
   )
   .refine((tags) => Object.keys(tags).length <= maxUserTags, {
-    message: `has too many tags: AWS allows 50 per image and gild adds up to ${gildTagCount}, so an image can carry at most ${maxUserTags}. Remove some, or combine them`,
+    message: `has too many tags: ${tagBudgetReason}. Remove some, or combine them`,
   });
 
 const environment = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not a valid environment variable name'), z.string());
@@ -217,6 +220,21 @@ export const keyedUnions: readonly { readonly path: RegExp; readonly branches: r
 
 const pattern = z.union([z.string(), z.instanceof(RegExp)]);
 
+/**
+ * The longest a smoke check may run: AWS-RunShellScript's and AWS-RunPowerShellScript's `executionTimeout`, which a
+ * check's timeout is sent as, allows 1 to 172800 seconds (its allowedPattern); SSM refuses the SendCommand past that.
+ */
+export const maxCheckTimeoutSeconds = 172_800;
+/** A check's timeout, or the smoke test's as a whole (which no check outlasts), in whole seconds. */
+export const smokeTimeoutSeconds = z
+  .number()
+  .int()
+  .positive()
+  .max(
+    maxCheckTimeoutSeconds,
+    `is more than 172800 seconds (48 hours), the most AWS-RunShellScript and AWS-RunPowerShellScript let a command run (their executionTimeout). Lower it to 172800 or less`,
+  );
+
 export const smokeCheckSchema = z.strictObject({
   name: z.string().min(1),
   run: z.union([z.string(), z.array(z.string()).min(1)]),
@@ -225,7 +243,7 @@ export const smokeCheckSchema = z.strictObject({
   stdoutNotMatches: z.array(pattern).optional(),
   stderrMatches: z.array(pattern).optional(),
   stderrNotMatches: z.array(pattern).optional(),
-  timeoutSeconds: z.number().int().positive().optional(),
+  timeoutSeconds: smokeTimeoutSeconds.optional(),
   /** `vm`: the check needs a virtual machine (systemd as PID 1, kernel modules, cloud-init, IMDS); in a container twin it is skipped, never passed. */
   needs: z.literal('vm').optional(),
 });
@@ -259,8 +277,8 @@ export const smokeSettingsSchema = z.strictObject({
   securityGroupIds: z.array(securityGroupId).optional(),
   instanceProfile: z.string().optional(),
   userData: z.string().optional(),
-  checkTimeoutSeconds: z.number().int().positive().optional(),
-  timeoutSeconds: z.number().int().positive().optional(),
+  checkTimeoutSeconds: smokeTimeoutSeconds.optional(),
+  timeoutSeconds: smokeTimeoutSeconds.optional(),
 });
 
 const smokeSchema = smokeSettingsSchema.extend({

@@ -4,7 +4,7 @@
  * sees the resolved, defaulted `PipelineSettings`.
  */
 import { z } from 'zod';
-import { accountIdPattern, defaultKeepRevokedDays, region, retentionSettingsSchema, smokeSettingsSchema } from '../definition/schema.ts';
+import { accountIdPattern, defaultKeepRevokedDays, region, retentionSettingsSchema, smokeSettingsSchema, smokeTimeoutSeconds } from '../definition/schema.ts';
 import { notifySettingsSchema } from '../notify/notify-settings.ts';
 
 /** A failed AMI kept for inspection is cleaned up after a week unless the settings say otherwise. */
@@ -74,8 +74,8 @@ export const pipelineSettingsSchema = z.strictObject({
   smoke: smokeSettingsSchema
     .extend({
       instanceTypes: z.array(z.string()).min(1).default(['t3.micro']),
-      checkTimeoutSeconds: z.number().int().positive().default(300),
-      timeoutSeconds: z.number().int().positive().default(1800),
+      checkTimeoutSeconds: smokeTimeoutSeconds.default(300),
+      timeoutSeconds: smokeTimeoutSeconds.default(1800),
     })
     .default({ instanceTypes: ['t3.micro'], checkTimeoutSeconds: 300, timeoutSeconds: 1800 }),
   /**

@@ -12,6 +12,7 @@ import { describeAwsError } from '../errors.ts';
 import { ledgerParameterName, statusParameterName } from '../plan/parameter-names.ts';
 import { parseVersionStatus, serializeVersionStatus, type VersionStatus } from '../plan/version-status.ts';
 import { parseLedger, serializeLedger, type VersionLedger } from '../plan/version-ledger.ts';
+import { fitLedger, ledgerTier, ledgerValueLimit } from '../plan/fit-ledger.ts';
 
 const attempts = 3;
 
@@ -53,9 +54,16 @@ export async function recordInLedger(context: Context, image: Pick<ResolvedImage
       const ledger = parseLedger(current?.value);
       const changed = change(ledger);
       if (changed === ledger && current !== undefined) return;
-      const written = await putParameterExpecting(ssm, name, serializeLedger(changed), {
+      const value = serializeLedger(fitLedger(changed));
+      if (Buffer.byteLength(value, 'utf8') > ledgerValueLimit) {
+        throw new StepFailure(
+          `could not record in ${name} (${image.buildRegion}): the ledger would be ${Buffer.byteLength(value, 'utf8')} bytes, and a parameter holds at most ${ledgerValueLimit} (every revocation's reason is already cut short; none is dropped, each is an intent). Nothing was written; remove restored revocations older than any AMI of ${image.name} from the parameter by hand, and run again`,
+        );
+      }
+      const written = await putParameterExpecting(ssm, name, value, {
         expected: current?.value,
         dataType: 'text',
+        tier: ledgerTier,
         description: `${image.name}: every version number ever built, and every revocation (gild keeps it; never reused)`,
       }).catch((error: unknown) => {
         throw new StepFailure(`could not record in ${name} (${image.buildRegion}): ${describeAwsError(error)}`, [], { cause: error });

@@ -435,7 +435,7 @@ function ec2Tags(context: RuleContext, tags: unknown, where: string): void {
  * names per Describe operation (from the operation's own Filters documentation) and at most 200 values a filter;
  * EC2 tag limits; DeprecateAt in the future after rounding to the minute; AMI name limits (the description's are in the model);
  * DescribeImageReferences' either-or; what MaxResults documentation says (ranges, not with IDs); SSM parameter names (characters, depth, reserved prefixes, length with ARN),
- * SSM tag keys not `aws:`, DataType values, and which ParameterFilters keys and options each SSM operation takes.
+ * SSM tag keys not `aws:`, DataType values, PutParameter values (4 KB Standard, 8 KB Advanced; no {{ }}), the run-script documents' executionTimeout, and which ParameterFilters keys and options each SSM operation takes.
  */
 function documentedRules(context: RuleContext): void {
   const { model, operation, input, now, report } = context;
@@ -474,6 +474,8 @@ function documentedRules(context: RuleContext): void {
   }
   if (model.service === 'ssm') {
     if (operation === 'PutParameter' && typeof input.Name === 'string') ssmNameRules(context, input.Name, 'Name', { write: true });
+    if (operation === 'PutParameter' && typeof input.Value === 'string') ssmValueRules(context, input.Value, input.Tier);
+    if (operation === 'SendCommand') runScriptParameterRules(context);
     // Names read or deleted follow the same characters and depth; a read may name a version or label (`name:3`) or an ARN.
     const named = ['GetParameter', 'DeleteParameter', 'GetParameterHistory', 'LabelParameterVersion'].includes(operation) && typeof input.Name === 'string' ? [['Name', input.Name] as const] : [];
     const listed = ['GetParameters', 'DeleteParameters'].includes(operation) ? asArray(input.Names).map((name, index) => [`Names[${index}]`, String(name)] as const) : [];
@@ -489,6 +491,44 @@ function documentedRules(context: RuleContext): void {
       report('DataType', input.DataType, 'must be text, aws:ec2:image or aws:ssm:integration (PutParameter DataType documentation)');
     asArray(input.ParameterFilters).forEach((filter, index) => ssmFilterRules(context, filter as { Key?: string; Option?: string; Values?: unknown[] }, index));
   }
+}
+
+/**
+ * PutParameter's Value documentation: "Standard parameters have a value limit of 4 KB. Advanced parameters have a
+ * value limit of 8 KB" (Intelligent-Tiering becomes Advanced when the value needs it; no Tier is the account's
+ * default, Standard unless changed), and "You can't include values wrapped in double brackets {{}} or
+ * {{ssm:parameter-name}} in a parameter value". The model has no length for Value, and moto checks neither.
+ */
+function ssmValueRules(context: RuleContext, value: string, tier: unknown): void {
+  const limit = tier === 'Advanced' || tier === 'Intelligent-Tiering' ? 8192 : 4096;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > limit) {
+    context.report(
+      'Value',
+      `${bytes} bytes`,
+      limit === 8192
+        ? `at most 8 KB for ${String(tier)} parameters (PutParameter Value documentation)`
+        : 'at most 4 KB for Standard parameters (PutParameter Value documentation); Tier Advanced or Intelligent-Tiering allows 8 KB',
+    );
+  }
+  if (/\{\{[\s\S]*?\}\}/.test(value))
+    context.report('Value', value, 'no values wrapped in double brackets {{}} (PutParameter Value documentation: parameters cannot reference or nest other parameters)');
+}
+
+/**
+ * The parameters of the two documents gild runs checks with, as their own definitions declare them
+ * (AWS-RunShellScript and AWS-RunPowerShellScript: `executionTimeout` is a string of seconds whose allowedPattern
+ * stops at 172800, 48 hours). SSM refuses a SendCommand whose parameter breaks it (InvalidParameters); moto does not.
+ */
+const executionTimeoutPattern = /^(?:[1-9][0-9]{0,4}|1[0-6][0-9]{4}|17[0-1][0-9]{3}|172[0-7][0-9]{2}|172800)$/;
+function runScriptParameterRules(context: RuleContext): void {
+  const { input, report } = context;
+  if (input.DocumentName !== 'AWS-RunShellScript' && input.DocumentName !== 'AWS-RunPowerShellScript') return;
+  const parameters = (input.Parameters ?? {}) as Record<string, unknown>;
+  asArray(parameters.executionTimeout).forEach((value, index) => {
+    if (typeof value !== 'string' || !executionTimeoutPattern.test(value))
+      report(`Parameters.executionTimeout[${index}]`, value, `${String(input.DocumentName)}'s executionTimeout: whole seconds from 1 to 172800 (48 hours), its allowedPattern`);
+  });
 }
 
 /**

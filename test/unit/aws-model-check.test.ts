@@ -152,6 +152,30 @@ describe('the wire checker', () => {
     ]);
   });
 
+  it('holds PutParameter values to 4 KB (8 KB with Tier Advanced or Intelligent-Tiering) and refuses {{ }} in them, as AWS documents', () => {
+    const put = (Value: string, Tier?: string) => rules(json('PutParameter', { Name: '/golden/web/ledger', Value, Type: 'String', ...(Tier ? { Tier } : {}) }));
+    expect(put('x'.repeat(4096))).toEqual([]);
+    expect(put('é'.repeat(2049))).toEqual(['Value: at most 4 KB for Standard parameters (PutParameter Value documentation); Tier Advanced or Intelligent-Tiering allows 8 KB']);
+    expect(put('x'.repeat(4097), 'Standard')).toHaveLength(1);
+    expect(put('x'.repeat(8192), 'Intelligent-Tiering')).toEqual([]);
+    expect(put('x'.repeat(8192), 'Advanced')).toEqual([]);
+    expect(put('x'.repeat(8193), 'Intelligent-Tiering')).toEqual(['Value: at most 8 KB for Intelligent-Tiering parameters (PutParameter Value documentation)']);
+    expect(put('{"reason":"SSTI via {{ .Name }}"}')).toEqual([
+      'Value: no values wrapped in double brackets {{}} (PutParameter Value documentation: parameters cannot reference or nest other parameters)',
+    ]);
+    expect(put('{"reason":"a { {b} } c"}')).toEqual([]);
+  });
+
+  it("holds SendCommand's executionTimeout to the run-script documents' allowedPattern (1 to 172800 seconds)", () => {
+    const send = (DocumentName: string, executionTimeout: string) =>
+      rules(json('SendCommand', { DocumentName, InstanceIds: ['i-0123456789abcdef0'], TimeoutSeconds: 600, Parameters: { commands: ['true'], executionTimeout: [executionTimeout] } }));
+    expect(send('AWS-RunShellScript', '172800')).toEqual([]);
+    expect(send('AWS-RunPowerShellScript', '300')).toEqual([]);
+    expect(send('AWS-RunShellScript', '172801')).toEqual(["Parameters.executionTimeout[0]: AWS-RunShellScript's executionTimeout: whole seconds from 1 to 172800 (48 hours), its allowedPattern"]);
+    expect(send('AWS-RunPowerShellScript', '0')).toHaveLength(1);
+    expect(send('My-Own-Document', '999999')).toEqual([]);
+  });
+
   it('leaves requests that are not AWS API calls unchecked, and says who sent what', () => {
     expect(checkWireRequest({ method: 'POST', url: '/moto-api/reset', headers: {}, body: '' }).checked).toBe(false);
     expect(senderOf(gild)).toBe('gild (aws-sdk-js/3.1168.0)');

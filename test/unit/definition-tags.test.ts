@@ -17,13 +17,7 @@ describe('naming and tagging policy', () => {
     expect(errors.join('\n')).toMatch(/at most 128 characters[\s\S]*at most 256 characters[\s\S]*reserved by AWS/);
   });
 
-  it('allows at most 38 tags, leaving room for the 12 tags gild adds (gild:patched-at among them)', () => {
-    const tags = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`tag${index}`, 'x']));
-    expect(validateOne({ tags: tags(38) }).errors).toEqual([]);
-    const { errors } = validateOne({ tags: tags(39) });
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^images\/web\.ts: tags: .+ has too many tags: AWS allows 50 per image and gild adds up to 12, so an image can carry at most 38\./);
-  });
+  // The tag budget (how many an image may carry) is proven in gild-tag-keys.test.ts, next to the list it is counted from.
 
   it('refuses tags in the gild: namespace', () => {
     expect(validateOne({ tags: { 'gild:version': '9' } }).errors).toEqual(['images/web.ts: tags: "gild:version" is set by gild itself. Remove it.']);
