@@ -64,7 +64,7 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const baseAmiId = await baseAmiOf(context, step, run);
       const builtAt = context.now();
       const [packer, commit] = await Promise.all([tools.packer(), tools.gitCommit()]);
-      const tags = gildTags({ image, version: step.version, runId: context.runId, baseAmiId, builtAt, gitCommit: commit, fingerprint: step.fingerprint });
+      const tags = gildTags({ image, version: step.version, runId: context.runId, baseAmiId, builtAt, gitCommit: commit, fingerprint: step.fingerprint, ssmPrefix: context.settings.ssmPrefix });
       const source = context.target.buildSource(image.name, baseAmiId);
       if (source.note) run.logger.info(source.note);
 

@@ -7,6 +7,7 @@ import { observeReferences } from '../observe/observe-references.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import { imageParameterPath } from '../plan/parameter-names.ts';
+import { anotherPipelinesAmi } from '../plan/prefix-tag.ts';
 
 /**
  * `false` when the AMI may go now; otherwise why not. `ownParameter` is the one parameter the step itself removes.
@@ -18,11 +19,15 @@ export async function whyNotRemovable(context: Context, region: string, imageNam
   if (!ami) return `${amiId} in ${region} no longer exists`;
   const tags = ami.tags;
   if (tags['gild:image'] !== imageName && !(untaggedOk && tags['gild:image'] === undefined)) return `${amiId} in ${region} is no longer tagged gild:image=${imageName}`;
+  // NOTE: another pipeline's AMI (another SSM prefix, the same image name) is guarded by that pipeline's lock, which
+  // this one cannot see: it is never this pipeline's to remove, whatever its status.
+  const another = anotherPipelinesAmi(tags, context.settings.ssmPrefix, amiId, region);
+  if (another) return another;
   if (tags['gild:retain']) return `${amiId} in ${region} is tagged gild:retain=${tags['gild:retain']}`;
   const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));
   const naming = parameters.filter((parameter) => parameter.value === amiId && parameter.name !== ownParameter).map((parameter) => parameter.name);
   if (naming.length > 0) return `${naming.join(', ')} now name${naming.length === 1 ? 's' : ''} ${amiId}`;
-  const users = (await observeReferences(context.clients, region, [amiId], { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references }))[amiId] ?? [];
+  const users = (await observeReferences(context.clients, region, [amiId], { ssmPrefix: context.settings.ssmPrefix, ownImages: [imageName], capabilities: context.target.references }))[amiId] ?? [];
   if (users.length > 0) return `${amiId} is in use by ${users.join(', ')}`;
   return false;
 }
