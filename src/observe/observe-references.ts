@@ -40,6 +40,13 @@ export interface ReferenceCapabilities {
 export interface ReferenceOptions {
   /** gild's own parameters (pointers, versions) are not uses: retirement weighs them itself. */
   readonly ssmPrefix: string;
+  /**
+   * The images whose parameters (`<prefix>/<image>/…`) are gild's own: those of the AMIs asked about. Every other
+   * parameter naming an AMI is a use, under the prefix too: another gild pipeline's prefix may be nested below this one
+   * (`/golden/staging` below `/golden`), and its `/golden/staging/web/latest` is a consumer like any other. Absent:
+   * every parameter under the prefix is taken for gild's own (as before the images were passed).
+   */
+  readonly ownImages?: readonly string[];
   readonly capabilities: ReferenceCapabilities;
 }
 
@@ -124,12 +131,15 @@ export async function observeReferences(clients: ReferenceClients, region: strin
   return users;
 }
 
-/** Parameters outside gild's prefix, with their values: only `aws:ec2:image` ones where the filter is offered. */
+/**
+ * Parameters that are not gild's own (outside the prefix, or under it but not under one of `ownImages`' paths), with
+ * their values: only `aws:ec2:image` ones where the filter is offered.
+ */
 async function readOtherParameters(ssm: SSMClient, options: ReferenceOptions) {
   const names = await describeParameterNames(ssm, { imagesOnly: options.capabilities.parameterDataTypeFilter });
-  const ownPrefix = `${options.ssmPrefix}/`;
+  const ownPaths = options.ownImages ? options.ownImages.map((image) => `${options.ssmPrefix}/${image}/`) : [`${options.ssmPrefix}/`];
   return getParameters(
     ssm,
-    names.filter((name) => !name.startsWith(ownPrefix)),
+    names.filter((name) => !ownPaths.some((path) => name.startsWith(path))),
   );
 }
