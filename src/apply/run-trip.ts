@@ -69,7 +69,7 @@ export async function planRun(context: Context, images: readonly ResolvedImage[]
   const draft = assemble(observed);
   const candidates = deletionCandidates(draft);
   if (Object.keys(candidates).length === 0) return { plan: draft, inventory: observed, fingerprints };
-  const [references, sight] = await Promise.all([observeAllReferences(context, candidates, images.map((image) => image.name)), observeRetirementSight(context, observed, candidates)]);
+  const [references, sight] = await Promise.all([observeAllReferences(context, candidates), observeRetirementSight(context, observed, candidates)]);
   const inventory = withRetirementSight(withReferences(observed, references), sight);
   return { plan: assemble(inventory), inventory, fingerprints };
 }

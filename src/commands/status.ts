@@ -44,7 +44,7 @@ export async function statusCommand(context: Context, images: readonly ResolvedI
   await Promise.all(
     Object.values(inventory.regions).map(async (region) => {
       const amiIds = region.amis.filter((ami) => names.has(ami.tags['gild:image'] ?? '')).map((ami) => ami.amiId);
-      references[region.region] = await observeReferences(context.clients, region.region, amiIds, { ssmPrefix: context.settings.ssmPrefix, ownImages: [...names], capabilities });
+      references[region.region] = await observeReferences(context.clients, region.region, amiIds, { ssmPrefix: context.settings.ssmPrefix, capabilities });
     }),
   );
   const accountReferences = await observeAccountReferences(context, inventory, images);
@@ -68,7 +68,7 @@ async function observeAccountReferences(context: Context, inventory: Inventory, 
       const regions = await Promise.all(
         Object.entries(observed.regions).map(async ([region, held]) => {
           const amiIds = held.amis.filter((ami) => names.has(ami.tags['gild:image'] ?? '')).map((ami) => ami.amiId);
-          const users = amiIds.length === 0 ? {} : await observeReferences(clients, region, amiIds, { ssmPrefix: context.settings.ssmPrefix, ownImages: [...names], capabilities: context.target.references });
+          const users = amiIds.length === 0 ? {} : await observeReferences(clients, region, amiIds, { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references });
           return [region, users] as const;
         }),
       );

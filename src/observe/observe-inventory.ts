@@ -112,16 +112,10 @@ async function observeRegion(context: Context, region: string, prefix: string, i
 /**
  * Who uses the AMIs the assembler may delete. Run after a first assembly has
  * named its candidates, so the cost is one scan per region that has any.
- * `ownImages`: the images planned (the candidates are theirs), whose own
- * parameters retirement weighs itself.
  */
-export async function observeAllReferences(
-  context: Context,
-  candidates: Readonly<Record<string, readonly string[]>>,
-  ownImages: readonly string[],
-): Promise<Record<string, Record<string, string[]>>> {
+export async function observeAllReferences(context: Context, candidates: Readonly<Record<string, readonly string[]>>): Promise<Record<string, Record<string, string[]>>> {
   const references: Record<string, Record<string, string[]>> = {};
-  const options = { ssmPrefix: context.settings.ssmPrefix, ownImages, capabilities: context.target.references };
+  const options = { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references };
   await Promise.all(
     Object.entries(candidates).map(async ([region, amiIds]) => {
       if (amiIds.length === 0) return;

@@ -27,7 +27,7 @@ export async function whyNotRemovable(context: Context, region: string, imageNam
   const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));
   const naming = parameters.filter((parameter) => parameter.value === amiId && parameter.name !== ownParameter).map((parameter) => parameter.name);
   if (naming.length > 0) return `${naming.join(', ')} now name${naming.length === 1 ? 's' : ''} ${amiId}`;
-  const users = (await observeReferences(context.clients, region, [amiId], { ssmPrefix: context.settings.ssmPrefix, ownImages: [imageName], capabilities: context.target.references }))[amiId] ?? [];
+  const users = (await observeReferences(context.clients, region, [amiId], { ssmPrefix: context.settings.ssmPrefix, capabilities: context.target.references }))[amiId] ?? [];
   if (users.length > 0) return `${amiId} is in use by ${users.join(', ')}`;
   return false;
 }
