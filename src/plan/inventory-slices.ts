@@ -47,7 +47,9 @@ export function orphanSnapshots(inventory: Inventory, region: string, imageName:
   const regionInventory = inventory.regions[region];
   if (!regionInventory) return [];
   const index = indexFor(inventory, imageName);
-  const tagged = index ? (index.of(regionInventory).snapshots.get(imageName) ?? none) : regionInventory.snapshots.filter((snapshot) => snapshot.tags['gild:image'] === imageName && !ofAnotherPipeline(snapshot.tags, inventory.ssmPrefix));
+  const tagged = index
+    ? (index.of(regionInventory).snapshots.get(imageName) ?? none)
+    : regionInventory.snapshots.filter((snapshot) => snapshot.tags['gild:image'] === imageName && !ofAnotherPipeline(snapshot.tags, inventory.ssmPrefix));
   if (tagged.length === 0) return [];
   const used = index ? index.of(regionInventory).usedSnapshots() : usedSnapshotIds(regionInventory);
   return tagged.filter((snapshot) => !used.has(snapshot.snapshotId)).map((snapshot) => snapshot.snapshotId);

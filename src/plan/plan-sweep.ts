@@ -8,12 +8,15 @@
  * once, whatever their age. A run that holds no lease at all has finished (or
  * never got its lock); its leftovers go once they are older than
  * `sweepAfterMinutes`, which also keeps a run that is just taking its lock safe.
- * A run that holds a live lease is never touched.
+ * A run that holds a live lease is never touched, nor is another gild pipeline's
+ * instance (tagged `gild:prefix` with another SSM prefix): its lease is under
+ * that prefix, out of sight here.
  */
 import type { Inventory, RegionInventory } from '../observe/inventory.ts';
 import { isTakeoverClaimOf, leaseTtlMs, parseLease, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from './parameter-names.ts';
 import type { PlanStep, SweptResource } from './run-plan.ts';
+import { ofAnotherPipeline } from './prefix-tag.ts';
 
 export interface SweepInput {
   readonly inventory: Inventory;
@@ -64,7 +67,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
   for (const [region, regionInventory] of Object.entries(inventory.regions)) {
     const instanceSteps: string[] = [];
     for (const instance of regionInventory.instances) {
-      if (!sweptRoles.includes(instance.tags['gild:role'] ?? '') || !liveStates.includes(instance.state)) continue;
+      if (!sweptRoles.includes(instance.tags['gild:role'] ?? '') || !liveStates.includes(instance.state) || ofAnotherPipeline(instance.tags, inventory.ssmPrefix)) continue;
       const runId = instance.tags['gild:run-id'];
       const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
       if (!why) continue;
@@ -104,7 +107,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
       for (const instance of held.instances ?? []) {
         const image = instance.tags['gild:image'];
         const lockRegion = image === undefined ? undefined : input.buildRegions?.[image];
-        if (instance.tags['gild:role'] !== 'smoke' || !liveStates.includes(instance.state) || !image || !lockRegion) continue;
+        if (instance.tags['gild:role'] !== 'smoke' || !liveStates.includes(instance.state) || !image || !lockRegion || ofAnotherPipeline(instance.tags, inventory.ssmPrefix)) continue;
         const runId = instance.tags['gild:run-id'];
         const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
         if (!why) continue;

@@ -34,5 +34,7 @@ export function ofAnotherPipeline(tags: Readonly<Record<string, string>>, ssmPre
 
 /** Why a re-check refuses an AMI of another pipeline, or undefined when it is not one. */
 export function anotherPipelinesAmi(tags: Readonly<Record<string, string>>, ssmPrefix: string, amiId: string, region: string): string | undefined {
-  return ofAnotherPipeline(tags, ssmPrefix) ? `${amiId} in ${region} is tagged ${prefixTagKey}=${tags[prefixTagKey]}: it belongs to the gild pipeline under that prefix, not to ${ssmPrefix}` : undefined;
+  return ofAnotherPipeline(tags, ssmPrefix)
+    ? `${amiId} in ${region} is tagged ${prefixTagKey}=${tags[prefixTagKey]}: it belongs to the gild pipeline under that prefix, not to ${ssmPrefix}`
+    : undefined;
 }

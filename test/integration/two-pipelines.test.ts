@@ -94,7 +94,11 @@ describe('two gild pipelines (two SSM prefixes) in one account with the same ima
     for (const amiId of stagingAmis) expect(plan.stdout).not.toContain(amiId);
     await run(prod, ['run', '--force']);
     const prodParameters = await parametersUnder(emulator.moto.endpoint, region, '/golden/web');
-    expect(Object.keys(prodParameters).filter((name) => name.startsWith('/golden/web/versions/')).sort()).toEqual(['/golden/web/versions/1.0.0', '/golden/web/versions/1.0.1']);
+    expect(
+      Object.keys(prodParameters)
+        .filter((name) => name.startsWith('/golden/web/versions/'))
+        .sort(),
+    ).toEqual(['/golden/web/versions/1.0.0', '/golden/web/versions/1.0.1']);
     for (const amiId of stagingAmis) expect((await imageState(emulator.moto.endpoint, region, amiId))?.tags).toMatchObject({ 'gild:prefix': '/golden/staging', 'gild:status': 'published' });
     // and staging's next run, the other way round, leaves prod's alone
     await run(staging);

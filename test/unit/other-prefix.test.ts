@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { assemblePlan } from '../../src/plan/assemble-plan.ts';
 import type { RunPlan } from '../../src/plan/run-plan.ts';
 import { anotherPipelinesAmi, ofAnotherPipeline, prefixTag, prefixTagValue } from '../../src/plan/prefix-tag.ts';
-import type { Inventory, ObservedAmi, ObservedParameter, ObservedSnapshot } from '../../src/observe/inventory.ts';
-import { ami, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
+import type { Inventory, ObservedAmi, ObservedInstance, ObservedParameter, ObservedSnapshot } from '../../src/observe/inventory.ts';
+import { planSweep } from '../../src/plan/plan-sweep.ts';
+import { ami, instance, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const now = new Date('2026-11-29T12:00:00.000Z');
@@ -29,17 +30,27 @@ const stagingTested = (extra: Record<string, string>, version = '1.0.5', fingerp
     { createdAt: '2026-11-29T11:55:00.000Z' },
   );
 
-function plan(regionInventory: { parameters: ObservedParameter[]; amis: ObservedAmi[]; snapshots?: ObservedSnapshot[] }, fingerprint = 'fp-prod'): RunPlan {
+function plan(
+  regionInventory: { parameters: ObservedParameter[]; amis: ObservedAmi[]; snapshots?: ObservedSnapshot[]; untaggedAmis?: ObservedAmi[]; instances?: ObservedInstance[] },
+  fingerprint = 'fp-prod',
+): RunPlan {
   const inventory: Inventory = inventoryFixture({
     regions: { 'us-east-1': regionInventory },
     bases: { web: { kind: 'resolved', amiId: 'ami-base1', source: 'ssm:/aws/service/al2023' } },
     leases: {},
   });
-  return assemblePlan({ runId: '20261129T120000Z-prd002', now, images: [web], fingerprints: { web: fingerprint }, inventory, force: false, settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined } });
+  return assemblePlan({
+    runId: '20261129T120000Z-prd002',
+    now,
+    images: [web],
+    fingerprints: { web: fingerprint },
+    inventory,
+    force: false,
+    settings: { sweepAfterMinutes: 120, rebuildAfterDays: undefined },
+  });
 }
 
-const touching = (runPlan: RunPlan, id: string) =>
-  runPlan.steps.filter((step) => JSON.stringify(step).includes(id)).map((step) => `${step.kind} ${step.id}: ${step.reason}`);
+const touching = (runPlan: RunPlan, id: string) => runPlan.steps.filter((step) => JSON.stringify(step).includes(id)).map((step) => `${step.kind} ${step.id}: ${step.reason}`);
 
 describe('a second gild pipeline (another ssmPrefix) in the same account', () => {
   it('its in-flight tested AMI is not planned for removal by this pipeline', () => {
@@ -92,6 +103,40 @@ describe('a second gild pipeline (another ssmPrefix) in the same account', () =>
     });
     const cleanup = runPlan.steps.find((step) => step.id === 'cleanup:web:us-east-1:snapshots');
     expect(cleanup).toMatchObject({ snapshotIds: ['snap-own', 'snap-old'] });
+  });
+});
+
+describe('a second gild pipeline’s build before Packer tagged its AMI, and its instances', () => {
+  const untagged = (tags: Record<string, string> = {}) => ami('ami-s106', tags, { name: 'web-1.0.6-20261129T115000Z-stg001', snapshotIds: ['snap-s106'] });
+  const buildInstance = (prefix: Record<string, string>) =>
+    instance('i-stgbuild', '2026-11-29T09:00:00.000Z', { 'gild:role': 'build', 'gild:image': 'web', 'gild:run-id': '20261129T115000Z-stg001', ...prefix }, 'stopped');
+  const cleanups = (runPlan: RunPlan) => runPlan.steps.filter((step) => step.kind === 'cleanup').map((step) => step.id);
+
+  it('an untagged AMI carrying another pipeline’s run tags (modern Packer) is not this pipeline’s leftover', () => {
+    expect(cleanups(plan({ parameters: prodParameters, amis: [prodPublished], untaggedAmis: [untagged({ 'gild:role': 'build', 'gild:prefix': '/golden-staging' })] }))).toEqual([]);
+  });
+
+  it('an untagged AMI whose run’s build instance is another pipeline’s (Packer 1.6.6 tags the AMI before it ends the instance) is not either', () => {
+    expect(cleanups(plan({ parameters: prodParameters, amis: [prodPublished], untaggedAmis: [untagged()], instances: [buildInstance({ 'gild:prefix': '/golden-staging' })] }))).toEqual([]);
+    // this pipeline's, or one that says nothing of its prefix, is cleaned up as before
+    for (const prefix of [{ 'gild:prefix': '/golden' }, {}] as Record<string, string>[])
+      expect(cleanups(plan({ parameters: prodParameters, amis: [prodPublished], untaggedAmis: [untagged()], instances: [buildInstance(prefix)] }))).toEqual(['cleanup:web:us-east-1:ami-s106']);
+  });
+
+  it('its build and smoke instances are not swept, however long its build takes: its lock is out of sight', () => {
+    const inventory = inventoryFixture({
+      regions: {
+        'us-east-1': {
+          instances: [
+            buildInstance({ 'gild:prefix': '/golden-staging' }),
+            instance('i-stgsmoke', '2026-11-29T09:00:00.000Z', { 'gild:role': 'smoke', 'gild:run-id': '20261129T115000Z-stg001', 'gild:prefix': '/golden/staging' }),
+            instance('i-own', '2026-11-29T09:00:00.000Z', { 'gild:role': 'build', 'gild:run-id': '20261129T090000Z-prd000', 'gild:prefix': '/golden' }),
+            instance('i-older', '2026-11-29T09:00:00.000Z', { 'gild:role': 'smoke', 'gild:run-id': '20261129T090000Z-prd001' }),
+          ],
+        },
+      },
+    });
+    expect(planSweep({ inventory, runId: '20261129T120000Z-prd002', now, sweepAfterMinutes: 120 }).map((step) => step.resource.id)).toEqual(['i-own', 'i-older']);
   });
 });
 
