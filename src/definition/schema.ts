@@ -20,11 +20,11 @@ export const accountIdPattern = /^\d{12}$/;
 /** A Go duration as Packer reads it: "30s", "5m", "1h30m". */
 export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 /**
- * gild adds up to 12 tags of its own (Name, gild:image, gild:version,
- * gild:run-id, gild:base-ami, gild:built-at, gild:fingerprint, gild:status,
- * gild:git-commit, gild:published-at, gild:failure, gild:patched-at); AWS allows 50 per resource.
+ * gild adds up to 13 tags of its own by the time a version is published (Name, gild:image, gild:version, gild:run-id,
+ * gild:base-ami, gild:built-at, gild:fingerprint, gild:status, gild:prefix, gild:git-commit, gild:patched-at,
+ * gild:tested-at, and gild:published-at or gild:failure); AWS allows 50 per resource.
  */
-export const maxUserTags = 38;
+export const maxUserTags = 37;
 /** How many tags gild itself may add to an AMI (see maxUserTags). */
 export const gildTagCount = 50 - maxUserTags;
 const kmsKeyPattern =
