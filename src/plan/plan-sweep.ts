@@ -77,10 +77,13 @@ export function planSweep(input: SweepInput): SweepStep[] {
         sweepStep(id, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover ${instance.tags['gild:role']} instance ${instance.instanceId} (${instance.state}): ${why}`, []),
       );
     }
+    // A key pair or security group says nothing of its pipeline (Packer names its key pair, and observation keeps no
+    // tags): one of a run whose build or smoke instance is another pipeline's is that pipeline's.
+    const otherPipelinesRuns = new Set(regionInventory.instances.filter((instance) => ofAnotherPipeline(instance.tags, inventory.ssmPrefix)).map((instance) => instance.tags['gild:run-id']));
     for (const resource of regionInventory.temporaryResources) {
       // NOTE: only what names its run and image the way gild does (`gild_<runId>_<image>`, or gild's tags) is gild's;
       // someone's own `gild_ci` key pair never is.
-      if (resource.runId === undefined || resource.image === undefined || runStartedAt(resource.runId) === undefined) continue;
+      if (resource.runId === undefined || resource.image === undefined || runStartedAt(resource.runId) === undefined || otherPipelinesRuns.has(resource.runId)) continue;
       const since = resource.createdAt ? new Date(resource.createdAt) : runStartedAt(resource.runId);
       const why = verdict(resource.runId, since);
       if (!why) continue;

@@ -12,7 +12,7 @@ import type { RunPlan } from '../../src/plan/run-plan.ts';
 import { anotherPipelinesAmi, ofAnotherPipeline, prefixTag, prefixTagValue } from '../../src/plan/prefix-tag.ts';
 import type { Inventory, ObservedAmi, ObservedInstance, ObservedParameter, ObservedSnapshot } from '../../src/observe/inventory.ts';
 import { planSweep } from '../../src/plan/plan-sweep.ts';
-import { ami, instance, inventoryFixture, parameter } from '../support/inventory-fixture.ts';
+import { ami, instance, inventoryFixture, parameter, temporaryResource } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
 const now = new Date('2026-11-29T12:00:00.000Z');
@@ -137,6 +137,22 @@ describe('a second gild pipeline’s build before Packer tagged its AMI, and its
       },
     });
     expect(planSweep({ inventory, runId: '20261129T120000Z-prd002', now, sweepAfterMinutes: 120 }).map((step) => step.resource.id)).toEqual(['i-own', 'i-older']);
+  });
+
+  it('nor the key pair and security group of a run whose build instance is another pipeline’s', () => {
+    const inventory = inventoryFixture({
+      regions: {
+        'us-east-1': {
+          instances: [buildInstance({ 'gild:prefix': '/golden-staging' })],
+          temporaryResources: [
+            temporaryResource('key-pair', 'key-stg', 'gild_20261129T115000Z-stg001_web', '20261129T115000Z-stg001', '2026-11-29T09:00:00.000Z'),
+            temporaryResource('security-group', 'sg-stg', 'gild-20261129T115000Z-stg001-web', '20261129T115000Z-stg001', '2026-11-29T09:00:00.000Z'),
+            temporaryResource('key-pair', 'key-old', 'gild_20261129T090000Z-prd001_web', '20261129T090000Z-prd001', '2026-11-29T09:00:00.000Z'),
+          ],
+        },
+      },
+    });
+    expect(planSweep({ inventory, runId: '20261129T120000Z-prd002', now, sweepAfterMinutes: 120 }).map((step) => step.resource.id)).toEqual(['key-old']);
   });
 });
 
