@@ -12,6 +12,7 @@ import type { RunPlan } from '../../src/plan/run-plan.ts';
 import { anotherPipelinesAmi, ofAnotherPipeline, prefixTag, prefixTagValue } from '../../src/plan/prefix-tag.ts';
 import type { Inventory, ObservedAmi, ObservedInstance, ObservedParameter, ObservedSnapshot } from '../../src/observe/inventory.ts';
 import { planSweep } from '../../src/plan/plan-sweep.ts';
+import { descendantsOf } from '../../src/plan/plan-descendants.ts';
 import { ami, instance, inventoryFixture, parameter, temporaryResource } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
@@ -153,6 +154,28 @@ describe('a second gild pipeline’s build before Packer tagged its AMI, and its
       },
     });
     expect(planSweep({ inventory, runId: '20261129T120000Z-prd002', now, sweepAfterMinutes: 120 }).map((step) => step.resource.id)).toEqual(['key-old']);
+  });
+});
+
+describe('a revoke’s descendants', () => {
+  it('are this pipeline’s versions built on the revoked one, never another pipeline’s AMIs of the same image and number', () => {
+    const built = (amiId: string, image: string, version: string, base: string, prefix: string) =>
+      ami(amiId, { 'gild:image': image, 'gild:version': version, 'gild:status': 'published', 'gild:base-ami': base, 'gild:prefix': prefix });
+    const inventory = inventoryFixture({
+      regions: {
+        'us-east-1': {
+          amis: [
+            built('ami-base-p', 'base', '1.0.1', 'ami-al2023', '/golden'),
+            built('ami-base-s', 'base', '1.0.1', 'ami-al2023', '/golden-staging'),
+            built('ami-app-p', 'app', '2.0.3', 'ami-base-p', '/golden'),
+            // staging's app 2.0.3, on staging's base 1.0.1 (and one on prod's base): not prod's to mark or revoke
+            built('ami-app-s', 'app', '2.0.3', 'ami-base-s', '/golden-staging'),
+            built('ami-api-s', 'api', '1.0.0', 'ami-base-p', '/golden-staging'),
+          ],
+        },
+      },
+    });
+    expect(descendantsOf(inventory, 'base', '1.0.1')).toEqual([{ image: 'app', version: '2.0.3', amis: { 'us-east-1': 'ami-app-p' }, via: 'base 1.0.1', marked: {} }]);
   });
 });
 
