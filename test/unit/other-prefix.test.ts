@@ -13,6 +13,7 @@ import { anotherPipelinesAmi, ofAnotherPipeline, prefixTag, prefixTagValue } fro
 import type { Inventory, ObservedAmi, ObservedInstance, ObservedParameter, ObservedSnapshot } from '../../src/observe/inventory.ts';
 import { planSweep } from '../../src/plan/plan-sweep.ts';
 import { descendantsOf } from '../../src/plan/plan-descendants.ts';
+import { gildTags } from '../../src/stages/gild-tags.ts';
 import { ami, instance, inventoryFixture, parameter, temporaryResource } from '../support/inventory-fixture.ts';
 import { resolvedImageFixture } from '../support/resolved-image-fixture.ts';
 
@@ -180,6 +181,11 @@ describe('a revoke’s descendants', () => {
 });
 
 describe('the gild:prefix tag', () => {
+  it('is among the tags of every build (Packer puts them on the AMI and its snapshots in every region)', () => {
+    const input = { image: web, version: '1.0.1', runId: 'run-1', baseAmiId: 'ami-base1', builtAt: now, gitCommit: undefined, fingerprint: 'fp-prod' };
+    expect(gildTags({ ...input, ssmPrefix: '/golden-staging' })).toMatchObject({ 'gild:image': 'web', 'gild:prefix': '/golden-staging', 'gild:status': 'candidate' });
+  });
+
   it('is the prefix itself, a valid tag value, up to AWS’s 256 characters', () => {
     expect(prefixTag('/golden')).toEqual({ 'gild:prefix': '/golden' });
     const longest = `/${'a'.repeat(255)}`;
