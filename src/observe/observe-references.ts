@@ -8,8 +8,8 @@
  * groups (their launch template version, `$Latest`/`$Default` included, and
  * mixed-instances overrides) and launch configurations; EC2 Fleets and Spot
  * Fleet requests (launch specifications, overrides and their launch templates);
- * SSM parameters outside
- * gild's prefix whose value is the AMI; and, where AWS offers it,
+ * SSM parameters that are not gild's own (outside its prefix, or another
+ * pipeline's nested below it) whose value is the AMI; and, where AWS offers it,
  * DescribeImageReferences.
  */
 import { describeAutoScalingGroups, describeLaunchConfigurations, type AutoScalingClient, type LaunchTemplateUse } from '../adapters/autoscaling.ts';
@@ -22,6 +22,7 @@ import {
   type LaunchTemplateVersionSummary,
 } from '../adapters/ec2.ts';
 import { describeParameterNames, getParameters, type SSMClient } from '../adapters/ssm.ts';
+import { isOwnParameterName } from '../plan/parameter-names.ts';
 
 export interface ReferenceClients {
   ec2(region: string): EC2Client;
@@ -124,12 +125,15 @@ export async function observeReferences(clients: ReferenceClients, region: strin
   return users;
 }
 
-/** Parameters outside gild's prefix, with their values: only `aws:ec2:image` ones where the filter is offered. */
+/**
+ * Parameters that are not gild's own, with their values: only `aws:ec2:image` ones where the filter is offered. gild's
+ * own are the names it writes under the prefix (isOwnParameterName); another gild pipeline's nested below the prefix
+ * (`/golden/staging/web/latest` under `/golden`) are uses like any other parameter's.
+ */
 async function readOtherParameters(ssm: SSMClient, options: ReferenceOptions) {
   const names = await describeParameterNames(ssm, { imagesOnly: options.capabilities.parameterDataTypeFilter });
-  const ownPrefix = `${options.ssmPrefix}/`;
   return getParameters(
     ssm,
-    names.filter((name) => !name.startsWith(ownPrefix)),
+    names.filter((name) => !isOwnParameterName(options.ssmPrefix, name)),
   );
 }

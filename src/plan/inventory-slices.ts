@@ -10,6 +10,7 @@
  */
 import type { Inventory, ObservedAmi, ObservedParameter, ObservedSnapshot, RegionInventory } from '../observe/inventory.ts';
 import { imageParameterPath } from './parameter-names.ts';
+import { ofAnotherPipeline } from './prefix-tag.ts';
 
 const none: readonly never[] = [];
 
@@ -26,21 +27,29 @@ export function imageParameters(inventory: Inventory, region: string, imageName:
   return regionInventory.parameters.filter((parameter) => parameter.name.startsWith(path));
 }
 
-/** AMIs tagged `gild:image=<image>`, in inventory order. */
+/**
+ * AMIs tagged `gild:image=<image>`, in inventory order, except another pipeline's (a `gild:prefix` naming another SSM
+ * prefix, src/plan/prefix-tag.ts): never this pipeline's to resume, publish, count, retire or clean up.
+ */
 export function imageAmis(inventory: Inventory, region: string, imageName: string): readonly ObservedAmi[] {
   const regionInventory = inventory.regions[region];
   if (!regionInventory) return none;
   const index = indexFor(inventory, imageName);
   if (index) return index.of(regionInventory).amis.get(imageName) ?? none;
-  return regionInventory.amis.filter((ami) => ami.tags['gild:image'] === imageName);
+  return regionInventory.amis.filter((ami) => ami.tags['gild:image'] === imageName && !ofAnotherPipeline(ami.tags, inventory.ssmPrefix));
 }
 
-/** Snapshots tagged `gild:image=<image>` that no AMI in the region (of any image or status) uses any more, in inventory order. */
+/**
+ * Snapshots tagged `gild:image=<image>` (not another pipeline's) that no AMI in the region (of any image, status or
+ * pipeline) uses any more, in inventory order.
+ */
 export function orphanSnapshots(inventory: Inventory, region: string, imageName: string): string[] {
   const regionInventory = inventory.regions[region];
   if (!regionInventory) return [];
   const index = indexFor(inventory, imageName);
-  const tagged = index ? (index.of(regionInventory).snapshots.get(imageName) ?? none) : regionInventory.snapshots.filter((snapshot) => snapshot.tags['gild:image'] === imageName);
+  const tagged = index
+    ? (index.of(regionInventory).snapshots.get(imageName) ?? none)
+    : regionInventory.snapshots.filter((snapshot) => snapshot.tags['gild:image'] === imageName && !ofAnotherPipeline(snapshot.tags, inventory.ssmPrefix));
   if (tagged.length === 0) return [];
   const used = index ? index.of(regionInventory).usedSnapshots() : usedSnapshotIds(regionInventory);
   return tagged.filter((snapshot) => !used.has(snapshot.snapshotId)).map((snapshot) => snapshot.snapshotId);
@@ -121,12 +130,12 @@ function indexRegion(regionInventory: RegionInventory, ssmPrefix: string): Regio
   const amis = new Map<string, ObservedAmi[]>();
   for (const ami of regionInventory.amis) {
     const image = ami.tags['gild:image'];
-    if (image !== undefined) push(amis, image, ami);
+    if (image !== undefined && !ofAnotherPipeline(ami.tags, ssmPrefix)) push(amis, image, ami);
   }
   const snapshots = new Map<string, ObservedSnapshot[]>();
   for (const snapshot of regionInventory.snapshots) {
     const image = snapshot.tags['gild:image'];
-    if (image !== undefined) push(snapshots, image, snapshot);
+    if (image !== undefined && !ofAnotherPipeline(snapshot.tags, ssmPrefix)) push(snapshots, image, snapshot);
   }
   let used: Set<string> | undefined;
   let byId: Map<string, ObservedAmi> | undefined;

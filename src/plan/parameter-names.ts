@@ -25,3 +25,16 @@ export function versionFromParameterName(prefix: string, image: string, name: st
   const head = `${prefix}/${image}/versions/`;
   return name.startsWith(head) ? name.slice(head.length) : undefined;
 }
+
+/**
+ * Whether a name under the prefix is one gild writes for an image (`<prefix>/<image>/` then latest, v<major>,
+ * versions/<v>, channels/<name>, lock and its take-over claims, ledger, status/<v>, holds/…) or for a job
+ * (`<prefix>/_jobs/<image>/ended`). Anything else under the prefix is not this pipeline's own: another gild pipeline's
+ * prefix may be nested below it (`/golden/staging/web/latest` under `/golden`: one level more than gild's own names).
+ */
+export function isOwnParameterName(prefix: string, name: string): boolean {
+  const head = `${prefix}/`;
+  if (!name.startsWith(head)) return false;
+  const rest = name.slice(head.length);
+  return /^[^/]+\/(?:latest|v\d+|versions\/[^/]+|channels\/[^/]+|ledger|lock|lock\.takeover-[^/]+|status\/[^/]+|holds\/.+)$/.test(rest) || /^_jobs\/[^/]+\/ended$/.test(rest);
+}

@@ -11,6 +11,7 @@
 import semver from 'semver';
 import type { Inventory, ObservedAmi } from '../observe/inventory.ts';
 import type { PlanStep, StepOfKind } from './run-plan.ts';
+import { ofAnotherPipeline } from './prefix-tag.ts';
 
 export interface DescendantVersion {
   readonly image: string;
@@ -33,7 +34,11 @@ export const baseRevokedTag = (via: string, reason: string) => `${via}: ${reason
 const isPublishedAmi = (ami: ObservedAmi) => ami.state !== 'deregistered' && ['published', 'revoked'].includes(ami.tags['gild:status'] ?? '');
 
 export function descendantsOf(inventory: Inventory, image: string, version: string): DescendantVersion[] {
-  const all = Object.entries(inventory.regions).flatMap(([region, regionInventory]) => (regionInventory?.amis ?? []).map((ami) => ({ region, ami })));
+  // NOTE: another gild pipeline's AMIs (another SSM prefix) are neither this one's versions nor its to mark or revoke:
+  // the same image name and number may name both pipelines' AMIs.
+  const all = Object.entries(inventory.regions).flatMap(([region, regionInventory]) =>
+    (regionInventory?.amis ?? []).filter((ami) => !ofAnotherPipeline(ami.tags, inventory.ssmPrefix)).map((ami) => ({ region, ami })),
+  );
   const key = (name: string | undefined, number: string | undefined) => `${name ?? ''}@${number ?? ''}`;
   const amisOf = (name: string, number: string) => all.filter(({ ami }) => ami.tags['gild:image'] === name && ami.tags['gild:version'] === number && ami.state !== 'deregistered');
   const seen = new Set<string>([key(image, version)]);

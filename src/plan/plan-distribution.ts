@@ -17,6 +17,7 @@ import { goodVersions, publishedTime } from './plan-revocation.ts';
 import { restorationOf } from './version-ledger.ts';
 import { imageParameterPath, latestParameterName, majorParameterName, versionFromParameterName, versionParameterName } from './parameter-names.ts';
 import type { ParameterWrite, PlanStep, StepOfKind } from './run-plan.ts';
+import { ofAnotherPipeline } from './prefix-tag.ts';
 
 export interface DistributionInput {
   readonly inventory: Inventory;
@@ -271,7 +272,8 @@ function planCopyRetirement(input: DistributionInput, moving: ReadonlySet<string
       for (const copy of held.amis) {
         const version = copy.tags['gild:version'];
         const sourceAmiId = copy.tags['gild:source-ami'];
-        if (copy.tags['gild:image'] !== image.name || !version || !sourceAmiId || copy.tags['gild:retain']) continue;
+        // NOTE: another pipeline's copy (another SSM prefix) has a source this pipeline does not see: never "gone" here.
+        if (copy.tags['gild:image'] !== image.name || !version || !sourceAmiId || copy.tags['gild:retain'] || ofAnotherPipeline(copy.tags, inventory.ssmPrefix)) continue;
         const retiring = input.planned.find((step): step is StepOfKind<'retire'> => step.kind === 'retire' && step.phase === 'deregister' && step.amiId === sourceAmiId);
         const sourceGone = !retiring && !(state.amis[region] ?? []).some((ami) => ami.amiId === sourceAmiId) && !state.versions.some((published) => published.version === version);
         const ownParameter = versionParameterName(inventory.ssmPrefix, image.name, version);

@@ -11,6 +11,7 @@ import { orphanSnapshots } from './inventory-slices.ts';
 import { unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { resumableStatuses, takenOnlyByLedger } from './plan-build.ts';
 import type { KeptResource, PlanStep } from './run-plan.ts';
+import { ofAnotherPipeline } from './prefix-tag.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -145,13 +146,19 @@ function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint
 
 /**
  * Owned AMIs without gild tags named exactly as the build step names an image's build (`<image>-<version>-<runId>`,
- * see `amiName`), of another run than this one. `web-api-1.0.0-…` is not `web`'s: its version would not parse.
+ * see `amiName`), of another run than this one. `web-api-1.0.0-…` is not `web`'s: its version would not parse. Nor is
+ * another gild pipeline's (another SSM prefix, whose lock is out of sight here): one whose `gild:prefix` (modern
+ * Packer's AMI carries the build's run tags) or whose run's build instance (Packer 1.6.6 keeps it until it has tagged
+ * the AMI) names another prefix.
  */
 function untaggedBuilds(inventory: Inventory, imageName: string, region: string, runId: string): { ami: ObservedAmi; version: string; runId: string }[] {
   const pattern = new RegExp(`^${imageName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(.+)-(\\d{8}T\\d{6}Z-[a-z0-9]+)$`);
-  return (inventory.regions[region]?.untaggedAmis ?? []).flatMap((ami) => {
+  const regionInventory = inventory.regions[region];
+  const otherPipelinesRuns = new Set((regionInventory?.instances ?? []).filter((instance) => ofAnotherPipeline(instance.tags, inventory.ssmPrefix)).map((instance) => instance.tags['gild:run-id']));
+  return (regionInventory?.untaggedAmis ?? []).flatMap((ami) => {
     const match = pattern.exec(ami.name);
     if (!match || ami.tags['gild:image'] !== undefined || !semver.valid(match[1]!) || match[2] === runId) return [];
+    if (ofAnotherPipeline(ami.tags, inventory.ssmPrefix) || otherPipelinesRuns.has(match[2]!)) return [];
     return [{ ami, version: match[1]!, runId: match[2]! }];
   });
 }

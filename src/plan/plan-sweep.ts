@@ -8,12 +8,15 @@
  * once, whatever their age. A run that holds no lease at all has finished (or
  * never got its lock); its leftovers go once they are older than
  * `sweepAfterMinutes`, which also keeps a run that is just taking its lock safe.
- * A run that holds a live lease is never touched.
+ * A run that holds a live lease is never touched, nor is another gild pipeline's
+ * instance (tagged `gild:prefix` with another SSM prefix): its lease is under
+ * that prefix, out of sight here.
  */
 import type { Inventory, RegionInventory } from '../observe/inventory.ts';
 import { isTakeoverClaimOf, leaseTtlMs, parseLease, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from './parameter-names.ts';
 import type { PlanStep, SweptResource } from './run-plan.ts';
+import { ofAnotherPipeline } from './prefix-tag.ts';
 
 export interface SweepInput {
   readonly inventory: Inventory;
@@ -64,7 +67,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
   for (const [region, regionInventory] of Object.entries(inventory.regions)) {
     const instanceSteps: string[] = [];
     for (const instance of regionInventory.instances) {
-      if (!sweptRoles.includes(instance.tags['gild:role'] ?? '') || !liveStates.includes(instance.state)) continue;
+      if (!sweptRoles.includes(instance.tags['gild:role'] ?? '') || !liveStates.includes(instance.state) || ofAnotherPipeline(instance.tags, inventory.ssmPrefix)) continue;
       const runId = instance.tags['gild:run-id'];
       const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
       if (!why) continue;
@@ -74,10 +77,13 @@ export function planSweep(input: SweepInput): SweepStep[] {
         sweepStep(id, region, { kind: 'instance', id: instance.instanceId }, runId, `terminate leftover ${instance.tags['gild:role']} instance ${instance.instanceId} (${instance.state}): ${why}`, []),
       );
     }
+    // A key pair or security group says nothing of its pipeline (Packer names its key pair, and observation keeps no
+    // tags): one of a run whose build or smoke instance is another pipeline's is that pipeline's.
+    const otherPipelinesRuns = new Set(regionInventory.instances.filter((instance) => ofAnotherPipeline(instance.tags, inventory.ssmPrefix)).map((instance) => instance.tags['gild:run-id']));
     for (const resource of regionInventory.temporaryResources) {
       // NOTE: only what names its run and image the way gild does (`gild_<runId>_<image>`, or gild's tags) is gild's;
       // someone's own `gild_ci` key pair never is.
-      if (resource.runId === undefined || resource.image === undefined || runStartedAt(resource.runId) === undefined) continue;
+      if (resource.runId === undefined || resource.image === undefined || runStartedAt(resource.runId) === undefined || otherPipelinesRuns.has(resource.runId)) continue;
       const since = resource.createdAt ? new Date(resource.createdAt) : runStartedAt(resource.runId);
       const why = verdict(resource.runId, since);
       if (!why) continue;
@@ -104,7 +110,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
       for (const instance of held.instances ?? []) {
         const image = instance.tags['gild:image'];
         const lockRegion = image === undefined ? undefined : input.buildRegions?.[image];
-        if (instance.tags['gild:role'] !== 'smoke' || !liveStates.includes(instance.state) || !image || !lockRegion) continue;
+        if (instance.tags['gild:role'] !== 'smoke' || !liveStates.includes(instance.state) || !image || !lockRegion || ofAnotherPipeline(instance.tags, inventory.ssmPrefix)) continue;
         const runId = instance.tags['gild:run-id'];
         const why = verdict(runId, instance.launchedAt ? new Date(instance.launchedAt) : undefined);
         if (!why) continue;

@@ -8,6 +8,7 @@ import { describeAwsError } from '../errors.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import type { Logger } from '../logger.ts';
 import type { ImageRun } from '../stages/stage.ts';
+import { prefixTag } from '../plan/prefix-tag.ts';
 
 type Ec2 = ReturnType<Context['clients']['ec2']>;
 
@@ -23,6 +24,8 @@ export interface LaunchOptions {
   readonly image: ResolvedImage;
   readonly version: string;
   readonly runId: string;
+  /** The pipeline's SSM prefix (`gild:prefix`): another pipeline's sweep leaves the instances alone. */
+  readonly ssmPrefix: string;
   readonly amiId: string;
   readonly defer: ImageRun['defer'];
   readonly logger: Logger;
@@ -58,7 +61,7 @@ export interface Launched {
 export async function launchInstances(options: LaunchOptions): Promise<Launched> {
   const { ec2, image, amiId, logger } = options;
   const region = image.buildRegion;
-  const tags = { 'gild:run-id': options.runId, 'gild:image': image.name, 'gild:role': 'smoke', Name: `gild-smoke-${image.name}-${options.version}` };
+  const tags = { 'gild:run-id': options.runId, 'gild:image': image.name, 'gild:role': 'smoke', ...prefixTag(options.ssmPrefix), Name: `gild-smoke-${image.name}-${options.version}` };
   const launched: LaunchedInstance[] = [];
   let keyPair: SmokeKeyPair | undefined;
   // NOTE: only where the password check asks for it: with generalize off it is kept by choice and nothing is read.

@@ -29,6 +29,7 @@ import { readTestedBase } from './read-tested-base.ts';
 import { gildTags } from './gild-tags.ts';
 import type { PackerRuns } from './packer-exit.ts';
 import { pauseUnless } from './waits.ts';
+import { prefixTag } from '../plan/prefix-tag.ts';
 
 export interface BuildTools {
   /** Read once per run, not once per image. */
@@ -64,11 +65,13 @@ export function createBuildStage(tools: BuildTools): StepStage<'build'> {
       const baseAmiId = await baseAmiOf(context, step, run);
       const builtAt = context.now();
       const [packer, commit] = await Promise.all([tools.packer(), tools.gitCommit()]);
-      const tags = gildTags({ image, version: step.version, runId: context.runId, baseAmiId, builtAt, gitCommit: commit, fingerprint: step.fingerprint });
+      const tags = gildTags({ image, version: step.version, runId: context.runId, baseAmiId, builtAt, gitCommit: commit, fingerprint: step.fingerprint, ssmPrefix: context.settings.ssmPrefix });
       const source = context.target.buildSource(image.name, baseAmiId);
       if (source.note) run.logger.info(source.note);
 
-      const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', Name: `gild-build-${image.name}-${step.version}` };
+      // NOTE: gild:prefix on the build instance too: another pipeline's sweep leaves a long build alone, and its plan
+      // tells this run's AMI from its own while Packer has not tagged it yet (src/plan/plan-leftovers.ts).
+      const runTags = { 'gild:run-id': context.runId, 'gild:image': image.name, 'gild:role': 'build', ...prefixTag(context.settings.ssmPrefix), Name: `gild-build-${image.name}-${step.version}` };
       const securityGroup = await buildSecurityGroup(context, image, run, runTags);
       // The base's twin exists only where this process built the base in this run (its publish output is here).
       const builtBase =

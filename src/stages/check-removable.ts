@@ -7,6 +7,7 @@ import { observeReferences } from '../observe/observe-references.ts';
 import { listParametersUnder } from '../adapters/ssm.ts';
 import type { Context } from '../context.ts';
 import { imageParameterPath } from '../plan/parameter-names.ts';
+import { anotherPipelinesAmi } from '../plan/prefix-tag.ts';
 
 /**
  * `false` when the AMI may go now; otherwise why not. `ownParameter` is the one parameter the step itself removes.
@@ -18,6 +19,10 @@ export async function whyNotRemovable(context: Context, region: string, imageNam
   if (!ami) return `${amiId} in ${region} no longer exists`;
   const tags = ami.tags;
   if (tags['gild:image'] !== imageName && !(untaggedOk && tags['gild:image'] === undefined)) return `${amiId} in ${region} is no longer tagged gild:image=${imageName}`;
+  // NOTE: another pipeline's AMI (another SSM prefix, the same image name) is guarded by that pipeline's lock, which
+  // this one cannot see: it is never this pipeline's to remove, whatever its status.
+  const another = anotherPipelinesAmi(tags, context.settings.ssmPrefix, amiId, region);
+  if (another) return another;
   if (tags['gild:retain']) return `${amiId} in ${region} is tagged gild:retain=${tags['gild:retain']}`;
   const parameters = await listParametersUnder(context.clients.ssm(region), imageParameterPath(context.settings.ssmPrefix, imageName));
   const naming = parameters.filter((parameter) => parameter.value === amiId && parameter.name !== ownParameter).map((parameter) => parameter.name);

@@ -11,6 +11,7 @@ import type { Context } from '../context.ts';
 import { shortReason } from '../smoke/fail-image.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
+import { prefixTag } from '../plan/prefix-tag.ts';
 
 export const cleanupStage: StepStage<'cleanup'> = {
   kind: 'cleanup',
@@ -37,6 +38,7 @@ export const cleanupStage: StepStage<'cleanup'> = {
         'gild:run-id': step.untagged.runId,
         'gild:status': 'failed',
         'gild:failure': shortReason(`found untagged by run ${context.runId}: named ${step.untagged.name}, as the build step names its AMIs; run ${step.untagged.runId} is gone`),
+        ...prefixTag(context.settings.ssmPrefix),
       });
       const moved = await whyNotRemovable(context, step.region, step.image, step.amiId);
       if (moved) throw new WorldMoved(`${moved} (tagged gild:image=${step.image}; the next run decides again)`);

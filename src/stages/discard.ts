@@ -15,6 +15,7 @@ import { withdrawGrants } from '../smoke/fail-image.ts';
 import { amisOf } from './amis-of.ts';
 import { whyNotRemovable } from './check-removable.ts';
 import { removeAmi } from './remove-ami.ts';
+import { anotherPipelinesAmi } from '../plan/prefix-tag.ts';
 
 export const discardStage: StepStage<'discard'> = {
   kind: 'discard',
@@ -29,6 +30,9 @@ export const discardStage: StepStage<'discard'> = {
     if (!ami) return `${amiId} in ${step.region} no longer exists`;
     if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version)
       return `${amiId} in ${step.region} is not tagged gild:image=${step.image} gild:version=${step.version}: this run did not make or resume it`;
+    // NOTE: another pipeline's AMI (another SSM prefix, src/plan/prefix-tag.ts) is never this run's to withdraw or remove.
+    const another = anotherPipelinesAmi(ami.tags, context.settings.ssmPrefix, amiId, step.region);
+    if (another) return another;
     // NOTE: only what the smoke step marked failed goes; unmarked (the marking failed), the next run decides again.
     if (ami.tags['gild:status'] !== 'failed')
       return `${amiId} in ${step.region} is tagged gild:status=${ami.tags['gild:status'] ?? '(none)'}, not failed: only an AMI its smoke test marked failed is removed`;

@@ -14,6 +14,7 @@ import { sessionNameFor, type AccountClients } from '../adapters/sts.ts';
 import { StepFailure, type StepRun, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import type { StepOfKind } from '../plan/run-plan.ts';
+import { prefixTag } from '../plan/prefix-tag.ts';
 
 /** Tags that describe the source's life in the building account, not the copy's. */
 const sourceOnlyTags = new Set(['gild:status', 'gild:published-at', 'gild:tested-at', 'gild:keep-reason', 'gild:failure']);
@@ -67,6 +68,8 @@ export const distributeStage: StepStage<'distribute'> = {
         'gild:source-account': source.ownerId ?? 'unknown',
         'gild:status': 'copied',
         'gild:copied-at': context.now().toISOString(),
+        // The account's copy belongs to the pipeline that made it (another pipeline there leaves it alone).
+        ...prefixTag(context.settings.ssmPrefix),
       },
       keepSharing,
       method: accountCopy.method,

@@ -1,8 +1,11 @@
 /**
  * The tags gild puts on every AMI and snapshot it makes. `gild:image` is what
  * marks an AMI as gild's own: retirement only ever touches AMIs that carry it.
+ * `gild:prefix` says whose (src/plan/prefix-tag.ts): another pipeline in the
+ * same account, under another SSM prefix, leaves it alone.
  */
 import type { ResolvedImage } from '../definition/resolved-image.ts';
+import { prefixTag } from '../plan/prefix-tag.ts';
 
 export interface GildTagInput {
   readonly image: ResolvedImage;
@@ -12,6 +15,8 @@ export interface GildTagInput {
   readonly builtAt: Date;
   readonly gitCommit: string | undefined;
   readonly fingerprint: string;
+  /** The pipeline's `ssmPrefix`: where this AMI is published, whose lock guards it. */
+  readonly ssmPrefix: string;
 }
 
 export function gildTags(input: GildTagInput): Record<string, string> {
@@ -25,6 +30,7 @@ export function gildTags(input: GildTagInput): Record<string, string> {
     'gild:built-at': input.builtAt.toISOString(),
     'gild:fingerprint': input.fingerprint,
     'gild:status': 'candidate',
+    ...prefixTag(input.ssmPrefix),
     ...(input.gitCommit ? { 'gild:git-commit': input.gitCommit } : {}),
   };
 }

@@ -21,6 +21,7 @@ import { amisOf } from './amis-of.ts';
 import { imageOf } from './build.ts';
 import { aborted, pauseUnless } from './waits.ts';
 import { removeAmi } from './remove-ami.ts';
+import { prefixTag } from '../plan/prefix-tag.ts';
 
 /** Tags that describe the source's own life, not the copy's. */
 const sourceOnlyTags = new Set(['gild:status', 'gild:tested-at', 'gild:published-at', 'gild:keep-reason', 'gild:keep-until', 'gild:failure']);
@@ -53,6 +54,8 @@ export const regionCopyStage: StepStage<'copy'> = {
       'gild:status': 'candidate',
       'gild:source-ami': sourceAmiId,
       'gild:copied-at': context.now().toISOString(),
+      // The pipeline that makes the copy owns it, whether or not its source (built before the tag existed) says so.
+      ...prefixTag(context.settings.ssmPrefix),
     };
     const started = await startRegionCopy({
       ec2,

@@ -136,6 +136,7 @@ async function launchAndTest({ context, run, amiId, deadline, settings }: Launch
     image,
     version: run.version,
     runId: context.runId,
+    ssmPrefix: context.settings.ssmPrefix,
     amiId,
     defer: run.defer,
     logger: run.logger,

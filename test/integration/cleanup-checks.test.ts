@@ -114,6 +114,37 @@ describe('snapshot-only cleanup', () => {
   });
 });
 
+describe("another gild pipeline's AMI (another SSM prefix, the same image name)", () => {
+  const cleanupOf = (amiId: string, snapshotIds: readonly string[]): StepOfKind<'cleanup'> => ({
+    id: `cleanup:web:${region}:${amiId}`,
+    kind: 'cleanup',
+    image: 'web',
+    region,
+    amiId,
+    snapshotIds,
+    status: 'tested',
+    after: [],
+    reason: 'built by run 20261129T115000Z-stg001 (gild:status=tested, version 1.0.5) and never published',
+    precondition: `${amiId} is still tagged gild:image=web, no parameter names it and nothing uses it`,
+  });
+
+  it('is refused by the live re-check of a cleanup planned when it carried no gild:prefix, and stays', async () => {
+    const { amiId, snapshotIds } = await createAmi({ 'gild:image': 'web', 'gild:status': 'tested', 'gild:prefix': '/golden-staging' });
+    const run = stepRunFixture(resolvedImageFixture({ name: 'web' }));
+
+    expect(await cleanupStage.check!(context, cleanupOf(amiId, snapshotIds), run)).toBe(
+      `${amiId} in ${region} is tagged gild:prefix=/golden-staging: it belongs to the gild pipeline under that prefix, not to /golden`,
+    );
+    const [ami] = (await context.clients.ec2(region).send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images ?? [];
+    expect(ami?.State).toBe('available');
+  });
+
+  it('of this pipeline (its own prefix) passes the same re-check', async () => {
+    const { amiId, snapshotIds } = await createAmi({ 'gild:image': 'web', 'gild:status': 'tested', 'gild:prefix': '/golden' });
+    expect(await cleanupStage.check!(context, cleanupOf(amiId, snapshotIds), stepRunFixture(resolvedImageFixture({ name: 'web' })))).toBe(false);
+  });
+});
+
 describe('sweeping a take-over claim left behind', () => {
   const claimName = '/golden/web/lock.takeover-0123456789abcdef';
   const claim = JSON.stringify({ runId: '20261129T010000Z-taker0', host: 'ci-3', pid: 31, takenAt: '2026-11-29T01:00:00.000Z', expiresAt: '2026-11-29T01:02:00.000Z' });

@@ -96,6 +96,8 @@ describe('distribution.accounts', () => {
           'gild:source-ami': sourceAmi,
           'gild:source-account': '123456789012',
           'gild:status': 'published',
+          // the account's copy belongs to the pipeline that made it
+          'gild:prefix': '/golden',
           owner: 'test',
           app: 'web',
           environment: 'test',

@@ -109,6 +109,7 @@ describe('gild copies to the other regions itself, beside the smoke test', () =>
         const tags = Object.fromEntries((copy?.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
         expect(tags['gild:source-ami']).toBe(published['us-east-1']);
         expect(tags['gild:status']).toBe('published');
+        expect(tags['gild:prefix'], 'a region copy belongs to the pipeline that made it').toBe('/golden');
         expect(clock.images.get(published[region]!)?.kind).toBe('copyImage');
       }
       // The overlap: the smoke test started before the copies were available.

@@ -109,7 +109,7 @@ describe('smoke test against moto', () => {
     const smokeInstances = await describeInstances(context.clients.ec2(region), [{ Name: 'tag:gild:role', Values: ['smoke'] }]);
     expect(smokeInstances).toHaveLength(2);
     expect(smokeInstances.map((instance) => instance.state)).toEqual(['terminated', 'terminated']);
-    expect(smokeInstances[0]!.tags).toMatchObject({ 'gild:run-id': context.runId, 'gild:image': 'web', 'gild:role': 'smoke', Name: 'gild-smoke-web-1.0.0' });
+    expect(smokeInstances[0]!.tags).toMatchObject({ 'gild:run-id': context.runId, 'gild:image': 'web', 'gild:role': 'smoke', 'gild:prefix': '/golden', Name: 'gild-smoke-web-1.0.0' });
 
     const report = JSON.parse(await readFile(join(run.logDir, 'web.smoke.json'), 'utf8'));
     expect(report).toMatchObject({ image: 'web', version: '1.0.0', amiId, result: 'passed' });

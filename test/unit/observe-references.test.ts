@@ -83,6 +83,28 @@ describe('observeReferences on real AWS', () => {
     expect(ssmMock.commandCalls(GetParametersCommand).map((call) => call.args[0].input.Names!.length)).toEqual([10, 1]);
   });
 
+  it('counts a parameter of another gild pipeline nested below the prefix (/golden/staging) as a use: only the names gild writes under it are skipped', async () => {
+    const { ssmMock } = mockQuietAccount();
+    const values: Record<string, string> = {
+      '/golden/web/latest': 'ami-1',
+      '/golden/web/versions/1.0.0': 'ami-1',
+      '/golden/web/channels/stable': 'ami-1',
+      '/golden/web/v1': 'ami-1',
+      '/golden/staging/web/latest': 'ami-1',
+      '/golden/staging/web/versions/1.0.0': 'ami-1',
+      '/golden/notes': 'ami-1',
+    };
+    ssmMock.on(DescribeParametersCommand).resolves({ Parameters: Object.keys(values).map((Name) => ({ Name, DataType: 'aws:ec2:image' })) });
+    ssmMock.on(GetParametersCommand).callsFake(({ Names }: { Names: string[] }) => ({ Parameters: Names.map((Name) => ({ Name, Value: values[Name], Version: 1 })) }));
+    const capabilities = { parameterDataTypeFilter: true, imageReferences: false };
+
+    const references = await observeReferences(clients, 'us-east-1', ['ami-1'], { ssmPrefix: '/golden', capabilities });
+
+    expect(references).toEqual({ 'ami-1': ['parameter /golden/staging/web/latest', 'parameter /golden/staging/web/versions/1.0.0', 'parameter /golden/notes'] });
+    // /golden/web/… is gild's own (retirement weighs it): never read
+    expect(ssmMock.commandCalls(GetParametersCommand).flatMap((call) => call.args[0].input.Names!)).toEqual(['/golden/staging/web/latest', '/golden/staging/web/versions/1.0.0', '/golden/notes']);
+  });
+
   it('asks for every launch template version with aliases resolved, and follows a group to $Default', async () => {
     const { ec2Mock, ssmMock, autoscalingMock } = mockQuietAccount();
     ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] });

@@ -363,6 +363,15 @@ describe('distribution in the plan', () => {
     expect(step(runPlan, `retire-copy:web:${account}:0.8.0:us-east-1`, 'retire-copy')).toMatchObject({ after: ['lock:web'], parameterName: undefined });
   });
 
+  it('leaves alone another gild pipeline’s copy in the account (another gild:prefix), whose source is no AMI of this pipeline', () => {
+    const theirs = ami('ami-copy-stg', { 'gild:image': 'web', 'gild:version': '0.8.0', 'gild:source-ami': 'ami-stg-080', 'gild:prefix': '/golden-staging' });
+    const held = accountHolding({ 'us-east-1': {}, 'us-west-2': {} });
+    if (held.kind !== 'observed') throw new Error('observed');
+    const east = held.regions['us-east-1']!;
+    const runPlan = plan({ regions: published(), accounts: { [roleArn]: { ...held, regions: { ...held.regions, 'us-east-1': { amis: [...east.amis, theirs], parameters: east.parameters } } } } });
+    expect(runPlan.steps.filter((planned) => JSON.stringify(planned).includes('ami-copy-stg'))).toEqual([]);
+  });
+
   it('smoke-tests the copy in the account, where the entry says, before publishing it there; once', () => {
     const smoked = { ...web, distribution: [{ account, roleArn, regions: ['us-east-1', 'us-west-2'], kmsKeyId: undefined, smoke: { subnetId: 'subnet-0123456789abcdef0' } }] };
     const inventory = inventoryFixture({ regions: published(), bases: { web: { kind: 'resolved', amiId: baseAmi, source: 'ssm:/aws/service/al2023' } } });

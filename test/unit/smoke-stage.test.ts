@@ -78,6 +78,8 @@ describe('smoke test', () => {
         { Key: 'gild:run-id', Value: 'run-1' },
         { Key: 'gild:image', Value: 'web' },
         { Key: 'gild:role', Value: 'smoke' },
+        // another pipeline (another SSM prefix) in the account leaves the instance alone
+        { Key: 'gild:prefix', Value: '/golden' },
         { Key: 'Name', Value: 'gild-smoke-web-1.0.0' },
       ]),
     );
