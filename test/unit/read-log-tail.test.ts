@@ -111,7 +111,9 @@ describe('tailOfWindow, for any log and bound', () => {
           return;
         }
         expect(tail.lines).toEqual(whole.slice(whole.length - shown));
-        expect(tail.cut !== undefined).toBe(shown < whole.length);
+        // NOTE: a window with nothing to show says cut even when the bytes before it are blank too (a log of spaces):
+        // it cannot tell them from a line it did not read without reading them. Found by a random seed.
+        expect(tail.cut !== undefined).toBe(shown < whole.length || shown === 0);
       }),
       { numRuns: 500 },
     );
