@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { importIsolated } from '../definition/import-isolated.ts';
+import { couldNotLoad } from '../definition/load-definitions.ts';
 import { catalogue } from '../errors.ts';
 import { formatIssues } from '../definition/format-issues.ts';
 import { pipelineSettingsSchema, type PipelineSettings } from './schema.ts';
@@ -22,7 +23,7 @@ export async function loadSettings(cwd: string, options: { timeoutMs?: number } 
   );
   if (present) {
     const [outcome] = await importIsolated([absolutePath], options);
-    if (outcome?.kind === 'threw') throw catalogue.ESETTINGS([`${settingsFile}: could not be loaded: ${outcome.message}. Fix the file so that it compiles and runs.`]);
+    if (outcome?.kind === 'threw') throw catalogue.ESETTINGS([couldNotLoad(settingsFile, absolutePath, cwd, outcome)]);
     if (outcome?.kind === 'timed-out')
       throw catalogue.ESETTINGS([`${settingsFile}: did not finish loading within ${outcome.timeoutMs / 1000} seconds: an endless loop, or a top-level await that never settles?`]);
     if (outcome?.kind === 'loaded') {
