@@ -48,7 +48,25 @@ const inDistribution = (stage: string) => columnsOf(stage)?.phase === 'distribut
 export const catalogue = {
   EDEFINITIONS: (problems: readonly string[]) =>
     new GildError('EDEFINITIONS', 'definition', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the image definitions. Fix them and run \`gild validate\` again.`, problems),
-  ESETTINGS: (problems: readonly string[]) => new GildError('ESETTINGS', 'definition', 'The pipeline settings are invalid. Fix pipeline/settings.ts.', problems),
+  /**
+   * `definitionProblems`: the image definitions' problems, found with `fallbacks` (settings fields at their defaults)
+   * in place of what the settings file says, reported with the settings' own so that one run shows them all.
+   */
+  ESETTINGS: (problems: readonly string[], definitionProblems: readonly string[] = [], fallbacks: readonly string[] = []) =>
+    new GildError(
+      'ESETTINGS',
+      'definition',
+      definitionProblems.length === 0
+        ? 'The pipeline settings are invalid. Fix pipeline/settings.ts.'
+        : `${problems.length} problem${problems.length === 1 ? '' : 's'} in pipeline/settings.ts and ${definitionProblems.length} in the image definitions${
+            fallbacks.includes('pipeline/settings.ts')
+              ? ' (checked with the default settings, as pipeline/settings.ts could not be read)'
+              : fallbacks.length > 0
+                ? ` (checked with the default ${fallbacks.join(', ')})`
+                : ''
+          }. Fix them and run \`gild validate\` again.`,
+      [...problems, ...definitionProblems],
+    ),
   EUNKNOWNIMAGE: (names: readonly string[], known: readonly string[]) =>
     new GildError('EUNKNOWNIMAGE', 'usage', `Unknown image${names.length === 1 ? '' : 's'}: ${names.map((n) => `"${n}"`).join(', ')}. Known images: ${known.join(', ') || '(none)'}.`),
   EUSAGE: (message: string) => new GildError('EUSAGE', 'usage', message),

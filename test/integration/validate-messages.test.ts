@@ -1,0 +1,78 @@
+/**
+ * `gild validate` on bad input, through the CLI as users run it: every problem of the settings and the definitions in
+ * one run, each naming its file and field, exit 2, no stack.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTempProject, repoRoot, type TempProject } from '../support/project.ts';
+
+const projects: TempProject[] = [];
+afterEach(async () => {
+  await Promise.all(projects.splice(0).map((project) => project.remove()));
+});
+
+/** The shipped project (its settings and images) with `edit` applied to the text of some of its files. */
+async function shippedProjectWith(edits: { settings?: (text: string) => string; nginx?: (text: string) => string }): Promise<TempProject> {
+  const settings = await readFile(path.join(repoRoot, 'pipeline/settings.ts'), 'utf8');
+  const nginx = await readFile(path.join(repoRoot, 'images/nginx.ts'), 'utf8');
+  const project = await createTempProject({ shippedImages: true, settings: (edits.settings ?? String)(settings) });
+  projects.push(project);
+  await project.writeImage('nginx.ts', (edits.nginx ?? String)(nginx));
+  return project;
+}
+
+const replaced = (text: string, from: string, to: string) => {
+  if (!text.includes(from)) throw new Error(`the shipped file no longer holds ${JSON.stringify(from)}: update the test`);
+  return text.replace(from, to);
+};
+
+describe('gild validate on bad input', () => {
+  it('reports a broken settings file and the definitions’ problems together, exit 2', async () => {
+    const project = await shippedProjectWith({
+      settings: (text) => replaced(text, '  concurrency: 2,', '  concurency: 2,'),
+      nginx: (text) => replaced(text, "  instanceType: 't3.small',", "  instanceTyp: 't3.small',"),
+    });
+    const { exitCode, stderr, stdout } = await project.gild(['validate'], {});
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      [
+        'gild: 1 problem in pipeline/settings.ts and 1 in the image definitions. Fix them and run `gild validate` again.',
+        '  - pipeline/settings.ts: concurency: is not a known field. Did you mean concurrency? Rename it, or remove it (field reference: docs/settings.md).',
+        '  - images/nginx.ts: instanceTyp: is not a known field. Did you mean instanceType? It is required and missing: rename instanceTyp to instanceType.',
+      ].join('\n'),
+    );
+    expect(exitCode).toBe(2);
+  });
+
+  it('checks the definitions with the defaults for a settings field of the wrong type, and says so', async () => {
+    const project = await shippedProjectWith({
+      settings: (text) => replaced(text, '  concurrency: 2,', "  concurrency: 'two',"),
+      nginx: (text) => replaced(text, "version: '2.1.0'", 'version: 1.0'),
+    });
+    const { exitCode, stderr } = await project.gild(['validate'], {});
+    expect(stderr.split('\n')).toEqual([
+      'gild: 1 problem in pipeline/settings.ts and 1 in the image definitions (checked with the default concurrency). Fix them and run `gild validate` again.',
+      '  - pipeline/settings.ts: concurrency: "two" should be number.',
+      "  - images/nginx.ts: version: 1 should be string. Quote it: unquoted, it is a number (1.0 becomes 1); write version: '1.0.0'.",
+    ]);
+    expect(exitCode).toBe(2);
+  });
+
+  it('names the line and column of a syntax error, in a definition and in the settings, beside the relative path', async () => {
+    const project = await shippedProjectWith({
+      settings: (text) => replaced(text, '  retention: { keep: 3 },', '  retention: { keep: 3 ,'),
+      nginx: (text) => replaced(text, '  retention: { keep: 3 },', '  retention: { keep: 3 ,'),
+    });
+    const { exitCode, stderr } = await project.gild(['validate'], {});
+    const lines = stderr.split('\n');
+    expect(lines[0]).toBe(
+      'gild: 1 problem in pipeline/settings.ts and 1 in the image definitions (checked with the default settings, as pipeline/settings.ts could not be read). Fix them and run `gild validate` again.',
+    );
+    expect(lines[1]).toMatch(/^ {2}- pipeline\/settings\.ts:\d+:\d+: could not be loaded: ParseError: [^\n]+\. Fix the file so that it compiles and runs\.$/);
+    expect(lines[2]).toMatch(/^ {2}- images\/nginx\.ts:\d+:\d+: could not be loaded: ParseError: [^\n]+\. Fix the file so that it compiles and runs\.$/);
+    expect(lines).toHaveLength(3);
+    expect(stderr).not.toContain(project.dir);
+    expect(exitCode).toBe(2);
+  });
+});
