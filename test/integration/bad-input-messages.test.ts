@@ -1,8 +1,8 @@
 /**
- * `gild validate` on bad input, through the CLI as users run it: every problem of the settings and the definitions in
- * one run, each naming its file and field, exit 2, no stack.
+ * Bad input through the CLI as users run it: `gild validate` gives every problem of the settings and the definitions
+ * in one run, each naming its file and field; `gild plan` without credentials says how to give them; exit 2, no stack.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempProject, repoRoot, type TempProject } from '../support/project.ts';
@@ -73,6 +73,38 @@ describe('gild validate on bad input', () => {
     expect(lines[2]).toMatch(/^ {2}- images\/nginx\.ts:\d+:\d+: could not be loaded: ParseError: [^\n]+\. Fix the file so that it compiles and runs\.$/);
     expect(lines).toHaveLength(3);
     expect(stderr).not.toContain(project.dir);
+    expect(exitCode).toBe(2);
+  });
+});
+
+describe('gild plan without AWS credentials', () => {
+  it('says no credentials were found and how to give them, exit 2, before anything reaches AWS', async () => {
+    const project = await createTempProject({ shippedImages: true });
+    projects.push(project);
+    const home = path.join(project.dir, 'empty-home');
+    await mkdir(home);
+    // Every place the SDK looks for credentials is empty: no keys in the environment, no profile or files, no
+    // instance or container role. NOTE: an undefined value leaves the variable out of the child's environment.
+    const noCredentials = {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+      AWS_ENDPOINT_URL: undefined,
+      HOME: home,
+      AWS_CONFIG_FILE: path.join(home, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_REGION: 'us-east-1',
+    } as unknown as Record<string, string>;
+    const { exitCode, stderr } = await project.gild(['plan'], noCredentials);
+    expect(stderr).toMatch(/^gild: No AWS credentials were found, so gild could not [^\n]+ \(nothing was sent to AWS\): CredentialsProviderError: [^\n]+\. Set AWS_PROFILE/m);
+    expect(stderr).toContain('`aws sso login --profile <name>`');
+    expect(stderr).toContain('or pass --local to run against the local emulator.');
+    expect(stderr).not.toMatch(/^\s+at /m);
     expect(exitCode).toBe(2);
   });
 });
