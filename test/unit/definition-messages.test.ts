@@ -1,5 +1,7 @@
 /** What a definition or settings mistake is reported as: the field, what is wrong, and the fix. */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { couldNotLoad } from '../../src/definition/load-definitions.ts';
 import { formatSettingsIssues } from '../../src/settings/load-settings.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { validate, validDefinition, validateOne } from '../fixtures/definitions/validate-one.ts';
@@ -53,5 +55,29 @@ describe('a value of the wrong type', () => {
 
   it('other wrong types are said as before', () => {
     expect(validateOne({ patch: 'yes' }).errors).toEqual(['images/web.ts: patch: "yes" should be boolean.']);
+  });
+});
+
+describe('a file that could not be loaded', () => {
+  const cwd = path.resolve('/projects/acme');
+  const file = path.join(cwd, 'images/web.ts');
+
+  it('puts the line and column beside the file when the error is in it', () => {
+    expect(couldNotLoad('images/web.ts', file, cwd, { kind: 'threw', message: 'ParseError: Unexpected token', location: { absolutePath: file, line: 4, column: 2 } })).toBe(
+      'images/web.ts:4:2: could not be loaded: ParseError: Unexpected token. Fix the file so that it compiles and runs.',
+    );
+  });
+
+  it('names a helper the definition imports, relative to the project, when the error is there', () => {
+    const helper = path.join(cwd, 'lib/tags.ts');
+    expect(couldNotLoad('images/web.ts', file, cwd, { kind: 'threw', message: 'ParseError: Unexpected token', location: { absolutePath: helper, line: 9, column: 1 } })).toBe(
+      'images/web.ts: could not be loaded: ParseError: Unexpected token (at lib/tags.ts:9:1). Fix the file so that it compiles and runs.',
+    );
+  });
+
+  it('says the message alone when there is no location (an error thrown at import time)', () => {
+    expect(couldNotLoad('images/web.ts', file, cwd, { kind: 'threw', message: 'Error: no network here' })).toBe(
+      'images/web.ts: could not be loaded: Error: no network here. Fix the file so that it compiles and runs.',
+    );
   });
 });
