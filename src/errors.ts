@@ -64,7 +64,7 @@ export const catalogue = {
             fallbacks.includes('pipeline/settings.ts')
               ? ' (checked with the default settings, as pipeline/settings.ts could not be read)'
               : fallbacks.length > 0
-                ? ` (checked with the default ${fallbacks.join(', ')})`
+                ? ` (checked with the default${fallbacks.length === 1 ? '' : 's'} for ${fallbacks.length === 1 ? fallbacks[0] : `${fallbacks.slice(0, -1).join(', ')} and ${fallbacks.at(-1)}`})`
                 : ''
           }. Fix them and run \`gild validate\` again.`,
       [...problems, ...definitionProblems],

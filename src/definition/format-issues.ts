@@ -139,16 +139,18 @@ export function formatIssues(file: string, input: unknown, issues: readonly z.co
       case 'invalid_type': {
         if (value === undefined) return misspelt.has(path) ? [] : [`${where} is required (${issue.expected}).`];
         const example = context.schema ? exampleAt(context.schema, issue.path) : undefined;
-        const field = String(issue.path.at(-1) ?? '');
-        const written = example === undefined ? undefined : typeof issue.path.at(-1) === 'string' ? `${field}: ${asWritten(example)}` : asWritten(example);
-        // NOTE: a number where a string belongs is most often a version or an ID written without quotes; quoting the
-        // number as it now is would not do, since 1.0 has already become 1.
+        const key = issue.path.at(-1);
+        const writtenAs = (right: unknown) => (typeof key === 'string' ? `${key}: ${asWritten(right)}` : asWritten(right));
+        // NOTE: a number where a string belongs is most often a version or an ID written without quotes. The schema's
+        // example is shown where it has one: the number as read cannot be quoted back as written, since 1.0 is 1.
         const quote =
           issue.expected === 'string' && typeof value === 'number'
-            ? ` Quote it: unquoted, it is a number (1.0 becomes 1)${written ? `; write ${written}` : ''}.`
-            : written
-              ? ` For example: ${written}.`
-              : '';
+            ? example === undefined
+              ? ` Quote it: ${writtenAs(String(value))}.`
+              : ` Quote it, as in ${writtenAs(example)} (unquoted, 1.0 is the number 1: its trailing zero is lost).`
+            : example === undefined
+              ? ''
+              : ` For example: ${writtenAs(example)}.`;
         return [`${where} ${describeValue(value)} should be ${issue.expected}.${quote}`];
       }
       case 'invalid_value':

@@ -52,9 +52,9 @@ describe('gild validate on bad input', () => {
     });
     const { exitCode, stderr } = await project.gild(['validate'], {});
     expect(stderr.split('\n')).toEqual([
-      'gild: 1 problem in pipeline/settings.ts and 1 in the image definitions (checked with the default concurrency). Fix them and run `gild validate` again.',
+      'gild: 1 problem in pipeline/settings.ts and 1 in the image definitions (checked with the default for concurrency). Fix them and run `gild validate` again.',
       '  - pipeline/settings.ts: concurrency: "two" should be number.',
-      "  - images/nginx.ts: version: 1 should be string. Quote it: unquoted, it is a number (1.0 becomes 1); write version: '1.0.0'.",
+      "  - images/nginx.ts: version: 1 should be string. Quote it, as in version: '1.0.0' (unquoted, 1.0 is the number 1: its trailing zero is lost).",
     ]);
     expect(exitCode).toBe(2);
   });

@@ -46,15 +46,16 @@ describe('a misspelt field', () => {
 
 describe('a value of the wrong type', () => {
   it('an unquoted version is told to be quoted, with an example of the right form', () => {
-    expect(validateOne({ version: 1.0 }).errors).toEqual(["images/web.ts: version: 1 should be string. Quote it: unquoted, it is a number (1.0 becomes 1); write version: '1.0.0'."]);
+    expect(validateOne({ version: 1.0 }).errors).toEqual(["images/web.ts: version: 1 should be string. Quote it, as in version: '1.0.0' (unquoted, 1.0 is the number 1: its trailing zero is lost)."]);
   });
 
   it('a number where a string belongs is told to be quoted even where the schema has no example', () => {
-    expect(validateOne({ instanceType: 3 }).errors).toEqual(['images/web.ts: instanceType: 3 should be string. Quote it: unquoted, it is a number (1.0 becomes 1).']);
+    expect(validateOne({ instanceType: 3 }).errors).toEqual(["images/web.ts: instanceType: 3 should be string. Quote it: instanceType: '3'."]);
   });
 
-  it('other wrong types are said as before', () => {
+  it("other wrong types show the schema's example where it has one", () => {
     expect(validateOne({ patch: 'yes' }).errors).toEqual(['images/web.ts: patch: "yes" should be boolean.']);
+    expect(validateOne({ version: true }).errors).toEqual(["images/web.ts: version: true should be string. For example: version: '1.0.0'."]);
   });
 });
 
