@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'ENOMOTO'
   | 'ENOENDPOINT'
   | 'EAWS'
+  | 'ENOCREDENTIALS'
+  | 'ECREDENTIALSEXPIRED'
   | 'EDENIED'
   | 'EASSUMEROLE'
   | 'ENOTPUBLISHED'
@@ -48,7 +50,25 @@ const inDistribution = (stage: string) => columnsOf(stage)?.phase === 'distribut
 export const catalogue = {
   EDEFINITIONS: (problems: readonly string[]) =>
     new GildError('EDEFINITIONS', 'definition', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the image definitions. Fix them and run \`gild validate\` again.`, problems),
-  ESETTINGS: (problems: readonly string[]) => new GildError('ESETTINGS', 'definition', 'The pipeline settings are invalid. Fix pipeline/settings.ts.', problems),
+  /**
+   * `definitionProblems`: the image definitions' problems, found with `fallbacks` (settings fields at their defaults)
+   * in place of what the settings file says, reported with the settings' own so that one run shows them all.
+   */
+  ESETTINGS: (problems: readonly string[], definitionProblems: readonly string[] = [], fallbacks: readonly string[] = []) =>
+    new GildError(
+      'ESETTINGS',
+      'definition',
+      definitionProblems.length === 0
+        ? 'The pipeline settings are invalid. Fix pipeline/settings.ts.'
+        : `${problems.length} problem${problems.length === 1 ? '' : 's'} in pipeline/settings.ts and ${definitionProblems.length} in the image definitions${
+            fallbacks.includes('pipeline/settings.ts')
+              ? ' (checked with the default settings, as pipeline/settings.ts could not be read)'
+              : fallbacks.length > 0
+                ? ` (checked with the default${fallbacks.length === 1 ? '' : 's'} for ${fallbacks.length === 1 ? fallbacks[0] : `${fallbacks.slice(0, -1).join(', ')} and ${fallbacks.at(-1)}`})`
+                : ''
+          }. Fix them and run \`gild validate\` again.`,
+      [...problems, ...definitionProblems],
+    ),
   EUNKNOWNIMAGE: (names: readonly string[], known: readonly string[]) =>
     new GildError('EUNKNOWNIMAGE', 'usage', `Unknown image${names.length === 1 ? '' : 's'}: ${names.map((n) => `"${n}"`).join(', ')}. Known images: ${known.join(', ') || '(none)'}.`),
   EUSAGE: (message: string) => new GildError('EUSAGE', 'usage', message),
@@ -64,6 +84,32 @@ export const catalogue = {
     new GildError('ENOMOTO', 'usage', '`--local` needs the moto AWS emulator, and `moto_server` is not on PATH. Install it with `pip install "moto[server]"` and try again.', [], { cause }),
   ENOENDPOINT: () => new GildError('ENOENDPOINT', 'usage', 'No AWS region is configured. Set AWS_REGION (or AWS_DEFAULT_REGION), or pass --local to run against a local emulator.'),
   EAWS: (action: string, resource: string, cause: unknown) => new GildError('EAWS', 'pipeline', `AWS refused to ${action} ${resource}: ${describeAwsError(cause)}`, [], { cause }),
+  /**
+   * The SDK found no credentials, so no request was sent: a usage error (exit 2), as a missing region is. NOTE: no
+   * call can have succeeded before under the same (absent) credentials, so nothing of this run can have changed in
+   * AWS; inside a plan's step it is that step's failure like any other (the run exits 1).
+   */
+  ENOCREDENTIALS: (action: string, resource: string, cause: unknown) =>
+    new GildError(
+      'ENOCREDENTIALS',
+      'usage',
+      `No AWS credentials were found, so gild could not ${action} ${resource} (nothing was sent to AWS): ${describeAwsError(cause)}. Set AWS_PROFILE to a profile in ~/.aws/config (for an SSO profile, run \`aws sso login --profile <name>\` first), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones); or pass --local to run against the local emulator.`,
+      [],
+      { cause },
+    ),
+  /**
+   * AWS refused the credentials as expired. NOTE: a pipeline error (exit 1), unlike ENOCREDENTIALS: a session most
+   * often expires in the middle of a long run, after earlier calls under it may have changed things, and exit 2 says
+   * the run never started; the next run with fresh credentials converges.
+   */
+  ECREDENTIALSEXPIRED: (action: string, resource: string, cause: unknown) =>
+    new GildError(
+      'ECREDENTIALSEXPIRED',
+      'pipeline',
+      `AWS refused to ${action} ${resource}: the credentials have expired (${describeAwsError(cause)}). Get fresh ones (\`aws sso login --profile <name>\` for an SSO profile, or new temporary keys) and run gild again (if they are fresh, check this machine's clock); for a long run, use credentials that last longer than it does.`,
+      [],
+      { cause },
+    ),
   EDENIED: (action: string, resource: string, iamAction: string, cause: unknown) =>
     new GildError(
       'EDENIED',

@@ -15,8 +15,31 @@ export async function awsCall<T>(action: string, resource: string, call: () => P
  * IAM action the role lacks, so that the fix (grant it) is obvious.
  */
 export function awsError(action: string, resource: string, error: unknown): GildError {
+  const credentials = credentialsFailure(error);
+  if (credentials === 'missing') return catalogue.ENOCREDENTIALS(action, resource, error);
+  if (credentials === 'expired') return catalogue.ECREDENTIALSEXPIRED(action, resource, error);
   const denied = deniedAction(error);
   return denied ? catalogue.EDENIED(action, resource, denied, error) : catalogue.EAWS(action, resource, error);
+}
+
+/** What the SDK's credential providers throw when none of them found credentials (or an SSO token to get them with). */
+const providerFailureNames = new Set(['CredentialsProviderError', 'TokenProviderError']);
+/**
+ * What AWS answers for a session token past its expiry: ExpiredToken (STS and the query services),
+ * ExpiredTokenException (SSM and the JSON services), RequestExpired (EC2, which also says it of a request signed more
+ * than 5 minutes off its clock, which the SDK corrects and retries by itself).
+ */
+const expiredCodes = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired']);
+
+/**
+ * `missing`: the SDK found no credentials, so the request was never sent; `expired`: AWS refused the credentials as
+ * expired. Told apart from every other failure here, once for every adapter, so that each is said with its fix.
+ */
+export function credentialsFailure(error: unknown): 'missing' | 'expired' | undefined {
+  const name = awsErrorName(error);
+  if (name && providerFailureNames.has(name)) return 'missing';
+  if (name && expiredCodes.has(name)) return 'expired';
+  return undefined;
 }
 
 const deniedPattern = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)/;

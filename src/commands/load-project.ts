@@ -6,7 +6,7 @@ import { catalogue } from '../errors.ts';
 import { loadDefinitions } from '../definition/load-definitions.ts';
 import type { ResolvedImage } from '../definition/resolved-image.ts';
 import { validateDefinitions } from '../definition/validate-definitions.ts';
-import { loadSettings } from '../settings/load-settings.ts';
+import { readSettings } from '../settings/load-settings.ts';
 import { unknownNotifiedImages } from '../notify/notify-settings.ts';
 import type { PipelineSettings } from '../settings/schema.ts';
 
@@ -17,10 +17,14 @@ export interface Project {
 }
 
 export async function loadProject(cwd: string): Promise<Project> {
-  const settings = await loadSettings(cwd);
+  // NOTE: broken settings do not stop the definitions being checked: they are checked with the settings' readable
+  // fields (each broken one at its default), and both lists are reported at once.
+  const reading = await readSettings(cwd);
+  const settings = reading.settings;
   const loaded = await loadDefinitions(cwd);
   const validated = validateDefinitions(loaded.definitions, settings, cwd);
   const errors = [...loaded.errors, ...validated.errors];
+  if (reading.problems.length > 0) throw catalogue.ESETTINGS(reading.problems, errors, reading.fallbacks);
   if (errors.length > 0) throw catalogue.EDEFINITIONS(errors);
   if (validated.images.length === 0) throw catalogue.EDEFINITIONS(['images/: no image definitions found. Add one file per image, e.g. images/web.ts (see the README).']);
   const notifyWarnings = unknownNotifiedImages(

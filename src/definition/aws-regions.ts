@@ -75,11 +75,11 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** The closest name within a small distance, or undefined when nothing is close. */
+/** The closest name within a small distance, or undefined when nothing is close. Case is not counted (instancetype is instanceType). */
 export function closestMatch(value: string, candidates: readonly string[], maxDistance = 3): string | undefined {
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
-    const distance = editDistance(value.toLowerCase(), candidate);
+    const distance = editDistance(value.toLowerCase(), candidate.toLowerCase());
     if (distance <= maxDistance && (!best || distance < best.distance)) best = { candidate, distance };
   }
   return best?.candidate;

@@ -53,13 +53,29 @@ const firstLine = (error) =>
     ?.trim()
     .replace(/\.$/, '') ?? 'unknown error';
 
+/**
+ * Where a syntax error is: jiti puts ` /abs/path/file.ts:4:2` on a line of its own after the message (a ParseError
+ * has no `loc`), which firstLine leaves out. Only a location in a file on disk is kept (absolute path, line, column).
+ * NOTE: the column there is babel's, counted from 0; editors and terminals count from 1, so 1 is added.
+ */
+const locationPattern = /^\s*(\/.+|[A-Za-z]:[\\/].+):(\d+):(\d+)\s*$/;
+const locationOf = (error) => {
+  const message = error instanceof Error ? error.message : String(error);
+  for (const line of message.split('\n').slice(1)) {
+    const match = locationPattern.exec(line);
+    if (match) return { absolutePath: match[1], line: Number(match[2]), column: Number(match[3]) + 1 };
+  }
+  return undefined;
+};
+
 async function importOne(absolutePath) {
   try {
     const module = await jiti.import(absolutePath);
     if (module === null || typeof module !== 'object' || !('default' in module) || module.default === undefined) return { kind: 'no-default' };
     return { kind: 'loaded', ...readPlainData(module.default) };
   } catch (error) {
-    return { kind: 'threw', message: firstLine(error) };
+    const location = locationOf(error);
+    return { kind: 'threw', message: firstLine(error), ...(location ? { location } : {}) };
   }
 }
 

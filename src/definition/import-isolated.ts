@@ -14,8 +14,15 @@ import { typeScriptCacheDir } from '../typescript-cache.ts';
 export type ImportOutcome =
   | { readonly kind: 'loaded'; readonly value: unknown; readonly problems: readonly string[] }
   | { readonly kind: 'no-default' }
-  | { readonly kind: 'threw'; readonly message: string }
+  | { readonly kind: 'threw'; readonly message: string; readonly location?: SourceLocation }
   | { readonly kind: 'timed-out'; readonly timeoutMs: number };
+
+/** Where in which file a load failed: a syntax error's line and column, both counted from 1 as editors do. */
+export interface SourceLocation {
+  readonly absolutePath: string;
+  readonly line: number;
+  readonly column: number;
+}
 
 /** Long enough for a cold jiti transform of a large file on a busy CI runner. */
 export const defaultImportTimeoutMs = 15_000;

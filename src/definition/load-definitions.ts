@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { settingsFile } from '../settings/settings-file.ts';
-import { importIsolated, warmDefinitionLoader } from './import-isolated.ts';
+import { importIsolated, warmDefinitionLoader, type ImportOutcome } from './import-isolated.ts';
 
 export interface LoadedDefinition {
   /** Relative to the project root, for messages: `images/web.ts`. */
@@ -64,7 +64,7 @@ export async function loadDefinitions(cwd: string, imagesDir = 'images', options
         errors.push(`${file}: has no default export. End the file with \`export default defineImage({ ... })\`.`);
         return;
       case 'threw':
-        errors.push(`${file}: could not be loaded: ${outcome.message}. Fix the file so that it compiles and runs.`);
+        errors.push(couldNotLoad(file, absolutePath, cwd, outcome));
         return;
       case 'timed-out':
         errors.push(
@@ -77,4 +77,18 @@ export async function loadDefinitions(cwd: string, imagesDir = 'images', options
     }
   });
   return { definitions, errors };
+}
+
+/**
+ * `images/web.ts:4:2: could not be loaded: ParseError: Unexpected token. Fix …`: a syntax error's line and column
+ * (jiti gives them apart from the message) go beside the file, as editors and terminals link them. A location in
+ * another file (a helper the definition imports) is said after the message instead.
+ */
+export function couldNotLoad(file: string, absolutePath: string, cwd: string, outcome: Extract<ImportOutcome, { kind: 'threw' }>): string {
+  const location = outcome.location;
+  const fix = 'Fix the file so that it compiles and runs.';
+  if (!location) return `${file}: could not be loaded: ${outcome.message}. ${fix}`;
+  if (path.resolve(location.absolutePath) === path.resolve(absolutePath)) return `${file}:${location.line}:${location.column}: could not be loaded: ${outcome.message}. ${fix}`;
+  const where = path.relative(cwd, location.absolutePath).split(path.sep).join('/');
+  return `${file}: could not be loaded: ${outcome.message} (at ${where}:${location.line}:${location.column}). ${fix}`;
 }

@@ -369,7 +369,9 @@ export const imageDefinitionSchema = z.strictObject({
     .refine(
       (version) => !semverPattern.test(version) || version.split('.').every((part) => Number(part) <= Number.MAX_SAFE_INTEGER),
       `has a number above ${Number.MAX_SAFE_INTEGER}, which versions cannot be compared or bumped past exactly. Use smaller numbers`,
-    ),
+    )
+    // The example a wrong-type message shows (format-issues.ts).
+    .meta({ examples: ['1.0.0'] }),
   /** Defaults to the preset's platform, else linux. */
   platform: z.enum(['linux', 'windows']).optional(),
   architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),

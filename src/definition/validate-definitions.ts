@@ -26,7 +26,7 @@ export function validateDefinitions(definitions: readonly LoadedDefinition[], se
     const parsed = imageDefinitionSchema.safeParse(definition.exported);
     const source = { file: definition.file, absolutePath: definition.absolutePath, cwd };
     if (!parsed.success) {
-      errors.push(...formatIssues(definition.file, definition.exported, parsed.error.issues));
+      errors.push(...formatIssues(definition.file, definition.exported, parsed.error.issues, { schema: imageDefinitionSchema }));
       const name = (definition.exported as { name?: unknown } | null)?.name;
       if (typeof name === 'string') unparsedNames.add(name);
       const readable = readableFields(definition.exported, parsed.error.issues);

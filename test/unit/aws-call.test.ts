@@ -41,3 +41,34 @@ describe('deniedAction', () => {
     expect(awsError('deregister', 'ami-0abc', sdkError('InvalidAMIID.NotFound', 'gone', 400, 'ec2:DeregisterImage')).code).toBe('EAWS');
   });
 });
+
+describe('credentials failures', () => {
+  it('says no credentials were found, with the ways to give them, as a usage error (exit 2): nothing reached AWS', () => {
+    const error = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    const wrapped = awsError('describe key pairs', 'gild_*', error);
+    expect(wrapped.code).toBe('ENOCREDENTIALS');
+    expect(wrapped.kind).toBe('usage');
+    expect(wrapped.cause).toBe(error);
+    expect(wrapped.message).toBe(
+      'No AWS credentials were found, so gild could not describe key pairs gild_* (nothing was sent to AWS): CredentialsProviderError: Could not load credentials from any providers. Set AWS_PROFILE to a profile in ~/.aws/config (for an SSO profile, run `aws sso login --profile <name>` first), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones); or pass --local to run against the local emulator.',
+    );
+    expect(awsError('read parameters', '/golden/web/latest', Object.assign(new Error('The SSO session has expired'), { name: 'TokenProviderError' })).code).toBe('ENOCREDENTIALS');
+  });
+
+  it.each([
+    ['ExpiredToken', 400, 'sts:GetCallerIdentity'],
+    ['ExpiredTokenException', 400, 'ssm:PutParameter'],
+    ['RequestExpired', 400, 'ec2:DescribeImages'],
+  ])('says expired credentials (%s) need refreshing, as a pipeline error (exit 1): earlier calls may have changed things', (name, status, iamAction) => {
+    const wrapped = awsError('describe images', 'ami-0abc', sdkError(name, 'The security token included in the request is expired', status, iamAction));
+    expect(wrapped.code).toBe('ECREDENTIALSEXPIRED');
+    expect(wrapped.kind).toBe('pipeline');
+    expect(wrapped.message).toBe(
+      `AWS refused to describe images ami-0abc: the credentials have expired (${name}: The security token included in the request is expired). Get fresh ones (\`aws sso login --profile <name>\` for an SSO profile, or new temporary keys) and run gild again (if they are fresh, check this machine's clock); for a long run, use credentials that last longer than it does.`,
+    );
+  });
+
+  it('leaves other failures as they were', () => {
+    expect(awsError('deregister', 'ami-0abc', sdkError('SignatureDoesNotMatch', 'bad signature', 403, 'ec2:DeregisterImage')).code).toBe('EAWS');
+  });
+});

@@ -24,7 +24,7 @@ describe('distribution.accounts', () => {
       'images/web.ts: distribution.accounts[0].account: "12345" is not a 12-digit AWS account ID. Use the target account\'s 12-digit ID.',
       'images/web.ts: distribution.accounts[0].roleArn: "gild-distribution" is not an IAM role ARN. Use the role gild assumes in that account, e.g. "arn:aws:iam::210987654321:role/gild-distribution".',
       'images/web.ts: distribution.accounts[0].regions[0]: "us-east-9" is not an AWS region. Did you mean "us-east-1"?',
-      'images/web.ts: distribution.accounts[0].kmsKey: is not a known field. Remove it, or check the spelling against the field reference in docs/definitions.md.',
+      'images/web.ts: distribution.accounts[0].kmsKey: is not a known field. Did you mean kmsKeyId? Rename it, or remove it (field reference: docs/definitions.md).',
     ]);
   });
 

@@ -42,7 +42,7 @@ describe('loading and validating a folder of definitions', () => {
     const cwd = await brokenProject();
     const { errors, images } = await loadAndValidateDefinitions(cwd, settings);
     const expected = [
-      /^images\/syntax-error\.ts: could not be loaded: .+\. Fix the file so that it compiles and runs\.$/,
+      /^images\/syntax-error\.ts:6:1: could not be loaded: .+\. Fix the file so that it compiles and runs\.$/,
       /^images\/no-default\.ts: has no default export\. End the file with `export default defineImage\(\{ \.\.\. \}\)`\.$/,
       /^images\/second\.ts: name: "dup" is already used by images\/first\.ts\./,
       /^images\/second\.ts: instanceType: "t4g\.micro" is an arm64 instance type, but the image is x86_64\./,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatIssues } from '../../src/definition/format-issues.ts';
+import { formatSettingsIssues } from '../../src/settings/load-settings.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
 import { validateOne } from '../fixtures/definitions/validate-one.ts';
 
 const settingsErrors = (settings: unknown) => {
   const parsed = pipelineSettingsSchema.safeParse(settings);
-  return parsed.success ? [] : formatIssues('pipeline/settings.ts', settings, parsed.error.issues);
+  return parsed.success ? [] : formatSettingsIssues(settings, parsed.error.issues);
 };
 
 describe('retention settings', () => {
@@ -31,7 +31,7 @@ describe('retention settings', () => {
       'pipeline/settings.ts: retention.maxAgeDays: 1.5 must be a whole number of days.',
       'pipeline/settings.ts: retention.minAgeDays: -1 must be 0 or more days.',
       'pipeline/settings.ts: retention.phases.deprecate.graceDays: -2 must be 0 or more days. Use 0 to move on at the next run.',
-      'pipeline/settings.ts: retention.phases.archive: is not a known field. Remove it, or check the spelling against the field reference in docs/definitions.md.',
+      'pipeline/settings.ts: retention.phases.archive: is not a known field. Remove it, or check the spelling against the field reference in docs/settings.md.',
     ]);
   });
 
