@@ -138,11 +138,19 @@ export function revocationOf(state: ImageState, version: string): Revocation | u
   if (recorded) return recorded;
   const restored = restorationOf(state.ledger, version);
   const restoredAt = restored ? Date.parse(restored.at) : undefined;
-  // Without a restore any trace counts; after one, only a trace stamped later (an unreadable stamp is not later).
-  const counts = (at: string | undefined) => restoredAt === undefined || Date.parse(at ?? '') > restoredAt;
+  const restoredRevoke = Object.hasOwn(state.ledger.revoked, version) ? state.ledger.revoked[version] : undefined;
+  // Without a restore any trace counts; after one, only a trace stamped later (an unreadable stamp is not later). A
+  // trace saying what the restored revoke said (its reason, as far as both kept it, and who) is that revoke's leftover
+  // unless stamped well after the restore: the two stamps may come from machines whose clocks differ by minutes.
+  const counts = (trace: { readonly at: string | undefined; readonly reason: string | undefined; readonly by: string | undefined }) => {
+    if (restoredAt === undefined) return true;
+    const at = Date.parse(trace.at ?? '');
+    return isSameRevoke(trace, restoredRevoke) ? at > restoredAt + clockSkewMs : at > restoredAt;
+  };
   for (const amis of Object.values(state.amis)) {
     for (const ami of amis) {
-      if (ami.tags['gild:version'] !== version || ami.tags['gild:status'] !== 'revoked' || !counts(ami.tags['gild:revoked-at'])) continue;
+      if (ami.tags['gild:version'] !== version || ami.tags['gild:status'] !== 'revoked') continue;
+      if (!counts({ at: ami.tags['gild:revoked-at'], reason: ami.tags['gild:revoked-reason'], by: ami.tags['gild:revoked-by'] })) continue;
       const replacement = ami.tags['gild:revoked-replacement'];
       return {
         reason: ami.tags['gild:revoked-reason'] ?? 'no reason recorded',
@@ -157,9 +165,19 @@ export function revocationOf(state: ImageState, version: string): Revocation | u
   // The status parameter is written before the tags: a second revoke killed between the two left only it.
   for (const statuses of Object.values(state.statuses)) {
     const revoked = statuses[version]?.revoked;
-    if (revoked && counts(revoked.at)) return revoked;
+    if (revoked && counts(revoked)) return revoked;
   }
   return undefined;
+}
+
+/** How far apart two machines' clocks may be when their stamps of one intent are compared. */
+const clockSkewMs = 10 * 60_000;
+
+/** Whether a revoke's trace says what the ledger's revocation says: who, and the reason as far as both kept it (tags and the ledger cut it short). */
+function isSameRevoke(trace: { readonly reason: string | undefined; readonly by: string | undefined }, recorded: { readonly reason: string; readonly by: string } | undefined): boolean {
+  if (!recorded || trace.by === undefined || trace.reason === undefined || trace.by.replace(/…$/, '') !== recorded.by.replace(/…$/, '')) return false;
+  const [shorter, longer] = [trace.reason.replace(/…$/, ''), recorded.reason.replace(/…$/, '')].sort((a, b) => a.length - b.length);
+  return longer!.startsWith(shorter!);
 }
 
 /** AMIs an earlier run built for one image and did not publish, grouped by that run. */

@@ -152,7 +152,10 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
   } else if (change.kind === 'restore') {
     if (!semver.valid(change.version)) return { refused: `${change.version} is not a version such as 1.2.3` };
     // Run again after a restore that stopped half-way: finishing it is the whole plan.
-    const halfDone = finishing.steps.some((step) => (step.kind === 'restore' || step.kind === 'unmark-descendant' || step.kind === 'account-restore') && step.version === change.version);
+    // NOTE: its re-shares and pointer moves too: a restore that died after its restore steps is still half-done.
+    const halfDone = finishing.steps.some(
+      (step) => ['restore', 'unmark-descendant', 'account-restore', 'share', 'repoint'].includes(step.kind) && 'version' in step && step.version === change.version,
+    );
     const planned = halfDone
       ? { steps: [], notes: [], reason: `the restore of ${change.version} is finished` }
       : planRestoreSteps({ image, state, prefix, channels: input.channels, version: change.version, reason: change.reason, by: input.by, inventory, ...(input.bin ? { bin: input.bin } : {}) });

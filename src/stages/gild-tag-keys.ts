@@ -25,6 +25,9 @@ export const gildAmiTagKeys = [
   'gild:git-commit',
   'gild:patched-at',
   'gild:prefix',
+  // Packer's run_tags (gild:run-id, gild:image, gild:role, Name): modern Packer leaves them on the AMI it makes and
+  // its copies (CopyImageTags), and its later CreateTags removes none.
+  'gild:role',
   // the smoke test and a failed or kept build
   'gild:tested-at',
   'gild:smoke-skipped',

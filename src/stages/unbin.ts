@@ -9,6 +9,7 @@
  * Idempotent under retry: what is already back (a lost answer, a restore by hand) is not asked for again, and the
  * AMI's tags are checked once it is back, since the bin kept none to match it by before.
  */
+import { ofAnotherPipeline } from '../plan/prefix-tag.ts';
 import { createTags, deleteSnapshot, deregisterImage, describeImages, tagValue } from '../adapters/ec2.ts';
 import { deleteTagKeys, imageInBin, listBinnedSnapshotsOf, restoreImageFromBin, restoreSnapshotFromBin } from '../adapters/ec2-image-lifecycle.ts';
 import { putParameterExpecting } from '../adapters/ssm.ts';
@@ -62,7 +63,8 @@ export const unbinStage: StepStage<'unbin'> = {
     const [ami] = await describeImages(ec2, { imageIds: [step.amiId] });
     if (!ami || ami.state === 'deregistered') throw new StepFailure(`${step.amiId} in ${step.region} is not back after RestoreImageFromRecycleBin`);
     const status = ami.tags['gild:status'];
-    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || !showsPublished(ami.tags)) {
+    // NOTE: the bin is matched by name, and another pipeline in the account (another ssmPrefix) names its AMIs alike.
+    if (ami.tags['gild:image'] !== step.image || ami.tags['gild:version'] !== step.version || !showsPublished(ami.tags) || ofAnotherPipeline(ami.tags, context.settings.ssmPrefix)) {
       // The bin keeps no tags to match by, so only now can it tell. What this step brought back goes back where it
       // was (deregistered, deleted: the bin's retention rule keeps them again); nothing it did not bring back is touched.
       // NOTE: IAM lets gild deregister and delete only what is tagged gild:image (ShareAndRetireOnlyGildImages): one

@@ -14,7 +14,6 @@ import { repoRoot } from '../support/project.ts';
 
 /** gild:* keys that name no AMI or snapshot tag, and why. */
 const notAmiKeys: Record<string, string> = {
-  'gild:role': 'tags build and smoke instances and security groups only (src/stages/build.ts, src/smoke/launch-instances.ts)',
   'gild:ami-id': 'a CycloneDX property name in the SBOM (src/smoke/cyclonedx-sbom.ts), not a tag',
   'gild:package-manifest-command': 'a CycloneDX property name in the SBOM (src/smoke/cyclonedx-sbom.ts), not a tag',
 };

@@ -206,3 +206,11 @@ describe('a version brought back from the Recycle Bin', () => {
     expect(byId(plan, 'repoint:web:latest').after).toEqual(expect.arrayContaining(['share:web:us-east-1:ami-101e', 'share:web:us-west-2:ami-101w']));
   });
 });
+
+describe('gild restore run again after it died before its shares and pointer moves', () => {
+  it('finishes them, the command the operator just ran, rather than refusing as already restored', () => {
+    const inventory = world({ restored: true, stillRevokedIn: [] });
+    const planned = planPointerChange({ runId: 'r', now, image: web, inventory, channels: {}, by: 'ops@h', change: { kind: 'restore', version: '1.0.1', reason: 'false alarm' } });
+    expect('refused' in planned ? planned.refused : undefined).toBeUndefined();
+  });
+});

@@ -25,6 +25,8 @@ interface Traces {
   /** Regions whose status/1.0.1 says revoked, stamped at `at`. */
   readonly status?: readonly string[];
   readonly at: string;
+  /** What the traces say: by default a second revoke's own words, not the restored one's. */
+  readonly said?: { readonly reason: string; readonly by: string };
 }
 
 /** 1.0.1 was revoked once and restored: the ledger says restored; `traces` are what a later revoke (or the restore's leftovers) left. */
@@ -48,7 +50,8 @@ function world(traces: Traces): Inventory {
           }),
         ),
       );
-    if (traces.status?.includes(region)) parameters.push(parameter('/golden/web/status/1.0.1', JSON.stringify({ revoked: { reason: 'CVE for real', at: traces.at, by: 'b@h' } })));
+    const said = traces.said ?? { reason: 'CVE for real', by: 'b@h' };
+    if (traces.status?.includes(region)) parameters.push(parameter('/golden/web/status/1.0.1', JSON.stringify({ revoked: { reason: said.reason, at: traces.at, by: said.by } })));
     const tagged = traces.tagged?.includes(region) ?? false;
     const amis: ObservedAmi[] = ['1.0.0', '1.0.1'].map((version) => ({
       amiId: amiOf(version, region),
@@ -62,7 +65,7 @@ function world(traces: Traces): Inventory {
         'gild:version': version,
         'gild:published-at': '2026-10-01T00:00:00Z',
         'gild:status': version === '1.0.1' && tagged ? 'revoked' : 'published',
-        ...(version === '1.0.1' && tagged ? { 'gild:revoked-reason': 'CVE for real', 'gild:revoked-at': traces.at, 'gild:revoked-by': 'b@h' } : {}),
+        ...(version === '1.0.1' && tagged ? { 'gild:revoked-reason': said.reason, 'gild:revoked-at': traces.at, 'gild:revoked-by': said.by } : {}),
       },
     }));
     byRegion[region] = { region, parameters, amis, instances: [], temporaryResources: [], snapshots: [], references: {} };
@@ -122,6 +125,19 @@ describe('a restore that died half-way', () => {
     expect(revocationOf(state, '1.0.1')).toBeUndefined();
     expect(intents.steps.filter((step) => step.kind === 'restore').map((step) => step.id)).toEqual(['restore:web:1.0.1:us-west-2']);
     expect(intents.steps.filter((step) => step.kind === 'revoke')).toEqual([]);
+  });
+
+  it("is finished as a restore when the revoked traces are the restored revoke's own, stamped minutes after the restore by a machine whose clock ran ahead", () => {
+    // The revoking runner's clock 5 minutes fast: its stamps read after the restore, which a laptop stamped at 02T00:00.
+    const skewed = world({ tagged: ['us-west-2'], status: ['us-west-2'], at: '2026-11-02T00:05:00Z', said: { reason: 'first', by: 'a@h' } });
+    const { state, intents } = nextRun(skewed);
+    expect(revocationOf(state, '1.0.1')).toBeUndefined();
+    expect(intents.steps.filter((step) => step.kind === 'restore').map((step) => step.id)).toEqual(['restore:web:1.0.1:us-west-2']);
+    // The same words stamped well after the restore are a second revoke, as are other words minutes after it.
+    expect(revocationOf(nextRun({ ...skewed, ...world({ tagged: ['us-west-2'], at: '2026-11-02T01:00:00Z', said: { reason: 'first', by: 'a@h' } }) }).state, '1.0.1')).toMatchObject({
+      reason: 'first',
+    });
+    expect(revocationOf(nextRun(world({ tagged: ['us-west-2'], at: '2026-11-02T00:05:00Z' })).state, '1.0.1')).toMatchObject({ reason: 'CVE for real' });
   });
 
   it('is finished as a restore when a trace carries no readable stamp (nothing shows it is newer)', () => {

@@ -20,6 +20,7 @@ import {
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StepFailure } from '../../src/apply/step-stage.ts';
 import type { StepOfKind } from '../../src/plan/run-plan.ts';
 import { unbinStage } from '../../src/stages/unbin.ts';
 import { contextOver, mockableClients } from '../support/mocked-aws-context.ts';
@@ -139,6 +140,20 @@ describe('unbin', () => {
     ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
     const ssmMock = mockClient(ssm);
     await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(/gild:status=\(none\): not the published web 1\.0\.1/);
+    expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
+  });
+
+  it('an AMI back from the bin that another pipeline of the account published (another ssmPrefix, same name) is sent back and publishes nothing', async () => {
+    const ec2Mock = mockClient(ec2);
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('gone'), { name: 'InvalidAMIID.NotFound' }))
+      .resolves(back({ 'gild:status': 'retiring', 'gild:retired-at': 'x', 'gild:prefix': '/golden-staging' }));
+    ec2Mock.on(ListSnapshotsInRecycleBinCommand).resolves(snapshotsInBin);
+    ec2Mock.on(ListImagesInRecycleBinCommand).resolves(inBin);
+    const ssmMock = mockClient(ssm);
+    await expect(unbinStage.run(context, step, stepRunFixture(image))).rejects.toThrow(StepFailure);
     expect(ec2Mock.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input)).toEqual([{ ImageId: amiId }]);
     expect(ssmMock.commandCalls(PutParameterCommand)).toEqual([]);
   });
