@@ -3,7 +3,8 @@
  * with Tier Intelligent-Tiering (src/stages/record-version.ts): Standard (4 KB, free) while it fits, Advanced (8 KB)
  * once it needs to. It is never pruned: a revocation is an intent, and dropping one would let a later run publish the
  * revoked version again. What it may lose is words: when the ledger would pass 8 KB, the reasons of the oldest
- * revocations (and of their restores) are cut to `ledgerReasonFloor` characters, oldest first, until it fits. The
+ * revocations (and of their restores) are cut to `ledgerReasonFloor` characters, oldest first, until it fits; then
+ * those of revocations since restored (history, not intents) are emptied, oldest first. The
  * whole reason stays where it was written besides: the version's status parameter and the AMIs' tags (256 characters).
  *
  * NOTE: why 8 KB holds a realistic life: a revocation with a 300-character reason is ~450 bytes, one cut to the floor
@@ -38,6 +39,14 @@ export function fitLedger(ledger: VersionLedger, limit: number = ledgerValueLimi
     const revocation = fitted.revoked[version]!;
     const shortened = { ...revocation, reason: cut(revocation.reason), ...(revocation.restored ? { restored: { ...revocation.restored, reason: cut(revocation.restored.reason) } } : {}) };
     fitted = { ...fitted, revoked: { ...fitted.revoked, [version]: shortened } };
+    if (ledgerBytes(fitted) <= limit) return fitted;
+  }
+  // NOTE: a revocation since restored is history, not an intent: its words go before a new revoke (an intent, in
+  // every region after this write) could be refused for want of room.
+  for (const version of oldestFirst) {
+    const revocation = fitted.revoked[version]!;
+    if (!revocation.restored) continue;
+    fitted = { ...fitted, revoked: { ...fitted.revoked, [version]: { ...revocation, reason: '', restored: { ...revocation.restored, reason: '' } } } };
     if (ledgerBytes(fitted) <= limit) return fitted;
   }
   return fitted;

@@ -56,6 +56,17 @@ describe('fitting the version ledger into one parameter', () => {
     expect(Object.values(fitted.revoked).every((revocation) => revocation.restored !== undefined)).toBe(true);
   });
 
+  it('empties the words of revocations since restored (history) before a new revoke is refused for want of room', () => {
+    // 30 revoked and restored, then 6 more revoked: more than every reason cut to the floor leaves room for.
+    let ledger = revokedTimes(30, 1);
+    for (let patch = 30; patch < 36; patch++) ledger = recordRevoked(ledger, `1.0.${patch}`, { reason: longReason(patch), at: at(patch), by, replacement: `1.0.${patch + 1}` });
+    const fitted = fitLedger(ledger);
+    expect(ledgerBytes(fitted)).toBeLessThanOrEqual(ledgerValueLimit);
+    expect(Object.keys(fitted.revoked)).toHaveLength(36);
+    // The 6 in force keep their words, cut; only restored ones may lose them.
+    for (let patch = 30; patch < 36; patch++) expect(activeRevocation(fitted, `1.0.${patch}`)!.reason.length).toBeGreaterThan(0);
+  });
+
   it('never drops or changes a revocation but its words, whatever the ledger (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 80 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1000, max: 9000 }), (count, restoreEvery, limit) => {
@@ -68,8 +79,8 @@ describe('fitting the version ledger into one parameter', () => {
           expect([...reason].length).toBeLessThanOrEqual([...revocation.reason].length);
           expect(restored === undefined).toBe(revocation.restored === undefined);
         }
-        // It fits, unless even every reason cut to the floor does not.
-        const allCut = Object.values(fitted.revoked).every((revocation) => [...revocation.reason].length <= ledgerReasonFloor);
+        // It fits, unless even every reason cut to the floor, and every restored one's emptied, does not.
+        const allCut = Object.values(fitted.revoked).every((revocation) => [...revocation.reason].length <= (revocation.restored ? 0 : ledgerReasonFloor));
         expect(ledgerBytes(fitted) <= limit || allCut).toBe(true);
       }),
       { numRuns: 60 },
