@@ -65,3 +65,28 @@ function firstWholeCharacter(bytes: Buffer): number {
   while (index < bytes.length && index < 4 && (bytes[index]! & 0xc0) === 0x80) index++;
   return index;
 }
+
+/**
+ * A failed image's tail, ending where its log says the step failed (`<step id> failed: …` and the details after it),
+ * when the lines read hold that: what a build's Packer prints after its AMI was handed on (its cleanup, its
+ * post-processors) can come after a smoke test's failure and push its cause out of the last lines. Otherwise the
+ * last `keep` lines, as they are. Pure.
+ */
+export function tailEndingAtFailure(tail: LogTail, failedStep: { readonly kind: string; readonly image: string }, keep: number): LogTail {
+  const failure = new RegExp(`^\\S+ \\S+ ${escapeRegExp(`${failedStep.kind}:${failedStep.image}`)}(:\\S+)? failed: `);
+  let at = -1;
+  for (let index = tail.lines.length - 1; index >= 0 && at < 0; index--) if (failure.test(tail.lines[index]!)) at = index;
+  let end = tail.lines.length;
+  if (at >= 0) {
+    end = at + 1;
+    // The details the runner logs under the failure: `<time> <level>   - <detail>`.
+    while (end < tail.lines.length && /^\S+ \S+ {3}- /.test(tail.lines[end]!)) end++;
+  }
+  const lines = tail.lines.slice(Math.max(0, end - keep), end);
+  // Cut, as the read said, only when fewer lines than asked are shown for want of what was read.
+  return lines.length < keep && tail.cut ? { lines, cut: tail.cut } : { lines };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

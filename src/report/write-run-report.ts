@@ -7,7 +7,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SmokeReport } from '../smoke/write-smoke-report.ts';
 import { buildRunReport, type RunReportInput } from './build-run-report.ts';
-import { readLogTail, type LogTail } from './read-log-tail.ts';
+import { readLogTail, tailEndingAtFailure, type LogTail } from './read-log-tail.ts';
 import { fitStepSummary, fullReportLocation } from './fit-step-summary.ts';
 import { renderReportMarkdown } from './render-report-markdown.ts';
 import type { RunReport } from './report-schema.ts';
@@ -16,6 +16,8 @@ import type { RunReport } from './report-schema.ts';
 const logTailLines = 30;
 /** Read from the end of a failed image's log, at most: 30 lines are rarely more than a few KiB, a log can be hundreds of MiB. */
 const logTailBytes = 64 * 1024;
+/** Lines looked through for where the image's step failed (src/report/read-log-tail.ts tailEndingAtFailure). */
+const logTailSearched = 200;
 
 /** What the report is built from, less what the writer reads from the run's folder itself (smoke reports, log tails). */
 export interface WriteRunReportInput extends Omit<RunReportInput, 'smokeReports' | 'logTails'> {
@@ -41,7 +43,11 @@ export async function writeRunReport(input: WriteRunReportInput): Promise<Writte
       const logFile = input.applied.logFiles.get(outcome.image);
       const [smoke, log] = await Promise.all([
         readOptional(path.join(runDir, `${outcome.image}.smoke.json`)),
-        outcome.result === 'failed' && logFile ? readLogTail(logFile, { lines: logTailLines, maxBytes: logTailBytes }).then((tail) => tail ?? { lines: [] }) : undefined,
+        outcome.result === 'failed' && logFile
+          ? readLogTail(logFile, { lines: logTailSearched, maxBytes: logTailBytes }).then((tail) =>
+              tailEndingAtFailure(tail ?? { lines: [] }, { kind: outcome.stage, image: outcome.image }, logTailLines),
+            )
+          : undefined,
       ]);
       return { image: outcome.image, smoke, log };
     }),

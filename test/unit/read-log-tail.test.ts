@@ -13,7 +13,7 @@ import { stepTable } from '../../src/apply/step-table.ts';
 import { createContext } from '../../src/context.ts';
 import { createMemoryLogger } from '../../src/logger.ts';
 import { planSchemaVersion, type PlanStep, type PlanStepKind, type RunPlan } from '../../src/plan/run-plan.ts';
-import { readLogTail, tailOfWindow } from '../../src/report/read-log-tail.ts';
+import { readLogTail, tailEndingAtFailure, tailOfWindow } from '../../src/report/read-log-tail.ts';
 import { runReportSchema } from '../../src/report/report-schema.ts';
 import { writeRunReport } from '../../src/report/write-run-report.ts';
 import { pipelineSettingsSchema } from '../../src/settings/schema.ts';
@@ -189,5 +189,28 @@ describe('the run report of a failed image', () => {
     expect(markdown).toContain(
       `Last lines of \`.gild/runs/${plan.runId}/web.log\` (only its last 64 KiB of ${Math.ceil(failure.logTailCut!.logBytes / 1024).toLocaleString('en-US')} KiB were read: the rest is in the full log, \`.gild/runs/${plan.runId}/web.log\`):`,
     );
+  });
+});
+
+describe('tailEndingAtFailure', () => {
+  const line = (text: string) => `2026-12-08T03:45:30.000Z info ${text}`;
+  it('ends at the step that failed and its details, however much Packer printed after it', () => {
+    const before = Array.from({ length: 40 }, (_, index) => line(`step ${index}`));
+    const failure = ['2026-12-08T03:45:30.524Z warn smoke:base failed: smoke test failed', '2026-12-08T03:45:30.524Z warn   - check "kernel" failed: kernel 5.10 is vulnerable'];
+    const packerAfter = Array.from({ length: 25 }, (_, index) => `1796701530,,ui,say,==> amazon-ebs.base: line ${index}`);
+    const tail = tailEndingAtFailure({ lines: [...before, ...failure, ...packerAfter] }, { kind: 'smoke', image: 'base' }, 30);
+    expect(tail.lines).toHaveLength(30);
+    expect(tail.lines.slice(-2)).toEqual(failure);
+    expect(tail.cut).toBeUndefined();
+    // A region's own step (smoke:base:us-west-2) is the image's failure too; another image's is not.
+    expect(tailEndingAtFailure({ lines: [line('a'), '2026-12-08T03:45:30.524Z warn smoke:base:us-west-2 failed: x', line('b')] }, { kind: 'smoke', image: 'base' }, 30).lines).toHaveLength(2);
+    expect(tailEndingAtFailure({ lines: [line('a'), '2026-12-08T03:45:30.524Z warn smoke:base-app failed: x', line('b')] }, { kind: 'smoke', image: 'base' }, 30).lines).toHaveLength(3);
+  });
+
+  it('without the failure in what was read, is the last lines, cut only when fewer than asked were read', () => {
+    const lines = Array.from({ length: 50 }, (_, index) => line(`step ${index}`));
+    const cut = { readBytes: 100, logBytes: 1000 };
+    expect(tailEndingAtFailure({ lines, cut }, { kind: 'build', image: 'web' }, 30)).toEqual({ lines: lines.slice(-30) });
+    expect(tailEndingAtFailure({ lines: lines.slice(0, 10), cut }, { kind: 'build', image: 'web' }, 30)).toEqual({ lines: lines.slice(0, 10), cut });
   });
 });
