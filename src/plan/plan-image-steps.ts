@@ -241,11 +241,13 @@ function retirementSteps(
       (moved[write.region] ??= {})[write.name] = amiId;
     }
   }
+  const restored: Record<string, Set<string>> = {};
+  for (const step of run.intents) if (step.kind === 'restore') (restored[step.region] ??= new Set()).add(step.amiId);
   const afterPublish = run.unfinished
-    ? { versions: state.versions, moved }
+    ? { versions: state.versions, moved, restored }
     : run.publishStepId
-      ? { versions: [{ version: run.next, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], moved }
-      : { versions: state.versions, moved };
+      ? { versions: [{ version: run.next, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], moved, restored }
+      : { versions: state.versions, moved, restored };
   const retirement = planImageRetirement(input, image, state, afterPublish);
   return { steps: retirement.steps.map((step) => ({ ...step, after: [run.publishStepId ?? run.lockStepId, ...run.intents.map((intent) => intent.id)] })), kept: retirement.kept };
 }
