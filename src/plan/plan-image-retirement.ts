@@ -19,7 +19,12 @@ export function planImageRetirement(
   input: RetirementInput,
   image: ResolvedImage,
   state: ImageState,
-  after: { readonly versions: readonly { readonly version: string; readonly amis: Readonly<Record<string, string>> }[]; readonly moved: Readonly<Record<string, Readonly<Record<string, string>>>> },
+  after: {
+    readonly versions: readonly { readonly version: string; readonly amis: Readonly<Record<string, string>> }[];
+    readonly moved: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** region → AMIs a restore being finished in this run un-revokes (tagged published again before retirement runs). */
+    readonly restored?: Readonly<Record<string, ReadonlySet<string>>>;
+  },
 ): { steps: Omit<Extract<PlanStep, { kind: 'retire' }>, 'after'>[]; kept: KeptResource[] } {
   const path = `${imageParameterPath(input.inventory.ssmPrefix, image.name)}/`;
   const pointers: Record<string, Record<string, string>> = {};
@@ -31,7 +36,9 @@ export function planImageRetirement(
     const regionPointers: Record<string, string> = {};
     for (const [name, amiId] of Object.entries({ ...state.pointers[region], ...after.moved[region] })) regionPointers[name.slice(path.length)] = amiId;
     pointers[region] = regionPointers;
-    ownedAmis[region] = Object.fromEntries((state.amis[region] ?? []).map((ami) => [ami.amiId, ami]));
+    // NOTE: an AMI a half-done restore still tags revoked in this region is good once the restore is finished, before
+    // retirement runs: retired as revoked, the restored version would be gone in this region and kept in the others.
+    ownedAmis[region] = Object.fromEntries((state.amis[region] ?? []).map((ami) => [ami.amiId, after.restored?.[region]?.has(ami.amiId) ? asRestored(ami) : ami]));
     Object.assign(references, input.inventory.regions[region]?.references);
     Object.assign(sharedWith, input.inventory.regions[region]?.sharing);
     Object.assign(snapshotUsers, input.inventory.regions[region]?.snapshotUsers);
@@ -57,6 +64,12 @@ export function planImageRetirement(
     steps: steps.map(({ after: _after, ...step }) => withBinNote(input.inventory, ownedAmis, (counts.get(step.id) ?? 0) > 1 ? { ...step, id: `${step.id}:${step.amiId}` } : step)),
     kept,
   };
+}
+
+/** The AMI as a restore leaves it (src/stages/restore.ts): enabled, tagged published, the revoke's marks taken off. */
+function asRestored(ami: ObservedAmi): ObservedAmi {
+  const tags = Object.fromEntries(Object.entries(ami.tags).filter(([key]) => !key.startsWith('gild:revoked-') && key !== 'gild:deprecated-at' && key !== 'gild:disabled-at'));
+  return { ...ami, state: ami.state === 'disabled' ? 'available' : ami.state, tags: { ...tags, 'gild:status': 'published' } };
 }
 
 /**

@@ -78,7 +78,11 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   // plans them itself beside the build (planAccountFollowUps in plan-distribution.ts), so they are not taken from here.
   const inAccounts = intents.steps.filter((step) => step.kind === 'account-revoke' || step.kind === 'account-repoint' || step.kind === 'account-restore');
   const finishingIntents = intents.steps.length > marks.length + inAccounts.length;
-  const unfinished = base && !finishingIntents ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
+  // NOTE: a half-done publish beside half-done pointer moves (a promote or rollback killed after a publish was) is
+  // finished in the same run when the moves touch none of the parameters it writes: left for a run after, the version's
+  // pointers would disagree between regions after a run that completed. Beside a revoke or restore it still waits.
+  const halfPublished = base ? unfinishedPublish(state, image, inventory.ssmPrefix) : undefined;
+  const unfinished = halfPublished && (!finishingIntents || publishBesideIntents(halfPublished.step, intents.steps)) ? halfPublished : undefined;
   const buildReason = !base || unfinished || finishingIntents ? undefined : reasonToBuild(input, image, state, base, fingerprint);
   // NOTE: a publish raises the ledger before it names the AMI; a run killed right after leaves its own number in the
   // ledger. Resuming that same AMI under that number is not building the number twice (that rule is: never a different AMI).
@@ -121,10 +125,17 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   if (finishingIntents) {
     steps.push(...intents.steps);
     const firstVersion = intents.steps.find((step): step is Extract<PlanStep, { kind: 'repoint' | 'revoke' }> => step.kind === 'repoint' || step.kind === 'revoke');
+    if (unfinished) {
+      publishStepId = `publish:${image.name}`;
+      const shares = shareSteps(image, unfinished.step.version, unfinished.step.amis, [lockStepId]);
+      steps.push(...shares, { ...unfinished.step, id: publishStepId, after: [lockStepId, ...shares.map((share) => share.id)] });
+    }
     decision = {
       image: image.name,
       action: 'finish',
-      reason: `finish the ${intents.versions.join(' and ')}, which stopped half-way (recorded before any pointer moved); nothing is built or published until the next run`,
+      reason: unfinished
+        ? `finish the ${intents.versions.join(' and ')}, which stopped half-way (recorded before any pointer moved), and ${unfinished.step.reason}; nothing is built until the next run`
+        : `finish the ${intents.versions.join(' and ')}, which stopped half-way (recorded before any pointer moved); nothing is built or published until the next run`,
       currentVersion,
       version: firstVersion?.version ?? currentVersion ?? next,
     };
@@ -186,6 +197,23 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
 }
 
 /**
+ * Whether a half-done publish can be finished beside the unfinished intents: only beside pointer moves (a promote or
+ * rollback cut short) that write none of the parameters the publish writes. A revoke or restore being finished changes
+ * what the newest good version is, and a move of the same pointer would race the publish's write; those wait a run.
+ */
+function publishBesideIntents(publish: { readonly writes: readonly { readonly region: string; readonly name: string }[] }, intents: readonly PlanStep[]): boolean {
+  const written = new Set(publish.writes.map((write) => `${write.region} ${write.name}`));
+  return intents.every(
+    (step) =>
+      step.kind === 'mark-descendant' ||
+      step.kind === 'account-revoke' ||
+      step.kind === 'account-repoint' ||
+      step.kind === 'account-restore' ||
+      (step.kind === 'repoint' && step.moves.every((move) => !written.has(`${move.region} ${move.name}`))),
+  );
+}
+
+/**
  * Retirement planned ahead as if this run's publish happens: `latest` moves to the new AMIs, so the old ones become
  * candidates; a finished repoint moves what it moves.
  */
@@ -213,11 +241,13 @@ function retirementSteps(
       (moved[write.region] ??= {})[write.name] = amiId;
     }
   }
+  const restored: Record<string, Set<string>> = {};
+  for (const step of run.intents) if (step.kind === 'restore') (restored[step.region] ??= new Set()).add(step.amiId);
   const afterPublish = run.unfinished
-    ? { versions: state.versions, moved }
+    ? { versions: state.versions, moved, restored }
     : run.publishStepId
-      ? { versions: [{ version: run.next, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], moved }
-      : { versions: state.versions, moved };
+      ? { versions: [{ version: run.next, amis: Object.fromEntries(image.regions.map((region) => [region, newAmi])) }, ...state.versions], moved, restored }
+      : { versions: state.versions, moved, restored };
   const retirement = planImageRetirement(input, image, state, afterPublish);
   return { steps: retirement.steps.map((step) => ({ ...step, after: [run.publishStepId ?? run.lockStepId, ...run.intents.map((intent) => intent.id)] })), kept: retirement.kept };
 }

@@ -15,6 +15,7 @@ import { planUnfinishedIntents } from './plan-unfinished-intents.ts';
 import { planCascade } from './plan-cascade.ts';
 import { planRestoreSteps, type BinLookup } from './plan-restore.ts';
 import { planNotifications } from './plan-notifications.ts';
+import { leavesRegionsApart, unfinishedPublish } from './plan-publish.ts';
 import type { NotifySettings } from '../notify/notify-settings.ts';
 import { holdParameterName, imageParameterPath, lockParameterName } from './parameter-names.ts';
 import { planSchemaVersion, type ImageDecision, type KeptResource, type PlanStep, type PointerMove, type RunPlan } from './run-plan.ts';
@@ -204,6 +205,15 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
       if (!Object.hasOwn(input.channels, channel))
         return { refused: `"${channel}" is not a channel in pipeline/settings.ts (declared: ${Object.keys(input.channels).join(', ') || 'none'}); add it under \`channels\`` };
     }
+    // A publish cut short left a pointer naming the new version in one region only: a promote that moved the channel
+    // and left that as it is would complete with the regions apart. The run finishes the publish; then promote.
+    // NOTE: a pointer a half-done revoke or rollback is moving is not that: finishing it (first, above) brings it together.
+    const movedByFinishing = new Set(finishing.steps.flatMap((step) => (step.kind === 'repoint' ? step.moves.map((move) => move.name) : [])));
+    const halfPublished = change.kind === 'promote' ? unfinishedPublish(state, image, prefix) : undefined;
+    if (halfPublished && leavesRegionsApart({ writes: halfPublished.step.writes.filter((write) => !movedByFinishing.has(write.name)) }, image.regions))
+      return {
+        refused: `the publish of ${image.name} ${halfPublished.step.version} stopped halfway: ${[...new Set(halfPublished.step.writes.map((write) => `${write.name.slice(imageParameterPath(prefix, image.name).length + 1)} in ${write.region}`))].join(', ')} not written yet; run \`gild run ${image.name}\` to finish it first, then try again`,
+      };
     const hold = Object.hasOwn(state.holds, pointer) ? state.holds[pointer] : undefined;
     if (change.kind === 'promote' && hold) return { refused: `${describeHold(pointer, hold)}; run \`gild release ${image.name} --channel ${pointer.replace('channels/', '')}\` first` };
     const current = versionAt(state, image.buildRegion, state.pointers[image.buildRegion]?.[pointerName(pointer)]);

@@ -85,6 +85,17 @@ export function unfinishedPublish(state: ImageState, image: ResolvedImage, prefi
 }
 
 /**
+ * Whether what `unfinishedPublish` found leaves the regions apart: a parameter it writes in some regions but not all
+ * (`versions/<v>` missing in one, or `v<major>` already naming the new version in one but not the other), as a publish
+ * cut short leaves them. A pointer behind in every region alike (after a release, an upgrade) is a catch-up, not that.
+ */
+export function leavesRegionsApart(step: { readonly writes: readonly ParameterWrite[] }, regions: readonly string[]): boolean {
+  const regionsOf = new Map<string, Set<string>>();
+  for (const write of step.writes) regionsOf.set(write.name, (regionsOf.get(write.name) ?? new Set()).add(write.region));
+  return [...regionsOf.values()].some((written) => regions.some((region) => !written.has(region)));
+}
+
+/**
  * The pointers a publish of `version` moves, per region: `v<major>` when it is the newest of its major, then
  * `latest`; a held pointer stays where the rollback put it. Channels never move on publish.
  */

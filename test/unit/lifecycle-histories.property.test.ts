@@ -276,6 +276,9 @@ function checkInvariants(world: World, history: string): void {
       const status = world.parameters[region]!.get(`/golden/web/status/${version}`);
       expect(status === undefined || parseVersionStatus(status).revoked === undefined, `status/${version} in ${region} still says revoked after its restore\n${history}`).toBe(true);
     }
+    // Kept in every region or (retired since) in none: never retired as revoked in a region the restore had not reached yet.
+    const namedIn = regions.filter((region) => world.amis[region]!.has(world.parameters[region]!.get(`/golden/web/versions/${version}`) ?? ''));
+    expect(namedIn.length === 0 || namedIn.length === regions.length, `the restored ${version} is published in ${namedIn.join(', ')} only\n${history}`).toBe(true);
   }
   const pointerNames = new Set(regions.flatMap((region) => [...world.parameters[region]!.keys()].filter((name) => /^\/golden\/web\/(latest|v\d+|channels\/[^/]+)$/.test(name))));
   for (const name of pointerNames) {
@@ -329,8 +332,62 @@ describe('lifecycle histories over a model inventory', () => {
   }, 60_000);
 
   it('a restore, even cut short, holds until a revoke of the same version; revokes and restores keep every rule above', () => {
-    fc.assert(histories(revokeAndRestoreCommand), { numRuns: 300 });
+    fc.assert(histories(revokeAndRestoreCommand), {
+      numRuns: 300,
+      examples: [
+        // Found by a random seed: a publish cut short left versions/1.0.0 in both regions and v1 in us-east-1 only; a promote
+        // of 1.0.0 cut short after moving channels/stable in us-east-1; the next run finished the channel only ("nothing is
+        // published until the next run") and completed with v1 naming 1.0.0 in one region and nothing in the other.
+        [
+          [
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 8 },
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 3 },
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 3 },
+            { kind: 'crash', inner: { kind: 'promote', pick: 0 }, steps: 1 },
+            { kind: 'publish' },
+          ],
+        ],
+        // Found by a random seed: a restore of 1.0.0 cut short after us-east-1, then a run that finished it in us-west-2 and,
+        // in the same run, retired 1.0.0 there as revoked (past keepRevokedDays): kept in one region, gone in the other.
+        [[{ kind: 'retire' }, { kind: 'publish' }, { kind: 'revoke', pick: 1 }, { kind: 'revoke', pick: 0 }, { kind: 'crash', inner: { kind: 'restore', pick: 0 }, steps: 2 }, { kind: 'publish' }]],
+        // The same half-done publish, then a promote that completes: it moved the channel and left v1 apart.
+        [
+          [
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 8 },
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 3 },
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 3 },
+            { kind: 'promote', pick: 0 },
+          ],
+        ],
+      ],
+    });
   }, 60_000);
+
+  it('a run finishes a publish cut short and, in the same run, a rollback cut short after its hold beside it', () => {
+    const world = new World();
+    const run = (command: Exclude<Command, { kind: 'crash' }>, steps?: number) => {
+      world.now += dayMs;
+      const planned = plan(world, command);
+      if (!planned) throw new Error(`${command.kind} was refused`);
+      world.apply(planned, steps);
+      return planned;
+    };
+    run({ kind: 'publish' });
+    // 1.0.1's publish cut short three times: versions/1.0.1 in both regions, v1 naming it in us-east-1 only.
+    run({ kind: 'publish' }, 8);
+    run({ kind: 'publish' }, 3);
+    run({ kind: 'publish' }, 3);
+    // A rollback of v1 (to 1.0.0) killed after its hold, before it moved v1.
+    run({ kind: 'rollback', pointer: 'v1' }, 1);
+    const finished = run({ kind: 'publish' });
+    expect(finished.steps.map((step) => step.id)).toEqual(expect.arrayContaining(['repoint:web:v1', 'publish:web']));
+    for (const region of regions) {
+      expect(world.versionOf(region, world.parameters[region]!.get('/golden/web/v1')), `v1 in ${region}`).toBe('1.0.0');
+      expect(world.versionOf(region, world.parameters[region]!.get('/golden/web/latest')), `latest in ${region}`).toBe('1.0.1');
+      const amiId = world.parameters[region]!.get('/golden/web/versions/1.0.1');
+      expect(amiId === undefined ? undefined : world.amis[region]!.get(amiId)?.tags['gild:status'], `1.0.1 in ${region}`).toBe('published');
+    }
+  });
 });
 
 function histories(arbitrary: fc.Arbitrary<Command>) {

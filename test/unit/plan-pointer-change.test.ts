@@ -55,6 +55,17 @@ function inventory(options: {
   return { observedAt: now.toISOString(), ssmPrefix: '/golden', regions: byRegion, bases: {}, leases: {} };
 }
 
+/** The inventory with every AMI tagged by the run that built it, as gild's builds are (what finds a publish cut short). */
+const withRunIds = (inv: Inventory): Inventory => ({
+  ...inv,
+  regions: Object.fromEntries(
+    Object.entries(inv.regions).map(([region, regionInventory]) => [
+      region,
+      { ...regionInventory, amis: regionInventory.amis.map((each) => ({ ...each, tags: { ...each.tags, 'gild:run-id': `web-${each.tags['gild:version']}-run` } })) },
+    ]),
+  ),
+});
+
 const plan = (inv: Inventory, change: PointerChange, channels: Record<string, { soakDays: number }> = { stable: { soakDays: 0 } }) =>
   planPointerChange({ runId: 'r1', now, image, inventory: inv, channels, by: 'ops@host', change });
 
@@ -204,6 +215,28 @@ describe('planPointerChange', () => {
     );
   });
 
+  it('refuses a promote while a publish cut short leaves v1 on the new version in one region only; a catch-up alike everywhere does not', () => {
+    const promote: PointerChange = { kind: 'promote', channel: 'stable', version: '1.0.0' };
+    const published = withRunIds(inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 3 } }, pointers: { latest: '1.0.0', v1: '1.0.0' } }));
+    // 1.0.1's publish was killed after moving v1 in us-east-1: versions/1.0.1 everywhere, v1 in one region, latest in none.
+    const east = published.regions['us-east-1']!;
+    const half: Inventory = {
+      ...published,
+      regions: {
+        ...published.regions,
+        'us-east-1': { ...east, parameters: east.parameters.map((parameter) => (parameter.name === '/golden/web/v1' ? { ...parameter, value: ami('1.0.1', 'us-east-1') } : parameter)) },
+      },
+    };
+    expect(plan(half, promote)).toEqual({
+      refused: 'the publish of web 1.0.1 stopped halfway: v1 in us-west-2, latest in us-east-1, latest in us-west-2 not written yet; run `gild run web` to finish it first, then try again',
+    });
+    // v1 on 1.0.1 everywhere and latest behind everywhere alike (a release's catch-up): the regions agree, the promote goes ahead.
+    const behind = withRunIds(inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 3 } }, pointers: { latest: '1.0.0', v1: '1.0.1' } }));
+    const promoted = plan(behind, promote);
+    if ('refused' in promoted) throw new Error(promoted.refused);
+    expect(moves(promoted.plan.steps).sort()).toEqual([`channels/stable us-east-1 undefined → ${ami('1.0.0', 'us-east-1')}`, `channels/stable us-west-2 undefined → ${ami('1.0.0', 'us-west-2')}`]);
+  });
+
   it('finishes a revoke that stopped half-way, from its record, whatever command comes next; never moves a pointer back', () => {
     // The record is on the AMIs; latest moved in us-east-1 only.
     const recorded = inventory({ versions: { '1.0.0': { publishedDaysAgo: 30 }, '1.0.1': { publishedDaysAgo: 2, revoked: 'CVE' } }, pointers: { latest: '1.0.1', v1: '1.0.1' } });
@@ -227,6 +260,10 @@ describe('planPointerChange', () => {
       ].sort(),
     );
     expect(promote.plan.images[0]!.reason).toMatch(/^finish the half-done revoke of 1\.0\.1 first; then promote 1\.0\.0 to channels\/stable/);
+    // latest apart between the regions here is the revoke's to finish, not a publish cut short: not refused for that.
+    const tagged = plan(withRunIds(half), { kind: 'promote', channel: 'stable', version: '1.0.0' });
+    if ('refused' in tagged) throw new Error(tagged.refused);
+    expect(moves(tagged.plan.steps)).toHaveLength(5);
     const again = plan(half, { kind: 'revoke', version: '1.0.1', reason: 'another reason', disable: false });
     if ('refused' in again) throw new Error(again.refused);
     expect(again.plan.images[0]!.reason).toMatch(/^finish the revoke of 1\.0\.1 \(CVE\)/);
