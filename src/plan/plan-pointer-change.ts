@@ -168,8 +168,20 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     // NOTE: except a channel the revoke had begun to move: a restore moves no channel back (promote does, checking the
     // soak), so that move is finished and every region agrees, as after a revoke that ran whole, then a restore.
     const channelMoveBegun = (step: PlanStep) => step.kind === 'repoint' && step.pointer.startsWith('channels/');
-    finishing.steps = finishing.steps.filter((step) => !undoneIds.has(step.id) || channelMoveBegun(step));
-    if (!finishing.steps.some(channelMoveBegun)) finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
+    // NOTE: and a pointer move the revoke had begun toward the newest good version, where the restore plans no move of
+    // that pointer itself: the restored version is not the newest, so the pointer belongs where the revoke was moving it
+    // (dropping it left that pointer apart across regions, found by a random seed).
+    const restoreMoves = new Set(planned.steps.map((step) => step.id));
+    const stillOwed = (step: PlanStep) =>
+      step.kind === 'repoint' && !restoreMoves.has(step.id) && step.moves.every((move) => state.amis[move.region]?.find((ami) => ami.amiId === move.amiId)?.tags['gild:version'] !== change.version);
+    const finishingKept = finishing.steps.filter((step) => !undoneIds.has(step.id) || channelMoveBegun(step) || stillOwed(step));
+    const keptIds = new Set(finishingKept.map((step) => step.id));
+    // What a kept step waited for and is no longer planned (the revoke's own record steps) is nothing to wait for.
+    finishing.steps = finishingKept.map((step) =>
+      step.after.every((id) => keptIds.has(id) || !undoneIds.has(id)) ? step : { ...step, after: step.after.filter((id) => keptIds.has(id) || !undoneIds.has(id)) },
+    );
+    if (!finishing.steps.some((step) => channelMoveBegun(step) || stillOwed(step)))
+      finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
     reason = planned.reason;
     changes.push(...planned.steps);
     kept.push(...planned.notes);

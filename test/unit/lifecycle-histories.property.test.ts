@@ -350,6 +350,19 @@ describe('lifecycle histories over a model inventory', () => {
         // Found by a random seed: a restore of 1.0.0 cut short after us-east-1, then a run that finished it in us-west-2 and,
         // in the same run, retired 1.0.0 there as revoked (past keepRevokedDays): kept in one region, gone in the other.
         [[{ kind: 'retire' }, { kind: 'publish' }, { kind: 'revoke', pick: 1 }, { kind: 'revoke', pick: 0 }, { kind: 'crash', inner: { kind: 'restore', pick: 0 }, steps: 2 }, { kind: 'publish' }]],
+        // Found by a random seed: 1.0.1 revoked (v1 moved off it in us-east-1 only), restored (cut short), 1.0.0 revoked
+        // (cut short after finishing the restore), then 1.0.0 restored: the restore dropped the revoke's move of v1 to
+        // the newest good version (1.0.1) with the revoke, and v1 stayed naming 1.0.0 in one region and 1.0.1 in the other.
+        [
+          [
+            { kind: 'publish' },
+            { kind: 'publish' },
+            { kind: 'crash', inner: { kind: 'revoke', pick: 0 }, steps: 3 },
+            { kind: 'crash', inner: { kind: 'restore', pick: 0 }, steps: 2 },
+            { kind: 'crash', inner: { kind: 'revoke', pick: 3 }, steps: 2 },
+            { kind: 'restore', pick: 0 },
+          ],
+        ],
         // The same half-done publish, then a promote that completes: it moved the channel and left v1 apart.
         [
           [
