@@ -475,13 +475,10 @@ describe('restore after revoke --disable', () => {
     expect(result.stderr + result.stdout).not.toMatch(/internal error/);
     return result;
   };
-  const launchers = async (region: string, amiId: string) =>
-    (await awsClients(moto.endpoint, region).ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [];
+  const launchers = (region: string, amiId: string) => launchersOf(moto.endpoint, region, amiId);
 
   it('shares the restored AMI with the accounts the definition names again before latest moves back to it', async () => {
-    expect((await gild(['run'])).exitCode).toBe(0);
-    expect((await gild(['run', '--force'])).exitCode).toBe(0);
-    const amis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/versions/1.0.1']!] as const)));
+    const amis = await publishTwice(gild, moto.endpoint);
     for (const region of regions) expect(await launchers(region, amis[region]!), region).toEqual([{ UserId: consumer }]);
     expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken', '--disable'])).exitCode).toBe(0);
     // NOTE: moto has no DisableImage (docs: EMULATOR.md), so the revoke only tagged the AMIs disabled and their launch
@@ -533,13 +530,10 @@ describe('a restore killed at its share', () => {
     expect(result.stderr + result.stdout).not.toMatch(/internal error/);
     return result;
   };
-  const launchers = async (region: string, amiId: string) =>
-    (await awsClients(moto.endpoint, region).ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [];
+  const launchers = (region: string, amiId: string) => launchersOf(moto.endpoint, region, amiId);
 
   it('is finished by the next gild run: the AMI shared again, then latest moved back to it', async () => {
-    expect((await gild(['run'])).exitCode).toBe(0);
-    expect((await gild(['run', '--force'])).exitCode).toBe(0);
-    const amis = Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parametersUnder(moto.endpoint, region, '/golden/web'))['/golden/web/versions/1.0.1']!] as const)));
+    const amis = await publishTwice(gild, moto.endpoint);
     expect((await gild(['revoke', 'web', '1.0.1', '--reason', 'looked broken', '--disable'])).exitCode).toBe(0);
     // NOTE: moto has no DisableImage: the grant it withdraws on AWS is withdrawn by hand (see 'restore after revoke --disable').
     for (const region of regions) await awsClients(moto.endpoint, region).ec2.send(new ModifyImageAttributeCommand({ ImageId: amis[region]!, LaunchPermission: { Remove: [{ UserId: consumer }] } }));
@@ -567,3 +561,15 @@ describe('a restore killed at its share', () => {
     }
   });
 });
+
+/** Who may launch an AMI, as the emulator says. */
+async function launchersOf(endpoint: string, region: string, amiId: string) {
+  return (await awsClients(endpoint, region).ec2.send(new DescribeImageAttributeCommand({ ImageId: amiId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [];
+}
+
+/** web 1.0.0, then 1.0.1, published: 1.0.1's AMI in each region. */
+async function publishTwice(gild: (args: string[]) => Promise<{ exitCode: number }>, endpoint: string): Promise<Record<string, string>> {
+  expect((await gild(['run'])).exitCode).toBe(0);
+  expect((await gild(['run', '--force'])).exitCode).toBe(0);
+  return Object.fromEntries(await Promise.all(regions.map(async (region) => [region, (await parametersUnder(endpoint, region, '/golden/web'))['/golden/web/versions/1.0.1']!] as const)));
+}
