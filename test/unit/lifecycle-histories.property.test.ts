@@ -277,8 +277,11 @@ function checkInvariants(world: World, history: string): void {
       expect(status === undefined || parseVersionStatus(status).revoked === undefined, `status/${version} in ${region} still says revoked after its restore\n${history}`).toBe(true);
     }
     // Kept in every region or (retired since) in none: never retired as revoked in a region the restore had not reached yet.
+    // NOTE: except while its ordinary retirement is under way (an AMI of it tagged retiring): a run cut short retires it
+    // region by region, and the next run finishes that, as for any version (a lifecycle command in between does not).
     const namedIn = regions.filter((region) => world.amis[region]!.has(world.parameters[region]!.get(`/golden/web/versions/${version}`) ?? ''));
-    expect(namedIn.length === 0 || namedIn.length === regions.length, `the restored ${version} is published in ${namedIn.join(', ')} only\n${history}`).toBe(true);
+    const retiring = regions.some((region) => [...world.amis[region]!.values()].some((ami) => ami.tags['gild:version'] === version && ami.tags['gild:status'] === 'retiring'));
+    if (!retiring) expect(namedIn.length === 0 || namedIn.length === regions.length, `the restored ${version} is published in ${namedIn.join(', ')} only\n${history}`).toBe(true);
   }
   const pointerNames = new Set(regions.flatMap((region) => [...world.parameters[region]!.keys()].filter((name) => /^\/golden\/web\/(latest|v\d+|channels\/[^/]+)$/.test(name))));
   for (const name of pointerNames) {
@@ -361,6 +364,22 @@ describe('lifecycle histories over a model inventory', () => {
             { kind: 'crash', inner: { kind: 'restore', pick: 0 }, steps: 2 },
             { kind: 'crash', inner: { kind: 'revoke', pick: 3 }, steps: 2 },
             { kind: 'restore', pick: 0 },
+          ],
+        ],
+        // Found by a random seed: 1.0.0 restored, then a publish of 1.0.2 cut short while it retired 1.0.0 (superseded) in
+        // us-east-1 only, then a revoke: 1.0.0's retirement is under way, for the next run to finish, not a restore undone.
+        [
+          [
+            { kind: 'publish' },
+            { kind: 'publish' },
+            { kind: 'crash', inner: { kind: 'revoke', pick: 3 }, steps: 1 },
+            { kind: 'publish' },
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 1 },
+            { kind: 'restore', pick: 0 },
+            { kind: 'crash', inner: { kind: 'publish' }, steps: 8 },
+            { kind: 'revoke', pick: 0 },
+            // The next run finishes the retirement: 1.0.0 is then gone in both regions, which the invariant checks again.
+            { kind: 'publish' },
           ],
         ],
         // The same half-done publish, then a promote that completes: it moved the channel and left v1 apart.
