@@ -172,14 +172,12 @@ export function planPointerChange(input: PointerChangeInput): { plan: RunPlan } 
     // that pointer itself: the restored version is not the newest, so the pointer belongs where the revoke was moving it
     // (dropping it left that pointer apart across regions, found by a random seed).
     const restoreMoves = new Set(planned.steps.map((step) => step.id));
-    const stillOwed = (step: PlanStep) =>
-      step.kind === 'repoint' && !restoreMoves.has(step.id) && step.moves.every((move) => state.amis[move.region]?.find((ami) => ami.amiId === move.amiId)?.tags['gild:version'] !== change.version);
+    const stillOwed = (step: PlanStep) => step.kind === 'repoint' && !restoreMoves.has(step.id) && step.moves.every((move) => versionAt(state, move.region, move.amiId) !== change.version);
     const finishingKept = finishing.steps.filter((step) => !undoneIds.has(step.id) || channelMoveBegun(step) || stillOwed(step));
     const keptIds = new Set(finishingKept.map((step) => step.id));
     // What a kept step waited for and is no longer planned (the revoke's own record steps) is nothing to wait for.
-    finishing.steps = finishingKept.map((step) =>
-      step.after.every((id) => keptIds.has(id) || !undoneIds.has(id)) ? step : { ...step, after: step.after.filter((id) => keptIds.has(id) || !undoneIds.has(id)) },
-    );
+    const stillPlanned = (id: string) => keptIds.has(id) || !undoneIds.has(id);
+    finishing.steps = finishingKept.map((step) => (step.after.every(stillPlanned) ? step : { ...step, after: step.after.filter(stillPlanned) }));
     if (!finishing.steps.some((step) => channelMoveBegun(step) || stillOwed(step)))
       finishing.versions.splice(0, finishing.versions.length, ...finishing.versions.filter((what) => what !== `revoke of ${change.version}`));
     reason = planned.reason;
