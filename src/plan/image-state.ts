@@ -9,7 +9,7 @@ import { isTakeoverClaimOf } from '../observe/parse-lease.ts';
 import { imageAmis, imageParameters } from './inventory-slices.ts';
 import { holdsPath, latestParameterName, ledgerParameterName, lockParameterName, statusPath, versionFromParameterName } from './parameter-names.ts';
 import { parseVersionStatus, type VersionStatus } from './version-status.ts';
-import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, restorationOf, type Revocation, type VersionLedger } from './version-ledger.ts';
+import { activeRevocation, emptyLedger, ledgerVersions, parseLedger, type Revocation, type VersionLedger } from './version-ledger.ts';
 
 export interface PublishedVersionState {
   readonly version: string;
@@ -136,9 +136,9 @@ export function usedVersions(state: ImageState): string[] {
 export function revocationOf(state: ImageState, version: string): Revocation | undefined {
   const recorded = activeRevocation(state.ledger, version);
   if (recorded) return recorded;
-  const restored = restorationOf(state.ledger, version);
-  const restoredAt = restored ? Date.parse(restored.at) : undefined;
   const restoredRevoke = Object.hasOwn(state.ledger.revoked, version) ? state.ledger.revoked[version] : undefined;
+  const restored = restoredRevoke?.restored;
+  const restoredAt = restored ? Date.parse(restored.at) : undefined;
   // Without a restore any trace counts; after one, only a trace stamped later (an unreadable stamp is not later). A
   // trace saying what the restored revoke said (its reason, as far as both kept it, and who) is that revoke's leftover
   // unless stamped well after the restore: the two stamps may come from machines whose clocks differ by minutes.

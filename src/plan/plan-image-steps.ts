@@ -122,14 +122,15 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
   let publishStepId: string | undefined;
   kept.push(...intents.notes);
   if (!finishingIntents) steps.push(...marks);
+  if (finishingIntents) steps.push(...intents.steps);
+  if (unfinished) {
+    publishStepId = `publish:${image.name}`;
+    // NOTE: shared again before the pointers move: idempotent, and a definition that changed since is honoured.
+    const shares = shareSteps(image, unfinished.step.version, unfinished.step.amis, [lockStepId]);
+    steps.push(...shares, { ...unfinished.step, id: publishStepId, after: [lockStepId, ...shares.map((share) => share.id)] });
+  }
   if (finishingIntents) {
-    steps.push(...intents.steps);
     const firstVersion = intents.steps.find((step): step is Extract<PlanStep, { kind: 'repoint' | 'revoke' }> => step.kind === 'repoint' || step.kind === 'revoke');
-    if (unfinished) {
-      publishStepId = `publish:${image.name}`;
-      const shares = shareSteps(image, unfinished.step.version, unfinished.step.amis, [lockStepId]);
-      steps.push(...shares, { ...unfinished.step, id: publishStepId, after: [lockStepId, ...shares.map((share) => share.id)] });
-    }
     decision = {
       image: image.name,
       action: 'finish',
@@ -140,10 +141,6 @@ export function planImageSteps(input: AssembleInput, image: ResolvedImage, decid
       version: firstVersion?.version ?? currentVersion ?? next,
     };
   } else if (unfinished) {
-    publishStepId = `publish:${image.name}`;
-    // NOTE: shared again before the pointers move: idempotent, and a definition that changed since is honoured.
-    const shares = shareSteps(image, unfinished.step.version, unfinished.step.amis, [lockStepId]);
-    steps.push(...shares, { ...unfinished.step, id: publishStepId, after: [lockStepId, ...shares.map((share) => share.id)] });
     decision = { image: image.name, action: 'finish', reason: unfinished.step.reason, currentVersion, version: unfinished.step.version };
   } else if (!base) {
     decision = { image: image.name, action: 'unchanged', reason: 'only retirement is planned: `gild retire` builds and publishes nothing', currentVersion };

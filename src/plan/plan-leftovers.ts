@@ -11,7 +11,8 @@ import { orphanSnapshots } from './inventory-slices.ts';
 import { unpublishedBuilds, type ImageState, type UnpublishedBuild } from './image-state.ts';
 import { resumableStatuses, takenOnlyByLedger } from './plan-build.ts';
 import type { KeptResource, PlanStep } from './run-plan.ts';
-import { ofAnotherPipeline } from './prefix-tag.ts';
+import { ofAnotherPipeline, runsOfOtherPipelines } from './prefix-tag.ts';
+import { escapeRegExp } from '../escape-regexp.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -152,9 +153,9 @@ function cleanupReason(build: UnpublishedBuild, nextVersion: string, fingerprint
  * the AMI) names another prefix.
  */
 function untaggedBuilds(inventory: Inventory, imageName: string, region: string, runId: string): { ami: ObservedAmi; version: string; runId: string }[] {
-  const pattern = new RegExp(`^${imageName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(.+)-(\\d{8}T\\d{6}Z-[a-z0-9]+)$`);
+  const pattern = new RegExp(`^${escapeRegExp(imageName)}-(.+)-(\\d{8}T\\d{6}Z-[a-z0-9]+)$`);
   const regionInventory = inventory.regions[region];
-  const otherPipelinesRuns = new Set((regionInventory?.instances ?? []).filter((instance) => ofAnotherPipeline(instance.tags, inventory.ssmPrefix)).map((instance) => instance.tags['gild:run-id']));
+  const otherPipelinesRuns = runsOfOtherPipelines(regionInventory?.instances ?? [], inventory.ssmPrefix);
   return (regionInventory?.untaggedAmis ?? []).flatMap((ami) => {
     const match = pattern.exec(ami.name);
     if (!match || ami.tags['gild:image'] !== undefined || !semver.valid(match[1]!) || match[2] === runId) return [];

@@ -254,30 +254,28 @@ export function planUnfinishedRestores(input: { readonly image: ResolvedImage; r
     const unfinished = Object.entries(amis).filter(([region, ami]) => ami.status === 'revoked' || state.statuses[region]?.[version]?.revoked !== undefined);
     const finishing = `finish the restore that stopped half-way (the ledger says ${version} was restored by ${restored.by} at ${restored.at})`;
     const restoreIds = unfinished.map(([region]) => `restore:${image.name}:${version}:${region}`);
+    const stillRevokedIn = new Set(unfinished.map(([region]) => region));
     const moves =
-      gone.length > 0 || revocationOf(state, version) !== undefined
+      gone.length > 0
         ? []
         : restoredPointerMoves({ image, state, version, amis, path: `${imageParameterPath(input.prefix, image.name)}/`, after: [`lock:${image.name}`, ...restoreIds], note: () => {}, finishing });
     // NOTE: sharing is not observed, so a restore that died between its restore and share steps is told by what is
     // still to do: a region still revoked is shared once restored, and every region again while a pointer has yet to
     // move back (the share reads the grants live and changes nothing where they are there).
-    const shared =
-      revocationOf(state, version) === undefined
-        ? restoredShares({
-            image,
-            version,
-            amis: Object.fromEntries(Object.entries(amis).filter(([region]) => moves.length > 0 || unfinished.some(([still]) => still === region))),
-            after: (region) => [`lock:${image.name}`, ...(unfinished.some(([still]) => still === region) ? [`restore:${image.name}:${version}:${region}`] : [])],
-            why: 'restored',
-            finishing,
-          })
-        : [];
+    const shared = restoredShares({
+      image,
+      version,
+      amis: Object.fromEntries(Object.entries(amis).filter(([region]) => moves.length > 0 || stillRevokedIn.has(region))),
+      after: (region) => [`lock:${image.name}`, ...(stillRevokedIn.has(region) ? [`restore:${image.name}:${version}:${region}`] : [])],
+      why: 'restored',
+      finishing,
+    });
     const repoints = moves.map((step) => ({ ...step, after: [...step.after, ...shared.map((share) => share.id)] }));
     // A restore that died before its un-marks: the descendants still say their base is revoked.
-    const unmarks = input.inventory && revocationOf(state, version) === undefined ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [] }) : [];
+    const unmarks = input.inventory ? planDescendantUnmarks({ inventory: input.inventory, image: image.name, version, after: [] }) : [];
     // Copies in other accounts still revoked, or their pointers not yet back.
     const accounts =
-      input.inventory && gone.length === 0 && revocationOf(state, version) === undefined
+      input.inventory && gone.length === 0
         ? planAccountRestore({
             image,
             state,

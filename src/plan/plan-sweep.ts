@@ -16,7 +16,8 @@ import type { Inventory, RegionInventory } from '../observe/inventory.ts';
 import { isTakeoverClaimOf, leaseTtlMs, parseLease, staleLeaseReason } from '../observe/parse-lease.ts';
 import { lockParameterName } from './parameter-names.ts';
 import type { PlanStep, SweptResource } from './run-plan.ts';
-import { ofAnotherPipeline } from './prefix-tag.ts';
+import { ofAnotherPipeline, runsOfOtherPipelines } from './prefix-tag.ts';
+import { escapeRegExp } from '../escape-regexp.ts';
 
 export interface SweepInput {
   readonly inventory: Inventory;
@@ -79,7 +80,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
     }
     // A key pair or security group says nothing of its pipeline (Packer names its key pair, and observation keeps no
     // tags): one of a run whose build or smoke instance is another pipeline's is that pipeline's.
-    const otherPipelinesRuns = new Set(regionInventory.instances.filter((instance) => ofAnotherPipeline(instance.tags, inventory.ssmPrefix)).map((instance) => instance.tags['gild:run-id']));
+    const otherPipelinesRuns = runsOfOtherPipelines(regionInventory.instances, inventory.ssmPrefix);
     for (const resource of regionInventory.temporaryResources) {
       // NOTE: only what names its run and image the way gild does (`gild_<runId>_<image>`, or gild's tags) is gild's;
       // someone's own `gild_ci` key pair never is.
@@ -156,7 +157,7 @@ export function planSweep(input: SweepInput): SweepStep[] {
  * was taken longer ago than a whole lease period, its take-over ended long since: it is removed, if still unchanged.
  */
 function staleClaimSteps(ssmPrefix: string, regionInventory: RegionInventory, now: Date): SweepStep[] {
-  const lockPattern = new RegExp(`^${ssmPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/lock\\.takeover-`);
+  const lockPattern = new RegExp(`^${escapeRegExp(ssmPrefix)}/([^/]+)/lock\\.takeover-`);
   const steps: SweepStep[] = [];
   for (const parameter of regionInventory.parameters) {
     const image = lockPattern.exec(parameter.name)?.[1];

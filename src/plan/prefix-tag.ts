@@ -32,6 +32,14 @@ export function ofAnotherPipeline(tags: Readonly<Record<string, string>>, ssmPre
   return tagged !== undefined && tagged !== prefixTagValue(ssmPrefix);
 }
 
+/**
+ * The run IDs of another pipeline's build and smoke instances in a region: what such a run left (a key pair, a group, an
+ * AMI Packer has not tagged yet) carries no prefix of its own, and is that pipeline's.
+ */
+export function runsOfOtherPipelines(instances: readonly { readonly tags: Readonly<Record<string, string>> }[], ssmPrefix: string): Set<string | undefined> {
+  return new Set(instances.filter((instance) => ofAnotherPipeline(instance.tags, ssmPrefix)).map((instance) => instance.tags['gild:run-id']));
+}
+
 /** Why a re-check refuses an AMI of another pipeline, or undefined when it is not one. */
 export function anotherPipelinesAmi(tags: Readonly<Record<string, string>>, ssmPrefix: string, amiId: string, region: string): string | undefined {
   return ofAnotherPipeline(tags, ssmPrefix)

@@ -5,12 +5,12 @@
  * So are snapshots whose AMI is gone, once no AMI uses them, and an AMI
  * Packer made that gild never tagged (recognised by its name), once tagged.
  */
-import { createTags, describeImages, describeImagesUsingSnapshots } from '../adapters/ec2.ts';
+import { createTags, describeImages } from '../adapters/ec2.ts';
 import { WorldMoved, type StepStage } from '../apply/step-stage.ts';
 import type { Context } from '../context.ts';
 import { shortReason } from '../smoke/fail-image.ts';
 import { whyNotRemovable } from './check-removable.ts';
-import { removeAmi } from './remove-ami.ts';
+import { removeAmi, snapshotsInUse } from './remove-ami.ts';
 import { prefixTag } from '../plan/prefix-tag.ts';
 
 export const cleanupStage: StepStage<'cleanup'> = {
@@ -20,9 +20,8 @@ export const cleanupStage: StepStage<'cleanup'> = {
     if (step.amiId && step.untagged) return whyNotAdoptable(context, step.region, step.image, step.amiId, step.untagged.runId);
     if (step.amiId) return whyNotRemovable(context, step.region, step.image, step.amiId);
     // The plan saw no AMI using these snapshots; one registered since (or one the plan could not see) keeps them.
-    const users = await describeImagesUsingSnapshots(context.clients.ec2(step.region), step.snapshotIds, { snapshotFilter: context.target.snapshotImageFilter });
+    const { users, used } = await snapshotsInUse(context, step.region, step.snapshotIds);
     if (users.length === 0) return false;
-    const used = step.snapshotIds.filter((snapshotId) => users.some((ami) => ami.snapshotIds.includes(snapshotId)));
     return `${used.join(', ')} in ${step.region} ${used.length === 1 ? 'is' : 'are'} still used by ${users.map((ami) => ami.amiId).join(', ')}`;
   },
   async run(context, step, run) {

@@ -55,9 +55,10 @@ export async function recordInLedger(context: Context, image: Pick<ResolvedImage
       const changed = change(ledger);
       if (changed === ledger && current !== undefined) return;
       const value = serializeLedger(fitLedger(changed));
-      if (Buffer.byteLength(value, 'utf8') > ledgerValueLimit) {
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (bytes > ledgerValueLimit) {
         throw new StepFailure(
-          `could not record in ${name} (${image.buildRegion}): the ledger would be ${Buffer.byteLength(value, 'utf8')} bytes, and a parameter holds at most ${ledgerValueLimit} (every revocation's reason is already cut short; none is dropped, each is an intent). Nothing was written; remove restored revocations older than any AMI of ${image.name} from the parameter by hand, and run again`,
+          `could not record in ${name} (${image.buildRegion}): the ledger would be ${bytes} bytes, and a parameter holds at most ${ledgerValueLimit} (every revocation's reason is already cut short; none is dropped, each is an intent). Nothing was written; remove restored revocations older than any AMI of ${image.name} from the parameter by hand, and run again`,
         );
       }
       const written = await putParameterExpecting(ssm, name, value, {

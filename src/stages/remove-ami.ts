@@ -5,7 +5,7 @@
  * left that nothing uses any more is the orphan-snapshot cleanup's (src/plan/plan-leftovers.ts), which checks its users
  * again first; so is one a crash left behind between the deregistration and the deletes.
  */
-import { deleteSnapshot, deregisterImage, describeImages, describeImagesUsingSnapshots } from '../adapters/ec2.ts';
+import { deleteSnapshot, deregisterImage, describeImages, describeImagesUsingSnapshots, type ImageSummary } from '../adapters/ec2.ts';
 import type { Context } from '../context.ts';
 
 export async function removeAmi(context: Context, region: string, amiId: string | undefined, plannedSnapshotIds: readonly string[]): Promise<string[]> {
@@ -30,8 +30,7 @@ export async function removeAmi(context: Context, region: string, amiId: string 
     } else if (planned.length > 0) {
       // NOTE: the AMI is gone (a retry after a crash between its deregistration and these deletes): nothing live says
       // these snapshots were its, so one some AMI uses now stays, as the orphan-snapshot cleanup would leave it.
-      const users = await describeImagesUsingSnapshots(ec2, planned, { snapshotFilter: context.target.snapshotImageFilter });
-      const used = planned.filter((snapshotId) => users.some((user) => user.snapshotIds.includes(snapshotId)));
+      const { users, used } = await snapshotsInUse(context, region, planned);
       if (used.length > 0)
         context.logger.warn(
           `${used.join(', ')} in ${region}: ${amiId} is gone, and ${users.map((user) => user.amiId).join(', ')} use${users.length === 1 ? 's' : ''} ${used.length === 1 ? 'it' : 'them'}: left`,
@@ -44,4 +43,10 @@ export async function removeAmi(context: Context, region: string, amiId: string 
     removed.push(snapshotId);
   }
   return removed;
+}
+
+/** Which of these snapshots an AMI uses now (as the target shows AMIs using snapshots), and those AMIs. */
+export async function snapshotsInUse(context: Context, region: string, snapshotIds: readonly string[]): Promise<{ users: ImageSummary[]; used: string[] }> {
+  const users = await describeImagesUsingSnapshots(context.clients.ec2(region), snapshotIds, { snapshotFilter: context.target.snapshotImageFilter });
+  return { users, used: snapshotIds.filter((snapshotId) => users.some((user) => user.snapshotIds.includes(snapshotId))) };
 }

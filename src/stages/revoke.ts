@@ -20,19 +20,11 @@ export const revokeStage: StepStage<'revoke'> = {
     const ec2 = context.clients.ec2(step.region);
     const now = context.now().toISOString();
     if (step.phase !== 'deprecate') {
-      if (step.ledger && run.image) {
-        await recordInLedger(context, run.image, (ledger) =>
-          recordRevoked(ledger, step.version, {
-            reason: step.revokedReason,
-            at: now,
-            by: step.by ?? 'unknown',
-            ...(step.replacement ? { replacement: step.replacement } : {}),
-            // Until the tags below say gild:revoked-disable, the ledger is the only place the disable is asked.
-            ...(step.disable ? { disable: true } : {}),
-          }),
-        );
-      }
       const revoked = { reason: step.revokedReason, at: now, by: step.by ?? 'unknown', ...(step.replacement ? { replacement: step.replacement } : {}) };
+      if (step.ledger && run.image) {
+        // Until the tags below say gild:revoked-disable, the ledger is the only place the disable is asked.
+        await recordInLedger(context, run.image, (ledger) => recordRevoked(ledger, step.version, { ...revoked, ...(step.disable ? { disable: true } : {}) }));
+      }
       // What `resolve` reads in this region (Parameter Store only): from here on it refuses the version.
       await recordVersionStatus(context, step.region, step.image, step.version, (status) => (status.revoked ? status : { ...status, revoked }));
       await createTags(ec2, [step.amiId], {
