@@ -19,6 +19,7 @@ import { twinCommandExecution } from '../target/command-execution.ts';
 import { readPublishedManifest } from '../local/published-evidence.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
+import { escapeRegExp } from '../escape-regexp.ts';
 
 export interface TestOptions {
   readonly image: string;
@@ -74,7 +75,7 @@ export function twinChainOf(image: ResolvedImage, all: readonly ResolvedImage[])
 }
 
 function provisioningOutput(log: string, sourceName: string): string[] {
-  const prefix = new RegExp(`^\\d+,,ui,(?:error|message),(?:==> |    )docker\\.${sourceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (.*)$`);
+  const prefix = new RegExp(`^\\d+,,ui,(?:error|message),(?:==> |    )docker\\.${escapeRegExp(sourceName)}: (.*)$`);
   const lines: string[] = [];
   for (const line of log.split('\n')) {
     const match = prefix.exec(line);

@@ -17,6 +17,7 @@ import { usableKey } from './check-keys.ts';
 import { attempt, failed, notChecked, passed, type DoctorCheck } from './doctor-check.ts';
 import type { DoctorInput } from './doctor-input.ts';
 import { principalOfCaller, simulationRequests } from './simulation-requests.ts';
+import { escapeRegExp } from '../escape-regexp.ts';
 
 export async function checkIdentity(input: DoctorInput, identity: CallerIdentity): Promise<DoctorCheck[]> {
   const expected = input.settings.accountId;
@@ -171,8 +172,7 @@ export async function checkDistributionRoles(input: DoctorInput, identity: Calle
 }
 
 /** The names gild writes under the prefix (src/plan/parameter-names.ts): pointers, versions, channels, holds, locks, the ledger, version status. */
-const gildParameterName = (prefix: string) =>
-  new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^/]+/(?:latest|lock|v\\d+|versions/\\d+\\.\\d+\\.\\d+|status/\\d+\\.\\d+\\.\\d+|ledger|channels/[^/]+|holds/.+)$`);
+const gildParameterName = (prefix: string) => new RegExp(`^${escapeRegExp(prefix)}/[^/]+/(?:latest|lock|v\\d+|versions/\\d+\\.\\d+\\.\\d+|status/\\d+\\.\\d+\\.\\d+|ledger|channels/[^/]+|holds/.+)$`);
 
 /** Nothing but gild writes under the prefix: another writer's parameter would be overwritten, published or retired. */
 export async function checkSsmPrefix(input: DoctorInput): Promise<DoctorCheck[]> {

@@ -17,6 +17,7 @@ import { lockParameterName } from '../plan/parameter-names.ts';
 import { observedAmiOf, observedTemporaryResourceOf, type Inventory, type LeaseState, type ObservedBase, type RegionInventory } from './inventory.ts';
 import { observeLeaseState } from './parse-lease.ts';
 import { oneATurn } from './one-a-turn.ts';
+import { escapeRegExp } from '../escape-regexp.ts';
 
 /** Instance states that still cost money or hold an AMI: what a sweep looks at. */
 const liveStates = ['pending', 'running', 'stopping', 'stopped'];
@@ -55,7 +56,7 @@ export async function observeInventory(context: Context, images: readonly Resolv
   const leases: Record<string, LeaseState> = {};
   // Every lock under the prefix, in every region read: the sweep must know the live runs of images this run did not
   // select too, or it would take their build resources for leftovers.
-  const lockPattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/lock$`);
+  const lockPattern = new RegExp(`^${escapeRegExp(prefix)}/([^/]+)/lock$`);
   for (const regionInventory of regionInventories) {
     for (const parameter of regionInventory.parameters) {
       const imageName = lockPattern.exec(parameter.name)?.[1];

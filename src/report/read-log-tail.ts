@@ -4,6 +4,7 @@
  * when the run is over, with every failed image's log at once).
  */
 import { open } from 'node:fs/promises';
+import { escapeRegExp } from '../escape-regexp.ts';
 
 export interface LogTail {
   readonly lines: string[];
@@ -85,8 +86,4 @@ export function tailEndingAtFailure(tail: LogTail, failedStep: { readonly kind: 
   const lines = tail.lines.slice(Math.max(0, end - keep), end);
   // Cut, as the read said, only when fewer lines than asked are shown for want of what was read.
   return lines.length < keep && tail.cut ? { lines, cut: tail.cut } : { lines };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
