@@ -5,6 +5,9 @@
  * bug and the CLI prints its stack.
  */
 import { columnsOf } from './apply/step-table.ts';
+
+/** `a`, `a and b`, `a, b and c`. */
+export const listKeys = (keys: readonly string[]) => (keys.length <= 2 ? keys.join(' and ') : `${keys.slice(0, -1).join(', ')} and ${keys.at(-1)}`);
 export type ErrorKind = 'usage' | 'definition' | 'pipeline';
 export type ErrorCode =
   | 'EDEFINITIONS'
@@ -64,7 +67,7 @@ export const catalogue = {
             fallbacks.includes('pipeline/settings.ts')
               ? ' (checked with the default settings, as pipeline/settings.ts could not be read)'
               : fallbacks.length > 0
-                ? ` (checked with the default${fallbacks.length === 1 ? '' : 's'} for ${fallbacks.length === 1 ? fallbacks[0] : `${fallbacks.slice(0, -1).join(', ')} and ${fallbacks.at(-1)}`})`
+                ? ` (checked with the default${fallbacks.length === 1 ? '' : 's'} for ${listKeys(fallbacks)})`
                 : ''
           }. Fix them and run \`gild validate\` again.`,
       [...problems, ...definitionProblems],

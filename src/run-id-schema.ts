@@ -5,6 +5,6 @@
  */
 import { z } from 'zod';
 
-export const runIdPattern = /^[A-Za-z0-9-]{1,64}$/;
+const runIdPattern = /^[A-Za-z0-9-]{1,64}$/;
 
 export const runIdSchema = z.string().regex(runIdPattern, 'a run ID is letters, digits and dashes');

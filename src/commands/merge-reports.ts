@@ -13,7 +13,7 @@ import { planSchemaVersion, type RunPlan } from '../plan/run-plan.ts';
 import { commandLine } from '../report/build-run-report.ts';
 import { mergeRunReports, type ReportFile } from '../report/merge-run-reports.ts';
 import { reportSchemaVersion, runReportSchema } from '../report/report-schema.ts';
-import { saveReport } from '../report/write-run-report.ts';
+import { readOptional, saveReport } from '../report/write-run-report.ts';
 import type { Io } from './io.ts';
 
 export interface MergeReportsOptions {
@@ -64,7 +64,16 @@ export async function mergeReports(options: MergeReportsOptions, io: Pick<Io, 'c
  * report.md are replaced only where report.json is one (a merge run again), never a file gild did not write.
  */
 async function refuseForeignReportFiles(outDir: string, given: string): Promise<void> {
-  const [json, markdown] = await Promise.all(['report.json', 'report.md'].map((name) => readFile(path.join(outDir, name), 'utf8').catch(() => undefined)));
+  // NOTE: a file that is there but cannot be read is not taken for absent: the read's own error says why.
+  const [json, markdown] = await Promise.all(
+    ['report.json', 'report.md'].map((name) =>
+      readOptional(path.join(outDir, name)).catch((error: unknown) => {
+        throw catalogue.EUSAGE(
+          `--out ${given}: ${path.join(outDir, name)} is there but cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}), so gild will not replace it. Give a new or empty folder.`,
+        );
+      }),
+    ),
+  );
   if (json === undefined && markdown === undefined) return;
   if (json !== undefined && isGildReport(json)) return;
   const theirs = json !== undefined ? 'report.json, which is not a gild report' : 'report.md, with no gild report.json beside it';

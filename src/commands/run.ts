@@ -13,7 +13,7 @@ import { imageParameterPath } from '../plan/parameter-names.ts';
 import { createLifecycle } from '../stages/lifecycle.ts';
 import { createIoLogger, type Io } from './io.ts';
 import { loadProject, selectImages } from './load-project.ts';
-import { runIdPattern } from '../run-id-schema.ts';
+import { runIdSchema } from '../run-id-schema.ts';
 import {
   createRunContext,
   exitCodeUnlessInterrupted,
@@ -85,7 +85,7 @@ export async function run(options: RunCommandOptions, io: Io): Promise<number> {
       images,
       options: { force: options.force, baseOverrides },
       // NOTE: only a run ID of the schema's form names this run's resources; anything else is refused by the schema below.
-      runId: typeof (saved as { runId?: unknown } | undefined)?.runId === 'string' && runIdPattern.test((saved as { runId: string }).runId) ? (saved as { runId: string }).runId : undefined,
+      runId: runIdSchema.safeParse((saved as { runId?: unknown } | undefined)?.runId).data,
     });
     const runContext = context;
     return await exitCodeUnlessInterrupted(handlers, logger, async () => {

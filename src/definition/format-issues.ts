@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { closestMatch } from './aws-regions.ts';
 import { keyedUnions } from './schema.ts';
+import { listKeys } from '../errors.ts';
 
 /** What the messages can look up besides the issues: the schema parsed against, and the page documenting its fields. */
 export interface FormatContext {
@@ -164,8 +165,6 @@ export function formatIssues(file: string, input: unknown, issues: readonly z.co
 function countKnownKeys(issues: readonly z.core.$ZodIssue[]): number {
   return -issues.filter((issue) => issue.code === 'unrecognized_keys').length;
 }
-
-const listKeys = (keys: readonly string[]) => (keys.length <= 2 ? keys.join(' and ') : `${keys.slice(0, -1).join(', ')} and ${keys.at(-1)}`);
 
 /**
  * For unions told apart by a key (`base`, `provision[i]`, `launchPermissions`):

@@ -105,7 +105,8 @@ async function searchContainerEngine(searchPath: string): Promise<EngineSearch> 
  * One folder per user and engine binary, made once and shared by that user's runs (it holds only the link), so nothing
  * needs removing when gild is killed. It goes first on Packer's PATH, so it must be this user's alone: a folder of that
  * name someone else made (the temporary folder is shared, and the name is predictable) or could write to would let
- * them swap `docker` under a build. Such a folder is not used: a fresh one of this process's is made instead.
+ * them swap `docker` under a build. Such a folder is not used: a fresh one of this process's is made instead, and left
+ * behind (it holds only the link) as the shared one would have been.
  */
 async function dockerShim(binary: string): Promise<string> {
   const user = process.getuid?.() ?? 'user';

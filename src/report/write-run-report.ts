@@ -83,7 +83,8 @@ export async function saveReport(given: RunReport, dir: string, env: Readonly<Re
   return { report, warnings, jsonFile, markdownFile };
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+/** A file's text, or undefined when there is none; any other failure to read it is thrown. */
+export async function readOptional(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
